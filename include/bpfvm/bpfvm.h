@@ -1,0 +1,165 @@
+/*
+ * bpfvm.h - the public embedding API of bpfvm, a userspace eBPF runtime.
+ *
+ * Owns: the types and entry points a host program uses to load eBPF bytecode
+ * into an immutable program object, register helpers by 32-bit ID, and run
+ * the program (checked or unchecked) to get r0.
+ *
+ * Conventions: every fallible function returns 0 on success or a negative
+ * errno-style code, and fills a caller-supplied bpfvm_error with a message
+ * that names the instruction or input position.  Nothing here prints,
+ * exits or aborts.
+ */
+#ifndef BPFVM_BPFVM_H
+#define BPFVM_BPFVM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One eBPF instruction, laid out exactly as in RFC 9669 and the kernel's
+ * struct bpf_insn (little-endian host). */
+typedef struct bpfvm_insn {
+	uint8_t opcode;
+	uint8_t dst : 4;
+	uint8_t src : 4;
+	int16_t off;
+	int32_t imm;
+} bpfvm_insn;
+
+#define BPFVM_STACK_SIZE 512u          /* bytes per call frame */
+#define BPFVM_MAX_CALL_DEPTH 8u        /* frames, the entry function included */
+#define BPFVM_MAX_INSNS (1u << 20)     /* default cap on program length */
+
+/* Where an error happened and why.  insn is the instruction index, or -1
+ * when the error is not about one instruction; line is the 1-based source
+ * line for errors from the assembler, else 0. */
+typedef struct bpfvm_error {
+	int code;
+	int insn;
+	int line;
+	char msg[256];
+} bpfvm_error;
+
+/* ---- helpers -------------------------------------------------------- */
+
+typedef struct bpfvm_run bpfvm_run;   /* one execution in progress */
+
+/* A helper receives r1..r5 and the execution it serves; its result is r0. */
+typedef uint64_t (*bpfvm_helper_fn)(uint64_t r1, uint64_t r2, uint64_t r3,
+                                    uint64_t r4, uint64_t r5, bpfvm_run *run);
+
+typedef struct bpfvm_helpers bpfvm_helpers;
+
+bpfvm_helpers *bpfvm_helpers_new(void);
+void bpfvm_helpers_free(bpfvm_helpers *helpers);
+/* Registers (or replaces) helper `id`.  `name` is copied. */
+int bpfvm_helpers_add(bpfvm_helpers *helpers, uint32_t id, const char *name,
+                      bpfvm_helper_fn fn, bpfvm_error *err);
+/* Returns the function for `id`, or NULL; `name` (optional) gets its name. */
+bpfvm_helper_fn bpfvm_helpers_find(const bpfvm_helpers *helpers, uint32_t id,
+                                   const char **name);
+
+/* From inside a helper: the embedder's pointer given in bpfvm_run_opts. */
+void *bpfvm_run_user(const bpfvm_run *run);
+/* From inside a helper: stop the program now; the run returns r0 = value. */
+void bpfvm_run_stop(bpfvm_run *run, uint64_t value);
+/* From inside a helper: fail the run with a message (copied). */
+void bpfvm_run_fail(bpfvm_run *run, const char *msg);
+/* From inside a helper: true if [addr, addr+len) lies within one region
+ * the program may access (its stack, input memory, embedder regions),
+ * and is writable when `write` is set. */
+bool bpfvm_run_check_access(const bpfvm_run *run, uint64_t addr, uint64_t len,
+                            bool write);
+
+/* ---- programs ------------------------------------------------------- */
+
+typedef struct bpfvm_program bpfvm_program;
+
+typedef struct bpfvm_load_opts {
+	/* Helpers the program may call.  A call to an ID not registered here
+	 * is rejected at load.  NULL: no helpers. The table must outlive
+	 * the program. */
+	const bpfvm_helpers *helpers;
+	/* Reject longer programs; 0 means BPFVM_MAX_INSNS. */
+	uint32_t max_insns;
+} bpfvm_load_opts;
+
+/* Validates `insns` (structure only: opcodes, encodings, registers, jump
+ * and call targets, fall-through off the end) and builds an immutable
+ * program.  Many threads may run one program at once. */
+int bpfvm_program_load(const bpfvm_insn *insns, size_t count,
+                       const bpfvm_load_opts *opts, bpfvm_program **out,
+                       bpfvm_error *err);
+void bpfvm_program_free(bpfvm_program *prog);
+size_t bpfvm_program_insn_count(const bpfvm_program *prog);
+const bpfvm_insn *bpfvm_program_insns(const bpfvm_program *prog);
+
+/* ---- running -------------------------------------------------------- */
+
+/* A span of host memory the program may touch in checked mode. */
+typedef struct bpfvm_region {
+	void *base;
+	size_t len;
+	bool writable;
+} bpfvm_region;
+
+typedef enum bpfvm_mode {
+	BPFVM_CHECKED = 0,   /* every access checked; safe for any program */
+	BPFVM_UNCHECKED = 1, /* for programs a verifier has proved safe */
+} bpfvm_mode;
+
+typedef struct bpfvm_run_opts {
+	uint64_t args[5];          /* r1..r5 at entry */
+	bpfvm_mode mode;
+	/* Memory the program may access besides its stack (checked mode). */
+	const bpfvm_region *regions;
+	size_t region_count;
+	/* Packet for the legacy LD_ABS/LD_IND loads; NULL: none (they then
+	 * end the program with r0 = 0, as the kernel does out of bounds). */
+	const void *packet;
+	size_t packet_len;
+	/* Checked mode: stop with an error after this many taken backward
+	 * jumps and calls (a guard against endless loops); 0: no limit. */
+	uint64_t max_back_edges;
+	void *user;                /* returned by bpfvm_run_user() */
+} bpfvm_run_opts;
+
+/* Runs `prog`; on success *r0 holds the result. */
+int bpfvm_program_run(const bpfvm_program *prog, const bpfvm_run_opts *opts,
+                      uint64_t *r0, bpfvm_error *err);
+
+/* Convenience: r1 = mem (writable), r2 = len, and mem is also the packet
+ * for LD_ABS/LD_IND, as the conformance suite and uBPF do. */
+int bpfvm_program_run_mem(const bpfvm_program *prog, void *mem, size_t len,
+                          bpfvm_mode mode, uint64_t *r0, bpfvm_error *err);
+
+/* ---- assembler and disassembler ------------------------------------- */
+
+/* Assembles the text syntax of the bpf_conformance suite's `-- asm`
+ * sections.  On success *insns (malloc'd, free with free()) and *count. */
+int bpfvm_asm(const char *text, bpfvm_insn **insns, size_t *count,
+              bpfvm_error *err);
+
+typedef enum bpfvm_syntax {
+	BPFVM_SYNTAX_ASM = 0,  /* the conformance suite's syntax; reassembles */
+	BPFVM_SYNTAX_LLVM = 1, /* llvm-objdump's form: r0 = 1, if r1 > r2 goto +3 */
+} bpfvm_syntax;
+
+/* Disassembles instruction `pc` of `insns` into buf; returns the number of
+ * slots it used (2 for lddw, else 1), or a negative code for an invalid
+ * instruction (buf then holds a description). */
+int bpfvm_disasm_insn(const bpfvm_insn *insns, size_t count, size_t pc,
+                      bpfvm_syntax syntax, char *buf, size_t buflen);
+
+/* Human-readable name of an error code returned by this API. */
+const char *bpfvm_strerror(int code);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

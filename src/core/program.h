@@ -1,0 +1,74 @@
+/*
+ * program.h - the loaded program object and the state of one run, shared
+ * by the engines (src/interp, later src/jit) and the public API.
+ *
+ * Owns: struct bpfvm_program (immutable after load), struct bpfvm_run
+ * (one execution: stack, regions, stop/fail status), and the checked-mode
+ * access test every engine and helper uses.
+ */
+#ifndef BPFVM_CORE_PROGRAM_H
+#define BPFVM_CORE_PROGRAM_H
+
+#include "isa/isa.h"
+
+/* One pre-decoded instruction for the threaded interpreter: the address of
+ * the code that runs it, then its fields unpacked.  The second slot of an
+ * lddw holds the whole 64-bit immediate instead. */
+struct interp_slot {
+	union {
+		const void *handler;
+		uint64_t imm64;
+	};
+	uint8_t dst;
+	uint8_t src;
+	int16_t off;
+	int32_t imm;     /* for helper calls: index into prog->call_fns */
+};
+
+struct bpfvm_program {
+	bpfvm_insn *insns;
+	size_t count;
+	const bpfvm_helpers *helpers;
+	bpfvm_helper_fn *call_fns;              /* one per helper call site */
+	struct interp_slot *slots[2];           /* per bpfvm_mode */
+};
+
+#define RUN_STACK_BYTES (BPFVM_STACK_SIZE * BPFVM_MAX_CALL_DEPTH)
+
+enum run_status { RUN_OK = 0, RUN_STOPPED, RUN_FAILED };
+
+struct bpfvm_run {
+	const bpfvm_program *prog;
+	const bpfvm_run_opts *opts;
+	uint8_t *stack;                         /* RUN_STACK_BYTES */
+	int status;                             /* enum run_status */
+	uint64_t stop_value;
+	char fail_msg[160];
+};
+
+/* Checked-mode access test: [addr, addr+len) inside the stack or one
+ * region of opts (writable if write). */
+static inline bool run_access_ok(const struct bpfvm_run *run, uint64_t addr,
+                                 uint64_t len, bool write)
+{
+	uint64_t base = (uint64_t)(uintptr_t)run->stack;
+	if (addr - base <= RUN_STACK_BYTES - len && len <= RUN_STACK_BYTES)
+		return true;
+	const bpfvm_run_opts *o = run->opts;
+	for (size_t i = 0; i < o->region_count; i++) {
+		const bpfvm_region *r = &o->regions[i];
+		uint64_t rb = (uint64_t)(uintptr_t)r->base;
+		if (len <= r->len && addr - rb <= r->len - len)
+			return !write || r->writable;
+	}
+	return false;
+}
+
+/* The interpreter: runs prog in mode; with prog == NULL returns, through
+ * *labels, the table of handler addresses used to pre-decode slots. */
+int interp_run_checked(const bpfvm_program *prog, struct bpfvm_run *run,
+                       uint64_t *r0, bpfvm_error *err, const void *const **labels);
+int interp_run_unchecked(const bpfvm_program *prog, struct bpfvm_run *run,
+                         uint64_t *r0, bpfvm_error *err, const void *const **labels);
+
+#endif
