@@ -1,0 +1,457 @@
+/*
+ * bpfvm.c - the `bpfvm` command: thin subcommands over libbpfvm, in the
+ * style of bpftool (`bpfvm OBJECT COMMAND` or `bpfvm COMMAND`).
+ *
+ * Owns: argument parsing, reading program files in their several forms
+ * (assembly text, raw bytecode, conformance-suite .data files), and
+ * printing.  Everything it does, the library can do.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bpfvm/bpfvm.h"
+
+#define DEFAULT_MAX_BACK_EDGES (1ull << 32)
+
+static const char *prog_name = "bpfvm";
+
+static void usage_main(FILE *f)
+{
+	fprintf(f,
+	        "usage: bpfvm COMMAND [ARGS]\n"
+	        "\n"
+	        "Commands:\n"
+	        "  asm IN.s [-o OUT]            assemble text into raw bytecode\n"
+	        "  disasm FILE [--syntax llvm]  disassemble a program\n"
+	        "  run FILE [--mem HEX | --mem-file F] [--unchecked]\n"
+	        "                               run a program and print r0\n"
+	        "  help                         this text\n"
+	        "\n"
+	        "FILE is assembly text (.s, .asm), a bpf_conformance test (.data: its\n"
+	        "asm and mem sections), or raw bytecode (8 bytes an instruction).\n"
+	        "Run `bpfvm COMMAND --help` for a command's options.\n");
+}
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", prog_name);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return 1;
+}
+
+static int read_file(const char *path, char **data, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return fail("%s: %s", path, strerror(errno));
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap + 1);
+	size_t got;
+	while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+		n += got;
+		if (n == cap) {
+			char *bigger = realloc(buf, cap * 2 + 1);
+			if (!bigger) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = bigger;
+			cap *= 2;
+		}
+	}
+	int read_error = ferror(f);
+	fclose(f);
+	if (!buf)
+		return fail("%s: out of memory", path);
+	if (read_error) {
+		free(buf);
+		return fail("%s: read error", path);
+	}
+	buf[n] = '\0';
+	*data = buf;
+	*len = n;
+	return 0;
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* The lines of section `name` ("-- asm") of a conformance .data file, up
+ * to the next "-- " line; NULL if absent.  Returned string is malloc'd. */
+static char *data_section(const char *text, const char *name)
+{
+	size_t name_len = strlen(name);
+	const char *p = text;
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t line_len = eol ? (size_t)(eol - p) : strlen(p);
+		if (line_len >= name_len && !strncmp(p, name, name_len) &&
+		    (line_len == name_len || p[name_len] == ' ' || p[name_len] == '\r')) {
+			const char *start = eol ? eol + 1 : p + line_len;
+			const char *end = start;
+			while (*end && strncmp(end, "-- ", 3)) {
+				const char *e = strchr(end, '\n');
+				end = e ? e + 1 : end + strlen(end);
+			}
+			return strndup(start, (size_t)(end - start));
+		}
+		p = eol ? eol + 1 : p + line_len;
+	}
+	return NULL;
+}
+
+static int parse_hex_bytes(const char *what, const char *text, uint8_t **out, size_t *out_len)
+{
+	size_t cap = strlen(text) / 2 + 1, n = 0;
+	uint8_t *buf = malloc(cap);
+	if (!buf)
+		return fail("%s: out of memory", what);
+	const char *p = text;
+	while (*p) {
+		if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ',') {
+			p++;
+			continue;
+		}
+		if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+			p += 2;
+		char digits[3] = { p[0], p[0] ? p[1] : 0, 0 };
+		char *end;
+		unsigned long v = strtoul(digits, &end, 16);
+		if (digits[0] == 0 || end != digits + 2) {
+			free(buf);
+			return fail("%s: bad hex byte at offset %zu ('%.8s')", what, (size_t)(p - text), p);
+		}
+		buf[n++] = (uint8_t)v;
+		p += 2;
+	}
+	*out = buf;
+	*out_len = n;
+	return 0;
+}
+
+struct loaded_input {
+	bpfvm_insn *insns;
+	size_t count;
+	uint8_t *mem;          /* from a .data file's -- mem section, if any */
+	size_t mem_len;
+	bool has_mem;
+};
+
+static void free_input(struct loaded_input *in)
+{
+	free(in->insns);
+	free(in->mem);
+	memset(in, 0, sizeof *in);
+}
+
+static int assemble(const char *path, const char *text, struct loaded_input *in)
+{
+	bpfvm_error err = { 0 };
+	if (bpfvm_asm(text, &in->insns, &in->count, &err))
+		return fail("%s:%d: %s", path, err.line, err.msg);
+	return 0;
+}
+
+/* Reads FILE in whichever form it has. */
+static int load_input(const char *path, struct loaded_input *in)
+{
+	memset(in, 0, sizeof *in);
+	char *data;
+	size_t len;
+	if (read_file(path, &data, &len))
+		return 1;
+	int rc = 0;
+	if (len >= 4 && !memcmp(data, "\x7f" "ELF", 4)) {
+		rc = fail("%s: ELF objects are not supported yet: the object loader is a later step", path);
+	} else if (has_suffix(path, ".data")) {
+		char *asm_text = data_section(data, "-- asm");
+		if (!asm_text) {
+			rc = fail("%s: no '-- asm' section", path);
+		} else {
+			rc = assemble(path, asm_text, in);
+			free(asm_text);
+			char *mem_text = rc ? NULL : data_section(data, "-- mem");
+			if (mem_text) {
+				rc = parse_hex_bytes(path, mem_text, &in->mem, &in->mem_len);
+				in->has_mem = rc == 0;
+				free(mem_text);
+			}
+		}
+	} else if (has_suffix(path, ".s") || has_suffix(path, ".asm")) {
+		if (strlen(data) != len)
+			rc = fail("%s: assembly text contains a NUL byte", path);
+		else
+			rc = assemble(path, data, in);
+	} else {
+		if (len == 0 || len % sizeof(bpfvm_insn)) {
+			rc = fail("%s: %zu bytes is not a whole number of 8-byte instructions "
+			          "(assembly files must end in .s or .asm)", path, len);
+		} else {
+			in->count = len / sizeof(bpfvm_insn);
+			in->insns = malloc(len);
+			if (!in->insns)
+				rc = fail("%s: out of memory", path);
+			else
+				memcpy(in->insns, data, len);
+		}
+	}
+	free(data);
+	if (rc)
+		free_input(in);
+	return rc;
+}
+
+static int cmd_asm(int argc, char **argv)
+{
+	const char *in_path = NULL, *out_path = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("usage: bpfvm asm IN.s [-o OUT]\n"
+			       "Assembles IN.s (the bpf_conformance syntax). With -o, writes raw\n"
+			       "bytecode to OUT; without, prints each instruction's bytes in hex.\n");
+			return 0;
+		} else if (!strcmp(argv[i], "-o")) {
+			if (++i == argc)
+				return fail("asm: -o needs a file name");
+			out_path = argv[i];
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return fail("asm: unknown option '%s'", argv[i]);
+		} else if (!in_path) {
+			in_path = argv[i];
+		} else {
+			return fail("asm: more than one input file");
+		}
+	}
+	if (!in_path)
+		return fail("asm: no input file (see 'bpfvm asm --help')");
+	char *text;
+	size_t len;
+	if (read_file(in_path, &text, &len))
+		return 1;
+	struct loaded_input in = { 0 };
+	int rc = strlen(text) != len ? fail("%s: contains a NUL byte", in_path)
+	                             : assemble(in_path, text, &in);
+	free(text);
+	if (rc)
+		return rc;
+	if (out_path) {
+		FILE *f = fopen(out_path, "wb");
+		if (!f) {
+			free_input(&in);
+			return fail("%s: %s", out_path, strerror(errno));
+		}
+		size_t wrote = fwrite(in.insns, sizeof(bpfvm_insn), in.count, f);
+		if (fclose(f) || wrote != in.count)
+			rc = fail("%s: write failed", out_path);
+	} else {
+		for (size_t i = 0; i < in.count; i++) {
+			const uint8_t *b = (const uint8_t *)&in.insns[i];
+			for (int k = 0; k < 8; k++)
+				printf("%02x%s", b[k], k < 7 ? " " : "\n");
+		}
+	}
+	free_input(&in);
+	return rc;
+}
+
+static int cmd_disasm(int argc, char **argv)
+{
+	const char *path = NULL;
+	bpfvm_syntax syntax = BPFVM_SYNTAX_ASM;
+	bool show_bytes = false;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("usage: bpfvm disasm FILE [--syntax asm|llvm] [--bytes]\n"
+			       "Prints each instruction with its index.  --syntax llvm prints\n"
+			       "llvm-objdump's form (r0 = 1); --bytes adds the encoded bytes.\n");
+			return 0;
+		} else if (!strcmp(argv[i], "--syntax")) {
+			if (++i == argc)
+				return fail("disasm: --syntax needs 'asm' or 'llvm'");
+			if (!strcmp(argv[i], "llvm"))
+				syntax = BPFVM_SYNTAX_LLVM;
+			else if (!strcmp(argv[i], "asm"))
+				syntax = BPFVM_SYNTAX_ASM;
+			else
+				return fail("disasm: unknown syntax '%s' (asm or llvm)", argv[i]);
+		} else if (!strcmp(argv[i], "--bytes")) {
+			show_bytes = true;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return fail("disasm: unknown option '%s'", argv[i]);
+		} else if (!path) {
+			path = argv[i];
+		} else {
+			return fail("disasm: more than one input file");
+		}
+	}
+	if (!path)
+		return fail("disasm: no input file (see 'bpfvm disasm --help')");
+	struct loaded_input in;
+	if (load_input(path, &in))
+		return 1;
+	int rc = 0;
+	char line[256];
+	for (size_t pc = 0; pc < in.count;) {
+		int used = bpfvm_disasm_insn(in.insns, in.count, pc, syntax, line, sizeof line);
+		printf("%5zu: ", pc);
+		if (show_bytes) {
+			const uint8_t *b = (const uint8_t *)&in.insns[pc];
+			for (int k = 0; k < 8; k++)
+				printf("%02x ", b[k]);
+			printf(" ");
+		}
+		printf("%s\n", line);
+		if (used < 0) {
+			rc = 1;   /* still list the rest: a disassembler shows what is there */
+			used = 1;
+		}
+		for (int extra = 1; extra < used && show_bytes; extra++) {
+			const uint8_t *b = (const uint8_t *)&in.insns[pc + (size_t)extra];
+			printf("%5zu: ", pc + (size_t)extra);
+			for (int k = 0; k < 8; k++)
+				printf("%02x ", b[k]);
+			printf("\n");
+		}
+		pc += (size_t)used;
+	}
+	if (rc)
+		fprintf(stderr, "%s: %s: contains invalid instructions\n", prog_name, path);
+	free_input(&in);
+	return rc;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	const char *path = NULL, *mem_hex = NULL, *mem_file = NULL;
+	bpfvm_mode mode = BPFVM_CHECKED;
+	uint64_t max_back_edges = DEFAULT_MAX_BACK_EDGES;
+	bool print_mem = false;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("usage: bpfvm run FILE [--mem HEX | --mem-file F] [--unchecked]\n"
+			       "                [--max-back-edges N] [--print-mem]\n"
+			       "Runs the program with r1 = a writable copy of the input memory and\n"
+			       "r2 = its length, and prints r0.  Every memory access is checked\n"
+			       "unless --unchecked is given (only for programs known to be safe).\n"
+			       "  --mem HEX           input memory as hex bytes ('01 02 ff')\n"
+			       "  --mem-file F        input memory read from file F\n"
+			       "  --max-back-edges N  checked mode: stop after N backward jumps and\n"
+			       "                      calls (default %llu; 0: no limit)\n"
+			       "  --print-mem         print the memory afterwards, in hex\n",
+			       (unsigned long long)DEFAULT_MAX_BACK_EDGES);
+			return 0;
+		} else if (!strcmp(argv[i], "--mem") || !strcmp(argv[i], "--mem-file") ||
+		           !strcmp(argv[i], "--max-back-edges")) {
+			if (i + 1 == argc)
+				return fail("run: %s needs a value", argv[i]);
+			if (!strcmp(argv[i], "--mem"))
+				mem_hex = argv[++i];
+			else if (!strcmp(argv[i], "--mem-file"))
+				mem_file = argv[++i];
+			else {
+				char *end;
+				errno = 0;
+				max_back_edges = strtoull(argv[++i], &end, 0);
+				if (errno || *end || argv[i][0] == '-')
+					return fail("run: --max-back-edges: '%s' is not a count", argv[i]);
+			}
+		} else if (!strcmp(argv[i], "--unchecked")) {
+			mode = BPFVM_UNCHECKED;
+		} else if (!strcmp(argv[i], "--print-mem")) {
+			print_mem = true;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return fail("run: unknown option '%s'", argv[i]);
+		} else if (!path) {
+			path = argv[i];
+		} else {
+			return fail("run: more than one input file");
+		}
+	}
+	if (!path)
+		return fail("run: no input file (see 'bpfvm run --help')");
+	if (mem_hex && mem_file)
+		return fail("run: give --mem or --mem-file, not both");
+	struct loaded_input in;
+	if (load_input(path, &in))
+		return 1;
+	int rc = 0;
+	if (mem_hex || mem_file) {
+		free(in.mem);
+		in.mem = NULL;
+		if (mem_hex) {
+			rc = parse_hex_bytes("--mem", mem_hex, &in.mem, &in.mem_len);
+		} else {
+			char *data;
+			rc = read_file(mem_file, &data, &in.mem_len);
+			in.mem = (uint8_t *)data;
+		}
+		in.has_mem = rc == 0;
+	}
+	bpfvm_program *prog = NULL;
+	bpfvm_error err = { 0 };
+	if (!rc && bpfvm_program_load(in.insns, in.count, NULL, &prog, &err))
+		rc = fail("%s: instruction %d: %s", path, err.insn, err.msg);
+	if (!rc) {
+		bpfvm_region region = { .base = in.mem, .len = in.mem_len, .writable = true };
+		bpfvm_run_opts opts = {
+			.args = { (uint64_t)(uintptr_t)in.mem, in.mem_len },
+			.mode = mode,
+			.regions = &region,
+			.region_count = in.has_mem ? 1 : 0,
+			.packet = in.mem,
+			.packet_len = in.mem_len,
+			.max_back_edges = max_back_edges,
+		};
+		uint64_t r0;
+		if (bpfvm_program_run(prog, &opts, &r0, &err)) {
+			rc = fail("%s: instruction %d: %s", path, err.insn, err.msg);
+		} else {
+			printf("Return value: %" PRIu64 " (0x%" PRIx64 ")\n", r0, r0);
+			if (print_mem) {
+				printf("Memory:");
+				for (size_t i = 0; i < in.mem_len; i++)
+					printf("%s%02x", i % 16 ? " " : "\n  ", in.mem[i]);
+				printf("\n");
+			}
+		}
+	}
+	bpfvm_program_free(prog);
+	free_input(&in);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage_main(stderr);
+		return 1;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		usage_main(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "asm"))
+		return cmd_asm(argc - 1, argv + 1);
+	if (!strcmp(cmd, "disasm"))
+		return cmd_disasm(argc - 1, argv + 1);
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
+	fail("unknown command '%s'", cmd);
+	usage_main(stderr);
+	return 1;
+}

@@ -10,6 +10,7 @@
  * it returns r1, and when that is 0 the program stops with r0 = 0.
  */
 #include <ctype.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,18 +87,19 @@ int main(int argc, char **argv)
 {
 	const char *mem_text = NULL;
 	bpfvm_mode mode = BPFVM_CHECKED;
+	bool jit = false;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--interpret"))
 			continue;
 		if (!strcmp(argv[i], "--unchecked"))
 			mode = BPFVM_UNCHECKED;
-		else if (!strcmp(argv[i], "--jit")) {
-			fprintf(stderr, "bpfvm-conformance-plugin: --jit: the JIT is not built yet\n");
-			return 1;
-		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			printf("usage: bpfvm-conformance-plugin [MEM] [--interpret] [--unchecked]\n"
+		else if (!strcmp(argv[i], "--jit"))
+			jit = true;
+		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("usage: bpfvm-conformance-plugin [MEM] [--interpret | --jit] [--unchecked]\n"
 			       "Reads a program as hex bytes on stdin, runs it with r1 = MEM (hex bytes)\n"
-			       "and r2 = its length, and prints r0 in hex.  Checked mode unless --unchecked.\n");
+			       "and r2 = its length, and prints r0 in hex, with the interpreter (default)\n"
+			       "or the x86-64 JIT.  Checked mode unless --unchecked.\n");
 			return 0;
 		} else if (i == 1 && strncmp(argv[i], "--", 2))
 			mem_text = argv[i];
@@ -150,7 +152,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bpfvm-conformance-plugin: out of memory\n");
 		goto out;
 	}
-	bpfvm_load_opts lopts = { .helpers = helpers };
+	bpfvm_load_opts lopts = { .helpers = helpers, .jit = jit, .name = "conformance" };
 	if (bpfvm_program_load((const bpfvm_insn *)code, (size_t)code_len / 8, &lopts, &prog, &err)) {
 		fprintf(stderr, "bpfvm-conformance-plugin: load: instruction %d: %s\n", err.insn, err.msg);
 		goto out;

@@ -87,6 +87,13 @@ typedef struct bpfvm_load_opts {
 	const bpfvm_helpers *helpers;
 	/* Reject longer programs; 0 means BPFVM_MAX_INSNS. */
 	uint32_t max_insns;
+	/* Also compile to x86-64 machine code (both modes) at load. */
+	bool jit;
+	/* A name for the program (profilers, messages); copied. */
+	const char *name;
+	/* With jit: list the code in /tmp/perf-PID.map so `perf report`
+	 * names it.  Also turned on by the environment BPFVM_PERF_MAP=1. */
+	bool perf_map;
 } bpfvm_load_opts;
 
 /* Validates `insns` (structure only: opcodes, encodings, registers, jump
@@ -97,6 +104,9 @@ int bpfvm_program_load(const bpfvm_insn *insns, size_t count,
                        bpfvm_error *err);
 void bpfvm_program_free(bpfvm_program *prog);
 size_t bpfvm_program_insn_count(const bpfvm_program *prog);
+/* The machine code compiled for mode, if the program was loaded with jit;
+ * returns -ENOENT otherwise. */
+int bpfvm_program_jited(const bpfvm_program *prog, int mode, const void **code, size_t *len);
 const bpfvm_insn *bpfvm_program_insns(const bpfvm_program *prog);
 
 /* ---- running -------------------------------------------------------- */
@@ -113,9 +123,16 @@ typedef enum bpfvm_mode {
 	BPFVM_UNCHECKED = 1, /* for programs a verifier has proved safe */
 } bpfvm_mode;
 
+typedef enum bpfvm_engine {
+	BPFVM_ENGINE_DEFAULT = 0,  /* the JIT if the program has one, else the interpreter */
+	BPFVM_ENGINE_INTERP = 1,
+	BPFVM_ENGINE_JIT = 2,      /* an error if the program was loaded without jit */
+} bpfvm_engine;
+
 typedef struct bpfvm_run_opts {
 	uint64_t args[5];          /* r1..r5 at entry */
 	bpfvm_mode mode;
+	bpfvm_engine engine;
 	/* Memory the program may access besides its stack (checked mode). */
 	const bpfvm_region *regions;
 	size_t region_count;

@@ -78,6 +78,11 @@ int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_o
 	}
 	memcpy(p->insns, insns, count * sizeof *insns);
 	rc = predecode(p, err);
+	const char *env = getenv("BPFVM_PERF_MAP");
+	if (opts->jit && (opts->perf_map || (env && !strcmp(env, "1"))))
+		snprintf(p->perf_name, sizeof p->perf_name, "%s", opts->name ? opts->name : "prog");
+	for (int m = 0; !rc && opts->jit && m < 2; m++)
+		rc = jit_compile(p, (bpfvm_mode)m, &p->jit[m], err);
 	if (rc) {
 		bpfvm_program_free(p);
 		return rc;
@@ -94,12 +99,24 @@ void bpfvm_program_free(bpfvm_program *p)
 	free(p->call_fns);
 	free(p->slots[0]);
 	free(p->slots[1]);
+	jit_free(p->jit[0]);
+	jit_free(p->jit[1]);
 	free(p);
 }
 
 size_t bpfvm_program_insn_count(const bpfvm_program *p)
 {
 	return p->count;
+}
+
+int bpfvm_program_jited(const bpfvm_program *p, int mode, const void **code, size_t *len)
+{
+	if (mode != BPFVM_CHECKED && mode != BPFVM_UNCHECKED)
+		return -EINVAL;
+	if (!p->jit[mode])
+		return -ENOENT;
+	*code = jit_code_bytes(p->jit[mode], len);
+	return 0;
 }
 
 const bpfvm_insn *bpfvm_program_insns(const bpfvm_program *p)
@@ -122,10 +139,26 @@ int bpfvm_program_run(const bpfvm_program *prog, const bpfvm_run_opts *opts, uin
 	uint8_t stack[RUN_STACK_BYTES] __attribute__((aligned(16)));
 	memset(stack, 0, sizeof stack);
 	struct bpfvm_run run = { .prog = prog, .opts = opts, .stack = stack };
+	if (opts->mode != BPFVM_CHECKED && opts->mode != BPFVM_UNCHECKED)
+		return isa_error(err, -EINVAL, -1, "bpfvm_program_run: unknown mode %d", (int)opts->mode);
+	const struct jit_code *code = prog->jit[opts->mode];
+	switch (opts->engine) {
+	case BPFVM_ENGINE_DEFAULT:
+		break;
+	case BPFVM_ENGINE_INTERP:
+		code = NULL;
+		break;
+	case BPFVM_ENGINE_JIT:
+		if (!code)
+			return isa_error(err, -EINVAL, -1, "bpfvm_program_run: the program was loaded without jit");
+		break;
+	default:
+		return isa_error(err, -EINVAL, -1, "bpfvm_program_run: unknown engine %d", (int)opts->engine);
+	}
+	if (code)
+		return jit_run(prog, code, &run, r0, err);
 	if (opts->mode == BPFVM_UNCHECKED)
 		return interp_run_unchecked(prog, &run, r0, err, NULL);
-	if (opts->mode != BPFVM_CHECKED)
-		return isa_error(err, -EINVAL, -1, "bpfvm_program_run: unknown mode %d", (int)opts->mode);
 	return interp_run_checked(prog, &run, r0, err, NULL);
 }
 

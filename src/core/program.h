@@ -31,11 +31,19 @@ struct bpfvm_program {
 	const bpfvm_helpers *helpers;
 	bpfvm_helper_fn *call_fns;              /* one per helper call site */
 	struct interp_slot *slots[2];           /* per bpfvm_mode */
+	struct jit_code *jit[2];                /* per bpfvm_mode, if compiled */
+	char perf_name[64];                     /* set when perf_map is on */
 };
 
 #define RUN_STACK_BYTES (BPFVM_STACK_SIZE * BPFVM_MAX_CALL_DEPTH)
 
 enum run_status { RUN_OK = 0, RUN_STOPPED, RUN_FAILED };
+
+/* Why JIT-compiled code left early (the interpreter reports directly). */
+enum run_fault {
+	FAULT_NONE = 0, FAULT_ACCESS, FAULT_MISALIGNED, FAULT_BUDGET, FAULT_DEPTH,
+	FAULT_HELPER, FAULT_CALLX,
+};
 
 struct bpfvm_run {
 	const bpfvm_program *prog;
@@ -43,6 +51,15 @@ struct bpfvm_run {
 	uint8_t *stack;                         /* RUN_STACK_BYTES */
 	int status;                             /* enum run_status */
 	uint64_t stop_value;
+	/* State that JIT-compiled code reads and writes at fixed offsets. */
+	uint64_t jit_saved_rsp;                 /* to unwind from any depth */
+	uint64_t jit_budget;                    /* checked: back edges left */
+	uint32_t jit_depth;                     /* local call frames in use */
+	int32_t fault_insn;
+	int32_t fault_kind;                     /* enum run_fault */
+	uint32_t fault_size;
+	uint64_t fault_addr;
+	bool fault_write;
 	char fail_msg[160];
 };
 
@@ -63,6 +80,15 @@ static inline bool run_access_ok(const struct bpfvm_run *run, uint64_t addr,
 	}
 	return false;
 }
+
+struct jit_code;
+/* JIT-compiled code of one mode (src/jit); NULL when not compiled. */
+int jit_compile(const bpfvm_program *prog, bpfvm_mode mode, struct jit_code **out,
+                bpfvm_error *err);
+void jit_free(struct jit_code *code);
+int jit_run(const bpfvm_program *prog, const struct jit_code *code, struct bpfvm_run *run,
+            uint64_t *r0, bpfvm_error *err);
+const void *jit_code_bytes(const struct jit_code *code, size_t *len);
 
 /* The interpreter: runs prog in mode; with prog == NULL returns, through
  * *labels, the table of handler addresses used to pre-decode slots. */

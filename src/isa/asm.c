@@ -515,7 +515,7 @@ static int statement(struct asm_ctx *c, const char *p, const char *e)
 	if (we == w)
 		return fail(c, "expected a mnemonic, got '%s'", quote(q, sizeof q, p, e));
 	bool atomic = span_is(w, we, "lock");
-	const char *rest = we;
+	const char *rest;
 
 	/* Compose the table's name: "lock fetch add" -> "fetch add",
 	 * "call local" stays two words. */

@@ -74,6 +74,10 @@ enum { CLS_LD = 0, CLS_LDX, CLS_ST, CLS_STX, CLS_ALU, CLS_JMP, CLS_JMP32, CLS_AL
  * its opcode and selector field.  Reserved fields are not checked here. */
 const struct isa_op *isa_decode(const bpfvm_insn *insn);
 
+/* For an opcode whose operations differ by another field: that field's
+ * name ("offset", "imm", "src"); NULL for unknown or plain opcodes. */
+const char *isa_selector_name(uint8_t opcode);
+
 /* Checks the reserved fields and registers of one decoded instruction.
  * Returns NULL if fine, else a static description of the problem. */
 const char *isa_check_fields(const struct isa_op *op, const bpfvm_insn *insn);
@@ -86,8 +90,7 @@ unsigned isa_access_size(const struct isa_op *op);
 int64_t isa_branch_target(const struct isa_op *op, const bpfvm_insn *insn, size_t pc);
 
 struct bpfvm_helpers;
-/* Validates a whole program; see bpfvm_program_load().  On success fills
- * subprog_starts (a bitmap the caller allocates, count bits, may be NULL). */
+/* Validates a whole program; see bpfvm_program_load(). */
 int isa_validate(const bpfvm_insn *insns, size_t count, uint32_t max_insns,
                  const struct bpfvm_helpers *helpers, bpfvm_error *err);
 

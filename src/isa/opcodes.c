@@ -53,6 +53,17 @@ const struct isa_op *isa_decode(const bpfvm_insn *insn)
 	return NULL;
 }
 
+const char *isa_selector_name(uint8_t opcode)
+{
+	pthread_once(&index_once, build_index);
+	int row = first_row[opcode];
+	if (row < 0)
+		return NULL;
+	static const char *const names[] = { [SEL_NONE] = NULL, [SEL_OFF] = "offset",
+	                                     [SEL_IMM] = "imm", [SEL_SRC] = "src" };
+	return names[isa_ops[row].select];
+}
+
 /* True if the operation writes its destination register. */
 static bool writes_dst(const struct isa_op *op)
 {

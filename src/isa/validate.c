@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "isa.h"
 
@@ -41,10 +42,16 @@ int isa_validate(const bpfvm_insn *insns, size_t count, uint32_t max_insns,
 		const bpfvm_insn *in = &insns[pc];
 		const struct isa_op *op = isa_decode(in);
 		if (!op) {
+			const char *field = isa_selector_name(in->opcode);
 			if (in->opcode == 0x18)
 				rc = isa_error(err, -EINVAL, (int)pc,
 				               "lddw with src %u (a map or BTF reference) needs the object loader",
 				               in->src);
+			else if (field)
+				rc = isa_error(err, -EINVAL, (int)pc, "opcode 0x%02x with %s %d is not defined",
+				               in->opcode, field,
+				               !strcmp(field, "offset") ? in->off :
+				               !strcmp(field, "imm") ? in->imm : in->src);
 			else
 				rc = isa_error(err, -EINVAL, (int)pc, "unknown opcode 0x%02x%s", in->opcode,
 				               in->opcode == 0x00 ? " (stray second half of an lddw?)" : "");

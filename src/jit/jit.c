@@ -1,0 +1,170 @@
+/*
+ * jit.c - the architecture-neutral side of the JIT: executable memory,
+ * entering compiled code, turning its faults into errors, the C slow
+ * paths it calls, and the perf map.
+ *
+ * Owns: struct jit_code.  Code memory is written while read-write and then
+ * made read-execute; it is never writable and executable at once.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "jit/jit_internal.h"
+#include "jit/x86_64/emit.h"
+
+struct jit_code {
+	void *mem;           /* mmap'd, read-execute */
+	size_t map_len;
+	size_t code_len;
+};
+
+typedef uint64_t (*jit_entry_fn)(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+                                 struct bpfvm_run *run);
+
+static void perf_map_add(const void *addr, size_t len, const char *name)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/tmp/perf-%d.map", (int)getpid());
+	FILE *f = fopen(path, "a");
+	if (!f)
+		return;   /* profiling aid only: never a reason to fail a load */
+	fprintf(f, "%lx %zx %s\n", (unsigned long)(uintptr_t)addr, len, name);
+	fclose(f);
+}
+
+int jit_compile(const bpfvm_program *prog, bpfvm_mode mode, struct jit_code **out, bpfvm_error *err)
+{
+#if !defined(__x86_64__)
+	(void)prog; (void)mode; (void)out;
+	return isa_error(err, -ENOTSUP, -1, "JIT: only x86-64 is supported on this machine");
+#else
+	struct emit_buf b = { 0 };
+	int rc = jit_translate(prog, mode == BPFVM_CHECKED, &b, err);
+	if (rc)
+		return rc;
+	long page = sysconf(_SC_PAGESIZE);
+	size_t map_len = (b.len + (size_t)page - 1) & ~((size_t)page - 1);
+	void *mem = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED) {
+		free(b.code);
+		return isa_error(err, -ENOMEM, -1, "JIT: cannot map %zu bytes of code memory", map_len);
+	}
+	memcpy(mem, b.code, b.len);
+	free(b.code);
+	if (mprotect(mem, map_len, PROT_READ | PROT_EXEC)) {
+		munmap(mem, map_len);
+		return isa_error(err, -errno, -1, "JIT: cannot make code memory executable: %s", strerror(errno));
+	}
+	struct jit_code *code = malloc(sizeof *code);
+	if (!code) {
+		munmap(mem, map_len);
+		return isa_error(err, -ENOMEM, -1, "JIT: out of memory");
+	}
+	code->mem = mem;
+	code->map_len = map_len;
+	code->code_len = b.len;
+	if (prog->perf_name[0]) {
+		char name[96];
+		snprintf(name, sizeof name, "bpfvm:%s%s", prog->perf_name,
+		         mode == BPFVM_CHECKED ? ":checked" : "");
+		perf_map_add(mem, b.len, name);
+	}
+	*out = code;
+	return 0;
+#endif
+}
+
+void jit_free(struct jit_code *code)
+{
+	if (!code)
+		return;
+	munmap(code->mem, code->map_len);
+	free(code);
+}
+
+const void *jit_code_bytes(const struct jit_code *code, size_t *len)
+{
+	*len = code->code_len;
+	return code->mem;
+}
+
+int jit_run(const bpfvm_program *prog, const struct jit_code *code, struct bpfvm_run *run,
+            uint64_t *r0, bpfvm_error *err)
+{
+	(void)prog;
+	const bpfvm_run_opts *o = run->opts;
+	run->jit_budget = o->max_back_edges ? o->max_back_edges : UINT64_MAX;
+	jit_entry_fn entry = (jit_entry_fn)code->mem;
+	uint64_t result = entry(o->args[0], o->args[1], o->args[2], o->args[3], o->args[4], run);
+	if (run->status == RUN_STOPPED) {
+		*r0 = run->stop_value;
+		return 0;
+	}
+	int insn = run->fault_insn;
+	switch (run->fault_kind) {
+	case FAULT_NONE:
+		*r0 = result;
+		return 0;
+	case FAULT_ACCESS:
+		return isa_error(err, -EFAULT, insn, "out-of-bounds %s of %u bytes at 0x%llx",
+		                 run->fault_write ? "write" : "read", run->fault_size,
+		                 (unsigned long long)run->fault_addr);
+	case FAULT_MISALIGNED:
+		return isa_error(err, -EFAULT, insn, "misaligned atomic access of %u bytes at 0x%llx",
+		                 run->fault_size, (unsigned long long)run->fault_addr);
+	case FAULT_BUDGET:
+		return isa_error(err, -ELOOP, insn, "gave up after %llu backward jumps and calls (endless loop?)",
+		                 (unsigned long long)o->max_back_edges);
+	case FAULT_DEPTH:
+		return isa_error(err, -E2BIG, insn, "local call nesting deeper than %u frames",
+		                 BPFVM_MAX_CALL_DEPTH);
+	case FAULT_CALLX:
+		return isa_error(err, -EINVAL, insn, "callx to unknown helper %llu",
+		                 (unsigned long long)run->fault_addr);
+	default:
+		return isa_error(err, -EFAULT, insn, "helper failed: %s", run->fail_msg);
+	}
+}
+
+uint64_t jit_access_check(struct bpfvm_run *run, uint64_t addr, uint64_t size_write)
+{
+	unsigned size = (unsigned)(size_write & 0xff);
+	bool write = (size_write & 0x100) != 0;
+	if (run_access_ok(run, addr, size, write))
+		return 1;
+	run->fault_addr = addr;
+	run->fault_size = size;
+	run->fault_write = write;
+	return 0;
+}
+
+uint64_t jit_resolve_helper(struct bpfvm_run *run, uint64_t id, uint64_t unused)
+{
+	(void)unused;
+	bpfvm_helper_fn fn = bpfvm_helpers_find(run->prog->helpers, (uint32_t)id, NULL);
+	if (!fn || id > UINT32_MAX) {
+		run->fault_addr = id;
+		return 0;
+	}
+	return (uint64_t)(uintptr_t)fn;
+}
+
+uint64_t jit_packet_load(struct bpfvm_run *run, uint64_t offset, uint64_t size)
+{
+	const bpfvm_run_opts *o = run->opts;
+	int64_t off = (int64_t)offset;
+	if (!o->packet || off < 0 || (uint64_t)off + size > o->packet_len) {
+		run->status = RUN_STOPPED;
+		run->stop_value = 0;
+		return 0;
+	}
+	const uint8_t *p = (const uint8_t *)o->packet + off;
+	uint64_t v = 0;
+	for (uint64_t i = 0; i < size; i++)
+		v = v << 8 | p[i];
+	return v;
+}

@@ -1,0 +1,28 @@
+/*
+ * jit_internal.h - what the architecture back end (src/jit/x86_64) and
+ * the architecture-neutral JIT driver (src/jit/jit.c) share.
+ *
+ * Owns: the translator's entry point and the C functions that compiled
+ * code calls for the rare, slow paths (checked accesses outside the
+ * stack, callx resolution, legacy packet loads).
+ */
+#ifndef BPFVM_JIT_INTERNAL_H
+#define BPFVM_JIT_INTERNAL_H
+
+#include "core/program.h"
+
+struct emit_buf;
+
+/* Translates prog into out->code / out->len (malloc'd). */
+int jit_translate(const bpfvm_program *prog, bool checked, struct emit_buf *out, bpfvm_error *err);
+
+/* Called from compiled code.  size_write = size | (write ? 0x100 : 0).
+ * Returns 1 if the access is allowed; else records it in run and
+ * returns 0. */
+uint64_t jit_access_check(struct bpfvm_run *run, uint64_t addr, uint64_t size_write);
+/* The helper registered under id, or NULL (recorded in run). */
+uint64_t jit_resolve_helper(struct bpfvm_run *run, uint64_t id, uint64_t unused);
+/* Big-endian packet load; out of bounds stops the run with r0 = 0. */
+uint64_t jit_packet_load(struct bpfvm_run *run, uint64_t offset, uint64_t size);
+
+#endif

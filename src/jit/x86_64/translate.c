@@ -1,0 +1,751 @@
+/*
+ * translate.c - eBPF to x86-64 translation.
+ *
+ * Owns: the register map, the frame layout of compiled code, and the
+ * machine code for every operation of isa_ops.h, in checked mode (each
+ * access tested against the run's regions, a budget on backward jumps)
+ * and unchecked mode.
+ *
+ * Register map.  eBPF r1..r5 sit in the System V argument registers, so a
+ * helper call needs no shuffling and clobbers exactly what eBPF says a
+ * call clobbers; r6..r9 sit in callee-saved registers:
+ *
+ *   r0 rax  r1 rdi  r2 rsi  r3 rdx  r4 rcx  r5 r8
+ *   r6 rbx  r7 r13  r8 r14  r9 r15  r10 rbp
+ *   r12: the bpfvm_run;  r9, r10, r11: scratch
+ *
+ * Frames.  The entry function saves the host's callee-saved registers and
+ * keeps rsp 16-byte aligned at every call; a local call is an x86 call to
+ * the subprogram, whose prologue saves r6..r9, with rbp (eBPF r10) moved
+ * down 512 bytes around it.  Any fault unwinds by reloading the rsp saved
+ * at entry, so it can leave from any depth.
+ */
+#include <errno.h>
+#include <stddef.h>
+
+#include "core/program.h"
+#include "emit.h"
+#include "jit/jit_internal.h"
+
+static const int8_t xreg[11] = { RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP };
+#define RUNREG R12
+
+#define RUN_OFF(field) ((int32_t)offsetof(struct bpfvm_run, field))
+
+struct fixup {
+	size_t at;        /* offset of a rel32 field */
+	size_t target;    /* instruction index, or stub index */
+};
+
+struct fault_site {
+	size_t at;
+	int32_t insn;
+	int32_t kind;
+};
+
+struct translator {
+	const bpfvm_program *prog;
+	bool checked;
+	struct emit_buf b;
+	size_t *insn_off;        /* code offset of each instruction */
+	size_t *entry_off;       /* subprogram entry (prologue) by start insn */
+	bool *sub_start;
+	struct fixup *jumps, *calls;
+	size_t njumps, ncalls, cap_jumps, cap_calls;
+	struct fault_site *faults;
+	size_t nfaults, cap_faults;
+	/* rel32 fields pointing at shared stubs */
+	struct fixup *stub_refs;
+	size_t nstub_refs, cap_stub_refs;
+	bool oom;
+};
+
+enum stub { STUB_EPILOGUE, STUB_FAULT_EXIT, STUB_ACCESS, STUB_CALLX, STUB_PACKET, STUB_COUNT };
+
+#define PUSH_FIXUP(arr, n, cap, item)                                            \
+	do {                                                                     \
+		if ((n) == (cap)) {                                              \
+			size_t c_ = (cap) ? (cap) * 2 : 64;                      \
+			void *p_ = realloc((arr), c_ * sizeof *(arr));           \
+			if (!p_) { t->oom = true; break; }                       \
+			(arr) = p_;                                              \
+			(cap) = c_;                                              \
+		}                                                                \
+		(arr)[(n)++] = (item);                                           \
+	} while (0)
+
+static void jump_to_insn(struct translator *t, size_t at, size_t insn)
+{
+	PUSH_FIXUP(t->jumps, t->njumps, t->cap_jumps, ((struct fixup){ at, insn }));
+}
+
+static void ref_stub(struct translator *t, size_t at, enum stub s)
+{
+	PUSH_FIXUP(t->stub_refs, t->nstub_refs, t->cap_stub_refs, ((struct fixup){ at, s }));
+}
+
+/* A conditional exit to a fault: jcc to a per-site stub that records the
+ * instruction and the kind of fault. */
+static void fault_if(struct translator *t, uint8_t cc, int32_t insn, int32_t kind)
+{
+	size_t at = emit_jcc32(&t->b, cc);
+	PUSH_FIXUP(t->faults, t->nfaults, t->cap_faults, ((struct fault_site){ at, insn, kind }));
+}
+
+static void call_stub(struct translator *t, enum stub s)
+{
+	ref_stub(t, emit_call32(&t->b), s);
+}
+
+/* mov dword [r12 + off], imm32 */
+static void emit_store_run32(struct emit_buf *b, int32_t off, uint32_t imm)
+{
+	emit_rm(b, false, false, OP(0xc7), 0, RUNREG, off, false);
+	emit4(b, imm);
+}
+
+/* ---- checked-mode access ------------------------------------------- */
+
+/* Leaves the effective address in r11.  In checked mode also proves it
+ * in bounds: the stack inline, anything else through STUB_ACCESS. */
+static void emit_address(struct translator *t, int base, int16_t off, unsigned size, bool write,
+                         int32_t insn)
+{
+	struct emit_buf *b = &t->b;
+	emit_rm(b, false, true, OP(0x8d), R11, base, off, false);      /* lea r11, [base+off] */
+	if (!t->checked)
+		return;
+	emit_mov_rr(b, true, R10, R11);
+	emit_rm(b, false, true, OP(0x2b), R10, RUNREG, RUN_OFF(stack), false); /* sub r10, [run.stack] */
+	emit_alu_imm(b, true, 7, R10, (int32_t)(RUN_STACK_BYTES - size));   /* cmp */
+	size_t ok = emit_jcc32(b, CC_BE);
+	emit_mov_imm64(b, R10, size | (write ? 0x100u : 0));
+	call_stub(t, STUB_ACCESS);
+	emit_rr(b, false, OP(0x85), R10, R10);                               /* test r10d, r10d */
+	fault_if(t, CC_E, insn, FAULT_ACCESS);
+	patch_rel32(b, ok, b->len);
+}
+
+/* ---- arithmetic ------------------------------------------------------ */
+
+/* Division and modulo, unsigned or signed, with RFC 9669's rules for a
+ * zero divisor and for INT_MIN / -1 (which would trap on x86). */
+static void emit_divmod(struct translator *t, bool w, bool is_mod, bool is_signed, int dst,
+                        bool src_is_imm, int src, int32_t imm)
+{
+	struct emit_buf *b = &t->b;
+	if (src_is_imm)
+		emit_mov_imm64(b, R11, w ? (uint64_t)(int64_t)imm : (uint32_t)imm);
+	else
+		emit_mov_rr(b, w, R11, src);
+	emit_rr(b, w, OP(0x85), R11, R11);                      /* test r11, r11 */
+	size_t to_zero = emit_jcc32(b, CC_E);
+	size_t to_minus1 = 0;
+	if (is_signed) {
+		emit_alu_imm(b, w, 7, R11, -1);                 /* cmp r11, -1 */
+		to_minus1 = emit_jcc32(b, CC_E);
+	}
+	emit_mov_rr(b, true, R9, RAX);
+	emit_mov_rr(b, true, R10, RDX);
+	if (dst != RAX)
+		emit_mov_rr(b, w, RAX, dst);
+	if (is_signed) {
+		if (w)
+			emit_bytes(b, OP(0x48, 0x99));          /* cqo */
+		else
+			emit1(b, 0x99);                         /* cdq */
+	} else {
+		emit_rr(b, false, OP(0x31), RDX, RDX);          /* xor edx, edx */
+	}
+	emit_rr(b, w, OP(0xf7), is_signed ? 7 : 6, R11);        /* (i)div r11 */
+	emit_mov_rr(b, true, R11, is_mod ? RDX : RAX);
+	emit_mov_rr(b, true, RAX, R9);
+	emit_mov_rr(b, true, RDX, R10);
+	emit_mov_rr(b, w, dst, R11);
+	size_t done1 = emit_jmp32(b);
+
+	/* divisor zero: x / 0 = 0; x % 0 = x (its low half for ALU32) */
+	patch_rel32(b, to_zero, b->len);
+	if (!is_mod)
+		emit_rr(b, false, OP(0x31), dst, dst);
+	else if (!w)
+		emit_mov_rr(b, false, dst, dst);
+	size_t done2 = 0;
+	if (is_signed) {
+		done2 = emit_jmp32(b);
+		/* divisor -1: x / -1 = -x (INT_MIN stays), x % -1 = 0 */
+		patch_rel32(b, to_minus1, b->len);
+		if (is_mod)
+			emit_rr(b, false, OP(0x31), dst, dst);
+		else
+			emit_rr(b, w, OP(0xf7), 3, dst);        /* neg */
+	}
+	patch_rel32(b, done1, b->len);
+	if (is_signed)
+		patch_rel32(b, done2, b->len);
+}
+
+/* Shift by a register: x86 takes the count in cl (eBPF r4). */
+static void emit_shift_reg(struct emit_buf *b, bool w, int ext, int dst, int src)
+{
+	if (src == RCX) {
+		emit_shift_cl(b, w, ext, dst);
+		return;
+	}
+	emit_mov_rr(b, true, R11, RCX);
+	emit_mov_rr(b, false, RCX, src);
+	if (dst == RCX) {
+		emit_shift_cl(b, w, ext, R11);
+		emit_mov_rr(b, true, RCX, R11);
+	} else {
+		emit_shift_cl(b, w, ext, dst);
+		emit_mov_rr(b, true, RCX, R11);
+	}
+}
+
+static int translate_alu(struct translator *t, const struct isa_op *op, const bpfvm_insn *in)
+{
+	struct emit_buf *b = &t->b;
+	bool w = ISA_CLASS(op->opcode) == CLS_ALU64;
+	bool is_imm = op->format == FMT_ALU_IMM;
+	int dst = xreg[in->dst], src = xreg[in->src];
+	int32_t imm = in->imm;
+	uint8_t code = op->opcode & 0xf0;
+
+	if (op->format == FMT_ALU_REG && code == 0xb0 && in->off) {     /* movsx */
+		if (in->off == 8) {
+			emit_rex(b, w, dst, 0, src, src >= 4);
+			emit_bytes(b, OP(0x0f, 0xbe));
+			emit_modrm(b, 3, dst, src);
+		} else if (in->off == 16)
+			emit_rr(b, w, OP(0x0f, 0xbf), dst, src);
+		else
+			emit_rr(b, true, OP(0x63), dst, src);               /* movsxd */
+		return 0;
+	}
+	static const struct { uint8_t code, reg_op, imm_ext; } simple[] = {
+		{ 0x00, 0x01, 0 }, { 0x10, 0x29, 5 }, { 0x40, 0x09, 1 },
+		{ 0x50, 0x21, 4 }, { 0xa0, 0x31, 6 },
+	};
+	for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++) {
+		if (simple[i].code != code)
+			continue;
+		if (is_imm)
+			emit_alu_imm(b, w, simple[i].imm_ext, dst, imm);
+		else
+			emit_rr(b, w, &simple[i].reg_op, 1, src, dst);
+		return 0;
+	}
+	switch (code) {
+	case 0xb0:                                                     /* mov */
+		if (is_imm)
+			emit_mov_imm64(b, dst, w ? (uint64_t)(int64_t)imm : (uint32_t)imm);
+		else if (dst != src || !w)
+			emit_mov_rr(b, w, dst, src);
+		return 0;
+	case 0x20:                                                     /* mul */
+		if (is_imm) {
+			emit_rex(b, w, dst, 0, dst, false);
+			if (fits_s8(imm)) {
+				emit1(b, 0x6b);
+				emit_modrm(b, 3, dst, dst);
+				emit1(b, (uint8_t)imm);
+			} else {
+				emit1(b, 0x69);
+				emit_modrm(b, 3, dst, dst);
+				emit4(b, (uint32_t)imm);
+			}
+		} else {
+			emit_rr(b, w, OP(0x0f, 0xaf), dst, src);
+		}
+		return 0;
+	case 0x30: case 0x90:                                          /* div, mod */
+		emit_divmod(t, w, code == 0x90, in->off == 1, dst, is_imm, src, imm);
+		return 0;
+	case 0x60: case 0x70: case 0xc0: {                             /* shifts */
+		int ext = code == 0x60 ? 4 : code == 0x70 ? 5 : 7;
+		if (is_imm) {
+			uint8_t count = (uint8_t)(imm & (w ? 63 : 31));
+			if (count)
+				emit_shift_imm(b, w, ext, dst, count);
+			else if (!w)
+				emit_mov_rr(b, false, dst, dst);
+		} else {
+			emit_shift_reg(b, w, ext, dst, src);
+		}
+		return 0;
+	}
+	case 0x80:                                                     /* neg */
+		emit_rr(b, w, OP(0xf7), 3, dst);
+		return 0;
+	}
+	return -1;
+}
+
+static int translate_end(struct translator *t, const struct isa_op *op, const bpfvm_insn *in)
+{
+	struct emit_buf *b = &t->b;
+	int dst = xreg[in->dst];
+	bool swap = op->opcode != 0xd4;       /* le* only truncate on this host */
+	switch (in->imm) {
+	case 16:
+		if (swap) {                               /* ror r16, 8 */
+			emit1(b, 0x66);
+			emit_shift_imm(b, false, 1, dst, 8);
+		}
+		emit_rr(b, false, OP(0x0f, 0xb7), dst, dst);   /* movzx r32, r16 */
+		return 0;
+	case 32:
+		if (swap) {
+			emit_rex(b, false, 0, 0, dst, false);
+			emit1(b, 0x0f);
+			emit1(b, (uint8_t)(0xc8 + (dst & 7)));     /* bswap r32 */
+		} else {
+			emit_mov_rr(b, false, dst, dst);
+		}
+		return 0;
+	case 64:
+		if (swap) {
+			emit_rex(b, true, 0, 0, dst, false);
+			emit1(b, 0x0f);
+			emit1(b, (uint8_t)(0xc8 + (dst & 7)));     /* bswap r64 */
+		}
+		return 0;
+	}
+	return -1;
+}
+
+/* ---- memory ---------------------------------------------------------- */
+
+static void translate_ldx(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, int32_t pc)
+{
+	struct emit_buf *b = &t->b;
+	unsigned size = isa_access_size(op);
+	int base = xreg[in->src];
+	int32_t disp = in->off;
+	if (t->checked) {
+		emit_address(t, base, in->off, size, false, pc);
+		base = R11;
+		disp = 0;
+	}
+	int dst = xreg[in->dst];
+	bool sx = (op->opcode & 0xe0) == 0x80;
+	/* movzx/movsx r, m8; movzx/movsx r, m16; mov r32, m32 / movsxd; mov r64 */
+	static const uint8_t load_ops[2][4][2] = {
+		{ { 0x0f, 0xb6 }, { 0x0f, 0xb7 }, { 0x8b }, { 0x8b } },
+		{ { 0x0f, 0xbe }, { 0x0f, 0xbf }, { 0x63 }, { 0x8b } },
+	};
+	int k = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
+	emit_rm(b, false, sx || size == 8, load_ops[sx][k], k < 2 ? 2 : 1, dst, base, disp, false);
+}
+
+static void translate_store(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, int32_t pc)
+{
+	struct emit_buf *b = &t->b;
+	unsigned size = isa_access_size(op);
+	int base = xreg[in->dst];
+	int32_t disp = in->off;
+	if (t->checked) {
+		emit_address(t, base, in->off, size, true, pc);
+		base = R11;
+		disp = 0;
+	}
+	if (op->format == FMT_STX) {
+		int src = xreg[in->src];
+		switch (size) {
+		case 1: emit_rm(b, false, false, OP(0x88), src, base, disp, true); break;
+		case 2: emit_rm(b, true, false, OP(0x89), src, base, disp, false); break;
+		case 4: emit_rm(b, false, false, OP(0x89), src, base, disp, false); break;
+		default: emit_rm(b, false, true, OP(0x89), src, base, disp, false); break;
+		}
+		return;
+	}
+	switch (size) {
+	case 1: emit_rm(b, false, false, OP(0xc6), 0, base, disp, false); emit1(b, (uint8_t)in->imm); break;
+	case 2: emit_rm(b, true, false, OP(0xc7), 0, base, disp, false);
+		emit1(b, (uint8_t)in->imm); emit1(b, (uint8_t)(in->imm >> 8)); break;
+	case 4: emit_rm(b, false, false, OP(0xc7), 0, base, disp, false); emit4(b, (uint32_t)in->imm); break;
+	default: emit_rm(b, false, true, OP(0xc7), 0, base, disp, false); emit4(b, (uint32_t)in->imm); break;
+	}
+}
+
+static void translate_atomic(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, int32_t pc)
+{
+	struct emit_buf *b = &t->b;
+	unsigned size = isa_access_size(op);
+	bool w = size == 8;
+	int src = xreg[in->src];
+	emit_address(t, xreg[in->dst], in->off, size, true, pc);       /* r11 = address */
+	if (t->checked) {
+		emit_rr(b, true, OP(0xf7), 0, R11);                     /* test r11, size-1 */
+		emit4(b, size - 1);
+		size_t ok = emit_jcc32(b, CC_E);
+		emit_rm(b, false, true, OP(0x89), R11, RUNREG, RUN_OFF(fault_addr), false);
+		emit_store_run32(b, RUN_OFF(fault_size), size);
+		size_t bad = emit_jmp32(b);
+		PUSH_FIXUP(t->faults, t->nfaults, t->cap_faults, ((struct fault_site){ bad, pc, FAULT_MISALIGNED }));
+		patch_rel32(b, ok, b->len);
+	}
+	int32_t kind = in->imm;
+	switch (kind) {
+	case 0x00: case 0x40: case 0x50: case 0xa0: {                  /* no fetch */
+		uint8_t opc = kind == 0x00 ? 0x01 : kind == 0x40 ? 0x09 : kind == 0x50 ? 0x21 : 0x31;
+		emit1(b, 0xf0);
+		emit_rm(b, false, w, &opc, 1, src, R11, 0, false);
+		return;
+	}
+	case 0x01:                                                     /* lock xadd */
+		emit1(b, 0xf0);
+		emit_rm(b, false, w, OP(0x0f, 0xc1), src, R11, 0, false);
+		return;
+	case 0xe1:                                                     /* xchg */
+		emit_rm(b, false, w, OP(0x87), src, R11, 0, false);
+		return;
+	case 0xf1:                                                     /* cmpxchg */
+		emit1(b, 0xf0);
+		emit_rm(b, false, w, OP(0x0f, 0xb1), src, R11, 0, false);
+		if (!w)
+			emit_mov_rr(b, false, RAX, RAX);   /* success leaves rax's top half */
+		return;
+	default: {                                  /* fetch or/and/xor: a cmpxchg loop */
+		uint8_t opc = kind == 0x41 ? 0x09 : kind == 0x51 ? 0x21 : 0x31;
+		emit_mov_rr(b, true, R9, src);
+		emit_push(b, RAX);
+		emit_rm(b, false, w, OP(0x8b), RAX, R11, 0, false);     /* rax = [r11] */
+		size_t loop = b->len;
+		emit_mov_rr(b, true, R10, RAX);
+		emit_rr(b, w, &opc, 1, R9, R10);
+		emit1(b, 0xf0);
+		emit_rm(b, false, w, OP(0x0f, 0xb1), R10, R11, 0, false);
+		size_t back = emit_jcc32(b, CC_NE);
+		patch_rel32(b, back, loop);
+		emit_mov_rr(b, true, R9, RAX);
+		emit_pop(b, RAX);
+		emit_mov_rr(b, w, src, R9);
+		return;
+	}
+	}
+}
+
+/* ---- control flow ---------------------------------------------------- */
+
+static uint8_t jump_cc(uint8_t opcode)
+{
+	switch (opcode & 0xf0) {
+	case 0x10: return CC_E;
+	case 0x20: return CC_A;
+	case 0x30: return CC_AE;
+	case 0x40: return CC_NE;    /* jset: after test */
+	case 0x50: return CC_NE;
+	case 0x60: return CC_G;
+	case 0x70: return CC_GE;
+	case 0xa0: return CC_B;
+	case 0xb0: return CC_BE;
+	case 0xc0: return CC_L;
+	default:   return CC_LE;    /* 0xd0 */
+	}
+}
+
+/* Taken branch to insn `target`; in checked mode a backward one spends
+ * one unit of the budget. */
+static void emit_branch(struct translator *t, int cc, size_t target, int32_t pc)
+{
+	struct emit_buf *b = &t->b;
+	bool back = target <= (size_t)pc;
+	if (!t->checked || !back) {
+		size_t at = cc < 0 ? emit_jmp32(b) : emit_jcc32(b, (uint8_t)cc);
+		jump_to_insn(t, at, target);
+		return;
+	}
+	size_t skip = 0;
+	if (cc >= 0)
+		skip = emit_jcc32(b, (uint8_t)(cc ^ 1));                /* inverse condition */
+	emit_rm(b, false, true, OP(0x83), 5, RUNREG, RUN_OFF(jit_budget), false);  /* sub qword, 1 */
+	emit1(b, 1);
+	fault_if(t, CC_E, pc, FAULT_BUDGET);
+	jump_to_insn(t, emit_jmp32(b), target);
+	if (cc >= 0)
+		patch_rel32(b, skip, b->len);
+}
+
+static void translate_jump(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, int32_t pc)
+{
+	struct emit_buf *b = &t->b;
+	size_t target = (size_t)isa_branch_target(op, in, (size_t)pc);
+	if (op->format == FMT_JA || op->format == FMT_JA32) {
+		emit_branch(t, -1, target, pc);
+		return;
+	}
+	bool w = ISA_CLASS(op->opcode) == CLS_JMP;
+	int dst = xreg[in->dst];
+	bool jset = (op->opcode & 0xf0) == 0x40;
+	if (op->format == FMT_JMP_IMM) {
+		if (jset) {
+			emit_rr(b, w, OP(0xf7), 0, dst);                       /* test r, imm32 */
+			emit4(b, (uint32_t)in->imm);
+		} else {
+			emit_alu_imm(b, w, 7, dst, in->imm);                   /* cmp r, imm */
+		}
+	} else {
+		uint8_t opc = jset ? 0x85 : 0x39;                      /* test / cmp */
+		emit_rr(b, w, &opc, 1, xreg[in->src], dst);
+	}
+	emit_branch(t, jump_cc(op->opcode), target, pc);
+}
+
+/* After anything that can stop or fail the run: leave if it did. */
+static void emit_status_check(struct translator *t, int32_t pc)
+{
+	emit_rm(&t->b, false, false, OP(0x83), 7, RUNREG, RUN_OFF(status), false);  /* cmp dword, 0 */
+	emit1(&t->b, 0);
+	fault_if(t, CC_NE, pc, FAULT_HELPER);
+}
+
+static void translate_call(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, int32_t pc)
+{
+	struct emit_buf *b = &t->b;
+	if (op->format == FMT_CALL_LOCAL) {
+		emit_rm(b, false, false, OP(0x83), 0, RUNREG, RUN_OFF(jit_depth), false);  /* add dword, 1 */
+		emit1(b, 1);
+		emit_rm(b, false, false, OP(0x83), 7, RUNREG, RUN_OFF(jit_depth), false);  /* cmp dword, max-1 */
+		emit1(b, BPFVM_MAX_CALL_DEPTH - 1);
+		fault_if(t, CC_A, pc, FAULT_DEPTH);
+		if (t->checked) {
+			emit_rm(b, false, true, OP(0x83), 5, RUNREG, RUN_OFF(jit_budget), false);
+			emit1(b, 1);
+			fault_if(t, CC_E, pc, FAULT_BUDGET);
+		}
+		emit_alu_imm(b, true, 5, RBP, BPFVM_STACK_SIZE);
+		size_t at = emit_call32(b);
+		PUSH_FIXUP(t->calls, t->ncalls, t->cap_calls,
+		           ((struct fixup){ at, (size_t)isa_branch_target(op, in, (size_t)pc) }));
+		emit_alu_imm(b, true, 0, RBP, BPFVM_STACK_SIZE);
+		emit_rm(b, false, false, OP(0x83), 5, RUNREG, RUN_OFF(jit_depth), false);  /* sub dword, 1 */
+		emit1(b, 1);
+		return;
+	}
+	if (op->format == FMT_CALLX) {
+		emit_mov_rr(b, true, R11, xreg[in->dst]);
+		call_stub(t, STUB_CALLX);                       /* rax = helper or 0 */
+		emit_rr(b, true, OP(0x85), RAX, RAX);
+		fault_if(t, CC_E, pc, FAULT_CALLX);
+	} else {
+		bpfvm_helper_fn fn = t->prog->call_fns[t->prog->slots[0][pc].imm];
+		emit_mov_imm64(b, RAX, (uint64_t)(uintptr_t)fn);
+	}
+	emit_mov_rr(b, true, R9, RUNREG);
+	emit_rr(b, false, OP(0xff), 2, RAX);                    /* call rax */
+	emit_status_check(t, pc);
+}
+
+static void translate_packet(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, int32_t pc)
+{
+	struct emit_buf *b = &t->b;
+	if (op->format == FMT_LDABS) {
+		emit_mov_imm64(b, R11, (uint64_t)(int64_t)in->imm);
+	} else {
+		emit_mov_rr(b, false, R11, xreg[in->src]);
+		emit_alu_imm(b, false, 0, R11, in->imm);
+		emit_rr(b, true, OP(0x63), R11, R11);                  /* movsxd r11, r11d */
+	}
+	emit_mov_imm64(b, R10, isa_access_size(op));
+	call_stub(t, STUB_PACKET);                              /* rax = value */
+	emit_status_check(t, pc);
+}
+
+/* ---- prologues, epilogues, stubs -------------------------------------- */
+
+static const int host_saved[] = { RBP, RBX, R12, R13, R14, R15 };
+static const int sub_saved[] = { RBX, R13, R14, R15 };     /* eBPF r6..r9 */
+
+static void emit_main_prologue(struct emit_buf *b)
+{
+	for (size_t i = 0; i < 6; i++)
+		emit_push(b, host_saved[i]);
+	emit_alu_imm(b, true, 5, RSP, 8);                       /* keep rsp 16-aligned */
+	emit_mov_rr(b, true, RUNREG, R9);
+	emit_rm(b, false, true, OP(0x89), RSP, RUNREG, RUN_OFF(jit_saved_rsp), false);
+	emit_rm(b, false, true, OP(0x8b), RBP, RUNREG, RUN_OFF(stack), false);
+	emit_alu_imm(b, true, 0, RBP, RUN_STACK_BYTES);
+	emit_rr(b, false, OP(0x31), RAX, RAX);
+	for (size_t i = 0; i < 4; i++)
+		emit_rr(b, false, OP(0x31), sub_saved[i], sub_saved[i]);
+}
+
+static void emit_sub_prologue(struct emit_buf *b)
+{
+	for (size_t i = 0; i < 4; i++)
+		emit_push(b, sub_saved[i]);
+	emit_alu_imm(b, true, 5, RSP, 8);
+}
+
+static void emit_sub_epilogue(struct emit_buf *b)
+{
+	emit_alu_imm(b, true, 0, RSP, 8);
+	for (size_t i = 4; i-- > 0;)
+		emit_pop(b, sub_saved[i]);
+	emit1(b, 0xc3);
+}
+
+/* Calls C function fn(run, r11, r10) with every eBPF register preserved
+ * but rax when returns_in_rax; else its result goes to r10. */
+static void emit_c_call_stub(struct emit_buf *b, const void *fn, bool returns_in_rax)
+{
+	static const int saved[] = { RAX, RDI, RSI, RDX, RCX, R8, R11 };
+	size_t first = returns_in_rax ? 1 : 0;
+	size_t n = 0;
+	for (size_t i = first; i < 7; i++, n++)
+		emit_push(b, saved[i]);
+	/* the call pushed 8: with n pushes rsp is aligned iff n is odd */
+	bool pad = n % 2 == 0;
+	if (pad)
+		emit_alu_imm(b, true, 5, RSP, 8);
+	emit_mov_rr(b, true, RDI, RUNREG);
+	emit_mov_rr(b, true, RSI, R11);
+	emit_mov_rr(b, true, RDX, R10);
+	emit_mov_imm64(b, R9, (uint64_t)(uintptr_t)fn);
+	emit_rr(b, false, OP(0xff), 2, R9);                     /* call r9 */
+	if (!returns_in_rax)
+		emit_mov_rr(b, true, R10, RAX);
+	if (pad)
+		emit_alu_imm(b, true, 0, RSP, 8);
+	for (size_t i = 7; i-- > first;)
+		emit_pop(b, saved[i]);
+	emit1(b, 0xc3);
+}
+
+static void emit_stubs(struct translator *t, size_t stub_off[STUB_COUNT])
+{
+	struct emit_buf *b = &t->b;
+
+	stub_off[STUB_FAULT_EXIT] = b->len;
+	emit_rm(b, false, true, OP(0x8b), RSP, RUNREG, RUN_OFF(jit_saved_rsp), false);
+	emit_rr(b, false, OP(0x31), RAX, RAX);
+
+	stub_off[STUB_EPILOGUE] = b->len;
+	emit_alu_imm(b, true, 0, RSP, 8);
+	for (size_t i = 6; i-- > 0;)
+		emit_pop(b, host_saved[i]);
+	emit1(b, 0xc3);
+
+	stub_off[STUB_ACCESS] = b->len;
+	emit_c_call_stub(b, (const void *)jit_access_check, false);
+	stub_off[STUB_CALLX] = b->len;
+	emit_c_call_stub(b, (const void *)jit_resolve_helper, true);
+	stub_off[STUB_PACKET] = b->len;
+	emit_c_call_stub(b, (const void *)jit_packet_load, true);
+
+	/* per-site fault stubs: record where and why, then unwind */
+	for (size_t i = 0; i < t->nfaults; i++) {
+		patch_rel32(b, t->faults[i].at, b->len);
+		emit_store_run32(b, RUN_OFF(fault_insn), (uint32_t)t->faults[i].insn);
+		emit_store_run32(b, RUN_OFF(fault_kind), (uint32_t)t->faults[i].kind);
+		ref_stub(t, emit_jmp32(b), STUB_FAULT_EXIT);
+	}
+}
+
+/* ---- driver ------------------------------------------------------------ */
+
+int jit_translate(const bpfvm_program *prog, bool checked, struct emit_buf *out, bpfvm_error *err)
+{
+	size_t n = prog->count;
+	struct translator tr = { .prog = prog, .checked = checked };
+	struct translator *t = &tr;
+	t->insn_off = calloc(n + 1, sizeof *t->insn_off);
+	t->entry_off = calloc(n + 1, sizeof *t->entry_off);
+	t->sub_start = calloc(n + 1, sizeof *t->sub_start);
+	int rc = 0;
+	if (!t->insn_off || !t->entry_off || !t->sub_start) {
+		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
+		goto out;
+	}
+	for (size_t pc = 0; pc < n; pc++) {
+		const struct isa_op *op = isa_decode(&prog->insns[pc]);
+		if (op->format == FMT_CALL_LOCAL)
+			t->sub_start[isa_branch_target(op, &prog->insns[pc], pc)] = true;
+		if (op->format == FMT_LDDW)
+			pc++;
+	}
+	/* The entry function is compiled like any subprogram (a local call may
+	 * even target it); the host-facing prologue calls it. */
+	t->sub_start[0] = true;
+	emit_main_prologue(&t->b);
+	PUSH_FIXUP(t->calls, t->ncalls, t->cap_calls, ((struct fixup){ emit_call32(&t->b), 0 }));
+	ref_stub(t, emit_jmp32(&t->b), STUB_EPILOGUE);
+	for (size_t pc = 0; pc < n; pc++) {
+		const bpfvm_insn *in = &prog->insns[pc];
+		const struct isa_op *op = isa_decode(in);
+		if (t->sub_start[pc]) {
+			t->entry_off[pc] = t->b.len;
+			emit_sub_prologue(&t->b);
+		}
+		t->insn_off[pc] = t->b.len;
+		int32_t ipc = (int32_t)pc;
+		int bad = 0;
+		switch (op->format) {
+		case FMT_ALU_IMM: case FMT_ALU_REG: case FMT_NEG:
+			bad = translate_alu(t, op, in);
+			break;
+		case FMT_END:
+			bad = translate_end(t, op, in);
+			break;
+		case FMT_LDDW:
+			emit_mov_imm64(&t->b, xreg[in->dst],
+			               (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32);
+			t->insn_off[++pc] = t->b.len;
+			break;
+		case FMT_LDABS: case FMT_LDIND:
+			translate_packet(t, op, in, ipc);
+			break;
+		case FMT_LDX:
+			translate_ldx(t, op, in, ipc);
+			break;
+		case FMT_ST: case FMT_STX:
+			translate_store(t, op, in, ipc);
+			break;
+		case FMT_ATOMIC:
+			translate_atomic(t, op, in, ipc);
+			break;
+		case FMT_JA: case FMT_JA32: case FMT_JMP_IMM: case FMT_JMP_REG:
+			translate_jump(t, op, in, ipc);
+			break;
+		case FMT_CALL: case FMT_CALL_LOCAL: case FMT_CALLX:
+			translate_call(t, op, in, ipc);
+			break;
+		case FMT_EXIT:
+			emit_sub_epilogue(&t->b);
+			break;
+		default:
+			bad = -1;
+		}
+		if (bad) {
+			rc = isa_error(err, -EINVAL, ipc, "JIT: cannot translate %s", op->asm_name);
+			goto out;
+		}
+	}
+	t->insn_off[n] = t->b.len;
+
+	size_t stub_off[STUB_COUNT];
+	emit_stubs(t, stub_off);
+	for (size_t i = 0; i < t->njumps; i++)
+		patch_rel32(&t->b, t->jumps[i].at, t->insn_off[t->jumps[i].target]);
+	for (size_t i = 0; i < t->ncalls; i++)
+		patch_rel32(&t->b, t->calls[i].at, t->entry_off[t->calls[i].target]);
+	for (size_t i = 0; i < t->nstub_refs; i++)
+		patch_rel32(&t->b, t->stub_refs[i].at, stub_off[t->stub_refs[i].target]);
+	if (t->oom || t->b.oom)
+		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
+out:
+	free(t->insn_off);
+	free(t->entry_off);
+	free(t->sub_start);
+	free(t->jumps);
+	free(t->calls);
+	free(t->faults);
+	free(t->stub_refs);
+	if (rc)
+		free(t->b.code);
+	else
+		*out = t->b;
+	return rc;
+}
