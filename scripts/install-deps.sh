@@ -12,6 +12,7 @@ PACKAGES=(
   clang              # BPF target for bench/ and examples/, libFuzzer builds
   llvm               # llvm-objcopy / llvm-objdump for bench/ bytecode
   libclang-rt-14-dev # libFuzzer and sanitizer runtimes for clang
+  libcapstone-dev    # decoding JIT-compiled code for `bpfvm disasm --jited`
 )
 
 missing=()

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <capstone/capstone.h>
+
 #include "bpfvm/bpfvm.h"
 
 #define DEFAULT_MAX_BACK_EDGES (1ull << 32)
@@ -27,8 +29,9 @@ static void usage_main(FILE *f)
 	        "\n"
 	        "Commands:\n"
 	        "  asm IN.s [-o OUT]            assemble text into raw bytecode\n"
-	        "  disasm FILE [--syntax llvm]  disassemble a program\n"
-	        "  run FILE [--mem HEX | --mem-file F] [--unchecked]\n"
+	        "  disasm FILE [--syntax llvm] [--jited]\n"
+	        "                               disassemble a program (or its machine code)\n"
+	        "  run FILE [--mem HEX | --mem-file F] [--jit] [--unchecked]\n"
 	        "                               run a program and print r0\n"
 	        "  help                         this text\n"
 	        "\n"
@@ -268,17 +271,56 @@ static int cmd_asm(int argc, char **argv)
 	return rc;
 }
 
+/* Prints the x86-64 code the JIT makes of the program. */
+static int disasm_jited(const char *path, const struct loaded_input *in, bpfvm_mode mode)
+{
+	bpfvm_program *prog = NULL;
+	bpfvm_error err = { 0 };
+	bpfvm_load_opts lo = { .jit = true };
+	if (bpfvm_program_load(in->insns, in->count, &lo, &prog, &err))
+		return fail("%s: instruction %d: %s", path, err.insn, err.msg);
+	const void *code;
+	size_t len;
+	int rc = 0;
+	csh cs;
+	if (bpfvm_program_jited(prog, mode, &code, &len)) {
+		rc = fail("%s: no machine code", path);
+	} else if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
+		rc = fail("capstone: cannot open an x86-64 decoder");
+	} else {
+		cs_insn *insn;
+		size_t n = cs_disasm(cs, code, len, 0, 0, &insn);
+		printf("; %zu bytes of x86-64 for %zu eBPF instructions (%s)\n", len, in->count,
+		       mode == BPFVM_CHECKED ? "checked" : "unchecked");
+		for (size_t i = 0; i < n; i++)
+			printf("%6" PRIx64 ":  %-8s %s\n", insn[i].address, insn[i].mnemonic, insn[i].op_str);
+		if (n)
+			cs_free(insn, n);
+		cs_close(&cs);
+	}
+	bpfvm_program_free(prog);
+	return rc;
+}
+
 static int cmd_disasm(int argc, char **argv)
 {
 	const char *path = NULL;
 	bpfvm_syntax syntax = BPFVM_SYNTAX_ASM;
-	bool show_bytes = false;
+	bool show_bytes = false, jited = false;
+	bpfvm_mode jit_mode = BPFVM_CHECKED;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			printf("usage: bpfvm disasm FILE [--syntax asm|llvm] [--bytes]\n"
+			       "       bpfvm disasm FILE --jited [--unchecked]\n"
 			       "Prints each instruction with its index.  --syntax llvm prints\n"
-			       "llvm-objdump's form (r0 = 1); --bytes adds the encoded bytes.\n");
+			       "llvm-objdump's form (r0 = 1); --bytes adds the encoded bytes.\n"
+			       "--jited prints the x86-64 code the JIT makes (checked mode unless\n"
+			       "--unchecked).\n");
 			return 0;
+		} else if (!strcmp(argv[i], "--jited")) {
+			jited = true;
+		} else if (!strcmp(argv[i], "--unchecked")) {
+			jit_mode = BPFVM_UNCHECKED;
 		} else if (!strcmp(argv[i], "--syntax")) {
 			if (++i == argc)
 				return fail("disasm: --syntax needs 'asm' or 'llvm'");
@@ -303,6 +345,11 @@ static int cmd_disasm(int argc, char **argv)
 	struct loaded_input in;
 	if (load_input(path, &in))
 		return 1;
+	if (jited) {
+		int jrc = disasm_jited(path, &in, jit_mode);
+		free_input(&in);
+		return jrc;
+	}
 	int rc = 0;
 	char line[256];
 	for (size_t pc = 0; pc < in.count;) {
@@ -339,16 +386,17 @@ static int cmd_run(int argc, char **argv)
 	const char *path = NULL, *mem_hex = NULL, *mem_file = NULL;
 	bpfvm_mode mode = BPFVM_CHECKED;
 	uint64_t max_back_edges = DEFAULT_MAX_BACK_EDGES;
-	bool print_mem = false;
+	bool print_mem = false, jit = false;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			printf("usage: bpfvm run FILE [--mem HEX | --mem-file F] [--unchecked]\n"
-			       "                [--max-back-edges N] [--print-mem]\n"
+			printf("usage: bpfvm run FILE [--mem HEX | --mem-file F] [--interp | --jit]\n"
+			       "                [--unchecked] [--max-back-edges N] [--print-mem]\n"
 			       "Runs the program with r1 = a writable copy of the input memory and\n"
 			       "r2 = its length, and prints r0.  Every memory access is checked\n"
 			       "unless --unchecked is given (only for programs known to be safe).\n"
 			       "  --mem HEX           input memory as hex bytes ('01 02 ff')\n"
 			       "  --mem-file F        input memory read from file F\n"
+			       "  --interp, --jit     the interpreter (default) or the x86-64 JIT\n"
 			       "  --max-back-edges N  checked mode: stop after N backward jumps and\n"
 			       "                      calls (default %llu; 0: no limit)\n"
 			       "  --print-mem         print the memory afterwards, in hex\n",
@@ -373,6 +421,10 @@ static int cmd_run(int argc, char **argv)
 			mode = BPFVM_UNCHECKED;
 		} else if (!strcmp(argv[i], "--print-mem")) {
 			print_mem = true;
+		} else if (!strcmp(argv[i], "--jit")) {
+			jit = true;
+		} else if (!strcmp(argv[i], "--interp")) {
+			jit = false;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			return fail("run: unknown option '%s'", argv[i]);
 		} else if (!path) {
@@ -403,13 +455,15 @@ static int cmd_run(int argc, char **argv)
 	}
 	bpfvm_program *prog = NULL;
 	bpfvm_error err = { 0 };
-	if (!rc && bpfvm_program_load(in.insns, in.count, NULL, &prog, &err))
+	bpfvm_load_opts lo = { .jit = jit, .name = path };
+	if (!rc && bpfvm_program_load(in.insns, in.count, &lo, &prog, &err))
 		rc = fail("%s: instruction %d: %s", path, err.insn, err.msg);
 	if (!rc) {
 		bpfvm_region region = { .base = in.mem, .len = in.mem_len, .writable = true };
 		bpfvm_run_opts opts = {
 			.args = { (uint64_t)(uintptr_t)in.mem, in.mem_len },
 			.mode = mode,
+			.engine = jit ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP,
 			.regions = &region,
 			.region_count = in.has_mem ? 1 : 0,
 			.packet = in.mem,
