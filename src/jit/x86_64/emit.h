@@ -206,6 +206,32 @@ static inline size_t emit_call32(struct emit_buf *b)
 	return b->len - 4;
 }
 
+/* Short forms, for jumps whose distance is known to fit in a byte. */
+static inline size_t emit_jcc8(struct emit_buf *b, uint8_t cc)
+{
+	emit1(b, (uint8_t)(0x70 | cc));
+	emit1(b, 0);
+	return b->len - 1;
+}
+
+static inline size_t emit_jmp8(struct emit_buf *b)
+{
+	emit1(b, 0xeb);
+	emit1(b, 0);
+	return b->len - 1;
+}
+
+/* Points the rel8 at `at` to `target`; false if it does not reach. */
+static inline bool patch_rel8(struct emit_buf *b, size_t at, size_t target)
+{
+	int64_t rel = (int64_t)target - (int64_t)(at + 1);
+	if (!fits_s8(rel))
+		return false;
+	if (!b->oom)
+		b->code[at] = (uint8_t)(int8_t)rel;
+	return true;
+}
+
 /* Points the rel32 at `at` to `target` (offsets in the buffer). */
 static inline void patch_rel32(struct emit_buf *b, size_t at, size_t target)
 {

@@ -33,8 +33,9 @@ static const int8_t xreg[11] = { RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15
 #define RUN_OFF(field) ((int32_t)offsetof(struct bpfvm_run, field))
 
 struct fixup {
-	size_t at;        /* offset of a rel32 field */
+	size_t at;        /* offset of a rel32 or rel8 field */
 	size_t target;    /* instruction index, or stub index */
+	bool short_form;  /* rel8 */
 };
 
 struct fault_site {
@@ -50,6 +51,17 @@ struct translator {
 	size_t *insn_off;        /* code offset of each instruction */
 	size_t *entry_off;       /* subprogram entry (prologue) by start insn */
 	bool *sub_start;
+	/* The previous pass's layout: code only shrinks from pass to pass,
+	 * so a forward jump that reached in a byte then reaches now. */
+	size_t *prev_insn_off;   /* NULL in the first pass */
+	size_t prev_stub_off[8];
+	uint8_t *sub_writes;     /* per subprogram start: mask of r6..r9 written */
+	uint8_t main_writes;     /* r6..r9 the entry function uses */
+	bool entry_is_called;    /* a local call targets instruction 0 */
+	size_t cur_sub;          /* start of the subprogram being translated */
+	int32_t cur_pc;
+	unsigned stubs_used;     /* bit per enum stub */
+	bool layout_bad;         /* an internal short jump did not reach: a bug */
 	struct fixup *jumps, *calls;
 	size_t njumps, ncalls, cap_jumps, cap_calls;
 	struct fault_site *faults;
@@ -74,14 +86,53 @@ enum stub { STUB_EPILOGUE, STUB_FAULT_EXIT, STUB_ACCESS, STUB_CALLX, STUB_PACKET
 		(arr)[(n)++] = (item);                                           \
 	} while (0)
 
-static void jump_to_insn(struct translator *t, size_t at, size_t insn)
+/* Would a jump ending at the end of the current instruction reach `target`
+ * (a code offset of the previous pass) in a byte?  Only the last
+ * instruction a translation emits may use this. */
+static bool reaches_short(const struct translator *t, size_t prev_target)
 {
-	PUSH_FIXUP(t->jumps, t->njumps, t->cap_jumps, ((struct fixup){ at, insn }));
+	if (!t->prev_insn_off)
+		return false;
+	int64_t rel = (int64_t)prev_target - (int64_t)t->prev_insn_off[t->cur_pc + 1];
+	return fits_s8(rel);
+}
+
+/* jmp (cc < 0) or jcc to instruction `insn`, as the last thing emitted for
+ * the current instruction when forward. */
+static void jump_to_insn(struct translator *t, int cc, size_t insn)
+{
+	struct emit_buf *b = &t->b;
+	bool backward = insn <= (size_t)t->cur_pc;
+	bool short_form = backward ? fits_s8((int64_t)t->insn_off[insn] - (int64_t)(b->len + 2))
+	                           : reaches_short(t, t->prev_insn_off ? t->prev_insn_off[insn] : 0);
+	size_t at;
+	if (short_form)
+		at = cc < 0 ? emit_jmp8(b) : emit_jcc8(b, (uint8_t)cc);
+	else
+		at = cc < 0 ? emit_jmp32(b) : emit_jcc32(b, (uint8_t)cc);
+	PUSH_FIXUP(t->jumps, t->njumps, t->cap_jumps, ((struct fixup){ at, insn, short_form }));
 }
 
 static void ref_stub(struct translator *t, size_t at, enum stub s)
 {
-	PUSH_FIXUP(t->stub_refs, t->nstub_refs, t->cap_stub_refs, ((struct fixup){ at, s }));
+	t->stubs_used |= 1u << s;
+	PUSH_FIXUP(t->stub_refs, t->nstub_refs, t->cap_stub_refs, ((struct fixup){ at, s, false }));
+}
+
+/* jmp to a stub, as the last thing emitted for the current instruction. */
+static void jump_to_stub(struct translator *t, enum stub s)
+{
+	if (t->prev_insn_off && t->prev_stub_off[s] == t->prev_insn_off[t->cur_pc + 1]) {
+		t->stubs_used |= 1u << s;   /* it follows right here: fall into it */
+		return;
+	}
+	if (reaches_short(t, t->prev_stub_off[s])) {
+		t->stubs_used |= 1u << s;
+		size_t at = emit_jmp8(&t->b);
+		PUSH_FIXUP(t->stub_refs, t->nstub_refs, t->cap_stub_refs, ((struct fixup){ at, s, true }));
+	} else {
+		ref_stub(t, emit_jmp32(&t->b), s);
+	}
 }
 
 /* A conditional exit to a fault: jcc to a per-site stub that records the
@@ -89,6 +140,7 @@ static void ref_stub(struct translator *t, size_t at, enum stub s)
 static void fault_if(struct translator *t, uint8_t cc, int32_t insn, int32_t kind)
 {
 	size_t at = emit_jcc32(&t->b, cc);
+	t->stubs_used |= 1u << STUB_FAULT_EXIT;
 	PUSH_FIXUP(t->faults, t->nfaults, t->cap_faults, ((struct fault_site){ at, insn, kind }));
 }
 
@@ -118,12 +170,12 @@ static void emit_address(struct translator *t, int base, int16_t off, unsigned s
 	emit_mov_rr(b, true, R10, R11);
 	emit_rm(b, false, true, OP(0x2b), R10, RUNREG, RUN_OFF(stack), false); /* sub r10, [run.stack] */
 	emit_alu_imm(b, true, 7, R10, (int32_t)(RUN_STACK_BYTES - size));   /* cmp */
-	size_t ok = emit_jcc32(b, CC_BE);
+	size_t ok = emit_jcc8(b, CC_BE);
 	emit_mov_imm64(b, R10, size | (write ? 0x100u : 0));
 	call_stub(t, STUB_ACCESS);
 	emit_rr(b, false, OP(0x85), R10, R10);                               /* test r10d, r10d */
 	fault_if(t, CC_E, insn, FAULT_ACCESS);
-	patch_rel32(b, ok, b->len);
+	t->layout_bad |= !patch_rel8(b, ok, b->len);
 }
 
 /* ---- arithmetic ------------------------------------------------------ */
@@ -139,11 +191,11 @@ static void emit_divmod(struct translator *t, bool w, bool is_mod, bool is_signe
 	else
 		emit_mov_rr(b, w, R11, src);
 	emit_rr(b, w, OP(0x85), R11, R11);                      /* test r11, r11 */
-	size_t to_zero = emit_jcc32(b, CC_E);
+	size_t to_zero = emit_jcc8(b, CC_E);
 	size_t to_minus1 = 0;
 	if (is_signed) {
 		emit_alu_imm(b, w, 7, R11, -1);                 /* cmp r11, -1 */
-		to_minus1 = emit_jcc32(b, CC_E);
+		to_minus1 = emit_jcc8(b, CC_E);
 	}
 	emit_mov_rr(b, true, R9, RAX);
 	emit_mov_rr(b, true, R10, RDX);
@@ -162,27 +214,27 @@ static void emit_divmod(struct translator *t, bool w, bool is_mod, bool is_signe
 	emit_mov_rr(b, true, RAX, R9);
 	emit_mov_rr(b, true, RDX, R10);
 	emit_mov_rr(b, w, dst, R11);
-	size_t done1 = emit_jmp32(b);
+	size_t done1 = emit_jmp8(b);
 
 	/* divisor zero: x / 0 = 0; x % 0 = x (its low half for ALU32) */
-	patch_rel32(b, to_zero, b->len);
+	t->layout_bad |= !patch_rel8(b, to_zero, b->len);
 	if (!is_mod)
 		emit_rr(b, false, OP(0x31), dst, dst);
 	else if (!w)
 		emit_mov_rr(b, false, dst, dst);
 	size_t done2 = 0;
 	if (is_signed) {
-		done2 = emit_jmp32(b);
+		done2 = emit_jmp8(b);
 		/* divisor -1: x / -1 = -x (INT_MIN stays), x % -1 = 0 */
-		patch_rel32(b, to_minus1, b->len);
+		t->layout_bad |= !patch_rel8(b, to_minus1, b->len);
 		if (is_mod)
 			emit_rr(b, false, OP(0x31), dst, dst);
 		else
 			emit_rr(b, w, OP(0xf7), 3, dst);        /* neg */
 	}
-	patch_rel32(b, done1, b->len);
+	t->layout_bad |= !patch_rel8(b, done1, b->len);
 	if (is_signed)
-		patch_rel32(b, done2, b->len);
+		t->layout_bad |= !patch_rel8(b, done2, b->len);
 }
 
 /* Shift by a register: x86 takes the count in cl (eBPF r4). */
@@ -379,12 +431,13 @@ static void translate_atomic(struct translator *t, const struct isa_op *op, cons
 	if (t->checked) {
 		emit_rr(b, true, OP(0xf7), 0, R11);                     /* test r11, size-1 */
 		emit4(b, size - 1);
-		size_t ok = emit_jcc32(b, CC_E);
+		size_t ok = emit_jcc8(b, CC_E);
 		emit_rm(b, false, true, OP(0x89), R11, RUNREG, RUN_OFF(fault_addr), false);
 		emit_store_run32(b, RUN_OFF(fault_size), size);
 		size_t bad = emit_jmp32(b);
+		t->stubs_used |= 1u << STUB_FAULT_EXIT;
 		PUSH_FIXUP(t->faults, t->nfaults, t->cap_faults, ((struct fault_site){ bad, pc, FAULT_MISALIGNED }));
-		patch_rel32(b, ok, b->len);
+		t->layout_bad |= !patch_rel8(b, ok, b->len);
 	}
 	int32_t kind = in->imm;
 	switch (kind) {
@@ -417,8 +470,8 @@ static void translate_atomic(struct translator *t, const struct isa_op *op, cons
 		emit_rr(b, w, &opc, 1, R9, R10);
 		emit1(b, 0xf0);
 		emit_rm(b, false, w, OP(0x0f, 0xb1), R10, R11, 0, false);
-		size_t back = emit_jcc32(b, CC_NE);
-		patch_rel32(b, back, loop);
+		size_t back = emit_jcc8(b, CC_NE);
+		t->layout_bad |= !patch_rel8(b, back, loop);
 		emit_mov_rr(b, true, R9, RAX);
 		emit_pop(b, RAX);
 		emit_mov_rr(b, w, src, R9);
@@ -453,19 +506,18 @@ static void emit_branch(struct translator *t, int cc, size_t target, int32_t pc)
 	struct emit_buf *b = &t->b;
 	bool back = target <= (size_t)pc;
 	if (!t->checked || !back) {
-		size_t at = cc < 0 ? emit_jmp32(b) : emit_jcc32(b, (uint8_t)cc);
-		jump_to_insn(t, at, target);
+		jump_to_insn(t, cc, target);
 		return;
 	}
 	size_t skip = 0;
 	if (cc >= 0)
-		skip = emit_jcc32(b, (uint8_t)(cc ^ 1));                /* inverse condition */
+		skip = emit_jcc8(b, (uint8_t)(cc ^ 1));                 /* inverse condition */
 	emit_rm(b, false, true, OP(0x83), 5, RUNREG, RUN_OFF(jit_budget), false);  /* sub qword, 1 */
 	emit1(b, 1);
 	fault_if(t, CC_E, pc, FAULT_BUDGET);
-	jump_to_insn(t, emit_jmp32(b), target);
+	jump_to_insn(t, -1, target);
 	if (cc >= 0)
-		patch_rel32(b, skip, b->len);
+		t->layout_bad |= !patch_rel8(b, skip, b->len);
 }
 
 static void translate_jump(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, int32_t pc)
@@ -518,7 +570,7 @@ static void translate_call(struct translator *t, const struct isa_op *op, const 
 		emit_alu_imm(b, true, 5, RBP, BPFVM_STACK_SIZE);
 		size_t at = emit_call32(b);
 		PUSH_FIXUP(t->calls, t->ncalls, t->cap_calls,
-		           ((struct fixup){ at, (size_t)isa_branch_target(op, in, (size_t)pc) }));
+		           ((struct fixup){ at, (size_t)isa_branch_target(op, in, (size_t)pc), false }));
 		emit_alu_imm(b, true, 0, RBP, BPFVM_STACK_SIZE);
 		emit_rm(b, false, false, OP(0x83), 5, RUNREG, RUN_OFF(jit_depth), false);  /* sub dword, 1 */
 		emit1(b, 1);
@@ -555,36 +607,57 @@ static void translate_packet(struct translator *t, const struct isa_op *op, cons
 
 /* ---- prologues, epilogues, stubs -------------------------------------- */
 
-static const int host_saved[] = { RBP, RBX, R12, R13, R14, R15 };
 static const int sub_saved[] = { RBX, R13, R14, R15 };     /* eBPF r6..r9 */
 
-static void emit_main_prologue(struct emit_buf *b)
+/* Pushes `mask` (bit i: sub_saved[i]) plus, first, `extra` registers, and
+ * pads so rsp is 16-byte aligned for calls: on entry rsp is 8 past a
+ * boundary, so with n pushes it is aligned iff n is odd. */
+static unsigned push_set(struct emit_buf *b, const int *extra, unsigned nextra, uint8_t mask)
 {
-	for (size_t i = 0; i < 6; i++)
-		emit_push(b, host_saved[i]);
-	emit_alu_imm(b, true, 5, RSP, 8);                       /* keep rsp 16-aligned */
+	unsigned n = 0;
+	for (unsigned i = 0; i < nextra; i++, n++)
+		emit_push(b, extra[i]);
+	for (unsigned i = 0; i < 4; i++)
+		if (mask & (1u << i)) {
+			emit_push(b, sub_saved[i]);
+			n++;
+		}
+	bool pad = n % 2 == 0;
+	if (pad)
+		emit_alu_imm(b, true, 5, RSP, 8);
+	return pad;
+}
+
+static void pop_set(struct emit_buf *b, const int *extra, unsigned nextra, uint8_t mask, bool pad)
+{
+	if (pad)
+		emit_alu_imm(b, true, 0, RSP, 8);
+	for (unsigned i = 4; i-- > 0;)
+		if (mask & (1u << i))
+			emit_pop(b, sub_saved[i]);
+	for (unsigned i = nextra; i-- > 0;)
+		emit_pop(b, extra[i]);
+}
+
+static const int host_extra[] = { RBP, R12 };
+
+/* The host-facing entry: save what the host needs kept, set up r12 (the
+ * run), rbp (eBPF r10) and the rsp that faults unwind to. */
+static bool emit_main_prologue(struct translator *t, uint8_t mask)
+{
+	struct emit_buf *b = &t->b;
+	bool pad = push_set(b, host_extra, 2, mask);
 	emit_mov_rr(b, true, RUNREG, R9);
 	emit_rm(b, false, true, OP(0x89), RSP, RUNREG, RUN_OFF(jit_saved_rsp), false);
 	emit_rm(b, false, true, OP(0x8b), RBP, RUNREG, RUN_OFF(stack), false);
 	emit_alu_imm(b, true, 0, RBP, RUN_STACK_BYTES);
+	/* Registers a program reads before writing are 0, as in the
+	 * interpreter, so unverified programs behave the same in both. */
 	emit_rr(b, false, OP(0x31), RAX, RAX);
-	for (size_t i = 0; i < 4; i++)
-		emit_rr(b, false, OP(0x31), sub_saved[i], sub_saved[i]);
-}
-
-static void emit_sub_prologue(struct emit_buf *b)
-{
-	for (size_t i = 0; i < 4; i++)
-		emit_push(b, sub_saved[i]);
-	emit_alu_imm(b, true, 5, RSP, 8);
-}
-
-static void emit_sub_epilogue(struct emit_buf *b)
-{
-	emit_alu_imm(b, true, 0, RSP, 8);
-	for (size_t i = 4; i-- > 0;)
-		emit_pop(b, sub_saved[i]);
-	emit1(b, 0xc3);
+	for (unsigned i = 0; i < 4; i++)
+		if (mask & (1u << i))
+			emit_rr(b, false, OP(0x31), sub_saved[i], sub_saved[i]);
+	return pad;
 }
 
 /* Calls C function fn(run, r11, r10) with every eBPF register preserved
@@ -596,7 +669,6 @@ static void emit_c_call_stub(struct emit_buf *b, const void *fn, bool returns_in
 	size_t n = 0;
 	for (size_t i = first; i < 7; i++, n++)
 		emit_push(b, saved[i]);
-	/* the call pushed 8: with n pushes rsp is aligned iff n is odd */
 	bool pad = n % 2 == 0;
 	if (pad)
 		emit_alu_imm(b, true, 5, RSP, 8);
@@ -614,72 +686,96 @@ static void emit_c_call_stub(struct emit_buf *b, const void *fn, bool returns_in
 	emit1(b, 0xc3);
 }
 
-static void emit_stubs(struct translator *t, size_t stub_off[STUB_COUNT])
+static void emit_stubs(struct translator *t, size_t stub_off[STUB_COUNT], uint8_t main_mask, bool main_pad)
 {
 	struct emit_buf *b = &t->b;
-
-	stub_off[STUB_FAULT_EXIT] = b->len;
-	emit_rm(b, false, true, OP(0x8b), RSP, RUNREG, RUN_OFF(jit_saved_rsp), false);
-	emit_rr(b, false, OP(0x31), RAX, RAX);
-
-	stub_off[STUB_EPILOGUE] = b->len;
-	emit_alu_imm(b, true, 0, RSP, 8);
-	for (size_t i = 6; i-- > 0;)
-		emit_pop(b, host_saved[i]);
-	emit1(b, 0xc3);
-
-	stub_off[STUB_ACCESS] = b->len;
-	emit_c_call_stub(b, (const void *)jit_access_check, false);
-	stub_off[STUB_CALLX] = b->len;
-	emit_c_call_stub(b, (const void *)jit_resolve_helper, true);
-	stub_off[STUB_PACKET] = b->len;
-	emit_c_call_stub(b, (const void *)jit_packet_load, true);
-
-	/* per-site fault stubs: record where and why, then unwind */
+	for (int i = 0; i < STUB_COUNT; i++)
+		stub_off[i] = b->len;
+	/* The epilogue comes first, so the entry function's last exit can
+	 * fall into it. */
+	if (t->stubs_used & ((1u << STUB_FAULT_EXIT) | (1u << STUB_EPILOGUE))) {
+		stub_off[STUB_EPILOGUE] = b->len;
+		pop_set(b, host_extra, 2, main_mask, main_pad);
+		emit1(b, 0xc3);
+	}
+	/* the unwind, then per-site fault records that jump to it */
+	if (t->stubs_used & (1u << STUB_FAULT_EXIT)) {
+		stub_off[STUB_FAULT_EXIT] = b->len;
+		emit_rm(b, false, true, OP(0x8b), RSP, RUNREG, RUN_OFF(jit_saved_rsp), false);
+		emit_rr(b, false, OP(0x31), RAX, RAX);
+		size_t at = emit_jmp8(b);
+		t->layout_bad |= !patch_rel8(b, at, stub_off[STUB_EPILOGUE]);   /* a few bytes back */
+	}
 	for (size_t i = 0; i < t->nfaults; i++) {
 		patch_rel32(b, t->faults[i].at, b->len);
 		emit_store_run32(b, RUN_OFF(fault_insn), (uint32_t)t->faults[i].insn);
 		emit_store_run32(b, RUN_OFF(fault_kind), (uint32_t)t->faults[i].kind);
 		ref_stub(t, emit_jmp32(b), STUB_FAULT_EXIT);
 	}
+	if (t->stubs_used & (1u << STUB_ACCESS)) {
+		stub_off[STUB_ACCESS] = b->len;
+		emit_c_call_stub(b, (const void *)jit_access_check, false);
+	}
+	if (t->stubs_used & (1u << STUB_CALLX)) {
+		stub_off[STUB_CALLX] = b->len;
+		emit_c_call_stub(b, (const void *)jit_resolve_helper, true);
+	}
+	if (t->stubs_used & (1u << STUB_PACKET)) {
+		stub_off[STUB_PACKET] = b->len;
+		emit_c_call_stub(b, (const void *)jit_packet_load, true);
+	}
 }
 
 /* ---- driver ------------------------------------------------------------ */
 
-int jit_translate(const bpfvm_program *prog, bool checked, struct emit_buf *out, bpfvm_error *err)
+/* Bit i set if the instruction writes eBPF register 6 + i. */
+static uint8_t callee_saved_writes(const bpfvm_insn *in, const struct isa_op *op)
 {
+	int reg = -1;
+	switch (op->format) {
+	case FMT_ALU_IMM: case FMT_ALU_REG: case FMT_NEG: case FMT_END: case FMT_LDDW: case FMT_LDX:
+		reg = in->dst;
+		break;
+	case FMT_ATOMIC:
+		if (in->imm & 1)
+			reg = in->imm == 0xf1 ? 0 : in->src;
+		break;
+	default:
+		break;
+	}
+	return reg >= 6 && reg <= 9 ? (uint8_t)(1u << (reg - 6)) : 0;
+}
+
+/* One translation of the whole program; offsets from the previous pass
+ * (if any) choose short jumps. */
+static int translate_pass(struct translator *t, bpfvm_error *err)
+{
+	const bpfvm_program *prog = t->prog;
 	size_t n = prog->count;
-	struct translator tr = { .prog = prog, .checked = checked };
-	struct translator *t = &tr;
-	t->insn_off = calloc(n + 1, sizeof *t->insn_off);
-	t->entry_off = calloc(n + 1, sizeof *t->entry_off);
-	t->sub_start = calloc(n + 1, sizeof *t->sub_start);
-	int rc = 0;
-	if (!t->insn_off || !t->entry_off || !t->sub_start) {
-		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
-		goto out;
+	t->b.len = 0;
+	t->njumps = t->ncalls = t->nfaults = t->nstub_refs = 0;
+	t->stubs_used = 0;
+
+	/* The entry is compiled like any subprogram when a local call targets
+	 * it; otherwise the host-facing prologue runs straight into it. */
+	uint8_t main_mask = t->main_writes;
+	bool main_pad = emit_main_prologue(t, main_mask);
+	if (t->entry_is_called) {
+		PUSH_FIXUP(t->calls, t->ncalls, t->cap_calls, ((struct fixup){ emit_call32(&t->b), 0, false }));
+		ref_stub(t, emit_jmp32(&t->b), STUB_EPILOGUE);
 	}
-	for (size_t pc = 0; pc < n; pc++) {
-		const struct isa_op *op = isa_decode(&prog->insns[pc]);
-		if (op->format == FMT_CALL_LOCAL)
-			t->sub_start[isa_branch_target(op, &prog->insns[pc], pc)] = true;
-		if (op->format == FMT_LDDW)
-			pc++;
-	}
-	/* The entry function is compiled like any subprogram (a local call may
-	 * even target it); the host-facing prologue calls it. */
-	t->sub_start[0] = true;
-	emit_main_prologue(&t->b);
-	PUSH_FIXUP(t->calls, t->ncalls, t->cap_calls, ((struct fixup){ emit_call32(&t->b), 0 }));
-	ref_stub(t, emit_jmp32(&t->b), STUB_EPILOGUE);
+	bool sub_pad = false;
 	for (size_t pc = 0; pc < n; pc++) {
 		const bpfvm_insn *in = &prog->insns[pc];
 		const struct isa_op *op = isa_decode(in);
 		if (t->sub_start[pc]) {
+			t->cur_sub = pc;
 			t->entry_off[pc] = t->b.len;
-			emit_sub_prologue(&t->b);
+			if (pc != 0 || t->entry_is_called)
+				sub_pad = push_set(&t->b, NULL, 0, t->sub_writes[pc]);
 		}
 		t->insn_off[pc] = t->b.len;
+		t->cur_pc = (int32_t)pc;
 		int32_t ipc = (int32_t)pc;
 		int bad = 0;
 		switch (op->format) {
@@ -713,32 +809,124 @@ int jit_translate(const bpfvm_program *prog, bool checked, struct emit_buf *out,
 			translate_call(t, op, in, ipc);
 			break;
 		case FMT_EXIT:
-			emit_sub_epilogue(&t->b);
+			if (t->cur_sub == 0 && !t->entry_is_called) {
+				jump_to_stub(t, STUB_EPILOGUE);
+			} else {
+				pop_set(&t->b, NULL, 0, t->sub_writes[t->cur_sub], sub_pad);
+				emit1(&t->b, 0xc3);
+			}
 			break;
 		default:
 			bad = -1;
 		}
-		if (bad) {
-			rc = isa_error(err, -EINVAL, ipc, "JIT: cannot translate %s", op->asm_name);
-			goto out;
-		}
+		if (bad)
+			return isa_error(err, -EINVAL, ipc, "JIT: cannot translate %s", op->asm_name);
 	}
 	t->insn_off[n] = t->b.len;
 
 	size_t stub_off[STUB_COUNT];
-	emit_stubs(t, stub_off);
-	for (size_t i = 0; i < t->njumps; i++)
-		patch_rel32(&t->b, t->jumps[i].at, t->insn_off[t->jumps[i].target]);
+	emit_stubs(t, stub_off, main_mask, main_pad);
+	bool ok = true;
+	for (size_t i = 0; i < t->njumps; i++) {
+		size_t target = t->insn_off[t->jumps[i].target];
+		if (t->jumps[i].short_form)
+			ok &= patch_rel8(&t->b, t->jumps[i].at, target);
+		else
+			patch_rel32(&t->b, t->jumps[i].at, target);
+	}
 	for (size_t i = 0; i < t->ncalls; i++)
 		patch_rel32(&t->b, t->calls[i].at, t->entry_off[t->calls[i].target]);
-	for (size_t i = 0; i < t->nstub_refs; i++)
-		patch_rel32(&t->b, t->stub_refs[i].at, stub_off[t->stub_refs[i].target]);
+	for (size_t i = 0; i < t->nstub_refs; i++) {
+		size_t target = stub_off[t->stub_refs[i].target];
+		if (t->stub_refs[i].short_form)
+			ok &= patch_rel8(&t->b, t->stub_refs[i].at, target);
+		else
+			patch_rel32(&t->b, t->stub_refs[i].at, target);
+	}
+	memcpy(t->prev_stub_off, stub_off, sizeof stub_off);
 	if (t->oom || t->b.oom)
+		return isa_error(err, -ENOMEM, -1, "JIT: out of memory");
+	if (t->layout_bad)
+		return isa_error(err, -EFAULT, -1, "JIT: internal error: a short jump does not reach");
+	return ok ? 0 : 1;   /* 1: a short jump did not reach */
+}
+
+int jit_translate(const bpfvm_program *prog, bool checked, struct emit_buf *out, bpfvm_error *err)
+{
+	size_t n = prog->count;
+	struct translator tr = { .prog = prog, .checked = checked };
+	struct translator *t = &tr;
+	size_t *offs[2] = { calloc(n + 1, sizeof(size_t)), calloc(n + 1, sizeof(size_t)) };
+	t->entry_off = calloc(n + 1, sizeof *t->entry_off);
+	t->sub_start = calloc(n + 1, sizeof *t->sub_start);
+	t->sub_writes = calloc(n + 1, 1);
+	int rc = 0;
+	if (!offs[0] || !offs[1] || !t->entry_off || !t->sub_start || !t->sub_writes) {
 		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
+		goto out;
+	}
+	t->sub_start[0] = true;
+	for (size_t pc = 0; pc < n; pc++) {
+		const struct isa_op *op = isa_decode(&prog->insns[pc]);
+		if (op->format == FMT_CALL_LOCAL) {
+			size_t target = (size_t)isa_branch_target(op, &prog->insns[pc], pc);
+			t->sub_start[target] = true;
+			if (target == 0)
+				t->entry_is_called = true;
+		}
+		if (op->format == FMT_LDDW)
+			pc++;
+	}
+	/* which of r6..r9 each subprogram writes: it saves just those */
+	size_t sub = 0;
+	for (size_t pc = 0; pc < n; pc++) {
+		if (t->sub_start[pc])
+			sub = pc;
+		const struct isa_op *op = isa_decode(&prog->insns[pc]);
+		t->sub_writes[sub] |= callee_saved_writes(&prog->insns[pc], op);
+		if (op->format == FMT_LDDW)
+			pc++;
+	}
+	/* the entry function's r6..r9, read or written: the host's values
+	 * are saved, and the registers start at 0 as in the interpreter */
+	for (size_t pc = 0; pc < n; pc++) {
+		if (pc && t->sub_start[pc])
+			break;
+		const bpfvm_insn *in = &prog->insns[pc];
+		for (int reg = 6; reg <= 9; reg++)
+			if (in->dst == reg || in->src == reg)
+				t->main_writes |= (uint8_t)(1u << (reg - 6));
+		if (in->opcode == 0x18)
+			pc++;
+	}
+
+	/* Translate until the layout stops shrinking (short jumps), at most a
+	 * few passes; if a short jump ever failed to reach, fall back to
+	 * long jumps throughout. */
+	size_t prev_len = 0;
+	for (int pass = 0; pass < 10; pass++) {
+		t->insn_off = offs[pass & 1];
+		t->prev_insn_off = pass ? offs[(pass + 1) & 1] : NULL;
+		rc = translate_pass(t, err);
+		if (rc == 1) {
+			t->prev_insn_off = NULL;
+			memset(t->prev_stub_off, 0, sizeof t->prev_stub_off);
+			t->insn_off = offs[0];
+			rc = translate_pass(t, err);
+			if (rc == 1)
+				rc = isa_error(err, -EFAULT, -1, "JIT: internal error: jump layout");
+			break;
+		}
+		if (rc || (pass > 0 && t->b.len == prev_len))
+			break;
+		prev_len = t->b.len;
+	}
 out:
-	free(t->insn_off);
+	free(offs[0]);
+	free(offs[1]);
 	free(t->entry_off);
 	free(t->sub_start);
+	free(t->sub_writes);
 	free(t->jumps);
 	free(t->calls);
 	free(t->faults);

@@ -1,0 +1,106 @@
+/*
+ * bench_prog.h - what every benchmark program in bench/progs/ includes.
+ *
+ * Owns: BENCH_ENTRY (the entry function's signature, and its own ELF
+ * section when compiled for BPF), BENCH_INLINE, the little-endian/big-
+ * endian helpers the programs share, and, natively only, the descriptor
+ * each program exports so the runner can find it, size its input and
+ * build that input.
+ *
+ * Each program is one C file compiled twice: with `clang -target bpf` into
+ * an object whose section "bench/NAME" becomes the bytecode bpfvm and the
+ * kernel run, and natively into bpfvm-bench as the baseline.  The BPF side
+ * must need no relocations (no globals, no static arrays, no string
+ * constants, no calls that stay calls), which is why every helper here is
+ * always_inline and why the descriptor exists only natively.
+ */
+#ifndef BENCH_PROG_H
+#define BENCH_PROG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BENCH_INLINE static inline __attribute__((always_inline))
+
+#ifdef __bpf__
+/* Entry r1 = mem, r2 = len; r0 is the result.  Its own section so the
+ * build can cut exactly this function's bytes out of the object. */
+#define BENCH_ENTRY(name) \
+	__attribute__((section("bench/" #name), used)) \
+	uint64_t bench_##name(void *mem, uint64_t len)
+#else
+#define BENCH_ENTRY(name) uint64_t bench_##name(void *mem, uint64_t len)
+#endif
+
+BENCH_INLINE uint64_t bench_rotl64(uint64_t x, unsigned r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+BENCH_INLINE uint32_t bench_rotl32(uint32_t x, unsigned r)
+{
+	return (x << r) | (x >> (32 - r));
+}
+
+/* Byte-wise big-endian loads: packet fields sit at odd offsets, and BPF
+ * has no unaligned access, so the programs never cast them to wider types. */
+BENCH_INLINE uint32_t bench_be16(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 8 | p[1];
+}
+
+BENCH_INLINE uint32_t bench_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The murmur3 / splitmix finaliser: every input bit reaches every output bit. */
+BENCH_INLINE uint64_t bench_fmix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+#ifndef __bpf__
+/* ---- native only: how the runner sees a program ---------------------- */
+
+/* The deterministic input generator all programs use (splitmix64), so an
+ * input depends only on the program's seed. */
+static inline uint64_t bench_rand(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+struct bench_desc {
+	const char *name;
+	const char *what;        /* one line for the README and --list */
+	uint64_t (*native)(void *mem, uint64_t len);
+	size_t len;              /* input bytes: at most 3520, what an XDP test run takes */
+	int mutates;             /* the program writes its input: reset it before every run */
+	void (*fill)(uint8_t *mem, size_t len, uint64_t seed);
+	uint64_t seed;
+};
+
+#define BENCH_DESC(name_, what_, len_, mutates_, fill_, seed_)          \
+	const struct bench_desc bench_desc_##name_ = {                   \
+		.name = #name_, .what = what_, .native = bench_##name_,  \
+		.len = len_, .mutates = mutates_, .fill = fill_, .seed = seed_, \
+	}
+
+/* Most programs want plain random bytes. */
+static inline void bench_fill_random(uint8_t *mem, size_t len, uint64_t seed)
+{
+	uint64_t s = seed;
+	for (size_t i = 0; i < len; i++)
+		mem[i] = (uint8_t)bench_rand(&s);
+}
+#endif
+
+#endif
