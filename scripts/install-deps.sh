@@ -13,6 +13,11 @@ PACKAGES=(
   llvm               # llvm-objcopy / llvm-objdump for bench/ bytecode
   libclang-rt-14-dev # libFuzzer and sanitizer runtimes for clang
   libcapstone-dev    # decoding JIT-compiled code for `bpfvm disasm --jited`
+  pkg-config         # finding libelf and libbpf
+  libelf-dev         # reading ELF objects (the object loader)
+  libbpf-dev         # BTF API for the loader; headers for the example programs
+  libpcap-dev        # reading and writing packet captures
+  bpftool            # the kernel oracle's view of programs (tests, benchmarks)
 )
 
 missing=()
