@@ -89,6 +89,10 @@ typedef struct bpfvm_load_opts {
 	uint32_t max_insns;
 	/* Also compile to x86-64 machine code (both modes) at load. */
 	bool jit;
+	/* With jit: constant blinding, so no immediate of the program appears
+	 * in the machine code (off by default, like the kernel's
+	 * bpf_jit_harden). */
+	bool jit_harden;
 	/* A name for the program (profilers, messages); copied. */
 	const char *name;
 	/* With jit: list the code in /tmp/perf-PID.map so `perf report`

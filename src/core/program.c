@@ -78,6 +78,7 @@ int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_o
 	}
 	memcpy(p->insns, insns, count * sizeof *insns);
 	rc = predecode(p, err);
+	p->jit_harden = opts->jit_harden;
 	const char *env = getenv("BPFVM_PERF_MAP");
 	if (opts->jit && (opts->perf_map || (env && !strcmp(env, "1"))))
 		snprintf(p->perf_name, sizeof p->perf_name, "%s", opts->name ? opts->name : "prog");

@@ -33,6 +33,7 @@ struct bpfvm_program {
 	struct interp_slot *slots[2];           /* per bpfvm_mode */
 	struct jit_code *jit[2];                /* per bpfvm_mode, if compiled */
 	char perf_name[64];                     /* set when perf_map is on */
+	bool jit_harden;                        /* constant blinding */
 };
 
 #define RUN_STACK_BYTES (BPFVM_STACK_SIZE * BPFVM_MAX_CALL_DEPTH)

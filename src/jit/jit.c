@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "jit/jit_internal.h"
@@ -43,7 +45,10 @@ int jit_compile(const bpfvm_program *prog, bpfvm_mode mode, struct jit_code **ou
 	return isa_error(err, -ENOTSUP, -1, "JIT: only x86-64 is supported on this machine");
 #else
 	struct emit_buf b = { 0 };
-	int rc = jit_translate(prog, mode == BPFVM_CHECKED, &b, err);
+	uint64_t seed = 0;
+	if (prog->jit_harden && getrandom(&seed, sizeof seed, 0) != sizeof seed)
+		seed = (uint64_t)(uintptr_t)&seed ^ (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL;
+	int rc = jit_translate(prog, mode == BPFVM_CHECKED, prog->jit_harden, seed, &b, err);
 	if (rc)
 		return rc;
 	long page = sysconf(_SC_PAGESIZE);

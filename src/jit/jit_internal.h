@@ -13,8 +13,10 @@
 
 struct emit_buf;
 
-/* Translates prog into out->code / out->len (malloc'd). */
-int jit_translate(const bpfvm_program *prog, bool checked, struct emit_buf *out, bpfvm_error *err);
+/* Translates prog into out->code / out->len (malloc'd).  blind: constant
+ * blinding, keys derived from blind_seed. */
+int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t blind_seed,
+                  struct emit_buf *out, bpfvm_error *err);
 
 /* Called from compiled code.  size_write = size | (write ? 0x100 : 0).
  * Returns 1 if the access is allowed; else records it in run and

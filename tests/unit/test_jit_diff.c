@@ -5,7 +5,8 @@
  * any operands (division by zero, out-of-range shifts included), forward
  * branches, bounded backward loops, stack and input-memory loads, stores
  * and atomics, local calls, helper calls and callx, and the legacy packet
- * loads run in four ways: interpreter and JIT, checked and unchecked.  r0,
+ * loads run in four ways: interpreter and JIT, checked and unchecked, and
+ * every tenth program also through the JIT with constant blinding.  r0,
  * the input memory afterwards and any error (code, instruction, message)
  * must be identical.  A few programs make a deliberate bad access, which
  * only the checked modes run, and both must report it the same way.
@@ -380,6 +381,27 @@ int main(void)
 				ok = false;
 				what = "interp checked vs jit unchecked";
 				out[1] = out[3];
+			}
+		}
+		if (ok && i % 10 == 0) {
+			bpfvm_program *hard = NULL;
+			bpfvm_load_opts ho = { .helpers = helpers, .jit = true, .jit_harden = true };
+			if (bpfvm_program_load(g.insns, g.n, &ho, &hard, &err)) {
+				ok = false;
+				what = "hardened load";
+			} else {
+				run_one(hard, mem, BPFVM_CHECKED, BPFVM_ENGINE_JIT, &out[1]);
+				if (!same(&out[0], &out[1])) {
+					ok = false;
+					what = "interp checked vs hardened jit checked";
+				} else if (!out[0].rc) {
+					run_one(hard, mem, BPFVM_UNCHECKED, BPFVM_ENGINE_JIT, &out[1]);
+					if (!same(&out[0], &out[1])) {
+						ok = false;
+						what = "interp checked vs hardened jit unchecked";
+					}
+				}
+				bpfvm_program_free(hard);
 			}
 		}
 		if (out[0].rc) {

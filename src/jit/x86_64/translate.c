@@ -62,6 +62,8 @@ struct translator {
 	int32_t cur_pc;
 	unsigned stubs_used;     /* bit per enum stub */
 	bool layout_bad;         /* an internal short jump did not reach: a bug */
+	bool blind;              /* constant blinding: no program immediate */
+	uint64_t blind_seed;     /* appears verbatim in the machine code */
 	struct fixup *jumps, *calls;
 	size_t njumps, ncalls, cap_jumps, cap_calls;
 	struct fault_site *faults;
@@ -156,6 +158,41 @@ static void emit_store_run32(struct emit_buf *b, int32_t off, uint32_t imm)
 	emit4(b, imm);
 }
 
+/* ---- constant blinding ------------------------------------------------ */
+
+/* The key for the current instruction: different everywhere, so the code
+ * holds no byte sequence the program chose (the JIT-spraying defence the
+ * kernel calls bpf_jit_harden). */
+static uint32_t blind_key(const struct translator *t)
+{
+	uint64_t z = t->blind_seed + (uint64_t)(uint32_t)t->cur_pc * 0x9e3779b97f4a7c15ULL;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	uint32_t k = (uint32_t)(z ^ (z >> 31));
+	return k ? k : 0x5a5a5a5a;
+}
+
+/* reg = imm, zero-extended (w false) or sign-extended (w true) as the
+ * eBPF operation takes it; blinded when hardening. */
+static void emit_load_imm32(struct translator *t, int reg, int32_t imm, bool w)
+{
+	struct emit_buf *b = &t->b;
+	if (!t->blind) {
+		emit_mov_imm64(b, reg, w ? (uint64_t)(int64_t)imm : (uint32_t)imm);
+		return;
+	}
+	uint32_t key = blind_key(t);
+	/* sext(imm ^ key) ^ sext(key) == sext(imm), and likewise zext */
+	emit_rex(b, w, 0, 0, reg, false);
+	emit1(b, 0xc7);                                         /* mov r, imm32 */
+	emit_modrm(b, 3, 0, reg);
+	emit4(b, (uint32_t)imm ^ key);
+	emit_rex(b, w, 0, 0, reg, false);
+	emit1(b, 0x81);                                         /* xor r, imm32 */
+	emit_modrm(b, 3, 6, reg);
+	emit4(b, key);
+}
+
 /* ---- checked-mode access ------------------------------------------- */
 
 /* Leaves the effective address in r11.  In checked mode also proves it
@@ -187,7 +224,7 @@ static void emit_divmod(struct translator *t, bool w, bool is_mod, bool is_signe
 {
 	struct emit_buf *b = &t->b;
 	if (src_is_imm)
-		emit_mov_imm64(b, R11, w ? (uint64_t)(int64_t)imm : (uint32_t)imm);
+		emit_load_imm32(t, R11, imm, w);
 	else
 		emit_mov_rr(b, w, R11, src);
 	emit_rr(b, w, OP(0x85), R11, R11);                      /* test r11, r11 */
@@ -263,6 +300,19 @@ static int translate_alu(struct translator *t, const struct isa_op *op, const bp
 	int dst = xreg[in->dst], src = xreg[in->src];
 	int32_t imm = in->imm;
 	uint8_t code = op->opcode & 0xf0;
+
+	/* Hardening: the immediate goes through r11, blinded, and the
+	 * register form does the work (shift counts stay: 6 bits). */
+	if (t->blind && is_imm && code != 0x30 && code != 0x90 && code != 0x60 && code != 0x70 &&
+	    code != 0xc0) {
+		if (code == 0xb0) {
+			emit_load_imm32(t, dst, imm, w);
+			return 0;
+		}
+		emit_load_imm32(t, R11, imm, w);
+		is_imm = false;
+		src = R11;
+	}
 
 	if (op->format == FMT_ALU_REG && code == 0xb0 && in->off) {     /* movsx */
 		if (in->off == 8) {
@@ -412,6 +462,17 @@ static void translate_store(struct translator *t, const struct isa_op *op, const
 		}
 		return;
 	}
+	if (t->blind) {
+		/* r10: r11 may hold the checked address */
+		emit_load_imm32(t, R10, in->imm, true);
+		switch (size) {
+		case 1: emit_rm(b, false, false, OP(0x88), R10, base, disp, true); break;
+		case 2: emit_rm(b, true, false, OP(0x89), R10, base, disp, false); break;
+		case 4: emit_rm(b, false, false, OP(0x89), R10, base, disp, false); break;
+		default: emit_rm(b, false, true, OP(0x89), R10, base, disp, false); break;
+		}
+		return;
+	}
 	switch (size) {
 	case 1: emit_rm(b, false, false, OP(0xc6), 0, base, disp, false); emit1(b, (uint8_t)in->imm); break;
 	case 2: emit_rm(b, true, false, OP(0xc7), 0, base, disp, false);
@@ -531,7 +592,11 @@ static void translate_jump(struct translator *t, const struct isa_op *op, const 
 	bool w = ISA_CLASS(op->opcode) == CLS_JMP;
 	int dst = xreg[in->dst];
 	bool jset = (op->opcode & 0xf0) == 0x40;
-	if (op->format == FMT_JMP_IMM) {
+	if (op->format == FMT_JMP_IMM && t->blind) {
+		emit_load_imm32(t, R11, in->imm, w);
+		uint8_t opc = jset ? 0x85 : 0x39;
+		emit_rr(b, w, &opc, 1, R11, dst);
+	} else if (op->format == FMT_JMP_IMM) {
 		if (jset) {
 			emit_rr(b, w, OP(0xf7), 0, dst);                       /* test r, imm32 */
 			emit4(b, (uint32_t)in->imm);
@@ -594,7 +659,7 @@ static void translate_packet(struct translator *t, const struct isa_op *op, cons
 {
 	struct emit_buf *b = &t->b;
 	if (op->format == FMT_LDABS) {
-		emit_mov_imm64(b, R11, (uint64_t)(int64_t)in->imm);
+		emit_load_imm32(t, R11, in->imm, true);
 	} else {
 		emit_mov_rr(b, false, R11, xreg[in->src]);
 		emit_alu_imm(b, false, 0, R11, in->imm);
@@ -603,6 +668,24 @@ static void translate_packet(struct translator *t, const struct isa_op *op, cons
 	emit_mov_imm64(b, R10, isa_access_size(op));
 	call_stub(t, STUB_PACKET);                              /* rax = value */
 	emit_status_check(t, pc);
+}
+
+static void translate_lddw(struct translator *t, int dst, uint64_t value)
+{
+	struct emit_buf *b = &t->b;
+	if (!t->blind) {
+		emit_mov_imm64(b, dst, value);
+		return;
+	}
+	uint32_t k = blind_key(t);
+	uint64_t key = ((uint64_t)k << 32) | (k ^ 0xa5a5a5a5u);
+	emit_rex(b, true, 0, 0, dst, false);
+	emit1(b, (uint8_t)(0xb8 + (dst & 7)));                  /* movabs dst, value ^ key */
+	emit8(b, value ^ key);
+	emit_rex(b, true, 0, 0, R11, false);
+	emit1(b, (uint8_t)(0xb8 + (R11 & 7)));                  /* movabs r11, key */
+	emit8(b, key);
+	emit_rr(b, true, OP(0x31), R11, dst);                   /* xor dst, r11 */
 }
 
 /* ---- prologues, epilogues, stubs -------------------------------------- */
@@ -786,8 +869,7 @@ static int translate_pass(struct translator *t, bpfvm_error *err)
 			bad = translate_end(t, op, in);
 			break;
 		case FMT_LDDW:
-			emit_mov_imm64(&t->b, xreg[in->dst],
-			               (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32);
+			translate_lddw(t, xreg[in->dst], (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32);
 			t->insn_off[++pc] = t->b.len;
 			break;
 		case FMT_LDABS: case FMT_LDIND:
@@ -851,10 +933,11 @@ static int translate_pass(struct translator *t, bpfvm_error *err)
 	return ok ? 0 : 1;   /* 1: a short jump did not reach */
 }
 
-int jit_translate(const bpfvm_program *prog, bool checked, struct emit_buf *out, bpfvm_error *err)
+int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t blind_seed,
+                  struct emit_buf *out, bpfvm_error *err)
 {
 	size_t n = prog->count;
-	struct translator tr = { .prog = prog, .checked = checked };
+	struct translator tr = { .prog = prog, .checked = checked, .blind = blind, .blind_seed = blind_seed };
 	struct translator *t = &tr;
 	size_t *offs[2] = { calloc(n + 1, sizeof(size_t)), calloc(n + 1, sizeof(size_t)) };
 	t->entry_off = calloc(n + 1, sizeof *t->entry_off);
