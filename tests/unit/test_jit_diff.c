@@ -120,6 +120,22 @@ static void gen_mem(struct gen *g, bool atomic)
 		off = (int16_t)below(g->r, (uint32_t)(MEM_LEN - size + 1));
 	if (atomic)
 		off = (int16_t)(off & ~(size - 1));      /* both bases are 8-aligned */
+	if (!atomic && below(g->r, 4) == 0) {
+		/* clang's address idiom: A = base; A += C (or imm); A = *(A + d) */
+		uint8_t a = (uint8_t)below(g->r, g->loop_active ? 8 : 9);
+		int split = (int)below(g->r, 17) - 8;
+		put(g, 0xbf, a, base, 0, 0);
+		if (below(g->r, 2)) {
+			put(g, 0x07, a, 0, 0, off - split);
+		} else {
+			uint8_t c = (uint8_t)((a + 1 + below(g->r, 7)) % 8);
+			put(g, 0xb7, c, 0, 0, off - split);
+			put(g, 0x0f, a, c, 0, 0);
+		}
+		uint8_t dst = below(g->r, 3) ? a : data_reg(g);
+		put(g, (uint8_t)((k != 3 && below(g->r, 2) ? 0x81 : 0x61) | size_bits[k]), dst, a, (int16_t)split, 0);
+		return;
+	}
 	if (atomic) {
 		static const int32_t ops[] = { 0x00, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe1, 0xf1 };
 		int32_t op = ops[below(g->r, 10)];

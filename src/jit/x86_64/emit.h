@@ -88,6 +88,23 @@ static inline void emit_mem(struct emit_buf *b, int reg, int base, int32_t disp)
 		emit4(b, (uint32_t)disp);
 }
 
+/* op reg, [base + index + disp] (scale 1); index must not be rsp. */
+static inline void emit_rm_index(struct emit_buf *b, bool word, bool w, const uint8_t *op, size_t oplen,
+                                 int reg, int base, int index, int32_t disp, bool byte_reg)
+{
+	if (word)
+		emit1(b, 0x66);
+	emit_rex(b, w, reg, index, base, byte_reg && reg >= 4);
+	emit_bytes(b, op, oplen);
+	int mod = disp == 0 && (base & 7) != RBP ? 0 : fits_s8(disp) ? 1 : 2;
+	emit_modrm(b, mod, reg, 4);                               /* SIB follows */
+	emit1(b, (uint8_t)(((index & 7) << 3) | (base & 7)));
+	if (mod == 1)
+		emit1(b, (uint8_t)disp);
+	else if (mod == 2)
+		emit4(b, (uint32_t)disp);
+}
+
 /* op reg, rm (register direct), with an optional 0x0f escape. */
 static inline void emit_rr(struct emit_buf *b, bool w, const uint8_t *op, size_t oplen, int reg, int rm)
 {

@@ -62,6 +62,7 @@ struct translator {
 	int32_t cur_pc;
 	unsigned stubs_used;     /* bit per enum stub */
 	bool layout_bad;         /* an internal short jump did not reach: a bug */
+	bool *is_target;         /* instruction is a jump target */
 	bool blind;              /* constant blinding: no program immediate */
 	uint64_t blind_seed;     /* appears verbatim in the machine code */
 	struct fixup *jumps, *calls;
@@ -600,6 +601,8 @@ static void translate_jump(struct translator *t, const struct isa_op *op, const 
 		if (jset) {
 			emit_rr(b, w, OP(0xf7), 0, dst);                       /* test r, imm32 */
 			emit4(b, (uint32_t)in->imm);
+		} else if (in->imm == 0) {
+			emit_rr(b, w, OP(0x85), dst, dst);                     /* test r, r: same flags */
 		} else {
 			emit_alu_imm(b, w, 7, dst, in->imm);                   /* cmp r, imm */
 		}
@@ -686,6 +689,59 @@ static void translate_lddw(struct translator *t, int dst, uint64_t value)
 	emit1(b, (uint8_t)(0xb8 + (R11 & 7)));                  /* movabs r11, key */
 	emit8(b, key);
 	emit_rr(b, true, OP(0x31), R11, dst);                   /* xor dst, r11 */
+}
+
+/* ---- fusion ------------------------------------------------------------ */
+
+/* clang computes addresses as `A = B; A += C (or imm)`, often followed by
+ * `A = *(size *)(A + off)`.  Returns how many instructions were fused
+ * (0: none) after emitting one lea, or one load with a full address.  No
+ * fused instruction but the first may be a jump target. */
+static size_t translate_fused(struct translator *t, size_t pc)
+{
+	const bpfvm_program *prog = t->prog;
+	if (pc + 1 >= prog->count || t->is_target[pc + 1])
+		return 0;
+	const bpfvm_insn *mov = &prog->insns[pc], *add = mov + 1;
+	if (mov->opcode != 0xbf || mov->off || mov->dst == mov->src)
+		return 0;
+	bool add_reg = add->opcode == 0x0f;
+	if ((!add_reg && add->opcode != 0x07) || add->dst != mov->dst || (add_reg && add->src == mov->dst))
+		return 0;
+	if (!add_reg && t->blind)
+		return 0;
+	int a = xreg[mov->dst], base = xreg[mov->src];
+	int index = add_reg ? xreg[add->src] : -1;
+	int64_t disp = add_reg ? 0 : add->imm;
+	struct emit_buf *b = &t->b;
+	if (!t->checked && pc + 2 < prog->count && !t->is_target[pc + 2]) {
+		const bpfvm_insn *ld = mov + 2;
+		const struct isa_op *op = isa_decode(ld);
+		if (op->format == FMT_LDX && ld->src == mov->dst && ld->dst == mov->dst &&
+		    fits_s32(disp + ld->off)) {
+			static const uint8_t load_ops[2][4][2] = {
+				{ { 0x0f, 0xb6 }, { 0x0f, 0xb7 }, { 0x8b }, { 0x8b } },
+				{ { 0x0f, 0xbe }, { 0x0f, 0xbf }, { 0x63 }, { 0x8b } },
+			};
+			unsigned size = isa_access_size(op);
+			bool sx = (op->opcode & 0xe0) == 0x80;
+			int k = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
+			int32_t d = (int32_t)(disp + ld->off);
+			if (index >= 0)
+				emit_rm_index(b, false, sx || size == 8, load_ops[sx][k], k < 2 ? 2 : 1, a, base,
+				              index, d, false);
+			else
+				emit_rm(b, false, sx || size == 8, load_ops[sx][k], k < 2 ? 2 : 1, a, base, d, false);
+			t->insn_off[pc + 1] = t->insn_off[pc + 2] = t->insn_off[pc];
+			return 3;
+		}
+	}
+	if (index >= 0)
+		emit_rm_index(b, false, true, OP(0x8d), a, base, index, 0, false);   /* lea a, [b+c] */
+	else
+		emit_rm(b, false, true, OP(0x8d), a, base, (int32_t)disp, false);    /* lea a, [b+imm] */
+	t->insn_off[pc + 1] = t->insn_off[pc];
+	return 2;
 }
 
 /* ---- prologues, epilogues, stubs -------------------------------------- */
@@ -861,6 +917,11 @@ static int translate_pass(struct translator *t, bpfvm_error *err)
 		t->cur_pc = (int32_t)pc;
 		int32_t ipc = (int32_t)pc;
 		int bad = 0;
+		size_t fused = translate_fused(t, pc);
+		if (fused) {
+			pc += fused - 1;
+			continue;
+		}
 		switch (op->format) {
 		case FMT_ALU_IMM: case FMT_ALU_REG: case FMT_NEG:
 			bad = translate_alu(t, op, in);
@@ -943,17 +1004,22 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 	t->entry_off = calloc(n + 1, sizeof *t->entry_off);
 	t->sub_start = calloc(n + 1, sizeof *t->sub_start);
 	t->sub_writes = calloc(n + 1, 1);
+	t->is_target = calloc(n + 1, sizeof *t->is_target);
 	int rc = 0;
-	if (!offs[0] || !offs[1] || !t->entry_off || !t->sub_start || !t->sub_writes) {
+	if (!offs[0] || !offs[1] || !t->entry_off || !t->sub_start || !t->sub_writes || !t->is_target) {
 		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
 		goto out;
 	}
 	t->sub_start[0] = true;
 	for (size_t pc = 0; pc < n; pc++) {
 		const struct isa_op *op = isa_decode(&prog->insns[pc]);
+		if (op->format == FMT_JA || op->format == FMT_JA32 || op->format == FMT_JMP_IMM ||
+		    op->format == FMT_JMP_REG)
+			t->is_target[isa_branch_target(op, &prog->insns[pc], pc)] = true;
 		if (op->format == FMT_CALL_LOCAL) {
 			size_t target = (size_t)isa_branch_target(op, &prog->insns[pc], pc);
 			t->sub_start[target] = true;
+			t->is_target[target] = true;
 			if (target == 0)
 				t->entry_is_called = true;
 		}
@@ -1010,6 +1076,7 @@ out:
 	free(t->entry_off);
 	free(t->sub_start);
 	free(t->sub_writes);
+	free(t->is_target);
 	free(t->jumps);
 	free(t->calls);
 	free(t->faults);
