@@ -64,6 +64,14 @@ int bpfvm_helpers_add(bpfvm_helpers *helpers, uint32_t id, const char *name,
 bpfvm_helper_fn bpfvm_helpers_find(const bpfvm_helpers *helpers, uint32_t id,
                                    const char **name);
 
+/* A table holding the kernel's helpers that bpfvm implements, by the
+ * kernel's IDs (bpf_ktime_get_ns is 5, ...); add your own beside them. */
+bpfvm_helpers *bpfvm_helpers_new_kernel(bpfvm_error *err);
+
+/* Where bpf_trace_printk lines go (default: stderr, one line each). */
+typedef void (*bpfvm_trace_fn)(void *user, const char *line);
+void bpfvm_helpers_set_trace(bpfvm_helpers *helpers, bpfvm_trace_fn fn, void *user);
+
 /* From inside a helper: the embedder's pointer given in bpfvm_run_opts. */
 void *bpfvm_run_user(const bpfvm_run *run);
 /* From inside a helper: stop the program now; the run returns r0 = value. */
@@ -98,7 +106,15 @@ typedef struct bpfvm_load_opts {
 	/* With jit: list the code in /tmp/perf-PID.map so `perf report`
 	 * names it.  Also turned on by the environment BPFVM_PERF_MAP=1. */
 	bool perf_map;
+	/* The kernel's enum bpf_prog_type (BPF_PROG_TYPE_XDP, ...), or
+	 * BPFVM_PROG_TYPE_RAW: what the program sees as its context. */
+	uint32_t prog_type;
 } bpfvm_load_opts;
+
+/* Raw memory: r1 = memory, r2 = its length (the conformance suite's and
+ * uBPF's convention).  It is the kernel's BPF_PROG_TYPE_UNSPEC number,
+ * which no kernel program can have. */
+#define BPFVM_PROG_TYPE_RAW 0u
 
 /* Validates `insns` (structure only: opcodes, encodings, registers, jump
  * and call targets, fall-through off the end) and builds an immutable
@@ -153,6 +169,41 @@ typedef struct bpfvm_run_opts {
 /* Runs `prog`; on success *r0 holds the result. */
 int bpfvm_program_run(const bpfvm_program *prog, const bpfvm_run_opts *opts,
                       uint64_t *r0, bpfvm_error *err);
+
+/* One test run, as the kernel's BPF_PROG_TEST_RUN: the program type
+ * builds its context (xdp_md, __sk_buff, pt_regs, ...) from data_in and
+ * ctx_in, runs the program `repeat` times, and gives back the packet and
+ * context afterwards.  Supported types: BPFVM_PROG_TYPE_RAW (data is the
+ * memory), socket_filter, sched_cls, sched_act, xdp, kprobe (ctx_in is a
+ * struct pt_regs), tracepoint and raw_tracepoint (ctx_in is the record
+ * or the u64 arguments). */
+typedef struct bpfvm_test_run {
+	const void *data_in;
+	uint32_t data_size_in;
+	void *data_out;            /* may be NULL */
+	uint32_t data_size_out;    /* in: capacity of data_out; out: bytes */
+	const void *ctx_in;        /* may be NULL */
+	uint32_t ctx_size_in;
+	void *ctx_out;             /* may be NULL */
+	uint32_t ctx_size_out;     /* in: capacity of ctx_out; out: bytes */
+	uint32_t repeat;           /* 0 counts as 1 */
+	bpfvm_mode mode;
+	bpfvm_engine engine;
+	/* Memory the program may touch besides its context and packet, such
+	 * as map storage (checked mode). */
+	const bpfvm_region *regions;
+	size_t region_count;
+	void *user;                /* for helpers: bpfvm_run_user() */
+	uint64_t retval;           /* out: r0 of the last run */
+	uint64_t duration_ns;      /* out: mean time of one run */
+} bpfvm_test_run;
+
+int bpfvm_program_test_run(const bpfvm_program *prog, bpfvm_test_run *run, bpfvm_error *err);
+
+/* The program type given at load. */
+uint32_t bpfvm_program_type(const bpfvm_program *prog);
+/* The kernel's name of a program type ("xdp", "sched_cls", ...), or NULL. */
+const char *bpfvm_prog_type_name(uint32_t prog_type);
 
 /* Convenience: r1 = mem (writable), r2 = len, and mem is also the packet
  * for LD_ABS/LD_IND, as the conformance suite and uBPF do. */

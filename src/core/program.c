@@ -79,6 +79,7 @@ int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_o
 	memcpy(p->insns, insns, count * sizeof *insns);
 	rc = predecode(p, err);
 	p->jit_harden = opts->jit_harden;
+	p->prog_type = opts->prog_type;
 	const char *env = getenv("BPFVM_PERF_MAP");
 	if (opts->jit && (opts->perf_map || (env && !strcmp(env, "1"))))
 		snprintf(p->perf_name, sizeof p->perf_name, "%s", opts->name ? opts->name : "prog");
@@ -128,6 +129,17 @@ const bpfvm_insn *bpfvm_program_insns(const bpfvm_program *p)
 int bpfvm_program_run(const bpfvm_program *prog, const bpfvm_run_opts *opts, uint64_t *r0,
                       bpfvm_error *err)
 {
+	return program_run_hooked(prog, opts, NULL, r0, err);
+}
+
+uint32_t bpfvm_program_type(const bpfvm_program *prog)
+{
+	return prog->prog_type;
+}
+
+int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, struct hook_state *hook,
+                       uint64_t *r0, bpfvm_error *err)
+{
 	static const bpfvm_run_opts no_opts;
 	if (!prog || !r0)
 		return isa_error(err, -EINVAL, -1, "bpfvm_program_run: null argument");
@@ -139,7 +151,7 @@ int bpfvm_program_run(const bpfvm_program *prog, const bpfvm_run_opts *opts, uin
 	 * kernel's, and zeroed so no host data leaks into a program. */
 	uint8_t stack[RUN_STACK_BYTES] __attribute__((aligned(16)));
 	memset(stack, 0, sizeof stack);
-	struct bpfvm_run run = { .prog = prog, .opts = opts, .stack = stack };
+	struct bpfvm_run run = { .prog = prog, .opts = opts, .stack = stack, .hook = hook };
 	if (opts->mode != BPFVM_CHECKED && opts->mode != BPFVM_UNCHECKED)
 		return isa_error(err, -EINVAL, -1, "bpfvm_program_run: unknown mode %d", (int)opts->mode);
 	const struct jit_code *code = prog->jit[opts->mode];

@@ -33,6 +33,7 @@ struct bpfvm_program {
 	struct interp_slot *slots[2];           /* per bpfvm_mode */
 	struct jit_code *jit[2];                /* per bpfvm_mode, if compiled */
 	char perf_name[64];                     /* set when perf_map is on */
+	uint32_t prog_type;
 	bool jit_harden;                        /* constant blinding */
 };
 
@@ -61,8 +62,13 @@ struct bpfvm_run {
 	uint32_t fault_size;
 	uint64_t fault_addr;
 	bool fault_write;
+	struct hook_state *hook;                /* the program type's run state, if any */
 	char fail_msg[160];
 };
+
+/* Runs prog with a program type's state attached (src/progtypes). */
+int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, struct hook_state *hook,
+                       uint64_t *r0, bpfvm_error *err);
 
 /* Checked-mode access test: [addr, addr+len) inside the stack or one
  * region of opts (writable if write). */

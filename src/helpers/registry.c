@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../isa/isa.h"
+#include <stdio.h>
+
+#include "helpers/helpers.h"
 
 struct helper_slot {
 	uint32_t id;
@@ -22,6 +24,8 @@ struct bpfvm_helpers {
 	struct helper_slot *slots;
 	size_t capacity;   /* power of two */
 	size_t used;
+	bpfvm_trace_fn trace;
+	void *trace_user;
 };
 
 bpfvm_helpers *bpfvm_helpers_new(void)
@@ -103,4 +107,36 @@ bpfvm_helper_fn bpfvm_helpers_find(const bpfvm_helpers *h, uint32_t id, const ch
 	if (name)
 		*name = s->name;
 	return s->fn;
+}
+
+bpfvm_helpers *bpfvm_helpers_new_kernel(bpfvm_error *err)
+{
+	bpfvm_helpers *h = bpfvm_helpers_new();
+	if (!h) {
+		isa_error(err, -ENOMEM, -1, "out of memory");
+		return NULL;
+	}
+	if (helpers_add_kernel(h, err)) {
+		bpfvm_helpers_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void bpfvm_helpers_set_trace(bpfvm_helpers *h, bpfvm_trace_fn fn, void *user)
+{
+	h->trace = fn;
+	h->trace_user = user;
+}
+
+void helpers_trace(bpfvm_run *run, const char *line)
+{
+	const bpfvm_helpers *h = run->prog->helpers;
+	if (h && h->trace) {
+		h->trace(h->trace_user, line);
+		return;
+	}
+	/* the default sink, like the kernel's trace pipe: stderr */
+	size_t n = strlen(line);
+	fprintf(stderr, "%s%s", line, n && line[n - 1] == '\n' ? "" : "\n");
 }

@@ -1,0 +1,20 @@
+/*
+ * helpers.h - what the helper modules share: the argument checks every
+ * helper makes in checked mode, the trace sink, and the kernel table.
+ */
+#ifndef BPFVM_HELPERS_H
+#define BPFVM_HELPERS_H
+
+#include "core/program.h"
+
+/* Fails the run (and returns false) unless [addr, addr+len) lies in the
+ * program's memory; always true in unchecked mode (the verifier proved it). */
+bool helper_check(bpfvm_run *run, const char *helper, uint64_t addr, uint64_t len, bool write);
+
+/* Sends one line of bpf_trace_printk output to the table's sink. */
+void helpers_trace(bpfvm_run *run, const char *line);
+
+/* Adds the kernel's helpers that need no map (src/helpers/kernel.c). */
+int helpers_add_kernel(bpfvm_helpers *h, bpfvm_error *err);
+
+#endif
