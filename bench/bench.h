@@ -36,15 +36,23 @@ struct kernel_prog {
 	int fd;
 	enum kernel_status status;
 	uint32_t len;          /* the input length the wrapper was built for */
-	uint32_t jited_len;    /* bytes of machine code, 0 if unknown */
+	uint32_t jited_len;    /* bytes of machine code (all functions), 0 if unknown */
+	uint32_t xlated_insns; /* instructions after the verifier's rewrites, 0 if unknown */
 	uint32_t verified_insns;   /* instructions the verifier walked, 0 if unknown */
 	char detail[256];      /* why, when status is not KERNEL_OK */
 };
 
-/* Loads `insns` (count instructions, entry r1 = mem, r2 = len, result r0)
- * as the body of an XDP program that passes it the packet and `len`,
- * and stores r0 in the packet's first 8 bytes.  Fills *kp; returns its
- * status. */
+/* The XDP program kernel_load() hands the kernel: a wrapper of
+ * KERNEL_WRAP_INSNS instructions, then `insns` unchanged as a bpf-to-bpf
+ * subprogram.  malloc'd (free()), *total instructions; NULL when out of
+ * memory.  bpfvm compiles the same array for a like-for-like code size. */
+#define KERNEL_WRAP_INSNS 14
+void *kernel_wrap(const void *insns, size_t count, uint32_t len, size_t *total);
+
+/* Loads `insns` (count instructions, entry r1 = mem, r2 = len, r3 = end,
+ * result r0) as the body of an XDP program that passes it the packet,
+ * `len` and data_end, and stores r0 in the packet's first 8 bytes.
+ * Fills *kp; returns its status. */
 enum kernel_status kernel_load(const void *insns, size_t count, uint32_t len,
                                struct kernel_prog *kp);
 
@@ -53,6 +61,12 @@ enum kernel_status kernel_load(const void *insns, size_t count, uint32_t len,
  * measure of the run.  Returns 0, or -1 with kp->status and kp->detail
  * set. */
 int kernel_run(struct kernel_prog *kp, const void *in, uint64_t *r0, uint64_t *ns);
+
+/* The kernel's machine code for a loaded program: all functions, one
+ * after the other, into buf (size bytes), their lengths into func_lens.
+ * Returns the byte count, or -1. */
+int kernel_jited_image(const struct kernel_prog *kp, void *buf, uint32_t size, uint32_t *func_lens,
+                       uint32_t max_funcs, uint32_t *nfuncs);
 
 void kernel_close(struct kernel_prog *kp);
 

@@ -11,7 +11,8 @@
  *
  *	r2 = ctx->data_end; r1 = ctx->data
  *	if data + LEN > data_end: return XDP_ABORTED
- *	r6 = data; r2 = LEN; call body       r6 survives the call
+ *	r6 = data; r3 = data_end; r2 = LEN
+ *	call body                            r6 survives the call
  *	*(u64 *)data = r0; return XDP_PASS
  *
  * LEN is the benchmark's input length as a constant, checked against the
@@ -28,9 +29,12 @@
  * known to be 0 or -1 (the mask idiom `-(x & 1) & K`) forks the
  * verifier's state; when more than 8192 states are pending, push_stack()
  * fails and returns NULL, which that backport tests with IS_ERR() only.
- * So kernel_load() looks for the idiom first (a NEG, or an arithmetic
- * shift by 31/63, feeding an AND or OR within four instructions) and does
- * not hand such a body to the kernel.
+ * So kernel_load() looks for the idiom first (a NEG, an arithmetic
+ * shift by 31/63, or a 0/1 value minus one, feeding an AND or OR within
+ * four instructions) and does not hand such a body to the kernel.  The
+ * benchmarks are written without it (crc32 multiplies by the low bit
+ * instead), so the screen is a guard against a future program, and the
+ * programs keep their verifier walks far from 8192 pending states.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -42,8 +46,38 @@
 
 #include "bench.h"
 
-#define WRAP_INSNS 13
+#define WRAP_INSNS KERNEL_WRAP_INSNS
 #define LOG_BYTES (1u << 16)
+
+/* Instruction i makes 0 or 1 out of its destination: `&= 1`, or a
+ * logical shift right by 31 (32-bit) or 63. */
+static int makes_bit(const struct bpf_insn *q)
+{
+	uint8_t cls = BPF_CLASS(q->code), op = BPF_OP(q->code);
+	if ((cls != BPF_ALU && cls != BPF_ALU64) || BPF_SRC(q->code) != BPF_K)
+		return 0;
+	return (op == BPF_AND && q->imm == 1) || (op == BPF_RSH && q->imm == (cls == BPF_ALU64 ? 63 : 31));
+}
+
+/* Instruction i may leave a 0/-1 scalar in its destination: NEG, an
+ * arithmetic shift right by 31/63, or `+= -1` / `-= 1` of a register one
+ * of the four instructions before made 0 or 1. */
+static int makes_mask(const struct bpf_insn *p, size_t i)
+{
+	uint8_t cls = BPF_CLASS(p[i].code), op = BPF_OP(p[i].code);
+	if (cls != BPF_ALU && cls != BPF_ALU64)
+		return 0;
+	int shift = cls == BPF_ALU64 ? 63 : 31;
+	if (op == BPF_NEG || (op == BPF_ARSH && BPF_SRC(p[i].code) == BPF_K && p[i].imm == shift))
+		return 1;
+	if (BPF_SRC(p[i].code) != BPF_K ||
+	    !((op == BPF_ADD && p[i].imm == -1) || (op == BPF_SUB && p[i].imm == 1)))
+		return 0;
+	for (size_t k = i >= 4 ? i - 4 : 0; k < i; k++)
+		if (p[k].dst_reg == p[i].dst_reg && makes_bit(&p[k]))
+			return 1;
+	return 0;
+}
 
 /* The mask idiom of the header comment, at the instruction it returns
  * through *at.  A heuristic: it catches what clang emits for branch-free
@@ -51,11 +85,7 @@
 static int has_mask_idiom(const struct bpf_insn *p, size_t n, size_t *at)
 {
 	for (size_t i = 0; i < n; i++) {
-		uint8_t cls = BPF_CLASS(p[i].code), op = BPF_OP(p[i].code);
-		if (cls != BPF_ALU && cls != BPF_ALU64)
-			continue;
-		int shift = cls == BPF_ALU64 ? 63 : 31;
-		if (op != BPF_NEG && !(op == BPF_ARSH && BPF_SRC(p[i].code) == BPF_K && p[i].imm == shift))
+		if (!makes_mask(p, i))
 			continue;
 		for (size_t j = i + 1; j < n && j <= i + 4; j++) {
 			uint8_t c2 = BPF_CLASS(p[j].code), op2 = BPF_OP(p[j].code);
@@ -90,15 +120,27 @@ static void build_wrapper(struct bpf_insn *w, uint32_t len)
 	w[1] = insn(BPF_LDX | BPF_W | BPF_MEM, 1, 1, offsetof(struct xdp_md, data), 0);
 	w[2] = insn(BPF_ALU64 | BPF_MOV | BPF_X, 3, 1, 0, 0);
 	w[3] = insn(BPF_ALU64 | BPF_ADD | BPF_K, 3, 0, 0, l);
-	w[4] = insn(BPF_JMP | BPF_JGT | BPF_X, 3, 2, 11 - 4 - 1, 0);     /* to 11 */
+	w[4] = insn(BPF_JMP | BPF_JGT | BPF_X, 3, 2, 12 - 4 - 1, 0);     /* to 12 */
 	w[5] = insn(BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0);
-	w[6] = insn(BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, l);
-	w[7] = insn(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, WRAP_INSNS - 7 - 1);
-	w[8] = insn(BPF_STX | BPF_DW | BPF_MEM, 6, 0, 0, 0);
-	w[9] = insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, XDP_PASS);
-	w[10] = insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
-	w[11] = insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, XDP_ABORTED);
-	w[12] = insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	w[6] = insn(BPF_ALU64 | BPF_MOV | BPF_X, 3, 2, 0, 0);
+	w[7] = insn(BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, l);
+	w[8] = insn(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, WRAP_INSNS - 8 - 1);
+	w[9] = insn(BPF_STX | BPF_DW | BPF_MEM, 6, 0, 0, 0);
+	w[10] = insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, XDP_PASS);
+	w[11] = insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	w[12] = insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, XDP_ABORTED);
+	w[13] = insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+}
+
+void *kernel_wrap(const void *insns, size_t count, uint32_t len, size_t *total)
+{
+	struct bpf_insn *prog = calloc(WRAP_INSNS + count, sizeof *prog);
+	if (!prog)
+		return NULL;
+	build_wrapper(prog, len);
+	memcpy(prog + WRAP_INSNS, insns, count * sizeof *prog);
+	*total = WRAP_INSNS + count;
+	return prog;
 }
 
 /* The verifier's log ends "<reason>\nprocessed N insns (limit ...) ...\n";
@@ -168,14 +210,13 @@ enum kernel_status kernel_load(const void *insns, size_t count, uint32_t len, st
 		snprintf(kp->detail, sizeof kp->detail, "input of %u bytes cannot hold the 8-byte result", len);
 		return kp->status;
 	}
-	struct bpf_insn *prog = calloc(WRAP_INSNS + count, sizeof *prog);
+	size_t total;
+	struct bpf_insn *prog = kernel_wrap(insns, count, len, &total);
 	if (!prog) {
 		kp->status = KERNEL_UNAVAILABLE;
 		snprintf(kp->detail, sizeof kp->detail, "out of memory");
 		return kp->status;
 	}
-	build_wrapper(prog, len);
-	memcpy(prog + WRAP_INSNS, insns, count * sizeof *prog);
 	size_t at;
 	if (has_mask_idiom(prog + WRAP_INSNS, count, &at)) {
 		kp->status = KERNEL_UNAVAILABLE;
@@ -201,6 +242,7 @@ enum kernel_status kernel_load(const void *insns, size_t count, uint32_t len, st
 		a.info.info = (uint64_t)(uintptr_t)&info;
 		if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) == 0) {
 			kp->jited_len = info.jited_prog_len;
+			kp->xlated_insns = info.xlated_prog_len / (uint32_t)sizeof(struct bpf_insn);
 			kp->verified_insns = info.verified_insns;
 		}
 		free(prog);
@@ -267,6 +309,28 @@ int kernel_run(struct kernel_prog *kp, const void *in, uint64_t *r0, uint64_t *n
 	memcpy(r0, out, 8);
 	*ns = a.test.duration;
 	return 0;
+}
+
+int kernel_jited_image(const struct kernel_prog *kp, void *buf, uint32_t size, uint32_t *func_lens,
+                       uint32_t max_funcs, uint32_t *nfuncs)
+{
+	if (kp->status != KERNEL_OK || kp->fd < 0)
+		return -1;
+	struct bpf_prog_info info;
+	union bpf_attr a;
+	memset(&info, 0, sizeof info);
+	info.jited_prog_len = size;
+	info.jited_prog_insns = (uint64_t)(uintptr_t)buf;
+	info.nr_jited_func_lens = max_funcs;
+	info.jited_func_lens = (uint64_t)(uintptr_t)func_lens;
+	memset(&a, 0, sizeof a);
+	a.info.bpf_fd = (uint32_t)kp->fd;
+	a.info.info_len = sizeof info;
+	a.info.info = (uint64_t)(uintptr_t)&info;
+	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) != 0)
+		return -1;
+	*nfuncs = info.nr_jited_func_lens < max_funcs ? info.nr_jited_func_lens : max_funcs;
+	return info.jited_prog_len <= size ? (int)info.jited_prog_len : -1;
 }
 
 void kernel_close(struct kernel_prog *kp)

@@ -17,10 +17,10 @@
 #include <capstone/capstone.h>
 
 #include "bpfvm/bpfvm.h"
+#include "cli.h"
 
 #define DEFAULT_MAX_BACK_EDGES (1ull << 32)
 
-static const char *prog_name = "bpfvm";
 
 static void usage_main(FILE *f)
 {
@@ -33,117 +33,19 @@ static void usage_main(FILE *f)
 	        "                               disassemble a program (or its machine code)\n"
 	        "  run FILE [--mem HEX | --mem-file F] [--jit] [--unchecked]\n"
 	        "                               run a program and print r0\n"
+	        "  run OBJ [--prog NAME] [--data-in F] [--data-out F] [--ctx-in F]\n"
+	        "          [--ctx-out F] [--repeat N] [--interp | --jit] [--unchecked]\n"
+	        "          [--pcap IN.pcap [--pcap-out OUT.pcap]] [--pin-dir DIR] [--dump-maps]\n"
+	        "                               test-run a program of a clang-built object\n"
+	        "  prog show OBJ [-j]           the programs and maps of an object\n"
+	        "  map {show|dump|lookup|update|delete} pinned PATH ...\n"
+	        "                               pinned maps, as bpftool does\n"
 	        "  help                         this text\n"
 	        "\n"
 	        "FILE is assembly text (.s, .asm), a bpf_conformance test (.data: its\n"
 	        "asm and mem sections), or raw bytecode (8 bytes an instruction).\n"
+	        "OBJ is an ELF object built by clang -O2 -g -target bpf.\n"
 	        "Run `bpfvm COMMAND --help` for a command's options.\n");
-}
-
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", prog_name);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	return 1;
-}
-
-static int read_file(const char *path, char **data, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return fail("%s: %s", path, strerror(errno));
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap + 1);
-	size_t got;
-	while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-		n += got;
-		if (n == cap) {
-			char *bigger = realloc(buf, cap * 2 + 1);
-			if (!bigger) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = bigger;
-			cap *= 2;
-		}
-	}
-	int read_error = ferror(f);
-	fclose(f);
-	if (!buf)
-		return fail("%s: out of memory", path);
-	if (read_error) {
-		free(buf);
-		return fail("%s: read error", path);
-	}
-	buf[n] = '\0';
-	*data = buf;
-	*len = n;
-	return 0;
-}
-
-static bool has_suffix(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-	return a >= b && !strcmp(s + a - b, suffix);
-}
-
-/* The lines of section `name` ("-- asm") of a conformance .data file, up
- * to the next "-- " line; NULL if absent.  Returned string is malloc'd. */
-static char *data_section(const char *text, const char *name)
-{
-	size_t name_len = strlen(name);
-	const char *p = text;
-	while (*p) {
-		const char *eol = strchr(p, '\n');
-		size_t line_len = eol ? (size_t)(eol - p) : strlen(p);
-		if (line_len >= name_len && !strncmp(p, name, name_len) &&
-		    (line_len == name_len || p[name_len] == ' ' || p[name_len] == '\r')) {
-			const char *start = eol ? eol + 1 : p + line_len;
-			const char *end = start;
-			while (*end && strncmp(end, "-- ", 3)) {
-				const char *e = strchr(end, '\n');
-				end = e ? e + 1 : end + strlen(end);
-			}
-			return strndup(start, (size_t)(end - start));
-		}
-		p = eol ? eol + 1 : p + line_len;
-	}
-	return NULL;
-}
-
-static int parse_hex_bytes(const char *what, const char *text, uint8_t **out, size_t *out_len)
-{
-	size_t cap = strlen(text) / 2 + 1, n = 0;
-	uint8_t *buf = malloc(cap);
-	if (!buf)
-		return fail("%s: out of memory", what);
-	const char *p = text;
-	while (*p) {
-		if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ',') {
-			p++;
-			continue;
-		}
-		if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
-			p += 2;
-		char digits[3] = { p[0], p[0] ? p[1] : 0, 0 };
-		char *end;
-		unsigned long v = strtoul(digits, &end, 16);
-		if (digits[0] == 0 || end != digits + 2) {
-			free(buf);
-			return fail("%s: bad hex byte at offset %zu ('%.8s')", what, (size_t)(p - text), p);
-		}
-		buf[n++] = (uint8_t)v;
-		p += 2;
-	}
-	*out = buf;
-	*out_len = n;
-	return 0;
 }
 
 struct loaded_input {
@@ -179,7 +81,7 @@ static int load_input(const char *path, struct loaded_input *in)
 		return 1;
 	int rc = 0;
 	if (len >= 4 && !memcmp(data, "\x7f" "ELF", 4)) {
-		rc = fail("%s: ELF objects are not supported yet: the object loader is a later step", path);
+		rc = fail("%s: an ELF object: use 'bpfvm run' or 'bpfvm prog show' on it", path);
 	} else if (has_suffix(path, ".data")) {
 		char *asm_text = data_section(data, "-- asm");
 		if (!asm_text) {
@@ -381,12 +283,26 @@ static int cmd_disasm(int argc, char **argv)
 	return rc;
 }
 
+static bool is_elf(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char magic[4] = { 0 };
+	bool elf = f && fread(magic, 1, 4, f) == 4 && !memcmp(magic, "\x7f" "ELF", 4);
+	if (f)
+		fclose(f);
+	return elf;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	const char *path = NULL, *mem_hex = NULL, *mem_file = NULL;
 	bpfvm_mode mode = BPFVM_CHECKED;
 	uint64_t max_back_edges = DEFAULT_MAX_BACK_EDGES;
 	bool print_mem = false, jit = false;
+	/* an ELF object: the object runner takes every option */
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] != '-' && is_elf(argv[i]))
+			return cmd_run_object(NULL, argc, argv);
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			printf("usage: bpfvm run FILE [--mem HEX | --mem-file F] [--interp | --jit]\n"
@@ -505,6 +421,10 @@ int main(int argc, char **argv)
 		return cmd_disasm(argc - 1, argv + 1);
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "prog"))
+		return cmd_prog(argc - 1, argv + 1);
+	if (!strcmp(cmd, "map"))
+		return cmd_map(argc - 1, argv + 1);
 	fail("unknown command '%s'", cmd);
 	usage_main(stderr);
 	return 1;

@@ -22,15 +22,29 @@
 
 #define BENCH_INLINE static inline __attribute__((always_inline))
 
+/* Entry r1 = mem, r2 = len, r3 = end (mem + len); r0 is the result.
+ * end is there for the kernel's verifier: in the XDP wrapper it is the
+ * packet's data_end, and after `if (ptr + K > end)` the verifier lets the
+ * program read K bytes at a pointer whose offset it cannot bound (a
+ * packet pointer plus a variable loses its proven range).  Everywhere
+ * else it is a plain pointer, and such a test never fires where the
+ * program's own length checks already imply it.  For BPF, the entry has
+ * its own section so the build can cut exactly its bytes out of the
+ * object. */
 #ifdef __bpf__
-/* Entry r1 = mem, r2 = len; r0 is the result.  Its own section so the
- * build can cut exactly this function's bytes out of the object. */
 #define BENCH_ENTRY(name) \
 	__attribute__((section("bench/" #name), used)) \
-	uint64_t bench_##name(void *mem, uint64_t len)
+	uint64_t bench_##name(void *mem, uint64_t len, const void *end __attribute__((unused)))
 #else
-#define BENCH_ENTRY(name) uint64_t bench_##name(void *mem, uint64_t len)
+#define BENCH_ENTRY(name) uint64_t bench_##name(void *mem, uint64_t len, const void *end __attribute__((unused)))
 #endif
+
+/* Hides from the compiler that v is, say, 0 or 1, so that `v * x` stays a
+ * multiply instead of becoming a select, which BPF can only do with a
+ * branch: a data-dependent branch in a long loop leaves the kernel's
+ * verifier one more state to come back to each time (see README.md).
+ * An empty asm: no instruction on either side. */
+#define BENCH_OPAQUE(v) __asm__("" : "+r"(v))
 
 BENCH_INLINE uint64_t bench_rotl64(uint64_t x, unsigned r)
 {
@@ -81,7 +95,7 @@ static inline uint64_t bench_rand(uint64_t *state)
 struct bench_desc {
 	const char *name;
 	const char *what;        /* one line for the README and --list */
-	uint64_t (*native)(void *mem, uint64_t len);
+	uint64_t (*native)(void *mem, uint64_t len, const void *end);
 	size_t len;              /* input bytes: at most 3520, what an XDP test run takes */
 	int mutates;             /* the program writes its input: reset it before every run */
 	void (*fill)(uint8_t *mem, size_t len, uint64_t seed);

@@ -14,7 +14,7 @@ BENCH_ENTRY(crc32)
 	for (uint64_t i = 0; i < len; i++) {
 		crc ^= p[i];
 		for (int k = 0; k < 8; k++)
-			crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
+			crc = (crc >> 1) ^ (0xedb88320u * (crc & 1));
 	}
 	return ~crc;
 }

@@ -3,12 +3,15 @@
  *
  * Owns: a scanner that reads the buffer as ASCII, turns every run of
  * digits (with an optional '-' just before it) into a 64-bit integer and
- * folds the integers into a checksum, twelve passes.  Each byte takes one
+ * folds the integers into a checksum, two passes.  Each byte takes one
  * or two data-dependent branches: the cost is branching, not arithmetic.
+ * (Two passes over 2048 bytes, not more: the kernel's verifier follows
+ * each such branch one way and keeps the other for later, and refuses a
+ * program once 8192 are waiting; this takes it to about 4,100.)
  */
 #include "bench_prog.h"
 
-#define ROUNDS 12
+#define ROUNDS 2
 
 BENCH_ENTRY(parse_dec)
 {
@@ -59,6 +62,6 @@ static void fill_decimal(uint8_t *mem, size_t len, uint64_t seed)
 	}
 }
 
-BENCH_DESC(parse_dec, "byte parsing: signed decimal integers out of ASCII text, 12 passes",
-           3072, 0, fill_decimal, 7);
+BENCH_DESC(parse_dec, "byte parsing: signed decimal integers out of ASCII text, 2 passes",
+           2048, 0, fill_decimal, 7);
 #endif

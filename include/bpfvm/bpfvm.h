@@ -109,12 +109,17 @@ typedef struct bpfvm_load_opts {
 	/* The kernel's enum bpf_prog_type (BPF_PROG_TYPE_XDP, ...), or
 	 * BPFVM_PROG_TYPE_RAW: what the program sees as its context. */
 	uint32_t prog_type;
+	/* The maps the program uses (<bpfvm/maps.h>): the program keeps a
+	 * reference to each; map helpers accept only these (and inner maps
+	 * they hold), and checked runs may touch their storage. */
+	struct bpfvm_map *const *maps;
+	size_t map_count;
 } bpfvm_load_opts;
 
 /* Raw memory: r1 = memory, r2 = its length (the conformance suite's and
- * uBPF's convention).  It is the kernel's BPF_PROG_TYPE_UNSPEC number,
- * which no kernel program can have. */
-#define BPFVM_PROG_TYPE_RAW 0u
+ * uBPF's convention), for SEC("bpfvm") programs.  A number outside the
+ * kernel's range; plain loads (prog_type 0) behave the same. */
+#define BPFVM_PROG_TYPE_RAW 0x10000u
 
 /* Validates `insns` (structure only: opcodes, encodings, registers, jump
  * and call targets, fall-through off the end) and builds an immutable

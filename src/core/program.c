@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bpfvm/maps.h"
 #include "core/program.h"
 
 static int predecode(bpfvm_program *p, bpfvm_error *err)
@@ -54,6 +55,28 @@ static int predecode(bpfvm_program *p, bpfvm_error *err)
 	return 0;
 }
 
+/* References the program's maps and notes their storage for checked runs. */
+static int take_maps(bpfvm_program *p, const bpfvm_load_opts *opts, bpfvm_error *err)
+{
+	if (!opts->maps)
+		return isa_error(err, -EINVAL, -1, "bpfvm_program_load: map_count without maps");
+	p->maps = calloc(opts->map_count, sizeof *p->maps);
+	p->map_regions = calloc(opts->map_count, sizeof *p->map_regions);
+	if (!p->maps || !p->map_regions)
+		return isa_error(err, -ENOMEM, -1, "out of memory");
+	for (size_t i = 0; i < opts->map_count; i++) {
+		if (!opts->maps[i])
+			return isa_error(err, -EINVAL, -1, "bpfvm_program_load: map %zu is NULL", i);
+		p->maps[p->map_count++] = bpfvm_map_get(opts->maps[i]);
+		void *base;
+		size_t len;
+		bpfvm_map_arena(opts->maps[i], &base, &len);
+		if (len)
+			p->map_regions[p->map_region_count++] = (bpfvm_region){ base, len, true };
+	}
+	return 0;
+}
+
 int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_opts *opts,
                        bpfvm_program **out, bpfvm_error *err)
 {
@@ -78,6 +101,8 @@ int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_o
 	}
 	memcpy(p->insns, insns, count * sizeof *insns);
 	rc = predecode(p, err);
+	if (!rc && opts->map_count)
+		rc = take_maps(p, opts, err);
 	p->jit_harden = opts->jit_harden;
 	p->prog_type = opts->prog_type;
 	const char *env = getenv("BPFVM_PERF_MAP");
@@ -103,6 +128,10 @@ void bpfvm_program_free(bpfvm_program *p)
 	free(p->slots[1]);
 	jit_free(p->jit[0]);
 	jit_free(p->jit[1]);
+	for (size_t i = 0; i < p->map_count; i++)
+		bpfvm_map_put(p->maps[i]);
+	free(p->maps);
+	free(p->map_regions);
 	free(p);
 }
 
@@ -137,23 +166,10 @@ uint32_t bpfvm_program_type(const bpfvm_program *prog)
 	return prog->prog_type;
 }
 
-int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, struct hook_state *hook,
-                       uint64_t *r0, bpfvm_error *err)
+/* One program's run in the chosen engine, on a fresh stack. */
+static int run_engine(const bpfvm_program *prog, struct bpfvm_run *run, uint64_t *r0, bpfvm_error *err)
 {
-	static const bpfvm_run_opts no_opts;
-	if (!prog || !r0)
-		return isa_error(err, -EINVAL, -1, "bpfvm_program_run: null argument");
-	if (!opts)
-		opts = &no_opts;
-	if (opts->region_count && !opts->regions)
-		return isa_error(err, -EINVAL, -1, "bpfvm_program_run: region_count without regions");
-	/* The frames live on the host stack: 4 KiB, 16-byte aligned like the
-	 * kernel's, and zeroed so no host data leaks into a program. */
-	uint8_t stack[RUN_STACK_BYTES] __attribute__((aligned(16)));
-	memset(stack, 0, sizeof stack);
-	struct bpfvm_run run = { .prog = prog, .opts = opts, .stack = stack, .hook = hook };
-	if (opts->mode != BPFVM_CHECKED && opts->mode != BPFVM_UNCHECKED)
-		return isa_error(err, -EINVAL, -1, "bpfvm_program_run: unknown mode %d", (int)opts->mode);
+	const bpfvm_run_opts *opts = run->opts;
 	const struct jit_code *code = prog->jit[opts->mode];
 	switch (opts->engine) {
 	case BPFVM_ENGINE_DEFAULT:
@@ -168,11 +184,80 @@ int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, st
 	default:
 		return isa_error(err, -EINVAL, -1, "bpfvm_program_run: unknown engine %d", (int)opts->engine);
 	}
+	run->prog = prog;
+	run->map_regions = prog->map_regions;
+	run->map_region_count = prog->map_region_count;
 	if (code)
-		return jit_run(prog, code, &run, r0, err);
+		return jit_run(prog, code, run, r0, err);
 	if (opts->mode == BPFVM_UNCHECKED)
-		return interp_run_unchecked(prog, &run, r0, err, NULL);
-	return interp_run_checked(prog, &run, r0, err, NULL);
+		return interp_run_unchecked(prog, run, r0, err, NULL);
+	return interp_run_checked(prog, run, r0, err, NULL);
+}
+
+int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, struct hook_state *hook,
+                       uint64_t *r0, bpfvm_error *err)
+{
+	static const bpfvm_run_opts no_opts;
+	if (!prog || !r0)
+		return isa_error(err, -EINVAL, -1, "bpfvm_program_run: null argument");
+	if (!opts)
+		opts = &no_opts;
+	if (opts->region_count && !opts->regions)
+		return isa_error(err, -EINVAL, -1, "bpfvm_program_run: region_count without regions");
+	if (opts->mode != BPFVM_CHECKED && opts->mode != BPFVM_UNCHECKED)
+		return isa_error(err, -EINVAL, -1, "bpfvm_program_run: unknown mode %d", (int)opts->mode);
+	/* The frames: 4 KiB, 16-byte aligned like the kernel's.  Each thread
+	 * keeps one such stack, zeroed once, so a program never sees host data
+	 * and a run pays no 4 KiB memset; a run nested inside a helper gets a
+	 * fresh zeroed one of its own. */
+	static __thread uint8_t thread_stack[RUN_STACK_BYTES] __attribute__((aligned(16)));
+	static __thread bool thread_stack_busy;
+	uint8_t nested_stack[thread_stack_busy ? RUN_STACK_BYTES : 1] __attribute__((aligned(16)));
+	uint8_t *stack = thread_stack;
+	bool owner = !thread_stack_busy;
+	if (owner) {
+		thread_stack_busy = true;
+	} else {
+		memset(nested_stack, 0, sizeof nested_stack);
+		stack = nested_stack;
+	}
+	struct bpfvm_run run;
+	run.prog = prog;
+	run.opts = opts;
+	run.stack = stack;
+	run.status = RUN_OK;
+	run.stop_value = 0;
+	run.jit_saved_rsp = 0;
+	run.jit_budget = 0;
+	run.jit_depth = 0;
+	run.fault_insn = -1;
+	run.fault_kind = FAULT_NONE;
+	run.fault_size = 0;
+	run.fault_addr = 0;
+	run.fault_write = false;
+	run.hook = hook;
+	run.tail_target = NULL;
+	run.tail_ctx = 0;
+	run.tail_calls = 0;
+	run.inner_count = 0;
+	run.fail_msg[0] = 0;
+	bpfvm_run_opts tail_opts;
+	for (;;) {
+		int rc = run_engine(prog, &run, r0, err);
+		if (rc || run.status != RUN_TAIL_CALL) {
+			if (owner)
+				thread_stack_busy = false;
+			return rc;
+		}
+		/* a tail call: the target starts afresh with r1 = the context */
+		prog = run.tail_target;
+		tail_opts = *opts;
+		tail_opts.args[0] = run.tail_ctx;
+		run.opts = &tail_opts;
+		run.status = RUN_OK;
+		run.jit_depth = 0;
+		run.fault_kind = FAULT_NONE;
+	}
 }
 
 int bpfvm_program_run_mem(const bpfvm_program *prog, void *mem, size_t len, bpfvm_mode mode,

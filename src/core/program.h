@@ -33,13 +33,22 @@ struct bpfvm_program {
 	struct interp_slot *slots[2];           /* per bpfvm_mode */
 	struct jit_code *jit[2];                /* per bpfvm_mode, if compiled */
 	char perf_name[64];                     /* set when perf_map is on */
+	struct bpfvm_map **maps;                /* referenced, for helpers and checks */
+	size_t map_count;
+	bpfvm_region *map_regions;              /* their storage, for checked runs */
+	size_t map_region_count;
 	uint32_t prog_type;
 	bool jit_harden;                        /* constant blinding */
 };
 
 #define RUN_STACK_BYTES (BPFVM_STACK_SIZE * BPFVM_MAX_CALL_DEPTH)
 
-enum run_status { RUN_OK = 0, RUN_STOPPED, RUN_FAILED };
+/* RUN_TAIL_CALL: a tail call replaced the program (tail_target), which the
+ * run loop then starts; like RUN_STOPPED it unwinds the current engine. */
+enum run_status { RUN_OK = 0, RUN_STOPPED, RUN_FAILED, RUN_TAIL_CALL };
+
+#define MAX_TAIL_CALLS 33      /* the kernel's MAX_TAIL_CALL_CNT */
+#define RUN_EXTRA_REGIONS 16   /* inner maps met during a run */
 
 /* Why JIT-compiled code left early (the interpreter reports directly). */
 enum run_fault {
@@ -63,6 +72,16 @@ struct bpfvm_run {
 	uint64_t fault_addr;
 	bool fault_write;
 	struct hook_state *hook;                /* the program type's run state, if any */
+	const bpfvm_program *tail_target;       /* RUN_TAIL_CALL: what runs next */
+	uint64_t tail_ctx;                      /* its r1 */
+	unsigned tail_calls;                    /* taken so far in this run */
+	/* Map storage a checked run may touch besides opts->regions: the
+	 * program's maps, and inner maps its lookups returned. */
+	const bpfvm_region *map_regions;        /* the program's, made at load */
+	size_t map_region_count;
+	struct bpfvm_map *inner_maps[RUN_EXTRA_REGIONS];
+	bpfvm_region inner_regions[RUN_EXTRA_REGIONS];
+	size_t inner_count;
 	char fail_msg[160];
 };
 
@@ -81,6 +100,18 @@ static inline bool run_access_ok(const struct bpfvm_run *run, uint64_t addr,
 	const bpfvm_run_opts *o = run->opts;
 	for (size_t i = 0; i < o->region_count; i++) {
 		const bpfvm_region *r = &o->regions[i];
+		uint64_t rb = (uint64_t)(uintptr_t)r->base;
+		if (len <= r->len && addr - rb <= r->len - len)
+			return !write || r->writable;
+	}
+	for (size_t i = 0; i < run->map_region_count; i++) {
+		const bpfvm_region *r = &run->map_regions[i];
+		uint64_t rb = (uint64_t)(uintptr_t)r->base;
+		if (len <= r->len && addr - rb <= r->len - len)
+			return !write || r->writable;
+	}
+	for (size_t i = 0; i < run->inner_count; i++) {
+		const bpfvm_region *r = &run->inner_regions[i];
 		uint64_t rb = (uint64_t)(uintptr_t)r->base;
 		if (len <= r->len && addr - rb <= r->len - len)
 			return !write || r->writable;

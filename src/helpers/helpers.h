@@ -16,5 +16,7 @@ void helpers_trace(bpfvm_run *run, const char *line);
 
 /* Adds the kernel's helpers that need no map (src/helpers/kernel.c). */
 int helpers_add_kernel(bpfvm_helpers *h, bpfvm_error *err);
+/* Adds the kernel's map helpers (src/helpers/map_helpers.c). */
+int helpers_add_maps(bpfvm_helpers *h, bpfvm_error *err);
 
 #endif

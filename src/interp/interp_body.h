@@ -274,7 +274,7 @@ int INTERP_FN(const bpfvm_program *prog, struct bpfvm_run *run, uint64_t *r0_out
 	call_helper:
 		r[0] = fn(r[1], r[2], r[3], r[4], r[5], run);
 		if (__builtin_expect(run->status != RUN_OK, 0)) {
-			if (run->status == RUN_STOPPED) {
+			if (run->status == RUN_STOPPED || run->status == RUN_TAIL_CALL) {
 				*r0_out = run->stop_value;
 				return 0;
 			}

@@ -105,7 +105,7 @@ int jit_run(const bpfvm_program *prog, const struct jit_code *code, struct bpfvm
 	run->jit_budget = o->max_back_edges ? o->max_back_edges : UINT64_MAX;
 	jit_entry_fn entry = (jit_entry_fn)code->mem;
 	uint64_t result = entry(o->args[0], o->args[1], o->args[2], o->args[3], o->args[4], run);
-	if (run->status == RUN_STOPPED) {
+	if (run->status == RUN_STOPPED || run->status == RUN_TAIL_CALL) {
 		*r0 = run->stop_value;
 		return 0;
 	}

@@ -54,10 +54,44 @@ const char *bpfvm_prog_type_name(uint32_t type)
 	return NULL;
 }
 
-static void *map_low(size_t len)
+/* Each thread keeps one low frame and reuses it: mapping memory costs far
+ * more than the run of a small program on a packet. */
+static __thread uint8_t *cached_frame;
+static __thread size_t cached_len;
+
+/* A zeroed low mapping of at least h->frame_len bytes into h->frame. */
+static void *map_low(struct hook_state *h)
 {
+	size_t len = (h->frame_len + 65535) & ~(size_t)65535;
+	if (cached_frame && cached_len >= len) {
+		h->frame = cached_frame;
+		h->alloc_len = cached_len;
+		cached_frame = NULL;
+		memset(h->frame, 0, h->frame_len);
+		return h->frame;
+	}
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	h->frame = p;
+	h->alloc_len = len;
+	return p;
+}
+
+static void unmap_low(uint8_t *p, size_t len)
+{
+	if (!cached_frame) {
+		cached_frame = p;
+		cached_len = len;
+		return;
+	}
+	if (cached_len < len) {
+		munmap(cached_frame, cached_len);
+		cached_frame = p;
+		cached_len = len;
+		return;
+	}
+	munmap(p, len);
 }
 
 /* Everything in a ctx_in that the kernel refuses must be zero. */
@@ -92,8 +126,11 @@ static int prepare_xdp(struct hook_state *h, const bpfvm_test_run *t, bpfvm_erro
 		if (in.rx_queue_index)
 			return isa_error(err, -EINVAL, -1, "xdp test run: rx_queue_index must be 0");
 	}
-	h->frame_len = XDP_HEADROOM + t->data_size_in + XDP_TAILROOM + 4096;
-	h->frame = map_low(h->frame_len);
+	/* a page, as the kernel's test run gives, or more for a big packet */
+	h->frame_len = XDP_HEADROOM + t->data_size_in + XDP_TAILROOM;
+	if (h->frame_len < 4096)
+		h->frame_len = 4096;
+	map_low(h);
 	h->ctx_len = sizeof(struct xdp_md);
 	h->ctx = calloc(1, h->ctx_len);
 	if (!h->frame || !h->ctx)
@@ -167,7 +204,7 @@ static int prepare_skb(struct hook_state *h, const bpfvm_test_run *t, bpfvm_erro
 		return isa_error(err, -EINVAL, -1, "skb test run: an %s packet needs its %u-byte header (has %u bytes)",
 		                 proto == 0x0800 ? "IPv4" : "IPv6", proto == 0x0800 ? 20u : 40u, l3_len);
 	h->frame_len = XDP_HEADROOM + t->data_size_in + 4096;
-	h->frame = map_low(h->frame_len);
+	map_low(h);
 	h->ctx_len = sizeof(struct __sk_buff);
 	h->ctx = calloc(1, h->ctx_len);
 	if (!h->frame || !h->ctx)
@@ -289,10 +326,10 @@ static void finish_memory(struct hook_state *h, bpfvm_test_run *t)
 static void release(struct hook_state *h)
 {
 	if (h->frame) {
-		if (h->prog_type == BPFVM_PROG_TYPE_RAW)
+		if (h->prog_type == BPFVM_PROG_TYPE_RAW || h->prog_type == 0)
 			free(h->frame);
 		else
-			munmap(h->frame, h->frame_len);
+			unmap_low(h->frame, h->alloc_len);
 	}
 	free(h->ctx);
 }
@@ -313,7 +350,8 @@ int bpfvm_program_test_run(const bpfvm_program *prog, bpfvm_test_run *t, bpfvm_e
 		return isa_error(err, -EINVAL, -1, "bpfvm_program_test_run: a size without its buffer");
 	struct hook_state h = { .prog_type = prog->prog_type };
 	int rc;
-	switch (prog->prog_type) {
+	bool raw = prog->prog_type == BPFVM_PROG_TYPE_RAW || prog->prog_type == 0;
+	switch (raw ? BPFVM_PROG_TYPE_RAW : prog->prog_type) {
 	case BPFVM_PROG_TYPE_RAW:
 		rc = prepare_memory(&h, t, err);
 		break;
@@ -362,7 +400,7 @@ int bpfvm_program_test_run(const bpfvm_program *prog, bpfvm_test_run *t, bpfvm_e
 		.packet_len = h.pkt_len,
 		.user = t->user,
 	};
-	if (prog->prog_type == BPFVM_PROG_TYPE_RAW) {
+	if (raw) {
 		ro.args[0] = (uint64_t)(uintptr_t)h.frame;
 		ro.args[1] = h.pkt_len;
 	} else {
@@ -377,7 +415,7 @@ int bpfvm_program_test_run(const bpfvm_program *prog, bpfvm_test_run *t, bpfvm_e
 	if (rc == 0) {
 		t->retval = r0;
 		t->duration_ns = (uint64_t)(elapsed / repeat);
-		switch (prog->prog_type) {
+		switch (raw ? BPFVM_PROG_TYPE_RAW : prog->prog_type) {
 		case BPFVM_PROG_TYPE_RAW: finish_memory(&h, t); break;
 		case BPF_PROG_TYPE_XDP: finish_xdp(&h, t); break;
 		case BPF_PROG_TYPE_SOCKET_FILTER: case BPF_PROG_TYPE_SCHED_CLS: case BPF_PROG_TYPE_SCHED_ACT:

@@ -26,7 +26,8 @@
 struct hook_state {
 	uint32_t prog_type;
 	uint8_t *frame;           /* below 4 GiB; headroom, packet, tailroom */
-	size_t frame_len;
+	size_t frame_len;         /* the frame as the kernel sizes it */
+	size_t alloc_len;         /* what was mapped (at least frame_len) */
 	void *ctx;                /* the context struct the program gets in r1 */
 	size_t ctx_len;
 	/* skb types: the packet as the program sees it (socket filters start

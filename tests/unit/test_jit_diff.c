@@ -274,6 +274,10 @@ static bool generate(struct rng *r, struct gen *g, bool *bad_access)
 	put(g, 0x95, 0, 0, 0, 0);
 	for (unsigned i = 0; i < ncalls; i++) {
 		size_t entry = g->n;
+		/* a frame starts with whatever the last run left there (as in the
+		 * kernel): write it before reading, as a verified program would */
+		for (int off = -STACK_USED; off < 0; off += 8)
+			put(g, 0x7a, 10, 0, (int16_t)off, imm32(g));
 		gen_body(g, 2 + below(r, 12), 1);
 		put(g, 0x95, 0, 0, 0, 0);
 		g->insns[call_sites[i]].imm = (int32_t)(entry - call_sites[i] - 1);

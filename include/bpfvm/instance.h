@@ -1,0 +1,50 @@
+/*
+ * instance.h - an object file brought to life: its maps created (or
+ * reopened where pinned), its programs bound to them and loaded, ready to
+ * run.  The step libbpf calls bpf_object__load.
+ */
+#ifndef BPFVM_INSTANCE_H
+#define BPFVM_INSTANCE_H
+
+#include "bpfvm/bpfvm.h"
+#include "bpfvm/maps.h"
+#include "bpfvm/object.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct bpfvm_instance bpfvm_instance;
+
+typedef struct bpfvm_instance_opts {
+	bool jit;                 /* compile every program (both modes) */
+	bool jit_harden;          /* constant blinding */
+	/* Helpers programs may call; NULL: the kernel's (bpfvm_helpers_new_kernel). */
+	const bpfvm_helpers *helpers;
+	/* Where maps with pinning = LIBBPF_PIN_BY_NAME live; NULL:
+	 * BPFVM_PIN_DIR_DEFAULT.  A pinned map that exists is reused (its
+	 * definition must match), else created and pinned. */
+	const char *pin_dir;
+	/* Load only this program (by name); NULL: every program libbpf would
+	 * load (not SEC("?...")). */
+	const char *only_prog;
+} bpfvm_instance_opts;
+
+/* Creates the maps of obj and loads its programs.  obj must outlive the
+ * instance. */
+int bpfvm_instance_new(const bpfvm_object *obj, const bpfvm_instance_opts *opts, bpfvm_instance **out,
+                       bpfvm_error *err);
+void bpfvm_instance_free(bpfvm_instance *inst);
+
+const bpfvm_object *bpfvm_instance_object(const bpfvm_instance *inst);
+/* The program of the object's index `i`, or NULL if it was not loaded. */
+bpfvm_program *bpfvm_instance_prog(const bpfvm_instance *inst, size_t i);
+/* The map of the object's index `i`. */
+bpfvm_map *bpfvm_instance_map(const bpfvm_instance *inst, size_t i);
+/* Every map's storage, for bpfvm_test_run.regions (checked runs). */
+const bpfvm_region *bpfvm_instance_regions(const bpfvm_instance *inst, size_t *count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

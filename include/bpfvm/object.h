@@ -1,0 +1,180 @@
+/*
+ * object.h - reading clang-built eBPF ELF objects (`clang -O2 -g -target bpf`).
+ *
+ * Owns: bpfvm_object and its read-only views.  Opening an object parses it
+ * the way libbpf 1.1's bpf_object__open() does -- programs named after
+ * their functions and typed by their section, BTF-defined and legacy maps,
+ * one internal array map per global data section, BTF and line info --
+ * and links every program into a self-contained instruction array: its own
+ * code followed by the subprograms it calls (transitively), calls and
+ * callback references fixed up to relative offsets.  Nothing is created
+ * and nothing runs: map references stay symbolic (a map index, see the
+ * BPFVM_PSEUDO_* values) for the verifier, and are bound later.
+ *
+ * Conventions as in bpfvm.h: 0 or a negative errno, a bpfvm_error whose
+ * message names the file and the section, symbol, relocation or offset
+ * (err->insn is the instruction index within the named section when the
+ * error is about one instruction, else -1).  A malformed or hostile file
+ * is an error, never a crash.
+ */
+#ifndef BPFVM_OBJECT_H
+#define BPFVM_OBJECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "bpfvm/bpfvm.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct btf; /* libbpf's, from <bpf/btf.h> */
+
+typedef struct bpfvm_object bpfvm_object;
+
+/* Program type of SEC("bpfvm") and SEC("bpfvm/NAME"): r1 = a memory
+ * buffer, r2 = its length, as bpfvm_program_run_mem() calls it.  Chosen
+ * far above the kernel's enum bpf_prog_type so the two never meet. */
+#define BPFVM_PROG_TYPE_RAW_MEMORY 0x10000u
+
+/* The kernel's src_reg markers, as the loader leaves them:
+ *   lddw  src = BPFVM_PSEUDO_MAP_FD:    imm = map index in this object
+ *   lddw  src = BPFVM_PSEUDO_MAP_VALUE: imm = map index, second slot's
+ *                                       imm = byte offset in the value
+ *   lddw  src = BPFVM_PSEUDO_FUNC:      imm = target - (pc + 1), a subprogram
+ *   call  src = BPFVM_PSEUDO_CALL:      imm = target - (pc + 1)
+ * A map index here is an index into the object's map table, not a file
+ * descriptor: whoever creates the maps binds them. */
+#define BPFVM_PSEUDO_MAP_FD 1
+#define BPFVM_PSEUDO_MAP_VALUE 2
+#define BPFVM_PSEUDO_FUNC 4
+#define BPFVM_PSEUDO_CALL 1
+
+/* Pinning values of __uint(pinning, ...), as libbpf's enum libbpf_pin_type. */
+#define BPFVM_PIN_NONE 0
+#define BPFVM_PIN_BY_NAME 1
+
+/* Where a map came from. */
+typedef enum bpfvm_map_origin {
+	BPFVM_MAP_BTF = 0,    /* a struct in SEC(".maps") */
+	BPFVM_MAP_LEGACY = 1, /* a struct bpf_map_def in SEC("maps") */
+	BPFVM_MAP_DATA = 2,   /* internal map of .data or .data.* */
+	BPFVM_MAP_RODATA = 3, /* internal map of .rodata or .rodata.* */
+	BPFVM_MAP_BSS = 4,    /* internal map of .bss */
+} bpfvm_map_origin;
+
+/* The attributes a map is created with. */
+typedef struct bpfvm_map_attrs {
+	uint32_t type;            /* the kernel's enum bpf_map_type */
+	uint32_t key_size;
+	uint32_t value_size;
+	uint32_t max_entries;     /* as libbpf: ring buffers rounded up to a
+	                             power-of-two number of pages */
+	uint32_t flags;           /* BPF_F_* map_flags */
+	uint64_t map_extra;
+	uint32_t numa_node;
+	uint32_t btf_key_type_id;   /* 0: none */
+	uint32_t btf_value_type_id; /* 0: none; the DATASEC for internal maps */
+	int32_t spin_lock_off;    /* offset of a struct bpf_spin_lock in the
+	                             value, -1 if it has none */
+} bpfvm_map_attrs;
+
+/* One initial entry of a prog_array or map-in-map (__array(values, ...)). */
+typedef struct bpfvm_map_slot {
+	uint32_t key;     /* the slot */
+	uint32_t target;  /* a program index (prog_array) or map index */
+} bpfvm_map_slot;
+
+typedef struct bpfvm_object_map {
+	const char *name;          /* libbpf's bpf_map__name() */
+	const char *section;       /* ELF section: ".maps", "maps", ".rodata"... */
+	bpfvm_map_origin origin;
+	bpfvm_map_attrs attrs;
+	uint32_t pinning;          /* BPFVM_PIN_* */
+	/* map-in-map: the inner map's definition (named "<name>.inner") */
+	bool has_inner;
+	const char *inner_name;
+	bpfvm_map_attrs inner;
+	/* initial slots, ascending by key */
+	const bpfvm_map_slot *slots;
+	size_t slot_count;
+	/* internal maps: attrs.value_size bytes (zeroes for .bss); else NULL */
+	const uint8_t *initial_data;
+} bpfvm_object_map;
+
+/* One function inside a linked program: the program itself (funcs[0])
+ * or an appended subprogram. */
+typedef struct bpfvm_object_func {
+	const char *name;
+	const char *section;       /* where it came from (".text" for subprograms) */
+	uint32_t start;            /* first instruction in the linked array */
+	uint32_t count;            /* instructions */
+} bpfvm_object_func;
+
+typedef struct bpfvm_object_prog {
+	const char *name;          /* the function's name */
+	const char *section;       /* ELF section, without a leading '?' */
+	uint32_t type;             /* enum bpf_prog_type or BPFVM_PROG_TYPE_RAW_MEMORY;
+	                              0 (BPF_PROG_TYPE_UNSPEC) for a section no
+	                              convention names, as libbpf */
+	uint32_t expected_attach_type;  /* enum bpf_attach_type */
+	const char *attach_target; /* text after "kprobe/", "tp/"...; NULL if none */
+	bool autoload;             /* false for SEC("?...") */
+	const bpfvm_insn *insns;   /* linked: own code, then subprograms */
+	size_t insn_count;
+	const bpfvm_object_func *funcs;
+	size_t func_count;
+} bpfvm_object_prog;
+
+/* Opens and parses `path`. */
+int bpfvm_object_open(const char *path, bpfvm_object **out, bpfvm_error *err);
+
+/* Same from memory (copied; `buf` may be freed afterwards).  `name` plays
+ * the part of the file name: it names internal maps and appears in error
+ * messages; NULL gives libbpf's default ("<address>-<length>"). */
+int bpfvm_object_open_mem(const void *buf, size_t len, const char *name,
+                          bpfvm_object **out, bpfvm_error *err);
+
+void bpfvm_object_free(bpfvm_object *obj);
+
+/* libbpf's object name: the file name up to its first '.', at most 15
+ * characters. */
+const char *bpfvm_object_name(const bpfvm_object *obj);
+/* The "license" section's string ("" if none), at most 63 characters. */
+const char *bpfvm_object_license(const bpfvm_object *obj);
+/* The "version" section's value, 0 if none. */
+uint32_t bpfvm_object_kern_version(const bpfvm_object *obj);
+
+/* Entry programs in libbpf's order (section index, then offset);
+ * subprograms only appear inside them. */
+size_t bpfvm_object_prog_count(const bpfvm_object *obj);
+const bpfvm_object_prog *bpfvm_object_prog_at(const bpfvm_object *obj, size_t index);
+/* Index of the program named `name`, or -ENOENT. */
+int bpfvm_object_find_prog(const bpfvm_object *obj, const char *name);
+
+/* Maps in libbpf's order: legacy, BTF-defined (by offset in .maps), then
+ * internal maps by section index.  Inner map definitions are not entries. */
+size_t bpfvm_object_map_count(const bpfvm_object *obj);
+const bpfvm_object_map *bpfvm_object_map_at(const bpfvm_object *obj, size_t index);
+int bpfvm_object_find_map(const bpfvm_object *obj, const char *name);
+
+/* The object's BTF after libbpf's fix-ups (DATASEC sizes and variable
+ * offsets filled in), owned by the object; NULL if it has no .BTF. */
+struct btf *bpfvm_object_btf(const bpfvm_object *obj);
+
+/* Source position of instruction `insn` of program `prog` (an index into
+ * its linked array; the second slot of an lddw answers for the lddw): the
+ * nearest line-info record at or before it within its function.  Any of
+ * the out pointers may be NULL; *text is the source line if the BTF holds
+ * it, else "".  Returns 0, -ENOENT if no record covers it (no .BTF.ext),
+ * or -EINVAL for an index out of range. */
+int bpfvm_object_line_info(const bpfvm_object *obj, size_t prog, size_t insn,
+                           const char **file, uint32_t *line, uint32_t *col,
+                           const char **text);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

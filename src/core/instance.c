@@ -1,0 +1,321 @@
+/*
+ * instance.c - turning a parsed object into maps and loaded programs.
+ *
+ * Owns: map creation from the object's definitions (global data maps
+ * filled with their initial bytes, pinned maps reopened or pinned, inner
+ * map templates), the binding of map references in programs (an lddw of
+ * a map becomes the map's address; one of a map value, the value's
+ * address plus the offset), loading each program with its type, helpers
+ * and maps, and the initial slots of prog_arrays and map-in-maps.
+ */
+#include <errno.h>
+#include <linux/bpf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bpfvm/instance.h"
+#include "isa/isa.h"
+
+struct bpfvm_instance {
+	const bpfvm_object *obj;
+	bpfvm_helpers *own_helpers;
+	bpfvm_map **maps;
+	size_t map_count;
+	bpfvm_program **progs;
+	size_t prog_count;
+	bpfvm_region *regions;
+	size_t region_count;
+};
+
+static bpfvm_map_def def_of(const bpfvm_map_attrs *a, const char *name)
+{
+	bpfvm_map_def d = BPFVM_MAP_DEF_INIT;
+	d.type = a->type;
+	d.key_size = a->key_size;
+	d.value_size = a->value_size;
+	d.max_entries = a->max_entries;
+	d.flags = a->flags;
+	d.map_extra = a->map_extra;
+	d.name = name;
+	d.spin_lock_off = a->spin_lock_off;
+	return d;
+}
+
+static int create_map(const bpfvm_object_map *om, const char *pin_dir, bpfvm_map **out, bpfvm_error *err)
+{
+	bpfvm_map *inner = NULL;
+	bpfvm_map_def d = def_of(&om->attrs, om->name);
+	if (om->has_inner) {
+		bpfvm_map_def id = def_of(&om->inner, om->inner_name);
+		int rc = bpfvm_map_create(&id, &inner, err);
+		if (rc)
+			return rc;
+		d.inner = inner;
+	}
+	char path[4096];
+	if (om->pinning == BPFVM_PIN_BY_NAME) {
+		snprintf(path, sizeof path, "%s/%s", pin_dir, om->name);
+		struct stat st;
+		if (stat(path, &st) == 0) {
+			bpfvm_map_put(inner);
+			int rc = bpfvm_map_open_pinned(path, out, err);
+			if (rc)
+				return rc;
+			bpfvm_map_info info;
+			bpfvm_map_info_get(*out, &info);
+			if (info.type != d.type || info.key_size != d.key_size || info.value_size != d.value_size ||
+			    info.max_entries != d.max_entries || info.flags != d.flags) {
+				bpfvm_map_put(*out);
+				*out = NULL;
+				return isa_error(err, -EINVAL, -1,
+				                 "map %s: the map pinned at %s has a different definition", om->name, path);
+			}
+			return 0;
+		}
+	}
+	int rc = bpfvm_map_create(&d, out, err);
+	bpfvm_map_put(inner);
+	if (rc)
+		return rc;
+	if (om->initial_data) {
+		uint32_t zero = 0;
+		rc = bpfvm_map_update(*out, &zero, om->initial_data, BPFVM_ANY, err);
+	}
+	if (!rc && om->pinning == BPFVM_PIN_BY_NAME) {
+		mkdir(pin_dir, 0755);
+		rc = bpfvm_map_pin(*out, path, err);
+	}
+	if (rc) {
+		bpfvm_map_put(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* Rewrites the object's symbolic map references into addresses. */
+static int bind_insns(bpfvm_instance *inst, const bpfvm_object_prog *op, bpfvm_insn *insns, bpfvm_error *err)
+{
+	for (size_t pc = 0; pc < op->insn_count; pc++) {
+		bpfvm_insn *in = &insns[pc];
+		if (in->opcode != 0x18)
+			continue;
+		if (pc + 1 >= op->insn_count)
+			return isa_error(err, -EINVAL, (int)pc, "program %s: truncated lddw", op->name);
+		uint64_t value;
+		switch (in->src) {
+		case 0:
+			pc++;
+			continue;
+		case BPFVM_PSEUDO_MAP_FD:
+		case BPFVM_PSEUDO_MAP_VALUE: {
+			uint32_t idx = (uint32_t)in->imm;
+			if (idx >= inst->map_count)
+				return isa_error(err, -EINVAL, (int)pc, "program %s: reference to map %u of %zu", op->name,
+				                 idx, inst->map_count);
+			bpfvm_map *m = inst->maps[idx];
+			if (in->src == BPFVM_PSEUDO_MAP_FD) {
+				value = (uint64_t)(uintptr_t)m;
+				break;
+			}
+			uint32_t zero = 0, off = (uint32_t)in[1].imm;
+			bpfvm_map_info info;
+			bpfvm_map_info_get(m, &info);
+			uint8_t *base = bpfvm_map_lookup_elem(m, &zero);
+			if (!base || info.type != BPF_MAP_TYPE_ARRAY || off >= info.value_size)
+				return isa_error(err, -EINVAL, (int)pc,
+				                 "program %s: a value reference into map %s needs an array map and an "
+				                 "offset inside its value (offset %u)", op->name, info.name, off);
+			value = (uint64_t)(uintptr_t)(base + off);
+			break;
+		}
+		case BPFVM_PSEUDO_FUNC:
+			return isa_error(err, -ENOTSUP, (int)pc,
+			                 "program %s: callbacks (bpf_loop, bpf_for_each_map_elem) are not supported yet",
+			                 op->name);
+		default:
+			return isa_error(err, -EINVAL, (int)pc, "program %s: lddw with unknown src %u", op->name, in->src);
+		}
+		in->src = 0;
+		in->imm = (int32_t)(uint32_t)value;
+		in[1].imm = (int32_t)(uint32_t)(value >> 32);
+		pc++;
+	}
+	return 0;
+}
+
+static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *opts, const bpfvm_helpers *helpers,
+                     bpfvm_error *err)
+{
+	const bpfvm_object_prog *op = bpfvm_object_prog_at(inst->obj, i);
+	if (op->type == BPF_PROG_TYPE_UNSPEC)
+		return isa_error(err, -EINVAL, -1, "program %s: section '%s' names no program type", op->name,
+		                 op->section);
+	bpfvm_insn *insns = malloc(op->insn_count * sizeof *insns);
+	if (!insns)
+		return isa_error(err, -ENOMEM, -1, "program %s: out of memory", op->name);
+	memcpy(insns, op->insns, op->insn_count * sizeof *insns);
+	int rc = bind_insns(inst, op, insns, err);
+	if (!rc) {
+		bpfvm_load_opts lo = {
+			.helpers = helpers,
+			.jit = opts->jit,
+			.jit_harden = opts->jit_harden,
+			.name = op->name,
+			.prog_type = op->type,
+			.maps = inst->maps,
+			.map_count = inst->map_count,
+		};
+		rc = bpfvm_program_load(insns, op->insn_count, &lo, &inst->progs[i], err);
+		if (rc) {
+			/* name the program and the source line */
+			char msg[sizeof err->msg];
+			const char *file = NULL, *text = NULL;
+			uint32_t line = 0, col = 0;
+			if (err->insn >= 0 &&
+			    bpfvm_object_line_info(inst->obj, i, (size_t)err->insn, &file, &line, &col, &text) == 0 && file)
+				snprintf(msg, sizeof msg, "program %.40s: %.60s:%u: %.140s", op->name, file, line, err->msg);
+			else
+				snprintf(msg, sizeof msg, "program %.40s: %.200s", op->name, err->msg);
+			memcpy(err->msg, msg, sizeof msg);
+		}
+	}
+	free(insns);
+	return rc;
+}
+
+int bpfvm_instance_new(const bpfvm_object *obj, const bpfvm_instance_opts *opts, bpfvm_instance **out,
+                       bpfvm_error *err)
+{
+	static const bpfvm_instance_opts no_opts;
+	if (!opts)
+		opts = &no_opts;
+	if (!obj || !out)
+		return isa_error(err, -EINVAL, -1, "bpfvm_instance_new: null argument");
+	*out = NULL;
+	bpfvm_instance *inst = calloc(1, sizeof *inst);
+	if (!inst)
+		return isa_error(err, -ENOMEM, -1, "out of memory");
+	inst->obj = obj;
+	inst->map_count = bpfvm_object_map_count(obj);
+	inst->prog_count = bpfvm_object_prog_count(obj);
+	inst->maps = calloc(inst->map_count + 1, sizeof *inst->maps);
+	inst->progs = calloc(inst->prog_count + 1, sizeof *inst->progs);
+	inst->regions = calloc(inst->map_count + 1, sizeof *inst->regions);
+	int rc = 0;
+	if (!inst->maps || !inst->progs || !inst->regions) {
+		rc = isa_error(err, -ENOMEM, -1, "out of memory");
+		goto fail;
+	}
+	const bpfvm_helpers *helpers = opts->helpers;
+	if (!helpers) {
+		inst->own_helpers = bpfvm_helpers_new_kernel(err);
+		if (!inst->own_helpers) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		helpers = inst->own_helpers;
+	}
+	const char *pin_dir = opts->pin_dir ? opts->pin_dir : BPFVM_PIN_DIR_DEFAULT;
+	for (size_t i = 0; i < inst->map_count; i++) {
+		const bpfvm_object_map *om = bpfvm_object_map_at(obj, i);
+		rc = create_map(om, pin_dir, &inst->maps[i], err);
+		if (rc)
+			goto fail;
+		void *base;
+		size_t len;
+		bpfvm_map_arena(inst->maps[i], &base, &len);
+		if (len)
+			inst->regions[inst->region_count++] = (bpfvm_region){ base, len, true };
+	}
+	bool found = opts->only_prog == NULL;
+	for (size_t i = 0; i < inst->prog_count; i++) {
+		const bpfvm_object_prog *op = bpfvm_object_prog_at(obj, i);
+		bool wanted = opts->only_prog ? !strcmp(op->name, opts->only_prog) : op->autoload;
+		if (!wanted)
+			continue;
+		found = true;
+		rc = load_prog(inst, i, opts, helpers, err);
+		if (rc)
+			goto fail;
+	}
+	if (!found) {
+		rc = isa_error(err, -ENOENT, -1, "no program named '%s' in %s", opts->only_prog,
+		               bpfvm_object_name(obj));
+		goto fail;
+	}
+	/* initial slots: programs into prog_arrays, maps into map-in-maps */
+	for (size_t i = 0; i < inst->map_count; i++) {
+		const bpfvm_object_map *om = bpfvm_object_map_at(obj, i);
+		for (size_t k = 0; k < om->slot_count; k++) {
+			const bpfvm_map_slot *s = &om->slots[k];
+			if (om->attrs.type == BPF_MAP_TYPE_PROG_ARRAY) {
+				if (s->target >= inst->prog_count || !inst->progs[s->target])
+					continue;   /* libbpf skips programs it did not load */
+				rc = bpfvm_map_set_prog(inst->maps[i], s->key, inst->progs[s->target], s->target + 1,
+				                        BPFVM_ANY, err);
+			} else {
+				if (s->target >= inst->map_count) {
+					rc = isa_error(err, -EINVAL, -1, "map %s: slot %u names map %u of %zu", om->name,
+					               s->key, s->target, inst->map_count);
+					goto fail;
+				}
+				rc = bpfvm_map_set_inner(inst->maps[i], &s->key, inst->maps[s->target], BPFVM_ANY, err);
+			}
+			if (rc)
+				goto fail;
+		}
+	}
+	*out = inst;
+	return 0;
+fail:
+	bpfvm_instance_free(inst);
+	return rc;
+}
+
+void bpfvm_instance_free(bpfvm_instance *inst)
+{
+	if (!inst)
+		return;
+	/* programs first: prog_arrays only point at them */
+	for (size_t i = 0; i < inst->map_count; i++) {
+		bpfvm_map_info info;
+		if (!inst->maps || !inst->maps[i])
+			continue;
+		bpfvm_map_info_get(inst->maps[i], &info);
+		if (info.type == BPF_MAP_TYPE_PROG_ARRAY)
+			for (uint32_t k = 0; k < info.max_entries; k++)
+				bpfvm_map_set_prog(inst->maps[i], k, NULL, 0, BPFVM_ANY, NULL);
+	}
+	for (size_t i = 0; inst->progs && i < inst->prog_count; i++)
+		bpfvm_program_free(inst->progs[i]);
+	for (size_t i = 0; inst->maps && i < inst->map_count; i++)
+		bpfvm_map_put(inst->maps[i]);
+	bpfvm_helpers_free(inst->own_helpers);
+	free(inst->maps);
+	free(inst->progs);
+	free(inst->regions);
+	free(inst);
+}
+
+const bpfvm_object *bpfvm_instance_object(const bpfvm_instance *inst)
+{
+	return inst->obj;
+}
+
+bpfvm_program *bpfvm_instance_prog(const bpfvm_instance *inst, size_t i)
+{
+	return i < inst->prog_count ? inst->progs[i] : NULL;
+}
+
+bpfvm_map *bpfvm_instance_map(const bpfvm_instance *inst, size_t i)
+{
+	return i < inst->map_count ? inst->maps[i] : NULL;
+}
+
+const bpfvm_region *bpfvm_instance_regions(const bpfvm_instance *inst, size_t *count)
+{
+	*count = inst->region_count;
+	return inst->regions;
+}

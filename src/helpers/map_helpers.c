@@ -1,0 +1,285 @@
+/*
+ * map_helpers.c - the kernel's helpers that work on maps, by the kernel's
+ * IDs: lookup, update, delete, push/pop/peek, per-CPU lookup, ring buffer
+ * and perf event output, spin locks and tail calls.
+ *
+ * Owns: the check that a map argument is one of the program's maps (or an
+ * inner map one of its lookups returned): in user space a map "pointer"
+ * is a real address, and a checked run must not let a program hand a
+ * helper anything else.
+ */
+#include <errno.h>
+#include <linux/bpf.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bpfvm/maps.h"
+#include "helpers/helpers.h"
+
+static bpfvm_map *map_arg(bpfvm_run *run, const char *helper, uint64_t ptr)
+{
+	bpfvm_map *m = (bpfvm_map *)(uintptr_t)ptr;
+	const bpfvm_program *p = run->prog;
+	for (size_t i = 0; i < p->map_count; i++)
+		if (p->maps[i] == m)
+			return m;
+	for (size_t i = 0; i < run->inner_count; i++)
+		if (run->inner_maps[i] == m)
+			return m;
+	char msg[160];
+	snprintf(msg, sizeof msg, "%s: r1 (0x%llx) is not one of the program's maps", helper,
+	         (unsigned long long)ptr);
+	bpfvm_run_fail(run, msg);
+	return NULL;
+}
+
+static bool map_sizes(bpfvm_map *m, uint32_t *key, uint32_t *value)
+{
+	bpfvm_map_info info;
+	bpfvm_map_info_get(m, &info);
+	*key = info.key_size;
+	*value = info.value_size;
+	return true;
+}
+
+/* An inner map a lookup hands the program becomes a valid map argument,
+ * and its storage part of what a checked run may touch. */
+static void note_inner(bpfvm_run *run, bpfvm_map *inner)
+{
+	for (size_t i = 0; i < run->inner_count; i++)
+		if (run->inner_maps[i] == inner)
+			return;
+	if (run->inner_count == RUN_EXTRA_REGIONS) {
+		bpfvm_run_fail(run, "bpf_map_lookup_elem: more than 16 inner maps in one run");
+		return;
+	}
+	void *base;
+	size_t len;
+	bpfvm_map_arena(inner, &base, &len);
+	run->inner_maps[run->inner_count] = inner;
+	run->inner_regions[run->inner_count] = (bpfvm_region){ base, len, true };
+	run->inner_count++;
+}
+
+static uint64_t h_map_lookup_elem(uint64_t map, uint64_t key, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
+{
+	(void)c; (void)d; (void)e;
+	bpfvm_map *m = map_arg(run, "bpf_map_lookup_elem", map);
+	uint32_t ks, vs;
+	if (!m || !map_sizes(m, &ks, &vs) || !helper_check(run, "bpf_map_lookup_elem", key, ks, false))
+		return 0;
+	bpfvm_map_info info;
+	bpfvm_map_info_get(m, &info);
+	if (info.type == BPF_MAP_TYPE_ARRAY_OF_MAPS || info.type == BPF_MAP_TYPE_HASH_OF_MAPS) {
+		bpfvm_map *inner = bpfvm_map_lookup_inner(m, (const void *)(uintptr_t)key);
+		if (inner)
+			note_inner(run, inner);
+		return (uint64_t)(uintptr_t)inner;
+	}
+	return (uint64_t)(uintptr_t)bpfvm_map_lookup_elem(m, (const void *)(uintptr_t)key);
+}
+
+static uint64_t h_map_update_elem(uint64_t map, uint64_t key, uint64_t value, uint64_t flags, uint64_t e,
+                                  bpfvm_run *run)
+{
+	(void)e;
+	bpfvm_map *m = map_arg(run, "bpf_map_update_elem", map);
+	uint32_t ks, vs;
+	if (!m || !map_sizes(m, &ks, &vs) || !helper_check(run, "bpf_map_update_elem", key, ks, false) ||
+	    !helper_check(run, "bpf_map_update_elem", value, vs, false))
+		return 0;
+	return (uint64_t)bpfvm_map_update_elem(m, (const void *)(uintptr_t)key, (const void *)(uintptr_t)value,
+	                                       flags);
+}
+
+static uint64_t h_map_delete_elem(uint64_t map, uint64_t key, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
+{
+	(void)c; (void)d; (void)e;
+	bpfvm_map *m = map_arg(run, "bpf_map_delete_elem", map);
+	uint32_t ks, vs;
+	if (!m || !map_sizes(m, &ks, &vs) || !helper_check(run, "bpf_map_delete_elem", key, ks, false))
+		return 0;
+	return (uint64_t)bpfvm_map_delete_elem(m, (const void *)(uintptr_t)key);
+}
+
+static uint64_t h_map_push_elem(uint64_t map, uint64_t value, uint64_t flags, uint64_t d, uint64_t e,
+                                bpfvm_run *run)
+{
+	(void)d; (void)e;
+	bpfvm_map *m = map_arg(run, "bpf_map_push_elem", map);
+	uint32_t ks, vs;
+	if (!m || !map_sizes(m, &ks, &vs) || !helper_check(run, "bpf_map_push_elem", value, vs, false))
+		return 0;
+	return (uint64_t)bpfvm_map_push_elem(m, (const void *)(uintptr_t)value, flags);
+}
+
+static uint64_t h_map_pop_elem(uint64_t map, uint64_t value, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
+{
+	(void)c; (void)d; (void)e;
+	bpfvm_map *m = map_arg(run, "bpf_map_pop_elem", map);
+	uint32_t ks, vs;
+	if (!m || !map_sizes(m, &ks, &vs) || !helper_check(run, "bpf_map_pop_elem", value, vs, true))
+		return 0;
+	return (uint64_t)bpfvm_map_pop_elem(m, (void *)(uintptr_t)value);
+}
+
+static uint64_t h_map_peek_elem(uint64_t map, uint64_t value, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
+{
+	(void)c; (void)d; (void)e;
+	bpfvm_map *m = map_arg(run, "bpf_map_peek_elem", map);
+	uint32_t ks, vs;
+	if (!m || !map_sizes(m, &ks, &vs) || !helper_check(run, "bpf_map_peek_elem", value, vs, true))
+		return 0;
+	return (uint64_t)bpfvm_map_peek_elem(m, (void *)(uintptr_t)value);
+}
+
+static uint64_t h_map_lookup_percpu_elem(uint64_t map, uint64_t key, uint64_t cpu, uint64_t d, uint64_t e,
+                                         bpfvm_run *run)
+{
+	(void)d; (void)e;
+	bpfvm_map *m = map_arg(run, "bpf_map_lookup_percpu_elem", map);
+	uint32_t ks, vs;
+	if (!m || !map_sizes(m, &ks, &vs) || !helper_check(run, "bpf_map_lookup_percpu_elem", key, ks, false))
+		return 0;
+	return (uint64_t)(uintptr_t)bpfvm_map_lookup_percpu_elem(m, (const void *)(uintptr_t)key, (uint32_t)cpu);
+}
+
+static uint64_t h_ringbuf_output(uint64_t map, uint64_t data, uint64_t size, uint64_t flags, uint64_t e,
+                                 bpfvm_run *run)
+{
+	(void)e;
+	bpfvm_map *m = map_arg(run, "bpf_ringbuf_output", map);
+	if (!m || !helper_check(run, "bpf_ringbuf_output", data, size, false))
+		return 0;
+	return (uint64_t)bpfvm_map_ringbuf_output(m, (const void *)(uintptr_t)data, size, flags);
+}
+
+static uint64_t h_ringbuf_reserve(uint64_t map, uint64_t size, uint64_t flags, uint64_t d, uint64_t e,
+                                  bpfvm_run *run)
+{
+	(void)d; (void)e;
+	bpfvm_map *m = map_arg(run, "bpf_ringbuf_reserve", map);
+	if (!m)
+		return 0;
+	return (uint64_t)(uintptr_t)bpfvm_map_ringbuf_reserve(m, size, flags);
+}
+
+/* The record must be one reserve handed out: its header says so, and a
+ * checked run makes sure the header is in the program's memory first. */
+static bool ringbuf_record(bpfvm_run *run, const char *helper, uint64_t data)
+{
+	return helper_check(run, helper, data - BPFVM_RINGBUF_HDR_SZ, BPFVM_RINGBUF_HDR_SZ, false);
+}
+
+static uint64_t h_ringbuf_submit(uint64_t data, uint64_t flags, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
+{
+	(void)c; (void)d; (void)e;
+	if (ringbuf_record(run, "bpf_ringbuf_submit", data))
+		bpfvm_map_ringbuf_submit((void *)(uintptr_t)data, flags);
+	return 0;
+}
+
+static uint64_t h_ringbuf_discard(uint64_t data, uint64_t flags, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
+{
+	(void)c; (void)d; (void)e;
+	if (ringbuf_record(run, "bpf_ringbuf_discard", data))
+		bpfvm_map_ringbuf_discard((void *)(uintptr_t)data, flags);
+	return 0;
+}
+
+static uint64_t h_ringbuf_query(uint64_t map, uint64_t flags, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
+{
+	(void)c; (void)d; (void)e;
+	bpfvm_map *m = map_arg(run, "bpf_ringbuf_query", map);
+	return m ? bpfvm_map_ringbuf_query(m, flags) : 0;
+}
+
+/* bpf_perf_event_output(ctx, map, flags, data, size) */
+static uint64_t h_perf_event_output(uint64_t ctx, uint64_t map, uint64_t flags, uint64_t data, uint64_t size,
+                                    bpfvm_run *run)
+{
+	(void)ctx;
+	bpfvm_map *m = map_arg(run, "bpf_perf_event_output", map);
+	if (!m || !helper_check(run, "bpf_perf_event_output", data, size, false))
+		return 0;
+	return (uint64_t)bpfvm_map_perf_event_output(m, flags, (const void *)(uintptr_t)data, size);
+}
+
+static uint64_t h_spin_lock(uint64_t lock, uint64_t b, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
+{
+	(void)b; (void)c; (void)d; (void)e;
+	if (lock & 3) {
+		bpfvm_run_fail(run, "bpf_spin_lock: the lock is not 4-byte aligned");
+		return 0;
+	}
+	if (helper_check(run, "bpf_spin_lock", lock, 4, true))
+		bpfvm_map_spin_lock((void *)(uintptr_t)lock);
+	return 0;
+}
+
+static uint64_t h_spin_unlock(uint64_t lock, uint64_t b, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
+{
+	(void)b; (void)c; (void)d; (void)e;
+	if (lock & 3) {
+		bpfvm_run_fail(run, "bpf_spin_unlock: the lock is not 4-byte aligned");
+		return 0;
+	}
+	if (helper_check(run, "bpf_spin_unlock", lock, 4, true))
+		bpfvm_map_spin_unlock((void *)(uintptr_t)lock);
+	return 0;
+}
+
+/* bpf_tail_call(ctx, prog_array, index): on success the current program
+ * is gone and the target runs with the same context; on failure (an empty
+ * slot, an index out of range, the chain already 33 long) the program
+ * goes on, as in the kernel. */
+static uint64_t h_tail_call(uint64_t ctx, uint64_t map, uint64_t index, uint64_t d, uint64_t e, bpfvm_run *run)
+{
+	(void)d; (void)e;
+	bpfvm_map *m = map_arg(run, "bpf_tail_call", map);
+	if (!m)
+		return 0;
+	if (run->tail_calls >= MAX_TAIL_CALLS)
+		return (uint64_t)-ENOENT;
+	const bpfvm_program *target = bpfvm_map_prog_array_get(m, (uint32_t)index);
+	if (!target || index > UINT32_MAX)
+		return (uint64_t)-ENOENT;
+	run->tail_calls++;
+	run->tail_target = target;
+	run->tail_ctx = ctx;
+	run->status = RUN_TAIL_CALL;
+	return 0;
+}
+
+static const struct {
+	uint32_t id;
+	const char *name;
+	bpfvm_helper_fn fn;
+} map_helpers[] = {
+	{ BPF_FUNC_map_lookup_elem, "bpf_map_lookup_elem", h_map_lookup_elem },
+	{ BPF_FUNC_map_update_elem, "bpf_map_update_elem", h_map_update_elem },
+	{ BPF_FUNC_map_delete_elem, "bpf_map_delete_elem", h_map_delete_elem },
+	{ BPF_FUNC_tail_call, "bpf_tail_call", h_tail_call },
+	{ BPF_FUNC_perf_event_output, "bpf_perf_event_output", h_perf_event_output },
+	{ BPF_FUNC_map_push_elem, "bpf_map_push_elem", h_map_push_elem },
+	{ BPF_FUNC_map_pop_elem, "bpf_map_pop_elem", h_map_pop_elem },
+	{ BPF_FUNC_map_peek_elem, "bpf_map_peek_elem", h_map_peek_elem },
+	{ BPF_FUNC_spin_lock, "bpf_spin_lock", h_spin_lock },
+	{ BPF_FUNC_spin_unlock, "bpf_spin_unlock", h_spin_unlock },
+	{ BPF_FUNC_ringbuf_output, "bpf_ringbuf_output", h_ringbuf_output },
+	{ BPF_FUNC_ringbuf_reserve, "bpf_ringbuf_reserve", h_ringbuf_reserve },
+	{ BPF_FUNC_ringbuf_submit, "bpf_ringbuf_submit", h_ringbuf_submit },
+	{ BPF_FUNC_ringbuf_discard, "bpf_ringbuf_discard", h_ringbuf_discard },
+	{ BPF_FUNC_ringbuf_query, "bpf_ringbuf_query", h_ringbuf_query },
+	{ BPF_FUNC_map_lookup_percpu_elem, "bpf_map_lookup_percpu_elem", h_map_lookup_percpu_elem },
+};
+
+int helpers_add_maps(bpfvm_helpers *h, bpfvm_error *err)
+{
+	for (size_t i = 0; i < sizeof map_helpers / sizeof map_helpers[0]; i++) {
+		int rc = bpfvm_helpers_add(h, map_helpers[i].id, map_helpers[i].name, map_helpers[i].fn, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

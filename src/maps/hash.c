@@ -1,0 +1,903 @@
+/*
+ * hash.c - the hash table family: BPF_MAP_TYPE_HASH, PERCPU_HASH, LRU_HASH,
+ * LRU_PERCPU_HASH and HASH_OF_MAPS.
+ *
+ * Owns: the kernel's attribute checks for hash maps, the table (buckets of
+ * singly linked chains, the kernel's jhash and bucket count, new elements
+ * added at the head of their bucket, so that with BPF_F_ZERO_SEED the
+ * get_next_key order is the kernel's), the element pool, and the LRU list.
+ *
+ * Arena:
+ *   state     counts, pool and LRU list heads, their locks
+ *   buckets   n_buckets x { lock, head link }
+ *   elems     n_elems x bookkeeping (chain link, hash, LRU links, state)
+ *   window    n_elems x [ key rounded to 8 | value (x ncpus for per-CPU) ]
+ * Links are element index + 1 (0 is null), so a zero-filled arena is an
+ * empty table.  Only the window is visible to programs.
+ *
+ * Concurrency: a spin lock per bucket guards its chain and every lookup
+ * (the kernel's readers use RCU instead; a lock is simpler and, per
+ * bucket, rarely contended).  Elements are never unmapped, only recycled
+ * through the pool, so a value pointer a program holds stays valid memory
+ * (its contents may be reused after a delete, as in the kernel's
+ * preallocated maps).  Lock order: LRU lock, then a bucket lock (eviction);
+ * bucket lock, then pool lock (allocation).  Nothing takes the LRU lock
+ * while holding a bucket lock.
+ *
+ * Replacing an existing key's value links a fresh element at the head of
+ * the bucket and frees the old one, as the kernel does (so iteration order
+ * and "a program's old pointer keeps the old value" match); per-CPU maps,
+ * hash_of_maps and BPF_F_LOCK update in place, also as the kernel does.  Plain hash maps
+ * get a few spare elements for replacing in a full map (the kernel's
+ * per-CPU extra_elems); should they all be in flight, the value is
+ * overwritten in place instead of failing.
+ *
+ * The LRU is a CLOCK approximation of the kernel's active/inactive lists:
+ * program lookups set a reference bit; eviction scans from the cold end,
+ * giving referenced elements a second chance.  As in the kernel, a free
+ * element is taken before the bucket is locked, so even replacing an
+ * existing key in a full LRU map may evict another one.
+ */
+#include <stdlib.h>
+
+#include "maps/map_internal.h"
+
+#define KMALLOC_MAX_SIZE (4u << 20)
+#define KERNEL_HTAB_ELEM_SIZE 48u
+#define PCPU_MIN_UNIT_SIZE 32768u
+
+struct htab_state {
+	uint32_t count;       /* elements in the table (atomic) */
+	uint32_t pool_lock;   /* guards free_head and bump of non-LRU maps */
+	uint32_t free_head;   /* link of the first free element */
+	uint32_t bump;        /* elements [0, bump) have been handed out before */
+	uint32_t lru_lock;    /* guards the LRU list, and free_head/bump of LRU maps */
+	uint32_t lru_head;    /* most recently added */
+	uint32_t lru_tail;    /* eviction candidates */
+	uint32_t pad;
+};
+
+struct htab_bucket {
+	uint32_t lock;
+	uint32_t head;
+};
+
+enum elem_state { ELEM_FREE = 0, ELEM_PENDING, ELEM_LINKED, ELEM_UNLINKED };
+
+struct htab_elem {
+	uint32_t next;        /* bucket chain, or free list */
+	uint32_t hash;        /* atomic: the evictor reads it without the bucket lock */
+	uint32_t lru_prev, lru_next;
+	uint8_t state;        /* enum elem_state, atomic */
+	uint8_t ref;          /* LRU reference bit, atomic */
+	uint16_t pad;
+};
+
+/* Sections and counts in the map object. */
+#define OFF_STATE   off[0]
+#define OFF_BUCKETS off[1]
+#define OFF_ELEMS   off[2]
+#define N_BUCKETS   n[0]
+#define N_ELEMS     n[1]
+#define ELEM_WIN    n[2]   /* bytes per element in the window */
+#define KEY_ROUND   n[3]
+
+/* The process-local side table of hash_of_maps: the inner map of each element. */
+struct of_maps_local {
+	bpfvm_map **inner;
+};
+
+enum value_mode {
+	VALUE_USER,   /* per-CPU: every CPU's slot from a buffer with 8-byte-rounded strides */
+	VALUE_PROG,   /* per-CPU: this CPU's slot only */
+};
+
+static bool is_percpu(const bpfvm_map *m)
+{
+	return m->type == BPFVM_MAP_TYPE_PERCPU_HASH || m->type == BPFVM_MAP_TYPE_LRU_PERCPU_HASH;
+}
+
+static bool is_lru(const bpfvm_map *m)
+{
+	return m->type == BPFVM_MAP_TYPE_LRU_HASH || m->type == BPFVM_MAP_TYPE_LRU_PERCPU_HASH;
+}
+
+static bool is_of_maps(const bpfvm_map *m)
+{
+	return m->type == BPFVM_MAP_TYPE_HASH_OF_MAPS;
+}
+
+static struct htab_state *state_of(const bpfvm_map *m)
+{
+	return (struct htab_state *)(void *)(m->base + m->OFF_STATE);
+}
+
+static struct htab_bucket *bucket_at(const bpfvm_map *m, uint32_t i)
+{
+	return (struct htab_bucket *)(void *)(m->base + m->OFF_BUCKETS) + i;
+}
+
+/* Link -> element; callers have checked the link with link_ok(). */
+static struct htab_elem *elem_at(const bpfvm_map *m, uint32_t link)
+{
+	return (struct htab_elem *)(void *)(m->base + m->OFF_ELEMS) + (link - 1);
+}
+
+static bool link_ok(const bpfvm_map *m, uint32_t link)
+{
+	return link != 0 && index_ok(link - 1, m->N_ELEMS);
+}
+
+static uint8_t *elem_key(const bpfvm_map *m, uint32_t link)
+{
+	return m->values + (size_t)(link - 1) * m->ELEM_WIN;
+}
+
+static uint8_t *elem_value(const bpfvm_map *m, uint32_t link, unsigned cpu)
+{
+	return elem_key(m, link) + m->KEY_ROUND + (size_t)cpu * m->value_stride;
+}
+
+static uint8_t get_state(const struct htab_elem *e) { return __atomic_load_n(&e->state, __ATOMIC_RELAXED); }
+static void set_state(struct htab_elem *e, uint8_t s) { __atomic_store_n(&e->state, s, __ATOMIC_RELAXED); }
+static uint32_t get_hash(const struct htab_elem *e) { return __atomic_load_n(&e->hash, __ATOMIC_RELAXED); }
+
+static void set_ref(struct htab_elem *e)
+{
+	if (!__atomic_load_n(&e->ref, __ATOMIC_RELAXED))
+		__atomic_store_n(&e->ref, 1, __ATOMIC_RELAXED);
+}
+
+static uint32_t key_hash(const bpfvm_map *m, const void *key)
+{
+	return map_key_hash(key, m->key_size, m->hdr->hash_seed);
+}
+
+static struct htab_bucket *bucket_of(const bpfvm_map *m, uint32_t hash)
+{
+	return bucket_at(m, hash & (m->N_BUCKETS - 1));
+}
+
+/* Under the bucket's lock: the link of the element with this key, and the
+ * link of the one before it in the chain (0 if it is the head). */
+static uint32_t find(const bpfvm_map *m, const struct htab_bucket *b, uint32_t hash, const void *key,
+                     uint32_t *prev_out)
+{
+	uint32_t prev = 0, link = b->head;
+	for (uint32_t steps = 0; link_ok(m, link) && steps < m->N_ELEMS; steps++) {
+		const struct htab_elem *e = elem_at(m, link);
+		if (get_hash(e) == hash && memcmp(elem_key(m, link), key, m->key_size) == 0) {
+			if (prev_out)
+				*prev_out = prev;
+			return link;
+		}
+		prev = link;
+		link = e->next;
+	}
+	return 0;
+}
+
+static void unlink_elem(const bpfvm_map *m, struct htab_bucket *b, uint32_t prev, uint32_t link)
+{
+	uint32_t next = elem_at(m, link)->next;
+	if (prev)
+		elem_at(m, prev)->next = next;
+	else
+		b->head = next;
+	set_state(elem_at(m, link), ELEM_UNLINKED);
+}
+
+/* ---- the element pool (non-LRU maps) ------------------------------------ */
+
+static uint32_t pool_alloc(const bpfvm_map *m)
+{
+	struct htab_state *st = state_of(m);
+	uint32_t link = 0;
+	spin_lock(&st->pool_lock);
+	if (link_ok(m, st->free_head)) {
+		link = st->free_head;
+		st->free_head = elem_at(m, link)->next;
+	} else if (st->bump < m->N_ELEMS) {
+		link = ++st->bump;
+	}
+	spin_unlock(&st->pool_lock);
+	if (link)
+		set_state(elem_at(m, link), ELEM_PENDING);
+	return link;
+}
+
+static void pool_free(const bpfvm_map *m, uint32_t link)
+{
+	struct htab_state *st = state_of(m);
+	spin_lock(&st->pool_lock);
+	set_state(elem_at(m, link), ELEM_FREE);
+	elem_at(m, link)->next = st->free_head;
+	st->free_head = link;
+	spin_unlock(&st->pool_lock);
+}
+
+/* ---- the LRU list (LRU maps; everything under lru_lock) ----------------- */
+
+static void lru_push_head(const bpfvm_map *m, struct htab_state *st, uint32_t link)
+{
+	struct htab_elem *e = elem_at(m, link);
+	e->lru_prev = 0;
+	e->lru_next = st->lru_head;
+	if (link_ok(m, st->lru_head))
+		elem_at(m, st->lru_head)->lru_prev = link;
+	else
+		st->lru_tail = link;
+	st->lru_head = link;
+}
+
+static void lru_remove(const bpfvm_map *m, struct htab_state *st, uint32_t link)
+{
+	struct htab_elem *e = elem_at(m, link);
+	if (link_ok(m, e->lru_prev))
+		elem_at(m, e->lru_prev)->lru_next = e->lru_next;
+	else
+		st->lru_head = e->lru_next;
+	if (link_ok(m, e->lru_next))
+		elem_at(m, e->lru_next)->lru_prev = e->lru_prev;
+	else
+		st->lru_tail = e->lru_prev;
+	e->lru_prev = e->lru_next = 0;
+}
+
+/* Tries to evict `link` (found on the LRU list); true if it is now ours. */
+static bool lru_try_evict(const bpfvm_map *m, uint32_t link)
+{
+	struct htab_elem *e = elem_at(m, link);
+	uint32_t hash = get_hash(e);
+	struct htab_bucket *b = bucket_of(m, hash);
+	bool taken = false;
+	spin_lock(&b->lock);
+	/* Re-check under the bucket lock: it may have been deleted meanwhile. */
+	if (get_state(e) == ELEM_LINKED && get_hash(e) == hash) {
+		uint32_t prev = 0;
+		uint32_t found = find(m, b, hash, elem_key(m, link), &prev);
+		if (found == link) {
+			unlink_elem(m, b, prev, link);
+			__atomic_sub_fetch(&state_of(m)->count, 1, __ATOMIC_RELAXED);
+			set_state(e, ELEM_PENDING);
+			taken = true;
+		}
+	}
+	spin_unlock(&b->lock);
+	return taken;
+}
+
+/* prealloc_lru_pop(): a free element, evicting the least recently used one
+ * if there is none.  The element comes back PENDING and already on the LRU
+ * list (so nobody else can take it); 0 if nothing could be evicted. */
+static uint32_t lru_pop_free(const bpfvm_map *m)
+{
+	struct htab_state *st = state_of(m);
+	uint32_t link = 0;
+	spin_lock(&st->lru_lock);
+	if (link_ok(m, st->free_head)) {
+		link = st->free_head;
+		st->free_head = elem_at(m, link)->next;
+	} else if (st->bump < m->N_ELEMS) {
+		link = ++st->bump;
+	}
+	if (link) {
+		set_state(elem_at(m, link), ELEM_PENDING);
+		__atomic_store_n(&elem_at(m, link)->ref, 0, __ATOMIC_RELAXED);
+		lru_push_head(m, st, link);
+		spin_unlock(&st->lru_lock);
+		return link;
+	}
+	/* CLOCK: walk from the cold end; referenced elements lose their bit and
+	 * move to the hot end.  Two passes' worth of steps always suffice. */
+	uint32_t budget = 2 * m->N_ELEMS + 2;
+	uint32_t cur = st->lru_tail;
+	while (budget--) {
+		if (!link_ok(m, cur)) {
+			cur = st->lru_tail;
+			if (!link_ok(m, cur))
+				break;
+		}
+		struct htab_elem *e = elem_at(m, cur);
+		uint32_t prev = e->lru_prev;
+		if (get_state(e) == ELEM_LINKED) {
+			if (__atomic_load_n(&e->ref, __ATOMIC_RELAXED)) {
+				__atomic_store_n(&e->ref, 0, __ATOMIC_RELAXED);
+				lru_remove(m, st, cur);
+				lru_push_head(m, st, cur);
+			} else if (lru_try_evict(m, cur)) {
+				lru_remove(m, st, cur);
+				lru_push_head(m, st, cur);
+				link = cur;
+				break;
+			}
+		}
+		cur = prev;
+	}
+	spin_unlock(&st->lru_lock);
+	return link;
+}
+
+/* Back to the free list: an element that was unlinked, or never linked. */
+static void lru_release(const bpfvm_map *m, uint32_t link)
+{
+	struct htab_state *st = state_of(m);
+	spin_lock(&st->lru_lock);
+	lru_remove(m, st, link);
+	set_state(elem_at(m, link), ELEM_FREE);
+	elem_at(m, link)->next = st->free_head;
+	st->free_head = link;
+	spin_unlock(&st->lru_lock);
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+static struct of_maps_local *of_local(const bpfvm_map *m)
+{
+	return m->local;
+}
+
+/* Frees an element that has been unlinked (after the bucket lock is
+ * dropped), releasing a hash_of_maps element's inner map. */
+static void elem_release(const bpfvm_map *m, uint32_t link)
+{
+	if (is_of_maps(m)) {
+		bpfvm_map *inner = __atomic_exchange_n(&of_local(m)->inner[link - 1], NULL, __ATOMIC_ACQ_REL);
+		bpfvm_map_put(inner);
+	}
+	if (is_lru(m))
+		lru_release(m, link);
+	else
+		pool_free(m, link);
+}
+
+/* pcpu_copy_value(): in place, every CPU from user space, this CPU from a program. */
+static void percpu_copy_in(const bpfvm_map *m, uint32_t link, const void *value, enum value_mode mode)
+{
+	if (mode == VALUE_USER) {
+		for (unsigned c = 0; c < m->ncpus; c++)
+			arena_store(elem_value(m, link, c), (const uint8_t *)value + (size_t)c * m->value_stride,
+			            m->value_stride);
+	} else {
+		arena_store(elem_value(m, link, map_this_cpu(m)), value, m->value_size);
+	}
+}
+
+/* pcpu_init_value(): a new per-CPU element from a program gets its value on
+ * this CPU and zeroes on the others. */
+static void percpu_init(const bpfvm_map *m, uint32_t link, const void *value, enum value_mode mode)
+{
+	if (mode == VALUE_USER) {
+		percpu_copy_in(m, link, value, mode);
+		return;
+	}
+	unsigned self = map_this_cpu(m);
+	for (unsigned c = 0; c < m->ncpus; c++) {
+		uint8_t *slot = elem_value(m, link, c);
+		arena_zero(slot, m->value_stride);
+		if (c == self)
+			arena_store(slot, value, m->value_size);
+	}
+}
+
+/* Fills a private (PENDING) element before it is linked. */
+static void fill_elem(const bpfvm_map *m, uint32_t link, const void *key, uint32_t hash, const void *value,
+                      enum value_mode mode, bpfvm_map *inner)
+{
+	struct htab_elem *e = elem_at(m, link);
+	__atomic_store_n(&e->hash, hash, __ATOMIC_RELAXED);
+	arena_store(elem_key(m, link), key, m->key_size);
+	if (is_percpu(m)) {
+		percpu_init(m, link, value, mode);
+	} else if (is_of_maps(m)) {
+		uint32_t id = inner->id;
+		arena_store(elem_value(m, link, 0), &id, 4);
+		__atomic_store_n(&of_local(m)->inner[link - 1], inner, __ATOMIC_RELEASE);
+	} else {
+		if (m->spin_lock_off >= 0)   /* a recycled element's lock word starts unlocked */
+			arena_zero(elem_value(m, link, 0) + m->spin_lock_off, 4);
+		value_in(m, elem_value(m, link, 0), value, m->value_size);
+	}
+}
+
+/* Copies an element's value out for user space: every CPU's slot (whole
+ * 8-byte-rounded strides, as the kernel's copy_map_value_long()), or the
+ * value (with the lock word zeroed), or an inner map's id. */
+static void copy_out(const bpfvm_map *m, uint32_t link, void *value, uint64_t flags)
+{
+	if (is_percpu(m)) {
+		for (unsigned c = 0; c < m->ncpus; c++)
+			arena_load((uint8_t *)value + (size_t)c * m->value_stride, elem_value(m, link, c),
+			           m->value_stride);
+	} else if (is_of_maps(m)) {
+		bpfvm_map *inner = __atomic_load_n(&of_local(m)->inner[link - 1], __ATOMIC_ACQUIRE);
+		uint32_t id = inner ? inner->id : 0;
+		memcpy(value, &id, 4);
+	} else if (flags & BPFVM_F_LOCK) {
+		value_out_locked(m, value, elem_value(m, link, 0), m->value_size);
+	} else {
+		value_out(m, value, elem_value(m, link, 0), m->value_size);
+	}
+}
+
+/* ---- update and delete ----------------------------------------------------- */
+
+/* htab_map_update_elem() and its LRU / per-CPU / map-in-map variants.
+ * For hash_of_maps `inner` is the new value; its reference passes to the
+ * table on success. */
+static long htab_update(bpfvm_map *m, const void *key, const void *value, uint64_t flags,
+                        enum value_mode mode, bpfvm_map *inner)
+{
+	struct htab_state *st = state_of(m);
+	bool percpu = is_percpu(m), lru = is_lru(m);
+	uint64_t base_flags = flags & ~BPFVM_F_LOCK;
+	if (percpu || lru) {
+		if (flags > BPFVM_EXIST)
+			return -EINVAL;
+	} else {
+		if (base_flags > BPFVM_EXIST)
+			return -EINVAL;
+		if ((flags & BPFVM_F_LOCK) && m->spin_lock_off < 0)
+			return -EINVAL;
+	}
+
+	uint32_t hash = key_hash(m, key);
+	struct htab_bucket *b = bucket_of(m, hash);
+	/* LRU maps take their element before locking the bucket: taking one may
+	 * evict from another bucket.  (The per-CPU LRU skips it for
+	 * BPF_EXIST, which can only update in place.) */
+	uint32_t fresh = 0;
+	if (lru && !(percpu && flags == BPFVM_EXIST)) {
+		fresh = lru_pop_free(m);
+		if (!fresh)
+			return -ENOMEM;
+	}
+
+	long rc = 0;
+	uint32_t to_free = 0;
+	bpfvm_map *put_after = NULL;
+	spin_lock(&b->lock);
+	uint32_t prev = 0;
+	uint32_t old = find(m, b, hash, key, &prev);
+	if (old && base_flags == BPFVM_NOEXIST) {
+		rc = -EEXIST;
+		goto out;
+	}
+	if (!old && base_flags == BPFVM_EXIST) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (old && (flags & BPFVM_F_LOCK)) {
+		value_in_locked(m, elem_value(m, old, 0), value, m->value_size);
+		goto out;
+	}
+	if (old && percpu) {
+		if (lru)
+			set_ref(elem_at(m, old));
+		percpu_copy_in(m, old, value, mode);
+		goto out;
+	}
+	if (old && is_of_maps(m)) {
+		/* htab_map_update_elem_in_place(): the inner map is swapped in
+		 * the existing element, which keeps its place in the bucket. */
+		uint32_t id = inner->id;
+		arena_store(elem_value(m, old, 0), &id, 4);
+		put_after = __atomic_exchange_n(&of_local(m)->inner[old - 1], inner, __ATOMIC_ACQ_REL);
+		goto out;
+	}
+
+	uint32_t link = fresh;
+	if (lru) {
+		fresh = 0;
+		if (!old)
+			__atomic_add_fetch(&st->count, 1, __ATOMIC_RELAXED);
+	} else {
+		if (!old && __atomic_add_fetch(&st->count, 1, __ATOMIC_RELAXED) > m->max_entries) {
+			__atomic_sub_fetch(&st->count, 1, __ATOMIC_RELAXED);
+			rc = -E2BIG;
+			goto out;
+		}
+		link = pool_alloc(m);
+		if (!link && !old) {
+			__atomic_sub_fetch(&st->count, 1, __ATOMIC_RELAXED);
+			rc = -E2BIG;
+			goto out;
+		}
+		if (!link) {
+			/* Every spare element is in flight: overwrite in place. */
+			value_in(m, elem_value(m, old, 0), value, m->value_size);
+			goto out;
+		}
+	}
+	fill_elem(m, link, key, hash, value, mode, inner);
+	elem_at(m, link)->next = b->head;
+	b->head = link;
+	set_state(elem_at(m, link), ELEM_LINKED);
+	if (old) {
+		/* The new element went in front of the old one. */
+		unlink_elem(m, b, prev ? prev : link, old);
+		if (lru)
+			set_ref(elem_at(m, link));
+		to_free = old;
+	}
+out:
+	spin_unlock(&b->lock);
+	if (to_free)
+		elem_release(m, to_free);
+	if (fresh)
+		lru_release(m, fresh);
+	bpfvm_map_put(put_after);
+	return rc;
+}
+
+static long htab_delete_common(bpfvm_map *m, const void *key, void *value, uint64_t flags)
+{
+	uint32_t hash = key_hash(m, key);
+	struct htab_bucket *b = bucket_of(m, hash);
+	spin_lock(&b->lock);
+	uint32_t prev = 0;
+	uint32_t link = find(m, b, hash, key, &prev);
+	if (link) {
+		if (value)
+			copy_out(m, link, value, flags);
+		unlink_elem(m, b, prev, link);
+		__atomic_sub_fetch(&state_of(m)->count, 1, __ATOMIC_RELAXED);
+	}
+	spin_unlock(&b->lock);
+	if (!link)
+		return -ENOENT;
+	elem_release(m, link);
+	return 0;
+}
+
+/* ---- lookups and iteration ------------------------------------------------- */
+
+static int htab_sys_lookup(bpfvm_map *m, const void *key, void *value, uint64_t flags, bpfvm_error *err)
+{
+	(void)err;
+	uint32_t hash = key_hash(m, key);
+	struct htab_bucket *b = bucket_of(m, hash);
+	spin_lock(&b->lock);
+	uint32_t link = find(m, b, hash, key, NULL);
+	if (link)
+		copy_out(m, link, value, flags);
+	spin_unlock(&b->lock);
+	return link ? 0 : -ENOENT;
+}
+
+/* Program lookup: a pointer into the window (this CPU's slot), or for
+ * hash_of_maps the inner map.  Marks LRU elements used. */
+static void *htab_lookup_cpu(bpfvm_map *m, const void *key, unsigned cpu)
+{
+	uint32_t hash = key_hash(m, key);
+	struct htab_bucket *b = bucket_of(m, hash);
+	void *result = NULL;
+	spin_lock(&b->lock);
+	uint32_t link = find(m, b, hash, key, NULL);
+	if (link) {
+		if (is_lru(m))
+			set_ref(elem_at(m, link));
+		if (is_of_maps(m))
+			result = __atomic_load_n(&of_local(m)->inner[link - 1], __ATOMIC_ACQUIRE);
+		else
+			result = elem_value(m, link, cpu);
+	}
+	spin_unlock(&b->lock);
+	return result;
+}
+
+static void *htab_lookup(bpfvm_map *m, const void *key)
+{
+	return htab_lookup_cpu(m, key, is_percpu(m) ? map_this_cpu(m) : 0);
+}
+
+static void *htab_lookup_percpu(bpfvm_map *m, const void *key, uint32_t cpu)
+{
+	return is_percpu(m) ? htab_lookup_cpu(m, key, cpu) : NULL;
+}
+
+/* htab_map_get_next_key(): the element after `key` in its bucket, else the
+ * first element of the next non-empty bucket; a key not in the map
+ * restarts from the first bucket. */
+static int htab_get_next_key(bpfvm_map *m, const void *key, void *next_key, bpfvm_error *err)
+{
+	(void)err;
+	uint32_t i = 0;
+	if (key) {
+		uint32_t hash = key_hash(m, key);
+		struct htab_bucket *b = bucket_of(m, hash);
+		spin_lock(&b->lock);
+		uint32_t link = find(m, b, hash, key, NULL);
+		if (link) {
+			uint32_t next = elem_at(m, link)->next;
+			if (link_ok(m, next)) {
+				memcpy(next_key, elem_key(m, next), m->key_size);
+				spin_unlock(&b->lock);
+				return 0;
+			}
+			i = (hash & (m->N_BUCKETS - 1)) + 1;
+		}
+		spin_unlock(&b->lock);
+	}
+	for (; i < m->N_BUCKETS; i++) {
+		struct htab_bucket *b = bucket_at(m, i);
+		spin_lock(&b->lock);
+		uint32_t head = b->head;
+		if (link_ok(m, head)) {
+			memcpy(next_key, elem_key(m, head), m->key_size);
+			spin_unlock(&b->lock);
+			return 0;
+		}
+		spin_unlock(&b->lock);
+	}
+	return -ENOENT;
+}
+
+/* bpf_for_each_hash_elem(): bucket by bucket.  The callback runs without
+ * the bucket lock (it may update or delete), on a snapshot of the bucket's
+ * elements taken under the lock; elements deleted meanwhile are skipped. */
+static long htab_for_each(bpfvm_map *m, bpfvm_map_for_each_fn cb, void *ctx)
+{
+	unsigned cpu = is_percpu(m) ? map_this_cpu(m) : 0;
+	long visited = 0;
+	uint32_t local[64];
+	uint32_t *snap = local, cap = 64;
+	for (uint32_t i = 0; i < m->N_BUCKETS; i++) {
+		struct htab_bucket *b = bucket_at(m, i);
+		uint32_t count = 0;
+		spin_lock(&b->lock);
+		for (uint32_t link = b->head; link_ok(m, link) && count < m->N_ELEMS; link = elem_at(m, link)->next) {
+			if (count == cap) {
+				uint32_t ncap = cap * 2;
+				uint32_t *bigger = malloc(ncap * sizeof *bigger);
+				if (!bigger)
+					break;
+				memcpy(bigger, snap, count * sizeof *snap);
+				if (snap != local)
+					free(snap);
+				snap = bigger;
+				cap = ncap;
+			}
+			snap[count++] = link;
+		}
+		spin_unlock(&b->lock);
+		for (uint32_t k = 0; k < count; k++) {
+			struct htab_elem *e = elem_at(m, snap[k]);
+			if (get_state(e) != ELEM_LINKED || (get_hash(e) & (m->N_BUCKETS - 1)) != i)
+				continue;
+			visited++;
+			if (cb(m, elem_key(m, snap[k]), elem_value(m, snap[k], cpu), ctx)) {
+				if (snap != local)
+					free(snap);
+				return visited;
+			}
+		}
+	}
+	if (snap != local)
+		free(snap);
+	return visited;
+}
+
+/* ---- creation ----------------------------------------------------------- */
+
+/* htab_map_alloc_check() and the size limits of htab_map_alloc(). */
+static int htab_check(const bpfvm_map_def *def, unsigned ncpus, bpfvm_error *err)
+{
+	(void)ncpus;
+	const uint32_t mask = BPFVM_F_NO_PREALLOC | BPFVM_F_NO_COMMON_LRU | BPFVM_F_NUMA_NODE |
+	                      BPFVM_F_RDONLY | BPFVM_F_WRONLY | BPFVM_F_RDONLY_PROG | BPFVM_F_WRONLY_PROG |
+	                      BPFVM_F_ZERO_SEED;
+	bool percpu = def->type == BPFVM_MAP_TYPE_PERCPU_HASH || def->type == BPFVM_MAP_TYPE_LRU_PERCPU_HASH;
+	bool lru = def->type == BPFVM_MAP_TYPE_LRU_HASH || def->type == BPFVM_MAP_TYPE_LRU_PERCPU_HASH;
+	bool percpu_lru = def->flags & BPFVM_F_NO_COMMON_LRU;
+	bool prealloc = !(def->flags & BPFVM_F_NO_PREALLOC);
+	const char *t = map_type_label(def->type);
+
+	if (def->type == BPFVM_MAP_TYPE_HASH_OF_MAPS && def->value_size != 4)
+		return map_error(err, -EINVAL, "%s: value_size must be 4 (a map reference), got %u", t, def->value_size);
+	if ((def->flags & ~mask) || !map_flags_access_ok(def->flags))
+		return map_error(err, -EINVAL, "%s: invalid map flags 0x%x", t, def->flags);
+	if (!lru && percpu_lru)
+		return map_error(err, -EINVAL, "%s: BPF_F_NO_COMMON_LRU is only for LRU maps", t);
+	if (lru && !prealloc)
+		return map_error(err, -MAP_ENOTSUPP, "%s: LRU maps must be preallocated (no BPF_F_NO_PREALLOC)", t);
+	if ((def->flags & BPFVM_F_NUMA_NODE) && (percpu || percpu_lru))
+		return map_error(err, -EINVAL, "%s: BPF_F_NUMA_NODE is not allowed for per-CPU maps", t);
+	if (def->max_entries == 0 || def->key_size == 0 || def->value_size == 0)
+		return map_error(err, -EINVAL, "%s: key_size, value_size and max_entries must be > 0", t);
+	if ((uint64_t)def->key_size + def->value_size >= KMALLOC_MAX_SIZE - KERNEL_HTAB_ELEM_SIZE)
+		return map_error(err, -E2BIG, "%s: key_size + value_size %llu too large", t,
+		                 (unsigned long long)def->key_size + def->value_size);
+	if (percpu && round_up8(def->value_size) > PCPU_MIN_UNIT_SIZE)
+		return map_error(err, -E2BIG, "%s: per-CPU value_size %u above %u", t, def->value_size,
+		                 PCPU_MIN_UNIT_SIZE);
+	/* n_buckets * sizeof(struct bucket) must fit in 32 bits. */
+	if (def->max_entries > (1u << 28))
+		return map_error(err, -E2BIG, "%s: max_entries %u too large", t, def->max_entries);
+	if (def->type == BPFVM_MAP_TYPE_HASH_OF_MAPS)
+		return map_inner_template_check(def, err);
+	return 0;
+}
+
+static uint32_t roundup_pow2(uint32_t n)
+{
+	uint32_t p = 1;
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+static int htab_layout(bpfvm_map *m, struct arena_layout *lay, bpfvm_error *err)
+{
+	if (is_lru(m) && (m->map_flags & BPFVM_F_NO_COMMON_LRU)) {
+		/* Per-CPU LRU lists: the kernel rounds max_entries to a multiple
+		 * of the CPU count (down if rounding up would overflow). */
+		uint64_t up = ((uint64_t)m->max_entries + m->ncpus - 1) / m->ncpus * m->ncpus;
+		m->max_entries = up <= UINT32_MAX ? (uint32_t)up : m->max_entries / m->ncpus * m->ncpus;
+	}
+	if (is_of_maps(m))
+		m->value_stride = 8;
+	uint32_t extras = (!is_lru(m) && !is_percpu(m) && !is_of_maps(m)) ? 4 * m->ncpus + 16 : 0;
+	uint64_t n_elems = (uint64_t)m->max_entries + extras;
+	m->N_BUCKETS = roundup_pow2(m->max_entries);
+	m->N_ELEMS = (uint32_t)n_elems;
+	m->KEY_ROUND = round_up8(m->key_size);
+	uint64_t win = m->KEY_ROUND + (uint64_t)(is_percpu(m) ? m->ncpus : 1) * m->value_stride;
+	if (win > UINT32_MAX || n_elems * win > (uint64_t)SIZE_MAX / 4)
+		return map_error(err, -ENOMEM, "%s: too large to allocate", map_type_label(m->type));
+	m->ELEM_WIN = (uint32_t)win;
+	m->OFF_STATE = layout_add(lay, sizeof(struct htab_state), 64);
+	m->OFF_BUCKETS = layout_add(lay, (size_t)m->N_BUCKETS * sizeof(struct htab_bucket), 64);
+	m->OFF_ELEMS = layout_add(lay, (size_t)n_elems * sizeof(struct htab_elem), 64);
+	lay->values_len = (size_t)(n_elems * win);
+	lay->values_off = layout_add(lay, lay->values_len, arena_page_size());
+	return 0;
+}
+
+static int htab_attach(bpfvm_map *m, bpfvm_error *err)
+{
+	m->state = state_of(m);
+	if (!is_of_maps(m))
+		return 0;
+	struct of_maps_local *loc = calloc(1, sizeof *loc);
+	if (loc)
+		loc->inner = calloc(m->N_ELEMS, sizeof *loc->inner);
+	if (!loc || !loc->inner) {
+		free(loc);
+		return map_error(err, -ENOMEM, "out of memory for the inner maps of '%s'", m->name);
+	}
+	m->local = loc;
+	return 0;
+}
+
+static void htab_destroy(bpfvm_map *m)
+{
+	struct of_maps_local *loc = m->local;
+	if (!loc)
+		return;
+	for (uint32_t i = 0; i < m->N_ELEMS; i++)
+		bpfvm_map_put(loc->inner[i]);
+	free(loc->inner);
+	free(loc);
+	m->local = NULL;
+}
+
+/* ---- the operations tables ------------------------------------------------ */
+
+static int htab_sys_update(bpfvm_map *m, const void *key, const void *value, uint64_t flags, bpfvm_error *err)
+{
+	(void)err;
+	return (int)htab_update(m, key, value, flags, VALUE_USER, NULL);
+}
+
+static int htab_sys_delete(bpfvm_map *m, const void *key, bpfvm_error *err)
+{
+	(void)err;
+	return (int)htab_delete_common(m, key, NULL, 0);
+}
+
+static int htab_sys_lookup_and_delete(bpfvm_map *m, const void *key, void *value, uint64_t flags,
+                                      bpfvm_error *err)
+{
+	(void)err;
+	return (int)htab_delete_common(m, key, value, flags);
+}
+
+static long htab_prog_update(bpfvm_map *m, const void *key, const void *value, uint64_t flags)
+{
+	return htab_update(m, key, value, flags, VALUE_PROG, NULL);
+}
+
+static long htab_prog_delete(bpfvm_map *m, const void *key)
+{
+	return htab_delete_common(m, key, NULL, 0);
+}
+
+/* hash_of_maps from user space: the value is the id of a map of this
+ * process (the kernel takes a map fd); bpfvm_map_set_inner() takes the map. */
+static int of_maps_sys_update(bpfvm_map *m, const void *key, const void *value, uint64_t flags,
+                              bpfvm_error *err)
+{
+	uint32_t id;
+	memcpy(&id, value, 4);
+	bpfvm_map *inner = map_get_by_id(id);
+	if (!inner)
+		return map_error(err, -EBADF, "%s map '%s': no map with id %u", map_type_label(m->type), m->name, id);
+	int rc = map_inner_compatible(m, inner, err);
+	if (rc == 0)
+		rc = (int)htab_update(m, key, NULL, flags, VALUE_USER, inner);
+	if (rc < 0)
+		bpfvm_map_put(inner);
+	return rc;
+}
+
+int map_hash_of_maps_set(bpfvm_map *m, const void *key, bpfvm_map *inner, uint64_t flags, bpfvm_error *err)
+{
+	int rc = map_inner_compatible(m, inner, err);
+	if (rc < 0)
+		return rc;
+	bpfvm_map_get(inner);
+	rc = (int)htab_update(m, key, NULL, flags, VALUE_USER, inner);
+	if (rc < 0)
+		bpfvm_map_put(inner);
+	return rc;
+}
+
+#define HTAB_COMMON \
+	.check = htab_check, \
+	.layout = htab_layout, \
+	.attach = htab_attach, \
+	.sys_lookup = htab_sys_lookup, \
+	.sys_delete = htab_sys_delete, \
+	.sys_get_next_key = htab_get_next_key, \
+	.lookup = htab_lookup
+
+const struct map_ops map_hash_ops = {
+	HTAB_COMMON,
+	.pinnable = true,
+	.sys_update = htab_sys_update,
+	.sys_lookup_and_delete = htab_sys_lookup_and_delete,
+	.update = htab_prog_update,
+	.delete = htab_prog_delete,
+	.for_each = htab_for_each,
+};
+
+const struct map_ops map_percpu_hash_ops = {
+	HTAB_COMMON,
+	.pinnable = true,
+	.sys_update = htab_sys_update,
+	.sys_lookup_and_delete = htab_sys_lookup_and_delete,
+	.lookup_percpu = htab_lookup_percpu,
+	.update = htab_prog_update,
+	.delete = htab_prog_delete,
+	.for_each = htab_for_each,
+};
+
+const struct map_ops map_lru_hash_ops = {
+	HTAB_COMMON,
+	.pinnable = true,
+	.sys_update = htab_sys_update,
+	.sys_lookup_and_delete = htab_sys_lookup_and_delete,
+	.update = htab_prog_update,
+	.delete = htab_prog_delete,
+	.for_each = htab_for_each,
+};
+
+const struct map_ops map_lru_percpu_hash_ops = {
+	HTAB_COMMON,
+	.pinnable = true,
+	.sys_update = htab_sys_update,
+	.sys_lookup_and_delete = htab_sys_lookup_and_delete,
+	.lookup_percpu = htab_lookup_percpu,
+	.update = htab_prog_update,
+	.delete = htab_prog_delete,
+	.for_each = htab_for_each,
+};
+
+const struct map_ops map_hash_of_maps_ops = {
+	HTAB_COMMON,
+	.destroy = htab_destroy,
+	.pinnable = false,
+	.sys_update = of_maps_sys_update,
+	.delete = htab_prog_delete,
+};

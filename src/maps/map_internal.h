@@ -1,0 +1,416 @@
+/*
+ * map_internal.h - what the map files share: the process-local map object,
+ * the per-type operations table, the arena header and layout, and the small
+ * primitives every type uses (cross-process spin locks, value copies that
+ * race benignly with programs' atomics, index links).
+ *
+ * The split between process-local and shared state is the heart of the
+ * design: struct bpfvm_map lives in one process and points into the arena;
+ * everything another process needs (definition, counts, locks, links,
+ * values) lives in the arena, addressed by offsets and indices only.
+ */
+#ifndef BPFVM_MAPS_MAP_INTERNAL_H
+#define BPFVM_MAPS_MAP_INTERNAL_H
+
+#include <errno.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "bpfvm/maps.h"
+#include "isa/isa.h"
+
+#define MAP_ENOTSUPP BPFVM_ENOTSUPP
+
+/* ---- arena ----------------------------------------------------------- */
+
+#define ARENA_MAGIC 0x50414d4d56465042ULL  /* "BPFVMMAP" little-endian */
+#define ARENA_VERSION 1u
+#define ARENA_NO_INDEX UINT32_MAX          /* the null link */
+
+/* At offset 0 of every arena.  Written once at creation (before the arena
+ * is visible to anyone else) and read-only afterwards, so no locking. */
+struct arena_header {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t possible_cpus;
+	uint64_t file_size;     /* bytes of the backing file */
+	uint64_t map_size;      /* bytes mapped: file_size, plus the ring buffer's alias */
+	uint64_t values_off;    /* the window programs may access */
+	uint64_t values_len;
+	uint32_t page_size;
+	uint32_t type;
+	uint32_t key_size;
+	uint32_t value_size;
+	uint32_t max_entries;   /* as adjusted at creation, like the kernel does */
+	uint32_t map_flags;
+	uint64_t map_extra;
+	int32_t spin_lock_off;
+	uint32_t hash_seed;
+	char name[16];
+};
+
+/* Where each part of an arena goes; computed from the definition alone, so
+ * a process opening a pinned map recomputes it and checks it matches. */
+struct arena_layout {
+	size_t size;            /* running total of the file's bytes */
+	size_t values_off, values_len;
+	size_t alias_off, alias_len;   /* ring buffer: second mapping of the data */
+};
+
+/* Reserves `size` bytes aligned to `align` (a power of two); returns the offset. */
+static inline size_t layout_add(struct arena_layout *lay, size_t size, size_t align)
+{
+	size_t off = (lay->size + align - 1) & ~(align - 1);
+	lay->size = off + size;
+	return off;
+}
+
+/* ---- the map object --------------------------------------------------- */
+
+struct map_ops;
+
+struct bpfvm_map {
+	uint32_t refcount;            /* atomic */
+	uint32_t id;
+	const struct map_ops *ops;
+	/* The definition, copied from the arena header. */
+	uint32_t type, key_size, value_size, max_entries, map_flags;
+	uint64_t map_extra;
+	int32_t spin_lock_off;
+	char name[16];
+	unsigned ncpus;               /* possible CPUs = per-CPU slots */
+	uint32_t value_stride;        /* round_up(value_size, 8) */
+	/* The arena. */
+	int fd;                       /* the backing file */
+	uint8_t *base;
+	size_t map_size;
+	struct arena_header *hdr;
+	uint8_t *values;              /* base + values_off */
+	size_t values_len;
+	bool backed_by_memfd;         /* no directory entry can be made */
+	/* Type-specific: offsets into the arena and process-local tables. */
+	void *state;                  /* the type's shared state in the arena */
+	size_t off[6];                /* the type's sections, named by the type */
+	uint32_t n[4];                /* the type's counts (buckets, slots, ...) */
+	void *local;                  /* process-local side table, or NULL */
+	bpfvm_map *inner_template;    /* map-in-map: referenced template */
+};
+
+/* One per map type.  User-space operations (sys_*) get flags already
+ * checked for what is common to all types, and may fill err; program-side
+ * ones return the helper's value. Missing entries mean "not supported". */
+struct map_ops {
+	/* Creation: kernel-like attribute checks, then the arena's layout
+	 * (also on open), then initialising a fresh arena (create only),
+	 * then process-local setup (create and open), and teardown. */
+	int (*check)(const bpfvm_map_def *def, unsigned ncpus, bpfvm_error *err);
+	int (*layout)(bpfvm_map *map, struct arena_layout *lay, bpfvm_error *err);
+	int (*init)(bpfvm_map *map, bpfvm_error *err);
+	int (*attach)(bpfvm_map *map, bpfvm_error *err);
+	void (*destroy)(bpfvm_map *map);
+	bool pinnable;
+	/* user space */
+	int (*sys_lookup)(bpfvm_map *map, const void *key, void *value, uint64_t flags, bpfvm_error *err);
+	int (*sys_update)(bpfvm_map *map, const void *key, const void *value, uint64_t flags, bpfvm_error *err);
+	int (*sys_delete)(bpfvm_map *map, const void *key, bpfvm_error *err);
+	int (*sys_get_next_key)(bpfvm_map *map, const void *key, void *next_key, bpfvm_error *err);
+	int (*sys_lookup_and_delete)(bpfvm_map *map, const void *key, void *value, uint64_t flags, bpfvm_error *err);
+	/* program side */
+	void *(*lookup)(bpfvm_map *map, const void *key);
+	void *(*lookup_percpu)(bpfvm_map *map, const void *key, uint32_t cpu);
+	long (*update)(bpfvm_map *map, const void *key, const void *value, uint64_t flags);
+	long (*delete)(bpfvm_map *map, const void *key);
+	long (*push)(bpfvm_map *map, const void *value, uint64_t flags);
+	long (*pop)(bpfvm_map *map, void *value);
+	long (*peek)(bpfvm_map *map, void *value);
+	long (*for_each)(bpfvm_map *map, bpfvm_map_for_each_fn cb, void *ctx);
+};
+
+extern const struct map_ops map_hash_ops, map_percpu_hash_ops, map_lru_hash_ops,
+	map_lru_percpu_hash_ops, map_hash_of_maps_ops;
+extern const struct map_ops map_array_ops, map_percpu_array_ops;
+extern const struct map_ops map_prog_array_ops, map_perf_event_array_ops, map_array_of_maps_ops;
+extern const struct map_ops map_lpm_trie_ops, map_queue_ops, map_stack_ops;
+extern const struct map_ops map_bloom_filter_ops, map_ringbuf_ops;
+
+/* ---- shared helpers (map.c, arena.c) ---------------------------------- */
+
+/* isa_error() with insn = -1: map errors are never about an instruction. */
+#define map_error(err, code, ...) isa_error((err), (code), -1, __VA_ARGS__)
+
+const char *map_type_label(uint32_t type);   /* "hash", or "type 99" style "?" */
+
+/* Common creation checks the kernel makes for several types. */
+bool map_flags_access_ok(uint32_t flags);
+
+/* arena.c: create or open the mapping behind a map; ringbuf maps ask for
+ * their data to be mapped a second time right after the file. */
+int arena_create(bpfvm_map *map, const struct arena_layout *lay, bpfvm_error *err);
+int arena_open(const char *path, bpfvm_map *map, struct arena_header *hdr, bpfvm_error *err);
+int arena_map_file(bpfvm_map *map, int fd, const struct arena_layout *lay, bpfvm_error *err);
+void arena_destroy(bpfvm_map *map);
+int arena_pin(bpfvm_map *map, const char *path, bpfvm_error *err);
+const char *arena_pin_dir(void);
+size_t arena_page_size(void);
+
+/* map.c: possible CPUs and the calling thread's slot. */
+unsigned map_possible_cpus(void);
+unsigned map_this_cpu(const bpfvm_map *map);
+uint32_t map_random_u32(void);
+
+/* Shared between type files. */
+int array_check(const bpfvm_map_def *def, bpfvm_error *err);
+int array_get_next_key(bpfvm_map *map, const void *key, void *next_key, bpfvm_error *err);
+/* Map-in-map: checks a template at creation, and an inner map against the
+ * template (bpf_map_meta_alloc(), bpf_map_meta_equal()). */
+int map_inner_template_check(const bpfvm_map_def *def, bpfvm_error *err);
+int map_inner_compatible(const bpfvm_map *outer, const bpfvm_map *inner, bpfvm_error *err);
+/* hash.c: bpfvm_map_set_inner() for hash_of_maps. */
+int map_hash_of_maps_set(bpfvm_map *m, const void *key, bpfvm_map *inner, uint64_t flags, bpfvm_error *err);
+/* The process's live maps by id (the fd-style interface of map-in-map). */
+void map_registry_add(bpfvm_map *map);
+void map_registry_remove(bpfvm_map *map);
+bpfvm_map *map_get_by_id(uint32_t id);
+
+/* ---- primitives -------------------------------------------------------- */
+
+static inline uint32_t round_up8(uint32_t n) { return (n + 7u) & ~7u; }
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* A test-and-test-and-set lock in shared memory: works across processes
+ * and threads.  Yields after a short spin because a holder may have been
+ * preempted (two cores, many threads). */
+static inline void spin_lock(uint32_t *lock)
+{
+	unsigned spins = 0;
+	while (__atomic_exchange_n(lock, 1u, __ATOMIC_ACQUIRE)) {
+		while (__atomic_load_n(lock, __ATOMIC_RELAXED)) {
+			if (++spins < 64) {
+				cpu_relax();
+			} else {
+				spins = 0;
+				sched_yield();
+			}
+		}
+	}
+}
+
+static inline void spin_unlock(uint32_t *lock)
+{
+	__atomic_store_n(lock, 0u, __ATOMIC_RELEASE);
+}
+
+/* Copies between user buffers and values in the arena.  Programs may be
+ * doing atomics on the same value at the same time (as in the kernel);
+ * doing the arena side with relaxed atomic accesses makes that race
+ * well-defined (and invisible to ThreadSanitizer) without a lock.  The
+ * arena side is always 8-byte aligned. */
+static inline void arena_store(void *arena_dst, const void *src, size_t n)
+{
+	uint8_t *d = arena_dst;
+	const uint8_t *s = src;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		__atomic_store_n((uint64_t *)(void *)(d + i), w, __ATOMIC_RELAXED);
+	}
+	for (; i < n; i++)
+		__atomic_store_n(d + i, s[i], __ATOMIC_RELAXED);
+}
+
+static inline void arena_load(void *dst, const void *arena_src, size_t n)
+{
+	uint8_t *d = dst;
+	const uint8_t *s = arena_src;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w = __atomic_load_n((const uint64_t *)(const void *)(s + i), __ATOMIC_RELAXED);
+		memcpy(d + i, &w, 8);
+	}
+	for (; i < n; i++)
+		d[i] = __atomic_load_n(s + i, __ATOMIC_RELAXED);
+}
+
+static inline void arena_zero(void *arena_dst, size_t n)
+{
+	uint8_t *d = arena_dst;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		__atomic_store_n((uint64_t *)(void *)(d + i), 0, __ATOMIC_RELAXED);
+	for (; i < n; i++)
+		__atomic_store_n(d + i, 0, __ATOMIC_RELAXED);
+}
+
+/* Arena-to-arena copy (e.g. a hash value moving into a fresh element). */
+static inline void arena_copy(void *arena_dst, const void *arena_src, size_t n)
+{
+	uint8_t buf[256];
+	for (size_t done = 0; done < n; done += sizeof buf) {
+		size_t chunk = n - done < sizeof buf ? n - done : sizeof buf;
+		arena_load(buf, (const uint8_t *)arena_src + done, chunk);
+		arena_store((uint8_t *)arena_dst + done, buf, chunk);
+	}
+}
+
+/* Value copies that honour a struct bpf_spin_lock in the value, as the
+ * kernel's copy_map_value() does: the lock word is never copied, so an
+ * update cannot unlock or corrupt a held lock.  value_in writes an
+ * arena value from a user/program buffer; value_out reads one and zeroes
+ * the lock word in the copy (check_and_init_map_value()). */
+static inline void value_in(const bpfvm_map *map, void *arena_dst, const void *src, size_t n)
+{
+	if (map->spin_lock_off < 0) {
+		arena_store(arena_dst, src, n);
+		return;
+	}
+	size_t lo = (size_t)map->spin_lock_off;
+	arena_store(arena_dst, src, lo);
+	arena_store((uint8_t *)arena_dst + lo + 4, (const uint8_t *)src + lo + 4, n - lo - 4);
+}
+
+static inline void value_out(const bpfvm_map *map, void *dst, const void *arena_src, size_t n)
+{
+	if (map->spin_lock_off < 0) {
+		arena_load(dst, arena_src, n);
+		return;
+	}
+	size_t lo = (size_t)map->spin_lock_off;
+	arena_load(dst, arena_src, lo);
+	memset((uint8_t *)dst + lo, 0, 4);
+	arena_load((uint8_t *)dst + lo + 4, (const uint8_t *)arena_src + lo + 4, n - lo - 4);
+}
+
+/* The same under the value's own spin lock (BPF_F_LOCK). */
+static inline void value_in_locked(const bpfvm_map *map, void *arena_dst, const void *src, size_t n)
+{
+	uint32_t *lock = (uint32_t *)(void *)((uint8_t *)arena_dst + map->spin_lock_off);
+	spin_lock(lock);
+	value_in(map, arena_dst, src, n);
+	spin_unlock(lock);
+}
+
+static inline void value_out_locked(const bpfvm_map *map, void *dst, const void *arena_src, size_t n)
+{
+	uint32_t *lock = (uint32_t *)(void *)((uint8_t *)arena_src + map->spin_lock_off);
+	spin_lock(lock);
+	value_out(map, dst, arena_src, n);
+	spin_unlock(lock);
+}
+
+/* Keys in the arena are written once while an element is private and read
+ * under its bucket lock, so plain memcmp/memcpy are fine for them. */
+
+/* ---- jhash: the kernel's hash (Bob Jenkins' lookup3), needed bit for bit
+ * so that hash iteration order and bloom filter bits match the kernel's. */
+
+static inline uint32_t jh_rol(uint32_t w, unsigned s) { return (w << s) | (w >> ((32 - s) & 31)); }
+
+#define JH_MIX(a, b, c) do { \
+	a -= c; a ^= jh_rol(c, 4);  c += b; \
+	b -= a; b ^= jh_rol(a, 6);  a += c; \
+	c -= b; c ^= jh_rol(b, 8);  b += a; \
+	a -= c; a ^= jh_rol(c, 16); c += b; \
+	b -= a; b ^= jh_rol(a, 19); a += c; \
+	c -= b; c ^= jh_rol(b, 4);  b += a; } while (0)
+
+#define JH_FINAL(a, b, c) do { \
+	c ^= b; c -= jh_rol(b, 14); \
+	a ^= c; a -= jh_rol(c, 11); \
+	b ^= a; b -= jh_rol(a, 25); \
+	c ^= b; c -= jh_rol(b, 16); \
+	a ^= c; a -= jh_rol(c, 4);  \
+	b ^= a; b -= jh_rol(a, 14); \
+	c ^= b; c -= jh_rol(b, 24); } while (0)
+
+#define JHASH_INITVAL 0xdeadbeefu
+
+static inline uint32_t jhash_bytes(const void *key, uint32_t length, uint32_t initval)
+{
+	const uint8_t *k = key;
+	uint32_t a, b, c;
+	a = b = c = JHASH_INITVAL + length + initval;
+	while (length > 12) {
+		uint32_t w[3];
+		memcpy(w, k, 12);
+		a += w[0];
+		b += w[1];
+		c += w[2];
+		JH_MIX(a, b, c);
+		length -= 12;
+		k += 12;
+	}
+	switch (length) {
+	case 12: c += (uint32_t)k[11] << 24; /* fall through */
+	case 11: c += (uint32_t)k[10] << 16; /* fall through */
+	case 10: c += (uint32_t)k[9] << 8;   /* fall through */
+	case 9:  c += k[8];                  /* fall through */
+	case 8:  b += (uint32_t)k[7] << 24;  /* fall through */
+	case 7:  b += (uint32_t)k[6] << 16;  /* fall through */
+	case 6:  b += (uint32_t)k[5] << 8;   /* fall through */
+	case 5:  b += k[4];                  /* fall through */
+	case 4:  a += (uint32_t)k[3] << 24;  /* fall through */
+	case 3:  a += (uint32_t)k[2] << 16;  /* fall through */
+	case 2:  a += (uint32_t)k[1] << 8;   /* fall through */
+	case 1:  a += k[0];
+		JH_FINAL(a, b, c);
+		break;
+	default:
+		break;
+	}
+	return c;
+}
+
+/* jhash2: over `words` 32-bit words (read unaligned-safe). */
+static inline uint32_t jhash_words(const void *key, uint32_t words, uint32_t initval)
+{
+	const uint8_t *k = key;
+	uint32_t a, b, c;
+	a = b = c = JHASH_INITVAL + (words << 2) + initval;
+	while (words > 3) {
+		uint32_t w[3];
+		memcpy(w, k, 12);
+		a += w[0];
+		b += w[1];
+		c += w[2];
+		JH_MIX(a, b, c);
+		words -= 3;
+		k += 12;
+	}
+	uint32_t w[3] = { 0, 0, 0 };
+	memcpy(w, k, words * 4);
+	switch (words) {
+	case 3: c += w[2]; /* fall through */
+	case 2: b += w[1]; /* fall through */
+	case 1: a += w[0];
+		JH_FINAL(a, b, c);
+		break;
+	default:
+		break;
+	}
+	return c;
+}
+
+/* The hash table's key hash (htab_map_hash()). */
+static inline uint32_t map_key_hash(const void *key, uint32_t key_len, uint32_t seed)
+{
+	if ((key_len & 3) == 0)
+		return jhash_words(key, key_len / 4, seed);
+	return jhash_bytes(key, key_len, seed);
+}
+
+/* Bounds-checked link: programs in checked mode can only write the value
+ * window, but a corrupted or foreign arena must still never send us out
+ * of bounds, so every index read from shared memory is checked. */
+static inline bool index_ok(uint32_t idx, uint32_t limit) { return idx < limit; }
+
+#endif

@@ -1,0 +1,410 @@
+/*
+ * ringbuf.c - BPF_MAP_TYPE_RINGBUF: the kernel's multi-producer,
+ * single-consumer ring buffer, and its user-space consumer.
+ *
+ * Owns: the kernel's memory layout after the arena header (a consumer
+ * page holding consumer_pos, a producer page holding producer_pos and
+ * pending_pos, then max_entries bytes of data mapped twice in a row so a
+ * record is always contiguous), its 8-byte record header (length with the
+ * BUSY and DISCARD bits, and the page offset of the header from the start
+ * of the arena), the reservation protocol (producers serialise on a spin
+ * lock to claim space; commits are lock-free and may complete out of
+ * order; pending_pos tracks the oldest uncommitted record so the ring
+ * never wraps over it), the wakeup rule (notify when the consumer has
+ * caught up to the record just committed, or when forced), and a consumer
+ * like libbpf's ring_buffer__consume()/poll().
+ *
+ * Wakeups are a futex in the arena (shared, so a consumer in another
+ * process is woken too).  submit/discard get only the record pointer, as
+ * the kernel helpers do; the ring is found by looking the address up
+ * among this process's ring buffers, never by trusting the header, which
+ * a program can overwrite.
+ */
+#define _GNU_SOURCE
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "maps/map_internal.h"
+
+#define RINGBUF_MAX_RECORD_SZ (UINT_MAX / 4)
+
+struct rb_state {          /* bookkeeping, on the arena's first page */
+	uint32_t producer_lock;
+	uint32_t consumer_lock;
+	uint32_t wake_seq;     /* futex word: bumped on every wakeup */
+	uint32_t waiters;      /* consumers sleeping on wake_seq */
+};
+
+struct rb_producer_page {
+	uint64_t producer_pos;
+	uint64_t pending_pos;
+};
+
+struct rb_hdr {
+	uint32_t len;
+	uint32_t pg_off;
+};
+
+#define OFF_STATE    off[0]
+#define OFF_CONSUMER off[1]
+#define OFF_PRODUCER off[2]
+#define OFF_DATA     off[3]
+
+static struct rb_state *rb_state(const bpfvm_map *m)
+{
+	return (struct rb_state *)(void *)(m->base + m->OFF_STATE);
+}
+
+static uint64_t *consumer_pos(const bpfvm_map *m)
+{
+	return (uint64_t *)(void *)(m->base + m->OFF_CONSUMER);
+}
+
+static struct rb_producer_page *producer(const bpfvm_map *m)
+{
+	return (struct rb_producer_page *)(void *)(m->base + m->OFF_PRODUCER);
+}
+
+static uint8_t *rb_data(const bpfvm_map *m)
+{
+	return m->base + m->OFF_DATA;
+}
+
+static uint64_t rb_mask(const bpfvm_map *m)
+{
+	return (uint64_t)m->max_entries - 1;
+}
+
+/* ---- this process's ring buffers, to find one from a record pointer ----- */
+
+static pthread_rwlock_t rings_lock = PTHREAD_RWLOCK_INITIALIZER;
+static bpfvm_map **rings;
+static size_t rings_len, rings_cap;
+
+static int rings_add(bpfvm_map *m)
+{
+	int rc = 0;
+	pthread_rwlock_wrlock(&rings_lock);
+	if (rings_len == rings_cap) {
+		size_t ncap = rings_cap ? rings_cap * 2 : 8;
+		bpfvm_map **bigger = realloc(rings, ncap * sizeof *bigger);
+		if (bigger) {
+			rings = bigger;
+			rings_cap = ncap;
+		} else {
+			rc = -ENOMEM;
+		}
+	}
+	if (rc == 0)
+		rings[rings_len++] = m;
+	pthread_rwlock_unlock(&rings_lock);
+	return rc;
+}
+
+static void rings_remove(bpfvm_map *m)
+{
+	pthread_rwlock_wrlock(&rings_lock);
+	for (size_t i = 0; i < rings_len; i++) {
+		if (rings[i] == m) {
+			rings[i] = rings[--rings_len];
+			break;
+		}
+	}
+	pthread_rwlock_unlock(&rings_lock);
+}
+
+/* The ring whose data (either view) holds `hdr`, with its header's
+ * offset from the data start; NULL if none does. */
+static bpfvm_map *ring_of(const uint8_t *hdr, uint64_t *rec_pos)
+{
+	bpfvm_map *found = NULL;
+	pthread_rwlock_rdlock(&rings_lock);
+	for (size_t i = 0; i < rings_len && !found; i++) {
+		const uint8_t *data = rb_data(rings[i]);
+		uint64_t size = rings[i]->max_entries;
+		if (hdr >= data && hdr < data + 2 * size && ((uintptr_t)hdr & 7) == 0) {
+			found = rings[i];
+			*rec_pos = (uint64_t)(hdr - data) & rb_mask(found);
+		}
+	}
+	pthread_rwlock_unlock(&rings_lock);
+	return found;
+}
+
+/* ---- wakeups ---------------------------------------------------------------- */
+
+static void rb_wakeup(const bpfvm_map *m)
+{
+	struct rb_state *st = rb_state(m);
+	__atomic_add_fetch(&st->wake_seq, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&st->waiters, __ATOMIC_SEQ_CST))
+		syscall(SYS_futex, &st->wake_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+/* ---- producers ---------------------------------------------------------------- */
+
+/* __bpf_ringbuf_reserve(). */
+static void *rb_reserve(bpfvm_map *m, uint64_t size)
+{
+	if (size > RINGBUF_MAX_RECORD_SZ)
+		return NULL;
+	uint64_t len = (size + BPFVM_RINGBUF_HDR_SZ + 7) & ~7ULL;
+	uint64_t mask = rb_mask(m);
+	if (len > mask + 1)
+		return NULL;
+	struct rb_producer_page *pp = producer(m);
+	uint64_t cons_pos = __atomic_load_n(consumer_pos(m), __ATOMIC_ACQUIRE);
+	struct rb_state *st = rb_state(m);
+	spin_lock(&st->producer_lock);
+	uint64_t pend_pos = pp->pending_pos;
+	uint64_t prod_pos = pp->producer_pos;
+	uint64_t new_prod_pos = prod_pos + len;
+	/* Move pending_pos past records committed since. */
+	while (pend_pos < prod_pos) {
+		struct rb_hdr *h = (struct rb_hdr *)(void *)(rb_data(m) + (pend_pos & mask));
+		uint32_t hdr_len = __atomic_load_n(&h->len, __ATOMIC_ACQUIRE);
+		if (hdr_len & BPFVM_RINGBUF_BUSY_BIT)
+			break;
+		pend_pos += ((uint64_t)(hdr_len & ~BPFVM_RINGBUF_DISCARD_BIT) + BPFVM_RINGBUF_HDR_SZ + 7) & ~7ULL;
+	}
+	if (pend_pos > prod_pos)   /* a header a program overwrote */
+		pend_pos = prod_pos;
+	pp->pending_pos = pend_pos;
+	/* Neither the consumer's nor the oldest uncommitted record's position
+	 * may be lapped. */
+	if (new_prod_pos - cons_pos > mask || new_prod_pos - pend_pos > mask) {
+		spin_unlock(&st->producer_lock);
+		return NULL;
+	}
+	struct rb_hdr *h = (struct rb_hdr *)(void *)(rb_data(m) + (prod_pos & mask));
+	uint32_t pg_off = (uint32_t)(((uint8_t *)h - m->base) / arena_page_size());
+	__atomic_store_n(&h->len, (uint32_t)size | BPFVM_RINGBUF_BUSY_BIT, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->pg_off, pg_off, __ATOMIC_RELAXED);
+	__atomic_store_n(&pp->producer_pos, new_prod_pos, __ATOMIC_RELEASE);
+	spin_unlock(&st->producer_lock);
+	return (uint8_t *)h + BPFVM_RINGBUF_HDR_SZ;
+}
+
+/* bpf_ringbuf_commit(). */
+static void rb_commit(void *sample, uint64_t flags, bool discard)
+{
+	if (!sample)
+		return;
+	uint8_t *hdr_addr = (uint8_t *)sample - BPFVM_RINGBUF_HDR_SZ;
+	uint64_t rec_pos;
+	bpfvm_map *m = ring_of(hdr_addr, &rec_pos);
+	if (!m)
+		return;
+	struct rb_hdr *h = (struct rb_hdr *)(void *)(rb_data(m) + rec_pos);
+	uint32_t len = __atomic_load_n(&h->len, __ATOMIC_RELAXED);
+	if (!(len & BPFVM_RINGBUF_BUSY_BIT))
+		return;   /* not a reserved record: committed twice, or not ours */
+	uint32_t new_len = len ^ BPFVM_RINGBUF_BUSY_BIT;
+	if (discard)
+		new_len |= BPFVM_RINGBUF_DISCARD_BIT;
+	__atomic_exchange_n(&h->len, new_len, __ATOMIC_SEQ_CST);
+	uint64_t cons_pos = __atomic_load_n(consumer_pos(m), __ATOMIC_ACQUIRE) & rb_mask(m);
+	if (flags & BPFVM_RB_FORCE_WAKEUP)
+		rb_wakeup(m);
+	else if (cons_pos == rec_pos && !(flags & BPFVM_RB_NO_WAKEUP))
+		rb_wakeup(m);
+}
+
+void *bpfvm_map_ringbuf_reserve(bpfvm_map *map, uint64_t size, uint64_t flags)
+{
+	if (!map || map->type != BPFVM_MAP_TYPE_RINGBUF || flags)
+		return NULL;
+	return rb_reserve(map, size);
+}
+
+void bpfvm_map_ringbuf_submit(void *data, uint64_t flags)
+{
+	rb_commit(data, flags, false);
+}
+
+void bpfvm_map_ringbuf_discard(void *data, uint64_t flags)
+{
+	rb_commit(data, flags, true);
+}
+
+long bpfvm_map_ringbuf_output(bpfvm_map *map, const void *data, uint64_t size, uint64_t flags)
+{
+	if (!map || map->type != BPFVM_MAP_TYPE_RINGBUF)
+		return -EINVAL;
+	if (flags & ~(BPFVM_RB_NO_WAKEUP | BPFVM_RB_FORCE_WAKEUP))
+		return -EINVAL;
+	void *rec = rb_reserve(map, size);
+	if (!rec)
+		return -EAGAIN;
+	memcpy(rec, data, size);
+	rb_commit(rec, flags, false);
+	return 0;
+}
+
+uint64_t bpfvm_map_ringbuf_query(bpfvm_map *map, uint64_t flags)
+{
+	if (!map || map->type != BPFVM_MAP_TYPE_RINGBUF)
+		return 0;
+	switch (flags) {
+	case BPFVM_RB_AVAIL_DATA: {
+		uint64_t cons = __atomic_load_n(consumer_pos(map), __ATOMIC_ACQUIRE);
+		uint64_t prod = __atomic_load_n(&producer(map)->producer_pos, __ATOMIC_ACQUIRE);
+		return prod - cons;
+	}
+	case BPFVM_RB_RING_SIZE:
+		return rb_mask(map) + 1;
+	case BPFVM_RB_CONS_POS:
+		return __atomic_load_n(consumer_pos(map), __ATOMIC_ACQUIRE);
+	case BPFVM_RB_PROD_POS:
+		return __atomic_load_n(&producer(map)->producer_pos, __ATOMIC_ACQUIRE);
+	default:
+		return 0;
+	}
+}
+
+/* ---- the consumer ------------------------------------------------------------ */
+
+/* libbpf's ringbuf_process_ring(). */
+static int rb_consume(bpfvm_map *m, bpfvm_ringbuf_sample_fn cb, void *ctx)
+{
+	struct rb_state *st = rb_state(m);
+	uint64_t mask = rb_mask(m);
+	int count = 0;
+	spin_lock(&st->consumer_lock);
+	uint64_t cons_pos = __atomic_load_n(consumer_pos(m), __ATOMIC_ACQUIRE);
+	bool got_new_data;
+	do {
+		got_new_data = false;
+		uint64_t prod_pos = __atomic_load_n(&producer(m)->producer_pos, __ATOMIC_ACQUIRE);
+		while (cons_pos < prod_pos) {
+			uint8_t *hdr = rb_data(m) + (cons_pos & mask);
+			uint32_t len = __atomic_load_n((uint32_t *)(void *)hdr, __ATOMIC_ACQUIRE);
+			if (len & BPFVM_RINGBUF_BUSY_BIT)
+				goto done;
+			got_new_data = true;
+			uint32_t size = len & ~(BPFVM_RINGBUF_BUSY_BIT | BPFVM_RINGBUF_DISCARD_BIT);
+			uint64_t rec_len = ((uint64_t)size + BPFVM_RINGBUF_HDR_SZ + 7) & ~7ULL;
+			if (rec_len > mask + 1 || cons_pos + rec_len > prod_pos) {
+				/* A header a program overwrote: skip what we cannot parse. */
+				cons_pos = prod_pos;
+				__atomic_store_n(consumer_pos(m), cons_pos, __ATOMIC_RELEASE);
+				break;
+			}
+			cons_pos += rec_len;
+			if (!(len & BPFVM_RINGBUF_DISCARD_BIT)) {
+				int rc = cb ? cb(ctx, hdr + BPFVM_RINGBUF_HDR_SZ, size) : 0;
+				if (rc < 0) {
+					__atomic_store_n(consumer_pos(m), cons_pos, __ATOMIC_RELEASE);
+					spin_unlock(&st->consumer_lock);
+					return rc;
+				}
+				if (count < INT_MAX)
+					count++;
+			}
+			__atomic_store_n(consumer_pos(m), cons_pos, __ATOMIC_RELEASE);
+		}
+	} while (got_new_data);
+done:
+	spin_unlock(&st->consumer_lock);
+	return count;
+}
+
+int bpfvm_map_ringbuf_consume(bpfvm_map *map, bpfvm_ringbuf_sample_fn cb, void *ctx, bpfvm_error *err)
+{
+	if (!map || map->type != BPFVM_MAP_TYPE_RINGBUF)
+		return map_error(err, -EINVAL, "ringbuf_consume: not a ringbuf map");
+	int rc = rb_consume(map, cb, ctx);
+	if (rc < 0)
+		return map_error(err, rc, "ringbuf '%s': the sample callback returned %d", map->name, rc);
+	return rc;
+}
+
+int bpfvm_map_ringbuf_poll(bpfvm_map *map, bpfvm_ringbuf_sample_fn cb, void *ctx, int timeout_ms,
+                           bpfvm_error *err)
+{
+	if (!map || map->type != BPFVM_MAP_TYPE_RINGBUF)
+		return map_error(err, -EINVAL, "ringbuf_poll: not a ringbuf map");
+	int rc = bpfvm_map_ringbuf_consume(map, cb, ctx, err);
+	if (rc != 0 || timeout_ms == 0)
+		return rc;
+	struct rb_state *st = rb_state(map);
+	uint32_t seq = __atomic_load_n(&st->wake_seq, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&st->waiters, 1, __ATOMIC_SEQ_CST);
+	/* Check again after announcing ourselves: a commit in between either
+	 * is seen here or bumps wake_seq, so the wait returns at once. */
+	uint64_t cons = __atomic_load_n(consumer_pos(map), __ATOMIC_SEQ_CST);
+	uint64_t prod = __atomic_load_n(&producer(map)->producer_pos, __ATOMIC_SEQ_CST);
+	bool ready = false;
+	if (cons < prod) {
+		uint32_t len = __atomic_load_n((uint32_t *)(void *)(rb_data(map) + (cons & rb_mask(map))),
+		                               __ATOMIC_SEQ_CST);
+		ready = !(len & BPFVM_RINGBUF_BUSY_BIT);
+	}
+	if (!ready) {
+		struct timespec ts, *tsp = NULL;
+		if (timeout_ms > 0) {
+			ts.tv_sec = timeout_ms / 1000;
+			ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
+			tsp = &ts;
+		}
+		syscall(SYS_futex, &st->wake_seq, FUTEX_WAIT, seq, tsp, NULL, 0);
+	}
+	__atomic_sub_fetch(&st->waiters, 1, __ATOMIC_SEQ_CST);
+	return bpfvm_map_ringbuf_consume(map, cb, ctx, err);
+}
+
+/* ---- creation -------------------------------------------------------------------- */
+
+static int rb_check(const bpfvm_map_def *def, unsigned ncpus, bpfvm_error *err)
+{
+	(void)ncpus;
+	size_t page = arena_page_size();
+	if (def->flags & ~BPFVM_F_NUMA_NODE)
+		return map_error(err, -EINVAL, "ringbuf: invalid map flags 0x%x", def->flags);
+	if (def->key_size || def->value_size)
+		return map_error(err, -EINVAL, "ringbuf: key_size and value_size must be 0");
+	if (def->max_entries == 0 || (def->max_entries & (def->max_entries - 1)) || def->max_entries % page)
+		return map_error(err, -EINVAL, "ringbuf: max_entries (%u) must be a power of two multiple of the %zu-byte page",
+		                 def->max_entries, page);
+	return 0;
+}
+
+static int rb_layout(bpfvm_map *m, struct arena_layout *lay, bpfvm_error *err)
+{
+	(void)err;
+	size_t page = arena_page_size();
+	m->OFF_STATE = layout_add(lay, sizeof(struct rb_state), 64);
+	m->OFF_CONSUMER = layout_add(lay, page, page);
+	m->OFF_PRODUCER = layout_add(lay, page, page);
+	m->OFF_DATA = layout_add(lay, m->max_entries, page);
+	lay->alias_off = m->OFF_DATA;
+	lay->alias_len = m->max_entries;
+	lay->values_off = m->OFF_DATA;
+	lay->values_len = 2 * (size_t)m->max_entries;
+	return 0;
+}
+
+static int rb_attach(bpfvm_map *m, bpfvm_error *err)
+{
+	if (rings_add(m) < 0)
+		return map_error(err, -ENOMEM, "out of memory registering ringbuf '%s'", m->name);
+	return 0;
+}
+
+static void rb_destroy(bpfvm_map *m)
+{
+	rings_remove(m);
+}
+
+const struct map_ops map_ringbuf_ops = {
+	.check = rb_check,
+	.layout = rb_layout,
+	.attach = rb_attach,
+	.destroy = rb_destroy,
+	.pinnable = true,
+};

@@ -1,0 +1,205 @@
+/*
+ * cmd_map.c - `bpfvm map dump|lookup|update|delete|show pinned PATH`, in
+ * bpftool's syntax and output: keys and values as hex bytes (per-CPU maps
+ * one value per CPU), JSON with -j.
+ */
+#include <errno.h>
+#include <linux/bpf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bpfvm/maps.h"
+#include "cli.h"
+
+static bool percpu(uint32_t type)
+{
+	return type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+	       type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+}
+
+static void print_bytes(const uint8_t *p, size_t n, bool json)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (json)
+			printf("%s\"0x%02x\"", i ? "," : "", p[i]);
+		else
+			printf("%s%02x", i ? " " : "", p[i]);
+	}
+}
+
+static void print_entry(const bpfvm_map_info *info, const uint8_t *key, const uint8_t *value, bool json,
+                        bool first)
+{
+	if (json) {
+		printf("%s{\"key\":[", first ? "" : ",");
+		print_bytes(key, info->key_size, true);
+		printf("],");
+		if (percpu(info->type)) {
+			printf("\"values\":[");
+			size_t stride = (info->value_size + 7) / 8 * 8;
+			for (uint32_t c = 0; c < info->possible_cpus; c++) {
+				printf("%s{\"cpu\":%u,\"value\":[", c ? "," : "", c);
+				print_bytes(value + c * stride, info->value_size, true);
+				printf("]}");
+			}
+			printf("]}");
+		} else {
+			printf("\"value\":[");
+			print_bytes(value, info->user_value_size, true);
+			printf("]}");
+		}
+		return;
+	}
+	if (info->key_size) {
+		printf("key: ");
+		print_bytes(key, info->key_size, false);
+		printf("  ");
+	}
+	if (percpu(info->type)) {
+		size_t stride = (info->value_size + 7) / 8 * 8;
+		printf("\n");
+		for (uint32_t c = 0; c < info->possible_cpus; c++) {
+			printf("value (CPU %02u): ", c);
+			print_bytes(value + c * stride, info->value_size, false);
+			printf("\n");
+		}
+	} else {
+		printf("value: ");
+		print_bytes(value, info->user_value_size, false);
+		printf("\n");
+	}
+}
+
+/* Collects "key BYTES..." / "value BYTES..." arguments (bpftool's form,
+ * with an optional "hex" word). */
+static int take_bytes(const char *what, int *i, int argc, char **argv, uint8_t *out, size_t want)
+{
+	size_t n = 0;
+	int k = *i + 1;
+	if (k < argc && !strcmp(argv[k], "hex"))
+		k++;
+	for (; k < argc && n < want; k++) {
+		char *end;
+		unsigned long v = strtoul(argv[k], &end, strncmp(argv[k], "0x", 2) ? 16 : 0);
+		if (*end || v > 255)
+			return fail("map: %s: '%s' is not a byte", what, argv[k]);
+		out[n++] = (uint8_t)v;
+	}
+	if (n != want)
+		return fail("map: %s needs %zu bytes, got %zu", what, want, n);
+	*i = k - 1;
+	return 0;
+}
+
+int cmd_map(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) {
+		printf("usage: bpfvm map { show | dump } pinned PATH [-j]\n"
+		       "       bpfvm map lookup pinned PATH key BYTES [-j]\n"
+		       "       bpfvm map update pinned PATH key BYTES value BYTES [any|exist|noexist]\n"
+		       "       bpfvm map delete pinned PATH key BYTES\n"
+		       "Works on maps a bpfvm process pinned (LIBBPF_PIN_BY_NAME maps live in\n"
+		       "%s/NAME).  BYTES are hex bytes: 0x01 0x02 or hex 01 02.\n",
+		       BPFVM_PIN_DIR_DEFAULT);
+		return argc < 2;
+	}
+	const char *verb = argv[1];
+	if (strcmp(verb, "show") && strcmp(verb, "dump") && strcmp(verb, "lookup") && strcmp(verb, "update") &&
+	    strcmp(verb, "delete"))
+		return fail("map: unknown command '%s' (see 'bpfvm map help')", verb);
+	int i = 2;
+	if (i < argc && !strcmp(argv[i], "pinned"))
+		i++;
+	if (i >= argc)
+		return fail("map %s: no pinned map path", verb);
+	const char *path = argv[i++];
+	bpfvm_map *map;
+	bpfvm_error err = { 0 };
+	if (bpfvm_map_open_pinned(path, &map, &err))
+		return fail("%s: %s", path, err.msg);
+	bpfvm_map_info info;
+	bpfvm_map_info_get(map, &info);
+	uint8_t *key = calloc(1, info.key_size + 1), *next = calloc(1, info.key_size + 1);
+	uint8_t *value = calloc(1, info.user_value_size + 1);
+	bool json = false, have_key = false, have_value = false;
+	uint64_t flags = BPFVM_ANY;
+	int rc = 0;
+	if (!key || !next || !value) {
+		rc = fail("out of memory");
+		goto out;
+	}
+	for (; i < argc && !rc; i++) {
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+			json = true;
+		} else if (!strcmp(argv[i], "key")) {
+			rc = take_bytes("key", &i, argc, argv, key, info.key_size);
+			have_key = true;
+		} else if (!strcmp(argv[i], "value")) {
+			rc = take_bytes("value", &i, argc, argv, value, info.user_value_size);
+			have_value = true;
+		} else if (!strcmp(argv[i], "any")) {
+			flags = BPFVM_ANY;
+		} else if (!strcmp(argv[i], "exist")) {
+			flags = BPFVM_EXIST;
+		} else if (!strcmp(argv[i], "noexist")) {
+			flags = BPFVM_NOEXIST;
+		} else {
+			rc = fail("map %s: unexpected '%s'", verb, argv[i]);
+		}
+	}
+	if (rc)
+		goto out;
+	if (!strcmp(verb, "show")) {
+		if (json)
+			printf("{\"id\":%u,\"type\":\"%s\",\"name\":\"%s\",\"flags\":%u,\"bytes_key\":%u,"
+			       "\"bytes_value\":%u,\"max_entries\":%u}\n", info.id, bpfvm_map_type_name(info.type),
+			       info.name, info.flags, info.key_size, info.value_size, info.max_entries);
+		else
+			printf("%u: %s  name %s  flags 0x%x\n\tkey %uB  value %uB  max_entries %u\n", info.id,
+			       bpfvm_map_type_name(info.type), info.name, info.flags, info.key_size, info.value_size,
+			       info.max_entries);
+	} else if (!strcmp(verb, "dump")) {
+		if (json)
+			printf("[");
+		size_t count = 0;
+		const void *prev = NULL;
+		while (bpfvm_map_get_next_key(map, prev, next, NULL) == 0) {
+			memcpy(key, next, info.key_size);
+			prev = key;
+			if (bpfvm_map_lookup(map, key, value, 0, NULL))
+				continue;   /* deleted meanwhile */
+			print_entry(&info, key, value, json, count == 0);
+			count++;
+		}
+		if (json)
+			printf("]\n");
+		else
+			printf("Found %zu element%s\n", count, count == 1 ? "" : "s");
+	} else {
+		if (!have_key && info.key_size)
+			rc = fail("map %s: no key given", verb);
+		else if (!strcmp(verb, "lookup")) {
+			if (bpfvm_map_lookup(map, key, value, 0, &err))
+				rc = fail("map lookup: %s", err.msg);
+			else {
+				print_entry(&info, key, value, json, true);
+				if (json)
+					printf("\n");
+			}
+		} else if (!strcmp(verb, "update")) {
+			if (!have_value)
+				rc = fail("map update: no value given");
+			else if (bpfvm_map_update(map, key, value, flags, &err))
+				rc = fail("map update: %s", err.msg);
+		} else if (bpfvm_map_delete(map, key, &err)) {
+			rc = fail("map delete: %s", err.msg);
+		}
+	}
+out:
+	free(key);
+	free(next);
+	free(value);
+	bpfvm_map_put(map);
+	return rc;
+}

@@ -1,0 +1,474 @@
+/*
+ * cmd_object.c - `bpfvm prog show OBJ` and `bpfvm run OBJ`: clang-built
+ * objects, their programs and maps, test runs in the manner of
+ * `bpftool prog run`, and runs over every packet of a capture.
+ */
+#include <bpf/btf.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pcap/pcap.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bpfvm/instance.h"
+#include "cli.h"
+
+/* The kernel's numbers (<linux/bpf.h> clashes with <pcap/pcap.h>). */
+enum {
+	BPF_PROG_TYPE_SOCKET_FILTER = 1, BPF_PROG_TYPE_SCHED_CLS = 3, BPF_PROG_TYPE_SCHED_ACT = 4,
+	BPF_PROG_TYPE_XDP = 6, BPF_MAP_TYPE_RINGBUF = 27,
+};
+
+static const char *map_type(uint32_t t)
+{
+	const char *n = bpfvm_map_type_name(t);
+	return n ? n : "unknown";
+}
+
+static const char *prog_type(uint32_t t)
+{
+	const char *n = bpfvm_prog_type_name(t);
+	return n ? n : "unknown";
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; s && *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+int cmd_prog(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		printf("usage: bpfvm prog show OBJ [-j]\n"
+		       "Lists the programs of a clang-built object (name, section, type,\n"
+		       "instructions) and its maps (type, key and value sizes, entries).\n");
+		return argc < 2;
+	}
+	if (strcmp(argv[1], "show") && strcmp(argv[1], "list"))
+		return fail("prog: unknown command '%s' (see 'bpfvm prog help')", argv[1]);
+	const char *path = NULL;
+	bool json = false;
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))
+			json = true;
+		else if (argv[i][0] == '-')
+			return fail("prog show: unknown option '%s'", argv[i]);
+		else if (!path)
+			path = argv[i];
+		else
+			return fail("prog show: more than one object");
+	}
+	if (!path)
+		return fail("prog show: no object file");
+	bpfvm_object *obj;
+	bpfvm_error err = { 0 };
+	if (bpfvm_object_open(path, &obj, &err))
+		return fail("%s", err.msg);
+	size_t np = bpfvm_object_prog_count(obj), nm = bpfvm_object_map_count(obj);
+	if (json) {
+		printf("{\"programs\":[");
+		for (size_t i = 0; i < np; i++) {
+			const bpfvm_object_prog *p = bpfvm_object_prog_at(obj, i);
+			printf("%s{\"id\":%zu,\"name\":", i ? "," : "", i);
+			json_str(p->name);
+			printf(",\"section\":");
+			json_str(p->section);
+			printf(",\"type\":");
+			json_str(prog_type(p->type));
+			printf(",\"insns\":%zu,\"bytes_xlated\":%zu}", p->insn_count, p->insn_count * 8);
+		}
+		printf("],\"maps\":[");
+		for (size_t i = 0; i < nm; i++) {
+			const bpfvm_object_map *m = bpfvm_object_map_at(obj, i);
+			printf("%s{\"id\":%zu,\"name\":", i ? "," : "", i);
+			json_str(m->name);
+			printf(",\"type\":");
+			json_str(map_type(m->attrs.type));
+			printf(",\"bytes_key\":%u,\"bytes_value\":%u,\"max_entries\":%u,\"flags\":%u}", m->attrs.key_size,
+			       m->attrs.value_size, m->attrs.max_entries, m->attrs.flags);
+		}
+		printf("],\"license\":");
+		json_str(bpfvm_object_license(obj));
+		printf("}\n");
+	} else {
+		for (size_t i = 0; i < np; i++) {
+			const bpfvm_object_prog *p = bpfvm_object_prog_at(obj, i);
+			printf("%zu: %s  name %s  section %s\n\txlated %zuB  insns %zu%s\n", i, prog_type(p->type), p->name,
+			       p->section, p->insn_count * 8, p->insn_count, p->autoload ? "" : "  (not autoloaded)");
+		}
+		for (size_t i = 0; i < nm; i++) {
+			const bpfvm_object_map *m = bpfvm_object_map_at(obj, i);
+			printf("map %zu: %s  name %s  flags 0x%x\n\tkey %uB  value %uB  max_entries %u\n", i,
+			       map_type(m->attrs.type), m->name, m->attrs.flags, m->attrs.key_size, m->attrs.value_size,
+			       m->attrs.max_entries);
+		}
+		printf("license: %s\n", bpfvm_object_license(obj) ? bpfvm_object_license(obj) : "(none)");
+	}
+	bpfvm_object_free(obj);
+	return 0;
+}
+
+struct run_args {
+	const char *prog, *data_in, *data_out, *ctx_in, *ctx_out, *pcap_in, *pcap_out, *pin_dir;
+	uint32_t repeat;
+	bool jit, unchecked, dump_maps;
+};
+
+static void btf_printf(void *ctx, const char *fmt, va_list args)
+{
+	(void)ctx;
+	vprintf(fmt, args);
+}
+
+/* Prints one key or value: with its BTF type when the object has one
+ * (libbpf's btf_dump), else as hex bytes. */
+static void print_typed(struct btf_dump *d, uint32_t type_id, const uint8_t *p, size_t n)
+{
+	if (d && type_id) {
+		LIBBPF_OPTS(btf_dump_type_data_opts, o, .compact = true, .emit_zeroes = true);
+		if (btf_dump__dump_type_data(d, type_id, p, n, &o) >= 0)
+			return;
+	}
+	for (size_t i = 0; i < n; i++)
+		printf("%s%02x", i ? " " : "", p[i]);
+}
+
+/* --dump-maps: every map's entries after the run (not ring buffers, whose
+ * records are printed as they come, nor prog_arrays). */
+static void dump_maps(const bpfvm_object *obj, bpfvm_instance *inst)
+{
+	struct btf *btf = bpfvm_object_btf(obj);
+	struct btf_dump *d = btf ? btf_dump__new(btf, btf_printf, NULL, NULL) : NULL;
+	for (size_t i = 0; i < bpfvm_object_map_count(obj); i++) {
+		const bpfvm_object_map *om = bpfvm_object_map_at(obj, i);
+		bpfvm_map *m = bpfvm_instance_map(inst, i);
+		bpfvm_map_info info;
+		bpfvm_map_info_get(m, &info);
+		if (info.type == BPF_MAP_TYPE_RINGBUF || info.type == 3 /* prog_array */ || !info.key_size)
+			continue;
+		printf("map %s (%s):\n", om->name, map_type(info.type));
+		uint8_t key[512], next[512];
+		uint8_t *value = malloc(info.user_value_size + 1);
+		const void *prev = NULL;
+		size_t count = 0;
+		while (value && info.key_size <= sizeof key && bpfvm_map_get_next_key(m, prev, next, NULL) == 0) {
+			memcpy(key, next, info.key_size);
+			prev = key;
+			if (bpfvm_map_lookup(m, key, value, 0, NULL))
+				continue;
+			printf("  key: ");
+			print_typed(d, om->attrs.btf_key_type_id, key, info.key_size);
+			printf("  value: ");
+			print_typed(d, info.user_value_size == info.value_size ? om->attrs.btf_value_type_id : 0, value,
+			            info.user_value_size);
+			printf("\n");
+			count++;
+		}
+		printf("  (%zu element%s)\n", count, count == 1 ? "" : "s");
+		free(value);
+	}
+	btf_dump__free(d);
+}
+
+static int write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return fail("%s: %s", path, strerror(errno));
+	size_t n = fwrite(data, 1, len, f);
+	if (fclose(f) || n != len)
+		return fail("%s: write failed", path);
+	return 0;
+}
+
+/* Prints what ring buffers hold, as they are consumed: one line a record. */
+static int print_record(void *ctx, void *data, size_t size)
+{
+	const char *name = ctx;
+	printf("ringbuf %s: %zu bytes:", name, size);
+	for (size_t i = 0; i < size; i++)
+		printf(" %02x", ((const uint8_t *)data)[i]);
+	printf("\n");
+	return 0;
+}
+
+static void drain_ringbufs(bpfvm_instance *inst)
+{
+	const bpfvm_object *obj = bpfvm_instance_object(inst);
+	for (size_t i = 0; i < bpfvm_object_map_count(obj); i++) {
+		bpfvm_map *m = bpfvm_instance_map(inst, i);
+		bpfvm_map_info info;
+		bpfvm_map_info_get(m, &info);
+		if (info.type == BPF_MAP_TYPE_RINGBUF)
+			bpfvm_map_ringbuf_consume(m, print_record, (void *)bpfvm_object_map_at(obj, i)->name, NULL);
+	}
+}
+
+static const char *verdict_name(uint32_t type, uint64_t r)
+{
+	if (type == BPF_PROG_TYPE_XDP) {
+		static const char *const xdp[] = { "XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT" };
+		return r < 5 ? xdp[r] : "XDP_(unknown)";
+	}
+	if (type == BPF_PROG_TYPE_SCHED_CLS || type == BPF_PROG_TYPE_SCHED_ACT) {
+		switch ((int32_t)r) {
+		case -1: return "TC_ACT_UNSPEC";
+		case 0: return "TC_ACT_OK";
+		case 1: return "TC_ACT_RECLASSIFY";
+		case 2: return "TC_ACT_SHOT";
+		case 3: return "TC_ACT_PIPE";
+		case 4: return "TC_ACT_STOLEN";
+		case 7: return "TC_ACT_REDIRECT";
+		default: return "TC_ACT_(other)";
+		}
+	}
+	return r ? "accept" : "drop";
+}
+
+/* Whether a packet with this verdict leaves the hook (for --pcap-out). */
+static bool verdict_passes(uint32_t type, uint64_t r)
+{
+	if (type == BPF_PROG_TYPE_XDP)
+		return r == 2 || r == 3;
+	if (type == BPF_PROG_TYPE_SCHED_CLS || type == BPF_PROG_TYPE_SCHED_ACT)
+		return (int32_t)r == 0 || (int32_t)r == -1 || (int32_t)r == 3;
+	return r != 0;
+}
+
+static int run_pcap(bpfvm_program *prog, const bpfvm_region *regions, size_t nregions, const struct run_args *a,
+                    bpfvm_instance *inst)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	pcap_t *in = pcap_open_offline(a->pcap_in, errbuf);
+	if (!in)
+		return fail("%s: %s", a->pcap_in, errbuf);
+	uint32_t type = bpfvm_program_type(prog);
+	if (type != BPF_PROG_TYPE_XDP && type != BPF_PROG_TYPE_SOCKET_FILTER && type != BPF_PROG_TYPE_SCHED_CLS &&
+	    type != BPF_PROG_TYPE_SCHED_ACT) {
+		pcap_close(in);
+		return fail("--pcap: the program is of type %s; it takes xdp, socket_filter or sched_cls",
+		            prog_type(type));
+	}
+	if (pcap_datalink(in) != DLT_EN10MB) {
+		pcap_close(in);
+		return fail("%s: link type %s: only Ethernet captures are supported", a->pcap_in,
+		            pcap_datalink_val_to_name(pcap_datalink(in)));
+	}
+	pcap_t *dead = NULL;
+	pcap_dumper_t *out = NULL;
+	if (a->pcap_out) {
+		dead = pcap_open_dead(DLT_EN10MB, 65535);
+		out = dead ? pcap_dump_open(dead, a->pcap_out) : NULL;
+		if (!out) {
+			int rc = fail("%s: %s", a->pcap_out, dead ? pcap_geterr(dead) : "cannot open");
+			if (dead)
+				pcap_close(dead);
+			pcap_close(in);
+			return rc;
+		}
+	}
+	uint64_t counts[16] = { 0 };
+	const char *names[16] = { 0 };
+	size_t nnames = 0;
+	uint64_t packets = 0, total_ns = 0;
+	struct pcap_pkthdr *hdr;
+	const u_char *bytes;
+	int rc = 0, got;
+	static uint8_t buf[65536 + 512];
+	while ((got = pcap_next_ex(in, &hdr, &bytes)) == 1) {
+		bpfvm_error err = { 0 };
+		bpfvm_test_run t = {
+			.data_in = bytes, .data_size_in = hdr->caplen,
+			.data_out = buf, .data_size_out = sizeof buf,
+			.mode = a->unchecked ? BPFVM_UNCHECKED : BPFVM_CHECKED,
+			.engine = a->jit ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP,
+			.regions = regions, .region_count = nregions,
+		};
+		packets++;
+		if (bpfvm_program_test_run(prog, &t, &err)) {
+			rc = fail("%s: packet %" PRIu64 ": instruction %d: %s", a->pcap_in, packets, err.insn, err.msg);
+			break;
+		}
+		total_ns += t.duration_ns;
+		const char *v = verdict_name(type, t.retval);
+		size_t k = 0;
+		while (k < nnames && strcmp(names[k], v))
+			k++;
+		if (k == nnames && nnames < 16)
+			names[nnames++] = v;
+		if (k < 16)
+			counts[k]++;
+		if (out && verdict_passes(type, t.retval)) {
+			struct pcap_pkthdr oh = *hdr;
+			oh.caplen = oh.len = t.data_size_out;
+			if (type == BPF_PROG_TYPE_SOCKET_FILTER && t.retval < oh.caplen)
+				oh.caplen = oh.len = (uint32_t)t.retval;   /* a socket filter keeps that many bytes */
+			pcap_dump((u_char *)out, &oh, buf);
+		}
+		drain_ringbufs(inst);
+	}
+	if (got == -1 && !rc)
+		rc = fail("%s: %s", a->pcap_in, pcap_geterr(in));
+	if (!rc) {
+		printf("Packets: %" PRIu64 ", duration (average): %" PRIu64 "ns\n", packets,
+		       packets ? total_ns / packets : 0);
+		for (size_t k = 0; k < nnames; k++)
+			printf("%-16s %" PRIu64 "\n", names[k], counts[k]);
+	}
+	if (out)
+		pcap_dump_close(out);
+	if (dead)
+		pcap_close(dead);
+	pcap_close(in);
+	return rc;
+}
+
+static int read_optional(const char *path, char **data, size_t *len)
+{
+	*data = NULL;
+	*len = 0;
+	return path ? read_file(path, data, len) : 0;
+}
+
+int cmd_run_object(const char *path, int argc, char **argv)
+{
+	struct run_args a = { .repeat = 1 };
+	for (int i = 1; i < argc; i++) {
+		const char *o = argv[i];
+		const char **slot = !strcmp(o, "--prog") ? &a.prog
+		                  : !strcmp(o, "--data-in") ? &a.data_in
+		                  : !strcmp(o, "--data-out") ? &a.data_out
+		                  : !strcmp(o, "--ctx-in") ? &a.ctx_in
+		                  : !strcmp(o, "--ctx-out") ? &a.ctx_out
+		                  : !strcmp(o, "--pcap") ? &a.pcap_in
+		                  : !strcmp(o, "--pcap-out") ? &a.pcap_out
+		                  : !strcmp(o, "--pin-dir") ? &a.pin_dir : NULL;
+		if (slot) {
+			if (i + 1 == argc)
+				return fail("run: %s needs a value", o);
+			*slot = argv[++i];
+		} else if (!strcmp(o, "--repeat")) {
+			char *end;
+			if (i + 1 == argc)
+				return fail("run: --repeat needs a count");
+			unsigned long n = strtoul(argv[++i], &end, 0);
+			if (*end || n == 0 || n > UINT32_MAX || argv[i][0] == '-')
+				return fail("run: --repeat: '%s' is not a count", argv[i]);
+			a.repeat = (uint32_t)n;
+		} else if (!strcmp(o, "--jit")) {
+			a.jit = true;
+		} else if (!strcmp(o, "--interp")) {
+			a.jit = false;
+		} else if (!strcmp(o, "--unchecked")) {
+			a.unchecked = true;
+		} else if (!strcmp(o, "--dump-maps")) {
+			a.dump_maps = true;
+		} else if (path == NULL && o[0] != '-') {
+			path = o;
+		} else {
+			return fail("run: unknown option '%s' (see 'bpfvm run --help')", o);
+		}
+	}
+	if (a.pcap_out && !a.pcap_in)
+		return fail("run: --pcap-out needs --pcap");
+	bpfvm_object *obj;
+	bpfvm_error err = { 0 };
+	if (bpfvm_object_open(path, &obj, &err))
+		return fail("%s", err.msg);
+	int idx = -1;
+	if (a.prog) {
+		idx = bpfvm_object_find_prog(obj, a.prog);
+		if (idx < 0) {
+			bpfvm_object_free(obj);
+			return fail("%s: no program named '%s' (see 'bpfvm prog show %s')", path, a.prog, path);
+		}
+	} else {
+		for (size_t i = 0; i < bpfvm_object_prog_count(obj); i++)
+			if (bpfvm_object_prog_at(obj, i)->autoload) {
+				if (idx >= 0) {
+					bpfvm_object_free(obj);
+					return fail("%s: several programs; choose one with --prog NAME", path);
+				}
+				idx = (int)i;
+			}
+		if (idx < 0) {
+			bpfvm_object_free(obj);
+			return fail("%s: no program to run", path);
+		}
+	}
+	bpfvm_instance_opts io = { .jit = a.jit, .pin_dir = a.pin_dir };
+	bpfvm_instance *inst = NULL;
+	int rc = 0;
+	char *din = NULL, *cin = NULL;
+	size_t din_len = 0, cin_len = 0;
+	uint8_t *dout = NULL, *cout = NULL;
+	if (bpfvm_instance_new(obj, &io, &inst, &err)) {
+		rc = fail("%s: %s", path, err.msg);
+		goto out;
+	}
+	bpfvm_program *prog = bpfvm_instance_prog(inst, (size_t)idx);
+	if (!prog) {
+		rc = fail("%s: program %s was not loaded", path, bpfvm_object_prog_at(obj, (size_t)idx)->name);
+		goto out;
+	}
+	size_t nregions;
+	const bpfvm_region *regions = bpfvm_instance_regions(inst, &nregions);
+	if (a.pcap_in) {
+		rc = run_pcap(prog, regions, nregions, &a, inst);
+		if (!rc && a.dump_maps)
+			dump_maps(obj, inst);
+		goto out;
+	}
+	if (read_optional(a.data_in, &din, &din_len) || read_optional(a.ctx_in, &cin, &cin_len)) {
+		rc = 1;
+		goto out;
+	}
+	dout = malloc(din_len + 4096);
+	cout = malloc(cin_len + 4096);
+	if (!dout || !cout) {
+		rc = fail("out of memory");
+		goto out;
+	}
+	bpfvm_test_run t = {
+		.data_in = din, .data_size_in = (uint32_t)din_len,
+		.data_out = dout, .data_size_out = (uint32_t)din_len + 4096,
+		.ctx_in = cin, .ctx_size_in = (uint32_t)cin_len,
+		.ctx_out = cout, .ctx_size_out = (uint32_t)cin_len + 4096,
+		.repeat = a.repeat,
+		.mode = a.unchecked ? BPFVM_UNCHECKED : BPFVM_CHECKED,
+		.engine = a.jit ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP,
+		.regions = regions, .region_count = nregions,
+	};
+	if (bpfvm_program_test_run(prog, &t, &err)) {
+		rc = fail("%s: instruction %d: %s", path, err.insn, err.msg);
+		goto out;
+	}
+	drain_ringbufs(inst);
+	printf("Return value: %" PRIu64 ", duration%s: %" PRIu64 "ns\n", t.retval, a.repeat > 1 ? " (average)" : "",
+	       t.duration_ns);
+	if (a.dump_maps)
+		dump_maps(obj, inst);
+	if (a.data_out)
+		rc |= write_file(a.data_out, dout, t.data_size_out);
+	if (a.ctx_out)
+		rc |= write_file(a.ctx_out, cout, t.ctx_size_out);
+out:
+	free(din);
+	free(cin);
+	free(dout);
+	free(cout);
+	bpfvm_instance_free(inst);
+	bpfvm_object_free(obj);
+	return rc;
+}
