@@ -15,10 +15,15 @@
 
 #include "bpfvm/maps.h"
 #include "helpers/helpers.h"
+#include "maps/map_internal.h"
 
+/* In unchecked mode the program is trusted (verified), and helpers take
+ * their arguments as they come: that is the hot path. */
 static bpfvm_map *map_arg(bpfvm_run *run, const char *helper, uint64_t ptr)
 {
 	bpfvm_map *m = (bpfvm_map *)(uintptr_t)ptr;
+	if (run->opts->mode == BPFVM_UNCHECKED)
+		return m;
 	const bpfvm_program *p = run->prog;
 	for (size_t i = 0; i < p->map_count; i++)
 		if (p->maps[i] == m)
@@ -35,10 +40,8 @@ static bpfvm_map *map_arg(bpfvm_run *run, const char *helper, uint64_t ptr)
 
 static bool map_sizes(bpfvm_map *m, uint32_t *key, uint32_t *value)
 {
-	bpfvm_map_info info;
-	bpfvm_map_info_get(m, &info);
-	*key = info.key_size;
-	*value = info.value_size;
+	*key = m->key_size;
+	*value = m->value_size;
 	return true;
 }
 
@@ -68,9 +71,7 @@ static uint64_t h_map_lookup_elem(uint64_t map, uint64_t key, uint64_t c, uint64
 	uint32_t ks, vs;
 	if (!m || !map_sizes(m, &ks, &vs) || !helper_check(run, "bpf_map_lookup_elem", key, ks, false))
 		return 0;
-	bpfvm_map_info info;
-	bpfvm_map_info_get(m, &info);
-	if (info.type == BPF_MAP_TYPE_ARRAY_OF_MAPS || info.type == BPF_MAP_TYPE_HASH_OF_MAPS) {
+	if (m->type == BPF_MAP_TYPE_ARRAY_OF_MAPS || m->type == BPF_MAP_TYPE_HASH_OF_MAPS) {
 		bpfvm_map *inner = bpfvm_map_lookup_inner(m, (const void *)(uintptr_t)key);
 		if (inner)
 			note_inner(run, inner);

@@ -72,8 +72,7 @@ static int open_backing(size_t size, bool *is_memfd, bpfvm_error *err)
 	if (ftruncate(fd, (off_t)size) != 0) {
 		int e = errno;
 		close(fd);
-		return map_error(err, e == EFBIG || e == EINVAL ? -E2BIG : -ENOMEM,
-		                 "cannot size the arena to %zu bytes: %s", size, strerror(e));
+		return map_error(err, -ENOMEM, "cannot size the arena to %zu bytes: %s", size, strerror(e));
 	}
 	*is_memfd = true;
 	return fd;

@@ -32,6 +32,7 @@ struct counter_job {
 	int rounds;
 	int failures;
 	uint32_t key_size;
+	long *reader_passes;   /* start only once user space is reading */
 };
 
 static void make_key(uint8_t *key, uint32_t key_size, uint32_t i)
@@ -51,6 +52,8 @@ static void *counter_worker(void *arg)
 	struct counter_job *job = arg;
 	uint8_t key[16];
 	uint64_t zero = 0;
+	while (__atomic_load_n(job->reader_passes, __ATOMIC_ACQUIRE) == 0)
+		sched_yield();
 	for (int r = 0; r < job->rounds; r++) {
 		make_key(key, job->key_size, (uint32_t)r % job->keys);
 		uint64_t *p = bpfvm_map_lookup_elem(job->map, key);
@@ -71,9 +74,10 @@ static void *counter_worker(void *arg)
 struct reader_job {
 	bpfvm_map *map;
 	volatile int *stop;
-	long reads;
+	long reads;            /* atomic */
 	uint32_t key_size;
 	uint32_t value_size;
+	long passes;           /* atomic: full iterations done */
 };
 
 /* User space reading and iterating while the workers count. */
@@ -87,8 +91,9 @@ static void *reader_worker(void *arg)
 			memcpy(key, next, job->key_size);
 			bpfvm_map_lookup(job->map, key, value, 0, NULL);
 			cur = key;
-			job->reads++;
+			__atomic_add_fetch(&job->reads, 1, __ATOMIC_RELAXED);
 		}
+		__atomic_add_fetch(&job->passes, 1, __ATOMIC_RELEASE);
 		sched_yield();
 	}
 	free(value);
@@ -128,10 +133,10 @@ static void test_counters(uint32_t type, uint32_t key_size, uint32_t max_entries
 	pthread_t th[THREADS], rd;
 	struct counter_job jobs[THREADS];
 	volatile int stop = 0;
-	struct reader_job rjob = { m, &stop, 0, key_size, percpu ? ncpus * 8 : 8 };
+	struct reader_job rjob = { m, &stop, 0, key_size, percpu ? ncpus * 8 : 8, 0 };
 	pthread_create(&rd, NULL, reader_worker, &rjob);
 	for (int i = 0; i < THREADS; i++) {
-		jobs[i] = (struct counter_job){ m, 16, ROUNDS, 0, key_size };
+		jobs[i] = (struct counter_job){ m, 16, ROUNDS, 0, key_size, &rjob.passes };
 		pthread_create(&th[i], NULL, counter_worker, &jobs[i]);
 	}
 	int failures = 0;
@@ -139,13 +144,16 @@ static void test_counters(uint32_t type, uint32_t key_size, uint32_t max_entries
 		pthread_join(th[i], NULL);
 		failures += jobs[i].failures;
 	}
+	/* Let the reader see the counters at least once. */
+	for (int spins = 0; __atomic_load_n(&rjob.reads, __ATOMIC_RELAXED) == 0 && spins < 100000; spins++)
+		sched_yield();
 	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
 	pthread_join(rd, NULL);
 	uint64_t sum = sum_values(m, key_size, percpu);
 	CHECK(failures == 0, "%s: %d lookups failed", t, failures);
 	CHECK(sum == (uint64_t)THREADS * ROUNDS, "%s: counters sum to %" PRIu64 ", want %d (lost updates)", t, sum,
 	      THREADS * ROUNDS);
-	CHECK(rjob.reads > 0, "%s: the reader read", t);
+	CHECK(__atomic_load_n(&rjob.reads, __ATOMIC_RELAXED) > 0, "%s: the reader read", t);
 	bpfvm_map_put(m);
 }
 
@@ -181,10 +189,22 @@ static void *churn_worker(void *arg)
 			break;
 		}
 		case 2:
-			bpfvm_map_delete_elem(job->map, &key);
+			/* Programs and user space both delete. */
+			if (s & 1)
+				bpfvm_map_delete_elem(job->map, &key);
+			else
+				bpfvm_map_delete(job->map, &key, NULL);
 			break;
 		default:
-			if (bpfvm_map_lookup(job->map, &key, w, 0, NULL) == 0) {
+			if (s & 2) {
+				/* A program's view: the element may be recycled under it,
+				 * but the memory stays valid (and LRU marks it used).  The
+				 * read is atomic only to tell ThreadSanitizer this race is
+				 * intended, as it is in the kernel. */
+				uint64_t *pv = bpfvm_map_lookup_elem(job->map, &key);
+				if (pv)
+					(void)__atomic_load_n(&pv[3], __ATOMIC_RELAXED);
+			} else if (bpfvm_map_lookup(job->map, &key, w, 0, NULL) == 0) {
 				bool ok = (w[0] >> 32) == key;
 				for (int i = 1; i < 4; i++)
 					ok = ok && w[i] == w[0];
@@ -206,7 +226,7 @@ static void test_churn(uint32_t type, uint32_t max_entries)
 	pthread_t th[THREADS], rd;
 	struct churn_job jobs[THREADS];
 	volatile int stop = 0;
-	struct reader_job rjob = { m, &stop, 0, 4, 32 };
+	struct reader_job rjob = { m, &stop, 0, 4, 32, 0 };
 	pthread_create(&rd, NULL, reader_worker, &rjob);
 	for (int i = 0; i < THREADS; i++) {
 		jobs[i] = (struct churn_job){ m, 1234u + (uint32_t)i * 7919u, ROUNDS, 0, 0, lru };

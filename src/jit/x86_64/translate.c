@@ -56,7 +56,7 @@ struct translator {
 	size_t *prev_insn_off;   /* NULL in the first pass */
 	size_t prev_stub_off[8];
 	uint8_t *sub_writes;     /* per subprogram start: mask of r6..r9 written */
-	uint8_t main_writes;     /* r6..r9 the entry function uses */
+	uint8_t main_writes;     /* r6..r9 the program uses */
 	bool entry_is_called;    /* a local call targets instruction 0 */
 	size_t cur_sub;          /* start of the subprogram being translated */
 	int32_t cur_pc;
@@ -1036,11 +1036,11 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 		if (op->format == FMT_LDDW)
 			pc++;
 	}
-	/* the entry function's r6..r9, read or written: the host's values
-	 * are saved, and the registers start at 0 as in the interpreter */
+	/* r6..r9 used anywhere, read or written: the host's values are saved
+	 * by the entry (a fault in a subprogram unwinds straight to the host,
+	 * past the subprogram's own saves), and they start at 0 as in the
+	 * interpreter */
 	for (size_t pc = 0; pc < n; pc++) {
-		if (pc && t->sub_start[pc])
-			break;
 		const bpfvm_insn *in = &prog->insns[pc];
 		for (int reg = 6; reg <= 9; reg++)
 			if (in->dst == reg || in->src == reg)
