@@ -13,6 +13,7 @@
 
 #include "bpfvm/maps.h"
 #include "core/program.h"
+#include "progtypes/progtypes.h"
 
 static int predecode(bpfvm_program *p, bpfvm_error *err)
 {
@@ -89,6 +90,23 @@ int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_o
 	int rc = isa_validate(insns, count, opts->max_insns, opts->helpers, err);
 	if (rc)
 		return rc;
+	/* the helpers the program type allows, as in the kernel */
+	for (size_t pc = 0; pc < count; pc++) {
+		if (insns[pc].opcode == 0x18) {
+			pc++;
+			continue;
+		}
+		if (insns[pc].opcode != 0x85 || insns[pc].src != 0)
+			continue;
+		uint32_t id = (uint32_t)insns[pc].imm;
+		if (progtype_helper_allowed(opts->prog_type, id) == 0) {
+			const char *name = NULL;
+			bpfvm_helpers_find(opts->helpers, id, &name);
+			const char *type = bpfvm_prog_type_name(opts->prog_type);
+			return isa_error(err, -EINVAL, (int)pc, "a %s program may not call %s (helper %u)",
+			                 type ? type : "?", name ? name : "this helper", id);
+		}
+	}
 	bpfvm_program *p = calloc(1, sizeof *p);
 	if (!p)
 		return isa_error(err, -ENOMEM, -1, "out of memory");

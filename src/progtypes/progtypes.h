@@ -36,6 +36,10 @@ struct hook_state {
 	uint32_t pkt_len;
 };
 
+/* 1 if a program of `type` may call helper `id` (the kernel's rule), 0
+ * if not, -1 if bpfvm keeps no list for the type. */
+int progtype_helper_allowed(uint32_t type, uint32_t id);
+
 /* The packet pointers of an XDP context, as full pointers. */
 static inline uint8_t *xdp_ptr(uint32_t field) { return (uint8_t *)(uintptr_t)field; }
 

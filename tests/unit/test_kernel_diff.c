@@ -1,10 +1,10 @@
 /*
- * test_kernel_diff.c - differential test of bpfvm's interpreter against the
+ * test_kernel_diff.c - differential test of bpfvm (interpreter and JIT) against the
  * Linux kernel (its verifier-accepted, JIT-compiled eBPF) as the oracle.
  *
  * Owns: the kernel side of the comparison (raw bpf() syscalls: load an XDP
  * program, BPF_PROG_TEST_RUN it), running the same body in bpfvm in both
- * checked and unchecked modes, comparing, shrinking and reporting.  The
+ * checked and unchecked modes with the interpreter and the JIT, comparing, shrinking and reporting.  The
  * programs come from randprog.h.
  *
  * How a full 64-bit r0 and the stack get out of the kernel, whose test run
@@ -69,8 +69,8 @@ struct outcome {
 	enum verdict verdict;
 	size_t out_len;
 	uint8_t kernel[MAX_OUT];
-	uint8_t vm[2][MAX_OUT];     /* by bpfvm_mode */
-	int vm_rc[2];
+	uint8_t vm[4][MAX_OUT];     /* by bpfvm_mode; +2: the same with the JIT */
+	int vm_rc[4];
 	char why[320];
 };
 
@@ -191,25 +191,34 @@ static enum verdict run_bpfvm(const struct randprog *p, struct outcome *o)
 	size_t n = randprog_wrap_mem(p, prog);
 	bpfvm_program *vm = NULL;
 	bpfvm_error err = { 0 };
-	int rc = bpfvm_program_load(prog, n, NULL, &vm, &err);
+	bpfvm_load_opts lo = { .jit = true };
+	int rc = bpfvm_program_load(prog, n, &lo, &vm, &err);
 	if (rc) {
 		snprintf(o->why, sizeof o->why, "bpfvm_program_load: %s (insn %d)", err.msg, err.insn);
 		return BPFVM_FAILED;
 	}
 	enum verdict v = AGREE;
-	for (int mode = BPFVM_CHECKED; mode <= BPFVM_UNCHECKED; mode++) {
+	for (int combo = 0; combo < 4; combo++) {
+		int mode = combo & 1;
 		uint8_t mem[MAX_OUT + PKT_MIN];
 		size_t len = packet_len(p);
 		fill_packet(mem, len);
 		uint64_t r0 = 1;
-		o->vm_rc[mode] = bpfvm_program_run_mem(vm, mem, len, (bpfvm_mode)mode, &r0, &err);
-		if (o->vm_rc[mode] || r0 != 0) {
-			snprintf(o->why, sizeof o->why, "bpfvm %s run: %s (insn %d), r0 %" PRIu64,
-			         mode == BPFVM_CHECKED ? "checked" : "unchecked",
-			         o->vm_rc[mode] ? err.msg : "ok", err.insn, r0);
+		bpfvm_region region = { mem, len, true };
+		bpfvm_run_opts ro = {
+			.args = { (uint64_t)(uintptr_t)mem, len },
+			.mode = (bpfvm_mode)mode,
+			.engine = combo & 2 ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP,
+			.regions = &region, .region_count = 1, .packet = mem, .packet_len = len,
+		};
+		o->vm_rc[combo] = bpfvm_program_run(vm, &ro, &r0, &err);
+		if (o->vm_rc[combo] || r0 != 0) {
+			snprintf(o->why, sizeof o->why, "bpfvm %s %s run: %s (insn %d), r0 %" PRIu64,
+			         combo & 2 ? "jit" : "interpreter", mode == BPFVM_CHECKED ? "checked" : "unchecked",
+			         o->vm_rc[combo] ? err.msg : "ok", err.insn, r0);
 			v = BPFVM_FAILED;
 		}
-		memcpy(o->vm[mode], mem, o->out_len);
+		memcpy(o->vm[combo], mem, o->out_len);
 	}
 	bpfvm_program_free(vm);
 	return v;
@@ -231,8 +240,8 @@ static enum verdict evaluate(const struct randprog *p, struct outcome *o)
 	v = run_bpfvm(p, o);
 	if (v != AGREE)
 		return o->verdict = v;
-	for (int mode = BPFVM_CHECKED; mode <= BPFVM_UNCHECKED; mode++)
-		if (memcmp(o->kernel, o->vm[mode], o->out_len))
+	for (int combo = 0; combo < 4; combo++)
+		if (memcmp(o->kernel, o->vm[combo], o->out_len))
 			v = MISMATCH;
 	return o->verdict = v;
 }
@@ -254,7 +263,8 @@ static void describe_mismatch(const struct outcome *o, char *buf, size_t len)
 	                            get64(o->vm[BPFVM_CHECKED]), get64(o->vm[BPFVM_UNCHECKED]));
 	unsigned diff_slots = 0;
 	for (size_t off = 8; off < o->out_len; off += 8)
-		if (memcmp(o->kernel + off, o->vm[0] + off, 8) || memcmp(o->kernel + off, o->vm[1] + off, 8))
+		if (memcmp(o->kernel + off, o->vm[0] + off, 8) || memcmp(o->kernel + off, o->vm[1] + off, 8) ||
+		    memcmp(o->kernel + off, o->vm[2] + off, 8) || memcmp(o->kernel + off, o->vm[3] + off, 8))
 			diff_slots++;
 	if (n < len)
 		snprintf(buf + n, len - n, "; %u of %zu stack slots differ", diff_slots, (o->out_len - 8) / 8);
