@@ -91,32 +91,31 @@ int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, st
 
 /* Checked-mode access test: [addr, addr+len) inside the stack or one
  * region of opts (writable if write). */
+/* Looks for [addr, addr+len) in regions: 1 allowed, 0 there but not
+ * writable, -1 not there. */
+static inline int regions_allow(const bpfvm_region *regions, size_t count, uint64_t addr, uint64_t len,
+                                bool write)
+{
+	for (size_t i = 0; i < count; i++) {
+		uint64_t rb = (uint64_t)(uintptr_t)regions[i].base;
+		if (len <= regions[i].len && addr - rb <= regions[i].len - len)
+			return !write || regions[i].writable;
+	}
+	return -1;
+}
+
 static inline bool run_access_ok(const struct bpfvm_run *run, uint64_t addr,
                                  uint64_t len, bool write)
 {
 	uint64_t base = (uint64_t)(uintptr_t)run->stack;
 	if (addr - base <= RUN_STACK_BYTES - len && len <= RUN_STACK_BYTES)
 		return true;
-	const bpfvm_run_opts *o = run->opts;
-	for (size_t i = 0; i < o->region_count; i++) {
-		const bpfvm_region *r = &o->regions[i];
-		uint64_t rb = (uint64_t)(uintptr_t)r->base;
-		if (len <= r->len && addr - rb <= r->len - len)
-			return !write || r->writable;
-	}
-	for (size_t i = 0; i < run->map_region_count; i++) {
-		const bpfvm_region *r = &run->map_regions[i];
-		uint64_t rb = (uint64_t)(uintptr_t)r->base;
-		if (len <= r->len && addr - rb <= r->len - len)
-			return !write || r->writable;
-	}
-	for (size_t i = 0; i < run->inner_count; i++) {
-		const bpfvm_region *r = &run->inner_regions[i];
-		uint64_t rb = (uint64_t)(uintptr_t)r->base;
-		if (len <= r->len && addr - rb <= r->len - len)
-			return !write || r->writable;
-	}
-	return false;
+	int r = regions_allow(run->opts->regions, run->opts->region_count, addr, len, write);
+	if (r < 0)
+		r = regions_allow(run->map_regions, run->map_region_count, addr, len, write);
+	if (r < 0)
+		r = regions_allow(run->inner_regions, run->inner_count, addr, len, write);
+	return r > 0;
 }
 
 struct jit_code;

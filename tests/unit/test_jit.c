@@ -13,19 +13,7 @@
 #include "bpfvm/bpfvm.h"
 #include "isa/isa.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                  \
-	do {                                                              \
-		if (cond) {                                               \
-			passed++;                                         \
-		} else {                                                  \
-			failed++;                                         \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__);       \
-			printf(__VA_ARGS__);                              \
-			printf("\n");                                     \
-		}                                                         \
-	} while (0)
+#include "unit/check.h"
 
 /* Permissions of the mapping holding addr, from /proc/self/maps. */
 static void mapping_perms(const void *addr, char perms[5])

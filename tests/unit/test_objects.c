@@ -25,19 +25,7 @@
 #define BPFVM_SOURCE_DIR "."
 #endif
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                  \
-	do {                                                              \
-		if (cond) {                                               \
-			passed++;                                         \
-		} else {                                                  \
-			failed++;                                         \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__);       \
-			printf(__VA_ARGS__);                              \
-			printf("\n");                                     \
-		}                                                         \
-	} while (0)
+#include "unit/check.h"
 
 /* ---- the capture (classic pcap, read by hand: no libpcap here, whose
  * headers clash with the kernel's) ---- */

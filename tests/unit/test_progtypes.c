@@ -19,19 +19,7 @@
 
 #include "bpfvm/bpfvm.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                  \
-	do {                                                              \
-		if (cond) {                                               \
-			passed++;                                         \
-		} else {                                                  \
-			failed++;                                         \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__);       \
-			printf(__VA_ARGS__);                              \
-			printf("\n");                                     \
-		}                                                         \
-	} while (0)
+#include "unit/check.h"
 
 struct prog_case {
 	const char *name;
