@@ -15,6 +15,31 @@
 #include "core/program.h"
 #include "progtypes/progtypes.h"
 
+/* The superinstruction starting at pc (enum interp_fused), or -1. */
+static int fused_handler(const bpfvm_insn *insns, size_t count, size_t pc, const bool *target)
+{
+	const bpfvm_insn *mov = &insns[pc], *add = mov + 1;
+	if (target[pc + 1] || mov->opcode != 0xbf || mov->off || mov->dst == mov->src)
+		return -1;
+	bool add_reg = add->opcode == 0x0f;
+	if ((!add_reg && add->opcode != 0x07) || add->dst != mov->dst || (add_reg && add->src == mov->dst))
+		return -1;
+	if (pc + 2 < count && !target[pc + 2]) {
+		const bpfvm_insn *ld = mov + 2;
+		static const struct { uint8_t opcode; int reg, imm; } loads[] = {
+			{ 0x71, FUSED_LDX_REG_B, FUSED_LDX_IMM_B }, { 0x69, FUSED_LDX_REG_H, FUSED_LDX_IMM_H },
+			{ 0x61, FUSED_LDX_REG_W, FUSED_LDX_IMM_W }, { 0x79, FUSED_LDX_REG_DW, FUSED_LDX_IMM_DW },
+			{ 0x91, FUSED_LDX_REG_SB, FUSED_LDX_IMM_SB }, { 0x89, FUSED_LDX_REG_SH, FUSED_LDX_IMM_SH },
+			{ 0x81, FUSED_LDX_REG_SW, FUSED_LDX_IMM_SW },
+		};
+		if (ld->src == mov->dst && ld->dst == mov->dst)
+			for (size_t i = 0; i < sizeof loads / sizeof loads[0]; i++)
+				if (loads[i].opcode == ld->opcode)
+					return add_reg ? loads[i].reg : loads[i].imm;
+	}
+	return add_reg ? FUSED_LEA_REG : FUSED_LEA_IMM;
+}
+
 static int predecode(bpfvm_program *p, bpfvm_error *err)
 {
 	const void *const *labels[2];
@@ -30,6 +55,23 @@ static int predecode(bpfvm_program *p, bpfvm_error *err)
 		p->slots[m] = calloc(p->count, sizeof *p->slots[m]);
 	if (!p->call_fns || !p->slots[0] || !p->slots[1])
 		return isa_error(err, -ENOMEM, -1, "out of memory loading %zu instructions", p->count);
+
+	bool *target = calloc(p->count + 1, sizeof *target);
+	if (!target)
+		return isa_error(err, -ENOMEM, -1, "out of memory loading %zu instructions", p->count);
+	for (size_t pc = 0; pc < p->count; pc++) {
+		const struct isa_op *op = isa_decode(&p->insns[pc]);
+		switch (op->format) {
+		case FMT_JA: case FMT_JA32: case FMT_JMP_IMM: case FMT_JMP_REG: case FMT_CALL_LOCAL:
+			target[isa_branch_target(op, &p->insns[pc], pc)] = true;
+			break;
+		case FMT_LDDW:
+			pc++;
+			break;
+		default:
+			break;
+		}
+	}
 
 	size_t call_index = 0;
 	for (size_t pc = 0; pc < p->count; pc++) {
@@ -53,6 +95,15 @@ static int predecode(bpfvm_program *p, bpfvm_error *err)
 				p->slots[m][pc].imm64 = value;
 		}
 	}
+	/* superinstructions: none of the covered slots but the first may be
+	 * jumped to */
+	for (size_t pc = 0; pc + 1 < p->count; pc++) {
+		int fused = fused_handler(p->insns, p->count, pc, target);
+		if (fused >= 0)
+			for (int m = 0; m < 2; m++)
+				p->slots[m][pc].handler = labels[m][fused];
+	}
+	free(target);
 	return 0;
 }
 

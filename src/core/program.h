@@ -127,6 +127,18 @@ int jit_run(const bpfvm_program *prog, const struct jit_code *code, struct bpfvm
             uint64_t *r0, bpfvm_error *err);
 const void *jit_code_bytes(const struct jit_code *code, size_t *len);
 
+/* Superinstructions of the interpreter, fused at pre-decode: clang's
+ * address idiom `A = B; A += C (or imm)`, alone or followed by the load
+ * `A = *(size *)(A + off)`.  Their handlers follow the ISA_OPS ones. */
+enum interp_fused {
+	FUSED_LEA_REG = ISA_OP_COUNT, FUSED_LEA_IMM,
+	FUSED_LDX_REG_B, FUSED_LDX_REG_H, FUSED_LDX_REG_W, FUSED_LDX_REG_DW,
+	FUSED_LDX_REG_SB, FUSED_LDX_REG_SH, FUSED_LDX_REG_SW,
+	FUSED_LDX_IMM_B, FUSED_LDX_IMM_H, FUSED_LDX_IMM_W, FUSED_LDX_IMM_DW,
+	FUSED_LDX_IMM_SB, FUSED_LDX_IMM_SH, FUSED_LDX_IMM_SW,
+	INTERP_HANDLER_COUNT
+};
+
 /* The interpreter: runs prog in mode; with prog == NULL returns, through
  * *labels, the table of handler addresses used to pre-decode slots. */
 int interp_run_checked(const bpfvm_program *prog, struct bpfvm_run *run,

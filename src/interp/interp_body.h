@@ -19,7 +19,18 @@ int INTERP_FN(const bpfvm_program *prog, struct bpfvm_run *run, uint64_t *r0_out
               bpfvm_error *err, const void *const **labels_out)
 {
 #define LABEL_ADDR(id, ...) [ISA_##id] = &&op_##id,
-	static const void *const labels[ISA_OP_COUNT] = { ISA_OPS(LABEL_ADDR) };
+	static const void *const labels[INTERP_HANDLER_COUNT] = {
+		ISA_OPS(LABEL_ADDR)
+		[FUSED_LEA_REG] = &&fused_lea_reg, [FUSED_LEA_IMM] = &&fused_lea_imm,
+		[FUSED_LDX_REG_B] = &&fused_ldx_reg_b, [FUSED_LDX_REG_H] = &&fused_ldx_reg_h,
+		[FUSED_LDX_REG_W] = &&fused_ldx_reg_w, [FUSED_LDX_REG_DW] = &&fused_ldx_reg_dw,
+		[FUSED_LDX_REG_SB] = &&fused_ldx_reg_sb, [FUSED_LDX_REG_SH] = &&fused_ldx_reg_sh,
+		[FUSED_LDX_REG_SW] = &&fused_ldx_reg_sw,
+		[FUSED_LDX_IMM_B] = &&fused_ldx_imm_b, [FUSED_LDX_IMM_H] = &&fused_ldx_imm_h,
+		[FUSED_LDX_IMM_W] = &&fused_ldx_imm_w, [FUSED_LDX_IMM_DW] = &&fused_ldx_imm_dw,
+		[FUSED_LDX_IMM_SB] = &&fused_ldx_imm_sb, [FUSED_LDX_IMM_SH] = &&fused_ldx_imm_sh,
+		[FUSED_LDX_IMM_SW] = &&fused_ldx_imm_sw,
+	};
 #undef LABEL_ADDR
 	if (!prog) {
 		*labels_out = labels;
@@ -139,6 +150,35 @@ int INTERP_FN(const bpfvm_program *prog, struct bpfvm_run *run, uint64_t *r0_out
 	op_BE64: op_BSWAP64: DST = __builtin_bswap64(DST); NEXT();
 
 	op_LDDW: DST = ip[1].imm64; ip++; NEXT();
+
+	/* Superinstructions (enum interp_fused): the slots they cover stay
+	 * as they were; a fault is reported at the load, as unfused. */
+	fused_lea_reg: DST = SRC + r[ip[1].src]; ip++; NEXT();
+	fused_lea_imm: DST = SRC + (uint64_t)(int64_t)ip[1].imm; ip++; NEXT();
+#define FUSED_LDX(label, type, ext, index_expr)                                  \
+	label: {                                                                 \
+		const struct interp_slot *m_ = ip;                               \
+		ip += 2;                                                         \
+		uint64_t addr_ = r[m_->src] + (index_expr) + (uint64_t)(int64_t)ip->off; \
+		CHECK_ACCESS(addr_, sizeof(type), false);                        \
+		r[m_->dst] = (uint64_t)(ext)LOAD(type, addr_);                   \
+		NEXT();                                                          \
+	}
+	FUSED_LDX(fused_ldx_reg_b, uint8_t, uint64_t, r[m_[1].src])
+	FUSED_LDX(fused_ldx_reg_h, uint16_t, uint64_t, r[m_[1].src])
+	FUSED_LDX(fused_ldx_reg_w, uint32_t, uint64_t, r[m_[1].src])
+	FUSED_LDX(fused_ldx_reg_dw, uint64_t, uint64_t, r[m_[1].src])
+	FUSED_LDX(fused_ldx_reg_sb, int8_t, int64_t, r[m_[1].src])
+	FUSED_LDX(fused_ldx_reg_sh, int16_t, int64_t, r[m_[1].src])
+	FUSED_LDX(fused_ldx_reg_sw, int32_t, int64_t, r[m_[1].src])
+	FUSED_LDX(fused_ldx_imm_b, uint8_t, uint64_t, (uint64_t)(int64_t)m_[1].imm)
+	FUSED_LDX(fused_ldx_imm_h, uint16_t, uint64_t, (uint64_t)(int64_t)m_[1].imm)
+	FUSED_LDX(fused_ldx_imm_w, uint32_t, uint64_t, (uint64_t)(int64_t)m_[1].imm)
+	FUSED_LDX(fused_ldx_imm_dw, uint64_t, uint64_t, (uint64_t)(int64_t)m_[1].imm)
+	FUSED_LDX(fused_ldx_imm_sb, int8_t, int64_t, (uint64_t)(int64_t)m_[1].imm)
+	FUSED_LDX(fused_ldx_imm_sh, int16_t, int64_t, (uint64_t)(int64_t)m_[1].imm)
+	FUSED_LDX(fused_ldx_imm_sw, int32_t, int64_t, (uint64_t)(int64_t)m_[1].imm)
+#undef FUSED_LDX
 
 	/* Legacy packet loads: big-endian, bounds-checked in every mode, and
 	 * out of bounds they end the program with r0 = 0 like the kernel. */

@@ -42,17 +42,14 @@ struct btf_map_def {
 #define LDR_MAX_DATA_SECTION (4u << 20)
 
 /* libbpf's skip_mods_and_typedefs(), bounded: hostile BTF may loop. */
-static const struct btf_type *skip_mods(const struct btf *btf, uint32_t id, uint32_t *res_id)
+static const struct btf_type *skip_mods(const struct btf *btf, uint32_t id)
 {
 	const struct btf_type *t = btf__type_by_id(btf, id);
 	for (int depth = 0; t && (btf_is_mod(t) || btf_is_typedef(t)); depth++) {
 		if (depth >= MAX_MODS_DEPTH)
 			return NULL;
-		id = t->type;
-		t = btf__type_by_id(btf, id);
+		t = btf__type_by_id(btf, t->type);
 	}
-	if (res_id)
-		*res_id = id;
 	return t;
 }
 
@@ -97,13 +94,13 @@ static int32_t find_spin_lock(const struct btf *btf, uint32_t value_type_id)
 {
 	if (!btf || !value_type_id)
 		return -1;
-	const struct btf_type *t = skip_mods(btf, value_type_id, NULL);
+	const struct btf_type *t = skip_mods(btf, value_type_id);
 	if (!t || !btf_is_struct(t))
 		return -1;
 	int32_t found = -1;
 	const struct btf_member *m = btf_members(t);
 	for (uint16_t i = 0; i < btf_vlen(t); i++, m++) {
-		const struct btf_type *mt = skip_mods(btf, m->type, NULL);
+		const struct btf_type *mt = skip_mods(btf, m->type);
 		if (!mt || !btf_is_struct(mt))
 			continue;
 		const char *name = btf__name_by_offset(btf, mt->name_off);
@@ -219,7 +216,7 @@ static int map_field_int(struct ldr *l, const char *map_name, const struct btf_m
 {
 	const struct btf *btf = l->obj->btf;
 	const char *name = btf__name_by_offset(btf, m->name_off);
-	const struct btf_type *t = skip_mods(btf, m->type, NULL);
+	const struct btf_type *t = skip_mods(btf, m->type);
 	if (!t || !btf_is_ptr(t))
 		return ldr_fail(l, -EINVAL, "map '%.64s': field '%.32s': expected PTR, got %s",
 		                map_name, name, kind_name(t));
@@ -315,11 +312,11 @@ static int parse_map_def(struct ldr *l, const char *map_name, const struct btf_t
 			if (!t || !btf_is_array(t) || btf_array(t)->nelems)
 				return ldr_fail(l, -EINVAL, "map '%.64s': 'values' is not a zero-sized "
 				                "array", map_name);
-			t = skip_mods(btf, btf_array(t)->type, NULL);
+			t = skip_mods(btf, btf_array(t)->type);
 			if (!t || !btf_is_ptr(t))
 				return ldr_fail(l, -EINVAL, "map '%.64s': 'values' elements are %s, not "
 				                "pointers", map_name, kind_name(t));
-			t = skip_mods(btf, t->type, NULL);
+			t = skip_mods(btf, t->type);
 			if (prog_array) {
 				if (!t || !btf_is_func_proto(t))
 					return ldr_fail(l, -EINVAL, "map '%.64s': prog_array values point "
@@ -412,7 +409,7 @@ static int collect_btf_map(struct ldr *l, const struct btf_type *sec_t, uint16_t
 	if (btf_var(var)->linkage != BTF_VAR_GLOBAL_ALLOCATED)
 		return ldr_fail(l, -EOPNOTSUPP, "section '.maps': map '%.64s' has linkage %u; maps "
 		                "must be global, allocated variables", name, btf_var(var)->linkage);
-	const struct btf_type *def_t = skip_mods(btf, var->type, NULL);
+	const struct btf_type *def_t = skip_mods(btf, var->type);
 	if (!def_t || !btf_is_struct(def_t))
 		return ldr_fail(l, -EINVAL, "section '.maps': map '%.64s' is a %s, not a struct",
 		                name, kind_name(def_t));
@@ -680,7 +677,7 @@ int ldr_maps_collect_slots(struct ldr *l, uint32_t rel_sec)
 		/* The slot: which pointer of the trailing 'values' array. */
 		const struct btf_var_secinfo *vi = btf_var_secinfos(sec_t) + l->places[map_idx].var;
 		const struct btf_type *var = btf__type_by_id(btf, vi->type);
-		const struct btf_type *def = var ? skip_mods(btf, var->type, NULL) : NULL;
+		const struct btf_type *def = var ? skip_mods(btf, var->type) : NULL;
 		uint16_t vlen = def ? btf_vlen(def) : 0;
 		const struct btf_member *last = vlen ? btf_members(def) + vlen - 1 : NULL;
 		const char *mname = last ? btf__name_by_offset(btf, last->name_off) : NULL;

@@ -38,7 +38,10 @@ int ldr_fail(struct ldr *l, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	return isa_error(l->err, code, -1, "%.60s: %s", l->display, msg);
+	/* A long path keeps its end: the file name matters most. */
+	size_t len = strlen(l->display);
+	const char *shown = len > 60 ? l->display + len - 57 : l->display;
+	return isa_error(l->err, code, -1, "%s%s: %s", len > 60 ? "..." : "", shown, msg);
 }
 
 int ldr_nomem(struct ldr *l, const char *what)

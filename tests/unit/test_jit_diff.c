@@ -124,12 +124,13 @@ static void gen_mem(struct gen *g, bool atomic)
 		/* clang's address idiom: A = base; A += C (or imm); A = *(A + d) */
 		uint8_t a = (uint8_t)below(g->r, g->loop_active ? 8 : 9);
 		int split = (int)below(g->r, 17) - 8;
-		put(g, 0xbf, a, base, 0, 0);
 		if (below(g->r, 2)) {
+			put(g, 0xbf, a, base, 0, 0);
 			put(g, 0x07, a, 0, 0, off - split);
 		} else {
 			uint8_t c = (uint8_t)((a + 1 + below(g->r, 7)) % 8);
 			put(g, 0xb7, c, 0, 0, off - split);
+			put(g, 0xbf, a, base, 0, 0);
 			put(g, 0x0f, a, c, 0, 0);
 		}
 		uint8_t dst = below(g->r, 3) ? a : data_reg(g);
