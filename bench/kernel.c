@@ -1,5 +1,5 @@
 /*
- * kernel.c - the kernel's JIT as a fourth column of bpfvm-bench.
+ * kernel.c - the kernel's JIT as a column of bpfvm-bench.
  *
  * Owns: wrapping a benchmark body into an XDP program, loading it with
  * the raw bpf() syscall (no libbpf), getting the verifier's reason when it
@@ -18,8 +18,11 @@
  * LEN is the benchmark's input length as a constant, checked against the
  * packet before the body runs: the verifier can then prove accesses whose
  * index it can bound against LEN, where an unknown data_end - data would
- * give it nothing to compare with.  The body still runs on exactly the
- * bytes and length bpfvm and native code get.  BPF_PROG_TEST_RUN returns
+ * give it nothing to compare with.  r3 = data_end is the body's `end`
+ * (bench_prog.h): a packet pointer plus a variable offset loses its
+ * proven range, and only a test against data_end gives one back.  The
+ * body still runs on exactly the bytes, length and end bpfvm and native
+ * code get (for them end is mem + len).  BPF_PROG_TEST_RUN returns
  * only a 32-bit retval, so the wrapper stores the full r0 in the packet
  * and the runner reads it back from data_out.
  *
@@ -32,9 +35,10 @@
  * So kernel_load() looks for the idiom first (a NEG, an arithmetic
  * shift by 31/63, or a 0/1 value minus one, feeding an AND or OR within
  * four instructions) and does not hand such a body to the kernel.  The
- * benchmarks are written without it (crc32 multiplies by the low bit
- * instead), so the screen is a guard against a future program, and the
- * programs keep their verifier walks far from 8192 pending states.
+ * benchmarks are written without it (crc32 and collatz multiply by the
+ * low bit instead), so the screen is a guard against a future program;
+ * and they are shaped so that the verifier's walk stays within its
+ * limits (README.md).
  */
 #include <errno.h>
 #include <stdio.h>

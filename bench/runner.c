@@ -12,21 +12,24 @@
  * slow phases of the machine fall on all of them alike; a batch lasts
  * about BATCH_NS.  Each run is timed on its own (clock_gettime around
  * it), a batch's figure is its 10th-percentile run, and the engine's
- * figure the median of its batches.  For the kernel a run's time is
+ * figure the median of its batches.  Each program has INPUTS inputs,
+ * built from consecutive seeds and taken in turn (every engine is checked
+ * against native on all of them).  For the kernel a run's time is
  * BPF_PROG_TEST_RUN's own `duration` of one repetition, which a time
  * slice given to another process cannot inflate (the run has bottom
  * halves, so preemption, disabled); timing runs one by one keeps such
  * slices out of the other engines' figures too (a batch's fast runs are
- * ones no other process interrupted).  Programs that
- * write their input get a fresh copy before every run, outside the timed
- * region; the kernel copies the input afresh on every call.
+ * ones no other process interrupted).  Every run gets a fresh copy of its
+ * input, outside the timed region; the kernel copies the input afresh on
+ * every call.
  *
  * Code size: bpfvm's JIT output for the body (both modes) and, for a
  * like-for-like comparison with the kernel's jited_prog_len, for exactly
  * the XDP-wrapped program kernel.c loads (kernel_wrap()).  bpfvm also
- * runs that wrapped program once, on a fake xdp_md whose 32-bit data and
- * data_end hold the address of a copy of the input mapped below 4 GiB, so
- * the code whose size is reported is known to compute the right result.
+ * runs that wrapped program (checked, then unchecked) on a fake xdp_md
+ * whose 32-bit data and data_end hold the address of a copy of the input
+ * mapped below 4 GiB, so the code whose size is reported is known to
+ * compute the right result.
  *
  * Compile speed: bpfvm_program_load with and without .jit, interleaved,
  * medians of the thread's CPU time; the difference is the JIT's time (it
@@ -57,6 +60,7 @@
 #define MAX_RUNS 100000u        /* per batch: the shortest run is over 1 us */
 #define MAX_KERNEL_RUNS 2000u      /* each costs a syscall besides its duration */
 #define RUN_PERCENTILE 10          /* a batch's figure: its 10th-percentile run */
+#define INPUTS 8                   /* inputs per program, taken in turn */
 #define LOAD_REPS 41               /* compile-time samples per benchmark program */
 #define SYNTH_INSNS 500000u        /* length of each synthetic program */
 #define SYNTH_REPS 5
@@ -90,9 +94,9 @@ struct bench_case {
 	bpfvm_run_opts run[2];        /* per mode (BPFVM_CHECKED = 0, UNCHECKED = 1), engine set per call */
 	bpfvm_region region;
 	struct kernel_prog kp;
-	uint8_t *pristine;     /* the input as built */
-	uint8_t *work;         /* what a run gets: a copy of pristine */
-	uint64_t result;       /* native r0, the reference */
+	uint8_t *pristine[INPUTS];   /* the inputs as built */
+	uint8_t *work;         /* what a run gets: a copy of one of them */
+	uint64_t result[INPUTS];     /* native r0 for each, the reference */
 	double ns[E_COUNT];    /* median ns per run; < 0 when not measured */
 	int ok;                /* results agreed */
 	/* code size */
@@ -167,12 +171,13 @@ static int bpfvm_once(struct bench_case *c, enum engine e, uint64_t *r0, bpfvm_e
 	return bpfvm_program_run(c->prog, o, r0, err);
 }
 
-/* One run of engine e on a fresh copy of the input, untimed: for the
+/* One run of engine e on a fresh copy of input k, untimed: for the
  * agreement check. */
-static int run_checked_once(struct bench_case *c, enum engine e, uint64_t *r0, char *why, size_t whylen)
+static int run_checked_once(struct bench_case *c, enum engine e, unsigned k, uint64_t *r0, char *why,
+                            size_t whylen)
 {
 	size_t len = c->d->len;
-	memcpy(c->work, c->pristine, len);
+	memcpy(c->work, c->pristine[k], len);
 	bpfvm_error err;
 	int rc;
 	uint64_t ns;
@@ -181,7 +186,7 @@ static int run_checked_once(struct bench_case *c, enum engine e, uint64_t *r0, c
 		*r0 = c->d->native(c->work, len, c->work + len);
 		return 0;
 	case E_KERNEL:
-		rc = kernel_run(&c->kp, c->pristine, r0, &ns);
+		rc = kernel_run(&c->kp, c->pristine[k], r0, &ns);
 		if (rc)
 			snprintf(why, whylen, "%s", c->kp.detail);
 		return rc;
@@ -193,15 +198,22 @@ static int run_checked_once(struct bench_case *c, enum engine e, uint64_t *r0, c
 	}
 }
 
-/* `runs` runs of engine e, each timed on its own; returns the ns of the
- * RUN_PERCENTILE-th percentile run.  Timing each run (not the batch)
- * keeps out what happens between runs: the input restore for programs
- * that write it, and, on a loaded machine, the time slices other
- * processes take, which the kernel's `duration` never includes (its runs
- * are not preempted).  Interference only ever adds time, and on a busy
- * machine it can reach half the runs of a millisecond-long program, so
- * the figure is a low percentile rather than the median.  A run costs
- * one clock_gettime pair more, about 25 ns here. */
+/* `runs` runs of engine e, each timed on its own, run i on input
+ * i % INPUTS; returns the ns of the RUN_PERCENTILE-th percentile run.
+ * Timing each run (not the batch) keeps out what happens between runs:
+ * copying the next input in, and, on a loaded machine, the time slices
+ * other processes take, which the kernel's `duration` never includes (its
+ * runs are not preempted).  Interference only ever adds time, and on a
+ * busy machine it can reach half the runs of a millisecond-long program,
+ * so the figure is a low percentile rather than the median.  A run costs
+ * one clock_gettime pair more, about 25 ns here.
+ *
+ * Why several inputs: run after run on one input, the branch predictor
+ * learns that input's data-dependent branches; `parse_dec` natively took
+ * 4.0 us a run on one input and 6.7 us taking eight in turn.  How much
+ * each engine learns depends on what runs between its runs (the kernel's
+ * runs have a system call between them), so one input would favour some
+ * engines on branchy programs. */
 static double time_batch(struct bench_case *c, enum engine e, unsigned runs, double *v)
 {
 	size_t len = c->d->len;
@@ -210,7 +222,7 @@ static double time_batch(struct bench_case *c, enum engine e, unsigned runs, dou
 	if (e == E_KERNEL) {
 		uint64_t ns;
 		for (unsigned i = 0; i < runs; i++) {
-			if (kernel_run(&c->kp, c->pristine, &r0, &ns) != 0)
+			if (kernel_run(&c->kp, c->pristine[i % INPUTS], &r0, &ns) != 0)
 				return -1;
 			v[i] = (double)ns;
 		}
@@ -224,12 +236,10 @@ static double time_batch(struct bench_case *c, enum engine e, unsigned runs, dou
 	const bpfvm_run_opts *o = &c->run[engine_mode(e)];
 	uint8_t *work = c->work;
 	const void *end = c->work + len;
-	if (!c->d->mutates)
-		memcpy(work, c->pristine, len);
 	for (unsigned i = 0; i < runs; i++) {
-		/* Restore outside the timed region, the same for every engine. */
-		if (c->d->mutates)
-			memcpy(work, c->pristine, len);
+		/* The next input, outside the timed region, the same for every
+		 * engine (the kernel copies it in on every call too). */
+		memcpy(work, c->pristine[i % INPUTS], len);
 		double t0 = now_ns();
 		if (e == E_NATIVE)
 			r0 = c->d->native(work, len, end);
@@ -293,11 +303,12 @@ struct fake_xdp_md {
 	uint32_t data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex;
 };
 
-/* Runs the XDP-wrapped program in bpfvm (JIT, checked, so a wrong access
- * is an error and not a crash): the input is copied into memory mapped
- * below 4 GiB so that the 32-bit data/data_end of a fake xdp_md hold its
- * address.  Returns 1 when r0 is XDP_PASS and the packet's first 8 bytes
- * are native's result, -1 when not, 0 when it could not be tried. */
+/* Runs the XDP-wrapped program with bpfvm's JIT, checked first (so a
+ * wrong access is an error, not a crash), then unchecked, the code whose
+ * size is reported: the input is copied into memory mapped below 4 GiB so
+ * that the 32-bit data/data_end of a fake xdp_md hold its address.
+ * Returns 1 when both runs return XDP_PASS with native's result in the
+ * packet's first 8 bytes, -1 when not, 0 when it could not be tried. */
 static int run_wrapped(struct bench_case *c, bpfvm_program *wrapped, char *why, size_t whylen)
 {
 	size_t len = c->d->len;
@@ -315,7 +326,6 @@ static int run_wrapped(struct bench_case *c, bpfvm_program *wrapped, char *why, 
 		snprintf(why, whylen, "MAP_32BIT memory above 4 GiB");
 		return 0;
 	}
-	memcpy(data, c->pristine, len);
 	memset(ctx, 0, sizeof *ctx);
 	ctx->data = (uint32_t)a;
 	ctx->data_end = (uint32_t)(a + len);
@@ -323,28 +333,33 @@ static int run_wrapped(struct bench_case *c, bpfvm_program *wrapped, char *why, 
 		{ .base = data, .len = len, .writable = true },
 		{ .base = ctx, .len = sizeof *ctx, .writable = false },
 	};
-	bpfvm_run_opts opts = {
-		.args = { (uint64_t)(uintptr_t)ctx },
-		.mode = BPFVM_CHECKED,
-		.engine = BPFVM_ENGINE_JIT,
-		.regions = regions,
-		.region_count = 2,
-	};
-	uint64_t r0 = 0, result = 0;
-	bpfvm_error err;
-	int rc = bpfvm_program_run(wrapped, &opts, &r0, &err);
-	memcpy(&result, data, 8);
+	int ok = 1;
+	static const bpfvm_mode modes[2] = { BPFVM_CHECKED, BPFVM_UNCHECKED };
+	for (int m = 0; m < 2 && ok > 0; m++) {
+		memcpy(data, c->pristine[0], len);
+		bpfvm_run_opts opts = {
+			.args = { (uint64_t)(uintptr_t)ctx },
+			.mode = modes[m],
+			.engine = BPFVM_ENGINE_JIT,
+			.regions = regions,
+			.region_count = 2,
+		};
+		uint64_t r0 = 0, result = 0;
+		bpfvm_error err;
+		int rc = bpfvm_program_run(wrapped, &opts, &r0, &err);
+		memcpy(&result, data, 8);
+		const char *mode = m ? "unchecked" : "checked";
+		if (rc) {
+			snprintf(why, whylen, "%s: %s (insn %d): %s", mode, bpfvm_strerror(rc), err.insn, err.msg);
+			ok = -1;
+		} else if (r0 != 2 /* XDP_PASS */ || result != c->result[0]) {
+			snprintf(why, whylen, "%s: r0 = %llu, result 0x%016llx, native 0x%016llx", mode,
+			         (unsigned long long)r0, (unsigned long long)result, (unsigned long long)c->result[0]);
+			ok = -1;
+		}
+	}
 	munmap(mem, map_len);
-	if (rc) {
-		snprintf(why, whylen, "%s (insn %d): %s", bpfvm_strerror(rc), err.insn, err.msg);
-		return -1;
-	}
-	if (r0 != 2 /* XDP_PASS */ || result != c->result) {
-		snprintf(why, whylen, "r0 = %llu, result 0x%016llx, native 0x%016llx", (unsigned long long)r0,
-		         (unsigned long long)result, (unsigned long long)c->result);
-		return -1;
-	}
-	return 1;
+	return ok;
 }
 
 /* ---- compile speed ------------------------------------------------------ */
@@ -562,9 +577,11 @@ static void measure_floors(const struct options *o, double *floor_ns)
 	bpfvm_error err;
 	if (bpfvm_program_load(empty, 2, &lo, &c.prog, &err) != 0)
 		return;
-	c.pristine = alloc_input(desc.len);
+	for (int k = 0; k < INPUTS; k++) {
+		c.pristine[k] = alloc_input(desc.len);
+		memset(c.pristine[k], 0, desc.len);
+	}
 	c.work = alloc_input(desc.len);
-	memset(c.pristine, 0, desc.len);
 	c.region = (bpfvm_region){ .base = c.work, .len = desc.len, .writable = true };
 	for (int m = 0; m < 2; m++)
 		c.run[m] = (bpfvm_run_opts){
@@ -579,7 +596,8 @@ static void measure_floors(const struct options *o, double *floor_ns)
 	memcpy(floor_ns, c.ns, sizeof c.ns);
 	kernel_close(&c.kp);
 	bpfvm_program_free(c.prog);
-	free(c.pristine);
+	for (int k = 0; k < INPUTS; k++)
+		free(c.pristine[k]);
 	free(c.work);
 }
 
@@ -672,9 +690,13 @@ static int prepare(struct bench_case *c, const struct bench_prog *p, const struc
 		        c->d->name, bpfvm_strerror(rc), err.insn, err.msg);
 		return -1;
 	}
-	c->pristine = alloc_input(c->d->len);
+	/* INPUTS inputs from consecutive seeds, the first from the program's
+	 * own. */
+	for (int k = 0; k < INPUTS; k++) {
+		c->pristine[k] = alloc_input(c->d->len);
+		c->d->fill(c->pristine[k], c->d->len, c->d->seed + (uint64_t)k);
+	}
 	c->work = alloc_input(c->d->len);
-	c->d->fill(c->pristine, c->d->len, c->d->seed);
 	/* What bpfvm_program_run_mem passes, built once: r1 = mem, r2 = len,
 	 * mem the one region (writable) and the legacy packet; and r3 = end
 	 * (bench_prog.h). */
@@ -699,25 +721,27 @@ static int prepare(struct bench_case *c, const struct bench_prog *p, const struc
 	}
 
 	int agree = 1;
-	uint64_t r[E_COUNT];
-	for (int e = 0; e < E_COUNT; e++) {
-		if (e == E_KERNEL && c->kp.status != KERNEL_OK)
-			continue;
-		if (run_checked_once(c, (enum engine)e, &r[e], why, sizeof why) != 0) {
-			if (e == E_KERNEL)
-				continue;    /* kernel_run set kp.status: reported, not fatal */
-			fprintf(stderr, "bpfvm-bench: %s: bpfvm %s run failed: %s\n", c->d->name,
-			        engine_names[e], why);
-			return -1;
+	for (unsigned k = 0; k < INPUTS; k++) {
+		uint64_t r[E_COUNT];
+		for (int e = 0; e < E_COUNT; e++) {
+			if (e == E_KERNEL && c->kp.status != KERNEL_OK)
+				continue;
+			if (run_checked_once(c, (enum engine)e, k, &r[e], why, sizeof why) != 0) {
+				if (e == E_KERNEL)
+					continue;    /* kernel_run set kp.status: reported, not fatal */
+				fprintf(stderr, "bpfvm-bench: %s: bpfvm %s run failed on input %u: %s\n", c->d->name,
+				        engine_names[e], k, why);
+				return -1;
+			}
+			if (r[e] != r[E_NATIVE]) {
+				fprintf(stderr, "bpfvm-bench: MISMATCH in %s, input %u: native r0 = 0x%016llx, "
+				        "%s r0 = 0x%016llx\n", c->d->name, k, (unsigned long long)r[E_NATIVE],
+				        engine_names[e], (unsigned long long)r[e]);
+				agree = 0;
+			}
 		}
-		if (r[e] != r[E_NATIVE]) {
-			fprintf(stderr, "bpfvm-bench: MISMATCH in %s: native r0 = 0x%016llx, %s r0 = 0x%016llx\n",
-			        c->d->name, (unsigned long long)r[E_NATIVE], engine_names[e],
-			        (unsigned long long)r[e]);
-			agree = 0;
-		}
+		c->result[k] = r[E_NATIVE];
 	}
-	c->result = r[E_NATIVE];
 	code_sizes(c, o);
 	if (c->wrapped_ran < 0)
 		agree = 0;
@@ -730,7 +754,8 @@ static void release(struct bench_case *c)
 	kernel_close(&c->kp);
 	bpfvm_program_free(c->prog);
 	free(c->insns);
-	free(c->pristine);
+	for (int k = 0; k < INPUTS; k++)
+		free(c->pristine[k]);
 	free(c->work);
 }
 
@@ -1036,8 +1061,9 @@ static void print_json(const struct machine *m, const struct options *o, struct 
 		json_string(c->d->name);
 		printf(", \"what\": ");
 		json_string(c->d->what);
-		printf(", \"bytes\": %zu, \"insns\": %zu, \"result\": \"0x%016llx\", \"agree\": %s", c->d->len,
-		       c->count, (unsigned long long)c->result, c->ok ? "true" : "false");
+		printf(", \"bytes\": %zu, \"insns\": %zu, \"inputs\": %d, \"result_input0\": \"0x%016llx\", "
+		       "\"agree\": %s", c->d->len, c->count, INPUTS, (unsigned long long)c->result[0],
+		       c->ok ? "true" : "false");
 		for (int e = 0; e < E_COUNT; e++) {
 			printf(", \"%s_ns\": ", engine_names[e]);
 			json_number(c->ns[e], 1);

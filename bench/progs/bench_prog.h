@@ -2,10 +2,10 @@
  * bench_prog.h - what every benchmark program in bench/progs/ includes.
  *
  * Owns: BENCH_ENTRY (the entry function's signature, and its own ELF
- * section when compiled for BPF), BENCH_INLINE, the little-endian/big-
- * endian helpers the programs share, and, natively only, the descriptor
- * each program exports so the runner can find it, size its input and
- * build that input.
+ * section when compiled for BPF), BENCH_INLINE, BENCH_OPAQUE, the
+ * little-endian/big-endian helpers the programs share, and, natively
+ * only, the descriptor each program exports so the runner can find it,
+ * size its input and build that input.
  *
  * Each program is one C file compiled twice: with `clang -target bpf` into
  * an object whose section "bench/NAME" becomes the bytecode bpfvm and the
@@ -43,7 +43,8 @@
  * multiply instead of becoming a select, which BPF can only do with a
  * branch: a data-dependent branch in a long loop leaves the kernel's
  * verifier one more state to come back to each time (see README.md).
- * An empty asm: no instruction on either side. */
+ * An empty asm: it emits nothing, but v must be in a register there, and
+ * natively it keeps clang from vectorising the loop around it. */
 #define BENCH_OPAQUE(v) __asm__("" : "+r"(v))
 
 BENCH_INLINE uint64_t bench_rotl64(uint64_t x, unsigned r)

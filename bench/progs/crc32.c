@@ -2,8 +2,11 @@
  * crc32.c - benchmark "crc32": table-free CRC-32.
  *
  * Owns: the reflected CRC-32 of IEEE 802.3 / zlib (polynomial 0xEDB88320),
- * computed a bit at a time with a branch-free mask, so eight dependent
- * shift/and/xor steps per byte: a long serial chain on either side.
+ * computed a bit at a time, branch-free: the polynomial times the low bit,
+ * so eight dependent shift/and/multiply/xor steps per byte, a long serial
+ * chain on either side.  (Not `POLY & -(crc & 1)`: that mask idiom makes
+ * the kernel's verifier fork a state per bit, and oopsed this machine's
+ * kernel; see kernel.c.)
  */
 #include "bench_prog.h"
 

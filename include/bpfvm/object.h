@@ -37,7 +37,7 @@ typedef struct bpfvm_object bpfvm_object;
 /* Program type of SEC("bpfvm") and SEC("bpfvm/NAME"): r1 = a memory
  * buffer, r2 = its length, as bpfvm_program_run_mem() calls it.  Chosen
  * far above the kernel's enum bpf_prog_type so the two never meet. */
-#define BPFVM_PROG_TYPE_RAW_MEMORY 0x10000u
+#define BPFVM_PROG_TYPE_RAW_MEMORY BPFVM_PROG_TYPE_RAW   /* <bpfvm/bpfvm.h>: 0x10000 */
 
 /* The kernel's src_reg markers, as the loader leaves them:
  *   lddw  src = BPFVM_PSEUDO_MAP_FD:    imm = map index in this object

@@ -131,7 +131,8 @@ static bpfvm_helpers *helpers;
 static bool jit_diff;
 static bool jit_lenient;   /* BPFVM_FUZZ_JIT=2, see touches_unsaved_regs() */
 static bool verbose;
-static bpfvm_program *scrubber;   /* BPFVM_FUZZ_SCRUB=1, see one_run() */
+static bpfvm_program *scrubber;   /* zeroes the run stack, see one_run() */
+static bool scrub_always;         /* BPFVM_FUZZ_SCRUB=1 */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -149,19 +150,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	env = getenv("BPFVM_FUZZ_VERBOSE");
 	verbose = env && strcmp(env, "1") == 0;
 	env = getenv("BPFVM_FUZZ_SCRUB");
-	if (env && strcmp(env, "1") == 0) {
-		/* r1 = r10 - 4096; do { *(u64 *)r1 = 0; r1 += 8; } while (r1 != r10) */
-		static const bpfvm_insn scrub[] = {
-			{ .opcode = 0xbf, .dst = 1, .src = 10 },
-			{ .opcode = 0x07, .dst = 1, .imm = -4096 },
-			{ .opcode = 0x7a, .dst = 1 },
-			{ .opcode = 0x07, .dst = 1, .imm = 8 },
-			{ .opcode = 0x5d, .dst = 1, .src = 10, .off = -3 },
-			{ .opcode = 0x95 },
-		};
-		if (bpfvm_program_load(scrub, sizeof scrub / sizeof scrub[0], NULL, &scrubber, NULL))
-			abort();
-	}
+	scrub_always = env && strcmp(env, "1") == 0;
+	/* r1 = r10 - 4096; do { *(u64 *)r1 = 0; r1 += 8; } while (r1 != r10) */
+	static const bpfvm_insn scrub[] = {
+		{ .opcode = 0xbf, .dst = 1, .src = 10 },
+		{ .opcode = 0x07, .dst = 1, .imm = -4096 },
+		{ .opcode = 0x7a, .dst = 1 },
+		{ .opcode = 0x07, .dst = 1, .imm = 8 },
+		{ .opcode = 0x5d, .dst = 1, .src = 10, .off = -3 },
+		{ .opcode = 0x95 },
+	};
+	if (bpfvm_program_load(scrub, sizeof scrub / sizeof scrub[0], NULL, &scrubber, NULL))
+		abort();
 	return 0;
 }
 
@@ -551,11 +551,15 @@ __attribute__((noinline))
 static int one_run(const bpfvm_program *prog, struct run_state *s, bpfvm_mode mode,
                    bpfvm_engine engine, uint64_t *r0, bpfvm_error *err, const char *what)
 {
-	/* Runs must not see what earlier runs left on the stack; the
-	 * "repeated" oracle checks that.  BPFVM_FUZZ_SCRUB=1 zeroes the run
-	 * stack first with a program of its own, to fuzz past a known bug
-	 * there (regressions/fuzz_exec/stack-leaks-between-runs.bin). */
-	if (scrubber) {
+	/* Checked runs must not see what earlier runs left on the stack; the
+	 * "repeated" oracle checks that (regressions/fuzz_exec/
+	 * stack-leaks-between-runs.bin).  Unchecked runs may: they are meant
+	 * for verified programs, which never read a slot before writing it,
+	 * and bpfvm skips zeroing the stack for them.  So the harness zeroes
+	 * it itself before an unchecked run, with a program of its own, and
+	 * compares engines from the same start.  BPFVM_FUZZ_SCRUB=1 does
+	 * that before every run, to fuzz past a stack-reuse bug. */
+	if (scrub_always || mode == BPFVM_UNCHECKED) {
 		uint64_t ignored;
 		bpfvm_run_opts so = { .mode = BPFVM_CHECKED };
 		if (bpfvm_program_run(scrubber, &so, &ignored, NULL))

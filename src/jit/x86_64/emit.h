@@ -92,6 +92,14 @@ static inline void emit_mem(struct emit_buf *b, int reg, int base, int32_t disp)
 static inline void emit_rm_index(struct emit_buf *b, bool word, bool w, const uint8_t *op, size_t oplen,
                                  int reg, int base, int index, int32_t disp, bool byte_reg)
 {
+	/* rbp/r13 as a base needs a displacement byte, which makes a
+	 * three-part address (a slow lea on some cores): swap them when the
+	 * other register can be the base */
+	if (disp == 0 && (base & 7) == RBP && (index & 7) != RBP) {
+		int t = base;
+		base = index;
+		index = t;
+	}
 	if (word)
 		emit1(b, 0x66);
 	emit_rex(b, w, reg, index, base, byte_reg && reg >= 4);

@@ -63,6 +63,8 @@ struct translator {
 	unsigned stubs_used;     /* bit per enum stub */
 	bool layout_bad;         /* an internal short jump did not reach: a bug */
 	bool *is_target;         /* instruction is a jump target */
+	bool leaf;               /* unchecked, no calls, no packet loads: nothing can fault */
+	bool frame;              /* needs r12 (the run) and rbp (the stack) */
 	bool blind;              /* constant blinding: no program immediate */
 	uint64_t blind_seed;     /* appears verbatim in the machine code */
 	struct fixup *jumps, *calls;
@@ -751,7 +753,7 @@ static const int sub_saved[] = { RBX, R13, R14, R15 };     /* eBPF r6..r9 */
 /* Pushes `mask` (bit i: sub_saved[i]) plus, first, `extra` registers, and
  * pads so rsp is 16-byte aligned for calls: on entry rsp is 8 past a
  * boundary, so with n pushes it is aligned iff n is odd. */
-static unsigned push_set(struct emit_buf *b, const int *extra, unsigned nextra, uint8_t mask)
+static unsigned push_set(struct emit_buf *b, const int *extra, unsigned nextra, uint8_t mask, bool align)
 {
 	unsigned n = 0;
 	for (unsigned i = 0; i < nextra; i++, n++)
@@ -761,7 +763,7 @@ static unsigned push_set(struct emit_buf *b, const int *extra, unsigned nextra, 
 			emit_push(b, sub_saved[i]);
 			n++;
 		}
-	bool pad = n % 2 == 0;
+	bool pad = align && n % 2 == 0;
 	if (pad)
 		emit_alu_imm(b, true, 5, RSP, 8);
 	return pad;
@@ -781,15 +783,19 @@ static void pop_set(struct emit_buf *b, const int *extra, unsigned nextra, uint8
 static const int host_extra[] = { RBP, R12 };
 
 /* The host-facing entry: save what the host needs kept, set up r12 (the
- * run), rbp (eBPF r10) and the rsp that faults unwind to. */
+ * run), rbp (eBPF r10) and the rsp that faults unwind to.  A leaf that
+ * never touches its stack needs none of that. */
 static bool emit_main_prologue(struct translator *t, uint8_t mask)
 {
 	struct emit_buf *b = &t->b;
-	bool pad = push_set(b, host_extra, 2, mask);
-	emit_mov_rr(b, true, RUNREG, R9);
-	emit_rm(b, false, true, OP(0x89), RSP, RUNREG, RUN_OFF(jit_saved_rsp), false);
-	emit_rm(b, false, true, OP(0x8b), RBP, RUNREG, RUN_OFF(stack), false);
-	emit_alu_imm(b, true, 0, RBP, RUN_STACK_BYTES);
+	bool pad = push_set(b, host_extra, t->frame ? 2 : 0, mask, !t->leaf);
+	if (t->frame) {
+		emit_mov_rr(b, true, RUNREG, R9);
+		if (!t->leaf)
+			emit_rm(b, false, true, OP(0x89), RSP, RUNREG, RUN_OFF(jit_saved_rsp), false);
+		emit_rm(b, false, true, OP(0x8b), RBP, RUNREG, RUN_OFF(stack), false);
+		emit_alu_imm(b, true, 0, RBP, RUN_STACK_BYTES);
+	}
 	/* Registers a program reads before writing are 0, as in the
 	 * interpreter, so unverified programs behave the same in both. */
 	emit_rr(b, false, OP(0x31), RAX, RAX);
@@ -834,7 +840,7 @@ static void emit_stubs(struct translator *t, size_t stub_off[STUB_COUNT], uint8_
 	 * fall into it. */
 	if (t->stubs_used & ((1u << STUB_FAULT_EXIT) | (1u << STUB_EPILOGUE))) {
 		stub_off[STUB_EPILOGUE] = b->len;
-		pop_set(b, host_extra, 2, main_mask, main_pad);
+		pop_set(b, host_extra, t->frame ? 2 : 0, main_mask, main_pad);
 		emit1(b, 0xc3);
 	}
 	/* the unwind, then per-site fault records that jump to it */
@@ -911,7 +917,7 @@ static int translate_pass(struct translator *t, bpfvm_error *err)
 			t->cur_sub = pc;
 			t->entry_off[pc] = t->b.len;
 			if (pc != 0 || t->entry_is_called)
-				sub_pad = push_set(&t->b, NULL, 0, t->sub_writes[pc]);
+				sub_pad = push_set(&t->b, NULL, 0, t->sub_writes[pc], true);
 		}
 		t->insn_off[pc] = t->b.len;
 		t->cur_pc = (int32_t)pc;
@@ -1048,6 +1054,22 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 		if (in->opcode == 0x18)
 			pc++;
 	}
+	t->leaf = !checked && !t->entry_is_called;
+	bool uses_r10 = false;
+	for (size_t pc = 0; pc < n; pc++) {
+		const struct isa_op *op = isa_decode(&prog->insns[pc]);
+		switch (op->format) {
+		case FMT_CALL: case FMT_CALLX: case FMT_CALL_LOCAL: case FMT_LDABS: case FMT_LDIND:
+			t->leaf = false;
+			break;
+		default:
+			break;
+		}
+		uses_r10 |= prog->insns[pc].dst == 10 || prog->insns[pc].src == 10;
+		if (op->format == FMT_LDDW)
+			pc++;
+	}
+	t->frame = !t->leaf || uses_r10;
 
 	/* Translate until the layout stops shrinking (short jumps), at most a
 	 * few passes; if a short jump ever failed to reach, fall back to
