@@ -64,6 +64,7 @@ struct translator {
 	bool layout_bad;         /* an internal short jump did not reach: a bug */
 	bool *is_target;         /* instruction is a jump target */
 	bool leaf;               /* unchecked, no calls, no packet loads: nothing can fault */
+	bool may_fault;          /* checked, or helpers / packet loads that can end a run */
 	bool frame;              /* needs r12 (the run) and rbp (the stack) */
 	bool blind;              /* constant blinding: no program immediate */
 	uint64_t blind_seed;     /* appears verbatim in the machine code */
@@ -627,12 +628,14 @@ static void translate_call(struct translator *t, const struct isa_op *op, const 
 {
 	struct emit_buf *b = &t->b;
 	if (op->format == FMT_CALL_LOCAL) {
-		emit_rm(b, false, false, OP(0x83), 0, RUNREG, RUN_OFF(jit_depth), false);  /* add dword, 1 */
-		emit1(b, 1);
-		emit_rm(b, false, false, OP(0x83), 7, RUNREG, RUN_OFF(jit_depth), false);  /* cmp dword, max-1 */
-		emit1(b, BPFVM_MAX_CALL_DEPTH - 1);
-		fault_if(t, CC_A, pc, FAULT_DEPTH);
+		/* the depth limit is checked at run time in checked mode; a
+		 * verified program (unchecked) was proved to stay within it */
 		if (t->checked) {
+			emit_rm(b, false, false, OP(0x83), 0, RUNREG, RUN_OFF(jit_depth), false);  /* add dword, 1 */
+			emit1(b, 1);
+			emit_rm(b, false, false, OP(0x83), 7, RUNREG, RUN_OFF(jit_depth), false);  /* cmp, max-1 */
+			emit1(b, BPFVM_MAX_CALL_DEPTH - 1);
+			fault_if(t, CC_A, pc, FAULT_DEPTH);
 			emit_rm(b, false, true, OP(0x83), 5, RUNREG, RUN_OFF(jit_budget), false);
 			emit1(b, 1);
 			fault_if(t, CC_E, pc, FAULT_BUDGET);
@@ -642,8 +645,10 @@ static void translate_call(struct translator *t, const struct isa_op *op, const 
 		PUSH_FIXUP(t->calls, t->ncalls, t->cap_calls,
 		           ((struct fixup){ at, (size_t)isa_branch_target(op, in, (size_t)pc), false }));
 		emit_alu_imm(b, true, 0, RBP, BPFVM_STACK_SIZE);
-		emit_rm(b, false, false, OP(0x83), 5, RUNREG, RUN_OFF(jit_depth), false);  /* sub dword, 1 */
-		emit1(b, 1);
+		if (t->checked) {
+			emit_rm(b, false, false, OP(0x83), 5, RUNREG, RUN_OFF(jit_depth), false);  /* sub dword, 1 */
+			emit1(b, 1);
+		}
 		return;
 	}
 	if (op->format == FMT_CALLX) {
@@ -791,7 +796,7 @@ static bool emit_main_prologue(struct translator *t, uint8_t mask)
 	bool pad = push_set(b, host_extra, t->frame ? 2 : 0, mask, !t->leaf);
 	if (t->frame) {
 		emit_mov_rr(b, true, RUNREG, R9);
-		if (!t->leaf)
+		if (t->may_fault)
 			emit_rm(b, false, true, OP(0x89), RSP, RUNREG, RUN_OFF(jit_saved_rsp), false);
 		emit_rm(b, false, true, OP(0x8b), RBP, RUNREG, RUN_OFF(stack), false);
 		emit_alu_imm(b, true, 0, RBP, RUN_STACK_BYTES);
@@ -1059,7 +1064,11 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 	for (size_t pc = 0; pc < n; pc++) {
 		const struct isa_op *op = isa_decode(&prog->insns[pc]);
 		switch (op->format) {
-		case FMT_CALL: case FMT_CALLX: case FMT_CALL_LOCAL: case FMT_LDABS: case FMT_LDIND:
+		case FMT_CALL: case FMT_CALLX: case FMT_LDABS: case FMT_LDIND:
+			t->may_fault = true;
+			t->leaf = false;
+			break;
+		case FMT_CALL_LOCAL:
 			t->leaf = false;
 			break;
 		default:
@@ -1069,6 +1078,7 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 		if (op->format == FMT_LDDW)
 			pc++;
 	}
+	t->may_fault |= checked;
 	t->frame = !t->leaf || uses_r10;
 
 	/* Translate until the layout stops shrinking (short jumps), at most a
