@@ -18,7 +18,7 @@
 /* The kernel's numbers (<linux/bpf.h> clashes with <pcap/pcap.h>). */
 enum {
 	BPF_PROG_TYPE_SOCKET_FILTER = 1, BPF_PROG_TYPE_SCHED_CLS = 3, BPF_PROG_TYPE_SCHED_ACT = 4,
-	BPF_PROG_TYPE_XDP = 6, BPF_MAP_TYPE_RINGBUF = 27,
+	BPF_PROG_TYPE_XDP = 6, BPF_MAP_TYPE_RINGBUF = 27, BPF_MAP_TYPE_PERF_EVENT_ARRAY = 4,
 };
 
 static const char *map_type(uint32_t t)
@@ -203,6 +203,40 @@ static int print_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static void print_sample(void *ctx, int cpu, void *data, uint32_t size)
+{
+	printf("perf %s cpu %d: %u bytes:", (const char *)ctx, cpu, size);
+	for (uint32_t i = 0; i < size; i++)
+		printf(" %02x", ((const uint8_t *)data)[i]);
+	printf("\n");
+}
+
+static void print_lost(void *ctx, int cpu, uint64_t lost)
+{
+	printf("perf %s cpu %d: %llu samples lost\n", (const char *)ctx, cpu, (unsigned long long)lost);
+}
+
+/* Perf event arrays get a ring on every CPU slot before the run, as a
+ * perf_buffer consumer would open them. */
+static int attach_perf(bpfvm_instance *inst)
+{
+	const bpfvm_object *obj = bpfvm_instance_object(inst);
+	for (size_t i = 0; i < bpfvm_object_map_count(obj); i++) {
+		bpfvm_map *m = bpfvm_instance_map(inst, i);
+		bpfvm_map_info info;
+		bpfvm_map_info_get(m, &info);
+		if (info.type != BPF_MAP_TYPE_PERF_EVENT_ARRAY)
+			continue;
+		for (uint32_t cpu = 0; cpu < info.max_entries && cpu < info.possible_cpus; cpu++) {
+			bpfvm_error err = { 0 };
+			if (bpfvm_map_perf_attach(m, cpu, 64 * 4096, &err))
+				return fail("map %s: %s", info.name, err.msg);
+		}
+	}
+	return 0;
+}
+
+/* Ring buffer records and perf samples, printed as they arrive. */
 static void drain_ringbufs(bpfvm_instance *inst)
 {
 	const bpfvm_object *obj = bpfvm_instance_object(inst);
@@ -210,8 +244,11 @@ static void drain_ringbufs(bpfvm_instance *inst)
 		bpfvm_map *m = bpfvm_instance_map(inst, i);
 		bpfvm_map_info info;
 		bpfvm_map_info_get(m, &info);
+		void *name = (void *)bpfvm_object_map_at(obj, i)->name;
 		if (info.type == BPF_MAP_TYPE_RINGBUF)
-			bpfvm_map_ringbuf_consume(m, print_record, (void *)bpfvm_object_map_at(obj, i)->name, NULL);
+			bpfvm_map_ringbuf_consume(m, print_record, name, NULL);
+		else if (info.type == BPF_MAP_TYPE_PERF_EVENT_ARRAY)
+			bpfvm_map_perf_consume(m, print_sample, print_lost, name, NULL);
 	}
 }
 
@@ -424,6 +461,10 @@ int cmd_run_object(const char *path, int argc, char **argv)
 	}
 	size_t nregions;
 	const bpfvm_region *regions = bpfvm_instance_regions(inst, &nregions);
+	if (attach_perf(inst)) {
+		rc = 1;
+		goto out;
+	}
 	if (a.pcap_in) {
 		rc = run_pcap(prog, regions, nregions, &a, inst);
 		if (!rc && a.dump_maps)

@@ -47,6 +47,9 @@ static int create_map(const bpfvm_object_map *om, const char *pin_dir, bpfvm_map
 {
 	bpfvm_map *inner = NULL;
 	bpfvm_map_def d = def_of(&om->attrs, om->name);
+	/* as libbpf: a perf event array without a size gets one slot a CPU */
+	if (d.type == BPF_MAP_TYPE_PERF_EVENT_ARRAY && d.max_entries == 0)
+		d.max_entries = bpfvm_map_possible_cpus();
 	if (om->has_inner) {
 		bpfvm_map_def id = def_of(&om->inner, om->inner_name);
 		int rc = bpfvm_map_create(&id, &inner, err);

@@ -163,6 +163,7 @@ static const struct example examples[] = {
 	{ "xdp_lpm_filter", "xdp_lpm", { 0, 10, 16, 0, 0 } },
 	{ "tail_calls", "dispatch", { 0, 0, 26, 0, 0 } },
 	{ "ringbuf_events", "xdp_events", { 0, 0, 26, 0, 0 } },
+	{ "perf_events", "xdp_sample", { 0, 0, 26, 0, 0 } },
 };
 
 struct result {
