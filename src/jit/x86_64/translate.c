@@ -1047,15 +1047,23 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 		if (op->format == FMT_LDDW)
 			pc++;
 	}
-	/* r6..r9 used anywhere, read or written: the host's values are saved
-	 * by the entry (a fault in a subprogram unwinds straight to the host,
-	 * past the subprogram's own saves), and they start at 0 as in the
-	 * interpreter */
+	/* r6..r9 the entry saves for the host and starts at 0 (as the
+	 * interpreter does): those it uses; and when a fault can unwind
+	 * straight to the host from inside a subprogram, past that
+	 * subprogram's own saves, those any function uses */
+	uint8_t used_anywhere = 0, used_by_entry = 0;
+	size_t entry_end = 1;
+	while (entry_end < n && !t->sub_start[entry_end])
+		entry_end++;
 	for (size_t pc = 0; pc < n; pc++) {
 		const bpfvm_insn *in = &prog->insns[pc];
+		bool in_entry = pc < entry_end;
 		for (int reg = 6; reg <= 9; reg++)
-			if (in->dst == reg || in->src == reg)
-				t->main_writes |= (uint8_t)(1u << (reg - 6));
+			if (in->dst == reg || in->src == reg) {
+				used_anywhere |= (uint8_t)(1u << (reg - 6));
+				if (in_entry)
+					used_by_entry |= (uint8_t)(1u << (reg - 6));
+			}
 		if (in->opcode == 0x18)
 			pc++;
 	}
@@ -1080,6 +1088,7 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 	}
 	t->may_fault |= checked;
 	t->frame = !t->leaf || uses_r10;
+	t->main_writes = t->may_fault || t->entry_is_called ? used_anywhere : used_by_entry;
 
 	/* Translate until the layout stops shrinking (short jumps), at most a
 	 * few passes; if a short jump ever failed to reach, fall back to
