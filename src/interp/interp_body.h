@@ -305,7 +305,9 @@ int INTERP_FN(const bpfvm_program *prog, struct bpfvm_run *run, uint64_t *r0_out
 		fn = prog->call_fns[ip->imm];
 		goto call_helper;
 	op_CALLX:
-		fn = bpfvm_helpers_find(prog->helpers, (uint32_t)DST, NULL);
+		/* helper IDs are 32-bit: a wider value names no helper (as in
+		 * the JIT), it is not truncated */
+		fn = DST > UINT32_MAX ? NULL : bpfvm_helpers_find(prog->helpers, (uint32_t)DST, NULL);
 		if (!fn) {
 			isa_error(err, -EINVAL, (int)(ip - code), "callx to unknown helper %llu",
 			          (unsigned long long)DST);

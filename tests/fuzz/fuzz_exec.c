@@ -21,9 +21,11 @@
  * and ends every function with exit, so nearly every input loads and runs.
  *
  * Oracles, beyond "no crash, hang or sanitizer report":
- *   - the input memory is a heap block of exactly its length and the stack
- *     is ASan-poisoned around, so any access checked mode lets through out
- *     of bounds is reported by ASan;
+ *   - the input memory and the read-only region are heap blocks of exactly
+ *     their length, so ASan reports any access checked mode lets through
+ *     past them (the run stack is bpfvm's own thread-local array, which
+ *     ASan does not surround with redzones: past it, only accesses far
+ *     enough to fault are caught);
  *   - an optional read-only region must be unchanged after the run;
  *   - errors are negative with a NUL-terminated message;
  *   - FX_DIFF: the checked run is repeated and must end the same way
@@ -37,11 +39,8 @@
  *     eBPF, see reads_clobbered()); such programs still run, they must
  *     just not crash.  Off by default: compiled code is not instrumented,
  *     so ASan cannot watch it, and the JIT is younger than the interpreter.
- *     BPFVM_FUZZ_JIT=2 skips the JIT for programs that would hit its known
- *     bugs (see touches_unsaved_regs()), to find others.
  *
- * Environment BPFVM_FUZZ_SCRUB=1 zeroes the run stack before every run
- * (see one_run()).  BPFVM_FUZZ_VERBOSE=1 prints each input's load and run
+ * Environment BPFVM_FUZZ_VERBOSE=1 prints each input's load and run
  * outcome (for triage: `fuzz_exec -runs=0 DIR` replays a corpus).
  */
 #include <errno.h>
@@ -129,10 +128,8 @@ static const struct {
 
 static bpfvm_helpers *helpers;
 static bool jit_diff;
-static bool jit_lenient;   /* BPFVM_FUZZ_JIT=2, see touches_unsaved_regs() */
 static bool verbose;
 static bpfvm_program *scrubber;   /* zeroes the run stack, see one_run() */
-static bool scrub_always;         /* BPFVM_FUZZ_SCRUB=1 */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -145,12 +142,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		                      helper_table[i].fn, NULL))
 			abort();
 	const char *env = getenv("BPFVM_FUZZ_JIT");
-	jit_diff = env && (strcmp(env, "1") == 0 || strcmp(env, "2") == 0);
-	jit_lenient = env && strcmp(env, "2") == 0;
+	jit_diff = env && strcmp(env, "1") == 0;
 	env = getenv("BPFVM_FUZZ_VERBOSE");
 	verbose = env && strcmp(env, "1") == 0;
-	env = getenv("BPFVM_FUZZ_SCRUB");
-	scrub_always = env && strcmp(env, "1") == 0;
 	/* r1 = r10 - 4096; do { *(u64 *)r1 = 0; r1 += 8; } while (r1 != r10) */
 	static const bpfvm_insn scrub[] = {
 		{ .opcode = 0xbf, .dst = 1, .src = 10 },
@@ -487,41 +481,6 @@ static bool reads_clobbered(const bpfvm_insn *insns, size_t count)
 	return bad;
 }
 
-/* True if a subprogram uses one of r6..r9 that the entry function never
- * names.  Known JIT bugs hinge on exactly that: such a register is not
- * zeroed at entry (regressions/fuzz_exec/jit-subprogram-reads-unzeroed-r7.bin)
- * and a fault inside the subprogram returns to the host with the host's
- * register clobbered (jit-fault-in-subprogram-clobbers-host-register.bin).
- * With BPFVM_FUZZ_JIT=2 such programs skip the JIT, to fuzz past them. */
-static bool touches_unsaved_regs(const bpfvm_insn *insns, size_t count)
-{
-	bool *starts = calloc(count, sizeof *starts);
-	if (!starts)
-		abort();
-	for (size_t pc = 0; pc < count; pc++) {
-		const struct isa_op *op = isa_decode(&insns[pc]);
-		if (op->format == FMT_CALL_LOCAL) {
-			int64_t t = isa_branch_target(op, &insns[pc], pc);
-			if (t > 0 && (size_t)t < count)
-				starts[t] = true;
-		}
-		if (op->format == FMT_LDDW)
-			pc++;
-	}
-	unsigned entry = 0, rest = 0;
-	bool in_entry = true;
-	for (size_t pc = 0; pc < count; pc++) {
-		if (starts[pc])
-			in_entry = false;
-		unsigned used = (1u << insns[pc].dst) | (1u << insns[pc].src);
-		*(in_entry ? &entry : &rest) |= used & 0x3c0u;
-		if (insns[pc].opcode == 0x18)
-			pc++;
-	}
-	free(starts);
-	return (rest & ~entry) != 0;
-}
-
 /* ---- running ------------------------------------------------------------ */
 
 static void check_error(int rc, const bpfvm_error *err, const char *what)
@@ -557,9 +516,8 @@ static int one_run(const bpfvm_program *prog, struct run_state *s, bpfvm_mode mo
 	 * for verified programs, which never read a slot before writing it,
 	 * and bpfvm skips zeroing the stack for them.  So the harness zeroes
 	 * it itself before an unchecked run, with a program of its own, and
-	 * compares engines from the same start.  BPFVM_FUZZ_SCRUB=1 does
-	 * that before every run, to fuzz past a stack-reuse bug. */
-	if (scrub_always || mode == BPFVM_UNCHECKED) {
+	 * compares engines from the same start. */
+	if (mode == BPFVM_UNCHECKED) {
 		uint64_t ignored;
 		bpfvm_run_opts so = { .mode = BPFVM_CHECKED };
 		if (bpfvm_program_run(scrubber, &so, &ignored, NULL))
@@ -712,22 +670,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (mem_len)
 		memcpy(mem_after, s.mem, mem_len);
 
-	/* Unchecked mode may only run what checked mode completed: anything
-	 * else could really be out of bounds. */
 	/* The same run again must end the same way: runs are independent. */
 	if (flags & FX_DIFF) {
 		rc = one_run(prog, &s, BPFVM_CHECKED, BPFVM_ENGINE_INTERP, &r0, &err, "repeated checked");
 		compare_outcome(&s, rc, r0, &err, rc0, r0_0, mem_after, "repeated checked");
 	}
 
+	/* Unchecked mode may only run what checked mode completed: anything
+	 * else could really be out of bounds. */
 	if ((flags & FX_DIFF) && rc0 == 0) {
 		rc = one_run(prog, &s, BPFVM_UNCHECKED, BPFVM_ENGINE_INTERP, &r0, &err, "unchecked");
 		compare_outcome(&s, rc, r0, &err, rc0, r0_0, mem_after, "unchecked");
 	}
 
 	bool unspecified = jit_diff && reads_clobbered(insns, count);
-	if (jit_lenient && touches_unsaved_regs(insns, count))
-		goto no_jit;
 	if (verbose && unspecified)
 		fprintf(stderr, "fuzz_exec: no JIT comparison: reads a register whose value is unspecified\n");
 	if (jit_diff) {
