@@ -80,7 +80,8 @@ static int cmp_entry(const void *a, const void *b)
 static void sort_entries(struct entries *e)
 {
 	g_entry_size = e->key_size + e->value_size;
-	qsort(e->bytes, e->n, g_entry_size, cmp_entry);
+	if (e->n)
+		qsort(e->bytes, e->n, g_entry_size, cmp_entry);
 }
 
 static void add_entry(struct entries *e, const void *key, const void *value)
@@ -330,8 +331,9 @@ int main(void)
 			for (size_t m = 0; m < nmine && m < nref; m++) {
 				bool same = my_maps[m].n == ref_maps[m].n && my_maps[m].key_size == ref_maps[m].key_size &&
 				            my_maps[m].value_size == ref_maps[m].value_size &&
-				            !memcmp(my_maps[m].bytes, ref_maps[m].bytes,
-				                    my_maps[m].n * (my_maps[m].key_size + my_maps[m].value_size));
+				            (my_maps[m].n == 0 ||
+				             !memcmp(my_maps[m].bytes, ref_maps[m].bytes,
+				                     my_maps[m].n * (my_maps[m].key_size + my_maps[m].value_size)));
 				CHECK(same, "%s combo %d: map %zu differs (%zu entries, kernel %zu)", ex->object, combo, m,
 				      my_maps[m].n, ref_maps[m].n);
 				free(my_maps[m].bytes);
