@@ -180,7 +180,7 @@ static int disasm_jited(const char *path, const struct loaded_input *in, bpfvm_m
 	bpfvm_error err = { 0 };
 	bpfvm_load_opts lo = { .jit = true };
 	if (bpfvm_program_load(in->insns, in->count, &lo, &prog, &err))
-		return fail("%s: instruction %d: %s", path, err.insn, err.msg);
+		return fail("%s: %s%s", path, at_insn(err.insn), err.msg);
 	const void *code;
 	size_t len;
 	int rc = 0;
@@ -373,7 +373,7 @@ static int cmd_run(int argc, char **argv)
 	bpfvm_error err = { 0 };
 	bpfvm_load_opts lo = { .jit = jit, .name = path };
 	if (!rc && bpfvm_program_load(in.insns, in.count, &lo, &prog, &err))
-		rc = fail("%s: instruction %d: %s", path, err.insn, err.msg);
+		rc = fail("%s: %s%s", path, at_insn(err.insn), err.msg);
 	if (!rc) {
 		bpfvm_region region = { .base = in.mem, .len = in.mem_len, .writable = true };
 		bpfvm_run_opts opts = {
@@ -388,7 +388,7 @@ static int cmd_run(int argc, char **argv)
 		};
 		uint64_t r0;
 		if (bpfvm_program_run(prog, &opts, &r0, &err)) {
-			rc = fail("%s: instruction %d: %s", path, err.insn, err.msg);
+			rc = fail("%s: %s%s", path, at_insn(err.insn), err.msg);
 		} else {
 			printf("Return value: %" PRIu64 " (0x%" PRIx64 ")\n", r0, r0);
 			if (print_mem) {

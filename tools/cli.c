@@ -119,3 +119,12 @@ int parse_hex_bytes(const char *what, const char *text, uint8_t **out, size_t *o
 	return 0;
 }
 
+
+const char *at_insn(int insn)
+{
+	static char buf[40];
+	if (insn < 0)
+		return "";
+	snprintf(buf, sizeof buf, "instruction %d: ", insn);
+	return buf;
+}

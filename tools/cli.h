@@ -21,6 +21,9 @@ char *data_section(const char *text, const char *name);
 /* Hex bytes ("01 02 ff", "0x01,0x02"); prints the error and returns 1. */
 int parse_hex_bytes(const char *what, const char *text, uint8_t **out, size_t *out_len);
 
+/* "instruction N: " for an error about one instruction, else "". */
+const char *at_insn(int insn);
+
 /* Object and map subcommands (tools/cmd_object.c, tools/cmd_map.c). */
 int cmd_prog(int argc, char **argv);
 int cmd_run_object(const char *path, int argc, char **argv);

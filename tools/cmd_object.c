@@ -334,7 +334,7 @@ static int run_pcap(bpfvm_program *prog, const bpfvm_region *regions, size_t nre
 		};
 		packets++;
 		if (bpfvm_program_test_run(prog, &t, &err)) {
-			rc = fail("%s: packet %" PRIu64 ": instruction %d: %s", a->pcap_in, packets, err.insn, err.msg);
+			rc = fail("%s: packet %" PRIu64 ": %s%s", a->pcap_in, packets, at_insn(err.insn), err.msg);
 			break;
 		}
 		total_ns += t.duration_ns;
@@ -492,7 +492,7 @@ int cmd_run_object(const char *path, int argc, char **argv)
 		.regions = regions, .region_count = nregions,
 	};
 	if (bpfvm_program_test_run(prog, &t, &err)) {
-		rc = fail("%s: instruction %d: %s", path, err.insn, err.msg);
+		rc = fail("%s: %s%s", path, at_insn(err.insn), err.msg);
 		goto out;
 	}
 	drain_ringbufs(inst);
