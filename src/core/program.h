@@ -66,6 +66,11 @@ struct bpfvm_run {
 	uint64_t jit_saved_rsp;                 /* to unwind from any depth */
 	uint64_t jit_budget;                    /* checked: back edges left */
 	uint32_t jit_depth;                     /* local call frames in use */
+	/* Checked JIT code tests the first region inline: an access of size
+	 * 1 << (k & 3), a write if k >= 4, is in it if addr - base < limit[k]
+	 * (0 when it cannot be: too small, or read-only for writes). */
+	uint64_t jit_region_base;
+	uint64_t jit_region_limit[8];
 	int32_t fault_insn;
 	int32_t fault_kind;                     /* enum run_fault */
 	uint32_t fault_size;

@@ -103,6 +103,15 @@ int jit_run(const bpfvm_program *prog, const struct jit_code *code, struct bpfvm
 	(void)prog;
 	const bpfvm_run_opts *o = run->opts;
 	run->jit_budget = o->max_back_edges ? o->max_back_edges : UINT64_MAX;
+	run->jit_region_base = 0;
+	for (unsigned k = 0; k < 8; k++) {
+		uint64_t size = 1u << (k & 3);
+		const bpfvm_region *r = o->region_count ? &o->regions[0] : NULL;
+		bool usable = r && r->len >= size && (k < 4 || r->writable);
+		run->jit_region_limit[k] = usable ? r->len - size + 1 : 0;
+		if (r)
+			run->jit_region_base = (uint64_t)(uintptr_t)r->base;
+	}
 	jit_entry_fn entry = (jit_entry_fn)code->mem;
 	uint64_t result = entry(o->args[0], o->args[1], o->args[2], o->args[3], o->args[4], run);
 	if (run->status == RUN_STOPPED || run->status == RUN_TAIL_CALL) {

@@ -156,8 +156,50 @@ static void test_every_operation(void)
 	}
 }
 
+/* Checked mode tests the first region inline: its bounds and its
+ * read-only flag must hold there as on the slow path. */
+static void test_first_region_inline(void)
+{
+	/* r0 = *(u32 *)(r1 + r2-offset); *(u8 *)(r1 + 0) = 1 when r3 != 0 */
+	bpfvm_insn prog[] = {
+		{ .opcode = 0x0f, .dst = 1, .src = 2 },            /* r1 += r2 */
+		{ .opcode = 0x61, .dst = 0, .src = 1 },            /* r0 = *(u32 *)(r1 + 0) */
+		{ .opcode = 0x15, .dst = 3, .off = 1 },            /* if r3 == 0 goto +1 */
+		{ .opcode = 0x72, .dst = 1, .imm = 1 },            /* *(u8 *)(r1 + 0) = 1 */
+		{ .opcode = 0x95 },
+	};
+	bpfvm_program *p = NULL;
+	bpfvm_error err = { 0 };
+	bpfvm_load_opts lo = { .jit = true };
+	if (bpfvm_program_load(prog, 5, &lo, &p, &err)) {
+		CHECK(0, "load: %s", err.msg);
+		return;
+	}
+	uint8_t mem[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	struct { uint64_t off, write; bool writable; int want_rc; } cases[] = {
+		{ 0, 0, false, 0 }, { 12, 0, false, 0 }, { 13, 0, false, -14 }, { (uint64_t)-1, 0, false, -14 },
+		{ 12, 1, true, 0 }, { 12, 1, false, -14 }, { 16, 1, true, -14 },
+	};
+	for (int engine = 0; engine < 2; engine++) {
+		for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+			bpfvm_region r = { mem, sizeof mem, cases[i].writable };
+			bpfvm_run_opts ro = {
+				.args = { (uint64_t)(uintptr_t)mem, cases[i].off, cases[i].write },
+				.engine = engine ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP,
+				.regions = &r, .region_count = 1,
+			};
+			uint64_t r0 = 0;
+			int rc = bpfvm_program_run(p, &ro, &r0, &err);
+			CHECK(rc == cases[i].want_rc, "%s case %zu: rc %d, want %d (%s)", engine ? "jit" : "interp", i,
+			      rc, cases[i].want_rc, rc ? err.msg : "");
+		}
+	}
+	bpfvm_program_free(p);
+}
+
 int main(void)
 {
+	test_first_region_inline();
 	test_wx_and_blinding();
 	test_perf_map();
 	test_every_operation();

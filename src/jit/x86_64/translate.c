@@ -212,11 +212,20 @@ static void emit_address(struct translator *t, int base, int16_t off, unsigned s
 	emit_rm(b, false, true, OP(0x2b), R10, RUNREG, RUN_OFF(stack), false); /* sub r10, [run.stack] */
 	emit_alu_imm(b, true, 7, R10, (int32_t)(RUN_STACK_BYTES - size));   /* cmp */
 	size_t ok = emit_jcc8(b, CC_BE);
+	/* then the first region (the input memory, usually) inline: ok if
+	 * addr - base < its limit for this size and direction */
+	unsigned k = (size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3) + (write ? 4 : 0);
+	emit_mov_rr(b, true, R10, R11);
+	emit_rm(b, false, true, OP(0x2b), R10, RUNREG, RUN_OFF(jit_region_base), false);
+	emit_rm(b, false, true, OP(0x3b), R10, RUNREG,
+	        RUN_OFF(jit_region_limit) + (int32_t)(8 * k), false);          /* cmp r10, [limit] */
+	size_t ok2 = emit_jcc8(b, CC_B);
 	emit_mov_imm64(b, R10, size | (write ? 0x100u : 0));
 	call_stub(t, STUB_ACCESS);
 	emit_rr(b, false, OP(0x85), R10, R10);                               /* test r10d, r10d */
 	fault_if(t, CC_E, insn, FAULT_ACCESS);
 	t->layout_bad |= !patch_rel8(b, ok, b->len);
+	t->layout_bad |= !patch_rel8(b, ok2, b->len);
 }
 
 /* ---- arithmetic ------------------------------------------------------ */
