@@ -206,14 +206,23 @@ static uint64_t h_perf_event_output(uint64_t ctx, uint64_t map, uint64_t flags, 
 	return (uint64_t)bpfvm_map_perf_event_output(m, flags, (const void *)(uintptr_t)data, size);
 }
 
+/* bpf_spin_lock / bpf_spin_unlock: a 4-byte aligned struct bpf_spin_lock
+ * in the program's memory. */
+static bool lock_arg(bpfvm_run *run, const char *helper, uint64_t lock)
+{
+	if (lock & 3) {
+		char msg[96];
+		snprintf(msg, sizeof msg, "%s: the lock is not 4-byte aligned", helper);
+		bpfvm_run_fail(run, msg);
+		return false;
+	}
+	return helper_check(run, helper, lock, 4, true);
+}
+
 static uint64_t h_spin_lock(uint64_t lock, uint64_t b, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
 {
 	(void)b; (void)c; (void)d; (void)e;
-	if (lock & 3) {
-		bpfvm_run_fail(run, "bpf_spin_lock: the lock is not 4-byte aligned");
-		return 0;
-	}
-	if (helper_check(run, "bpf_spin_lock", lock, 4, true))
+	if (lock_arg(run, "bpf_spin_lock", lock))
 		bpfvm_map_spin_lock((void *)(uintptr_t)lock);
 	return 0;
 }
@@ -221,11 +230,7 @@ static uint64_t h_spin_lock(uint64_t lock, uint64_t b, uint64_t c, uint64_t d, u
 static uint64_t h_spin_unlock(uint64_t lock, uint64_t b, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
 {
 	(void)b; (void)c; (void)d; (void)e;
-	if (lock & 3) {
-		bpfvm_run_fail(run, "bpf_spin_unlock: the lock is not 4-byte aligned");
-		return 0;
-	}
-	if (helper_check(run, "bpf_spin_unlock", lock, 4, true))
+	if (lock_arg(run, "bpf_spin_unlock", lock))
 		bpfvm_map_spin_unlock((void *)(uintptr_t)lock);
 	return 0;
 }

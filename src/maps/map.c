@@ -267,6 +267,24 @@ static int map_layout(bpfvm_map *map, struct arena_layout *lay, bpfvm_error *err
 	return rc;
 }
 
+/* The last steps of creating or opening a map: the type's process-local
+ * attach, an id, the registry; on any failure so far, the map is freed. */
+static int map_finish(bpfvm_map *map, int rc, bpfvm_map **out, bpfvm_error *err)
+{
+	if (rc == 0 && map->ops->attach)
+		rc = map->ops->attach(map, err);
+	if (rc < 0) {
+		map_free(map);
+		return rc;
+	}
+	map->id = __atomic_add_fetch(&next_map_id, 1, __ATOMIC_RELAXED);
+	map_registry_add(map);
+	*out = map;
+	if (err)
+		err->code = 0;
+	return 0;
+}
+
 int bpfvm_map_create(const bpfvm_map_def *def, bpfvm_map **out, bpfvm_error *err)
 {
 	if (!out)
@@ -329,18 +347,7 @@ int bpfvm_map_create(const bpfvm_map_def *def, bpfvm_map **out, bpfvm_error *err
 		if (ops->init)
 			rc = ops->init(map, err);
 	}
-	if (rc == 0 && ops->attach)
-		rc = ops->attach(map, err);
-	if (rc < 0) {
-		map_free(map);
-		return rc;
-	}
-	map->id = __atomic_add_fetch(&next_map_id, 1, __ATOMIC_RELAXED);
-	map_registry_add(map);
-	*out = map;
-	if (err)
-		err->code = 0;
-	return 0;
+	return map_finish(map, rc, out, err);
 }
 
 int bpfvm_map_open_pinned(const char *path, bpfvm_map **out, bpfvm_error *err)
@@ -377,18 +384,7 @@ int bpfvm_map_open_pinned(const char *path, bpfvm_map **out, bpfvm_error *err)
 		               path, map_type_label(map->type));
 	if (rc == 0)
 		rc = arena_map_file(map, map->fd, &lay, err);
-	if (rc == 0 && map->ops->attach)
-		rc = map->ops->attach(map, err);
-	if (rc < 0) {
-		map_free(map);
-		return rc;
-	}
-	map->id = __atomic_add_fetch(&next_map_id, 1, __ATOMIC_RELAXED);
-	map_registry_add(map);
-	*out = map;
-	if (err)
-		err->code = 0;
-	return 0;
+	return map_finish(map, rc, out, err);
 }
 
 int bpfvm_map_pin(bpfvm_map *map, const char *path, bpfvm_error *err)
