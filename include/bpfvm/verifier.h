@@ -1,0 +1,80 @@
+/*
+ * verifier.h - the static verifier: proves, before a program runs, that
+ * every path through it only touches memory it may touch, reads only
+ * initialised registers and stack, calls helpers with the arguments their
+ * prototypes ask for, releases what it acquires and terminates.  A
+ * verified program may then run unchecked (BPFVM_UNCHECKED).
+ *
+ * Owns: the options, statistics and entry point of verification.  The
+ * rules follow the Linux kernel's verifier for a privileged loader
+ * (CAP_BPF + CAP_PERFMON): programs the kernel accepts are accepted, and
+ * rejections carry a message in the kernel's words plus the instruction,
+ * its source line and the register state that made it unsafe.
+ */
+#ifndef BPFVM_VERIFIER_H
+#define BPFVM_VERIFIER_H
+
+#include "bpfvm/bpfvm.h"
+#include "bpfvm/maps.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Receives the verifier's log, a line or more at a time. */
+typedef void (*bpfvm_log_fn)(void *user, const char *text);
+
+/* Names the source of instruction `insn`: 0 and *file, *line (and the
+ * line's text, or NULL) if known, else non-zero. */
+typedef int (*bpfvm_line_fn)(void *user, size_t insn, const char **file, uint32_t *line, const char **text);
+
+typedef struct bpfvm_verify_opts {
+	/* The kernel's enum bpf_prog_type, or BPFVM_PROG_TYPE_RAW (r1 points
+	 * to r2 bytes of memory). */
+	uint32_t prog_type;
+	/* Helpers that exist; a call to one not here is rejected.  NULL: the
+	 * kernel's table.  Only helpers with a known prototype can be
+	 * verified; others are rejected as unsupported. */
+	const bpfvm_helpers *helpers;
+	/* Maps referenced by lddw: src 1 (BPF_PSEUDO_MAP_FD) and 2
+	 * (BPF_PSEUDO_MAP_VALUE) with imm = index here, as the loader leaves
+	 * them before binding. */
+	struct bpfvm_map *const *maps;
+	size_t map_count;
+	/* BPFVM_PROG_TYPE_RAW: the size of the memory r1 points to (0: no
+	 * access through r1 is provable). */
+	uint32_t mem_size;
+	/* Optional: source lines for messages. */
+	bpfvm_line_fn line_info;
+	void *line_user;
+	/* 0: the verdict only; 1: the path to a rejection and the kernel's
+	 * summary line ("processed N insns ..."); 2: also every instruction
+	 * with the register state after it. */
+	int log_level;
+	bpfvm_log_fn log;
+	void *log_user;
+	/* Instructions processed before giving up (the kernel's
+	 * BPF_COMPLEXITY_LIMIT_INSNS); 0: 1,000,000. */
+	uint32_t complexity_limit;
+} bpfvm_verify_opts;
+
+typedef struct bpfvm_verify_stats {
+	uint64_t processed_insns;     /* as the kernel's "processed N insns" */
+	uint32_t total_states;        /* states kept for pruning */
+	uint32_t peak_states;
+	uint32_t max_states_per_insn;
+	uint64_t nanoseconds;         /* time spent verifying */
+} bpfvm_verify_stats;
+
+/* Verifies `insns`.  Returns 0 if the program is safe; -EACCES if some
+ * path is unsafe, -EINVAL if it is malformed, -E2BIG if it is too complex
+ * to prove, -ENOTSUP if it uses something the verifier cannot reason
+ * about (a helper without a prototype, an unknown program type).  err
+ * then names the instruction and why.  stats may be NULL. */
+int bpfvm_verify(const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts *opts,
+                 bpfvm_verify_stats *stats, bpfvm_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
