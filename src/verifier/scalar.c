@@ -1,0 +1,1189 @@
+/*
+ * scalar.c - the verifier's abstract domain for scalars: a tnum plus
+ * signed and unsigned bounds on the whole register and on its low half.
+ *
+ * Owns: normalising a scalar (scalar_sync), the transfer function of every
+ * ALU operation, the decision and narrowing of conditional jumps, the
+ * inclusion test used for pruning, and the log form.  The meaning follows
+ * the Linux verifier's scalar tracking; the code is this project's own.
+ *
+ * Every transfer function works in three steps: derive whatever each
+ * component (bits, signed range, unsigned range, for 64 and for 32 bits)
+ * can say on its own, leave the others unbounded, then let scalar_sync()
+ * carry the information across components.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "verifier/scalar.h"
+
+#define LOW32 0xffffffffull
+#define SIGN64 0x8000000000000000ull
+
+typedef __int128 i128;
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static inline uint64_t u64_max(uint64_t a, uint64_t b) { return a > b ? a : b; }
+static inline uint64_t u64_min(uint64_t a, uint64_t b) { return a < b ? a : b; }
+static inline int64_t s64_max(int64_t a, int64_t b) { return a > b ? a : b; }
+static inline int64_t s64_min(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline uint32_t u32_max(uint32_t a, uint32_t b) { return a > b ? a : b; }
+static inline uint32_t u32_min(uint32_t a, uint32_t b) { return a < b ? a : b; }
+static inline int32_t s32_max(int32_t a, int32_t b) { return a > b ? a : b; }
+static inline int32_t s32_min(int32_t a, int32_t b) { return a < b ? a : b; }
+
+static struct tnum low_half(struct tnum t)
+{
+	return tnum_cast(t, 4);
+}
+
+static struct tnum high_half(struct tnum t)
+{
+	return (struct tnum){ t.value & ~LOW32, t.mask & ~LOW32 };
+}
+
+/* t with its low 32 bits replaced by those of low. */
+static struct tnum with_low_half(struct tnum t, struct tnum low)
+{
+	return tnum_or(high_half(t), low_half(low));
+}
+
+/* The smallest tnum holding the members of both. */
+static struct tnum tnum_join(struct tnum a, struct tnum b)
+{
+	uint64_t unk = a.mask | b.mask | (a.value ^ b.value);
+	return (struct tnum){ a.value & ~unk, unk };
+}
+
+/* Whether a and b have a member in common. */
+static bool tnum_meets(struct tnum a, struct tnum b)
+{
+	return ((a.value ^ b.value) & ~(a.mask | b.mask)) == 0;
+}
+
+static void unbound64(struct scalar *s)
+{
+	s->smin = INT64_MIN;
+	s->smax = INT64_MAX;
+	s->umin = 0;
+	s->umax = UINT64_MAX;
+}
+
+static void unbound32(struct scalar *s)
+{
+	s->s32_min = INT32_MIN;
+	s->s32_max = INT32_MAX;
+	s->u32_min = 0;
+	s->u32_max = UINT32_MAX;
+}
+
+/* A signed 64-bit range from the exact interval [lo, hi] of the wrapped
+ * results: whole if it spans 2^64 values or more, or wraps past the
+ * signed limits.  The unsigned variant likewise. */
+static void wrap_s64(i128 lo, i128 hi, int64_t *min, int64_t *max)
+{
+	int64_t l = (int64_t)(uint64_t)lo, h = (int64_t)(uint64_t)hi;
+	if (hi - lo > (i128)UINT64_MAX || l > h) {
+		*min = INT64_MIN;
+		*max = INT64_MAX;
+	} else {
+		*min = l;
+		*max = h;
+	}
+}
+
+static void wrap_u64(i128 lo, i128 hi, uint64_t *min, uint64_t *max)
+{
+	uint64_t l = (uint64_t)lo, h = (uint64_t)hi;
+	if (hi - lo > (i128)UINT64_MAX || l > h) {
+		*min = 0;
+		*max = UINT64_MAX;
+	} else {
+		*min = l;
+		*max = h;
+	}
+}
+
+static void wrap_s32(int64_t lo, int64_t hi, int32_t *min, int32_t *max)
+{
+	int32_t l = (int32_t)(uint32_t)lo, h = (int32_t)(uint32_t)hi;
+	if (hi - lo > (int64_t)UINT32_MAX || l > h) {
+		*min = INT32_MIN;
+		*max = INT32_MAX;
+	} else {
+		*min = l;
+		*max = h;
+	}
+}
+
+static void wrap_u32(int64_t lo, int64_t hi, uint32_t *min, uint32_t *max)
+{
+	uint32_t l = (uint32_t)lo, h = (uint32_t)hi;
+	if (hi - lo > (int64_t)UINT32_MAX || l > h) {
+		*min = 0;
+		*max = UINT32_MAX;
+	} else {
+		*min = l;
+		*max = h;
+	}
+}
+
+/* ---- construction ------------------------------------------------------ */
+
+void scalar_known(struct scalar *s, uint64_t v)
+{
+	s->var = tnum_const(v);
+	s->smin = s->smax = (int64_t)v;
+	s->umin = s->umax = v;
+	s->s32_min = s->s32_max = (int32_t)(uint32_t)v;
+	s->u32_min = s->u32_max = (uint32_t)v;
+}
+
+void scalar_unknown(struct scalar *s)
+{
+	s->var = tnum_unknown();
+	unbound64(s);
+	unbound32(s);
+}
+
+void scalar_unknown_size(struct scalar *s, unsigned bytes)
+{
+	scalar_unknown(s);
+	if (bytes >= 8)
+		return;
+	s->var = tnum_cast(tnum_unknown(), bytes);
+	scalar_sync(s);
+}
+
+void scalar_unknown_signed(struct scalar *s, unsigned bytes)
+{
+	scalar_unknown(s);
+	if (bytes >= 8)
+		return;
+	unsigned bits = bytes * 8;
+	s->smax = (int64_t)((1ull << (bits - 1)) - 1);
+	s->smin = -s->smax - 1;
+	scalar_sync(s);
+}
+
+bool scalar_is_const(const struct scalar *s)
+{
+	return tnum_is_const(s->var);
+}
+
+bool scalar_contains(const struct scalar *s, uint64_t v)
+{
+	uint32_t w = (uint32_t)v;
+	return tnum_contains(s->var, v) &&
+	       v >= s->umin && v <= s->umax &&
+	       (int64_t)v >= s->smin && (int64_t)v <= s->smax &&
+	       w >= s->u32_min && w <= s->u32_max &&
+	       (int32_t)w >= s->s32_min && (int32_t)w <= s->s32_max;
+}
+
+/* ---- normalisation ----------------------------------------------------- */
+
+/* Bounds implied by the known bits: the unsigned extremes set every
+ * unknown bit to 0 or to 1; the signed ones do the opposite for the sign
+ * bit. */
+static void bounds_from_bits(struct scalar *s)
+{
+	struct tnum t = s->var;
+	s->umin = u64_max(s->umin, t.value);
+	s->umax = u64_min(s->umax, t.value | t.mask);
+	s->smin = s64_max(s->smin, (int64_t)(t.value | (t.mask & SIGN64)));
+	s->smax = s64_min(s->smax, (int64_t)(t.value | (t.mask & ~SIGN64)));
+
+	uint32_t v = (uint32_t)t.value, m = (uint32_t)t.mask;
+	s->u32_min = u32_max(s->u32_min, v);
+	s->u32_max = u32_min(s->u32_max, v | m);
+	s->s32_min = s32_max(s->s32_min, (int32_t)(v | (m & 0x80000000u)));
+	s->s32_max = s32_min(s->s32_max, (int32_t)(v | (m & 0x7fffffffu)));
+}
+
+/* Narrow the signed range [*smin, *smax] and the unsigned [*umin, *umax]
+ * of one width against each other.  The two orders agree on each half
+ * of the number line (sign bit clear, sign bit set), so a range lying in
+ * one half carries over as is; a signed range crossing the middle is two
+ * unsigned pieces, usable when the unsigned range touches only one. */
+#define CROSS_NARROW(ST, UT, smin, smax, umin, umax)                          \
+	do {                                                                  \
+		if ((ST)(umin) <= (ST)(umax)) {                               \
+			if ((ST)(umin) > (smin))                              \
+				(smin) = (ST)(umin);                          \
+			if ((ST)(umax) < (smax))                              \
+				(smax) = (ST)(umax);                          \
+		}                                                             \
+		if ((UT)(smin) <= (UT)(smax)) {                               \
+			if ((UT)(smin) > (umin))                              \
+				(umin) = (UT)(smin);                          \
+			if ((UT)(smax) < (umax))                              \
+				(umax) = (UT)(smax);                          \
+		} else if ((umax) < (UT)(smin)) {                             \
+			/* only the non-negative piece is reachable */        \
+			(smin) = (ST)(umin);                                  \
+			if ((UT)(smax) < (umax))                              \
+				(umax) = (UT)(smax);                          \
+		} else if ((UT)(smax) < (umin)) {                             \
+			/* only the negative piece is reachable */            \
+			(smax) = (ST)(umax);                                  \
+			if ((UT)(smin) > (umin))                              \
+				(umin) = (UT)(smin);                          \
+		}                                                             \
+	} while (0)
+
+static void narrow_s32(struct scalar *s, int32_t lo, int32_t hi)
+{
+	s->s32_min = s32_max(s->s32_min, lo);
+	s->s32_max = s32_min(s->s32_max, hi);
+}
+
+static void narrow_u32(struct scalar *s, uint32_t lo, uint32_t hi)
+{
+	s->u32_min = u32_max(s->u32_min, lo);
+	s->u32_max = u32_min(s->u32_max, hi);
+}
+
+/* What the 64-bit ranges say about the low half. */
+static void low_from_full(struct scalar *s)
+{
+	/* A 64-bit range whose members share their high half has a
+	 * contiguous low half, valid as u32 range and, unless its sign bit
+	 * flips, as s32 range. */
+	if ((s->umin >> 32) == (s->umax >> 32)) {
+		narrow_u32(s, (uint32_t)s->umin, (uint32_t)s->umax);
+		if ((int32_t)s->umin <= (int32_t)s->umax)
+			narrow_s32(s, (int32_t)s->umin, (int32_t)s->umax);
+	}
+	if ((s->smin >> 32) == (s->smax >> 32)) {
+		if ((uint32_t)s->smin <= (uint32_t)s->smax)
+			narrow_u32(s, (uint32_t)s->smin, (uint32_t)s->smax);
+		if ((int32_t)s->smin <= (int32_t)s->smax)
+			narrow_s32(s, (int32_t)s->smin, (int32_t)s->smax);
+	}
+	/* High halves h and h+1 with the low half running from a negative
+	 * s32 up through zero to a non-negative one: the low halves form
+	 * one s32 interval. */
+	if ((uint32_t)(s->umin >> 32) + 1 == (uint32_t)(s->umax >> 32) &&
+	    (int32_t)s->umin < 0 && (int32_t)s->umax >= 0)
+		narrow_s32(s, (int32_t)s->umin, (int32_t)s->umax);
+	if ((uint32_t)((uint64_t)s->smin >> 32) + 1 == (uint32_t)((uint64_t)s->smax >> 32) &&
+	    (int32_t)s->smin < 0 && (int32_t)s->smax >= 0)
+		narrow_s32(s, (int32_t)s->smin, (int32_t)s->smax);
+}
+
+/* What the low half's ranges say about the 64-bit ranges: replacing the
+ * low half of each 64-bit bound with the matching 32-bit bound keeps it a
+ * bound, and only tightens it. */
+static void full_from_low(struct scalar *s)
+{
+	uint64_t lo, hi;
+
+	lo = (s->umin & ~LOW32) | s->u32_min;
+	hi = (s->umax & ~LOW32) | s->u32_max;
+	s->umin = u64_max(s->umin, lo);
+	s->umax = u64_min(s->umax, hi);
+	lo = ((uint64_t)s->smin & ~LOW32) | s->u32_min;
+	hi = ((uint64_t)s->smax & ~LOW32) | s->u32_max;
+	s->smin = s64_max(s->smin, (int64_t)lo);
+	s->smax = s64_min(s->smax, (int64_t)hi);
+
+	if ((uint32_t)s->s32_min <= (uint32_t)s->s32_max) {
+		lo = (s->umin & ~LOW32) | (uint32_t)s->s32_min;
+		hi = (s->umax & ~LOW32) | (uint32_t)s->s32_max;
+		s->umin = u64_max(s->umin, lo);
+		s->umax = u64_min(s->umax, hi);
+		lo = ((uint64_t)s->smin & ~LOW32) | (uint32_t)s->s32_min;
+		hi = ((uint64_t)s->smax & ~LOW32) | (uint32_t)s->s32_max;
+		s->smin = s64_max(s->smin, (int64_t)lo);
+		s->smax = s64_min(s->smax, (int64_t)hi);
+	}
+
+	/* Within [S32_MIN, S32_MAX] a value whose low half is non-negative
+	 * as s32 cannot have an all-ones high half (it would lie below
+	 * S32_MIN), so it equals its low half. */
+	if (s->s32_min >= 0 && s->smin >= INT32_MIN && s->smax <= INT32_MAX) {
+		s->smin = s->s32_min;
+		s->smax = s->s32_max;
+		s->umin = (uint64_t)s->s32_min;
+		s->umax = (uint64_t)s->s32_max;
+		s->var = tnum_intersect(s->var, tnum_range(s->umin, s->umax));
+	}
+}
+
+static void deduce(struct scalar *s)
+{
+	low_from_full(s);
+	CROSS_NARROW(int32_t, uint32_t, s->s32_min, s->s32_max, s->u32_min, s->u32_max);
+	CROSS_NARROW(int64_t, uint64_t, s->smin, s->smax, s->umin, s->umax);
+	full_from_low(s);
+}
+
+/* Known bits implied by the unsigned ranges; *conflict is set if they
+ * contradict the bits already known. */
+static void bits_from_bounds(struct scalar *s, bool *conflict)
+{
+	if (s->umin > s->umax || s->u32_min > s->u32_max) {
+		*conflict = true;
+		return;
+	}
+	struct tnum r64 = tnum_range(s->umin, s->umax);
+	if (!tnum_meets(s->var, r64))
+		*conflict = true;
+	struct tnum t = tnum_intersect(s->var, r64);
+	struct tnum r32 = tnum_range(s->u32_min, s->u32_max);
+	if (!tnum_meets(low_half(t), r32))
+		*conflict = true;
+	s->var = with_low_half(t, tnum_intersect(low_half(t), r32));
+}
+
+static bool well_formed(const struct scalar *s)
+{
+	return s->umin <= s->umax && s->smin <= s->smax &&
+	       s->u32_min <= s->u32_max && s->s32_min <= s->s32_max;
+}
+
+static bool same_scalar(const struct scalar *a, const struct scalar *b)
+{
+	return a->var.value == b->var.value && a->var.mask == b->var.mask &&
+	       a->smin == b->smin && a->smax == b->smax &&
+	       a->umin == b->umin && a->umax == b->umax &&
+	       a->s32_min == b->s32_min && a->s32_max == b->s32_max &&
+	       a->u32_min == b->u32_min && a->u32_max == b->u32_max;
+}
+
+bool scalar_sync(struct scalar *s)
+{
+	bool conflict = false;
+
+	s->var.value &= ~s->var.mask;
+	/* The kernel runs one fixed round; repeating until nothing changes
+	 * (a few rounds at most in practice) is never less precise. */
+	for (int round = 0; round < 4; round++) {
+		struct scalar before = *s;
+		bounds_from_bits(s);
+		deduce(s);
+		deduce(s);
+		deduce(s);
+		bits_from_bounds(s, &conflict);
+		if (conflict)
+			return false;
+		bounds_from_bits(s);
+		if (!well_formed(s))
+			return false;
+		if (same_scalar(&before, s))
+			break;
+	}
+	return well_formed(s);
+}
+
+void scalar_zext32(struct scalar *s)
+{
+	scalar_sync(s);
+	s->var = low_half(s->var);
+	s->umin = s->u32_min;
+	s->umax = s->u32_max;
+	s->smin = (int64_t)s->u32_min;
+	s->smax = (int64_t)s->u32_max;
+	scalar_sync(s);
+}
+
+/* ---- ALU --------------------------------------------------------------- */
+
+enum {
+	OP_ADD = 0x00, OP_SUB = 0x10, OP_MUL = 0x20, OP_DIV = 0x30, OP_OR = 0x40,
+	OP_AND = 0x50, OP_LSH = 0x60, OP_RSH = 0x70, OP_NEG = 0x80, OP_MOD = 0x90,
+	OP_XOR = 0xa0, OP_MOV = 0xb0, OP_ARSH = 0xc0,
+};
+
+/* The ranges of a + b, for 64 bits (r's 64-bit fields) and for the low
+ * halves (r's 32-bit fields). */
+static void range_add(struct scalar *r, const struct scalar *a, const struct scalar *b)
+{
+	wrap_s64((i128)a->smin + b->smin, (i128)a->smax + b->smax, &r->smin, &r->smax);
+	wrap_u64((i128)a->umin + b->umin, (i128)a->umax + b->umax, &r->umin, &r->umax);
+	wrap_s32((int64_t)a->s32_min + b->s32_min, (int64_t)a->s32_max + b->s32_max,
+		 &r->s32_min, &r->s32_max);
+	wrap_u32((int64_t)a->u32_min + b->u32_min, (int64_t)a->u32_max + b->u32_max,
+		 &r->u32_min, &r->u32_max);
+}
+
+static void range_sub(struct scalar *r, const struct scalar *a, const struct scalar *b)
+{
+	wrap_s64((i128)a->smin - b->smax, (i128)a->smax - b->smin, &r->smin, &r->smax);
+	wrap_u64((i128)a->umin - (i128)b->umax, (i128)a->umax - (i128)b->umin, &r->umin, &r->umax);
+	wrap_s32((int64_t)a->s32_min - b->s32_max, (int64_t)a->s32_max - b->s32_min,
+		 &r->s32_min, &r->s32_max);
+	wrap_u32((int64_t)a->u32_min - b->u32_max, (int64_t)a->u32_max - b->u32_min,
+		 &r->u32_min, &r->u32_max);
+}
+
+static void range_mul(struct scalar *r, const struct scalar *a, const struct scalar *b)
+{
+	/* Unsigned: monotonic in both.  Signed: the extremes are among the
+	 * products of the corners.  Exact products fit in twice the width;
+	 * the wrapped interval is kept if it stays one interval. */
+	unsigned __int128 ulo = (unsigned __int128)a->umin * b->umin;
+	unsigned __int128 uhi = (unsigned __int128)a->umax * b->umax;
+	if (uhi - ulo > UINT64_MAX || (uint64_t)ulo > (uint64_t)uhi) {
+		r->umin = 0;
+		r->umax = UINT64_MAX;
+	} else {
+		r->umin = (uint64_t)ulo;
+		r->umax = (uint64_t)uhi;
+	}
+
+	i128 c[4] = { (i128)a->smin * b->smin, (i128)a->smin * b->smax,
+		      (i128)a->smax * b->smin, (i128)a->smax * b->smax };
+	i128 lo = c[0], hi = c[0];
+	for (int i = 1; i < 4; i++) {
+		lo = c[i] < lo ? c[i] : lo;
+		hi = c[i] > hi ? c[i] : hi;
+	}
+	wrap_s64(lo, hi, &r->smin, &r->smax);
+
+	uint64_t ul = (uint64_t)a->u32_min * b->u32_min;
+	uint64_t uh = (uint64_t)a->u32_max * b->u32_max;
+	if (uh - ul > UINT32_MAX || (uint32_t)ul > (uint32_t)uh) {
+		r->u32_min = 0;
+		r->u32_max = UINT32_MAX;
+	} else {
+		r->u32_min = (uint32_t)ul;
+		r->u32_max = (uint32_t)uh;
+	}
+	int64_t d[4] = { (int64_t)a->s32_min * b->s32_min, (int64_t)a->s32_min * b->s32_max,
+			 (int64_t)a->s32_max * b->s32_min, (int64_t)a->s32_max * b->s32_max };
+	int64_t l = d[0], h = d[0];
+	for (int i = 1; i < 4; i++) {
+		l = d[i] < l ? d[i] : l;
+		h = d[i] > h ? d[i] : h;
+	}
+	wrap_s32(l, h, &r->s32_min, &r->s32_max);
+}
+
+/* Ranges of the bitwise operations from the result's bits and the
+ * operands' ranges.  Unsigned and signed orders agree when the unsigned
+ * range does not cross the sign bit. */
+static void range_bitwise(struct scalar *r, const struct scalar *a, const struct scalar *b,
+			  uint8_t op, struct tnum res)
+{
+	uint64_t lo = res.value, hi = res.value | res.mask;
+	uint32_t lo32 = (uint32_t)lo, hi32 = (uint32_t)hi;
+
+	unbound64(r);
+	unbound32(r);
+	if (op == OP_AND) {
+		/* a & b is at most either operand */
+		hi = u64_min(hi, u64_min(a->umax, b->umax));
+		hi32 = u32_min(hi32, u32_min(a->u32_max, b->u32_max));
+	} else if (op == OP_OR) {
+		/* a | b is at least either operand */
+		lo = u64_max(lo, u64_max(a->umin, b->umin));
+		lo32 = u32_max(lo32, u32_max(a->u32_min, b->u32_min));
+	}
+	r->umin = lo;
+	r->umax = hi;
+	r->u32_min = lo32;
+	r->u32_max = hi32;
+	if ((int64_t)lo <= (int64_t)hi) {
+		r->smin = (int64_t)lo;
+		r->smax = (int64_t)hi;
+	}
+	if ((int32_t)lo32 <= (int32_t)hi32) {
+		r->s32_min = (int32_t)lo32;
+		r->s32_max = (int32_t)hi32;
+	}
+}
+
+/* The shift amounts, masked to the width as the ISA masks them, as a
+ * range [*lo, *hi] and the tnum *amt. */
+static void shift_amounts(const struct scalar *b, unsigned bits, struct tnum *amt,
+			  unsigned *lo, unsigned *hi)
+{
+	*amt = tnum_and(b->var, tnum_const(bits - 1));
+	uint64_t l = amt->value, h = amt->value | amt->mask;
+	uint64_t vmin = bits == 64 ? b->umin : b->u32_min;
+	uint64_t vmax = bits == 64 ? b->umax : b->u32_max;
+	if (vmax <= bits - 1) {
+		l = u64_max(l, vmin);
+		h = u64_min(h, vmax);
+	}
+	*lo = (unsigned)l;
+	*hi = (unsigned)h;
+}
+
+static void alu_shift(struct scalar *r, const struct scalar *a, const struct scalar *b,
+		      uint8_t op, bool alu64)
+{
+	unsigned bits = alu64 ? 64 : 32, klo, khi;
+	struct tnum amt, src = alu64 ? a->var : low_half(a->var), res;
+	bool first = true;
+
+	shift_amounts(b, bits, &amt, &klo, &khi);
+	res = tnum_const(0);
+	/* the known bits: what every possible amount leaves known alike */
+	for (unsigned k = klo; k <= khi; k++) {
+		if (!tnum_contains(amt, k))
+			continue;
+		struct tnum t;
+		if (op == OP_LSH)
+			t = tnum_lshift(src, k);
+		else if (op == OP_RSH)
+			t = tnum_rshift(src, k);
+		else
+			t = tnum_arshift(src, k, bits);
+		if (!alu64)
+			t = low_half(t);
+		res = first ? t : tnum_join(res, t);
+		first = false;
+	}
+	if (first) /* an empty set of amounts: an impossible state */
+		res = tnum_const(0);
+
+	*r = *a;
+	unbound64(r);
+	unbound32(r);
+	r->var = res;
+	if (first)
+		return;
+
+	if (op == OP_LSH) {
+		/* the low half of a << k is (low half of a) << k */
+		if (khi <= 31 && a->u32_max <= (1ull << (31 - khi))) {
+			r->u32_min = a->u32_min << klo;
+			r->u32_max = a->u32_max << khi;
+		}
+		if (alu64) {
+			if (a->umax <= (1ull << (63 - khi))) {
+				r->umin = a->umin << klo;
+				r->umax = a->umax << khi;
+			}
+			/* << 32 turns the s32 low half into the s64 high half */
+			if (klo == 32 && khi == 32) {
+				r->smin = (int64_t)((uint64_t)(int64_t)a->s32_min << 32);
+				r->smax = (int64_t)((uint64_t)(int64_t)a->s32_max << 32);
+			}
+		}
+	} else if (op == OP_RSH) {
+		if (alu64) {
+			r->umin = a->umin >> khi;
+			r->umax = a->umax >> klo;
+		} else {
+			r->u32_min = a->u32_min >> khi;
+			r->u32_max = a->u32_max >> klo;
+		}
+	} else {
+		/* x s>> k moves towards 0 (x >= 0) or -1 (x < 0) as k grows */
+		if (alu64) {
+			r->smin = s64_min(a->smin >> klo, a->smin >> khi);
+			r->smax = s64_max(a->smax >> klo, a->smax >> khi);
+		} else {
+			r->s32_min = s32_min(a->s32_min >> klo, a->s32_min >> khi);
+			r->s32_max = s32_max(a->s32_max >> klo, a->s32_max >> khi);
+		}
+	}
+}
+
+static uint64_t sext(uint64_t v, unsigned bits)
+{
+	if (bits >= 64)
+		return v;
+	unsigned up = 64 - bits;
+	return (uint64_t)((int64_t)(v << up) >> up);
+}
+
+/* Narrow [*lo, *hi], a range of sext(x, bits), from the interval of x
+ * [min, max] (signed when is_signed): when every member shares the
+ * bits above `bits`, the low parts form an interval, which keeps its
+ * order under sign extension unless it crosses the low sign bit. */
+static void sext_from(int64_t *lo, int64_t *hi, uint64_t min, uint64_t max,
+		      bool is_signed, unsigned bits)
+{
+	bool same = is_signed ? ((int64_t)min >> bits) == ((int64_t)max >> bits)
+			      : (min >> bits) == (max >> bits);
+	if (!same)
+		return;
+	int64_t l = (int64_t)sext(min, bits), h = (int64_t)sext(max, bits);
+	if (l > h)
+		return;
+	*lo = s64_max(*lo, l);
+	*hi = s64_min(*hi, h);
+}
+
+/* r = the 64-bit sign extension of the low `bits` bits of a. */
+static void sign_extend(struct scalar *r, const struct scalar *a, unsigned bits)
+{
+	if (bits >= 64) {
+		*r = *a;
+		return;
+	}
+	int64_t hi = (int64_t)((1ull << (bits - 1)) - 1), lo = -hi - 1;
+	sext_from(&lo, &hi, a->umin, a->umax, false, bits);
+	sext_from(&lo, &hi, (uint64_t)a->smin, (uint64_t)a->smax, true, bits);
+	if (bits <= 32) {
+		sext_from(&lo, &hi, a->u32_min, a->u32_max, false, bits);
+		sext_from(&lo, &hi, (uint64_t)(int64_t)a->s32_min, (uint64_t)(int64_t)a->s32_max,
+			  true, bits);
+	}
+	unsigned up = 64 - bits;
+	r->var = tnum_arshift(tnum_lshift(a->var, up), up, 64);
+	unbound64(r);
+	unbound32(r);
+	r->smin = lo;
+	r->smax = hi;
+	scalar_sync(r);
+}
+
+static uint64_t sdiv_val(uint64_t a, uint64_t b, unsigned bits)
+{
+	if (bits == 32) {
+		uint32_t x = (uint32_t)a, y = (uint32_t)b;
+		if (y == 0)
+			return 0;
+		if ((int32_t)y == -1)
+			return (uint32_t)-x;
+		return (uint32_t)((int32_t)x / (int32_t)y);
+	}
+	if (b == 0)
+		return 0;
+	if ((int64_t)b == -1)
+		return -a;
+	return (uint64_t)((int64_t)a / (int64_t)b);
+}
+
+static uint64_t smod_val(uint64_t a, uint64_t b, unsigned bits)
+{
+	if (bits == 32) {
+		uint32_t x = (uint32_t)a, y = (uint32_t)b;
+		if (y == 0)
+			return x;
+		if ((int32_t)y == -1)
+			return 0;
+		return (uint32_t)((int32_t)x % (int32_t)y);
+	}
+	if (b == 0)
+		return a;
+	if ((int64_t)b == -1)
+		return 0;
+	return (uint64_t)((int64_t)a % (int64_t)b);
+}
+
+/* Division and modulo.  Constants fold exactly; otherwise only the
+ * unsigned forms get bounds (the kernel gives up on both). */
+static void alu_divmod(struct scalar *r, const struct scalar *a, const struct scalar *b,
+		       uint8_t op, bool alu64, bool is_signed)
+{
+	unsigned bits = alu64 ? 64 : 32;
+	struct tnum ta = alu64 ? a->var : low_half(a->var);
+	struct tnum tb = alu64 ? b->var : low_half(b->var);
+
+	if (tnum_is_const(ta) && tnum_is_const(tb)) {
+		uint64_t x = ta.value, y = tb.value, v;
+		if (is_signed)
+			v = op == OP_DIV ? sdiv_val(x, y, bits) : smod_val(x, y, bits);
+		else if (op == OP_DIV)
+			v = y ? x / y : 0;
+		else
+			v = y ? x % y : x;
+		scalar_known(r, v);
+		return;
+	}
+	if (is_signed) {
+		if (alu64)
+			scalar_unknown(r);
+		else
+			scalar_unknown_size(r, 4);
+		return;
+	}
+
+	uint64_t amin = alu64 ? a->umin : a->u32_min, amax = alu64 ? a->umax : a->u32_max;
+	uint64_t bmin = alu64 ? b->umin : b->u32_min, bmax = alu64 ? b->umax : b->u32_max;
+	uint64_t lo = 0, hi = amax;
+
+	if (op == OP_DIV) {
+		/* x / 0 = 0 and x / y <= x */
+		if (bmin > 0) {
+			lo = amin / bmax;
+			hi = amax / bmin;
+		} else if (bmax == 0) {
+			hi = 0;
+		}
+	} else {
+		/* x % 0 = x; x % y < y and <= x */
+		if (amax < bmin) {
+			/* every divisor exceeds the dividend: the result is x */
+			*r = *a;
+			if (!alu64)
+				scalar_zext32(r);
+			return;
+		}
+		if (bmin > 0)
+			hi = u64_min(amax, bmax - 1);
+	}
+	scalar_unknown(r);
+	if (alu64) {
+		r->umin = lo;
+		r->umax = hi;
+	} else {
+		r->var = low_half(r->var);
+		r->u32_min = (uint32_t)lo;
+		r->u32_max = (uint32_t)hi;
+		r->umax = UINT32_MAX;
+	}
+	scalar_sync(r);
+}
+
+void scalar_alu(struct scalar *dst, const struct scalar *src, uint8_t op, bool alu64, int16_t off)
+{
+	struct scalar a = *dst, b = *src, r;
+
+	op &= 0xf0;
+	switch (op) {
+	case OP_ADD:
+	case OP_SUB:
+	case OP_MUL:
+		r.var = op == OP_ADD ? tnum_add(a.var, b.var)
+		      : op == OP_SUB ? tnum_sub(a.var, b.var)
+				     : tnum_mul(a.var, b.var);
+		if (op == OP_ADD)
+			range_add(&r, &a, &b);
+		else if (op == OP_SUB)
+			range_sub(&r, &a, &b);
+		else
+			range_mul(&r, &a, &b);
+		break;
+	case OP_AND:
+	case OP_OR:
+	case OP_XOR:
+		r.var = op == OP_AND ? tnum_and(a.var, b.var)
+		      : op == OP_OR	 ? tnum_or(a.var, b.var)
+				     : tnum_xor(a.var, b.var);
+		range_bitwise(&r, &a, &b, op, r.var);
+		break;
+	case OP_LSH:
+	case OP_RSH:
+	case OP_ARSH:
+		alu_shift(&r, &a, &b, op, alu64);
+		break;
+	case OP_DIV:
+	case OP_MOD:
+		alu_divmod(&r, &a, &b, op, alu64, off == 1);
+		*dst = r;
+		return;
+	case OP_NEG: {
+		struct scalar zero;
+		scalar_known(&zero, 0);
+		scalar_alu(&zero, &a, OP_SUB, alu64, 0);
+		*dst = zero;
+		return;
+	}
+	case OP_MOV:
+		if (off == 8 || off == 16 || (off == 32 && alu64)) {
+			sign_extend(&r, &b, (unsigned)off);
+			if (!alu64) {
+				/* the 32-bit move keeps the low half of it */
+				r.s32_min = (int32_t)r.smin;
+				r.s32_max = (int32_t)r.smax;
+			}
+		} else {
+			r = b;
+		}
+		break;
+	default:
+		scalar_unknown(&r);
+		break;
+	}
+	if (!alu64) {
+		/* the high half is zero; only the low half's ranges count */
+		r.var = low_half(r.var);
+		unbound64(&r);
+		scalar_zext32(&r);
+	} else {
+		scalar_sync(&r);
+	}
+	*dst = r;
+}
+
+static uint64_t swap_bytes(uint64_t v, unsigned bits)
+{
+	if (bits == 16)
+		return __builtin_bswap16((uint16_t)v);
+	if (bits == 32)
+		return __builtin_bswap32((uint32_t)v);
+	return __builtin_bswap64(v);
+}
+
+void scalar_endian(struct scalar *dst, bool alu64_class, bool to_be, unsigned bits)
+{
+	bool swap = alu64_class || to_be; /* the host is little-endian */
+	unsigned bytes = bits / 8;
+
+	if (bits != 16 && bits != 32 && bits != 64) {
+		scalar_unknown(dst);
+		return;
+	}
+	if (!swap) {
+		/* to_le: a truncation to the width */
+		if (bits == 64)
+			return;
+		struct scalar r = *dst;
+		r.var = tnum_cast(r.var, bytes);
+		unbound64(&r);
+		if (bits == 16)
+			unbound32(&r);
+		/* keep the ranges when the truncation changes no member */
+		if (dst->umax <= (bits == 16 ? 0xffffull : LOW32)) {
+			r.umin = dst->umin;
+			r.umax = dst->umax;
+		}
+		scalar_sync(&r);
+		*dst = r;
+		return;
+	}
+	/* A byte swap permutes bits: the known bits move with their bytes. */
+	struct tnum t = tnum_cast(dst->var, bytes);
+	struct scalar r;
+	scalar_unknown(&r);
+	r.var = (struct tnum){ swap_bytes(t.value, bits), swap_bytes(t.mask, bits) };
+	scalar_sync(&r);
+	*dst = r;
+}
+
+/* ---- conditional jumps ------------------------------------------------- */
+
+enum {
+	J_EQ = 0x10, J_GT = 0x20, J_GE = 0x30, J_SET = 0x40, J_NE = 0x50,
+	J_SGT = 0x60, J_SGE = 0x70, J_LT = 0xa0, J_LE = 0xb0, J_SLT = 0xc0,
+	J_SLE = 0xd0, J_SETNOT = JMP_JSET_NOT,
+};
+
+uint8_t jmp_negate(uint8_t op)
+{
+	switch (op & 0xf0) {
+	case J_EQ: return J_NE;
+	case J_NE: return J_EQ;
+	case J_GT: return J_LE;
+	case J_LE: return J_GT;
+	case J_GE: return J_LT;
+	case J_LT: return J_GE;
+	case J_SGT: return J_SLE;
+	case J_SLE: return J_SGT;
+	case J_SGE: return J_SLT;
+	case J_SLT: return J_SGE;
+	case J_SET: return J_SETNOT;
+	case J_SETNOT: return J_SET;
+	default: return op;
+	}
+}
+
+uint8_t jmp_swap(uint8_t op)
+{
+	switch (op & 0xf0) {
+	case J_GT: return J_LT;
+	case J_LT: return J_GT;
+	case J_GE: return J_LE;
+	case J_LE: return J_GE;
+	case J_SGT: return J_SLT;
+	case J_SLT: return J_SGT;
+	case J_SGE: return J_SLE;
+	case J_SLE: return J_SGE;
+	default: return op & 0xf0; /* eq, ne, set, set-not are symmetric */
+	}
+}
+
+/* One operand as the comparison sees it: its full value or its low half,
+ * with the ranges widened to 64 bits. */
+struct view {
+	struct tnum t;
+	uint64_t umin, umax;
+	int64_t smin, smax;
+};
+
+static struct view view_of(const struct scalar *s, bool is32)
+{
+	if (is32)
+		return (struct view){ low_half(s->var), s->u32_min, s->u32_max, s->s32_min, s->s32_max };
+	return (struct view){ s->var, s->umin, s->umax, s->smin, s->smax };
+}
+
+static int ranges_disjoint(const struct view *x, const struct view *y)
+{
+	return x->umin > y->umax || x->umax < y->umin ||
+	       x->smin > y->smax || x->smax < y->smin || !tnum_meets(x->t, y->t);
+}
+
+int scalar_branch_taken(const struct scalar *a, const struct scalar *b, uint8_t op, bool is32)
+{
+	struct view x = view_of(a, is32), y = view_of(b, is32);
+	struct tnum both;
+
+	switch (op & 0xf0) {
+	case J_EQ:
+	case J_NE: {
+		int eq;
+		if (tnum_is_const(x.t) && tnum_is_const(y.t))
+			eq = x.t.value == y.t.value;
+		else if (ranges_disjoint(&x, &y))
+			eq = 0;
+		else if (!is32 && (a->u32_min > b->u32_max || a->u32_max < b->u32_min ||
+				   a->s32_min > b->s32_max || a->s32_max < b->s32_min))
+			eq = 0; /* the low halves cannot match */
+		else
+			return -1;
+		return (op & 0xf0) == J_EQ ? eq : !eq;
+	}
+	case J_SET:
+	case J_SETNOT: {
+		int set;
+		both = tnum_and(x.t, y.t);
+		if (both.value)
+			set = 1; /* a bit known set in both */
+		else if (!both.mask)
+			set = 0; /* no bit can be set in both */
+		else
+			return -1;
+		return (op & 0xf0) == J_SET ? set : !set;
+	}
+	case J_GT:
+		return x.umin > y.umax ? 1 : x.umax <= y.umin ? 0 : -1;
+	case J_GE:
+		return x.umin >= y.umax ? 1 : x.umax < y.umin ? 0 : -1;
+	case J_LT:
+		return x.umax < y.umin ? 1 : x.umin >= y.umax ? 0 : -1;
+	case J_LE:
+		return x.umax <= y.umin ? 1 : x.umin > y.umax ? 0 : -1;
+	case J_SGT:
+		return x.smin > y.smax ? 1 : x.smax <= y.smin ? 0 : -1;
+	case J_SGE:
+		return x.smin >= y.smax ? 1 : x.smax < y.smin ? 0 : -1;
+	case J_SLT:
+		return x.smax < y.smin ? 1 : x.smin >= y.smax ? 0 : -1;
+	case J_SLE:
+		return x.smax <= y.smin ? 1 : x.smin > y.smax ? 0 : -1;
+	default:
+		return -1;
+	}
+}
+
+/* Writes the view's bits back into s (only its low half when is32). */
+static void set_bits(struct scalar *s, struct tnum t, bool is32)
+{
+	s->var = is32 ? with_low_half(s->var, t) : t;
+}
+
+/* a != c for the constant c: a range ending at c loses that end. */
+static void exclude_value(struct scalar *s, uint64_t c, bool is32)
+{
+	if (is32) {
+		if (s->u32_min == (uint32_t)c && s->u32_min != UINT32_MAX)
+			s->u32_min++;
+		if (s->u32_max == (uint32_t)c && s->u32_max != 0)
+			s->u32_max--;
+		if (s->s32_min == (int32_t)(uint32_t)c && s->s32_min != INT32_MAX)
+			s->s32_min++;
+		if (s->s32_max == (int32_t)(uint32_t)c && s->s32_max != INT32_MIN)
+			s->s32_max--;
+	} else {
+		if (s->umin == c && s->umin != UINT64_MAX)
+			s->umin++;
+		if (s->umax == c && s->umax != 0)
+			s->umax--;
+		if (s->smin == (int64_t)c && s->smin != INT64_MAX)
+			s->smin++;
+		if (s->smax == (int64_t)c && s->smax != INT64_MIN)
+			s->smax--;
+	}
+}
+
+/* Narrowing for `a op b` where op is one of eq, ne, set, set-not, le,
+ * lt, sle, slt (the others are these with the operands swapped). */
+static void refine_op(struct scalar *a, struct scalar *b, uint8_t op, bool is32)
+{
+	struct tnum ta = is32 ? low_half(a->var) : a->var;
+	struct tnum tb = is32 ? low_half(b->var) : b->var;
+
+	switch (op) {
+	case J_EQ:
+		/* both are the one value: each gets every fact of the other,
+		 * and for 64 bits that includes the low halves' ranges */
+		if (!is32) {
+			a->umin = b->umin = u64_max(a->umin, b->umin);
+			a->umax = b->umax = u64_min(a->umax, b->umax);
+			a->smin = b->smin = s64_max(a->smin, b->smin);
+			a->smax = b->smax = s64_min(a->smax, b->smax);
+		}
+		a->u32_min = b->u32_min = u32_max(a->u32_min, b->u32_min);
+		a->u32_max = b->u32_max = u32_min(a->u32_max, b->u32_max);
+		a->s32_min = b->s32_min = s32_max(a->s32_min, b->s32_min);
+		a->s32_max = b->s32_max = s32_min(a->s32_max, b->s32_max);
+		set_bits(a, tnum_intersect(ta, tb), is32);
+		set_bits(b, tnum_intersect(ta, tb), is32);
+		break;
+	case J_NE:
+		if (tnum_is_const(tb))
+			exclude_value(a, tb.value, is32);
+		else if (tnum_is_const(ta))
+			exclude_value(b, ta.value, is32);
+		break;
+	case J_SET: {
+		/* some bit is set in both; if only one bit can be, it is */
+		struct tnum both = tnum_and(ta, tb);
+		uint64_t may = both.value | both.mask;
+		if (may && !(may & (may - 1))) {
+			set_bits(a, tnum_or(ta, tnum_const(may)), is32);
+			set_bits(b, tnum_or(tb, tnum_const(may)), is32);
+		}
+		/* and neither is zero */
+		exclude_value(a, 0, is32);
+		exclude_value(b, 0, is32);
+		break;
+	}
+	case J_SETNOT:
+		/* a bit known set in one is clear in the other */
+		set_bits(a, tnum_and(ta, tnum_const(~tb.value)), is32);
+		set_bits(b, tnum_and(tb, tnum_const(~ta.value)), is32);
+		break;
+	case J_LE:
+	case J_LT: {
+		uint64_t d = op == J_LT; /* a <= b - d and b >= a + d */
+		if (is32) {
+			a->u32_max = u32_min(a->u32_max, (uint32_t)(b->u32_max - d));
+			b->u32_min = u32_max(b->u32_min, (uint32_t)(a->u32_min + d));
+		} else {
+			a->umax = u64_min(a->umax, b->umax - d);
+			b->umin = u64_max(b->umin, a->umin + d);
+		}
+		break;
+	}
+	case J_SLE:
+	case J_SLT: {
+		int64_t d = op == J_SLT;
+		if (is32) {
+			a->s32_max = s32_min(a->s32_max, (int32_t)((int64_t)b->s32_max - d));
+			b->s32_min = s32_max(b->s32_min, (int32_t)((int64_t)a->s32_min + d));
+		} else {
+			a->smax = s64_min(a->smax, (int64_t)((uint64_t)b->smax - (uint64_t)d));
+			b->smin = s64_max(b->smin, (int64_t)((uint64_t)a->smin + (uint64_t)d));
+		}
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/* The values both describe (a and b describe one value). */
+static void meet(struct scalar *a, const struct scalar *b)
+{
+	a->var = tnum_intersect(a->var, b->var);
+	a->umin = u64_max(a->umin, b->umin);
+	a->umax = u64_min(a->umax, b->umax);
+	a->smin = s64_max(a->smin, b->smin);
+	a->smax = s64_min(a->smax, b->smax);
+	a->u32_min = u32_max(a->u32_min, b->u32_min);
+	a->u32_max = u32_min(a->u32_max, b->u32_max);
+	a->s32_min = s32_max(a->s32_min, b->s32_min);
+	a->s32_max = s32_min(a->s32_max, b->s32_max);
+}
+
+bool scalar_refine(struct scalar *a, struct scalar *b, uint8_t op, bool is32)
+{
+	op &= 0xf0;
+	if (scalar_branch_taken(a, b, op, is32) == 0)
+		return false;
+
+	struct scalar x = *a, y = *b;
+	switch (op) {
+	case J_GT:
+	case J_GE:
+	case J_SGT:
+	case J_SGE:
+		refine_op(&y, &x, jmp_swap(op), is32);
+		break;
+	default:
+		refine_op(&x, &y, op, is32);
+		break;
+	}
+	bool ok = scalar_sync(&x) && scalar_sync(&y);
+	if (a == b) {
+		/* one register compared with itself: both facts hold */
+		meet(&x, &y);
+		ok = ok && scalar_sync(&x);
+		y = x;
+	}
+	*a = x;
+	*b = y;
+	return ok;
+}
+
+/* ---- pruning and printing ---------------------------------------------- */
+
+bool scalar_within(const struct scalar *old, const struct scalar *cur)
+{
+	return old->umin <= cur->umin && old->umax >= cur->umax &&
+	       old->smin <= cur->smin && old->smax >= cur->smax &&
+	       old->u32_min <= cur->u32_min && old->u32_max >= cur->u32_max &&
+	       old->s32_min <= cur->s32_min && old->s32_max >= cur->s32_max &&
+	       tnum_in(old->var, cur->var);
+}
+
+/* Numbers print in decimal while small, in hex beyond 16 bits. */
+static int put_snum(char *buf, size_t size, int64_t v)
+{
+	if (v >= -32768 && v <= 32767)
+		return snprintf(buf, size, "%" PRId64, v);
+	return snprintf(buf, size, "%#" PRIx64, (uint64_t)v);
+}
+
+static int put_unum(char *buf, size_t size, uint64_t v)
+{
+	if (v <= 65535)
+		return snprintf(buf, size, "%" PRIu64, v);
+	return snprintf(buf, size, "%#" PRIx64, v);
+}
+
+int scalar_format(const struct scalar *s, char *buf, size_t size)
+{
+	if (tnum_is_const(s->var))
+		return put_snum(buf, size, (int64_t)s->var.value);
+
+	/* A field is printed unless it holds its type's limit (no
+	 * information) or repeats the field it mirrors: smin/smax mirror
+	 * umin/umax, the 32-bit fields mirror the 64-bit ones. */
+	struct field {
+		const char *name;
+		bool is_signed, show;
+		uint64_t v;
+	} f[] = {
+		{ "smin", true, s->smin != INT64_MIN && (uint64_t)s->smin != s->umin, (uint64_t)s->smin },
+		{ "smax", true, s->smax != INT64_MAX && (uint64_t)s->smax != s->umax, (uint64_t)s->smax },
+		{ "umin", false, s->umin != 0, s->umin },
+		{ "umax", false, s->umax != UINT64_MAX, s->umax },
+		{ "smin32", true, s->s32_min != INT32_MIN && s->s32_min != s->smin,
+		  (uint64_t)(int64_t)s->s32_min },
+		{ "smax32", true, s->s32_max != INT32_MAX && s->s32_max != s->smax,
+		  (uint64_t)(int64_t)s->s32_max },
+		{ "umin32", false, s->u32_min != 0 && s->u32_min != s->umin, s->u32_min },
+		{ "umax32", false, s->u32_max != UINT32_MAX && s->u32_max != s->umax, s->u32_max },
+	};
+	char tmp[512];
+	size_t n = 0;
+	const char *sep = "";
+
+	tmp[0] = 0;
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (!f[i].show)
+			continue;
+		n += (size_t)snprintf(tmp + n, sizeof(tmp) - n, "%s%s=", sep, f[i].name);
+		if (f[i].is_signed)
+			n += (size_t)put_snum(tmp + n, sizeof(tmp) - n, (int64_t)f[i].v);
+		else
+			n += (size_t)put_unum(tmp + n, sizeof(tmp) - n, f[i].v);
+		sep = ",";
+	}
+	if (s->var.mask != UINT64_MAX)
+		snprintf(tmp + n, sizeof(tmp) - n, "%svar_off=(0x%" PRIx64 "; 0x%" PRIx64 ")", sep,
+			 s->var.value, s->var.mask);
+	return snprintf(buf, size, "scalar(%s)", tmp);
+}

@@ -1,0 +1,843 @@
+/*
+ * test_scalar.c - tests of the verifier's scalar domain (tnum.c, scalar.c).
+ *
+ * Owns: the checks that
+ *   1. every transfer function is sound: random abstract scalars, each
+ *      carried with concrete members known to be in it, go through every
+ *      ALU operation (64 and 32-bit, every offset variant), byte swap,
+ *      branch decision and branch narrowing; the concrete results must be
+ *      members of the abstract ones.  Seed and size come from
+ *      BPFVM_SCALAR_SEED and BPFVM_SCALAR_COUNT;
+ *   2. known cases come out exactly as precise as the kernel's verifier
+ *      makes them (bounds, known bits, log text).
+ *
+ * A plain program: one line per failure, then "N passed, M failed".
+ * Exits 0 iff nothing failed.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "verifier/scalar.h"
+
+/* ---- random numbers ----------------------------------------------------- */
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	/* splitmix64 */
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t below(uint64_t n)
+{
+	return n ? rnd() % n : 0;
+}
+
+/* A value biased towards the places bounds logic gets wrong: small
+ * numbers, the sign boundaries, all-ones, powers of two. */
+static uint64_t interesting(void)
+{
+	static const uint64_t edges[] = {
+		0, 1, 2, 3, 7, 8, 15, 16, 31, 32, 63, 64, 255, 256, 0x7fff, 0x8000, 0xffff,
+		0x7fffffff, 0x80000000, 0xffffffff, 0x100000000, 0x7fffffffffffffff,
+		0x8000000000000000, 0xffffffffffffffff, 0xfffffffffffffffe, 0xffffffff80000000,
+		0xffffffff7fffffff, 0x1ffffffff,
+	};
+	switch (below(6)) {
+	case 0:
+		return edges[below(sizeof(edges) / sizeof(edges[0]))];
+	case 1:
+		return edges[below(sizeof(edges) / sizeof(edges[0]))] + below(5) - 2;
+	case 2:
+		return below(64);
+	case 3:
+		return (uint64_t)-(int64_t)below(64);
+	case 4:
+		return 1ull << below(64);
+	default:
+		return rnd();
+	}
+}
+
+/* ---- the ISA's concrete semantics --------------------------------------- */
+
+static uint64_t conc_alu(uint64_t a, uint64_t b, uint8_t op, bool alu64, int16_t off)
+{
+	if (!alu64) {
+		uint32_t x = (uint32_t)a, y = (uint32_t)b;
+		switch (op) {
+		case 0x00: return (uint32_t)(x + y);
+		case 0x10: return (uint32_t)(x - y);
+		case 0x20: return (uint32_t)(x * y);
+		case 0x30:
+			if (off == 1)
+				return y == 0 ? 0 : (int32_t)y == -1 ? (uint32_t)-x
+					     : (uint32_t)((int32_t)x / (int32_t)y);
+			return y ? x / y : 0;
+		case 0x40: return x | y;
+		case 0x50: return x & y;
+		case 0x60: return (uint32_t)(x << (y & 31));
+		case 0x70: return x >> (y & 31);
+		case 0x80: return (uint32_t)-x;
+		case 0x90:
+			if (off == 1)
+				return y == 0 ? x : (int32_t)y == -1 ? 0
+					     : (uint32_t)((int32_t)x % (int32_t)y);
+			return y ? x % y : x;
+		case 0xa0: return x ^ y;
+		case 0xb0:
+			if (off == 8)
+				return (uint32_t)(int32_t)(int8_t)y;
+			if (off == 16)
+				return (uint32_t)(int32_t)(int16_t)y;
+			return y;
+		case 0xc0: return (uint32_t)((int32_t)x >> (y & 31));
+		}
+		return 0;
+	}
+	switch (op) {
+	case 0x00: return a + b;
+	case 0x10: return a - b;
+	case 0x20: return a * b;
+	case 0x30:
+		if (off == 1)
+			return b == 0 ? 0 : (int64_t)b == -1 ? -a : (uint64_t)((int64_t)a / (int64_t)b);
+		return b ? a / b : 0;
+	case 0x40: return a | b;
+	case 0x50: return a & b;
+	case 0x60: return a << (b & 63);
+	case 0x70: return a >> (b & 63);
+	case 0x80: return -a;
+	case 0x90:
+		if (off == 1)
+			return b == 0 ? a : (int64_t)b == -1 ? 0 : (uint64_t)((int64_t)a % (int64_t)b);
+		return b ? a % b : a;
+	case 0xa0: return a ^ b;
+	case 0xb0:
+		if (off == 8)
+			return (uint64_t)(int64_t)(int8_t)b;
+		if (off == 16)
+			return (uint64_t)(int64_t)(int16_t)b;
+		if (off == 32)
+			return (uint64_t)(int64_t)(int32_t)b;
+		return b;
+	case 0xc0: return (uint64_t)((int64_t)a >> (b & 63));
+	}
+	return 0;
+}
+
+static uint64_t conc_endian(uint64_t a, bool alu64_class, bool to_be, unsigned bits)
+{
+	bool swap = alu64_class || to_be;
+	if (bits == 16)
+		return swap ? __builtin_bswap16((uint16_t)a) : (uint16_t)a;
+	if (bits == 32)
+		return swap ? __builtin_bswap32((uint32_t)a) : (uint32_t)a;
+	return swap ? __builtin_bswap64(a) : a;
+}
+
+static bool conc_jmp(uint64_t a, uint64_t b, uint8_t op, bool is32)
+{
+	if (is32) {
+		a = (uint32_t)a;
+		b = (uint32_t)b;
+	}
+	int64_t sa = is32 ? (int32_t)a : (int64_t)a, sb = is32 ? (int32_t)b : (int64_t)b;
+	switch (op) {
+	case 0x10: return a == b;
+	case 0x20: return a > b;
+	case 0x30: return a >= b;
+	case 0x40: return (a & b) != 0;
+	case 0x50: return a != b;
+	case 0x60: return sa > sb;
+	case 0x70: return sa >= sb;
+	case 0xa0: return a < b;
+	case 0xb0: return a <= b;
+	case 0xc0: return sa < sb;
+	case 0xd0: return sa <= sb;
+	case JMP_JSET_NOT: return (a & b) == 0;
+	}
+	return false;
+}
+
+static const uint8_t jmp_ops[] = { 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70,
+				   0xa0, 0xb0, 0xc0, 0xd0, JMP_JSET_NOT };
+#define NJMP (sizeof(jmp_ops) / sizeof(jmp_ops[0]))
+
+/* ---- abstract scalars with known members -------------------------------- */
+
+#define NW 8 /* members carried along with each abstract scalar */
+#define POOL 512
+
+struct sample {
+	struct scalar s;
+	uint64_t w[NW];
+	int nw;
+};
+
+static struct sample pool[POOL];
+static int pool_n;
+static long soundness_checks;
+
+static char *fmt(const struct scalar *s)
+{
+	static char bufs[4][256];
+	static int next;
+	char *b = bufs[next++ & 3];
+	snprintf(b, 256, "{var=(%#" PRIx64 ";%#" PRIx64 ") s=[%" PRId64 ",%" PRId64 "] u=[%#" PRIx64
+		 ",%#" PRIx64 "] s32=[%" PRId32 ",%" PRId32 "] u32=[%#" PRIx32 ",%#" PRIx32 "]}",
+		 s->var.value, s->var.mask, s->smin, s->smax, s->umin, s->umax, s->s32_min,
+		 s->s32_max, s->u32_min, s->u32_max);
+	return b;
+}
+
+/* Checks that v is a member of s; counts one soundness check. */
+static bool member(const struct scalar *s, uint64_t v, const char *what)
+{
+	soundness_checks++;
+	bool ok = scalar_contains(s, v);
+	CHECK(ok, "%s: %#" PRIx64 " not in %s", what, v, fmt(s));
+	return ok;
+}
+
+/* A random member of x: one of its carried members, or a random
+ * candidate drawn from its bits or ranges that scalar_contains accepts. */
+static uint64_t pick_member(const struct sample *x)
+{
+	const struct scalar *s = &x->s;
+	for (int tries = 0; tries < 8 && below(3); tries++) {
+		uint64_t c;
+		switch (below(6)) {
+		case 0:
+			c = s->var.value | (rnd() & s->var.mask);
+			break;
+		case 1:
+			c = s->umin + below(s->umax - s->umin + 1 ? s->umax - s->umin + 1 : UINT64_MAX);
+			c = (c & s->var.mask) | s->var.value;
+			break;
+		case 2:
+			c = (uint64_t)s->smin + below((uint64_t)s->smax - (uint64_t)s->smin + 1);
+			c = (c & s->var.mask) | s->var.value;
+			break;
+		case 3:
+			c = (rnd() & ~0xffffffffull) | (s->u32_min + below((uint64_t)s->u32_max - s->u32_min + 1));
+			c = (c & s->var.mask) | s->var.value;
+			break;
+		case 4:
+			c = below(2) ? s->umin : s->umax;
+			break;
+		default:
+			c = (uint64_t)(below(2) ? s->smin : s->smax);
+			break;
+		}
+		if (scalar_contains(s, c))
+			return c;
+	}
+	return x->w[below(x->nw)];
+}
+
+static void add_member(struct sample *x, uint64_t v)
+{
+	if (x->nw < NW)
+		x->w[x->nw++] = v;
+	else
+		x->w[below(NW)] = v;
+}
+
+static void pool_put(const struct sample *x)
+{
+	if (pool_n < POOL)
+		pool[pool_n++] = *x;
+	else
+		pool[below(POOL)] = *x;
+}
+
+static const struct sample *pool_get(void)
+{
+	return &pool[below(pool_n)];
+}
+
+static uint8_t random_alu(bool alu64, int16_t *off)
+{
+	static const uint8_t ops[] = { 0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60,
+				       0x70, 0x80, 0x90, 0xa0, 0xb0, 0xc0 };
+	uint8_t op = ops[below(sizeof(ops))];
+	*off = 0;
+	if ((op == 0x30 || op == 0x90) && below(2))
+		*off = 1;
+	if (op == 0xb0) {
+		static const int16_t sx[] = { 0, 8, 16, 32 };
+		*off = sx[below(alu64 ? 4 : 3)];
+	}
+	return op;
+}
+
+/* New abstract scalars, by several methods; each has real members. */
+static void make_sample(struct sample *x)
+{
+	uint64_t w = interesting();
+	x->nw = 0;
+	switch (below(7)) {
+	case 0: /* a constant */
+		scalar_known(&x->s, w);
+		add_member(x, w);
+		return;
+	case 1: { /* known bits from a random mask */
+		uint64_t m = rnd();
+		if (below(2))
+			m &= below(2) ? 0xff : 0xffffffffull;
+		if (below(3) == 0)
+			m = ~m;
+		scalar_unknown(&x->s);
+		x->s.var = (struct tnum){ w & ~m, m };
+		CHECK(scalar_sync(&x->s), "sync of a tnum failed");
+		add_member(x, w);
+		for (int i = 0; i < 3; i++)
+			add_member(x, (w & ~m) | (rnd() & m));
+		return;
+	}
+	case 2: /* a load */
+		if (below(2))
+			scalar_unknown_size(&x->s, 1u << below(4));
+		else
+			scalar_unknown_signed(&x->s, 1u << below(4));
+		/* members: the concrete loads */
+		for (int i = 0; i < 4; i++) {
+			uint64_t v = rnd();
+			add_member(x, v); /* replaced below if not a member */
+		}
+		x->nw = 0;
+		for (int i = 0; i < 16 && x->nw < 4; i++) {
+			uint64_t v = interesting();
+			if (scalar_contains(&x->s, v))
+				add_member(x, v);
+		}
+		if (x->nw == 0) {
+			scalar_unknown(&x->s);
+			add_member(x, w);
+		}
+		return;
+	case 3:
+	case 4: { /* a range (or two) cut from the unknown by branch narrowing */
+		struct scalar k;
+		scalar_unknown(&x->s);
+		add_member(x, w);
+		for (int n = 1 + (int)below(3); n > 0; n--) {
+			uint8_t op = jmp_ops[below(NJMP)];
+			bool is32 = below(2);
+			uint64_t c = below(2) ? interesting() : w + below(64) - 32;
+			scalar_known(&k, c);
+			if (!conc_jmp(w, c, op, is32))
+				op = jmp_negate(op);
+			bool ok = scalar_refine(&x->s, &k, op, is32);
+			CHECK(ok, "refine to a satisfiable range failed");
+			if (!ok) {
+				scalar_unknown(&x->s);
+				return;
+			}
+			member(&x->s, w, "refine (making)");
+		}
+		return;
+	}
+	default: { /* the result of an earlier operation */
+		if (pool_n == 0) {
+			scalar_known(&x->s, w);
+			add_member(x, w);
+			return;
+		}
+		const struct sample *a = pool_get(), *b = pool_get();
+		bool alu64 = below(2);
+		int16_t off;
+		uint8_t op = random_alu(alu64, &off);
+		x->s = a->s;
+		scalar_alu(&x->s, &b->s, op, alu64, off);
+		for (int i = 0; i < 4; i++) {
+			uint64_t r = conc_alu(pick_member(a), pick_member(b), op, alu64, off);
+			if (member(&x->s, r, "alu (making)"))
+				add_member(x, r);
+		}
+		if (x->nw == 0) {
+			scalar_unknown(&x->s);
+			add_member(x, w);
+		}
+		return;
+	}
+	}
+}
+
+/* ---- the soundness properties ------------------------------------------- */
+
+static void check_alu(const struct sample *a, const struct sample *b)
+{
+	for (int alu64 = 0; alu64 < 2; alu64++) {
+		static const uint8_t ops[] = { 0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60,
+					       0x70, 0x80, 0x90, 0xa0, 0xb0, 0xc0 };
+		for (size_t i = 0; i < sizeof(ops); i++) {
+			uint8_t op = ops[i];
+			int16_t offs[4] = { 0 };
+			int noff = 1;
+			if (op == 0x30 || op == 0x90)
+				offs[noff++] = 1;
+			if (op == 0xb0) {
+				offs[noff++] = 8;
+				offs[noff++] = 16;
+				if (alu64)
+					offs[noff++] = 32;
+			}
+			for (int j = 0; j < noff; j++) {
+				struct sample r = { .s = a->s };
+				scalar_alu(&r.s, &b->s, op, alu64, offs[j]);
+				for (int k = 0; k < 4; k++) {
+					uint64_t x = pick_member(a), y = pick_member(b);
+					uint64_t v = conc_alu(x, y, op, alu64, offs[j]);
+					char what[640];
+					snprintf(what, sizeof(what), "alu op %#x alu64 %d off %d on %#" PRIx64 ", %#" PRIx64 " from %s, %s",
+						 op, alu64, offs[j], x, y, fmt(&a->s), fmt(&b->s));
+					if (!member(&r.s, v, what))
+						return;
+					add_member(&r, v);
+				}
+				if (below(8) == 0)
+					pool_put(&r);
+			}
+		}
+	}
+	for (int cls = 0; cls < 2; cls++)
+		for (int be = 0; be < 2; be++)
+			for (unsigned bits = 16; bits <= 64; bits *= 2) {
+				if (cls && be)
+					continue;
+				struct scalar r = a->s;
+				scalar_endian(&r, cls, be, bits);
+				for (int k = 0; k < 3; k++) {
+					uint64_t x = pick_member(a);
+					member(&r, conc_endian(x, cls, be, bits), "endian");
+				}
+			}
+	/* mov of a register into itself and ops with itself as source */
+	struct scalar r = a->s;
+	scalar_alu(&r, &r, 0x10, true, 0);
+	member(&r, 0, "x - x");
+	r = a->s;
+	scalar_alu(&r, &r, 0x00, true, 0);
+	uint64_t x = pick_member(a);
+	member(&r, x + x, "x + x");
+}
+
+static void check_branches(const struct sample *a, const struct sample *b)
+{
+	for (size_t i = 0; i < NJMP; i++) {
+		for (int is32 = 0; is32 < 2; is32++) {
+			uint8_t op = jmp_ops[i];
+			int taken = scalar_branch_taken(&a->s, &b->s, op, is32);
+			struct scalar t1 = a->s, t2 = b->s, f1 = a->s, f2 = b->s;
+			bool tok = scalar_refine(&t1, &t2, op, is32);
+			bool fok = scalar_refine(&f1, &f2, jmp_negate(op), is32);
+			for (int k = 0; k < 6; k++) {
+				uint64_t x = pick_member(a), y = pick_member(b);
+				bool c = conc_jmp(x, y, op, is32);
+				soundness_checks += 3;
+				CHECK(c == conc_jmp(y, x, jmp_swap(op), is32), "jmp_swap %#x", op);
+				CHECK(c != conc_jmp(x, y, jmp_negate(op), is32), "jmp_negate %#x", op);
+				CHECK(taken == -1 || taken == (int)c,
+				      "branch %#x is32 %d said %d for %#" PRIx64 ", %#" PRIx64 " in %s, %s",
+				      op, is32, taken, x, y, fmt(&a->s), fmt(&b->s));
+				char what[64];
+				snprintf(what, sizeof(what), "refine op %#x is32 %d (%s)", c ? op : jmp_negate(op),
+					 is32, c ? "taken" : "not taken");
+				bool ok = c ? tok : fok;
+				soundness_checks++;
+				CHECK(ok, "%s: returned false for %#" PRIx64 ", %#" PRIx64 " in %s, %s", what, x,
+				      y, fmt(&a->s), fmt(&b->s));
+				if (!ok)
+					return;
+				if (!member(c ? &t1 : &f1, x, what) || !member(c ? &t2 : &f2, y, what)) {
+					printf("   operands %s, %s\n", fmt(&a->s), fmt(&b->s));
+					return;
+				}
+			}
+			/* narrowed scalars make good new samples */
+			if (below(16) == 0 && tok) {
+				struct sample n = { .s = t1 };
+				for (int k = 0; k < a->nw; k++)
+					if (conc_jmp(a->w[k], pick_member(b), op, is32) &&
+					    scalar_contains(&t1, a->w[k]))
+						add_member(&n, a->w[k]);
+				if (n.nw)
+					pool_put(&n);
+			}
+			/* a register compared with itself */
+			struct scalar s = a->s;
+			uint64_t x = pick_member(a);
+			bool c = conc_jmp(x, x, op, is32);
+			bool ok = scalar_refine(&s, &s, c ? op : jmp_negate(op), is32);
+			soundness_checks++;
+			CHECK(ok, "self refine %#x returned false", op);
+			if (ok)
+				member(&s, x, "self refine");
+		}
+	}
+}
+
+static void check_within(const struct sample *a, const struct sample *b)
+{
+	struct scalar cur[3];
+	cur[0] = b->s;
+	scalar_known(&cur[1], pick_member(a));
+	cur[2] = a->s;
+	struct scalar k;
+	scalar_known(&k, pick_member(b));
+	scalar_refine(&cur[2], &k, jmp_ops[below(NJMP)], below(2));
+	for (int i = 0; i < 3; i++) {
+		if (!scalar_within(&a->s, &cur[i]))
+			continue;
+		for (int n = 0; n < 4; n++) {
+			struct sample tmp = { .s = cur[i], .nw = 1 };
+			tmp.w[0] = i == 0 ? pick_member(b) : cur[i].umin;
+			uint64_t v = pick_member(&tmp);
+			if (scalar_contains(&cur[i], v))
+				member(&a->s, v, "within");
+		}
+	}
+}
+
+static void soundness(uint64_t seed, long count)
+{
+	rng_state = seed;
+	pool_n = 0;
+	for (long it = 0; it < count; it++) {
+		struct sample x;
+		make_sample(&x);
+		for (int i = 0; i < x.nw; i++)
+			member(&x.s, x.w[i], "made sample");
+		pool_put(&x);
+		const struct sample *a = pool_get(), *b = pool_get();
+		switch (it % 3) {
+		case 0:
+			check_alu(a, b);
+			break;
+		case 1:
+			check_branches(a, b);
+			break;
+		default:
+			check_within(a, b);
+			break;
+		}
+		if (failed > 50) {
+			printf("too many failures, stopping (seed %#" PRIx64 ", iteration %ld)\n", seed, it);
+			return;
+		}
+	}
+}
+
+/* ---- precision ------------------------------------------------------------ */
+
+static void unknown(struct scalar *s)
+{
+	scalar_unknown(s);
+}
+
+static void known(struct scalar *s, uint64_t v)
+{
+	scalar_known(s, v);
+}
+
+static struct scalar alu_k(struct scalar s, uint8_t op, bool alu64, int16_t off, uint64_t k)
+{
+	struct scalar c;
+	known(&c, k);
+	scalar_alu(&s, &c, op, alu64, off);
+	return s;
+}
+
+static void expect_const(const struct scalar *s, uint64_t v, const char *what)
+{
+	CHECK(scalar_is_const(s) && s->var.value == v && s->umin == v && s->umax == v &&
+		      s->smin == (int64_t)v && s->u32_min == (uint32_t)v && s->s32_max == (int32_t)v,
+	      "%s: expected %#" PRIx64 ", got %s", what, v, fmt(s));
+}
+
+static void expect_format(const struct scalar *s, const char *want)
+{
+	char buf[256];
+	int n = scalar_format(s, buf, sizeof(buf));
+	CHECK(strcmp(buf, want) == 0 && n == (int)strlen(want), "format: want \"%s\", got \"%s\"", want, buf);
+}
+
+static void precision(void)
+{
+	struct scalar s, t, c;
+
+	/* constants fold */
+	known(&s, 40);
+	s = alu_k(s, 0x00, true, 0, 2);
+	expect_const(&s, 42, "40 + 2");
+	expect_format(&s, "42");
+	s = alu_k(s, 0x20, true, 0, 3);
+	expect_const(&s, 126, "42 * 3");
+	known(&s, 100);
+	expect_const((t = alu_k(s, 0x30, true, 0, 7), &t), 14, "100 / 7");
+	expect_const((t = alu_k(s, 0x90, true, 0, 7), &t), 2, "100 % 7");
+	expect_const((t = alu_k(s, 0x30, true, 0, 0), &t), 0, "100 / 0");
+	expect_const((t = alu_k(s, 0x90, true, 0, 0), &t), 100, "100 % 0");
+	expect_const((t = alu_k(s, 0x90, false, 0, 0), &t), 100, "w: 100 % 0");
+	known(&s, 0x8000000000000000ull);
+	expect_const((t = alu_k(s, 0x30, true, 1, (uint64_t)-1), &t), 0x8000000000000000ull,
+		     "INT64_MIN s/ -1");
+	expect_const((t = alu_k(s, 0x90, true, 1, (uint64_t)-1), &t), 0, "INT64_MIN s% -1");
+	known(&s, (uint64_t)-7);
+	expect_const((t = alu_k(s, 0x30, true, 1, 2), &t), (uint64_t)-3, "-7 s/ 2");
+	expect_const((t = alu_k(s, 0x90, true, 1, 2), &t), (uint64_t)-1, "-7 s% 2");
+	expect_const((t = alu_k(s, 0x30, false, 1, 2), &t), 0xfffffffd, "w: -7 s/ 2");
+	expect_const((t = alu_k(s, 0x30, true, 0, 2), &t), 0x7ffffffffffffffcull, "-7 / 2");
+	known(&s, 0x80000000);
+	expect_const((t = alu_k(s, 0x30, false, 1, 0xffffffff), &t), 0x80000000, "w: INT32_MIN s/ -1");
+	expect_const((t = alu_k(s, 0x90, false, 1, 0xffffffff), &t), 0, "w: INT32_MIN s% -1");
+
+	/* 32-bit ops zero-extend */
+	known(&s, 0xffffffffffffffffull);
+	expect_const((t = alu_k(s, 0x00, false, 0, 1), &t), 0, "w: 0xffffffff + 1");
+	expect_const((t = alu_k(s, 0x00, true, 0, 1), &t), 0, "0xffff...ff + 1");
+	expect_const((t = alu_k(s, 0x10, false, 0, 1), &t), 0xfffffffe, "w: -1 - 1");
+	expect_const((t = alu_k(s, 0xb0, false, 0, 0), &t), 0, "w: mov 0");
+	unknown(&s);
+	t = s;
+	scalar_alu(&t, &s, 0xb0, false, 0);
+	CHECK(t.umax == 0xffffffff && t.umin == 0 && t.smin == 0 && t.var.mask == 0xffffffff,
+	      "w: mov of unknown zero-extends: %s", fmt(&t));
+	t = alu_k(s, 0x00, false, 0, 1);
+	CHECK(t.umax == 0xffffffff && t.smax == 0xffffffff && t.smin == 0, "w: unknown + 1: %s", fmt(&t));
+	scalar_zext32(&s);
+	CHECK(s.umax == 0xffffffff && s.var.mask == 0xffffffff, "zext32 of unknown: %s", fmt(&s));
+
+	/* bitwise */
+	unknown(&s);
+	t = alu_k(s, 0x50, true, 0, 0xff);
+	CHECK(t.umin == 0 && t.umax == 255 && t.smin == 0 && t.smax == 255 && t.var.value == 0 &&
+		      t.var.mask == 0xff && t.u32_max == 255,
+	      "x & 0xff: %s", fmt(&t));
+	expect_format(&t, "scalar(umax=255,var_off=(0x0; 0xff))");
+	t = alu_k(s, 0x40, true, 0, 0xf0);
+	CHECK(t.umin == 0xf0 && t.var.value == 0xf0 && t.var.mask == ~0xf0ull, "x | 0xf0: %s", fmt(&t));
+	t = alu_k(alu_k(s, 0x50, true, 0, 0xf), 0xa0, true, 0, 0xf0);
+	CHECK(t.umin == 0xf0 && t.umax == 0xff && t.var.value == 0xf0 && t.var.mask == 0xf,
+	      "(x & 0xf) ^ 0xf0: %s", fmt(&t));
+
+	/* shifts */
+	t = alu_k(s, 0x70, true, 0, 60);
+	CHECK(t.umax == 15 && t.umin == 0 && t.var.mask == 0xf, "x >> 60: %s", fmt(&t));
+	t = alu_k(s, 0x70, false, 0, 28);
+	CHECK(t.umax == 15 && t.var.mask == 0xf, "w: x >> 28: %s", fmt(&t));
+	t = alu_k(s, 0x70, true, 0, 124); /* masked to 60 */
+	CHECK(t.umax == 15, "x >> 124 (masked): %s", fmt(&t));
+	t = alu_k(s, 0x60, true, 0, 8);
+	CHECK(t.var.mask == ~0xffull && t.var.value == 0, "x << 8: %s", fmt(&t));
+	known(&s, 1);
+	expect_const((t = alu_k(s, 0x60, false, 0, 31), &t), 0x80000000, "w: 1 << 31");
+	expect_const((t = alu_k(s, 0x60, false, 0, 32), &t), 1, "w: 1 << 32 (masked)");
+	expect_const((t = alu_k(s, 0x60, true, 0, 63), &t), 0x8000000000000000ull, "1 << 63");
+	known(&s, 0x80000000);
+	expect_const((t = alu_k(s, 0xc0, false, 0, 4), &t), 0xf8000000, "w: 0x80000000 s>> 4");
+	unknown(&s);
+	s = alu_k(s, 0x50, true, 0, 0xff);
+	t = alu_k(s, 0x60, true, 0, 56);
+	t = alu_k(t, 0xc0, true, 0, 56);
+	CHECK(t.smin == -128 && t.smax == 127, "(x & 0xff) << 56 s>> 56: %s", fmt(&t));
+	/* a shift by a register in [0, 3] */
+	unknown(&c);
+	c = alu_k(c, 0x50, true, 0, 3);
+	t = s;
+	scalar_alu(&t, &c, 0x60, true, 0);
+	CHECK(t.umax == 255 << 3 && t.var.mask == 0x7ff, "(x & 0xff) << (y & 3): %s", fmt(&t));
+
+	/* arithmetic on ranges */
+	unknown(&s);
+	s = alu_k(s, 0x50, true, 0, 0xff);
+	t = alu_k(s, 0x00, true, 0, 10);
+	CHECK(t.umin == 10 && t.umax == 265, "(x & 0xff) + 10: %s", fmt(&t));
+	t = alu_k(s, 0x10, true, 0, 10);
+	CHECK(t.smin == -10 && t.smax == 245, "(x & 0xff) - 10: %s", fmt(&t));
+	t = alu_k(s, 0x20, true, 0, 4);
+	CHECK(t.umax == 1020 && t.var.mask == 0x3fc, "(x & 0xff) * 4: %s", fmt(&t));
+	t = s;
+	scalar_alu(&t, &s, 0x80, true, 0);
+	CHECK(t.smin == -255 && t.smax == 0, "neg (x & 0xff): %s", fmt(&t));
+	known(&s, 5);
+	expect_const((t = alu_k(s, 0x80, true, 0, 0), &t), (uint64_t)-5, "neg 5");
+	expect_const((t = alu_k(s, 0x80, false, 0, 0), &t), 0xfffffffb, "w: neg 5");
+
+	/* sign-extending moves */
+	known(&c, 0x80);
+	unknown(&s);
+	t = s;
+	scalar_alu(&t, &c, 0xb0, true, 8);
+	expect_const(&t, (uint64_t)-128, "movsx8 0x80");
+	t = s;
+	scalar_alu(&t, &c, 0xb0, false, 8);
+	expect_const(&t, 0xffffff80, "w: movsx8 0x80");
+	t = s;
+	scalar_alu(&t, &s, 0xb0, true, 16);
+	CHECK(t.smin == -32768 && t.smax == 32767, "movsx16 unknown: %s", fmt(&t));
+	t = s;
+	scalar_alu(&t, &s, 0xb0, true, 32);
+	CHECK(t.smin == INT32_MIN && t.smax == INT32_MAX, "movsx32 unknown: %s", fmt(&t));
+	c = alu_k(s, 0x50, true, 0, 0x7f);
+	t = s;
+	scalar_alu(&t, &c, 0xb0, true, 8);
+	CHECK(t.smin == 0 && t.smax == 127 && t.var.mask == 0x7f, "movsx8 (x & 0x7f): %s", fmt(&t));
+
+	/* byte swaps */
+	known(&s, 0x1234);
+	t = s;
+	scalar_endian(&t, false, true, 16);
+	expect_const(&t, 0x3412, "be16 0x1234");
+	known(&s, 0x1122334455667788ull);
+	t = s;
+	scalar_endian(&t, false, false, 16);
+	expect_const(&t, 0x7788, "le16");
+	t = s;
+	scalar_endian(&t, false, false, 32);
+	expect_const(&t, 0x55667788, "le32");
+	t = s;
+	scalar_endian(&t, true, false, 64);
+	expect_const(&t, 0x8877665544332211ull, "bswap64");
+	unknown(&s);
+	t = s;
+	scalar_endian(&t, false, true, 32);
+	CHECK(t.umax == 0xffffffff && t.var.mask == 0xffffffff, "be32 unknown: %s", fmt(&t));
+	t = s;
+	scalar_endian(&t, false, false, 16);
+	CHECK(t.umax == 0xffff && t.var.mask == 0xffff, "le16 unknown: %s", fmt(&t));
+
+	/* loads */
+	scalar_unknown_size(&s, 2);
+	CHECK(s.umax == 0xffff && s.smin == 0 && s.var.mask == 0xffff, "u16 load: %s", fmt(&s));
+	scalar_unknown_signed(&s, 1);
+	CHECK(s.smin == -128 && s.smax == 127 && s.s32_min == -128 && s.s32_max == 127,
+	      "s8 load: %s", fmt(&s));
+	scalar_unknown_signed(&s, 4);
+	CHECK(s.smin == INT32_MIN && s.smax == INT32_MAX, "s32 load: %s", fmt(&s));
+
+	/* branches: decisions */
+	unknown(&s);
+	s = alu_k(s, 0x50, true, 0, 0xff);
+	known(&c, 256);
+	CHECK(scalar_branch_taken(&s, &c, 0xa0, false) == 1, "x&0xff < 256 always");
+	CHECK(scalar_branch_taken(&s, &c, 0x10, false) == 0, "x&0xff == 256 never");
+	CHECK(scalar_branch_taken(&s, &c, 0x40, false) == 0, "x&0xff & 256 never");
+	CHECK(scalar_branch_taken(&s, &c, JMP_JSET_NOT, false) == 1, "!(x&0xff & 256) always");
+	known(&c, 10);
+	CHECK(scalar_branch_taken(&s, &c, 0xa0, false) == -1, "x&0xff < 10 depends");
+	CHECK(scalar_branch_taken(&s, &c, 0xc0, true) == -1, "w: x&0xff s< 10 depends");
+	known(&t, 10);
+	CHECK(scalar_branch_taken(&t, &c, 0x10, false) == 1 && scalar_branch_taken(&t, &c, 0x50, true) == 0,
+	      "10 == 10");
+	known(&t, 0x100000005ull);
+	known(&c, 5);
+	CHECK(scalar_branch_taken(&t, &c, 0x10, true) == 1 && scalar_branch_taken(&t, &c, 0x10, false) == 0,
+	      "0x100000005 vs 5: equal low halves only");
+
+	/* branches: narrowing */
+	unknown(&s);
+	known(&c, 10);
+	t = s;
+	CHECK(scalar_refine(&t, &c, 0xa0, false) && t.umax == 9 && t.umin == 0 && t.smin == 0,
+	      "if x < 10 (taken): %s", fmt(&t));
+	t = s;
+	CHECK(scalar_refine(&t, &c, jmp_negate(0xa0), false) && t.umin == 10, "if x < 10 (not taken): %s",
+	      fmt(&t));
+	t = s;
+	CHECK(scalar_refine(&t, &c, 0xc0, false) && t.smax == 9 && t.smin == INT64_MIN,
+	      "if x s< 10: %s", fmt(&t));
+	t = s;
+	CHECK(scalar_refine(&t, &c, 0xa0, true) && t.u32_max == 9 && t.umax == 0xffffffff00000009ull,
+	      "if w < 10: %s", fmt(&t));
+	expect_format(&t, "scalar(smax=0x7fffffff00000009,umax=0xffffffff00000009,smin32=0,smax32=9,umax32=9,var_off=(0x0; 0xffffffff0000000f))");
+	t = s;
+	CHECK(scalar_refine(&c, &t, 0x20, false) && t.umax == 9, "if 10 > x: %s", fmt(&t));
+	known(&c, 10);
+	t = s;
+	CHECK(scalar_refine(&t, &c, 0x10, false), "x == 10");
+	expect_const(&t, 10, "if x == 10");
+	t = alu_k(s, 0x50, true, 0, 0xff);
+	known(&c, 0);
+	CHECK(scalar_refine(&t, &c, 0x50, false) && t.umin == 1 && t.umax == 255, "x&0xff != 0: %s", fmt(&t));
+	known(&c, 300);
+	t = alu_k(s, 0x50, true, 0, 0xff);
+	CHECK(!scalar_refine(&t, &c, 0x10, false), "x&0xff == 300 is impossible");
+
+	/* jset */
+	t = alu_k(s, 0x50, true, 0, 4); /* {0, 4} */
+	known(&c, 4);
+	CHECK(scalar_refine(&t, &c, 0x40, false), "jset 4");
+	expect_const(&t, 4, "(x & 4) & 4 taken");
+	t = alu_k(s, 0x50, true, 0, 0x14); /* bits 2 and 4 unknown */
+	known(&c, 0x6);
+	CHECK(scalar_refine(&t, &c, 0x40, false) && t.var.value == 4 && t.var.mask == 0x10,
+	      "x & 0x14 jset 6 sets bit 2: %s", fmt(&t));
+	t = s;
+	known(&c, 0xf0);
+	CHECK(scalar_refine(&t, &c, JMP_JSET_NOT, false) && t.var.mask == ~0xf0ull && t.var.value == 0,
+	      "!(x & 0xf0) clears bits: %s", fmt(&t));
+	t = s;
+	CHECK(scalar_refine(&t, &c, JMP_JSET_NOT, true) && t.var.mask == ~0xf0ull,
+	      "w: !(x & 0xf0) clears bits: %s", fmt(&t));
+	t = s;
+	known(&c, 3);
+	CHECK(scalar_refine(&t, &c, 0x40, false) && t.umin == 1 && t.var.mask == UINT64_MAX,
+	      "x jset 3: nonzero, no bit known: %s", fmt(&t));
+
+	/* pruning */
+	unknown(&s);
+	t = alu_k(s, 0x50, true, 0, 0xf);
+	c = alu_k(s, 0x50, true, 0, 0x3);
+	CHECK(scalar_within(&t, &c) && !scalar_within(&c, &t), "(x & 3) within (x & 15)");
+	CHECK(scalar_within(&s, &t) && !scalar_within(&t, &s), "anything within unknown");
+	known(&c, 16);
+	CHECK(!scalar_within(&t, &c), "16 not within x & 15");
+	known(&c, 7);
+	CHECK(scalar_within(&t, &c), "7 within x & 15");
+
+	/* the log form */
+	unknown(&s);
+	expect_format(&s, "scalar()");
+	known(&s, (uint64_t)-1);
+	expect_format(&s, "-1");
+	scalar_unknown_signed(&s, 1);
+	expect_format(&s, "scalar(smin=-128,smax=127)");
+	unknown(&s);
+	known(&c, 10);
+	CHECK(scalar_refine(&s, &c, 0x30, false), "x >= 10");
+	expect_format(&s, "scalar(umin=10)");
+	t = alu_k(alu_k((unknown(&s), s), 0x50, true, 0, 0xf0), 0x40, true, 0, 1);
+	expect_format(&t, "scalar(umin=1,umax=241,var_off=(0x1; 0xf0))");
+	char small[8];
+	int n = scalar_format(&t, small, sizeof(small));
+	CHECK(n == (int)strlen("scalar(umin=1,umax=241,var_off=(0x1; 0xf0))") && strlen(small) == 7,
+	      "format truncates like snprintf");
+}
+
+int main(void)
+{
+	uint64_t seed = 0x5ca1ab1e;
+	long count = 20000;
+	const char *e;
+	if ((e = getenv("BPFVM_SCALAR_SEED")) && *e)
+		seed = strtoull(e, NULL, 0);
+	if ((e = getenv("BPFVM_SCALAR_COUNT")) && *e)
+		count = strtol(e, NULL, 0);
+
+	precision();
+	int precision_failed = failed;
+	soundness(seed, count);
+	printf("precision: %d failed; soundness: seed %#" PRIx64 ", %ld iterations, %ld membership checks\n",
+	       precision_failed, seed, count, soundness_checks);
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
