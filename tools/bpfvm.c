@@ -34,9 +34,12 @@ static void usage_main(FILE *f)
 	        "  run FILE [--mem HEX | --mem-file F] [--jit] [--unchecked]\n"
 	        "                               run a program and print r0\n"
 	        "  run OBJ [--prog NAME] [--data-in F] [--data-out F] [--ctx-in F]\n"
-	        "          [--ctx-out F] [--repeat N] [--interp | --jit] [--unchecked]\n"
+	        "          [--ctx-out F] [--repeat N] [--interp | --jit] [--no-verify [--unchecked]]\n"
 	        "          [--pcap IN.pcap [--pcap-out OUT.pcap]] [--pin-dir DIR] [--dump-maps]\n"
-	        "                               test-run a program of a clang-built object\n"
+	        "                               test-run a program of a clang-built object: verified,\n"
+	        "                               then run unchecked (--no-verify: checked)\n"
+	        "  verify OBJ [--prog NAME] [-v|-vv]\n"
+	        "                               the verifier's verdict on each program\n"
 	        "  prog show OBJ [-j]           the programs and maps of an object\n"
 	        "  map {show|dump|lookup|update|delete} pinned PATH ...\n"
 	        "                               pinned maps, as bpftool does\n"
@@ -425,6 +428,8 @@ int main(int argc, char **argv)
 		return cmd_prog(argc - 1, argv + 1);
 	if (!strcmp(cmd, "map"))
 		return cmd_map(argc - 1, argv + 1);
+	if (!strcmp(cmd, "verify"))
+		return cmd_verify(argc - 1, argv + 1);
 	fail("unknown command '%s'", cmd);
 	usage_main(stderr);
 	return 1;

@@ -28,5 +28,7 @@ const char *at_insn(int insn);
 int cmd_prog(int argc, char **argv);
 int cmd_run_object(const char *path, int argc, char **argv);
 int cmd_map(int argc, char **argv);
+/* The verifier's verdicts (tools/cmd_verify.c). */
+int cmd_verify(int argc, char **argv);
 
 #endif

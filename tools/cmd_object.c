@@ -122,7 +122,7 @@ int cmd_prog(int argc, char **argv)
 struct run_args {
 	const char *prog, *data_in, *data_out, *ctx_in, *ctx_out, *pcap_in, *pcap_out, *pin_dir;
 	uint32_t repeat;
-	bool jit, unchecked, dump_maps;
+	bool jit, unchecked, dump_maps, no_verify;
 };
 
 static void btf_printf(void *ctx, const char *fmt, va_list args)
@@ -409,6 +409,8 @@ int cmd_run_object(const char *path, int argc, char **argv)
 			a.jit = false;
 		} else if (!strcmp(o, "--unchecked")) {
 			a.unchecked = true;
+		} else if (!strcmp(o, "--no-verify")) {
+			a.no_verify = true;
 		} else if (!strcmp(o, "--dump-maps")) {
 			a.dump_maps = true;
 		} else if (path == NULL && o[0] != '-') {
@@ -419,6 +421,10 @@ int cmd_run_object(const char *path, int argc, char **argv)
 	}
 	if (a.pcap_out && !a.pcap_in)
 		return fail("run: --pcap-out needs --pcap");
+	/* a verified program needs no run-time checks; without verification
+	 * the checked engines guard the host unless the user says otherwise */
+	if (!a.no_verify)
+		a.unchecked = true;
 	bpfvm_object *obj;
 	bpfvm_error err = { 0 };
 	if (bpfvm_object_open(path, &obj, &err))
@@ -444,7 +450,7 @@ int cmd_run_object(const char *path, int argc, char **argv)
 			return fail("%s: no program to run", path);
 		}
 	}
-	bpfvm_instance_opts io = { .jit = a.jit, .pin_dir = a.pin_dir };
+	bpfvm_instance_opts io = { .jit = a.jit, .pin_dir = a.pin_dir, .verify = !a.no_verify, .only_prog = NULL };
 	bpfvm_instance *inst = NULL;
 	int rc = 0;
 	char *din = NULL, *cin = NULL;

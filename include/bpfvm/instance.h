@@ -9,6 +9,7 @@
 #include "bpfvm/bpfvm.h"
 #include "bpfvm/maps.h"
 #include "bpfvm/object.h"
+#include "bpfvm/verifier.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -28,6 +29,16 @@ typedef struct bpfvm_instance_opts {
 	/* Load only this program (by name); NULL: every program libbpf would
 	 * load (not SEC("?...")). */
 	const char *only_prog;
+	/* Verify each program (<bpfvm/verifier.h>) before loading it; one the
+	 * verifier rejects fails bpfvm_instance_new with its message.  A
+	 * verified program may run BPFVM_UNCHECKED. */
+	bool verify;
+	/* With verify: the verifier's log (level as bpfvm_verify_opts), and
+	 * where the statistics of the last program verified go (may be NULL). */
+	int verify_log_level;
+	bpfvm_log_fn verify_log;
+	void *verify_log_user;
+	bpfvm_verify_stats *verify_stats;
 } bpfvm_instance_opts;
 
 /* Creates the maps of obj and loads its programs.  obj must outlive the

@@ -148,6 +148,19 @@ static int bind_insns(bpfvm_instance *inst, const bpfvm_object_prog *op, bpfvm_i
 	return 0;
 }
 
+/* The verifier's source lines: the object's BTF line info. */
+struct line_source {
+	const bpfvm_object *obj;
+	size_t prog;
+};
+
+static int line_of(void *user, size_t insn, const char **file, uint32_t *line, const char **text)
+{
+	const struct line_source *src = user;
+	uint32_t col;
+	return bpfvm_object_line_info(src->obj, src->prog, insn, file, line, &col, text);
+}
+
 static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *opts, const bpfvm_helpers *helpers,
                      bpfvm_error *err)
 {
@@ -159,7 +172,29 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
 	if (!insns)
 		return isa_error(err, -ENOMEM, -1, "program %s: out of memory", op->name);
 	memcpy(insns, op->insns, op->insn_count * sizeof *insns);
-	int rc = bind_insns(inst, op, insns, err);
+	int rc = 0;
+	if (opts->verify) {
+		struct line_source src = { inst->obj, i };
+		bpfvm_verify_opts vo = {
+			.prog_type = op->type,
+			.helpers = helpers,
+			.maps = inst->maps,
+			.map_count = inst->map_count,
+			.line_info = line_of,
+			.line_user = &src,
+			.log_level = opts->verify_log_level,
+			.log = opts->verify_log,
+			.log_user = opts->verify_log_user,
+		};
+		rc = bpfvm_verify(insns, op->insn_count, &vo, opts->verify_stats, err);
+		if (rc) {
+			char msg[sizeof err->msg];
+			snprintf(msg, sizeof msg, "program %.40s rejected by the verifier: %.180s", op->name, err->msg);
+			memcpy(err->msg, msg, sizeof msg);
+		}
+	}
+	if (!rc)
+		rc = bind_insns(inst, op, insns, err);
 	if (!rc) {
 		bpfvm_load_opts lo = {
 			.helpers = helpers,

@@ -1,0 +1,175 @@
+/*
+ * verifier.h - what the verifier's files share: the abstract state of a
+ * program (registers, stack, call frames, acquired references), helper
+ * prototypes, context layouts and the verification environment.
+ *
+ * Owns: the types and the functions between verifier.c (exploration),
+ * state.c (copying, comparing and printing states), protos.c (helper
+ * prototypes) and ctx.c (each program type's context).
+ */
+#ifndef BPFVM_VERIFIER_INTERNAL_H
+#define BPFVM_VERIFIER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bpfvm/verifier.h"
+#include "isa/isa.h"
+#include "verifier/scalar.h"
+
+/* What a register holds.  Pointers carry a fixed offset (off) plus a
+ * variable one (the scalar part, v). */
+enum reg_type {
+	REG_NOT_INIT = 0,
+	REG_SCALAR,
+	REG_CTX,          /* the program's context */
+	REG_STACK,        /* a call frame's stack (frameno) */
+	REG_MAP_PTR,      /* a map itself, for helpers (map) */
+	REG_MAP_VALUE,    /* a map value of map's value_size bytes */
+	REG_PACKET,       /* packet data; range bytes past off are checked */
+	REG_PACKET_META,
+	REG_PACKET_END,
+	REG_MEM,          /* memory of mem_size bytes (ringbuf record, raw input) */
+	REG_FUNC,         /* a callback: subprogram `subprog` */
+	REG_TYPE_COUNT
+};
+
+struct vreg {
+	uint8_t type;
+	bool maybe_null;          /* pointer that may be NULL (until checked) */
+	uint8_t frameno;          /* REG_STACK: whose stack */
+	bool rdonly;              /* REG_MEM / REG_MAP_VALUE: not writable */
+	int32_t off;
+	uint32_t id;              /* shared by copies: a null check or bound on one holds for all */
+	uint32_t ref_id;          /* acquired reference this pointer is (ringbuf record) */
+	uint32_t range;           /* REG_PACKET*: bytes from off known inside the packet */
+	uint32_t mem_size;        /* REG_MEM */
+	uint32_t subprog;         /* REG_FUNC */
+	struct bpfvm_map *map;    /* REG_MAP_PTR, REG_MAP_VALUE */
+	struct scalar v;          /* scalar value, or a pointer's variable offset */
+};
+
+/* Each stack byte is one of these; a spilled register fills a whole
+ * aligned 8-byte slot (or its low bytes for a narrower spill of a scalar). */
+enum { SLOT_INVALID = 0, SLOT_MISC, SLOT_ZERO, SLOT_SPILL };
+
+struct stack_slot {
+	uint8_t type[8];
+	struct vreg spilled;      /* valid where type[] says SLOT_SPILL */
+};
+
+#define MAX_FRAMES 8
+#define STACK_SLOTS (BPFVM_STACK_SIZE / 8)
+
+struct vframe {
+	struct vreg regs[11];
+	uint32_t callsite;        /* instruction that called this frame (frame > 0) */
+	uint32_t subprog;
+	uint32_t slots;           /* stack slots allocated (deepest touched) */
+	struct stack_slot stack[STACK_SLOTS]; /* slot i covers fp-8*(i+1) .. fp-8*i-1 */
+	/* a callback frame: what called back and how (bpf_loop, ...) */
+	int32_t callback_helper;  /* helper id, or -1 */
+	struct scalar callback_ret; /* allowed return range of a callback */
+};
+
+struct vref {
+	uint32_t id;
+	uint32_t insn;            /* where it was acquired */
+};
+
+#define MAX_REFS 16
+#define PATH_LEN 24
+
+struct vstate {
+	uint32_t curframe;
+	struct vframe *frames[MAX_FRAMES];
+	uint32_t ref_count;
+	struct vref refs[MAX_REFS];
+	uint32_t lock_id;         /* nonzero while a spin lock is held */
+	struct bpfvm_map *lock_map;
+	/* the last branch decisions on this path, for messages */
+	uint32_t path_len;
+	uint32_t path[PATH_LEN];  /* (from << 1 | taken) */
+	uint32_t path_total;
+};
+
+/* Helper prototypes: the argument and return kinds the kernel gives them. */
+enum arg_kind {
+	ARG_NONE = 0,
+	ARG_ANYTHING,
+	ARG_MAP,             /* const map pointer */
+	ARG_MAP_KEY,         /* readable key_size bytes */
+	ARG_MAP_VALUE,       /* readable value_size bytes */
+	ARG_MAP_VALUE_UNINIT,/* writable value_size bytes */
+	ARG_MEM,             /* readable memory of the size in the next argument */
+	ARG_MEM_MAYBE_NULL,  /* the same, or NULL with size 0 */
+	ARG_MEM_UNINIT,      /* writable memory of the size in the next argument */
+	ARG_SIZE,            /* constant-bounded size > 0 */
+	ARG_SIZE_OR_ZERO,
+	ARG_CTX,
+	ARG_FUNC,            /* callback subprogram */
+	ARG_RINGBUF_MEM,     /* a reserved ringbuf record, released by the call */
+	ARG_SPIN_LOCK,       /* the bpf_spin_lock in a map value */
+	ARG_CONST_STR,       /* nul-terminated string in a read-only map */
+	ARG_ALLOC_SIZE,      /* known constant size of what the helper returns */
+	ARG_STACK_OR_NULL,   /* callback context: stack pointer or NULL */
+	ARG_MEM_MAYBE_NULL_OUT, /* initialised memory (or NULL) the helper overwrites */
+	ARG_SCALAR,          /* a number, not a pointer */
+};
+
+enum ret_kind {
+	RET_INTEGER = 0,
+	RET_VOID,
+	RET_MAP_VALUE_OR_NULL,
+	RET_MEM_OR_NULL,     /* ringbuf reserve: acquired record or NULL */
+};
+
+struct helper_proto {
+	uint32_t id;
+	const char *name;
+	uint8_t ret;
+	uint8_t args[5];
+	bool changes_pkt;         /* invalidates packet pointers */
+	bool gpl_only;
+};
+
+/* The prototype of helper id, or NULL if bpfvm's verifier has none. */
+const struct helper_proto *helper_proto(uint32_t id);
+
+/* Context access of a program type. */
+struct ctx_access {
+	uint8_t type;        /* register type a load yields (REG_SCALAR if plain) */
+	uint8_t size;        /* for the load: bytes of the field read */
+};
+
+/* Whether a program of prog_type may access its context at [off, off+size)
+ * (write or read; sign-extending load if sx).  On success fills *out;
+ * otherwise returns false. */
+bool ctx_access_ok(uint32_t prog_type, int off, int size, bool write, bool sx, struct ctx_access *out);
+/* The context's size, 0 for an unknown type. */
+uint32_t ctx_size(uint32_t prog_type);
+/* Whether the type's programs may read (direct_read) or write the packet
+ * through REG_PACKET pointers. */
+bool ctx_packet_access(uint32_t prog_type, bool write);
+/* Whether bpfvm's verifier knows the program type. */
+bool ctx_known_type(uint32_t prog_type);
+
+/* The log: kernel-style register names and state printing (state.c). */
+const char *reg_type_name(const struct vreg *r);
+int reg_format(const struct vreg *r, char *buf, size_t size);
+/* Appends the registers and stack of the current frame of st, as the
+ * kernel prints them ("R1=ctx() R10=fp0 fp-8=mmmmmmmm"). */
+int state_format(const struct vstate *st, char *buf, size_t size);
+
+/* Copying, freeing and comparing states (state.c). */
+struct vstate *state_dup(const struct vstate *st);
+void state_free(struct vstate *st);
+int state_copy(struct vstate *dst, const struct vstate *src);
+
+/* Liveness computed before exploration: for each instruction, the
+ * registers (bit i = ri) that may be read before written from there. */
+struct verifier_env;
+bool states_covered(const struct verifier_env *env, uint32_t pc, const struct vstate *old,
+                    const struct vstate *cur, bool exact);
+
+#endif
