@@ -918,6 +918,22 @@ int scalar_branch_taken(const struct scalar *a, const struct scalar *b, uint8_t 
 	struct view x = view_of(a, is32), y = view_of(b, is32);
 	struct tnum both;
 
+	if (a == b) {
+		/* one register against itself: x op x */
+		switch (op & 0xf0) {
+		case J_EQ: case J_GE: case J_LE: case J_SGE: case J_SLE:
+			return 1;
+		case J_NE: case J_GT: case J_LT: case J_SGT: case J_SLT:
+			return 0;
+		case J_SET:
+			return x.umin > 0 ? 1 : x.umax == 0 ? 0 : -1;
+		case J_SETNOT:
+			return x.umin > 0 ? 0 : x.umax == 0 ? 1 : -1;
+		default:
+			return -1;
+		}
+	}
+
 	switch (op & 0xf0) {
 	case J_EQ:
 	case J_NE: {

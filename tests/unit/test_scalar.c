@@ -435,7 +435,9 @@ static void check_branches(const struct sample *a, const struct sample *b)
 	for (size_t i = 0; i < NJMP; i++) {
 		for (int is32 = 0; is32 < 2; is32++) {
 			uint8_t op = jmp_ops[i];
-			int taken = scalar_branch_taken(&a->s, &b->s, op, is32);
+			/* distinct registers, even when a and b are one sample */
+			struct scalar sa = a->s, sb = b->s;
+			int taken = scalar_branch_taken(&sa, &sb, op, is32);
 			struct scalar t1 = a->s, t2 = b->s, f1 = a->s, f2 = b->s;
 			bool tok = scalar_refine(&t1, &t2, op, is32);
 			bool fok = scalar_refine(&f1, &f2, jmp_negate(op), is32);
@@ -476,6 +478,10 @@ static void check_branches(const struct sample *a, const struct sample *b)
 			struct scalar s = a->s;
 			uint64_t x = pick_member(a);
 			bool c = conc_jmp(x, x, op, is32);
+			int self = scalar_branch_taken(&s, &s, op, is32);
+			soundness_checks++;
+			CHECK(self == -1 || self == (int)c, "self branch %#x is32 %d said %d for %#" PRIx64, op,
+			      is32, self, x);
 			bool ok = scalar_refine(&s, &s, c ? op : jmp_negate(op), is32);
 			soundness_checks++;
 			CHECK(ok, "self refine %#x returned false", op);
@@ -792,6 +798,17 @@ static void precision(void)
 	known(&c, 3);
 	CHECK(scalar_refine(&t, &c, 0x40, false) && t.umin == 1 && t.var.mask == UINT64_MAX,
 	      "x jset 3: nonzero, no bit known: %s", fmt(&t));
+
+	/* a register against itself */
+	unknown(&s);
+	CHECK(scalar_branch_taken(&s, &s, 0x30, false) == 1 && scalar_branch_taken(&s, &s, 0xc0, true) == 0 &&
+		      scalar_branch_taken(&s, &s, 0x40, false) == -1,
+	      "x >= x, x s< x, x & x");
+	t = s;
+	CHECK(!scalar_refine(&t, &t, 0x50, false), "x != x is impossible");
+	t = s;
+	known(&c, 0);
+	CHECK(scalar_refine(&t, &t, 0x40, false) && t.umin == 1, "x & x: x nonzero: %s", fmt(&t));
 
 	/* pruning */
 	unknown(&s);
