@@ -669,6 +669,10 @@ static void precision(void)
 	CHECK(t.umin == 10 && t.umax == 265, "(x & 0xff) + 10: %s", fmt(&t));
 	t = alu_k(s, 0x10, true, 0, 10);
 	CHECK(t.smin == -10 && t.smax == 245, "(x & 0xff) - 10: %s", fmt(&t));
+	c = alu_k(s, 0x50, true, 0, 0xf);
+	t = s;
+	scalar_alu(&t, &c, 0x20, true, 0);
+	CHECK(t.umax == 255 * 15 && t.smin == 0, "(x & 0xff) * (y & 0xf): %s", fmt(&t));
 	t = alu_k(s, 0x20, true, 0, 4);
 	CHECK(t.umax == 1020 && t.var.mask == 0x3fc, "(x & 0xff) * 4: %s", fmt(&t));
 	t = s;
@@ -777,6 +781,20 @@ static void precision(void)
 	known(&c, 300);
 	t = alu_k(s, 0x50, true, 0, 0xff);
 	CHECK(!scalar_refine(&t, &c, 0x10, false), "x&0xff == 300 is impossible");
+
+	/* 32-bit facts move the 64-bit bounds to the next block of 2^32 */
+	t = s;
+	known(&c, 0x1fffffff0ull);
+	CHECK(scalar_refine(&t, &c, 0x30, false), "x >= 0x1fffffff0");
+	known(&c, 5);
+	CHECK(scalar_refine(&t, &c, 0xb0, true) && t.umin == 0x200000000ull && t.u32_max == 5,
+	      "x >= 0x1fffffff0 && w <= 5: %s", fmt(&t));
+	t = alu_k(s, 0x50, true, 0, 0x1fffffffffull);
+	known(&c, 0x100000000ull);
+	CHECK(scalar_refine(&t, &c, 0xa0, false), "x < 0x100000000");
+	known(&c, 0);
+	CHECK(scalar_refine(&t, &c, 0x60, true) && t.umin == 1 && t.umax == 0x7fffffff && t.smax == 0x7fffffff,
+	      "x < 2^32 && w s> 0: %s", fmt(&t));
 
 	/* jset */
 	t = alu_k(s, 0x50, true, 0, 4); /* {0, 4} */
