@@ -222,12 +222,14 @@ static void bounds_from_bits(struct scalar *s)
 				(umax) = (UT)(smax);                          \
 		} else if ((umax) < (UT)(smin)) {                             \
 			/* only the non-negative piece is reachable */        \
-			(smin) = (ST)(umin);                                  \
+			if ((ST)(umin) > (smin))                              \
+				(smin) = (ST)(umin);                          \
 			if ((UT)(smax) < (umax))                              \
 				(umax) = (UT)(smax);                          \
 		} else if ((UT)(smax) < (umin)) {                             \
 			/* only the negative piece is reachable */            \
-			(smax) = (ST)(umax);                                  \
+			if ((ST)(umax) < (smax))                              \
+				(smax) = (ST)(umax);                          \
 			if ((UT)(smin) > (umin))                              \
 				(umin) = (UT)(smin);                          \
 		}                                                             \
@@ -302,13 +304,53 @@ static void full_from_low(struct scalar *s)
 
 	/* Within [S32_MIN, S32_MAX] a value whose low half is non-negative
 	 * as s32 cannot have an all-ones high half (it would lie below
-	 * S32_MIN), so it equals its low half. */
+	 * S32_MIN), so it equals its low half.  (The kernel replaces the
+	 * 64-bit bounds here; narrowing them keeps what they knew too.) */
 	if (s->s32_min >= 0 && s->smin >= INT32_MIN && s->smax <= INT32_MAX) {
-		s->smin = s->s32_min;
-		s->smax = s->s32_max;
-		s->umin = (uint64_t)s->s32_min;
-		s->umax = (uint64_t)s->s32_max;
-		s->var = tnum_intersect(s->var, tnum_range(s->umin, s->umax));
+		s->smin = s64_max(s->smin, s->s32_min);
+		s->smax = s64_min(s->smax, s->s32_max);
+		s->umin = u64_max(s->umin, (uint64_t)s->s32_min);
+		s->umax = u64_min(s->umax, (uint64_t)s->s32_max);
+		struct tnum r = tnum_range((uint64_t)s->smin, (uint64_t)s->smax);
+		if (s->smin <= s->smax && tnum_meets(s->var, r)) {
+			s->var = tnum_intersect(s->var, r);
+		} else {
+			/* no value left: make the state visibly empty */
+			s->umin = 1;
+			s->umax = 0;
+		}
+	}
+}
+
+/* A 64-bit bound whose low half lies outside the u32 range is not a
+ * member; the nearest member candidate is in the neighbouring block of
+ * 2^32 values.  *empty is set when there is no such block. */
+static void step_blocks(struct scalar *s, bool *empty)
+{
+	if ((uint32_t)s->umin > s->u32_max) {
+		if ((s->umin >> 32) == 0xffffffffull)
+			*empty = true;
+		else
+			s->umin = (((s->umin >> 32) + 1) << 32) | s->u32_min;
+	}
+	if ((uint32_t)s->umax < s->u32_min) {
+		if ((s->umax >> 32) == 0)
+			*empty = true;
+		else
+			s->umax = (((s->umax >> 32) - 1) << 32) | s->u32_max;
+	}
+	uint64_t smin = (uint64_t)s->smin, smax = (uint64_t)s->smax;
+	if ((uint32_t)smin > s->u32_max) {
+		if ((smin >> 32) == 0x7fffffffull)
+			*empty = true;
+		else
+			s->smin = (int64_t)((((smin >> 32) + 1) << 32) | s->u32_min);
+	}
+	if ((uint32_t)smax < s->u32_min) {
+		if ((smax >> 32) == 0x80000000ull)
+			*empty = true;
+		else
+			s->smax = (int64_t)((((smax >> 32) - 1) << 32) | s->u32_max);
 	}
 }
 
@@ -363,9 +405,18 @@ bool scalar_sync(struct scalar *s)
 	for (int round = 0; round < 4; round++) {
 		struct scalar before = *s;
 		bounds_from_bits(s);
-		deduce(s);
-		deduce(s);
-		deduce(s);
+		/* each step is sound only for a satisfiable state: stop at
+		 * the first sign of an empty one */
+		for (int i = 0; i < 3; i++) {
+			if (!well_formed(s))
+				return false;
+			deduce(s);
+		}
+		if (!well_formed(s))
+			return false;
+		step_blocks(s, &conflict);
+		if (conflict || !well_formed(s))
+			return false;
 		bits_from_bounds(s, &conflict);
 		if (conflict)
 			return false;
@@ -917,6 +968,22 @@ int scalar_branch_taken(const struct scalar *a, const struct scalar *b, uint8_t 
 {
 	struct view x = view_of(a, is32), y = view_of(b, is32);
 	struct tnum both;
+
+	if (a == b) {
+		/* one register against itself: x op x */
+		switch (op & 0xf0) {
+		case J_EQ: case J_GE: case J_LE: case J_SGE: case J_SLE:
+			return 1;
+		case J_NE: case J_GT: case J_LT: case J_SGT: case J_SLT:
+			return 0;
+		case J_SET:
+			return x.umin > 0 ? 1 : x.umax == 0 ? 0 : -1;
+		case J_SETNOT:
+			return x.umin > 0 ? 0 : x.umax == 0 ? 1 : -1;
+		default:
+			return -1;
+		}
+	}
 
 	switch (op & 0xf0) {
 	case J_EQ:

@@ -435,7 +435,9 @@ static void check_branches(const struct sample *a, const struct sample *b)
 	for (size_t i = 0; i < NJMP; i++) {
 		for (int is32 = 0; is32 < 2; is32++) {
 			uint8_t op = jmp_ops[i];
-			int taken = scalar_branch_taken(&a->s, &b->s, op, is32);
+			/* distinct registers, even when a and b are one sample */
+			struct scalar sa = a->s, sb = b->s;
+			int taken = scalar_branch_taken(&sa, &sb, op, is32);
 			struct scalar t1 = a->s, t2 = b->s, f1 = a->s, f2 = b->s;
 			bool tok = scalar_refine(&t1, &t2, op, is32);
 			bool fok = scalar_refine(&f1, &f2, jmp_negate(op), is32);
@@ -476,6 +478,10 @@ static void check_branches(const struct sample *a, const struct sample *b)
 			struct scalar s = a->s;
 			uint64_t x = pick_member(a);
 			bool c = conc_jmp(x, x, op, is32);
+			int self = scalar_branch_taken(&s, &s, op, is32);
+			soundness_checks++;
+			CHECK(self == -1 || self == (int)c, "self branch %#x is32 %d said %d for %#" PRIx64, op,
+			      is32, self, x);
 			bool ok = scalar_refine(&s, &s, c ? op : jmp_negate(op), is32);
 			soundness_checks++;
 			CHECK(ok, "self refine %#x returned false", op);
@@ -663,6 +669,10 @@ static void precision(void)
 	CHECK(t.umin == 10 && t.umax == 265, "(x & 0xff) + 10: %s", fmt(&t));
 	t = alu_k(s, 0x10, true, 0, 10);
 	CHECK(t.smin == -10 && t.smax == 245, "(x & 0xff) - 10: %s", fmt(&t));
+	c = alu_k(s, 0x50, true, 0, 0xf);
+	t = s;
+	scalar_alu(&t, &c, 0x20, true, 0);
+	CHECK(t.umax == 255 * 15 && t.smin == 0, "(x & 0xff) * (y & 0xf): %s", fmt(&t));
 	t = alu_k(s, 0x20, true, 0, 4);
 	CHECK(t.umax == 1020 && t.var.mask == 0x3fc, "(x & 0xff) * 4: %s", fmt(&t));
 	t = s;
@@ -772,6 +782,20 @@ static void precision(void)
 	t = alu_k(s, 0x50, true, 0, 0xff);
 	CHECK(!scalar_refine(&t, &c, 0x10, false), "x&0xff == 300 is impossible");
 
+	/* 32-bit facts move the 64-bit bounds to the next block of 2^32 */
+	t = s;
+	known(&c, 0x1fffffff0ull);
+	CHECK(scalar_refine(&t, &c, 0x30, false), "x >= 0x1fffffff0");
+	known(&c, 5);
+	CHECK(scalar_refine(&t, &c, 0xb0, true) && t.umin == 0x200000000ull && t.u32_max == 5,
+	      "x >= 0x1fffffff0 && w <= 5: %s", fmt(&t));
+	t = alu_k(s, 0x50, true, 0, 0x1fffffffffull);
+	known(&c, 0x100000000ull);
+	CHECK(scalar_refine(&t, &c, 0xa0, false), "x < 0x100000000");
+	known(&c, 0);
+	CHECK(scalar_refine(&t, &c, 0x60, true) && t.umin == 1 && t.umax == 0x7fffffff && t.smax == 0x7fffffff,
+	      "x < 2^32 && w s> 0: %s", fmt(&t));
+
 	/* jset */
 	t = alu_k(s, 0x50, true, 0, 4); /* {0, 4} */
 	known(&c, 4);
@@ -792,6 +816,17 @@ static void precision(void)
 	known(&c, 3);
 	CHECK(scalar_refine(&t, &c, 0x40, false) && t.umin == 1 && t.var.mask == UINT64_MAX,
 	      "x jset 3: nonzero, no bit known: %s", fmt(&t));
+
+	/* a register against itself */
+	unknown(&s);
+	CHECK(scalar_branch_taken(&s, &s, 0x30, false) == 1 && scalar_branch_taken(&s, &s, 0xc0, true) == 0 &&
+		      scalar_branch_taken(&s, &s, 0x40, false) == -1,
+	      "x >= x, x s< x, x & x");
+	t = s;
+	CHECK(!scalar_refine(&t, &t, 0x50, false), "x != x is impossible");
+	t = s;
+	known(&c, 0);
+	CHECK(scalar_refine(&t, &t, 0x40, false) && t.umin == 1, "x & x: x nonzero: %s", fmt(&t));
 
 	/* pruning */
 	unknown(&s);
