@@ -72,7 +72,8 @@ struct verifier_env {
 	struct pending *stack;
 	size_t sp, cap;
 	struct explored *parent;  /* the current path's last checkpoint */
-	uint64_t processed;
+	uint64_t processed, prev_processed;
+	uint64_t jmps, prev_jmps;        /* jumps walked, for when to keep a state */
 	uint64_t limit;
 	uint32_t total_states, cur_states, peak_states, max_states_per_insn;
 	uint32_t next_id;
@@ -410,6 +411,9 @@ static int stack_range(struct verifier_env *env, struct vstate *st, const struct
 {
 	int64_t lo = (int64_t)r->off + off + r->v.smin;
 	int64_t hi = (int64_t)r->off + off + r->v.smax + size;
+	bool fixed = scalar_is_const(&r->v);
+	if (fixed && size > 0 && (lo % size) != 0 && size <= 8 && (out || value))
+		return reject(env, -EACCES, "misaligned stack access off %" PRId64 " size %d", lo, size);
 	if (r->v.smin < -MAX_VAR_OFF || r->v.smax > MAX_VAR_OFF || lo < -(int64_t)BPFVM_STACK_SIZE || hi > 0 ||
 	    size <= 0) {
 		char tn[200];
@@ -420,9 +424,6 @@ static int stack_range(struct verifier_env *env, struct vstate *st, const struct
 		return reject(env, -EACCES, "invalid variable-offset %s stack R%d var_off=%s off=%d size=%d",
 		              acc == ACC_WRITE ? "write to" : "read from", regno, tn, off, size);
 	}
-	bool fixed = scalar_is_const(&r->v);
-	if (fixed && (lo % size) != 0 && size <= 8 && (out || value))
-		return reject(env, -EACCES, "misaligned stack access off %" PRId64 " size %d", lo, size);
 	if (acc == ACC_WRITE) {
 		if (fixed && size <= 8)
 			return stack_write(env, st, r->frameno, (int)lo, size, value);
@@ -1474,35 +1475,43 @@ static int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 	if (env->insns[pc].opcode == 0x85 && env->insns[pc].src == 0 &&
 	    (env->insns[pc].imm == BPF_FUNC_loop || env->insns[pc].imm == BPF_FUNC_for_each_map_elem))
 		callback_entry = true;
-	for (struct explored *e = env->explored[pc]; e; e = e->next) {
-		if (e->branches && !callback_entry && is_ancestor(e, env->parent) &&
-		    states_covered(env, pc, e->st, st, true))
-			return reject(env, -EINVAL, "infinite loop detected at insn %u", pc);
-		if (states_covered(env, pc, e->st, st, false)) {
+	/* as the kernel does, keep a new state only after at least two jumps
+	 * and eight instructions since the last one (fewer states, the same
+	 * pruning in practice); calling back always keeps one */
+	bool add = callback_entry || (env->jmps - env->prev_jmps >= 2 && env->processed - env->prev_processed >= 8);
+	for (struct explored **pp = &env->explored[pc]; *pp;) {
+		struct explored *e = *pp;
+		if (e->branches) {
+			/* a state whose paths are still being walked proves
+			 * nothing yet; meeting it again unchanged on its own
+			 * path is a loop that never ends */
+			if (!callback_entry && is_ancestor(e, env->parent) && states_covered(env, pc, e->st, st, true))
+				return reject(env, -EINVAL, "infinite loop detected at insn %u", pc);
+			/* in a loop, iterations differ: keep states rarely */
+			if (!callback_entry && env->jmps - env->prev_jmps < 20 && env->processed - env->prev_processed < 100)
+				add = false;
+		} else if (states_covered(env, pc, e->st, st, false)) {
 			e->hits++;
 			return 1;
 		}
 		e->misses++;
-	}
-	/* forget states that rarely help, once their paths are done */
-	if (env->state_count[pc] >= MAX_STATES_PER_INSN) {
-		struct explored **pp = &env->explored[pc];
-		while (*pp) {
-			struct explored *e = *pp;
-			if (!e->branches && e->misses > e->hits * 3 + 3) {
-				*pp = e->next;
-				/* the record stays (on env->all) for its children's
-				 * parent links; its state goes */
-				state_free(e->st);
-				e->st = NULL;
-				e->next = NULL;
-				env->state_count[pc]--;
-				env->cur_states--;
-				continue;
-			}
-			pp = &e->next;
+		if (e->misses > e->hits * 3 + 3) {
+			/* a state that rarely helps is dropped from the search;
+			 * its record stays on env->all for the parent links */
+			*pp = e->next;
+			state_free(e->st);
+			e->st = NULL;
+			e->next = NULL;
+			env->state_count[pc]--;
+			env->cur_states--;
+			continue;
 		}
+		pp = &e->next;
 	}
+	if (!add)
+		return 0;
+	env->prev_jmps = env->jmps;
+	env->prev_processed = env->processed;
 	struct explored *n = calloc(1, sizeof *n);
 	if (!n)
 		return reject(env, -ENOMEM, "out of memory");
@@ -2320,8 +2329,11 @@ int bpfvm_verify(const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts 
 			pc++;
 	}
 	free(plain);
-	if ((rc = find_subprogs(&env)) || (rc = check_structure(&env)))
+	if ((rc = find_subprogs(&env)) || (rc = check_structure(&env))) {
+		if (err->insn >= 0)
+			report(&env, NULL, (uint32_t)err->insn);
 		goto out;
+	}
 	compute_liveness(&env);
 	mark_prune_points(&env);
 
@@ -2380,6 +2392,8 @@ int bpfvm_verify(const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts 
 		}
 		uint32_t next = pc + 1;
 		bool path_end = false;
+		if (ISA_CLASS(insns[pc].opcode) == CLS_JMP || ISA_CLASS(insns[pc].opcode) == CLS_JMP32)
+			env.jmps++;
 		rc = check_insn(&env, st, pc, &next, &path_end);
 		if (rc) {
 			report(&env, st, pc);

@@ -66,10 +66,10 @@ struct vframe {
 	uint32_t callsite;        /* instruction that called this frame (frame > 0) */
 	uint32_t subprog;
 	uint32_t slots;           /* stack slots allocated (deepest touched) */
-	struct stack_slot stack[STACK_SLOTS]; /* slot i covers fp-8*(i+1) .. fp-8*i-1 */
 	/* a callback frame: what called back and how (bpf_loop, ...) */
 	int32_t callback_helper;  /* helper id, or -1 */
-	struct scalar callback_ret; /* allowed return range of a callback */
+	/* last, so that copies can stop after the slots in use */
+	struct stack_slot stack[STACK_SLOTS]; /* slot i covers fp-8*(i+1) .. fp-8*i-1 */
 };
 
 struct vref {

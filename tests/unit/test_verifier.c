@@ -1,0 +1,480 @@
+/*
+ * test_verifier.c - tests of the static verifier (src/verifier).
+ *
+ * Owns: the checks that
+ *   1. small assembly programs get the verdict the kernel gives them, and
+ *      a rejection names the right instruction and the kernel's reason;
+ *   2. programs using maps (built instruction by instruction, since the
+ *      assembler has no map syntax) are checked against their maps: null
+ *      checks, value bounds, helper arguments, ringbuf references, locks;
+ *   3. every example object is accepted (the kernel accepts them all:
+ *      test_objects loads them into it);
+ *   4. every conformance program the verifier accepts runs without a
+ *      fault in checked mode and gives the same r0 unchecked;
+ *   5. the log has the kernel's summary line, and rejections carry the
+ *      register state and the path.
+ *
+ * A plain program: one line per failure, then "N passed, M failed".
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/bpf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bpfvm/bpfvm.h"
+#include "bpfvm/instance.h"
+#include "bpfvm/maps.h"
+#include "bpfvm/verifier.h"
+#include "check.h"
+#include "data_runner.h"
+
+struct asm_case {
+	const char *name;
+	uint32_t type;
+	uint32_t mem_size;
+	const char *text;
+	const char *expect;     /* NULL: accepted; else a part of the reason */
+	int insn;               /* the instruction named, when rejected (-1: any) */
+};
+
+#define RAW BPFVM_PROG_TYPE_RAW
+#define XDP BPF_PROG_TYPE_XDP
+#define SKF BPF_PROG_TYPE_SOCKET_FILTER
+#define TC BPF_PROG_TYPE_SCHED_CLS
+
+static const struct asm_case asm_cases[] = {
+	{ "return 0", RAW, 0, "mov %r0, 0\nexit", NULL, 0 },
+	{ "memory in bounds", RAW, 8, "ldxdw %r0, [%r1+0]\nexit", NULL, 0 },
+	{ "stack written then read", RAW, 0, "stdw [%r10-8], 1\nldxdw %r0, [%r10-8]\nexit", NULL, 0 },
+	{ "bounded loop", RAW, 0,
+	  "mov %r0, 0\nmov %r1, 10\nloop:\nadd %r0, 1\nsub %r1, 1\njne %r1, 0, loop\nexit", NULL, 0 },
+	{ "index masked", RAW, 16, "ldxb %r2, [%r1+0]\nand %r2, 7\nadd %r1, %r2\nldxdw %r0, [%r1+0]\nexit", NULL, 0 },
+	{ "index checked", RAW, 16,
+	  "ldxb %r2, [%r1+0]\njgt %r2, 8, out\nadd %r1, %r2\nldxdw %r0, [%r1+0]\nexit\nout:\nmov %r0, 0\nexit", NULL, 0 },
+	{ "index checked on a copy", RAW, 16,
+	  "ldxb %r2, [%r1+0]\nmov %r3, %r2\njgt %r3, 8, out\nadd %r1, %r2\nldxdw %r0, [%r1+0]\nexit\nout:\nmov %r0, 0\nexit",
+	  NULL, 0 },
+	{ "index checked too loosely", RAW, 16,
+	  "ldxb %r2, [%r1+0]\njgt %r2, 9, out\nadd %r1, %r2\nldxdw %r0, [%r1+0]\nexit\nout:\nmov %r0, 0\nexit",
+	  "invalid access to memory", 3 },
+	{ "helper", RAW, 0, "call 5\nexit", NULL, 0 },
+	{ "local call", RAW, 0, "mov %r1, 7\ncall local f\nexit\nf:\nmov %r0, %r1\nexit", NULL, 0 },
+	{ "spill and fill keep a pointer", RAW, 8,
+	  "stxdw [%r10-8], %r1\nldxdw %r2, [%r10-8]\nldxdw %r0, [%r2+0]\nexit", NULL, 0 },
+	{ "constant through the stack", RAW, 16,
+	  "stdw [%r10-8], 8\nldxdw %r2, [%r10-8]\nadd %r1, %r2\nldxdw %r0, [%r1+0]\nexit", NULL, 0 },
+	{ "branch never taken is not explored", RAW, 0,
+	  "mov %r1, 5\njgt %r1, 10, bad\nmov %r0, 0\nexit\nbad:\nldxdw %r0, [%r1+0]\nexit", NULL, 0 },
+	{ "xdp packet checked", XDP, 0,
+	  "ldxw %r2, [%r1+0]\nldxw %r3, [%r1+4]\nmov %r4, %r2\nadd %r4, 14\njgt %r4, %r3, out\n"
+	  "ldxb %r0, [%r2+13]\nexit\nout:\nmov %r0, 2\nexit", NULL, 0 },
+	{ "xdp packet checked with <", XDP, 0,
+	  "ldxw %r2, [%r1+0]\nldxw %r3, [%r1+4]\nmov %r4, %r2\nadd %r4, 14\njlt %r3, %r4, out\n"
+	  "ldxh %r0, [%r2+12]\nexit\nout:\nmov %r0, 2\nexit", NULL, 0 },
+	{ "xdp ctx field", XDP, 0, "ldxw %r0, [%r1+12]\nexit", NULL, 0 },
+	{ "socket filter ctx field", SKF, 0, "ldxw %r0, [%r1+0]\nexit", NULL, 0 },
+	{ "ld_abs in a socket filter", SKF, 0, "mov %r6, %r1\nldabsb 12\nexit", NULL, 1 },
+
+	{ "uninitialised register", RAW, 0, "mov %r0, %r5\nexit", "R5 !read_ok", 0 },
+	{ "r0 never set", RAW, 0, "exit", "R0 !read_ok", 0 },
+	{ "memory out of bounds", RAW, 8, "ldxdw %r0, [%r1+4]\nexit", "invalid access to memory", 0 },
+	{ "stack out of bounds", RAW, 0, "stdw [%r10-520], 1\nmov %r0, 0\nexit", "invalid write to stack", 0 },
+	{ "stack above the frame", RAW, 0, "stdw [%r10+0], 1\nmov %r0, 0\nexit", "invalid write to stack", 0 },
+	{ "uninitialised stack", RAW, 0, "ldxdw %r0, [%r10-8]\nexit", "invalid read from stack", 0 },
+	{ "partly initialised stack", RAW, 0, "stw [%r10-8], 1\nldxdw %r0, [%r10-8]\nexit", "invalid read from stack", 1 },
+	{ "misaligned stack", RAW, 0, "stdw [%r10-4], 1\nmov %r0, 0\nexit", "misaligned stack access", 0 },
+	{ "unbounded index", RAW, 8, "ldxdw %r2, [%r1+0]\nadd %r1, %r2\nldxb %r0, [%r1+0]\nexit",
+	  "min value is negative", 2 },
+	{ "unsigned unbounded index", RAW, 8, "ldxw %r2, [%r1+0]\nadd %r1, %r2\nldxb %r0, [%r1+0]\nexit",
+	  "R1 unbounded memory access", 2 },
+	{ "scalar dereference", RAW, 0, "mov %r2, 100\nldxdw %r0, [%r2+0]\nexit", "invalid mem access 'scalar'", 1 },
+	{ "endless loop", RAW, 0, "mov %r0, 0\nloop:\nja loop", "infinite loop detected", -1 },
+	/* each turn narrows r1 a little: never the same state, never done */
+	{ "loop on an unknown", RAW, 8, "ldxdw %r1, [%r1+0]\nloop:\nsub %r1, 1\njne %r1, 0, loop\nmov %r0, 0\nexit",
+	  "BPF program is too large", -1 },
+	{ "loop that never changes", RAW, 8, "ldxdw %r1, [%r1+0]\nloop:\njne %r1, 0, loop\nmov %r0, 0\nexit",
+	  "infinite loop detected", 1 },
+	{ "too many instructions", RAW, 0,
+	  "mov %r0, 0\nmov %r1, 0\nloop:\nadd %r1, 1\njne %r1, 2000000, loop\nexit", "BPF program is too large", -1 },
+	{ "pointer multiplied", RAW, 0, "mov %r0, %r1\nmul %r0, 2\nexit", "pointer arithmetic with *= operator prohibited",
+	  1 },
+	{ "pointer masked", RAW, 0, "mov %r0, %r1\nand %r0, 2\nexit", "bitwise operator &= on pointer prohibited", 1 },
+	{ "32-bit pointer arithmetic", RAW, 0, "add32 %r1, 1\nmov %r0, 0\nexit", "32-bit pointer arithmetic prohibited",
+	  0 },
+	{ "pointer minus pointer is a number", RAW, 0, "mov %r0, %r10\nsub %r0, %r1\nexit", NULL, 0 },
+	{ "scalar minus pointer", RAW, 0, "mov %r0, 1\nsub %r0, %r1\nexit", "tried to subtract pointer from scalar", 1 },
+	{ "division by constant zero", RAW, 0, "mov %r0, 1\ndiv %r0, 0\nexit", "div by zero", 1 },
+	{ "division by a register that may be zero", RAW, 8, "ldxdw %r2, [%r1+0]\nmov %r0, 1\ndiv %r0, %r2\nexit",
+	  NULL, 0 },
+	{ "packet without a check", XDP, 0, "ldxw %r2, [%r1+0]\nldxb %r0, [%r2+0]\nexit", "invalid access to packet", 1 },
+	{ "packet beyond the check", XDP, 0,
+	  "ldxw %r2, [%r1+0]\nldxw %r3, [%r1+4]\nmov %r4, %r2\nadd %r4, 14\njgt %r4, %r3, out\n"
+	  "ldxb %r0, [%r2+14]\nexit\nout:\nmov %r0, 2\nexit", "invalid access to packet", 5 },
+	{ "packet end dereferenced", XDP, 0, "ldxw %r3, [%r1+4]\nldxb %r0, [%r3+0]\nexit",
+	  "invalid mem access 'pkt_end'", 1 },
+	{ "xdp ctx egress_ifindex", XDP, 0, "ldxw %r0, [%r1+20]\nexit", "invalid bpf_context access off=20 size=4", 0 },
+	{ "xdp ctx wide load", XDP, 0, "ldxdw %r0, [%r1+0]\nexit", "invalid bpf_context access off=0 size=8", 0 },
+	{ "xdp ctx out of range", XDP, 0, "ldxw %r0, [%r1+24]\nexit", "invalid bpf_context access", 0 },
+	{ "xdp ctx write", XDP, 0, "mov %r2, 0\nstxw [%r1+0], %r2\nmov %r0, 0\nexit", "invalid bpf_context access", 1 },
+	{ "ctx store of an immediate", TC, 0, "stw [%r1+8], 1\nmov %r0, 0\nexit", "BPF_ST stores into R1 ctx", 0 },
+	{ "socket filter reads data", SKF, 0, "ldxw %r0, [%r1+76]\nexit", "invalid bpf_context access", 0 },
+	{ "socket filter writes mark", SKF, 0, "mov %r2, 1\nstxw [%r1+8], %r2\nmov %r0, 0\nexit",
+	  "invalid bpf_context access", 1 },
+	{ "modified ctx", XDP, 0, "add %r1, 4\nldxw %r0, [%r1+0]\nexit", "dereference of modified ctx ptr", 1 },
+	{ "helper not for xdp", XDP, 0, "mov %r2, 0\nmov %r3, %r10\nadd %r3, -8\nmov %r4, 8\ncall 26\nmov %r0, 0\nexit",
+	  "program of this type cannot use helper", 4 },
+	{ "ld_abs in xdp", XDP, 0, "mov %r6, %r1\nldabsb 12\nexit", "not allowed for this program type", 1 },
+	{ "call stack too deep", RAW, 0, "call local f\nexit\nf:\ncall local f\nexit", "is too deep", -1 },
+	{ "unreachable code", RAW, 0, "mov %r0, 0\nexit\nmov %r0, 1\nexit", "unreachable insn 2", 2 },
+	{ "helper memory uninitialised", RAW, 0, "mov %r1, %r10\nadd %r1, -8\nmov %r2, 8\ncall 6\nexit",
+	  "invalid indirect read from stack", 3 },
+	{ "helper memory initialised", RAW, 0, "stdw [%r10-8], 0\nmov %r1, %r10\nadd %r1, -8\nmov %r2, 8\ncall 6\nexit",
+	  NULL, 0 },
+	{ "helper size unbounded", RAW, 8,
+	  "ldxdw %r2, [%r1+0]\nstdw [%r10-8], 0\nmov %r1, %r10\nadd %r1, -8\ncall 6\nexit", "R2", 4 },
+	{ "helper writes uninitialised stack", RAW, 0,
+	  "mov %r1, %r10\nadd %r1, -16\nmov %r2, 16\ncall 16\nldxdw %r0, [%r10-16]\nexit", NULL, 0 },
+	{ "return a stack pointer to the caller", RAW, 0,
+	  "call local f\nmov %r0, 0\nexit\nf:\nmov %r0, %r10\nexit", "cannot return stack pointer", 4 },
+};
+
+static void check_asm_cases(void)
+{
+	for (size_t i = 0; i < sizeof asm_cases / sizeof asm_cases[0]; i++) {
+		const struct asm_case *c = &asm_cases[i];
+		bpfvm_insn *insns = NULL;
+		size_t count = 0;
+		bpfvm_error err = { 0 };
+		int rc = bpfvm_asm(c->text, &insns, &count, &err);
+		CHECK(rc == 0, "%s: does not assemble: %s", c->name, err.msg);
+		if (rc)
+			continue;
+		bpfvm_verify_opts vo = { .prog_type = c->type, .mem_size = c->mem_size };
+		bpfvm_verify_stats st;
+		rc = bpfvm_verify(insns, count, &vo, &st, &err);
+		if (!c->expect) {
+			CHECK(rc == 0, "%s: rejected: %s", c->name, err.msg);
+		} else {
+			CHECK(rc != 0, "%s: accepted, expected \"%s\"", c->name, c->expect);
+			CHECK(rc == 0 || strstr(err.msg, c->expect), "%s: message \"%s\", expected \"%s\"", c->name, err.msg,
+			      c->expect);
+			CHECK(rc == 0 || c->insn < 0 || err.insn == c->insn, "%s: names insn %d, expected %d", c->name, err.insn,
+			      c->insn);
+			char where[32];
+			snprintf(where, sizeof where, "insn %d:", err.insn);
+			CHECK(rc == 0 || err.insn < 0 || strstr(err.msg, where), "%s: message does not start with the insn: %s",
+			      c->name, err.msg);
+		}
+		free(insns);
+	}
+}
+
+/* ---- programs with maps, instruction by instruction ----------------------- */
+
+#define I(op, d, s, o, i) { .opcode = (op), .dst = (d), .src = (s), .off = (o), .imm = (i) }
+#define LD_MAP(d, idx) I(0x18, d, 1, 0, idx), I(0, 0, 0, 0, 0)
+#define MOV_IMM(d, i) I(0xb7, d, 0, 0, i)
+#define MOV_REG(d, s) I(0xbf, d, s, 0, 0)
+#define ADD_IMM(d, i) I(0x07, d, 0, 0, i)
+#define ST_DW(d, o, i) I(0x7a, d, 0, o, i)
+#define ST_W(d, o, i) I(0x62, d, 0, o, i)
+#define LDX_DW(d, s, o) I(0x79, d, s, o, 0)
+#define LDX_W(d, s, o) I(0x61, d, s, o, 0)
+#define STX_DW(d, s, o) I(0x7b, d, s, o, 0)
+#define JEQ_IMM(d, i, o) I(0x15, d, 0, o, i)
+#define JNE_IMM(d, i, o) I(0x55, d, 0, o, i)
+#define JGT_IMM(d, i, o) I(0x25, d, 0, o, i)
+#define CALL(id) I(0x85, 0, 0, 0, id)
+#define EXIT I(0x95, 0, 0, 0, 0)
+/* r2 = fp - 4 holding key 0 */
+#define KEY_ON_STACK ST_W(10, -4, 0), MOV_REG(2, 10), ADD_IMM(2, -4)
+
+struct map_case {
+	const char *name;
+	uint32_t type;
+	bpfvm_insn insns[24];
+	size_t count;
+	const char *expect;
+	int insn;
+};
+
+#define N(...) { __VA_ARGS__ }, sizeof((bpfvm_insn[]){ __VA_ARGS__ }) / sizeof(bpfvm_insn)
+
+/* maps[0]: array, 4-byte key, 16-byte value, 4 entries;
+ * maps[1]: ringbuf of 4096 bytes; maps[2]: hash with a spin lock at 0. */
+static const struct map_case map_cases[] = {
+	{ "lookup, check, read", XDP,
+	  N(KEY_ON_STACK, LD_MAP(1, 0), CALL(1), JEQ_IMM(0, 0, 2), LDX_DW(0, 0, 8), EXIT, MOV_IMM(0, 0), EXIT), NULL, 0 },
+	{ "lookup without a null check", XDP, N(KEY_ON_STACK, LD_MAP(1, 0), CALL(1), LDX_DW(0, 0, 0), EXIT),
+	  "invalid mem access 'map_value_or_null'", 6 },
+	{ "null check on a copy", XDP,
+	  N(KEY_ON_STACK, LD_MAP(1, 0), CALL(1), MOV_REG(6, 0), JEQ_IMM(6, 0, 2), LDX_DW(0, 0, 0), EXIT, MOV_IMM(0, 0),
+	    EXIT), NULL, 0 },
+	{ "value read past its end", XDP,
+	  N(KEY_ON_STACK, LD_MAP(1, 0), CALL(1), JEQ_IMM(0, 0, 2), LDX_DW(0, 0, 12), EXIT, MOV_IMM(0, 0), EXIT),
+	  "invalid access to map value, value_size=16 off=12 size=8", 7 },
+	{ "value at a checked variable offset", XDP,
+	  N(KEY_ON_STACK, LD_MAP(1, 0), CALL(1), JEQ_IMM(0, 0, 6), LDX_W(1, 0, 0), JGT_IMM(1, 8, 3),
+	    I(0x0f, 0, 1, 0, 0), LDX_DW(0, 0, 0), EXIT, MOV_IMM(0, 0), EXIT), NULL, 0 },
+	{ "value at an unchecked variable offset", XDP,
+	  N(KEY_ON_STACK, LD_MAP(1, 0), CALL(1), JEQ_IMM(0, 0, 5), LDX_W(1, 0, 0), JGT_IMM(1, 9, 3),
+	    I(0x0f, 0, 1, 0, 0), LDX_DW(0, 0, 0), EXIT, MOV_IMM(0, 0), EXIT), "invalid access to map value", 10 },
+	{ "key not initialised", XDP, N(MOV_REG(2, 10), ADD_IMM(2, -4), LD_MAP(1, 0), CALL(1), MOV_IMM(0, 0), EXIT),
+	  "invalid indirect read from stack", 4 },
+	{ "key is a number", XDP, N(MOV_IMM(2, 0), LD_MAP(1, 0), CALL(1), MOV_IMM(0, 0), EXIT), "R2 type=scalar", 3 },
+	{ "map argument is a number", XDP, N(KEY_ON_STACK, MOV_IMM(1, 0), CALL(1), MOV_IMM(0, 0), EXIT),
+	  "R1 type=scalar expected=map_ptr", 4 },
+	{ "ringbuf reserve and submit", XDP,
+	  N(LD_MAP(1, 1), MOV_IMM(2, 8), MOV_IMM(3, 0), CALL(131), JEQ_IMM(0, 0, 4), ST_DW(0, 0, 1), MOV_REG(1, 0),
+	    MOV_IMM(2, 0), CALL(132), MOV_IMM(0, 0), EXIT), NULL, 0 },
+	{ "ringbuf reservation leaked", XDP,
+	  N(LD_MAP(1, 1), MOV_IMM(2, 8), MOV_IMM(3, 0), CALL(131), MOV_IMM(0, 0), EXIT), "Unreleased reference", 6 },
+	{ "ringbuf reservation leaked on one path", XDP,
+	  N(LD_MAP(1, 1), MOV_IMM(2, 8), MOV_IMM(3, 0), CALL(131), JEQ_IMM(0, 0, 6), LDX_W(1, 0, 0), JEQ_IMM(1, 0, 3),
+	    MOV_REG(1, 0), MOV_IMM(2, 0), CALL(133), MOV_IMM(0, 0), EXIT), "Unreleased reference", 12 },
+	{ "ringbuf record written past its end", XDP,
+	  N(LD_MAP(1, 1), MOV_IMM(2, 8), MOV_IMM(3, 0), CALL(131), JEQ_IMM(0, 0, 4), ST_DW(0, 4, 1), MOV_REG(1, 0),
+	    MOV_IMM(2, 0), CALL(132), MOV_IMM(0, 0), EXIT), "invalid access to memory", 6 },
+	{ "ringbuf record used after submit", XDP,
+	  N(LD_MAP(1, 1), MOV_IMM(2, 8), MOV_IMM(3, 0), CALL(131), JEQ_IMM(0, 0, 5), MOV_REG(6, 0), MOV_REG(1, 0),
+	    MOV_IMM(2, 0), CALL(132), ST_DW(6, 0, 1), MOV_IMM(0, 0), EXIT), "invalid mem access 'scalar'", 10 },
+	{ "ringbuf size not constant", XDP,
+	  N(LDX_W(2, 1, 12), LD_MAP(1, 1), MOV_IMM(3, 0), CALL(131), MOV_IMM(0, 0), EXIT), "is not a known constant", 4 },
+	{ "wrong map type for the ringbuf", XDP,
+	  N(LD_MAP(1, 0), MOV_IMM(2, 8), MOV_IMM(3, 0), CALL(131), MOV_IMM(0, 0), EXIT), "cannot pass map_type 2", 4 },
+	{ "lock and unlock", XDP,
+	  N(KEY_ON_STACK, LD_MAP(1, 2), CALL(1), JEQ_IMM(0, 0, 7), MOV_REG(6, 0), MOV_REG(1, 0), CALL(93),
+	    MOV_REG(1, 6), CALL(94), MOV_IMM(0, 0), EXIT, MOV_IMM(0, 0), EXIT), NULL, 0 },
+	{ "lock not released", XDP,
+	  N(KEY_ON_STACK, LD_MAP(1, 2), CALL(1), JEQ_IMM(0, 0, 4), MOV_REG(1, 0), CALL(93), MOV_IMM(0, 0), EXIT,
+	    MOV_IMM(0, 0), EXIT), "bpf_spin_unlock is missing", 10 },
+	{ "helper call under a lock", XDP,
+	  N(KEY_ON_STACK, LD_MAP(1, 2), CALL(1), JEQ_IMM(0, 0, 5), MOV_REG(1, 0), CALL(93), CALL(5), MOV_IMM(0, 0),
+	    EXIT, MOV_IMM(0, 0), EXIT), "function calls are not allowed while holding a lock", 9 },
+	{ "lock read directly", XDP,
+	  N(KEY_ON_STACK, LD_MAP(1, 2), CALL(1), JEQ_IMM(0, 0, 2), LDX_W(0, 0, 0), EXIT, MOV_IMM(0, 0), EXIT),
+	  "bpf_spin_lock cannot be accessed directly", 7 },
+	{ "map pointer arithmetic", XDP, N(LD_MAP(1, 0), ADD_IMM(1, 8), MOV_IMM(0, 0), EXIT),
+	  "pointer arithmetic on map_ptr prohibited", 2 },
+};
+
+static void check_map_cases(void)
+{
+	bpfvm_error err = { 0 };
+	bpfvm_map *maps[3] = { 0 };
+	bpfvm_map_def a = BPFVM_MAP_DEF_INIT, r = BPFVM_MAP_DEF_INIT, h = BPFVM_MAP_DEF_INIT;
+	a.type = BPF_MAP_TYPE_ARRAY, a.key_size = 4, a.value_size = 16, a.max_entries = 4, a.name = "arr";
+	r.type = BPF_MAP_TYPE_RINGBUF, r.max_entries = 4096, r.name = "rb";
+	h.type = BPF_MAP_TYPE_HASH, h.key_size = 4, h.value_size = 16, h.max_entries = 4, h.name = "locked";
+	h.spin_lock_off = 0;
+	int rc = bpfvm_map_create(&a, &maps[0], &err);
+	if (!rc)
+		rc = bpfvm_map_create(&r, &maps[1], &err);
+	if (!rc)
+		rc = bpfvm_map_create(&h, &maps[2], &err);
+	CHECK(rc == 0, "creating the maps: %s", err.msg);
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < sizeof map_cases / sizeof map_cases[0]; i++) {
+		const struct map_case *c = &map_cases[i];
+		bpfvm_verify_opts vo = { .prog_type = c->type, .maps = maps, .map_count = 3 };
+		rc = bpfvm_verify(c->insns, c->count, &vo, NULL, &err);
+		if (!c->expect) {
+			CHECK(rc == 0, "%s: rejected: %s", c->name, err.msg);
+		} else {
+			CHECK(rc != 0, "%s: accepted, expected \"%s\"", c->name, c->expect);
+			CHECK(rc == 0 || strstr(err.msg, c->expect), "%s: message \"%s\", expected \"%s\"", c->name, err.msg,
+			      c->expect);
+			CHECK(rc == 0 || err.insn == c->insn, "%s: names insn %d, expected %d", c->name, err.insn, c->insn);
+		}
+	}
+out:
+	for (int i = 0; i < 3; i++)
+		bpfvm_map_put(maps[i]);
+}
+
+/* ---- logs --------------------------------------------------------------- */
+
+struct logbuf {
+	char text[65536];
+	size_t len;
+};
+
+static void log_to(void *user, const char *text)
+{
+	struct logbuf *b = user;
+	size_t n = strlen(text);
+	if (b->len + n < sizeof b->text) {
+		memcpy(b->text + b->len, text, n + 1);
+		b->len += n;
+	}
+}
+
+static void check_logs(void)
+{
+	static struct logbuf b;
+	bpfvm_insn *insns;
+	size_t count;
+	bpfvm_error err;
+	const char *text = "ldxb %r2, [%r1+0]\njgt %r2, 9, out\nadd %r1, %r2\nldxdw %r0, [%r1+0]\nexit\nout:\nmov %r0, 0\nexit";
+	if (bpfvm_asm(text, &insns, &count, &err)) {
+		CHECK(0, "log program does not assemble: %s", err.msg);
+		return;
+	}
+	b.len = 0;
+	b.text[0] = 0;
+	bpfvm_verify_opts vo = { .prog_type = RAW, .mem_size = 16, .log = log_to, .log_user = &b, .log_level = 1 };
+	int rc = bpfvm_verify(insns, count, &vo, NULL, &err);
+	CHECK(rc == -EACCES, "log program: rc %d", rc);
+	CHECK(strstr(b.text, "processed ") && strstr(b.text, " insns (limit 1000000) max_states_per_insn"),
+	      "no kernel summary line in the log:\n%s", b.text);
+	CHECK(strstr(b.text, "R2=scalar(") || strstr(b.text, "R1=mem("), "no register state in the log:\n%s", b.text);
+	CHECK(strstr(b.text, "path: branches at 1 not taken"), "no path in the log:\n%s", b.text);
+	CHECK(strstr(err.msg, "r0 = *(u64 *)(r1 + 0x0)") || strstr(err.msg, "insn 3:"), "no disassembly: %s", err.msg);
+
+	/* level 0 still reports the reason and state of a rejection */
+	b.len = 0;
+	b.text[0] = 0;
+	vo.log_level = 0;
+	rc = bpfvm_verify(insns, count, &vo, NULL, &err);
+	CHECK(rc == -EACCES && strstr(b.text, "state: ") && !strstr(b.text, "processed "),
+	      "level 0 log:\n%s", b.text);
+	free(insns);
+}
+
+/* ---- objects ------------------------------------------------------------ */
+
+static void check_examples(void)
+{
+	const char *dir = getenv("BPFVM_EXAMPLES_DIR");
+#ifdef BPFVM_EXAMPLES_DIR
+	if (!dir)
+		dir = BPFVM_EXAMPLES_DIR;
+#endif
+	DIR *d = dir ? opendir(dir) : NULL;
+	if (!d) {
+		printf("note: no examples directory (BPFVM_EXAMPLES_DIR), skipped the object checks\n");
+		return;
+	}
+	int objects = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (n < 6 || strcmp(e->d_name + n - 6, ".bpf.o"))
+			continue;
+		char path[1024];
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		bpfvm_object *obj;
+		bpfvm_error err = { 0 };
+		if (bpfvm_object_open(path, &obj, &err)) {
+			CHECK(0, "%s: %s", path, err.msg);
+			continue;
+		}
+		bpfvm_verify_stats st = { 0 };
+		bpfvm_instance_opts io = { .verify = true, .verify_stats = &st };
+		bpfvm_instance *inst = NULL;
+		int rc = bpfvm_instance_new(obj, &io, &inst, &err);
+		CHECK(rc == 0, "%s: %s", e->d_name, err.msg);
+		bpfvm_instance_free(inst);
+		bpfvm_object_free(obj);
+		objects++;
+	}
+	closedir(d);
+	CHECK(objects >= 6, "only %d example objects found in %s", objects, dir);
+}
+
+/* ---- the conformance suite ---------------------------------------------- */
+
+static void check_conformance(void)
+{
+	const char *shared = getenv("BPFVM_SHARED_DIR");
+#ifdef BPFVM_SHARED_DIR
+	if (!shared)
+		shared = BPFVM_SHARED_DIR;
+#endif
+	char dir[1024];
+	snprintf(dir, sizeof dir, "%s/bpf-conformance/tests", shared ? shared : "../shared");
+	DIR *d = opendir(dir);
+	if (!d) {
+		printf("note: no conformance suite at %s, skipped\n", dir);
+		return;
+	}
+	int accepted = 0, rejected = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (n < 5 || strcmp(e->d_name + n - 5, ".data"))
+			continue;
+		char path[2048];
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		char *text = dr_read(path);
+		char *asm_text = text ? dr_section(text, "asm") : NULL;
+		char *mem_text = text ? dr_section(text, "mem") : NULL;
+		bpfvm_insn *insns = NULL;
+		size_t count = 0;
+		bpfvm_error err = { 0 };
+		uint8_t mem[4096] = { 0 };
+		size_t mem_len = 0;
+		if (mem_text)
+			for (char *p = mem_text; *p && mem_len < sizeof mem;) {
+				char *end;
+				unsigned long v = strtoul(p, &end, 16);
+				if (end == p) {
+					p++;
+					continue;
+				}
+				mem[mem_len++] = (uint8_t)v;
+				p = end;
+			}
+		if (asm_text && bpfvm_asm(asm_text, &insns, &count, &err) == 0) {
+			bpfvm_helpers *h = bpfvm_helpers_new_kernel(&err);
+			bpfvm_verify_opts vo = { .prog_type = RAW, .mem_size = (uint32_t)mem_len, .helpers = h };
+			int rc = bpfvm_verify(insns, count, &vo, NULL, &err);
+			if (rc == 0) {
+				accepted++;
+				bpfvm_program *prog = NULL;
+				bpfvm_load_opts lo = { .helpers = h };
+				if (bpfvm_program_load(insns, count, &lo, &prog, &err) == 0) {
+					uint8_t m1[4096], m2[4096];
+					memcpy(m1, mem, sizeof m1);
+					memcpy(m2, mem, sizeof m2);
+					uint64_t r_checked = 0, r_unchecked = 0;
+					bpfvm_error e1 = { 0 }, e2 = { 0 };
+					int c1 = bpfvm_program_run_mem(prog, m1, mem_len, BPFVM_CHECKED, &r_checked, &e1);
+					CHECK(c1 == 0, "%s: accepted by the verifier but the checked run failed: %s", e->d_name,
+					      e1.msg);
+					if (c1 == 0) {
+						int c2 = bpfvm_program_run_mem(prog, m2, mem_len, BPFVM_UNCHECKED, &r_unchecked, &e2);
+						CHECK(c2 == 0 && r_checked == r_unchecked, "%s: unchecked run differs", e->d_name);
+					}
+					bpfvm_program_free(prog);
+				}
+			} else {
+				rejected++;
+			}
+			bpfvm_helpers_free(h);
+		}
+		free(insns);
+		free(asm_text);
+		free(mem_text);
+		free(text);
+	}
+	closedir(d);
+	printf("conformance suite: %d programs accepted, %d rejected by the verifier\n", accepted, rejected);
+	CHECK(accepted > 100, "only %d conformance programs accepted", accepted);
+}
+
+int main(void)
+{
+	(void)dr_run_dir; /* data_runner.h is used for its file readers */
+	check_asm_cases();
+	check_map_cases();
+	check_logs();
+	check_examples();
+	check_conformance();
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
