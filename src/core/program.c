@@ -43,8 +43,8 @@ static int fused_handler(const bpfvm_insn *insns, size_t count, size_t pc, const
 static int predecode(bpfvm_program *p, bpfvm_error *err)
 {
 	const void *const *labels[2];
-	interp_run_checked(NULL, NULL, NULL, NULL, &labels[BPFVM_CHECKED]);
-	interp_run_unchecked(NULL, NULL, NULL, NULL, &labels[BPFVM_UNCHECKED]);
+	interp_run_checked(NULL, NULL, 0, NULL, 0, NULL, NULL, &labels[BPFVM_CHECKED]);
+	interp_run_unchecked(NULL, NULL, 0, NULL, 0, NULL, NULL, &labels[BPFVM_UNCHECKED]);
 
 	size_t calls = 0;
 	for (size_t pc = 0; pc < p->count; pc++)
@@ -72,6 +72,8 @@ static int predecode(bpfvm_program *p, bpfvm_error *err)
 			break;
 		}
 	}
+	for (size_t i = 0; i < p->callback_count; i++)
+		target[p->callbacks[i]] = true;
 
 	size_t call_index = 0;
 	for (size_t pc = 0; pc < p->count; pc++) {
@@ -169,7 +171,9 @@ int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_o
 		return isa_error(err, -ENOMEM, -1, "out of memory loading %zu instructions", count);
 	}
 	memcpy(p->insns, insns, count * sizeof *insns);
-	rc = predecode(p, err);
+	rc = callbacks_bind(p, err);
+	if (!rc)
+		rc = predecode(p, err);
 	if (!rc && opts->map_count)
 		rc = take_maps(p, opts, err);
 	p->jit_harden = opts->jit_harden;
@@ -201,6 +205,7 @@ void bpfvm_program_free(bpfvm_program *p)
 		bpfvm_map_put(p->maps[i]);
 	free(p->maps);
 	free(p->map_regions);
+	free(p->callbacks);
 	free(p);
 }
 
@@ -256,11 +261,14 @@ static int run_engine(const bpfvm_program *prog, struct bpfvm_run *run, uint64_t
 	run->prog = prog;
 	run->map_regions = prog->map_regions;
 	run->map_region_count = prog->map_region_count;
+	run->jit = code;
+	run->jit_budget = opts->max_back_edges ? opts->max_back_edges : UINT64_MAX;
 	if (code)
 		return jit_run(prog, code, run, r0, err);
+	uint64_t top = (uint64_t)(uintptr_t)(run->stack + RUN_STACK_BYTES);
 	if (opts->mode == BPFVM_UNCHECKED)
-		return interp_run_unchecked(prog, run, r0, err, NULL);
-	return interp_run_checked(prog, run, r0, err, NULL);
+		return interp_run_unchecked(prog, run, 0, opts->args, top, r0, err, NULL);
+	return interp_run_checked(prog, run, 0, opts->args, top, r0, err, NULL);
 }
 
 int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, struct hook_state *hook,
@@ -271,6 +279,10 @@ int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, st
 		return isa_error(err, -EINVAL, -1, "bpfvm_program_run: null argument");
 	if (!opts)
 		opts = &no_opts;
+	/* callbacks' engines report through run.err: make it always there */
+	bpfvm_error no_err;
+	if (!err)
+		err = &no_err;
 	if (opts->region_count && !opts->regions)
 		return isa_error(err, -EINVAL, -1, "bpfvm_program_run: region_count without regions");
 	if (opts->mode != BPFVM_CHECKED && opts->mode != BPFVM_UNCHECKED)
@@ -315,6 +327,13 @@ int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, st
 	run.tail_calls = 0;
 	run.inner_count = 0;
 	run.fail_msg[0] = 0;
+	run.err = err;
+	run.error_code = 0;
+	run.helper_frame = 0;
+	run.jit = NULL;
+	run.lent_count = 0;
+	run.jit_cb_entry = 0;
+	run.jit_cb_frame = 0;
 	bpfvm_run_opts tail_opts;
 	for (;;) {
 		int rc = run_engine(prog, &run, r0, err);

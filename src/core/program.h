@@ -3,8 +3,9 @@
  * by the engines (src/interp, later src/jit) and the public API.
  *
  * Owns: struct bpfvm_program (immutable after load), struct bpfvm_run
- * (one execution: stack, regions, stop/fail status), and the checked-mode
- * access test every engine and helper uses.
+ * (one execution: stack, regions, stop/fail status), the checked-mode
+ * access test every engine and helper uses, and the value that stands for
+ * a callback (see CALLBACK_TAG).
  */
 #ifndef BPFVM_CORE_PROGRAM_H
 #define BPFVM_CORE_PROGRAM_H
@@ -39,13 +40,28 @@ struct bpfvm_program {
 	size_t map_region_count;
 	uint32_t prog_type;
 	bool jit_harden;                        /* constant blinding */
+	/* Subprograms an lddw of BPF_PSEUDO_FUNC names: their first
+	 * instructions, ascending, each once.  Only these may be called back. */
+	uint32_t *callbacks;
+	size_t callback_count;
 };
+
+/* What an lddw of BPF_PSEUDO_FUNC loads: CALLBACK_TAG | the callback's
+ * first instruction.  The same in every engine, and never a usable host
+ * address (bits 63..48 are not a sign extension of bit 47), so a checked
+ * run that dereferences it faults; only the callback helpers accept it,
+ * after finding the instruction in prog->callbacks. */
+#define CALLBACK_TAG 0xcbcb000000000000ULL
 
 #define RUN_STACK_BYTES (BPFVM_STACK_SIZE * BPFVM_MAX_CALL_DEPTH)
 
 /* RUN_TAIL_CALL: a tail call replaced the program (tail_target), which the
- * run loop then starts; like RUN_STOPPED it unwinds the current engine. */
-enum run_status { RUN_OK = 0, RUN_STOPPED, RUN_FAILED, RUN_TAIL_CALL };
+ * run loop then starts; like RUN_STOPPED it unwinds the current engine.
+ * RUN_ERROR: an engine error inside a callback (or in calling one) ends the
+ * run with run->error_code; *run->err already says why, and each engine it
+ * unwinds through leaves it alone but for naming its call instruction when
+ * err->insn is still -1. */
+enum run_status { RUN_OK = 0, RUN_STOPPED, RUN_FAILED, RUN_TAIL_CALL, RUN_ERROR };
 
 #define MAX_TAIL_CALLS 33      /* the kernel's MAX_TAIL_CALL_CNT */
 #define RUN_EXTRA_REGIONS 16   /* inner maps met during a run */
@@ -64,7 +80,9 @@ struct bpfvm_run {
 	uint64_t stop_value;
 	/* State that JIT-compiled code reads and writes at fixed offsets. */
 	uint64_t jit_saved_rsp;                 /* to unwind from any depth */
-	uint64_t jit_budget;                    /* checked: back edges left */
+	/* checked: back edges left.  The interpreter loads it at entry and
+	 * stores it around helper calls, so callbacks share one budget. */
+	uint64_t jit_budget;
 	uint32_t jit_depth;                     /* local call frames in use */
 	/* Checked JIT code tests the first region inline: an access of size
 	 * 1 << (k & 3), a write if k >= 4, is in it if addr - base < limit[k]
@@ -88,6 +106,21 @@ struct bpfvm_run {
 	bpfvm_region inner_regions[RUN_EXTRA_REGIONS];
 	size_t inner_count;
 	char fail_msg[160];
+	/* Callbacks (src/core/callback.c); last, so that the fields above
+	 * keep the short offsets compiled code uses. */
+	bpfvm_error *err;                       /* where the run's error goes; never NULL */
+	int error_code;                         /* RUN_ERROR: what the run returns */
+	/* r10 of the frame whose helper call is in progress, stored by the
+	 * engines before each helper call (the JIT only in programs with
+	 * callbacks): a callback runs in the frame below it. */
+	uint64_t helper_frame;
+	const struct jit_code *jit;             /* the compiled code running, NULL: interpreter */
+	/* Read-only memory a helper lends the callback it is calling (an array
+	 * map's key), one a callback level, for checked runs. */
+	bpfvm_region lent[BPFVM_MAX_CALL_DEPTH];
+	unsigned lent_count;
+	uint64_t jit_cb_entry;                  /* JIT callback trampoline: what it calls */
+	uint64_t jit_cb_frame;                  /* and the r10 it gives it */
 };
 
 /* Runs prog with a program type's state attached (src/progtypes). */
@@ -120,8 +153,28 @@ static inline bool run_access_ok(const struct bpfvm_run *run, uint64_t addr,
 		r = regions_allow(run->map_regions, run->map_region_count, addr, len, write);
 	if (r < 0)
 		r = regions_allow(run->inner_regions, run->inner_count, addr, len, write);
+	if (r < 0)
+		r = regions_allow(run->lent, run->lent_count, addr, len, write);
 	return r > 0;
 }
+
+/* Calls the program's callback `fn` (a value an lddw of BPF_PSEUDO_FUNC
+ * loaded) with r1..r5 = args, in the run's engine and mode, on a fresh
+ * frame below the helper's caller (src/core/callback.c).  Returns 0 with
+ * *r0 = its result; non-zero when the run must end (it stopped, or
+ * failed: run->status says so), and the helper must then return at once.
+ * `helper` names the caller in errors. */
+int run_callback(struct bpfvm_run *run, const char *helper, uint64_t fn, const uint64_t args[5],
+                 uint64_t *r0);
+/* At load: collects the subprograms lddw of BPF_PSEUDO_FUNC name (the
+ * validator checked each is one) into p->callbacks, and rewrites those
+ * lddw into plain ones of their callback value, so the engines see
+ * ordinary 64-bit immediates. */
+int callbacks_bind(bpfvm_program *p, bpfvm_error *err);
+/* Lends [base, base+len) read-only to the callbacks the helper calls until
+ * the matching run_unlend(); false (the run failed) if nested too deep. */
+bool run_lend(struct bpfvm_run *run, const void *base, size_t len);
+void run_unlend(struct bpfvm_run *run);
 
 struct jit_code;
 /* JIT-compiled code of one mode (src/jit); NULL when not compiled. */
@@ -130,6 +183,10 @@ int jit_compile(const bpfvm_program *prog, bpfvm_mode mode, struct jit_code **ou
 void jit_free(struct jit_code *code);
 int jit_run(const bpfvm_program *prog, const struct jit_code *code, struct bpfvm_run *run,
             uint64_t *r0, bpfvm_error *err);
+/* Runs callback number `index` (of prog->callbacks) of compiled code with
+ * r1..r5 = args and r10 = frame, inside a run already going. */
+int jit_call_callback(const bpfvm_program *prog, const struct jit_code *code, struct bpfvm_run *run,
+                      size_t index, const uint64_t args[5], uint64_t frame, uint64_t *r0, bpfvm_error *err);
 const void *jit_code_bytes(const struct jit_code *code, size_t *len);
 
 /* Superinstructions of the interpreter, fused at pre-decode: clang's
@@ -144,11 +201,17 @@ enum interp_fused {
 	INTERP_HANDLER_COUNT
 };
 
-/* The interpreter: runs prog in mode; with prog == NULL returns, through
- * *labels, the table of handler addresses used to pre-decode slots. */
-int interp_run_checked(const bpfvm_program *prog, struct bpfvm_run *run,
-                       uint64_t *r0, bpfvm_error *err, const void *const **labels);
-int interp_run_unchecked(const bpfvm_program *prog, struct bpfvm_run *run,
-                         uint64_t *r0, bpfvm_error *err, const void *const **labels);
+/* The interpreter: runs prog in mode from instruction `entry` with
+ * r1..r5 = args and r10 = frame (the program's entry: 0, opts->args and
+ * the top of the stack; a callback: its first instruction, the helper's
+ * arguments and the frame below the helper's caller); with prog == NULL
+ * returns, through *labels, the table of handler addresses used to
+ * pre-decode slots. */
+int interp_run_checked(const bpfvm_program *prog, struct bpfvm_run *run, size_t entry,
+                       const uint64_t args[5], uint64_t frame, uint64_t *r0, bpfvm_error *err,
+                       const void *const **labels);
+int interp_run_unchecked(const bpfvm_program *prog, struct bpfvm_run *run, size_t entry,
+                         const uint64_t args[5], uint64_t frame, uint64_t *r0, bpfvm_error *err,
+                         const void *const **labels);
 
 #endif

@@ -11,6 +11,11 @@
  * program's memory; always true in unchecked mode (the verifier proved it). */
 bool helper_check(bpfvm_run *run, const char *helper, uint64_t addr, uint64_t len, bool write);
 
+/* The map a program passed as r1 (`ptr`); in checked mode NULL, the run
+ * failed, unless it is one of the program's maps or an inner map one of
+ * its lookups returned (src/helpers/map_helpers.c). */
+struct bpfvm_map *helper_map_arg(bpfvm_run *run, const char *helper, uint64_t ptr);
+
 /* Sends one line of bpf_trace_printk output to the table's sink. */
 void helpers_trace(bpfvm_run *run, const char *line);
 
@@ -18,5 +23,8 @@ void helpers_trace(bpfvm_run *run, const char *line);
 int helpers_add_kernel(bpfvm_helpers *h, bpfvm_error *err);
 /* Adds the kernel's map helpers (src/helpers/map_helpers.c). */
 int helpers_add_maps(bpfvm_helpers *h, bpfvm_error *err);
+/* Adds the helpers that call back into the program: bpf_loop and
+ * bpf_for_each_map_elem (src/helpers/callback_helpers.c). */
+int helpers_add_callbacks(bpfvm_helpers *h, bpfvm_error *err);
 
 #endif

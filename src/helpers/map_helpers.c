@@ -19,7 +19,7 @@
 
 /* In unchecked mode the program is trusted (verified), and helpers take
  * their arguments as they come: that is the hot path. */
-static bpfvm_map *map_arg(bpfvm_run *run, const char *helper, uint64_t ptr)
+bpfvm_map *helper_map_arg(bpfvm_run *run, const char *helper, uint64_t ptr)
 {
 	bpfvm_map *m = (bpfvm_map *)(uintptr_t)ptr;
 	if (run->opts->mode == BPFVM_UNCHECKED)
@@ -67,7 +67,7 @@ static void note_inner(bpfvm_run *run, bpfvm_map *inner)
 static uint64_t h_map_lookup_elem(uint64_t map, uint64_t key, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
 {
 	(void)c; (void)d; (void)e;
-	bpfvm_map *m = map_arg(run, "bpf_map_lookup_elem", map);
+	bpfvm_map *m = helper_map_arg(run, "bpf_map_lookup_elem", map);
 	uint32_t ks, vs;
 	if (!m || !map_sizes(m, &ks, &vs) || !helper_check(run, "bpf_map_lookup_elem", key, ks, false))
 		return 0;
@@ -84,7 +84,7 @@ static uint64_t h_map_update_elem(uint64_t map, uint64_t key, uint64_t value, ui
                                   bpfvm_run *run)
 {
 	(void)e;
-	bpfvm_map *m = map_arg(run, "bpf_map_update_elem", map);
+	bpfvm_map *m = helper_map_arg(run, "bpf_map_update_elem", map);
 	uint32_t ks, vs;
 	if (!m || !map_sizes(m, &ks, &vs) || !helper_check(run, "bpf_map_update_elem", key, ks, false) ||
 	    !helper_check(run, "bpf_map_update_elem", value, vs, false))
@@ -96,7 +96,7 @@ static uint64_t h_map_update_elem(uint64_t map, uint64_t key, uint64_t value, ui
 static uint64_t h_map_delete_elem(uint64_t map, uint64_t key, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
 {
 	(void)c; (void)d; (void)e;
-	bpfvm_map *m = map_arg(run, "bpf_map_delete_elem", map);
+	bpfvm_map *m = helper_map_arg(run, "bpf_map_delete_elem", map);
 	uint32_t ks, vs;
 	if (!m || !map_sizes(m, &ks, &vs) || !helper_check(run, "bpf_map_delete_elem", key, ks, false))
 		return 0;
@@ -107,7 +107,7 @@ static uint64_t h_map_push_elem(uint64_t map, uint64_t value, uint64_t flags, ui
                                 bpfvm_run *run)
 {
 	(void)d; (void)e;
-	bpfvm_map *m = map_arg(run, "bpf_map_push_elem", map);
+	bpfvm_map *m = helper_map_arg(run, "bpf_map_push_elem", map);
 	uint32_t ks, vs;
 	if (!m || !map_sizes(m, &ks, &vs) || !helper_check(run, "bpf_map_push_elem", value, vs, false))
 		return 0;
@@ -117,7 +117,7 @@ static uint64_t h_map_push_elem(uint64_t map, uint64_t value, uint64_t flags, ui
 static uint64_t h_map_pop_elem(uint64_t map, uint64_t value, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
 {
 	(void)c; (void)d; (void)e;
-	bpfvm_map *m = map_arg(run, "bpf_map_pop_elem", map);
+	bpfvm_map *m = helper_map_arg(run, "bpf_map_pop_elem", map);
 	uint32_t ks, vs;
 	if (!m || !map_sizes(m, &ks, &vs) || !helper_check(run, "bpf_map_pop_elem", value, vs, true))
 		return 0;
@@ -127,7 +127,7 @@ static uint64_t h_map_pop_elem(uint64_t map, uint64_t value, uint64_t c, uint64_
 static uint64_t h_map_peek_elem(uint64_t map, uint64_t value, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
 {
 	(void)c; (void)d; (void)e;
-	bpfvm_map *m = map_arg(run, "bpf_map_peek_elem", map);
+	bpfvm_map *m = helper_map_arg(run, "bpf_map_peek_elem", map);
 	uint32_t ks, vs;
 	if (!m || !map_sizes(m, &ks, &vs) || !helper_check(run, "bpf_map_peek_elem", value, vs, true))
 		return 0;
@@ -138,7 +138,7 @@ static uint64_t h_map_lookup_percpu_elem(uint64_t map, uint64_t key, uint64_t cp
                                          bpfvm_run *run)
 {
 	(void)d; (void)e;
-	bpfvm_map *m = map_arg(run, "bpf_map_lookup_percpu_elem", map);
+	bpfvm_map *m = helper_map_arg(run, "bpf_map_lookup_percpu_elem", map);
 	uint32_t ks, vs;
 	if (!m || !map_sizes(m, &ks, &vs) || !helper_check(run, "bpf_map_lookup_percpu_elem", key, ks, false))
 		return 0;
@@ -149,7 +149,7 @@ static uint64_t h_ringbuf_output(uint64_t map, uint64_t data, uint64_t size, uin
                                  bpfvm_run *run)
 {
 	(void)e;
-	bpfvm_map *m = map_arg(run, "bpf_ringbuf_output", map);
+	bpfvm_map *m = helper_map_arg(run, "bpf_ringbuf_output", map);
 	if (!m || !helper_check(run, "bpf_ringbuf_output", data, size, false))
 		return 0;
 	return (uint64_t)bpfvm_map_ringbuf_output(m, (const void *)(uintptr_t)data, size, flags);
@@ -159,7 +159,7 @@ static uint64_t h_ringbuf_reserve(uint64_t map, uint64_t size, uint64_t flags, u
                                   bpfvm_run *run)
 {
 	(void)d; (void)e;
-	bpfvm_map *m = map_arg(run, "bpf_ringbuf_reserve", map);
+	bpfvm_map *m = helper_map_arg(run, "bpf_ringbuf_reserve", map);
 	if (!m)
 		return 0;
 	return (uint64_t)(uintptr_t)bpfvm_map_ringbuf_reserve(m, size, flags);
@@ -191,7 +191,7 @@ static uint64_t h_ringbuf_discard(uint64_t data, uint64_t flags, uint64_t c, uin
 static uint64_t h_ringbuf_query(uint64_t map, uint64_t flags, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
 {
 	(void)c; (void)d; (void)e;
-	bpfvm_map *m = map_arg(run, "bpf_ringbuf_query", map);
+	bpfvm_map *m = helper_map_arg(run, "bpf_ringbuf_query", map);
 	return m ? bpfvm_map_ringbuf_query(m, flags) : 0;
 }
 
@@ -200,7 +200,7 @@ static uint64_t h_perf_event_output(uint64_t ctx, uint64_t map, uint64_t flags, 
                                     bpfvm_run *run)
 {
 	(void)ctx;
-	bpfvm_map *m = map_arg(run, "bpf_perf_event_output", map);
+	bpfvm_map *m = helper_map_arg(run, "bpf_perf_event_output", map);
 	if (!m || !helper_check(run, "bpf_perf_event_output", data, size, false))
 		return 0;
 	return (uint64_t)bpfvm_map_perf_event_output(m, flags, (const void *)(uintptr_t)data, size);
@@ -242,7 +242,7 @@ static uint64_t h_spin_unlock(uint64_t lock, uint64_t b, uint64_t c, uint64_t d,
 static uint64_t h_tail_call(uint64_t ctx, uint64_t map, uint64_t index, uint64_t d, uint64_t e, bpfvm_run *run)
 {
 	(void)d; (void)e;
-	bpfvm_map *m = map_arg(run, "bpf_tail_call", map);
+	bpfvm_map *m = helper_map_arg(run, "bpf_tail_call", map);
 	if (!m)
 		return 0;
 	if (run->tail_calls >= MAX_TAIL_CALLS)

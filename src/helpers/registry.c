@@ -116,7 +116,7 @@ bpfvm_helpers *bpfvm_helpers_new_kernel(bpfvm_error *err)
 		isa_error(err, -ENOMEM, -1, "out of memory");
 		return NULL;
 	}
-	if (helpers_add_kernel(h, err) || helpers_add_maps(h, err)) {
+	if (helpers_add_kernel(h, err) || helpers_add_maps(h, err) || helpers_add_callbacks(h, err)) {
 		bpfvm_helpers_free(h);
 		return NULL;
 	}

@@ -7,7 +7,10 @@
  * them: 32-bit results zero-extended, shift counts masked, division by
  * zero giving 0, modulo by zero leaving the dividend, INT_MIN / -1 giving
  * INT_MIN and INT_MIN % -1 giving 0, local calls with a 512-byte frame
- * each and r6..r9 preserved.
+ * each and r6..r9 preserved.  A callback runs as a run of its own that
+ * starts at the callback's first instruction and frame and returns at its
+ * exit; the budget on back edges lives in the run while helpers (and so
+ * callbacks) run, so every level spends from the one budget.
  *
  * Dispatch is direct threading: each pre-decoded slot holds the address of
  * its handler (a label here), and every handler ends by jumping straight
@@ -15,8 +18,8 @@
  * ISA_OPS list as the decoder, so a missing handler is a build error.
  */
 
-int INTERP_FN(const bpfvm_program *prog, struct bpfvm_run *run, uint64_t *r0_out,
-              bpfvm_error *err, const void *const **labels_out)
+int INTERP_FN(const bpfvm_program *prog, struct bpfvm_run *run, size_t entry, const uint64_t args[5],
+              uint64_t frame, uint64_t *r0_out, bpfvm_error *err, const void *const **labels_out)
 {
 #define LABEL_ADDR(id, ...) [ISA_##id] = &&op_##id,
 	static const void *const labels[INTERP_HANDLER_COUNT] = {
@@ -38,22 +41,25 @@ int INTERP_FN(const bpfvm_program *prog, struct bpfvm_run *run, uint64_t *r0_out
 	}
 
 	const struct interp_slot *const code = prog->slots[INTERP_CHECKED ? BPFVM_CHECKED : BPFVM_UNCHECKED];
-	const struct interp_slot *ip = code;
+	const struct interp_slot *ip = code + entry;
 	const bpfvm_run_opts *opts = run->opts;
 	uint64_t r[11];
 	struct { const struct interp_slot *ret; uint64_t saved[4]; } frames[BPFVM_MAX_CALL_DEPTH];
 	unsigned depth = 0;
+	/* frames the callers of a callback hold */
+	unsigned depth_limit = BPFVM_MAX_CALL_DEPTH -
+		(unsigned)(((uint64_t)(uintptr_t)(run->stack + RUN_STACK_BYTES) - frame) / BPFVM_STACK_SIZE);
 #if INTERP_CHECKED
-	uint64_t budget = opts->max_back_edges ? opts->max_back_edges : UINT64_MAX;
+	uint64_t budget = run->jit_budget;
 	uint64_t fault_addr = 0;
 	unsigned fault_size = 0;
 	bool fault_write = false;
 #endif
 	r[0] = 0;
 	for (int i = 0; i < 5; i++)
-		r[i + 1] = opts->args[i];
+		r[i + 1] = args[i];
 	r[6] = r[7] = r[8] = r[9] = 0;
-	r[10] = (uint64_t)(uintptr_t)(run->stack + RUN_STACK_BYTES);
+	r[10] = frame;
 
 #define NEXT() goto *(++ip)->handler
 #define DST r[ip->dst]
@@ -181,11 +187,13 @@ int INTERP_FN(const bpfvm_program *prog, struct bpfvm_run *run, uint64_t *r0_out
 #undef FUSED_LDX
 
 	/* Legacy packet loads: big-endian, bounds-checked in every mode, and
-	 * out of bounds they end the program with r0 = 0 like the kernel. */
+	 * out of bounds they end the program with r0 = 0 like the kernel (the
+	 * whole run, also from inside a callback: it stops). */
 #define PACKET_LOAD(name, type, swap, offset_expr)                               \
 	op_##name: {                                                             \
 		int64_t off_ = (offset_expr);                                    \
 		if (off_ < 0 || (uint64_t)off_ + sizeof(type) > opts->packet_len || !opts->packet) { \
+			bpfvm_run_stop(run, 0);                                  \
 			*r0_out = 0;                                             \
 			return 0;                                                \
 		}                                                                \
@@ -314,11 +322,23 @@ int INTERP_FN(const bpfvm_program *prog, struct bpfvm_run *run, uint64_t *r0_out
 			return -EINVAL;
 		}
 	call_helper:
+		run->helper_frame = r[10];
+#if INTERP_CHECKED
+		run->jit_budget = budget;
+#endif
 		r[0] = fn(r[1], r[2], r[3], r[4], r[5], run);
+#if INTERP_CHECKED
+		budget = run->jit_budget;
+#endif
 		if (__builtin_expect(run->status != RUN_OK, 0)) {
 			if (run->status == RUN_STOPPED || run->status == RUN_TAIL_CALL) {
 				*r0_out = run->stop_value;
 				return 0;
+			}
+			if (run->status == RUN_ERROR) {
+				if (err->insn < 0)
+					err->insn = (int)(ip - code);
+				return run->error_code;
 			}
 			isa_error(err, -EFAULT, (int)(ip - code), "helper failed: %s", run->fail_msg);
 			return -EFAULT;
@@ -327,7 +347,7 @@ int INTERP_FN(const bpfvm_program *prog, struct bpfvm_run *run, uint64_t *r0_out
 	}
 
 	op_CALL_LOCAL:
-		if (depth + 1 >= BPFVM_MAX_CALL_DEPTH) {
+		if (depth + 1 >= depth_limit) {
 			isa_error(err, -E2BIG, (int)(ip - code), "local call nesting deeper than %u frames",
 			          BPFVM_MAX_CALL_DEPTH);
 			return -E2BIG;
@@ -342,6 +362,9 @@ int INTERP_FN(const bpfvm_program *prog, struct bpfvm_run *run, uint64_t *r0_out
 
 	op_EXIT:
 		if (depth == 0) {
+#if INTERP_CHECKED
+			run->jit_budget = budget;
+#endif
 			*r0_out = r[0];
 			return 0;
 		}

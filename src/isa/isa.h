@@ -70,6 +70,16 @@ extern const struct isa_op isa_ops[ISA_OP_COUNT];
 enum { CLS_LD = 0, CLS_LDX, CLS_ST, CLS_STX, CLS_ALU, CLS_JMP, CLS_JMP32, CLS_ALU64 };
 #define ISA_CLASS(opcode) ((opcode) & 0x07)
 
+/* An lddw whose src is BPF_PSEUDO_FUNC is a reference to a callback: imm
+ * is the callback's first instruction relative to pc + 1.  It is not a
+ * row of the table (it has no text form; decoding gives NULL): the
+ * validator checks it and loading rewrites it into a plain lddw. */
+#define ISA_PSEUDO_FUNC 4
+static inline bool isa_is_func_ref(const bpfvm_insn *insn)
+{
+	return insn->opcode == 0x18 && insn->src == ISA_PSEUDO_FUNC;
+}
+
 /* The operation `insn` encodes, or NULL if no row of the table matches
  * its opcode and selector field.  Reserved fields are not checked here. */
 const struct isa_op *isa_decode(const bpfvm_insn *insn);

@@ -6,13 +6,21 @@
  * pairs, jump targets inside the program, never into the second slot of an
  * lddw and never into another subprogram, local calls to real
  * instructions, helpers that exist, and no path that runs off the end of
- * its subprogram.  Proving memory safety is the verifier's job, not this.
+ * its subprogram.  A callback reference (an lddw of BPF_PSEUDO_FUNC)
+ * names a subprogram the way a local call does, but never the entry.
+ * Proving memory safety is the verifier's job, not this.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "isa.h"
+
+/* The operation at insn: a callback reference has the shape of an lddw. */
+static const struct isa_op *decode(const bpfvm_insn *insn)
+{
+	return isa_is_func_ref(insn) ? &isa_ops[ISA_LDDW] : isa_decode(insn);
+}
 
 static bool falls_through(const struct isa_op *op)
 {
@@ -40,7 +48,7 @@ int isa_validate(const bpfvm_insn *insns, size_t count, uint32_t max_insns,
 	/* Pass 1: each instruction alone; find lddw halves and subprograms. */
 	for (size_t pc = 0; pc < count; pc++) {
 		const bpfvm_insn *in = &insns[pc];
-		const struct isa_op *op = isa_decode(in);
+		const struct isa_op *op = decode(in);
 		if (!op) {
 			const char *field = isa_selector_name(in->opcode);
 			if (in->opcode == 0x18)
@@ -73,6 +81,17 @@ int isa_validate(const bpfvm_insn *insns, size_t count, uint32_t max_insns,
 				               "second slot of lddw must have opcode, registers and offset zero");
 				goto out;
 			}
+			if (isa_is_func_ref(in)) {
+				int64_t t = (int64_t)pc + 1 + in->imm;
+				const char *why = hi->imm ? "the second slot's immediate must be zero" :
+				                  t == 0 ? "the program's entry cannot be a callback" :
+				                  t < 0 || t >= (int64_t)count ? "outside the program" : NULL;
+				if (why) {
+					rc = isa_error(err, -EINVAL, (int)pc, "callback reference to %lld: %s",
+					               (long long)t, why);
+					goto out;
+				}
+			}
 			kind[++pc] = 1;
 			continue;
 		}
@@ -90,13 +109,16 @@ int isa_validate(const bpfvm_insn *insns, size_t count, uint32_t max_insns,
 		}
 	}
 	for (size_t pc = 0; pc < count; pc++) {
-		const struct isa_op *op = isa_decode(&insns[pc]);
-		if (kind[pc] == 1 || op->format != FMT_CALL_LOCAL)
+		if (kind[pc] == 1)
 			continue;
-		int64_t t = isa_branch_target(op, &insns[pc], pc);
+		bool func_ref = isa_is_func_ref(&insns[pc]);
+		const struct isa_op *op = decode(&insns[pc]);
+		if (op->format != FMT_CALL_LOCAL && !func_ref)
+			continue;
+		int64_t t = func_ref ? (int64_t)pc + 1 + insns[pc].imm : isa_branch_target(op, &insns[pc], pc);
 		if (kind[t] == 1) {
-			rc = isa_error(err, -EINVAL, (int)pc, "local call into the second slot of the lddw at %lld",
-			               (long long)t - 1);
+			rc = isa_error(err, -EINVAL, (int)pc, "%s into the second slot of the lddw at %lld",
+			               func_ref ? "callback reference" : "local call", (long long)t - 1);
 			goto out;
 		}
 		kind[t] = 2;
@@ -113,7 +135,7 @@ int isa_validate(const bpfvm_insn *insns, size_t count, uint32_t max_insns,
 		}
 		if (kind[pc] == 1)
 			continue;
-		const struct isa_op *op = isa_decode(&insns[pc]);
+		const struct isa_op *op = decode(&insns[pc]);
 		size_t width = op->format == FMT_LDDW ? 2 : 1;
 		switch (op->format) {
 		case FMT_JA: case FMT_JA32: case FMT_JMP_IMM: case FMT_JMP_REG: {

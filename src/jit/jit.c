@@ -3,7 +3,9 @@
  * entering compiled code, turning its faults into errors, the C slow
  * paths it calls, and the perf map.
  *
- * Owns: struct jit_code.  Code memory is written while read-write and then
+ * Owns: struct jit_code, and entering compiled code again from a helper
+ * to run a callback (through the trampoline the translator emits, which
+ * has the entry's frame, so faults unwind it the same way).  Code memory is written while read-write and then
  * made read-execute; it is never writable and executable at once.
  */
 #include <errno.h>
@@ -22,6 +24,8 @@ struct jit_code {
 	void *mem;           /* mmap'd, read-execute */
 	size_t map_len;
 	size_t code_len;
+	size_t trampoline_off;    /* callback trampoline, if the program has callbacks */
+	size_t *callback_off;     /* entry of each of prog->callbacks */
 };
 
 typedef uint64_t (*jit_entry_fn)(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
@@ -48,30 +52,42 @@ int jit_compile(const bpfvm_program *prog, bpfvm_mode mode, struct jit_code **ou
 	uint64_t seed = 0;
 	if (prog->jit_harden && getrandom(&seed, sizeof seed, 0) != sizeof seed)
 		seed = (uint64_t)(uintptr_t)&seed ^ (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL;
-	int rc = jit_translate(prog, mode == BPFVM_CHECKED, prog->jit_harden, seed, &b, err);
-	if (rc)
+	size_t trampoline_off = 0;
+	size_t *callback_off = calloc(prog->callback_count + 1, sizeof *callback_off);
+	if (!callback_off)
+		return isa_error(err, -ENOMEM, -1, "JIT: out of memory");
+	int rc = jit_translate(prog, mode == BPFVM_CHECKED, prog->jit_harden, seed, &b, &trampoline_off,
+	                       callback_off, err);
+	if (rc) {
+		free(callback_off);
 		return rc;
+	}
 	long page = sysconf(_SC_PAGESIZE);
 	size_t map_len = (b.len + (size_t)page - 1) & ~((size_t)page - 1);
 	void *mem = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED) {
 		free(b.code);
+		free(callback_off);
 		return isa_error(err, -ENOMEM, -1, "JIT: cannot map %zu bytes of code memory", map_len);
 	}
 	memcpy(mem, b.code, b.len);
 	free(b.code);
 	if (mprotect(mem, map_len, PROT_READ | PROT_EXEC)) {
 		munmap(mem, map_len);
+		free(callback_off);
 		return isa_error(err, -errno, -1, "JIT: cannot make code memory executable: %s", strerror(errno));
 	}
 	struct jit_code *code = malloc(sizeof *code);
 	if (!code) {
 		munmap(mem, map_len);
+		free(callback_off);
 		return isa_error(err, -ENOMEM, -1, "JIT: out of memory");
 	}
 	code->mem = mem;
 	code->map_len = map_len;
 	code->code_len = b.len;
+	code->trampoline_off = trampoline_off;
+	code->callback_off = callback_off;
 	if (prog->perf_name[0]) {
 		char name[96];
 		snprintf(name, sizeof name, "bpfvm:%s%s", prog->perf_name,
@@ -88,6 +104,7 @@ void jit_free(struct jit_code *code)
 	if (!code)
 		return;
 	munmap(code->mem, code->map_len);
+	free(code->callback_off);
 	free(code);
 }
 
@@ -95,6 +112,45 @@ const void *jit_code_bytes(const struct jit_code *code, size_t *len)
 {
 	*len = code->code_len;
 	return code->mem;
+}
+
+/* How compiled code left: a result, a stop, or a fault turned into an error. */
+static int jit_result(struct bpfvm_run *run, uint64_t result, uint64_t *r0, bpfvm_error *err)
+{
+	if (run->status == RUN_STOPPED || run->status == RUN_TAIL_CALL) {
+		*r0 = run->stop_value;
+		return 0;
+	}
+	if (run->status == RUN_ERROR) {
+		/* from a callback: *err is already written */
+		if (err->insn < 0)
+			err->insn = run->fault_insn;
+		return run->error_code;
+	}
+	int insn = run->fault_insn;
+	switch (run->fault_kind) {
+	case FAULT_NONE:
+		*r0 = result;
+		return 0;
+	case FAULT_ACCESS:
+		return isa_error(err, -EFAULT, insn, "out-of-bounds %s of %u bytes at 0x%llx",
+		                 run->fault_write ? "write" : "read", run->fault_size,
+		                 (unsigned long long)run->fault_addr);
+	case FAULT_MISALIGNED:
+		return isa_error(err, -EFAULT, insn, "misaligned atomic access of %u bytes at 0x%llx",
+		                 run->fault_size, (unsigned long long)run->fault_addr);
+	case FAULT_BUDGET:
+		return isa_error(err, -ELOOP, insn, "gave up after %llu backward jumps and calls (endless loop?)",
+		                 (unsigned long long)run->opts->max_back_edges);
+	case FAULT_DEPTH:
+		return isa_error(err, -E2BIG, insn, "local call nesting deeper than %u frames",
+		                 BPFVM_MAX_CALL_DEPTH);
+	case FAULT_CALLX:
+		return isa_error(err, -EINVAL, insn, "callx to unknown helper %llu",
+		                 (unsigned long long)run->fault_addr);
+	default:
+		return isa_error(err, -EFAULT, insn, "helper failed: %s", run->fail_msg);
+	}
 }
 
 int jit_run(const bpfvm_program *prog, const struct jit_code *code, struct bpfvm_run *run,
@@ -114,34 +170,28 @@ int jit_run(const bpfvm_program *prog, const struct jit_code *code, struct bpfvm
 	}
 	jit_entry_fn entry = (jit_entry_fn)code->mem;
 	uint64_t result = entry(o->args[0], o->args[1], o->args[2], o->args[3], o->args[4], run);
-	if (run->status == RUN_STOPPED || run->status == RUN_TAIL_CALL) {
-		*r0 = run->stop_value;
-		return 0;
-	}
-	int insn = run->fault_insn;
-	switch (run->fault_kind) {
-	case FAULT_NONE:
-		*r0 = result;
-		return 0;
-	case FAULT_ACCESS:
-		return isa_error(err, -EFAULT, insn, "out-of-bounds %s of %u bytes at 0x%llx",
-		                 run->fault_write ? "write" : "read", run->fault_size,
-		                 (unsigned long long)run->fault_addr);
-	case FAULT_MISALIGNED:
-		return isa_error(err, -EFAULT, insn, "misaligned atomic access of %u bytes at 0x%llx",
-		                 run->fault_size, (unsigned long long)run->fault_addr);
-	case FAULT_BUDGET:
-		return isa_error(err, -ELOOP, insn, "gave up after %llu backward jumps and calls (endless loop?)",
-		                 (unsigned long long)o->max_back_edges);
-	case FAULT_DEPTH:
-		return isa_error(err, -E2BIG, insn, "local call nesting deeper than %u frames",
-		                 BPFVM_MAX_CALL_DEPTH);
-	case FAULT_CALLX:
-		return isa_error(err, -EINVAL, insn, "callx to unknown helper %llu",
-		                 (unsigned long long)run->fault_addr);
-	default:
-		return isa_error(err, -EFAULT, insn, "helper failed: %s", run->fail_msg);
-	}
+	return jit_result(run, result, r0, err);
+}
+
+int jit_call_callback(const bpfvm_program *prog, const struct jit_code *code, struct bpfvm_run *run,
+                      size_t index, const uint64_t args[5], uint64_t frame, uint64_t *r0, bpfvm_error *err)
+{
+	if (!code->trampoline_off)
+		return isa_error(err, -EFAULT, -1, "JIT: internal error: no callback trampoline");
+	/* the trampoline records its own rsp for faults inside the callback;
+	 * the caller's unwind point and call depth come back afterwards */
+	uint64_t saved_rsp = run->jit_saved_rsp;
+	uint32_t saved_depth = run->jit_depth;
+	run->jit_depth = (uint32_t)(((uint64_t)(uintptr_t)(run->stack + RUN_STACK_BYTES) - frame) / BPFVM_STACK_SIZE);
+	run->jit_cb_entry = (uint64_t)(uintptr_t)code->mem + code->callback_off[index];
+	run->jit_cb_frame = frame;
+	run->fault_kind = FAULT_NONE;
+	jit_entry_fn trampoline = (jit_entry_fn)(void *)((uint8_t *)code->mem + code->trampoline_off);
+	uint64_t result = trampoline(args[0], args[1], args[2], args[3], args[4], run);
+	run->jit_saved_rsp = saved_rsp;
+	run->jit_depth = saved_depth;
+	(void)prog;
+	return jit_result(run, result, r0, err);
 }
 
 uint64_t jit_access_check(struct bpfvm_run *run, uint64_t addr, uint64_t size_write)

@@ -14,9 +14,13 @@
 struct emit_buf;
 
 /* Translates prog into out->code / out->len (malloc'd).  blind: constant
- * blinding, keys derived from blind_seed. */
+ * blinding, keys derived from blind_seed.  A program with callbacks also
+ * gets a trampoline (*trampoline_off, 0 when none: no helper could call
+ * back) that enters the code like the entry does, to call
+ * run->jit_cb_entry with r10 = run->jit_cb_frame; callback_off[i] is the
+ * code offset of prog->callbacks[i]. */
 int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t blind_seed,
-                  struct emit_buf *out, bpfvm_error *err);
+                  struct emit_buf *out, size_t *trampoline_off, size_t *callback_off, bpfvm_error *err);
 
 /* Called from compiled code.  size_write = size | (write ? 0x100 : 0).
  * Returns 1 if the access is allowed; else records it in run and

@@ -13,7 +13,10 @@
  *   run-error   "INSN TEXT": the checked run must fail so (unchecked mode
  *               is then not run: the program is unsafe by design)
  * Every case runs in every engine (interpreter, JIT) and mode (checked,
- * unchecked); all must agree.
+ * unchecked); all must agree.  The programs may call helper 5 (the
+ * conformance suite's "unwind": stops the run when r1 is 0, else returns
+ * r1) and 181, the kernel's bpf_loop; a checked run gives up after
+ * 1000000 backward jumps and calls.
  */
 #ifndef BPFVM_TESTS_DATA_RUNNER_H
 #define BPFVM_TESTS_DATA_RUNNER_H
@@ -133,6 +136,12 @@ static int dr_run_file(const char *path)
 	bpfvm_program *prog = NULL;
 	bpfvm_helpers *helpers = bpfvm_helpers_new();
 	bpfvm_helpers_add(helpers, 5, "unwind", dr_unwind, NULL);
+	bpfvm_helpers *kernel = bpfvm_helpers_new_kernel(NULL);
+	const char *loop_name = NULL;
+	bpfvm_helper_fn loop = bpfvm_helpers_find(kernel, 181, &loop_name);
+	if (loop)
+		bpfvm_helpers_add(helpers, 181, loop_name, loop, NULL);
+	bpfvm_helpers_free(kernel);
 
 	if (asm_sec) {
 		if (bpfvm_asm(asm_sec, &insns, &count, &err)) {

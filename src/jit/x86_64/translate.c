@@ -18,7 +18,10 @@
  * keeps rsp 16-byte aligned at every call; a local call is an x86 call to
  * the subprogram, whose prologue saves r6..r9, with rbp (eBPF r10) moved
  * down 512 bytes around it.  Any fault unwinds by reloading the rsp saved
- * at entry, so it can leave from any depth.
+ * at entry, so it can leave from any depth.  Callbacks are subprograms a
+ * helper enters through a trampoline that saves what the entry saves and
+ * records its own rsp, so a fault inside a callback unwinds to it and
+ * returns to the helper's C frame (src/core/callback.c ends the run).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -67,6 +70,7 @@ struct translator {
 	bool may_fault;          /* checked, or helpers / packet loads that can end a run */
 	bool frame;              /* needs r12 (the run) and rbp (the stack) */
 	bool blind;              /* constant blinding: no program immediate */
+	size_t trampoline_off;   /* the callback trampoline, 0 if none */
 	uint64_t blind_seed;     /* appears verbatim in the machine code */
 	struct fixup *jumps, *calls;
 	size_t njumps, ncalls, cap_jumps, cap_calls;
@@ -669,6 +673,8 @@ static void translate_call(struct translator *t, const struct isa_op *op, const 
 		bpfvm_helper_fn fn = t->prog->call_fns[t->prog->slots[0][pc].imm];
 		emit_mov_imm64(b, RAX, (uint64_t)(uintptr_t)fn);
 	}
+	if (t->prog->callback_count)   /* the frame a callback goes below */
+		emit_rm(b, false, true, OP(0x89), RBP, RUNREG, RUN_OFF(helper_frame), false);
 	emit_mov_rr(b, true, R9, RUNREG);
 	emit_rr(b, false, OP(0xff), 2, RAX);                    /* call rax */
 	emit_status_check(t, pc);
@@ -817,6 +823,25 @@ static bool emit_main_prologue(struct translator *t, uint8_t mask)
 		if (mask & (1u << i))
 			emit_rr(b, false, OP(0x31), sub_saved[i], sub_saved[i]);
 	return pad;
+}
+
+/* The callback trampoline, called from C as the entry is, with the run in
+ * r9: it pushes exactly what the entry pushes, so the epilogue (reached
+ * on return or, through the rsp it records, on a fault) undoes it. */
+static void emit_callback_trampoline(struct translator *t, uint8_t mask)
+{
+	struct emit_buf *b = &t->b;
+	t->trampoline_off = b->len;
+	push_set(b, host_extra, 2, mask, true);
+	emit_mov_rr(b, true, RUNREG, R9);
+	emit_rm(b, false, true, OP(0x89), RSP, RUNREG, RUN_OFF(jit_saved_rsp), false);
+	emit_rm(b, false, true, OP(0x8b), RBP, RUNREG, RUN_OFF(jit_cb_frame), false);
+	emit_rr(b, false, OP(0x31), RAX, RAX);
+	for (unsigned i = 0; i < 4; i++)
+		if (mask & (1u << i))
+			emit_rr(b, false, OP(0x31), sub_saved[i], sub_saved[i]);
+	emit_rm(b, false, false, OP(0xff), 2, RUNREG, RUN_OFF(jit_cb_entry), false);   /* call [r12 + off] */
+	ref_stub(t, emit_jmp32(b), STUB_EPILOGUE);
 }
 
 /* Calls C function fn(run, r11, r10) with every eBPF register preserved
@@ -986,6 +1011,11 @@ static int translate_pass(struct translator *t, bpfvm_error *err)
 			return isa_error(err, -EINVAL, ipc, "JIT: cannot translate %s", op->asm_name);
 	}
 	t->insn_off[n] = t->b.len;
+	/* a helper can call back only where there are helper calls, and then
+	 * the entry has the full frame the trampoline copies */
+	t->trampoline_off = 0;
+	if (prog->callback_count && t->may_fault && t->frame && !t->leaf)
+		emit_callback_trampoline(t, main_mask);
 
 	size_t stub_off[STUB_COUNT];
 	emit_stubs(t, stub_off, main_mask, main_pad);
@@ -1015,7 +1045,7 @@ static int translate_pass(struct translator *t, bpfvm_error *err)
 }
 
 int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t blind_seed,
-                  struct emit_buf *out, bpfvm_error *err)
+                  struct emit_buf *out, size_t *trampoline_off, size_t *callback_off, bpfvm_error *err)
 {
 	size_t n = prog->count;
 	struct translator tr = { .prog = prog, .checked = checked, .blind = blind, .blind_seed = blind_seed };
@@ -1045,6 +1075,10 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 		}
 		if (op->format == FMT_LDDW)
 			pc++;
+	}
+	for (size_t i = 0; i < prog->callback_count; i++) {
+		t->sub_start[prog->callbacks[i]] = true;
+		t->is_target[prog->callbacks[i]] = true;
 	}
 	/* which of r6..r9 each subprogram writes: it saves just those */
 	size_t sub = 0;
@@ -1119,6 +1153,11 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 		if (rc || (pass > 0 && t->b.len == prev_len))
 			break;
 		prev_len = t->b.len;
+	}
+	if (!rc) {
+		*trampoline_off = t->trampoline_off;
+		for (size_t i = 0; i < prog->callback_count; i++)
+			callback_off[i] = t->entry_off[prog->callbacks[i]];
 	}
 out:
 	free(offs[0]);
