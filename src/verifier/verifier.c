@@ -1464,17 +1464,68 @@ static bool is_ancestor(const struct explored *anc, const struct explored *from)
 }
 
 /* 1: covered by a stored state (prune), 0: go on (stored), <0: error. */
+/* Widening for a helper that calls back an unknown number of times:
+ * numbers that changed since the last visit become unknown, so that the
+ * states at the call settle (the kernel reaches the same end by ignoring
+ * numbers that no safety check depends on). */
+static void widen(struct vstate *cur, const struct vstate *old)
+{
+	if (cur->curframe != old->curframe)
+		return;
+	for (uint32_t fi = 0; fi <= cur->curframe; fi++) {
+		struct vframe *cf = cur->frames[fi];
+		const struct vframe *of = old->frames[fi];
+		for (int i = 0; i < 10; i++) {
+			struct vreg *c = &cf->regs[i];
+			const struct vreg *o = &of->regs[i];
+			if (c->type == REG_SCALAR && o->type == REG_SCALAR && !scalar_within(&o->v, &c->v)) {
+				scalar_unknown(&c->v);
+				c->id = 0;
+			}
+		}
+		for (uint32_t sl = 0; sl < cf->slots && sl < of->slots; sl++) {
+			struct stack_slot *c = &cf->stack[sl];
+			const struct stack_slot *o = &of->stack[sl];
+			for (int b = 0; b < 8; b++)
+				if (c->type[b] == SLOT_ZERO && o->type[b] == SLOT_MISC)
+					c->type[b] = SLOT_MISC;
+			if (c->type[0] == SLOT_SPILL && o->type[0] == SLOT_SPILL && c->spilled.type == REG_SCALAR &&
+			    o->spilled.type == REG_SCALAR && !scalar_within(&o->spilled.v, &c->spilled.v)) {
+				scalar_unknown(&c->spilled.v);
+				c->spilled.id = 0;
+			}
+		}
+	}
+}
+
+/* 1: covered by a stored state (prune), 0: go on (stored), <0: error. */
 static int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 {
-	/* calling back is a loop the helper makes: equal states there are
-	 * expected, not an endless loop of the program */
-	bool callback_entry = false;
-	if (st->curframe && cur_frame(st)->callback_helper >= 0 &&
-	    env->subprog_start[cur_frame(st)->subprog] == pc)
-		callback_entry = true;
-	if (env->insns[pc].opcode == 0x85 && env->insns[pc].src == 0 &&
-	    (env->insns[pc].imm == BPF_FUNC_loop || env->insns[pc].imm == BPF_FUNC_for_each_map_elem))
-		callback_entry = true;
+	/* A helper calling back (bpf_loop, ...) makes a loop: its call is
+	 * met again after each callback; there, as the kernel does, a state
+	 * covered by one still being walked is a fixed point, and ends the
+	 * path. */
+	bool calls_back = env->insns[pc].opcode == 0x85 && env->insns[pc].src == 0 &&
+	                  (env->insns[pc].imm == BPF_FUNC_loop || env->insns[pc].imm == BPF_FUNC_for_each_map_elem);
+	if (calls_back) {
+		uint32_t seen = 0;
+		for (struct explored *e = env->explored[pc]; e; e = e->next) {
+			if (states_covered(env, pc, e->st, st, false)) {
+				e->hits++;
+				return 1;
+			}
+			seen++;
+		}
+		if (seen >= 2 && env->explored[pc]->st) {
+			widen(st, env->explored[pc]->st);
+			for (struct explored *e = env->explored[pc]; e; e = e->next)
+				if (states_covered(env, pc, e->st, st, false)) {
+					e->hits++;
+					return 1;
+				}
+		}
+	}
+	bool callback_entry = calls_back;
 	/* as the kernel does, keep a new state only after at least two jumps
 	 * and eight instructions since the last one (fewer states, the same
 	 * pruning in practice); calling back always keeps one */
@@ -1485,7 +1536,7 @@ static int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			/* a state whose paths are still being walked proves
 			 * nothing yet; meeting it again unchanged on its own
 			 * path is a loop that never ends */
-			if (!callback_entry && is_ancestor(e, env->parent) && states_covered(env, pc, e->st, st, true))
+			if (!calls_back && is_ancestor(e, env->parent) && states_covered(env, pc, e->st, st, true))
 				return reject(env, -EINVAL, "infinite loop detected at insn %u", pc);
 			/* in a loop, iterations differ: keep states rarely */
 			if (!callback_entry && env->jmps - env->prev_jmps < 20 && env->processed - env->prev_processed < 100)
