@@ -91,7 +91,8 @@ static inline bool kload_available(void)
 static inline bool kload_stat_line(const char *line)
 {
 	return !strncmp(line, "processed ", 10) || !strncmp(line, "verification time", 17) ||
-	       !strncmp(line, "stack depth", 11) || !strncmp(line, "func#", 5);
+	       !strncmp(line, "stack depth", 11) || !strncmp(line, "func#", 5) || !strncmp(line, "old state:", 10) ||
+	       !strncmp(line, "cur state:", 10);
 }
 
 /* Fills r->processed and, for a rejection, r->msg from the log: the last
@@ -229,7 +230,7 @@ static inline void kload_object_prog(const char *path, const char *prog_name, ui
 	if (!target) {
 		r->verdict = KLOAD_ERROR;
 		r->err = -ENOENT;
-		snprintf(r->msg, sizeof r->msg, "no program '%s' in %s", prog_name, path);
+		snprintf(r->msg, sizeof r->msg, "no program '%.100s' in %.250s", prog_name, path);
 		bpf_object__close(obj);
 		return;
 	}
