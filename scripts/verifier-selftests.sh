@@ -179,9 +179,9 @@ fi
 ktsv=$out/kernel.tsv
 : >"$ktsv"
 echo "== kernel verdicts (${#compiled[@]} objects)"
-for ((i = 0; i < ${#compiled[@]}; i += 4)); do
+for ((i = 0; i < ${#compiled[@]}; i += 8)); do
   batch=()
-  for f in "${compiled[@]:i:4}"; do batch+=("$objdir/${f%.c}.bpf.o"); done
+  for f in "${compiled[@]:i:8}"; do batch+=("$objdir/${f%.c}.bpf.o"); done
   locked "$kv" "${batch[@]}" >>"$ktsv" 2>>"$out/kernel_verdict.stderr" \
     || die "kernel_verdict failed on ${batch[*]} (see $out/kernel_verdict.stderr)"
 done
@@ -209,7 +209,7 @@ export bpfvm bdir timeout_s
 if [ "$have_bpfvm" = 1 ]; then
   echo "== bpfvm verify ($(wc -l <"$ktsv") programs)"
   awk -F'\t' -v d="$objdir" '{ sub(/\.bpf\.o$/, "", $1); print d "/" $1 ".bpf.o " $2 }' "$ktsv" >"$bdir/list"
-  split -l 40 "$bdir/list" "$bdir/batch."
+  split -l 100 "$bdir/list" "$bdir/batch."
   for b in "$bdir"/batch.*; do
     locked xargs -P "$jobs" -n 2 bash -c 'bpfvm_one "$1" "$2"' _ <"$b"
   done

@@ -8,7 +8,9 @@
  * "processed N insns" figure), rejected by the kernel (with the verifier's
  * message), or not judged (libbpf or the object failed before the verifier
  * saw the program: a map it cannot create, an attach target, a section
- * libbpf does not know, a CO-RE relocation it poisoned).
+ * libbpf does not know, a CO-RE relocation it poisoned, or a refusal by the
+ * kernel that carries no verifier message, such as EPERM for an attach
+ * point this kernel does not allow).
  *
  * Shared by tests/verifier/kernel_verdict.c (the selftests measurement) and
  * tests/unit/test_verifier_kernel_suite.c (the negative suite's labels).
@@ -259,6 +261,12 @@ static inline void kload_object_prog(const char *path, const char *prog_name, ui
 		}
 	}
 	kload_parse_log(r, kload_log);
+	if (r->verdict == KLOAD_REJECT && !r->msg[0]) {
+		/* only the statistics: the kernel refused (an attach point it
+		 * does not allow here, EPERM) without a verifier message */
+		r->verdict = KLOAD_ERROR;
+		snprintf(r->msg, sizeof r->msg, "kernel refused the load (error %d) without a verifier message", err);
+	}
 	bpf_object__close(obj);
 }
 
