@@ -155,9 +155,9 @@ export CFLAGS_SERIAL
 CFLAGS_SERIAL=$(printf '%q ' "${cflags[@]}")
 if [ ${#todo[@]} -gt 0 ]; then
   echo "== compiling ${#todo[@]} selftest files with $($clang --version | head -1)"
-  # batches of 8 files, the lock taken per batch
-  for ((i = 0; i < ${#todo[@]}; i += 8)); do
-    printf '%s\n' "${todo[@]:i:8}" |
+  # batches of 16 files, the lock taken per batch
+  for ((i = 0; i < ${#todo[@]}; i += 16)); do
+    printf '%s\n' "${todo[@]:i:16}" |
       locked xargs -P "$jobs" -I{} bash -c 'eval "cflags=($CFLAGS_SERIAL)"; compile_one "$1"' _ {}
   done
 fi
@@ -179,9 +179,9 @@ fi
 ktsv=$out/kernel.tsv
 : >"$ktsv"
 echo "== kernel verdicts (${#compiled[@]} objects)"
-for ((i = 0; i < ${#compiled[@]}; i += 8)); do
+for ((i = 0; i < ${#compiled[@]}; i += 45)); do
   batch=()
-  for f in "${compiled[@]:i:8}"; do batch+=("$objdir/${f%.c}.bpf.o"); done
+  for f in "${compiled[@]:i:45}"; do batch+=("$objdir/${f%.c}.bpf.o"); done
   locked "$kv" "${batch[@]}" >>"$ktsv" 2>>"$out/kernel_verdict.stderr" \
     || die "kernel_verdict failed on ${batch[*]} (see $out/kernel_verdict.stderr)"
 done
@@ -209,7 +209,7 @@ export bpfvm bdir timeout_s
 if [ "$have_bpfvm" = 1 ]; then
   echo "== bpfvm verify ($(wc -l <"$ktsv") programs)"
   awk -F'\t' -v d="$objdir" '{ sub(/\.bpf\.o$/, "", $1); print d "/" $1 ".bpf.o " $2 }' "$ktsv" >"$bdir/list"
-  split -l 100 "$bdir/list" "$bdir/batch."
+  split -l 250 "$bdir/list" "$bdir/batch."
   for b in "$bdir"/batch.*; do
     locked xargs -P "$jobs" -n 2 bash -c 'bpfvm_one "$1" "$2"' _ <"$b"
   done
@@ -264,7 +264,7 @@ t_end=$(date +%s)
   awk -F'\t' -v unsafe_file="$out/unsafe.txt" '
     NR == 1 { next }
     $2 == "(object)" { objerr++; objs = objs " " $1; next }
-    { n++; k[$7]++; c[$13]++
+    { n++; k[$7]++; c[$13]++; t[$4]++; tk[$4 SUBSEP $7]++; tc[$4 SUBSEP $13]++
       if ($5 == "accept" || $5 == "reject") { lab++; if ($5 == $7) labok++ }
       if ($13 == "agree-accept" && $9 > 0 && $12 > 0) { g += log($12 / $9); gn++ }
       if ($13 == "UNSAFE-ACCEPTED") print $1 " " $2 ": " $14 > unsafe_file }
@@ -273,6 +273,13 @@ t_end=$(date +%s)
       printf "programs:          %d\n", n
       printf "kernel verdicts:   %d accept, %d reject, %d not loadable by libbpf (kernel-error)\n", k["accept"], k["reject"], k["error"]
       printf "selftest labels:   %d of %d labelled programs behave as annotated on this kernel\n", labok, lab
+      printf "by program type:   (programs: kernel accept/reject/error; bpfvm agree/unsafe/false-positive/unsupported/error)\n"
+      fflush()
+      for (ty in t)
+        printf "  %-18s %4d: %d/%d/%d; %d/%d/%d/%d/%d\n", ty, t[ty], tk[ty, "accept"], tk[ty, "reject"], tk[ty, "error"],
+          tc[ty, "agree-accept"] + tc[ty, "agree-reject"], tc[ty, "UNSAFE-ACCEPTED"], tc[ty, "false-positive"],
+          tc[ty, "unsupported"], tc[ty, "bpfvm-error"] | "sort -k2 -rn"
+      close("sort -k2 -rn"); fflush()
       if (c["no-bpfvm"] > 0) { print "bpfvm:             bpfvm verify not available"; exit }
       sup = c["agree-accept"] + c["agree-reject"] + c["UNSAFE-ACCEPTED"] + c["false-positive"]
       printf "bpfvm:             %d agree-accept, %d agree-reject, %d false-positive, %d UNSAFE-ACCEPTED\n", c["agree-accept"], c["agree-reject"], c["false-positive"], c["UNSAFE-ACCEPTED"]

@@ -165,13 +165,19 @@ static int do_object(const char *path)
 		struct expect e;
 		const char *name = bpf_program__name(prog);
 		read_expect(btf, name, &e);
+		kload_fix_type(prog);
+		char type_num[32];
 		const char *type = libbpf_bpf_prog_type_str(bpf_program__type(prog));
+		if (!type) {
+			snprintf(type_num, sizeof type_num, "type%u", (unsigned)bpf_program__type(prog));
+			type = type_num;
+		}
 		struct kload_result r;
 		struct aux_set aux = { btf };
 		kload_object_prog(path, name, e.flags, is_aux, &aux, &r);
 		clean(r.msg);
 		printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%ld\t%s\n", file, name, bpf_program__section_name(prog),
-		       type ? type : "unspec", e.expected, e.flag_names[0] ? e.flag_names : "-",
+		       type, e.expected, e.flag_names[0] ? e.flag_names : "-",
 		       e.msgs[0] ? e.msgs : "-", kload_verdict_names[r.verdict], r.err, r.processed,
 		       r.msg[0] ? r.msg : "-");
 		fflush(stdout);
