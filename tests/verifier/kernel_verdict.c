@@ -168,6 +168,8 @@ static int do_object(const char *path)
 		kload_fix_type(prog);
 		char type_num[32];
 		const char *type = libbpf_bpf_prog_type_str(bpf_program__type(prog));
+		if (!type && bpf_program__type(prog) == 32)
+			type = "netfilter"; /* unknown to libbpf 1.1 */
 		if (!type) {
 			snprintf(type_num, sizeof type_num, "type%u", (unsigned)bpf_program__type(prog));
 			type = type_num;
