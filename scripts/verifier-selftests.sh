@@ -289,6 +289,11 @@ t_end=$(date +%s)
       printf "unsafe accepted:   %d\n", c["UNSAFE-ACCEPTED"]
       if (gn > 0) printf "processed insns:   geometric mean of bpfvm/kernel = %.3f over %d programs both accept\n", exp(g / gn), gn
     }' "$res"
+  # the commonest reasons behind each kind of disagreement, for whoever fixes them
+  for cls in false-positive unsupported bpfvm-error; do
+    awk -F'\t' -v cls=$cls 'NR > 1 && $13 == cls { m = $15; sub(/^[^:]*: /, "", m); print substr(m, 1, 100) }' "$res" |
+      sort | uniq -c | sort -rn | head -5 | sed "s/^/  $cls: /"
+  done
   echo "time:              $((t_end - t_start))s (compile $((t_compiled - t_start))s, kernel $((t_kernel - t_compiled))s, bpfvm $((t_bpfvm - t_kernel))s)"
   echo "per program:       $res"
 } | tee "$out/summary.txt"
