@@ -18,5 +18,9 @@ void helpers_trace(bpfvm_run *run, const char *line);
 int helpers_add_kernel(bpfvm_helpers *h, bpfvm_error *err);
 /* Adds the kernel's map helpers (src/helpers/map_helpers.c). */
 int helpers_add_maps(bpfvm_helpers *h, bpfvm_error *err);
+/* Whether fn is the kernel's bpf_map_lookup_elem of map_helpers.c (an
+ * embedder may register its own function under that ID, which engines
+ * must then call, not open-code). */
+bool helper_is_map_lookup(bpfvm_helper_fn fn);
 
 #endif

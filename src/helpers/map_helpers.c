@@ -80,6 +80,11 @@ static uint64_t h_map_lookup_elem(uint64_t map, uint64_t key, uint64_t c, uint64
 	return (uint64_t)(uintptr_t)bpfvm_map_lookup_elem(m, (const void *)(uintptr_t)key);
 }
 
+bool helper_is_map_lookup(bpfvm_helper_fn fn)
+{
+	return fn == h_map_lookup_elem;
+}
+
 static uint64_t h_map_update_elem(uint64_t map, uint64_t key, uint64_t value, uint64_t flags, uint64_t e,
                                   bpfvm_run *run)
 {
