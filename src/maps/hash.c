@@ -148,9 +148,40 @@ static void set_ref(struct htab_elem *e)
 		__atomic_store_n(&e->ref, 1, __ATOMIC_RELAXED);
 }
 
-static uint32_t key_hash(const bpfvm_map *m, const void *key)
+/* The kernel's htab_map_hash(); 4- and 8-byte keys, the common ones, get
+ * jhash2 specialised for their length (the same function, so the same
+ * bits), without its loop and its variable-length copy. */
+static inline __attribute__((always_inline)) uint32_t key_hash(const bpfvm_map *m, const void *key)
 {
-	return map_key_hash(key, m->key_size, m->hdr->hash_seed);
+	uint32_t seed = m->hdr->hash_seed;
+	switch (m->key_size) {
+	case 4: return jhash_words(key, 1, seed);
+	case 8: return jhash_words(key, 2, seed);
+	default: return map_key_hash(key, m->key_size, seed);
+	}
+}
+
+/* Key equality, with the common sizes as single compares (no memcmp
+ * call).  Arena keys are 8-byte aligned; the program's may not be. */
+static inline __attribute__((always_inline)) bool key_equal(const bpfvm_map *m, const uint8_t *arena_key,
+                                                            const void *key)
+{
+	switch (m->key_size) {
+	case 4: {
+		uint32_t a, b;
+		memcpy(&a, arena_key, 4);
+		memcpy(&b, key, 4);
+		return a == b;
+	}
+	case 8: {
+		uint64_t a, b;
+		memcpy(&a, arena_key, 8);
+		memcpy(&b, key, 8);
+		return a == b;
+	}
+	default:
+		return memcmp(arena_key, key, m->key_size) == 0;
+	}
 }
 
 static struct htab_bucket *bucket_of(const bpfvm_map *m, uint32_t hash)
@@ -166,7 +197,7 @@ static uint32_t find(const bpfvm_map *m, const struct htab_bucket *b, uint32_t h
 	uint32_t prev = 0, link = b->head;
 	for (uint32_t steps = 0; link_ok(m, link) && steps < m->N_ELEMS; steps++) {
 		const struct htab_elem *e = elem_at(m, link);
-		if (get_hash(e) == hash && memcmp(elem_key(m, link), key, m->key_size) == 0) {
+		if (get_hash(e) == hash && key_equal(m, elem_key(m, link), key)) {
 			if (prev_out)
 				*prev_out = prev;
 			return link;
