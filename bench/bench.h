@@ -76,6 +76,7 @@ void kernel_close(struct kernel_prog *kp);
 struct maps_options {
 	int quick;    /* one sample each: checks results, times nothing useful */
 	int kernel;   /* also the kernel's column (libbpf, BPF_PROG_TEST_RUN) */
+	const char *filter;   /* only operations (and examples) whose program name contains it */
 };
 
 /* The map-operation and example tables; returns 0, or 1 if a run failed

@@ -429,6 +429,8 @@ static int run_examples(const struct maps_options *o, bool kernel)
 	int failed = 0;
 	for (size_t e = 0; e < NEXAMPLES; e++) {
 		const struct example *ex = &examples[e];
+		if (o->filter && !strstr(ex->object, o->filter))
+			continue;
 		char path[512];
 		snprintf(path, sizeof path, "%s/%s.bpf.o", BENCH_EXAMPLES_BIN, ex->object);
 		struct vm v;
@@ -533,6 +535,9 @@ int maps_bench(const struct maps_options *o)
 	double turn[NOPS][C_COUNT];
 	int failed = 0;
 	for (size_t i = 0; i < NOPS; i++) {
+		/* the bare loop is always measured: the others subtract it */
+		if (i > 0 && o->filter && !strstr(ops[i].prog, o->filter))
+			continue;
 		double s[C_COUNT][SAMPLES];
 		bool ok = true;
 		for (unsigned n = 0; ok && n < samples; n++)
@@ -560,8 +565,10 @@ int maps_bench(const struct maps_options *o)
 			: printf(" %8s\n", "-");
 	}
 	printf("(a turn of each loop, before subtracting:");
-	for (size_t i = 1; i < NOPS; i++) {
-		printf("%s %s", i == 1 ? "" : ";", ops[i].prog);
+	for (size_t i = 1, shown = 0; i < NOPS; i++) {
+		if (o->filter && !strstr(ops[i].prog, o->filter))
+			continue;
+		printf("%s %s", shown++ ? ";" : "", ops[i].prog);
 		for (int c = 0; c < C_COUNT; c++)
 			isnan(turn[i][c]) ? printf(" -") : printf(" %.2f", turn[i][c]);
 	}

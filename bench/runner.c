@@ -1118,7 +1118,7 @@ static void print_json(const struct machine *m, const struct options *o, struct 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: bpfvm-bench [--filter NAME] [--quick] [--json] [--kernel] [--dump DIR]\n"
-	           "       bpfvm-bench --maps [--quick] [--kernel]\n"
+	           "       bpfvm-bench --maps [--filter NAME] [--quick] [--kernel]\n"
 	           "  --filter NAME  only programs whose name contains NAME\n"
 	           "  --quick        one run per engine: checks agreement, times nothing useful\n"
 	           "  --json         print the results as JSON instead of a table\n"
@@ -1161,7 +1161,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (o.maps) {
-		struct maps_options mo = { .quick = o.quick, .kernel = o.kernel };
+		struct maps_options mo = { .quick = o.quick, .kernel = o.kernel, .filter = o.filter };
 		return maps_bench(&mo);
 	}
 	if (o.dump && mkdir(o.dump, 0777) != 0 && errno != EEXIST) {
