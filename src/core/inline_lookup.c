@@ -1,6 +1,7 @@
 /*
- * inline_lookup.c - finds the calls of bpf_map_lookup_elem on a constant
- * array map that engines may open-code (see inline_lookup.h for the rule).
+ * inline_lookup.c - finds the helper calls whose map argument is a
+ * constant (see inline_lookup.h for the rule), and among them the calls
+ * of bpf_map_lookup_elem on an array map that engines may open-code.
  */
 #include <linux/bpf.h>
 
@@ -24,13 +25,10 @@ static bool keeps_r1(const bpfvm_insn *in, const struct isa_op *op)
 	}
 }
 
-bool inline_lookup_at(const bpfvm_program *prog, size_t pc, const bool *is_target, struct array_layout *out)
+bpfvm_map *call_const_map(const bpfvm_program *prog, size_t pc, const bool *is_target)
 {
-	const bpfvm_insn *call = &prog->insns[pc];
-	if (call->opcode != 0x85 || call->src != 0 || call->imm != BPF_FUNC_map_lookup_elem || is_target[pc])
-		return false;
-	if (!helper_is_map_lookup(prog->call_fns[prog->slots[0][pc].imm]))
-		return false;
+	if (prog->insns[pc].opcode != 0x85 || prog->insns[pc].src != 0 || is_target[pc])
+		return NULL;
 	/* Walk back to the instruction that last set r1; an lddw's second
 	 * slot is never a jump target (validation), so stepping over it is
 	 * safe, and it is recognised by its all-zero opcode. */
@@ -42,15 +40,26 @@ bool inline_lookup_at(const bpfvm_program *prog, size_t pc, const bool *is_targe
 		const struct isa_op *op = isa_decode(in);
 		if (op->format == FMT_LDDW && in->dst == 1) {
 			if (in->src != 0)
-				return false;
+				return NULL;
 			uint64_t value = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
 			for (size_t i = 0; i < prog->map_count; i++)
 				if ((uint64_t)(uintptr_t)prog->maps[i] == value)
-					return map_array_layout(prog->maps[i], out) && out->stride <= INT32_MAX;
-			return false;
+					return prog->maps[i];
+			return NULL;
 		}
 		if (!keeps_r1(in, op) || is_target[q])
-			return false;
+			return NULL;
 	}
-	return false;
+	return NULL;
+}
+
+bool inline_lookup_at(const bpfvm_program *prog, size_t pc, const bool *is_target, struct array_layout *out)
+{
+	const bpfvm_insn *call = &prog->insns[pc];
+	if (call->opcode != 0x85 || call->src != 0 || call->imm != BPF_FUNC_map_lookup_elem)
+		return false;
+	if (!helper_is_map_lookup(prog->call_fns[prog->slots[0][pc].imm]))
+		return false;
+	bpfvm_map *map = call_const_map(prog, pc, is_target);
+	return map && map_array_layout(map, out) && out->stride <= INT32_MAX;
 }

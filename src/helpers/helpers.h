@@ -22,5 +22,12 @@ int helpers_add_maps(bpfvm_helpers *h, bpfvm_error *err);
  * embedder may register its own function under that ID, which engines
  * must then call, not open-code). */
 bool helper_is_map_lookup(bpfvm_helper_fn fn);
+/* For a call of helper fn with map m as its first argument, in an
+ * unchecked run: the map operation (struct map_ops' lookup, update or
+ * delete) that the helper would end in, taking the same first arguments
+ * and returning the helper's value, so an engine may call it directly;
+ * 0 when the helper does more than that (map-in-map lookups) or is not
+ * one of those three. */
+uintptr_t helper_direct_map_op(bpfvm_helper_fn fn, const struct bpfvm_map *m);
 
 #endif

@@ -282,6 +282,19 @@ static uint64_t h_tail_call(uint64_t ctx, uint64_t map, uint64_t index, uint64_t
 	return 0;
 }
 
+uintptr_t helper_direct_map_op(bpfvm_helper_fn fn, const bpfvm_map *m)
+{
+	/* the unchecked paths above: bpfvm_map_*_elem(), which call these
+	 * operations when the map has them */
+	if (fn == h_map_lookup_elem && m->type != BPF_MAP_TYPE_ARRAY_OF_MAPS && m->type != BPF_MAP_TYPE_HASH_OF_MAPS)
+		return (uintptr_t)m->ops->lookup;
+	if (fn == h_map_update_elem)
+		return (uintptr_t)m->ops->update;
+	if (fn == h_map_delete_elem)
+		return (uintptr_t)m->ops->delete;
+	return 0;
+}
+
 static const struct {
 	uint32_t id;
 	const char *name;

@@ -6,7 +6,8 @@
  * value strides are powers of two and not, in the interpreter and the
  * JIT, checked and unchecked.  The same program shaped so that the call
  * must stay (r1 copied from another register), per-CPU arrays and hash
- * maps (never open-coded), and an embedder's own function under the
+ * maps (never open-coded, but called directly: the map's own lookup
+ * instead of the helper), and an embedder's own function under the
  * lookup's ID (called, not open-coded) give the same answers.  Which
  * calls were open-coded is read from the machine code: an open-coded
  * lookup has the map's value address as an immediate and no call of the
@@ -192,8 +193,13 @@ static void test_other_maps(const bpfvm_helpers *helpers)
 			bpfvm_map_put(map);
 			continue;
 		}
-		CHECK(code_has(prog, BPFVM_UNCHECKED, (uint64_t)(uintptr_t)prog->call_fns[0]),
-		      "%s: the unchecked JIT must call the helper", types[t].name);
+		/* not open-coded: the unchecked JIT calls the map's own lookup
+		 * directly, the checked JIT the helper */
+		CHECK(code_has(prog, BPFVM_UNCHECKED, (uint64_t)(uintptr_t)map->ops->lookup) &&
+		      !code_has(prog, BPFVM_UNCHECKED, (uint64_t)(uintptr_t)prog->call_fns[0]),
+		      "%s: the unchecked JIT must call the map's lookup", types[t].name);
+		CHECK(code_has(prog, BPFVM_CHECKED, (uint64_t)(uintptr_t)prog->call_fns[0]),
+		      "%s: the checked JIT must call the helper", types[t].name);
 		check_keys(prog, map, types[t].name);
 		bpfvm_program_free(prog);
 		bpfvm_map_put(map);

@@ -26,6 +26,7 @@
 #include "core/inline_lookup.h"
 #include "core/program.h"
 #include "emit.h"
+#include "helpers/helpers.h"
 #include "jit/jit_internal.h"
 
 static const int8_t xreg[11] = { RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP };
@@ -714,6 +715,25 @@ static bool translate_inline_lookup(struct translator *t, size_t pc)
 	return true;
 }
 
+/* In unchecked mode a call of the lookup, update or delete helper on a
+ * constant map (core/inline_lookup.h) goes straight to the map's
+ * operation, as the kernel's fixup_bpf_calls() makes it: r1..r4 are
+ * already its arguments, and it cannot stop or fail the run, so neither
+ * the run pointer nor the status check after it is needed.  Returns
+ * false (nothing emitted) where the helper must be called. */
+static bool translate_direct_map_call(struct translator *t, size_t pc)
+{
+	if (t->checked)
+		return false;
+	bpfvm_map *map = call_const_map(t->prog, pc, t->is_target);
+	uintptr_t fn = map ? helper_direct_map_op(t->prog->call_fns[t->prog->slots[0][pc].imm], map) : 0;
+	if (!fn)
+		return false;
+	emit_mov_imm64(&t->b, RAX, (uint64_t)fn);
+	emit_rr(&t->b, false, OP(0xff), 2, RAX);                /* call rax */
+	return true;
+}
+
 static void translate_packet(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, int32_t pc)
 {
 	struct emit_buf *b = &t->b;
@@ -1009,7 +1029,8 @@ static int translate_pass(struct translator *t, bpfvm_error *err)
 			translate_jump(t, op, in, ipc);
 			break;
 		case FMT_CALL: case FMT_CALL_LOCAL: case FMT_CALLX:
-			if (op->format != FMT_CALL || !translate_inline_lookup(t, pc))
+			if (op->format != FMT_CALL ||
+			    (!translate_inline_lookup(t, pc) && !translate_direct_map_call(t, pc)))
 				translate_call(t, op, in, ipc);
 			break;
 		case FMT_EXIT:
