@@ -24,10 +24,10 @@ int helpers_add_maps(bpfvm_helpers *h, bpfvm_error *err);
 bool helper_is_map_lookup(bpfvm_helper_fn fn);
 /* For a call of helper fn with map m as its first argument, in an
  * unchecked run: the map operation (struct map_ops' lookup, update or
- * delete) that the helper would end in, taking the same first arguments
- * and returning the helper's value, so an engine may call it directly;
- * 0 when the helper does more than that (map-in-map lookups) or is not
- * one of those three. */
+ * delete, or bpfvm_map_ringbuf_output) that the helper would end in,
+ * taking the same first arguments and returning the helper's value, so
+ * an engine may call it directly; 0 when the helper does more than that
+ * (map-in-map lookups) or is not one of those four. */
 uintptr_t helper_direct_map_op(bpfvm_helper_fn fn, const struct bpfvm_map *m);
 
 #endif

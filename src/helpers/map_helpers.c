@@ -292,6 +292,8 @@ uintptr_t helper_direct_map_op(bpfvm_helper_fn fn, const bpfvm_map *m)
 		return (uintptr_t)m->ops->update;
 	if (fn == h_map_delete_elem)
 		return (uintptr_t)m->ops->delete;
+	if (fn == h_ringbuf_output)   /* (map, data, size, flags), as the helper */
+		return (uintptr_t)bpfvm_map_ringbuf_output;
 	return 0;
 }
 

@@ -715,8 +715,8 @@ static bool translate_inline_lookup(struct translator *t, size_t pc)
 	return true;
 }
 
-/* In unchecked mode a call of the lookup, update or delete helper on a
- * constant map (core/inline_lookup.h) goes straight to the map's
+/* In unchecked mode a call of the lookup, update, delete or ringbuf
+ * output helper on a constant map (core/inline_lookup.h) goes straight to the map's
  * operation, as the kernel's fixup_bpf_calls() makes it: r1..r4 are
  * already its arguments, and it cannot stop or fail the run, so neither
  * the run pointer nor the status check after it is needed.  Returns
