@@ -285,6 +285,31 @@ static uint32_t pool_alloc(const bpfvm_map *m)
 	return link;
 }
 
+/* Replacing `old`: a free element, with `old` (which the caller has as
+ * good as unlinked) returned to the pool under the same hold of the
+ * lock; 0, and `old` kept, when none is free. */
+static uint32_t pool_swap(const bpfvm_map *m, uint32_t old)
+{
+	struct htab_state *st = state_of(m);
+	uint32_t link = 0;
+	spin_lock(&st->pool_lock);
+	if (link_ok(m, st->free_head)) {
+		link = st->free_head;
+		st->free_head = get_next(elem_at(m, link));
+	} else if (st->bump < m->N_ELEMS) {
+		link = ++st->bump;
+	}
+	if (link) {
+		set_state(elem_at(m, old), ELEM_FREE);
+		set_next(elem_at(m, old), st->free_head);
+		st->free_head = old;
+	}
+	spin_unlock(&st->pool_lock);
+	if (link)
+		set_state(elem_at(m, link), ELEM_PENDING);
+	return link;
+}
+
 static void pool_free(const bpfvm_map *m, uint32_t link)
 {
 	struct htab_state *st = state_of(m);
@@ -562,6 +587,32 @@ static long htab_update(bpfvm_map *m, const void *key, const void *value, uint64
 		uint32_t id = inner->id;
 		arena_store(elem_value(m, old, 0), &id, 4);
 		put_after = __atomic_exchange_n(&of_local(m)->inner[old - 1], inner, __ATOMIC_ACQ_REL);
+		goto out;
+	}
+
+	if (old && !lru) {
+		/* Replacing in a plain hash map: the fresh element comes from
+		 * the pool and the old one goes back in one hold of the pool
+		 * lock.  The old one is handed back while still in the chain,
+		 * so its link is read first; nobody follows that chain before
+		 * the bucket lock is released (lock-free lookups that were
+		 * walking it will find the word changed and walk again). */
+		uint32_t old_next = get_next(elem_at(m, old));
+		uint32_t link = pool_swap(m, old);
+		if (!link) {
+			/* Every spare element is in flight: overwrite in place. */
+			value_in(m, elem_value(m, old, 0), value, m->value_size);
+			goto out;
+		}
+		fill_elem(m, link, key, hash, value, mode, inner);
+		if (prev) {
+			set_next(elem_at(m, prev), old_next);
+			set_next(elem_at(m, link), get_head(b));
+		} else {
+			set_next(elem_at(m, link), old_next);   /* the old one was the head */
+		}
+		set_head(b, link);
+		set_state(elem_at(m, link), ELEM_LINKED);
 		goto out;
 	}
 
