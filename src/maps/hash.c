@@ -245,7 +245,11 @@ static inline __attribute__((always_inline)) uint32_t find(const bpfvm_map *m, c
 	uint32_t prev = 0, link = get_head(b);
 	for (uint32_t steps = 0; link_ok(m, link) && steps < m->N_ELEMS; steps++) {
 		const struct htab_elem *e = elem_at(m, link);
-		if (get_hash(e) == hash && key_equal(m, elem_key(m, link), key)) {
+		/* Equal keys have equal hashes, so the stored hash is only a
+		 * filter; for keys of up to 8 bytes the key compare costs no
+		 * more, and reads the line the value is on instead of the
+		 * bookkeeping's (one cache miss fewer on a hit). */
+		if ((m->key_size <= 8 || get_hash(e) == hash) && key_equal(m, elem_key(m, link), key)) {
 			if (prev_out)
 				*prev_out = prev;
 			return link;
