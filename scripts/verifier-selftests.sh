@@ -197,21 +197,23 @@ fi
 bdir=$out/bpfvm
 rm -rf "$bdir"
 mkdir -p "$bdir"
-bpfvm_one() {  # bpfvm_one OBJ PROG   -> $bdir/OBJBASE.PROG.{out,rc}
-  local obj=$1 prog=$2 base
+bpfvm_one() {  # bpfvm_one OBJ PROG FLAGS   -> $bdir/OBJBASE.PROG.{out,rc}
+  local obj=$1 prog=$2 flags=$3 base extra=()
   base=$(basename "$obj" .bpf.o).$prog
+  # the load flags that change the verifier's rules
+  case $flags in *BPF_F_STRICT_ALIGNMENT*) extra+=(--strict-alignment) ;; esac
   local rc=0
-  timeout "$timeout_s" "$bpfvm" verify "$obj" --prog "$prog" -v >"$bdir/$base.out" 2>&1 || rc=$?
+  timeout "$timeout_s" "$bpfvm" verify "$obj" --prog "$prog" "${extra[@]}" -v >"$bdir/$base.out" 2>&1 || rc=$?
   echo "$rc" >"$bdir/$base.rc"
 }
 export -f bpfvm_one
 export bpfvm bdir timeout_s
 if [ "$have_bpfvm" = 1 ]; then
   echo "== bpfvm verify ($(wc -l <"$ktsv") programs)"
-  awk -F'\t' -v d="$objdir" '{ sub(/\.bpf\.o$/, "", $1); print d "/" $1 ".bpf.o " $2 }' "$ktsv" >"$bdir/list"
+  awk -F'\t' -v d="$objdir" '{ sub(/\.bpf\.o$/, "", $1); print d "/" $1 ".bpf.o " $2 " " $6 }' "$ktsv" >"$bdir/list"
   split -l 250 "$bdir/list" "$bdir/batch."
   for b in "$bdir"/batch.*; do
-    locked xargs -P "$jobs" -n 2 bash -c 'bpfvm_one "$1" "$2"' _ <"$b"
+    locked xargs -P "$jobs" -n 3 bash -c 'bpfvm_one "$1" "$2" "$3"' _ <"$b"
   done
 fi
 t_bpfvm=$(date +%s)

@@ -26,14 +26,15 @@ static void print_log(void *user, const char *text)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: bpfvm verify OBJ [--prog NAME] [-v|-vv]\n"
-	           "       bpfvm verify FILE.s [--type TYPE] [--mem-size N] [-v|-vv]\n"
+	fprintf(f, "usage: bpfvm verify OBJ [--prog NAME] [--strict-alignment] [-v|-vv]\n"
+	           "       bpfvm verify FILE.s [--type TYPE] [--mem-size N] [--strict-alignment] [-v|-vv]\n"
 	           "Verifies each program of a clang-built object (or only NAME) as the kernel's\n"
 	           "verifier would, and prints the verdict.  A rejection names the instruction,\n"
 	           "its source line, the register state and the branches taken to get there.\n"
 	           "-v prints the instructions walked and the kernel's summary line; -vv adds\n"
 	           "the register state after every instruction.  Exit status: 0 all accepted,\n"
-	           "1 some program rejected, 2 usage error or unsupported.\n");
+	           "1 some program rejected, 2 usage error or unsupported.  --strict-alignment\n"
+	           "checks every access's alignment, as the kernel's BPF_F_STRICT_ALIGNMENT.\n");
 }
 
 /* Status for one verdict: 0 accepted, 1 unsafe, 2 unsupported or other. */
@@ -57,7 +58,7 @@ static void print_verdict(const char *name, int rc, const bpfvm_verify_stats *st
 		printf("%s: rejected: %s\n", name, err->msg);
 }
 
-static int verify_asm(const char *path, uint32_t type, uint32_t mem_size, int level)
+static int verify_asm(const char *path, uint32_t type, uint32_t mem_size, int level, bool strict)
 {
 	char *text;
 	size_t len;
@@ -74,7 +75,9 @@ static int verify_asm(const char *path, uint32_t type, uint32_t mem_size, int le
 		fail("%s: line %d: %s", path, err.line, err.msg);
 		return 2;
 	}
-	bpfvm_verify_opts vo = { .prog_type = type, .mem_size = mem_size, .log_level = level, .log = print_log };
+	bpfvm_verify_opts vo = {
+		.prog_type = type, .mem_size = mem_size, .log_level = level, .log = print_log, .strict_alignment = strict,
+	};
 	bpfvm_verify_stats st;
 	rc = bpfvm_verify(insns, count, &vo, &st, &err);
 	print_verdict(path, rc, &st, &err);
@@ -99,6 +102,7 @@ int cmd_verify(int argc, char **argv)
 	const char *path = NULL, *prog = NULL, *type_name = NULL;
 	int level = 0;
 	uint32_t mem_size = 0;
+	bool strict = false;
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
 		if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
@@ -108,6 +112,8 @@ int cmd_verify(int argc, char **argv)
 			level = level < 1 ? 1 : level;
 		} else if (!strcmp(o, "-vv")) {
 			level = 2;
+		} else if (!strcmp(o, "--strict-alignment")) {
+			strict = true;
 		} else if (!strcmp(o, "--prog") || !strcmp(o, "--type") || !strcmp(o, "--mem-size")) {
 			if (i + 1 == argc) {
 				fail("verify: %s needs a value", o);
@@ -137,7 +143,7 @@ int cmd_verify(int argc, char **argv)
 			fail("verify: unknown program type '%s'", type_name);
 			return 2;
 		}
-		return verify_asm(path, type, mem_size, level);
+		return verify_asm(path, type, mem_size, level, strict);
 	}
 	bpfvm_object *obj;
 	bpfvm_error err = { 0 };
@@ -160,6 +166,7 @@ int cmd_verify(int argc, char **argv)
 			.only_prog = p->name,
 			.verify = true,
 			.verify_log_level = level,
+			.verify_strict_alignment = strict,
 			.verify_log = print_log,
 			.verify_stats = &st,
 		};

@@ -36,6 +36,7 @@ typedef struct bpfvm_instance_opts {
 	/* With verify: the verifier's log (level as bpfvm_verify_opts), and
 	 * where the statistics of the last program verified go (may be NULL). */
 	int verify_log_level;
+	bool verify_strict_alignment;   /* as BPF_F_STRICT_ALIGNMENT */
 	bpfvm_log_fn verify_log;
 	void *verify_log_user;
 	bpfvm_verify_stats *verify_stats;

@@ -53,6 +53,10 @@ typedef struct bpfvm_verify_opts {
 	int log_level;
 	bpfvm_log_fn log;
 	void *log_user;
+	/* Every access aligned to its size, as the kernel's
+	 * BPF_F_STRICT_ALIGNMENT load flag asks (atomics and the stack
+	 * always are). */
+	bool strict_alignment;
 	/* Instructions processed before giving up (the kernel's
 	 * BPF_COMPLEXITY_LIMIT_INSNS); 0: 1,000,000. */
 	uint32_t complexity_limit;

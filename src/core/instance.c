@@ -29,9 +29,13 @@ struct bpfvm_instance {
 	size_t region_count;
 };
 
-static bpfvm_map_def def_of(const bpfvm_map_attrs *a, const char *name)
+/* name16 receives the name as the kernel keeps it: like libbpf, longer
+ * names are cut to BPF_OBJ_NAME_LEN - 1 characters. */
+static bpfvm_map_def def_of(const bpfvm_map_attrs *a, const char *name, char name16[16])
 {
 	bpfvm_map_def d = BPFVM_MAP_DEF_INIT;
+	snprintf(name16, 16, "%s", name ? name : "");
+	name = name16;
 	d.type = a->type;
 	d.key_size = a->key_size;
 	d.value_size = a->value_size;
@@ -46,12 +50,14 @@ static bpfvm_map_def def_of(const bpfvm_map_attrs *a, const char *name)
 static int create_map(const bpfvm_object_map *om, const char *pin_dir, bpfvm_map **out, bpfvm_error *err)
 {
 	bpfvm_map *inner = NULL;
-	bpfvm_map_def d = def_of(&om->attrs, om->name);
+	char name16[16];
+	bpfvm_map_def d = def_of(&om->attrs, om->name, name16);
 	/* as libbpf: a perf event array without a size gets one slot a CPU */
 	if (d.type == BPF_MAP_TYPE_PERF_EVENT_ARRAY && d.max_entries == 0)
 		d.max_entries = bpfvm_map_possible_cpus();
 	if (om->has_inner) {
-		bpfvm_map_def id = def_of(&om->inner, om->inner_name);
+		char inner16[16];
+		bpfvm_map_def id = def_of(&om->inner, om->inner_name, inner16);
 		int rc = bpfvm_map_create(&id, &inner, err);
 		if (rc)
 			return rc;
@@ -166,7 +172,8 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
 {
 	const bpfvm_object_prog *op = bpfvm_object_prog_at(inst->obj, i);
 	if (op->type == BPF_PROG_TYPE_UNSPEC)
-		return isa_error(err, -EINVAL, -1, "program %s: section '%s' names no program type", op->name,
+		return isa_error(err, -ENOTSUP, -1, "program %s: unsupported: section '%s' names no program type bpfvm knows",
+		                 op->name,
 		                 op->section);
 	bpfvm_insn *insns = malloc(op->insn_count * sizeof *insns);
 	if (!insns)
@@ -183,6 +190,7 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
 			.line_info = line_of,
 			.line_user = &src,
 			.log_level = opts->verify_log_level,
+			.strict_alignment = opts->verify_strict_alignment,
 			.log = opts->verify_log,
 			.log_user = opts->verify_log_user,
 		};

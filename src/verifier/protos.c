@@ -72,6 +72,23 @@ static const struct helper_proto protos[] = {
 	  A(ARG_MAP, ARG_MAP_KEY, ARG_ANYTHING), 0, 0 },
 };
 
+/* The helpers the kernel lets take packet pointers as memory arguments
+ * (its pkt_access flag); others must be given a copy. */
+bool helper_takes_packet(uint32_t id)
+{
+	switch (id) {
+	case BPF_FUNC_map_lookup_elem:
+	case BPF_FUNC_map_update_elem:
+	case BPF_FUNC_map_delete_elem:
+	case BPF_FUNC_map_push_elem:
+	case BPF_FUNC_map_lookup_percpu_elem:
+	case BPF_FUNC_csum_diff:
+		return true;
+	default:
+		return false;
+	}
+}
+
 const struct helper_proto *helper_proto(uint32_t id)
 {
 	for (size_t i = 0; i < sizeof protos / sizeof protos[0]; i++)

@@ -1093,23 +1093,21 @@ static void refine_op(struct scalar *a, struct scalar *b, uint8_t op, bool is32)
 		else if (tnum_is_const(ta))
 			exclude_value(b, ta.value, is32);
 		break;
-	case J_SET: {
-		/* some bit is set in both; if only one bit can be, it is */
-		struct tnum both = tnum_and(ta, tb);
-		uint64_t may = both.value | both.mask;
-		if (may && !(may & (may - 1))) {
-			set_bits(a, tnum_or(ta, tnum_const(may)), is32);
-			set_bits(b, tnum_or(tb, tnum_const(may)), is32);
-		}
-		/* and neither is zero */
-		exclude_value(a, 0, is32);
-		exclude_value(b, 0, is32);
+	case J_SET:
+		/* as the kernel: only a one-bit constant mask teaches anything
+		 * (that bit is set); more would let loops the kernel finds too
+		 * complex settle here, and the verdicts differ */
+		if (tnum_is_const(tb) && tb.value && !(tb.value & (tb.value - 1)))
+			set_bits(a, tnum_or(ta, tb), is32);
+		else if (tnum_is_const(ta) && ta.value && !(ta.value & (ta.value - 1)))
+			set_bits(b, tnum_or(tb, ta), is32);
 		break;
-	}
 	case J_SETNOT:
-		/* a bit known set in one is clear in the other */
-		set_bits(a, tnum_and(ta, tnum_const(~tb.value)), is32);
-		set_bits(b, tnum_and(tb, tnum_const(~ta.value)), is32);
+		/* the constant's bits are clear in the other */
+		if (tnum_is_const(tb))
+			set_bits(a, tnum_and(ta, tnum_const(~tb.value)), is32);
+		else if (tnum_is_const(ta))
+			set_bits(b, tnum_and(tb, tnum_const(~ta.value)), is32);
 		break;
 	case J_LE:
 	case J_LT: {

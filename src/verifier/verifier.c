@@ -77,6 +77,8 @@ struct verifier_env {
 	uint64_t limit;
 	uint32_t total_states, cur_states, peak_states, max_states_per_insn;
 	uint32_t next_id;
+	uint32_t cur_helper;      /* the helper whose arguments are being checked */
+	bool strict_alignment;    /* BPF_F_STRICT_ALIGNMENT */
 	bpfvm_error *err;
 	int log_level;
 	char linebuf[1024];
@@ -296,7 +298,8 @@ static int stack_write(struct verifier_env *env, struct vstate *st, uint32_t fra
 				scalar_known(&mask, size == 4 ? 0xffffffffu : size == 2 ? 0xffffu : 0xffu);
 				scalar_alu(&sl->spilled.v, &mask, 0x50, true, 0);
 			}
-			sl->spilled.id = 0;
+			if ((value->v.umax >> (8 * size)) != 0)
+				sl->spilled.id = 0;
 			memset(sl->type, SLOT_SPILL, (size_t)size);
 		}
 	}
@@ -351,7 +354,9 @@ static int stack_read(struct verifier_env *env, struct vstate *st, uint32_t fram
 			spilled++;
 		if (spilled == size || (sl->spilled.v.umax >> (8 * size)) == 0) {
 			*out = sl->spilled;
-			out->id = spilled == size ? out->id : 0;
+			/* the same number as the spilled one when it fits */
+			if ((out->v.umax >> (8 * size)) != 0 && size < 8)
+				out->id = 0;
 			if (size < 8 && (out->v.umax >> (8 * size)) != 0) {
 				struct scalar mask;
 				scalar_known(&mask, (1ull << (8 * size)) - 1);
@@ -413,8 +418,6 @@ static int stack_range(struct verifier_env *env, struct vstate *st, const struct
 	int64_t lo = (int64_t)r->off + off + r->v.smin;
 	int64_t hi = (int64_t)r->off + off + r->v.smax + size;
 	bool fixed = scalar_is_const(&r->v);
-	if (fixed && size > 0 && (lo % size) != 0 && size <= 8 && (out || value))
-		return reject(env, -EACCES, "misaligned stack access off %" PRId64 " size %d", lo, size);
 	if (r->v.smin < -MAX_VAR_OFF || r->v.smax > MAX_VAR_OFF || lo < -(int64_t)BPFVM_STACK_SIZE || hi > 0 ||
 	    size <= 0) {
 		char tn[200];
@@ -468,6 +471,41 @@ static bool rdonly_map_read(const struct vreg *r, int off, int size, struct vreg
 	return true;
 }
 
+/* "0x.." for a known offset, "(value; mask)" otherwise, as the kernel
+ * prints a var_off in alignment messages. */
+static void var_string(const struct scalar *v, char *buf, size_t size)
+{
+	if (tnum_is_const(v->var))
+		snprintf(buf, size, "%#" PRIx64, v->var.value);
+	else
+		snprintf(buf, size, "(%#" PRIx64 "; %#" PRIx64 ")", v->var.value, v->var.mask);
+}
+
+/* Whether r + off is aligned to size.  Only checked when strict: the
+ * load flag, atomics, and the stack (whose spill tracking needs it).
+ * The packet counts from a 2-byte IP alignment, as the kernel does. */
+static int check_alignment(struct verifier_env *env, const struct vreg *r, int off, int size, bool strict)
+{
+	if (!strict || size <= 1)
+		return 0;
+	char tn[64];
+	var_string(&r->v, tn, sizeof tn);
+	uint64_t mask = (uint64_t)size - 1;
+	if (is_pkt(r)) {
+		struct tnum t = tnum_add(r->v.var, tnum_const((uint64_t)(2 + r->off + off)));
+		if ((t.value | t.mask) & mask)
+			return reject(env, -EACCES, "misaligned packet access off %d+%s+%d+%d size %d", 2, tn, r->off, off,
+			              size);
+		return 0;
+	}
+	struct tnum t = tnum_add(r->v.var, tnum_const((uint64_t)(int64_t)(r->off + off)));
+	if (!((t.value | t.mask) & mask))
+		return 0;
+	const char *desc = r->type == REG_MAP_VALUE ? "value " : r->type == REG_CTX ? "context "
+	                 : r->type == REG_STACK ? "stack " : "";
+	return reject(env, -EACCES, "misaligned %saccess off %s+%d+%d size %d", desc, tn, r->off, off, size);
+}
+
 /* Checks a load or store of `size` bytes at r + off; for loads fills
  * *out with what is read. */
 static int check_mem(struct verifier_env *env, struct vstate *st, int regno, int off, int size, enum access acc,
@@ -478,11 +516,16 @@ static int check_mem(struct verifier_env *env, struct vstate *st, int regno, int
 	(void)imm_store; /* the kernel once refused BPF_ST into the context; 6.x allows it */
 	if (r->type == REG_NOT_INIT)
 		return reject(env, -EACCES, "R%d !read_ok", regno);
+	if (r->type == REG_MAP_PTR && !r->maybe_null)
+		return reject(env, -ENOTSUP, "unsupported: R%d reads a field of struct bpf_map (needs the kernel's BTF)",
+		              regno);
 	if (r->maybe_null || r->type == REG_SCALAR || r->type == REG_PACKET_END || r->type == REG_MAP_PTR ||
 	    r->type == REG_FUNC)
 		return reject(env, -EACCES, "R%d invalid mem access '%s'", regno, reg_type_name(r));
 	if (atomic && r->type != REG_STACK && r->type != REG_MAP_VALUE && r->type != REG_MEM)
 		return reject(env, -EACCES, "BPF_ATOMIC stores into R%d %s is not allowed", regno, reg_type_name(r));
+	if ((rc = check_alignment(env, r, off, size, env->strict_alignment || atomic || r->type == REG_STACK)))
+		return rc;
 	switch (r->type) {
 	case REG_STACK:
 		return stack_range(env, st, r, regno, off, size, acc, false, out, sx, value);
@@ -524,6 +567,9 @@ static int check_mem(struct verifier_env *env, struct vstate *st, int regno, int
 			return reject(env, -EACCES, "invalid access to map value, value_size=%u off=%" PRId64 " size=%d", vs,
 			              lo, size);
 		}
+		if (acc == ACC_READ && (r->map->map_flags & BPF_F_WRONLY_PROG))
+			return reject(env, -EACCES, "read from map forbidden, value_size=%u off=%" PRId64 " size=%d", vs, lo,
+			              size);
 		if (acc == ACC_WRITE && (map_rdonly_prog(r->map) || r->rdonly))
 			return reject(env, -EACCES, "write into map forbidden, value_size=%u off=%" PRId64 " size=%d", vs, lo,
 			              size);
@@ -612,6 +658,8 @@ static int ptr_arith(struct verifier_env *env, struct vreg *dst, const struct vr
 	default:
 		break;
 	}
+	if (op == 0x10 && ptr->type == REG_STACK)
+		return reject(env, -EACCES, "R%d subtraction from stack pointer prohibited", regno);
 	struct vreg res = *ptr;
 	if (scalar_is_const(&sc->v)) {
 		int64_t c = (int64_t)sc->v.var.value;
@@ -704,6 +752,13 @@ static int check_alu(struct verifier_env *env, struct vstate *st, const bpfvm_in
 			struct vreg v = *src;
 			scalar_alu(&v.v, &src->v, op, false, 0);
 			v.id = 0;
+			if (use_reg && src->v.umax <= 0xffffffffu && !scalar_is_const(&src->v)) {
+				/* the upper half is zero: the copy equals the source */
+				struct vreg *s = &f->regs[in->src];
+				if (!s->id)
+					s->id = ++env->next_id;
+				v.id = s->id;
+			}
 			*dst = v;
 			return 0;
 		}
@@ -733,6 +788,11 @@ static int check_alu(struct verifier_env *env, struct vstate *st, const bpfvm_in
 			return reject(env, -EACCES, "R%d pointer %s pointer prohibited", in->dst, alu_name(op));
 		}
 		if (!alu64) {
+			if (dptr && op == 0x10) {
+				mark_unknown(dst);
+				scalar_zext32(&dst->v);
+				return 0;
+			}
 			if (dptr)
 				return reject(env, -EACCES, "R%d 32-bit pointer arithmetic prohibited", in->dst);
 			/* scalar op= pointer in 32 bits: the pointer is a number now */
@@ -822,10 +882,12 @@ static void pkt_compare(struct vstate *taken, struct vstate *fall, const struct 
 	} else if (a->type == REG_PACKET_END && b->type == REG_PACKET) {
 		pkt = b;
 		swapped = true;
-	} else if (a->type == REG_PACKET_META && b->type == REG_PACKET) {
+	} else if (a->type == REG_PACKET_META && b->type == REG_PACKET && b->off == 0 && var_is_zero(b)) {
+		/* metadata ends where the packet starts: only the packet's
+		 * own start bounds it */
 		pkt = a;
 		swapped = false;
-	} else if (a->type == REG_PACKET && b->type == REG_PACKET_META) {
+	} else if (a->type == REG_PACKET && b->type == REG_PACKET_META && a->off == 0 && var_is_zero(a)) {
 		pkt = b;
 		swapped = true;
 	} else {
@@ -926,8 +988,23 @@ static int check_helper_mem(struct verifier_env *env, struct vstate *st, int reg
 	struct vreg *r = &cur_frame(st)->regs[regno];
 	if (null_ok && r->type == REG_SCALAR && scalar_is_const(&r->v) && r->v.var.value == 0)
 		return 0;
-	if (size == 0)
-		return r->type == REG_SCALAR && !null_ok ? reject(env, -EACCES, "R%d type=scalar expected=fp", regno) : 0;
+	if (is_pkt(r) && !helper_takes_packet(env->cur_helper))
+		return reject(env, -EACCES, "helper access to the packet is not allowed");
+	if (size == 0) {
+		if (r->type == REG_SCALAR && !null_ok)
+			return reject(env, -EACCES, "R%d type=scalar expected=fp", regno);
+		if (r->type == REG_STACK) {
+			/* even an empty range must lie in the frame */
+			int64_t lo = (int64_t)r->off + r->v.smin, hi = (int64_t)r->off + r->v.smax;
+			if (lo < -(int64_t)BPFVM_STACK_SIZE || hi > 0) {
+				char tn[200];
+				scalar_format(&r->v, tn, sizeof tn);
+				return reject(env, -EACCES, "invalid variable-offset write to stack R%d var_off=%s off=%d size=0",
+				              regno, tn, r->off);
+			}
+		}
+		return 0;
+	}
 	switch (r->type) {
 	case REG_STACK: {
 		int rc = stack_range(env, st, r, regno, 0, (int)size, ACC_READ, uninit_ok, NULL, false, NULL);
@@ -1057,6 +1134,7 @@ static int check_helper(struct verifier_env *env, struct vstate *st, uint32_t pc
 	const struct helper_proto *p = helper_proto(id);
 	if (!p)
 		return reject(env, -ENOTSUP, "unsupported: helper %s#%u has no prototype in bpfvm's verifier", name, id);
+	env->cur_helper = id;
 	if (!env->raw && progtype_helper_allowed(env->prog_type, id) == 0)
 		return reject(env, -EINVAL, "program of this type cannot use helper %s#%u", p->name, id);
 	if (st->lock_id && id != BPF_FUNC_spin_unlock)
@@ -1621,8 +1699,11 @@ static int check_cond_jmp(struct verifier_env *env, struct vstate *st, uint32_t 
 	} else if (!is32 && (op == 0x10 || op == 0x50)) {
 		/* a non-NULL pointer compared with 0 */
 		const struct vreg *p = is_ptr(a) ? a : b, *z = is_ptr(a) ? b : a;
-		if (is_ptr(p) && !p->maybe_null && z->type == REG_SCALAR && scalar_is_const(&z->v) &&
-		    z->v.var.value == 0)
+		/* only the pointers the kernel knows are never NULL (a map
+		 * value, memory) decide it; the context or a stack pointer
+		 * do not */
+		bool not_null = (p->type == REG_MAP_VALUE || p->type == REG_MEM) && !p->maybe_null;
+		if (not_null && z->type == REG_SCALAR && scalar_is_const(&z->v) && z->v.var.value == 0)
 			taken = op == 0x50;
 	}
 	if (taken == 1) {
@@ -1693,7 +1774,9 @@ static int check_exit(struct verifier_env *env, struct vstate *st, uint32_t *nex
 {
 	struct vframe *f = cur_frame(st);
 	int rc;
-	if ((rc = check_reg_read(env, st, 0)))
+	/* a static subprogram may return without setting r0 (the kernel
+	 * passes the caller whatever r0 holds, even nothing) */
+	if ((st->curframe == 0 || f->callback_helper >= 0) && (rc = check_reg_read(env, st, 0)))
 		return rc;
 	if (st->curframe == 0) {
 		if (st->ref_count)
@@ -1771,8 +1854,10 @@ static int check_ld_abs(struct verifier_env *env, struct vstate *st, const bpfvm
 		return reject(env, -EINVAL, "BPF_LD_[ABS|IND] cannot be mixed with socket references");
 	if (st->lock_id)
 		return reject(env, -EINVAL, "BPF_LD_[ABS|IND] cannot be used inside bpf_spin_lock-ed region");
+	/* the kernel lets a subprogram's failed load return 0 from the
+	 * subprogram; bpfvm's engines end the program, so the two differ */
 	if (st->curframe)
-		return reject(env, -EINVAL, "BPF_LD_[ABS|IND] instructions cannot be used in subprograms");
+		return reject(env, -ENOTSUP, "unsupported: BPF_LD_[ABS|IND] in a subprogram");
 	if ((rc = check_reg_read(env, st, 6)))
 		return rc;
 	if (!env->raw && f->regs[6].type != REG_CTX)
@@ -1863,7 +1948,12 @@ static int check_insn(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 	case FMT_STX: {
 		if ((rc = check_reg_read(env, st, in->dst)) || (rc = check_reg_read(env, st, in->src)))
 			return rc;
-		struct vreg v = f->regs[in->src];
+		struct vreg *src = &f->regs[in->src];
+		unsigned size = isa_access_size(op);
+		if (f->regs[in->dst].type == REG_STACK && src->type == REG_SCALAR && !scalar_is_const(&src->v) && !src->id &&
+		    (size == 8 || (src->v.umax >> (8 * size)) == 0))
+			src->id = ++env->next_id; /* a bound learnt on either holds for the other */
+		struct vreg v = *src;
 		return check_mem(env, st, in->dst, in->off, (int)isa_access_size(op), ACC_WRITE, NULL, false, &v, false,
 		                 false);
 	}
@@ -2168,10 +2258,14 @@ static void mark_prune_points(struct verifier_env *env)
 
 /* The deepest stack of a call chain from subprogram s (callbacks count
  * as calls); memo[s] == UINT32_MAX while s is on the chain. */
-static uint32_t chain_depth(struct verifier_env *env, uint32_t s, uint32_t *memo)
+static uint32_t chain_depth(struct verifier_env *env, uint32_t s, uint32_t *memo, uint32_t frames, bool *too_deep)
 {
-	if (memo[s] == UINT32_MAX)
-		return 0; /* recursion: the walk rejected it already or it is unreachable */
+	/* the kernel walks the static call graph: a cycle (recursion, even
+	 * bounded) or a chain of more than 8 frames is refused */
+	if (memo[s] == UINT32_MAX || frames > MAX_FRAMES) {
+		*too_deep = true;
+		return 0;
+	}
 	if (memo[s])
 		return memo[s];
 	memo[s] = UINT32_MAX;
@@ -2188,7 +2282,7 @@ static uint32_t chain_depth(struct verifier_env *env, uint32_t s, uint32_t *memo
 		if (in->opcode == 0x18 && in->src == PSEUDO_FUNC)
 			t = (int64_t)pc + 1 + in->imm;
 		if (t >= 0) {
-			uint32_t d = chain_depth(env, env->subprog_of[t], memo);
+			uint32_t d = chain_depth(env, env->subprog_of[t], memo, frames + 1, too_deep);
 			if (d > deepest)
 				deepest = d;
 		}
@@ -2201,7 +2295,10 @@ static uint32_t chain_depth(struct verifier_env *env, uint32_t s, uint32_t *memo
 static int check_stack_depth(struct verifier_env *env)
 {
 	uint32_t memo[MAX_SUBPROGS] = { 0 };
-	uint32_t total = chain_depth(env, 0, memo);
+	bool too_deep = false;
+	uint32_t total = chain_depth(env, 0, memo, 1, &too_deep);
+	if (too_deep)
+		return reject(env, -E2BIG, "the call stack of %u frames is too deep !", MAX_FRAMES);
 	if (total > BPFVM_STACK_SIZE)
 		return reject(env, -EACCES, "combined stack size of %u calls is %u. Too large", env->subprog_count, total);
 	return 0;
@@ -2356,6 +2453,7 @@ int bpfvm_verify(const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts 
 	env.prog_type = opts->prog_type;
 	env.raw = opts->prog_type == BPFVM_PROG_TYPE_RAW || opts->prog_type == 0;
 	env.limit = opts->complexity_limit ? opts->complexity_limit : DEFAULT_COMPLEXITY;
+	env.strict_alignment = opts->strict_alignment;
 	bpfvm_helpers *own_helpers = NULL;
 	bpfvm_verify_opts local = *opts;
 	if (!opts->helpers) {
@@ -2388,6 +2486,11 @@ int bpfvm_verify(const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts 
 			pc++;
 		}
 	rc = kernel_structure_words(plain, count, err);
+	for (size_t pc = 0; !rc && pc < count; pc++)
+		if (plain[pc].opcode == 0x85 && plain[pc].src == 0 &&
+		    !bpfvm_helpers_find(env.opts->helpers, (uint32_t)plain[pc].imm, NULL))
+			rc = isa_error(err, -ENOTSUP, (int)pc, "insn %zu: unsupported: helper #%d is not implemented by bpfvm",
+			               pc, plain[pc].imm);
 	if (!rc)
 		rc = isa_validate(plain, count, 0, env.opts->helpers, err);
 	if (rc) {

@@ -66,7 +66,7 @@ struct vframe {
 	uint32_t callsite;        /* instruction that called this frame (frame > 0) */
 	uint32_t subprog;
 	uint32_t slots;           /* stack slots allocated (deepest touched) */
-	/* a callback frame: what called back and how (bpf_loop, ...) */
+	/* a callback frame: the helper that called back (bpf_loop, ...) */
 	int32_t callback_helper;  /* helper id, or -1 */
 	/* last, so that copies can stop after the slots in use */
 	struct stack_slot stack[STACK_SLOTS]; /* slot i covers fp-8*(i+1) .. fp-8*i-1 */
@@ -135,6 +135,8 @@ struct helper_proto {
 
 /* The prototype of helper id, or NULL if bpfvm's verifier has none. */
 const struct helper_proto *helper_proto(uint32_t id);
+/* Whether helper id may take packet pointers as memory arguments. */
+bool helper_takes_packet(uint32_t id);
 
 /* Context access of a program type. */
 struct ctx_access {
