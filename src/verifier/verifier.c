@@ -1464,8 +1464,8 @@ static bool stack_covered(const struct vframe *old, const struct vframe *cur, st
 bool states_covered(const struct verifier_env *env, uint32_t pc, const struct vstate *old, const struct vstate *cur,
                     bool exact)
 {
-	if (old->curframe != cur->curframe || old->ref_count != cur->ref_count || old->lock_id != cur->lock_id ||
-	    old->lock_map != cur->lock_map)
+	if (old->curframe != cur->curframe || old->ref_count != cur->ref_count || old->lock_map != cur->lock_map ||
+	    !old->lock_id != !cur->lock_id)
 		return false;
 	struct idmap m = { 0 };
 	for (uint32_t fi = 0; fi <= old->curframe; fi++) {
@@ -1489,7 +1489,9 @@ bool states_covered(const struct verifier_env *env, uint32_t pc, const struct vs
 	for (uint32_t i = 0; i < old->ref_count; i++)
 		if (!ids_match(&m, old->refs[i].id, cur->refs[i].id))
 			return false;
-	return true;
+	/* the lock held must be the same value's, under the same renaming
+	 * of ids as the registers */
+	return ids_match(&m, old->lock_id, cur->lock_id);
 }
 
 /* ---- the walk ----------------------------------------------------------- */
@@ -1596,10 +1598,10 @@ static int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 		}
 	}
 	bool callback_entry = calls_back;
-	/* as the kernel does, keep a new state only after at least two jumps
-	 * and eight instructions since the last one (fewer states, the same
-	 * pruning in practice); calling back always keeps one */
-	bool add = callback_entry || (env->jmps - env->prev_jmps >= 2 && env->processed - env->prev_processed >= 8);
+	/* keep a state at every prune point (as the running kernel appears
+	 * to: its processed counts match this, not the older heuristic of
+	 * two jumps and eight instructions between states) */
+	bool add = true;
 	for (struct explored **pp = &env->explored[pc]; *pp;) {
 		struct explored *e = *pp;
 		if (e->branches) {
@@ -1702,7 +1704,8 @@ static int check_cond_jmp(struct verifier_env *env, struct vstate *st, uint32_t 
 		/* only the pointers the kernel knows are never NULL (a map
 		 * value, memory) decide it; the context or a stack pointer
 		 * do not */
-		bool not_null = (p->type == REG_MAP_VALUE || p->type == REG_MEM) && !p->maybe_null;
+		bool not_null = (p->type == REG_MAP_VALUE || p->type == REG_MEM || p->type == REG_MAP_PTR) &&
+		                !p->maybe_null && p->v.smin > -MAX_VAR_OFF && p->v.smax < MAX_VAR_OFF;
 		if (not_null && z->type == REG_SCALAR && scalar_is_const(&z->v) && z->v.var.value == 0)
 			taken = op == 0x50;
 	}

@@ -238,8 +238,13 @@ static inline void kload_object_prog(const char *path, const char *prog_name, ui
 	}
 	bpf_program__set_flags(target, bpf_program__flags(target) | extra_flags);
 	bpf_program__set_log_buf(target, kload_log, sizeof kload_log);
-	bpf_program__set_log_level(target, 4); /* BPF_LOG_STATS: messages and the summary, no trace */
+	/* BPF_LOG_STATS: messages and the summary, no trace; KLOAD_LOG_LEVEL
+	 * (1 or 2, plus 4) asks for the kernel's trace, printed to stderr */
+	const char *lvl = getenv("KLOAD_LOG_LEVEL");
+	bpf_program__set_log_level(target, lvl ? (uint32_t)atoi(lvl) : 4);
 	int err = bpf_object__load(obj);
+	if (lvl)
+		fprintf(stderr, "---- %s\n%s", prog_name, kload_log);
 	if (!err) {
 		r->verdict = KLOAD_ACCEPT;
 	} else {
