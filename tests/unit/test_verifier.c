@@ -355,18 +355,13 @@ static void check_logs(void)
 
 /* ---- objects ------------------------------------------------------------ */
 
-static void check_examples(void)
+/* Every program of every *.bpf.o in dir must be accepted; returns how
+ * many objects were checked. */
+static int check_objects_in(const char *dir)
 {
-	const char *dir = getenv("BPFVM_EXAMPLES_DIR");
-#ifdef BPFVM_EXAMPLES_DIR
-	if (!dir)
-		dir = BPFVM_EXAMPLES_DIR;
-#endif
 	DIR *d = dir ? opendir(dir) : NULL;
-	if (!d) {
-		printf("note: no examples directory (BPFVM_EXAMPLES_DIR), skipped the object checks\n");
-		return;
-	}
+	if (!d)
+		return 0;
 	int objects = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {
@@ -391,7 +386,28 @@ static void check_examples(void)
 		objects++;
 	}
 	closedir(d);
-	CHECK(objects >= 6, "only %d example objects found in %s", objects, dir);
+	return objects;
+}
+
+/* The examples and the objects test_objects runs: the kernel accepts all
+ * of them (test_objects loads them into it), so must bpfvm. */
+static void check_examples(void)
+{
+	const char *dir = getenv("BPFVM_EXAMPLES_DIR");
+#ifdef BPFVM_EXAMPLES_DIR
+	if (!dir)
+		dir = BPFVM_EXAMPLES_DIR;
+#endif
+	if (!dir) {
+		printf("note: no examples directory (BPFVM_EXAMPLES_DIR), skipped the object checks\n");
+		return;
+	}
+	int n = check_objects_in(dir);
+	CHECK(n >= 6, "only %d example objects found in %s", n, dir);
+	char tests[1024];
+	snprintf(tests, sizeof tests, "%s/../tests/objects", dir);
+	n = check_objects_in(tests);
+	CHECK(n >= 2, "only %d test objects found in %s", n, tests);
 }
 
 /* ---- the conformance suite ---------------------------------------------- */
