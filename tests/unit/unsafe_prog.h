@@ -48,6 +48,13 @@
 #ifndef UP_AVOID_BUG_HELPER_VARSIZE_INIT
 #define UP_AVOID_BUG_HELPER_VARSIZE_INIT 1
 #endif
+/*   UP_AVOID_BUG_VAROFF_STACK_INIT: a variable-offset stack write followed
+ *   by a read of bytes it may not have written: the verifier marks every
+ *   byte of the write's possible range initialised.  Avoided by
+ *   initialising the whole area a chain's stack offsets can reach. */
+#ifndef UP_AVOID_BUG_VAROFF_STACK_INIT
+#define UP_AVOID_BUG_VAROFF_STACK_INIT 1
+#endif
 #define UP_MAX_SUBS 3u
 
 /* The maps every program may reference, by index. */
@@ -807,6 +814,161 @@ static inline void up_snip_ptr_arith(struct up_gen *g)
 		up_var_access(g, base, avail);
 }
 
+/* An unknown scalar into a fresh temporary (not in `avoid`). */
+static inline uint8_t up_unknown(struct up_gen *g, uint16_t avoid)
+{
+	uint8_t d = up_temp_not(g, avoid);
+	if (!g->in_sub && g->p->type == UP_RAW && g->p->mem_size >= 1) {
+		unsigned size = up_rand_size(g);
+		while (size > g->p->mem_size)
+			size /= 2;
+		up_ldx(g, d, 6, (int16_t)up_below(g, g->p->mem_size - size + 1), size);
+		if (size == 1 && up_chance(g, 30))
+			up_emit(g, 0xbf, d, d, 8, 0); /* movsx: a signed byte */
+	} else if (!g->in_sub && g->p->type == UP_XDP) {
+		up_ldx(g, d, 6, up_chance(g, 50) ? 12 : 16, 4);
+	} else {
+		/* a stack slot holding a loaded value is not possible here: a big constant
+		 * through the stack keeps it unknown enough */
+		up_st(g, 10, -8, 8, up_imm(g));
+		up_ldx(g, d, 10, -8, up_rand_size(g));
+		g->written |= 1;
+	}
+	g->kind[d] = UK_SCALAR;
+	return d;
+}
+
+/* The ALU ops a chain applies: r = r OP k, width 32 or 64. */
+static inline void up_chain_op(struct up_gen *g, uint8_t r, uint8_t other)
+{
+	static const uint8_t ops[] = { 0x50, 0x50, 0x50, 0x00, 0x10, 0x20, 0x60, 0x70, 0xc0, 0x40, 0xa0, 0x80, 0x30,
+	                               0x90, 0xb0 };
+	uint8_t op = ops[up_below(g, sizeof ops)];
+	bool is32 = up_chance(g, 35);
+	uint8_t cls = is32 ? 0x04 : 0x07;
+	if (other != 0xff && up_chance(g, 25) && op != 0x80 && op != 0xb0) {
+		up_emit(g, (uint8_t)(cls | 0x08 | op), r, other, 0, 0);
+		return;
+	}
+	int32_t k;
+	switch (op) {
+	case 0x50: k = up_chance(g, 70) ? (int32_t)((1u << up_below(g, 8)) - 1) : up_imm(g); break;
+	case 0x60: case 0x70: case 0xc0: k = (int32_t)up_below(g, is32 ? 32 : 64); break;
+	case 0x30: case 0x90: k = 1 + (int32_t)up_below(g, 16); break;
+	case 0x20: k = up_chance(g, 80) ? (int32_t)up_below(g, 9) : up_imm(g); break;
+	case 0xb0: /* w = w (zero-extends) */
+		up_emit(g, 0xbc, r, r, 0, 0);
+		return;
+	default: k = up_chance(g, 70) ? (int32_t)up_below(g, 33) - 16 : up_imm(g); break;
+	}
+	up_emit(g, (uint8_t)(cls | op), r, 0, 0, op == 0x80 ? 0 : k);
+}
+
+/* An unknown value through a chain of ALU ops, checked (or not quite)
+ * against a bound, maybe through a copy or a spill, then used as an offset
+ * into memory, the stack or a packet. */
+static inline void up_snip_chain(struct up_gen *g)
+{
+	uint8_t base;
+	uint32_t avail;
+	bool raw = g->p->type == UP_RAW && !g->in_sub;
+	if (raw && g->p->mem_size >= 1 && up_chance(g, 70)) {
+		base = 6;
+		avail = g->p->mem_size;
+	} else {
+		for (int o = UP_AVOID_BUG_VAROFF_STACK_INIT ? -160 : -64; o < 0; o += 8)
+			up_st(g, 10, (int16_t)o, 8, 0);
+		g->written |= UP_AVOID_BUG_VAROFF_STACK_INIT ? 0xfffff : 0xff;
+		base = 10;
+		avail = 64;
+	}
+	uint8_t s = up_unknown(g, 0);
+	uint8_t other = 0xff;
+	if (up_chance(g, 30)) {
+		other = up_unknown(g, (uint16_t)(1u << s));
+		up_emit(g, 0x57, other, 0, 0, (int32_t)up_below(g, 16));
+	}
+	unsigned ops = up_below(g, 4);
+	for (unsigned i = 0; i < ops; i++)
+		up_chain_op(g, s, other);
+	uint16_t avoid = (uint16_t)(1u << s | (other != 0xff ? 1u << other : 0));
+	/* the checks: on s or on a copy of it */
+	long jumps[3] = { -1, -1, -1 };
+	unsigned nj = 0;
+	unsigned checks = up_below(g, 3);
+	uint8_t c = s;
+	if (checks && up_chance(g, 30)) {
+		c = up_temp_not(g, avoid);
+		UP_MOV_REG(g, c, s);
+		g->kind[c] = UK_SCALAR;
+		avoid |= (uint16_t)(1u << c);
+		if (up_chance(g, 20))
+			UP_ADD_IMM(g, up_chance(g, 50) ? c : s, 1); /* the link must break */
+	}
+	for (unsigned i = 0; i < checks; i++) {
+		static const uint8_t conds[] = { 0x20, 0x30, 0xa0, 0xb0, 0x60, 0x70, 0xc0, 0xd0, 0x40, 0x10, 0x50 };
+		uint8_t cond = conds[up_below(g, sizeof conds)];
+		uint8_t cls = up_chance(g, 30) ? 0x06 : 0x05;
+		int32_t k = (int32_t)avail - (int32_t)up_below(g, 9);
+		if (up_chance(g, 25))
+			k = up_chance(g, 50) ? 0 : -1 - (int32_t)up_below(g, 4);
+		if (up_chance(g, 20)) {
+			uint8_t r = up_temp_not(g, avoid);
+			UP_MOV_IMM(g, r, k);
+			g->kind[r] = UK_SCALAR;
+			jumps[nj++] = (long)(up_chance(g, 50) ? up_emit(g, (uint8_t)(cls | cond | 0x08), c, r, 0, 0)
+			                                        : up_emit(g, (uint8_t)(cls | cond | 0x08), r, c, 0, 0));
+		} else {
+			jumps[nj++] = (long)up_emit(g, (uint8_t)(cls | cond), c, 0, 0, k);
+		}
+	}
+	if (up_chance(g, 20)) {
+		/* through the stack: spill, maybe a narrower fill */
+		up_stx(g, 10, s, -72, 8);
+		up_ldx(g, s, 10, (int16_t)(up_chance(g, 70) ? -72 : -72 + 4 * (int)up_below(g, 2)),
+		       up_chance(g, 70) ? 8 : 4);
+	}
+	uint8_t t = up_temp_not(g, avoid);
+	UP_MOV_REG(g, t, base);
+	if (base == 10)
+		UP_ADD_IMM(g, t, -64);
+	up_emit(g, up_chance(g, 85) ? 0x0f : 0x1f, t, s, 0, 0);
+	unsigned size = up_rand_size(g);
+	int16_t off = (int16_t)(up_chance(g, 70) ? 0 : (int)up_below(g, 8) - 4);
+	uint8_t d = up_temp(g);
+	if (up_chance(g, 50))
+		up_ldx(g, d, t, off, size);
+	else
+		up_st(g, t, off, size, up_imm(g));
+	for (unsigned i = 0; i < nj; i++)
+		up_patch(g, jumps[i]);
+	for (int r = 0; r <= 5; r++)
+		if (g->kind[r] != UK_NONE)
+			g->kind[r] = UK_OTHER;
+	if (s > 5)
+		g->kind[s] = UK_OTHER;
+}
+
+/* A pointer spilled by the caller into the slot it lends to a callee: the
+ * callee may overwrite it; the caller then dereferences what it fills. */
+static inline void up_snip_call_spill(struct up_gen *g)
+{
+	if (g->in_sub || g->ncalls >= 32 || g->want_subs == 0 || g->p->type != UP_RAW || g->p->mem_size < 8)
+		return;
+	up_stx(g, 10, 6, -80, 8);
+	UP_MOV_REG(g, 1, 10);
+	UP_ADD_IMM(g, 1, -80);
+	UP_MOV_IMM(g, 2, up_imm(g));
+	g->call_pc[g->ncalls] = (uint32_t)up_emit(g, 0x85, 0, 1, 0, -1);
+	g->call_sub[g->ncalls++] = (uint8_t)up_below(g, g->want_subs);
+	for (int r = 0; r <= 5; r++)
+		g->kind[r] = UK_NONE;
+	g->kind[0] = UK_SCALAR;
+	uint8_t d = up_temp(g);
+	up_ldx(g, d, 10, -80, 8);
+	up_ldx(g, d, d, (int16_t)up_below(g, g->p->mem_size - 7), 8);
+}
+
 static inline void up_snip_branch(struct up_gen *g);
 
 static inline void up_snippet(struct up_gen *g)
@@ -819,22 +981,25 @@ static inline void up_snippet(struct up_gen *g)
 		if (k < 30) up_snip_alu(g);
 		else if (k < 50 && raw && !g->in_sub) up_snip_mem_const(g);
 		else if (k < 70) up_snip_stack(g);
-		else if (k < 85 && !g->in_sub) up_snip_ptr_arith(g);
+		else if (k < 80 && !g->in_sub) up_snip_ptr_arith(g);
+		else if (k < 90) up_snip_chain(g);
 		else up_snip_branch(g);
 		return;
 	}
-	if (k < 12) up_snip_alu(g);
-	else if (k < 22 && raw && !g->in_sub) up_snip_mem_const(g);
-	else if (k < 30 && xdp && !g->in_sub) up_snip_pkt(g);
-	else if (k < 38 && !g->in_sub) up_snip_ptr_arith(g);
+	if (k < 8) up_snip_alu(g);
+	else if (k < 15 && raw && !g->in_sub) up_snip_mem_const(g);
+	else if (k < 22 && xdp && !g->in_sub) up_snip_pkt(g);
+	else if (k < 28 && !g->in_sub) up_snip_ptr_arith(g);
+	else if (k < 40) up_snip_chain(g);
 	else if (k < 46) up_snip_stack(g);
-	else if (k < 51) up_snip_spill(g);
-	else if (k < 60) up_snip_lookup(g);
-	else if (k < 63) up_snip_update(g);
-	else if (k < 69) up_snip_ringbuf(g);
-	else if (k < 76) up_snip_helper(g);
-	else if (k < 82) up_snip_loop(g);
-	else if (k < 88) up_snip_call(g);
+	else if (k < 50) up_snip_spill(g);
+	else if (k < 58) up_snip_lookup(g);
+	else if (k < 61) up_snip_update(g);
+	else if (k < 66) up_snip_ringbuf(g);
+	else if (k < 72) up_snip_helper(g);
+	else if (k < 78) up_snip_loop(g);
+	else if (k < 83) up_snip_call(g);
+	else if (k < 86) up_snip_call_spill(g);
 	else up_snip_branch(g);
 }
 
@@ -966,15 +1131,18 @@ static inline void uprog_generate(struct uprog *p, uint64_t seed, uint64_t index
 	up_epilogue(&g, true);
 	/* the subprograms, then the calls to them */
 	uint32_t start[UP_MAX_SUBS];
+	bool called[UP_MAX_SUBS] = { false };
 	unsigned used = 0;
 	for (unsigned i = 0; i < g.ncalls; i++)
-		if (g.call_sub[i] + 1u > used)
-			used = g.call_sub[i] + 1u;
+		called[g.call_sub[i]] = true;
 	g.full = false;
-	for (unsigned s = 0; s < used; s++) {
+	for (unsigned s = 0; s < UP_MAX_SUBS; s++) {
+		if (!called[s])
+			continue; /* an uncalled one would be unreachable */
 		start[s] = (uint32_t)p->count;
 		up_gen_sub(&g);
 		g.full = false;
+		used++;
 	}
 	p->subs = used;
 	for (unsigned i = 0; i < g.ncalls; i++) {
