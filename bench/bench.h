@@ -4,7 +4,8 @@
  * Owns: the table of programs the build generates (bench_table.c: each
  * program's native descriptor from progs/NAME.c and its bytecode cut out
  * of progs/NAME.bpf.o), and the interface of kernel.c, which runs a
- * program in the running kernel through BPF_PROG_TEST_RUN.
+ * program in the running kernel through BPF_PROG_TEST_RUN, and of maps.c,
+ * the map operations and examples (--maps).
  */
 #ifndef BENCH_BENCH_H
 #define BENCH_BENCH_H
@@ -69,5 +70,17 @@ int kernel_jited_image(const struct kernel_prog *kp, void *buf, uint32_t size, u
                        uint32_t max_funcs, uint32_t *nfuncs);
 
 void kernel_close(struct kernel_prog *kp);
+
+/* ---- maps.c ----------------------------------------------------------- */
+
+struct maps_options {
+	int quick;    /* one sample each: checks results, times nothing useful */
+	int kernel;   /* also the kernel's column (libbpf, BPF_PROG_TEST_RUN) */
+	const char *filter;   /* only operations (and examples) whose program name contains it */
+};
+
+/* The map-operation and example tables; returns 0, or 1 if a run failed
+ * or an engine left a wrong result. */
+int maps_bench(const struct maps_options *o);
 
 #endif

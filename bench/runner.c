@@ -82,7 +82,7 @@ static const char *const ratio_names[R_COUNT] = { "interp_unchecked_vs_native", 
 struct options {
 	const char *filter;
 	const char *dump;
-	int quick, json, kernel;
+	int quick, json, kernel, maps;
 };
 
 /* Everything about one program while it is measured. */
@@ -1118,6 +1118,7 @@ static void print_json(const struct machine *m, const struct options *o, struct 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: bpfvm-bench [--filter NAME] [--quick] [--json] [--kernel] [--dump DIR]\n"
+	           "       bpfvm-bench --maps [--filter NAME] [--quick] [--kernel]\n"
 	           "  --filter NAME  only programs whose name contains NAME\n"
 	           "  --quick        one run per engine: checks agreement, times nothing useful\n"
 	           "  --json         print the results as JSON instead of a table\n"
@@ -1127,6 +1128,9 @@ static void usage(FILE *f)
 	           "  --dump DIR     write the machine code into DIR: NAME.bpfvm-u.bin, NAME.bpfvm-c.bin\n"
 	           "                 (the body), NAME.bpfvm-wrapped-u.bin and NAME.wrapped.bpf (the\n"
 	           "                 XDP-wrapped program) and, with --kernel, NAME.kernel.bin\n"
+	           "  --maps         instead: the cost of one map operation (array and hash lookup,\n"
+	           "                 hash update, insert + delete, ringbuf output) and of the examples\n"
+	           "                 per packet, bpfvm beside the kernel (maps.c)\n"
 	           "programs:\n");
 	for (size_t i = 0; i < bench_prog_count; i++)
 		fprintf(f, "  %-11s %s\n", bench_progs[i].desc->name, bench_progs[i].desc->what);
@@ -1146,6 +1150,8 @@ int main(int argc, char **argv)
 			o.json = 1;
 		else if (strcmp(argv[i], "--kernel") == 0)
 			o.kernel = 1;
+		else if (strcmp(argv[i], "--maps") == 0)
+			o.maps = 1;
 		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
 			return 0;
@@ -1153,6 +1159,10 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (o.maps) {
+		struct maps_options mo = { .quick = o.quick, .kernel = o.kernel, .filter = o.filter };
+		return maps_bench(&mo);
 	}
 	if (o.dump && mkdir(o.dump, 0777) != 0 && errno != EEXIST) {
 		fprintf(stderr, "bpfvm-bench: cannot create %s: %s\n", o.dump, strerror(errno));

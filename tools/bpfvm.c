@@ -17,6 +17,7 @@
 #include <capstone/capstone.h>
 
 #include "bpfvm/bpfvm.h"
+#include "bpfvm/verifier.h"
 #include "cli.h"
 
 #define DEFAULT_MAX_BACK_EDGES (1ull << 32)
@@ -301,7 +302,7 @@ static int cmd_run(int argc, char **argv)
 	const char *path = NULL, *mem_hex = NULL, *mem_file = NULL;
 	bpfvm_mode mode = BPFVM_CHECKED;
 	uint64_t max_back_edges = DEFAULT_MAX_BACK_EDGES;
-	bool print_mem = false, jit = false;
+	bool print_mem = false, jit = false, no_verify = false, unchecked = false;
 	/* an ELF object: the object runner takes every option */
 	for (int i = 1; i < argc; i++)
 		if (argv[i][0] != '-' && is_elf(argv[i]))
@@ -309,10 +310,12 @@ static int cmd_run(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			printf("usage: bpfvm run FILE [--mem HEX | --mem-file F] [--interp | --jit]\n"
-			       "                [--unchecked] [--max-back-edges N] [--print-mem]\n"
+			       "                [--no-verify [--unchecked]] [--max-back-edges N] [--print-mem]\n"
 			       "Runs the program with r1 = a writable copy of the input memory and\n"
-			       "r2 = its length, and prints r0.  Every memory access is checked\n"
-			       "unless --unchecked is given (only for programs known to be safe).\n"
+			       "r2 = its length, and prints r0.  The program is verified first (for\n"
+			       "memory of that length) and then runs unchecked.  With --no-verify\n"
+			       "every memory access is checked instead, unless --unchecked is given\n"
+			       "(only for programs known to be safe).\n"
 			       "  --mem HEX           input memory as hex bytes ('01 02 ff')\n"
 			       "  --mem-file F        input memory read from file F\n"
 			       "  --interp, --jit     the interpreter (default) or the x86-64 JIT\n"
@@ -337,7 +340,9 @@ static int cmd_run(int argc, char **argv)
 					return fail("run: --max-back-edges: '%s' is not a count", argv[i]);
 			}
 		} else if (!strcmp(argv[i], "--unchecked")) {
-			mode = BPFVM_UNCHECKED;
+			unchecked = true;
+		} else if (!strcmp(argv[i], "--no-verify")) {
+			no_verify = true;
 		} else if (!strcmp(argv[i], "--print-mem")) {
 			print_mem = true;
 		} else if (!strcmp(argv[i], "--jit")) {
@@ -374,6 +379,15 @@ static int cmd_run(int argc, char **argv)
 	}
 	bpfvm_program *prog = NULL;
 	bpfvm_error err = { 0 };
+	if (!rc && !no_verify) {
+		/* proved safe for this memory: no run-time checks needed */
+		bpfvm_verify_opts vo = { .prog_type = BPFVM_PROG_TYPE_RAW, .mem_size = (uint32_t)in.mem_len };
+		if (bpfvm_verify(in.insns, in.count, &vo, NULL, &err))
+			rc = fail("%s: rejected by the verifier: %s (--no-verify runs it with checks)", path, err.msg);
+		unchecked = true;
+	}
+	if (unchecked)
+		mode = BPFVM_UNCHECKED;
 	bpfvm_load_opts lo = { .jit = jit, .name = path };
 	if (!rc && bpfvm_program_load(in.insns, in.count, &lo, &prog, &err))
 		rc = fail("%s: %s%s", path, at_insn(err.insn), err.msg);

@@ -64,13 +64,24 @@ static void note_inner(bpfvm_run *run, bpfvm_map *inner)
 	run->inner_count++;
 }
 
+/* Unchecked runs are the hot path: the verifier proved the map and the
+ * pointers, so the helpers go straight to the map's operation, without
+ * the argument checks (each an out-of-line call) that checked runs make. */
+static bool unchecked(const bpfvm_run *run)
+{
+	return run->opts->mode == BPFVM_UNCHECKED;
+}
+
 static uint64_t h_map_lookup_elem(uint64_t map, uint64_t key, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
 {
 	(void)c; (void)d; (void)e;
-	bpfvm_map *m = helper_map_arg(run, "bpf_map_lookup_elem", map);
-	uint32_t ks, vs;
-	if (!m || !map_sizes(m, &ks, &vs) || !helper_check(run, "bpf_map_lookup_elem", key, ks, false))
-		return 0;
+	bpfvm_map *m = (bpfvm_map *)(uintptr_t)map;
+	if (!unchecked(run)) {
+		m = helper_map_arg(run, "bpf_map_lookup_elem", map);
+		uint32_t ks, vs;
+		if (!m || !map_sizes(m, &ks, &vs) || !helper_check(run, "bpf_map_lookup_elem", key, ks, false))
+			return 0;
+	}
 	if (m->type == BPF_MAP_TYPE_ARRAY_OF_MAPS || m->type == BPF_MAP_TYPE_HASH_OF_MAPS) {
 		bpfvm_map *inner = bpfvm_map_lookup_inner(m, (const void *)(uintptr_t)key);
 		if (inner)
@@ -80,15 +91,23 @@ static uint64_t h_map_lookup_elem(uint64_t map, uint64_t key, uint64_t c, uint64
 	return (uint64_t)(uintptr_t)bpfvm_map_lookup_elem(m, (const void *)(uintptr_t)key);
 }
 
+bool helper_is_map_lookup(bpfvm_helper_fn fn)
+{
+	return fn == h_map_lookup_elem;
+}
+
 static uint64_t h_map_update_elem(uint64_t map, uint64_t key, uint64_t value, uint64_t flags, uint64_t e,
                                   bpfvm_run *run)
 {
 	(void)e;
-	bpfvm_map *m = helper_map_arg(run, "bpf_map_update_elem", map);
-	uint32_t ks, vs;
-	if (!m || !map_sizes(m, &ks, &vs) || !helper_check(run, "bpf_map_update_elem", key, ks, false) ||
-	    !helper_check(run, "bpf_map_update_elem", value, vs, false))
-		return 0;
+	bpfvm_map *m = (bpfvm_map *)(uintptr_t)map;
+	if (!unchecked(run)) {
+		m = helper_map_arg(run, "bpf_map_update_elem", map);
+		uint32_t ks, vs;
+		if (!m || !map_sizes(m, &ks, &vs) || !helper_check(run, "bpf_map_update_elem", key, ks, false) ||
+		    !helper_check(run, "bpf_map_update_elem", value, vs, false))
+			return 0;
+	}
 	return (uint64_t)bpfvm_map_update_elem(m, (const void *)(uintptr_t)key, (const void *)(uintptr_t)value,
 	                                       flags);
 }
@@ -96,10 +115,13 @@ static uint64_t h_map_update_elem(uint64_t map, uint64_t key, uint64_t value, ui
 static uint64_t h_map_delete_elem(uint64_t map, uint64_t key, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
 {
 	(void)c; (void)d; (void)e;
-	bpfvm_map *m = helper_map_arg(run, "bpf_map_delete_elem", map);
-	uint32_t ks, vs;
-	if (!m || !map_sizes(m, &ks, &vs) || !helper_check(run, "bpf_map_delete_elem", key, ks, false))
-		return 0;
+	bpfvm_map *m = (bpfvm_map *)(uintptr_t)map;
+	if (!unchecked(run)) {
+		m = helper_map_arg(run, "bpf_map_delete_elem", map);
+		uint32_t ks, vs;
+		if (!m || !map_sizes(m, &ks, &vs) || !helper_check(run, "bpf_map_delete_elem", key, ks, false))
+			return 0;
+	}
 	return (uint64_t)bpfvm_map_delete_elem(m, (const void *)(uintptr_t)key);
 }
 
@@ -149,9 +171,12 @@ static uint64_t h_ringbuf_output(uint64_t map, uint64_t data, uint64_t size, uin
                                  bpfvm_run *run)
 {
 	(void)e;
-	bpfvm_map *m = helper_map_arg(run, "bpf_ringbuf_output", map);
-	if (!m || !helper_check(run, "bpf_ringbuf_output", data, size, false))
-		return 0;
+	bpfvm_map *m = (bpfvm_map *)(uintptr_t)map;
+	if (!unchecked(run)) {
+		m = helper_map_arg(run, "bpf_ringbuf_output", map);
+		if (!m || !helper_check(run, "bpf_ringbuf_output", data, size, false))
+			return 0;
+	}
 	return (uint64_t)bpfvm_map_ringbuf_output(m, (const void *)(uintptr_t)data, size, flags);
 }
 
@@ -254,6 +279,21 @@ static uint64_t h_tail_call(uint64_t ctx, uint64_t map, uint64_t index, uint64_t
 	run->tail_target = target;
 	run->tail_ctx = ctx;
 	run->status = RUN_TAIL_CALL;
+	return 0;
+}
+
+uintptr_t helper_direct_map_op(bpfvm_helper_fn fn, const bpfvm_map *m)
+{
+	/* the unchecked paths above: bpfvm_map_*_elem(), which call these
+	 * operations when the map has them */
+	if (fn == h_map_lookup_elem && m->type != BPF_MAP_TYPE_ARRAY_OF_MAPS && m->type != BPF_MAP_TYPE_HASH_OF_MAPS)
+		return (uintptr_t)m->ops->lookup;
+	if (fn == h_map_update_elem)
+		return (uintptr_t)m->ops->update;
+	if (fn == h_map_delete_elem)
+		return (uintptr_t)m->ops->delete;
+	if (fn == h_ringbuf_output)   /* (map, data, size, flags), as the helper */
+		return (uintptr_t)bpfvm_map_ringbuf_output;
 	return 0;
 }
 

@@ -7,7 +7,10 @@
  * zero-initialised, never deleted; the per-CPU form keeps one such slot
  * per possible CPU, element-major (element i, CPU c at i * ncpus + c).
  * There is no bookkeeping: the whole arena after the header is values.
+ * That layout is promised to engines that open-code lookups
+ * (array_layout.h, map_array_layout()).
  */
+#include "maps/array_layout.h"
 #include "maps/map_internal.h"
 
 #define PCPU_MIN_UNIT_SIZE 32768u   /* the kernel's bound on a per-CPU value */
@@ -165,6 +168,15 @@ static int array_sys_delete(bpfvm_map *map, const void *key, bpfvm_error *err)
 	(void)key;
 	(void)err;
 	return -EINVAL;
+}
+
+/* The layout slot() computes with, for engines that open-code lookups. */
+bool map_array_layout(const bpfvm_map *map, struct array_layout *out)
+{
+	if (map->ops != &map_array_ops)
+		return false;
+	*out = (struct array_layout){ map->values, map->max_entries, map->value_stride };
+	return true;
 }
 
 static void *array_lookup(bpfvm_map *map, const void *key)

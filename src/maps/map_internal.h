@@ -27,7 +27,7 @@
 /* ---- arena ----------------------------------------------------------- */
 
 #define ARENA_MAGIC 0x50414d4d56465042ULL  /* "BPFVMMAP" little-endian */
-#define ARENA_VERSION 1u
+#define ARENA_VERSION 2u   /* 2: hash bucket locks are sequence locks */
 #define ARENA_NO_INDEX UINT32_MAX          /* the null link */
 
 /* At offset 0 of every arena.  Written once at creation (before the arena
@@ -224,8 +224,40 @@ static inline void arena_store(void *arena_dst, const void *src, size_t n)
 		memcpy(&w, s + i, 8);
 		__atomic_store_n((uint64_t *)(void *)(d + i), w, __ATOMIC_RELAXED);
 	}
+	if (i + 4 <= n) {   /* aligned: i is a multiple of 8 */
+		uint32_t w;
+		memcpy(&w, s + i, 4);
+		__atomic_store_n((uint32_t *)(void *)(d + i), w, __ATOMIC_RELAXED);
+		i += 4;
+	}
 	for (; i < n; i++)
 		__atomic_store_n(d + i, s[i], __ATOMIC_RELAXED);
+}
+
+/* Whether n arena bytes equal buf, read in the pieces arena_store()
+ * writes, so that a reader racing with a writer (hash lookups without the
+ * bucket lock, which then find out and retry) is well-defined too. */
+static inline bool arena_equal(const void *arena_src, const void *buf, size_t n)
+{
+	const uint8_t *a = arena_src, *b = buf;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w = __atomic_load_n((const uint64_t *)(const void *)(a + i), __ATOMIC_RELAXED), v;
+		memcpy(&v, b + i, 8);
+		if (w != v)
+			return false;
+	}
+	if (i + 4 <= n) {
+		uint32_t w = __atomic_load_n((const uint32_t *)(const void *)(a + i), __ATOMIC_RELAXED), v;
+		memcpy(&v, b + i, 4);
+		if (w != v)
+			return false;
+		i += 4;
+	}
+	for (; i < n; i++)
+		if (__atomic_load_n(a + i, __ATOMIC_RELAXED) != b[i])
+			return false;
+	return true;
 }
 
 static inline void arena_load(void *dst, const void *arena_src, size_t n)
@@ -237,6 +269,11 @@ static inline void arena_load(void *dst, const void *arena_src, size_t n)
 		uint64_t w = __atomic_load_n((const uint64_t *)(const void *)(s + i), __ATOMIC_RELAXED);
 		memcpy(d + i, &w, 8);
 	}
+	if (i + 4 <= n) {
+		uint32_t w = __atomic_load_n((const uint32_t *)(const void *)(s + i), __ATOMIC_RELAXED);
+		memcpy(d + i, &w, 4);
+		i += 4;
+	}
 	for (; i < n; i++)
 		d[i] = __atomic_load_n(s + i, __ATOMIC_RELAXED);
 }
@@ -247,6 +284,10 @@ static inline void arena_zero(void *arena_dst, size_t n)
 	size_t i = 0;
 	for (; i + 8 <= n; i += 8)
 		__atomic_store_n((uint64_t *)(void *)(d + i), 0, __ATOMIC_RELAXED);
+	if (i + 4 <= n) {
+		__atomic_store_n((uint32_t *)(void *)(d + i), 0, __ATOMIC_RELAXED);
+		i += 4;
+	}
 	for (; i < n; i++)
 		__atomic_store_n(d + i, 0, __ATOMIC_RELAXED);
 }

@@ -182,7 +182,8 @@ static void *rb_reserve(bpfvm_map *m, uint64_t size)
 		return NULL;
 	}
 	struct rb_hdr *h = (struct rb_hdr *)(void *)(rb_data(m) + (prod_pos & mask));
-	uint32_t pg_off = (uint32_t)(((uint8_t *)h - m->base) / arena_page_size());
+	/* the page size is a power of two: a shift, not a division */
+	uint32_t pg_off = (uint32_t)(((uint8_t *)h - m->base) >> __builtin_ctz(m->hdr->page_size));
 	__atomic_store_n(&h->len, (uint32_t)size | BPFVM_RINGBUF_BUSY_BIT, __ATOMIC_RELAXED);
 	__atomic_store_n(&h->pg_off, pg_off, __ATOMIC_RELAXED);
 	__atomic_store_n(&pp->producer_pos, new_prod_pos, __ATOMIC_RELEASE);
@@ -190,16 +191,9 @@ static void *rb_reserve(bpfvm_map *m, uint64_t size)
 	return (uint8_t *)h + BPFVM_RINGBUF_HDR_SZ;
 }
 
-/* bpf_ringbuf_commit(). */
-static void rb_commit(void *sample, uint64_t flags, bool discard)
+/* bpf_ringbuf_commit() of the record whose header is at rec_pos. */
+static void rb_commit_at(bpfvm_map *m, uint64_t rec_pos, uint64_t flags, bool discard)
 {
-	if (!sample)
-		return;
-	uint8_t *hdr_addr = (uint8_t *)sample - BPFVM_RINGBUF_HDR_SZ;
-	uint64_t rec_pos;
-	bpfvm_map *m = ring_of(hdr_addr, &rec_pos);
-	if (!m)
-		return;
 	struct rb_hdr *h = (struct rb_hdr *)(void *)(rb_data(m) + rec_pos);
 	uint32_t len = __atomic_load_n(&h->len, __ATOMIC_RELAXED);
 	if (!(len & BPFVM_RINGBUF_BUSY_BIT))
@@ -213,6 +207,19 @@ static void rb_commit(void *sample, uint64_t flags, bool discard)
 		rb_wakeup(m);
 	else if (cons_pos == rec_pos && !(flags & BPFVM_RB_NO_WAKEUP))
 		rb_wakeup(m);
+}
+
+/* Commit from a record pointer alone (submit, discard): the ring is
+ * looked up among this process's, never taken from the header. */
+static void rb_commit(void *sample, uint64_t flags, bool discard)
+{
+	if (!sample)
+		return;
+	uint8_t *hdr_addr = (uint8_t *)sample - BPFVM_RINGBUF_HDR_SZ;
+	uint64_t rec_pos;
+	bpfvm_map *m = ring_of(hdr_addr, &rec_pos);
+	if (m)
+		rb_commit_at(m, rec_pos, flags, discard);
 }
 
 void *bpfvm_map_ringbuf_reserve(bpfvm_map *map, uint64_t size, uint64_t flags)
@@ -238,11 +245,12 @@ long bpfvm_map_ringbuf_output(bpfvm_map *map, const void *data, uint64_t size, u
 		return -EINVAL;
 	if (flags & ~(BPFVM_RB_NO_WAKEUP | BPFVM_RB_FORCE_WAKEUP))
 		return -EINVAL;
-	void *rec = rb_reserve(map, size);
+	uint8_t *rec = rb_reserve(map, size);
 	if (!rec)
 		return -EAGAIN;
 	memcpy(rec, data, size);
-	rb_commit(rec, flags, false);
+	/* the ring is known here: no need to look it up from the record */
+	rb_commit_at(map, (uint64_t)(rec - BPFVM_RINGBUF_HDR_SZ - rb_data(map)) & rb_mask(map), flags, false);
 	return 0;
 }
 

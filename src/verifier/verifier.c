@@ -324,11 +324,12 @@ static int stack_read(struct verifier_env *env, struct vstate *st, uint32_t fram
 {
 	struct vframe *f = st->frames[frameno];
 	bool zero = true, spill = true;
+	/* a privileged loader may read stack never written (the kernel's
+	 * allow_uninit_stack): it reads as an unknown number */
+	(void)regno;
+	grow_stack(f, (uint32_t)((-off + 7) / 8));
 	for (int i = 0; i < size; i++) {
-		int o = off + i;
-		if ((uint32_t)((-o + 7) / 8) > f->slots || *stack_byte(f, o) == SLOT_INVALID)
-			return reject(env, -EACCES, "invalid read from stack R%d off %d+%d size %d", regno, off, i, size);
-		uint8_t t = *stack_byte(f, o);
+		uint8_t t = *stack_byte(f, off + i);
 		zero &= t == SLOT_ZERO;
 		spill &= t == SLOT_SPILL;
 	}
@@ -420,9 +421,9 @@ static int stack_range(struct verifier_env *env, struct vstate *st, const struct
 		scalar_format(&r->v, tn, sizeof tn);
 		if (scalar_is_const(&r->v))
 			return reject(env, -EACCES, "invalid %s stack R%d off=%" PRId64 " size=%d",
-			              acc == ACC_WRITE ? "write to" : "read from", regno, lo, size);
+			              acc == ACC_WRITE || uninit_ok ? "write to" : "read from", regno, lo, size);
 		return reject(env, -EACCES, "invalid variable-offset %s stack R%d var_off=%s off=%d size=%d",
-		              acc == ACC_WRITE ? "write to" : "read from", regno, tn, off, size);
+		              acc == ACC_WRITE || uninit_ok ? "write to" : "read from", regno, tn, off, size);
 	}
 	if (acc == ACC_WRITE) {
 		if (fixed && size <= 8)
@@ -437,17 +438,9 @@ static int stack_range(struct verifier_env *env, struct vstate *st, const struct
 	}
 	if (fixed && out && size <= 8)
 		return stack_read(env, st, r->frameno, (int)lo, size, out, regno, sx);
-	/* variable offset or a helper's buffer: every byte must be set */
-	struct vframe *f = st->frames[r->frameno];
-	for (int64_t o = lo; o < hi; o++) {
-		if ((uint32_t)((-o + 7) / 8) > f->slots || *stack_byte(f, (int)o) == SLOT_INVALID) {
-			if (out)
-				return reject(env, -EACCES, "invalid variable-offset read from stack R%d off %d size %d",
-				              regno, off, size);
-			return reject(env, -EACCES, "invalid indirect read from stack R%d off %" PRId64 "+%" PRId64
-			              " size %d", regno, lo, o - lo, size);
-		}
-	}
+	/* variable offset or a helper's buffer: bytes never written read as
+	 * unknown (allowed to a privileged loader); spilled pointers are read
+	 * as plain bytes */
 	if (out) {
 		mark_unknown(out);
 		scalar_unknown_size(&out->v, (unsigned)size);
@@ -482,6 +475,7 @@ static int check_mem(struct verifier_env *env, struct vstate *st, int regno, int
 {
 	struct vreg *r = &cur_frame(st)->regs[regno];
 	int rc;
+	(void)imm_store; /* the kernel once refused BPF_ST into the context; 6.x allows it */
 	if (r->type == REG_NOT_INIT)
 		return reject(env, -EACCES, "R%d !read_ok", regno);
 	if (r->maybe_null || r->type == REG_SCALAR || r->type == REG_PACKET_END || r->type == REG_MAP_PTR ||
@@ -500,8 +494,6 @@ static int check_mem(struct verifier_env *env, struct vstate *st, int regno, int
 		}
 		if (r->off)
 			return reject(env, -EACCES, "dereference of modified ctx ptr R%d off=%d disallowed", regno, r->off);
-		if (imm_store)
-			return reject(env, -EACCES, "BPF_ST stores into R%d ctx is not allowed", regno);
 		struct ctx_access ca;
 		if (!ctx_access_ok(env->prog_type, off, size, acc == ACC_WRITE, sx, &ca))
 			return reject(env, -EACCES, "invalid bpf_context access off=%d size=%d", off, size);
@@ -1708,7 +1700,8 @@ static int check_exit(struct verifier_env *env, struct vstate *st, uint32_t *nex
 			return reject(env, -EINVAL, "Unreleased reference id=%u alloc_insn=%u", st->refs[0].id,
 			              st->refs[0].insn);
 		if (st->lock_id)
-			return reject(env, -EINVAL, "bpf_spin_unlock is missing");
+			return reject(env, -EINVAL,
+			              "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region");
 		*path_end = true;
 		return 0;
 	}
@@ -2274,6 +2267,43 @@ static void free_env(struct verifier_env *env)
 	free(env->ops);
 }
 
+/* The two structural errors the kernel words differently from the
+ * loader's validator: a jump out of the program, a write to r10. */
+static int kernel_structure_words(const bpfvm_insn *insns, size_t count, bpfvm_error *err)
+{
+	for (size_t pc = 0; pc < count; pc++) {
+		const struct isa_op *op = isa_decode(&insns[pc]);
+		if (!op)
+			continue; /* the validator explains */
+		switch (op->format) {
+		case FMT_JA:
+		case FMT_JA32:
+		case FMT_JMP_IMM:
+		case FMT_JMP_REG: {
+			int64_t t = isa_branch_target(op, &insns[pc], pc);
+			if (t < 0 || (size_t)t >= count)
+				return isa_error(err, -EINVAL, (int)pc, "insn %zu: jump out of range from insn %zu to %" PRId64, pc,
+				                 pc, t);
+			break;
+		}
+		case FMT_ALU_IMM:
+		case FMT_ALU_REG:
+		case FMT_NEG:
+		case FMT_END:
+		case FMT_LDX:
+		case FMT_LDDW:
+			if (insns[pc].dst == 10)
+				return isa_error(err, -EACCES, (int)pc, "insn %zu: frame pointer is read only", pc);
+			break;
+		default:
+			break;
+		}
+		if (op->format == FMT_LDDW)
+			pc++;
+	}
+	return 0;
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -2357,7 +2387,9 @@ int bpfvm_verify(const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts 
 				plain[pc].src = 0;
 			pc++;
 		}
-	rc = isa_validate(plain, count, 0, env.opts->helpers, err);
+	rc = kernel_structure_words(plain, count, err);
+	if (!rc)
+		rc = isa_validate(plain, count, 0, env.opts->helpers, err);
 	if (rc) {
 		free(plain);
 		goto out;

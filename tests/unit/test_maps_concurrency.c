@@ -4,7 +4,10 @@
  * Owns: atomic counters in looked-up values updated by many threads while
  * user space reads and iterates (no increment may be lost), concurrent
  * update/delete churn on hash and LRU maps (values read whole, every key
- * once in an iteration, LRU updates never failing), a multi-producer
+ * once in an iteration, LRU updates never failing), program lookups
+ * (lock-free in hash maps) of keys that stay while keys sharing their
+ * buckets come and go (always found, the right element; absent keys
+ * never found), a multi-producer
  * multi-consumer queue, a ring buffer with many producers (reserve/submit,
  * discard, output) and a polling consumer (every record exactly once, in
  * each producer's order), and pinning: a forked child opens the pinned
@@ -256,6 +259,99 @@ static void test_churn(uint32_t type, uint32_t max_entries)
 	for (int i = 0; i < 64; i++)
 		once = once && seen[i] <= 1;
 	CHECK(once && (uint32_t)n <= max_entries, "%s: after churn each key once, %d <= %u keys", t, n, max_entries);
+	bpfvm_map_put(m);
+}
+
+/* ---- lookups while the same buckets churn ----------------------------------- */
+
+#define STABLE_KEYS 16        /* inserted once, never changed */
+#define CHURN_KEYS 32         /* keys 1000.. inserted, replaced and deleted */
+
+struct stable_job {
+	bpfvm_map *map;
+	volatile int *stop;
+	uint32_t seed;
+	long lookups, missing, foreign, phantom;
+};
+
+static uint64_t stable_value(uint32_t key) { return 0x5eed000000000000ull | key; }
+
+static void *stable_reader(void *arg)
+{
+	struct stable_job *job = arg;
+	uint32_t s = job->seed;
+	while (!__atomic_load_n(job->stop, __ATOMIC_ACQUIRE)) {
+		s = s * 1103515245u + 12345u;
+		uint32_t key = (s >> 8) % STABLE_KEYS;
+		uint64_t *v = bpfvm_map_lookup_elem(job->map, &key);
+		job->lookups++;
+		if (!v)
+			job->missing++;
+		else if (__atomic_load_n(&v[0], __ATOMIC_RELAXED) != stable_value(key))
+			job->foreign++;
+		uint32_t absent = 5000 + (s >> 16) % 64;   /* never inserted */
+		job->phantom += bpfvm_map_lookup_elem(job->map, &absent) != NULL;
+	}
+	return NULL;
+}
+
+static void *stable_churner(void *arg)
+{
+	struct stable_job *job = arg;
+	uint32_t s = job->seed;
+	for (int r = 0; r < ROUNDS; r++) {
+		s = s * 1103515245u + 12345u;
+		uint32_t key = 1000 + (s >> 8) % CHURN_KEYS;
+		uint64_t v[2] = { stable_value(key) ^ 1, r };
+		if ((s >> 20) & 1)
+			bpfvm_map_update_elem(job->map, &key, v, 0);   /* insert or replace */
+		else
+			bpfvm_map_delete_elem(job->map, &key);
+	}
+	return NULL;
+}
+
+static void test_lookup_under_churn(uint32_t type)
+{
+	const char *t = bpfvm_map_type_name(type);
+	bpfvm_map *m = mt_map(type, 4, 16, 64, 0);
+	if (!m)
+		return;
+	/* from user space, so that a per-CPU map has the value on every CPU */
+	uint64_t *v = calloc(2 * (size_t)ncpus, sizeof *v);
+	for (uint32_t k = 0; v && k < STABLE_KEYS; k++) {
+		for (unsigned c = 0; c < ncpus; c++)
+			v[2 * c] = stable_value(k);
+		bpfvm_error err;
+		CHECK(bpfvm_map_update(m, &k, v, 0, &err) == 0, "%s: insert stable key %u: %s", t, k, err.msg);
+	}
+	free(v);
+	volatile int stop = 0;
+	enum { READERS = 3, CHURNERS = 3 };
+	pthread_t rd[READERS], ch[CHURNERS];
+	struct stable_job rj[READERS], cj[CHURNERS];
+	for (int i = 0; i < READERS; i++) {
+		rj[i] = (struct stable_job){ m, &stop, 77u + (uint32_t)i, 0, 0, 0, 0 };
+		pthread_create(&rd[i], NULL, stable_reader, &rj[i]);
+	}
+	for (int i = 0; i < CHURNERS; i++) {
+		cj[i] = (struct stable_job){ m, &stop, 991u * (uint32_t)(i + 1), 0, 0, 0, 0 };
+		pthread_create(&ch[i], NULL, stable_churner, &cj[i]);
+	}
+	for (int i = 0; i < CHURNERS; i++)
+		pthread_join(ch[i], NULL);
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+	long lookups = 0, missing = 0, foreign = 0, phantom = 0;
+	for (int i = 0; i < READERS; i++) {
+		pthread_join(rd[i], NULL);
+		lookups += rj[i].lookups;
+		missing += rj[i].missing;
+		foreign += rj[i].foreign;
+		phantom += rj[i].phantom;
+	}
+	CHECK(lookups > 0 && missing == 0 && foreign == 0 && phantom == 0,
+	      "%s: %ld lookups under churn: %ld stable keys missed, %ld wrong elements, %ld absent keys found", t,
+	      lookups, missing, foreign, phantom);
 	bpfvm_map_put(m);
 }
 
@@ -599,6 +695,8 @@ int main(void)
 	test_counters(BPFVM_MAP_TYPE_LPM_TRIE, 8, 64, BPFVM_F_NO_PREALLOC);
 	test_churn(BPFVM_MAP_TYPE_HASH, 48);
 	test_churn(BPFVM_MAP_TYPE_LRU_HASH, 32);
+	test_lookup_under_churn(BPFVM_MAP_TYPE_HASH);
+	test_lookup_under_churn(BPFVM_MAP_TYPE_PERCPU_HASH);
 	test_queue_mpmc();
 	test_ringbuf_mpsc();
 	return mt_finish();

@@ -26,8 +26,10 @@
 #include <errno.h>
 #include <stddef.h>
 
+#include "core/inline_lookup.h"
 #include "core/program.h"
 #include "emit.h"
+#include "helpers/helpers.h"
 #include "jit/jit_internal.h"
 
 static const int8_t xreg[11] = { RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP };
@@ -680,6 +682,64 @@ static void translate_call(struct translator *t, const struct isa_op *op, const 
 	emit_status_check(t, pc);
 }
 
+/* bpf_map_lookup_elem on a constant array map, open-coded in unchecked
+ * mode as the kernel's array_map_gen_lookup() does (core/inline_lookup.h
+ * says when; checked mode keeps the call, whose helper checks the key
+ * pointer).  r0 = the map's own slot pointer, or NULL past the end:
+ *
+ *	mov r11d, [rsi]        the u32 key (eBPF r2)
+ *	xor eax, eax
+ *	cmp r11d, max_entries
+ *	jae done
+ *	imul r11, r11, stride  (shl for a power of two)
+ *	mov rax, values
+ *	add rax, r11
+ * done:
+ *
+ * r1..r5 keep their values, which a call would have left undefined.
+ * Returns false (nothing emitted) where the call must stay. */
+static bool translate_inline_lookup(struct translator *t, size_t pc)
+{
+	struct array_layout l;
+	if (t->checked || t->blind || !inline_lookup_at(t->prog, pc, t->is_target, &l))
+		return false;
+	struct emit_buf *b = &t->b;
+	emit_rm(b, false, false, OP(0x8b), R11, xreg[2], 0, false);
+	emit_rr(b, false, OP(0x31), RAX, RAX);
+	emit_alu_imm(b, false, 7, R11, (int32_t)l.max_entries);
+	size_t skip = emit_jcc8(b, CC_AE);
+	if ((l.stride & (l.stride - 1)) == 0) {
+		emit_shift_imm(b, true, 4, R11, (uint8_t)__builtin_ctz(l.stride));
+	} else {
+		emit_rr(b, true, OP(0x69), R11, R11);                  /* imul r11, r11, imm32 */
+		emit4(b, l.stride);
+	}
+	emit_mov_imm64(b, RAX, (uint64_t)(uintptr_t)l.values);
+	emit_rr(b, true, OP(0x01), R11, RAX);                          /* add rax, r11 */
+	if (!patch_rel8(b, skip, b->len))
+		t->layout_bad = true;
+	return true;
+}
+
+/* In unchecked mode a call of the lookup, update, delete or ringbuf
+ * output helper on a constant map (core/inline_lookup.h) goes straight to the map's
+ * operation, as the kernel's fixup_bpf_calls() makes it: r1..r4 are
+ * already its arguments, and it cannot stop or fail the run, so neither
+ * the run pointer nor the status check after it is needed.  Returns
+ * false (nothing emitted) where the helper must be called. */
+static bool translate_direct_map_call(struct translator *t, size_t pc)
+{
+	if (t->checked)
+		return false;
+	bpfvm_map *map = call_const_map(t->prog, pc, t->is_target);
+	uintptr_t fn = map ? helper_direct_map_op(t->prog->call_fns[t->prog->slots[0][pc].imm], map) : 0;
+	if (!fn)
+		return false;
+	emit_mov_imm64(&t->b, RAX, (uint64_t)fn);
+	emit_rr(&t->b, false, OP(0xff), 2, RAX);                /* call rax */
+	return true;
+}
+
 static void translate_packet(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, int32_t pc)
 {
 	struct emit_buf *b = &t->b;
@@ -994,7 +1054,9 @@ static int translate_pass(struct translator *t, bpfvm_error *err)
 			translate_jump(t, op, in, ipc);
 			break;
 		case FMT_CALL: case FMT_CALL_LOCAL: case FMT_CALLX:
-			translate_call(t, op, in, ipc);
+			if (op->format != FMT_CALL ||
+			    (!translate_inline_lookup(t, pc) && !translate_direct_map_call(t, pc)))
+				translate_call(t, op, in, ipc);
 			break;
 		case FMT_EXIT:
 			if (t->cur_sub == 0 && !t->entry_is_called) {
@@ -1115,7 +1177,12 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 	for (size_t pc = 0; pc < n; pc++) {
 		const struct isa_op *op = isa_decode(&prog->insns[pc]);
 		switch (op->format) {
-		case FMT_CALL: case FMT_CALLX: case FMT_LDABS: case FMT_LDIND:
+		case FMT_CALL:
+			/* an open-coded lookup cannot fail the run */
+			if (!checked && !blind && inline_lookup_at(prog, pc, t->is_target, &(struct array_layout){ 0 }))
+				break;
+			/* fall through */
+		case FMT_CALLX: case FMT_LDABS: case FMT_LDIND:
 			t->may_fault = true;
 			t->leaf = false;
 			break;

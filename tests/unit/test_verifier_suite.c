@@ -1,0 +1,221 @@
+/*
+ * test_verifier_suite.c - bpfvm's verifier on the negative suite
+ * (tests/verifier/negative/): every annotated program gets the annotated
+ * verdict from bpfvm_verify(), a rejection with the annotated text (the
+ * kernel's words, which test_verifier_kernel_suite.c checks against the
+ * running kernel) in its message or log.  No program of the suite may be
+ * "unsupported": they use only program types and helpers bpfvm has.
+ *
+ * Built only with -DBPFVM_HAVE_VERIFIER=ON (tests/CMakeLists.txt), since
+ * it needs src/verifier.  Set BPFVM_SUITE_VERBOSE=1 to print every
+ * verdict and the log of every rejection.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bpfvm/instance.h"
+#include "bpfvm/object.h"
+#include "bpfvm/verifier.h"
+#include "unit/check.h"
+#include "verifier/suite.h"
+
+struct logbuf {
+	char *text;
+	size_t len, cap;
+};
+
+static void log_append(void *user, const char *text)
+{
+	struct logbuf *b = user;
+	size_t n = strlen(text);
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *t = realloc(b->text, cap);
+		if (!t)
+			return;
+		b->text = t;
+		b->cap = cap;
+	}
+	memcpy(b->text + b->len, text, n + 1);
+	b->len += n;
+}
+
+struct line_ctx {
+	const bpfvm_object *obj;
+	size_t prog;
+};
+
+static int line_of(void *user, size_t insn, const char **file, uint32_t *line, const char **text)
+{
+	const struct line_ctx *l = user;
+	return bpfvm_object_line_info(l->obj, l->prog, insn, file, line, NULL, text);
+}
+
+static const char *rc_name(int rc)
+{
+	switch (rc) {
+	case 0: return "accept";
+	case -EACCES: return "reject (EACCES)";
+	case -EINVAL: return "reject (EINVAL)";
+	case -E2BIG: return "reject (E2BIG)";
+	case -ENOTSUP: return "unsupported";
+	default: return "other error";
+	}
+}
+
+/* Checks one verdict: rc from bpfvm_verify, err and the log. */
+static void judge(const struct suite_case *c, int rc, const bpfvm_error *err, const struct logbuf *log,
+                  const bpfvm_verify_stats *stats)
+{
+	bool verbose = getenv("BPFVM_SUITE_VERBOSE") != NULL;
+	const char *text = log->text ? log->text : "";
+	bool msg_ok = !c->expect_reject || strstr(err->msg, c->msg) || strstr(text, c->msg);
+	bool verdict_ok = c->expect_reject ? (rc == -EACCES || rc == -EINVAL || rc == -E2BIG) : rc == 0;
+	if (verbose || !verdict_ok || !msg_ok)
+		printf("%-4s %s %s: bpfvm %s (%llu insns)%s%s\n", verdict_ok && msg_ok ? "ok" : "FAIL", c->file, c->prog,
+		       rc_name(rc), (unsigned long long)stats->processed_insns, rc ? ": " : "", rc ? err->msg : "");
+	CHECK(rc != -ENOTSUP, "%s:%d %s: bpfvm says unsupported: %s", c->file, c->line, c->prog, err->msg);
+	CHECK(verdict_ok, "%s:%d %s: annotated %s, bpfvm says %s (insn %d: %s)", c->file, c->line, c->prog,
+	      c->expect_reject ? "reject" : "accept", rc_name(rc), err->insn, err->msg);
+	if (c->expect_reject && rc != 0)
+		CHECK(msg_ok, "%s:%d %s: bpfvm's message lacks \"%s\": %s\n%s", c->file, c->line, c->prog, c->msg, err->msg,
+		      text);
+	if (verbose && rc)
+		printf("%s\n", text);
+}
+
+static void run_asm(const struct suite_case *c)
+{
+	char *src = suite_asm_text(c);
+	bpfvm_insn *insns = NULL;
+	size_t count = 0;
+	bpfvm_error err = { 0 };
+	if (!src || bpfvm_asm(src, &insns, &count, &err)) {
+		CHECK(0, "%s: cannot assemble: line %d: %s", c->file, err.line, err.msg);
+		free(src);
+		return;
+	}
+	struct logbuf log = { 0 };
+	bpfvm_verify_stats stats = { 0 };
+	bpfvm_verify_opts opts = {
+		.prog_type = c->prog_type,
+		.log_level = 1,
+		.log = log_append,
+		.log_user = &log,
+	};
+	memset(&err, 0, sizeof err);
+	int rc = bpfvm_verify(insns, count, &opts, &stats, &err);
+	judge(c, rc, &err, &log, &stats);
+	free(log.text);
+	free(insns);
+	free(src);
+}
+
+/* The maps of an object, created as the loader would (before binding). */
+static int create_maps(const bpfvm_object *obj, bpfvm_map ***out, size_t *count)
+{
+	size_t n = bpfvm_object_map_count(obj);
+	bpfvm_map **maps = calloc(n ? n : 1, sizeof *maps);
+	for (size_t i = 0; i < n; i++) {
+		const bpfvm_object_map *om = bpfvm_object_map_at(obj, i);
+		bpfvm_error err = { 0 };
+		bpfvm_map *inner = NULL;
+		if (om->has_inner) {
+			bpfvm_map_def idef = BPFVM_MAP_DEF_INIT;
+			idef.type = om->inner.type;
+			idef.key_size = om->inner.key_size;
+			idef.value_size = om->inner.value_size;
+			idef.max_entries = om->inner.max_entries;
+			idef.flags = om->inner.flags;
+			idef.spin_lock_off = om->inner.spin_lock_off;
+			if (bpfvm_map_create(&idef, &inner, &err)) {
+				CHECK(0, "map %s (inner): %s", om->name, err.msg);
+				return -1;
+			}
+		}
+		bpfvm_map_def def = BPFVM_MAP_DEF_INIT;
+		def.type = om->attrs.type;
+		def.key_size = om->attrs.key_size;
+		def.value_size = om->attrs.value_size;
+		def.max_entries = om->attrs.max_entries;
+		def.flags = om->attrs.flags;
+		def.map_extra = om->attrs.map_extra;
+		def.name = om->name;
+		def.inner = inner;
+		def.spin_lock_off = om->attrs.spin_lock_off;
+		int rc = bpfvm_map_create(&def, &maps[i], &err);
+		if (inner)
+			bpfvm_map_put(inner);
+		if (rc) {
+			CHECK(0, "map %s: %s", om->name, err.msg);
+			return -1;
+		}
+	}
+	*out = maps;
+	*count = n;
+	return 0;
+}
+
+static void run_object(const struct suite_case *c)
+{
+	char path[512];
+	suite_obj_path(c, path, sizeof path);
+	bpfvm_object *obj;
+	bpfvm_error err = { 0 };
+	if (bpfvm_object_open(path, &obj, &err)) {
+		CHECK(0, "%s: %s", path, err.msg);
+		return;
+	}
+	int idx = bpfvm_object_find_prog(obj, c->prog);
+	CHECK(idx >= 0, "%s: no program %s", path, c->prog);
+	bpfvm_map **maps = NULL;
+	size_t nmaps = 0;
+	if (idx >= 0 && !create_maps(obj, &maps, &nmaps)) {
+		const bpfvm_object_prog *p = bpfvm_object_prog_at(obj, (size_t)idx);
+		struct logbuf log = { 0 };
+		struct line_ctx lines = { obj, (size_t)idx };
+		bpfvm_verify_stats stats = { 0 };
+		bpfvm_verify_opts opts = {
+			.prog_type = p->type,
+			.maps = maps,
+			.map_count = nmaps,
+			.line_info = line_of,
+			.line_user = &lines,
+			.log_level = 1,
+			.log = log_append,
+			.log_user = &log,
+		};
+		memset(&err, 0, sizeof err);
+		int rc = bpfvm_verify(p->insns, p->insn_count, &opts, &stats, &err);
+		judge(c, rc, &err, &log, &stats);
+		free(log.text);
+	}
+	for (size_t i = 0; i < nmaps; i++)
+		if (maps[i])
+			bpfvm_map_put(maps[i]);
+	free(maps);
+	bpfvm_object_free(obj);
+}
+
+int main(void)
+{
+	struct suite s;
+	if (suite_load(&s)) {
+		printf("FAIL: %s\n", s.error);
+		return 1;
+	}
+	for (size_t i = 0; i < s.count; i++) {
+		if (s.cases[i].is_asm)
+			run_asm(&s.cases[i]);
+		else
+			run_object(&s.cases[i]);
+	}
+	printf("%zu programs of the negative suite\n", s.count);
+	suite_free(&s);
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
