@@ -18,7 +18,7 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBPFVM_SANITIZE=ON >
 cmake --build build-asan -j "$jobs"
 # the normal build ran the full 100,000-program JIT differential; here a
 # fifth of it, under the sanitizers
-(cd build-asan && BPFVM_JITDIFF_COUNT=${BPFVM_JITDIFF_COUNT:-20000} ASAN_OPTIONS=detect_leaks=1 \
+(cd build-asan && BPFVM_JITDIFF_COUNT=${BPFVM_JITDIFF_COUNT:-20000} BPFVM_VFUZZ_COUNT=${BPFVM_VFUZZ_COUNT:-4000} ASAN_OPTIONS=detect_leaks=1 \
   UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j 1)
 
 if [ -f tests/fuzz/CMakeLists.txt ]; then
