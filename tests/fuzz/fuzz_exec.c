@@ -40,6 +40,12 @@
  *     just not crash.  Off by default: compiled code is not instrumented,
  *     so ASan cannot watch it, and the JIT is younger than the interpreter.
  *
+ *   - the verifier (raw memory of the input's length): a program it
+ *     accepts must never fault in the checked run (running out of the
+ *     back-edge budget is allowed: the verifier proves safety, and its
+ *     loops may be longer than the budget), and must then give the same
+ *     r0 and memory unchecked.
+ *
  * Environment BPFVM_FUZZ_VERBOSE=1 prints each input's load and run
  * outcome (for triage: `fuzz_exec -runs=0 DIR` replays a corpus).
  */
@@ -50,6 +56,7 @@
 #include <string.h>
 
 #include "bpfvm/bpfvm.h"
+#include "bpfvm/verifier.h"
 #include "isa/isa.h"
 
 enum {
@@ -667,6 +674,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		        rc ? err.msg : "");
 	int rc0 = rc;
 	uint64_t r0_0 = r0;
+	bpfvm_error err0 = err;
 	if (mem_len)
 		memcpy(mem_after, s.mem, mem_len);
 
@@ -681,6 +689,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((flags & FX_DIFF) && rc0 == 0) {
 		rc = one_run(prog, &s, BPFVM_UNCHECKED, BPFVM_ENGINE_INTERP, &r0, &err, "unchecked");
 		compare_outcome(&s, rc, r0, &err, rc0, r0_0, mem_after, "unchecked");
+	}
+
+	/* The verifier's soundness: what it accepts runs without a fault. */
+	bpfvm_verify_opts vo = { .prog_type = BPFVM_PROG_TYPE_RAW, .mem_size = (uint32_t)mem_len, .helpers = helpers };
+	bpfvm_error verr;
+	int vrc = bpfvm_verify(insns, count, &vo, NULL, &verr);
+	if (verbose)
+		fprintf(stderr, "fuzz_exec: verifier %d %s\n", vrc, vrc ? verr.msg : "accepted");
+	if (vrc == 0 && rc0 != 0 && rc0 != -ELOOP) {
+		fprintf(stderr, "fuzz_exec: the verifier accepted a program whose checked run failed (%d): %s\n", rc0,
+		        err0.msg);
+		abort();
+	}
+	if (vrc == 0 && rc0 == 0) {
+		rc = one_run(prog, &s, BPFVM_UNCHECKED, BPFVM_ENGINE_INTERP, &r0, &err, "verified unchecked");
+		compare_outcome(&s, rc, r0, &err, rc0, r0_0, mem_after, "verified unchecked");
 	}
 
 	bool unspecified = jit_diff && reads_clobbered(insns, count);

@@ -183,7 +183,7 @@ static inline int suite_load(struct suite *s)
 			}
 			struct suite_case *c = &s->cases[s->count];
 			memset(c, 0, sizeof *c);
-			snprintf(c->file, sizeof c->file, "%s", de->d_name);
+			snprintf(c->file, sizeof c->file, "%.*s", (int)sizeof c->file - 1, de->d_name);
 			c->is_asm = is_asm;
 			c->line = lineno;
 			if (suite_parse_expect(p + 7, c)) {
