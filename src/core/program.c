@@ -291,9 +291,12 @@ int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, st
 	 * keeps one such stack, so a program never sees host data; a run
 	 * nested inside a helper gets a fresh one of its own.  Checked runs
 	 * (unverified programs) start from zeroes, so nothing one program left
-	 * there reaches the next; unchecked runs are of verified programs,
-	 * which never read a stack slot before writing it, and skip the 4 KiB
-	 * memset. */
+	 * there reaches the next.  Unchecked runs are of verified programs and
+	 * skip the 4 KiB memset: as the kernel's verifier does for a
+	 * privileged loader, bpfvm's lets them read stack never written, which
+	 * then holds what an earlier run on this thread left (bytes of eBPF
+	 * programs only, never host data; the kernel leaks its own stack the
+	 * same way). */
 	static __thread uint8_t thread_stack[RUN_STACK_BYTES] __attribute__((aligned(16)));
 	static __thread bool thread_stack_busy;
 	uint8_t nested_stack[thread_stack_busy ? RUN_STACK_BYTES : 1] __attribute__((aligned(16)));
