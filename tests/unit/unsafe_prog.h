@@ -40,20 +40,20 @@
 
 #define UP_MAX_INSNS 512u
 
-/* Patterns that hit verifier bugs not yet fixed, left out while the fix is
- * pending so that fuzzing can look for others (0 to generate them again):
+/* Patterns that once hit verifier rules, kept switchable (1 leaves them
+ * out).  Both read stack bytes a program may not have written, which the
+ * verifier (like the kernel's, for a privileged loader) now allows:
  *   UP_AVOID_BUG_HELPER_VARSIZE_INIT: a helper writing a variable number of
  *   bytes to the stack (bpf_probe_read_kernel with r2 = x & 15) followed by
- *   a read of those bytes: the verifier marks all umax bytes initialised. */
+ *   a read of those bytes. */
 #ifndef UP_AVOID_BUG_HELPER_VARSIZE_INIT
-#define UP_AVOID_BUG_HELPER_VARSIZE_INIT 1
+#define UP_AVOID_BUG_HELPER_VARSIZE_INIT 0
 #endif
 /*   UP_AVOID_BUG_VAROFF_STACK_INIT: a variable-offset stack write followed
- *   by a read of bytes it may not have written: the verifier marks every
- *   byte of the write's possible range initialised.  Avoided by
- *   initialising the whole area a chain's stack offsets can reach. */
+ *   by a read of bytes it may not have written (1: initialise the whole
+ *   area a chain's stack offsets can reach first). */
 #ifndef UP_AVOID_BUG_VAROFF_STACK_INIT
-#define UP_AVOID_BUG_VAROFF_STACK_INIT 1
+#define UP_AVOID_BUG_VAROFF_STACK_INIT 0
 #endif
 #define UP_MAX_SUBS 3u
 
