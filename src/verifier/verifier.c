@@ -162,6 +162,17 @@ static void mark_ptr(struct vreg *r, uint8_t type)
 	scalar_known(&r->v, 0);
 }
 
+/* What a load of `size` bytes from memory of unknown contents gives:
+ * any number of that width, sign-extended for a signed load. */
+static void mark_loaded(struct vreg *r, int size, bool sx)
+{
+	mark_unknown(r);
+	if (sx)
+		scalar_unknown_signed(&r->v, (unsigned)size);
+	else
+		scalar_unknown_size(&r->v, (unsigned)size);
+}
+
 static bool is_ptr(const struct vreg *r)
 {
 	return r->type != REG_SCALAR && r->type != REG_NOT_INIT;
@@ -380,11 +391,7 @@ static int stack_read(struct verifier_env *env, struct vstate *st, uint32_t fram
 		mark_known(out, 0);
 		return 0;
 	}
-	mark_unknown(out);
-	if (sx)
-		scalar_unknown_signed(&out->v, (unsigned)size);
-	else
-		scalar_unknown_size(&out->v, (unsigned)size);
+	mark_loaded(out, size, sx);
 	return 0;
 }
 
@@ -544,11 +551,7 @@ static int check_mem(struct verifier_env *env, struct vstate *st, int regno, int
 			if (ca.type != REG_SCALAR) {
 				mark_ptr(out, ca.type);
 			} else {
-				mark_unknown(out);
-				if (sx)
-					scalar_unknown_signed(&out->v, (unsigned)size);
-				else
-					scalar_unknown_size(&out->v, (unsigned)size);
+				mark_loaded(out, size, sx);
 			}
 		}
 		return 0;
@@ -576,11 +579,7 @@ static int check_mem(struct verifier_env *env, struct vstate *st, int regno, int
 		if (r->map->spin_lock_off >= 0 && lo < r->map->spin_lock_off + 4 && hi > r->map->spin_lock_off)
 			return reject(env, -EACCES, "bpf_spin_lock cannot be accessed directly by load/store");
 		if (out && !rdonly_map_read(r, off, size, out, sx)) {
-			mark_unknown(out);
-			if (sx)
-				scalar_unknown_signed(&out->v, (unsigned)size);
-			else
-				scalar_unknown_size(&out->v, (unsigned)size);
+			mark_loaded(out, size, sx);
 		}
 		return 0;
 	}
@@ -598,13 +597,8 @@ static int check_mem(struct verifier_env *env, struct vstate *st, int regno, int
 		if (o < 0 || o + size > (int64_t)r->range)
 			return reject(env, -EACCES, "invalid access to packet, off=%d size=%d, R%d(id=%u,off=%d,r=%u)", off,
 			              size, regno, r->id, r->off, r->range);
-		if (out) {
-			mark_unknown(out);
-			if (sx)
-				scalar_unknown_signed(&out->v, (unsigned)size);
-			else
-				scalar_unknown_size(&out->v, (unsigned)size);
-		}
+		if (out)
+			mark_loaded(out, size, sx);
 		return 0;
 	}
 	case REG_MEM: {
@@ -617,13 +611,8 @@ static int check_mem(struct verifier_env *env, struct vstate *st, int regno, int
 			              lo, size);
 		if (acc == ACC_WRITE && r->rdonly)
 			return reject(env, -EACCES, "cannot write into rdonly mem");
-		if (out) {
-			mark_unknown(out);
-			if (sx)
-				scalar_unknown_signed(&out->v, (unsigned)size);
-			else
-				scalar_unknown_size(&out->v, (unsigned)size);
-		}
+		if (out)
+			mark_loaded(out, size, sx);
 		return 0;
 	}
 	default:
