@@ -1,8 +1,13 @@
 /*
  * cmd_map.c - `bpfvm map dump|lookup|update|delete|show pinned PATH`, in
  * bpftool's syntax and output: keys and values as hex bytes (per-CPU maps
- * one value per CPU), JSON with -j.
+ * one value per CPU), JSON with -j.  When the pin has a valid BTF sidecar
+ * (PATH.btf, <bpfvm/pin_btf.h>), dump and lookup print keys and values
+ * with their types too: as `run --dump-maps` does in text, and in JSON as
+ * bpftool's "formatted" member next to the bytes.
  */
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
 #include <errno.h>
 #include <linux/bpf.h>
 #include <stdio.h>
@@ -10,7 +15,16 @@
 #include <string.h>
 
 #include "bpfvm/maps.h"
+#include "bpfvm/pin_btf.h"
+#include "btf_print.h"
 #include "cli.h"
+
+/* The types of a pinned map's keys and values (none: all zero). */
+struct map_types {
+	struct btf *btf;
+	struct btf_dump *dump;
+	uint32_t key_id, value_id;
+};
 
 static bool percpu(uint32_t type)
 {
@@ -28,47 +42,87 @@ static void print_bytes(const uint8_t *p, size_t n, bool json)
 	}
 }
 
-static void print_entry(const bpfvm_map_info *info, const uint8_t *key, const uint8_t *value, bool json,
-                        bool first)
+static void print_entry(const bpfvm_map_info *info, const struct map_types *ty, const uint8_t *key,
+                        const uint8_t *value, bool json, bool first)
 {
+	size_t stride = (info->value_size + 7) / 8 * 8;
 	if (json) {
 		printf("%s{\"key\":[", first ? "" : ",");
 		print_bytes(key, info->key_size, true);
 		printf("],");
 		if (percpu(info->type)) {
 			printf("\"values\":[");
-			size_t stride = (info->value_size + 7) / 8 * 8;
 			for (uint32_t c = 0; c < info->possible_cpus; c++) {
 				printf("%s{\"cpu\":%u,\"value\":[", c ? "," : "", c);
 				print_bytes(value + c * stride, info->value_size, true);
 				printf("]}");
 			}
-			printf("]}");
+			printf("]");
 		} else {
 			printf("\"value\":[");
 			print_bytes(value, info->user_value_size, true);
-			printf("]}");
+			printf("]");
 		}
+		if (ty->btf) {
+			/* bpftool's shape: {"key":K,"value":V} or {"key":K,"values":[{"cpu":N,"value":V}]} */
+			printf(",\"formatted\":{");
+			if (ty->key_id) {
+				printf("\"key\":");
+				typed_print_json(ty->btf, ty->key_id, key, info->key_size);
+			}
+			if (ty->value_id) {
+				printf("%s", ty->key_id ? "," : "");
+				if (percpu(info->type)) {
+					printf("\"values\":[");
+					for (uint32_t c = 0; c < info->possible_cpus; c++) {
+						printf("%s{\"cpu\":%u,\"value\":", c ? "," : "", c);
+						typed_print_json(ty->btf, ty->value_id, value + c * stride, info->value_size);
+						printf("}");
+					}
+					printf("]");
+				} else {
+					printf("\"value\":");
+					typed_print_json(ty->btf, ty->value_id, value, info->user_value_size);
+				}
+			}
+			printf("}");
+		}
+		printf("}");
 		return;
 	}
 	if (info->key_size) {
 		printf("key: ");
-		print_bytes(key, info->key_size, false);
+		typed_print(ty->dump, ty->key_id, key, info->key_size);
 		printf("  ");
 	}
 	if (percpu(info->type)) {
-		size_t stride = (info->value_size + 7) / 8 * 8;
 		printf("\n");
 		for (uint32_t c = 0; c < info->possible_cpus; c++) {
 			printf("value (CPU %02u): ", c);
-			print_bytes(value + c * stride, info->value_size, false);
+			typed_print(ty->dump, ty->value_id, value + c * stride, info->value_size);
 			printf("\n");
 		}
 	} else {
 		printf("value: ");
-		print_bytes(value, info->user_value_size, false);
+		typed_print(ty->dump, ty->value_id, value, info->user_value_size);
 		printf("\n");
 	}
+}
+
+/* The pin's sidecar, if it has a valid one; a broken one is reported in one
+ * line and ignored (the entries are then printed as bytes). */
+static void load_types(const char *path, const bpfvm_map *map, struct map_types *ty)
+{
+	bpfvm_error err = { 0 };
+	libbpf_set_print(NULL);   /* our warning says why; libbpf's would add lines */
+	int rc = bpfvm_pin_btf_read(path, map, &ty->btf, &ty->key_id, &ty->value_id, &err);
+	if (rc == -ENOENT)
+		return;
+	if (rc) {
+		fprintf(stderr, "%s: warning: %s; printing bytes only\n", prog_name, err.msg);
+		return;
+	}
+	ty->dump = typed_dumper(ty->btf);
 }
 
 /* Collects "key BYTES..." / "value BYTES..." arguments (bpftool's form,
@@ -100,7 +154,9 @@ int cmd_map(int argc, char **argv)
 		       "       bpfvm map update pinned PATH key BYTES value BYTES [any|exist|noexist]\n"
 		       "       bpfvm map delete pinned PATH key BYTES\n"
 		       "Works on maps a bpfvm process pinned (LIBBPF_PIN_BY_NAME maps live in\n"
-		       "%s/NAME).  BYTES are hex bytes: 0x01 0x02 or hex 01 02.\n",
+		       "%s/NAME).  BYTES are hex bytes: 0x01 0x02 or hex 01 02.\n"
+		       "dump and lookup also print keys and values with their C types when\n"
+		       "the pin has a BTF sidecar (PATH.btf, written by bpfvm run).\n",
 		       BPFVM_PIN_DIR_DEFAULT);
 		return argc < 2;
 	}
@@ -120,6 +176,7 @@ int cmd_map(int argc, char **argv)
 		return fail("%s: %s", path, err.msg);
 	bpfvm_map_info info;
 	bpfvm_map_info_get(map, &info);
+	struct map_types types = { 0 };
 	uint8_t *key = calloc(1, info.key_size + 1), *next = calloc(1, info.key_size + 1);
 	uint8_t *value = calloc(1, info.user_value_size + 1);
 	bool json = false, have_key = false, have_value = false;
@@ -150,6 +207,8 @@ int cmd_map(int argc, char **argv)
 	}
 	if (rc)
 		goto out;
+	if (!strcmp(verb, "dump") || !strcmp(verb, "lookup"))
+		load_types(path, map, &types);
 	if (!strcmp(verb, "show")) {
 		if (json)
 			printf("{\"id\":%u,\"type\":\"%s\",\"name\":\"%s\",\"flags\":%u,\"bytes_key\":%u,"
@@ -169,7 +228,7 @@ int cmd_map(int argc, char **argv)
 			prev = key;
 			if (bpfvm_map_lookup(map, key, value, 0, NULL))
 				continue;   /* deleted meanwhile */
-			print_entry(&info, key, value, json, count == 0);
+			print_entry(&info, &types, key, value, json, count == 0);
 			count++;
 		}
 		if (json)
@@ -183,7 +242,7 @@ int cmd_map(int argc, char **argv)
 			if (bpfvm_map_lookup(map, key, value, 0, &err))
 				rc = fail("map lookup: %s", err.msg);
 			else {
-				print_entry(&info, key, value, json, true);
+				print_entry(&info, &types, key, value, json, true);
 				if (json)
 					printf("\n");
 			}
@@ -197,6 +256,8 @@ int cmd_map(int argc, char **argv)
 		}
 	}
 out:
+	btf_dump__free(types.dump);
+	btf__free(types.btf);
 	free(key);
 	free(next);
 	free(value);

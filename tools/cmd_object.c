@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "bpfvm/instance.h"
+#include "btf_print.h"
 #include "cli.h"
 
 /* The kernel's numbers (<linux/bpf.h> clashes with <pcap/pcap.h>). */
@@ -125,31 +126,12 @@ struct run_args {
 	bool jit, unchecked, dump_maps, no_verify;
 };
 
-static void btf_printf(void *ctx, const char *fmt, va_list args)
-{
-	(void)ctx;
-	vprintf(fmt, args);
-}
-
-/* Prints one key or value: with its BTF type when the object has one
- * (libbpf's btf_dump), else as hex bytes. */
-static void print_typed(struct btf_dump *d, uint32_t type_id, const uint8_t *p, size_t n)
-{
-	if (d && type_id) {
-		LIBBPF_OPTS(btf_dump_type_data_opts, o, .compact = true, .emit_zeroes = true);
-		if (btf_dump__dump_type_data(d, type_id, p, n, &o) >= 0)
-			return;
-	}
-	for (size_t i = 0; i < n; i++)
-		printf("%s%02x", i ? " " : "", p[i]);
-}
-
 /* --dump-maps: every map's entries after the run (not ring buffers, whose
  * records are printed as they come, nor prog_arrays). */
 static void dump_maps(const bpfvm_object *obj, bpfvm_instance *inst)
 {
 	struct btf *btf = bpfvm_object_btf(obj);
-	struct btf_dump *d = btf ? btf_dump__new(btf, btf_printf, NULL, NULL) : NULL;
+	struct btf_dump *d = typed_dumper(btf);
 	for (size_t i = 0; i < bpfvm_object_map_count(obj); i++) {
 		const bpfvm_object_map *om = bpfvm_object_map_at(obj, i);
 		bpfvm_map *m = bpfvm_instance_map(inst, i);
@@ -168,9 +150,9 @@ static void dump_maps(const bpfvm_object *obj, bpfvm_instance *inst)
 			if (bpfvm_map_lookup(m, key, value, 0, NULL))
 				continue;
 			printf("  key: ");
-			print_typed(d, om->attrs.btf_key_type_id, key, info.key_size);
+			typed_print(d, om->attrs.btf_key_type_id, key, info.key_size);
 			printf("  value: ");
-			print_typed(d, info.user_value_size == info.value_size ? om->attrs.btf_value_type_id : 0, value,
+			typed_print(d, info.user_value_size == info.value_size ? om->attrs.btf_value_type_id : 0, value,
 			            info.user_value_size);
 			printf("\n");
 			count++;

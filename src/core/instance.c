@@ -3,7 +3,7 @@
  *
  * Owns: map creation from the object's definitions (global data maps
  * filled with their initial bytes, pinned maps reopened or pinned, inner
- * map templates), the binding of map references in programs (an lddw of
+ * map templates, pinned maps' BTF sidecars), the binding of map references in programs (an lddw of
  * a map becomes the map's address; one of a map value, the value's
  * address plus the offset), loading each program with its type, helpers
  * and maps, and the initial slots of prog_arrays and map-in-maps.
@@ -14,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "bpfvm/instance.h"
+#include "bpfvm/pin_btf.h"
 #include "isa/isa.h"
 
 struct bpfvm_instance {
@@ -47,7 +49,23 @@ static bpfvm_map_def def_of(const bpfvm_map_attrs *a, const char *name, char nam
 	return d;
 }
 
-static int create_map(const bpfvm_object_map *om, const char *pin_dir, bpfvm_map **out, bpfvm_error *err)
+/* A pinned map's key and value types go next to its pin (PATH.btf) for
+ * `bpfvm map` in other processes; a map without types has no sidecar (a
+ * stale one is removed when the map is pinned anew).  Best effort: the
+ * map works without it, its entries are then printed as bytes. */
+static void pin_types(const bpfvm_object_map *om, const struct btf *btf, const char *path, bool fresh)
+{
+	if (btf && (om->attrs.btf_key_type_id || om->attrs.btf_value_type_id))
+		bpfvm_pin_btf_write(path, btf, om->attrs.btf_key_type_id, om->attrs.btf_value_type_id, NULL);
+	else if (fresh) {
+		char side[4096 + sizeof BPFVM_PIN_BTF_SUFFIX];
+		snprintf(side, sizeof side, "%s%s", path, BPFVM_PIN_BTF_SUFFIX);
+		unlink(side);
+	}
+}
+
+static int create_map(const bpfvm_object_map *om, const struct btf *btf, const char *pin_dir, bpfvm_map **out,
+                      bpfvm_error *err)
 {
 	bpfvm_map *inner = NULL;
 	char name16[16];
@@ -81,6 +99,7 @@ static int create_map(const bpfvm_object_map *om, const char *pin_dir, bpfvm_map
 				return isa_error(err, -EINVAL, -1,
 				                 "map %s: the map pinned at %s has a different definition", om->name, path);
 			}
+			pin_types(om, btf, path, false);
 			return 0;
 		}
 	}
@@ -95,6 +114,8 @@ static int create_map(const bpfvm_object_map *om, const char *pin_dir, bpfvm_map
 	if (!rc && om->pinning == BPFVM_PIN_BY_NAME) {
 		mkdir(pin_dir, 0755);
 		rc = bpfvm_map_pin(*out, path, err);
+		if (!rc)
+			pin_types(om, btf, path, true);
 	}
 	if (rc) {
 		bpfvm_map_put(*out);
@@ -266,7 +287,7 @@ int bpfvm_instance_new(const bpfvm_object *obj, const bpfvm_instance_opts *opts,
 	const char *pin_dir = opts->pin_dir ? opts->pin_dir : BPFVM_PIN_DIR_DEFAULT;
 	for (size_t i = 0; i < inst->map_count; i++) {
 		const bpfvm_object_map *om = bpfvm_object_map_at(obj, i);
-		rc = create_map(om, pin_dir, &inst->maps[i], err);
+		rc = create_map(om, bpfvm_object_btf(obj), pin_dir, &inst->maps[i], err);
 		if (rc)
 			goto fail;
 		void *base;
