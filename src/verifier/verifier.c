@@ -1464,6 +1464,11 @@ bool states_covered(const struct verifier_env *env, uint32_t pc, const struct vs
 		uint16_t live;
 		if (fi == old->curframe)
 			live = env->live[pc];
+		else if (old->frames[fi + 1]->callback_helper >= 0)
+			/* a helper calling back may call again: it reads its
+			 * arguments once more */
+			live = (env->live[old->frames[fi + 1]->callsite] & 0x3e) |
+			       (env->live[old->frames[fi + 1]->callsite + 1] & 0x3c0);
 		else /* after the call returns only the callee-saved registers matter */
 			live = env->live[old->frames[fi + 1]->callsite + 1] & 0x3c0;
 		for (int i = 0; i < 10; i++) {
