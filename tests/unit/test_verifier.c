@@ -194,6 +194,8 @@ static void check_asm_cases(void)
 #define JNE_IMM(d, i, o) I(0x55, d, 0, o, i)
 #define JGT_IMM(d, i, o) I(0x25, d, 0, o, i)
 #define CALL(id) I(0x85, 0, 0, 0, id)
+/* r = the subprogram `rel` instructions after this lddw's first slot + 1 */
+#define LD_FUNC(d, rel) I(0x18, d, 4, 0, rel), I(0, 0, 0, 0, 0)
 #define EXIT I(0x95, 0, 0, 0, 0)
 /* r2 = fp - 4 holding key 0 */
 #define KEY_ON_STACK ST_W(10, -4, 0), MOV_REG(2, 10), ADD_IMM(2, -4)
@@ -267,6 +269,23 @@ static const struct map_case map_cases[] = {
 	  "bpf_spin_lock cannot be accessed directly", 7 },
 	{ "map pointer arithmetic", XDP, N(LD_MAP(1, 0), ADD_IMM(1, 8), MOV_IMM(0, 0), EXIT),
 	  "pointer arithmetic on map_ptr prohibited", 2 },
+	/* bpf_loop(3, callback at insn 8, ctx, 0) */
+	{ "bpf_loop callback", XDP,
+	  N(MOV_IMM(1, 3), LD_FUNC(2, 6), MOV_IMM(3, 0), MOV_IMM(4, 0), CALL(181), MOV_IMM(0, 0), EXIT, MOV_IMM(0, 0),
+	    EXIT), NULL, 0 },
+	{ "bpf_loop callback returning 2", XDP,
+	  N(MOV_IMM(1, 3), LD_FUNC(2, 6), MOV_IMM(3, 0), MOV_IMM(4, 0), CALL(181), MOV_IMM(0, 0), EXIT, MOV_IMM(0, 2),
+	    EXIT), "At callback return the register R0 has 2 should have been in [0, 1]", 9 },
+	{ "bpf_loop callback using a NULL context", XDP,
+	  N(MOV_IMM(1, 3), LD_FUNC(2, 6), MOV_IMM(3, 0), MOV_IMM(4, 0), CALL(181), MOV_IMM(0, 0), EXIT, LDX_DW(0, 2, 0),
+	    EXIT), "R2 invalid mem access 'scalar'", 8 },
+	/* the callback counts in the caller's stack: 8 bytes at fp-8 */
+	{ "bpf_loop callback writing the caller's stack", XDP,
+	  N(ST_DW(10, -8, 0), MOV_IMM(1, 3), LD_FUNC(2, 7), MOV_REG(3, 10), ADD_IMM(3, -8), MOV_IMM(4, 0), CALL(181),
+	    LDX_DW(0, 10, -8), EXIT, LDX_DW(1, 2, 0), ADD_IMM(1, 1), STX_DW(2, 1, 0), MOV_IMM(0, 0), EXIT), NULL, 0 },
+	{ "bpf_loop callback writing past the caller's slot", XDP,
+	  N(ST_DW(10, -8, 0), MOV_IMM(1, 3), LD_FUNC(2, 7), MOV_REG(3, 10), ADD_IMM(3, -8), MOV_IMM(4, 0), CALL(181),
+	    LDX_DW(0, 10, -8), EXIT, LDX_DW(1, 2, 8), MOV_IMM(0, 0), EXIT), "invalid read from stack", 10 },
 };
 
 static void check_map_cases(void)
