@@ -691,12 +691,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		compare_outcome(&s, rc, r0, &err, rc0, r0_0, mem_after, "unchecked");
 	}
 
-	/* The verifier's soundness: what it accepts runs without a fault. */
+	/* The verifier's soundness: what it accepts runs without a fault.
+	 * Only for programs without helper calls: this target's helpers are
+	 * test doubles under the kernel's numbers (one always fails), not the
+	 * functions the verifier's prototypes describe; test_verifier_fuzz
+	 * covers the real helpers. */
+	bool calls_helper = false;
+	for (size_t pc = 0; pc < count; pc++)
+		calls_helper |= insns[pc].opcode == 0x85 && insns[pc].src == 0;
 	bpfvm_verify_opts vo = { .prog_type = BPFVM_PROG_TYPE_RAW, .mem_size = (uint32_t)mem_len, .helpers = helpers };
 	bpfvm_error verr;
-	int vrc = bpfvm_verify(insns, count, &vo, NULL, &verr);
+	int vrc = calls_helper ? -ENOTSUP : bpfvm_verify(insns, count, &vo, NULL, &verr);
 	if (verbose)
-		fprintf(stderr, "fuzz_exec: verifier %d %s\n", vrc, vrc ? verr.msg : "accepted");
+		fprintf(stderr, "fuzz_exec: verifier %d %s\n", vrc,
+		        calls_helper ? "(not asked: helper calls)" : vrc ? verr.msg : "accepted");
 	if (vrc == 0 && rc0 != 0 && rc0 != -ELOOP) {
 		fprintf(stderr, "fuzz_exec: the verifier accepted a program whose checked run failed (%d): %s\n", rc0,
 		        err0.msg);
