@@ -189,7 +189,47 @@ static void gen_idiom(struct gen *g)
 	uint8_t cls = below(g->r, 2) ? 0x07 : 0x04;
 	bool w = cls == 0x07;
 	size_t into = below(g->r, 4) == 0 ? put_cond(g) : SIZE_MAX;   /* jumps past the first insn */
-	switch (below(g->r, 5)) {
+	switch (below(g->r, 6)) {
+	case 5: {                                                  /* load, op, store back */
+		static const uint8_t sizes[] = { 0x00, 0x08, 0x10, 0x18 };     /* W H B DW */
+		static const uint8_t ops[] = { 0x00, 0x10, 0x40, 0x50, 0xa0, 0x20 };
+		uint8_t sz = sizes[below(g->r, 4)], a = 9;
+		int16_t off = (int16_t)(below(g->r, MEM_LEN / 8) * 8);
+		if (below(g->r, 3) == 0)
+			off = (int16_t)-(8 + 8 * (int)below(g->r, STACK_USED / 8)), a = 10;
+		if (below(g->r, 2)) {                                  /* a = base; a += idx or K */
+			/* (a jump over the set-up of a would read anywhere: the
+			 * near miss here jumps over the load instead) */
+			into = SIZE_MAX;
+			uint8_t base = a;
+			a = data_reg(g);
+			int32_t k = (int32_t)below(g->r, 32) * 8;
+			if (below(g->r, 2)) {
+				uint8_t idx = data_reg(g);
+				if (idx == a)
+					idx = (uint8_t)(a == 0 ? 1 : a - 1);
+				put(g, 0xb7, idx, 0, 0, k);
+				put(g, 0xbf, a, base, 0, 0);
+				put(g, 0x0f, a, idx, 0, 0);
+			} else {
+				put(g, 0xbf, a, base, 0, 0);
+				put(g, 0x07, a, 0, 0, k);
+			}
+			off = (int16_t)(off - k);                      /* the same place */
+		}
+		if (x == a)
+			x = (uint8_t)(a == 0 ? 1 : a - 1);
+		put(g, (uint8_t)(0x61 | sz), x, a, off, 0);
+		uint8_t code = ops[below(g->r, sizeof ops)];
+		if (below(g->r, 2))
+			put(g, (uint8_t)(code | cls | 0x08), x, any, 0, 0);
+		else
+			put(g, (uint8_t)(code | cls), x, 0, 0, imm32(g));
+		put(g, (uint8_t)(0x63 | sz), a, x, off, 0);
+		if (below(g->r, 3) == 0)
+			put(g, 0xaf, 0, x, 0, 0);                      /* x read afterwards */
+		break;
+	}
 	case 0:                                                    /* x &= 1; x *= K */
 		put(g, (uint8_t)(0x50 | cls), x, 0, 0, below(g->r, 4) ? 1 : 3);
 		put(g, (uint8_t)(0x20 | cls), x, 0, 0, imm32(g));

@@ -210,8 +210,99 @@ static void test_branch_inversion(void)
 	check("goto that is a target", target, sizeof target / sizeof target[0], NULL, 0, true);
 }
 
+/* Runs prog with r1 = a 64-byte buffer, r2 = each input: r0 and the
+ * buffer afterwards must agree in all four ways. */
+static void check_mem(const char *name, const bpfvm_insn *insns, size_t n, const uint8_t *needle, size_t m,
+                      bool want)
+{
+	bpfvm_program *p = NULL;
+	bpfvm_error err = { 0 };
+	bpfvm_load_opts lo = { .jit = true };
+	if (bpfvm_program_load(insns, n, &lo, &p, &err)) {
+		CHECK(false, "%s: load: %s", name, err.msg);
+		return;
+	}
+	int bad = 0;
+	for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
+		uint8_t want_mem[64];
+		uint64_t want_r0 = 0;
+		int want_rc = 0;
+		for (int way = 0; way < 4; way++) {
+			uint8_t buf[64];
+			for (size_t k = 0; k < sizeof buf; k++)
+				buf[k] = (uint8_t)(k * 37 + 0x81);
+			bpfvm_region region = { .base = buf, .len = sizeof buf, .writable = true };
+			bpfvm_run_opts ro = {
+				.args = { (uint64_t)(uintptr_t)buf, inputs[i] }, .regions = &region, .region_count = 1,
+				.mode = way & 1 ? BPFVM_UNCHECKED : BPFVM_CHECKED,
+				.engine = way & 2 ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP,
+			};
+			uint64_t r0 = 0;
+			int rc = bpfvm_program_run(p, &ro, &r0, &err);
+			if (way == 0) {
+				memcpy(want_mem, buf, sizeof buf);
+				want_r0 = r0;
+				want_rc = rc;
+			} else if (rc != want_rc || r0 != want_r0 || memcmp(buf, want_mem, sizeof buf)) {
+				if (bad++ < 3)
+					printf("  %s way %d input 0x%" PRIx64 ": rc %d/%d r0 0x%" PRIx64 "/0x%" PRIx64 "\n",
+					       name, way, inputs[i], want_rc, rc, want_r0, r0);
+			}
+		}
+	}
+	CHECK(bad == 0, "%s: %d runs differ", name, bad);
+	const void *code;
+	size_t len;
+	if (!bpfvm_program_jited(p, BPFVM_UNCHECKED, &code, &len))
+		CHECK(contains(code, len, needle, m) == want, "%s: the rewrite %s", name,
+		      want ? "did not apply" : "applied where it must not");
+	bpfvm_program_free(p);
+}
+
+#define CHECK_MEM(name, needle, want, ...)                                                               \
+	do {                                                                                             \
+		const bpfvm_insn prog_[] = { __VA_ARGS__ };                                              \
+		check_mem(name, prog_, sizeof prog_ / sizeof prog_[0], needle, sizeof(needle), want);    \
+	} while (0)
+
+/* load, op, store back on one address -> one read-modify-write */
+static void test_rmw(void)
+{
+	static const uint8_t or_b_idx[] = { 0x80, 0x0c, 0x37, 0x80 };   /* or byte [rdi+rsi], 0x80 */
+	static const uint8_t and_q_reg[] = { 0x48, 0x21, 0x77, 0x08 };  /* and [rdi+8], rsi */
+	static const uint8_t add_w[] = { 0x66, 0x83, 0x47, 0x06, 0x05 }; /* add word [rdi+6], 5 */
+	static const uint8_t xor_d[] = { 0x31, 0x77, 0x0c };            /* xor [rdi+12], esi */
+	/* r2 &= 63; r3 = r1; r3 += r2; r4 = *(u8 *)(r3 + 0); w4 |= 128; *(u8 *)(r3 + 0) = r4 */
+	CHECK_MEM("or byte, indexed", or_b_idx, true,
+	          I(0x57, 2, 0, 0, 63), I(0xbf, 3, 1, 0, 0), I(0x0f, 3, 2, 0, 0), I(0x71, 4, 3, 0, 0),
+	          I(0x44, 4, 0, 0, 128), I(0x73, 3, 4, 0, 0), I(0xb7, 0, 0, 0, 1), EXIT);
+	/* the address register read afterwards: still set */
+	CHECK_MEM("or byte, address live", or_b_idx, false,
+	          I(0x57, 2, 0, 0, 63), I(0xbf, 3, 1, 0, 0), I(0x0f, 3, 2, 0, 0), I(0x71, 4, 3, 0, 0),
+	          I(0x44, 4, 0, 0, 128), I(0x73, 3, 4, 0, 0), I(0xbf, 0, 3, 0, 0), I(0x1f, 0, 1, 0, 0), EXIT);
+	CHECK_MEM("and qword, reg", and_q_reg, true,
+	          I(0x79, 4, 1, 8, 0), I(0x5f, 4, 2, 0, 0), I(0x7b, 1, 4, 8, 0), I(0xb7, 0, 0, 0, 0), EXIT);
+	CHECK_MEM("add word, imm", add_w, true,
+	          I(0x69, 4, 1, 6, 0), I(0x07, 4, 0, 0, 5), I(0x6b, 1, 4, 6, 0), I(0xb7, 0, 0, 0, 0), EXIT);
+	CHECK_MEM("xor dword, 32-bit op", xor_d, true,
+	          I(0x61, 4, 1, 12, 0), I(0xac, 4, 2, 0, 0), I(0x63, 1, 4, 12, 0), I(0xb7, 0, 0, 0, 0), EXIT);
+	/* near misses: the loaded value read afterwards; a 32-bit op stored as
+	 * a qword (its upper half is zero); different offsets; a jump onto the op */
+	CHECK_MEM("value live afterwards", and_q_reg, false,
+	          I(0x79, 4, 1, 8, 0), I(0x5f, 4, 2, 0, 0), I(0x7b, 1, 4, 8, 0), I(0xbf, 0, 4, 0, 0), EXIT);
+	static const uint8_t and_q_reg32[] = { 0x21, 0x77, 0x08 };
+	CHECK_MEM("32-bit op, qword store", and_q_reg32, false,
+	          I(0x79, 4, 1, 8, 0), I(0x5c, 4, 2, 0, 0), I(0x7b, 1, 4, 8, 0), I(0xb7, 0, 0, 0, 0), EXIT);
+	CHECK_MEM("different offsets", and_q_reg, false,
+	          I(0x79, 4, 1, 8, 0), I(0x5f, 4, 2, 0, 0), I(0x7b, 1, 4, 16, 0), I(0xb7, 0, 0, 0, 0), EXIT);
+	CHECK_MEM("jump onto the op", and_q_reg, false,
+	          I(0x79, 4, 1, 8, 0), I(0x15, 2, 0, 1, 0), I(0x79, 4, 1, 8, 0), I(0x5f, 4, 2, 0, 0),
+	          I(0x7b, 1, 4, 8, 0), I(0xb7, 0, 0, 0, 0), EXIT);
+}
+
 int main(void)
 {
+	test_rmw();
 	test_and1_mul();
 	test_mul01();
 	test_mul_lea();

@@ -986,12 +986,116 @@ static size_t translate_fused_rotate(struct translator *t, size_t pc)
 	return n;
 }
 
+/* Load, operate, store back, on one address (the sieve's `flags[i] |=
+ * 0x80`), in unchecked mode:
+ *   [a = b; a += c;]  x = *(size *)(a + off);  x op= y|K;  *(size *)(a + off) = x
+ * becomes one `op size [b + c + off], y|K` (or [a + off]) when x is dead
+ * afterwards (liveness), x is neither the address nor y, and op is add,
+ * sub, or, and or xor: the low `size` bytes of their result depend only
+ * on the low `size` bytes of the operands.  A 32-bit op must store at
+ * most 4 bytes (its result's upper half is zero, not memory's).  a is
+ * still set when something reads it.  No instruction but the first may
+ * be a jump target.  Returns how many instructions it translated. */
+static size_t translate_fused_rmw(struct translator *t, size_t pc)
+{
+	const bpfvm_program *prog = t->prog;
+	const bpfvm_insn *in = &prog->insns[pc];
+	if (t->checked)
+		return 0;
+	size_t first = pc, n = 3;
+	int index = -1;
+	if (in->opcode == 0xbf && in->off == 0 && in->dst != in->src && pc + 5 <= prog->count &&
+	    in[1].dst == in->dst && ((in[1].opcode == 0x0f && in[1].src != in->dst) || in[1].opcode == 0x07)) {
+		pc += 2;               /* the address is computed first */
+		n = 5;
+	}
+	if (pc + 3 > prog->count)
+		return 0;
+	const bpfvm_insn *ld = &prog->insns[pc], *op = ld + 1, *st = ld + 2;
+	uint8_t cls = ISA_CLASS(op->opcode), code = op->opcode & 0xf0;
+	unsigned size = (ld->opcode & 0x18) == 0x00 ? 4 : (ld->opcode & 0x18) == 0x08 ? 2
+	              : (ld->opcode & 0x18) == 0x10 ? 1 : 8;
+	bool reg = op->opcode & 0x08;
+	uint8_t x = ld->dst, a = ld->src;
+	if ((ld->opcode & 0xe7) != 0x61 || st->opcode != (uint8_t)((ld->opcode & 0x18) | 0x63) ||
+	    st->dst != a || st->src != x || st->off != ld->off || x == a || op->dst != x ||
+	    (cls != CLS_ALU && cls != CLS_ALU64) || (reg && op->src == x) || (cls == CLS_ALU && size == 8) ||
+	    (code != 0x00 && code != 0x10 && code != 0x40 && code != 0x50 && code != 0xa0) || op->off ||
+	    (!reg && t->blind))
+		return 0;
+	for (size_t k = first + 1; k < first + n; k++)
+		if (t->is_target[k])
+			return 0;
+	uint16_t live = t->live_out[first + n - 1];
+	if ((live >> x) & 1)
+		return 0;
+	struct emit_buf *b = &t->b;
+	int base = xreg[a];
+	int64_t disp = ld->off;
+	if (n == 5) {
+		const bpfvm_insn *mov = &prog->insns[first], *add = mov + 1;
+		if (a != mov->dst)
+			return 0;
+		bool add_reg = add->opcode == 0x0f;
+		if (!add_reg && t->blind)
+			return 0;
+		int64_t d = disp + (add_reg ? 0 : add->imm);
+		if (!fits_s32(d) || (!add_reg && !fits_s32(add->imm)))
+			return 0;
+		if (((live >> a) & 1) || (reg && op->src == a)) {
+			/* the address register is read later: set it, as the pair would */
+			if (add_reg)
+				emit_rm_index(b, false, true, OP(0x8d), xreg[a], xreg[mov->src], xreg[add->src], 0, false);
+			else
+				emit_rm(b, false, true, OP(0x8d), xreg[a], xreg[mov->src], add->imm, false);
+		} else {
+			base = xreg[mov->src];
+			index = add_reg ? xreg[add->src] : -1;
+			disp = d;
+		}
+	}
+	static const struct { uint8_t code, reg_op, ext; } ops[] = {
+		{ 0x00, 0x01, 0 }, { 0x10, 0x29, 5 }, { 0x40, 0x09, 1 }, { 0x50, 0x21, 4 }, { 0xa0, 0x31, 6 },
+	};
+	size_t i = 0;
+	while (ops[i].code != code)
+		i++;
+	bool word = size == 2, w = size == 8;
+	int32_t imm = op->imm;
+	uint8_t opc;
+	int r;
+	if (reg) {
+		opc = (uint8_t)(size == 1 ? ops[i].reg_op - 1 : ops[i].reg_op);
+		r = xreg[op->src];
+	} else {
+		opc = size == 1 ? 0x80 : fits_s8(imm) ? 0x83 : 0x81;
+		r = ops[i].ext;
+	}
+	if (index >= 0)
+		emit_rm_index(b, word, w, &opc, 1, r, base, index, (int32_t)disp, reg && size == 1);
+	else
+		emit_rm(b, word, w, &opc, 1, r, base, (int32_t)disp, reg && size == 1);
+	if (!reg) {
+		if (opc != 0x81)
+			emit1(b, (uint8_t)imm);
+		else if (word)
+			emit_bytes(b, &imm, 2);
+		else
+			emit4(b, (uint32_t)imm);
+	}
+	for (size_t k = first + 1; k < first + n; k++)
+		t->insn_off[k] = t->insn_off[first];
+	return n;
+}
+
 static size_t translate_fused(struct translator *t, size_t pc)
 {
 	const bpfvm_program *prog = t->prog;
 	if (pc + 1 >= prog->count || t->is_target[pc + 1])
 		return 0;
-	size_t alu = translate_fused_alu(t, pc);
+	size_t alu = translate_fused_rmw(t, pc);
+	if (!alu)
+		alu = translate_fused_alu(t, pc);
 	if (!alu)
 		alu = translate_fused_rotate(t, pc);
 	if (alu)
