@@ -19,12 +19,12 @@
 
 static bool is_01(int64_t v) { return v == 0 || v == 1; }
 
-void jit_bool_regs(const bpfvm_program *prog, const bool *is_target, uint16_t *known)
+void jit_bool_regs(const bpfvm_program *prog, const struct isa_op *const *ops, const bool *is_target, uint16_t *known)
 {
 	uint16_t k = 0;
 	for (size_t pc = 0; pc < prog->count; pc++) {
 		const bpfvm_insn *in = &prog->insns[pc];
-		const struct isa_op *op = isa_decode(in);
+		const struct isa_op *op = ops[pc];
 		if (is_target[pc])
 			k = 0;
 		known[pc] = k;
@@ -72,11 +72,11 @@ void jit_bool_regs(const bpfvm_program *prog, const bool *is_target, uint16_t *k
 	}
 }
 
-void jit_insn_uses_defs(const bpfvm_program *prog, size_t pc, bool exit_r0_only, uint16_t *uses,
-                        uint16_t *defs)
+void jit_insn_uses_defs(const bpfvm_program *prog, const struct isa_op *const *ops, size_t pc, bool exit_r0_only,
+                        uint16_t *uses, uint16_t *defs)
 {
 	const bpfvm_insn *in = &prog->insns[pc];
-	const struct isa_op *op = isa_decode(in);
+	const struct isa_op *op = ops[pc];
 	uint16_t d = R(in->dst), s = R(in->src), u = ALL_REGS, w = 0;
 	if (op) {
 		switch (op->format) {
@@ -146,7 +146,8 @@ void jit_insn_uses_defs(const bpfvm_program *prog, size_t pc, bool exit_r0_only,
 	*defs = w;
 }
 
-bool jit_liveness(const bpfvm_program *prog, const bool *sub_start, bool entry_is_called, uint16_t *live_out)
+bool jit_liveness(const bpfvm_program *prog, const struct isa_op *const *ops, const bool *sub_start,
+                  bool entry_is_called, uint16_t *live_out)
 {
 	size_t n = prog->count;
 	uint16_t *uses = malloc(n * sizeof *uses), *defs = malloc(n * sizeof *defs);
@@ -163,8 +164,8 @@ bool jit_liveness(const bpfvm_program *prog, const bool *sub_start, bool entry_i
 		if (sub_start[pc])
 			sub = pc;
 		const bpfvm_insn *in = &prog->insns[pc];
-		const struct isa_op *op = isa_decode(in);
-		jit_insn_uses_defs(prog, pc, sub == 0 && !entry_is_called, &uses[pc], &defs[pc]);
+		const struct isa_op *op = ops[pc];
+		jit_insn_uses_defs(prog, ops, pc, sub == 0 && !entry_is_called, &uses[pc], &defs[pc]);
 		live_out[pc] = 0;
 		kind[pc] = 0;
 		target[pc] = -1;

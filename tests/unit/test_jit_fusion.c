@@ -300,8 +300,32 @@ static void test_rmw(void)
 	          I(0x7b, 1, 4, 8, 0), I(0xb7, 0, 0, 0, 0), EXIT);
 }
 
+/* if c goto +1; x = f(x, y)  ->  r10 = f(x, y); cmp; cmov!c x, r10 */
+static void test_select(void)
+{
+	static const uint8_t cmovz[] = { 0x49, 0x0f, 0x44, 0xc2 };      /* cmovz rax, r10 */
+	static const uint8_t cmovbe[] = { 0x49, 0x0f, 0x46, 0xc2 };     /* cmovbe rax, r10 */
+	static const uint8_t cmovnz[] = { 0x49, 0x0f, 0x45, 0xc2 };     /* cmovnz rax, r10 */
+	/* r0 = r1; if r2 != 0 goto +1; r0 = -r0 */
+	CHECK_PROG("select neg", cmovz, true,
+	           I(0xbf, 0, 1, 0, 0), I(0x55, 2, 0, 1, 0), I(0x87, 0, 0, 0, 0), EXIT);
+	/* if r1 > r2 goto +1; w0 += w2 (32-bit: zero-extends only when done) */
+	CHECK_PROG("select add32", cmovbe, true,
+	           I(0xbf, 0, 1, 0, 0), I(0x2d, 1, 2, 1, 0), I(0x0c, 0, 2, 0, 0), EXIT);
+	/* jset: if r1 & 4 goto +1; r0 = 7 */
+	CHECK_PROG("select jset mov", cmovz, true,
+	           I(0xbf, 0, 1, 0, 0), I(0x45, 1, 0, 1, 4), I(0xb7, 0, 0, 0, 7), EXIT);
+	/* a second jump lands on the neg: it must stay a branch */
+	CHECK_PROG("select, neg is a target", cmovz, false,
+	           I(0xbf, 0, 1, 0, 0), I(0x15, 1, 0, 1, 3), I(0x55, 2, 0, 1, 0), I(0x87, 0, 0, 0, 0), EXIT);
+	/* a division may not be done speculatively */
+	CHECK_PROG("jump over a division", cmovnz, false,
+	           I(0xbf, 0, 1, 0, 0), I(0x15, 2, 0, 1, 0), I(0x3f, 0, 2, 0, 0), EXIT);
+}
+
 int main(void)
 {
+	test_select();
 	test_rmw();
 	test_and1_mul();
 	test_mul01();

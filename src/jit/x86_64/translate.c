@@ -87,6 +87,7 @@ struct translator {
 	 * loops, which start on a LOOP_ALIGN boundary (nop padding before) */
 	size_t *align_head;
 	size_t *loop_end;        /* per small loop's head: its last backward jump */
+	const struct isa_op **ops; /* per insn: isa_decode(), once */
 	uint16_t *known01;       /* per insn: registers holding 0 or 1 (analysis.h) */
 	uint16_t *live_out;      /* per insn: registers live after it (analysis.h) */
 	struct fault_site *faults;
@@ -662,8 +663,53 @@ static void emit_branch(struct translator *t, int cc, size_t target, int32_t pc)
 		t->layout_bad |= !patch_rel8(b, skip, b->len);
 }
 
+/* `if c goto +1; x = f(x, y)`, a jump over one register operation
+ * (clang's select: parse_dec's `if (!neg) goto; v = -v`, whose branch
+ * follows the data and mispredicts): computes f into r10 before the
+ * compare and emits a cmov after it, so no branch.  f: mov, neg, add,
+ * sub, and, or, xor, by register or (not hardening) constant; it cannot
+ * fault.  Returns x's host register, or -1 where the jump must stay. */
+static int select_value(struct translator *t, const bpfvm_insn *in)
+{
+	const struct isa_op *op = t->ops[in - t->prog->insns];
+	if (!op || (op->format != FMT_ALU_IMM && op->format != FMT_ALU_REG && op->format != FMT_NEG) ||
+	    (op->format == FMT_ALU_IMM && t->blind) || in->off)
+		return -1;
+	struct emit_buf *b = &t->b;
+	bool w = ISA_CLASS(op->opcode) == CLS_ALU64, imm = op->format == FMT_ALU_IMM;
+	int x = xreg[in->dst], y = xreg[in->src];
+	static const struct { uint8_t code, reg_op, ext; } ops[] = {
+		{ 0x00, 0x01, 0 }, { 0x10, 0x29, 5 }, { 0x40, 0x09, 1 }, { 0x50, 0x21, 4 }, { 0xa0, 0x31, 6 },
+	};
+	uint8_t code = op->opcode & 0xf0;
+	if (code == 0xb0) {
+		if (imm)
+			emit_mov_imm64(b, R10, w ? (uint64_t)(int64_t)in->imm : (uint32_t)in->imm);
+		else
+			emit_mov_rr(b, w, R10, y);
+		return x;
+	}
+	if (code == 0x80) {
+		emit_mov_rr(b, w, R10, x);
+		emit_rr(b, w, OP(0xf7), 3, R10);                               /* neg */
+		return x;
+	}
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+		if (ops[i].code != code)
+			continue;
+		emit_mov_rr(b, w, R10, x);
+		if (imm)
+			emit_alu_imm(b, w, ops[i].ext, R10, in->imm);
+		else
+			emit_rr(b, w, &ops[i].reg_op, 1, y, R10);
+		return x;
+	}
+	return -1;
+}
+
 /* Returns how many instructions it translated: 2 when a conditional
- * jump over an unconditional one became one jump. */
+ * jump over an unconditional one became one jump, or one over an ALU
+ * operation a select. */
 static size_t translate_jump(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, int32_t pc)
 {
 	struct emit_buf *b = &t->b;
@@ -675,6 +721,7 @@ static size_t translate_jump(struct translator *t, const struct isa_op *op, cons
 	bool w = ISA_CLASS(op->opcode) == CLS_JMP;
 	int dst = xreg[in->dst];
 	bool jset = (op->opcode & 0xf0) == 0x40;
+	int select = target == (size_t)pc + 2 && !t->is_target[pc + 1] ? select_value(t, &in[1]) : -1;
 	if (op->format == FMT_JMP_IMM && t->blind) {
 		emit_load_imm32(t, R11, in->imm, w);
 		uint8_t opc = jset ? 0x85 : 0x39;
@@ -692,13 +739,20 @@ static size_t translate_jump(struct translator *t, const struct isa_op *op, cons
 		uint8_t opc = jset ? 0x85 : 0x39;                      /* test / cmp */
 		emit_rr(b, w, &opc, 1, xreg[in->src], dst);
 	}
+	if (select >= 0) {
+		/* x = c ? x : value: cmov!c x, r10 */
+		emit_rr(b, true, OP(0x0f, (uint8_t)(0x40 | (jump_cc(op->opcode) ^ 1))), select, R10);
+		t->cur_pc = pc + 1;
+		t->insn_off[pc + 1] = b->len;
+		return 2;
+	}
 	/* clang's `if c goto +1; goto L` (a loop's bottom test, often) is
 	 * `if !c goto L`: one jump instead of a taken jump every turn.  The
 	 * goto must not be a jump target itself.  In checked mode the
 	 * budget is still spent by the goto (its pc, if backward). */
 	if (target == (size_t)pc + 2 && !t->is_target[pc + 1]) {
 		const bpfvm_insn *next = in + 1;
-		const struct isa_op *nop = isa_decode(next);
+		const struct isa_op *nop = t->ops[pc + 1];
 		size_t far = nop && (nop->format == FMT_JA || nop->format == FMT_JA32)
 		                     ? (size_t)isa_branch_target(nop, next, (size_t)pc + 1) : (size_t)pc + 1;
 		if (far != (size_t)pc + 1) {     /* (not a goto to itself: it would land on the jcc) */
@@ -1114,7 +1168,7 @@ static size_t translate_fused(struct translator *t, size_t pc)
 	struct emit_buf *b = &t->b;
 	if (!t->checked && pc + 2 < prog->count && !t->is_target[pc + 2]) {
 		const bpfvm_insn *ld = mov + 2;
-		const struct isa_op *op = isa_decode(ld);
+		const struct isa_op *op = t->ops[pc + 2];
 		if (op->format == FMT_LDX && ld->src == mov->dst && ld->dst == mov->dst &&
 		    fits_s32(disp + ld->off)) {
 			static const uint8_t load_ops[2][4][2] = {
@@ -1329,7 +1383,7 @@ static int translate_pass(struct translator *t, bpfvm_error *err)
 	bool sub_pad = false;
 	for (size_t pc = 0; pc < n; pc++) {
 		const bpfvm_insn *in = &prog->insns[pc];
-		const struct isa_op *op = isa_decode(in);
+		const struct isa_op *op = t->ops[pc];
 		if (t->sub_start[pc]) {
 			t->cur_sub = pc;
 			t->entry_off[pc] = t->b.len;
@@ -1449,9 +1503,16 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
 		goto out;
 	}
+	t->ops = malloc(n * sizeof *t->ops);
+	if (!t->ops) {
+		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
+		goto out;
+	}
+	for (size_t pc = 0; pc < n; pc++)
+		t->ops[pc] = isa_decode(&prog->insns[pc]);
 	t->sub_start[0] = true;
 	for (size_t pc = 0; pc < n; pc++) {
-		const struct isa_op *op = isa_decode(&prog->insns[pc]);
+		const struct isa_op *op = t->ops[pc];
 		if (op->format == FMT_JA || op->format == FMT_JA32 || op->format == FMT_JMP_IMM ||
 		    op->format == FMT_JMP_REG)
 			t->is_target[isa_branch_target(op, &prog->insns[pc], pc)] = true;
@@ -1474,7 +1535,7 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 	for (size_t pc = 0; pc < n; pc++) {
 		if (t->sub_start[pc])
 			sub = pc;
-		const struct isa_op *op = isa_decode(&prog->insns[pc]);
+		const struct isa_op *op = t->ops[pc];
 		t->sub_writes[sub] |= callee_saved_writes(&prog->insns[pc], op);
 		/* a call needs rsp aligned: helpers, local calls, the packet
 		 * load stub, and in checked mode the access check stub */
@@ -1510,7 +1571,7 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
 		goto out;
 	}
-	jit_bool_regs(prog, t->is_target, t->known01);
+	jit_bool_regs(prog, t->ops, t->is_target, t->known01);
 	/* Small loops do not straddle a LOOP_ALIGN boundary: on this suite's
 	 * machine (Zen 3) inet_csum's 5-instruction loop ran in 32 us across
 	 * 0x80 and 16-18 us from 0x80 (the kernel's figure varies the same
@@ -1525,7 +1586,7 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 		goto out;
 	}
 	for (size_t pc = 0; pc < n; pc++) {
-		const struct isa_op *op = isa_decode(&prog->insns[pc]);
+		const struct isa_op *op = t->ops[pc];
 		if (op && (op->format == FMT_JA || op->format == FMT_JA32 || op->format == FMT_JMP_IMM ||
 		           op->format == FMT_JMP_REG)) {
 			size_t target = (size_t)isa_branch_target(op, &prog->insns[pc], pc);
@@ -1541,17 +1602,17 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 	}
 	for (size_t pc = 1; pc <= n + 1; pc++)
 		t->align_head[pc] += t->align_head[pc - 1];
-	if (!jit_liveness(prog, t->sub_start, t->entry_is_called, t->live_out)) {
+	if (!jit_liveness(prog, t->ops, t->sub_start, t->entry_is_called, t->live_out)) {
 		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
 		goto out;
 	}
 	uint16_t uses0, defs0;
-	jit_insn_uses_defs(prog, 0, !t->entry_is_called, &uses0, &defs0);
+	jit_insn_uses_defs(prog, t->ops, 0, !t->entry_is_called, &uses0, &defs0);
 	t->entry_live = (uint16_t)(uses0 | (t->live_out[0] & ~defs0));
 	t->leaf = !checked && !t->entry_is_called;
 	bool uses_r10 = false;
 	for (size_t pc = 0; pc < n; pc++) {
-		const struct isa_op *op = isa_decode(&prog->insns[pc]);
+		const struct isa_op *op = t->ops[pc];
 		switch (op->format) {
 		case FMT_CALL:
 			/* an open-coded lookup cannot fail the run */
@@ -1613,6 +1674,7 @@ out:
 	free(t->align_head);
 	free(t->loop_end);
 	free(t->known01);
+	free(t->ops);
 	free(t->live_out);
 	free(t->jumps);
 	free(t->calls);
