@@ -124,6 +124,15 @@ static void test_mul01(void)
 	/* r0 = (r1 & 1) ^ 1; r0 *= r2 */
 	CHECK_PROG("mul of 0/1 dst", cmovnz, true,
 	           I(0xbf, 0, 1, 0, 0), I(0x57, 0, 0, 0, 1), I(0xa7, 0, 0, 0, 1), I(0x2f, 0, 2, 0, 0), EXIT);
+	/* the xor's ZF says whether r0 is 0: no test before the cmov */
+	static const uint8_t xor_cmov[] = { 0x48, 0x83, 0xf0, 0x01, 0x48, 0x0f, 0x45, 0xc6 };
+	static const uint8_t test_cmov[] = { 0x85, 0xc0, 0x48, 0x0f, 0x45, 0xc6 };
+	CHECK_PROG("mul of 0/1 dst, flags reused", xor_cmov, true,
+	           I(0xbf, 0, 1, 0, 0), I(0x57, 0, 0, 0, 1), I(0xa7, 0, 0, 0, 1), I(0x2f, 0, 2, 0, 0), EXIT);
+	/* another register's op in between: ZF is about r3 */
+	CHECK_PROG("mul of 0/1 dst, flags of another register", test_cmov, true,
+	           I(0xbf, 0, 1, 0, 0), I(0x57, 0, 0, 0, 1), I(0xa7, 0, 0, 0, 1), I(0x07, 3, 0, 0, 1),
+	           I(0x2f, 0, 2, 0, 0), EXIT);
 	/* r0 = r1 >> 63 (32-bit: w >> 31), times a constant */
 	CHECK_PROG("0/1 times K", neg, true,
 	           I(0xbf, 0, 1, 0, 0), I(0x77, 0, 0, 0, 63), I(0x27, 0, 0, 0, -7), EXIT);

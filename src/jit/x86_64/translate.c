@@ -88,6 +88,7 @@ struct translator {
 	size_t *align_head;
 	size_t *loop_end;        /* per small loop's head: its last backward jump */
 	const struct isa_op **ops; /* per insn: isa_decode(), once */
+	int zf_reg;              /* eBPF register whose zero-ness ZF holds now, or -1 */
 	uint16_t *known01;       /* per insn: registers holding 0 or 1 (analysis.h) */
 	uint16_t *live_out;      /* per insn: registers live after it (analysis.h) */
 	struct fault_site *faults;
@@ -341,13 +342,17 @@ static bool translate_mul_special(struct translator *t, const struct isa_op *op,
 	if (op->format == FMT_ALU_REG) {
 		if (in->src == in->dst)
 			return false;
+		/* (no test when the previous instruction's ZF is about that
+		 * register: collatz's `r0 >>= 63; ...; r0 *= r1`) */
 		if (known & (1u << in->src)) {
-			emit_rr(b, false, OP(0x85), src, src);                 /* test src, src */
+			if (t->zf_reg != in->src)
+				emit_rr(b, false, OP(0x85), src, src);         /* test src, src */
 			emit_rr(b, w, OP(0x0f, 0x44), dst, src);               /* cmovz dst, src */
 			return true;
 		}
 		if (dst01) {
-			emit_rr(b, false, OP(0x85), dst, dst);                 /* test dst, dst */
+			if (t->zf_reg != in->dst)
+				emit_rr(b, false, OP(0x85), dst, dst);         /* test dst, dst */
 			emit_rr(b, w, OP(0x0f, 0x45), dst, src);               /* cmovnz dst, src */
 			return true;
 		}
@@ -370,6 +375,24 @@ static bool translate_mul_special(struct translator *t, const struct isa_op *op,
 		return true;
 	}
 	return false;
+}
+
+/* Does translate_alu() end with an x86 instruction whose ZF says
+ * whether dst (all 64 bits: a 32-bit result is zero-extended) is 0?
+ * add, sub, or, and, xor, neg, shifts by a non-zero constant. */
+static bool alu_sets_zf(const struct translator *t, const struct isa_op *op, const bpfvm_insn *in)
+{
+	if (t->blind)
+		return false;
+	bool w = ISA_CLASS(op->opcode) == CLS_ALU64;
+	switch (op->opcode & 0xf0) {
+	case 0x00: case 0x10: case 0x40: case 0x50: case 0xa0: case 0x80:
+		return true;
+	case 0x60: case 0x70: case 0xc0:
+		return op->format == FMT_ALU_IMM && (in->imm & (w ? 63 : 31)) != 0;
+	default:
+		return false;
+	}
 }
 
 static int translate_alu(struct translator *t, const struct isa_op *op, const bpfvm_insn *in)
@@ -1381,6 +1404,7 @@ static int translate_pass(struct translator *t, bpfvm_error *err)
 		ref_stub(t, emit_jmp32(&t->b), STUB_EPILOGUE);
 	}
 	bool sub_pad = false;
+	int zf_next = -1;
 	for (size_t pc = 0; pc < n; pc++) {
 		const bpfvm_insn *in = &prog->insns[pc];
 		const struct isa_op *op = t->ops[pc];
@@ -1400,6 +1424,8 @@ static int translate_pass(struct translator *t, bpfvm_error *err)
 		}
 		t->insn_off[pc] = t->b.len;
 		t->cur_pc = (int32_t)pc;
+		t->zf_reg = t->is_target[pc] ? -1 : zf_next;
+		zf_next = -1;
 		int32_t ipc = (int32_t)pc;
 		int bad = 0;
 		size_t fused = translate_fused(t, pc);
@@ -1410,6 +1436,7 @@ static int translate_pass(struct translator *t, bpfvm_error *err)
 		switch (op->format) {
 		case FMT_ALU_IMM: case FMT_ALU_REG: case FMT_NEG:
 			bad = translate_alu(t, op, in);
+			zf_next = alu_sets_zf(t, op, in) ? in->dst : -1;
 			break;
 		case FMT_END:
 			bad = translate_end(t, op, in);
