@@ -89,6 +89,7 @@ struct translator {
 	size_t *loop_end;        /* per small loop's head: its last backward jump */
 	const struct isa_op **ops; /* per insn: isa_decode(), once */
 	int zf_reg;              /* eBPF register whose zero-ness ZF holds now, or -1 */
+	uint8_t *no_fuse;        /* per insn: the first pass fused nothing there */
 	uint16_t *known01;       /* per insn: registers holding 0 or 1 (analysis.h) */
 	uint16_t *live_out;      /* per insn: registers live after it (analysis.h) */
 	struct fault_site *faults;
@@ -1077,7 +1078,7 @@ static size_t translate_fused_rmw(struct translator *t, size_t pc)
 {
 	const bpfvm_program *prog = t->prog;
 	const bpfvm_insn *in = &prog->insns[pc];
-	if (t->checked)
+	if (t->checked || (in->opcode != 0xbf && ISA_CLASS(in->opcode) != CLS_LDX))
 		return 0;
 	size_t first = pc, n = 3;
 	int index = -1;
@@ -1428,7 +1429,12 @@ static int translate_pass(struct translator *t, bpfvm_error *err)
 		zf_next = -1;
 		int32_t ipc = (int32_t)pc;
 		int bad = 0;
-		size_t fused = translate_fused(t, pc);
+		/* whether an instruction starts a fused sequence does not
+		 * depend on the layout: later passes skip the matching where
+		 * the first found nothing */
+		size_t fused = t->no_fuse[pc] ? 0 : translate_fused(t, pc);
+		if (!t->prev_insn_off && !fused)
+			t->no_fuse[pc] = 1;
 		if (fused) {
 			pc += fused - 1;
 			continue;
@@ -1531,7 +1537,8 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 		goto out;
 	}
 	t->ops = malloc(n * sizeof *t->ops);
-	if (!t->ops) {
+	t->no_fuse = calloc(n + 1, 1);
+	if (!t->ops || !t->no_fuse) {
 		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
 		goto out;
 	}
@@ -1702,6 +1709,7 @@ out:
 	free(t->loop_end);
 	free(t->known01);
 	free(t->ops);
+	free(t->no_fuse);
 	free(t->live_out);
 	free(t->jumps);
 	free(t->calls);
