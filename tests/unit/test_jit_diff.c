@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,125 @@ static void gen_mem(struct gen *g, bool atomic)
 
 static void gen_body(struct gen *g, unsigned ops, int depth);
 
+/* A random condition on data registers for a jump at g->n, offset later. */
+static size_t put_cond(struct gen *g)
+{
+	static const uint8_t conds[] = { 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0xa0, 0xb0, 0xc0, 0xd0 };
+	uint8_t cls = below(g->r, 2) ? 0x05 : 0x06;
+	bool reg = below(g->r, 2);
+	size_t at = g->n;
+	put(g, (uint8_t)(conds[below(g->r, sizeof conds)] | cls | (reg ? 0x08 : 0)),
+	    (uint8_t)below(g->r, 11), reg ? (uint8_t)below(g->r, 11) : 0, 0, reg ? 0 : imm32(g));
+	return at;
+}
+
+/* The shapes clang emits that the JIT rewrites (src/jit/x86_64/translate.c:
+ * fused pairs, multiplications by a 0/1 value or by 2^k/3/5/9, rotates),
+ * and near misses of them: sometimes a jump lands on the second
+ * instruction, so the rewrite must not apply there. */
+static void gen_idiom(struct gen *g)
+{
+	uint8_t x = data_reg(g), y = data_reg(g), z = data_reg(g), any = (uint8_t)below(g->r, 11);
+	uint8_t cls = below(g->r, 2) ? 0x07 : 0x04;
+	bool w = cls == 0x07;
+	size_t into = below(g->r, 4) == 0 ? put_cond(g) : SIZE_MAX;   /* jumps past the first insn */
+	switch (below(g->r, 6)) {
+	case 5: {                                                  /* load, op, store back */
+		static const uint8_t sizes[] = { 0x00, 0x08, 0x10, 0x18 };     /* W H B DW */
+		static const uint8_t ops[] = { 0x00, 0x10, 0x40, 0x50, 0xa0, 0x20 };
+		uint8_t sz = sizes[below(g->r, 4)], a = 9;
+		int16_t off = (int16_t)(below(g->r, MEM_LEN / 8) * 8);
+		if (below(g->r, 3) == 0)
+			off = (int16_t)-(8 + 8 * (int)below(g->r, STACK_USED / 8)), a = 10;
+		if (below(g->r, 2)) {                                  /* a = base; a += idx or K */
+			/* (a jump over the set-up of a would read anywhere: the
+			 * near miss here jumps over the load instead) */
+			into = SIZE_MAX;
+			uint8_t base = a;
+			a = data_reg(g);
+			int32_t k = (int32_t)below(g->r, 32) * 8;
+			if (below(g->r, 2)) {
+				uint8_t idx = data_reg(g);
+				if (idx == a)
+					idx = (uint8_t)(a == 0 ? 1 : a - 1);
+				put(g, 0xb7, idx, 0, 0, k);
+				put(g, 0xbf, a, base, 0, 0);
+				put(g, 0x0f, a, idx, 0, 0);
+			} else {
+				put(g, 0xbf, a, base, 0, 0);
+				put(g, 0x07, a, 0, 0, k);
+			}
+			off = (int16_t)(off - k);                      /* the same place */
+		}
+		if (x == a)
+			x = (uint8_t)(a == 0 ? 1 : a - 1);
+		put(g, (uint8_t)(0x61 | sz), x, a, off, 0);
+		uint8_t code = ops[below(g->r, sizeof ops)];
+		if (below(g->r, 2))
+			put(g, (uint8_t)(code | cls | 0x08), x, any, 0, 0);
+		else
+			put(g, (uint8_t)(code | cls), x, 0, 0, imm32(g));
+		put(g, (uint8_t)(0x63 | sz), a, x, off, 0);
+		if (below(g->r, 3) == 0)
+			put(g, 0xaf, 0, x, 0, 0);                      /* x read afterwards */
+		break;
+	}
+	case 0:                                                    /* x &= 1; x *= K */
+		put(g, (uint8_t)(0x50 | cls), x, 0, 0, below(g->r, 4) ? 1 : 3);
+		put(g, (uint8_t)(0x20 | cls), x, 0, 0, imm32(g));
+		break;
+	case 1:                                                    /* y = 0/1; products with it */
+		put(g, 0xbf, y, x, 0, 0);
+		if (below(g->r, 2))
+			put(g, (uint8_t)(0x50 | cls), y, 0, 0, 1);
+		else
+			put(g, (uint8_t)(0x70 | cls), y, 0, 0, w ? 63 : 31);
+		if (below(g->r, 3) == 0)
+			put(g, (uint8_t)(0xa0 | cls), y, 0, 0, 1);       /* y ^= 1: still 0/1 */
+		switch (below(g->r, 4)) {
+		case 0: put(g, (uint8_t)(0x28 | cls), z, y, 0, 0); break;
+		case 1: put(g, (uint8_t)(0x28 | cls), y, any, 0, 0); break;
+		case 2: put(g, (uint8_t)(0x20 | cls), y, 0, 0, imm32(g)); break;
+		default: put(g, (uint8_t)(0x07), y, 0, 0, 1);                  /* y += 1: not 0/1 now */
+			put(g, (uint8_t)(0x28 | cls), z, y, 0, 0); break;
+		}
+		break;
+	case 2: {                                                  /* x *= 3|5|9; x += K */
+		static const int32_t f[] = { 3, 5, 9, 2, 8, 1 << 20, 7 };
+		put(g, (uint8_t)(0x20 | cls), x, 0, 0, f[below(g->r, 7)]);
+		if (below(g->r, 3))
+			put(g, (uint8_t)(0x00 | cls), x, 0, 0, imm32(g));
+		break;
+	}
+	case 3: {                                                  /* rotates, both ways */
+		uint32_t bits = w ? 64 : 32, k = 1 + below(g->r, bits - 1);
+		bool left_first = below(g->r, 2);
+		put(g, (uint8_t)(0xbc | (w ? 0x03 : 0)), y, x, 0, 0);
+		put(g, (uint8_t)((left_first ? 0x60 : 0x70) | cls), y, 0, 0, (int32_t)k);
+		if (below(g->r, 5) == 0)
+			k++;                                           /* near miss: not a rotate */
+		put(g, (uint8_t)((left_first ? 0x70 : 0x60) | cls), x, 0, 0, (int32_t)(bits - k));
+		if (below(g->r, 2))
+			put(g, (uint8_t)(0x48 | cls), x, y, 0, 0);
+		else
+			put(g, (uint8_t)(0x48 | cls), y, x, 0, 0);
+		break;
+	}
+	default: {                                                 /* if c goto +1; goto L */
+		size_t at = put_cond(g);
+		g->insns[at].off = 1;
+		size_t ja = g->n;
+		put(g, 0x05, 0, 0, 0, 0);
+		gen_body(g, 1 + below(g->r, 3), 3);
+		if (g->n < MAX_INSNS)
+			g->insns[ja].off = (int16_t)(g->n - ja - 1);
+		break;
+	}
+	}
+	if (into != SIZE_MAX && g->n < MAX_INSNS)
+		g->insns[into].off = 1;
+}
+
 /* if (cond) skip a short random block */
 static void gen_branch(struct gen *g, int depth)
 {
@@ -193,7 +313,12 @@ static void gen_loop(struct gen *g, int depth)
 	gen_body(g, 1 + below(g->r, 5), depth + 1);
 	g->loop_active = false;
 	put(g, 0x17, 8, 0, 0, 1);                                   /* r8 -= 1 */
-	put(g, 0x55, 8, 0, (int16_t)(top - g->n - 1), 0);           /* if r8 != 0 goto top */
+	if (below(g->r, 2)) {
+		put(g, 0x15, 8, 0, 1, 0);                           /* if r8 == 0 goto +1 */
+		put(g, 0x05, 0, 0, (int16_t)(top - g->n - 1), 0);   /* goto top */
+	} else {
+		put(g, 0x55, 8, 0, (int16_t)(top - g->n - 1), 0);   /* if r8 != 0 goto top */
+	}
 }
 
 static void reset_args(struct gen *g)
@@ -235,6 +360,8 @@ static void gen_body(struct gen *g, unsigned ops, int depth)
 			else
 				put(g, (uint8_t)(0x40 | (below(g->r, 3) << 3)), 0, (uint8_t)below(g->r, 10), 0,
 				    (int32_t)below(g->r, 64));
+		} else if (depth < 3) {
+			gen_idiom(g);
 		} else {
 			gen_alu(g);
 		}

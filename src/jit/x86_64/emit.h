@@ -113,6 +113,40 @@ static inline void emit_rm_index(struct emit_buf *b, bool word, bool w, const ui
 		emit4(b, (uint32_t)disp);
 }
 
+/* n bytes of padding in as few instructions as possible (the long nops
+ * of the AMD and Intel optimisation manuals). */
+static inline void emit_nops(struct emit_buf *b, size_t n)
+{
+	static const uint8_t nops[9][9] = {
+		{ 0x90 }, { 0x66, 0x90 }, { 0x0f, 0x1f, 0x00 }, { 0x0f, 0x1f, 0x40, 0x00 },
+		{ 0x0f, 0x1f, 0x44, 0x00, 0x00 }, { 0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00 },
+		{ 0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00 },
+		{ 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00 },
+		{ 0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00 },
+	};
+	while (n) {
+		size_t k = n > 9 ? 9 : n;
+		emit_bytes(b, nops[k - 1], k);
+		n -= k;
+	}
+}
+
+/* lea dst, [base + index * 2^scale + disp]; index must not be rsp. */
+static inline void emit_lea_scaled(struct emit_buf *b, bool w, int dst, int base, int index, uint8_t scale,
+                                   int32_t disp)
+{
+	emit_rex(b, w, dst, index, base, false);
+	emit1(b, 0x8d);
+	/* base rbp/r13 has no form without a displacement */
+	int mod = disp == 0 && (base & 7) != RBP ? 0 : fits_s8(disp) ? 1 : 2;
+	emit_modrm(b, mod, dst, 4);
+	emit1(b, (uint8_t)((scale << 6) | ((index & 7) << 3) | (base & 7)));
+	if (mod == 1)
+		emit1(b, (uint8_t)disp);
+	else if (mod == 2)
+		emit4(b, (uint32_t)disp);
+}
+
 /* op reg, rm (register direct), with an optional 0x0f escape. */
 static inline void emit_rr(struct emit_buf *b, bool w, const uint8_t *op, size_t oplen, int reg, int rm)
 {

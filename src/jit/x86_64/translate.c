@@ -25,15 +25,20 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "core/inline_lookup.h"
 #include "core/program.h"
 #include "emit.h"
 #include "helpers/helpers.h"
+#include "jit/analysis.h"
 #include "jit/jit_internal.h"
 
 static const int8_t xreg[11] = { RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP };
 #define RUNREG R12
+
+#define LOOP_ALIGN 32
+#define LOOP_ALIGN_INSNS 8
 
 #define RUN_OFF(field) ((int32_t)offsetof(struct bpfvm_run, field))
 
@@ -61,6 +66,8 @@ struct translator {
 	size_t *prev_insn_off;   /* NULL in the first pass */
 	size_t prev_stub_off[8];
 	uint8_t *sub_writes;     /* per subprogram start: mask of r6..r9 written */
+	bool *sub_calls;         /* per subprogram start: it calls out, so keeps rsp aligned */
+	uint16_t entry_live;     /* registers live at instruction 0 */
 	uint8_t main_writes;     /* r6..r9 the program uses */
 	bool entry_is_called;    /* a local call targets instruction 0 */
 	size_t cur_sub;          /* start of the subprogram being translated */
@@ -76,6 +83,15 @@ struct translator {
 	uint64_t blind_seed;     /* appears verbatim in the machine code */
 	struct fixup *jumps, *calls;
 	size_t njumps, ncalls, cap_jumps, cap_calls;
+	/* align_head[pc]: how many of instructions 0..pc-1 are heads of small
+	 * loops, which start on a LOOP_ALIGN boundary (nop padding before) */
+	size_t *align_head;
+	size_t *loop_end;        /* per small loop's head: its last backward jump */
+	const struct isa_op **ops; /* per insn: isa_decode(), once */
+	int zf_reg;              /* eBPF register whose zero-ness ZF holds now, or -1 */
+	uint8_t *no_fuse;        /* per insn: the first pass fused nothing there */
+	uint16_t *known01;       /* per insn: registers holding 0 or 1 (analysis.h) */
+	uint16_t *live_out;      /* per insn: registers live after it (analysis.h) */
 	struct fault_site *faults;
 	size_t nfaults, cap_faults;
 	/* rel32 fields pointing at shared stubs */
@@ -101,12 +117,14 @@ enum stub { STUB_EPILOGUE, STUB_FAULT_EXIT, STUB_ACCESS, STUB_CALLX, STUB_PACKET
 /* Would a jump ending at the end of the current instruction reach `target`
  * (a code offset of the previous pass) in a byte?  Only the last
  * instruction a translation emits may use this. */
-static bool reaches_short(const struct translator *t, size_t prev_target)
+static bool reaches_short(const struct translator *t, size_t prev_target, size_t target_insn)
 {
 	if (!t->prev_insn_off)
 		return false;
 	int64_t rel = (int64_t)prev_target - (int64_t)t->prev_insn_off[t->cur_pc + 1];
-	return fits_s8(rel);
+	/* loop alignment between here and there may pad more this pass */
+	size_t heads = t->align_head[target_insn + 1] - t->align_head[t->cur_pc + 1];
+	return fits_s8(rel + (int64_t)(heads * (LOOP_ALIGN - 1)));
 }
 
 /* jmp (cc < 0) or jcc to instruction `insn`, as the last thing emitted for
@@ -116,7 +134,7 @@ static void jump_to_insn(struct translator *t, int cc, size_t insn)
 	struct emit_buf *b = &t->b;
 	bool backward = insn <= (size_t)t->cur_pc;
 	bool short_form = backward ? fits_s8((int64_t)t->insn_off[insn] - (int64_t)(b->len + 2))
-	                           : reaches_short(t, t->prev_insn_off ? t->prev_insn_off[insn] : 0);
+	                           : reaches_short(t, t->prev_insn_off ? t->prev_insn_off[insn] : 0, insn);
 	size_t at;
 	if (short_form)
 		at = cc < 0 ? emit_jmp8(b) : emit_jcc8(b, (uint8_t)cc);
@@ -138,7 +156,7 @@ static void jump_to_stub(struct translator *t, enum stub s)
 		t->stubs_used |= 1u << s;   /* it follows right here: fall into it */
 		return;
 	}
-	if (reaches_short(t, t->prev_stub_off[s])) {
+	if (reaches_short(t, t->prev_stub_off[s], t->prog->count)) {
 		t->stubs_used |= 1u << s;
 		size_t at = emit_jmp8(&t->b);
 		PUSH_FIXUP(t->stub_refs, t->nstub_refs, t->cap_stub_refs, ((struct fixup){ at, s, true }));
@@ -311,6 +329,73 @@ static void emit_shift_reg(struct emit_buf *b, bool w, int ext, int dst, int src
 	}
 }
 
+/* Multiplications that need no multiplier (imul takes 3 cycles, which
+ * in a dependency chain is what a loop costs): by a register or constant
+ * when one factor is known to be 0 or 1 (analysis.h), clang's form of
+ * `cond ? x : 0`, and by 2^k, 3, 5 or 9.  Returns false (nothing
+ * emitted) for any other. */
+static bool translate_mul_special(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, bool w,
+                                  int dst, int src)
+{
+	struct emit_buf *b = &t->b;
+	uint16_t known = t->known01 ? t->known01[t->cur_pc] : 0;
+	bool dst01 = known & (1u << in->dst);
+	if (op->format == FMT_ALU_REG) {
+		if (in->src == in->dst)
+			return false;
+		/* (no test when the previous instruction's ZF is about that
+		 * register: collatz's `r0 >>= 63; ...; r0 *= r1`) */
+		if (known & (1u << in->src)) {
+			if (t->zf_reg != in->src)
+				emit_rr(b, false, OP(0x85), src, src);         /* test src, src */
+			emit_rr(b, w, OP(0x0f, 0x44), dst, src);               /* cmovz dst, src */
+			return true;
+		}
+		if (dst01) {
+			if (t->zf_reg != in->dst)
+				emit_rr(b, false, OP(0x85), dst, dst);         /* test dst, dst */
+			emit_rr(b, w, OP(0x0f, 0x45), dst, src);               /* cmovnz dst, src */
+			return true;
+		}
+		return false;
+	}
+	if (t->blind)
+		return false;
+	int32_t imm = in->imm;
+	if (dst01) {
+		emit_rr(b, w, OP(0xf7), 3, dst);                               /* neg: 0 or ~0 */
+		emit_alu_imm(b, w, 4, dst, imm);                               /* and */
+		return true;
+	}
+	if (imm > 1 && (imm & (imm - 1)) == 0) {
+		emit_shift_imm(b, w, 4, dst, (uint8_t)__builtin_ctz((uint32_t)imm));
+		return true;
+	}
+	if (imm == 3 || imm == 5 || imm == 9) {
+		emit_lea_scaled(b, w, dst, dst, dst, (uint8_t)(imm == 3 ? 1 : imm == 5 ? 2 : 3), 0);
+		return true;
+	}
+	return false;
+}
+
+/* Does translate_alu() end with an x86 instruction whose ZF says
+ * whether dst (all 64 bits: a 32-bit result is zero-extended) is 0?
+ * add, sub, or, and, xor, neg, shifts by a non-zero constant. */
+static bool alu_sets_zf(const struct translator *t, const struct isa_op *op, const bpfvm_insn *in)
+{
+	if (t->blind)
+		return false;
+	bool w = ISA_CLASS(op->opcode) == CLS_ALU64;
+	switch (op->opcode & 0xf0) {
+	case 0x00: case 0x10: case 0x40: case 0x50: case 0xa0: case 0x80:
+		return true;
+	case 0x60: case 0x70: case 0xc0:
+		return op->format == FMT_ALU_IMM && (in->imm & (w ? 63 : 31)) != 0;
+	default:
+		return false;
+	}
+}
+
 static int translate_alu(struct translator *t, const struct isa_op *op, const bpfvm_insn *in)
 {
 	struct emit_buf *b = &t->b;
@@ -365,6 +450,8 @@ static int translate_alu(struct translator *t, const struct isa_op *op, const bp
 			emit_mov_rr(b, w, dst, src);
 		return 0;
 	case 0x20:                                                     /* mul */
+		if (translate_mul_special(t, op, in, w, dst, src))
+			return 0;
 		if (is_imm) {
 			emit_rex(b, w, dst, 0, dst, false);
 			if (fits_s8(imm)) {
@@ -600,17 +687,65 @@ static void emit_branch(struct translator *t, int cc, size_t target, int32_t pc)
 		t->layout_bad |= !patch_rel8(b, skip, b->len);
 }
 
-static void translate_jump(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, int32_t pc)
+/* `if c goto +1; x = f(x, y)`, a jump over one register operation
+ * (clang's select: parse_dec's `if (!neg) goto; v = -v`, whose branch
+ * follows the data and mispredicts): computes f into r10 before the
+ * compare and emits a cmov after it, so no branch.  f: mov, neg, add,
+ * sub, and, or, xor, by register or (not hardening) constant; it cannot
+ * fault.  Returns x's host register, or -1 where the jump must stay. */
+static int select_value(struct translator *t, const bpfvm_insn *in)
+{
+	const struct isa_op *op = t->ops[in - t->prog->insns];
+	if (!op || (op->format != FMT_ALU_IMM && op->format != FMT_ALU_REG && op->format != FMT_NEG) ||
+	    (op->format == FMT_ALU_IMM && t->blind) || in->off)
+		return -1;
+	struct emit_buf *b = &t->b;
+	bool w = ISA_CLASS(op->opcode) == CLS_ALU64, imm = op->format == FMT_ALU_IMM;
+	int x = xreg[in->dst], y = xreg[in->src];
+	static const struct { uint8_t code, reg_op, ext; } ops[] = {
+		{ 0x00, 0x01, 0 }, { 0x10, 0x29, 5 }, { 0x40, 0x09, 1 }, { 0x50, 0x21, 4 }, { 0xa0, 0x31, 6 },
+	};
+	uint8_t code = op->opcode & 0xf0;
+	if (code == 0xb0) {
+		if (imm)
+			emit_mov_imm64(b, R10, w ? (uint64_t)(int64_t)in->imm : (uint32_t)in->imm);
+		else
+			emit_mov_rr(b, w, R10, y);
+		return x;
+	}
+	if (code == 0x80) {
+		emit_mov_rr(b, w, R10, x);
+		emit_rr(b, w, OP(0xf7), 3, R10);                               /* neg */
+		return x;
+	}
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+		if (ops[i].code != code)
+			continue;
+		emit_mov_rr(b, w, R10, x);
+		if (imm)
+			emit_alu_imm(b, w, ops[i].ext, R10, in->imm);
+		else
+			emit_rr(b, w, &ops[i].reg_op, 1, y, R10);
+		return x;
+	}
+	return -1;
+}
+
+/* Returns how many instructions it translated: 2 when a conditional
+ * jump over an unconditional one became one jump, or one over an ALU
+ * operation a select. */
+static size_t translate_jump(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, int32_t pc)
 {
 	struct emit_buf *b = &t->b;
 	size_t target = (size_t)isa_branch_target(op, in, (size_t)pc);
 	if (op->format == FMT_JA || op->format == FMT_JA32) {
 		emit_branch(t, -1, target, pc);
-		return;
+		return 1;
 	}
 	bool w = ISA_CLASS(op->opcode) == CLS_JMP;
 	int dst = xreg[in->dst];
 	bool jset = (op->opcode & 0xf0) == 0x40;
+	int select = target == (size_t)pc + 2 && !t->is_target[pc + 1] ? select_value(t, &in[1]) : -1;
 	if (op->format == FMT_JMP_IMM && t->blind) {
 		emit_load_imm32(t, R11, in->imm, w);
 		uint8_t opc = jset ? 0x85 : 0x39;
@@ -628,7 +763,31 @@ static void translate_jump(struct translator *t, const struct isa_op *op, const 
 		uint8_t opc = jset ? 0x85 : 0x39;                      /* test / cmp */
 		emit_rr(b, w, &opc, 1, xreg[in->src], dst);
 	}
+	if (select >= 0) {
+		/* x = c ? x : value: cmov!c x, r10 */
+		emit_rr(b, true, OP(0x0f, (uint8_t)(0x40 | (jump_cc(op->opcode) ^ 1))), select, R10);
+		t->cur_pc = pc + 1;
+		t->insn_off[pc + 1] = b->len;
+		return 2;
+	}
+	/* clang's `if c goto +1; goto L` (a loop's bottom test, often) is
+	 * `if !c goto L`: one jump instead of a taken jump every turn.  The
+	 * goto must not be a jump target itself.  In checked mode the
+	 * budget is still spent by the goto (its pc, if backward). */
+	if (target == (size_t)pc + 2 && !t->is_target[pc + 1]) {
+		const bpfvm_insn *next = in + 1;
+		const struct isa_op *nop = t->ops[pc + 1];
+		size_t far = nop && (nop->format == FMT_JA || nop->format == FMT_JA32)
+		                     ? (size_t)isa_branch_target(nop, next, (size_t)pc + 1) : (size_t)pc + 1;
+		if (far != (size_t)pc + 1) {     /* (not a goto to itself: it would land on the jcc) */
+			t->cur_pc = pc + 1;
+			t->insn_off[pc + 1] = b->len;
+			emit_branch(t, jump_cc(op->opcode) ^ 1, far, pc + 1);
+			return 2;
+		}
+	}
 	emit_branch(t, jump_cc(op->opcode), target, pc);
+	return 1;
 }
 
 /* After anything that can stop or fail the run: leave if it did. */
@@ -779,11 +938,246 @@ static void translate_lddw(struct translator *t, int dst, uint64_t value)
  * `A = *(size *)(A + off)`.  Returns how many instructions were fused
  * (0: none) after emitting one lea, or one load with a full address.  No
  * fused instruction but the first may be a jump target. */
+/* Two-instruction ALU idioms, neither instruction a memory access, the
+ * second not a jump target:
+ *   x &= 1; x *= K      and x, 1; mov r11, K; cmovnz x, r11   (crc's
+ *                       `K * (crc & 1)`: 2 cycles of latency, not 4)
+ *   x *= 3|5|9; x += K  lea x, [x + x*2|4|8 + K]
+ * Both give x exactly the value the pair gives; nothing else is written
+ * but r11 (scratch).  Returns 2 if it emitted the pair, else 0. */
+static size_t translate_fused_alu(struct translator *t, size_t pc)
+{
+	const bpfvm_insn *a = &t->prog->insns[pc], *m = a + 1;
+	if (t->blind)
+		return 0;
+	uint8_t cls = ISA_CLASS(a->opcode);
+	if ((cls != CLS_ALU && cls != CLS_ALU64) || m->opcode != (uint8_t)((a->opcode & 7) | (m->opcode & 0xf8)) ||
+	    m->dst != a->dst)
+		return 0;
+	bool w = cls == CLS_ALU64;
+	int x = xreg[a->dst];
+	struct emit_buf *b = &t->b;
+	if ((a->opcode & 0xf8) == 0x50 && a->imm == 1 && (m->opcode & 0xf8) == 0x20 && m->off == 0) {
+		emit_alu_imm(b, w, 4, x, 1);                                   /* and x, 1 */
+		if (m->imm == 0) {
+			emit_rex(b, false, 0, 0, R11, false);                  /* mov r11d, 0: keeps the flags */
+			emit1(b, (uint8_t)(0xb8 + (R11 & 7)));
+			emit4(b, 0);
+		} else {
+			emit_mov_imm64(b, R11, w ? (uint64_t)(int64_t)m->imm : (uint32_t)m->imm);
+		}
+		emit_rr(b, w, OP(0x0f, 0x45), x, R11);                         /* cmovnz x, r11 */
+		t->insn_off[pc + 1] = t->insn_off[pc];
+		return 2;
+	}
+	if ((a->opcode & 0xf8) == 0x20 && a->off == 0 && (a->imm == 3 || a->imm == 5 || a->imm == 9) &&
+	    (m->opcode & 0xf8) == 0x00 && m->off == 0) {
+		emit_lea_scaled(b, w, x, x, x, (uint8_t)(a->imm == 3 ? 1 : a->imm == 5 ? 2 : 3), m->imm);
+		t->insn_off[pc + 1] = t->insn_off[pc];
+		return 2;
+	}
+	return 0;
+}
+
+/* Is `in` a shift of `reg` by a constant in 1..width-1, in class cls?
+ * Sets *left (lsh, else rsh) and *count. */
+static bool const_shift(const bpfvm_insn *in, uint8_t cls, uint8_t reg, bool *left, uint32_t *count)
+{
+	uint32_t width = cls == CLS_ALU64 ? 64 : 32;
+	if (in->dst != reg || (in->opcode != (0x60 | cls) && in->opcode != (0x70 | cls)) ||
+	    in->imm <= 0 || (uint32_t)in->imm >= width)
+		return false;
+	*left = (in->opcode & 0xf0) == 0x60;
+	*count = (uint32_t)in->imm;
+	return true;
+}
+
+/* A rotate, which eBPF has not: clang writes rotl(x, L) as
+ *   y = x; y >>= W-L; x <<= L; x |= y          (the shifts either way
+ *   a = x; a >>= W-L; b = x; b <<= L; b |= a    round, in either order in
+ *                                               the first form; the OR
+ *                                               into either register)
+ * in one width (W 64, or 32 with w-registers throughout).  The result
+ * register gets `rol`, one instruction on the dependency chain instead
+ * of two; the other register is still computed exactly, unless it is
+ * dead after the sequence (liveness), and the source of the 5-insn form
+ * is left as it was.  No instruction but the first may be a jump target.
+ * Returns how many instructions it translated, 0 if none. */
+static size_t translate_fused_rotate(struct translator *t, size_t pc)
+{
+	const bpfvm_program *prog = t->prog;
+	const bpfvm_insn *in = &prog->insns[pc];
+	if (pc + 3 >= prog->count || in->off || in->dst == in->src)
+		return 0;
+	uint8_t cls = in->opcode == 0xbf ? CLS_ALU64 : in->opcode == 0xbc ? CLS_ALU : 0xff;
+	if (cls == 0xff)
+		return 0;
+	uint32_t width = cls == CLS_ALU64 ? 64 : 32;
+	bool w = cls == CLS_ALU64;
+	uint8_t x = in->src, a = in->dst, b = 0xff;
+	bool left_a, left_b;
+	uint32_t ca, cb;
+	size_t n;
+	if (const_shift(&in[1], cls, x, &left_b, &cb)) {
+		if (!const_shift(&in[2], cls, a, &left_a, &ca))     /* x shifted first, then the copy */
+			return 0;
+		b = x;
+		n = 4;
+	} else if (!const_shift(&in[1], cls, a, &left_a, &ca)) {
+		return 0;
+	} else if (const_shift(&in[2], cls, x, &left_b, &cb)) {
+		b = x;                                   /* 4 instructions: x itself is shifted */
+		n = 4;
+	} else if (pc + 4 < prog->count && in[2].opcode == in->opcode && in[2].off == 0 && in[2].src == x &&
+	           in[2].dst != x && in[2].dst != a && const_shift(&in[3], cls, in[2].dst, &left_b, &cb)) {
+		b = in[2].dst;
+		n = 5;
+	} else {
+		return 0;
+	}
+	const bpfvm_insn *or = &in[n - 1];
+	if (left_a == left_b || ca + cb != width || ISA_CLASS(or->opcode) != cls || (or->opcode & 0xf8) != 0x48 ||
+	    !((or->dst == a && or->src == b) || (or->dst == b && or->src == a)))
+		return 0;
+	for (size_t k = 1; k < n; k++)
+		if (t->is_target[pc + k])
+			return 0;
+	uint8_t res = or->dst, other = or->src;
+	bool other_left = other == a ? left_a : left_b;
+	uint32_t other_count = other == a ? ca : cb;
+	uint32_t rot = left_a ? ca : cb;                 /* the left shift's count */
+	bool other_live = (t->live_out[pc + n - 1] >> other) & 1;
+	struct emit_buf *e = &t->b;
+	int xr = xreg[x], rr = xreg[res], orr = xreg[other];
+	/* the other register first while x is intact (the result may be x) */
+	if (other != x && other_live) {
+		emit_mov_rr(e, w, orr, xr);
+		emit_shift_imm(e, w, other_left ? 4 : 5, orr, (uint8_t)other_count);
+	}
+	if (res != x)
+		emit_mov_rr(e, w, rr, xr);
+	emit_shift_imm(e, w, 0, rr, (uint8_t)rot);                    /* rol */
+	if (other == x && other_live)
+		emit_shift_imm(e, w, other_left ? 4 : 5, orr, (uint8_t)other_count);
+	for (size_t k = 1; k < n; k++)
+		t->insn_off[pc + k] = t->insn_off[pc];
+	return n;
+}
+
+/* Load, operate, store back, on one address (the sieve's `flags[i] |=
+ * 0x80`), in unchecked mode:
+ *   [a = b; a += c;]  x = *(size *)(a + off);  x op= y|K;  *(size *)(a + off) = x
+ * becomes one `op size [b + c + off], y|K` (or [a + off]) when x is dead
+ * afterwards (liveness), x is neither the address nor y, and op is add,
+ * sub, or, and or xor: the low `size` bytes of their result depend only
+ * on the low `size` bytes of the operands.  A 32-bit op must store at
+ * most 4 bytes (its result's upper half is zero, not memory's).  a is
+ * still set when something reads it.  No instruction but the first may
+ * be a jump target.  Returns how many instructions it translated. */
+static size_t translate_fused_rmw(struct translator *t, size_t pc)
+{
+	const bpfvm_program *prog = t->prog;
+	const bpfvm_insn *in = &prog->insns[pc];
+	if (t->checked || (in->opcode != 0xbf && ISA_CLASS(in->opcode) != CLS_LDX))
+		return 0;
+	size_t first = pc, n = 3;
+	int index = -1;
+	if (in->opcode == 0xbf && in->off == 0 && in->dst != in->src && pc + 5 <= prog->count &&
+	    in[1].dst == in->dst && ((in[1].opcode == 0x0f && in[1].src != in->dst) || in[1].opcode == 0x07)) {
+		pc += 2;               /* the address is computed first */
+		n = 5;
+	}
+	if (pc + 3 > prog->count)
+		return 0;
+	const bpfvm_insn *ld = &prog->insns[pc], *op = ld + 1, *st = ld + 2;
+	uint8_t cls = ISA_CLASS(op->opcode), code = op->opcode & 0xf0;
+	unsigned size = (ld->opcode & 0x18) == 0x00 ? 4 : (ld->opcode & 0x18) == 0x08 ? 2
+	              : (ld->opcode & 0x18) == 0x10 ? 1 : 8;
+	bool reg = op->opcode & 0x08;
+	uint8_t x = ld->dst, a = ld->src;
+	if ((ld->opcode & 0xe7) != 0x61 || st->opcode != (uint8_t)((ld->opcode & 0x18) | 0x63) ||
+	    st->dst != a || st->src != x || st->off != ld->off || x == a || op->dst != x ||
+	    (cls != CLS_ALU && cls != CLS_ALU64) || (reg && op->src == x) || (cls == CLS_ALU && size == 8) ||
+	    (code != 0x00 && code != 0x10 && code != 0x40 && code != 0x50 && code != 0xa0) || op->off ||
+	    (!reg && t->blind))
+		return 0;
+	for (size_t k = first + 1; k < first + n; k++)
+		if (t->is_target[k])
+			return 0;
+	uint16_t live = t->live_out[first + n - 1];
+	if ((live >> x) & 1)
+		return 0;
+	struct emit_buf *b = &t->b;
+	int base = xreg[a];
+	int64_t disp = ld->off;
+	if (n == 5) {
+		const bpfvm_insn *mov = &prog->insns[first], *add = mov + 1;
+		if (a != mov->dst)
+			return 0;
+		bool add_reg = add->opcode == 0x0f;
+		if (!add_reg && t->blind)
+			return 0;
+		int64_t d = disp + (add_reg ? 0 : add->imm);
+		if (!fits_s32(d) || (!add_reg && !fits_s32(add->imm)))
+			return 0;
+		if (((live >> a) & 1) || (reg && op->src == a)) {
+			/* the address register is read later: set it, as the pair would */
+			if (add_reg)
+				emit_rm_index(b, false, true, OP(0x8d), xreg[a], xreg[mov->src], xreg[add->src], 0, false);
+			else
+				emit_rm(b, false, true, OP(0x8d), xreg[a], xreg[mov->src], add->imm, false);
+		} else {
+			base = xreg[mov->src];
+			index = add_reg ? xreg[add->src] : -1;
+			disp = d;
+		}
+	}
+	static const struct { uint8_t code, reg_op, ext; } ops[] = {
+		{ 0x00, 0x01, 0 }, { 0x10, 0x29, 5 }, { 0x40, 0x09, 1 }, { 0x50, 0x21, 4 }, { 0xa0, 0x31, 6 },
+	};
+	size_t i = 0;
+	while (ops[i].code != code)
+		i++;
+	bool word = size == 2, w = size == 8;
+	int32_t imm = op->imm;
+	uint8_t opc;
+	int r;
+	if (reg) {
+		opc = (uint8_t)(size == 1 ? ops[i].reg_op - 1 : ops[i].reg_op);
+		r = xreg[op->src];
+	} else {
+		opc = size == 1 ? 0x80 : fits_s8(imm) ? 0x83 : 0x81;
+		r = ops[i].ext;
+	}
+	if (index >= 0)
+		emit_rm_index(b, word, w, &opc, 1, r, base, index, (int32_t)disp, reg && size == 1);
+	else
+		emit_rm(b, word, w, &opc, 1, r, base, (int32_t)disp, reg && size == 1);
+	if (!reg) {
+		if (opc != 0x81)
+			emit1(b, (uint8_t)imm);
+		else if (word)
+			emit_bytes(b, &imm, 2);
+		else
+			emit4(b, (uint32_t)imm);
+	}
+	for (size_t k = first + 1; k < first + n; k++)
+		t->insn_off[k] = t->insn_off[first];
+	return n;
+}
+
 static size_t translate_fused(struct translator *t, size_t pc)
 {
 	const bpfvm_program *prog = t->prog;
 	if (pc + 1 >= prog->count || t->is_target[pc + 1])
 		return 0;
+	size_t alu = translate_fused_rmw(t, pc);
+	if (!alu)
+		alu = translate_fused_alu(t, pc);
+	if (!alu)
+		alu = translate_fused_rotate(t, pc);
+	if (alu)
+		return alu;
 	const bpfvm_insn *mov = &prog->insns[pc], *add = mov + 1;
 	if (mov->opcode != 0xbf || mov->off || mov->dst == mov->src)
 		return 0;
@@ -798,7 +1192,7 @@ static size_t translate_fused(struct translator *t, size_t pc)
 	struct emit_buf *b = &t->b;
 	if (!t->checked && pc + 2 < prog->count && !t->is_target[pc + 2]) {
 		const bpfvm_insn *ld = mov + 2;
-		const struct isa_op *op = isa_decode(ld);
+		const struct isa_op *op = t->ops[pc + 2];
 		if (op->format == FMT_LDX && ld->src == mov->dst && ld->dst == mov->dst &&
 		    fits_s32(disp + ld->off)) {
 			static const uint8_t load_ops[2][4][2] = {
@@ -877,10 +1271,12 @@ static bool emit_main_prologue(struct translator *t, uint8_t mask)
 		emit_alu_imm(b, true, 0, RBP, RUN_STACK_BYTES);
 	}
 	/* Registers a program reads before writing are 0, as in the
-	 * interpreter, so unverified programs behave the same in both. */
-	emit_rr(b, false, OP(0x31), RAX, RAX);
+	 * interpreter, so unverified programs behave the same in both:
+	 * those some path reads before writing (liveness at the entry). */
+	if (t->entry_live & 1)
+		emit_rr(b, false, OP(0x31), RAX, RAX);
 	for (unsigned i = 0; i < 4; i++)
-		if (mask & (1u << i))
+		if ((mask & (1u << i)) && (t->entry_live & (1u << (6 + i))))
 			emit_rr(b, false, OP(0x31), sub_saved[i], sub_saved[i]);
 	return pad;
 }
@@ -1009,20 +1405,36 @@ static int translate_pass(struct translator *t, bpfvm_error *err)
 		ref_stub(t, emit_jmp32(&t->b), STUB_EPILOGUE);
 	}
 	bool sub_pad = false;
+	int zf_next = -1;
 	for (size_t pc = 0; pc < n; pc++) {
 		const bpfvm_insn *in = &prog->insns[pc];
-		const struct isa_op *op = isa_decode(in);
+		const struct isa_op *op = t->ops[pc];
 		if (t->sub_start[pc]) {
 			t->cur_sub = pc;
 			t->entry_off[pc] = t->b.len;
 			if (pc != 0 || t->entry_is_called)
-				sub_pad = push_set(&t->b, NULL, 0, t->sub_writes[pc], true);
+				sub_pad = push_set(&t->b, NULL, 0, t->sub_writes[pc], t->sub_calls[pc]);
+		}
+		if (t->align_head[pc + 1] != t->align_head[pc] && t->prev_insn_off) {
+			/* a small loop that would straddle a LOOP_ALIGN boundary
+			 * (by the previous pass's sizes) starts on one instead */
+			size_t size = t->prev_insn_off[t->loop_end[pc] + 1] - t->prev_insn_off[pc];
+			size_t at = t->b.len % LOOP_ALIGN;
+			if (size <= LOOP_ALIGN && at + size > LOOP_ALIGN)
+				emit_nops(&t->b, LOOP_ALIGN - at);
 		}
 		t->insn_off[pc] = t->b.len;
 		t->cur_pc = (int32_t)pc;
+		t->zf_reg = t->is_target[pc] ? -1 : zf_next;
+		zf_next = -1;
 		int32_t ipc = (int32_t)pc;
 		int bad = 0;
-		size_t fused = translate_fused(t, pc);
+		/* whether an instruction starts a fused sequence does not
+		 * depend on the layout: later passes skip the matching where
+		 * the first found nothing */
+		size_t fused = t->no_fuse[pc] ? 0 : translate_fused(t, pc);
+		if (!t->prev_insn_off && !fused)
+			t->no_fuse[pc] = 1;
 		if (fused) {
 			pc += fused - 1;
 			continue;
@@ -1030,6 +1442,7 @@ static int translate_pass(struct translator *t, bpfvm_error *err)
 		switch (op->format) {
 		case FMT_ALU_IMM: case FMT_ALU_REG: case FMT_NEG:
 			bad = translate_alu(t, op, in);
+			zf_next = alu_sets_zf(t, op, in) ? in->dst : -1;
 			break;
 		case FMT_END:
 			bad = translate_end(t, op, in);
@@ -1051,7 +1464,7 @@ static int translate_pass(struct translator *t, bpfvm_error *err)
 			translate_atomic(t, op, in, ipc);
 			break;
 		case FMT_JA: case FMT_JA32: case FMT_JMP_IMM: case FMT_JMP_REG:
-			translate_jump(t, op, in, ipc);
+			pc += translate_jump(t, op, in, ipc) - 1;
 			break;
 		case FMT_CALL: case FMT_CALL_LOCAL: case FMT_CALLX:
 			if (op->format != FMT_CALL ||
@@ -1116,15 +1529,24 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 	t->entry_off = calloc(n + 1, sizeof *t->entry_off);
 	t->sub_start = calloc(n + 1, sizeof *t->sub_start);
 	t->sub_writes = calloc(n + 1, 1);
+	t->sub_calls = calloc(n + 1, sizeof *t->sub_calls);
 	t->is_target = calloc(n + 1, sizeof *t->is_target);
 	int rc = 0;
-	if (!offs[0] || !offs[1] || !t->entry_off || !t->sub_start || !t->sub_writes || !t->is_target) {
+	if (!offs[0] || !offs[1] || !t->entry_off || !t->sub_start || !t->sub_writes || !t->sub_calls || !t->is_target) {
 		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
 		goto out;
 	}
+	t->ops = malloc(n * sizeof *t->ops);
+	t->no_fuse = calloc(n + 1, 1);
+	if (!t->ops || !t->no_fuse) {
+		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
+		goto out;
+	}
+	for (size_t pc = 0; pc < n; pc++)
+		t->ops[pc] = isa_decode(&prog->insns[pc]);
 	t->sub_start[0] = true;
 	for (size_t pc = 0; pc < n; pc++) {
-		const struct isa_op *op = isa_decode(&prog->insns[pc]);
+		const struct isa_op *op = t->ops[pc];
 		if (op->format == FMT_JA || op->format == FMT_JA32 || op->format == FMT_JMP_IMM ||
 		    op->format == FMT_JMP_REG)
 			t->is_target[isa_branch_target(op, &prog->insns[pc], pc)] = true;
@@ -1147,8 +1569,13 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 	for (size_t pc = 0; pc < n; pc++) {
 		if (t->sub_start[pc])
 			sub = pc;
-		const struct isa_op *op = isa_decode(&prog->insns[pc]);
+		const struct isa_op *op = t->ops[pc];
 		t->sub_writes[sub] |= callee_saved_writes(&prog->insns[pc], op);
+		/* a call needs rsp aligned: helpers, local calls, the packet
+		 * load stub, and in checked mode the access check stub */
+		if (checked || op->format == FMT_CALL || op->format == FMT_CALLX || op->format == FMT_CALL_LOCAL ||
+		    op->format == FMT_LDABS || op->format == FMT_LDIND)
+			t->sub_calls[sub] = true;
 		if (op->format == FMT_LDDW)
 			pc++;
 	}
@@ -1172,10 +1599,54 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 		if (in->opcode == 0x18)
 			pc++;
 	}
+	t->known01 = malloc(n * sizeof *t->known01);
+	t->live_out = malloc(n * sizeof *t->live_out);
+	if (!t->known01 || !t->live_out) {
+		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
+		goto out;
+	}
+	jit_bool_regs(prog, t->ops, t->is_target, t->known01);
+	/* Small loops do not straddle a LOOP_ALIGN boundary: on this suite's
+	 * machine (Zen 3) inet_csum's 5-instruction loop ran in 32 us across
+	 * 0x80 and 16-18 us from 0x80 (the kernel's figure varies the same
+	 * way from load to load).  Small: a backward jump at most
+	 * LOOP_ALIGN_INSNS after its target, and at most LOOP_ALIGN bytes;
+	 * and only loops over memory (a load inside), to keep the padding,
+	 * which counts as code size, for the loops that run longest. */
+	t->align_head = calloc(n + 2, sizeof *t->align_head);
+	t->loop_end = calloc(n + 1, sizeof *t->loop_end);
+	if (!t->align_head || !t->loop_end) {
+		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
+		goto out;
+	}
+	for (size_t pc = 0; pc < n; pc++) {
+		const struct isa_op *op = t->ops[pc];
+		if (op && (op->format == FMT_JA || op->format == FMT_JA32 || op->format == FMT_JMP_IMM ||
+		           op->format == FMT_JMP_REG)) {
+			size_t target = (size_t)isa_branch_target(op, &prog->insns[pc], pc);
+			bool loads = false;
+			for (size_t k = target; k <= pc && pc - target <= LOOP_ALIGN_INSNS; k++)
+				loads |= ISA_CLASS(prog->insns[k].opcode) == CLS_LDX;
+			if (target <= pc && pc - target <= LOOP_ALIGN_INSNS && target > 0 && loads) {
+				t->align_head[target + 1] = 1;
+				if (pc > t->loop_end[target])
+					t->loop_end[target] = pc;
+			}
+		}
+	}
+	for (size_t pc = 1; pc <= n + 1; pc++)
+		t->align_head[pc] += t->align_head[pc - 1];
+	if (!jit_liveness(prog, t->ops, t->sub_start, t->entry_is_called, t->live_out)) {
+		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
+		goto out;
+	}
+	uint16_t uses0, defs0;
+	jit_insn_uses_defs(prog, t->ops, 0, !t->entry_is_called, &uses0, &defs0);
+	t->entry_live = (uint16_t)(uses0 | (t->live_out[0] & ~defs0));
 	t->leaf = !checked && !t->entry_is_called;
 	bool uses_r10 = false;
 	for (size_t pc = 0; pc < n; pc++) {
-		const struct isa_op *op = isa_decode(&prog->insns[pc]);
+		const struct isa_op *op = t->ops[pc];
 		switch (op->format) {
 		case FMT_CALL:
 			/* an open-coded lookup cannot fail the run */
@@ -1232,7 +1703,14 @@ out:
 	free(t->entry_off);
 	free(t->sub_start);
 	free(t->sub_writes);
+	free(t->sub_calls);
 	free(t->is_target);
+	free(t->align_head);
+	free(t->loop_end);
+	free(t->known01);
+	free(t->ops);
+	free(t->no_fuse);
+	free(t->live_out);
 	free(t->jumps);
 	free(t->calls);
 	free(t->faults);
