@@ -30,7 +30,7 @@
 
 #include "bpfvm/bpfvm.h"
 
-static char *dr_read(const char *path)
+static inline char *dr_read(const char *path)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
@@ -50,7 +50,7 @@ static char *dr_read(const char *path)
 }
 
 /* Section body (malloc'd) or NULL. */
-static char *dr_section(const char *text, const char *name)
+static inline char *dr_section(const char *text, const char *name)
 {
 	char header[64];
 	snprintf(header, sizeof header, "-- %s", name);
@@ -74,7 +74,7 @@ static char *dr_section(const char *text, const char *name)
 	return NULL;
 }
 
-static size_t dr_hex_bytes(const char *text, uint8_t *out, size_t cap)
+static inline size_t dr_hex_bytes(const char *text, uint8_t *out, size_t cap)
 {
 	size_t n = 0;
 	for (const char *p = text; *p;) {
@@ -96,7 +96,7 @@ static size_t dr_hex_bytes(const char *text, uint8_t *out, size_t cap)
 }
 
 /* Parses "INSN TEXT". */
-static void dr_expect(const char *sec, int *insn, char *text, size_t len)
+static inline void dr_expect(const char *sec, int *insn, char *text, size_t len)
 {
 	*insn = -2;
 	text[0] = 0;
@@ -109,7 +109,7 @@ static void dr_expect(const char *sec, int *insn, char *text, size_t len)
 	}
 }
 
-static uint64_t dr_unwind(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+static inline uint64_t dr_unwind(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
                           bpfvm_run *run)
 {
 	(void)r2; (void)r3; (void)r4; (void)r5;
@@ -119,7 +119,7 @@ static uint64_t dr_unwind(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, ui
 }
 
 /* Runs one file; returns 0 if it passed, else prints why and returns 1. */
-static int dr_run_file(const char *path)
+static inline int dr_run_file(const char *path)
 {
 	char *text = dr_read(path);
 	if (!text) {
@@ -250,14 +250,14 @@ out:
 	return failed;
 }
 
-static int dr_cmp(const void *a, const void *b)
+static inline int dr_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Runs every .data file of dir; adds to *passed / *failed.  Returns -1 if
  * the directory cannot be opened. */
-static int dr_run_dir(const char *dir, int *passed, int *failed)
+static inline int dr_run_dir(const char *dir, int *passed, int *failed)
 {
 	DIR *d = opendir(dir);
 	if (!d)

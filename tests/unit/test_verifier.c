@@ -512,7 +512,6 @@ static void check_conformance(void)
 
 int main(void)
 {
-	(void)dr_run_dir; /* data_runner.h is used for its file readers */
 	check_asm_cases();
 	check_map_cases();
 	check_logs();

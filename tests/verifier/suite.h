@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unit/data_runner.h"   /* dr_read */
+
 #ifndef BPFVM_TESTS_DIR
 #define BPFVM_TESTS_DIR "tests"
 #endif
@@ -46,25 +48,6 @@ struct suite {
 	size_t count;
 	char error[1024];     /* a malformed annotation or file */
 };
-
-static inline char *suite_read(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *buf = malloc((size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	if (buf)
-		buf[n] = 0;
-	fclose(f);
-	return buf;
-}
 
 static inline int suite_type_by_name(const char *name, uint32_t *type)
 {
@@ -147,7 +130,7 @@ static inline int suite_load(struct suite *s)
 		}
 		char path[512];
 		snprintf(path, sizeof path, "%s/%s", SUITE_DIR, de->d_name);
-		char *text = suite_read(path);
+		char *text = dr_read(path);
 		if (!text) {
 			snprintf(s->error, sizeof s->error, "%s: cannot read", path);
 			rc = -1;
@@ -229,7 +212,7 @@ static inline char *suite_asm_text(const struct suite_case *c)
 {
 	char path[512];
 	snprintf(path, sizeof path, "%s/%s", SUITE_DIR, c->file);
-	return suite_read(path);
+	return dr_read(path);
 }
 
 /* The object built from a C case. */
