@@ -272,17 +272,25 @@ static void unlink_elem(const bpfvm_map *m, struct htab_bucket *b, uint32_t prev
 
 /* ---- the element pool (non-LRU maps) ------------------------------------ */
 
-static uint32_t pool_alloc(const bpfvm_map *m)
+/* A free element off the free list, else a never-used one; 0 if none.
+ * The caller holds the lock guarding free_head (pool or LRU). */
+static uint32_t take_free_locked(const bpfvm_map *m, struct htab_state *st)
 {
-	struct htab_state *st = state_of(m);
 	uint32_t link = 0;
-	spin_lock(&st->pool_lock);
 	if (link_ok(m, st->free_head)) {
 		link = st->free_head;
 		st->free_head = get_next(elem_at(m, link));
 	} else if (st->bump < m->N_ELEMS) {
 		link = ++st->bump;
 	}
+	return link;
+}
+
+static uint32_t pool_alloc(const bpfvm_map *m)
+{
+	struct htab_state *st = state_of(m);
+	spin_lock(&st->pool_lock);
+	uint32_t link = take_free_locked(m, st);
 	spin_unlock(&st->pool_lock);
 	if (link)
 		set_state(elem_at(m, link), ELEM_PENDING);
@@ -295,14 +303,8 @@ static uint32_t pool_alloc(const bpfvm_map *m)
 static uint32_t pool_swap(const bpfvm_map *m, uint32_t old)
 {
 	struct htab_state *st = state_of(m);
-	uint32_t link = 0;
 	spin_lock(&st->pool_lock);
-	if (link_ok(m, st->free_head)) {
-		link = st->free_head;
-		st->free_head = get_next(elem_at(m, link));
-	} else if (st->bump < m->N_ELEMS) {
-		link = ++st->bump;
-	}
+	uint32_t link = take_free_locked(m, st);
 	if (link) {
 		set_state(elem_at(m, old), ELEM_FREE);
 		set_next(elem_at(m, old), st->free_head);
@@ -381,14 +383,8 @@ static bool lru_try_evict(const bpfvm_map *m, uint32_t link)
 static uint32_t lru_pop_free(const bpfvm_map *m)
 {
 	struct htab_state *st = state_of(m);
-	uint32_t link = 0;
 	spin_lock(&st->lru_lock);
-	if (link_ok(m, st->free_head)) {
-		link = st->free_head;
-		st->free_head = get_next(elem_at(m, link));
-	} else if (st->bump < m->N_ELEMS) {
-		link = ++st->bump;
-	}
+	uint32_t link = take_free_locked(m, st);
 	if (link) {
 		set_state(elem_at(m, link), ELEM_PENDING);
 		__atomic_store_n(&elem_at(m, link)->ref, 0, __ATOMIC_RELAXED);
