@@ -358,33 +358,28 @@ static int stack_read(struct verifier_env *env, struct vstate *st, uint32_t fram
 	}
 	if (spill && sl->spilled.type != REG_SCALAR)
 		return reject(env, -EACCES, "invalid size of register fill");
-	if (spill && first == 0) {
-		/* low bytes of a spilled scalar */
-		int spilled = 0;
-		while (spilled < 8 && sl->type[spilled] == SLOT_SPILL)
-			spilled++;
-		if (spilled == size || (sl->spilled.v.umax >> (8 * size)) == 0) {
-			*out = sl->spilled;
-			/* the same number as the spilled one when it fits */
-			if ((out->v.umax >> (8 * size)) != 0 && size < 8)
-				out->id = 0;
-			if (size < 8 && (out->v.umax >> (8 * size)) != 0) {
-				struct scalar mask;
-				scalar_known(&mask, (1ull << (8 * size)) - 1);
-				scalar_alu(&out->v, &mask, 0x50, true, 0);
-			}
-			if (sx && size < 8)
-				scalar_alu(&out->v, &out->v, 0xb0, true, (int16_t)(8 * size));
-			return 0;
+	if (spill) {
+		/* bytes of a spilled number: its bits shifted down and cut to
+		 * the width read; still the same number (keeping its id) when
+		 * read from its first byte and it fits */
+		*out = sl->spilled;
+		bool same = first == 0 && (size == 8 || (out->v.umax >> (8 * size)) == 0);
+		if (first) {
+			struct scalar sh;
+			scalar_known(&sh, (uint64_t)(8 * first));
+			scalar_alu(&out->v, &sh, 0x70, true, 0);
 		}
-	}
-	if (spill && sl->spilled.type == REG_SCALAR && scalar_is_const(&sl->spilled.v)) {
-		uint64_t v = sl->spilled.v.var.value >> (8 * first);
-		if (size < 8)
-			v &= (1ull << (8 * size)) - 1;
-		mark_known(out, v);
-		if (sx && size < 8)
+		if (size < 8 && !same) {
+			struct scalar mask;
+			scalar_known(&mask, (1ull << (8 * size)) - 1);
+			scalar_alu(&out->v, &mask, 0x50, true, 0);
+		}
+		if (!same)
+			out->id = 0;
+		if (sx && size < 8) {
 			scalar_alu(&out->v, &out->v, 0xb0, true, (int16_t)(8 * size));
+			out->id = 0;
+		}
 		return 0;
 	}
 	if (zero) {
