@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "verifier_testlib.h"
 #include "verifier/scalar.h"
 
 /* ---- random numbers ----------------------------------------------------- */
@@ -140,30 +141,6 @@ static uint64_t conc_endian(uint64_t a, bool alu64_class, bool to_be, unsigned b
 	if (bits == 32)
 		return swap ? __builtin_bswap32((uint32_t)a) : (uint32_t)a;
 	return swap ? __builtin_bswap64(a) : a;
-}
-
-static bool conc_jmp(uint64_t a, uint64_t b, uint8_t op, bool is32)
-{
-	if (is32) {
-		a = (uint32_t)a;
-		b = (uint32_t)b;
-	}
-	int64_t sa = is32 ? (int32_t)a : (int64_t)a, sb = is32 ? (int32_t)b : (int64_t)b;
-	switch (op) {
-	case 0x10: return a == b;
-	case 0x20: return a > b;
-	case 0x30: return a >= b;
-	case 0x40: return (a & b) != 0;
-	case 0x50: return a != b;
-	case 0x60: return sa > sb;
-	case 0x70: return sa >= sb;
-	case 0xa0: return a < b;
-	case 0xb0: return a <= b;
-	case 0xc0: return sa < sb;
-	case 0xd0: return sa <= sb;
-	case JMP_JSET_NOT: return (a & b) == 0;
-	}
-	return false;
 }
 
 static const uint8_t jmp_ops[] = { 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70,
@@ -333,7 +310,7 @@ static void make_sample(struct sample *x)
 			bool is32 = below(2);
 			uint64_t c = below(2) ? interesting() : w + below(64) - 32;
 			scalar_known(&k, c);
-			if (!conc_jmp(w, c, op, is32))
+			if (!jmp_holds(w, c, op, is32))
 				op = jmp_negate(op);
 			bool ok = scalar_refine(&x->s, &k, op, is32);
 			CHECK(ok, "refine to a satisfiable range failed");
@@ -443,10 +420,10 @@ static void check_branches(const struct sample *a, const struct sample *b)
 			bool fok = scalar_refine(&f1, &f2, jmp_negate(op), is32);
 			for (int k = 0; k < 6; k++) {
 				uint64_t x = pick_member(a), y = pick_member(b);
-				bool c = conc_jmp(x, y, op, is32);
+				bool c = jmp_holds(x, y, op, is32);
 				soundness_checks += 3;
-				CHECK(c == conc_jmp(y, x, jmp_swap(op), is32), "jmp_swap %#x", op);
-				CHECK(c != conc_jmp(x, y, jmp_negate(op), is32), "jmp_negate %#x", op);
+				CHECK(c == jmp_holds(y, x, jmp_swap(op), is32), "jmp_swap %#x", op);
+				CHECK(c != jmp_holds(x, y, jmp_negate(op), is32), "jmp_negate %#x", op);
 				CHECK(taken == -1 || taken == (int)c,
 				      "branch %#x is32 %d said %d for %#" PRIx64 ", %#" PRIx64 " in %s, %s",
 				      op, is32, taken, x, y, fmt(&a->s), fmt(&b->s));
@@ -468,7 +445,7 @@ static void check_branches(const struct sample *a, const struct sample *b)
 			if (below(16) == 0 && tok) {
 				struct sample n = { .s = t1 };
 				for (int k = 0; k < a->nw; k++)
-					if (conc_jmp(a->w[k], pick_member(b), op, is32) &&
+					if (jmp_holds(a->w[k], pick_member(b), op, is32) &&
 					    scalar_contains(&t1, a->w[k]))
 						add_member(&n, a->w[k]);
 				if (n.nw)
@@ -477,7 +454,7 @@ static void check_branches(const struct sample *a, const struct sample *b)
 			/* a register compared with itself */
 			struct scalar s = a->s;
 			uint64_t x = pick_member(a);
-			bool c = conc_jmp(x, x, op, is32);
+			bool c = jmp_holds(x, x, op, is32);
 			int self = scalar_branch_taken(&s, &s, op, is32);
 			soundness_checks++;
 			CHECK(self == -1 || self == (int)c, "self branch %#x is32 %d said %d for %#" PRIx64, op,

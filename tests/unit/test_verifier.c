@@ -29,6 +29,7 @@
 #include "bpfvm/maps.h"
 #include "bpfvm/verifier.h"
 #include "check.h"
+#include "verifier_testlib.h"
 #include "data_runner.h"
 
 struct asm_case {
@@ -325,24 +326,9 @@ out:
 
 /* ---- logs --------------------------------------------------------------- */
 
-struct logbuf {
-	char text[65536];
-	size_t len;
-};
-
-static void log_to(void *user, const char *text)
-{
-	struct logbuf *b = user;
-	size_t n = strlen(text);
-	if (b->len + n < sizeof b->text) {
-		memcpy(b->text + b->len, text, n + 1);
-		b->len += n;
-	}
-}
-
 static void check_logs(void)
 {
-	static struct logbuf b;
+	struct logbuf b = { 0 };
 	bpfvm_insn *insns;
 	size_t count;
 	bpfvm_error err;
@@ -351,9 +337,8 @@ static void check_logs(void)
 		CHECK(0, "log program does not assemble: %s", err.msg);
 		return;
 	}
-	b.len = 0;
-	b.text[0] = 0;
-	bpfvm_verify_opts vo = { .prog_type = RAW, .mem_size = 16, .log = log_to, .log_user = &b, .log_level = 1 };
+	log_clear(&b);
+	bpfvm_verify_opts vo = { .prog_type = RAW, .mem_size = 16, .log = log_append, .log_user = &b, .log_level = 1 };
 	int rc = bpfvm_verify(insns, count, &vo, NULL, &err);
 	CHECK(rc == -EACCES, "log program: rc %d", rc);
 	CHECK(strstr(b.text, "processed ") && strstr(b.text, " insns (limit 1000000) max_states_per_insn"),
@@ -363,13 +348,13 @@ static void check_logs(void)
 	CHECK(strstr(err.msg, "r0 = *(u64 *)(r1 + 0x0)") || strstr(err.msg, "insn 3:"), "no disassembly: %s", err.msg);
 
 	/* level 0 still reports the reason and state of a rejection */
-	b.len = 0;
-	b.text[0] = 0;
+	log_clear(&b);
 	vo.log_level = 0;
 	rc = bpfvm_verify(insns, count, &vo, NULL, &err);
 	CHECK(rc == -EACCES && strstr(b.text, "state: ") && !strstr(b.text, "processed "),
 	      "level 0 log:\n%s", b.text);
 	free(insns);
+	free(b.text);
 }
 
 /* ---- objects ------------------------------------------------------------ */

@@ -49,6 +49,7 @@
 #include "bpfvm/maps.h"
 #include "bpfvm/verifier.h"
 #include "check.h"
+#include "verifier_testlib.h"
 #include "unsafe_prog.h"
 
 #define INPUTS 4
@@ -424,28 +425,6 @@ static uint64_t ref_alu(uint8_t op, bool is64, uint64_t a, uint64_t b)
 	return is64 ? v : (uint32_t)v;
 }
 
-static bool ref_cond(uint8_t op, bool is64, uint64_t a, uint64_t b)
-{
-	if (!is64) {
-		a = (uint32_t)a;
-		b = (uint32_t)b;
-	}
-	int64_t sa = is64 ? (int64_t)a : (int32_t)(uint32_t)a, sb = is64 ? (int64_t)b : (int32_t)(uint32_t)b;
-	switch (op) {
-	case 0x10: return a == b;
-	case 0x20: return a > b;
-	case 0x30: return a >= b;
-	case 0x40: return (a & b) != 0;
-	case 0x50: return a != b;
-	case 0x60: return sa > sb;
-	case 0x70: return sa >= sb;
-	case 0xa0: return a < b;
-	case 0xb0: return a <= b;
-	case 0xc0: return sa < sb;
-	default: return sa <= sb; /* 0xd0 */
-	}
-}
-
 static const unsigned size_of_code[4] = { 4, 2, 1, 8 };
 
 /* Runs insns (bound) from r1, r2; false with x->msg on a violation. */
@@ -571,7 +550,7 @@ static bool ref_run(struct ref *x, uint64_t r1, uint64_t r2, uint64_t *r0)
 			if (!ref_read_reg(x, in->dst) || (is_x && !ref_read_reg(x, in->src)))
 				return false;
 			uint64_t b = is_x ? r[in->src] : (uint64_t)(int64_t)in->imm;
-			if (ref_cond(op, cls == 0x05, r[in->dst], b)) {
+			if (jmp_holds(r[in->dst], b, op, cls != 0x05)) {
 				if (in->off < 0 && --x->budget == 0)
 					return x->out_of_budget = true, ref_fail(x, "back-edge budget exhausted");
 				pc += (size_t)(int64_t)in->off + 1;
@@ -722,31 +701,10 @@ static bool check_input(const struct uprog *p, const bpfvm_program *prog, const 
 
 /* ---- verification, reporting ---------------------------------------------- */
 
-struct logbuf {
-	char *text;
-	size_t len, cap;
-};
-
-static void log_to(void *user, const char *text)
-{
-	struct logbuf *b = user;
-	size_t n = strlen(text);
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = (b->cap + n + 1) * 2;
-		char *t = realloc(b->text, cap);
-		if (!t)
-			return;
-		b->text = t;
-		b->cap = cap;
-	}
-	memcpy(b->text + b->len, text, n + 1);
-	b->len += n;
-}
-
 static int verify(const struct uprog *p, const bpfvm_insn *insns, size_t n, struct logbuf *log, bpfvm_error *err)
 {
 	bpfvm_verify_opts vo = { .prog_type = p->type, .helpers = helpers, .maps = maps, .map_count = UP_MAP_COUNT,
-	                         .mem_size = p->mem_size, .log_level = log ? 2 : 0, .log = log ? log_to : NULL,
+	                         .mem_size = p->mem_size, .log_level = log ? 2 : 0, .log = log ? log_append : NULL,
 	                         .log_user = log };
 	return bpfvm_verify(insns, n, &vo, NULL, err);
 }

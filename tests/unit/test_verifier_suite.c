@@ -20,29 +20,7 @@
 #include "bpfvm/verifier.h"
 #include "unit/check.h"
 #include "verifier/suite.h"
-
-struct logbuf {
-	char *text;
-	size_t len, cap;
-};
-
-static void log_append(void *user, const char *text)
-{
-	struct logbuf *b = user;
-	size_t n = strlen(text);
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *t = realloc(b->text, cap);
-		if (!t)
-			return;
-		b->text = t;
-		b->cap = cap;
-	}
-	memcpy(b->text + b->len, text, n + 1);
-	b->len += n;
-}
+#include "unit/verifier_testlib.h"
 
 struct line_ctx {
 	const bpfvm_object *obj;
