@@ -124,8 +124,16 @@ int cmd_verify(int argc, char **argv)
 				prog = v;
 			else if (!strcmp(o, "--type"))
 				type_name = v;
-			else
-				mem_size = (uint32_t)strtoul(v, NULL, 0);
+			else {
+				char *end;
+				errno = 0;
+				unsigned long n = strtoul(v, &end, 0);
+				if (errno || *end || !*v || v[0] == '-' || n > UINT32_MAX) {
+					fail("verify: --mem-size: '%s' is not a size", v);
+					return 2;
+				}
+				mem_size = (uint32_t)n;
+			}
 		} else if (o[0] != '-' && !path) {
 			path = o;
 		} else {

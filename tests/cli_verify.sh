@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# cli_verify.sh - `bpfvm verify` and `bpfvm run`'s verification as a user
+# meets them: exit status (0 accepted, 1 rejected, 2 usage or unreadable
+# input), the verdict lines, a rejection's reason, source line and state,
+# the -v summary line, and bad input.  Usage: cli_verify.sh BPFVM BUILD_DIR
+set -u
+bpfvm=$1 build=$2
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpfvm-verify-XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+fails=0 passes=0
+# expect STATUS PATTERN CMD...: the command exits STATUS and prints PATTERN
+expect() {
+	local want=$1 pat=$2
+	shift 2
+	"$@" >"$tmp/out" 2>&1
+	local rc=$?
+	if [ "$rc" != "$want" ] || ! grep -qE -- "$pat" "$tmp/out"; then
+		echo "FAIL: $* -> exit $rc (want $want), output lacks /$pat/:"
+		sed 's/^/    /' "$tmp/out" | head -20
+		fails=$((fails + 1))
+	else
+		passes=$((passes + 1))
+	fi
+}
+
+ex=$build/examples/xdp_proto_count.bpf.o
+neg=$build/tests/verifier/negative/maps.bpf.o
+expect 0 '^xdp_count: accepted \(processed [0-9]+ insns' "$bpfvm" verify "$ex"
+expect 0 'processed [0-9]+ insns \(limit 1000000\) max_states_per_insn' "$bpfvm" verify "$ex" -v
+expect 1 "map_value_no_null_check: rejected: .*insn 7: .*maps\.c:29.*R0 invalid mem access 'map_value_or_null'" \
+	"$bpfvm" verify "$neg"
+expect 1 'state: R0=map_value_or_null' "$bpfvm" verify "$neg" --prog map_value_no_null_check
+expect 0 'map_value_null_checked: accepted' "$bpfvm" verify "$neg" --prog map_value_null_checked
+expect 2 'no program named' "$bpfvm" verify "$ex" --prog nosuch
+expect 2 'cannot open' "$bpfvm" verify "$tmp/missing.o"
+printf 'not an object' >"$tmp/junk.o"
+expect 2 'not an ELF file' "$bpfvm" verify "$tmp/junk.o"
+printf 'mov %%r0, 0\nexit\n' >"$tmp/ok.s"
+expect 0 'accepted' "$bpfvm" verify "$tmp/ok.s"
+expect 2 "not a size" "$bpfvm" verify "$tmp/ok.s" --mem-size 12x
+expect 2 "unknown program type" "$bpfvm" verify "$tmp/ok.s" --type nosuch
+printf 'ldxdw %%r0, [%%r1+4]\nexit\n' >"$tmp/oob.s"
+expect 1 'invalid access to memory, mem_size=8 off=4 size=8' "$bpfvm" verify "$tmp/oob.s" --mem-size 8
+printf 'mov %%r0,\nexit\n' >"$tmp/bad.s"
+expect 2 'bad\.s: line 1: missing operand' "$bpfvm" verify "$tmp/bad.s"
+# run: verified first; an unsafe program is refused unless --no-verify
+expect 1 'rejected by the verifier: .*invalid access to memory' "$bpfvm" run "$tmp/oob.s" --mem '01 02 03 04 05 06 07 08'
+expect 1 'instruction 0: out-of-bounds read of 8 bytes' "$bpfvm" run "$tmp/oob.s" --no-verify --mem '01 02 03 04 05 06 07 08'
+expect 0 'Return value: 0' "$bpfvm" run "$tmp/ok.s"
+
+echo "$passes passed, $fails failed"
+[ "$fails" = 0 ]
