@@ -112,7 +112,6 @@ static bool xdp_ok(int off, int size, bool write, bool sx, struct ctx_access *ou
 bool ctx_access_ok(uint32_t prog_type, int off, int size, bool write, bool sx, struct ctx_access *out)
 {
 	out->type = REG_SCALAR;
-	out->size = (uint8_t)size;
 	switch (prog_type) {
 	case BPF_PROG_TYPE_SOCKET_FILTER:
 		return socket_filter_ok(off, size, write, sx);

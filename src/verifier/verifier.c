@@ -1445,7 +1445,7 @@ static bool stack_covered(const struct vframe *old, const struct vframe *cur, st
 	return true;
 }
 
-bool states_covered(const struct verifier_env *env, uint32_t pc, const struct vstate *old, const struct vstate *cur,
+static bool states_covered(const struct verifier_env *env, uint32_t pc, const struct vstate *old, const struct vstate *cur,
                     bool exact)
 {
 	if (old->curframe != cur->curframe || old->ref_count != cur->ref_count || old->lock_map != cur->lock_map ||
@@ -1586,7 +1586,6 @@ static int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 				}
 		}
 	}
-	bool callback_entry = calls_back;
 	/* keep a state at every prune point (as the running kernel appears
 	 * to: its processed counts match this, not the older heuristic of
 	 * two jumps and eight instructions between states) */
@@ -1600,7 +1599,7 @@ static int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			if (!calls_back && is_ancestor(e, env->parent) && states_covered(env, pc, e->st, st, true))
 				return reject(env, -EINVAL, "infinite loop detected at insn %u", pc);
 			/* in a loop, iterations differ: keep states rarely */
-			if (!callback_entry && env->jmps - env->prev_jmps < 20 && env->processed - env->prev_processed < 100)
+			if (!calls_back && env->jmps - env->prev_jmps < 20 && env->processed - env->prev_processed < 100)
 				add = false;
 		} else if (states_covered(env, pc, e->st, st, false)) {
 			e->hits++;
@@ -1654,7 +1653,6 @@ static void path_note(struct vstate *st, uint32_t from, bool taken)
 {
 	st->path[st->path_total % PATH_LEN] = from << 1 | (taken ? 1 : 0);
 	st->path_total++;
-	st->path_len = st->path_total < PATH_LEN ? st->path_total : PATH_LEN;
 }
 
 /* Conditional jump at pc; continues on one side, queues the other. */

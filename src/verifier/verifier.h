@@ -3,9 +3,9 @@
  * program (registers, stack, call frames, acquired references), helper
  * prototypes, context layouts and the verification environment.
  *
- * Owns: the types and the functions between verifier.c (exploration),
- * state.c (copying, comparing and printing states), protos.c (helper
- * prototypes) and ctx.c (each program type's context).
+ * Owns: the types and the functions between verifier.c (exploration and
+ * state comparison), state.c (copying and printing states), protos.c
+ * (helper prototypes) and ctx.c (each program type's context).
  */
 #ifndef BPFVM_VERIFIER_INTERNAL_H
 #define BPFVM_VERIFIER_INTERNAL_H
@@ -88,8 +88,7 @@ struct vstate {
 	uint32_t lock_id;         /* nonzero while a spin lock is held */
 	struct bpfvm_map *lock_map;
 	/* the last branch decisions on this path, for messages */
-	uint32_t path_len;
-	uint32_t path[PATH_LEN];  /* (from << 1 | taken) */
+	uint32_t path[PATH_LEN];  /* (from << 1 | taken), a ring */
 	uint32_t path_total;
 };
 
@@ -130,7 +129,6 @@ struct helper_proto {
 	uint8_t ret;
 	uint8_t args[5];
 	bool changes_pkt;         /* invalidates packet pointers */
-	bool gpl_only;
 };
 
 /* The prototype of helper id, or NULL if bpfvm's verifier has none. */
@@ -141,7 +139,6 @@ bool helper_takes_packet(uint32_t id);
 /* Context access of a program type. */
 struct ctx_access {
 	uint8_t type;        /* register type a load yields (REG_SCALAR if plain) */
-	uint8_t size;        /* for the load: bytes of the field read */
 };
 
 /* Whether a program of prog_type may access its context at [off, off+size)
@@ -168,10 +165,5 @@ struct vstate *state_dup(const struct vstate *st);
 void state_free(struct vstate *st);
 int state_copy(struct vstate *dst, const struct vstate *src);
 
-/* Liveness computed before exploration: for each instruction, the
- * registers (bit i = ri) that may be read before written from there. */
-struct verifier_env;
-bool states_covered(const struct verifier_env *env, uint32_t pc, const struct vstate *old,
-                    const struct vstate *cur, bool exact);
 
 #endif
