@@ -163,6 +163,49 @@ static void test_mul_lea(void)
 	CHECK_PROG("mul 1<<20 32-bit", shl20_32, true, I(0xbf, 0, 1, 0, 0), I(0x24, 0, 0, 0, 1 << 20), EXIT);
 }
 
+/* x *= F * 2^k or F * G (F, G 3, 5 or 9) -> two instructions; and
+ * x *= F * 2^k; x += y -> lea, lea [y + x*2^k] */
+static void test_mul_lea_pairs(void)
+{
+	static const uint8_t lea3[] = { 0x48, 0x8d, 0x04, 0x40 };           /* lea rax, [rax+rax*2] */
+	static const uint8_t lea5[] = { 0x48, 0x8d, 0x04, 0x80 };           /* lea rax, [rax+rax*4] */
+	static const uint8_t lea5_32[] = { 0x8d, 0x04, 0x80 };              /* lea eax, [rax+rax*4] */
+	static const uint8_t add2_32[] = { 0x8d, 0x04, 0x46 };              /* lea eax, [rsi+rax*2] */
+	static const uint8_t lea5_add2[] = { 0x48, 0x8d, 0x04, 0x80, 0x48, 0x8d, 0x04, 0x46 };
+	                                          /* lea rax, [rax+rax*4]; lea rax, [rsi+rax*2] */
+	static const uint8_t lea5_add2_32[] = { 0x8d, 0x04, 0x80, 0x8d, 0x04, 0x46 };
+	static const uint8_t lea_add8[] = { 0x48, 0x8d, 0x04, 0xc6 };       /* lea rax, [rsi+rax*8] */
+	static const uint8_t lea3_add4[] = { 0x48, 0x8d, 0x04, 0x40, 0x48, 0x8d, 0x04, 0x86 };
+	static const uint8_t add2[] = { 0x48, 0x8d, 0x04, 0x46 };           /* lea rax, [rsi+rax*2] */
+	static const uint8_t imul7[] = { 0x48, 0x6b, 0xc0, 0x07 };          /* imul rax, rax, 7 */
+	static const uint8_t imul_m10[] = { 0x48, 0x6b, 0xc0, 0xf6 };       /* imul rax, rax, -10 */
+	static const uint8_t imul_90[] = { 0x48, 0x6b, 0xc0, 0x5a };        /* imul rax, rax, 90 */
+	CHECK_PROG("mul6", lea3, true, I(0xbf, 0, 1, 0, 0), I(0x27, 0, 0, 0, 6), EXIT);
+	CHECK_PROG("mul40 32-bit", lea5_32, true, I(0xbf, 0, 1, 0, 0), I(0x24, 0, 0, 0, 40), EXIT);
+	CHECK_PROG("mul15", lea5, true, I(0xbf, 0, 1, 0, 0), I(0x27, 0, 0, 0, 15), EXIT);
+	CHECK_PROG("mul81", lea5, false, I(0xbf, 0, 1, 0, 0), I(0x27, 0, 0, 0, 81), EXIT);
+	CHECK_PROG("mul7 stays", imul7, true, I(0xbf, 0, 1, 0, 0), I(0x27, 0, 0, 0, 7), EXIT);
+	CHECK_PROG("mul -10 stays", imul_m10, true, I(0xbf, 0, 1, 0, 0), I(0x27, 0, 0, 0, -10), EXIT);
+	/* 90 = 5 * 9 * 2: three instructions would gain nothing */
+	CHECK_PROG("mul90 stays", imul_90, true, I(0xbf, 0, 1, 0, 0), I(0x27, 0, 0, 0, 90), EXIT);
+	CHECK_PROG("mul10 add reg", lea5_add2, true,
+	           I(0xbf, 0, 1, 0, 0), I(0x27, 0, 0, 0, 10), I(0x0f, 0, 2, 0, 0), EXIT);
+	CHECK_PROG("mul10 add reg 32-bit", lea5_add2_32, true,
+	           I(0xbf, 0, 1, 0, 0), I(0x24, 0, 0, 0, 10), I(0x0c, 0, 2, 0, 0), EXIT);
+	CHECK_PROG("mul8 add reg", lea_add8, true,
+	           I(0xbf, 0, 1, 0, 0), I(0x27, 0, 0, 0, 8), I(0x0f, 0, 2, 0, 0), EXIT);
+	CHECK_PROG("mul12 add reg", lea3_add4, true,
+	           I(0xbf, 0, 1, 0, 0), I(0x27, 0, 0, 0, 12), I(0x0f, 0, 2, 0, 0), EXIT);
+	CHECK_PROG("mul10 add itself", add2, false,
+	           I(0xbf, 0, 1, 0, 0), I(0x27, 0, 0, 0, 10), I(0x0f, 0, 0, 0, 0), EXIT);
+	CHECK_PROG("mul10 add reg, jump onto the add", add2, false,
+	           I(0xbf, 0, 1, 0, 0), I(0x55, 2, 0, 1, 0), I(0x27, 0, 0, 0, 10), I(0x0f, 0, 2, 0, 0), EXIT);
+	CHECK_PROG("mul10 64 add reg 32", add2_32, false,
+	           I(0xbf, 0, 1, 0, 0), I(0x27, 0, 0, 0, 10), I(0x0c, 0, 2, 0, 0), EXIT);
+	CHECK_PROG("mul2 add reg", add2, true,
+	           I(0xbf, 0, 1, 0, 0), I(0x27, 0, 0, 0, 2), I(0x0f, 0, 2, 0, 0), EXIT);
+}
+
 /* clang's rotates -> rol */
 static void test_rotate(void)
 {
@@ -310,6 +353,75 @@ static void test_rmw(void)
 }
 
 /* if c goto +1; x = f(x, y)  ->  r10 = f(x, y); cmp; cmov!c x, r10 */
+/* x = y; x += z|K; an access through x + off, x dead after it -> one
+ * access at [y + z|K + off] */
+static void test_address_fold(void)
+{
+	static const uint8_t ld_idx[] = { 0x8b, 0x44, 0x37, 0x04 };         /* mov eax, [rdi+rsi+4] */
+	static const uint8_t st_idx[] = { 0x89, 0x74, 0x37, 0x04 };         /* mov [rdi+rsi+4], esi */
+	static const uint8_t st_self[] = { 0x48, 0x89, 0x14, 0x37 };        /* mov [rdi+rsi], rdx */
+	static const uint8_t st_imm16[] = { 0x66, 0xc7, 0x44, 0x37, 0x02, 0x34, 0x12 };
+	static const uint8_t ld_disp[] = { 0x0f, 0xb6, 0x47, 0x0b };        /* movzx eax, byte [rdi+11] */
+	CHECK_MEM("load through a dead sum", ld_idx, true,
+	          I(0x57, 2, 0, 0, 56), I(0xbf, 3, 1, 0, 0), I(0x0f, 3, 2, 0, 0), I(0x61, 0, 3, 4, 0), EXIT);
+	CHECK_MEM("load, the sum read afterwards", ld_idx, false,
+	          I(0x57, 2, 0, 0, 56), I(0xbf, 3, 1, 0, 0), I(0x0f, 3, 2, 0, 0), I(0x61, 0, 3, 4, 0),
+	          I(0x0f, 0, 3, 0, 0), I(0x1f, 0, 1, 0, 0), EXIT);
+	CHECK_MEM("load, jump onto it", ld_idx, false,
+	          I(0x57, 2, 0, 0, 56), I(0x15, 2, 0, 2, 99), I(0xbf, 3, 1, 0, 0), I(0x0f, 3, 2, 0, 0),
+	          I(0x61, 0, 3, 4, 0), EXIT);
+	CHECK_MEM("load, constant offset", ld_disp, true,
+	          I(0xbf, 3, 1, 0, 0), I(0x07, 3, 0, 0, 8), I(0x71, 0, 3, 3, 0), EXIT);
+	CHECK_MEM("store through a dead sum", st_idx, true,
+	          I(0x57, 2, 0, 0, 56), I(0xbf, 3, 1, 0, 0), I(0x0f, 3, 2, 0, 0), I(0x63, 3, 2, 4, 0),
+	          I(0xb7, 0, 0, 0, 0), EXIT);
+	CHECK_MEM("store, the sum read afterwards", st_idx, false,
+	          I(0x57, 2, 0, 0, 56), I(0xbf, 3, 1, 0, 0), I(0x0f, 3, 2, 0, 0), I(0x63, 3, 2, 4, 0),
+	          I(0xbf, 0, 3, 0, 0), I(0x1f, 0, 1, 0, 0), EXIT);
+	CHECK_MEM("store of the sum itself", st_self, false,
+	          I(0x57, 2, 0, 0, 56), I(0xbf, 3, 1, 0, 0), I(0x0f, 3, 2, 0, 0), I(0x7b, 3, 3, 0, 0),
+	          I(0xb7, 0, 0, 0, 0), EXIT);
+	CHECK_MEM("store of a constant", st_imm16, true,
+	          I(0x57, 2, 0, 0, 56), I(0xbf, 3, 1, 0, 0), I(0x0f, 3, 2, 0, 0), I(0x6a, 3, 0, 2, 0x1234),
+	          I(0xb7, 0, 0, 0, 0), EXIT);
+}
+
+/* Stack slots in registers: a leaf whose r10 is only a load/store base
+ * keeps its hottest plain slots in r12 (and r9 without division or
+ * atomics).  The loop adds r2 = 10..1 into r10 - 8 (and r10 - 16). */
+static void test_register_slots(void)
+{
+	static const uint8_t to_r12[] = { 0x49, 0x89, 0xc4 };               /* mov r12, rax */
+	static const uint8_t to_r12d[] = { 0x41, 0x89, 0xc4 };              /* mov r12d, eax */
+	static const uint8_t to_r9[] = { 0x49, 0x89, 0xd9 };                /* mov r9, rbx */
+#define SLOT_LOOP(size_st, size_ld, off)                                                                   \
+	I(0xb7, 0, 0, 0, 0), I(size_st, 10, 0, off, 0), I(0xb7, 2, 0, 0, 10), I(size_ld, 3, 10, off, 0),      \
+	I(0x0f, 3, 2, 0, 0), I(size_st, 10, 3, off, 0), I(0x07, 2, 0, 0, -1), I(0x55, 2, 0, -5, 0),           \
+	I(size_ld, 0, 10, off, 0)
+	CHECK_MEM("u64 slot", to_r12, true, SLOT_LOOP(0x7b, 0x79, -8), EXIT);
+	CHECK_MEM("u32 slot", to_r12d, true, SLOT_LOOP(0x63, 0x61, -4), EXIT);
+	/* a byte of the slot read on its own: it stays in memory */
+	CHECK_MEM("slot also read as a byte", to_r12, false, SLOT_LOOP(0x7b, 0x79, -8),
+	          I(0x71, 4, 10, -7, 0), I(0x0f, 0, 4, 0, 0), EXIT);
+	/* the frame's address taken: any slot may be reached through it */
+	CHECK_MEM("frame address taken", to_r12, false, I(0xbf, 5, 10, 0, 0), SLOT_LOOP(0x7b, 0x79, -8), EXIT);
+	CHECK_MEM("frame address stored", to_r12, false, I(0x7b, 10, 10, -16, 0), SLOT_LOOP(0x7b, 0x79, -8), EXIT);
+	/* an atomic on the slot */
+	CHECK_MEM("atomic add on the slot", to_r12, false, SLOT_LOOP(0x7b, 0x79, -8),
+	          I(0xb7, 4, 0, 0, 1), I(0xdb, 10, 4, -8, 0), I(0x79, 0, 10, -8, 0), EXIT);
+	/* two slots: r10 - 16 gets r9, unless a division needs r9 */
+	CHECK_MEM("second slot in r9", to_r9, true,
+	          I(0xb7, 6, 0, 0, 7), I(0x7b, 10, 6, -16, 0), SLOT_LOOP(0x7b, 0x79, -8),
+	          I(0x79, 4, 10, -16, 0), I(0x0f, 0, 4, 0, 0), EXIT);
+	CHECK_MEM("no r9 with a division", to_r9, false,
+	          I(0xb7, 6, 0, 0, 7), I(0x7b, 10, 6, -16, 0), SLOT_LOOP(0x7b, 0x79, -8),
+	          I(0x79, 4, 10, -16, 0), I(0x37, 4, 0, 0, 3), I(0x0f, 0, 4, 0, 0), EXIT);
+	/* a program with a call keeps its frame in memory */
+	CHECK_MEM("not a leaf", to_r12, false, SLOT_LOOP(0x7b, 0x79, -8), I(0x85, 0, 1, 0, 1), EXIT,
+	          I(0x07, 0, 0, 0, 1), EXIT);
+#undef SLOT_LOOP
+}
+
 static void test_select(void)
 {
 	static const uint8_t cmovz[] = { 0x49, 0x0f, 0x44, 0xc2 };      /* cmovz rax, r10 */
@@ -336,9 +448,12 @@ int main(void)
 {
 	test_select();
 	test_rmw();
+	test_address_fold();
+	test_register_slots();
 	test_and1_mul();
 	test_mul01();
 	test_mul_lea();
+	test_mul_lea_pairs();
 	test_rotate();
 	test_branch_inversion();
 	printf("%d passed, %d failed\n", passed, failed);

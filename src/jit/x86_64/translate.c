@@ -39,6 +39,7 @@ static const int8_t xreg[11] = { RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15
 
 #define LOOP_ALIGN 32
 #define LOOP_ALIGN_INSNS 8
+#define MAX_REGISTER_SLOTS 2
 
 #define RUN_OFF(field) ((int32_t)offsetof(struct bpfvm_run, field))
 
@@ -98,6 +99,9 @@ struct translator {
 	struct fixup *stub_refs;
 	size_t nstub_refs, cap_stub_refs;
 	bool oom;
+	/* stack slots kept in registers (find_register_slots) */
+	struct register_slot { int16_t off; uint8_t size; int8_t reg; } slots[MAX_REGISTER_SLOTS];
+	unsigned nslots;
 };
 
 enum stub { STUB_EPILOGUE, STUB_FAULT_EXIT, STUB_ACCESS, STUB_CALLX, STUB_PACKET, STUB_COUNT };
@@ -329,11 +333,42 @@ static void emit_shift_reg(struct emit_buf *b, bool w, int ext, int dst, int src
 	}
 }
 
+/* The scale (1, 2 or 3: a factor of 3, 5 or 9) of lea x, [x + x*2^s],
+ * or 0 if m is none of those. */
+static uint8_t lea_factor_scale(uint32_t m)
+{
+	return m == 3 ? 1 : m == 5 ? 2 : m == 9 ? 3 : 0;
+}
+
+/* Is imm a * 2^shift or a * b, with a and b each 3, 5 or 9?  Then two
+ * instructions (leas, or a lea and a shl) take 2 cycles where imul takes
+ * 3.  *first and *second are lea scales (*second 0: none), *shift 0..31
+ * (0 when *second is set).  Powers of two are left to shl alone. */
+static bool mul_by_leas(int32_t imm, uint8_t *first, uint8_t *second, int *shift)
+{
+	if (imm <= 1 || (imm & (imm - 1)) == 0)
+		return false;
+	uint32_t m = (uint32_t)imm;
+	*shift = __builtin_ctz(m);
+	m >>= *shift;
+	static const uint8_t factors[] = { 3, 5, 9 };
+	for (size_t i = 0; i < 3; i++) {
+		if (m % factors[i])
+			continue;
+		uint32_t rest = m / factors[i];
+		*first = lea_factor_scale(factors[i]);
+		*second = rest == 1 ? 0 : lea_factor_scale(rest);
+		if (rest == 1 || (*second && *shift == 0))
+			return true;
+	}
+	return false;
+}
+
 /* Multiplications that need no multiplier (imul takes 3 cycles, which
  * in a dependency chain is what a loop costs): by a register or constant
  * when one factor is known to be 0 or 1 (analysis.h), clang's form of
- * `cond ? x : 0`, and by 2^k, 3, 5 or 9.  Returns false (nothing
- * emitted) for any other. */
+ * `cond ? x : 0`, by 2^k, and by 3, 5 or 9 times 2^k, 3, 5 or 9
+ * (mul_by_leas).  Returns false (nothing emitted) for any other. */
 static bool translate_mul_special(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, bool w,
                                   int dst, int src)
 {
@@ -371,8 +406,14 @@ static bool translate_mul_special(struct translator *t, const struct isa_op *op,
 		emit_shift_imm(b, w, 4, dst, (uint8_t)__builtin_ctz((uint32_t)imm));
 		return true;
 	}
-	if (imm == 3 || imm == 5 || imm == 9) {
-		emit_lea_scaled(b, w, dst, dst, dst, (uint8_t)(imm == 3 ? 1 : imm == 5 ? 2 : 3), 0);
+	uint8_t first, second;
+	int shift;
+	if (mul_by_leas(imm, &first, &second, &shift)) {
+		emit_lea_scaled(b, w, dst, dst, dst, first, 0);
+		if (second)
+			emit_lea_scaled(b, w, dst, dst, dst, second, 0);
+		if (shift)
+			emit_shift_imm(b, w, 4, dst, (uint8_t)shift);
 		return true;
 	}
 	return false;
@@ -525,18 +566,25 @@ static int translate_end(struct translator *t, const struct isa_op *op, const bp
 
 /* ---- memory ---------------------------------------------------------- */
 
-static void translate_ldx(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, int32_t pc)
+/* A memory operand: [base + index + disp], index < 0 for none. */
+struct mem_addr {
+	int base, index;
+	int32_t disp;
+};
+
+static void emit_at(struct emit_buf *b, bool word, bool w, const uint8_t *op, size_t oplen, int reg,
+                    struct mem_addr at, bool byte_reg)
 {
-	struct emit_buf *b = &t->b;
+	if (at.index >= 0)
+		emit_rm_index(b, word, w, op, oplen, reg, at.base, at.index, at.disp, byte_reg);
+	else
+		emit_rm(b, word, w, op, oplen, reg, at.base, at.disp, byte_reg);
+}
+
+/* The load of LDX instruction `in` from `at`. */
+static void emit_load_at(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, struct mem_addr at)
+{
 	unsigned size = isa_access_size(op);
-	int base = xreg[in->src];
-	int32_t disp = in->off;
-	if (t->checked) {
-		emit_address(t, base, in->off, size, false, pc);
-		base = R11;
-		disp = 0;
-	}
-	int dst = xreg[in->dst];
 	bool sx = (op->opcode & 0xe0) == 0x80;
 	/* movzx/movsx r, m8; movzx/movsx r, m16; mov r32, m32 / movsxd; mov r64 */
 	static const uint8_t load_ops[2][4][2] = {
@@ -544,48 +592,83 @@ static void translate_ldx(struct translator *t, const struct isa_op *op, const b
 		{ { 0x0f, 0xbe }, { 0x0f, 0xbf }, { 0x63 }, { 0x8b } },
 	};
 	int k = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
-	emit_rm(b, false, sx || size == 8, load_ops[sx][k], k < 2 ? 2 : 1, dst, base, disp, false);
+	emit_at(&t->b, false, sx || size == 8, load_ops[sx][k], k < 2 ? 2 : 1, xreg[in->dst], at, false);
 }
 
-static void translate_store(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, int32_t pc)
+/* The host register holding the stack slot that LDX/ST/STX `in`
+ * accesses through r10, or -1 if that slot lives in memory. */
+static int slot_reg(const struct translator *t, const struct isa_op *op, const bpfvm_insn *in)
+{
+	uint8_t base = op->format == FMT_LDX ? in->src : in->dst;
+	if (!t->nslots || base != 10)
+		return -1;
+	for (unsigned i = 0; i < t->nslots; i++)
+		if (t->slots[i].off == in->off && t->slots[i].size == isa_access_size(op))
+			return t->slots[i].reg;
+	return -1;
+}
+
+static void translate_ldx(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, int32_t pc)
+{
+	int reg = slot_reg(t, op, in);
+	if (reg >= 0) {
+		emit_mov_rr(&t->b, isa_access_size(op) == 8, xreg[in->dst], reg);
+		return;
+	}
+	struct mem_addr at = { xreg[in->src], -1, in->off };
+	if (t->checked) {
+		emit_address(t, at.base, in->off, isa_access_size(op), false, pc);
+		at = (struct mem_addr){ R11, -1, 0 };
+	}
+	emit_load_at(t, op, in, at);
+}
+
+/* The store of ST or STX instruction `in` to `at`. */
+static void emit_store_at(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, struct mem_addr at)
 {
 	struct emit_buf *b = &t->b;
 	unsigned size = isa_access_size(op);
-	int base = xreg[in->dst];
-	int32_t disp = in->off;
-	if (t->checked) {
-		emit_address(t, base, in->off, size, true, pc);
-		base = R11;
-		disp = 0;
-	}
-	if (op->format == FMT_STX) {
-		int src = xreg[in->src];
-		switch (size) {
-		case 1: emit_rm(b, false, false, OP(0x88), src, base, disp, true); break;
-		case 2: emit_rm(b, true, false, OP(0x89), src, base, disp, false); break;
-		case 4: emit_rm(b, false, false, OP(0x89), src, base, disp, false); break;
-		default: emit_rm(b, false, true, OP(0x89), src, base, disp, false); break;
-		}
-		return;
-	}
-	if (t->blind) {
+	int src = xreg[in->src];
+	if (op->format == FMT_ST && t->blind) {
 		/* r10: r11 may hold the checked address */
 		emit_load_imm32(t, R10, in->imm, true);
+		src = R10;
+	}
+	if (op->format == FMT_STX || t->blind) {
 		switch (size) {
-		case 1: emit_rm(b, false, false, OP(0x88), R10, base, disp, true); break;
-		case 2: emit_rm(b, true, false, OP(0x89), R10, base, disp, false); break;
-		case 4: emit_rm(b, false, false, OP(0x89), R10, base, disp, false); break;
-		default: emit_rm(b, false, true, OP(0x89), R10, base, disp, false); break;
+		case 1: emit_at(b, false, false, OP(0x88), src, at, true); break;
+		case 2: emit_at(b, true, false, OP(0x89), src, at, false); break;
+		case 4: emit_at(b, false, false, OP(0x89), src, at, false); break;
+		default: emit_at(b, false, true, OP(0x89), src, at, false); break;
 		}
 		return;
 	}
 	switch (size) {
-	case 1: emit_rm(b, false, false, OP(0xc6), 0, base, disp, false); emit1(b, (uint8_t)in->imm); break;
-	case 2: emit_rm(b, true, false, OP(0xc7), 0, base, disp, false);
+	case 1: emit_at(b, false, false, OP(0xc6), 0, at, false); emit1(b, (uint8_t)in->imm); break;
+	case 2: emit_at(b, true, false, OP(0xc7), 0, at, false);
 		emit1(b, (uint8_t)in->imm); emit1(b, (uint8_t)(in->imm >> 8)); break;
-	case 4: emit_rm(b, false, false, OP(0xc7), 0, base, disp, false); emit4(b, (uint32_t)in->imm); break;
-	default: emit_rm(b, false, true, OP(0xc7), 0, base, disp, false); emit4(b, (uint32_t)in->imm); break;
+	case 4: emit_at(b, false, false, OP(0xc7), 0, at, false); emit4(b, (uint32_t)in->imm); break;
+	default: emit_at(b, false, true, OP(0xc7), 0, at, false); emit4(b, (uint32_t)in->imm); break;
 	}
+}
+
+static void translate_store(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, int32_t pc)
+{
+	int reg = slot_reg(t, op, in);
+	if (reg >= 0) {
+		bool w = isa_access_size(op) == 8;
+		if (op->format == FMT_STX)
+			emit_mov_rr(&t->b, w, reg, xreg[in->src]);
+		else
+			emit_load_imm32(t, reg, in->imm, w);
+		return;
+	}
+	struct mem_addr at = { xreg[in->dst], -1, in->off };
+	if (t->checked) {
+		emit_address(t, at.base, in->off, isa_access_size(op), true, pc);
+		at = (struct mem_addr){ R11, -1, 0 };
+	}
+	emit_store_at(t, op, in, at);
 }
 
 static void translate_atomic(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, int32_t pc)
@@ -943,6 +1026,9 @@ static void translate_lddw(struct translator *t, int dst, uint64_t value)
  *   x &= 1; x *= K      and x, 1; mov r11, K; cmovnz x, r11   (crc's
  *                       `K * (crc & 1)`: 2 cycles of latency, not 4)
  *   x *= 3|5|9; x += K  lea x, [x + x*2|4|8 + K]
+ *   x *= F * 2^k; x += y, F 1, 3, 5 or 9, k 1..3:
+ *                       lea x, [x + x*(F-1)]; lea x, [y + x*2^k]
+ *                       (parse_dec's `x * 10 + d`: 2 cycles, not 4)
  * Both give x exactly the value the pair gives; nothing else is written
  * but r11 (scratch).  Returns 2 if it emitted the pair, else 0. */
 static size_t translate_fused_alu(struct translator *t, size_t pc)
@@ -975,6 +1061,20 @@ static size_t translate_fused_alu(struct translator *t, size_t pc)
 		emit_lea_scaled(b, w, x, x, x, (uint8_t)(a->imm == 3 ? 1 : a->imm == 5 ? 2 : 3), m->imm);
 		t->insn_off[pc + 1] = t->insn_off[pc];
 		return 2;
+	}
+	if ((a->opcode & 0xff) == (0x20 | cls) && a->off == 0 && m->opcode == (0x08 | cls) && m->off == 0 &&
+	    m->src != m->dst && a->imm > 1) {
+		/* x * (f * 2^k) + y: the shift rides in the second lea's scale */
+		int k = __builtin_ctz((uint32_t)a->imm);
+		uint32_t f = (uint32_t)a->imm >> k;
+		uint8_t scale = lea_factor_scale(f);
+		if (k >= 1 && k <= 3 && (f == 1 || scale)) {
+			if (scale)
+				emit_lea_scaled(b, w, x, x, x, scale, 0);
+			emit_lea_scaled(b, w, x, xreg[m->src], x, (uint8_t)k, 0);
+			t->insn_off[pc + 1] = t->insn_off[pc];
+			return 2;
+		}
 	}
 	return 0;
 }
@@ -1090,6 +1190,8 @@ static size_t translate_fused_rmw(struct translator *t, size_t pc)
 	if (pc + 3 > prog->count)
 		return 0;
 	const bpfvm_insn *ld = &prog->insns[pc], *op = ld + 1, *st = ld + 2;
+	if (ISA_CLASS(ld->opcode) == CLS_LDX && t->ops[pc] && slot_reg(t, t->ops[pc], ld) >= 0)
+		return 0;
 	uint8_t cls = ISA_CLASS(op->opcode), code = op->opcode & 0xf0;
 	unsigned size = (ld->opcode & 0x18) == 0x00 ? 4 : (ld->opcode & 0x18) == 0x08 ? 2
 	              : (ld->opcode & 0x18) == 0x10 ? 1 : 8;
@@ -1190,24 +1292,23 @@ static size_t translate_fused(struct translator *t, size_t pc)
 	int index = add_reg ? xreg[add->src] : -1;
 	int64_t disp = add_reg ? 0 : add->imm;
 	struct emit_buf *b = &t->b;
+	/* x = y; x += z|K; then a load or store through x + off, x not
+	 * needed after it (or the load's destination): one access at
+	 * [y + z|K + off] (matmul's `r1 = r5; r1 += r2; r4 = *(u32 *)(r1 + 0)`) */
 	if (!t->checked && pc + 2 < prog->count && !t->is_target[pc + 2]) {
-		const bpfvm_insn *ld = mov + 2;
+		const bpfvm_insn *mem = mov + 2;
 		const struct isa_op *op = t->ops[pc + 2];
-		if (op->format == FMT_LDX && ld->src == mov->dst && ld->dst == mov->dst &&
-		    fits_s32(disp + ld->off)) {
-			static const uint8_t load_ops[2][4][2] = {
-				{ { 0x0f, 0xb6 }, { 0x0f, 0xb7 }, { 0x8b }, { 0x8b } },
-				{ { 0x0f, 0xbe }, { 0x0f, 0xbf }, { 0x63 }, { 0x8b } },
-			};
-			unsigned size = isa_access_size(op);
-			bool sx = (op->opcode & 0xe0) == 0x80;
-			int k = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
-			int32_t d = (int32_t)(disp + ld->off);
-			if (index >= 0)
-				emit_rm_index(b, false, sx || size == 8, load_ops[sx][k], k < 2 ? 2 : 1, a, base,
-				              index, d, false);
+		bool dead = !(t->live_out[pc + 2] & (1u << mov->dst));
+		bool load = op->format == FMT_LDX && mem->src == mov->dst && (mem->dst == mov->dst || dead);
+		bool store = ((op->format == FMT_STX && mem->src != mov->dst) || op->format == FMT_ST) &&
+		             mem->dst == mov->dst && dead;
+		if ((load || store) && fits_s32(disp + mem->off)) {
+			struct mem_addr at = { base, index, (int32_t)(disp + mem->off) };
+			t->cur_pc = (int32_t)pc + 2;
+			if (load)
+				emit_load_at(t, op, mem, at);
 			else
-				emit_rm(b, false, sx || size == 8, load_ops[sx][k], k < 2 ? 2 : 1, a, base, d, false);
+				emit_store_at(t, op, mem, at);
 			t->insn_off[pc + 1] = t->insn_off[pc + 2] = t->insn_off[pc];
 			return 3;
 		}
@@ -1270,6 +1371,10 @@ static bool emit_main_prologue(struct translator *t, uint8_t mask)
 		emit_rm(b, false, true, OP(0x8b), RBP, RUNREG, RUN_OFF(stack), false);
 		emit_alu_imm(b, true, 0, RBP, RUN_STACK_BYTES);
 	}
+	/* a slot read before any write reads 0, never the run pointer r9
+	 * and r12 arrive with */
+	for (unsigned i = 0; i < t->nslots; i++)
+		emit_rr(b, false, OP(0x31), t->slots[i].reg, t->slots[i].reg);
 	/* Registers a program reads before writing are 0, as in the
 	 * interpreter, so unverified programs behave the same in both:
 	 * those some path reads before writing (liveness at the entry). */
@@ -1364,6 +1469,126 @@ static void emit_stubs(struct translator *t, size_t stub_off[STUB_COUNT], uint8_
 		stub_off[STUB_PACKET] = b->len;
 		emit_c_call_stub(b, (const void *)jit_packet_load, true);
 	}
+}
+
+/* Stack slots kept in host registers, chosen once per program.  Only in
+ * a leaf (unchecked, no calls: nothing else reads the frame, and r12,
+ * the run, is not needed after the prologue), and only when r10 is
+ * nothing but the base of loads and stores, so no pointer into the
+ * frame exists.  A slot qualifies when every access overlapping its
+ * bytes is a plain 4- or 8-byte load or store of exactly it; the slots
+ * inside the deepest loops (then the most accessed) win r12 and, where
+ * no division or atomic needs it as scratch, r9.  (xxmix keeps a hash
+ * lane in r10 - 8: a store and a load a turn, 5 cycles of store
+ * forwarding on its chain.) */
+static bool find_register_slots(struct translator *t)
+{
+	const bpfvm_program *prog = t->prog;
+	size_t n = prog->count;
+	t->nslots = 0;
+	if (!t->leaf)
+		return true;
+	enum { FRAME = 512, UNUSED = -1, MIXED = -2 };
+	int16_t owner[FRAME];           /* per byte below r10: the one slot (off, size) touching it */
+	uint64_t weight[2 * FRAME] = { 0 };
+	for (size_t i = 0; i < FRAME; i++)
+		owner[i] = UNUSED;
+	uint32_t *depth = calloc(n + 1, sizeof *depth);
+	bool *starts = calloc(n + 1, sizeof *starts);
+	if (!depth || !starts) {
+		free(depth);
+		free(starts);
+		return false;
+	}
+	for (size_t pc = 0; pc < n; pc++) {
+		starts[pc] = true;
+		if (t->ops[pc] && t->ops[pc]->format == FMT_LDDW)
+			pc++;
+	}
+	/* loop depth: how many backward jumps' ranges cover each insn */
+	bool r9_free = true;
+	for (size_t pc = 0; pc < n; pc++) {
+		const struct isa_op *op = t->ops[pc];
+		if (!starts[pc] || !op)
+			continue;
+		if (op->format == FMT_JA || op->format == FMT_JA32 || op->format == FMT_JMP_IMM ||
+		    op->format == FMT_JMP_REG) {
+			int64_t target = isa_branch_target(op, &prog->insns[pc], pc);
+			if (target >= 0 && (size_t)target <= pc) {
+				depth[target]++;
+				depth[pc + 1]--;
+			}
+		}
+		uint8_t code = op->opcode & 0xf0;
+		if (op->format == FMT_ATOMIC || ((op->format == FMT_ALU_IMM || op->format == FMT_ALU_REG) &&
+		                                 (code == 0x30 || code == 0x90)))
+			r9_free = false;
+	}
+	bool ok = true;
+	uint32_t d = 0;
+	for (size_t pc = 0; pc < n && ok; pc++) {
+		d += depth[pc];
+		const struct isa_op *op = t->ops[pc];
+		if (!starts[pc] || !op)
+			continue;
+		const bpfvm_insn *in = &prog->insns[pc];
+		bool access = op->format == FMT_LDX || op->format == FMT_ST || op->format == FMT_STX ||
+		              op->format == FMT_ATOMIC;
+		uint8_t base = op->format == FMT_LDX ? in->src : in->dst;
+		if (!access || base != 10) {
+			uint16_t uses, defs;
+			jit_insn_uses_defs(prog, t->ops, pc, true, &uses, &defs);
+			ok = !((uses | defs) & (1u << 10));
+			continue;
+		}
+		if ((op->format == FMT_STX || op->format == FMT_ATOMIC) && in->src == 10) {
+			ok = false;          /* the frame's address stored or exchanged */
+			break;
+		}
+		unsigned size = isa_access_size(op);
+		if (in->off >= 0 || in->off < -FRAME || in->off + (int)size > 0) {
+			ok = false;
+			break;
+		}
+		bool plain = (size == 4 || size == 8) && op->format != FMT_ATOMIC &&
+		             (op->format != FMT_LDX || (op->opcode & 0xe0) == 0x60);
+		int16_t id = plain ? (int16_t)((in->off + FRAME) * 2 + (size == 8)) : MIXED;
+		for (unsigned k = 0; k < size; k++) {
+			int16_t *o = &owner[in->off + FRAME + (int)k];
+			*o = *o == UNUSED || *o == id ? id : MIXED;
+		}
+		if (plain) {
+			uint64_t w = (uint64_t)1 << (d < 6 ? 3 * d : 18);
+			weight[id] += w;
+		}
+	}
+	free(depth);
+	free(starts);
+	if (!ok)
+		return true;
+	int regs[MAX_REGISTER_SLOTS] = { R12, R9 };
+	unsigned nregs = r9_free ? 2 : 1;
+	while (t->nslots < nregs) {
+		int best = -1;
+		for (int id = 0; id < 2 * FRAME; id++) {
+			if (!weight[id] || (best >= 0 && weight[id] <= weight[best]))
+				continue;
+			int off = id / 2 - FRAME;
+			unsigned size = id & 1 ? 8 : 4;
+			bool alone = true;
+			for (unsigned k = 0; k < size; k++)
+				alone &= owner[off + FRAME + (int)k] == id;
+			if (alone)
+				best = id;
+		}
+		if (best < 0)
+			break;
+		t->slots[t->nslots] = (struct register_slot){ (int16_t)(best / 2 - FRAME), best & 1 ? 8 : 4,
+		                                              (int8_t)regs[t->nslots] };
+		t->nslots++;
+		weight[best] = 0;
+	}
+	return true;
 }
 
 /* ---- driver ------------------------------------------------------------ */
@@ -1669,6 +1894,10 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 	}
 	t->may_fault |= checked;
 	t->frame = !t->leaf || uses_r10;
+	if (!find_register_slots(t)) {
+		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
+		goto out;
+	}
 	t->main_writes = t->may_fault || t->entry_is_called ? used_anywhere : used_by_entry;
 
 	/* Translate until the layout stops shrinking (short jumps), at most a
