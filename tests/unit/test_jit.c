@@ -45,12 +45,15 @@ static bool contains(const void *hay, size_t n, const void *needle, size_t m)
 
 static void test_wx_and_blinding(void)
 {
-	/* r0 = 0x12345678; r1 = 0x0badc0dedeadbeef ll; r0 += 0x41424344;
-	 * if r0 == 0x13579bdf goto +0; *(u32 *)(r10 - 4) = 0x55667788; exit */
+	/* r0 = 0x12345678; r1 = 0x0badc0dedeadbeef ll; *(u64 *)(r10 - 16) = r1;
+	 * r0 += 0x41424344; if r0 == 0x13579bdf goto +0;
+	 * *(u32 *)(r10 - 4) = 0x55667788; exit  (r1 is stored so that the
+	 * unchecked JIT does not drop it as dead) */
 	bpfvm_insn prog[] = {
 		{ .opcode = 0xb7, .dst = 0, .imm = 0x12345678 },
 		{ .opcode = 0x18, .dst = 1, .imm = (int32_t)0xdeadbeef },
 		{ .opcode = 0x00, .imm = 0x0badc0de },
+		{ .opcode = 0x7b, .dst = 10, .src = 1, .off = -16 },
 		{ .opcode = 0x07, .dst = 0, .imm = 0x41424344 },
 		{ .opcode = 0x15, .dst = 0, .off = 0, .imm = 0x13579bdf },
 		{ .opcode = 0x62, .dst = 10, .off = -4, .imm = 0x55667788 },

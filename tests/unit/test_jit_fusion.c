@@ -422,6 +422,32 @@ static void test_register_slots(void)
 #undef SLOT_LOOP
 }
 
+/* Unchecked, an instruction whose result nobody reads is left out. */
+static void test_dead_results(void)
+{
+	static const uint8_t mov_imm[] = { 0xba, 0x78, 0x56, 0x34, 0x12 };  /* mov edx, 0x12345678 */
+	static const uint8_t load8[] = { 0x48, 0x8b, 0x57, 0x08 };          /* mov rdx, [rdi+8] */
+	CHECK_MEM("dead constant", mov_imm, false,
+	          I(0xb7, 3, 0, 0, 0x12345678), I(0xbf, 3, 1, 0, 0), I(0x71, 0, 3, 5, 0), EXIT);
+	CHECK_MEM("live constant", mov_imm, true,
+	          I(0xb7, 3, 0, 0, 0x12345678), I(0x0f, 3, 1, 0, 0), I(0xbf, 0, 3, 0, 0), EXIT);
+	CHECK_MEM("dead load", load8, false,
+	          I(0x79, 3, 1, 8, 0), I(0x79, 3, 1, 16, 0), I(0xbf, 0, 3, 0, 0), EXIT);
+	CHECK_MEM("live load", load8, true,
+	          I(0x79, 3, 1, 8, 0), I(0x79, 4, 1, 16, 0), I(0xbf, 0, 3, 0, 0), I(0x0f, 0, 4, 0, 0), EXIT);
+	/* read on one path only: live */
+	CHECK_MEM("load read on one path", load8, true,
+	          I(0x79, 3, 1, 8, 0), I(0xb7, 0, 0, 0, 0), I(0x55, 2, 0, 1, 0), I(0xbf, 0, 3, 0, 0), EXIT);
+	/* a dead 64-bit constant (two slots) before a jump target; then live
+	 * on the path that jumps over its overwrite */
+	CHECK_MEM("dead lddw", mov_imm, false,
+	          I(0x18, 3, 0, 0, 0x12345678), I(0, 0, 0, 0, 1), I(0x55, 2, 0, 0, 0), I(0xb7, 3, 0, 0, 2),
+	          I(0xbf, 0, 3, 0, 0), EXIT);
+	CHECK_MEM("live lddw", mov_imm, true,
+	          I(0x18, 3, 0, 0, 0x12345678), I(0, 0, 0, 0, 1), I(0x55, 2, 0, 1, 0), I(0xb7, 3, 0, 0, 2),
+	          I(0xbf, 0, 3, 0, 0), EXIT);
+}
+
 static void test_select(void)
 {
 	static const uint8_t cmovz[] = { 0x49, 0x0f, 0x44, 0xc2 };      /* cmovz rax, r10 */
@@ -450,6 +476,7 @@ int main(void)
 	test_rmw();
 	test_address_fold();
 	test_register_slots();
+	test_dead_results();
 	test_and1_mul();
 	test_mul01();
 	test_mul_lea();

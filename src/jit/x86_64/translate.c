@@ -1591,6 +1591,21 @@ static bool find_register_slots(struct translator *t)
 	return true;
 }
 
+/* Does instruction pc only write a register that is dead after it
+ * (unchecked mode: a load is trusted to be valid)? */
+static bool dead_result(const struct translator *t, size_t pc)
+{
+	const struct isa_op *op = t->ops[pc];
+	if (t->checked || !op)
+		return false;
+	switch (op->format) {
+	case FMT_ALU_IMM: case FMT_ALU_REG: case FMT_NEG: case FMT_END: case FMT_LDX: case FMT_LDDW:
+		return !(t->live_out[pc] & (1u << t->prog->insns[pc].dst));
+	default:
+		return false;
+	}
+}
+
 /* ---- driver ------------------------------------------------------------ */
 
 /* Bit i set if the instruction writes eBPF register 6 + i. */
@@ -1654,6 +1669,15 @@ static int translate_pass(struct translator *t, bpfvm_error *err)
 		zf_next = -1;
 		int32_t ipc = (int32_t)pc;
 		int bad = 0;
+		/* unchecked, an instruction whose only effect is a register
+		 * nothing reads afterwards is left out: clang leaves such
+		 * reloads behind (pkt_walk's `r4 = *(u64 *)(r10 - 64); r4 =
+		 * *(u64 *)(r10 - 72)`), and a load cannot fail there */
+		if (dead_result(t, pc)) {
+			if (op->format == FMT_LDDW)
+				t->insn_off[++pc] = t->b.len;
+			continue;
+		}
 		/* whether an instruction starts a fused sequence does not
 		 * depend on the layout: later passes skip the matching where
 		 * the first found nothing */
