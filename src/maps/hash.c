@@ -928,6 +928,12 @@ static inline __attribute__((always_inline)) long plain_update(bpfvm_map *m, con
 	struct spare_entry *sp = spare_entry_of(m);
 	long rc = 0;
 	bucket_lock(b);
+	/* The head's bookkeeping (its chain link, read to replace it) is on
+	 * another cache line than its key: start loading it while the key
+	 * is compared, so the two misses overlap. */
+	uint32_t head = get_head(b);
+	if (link_ok(m, head))
+		__builtin_prefetch(elem_at(m, head), 1);
 	uint32_t prev = 0;
 	uint32_t old = find_k(m, b, hash, key, &prev, ksz);
 	if (old) {
