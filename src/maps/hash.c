@@ -8,7 +8,7 @@
  * get_next_key order is the kernel's), the element pool, and the LRU list.
  *
  * Arena:
- *   state     counts, pool and LRU list heads, their locks
+ *   state     counts, pool and LRU list heads, their locks, spares held
  *   buckets   n_buckets x { lock, head link }
  *   elems     n_elems x bookkeeping (chain link, hash, LRU links, state)
  *   window    n_elems x [ key rounded to 8 | value (x ncpus for per-CPU) ]
@@ -27,16 +27,23 @@
  * through the pool, so a value pointer a program holds stays valid memory
  * (its contents may be reused after a delete, as in the kernel's
  * preallocated maps).  Lock order: LRU lock, then a bucket lock (eviction);
- * bucket lock, then pool lock (allocation).  Nothing takes the LRU lock
- * while holding a bucket lock.
+ * bucket lock, then pool lock (allocation); spare_mutex, then pool lock
+ * (giving spares back).  Nothing takes the LRU lock while holding a
+ * bucket lock, nor a bucket lock while holding spare_mutex.
  *
  * Replacing an existing key's value links a fresh element at the head of
  * the bucket and frees the old one, as the kernel does (so iteration order
  * and "a program's old pointer keeps the old value" match); per-CPU maps,
- * hash_of_maps and BPF_F_LOCK update in place, also as the kernel does.  Plain hash maps
- * get a few spare elements for replacing in a full map (the kernel's
- * per-CPU extra_elems); should they all be in flight, the value is
- * overwritten in place instead of failing.
+ * hash_of_maps and BPF_F_LOCK update in place, also as the kernel does.
+ * Plain hash maps have extra elements for replacing in a full map (the
+ * kernel's per-CPU extra_elems): each thread keeps one spare element per
+ * map, owned by that thread alone, which a replacement links in place of
+ * the old element, keeping the old one as the next spare -- no pool lock
+ * (see "spare elements" below for who gives spares back and when).  A
+ * thread without one goes through the pool; should every extra element
+ * be in flight, the value is overwritten in place instead of failing.
+ * Plain maps' updates (BPF_ANY/NOEXIST/EXIST, no bpf_spin_lock) have their
+ * own path, specialised for 4- and 8-byte keys (plain_update()).
  *
  * The LRU is a CLOCK approximation of the kernel's active/inactive lists:
  * program lookups set a reference bit; eviction scans from the cold end,
@@ -44,6 +51,7 @@
  * element is taken before the bucket is locked, so even replacing an
  * existing key in a full LRU map may evict another one.
  */
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "maps/map_internal.h"
@@ -60,7 +68,7 @@ struct htab_state {
 	uint32_t lru_lock;    /* guards the LRU list, and free_head/bump of LRU maps */
 	uint32_t lru_head;    /* most recently added */
 	uint32_t lru_tail;    /* eviction candidates */
-	uint32_t pad;
+	uint32_t spares;      /* atomic: elements held as threads' spares (plain hash) */
 };
 
 struct htab_bucket {
@@ -200,23 +208,29 @@ static void set_ref(struct htab_elem *e)
 /* The kernel's htab_map_hash(); 4- and 8-byte keys, the common ones, get
  * jhash2 specialised for their length (the same function, so the same
  * bits), without its loop and its variable-length copy. */
-static inline __attribute__((always_inline)) uint32_t key_hash(const bpfvm_map *m, const void *key)
+static inline __attribute__((always_inline)) uint32_t key_hash_k(const bpfvm_map *m, const void *key,
+                                                               uint32_t ksz)
 {
 	uint32_t seed = m->hdr->hash_seed;
-	switch (m->key_size) {
+	switch (ksz) {
 	case 4: return jhash_words(key, 1, seed);
 	case 8: return jhash_words(key, 2, seed);
-	default: return map_key_hash(key, m->key_size, seed);
+	default: return map_key_hash(key, ksz, seed);
 	}
+}
+
+static inline __attribute__((always_inline)) uint32_t key_hash(const bpfvm_map *m, const void *key)
+{
+	return key_hash_k(m, key, m->key_size);
 }
 
 /* Key equality, with the common sizes as single compares (no memcmp
  * call).  The arena side is read as arena_store() wrote it (relaxed
  * atomics: lock-free lookups may race with a rewrite, and then retry). */
-static inline __attribute__((always_inline)) bool key_equal(const bpfvm_map *m, const uint8_t *arena_key,
-                                                            const void *key)
+static inline __attribute__((always_inline)) bool key_equal_k(uint32_t ksz, const uint8_t *arena_key,
+                                                              const void *key)
 {
-	switch (m->key_size) {
+	switch (ksz) {
 	case 4: {
 		uint32_t b;
 		memcpy(&b, key, 4);
@@ -228,7 +242,7 @@ static inline __attribute__((always_inline)) bool key_equal(const bpfvm_map *m, 
 		return __atomic_load_n((const uint64_t *)(const void *)arena_key, __ATOMIC_RELAXED) == b;
 	}
 	default:
-		return arena_equal(arena_key, key, m->key_size);
+		return arena_equal(arena_key, key, ksz);
 	}
 }
 
@@ -239,8 +253,9 @@ static struct htab_bucket *bucket_of(const bpfvm_map *m, uint32_t hash)
 
 /* Under the bucket's lock: the link of the element with this key, and the
  * link of the one before it in the chain (0 if it is the head). */
-static inline __attribute__((always_inline)) uint32_t find(const bpfvm_map *m, const struct htab_bucket *b,
-                                                           uint32_t hash, const void *key, uint32_t *prev_out)
+static inline __attribute__((always_inline)) uint32_t find_k(const bpfvm_map *m, const struct htab_bucket *b,
+                                                             uint32_t hash, const void *key, uint32_t *prev_out,
+                                                             uint32_t ksz)
 {
 	uint32_t prev = 0, link = get_head(b);
 	for (uint32_t steps = 0; link_ok(m, link) && steps < m->N_ELEMS; steps++) {
@@ -249,7 +264,7 @@ static inline __attribute__((always_inline)) uint32_t find(const bpfvm_map *m, c
 		 * filter; for keys of up to 8 bytes the key compare costs no
 		 * more, and reads the line the value is on instead of the
 		 * bookkeeping's (one cache miss fewer on a hit). */
-		if ((m->key_size <= 8 || get_hash(e) == hash) && key_equal(m, elem_key(m, link), key)) {
+		if ((ksz <= 8 || get_hash(e) == hash) && key_equal_k(ksz, elem_key(m, link), key)) {
 			if (prev_out)
 				*prev_out = prev;
 			return link;
@@ -258,6 +273,12 @@ static inline __attribute__((always_inline)) uint32_t find(const bpfvm_map *m, c
 		link = get_next(e);
 	}
 	return 0;
+}
+
+static inline __attribute__((always_inline)) uint32_t find(const bpfvm_map *m, const struct htab_bucket *b,
+                                                           uint32_t hash, const void *key, uint32_t *prev_out)
+{
+	return find_k(m, b, hash, key, prev_out, m->key_size);
 }
 
 static void unlink_elem(const bpfvm_map *m, struct htab_bucket *b, uint32_t prev, uint32_t link)
@@ -324,6 +345,226 @@ static void pool_free(const bpfvm_map *m, uint32_t link)
 	set_next(elem_at(m, link), st->free_head);
 	st->free_head = link;
 	spin_unlock(&st->pool_lock);
+}
+
+/* ---- spare elements (plain hash maps) -------------------------------------
+ *
+ * Replacing a key needs a fresh element while the old one is still
+ * linked.  Taking it from the pool costs the pool lock's locked
+ * instruction on every replacement; instead, as the kernel keeps a
+ * per-CPU spare (extra_elems), a thread keeps one spare element per map:
+ * a replacement fills the spare, links it, and keeps the old element as
+ * its next spare, all under the bucket lock it holds anyway.
+ *
+ * The arena is shared by threads and processes, so a spare must be owned
+ * by exactly one thread and given back when that thread can no longer
+ * use it: at thread exit (a pthread key destructor), when the process's
+ * map object is destroyed (every thread's spare for it, under
+ * spare_mutex), at exit() for the exiting thread, and never in a fork()ed
+ * child (which gets a copy of the parent thread's table but not its
+ * spares: the child forgets them).  Spares of a process that dies without
+ * exit() are lost, so the arena counts spares and caps them at
+ * spare_cap(); the pool has that many elements on top of max_entries
+ * and the in-flight extras, so held or lost spares never make a map look
+ * full.  A thread whose table slot is taken (by another map) or that
+ * finds the cap reached replaces through the pool as before.
+ *
+ * The table is a small direct-mapped one per thread (a map's slot is its
+ * id modulo SPARE_SLOTS), reached through an initial-exec TLS pointer.
+ * Its fields are written by the owning thread, and by others only under
+ * spare_mutex for maps the owner can no longer be using (destroyed), so
+ * the owner reads them without the mutex; relaxed atomics make that
+ * well-defined. */
+
+#define SPARE_SLOTS 8u   /* a power of two */
+
+static uint32_t spare_cap(unsigned ncpus)
+{
+	return 2 * ncpus + 8;
+}
+
+struct spare_entry {
+	bpfvm_map *map;        /* atomic; NULL: the slot is free */
+	uint32_t link;         /* atomic; the spare element of `map` */
+};
+
+struct spare_table {
+	struct spare_entry e[SPARE_SLOTS];
+	struct spare_table *next;   /* the process's tables, under spare_mutex */
+};
+
+static pthread_mutex_t spare_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct spare_table *spare_tables;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static pthread_key_t spare_key;
+static bool spare_ready;   /* the key exists (set once, under spare_once) */
+static __thread struct spare_table *tls_spares __attribute__((tls_model("initial-exec")));
+
+/* The calling thread's spare entry for m, or NULL. */
+static inline __attribute__((always_inline)) struct spare_entry *spare_entry_of(const bpfvm_map *m)
+{
+	struct spare_table *t = tls_spares;
+	if (!t)
+		return NULL;
+	struct spare_entry *en = &t->e[m->id & (SPARE_SLOTS - 1)];
+	return __atomic_load_n(&en->map, __ATOMIC_RELAXED) == m ? en : NULL;
+}
+
+/* Gives an entry's spare back to its map's pool.  Under spare_mutex. */
+static void spare_return_locked(struct spare_entry *en)
+{
+	bpfvm_map *m = __atomic_load_n(&en->map, __ATOMIC_RELAXED);
+	uint32_t link = __atomic_load_n(&en->link, __ATOMIC_RELAXED);
+	if (m && link_ok(m, link)) {
+		pool_free(m, link);
+		__atomic_sub_fetch(&state_of(m)->spares, 1, __ATOMIC_RELAXED);
+	}
+	__atomic_store_n(&en->link, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&en->map, NULL, __ATOMIC_RELAXED);
+}
+
+static void spare_return_table_locked(struct spare_table *t)
+{
+	for (unsigned i = 0; i < SPARE_SLOTS; i++)
+		spare_return_locked(&t->e[i]);
+}
+
+static void spare_thread_exit(void *arg)
+{
+	struct spare_table *t = arg;
+	pthread_mutex_lock(&spare_mutex);
+	spare_return_table_locked(t);
+	for (struct spare_table **pp = &spare_tables; *pp; pp = &(*pp)->next) {
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&spare_mutex);
+	if (tls_spares == t)
+		tls_spares = NULL;
+	free(t);
+}
+
+/* exit(): the main thread gets no key destructor, so its spares go back
+ * here (other threads still running keep theirs: at most the cap). */
+static void spare_process_exit(void)
+{
+	struct spare_table *t = tls_spares;
+	if (!t)
+		return;
+	pthread_mutex_lock(&spare_mutex);
+	spare_return_table_locked(t);
+	pthread_mutex_unlock(&spare_mutex);
+}
+
+static void spare_fork_prepare(void) { pthread_mutex_lock(&spare_mutex); }
+static void spare_fork_parent(void) { pthread_mutex_unlock(&spare_mutex); }
+
+/* The child's copy of the tables names spares the parent's threads still
+ * own: forget them all (returning them would hand them out twice). */
+static void spare_fork_child(void)
+{
+	struct spare_table *t = spare_tables, *self = tls_spares;
+	while (t) {
+		struct spare_table *next = t->next;
+		if (t != self)
+			free(t);
+		t = next;
+	}
+	spare_tables = NULL;
+	if (self) {
+		memset(self->e, 0, sizeof self->e);
+		self->next = NULL;
+		spare_tables = self;
+	}
+	pthread_mutex_init(&spare_mutex, NULL);
+}
+
+static void spare_setup(void)
+{
+	if (pthread_key_create(&spare_key, spare_thread_exit) != 0)
+		return;
+	if (pthread_atfork(spare_fork_prepare, spare_fork_parent, spare_fork_child) != 0)
+		return;   /* the key stays, unused: without the fork rule no spares */
+	atexit(spare_process_exit);
+	__atomic_store_n(&spare_ready, true, __ATOMIC_RELEASE);
+}
+
+/* After a replacement through the pool: gives this thread a spare for m
+ * if its slot is free and the arena's cap allows, so that the next
+ * replacement needs no pool lock.  Called with no lock held. */
+static void spare_refill(bpfvm_map *m)
+{
+	struct htab_state *st = state_of(m);
+	struct spare_table *t = tls_spares;
+	unsigned slot = m->id & (SPARE_SLOTS - 1);
+	if (t && __atomic_load_n(&t->e[slot].map, __ATOMIC_RELAXED))
+		return;   /* this map's already, or another map's */
+	uint32_t cap = spare_cap(m->ncpus);
+	if (__atomic_load_n(&st->spares, __ATOMIC_RELAXED) >= cap)
+		return;
+	pthread_once(&spare_once, spare_setup);
+	if (!spare_ready)
+		return;
+	if (!t) {
+		t = calloc(1, sizeof *t);
+		if (!t)
+			return;
+		if (pthread_setspecific(spare_key, t) != 0) {
+			free(t);
+			return;
+		}
+		pthread_mutex_lock(&spare_mutex);
+		t->next = spare_tables;
+		spare_tables = t;
+		pthread_mutex_unlock(&spare_mutex);
+		tls_spares = t;
+	}
+	if (__atomic_add_fetch(&st->spares, 1, __ATOMIC_RELAXED) > cap) {
+		__atomic_sub_fetch(&st->spares, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	uint32_t link = pool_alloc(m);
+	if (!link) {
+		__atomic_sub_fetch(&st->spares, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	set_state(elem_at(m, link), ELEM_UNLINKED);
+	pthread_mutex_lock(&spare_mutex);   /* destroy reads the slots */
+	__atomic_store_n(&t->e[slot].link, link, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->e[slot].map, m, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&spare_mutex);
+}
+
+/* The process's map object goes away: every thread's spare for it goes
+ * back to the pool (no thread can be using the map any more). */
+static void spare_map_destroy(bpfvm_map *m)
+{
+	if (!__atomic_load_n(&spare_ready, __ATOMIC_ACQUIRE))
+		return;
+	unsigned slot = m->id & (SPARE_SLOTS - 1);
+	pthread_mutex_lock(&spare_mutex);
+	for (struct spare_table *t = spare_tables; t; t = t->next)
+		if (__atomic_load_n(&t->e[slot].map, __ATOMIC_RELAXED) == m)
+			spare_return_locked(&t->e[slot]);
+	pthread_mutex_unlock(&spare_mutex);
+}
+
+void map_hash_pool_stats(const bpfvm_map *m, struct map_hash_pool_stats *out)
+{
+	struct htab_state *st = state_of(m);
+	uint32_t *lock = is_lru(m) ? &st->lru_lock : &st->pool_lock;
+	uint32_t n = 0;
+	spin_lock(lock);
+	for (uint32_t link = st->free_head; link_ok(m, link) && n <= m->N_ELEMS; link = get_next(elem_at(m, link)))
+		n++;
+	out->free = n + (m->N_ELEMS - st->bump);
+	spin_unlock(lock);
+	out->elems = m->N_ELEMS;
+	out->count = __atomic_load_n(&st->count, __ATOMIC_RELAXED);
+	out->spares = __atomic_load_n(&st->spares, __ATOMIC_RELAXED);
+	out->spare_cap = spare_cap(m->ncpus);
 }
 
 /* ---- the LRU list (LRU maps; everything under lru_lock) ----------------- */
@@ -660,6 +901,119 @@ out:
 	return rc;
 }
 
+/* ---- the plain hash map's update ----------------------------------------- */
+
+/* A value from a program or user space into a plain map's element, with
+ * the common sizes as fixed stores (no copy loop). */
+static inline __attribute__((always_inline)) void plain_value_in(const bpfvm_map *m, uint8_t *dst, const void *value)
+{
+	switch (m->value_size) {
+	case 8: arena_store(dst, value, 8); break;
+	case 16: arena_store(dst, value, 16); break;
+	default: arena_store(dst, value, m->value_size); break;
+	}
+}
+
+/* htab_map_update_elem() for BPF_MAP_TYPE_HASH without a bpf_spin_lock in
+ * its value and with flags BPF_ANY, BPF_NOEXIST or BPF_EXIST: the same
+ * steps as htab_update() without its other types' cases, specialised by
+ * the caller for the key size, and replacing through the thread's spare
+ * element when it has one (see "spare elements" above). */
+static inline __attribute__((always_inline)) long plain_update(bpfvm_map *m, const void *key, const void *value,
+                                                               uint64_t flags, uint32_t ksz)
+{
+	struct htab_state *st = state_of(m);
+	uint32_t hash = key_hash_k(m, key, ksz);
+	struct htab_bucket *b = bucket_of(m, hash);
+	struct spare_entry *sp = spare_entry_of(m);
+	long rc = 0;
+	bucket_lock(b);
+	/* The head's bookkeeping (its chain link, read to replace it) is on
+	 * another cache line than its key: start loading it while the key
+	 * is compared, so the two misses overlap. */
+	uint32_t head = get_head(b);
+	if (link_ok(m, head))
+		__builtin_prefetch(elem_at(m, head), 1);
+	uint32_t prev = 0;
+	uint32_t old = find_k(m, b, hash, key, &prev, ksz);
+	if (old) {
+		if (flags == BPFVM_NOEXIST) {
+			rc = -EEXIST;
+			goto out;
+		}
+		/* A fresh element goes where the old one was (see htab_update());
+		 * the old one becomes the spare, or goes back to the pool. */
+		uint32_t old_next = get_next(elem_at(m, old));
+		uint32_t spare = sp ? __atomic_load_n(&sp->link, __ATOMIC_RELAXED) : 0;
+		uint32_t link = spare;
+		if (!link_ok(m, link)) {
+			spare = 0;
+			link = pool_swap(m, old);
+			if (!link) {
+				value_in(m, elem_value(m, old, 0), value, m->value_size);
+				goto out;
+			}
+		}
+		struct htab_elem *e = elem_at(m, link);
+		__atomic_store_n(&e->hash, hash, __ATOMIC_RELAXED);
+		arena_store(elem_key(m, link), key, ksz);
+		plain_value_in(m, elem_value(m, link, 0), value);
+		if (prev) {
+			set_next(elem_at(m, prev), old_next);
+			set_next(e, get_head(b));
+		} else {
+			set_next(e, old_next);
+		}
+		set_head(b, link);
+		set_state(e, ELEM_LINKED);
+		if (spare) {
+			set_state(elem_at(m, old), ELEM_UNLINKED);
+			__atomic_store_n(&sp->link, old, __ATOMIC_RELAXED);
+		}
+		bucket_unlock(b);
+		if (!spare)
+			spare_refill(m);
+		return 0;
+	}
+	if (flags == BPFVM_EXIST) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (__atomic_add_fetch(&st->count, 1, __ATOMIC_RELAXED) > m->max_entries) {
+		__atomic_sub_fetch(&st->count, 1, __ATOMIC_RELAXED);
+		rc = -E2BIG;
+		goto out;
+	}
+	uint32_t link = pool_alloc(m);
+	if (!link) {
+		__atomic_sub_fetch(&st->count, 1, __ATOMIC_RELAXED);
+		rc = -E2BIG;
+		goto out;
+	}
+	struct htab_elem *e = elem_at(m, link);
+	__atomic_store_n(&e->hash, hash, __ATOMIC_RELAXED);
+	arena_store(elem_key(m, link), key, ksz);
+	plain_value_in(m, elem_value(m, link, 0), value);
+	set_next(e, get_head(b));
+	set_head(b, link);
+	set_state(e, ELEM_LINKED);
+out:
+	bucket_unlock(b);
+	return rc;
+}
+
+/* The update of map_hash_ops: the plain path for the common key sizes. */
+static long htab_plain_update(bpfvm_map *m, const void *key, const void *value, uint64_t flags)
+{
+	if (m->spin_lock_off >= 0 || flags > BPFVM_EXIST)
+		return htab_update(m, key, value, flags, VALUE_PROG, NULL);
+	switch (m->key_size) {
+	case 4: return plain_update(m, key, value, flags, 4);
+	case 8: return plain_update(m, key, value, flags, 8);
+	default: return plain_update(m, key, value, flags, m->key_size);
+	}
+}
+
 static long htab_delete_common(bpfvm_map *m, const void *key, void *value, uint64_t flags)
 {
 	uint32_t hash = key_hash(m, key);
@@ -900,7 +1254,9 @@ static int htab_layout(bpfvm_map *m, struct arena_layout *lay, bpfvm_error *err)
 	}
 	if (is_of_maps(m))
 		m->value_stride = 8;
-	uint32_t extras = (!is_lru(m) && !is_percpu(m) && !is_of_maps(m)) ? 4 * m->ncpus + 16 : 0;
+	/* Plain maps: elements in flight (the kernel's per-CPU extra_elems),
+	 * and the threads' spares (their cap). */
+	uint32_t extras = (!is_lru(m) && !is_percpu(m) && !is_of_maps(m)) ? 4 * m->ncpus + 16 + spare_cap(m->ncpus) : 0;
 	uint64_t n_elems = (uint64_t)m->max_entries + extras;
 	m->N_BUCKETS = roundup_pow2(m->max_entries);
 	m->N_ELEMS = (uint32_t)n_elems;
@@ -935,6 +1291,8 @@ static int htab_attach(bpfvm_map *m, bpfvm_error *err)
 
 static void htab_destroy(bpfvm_map *m)
 {
+	if (m->type == BPFVM_MAP_TYPE_HASH)
+		spare_map_destroy(m);
 	struct of_maps_local *loc = m->local;
 	if (!loc)
 		return;
@@ -951,6 +1309,13 @@ static int htab_sys_update(bpfvm_map *m, const void *key, const void *value, uin
 {
 	(void)err;
 	return (int)htab_update(m, key, value, flags, VALUE_USER, NULL);
+}
+
+/* A plain hash map's value is the same from user space as from a program. */
+static int plain_sys_update(bpfvm_map *m, const void *key, const void *value, uint64_t flags, bpfvm_error *err)
+{
+	(void)err;
+	return (int)htab_plain_update(m, key, value, flags);
 }
 
 static int htab_sys_delete(bpfvm_map *m, const void *key, bpfvm_error *err)
@@ -1017,10 +1382,11 @@ int map_hash_of_maps_set(bpfvm_map *m, const void *key, bpfvm_map *inner, uint64
 
 const struct map_ops map_hash_ops = {
 	HTAB_COMMON,
+	.destroy = htab_destroy,
 	.pinnable = true,
-	.sys_update = htab_sys_update,
+	.sys_update = plain_sys_update,
 	.sys_lookup_and_delete = htab_sys_lookup_and_delete,
-	.update = htab_prog_update,
+	.update = htab_plain_update,
 	.delete = htab_prog_delete,
 	.for_each = htab_for_each,
 };

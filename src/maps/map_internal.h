@@ -27,7 +27,7 @@
 /* ---- arena ----------------------------------------------------------- */
 
 #define ARENA_MAGIC 0x50414d4d56465042ULL  /* "BPFVMMAP" little-endian */
-#define ARENA_VERSION 2u   /* 2: hash bucket locks are sequence locks */
+#define ARENA_VERSION 3u   /* 2: hash bucket locks are sequence locks; 3: hash spares */
 #define ARENA_NO_INDEX UINT32_MAX          /* the null link */
 
 /* At offset 0 of every arena.  Written once at creation (before the arena
@@ -170,6 +170,17 @@ int map_inner_template_check(const bpfvm_map_def *def, bpfvm_error *err);
 int map_inner_compatible(const bpfvm_map *outer, const bpfvm_map *inner, bpfvm_error *err);
 /* hash.c: bpfvm_map_set_inner() for hash_of_maps. */
 int map_hash_of_maps_set(bpfvm_map *m, const void *key, bpfvm_map *inner, uint64_t flags, bpfvm_error *err);
+/* hash.c, for tests: the element pool's accounting.  With no update in
+ * flight, free + count + spares == elems (a free list with a cycle
+ * counts more than elems). */
+struct map_hash_pool_stats {
+	uint32_t elems;       /* elements in the arena */
+	uint32_t free;        /* on the free list or never used */
+	uint32_t count;       /* in the table */
+	uint32_t spares;      /* held (or lost) as threads' spares */
+	uint32_t spare_cap;
+};
+void map_hash_pool_stats(const bpfvm_map *m, struct map_hash_pool_stats *out);
 /* The process's live maps by id (the fd-style interface of map-in-map). */
 void map_registry_add(bpfvm_map *map);
 void map_registry_remove(bpfvm_map *map);

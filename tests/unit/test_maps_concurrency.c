@@ -10,8 +10,11 @@
  * never found), a multi-producer
  * multi-consumer queue, a ring buffer with many producers (reserve/submit,
  * discard, output) and a polling consumer (every record exactly once, in
- * each producer's order), and pinning: a forked child opens the pinned
- * maps and works on them while the parent does too.
+ * each producer's order), pinning: a forked child opens the pinned
+ * maps and works on them while the parent does too, and the spare
+ * elements threads keep for replacing in plain hash maps (never lost,
+ * never shared: with threads replacing in a full map, exiting, holding
+ * them while the map object is destroyed, and across fork()).
  *
  * Build by hand with -fsanitize=thread to check for data races.
  */
@@ -21,6 +24,7 @@
 #include <unistd.h>
 
 #include "maps_test.h"
+#include "maps/map_internal.h"
 
 #define THREADS 6
 #define ROUNDS 20000
@@ -682,10 +686,286 @@ out:
 	bpfvm_map_put(rb);
 }
 
+/* ---- spare elements of plain hash maps ---------------------------------------- */
+
+#define SP_MAX 64
+
+/* With no update in flight every element is free, in the table or a
+ * spare: none lost, none counted twice. */
+static void check_pool(bpfvm_map *m, const char *when)
+{
+	struct map_hash_pool_stats ps;
+	map_hash_pool_stats(m, &ps);
+	CHECK(ps.free + ps.count + ps.spares == ps.elems, "%s: free %u + count %u + spares %u != %u elements", when,
+	      ps.free, ps.count, ps.spares, ps.elems);
+	CHECK(ps.spares <= ps.spare_cap, "%s: %u spares, cap %u", when, ps.spares, ps.spare_cap);
+}
+
+static uint32_t spares_of(bpfvm_map *m)
+{
+	struct map_hash_pool_stats ps;
+	map_hash_pool_stats(m, &ps);
+	return ps.spares;
+}
+
+static uint32_t iter_count(bpfvm_map *m)
+{
+	uint32_t key, next, n = 0;
+	const void *cur = NULL;
+	while (bpfvm_map_get_next_key(m, cur, &next, NULL) == 0 && n <= 4 * SP_MAX) {
+		key = next;
+		cur = &key;
+		n++;
+	}
+	return n;
+}
+
+static bpfvm_map *sp_filled_map(void)
+{
+	bpfvm_map *m = mt_map(BPFVM_MAP_TYPE_HASH, 4, 8, SP_MAX, 0);
+	for (uint32_t k = 0; m && k < SP_MAX; k++) {
+		uint64_t v = k;
+		CHECK_RC(bpfvm_map_update(m, &k, &v, BPFVM_NOEXIST, NULL), 0, "fill");
+	}
+	return m;
+}
+
+struct spare_job {
+	bpfvm_map *map;
+	uint32_t first, n;      /* the keys this thread replaces */
+	int rounds;
+	int failures;
+	pthread_barrier_t *hold;   /* if set: wait twice after the rounds, holding the spare */
+};
+
+/* Replaces its keys (BPF_ANY and BPF_EXIST), and now and then deletes one
+ * and inserts it again: in a full map nothing may fail. */
+static void *spare_replacer(void *arg)
+{
+	struct spare_job *job = arg;
+	for (int r = 0; r < job->rounds; r++) {
+		uint32_t k = job->first + (uint32_t)r % job->n;
+		uint64_t v = (uint64_t)k * 1000000 + (uint64_t)r;
+		if (r % 32 == 31) {
+			if (bpfvm_map_delete(job->map, &k, NULL) != 0 ||
+			    bpfvm_map_update(job->map, &k, &v, BPFVM_NOEXIST, NULL) != 0)
+				job->failures++;
+		} else if (bpfvm_map_update(job->map, &k, &v, r & 1 ? BPFVM_EXIST : BPFVM_ANY, NULL) != 0) {
+			job->failures++;
+		}
+	}
+	if (job->hold) {
+		pthread_barrier_wait(job->hold);
+		pthread_barrier_wait(job->hold);
+	}
+	return NULL;
+}
+
+/* The last value each thread wrote to each of its keys must be there. */
+static void check_last_values(bpfvm_map *m, const struct spare_job *jobs, int njobs)
+{
+	int bad = 0;
+	for (int j = 0; j < njobs; j++) {
+		for (uint32_t i = 0; i < jobs[j].n && (int)i < jobs[j].rounds; i++) {
+			uint32_t k = jobs[j].first + i;
+			int last = (jobs[j].rounds - 1 - (int)i) / (int)jobs[j].n * (int)jobs[j].n + (int)i;
+			uint64_t v = 0, want = (uint64_t)k * 1000000 + (uint64_t)last;
+			if (bpfvm_map_lookup(m, &k, &v, 0, NULL) != 0 || v != want)
+				bad++;
+		}
+	}
+	CHECK(bad == 0, "%d keys without their last value", bad);
+}
+
+/* Many threads replacing in a full map; then the map must still take
+ * exactly max_entries keys. */
+static void test_spares_full(void)
+{
+	bpfvm_map *m = sp_filled_map();
+	if (!m)
+		return;
+	pthread_t th[THREADS];
+	struct spare_job jobs[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		jobs[i] = (struct spare_job){ .map = m, .first = (uint32_t)i * (SP_MAX / THREADS),
+		                              .n = SP_MAX / THREADS, .rounds = ROUNDS / 2 };
+		pthread_create(&th[i], NULL, spare_replacer, &jobs[i]);
+	}
+	int failures = 0;
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		failures += jobs[i].failures;
+	}
+	CHECK(failures == 0, "spares: %d replacements failed in a full map", failures);
+	CHECK(spares_of(m) == 0, "spares: %u still held after every thread exited", spares_of(m));
+	check_pool(m, "spares after replacing");
+	check_last_values(m, jobs, THREADS);
+	CHECK(iter_count(m) == SP_MAX, "spares: iteration found %u keys, want %d", iter_count(m), SP_MAX);
+	for (uint32_t k = 0; k < SP_MAX; k++)
+		CHECK_RC(bpfvm_map_delete(m, &k, NULL), 0, "spares: delete");
+	check_pool(m, "spares after deleting all");
+	int inserted = 0;
+	for (uint32_t k = 1000; k < 1000 + SP_MAX; k++) {
+		uint64_t v = k;
+		inserted += bpfvm_map_update(m, &k, &v, BPFVM_NOEXIST, NULL) == 0;
+	}
+	CHECK(inserted == SP_MAX, "spares: %d of %d inserts into the emptied map", inserted, SP_MAX);
+	uint32_t k = 5000;
+	uint64_t v = 0;
+	CHECK_RC(bpfvm_map_update(m, &k, &v, BPFVM_NOEXIST, NULL), -E2BIG, "spares: insert beyond max_entries");
+	CHECK(iter_count(m) == SP_MAX, "spares: %u keys after refilling", iter_count(m));
+	bpfvm_map_put(m);
+}
+
+/* Rounds of more threads than the cap, all holding their spares at once,
+ * then exiting: the cap holds, and exiting gives every spare back. */
+static void test_spares_thread_exit(void)
+{
+	bpfvm_map *m = sp_filled_map();
+	if (!m)
+		return;
+	struct map_hash_pool_stats ps;
+	map_hash_pool_stats(m, &ps);
+	int n = (int)ps.spare_cap + 4;
+	if (n > SP_MAX)
+		n = SP_MAX;
+	pthread_t *th = calloc((size_t)n, sizeof *th);
+	struct spare_job *jobs = calloc((size_t)n, sizeof *jobs);
+	pthread_barrier_t hold;
+	int failures = 0;
+	for (int round = 0; round < 20; round++) {
+		pthread_barrier_init(&hold, NULL, (unsigned)n + 1);
+		for (int i = 0; i < n; i++) {
+			jobs[i] = (struct spare_job){ .map = m, .first = (uint32_t)i, .n = 1, .rounds = 40, .hold = &hold };
+			pthread_create(&th[i], NULL, spare_replacer, &jobs[i]);
+		}
+		pthread_barrier_wait(&hold);
+		uint32_t held = spares_of(m);
+		CHECK(held == ps.spare_cap, "round %d: %u spares held by %d threads, want the cap %u", round, held, n,
+		      ps.spare_cap);
+		pthread_barrier_wait(&hold);
+		for (int i = 0; i < n; i++) {
+			pthread_join(th[i], NULL);
+			failures += jobs[i].failures;
+		}
+		pthread_barrier_destroy(&hold);
+		CHECK(spares_of(m) == 0, "round %d: %u spares left after the threads exited", round, spares_of(m));
+	}
+	CHECK(failures == 0, "spares: %d replacements failed", failures);
+	check_pool(m, "spares after threads exited");
+	CHECK(iter_count(m) == SP_MAX, "spares: %u keys, want %d", iter_count(m), SP_MAX);
+	free(th);
+	free(jobs);
+	bpfvm_map_put(m);
+}
+
+/* A map object destroyed while threads hold spares for it: they go back
+ * at once (seen through a second object on the same pinned arena), and
+ * the threads' exit must not give them back again. */
+static void test_spares_destroy(void)
+{
+	bpfvm_map *m = sp_filled_map();
+	if (!m)
+		return;
+	bpfvm_error err;
+	char name[64];
+	snprintf(name, sizeof name, "mt_spares_%d", (int)getpid());
+	int rc = bpfvm_map_pin(m, name, &err);
+	if (rc == -EOPNOTSUPP) {
+		printf("note: pinning unavailable here, spare destroy test skipped: %s\n", err.msg);
+		bpfvm_map_put(m);
+		return;
+	}
+	CHECK_RC(rc, 0, "pin");
+	bpfvm_map *m2 = NULL;
+	CHECK_RC(bpfvm_map_open_pinned(name, &m2, &err), 0, "open pinned");
+	if (m2) {
+		enum { N = 4 };
+		pthread_t th[N];
+		struct spare_job jobs[N];
+		pthread_barrier_t hold;
+		pthread_barrier_init(&hold, NULL, N + 1);
+		for (int i = 0; i < N; i++) {
+			jobs[i] = (struct spare_job){ .map = m2, .first = (uint32_t)i * 8, .n = 8, .rounds = 200,
+			                              .hold = &hold };
+			pthread_create(&th[i], NULL, spare_replacer, &jobs[i]);
+		}
+		pthread_barrier_wait(&hold);
+		CHECK(spares_of(m) == N, "destroy: %u spares held, want %d", spares_of(m), N);
+		bpfvm_map_put(m2);
+		CHECK(spares_of(m) == 0, "destroy: %u spares left after the map object went", spares_of(m));
+		check_pool(m, "spares after destroy");
+		pthread_barrier_wait(&hold);
+		int failures = 0;
+		for (int i = 0; i < N; i++) {
+			pthread_join(th[i], NULL);
+			failures += jobs[i].failures;
+		}
+		pthread_barrier_destroy(&hold);
+		CHECK(failures == 0, "destroy: %d replacements failed", failures);
+		CHECK(spares_of(m) == 0, "destroy: %u spares after the threads exited", spares_of(m));
+		check_pool(m, "spares after destroy and exit");
+		check_last_values(m, jobs, N);
+		CHECK(iter_count(m) == SP_MAX, "destroy: %u keys, want %d", iter_count(m), SP_MAX);
+	}
+	char path[256];
+	const char *dir = getenv("BPFVM_PIN_DIR");
+	snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : BPFVM_PIN_DIR_DEFAULT, name);
+	unlink(path);
+	bpfvm_map_put(m);
+}
+
+/* fork(): the child shares the arena but not the parent's spare. */
+static void test_spares_fork(void)
+{
+	bpfvm_map *m = sp_filled_map();
+	if (!m)
+		return;
+	uint32_t k = 1;
+	uint64_t v = 1;
+	bpfvm_map_update(m, &k, &v, BPFVM_ANY, NULL);   /* through the pool; takes a spare */
+	bpfvm_map_update(m, &k, &v, BPFVM_ANY, NULL);   /* through the spare */
+	CHECK(spares_of(m) == 1, "fork: parent holds %u spares, want 1", spares_of(m));
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int bad = 0;
+		for (uint32_t c = 2; c < 10; c++) {
+			uint64_t cv = 2000 + c;
+			bad += bpfvm_map_update(m, &c, &cv, BPFVM_ANY, NULL) != 0;
+		}
+		exit(bad != 0);   /* exit(): gives the child's own spare back */
+	}
+	CHECK(pid > 0, "fork");
+	int status = 0;
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "fork: child failed (status 0x%x)", status);
+	for (uint32_t c = 10; c < 18; c++) {
+		uint64_t pv = 3000 + c;
+		CHECK_RC(bpfvm_map_update(m, &c, &pv, BPFVM_ANY, NULL), 0, "fork: parent replaces");
+	}
+	int bad = 0;
+	for (uint32_t c = 0; c < SP_MAX; c++) {
+		uint64_t got = 0, want = c == 1 ? 1 : c >= 2 && c < 10 ? 2000 + c : c >= 10 && c < 18 ? 3000 + c : c;
+		if (bpfvm_map_lookup(m, &c, &got, 0, NULL) != 0 || got != want)
+			bad++;
+	}
+	CHECK(bad == 0, "fork: %d keys with the wrong value", bad);
+	CHECK(iter_count(m) == SP_MAX, "fork: %u keys, want %d", iter_count(m), SP_MAX);
+	CHECK(spares_of(m) == 1, "fork: %u spares, want the parent's 1", spares_of(m));
+	check_pool(m, "spares after fork");
+	bpfvm_map_put(m);
+}
+
 int main(void)
 {
 	ncpus = bpfvm_map_possible_cpus();
 	test_pin_fork();   /* first, while the process has a single thread */
+	test_spares_fork();
+	test_spares_full();
+	test_spares_thread_exit();
+	test_spares_destroy();
 	test_counters(BPFVM_MAP_TYPE_HASH, 4, 64, 0);
 	test_counters(BPFVM_MAP_TYPE_ARRAY, 4, 16, 0);
 	test_counters(BPFVM_MAP_TYPE_PERCPU_HASH, 4, 64, 0);
