@@ -157,7 +157,7 @@ int cmd_map(int argc, char **argv)
 		       "%s/NAME).  BYTES are hex bytes: 0x01 0x02 or hex 01 02.\n"
 		       "dump and lookup also print keys and values with their C types when\n"
 		       "the pin has a BTF sidecar (PATH.btf, written by bpfvm run).\n",
-		       BPFVM_PIN_DIR_DEFAULT);
+		       bpfvm_map_pin_dir());
 		return argc < 2;
 	}
 	const char *verb = argv[1];

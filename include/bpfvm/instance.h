@@ -23,7 +23,7 @@ typedef struct bpfvm_instance_opts {
 	/* Helpers programs may call; NULL: the kernel's (bpfvm_helpers_new_kernel). */
 	const bpfvm_helpers *helpers;
 	/* Where maps with pinning = LIBBPF_PIN_BY_NAME live; NULL:
-	 * BPFVM_PIN_DIR_DEFAULT.  A pinned map that exists is reused (its
+	 * bpfvm_map_pin_dir() (BPFVM_PIN_DIR, else BPFVM_PIN_DIR_DEFAULT).  A pinned map that exists is reused (its
 	 * definition must match), else created and pinned. */
 	const char *pin_dir;
 	/* Load only this program (by name); NULL: every program libbpf would

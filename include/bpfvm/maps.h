@@ -226,6 +226,10 @@ int bpfvm_map_set_inner(bpfvm_map *map, const void *key, bpfvm_map *inner,
  * environment variable BPFVM_PIN_DIR overrides it. */
 #define BPFVM_PIN_DIR_DEFAULT "/dev/shm/bpfvm"
 
+/* The pin directory in effect: BPFVM_PIN_DIR if set and not empty, else
+ * BPFVM_PIN_DIR_DEFAULT. */
+const char *bpfvm_map_pin_dir(void);
+
 /* Gives the map's arena a name in the file system so another process can
  * open it.  A relative path is taken under the pin directory; an absolute
  * path must be on the same file system as it (else -EXDEV).  -EEXIST if

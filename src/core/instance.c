@@ -284,7 +284,7 @@ int bpfvm_instance_new(const bpfvm_object *obj, const bpfvm_instance_opts *opts,
 		}
 		helpers = inst->own_helpers;
 	}
-	const char *pin_dir = opts->pin_dir ? opts->pin_dir : BPFVM_PIN_DIR_DEFAULT;
+	const char *pin_dir = opts->pin_dir ? opts->pin_dir : bpfvm_map_pin_dir();
 	for (size_t i = 0; i < inst->map_count; i++) {
 		const bpfvm_object_map *om = bpfvm_object_map_at(obj, i);
 		rc = create_map(om, bpfvm_object_btf(obj), pin_dir, &inst->maps[i], err);

@@ -38,6 +38,11 @@ const char *arena_pin_dir(void)
 	return (dir && *dir) ? dir : BPFVM_PIN_DIR_DEFAULT;
 }
 
+const char *bpfvm_map_pin_dir(void)
+{
+	return arena_pin_dir();
+}
+
 /* Makes the pin directory if missing: sticky and world-writable like /tmp,
  * so every user can pin; the pinned files themselves are 0600. */
 static void ensure_dir(const char *dir)
