@@ -961,8 +961,7 @@ static void test_pin_same_process(void)
 		bpfvm_map_put(other);
 	}
 	char path[256];
-	const char *dir = getenv("BPFVM_PIN_DIR");
-	snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : BPFVM_PIN_DIR_DEFAULT, name);
+	snprintf(path, sizeof path, "%s/%s", bpfvm_map_pin_dir(), name);
 	CHECK(unlink(path) == 0, "unpin by unlink %s", path);
 	CHECK_RC(bpfvm_map_open_pinned(name, &other, &err), -ENOENT, "open after unpin");
 	/* Not a map file. */

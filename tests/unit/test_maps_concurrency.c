@@ -677,8 +677,7 @@ static void test_pin_fork(void)
 out:
 	for (int i = 0; i < 3; i++) {
 		char path[256];
-		const char *dir = getenv("BPFVM_PIN_DIR");
-		snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : BPFVM_PIN_DIR_DEFAULT, names[i]);
+		snprintf(path, sizeof path, "%s/%s", bpfvm_map_pin_dir(), names[i]);
 		unlink(path);
 	}
 	bpfvm_map_put(h);
@@ -909,8 +908,7 @@ static void test_spares_destroy(void)
 		CHECK(iter_count(m) == SP_MAX, "destroy: %u keys, want %d", iter_count(m), SP_MAX);
 	}
 	char path[256];
-	const char *dir = getenv("BPFVM_PIN_DIR");
-	snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : BPFVM_PIN_DIR_DEFAULT, name);
+	snprintf(path, sizeof path, "%s/%s", bpfvm_map_pin_dir(), name);
 	unlink(path);
 	bpfvm_map_put(m);
 }

@@ -608,21 +608,6 @@ static int slot_reg(const struct translator *t, const struct isa_op *op, const b
 	return -1;
 }
 
-static void translate_ldx(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, int32_t pc)
-{
-	int reg = slot_reg(t, op, in);
-	if (reg >= 0) {
-		emit_mov_rr(&t->b, isa_access_size(op) == 8, xreg[in->dst], reg);
-		return;
-	}
-	struct mem_addr at = { xreg[in->src], -1, in->off };
-	if (t->checked) {
-		emit_address(t, at.base, in->off, isa_access_size(op), false, pc);
-		at = (struct mem_addr){ R11, -1, 0 };
-	}
-	emit_load_at(t, op, in, at);
-}
-
 /* The store of ST or STX instruction `in` to `at`. */
 static void emit_store_at(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, struct mem_addr at)
 {
@@ -652,23 +637,31 @@ static void emit_store_at(struct translator *t, const struct isa_op *op, const b
 	}
 }
 
-static void translate_store(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, int32_t pc)
+/* LDX, ST and STX: a move when the slot lives in a register, else the
+ * access, through r11 once checked in checked mode. */
+static void translate_access(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, int32_t pc)
 {
+	bool load = op->format == FMT_LDX;
+	unsigned size = isa_access_size(op);
 	int reg = slot_reg(t, op, in);
 	if (reg >= 0) {
-		bool w = isa_access_size(op) == 8;
-		if (op->format == FMT_STX)
-			emit_mov_rr(&t->b, w, reg, xreg[in->src]);
+		if (load)
+			emit_mov_rr(&t->b, size == 8, xreg[in->dst], reg);
+		else if (op->format == FMT_STX)
+			emit_mov_rr(&t->b, size == 8, reg, xreg[in->src]);
 		else
-			emit_load_imm32(t, reg, in->imm, w);
+			emit_load_imm32(t, reg, in->imm, size == 8);
 		return;
 	}
-	struct mem_addr at = { xreg[in->dst], -1, in->off };
+	struct mem_addr at = { xreg[load ? in->src : in->dst], -1, in->off };
 	if (t->checked) {
-		emit_address(t, at.base, in->off, isa_access_size(op), true, pc);
+		emit_address(t, at.base, in->off, size, !load, pc);
 		at = (struct mem_addr){ R11, -1, 0 };
 	}
-	emit_store_at(t, op, in, at);
+	if (load)
+		emit_load_at(t, op, in, at);
+	else
+		emit_store_at(t, op, in, at);
 }
 
 static void translate_atomic(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, int32_t pc)
@@ -1703,11 +1696,8 @@ static int translate_pass(struct translator *t, bpfvm_error *err)
 		case FMT_LDABS: case FMT_LDIND:
 			translate_packet(t, op, in, ipc);
 			break;
-		case FMT_LDX:
-			translate_ldx(t, op, in, ipc);
-			break;
-		case FMT_ST: case FMT_STX:
-			translate_store(t, op, in, ipc);
+		case FMT_LDX: case FMT_ST: case FMT_STX:
+			translate_access(t, op, in, ipc);
 			break;
 		case FMT_ATOMIC:
 			translate_atomic(t, op, in, ipc);
