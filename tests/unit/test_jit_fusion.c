@@ -416,6 +416,21 @@ static void test_register_slots(void)
 	CHECK_MEM("no r9 with a division", to_r9, false,
 	          I(0xb7, 6, 0, 0, 7), I(0x7b, 10, 6, -16, 0), SLOT_LOOP(0x7b, 0x79, -8),
 	          I(0x79, 4, 10, -16, 0), I(0x37, 4, 0, 0, 3), I(0x0f, 0, 4, 0, 0), EXIT);
+	/* a slot loaded only to be the next instruction's operand */
+	static const uint8_t add_r12[] = { 0x4c, 0x01, 0xe0 };              /* add rax, r12 */
+	static const uint8_t cmp_r12[] = { 0x4c, 0x39, 0xe0 };              /* cmp rax, r12 */
+	static const uint8_t test_r12[] = { 0x49, 0x85, 0xc4 };             /* test r12, rax */
+	CHECK_MEM("slot as an add operand", add_r12, true, SLOT_LOOP(0x7b, 0x79, -8),
+	          I(0x79, 4, 10, -8, 0), I(0x0f, 0, 4, 0, 0), EXIT);
+	CHECK_MEM("slot operand read again", add_r12, false, SLOT_LOOP(0x7b, 0x79, -8),
+	          I(0x79, 4, 10, -8, 0), I(0x0f, 0, 4, 0, 0), I(0x0f, 0, 4, 0, 0), EXIT);
+	CHECK_MEM("slot as a compare operand", cmp_r12, true, SLOT_LOOP(0x7b, 0x79, -8),
+	          I(0x79, 4, 10, -8, 0), I(0x2d, 0, 4, 2, 0), I(0xb7, 0, 0, 0, 7), I(0x07, 0, 0, 0, 1), EXIT);
+	CHECK_MEM("slot as a jset operand", test_r12, true, SLOT_LOOP(0x7b, 0x79, -8),
+	          I(0x79, 4, 10, -8, 0), I(0x4d, 4, 0, 2, 0), I(0xb7, 0, 0, 0, 7), I(0x07, 0, 0, 0, 1), EXIT);
+	/* a jump over one instruction stays translate_jump's (a select here) */
+	CHECK_MEM("slot compare over one instruction", cmp_r12, false, SLOT_LOOP(0x7b, 0x79, -8),
+	          I(0x79, 4, 10, -8, 0), I(0x2d, 0, 4, 1, 0), I(0xb7, 0, 0, 0, 7), EXIT);
 	/* a program with a call keeps its frame in memory */
 	CHECK_MEM("not a leaf", to_r12, false, SLOT_LOOP(0x7b, 0x79, -8), I(0x85, 0, 1, 0, 1), EXIT,
 	          I(0x07, 0, 0, 0, 1), EXIT);
@@ -448,6 +463,19 @@ static void test_dead_results(void)
 	          I(0xbf, 0, 3, 0, 0), EXIT);
 }
 
+/* x = y; x += z|K in 32 bits -> a 32-bit lea (low half, upper zeroed) */
+static void test_lea32(void)
+{
+	static const uint8_t lea_m48[] = { 0x8d, 0x47, 0xd0 };              /* lea eax, [rdi-0x30] */
+	static const uint8_t lea_idx[] = { 0x8d, 0x04, 0x37 };              /* lea eax, [rdi+rsi] */
+	CHECK_PROG("mov32 add32 imm", lea_m48, true, I(0xbc, 0, 1, 0, 0), I(0x04, 0, 0, 0, -48), EXIT);
+	CHECK_PROG("mov32 add32 reg", lea_idx, true, I(0xbc, 0, 1, 0, 0), I(0x0c, 0, 2, 0, 0), EXIT);
+	CHECK_PROG("mov64 add32", lea_m48, false, I(0xbf, 0, 1, 0, 0), I(0x04, 0, 0, 0, -48), EXIT);
+	CHECK_PROG("mov32 add64", lea_m48, false, I(0xbc, 0, 1, 0, 0), I(0x07, 0, 0, 0, -48), EXIT);
+	CHECK_PROG("mov32 add32, jump onto the add", lea_m48, false,
+	           I(0xbc, 0, 1, 0, 0), I(0x55, 2, 0, 1, 0), I(0xbc, 0, 1, 0, 0), I(0x04, 0, 0, 0, -48), EXIT);
+}
+
 static void test_select(void)
 {
 	static const uint8_t cmovz[] = { 0x49, 0x0f, 0x44, 0xc2 };      /* cmovz rax, r10 */
@@ -477,6 +505,7 @@ int main(void)
 	test_address_fold();
 	test_register_slots();
 	test_dead_results();
+	test_lea32();
 	test_and1_mul();
 	test_mul01();
 	test_mul_lea();

@@ -1011,10 +1011,6 @@ static void translate_lddw(struct translator *t, int dst, uint64_t value)
 
 /* ---- fusion ------------------------------------------------------------ */
 
-/* clang computes addresses as `A = B; A += C (or imm)`, often followed by
- * `A = *(size *)(A + off)`.  Returns how many instructions were fused
- * (0: none) after emitting one lea, or one load with a full address.  No
- * fused instruction but the first may be a jump target. */
 /* Two-instruction ALU idioms, neither instruction a memory access, the
  * second not a jump target:
  *   x &= 1; x *= K      and x, 1; mov r11, K; cmovnz x, r11   (crc's
@@ -1262,6 +1258,57 @@ static size_t translate_fused_rmw(struct translator *t, size_t pc)
 	return n;
 }
 
+/* A register-held stack slot loaded only to be the operand of the next
+ * instruction: `x = *(u64 *)(r10 - k); y op= x` or `if y < x goto`, x
+ * dead afterwards, reads the slot's register directly (xxmix's
+ * `r2 = *(u64 *)(r10 - 8); r0 += r2`, pkt_walk's compares with the
+ * packet end).  op: add, sub, and, or, xor; the jump any conditional
+ * one but a jump over the next instruction (translate_jump's idioms).
+ * Returns 2, or 0 with nothing emitted. */
+static size_t translate_slot_operand(struct translator *t, size_t pc)
+{
+	const bpfvm_program *prog = t->prog;
+	const bpfvm_insn *ld = &prog->insns[pc], *use = ld + 1;
+	const struct isa_op *lop = t->ops[pc], *uop = t->ops[pc + 1];
+	if (!lop || !uop || lop->format != FMT_LDX || isa_access_size(lop) != 8 || (ld->opcode & 0xe0) != 0x60)
+		return 0;
+	int slot = slot_reg(t, lop, ld);
+	uint8_t x = ld->dst;
+	if (slot < 0 || (t->live_out[pc + 1] & (1u << x)))
+		return 0;
+	struct emit_buf *b = &t->b;
+	bool w = ISA_CLASS(use->opcode) == CLS_ALU64 || ISA_CLASS(use->opcode) == CLS_JMP;
+	if (uop->format == FMT_ALU_REG && use->src == x && use->dst != x && use->off == 0) {
+		static const struct { uint8_t code, opc; } ops[] = {
+			{ 0x00, 0x01 }, { 0x10, 0x29 }, { 0x40, 0x09 }, { 0x50, 0x21 }, { 0xa0, 0x31 },
+		};
+		for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+			if ((use->opcode & 0xf0) == ops[i].code) {
+				emit_rr(b, w, &ops[i].opc, 1, slot, xreg[use->dst]);
+				t->insn_off[pc + 1] = t->insn_off[pc];
+				return 2;
+			}
+		return 0;
+	}
+	if (uop->format == FMT_JMP_REG && (use->src == x) != (use->dst == x) &&
+	    isa_branch_target(uop, use, pc + 1) != (int64_t)pc + 3) {
+		int dst = use->dst == x ? slot : xreg[use->dst], src = use->src == x ? slot : xreg[use->src];
+		uint8_t opc = (use->opcode & 0xf0) == 0x40 ? 0x85 : 0x39;     /* test / cmp */
+		emit_rr(b, w, &opc, 1, src, dst);
+		t->cur_pc = (int32_t)pc + 1;
+		t->insn_off[pc + 1] = t->insn_off[pc];
+		emit_branch(t, jump_cc(use->opcode), (size_t)isa_branch_target(uop, use, pc + 1), (int32_t)pc + 1);
+		return 2;
+	}
+	return 0;
+}
+
+/* The multi-instruction rewrites, tried at every instruction: the ones
+ * above, then clang's address computation `A = B; A += C (or imm)` (also
+ * in 32 bits, parse_dec's `w8 = w5; w8 += -48`), often followed by an
+ * access through A + off.  Returns how many instructions were fused (0:
+ * none) after emitting one lea, or one load or store with a full
+ * address.  No fused instruction but the first may be a jump target. */
 static size_t translate_fused(struct translator *t, size_t pc)
 {
 	const bpfvm_program *prog = t->prog;
@@ -1272,13 +1319,18 @@ static size_t translate_fused(struct translator *t, size_t pc)
 		alu = translate_fused_alu(t, pc);
 	if (!alu)
 		alu = translate_fused_rotate(t, pc);
+	if (!alu)
+		alu = translate_slot_operand(t, pc);
 	if (alu)
 		return alu;
 	const bpfvm_insn *mov = &prog->insns[pc], *add = mov + 1;
-	if (mov->opcode != 0xbf || mov->off || mov->dst == mov->src)
+	/* x = y; x += z|K, 64-bit or 32-bit (a 32-bit lea keeps the low half
+	 * of the sum and zeroes the rest, as ALU32 does) */
+	bool w = mov->opcode == 0xbf;
+	if ((!w && mov->opcode != 0xbc) || mov->off || mov->dst == mov->src)
 		return 0;
-	bool add_reg = add->opcode == 0x0f;
-	if ((!add_reg && add->opcode != 0x07) || add->dst != mov->dst || (add_reg && add->src == mov->dst))
+	bool add_reg = add->opcode == (w ? 0x0f : 0x0c);
+	if ((!add_reg && add->opcode != (w ? 0x07 : 0x04)) || add->dst != mov->dst || (add_reg && add->src == mov->dst))
 		return 0;
 	if (!add_reg && t->blind)
 		return 0;
@@ -1289,7 +1341,7 @@ static size_t translate_fused(struct translator *t, size_t pc)
 	/* x = y; x += z|K; then a load or store through x + off, x not
 	 * needed after it (or the load's destination): one access at
 	 * [y + z|K + off] (matmul's `r1 = r5; r1 += r2; r4 = *(u32 *)(r1 + 0)`) */
-	if (!t->checked && pc + 2 < prog->count && !t->is_target[pc + 2]) {
+	if (w && !t->checked && pc + 2 < prog->count && !t->is_target[pc + 2]) {
 		const bpfvm_insn *mem = mov + 2;
 		const struct isa_op *op = t->ops[pc + 2];
 		bool dead = !(t->live_out[pc + 2] & (1u << mov->dst));
@@ -1308,9 +1360,9 @@ static size_t translate_fused(struct translator *t, size_t pc)
 		}
 	}
 	if (index >= 0)
-		emit_rm_index(b, false, true, OP(0x8d), a, base, index, 0, false);   /* lea a, [b+c] */
+		emit_rm_index(b, false, w, OP(0x8d), a, base, index, 0, false);      /* lea a, [b+c] */
 	else
-		emit_rm(b, false, true, OP(0x8d), a, base, (int32_t)disp, false);    /* lea a, [b+imm] */
+		emit_rm(b, false, w, OP(0x8d), a, base, (int32_t)disp, false);       /* lea a, [b+imm] */
 	t->insn_off[pc + 1] = t->insn_off[pc];
 	return 2;
 }
