@@ -296,7 +296,9 @@ int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, st
 	 * privileged loader, bpfvm's lets them read stack never written, which
 	 * then holds what an earlier run on this thread left (bytes of eBPF
 	 * programs only, never host data; the kernel leaks its own stack the
-	 * same way). */
+	 * same way).  The unchecked JIT may keep a slot in a register instead
+	 * (translate.c, find_register_slots): such a slot reads 0 until
+	 * written. */
 	static __thread uint8_t thread_stack[RUN_STACK_BYTES] __attribute__((aligned(16)));
 	static __thread bool thread_stack_busy;
 	uint8_t nested_stack[thread_stack_busy ? RUN_STACK_BYTES : 1] __attribute__((aligned(16)));
