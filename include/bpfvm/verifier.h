@@ -60,6 +60,13 @@ typedef struct bpfvm_verify_opts {
 	/* Instructions processed before giving up (the kernel's
 	 * BPF_COMPLEXITY_LIMIT_INSNS); 0: 1,000,000. */
 	uint32_t complexity_limit;
+	/* The program's license (an object's "license" section).  As in the
+	 * kernel, GPL-only helpers (bpf_trace_printk, bpf_probe_read_*,
+	 * bpf_perf_event_output, bpf_snprintf) need a GPL-compatible one:
+	 * "GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL",
+	 * "Dual MIT/GPL" or "Dual MPL/GPL".  NULL: not checked (raw programs
+	 * have no license). */
+	const char *license;
 } bpfvm_verify_opts;
 
 typedef struct bpfvm_verify_stats {

@@ -214,6 +214,7 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
 			.strict_alignment = opts->verify_strict_alignment,
 			.log = opts->verify_log,
 			.log_user = opts->verify_log_user,
+			.license = bpfvm_object_license(inst->obj),
 		};
 		rc = bpfvm_verify(insns, op->insn_count, &vo, opts->verify_stats, err);
 		if (rc) {

@@ -1107,6 +1107,17 @@ static int setup_callback(struct verifier_env *env, struct vstate *st, uint32_t 
 	return 0;
 }
 
+/* The kernel's license_is_gpl_compatible(). */
+static bool license_is_gpl_compatible(const char *license)
+{
+	static const char *const gpl[] = { "GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL",
+	                                   "Dual MIT/GPL", "Dual MPL/GPL" };
+	for (size_t i = 0; i < sizeof gpl / sizeof gpl[0]; i++)
+		if (!strcmp(license, gpl[i]))
+			return true;
+	return false;
+}
+
 static int check_helper(struct verifier_env *env, struct vstate *st, uint32_t pc, const bpfvm_insn *in,
                         bool *entered_callback)
 {
@@ -1121,6 +1132,8 @@ static int check_helper(struct verifier_env *env, struct vstate *st, uint32_t pc
 	env->cur_helper = id;
 	if (!env->raw && progtype_helper_allowed(env->prog_type, id) == 0)
 		return reject(env, -EINVAL, "program of this type cannot use helper %s#%u", p->name, id);
+	if (p->gpl_only && env->opts->license && !license_is_gpl_compatible(env->opts->license))
+		return reject(env, -EINVAL, "cannot call GPL-restricted function from non-GPL compatible program");
 	if (st->lock_id && id != BPF_FUNC_spin_unlock)
 		return reject(env, -EINVAL, "function calls are not allowed while holding a lock");
 

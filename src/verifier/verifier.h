@@ -129,6 +129,7 @@ struct helper_proto {
 	uint8_t ret;
 	uint8_t args[5];
 	bool changes_pkt;         /* invalidates packet pointers */
+	bool gpl_only;            /* needs a GPL-compatible license */
 };
 
 /* The prototype of helper id, or NULL if bpfvm's verifier has none. */

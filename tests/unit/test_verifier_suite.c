@@ -166,6 +166,7 @@ static void run_object(const struct suite_case *c)
 			.log_level = 1,
 			.log = log_append,
 			.log_user = &log,
+			.license = bpfvm_object_license(obj),
 		};
 		memset(&err, 0, sizeof err);
 		int rc = bpfvm_verify(p->insns, p->insn_count, &opts, &stats, &err);
