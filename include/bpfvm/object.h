@@ -25,6 +25,7 @@
 #include <stdbool.h>
 
 #include "bpfvm/bpfvm.h"
+#include "bpfvm/maps.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -158,6 +159,10 @@ int bpfvm_object_find_prog(const bpfvm_object *obj, const char *name);
  * internal maps by section index.  Inner map definitions are not entries. */
 size_t bpfvm_object_map_count(const bpfvm_object *obj);
 const bpfvm_object_map *bpfvm_object_map_at(const bpfvm_object *obj, size_t index);
+
+/* The definition to create a map with these attributes (an object map's
+ * attrs, or its inner map's): name and inner left for the caller. */
+bpfvm_map_def bpfvm_object_map_def(const bpfvm_map_attrs *attrs);
 int bpfvm_object_find_map(const bpfvm_object *obj, const char *name);
 
 /* The object's BTF after libbpf's fix-ups (DATASEC sizes and variable

@@ -35,17 +35,9 @@ struct bpfvm_instance {
  * names are cut to BPF_OBJ_NAME_LEN - 1 characters. */
 static bpfvm_map_def def_of(const bpfvm_map_attrs *a, const char *name, char name16[16])
 {
-	bpfvm_map_def d = BPFVM_MAP_DEF_INIT;
+	bpfvm_map_def d = bpfvm_object_map_def(a);
 	snprintf(name16, 16, "%s", name ? name : "");
-	name = name16;
-	d.type = a->type;
-	d.key_size = a->key_size;
-	d.value_size = a->value_size;
-	d.max_entries = a->max_entries;
-	d.flags = a->flags;
-	d.map_extra = a->map_extra;
-	d.name = name;
-	d.spin_lock_off = a->spin_lock_off;
+	d.name = name16;
 	return d;
 }
 

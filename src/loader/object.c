@@ -280,6 +280,19 @@ const char *bpfvm_object_name(const bpfvm_object *obj)
 	return obj ? obj->name : NULL;
 }
 
+bpfvm_map_def bpfvm_object_map_def(const bpfvm_map_attrs *a)
+{
+	bpfvm_map_def d = BPFVM_MAP_DEF_INIT;
+	d.type = a->type;
+	d.key_size = a->key_size;
+	d.value_size = a->value_size;
+	d.max_entries = a->max_entries;
+	d.flags = a->flags;
+	d.map_extra = a->map_extra;
+	d.spin_lock_off = a->spin_lock_off;
+	return d;
+}
+
 const char *bpfvm_object_license(const bpfvm_object *obj)
 {
 	return obj ? obj->license : NULL;

@@ -44,17 +44,38 @@ static int run(const bpfvm_program *p, bpfvm_engine engine, bpfvm_mode mode, uin
 	return rc;
 }
 
-/* Runs prog on every pair of inputs in all four ways; `needle` must
- * (want) or must not (!want) occur in the unchecked machine code. */
-static void check(const char *name, const bpfvm_insn *insns, size_t n, const uint8_t *needle, size_t m, bool want)
+/* The program loaded with both JIT modes compiled, or NULL (a failed check). */
+static bpfvm_program *load_jit(const char *name, const bpfvm_insn *insns, size_t n)
 {
 	bpfvm_program *p = NULL;
 	bpfvm_error err = { 0 };
 	bpfvm_load_opts lo = { .jit = true };
 	if (bpfvm_program_load(insns, n, &lo, &p, &err)) {
 		CHECK(false, "%s: load: %s", name, err.msg);
-		return;
+		return NULL;
 	}
+	return p;
+}
+
+/* `needle` must (want) or must not (!want) occur in p's unchecked machine
+ * code (no needle: nothing to look for); then frees p. */
+static void check_code(bpfvm_program *p, const char *name, const uint8_t *needle, size_t m, bool want)
+{
+	const void *code;
+	size_t len;
+	if (needle && !bpfvm_program_jited(p, BPFVM_UNCHECKED, &code, &len))
+		CHECK(contains(code, len, needle, m) == want, "%s: the rewrite %s", name,
+		      want ? "did not apply" : "applied where it must not");
+	bpfvm_program_free(p);
+}
+
+/* Runs prog on every pair of inputs in all four ways; `needle` must
+ * (want) or must not (!want) occur in the unchecked machine code. */
+static void check(const char *name, const bpfvm_insn *insns, size_t n, const uint8_t *needle, size_t m, bool want)
+{
+	bpfvm_program *p = load_jit(name, insns, n);
+	if (!p)
+		return;
 	int bad = 0;
 	for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
 		for (size_t j = 0; j < sizeof inputs / sizeof inputs[0]; j += 3) {
@@ -73,12 +94,7 @@ static void check(const char *name, const bpfvm_insn *insns, size_t n, const uin
 			}
 		}
 	CHECK(bad == 0, "%s: %d runs differ between the interpreter and the JIT", name, bad);
-	const void *code;
-	size_t len;
-	if (needle && !bpfvm_program_jited(p, BPFVM_UNCHECKED, &code, &len))
-		CHECK(contains(code, len, needle, m) == want, "%s: the rewrite %s", name,
-		      want ? "did not apply" : "applied where it must not");
-	bpfvm_program_free(p);
+	check_code(p, name, needle, m, want);
 }
 
 #define CHECK_PROG(name, needle, want, ...)                                                              \
@@ -267,13 +283,9 @@ static void test_branch_inversion(void)
 static void check_mem(const char *name, const bpfvm_insn *insns, size_t n, const uint8_t *needle, size_t m,
                       bool want)
 {
-	bpfvm_program *p = NULL;
-	bpfvm_error err = { 0 };
-	bpfvm_load_opts lo = { .jit = true };
-	if (bpfvm_program_load(insns, n, &lo, &p, &err)) {
-		CHECK(false, "%s: load: %s", name, err.msg);
+	bpfvm_program *p = load_jit(name, insns, n);
+	if (!p)
 		return;
-	}
 	int bad = 0;
 	for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
 		uint8_t want_mem[64];
@@ -290,6 +302,7 @@ static void check_mem(const char *name, const bpfvm_insn *insns, size_t n, const
 				.engine = way & 2 ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP,
 			};
 			uint64_t r0 = 0;
+			bpfvm_error err = { 0 };
 			int rc = bpfvm_program_run(p, &ro, &r0, &err);
 			if (way == 0) {
 				memcpy(want_mem, buf, sizeof buf);
@@ -303,12 +316,7 @@ static void check_mem(const char *name, const bpfvm_insn *insns, size_t n, const
 		}
 	}
 	CHECK(bad == 0, "%s: %d runs differ", name, bad);
-	const void *code;
-	size_t len;
-	if (!bpfvm_program_jited(p, BPFVM_UNCHECKED, &code, &len))
-		CHECK(contains(code, len, needle, m) == want, "%s: the rewrite %s", name,
-		      want ? "did not apply" : "applied where it must not");
-	bpfvm_program_free(p);
+	check_code(p, name, needle, m, want);
 }
 
 #define CHECK_MEM(name, needle, want, ...)                                                               \

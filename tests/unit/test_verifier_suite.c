@@ -98,40 +98,33 @@ static int create_maps(const bpfvm_object *obj, bpfvm_map ***out, size_t *count)
 {
 	size_t n = bpfvm_object_map_count(obj);
 	bpfvm_map **maps = calloc(n ? n : 1, sizeof *maps);
-	for (size_t i = 0; i < n; i++) {
+	int rc = maps ? 0 : -1;
+	for (size_t i = 0; i < n && !rc; i++) {
 		const bpfvm_object_map *om = bpfvm_object_map_at(obj, i);
 		bpfvm_error err = { 0 };
 		bpfvm_map *inner = NULL;
 		if (om->has_inner) {
-			bpfvm_map_def idef = BPFVM_MAP_DEF_INIT;
-			idef.type = om->inner.type;
-			idef.key_size = om->inner.key_size;
-			idef.value_size = om->inner.value_size;
-			idef.max_entries = om->inner.max_entries;
-			idef.flags = om->inner.flags;
-			idef.spin_lock_off = om->inner.spin_lock_off;
+			bpfvm_map_def idef = bpfvm_object_map_def(&om->inner);
 			if (bpfvm_map_create(&idef, &inner, &err)) {
 				CHECK(0, "map %s (inner): %s", om->name, err.msg);
-				return -1;
+				rc = -1;
+				break;
 			}
 		}
-		bpfvm_map_def def = BPFVM_MAP_DEF_INIT;
-		def.type = om->attrs.type;
-		def.key_size = om->attrs.key_size;
-		def.value_size = om->attrs.value_size;
-		def.max_entries = om->attrs.max_entries;
-		def.flags = om->attrs.flags;
-		def.map_extra = om->attrs.map_extra;
+		bpfvm_map_def def = bpfvm_object_map_def(&om->attrs);
 		def.name = om->name;
 		def.inner = inner;
-		def.spin_lock_off = om->attrs.spin_lock_off;
-		int rc = bpfvm_map_create(&def, &maps[i], &err);
-		if (inner)
-			bpfvm_map_put(inner);
-		if (rc) {
+		if (bpfvm_map_create(&def, &maps[i], &err)) {
 			CHECK(0, "map %s: %s", om->name, err.msg);
-			return -1;
+			rc = -1;
 		}
+		bpfvm_map_put(inner);
+	}
+	if (rc) {
+		for (size_t i = 0; maps && i < n; i++)
+			bpfvm_map_put(maps[i]);
+		free(maps);
+		return -1;
 	}
 	*out = maps;
 	*count = n;
