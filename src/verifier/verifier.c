@@ -24,17 +24,16 @@
 #include "helpers/helpers.h"
 #include "maps/map_internal.h"
 #include "progtypes/progtypes.h"
+#include "verifier/cfg.h"
+#include "verifier/liveness.h"
 #include "verifier/verifier.h"
 
-#define PSEUDO_MAP_FD 1
-#define PSEUDO_MAP_VALUE 2
-#define PSEUDO_CALL 1
-#define PSEUDO_FUNC 4
-#define MAX_SUBPROGS 256
 #define MAX_STATES_PER_INSN 64
 #define MAX_PACKET_OFF 0xffff
 #define MAX_VAR_OFF (1 << 29)
 #define DEFAULT_COMPLEXITY 1000000u
+
+_Static_assert(MAX_FRAMES == CFG_MAX_CALL_FRAMES, "the walk and the call graph agree on the frame limit");
 
 /* A stored state at a prune point. */
 struct explored {
@@ -56,16 +55,12 @@ struct pending {
 struct verifier_env {
 	const bpfvm_insn *insns;
 	size_t count;
-	const struct isa_op **ops;
 	const bpfvm_verify_opts *opts;
 	uint32_t prog_type;
 	bool raw;                 /* BPFVM_PROG_TYPE_RAW */
-	uint8_t *prune;           /* prune point? */
-	uint16_t *live;           /* registers live on entry */
-	uint32_t *subprog_of;
-	uint32_t subprog_count;
-	uint32_t subprog_start[MAX_SUBPROGS];
-	uint32_t subprog_depth[MAX_SUBPROGS];  /* deepest stack byte used */
+	struct cfg cfg;           /* subprograms, prune points, decoding */
+	struct liveness liveness;
+	uint32_t subprog_depth[CFG_MAX_SUBPROGS];  /* deepest stack byte used */
 	struct explored **explored;
 	struct explored *all;
 	uint32_t *state_count;
@@ -1098,7 +1093,7 @@ static int setup_callback(struct verifier_env *env, struct vstate *st, uint32_t 
 		args[2].map = map->map;
 		args[3] = *ctx;
 	}
-	int rc = enter_frame(env, st, pc, env->subprog_start[fn->subprog], (int32_t)helper);
+	int rc = enter_frame(env, st, pc, env->cfg.subprog_start[fn->subprog], (int32_t)helper);
 	if (rc)
 		return rc;
 	struct vframe *f = cur_frame(st);
@@ -1362,7 +1357,7 @@ static int enter_frame(struct verifier_env *env, struct vstate *st, uint32_t cal
 		nf->regs[i] = cf->regs[i];
 	st->curframe++;
 	nf->callsite = callsite;
-	nf->subprog = env->subprog_of[target];
+	nf->subprog = env->cfg.subprog_of[target];
 	nf->callback_helper = callback_helper;
 	mark_ptr(&nf->regs[10], REG_STACK);
 	nf->regs[10].frameno = (uint8_t)st->curframe;
@@ -1471,14 +1466,14 @@ static bool states_covered(const struct verifier_env *env, uint32_t pc, const st
 			return false;
 		uint16_t live;
 		if (fi == old->curframe)
-			live = env->live[pc];
+			live = env->liveness.live_in[pc];
 		else if (old->frames[fi + 1]->callback_helper >= 0)
 			/* a helper calling back may call again: it reads its
 			 * arguments once more */
-			live = (env->live[old->frames[fi + 1]->callsite] & 0x3e) |
-			       (env->live[old->frames[fi + 1]->callsite + 1] & 0x3c0);
+			live = (env->liveness.live_in[old->frames[fi + 1]->callsite] & 0x3e) |
+			       (env->liveness.live_in[old->frames[fi + 1]->callsite + 1] & 0x3c0);
 		else /* after the call returns only the callee-saved registers matter */
-			live = env->live[old->frames[fi + 1]->callsite + 1] & 0x3c0;
+			live = env->liveness.live_in[old->frames[fi + 1]->callsite + 1] & 0x3c0;
 		for (int i = 0; i < 10; i++) {
 			if (!(live & (1u << i)) && !exact)
 				continue;
@@ -1805,7 +1800,7 @@ static int check_exit(struct verifier_env *env, struct vstate *st, uint32_t *nex
 		if (st->ref_count) {
 			/* references taken inside the callback must not leak */
 			for (uint32_t i = 0; i < st->ref_count; i++)
-				if (st->refs[i].insn >= env->subprog_start[f->subprog])
+				if (st->refs[i].insn >= env->cfg.subprog_start[f->subprog])
 					return reject(env, -EINVAL, "Unreleased reference id=%u alloc_insn=%u", st->refs[i].id,
 					              st->refs[i].insn);
 		}
@@ -1877,7 +1872,7 @@ static int check_ld_abs(struct verifier_env *env, struct vstate *st, const bpfvm
 static int check_insn(struct verifier_env *env, struct vstate *st, uint32_t pc, uint32_t *next, bool *path_end)
 {
 	const bpfvm_insn *in = &env->insns[pc];
-	const struct isa_op *op = env->ops[pc];
+	const struct isa_op *op = env->cfg.ops[pc];
 	struct vframe *f = cur_frame(st);
 	int rc;
 	*next = pc + 1;
@@ -1916,10 +1911,10 @@ static int check_insn(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 		}
 		case PSEUDO_FUNC: {
 			int64_t t = (int64_t)pc + 1 + in->imm;
-			if (t < 0 || (size_t)t >= env->count || env->subprog_start[env->subprog_of[t]] != (uint32_t)t)
+			if (t < 0 || (size_t)t >= env->count || env->cfg.subprog_start[env->cfg.subprog_of[t]] != (uint32_t)t)
 				return reject(env, -EINVAL, "invalid subprog target %" PRId64, t);
 			mark_ptr(d, REG_FUNC);
-			d->subprog = env->subprog_of[t];
+			d->subprog = env->cfg.subprog_of[t];
 			return 0;
 		}
 		default:
@@ -1999,7 +1994,7 @@ static int check_insn(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 			return rc;
 		/* a tail call that fails goes on with the next instruction */
 		if (entered)
-			*next = env->subprog_start[cur_frame(st)->subprog];
+			*next = env->cfg.subprog_start[cur_frame(st)->subprog];
 		return 0;
 	}
 	case FMT_CALL_LOCAL: {
@@ -2018,294 +2013,6 @@ static int check_insn(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 	return reject(env, -EINVAL, "unknown instruction");
 }
 
-/* ---- before the walk: structure, subprograms, liveness --------------------- */
-
-static int find_subprogs(struct verifier_env *env)
-{
-	uint8_t *is_start = calloc(env->count, 1);
-	if (!is_start)
-		return reject(env, -ENOMEM, "out of memory");
-	is_start[0] = 1;
-	for (size_t pc = 0; pc < env->count; pc++) {
-		const bpfvm_insn *in = &env->insns[pc];
-		if (in->opcode == 0x85 && in->src == PSEUDO_CALL)
-			is_start[pc + 1 + in->imm] = 1; /* validated in range */
-		if (in->opcode == 0x18 && in->src == PSEUDO_FUNC) {
-			int64_t t = (int64_t)pc + 1 + in->imm;
-			if (t < 0 || (size_t)t >= env->count) {
-				free(is_start);
-				env->err->insn = (int)pc;
-				return reject(env, -EINVAL, "invalid subprog target %" PRId64, t);
-			}
-			is_start[t] = 1;
-		}
-		if (in->opcode == 0x18)
-			pc++;
-	}
-	env->subprog_count = 0;
-	for (size_t pc = 0; pc < env->count; pc++) {
-		if (is_start[pc]) {
-			if (env->subprog_count == MAX_SUBPROGS) {
-				free(is_start);
-				return reject(env, -E2BIG, "too many subprograms");
-			}
-			env->subprog_start[env->subprog_count++] = (uint32_t)pc;
-		}
-		env->subprog_of[pc] = env->subprog_count - 1;
-	}
-	free(is_start);
-	return 0;
-}
-
-/* Registers an instruction reads (use) and writes (def). */
-static void insn_regs(const struct verifier_env *env, uint32_t pc, uint16_t *use, uint16_t *def)
-{
-	const bpfvm_insn *in = &env->insns[pc];
-	const struct isa_op *op = env->ops[pc];
-	uint16_t u = 0, d = 0;
-	uint16_t dst = (uint16_t)(1u << in->dst), src = (uint16_t)(1u << in->src);
-	switch (op->format) {
-	case FMT_ALU_IMM:
-		d = dst;
-		if ((in->opcode & 0xf0) != 0xb0)
-			u = dst;
-		break;
-	case FMT_ALU_REG:
-		d = dst;
-		u = src | ((in->opcode & 0xf0) != 0xb0 ? dst : 0);
-		break;
-	case FMT_NEG:
-	case FMT_END:
-		u = d = dst;
-		break;
-	case FMT_LDDW:
-		d = dst;
-		break;
-	case FMT_LDABS:
-		u = 1u << 6;
-		d = 0x3f;
-		break;
-	case FMT_LDIND:
-		u = (uint16_t)(1u << 6) | src;
-		d = 0x3f;
-		break;
-	case FMT_LDX:
-		u = src;
-		d = dst;
-		break;
-	case FMT_ST:
-		u = dst;
-		break;
-	case FMT_STX:
-		u = dst | src;
-		break;
-	case FMT_ATOMIC:
-		u = dst | src;
-		if (in->imm == 0xf1) {
-			u |= 1;
-			d = 1;
-		} else if ((in->imm & 1) || in->imm == 0xe1) {
-			d = src;
-		}
-		break;
-	case FMT_JMP_IMM:
-		u = dst;
-		break;
-	case FMT_JMP_REG:
-		u = dst | src;
-		break;
-	case FMT_CALL: {
-		const struct helper_proto *p = helper_proto((uint32_t)in->imm);
-		int nargs = 5;
-		if (p)
-			for (nargs = 0; nargs < 5 && p->args[nargs]; nargs++)
-				;
-		u = (uint16_t)(((1u << nargs) - 1) << 1);
-		d = 0x3f;
-		break;
-	}
-	case FMT_CALL_LOCAL:
-		u = 0x3e;
-		d = 0x3f;
-		break;
-	case FMT_CALLX:
-		u = dst | 0x3e;
-		d = 0x3f;
-		break;
-	case FMT_EXIT:
-		u = 1;
-		break;
-	default:
-		break;
-	}
-	*use = u & 0x3ff;
-	*def = d & 0x3ff;
-}
-
-static int compute_liveness(struct verifier_env *env)
-{
-	bool changed = true;
-	memset(env->live, 0, env->count * sizeof env->live[0]);
-	while (changed) {
-		changed = false;
-		for (size_t i = env->count; i-- > 0;) {
-			const struct isa_op *op = env->ops[i];
-			if (!op)
-				continue; /* second half of lddw */
-			uint16_t use, def, out = 0;
-			insn_regs(env, (uint32_t)i, &use, &def);
-			size_t len = op->format == FMT_LDDW ? 2 : 1;
-			bool falls = op->format != FMT_EXIT && op->format != FMT_JA && op->format != FMT_JA32;
-			if (falls && i + len < env->count)
-				out |= env->live[i + len];
-			if (op->format == FMT_JA || op->format == FMT_JA32 || op->format == FMT_JMP_IMM ||
-			    op->format == FMT_JMP_REG) {
-				int64_t t = isa_branch_target(op, &env->insns[i], i);
-				if (t >= 0 && (size_t)t < env->count)
-					out |= env->live[t];
-			}
-			if (op->format == FMT_CALL && env->insns[i].imm == BPF_FUNC_tail_call)
-				out |= 0; /* a taken tail call ends the program */
-			uint16_t in = (uint16_t)(use | (out & (uint16_t)~def));
-			if (in != env->live[i]) {
-				env->live[i] = in;
-				changed = true;
-			}
-		}
-	}
-	return 0;
-}
-
-static int check_structure(struct verifier_env *env)
-{
-	/* reachability over jumps, fall-through and calls from every subprogram
-	 * reached; every instruction must be reachable */
-	uint8_t *seen = calloc(env->count, 1);
-	uint32_t *work = malloc(env->count * sizeof *work);
-	if (!seen || !work) {
-		free(seen);
-		free(work);
-		return reject(env, -ENOMEM, "out of memory");
-	}
-	size_t n = 0;
-	work[n++] = 0;
-	seen[0] = 1;
-	int rc = 0;
-	while (n) {
-		uint32_t pc = work[--n];
-		const struct isa_op *op = env->ops[pc];
-		uint32_t succ[3];
-		int ns = 0;
-		size_t len = op->format == FMT_LDDW ? 2 : 1;
-		bool falls = op->format != FMT_EXIT && op->format != FMT_JA && op->format != FMT_JA32;
-		if (falls && pc + len < env->count)
-			succ[ns++] = (uint32_t)(pc + len);
-		if (op->format == FMT_JA || op->format == FMT_JA32 || op->format == FMT_JMP_IMM || op->format == FMT_JMP_REG ||
-		    op->format == FMT_CALL_LOCAL)
-			succ[ns++] = (uint32_t)isa_branch_target(op, &env->insns[pc], pc);
-		if (op->format == FMT_LDDW && env->insns[pc].src == PSEUDO_FUNC)
-			succ[ns++] = (uint32_t)((int64_t)pc + 1 + env->insns[pc].imm);
-		for (int k = 0; k < ns; k++)
-			if (!seen[succ[k]]) {
-				seen[succ[k]] = 1;
-				work[n++] = succ[k];
-			}
-		if (len == 2)
-			seen[pc + 1] = 1;
-	}
-	for (size_t pc = 0; pc < env->count; pc++)
-		if (!seen[pc]) {
-			env->err->insn = (int)pc;
-			rc = reject(env, -EINVAL, "unreachable insn %zu", pc);
-			break;
-		}
-	free(seen);
-	free(work);
-	return rc;
-}
-
-static void mark_prune_points(struct verifier_env *env)
-{
-	for (size_t pc = 0; pc < env->count; pc++) {
-		const struct isa_op *op = env->ops[pc];
-		if (!op)
-			continue;
-		switch (op->format) {
-		case FMT_JA:
-		case FMT_JA32:
-			env->prune[isa_branch_target(op, &env->insns[pc], pc)] = 1;
-			break;
-		case FMT_JMP_IMM:
-		case FMT_JMP_REG:
-			env->prune[isa_branch_target(op, &env->insns[pc], pc)] = 1;
-			env->prune[pc + 1] = 1;
-			break;
-		case FMT_CALL_LOCAL:
-			env->prune[pc + 1] = 1;
-			env->prune[isa_branch_target(op, &env->insns[pc], pc)] = 1;
-			break;
-		case FMT_CALL:
-			if (pc + 1 < env->count)
-				env->prune[pc + 1] = 1;
-			/* a helper calling back is a loop head */
-			if (env->insns[pc].imm == BPF_FUNC_loop || env->insns[pc].imm == BPF_FUNC_for_each_map_elem)
-				env->prune[pc] = 1;
-			break;
-		default:
-			break;
-		}
-	}
-	for (uint32_t s = 0; s < env->subprog_count; s++)
-		env->prune[env->subprog_start[s]] = 1;
-}
-
-/* The deepest stack of a call chain from subprogram s (callbacks count
- * as calls); memo[s] == UINT32_MAX while s is on the chain. */
-static uint32_t chain_depth(struct verifier_env *env, uint32_t s, uint32_t *memo, uint32_t frames, bool *too_deep)
-{
-	/* the kernel walks the static call graph: a cycle (recursion, even
-	 * bounded) or a chain of more than 8 frames is refused */
-	if (memo[s] == UINT32_MAX || frames > MAX_FRAMES) {
-		*too_deep = true;
-		return 0;
-	}
-	if (memo[s])
-		return memo[s];
-	memo[s] = UINT32_MAX;
-	uint32_t own = (env->subprog_depth[s] + 31) & ~31u;
-	if (!own)
-		own = 32;
-	uint32_t deepest = 0;
-	uint32_t end = s + 1 < env->subprog_count ? env->subprog_start[s + 1] : (uint32_t)env->count;
-	for (uint32_t pc = env->subprog_start[s]; pc < end; pc++) {
-		const bpfvm_insn *in = &env->insns[pc];
-		int64_t t = -1;
-		if (in->opcode == 0x85 && in->src == PSEUDO_CALL)
-			t = (int64_t)pc + 1 + in->imm;
-		if (in->opcode == 0x18 && in->src == PSEUDO_FUNC)
-			t = (int64_t)pc + 1 + in->imm;
-		if (t >= 0) {
-			uint32_t d = chain_depth(env, env->subprog_of[t], memo, frames + 1, too_deep);
-			if (d > deepest)
-				deepest = d;
-		}
-	}
-	memo[s] = own + deepest;
-	return memo[s];
-}
-
-/* The kernel limits the stack of a whole call chain to 512 bytes. */
-static int check_stack_depth(struct verifier_env *env)
-{
-	uint32_t memo[MAX_SUBPROGS] = { 0 };
-	bool too_deep = false;
-	uint32_t total = chain_depth(env, 0, memo, 1, &too_deep);
-	if (too_deep)
-		return reject(env, -E2BIG, "the call stack of %u frames is too deep !", MAX_FRAMES);
-	if (total > BPFVM_STACK_SIZE)
-		return reject(env, -EACCES, "combined stack size of %u calls is %u. Too large", env->subprog_count, total);
-	return 0;
-}
 
 /* ---- entry -------------------------------------------------------------- */
 
@@ -2361,47 +2068,19 @@ static void free_env(struct verifier_env *env)
 	free(env->stack);
 	free(env->explored);
 	free(env->state_count);
-	free(env->prune);
-	free(env->live);
-	free(env->subprog_of);
-	free(env->ops);
+	liveness_free(&env->liveness);
+	cfg_free(&env->cfg);
 }
 
-/* The two structural errors the kernel words differently from the
- * loader's validator: a jump out of the program, a write to r10. */
-static int kernel_structure_words(const bpfvm_insn *insns, size_t count, bpfvm_error *err)
+/* How many argument registers helper id reads, for liveness. */
+static unsigned helper_arg_count(uint32_t id)
 {
-	for (size_t pc = 0; pc < count; pc++) {
-		const struct isa_op *op = isa_decode(&insns[pc]);
-		if (!op)
-			continue; /* the validator explains */
-		switch (op->format) {
-		case FMT_JA:
-		case FMT_JA32:
-		case FMT_JMP_IMM:
-		case FMT_JMP_REG: {
-			int64_t t = isa_branch_target(op, &insns[pc], pc);
-			if (t < 0 || (size_t)t >= count)
-				return isa_error(err, -EINVAL, (int)pc, "insn %zu: jump out of range from insn %zu to %" PRId64, pc,
-				                 pc, t);
-			break;
-		}
-		case FMT_ALU_IMM:
-		case FMT_ALU_REG:
-		case FMT_NEG:
-		case FMT_END:
-		case FMT_LDX:
-		case FMT_LDDW:
-			if (insns[pc].dst == 10)
-				return isa_error(err, -EACCES, (int)pc, "insn %zu: frame pointer is read only", pc);
-			break;
-		default:
-			break;
-		}
-		if (op->format == FMT_LDDW)
-			pc++;
-	}
-	return 0;
+	const struct helper_proto *p = helper_proto(id);
+	unsigned nargs = 5;
+	if (p)
+		for (nargs = 0; nargs < 5 && p->args[nargs]; nargs++)
+			;
+	return nargs;
 }
 
 static uint64_t now_ns(void)
@@ -2488,7 +2167,7 @@ int bpfvm_verify(const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts 
 				plain[pc].src = 0;
 			pc++;
 		}
-	rc = kernel_structure_words(plain, count, err);
+	rc = cfg_kernel_structure_words(plain, count, err);
 	for (size_t pc = 0; !rc && pc < count; pc++)
 		if (plain[pc].opcode == 0x85 && plain[pc].src == 0 &&
 		    !bpfvm_helpers_find(env.opts->helpers, (uint32_t)plain[pc].imm, NULL))
@@ -2501,30 +2180,22 @@ int bpfvm_verify(const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts 
 		goto out;
 	}
 
-	env.ops = calloc(count, sizeof *env.ops);
-	env.prune = calloc(count, 1);
-	env.live = calloc(count, sizeof *env.live);
-	env.subprog_of = calloc(count, sizeof *env.subprog_of);
+	rc = cfg_init(&env.cfg, insns, plain, count, err);
+	free(plain);
 	env.explored = calloc(count, sizeof *env.explored);
 	env.state_count = calloc(count, sizeof *env.state_count);
-	if (!env.ops || !env.prune || !env.live || !env.subprog_of || !env.explored || !env.state_count) {
-		free(plain);
+	if (!rc && (!env.explored || !env.state_count))
 		rc = isa_error(err, -ENOMEM, -1, "out of memory");
+	if (rc)
 		goto out;
-	}
-	for (size_t pc = 0; pc < count; pc++) {
-		env.ops[pc] = isa_decode(&plain[pc]);
-		if (env.ops[pc] && env.ops[pc]->format == FMT_LDDW)
-			pc++;
-	}
-	free(plain);
-	if ((rc = find_subprogs(&env)) || (rc = check_structure(&env))) {
+	if ((rc = cfg_find_subprogs(&env.cfg, err)) || (rc = cfg_check_structure(&env.cfg, err))) {
 		if (err->insn >= 0)
 			report(&env, NULL, (uint32_t)err->insn);
 		goto out;
 	}
-	compute_liveness(&env);
-	mark_prune_points(&env);
+	if ((rc = liveness_compute(&env.liveness, insns, env.cfg.ops, count, helper_arg_count, err)))
+		goto out;
+	cfg_mark_prune_points(&env.cfg);
 
 	st = calloc(1, sizeof *st);
 	if (!st) {
@@ -2553,7 +2224,7 @@ int bpfvm_verify(const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts 
 			report(&env, st, pc);
 			goto out;
 		}
-		if (env.prune[pc]) {
+		if (env.cfg.prune[pc]) {
 			rc = visit(&env, pc, st);
 			if (rc < 0) {
 				report(&env, st, pc);
@@ -2595,10 +2266,8 @@ int bpfvm_verify(const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts 
 		}
 		pc = next;
 	}
-	if ((rc = check_stack_depth(&env))) {
-		err->insn = -1;
+	if ((rc = cfg_check_stack_depth(&env.cfg, env.subprog_depth, err)))
 		goto out;
-	}
 	if (env.log_level >= 1)
 		vlog(&env, "processed %" PRIu64 " insns (limit %" PRIu64 ") max_states_per_insn %u total_states %u "
 		     "peak_states %u mark_read 0\n", env.processed, env.limit, env.max_states_per_insn, env.total_states,
