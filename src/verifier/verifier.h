@@ -3,9 +3,10 @@
  * program (registers, stack, call frames, acquired references), helper
  * prototypes, context layouts and the verification environment.
  *
- * Owns: the types and the functions between verifier.c (exploration and
- * state comparison), state.c (copying and printing states), protos.c
- * (helper prototypes) and ctx.c (each program type's context).
+ * Owns: the types and the functions between the walk (verifier.c and
+ * the files internal.h names), states.c (copying, printing and comparing
+ * states), protos.c (helper prototypes) and ctx.c (each program type's
+ * context).
  */
 #ifndef BPFVM_VERIFIER_INTERNAL_H
 #define BPFVM_VERIFIER_INTERNAL_H
@@ -154,14 +155,14 @@ bool ctx_packet_access(uint32_t prog_type, bool write);
 /* Whether bpfvm's verifier knows the program type. */
 bool ctx_known_type(uint32_t prog_type);
 
-/* The log: kernel-style register names and state printing (state.c). */
+/* The log: kernel-style register names and state printing (states.c). */
 const char *reg_type_name(const struct vreg *r);
 int reg_format(const struct vreg *r, char *buf, size_t size);
 /* Appends the registers and stack of the current frame of st, as the
  * kernel prints them ("R1=ctx() R10=fp0 fp-8=mmmmmmmm"). */
 int state_format(const struct vstate *st, char *buf, size_t size);
 
-/* Copying, freeing and comparing states (state.c). */
+/* Copying and freeing states (states.c). */
 struct vstate *state_dup(const struct vstate *st);
 void state_free(struct vstate *st);
 int state_copy(struct vstate *dst, const struct vstate *src);
