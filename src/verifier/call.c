@@ -223,12 +223,21 @@ static bool license_is_gpl_compatible(const char *license)
 	return false;
 }
 
-int check_helper(struct verifier_env *env, struct vstate *st, uint32_t pc, const bpfvm_insn *in,
-                        bool *entered_callback)
+/* What one helper call's arguments establish, for the checks after them. */
+struct call_args {
+	uint32_t id;
+	const struct helper_proto *p;
+	const struct vreg *map;   /* the ARG_MAP argument */
+	const struct vreg *func;  /* the ARG_FUNC argument */
+	uint64_t alloc_size;      /* the ARG_ALLOC_SIZE argument */
+	uint32_t release;         /* the reference an ARG_RINGBUF_MEM releases */
+};
+
+/* Whether the program may call helper id at all; fills *proto. */
+static int check_helper_allowed(struct verifier_env *env, const struct vstate *st, uint32_t id,
+                                const struct helper_proto **proto)
 {
-	uint32_t id = (uint32_t)in->imm;
 	const char *name = NULL;
-	*entered_callback = false;
 	if (!env->opts->helpers || !bpfvm_helpers_find(env->opts->helpers, id, &name))
 		return reject(env, -EINVAL, "invalid func unknown#%u", id);
 	const struct helper_proto *p = helper_proto(id);
@@ -241,179 +250,212 @@ int check_helper(struct verifier_env *env, struct vstate *st, uint32_t pc, const
 		return reject(env, -EINVAL, "cannot call GPL-restricted function from non-GPL compatible program");
 	if (st->lock_id && id != BPF_FUNC_spin_unlock)
 		return reject(env, -EINVAL, "function calls are not allowed while holding a lock");
+	*proto = p;
+	return 0;
+}
 
-	struct vframe *f = cur_frame(st);
-	const struct vreg *map = NULL;
-	const struct vreg *func = NULL;
-	uint64_t alloc_size = 0;
-	uint32_t release = 0;
-	int rc;
-	for (int a = 0; a < 5 && p->args[a]; a++) {
-		int regno = a + 1;
-		struct vreg *r = &f->regs[regno];
-		if (r->type == REG_NOT_INIT)
-			return reject(env, -EACCES, "R%d !read_ok", regno);
-		uint64_t size;
-		switch (p->args[a]) {
-		case ARG_ANYTHING:
-			break;
-		case ARG_MAP:
-			if (r->type != REG_MAP_PTR || r->maybe_null)
-				return reject(env, -EACCES, "R%d type=%s expected=map_ptr", regno, reg_type_name(r));
-			if (!map_func_ok(r->map, id))
-				return reject(env, -EINVAL, "cannot pass map_type %u into func %s#%u", r->map->type, p->name, id);
-			map = r;
-			break;
-		case ARG_MAP_KEY:
-			if (!map)
-				return reject(env, -EACCES, "invalid map_ptr to access map->key");
-			if ((rc = check_helper_mem(env, st, regno, map->map->key_size, false, false, false)))
-				return rc;
-			break;
-		case ARG_MAP_VALUE:
-		case ARG_MAP_VALUE_UNINIT:
-			if (!map)
-				return reject(env, -EACCES, "invalid map_ptr to access map->value");
-			if ((rc = check_helper_mem(env, st, regno, map->map->value_size, p->args[a] == ARG_MAP_VALUE_UNINIT,
-			                           p->args[a] == ARG_MAP_VALUE_UNINIT, false)))
-				return rc;
-			break;
-		case ARG_SCALAR:
-			if (r->type != REG_SCALAR)
-				return reject(env, -EACCES, "R%d type=%s expected=scalar", regno, reg_type_name(r));
-			break;
-		case ARG_MEM:
-		case ARG_MEM_MAYBE_NULL:
-		case ARG_MEM_MAYBE_NULL_OUT:
-		case ARG_MEM_UNINIT: {
-			const struct vreg *sz = &f->regs[regno + 1];
-			bool out_mem = p->args[a] == ARG_MEM_UNINIT || p->args[a] == ARG_MEM_MAYBE_NULL_OUT;
-			bool zero_ok = p->args[a + 1] == ARG_SIZE_OR_ZERO;
-			if (sz->type == REG_NOT_INIT)
-				return reject(env, -EACCES, "R%d !read_ok", regno + 1);
-			if ((rc = check_size_arg(env, st, regno + 1, zero_ok, &size)))
-				return rc;
-			if (r->type == REG_SCALAR &&
-			    (p->args[a] == ARG_MEM_MAYBE_NULL || p->args[a] == ARG_MEM_MAYBE_NULL_OUT) &&
-			    scalar_is_const(&r->v) && r->v.var.value == 0) {
-				if (sz->v.umax != 0)
-					return reject(env, -EACCES, "R%d type=scalar expected=fp", regno);
-				a++;
-				break;
-			}
-			if ((rc = check_helper_mem(env, st, regno, size, out_mem, p->args[a] == ARG_MEM_UNINIT, false)))
-				return rc;
-			a++; /* the size was checked with it */
-			break;
-		}
-		case ARG_SIZE:
-		case ARG_SIZE_OR_ZERO:
-			if ((rc = check_size_arg(env, st, regno, p->args[a] == ARG_SIZE_OR_ZERO, &size)))
-				return rc;
-			break;
-		case ARG_CTX:
-			if (env->raw || r->type != REG_CTX)
-				return reject(env, -EACCES, "R%d type=%s expected=ctx", regno, reg_type_name(r));
-			if (r->off || !var_is_zero(r))
-				return reject(env, -EACCES, "dereference of modified ctx ptr R%d off=%d disallowed", regno, r->off);
-			break;
-		case ARG_FUNC:
-			if (r->type != REG_FUNC)
-				return reject(env, -EACCES, "R%d type=%s expected=func", regno, reg_type_name(r));
-			func = r;
-			break;
-		case ARG_STACK_OR_NULL:
-			if (r->type == REG_SCALAR && scalar_is_const(&r->v) && r->v.var.value == 0)
-				break;
-			if (r->type != REG_STACK)
-				return reject(env, -EACCES, "R%d type=%s expected=fp", regno, reg_type_name(r));
-			break;
-		case ARG_RINGBUF_MEM:
-			if (r->type != REG_MEM || r->maybe_null || !r->ref_id)
-				return reject(env, -EACCES, "R%d type=%s expected=ringbuf_mem", regno, reg_type_name(r));
-			if (r->off || !var_is_zero(r))
-				return reject(env, -EACCES, "R%d must have zero offset when passed to release func", regno);
-			release = r->ref_id;
-			break;
-		case ARG_SPIN_LOCK: {
-			if (r->type != REG_MAP_VALUE || r->maybe_null)
-				return reject(env, -EACCES, "R%d type=%s expected=map_value", regno, reg_type_name(r));
-			if (r->map->spin_lock_off < 0)
-				return reject(env, -EINVAL, "map '%s' has no valid bpf_spin_lock", r->map->name);
-			if (!var_is_zero(r) || r->off != r->map->spin_lock_off)
-				return reject(env, -EINVAL, "off %d doesn't point to 'struct bpf_spin_lock' that is at %d", r->off,
-				              r->map->spin_lock_off);
-			if (id == BPF_FUNC_spin_lock) {
-				if (st->lock_id)
-					return reject(env, -EINVAL, "Locking two bpf_spin_locks are not allowed");
-				st->lock_id = r->id ? r->id : 1;
-				st->lock_map = r->map;
-			} else {
-				if (!st->lock_id)
-					return reject(env, -EINVAL, "bpf_spin_unlock without taking a lock");
-				if (st->lock_map != r->map || (r->id && st->lock_id != r->id))
-					return reject(env, -EINVAL, "bpf_spin_unlock of different lock");
-				st->lock_id = 0;
-				st->lock_map = NULL;
-			}
-			break;
-		}
-		case ARG_CONST_STR: {
-			if (r->type != REG_MAP_VALUE || r->maybe_null || !map_rdonly_prog(r->map) ||
-			    r->map->type != BPF_MAP_TYPE_ARRAY)
-				return reject(env, -EACCES, "R%d does not point to a readonly map'", regno);
-			if (!scalar_is_const(&r->v))
-				return reject(env, -EACCES, "R%d is not a constant address'", regno);
-			uint32_t zero = 0;
-			const char *base = bpfvm_map_lookup_elem(r->map, &zero);
-			int64_t o = r->off + (int64_t)r->v.var.value;
-			if (!base || o < 0 || o >= r->map->value_size || !memchr(base + o, 0, r->map->value_size - (size_t)o))
-				return reject(env, -EINVAL, "string is not zero-terminated");
-			break;
-		}
-		case ARG_ALLOC_SIZE:
-			if (r->type != REG_SCALAR || !scalar_is_const(&r->v))
-				return reject(env, -EACCES, "R%d is not a known constant'", regno);
-			alloc_size = r->v.var.value;
-			break;
-		default:
-			return reject(env, -ENOTSUP, "unsupported: argument kind %u of %s", p->args[a], p->name);
-		}
+static int check_arg_map(struct verifier_env *env, struct call_args *c, const struct vreg *r, int regno)
+{
+	if (r->type != REG_MAP_PTR || r->maybe_null)
+		return reject(env, -EACCES, "R%d type=%s expected=map_ptr", regno, reg_type_name(r));
+	if (!map_func_ok(r->map, c->id))
+		return reject(env, -EINVAL, "cannot pass map_type %u into func %s#%u", r->map->type, c->p->name, c->id);
+	c->map = r;
+	return 0;
+}
+
+/* A key or value of the map passed before it. */
+static int check_arg_map_mem(struct verifier_env *env, struct vstate *st, const struct call_args *c, int regno,
+                             uint8_t kind)
+{
+	if (kind == ARG_MAP_KEY) {
+		if (!c->map)
+			return reject(env, -EACCES, "invalid map_ptr to access map->key");
+		return check_helper_mem(env, st, regno, c->map->map->key_size, false, false, false);
 	}
-	if (id == BPF_FUNC_tail_call && st->ref_count)
-		return reject(env, -EINVAL, "tail_call would lead to reference leak");
-	if (map && map_needs_func(map->map) && !map_func_ok(map->map, id))
-		return reject(env, -EINVAL, "cannot pass map_type %u into func %s#%u", map->map->type, p->name, id);
-	if (release)
-		release_ref(st, release);
-	if (p->changes_pkt)
-		invalidate_pkt(st);
+	if (!c->map)
+		return reject(env, -EACCES, "invalid map_ptr to access map->value");
+	return check_helper_mem(env, st, regno, c->map->map->value_size, kind == ARG_MAP_VALUE_UNINIT,
+	                        kind == ARG_MAP_VALUE_UNINIT, false);
+}
 
-	if (func) {
-		/* the helper may return without calling back: continue from
-		 * the next instruction in a pending state; this one enters
-		 * the callback (calls again are explored from its exit) */
-		struct vstate *after = state_dup(st);
-		if (!after)
-			return reject(env, -ENOMEM, "out of memory");
-		struct vframe *af = cur_frame(after);
-		for (int i = 1; i <= 5; i++)
-			mark_not_init(&af->regs[i]);
-		mark_unknown(&af->regs[0]);
-		rc = push_pending(env, after, pc + 1);
-		state_free(after);
-		if (rc)
-			return rc;
-		struct vreg fn = *func, mp = map ? *map : (struct vreg){ 0 }, cx = f->regs[3];
-		rc = setup_callback(env, st, pc, id, &fn, &mp, &cx);
-		if (rc)
-			return rc;
-		*entered_callback = true;
+/* Memory and its size in the next argument, checked together. */
+static int check_arg_mem_size(struct verifier_env *env, struct vstate *st, const struct call_args *c, int a)
+{
+	struct vframe *f = cur_frame(st);
+	int regno = a + 1;
+	uint8_t kind = c->p->args[a];
+	const struct vreg *r = &f->regs[regno];
+	const struct vreg *sz = &f->regs[regno + 1];
+	bool out_mem = kind == ARG_MEM_UNINIT || kind == ARG_MEM_MAYBE_NULL_OUT;
+	bool zero_ok = c->p->args[a + 1] == ARG_SIZE_OR_ZERO;
+	uint64_t size;
+	int rc;
+	if (sz->type == REG_NOT_INIT)
+		return reject(env, -EACCES, "R%d !read_ok", regno + 1);
+	if ((rc = check_size_arg(env, st, regno + 1, zero_ok, &size)))
+		return rc;
+	if (r->type == REG_SCALAR && (kind == ARG_MEM_MAYBE_NULL || kind == ARG_MEM_MAYBE_NULL_OUT) &&
+	    scalar_is_const(&r->v) && r->v.var.value == 0) {
+		if (sz->v.umax != 0)
+			return reject(env, -EACCES, "R%d type=scalar expected=fp", regno);
 		return 0;
 	}
+	return check_helper_mem(env, st, regno, size, out_mem, kind == ARG_MEM_UNINIT, false);
+}
 
+static int check_arg_ctx(struct verifier_env *env, const struct vreg *r, int regno)
+{
+	if (env->raw || r->type != REG_CTX)
+		return reject(env, -EACCES, "R%d type=%s expected=ctx", regno, reg_type_name(r));
+	if (r->off || !var_is_zero(r))
+		return reject(env, -EACCES, "dereference of modified ctx ptr R%d off=%d disallowed", regno, r->off);
+	return 0;
+}
+
+/* A reserved ringbuf record, released by the call. */
+static int check_arg_ringbuf_mem(struct verifier_env *env, struct call_args *c, const struct vreg *r, int regno)
+{
+	if (r->type != REG_MEM || r->maybe_null || !r->ref_id)
+		return reject(env, -EACCES, "R%d type=%s expected=ringbuf_mem", regno, reg_type_name(r));
+	if (r->off || !var_is_zero(r))
+		return reject(env, -EACCES, "R%d must have zero offset when passed to release func", regno);
+	c->release = r->ref_id;
+	return 0;
+}
+
+/* The bpf_spin_lock of a map value: taken or released by the call. */
+static int check_arg_spin_lock(struct verifier_env *env, struct vstate *st, uint32_t id, const struct vreg *r,
+                               int regno)
+{
+	if (r->type != REG_MAP_VALUE || r->maybe_null)
+		return reject(env, -EACCES, "R%d type=%s expected=map_value", regno, reg_type_name(r));
+	if (r->map->spin_lock_off < 0)
+		return reject(env, -EINVAL, "map '%s' has no valid bpf_spin_lock", r->map->name);
+	if (!var_is_zero(r) || r->off != r->map->spin_lock_off)
+		return reject(env, -EINVAL, "off %d doesn't point to 'struct bpf_spin_lock' that is at %d", r->off,
+		              r->map->spin_lock_off);
+	if (id == BPF_FUNC_spin_lock) {
+		if (st->lock_id)
+			return reject(env, -EINVAL, "Locking two bpf_spin_locks are not allowed");
+		st->lock_id = r->id ? r->id : 1;
+		st->lock_map = r->map;
+		return 0;
+	}
+	if (!st->lock_id)
+		return reject(env, -EINVAL, "bpf_spin_unlock without taking a lock");
+	if (st->lock_map != r->map || (r->id && st->lock_id != r->id))
+		return reject(env, -EINVAL, "bpf_spin_unlock of different lock");
+	st->lock_id = 0;
+	st->lock_map = NULL;
+	return 0;
+}
+
+/* A nul-terminated string at a known place in a read-only array map. */
+static int check_arg_const_str(struct verifier_env *env, const struct vreg *r, int regno)
+{
+	if (r->type != REG_MAP_VALUE || r->maybe_null || !map_rdonly_prog(r->map) || r->map->type != BPF_MAP_TYPE_ARRAY)
+		return reject(env, -EACCES, "R%d does not point to a readonly map'", regno);
+	if (!scalar_is_const(&r->v))
+		return reject(env, -EACCES, "R%d is not a constant address'", regno);
+	uint32_t zero = 0;
+	const char *base = bpfvm_map_lookup_elem(r->map, &zero);
+	int64_t o = r->off + (int64_t)r->v.var.value;
+	if (!base || o < 0 || o >= r->map->value_size || !memchr(base + o, 0, r->map->value_size - (size_t)o))
+		return reject(env, -EINVAL, "string is not zero-terminated");
+	return 0;
+}
+
+/* Argument a (register a + 1) against its kind; *took_size when it
+ * checked the next argument, its size, as well. */
+static int check_arg(struct verifier_env *env, struct vstate *st, struct call_args *c, int a, bool *took_size)
+{
+	int regno = a + 1;
+	const struct vreg *r = &cur_frame(st)->regs[regno];
+	uint64_t size;
+	*took_size = false;
+	if (r->type == REG_NOT_INIT)
+		return reject(env, -EACCES, "R%d !read_ok", regno);
+	switch (c->p->args[a]) {
+	case ARG_ANYTHING:
+		return 0;
+	case ARG_MAP:
+		return check_arg_map(env, c, r, regno);
+	case ARG_MAP_KEY:
+	case ARG_MAP_VALUE:
+	case ARG_MAP_VALUE_UNINIT:
+		return check_arg_map_mem(env, st, c, regno, c->p->args[a]);
+	case ARG_SCALAR:
+		if (r->type != REG_SCALAR)
+			return reject(env, -EACCES, "R%d type=%s expected=scalar", regno, reg_type_name(r));
+		return 0;
+	case ARG_MEM:
+	case ARG_MEM_MAYBE_NULL:
+	case ARG_MEM_MAYBE_NULL_OUT:
+	case ARG_MEM_UNINIT:
+		*took_size = true;
+		return check_arg_mem_size(env, st, c, a);
+	case ARG_SIZE:
+	case ARG_SIZE_OR_ZERO:
+		return check_size_arg(env, st, regno, c->p->args[a] == ARG_SIZE_OR_ZERO, &size);
+	case ARG_CTX:
+		return check_arg_ctx(env, r, regno);
+	case ARG_FUNC:
+		if (r->type != REG_FUNC)
+			return reject(env, -EACCES, "R%d type=%s expected=func", regno, reg_type_name(r));
+		c->func = r;
+		return 0;
+	case ARG_STACK_OR_NULL:
+		if (r->type == REG_SCALAR && scalar_is_const(&r->v) && r->v.var.value == 0)
+			return 0;
+		if (r->type != REG_STACK)
+			return reject(env, -EACCES, "R%d type=%s expected=fp", regno, reg_type_name(r));
+		return 0;
+	case ARG_RINGBUF_MEM:
+		return check_arg_ringbuf_mem(env, c, r, regno);
+	case ARG_SPIN_LOCK:
+		return check_arg_spin_lock(env, st, c->id, r, regno);
+	case ARG_CONST_STR:
+		return check_arg_const_str(env, r, regno);
+	case ARG_ALLOC_SIZE:
+		if (r->type != REG_SCALAR || !scalar_is_const(&r->v))
+			return reject(env, -EACCES, "R%d is not a known constant'", regno);
+		c->alloc_size = r->v.var.value;
+		return 0;
+	default:
+		return reject(env, -ENOTSUP, "unsupported: argument kind %u of %s", c->p->args[a], c->p->name);
+	}
+}
+
+/* A helper taking a callback: the helper may return without calling
+ * back, so the walk continues from the next instruction in a pending
+ * state; this one enters the callback (calls again are explored from its
+ * exit). */
+static int call_back(struct verifier_env *env, struct vstate *st, uint32_t pc, const struct call_args *c)
+{
+	struct vstate *after = state_dup(st);
+	if (!after)
+		return reject(env, -ENOMEM, "out of memory");
+	struct vframe *af = cur_frame(after);
+	for (int i = 1; i <= 5; i++)
+		mark_not_init(&af->regs[i]);
+	mark_unknown(&af->regs[0]);
+	int rc = push_pending(env, after, pc + 1);
+	state_free(after);
+	if (rc)
+		return rc;
+	struct vreg fn = *c->func, mp = c->map ? *c->map : (struct vreg){ 0 }, cx = cur_frame(st)->regs[3];
+	return setup_callback(env, st, pc, c->id, &fn, &mp, &cx);
+}
+
+/* What the helper returns in r0 (an acquired reference for a ringbuf
+ * reservation); r1-r5 are clobbered. */
+static int set_return(struct verifier_env *env, struct vstate *st, uint32_t pc, const struct call_args *c)
+{
+	const struct vreg *map = c->map;
+	struct vframe *f = cur_frame(st);
 	struct vreg r0;
-	switch (p->ret) {
+	switch (c->p->ret) {
 	case RET_VOID:
 		mark_not_init(&r0);
 		break;
@@ -435,7 +477,7 @@ int check_helper(struct verifier_env *env, struct vstate *st, uint32_t pc, const
 		if (st->ref_count >= MAX_REFS)
 			return reject(env, -EINVAL, "too many acquired references");
 		mark_ptr(&r0, REG_MEM);
-		r0.mem_size = (uint32_t)alloc_size;
+		r0.mem_size = (uint32_t)c->alloc_size;
 		r0.maybe_null = true;
 		r0.id = ++env->next_id;
 		r0.ref_id = ++env->next_id;
@@ -449,6 +491,38 @@ int check_helper(struct verifier_env *env, struct vstate *st, uint32_t pc, const
 		mark_not_init(&f->regs[i]);
 	f->regs[0] = r0;
 	return 0;
+}
+
+int check_helper(struct verifier_env *env, struct vstate *st, uint32_t pc, const bpfvm_insn *in,
+                 bool *entered_callback)
+{
+	struct call_args c = { .id = (uint32_t)in->imm };
+	int rc;
+	*entered_callback = false;
+	if ((rc = check_helper_allowed(env, st, c.id, &c.p)))
+		return rc;
+	for (int a = 0; a < 5 && c.p->args[a]; a++) {
+		bool took_size;
+		if ((rc = check_arg(env, st, &c, a, &took_size)))
+			return rc;
+		if (took_size)
+			a++;
+	}
+	if (c.id == BPF_FUNC_tail_call && st->ref_count)
+		return reject(env, -EINVAL, "tail_call would lead to reference leak");
+	if (c.map && map_needs_func(c.map->map) && !map_func_ok(c.map->map, c.id))
+		return reject(env, -EINVAL, "cannot pass map_type %u into func %s#%u", c.map->map->type, c.p->name, c.id);
+	if (c.release)
+		release_ref(st, c.release);
+	if (c.p->changes_pkt)
+		invalidate_pkt(st);
+	if (c.func) {
+		if ((rc = call_back(env, st, pc, &c)))
+			return rc;
+		*entered_callback = true;
+		return 0;
+	}
+	return set_return(env, st, pc, &c);
 }
 
 /* ---- frames ------------------------------------------------------------- */
