@@ -69,6 +69,111 @@ static int ptr_arith(struct verifier_env *env, struct vreg *dst, const struct vr
 	return 0;
 }
 
+/* neg and byte swap: a pointer becomes an unknown number. */
+static int check_alu_unary(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in, uint8_t op, bool alu64)
+{
+	struct vreg *dst = &cur_frame(st)->regs[in->dst];
+	int rc;
+	if ((rc = check_reg_read(env, st, in->dst)) || (rc = check_reg_write(env, in->dst)))
+		return rc;
+	if (dst->type != REG_SCALAR)
+		mark_unknown(dst);
+	else if (op == 0xd0) /* byte swap */
+		scalar_endian(&dst->v, alu64, (in->opcode & 0x08) != 0, (unsigned)in->imm);
+	else
+		scalar_alu(&dst->v, &dst->v, op, alu64, 0);
+	dst->id = 0;
+	return 0;
+}
+
+/* mov, plain or sign-extending, of src (a register or the immediate). */
+static void check_mov(struct verifier_env *env, struct vframe *f, const bpfvm_insn *in, const struct vreg *src,
+                      bool alu64, bool use_reg)
+{
+	struct vreg *dst = &f->regs[in->dst];
+	uint8_t op = in->opcode & 0xf0;
+	if (in->off) { /* sign-extending move */
+		if (src->type != REG_SCALAR) {
+			mark_unknown(dst);
+			if (!alu64)
+				scalar_zext32(&dst->v);
+			return;
+		}
+		struct vreg v = *src;
+		scalar_alu(&v.v, &src->v, op, alu64, in->off);
+		v.id = 0;
+		*dst = v;
+		return;
+	}
+	if (!alu64) {
+		if (src->type != REG_SCALAR) {
+			mark_unknown(dst);
+			scalar_zext32(&dst->v);
+			return;
+		}
+		struct vreg v = *src;
+		scalar_alu(&v.v, &src->v, op, false, 0);
+		v.id = 0;
+		if (use_reg && src->v.umax <= 0xffffffffu && !scalar_is_const(&src->v)) {
+			/* the upper half is zero: the copy equals the source */
+			struct vreg *s = &f->regs[in->src];
+			if (!s->id)
+				s->id = ++env->next_id;
+			v.id = s->id;
+		}
+		*dst = v;
+		return;
+	}
+	if (use_reg && src->type == REG_SCALAR && !scalar_is_const(&src->v)) {
+		/* copies share an id: a bound learnt on one holds for both */
+		struct vreg *s = &f->regs[in->src];
+		if (!s->id)
+			s->id = ++env->next_id;
+	}
+	*dst = *src;
+}
+
+/* dst op= src where either is a pointer. */
+static int check_ptr_alu(struct verifier_env *env, struct vreg *dst, const struct vreg *src, uint8_t op, bool alu64,
+                         int regno)
+{
+	bool dptr = is_ptr(dst), sptr = is_ptr(src);
+	if (dptr && sptr) {
+		if (op == 0x10 && alu64) {
+			mark_unknown(dst);
+			return 0;
+		}
+		return reject(env, -EACCES, "R%d pointer %s pointer prohibited", regno, alu_name(op));
+	}
+	if (!alu64) {
+		if (dptr && op == 0x10) {
+			mark_unknown(dst);
+			scalar_zext32(&dst->v);
+			return 0;
+		}
+		if (dptr)
+			return reject(env, -EACCES, "R%d 32-bit pointer arithmetic prohibited", regno);
+		/* scalar op= pointer in 32 bits: the pointer is a number now */
+		mark_unknown(dst);
+		scalar_zext32(&dst->v);
+		return 0;
+	}
+	if (op != 0x00 && op != 0x10) {
+		if (op == 0x40 || op == 0x50 || op == 0xa0)
+			return reject(env, -EACCES, "R%d bitwise operator %s on pointer prohibited", regno, alu_name(op));
+		return reject(env, -EACCES, "R%d pointer arithmetic with %s operator prohibited", regno, alu_name(op));
+	}
+	if (sptr) {
+		if (op == 0x10)
+			return reject(env, -EACCES, "R%d tried to subtract pointer from scalar", regno);
+		struct vreg sc = *dst;
+		return ptr_arith(env, dst, src, &sc, op, regno);
+	}
+	struct vreg sc = *src;
+	struct vreg p = *dst;
+	return ptr_arith(env, dst, &p, &sc, op, regno);
+}
+
 int check_alu(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in)
 {
 	struct vframe *f = cur_frame(st);
@@ -78,26 +183,8 @@ int check_alu(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in)
 	struct vreg *dst = &f->regs[in->dst];
 	int rc;
 
-	if (op == 0xd0) { /* byte swap */
-		if ((rc = check_reg_read(env, st, in->dst)) || (rc = check_reg_write(env, in->dst)))
-			return rc;
-		if (dst->type != REG_SCALAR)
-			mark_unknown(dst);
-		else
-			scalar_endian(&dst->v, alu64, use_reg, (unsigned)in->imm);
-		dst->id = 0;
-		return 0;
-	}
-	if (op == 0x80) { /* neg */
-		if ((rc = check_reg_read(env, st, in->dst)) || (rc = check_reg_write(env, in->dst)))
-			return rc;
-		if (dst->type != REG_SCALAR)
-			mark_unknown(dst);
-		else
-			scalar_alu(&dst->v, &dst->v, op, alu64, 0);
-		dst->id = 0;
-		return 0;
-	}
+	if (op == 0xd0 || op == 0x80) /* byte swap, neg */
+		return check_alu_unary(env, st, in, op, alu64);
 	struct vreg imm;
 	const struct vreg *src;
 	if (use_reg) {
@@ -111,45 +198,7 @@ int check_alu(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in)
 	if ((rc = check_reg_write(env, in->dst)))
 		return rc;
 	if (op == 0xb0) { /* mov */
-		if (in->off) { /* sign-extending move */
-			if (src->type != REG_SCALAR) {
-				mark_unknown(dst);
-				if (!alu64)
-					scalar_zext32(&dst->v);
-				return 0;
-			}
-			struct vreg v = *src;
-			scalar_alu(&v.v, &src->v, op, alu64, in->off);
-			v.id = 0;
-			*dst = v;
-			return 0;
-		}
-		if (!alu64) {
-			if (src->type != REG_SCALAR) {
-				mark_unknown(dst);
-				scalar_zext32(&dst->v);
-				return 0;
-			}
-			struct vreg v = *src;
-			scalar_alu(&v.v, &src->v, op, false, 0);
-			v.id = 0;
-			if (use_reg && src->v.umax <= 0xffffffffu && !scalar_is_const(&src->v)) {
-				/* the upper half is zero: the copy equals the source */
-				struct vreg *s = &f->regs[in->src];
-				if (!s->id)
-					s->id = ++env->next_id;
-				v.id = s->id;
-			}
-			*dst = v;
-			return 0;
-		}
-		if (use_reg && src->type == REG_SCALAR && !scalar_is_const(&src->v)) {
-			/* copies share an id: a bound learnt on one holds for both */
-			struct vreg *s = &f->regs[in->src];
-			if (!s->id)
-				s->id = ++env->next_id;
-		}
-		*dst = *src;
+		check_mov(env, f, in, src, alu64, use_reg);
 		return 0;
 	}
 	if (!use_reg && (op == 0x30 || op == 0x90) && in->imm == 0)
@@ -158,46 +207,8 @@ int check_alu(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in)
 		return reject(env, -EINVAL, "invalid shift %d", in->imm);
 	if ((rc = check_reg_read(env, st, in->dst)))
 		return rc;
-
-	bool dptr = is_ptr(dst), sptr = is_ptr(src);
-	if (dptr || sptr) {
-		if (dptr && sptr) {
-			if (op == 0x10 && alu64) {
-				mark_unknown(dst);
-				return 0;
-			}
-			return reject(env, -EACCES, "R%d pointer %s pointer prohibited", in->dst, alu_name(op));
-		}
-		if (!alu64) {
-			if (dptr && op == 0x10) {
-				mark_unknown(dst);
-				scalar_zext32(&dst->v);
-				return 0;
-			}
-			if (dptr)
-				return reject(env, -EACCES, "R%d 32-bit pointer arithmetic prohibited", in->dst);
-			/* scalar op= pointer in 32 bits: the pointer is a number now */
-			mark_unknown(dst);
-			scalar_zext32(&dst->v);
-			return 0;
-		}
-		if (op != 0x00 && op != 0x10) {
-			if (op == 0x40 || op == 0x50 || op == 0xa0)
-				return reject(env, -EACCES, "R%d bitwise operator %s on pointer prohibited", in->dst,
-				              alu_name(op));
-			return reject(env, -EACCES, "R%d pointer arithmetic with %s operator prohibited", in->dst,
-			              alu_name(op));
-		}
-		if (sptr) {
-			if (op == 0x10)
-				return reject(env, -EACCES, "R%d tried to subtract pointer from scalar", in->dst);
-			struct vreg sc = *dst;
-			return ptr_arith(env, dst, src, &sc, op, in->dst);
-		}
-		struct vreg sc = *src;
-		struct vreg p = *dst;
-		return ptr_arith(env, dst, &p, &sc, op, in->dst);
-	}
+	if (is_ptr(dst) || is_ptr(src))
+		return check_ptr_alu(env, dst, src, op, alu64, in->dst);
 	scalar_alu(&dst->v, &src->v, op, alu64, in->off);
 	dst->id = 0;
 	return 0;
@@ -311,13 +322,70 @@ static void path_note(struct vstate *st, uint32_t from, bool taken)
 	st->path_total++;
 }
 
+/* Whether a op b is known: 1 always taken, 0 never, -1 either way. */
+static int branch_known(const struct vreg *a, const struct vreg *b, uint8_t op, bool is32)
+{
+	if (a->type == REG_SCALAR && b->type == REG_SCALAR)
+		return scalar_branch_taken(&a->v, &b->v, op, is32);
+	if (!is32 && (op == 0x10 || op == 0x50)) {
+		/* a non-NULL pointer compared with 0 */
+		const struct vreg *p = is_ptr(a) ? a : b, *z = is_ptr(a) ? b : a;
+		/* only the pointers the kernel knows are never NULL (a map
+		 * value, memory) decide it; the context or a stack pointer
+		 * do not */
+		bool not_null = (p->type == REG_MAP_VALUE || p->type == REG_MEM || p->type == REG_MAP_PTR) &&
+		                !p->maybe_null && p->v.smin > -MAX_VAR_OFF && p->v.smax < MAX_VAR_OFF;
+		if (not_null && z->type == REG_SCALAR && scalar_is_const(&z->v) && z->v.var.value == 0)
+			return op == 0x50;
+	}
+	return -1;
+}
+
+/* What each side of an undecided jump learns: `taken` (a copy of the
+ * state) that a op b holds, `fall` (the state a and b are in) that it
+ * does not.  Clears *taken_ok or *fall_ok for a side that cannot be. */
+static void refine_sides(struct vstate *taken, struct vstate *fall, const bpfvm_insn *in, struct vreg *a,
+                         struct vreg *b, bool *taken_ok, bool *fall_ok)
+{
+	bool is32 = ISA_CLASS(in->opcode) == CLS_JMP32;
+	uint8_t op = in->opcode & 0xf0;
+	bool use_reg = in->opcode & 0x08;
+	struct vframe *of = cur_frame(taken);
+	struct vreg *oa = &of->regs[in->dst];
+	struct vreg same2 = *b;
+	struct vreg *ob = use_reg && in->src != in->dst ? &of->regs[in->src] : &same2;
+	*taken_ok = *fall_ok = true;
+	if (a->type == REG_SCALAR && b->type == REG_SCALAR) {
+		*taken_ok = scalar_refine(&oa->v, &ob->v, op, is32);
+		uint8_t neg = jmp_negate(op);
+		*fall_ok = scalar_refine(&a->v, &b->v, neg, is32);
+		if (*taken_ok) {
+			set_id_scalar(taken, oa->id, &oa->v);
+			if (use_reg)
+				set_id_scalar(taken, ob->id, &ob->v);
+		}
+		if (*fall_ok) {
+			set_id_scalar(fall, a->id, &a->v);
+			if (use_reg)
+				set_id_scalar(fall, b->id, &b->v);
+		}
+	} else if (!is32 && (op == 0x10 || op == 0x50)) {
+		const struct vreg *p = is_ptr(a) ? a : b, *z = is_ptr(a) ? b : a;
+		if (p->maybe_null && z->type == REG_SCALAR && scalar_is_const(&z->v) && z->v.var.value == 0 && p->id) {
+			uint32_t id = p->id;
+			mark_null_checked(taken, id, op == 0x10);
+			mark_null_checked(fall, id, op != 0x10);
+		}
+	} else if (!is32) {
+		pkt_compare(taken, fall, a, b, op);
+	}
+}
+
 /* Conditional jump at pc; continues on one side, queues the other. */
-int check_cond_jmp(struct verifier_env *env, struct vstate *st, uint32_t pc, const bpfvm_insn *in,
-                          uint32_t *next)
+int check_cond_jmp(struct verifier_env *env, struct vstate *st, uint32_t pc, const bpfvm_insn *in, uint32_t *next)
 {
 	struct vframe *f = cur_frame(st);
 	bool is32 = ISA_CLASS(in->opcode) == CLS_JMP32;
-	uint8_t op = in->opcode & 0xf0;
 	bool use_reg = in->opcode & 0x08;
 	uint32_t target = (uint32_t)((int64_t)pc + 1 + in->off);
 	int rc;
@@ -338,61 +406,17 @@ int check_cond_jmp(struct verifier_env *env, struct vstate *st, uint32_t pc, con
 		mark_known(&immr, is32 ? (uint32_t)in->imm : (uint64_t)(int64_t)in->imm);
 		b = &immr;
 	}
-	int taken = -1;
-	if (a->type == REG_SCALAR && b->type == REG_SCALAR) {
-		taken = scalar_branch_taken(&a->v, &b->v, op, is32);
-	} else if (!is32 && (op == 0x10 || op == 0x50)) {
-		/* a non-NULL pointer compared with 0 */
-		const struct vreg *p = is_ptr(a) ? a : b, *z = is_ptr(a) ? b : a;
-		/* only the pointers the kernel knows are never NULL (a map
-		 * value, memory) decide it; the context or a stack pointer
-		 * do not */
-		bool not_null = (p->type == REG_MAP_VALUE || p->type == REG_MEM || p->type == REG_MAP_PTR) &&
-		                !p->maybe_null && p->v.smin > -MAX_VAR_OFF && p->v.smax < MAX_VAR_OFF;
-		if (not_null && z->type == REG_SCALAR && scalar_is_const(&z->v) && z->v.var.value == 0)
-			taken = op == 0x50;
-	}
-	if (taken == 1) {
-		*next = target;
-		return 0;
-	}
-	if (taken == 0) {
-		*next = pc + 1;
+	int taken = branch_known(a, b, in->opcode & 0xf0, is32);
+	if (taken >= 0) {
+		*next = taken ? target : pc + 1;
 		return 0;
 	}
 	struct vstate *other = state_dup(st);
 	if (!other)
 		return reject(env, -ENOMEM, "out of memory");
-	struct vframe *of = cur_frame(other);
-	struct vreg *oa = &of->regs[in->dst];
-	struct vreg same2 = *b;
-	struct vreg *ob = use_reg && in->src != in->dst ? &of->regs[in->src] : &same2;
-	bool fall_ok = true, taken_ok = true;
-	if (a->type == REG_SCALAR && b->type == REG_SCALAR) {
-		/* other = taken side, st = fall-through side */
-		taken_ok = scalar_refine(&oa->v, &ob->v, op, is32);
-		uint8_t neg = jmp_negate(op);
-		fall_ok = scalar_refine(&a->v, &b->v, neg, is32);
-		if (taken_ok) {
-			set_id_scalar(other, oa->id, &oa->v);
-			if (use_reg)
-				set_id_scalar(other, ob->id, &ob->v);
-		}
-		if (fall_ok) {
-			set_id_scalar(st, a->id, &a->v);
-			if (use_reg)
-				set_id_scalar(st, b->id, &b->v);
-		}
-	} else if (!is32 && (op == 0x10 || op == 0x50)) {
-		const struct vreg *p = is_ptr(a) ? a : b, *z = is_ptr(a) ? b : a;
-		if (p->maybe_null && z->type == REG_SCALAR && scalar_is_const(&z->v) && z->v.var.value == 0 && p->id) {
-			uint32_t id = p->id;
-			mark_null_checked(other, id, op == 0x10);
-			mark_null_checked(st, id, op != 0x10);
-		}
-	} else if (!is32) {
-		pkt_compare(other, st, a, b, op);
-	}
+	bool fall_ok, taken_ok;
+	/* other = taken side, st = fall-through side */
+	refine_sides(other, st, in, a, b, &taken_ok, &fall_ok);
 	if (taken_ok && fall_ok) {
 		path_note(other, pc, true);
 		path_note(st, pc, false);
