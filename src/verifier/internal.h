@@ -162,6 +162,8 @@ int check_reg_write(struct verifier_env *env, int regno);
 
 enum access { ACC_READ, ACC_WRITE };
 
+/* A load, store or atomic instruction (FMT_LDX, FMT_ST, FMT_STX, FMT_ATOMIC). */
+int check_mem_insn(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in, const struct isa_op *op);
 /* Checks a load or store of `size` bytes at register regno + off; for
  * loads fills *out with what is read, for stores value is what is
  * written (if known). */

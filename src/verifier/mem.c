@@ -4,7 +4,8 @@
  * bounds and alignment, and the stack byte by byte, with spilled
  * registers kept whole so that a fill gives back what was spilled.
  *
- * Owns: check_mem(), stack_range(), stack_write_var(), map_rdonly_prog().
+ * Owns: check_mem_insn(), check_mem(), stack_range(), stack_write_var(),
+ * map_rdonly_prog().
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -298,10 +299,103 @@ static int check_alignment(struct verifier_env *env, const struct vreg *r, int o
 	return reject(env, -EACCES, "misaligned %saccess off %s+%d+%d size %d", desc, tn, r->off, off, size);
 }
 
+static int check_ctx_access(struct verifier_env *env, const struct vreg *r, int regno, int off, int size,
+                            enum access acc, struct vreg *out, bool sx)
+{
+	if (!var_is_zero(r)) {
+		char tn[200];
+		scalar_format(&r->v, tn, sizeof tn);
+		return reject(env, -EACCES, "variable ctx access var_off=%s disallowed", tn);
+	}
+	if (r->off)
+		return reject(env, -EACCES, "dereference of modified ctx ptr R%d off=%d disallowed", regno, r->off);
+	struct ctx_access ca;
+	if (!ctx_access_ok(env->prog_type, off, size, acc == ACC_WRITE, sx, &ca))
+		return reject(env, -EACCES, "invalid bpf_context access off=%d size=%d", off, size);
+	if (out) {
+		if (ca.type != REG_SCALAR) {
+			mark_ptr(out, ca.type);
+		} else {
+			mark_loaded(out, size, sx);
+		}
+	}
+	return 0;
+}
+
+static int check_map_value_access(struct verifier_env *env, const struct vreg *r, int regno, int off, int size,
+                                  enum access acc, struct vreg *out, bool sx)
+{
+	int rc;
+	if ((rc = check_var_bounds(env, r, regno)))
+		return rc;
+	uint32_t vs = r->map->value_size;
+	int64_t lo = (int64_t)r->off + off + r->v.smin;
+	int64_t hi = (int64_t)r->off + off + (int64_t)r->v.umax + size;
+	if (lo < 0 || hi > vs) {
+		if (!scalar_is_const(&r->v))
+			return reject(env, -EACCES,
+			              "invalid access to map value, value_size=%u off=%" PRId64 " size=%d (R%d max value "
+			              "is outside of the allowed memory range)", vs, hi - size, size, regno);
+		return reject(env, -EACCES, "invalid access to map value, value_size=%u off=%" PRId64 " size=%d", vs, lo,
+		              size);
+	}
+	if (acc == ACC_READ && (r->map->map_flags & BPF_F_WRONLY_PROG))
+		return reject(env, -EACCES, "read from map forbidden, value_size=%u off=%" PRId64 " size=%d", vs, lo,
+		              size);
+	if (acc == ACC_WRITE && (map_rdonly_prog(r->map) || r->rdonly))
+		return reject(env, -EACCES, "write into map forbidden, value_size=%u off=%" PRId64 " size=%d", vs, lo,
+		              size);
+	if (r->map->spin_lock_off >= 0 && lo < r->map->spin_lock_off + 4 && hi > r->map->spin_lock_off)
+		return reject(env, -EACCES, "bpf_spin_lock cannot be accessed directly by load/store");
+	if (out && !rdonly_map_read(r, off, size, out, sx)) {
+		mark_loaded(out, size, sx);
+	}
+	return 0;
+}
+
+static int check_packet_access(struct verifier_env *env, const struct vreg *r, int regno, int off, int size,
+                               enum access acc, struct vreg *out, bool sx, bool atomic)
+{
+	if (!ctx_packet_access(env->prog_type, acc == ACC_WRITE))
+		return reject(env, -EACCES, acc == ACC_WRITE ? "cannot write into packet" : "cannot read packet");
+	if (atomic)
+		return reject(env, -EACCES, "BPF_ATOMIC stores into R%d %s is not allowed", regno, reg_type_name(r));
+	if (r->v.smin < 0)
+		return reject(env, -EACCES,
+		              "R%d min value is negative, either use unsigned index or do a if (index >=0) check.",
+		              regno);
+	int64_t o = (int64_t)r->off + off;
+	if (o < 0 || o + size > (int64_t)r->range)
+		return reject(env, -EACCES, "invalid access to packet, off=%d size=%d, R%d(id=%u,off=%d,r=%u)", off,
+		              size, regno, r->id, r->off, r->range);
+	if (out)
+		mark_loaded(out, size, sx);
+	return 0;
+}
+
+/* REG_MEM: a ringbuf record or the raw program's input. */
+static int check_sized_mem_access(struct verifier_env *env, const struct vreg *r, int regno, int off, int size,
+                                  enum access acc, struct vreg *out, bool sx)
+{
+	int rc;
+	if ((rc = check_var_bounds(env, r, regno)))
+		return rc;
+	int64_t lo = (int64_t)r->off + off + r->v.smin;
+	int64_t hi = (int64_t)r->off + off + (int64_t)r->v.umax + size;
+	if (lo < 0 || hi > r->mem_size)
+		return reject(env, -EACCES, "invalid access to memory, mem_size=%u off=%" PRId64 " size=%d", r->mem_size,
+		              lo, size);
+	if (acc == ACC_WRITE && r->rdonly)
+		return reject(env, -EACCES, "cannot write into rdonly mem");
+	if (out)
+		mark_loaded(out, size, sx);
+	return 0;
+}
+
 /* Checks a load or store of `size` bytes at r + off; for loads fills
  * *out with what is read. */
 int check_mem(struct verifier_env *env, struct vstate *st, int regno, int off, int size, enum access acc,
-                     struct vreg *out, bool sx, const struct vreg *value, bool imm_store, bool atomic)
+              struct vreg *out, bool sx, const struct vreg *value, bool imm_store, bool atomic)
 {
 	struct vreg *r = &cur_frame(st)->regs[regno];
 	int rc;
@@ -321,86 +415,104 @@ int check_mem(struct verifier_env *env, struct vstate *st, int regno, int off, i
 	switch (r->type) {
 	case REG_STACK:
 		return stack_range(env, st, r, regno, off, size, acc, false, out, sx, value);
-	case REG_CTX: {
-		if (!var_is_zero(r)) {
-			char tn[200];
-			scalar_format(&r->v, tn, sizeof tn);
-			return reject(env, -EACCES, "variable ctx access var_off=%s disallowed", tn);
-		}
-		if (r->off)
-			return reject(env, -EACCES, "dereference of modified ctx ptr R%d off=%d disallowed", regno, r->off);
-		struct ctx_access ca;
-		if (!ctx_access_ok(env->prog_type, off, size, acc == ACC_WRITE, sx, &ca))
-			return reject(env, -EACCES, "invalid bpf_context access off=%d size=%d", off, size);
-		if (out) {
-			if (ca.type != REG_SCALAR) {
-				mark_ptr(out, ca.type);
-			} else {
-				mark_loaded(out, size, sx);
-			}
-		}
-		return 0;
-	}
-	case REG_MAP_VALUE: {
-		if ((rc = check_var_bounds(env, r, regno)))
-			return rc;
-		uint32_t vs = r->map->value_size;
-		int64_t lo = (int64_t)r->off + off + r->v.smin;
-		int64_t hi = (int64_t)r->off + off + (int64_t)r->v.umax + size;
-		if (lo < 0 || hi > vs) {
-			if (!scalar_is_const(&r->v))
-				return reject(env, -EACCES,
-				              "invalid access to map value, value_size=%u off=%" PRId64 " size=%d (R%d max value "
-				              "is outside of the allowed memory range)", vs, hi - size, size, regno);
-			return reject(env, -EACCES, "invalid access to map value, value_size=%u off=%" PRId64 " size=%d", vs,
-			              lo, size);
-		}
-		if (acc == ACC_READ && (r->map->map_flags & BPF_F_WRONLY_PROG))
-			return reject(env, -EACCES, "read from map forbidden, value_size=%u off=%" PRId64 " size=%d", vs, lo,
-			              size);
-		if (acc == ACC_WRITE && (map_rdonly_prog(r->map) || r->rdonly))
-			return reject(env, -EACCES, "write into map forbidden, value_size=%u off=%" PRId64 " size=%d", vs, lo,
-			              size);
-		if (r->map->spin_lock_off >= 0 && lo < r->map->spin_lock_off + 4 && hi > r->map->spin_lock_off)
-			return reject(env, -EACCES, "bpf_spin_lock cannot be accessed directly by load/store");
-		if (out && !rdonly_map_read(r, off, size, out, sx)) {
-			mark_loaded(out, size, sx);
-		}
-		return 0;
-	}
+	case REG_CTX:
+		return check_ctx_access(env, r, regno, off, size, acc, out, sx);
+	case REG_MAP_VALUE:
+		return check_map_value_access(env, r, regno, off, size, acc, out, sx);
 	case REG_PACKET:
-	case REG_PACKET_META: {
-		if (!ctx_packet_access(env->prog_type, acc == ACC_WRITE))
-			return reject(env, -EACCES, acc == ACC_WRITE ? "cannot write into packet" : "cannot read packet");
-		if (atomic)
-			return reject(env, -EACCES, "BPF_ATOMIC stores into R%d %s is not allowed", regno, reg_type_name(r));
-		if (r->v.smin < 0)
-			return reject(env, -EACCES,
-			              "R%d min value is negative, either use unsigned index or do a if (index >=0) check.",
-			              regno);
-		int64_t o = (int64_t)r->off + off;
-		if (o < 0 || o + size > (int64_t)r->range)
-			return reject(env, -EACCES, "invalid access to packet, off=%d size=%d, R%d(id=%u,off=%d,r=%u)", off,
-			              size, regno, r->id, r->off, r->range);
-		if (out)
-			mark_loaded(out, size, sx);
-		return 0;
-	}
-	case REG_MEM: {
-		if ((rc = check_var_bounds(env, r, regno)))
-			return rc;
-		int64_t lo = (int64_t)r->off + off + r->v.smin;
-		int64_t hi = (int64_t)r->off + off + (int64_t)r->v.umax + size;
-		if (lo < 0 || hi > r->mem_size)
-			return reject(env, -EACCES, "invalid access to memory, mem_size=%u off=%" PRId64 " size=%d", r->mem_size,
-			              lo, size);
-		if (acc == ACC_WRITE && r->rdonly)
-			return reject(env, -EACCES, "cannot write into rdonly mem");
-		if (out)
-			mark_loaded(out, size, sx);
-		return 0;
-	}
+	case REG_PACKET_META:
+		return check_packet_access(env, r, regno, off, size, acc, out, sx, atomic);
+	case REG_MEM:
+		return check_sized_mem_access(env, r, regno, off, size, acc, out, sx);
 	default:
 		return reject(env, -EACCES, "R%d invalid mem access '%s'", regno, reg_type_name(r));
+	}
+}
+
+/* ---- memory instructions -------------------------------------------------- */
+
+static int check_ldx(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in, const struct isa_op *op)
+{
+	int rc;
+	if ((rc = check_reg_read(env, st, in->src)) || (rc = check_reg_write(env, in->dst)))
+		return rc;
+	bool sx = (in->opcode & 0xe0) == 0x80;
+	struct vreg v;
+	if ((rc = check_mem(env, st, in->src, in->off, (int)isa_access_size(op), ACC_READ, &v, sx, NULL, false,
+	                    false)))
+		return rc;
+	cur_frame(st)->regs[in->dst] = v;
+	return 0;
+}
+
+static int check_st(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in, const struct isa_op *op)
+{
+	int rc;
+	if ((rc = check_reg_read(env, st, in->dst)))
+		return rc;
+	struct vreg v;
+	unsigned size = isa_access_size(op);
+	mark_known(&v, size == 8 ? (uint64_t)(int64_t)in->imm : (uint64_t)(uint32_t)in->imm & (size == 4 ? 0xffffffffu : size == 2 ? 0xffffu : 0xffu));
+	return check_mem(env, st, in->dst, in->off, (int)size, ACC_WRITE, NULL, false, &v, true, false);
+}
+
+static int check_stx(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in, const struct isa_op *op)
+{
+	struct vframe *f = cur_frame(st);
+	int rc;
+	if ((rc = check_reg_read(env, st, in->dst)) || (rc = check_reg_read(env, st, in->src)))
+		return rc;
+	struct vreg *src = &f->regs[in->src];
+	unsigned size = isa_access_size(op);
+	if (f->regs[in->dst].type == REG_STACK && src->type == REG_SCALAR && !scalar_is_const(&src->v) && !src->id &&
+	    (size == 8 || (src->v.umax >> (8 * size)) == 0))
+		src->id = ++env->next_id; /* a bound learnt on either holds for the other */
+	struct vreg v = *src;
+	return check_mem(env, st, in->dst, in->off, (int)isa_access_size(op), ACC_WRITE, NULL, false, &v, false,
+	                 false);
+}
+
+/* An atomic read-modify-write: a read and a write of the same bytes,
+ * the old value to src (fetch) or r0 (cmpxchg). */
+static int check_atomic(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in, const struct isa_op *op)
+{
+	struct vframe *f = cur_frame(st);
+	int rc;
+	if ((rc = check_reg_read(env, st, in->dst)) || (rc = check_reg_read(env, st, in->src)))
+		return rc;
+	int size = (int)isa_access_size(op);
+	bool cmpxchg = in->imm == 0xf1;
+	bool fetch = (in->imm & 0x01) || in->imm == 0xe1 || cmpxchg;
+	if (cmpxchg && (rc = check_reg_read(env, st, 0)))
+		return rc;
+	struct vreg rd;
+	if ((rc = check_mem(env, st, in->dst, in->off, size, ACC_READ, &rd, false, NULL, false, true)))
+		return rc;
+	struct vreg unknown;
+	mark_unknown(&unknown);
+	scalar_unknown_size(&unknown.v, (unsigned)size);
+	if ((rc = check_mem(env, st, in->dst, in->off, size, ACC_WRITE, NULL, false, &unknown, false, true)))
+		return rc;
+	if (cmpxchg) {
+		f->regs[0] = unknown;
+	} else if (fetch) {
+		if ((rc = check_reg_write(env, in->src)))
+			return rc;
+		f->regs[in->src] = unknown;
+	}
+	return 0;
+}
+
+int check_mem_insn(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in, const struct isa_op *op)
+{
+	switch (op->format) {
+	case FMT_LDX:
+		return check_ldx(env, st, in, op);
+	case FMT_ST:
+		return check_st(env, st, in, op);
+	case FMT_STX:
+		return check_stx(env, st, in, op);
+	default:
+		return check_atomic(env, st, in, op);
 	}
 }

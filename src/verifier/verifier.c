@@ -190,11 +190,53 @@ static int check_ld_abs(struct verifier_env *env, struct vstate *st, const bpfvm
 	return 0;
 }
 
+/* lddw: a constant, a map (or its value), or a callback. */
+static int check_lddw(struct verifier_env *env, struct vstate *st, uint32_t pc, const bpfvm_insn *in)
+{
+	int rc;
+	if ((rc = check_reg_write(env, in->dst)))
+		return rc;
+	struct vreg *d = &cur_frame(st)->regs[in->dst];
+	switch (in->src) {
+	case 0:
+		mark_known(d, (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32);
+		return 0;
+	case PSEUDO_MAP_FD:
+	case PSEUDO_MAP_VALUE: {
+		if ((uint32_t)in->imm >= env->opts->map_count || !env->opts->maps[in->imm])
+			return reject(env, -EINVAL, "fd %d is not pointing to valid bpf_map", in->imm);
+		struct bpfvm_map *m = env->opts->maps[in->imm];
+		if (in->src == PSEUDO_MAP_FD) {
+			mark_ptr(d, REG_MAP_PTR);
+		} else {
+			if (m->type != BPF_MAP_TYPE_ARRAY || m->max_entries != 1 || (uint32_t)in[1].imm >= m->value_size)
+				return reject(env, -EINVAL, "invalid access to map value pointer, value_size=%u off=%d",
+				              m->value_size, in[1].imm);
+			mark_ptr(d, REG_MAP_VALUE);
+			d->off = in[1].imm;
+		}
+		d->map = m;
+		return 0;
+	}
+	case PSEUDO_FUNC: {
+		int64_t t = (int64_t)pc + 1 + in->imm;
+		if (t < 0 || (size_t)t >= env->count || env->cfg.subprog_start[env->cfg.subprog_of[t]] != (uint32_t)t)
+			return reject(env, -EINVAL, "invalid subprog target %" PRId64, t);
+		mark_ptr(d, REG_FUNC);
+		d->subprog = env->cfg.subprog_of[t];
+		return 0;
+	}
+	default:
+		return reject(env, -EINVAL, "unsupported lddw src %u", in->src);
+	}
+}
+
+/* The instruction at pc on the path in st: *next is where the path goes
+ * on, *path_end when it ends there. */
 static int check_insn(struct verifier_env *env, struct vstate *st, uint32_t pc, uint32_t *next, bool *path_end)
 {
 	const bpfvm_insn *in = &env->insns[pc];
 	const struct isa_op *op = env->cfg.ops[pc];
-	struct vframe *f = cur_frame(st);
 	int rc;
 	*next = pc + 1;
 	switch (op->format) {
@@ -203,104 +245,17 @@ static int check_insn(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 	case FMT_NEG:
 	case FMT_END:
 		return check_alu(env, st, in);
-	case FMT_LDDW: {
-		if ((rc = check_reg_write(env, in->dst)))
-			return rc;
-		struct vreg *d = &f->regs[in->dst];
+	case FMT_LDDW:
 		*next = pc + 2;
-		switch (in->src) {
-		case 0:
-			mark_known(d, (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32);
-			return 0;
-		case PSEUDO_MAP_FD:
-		case PSEUDO_MAP_VALUE: {
-			if ((uint32_t)in->imm >= env->opts->map_count || !env->opts->maps[in->imm])
-				return reject(env, -EINVAL, "fd %d is not pointing to valid bpf_map", in->imm);
-			struct bpfvm_map *m = env->opts->maps[in->imm];
-			if (in->src == PSEUDO_MAP_FD) {
-				mark_ptr(d, REG_MAP_PTR);
-			} else {
-				if (m->type != BPF_MAP_TYPE_ARRAY || m->max_entries != 1 ||
-				    (uint32_t)in[1].imm >= m->value_size)
-					return reject(env, -EINVAL, "invalid access to map value pointer, value_size=%u off=%d",
-					              m->value_size, in[1].imm);
-				mark_ptr(d, REG_MAP_VALUE);
-				d->off = in[1].imm;
-			}
-			d->map = m;
-			return 0;
-		}
-		case PSEUDO_FUNC: {
-			int64_t t = (int64_t)pc + 1 + in->imm;
-			if (t < 0 || (size_t)t >= env->count || env->cfg.subprog_start[env->cfg.subprog_of[t]] != (uint32_t)t)
-				return reject(env, -EINVAL, "invalid subprog target %" PRId64, t);
-			mark_ptr(d, REG_FUNC);
-			d->subprog = env->cfg.subprog_of[t];
-			return 0;
-		}
-		default:
-			return reject(env, -EINVAL, "unsupported lddw src %u", in->src);
-		}
-	}
+		return check_lddw(env, st, pc, in);
 	case FMT_LDABS:
 	case FMT_LDIND:
 		return check_ld_abs(env, st, in, isa_access_size(op));
-	case FMT_LDX: {
-		if ((rc = check_reg_read(env, st, in->src)) || (rc = check_reg_write(env, in->dst)))
-			return rc;
-		bool sx = (in->opcode & 0xe0) == 0x80;
-		struct vreg v;
-		if ((rc = check_mem(env, st, in->src, in->off, (int)isa_access_size(op), ACC_READ, &v, sx, NULL, false,
-		                    false)))
-			return rc;
-		f->regs[in->dst] = v;
-		return 0;
-	}
-	case FMT_ST: {
-		if ((rc = check_reg_read(env, st, in->dst)))
-			return rc;
-		struct vreg v;
-		unsigned size = isa_access_size(op);
-		mark_known(&v, size == 8 ? (uint64_t)(int64_t)in->imm : (uint64_t)(uint32_t)in->imm & (size == 4 ? 0xffffffffu : size == 2 ? 0xffffu : 0xffu));
-		return check_mem(env, st, in->dst, in->off, (int)size, ACC_WRITE, NULL, false, &v, true, false);
-	}
-	case FMT_STX: {
-		if ((rc = check_reg_read(env, st, in->dst)) || (rc = check_reg_read(env, st, in->src)))
-			return rc;
-		struct vreg *src = &f->regs[in->src];
-		unsigned size = isa_access_size(op);
-		if (f->regs[in->dst].type == REG_STACK && src->type == REG_SCALAR && !scalar_is_const(&src->v) && !src->id &&
-		    (size == 8 || (src->v.umax >> (8 * size)) == 0))
-			src->id = ++env->next_id; /* a bound learnt on either holds for the other */
-		struct vreg v = *src;
-		return check_mem(env, st, in->dst, in->off, (int)isa_access_size(op), ACC_WRITE, NULL, false, &v, false,
-		                 false);
-	}
-	case FMT_ATOMIC: {
-		if ((rc = check_reg_read(env, st, in->dst)) || (rc = check_reg_read(env, st, in->src)))
-			return rc;
-		int size = (int)isa_access_size(op);
-		bool cmpxchg = in->imm == 0xf1;
-		bool fetch = (in->imm & 0x01) || in->imm == 0xe1 || cmpxchg;
-		if (cmpxchg && (rc = check_reg_read(env, st, 0)))
-			return rc;
-		struct vreg rd;
-		if ((rc = check_mem(env, st, in->dst, in->off, size, ACC_READ, &rd, false, NULL, false, true)))
-			return rc;
-		struct vreg unknown;
-		mark_unknown(&unknown);
-		scalar_unknown_size(&unknown.v, (unsigned)size);
-		if ((rc = check_mem(env, st, in->dst, in->off, size, ACC_WRITE, NULL, false, &unknown, false, true)))
-			return rc;
-		if (cmpxchg) {
-			f->regs[0] = unknown;
-		} else if (fetch) {
-			if ((rc = check_reg_write(env, in->src)))
-				return rc;
-			f->regs[in->src] = unknown;
-		}
-		return 0;
-	}
+	case FMT_LDX:
+	case FMT_ST:
+	case FMT_STX:
+	case FMT_ATOMIC:
+		return check_mem_insn(env, st, in, op);
 	case FMT_JA:
 	case FMT_JA32:
 		*next = (uint32_t)isa_branch_target(op, in, pc);
@@ -333,7 +288,6 @@ static int check_insn(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 	}
 	return reject(env, -EINVAL, "unknown instruction");
 }
-
 
 /* ---- entry -------------------------------------------------------------- */
 
@@ -420,6 +374,190 @@ static int init_state(struct verifier_env *env, struct vstate *st)
 	return 0;
 }
 
+/* The verification environment for opts; helpers are the kernel's set
+ * when opts names none (*own_helpers, to free; local, the options then). */
+static int init_env(struct verifier_env *env, const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts *opts,
+                    bpfvm_verify_opts *local, bpfvm_helpers **own_helpers, bpfvm_error *err)
+{
+	env->insns = insns;
+	env->count = count;
+	env->opts = opts;
+	env->err = err;
+	env->log_level = opts->log ? opts->log_level : 0;
+	env->prog_type = opts->prog_type;
+	env->raw = opts->prog_type == BPFVM_PROG_TYPE_RAW || opts->prog_type == 0;
+	env->limit = opts->complexity_limit ? opts->complexity_limit : DEFAULT_COMPLEXITY;
+	env->strict_alignment = opts->strict_alignment;
+	*local = *opts;
+	if (!opts->helpers) {
+		*own_helpers = bpfvm_helpers_new_kernel(err);
+		if (!*own_helpers)
+			return err->code ? err->code : -ENOMEM;
+		local->helpers = *own_helpers;
+		env->opts = local;
+	}
+	return 0;
+}
+
+/* The same checks as loading, on plain (the program with symbolic lddw
+ * sources, maps and functions, seen as plain constants), in the kernel's
+ * words where they differ. */
+static int check_loadable(const struct verifier_env *env, const bpfvm_insn *plain)
+{
+	size_t count = env->count;
+	bpfvm_error *err = env->err;
+	int rc = cfg_kernel_structure_words(plain, count, err);
+	for (size_t pc = 0; !rc && pc < count; pc++)
+		if (plain[pc].opcode == 0x85 && plain[pc].src == 0 &&
+		    !bpfvm_helpers_find(env->opts->helpers, (uint32_t)plain[pc].imm, NULL))
+			rc = isa_error(err, -ENOTSUP, (int)pc, "insn %zu: unsupported: helper #%d is not implemented by bpfvm",
+			               pc, plain[pc].imm);
+	if (!rc)
+		rc = isa_validate(plain, count, 0, env->opts->helpers, err);
+	return rc;
+}
+
+/* Everything before the walk: the program type, the loader's checks,
+ * then the structure (subprograms, reachability), liveness and prune
+ * points. */
+static int prepare(struct verifier_env *env)
+{
+	const bpfvm_insn *insns = env->insns;
+	size_t count = env->count;
+	bpfvm_error *err = env->err;
+	int rc;
+	if (!env->raw && !ctx_known_type(env->prog_type))
+		return isa_error(err, -ENOTSUP, -1, "unsupported: program type %u is not known to bpfvm's verifier",
+		                 env->prog_type);
+	bpfvm_insn *plain = malloc(count * sizeof *plain);
+	if (!plain)
+		return isa_error(err, -ENOMEM, -1, "out of memory");
+	memcpy(plain, insns, count * sizeof *plain);
+	for (size_t pc = 0; pc + 1 < count; pc++)
+		if (plain[pc].opcode == 0x18) {
+			if (plain[pc].src == PSEUDO_MAP_FD || plain[pc].src == PSEUDO_MAP_VALUE || plain[pc].src == PSEUDO_FUNC)
+				plain[pc].src = 0;
+			pc++;
+		}
+	rc = check_loadable(env, plain);
+	if (!rc)
+		rc = cfg_init(&env->cfg, insns, plain, count, err);
+	free(plain);
+	if (rc)
+		return rc;
+	env->explored = calloc(count, sizeof *env->explored);
+	env->state_count = calloc(count, sizeof *env->state_count);
+	if (!env->explored || !env->state_count)
+		return isa_error(err, -ENOMEM, -1, "out of memory");
+	if ((rc = cfg_find_subprogs(&env->cfg, err)) || (rc = cfg_check_structure(&env->cfg, err))) {
+		if (err->insn >= 0)
+			report(env, NULL, (uint32_t)err->insn);
+		return rc;
+	}
+	if ((rc = liveness_compute(&env->liveness, insns, env->cfg.ops, count, helper_arg_count, err)))
+		return rc;
+	cfg_mark_prune_points(&env->cfg);
+	return 0;
+}
+
+/* Takes the next pending branch into *st; false when none is left. */
+static bool pop_pending(struct verifier_env *env, struct vstate **st, uint32_t *pc)
+{
+	if (!env->sp)
+		return false;
+	struct pending p = env->stack[--env->sp];
+	state_free(*st);
+	*st = p.st;
+	*pc = p.pc;
+	env->parent = p.parent;
+	if (env->log_level >= 1)
+		vlog(env, "from pending to %u\n", *pc);
+	return true;
+}
+
+static void log_insn(struct verifier_env *env, const struct vstate *st, uint32_t pc)
+{
+	char dis[128];
+	disasm(env, pc, dis, sizeof dis);
+	if (env->log_level >= 2) {
+		char buf[4096];
+		state_format(st, buf, sizeof buf);
+		vlog(env, "%u: (%02x) %s ; %s\n", pc, env->insns[pc].opcode, dis, buf);
+	} else {
+		vlog(env, "%u: (%02x) %s\n", pc, env->insns[pc].opcode, dis);
+	}
+}
+
+/* One instruction of the path in st: 0 to go on at *next, 1 when the
+ * path ends here (pruned or exited), <0 when it is rejected (reported). */
+static int step(struct verifier_env *env, struct vstate *st, uint32_t pc, uint32_t *next)
+{
+	int rc;
+	if (++env->processed > env->limit) {
+		rc = reject(env, -E2BIG, "BPF program is too large. Processed %" PRIu64 " insn", env->processed - 1);
+		report(env, st, pc);
+		return rc;
+	}
+	if (env->cfg.prune[pc]) {
+		rc = visit(env, pc, st);
+		if (rc < 0) {
+			report(env, st, pc);
+			return rc;
+		}
+		if (rc == 1) {
+			if (env->log_level >= 1)
+				vlog(env, "%u: safe\n", pc);
+			path_done(env);
+			return 1;
+		}
+	}
+	if (env->log_level >= 1)
+		log_insn(env, st, pc);
+	bool path_end = false;
+	if (ISA_CLASS(env->insns[pc].opcode) == CLS_JMP || ISA_CLASS(env->insns[pc].opcode) == CLS_JMP32)
+		env->jmps++;
+	rc = check_insn(env, st, pc, next, &path_end);
+	if (rc) {
+		report(env, st, pc);
+		return rc;
+	}
+	if (path_end) {
+		path_done(env);
+		return 1;
+	}
+	return 0;
+}
+
+/* Walks every path from the first instruction, depth first. */
+static int walk(struct verifier_env *env)
+{
+	struct vstate *st = calloc(1, sizeof *st);
+	if (!st)
+		return isa_error(env->err, -ENOMEM, -1, "out of memory");
+	int rc = init_state(env, st);
+	uint32_t pc = 0;
+	while (!rc) {
+		uint32_t next = pc + 1;
+		rc = step(env, st, pc, &next);
+		if (rc == 0) {
+			pc = next;
+		} else if (rc == 1) {
+			rc = 0;
+			if (!pop_pending(env, &st, &pc))
+				break;
+		}
+	}
+	state_free(st);
+	return rc;
+}
+
+static void log_summary(struct verifier_env *env)
+{
+	vlog(env, "processed %" PRIu64 " insns (limit %" PRIu64 ") max_states_per_insn %u total_states %u "
+	     "peak_states %u mark_read 0\n", env->processed, env->limit, env->max_states_per_insn, env->total_states,
+	     env->peak_states);
+}
+
 int bpfvm_verify(const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts *opts, bpfvm_verify_stats *stats,
                  bpfvm_error *err)
 {
@@ -438,156 +576,18 @@ int bpfvm_verify(const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts 
 	uint64_t t0 = now_ns();
 
 	struct verifier_env env = { 0 };
-	env.insns = insns;
-	env.count = count;
-	env.opts = opts;
-	env.err = err;
-	env.log_level = opts->log ? opts->log_level : 0;
-	env.prog_type = opts->prog_type;
-	env.raw = opts->prog_type == BPFVM_PROG_TYPE_RAW || opts->prog_type == 0;
-	env.limit = opts->complexity_limit ? opts->complexity_limit : DEFAULT_COMPLEXITY;
-	env.strict_alignment = opts->strict_alignment;
+	bpfvm_verify_opts local;
 	bpfvm_helpers *own_helpers = NULL;
-	bpfvm_verify_opts local = *opts;
-	if (!opts->helpers) {
-		own_helpers = bpfvm_helpers_new_kernel(err);
-		if (!own_helpers)
-			return err->code ? err->code : -ENOMEM;
-		local.helpers = own_helpers;
-		env.opts = &local;
-	}
-	int rc = 0;
-	struct vstate *st = NULL;
-	if (!env.raw && !ctx_known_type(env.prog_type)) {
-		rc = isa_error(err, -ENOTSUP, -1, "unsupported: program type %u is not known to bpfvm's verifier",
-		               env.prog_type);
-		goto out;
-	}
-
-	/* structure: the same checks as loading, with symbolic lddw sources
-	 * (maps, functions) seen as plain constants */
-	bpfvm_insn *plain = malloc(count * sizeof *plain);
-	if (!plain) {
-		rc = isa_error(err, -ENOMEM, -1, "out of memory");
-		goto out;
-	}
-	memcpy(plain, insns, count * sizeof *plain);
-	for (size_t pc = 0; pc + 1 < count; pc++)
-		if (plain[pc].opcode == 0x18) {
-			if (plain[pc].src == PSEUDO_MAP_FD || plain[pc].src == PSEUDO_MAP_VALUE || plain[pc].src == PSEUDO_FUNC)
-				plain[pc].src = 0;
-			pc++;
-		}
-	rc = cfg_kernel_structure_words(plain, count, err);
-	for (size_t pc = 0; !rc && pc < count; pc++)
-		if (plain[pc].opcode == 0x85 && plain[pc].src == 0 &&
-		    !bpfvm_helpers_find(env.opts->helpers, (uint32_t)plain[pc].imm, NULL))
-			rc = isa_error(err, -ENOTSUP, (int)pc, "insn %zu: unsupported: helper #%d is not implemented by bpfvm",
-			               pc, plain[pc].imm);
-	if (!rc)
-		rc = isa_validate(plain, count, 0, env.opts->helpers, err);
-	if (rc) {
-		free(plain);
-		goto out;
-	}
-
-	rc = cfg_init(&env.cfg, insns, plain, count, err);
-	free(plain);
-	env.explored = calloc(count, sizeof *env.explored);
-	env.state_count = calloc(count, sizeof *env.state_count);
-	if (!rc && (!env.explored || !env.state_count))
-		rc = isa_error(err, -ENOMEM, -1, "out of memory");
+	int rc = init_env(&env, insns, count, opts, &local, &own_helpers, err);
 	if (rc)
-		goto out;
-	if ((rc = cfg_find_subprogs(&env.cfg, err)) || (rc = cfg_check_structure(&env.cfg, err))) {
-		if (err->insn >= 0)
-			report(&env, NULL, (uint32_t)err->insn);
-		goto out;
-	}
-	if ((rc = liveness_compute(&env.liveness, insns, env.cfg.ops, count, helper_arg_count, err)))
-		goto out;
-	cfg_mark_prune_points(&env.cfg);
-
-	st = calloc(1, sizeof *st);
-	if (!st) {
-		rc = isa_error(err, -ENOMEM, -1, "out of memory");
-		goto out;
-	}
-	if ((rc = init_state(&env, st)))
-		goto out;
-	uint32_t pc = 0;
-	bool have_state = true;
-	for (;;) {
-		if (!have_state) {
-			if (!env.sp)
-				break;
-			struct pending p = env.stack[--env.sp];
-			state_free(st);
-			st = p.st;
-			pc = p.pc;
-			env.parent = p.parent;
-			have_state = true;
-			if (env.log_level >= 1)
-				vlog(&env, "from pending to %u\n", pc);
-		}
-		if (++env.processed > env.limit) {
-			rc = reject(&env, -E2BIG, "BPF program is too large. Processed %" PRIu64 " insn", env.processed - 1);
-			report(&env, st, pc);
-			goto out;
-		}
-		if (env.cfg.prune[pc]) {
-			rc = visit(&env, pc, st);
-			if (rc < 0) {
-				report(&env, st, pc);
-				goto out;
-			}
-			if (rc == 1) {
-				if (env.log_level >= 1)
-					vlog(&env, "%u: safe\n", pc);
-				rc = 0;
-				path_done(&env);
-				have_state = false;
-				continue;
-			}
-		}
-		if (env.log_level >= 1) {
-			char dis[128];
-			disasm(&env, pc, dis, sizeof dis);
-			if (env.log_level >= 2) {
-				char buf[4096];
-				state_format(st, buf, sizeof buf);
-				vlog(&env, "%u: (%02x) %s ; %s\n", pc, insns[pc].opcode, dis, buf);
-			} else {
-				vlog(&env, "%u: (%02x) %s\n", pc, insns[pc].opcode, dis);
-			}
-		}
-		uint32_t next = pc + 1;
-		bool path_end = false;
-		if (ISA_CLASS(insns[pc].opcode) == CLS_JMP || ISA_CLASS(insns[pc].opcode) == CLS_JMP32)
-			env.jmps++;
-		rc = check_insn(&env, st, pc, &next, &path_end);
-		if (rc) {
-			report(&env, st, pc);
-			goto out;
-		}
-		if (path_end) {
-			path_done(&env);
-			have_state = false;
-			continue;
-		}
-		pc = next;
-	}
-	if ((rc = cfg_check_stack_depth(&env.cfg, env.subprog_depth, err)))
-		goto out;
-	if (env.log_level >= 1)
-		vlog(&env, "processed %" PRIu64 " insns (limit %" PRIu64 ") max_states_per_insn %u total_states %u "
-		     "peak_states %u mark_read 0\n", env.processed, env.limit, env.max_states_per_insn, env.total_states,
-		     env.peak_states);
-out:
-	if (rc && env.log_level >= 1 && env.processed)
-		vlog(&env, "processed %" PRIu64 " insns (limit %" PRIu64 ") max_states_per_insn %u total_states %u "
-		     "peak_states %u mark_read 0\n", env.processed, env.limit, env.max_states_per_insn, env.total_states,
-		     env.peak_states);
+		return rc;
+	rc = prepare(&env);
+	if (!rc)
+		rc = walk(&env);
+	if (!rc)
+		rc = cfg_check_stack_depth(&env.cfg, env.subprog_depth, err);
+	if (env.log_level >= 1 && (!rc || env.processed))
+		log_summary(&env);
 	if (stats) {
 		stats->processed_insns = env.processed;
 		stats->total_states = env.total_states;
@@ -595,7 +595,6 @@ out:
 		stats->max_states_per_insn = env.max_states_per_insn;
 		stats->nanoseconds = now_ns() - t0;
 	}
-	state_free(st);
 	free_env(&env);
 	bpfvm_helpers_free(own_helpers);
 	if (rc && !err->code)
