@@ -392,7 +392,6 @@ static bool is_ancestor(const struct explored *anc, const struct explored *from)
 	return false;
 }
 
-/* 1: covered by a stored state (prune), 0: go on (stored), <0: error. */
 /* Widening for a helper that calls back an unknown number of times:
  * numbers that changed since the last visit become unknown, so that the
  * states at the call settle (the kernel reaches the same end by ignoring
@@ -427,6 +426,60 @@ static void widen(struct vstate *cur, const struct vstate *old)
 	}
 }
 
+/* At a helper calling back: whether a stored state covers st, after
+ * widening st once the call has been met with two states kept. */
+static bool covered_at_callback_call(struct verifier_env *env, uint32_t pc, struct vstate *st)
+{
+	uint32_t seen = 0;
+	for (struct explored *e = env->explored[pc]; e; e = e->next) {
+		if (states_covered(env, pc, e->st, st, false)) {
+			e->hits++;
+			return true;
+		}
+		seen++;
+	}
+	if (seen >= 2 && env->explored[pc]->st) {
+		widen(st, env->explored[pc]->st);
+		for (struct explored *e = env->explored[pc]; e; e = e->next)
+			if (states_covered(env, pc, e->st, st, false)) {
+				e->hits++;
+				return true;
+			}
+	}
+	return false;
+}
+
+/* Keeps a copy of st at pc, the current path's newest checkpoint. */
+static int store_state(struct verifier_env *env, uint32_t pc, const struct vstate *st)
+{
+	env->prev_jmps = env->jmps;
+	env->prev_processed = env->processed;
+	struct explored *n = calloc(1, sizeof *n);
+	if (!n)
+		return reject(env, -ENOMEM, "out of memory");
+	n->st = state_dup(st);
+	if (!n->st) {
+		free(n);
+		return reject(env, -ENOMEM, "out of memory");
+	}
+	n->pc = pc;
+	n->parent = env->parent;
+	n->branches = 1;
+	n->next = env->explored[pc];
+	env->explored[pc] = n;
+	n->all_next = env->all;
+	env->all = n;
+	env->parent = n;
+	env->state_count[pc]++;
+	if (env->state_count[pc] > env->max_states_per_insn)
+		env->max_states_per_insn = env->state_count[pc];
+	env->total_states++;
+	env->cur_states++;
+	if (env->cur_states > env->peak_states)
+		env->peak_states = env->cur_states;
+	return 0;
+}
+
 /* 1: covered by a stored state (prune), 0: go on (stored), <0: error. */
 int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 {
@@ -436,24 +489,8 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 	 * path. */
 	bool calls_back = env->insns[pc].opcode == 0x85 && env->insns[pc].src == 0 &&
 	                  (env->insns[pc].imm == BPF_FUNC_loop || env->insns[pc].imm == BPF_FUNC_for_each_map_elem);
-	if (calls_back) {
-		uint32_t seen = 0;
-		for (struct explored *e = env->explored[pc]; e; e = e->next) {
-			if (states_covered(env, pc, e->st, st, false)) {
-				e->hits++;
-				return 1;
-			}
-			seen++;
-		}
-		if (seen >= 2 && env->explored[pc]->st) {
-			widen(st, env->explored[pc]->st);
-			for (struct explored *e = env->explored[pc]; e; e = e->next)
-				if (states_covered(env, pc, e->st, st, false)) {
-					e->hits++;
-					return 1;
-				}
-		}
-	}
+	if (calls_back && covered_at_callback_call(env, pc, st))
+		return 1;
 	/* keep a state at every prune point (as the running kernel appears
 	 * to: its processed counts match this, not the older heuristic of
 	 * two jumps and eight instructions between states) */
@@ -487,34 +524,7 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 		}
 		pp = &e->next;
 	}
-	if (!add)
-		return 0;
-	env->prev_jmps = env->jmps;
-	env->prev_processed = env->processed;
-	struct explored *n = calloc(1, sizeof *n);
-	if (!n)
-		return reject(env, -ENOMEM, "out of memory");
-	n->st = state_dup(st);
-	if (!n->st) {
-		free(n);
-		return reject(env, -ENOMEM, "out of memory");
-	}
-	n->pc = pc;
-	n->parent = env->parent;
-	n->branches = 1;
-	n->next = env->explored[pc];
-	env->explored[pc] = n;
-	n->all_next = env->all;
-	env->all = n;
-	env->parent = n;
-	env->state_count[pc]++;
-	if (env->state_count[pc] > env->max_states_per_insn)
-		env->max_states_per_insn = env->state_count[pc];
-	env->total_states++;
-	env->cur_states++;
-	if (env->cur_states > env->peak_states)
-		env->peak_states = env->cur_states;
-	return 0;
+	return add ? store_state(env, pc, st) : 0;
 }
 
 void free_search_states(struct verifier_env *env)
