@@ -15,6 +15,9 @@
 
 #include "isa/isa.h"
 
+/* internal to the library: not exported from libbpfvm.so */
+#pragma GCC visibility push(hidden)
+
 /* lddw and call sources that name something other than a number */
 #define PSEUDO_MAP_FD 1
 #define PSEUDO_MAP_VALUE 2
@@ -53,5 +56,7 @@ int cfg_check_stack_depth(const struct cfg *cfg, const uint32_t *subprog_depth, 
 /* The two structural errors the kernel words differently from the
  * loader's validator: a jump out of the program, a write to r10. */
 int cfg_kernel_structure_words(const bpfvm_insn *insns, size_t count, bpfvm_error *err);
+
+#pragma GCC visibility pop
 
 #endif

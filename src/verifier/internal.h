@@ -20,6 +20,9 @@
 #include "verifier/liveness.h"
 #include "verifier/verifier.h"
 
+/* internal to the library: not exported from libbpfvm.so */
+#pragma GCC visibility push(hidden)
+
 #define MAX_PACKET_OFF 0xffff
 #define MAX_VAR_OFF (1 << 29)
 
@@ -204,5 +207,7 @@ void path_done(struct verifier_env *env);
 int visit(struct verifier_env *env, uint32_t pc, struct vstate *st);
 /* Frees every stored state and every pending branch. */
 void free_search_states(struct verifier_env *env);
+
+#pragma GCC visibility pop
 
 #endif

@@ -13,6 +13,9 @@
 
 #include "isa/isa.h"
 
+/* internal to the library: not exported from libbpfvm.so */
+#pragma GCC visibility push(hidden)
+
 struct liveness {
 	size_t count;
 	uint16_t *live_in;        /* registers live on entry to each instruction */
@@ -26,5 +29,7 @@ typedef unsigned (*liveness_helper_args_fn)(uint32_t id);
 int liveness_compute(struct liveness *lv, const bpfvm_insn *insns, const struct isa_op *const *ops, size_t count,
                      liveness_helper_args_fn helper_args, bpfvm_error *err);
 void liveness_free(struct liveness *lv);
+
+#pragma GCC visibility pop
 
 #endif
