@@ -12,7 +12,7 @@
 
 #include "verifier/internal.h"
 
-/* ---- ALU ---------------------------------------------------------------- */
+/* ---- ALU ----------------------------------------------------------------- */
 
 static const char *alu_name(uint8_t op)
 {
@@ -214,7 +214,7 @@ int check_alu(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in)
 	return 0;
 }
 
-/* ---- branches ----------------------------------------------------------- */
+/* ---- branches ------------------------------------------------------------ */
 
 static void set_id_scalar(struct vstate *st, uint32_t id, const struct scalar *v)
 {

@@ -17,7 +17,7 @@
 #include "progtypes/progtypes.h"
 #include "verifier/internal.h"
 
-/* ---- helper calls ------------------------------------------------------- */
+/* ---- helper calls -------------------------------------------------------- */
 
 static bool map_func_ok(const struct bpfvm_map *m, uint32_t func)
 {
@@ -525,7 +525,7 @@ int check_helper(struct verifier_env *env, struct vstate *st, uint32_t pc, const
 	return set_return(env, st, pc, &c);
 }
 
-/* ---- frames ------------------------------------------------------------- */
+/* ---- frames -------------------------------------------------------------- */
 
 int enter_frame(struct verifier_env *env, struct vstate *st, uint32_t callsite, uint32_t target,
                        int32_t callback_helper)

@@ -72,14 +72,14 @@ struct verifier_env {
 	char linebuf[1024];
 };
 
-/* ---- messages (verifier.c) ------------------------------------------------ */
+/* ---- messages (verifier.c) ----------------------------------------------- */
 
 /* Appends a line to the verifier log, if there is one. */
 void vlog(struct verifier_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Records why the program is rejected; the caller adds where. */
 int reject(struct verifier_env *env, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* ---- registers ------------------------------------------------------------ */
+/* ---- registers ----------------------------------------------------------- */
 
 static inline struct vframe *cur_frame(struct vstate *st)
 {
@@ -161,7 +161,7 @@ static inline bool var_is_zero(const struct vreg *r)
 int check_reg_read(struct verifier_env *env, struct vstate *st, int regno);
 int check_reg_write(struct verifier_env *env, int regno);
 
-/* ---- memory (mem.c) --------------------------------------------------------- */
+/* ---- memory (mem.c) ------------------------------------------------------ */
 
 enum access { ACC_READ, ACC_WRITE };
 
@@ -180,13 +180,13 @@ void stack_write_var(struct verifier_env *env, struct vstate *st, uint32_t frame
 /* Whether the program may only read map m (BPF_F_RDONLY_PROG). */
 bool map_rdonly_prog(const struct bpfvm_map *m);
 
-/* ---- arithmetic and jumps (alu.c) ------------------------------------------- */
+/* ---- arithmetic and jumps (alu.c) ---------------------------------------- */
 
 int check_alu(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in);
 /* Conditional jump at pc: continues on one side (*next), queues the other. */
 int check_cond_jmp(struct verifier_env *env, struct vstate *st, uint32_t pc, const bpfvm_insn *in, uint32_t *next);
 
-/* ---- calls (call.c) ---------------------------------------------------------- */
+/* ---- calls (call.c) ------------------------------------------------------ */
 
 /* A helper call; *entered_callback when the walk goes on in a callback. */
 int check_helper(struct verifier_env *env, struct vstate *st, uint32_t pc, const bpfvm_insn *in,
@@ -196,7 +196,7 @@ int check_helper(struct verifier_env *env, struct vstate *st, uint32_t pc, const
 int enter_frame(struct verifier_env *env, struct vstate *st, uint32_t callsite, uint32_t target,
                 int32_t callback_helper);
 
-/* ---- explored states and pending branches (states.c) ------------------------ */
+/* ---- explored states and pending branches (states.c) --------------------- */
 
 /* Queues st to be walked from pc later. */
 int push_pending(struct verifier_env *env, const struct vstate *st, uint32_t pc);

@@ -16,7 +16,7 @@
 #include "maps/map_internal.h"
 #include "verifier/internal.h"
 
-/* ---- stack -------------------------------------------------------------- */
+/* ---- stack --------------------------------------------------------------- */
 
 static int grow_stack(struct vframe *f, uint32_t slots)
 {
@@ -183,7 +183,7 @@ static int stack_read(struct verifier_env *env, struct vstate *st, uint32_t fram
 	return 0;
 }
 
-/* ---- memory accesses ---------------------------------------------------- */
+/* ---- memory accesses ----------------------------------------------------- */
 
 static int check_var_bounds(struct verifier_env *env, const struct vreg *r, int regno)
 {
@@ -429,7 +429,7 @@ int check_mem(struct verifier_env *env, struct vstate *st, int regno, int off, i
 	}
 }
 
-/* ---- memory instructions -------------------------------------------------- */
+/* ---- memory instructions ------------------------------------------------- */
 
 static int check_ldx(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in, const struct isa_op *op)
 {

@@ -19,6 +19,8 @@
 #include "maps/map_internal.h"
 #include "verifier/internal.h"
 
+/* ---- states as values ---------------------------------------------------- */
+
 static struct vframe *frame_dup(const struct vframe *f)
 {
 	struct vframe *n = malloc(sizeof *n);
@@ -78,6 +80,8 @@ void state_free(struct vstate *st)
 		free(st->frames[i]);
 	free(st);
 }
+
+/* ---- printing ------------------------------------------------------------ */
 
 const char *reg_type_name(const struct vreg *r)
 {
@@ -226,7 +230,7 @@ int state_format(const struct vstate *st, char *buf, size_t size)
 	return (int)n;
 }
 
-/* ---- pruning ------------------------------------------------------------ */
+/* ---- comparison ---------------------------------------------------------- */
 
 struct idmap {
 	uint32_t n;
@@ -351,7 +355,7 @@ static bool states_covered(const struct verifier_env *env, uint32_t pc, const st
 	return ids_match(&m, old->lock_id, cur->lock_id);
 }
 
-/* ---- the walk ----------------------------------------------------------- */
+/* ---- explored states and pending branches -------------------------------- */
 
 int push_pending(struct verifier_env *env, const struct vstate *st, uint32_t pc)
 {

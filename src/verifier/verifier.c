@@ -30,7 +30,7 @@
 
 #define DEFAULT_COMPLEXITY 1000000u
 
-/* ---- messages --------------------------------------------------------- */
+/* ---- messages ------------------------------------------------------------ */
 
 void vlog(struct verifier_env *env, const char *fmt, ...)
 {
@@ -73,6 +73,8 @@ static void disasm(const struct verifier_env *env, uint32_t pc, char *buf, size_
 		snprintf(buf, size, "(%02x)", in->opcode);
 }
 
+/* ---- registers ----------------------------------------------------------- */
+
 int check_reg_read(struct verifier_env *env, struct vstate *st, int regno)
 {
 	if (regno < 0 || regno > 10)
@@ -89,6 +91,10 @@ int check_reg_write(struct verifier_env *env, int regno)
 	return 0;
 }
 
+/* ---- instructions -------------------------------------------------------- */
+
+/* exit: the end of the program, or a return to the caller (or to the
+ * helper that called back). */
 static int check_exit(struct verifier_env *env, struct vstate *st, uint32_t *next, bool *path_end)
 {
 	struct vframe *f = cur_frame(st);
@@ -289,7 +295,7 @@ static int check_insn(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 	return reject(env, -EINVAL, "unknown instruction");
 }
 
-/* ---- entry -------------------------------------------------------------- */
+/* ---- entry --------------------------------------------------------------- */
 
 static void report(struct verifier_env *env, const struct vstate *st, uint32_t pc)
 {
