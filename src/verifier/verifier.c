@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "helpers/helper_desc.h"
 #include "helpers/helpers.h"
 #include "maps/map_internal.h"
 #include "progtypes/progtypes.h"
@@ -78,6 +79,7 @@ struct verifier_env {
 	uint32_t total_states, cur_states, peak_states, max_states_per_insn;
 	uint32_t next_id;
 	uint32_t cur_helper;      /* the helper whose arguments are being checked */
+	const struct helper_desc *cur_desc;   /* and its descriptor */
 	bool strict_alignment;    /* BPF_F_STRICT_ALIGNMENT */
 	bpfvm_error *err;
 	int log_level;
@@ -972,7 +974,7 @@ static int check_helper_mem(struct verifier_env *env, struct vstate *st, int reg
 	struct vreg *r = &cur_frame(st)->regs[regno];
 	if (null_ok && r->type == REG_SCALAR && scalar_is_const(&r->v) && r->v.var.value == 0)
 		return 0;
-	if (is_pkt(r) && !helper_takes_packet(env->cur_helper))
+	if (is_pkt(r) && !env->cur_desc->pkt_access)
 		return reject(env, -EACCES, "helper access to the packet is not allowed");
 	if (size == 0) {
 		if (r->type == REG_SCALAR && !null_ok)
@@ -1124,13 +1126,17 @@ static int check_helper(struct verifier_env *env, struct vstate *st, uint32_t pc
 	uint32_t id = (uint32_t)in->imm;
 	const char *name = NULL;
 	*entered_callback = false;
-	if (!env->opts->helpers || !bpfvm_helpers_find(env->opts->helpers, id, &name))
+	const struct helper_desc *d = helpers_desc(env->opts->helpers, id);
+	if (!d)
 		return reject(env, -EINVAL, "invalid func unknown#%u", id);
-	const struct helper_proto *p = helper_proto(id);
-	if (!p)
-		return reject(env, -ENOTSUP, "unsupported: helper %s#%u has no prototype in bpfvm's verifier", name, id);
+	name = d->proto.name;
+	if (!d->has_proto)
+		return reject(env, -ENOTSUP,
+		              "unsupported: helper %s#%u has no prototype (declare one with bpfvm_helpers_set_proto)", name, id);
+	const struct helper_proto *p = &d->proto;
 	env->cur_helper = id;
-	if (!env->raw && progtype_helper_allowed(env->prog_type, id) == 0)
+	env->cur_desc = d;
+	if (!env->raw && helper_allowed_for(d, env->prog_type) == 0)
 		return reject(env, -EINVAL, "program of this type cannot use helper %s#%u", p->name, id);
 	if (p->gpl_only && env->opts->license && !license_is_gpl_compatible(env->opts->license))
 		return reject(env, -EINVAL, "cannot call GPL-restricted function from non-GPL compatible program");
@@ -2115,10 +2121,10 @@ static void insn_regs(const struct verifier_env *env, uint32_t pc, uint16_t *use
 		u = dst | src;
 		break;
 	case FMT_CALL: {
-		const struct helper_proto *p = helper_proto((uint32_t)in->imm);
+		const struct helper_desc *hd = helpers_desc(env->opts->helpers, (uint32_t)in->imm);
 		int nargs = 5;
-		if (p)
-			for (nargs = 0; nargs < 5 && p->args[nargs]; nargs++)
+		if (hd && hd->has_proto)
+			for (nargs = 0; nargs < 5 && hd->proto.args[nargs]; nargs++)
 				;
 		u = (uint16_t)(((1u << nargs) - 1) << 1);
 		d = 0x3f;
