@@ -70,6 +70,13 @@ static uint64_t h_ktime_get_coarse_ns(uint64_t a, uint64_t b, uint64_t c, uint64
 	return clock_ns(CLOCK_MONOTONIC_COARSE);
 }
 
+static uint64_t h_ktime_get_tai_ns(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
+{
+	UNUSED5(a, b, c, d, e);
+	(void)run;
+	return clock_ns(CLOCK_TAI);
+}
+
 /* Jiffies at Debian's CONFIG_HZ=250, counted from the monotonic clock. */
 static uint64_t h_jiffies64(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
 {
@@ -541,5 +548,6 @@ const struct helper_desc helper_descs_kernel[] = {
 	     A(ARG_MEM_MAYBE_NULL_OUT, ARG_SIZE_OR_ZERO, ARG_CONST_STR, ARG_MEM_MAYBE_NULL, ARG_SIZE_OR_ZERO),
 	     PROGS_ALL, true),
 	DESC(strncmp, h_strncmp, RET_INTEGER, A(ARG_MEM, ARG_SIZE, ARG_CONST_STR), PROGS_ALL, false),
+	DESC(ktime_get_tai_ns, h_ktime_get_tai_ns, RET_INTEGER, NONE, PROGS_ALL, false),
 };
 const size_t helper_descs_kernel_count = sizeof helper_descs_kernel / sizeof helper_descs_kernel[0];
