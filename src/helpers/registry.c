@@ -17,6 +17,7 @@
 
 #include "helpers/helper_desc.h"
 #include "helpers/helpers.h"
+#include "progtypes/progtypes.h"
 
 struct helper_slot {
 	uint32_t id;
@@ -257,6 +258,15 @@ const struct helper_desc *helper_kernel_desc(uint32_t id)
 			if (modules[m].descs[i].proto.id == id)
 				return &modules[m].descs[i];
 	return NULL;
+}
+
+int helper_allowed_for(const struct helper_desc *d, uint32_t prog_type)
+{
+	const struct progtype_desc *t = progtype_desc(prog_type);
+	/* the kernel's lists are known only for the types bpfvm models */
+	if (!t || !t->ctx_size || prog_type >= 64)
+		return -1;
+	return d && (d->prog_types & PROG_BIT(prog_type)) ? 1 : 0;
 }
 
 void helpers_freeze(const bpfvm_helpers *h)

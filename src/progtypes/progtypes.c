@@ -4,9 +4,8 @@
  * and giving back the packet and context.
  *
  * Owns: the one list of program types (each a struct progtype_desc,
- * progtypes.h), their names as bpftool prints them, which helpers each
- * may call (from the helpers' descriptors), the raw-memory type (r1 =
- * data, r2 = length), and bpfvm_program_test_run().
+ * progtypes.h), their names as bpftool prints them, the raw-memory type
+ * (r1 = data, r2 = length), and bpfvm_program_test_run().
  */
 #include <errno.h>
 #include <linux/bpf.h>
@@ -14,7 +13,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "helpers/helper_desc.h"
 #include "progtypes/progtypes.h"
 
 static int memory_prepare(struct hook_state *h, const bpfvm_test_run *t, bpfvm_error *err)
@@ -83,14 +81,6 @@ const char *bpfvm_prog_type_name(uint32_t type)
 	return d ? d->name : NULL;
 }
 
-int helper_allowed_for(const struct helper_desc *d, uint32_t prog_type)
-{
-	const struct progtype_desc *t = progtype_desc(prog_type);
-	/* the kernel's lists are known only for the types bpfvm models */
-	if (!t || !t->ctx_size || prog_type >= 64)
-		return -1;
-	return d && (d->prog_types & PROG_BIT(prog_type)) ? 1 : 0;
-}
 
 static void release(struct hook_state *h)
 {
