@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/helper_desc.h"
 #include "helpers/helpers.h"
 #include "maps/map_internal.h"
 #include "progtypes/progtypes.h"
@@ -81,7 +82,7 @@ static int check_helper_mem(struct verifier_env *env, struct vstate *st, int reg
 	struct vreg *r = &cur_frame(st)->regs[regno];
 	if (null_ok && r->type == REG_SCALAR && scalar_is_const(&r->v) && r->v.var.value == 0)
 		return 0;
-	if (is_pkt(r) && !helper_takes_packet(env->cur_helper))
+	if (is_pkt(r) && !env->cur_desc->pkt_access)
 		return reject(env, -EACCES, "helper access to the packet is not allowed");
 	if (size == 0) {
 		if (r->type == REG_SCALAR && !null_ok)
@@ -237,14 +238,17 @@ struct call_args {
 static int check_helper_allowed(struct verifier_env *env, const struct vstate *st, uint32_t id,
                                 const struct helper_proto **proto)
 {
-	const char *name = NULL;
-	if (!env->opts->helpers || !bpfvm_helpers_find(env->opts->helpers, id, &name))
+	const struct helper_desc *d = helpers_desc(env->opts->helpers, id);
+	if (!d)
 		return reject(env, -EINVAL, "invalid func unknown#%u", id);
-	const struct helper_proto *p = helper_proto(id);
-	if (!p)
-		return reject(env, -ENOTSUP, "unsupported: helper %s#%u has no prototype in bpfvm's verifier", name, id);
+	if (!d->has_proto)
+		return reject(env, -ENOTSUP,
+		              "unsupported: helper %s#%u has no prototype (declare one with bpfvm_helpers_set_proto)",
+		              d->proto.name, id);
+	const struct helper_proto *p = &d->proto;
 	env->cur_helper = id;
-	if (!env->raw && progtype_helper_allowed(env->prog_type, id) == 0)
+	env->cur_desc = d;
+	if (!env->raw && helper_allowed_for(d, env->prog_type) == 0)
 		return reject(env, -EINVAL, "program of this type cannot use helper %s#%u", p->name, id);
 	if (p->gpl_only && env->opts->license && !license_is_gpl_compatible(env->opts->license))
 		return reject(env, -EINVAL, "cannot call GPL-restricted function from non-GPL compatible program");

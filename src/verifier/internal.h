@@ -66,6 +66,7 @@ struct verifier_env {
 	uint32_t total_states, cur_states, peak_states, max_states_per_insn;
 	uint32_t next_id;
 	uint32_t cur_helper;      /* the helper whose arguments are being checked */
+	const struct helper_desc *cur_desc;   /* and its descriptor */
 	bool strict_alignment;    /* BPF_F_STRICT_ALIGNMENT */
 	bpfvm_error *err;
 	int log_level;

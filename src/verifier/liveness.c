@@ -12,6 +12,7 @@
 
 /* Registers an instruction reads (use) and writes (def). */
 static void insn_regs(const bpfvm_insn *in, const struct isa_op *op, liveness_helper_args_fn helper_args,
+                      const void *user,
                       uint16_t *use, uint16_t *def)
 {
 	uint16_t u = 0, d = 0;
@@ -67,7 +68,7 @@ static void insn_regs(const bpfvm_insn *in, const struct isa_op *op, liveness_he
 		u = dst | src;
 		break;
 	case FMT_CALL: {
-		unsigned nargs = helper_args((uint32_t)in->imm);
+		unsigned nargs = helper_args(user, (uint32_t)in->imm);
 		u = (uint16_t)(((1u << nargs) - 1) << 1);
 		d = 0x3f;
 		break;
@@ -91,7 +92,7 @@ static void insn_regs(const bpfvm_insn *in, const struct isa_op *op, liveness_he
 }
 
 int liveness_compute(struct liveness *lv, const bpfvm_insn *insns, const struct isa_op *const *ops, size_t count,
-                     liveness_helper_args_fn helper_args, bpfvm_error *err)
+                     liveness_helper_args_fn helper_args, const void *user, bpfvm_error *err)
 {
 	bool changed = true;
 	lv->count = count;
@@ -105,7 +106,7 @@ int liveness_compute(struct liveness *lv, const bpfvm_insn *insns, const struct 
 			if (!op)
 				continue; /* second half of lddw */
 			uint16_t use, def, out = 0;
-			insn_regs(&insns[i], op, helper_args, &use, &def);
+			insn_regs(&insns[i], op, helper_args, user, &use, &def);
 			size_t len = op->format == FMT_LDDW ? 2 : 1;
 			bool falls = op->format != FMT_EXIT && op->format != FMT_JA && op->format != FMT_JA32;
 			if (falls && i + len < count)

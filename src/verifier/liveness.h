@@ -21,13 +21,14 @@ struct liveness {
 	uint16_t *live_in;        /* registers live on entry to each instruction */
 };
 
-/* How many argument registers (r1..) helper id reads: 5 when unknown. */
-typedef unsigned (*liveness_helper_args_fn)(uint32_t id);
+/* How many argument registers (r1..) helper id reads: 5 when unknown;
+ * `user` is what liveness_compute() was given. */
+typedef unsigned (*liveness_helper_args_fn)(const void *user, uint32_t id);
 
 /* Computes lv from the program and its decoding (ops[pc] NULL for the
  * second half of an lddw); free it with liveness_free(). */
 int liveness_compute(struct liveness *lv, const bpfvm_insn *insns, const struct isa_op *const *ops, size_t count,
-                     liveness_helper_args_fn helper_args, bpfvm_error *err);
+                     liveness_helper_args_fn helper_args, const void *user, bpfvm_error *err);
 void liveness_free(struct liveness *lv);
 
 #pragma GCC visibility pop

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "helpers/helper_desc.h"
 #include "helpers/helpers.h"
 #include "maps/map_internal.h"
 #include "verifier/internal.h"
@@ -343,13 +344,14 @@ static void free_env(struct verifier_env *env)
 	cfg_free(&env->cfg);
 }
 
-/* How many argument registers helper id reads, for liveness. */
-static unsigned helper_arg_count(uint32_t id)
+/* How many argument registers helper id of table `helpers` reads, for
+ * liveness: its prototype's, or all five without one. */
+static unsigned helper_arg_count(const void *helpers, uint32_t id)
 {
-	const struct helper_proto *p = helper_proto(id);
+	const struct helper_desc *d = helpers_desc(helpers, id);
 	unsigned nargs = 5;
-	if (p)
-		for (nargs = 0; nargs < 5 && p->args[nargs]; nargs++)
+	if (d && d->has_proto)
+		for (nargs = 0; nargs < 5 && d->proto.args[nargs]; nargs++)
 			;
 	return nargs;
 }
@@ -460,7 +462,7 @@ static int prepare(struct verifier_env *env)
 			report(env, NULL, (uint32_t)err->insn);
 		return rc;
 	}
-	if ((rc = liveness_compute(&env->liveness, insns, env->cfg.ops, count, helper_arg_count, err)))
+	if ((rc = liveness_compute(&env->liveness, insns, env->cfg.ops, count, helper_arg_count, env->opts->helpers, err)))
 		return rc;
 	cfg_mark_prune_points(&env->cfg);
 	return 0;
