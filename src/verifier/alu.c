@@ -44,8 +44,13 @@ static int ptr_arith(struct verifier_env *env, struct vreg *dst, const struct vr
 	struct vreg res = *ptr;
 	if (scalar_is_const(&sc->v)) {
 		int64_t c = (int64_t)sc->v.var.value;
+		/* the constant first, as the kernel's check_reg_sane_offset:
+		 * then off +/- c cannot overflow */
+		if (c >= MAX_VAR_OFF || c <= -MAX_VAR_OFF)
+			return reject(env, -EACCES, "math between %s pointer and %" PRId64 " is not allowed",
+			              reg_type_name(ptr), c);
 		int64_t noff = op == 0x00 ? (int64_t)ptr->off + c : (int64_t)ptr->off - c;
-		if (c >= MAX_VAR_OFF || c <= -MAX_VAR_OFF || noff >= MAX_VAR_OFF || noff <= -MAX_VAR_OFF)
+		if (noff >= MAX_VAR_OFF || noff <= -MAX_VAR_OFF)
 			return reject(env, -EACCES, "R%d pointer offset %" PRId64 " is not allowed", regno, noff);
 		res.off = (int32_t)noff;
 	} else {
