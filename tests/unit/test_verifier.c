@@ -334,6 +334,89 @@ out:
 		bpfvm_map_put(maps[i]);
 }
 
+/* ---- which maps each helper takes ------------------------------------------ */
+
+/* The map types bpfvm models, one map of each (map-in-map with an array
+ * inside), for the kernel's check_map_func_compatibility below. */
+static int create_each_map_type(bpfvm_map **maps, size_t *count, bpfvm_error *err)
+{
+	static const struct { uint32_t type, key, value, max, flags, extra; } defs[] = {
+		{ BPF_MAP_TYPE_HASH, 4, 8, 4, 0, 0 },           { BPF_MAP_TYPE_ARRAY, 4, 8, 4, 0, 0 },
+		{ BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4, 0, 0 },     { BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, 4, 0, 0 },
+		{ BPF_MAP_TYPE_PERCPU_HASH, 4, 8, 4, 0, 0 },    { BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 4, 0, 0 },
+		{ BPF_MAP_TYPE_LRU_HASH, 4, 8, 4, 0, 0 },       { BPF_MAP_TYPE_LRU_PERCPU_HASH, 4, 8, 4, 0, 0 },
+		{ BPF_MAP_TYPE_LPM_TRIE, 8, 8, 4, BPF_F_NO_PREALLOC, 0 },
+		{ BPF_MAP_TYPE_ARRAY_OF_MAPS, 4, 4, 4, 0, 0 },  { BPF_MAP_TYPE_HASH_OF_MAPS, 4, 4, 4, 0, 0 },
+		{ BPF_MAP_TYPE_QUEUE, 0, 8, 4, 0, 0 },          { BPF_MAP_TYPE_STACK, 0, 8, 4, 0, 0 },
+		{ BPF_MAP_TYPE_RINGBUF, 0, 0, 4096, 0, 0 },     { BPF_MAP_TYPE_BLOOM_FILTER, 0, 8, 4, 0, 1 },
+	};
+	bpfvm_map *inner = NULL;
+	bpfvm_map_def in = BPFVM_MAP_DEF_INIT;
+	in.type = BPF_MAP_TYPE_ARRAY, in.key_size = 4, in.value_size = 8, in.max_entries = 4, in.name = "inner";
+	int rc = bpfvm_map_create(&in, &inner, err);
+	for (size_t i = 0; !rc && i < sizeof defs / sizeof defs[0]; i++) {
+		bpfvm_map_def d = BPFVM_MAP_DEF_INIT;
+		d.type = defs[i].type, d.key_size = defs[i].key, d.value_size = defs[i].value;
+		d.max_entries = defs[i].max, d.flags = defs[i].flags, d.map_extra = defs[i].extra, d.name = "m";
+		if (d.type == BPF_MAP_TYPE_ARRAY_OF_MAPS || d.type == BPF_MAP_TYPE_HASH_OF_MAPS)
+			d.inner = inner;
+		rc = bpfvm_map_create(&d, &maps[i], err);
+		*count = i + (rc == 0);
+	}
+	bpfvm_map_put(inner);
+	return rc;
+}
+
+#define BIT(type) (1ull << BPF_MAP_TYPE_##type)
+#define RESTRICTED (BIT(PROG_ARRAY) | BIT(PERF_EVENT_ARRAY) | BIT(RINGBUF) | BIT(QUEUE) | BIT(STACK) | BIT(BLOOM_FILTER))
+#define PERCPU (BIT(PERCPU_ARRAY) | BIT(PERCPU_HASH) | BIT(LRU_PERCPU_HASH))
+
+/* Each helper taking a map, against a map of each type: refused with the
+ * kernel's "cannot pass map_type" exactly when the kernel refuses it (a
+ * ringbuf only to the ringbuf helpers, a prog_array only to tail_call,
+ * an outer map only to lookups, ...). */
+static void check_map_helper_pairs(void)
+{
+	static const struct { uint32_t id; int map_reg; uint64_t takes; } helpers[] = {
+		{ BPF_FUNC_map_lookup_elem, 1, ~RESTRICTED },
+		{ BPF_FUNC_map_update_elem, 1, ~(RESTRICTED | BIT(ARRAY_OF_MAPS) | BIT(HASH_OF_MAPS)) },
+		{ BPF_FUNC_map_delete_elem, 1, ~(RESTRICTED | BIT(ARRAY_OF_MAPS) | BIT(HASH_OF_MAPS)) },
+		{ BPF_FUNC_tail_call, 2, BIT(PROG_ARRAY) },
+		{ BPF_FUNC_perf_event_output, 2, BIT(PERF_EVENT_ARRAY) },
+		{ BPF_FUNC_map_push_elem, 1, BIT(QUEUE) | BIT(STACK) | BIT(BLOOM_FILTER) },
+		{ BPF_FUNC_map_pop_elem, 1, BIT(QUEUE) | BIT(STACK) },
+		{ BPF_FUNC_map_peek_elem, 1, BIT(QUEUE) | BIT(STACK) | BIT(BLOOM_FILTER) },
+		{ BPF_FUNC_ringbuf_output, 1, BIT(RINGBUF) },
+		{ BPF_FUNC_ringbuf_reserve, 1, BIT(RINGBUF) },
+		{ BPF_FUNC_ringbuf_query, 1, BIT(RINGBUF) },
+		{ BPF_FUNC_for_each_map_elem, 1,
+		  BIT(HASH) | BIT(LRU_HASH) | BIT(ARRAY) | BIT(PERCPU_HASH) | BIT(PERCPU_ARRAY) | BIT(LRU_PERCPU_HASH) },
+		{ BPF_FUNC_map_lookup_percpu_elem, 1, PERCPU },
+	};
+	bpfvm_error err = { 0 };
+	bpfvm_map *maps[16] = { 0 };
+	size_t count = 0;
+	int rc = create_each_map_type(maps, &count, &err);
+	CHECK(rc == 0, "creating a map of each type: %s", err.msg);
+	for (size_t h = 0; !rc && h < sizeof helpers / sizeof helpers[0]; h++) {
+		for (size_t m = 0; m < count; m++) {
+			bpfvm_insn prog[] = { LD_MAP(helpers[h].map_reg, (int32_t)m), CALL((int32_t)helpers[h].id), MOV_IMM(0, 0),
+			                      EXIT };
+			bpfvm_verify_opts vo = { .prog_type = XDP, .maps = maps, .map_count = count };
+			rc = bpfvm_verify(prog, sizeof prog / sizeof prog[0], &vo, NULL, &err);
+			bpfvm_map_info info;
+			bpfvm_map_info_get(maps[m], &info);
+			bool refused = rc != 0 && strstr(err.msg, "cannot pass map_type") && err.insn == 2;
+			bool takes = helpers[h].takes >> info.type & 1;
+			CHECK(refused != takes, "helper %u with map type %u: %s", helpers[h].id, info.type,
+			      rc ? err.msg : "accepted");
+			rc = 0;
+		}
+	}
+	for (size_t m = 0; m < count; m++)
+		bpfvm_map_put(maps[m]);
+}
+
 /* ---- logs --------------------------------------------------------------- */
 
 static void check_logs(void)
@@ -509,6 +592,7 @@ int main(void)
 {
 	check_asm_cases();
 	check_map_cases();
+	check_map_helper_pairs();
 	check_logs();
 	check_examples();
 	check_conformance();
