@@ -81,12 +81,17 @@ static uint64_t h_for_each_map_elem(uint64_t map, uint64_t fn, uint64_t ctx, uin
 }
 
 #define A(...) { __VA_ARGS__ }
-#define DESC(ID, FN, ARGS) \
+#define DESC(ID, FN, ARGS, CALLBACK, ...) \
 	{ .proto = { BPF_FUNC_##ID, "bpf_" #ID, RET_INTEGER, ARGS }, .fn = FN, .has_proto = true, \
-	  .prog_types = PROGS_ALL }
+	  .prog_types = PROGS_ALL, .callback = CALLBACK, __VA_ARGS__ }
+/* the map types whose elements the kernel's bpf_for_each_map_elem visits */
+#define T(TYPE) MAP_TYPE_BIT(BPF_MAP_TYPE_##TYPE)
+#define ITERABLE_TYPES \
+	(T(HASH) | T(LRU_HASH) | T(ARRAY) | T(PERCPU_HASH) | T(PERCPU_ARRAY) | T(LRU_PERCPU_HASH))
 
 const struct helper_desc helper_descs_callbacks[] = {
-	DESC(for_each_map_elem, h_for_each_map_elem, A(ARG_MAP, ARG_FUNC, ARG_STACK_OR_NULL, ARG_ANYTHING)),
-	DESC(loop, h_loop, A(ARG_SCALAR, ARG_FUNC, ARG_STACK_OR_NULL, ARG_ANYTHING)),
+	DESC(for_each_map_elem, h_for_each_map_elem, A(ARG_MAP, ARG_FUNC, ARG_STACK_OR_NULL, ARG_ANYTHING),
+	     CALLBACK_MAP_ELEM, .map_kind = MAP_HELPER_ITERATE, .map_types = ITERABLE_TYPES),
+	DESC(loop, h_loop, A(ARG_SCALAR, ARG_FUNC, ARG_STACK_OR_NULL, ARG_ANYTHING), CALLBACK_LOOP),
 };
 const size_t helper_descs_callbacks_count = sizeof helper_descs_callbacks / sizeof helper_descs_callbacks[0];

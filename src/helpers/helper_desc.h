@@ -4,12 +4,15 @@
  *
  * Owns: struct helper_desc (id, name, function, prototype, GPL-only,
  * which program types may call it, whether it changes packet data or may
- * take packet pointers, how an engine may inline it), the argument and
- * result kinds of prototypes, and the lookups by ID.  The kernel's
+ * take packet pointers, how an engine may inline it, the map types its map
+ * argument takes, the callback it makes, the lock it takes or releases,
+ * whether it is a tail call), the argument and result kinds of
+ * prototypes, and the lookups by ID.  The kernel's
  * helpers are static descriptors beside their functions (kernel.c,
  * map_helpers.c, callback_helpers.c); an embedder's helper gets one built
  * from bpfvm_helpers_add() and bpfvm_helpers_set_proto() (registry.c).
- * The verifier, the loader's checks and the engines read only these.
+ * The verifier, the loader's checks and the engines read only these:
+ * none of them names a helper ID.
  */
 #ifndef BPFVM_HELPERS_HELPER_DESC_H
 #define BPFVM_HELPERS_HELPER_DESC_H
@@ -19,6 +22,7 @@
 
 #include "bpfvm/bpfvm.h"
 #include "bpfvm/helpers.h"
+#include "maps/map_internal.h"
 
 /* The argument kinds of a prototype: the public ones (bpfvm/helpers.h),
  * which embedders may use, and the kernel-only ones after them. */
@@ -72,6 +76,26 @@ enum helper_inline {
 	INLINE_RINGBUF_OUTPUT,    /* bpfvm_map_ringbuf_output(map, data, size, flags) */
 };
 
+/* The callback a helper taking an ARG_FUNC makes, which says what the
+ * verifier passes the callback; either returns 0 (go on) or 1 (stop). */
+enum helper_callback {
+	CALLBACK_NONE = 0,
+	CALLBACK_LOOP,            /* callback(index, ctx), as bpf_loop */
+	CALLBACK_MAP_ELEM,        /* callback(map, key, value, ctx), as bpf_for_each_map_elem */
+};
+
+/* What a helper does to the program's bpf_spin_lock (ARG_SPIN_LOCK). */
+enum helper_lock {
+	LOCK_NONE = 0,
+	LOCK_ACQUIRE,             /* takes it: no other call until it is released */
+	LOCK_RELEASE,             /* releases it: the one call allowed while it is held */
+};
+
+/* Map types as bits of helper_desc.map_types (the kernel's enum
+ * bpf_map_type numbers, all below 64 for the types bpfvm models). */
+#define MAP_TYPE_BIT(type) (1ull << (type))
+#define MAP_TYPES_ANY (~0ull)     /* any type not restricted to other helpers (map_ops.only_helpers) */
+
 /* Program types as bits of helper_desc.prog_types (the kernel's enum
  * bpf_prog_type numbers, all below 64 for the types bpfvm models). */
 #define PROG_BIT(type) (1ull << (type))
@@ -88,6 +112,14 @@ struct helper_desc {
 	bool pkt_access;              /* may take packet pointers as memory (the kernel's pkt_access) */
 	uint64_t prog_types;          /* PROG_BIT()s of the types that may call it */
 	uint8_t inline_kind;          /* enum helper_inline */
+	/* its ARG_MAP: which kind of map helper it is (enum
+	 * map_helper_kind, what a map type restricted to some helpers names)
+	 * and the MAP_TYPE_BIT()s of the types it takes; 0: none */
+	uint8_t map_kind;
+	uint64_t map_types;
+	uint8_t callback;             /* enum helper_callback, with an ARG_FUNC */
+	uint8_t lock;                 /* enum helper_lock, with an ARG_SPIN_LOCK */
+	bool tail_call;               /* may jump to another program: no reference may be held */
 };
 
 /* Adds the kernel's descriptors of one module to a table. */
@@ -100,6 +132,10 @@ const struct helper_desc *helper_kernel_desc(uint32_t id);
  * -1 if bpfvm models no rule for prog_type (raw memory, unknown types:
  * whatever the table holds goes). */
 int helper_allowed_for(const struct helper_desc *d, uint32_t prog_type);
+/* Whether a program may pass map m to the helper d describes: d takes
+ * maps of its type, and m's type is not restricted to other helpers (the
+ * kernel's check_map_func_compatibility, from both sides). */
+bool helper_takes_map(const struct helper_desc *d, const bpfvm_map *m);
 /* Marks h in use by a loaded program: from then on it cannot change. */
 void helpers_freeze(const bpfvm_helpers *h);
 

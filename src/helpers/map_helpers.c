@@ -279,6 +279,13 @@ static uint64_t h_tail_call(uint64_t ctx, uint64_t map, uint64_t index, uint64_t
 }
 
 #define A(...) { __VA_ARGS__ }
+/* The map types the kernel lets each kind of map helper take (the helper
+ * side of its check_map_func_compatibility; map types restricted to some
+ * helpers say so themselves, in their map_ops.only_helpers). */
+#define MAPS(KIND, TYPES) .map_kind = MAP_HELPER_##KIND, .map_types = (TYPES)
+#define T(TYPE) MAP_TYPE_BIT(BPF_MAP_TYPE_##TYPE)
+#define QUEUES (T(QUEUE) | T(STACK))
+#define PERCPU_TYPES (T(PERCPU_ARRAY) | T(PERCPU_HASH) | T(LRU_PERCPU_HASH))
 /* The kernel's prototypes for a privileged loader; every program type
  * bpfvm models may call these (tests/unit/test_helper_types.c). */
 #define DESC(ID, FN, RET, ARGS, ...) \
@@ -287,27 +294,32 @@ static uint64_t h_tail_call(uint64_t ctx, uint64_t map, uint64_t index, uint64_t
 
 const struct helper_desc helper_descs_maps[] = {
 	DESC(map_lookup_elem, h_map_lookup_elem, RET_MAP_VALUE_OR_NULL, A(ARG_MAP, ARG_MAP_KEY),
-	     .pkt_access = true, .inline_kind = INLINE_MAP_LOOKUP),
+	     .pkt_access = true, .inline_kind = INLINE_MAP_LOOKUP, MAPS(LOOKUP, MAP_TYPES_ANY)),
 	DESC(map_update_elem, h_map_update_elem, RET_INTEGER, A(ARG_MAP, ARG_MAP_KEY, ARG_MAP_VALUE, ARG_ANYTHING),
-	     .pkt_access = true, .inline_kind = INLINE_MAP_UPDATE),
+	     .pkt_access = true, .inline_kind = INLINE_MAP_UPDATE, MAPS(CHANGE, MAP_TYPES_ANY)),
 	DESC(map_delete_elem, h_map_delete_elem, RET_INTEGER, A(ARG_MAP, ARG_MAP_KEY),
-	     .pkt_access = true, .inline_kind = INLINE_MAP_DELETE),
-	DESC(tail_call, h_tail_call, RET_VOID, A(ARG_CTX, ARG_MAP, ARG_ANYTHING)),
+	     .pkt_access = true, .inline_kind = INLINE_MAP_DELETE, MAPS(CHANGE, MAP_TYPES_ANY)),
+	DESC(tail_call, h_tail_call, RET_VOID, A(ARG_CTX, ARG_MAP, ARG_ANYTHING), MAPS(TAIL_CALL, T(PROG_ARRAY)),
+	     .tail_call = true),
 	DESC(perf_event_output, h_perf_event_output, RET_INTEGER,
-	     A(ARG_CTX, ARG_MAP, ARG_ANYTHING, ARG_MEM, ARG_SIZE_OR_ZERO), .proto.gpl_only = true),
-	DESC(map_push_elem, h_map_push_elem, RET_INTEGER, A(ARG_MAP, ARG_MAP_VALUE, ARG_ANYTHING), .pkt_access = true),
-	DESC(map_pop_elem, h_map_pop_elem, RET_INTEGER, A(ARG_MAP, ARG_MAP_VALUE_UNINIT)),
-	DESC(map_peek_elem, h_map_peek_elem, RET_INTEGER, A(ARG_MAP, ARG_MAP_VALUE_UNINIT)),
-	DESC(spin_lock, h_spin_lock, RET_VOID, A(ARG_SPIN_LOCK)),
-	DESC(spin_unlock, h_spin_unlock, RET_VOID, A(ARG_SPIN_LOCK)),
+	     A(ARG_CTX, ARG_MAP, ARG_ANYTHING, ARG_MEM, ARG_SIZE_OR_ZERO), .proto.gpl_only = true,
+	     MAPS(PERF_OUTPUT, T(PERF_EVENT_ARRAY))),
+	DESC(map_push_elem, h_map_push_elem, RET_INTEGER, A(ARG_MAP, ARG_MAP_VALUE, ARG_ANYTHING), .pkt_access = true,
+	     MAPS(PUSH, QUEUES | T(BLOOM_FILTER))),
+	DESC(map_pop_elem, h_map_pop_elem, RET_INTEGER, A(ARG_MAP, ARG_MAP_VALUE_UNINIT), MAPS(POP, QUEUES)),
+	DESC(map_peek_elem, h_map_peek_elem, RET_INTEGER, A(ARG_MAP, ARG_MAP_VALUE_UNINIT),
+	     MAPS(PEEK, QUEUES | T(BLOOM_FILTER))),
+	DESC(spin_lock, h_spin_lock, RET_VOID, A(ARG_SPIN_LOCK), .lock = LOCK_ACQUIRE),
+	DESC(spin_unlock, h_spin_unlock, RET_VOID, A(ARG_SPIN_LOCK), .lock = LOCK_RELEASE),
 	DESC(ringbuf_output, h_ringbuf_output, RET_INTEGER, A(ARG_MAP, ARG_MEM, ARG_SIZE_OR_ZERO, ARG_ANYTHING),
-	     .inline_kind = INLINE_RINGBUF_OUTPUT),
-	DESC(ringbuf_reserve, h_ringbuf_reserve, RET_MEM_OR_NULL, A(ARG_MAP, ARG_ALLOC_SIZE, ARG_ANYTHING)),
+	     .inline_kind = INLINE_RINGBUF_OUTPUT, MAPS(RINGBUF, T(RINGBUF))),
+	DESC(ringbuf_reserve, h_ringbuf_reserve, RET_MEM_OR_NULL, A(ARG_MAP, ARG_ALLOC_SIZE, ARG_ANYTHING),
+	     MAPS(RINGBUF, T(RINGBUF))),
 	DESC(ringbuf_submit, h_ringbuf_submit, RET_VOID, A(ARG_RINGBUF_MEM, ARG_ANYTHING)),
 	DESC(ringbuf_discard, h_ringbuf_discard, RET_VOID, A(ARG_RINGBUF_MEM, ARG_ANYTHING)),
-	DESC(ringbuf_query, h_ringbuf_query, RET_INTEGER, A(ARG_MAP, ARG_ANYTHING)),
+	DESC(ringbuf_query, h_ringbuf_query, RET_INTEGER, A(ARG_MAP, ARG_ANYTHING), MAPS(RINGBUF, T(RINGBUF))),
 	DESC(map_lookup_percpu_elem, h_map_lookup_percpu_elem, RET_MAP_VALUE_OR_NULL,
-	     A(ARG_MAP, ARG_MAP_KEY, ARG_ANYTHING), .pkt_access = true),
+	     A(ARG_MAP, ARG_MAP_KEY, ARG_ANYTHING), .pkt_access = true, MAPS(LOOKUP_PERCPU, PERCPU_TYPES)),
 };
 const size_t helper_descs_maps_count = sizeof helper_descs_maps / sizeof helper_descs_maps[0];
 

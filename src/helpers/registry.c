@@ -2,8 +2,10 @@
  * registry.c - the table of helpers a program may call, by 32-bit ID.
  *
  * Owns: bpfvm_helpers, an open-addressing hash table from helper ID to
- * descriptor (helper_desc.h).  IDs are arbitrary (no small fixed table),
- * so an embedder can use the kernel's numbers and its own side by side.
+ * descriptor (helper_desc.h), and the questions asked of descriptors
+ * (may a program type call it, does a map fit its map argument).  IDs
+ * are arbitrary (no small fixed table), so an embedder can use the
+ * kernel's numbers and its own side by side.
  * The kernel's helpers point at their static descriptors; an embedder's
  * get a descriptor of their own.  A table is frozen once a program is
  * loaded with it: programs keep pointers to its descriptors, so a later
@@ -137,7 +139,7 @@ int bpfvm_helpers_add(bpfvm_helpers *h, uint32_t id, const char *name,
 	const struct helper_desc *kernel = helper_kernel_desc(id);
 	if (kernel && kernel->fn == fn)
 		*d = *kernel;
-	else
+	else /* map_types 0: a map passed to it is refused, as no rule says which fit */
 		*d = (struct helper_desc){ .proto = { .id = id }, .fn = fn, .prog_types = PROGS_ALL };
 	d->proto.name = copy;
 	return put(h, id, d, d, err);
@@ -267,6 +269,13 @@ int helper_allowed_for(const struct helper_desc *d, uint32_t prog_type)
 	if (!t || !t->ctx_size || prog_type >= 64)
 		return -1;
 	return d && (d->prog_types & PROG_BIT(prog_type)) ? 1 : 0;
+}
+
+bool helper_takes_map(const struct helper_desc *d, const bpfvm_map *m)
+{
+	if (m->type >= 64 || !(d->map_types & MAP_TYPE_BIT(m->type)))
+		return false;
+	return !m->ops->only_helpers || (m->ops->only_helpers & MAP_HELPER_BIT(d->map_kind));
 }
 
 void helpers_freeze(const bpfvm_helpers *h)

@@ -174,6 +174,7 @@ const struct map_ops map_bloom_filter_ops = {
 	.layout = bloom_layout,
 	.init = bloom_init,
 	.pinnable = true,
+	.only_helpers = MAP_HELPER_BIT(MAP_HELPER_PUSH) | MAP_HELPER_BIT(MAP_HELPER_PEEK),
 	.sys_lookup = bloom_sys_lookup,
 	.sys_update = bloom_sys_update,
 	.sys_delete = bloom_sys_delete,

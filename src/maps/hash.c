@@ -1427,6 +1427,7 @@ const struct map_ops map_hash_of_maps_ops = {
 	HTAB_COMMON,
 	.destroy = htab_destroy,
 	.pinnable = false,
+	.only_helpers = MAP_HELPER_BIT(MAP_HELPER_LOOKUP),   /* the inner map */
 	.sys_update = of_maps_sys_update,
 	.delete = htab_prog_delete,
 };

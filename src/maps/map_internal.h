@@ -100,6 +100,24 @@ struct bpfvm_map {
 	bpfvm_map *inner_template;    /* map-in-map: referenced template */
 };
 
+/* The kinds of helper that take a map, as a map type names those it is
+ * restricted to (the maps layer is below the helpers: each helper's
+ * descriptor says which kind it is). */
+enum map_helper_kind {
+	MAP_HELPER_NONE = 0,        /* takes no map (or an embedder's helper) */
+	MAP_HELPER_LOOKUP,          /* map_lookup_elem */
+	MAP_HELPER_CHANGE,          /* map_update_elem, map_delete_elem */
+	MAP_HELPER_LOOKUP_PERCPU,   /* map_lookup_percpu_elem */
+	MAP_HELPER_ITERATE,         /* for_each_map_elem */
+	MAP_HELPER_PUSH,            /* map_push_elem */
+	MAP_HELPER_POP,             /* map_pop_elem */
+	MAP_HELPER_PEEK,            /* map_peek_elem */
+	MAP_HELPER_TAIL_CALL,       /* tail_call */
+	MAP_HELPER_PERF_OUTPUT,     /* perf_event_output */
+	MAP_HELPER_RINGBUF,         /* ringbuf_output, ringbuf_reserve, ringbuf_query */
+};
+#define MAP_HELPER_BIT(kind) (1u << (kind))
+
 /* One per map type.  User-space operations (sys_*) get flags already
  * checked for what is common to all types, and may fill err; program-side
  * ones return the helper's value. Missing entries mean "not supported". */
@@ -113,6 +131,10 @@ struct map_ops {
 	int (*attach)(bpfvm_map *map, bpfvm_error *err);
 	void (*destroy)(bpfvm_map *map);
 	bool pinnable;
+	/* MAP_HELPER_BIT()s of the only helpers a program may pass a map of
+	 * this type to (the map side of the kernel's
+	 * check_map_func_compatibility); 0: any helper that takes its type */
+	uint32_t only_helpers;
 	/* user space */
 	int (*sys_lookup)(bpfvm_map *map, const void *key, void *value, uint64_t flags, bpfvm_error *err);
 	int (*sys_update)(bpfvm_map *map, const void *key, const void *value, uint64_t flags, bpfvm_error *err);

@@ -319,6 +319,7 @@ const struct map_ops map_perf_event_array_ops = {
 	.attach = perf_attach_local,
 	.destroy = perf_destroy,
 	.pinnable = false,
+	.only_helpers = MAP_HELPER_BIT(MAP_HELPER_PERF_OUTPUT),
 	.sys_update = perf_sys_update,
 	.sys_delete = perf_sys_delete,
 	.sys_get_next_key = array_get_next_key,

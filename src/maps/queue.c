@@ -205,6 +205,8 @@ static long qs_delete(bpfvm_map *m, const void *key)
 	.layout = qs_layout, \
 	.init = qs_init, \
 	.pinnable = true, \
+	.only_helpers = \
+		MAP_HELPER_BIT(MAP_HELPER_PUSH) | MAP_HELPER_BIT(MAP_HELPER_POP) | MAP_HELPER_BIT(MAP_HELPER_PEEK), \
 	.sys_lookup = qs_sys_lookup, \
 	.sys_update = qs_sys_update, \
 	.sys_delete = qs_sys_delete, \

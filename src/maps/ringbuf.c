@@ -427,4 +427,5 @@ const struct map_ops map_ringbuf_ops = {
 	.attach = rb_attach,
 	.destroy = rb_destroy,
 	.pinnable = true,
+	.only_helpers = MAP_HELPER_BIT(MAP_HELPER_RINGBUF),
 };

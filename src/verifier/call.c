@@ -4,7 +4,9 @@
  * what it returns, the callbacks it enters, and frames for subprogram
  * calls.
  *
- * Owns: check_helper(), enter_frame().
+ * Owns: check_helper(), helper_calls_back(), enter_frame().  Every fact
+ * about one helper (the maps it takes, its callback, its lock, a tail
+ * call) comes from its descriptor, never from its ID.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -19,60 +21,6 @@
 #include "verifier/internal.h"
 
 /* ---- helper calls -------------------------------------------------------- */
-
-static bool map_func_ok(const struct bpfvm_map *m, uint32_t func)
-{
-	uint32_t t = m->type;
-	switch (func) {
-	case BPF_FUNC_tail_call:
-		return t == BPF_MAP_TYPE_PROG_ARRAY;
-	case BPF_FUNC_perf_event_output:
-		return t == BPF_MAP_TYPE_PERF_EVENT_ARRAY;
-	case BPF_FUNC_ringbuf_output:
-	case BPF_FUNC_ringbuf_reserve:
-	case BPF_FUNC_ringbuf_query:
-		return t == BPF_MAP_TYPE_RINGBUF;
-	case BPF_FUNC_map_push_elem:
-		return t == BPF_MAP_TYPE_QUEUE || t == BPF_MAP_TYPE_STACK || t == BPF_MAP_TYPE_BLOOM_FILTER;
-	case BPF_FUNC_map_pop_elem:
-		return t == BPF_MAP_TYPE_QUEUE || t == BPF_MAP_TYPE_STACK;
-	case BPF_FUNC_map_peek_elem:
-		return t == BPF_MAP_TYPE_QUEUE || t == BPF_MAP_TYPE_STACK || t == BPF_MAP_TYPE_BLOOM_FILTER;
-	case BPF_FUNC_for_each_map_elem:
-		return t == BPF_MAP_TYPE_HASH || t == BPF_MAP_TYPE_LRU_HASH || t == BPF_MAP_TYPE_ARRAY ||
-		       t == BPF_MAP_TYPE_PERCPU_HASH || t == BPF_MAP_TYPE_PERCPU_ARRAY ||
-		       t == BPF_MAP_TYPE_LRU_PERCPU_HASH;
-	case BPF_FUNC_map_lookup_percpu_elem:
-		return t == BPF_MAP_TYPE_PERCPU_ARRAY || t == BPF_MAP_TYPE_PERCPU_HASH ||
-		       t == BPF_MAP_TYPE_LRU_PERCPU_HASH;
-	case BPF_FUNC_map_lookup_elem:
-		return t != BPF_MAP_TYPE_PROG_ARRAY && t != BPF_MAP_TYPE_PERF_EVENT_ARRAY && t != BPF_MAP_TYPE_RINGBUF &&
-		       t != BPF_MAP_TYPE_QUEUE && t != BPF_MAP_TYPE_STACK && t != BPF_MAP_TYPE_BLOOM_FILTER;
-	case BPF_FUNC_map_update_elem:
-	case BPF_FUNC_map_delete_elem:
-		return t != BPF_MAP_TYPE_PROG_ARRAY && t != BPF_MAP_TYPE_PERF_EVENT_ARRAY && t != BPF_MAP_TYPE_RINGBUF &&
-		       t != BPF_MAP_TYPE_QUEUE && t != BPF_MAP_TYPE_STACK && t != BPF_MAP_TYPE_BLOOM_FILTER &&
-		       t != BPF_MAP_TYPE_ARRAY_OF_MAPS && t != BPF_MAP_TYPE_HASH_OF_MAPS;
-	default:
-		return false;
-	}
-}
-
-/* The map types only some helpers may take. */
-static bool map_needs_func(const struct bpfvm_map *m)
-{
-	switch (m->type) {
-	case BPF_MAP_TYPE_PROG_ARRAY:
-	case BPF_MAP_TYPE_PERF_EVENT_ARRAY:
-	case BPF_MAP_TYPE_RINGBUF:
-	case BPF_MAP_TYPE_QUEUE:
-	case BPF_MAP_TYPE_STACK:
-	case BPF_MAP_TYPE_BLOOM_FILTER:
-		return true;
-	default:
-		return false;
-	}
-}
 
 /* Memory a helper reads or writes: [r, r + size) where size may be a
  * range; every kind of memory pointer is accepted except the context. */
@@ -185,17 +133,19 @@ static void invalidate_pkt(struct vstate *st)
 	});
 }
 
-/* Where the callback's first instruction is, from a REG_FUNC. */
-static int setup_callback(struct verifier_env *env, struct vstate *st, uint32_t pc, uint32_t helper,
+/* Where the callback's first instruction is, from a REG_FUNC, and what
+ * the helper passes it, by the kind of callback it makes. */
+static int setup_callback(struct verifier_env *env, struct vstate *st, uint32_t pc, const struct helper_desc *d,
                           const struct vreg *fn, const struct vreg *map, const struct vreg *ctx)
 {
 	struct vreg args[5];
 	memset(args, 0, sizeof args);
-	if (helper == BPF_FUNC_loop) {
+	switch (d->callback) {
+	case CALLBACK_LOOP:       /* (index, ctx) */
 		mark_unknown(&args[0]);
 		args[1] = *ctx;
-	} else {
-		/* for_each_map_elem: (map, key, value, ctx) */
+		break;
+	case CALLBACK_MAP_ELEM:   /* (map, key, value, ctx) */
 		args[0] = *map;
 		mark_ptr(&args[1], REG_MEM);
 		args[1].mem_size = map->map->key_size;
@@ -203,8 +153,11 @@ static int setup_callback(struct verifier_env *env, struct vstate *st, uint32_t 
 		mark_ptr(&args[2], REG_MAP_VALUE);
 		args[2].map = map->map;
 		args[3] = *ctx;
+		break;
+	default:
+		return reject(env, -ENOTSUP, "unsupported: %s takes a callback of no known kind", d->proto.name);
 	}
-	int rc = enter_frame(env, st, pc, env->cfg.subprog_start[fn->subprog], (int32_t)helper);
+	int rc = enter_frame(env, st, pc, env->cfg.subprog_start[fn->subprog], (int32_t)d->proto.id);
 	if (rc)
 		return rc;
 	struct vframe *f = cur_frame(st);
@@ -227,16 +180,17 @@ static bool license_is_gpl_compatible(const char *license)
 /* What one helper call's arguments establish, for the checks after them. */
 struct call_args {
 	uint32_t id;
-	const struct helper_proto *p;
+	const struct helper_desc *d;
+	const struct helper_proto *p;  /* d's */
 	const struct vreg *map;   /* the ARG_MAP argument */
 	const struct vreg *func;  /* the ARG_FUNC argument */
 	uint64_t alloc_size;      /* the ARG_ALLOC_SIZE argument */
 	uint32_t release;         /* the reference an ARG_RINGBUF_MEM releases */
 };
 
-/* Whether the program may call helper id at all; fills *proto. */
+/* Whether the program may call helper id at all; fills *desc. */
 static int check_helper_allowed(struct verifier_env *env, const struct vstate *st, uint32_t id,
-                                const struct helper_proto **proto)
+                                const struct helper_desc **desc)
 {
 	const struct helper_desc *d = helpers_desc(env->opts->helpers, id);
 	if (!d)
@@ -252,9 +206,9 @@ static int check_helper_allowed(struct verifier_env *env, const struct vstate *s
 		return reject(env, -EINVAL, "program of this type cannot use helper %s#%u", p->name, id);
 	if (p->gpl_only && env->opts->license && !license_is_gpl_compatible(env->opts->license))
 		return reject(env, -EINVAL, "cannot call GPL-restricted function from non-GPL compatible program");
-	if (st->lock_id && id != BPF_FUNC_spin_unlock)
+	if (st->lock_id && d->lock != LOCK_RELEASE)
 		return reject(env, -EINVAL, "function calls are not allowed while holding a lock");
-	*proto = p;
+	*desc = d;
 	return 0;
 }
 
@@ -262,7 +216,7 @@ static int check_arg_map(struct verifier_env *env, struct call_args *c, const st
 {
 	if (r->type != REG_MAP_PTR || r->maybe_null)
 		return reject(env, -EACCES, "R%d type=%s expected=map_ptr", regno, reg_type_name(r));
-	if (!map_func_ok(r->map, c->id))
+	if (!helper_takes_map(c->d, r->map))
 		return reject(env, -EINVAL, "cannot pass map_type %u into func %s#%u", r->map->type, c->p->name, c->id);
 	c->map = r;
 	return 0;
@@ -329,7 +283,7 @@ static int check_arg_ringbuf_mem(struct verifier_env *env, struct call_args *c, 
 }
 
 /* The bpf_spin_lock of a map value: taken or released by the call. */
-static int check_arg_spin_lock(struct verifier_env *env, struct vstate *st, uint32_t id, const struct vreg *r,
+static int check_arg_spin_lock(struct verifier_env *env, struct vstate *st, uint8_t lock, const struct vreg *r,
                                int regno)
 {
 	if (r->type != REG_MAP_VALUE || r->maybe_null)
@@ -339,7 +293,7 @@ static int check_arg_spin_lock(struct verifier_env *env, struct vstate *st, uint
 	if (!var_is_zero(r) || r->off != r->map->spin_lock_off)
 		return reject(env, -EINVAL, "off %d doesn't point to 'struct bpf_spin_lock' that is at %d", r->off,
 		              r->map->spin_lock_off);
-	if (id == BPF_FUNC_spin_lock) {
+	if (lock == LOCK_ACQUIRE) {
 		if (st->lock_id)
 			return reject(env, -EINVAL, "Locking two bpf_spin_locks are not allowed");
 		st->lock_id = r->id ? r->id : 1;
@@ -418,7 +372,7 @@ static int check_arg(struct verifier_env *env, struct vstate *st, struct call_ar
 	case ARG_RINGBUF_MEM:
 		return check_arg_ringbuf_mem(env, c, r, regno);
 	case ARG_SPIN_LOCK:
-		return check_arg_spin_lock(env, st, c->id, r, regno);
+		return check_arg_spin_lock(env, st, c->d->lock, r, regno);
 	case ARG_CONST_STR:
 		return check_arg_const_str(env, r, regno);
 	case ARG_ALLOC_SIZE:
@@ -449,7 +403,7 @@ static int call_back(struct verifier_env *env, struct vstate *st, uint32_t pc, c
 	if (rc)
 		return rc;
 	struct vreg fn = *c->func, mp = c->map ? *c->map : (struct vreg){ 0 }, cx = cur_frame(st)->regs[3];
-	return setup_callback(env, st, pc, c->id, &fn, &mp, &cx);
+	return setup_callback(env, st, pc, c->d, &fn, &mp, &cx);
 }
 
 /* What the helper returns in r0 (an acquired reference for a ringbuf
@@ -503,8 +457,9 @@ int check_helper(struct verifier_env *env, struct vstate *st, uint32_t pc, const
 	struct call_args c = { .id = (uint32_t)in->imm };
 	int rc;
 	*entered_callback = false;
-	if ((rc = check_helper_allowed(env, st, c.id, &c.p)))
+	if ((rc = check_helper_allowed(env, st, c.id, &c.d)))
 		return rc;
+	c.p = &c.d->proto;
 	for (int a = 0; a < 5 && c.p->args[a]; a++) {
 		bool took_size;
 		if ((rc = check_arg(env, st, &c, a, &took_size)))
@@ -512,10 +467,8 @@ int check_helper(struct verifier_env *env, struct vstate *st, uint32_t pc, const
 		if (took_size)
 			a++;
 	}
-	if (c.id == BPF_FUNC_tail_call && st->ref_count)
+	if (c.d->tail_call && st->ref_count)
 		return reject(env, -EINVAL, "tail_call would lead to reference leak");
-	if (c.map && map_needs_func(c.map->map) && !map_func_ok(c.map->map, c.id))
-		return reject(env, -EINVAL, "cannot pass map_type %u into func %s#%u", c.map->map->type, c.p->name, c.id);
 	if (c.release)
 		release_ref(st, c.release);
 	if (c.p->changes_pkt)
@@ -527,6 +480,12 @@ int check_helper(struct verifier_env *env, struct vstate *st, uint32_t pc, const
 		return 0;
 	}
 	return set_return(env, st, pc, &c);
+}
+
+bool helper_calls_back(const void *helpers, uint32_t id)
+{
+	const struct helper_desc *d = helpers_desc(helpers, id);
+	return d && d->callback != CALLBACK_NONE;
 }
 
 /* ---- frames -------------------------------------------------------------- */

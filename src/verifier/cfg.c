@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <linux/bpf.h>
 #include <stdlib.h>
 
 #include "verifier/cfg.h"
@@ -122,7 +121,7 @@ int cfg_check_structure(const struct cfg *cfg, bpfvm_error *err)
 	return rc;
 }
 
-void cfg_mark_prune_points(struct cfg *cfg)
+void cfg_mark_prune_points(struct cfg *cfg, cfg_helper_calls_back_fn calls_back, const void *user)
 {
 	for (size_t pc = 0; pc < cfg->count; pc++) {
 		const struct isa_op *op = cfg->ops[pc];
@@ -146,7 +145,7 @@ void cfg_mark_prune_points(struct cfg *cfg)
 			if (pc + 1 < cfg->count)
 				cfg->prune[pc + 1] = 1;
 			/* a helper calling back is a loop head */
-			if (cfg->insns[pc].imm == BPF_FUNC_loop || cfg->insns[pc].imm == BPF_FUNC_for_each_map_elem)
+			if (calls_back(user, (uint32_t)cfg->insns[pc].imm))
 				cfg->prune[pc] = 1;
 			break;
 		default:

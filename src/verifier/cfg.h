@@ -46,9 +46,12 @@ void cfg_free(struct cfg *cfg);
 int cfg_find_subprogs(struct cfg *cfg, bpfvm_error *err);
 /* Every instruction must be reachable from the first. */
 int cfg_check_structure(const struct cfg *cfg, bpfvm_error *err);
-/* Marks where the walk keeps states: jump targets, after calls, and the
- * start of each subprogram. */
-void cfg_mark_prune_points(struct cfg *cfg);
+/* Whether helper id calls back (bpf_loop and the like); `user` is what
+ * cfg_mark_prune_points() was given. */
+typedef bool (*cfg_helper_calls_back_fn)(const void *user, uint32_t id);
+/* Marks where the walk keeps states: jump targets, after calls, calls of
+ * helpers that call back, and the start of each subprogram. */
+void cfg_mark_prune_points(struct cfg *cfg, cfg_helper_calls_back_fn calls_back, const void *user);
 /* The static call graph: no recursion, at most CFG_MAX_CALL_FRAMES
  * frames, and at most BPFVM_STACK_SIZE bytes of stack along any chain,
  * given each subprogram's deepest stack byte. */

@@ -192,6 +192,9 @@ int check_cond_jmp(struct verifier_env *env, struct vstate *st, uint32_t pc, con
 /* A helper call; *entered_callback when the walk goes on in a callback. */
 int check_helper(struct verifier_env *env, struct vstate *st, uint32_t pc, const bpfvm_insn *in,
                  bool *entered_callback);
+/* Whether helper id of table `helpers` calls back (its descriptor names a
+ * kind of callback): the helper's call is a loop head. */
+bool helper_calls_back(const void *helpers, uint32_t id);
 /* Pushes a frame for a call from callsite to target (a callback of
  * helper callback_helper, or -1 for a subprogram call). */
 int enter_frame(struct verifier_env *env, struct vstate *st, uint32_t callsite, uint32_t target,

@@ -11,7 +11,6 @@
  * free_search_states().
  */
 #include <inttypes.h>
-#include <linux/bpf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -491,8 +490,9 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 	 * met again after each callback; there, as the kernel does, a state
 	 * covered by one still being walked is a fixed point, and ends the
 	 * path. */
-	bool calls_back = env->insns[pc].opcode == 0x85 && env->insns[pc].src == 0 &&
-	                  (env->insns[pc].imm == BPF_FUNC_loop || env->insns[pc].imm == BPF_FUNC_for_each_map_elem);
+	const struct isa_op *op = env->cfg.ops[pc];
+	bool calls_back =
+		op && op->format == FMT_CALL && helper_calls_back(env->opts->helpers, (uint32_t)env->insns[pc].imm);
 	if (calls_back && covered_at_callback_call(env, pc, st))
 		return 1;
 	/* keep a state at every prune point (as the running kernel appears

@@ -464,7 +464,7 @@ static int prepare(struct verifier_env *env)
 	}
 	if ((rc = liveness_compute(&env->liveness, insns, env->cfg.ops, count, helper_arg_count, env->opts->helpers, err)))
 		return rc;
-	cfg_mark_prune_points(&env->cfg);
+	cfg_mark_prune_points(&env->cfg, helper_calls_back, env->opts->helpers);
 	return 0;
 }
 
