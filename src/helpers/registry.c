@@ -228,6 +228,12 @@ int bpfvm_helpers_set_proto(bpfvm_helpers *h, uint32_t id, const bpfvm_helper_pr
 	d->pkt_access = proto->pkt_access;
 	d->prog_types = proto->prog_types ? proto->prog_types : PROGS_ALL;
 	d->inline_kind = INLINE_NONE;
+	/* a map argument: any map type not restricted to the kernel's own
+	 * helpers (map_ops.only_helpers) */
+	bool takes_map = false;
+	for (int a = 0; a < 5; a++)
+		takes_map |= proto->args[a] == BPFVM_ARG_MAP;
+	d->map_types = takes_map ? MAP_TYPES_ANY : 0;
 	d->has_proto = true;
 	return 0;
 }

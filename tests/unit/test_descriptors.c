@@ -13,6 +13,7 @@
 
 #include "bpfvm/bpfvm.h"
 #include "bpfvm/helpers.h"
+#include "bpfvm/maps.h"
 #include "bpfvm/verifier.h"
 #include "unit/check.h"
 
@@ -116,6 +117,66 @@ static void proto_program_types(void)
 	bpfvm_helpers_free(h);
 }
 
+/* An embedder's lookup-like helper: (map, key) -> value or NULL. */
+static uint64_t my_lookup(uint64_t map, uint64_t key, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
+{
+	(void)c; (void)d; (void)e; (void)run;
+	return (uint64_t)(uintptr_t)bpfvm_map_lookup_elem((bpfvm_map *)(uintptr_t)map, (const void *)(uintptr_t)key);
+}
+
+static void embedder_map_helper(void)
+{
+	bpfvm_error err = { 0 };
+	bpfvm_map_def def = BPFVM_MAP_DEF_INIT;
+	def.type = BPF_MAP_TYPE_HASH, def.key_size = 4, def.value_size = 8, def.max_entries = 4, def.name = "h";
+	bpfvm_map_def rdef = BPFVM_MAP_DEF_INIT;
+	rdef.type = BPF_MAP_TYPE_RINGBUF, rdef.max_entries = 4096, rdef.name = "rb";
+	bpfvm_map *maps[2] = { 0 };
+	CHECK(bpfvm_map_create(&def, &maps[0], &err) == 0 && bpfvm_map_create(&rdef, &maps[1], &err) == 0,
+	      "maps: %s", err.msg);
+	bpfvm_helpers *h = bpfvm_helpers_new();
+	bpfvm_helpers_add(h, MY_SUM, "my_lookup", my_lookup, &err);
+	bpfvm_helper_proto proto = { .sz = sizeof proto, .ret = BPFVM_RET_MAP_VALUE_OR_NULL,
+	                             .args = { BPFVM_ARG_MAP, BPFVM_ARG_MAP_KEY } };
+	CHECK(bpfvm_helpers_set_proto(h, MY_SUM, &proto, &err) == 0, "set_proto: %s", err.msg);
+	/* *(u32 *)(fp - 4) = 0; r2 = fp - 4; r1 = map 0 (or 1); call; if r0 == 0 goto out; r0 = *(u64 *)r0 */
+	for (int m = 0; m < 2; m++) {
+		bpfvm_insn p[] = {
+			{ .opcode = 0x62, .dst = 10, .off = -4 },
+			{ .opcode = 0xbf, .dst = 2, .src = 10 },
+			{ .opcode = 0x07, .dst = 2, .imm = -4 },
+			{ .opcode = 0x18, .dst = 1, .src = 1, .imm = m }, { 0 },
+			{ .opcode = 0x85, .imm = MY_SUM },
+			{ .opcode = 0x15, .dst = 0, .off = 1 },
+			{ .opcode = 0x79, .dst = 0, .src = 0 },
+			{ .opcode = 0x95 },
+		};
+		bpfvm_verify_opts vo = { .prog_type = BPF_PROG_TYPE_XDP, .helpers = h, .maps = maps, .map_count = 2 };
+		int rc = bpfvm_verify(p, sizeof p / sizeof p[0], &vo, NULL, &err);
+		if (m == 0)
+			CHECK(rc == 0, "an embedder's map helper on a hash map: %d %s", rc, err.msg);
+		else
+			CHECK(rc == -EINVAL && strstr(err.msg, "cannot pass map_type"),
+			      "a ringbuf is for the ringbuf helpers only: %d %s", rc, err.msg);
+	}
+	/* and a null check is required, as for the kernel's lookup */
+	bpfvm_insn q[] = {
+		{ .opcode = 0x62, .dst = 10, .off = -4 },
+		{ .opcode = 0xbf, .dst = 2, .src = 10 },
+		{ .opcode = 0x07, .dst = 2, .imm = -4 },
+		{ .opcode = 0x18, .dst = 1, .src = 1 }, { 0 },
+		{ .opcode = 0x85, .imm = MY_SUM },
+		{ .opcode = 0x79, .dst = 0, .src = 0 },
+		{ .opcode = 0x95 },
+	};
+	bpfvm_verify_opts vo = { .prog_type = BPF_PROG_TYPE_XDP, .helpers = h, .maps = maps, .map_count = 2 };
+	int rc = bpfvm_verify(q, sizeof q / sizeof q[0], &vo, NULL, &err);
+	CHECK(rc == -EACCES && strstr(err.msg, "map_value_or_null"), "no null check: %d %s", rc, err.msg);
+	bpfvm_helpers_free(h);
+	bpfvm_map_put(maps[0]);
+	bpfvm_map_put(maps[1]);
+}
+
 static void bad_protos(void)
 {
 	static const struct {
@@ -204,6 +265,7 @@ int main(void)
 	embedder_helper_without_proto();
 	embedder_helper_with_proto();
 	proto_program_types();
+	embedder_map_helper();
 	bad_protos();
 	frozen_tables();
 	ktime_get_tai_ns();
