@@ -62,7 +62,7 @@ struct translator {
 	struct emit_buf b;
 	size_t *insn_off;        /* code offset of each instruction */
 	size_t *entry_off;       /* subprogram entry (prologue) by start insn */
-	bool *sub_start;
+	const bool *sub_start;   /* prog->analysis's */
 	/* The previous pass's layout: code only shrinks from pass to pass,
 	 * so a forward jump that reached in a byte then reaches now. */
 	size_t *prev_insn_off;   /* NULL in the first pass */
@@ -76,7 +76,7 @@ struct translator {
 	int32_t cur_pc;
 	unsigned stubs_used;     /* bit per enum stub */
 	bool layout_bad;         /* an internal short jump did not reach: a bug */
-	bool *is_target;         /* instruction is a jump target */
+	const bool *is_target;   /* instruction is a jump target (prog->analysis's) */
 	bool leaf;               /* unchecked, no calls, no packet loads: nothing can fault */
 	bool may_fault;          /* checked, or helpers / packet loads that can end a run */
 	bool frame;              /* needs r12 (the run) and rbp (the stack) */
@@ -1167,13 +1167,13 @@ static size_t translate_fused_rotate(struct translator *t, size_t pc)
 static size_t translate_fused_rmw(struct translator *t, size_t pc)
 {
 	const bpfvm_program *prog = t->prog;
-	const bpfvm_insn *in = &prog->insns[pc];
-	if (t->checked || (in->opcode != 0xbf && ISA_CLASS(in->opcode) != CLS_LDX))
+	/* a 64-bit x = y; x += z|K first: the address */
+	bool lea = prog->analysis->idiom[pc] != IDIOM_NONE && t->ops[pc]->bits == 64;
+	if (t->checked || (!lea && t->ops[pc]->format != FMT_LDX))
 		return 0;
 	size_t first = pc, n = 3;
 	int index = -1;
-	if (in->opcode == 0xbf && in->off == 0 && in->dst != in->src && pc + 5 <= prog->count &&
-	    in[1].dst == in->dst && ((in[1].opcode == 0x0f && in[1].src != in->dst) || in[1].opcode == 0x07)) {
+	if (lea && pc + 5 <= prog->count) {
 		pc += 2;               /* the address is computed first */
 		n = 5;
 	}
@@ -1206,7 +1206,7 @@ static size_t translate_fused_rmw(struct translator *t, size_t pc)
 		const bpfvm_insn *mov = &prog->insns[first], *add = mov + 1;
 		if (a != mov->dst)
 			return 0;
-		bool add_reg = add->opcode == 0x0f;
+		bool add_reg = t->ops[first + 1]->src_kind == SRC_REG;
 		if (!add_reg && t->blind)
 			return 0;
 		int64_t d = disp + (add_reg ? 0 : add->imm);
@@ -1326,12 +1326,10 @@ static size_t translate_fused(struct translator *t, size_t pc)
 	const bpfvm_insn *mov = &prog->insns[pc], *add = mov + 1;
 	/* x = y; x += z|K, 64-bit or 32-bit (a 32-bit lea keeps the low half
 	 * of the sum and zeroes the rest, as ALU32 does) */
-	bool w = mov->opcode == 0xbf;
-	if ((!w && mov->opcode != 0xbc) || mov->off || mov->dst == mov->src)
+	if (prog->analysis->idiom[pc] == IDIOM_NONE)
 		return 0;
-	bool add_reg = add->opcode == (w ? 0x0f : 0x0c);
-	if ((!add_reg && add->opcode != (w ? 0x07 : 0x04)) || add->dst != mov->dst || (add_reg && add->src == mov->dst))
-		return 0;
+	bool w = t->ops[pc]->bits == 64;
+	bool add_reg = t->ops[pc + 1]->src_kind == SRC_REG;
 	if (!add_reg && t->blind)
 		return 0;
 	int a = xreg[mov->dst], base = xreg[mov->src];
@@ -1819,12 +1817,13 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 	struct translator *t = &tr;
 	size_t *offs[2] = { calloc(n + 1, sizeof(size_t)), calloc(n + 1, sizeof(size_t)) };
 	t->entry_off = calloc(n + 1, sizeof *t->entry_off);
-	t->sub_start = calloc(n + 1, sizeof *t->sub_start);
+	t->sub_start = prog->analysis->sub_start;
 	t->sub_writes = calloc(n + 1, 1);
 	t->sub_calls = calloc(n + 1, sizeof *t->sub_calls);
-	t->is_target = calloc(n + 1, sizeof *t->is_target);
+	t->is_target = prog->analysis->jump_target;
+	t->entry_is_called = prog->analysis->entry_is_called;
 	int rc = 0;
-	if (!offs[0] || !offs[1] || !t->entry_off || !t->sub_start || !t->sub_writes || !t->sub_calls || !t->is_target) {
+	if (!offs[0] || !offs[1] || !t->entry_off || !t->sub_writes || !t->sub_calls) {
 		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
 		goto out;
 	}
@@ -1836,26 +1835,6 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 	}
 	for (size_t pc = 0; pc < n; pc++)
 		t->ops[pc] = isa_decode(&prog->insns[pc]);
-	t->sub_start[0] = true;
-	for (size_t pc = 0; pc < n; pc++) {
-		const struct isa_op *op = t->ops[pc];
-		if (op->format == FMT_JA || op->format == FMT_JA32 || op->format == FMT_JMP_IMM ||
-		    op->format == FMT_JMP_REG)
-			t->is_target[isa_branch_target(op, &prog->insns[pc], pc)] = true;
-		if (op->format == FMT_CALL_LOCAL) {
-			size_t target = (size_t)isa_branch_target(op, &prog->insns[pc], pc);
-			t->sub_start[target] = true;
-			t->is_target[target] = true;
-			if (target == 0)
-				t->entry_is_called = true;
-		}
-		if (op->format == FMT_LDDW)
-			pc++;
-	}
-	for (size_t i = 0; i < prog->callback_count; i++) {
-		t->sub_start[prog->callbacks[i]] = true;
-		t->is_target[prog->callbacks[i]] = true;
-	}
 	/* which of r6..r9 each subprogram writes: it saves just those */
 	size_t sub = 0;
 	for (size_t pc = 0; pc < n; pc++) {
@@ -1888,7 +1867,7 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 				if (in_entry)
 					used_by_entry |= (uint8_t)(1u << (reg - 6));
 			}
-		if (in->opcode == 0x18)
+		if (isa_is_lddw(in))
 			pc++;
 	}
 	t->known01 = malloc(n * sizeof *t->known01);
@@ -2002,10 +1981,8 @@ out:
 	free(offs[0]);
 	free(offs[1]);
 	free(t->entry_off);
-	free(t->sub_start);
 	free(t->sub_writes);
 	free(t->sub_calls);
-	free(t->is_target);
 	free(t->align_head);
 	free(t->loop_end);
 	free(t->known01);

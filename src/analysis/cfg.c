@@ -1,0 +1,209 @@
+/*
+ * cfg.c - the control-flow structure of a program: jump targets,
+ * subprograms, local call sites and callback entries, and the checks on
+ * them.
+ *
+ * Owns: analysis_build/free and analysis_validate.  A subprogram starts at
+ * instruction 0, at each local call's target and at each callback an lddw
+ * of BPF_PSEUDO_FUNC names; it ends where the next one starts.  Jumps
+ * stay inside their subprogram, never land on the second slot of an
+ * lddw, and no path runs off the end of a subprogram.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/analysis.h"
+
+/* per instruction, while checking */
+enum slot_kind { SLOT_PLAIN, SLOT_LDDW_HI, SLOT_SUB_START };
+
+/* The operation at insn: a callback reference has the shape of an lddw. */
+static const struct isa_op *decode(const bpfvm_insn *insn)
+{
+	return isa_is_func_ref(insn) ? &isa_ops[ISA_LDDW] : isa_decode(insn);
+}
+
+/* Where a local call or callback reference at pc leads, or -1. */
+static int64_t callee_of(const bpfvm_insn *insns, size_t pc)
+{
+	if (isa_is_func_ref(&insns[pc]))
+		return (int64_t)pc + 1 + insns[pc].imm;
+	const struct isa_op *op = decode(&insns[pc]);
+	return op->branch == BRANCH_CALL_LOCAL ? isa_branch_target(op, &insns[pc], pc) : -1;
+}
+
+/* Marks second slots of lddw and subprogram starts. */
+static int mark_slots(const bpfvm_insn *insns, size_t count, uint8_t *kind, bpfvm_error *err)
+{
+	kind[0] = SLOT_SUB_START;
+	for (size_t pc = 0; pc < count; pc++)
+		if (decode(&insns[pc])->format == FMT_LDDW)
+			kind[++pc] = SLOT_LDDW_HI;
+	for (size_t pc = 0; pc < count; pc++) {
+		int64_t t = kind[pc] == SLOT_LDDW_HI ? -1 : callee_of(insns, pc);
+		if (t < 0)
+			continue;
+		if (kind[t] == SLOT_LDDW_HI)
+			return isa_error(err, -EINVAL, (int)pc, "%s into the second slot of the lddw at %lld",
+			                 isa_is_func_ref(&insns[pc]) ? "callback reference" : "local call",
+			                 (long long)t - 1);
+		kind[t] = SLOT_SUB_START;
+	}
+	return 0;
+}
+
+/* A jump at pc inside the subprogram [sub_start, sub_end). */
+static int check_jump(const bpfvm_insn *insns, size_t count, const uint8_t *kind, size_t pc,
+                      size_t sub_start, size_t sub_end, bpfvm_error *err)
+{
+	const struct isa_op *op = decode(&insns[pc]);
+	int64_t t = isa_branch_target(op, &insns[pc], pc);
+	if (t < 0 || t >= (int64_t)count)
+		return isa_error(err, -EINVAL, (int)pc, "jump to %lld, outside the program (0..%zu)",
+		                 (long long)t, count - 1);
+	if (kind[t] == SLOT_LDDW_HI)
+		return isa_error(err, -EINVAL, (int)pc, "jump into the second slot of the lddw at %lld",
+		                 (long long)t - 1);
+	if ((size_t)t < sub_start || (size_t)t >= sub_end)
+		return isa_error(err, -EINVAL, (int)pc, "jump to %lld leaves its subprogram (%zu..%zu)",
+		                 (long long)t, sub_start, sub_end - 1);
+	return 0;
+}
+
+/* Jumps stay inside their subprogram; nothing falls off its end. */
+static int check_flow(const bpfvm_insn *insns, size_t count, const uint8_t *kind, bpfvm_error *err)
+{
+	size_t sub_start = 0, sub_end = 0;
+	for (size_t pc = 0; pc < count; pc++) {
+		if (kind[pc] == SLOT_SUB_START) {
+			sub_start = pc;
+			sub_end = pc + 1;
+			while (sub_end < count && kind[sub_end] != SLOT_SUB_START)
+				sub_end++;
+		}
+		if (kind[pc] == SLOT_LDDW_HI)
+			continue;
+		const struct isa_op *op = decode(&insns[pc]);
+		size_t width = op->format == FMT_LDDW ? 2 : 1;
+		if (op->branch == BRANCH_COND || op->branch == BRANCH_ALWAYS) {
+			int rc = check_jump(insns, count, kind, pc, sub_start, sub_end, err);
+			if (rc)
+				return rc;
+		}
+		bool falls_through = op->branch != BRANCH_EXIT && op->branch != BRANCH_ALWAYS;
+		if (falls_through && pc + width >= sub_end)
+			return isa_error(err, -EINVAL, (int)pc,
+			                 sub_end == count ? "execution can run off the end of the program"
+			                                  : "execution can fall into the next subprogram");
+		pc += width - 1;
+	}
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Sorts list and drops repeats; returns how many are left. */
+static size_t sort_unique(uint32_t *list, size_t n)
+{
+	qsort(list, n, sizeof *list, cmp_u32);
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++)
+		if (kept == 0 || list[kept - 1] != list[i])
+			list[kept++] = list[i];
+	return kept;
+}
+
+/* Fills a's lists and bitmaps from checked instructions. */
+static void collect(struct analysis *a, const bpfvm_insn *insns, const uint8_t *kind)
+{
+	for (size_t pc = 0; pc < a->count; pc++) {
+		if (kind[pc] == SLOT_LDDW_HI)
+			continue;
+		if (kind[pc] == SLOT_SUB_START) {
+			a->sub_start[pc] = true;
+			a->subprogs[a->subprog_count++] = (uint32_t)pc;
+		}
+		const bpfvm_insn *in = &insns[pc];
+		const struct isa_op *op = decode(in);
+		if (op->branch == BRANCH_COND || op->branch == BRANCH_ALWAYS)
+			a->jump_target[isa_branch_target(op, in, pc)] = true;
+		int64_t callee = callee_of(insns, pc);
+		if (callee < 0)
+			continue;
+		a->jump_target[callee] = true;
+		if (isa_is_func_ref(in)) {
+			a->callbacks[a->callback_count++] = (uint32_t)callee;
+		} else {
+			a->call_sites[a->call_site_count++] = (uint32_t)pc;
+			a->entry_is_called |= callee == 0;
+		}
+	}
+	a->callback_count = sort_unique(a->callbacks, a->callback_count);
+}
+
+static struct analysis *analysis_alloc(size_t count)
+{
+	struct analysis *a = calloc(1, sizeof *a);
+	if (!a)
+		return NULL;
+	a->count = count;
+	a->jump_target = calloc(count + 1, sizeof *a->jump_target);
+	a->sub_start = calloc(count + 1, sizeof *a->sub_start);
+	a->subprogs = calloc(count, sizeof *a->subprogs);
+	a->call_sites = calloc(count, sizeof *a->call_sites);
+	a->callbacks = calloc(count, sizeof *a->callbacks);
+	a->idiom = calloc(count, sizeof *a->idiom);
+	if (!a->jump_target || !a->sub_start || !a->subprogs || !a->call_sites || !a->callbacks || !a->idiom) {
+		analysis_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+int analysis_build(const bpfvm_insn *insns, size_t count, struct analysis **out, bpfvm_error *err)
+{
+	if (out)
+		*out = NULL;
+	uint8_t *kind = calloc(count, 1);
+	if (!kind)
+		return isa_error(err, -ENOMEM, -1, "out of memory validating %zu instructions", count);
+	int rc = mark_slots(insns, count, kind, err);
+	if (!rc)
+		rc = check_flow(insns, count, kind, err);
+	if (!rc && out) {
+		struct analysis *a = analysis_alloc(count);
+		if (!a) {
+			rc = isa_error(err, -ENOMEM, -1, "out of memory loading %zu instructions", count);
+		} else {
+			collect(a, insns, kind);
+			analysis_find_idioms(a, insns);
+			*out = a;
+		}
+	}
+	free(kind);
+	return rc;
+}
+
+void analysis_free(struct analysis *a)
+{
+	if (!a)
+		return;
+	free(a->jump_target);
+	free(a->sub_start);
+	free(a->subprogs);
+	free(a->call_sites);
+	free(a->callbacks);
+	free(a->idiom);
+	free(a);
+}
+
+int analysis_validate(const bpfvm_insn *insns, size_t count, uint32_t max_insns, bpfvm_error *err)
+{
+	int rc = isa_check_encoding(insns, count, max_insns, err);
+	return rc ? rc : analysis_build(insns, count, NULL, err);
+}
