@@ -146,22 +146,22 @@ static void collect(struct analysis *a, const bpfvm_insn *insns, const uint8_t *
 	a->callback_count = sort_unique(a->callbacks, a->callback_count);
 }
 
+/* One block: the struct, then its arrays (the uint32_t ones first, for
+ * their alignment), so loading pays one allocation. */
 static struct analysis *analysis_alloc(size_t count)
 {
-	struct analysis *a = calloc(1, sizeof *a);
+	size_t lists = 3 * count * sizeof(uint32_t), flags = 2 * (count + 1) * sizeof(bool) + count;
+	struct analysis *a = calloc(1, sizeof *a + lists + flags);
 	if (!a)
 		return NULL;
+	uint32_t *u32 = (uint32_t *)(a + 1);
 	a->count = count;
-	a->jump_target = calloc(count + 1, sizeof *a->jump_target);
-	a->sub_start = calloc(count + 1, sizeof *a->sub_start);
-	a->subprogs = calloc(count, sizeof *a->subprogs);
-	a->call_sites = calloc(count, sizeof *a->call_sites);
-	a->callbacks = calloc(count, sizeof *a->callbacks);
-	a->idiom = calloc(count, sizeof *a->idiom);
-	if (!a->jump_target || !a->sub_start || !a->subprogs || !a->call_sites || !a->callbacks || !a->idiom) {
-		analysis_free(a);
-		return NULL;
-	}
+	a->subprogs = u32;
+	a->call_sites = u32 + count;
+	a->callbacks = u32 + 2 * count;
+	a->jump_target = (bool *)(u32 + 3 * count);
+	a->sub_start = a->jump_target + count + 1;
+	a->idiom = (uint8_t *)(a->sub_start + count + 1);
 	return a;
 }
 
@@ -191,14 +191,6 @@ int analysis_build(const bpfvm_insn *insns, size_t count, struct analysis **out,
 
 void analysis_free(struct analysis *a)
 {
-	if (!a)
-		return;
-	free(a->jump_target);
-	free(a->sub_start);
-	free(a->subprogs);
-	free(a->call_sites);
-	free(a->callbacks);
-	free(a->idiom);
 	free(a);
 }
 
