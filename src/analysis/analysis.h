@@ -30,6 +30,9 @@ enum analysis_idiom {
 
 struct analysis {
 	size_t count;
+	/* per instruction: its operation (a callback reference: ISA_LDDW's
+	 * row, as after loading rewrites it), NULL on an lddw's second slot */
+	const struct isa_op **ops;
 	/* count + 1 entries each (the last always false), so pc + 1 can be
 	 * tested without a bound check */
 	bool *jump_target;      /* jumped to, called, or a callback's entry */

@@ -25,23 +25,24 @@ static const struct isa_op *decode(const bpfvm_insn *insn)
 }
 
 /* Where a local call or callback reference at pc leads, or -1. */
-static int64_t callee_of(const bpfvm_insn *insns, size_t pc)
+static int64_t callee_of(const struct analysis *a, const bpfvm_insn *insns, size_t pc)
 {
 	if (isa_is_func_ref(&insns[pc]))
 		return (int64_t)pc + 1 + insns[pc].imm;
-	const struct isa_op *op = decode(&insns[pc]);
+	const struct isa_op *op = a->ops[pc];
 	return op->branch == BRANCH_CALL_LOCAL ? isa_branch_target(op, &insns[pc], pc) : -1;
 }
 
 /* Marks second slots of lddw and subprogram starts. */
-static int mark_slots(const bpfvm_insn *insns, size_t count, uint8_t *kind, bpfvm_error *err)
+static int mark_slots(const struct analysis *a, const bpfvm_insn *insns, uint8_t *kind, bpfvm_error *err)
 {
+	size_t count = a->count;
 	kind[0] = SLOT_SUB_START;
 	for (size_t pc = 0; pc < count; pc++)
-		if (decode(&insns[pc])->format == FMT_LDDW)
+		if (a->ops[pc]->format == FMT_LDDW)
 			kind[++pc] = SLOT_LDDW_HI;
 	for (size_t pc = 0; pc < count; pc++) {
-		int64_t t = kind[pc] == SLOT_LDDW_HI ? -1 : callee_of(insns, pc);
+		int64_t t = kind[pc] == SLOT_LDDW_HI ? -1 : callee_of(a, insns, pc);
 		if (t < 0)
 			continue;
 		if (kind[t] == SLOT_LDDW_HI)
@@ -54,10 +55,11 @@ static int mark_slots(const bpfvm_insn *insns, size_t count, uint8_t *kind, bpfv
 }
 
 /* A jump at pc inside the subprogram [sub_start, sub_end). */
-static int check_jump(const bpfvm_insn *insns, size_t count, const uint8_t *kind, size_t pc,
+static int check_jump(const struct analysis *a, const bpfvm_insn *insns, const uint8_t *kind, size_t pc,
                       size_t sub_start, size_t sub_end, bpfvm_error *err)
 {
-	const struct isa_op *op = decode(&insns[pc]);
+	size_t count = a->count;
+	const struct isa_op *op = a->ops[pc];
 	int64_t t = isa_branch_target(op, &insns[pc], pc);
 	if (t < 0 || t >= (int64_t)count)
 		return isa_error(err, -EINVAL, (int)pc, "jump to %lld, outside the program (0..%zu)",
@@ -72,8 +74,9 @@ static int check_jump(const bpfvm_insn *insns, size_t count, const uint8_t *kind
 }
 
 /* Jumps stay inside their subprogram; nothing falls off its end. */
-static int check_flow(const bpfvm_insn *insns, size_t count, const uint8_t *kind, bpfvm_error *err)
+static int check_flow(const struct analysis *a, const bpfvm_insn *insns, const uint8_t *kind, bpfvm_error *err)
 {
+	size_t count = a->count;
 	size_t sub_start = 0, sub_end = 0;
 	for (size_t pc = 0; pc < count; pc++) {
 		if (kind[pc] == SLOT_SUB_START) {
@@ -84,10 +87,10 @@ static int check_flow(const bpfvm_insn *insns, size_t count, const uint8_t *kind
 		}
 		if (kind[pc] == SLOT_LDDW_HI)
 			continue;
-		const struct isa_op *op = decode(&insns[pc]);
+		const struct isa_op *op = a->ops[pc];
 		size_t width = op->format == FMT_LDDW ? 2 : 1;
 		if (op->branch == BRANCH_COND || op->branch == BRANCH_ALWAYS) {
-			int rc = check_jump(insns, count, kind, pc, sub_start, sub_end, err);
+			int rc = check_jump(a, insns, kind, pc, sub_start, sub_end, err);
 			if (rc)
 				return rc;
 		}
@@ -129,10 +132,10 @@ static void collect(struct analysis *a, const bpfvm_insn *insns, const uint8_t *
 			a->subprogs[a->subprog_count++] = (uint32_t)pc;
 		}
 		const bpfvm_insn *in = &insns[pc];
-		const struct isa_op *op = decode(in);
+		const struct isa_op *op = a->ops[pc];
 		if (op->branch == BRANCH_COND || op->branch == BRANCH_ALWAYS)
 			a->jump_target[isa_branch_target(op, in, pc)] = true;
-		int64_t callee = callee_of(insns, pc);
+		int64_t callee = callee_of(a, insns, pc);
 		if (callee < 0)
 			continue;
 		a->jump_target[callee] = true;
@@ -146,15 +149,17 @@ static void collect(struct analysis *a, const bpfvm_insn *insns, const uint8_t *
 	a->callback_count = sort_unique(a->callbacks, a->callback_count);
 }
 
-/* One block: the struct, then its arrays (the uint32_t ones first, for
- * their alignment), so loading pays one allocation. */
+/* One block: the struct, then its arrays (largest alignment first), so
+ * loading pays one allocation. */
 static struct analysis *analysis_alloc(size_t count)
 {
-	size_t lists = 3 * count * sizeof(uint32_t), flags = 2 * (count + 1) * sizeof(bool) + count;
-	struct analysis *a = calloc(1, sizeof *a + lists + flags);
+	size_t ops = count * sizeof(struct isa_op *), lists = 3 * count * sizeof(uint32_t);
+	size_t flags = 2 * (count + 1) * sizeof(bool) + count;
+	struct analysis *a = calloc(1, sizeof *a + ops + lists + flags);
 	if (!a)
 		return NULL;
-	uint32_t *u32 = (uint32_t *)(a + 1);
+	a->ops = (const struct isa_op **)(a + 1);
+	uint32_t *u32 = (uint32_t *)(a->ops + count);
 	a->count = count;
 	a->subprogs = u32;
 	a->call_sites = u32 + count;
@@ -169,23 +174,26 @@ int analysis_build(const bpfvm_insn *insns, size_t count, struct analysis **out,
 {
 	if (out)
 		*out = NULL;
+	struct analysis *a = analysis_alloc(count);
 	uint8_t *kind = calloc(count, 1);
-	if (!kind)
+	if (!a || !kind) {
+		free(kind);
+		analysis_free(a);
 		return isa_error(err, -ENOMEM, -1, "out of memory validating %zu instructions", count);
-	int rc = mark_slots(insns, count, kind, err);
+	}
+	for (size_t pc = 0; pc < count; pc++)
+		a->ops[pc] = decode(&insns[pc]);
+	int rc = mark_slots(a, insns, kind, err);
 	if (!rc)
-		rc = check_flow(insns, count, kind, err);
+		rc = check_flow(a, insns, kind, err);
 	if (!rc && out) {
-		struct analysis *a = analysis_alloc(count);
-		if (!a) {
-			rc = isa_error(err, -ENOMEM, -1, "out of memory loading %zu instructions", count);
-		} else {
-			collect(a, insns, kind);
-			analysis_find_idioms(a, insns);
-			*out = a;
-		}
+		collect(a, insns, kind);
+		analysis_find_idioms(a, insns);
+		*out = a;
+		a = NULL;
 	}
 	free(kind);
+	analysis_free(a);
 	return rc;
 }
 

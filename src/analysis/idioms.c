@@ -15,7 +15,7 @@ static bool is_lea(const struct analysis *a, const bpfvm_insn *insns, size_t pc)
 	if (pc + 1 >= a->count || a->jump_target[pc + 1])
 		return false;
 	const bpfvm_insn *mov = &insns[pc], *add = mov + 1;
-	const struct isa_op *mov_op = isa_decode(mov), *add_op = isa_decode(add);
+	const struct isa_op *mov_op = a->ops[pc], *add_op = a->ops[pc + 1];
 	if (!mov_op || !add_op || mov_op->alu != ALU_MOV || mov_op->src_kind != SRC_REG || mov->off ||
 	    mov->dst == mov->src)
 		return false;
@@ -29,7 +29,7 @@ static bool is_load_through(const struct analysis *a, const bpfvm_insn *insns, s
 {
 	if (pc >= a->count || a->jump_target[pc])
 		return false;
-	const struct isa_op *op = isa_decode(&insns[pc]);
+	const struct isa_op *op = a->ops[pc];
 	return op && op->format == FMT_LDX && insns[pc].src == reg && insns[pc].dst == reg;
 }
 
@@ -38,7 +38,7 @@ void analysis_find_idioms(struct analysis *a, const bpfvm_insn *insns)
 	for (size_t pc = 0; pc + 1 < a->count; pc++) {
 		if (!is_lea(a, insns, pc))
 			continue;
-		bool wide = isa_decode(&insns[pc])->bits == 64;
+		bool wide = a->ops[pc]->bits == 64;
 		a->idiom[pc] = wide && is_load_through(a, insns, pc + 2, insns[pc].dst) ? IDIOM_LEA_LOAD : IDIOM_LEA;
 	}
 }

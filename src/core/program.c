@@ -18,11 +18,11 @@
 
 /* The superinstruction the analysis found at pc (enum interp_fused), or
  * -1: the interpreter fuses the 64-bit idioms only. */
-static int fused_handler(const struct analysis *a, const bpfvm_insn *insns, size_t pc)
+static int fused_handler(const struct analysis *a, size_t pc)
 {
-	if (a->idiom[pc] == IDIOM_NONE || isa_decode(&insns[pc])->bits != 64)
+	if (a->idiom[pc] == IDIOM_NONE || a->ops[pc]->bits != 64)
 		return -1;
-	bool add_reg = isa_decode(&insns[pc + 1])->src_kind == SRC_REG;
+	bool add_reg = a->ops[pc + 1]->src_kind == SRC_REG;
 	if (a->idiom[pc] == IDIOM_LEA)
 		return add_reg ? FUSED_LEA_REG : FUSED_LEA_IMM;
 	static const struct { uint16_t load; int reg, imm; } loads[] = {
@@ -31,7 +31,7 @@ static int fused_handler(const struct analysis *a, const bpfvm_insn *insns, size
 		{ ISA_LDXSB, FUSED_LDX_REG_SB, FUSED_LDX_IMM_SB }, { ISA_LDXSH, FUSED_LDX_REG_SH, FUSED_LDX_IMM_SH },
 		{ ISA_LDXSW, FUSED_LDX_REG_SW, FUSED_LDX_IMM_SW },
 	};
-	uint16_t load = isa_decode(&insns[pc + 2])->id;
+	uint16_t load = a->ops[pc + 2]->id;
 	for (size_t i = 0; i < sizeof loads / sizeof loads[0]; i++)
 		if (loads[i].load == load)
 			return add_reg ? loads[i].reg : loads[i].imm;
@@ -57,7 +57,7 @@ static int predecode(bpfvm_program *p, bpfvm_error *err)
 	size_t call_index = 0;
 	for (size_t pc = 0; pc < p->count; pc++) {
 		const bpfvm_insn *in = &p->insns[pc];
-		const struct isa_op *op = isa_decode(in);   /* validated: never NULL */
+		const struct isa_op *op = p->analysis->ops[pc];   /* validated: never NULL */
 		struct interp_slot s = {
 			.dst = in->dst, .src = in->src, .off = in->off, .imm = in->imm,
 		};
@@ -79,7 +79,7 @@ static int predecode(bpfvm_program *p, bpfvm_error *err)
 	/* superinstructions: none of the covered slots but the first may be
 	 * jumped to */
 	for (size_t pc = 0; pc + 1 < p->count; pc++) {
-		int fused = fused_handler(p->analysis, p->insns, pc);
+		int fused = fused_handler(p->analysis, pc);
 		if (fused >= 0)
 			for (int m = 0; m < 2; m++)
 				p->slots[m][pc].handler = labels[m][fused];

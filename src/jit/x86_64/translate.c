@@ -89,7 +89,7 @@ struct translator {
 	 * loops, which start on a LOOP_ALIGN boundary (nop padding before) */
 	size_t *align_head;
 	size_t *loop_end;        /* per small loop's head: its last backward jump */
-	const struct isa_op **ops; /* per insn: isa_decode(), once */
+	const struct isa_op *const *ops; /* per insn: its operation (prog->analysis's) */
 	int zf_reg;              /* eBPF register whose zero-ness ZF holds now, or -1 */
 	uint8_t *no_fuse;        /* per insn: the first pass fused nothing there */
 	uint16_t *known01;       /* per insn: registers holding 0 or 1 (analysis.h) */
@@ -1820,14 +1820,12 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
 		goto out;
 	}
-	t->ops = malloc(n * sizeof *t->ops);
+	t->ops = prog->analysis->ops;
 	t->no_fuse = calloc(n + 1, 1);
-	if (!t->ops || !t->no_fuse) {
+	if (!t->no_fuse) {
 		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
 		goto out;
 	}
-	for (size_t pc = 0; pc < n; pc++)
-		t->ops[pc] = isa_decode(&prog->insns[pc]);
 	/* which of r6..r9 each subprogram writes: it saves just those */
 	size_t sub = 0;
 	for (size_t pc = 0; pc < n; pc++) {
@@ -1979,7 +1977,6 @@ out:
 	free(t->align_head);
 	free(t->loop_end);
 	free(t->known01);
-	free(t->ops);
 	free(t->no_fuse);
 	free(t->live_out);
 	free(t->jumps);
