@@ -14,6 +14,7 @@
 
 #include "bpfvm/maps.h"
 #include "core/program.h"
+#include "helpers/helper_desc.h"
 #include "progtypes/progtypes.h"
 
 /* The superinstruction the analysis found at pc (enum interp_fused), or
@@ -36,6 +37,24 @@ static int fused_handler(const struct analysis *a, size_t pc)
 		if (loads[i].load == load)
 			return add_reg ? loads[i].reg : loads[i].imm;
 	return -1;
+}
+
+/* Gives each helper call its descriptor (prog->helper_at), and freezes
+ * the table: the program now points into it. */
+static int bind_helpers(bpfvm_program *p, bpfvm_error *err)
+{
+	p->helper_at = calloc(p->count ? p->count : 1, sizeof *p->helper_at);
+	if (!p->helper_at)
+		return isa_error(err, -ENOMEM, -1, "out of memory loading %zu instructions", p->count);
+	for (size_t pc = 0; pc < p->count; pc++) {
+		const struct isa_op *op = isa_decode(&p->insns[pc]);
+		if (op && op->format == FMT_CALL)
+			p->helper_at[pc] = helpers_desc(p->helpers, (uint32_t)p->insns[pc].imm);
+		else if (op && op->format == FMT_LDDW)
+			pc++;
+	}
+	helpers_freeze(p->helpers);
+	return 0;
 }
 
 static int predecode(bpfvm_program *p, bpfvm_error *err)
@@ -134,7 +153,7 @@ static int check_helpers_allowed(const bpfvm_insn *insns, size_t count, const bp
 		if (!isa_is_helper_call(&insns[pc]))
 			continue;
 		uint32_t id = (uint32_t)insns[pc].imm;
-		if (progtype_helper_allowed(opts->prog_type, id) == 0) {
+		if (helper_allowed_for(helpers_desc(opts->helpers, id), opts->prog_type) == 0) {
 			const char *name = NULL;
 			bpfvm_helpers_find(opts->helpers, id, &name);
 			const char *type = bpfvm_prog_type_name(opts->prog_type);
@@ -183,6 +202,8 @@ int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_o
 	memcpy(p->insns, insns, count * sizeof *insns);
 	rc = callbacks_bind(p, err);
 	if (!rc)
+		rc = bind_helpers(p, err);
+	if (!rc)
 		rc = predecode(p, err);
 	if (!rc && opts->map_count)
 		rc = take_maps(p, opts, err);
@@ -207,6 +228,7 @@ void bpfvm_program_free(bpfvm_program *p)
 		return;
 	free(p->insns);
 	free(p->call_fns);
+	free(p->helper_at);
 	free(p->slots[0]);
 	free(p->slots[1]);
 	jit_free(p->jit[0]);
