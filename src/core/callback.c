@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/program.h"
 
@@ -26,37 +27,27 @@ static int cmp_u32(const void *a, const void *b)
 
 int callbacks_bind(bpfvm_program *p, bpfvm_error *err)
 {
-	size_t n = 0;
-	for (size_t pc = 0; pc + 1 < p->count; pc++)
-		if (p->insns[pc].opcode == 0x18) {
-			n += isa_is_func_ref(&p->insns[pc]);
-			pc++;
-		}
-	if (n == 0)
+	const struct analysis *a = p->analysis;
+	if (a->callback_count == 0)
 		return 0;
-	p->callbacks = malloc(n * sizeof *p->callbacks);
+	p->callbacks = malloc(a->callback_count * sizeof *p->callbacks);
 	if (!p->callbacks)
 		return isa_error(err, -ENOMEM, -1, "out of memory loading %zu instructions", p->count);
+	memcpy(p->callbacks, a->callbacks, a->callback_count * sizeof *p->callbacks);
+	p->callback_count = a->callback_count;
 	for (size_t pc = 0; pc + 1 < p->count; pc++) {
 		bpfvm_insn *in = &p->insns[pc];
-		if (in->opcode != 0x18)
+		if (!isa_is_lddw(in))
 			continue;
 		if (isa_is_func_ref(in)) {
 			uint32_t target = (uint32_t)((int64_t)pc + 1 + in->imm);   /* validated */
 			uint64_t value = CALLBACK_TAG | target;
-			p->callbacks[p->callback_count++] = target;
 			in->src = 0;
 			in[0].imm = (int32_t)(uint32_t)value;
 			in[1].imm = (int32_t)(uint32_t)(value >> 32);
 		}
 		pc++;
 	}
-	qsort(p->callbacks, p->callback_count, sizeof *p->callbacks, cmp_u32);
-	size_t kept = 0;
-	for (size_t i = 0; i < p->callback_count; i++)
-		if (kept == 0 || p->callbacks[kept - 1] != p->callbacks[i])
-			p->callbacks[kept++] = p->callbacks[i];
-	p->callback_count = kept;
 	return 0;
 }
 

@@ -121,7 +121,7 @@ static int bind_insns(bpfvm_instance *inst, const bpfvm_object_prog *op, bpfvm_i
 {
 	for (size_t pc = 0; pc < op->insn_count; pc++) {
 		bpfvm_insn *in = &insns[pc];
-		if (in->opcode != 0x18)
+		if (!isa_is_lddw(in))
 			continue;
 		if (pc + 1 >= op->insn_count)
 			return isa_error(err, -EINVAL, (int)pc, "program %s: truncated lddw", op->name);

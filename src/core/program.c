@@ -1,7 +1,8 @@
 /*
  * program.c - loading programs and running them: the public API's core.
  *
- * Owns: bpfvm_program_load/free (validate, copy, pre-decode for each
+ * Owns: bpfvm_program_load/free (check the encoding, the helpers called
+ * and, through src/analysis, the control flow; copy, pre-decode for each
  * engine mode, bind helper call sites), bpfvm_program_run (set up the
  * stack and run state, pick the engine), and the calls helpers make back
  * into a run (bpfvm_run_user/stop/fail/check_access).
@@ -16,29 +17,26 @@
 #include "helpers/helper_desc.h"
 #include "progtypes/progtypes.h"
 
-/* The superinstruction starting at pc (enum interp_fused), or -1. */
-static int fused_handler(const bpfvm_insn *insns, size_t count, size_t pc, const bool *target)
+/* The superinstruction the analysis found at pc (enum interp_fused), or
+ * -1: the interpreter fuses the 64-bit idioms only. */
+static int fused_handler(const struct analysis *a, size_t pc)
 {
-	const bpfvm_insn *mov = &insns[pc], *add = mov + 1;
-	if (target[pc + 1] || mov->opcode != 0xbf || mov->off || mov->dst == mov->src)
+	if (a->idiom[pc] == IDIOM_NONE || a->ops[pc]->bits != 64)
 		return -1;
-	bool add_reg = add->opcode == 0x0f;
-	if ((!add_reg && add->opcode != 0x07) || add->dst != mov->dst || (add_reg && add->src == mov->dst))
-		return -1;
-	if (pc + 2 < count && !target[pc + 2]) {
-		const bpfvm_insn *ld = mov + 2;
-		static const struct { uint8_t opcode; int reg, imm; } loads[] = {
-			{ 0x71, FUSED_LDX_REG_B, FUSED_LDX_IMM_B }, { 0x69, FUSED_LDX_REG_H, FUSED_LDX_IMM_H },
-			{ 0x61, FUSED_LDX_REG_W, FUSED_LDX_IMM_W }, { 0x79, FUSED_LDX_REG_DW, FUSED_LDX_IMM_DW },
-			{ 0x91, FUSED_LDX_REG_SB, FUSED_LDX_IMM_SB }, { 0x89, FUSED_LDX_REG_SH, FUSED_LDX_IMM_SH },
-			{ 0x81, FUSED_LDX_REG_SW, FUSED_LDX_IMM_SW },
-		};
-		if (ld->src == mov->dst && ld->dst == mov->dst)
-			for (size_t i = 0; i < sizeof loads / sizeof loads[0]; i++)
-				if (loads[i].opcode == ld->opcode)
-					return add_reg ? loads[i].reg : loads[i].imm;
-	}
-	return add_reg ? FUSED_LEA_REG : FUSED_LEA_IMM;
+	bool add_reg = a->ops[pc + 1]->src_kind == SRC_REG;
+	if (a->idiom[pc] == IDIOM_LEA)
+		return add_reg ? FUSED_LEA_REG : FUSED_LEA_IMM;
+	static const struct { uint16_t load; int reg, imm; } loads[] = {
+		{ ISA_LDXB, FUSED_LDX_REG_B, FUSED_LDX_IMM_B }, { ISA_LDXH, FUSED_LDX_REG_H, FUSED_LDX_IMM_H },
+		{ ISA_LDXW, FUSED_LDX_REG_W, FUSED_LDX_IMM_W }, { ISA_LDXDW, FUSED_LDX_REG_DW, FUSED_LDX_IMM_DW },
+		{ ISA_LDXSB, FUSED_LDX_REG_SB, FUSED_LDX_IMM_SB }, { ISA_LDXSH, FUSED_LDX_REG_SH, FUSED_LDX_IMM_SH },
+		{ ISA_LDXSW, FUSED_LDX_REG_SW, FUSED_LDX_IMM_SW },
+	};
+	uint16_t load = a->ops[pc + 2]->id;
+	for (size_t i = 0; i < sizeof loads / sizeof loads[0]; i++)
+		if (loads[i].load == load)
+			return add_reg ? loads[i].reg : loads[i].imm;
+	return -1;
 }
 
 /* Gives each helper call its descriptor (prog->helper_at), and freezes
@@ -67,7 +65,7 @@ static int predecode(bpfvm_program *p, bpfvm_error *err)
 
 	size_t calls = 0;
 	for (size_t pc = 0; pc < p->count; pc++)
-		if (p->insns[pc].opcode == 0x85 && p->insns[pc].src == 0)
+		if (isa_is_helper_call(&p->insns[pc]))
 			calls++;
 	p->call_fns = calloc(calls ? calls : 1, sizeof *p->call_fns);
 	for (int m = 0; m < 2; m++)
@@ -75,29 +73,10 @@ static int predecode(bpfvm_program *p, bpfvm_error *err)
 	if (!p->call_fns || !p->slots[0] || !p->slots[1])
 		return isa_error(err, -ENOMEM, -1, "out of memory loading %zu instructions", p->count);
 
-	bool *target = calloc(p->count + 1, sizeof *target);
-	if (!target)
-		return isa_error(err, -ENOMEM, -1, "out of memory loading %zu instructions", p->count);
-	for (size_t pc = 0; pc < p->count; pc++) {
-		const struct isa_op *op = isa_decode(&p->insns[pc]);
-		switch (op->format) {
-		case FMT_JA: case FMT_JA32: case FMT_JMP_IMM: case FMT_JMP_REG: case FMT_CALL_LOCAL:
-			target[isa_branch_target(op, &p->insns[pc], pc)] = true;
-			break;
-		case FMT_LDDW:
-			pc++;
-			break;
-		default:
-			break;
-		}
-	}
-	for (size_t i = 0; i < p->callback_count; i++)
-		target[p->callbacks[i]] = true;
-
 	size_t call_index = 0;
 	for (size_t pc = 0; pc < p->count; pc++) {
 		const bpfvm_insn *in = &p->insns[pc];
-		const struct isa_op *op = isa_decode(in);   /* validated: never NULL */
+		const struct isa_op *op = p->analysis->ops[pc];   /* validated: never NULL */
 		struct interp_slot s = {
 			.dst = in->dst, .src = in->src, .off = in->off, .imm = in->imm,
 		};
@@ -119,12 +98,11 @@ static int predecode(bpfvm_program *p, bpfvm_error *err)
 	/* superinstructions: none of the covered slots but the first may be
 	 * jumped to */
 	for (size_t pc = 0; pc + 1 < p->count; pc++) {
-		int fused = fused_handler(p->insns, p->count, pc, target);
+		int fused = fused_handler(p->analysis, pc);
 		if (fused >= 0)
 			for (int m = 0; m < 2; m++)
 				p->slots[m][pc].handler = labels[m][fused];
 	}
-	free(target);
 	return 0;
 }
 
@@ -150,25 +128,29 @@ static int take_maps(bpfvm_program *p, const bpfvm_load_opts *opts, bpfvm_error 
 	return 0;
 }
 
-int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_opts *opts,
-                       bpfvm_program **out, bpfvm_error *err)
+/* Every helper a program calls exists in its table. */
+static int check_helpers_exist(const bpfvm_insn *insns, size_t count, const bpfvm_helpers *helpers,
+                               bpfvm_error *err)
 {
-	static const bpfvm_load_opts no_opts;
-	if (!opts)
-		opts = &no_opts;
-	if (!out || (!insns && count))
-		return isa_error(err, -EINVAL, -1, "bpfvm_program_load: null argument");
-	*out = NULL;
-	int rc = isa_validate(insns, count, opts->max_insns, opts->helpers, err);
-	if (rc)
-		return rc;
-	/* the helpers the program type allows, as in the kernel */
 	for (size_t pc = 0; pc < count; pc++) {
-		if (insns[pc].opcode == 0x18) {
+		if (isa_is_lddw(&insns[pc]))
+			pc++;
+		else if (isa_is_helper_call(&insns[pc]) && !bpfvm_helpers_find(helpers, (uint32_t)insns[pc].imm, NULL))
+			return isa_error(err, -EINVAL, (int)pc, "call to unknown helper %u", (uint32_t)insns[pc].imm);
+	}
+	return 0;
+}
+
+/* The helpers the program type allows, as in the kernel. */
+static int check_helpers_allowed(const bpfvm_insn *insns, size_t count, const bpfvm_load_opts *opts,
+                                 bpfvm_error *err)
+{
+	for (size_t pc = 0; pc < count; pc++) {
+		if (isa_is_lddw(&insns[pc])) {
 			pc++;
 			continue;
 		}
-		if (insns[pc].opcode != 0x85 || insns[pc].src != 0)
+		if (!isa_is_helper_call(&insns[pc]))
 			continue;
 		uint32_t id = (uint32_t)insns[pc].imm;
 		if (helper_allowed_for(helpers_desc(opts->helpers, id), opts->prog_type) == 0) {
@@ -179,13 +161,41 @@ int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_o
 			                 type ? type : "?", name ? name : "this helper", id);
 		}
 	}
+	return 0;
+}
+
+int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_opts *opts,
+                       bpfvm_program **out, bpfvm_error *err)
+{
+	static const bpfvm_load_opts no_opts;
+	if (!opts)
+		opts = &no_opts;
+	if (!out || (!insns && count))
+		return isa_error(err, -EINVAL, -1, "bpfvm_program_load: null argument");
+	*out = NULL;
+	int rc = isa_check_encoding(insns, count, opts->max_insns, err);
+	if (!rc)
+		rc = check_helpers_exist(insns, count, opts->helpers, err);
+	struct analysis *analysis = NULL;
+	if (!rc)
+		rc = analysis_build(insns, count, &analysis, err);
+	if (!rc)
+		rc = check_helpers_allowed(insns, count, opts, err);
+	if (rc) {
+		analysis_free(analysis);
+		return rc;
+	}
 	bpfvm_program *p = calloc(1, sizeof *p);
-	if (!p)
+	if (!p) {
+		analysis_free(analysis);
 		return isa_error(err, -ENOMEM, -1, "out of memory");
+	}
+	p->analysis = analysis;
 	p->count = count;
 	p->helpers = opts->helpers;
 	p->insns = malloc(count * sizeof *insns);
 	if (!p->insns) {
+		analysis_free(analysis);
 		free(p);
 		return isa_error(err, -ENOMEM, -1, "out of memory loading %zu instructions", count);
 	}
@@ -228,6 +238,7 @@ void bpfvm_program_free(bpfvm_program *p)
 	free(p->maps);
 	free(p->map_regions);
 	free(p->callbacks);
+	analysis_free(p->analysis);
 	free(p);
 }
 

@@ -10,6 +10,7 @@
 #ifndef BPFVM_CORE_PROGRAM_H
 #define BPFVM_CORE_PROGRAM_H
 
+#include "analysis/analysis.h"
 #include "isa/isa.h"
 
 /* One pre-decoded instruction for the threaded interpreter: the address of
@@ -44,6 +45,7 @@ struct bpfvm_program {
 	size_t map_region_count;
 	uint32_t prog_type;
 	bool jit_harden;                        /* constant blinding */
+	struct analysis *analysis;              /* control flow and idioms, made at load */
 	/* Subprograms an lddw of BPF_PSEUDO_FUNC names: their first
 	 * instructions, ascending, each once.  Only these may be called back. */
 	uint32_t *callbacks;
@@ -170,8 +172,8 @@ static inline bool run_access_ok(const struct bpfvm_run *run, uint64_t addr,
  * `helper` names the caller in errors. */
 int run_callback(struct bpfvm_run *run, const char *helper, uint64_t fn, const uint64_t args[5],
                  uint64_t *r0);
-/* At load: collects the subprograms lddw of BPF_PSEUDO_FUNC name (the
- * validator checked each is one) into p->callbacks, and rewrites those
+/* At load: copies the subprograms lddw of BPF_PSEUDO_FUNC name (the
+ * analysis found them) into p->callbacks, and rewrites those
  * lddw into plain ones of their callback value, so the engines see
  * ordinary 64-bit immediates. */
 int callbacks_bind(bpfvm_program *p, bpfvm_error *err);

@@ -2,7 +2,10 @@
  * isa.h - internal view of the instruction set: the operation table built
  * from isa_ops.h, decoding, and structural validation of programs.
  *
- * Owns: enum isa_op_id, struct isa_op, isa_decode(), isa_validate(),
+ * Owns: enum isa_op_id, struct isa_op and the meaning of each operation
+ * (enum isa_alu, isa_cond, isa_branch, the ISA_REG_* flags), isa_decode(),
+ * the encoding checks of whole programs (isa_check_encoding()), the few
+ * encodings other layers test or patch (isa_is_lddw(), isa_is_helper_call()),
  * and the error-reporting helper every module uses (isa_error()).
  */
 #ifndef BPFVM_ISA_H
@@ -46,6 +49,40 @@ enum isa_group {
 	GROUP_DIVMUL32, GROUP_DIVMUL64, GROUP_PACKET, GROUP_CALLX,
 };
 
+/* What an ALU, byte-swap or atomic operation computes. */
+enum isa_alu {
+	ALU_NONE, ALU_ADD, ALU_SUB, ALU_MUL, ALU_DIV, ALU_SDIV, ALU_OR, ALU_AND, ALU_LSH, ALU_RSH,
+	ALU_NEG, ALU_MOD, ALU_SMOD, ALU_XOR, ALU_MOV, ALU_MOVSX, ALU_ARSH,
+	ALU_END_LE, ALU_END_BE, ALU_BSWAP,      /* width: select_value */
+	ALU_XCHG, ALU_CMPXCHG,                  /* atomics only */
+};
+
+/* When a jump is taken (S: signed comparison). */
+enum isa_cond {
+	COND_NONE, COND_ALWAYS, COND_EQ, COND_GT, COND_GE, COND_SET, COND_NE,
+	COND_SGT, COND_SGE, COND_LT, COND_LE, COND_SLT, COND_SLE,
+};
+
+/* How an operation changes the flow of control. */
+enum isa_branch {
+	BRANCH_NONE, BRANCH_COND, BRANCH_ALWAYS, BRANCH_CALL_HELPER, BRANCH_CALL_LOCAL,
+	BRANCH_CALLX, BRANCH_EXIT,
+};
+
+/* The second operand of ALU, jump and store operations. */
+enum isa_src_kind { SRC_NONE, SRC_IMM, SRC_REG };
+
+/* Registers an operation reads and writes, as the kernel's verifier sees
+ * them: a call reads r1..r5 (its arguments), writes r0 and leaves r1..r5
+ * unknown; a packet load reads r6 (the context) and acts as a call. */
+enum {
+	ISA_REG_READS_DST = 1 << 0, ISA_REG_WRITES_DST = 1 << 1,
+	ISA_REG_READS_SRC = 1 << 2, ISA_REG_WRITES_SRC = 1 << 3,   /* fetching atomics */
+	ISA_REG_READS_R0 = 1 << 4, ISA_REG_WRITES_R0 = 1 << 5,
+	ISA_REG_READS_ARGS = 1 << 6, ISA_REG_CLOBBERS_ARGS = 1 << 7,
+	ISA_REG_READS_R6 = 1 << 8,
+};
+
 enum isa_op_id {
 #define ISA_ENUM(id, ...) ISA_##id,
 	ISA_OPS(ISA_ENUM)
@@ -62,6 +99,16 @@ struct isa_op {
 	uint8_t group;        /* enum isa_group */
 	const char *asm_name;
 	const char *llvm_sym;
+	/* meaning */
+	uint8_t alu;          /* enum isa_alu (ALU, byte swaps, atomics) */
+	uint8_t cond;         /* enum isa_cond (jumps) */
+	uint8_t branch;       /* enum isa_branch */
+	uint8_t src_kind;     /* enum isa_src_kind */
+	uint8_t bits;         /* ALU and jumps: 32 or 64-bit operation */
+	uint8_t size;         /* loads, stores, atomics, packet loads: bytes accessed */
+	bool sign_extend;     /* ldxs*, movsx */
+	bool fetch;           /* atomics that return the old value */
+	uint16_t regs;        /* ISA_REG_* */
 };
 
 extern const struct isa_op isa_ops[ISA_OP_COUNT];
@@ -70,6 +117,23 @@ extern const struct isa_op isa_ops[ISA_OP_COUNT];
 enum { CLS_LD = 0, CLS_LDX, CLS_ST, CLS_STX, CLS_ALU, CLS_JMP, CLS_JMP32, CLS_ALU64 };
 #define ISA_CLASS(opcode) ((opcode) & 0x07)
 
+/* The encodings other layers build, patch or test without decoding: the
+ * first slot of an lddw (any src: plain, a map or function reference) and
+ * helper or local calls. */
+#define ISA_OPCODE_LDDW 0x18    /* BPF_LD | BPF_IMM | BPF_DW */
+#define ISA_OPCODE_CALL 0x85    /* BPF_JMP | BPF_CALL */
+#define ISA_PSEUDO_CALL 1       /* src of a local call */
+
+static inline bool isa_is_lddw(const bpfvm_insn *insn)
+{
+	return insn->opcode == ISA_OPCODE_LDDW;
+}
+
+static inline bool isa_is_helper_call(const bpfvm_insn *insn)
+{
+	return insn->opcode == ISA_OPCODE_CALL && insn->src == 0;
+}
+
 /* An lddw whose src is BPF_PSEUDO_FUNC is a reference to a callback: imm
  * is the callback's first instruction relative to pc + 1.  It is not a
  * row of the table (it has no text form; decoding gives NULL): the
@@ -77,7 +141,7 @@ enum { CLS_LD = 0, CLS_LDX, CLS_ST, CLS_STX, CLS_ALU, CLS_JMP, CLS_JMP32, CLS_AL
 #define ISA_PSEUDO_FUNC 4
 static inline bool isa_is_func_ref(const bpfvm_insn *insn)
 {
-	return insn->opcode == 0x18 && insn->src == ISA_PSEUDO_FUNC;
+	return isa_is_lddw(insn) && insn->src == ISA_PSEUDO_FUNC;
 }
 
 /* The operation `insn` encodes, or NULL if no row of the table matches
@@ -99,10 +163,11 @@ unsigned isa_access_size(const struct isa_op *op);
  * local call (FMT_CALL_LOCAL). */
 int64_t isa_branch_target(const struct isa_op *op, const bpfvm_insn *insn, size_t pc);
 
-struct bpfvm_helpers;
-/* Validates a whole program; see bpfvm_program_load(). */
-int isa_validate(const bpfvm_insn *insns, size_t count, uint32_t max_insns,
-                 const struct bpfvm_helpers *helpers, bpfvm_error *err);
+/* Checks the encoding of a whole program, instruction by instruction:
+ * its size, known opcodes with clean reserved fields and valid registers,
+ * complete lddw pairs, local calls and callback references inside the
+ * program.  The control flow is src/analysis's to check. */
+int isa_check_encoding(const bpfvm_insn *insns, size_t count, uint32_t max_insns, bpfvm_error *err);
 
 /* Fills err (if non-NULL) and returns code.  insn may be -1. */
 int isa_error(bpfvm_error *err, int code, int insn, const char *fmt, ...)

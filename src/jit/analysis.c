@@ -36,15 +36,15 @@ void jit_bool_regs(const bpfvm_program *prog, const struct isa_op *const *ops, c
 		switch (op->format) {
 		case FMT_ALU_IMM: case FMT_ALU_REG: case FMT_NEG: {
 			bool reg = op->format == FMT_ALU_REG;
-			bool w = ISA_CLASS(op->opcode) == CLS_ALU64;
+			bool w = op->bits == 64;
 			bool dk = k & d, sk = reg ? (k & s) != 0 : is_01(in->imm);
 			bool res = false;
-			switch (op->opcode & 0xf0) {
-			case 0xb0: res = in->off == 0 && sk; break;               /* mov (not movsx) */
-			case 0x50: res = dk || sk; break;                          /* and */
-			case 0x40: case 0xa0: res = dk && sk; break;               /* or, xor */
-			case 0x20: res = dk && sk; break;                          /* mul */
-			case 0x70:                                                 /* rsh */
+			switch (op->alu) {
+			case ALU_MOV: res = sk; break;
+			case ALU_AND: res = dk || sk; break;
+			case ALU_OR: case ALU_XOR: res = dk && sk; break;
+			case ALU_MUL: res = dk && sk; break;
+			case ALU_RSH:
 				res = dk || (!reg && (in->imm & (w ? 63 : 31)) == (w ? 63 : 31));
 				break;
 			default: break;
@@ -81,11 +81,11 @@ void jit_insn_uses_defs(const bpfvm_program *prog, const struct isa_op *const *o
 	if (op) {
 		switch (op->format) {
 		case FMT_ALU_IMM:
-			u = (op->opcode & 0xf0) == 0xb0 ? 0 : d;
+			u = op->alu == ALU_MOV ? 0 : d;
 			w = d;
 			break;
 		case FMT_ALU_REG:
-			u = (op->opcode & 0xf0) == 0xb0 ? s : (uint16_t)(d | s);
+			u = op->alu == ALU_MOV || op->alu == ALU_MOVSX ? s : (uint16_t)(d | s);
 			w = d;
 			break;
 		case FMT_NEG: case FMT_END:
@@ -108,9 +108,9 @@ void jit_insn_uses_defs(const bpfvm_program *prog, const struct isa_op *const *o
 			break;
 		case FMT_ATOMIC:
 			u = d | s | R(0);
-			if (in->imm == 0xf1)
+			if (op->alu == ALU_CMPXCHG)
 				w = R(0);
-			else if (in->imm & 1)
+			else if (op->fetch)
 				w = s;
 			break;
 		case FMT_JA: case FMT_JA32:

@@ -132,8 +132,8 @@ static int link_insn(struct linker *k, uint32_t ci, uint32_t i)
 	size_t pc = k->copies[ci].start + i;
 	bpfvm_insn *insn = &k->insns[pc];
 	const struct ldr_rel *rel = find_rel(s, f->off + i);
-	bool is_call = insn->opcode == LDR_OP_CALL && insn->src == BPFVM_PSEUDO_CALL;
-	bool is_func_addr = insn->opcode == LDR_OP_LDDW &&
+	bool is_call = insn->opcode == ISA_OPCODE_CALL && insn->src == BPFVM_PSEUDO_CALL;
+	bool is_func_addr = isa_is_lddw(insn) &&
 	                    (insn->src == BPFVM_PSEUDO_FUNC || (rel && rel->kind == LDR_REL_FUNC_ADDR));
 	char why[160];
 
@@ -142,7 +142,7 @@ static int link_insn(struct linker *k, uint32_t ci, uint32_t i)
 			/* Map and data references come from relocations; a pseudo lddw
 			 * without one would carry a file descriptor or id from
 			 * nowhere. */
-			if (insn->opcode == LDR_OP_LDDW && insn->src != 0) {
+			if (isa_is_lddw(insn) && insn->src != 0) {
 				snprintf(why, sizeof why, "an lddw with src_reg %u but no relocation",
 				         insn->src);
 				return insn_fail(k, f, i, -EINVAL, why);
@@ -250,7 +250,7 @@ static int link_program(struct ldr *l, uint32_t main_func, size_t *total)
 			k.depth--;
 			continue;
 		}
-		top->next = i + (k.insns[k.copies[ci].start + i].opcode == LDR_OP_LDDW ? 2 : 1);
+		top->next = i + (isa_is_lddw(&k.insns[k.copies[ci].start + i]) ? 2 : 1);
 		rc = link_insn(&k, ci, i);
 	}
 	if (!rc)

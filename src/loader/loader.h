@@ -30,6 +30,7 @@
 
 #include "bpfvm/bpfvm.h"
 #include "bpfvm/object.h"
+#include "isa/isa.h"
 
 #ifndef EM_BPF
 #define EM_BPF 247
@@ -40,10 +41,6 @@
 
 #define LDR_INSN_SIZE 8u
 #define LDR_NONE UINT32_MAX
-
-/* Opcodes the loader looks at (class | size/op | mode/source). */
-#define LDR_OP_LDDW 0x18  /* BPF_LD | BPF_IMM | BPF_DW */
-#define LDR_OP_CALL 0x85  /* BPF_JMP | BPF_CALL */
 
 /* A small bump allocator for the object's strings: freed all at once. */
 struct ldr_arena_block;

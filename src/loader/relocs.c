@@ -71,7 +71,7 @@ static int classify(struct ldr *l, const struct rel_where *w, uint32_t code_sec,
 	const struct ldr_sec *cs = &l->secs[code_sec];
 	bpfvm_insn insn;
 	memcpy(&insn, cs->data + (size_t)w->insn * LDR_INSN_SIZE, sizeof insn);
-	bool is_call = insn.opcode == LDR_OP_CALL, is_lddw = insn.opcode == LDR_OP_LDDW;
+	bool is_call = insn.opcode == ISA_OPCODE_CALL, is_lddw = isa_is_lddw(&insn);
 	char why[200];
 
 	if (!is_call && !is_lddw) {

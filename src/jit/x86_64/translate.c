@@ -63,7 +63,7 @@ struct translator {
 	struct emit_buf b;
 	size_t *insn_off;        /* code offset of each instruction */
 	size_t *entry_off;       /* subprogram entry (prologue) by start insn */
-	bool *sub_start;
+	const bool *sub_start;   /* prog->analysis's */
 	/* The previous pass's layout: code only shrinks from pass to pass,
 	 * so a forward jump that reached in a byte then reaches now. */
 	size_t *prev_insn_off;   /* NULL in the first pass */
@@ -77,7 +77,7 @@ struct translator {
 	int32_t cur_pc;
 	unsigned stubs_used;     /* bit per enum stub */
 	bool layout_bad;         /* an internal short jump did not reach: a bug */
-	bool *is_target;         /* instruction is a jump target */
+	const bool *is_target;   /* instruction is a jump target (prog->analysis's) */
 	bool leaf;               /* unchecked, no calls, no packet loads: nothing can fault */
 	bool may_fault;          /* checked, or helpers / packet loads that can end a run */
 	bool frame;              /* needs r12 (the run) and rbp (the stack) */
@@ -90,7 +90,7 @@ struct translator {
 	 * loops, which start on a LOOP_ALIGN boundary (nop padding before) */
 	size_t *align_head;
 	size_t *loop_end;        /* per small loop's head: its last backward jump */
-	const struct isa_op **ops; /* per insn: isa_decode(), once */
+	const struct isa_op *const *ops; /* per insn: its operation (prog->analysis's) */
 	int zf_reg;              /* eBPF register whose zero-ness ZF holds now, or -1 */
 	uint8_t *no_fuse;        /* per insn: the first pass fused nothing there */
 	uint16_t *known01;       /* per insn: registers holding 0 or 1 (analysis.h) */
@@ -421,6 +421,21 @@ static bool translate_mul_special(struct translator *t, const struct isa_op *op,
 	return false;
 }
 
+/* The eBPF operations one x86 instruction does: its `op r/m, r` opcode
+ * and the /ext of its `op r/m, imm` (0x81 / 0x83 / 0x80). */
+struct x86_alu_form { uint8_t alu, reg_op, imm_ext; };
+
+static const struct x86_alu_form *x86_alu_form(uint8_t alu)
+{
+	static const struct x86_alu_form forms[] = {
+		{ ALU_ADD, 0x01, 0 }, { ALU_SUB, 0x29, 5 }, { ALU_OR, 0x09, 1 }, { ALU_AND, 0x21, 4 }, { ALU_XOR, 0x31, 6 },
+	};
+	for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
+		if (forms[i].alu == alu)
+			return &forms[i];
+	return NULL;
+}
+
 /* Does translate_alu() end with an x86 instruction whose ZF says
  * whether dst (all 64 bits: a 32-bit result is zero-extended) is 0?
  * add, sub, or, and, xor, neg, shifts by a non-zero constant. */
@@ -428,11 +443,11 @@ static bool alu_sets_zf(const struct translator *t, const struct isa_op *op, con
 {
 	if (t->blind)
 		return false;
-	bool w = ISA_CLASS(op->opcode) == CLS_ALU64;
-	switch (op->opcode & 0xf0) {
-	case 0x00: case 0x10: case 0x40: case 0x50: case 0xa0: case 0x80:
+	bool w = op->bits == 64;
+	switch (op->alu) {
+	case ALU_ADD: case ALU_SUB: case ALU_OR: case ALU_AND: case ALU_XOR: case ALU_NEG:
 		return true;
-	case 0x60: case 0x70: case 0xc0:
+	case ALU_LSH: case ALU_RSH: case ALU_ARSH:
 		return op->format == FMT_ALU_IMM && (in->imm & (w ? 63 : 31)) != 0;
 	default:
 		return false;
@@ -442,17 +457,18 @@ static bool alu_sets_zf(const struct translator *t, const struct isa_op *op, con
 static int translate_alu(struct translator *t, const struct isa_op *op, const bpfvm_insn *in)
 {
 	struct emit_buf *b = &t->b;
-	bool w = ISA_CLASS(op->opcode) == CLS_ALU64;
+	bool w = op->bits == 64;
 	bool is_imm = op->format == FMT_ALU_IMM;
 	int dst = xreg[in->dst], src = xreg[in->src];
 	int32_t imm = in->imm;
-	uint8_t code = op->opcode & 0xf0;
+	uint8_t alu = op->alu;
+	bool div_or_shift = alu == ALU_DIV || alu == ALU_SDIV || alu == ALU_MOD || alu == ALU_SMOD ||
+	                    alu == ALU_LSH || alu == ALU_RSH || alu == ALU_ARSH;
 
 	/* Hardening: the immediate goes through r11, blinded, and the
 	 * register form does the work (shift counts stay: 6 bits). */
-	if (t->blind && is_imm && code != 0x30 && code != 0x90 && code != 0x60 && code != 0x70 &&
-	    code != 0xc0) {
-		if (code == 0xb0) {
+	if (t->blind && is_imm && !div_or_shift) {
+		if (alu == ALU_MOV) {
 			emit_load_imm32(t, dst, imm, w);
 			return 0;
 		}
@@ -461,7 +477,7 @@ static int translate_alu(struct translator *t, const struct isa_op *op, const bp
 		src = R11;
 	}
 
-	if (op->format == FMT_ALU_REG && code == 0xb0 && in->off) {     /* movsx */
+	if (alu == ALU_MOVSX) {
 		if (in->off == 8) {
 			emit_rex(b, w, dst, 0, src, src >= 4);
 			emit_bytes(b, OP(0x0f, 0xbe));
@@ -472,27 +488,22 @@ static int translate_alu(struct translator *t, const struct isa_op *op, const bp
 			emit_rr(b, true, OP(0x63), dst, src);               /* movsxd */
 		return 0;
 	}
-	static const struct { uint8_t code, reg_op, imm_ext; } simple[] = {
-		{ 0x00, 0x01, 0 }, { 0x10, 0x29, 5 }, { 0x40, 0x09, 1 },
-		{ 0x50, 0x21, 4 }, { 0xa0, 0x31, 6 },
-	};
-	for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++) {
-		if (simple[i].code != code)
-			continue;
+	const struct x86_alu_form *simple = x86_alu_form(alu);
+	if (simple) {
 		if (is_imm)
-			emit_alu_imm(b, w, simple[i].imm_ext, dst, imm);
+			emit_alu_imm(b, w, simple->imm_ext, dst, imm);
 		else
-			emit_rr(b, w, &simple[i].reg_op, 1, src, dst);
+			emit_rr(b, w, &simple->reg_op, 1, src, dst);
 		return 0;
 	}
-	switch (code) {
-	case 0xb0:                                                     /* mov */
+	switch (alu) {
+	case ALU_MOV:
 		if (is_imm)
 			emit_mov_imm64(b, dst, w ? (uint64_t)(int64_t)imm : (uint32_t)imm);
 		else if (dst != src || !w)
 			emit_mov_rr(b, w, dst, src);
 		return 0;
-	case 0x20:                                                     /* mul */
+	case ALU_MUL:
 		if (translate_mul_special(t, op, in, w, dst, src))
 			return 0;
 		if (is_imm) {
@@ -510,11 +521,12 @@ static int translate_alu(struct translator *t, const struct isa_op *op, const bp
 			emit_rr(b, w, OP(0x0f, 0xaf), dst, src);
 		}
 		return 0;
-	case 0x30: case 0x90:                                          /* div, mod */
-		emit_divmod(t, w, code == 0x90, in->off == 1, dst, is_imm, src, imm);
+	case ALU_DIV: case ALU_SDIV: case ALU_MOD: case ALU_SMOD:
+		emit_divmod(t, w, alu == ALU_MOD || alu == ALU_SMOD, alu == ALU_SDIV || alu == ALU_SMOD, dst, is_imm,
+		            src, imm);
 		return 0;
-	case 0x60: case 0x70: case 0xc0: {                             /* shifts */
-		int ext = code == 0x60 ? 4 : code == 0x70 ? 5 : 7;
+	case ALU_LSH: case ALU_RSH: case ALU_ARSH: {
+		int ext = alu == ALU_LSH ? 4 : alu == ALU_RSH ? 5 : 7;
 		if (is_imm) {
 			uint8_t count = (uint8_t)(imm & (w ? 63 : 31));
 			if (count)
@@ -526,7 +538,7 @@ static int translate_alu(struct translator *t, const struct isa_op *op, const bp
 		}
 		return 0;
 	}
-	case 0x80:                                                     /* neg */
+	case ALU_NEG:
 		emit_rr(b, w, OP(0xf7), 3, dst);
 		return 0;
 	}
@@ -537,7 +549,7 @@ static int translate_end(struct translator *t, const struct isa_op *op, const bp
 {
 	struct emit_buf *b = &t->b;
 	int dst = xreg[in->dst];
-	bool swap = op->opcode != 0xd4;       /* le* only truncate on this host */
+	bool swap = op->alu != ALU_END_LE;    /* le* only truncate on this host */
 	switch (in->imm) {
 	case 16:
 		if (swap) {                               /* ror r16, 8 */
@@ -587,7 +599,7 @@ static void emit_at(struct emit_buf *b, bool word, bool w, const uint8_t *op, si
 static void emit_load_at(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, struct mem_addr at)
 {
 	unsigned size = isa_access_size(op);
-	bool sx = (op->opcode & 0xe0) == 0x80;
+	bool sx = op->sign_extend;
 	/* movzx/movsx r, m8; movzx/movsx r, m16; mov r32, m32 / movsxd; mov r64 */
 	static const uint8_t load_ops[2][4][2] = {
 		{ { 0x0f, 0xb6 }, { 0x0f, 0xb7 }, { 0x8b }, { 0x8b } },
@@ -684,29 +696,28 @@ static void translate_atomic(struct translator *t, const struct isa_op *op, cons
 		PUSH_FIXUP(t->faults, t->nfaults, t->cap_faults, ((struct fault_site){ bad, pc, FAULT_MISALIGNED }));
 		t->layout_bad |= !patch_rel8(b, ok, b->len);
 	}
-	int32_t kind = in->imm;
-	switch (kind) {
-	case 0x00: case 0x40: case 0x50: case 0xa0: {                  /* no fetch */
-		uint8_t opc = kind == 0x00 ? 0x01 : kind == 0x40 ? 0x09 : kind == 0x50 ? 0x21 : 0x31;
-		emit1(b, 0xf0);
-		emit_rm(b, false, w, &opc, 1, src, R11, 0, false);
+	const struct x86_alu_form *form = x86_alu_form(op->alu);   /* add, or, and, xor */
+	if (!op->fetch) {
+		emit1(b, 0xf0);                                         /* lock */
+		emit_rm(b, false, w, &form->reg_op, 1, src, R11, 0, false);
 		return;
 	}
-	case 0x01:                                                     /* lock xadd */
+	switch (op->alu) {
+	case ALU_ADD:                                                  /* lock xadd */
 		emit1(b, 0xf0);
 		emit_rm(b, false, w, OP(0x0f, 0xc1), src, R11, 0, false);
 		return;
-	case 0xe1:                                                     /* xchg */
+	case ALU_XCHG:
 		emit_rm(b, false, w, OP(0x87), src, R11, 0, false);
 		return;
-	case 0xf1:                                                     /* cmpxchg */
+	case ALU_CMPXCHG:
 		emit1(b, 0xf0);
 		emit_rm(b, false, w, OP(0x0f, 0xb1), src, R11, 0, false);
 		if (!w)
 			emit_mov_rr(b, false, RAX, RAX);   /* success leaves rax's top half */
 		return;
 	default: {                                  /* fetch or/and/xor: a cmpxchg loop */
-		uint8_t opc = kind == 0x41 ? 0x09 : kind == 0x51 ? 0x21 : 0x31;
+		uint8_t opc = form->reg_op;
 		emit_mov_rr(b, true, R9, src);
 		emit_push(b, RAX);
 		emit_rm(b, false, w, OP(0x8b), RAX, R11, 0, false);     /* rax = [r11] */
@@ -727,20 +738,20 @@ static void translate_atomic(struct translator *t, const struct isa_op *op, cons
 
 /* ---- control flow ---------------------------------------------------- */
 
-static uint8_t jump_cc(uint8_t opcode)
+static uint8_t jump_cc(const struct isa_op *op)
 {
-	switch (opcode & 0xf0) {
-	case 0x10: return CC_E;
-	case 0x20: return CC_A;
-	case 0x30: return CC_AE;
-	case 0x40: return CC_NE;    /* jset: after test */
-	case 0x50: return CC_NE;
-	case 0x60: return CC_G;
-	case 0x70: return CC_GE;
-	case 0xa0: return CC_B;
-	case 0xb0: return CC_BE;
-	case 0xc0: return CC_L;
-	default:   return CC_LE;    /* 0xd0 */
+	switch (op->cond) {
+	case COND_EQ:  return CC_E;
+	case COND_GT:  return CC_A;
+	case COND_GE:  return CC_AE;
+	case COND_SET: return CC_NE;    /* after test */
+	case COND_NE:  return CC_NE;
+	case COND_SGT: return CC_G;
+	case COND_SGE: return CC_GE;
+	case COND_LT:  return CC_B;
+	case COND_LE:  return CC_BE;
+	case COND_SLT: return CC_L;
+	default:       return CC_LE;    /* COND_SLE */
 	}
 }
 
@@ -778,35 +789,29 @@ static int select_value(struct translator *t, const bpfvm_insn *in)
 	    (op->format == FMT_ALU_IMM && t->blind) || in->off)
 		return -1;
 	struct emit_buf *b = &t->b;
-	bool w = ISA_CLASS(op->opcode) == CLS_ALU64, imm = op->format == FMT_ALU_IMM;
+	bool w = op->bits == 64, imm = op->format == FMT_ALU_IMM;
 	int x = xreg[in->dst], y = xreg[in->src];
-	static const struct { uint8_t code, reg_op, ext; } ops[] = {
-		{ 0x00, 0x01, 0 }, { 0x10, 0x29, 5 }, { 0x40, 0x09, 1 }, { 0x50, 0x21, 4 }, { 0xa0, 0x31, 6 },
-	};
-	uint8_t code = op->opcode & 0xf0;
-	if (code == 0xb0) {
+	if (op->alu == ALU_MOV) {
 		if (imm)
 			emit_mov_imm64(b, R10, w ? (uint64_t)(int64_t)in->imm : (uint32_t)in->imm);
 		else
 			emit_mov_rr(b, w, R10, y);
 		return x;
 	}
-	if (code == 0x80) {
+	if (op->alu == ALU_NEG) {
 		emit_mov_rr(b, w, R10, x);
 		emit_rr(b, w, OP(0xf7), 3, R10);                               /* neg */
 		return x;
 	}
-	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
-		if (ops[i].code != code)
-			continue;
-		emit_mov_rr(b, w, R10, x);
-		if (imm)
-			emit_alu_imm(b, w, ops[i].ext, R10, in->imm);
-		else
-			emit_rr(b, w, &ops[i].reg_op, 1, y, R10);
-		return x;
-	}
-	return -1;
+	const struct x86_alu_form *form = x86_alu_form(op->alu);
+	if (!form)
+		return -1;
+	emit_mov_rr(b, w, R10, x);
+	if (imm)
+		emit_alu_imm(b, w, form->imm_ext, R10, in->imm);
+	else
+		emit_rr(b, w, &form->reg_op, 1, y, R10);
+	return x;
 }
 
 /* Returns how many instructions it translated: 2 when a conditional
@@ -820,9 +825,9 @@ static size_t translate_jump(struct translator *t, const struct isa_op *op, cons
 		emit_branch(t, -1, target, pc);
 		return 1;
 	}
-	bool w = ISA_CLASS(op->opcode) == CLS_JMP;
+	bool w = op->bits == 64;
 	int dst = xreg[in->dst];
-	bool jset = (op->opcode & 0xf0) == 0x40;
+	bool jset = op->cond == COND_SET;
 	int select = target == (size_t)pc + 2 && !t->is_target[pc + 1] ? select_value(t, &in[1]) : -1;
 	if (op->format == FMT_JMP_IMM && t->blind) {
 		emit_load_imm32(t, R11, in->imm, w);
@@ -843,7 +848,7 @@ static size_t translate_jump(struct translator *t, const struct isa_op *op, cons
 	}
 	if (select >= 0) {
 		/* x = c ? x : value: cmov!c x, r10 */
-		emit_rr(b, true, OP(0x0f, (uint8_t)(0x40 | (jump_cc(op->opcode) ^ 1))), select, R10);
+		emit_rr(b, true, OP(0x0f, (uint8_t)(0x40 | (jump_cc(op) ^ 1))), select, R10);
 		t->cur_pc = pc + 1;
 		t->insn_off[pc + 1] = b->len;
 		return 2;
@@ -860,11 +865,11 @@ static size_t translate_jump(struct translator *t, const struct isa_op *op, cons
 		if (far != (size_t)pc + 1) {     /* (not a goto to itself: it would land on the jcc) */
 			t->cur_pc = pc + 1;
 			t->insn_off[pc + 1] = b->len;
-			emit_branch(t, jump_cc(op->opcode) ^ 1, far, pc + 1);
+			emit_branch(t, jump_cc(op) ^ 1, far, pc + 1);
 			return 2;
 		}
 	}
-	emit_branch(t, jump_cc(op->opcode), target, pc);
+	emit_branch(t, jump_cc(op), target, pc);
 	return 1;
 }
 
@@ -1025,16 +1030,14 @@ static void translate_lddw(struct translator *t, int dst, uint64_t value)
 static size_t translate_fused_alu(struct translator *t, size_t pc)
 {
 	const bpfvm_insn *a = &t->prog->insns[pc], *m = a + 1;
-	if (t->blind)
+	const struct isa_op *aop = t->ops[pc], *mop = t->ops[pc + 1];
+	if (t->blind || !aop || !mop || aop->bits != mop->bits || m->dst != a->dst)
 		return 0;
-	uint8_t cls = ISA_CLASS(a->opcode);
-	if ((cls != CLS_ALU && cls != CLS_ALU64) || m->opcode != (uint8_t)((a->opcode & 7) | (m->opcode & 0xf8)) ||
-	    m->dst != a->dst)
-		return 0;
-	bool w = cls == CLS_ALU64;
+	bool w = aop->bits == 64;
+	bool a_imm = aop->src_kind == SRC_IMM, m_imm = mop->src_kind == SRC_IMM;
 	int x = xreg[a->dst];
 	struct emit_buf *b = &t->b;
-	if ((a->opcode & 0xf8) == 0x50 && a->imm == 1 && (m->opcode & 0xf8) == 0x20 && m->off == 0) {
+	if (aop->alu == ALU_AND && a_imm && a->imm == 1 && mop->alu == ALU_MUL && m_imm && m->off == 0) {
 		emit_alu_imm(b, w, 4, x, 1);                                   /* and x, 1 */
 		if (m->imm == 0) {
 			emit_rex(b, false, 0, 0, R11, false);                  /* mov r11d, 0: keeps the flags */
@@ -1047,13 +1050,13 @@ static size_t translate_fused_alu(struct translator *t, size_t pc)
 		t->insn_off[pc + 1] = t->insn_off[pc];
 		return 2;
 	}
-	if ((a->opcode & 0xf8) == 0x20 && a->off == 0 && (a->imm == 3 || a->imm == 5 || a->imm == 9) &&
-	    (m->opcode & 0xf8) == 0x00 && m->off == 0) {
+	if (aop->alu == ALU_MUL && a_imm && a->off == 0 && (a->imm == 3 || a->imm == 5 || a->imm == 9) &&
+	    mop->alu == ALU_ADD && m_imm && m->off == 0) {
 		emit_lea_scaled(b, w, x, x, x, (uint8_t)(a->imm == 3 ? 1 : a->imm == 5 ? 2 : 3), m->imm);
 		t->insn_off[pc + 1] = t->insn_off[pc];
 		return 2;
 	}
-	if ((a->opcode & 0xff) == (0x20 | cls) && a->off == 0 && m->opcode == (0x08 | cls) && m->off == 0 &&
+	if (aop->alu == ALU_MUL && a_imm && a->off == 0 && mop->alu == ALU_ADD && !m_imm && m->off == 0 &&
 	    m->src != m->dst && a->imm > 1) {
 		/* x * (f * 2^k) + y: the shift rides in the second lea's scale */
 		int k = __builtin_ctz((uint32_t)a->imm);
@@ -1070,15 +1073,15 @@ static size_t translate_fused_alu(struct translator *t, size_t pc)
 	return 0;
 }
 
-/* Is `in` a shift of `reg` by a constant in 1..width-1, in class cls?
- * Sets *left (lsh, else rsh) and *count. */
-static bool const_shift(const bpfvm_insn *in, uint8_t cls, uint8_t reg, bool *left, uint32_t *count)
+/* Is `in` (operation op) a shift of `reg` by a constant in 1..width-1,
+ * of that width?  Sets *left (lsh, else rsh) and *count. */
+static bool const_shift(const struct isa_op *op, const bpfvm_insn *in, uint32_t width, uint8_t reg, bool *left,
+                        uint32_t *count)
 {
-	uint32_t width = cls == CLS_ALU64 ? 64 : 32;
-	if (in->dst != reg || (in->opcode != (0x60 | cls) && in->opcode != (0x70 | cls)) ||
-	    in->imm <= 0 || (uint32_t)in->imm >= width)
+	if (!op || in->dst != reg || op->bits != width || op->src_kind != SRC_IMM ||
+	    (op->alu != ALU_LSH && op->alu != ALU_RSH) || in->imm <= 0 || (uint32_t)in->imm >= width)
 		return false;
-	*left = (in->opcode & 0xf0) == 0x60;
+	*left = op->alu == ALU_LSH;
 	*count = (uint32_t)in->imm;
 	return true;
 }
@@ -1100,34 +1103,36 @@ static size_t translate_fused_rotate(struct translator *t, size_t pc)
 	const bpfvm_insn *in = &prog->insns[pc];
 	if (pc + 3 >= prog->count || in->off || in->dst == in->src)
 		return 0;
-	uint8_t cls = in->opcode == 0xbf ? CLS_ALU64 : in->opcode == 0xbc ? CLS_ALU : 0xff;
-	if (cls == 0xff)
+	const struct isa_op *const *ops = &t->ops[pc];
+	if (!ops[0] || ops[0]->alu != ALU_MOV || ops[0]->src_kind != SRC_REG)
 		return 0;
-	uint32_t width = cls == CLS_ALU64 ? 64 : 32;
-	bool w = cls == CLS_ALU64;
+	uint32_t width = ops[0]->bits;
+	bool w = width == 64;
 	uint8_t x = in->src, a = in->dst, b = 0xff;
 	bool left_a, left_b;
 	uint32_t ca, cb;
 	size_t n;
-	if (const_shift(&in[1], cls, x, &left_b, &cb)) {
-		if (!const_shift(&in[2], cls, a, &left_a, &ca))     /* x shifted first, then the copy */
+	if (const_shift(ops[1], &in[1], width, x, &left_b, &cb)) {
+		if (!const_shift(ops[2], &in[2], width, a, &left_a, &ca))     /* x shifted first, then the copy */
 			return 0;
 		b = x;
 		n = 4;
-	} else if (!const_shift(&in[1], cls, a, &left_a, &ca)) {
+	} else if (!const_shift(ops[1], &in[1], width, a, &left_a, &ca)) {
 		return 0;
-	} else if (const_shift(&in[2], cls, x, &left_b, &cb)) {
+	} else if (const_shift(ops[2], &in[2], width, x, &left_b, &cb)) {
 		b = x;                                   /* 4 instructions: x itself is shifted */
 		n = 4;
-	} else if (pc + 4 < prog->count && in[2].opcode == in->opcode && in[2].off == 0 && in[2].src == x &&
-	           in[2].dst != x && in[2].dst != a && const_shift(&in[3], cls, in[2].dst, &left_b, &cb)) {
+	} else if (pc + 4 < prog->count && ops[2] == ops[0] && in[2].off == 0 && in[2].src == x &&
+	           in[2].dst != x && in[2].dst != a && const_shift(ops[3], &in[3], width, in[2].dst, &left_b, &cb)) {
 		b = in[2].dst;
 		n = 5;
 	} else {
 		return 0;
 	}
 	const bpfvm_insn *or = &in[n - 1];
-	if (left_a == left_b || ca + cb != width || ISA_CLASS(or->opcode) != cls || (or->opcode & 0xf8) != 0x48 ||
+	const struct isa_op *or_op = ops[n - 1];
+	if (left_a == left_b || ca + cb != width || !or_op || or_op->alu != ALU_OR || or_op->src_kind != SRC_REG ||
+	    or_op->bits != width ||
 	    !((or->dst == a && or->src == b) || (or->dst == b && or->src == a)))
 		return 0;
 	for (size_t k = 1; k < n; k++)
@@ -1168,31 +1173,30 @@ static size_t translate_fused_rotate(struct translator *t, size_t pc)
 static size_t translate_fused_rmw(struct translator *t, size_t pc)
 {
 	const bpfvm_program *prog = t->prog;
-	const bpfvm_insn *in = &prog->insns[pc];
-	if (t->checked || (in->opcode != 0xbf && ISA_CLASS(in->opcode) != CLS_LDX))
+	/* a 64-bit x = y; x += z|K first: the address */
+	bool lea = prog->analysis->idiom[pc] != IDIOM_NONE && t->ops[pc]->bits == 64;
+	if (t->checked || (!lea && t->ops[pc]->format != FMT_LDX))
 		return 0;
 	size_t first = pc, n = 3;
 	int index = -1;
-	if (in->opcode == 0xbf && in->off == 0 && in->dst != in->src && pc + 5 <= prog->count &&
-	    in[1].dst == in->dst && ((in[1].opcode == 0x0f && in[1].src != in->dst) || in[1].opcode == 0x07)) {
+	if (lea && pc + 5 <= prog->count) {
 		pc += 2;               /* the address is computed first */
 		n = 5;
 	}
 	if (pc + 3 > prog->count)
 		return 0;
 	const bpfvm_insn *ld = &prog->insns[pc], *op = ld + 1, *st = ld + 2;
-	if (ISA_CLASS(ld->opcode) == CLS_LDX && t->ops[pc] && slot_reg(t, t->ops[pc], ld) >= 0)
+	const struct isa_op *ld_op = t->ops[pc], *alu_op = t->ops[pc + 1], *st_op = t->ops[pc + 2];
+	if (!ld_op || ld_op->format != FMT_LDX || slot_reg(t, ld_op, ld) >= 0)
 		return 0;
-	uint8_t cls = ISA_CLASS(op->opcode), code = op->opcode & 0xf0;
-	unsigned size = (ld->opcode & 0x18) == 0x00 ? 4 : (ld->opcode & 0x18) == 0x08 ? 2
-	              : (ld->opcode & 0x18) == 0x10 ? 1 : 8;
-	bool reg = op->opcode & 0x08;
+	const struct x86_alu_form *form = alu_op ? x86_alu_form(alu_op->alu) : NULL;   /* add, sub, or, and, xor */
+	if (ld_op->sign_extend || !st_op || st_op->format != FMT_STX || !form || alu_op->format == FMT_ATOMIC)
+		return 0;
+	unsigned size = ld_op->size;
+	bool reg = alu_op->src_kind == SRC_REG;
 	uint8_t x = ld->dst, a = ld->src;
-	if ((ld->opcode & 0xe7) != 0x61 || st->opcode != (uint8_t)((ld->opcode & 0x18) | 0x63) ||
-	    st->dst != a || st->src != x || st->off != ld->off || x == a || op->dst != x ||
-	    (cls != CLS_ALU && cls != CLS_ALU64) || (reg && op->src == x) || (cls == CLS_ALU && size == 8) ||
-	    (code != 0x00 && code != 0x10 && code != 0x40 && code != 0x50 && code != 0xa0) || op->off ||
-	    (!reg && t->blind))
+	if (st_op->size != size || st->dst != a || st->src != x || st->off != ld->off || x == a || op->dst != x ||
+	    (reg && op->src == x) || (alu_op->bits == 32 && size == 8) || op->off || (!reg && t->blind))
 		return 0;
 	for (size_t k = first + 1; k < first + n; k++)
 		if (t->is_target[k])
@@ -1207,7 +1211,7 @@ static size_t translate_fused_rmw(struct translator *t, size_t pc)
 		const bpfvm_insn *mov = &prog->insns[first], *add = mov + 1;
 		if (a != mov->dst)
 			return 0;
-		bool add_reg = add->opcode == 0x0f;
+		bool add_reg = t->ops[first + 1]->src_kind == SRC_REG;
 		if (!add_reg && t->blind)
 			return 0;
 		int64_t d = disp + (add_reg ? 0 : add->imm);
@@ -1225,22 +1229,16 @@ static size_t translate_fused_rmw(struct translator *t, size_t pc)
 			disp = d;
 		}
 	}
-	static const struct { uint8_t code, reg_op, ext; } ops[] = {
-		{ 0x00, 0x01, 0 }, { 0x10, 0x29, 5 }, { 0x40, 0x09, 1 }, { 0x50, 0x21, 4 }, { 0xa0, 0x31, 6 },
-	};
-	size_t i = 0;
-	while (ops[i].code != code)
-		i++;
 	bool word = size == 2, w = size == 8;
 	int32_t imm = op->imm;
 	uint8_t opc;
 	int r;
 	if (reg) {
-		opc = (uint8_t)(size == 1 ? ops[i].reg_op - 1 : ops[i].reg_op);
+		opc = (uint8_t)(size == 1 ? form->reg_op - 1 : form->reg_op);
 		r = xreg[op->src];
 	} else {
 		opc = size == 1 ? 0x80 : fits_s8(imm) ? 0x83 : 0x81;
-		r = ops[i].ext;
+		r = form->imm_ext;
 	}
 	if (index >= 0)
 		emit_rm_index(b, word, w, &opc, 1, r, base, index, (int32_t)disp, reg && size == 1);
@@ -1271,34 +1269,30 @@ static size_t translate_slot_operand(struct translator *t, size_t pc)
 	const bpfvm_program *prog = t->prog;
 	const bpfvm_insn *ld = &prog->insns[pc], *use = ld + 1;
 	const struct isa_op *lop = t->ops[pc], *uop = t->ops[pc + 1];
-	if (!lop || !uop || lop->format != FMT_LDX || isa_access_size(lop) != 8 || (ld->opcode & 0xe0) != 0x60)
+	if (!lop || !uop || lop->format != FMT_LDX || lop->size != 8 || lop->sign_extend)
 		return 0;
 	int slot = slot_reg(t, lop, ld);
 	uint8_t x = ld->dst;
 	if (slot < 0 || (t->live_out[pc + 1] & (1u << x)))
 		return 0;
 	struct emit_buf *b = &t->b;
-	bool w = ISA_CLASS(use->opcode) == CLS_ALU64 || ISA_CLASS(use->opcode) == CLS_JMP;
+	bool w = uop->bits == 64;
 	if (uop->format == FMT_ALU_REG && use->src == x && use->dst != x && use->off == 0) {
-		static const struct { uint8_t code, opc; } ops[] = {
-			{ 0x00, 0x01 }, { 0x10, 0x29 }, { 0x40, 0x09 }, { 0x50, 0x21 }, { 0xa0, 0x31 },
-		};
-		for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
-			if ((use->opcode & 0xf0) == ops[i].code) {
-				emit_rr(b, w, &ops[i].opc, 1, slot, xreg[use->dst]);
-				t->insn_off[pc + 1] = t->insn_off[pc];
-				return 2;
-			}
-		return 0;
+		const struct x86_alu_form *form = x86_alu_form(uop->alu);
+		if (!form)
+			return 0;
+		emit_rr(b, w, &form->reg_op, 1, slot, xreg[use->dst]);
+		t->insn_off[pc + 1] = t->insn_off[pc];
+		return 2;
 	}
 	if (uop->format == FMT_JMP_REG && (use->src == x) != (use->dst == x) &&
 	    isa_branch_target(uop, use, pc + 1) != (int64_t)pc + 3) {
 		int dst = use->dst == x ? slot : xreg[use->dst], src = use->src == x ? slot : xreg[use->src];
-		uint8_t opc = (use->opcode & 0xf0) == 0x40 ? 0x85 : 0x39;     /* test / cmp */
+		uint8_t opc = uop->cond == COND_SET ? 0x85 : 0x39;             /* test / cmp */
 		emit_rr(b, w, &opc, 1, src, dst);
 		t->cur_pc = (int32_t)pc + 1;
 		t->insn_off[pc + 1] = t->insn_off[pc];
-		emit_branch(t, jump_cc(use->opcode), (size_t)isa_branch_target(uop, use, pc + 1), (int32_t)pc + 1);
+		emit_branch(t, jump_cc(uop), (size_t)isa_branch_target(uop, use, pc + 1), (int32_t)pc + 1);
 		return 2;
 	}
 	return 0;
@@ -1327,12 +1321,10 @@ static size_t translate_fused(struct translator *t, size_t pc)
 	const bpfvm_insn *mov = &prog->insns[pc], *add = mov + 1;
 	/* x = y; x += z|K, 64-bit or 32-bit (a 32-bit lea keeps the low half
 	 * of the sum and zeroes the rest, as ALU32 does) */
-	bool w = mov->opcode == 0xbf;
-	if ((!w && mov->opcode != 0xbc) || mov->off || mov->dst == mov->src)
+	if (prog->analysis->idiom[pc] == IDIOM_NONE)
 		return 0;
-	bool add_reg = add->opcode == (w ? 0x0f : 0x0c);
-	if ((!add_reg && add->opcode != (w ? 0x07 : 0x04)) || add->dst != mov->dst || (add_reg && add->src == mov->dst))
-		return 0;
+	bool w = t->ops[pc]->bits == 64;
+	bool add_reg = t->ops[pc + 1]->src_kind == SRC_REG;
 	if (!add_reg && t->blind)
 		return 0;
 	int a = xreg[mov->dst], base = xreg[mov->src];
@@ -1566,9 +1558,8 @@ static bool find_register_slots(struct translator *t)
 				depth[pc + 1]--;
 			}
 		}
-		uint8_t code = op->opcode & 0xf0;
-		if (op->format == FMT_ATOMIC || ((op->format == FMT_ALU_IMM || op->format == FMT_ALU_REG) &&
-		                                 (code == 0x30 || code == 0x90)))
+		if (op->format == FMT_ATOMIC || op->alu == ALU_DIV || op->alu == ALU_SDIV || op->alu == ALU_MOD ||
+		    op->alu == ALU_SMOD)
 			r9_free = false;
 	}
 	bool ok = true;
@@ -1598,7 +1589,7 @@ static bool find_register_slots(struct translator *t)
 			break;
 		}
 		bool plain = (size == 4 || size == 8) && op->format != FMT_ATOMIC &&
-		             (op->format != FMT_LDX || (op->opcode & 0xe0) == 0x60);
+		             !op->sign_extend;
 		int16_t id = plain ? (int16_t)((in->off + FRAME) * 2 + (size == 8)) : MIXED;
 		for (unsigned k = 0; k < size; k++) {
 			int16_t *o = &owner[in->off + FRAME + (int)k];
@@ -1664,8 +1655,8 @@ static uint8_t callee_saved_writes(const bpfvm_insn *in, const struct isa_op *op
 		reg = in->dst;
 		break;
 	case FMT_ATOMIC:
-		if (in->imm & 1)
-			reg = in->imm == 0xf1 ? 0 : in->src;
+		if (op->fetch)
+			reg = op->alu == ALU_CMPXCHG ? 0 : in->src;
 		break;
 	default:
 		break;
@@ -1820,42 +1811,21 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 	struct translator *t = &tr;
 	size_t *offs[2] = { calloc(n + 1, sizeof(size_t)), calloc(n + 1, sizeof(size_t)) };
 	t->entry_off = calloc(n + 1, sizeof *t->entry_off);
-	t->sub_start = calloc(n + 1, sizeof *t->sub_start);
+	t->sub_start = prog->analysis->sub_start;
 	t->sub_writes = calloc(n + 1, 1);
 	t->sub_calls = calloc(n + 1, sizeof *t->sub_calls);
-	t->is_target = calloc(n + 1, sizeof *t->is_target);
+	t->is_target = prog->analysis->jump_target;
+	t->entry_is_called = prog->analysis->entry_is_called;
 	int rc = 0;
-	if (!offs[0] || !offs[1] || !t->entry_off || !t->sub_start || !t->sub_writes || !t->sub_calls || !t->is_target) {
+	if (!offs[0] || !offs[1] || !t->entry_off || !t->sub_writes || !t->sub_calls) {
 		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
 		goto out;
 	}
-	t->ops = malloc(n * sizeof *t->ops);
+	t->ops = prog->analysis->ops;
 	t->no_fuse = calloc(n + 1, 1);
-	if (!t->ops || !t->no_fuse) {
+	if (!t->no_fuse) {
 		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
 		goto out;
-	}
-	for (size_t pc = 0; pc < n; pc++)
-		t->ops[pc] = isa_decode(&prog->insns[pc]);
-	t->sub_start[0] = true;
-	for (size_t pc = 0; pc < n; pc++) {
-		const struct isa_op *op = t->ops[pc];
-		if (op->format == FMT_JA || op->format == FMT_JA32 || op->format == FMT_JMP_IMM ||
-		    op->format == FMT_JMP_REG)
-			t->is_target[isa_branch_target(op, &prog->insns[pc], pc)] = true;
-		if (op->format == FMT_CALL_LOCAL) {
-			size_t target = (size_t)isa_branch_target(op, &prog->insns[pc], pc);
-			t->sub_start[target] = true;
-			t->is_target[target] = true;
-			if (target == 0)
-				t->entry_is_called = true;
-		}
-		if (op->format == FMT_LDDW)
-			pc++;
-	}
-	for (size_t i = 0; i < prog->callback_count; i++) {
-		t->sub_start[prog->callbacks[i]] = true;
-		t->is_target[prog->callbacks[i]] = true;
 	}
 	/* which of r6..r9 each subprogram writes: it saves just those */
 	size_t sub = 0;
@@ -1889,7 +1859,7 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 				if (in_entry)
 					used_by_entry |= (uint8_t)(1u << (reg - 6));
 			}
-		if (in->opcode == 0x18)
+		if (isa_is_lddw(in))
 			pc++;
 	}
 	t->known01 = malloc(n * sizeof *t->known01);
@@ -1919,7 +1889,7 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 			size_t target = (size_t)isa_branch_target(op, &prog->insns[pc], pc);
 			bool loads = false;
 			for (size_t k = target; k <= pc && pc - target <= LOOP_ALIGN_INSNS; k++)
-				loads |= ISA_CLASS(prog->insns[k].opcode) == CLS_LDX;
+				loads |= t->ops[k] && t->ops[k]->format == FMT_LDX;
 			if (target <= pc && pc - target <= LOOP_ALIGN_INSNS && target > 0 && loads) {
 				t->align_head[target + 1] = 1;
 				if (pc > t->loop_end[target])
@@ -2003,14 +1973,11 @@ out:
 	free(offs[0]);
 	free(offs[1]);
 	free(t->entry_off);
-	free(t->sub_start);
 	free(t->sub_writes);
 	free(t->sub_calls);
-	free(t->is_target);
 	free(t->align_head);
 	free(t->loop_end);
 	free(t->known01);
-	free(t->ops);
 	free(t->no_fuse);
 	free(t->live_out);
 	free(t->jumps);
