@@ -62,8 +62,5 @@ void analysis_find_idioms(struct analysis *a, const bpfvm_insn *insns);
  * them before the analysis layer (the verifier's entry; its helper
  * check comes before and is its own). */
 int analysis_validate(const bpfvm_insn *insns, size_t count, uint32_t max_insns, bpfvm_error *err);
-/* Transitional: src/verifier still calls it by its old name, which also
- * took the helper table (unused: the verifier checks helpers first). */
-#define isa_validate(insns, count, max_insns, helpers, err) analysis_validate(insns, count, max_insns, err)
 
 #endif

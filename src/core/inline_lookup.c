@@ -3,7 +3,6 @@
  * constant (see inline_lookup.h for the rule), and among them the calls
  * of bpf_map_lookup_elem on an array map that engines may open-code.
  */
-#include <linux/bpf.h>
 
 #include "core/inline_lookup.h"
 #include "helpers/helper_desc.h"
@@ -27,7 +26,7 @@ static bool keeps_r1(const bpfvm_insn *in, const struct isa_op *op)
 
 bpfvm_map *call_const_map(const bpfvm_program *prog, size_t pc, const bool *is_target)
 {
-	if (prog->insns[pc].opcode != 0x85 || prog->insns[pc].src != 0 || is_target[pc])
+	if (!isa_is_helper_call(&prog->insns[pc]) || is_target[pc])
 		return NULL;
 	/* Walk back to the instruction that last set r1; an lddw's second
 	 * slot is never a jump target (validation), so stepping over it is
@@ -35,7 +34,7 @@ bpfvm_map *call_const_map(const bpfvm_program *prog, size_t pc, const bool *is_t
 	for (size_t back = 1; back <= SCAN_BACK && back <= pc; back++) {
 		size_t q = pc - back;
 		const bpfvm_insn *in = &prog->insns[q];
-		if (in->opcode == 0 && q > 0 && prog->insns[q - 1].opcode == 0x18)
+		if (in->opcode == 0 && q > 0 && isa_is_lddw(&prog->insns[q - 1]))
 			continue;
 		const struct isa_op *op = isa_decode(in);
 		if (op->format == FMT_LDDW && in->dst == 1) {

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "analysis/analysis.h"
 #include "helpers/helper_desc.h"
 #include "helpers/helpers.h"
 #include "maps/map_internal.h"
@@ -421,7 +422,7 @@ static int check_loadable(const struct verifier_env *env, const bpfvm_insn *plai
 			rc = isa_error(err, -ENOTSUP, (int)pc, "insn %zu: unsupported: helper #%d is not implemented by bpfvm",
 			               pc, plain[pc].imm);
 	if (!rc)
-		rc = isa_validate(plain, count, 0, env->opts->helpers, err);
+		rc = analysis_validate(plain, count, 0, err);
 	return rc;
 }
 
