@@ -14,6 +14,7 @@
 #ifndef BPFVM_VERIFIER_H
 #define BPFVM_VERIFIER_H
 
+#include "bpfvm/api.h"
 #include "bpfvm/bpfvm.h"
 #include "bpfvm/maps.h"
 
@@ -82,7 +83,7 @@ typedef struct bpfvm_verify_stats {
  * to prove, -ENOTSUP if it uses something the verifier cannot reason
  * about (a helper without a prototype, an unknown program type).  err
  * then names the instruction and why.  stats may be NULL. */
-int bpfvm_verify(const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts *opts,
+BPFVM_API int bpfvm_verify(const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts *opts,
                  bpfvm_verify_stats *stats, bpfvm_error *err);
 
 #ifdef __cplusplus
