@@ -2,7 +2,9 @@
 # lib_exports.sh - libbpfvm.so exports its public API and nothing else:
 # every defined dynamic symbol is a bpfvm_ function (or the version
 # node), each under the version node BPFVM_0.1, and the soname is
-# libbpfvm.so.0.  Usage: lib_exports.sh LIBBPFVM_SO
+# libbpfvm.so.0.  It can be dlopen()ed and dlclose()d: no initial-exec
+# TLS (the STATIC_TLS flag) and no atexit()/pthread_atfork() hooks.
+# Usage: lib_exports.sh LIBBPFVM_SO
 set -u
 lib=$1
 syms=$(nm -D --defined-only "$lib") || { echo "FAIL: nm -D $lib"; exit 1; }
@@ -27,6 +29,15 @@ fi
 soname=$(objdump -p "$lib" | awk '$1 == "SONAME" { print $2 }')
 if [ "$soname" != libbpfvm.so.0 ]; then
 	echo "FAIL: soname '$soname', want libbpfvm.so.0"
+	fails=$((fails + 1))
+fi
+if readelf -d "$lib" | grep -q 'STATIC_TLS'; then
+	echo "FAIL: $lib uses initial-exec TLS (STATIC_TLS)"
+	fails=$((fails + 1))
+fi
+hooks=$(nm -D --undefined-only "$lib" | grep -E ' (atexit|pthread_atfork|__register_atfork)(@|$)')
+if [ -n "$hooks" ]; then
+	echo "FAIL: $lib registers process hooks: $hooks"
 	fails=$((fails + 1))
 fi
 [ "$fails" = 0 ] && echo "ok: $count bpfvm_ functions exported under BPFVM_0.1, soname $soname"
