@@ -91,6 +91,8 @@ BPFVM_API bool bpfvm_run_check_access(const bpfvm_run *run, uint64_t addr, uint6
 typedef struct bpfvm_program bpfvm_program;
 
 typedef struct bpfvm_load_opts {
+	/* sizeof this struct as the caller was built: set by BPFVM_OPTS. */
+	size_t sz;
 	/* Helpers the program may call.  A call to an ID not registered here
 	 * is rejected at load.  NULL: no helpers. The table must outlive
 	 * the program. */
@@ -157,6 +159,8 @@ typedef enum bpfvm_engine {
 } bpfvm_engine;
 
 typedef struct bpfvm_run_opts {
+	/* sizeof this struct as the caller was built: set by BPFVM_OPTS. */
+	size_t sz;
 	uint64_t args[5];          /* r1..r5 at entry */
 	bpfvm_mode mode;
 	bpfvm_engine engine;
@@ -185,6 +189,8 @@ BPFVM_API int bpfvm_program_run(const bpfvm_program *prog, const bpfvm_run_opts 
  * struct pt_regs), tracepoint and raw_tracepoint (ctx_in is the record
  * or the u64 arguments). */
 typedef struct bpfvm_test_run {
+	/* sizeof this struct as the caller was built: set by BPFVM_OPTS. */
+	size_t sz;
 	const void *data_in;
 	uint32_t data_size_in;
 	void *data_out;            /* may be NULL */

@@ -19,6 +19,8 @@ extern "C" {
 typedef struct bpfvm_instance bpfvm_instance;
 
 typedef struct bpfvm_instance_opts {
+	/* sizeof this struct as the caller was built: set by BPFVM_OPTS. */
+	size_t sz;
 	bool jit;                 /* compile every program (both modes) */
 	bool jit_harden;          /* constant blinding */
 	/* Helpers programs may call; NULL: the kernel's (bpfvm_helpers_new_kernel). */

@@ -130,8 +130,23 @@ typedef struct bpfvm_object_prog {
 	size_t func_count;
 } bpfvm_object_prog;
 
+/* How to open an object (bpfvm_object_open_file); declare with
+ * BPFVM_OPTS(bpfvm_object_open_opts, o, ...).  New options are added at
+ * the end. */
+typedef struct bpfvm_object_open_opts {
+	/* sizeof this struct as the caller was built: set by BPFVM_OPTS. */
+	size_t sz;
+	/* The object's name (bpfvm_object_name(), internal maps' names), as
+	 * libbpf's object_name; NULL: from the file name. */
+	const char *object_name;
+} bpfvm_object_open_opts;
+
 /* Opens and parses `path`. */
 BPFVM_API int bpfvm_object_open(const char *path, bpfvm_object **out, bpfvm_error *err);
+/* Same, with options (NULL: the defaults), as libbpf's
+ * bpf_object__open_file(). */
+BPFVM_API int bpfvm_object_open_file(const char *path, const bpfvm_object_open_opts *opts, bpfvm_object **out,
+                                     bpfvm_error *err);
 
 /* Same from memory (copied; `buf` may be freed afterwards).  `name` plays
  * the part of the file name: it names internal maps and appears in error

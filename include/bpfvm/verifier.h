@@ -30,6 +30,8 @@ typedef void (*bpfvm_log_fn)(void *user, const char *text);
 typedef int (*bpfvm_line_fn)(void *user, size_t insn, const char **file, uint32_t *line, const char **text);
 
 typedef struct bpfvm_verify_opts {
+	/* sizeof this struct as the caller was built: set by BPFVM_OPTS. */
+	size_t sz;
 	/* The kernel's enum bpf_prog_type, or BPFVM_PROG_TYPE_RAW (r1 points
 	 * to r2 bytes of memory). */
 	uint32_t prog_type;

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/opts.h"
 #include "helpers/helpers.h"
 #include "maps/map_internal.h"
 #include "progtypes/progtypes.h"
@@ -2433,14 +2434,16 @@ static int init_state(struct verifier_env *env, struct vstate *st)
 int bpfvm_verify(const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts *opts, bpfvm_verify_stats *stats,
                  bpfvm_error *err)
 {
-	static const bpfvm_verify_opts no_opts;
 	bpfvm_error scratch;
 	if (!err)
 		err = &scratch;
 	memset(err, 0, sizeof *err);
 	err->insn = -1;
-	if (!opts)
-		opts = &no_opts;
+	bpfvm_verify_opts known;
+	int opts_rc = opts_known(bpfvm_verify_opts, opts, &known, err);
+	if (opts_rc)
+		return opts_rc;
+	opts = &known;
 	if (stats)
 		memset(stats, 0, sizeof *stats);
 	if (!insns || !count)
