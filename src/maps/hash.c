@@ -497,8 +497,10 @@ static void spare_thread_exit(void *arg)
 
 /* exit(), or dlclose() of the library: the calling thread's spares go
  * back (the main thread gets no key destructor; threads still running
- * keep theirs, at most the cap), no new ones are handed out, and the key
- * is deleted so no thread exiting later calls into unmapped code. */
+ * keep theirs, at most the cap), no new ones are handed out, the
+ * registry is emptied, and the key is deleted so no thread exiting later
+ * calls into unmapped code.  Other threads' tables stay mapped: at exit()
+ * they may still be running and reading them. */
 __attribute__((destructor)) static void spare_unload(void)
 {
 	if (!__atomic_load_n(&spare_ready, __ATOMIC_ACQUIRE))
@@ -511,6 +513,11 @@ __attribute__((destructor)) static void spare_unload(void)
 		tls_spares = NULL;
 		spare_return_table_locked(t);
 		spare_table_remove_locked(t);
+	}
+	while (spare_nodes) {
+		struct spare_node *gone = spare_nodes;
+		spare_nodes = gone->next;
+		free(gone);
 	}
 	pthread_mutex_unlock(&spare_mutex);
 	pthread_setspecific(spare_key, NULL);
