@@ -59,7 +59,11 @@ typedef struct bpfvm_helpers bpfvm_helpers;
 
 BPFVM_API bpfvm_helpers *bpfvm_helpers_new(void);
 BPFVM_API void bpfvm_helpers_free(bpfvm_helpers *helpers);
-/* Registers (or replaces) helper `id`.  `name` is copied. */
+/* Registers (or replaces) helper `id`.  `name` is copied.  A table is
+ * frozen once a program is loaded with it: adding to it (or changing it
+ * in any way) is then refused with -EBUSY.  The verifier checks calls to
+ * a helper against its prototype: the kernel's helpers have theirs; give
+ * yours one with bpfvm_helpers_set_proto() (<bpfvm/helpers.h>). */
 BPFVM_API int bpfvm_helpers_add(bpfvm_helpers *helpers, uint32_t id, const char *name,
                       bpfvm_helper_fn fn, bpfvm_error *err);
 /* Returns the function for `id`, or NULL; `name` (optional) gets its name. */
@@ -70,9 +74,10 @@ BPFVM_API bpfvm_helper_fn bpfvm_helpers_find(const bpfvm_helpers *helpers, uint3
  * kernel's IDs (bpf_ktime_get_ns is 5, ...); add your own beside them. */
 BPFVM_API bpfvm_helpers *bpfvm_helpers_new_kernel(bpfvm_error *err);
 
-/* Where bpf_trace_printk lines go (default: stderr, one line each). */
+/* Where bpf_trace_printk lines go (default: stderr, one line each).
+ * -EBUSY once a program has been loaded with the table. */
 typedef void (*bpfvm_trace_fn)(void *user, const char *line);
-BPFVM_API void bpfvm_helpers_set_trace(bpfvm_helpers *helpers, bpfvm_trace_fn fn, void *user);
+BPFVM_API int bpfvm_helpers_set_trace(bpfvm_helpers *helpers, bpfvm_trace_fn fn, void *user);
 
 /* From inside a helper: the embedder's pointer given in bpfvm_run_opts. */
 BPFVM_API void *bpfvm_run_user(const bpfvm_run *run);

@@ -6,7 +6,7 @@
 #include <linux/bpf.h>
 
 #include "core/inline_lookup.h"
-#include "helpers/helpers.h"
+#include "helpers/helper_desc.h"
 
 /* How far back from the call the lddw of r1 may be: clang puts it right
  * before the call or a few argument set-ups earlier. */
@@ -55,11 +55,9 @@ bpfvm_map *call_const_map(const bpfvm_program *prog, size_t pc, const bool *is_t
 
 bool inline_lookup_at(const bpfvm_program *prog, size_t pc, const bool *is_target, struct array_layout *out)
 {
-	const bpfvm_insn *call = &prog->insns[pc];
-	if (call->opcode != 0x85 || call->src != 0 || call->imm != BPF_FUNC_map_lookup_elem)
-		return false;
-	if (!helper_is_map_lookup(prog->call_fns[prog->slots[0][pc].imm]))
+	const struct helper_desc *d = prog->helper_at[pc];
+	if (!d || d->inline_kind != INLINE_MAP_LOOKUP)
 		return false;
 	bpfvm_map *map = call_const_map(prog, pc, is_target);
-	return map && map_array_layout(map, out) && out->stride <= INT32_MAX;
+	return map && map_gen_lookup(map, out) && out->stride <= INT32_MAX;
 }

@@ -18,7 +18,7 @@
 
 #include "bpfvm/instance.h"
 #include "bpfvm/pin_btf.h"
-#include "core/opts.h"
+#include "base/opts.h"
 #include "isa/isa.h"
 
 struct bpfvm_instance {

@@ -12,8 +12,9 @@
 #include <string.h>
 
 #include "bpfvm/maps.h"
-#include "core/opts.h"
+#include "base/opts.h"
 #include "core/program.h"
+#include "helpers/helper_desc.h"
 #include "progtypes/progtypes.h"
 
 /* The superinstruction starting at pc (enum interp_fused), or -1. */
@@ -39,6 +40,24 @@ static int fused_handler(const bpfvm_insn *insns, size_t count, size_t pc, const
 					return add_reg ? loads[i].reg : loads[i].imm;
 	}
 	return add_reg ? FUSED_LEA_REG : FUSED_LEA_IMM;
+}
+
+/* Gives each helper call its descriptor (prog->helper_at), and freezes
+ * the table: the program now points into it. */
+static int bind_helpers(bpfvm_program *p, bpfvm_error *err)
+{
+	p->helper_at = calloc(p->count ? p->count : 1, sizeof *p->helper_at);
+	if (!p->helper_at)
+		return isa_error(err, -ENOMEM, -1, "out of memory loading %zu instructions", p->count);
+	for (size_t pc = 0; pc < p->count; pc++) {
+		const struct isa_op *op = isa_decode(&p->insns[pc]);
+		if (op && op->format == FMT_CALL)
+			p->helper_at[pc] = helpers_desc(p->helpers, (uint32_t)p->insns[pc].imm);
+		else if (op && op->format == FMT_LDDW)
+			pc++;
+	}
+	helpers_freeze(p->helpers);
+	return 0;
 }
 
 static int predecode(bpfvm_program *p, bpfvm_error *err)
@@ -155,7 +174,7 @@ int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_o
 		if (insns[pc].opcode != 0x85 || insns[pc].src != 0)
 			continue;
 		uint32_t id = (uint32_t)insns[pc].imm;
-		if (progtype_helper_allowed(opts->prog_type, id) == 0) {
+		if (helper_allowed_for(helpers_desc(opts->helpers, id), opts->prog_type) == 0) {
 			const char *name = NULL;
 			bpfvm_helpers_find(opts->helpers, id, &name);
 			const char *type = bpfvm_prog_type_name(opts->prog_type);
@@ -175,6 +194,8 @@ int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_o
 	}
 	memcpy(p->insns, insns, count * sizeof *insns);
 	rc = callbacks_bind(p, err);
+	if (!rc)
+		rc = bind_helpers(p, err);
 	if (!rc)
 		rc = predecode(p, err);
 	if (!rc && opts->map_count)
@@ -200,6 +221,7 @@ void bpfvm_program_free(bpfvm_program *p)
 		return;
 	free(p->insns);
 	free(p->call_fns);
+	free(p->helper_at);
 	free(p->slots[0]);
 	free(p->slots[1]);
 	jit_free(p->jit[0]);

@@ -31,6 +31,10 @@ struct bpfvm_program {
 	size_t count;
 	const bpfvm_helpers *helpers;
 	bpfvm_helper_fn *call_fns;              /* one per helper call site */
+	/* Per instruction: the descriptor of the helper a call there calls
+	 * (src/helpers/helper_desc.h), else NULL.  What the engines and the
+	 * inlining rules read about helpers. */
+	const struct helper_desc **helper_at;
 	struct interp_slot *slots[2];           /* per bpfvm_mode */
 	struct jit_code *jit[2];                /* per bpfvm_mode, if compiled */
 	char perf_name[64];                     /* set when perf_map is on */

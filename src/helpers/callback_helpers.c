@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "bpfvm/maps.h"
+#include "helpers/helper_desc.h"
 #include "helpers/helpers.h"
 #include "maps/map_internal.h"
 
@@ -79,10 +80,13 @@ static uint64_t h_for_each_map_elem(uint64_t map, uint64_t fn, uint64_t ctx, uin
 	return run->status == RUN_OK ? (uint64_t)visited : 0;
 }
 
-int helpers_add_callbacks(bpfvm_helpers *h, bpfvm_error *err)
-{
-	int rc = bpfvm_helpers_add(h, BPF_FUNC_loop, "bpf_loop", h_loop, err);
-	if (!rc)
-		rc = bpfvm_helpers_add(h, BPF_FUNC_for_each_map_elem, "bpf_for_each_map_elem", h_for_each_map_elem, err);
-	return rc;
-}
+#define A(...) { __VA_ARGS__ }
+#define DESC(ID, FN, ARGS) \
+	{ .proto = { BPF_FUNC_##ID, "bpf_" #ID, RET_INTEGER, ARGS }, .fn = FN, .has_proto = true, \
+	  .prog_types = PROGS_ALL }
+
+const struct helper_desc helper_descs_callbacks[] = {
+	DESC(for_each_map_elem, h_for_each_map_elem, A(ARG_MAP, ARG_FUNC, ARG_STACK_OR_NULL, ARG_ANYTHING)),
+	DESC(loop, h_loop, A(ARG_SCALAR, ARG_FUNC, ARG_STACK_OR_NULL, ARG_ANYTHING)),
+};
+const size_t helper_descs_callbacks_count = sizeof helper_descs_callbacks / sizeof helper_descs_callbacks[0];

@@ -4,8 +4,8 @@
  * random numbers, printing, strings, checksums, fault-safe reads, and the
  * packet helpers of XDP and skb programs.
  *
- * Owns: bpfvm_kernel_helpers_new(), the table embedders start from, and
- * the trace sink of bpf_trace_printk.
+ * Owns: these helpers' descriptors (helper_descs_kernel) and helper_check(),
+ * the argument check every helper makes in checked mode.
  *
  * Every pointer a program hands a helper is checked against the run's
  * regions in checked mode (the verifier proves them in unchecked mode);
@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helpers/helper_desc.h"
 #include "helpers/helpers.h"
 #include "progtypes/progtypes.h"
 
@@ -67,6 +68,13 @@ static uint64_t h_ktime_get_coarse_ns(uint64_t a, uint64_t b, uint64_t c, uint64
 	UNUSED5(a, b, c, d, e);
 	(void)run;
 	return clock_ns(CLOCK_MONOTONIC_COARSE);
+}
+
+static uint64_t h_ktime_get_tai_ns(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
+{
+	UNUSED5(a, b, c, d, e);
+	(void)run;
+	return clock_ns(CLOCK_TAI);
 }
 
 /* Jiffies at Debian's CONFIG_HZ=250, counted from the monotonic clock. */
@@ -492,44 +500,54 @@ static uint64_t h_skb_load_bytes(uint64_t ctx, uint64_t offset, uint64_t to, uin
 	return 0;
 }
 
-/* ---- the table ------------------------------------------------------------ */
+/* ---- the descriptors ------------------------------------------------------ */
 
-static const struct {
-	uint32_t id;
-	const char *name;
-	bpfvm_helper_fn fn;
-} kernel_helpers[] = {
-	{ BPF_FUNC_probe_read, "bpf_probe_read", h_probe_read },
-	{ BPF_FUNC_ktime_get_ns, "bpf_ktime_get_ns", h_ktime_get_ns },
-	{ BPF_FUNC_trace_printk, "bpf_trace_printk", h_trace_printk },
-	{ BPF_FUNC_get_prandom_u32, "bpf_get_prandom_u32", h_get_prandom_u32 },
-	{ BPF_FUNC_get_smp_processor_id, "bpf_get_smp_processor_id", h_get_smp_processor_id },
-	{ BPF_FUNC_get_current_pid_tgid, "bpf_get_current_pid_tgid", h_get_current_pid_tgid },
-	{ BPF_FUNC_get_current_uid_gid, "bpf_get_current_uid_gid", h_get_current_uid_gid },
-	{ BPF_FUNC_get_current_comm, "bpf_get_current_comm", h_get_current_comm },
-	{ BPF_FUNC_skb_load_bytes, "bpf_skb_load_bytes", h_skb_load_bytes },
-	{ BPF_FUNC_csum_diff, "bpf_csum_diff", h_csum_diff },
-	{ BPF_FUNC_xdp_adjust_head, "bpf_xdp_adjust_head", h_xdp_adjust_head },
-	{ BPF_FUNC_probe_read_str, "bpf_probe_read_str", h_probe_read_str },
-	{ BPF_FUNC_xdp_adjust_meta, "bpf_xdp_adjust_meta", h_xdp_adjust_meta },
-	{ BPF_FUNC_xdp_adjust_tail, "bpf_xdp_adjust_tail", h_xdp_adjust_tail },
-	{ BPF_FUNC_probe_read_user, "bpf_probe_read_user", h_probe_read_user },
-	{ BPF_FUNC_probe_read_kernel, "bpf_probe_read_kernel", h_probe_read_kernel },
-	{ BPF_FUNC_probe_read_user_str, "bpf_probe_read_user_str", h_probe_read_user_str },
-	{ BPF_FUNC_probe_read_kernel_str, "bpf_probe_read_kernel_str", h_probe_read_kernel_str },
-	{ BPF_FUNC_jiffies64, "bpf_jiffies64", h_jiffies64 },
-	{ BPF_FUNC_ktime_get_boot_ns, "bpf_ktime_get_boot_ns", h_ktime_get_boot_ns },
-	{ BPF_FUNC_ktime_get_coarse_ns, "bpf_ktime_get_coarse_ns", h_ktime_get_coarse_ns },
-	{ BPF_FUNC_snprintf, "bpf_snprintf", h_snprintf },
-	{ BPF_FUNC_strncmp, "bpf_strncmp", h_strncmp },
+#define A(...) { __VA_ARGS__ }
+/* The prototypes are the kernel's for a privileged loader; GPL-only are
+ * those the running kernel refuses under license "Proprietary"; the
+ * program types are those whose loads of `call N` the kernel accepts
+ * (tests/unit/test_helper_types.c asks it again on every run). */
+#define DESC(ID, FN, RET, ARGS, TYPES, GPL, ...) \
+	{ .proto = { BPF_FUNC_##ID, "bpf_" #ID, RET, ARGS, .gpl_only = GPL }, .fn = FN, .has_proto = true, \
+	  .prog_types = TYPES, __VA_ARGS__ }
+#define NET (PROGS_SOCKET_FILTER | PROGS_TC | PROGS_XDP)
+#define PROBE_READ A(ARG_MEM_UNINIT, ARG_SIZE_OR_ZERO, ARG_ANYTHING)
+#define NONE {0}
+
+const struct helper_desc helper_descs_kernel[] = {
+	DESC(probe_read, h_probe_read, RET_INTEGER, PROBE_READ, PROGS_TRACING, true),
+	DESC(ktime_get_ns, h_ktime_get_ns, RET_INTEGER, NONE, PROGS_ALL, false),
+	/* the format's arguments (r3..r5) are not checked, as in the kernel */
+	DESC(trace_printk, h_trace_printk, RET_INTEGER, A(ARG_MEM, ARG_SIZE), PROGS_ALL, true),
+	DESC(get_prandom_u32, h_get_prandom_u32, RET_INTEGER, NONE, PROGS_ALL, false),
+	DESC(get_smp_processor_id, h_get_smp_processor_id, RET_INTEGER, NONE, PROGS_ALL, false),
+	DESC(get_current_pid_tgid, h_get_current_pid_tgid, RET_INTEGER, NONE, PROGS_ALL, false),
+	DESC(get_current_uid_gid, h_get_current_uid_gid, RET_INTEGER, NONE, PROGS_ALL, false),
+	DESC(get_current_comm, h_get_current_comm, RET_INTEGER, A(ARG_MEM_UNINIT, ARG_SIZE), PROGS_ALL, false),
+	DESC(skb_load_bytes, h_skb_load_bytes, RET_INTEGER, A(ARG_CTX, ARG_ANYTHING, ARG_MEM_UNINIT, ARG_SIZE),
+	     PROGS_SOCKET_FILTER | PROGS_TC, false),
+	DESC(csum_diff, h_csum_diff, RET_INTEGER,
+	     A(ARG_MEM_MAYBE_NULL, ARG_SIZE_OR_ZERO, ARG_MEM_MAYBE_NULL, ARG_SIZE_OR_ZERO, ARG_ANYTHING),
+	     PROGS_TC | PROGS_XDP, false, .pkt_access = true),
+	DESC(xdp_adjust_head, h_xdp_adjust_head, RET_INTEGER, A(ARG_CTX, ARG_ANYTHING), PROGS_XDP, false,
+	     .proto.changes_pkt = true),
+	DESC(probe_read_str, h_probe_read_str, RET_INTEGER, PROBE_READ, PROGS_TRACING, true),
+	DESC(xdp_adjust_meta, h_xdp_adjust_meta, RET_INTEGER, A(ARG_CTX, ARG_ANYTHING), PROGS_XDP, false,
+	     .proto.changes_pkt = true),
+	DESC(xdp_adjust_tail, h_xdp_adjust_tail, RET_INTEGER, A(ARG_CTX, ARG_ANYTHING), PROGS_XDP, false,
+	     .proto.changes_pkt = true),
+	DESC(probe_read_user, h_probe_read_user, RET_INTEGER, PROBE_READ, PROGS_ALL, true),
+	DESC(probe_read_kernel, h_probe_read_kernel, RET_INTEGER, PROBE_READ, PROGS_ALL, true),
+	DESC(probe_read_user_str, h_probe_read_user_str, RET_INTEGER, PROBE_READ, PROGS_ALL, true),
+	DESC(probe_read_kernel_str, h_probe_read_kernel_str, RET_INTEGER, PROBE_READ, PROGS_ALL, true),
+	DESC(jiffies64, h_jiffies64, RET_INTEGER, NONE, PROGS_ALL, false),
+	DESC(ktime_get_boot_ns, h_ktime_get_boot_ns, RET_INTEGER, NONE, PROGS_ALL, false),
+	/* not in tracing programs: the kernel keeps coarse time out of NMI context */
+	DESC(ktime_get_coarse_ns, h_ktime_get_coarse_ns, RET_INTEGER, NONE, NET, false),
+	DESC(snprintf, h_snprintf, RET_INTEGER,
+	     A(ARG_MEM_MAYBE_NULL_OUT, ARG_SIZE_OR_ZERO, ARG_CONST_STR, ARG_MEM_MAYBE_NULL, ARG_SIZE_OR_ZERO),
+	     PROGS_ALL, true),
+	DESC(strncmp, h_strncmp, RET_INTEGER, A(ARG_MEM, ARG_SIZE, ARG_CONST_STR), PROGS_ALL, false),
+	DESC(ktime_get_tai_ns, h_ktime_get_tai_ns, RET_INTEGER, NONE, PROGS_ALL, false),
 };
-
-int helpers_add_kernel(bpfvm_helpers *h, bpfvm_error *err)
-{
-	for (size_t i = 0; i < sizeof kernel_helpers / sizeof kernel_helpers[0]; i++) {
-		int rc = bpfvm_helpers_add(h, kernel_helpers[i].id, kernel_helpers[i].name, kernel_helpers[i].fn, err);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
+const size_t helper_descs_kernel_count = sizeof helper_descs_kernel / sizeof helper_descs_kernel[0];

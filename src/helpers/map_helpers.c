@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "bpfvm/maps.h"
+#include "helpers/helper_desc.h"
 #include "helpers/helpers.h"
 #include "maps/map_internal.h"
 
@@ -89,11 +90,6 @@ static uint64_t h_map_lookup_elem(uint64_t map, uint64_t key, uint64_t c, uint64
 		return (uint64_t)(uintptr_t)inner;
 	}
 	return (uint64_t)(uintptr_t)bpfvm_map_lookup_elem(m, (const void *)(uintptr_t)key);
-}
-
-bool helper_is_map_lookup(bpfvm_helper_fn fn)
-{
-	return fn == h_map_lookup_elem;
 }
 
 static uint64_t h_map_update_elem(uint64_t map, uint64_t key, uint64_t value, uint64_t flags, uint64_t e,
@@ -282,50 +278,56 @@ static uint64_t h_tail_call(uint64_t ctx, uint64_t map, uint64_t index, uint64_t
 	return 0;
 }
 
-uintptr_t helper_direct_map_op(bpfvm_helper_fn fn, const bpfvm_map *m)
+#define A(...) { __VA_ARGS__ }
+/* The kernel's prototypes for a privileged loader; every program type
+ * bpfvm models may call these (tests/unit/test_helper_types.c). */
+#define DESC(ID, FN, RET, ARGS, ...) \
+	{ .proto = { BPF_FUNC_##ID, "bpf_" #ID, RET, ARGS }, .fn = FN, .has_proto = true, .prog_types = PROGS_ALL, \
+	  __VA_ARGS__ }
+
+const struct helper_desc helper_descs_maps[] = {
+	DESC(map_lookup_elem, h_map_lookup_elem, RET_MAP_VALUE_OR_NULL, A(ARG_MAP, ARG_MAP_KEY),
+	     .pkt_access = true, .inline_kind = INLINE_MAP_LOOKUP),
+	DESC(map_update_elem, h_map_update_elem, RET_INTEGER, A(ARG_MAP, ARG_MAP_KEY, ARG_MAP_VALUE, ARG_ANYTHING),
+	     .pkt_access = true, .inline_kind = INLINE_MAP_UPDATE),
+	DESC(map_delete_elem, h_map_delete_elem, RET_INTEGER, A(ARG_MAP, ARG_MAP_KEY),
+	     .pkt_access = true, .inline_kind = INLINE_MAP_DELETE),
+	DESC(tail_call, h_tail_call, RET_VOID, A(ARG_CTX, ARG_MAP, ARG_ANYTHING)),
+	DESC(perf_event_output, h_perf_event_output, RET_INTEGER,
+	     A(ARG_CTX, ARG_MAP, ARG_ANYTHING, ARG_MEM, ARG_SIZE_OR_ZERO), .proto.gpl_only = true),
+	DESC(map_push_elem, h_map_push_elem, RET_INTEGER, A(ARG_MAP, ARG_MAP_VALUE, ARG_ANYTHING), .pkt_access = true),
+	DESC(map_pop_elem, h_map_pop_elem, RET_INTEGER, A(ARG_MAP, ARG_MAP_VALUE_UNINIT)),
+	DESC(map_peek_elem, h_map_peek_elem, RET_INTEGER, A(ARG_MAP, ARG_MAP_VALUE_UNINIT)),
+	DESC(spin_lock, h_spin_lock, RET_VOID, A(ARG_SPIN_LOCK)),
+	DESC(spin_unlock, h_spin_unlock, RET_VOID, A(ARG_SPIN_LOCK)),
+	DESC(ringbuf_output, h_ringbuf_output, RET_INTEGER, A(ARG_MAP, ARG_MEM, ARG_SIZE_OR_ZERO, ARG_ANYTHING),
+	     .inline_kind = INLINE_RINGBUF_OUTPUT),
+	DESC(ringbuf_reserve, h_ringbuf_reserve, RET_MEM_OR_NULL, A(ARG_MAP, ARG_ALLOC_SIZE, ARG_ANYTHING)),
+	DESC(ringbuf_submit, h_ringbuf_submit, RET_VOID, A(ARG_RINGBUF_MEM, ARG_ANYTHING)),
+	DESC(ringbuf_discard, h_ringbuf_discard, RET_VOID, A(ARG_RINGBUF_MEM, ARG_ANYTHING)),
+	DESC(ringbuf_query, h_ringbuf_query, RET_INTEGER, A(ARG_MAP, ARG_ANYTHING)),
+	DESC(map_lookup_percpu_elem, h_map_lookup_percpu_elem, RET_MAP_VALUE_OR_NULL,
+	     A(ARG_MAP, ARG_MAP_KEY, ARG_ANYTHING), .pkt_access = true),
+};
+const size_t helper_descs_maps_count = sizeof helper_descs_maps / sizeof helper_descs_maps[0];
+
+uintptr_t helper_direct_map_op(const struct helper_desc *d, const bpfvm_map *m)
 {
 	/* the unchecked paths above: bpfvm_map_*_elem(), which call these
-	 * operations when the map has them */
-	if (fn == h_map_lookup_elem && m->type != BPF_MAP_TYPE_ARRAY_OF_MAPS && m->type != BPF_MAP_TYPE_HASH_OF_MAPS)
+	 * operations when the map has them; map-in-map lookups also record
+	 * the inner map for the run, which only the helper does */
+	switch (d ? d->inline_kind : INLINE_NONE) {
+	case INLINE_MAP_LOOKUP:
+		if (m->type == BPF_MAP_TYPE_ARRAY_OF_MAPS || m->type == BPF_MAP_TYPE_HASH_OF_MAPS)
+			return 0;
 		return (uintptr_t)m->ops->lookup;
-	if (fn == h_map_update_elem)
+	case INLINE_MAP_UPDATE:
 		return (uintptr_t)m->ops->update;
-	if (fn == h_map_delete_elem)
+	case INLINE_MAP_DELETE:
 		return (uintptr_t)m->ops->delete;
-	if (fn == h_ringbuf_output)   /* (map, data, size, flags), as the helper */
+	case INLINE_RINGBUF_OUTPUT:   /* (map, data, size, flags), as the helper */
 		return (uintptr_t)bpfvm_map_ringbuf_output;
-	return 0;
-}
-
-static const struct {
-	uint32_t id;
-	const char *name;
-	bpfvm_helper_fn fn;
-} map_helpers[] = {
-	{ BPF_FUNC_map_lookup_elem, "bpf_map_lookup_elem", h_map_lookup_elem },
-	{ BPF_FUNC_map_update_elem, "bpf_map_update_elem", h_map_update_elem },
-	{ BPF_FUNC_map_delete_elem, "bpf_map_delete_elem", h_map_delete_elem },
-	{ BPF_FUNC_tail_call, "bpf_tail_call", h_tail_call },
-	{ BPF_FUNC_perf_event_output, "bpf_perf_event_output", h_perf_event_output },
-	{ BPF_FUNC_map_push_elem, "bpf_map_push_elem", h_map_push_elem },
-	{ BPF_FUNC_map_pop_elem, "bpf_map_pop_elem", h_map_pop_elem },
-	{ BPF_FUNC_map_peek_elem, "bpf_map_peek_elem", h_map_peek_elem },
-	{ BPF_FUNC_spin_lock, "bpf_spin_lock", h_spin_lock },
-	{ BPF_FUNC_spin_unlock, "bpf_spin_unlock", h_spin_unlock },
-	{ BPF_FUNC_ringbuf_output, "bpf_ringbuf_output", h_ringbuf_output },
-	{ BPF_FUNC_ringbuf_reserve, "bpf_ringbuf_reserve", h_ringbuf_reserve },
-	{ BPF_FUNC_ringbuf_submit, "bpf_ringbuf_submit", h_ringbuf_submit },
-	{ BPF_FUNC_ringbuf_discard, "bpf_ringbuf_discard", h_ringbuf_discard },
-	{ BPF_FUNC_ringbuf_query, "bpf_ringbuf_query", h_ringbuf_query },
-	{ BPF_FUNC_map_lookup_percpu_elem, "bpf_map_lookup_percpu_elem", h_map_lookup_percpu_elem },
-};
-
-int helpers_add_maps(bpfvm_helpers *h, bpfvm_error *err)
-{
-	for (size_t i = 0; i < sizeof map_helpers / sizeof map_helpers[0]; i++) {
-		int rc = bpfvm_helpers_add(h, map_helpers[i].id, map_helpers[i].name, map_helpers[i].fn, err);
-		if (rc)
-			return rc;
+	default:
+		return 0;
 	}
-	return 0;
 }

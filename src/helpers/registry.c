@@ -2,22 +2,28 @@
  * registry.c - the table of helpers a program may call, by 32-bit ID.
  *
  * Owns: bpfvm_helpers, an open-addressing hash table from helper ID to
- * function and name.  IDs are arbitrary (no small fixed table), so an
- * embedder can use the kernel's numbers and its own side by side.
+ * descriptor (helper_desc.h).  IDs are arbitrary (no small fixed table),
+ * so an embedder can use the kernel's numbers and its own side by side.
+ * The kernel's helpers point at their static descriptors; an embedder's
+ * get a descriptor of their own.  A table is frozen once a program is
+ * loaded with it: programs keep pointers to its descriptors, so a later
+ * change is refused rather than left to dangle.
  */
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <stdio.h>
-
+#include "helpers/helper_desc.h"
 #include "helpers/helpers.h"
+#include "progtypes/progtypes.h"
 
 struct helper_slot {
 	uint32_t id;
 	bool used;
-	bpfvm_helper_fn fn;
-	char *name;
+	const struct helper_desc *desc;
+	struct helper_desc *owned;    /* desc, when this table made it */
 };
 
 struct bpfvm_helpers {
@@ -26,6 +32,7 @@ struct bpfvm_helpers {
 	size_t used;
 	bpfvm_trace_fn trace;
 	void *trace_user;
+	atomic_bool frozen;
 };
 
 bpfvm_helpers *bpfvm_helpers_new(void)
@@ -42,12 +49,19 @@ bpfvm_helpers *bpfvm_helpers_new(void)
 	return h;
 }
 
+static void free_owned(struct helper_desc *d)
+{
+	if (d)
+		free((char *)d->proto.name);
+	free(d);
+}
+
 void bpfvm_helpers_free(bpfvm_helpers *h)
 {
 	if (!h)
 		return;
 	for (size_t i = 0; i < h->capacity; i++)
-		free(h->slots[i].name);
+		free_owned(h->slots[i].owned);
 	free(h->slots);
 	free(h);
 }
@@ -75,38 +89,145 @@ static int grow(bpfvm_helpers *h)
 	return 0;
 }
 
-int bpfvm_helpers_add(bpfvm_helpers *h, uint32_t id, const char *name,
-                      bpfvm_helper_fn fn, bpfvm_error *err)
+static int check_mutable(const bpfvm_helpers *h, uint32_t id, bpfvm_error *err)
 {
-	if (!h || !fn)
-		return isa_error(err, -EINVAL, -1, "helper %u: no table or no function given", id);
-	if ((h->used + 1) * 2 > h->capacity && grow(h))
-		return isa_error(err, -ENOMEM, -1, "helper %u: out of memory", id);
-	char *copy = strdup(name ? name : "");
-	if (!copy)
-		return isa_error(err, -ENOMEM, -1, "helper %u: out of memory", id);
-	struct helper_slot *s = &h->slots[slot_of(h->slots, h->capacity, id)];
-	if (s->used)
-		free(s->name);
-	else
-		h->used++;
-	s->used = true;
-	s->id = id;
-	s->fn = fn;
-	s->name = copy;
+	if (!h)
+		return isa_error(err, -EINVAL, -1, "helper %u: no table given", id);
+	if (atomic_load_explicit(&h->frozen, memory_order_acquire))
+		return isa_error(err, -EBUSY, -1,
+		                 "helper %u: the helper table is in use by a loaded program and can no longer change", id);
 	return 0;
 }
 
-bpfvm_helper_fn bpfvm_helpers_find(const bpfvm_helpers *h, uint32_t id, const char **name)
+/* Puts desc (owned by the table if `owned`) in id's slot. */
+static int put(bpfvm_helpers *h, uint32_t id, const struct helper_desc *desc, struct helper_desc *owned,
+               bpfvm_error *err)
+{
+	if ((h->used + 1) * 2 > h->capacity && grow(h)) {
+		free_owned(owned);
+		return isa_error(err, -ENOMEM, -1, "helper %u: out of memory", id);
+	}
+	struct helper_slot *s = &h->slots[slot_of(h->slots, h->capacity, id)];
+	if (s->used)
+		free_owned(s->owned);
+	else
+		h->used++;
+	*s = (struct helper_slot){ .id = id, .used = true, .desc = desc, .owned = owned };
+	return 0;
+}
+
+int bpfvm_helpers_add(bpfvm_helpers *h, uint32_t id, const char *name,
+                      bpfvm_helper_fn fn, bpfvm_error *err)
+{
+	int rc = check_mutable(h, id, err);
+	if (rc)
+		return rc;
+	if (!fn)
+		return isa_error(err, -EINVAL, -1, "helper %u: no function given", id);
+	struct helper_desc *d = calloc(1, sizeof *d);
+	char *copy = strdup(name ? name : "");
+	if (!d || !copy) {
+		free(d);
+		free(copy);
+		return isa_error(err, -ENOMEM, -1, "helper %u: out of memory", id);
+	}
+	/* The kernel's own function under its own ID (a table assembled
+	 * piecewise) keeps the kernel's prototype and inlining; any other
+	 * function is the embedder's, without a prototype until one is set. */
+	const struct helper_desc *kernel = helper_kernel_desc(id);
+	if (kernel && kernel->fn == fn)
+		*d = *kernel;
+	else
+		*d = (struct helper_desc){ .proto = { .id = id }, .fn = fn, .prog_types = PROGS_ALL };
+	d->proto.name = copy;
+	return put(h, id, d, d, err);
+}
+
+int helpers_add_descs(bpfvm_helpers *h, const struct helper_desc *descs, size_t count, bpfvm_error *err)
+{
+	for (size_t i = 0; i < count; i++) {
+		int rc = check_mutable(h, descs[i].proto.id, err);
+		if (!rc)
+			rc = put(h, descs[i].proto.id, &descs[i], NULL, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+const struct helper_desc *helpers_desc(const bpfvm_helpers *h, uint32_t id)
 {
 	if (!h)
 		return NULL;
 	const struct helper_slot *s = &h->slots[slot_of(h->slots, h->capacity, id)];
-	if (!s->used)
+	return s->used ? s->desc : NULL;
+}
+
+bpfvm_helper_fn bpfvm_helpers_find(const bpfvm_helpers *h, uint32_t id, const char **name)
+{
+	const struct helper_desc *d = helpers_desc(h, id);
+	if (!d)
 		return NULL;
 	if (name)
-		*name = s->name;
-	return s->fn;
+		*name = d->proto.name;
+	return d->fn;
+}
+
+/* An embedder's prototype must make sense on its own: sizes follow the
+ * memory they measure, map keys and values follow a map. */
+static int check_proto(uint32_t id, const bpfvm_helper_proto *p, bpfvm_error *err)
+{
+	bool map = false, ended = false;
+	for (int a = 0; a < 5; a++) {
+		unsigned k = p->args[a], prev = a ? p->args[a - 1] : BPFVM_ARG_NONE;
+		if (k >= BPFVM_ARG_PUBLIC_COUNT)
+			return isa_error(err, -EINVAL, -1, "helper %u: argument %d has unknown kind %u", id, a + 1, k);
+		if (ended && k != BPFVM_ARG_NONE)
+			return isa_error(err, -EINVAL, -1, "helper %u: argument %d follows BPFVM_ARG_NONE", id, a + 1);
+		ended |= k == BPFVM_ARG_NONE;
+		bool after_mem = prev == BPFVM_ARG_MEM || prev == BPFVM_ARG_MEM_MAYBE_NULL || prev == BPFVM_ARG_MEM_UNINIT;
+		if ((k == BPFVM_ARG_SIZE || k == BPFVM_ARG_SIZE_OR_ZERO) != after_mem)
+			return isa_error(err, -EINVAL, -1, after_mem ? "helper %u: argument %d must be the size of argument %d"
+			                                             : "helper %u: argument %d is a size without memory before it",
+			                 id, a + 1, a);
+		if ((k == BPFVM_ARG_MAP_KEY || k == BPFVM_ARG_MAP_VALUE || k == BPFVM_ARG_MAP_VALUE_UNINIT) && !map)
+			return isa_error(err, -EINVAL, -1, "helper %u: argument %d is a map key or value without a map before it",
+			                 id, a + 1);
+		map |= k == BPFVM_ARG_MAP;
+	}
+	if ((unsigned)p->ret >= BPFVM_RET_PUBLIC_COUNT)
+		return isa_error(err, -EINVAL, -1, "helper %u: unknown result kind %u", id, (unsigned)p->ret);
+	if (p->ret == BPFVM_RET_MAP_VALUE_OR_NULL && !map)
+		return isa_error(err, -EINVAL, -1, "helper %u: returns a map value but takes no map", id);
+	return 0;
+}
+
+int bpfvm_helpers_set_proto(bpfvm_helpers *h, uint32_t id, const bpfvm_helper_proto *proto, bpfvm_error *err)
+{
+	int rc = check_mutable(h, id, err);
+	if (rc)
+		return rc;
+	if (!proto || proto->sz < sizeof *proto)
+		return isa_error(err, -EINVAL, -1, "helper %u: bpfvm_helper_proto missing or its sz too small", id);
+	struct helper_slot *s = &h->slots[slot_of(h->slots, h->capacity, id)];
+	if (!s->used)
+		return isa_error(err, -ENOENT, -1, "helper %u: not in the table; add it with bpfvm_helpers_add() first", id);
+	if (!s->owned)
+		return isa_error(err, -EINVAL, -1, "helper %u (%s) is the kernel's and has its prototype", id,
+		                 s->desc->proto.name);
+	if ((rc = check_proto(id, proto, err)))
+		return rc;
+	struct helper_desc *d = s->owned;
+	d->proto.ret = (uint8_t)proto->ret;
+	for (int a = 0; a < 5; a++)
+		d->proto.args[a] = (uint8_t)proto->args[a];
+	d->proto.gpl_only = proto->gpl_only;
+	d->proto.changes_pkt = proto->changes_pkt_data;
+	d->pkt_access = proto->pkt_access;
+	d->prog_types = proto->prog_types ? proto->prog_types : PROGS_ALL;
+	d->inline_kind = INLINE_NONE;
+	d->has_proto = true;
+	return 0;
 }
 
 bpfvm_helpers *bpfvm_helpers_new_kernel(bpfvm_error *err)
@@ -116,17 +237,55 @@ bpfvm_helpers *bpfvm_helpers_new_kernel(bpfvm_error *err)
 		isa_error(err, -ENOMEM, -1, "out of memory");
 		return NULL;
 	}
-	if (helpers_add_kernel(h, err) || helpers_add_maps(h, err) || helpers_add_callbacks(h, err)) {
+	if (helpers_add_descs(h, helper_descs_kernel, helper_descs_kernel_count, err) ||
+	    helpers_add_descs(h, helper_descs_maps, helper_descs_maps_count, err) ||
+	    helpers_add_descs(h, helper_descs_callbacks, helper_descs_callbacks_count, err)) {
 		bpfvm_helpers_free(h);
 		return NULL;
 	}
 	return h;
 }
 
-void bpfvm_helpers_set_trace(bpfvm_helpers *h, bpfvm_trace_fn fn, void *user)
+const struct helper_desc *helper_kernel_desc(uint32_t id)
 {
+	static const struct { const struct helper_desc *descs; const size_t *count; } modules[] = {
+		{ helper_descs_kernel, &helper_descs_kernel_count },
+		{ helper_descs_maps, &helper_descs_maps_count },
+		{ helper_descs_callbacks, &helper_descs_callbacks_count },
+	};
+	for (size_t m = 0; m < sizeof modules / sizeof modules[0]; m++)
+		for (size_t i = 0; i < *modules[m].count; i++)
+			if (modules[m].descs[i].proto.id == id)
+				return &modules[m].descs[i];
+	return NULL;
+}
+
+int helper_allowed_for(const struct helper_desc *d, uint32_t prog_type)
+{
+	const struct progtype_desc *t = progtype_desc(prog_type);
+	/* the kernel's lists are known only for the types bpfvm models */
+	if (!t || !t->ctx_size || prog_type >= 64)
+		return -1;
+	return d && (d->prog_types & PROG_BIT(prog_type)) ? 1 : 0;
+}
+
+void helpers_freeze(const bpfvm_helpers *h)
+{
+	/* The flag is the one thing a const table may change: loading a
+	 * program with it is what freezes it. */
+	if (h)
+		atomic_store_explicit(&((bpfvm_helpers *)h)->frozen, true, memory_order_release);
+}
+
+int bpfvm_helpers_set_trace(bpfvm_helpers *h, bpfvm_trace_fn fn, void *user)
+{
+	if (!h)
+		return -EINVAL;
+	if (atomic_load_explicit(&h->frozen, memory_order_acquire))
+		return -EBUSY;   /* a running program may be printing through it */
 	h->trace = fn;
 	h->trace_user = user;
+	return 0;
 }
 
 void helpers_trace(bpfvm_run *run, const char *line)

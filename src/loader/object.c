@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <bpf/btf.h>
 
-#include "core/opts.h"
+#include "base/opts.h"
 #include "isa/isa.h"
 #include "loader/loader.h"
 

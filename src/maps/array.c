@@ -8,7 +8,7 @@
  * per possible CPU, element-major (element i, CPU c at i * ncpus + c).
  * There is no bookkeeping: the whole arena after the header is values.
  * That layout is promised to engines that open-code lookups
- * (array_layout.h, map_array_layout()).
+ * (array_layout.h, its ops' gen_lookup).
  */
 #include "maps/array_layout.h"
 #include "maps/map_internal.h"
@@ -171,10 +171,10 @@ static int array_sys_delete(bpfvm_map *map, const void *key, bpfvm_error *err)
 }
 
 /* The layout slot() computes with, for engines that open-code lookups. */
-bool map_array_layout(const bpfvm_map *map, struct array_layout *out)
+/* The plain array's inline lookup: not the per-CPU array's, whose value
+ * depends on the calling thread. */
+static bool array_gen_lookup(const bpfvm_map *map, struct array_layout *out)
 {
-	if (map->ops != &map_array_ops)
-		return false;
 	*out = (struct array_layout){ map->values, map->max_entries, map->value_stride };
 	return true;
 }
@@ -233,6 +233,7 @@ const struct map_ops map_array_ops = {
 	.update = array_update,
 	.delete = array_delete,
 	.for_each = array_for_each,
+	.gen_lookup = array_gen_lookup,
 };
 
 const struct map_ops map_percpu_array_ops = {

@@ -80,6 +80,11 @@ int bpfvm_map_type_by_name(const char *name, uint32_t *type)
 	return -EINVAL;
 }
 
+bool map_gen_lookup(const bpfvm_map *map, struct array_layout *out)
+{
+	return map->ops->gen_lookup && map->ops->gen_lookup(map, out);
+}
+
 bool bpfvm_map_type_supported(uint32_t type)
 {
 	return type < MAP_TYPE_COUNT && map_types[type].ops != NULL;

@@ -21,6 +21,7 @@
 
 #include "bpfvm/maps.h"
 #include "isa/isa.h"
+#include "maps/array_layout.h"
 
 #define MAP_ENOTSUPP BPFVM_ENOTSUPP
 
@@ -127,6 +128,9 @@ struct map_ops {
 	long (*pop)(bpfvm_map *map, void *value);
 	long (*peek)(bpfvm_map *map, void *value);
 	long (*for_each)(bpfvm_map *map, bpfvm_map_for_each_fn cb, void *ctx);
+	/* engines: how a lookup may be open-coded, as the kernel's
+	 * map_gen_lookup (array_layout.h); NULL: it must be called */
+	bool (*gen_lookup)(const bpfvm_map *map, struct array_layout *out);
 };
 
 extern const struct map_ops map_hash_ops, map_percpu_hash_ops, map_lru_hash_ops,

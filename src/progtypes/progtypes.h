@@ -1,8 +1,12 @@
 /*
- * progtypes.h - program types: what a program sees as its context during
- * a run, and the state helpers that change the packet work on.
+ * progtypes.h - program types: one descriptor per type (as the kernel's
+ * bpf_types.h list feeding bpf_verifier_ops and bpf_prog_ops), what a
+ * program sees as its context during a run, and the state helpers that
+ * change the packet work on.
  *
- * Owns: struct hook_state.  Packet buffers are mapped below 4 GiB
+ * Owns: struct progtype_desc and struct hook_state.  The descriptors are
+ * one table (progtypes.c); each family's rules and test-run builders are
+ * in its own file (xdp.c, skb.c, tracing.c).  Packet buffers are mapped below 4 GiB
  * (MAP_32BIT) so that the kernel's UAPI contexts, whose packet pointers
  * are u32 fields (xdp_md.data, __sk_buff.data), hold real addresses: a
  * program loads them exactly as it would in the kernel and no access has
@@ -36,9 +40,39 @@ struct hook_state {
 	uint32_t pkt_len;
 };
 
-/* 1 if a program of `type` may call helper `id` (the kernel's rule), 0
- * if not, -1 if bpfvm keeps no list for the type. */
-int progtype_helper_allowed(uint32_t type, uint32_t id);
+/* What a context load yields besides a plain number. */
+enum ctx_field { CTX_FIELD_SCALAR = 0, CTX_FIELD_PACKET, CTX_FIELD_PACKET_META, CTX_FIELD_PACKET_END };
+
+struct progtype_desc {
+	uint32_t type;                /* the kernel's enum bpf_prog_type, or BPFVM_PROG_TYPE_RAW */
+	const char *name;             /* as bpftool prints it */
+	/* The context as the verifier sees it: its size (0: bpfvm's verifier
+	 * does not model the type), whether [off, off+size) may be read or
+	 * written (sign-extending if sx; *field says what a load yields),
+	 * and direct packet access through packet pointers. */
+	uint32_t ctx_size;
+	bool (*ctx_access)(int off, int size, bool write, bool sx, uint8_t *field);
+	bool pkt_read, pkt_write;
+	/* A test run (BPF_PROG_TEST_RUN): builds the context (and packet)
+	 * into h from t, and gives back the packet and context after the
+	 * runs.  NULL: the type has no test run. */
+	int (*prepare)(struct hook_state *h, const bpfvm_test_run *t, bpfvm_error *err);
+	void (*finish)(struct hook_state *h, bpfvm_test_run *t);
+};
+
+/* The descriptor of a program type (0 is raw memory), or NULL. */
+const struct progtype_desc *progtype_desc(uint32_t type);
+
+extern const struct progtype_desc progtype_xdp, progtype_socket_filter, progtype_sched_cls, progtype_sched_act,
+	progtype_kprobe, progtype_tracepoint, progtype_raw_tracepoint;
+
+/* Packet frames below 4 GiB (frame.c): a zeroed mapping of at least
+ * h->frame_len bytes into h->frame (NULL if none could be made), and its
+ * release. */
+void *frame_map(struct hook_state *h);
+void frame_unmap(uint8_t *p, size_t len);
+/* Whether bytes [from, to) of p are all zero (ctx_in checks). */
+bool all_zero(const void *p, size_t from, size_t to);
 
 /* The packet pointers of an XDP context, as full pointers. */
 static inline uint8_t *xdp_ptr(uint32_t field) { return (uint8_t *)(uintptr_t)field; }

@@ -3,9 +3,11 @@
  * program (registers, stack, call frames, acquired references), helper
  * prototypes, context layouts and the verification environment.
  *
- * Owns: the types and the functions between verifier.c (exploration and
- * state comparison), state.c (copying and printing states), protos.c
- * (helper prototypes) and ctx.c (each program type's context).
+ * Owns: the types and the functions between the walk (verifier.c and
+ * the files internal.h names) and states.c (copying, printing and
+ * comparing states).  Helper prototypes are the helpers' descriptors'
+ * (src/helpers/helper_desc.h); each program type's context rules are
+ * its descriptor's (src/progtypes).
  */
 #ifndef BPFVM_VERIFIER_INTERNAL_H
 #define BPFVM_VERIFIER_INTERNAL_H
@@ -14,7 +16,9 @@
 #include <stdint.h>
 
 #include "bpfvm/verifier.h"
+#include "helpers/helper_desc.h"
 #include "isa/isa.h"
+#include "progtypes/progtypes.h"
 #include "verifier/scalar.h"
 
 /* What a register holds.  Pointers carry a fixed offset (off) plus a
@@ -92,52 +96,8 @@ struct vstate {
 	uint32_t path_total;
 };
 
-/* Helper prototypes: the argument and return kinds the kernel gives them. */
-enum arg_kind {
-	ARG_NONE = 0,
-	ARG_ANYTHING,
-	ARG_MAP,             /* const map pointer */
-	ARG_MAP_KEY,         /* readable key_size bytes */
-	ARG_MAP_VALUE,       /* readable value_size bytes */
-	ARG_MAP_VALUE_UNINIT,/* writable value_size bytes */
-	ARG_MEM,             /* readable memory of the size in the next argument */
-	ARG_MEM_MAYBE_NULL,  /* the same, or NULL with size 0 */
-	ARG_MEM_UNINIT,      /* writable memory of the size in the next argument */
-	ARG_SIZE,            /* constant-bounded size > 0 */
-	ARG_SIZE_OR_ZERO,
-	ARG_CTX,
-	ARG_FUNC,            /* callback subprogram */
-	ARG_RINGBUF_MEM,     /* a reserved ringbuf record, released by the call */
-	ARG_SPIN_LOCK,       /* the bpf_spin_lock in a map value */
-	ARG_CONST_STR,       /* nul-terminated string in a read-only map */
-	ARG_ALLOC_SIZE,      /* known constant size of what the helper returns */
-	ARG_STACK_OR_NULL,   /* callback context: stack pointer or NULL */
-	ARG_MEM_MAYBE_NULL_OUT, /* initialised memory (or NULL) the helper overwrites */
-	ARG_SCALAR,          /* a number, not a pointer */
-};
-
-enum ret_kind {
-	RET_INTEGER = 0,
-	RET_VOID,
-	RET_MAP_VALUE_OR_NULL,
-	RET_MEM_OR_NULL,     /* ringbuf reserve: acquired record or NULL */
-};
-
-struct helper_proto {
-	uint32_t id;
-	const char *name;
-	uint8_t ret;
-	uint8_t args[5];
-	bool changes_pkt;         /* invalidates packet pointers */
-	bool gpl_only;            /* needs a GPL-compatible license */
-};
-
-/* The prototype of helper id, or NULL if bpfvm's verifier has none. */
-const struct helper_proto *helper_proto(uint32_t id);
-/* Whether helper id may take packet pointers as memory arguments. */
-bool helper_takes_packet(uint32_t id);
-
-/* Context access of a program type. */
+/* Context access of a program type: its descriptor's rules
+ * (src/progtypes), in the verifier's register types. */
 struct ctx_access {
 	uint8_t type;        /* register type a load yields (REG_SCALAR if plain) */
 };
@@ -145,23 +105,45 @@ struct ctx_access {
 /* Whether a program of prog_type may access its context at [off, off+size)
  * (write or read; sign-extending load if sx).  On success fills *out;
  * otherwise returns false. */
-bool ctx_access_ok(uint32_t prog_type, int off, int size, bool write, bool sx, struct ctx_access *out);
-/* The context's size, 0 for an unknown type. */
-uint32_t ctx_size(uint32_t prog_type);
+static inline bool ctx_access_ok(uint32_t prog_type, int off, int size, bool write, bool sx, struct ctx_access *out)
+{
+	static const uint8_t reg_of[] = { [CTX_FIELD_SCALAR] = REG_SCALAR, [CTX_FIELD_PACKET] = REG_PACKET,
+	                                  [CTX_FIELD_PACKET_META] = REG_PACKET_META,
+	                                  [CTX_FIELD_PACKET_END] = REG_PACKET_END };
+	const struct progtype_desc *d = progtype_desc(prog_type);
+	uint8_t field = CTX_FIELD_SCALAR;
+	if (!d || !d->ctx_access || !d->ctx_access(off, size, write, sx, &field))
+		return false;
+	out->type = reg_of[field];
+	return true;
+}
+/* The context's size, 0 for a type bpfvm's verifier does not model. */
+static inline uint32_t ctx_size(uint32_t prog_type)
+{
+	const struct progtype_desc *d = progtype_desc(prog_type);
+	return d ? d->ctx_size : 0;
+}
 /* Whether the type's programs may read (direct_read) or write the packet
  * through REG_PACKET pointers. */
-bool ctx_packet_access(uint32_t prog_type, bool write);
+static inline bool ctx_packet_access(uint32_t prog_type, bool write)
+{
+	const struct progtype_desc *d = progtype_desc(prog_type);
+	return d && (write ? d->pkt_write : d->pkt_read);
+}
 /* Whether bpfvm's verifier knows the program type. */
-bool ctx_known_type(uint32_t prog_type);
+static inline bool ctx_known_type(uint32_t prog_type)
+{
+	return ctx_size(prog_type) != 0;
+}
 
-/* The log: kernel-style register names and state printing (state.c). */
+/* The log: kernel-style register names and state printing (states.c). */
 const char *reg_type_name(const struct vreg *r);
 int reg_format(const struct vreg *r, char *buf, size_t size);
 /* Appends the registers and stack of the current frame of st, as the
  * kernel prints them ("R1=ctx() R10=fp0 fp-8=mmmmmmmm"). */
 int state_format(const struct vstate *st, char *buf, size_t size);
 
-/* Copying, freeing and comparing states (state.c). */
+/* Copying and freeing states (states.c). */
 struct vstate *state_dup(const struct vstate *st);
 void state_free(struct vstate *st);
 int state_copy(struct vstate *dst, const struct vstate *src);

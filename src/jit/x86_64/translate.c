@@ -30,6 +30,7 @@
 #include "core/inline_lookup.h"
 #include "core/program.h"
 #include "emit.h"
+#include "helpers/helper_desc.h"
 #include "helpers/helpers.h"
 #include "jit/analysis.h"
 #include "jit/jit_internal.h"
@@ -908,7 +909,7 @@ static void translate_call(struct translator *t, const struct isa_op *op, const 
 		emit_rr(b, true, OP(0x85), RAX, RAX);
 		fault_if(t, CC_E, pc, FAULT_CALLX);
 	} else {
-		bpfvm_helper_fn fn = t->prog->call_fns[t->prog->slots[0][pc].imm];
+		bpfvm_helper_fn fn = t->prog->helper_at[pc]->fn;
 		emit_mov_imm64(b, RAX, (uint64_t)(uintptr_t)fn);
 	}
 	if (t->prog->callback_count)   /* the frame a callback goes below */
@@ -968,7 +969,7 @@ static bool translate_direct_map_call(struct translator *t, size_t pc)
 	if (t->checked)
 		return false;
 	bpfvm_map *map = call_const_map(t->prog, pc, t->is_target);
-	uintptr_t fn = map ? helper_direct_map_op(t->prog->call_fns[t->prog->slots[0][pc].imm], map) : 0;
+	uintptr_t fn = map ? helper_direct_map_op(t->prog->helper_at[pc], map) : 0;
 	if (!fn)
 		return false;
 	emit_mov_imm64(&t->b, RAX, (uint64_t)fn);

@@ -14,8 +14,8 @@
  * version cannot do).  sz == 0 means the struct was not built with
  * BPFVM_OPTS: refused, naming the struct.
  */
-#ifndef BPFVM_CORE_OPTS_H
-#define BPFVM_CORE_OPTS_H
+#ifndef BPFVM_BASE_OPTS_H
+#define BPFVM_BASE_OPTS_H
 
 #include <stddef.h>
 

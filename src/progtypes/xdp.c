@@ -1,0 +1,98 @@
+/*
+ * xdp.c - the XDP program type: its context (struct xdp_md) as the
+ * verifier sees it, and its test run after the kernel's: a frame with 256
+ * bytes of headroom, ingress on the loopback device (ifindex 1).
+ *
+ * Owns: the xdp descriptor's functions (progtypes.h).
+ */
+#include <errno.h>
+#include <linux/bpf.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "progtypes/progtypes.h"
+
+/* struct xdp_md: data, data_end, data_meta, ingress_ifindex,
+ * rx_queue_index, egress_ifindex (the last only for devmap programs). */
+static bool xdp_ctx_access(int off, int size, bool write, bool sx, uint8_t *field)
+{
+	if (off == 20 || write)
+		return false;
+	if ((off == 0 || off == 4 || off == 8) && sx)
+		return false;
+	if (off == 0)
+		*field = CTX_FIELD_PACKET;
+	else if (off == 4)
+		*field = CTX_FIELD_PACKET_END;
+	else if (off == 8)
+		*field = CTX_FIELD_PACKET_META;
+	return off >= 0 && off < 24 && off % size == 0 && size == 4;
+}
+
+static int xdp_prepare(struct hook_state *h, const bpfvm_test_run *t, bpfvm_error *err)
+{
+	if (t->data_size_in < ETH_HEADER_LEN)
+		return isa_error(err, -EINVAL, -1, "xdp test run: data_in of %u bytes is shorter than an Ethernet header",
+		                 t->data_size_in);
+	struct xdp_md in = { 0 };
+	if (t->ctx_in) {
+		if (t->ctx_size_in != sizeof in)
+			return isa_error(err, -EINVAL, -1, "xdp test run: ctx_in must be a struct xdp_md (%zu bytes)",
+			                 sizeof in);
+		memcpy(&in, t->ctx_in, sizeof in);
+		if (in.egress_ifindex || in.data_end)
+			return isa_error(err, -EINVAL, -1, "xdp test run: ctx_in.egress_ifindex and data_end must be 0");
+		if (in.data > t->data_size_in || in.data > 32 || in.data % 4)
+			return isa_error(err, -EINVAL, -1, "xdp test run: ctx_in.data (metadata length %u) is invalid",
+			                 in.data);
+		if (in.ingress_ifindex != 0 && in.ingress_ifindex != 1)
+			return isa_error(err, -EINVAL, -1,
+			                 "xdp test run: ingress_ifindex %u: only the loopback device (1) exists here",
+			                 in.ingress_ifindex);
+		if (in.rx_queue_index)
+			return isa_error(err, -EINVAL, -1, "xdp test run: rx_queue_index must be 0");
+	}
+	/* a page, as the kernel's test run gives, or more for a big packet */
+	h->frame_len = XDP_HEADROOM + t->data_size_in + XDP_TAILROOM;
+	if (h->frame_len < 4096)
+		h->frame_len = 4096;
+	frame_map(h);
+	h->ctx_len = sizeof(struct xdp_md);
+	h->ctx = calloc(1, h->ctx_len);
+	if (!h->frame || !h->ctx)
+		return isa_error(err, -ENOMEM, -1, "xdp test run: out of memory");
+	uint8_t *meta = h->frame + XDP_HEADROOM;
+	memcpy(meta, t->data_in, t->data_size_in);
+	struct xdp_md *md = h->ctx;
+	md->data_meta = (uint32_t)(uintptr_t)meta;
+	md->data = (uint32_t)(uintptr_t)(meta + in.data);
+	md->data_end = (uint32_t)(uintptr_t)(meta + t->data_size_in);
+	md->ingress_ifindex = 1;
+	return 0;
+}
+
+static void xdp_finish(struct hook_state *h, bpfvm_test_run *t)
+{
+	const struct xdp_md *md = h->ctx;
+	uint8_t *meta = xdp_ptr(md->data_meta), *data = xdp_ptr(md->data), *end = xdp_ptr(md->data_end);
+	uint32_t size = (uint32_t)(end - meta);
+	if (t->data_out) {
+		uint32_t n = size < t->data_size_out ? size : t->data_size_out;
+		memcpy(t->data_out, meta, n);
+	}
+	t->data_size_out = size;
+	if (t->ctx_out) {
+		struct xdp_md out = { .data = (uint32_t)(data - meta), .data_end = size,
+		                      .ingress_ifindex = md->ingress_ifindex };
+		uint32_t n = t->ctx_size_out < sizeof out ? t->ctx_size_out : (uint32_t)sizeof out;
+		memcpy(t->ctx_out, &out, n);
+		t->ctx_size_out = sizeof out;
+	}
+}
+
+
+const struct progtype_desc progtype_xdp = {
+	.type = BPF_PROG_TYPE_XDP, .name = "xdp",
+	.ctx_size = sizeof(struct xdp_md), .ctx_access = xdp_ctx_access, .pkt_read = true, .pkt_write = true,
+	.prepare = xdp_prepare, .finish = xdp_finish,
+};

@@ -1,0 +1,214 @@
+/*
+ * internal.h - what the verifier's own files share beyond the abstract
+ * state (verifier.h): the verification environment, the store of
+ * explored states and pending branches, small register helpers, and the
+ * functions one file of the walk calls in another.
+ *
+ * Owns: struct verifier_env, struct explored, struct pending, and the
+ * declarations between verifier.c (the walk, messages), mem.c (memory
+ * accesses), alu.c (arithmetic and conditional jumps), call.c (helper
+ * and subprogram calls) and states.c (states, comparison, pruning).
+ */
+#ifndef BPFVM_VERIFIER_WALK_INTERNAL_H
+#define BPFVM_VERIFIER_WALK_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "verifier/cfg.h"
+#include "verifier/liveness.h"
+#include "verifier/verifier.h"
+
+/* internal to the library: not exported from libbpfvm.so */
+#pragma GCC visibility push(hidden)
+
+#define MAX_PACKET_OFF 0xffff
+#define MAX_VAR_OFF (1 << 29)
+
+_Static_assert(MAX_FRAMES == CFG_MAX_CALL_FRAMES, "the walk and the call graph agree on the frame limit");
+
+/* A stored state at a prune point. */
+struct explored {
+	struct explored *next;
+	struct explored *all_next; /* every record, for freeing */
+	struct explored *parent;  /* the checkpoint before it on its path */
+	struct vstate *st;
+	uint32_t branches;        /* paths from here still being explored */
+	uint32_t hits, misses;
+	uint32_t pc;
+};
+
+struct pending {
+	struct vstate *st;
+	struct explored *parent;
+	uint32_t pc;
+};
+
+struct verifier_env {
+	const bpfvm_insn *insns;
+	size_t count;
+	const bpfvm_verify_opts *opts;
+	uint32_t prog_type;
+	bool raw;                 /* BPFVM_PROG_TYPE_RAW */
+	struct cfg cfg;           /* subprograms, prune points, decoding */
+	struct liveness liveness;
+	uint32_t subprog_depth[CFG_MAX_SUBPROGS];  /* deepest stack byte used */
+	struct explored **explored;
+	struct explored *all;
+	uint32_t *state_count;
+	struct pending *stack;
+	size_t sp, cap;
+	struct explored *parent;  /* the current path's last checkpoint */
+	uint64_t processed, prev_processed;
+	uint64_t jmps, prev_jmps;        /* jumps walked, for when to keep a state */
+	uint64_t limit;
+	uint32_t total_states, cur_states, peak_states, max_states_per_insn;
+	uint32_t next_id;
+	uint32_t cur_helper;      /* the helper whose arguments are being checked */
+	const struct helper_desc *cur_desc;   /* and its descriptor */
+	bool strict_alignment;    /* BPF_F_STRICT_ALIGNMENT */
+	bpfvm_error *err;
+	int log_level;
+	char linebuf[1024];
+};
+
+/* ---- messages (verifier.c) ----------------------------------------------- */
+
+/* Appends a line to the verifier log, if there is one. */
+void vlog(struct verifier_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Records why the program is rejected; the caller adds where. */
+int reject(struct verifier_env *env, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ---- registers ----------------------------------------------------------- */
+
+static inline struct vframe *cur_frame(struct vstate *st)
+{
+	return st->frames[st->curframe];
+}
+
+static inline void mark_unknown(struct vreg *r)
+{
+	memset(r, 0, sizeof *r);
+	r->type = REG_SCALAR;
+	scalar_unknown(&r->v);
+}
+
+static inline void mark_known(struct vreg *r, uint64_t v)
+{
+	memset(r, 0, sizeof *r);
+	r->type = REG_SCALAR;
+	scalar_known(&r->v, v);
+}
+
+static inline void mark_not_init(struct vreg *r)
+{
+	memset(r, 0, sizeof *r);
+}
+
+static inline void mark_ptr(struct vreg *r, uint8_t type)
+{
+	memset(r, 0, sizeof *r);
+	r->type = type;
+	scalar_known(&r->v, 0);
+}
+
+/* What a load of `size` bytes from memory of unknown contents gives:
+ * any number of that width, sign-extended for a signed load. */
+static inline void mark_loaded(struct vreg *r, int size, bool sx)
+{
+	mark_unknown(r);
+	if (sx)
+		scalar_unknown_signed(&r->v, (unsigned)size);
+	else
+		scalar_unknown_size(&r->v, (unsigned)size);
+}
+
+static inline bool is_ptr(const struct vreg *r)
+{
+	return r->type != REG_SCALAR && r->type != REG_NOT_INIT;
+}
+
+static inline bool is_pkt(const struct vreg *r)
+{
+	return r->type == REG_PACKET || r->type == REG_PACKET_META;
+}
+
+static inline bool var_is_zero(const struct vreg *r)
+{
+	return scalar_is_const(&r->v) && r->v.var.value == 0;
+}
+
+/* Calls fn on every register and spilled register of every frame. */
+#define FOR_EACH_REG(st, r, body)                                                  \
+	do {                                                                       \
+		for (uint32_t fi_ = 0; fi_ <= (st)->curframe; fi_++) {             \
+			struct vframe *f_ = (st)->frames[fi_];                     \
+			for (int ri_ = 0; ri_ < 11; ri_++) {                       \
+				struct vreg *r = &f_->regs[ri_];                   \
+				body;                                              \
+			}                                                          \
+			for (uint32_t si_ = 0; si_ < f_->slots; si_++) {           \
+				if (f_->stack[si_].type[0] != SLOT_SPILL &&        \
+				    f_->stack[si_].type[7] != SLOT_SPILL)          \
+					continue;                                  \
+				struct vreg *r = &f_->stack[si_].spilled;          \
+				body;                                              \
+			}                                                          \
+		}                                                                  \
+	} while (0)
+
+/* Whether regno may be read (is initialised) or written (is not r10). */
+int check_reg_read(struct verifier_env *env, struct vstate *st, int regno);
+int check_reg_write(struct verifier_env *env, int regno);
+
+/* ---- memory (mem.c) ------------------------------------------------------ */
+
+enum access { ACC_READ, ACC_WRITE };
+
+/* A load, store or atomic instruction (FMT_LDX, FMT_ST, FMT_STX, FMT_ATOMIC). */
+int check_mem_insn(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in, const struct isa_op *op);
+/* Checks a load or store of `size` bytes at register regno + off; for
+ * loads fills *out with what is read, for stores value is what is
+ * written (if known). */
+int check_mem(struct verifier_env *env, struct vstate *st, int regno, int off, int size, enum access acc,
+              struct vreg *out, bool sx, const struct vreg *value, bool imm_store, bool atomic);
+/* Whether [off, off+size) of the stack r points into may be accessed. */
+int stack_range(struct verifier_env *env, struct vstate *st, const struct vreg *r, int regno, int off, int size,
+                enum access acc, bool uninit_ok, struct vreg *out, bool sx, const struct vreg *value);
+/* Stack bytes [lo, hi) of frame frameno become plain data. */
+void stack_write_var(struct verifier_env *env, struct vstate *st, uint32_t frameno, int lo, int hi);
+/* Whether the program may only read map m (BPF_F_RDONLY_PROG). */
+bool map_rdonly_prog(const struct bpfvm_map *m);
+
+/* ---- arithmetic and jumps (alu.c) ---------------------------------------- */
+
+int check_alu(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in);
+/* Conditional jump at pc: continues on one side (*next), queues the other. */
+int check_cond_jmp(struct verifier_env *env, struct vstate *st, uint32_t pc, const bpfvm_insn *in, uint32_t *next);
+
+/* ---- calls (call.c) ------------------------------------------------------ */
+
+/* A helper call; *entered_callback when the walk goes on in a callback. */
+int check_helper(struct verifier_env *env, struct vstate *st, uint32_t pc, const bpfvm_insn *in,
+                 bool *entered_callback);
+/* Pushes a frame for a call from callsite to target (a callback of
+ * helper callback_helper, or -1 for a subprogram call). */
+int enter_frame(struct verifier_env *env, struct vstate *st, uint32_t callsite, uint32_t target,
+                int32_t callback_helper);
+
+/* ---- explored states and pending branches (states.c) --------------------- */
+
+/* Queues st to be walked from pc later. */
+int push_pending(struct verifier_env *env, const struct vstate *st, uint32_t pc);
+/* A path ended: its checkpoints have one branch fewer in progress. */
+void path_done(struct verifier_env *env);
+/* At a prune point: 1 if a stored state covers st (prune), 0 to go on
+ * (st stored), <0 on error. */
+int visit(struct verifier_env *env, uint32_t pc, struct vstate *st);
+/* Frees every stored state and every pending branch. */
+void free_search_states(struct verifier_env *env);
+
+#pragma GCC visibility pop
+
+#endif

@@ -1,0 +1,518 @@
+/*
+ * mem.c - the verifier's memory accesses: loads and stores through each
+ * kind of pointer (stack, context, map value, packet, memory), their
+ * bounds and alignment, and the stack byte by byte, with spilled
+ * registers kept whole so that a fill gives back what was spilled.
+ *
+ * Owns: check_mem_insn(), check_mem(), stack_range(), stack_write_var(),
+ * map_rdonly_prog().
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/bpf.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "maps/map_internal.h"
+#include "verifier/internal.h"
+
+/* ---- stack --------------------------------------------------------------- */
+
+static int grow_stack(struct vframe *f, uint32_t slots)
+{
+	if (slots > STACK_SLOTS)
+		slots = STACK_SLOTS;
+	for (uint32_t s = f->slots; s < slots; s++)
+		memset(&f->stack[s], 0, sizeof f->stack[s]);
+	if (slots > f->slots)
+		f->slots = slots;
+	return 0;
+}
+
+static uint8_t *stack_byte(struct vframe *f, int off)
+{
+	int s = (-off - 1) / 8;
+	int b = off + 8 * (s + 1);
+	return &f->stack[s].type[b];
+}
+
+static void note_depth(struct verifier_env *env, struct vstate *st, uint32_t frameno, int lowest)
+{
+	uint32_t sp = st->frames[frameno]->subprog;
+	if ((uint32_t)-lowest > env->subprog_depth[sp])
+		env->subprog_depth[sp] = (uint32_t)-lowest;
+}
+
+/* A spilled register partly overwritten loses its identity: the bytes
+ * still holding it become plain data. */
+static void unspill(struct stack_slot *sl)
+{
+	for (int b = 0; b < 8; b++)
+		if (sl->type[b] == SLOT_SPILL)
+			sl->type[b] = SLOT_MISC;
+}
+
+static int stack_write(struct verifier_env *env, struct vstate *st, uint32_t frameno, int off, int size,
+                       const struct vreg *value)
+{
+	struct vframe *f = st->frames[frameno];
+	grow_stack(f, (uint32_t)((-off + 7) / 8));
+	note_depth(env, st, frameno, off);
+	int s = (-off - 1) / 8;
+	struct stack_slot *sl = &f->stack[s];
+	bool aligned_full = size == 8 && (off % 8) == 0;
+	if (value && aligned_full) {
+		sl->spilled = *value;
+		memset(sl->type, SLOT_SPILL, 8);
+		return 0;
+	}
+	/* a narrower store of a scalar: remember it when it fills whole
+	 * naturally aligned bytes of one slot */
+	int first = off + 8 * (s + 1);
+	bool in_one_slot = first + size <= 8;
+	if (in_one_slot) {
+		bool touches_spill = false;
+		for (int b = 0; b < 8; b++)
+			touches_spill |= sl->type[b] == SLOT_SPILL;
+		if (touches_spill)
+			unspill(sl);
+	}
+	for (int i = 0; i < size; i++) {
+		int o = off + i;
+		int si = (-o - 1) / 8;
+		struct stack_slot *t = &f->stack[si];
+		uint8_t *bt = stack_byte(f, o);
+		if (*bt == SLOT_SPILL)
+			unspill(t);
+		*bt = SLOT_MISC;
+		if (value && value->type == REG_SCALAR && scalar_is_const(&value->v) && value->v.var.value == 0)
+			*bt = SLOT_ZERO;
+	}
+	if (value && value->type == REG_SCALAR && in_one_slot && first == 0 && (size == 4 || size == 2 || size == 1) &&
+	    !(scalar_is_const(&value->v) && value->v.var.value == 0)) {
+		/* a narrow spill at the slot's low bytes keeps the scalar */
+		bool low_free = true;
+		for (int b = size; b < 8; b++)
+			low_free &= sl->type[b] != SLOT_SPILL;
+		if (low_free) {
+			sl->spilled = *value;
+			if (size < 8) {
+				/* the low bytes only */
+				struct scalar mask;
+				scalar_known(&mask, size == 4 ? 0xffffffffu : size == 2 ? 0xffffu : 0xffu);
+				scalar_alu(&sl->spilled.v, &mask, 0x50, true, 0);
+			}
+			if ((value->v.umax >> (8 * size)) != 0)
+				sl->spilled.id = 0;
+			memset(sl->type, SLOT_SPILL, (size_t)size);
+		}
+	}
+	return 0;
+}
+
+/* Variable-offset write: everything it may touch becomes plain data. */
+void stack_write_var(struct verifier_env *env, struct vstate *st, uint32_t frameno, int lo, int hi)
+{
+	struct vframe *f = st->frames[frameno];
+	grow_stack(f, (uint32_t)((-lo + 7) / 8));
+	note_depth(env, st, frameno, lo);
+	for (int o = lo; o < hi; o++) {
+		int si = (-o - 1) / 8;
+		uint8_t *bt = stack_byte(f, o);
+		if (*bt == SLOT_SPILL)
+			unspill(&f->stack[si]);
+		if (*bt != SLOT_ZERO)
+			*bt = SLOT_MISC;
+	}
+}
+
+static int stack_read(struct verifier_env *env, struct vstate *st, uint32_t frameno, int off, int size,
+                      struct vreg *out, int regno, bool sx)
+{
+	struct vframe *f = st->frames[frameno];
+	bool zero = true, spill = true;
+	/* a privileged loader may read stack never written (the kernel's
+	 * allow_uninit_stack): it reads as an unknown number */
+	(void)regno;
+	grow_stack(f, (uint32_t)((-off + 7) / 8));
+	for (int i = 0; i < size; i++) {
+		uint8_t t = *stack_byte(f, off + i);
+		zero &= t == SLOT_ZERO;
+		spill &= t == SLOT_SPILL;
+	}
+	if (!out)
+		return 0;
+	int s = (-off - 1) / 8;
+	int first = off + 8 * (s + 1);
+	struct stack_slot *sl = &f->stack[s];
+	if (spill && first == 0 && size == 8) {
+		*out = sl->spilled;
+		return 0;
+	}
+	if (spill && sl->spilled.type != REG_SCALAR)
+		return reject(env, -EACCES, "invalid size of register fill");
+	if (spill) {
+		/* bytes of a spilled number: its bits shifted down and cut to
+		 * the width read; still the same number (keeping its id) when
+		 * read from its first byte and it fits */
+		*out = sl->spilled;
+		bool same = first == 0 && (size == 8 || (out->v.umax >> (8 * size)) == 0);
+		if (first) {
+			struct scalar sh;
+			scalar_known(&sh, (uint64_t)(8 * first));
+			scalar_alu(&out->v, &sh, 0x70, true, 0);
+		}
+		if (size < 8 && !same) {
+			struct scalar mask;
+			scalar_known(&mask, (1ull << (8 * size)) - 1);
+			scalar_alu(&out->v, &mask, 0x50, true, 0);
+		}
+		if (!same)
+			out->id = 0;
+		if (sx && size < 8) {
+			scalar_alu(&out->v, &out->v, 0xb0, true, (int16_t)(8 * size));
+			out->id = 0;
+		}
+		return 0;
+	}
+	if (zero) {
+		mark_known(out, 0);
+		return 0;
+	}
+	mark_loaded(out, size, sx);
+	return 0;
+}
+
+/* ---- memory accesses ----------------------------------------------------- */
+
+static int check_var_bounds(struct verifier_env *env, const struct vreg *r, int regno)
+{
+	if (r->v.smin < 0 && r->type != REG_STACK)
+		return reject(env, -EACCES,
+		              "R%d min value is negative, either use unsigned index or do a if (index >=0) check.",
+		              regno);
+	if (r->v.umax >= MAX_VAR_OFF && r->type != REG_STACK)
+		return reject(env, -EACCES, "R%d unbounded memory access, make sure to bounds check any such access",
+		              regno);
+	return 0;
+}
+
+bool map_rdonly_prog(const struct bpfvm_map *m)
+{
+	return m && (m->map_flags & BPF_F_RDONLY_PROG);
+}
+
+/* Whether [off, off+size) of the stack (fixed or variable offset) may be
+ * read; marks it written for writes.  off is from the frame pointer. */
+int stack_range(struct verifier_env *env, struct vstate *st, const struct vreg *r, int regno, int off,
+                       int size, enum access acc, bool uninit_ok, struct vreg *out, bool sx,
+                       const struct vreg *value)
+{
+	int64_t lo = (int64_t)r->off + off + r->v.smin;
+	int64_t hi = (int64_t)r->off + off + r->v.smax + size;
+	bool fixed = scalar_is_const(&r->v);
+	if (r->v.smin < -MAX_VAR_OFF || r->v.smax > MAX_VAR_OFF || lo < -(int64_t)BPFVM_STACK_SIZE || hi > 0 ||
+	    size <= 0) {
+		char tn[200];
+		scalar_format(&r->v, tn, sizeof tn);
+		if (scalar_is_const(&r->v))
+			return reject(env, -EACCES, "invalid %s stack R%d off=%" PRId64 " size=%d",
+			              acc == ACC_WRITE || uninit_ok ? "write to" : "read from", regno, lo, size);
+		return reject(env, -EACCES, "invalid variable-offset %s stack R%d var_off=%s off=%d size=%d",
+		              acc == ACC_WRITE || uninit_ok ? "write to" : "read from", regno, tn, off, size);
+	}
+	if (acc == ACC_WRITE) {
+		if (fixed && size <= 8)
+			return stack_write(env, st, r->frameno, (int)lo, size, value);
+		stack_write_var(env, st, r->frameno, (int)lo, (int)hi);
+		return 0;
+	}
+	note_depth(env, st, r->frameno, (int)lo);
+	if (uninit_ok) {
+		stack_write_var(env, st, r->frameno, (int)lo, (int)hi);
+		return 0;
+	}
+	if (fixed && out && size <= 8)
+		return stack_read(env, st, r->frameno, (int)lo, size, out, regno, sx);
+	/* variable offset or a helper's buffer: bytes never written read as
+	 * unknown (allowed to a privileged loader); spilled pointers are read
+	 * as plain bytes */
+	if (out) {
+		mark_unknown(out);
+		scalar_unknown_size(&out->v, (unsigned)size);
+	}
+	return 0;
+}
+
+/* A load from a read-only map's value at a known offset is the map's
+ * bytes (the kernel does this for frozen maps, such as .rodata). */
+static bool rdonly_map_read(const struct vreg *r, int off, int size, struct vreg *out, bool sx)
+{
+	if (!map_rdonly_prog(r->map) || r->map->type != BPF_MAP_TYPE_ARRAY || !scalar_is_const(&r->v) || size > 8)
+		return false;
+	uint32_t zero = 0;
+	uint8_t *base = bpfvm_map_lookup_elem(r->map, &zero);
+	if (!base)
+		return false;
+	uint64_t v = 0;
+	memcpy(&v, base + r->off + off + (int64_t)r->v.var.value, (size_t)size);
+	if (sx && size < 8) {
+		unsigned shift = 64 - 8 * (unsigned)size;
+		v = (uint64_t)((int64_t)(v << shift) >> shift);
+	}
+	mark_known(out, v);
+	return true;
+}
+
+/* "0x.." for a known offset, "(value; mask)" otherwise, as the kernel
+ * prints a var_off in alignment messages. */
+static void var_string(const struct scalar *v, char *buf, size_t size)
+{
+	if (tnum_is_const(v->var))
+		snprintf(buf, size, "%#" PRIx64, v->var.value);
+	else
+		snprintf(buf, size, "(%#" PRIx64 "; %#" PRIx64 ")", v->var.value, v->var.mask);
+}
+
+/* Whether r + off is aligned to size.  Only checked when strict: the
+ * load flag, atomics, and the stack (whose spill tracking needs it).
+ * The packet counts from a 2-byte IP alignment, as the kernel does. */
+static int check_alignment(struct verifier_env *env, const struct vreg *r, int off, int size, bool strict)
+{
+	if (!strict || size <= 1)
+		return 0;
+	char tn[64];
+	var_string(&r->v, tn, sizeof tn);
+	uint64_t mask = (uint64_t)size - 1;
+	if (is_pkt(r)) {
+		struct tnum t = tnum_add(r->v.var, tnum_const((uint64_t)(2 + r->off + off)));
+		if ((t.value | t.mask) & mask)
+			return reject(env, -EACCES, "misaligned packet access off %d+%s+%d+%d size %d", 2, tn, r->off, off,
+			              size);
+		return 0;
+	}
+	struct tnum t = tnum_add(r->v.var, tnum_const((uint64_t)(int64_t)(r->off + off)));
+	if (!((t.value | t.mask) & mask))
+		return 0;
+	const char *desc = r->type == REG_MAP_VALUE ? "value " : r->type == REG_CTX ? "context "
+	                 : r->type == REG_STACK ? "stack " : "";
+	return reject(env, -EACCES, "misaligned %saccess off %s+%d+%d size %d", desc, tn, r->off, off, size);
+}
+
+static int check_ctx_access(struct verifier_env *env, const struct vreg *r, int regno, int off, int size,
+                            enum access acc, struct vreg *out, bool sx)
+{
+	if (!var_is_zero(r)) {
+		char tn[200];
+		scalar_format(&r->v, tn, sizeof tn);
+		return reject(env, -EACCES, "variable ctx access var_off=%s disallowed", tn);
+	}
+	if (r->off)
+		return reject(env, -EACCES, "dereference of modified ctx ptr R%d off=%d disallowed", regno, r->off);
+	struct ctx_access ca;
+	if (!ctx_access_ok(env->prog_type, off, size, acc == ACC_WRITE, sx, &ca))
+		return reject(env, -EACCES, "invalid bpf_context access off=%d size=%d", off, size);
+	if (out) {
+		if (ca.type != REG_SCALAR) {
+			mark_ptr(out, ca.type);
+		} else {
+			mark_loaded(out, size, sx);
+		}
+	}
+	return 0;
+}
+
+static int check_map_value_access(struct verifier_env *env, const struct vreg *r, int regno, int off, int size,
+                                  enum access acc, struct vreg *out, bool sx)
+{
+	int rc;
+	if ((rc = check_var_bounds(env, r, regno)))
+		return rc;
+	uint32_t vs = r->map->value_size;
+	int64_t lo = (int64_t)r->off + off + r->v.smin;
+	int64_t hi = (int64_t)r->off + off + (int64_t)r->v.umax + size;
+	if (lo < 0 || hi > vs) {
+		if (!scalar_is_const(&r->v))
+			return reject(env, -EACCES,
+			              "invalid access to map value, value_size=%u off=%" PRId64 " size=%d (R%d max value "
+			              "is outside of the allowed memory range)", vs, hi - size, size, regno);
+		return reject(env, -EACCES, "invalid access to map value, value_size=%u off=%" PRId64 " size=%d", vs, lo,
+		              size);
+	}
+	if (acc == ACC_READ && (r->map->map_flags & BPF_F_WRONLY_PROG))
+		return reject(env, -EACCES, "read from map forbidden, value_size=%u off=%" PRId64 " size=%d", vs, lo,
+		              size);
+	if (acc == ACC_WRITE && (map_rdonly_prog(r->map) || r->rdonly))
+		return reject(env, -EACCES, "write into map forbidden, value_size=%u off=%" PRId64 " size=%d", vs, lo,
+		              size);
+	if (r->map->spin_lock_off >= 0 && lo < r->map->spin_lock_off + 4 && hi > r->map->spin_lock_off)
+		return reject(env, -EACCES, "bpf_spin_lock cannot be accessed directly by load/store");
+	if (out && !rdonly_map_read(r, off, size, out, sx)) {
+		mark_loaded(out, size, sx);
+	}
+	return 0;
+}
+
+static int check_packet_access(struct verifier_env *env, const struct vreg *r, int regno, int off, int size,
+                               enum access acc, struct vreg *out, bool sx, bool atomic)
+{
+	if (!ctx_packet_access(env->prog_type, acc == ACC_WRITE))
+		return reject(env, -EACCES, acc == ACC_WRITE ? "cannot write into packet" : "cannot read packet");
+	if (atomic)
+		return reject(env, -EACCES, "BPF_ATOMIC stores into R%d %s is not allowed", regno, reg_type_name(r));
+	if (r->v.smin < 0)
+		return reject(env, -EACCES,
+		              "R%d min value is negative, either use unsigned index or do a if (index >=0) check.",
+		              regno);
+	int64_t o = (int64_t)r->off + off;
+	if (o < 0 || o + size > (int64_t)r->range)
+		return reject(env, -EACCES, "invalid access to packet, off=%d size=%d, R%d(id=%u,off=%d,r=%u)", off,
+		              size, regno, r->id, r->off, r->range);
+	if (out)
+		mark_loaded(out, size, sx);
+	return 0;
+}
+
+/* REG_MEM: a ringbuf record or the raw program's input. */
+static int check_sized_mem_access(struct verifier_env *env, const struct vreg *r, int regno, int off, int size,
+                                  enum access acc, struct vreg *out, bool sx)
+{
+	int rc;
+	if ((rc = check_var_bounds(env, r, regno)))
+		return rc;
+	int64_t lo = (int64_t)r->off + off + r->v.smin;
+	int64_t hi = (int64_t)r->off + off + (int64_t)r->v.umax + size;
+	if (lo < 0 || hi > r->mem_size)
+		return reject(env, -EACCES, "invalid access to memory, mem_size=%u off=%" PRId64 " size=%d", r->mem_size,
+		              lo, size);
+	if (acc == ACC_WRITE && r->rdonly)
+		return reject(env, -EACCES, "cannot write into rdonly mem");
+	if (out)
+		mark_loaded(out, size, sx);
+	return 0;
+}
+
+/* Checks a load or store of `size` bytes at r + off; for loads fills
+ * *out with what is read. */
+int check_mem(struct verifier_env *env, struct vstate *st, int regno, int off, int size, enum access acc,
+              struct vreg *out, bool sx, const struct vreg *value, bool imm_store, bool atomic)
+{
+	struct vreg *r = &cur_frame(st)->regs[regno];
+	int rc;
+	(void)imm_store; /* the kernel once refused BPF_ST into the context; 6.x allows it */
+	if (r->type == REG_NOT_INIT)
+		return reject(env, -EACCES, "R%d !read_ok", regno);
+	if (r->type == REG_MAP_PTR && !r->maybe_null)
+		return reject(env, -ENOTSUP, "unsupported: R%d reads a field of struct bpf_map (needs the kernel's BTF)",
+		              regno);
+	if (r->maybe_null || r->type == REG_SCALAR || r->type == REG_PACKET_END || r->type == REG_MAP_PTR ||
+	    r->type == REG_FUNC)
+		return reject(env, -EACCES, "R%d invalid mem access '%s'", regno, reg_type_name(r));
+	if (atomic && r->type != REG_STACK && r->type != REG_MAP_VALUE && r->type != REG_MEM)
+		return reject(env, -EACCES, "BPF_ATOMIC stores into R%d %s is not allowed", regno, reg_type_name(r));
+	if ((rc = check_alignment(env, r, off, size, env->strict_alignment || atomic || r->type == REG_STACK)))
+		return rc;
+	switch (r->type) {
+	case REG_STACK:
+		return stack_range(env, st, r, regno, off, size, acc, false, out, sx, value);
+	case REG_CTX:
+		return check_ctx_access(env, r, regno, off, size, acc, out, sx);
+	case REG_MAP_VALUE:
+		return check_map_value_access(env, r, regno, off, size, acc, out, sx);
+	case REG_PACKET:
+	case REG_PACKET_META:
+		return check_packet_access(env, r, regno, off, size, acc, out, sx, atomic);
+	case REG_MEM:
+		return check_sized_mem_access(env, r, regno, off, size, acc, out, sx);
+	default:
+		return reject(env, -EACCES, "R%d invalid mem access '%s'", regno, reg_type_name(r));
+	}
+}
+
+/* ---- memory instructions ------------------------------------------------- */
+
+static int check_ldx(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in, const struct isa_op *op)
+{
+	int rc;
+	if ((rc = check_reg_read(env, st, in->src)) || (rc = check_reg_write(env, in->dst)))
+		return rc;
+	bool sx = (in->opcode & 0xe0) == 0x80;
+	struct vreg v;
+	if ((rc = check_mem(env, st, in->src, in->off, (int)isa_access_size(op), ACC_READ, &v, sx, NULL, false,
+	                    false)))
+		return rc;
+	cur_frame(st)->regs[in->dst] = v;
+	return 0;
+}
+
+static int check_st(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in, const struct isa_op *op)
+{
+	int rc;
+	if ((rc = check_reg_read(env, st, in->dst)))
+		return rc;
+	struct vreg v;
+	unsigned size = isa_access_size(op);
+	mark_known(&v, size == 8 ? (uint64_t)(int64_t)in->imm : (uint64_t)(uint32_t)in->imm & (size == 4 ? 0xffffffffu : size == 2 ? 0xffffu : 0xffu));
+	return check_mem(env, st, in->dst, in->off, (int)size, ACC_WRITE, NULL, false, &v, true, false);
+}
+
+static int check_stx(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in, const struct isa_op *op)
+{
+	struct vframe *f = cur_frame(st);
+	int rc;
+	if ((rc = check_reg_read(env, st, in->dst)) || (rc = check_reg_read(env, st, in->src)))
+		return rc;
+	struct vreg *src = &f->regs[in->src];
+	unsigned size = isa_access_size(op);
+	if (f->regs[in->dst].type == REG_STACK && src->type == REG_SCALAR && !scalar_is_const(&src->v) && !src->id &&
+	    (size == 8 || (src->v.umax >> (8 * size)) == 0))
+		src->id = ++env->next_id; /* a bound learnt on either holds for the other */
+	struct vreg v = *src;
+	return check_mem(env, st, in->dst, in->off, (int)isa_access_size(op), ACC_WRITE, NULL, false, &v, false,
+	                 false);
+}
+
+/* An atomic read-modify-write: a read and a write of the same bytes,
+ * the old value to src (fetch) or r0 (cmpxchg). */
+static int check_atomic(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in, const struct isa_op *op)
+{
+	struct vframe *f = cur_frame(st);
+	int rc;
+	if ((rc = check_reg_read(env, st, in->dst)) || (rc = check_reg_read(env, st, in->src)))
+		return rc;
+	int size = (int)isa_access_size(op);
+	bool cmpxchg = in->imm == 0xf1;
+	bool fetch = (in->imm & 0x01) || in->imm == 0xe1 || cmpxchg;
+	if (cmpxchg && (rc = check_reg_read(env, st, 0)))
+		return rc;
+	struct vreg rd;
+	if ((rc = check_mem(env, st, in->dst, in->off, size, ACC_READ, &rd, false, NULL, false, true)))
+		return rc;
+	struct vreg unknown;
+	mark_unknown(&unknown);
+	scalar_unknown_size(&unknown.v, (unsigned)size);
+	if ((rc = check_mem(env, st, in->dst, in->off, size, ACC_WRITE, NULL, false, &unknown, false, true)))
+		return rc;
+	if (cmpxchg) {
+		f->regs[0] = unknown;
+	} else if (fetch) {
+		if ((rc = check_reg_write(env, in->src)))
+			return rc;
+		f->regs[in->src] = unknown;
+	}
+	return 0;
+}
+
+int check_mem_insn(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in, const struct isa_op *op)
+{
+	switch (op->format) {
+	case FMT_LDX:
+		return check_ldx(env, st, in, op);
+	case FMT_ST:
+		return check_st(env, st, in, op);
+	case FMT_STX:
+		return check_stx(env, st, in, op);
+	default:
+		return check_atomic(env, st, in, op);
+	}
+}

@@ -1,0 +1,547 @@
+/*
+ * states.c - the verifier's abstract states: as values (duplicating,
+ * copying, freeing, and printing registers and stack the way the
+ * kernel's verifier log does, so that the two logs can be read side by
+ * side), compared with one another, and stored at prune points so that
+ * a path reaching a state already covered is not walked again; plus the
+ * stack of branches still to walk.
+ *
+ * Owns: state_dup(), state_copy(), state_free(), reg_type_name(),
+ * reg_format(), state_format(), push_pending(), path_done(), visit(),
+ * free_search_states().
+ */
+#include <inttypes.h>
+#include <linux/bpf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "maps/map_internal.h"
+#include "verifier/internal.h"
+
+/* ---- states as values ---------------------------------------------------- */
+
+static struct vframe *frame_dup(const struct vframe *f)
+{
+	struct vframe *n = malloc(sizeof *n);
+	if (!n)
+		return NULL;
+	/* only the slots in use are copied: most programs touch little stack */
+	memcpy(n, f, offsetof(struct vframe, stack));
+	memcpy(n->stack, f->stack, f->slots * sizeof f->stack[0]);
+	return n;
+}
+
+struct vstate *state_dup(const struct vstate *st)
+{
+	struct vstate *n = malloc(sizeof *n);
+	if (!n)
+		return NULL;
+	memcpy(n, st, sizeof *n);
+	memset(n->frames, 0, sizeof n->frames);
+	for (uint32_t i = 0; i <= st->curframe; i++) {
+		n->frames[i] = frame_dup(st->frames[i]);
+		if (!n->frames[i]) {
+			state_free(n);
+			return NULL;
+		}
+	}
+	return n;
+}
+
+int state_copy(struct vstate *dst, const struct vstate *src)
+{
+	struct vframe *keep[MAX_FRAMES];
+	memcpy(keep, dst->frames, sizeof keep);
+	for (uint32_t i = 0; i < MAX_FRAMES; i++) {
+		if (i <= src->curframe) {
+			if (!keep[i]) {
+				keep[i] = malloc(sizeof *keep[i]);
+				if (!keep[i])
+					return -1;
+			}
+			memcpy(keep[i], src->frames[i], offsetof(struct vframe, stack));
+			memcpy(keep[i]->stack, src->frames[i]->stack, src->frames[i]->slots * sizeof keep[i]->stack[0]);
+		} else if (keep[i]) {
+			free(keep[i]);
+			keep[i] = NULL;
+		}
+	}
+	memcpy(dst, src, sizeof *dst);
+	memcpy(dst->frames, keep, sizeof keep);
+	return 0;
+}
+
+void state_free(struct vstate *st)
+{
+	if (!st)
+		return;
+	for (uint32_t i = 0; i < MAX_FRAMES; i++)
+		free(st->frames[i]);
+	free(st);
+}
+
+/* ---- printing ------------------------------------------------------------ */
+
+const char *reg_type_name(const struct vreg *r)
+{
+	static const char *const plain[REG_TYPE_COUNT] = {
+		[REG_NOT_INIT] = "?", [REG_SCALAR] = "scalar", [REG_CTX] = "ctx", [REG_STACK] = "fp",
+		[REG_MAP_PTR] = "map_ptr", [REG_MAP_VALUE] = "map_value", [REG_PACKET] = "pkt",
+		[REG_PACKET_META] = "pkt_meta", [REG_PACKET_END] = "pkt_end", [REG_MEM] = "mem",
+		[REG_FUNC] = "func",
+	};
+	static const char *const or_null[REG_TYPE_COUNT] = {
+		[REG_MAP_VALUE] = "map_value_or_null", [REG_MEM] = "ringbuf_mem_or_null",
+		[REG_MAP_PTR] = "map_ptr_or_null",
+	};
+	if (r->type >= REG_TYPE_COUNT)
+		return "invalid";
+	if (r->maybe_null && or_null[r->type])
+		return or_null[r->type];
+	if (r->type == REG_MEM && r->ref_id)
+		return "ringbuf_mem";
+	return plain[r->type];
+}
+
+/* The variable part of a pointer, if any: ",smin=...,var_off=(...)". */
+static int var_format(const struct scalar *v, char *buf, size_t size)
+{
+	if (scalar_is_const(v) && v->var.value == 0)
+		return snprintf(buf, size, "%s", "");
+	char tmp[192];
+	scalar_format(v, tmp, sizeof tmp);
+	/* scalar_format gives "scalar(a,b)"; keep the inside */
+	const char *open = strchr(tmp, '(');
+	if (!open)
+		return snprintf(buf, size, ",var=%s", tmp);
+	size_t len = strlen(open + 1);
+	if (len && open[len] == ')')
+		len--;
+	return snprintf(buf, size, ",%.*s", (int)len, open + 1);
+}
+
+int reg_format(const struct vreg *r, char *buf, size_t size)
+{
+	char var[200];
+	switch (r->type) {
+	case REG_NOT_INIT:
+		return snprintf(buf, size, "?");
+	case REG_SCALAR:
+		if (r->id && !scalar_is_const(&r->v)) {
+			char tmp[192];
+			scalar_format(&r->v, tmp, sizeof tmp);
+			if (!strncmp(tmp, "scalar(", 7))
+				return snprintf(buf, size, "scalar(id=%u%s%s", r->id, tmp[7] == ')' ? "" : ",", tmp + 7);
+			return snprintf(buf, size, "%s", tmp);
+		}
+		return scalar_format(&r->v, buf, size);
+	case REG_STACK:
+		var_format(&r->v, var, sizeof var);
+		if (var[0])
+			return snprintf(buf, size, "fp(frame=%u,off=%d%s)", r->frameno, r->off, var);
+		return snprintf(buf, size, "fp%d", r->off);
+	case REG_MAP_PTR:
+		return snprintf(buf, size, "%s(map=%s,ks=%u,vs=%u)", reg_type_name(r), r->map ? r->map->name : "?",
+		                r->map ? r->map->key_size : 0, r->map ? r->map->value_size : 0);
+	case REG_MAP_VALUE: {
+		char offs[24] = "";
+		var_format(&r->v, var, sizeof var);
+		if (r->off)
+			snprintf(offs, sizeof offs, ",off=%d", r->off);
+		return snprintf(buf, size, "%s(id=%u,map=%s,ks=%u,vs=%u%s%s)", reg_type_name(r), r->id,
+		                r->map ? r->map->name : "?", r->map ? r->map->key_size : 0,
+		                r->map ? r->map->value_size : 0, offs, var);
+	}
+	case REG_PACKET:
+	case REG_PACKET_META:
+		var_format(&r->v, var, sizeof var);
+		return snprintf(buf, size, "%s(id=%u,off=%d,r=%u%s)", reg_type_name(r), r->id, r->off, r->range, var);
+	case REG_MEM:
+		var_format(&r->v, var, sizeof var);
+		return snprintf(buf, size, "%s(id=%u,ref_obj_id=%u,off=%d,sz=%u%s)", reg_type_name(r), r->id, r->ref_id,
+		                r->off, r->mem_size, var);
+	case REG_FUNC:
+		return snprintf(buf, size, "func(subprog=%u)", r->subprog);
+	default:
+		var_format(&r->v, var, sizeof var);
+		if (r->off || var[0])
+			return snprintf(buf, size, "%s(off=%d%s)", reg_type_name(r), r->off, var);
+		return snprintf(buf, size, "%s()", reg_type_name(r));
+	}
+}
+
+static char slot_char(uint8_t t)
+{
+	switch (t) {
+	case SLOT_MISC: return 'm';
+	case SLOT_ZERO: return '0';
+	case SLOT_SPILL: return 'r';
+	default: return '?';
+	}
+}
+
+int state_format(const struct vstate *st, char *buf, size_t size)
+{
+	const struct vframe *f = st->frames[st->curframe];
+	size_t n = 0;
+#define ADD(...) do { int k_ = snprintf(buf + n, n < size ? size - n : 0, __VA_ARGS__); \
+		if (k_ > 0) n += (size_t)k_; } while (0)
+	buf[0] = 0;
+	if (st->curframe)
+		ADD("frame%u: ", st->curframe);
+	for (int i = 0; i < 10; i++) {
+		const struct vreg *r = &f->regs[i];
+		if (r->type == REG_NOT_INIT)
+			continue;
+		char tmp[320];
+		reg_format(r, tmp, sizeof tmp);
+		ADD("%sR%d=%s", n && buf[n - 1] != ' ' ? " " : "", i, tmp);
+	}
+	ADD("%sR10=fp0", n ? " " : "");
+	for (uint32_t s = 0; s < f->slots; s++) {
+		const struct stack_slot *sl = &f->stack[s];
+		bool any = false, spill = true;
+		for (int b = 0; b < 8; b++) {
+			any |= sl->type[b] != SLOT_INVALID;
+			spill &= sl->type[b] == SLOT_SPILL;
+		}
+		if (!any)
+			continue;
+		if (spill) {
+			char tmp[320];
+			reg_format(&sl->spilled, tmp, sizeof tmp);
+			ADD(" fp%d=%s", -8 * (int)(s + 1), tmp);
+		} else {
+			char t[9];
+			/* the kernel prints the highest address first */
+			for (int b = 0; b < 8; b++)
+				t[b] = slot_char(sl->type[7 - b]);
+			t[8] = 0;
+			ADD(" fp%d=%s", -8 * (int)(s + 1), t);
+		}
+	}
+	if (st->ref_count) {
+		ADD(" refs=");
+		for (uint32_t i = 0; i < st->ref_count; i++)
+			ADD("%s%u", i ? "," : "", st->refs[i].id);
+	}
+#undef ADD
+	return (int)n;
+}
+
+/* ---- comparison ---------------------------------------------------------- */
+
+struct idmap {
+	uint32_t n;
+	uint32_t old[64], cur[64];
+};
+
+static bool ids_match(struct idmap *m, uint32_t old, uint32_t cur)
+{
+	if (!old)
+		return true;
+	if (!cur)
+		return false;
+	for (uint32_t i = 0; i < m->n; i++) {
+		if (m->old[i] == old)
+			return m->cur[i] == cur;
+		if (m->cur[i] == cur)
+			return false;
+	}
+	if (m->n >= 64)
+		return false;
+	m->old[m->n] = old;
+	m->cur[m->n++] = cur;
+	return true;
+}
+
+static bool reg_covered(const struct vreg *old, const struct vreg *cur, struct idmap *m, bool exact)
+{
+	if (old->type == REG_NOT_INIT)
+		return !exact || cur->type == REG_NOT_INIT;
+	if (old->type != cur->type)
+		return false;
+	if (old->type == REG_SCALAR) {
+		if (exact)
+			return !memcmp(&old->v, &cur->v, sizeof old->v) && ids_match(m, old->id, cur->id);
+		if (!scalar_within(&old->v, &cur->v))
+			return false;
+		/* equal copies in old may have narrowed each other */
+		return !old->id || ids_match(m, old->id, cur->id);
+	}
+	if (old->maybe_null != cur->maybe_null || old->off != cur->off || old->map != cur->map ||
+	    old->frameno != cur->frameno || old->mem_size != cur->mem_size || old->subprog != cur->subprog ||
+	    old->rdonly != cur->rdonly)
+		return false;
+	if (exact ? memcmp(&old->v, &cur->v, sizeof old->v) != 0 : !scalar_within(&old->v, &cur->v))
+		return false;
+	if (is_pkt(old) && (exact ? old->range != cur->range : old->range > cur->range))
+		return false;
+	if (!ids_match(m, old->id, cur->id) || !ids_match(m, old->ref_id, cur->ref_id))
+		return false;
+	return true;
+}
+
+static bool stack_covered(const struct vframe *old, const struct vframe *cur, struct idmap *m, bool exact)
+{
+	for (uint32_t s = 0; s < old->slots; s++) {
+		const struct stack_slot *os = &old->stack[s];
+		const struct stack_slot *cs = s < cur->slots ? &cur->stack[s] : NULL;
+		bool ospill = false;
+		for (int b = 0; b < 8; b++) {
+			uint8_t ot = os->type[b];
+			uint8_t ct = cs ? cs->type[b] : SLOT_INVALID;
+			if (ot == SLOT_INVALID && !exact)
+				continue;
+			if (ot == ct) {
+				ospill |= ot == SLOT_SPILL;
+				continue;
+			}
+			if (exact)
+				return false;
+			/* plain data covers zeros and spilled numbers */
+			if (ot == SLOT_MISC && (ct == SLOT_ZERO || (ct == SLOT_SPILL && cs->spilled.type == REG_SCALAR)))
+				continue;
+			return false;
+		}
+		if (ospill && !reg_covered(&os->spilled, &cs->spilled, m, exact))
+			return false;
+	}
+	if (exact) {
+		for (uint32_t s = old->slots; s < cur->slots; s++)
+			for (int b = 0; b < 8; b++)
+				if (cur->stack[s].type[b] != SLOT_INVALID)
+					return false;
+	}
+	return true;
+}
+
+static bool states_covered(const struct verifier_env *env, uint32_t pc, const struct vstate *old, const struct vstate *cur,
+                    bool exact)
+{
+	if (old->curframe != cur->curframe || old->ref_count != cur->ref_count || old->lock_map != cur->lock_map ||
+	    !old->lock_id != !cur->lock_id)
+		return false;
+	struct idmap m = { 0 };
+	for (uint32_t fi = 0; fi <= old->curframe; fi++) {
+		const struct vframe *of = old->frames[fi], *cf = cur->frames[fi];
+		if (of->callsite != cf->callsite || of->callback_helper != cf->callback_helper)
+			return false;
+		uint16_t live;
+		if (fi == old->curframe)
+			live = env->liveness.live_in[pc];
+		else if (old->frames[fi + 1]->callback_helper >= 0)
+			/* a helper calling back may call again: it reads its
+			 * arguments once more */
+			live = (env->liveness.live_in[old->frames[fi + 1]->callsite] & 0x3e) |
+			       (env->liveness.live_in[old->frames[fi + 1]->callsite + 1] & 0x3c0);
+		else /* after the call returns only the callee-saved registers matter */
+			live = env->liveness.live_in[old->frames[fi + 1]->callsite + 1] & 0x3c0;
+		for (int i = 0; i < 10; i++) {
+			if (!(live & (1u << i)) && !exact)
+				continue;
+			if (!reg_covered(&of->regs[i], &cf->regs[i], &m, exact))
+				return false;
+		}
+		if (!stack_covered(of, cf, &m, exact))
+			return false;
+	}
+	for (uint32_t i = 0; i < old->ref_count; i++)
+		if (!ids_match(&m, old->refs[i].id, cur->refs[i].id))
+			return false;
+	/* the lock held must be the same value's, under the same renaming
+	 * of ids as the registers */
+	return ids_match(&m, old->lock_id, cur->lock_id);
+}
+
+/* ---- explored states and pending branches -------------------------------- */
+
+int push_pending(struct verifier_env *env, const struct vstate *st, uint32_t pc)
+{
+	if (env->sp == env->cap) {
+		size_t ncap = env->cap ? env->cap * 2 : 64;
+		struct pending *n = realloc(env->stack, ncap * sizeof *n);
+		if (!n)
+			return reject(env, -ENOMEM, "out of memory");
+		env->stack = n;
+		env->cap = ncap;
+	}
+	if (env->sp > 8192)
+		return reject(env, -E2BIG, "The sequence of %zu jumps is too complex.", env->sp);
+	struct vstate *copy = state_dup(st);
+	if (!copy)
+		return reject(env, -ENOMEM, "out of memory");
+	env->stack[env->sp++] = (struct pending){ .st = copy, .parent = env->parent, .pc = pc };
+	if (env->parent)
+		env->parent->branches++;
+	return 0;
+}
+
+/* A path ended (exit, or pruned): the checkpoints it passed have one
+ * branch fewer in progress. */
+void path_done(struct verifier_env *env)
+{
+	for (struct explored *e = env->parent; e; e = e->parent)
+		if (--e->branches)
+			break;
+	env->parent = NULL;
+}
+
+static bool is_ancestor(const struct explored *anc, const struct explored *from)
+{
+	for (const struct explored *e = from; e; e = e->parent)
+		if (e == anc)
+			return true;
+	return false;
+}
+
+/* Widening for a helper that calls back an unknown number of times:
+ * numbers that changed since the last visit become unknown, so that the
+ * states at the call settle (the kernel reaches the same end by ignoring
+ * numbers that no safety check depends on). */
+static void widen(struct vstate *cur, const struct vstate *old)
+{
+	if (cur->curframe != old->curframe)
+		return;
+	for (uint32_t fi = 0; fi <= cur->curframe; fi++) {
+		struct vframe *cf = cur->frames[fi];
+		const struct vframe *of = old->frames[fi];
+		for (int i = 0; i < 10; i++) {
+			struct vreg *c = &cf->regs[i];
+			const struct vreg *o = &of->regs[i];
+			if (c->type == REG_SCALAR && o->type == REG_SCALAR && !scalar_within(&o->v, &c->v)) {
+				scalar_unknown(&c->v);
+				c->id = 0;
+			}
+		}
+		for (uint32_t sl = 0; sl < cf->slots && sl < of->slots; sl++) {
+			struct stack_slot *c = &cf->stack[sl];
+			const struct stack_slot *o = &of->stack[sl];
+			for (int b = 0; b < 8; b++)
+				if (c->type[b] == SLOT_ZERO && o->type[b] == SLOT_MISC)
+					c->type[b] = SLOT_MISC;
+			if (c->type[0] == SLOT_SPILL && o->type[0] == SLOT_SPILL && c->spilled.type == REG_SCALAR &&
+			    o->spilled.type == REG_SCALAR && !scalar_within(&o->spilled.v, &c->spilled.v)) {
+				scalar_unknown(&c->spilled.v);
+				c->spilled.id = 0;
+			}
+		}
+	}
+}
+
+/* At a helper calling back: whether a stored state covers st, after
+ * widening st once the call has been met with two states kept. */
+static bool covered_at_callback_call(struct verifier_env *env, uint32_t pc, struct vstate *st)
+{
+	uint32_t seen = 0;
+	for (struct explored *e = env->explored[pc]; e; e = e->next) {
+		if (states_covered(env, pc, e->st, st, false)) {
+			e->hits++;
+			return true;
+		}
+		seen++;
+	}
+	if (seen >= 2 && env->explored[pc]->st) {
+		widen(st, env->explored[pc]->st);
+		for (struct explored *e = env->explored[pc]; e; e = e->next)
+			if (states_covered(env, pc, e->st, st, false)) {
+				e->hits++;
+				return true;
+			}
+	}
+	return false;
+}
+
+/* Keeps a copy of st at pc, the current path's newest checkpoint. */
+static int store_state(struct verifier_env *env, uint32_t pc, const struct vstate *st)
+{
+	env->prev_jmps = env->jmps;
+	env->prev_processed = env->processed;
+	struct explored *n = calloc(1, sizeof *n);
+	if (!n)
+		return reject(env, -ENOMEM, "out of memory");
+	n->st = state_dup(st);
+	if (!n->st) {
+		free(n);
+		return reject(env, -ENOMEM, "out of memory");
+	}
+	n->pc = pc;
+	n->parent = env->parent;
+	n->branches = 1;
+	n->next = env->explored[pc];
+	env->explored[pc] = n;
+	n->all_next = env->all;
+	env->all = n;
+	env->parent = n;
+	env->state_count[pc]++;
+	if (env->state_count[pc] > env->max_states_per_insn)
+		env->max_states_per_insn = env->state_count[pc];
+	env->total_states++;
+	env->cur_states++;
+	if (env->cur_states > env->peak_states)
+		env->peak_states = env->cur_states;
+	return 0;
+}
+
+/* 1: covered by a stored state (prune), 0: go on (stored), <0: error. */
+int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
+{
+	/* A helper calling back (bpf_loop, ...) makes a loop: its call is
+	 * met again after each callback; there, as the kernel does, a state
+	 * covered by one still being walked is a fixed point, and ends the
+	 * path. */
+	bool calls_back = env->insns[pc].opcode == 0x85 && env->insns[pc].src == 0 &&
+	                  (env->insns[pc].imm == BPF_FUNC_loop || env->insns[pc].imm == BPF_FUNC_for_each_map_elem);
+	if (calls_back && covered_at_callback_call(env, pc, st))
+		return 1;
+	/* keep a state at every prune point (as the running kernel appears
+	 * to: its processed counts match this, not the older heuristic of
+	 * two jumps and eight instructions between states) */
+	bool add = true;
+	for (struct explored **pp = &env->explored[pc]; *pp;) {
+		struct explored *e = *pp;
+		if (e->branches) {
+			/* a state whose paths are still being walked proves
+			 * nothing yet; meeting it again unchanged on its own
+			 * path is a loop that never ends */
+			if (!calls_back && is_ancestor(e, env->parent) && states_covered(env, pc, e->st, st, true))
+				return reject(env, -EINVAL, "infinite loop detected at insn %u", pc);
+			/* in a loop, iterations differ: keep states rarely */
+			if (!calls_back && env->jmps - env->prev_jmps < 20 && env->processed - env->prev_processed < 100)
+				add = false;
+		} else if (states_covered(env, pc, e->st, st, false)) {
+			e->hits++;
+			return 1;
+		}
+		e->misses++;
+		if (e->misses > e->hits * 3 + 3) {
+			/* a state that rarely helps is dropped from the search;
+			 * its record stays on env->all for the parent links */
+			*pp = e->next;
+			state_free(e->st);
+			e->st = NULL;
+			e->next = NULL;
+			env->state_count[pc]--;
+			env->cur_states--;
+			continue;
+		}
+		pp = &e->next;
+	}
+	return add ? store_state(env, pc, st) : 0;
+}
+
+void free_search_states(struct verifier_env *env)
+{
+	for (struct explored *e = env->all; e;) {
+		struct explored *nx = e->all_next;
+		state_free(e->st);
+		free(e);
+		e = nx;
+	}
+	for (size_t i = 0; i < env->sp; i++)
+		state_free(env->stack[i].st);
+	free(env->stack);
+	free(env->explored);
+	free(env->state_count);
+}
