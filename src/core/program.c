@@ -254,17 +254,26 @@ const bpfvm_insn *bpfvm_program_insns(const bpfvm_program *p)
 	return p->insns;
 }
 
+/* bpfvm_program_run for NULL options, or a caller built against other
+ * headers: runs with a full-size copy.  Apart, so that the hot path stays
+ * a plain tail call. */
+static __attribute__((noinline)) int run_with_known_opts(const bpfvm_program *prog, const bpfvm_run_opts *opts,
+                                                         uint64_t *r0, bpfvm_error *err)
+{
+	bpfvm_run_opts known;
+	int rc = opts_known(bpfvm_run_opts, opts, &known, err);
+	if (rc)
+		return rc;
+	return program_run_hooked(prog, opts ? &known : NULL, NULL, r0, err);
+}
+
 int bpfvm_program_run(const bpfvm_program *prog, const bpfvm_run_opts *opts, uint64_t *r0,
                       bpfvm_error *err)
 {
 	/* The hot path: a caller built with these headers; one compare. */
 	if (__builtin_expect(opts && opts->sz == sizeof *opts, 1))
 		return program_run_hooked(prog, opts, NULL, r0, err);
-	bpfvm_run_opts known;
-	int rc = opts_known(bpfvm_run_opts, opts, &known, err);
-	if (rc)
-		return rc;
-	return program_run_hooked(prog, opts ? &known : NULL, NULL, r0, err);
+	return run_with_known_opts(prog, opts, r0, err);
 }
 
 uint32_t bpfvm_program_type(const bpfvm_program *prog)
