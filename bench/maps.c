@@ -125,7 +125,7 @@ static int vm_open(struct vm *v, const char *path, bpfvm_error *err)
 	int rc = bpfvm_object_open(path, &v->obj, err);
 	if (rc)
 		return rc;
-	bpfvm_instance_opts io = { .jit = true };
+	BPFVM_OPTS(bpfvm_instance_opts, io, .jit = true);
 	return bpfvm_instance_new(v->obj, &io, &v->inst, err);
 }
 
@@ -263,13 +263,13 @@ static int sample(struct target *t, enum col c, uint32_t repeat, double *ns)
 		records = t->kern->records;
 	} else {
 		bpfvm_error err = { 0 };
-		bpfvm_test_run run = {
+		BPFVM_OPTS(bpfvm_test_run, run,
 			.data_in = pkt,
 			.data_size_in = sizeof pkt,
 			.repeat = repeat,
 			.mode = BPFVM_UNCHECKED,
-			.engine = c == C_JIT ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP,
-		};
+			.engine = c == C_JIT ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP
+		);
 		if (bpfvm_program_test_run(t->prog, &run, &err) || run.retval != XDP_PASS) {
 			fprintf(stderr, "bpfvm-bench: %s test run of %s failed: %s\n", col_names[c], t->name, err.msg);
 			return -1;
@@ -367,15 +367,15 @@ static int example_pass(const struct example *ex, struct vm *v, bpfvm_program *p
 			d = opts.duration;
 		} else {
 			bpfvm_error err = { 0 };
-			bpfvm_test_run run = {
+			BPFVM_OPTS(bpfvm_test_run, run,
 				.data_in = pk[i].data,
 				.data_size_in = pk[i].len,
 				.data_out = out,
 				.data_size_out = sizeof out,
 				.repeat = repeat,
 				.mode = BPFVM_UNCHECKED,
-				.engine = c == C_JIT ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP,
-			};
+				.engine = c == C_JIT ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP
+			);
 			if (bpfvm_program_test_run(prog, &run, &err)) {
 				fprintf(stderr, "bpfvm-bench: %s test run of %s failed: %s\n", col_names[c], ex->object,
 				        err.msg);

@@ -337,13 +337,13 @@ static int run_wrapped(struct bench_case *c, bpfvm_program *wrapped, char *why, 
 	static const bpfvm_mode modes[2] = { BPFVM_CHECKED, BPFVM_UNCHECKED };
 	for (int m = 0; m < 2 && ok > 0; m++) {
 		memcpy(data, c->pristine[0], len);
-		bpfvm_run_opts opts = {
+		BPFVM_OPTS(bpfvm_run_opts, opts,
 			.args = { (uint64_t)(uintptr_t)ctx },
 			.mode = modes[m],
 			.engine = BPFVM_ENGINE_JIT,
 			.regions = regions,
-			.region_count = 2,
-		};
+			.region_count = 2
+		);
 		uint64_t r0 = 0, result = 0;
 		bpfvm_error err;
 		int rc = bpfvm_program_run(wrapped, &opts, &r0, &err);
@@ -378,7 +378,7 @@ static double cpu_ns(void)
 /* One bpfvm_program_load of insns, with or without the JIT; CPU ns, or -1. */
 static double time_load(const bpfvm_insn *insns, size_t count, int jit)
 {
-	bpfvm_load_opts lo = { .jit = jit != 0 };
+	BPFVM_OPTS(bpfvm_load_opts, lo, .jit = jit != 0);
 	bpfvm_program *p;
 	bpfvm_error err;
 	double t0 = cpu_ns();
@@ -573,7 +573,7 @@ static void measure_floors(const struct options *o, double *floor_ns)
 	c.d = &desc;
 	c.insns = empty;
 	c.count = 2;
-	bpfvm_load_opts lo = { .jit = true };
+	BPFVM_OPTS(bpfvm_load_opts, lo, .jit = true);
 	bpfvm_error err;
 	if (bpfvm_program_load(empty, 2, &lo, &c.prog, &err) != 0)
 		return;
@@ -584,7 +584,7 @@ static void measure_floors(const struct options *o, double *floor_ns)
 	c.work = alloc_input(desc.len);
 	c.region = (bpfvm_region){ .base = c.work, .len = desc.len, .writable = true };
 	for (int m = 0; m < 2; m++)
-		c.run[m] = (bpfvm_run_opts){
+		c.run[m] = (bpfvm_run_opts){ .sz = sizeof(bpfvm_run_opts),
 			.args = { (uint64_t)(uintptr_t)c.work, desc.len, (uint64_t)(uintptr_t)(c.work + desc.len) },
 			.mode = (bpfvm_mode)m, .regions = &c.region, .region_count = 1,
 		};
@@ -630,7 +630,7 @@ static void code_sizes(struct bench_case *c, const struct options *o)
 		}
 	size_t total;
 	bpfvm_insn *w = kernel_wrap(c->insns, c->count, (uint32_t)c->d->len, &total);
-	bpfvm_load_opts lo = { .jit = true, .name = c->d->name };
+	BPFVM_OPTS(bpfvm_load_opts, lo, .jit = true, .name = c->d->name);
 	bpfvm_program *wp = NULL;
 	bpfvm_error err;
 	int rc = w ? bpfvm_program_load(w, total, &lo, &wp, &err) : -ENOMEM;
@@ -683,7 +683,7 @@ static int prepare(struct bench_case *c, const struct bench_prog *p, const struc
 	c->count = bytes / sizeof(bpfvm_insn);
 	c->insns = xmalloc(bytes);
 	memcpy(c->insns, p->bytecode, bytes);
-	bpfvm_load_opts lo = { .jit = true, .name = c->d->name };
+	BPFVM_OPTS(bpfvm_load_opts, lo, .jit = true, .name = c->d->name);
 	int rc = bpfvm_program_load(c->insns, c->count, &lo, &c->prog, &err);
 	if (rc) {
 		fprintf(stderr, "bpfvm-bench: %s: bpfvm_program_load (with jit) failed: %s (insn %d): %s\n",
@@ -702,7 +702,7 @@ static int prepare(struct bench_case *c, const struct bench_prog *p, const struc
 	 * (bench_prog.h). */
 	c->region = (bpfvm_region){ .base = c->work, .len = c->d->len, .writable = true };
 	for (int m = 0; m < 2; m++)
-		c->run[m] = (bpfvm_run_opts){
+		c->run[m] = (bpfvm_run_opts){ .sz = sizeof(bpfvm_run_opts),
 			.args = { (uint64_t)(uintptr_t)c->work, c->d->len, (uint64_t)(uintptr_t)(c->work + c->d->len) },
 			.mode = (bpfvm_mode)m,
 			.regions = &c->region,

@@ -32,7 +32,7 @@ struct totals {
 static void time_program(const bpfvm_object *obj, size_t i, uint64_t min_ns, bool verbose, struct totals *t)
 {
 	const bpfvm_object_prog *p = bpfvm_object_prog_at(obj, i);
-	bpfvm_instance_opts io = { .only_prog = p->name };
+	BPFVM_OPTS(bpfvm_instance_opts, io, .only_prog = p->name);
 	bpfvm_instance *inst = NULL;
 	bpfvm_error err = { 0 };
 	/* the maps, made once: bind nothing, verify by hand below */

@@ -182,7 +182,7 @@ static int disasm_jited(const char *path, const struct loaded_input *in, bpfvm_m
 {
 	bpfvm_program *prog = NULL;
 	bpfvm_error err = { 0 };
-	bpfvm_load_opts lo = { .jit = true };
+	BPFVM_OPTS(bpfvm_load_opts, lo, .jit = true);
 	if (bpfvm_program_load(in->insns, in->count, &lo, &prog, &err))
 		return fail("%s: %s%s", path, at_insn(err.insn), err.msg);
 	const void *code;
@@ -381,19 +381,19 @@ static int cmd_run(int argc, char **argv)
 	bpfvm_error err = { 0 };
 	if (!rc && !no_verify) {
 		/* proved safe for this memory: no run-time checks needed */
-		bpfvm_verify_opts vo = { .prog_type = BPFVM_PROG_TYPE_RAW, .mem_size = (uint32_t)in.mem_len };
+		BPFVM_OPTS(bpfvm_verify_opts, vo, .prog_type = BPFVM_PROG_TYPE_RAW, .mem_size = (uint32_t)in.mem_len);
 		if (bpfvm_verify(in.insns, in.count, &vo, NULL, &err))
 			rc = fail("%s: rejected by the verifier: %s (--no-verify runs it with checks)", path, err.msg);
 		unchecked = true;
 	}
 	if (unchecked)
 		mode = BPFVM_UNCHECKED;
-	bpfvm_load_opts lo = { .jit = jit, .name = path };
+	BPFVM_OPTS(bpfvm_load_opts, lo, .jit = jit, .name = path);
 	if (!rc && bpfvm_program_load(in.insns, in.count, &lo, &prog, &err))
 		rc = fail("%s: %s%s", path, at_insn(err.insn), err.msg);
 	if (!rc) {
 		bpfvm_region region = { .base = in.mem, .len = in.mem_len, .writable = true };
-		bpfvm_run_opts opts = {
+		BPFVM_OPTS(bpfvm_run_opts, opts,
 			.args = { (uint64_t)(uintptr_t)in.mem, in.mem_len },
 			.mode = mode,
 			.engine = jit ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP,
@@ -401,8 +401,8 @@ static int cmd_run(int argc, char **argv)
 			.region_count = in.has_mem ? 1 : 0,
 			.packet = in.mem,
 			.packet_len = in.mem_len,
-			.max_back_edges = max_back_edges,
-		};
+			.max_back_edges = max_back_edges
+		);
 		uint64_t r0;
 		if (bpfvm_program_run(prog, &opts, &r0, &err)) {
 			rc = fail("%s: %s%s", path, at_insn(err.insn), err.msg);

@@ -307,13 +307,13 @@ static int run_pcap(bpfvm_program *prog, const bpfvm_region *regions, size_t nre
 	static uint8_t buf[65536 + 512];
 	while ((got = pcap_next_ex(in, &hdr, &bytes)) == 1) {
 		bpfvm_error err = { 0 };
-		bpfvm_test_run t = {
+		BPFVM_OPTS(bpfvm_test_run, t,
 			.data_in = bytes, .data_size_in = hdr->caplen,
 			.data_out = buf, .data_size_out = sizeof buf,
 			.mode = a->unchecked ? BPFVM_UNCHECKED : BPFVM_CHECKED,
 			.engine = a->jit ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP,
-			.regions = regions, .region_count = nregions,
-		};
+			.regions = regions, .region_count = nregions
+		);
 		packets++;
 		if (bpfvm_program_test_run(prog, &t, &err)) {
 			rc = fail("%s: packet %" PRIu64 ": %s%s", a->pcap_in, packets, at_insn(err.insn), err.msg);
@@ -432,7 +432,7 @@ int cmd_run_object(const char *path, int argc, char **argv)
 			return fail("%s: no program to run", path);
 		}
 	}
-	bpfvm_instance_opts io = { .jit = a.jit, .pin_dir = a.pin_dir, .verify = !a.no_verify, .only_prog = NULL };
+	BPFVM_OPTS(bpfvm_instance_opts, io, .jit = a.jit, .pin_dir = a.pin_dir, .verify = !a.no_verify, .only_prog = NULL);
 	bpfvm_instance *inst = NULL;
 	int rc = 0;
 	char *din = NULL, *cin = NULL;
@@ -469,7 +469,7 @@ int cmd_run_object(const char *path, int argc, char **argv)
 		rc = fail("out of memory");
 		goto out;
 	}
-	bpfvm_test_run t = {
+	BPFVM_OPTS(bpfvm_test_run, t,
 		.data_in = din, .data_size_in = (uint32_t)din_len,
 		.data_out = dout, .data_size_out = (uint32_t)din_len + 4096,
 		.ctx_in = cin, .ctx_size_in = (uint32_t)cin_len,
@@ -477,8 +477,8 @@ int cmd_run_object(const char *path, int argc, char **argv)
 		.repeat = a.repeat,
 		.mode = a.unchecked ? BPFVM_UNCHECKED : BPFVM_CHECKED,
 		.engine = a.jit ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP,
-		.regions = regions, .region_count = nregions,
-	};
+		.regions = regions, .region_count = nregions
+	);
 	if (bpfvm_program_test_run(prog, &t, &err)) {
 		rc = fail("%s: %s%s", path, at_insn(err.insn), err.msg);
 		goto out;

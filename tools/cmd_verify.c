@@ -75,9 +75,9 @@ static int verify_asm(const char *path, uint32_t type, uint32_t mem_size, int le
 		fail("%s: line %d: %s", path, err.line, err.msg);
 		return 2;
 	}
-	bpfvm_verify_opts vo = {
-		.prog_type = type, .mem_size = mem_size, .log_level = level, .log = print_log, .strict_alignment = strict,
-	};
+	BPFVM_OPTS(bpfvm_verify_opts, vo,
+		.prog_type = type, .mem_size = mem_size, .log_level = level, .log = print_log, .strict_alignment = strict
+	);
 	bpfvm_verify_stats st;
 	rc = bpfvm_verify(insns, count, &vo, &st, &err);
 	print_verdict(path, rc, &st, &err);
@@ -170,14 +170,14 @@ int cmd_verify(int argc, char **argv)
 		if (prog ? strcmp(p->name, prog) != 0 : !p->autoload)
 			continue;
 		bpfvm_verify_stats st = { 0 };
-		bpfvm_instance_opts io = {
+		BPFVM_OPTS(bpfvm_instance_opts, io,
 			.only_prog = p->name,
 			.verify = true,
 			.verify_log_level = level,
 			.verify_strict_alignment = strict,
 			.verify_log = print_log,
-			.verify_stats = &st,
-		};
+			.verify_stats = &st
+		);
 		bpfvm_instance *inst = NULL;
 		memset(&err, 0, sizeof err);
 		int rc = bpfvm_instance_new(obj, &io, &inst, &err);

@@ -152,21 +152,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bpfvm-conformance-plugin: out of memory\n");
 		goto out;
 	}
-	bpfvm_load_opts lopts = { .helpers = helpers, .jit = jit, .name = "conformance" };
+	BPFVM_OPTS(bpfvm_load_opts, lopts, .helpers = helpers, .jit = jit, .name = "conformance");
 	if (bpfvm_program_load((const bpfvm_insn *)code, (size_t)code_len / 8, &lopts, &prog, &err)) {
 		fprintf(stderr, "bpfvm-conformance-plugin: load: instruction %d: %s\n", err.insn, err.msg);
 		goto out;
 	}
 	bpfvm_region region = { .base = mem, .len = (size_t)mem_len, .writable = true };
-	bpfvm_run_opts ropts = {
+	BPFVM_OPTS(bpfvm_run_opts, ropts,
 		.args = { (uint64_t)(uintptr_t)mem, (uint64_t)mem_len },
 		.mode = mode,
 		.regions = &region,
 		.region_count = mem ? 1 : 0,
 		.packet = mem,
 		.packet_len = (size_t)mem_len,
-		.max_back_edges = mode == BPFVM_CHECKED ? PLUGIN_MAX_BACK_EDGES : 0,
-	};
+		.max_back_edges = mode == BPFVM_CHECKED ? PLUGIN_MAX_BACK_EDGES : 0
+	);
 	uint64_t r0 = 0;
 	if (bpfvm_program_run(prog, &ropts, &r0, &err)) {
 		fprintf(stderr, "bpfvm-conformance-plugin: run: instruction %d: %s\n", err.insn, err.msg);

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+#include "bpfvm/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -55,38 +57,38 @@ typedef uint64_t (*bpfvm_helper_fn)(uint64_t r1, uint64_t r2, uint64_t r3,
 
 typedef struct bpfvm_helpers bpfvm_helpers;
 
-bpfvm_helpers *bpfvm_helpers_new(void);
-void bpfvm_helpers_free(bpfvm_helpers *helpers);
+BPFVM_API bpfvm_helpers *bpfvm_helpers_new(void);
+BPFVM_API void bpfvm_helpers_free(bpfvm_helpers *helpers);
 /* Registers (or replaces) helper `id`.  `name` is copied.  A table is
  * frozen once a program is loaded with it: adding to it (or changing it
  * in any way) is then refused with -EBUSY.  The verifier checks calls to
  * a helper against its prototype: the kernel's helpers have theirs; give
  * yours one with bpfvm_helpers_set_proto() (<bpfvm/helpers.h>). */
-int bpfvm_helpers_add(bpfvm_helpers *helpers, uint32_t id, const char *name,
+BPFVM_API int bpfvm_helpers_add(bpfvm_helpers *helpers, uint32_t id, const char *name,
                       bpfvm_helper_fn fn, bpfvm_error *err);
 /* Returns the function for `id`, or NULL; `name` (optional) gets its name. */
-bpfvm_helper_fn bpfvm_helpers_find(const bpfvm_helpers *helpers, uint32_t id,
+BPFVM_API bpfvm_helper_fn bpfvm_helpers_find(const bpfvm_helpers *helpers, uint32_t id,
                                    const char **name);
 
 /* A table holding the kernel's helpers that bpfvm implements, by the
  * kernel's IDs (bpf_ktime_get_ns is 5, ...); add your own beside them. */
-bpfvm_helpers *bpfvm_helpers_new_kernel(bpfvm_error *err);
+BPFVM_API bpfvm_helpers *bpfvm_helpers_new_kernel(bpfvm_error *err);
 
 /* Where bpf_trace_printk lines go (default: stderr, one line each).
  * -EBUSY once a program has been loaded with the table. */
 typedef void (*bpfvm_trace_fn)(void *user, const char *line);
-int bpfvm_helpers_set_trace(bpfvm_helpers *helpers, bpfvm_trace_fn fn, void *user);
+BPFVM_API int bpfvm_helpers_set_trace(bpfvm_helpers *helpers, bpfvm_trace_fn fn, void *user);
 
 /* From inside a helper: the embedder's pointer given in bpfvm_run_opts. */
-void *bpfvm_run_user(const bpfvm_run *run);
+BPFVM_API void *bpfvm_run_user(const bpfvm_run *run);
 /* From inside a helper: stop the program now; the run returns r0 = value. */
-void bpfvm_run_stop(bpfvm_run *run, uint64_t value);
+BPFVM_API void bpfvm_run_stop(bpfvm_run *run, uint64_t value);
 /* From inside a helper: fail the run with a message (copied). */
-void bpfvm_run_fail(bpfvm_run *run, const char *msg);
+BPFVM_API void bpfvm_run_fail(bpfvm_run *run, const char *msg);
 /* From inside a helper: true if [addr, addr+len) lies within one region
  * the program may access (its stack, input memory, embedder regions),
  * and is writable when `write` is set. */
-bool bpfvm_run_check_access(const bpfvm_run *run, uint64_t addr, uint64_t len,
+BPFVM_API bool bpfvm_run_check_access(const bpfvm_run *run, uint64_t addr, uint64_t len,
                             bool write);
 
 /* ---- programs ------------------------------------------------------- */
@@ -94,6 +96,8 @@ bool bpfvm_run_check_access(const bpfvm_run *run, uint64_t addr, uint64_t len,
 typedef struct bpfvm_program bpfvm_program;
 
 typedef struct bpfvm_load_opts {
+	/* sizeof this struct as the caller was built: set by BPFVM_OPTS. */
+	size_t sz;
 	/* Helpers the program may call.  A call to an ID not registered here
 	 * is rejected at load.  NULL: no helpers. The table must outlive
 	 * the program. */
@@ -129,15 +133,15 @@ typedef struct bpfvm_load_opts {
 /* Validates `insns` (structure only: opcodes, encodings, registers, jump
  * and call targets, fall-through off the end) and builds an immutable
  * program.  Many threads may run one program at once. */
-int bpfvm_program_load(const bpfvm_insn *insns, size_t count,
+BPFVM_API int bpfvm_program_load(const bpfvm_insn *insns, size_t count,
                        const bpfvm_load_opts *opts, bpfvm_program **out,
                        bpfvm_error *err);
-void bpfvm_program_free(bpfvm_program *prog);
-size_t bpfvm_program_insn_count(const bpfvm_program *prog);
+BPFVM_API void bpfvm_program_free(bpfvm_program *prog);
+BPFVM_API size_t bpfvm_program_insn_count(const bpfvm_program *prog);
 /* The machine code compiled for mode, if the program was loaded with jit;
  * returns -ENOENT otherwise. */
-int bpfvm_program_jited(const bpfvm_program *prog, int mode, const void **code, size_t *len);
-const bpfvm_insn *bpfvm_program_insns(const bpfvm_program *prog);
+BPFVM_API int bpfvm_program_jited(const bpfvm_program *prog, int mode, const void **code, size_t *len);
+BPFVM_API const bpfvm_insn *bpfvm_program_insns(const bpfvm_program *prog);
 
 /* ---- running -------------------------------------------------------- */
 
@@ -160,6 +164,8 @@ typedef enum bpfvm_engine {
 } bpfvm_engine;
 
 typedef struct bpfvm_run_opts {
+	/* sizeof this struct as the caller was built: set by BPFVM_OPTS. */
+	size_t sz;
 	uint64_t args[5];          /* r1..r5 at entry */
 	bpfvm_mode mode;
 	bpfvm_engine engine;
@@ -177,7 +183,7 @@ typedef struct bpfvm_run_opts {
 } bpfvm_run_opts;
 
 /* Runs `prog`; on success *r0 holds the result. */
-int bpfvm_program_run(const bpfvm_program *prog, const bpfvm_run_opts *opts,
+BPFVM_API int bpfvm_program_run(const bpfvm_program *prog, const bpfvm_run_opts *opts,
                       uint64_t *r0, bpfvm_error *err);
 
 /* One test run, as the kernel's BPF_PROG_TEST_RUN: the program type
@@ -188,6 +194,8 @@ int bpfvm_program_run(const bpfvm_program *prog, const bpfvm_run_opts *opts,
  * struct pt_regs), tracepoint and raw_tracepoint (ctx_in is the record
  * or the u64 arguments). */
 typedef struct bpfvm_test_run {
+	/* sizeof this struct as the caller was built: set by BPFVM_OPTS. */
+	size_t sz;
 	const void *data_in;
 	uint32_t data_size_in;
 	void *data_out;            /* may be NULL */
@@ -208,23 +216,23 @@ typedef struct bpfvm_test_run {
 	uint64_t duration_ns;      /* out: mean time of one run */
 } bpfvm_test_run;
 
-int bpfvm_program_test_run(const bpfvm_program *prog, bpfvm_test_run *run, bpfvm_error *err);
+BPFVM_API int bpfvm_program_test_run(const bpfvm_program *prog, bpfvm_test_run *run, bpfvm_error *err);
 
 /* The program type given at load. */
-uint32_t bpfvm_program_type(const bpfvm_program *prog);
+BPFVM_API uint32_t bpfvm_program_type(const bpfvm_program *prog);
 /* The kernel's name of a program type ("xdp", "sched_cls", ...), or NULL. */
-const char *bpfvm_prog_type_name(uint32_t prog_type);
+BPFVM_API const char *bpfvm_prog_type_name(uint32_t prog_type);
 
 /* Convenience: r1 = mem (writable), r2 = len, and mem is also the packet
  * for LD_ABS/LD_IND, as the conformance suite and uBPF do. */
-int bpfvm_program_run_mem(const bpfvm_program *prog, void *mem, size_t len,
+BPFVM_API int bpfvm_program_run_mem(const bpfvm_program *prog, void *mem, size_t len,
                           bpfvm_mode mode, uint64_t *r0, bpfvm_error *err);
 
 /* ---- assembler and disassembler ------------------------------------- */
 
 /* Assembles the text syntax of the bpf_conformance suite's `-- asm`
  * sections.  On success *insns (malloc'd, free with free()) and *count. */
-int bpfvm_asm(const char *text, bpfvm_insn **insns, size_t *count,
+BPFVM_API int bpfvm_asm(const char *text, bpfvm_insn **insns, size_t *count,
               bpfvm_error *err);
 
 typedef enum bpfvm_syntax {
@@ -235,11 +243,11 @@ typedef enum bpfvm_syntax {
 /* Disassembles instruction `pc` of `insns` into buf; returns the number of
  * slots it used (2 for lddw, else 1), or a negative code for an invalid
  * instruction (buf then holds a description). */
-int bpfvm_disasm_insn(const bpfvm_insn *insns, size_t count, size_t pc,
+BPFVM_API int bpfvm_disasm_insn(const bpfvm_insn *insns, size_t count, size_t pc,
                       bpfvm_syntax syntax, char *buf, size_t buflen);
 
 /* Human-readable name of an error code returned by this API. */
-const char *bpfvm_strerror(int code);
+BPFVM_API const char *bpfvm_strerror(int code);
 
 #ifdef __cplusplus
 }

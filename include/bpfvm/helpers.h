@@ -10,6 +10,7 @@
 #ifndef BPFVM_API_HELPERS_H
 #define BPFVM_API_HELPERS_H
 
+#include "bpfvm/api.h"
 #include "bpfvm/bpfvm.h"
 
 #ifdef __cplusplus
@@ -63,7 +64,7 @@ typedef struct bpfvm_helper_proto {
  * a message when the prototype is inconsistent (a size argument not after
  * a memory argument, a map key without a map, ...), when id is not in the
  * table, or when the table is in use by a loaded program. */
-int bpfvm_helpers_set_proto(bpfvm_helpers *helpers, uint32_t id, const bpfvm_helper_proto *proto,
+BPFVM_API int bpfvm_helpers_set_proto(bpfvm_helpers *helpers, uint32_t id, const bpfvm_helper_proto *proto,
                             bpfvm_error *err);
 
 #ifdef __cplusplus

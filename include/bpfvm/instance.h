@@ -6,6 +6,7 @@
 #ifndef BPFVM_INSTANCE_H
 #define BPFVM_INSTANCE_H
 
+#include "bpfvm/api.h"
 #include "bpfvm/bpfvm.h"
 #include "bpfvm/maps.h"
 #include "bpfvm/object.h"
@@ -18,6 +19,8 @@ extern "C" {
 typedef struct bpfvm_instance bpfvm_instance;
 
 typedef struct bpfvm_instance_opts {
+	/* sizeof this struct as the caller was built: set by BPFVM_OPTS. */
+	size_t sz;
 	bool jit;                 /* compile every program (both modes) */
 	bool jit_harden;          /* constant blinding */
 	/* Helpers programs may call; NULL: the kernel's (bpfvm_helpers_new_kernel). */
@@ -44,17 +47,17 @@ typedef struct bpfvm_instance_opts {
 
 /* Creates the maps of obj and loads its programs.  obj must outlive the
  * instance. */
-int bpfvm_instance_new(const bpfvm_object *obj, const bpfvm_instance_opts *opts, bpfvm_instance **out,
+BPFVM_API int bpfvm_instance_new(const bpfvm_object *obj, const bpfvm_instance_opts *opts, bpfvm_instance **out,
                        bpfvm_error *err);
-void bpfvm_instance_free(bpfvm_instance *inst);
+BPFVM_API void bpfvm_instance_free(bpfvm_instance *inst);
 
-const bpfvm_object *bpfvm_instance_object(const bpfvm_instance *inst);
+BPFVM_API const bpfvm_object *bpfvm_instance_object(const bpfvm_instance *inst);
 /* The program of the object's index `i`, or NULL if it was not loaded. */
-bpfvm_program *bpfvm_instance_prog(const bpfvm_instance *inst, size_t i);
+BPFVM_API bpfvm_program *bpfvm_instance_prog(const bpfvm_instance *inst, size_t i);
 /* The map of the object's index `i`. */
-bpfvm_map *bpfvm_instance_map(const bpfvm_instance *inst, size_t i);
+BPFVM_API bpfvm_map *bpfvm_instance_map(const bpfvm_instance *inst, size_t i);
 /* Every map's storage, for bpfvm_test_run.regions (checked runs). */
-const bpfvm_region *bpfvm_instance_regions(const bpfvm_instance *inst, size_t *count);
+BPFVM_API const bpfvm_region *bpfvm_instance_regions(const bpfvm_instance *inst, size_t *count);
 
 #ifdef __cplusplus
 }

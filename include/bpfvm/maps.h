@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+#include "bpfvm/api.h"
 #include "bpfvm/bpfvm.h"
 
 #ifdef __cplusplus
@@ -139,11 +140,11 @@ typedef struct bpfvm_map_def {
  * refused with -EOPNOTSUPP and a message; an unknown type number, or a
  * definition the kernel would refuse, gets the kernel's code (-EINVAL,
  * -E2BIG, -BPFVM_ENOTSUPP, ...). */
-int bpfvm_map_create(const bpfvm_map_def *def, bpfvm_map **out, bpfvm_error *err);
+BPFVM_API int bpfvm_map_create(const bpfvm_map_def *def, bpfvm_map **out, bpfvm_error *err);
 /* References: a map is freed when its last reference is put.  Maps held in
  * map-in-map slots hold a reference each. */
-bpfvm_map *bpfvm_map_get(bpfvm_map *map);
-void bpfvm_map_put(bpfvm_map *map);
+BPFVM_API bpfvm_map *bpfvm_map_get(bpfvm_map *map);
+BPFVM_API void bpfvm_map_put(bpfvm_map *map);
 
 typedef struct bpfvm_map_info {
 	uint32_t type;
@@ -163,43 +164,43 @@ typedef struct bpfvm_map_info {
 	char name[16];
 } bpfvm_map_info;
 
-void bpfvm_map_info_get(const bpfvm_map *map, bpfvm_map_info *info);
+BPFVM_API void bpfvm_map_info_get(const bpfvm_map *map, bpfvm_map_info *info);
 /* Number of possible CPUs, as libbpf_num_possible_cpus() counts them from
  * /sys/devices/system/cpu/possible (1 if that cannot be read). */
-unsigned bpfvm_map_possible_cpus(void);
+BPFVM_API unsigned bpfvm_map_possible_cpus(void);
 
 /* Map type names as bpftool prints them ("hash", "lru_percpu_hash", ...).
  * _type_name returns NULL for an unknown number; _type_by_name returns
  * -EINVAL for an unknown name.  _type_supported says whether bpfvm_map_create
  * accepts the type. */
-const char *bpfvm_map_type_name(uint32_t type);
-int bpfvm_map_type_by_name(const char *name, uint32_t *type);
-bool bpfvm_map_type_supported(uint32_t type);
+BPFVM_API const char *bpfvm_map_type_name(uint32_t type);
+BPFVM_API int bpfvm_map_type_by_name(const char *name, uint32_t *type);
+BPFVM_API bool bpfvm_map_type_supported(uint32_t type);
 
 /* ---- user space: copies, like bpf(BPF_MAP_*) ------------------------- */
 
 /* Values are user_value_size bytes (see bpfvm_map_info).  Keys are NULL
  * for queue, stack and bloom filter (key_size 0).  flags: 0 or
  * BPFVM_F_LOCK (maps with a spin lock). */
-int bpfvm_map_lookup(bpfvm_map *map, const void *key, void *value, uint64_t flags,
+BPFVM_API int bpfvm_map_lookup(bpfvm_map *map, const void *key, void *value, uint64_t flags,
                      bpfvm_error *err);
 /* flags: BPFVM_ANY/NOEXIST/EXIST, optionally | BPFVM_F_LOCK.  For queue,
  * stack and bloom filter this pushes (key NULL). */
-int bpfvm_map_update(bpfvm_map *map, const void *key, const void *value, uint64_t flags,
+BPFVM_API int bpfvm_map_update(bpfvm_map *map, const void *key, const void *value, uint64_t flags,
                      bpfvm_error *err);
-int bpfvm_map_delete(bpfvm_map *map, const void *key, bpfvm_error *err);
+BPFVM_API int bpfvm_map_delete(bpfvm_map *map, const void *key, bpfvm_error *err);
 /* key NULL (or a key not in the map) gives the first key. -ENOENT after
  * the last one. */
-int bpfvm_map_get_next_key(bpfvm_map *map, const void *key, void *next_key,
+BPFVM_API int bpfvm_map_get_next_key(bpfvm_map *map, const void *key, void *next_key,
                            bpfvm_error *err);
 /* Hash types (flags 0 or BPFVM_F_LOCK) and queue/stack (pop; key NULL,
  * flags 0). */
-int bpfvm_map_lookup_and_delete(bpfvm_map *map, const void *key, void *value,
+BPFVM_API int bpfvm_map_lookup_and_delete(bpfvm_map *map, const void *key, void *value,
                                 uint64_t flags, bpfvm_error *err);
 /* Queue, stack, bloom filter: update/lookup/lookup_and_delete by other names. */
-int bpfvm_map_push(bpfvm_map *map, const void *value, uint64_t flags, bpfvm_error *err);
-int bpfvm_map_peek(bpfvm_map *map, void *value, bpfvm_error *err);
-int bpfvm_map_pop(bpfvm_map *map, void *value, bpfvm_error *err);
+BPFVM_API int bpfvm_map_push(bpfvm_map *map, const void *value, uint64_t flags, bpfvm_error *err);
+BPFVM_API int bpfvm_map_peek(bpfvm_map *map, void *value, bpfvm_error *err);
+BPFVM_API int bpfvm_map_pop(bpfvm_map *map, void *value, bpfvm_error *err);
 
 /* prog_array: store an opaque program pointer at `index` (delete the
  * index to clear it).  `prog_id` is what user-space lookups return (the
@@ -207,7 +208,7 @@ int bpfvm_map_pop(bpfvm_map *map, void *value, bpfvm_error *err);
  * -EINVAL for flags other than BPFVM_ANY, -E2BIG for an index out of
  * range, -EBADF for a NULL program.  (bpfvm_map_update() on a prog_array
  * has no programs to name and fails with -EBADF after the same checks.) */
-int bpfvm_map_set_prog(bpfvm_map *map, uint32_t index, void *prog, uint32_t prog_id,
+BPFVM_API int bpfvm_map_set_prog(bpfvm_map *map, uint32_t index, void *prog, uint32_t prog_id,
                        uint64_t flags, bpfvm_error *err);
 /* array_of_maps / hash_of_maps: store `inner` (a reference is taken) under
  * `key`.  -EINVAL if inner is not compatible with the outer map's template
@@ -217,7 +218,7 @@ int bpfvm_map_set_prog(bpfvm_map *map, uint32_t index, void *prog, uint32_t prog
  * value (where the kernel takes an fd); user-space lookups return the id.
  * Removing an inner map puts its reference: a program still using it must
  * be covered by a reference of the embedder's (bpfvm has no RCU). */
-int bpfvm_map_set_inner(bpfvm_map *map, const void *key, bpfvm_map *inner,
+BPFVM_API int bpfvm_map_set_inner(bpfvm_map *map, const void *key, bpfvm_map *inner,
                         uint64_t flags, bpfvm_error *err);
 
 /* ---- pinning --------------------------------------------------------- */
@@ -228,7 +229,7 @@ int bpfvm_map_set_inner(bpfvm_map *map, const void *key, bpfvm_map *inner,
 
 /* The pin directory in effect: BPFVM_PIN_DIR if set and not empty, else
  * BPFVM_PIN_DIR_DEFAULT. */
-const char *bpfvm_map_pin_dir(void);
+BPFVM_API const char *bpfvm_map_pin_dir(void);
 
 /* Gives the map's arena a name in the file system so another process can
  * open it.  A relative path is taken under the pin directory; an absolute
@@ -236,16 +237,16 @@ const char *bpfvm_map_pin_dir(void);
  * the path exists.  Maps holding process-local references (prog_array,
  * perf_event_array, map-in-map) are refused with -EOPNOTSUPP.  Unpin by
  * unlinking the path. */
-int bpfvm_map_pin(bpfvm_map *map, const char *path, bpfvm_error *err);
+BPFVM_API int bpfvm_map_pin(bpfvm_map *map, const char *path, bpfvm_error *err);
 /* Maps a pinned arena; the new map shares all state with every other
  * process that has it open. */
-int bpfvm_map_open_pinned(const char *path, bpfvm_map **out, bpfvm_error *err);
+BPFVM_API int bpfvm_map_open_pinned(const char *path, bpfvm_map **out, bpfvm_error *err);
 
 /* The window of the arena programs may access: the values (and a ring
  * buffer's data area, mapped twice), never the map's bookkeeping.  Every
  * pointer bpfvm_map_lookup_elem() or bpfvm_map_ringbuf_reserve() returns
  * lies in it.  len is 0 for maps that hand out no pointers. */
-void bpfvm_map_arena(const bpfvm_map *map, void **base, size_t *len);
+BPFVM_API void bpfvm_map_arena(const bpfvm_map *map, void **base, size_t *len);
 
 /* ---- ring buffer and perf buffer consumers (user space) -------------- */
 
@@ -256,26 +257,26 @@ typedef int (*bpfvm_ringbuf_sample_fn)(void *ctx, void *data, size_t size);
 /* Consumes every committed record available now, as libbpf's
  * ring_buffer__consume does; returns the number of records passed to cb
  * (discarded records are skipped) or a negative code. */
-int bpfvm_map_ringbuf_consume(bpfvm_map *map, bpfvm_ringbuf_sample_fn cb, void *ctx,
+BPFVM_API int bpfvm_map_ringbuf_consume(bpfvm_map *map, bpfvm_ringbuf_sample_fn cb, void *ctx,
                               bpfvm_error *err);
 /* Like consume, but when nothing is available waits up to timeout_ms
  * (-1: forever) for a producer's wakeup first. */
-int bpfvm_map_ringbuf_poll(bpfvm_map *map, bpfvm_ringbuf_sample_fn cb, void *ctx,
+BPFVM_API int bpfvm_map_ringbuf_poll(bpfvm_map *map, bpfvm_ringbuf_sample_fn cb, void *ctx,
                            int timeout_ms, bpfvm_error *err);
 
 /* perf_event_array: an entry is empty (outputs get -ENOENT) until a ring
  * is attached to it; ring_size is a power of two >= 4096 bytes.  The ring
  * holds perf records (PERF_RECORD_SAMPLE with raw data, PERF_RECORD_LOST). */
-int bpfvm_map_perf_attach(bpfvm_map *map, uint32_t index, size_t ring_size,
+BPFVM_API int bpfvm_map_perf_attach(bpfvm_map *map, uint32_t index, size_t ring_size,
                           bpfvm_error *err);
-int bpfvm_map_perf_detach(bpfvm_map *map, uint32_t index, bpfvm_error *err);
+BPFVM_API int bpfvm_map_perf_detach(bpfvm_map *map, uint32_t index, bpfvm_error *err);
 /* As libbpf's perf_buffer callbacks: size is the raw sample size, padded so
  * that the record is 8-byte aligned. */
 typedef void (*bpfvm_perf_sample_fn)(void *ctx, int cpu, void *data, uint32_t size);
 typedef void (*bpfvm_perf_lost_fn)(void *ctx, int cpu, uint64_t lost);
 /* Reads all records from every attached ring; returns the number of
  * records seen (samples and lost records). */
-int bpfvm_map_perf_consume(bpfvm_map *map, bpfvm_perf_sample_fn sample_cb,
+BPFVM_API int bpfvm_map_perf_consume(bpfvm_map *map, bpfvm_perf_sample_fn sample_cb,
                            bpfvm_perf_lost_fn lost_cb, void *ctx, bpfvm_error *err);
 
 /* ---- program side: what the kernel's helpers do ---------------------- */
@@ -285,17 +286,17 @@ int bpfvm_map_perf_consume(bpfvm_map *map, bpfvm_perf_sample_fn sample_cb,
  * array_of_maps/hash_of_maps: the inner bpfvm_map pointer.  The pointer
  * stays valid memory for the map's lifetime; after a delete the slot may be
  * reused, as in the kernel's preallocated maps. */
-void *bpfvm_map_lookup_elem(bpfvm_map *map, const void *key);
+BPFVM_API void *bpfvm_map_lookup_elem(bpfvm_map *map, const void *key);
 /* bpf_map_update_elem: per-CPU maps update only this CPU's slot (a new
  * per-CPU hash entry gets zeroes on the other CPUs). */
-long bpfvm_map_update_elem(bpfvm_map *map, const void *key, const void *value, uint64_t flags);
-long bpfvm_map_delete_elem(bpfvm_map *map, const void *key);
-long bpfvm_map_push_elem(bpfvm_map *map, const void *value, uint64_t flags);
-long bpfvm_map_pop_elem(bpfvm_map *map, void *value);
-long bpfvm_map_peek_elem(bpfvm_map *map, void *value);
+BPFVM_API long bpfvm_map_update_elem(bpfvm_map *map, const void *key, const void *value, uint64_t flags);
+BPFVM_API long bpfvm_map_delete_elem(bpfvm_map *map, const void *key);
+BPFVM_API long bpfvm_map_push_elem(bpfvm_map *map, const void *value, uint64_t flags);
+BPFVM_API long bpfvm_map_pop_elem(bpfvm_map *map, void *value);
+BPFVM_API long bpfvm_map_peek_elem(bpfvm_map *map, void *value);
 /* bpf_map_lookup_percpu_elem: `cpu`'s slot of a per-CPU map, NULL if cpu is
  * not a possible CPU or the key is missing. */
-void *bpfvm_map_lookup_percpu_elem(bpfvm_map *map, const void *key, uint32_t cpu);
+BPFVM_API void *bpfvm_map_lookup_percpu_elem(bpfvm_map *map, const void *key, uint32_t cpu);
 
 /* bpf_for_each_map_elem: calls cb for each element (hash, LRU, array and
  * their per-CPU forms; values are this CPU's slot) until it returns
@@ -305,37 +306,37 @@ void *bpfvm_map_lookup_percpu_elem(bpfvm_map *map, const void *key, uint32_t cpu
  * into the arena window; for arrays to a u32 on the caller's stack (as in
  * the kernel), which a checked-mode callback must be allowed to read. */
 typedef long (*bpfvm_map_for_each_fn)(bpfvm_map *map, const void *key, void *value, void *ctx);
-long bpfvm_map_for_each_elem(bpfvm_map *map, bpfvm_map_for_each_fn cb, void *ctx, uint64_t flags);
+BPFVM_API long bpfvm_map_for_each_elem(bpfvm_map *map, bpfvm_map_for_each_fn cb, void *ctx, uint64_t flags);
 
 /* Ring buffer helpers. reserve returns NULL on flags != 0, a record too
  * big, or no room; submit/discard take what reserve returned (and ignore
  * anything else).  output returns 0, -EINVAL (flags) or -EAGAIN (no room).
  * query: BPFVM_RB_* selector, 0 for an unknown one. */
-void *bpfvm_map_ringbuf_reserve(bpfvm_map *map, uint64_t size, uint64_t flags);
-void bpfvm_map_ringbuf_submit(void *data, uint64_t flags);
-void bpfvm_map_ringbuf_discard(void *data, uint64_t flags);
-long bpfvm_map_ringbuf_output(bpfvm_map *map, const void *data, uint64_t size, uint64_t flags);
-uint64_t bpfvm_map_ringbuf_query(bpfvm_map *map, uint64_t flags);
+BPFVM_API void *bpfvm_map_ringbuf_reserve(bpfvm_map *map, uint64_t size, uint64_t flags);
+BPFVM_API void bpfvm_map_ringbuf_submit(void *data, uint64_t flags);
+BPFVM_API void bpfvm_map_ringbuf_discard(void *data, uint64_t flags);
+BPFVM_API long bpfvm_map_ringbuf_output(bpfvm_map *map, const void *data, uint64_t size, uint64_t flags);
+BPFVM_API uint64_t bpfvm_map_ringbuf_query(bpfvm_map *map, uint64_t flags);
 
 /* bpf_perf_event_output (without the context argument): flags selects the
  * entry (BPFVM_F_CURRENT_CPU: this CPU's).  0, -EINVAL, -E2BIG (index out
  * of range), -ENOENT (no ring attached), -ENOSPC (ring full; counted and
  * reported to the reader as a lost record). */
-long bpfvm_map_perf_event_output(bpfvm_map *map, uint64_t flags, const void *data, uint64_t size);
+BPFVM_API long bpfvm_map_perf_event_output(bpfvm_map *map, uint64_t flags, const void *data, uint64_t size);
 
 /* Tail calls: the program stored at `index` of a prog_array, or NULL. */
-void *bpfvm_map_prog_array_get(bpfvm_map *map, uint32_t index);
+BPFVM_API void *bpfvm_map_prog_array_get(bpfvm_map *map, uint32_t index);
 /* Map-in-map lookup: the inner map under `key`, or NULL. */
-bpfvm_map *bpfvm_map_lookup_inner(bpfvm_map *map, const void *key);
+BPFVM_API bpfvm_map *bpfvm_map_lookup_inner(bpfvm_map *map, const void *key);
 
 /* bpf_spin_lock/bpf_spin_unlock on a struct bpf_spin_lock (4 bytes) in a
  * value, with the same protocol F_LOCK copies use; works across processes. */
-void bpfvm_map_spin_lock(void *lock);
-void bpfvm_map_spin_unlock(void *lock);
+BPFVM_API void bpfvm_map_spin_lock(void *lock);
+BPFVM_API void bpfvm_map_spin_unlock(void *lock);
 
 /* The CPU slot per-CPU operations of the calling thread use:
  * sched_getcpu() modulo the possible CPUs.  Two threads may share one. */
-unsigned bpfvm_map_current_cpu(void);
+BPFVM_API unsigned bpfvm_map_current_cpu(void);
 
 #ifdef __cplusplus
 }

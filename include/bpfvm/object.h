@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+#include "bpfvm/api.h"
 #include "bpfvm/bpfvm.h"
 #include "bpfvm/maps.h"
 
@@ -129,45 +130,60 @@ typedef struct bpfvm_object_prog {
 	size_t func_count;
 } bpfvm_object_prog;
 
+/* How to open an object (bpfvm_object_open_file); declare with
+ * BPFVM_OPTS(bpfvm_object_open_opts, o, ...).  New options are added at
+ * the end. */
+typedef struct bpfvm_object_open_opts {
+	/* sizeof this struct as the caller was built: set by BPFVM_OPTS. */
+	size_t sz;
+	/* The object's name (bpfvm_object_name(), internal maps' names), as
+	 * libbpf's object_name; NULL: from the file name. */
+	const char *object_name;
+} bpfvm_object_open_opts;
+
 /* Opens and parses `path`. */
-int bpfvm_object_open(const char *path, bpfvm_object **out, bpfvm_error *err);
+BPFVM_API int bpfvm_object_open(const char *path, bpfvm_object **out, bpfvm_error *err);
+/* Same, with options (NULL: the defaults), as libbpf's
+ * bpf_object__open_file(). */
+BPFVM_API int bpfvm_object_open_file(const char *path, const bpfvm_object_open_opts *opts, bpfvm_object **out,
+                                     bpfvm_error *err);
 
 /* Same from memory (copied; `buf` may be freed afterwards).  `name` plays
  * the part of the file name: it names internal maps and appears in error
  * messages; NULL gives libbpf's default ("<address>-<length>"). */
-int bpfvm_object_open_mem(const void *buf, size_t len, const char *name,
+BPFVM_API int bpfvm_object_open_mem(const void *buf, size_t len, const char *name,
                           bpfvm_object **out, bpfvm_error *err);
 
-void bpfvm_object_free(bpfvm_object *obj);
+BPFVM_API void bpfvm_object_free(bpfvm_object *obj);
 
 /* libbpf's object name: the file name up to its first '.', at most 15
  * characters. */
-const char *bpfvm_object_name(const bpfvm_object *obj);
+BPFVM_API const char *bpfvm_object_name(const bpfvm_object *obj);
 /* The "license" section's string ("" if none), at most 63 characters. */
-const char *bpfvm_object_license(const bpfvm_object *obj);
+BPFVM_API const char *bpfvm_object_license(const bpfvm_object *obj);
 /* The "version" section's value, 0 if none. */
-uint32_t bpfvm_object_kern_version(const bpfvm_object *obj);
+BPFVM_API uint32_t bpfvm_object_kern_version(const bpfvm_object *obj);
 
 /* Entry programs in libbpf's order (section index, then offset);
  * subprograms only appear inside them. */
-size_t bpfvm_object_prog_count(const bpfvm_object *obj);
-const bpfvm_object_prog *bpfvm_object_prog_at(const bpfvm_object *obj, size_t index);
+BPFVM_API size_t bpfvm_object_prog_count(const bpfvm_object *obj);
+BPFVM_API const bpfvm_object_prog *bpfvm_object_prog_at(const bpfvm_object *obj, size_t index);
 /* Index of the program named `name`, or -ENOENT. */
-int bpfvm_object_find_prog(const bpfvm_object *obj, const char *name);
+BPFVM_API int bpfvm_object_find_prog(const bpfvm_object *obj, const char *name);
 
 /* Maps in libbpf's order: legacy, BTF-defined (by offset in .maps), then
  * internal maps by section index.  Inner map definitions are not entries. */
-size_t bpfvm_object_map_count(const bpfvm_object *obj);
-const bpfvm_object_map *bpfvm_object_map_at(const bpfvm_object *obj, size_t index);
+BPFVM_API size_t bpfvm_object_map_count(const bpfvm_object *obj);
+BPFVM_API const bpfvm_object_map *bpfvm_object_map_at(const bpfvm_object *obj, size_t index);
 
 /* The definition to create a map with these attributes (an object map's
  * attrs, or its inner map's): name and inner left for the caller. */
-bpfvm_map_def bpfvm_object_map_def(const bpfvm_map_attrs *attrs);
-int bpfvm_object_find_map(const bpfvm_object *obj, const char *name);
+BPFVM_API bpfvm_map_def bpfvm_object_map_def(const bpfvm_map_attrs *attrs);
+BPFVM_API int bpfvm_object_find_map(const bpfvm_object *obj, const char *name);
 
 /* The object's BTF after libbpf's fix-ups (DATASEC sizes and variable
  * offsets filled in), owned by the object; NULL if it has no .BTF. */
-struct btf *bpfvm_object_btf(const bpfvm_object *obj);
+BPFVM_API struct btf *bpfvm_object_btf(const bpfvm_object *obj);
 
 /* Source position of instruction `insn` of program `prog` (an index into
  * its linked array; the second slot of an lddw answers for the lddw): the
@@ -175,7 +191,7 @@ struct btf *bpfvm_object_btf(const bpfvm_object *obj);
  * the out pointers may be NULL; *text is the source line if the BTF holds
  * it, else "".  Returns 0, -ENOENT if no record covers it (no .BTF.ext),
  * or -EINVAL for an index out of range. */
-int bpfvm_object_line_info(const bpfvm_object *obj, size_t prog, size_t insn,
+BPFVM_API int bpfvm_object_line_info(const bpfvm_object *obj, size_t prog, size_t insn,
                            const char **file, uint32_t *line, uint32_t *col,
                            const char **text);
 

@@ -28,6 +28,7 @@
 
 #include <stdint.h>
 
+#include "bpfvm/api.h"
 #include "bpfvm/bpfvm.h"
 #include "bpfvm/maps.h"
 
@@ -55,7 +56,7 @@ typedef struct bpfvm_pin_btf_header {
  * and the two type ids (at least one non-zero).  The pin must exist (its
  * inode and permissions are copied).  Readers see the old file or the
  * new one, never a part. */
-int bpfvm_pin_btf_write(const char *pin_path, const struct btf *btf, uint32_t key_type_id,
+BPFVM_API int bpfvm_pin_btf_write(const char *pin_path, const struct btf *btf, uint32_t key_type_id,
                         uint32_t value_type_id, bpfvm_error *err);
 
 /* Reads the sidecar of the map pinned at pin_path and opened as `map`.
@@ -66,7 +67,7 @@ int bpfvm_pin_btf_write(const char *pin_path, const struct btf *btf, uint32_t ke
  * union) or nests deeper than 64, a key or value type whose size is not
  * the map's, or a sidecar written for another pin.  On success *btf
  * (free with btf__free) and the type ids (0: untyped) are set. */
-int bpfvm_pin_btf_read(const char *pin_path, const bpfvm_map *map, struct btf **btf,
+BPFVM_API int bpfvm_pin_btf_read(const char *pin_path, const bpfvm_map *map, struct btf **btf,
                        uint32_t *key_type_id, uint32_t *value_type_id, bpfvm_error *err);
 
 #ifdef __cplusplus

@@ -14,6 +14,7 @@
 #ifndef BPFVM_VERIFIER_H
 #define BPFVM_VERIFIER_H
 
+#include "bpfvm/api.h"
 #include "bpfvm/bpfvm.h"
 #include "bpfvm/maps.h"
 
@@ -29,6 +30,8 @@ typedef void (*bpfvm_log_fn)(void *user, const char *text);
 typedef int (*bpfvm_line_fn)(void *user, size_t insn, const char **file, uint32_t *line, const char **text);
 
 typedef struct bpfvm_verify_opts {
+	/* sizeof this struct as the caller was built: set by BPFVM_OPTS. */
+	size_t sz;
 	/* The kernel's enum bpf_prog_type, or BPFVM_PROG_TYPE_RAW (r1 points
 	 * to r2 bytes of memory). */
 	uint32_t prog_type;
@@ -82,7 +85,7 @@ typedef struct bpfvm_verify_stats {
  * to prove, -ENOTSUP if it uses something the verifier cannot reason
  * about (a helper without a prototype, an unknown program type).  err
  * then names the instruction and why.  stats may be NULL. */
-int bpfvm_verify(const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts *opts,
+BPFVM_API int bpfvm_verify(const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts *opts,
                  bpfvm_verify_stats *stats, bpfvm_error *err);
 
 #ifdef __cplusplus

@@ -18,6 +18,7 @@
 
 #include "bpfvm/instance.h"
 #include "bpfvm/pin_btf.h"
+#include "base/opts.h"
 #include "isa/isa.h"
 
 struct bpfvm_instance {
@@ -195,7 +196,7 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
 	int rc = 0;
 	if (opts->verify) {
 		struct line_source src = { inst->obj, i };
-		bpfvm_verify_opts vo = {
+		BPFVM_OPTS(bpfvm_verify_opts, vo,
 			.prog_type = op->type,
 			.helpers = helpers,
 			.maps = inst->maps,
@@ -207,7 +208,7 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
 			.log = opts->verify_log,
 			.log_user = opts->verify_log_user,
 			.license = bpfvm_object_license(inst->obj),
-		};
+		);
 		rc = bpfvm_verify(insns, op->insn_count, &vo, opts->verify_stats, err);
 		if (rc) {
 			char msg[sizeof err->msg];
@@ -218,7 +219,7 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
 	if (!rc)
 		rc = bind_insns(inst, op, insns, err);
 	if (!rc) {
-		bpfvm_load_opts lo = {
+		BPFVM_OPTS(bpfvm_load_opts, lo,
 			.helpers = helpers,
 			.jit = opts->jit,
 			.jit_harden = opts->jit_harden,
@@ -226,7 +227,7 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
 			.prog_type = op->type,
 			.maps = inst->maps,
 			.map_count = inst->map_count,
-		};
+		);
 		rc = bpfvm_program_load(insns, op->insn_count, &lo, &inst->progs[i], err);
 		if (rc) {
 			/* name the program and the source line */
@@ -248,9 +249,11 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
 int bpfvm_instance_new(const bpfvm_object *obj, const bpfvm_instance_opts *opts, bpfvm_instance **out,
                        bpfvm_error *err)
 {
-	static const bpfvm_instance_opts no_opts;
-	if (!opts)
-		opts = &no_opts;
+	bpfvm_instance_opts known;
+	int rc = opts_known(bpfvm_instance_opts, opts, &known, err);
+	if (rc)
+		return rc;
+	opts = &known;
 	if (!obj || !out)
 		return isa_error(err, -EINVAL, -1, "bpfvm_instance_new: null argument");
 	*out = NULL;
@@ -263,7 +266,7 @@ int bpfvm_instance_new(const bpfvm_object *obj, const bpfvm_instance_opts *opts,
 	inst->maps = calloc(inst->map_count + 1, sizeof *inst->maps);
 	inst->progs = calloc(inst->prog_count + 1, sizeof *inst->progs);
 	inst->regions = calloc(inst->map_count + 1, sizeof *inst->regions);
-	int rc = 0;
+	rc = 0;
 	if (!inst->maps || !inst->progs || !inst->regions) {
 		rc = isa_error(err, -ENOMEM, -1, "out of memory");
 		goto fail;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "bpfvm/maps.h"
+#include "base/opts.h"
 #include "core/program.h"
 #include "helpers/helper_desc.h"
 #include "progtypes/progtypes.h"
@@ -167,13 +168,15 @@ static int check_helpers_allowed(const bpfvm_insn *insns, size_t count, const bp
 int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_opts *opts,
                        bpfvm_program **out, bpfvm_error *err)
 {
-	static const bpfvm_load_opts no_opts;
-	if (!opts)
-		opts = &no_opts;
+	bpfvm_load_opts known;
+	int rc = opts_known(bpfvm_load_opts, opts, &known, err);
+	if (rc)
+		return rc;
+	opts = &known;
 	if (!out || (!insns && count))
 		return isa_error(err, -EINVAL, -1, "bpfvm_program_load: null argument");
 	*out = NULL;
-	int rc = isa_check_encoding(insns, count, opts->max_insns, err);
+	rc = isa_check_encoding(insns, count, opts->max_insns, err);
 	if (!rc)
 		rc = check_helpers_exist(insns, count, opts->helpers, err);
 	struct analysis *analysis = NULL;
@@ -262,10 +265,26 @@ const bpfvm_insn *bpfvm_program_insns(const bpfvm_program *p)
 	return p->insns;
 }
 
+/* bpfvm_program_run for NULL options, or a caller built against other
+ * headers: runs with a full-size copy.  Apart, so that the hot path stays
+ * a plain tail call. */
+static __attribute__((noinline)) int run_with_known_opts(const bpfvm_program *prog, const bpfvm_run_opts *opts,
+                                                         uint64_t *r0, bpfvm_error *err)
+{
+	bpfvm_run_opts known;
+	int rc = opts_known(bpfvm_run_opts, opts, &known, err);
+	if (rc)
+		return rc;
+	return program_run_hooked(prog, opts ? &known : NULL, NULL, r0, err);
+}
+
 int bpfvm_program_run(const bpfvm_program *prog, const bpfvm_run_opts *opts, uint64_t *r0,
                       bpfvm_error *err)
 {
-	return program_run_hooked(prog, opts, NULL, r0, err);
+	/* The hot path: a caller built with these headers; one compare. */
+	if (__builtin_expect(opts && opts->sz == sizeof *opts, 1))
+		return program_run_hooked(prog, opts, NULL, r0, err);
+	return run_with_known_opts(prog, opts, r0, err);
 }
 
 uint32_t bpfvm_program_type(const bpfvm_program *prog)
@@ -395,14 +414,14 @@ int bpfvm_program_run_mem(const bpfvm_program *prog, void *mem, size_t len, bpfv
                           uint64_t *r0, bpfvm_error *err)
 {
 	bpfvm_region region = { .base = mem, .len = len, .writable = true };
-	bpfvm_run_opts opts = {
+	BPFVM_OPTS(bpfvm_run_opts, opts,
 		.args = { (uint64_t)(uintptr_t)mem, len },
 		.mode = mode,
 		.regions = &region,
 		.region_count = mem ? 1 : 0,
 		.packet = mem,
 		.packet_len = len,
-	};
+	);
 	return bpfvm_program_run(prog, &opts, r0, err);
 }
 

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <bpf/btf.h>
 
+#include "base/opts.h"
 #include "isa/isa.h"
 #include "loader/loader.h"
 
@@ -210,7 +211,9 @@ int bpfvm_object_open_mem(const void *buf, size_t len, const char *name, bpfvm_o
 	return open_image(image, len, name, name, out, err);
 }
 
-int bpfvm_object_open(const char *path, bpfvm_object **out, bpfvm_error *err)
+/* Reads `path` and opens it as an object named obj_name (NULL: the
+ * file's name). */
+static int open_file(const char *path, const char *obj_name, bpfvm_object **out, bpfvm_error *err)
 {
 	if (!path || !out)
 		return isa_error(err, -EINVAL, -1, "bpfvm_object_open: NULL argument");
@@ -245,7 +248,23 @@ int bpfvm_object_open(const char *path, bpfvm_object **out, bpfvm_error *err)
 		return isa_error(err, -EIO, -1, "%.60s: read %zu of %zu bytes", path, got, len);
 	}
 	const char *base = strrchr(path, '/');
-	return open_image(image, len, path, base ? base + 1 : path, out, err);
+	if (!obj_name)
+		obj_name = base ? base + 1 : path;
+	return open_image(image, len, path, obj_name, out, err);
+}
+
+int bpfvm_object_open(const char *path, bpfvm_object **out, bpfvm_error *err)
+{
+	return open_file(path, NULL, out, err);
+}
+
+int bpfvm_object_open_file(const char *path, const bpfvm_object_open_opts *opts, bpfvm_object **out,
+                           bpfvm_error *err)
+{
+	int rc = opts_check(opts, opts ? opts->sz : 0, sizeof *opts, "bpfvm_object_open_opts", err);
+	if (rc)
+		return rc;
+	return open_file(path, OPTS_GET(opts, object_name, NULL), out, err);
 }
 
 void bpfvm_object_free(bpfvm_object *obj)

@@ -52,6 +52,12 @@ void map_registry_remove(bpfvm_map *map)
 			break;
 		}
 	}
+	if (registry_len == 0) {
+		/* nothing may stay allocated behind a dlclose() of the library */
+		free(registry);
+		registry = NULL;
+		registry_cap = 0;
+	}
 	pthread_mutex_unlock(&registry_lock);
 }
 

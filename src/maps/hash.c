@@ -53,6 +53,8 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "maps/map_internal.h"
 
@@ -360,9 +362,10 @@ static void pool_free(const bpfvm_map *m, uint32_t link)
  * by exactly one thread and given back when that thread can no longer
  * use it: at thread exit (a pthread key destructor), when the process's
  * map object is destroyed (every thread's spare for it, under
- * spare_mutex), at exit() for the exiting thread, and never in a fork()ed
- * child (which gets a copy of the parent thread's table but not its
- * spares: the child forgets them).  Spares of a process that dies without
+ * spare_mutex), at exit() or dlclose() for the calling thread (the
+ * library's destructor), and never in a fork()ed child (tables are pages
+ * marked MADV_WIPEONFORK: the child's copies read as empty, so it forgets
+ * the parent's spares with no check on the hot path).  Spares of a process that dies without
  * exit() are lost, so the arena counts spares and caps them at
  * spare_cap(); the pool has that many elements on top of max_entries
  * and the in-flight extras, so held or lost spares never make a map look
@@ -370,7 +373,12 @@ static void pool_free(const bpfvm_map *m, uint32_t link)
  * finds the cap reached replaces through the pool as before.
  *
  * The table is a small direct-mapped one per thread (a map's slot is its
- * id modulo SPARE_SLOTS), reached through an initial-exec TLS pointer.
+ * id modulo SPARE_SLOTS), reached through a TLS pointer of the default
+ * model, so the library may be dlopen()ed (linked into a program, the
+ * linker makes it as cheap as initial-exec).  No atexit() or
+ * pthread_atfork() hooks: nothing may point into the library after a
+ * dlclose(), so the destructor deletes the key, and forks are noticed by
+ * a pid compare on the slow paths (spare_after_fork()).
  * Its fields are written by the owning thread, and by others only under
  * spare_mutex for maps the owner can no longer be using (destroyed), so
  * the owner reads them without the mutex; relaxed atomics make that
@@ -390,15 +398,23 @@ struct spare_entry {
 
 struct spare_table {
 	struct spare_entry e[SPARE_SLOTS];
-	struct spare_table *next;   /* the process's tables, under spare_mutex */
+};
+
+/* The registry of tables lives apart from them: a fork()ed child's
+ * copies of the tables are wiped, its copy of the registry is not. */
+struct spare_node {
+	struct spare_table *table;
+	struct spare_node *next;
 };
 
 static pthread_mutex_t spare_mutex = PTHREAD_MUTEX_INITIALIZER;
-static struct spare_table *spare_tables;
+static struct spare_node *spare_nodes;   /* every table of the process, under spare_mutex */
 static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
 static pthread_key_t spare_key;
-static bool spare_ready;   /* the key exists (set once, under spare_once) */
-static __thread struct spare_table *tls_spares __attribute__((tls_model("initial-exec")));
+static bool spare_ready;    /* the key exists (set once, under spare_once) */
+static bool spare_closed;   /* atomic: the library is going away; no new spares */
+static pid_t spare_pid;     /* atomic: the process the registry belongs to; -1 while a fork child resets it */
+static __thread struct spare_table *tls_spares;
 
 /* The calling thread's spare entry for m, or NULL. */
 static inline __attribute__((always_inline)) struct spare_entry *spare_entry_of(const bpfvm_map *m)
@@ -429,66 +445,133 @@ static void spare_return_table_locked(struct spare_table *t)
 		spare_return_locked(&t->e[i]);
 }
 
-static void spare_thread_exit(void *arg)
+/* A fork()ed child inherits the registry and spare_mutex as the parent's
+ * threads left them (the mutex possibly held by a thread that does not
+ * exist here).  Its copies of the tables already read as empty
+ * (MADV_WIPEONFORK), so the parent's spares are forgotten; what is left
+ * is to make the mutex usable again.  Called on every slow path before
+ * spare_mutex; one getpid() each, never on the hot path.  The first
+ * thread of the child to get here resets; others wait for it. */
+static void spare_after_fork(void)
 {
-	struct spare_table *t = arg;
-	pthread_mutex_lock(&spare_mutex);
-	spare_return_table_locked(t);
-	for (struct spare_table **pp = &spare_tables; *pp; pp = &(*pp)->next) {
-		if (*pp == t) {
-			*pp = t->next;
+	pid_t self = getpid();
+	pid_t seen = __atomic_load_n(&spare_pid, __ATOMIC_ACQUIRE);
+	if (seen == self)
+		return;
+	if (seen != -1 && __atomic_compare_exchange_n(&spare_pid, &seen, -1, false, __ATOMIC_ACQUIRE,
+	                                              __ATOMIC_RELAXED)) {
+		pthread_mutex_init(&spare_mutex, NULL);
+		__atomic_store_n(&spare_pid, self, __ATOMIC_RELEASE);
+		return;
+	}
+	while (__atomic_load_n(&spare_pid, __ATOMIC_ACQUIRE) != self)
+		sched_yield();
+}
+
+/* Drops t from the registry and unmaps it.  Under spare_mutex. */
+static void spare_table_remove_locked(struct spare_table *t)
+{
+	for (struct spare_node **pp = &spare_nodes; *pp; pp = &(*pp)->next) {
+		if ((*pp)->table == t) {
+			struct spare_node *gone = *pp;
+			*pp = gone->next;
+			free(gone);
 			break;
 		}
 	}
+	munmap(t, sizeof *t);
+}
+
+/* The pthread key's destructor: a thread exits, its spares go back. */
+static void spare_thread_exit(void *arg)
+{
+	struct spare_table *t = arg;
+	spare_after_fork();
+	pthread_mutex_lock(&spare_mutex);
+	spare_return_table_locked(t);
+	spare_table_remove_locked(t);
 	pthread_mutex_unlock(&spare_mutex);
 	if (tls_spares == t)
 		tls_spares = NULL;
-	free(t);
 }
 
-/* exit(): the main thread gets no key destructor, so its spares go back
- * here (other threads still running keep theirs: at most the cap). */
-static void spare_process_exit(void)
+/* exit(), or dlclose() of the library: the calling thread's spares go
+ * back (the main thread gets no key destructor; threads still running
+ * keep theirs, at most the cap), no new ones are handed out, the
+ * registry is emptied, and the key is deleted so no thread exiting later
+ * calls into unmapped code.  Other threads' tables stay mapped: at exit()
+ * they may still be running and reading them. */
+__attribute__((destructor)) static void spare_unload(void)
 {
-	struct spare_table *t = tls_spares;
-	if (!t)
+	if (!__atomic_load_n(&spare_ready, __ATOMIC_ACQUIRE))
 		return;
+	spare_after_fork();
 	pthread_mutex_lock(&spare_mutex);
-	spare_return_table_locked(t);
+	__atomic_store_n(&spare_closed, true, __ATOMIC_RELAXED);
+	struct spare_table *t = tls_spares;
+	if (t) {
+		tls_spares = NULL;
+		spare_return_table_locked(t);
+		spare_table_remove_locked(t);
+	}
+	while (spare_nodes) {
+		struct spare_node *gone = spare_nodes;
+		spare_nodes = gone->next;
+		free(gone);
+	}
 	pthread_mutex_unlock(&spare_mutex);
-}
-
-static void spare_fork_prepare(void) { pthread_mutex_lock(&spare_mutex); }
-static void spare_fork_parent(void) { pthread_mutex_unlock(&spare_mutex); }
-
-/* The child's copy of the tables names spares the parent's threads still
- * own: forget them all (returning them would hand them out twice). */
-static void spare_fork_child(void)
-{
-	struct spare_table *t = spare_tables, *self = tls_spares;
-	while (t) {
-		struct spare_table *next = t->next;
-		if (t != self)
-			free(t);
-		t = next;
-	}
-	spare_tables = NULL;
-	if (self) {
-		memset(self->e, 0, sizeof self->e);
-		self->next = NULL;
-		spare_tables = self;
-	}
-	pthread_mutex_init(&spare_mutex, NULL);
+	pthread_setspecific(spare_key, NULL);
+	pthread_key_delete(spare_key);
 }
 
 static void spare_setup(void)
 {
 	if (pthread_key_create(&spare_key, spare_thread_exit) != 0)
 		return;
-	if (pthread_atfork(spare_fork_prepare, spare_fork_parent, spare_fork_child) != 0)
-		return;   /* the key stays, unused: without the fork rule no spares */
-	atexit(spare_process_exit);
+	__atomic_store_n(&spare_pid, getpid(), __ATOMIC_RELAXED);
 	__atomic_store_n(&spare_ready, true, __ATOMIC_RELEASE);
+}
+
+/* A table for the calling thread: a page of its own that a fork()ed
+ * child sees zeroed, registered with the key (thread exit) and in the
+ * registry (map destroy).  NULL if any of that is unavailable. */
+static struct spare_table *spare_table_new(void)
+{
+	struct spare_table *t = mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (t == MAP_FAILED)
+		return NULL;
+	struct spare_node *node = malloc(sizeof *node);
+	if (!node || madvise(t, sizeof *t, MADV_WIPEONFORK) != 0 || pthread_setspecific(spare_key, t) != 0) {
+		free(node);
+		munmap(t, sizeof *t);
+		return NULL;
+	}
+	node->table = t;
+	pthread_mutex_lock(&spare_mutex);
+	node->next = spare_nodes;
+	spare_nodes = node;
+	pthread_mutex_unlock(&spare_mutex);
+	tls_spares = t;
+	return t;
+}
+
+/* Takes one element from the pool as a spare, within the arena's cap;
+ * 0 if the cap is reached or the pool is empty. */
+static uint32_t spare_take(bpfvm_map *m)
+{
+	struct htab_state *st = state_of(m);
+	uint32_t cap = spare_cap(m->ncpus);
+	if (__atomic_add_fetch(&st->spares, 1, __ATOMIC_RELAXED) > cap) {
+		__atomic_sub_fetch(&st->spares, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	uint32_t link = pool_alloc(m);
+	if (!link) {
+		__atomic_sub_fetch(&st->spares, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	set_state(elem_at(m, link), ELEM_UNLINKED);
+	return link;
 }
 
 /* After a replacement through the pool: gives this thread a spare for m
@@ -496,41 +579,21 @@ static void spare_setup(void)
  * replacement needs no pool lock.  Called with no lock held. */
 static void spare_refill(bpfvm_map *m)
 {
-	struct htab_state *st = state_of(m);
 	struct spare_table *t = tls_spares;
 	unsigned slot = m->id & (SPARE_SLOTS - 1);
 	if (t && __atomic_load_n(&t->e[slot].map, __ATOMIC_RELAXED))
 		return;   /* this map's already, or another map's */
-	uint32_t cap = spare_cap(m->ncpus);
-	if (__atomic_load_n(&st->spares, __ATOMIC_RELAXED) >= cap)
+	if (__atomic_load_n(&state_of(m)->spares, __ATOMIC_RELAXED) >= spare_cap(m->ncpus))
 		return;
 	pthread_once(&spare_once, spare_setup);
-	if (!spare_ready)
+	if (!__atomic_load_n(&spare_ready, __ATOMIC_ACQUIRE) || __atomic_load_n(&spare_closed, __ATOMIC_RELAXED))
 		return;
-	if (!t) {
-		t = calloc(1, sizeof *t);
-		if (!t)
-			return;
-		if (pthread_setspecific(spare_key, t) != 0) {
-			free(t);
-			return;
-		}
-		pthread_mutex_lock(&spare_mutex);
-		t->next = spare_tables;
-		spare_tables = t;
-		pthread_mutex_unlock(&spare_mutex);
-		tls_spares = t;
-	}
-	if (__atomic_add_fetch(&st->spares, 1, __ATOMIC_RELAXED) > cap) {
-		__atomic_sub_fetch(&st->spares, 1, __ATOMIC_RELAXED);
+	spare_after_fork();
+	if (!t && !(t = spare_table_new()))
 		return;
-	}
-	uint32_t link = pool_alloc(m);
-	if (!link) {
-		__atomic_sub_fetch(&st->spares, 1, __ATOMIC_RELAXED);
+	uint32_t link = spare_take(m);
+	if (!link)
 		return;
-	}
-	set_state(elem_at(m, link), ELEM_UNLINKED);
 	pthread_mutex_lock(&spare_mutex);   /* destroy reads the slots */
 	__atomic_store_n(&t->e[slot].link, link, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->e[slot].map, m, __ATOMIC_RELAXED);
@@ -544,10 +607,11 @@ static void spare_map_destroy(bpfvm_map *m)
 	if (!__atomic_load_n(&spare_ready, __ATOMIC_ACQUIRE))
 		return;
 	unsigned slot = m->id & (SPARE_SLOTS - 1);
+	spare_after_fork();
 	pthread_mutex_lock(&spare_mutex);
-	for (struct spare_table *t = spare_tables; t; t = t->next)
-		if (__atomic_load_n(&t->e[slot].map, __ATOMIC_RELAXED) == m)
-			spare_return_locked(&t->e[slot]);
+	for (struct spare_node *n = spare_nodes; n; n = n->next)
+		if (__atomic_load_n(&n->table->e[slot].map, __ATOMIC_RELAXED) == m)
+			spare_return_locked(&n->table->e[slot]);
 	pthread_mutex_unlock(&spare_mutex);
 }
 

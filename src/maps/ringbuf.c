@@ -115,6 +115,12 @@ static void rings_remove(bpfvm_map *m)
 			break;
 		}
 	}
+	if (rings_len == 0) {
+		/* nothing may stay allocated behind a dlclose() of the library */
+		free(rings);
+		rings = NULL;
+		rings_cap = 0;
+	}
 	pthread_rwlock_unlock(&rings_lock);
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/opts.h"
 #include "progtypes/progtypes.h"
 
 static int memory_prepare(struct hook_state *h, const bpfvm_test_run *t, bpfvm_error *err)
@@ -100,10 +101,27 @@ static double now_ns(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
+static int test_run(const bpfvm_program *prog, bpfvm_test_run *t, bpfvm_error *err);
+
+/* A caller built against other headers than the library's gets its
+ * struct read and written back within its own sz. */
 int bpfvm_program_test_run(const bpfvm_program *prog, bpfvm_test_run *t, bpfvm_error *err)
 {
 	if (!prog || !t)
 		return isa_error(err, -EINVAL, -1, "bpfvm_program_test_run: null argument");
+	if (t->sz == sizeof *t)
+		return test_run(prog, t, err);
+	bpfvm_test_run known;
+	int rc = opts_known(bpfvm_test_run, t, &known, err);
+	if (rc)
+		return rc;
+	rc = test_run(prog, &known, err);
+	memcpy(t, &known, t->sz < sizeof known ? t->sz : sizeof known);
+	return rc;
+}
+
+static int test_run(const bpfvm_program *prog, bpfvm_test_run *t, bpfvm_error *err)
+{
 	if ((t->data_size_in && !t->data_in) || (t->ctx_size_in && !t->ctx_in) ||
 	    (t->region_count && !t->regions))
 		return isa_error(err, -EINVAL, -1, "bpfvm_program_test_run: a size without its buffer");
@@ -136,6 +154,7 @@ int bpfvm_program_test_run(const bpfvm_program *prog, bpfvm_test_run *t, bpfvm_e
 	for (size_t i = 0; i < t->region_count; i++)
 		regions[k++] = t->regions[i];
 	bpfvm_run_opts ro = {
+		.sz = sizeof ro,
 		.mode = t->mode,
 		.engine = t->engine,
 		.regions = regions,

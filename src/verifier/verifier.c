@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "analysis/analysis.h"
+#include "base/opts.h"
 #include "helpers/helper_desc.h"
 #include "helpers/helpers.h"
 #include "maps/map_internal.h"
@@ -570,14 +571,16 @@ static void log_summary(struct verifier_env *env)
 int bpfvm_verify(const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts *opts, bpfvm_verify_stats *stats,
                  bpfvm_error *err)
 {
-	static const bpfvm_verify_opts no_opts;
 	bpfvm_error scratch;
 	if (!err)
 		err = &scratch;
 	memset(err, 0, sizeof *err);
 	err->insn = -1;
-	if (!opts)
-		opts = &no_opts;
+	bpfvm_verify_opts known;
+	int opts_rc = opts_known(bpfvm_verify_opts, opts, &known, err);
+	if (opts_rc)
+		return opts_rc;
+	opts = &known;
 	if (stats)
 		memset(stats, 0, sizeof *stats);
 	if (!insns || !count)

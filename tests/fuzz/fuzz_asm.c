@@ -140,7 +140,7 @@ static void check_program(const bpfvm_insn *insns, size_t count)
 		    bpfvm_helpers_add(helpers, (uint32_t)insns[pc].imm, "h", dummy_helper, &err))
 			abort();
 	bpfvm_program *prog = NULL;
-	bpfvm_load_opts lo = { .helpers = helpers };
+	BPFVM_OPTS(bpfvm_load_opts, lo, .helpers = helpers);
 	memset(&err, 0, sizeof err);
 	int lrc = bpfvm_program_load(insns, count, &lo, &prog, &err);
 	if (lrc)

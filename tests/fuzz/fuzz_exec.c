@@ -526,7 +526,7 @@ static int one_run(const bpfvm_program *prog, struct run_state *s, bpfvm_mode mo
 	 * compares engines from the same start. */
 	if (mode == BPFVM_UNCHECKED) {
 		uint64_t ignored;
-		bpfvm_run_opts so = { .mode = BPFVM_CHECKED };
+		BPFVM_OPTS(bpfvm_run_opts, so, .mode = BPFVM_CHECKED);
 		if (bpfvm_program_run(scrubber, &so, &ignored, NULL))
 			abort();
 	}
@@ -608,7 +608,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bpfvm_program *prog = NULL;
 	bpfvm_error err;
 	memset(&err, 0, sizeof err);
-	bpfvm_load_opts lo = { .helpers = helpers };
+	BPFVM_OPTS(bpfvm_load_opts, lo, .helpers = helpers);
 	int rc = bpfvm_program_load(insns, count, &lo, &prog, &err);
 	check_error(rc, &err, "load");
 	if (verbose) {
@@ -650,7 +650,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s.regions[nregions++] = (bpfvm_region){ .base = s.mem, .len = mem_len, .writable = true };
 	if (flags & FX_RO_REGION)
 		s.regions[nregions++] = (bpfvm_region){ .base = s.ro, .len = RO_LEN, .writable = false };
-	s.opts = (bpfvm_run_opts){
+	s.opts = (bpfvm_run_opts){ .sz = sizeof(bpfvm_run_opts),
 		.args = { (uint64_t)(uintptr_t)s.mem, mem_len },
 		.regions = nregions ? s.regions : NULL,
 		.region_count = nregions,
@@ -699,7 +699,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool calls_helper = false;
 	for (size_t pc = 0; pc < count; pc++)
 		calls_helper |= insns[pc].opcode == 0x85 && insns[pc].src == 0;
-	bpfvm_verify_opts vo = { .prog_type = BPFVM_PROG_TYPE_RAW, .mem_size = (uint32_t)mem_len, .helpers = helpers };
+	BPFVM_OPTS(bpfvm_verify_opts, vo, .prog_type = BPFVM_PROG_TYPE_RAW, .mem_size = (uint32_t)mem_len, .helpers = helpers);
 	bpfvm_error verr;
 	int vrc = calls_helper ? -ENOTSUP : bpfvm_verify(insns, count, &vo, NULL, &verr);
 	if (verbose)
@@ -720,7 +720,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "fuzz_exec: no JIT comparison: reads a register whose value is unspecified\n");
 	if (jit_diff) {
 		bpfvm_program *jprog = NULL;
-		bpfvm_load_opts jlo = { .helpers = helpers, .jit = true };
+		BPFVM_OPTS(bpfvm_load_opts, jlo, .helpers = helpers, .jit = true);
 		rc = bpfvm_program_load(insns, count, &jlo, &jprog, &err);
 		check_error(rc, &err, "jit load");
 		if (rc == -ENOTSUP)

@@ -167,7 +167,7 @@ static inline int dr_run_file(const char *path)
 		goto out;
 	}
 
-	bpfvm_load_opts lo = { .helpers = helpers, .jit = true };
+	BPFVM_OPTS(bpfvm_load_opts, lo, .helpers = helpers, .jit = true);
 	int rc = bpfvm_program_load(insns, count, &lo, &prog, &err);
 	if (lerr_sec) {
 		int want_insn;
@@ -195,7 +195,7 @@ static inline int dr_run_file(const char *path)
 			continue;
 		memcpy(mem, mem_orig, mem_len);
 		bpfvm_region region = { .base = mem, .len = mem_len, .writable = true };
-		bpfvm_run_opts ro = {
+		BPFVM_OPTS(bpfvm_run_opts, ro,
 			.args = { mem_len ? (uint64_t)(uintptr_t)mem : 0, mem_len },
 			.mode = (bpfvm_mode)mode,
 			.engine = engine,
@@ -203,8 +203,8 @@ static inline int dr_run_file(const char *path)
 			.region_count = mem_len ? 1 : 0,
 			.packet = mem_len ? mem : NULL,
 			.packet_len = mem_len,
-			.max_back_edges = mode == BPFVM_CHECKED ? 1000000 : 0,
-		};
+			.max_back_edges = mode == BPFVM_CHECKED ? 1000000 : 0
+		);
 		uint64_t r0 = 0;
 		rc = bpfvm_program_run(prog, &ro, &r0, &err);
 		const char *mname = combo == 0 ? "interp checked" : combo == 1 ? "interp unchecked"

@@ -46,7 +46,7 @@ static void sum_prog(bpfvm_insn out[8], int32_t size)
 
 static int verify(const bpfvm_insn *insns, size_t count, const bpfvm_helpers *h, uint32_t type, bpfvm_error *err)
 {
-	bpfvm_verify_opts vo = { .prog_type = type, .helpers = h };
+	BPFVM_OPTS(bpfvm_verify_opts, vo, .prog_type = type, .helpers = h);
 	return bpfvm_verify(insns, count, &vo, NULL, err);
 }
 
@@ -62,10 +62,10 @@ static void embedder_helper_without_proto(void)
 	      "no prototype: verifier refuses naming the helper: %d %s", rc, err.msg);
 	/* it still runs unverified, every access checked */
 	bpfvm_program *prog = NULL;
-	bpfvm_load_opts lo = { .helpers = h };
+	BPFVM_OPTS(bpfvm_load_opts, lo, .helpers = h);
 	CHECK(bpfvm_program_load(p, 8, &lo, &prog, &err) == 0, "load unverified: %s", err.msg);
 	uint64_t r0 = 0;
-	bpfvm_run_opts ro = { .mode = BPFVM_CHECKED };
+	BPFVM_OPTS(bpfvm_run_opts, ro, .mode = BPFVM_CHECKED);
 	CHECK(prog && bpfvm_program_run(prog, &ro, &r0, &err) == 0 && r0 == 36, "run unverified: r0 %llu %s",
 	      (unsigned long long)r0, err.msg);
 	bpfvm_program_free(prog);
@@ -105,7 +105,7 @@ static void proto_program_types(void)
 	bpfvm_insn p[8];
 	sum_prog(p, 8);
 	bpfvm_program *prog = NULL;
-	bpfvm_load_opts lo = { .helpers = h, .prog_type = BPF_PROG_TYPE_SOCKET_FILTER };
+	BPFVM_OPTS(bpfvm_load_opts, lo, .helpers = h, .prog_type = BPF_PROG_TYPE_SOCKET_FILTER);
 	int rc = bpfvm_program_load(p, 8, &lo, &prog, &err);
 	CHECK(rc == -EINVAL && strstr(err.msg, "may not call my_sum"), "socket filter refused: %d %s", rc, err.msg);
 	rc = verify(p, 8, h, BPF_PROG_TYPE_SOCKET_FILTER, &err);
@@ -151,7 +151,7 @@ static void embedder_map_helper(void)
 			{ .opcode = 0x79, .dst = 0, .src = 0 },
 			{ .opcode = 0x95 },
 		};
-		bpfvm_verify_opts vo = { .prog_type = BPF_PROG_TYPE_XDP, .helpers = h, .maps = maps, .map_count = 2 };
+		BPFVM_OPTS(bpfvm_verify_opts, vo, .prog_type = BPF_PROG_TYPE_XDP, .helpers = h, .maps = maps, .map_count = 2);
 		int rc = bpfvm_verify(p, sizeof p / sizeof p[0], &vo, NULL, &err);
 		if (m == 0)
 			CHECK(rc == 0, "an embedder's map helper on a hash map: %d %s", rc, err.msg);
@@ -169,7 +169,7 @@ static void embedder_map_helper(void)
 		{ .opcode = 0x79, .dst = 0, .src = 0 },
 		{ .opcode = 0x95 },
 	};
-	bpfvm_verify_opts vo = { .prog_type = BPF_PROG_TYPE_XDP, .helpers = h, .maps = maps, .map_count = 2 };
+	BPFVM_OPTS(bpfvm_verify_opts, vo, .prog_type = BPF_PROG_TYPE_XDP, .helpers = h, .maps = maps, .map_count = 2);
 	int rc = bpfvm_verify(q, sizeof q / sizeof q[0], &vo, NULL, &err);
 	CHECK(rc == -EACCES && strstr(err.msg, "map_value_or_null"), "no null check: %d %s", rc, err.msg);
 	bpfvm_helpers_free(h);
@@ -213,7 +213,7 @@ static void frozen_tables(void)
 	bpfvm_helpers *h = bpfvm_helpers_new_kernel(&err);
 	bpfvm_insn p[] = { { .opcode = 0x85, .imm = BPF_FUNC_ktime_get_ns }, { .opcode = 0x95 } };
 	bpfvm_program *prog = NULL;
-	bpfvm_load_opts lo = { .helpers = h };
+	BPFVM_OPTS(bpfvm_load_opts, lo, .helpers = h);
 	CHECK(bpfvm_program_load(p, 2, &lo, &prog, &err) == 0, "load: %s", err.msg);
 	int rc = bpfvm_helpers_add(h, MY_SUM, "my_sum", my_sum, &err);
 	CHECK(rc == -EBUSY && strstr(err.msg, "in use"), "add after a load: %d %s", rc, err.msg);
@@ -224,7 +224,7 @@ static void frozen_tables(void)
 	CHECK(bpfvm_helpers_set_trace(h, NULL, NULL) == -EBUSY, "set_trace after a load");
 	/* the program still calls the kernel's function */
 	uint64_t r0 = 0;
-	bpfvm_run_opts ro = { .mode = BPFVM_CHECKED };
+	BPFVM_OPTS(bpfvm_run_opts, ro, .mode = BPFVM_CHECKED);
 	CHECK(bpfvm_program_run(prog, &ro, &r0, &err) == 0 && r0 != 36, "still the kernel's helper");
 	bpfvm_program_free(prog);
 	bpfvm_helpers_free(h);
@@ -246,11 +246,11 @@ static void ktime_get_tai_ns(void)
 	bpfvm_insn p[] = { { .opcode = 0x85, .imm = BPF_FUNC_ktime_get_tai_ns }, { .opcode = 0x95 } };
 	CHECK(verify(p, 2, h, BPF_PROG_TYPE_XDP, &err) == 0, "verified: %s", err.msg);
 	bpfvm_program *prog = NULL;
-	bpfvm_load_opts lo = { .helpers = h, .jit = true, .prog_type = BPF_PROG_TYPE_XDP };
+	BPFVM_OPTS(bpfvm_load_opts, lo, .helpers = h, .jit = true, .prog_type = BPF_PROG_TYPE_XDP);
 	CHECK(bpfvm_program_load(p, 2, &lo, &prog, &err) == 0, "load: %s", err.msg);
 	for (int engine = BPFVM_ENGINE_INTERP; prog && engine <= BPFVM_ENGINE_JIT; engine++) {
 		uint64_t r0 = 0, before = tai_ns();
-		bpfvm_run_opts ro = { .mode = BPFVM_UNCHECKED, .engine = (bpfvm_engine)engine };
+		BPFVM_OPTS(bpfvm_run_opts, ro, .mode = BPFVM_UNCHECKED, .engine = (bpfvm_engine)engine);
 		int rc = bpfvm_program_run(prog, &ro, &r0, &err);
 		uint64_t after = tai_ns();
 		CHECK(rc == 0 && r0 >= before && r0 <= after, "engine %d: %llu in [%llu, %llu]", engine,

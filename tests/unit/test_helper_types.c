@@ -65,7 +65,7 @@ int main(void)
 				continue;
 			bpfvm_insn prog[] = { { .opcode = 0x85, .imm = (int32_t)id }, { .opcode = 0xb7 }, { .opcode = 0x95 } };
 			bpfvm_program *p = NULL;
-			bpfvm_load_opts lo = { .helpers = h, .prog_type = types[t] };
+			BPFVM_OPTS(bpfvm_load_opts, lo, .helpers = h, .prog_type = types[t]);
 			int mine = bpfvm_program_load(prog, 3, &lo, &p, &err) == 0;
 			bpfvm_program_free(p);
 			if (!mine && !strstr(err.msg, "may not call")) {
@@ -91,7 +91,7 @@ int main(void)
 	bpfvm_insn comm[] = { { .opcode = 0x85, .imm = BPF_FUNC_get_current_comm }, { .opcode = 0x95 } };
 	bpfvm_insn head[] = { { .opcode = 0x85, .imm = BPF_FUNC_xdp_adjust_head }, { .opcode = 0x95 } };
 	bpfvm_program *p = NULL;
-	bpfvm_load_opts lo = { .helpers = h, .prog_type = BPF_PROG_TYPE_KPROBE };
+	BPFVM_OPTS(bpfvm_load_opts, lo, .helpers = h, .prog_type = BPF_PROG_TYPE_KPROBE);
 	int rc = bpfvm_program_load(head, 2, &lo, &p, &err);
 	if (rc && err.insn == 0 && strstr(err.msg, "a kprobe program may not call bpf_xdp_adjust_head")) {
 		passed++;

@@ -73,13 +73,13 @@ static uint64_t run(const bpfvm_program *prog, bpfvm_mode mode, bpfvm_engine eng
 {
 	uint32_t mem = key;
 	bpfvm_region region = { &mem, sizeof mem, true };
-	bpfvm_run_opts o = {
+	BPFVM_OPTS(bpfvm_run_opts, o,
 		.args = { (uint64_t)(uintptr_t)&mem, sizeof mem },
 		.mode = mode,
 		.engine = engine,
 		.regions = &region,
-		.region_count = 1,
-	};
+		.region_count = 1
+	);
 	uint64_t r0 = 0;
 	bpfvm_error err = { 0 };
 	*rc = bpfvm_program_run(prog, &o, &r0, &err);
@@ -90,8 +90,8 @@ static uint64_t run(const bpfvm_program *prog, bpfvm_mode mode, bpfvm_engine eng
 
 static bpfvm_program *load(const bpfvm_insn *p, size_t n, bpfvm_map *map, const bpfvm_helpers *helpers)
 {
-	bpfvm_load_opts lo = { .helpers = helpers, .jit = true, .prog_type = BPFVM_PROG_TYPE_RAW,
-	                       .maps = &map, .map_count = 1 };
+	BPFVM_OPTS(bpfvm_load_opts, lo, .helpers = helpers, .jit = true, .prog_type = BPFVM_PROG_TYPE_RAW,
+	                       .maps = &map, .map_count = 1);
 	bpfvm_program *prog = NULL;
 	bpfvm_error err = { 0 };
 	int rc = bpfvm_program_load(p, n, &lo, &prog, &err);

@@ -63,7 +63,7 @@ static void test_wx_and_blinding(void)
 	for (int harden = 0; harden < 2; harden++) {
 		bpfvm_program *p = NULL;
 		bpfvm_error err = { 0 };
-		bpfvm_load_opts lo = { .jit = true, .jit_harden = harden };
+		BPFVM_OPTS(bpfvm_load_opts, lo, .jit = true, .jit_harden = harden);
 		int rc = bpfvm_program_load(prog, sizeof prog / sizeof prog[0], &lo, &p, &err);
 		CHECK(rc == 0, "load (harden %d): %s", harden, err.msg);
 		if (rc)
@@ -83,7 +83,7 @@ static void test_wx_and_blinding(void)
 			else
 				CHECK(found == 6, "plain mode %d: expected the 6 immediates in the code, found %d", mode, found);
 			uint64_t r0 = 0;
-			bpfvm_run_opts ro = { .mode = (bpfvm_mode)mode, .engine = BPFVM_ENGINE_JIT };
+			BPFVM_OPTS(bpfvm_run_opts, ro, .mode = (bpfvm_mode)mode, .engine = BPFVM_ENGINE_JIT);
 			rc = bpfvm_program_run(p, &ro, &r0, &err);
 			CHECK(rc == 0 && r0 == 0x12345678u + 0x41424344u, "run: rc %d r0 0x%" PRIx64, rc, r0);
 		}
@@ -96,7 +96,7 @@ static void test_perf_map(void)
 	bpfvm_insn prog[] = { { .opcode = 0xb7, .imm = 1 }, { .opcode = 0x95 } };
 	bpfvm_program *p = NULL;
 	bpfvm_error err = { 0 };
-	bpfvm_load_opts lo = { .jit = true, .perf_map = true, .name = "perfmaptest" };
+	BPFVM_OPTS(bpfvm_load_opts, lo, .jit = true, .perf_map = true, .name = "perfmaptest");
 	CHECK(bpfvm_program_load(prog, 2, &lo, &p, &err) == 0, "load: %s", err.msg);
 	char path[64];
 	snprintf(path, sizeof path, "/tmp/perf-%d.map", (int)getpid());
@@ -151,7 +151,7 @@ static void test_every_operation(void)
 		bpfvm_error err = { 0 };
 		bpfvm_program *p = NULL;
 		bpfvm_helpers_add(h, 1, "one", (bpfvm_helper_fn)(void (*)(void))abort, &err);
-		bpfvm_load_opts lo = { .jit = true, .helpers = h };
+		BPFVM_OPTS(bpfvm_load_opts, lo, .jit = true, .helpers = h);
 		int rc = bpfvm_program_load(prog, n, &lo, &p, &err);
 		CHECK(rc == 0, "%s (opcode 0x%02x): %s", op->asm_name, op->opcode, err.msg);
 		bpfvm_program_free(p);
@@ -173,7 +173,7 @@ static void test_first_region_inline(void)
 	};
 	bpfvm_program *p = NULL;
 	bpfvm_error err = { 0 };
-	bpfvm_load_opts lo = { .jit = true };
+	BPFVM_OPTS(bpfvm_load_opts, lo, .jit = true);
 	if (bpfvm_program_load(prog, 5, &lo, &p, &err)) {
 		CHECK(0, "load: %s", err.msg);
 		return;
@@ -186,11 +186,11 @@ static void test_first_region_inline(void)
 	for (int engine = 0; engine < 2; engine++) {
 		for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 			bpfvm_region r = { mem, sizeof mem, cases[i].writable };
-			bpfvm_run_opts ro = {
+			BPFVM_OPTS(bpfvm_run_opts, ro,
 				.args = { (uint64_t)(uintptr_t)mem, cases[i].off, cases[i].write },
 				.engine = engine ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP,
-				.regions = &r, .region_count = 1,
-			};
+				.regions = &r, .region_count = 1
+			);
 			uint64_t r0 = 0;
 			int rc = bpfvm_program_run(p, &ro, &r0, &err);
 			CHECK(rc == cases[i].want_rc, "%s case %zu: rc %d, want %d (%s)", engine ? "jit" : "interp", i,

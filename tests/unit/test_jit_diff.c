@@ -436,7 +436,7 @@ static void run_one(const bpfvm_program *prog, const uint8_t *mem_in, bpfvm_mode
 {
 	memcpy(work, mem_in, MEM_LEN);
 	bpfvm_region region = { .base = work, .len = MEM_LEN, .writable = true };
-	bpfvm_run_opts ro = {
+	BPFVM_OPTS(bpfvm_run_opts, ro,
 		.args = { (uint64_t)(uintptr_t)work, MEM_LEN },
 		.mode = mode,
 		.engine = engine,
@@ -444,8 +444,8 @@ static void run_one(const bpfvm_program *prog, const uint8_t *mem_in, bpfvm_mode
 		.region_count = 1,
 		.packet = work,
 		.packet_len = MEM_LEN,
-		.max_back_edges = 100000,
-	};
+		.max_back_edges = 100000
+	);
 	bpfvm_error err = { 0 };
 	o->r0 = 0;
 	o->rc = bpfvm_program_run(prog, &ro, &o->r0, &err);
@@ -507,7 +507,7 @@ int main(void)
 		for (size_t k = 0; k < MEM_LEN; k++)
 			mem[k] = (uint8_t)next(&r);
 		bpfvm_program *prog = NULL;
-		bpfvm_load_opts lo = { .helpers = helpers, .jit = true };
+		BPFVM_OPTS(bpfvm_load_opts, lo, .helpers = helpers, .jit = true);
 		if (bpfvm_program_load(g.insns, g.n, &lo, &prog, &err)) {
 			printf("FAIL program %ld: load: instruction %d: %s\n", i, err.insn, err.msg);
 			dump(&g, "load", &out[0], &out[0]);
@@ -533,7 +533,7 @@ int main(void)
 		}
 		if (ok && i % 10 == 0) {
 			bpfvm_program *hard = NULL;
-			bpfvm_load_opts ho = { .helpers = helpers, .jit = true, .jit_harden = true };
+			BPFVM_OPTS(bpfvm_load_opts, ho, .helpers = helpers, .jit = true, .jit_harden = true);
 			if (bpfvm_program_load(g.insns, g.n, &ho, &hard, &err)) {
 				ok = false;
 				what = "hardened load";

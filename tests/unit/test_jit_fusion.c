@@ -36,7 +36,7 @@ static bool contains(const void *hay, size_t n, const uint8_t *needle, size_t m)
 static int run(const bpfvm_program *p, bpfvm_engine engine, bpfvm_mode mode, uint64_t a, uint64_t b,
                uint64_t *r0, int *insn)
 {
-	bpfvm_run_opts ro = { .args = { a, b }, .mode = mode, .engine = engine, .max_back_edges = 1000 };
+	BPFVM_OPTS(bpfvm_run_opts, ro, .args = { a, b }, .mode = mode, .engine = engine, .max_back_edges = 1000);
 	bpfvm_error err = { 0 };
 	*r0 = 0;
 	int rc = bpfvm_program_run(p, &ro, r0, &err);
@@ -49,7 +49,7 @@ static bpfvm_program *load_jit(const char *name, const bpfvm_insn *insns, size_t
 {
 	bpfvm_program *p = NULL;
 	bpfvm_error err = { 0 };
-	bpfvm_load_opts lo = { .jit = true };
+	BPFVM_OPTS(bpfvm_load_opts, lo, .jit = true);
 	if (bpfvm_program_load(insns, n, &lo, &p, &err)) {
 		CHECK(false, "%s: load: %s", name, err.msg);
 		return NULL;
@@ -296,11 +296,11 @@ static void check_mem(const char *name, const bpfvm_insn *insns, size_t n, const
 			for (size_t k = 0; k < sizeof buf; k++)
 				buf[k] = (uint8_t)(k * 37 + 0x81);
 			bpfvm_region region = { .base = buf, .len = sizeof buf, .writable = true };
-			bpfvm_run_opts ro = {
+			BPFVM_OPTS(bpfvm_run_opts, ro,
 				.args = { (uint64_t)(uintptr_t)buf, inputs[i] }, .regions = &region, .region_count = 1,
 				.mode = way & 1 ? BPFVM_UNCHECKED : BPFVM_CHECKED,
-				.engine = way & 2 ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP,
-			};
+				.engine = way & 2 ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP
+			);
 			uint64_t r0 = 0;
 			bpfvm_error err = { 0 };
 			int rc = bpfvm_program_run(p, &ro, &r0, &err);

@@ -191,7 +191,7 @@ static enum verdict run_bpfvm(const struct randprog *p, struct outcome *o)
 	size_t n = randprog_wrap_mem(p, prog);
 	bpfvm_program *vm = NULL;
 	bpfvm_error err = { 0 };
-	bpfvm_load_opts lo = { .jit = true };
+	BPFVM_OPTS(bpfvm_load_opts, lo, .jit = true);
 	int rc = bpfvm_program_load(prog, n, &lo, &vm, &err);
 	if (rc) {
 		snprintf(o->why, sizeof o->why, "bpfvm_program_load: %s (insn %d)", err.msg, err.insn);
@@ -205,12 +205,12 @@ static enum verdict run_bpfvm(const struct randprog *p, struct outcome *o)
 		fill_packet(mem, len);
 		uint64_t r0 = 1;
 		bpfvm_region region = { mem, len, true };
-		bpfvm_run_opts ro = {
+		BPFVM_OPTS(bpfvm_run_opts, ro,
 			.args = { (uint64_t)(uintptr_t)mem, len },
 			.mode = (bpfvm_mode)mode,
 			.engine = combo & 2 ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP,
-			.regions = &region, .region_count = 1, .packet = mem, .packet_len = len,
-		};
+			.regions = &region, .region_count = 1, .packet = mem, .packet_len = len
+		);
 		o->vm_rc[combo] = bpfvm_program_run(vm, &ro, &r0, &err);
 		if (o->vm_rc[combo] || r0 != 0) {
 			snprintf(o->why, sizeof o->why, "bpfvm %s %s run: %s (insn %d), r0 %" PRIu64,

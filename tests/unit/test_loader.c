@@ -827,7 +827,7 @@ static void test_raw_mem(void)
 	for (size_t i = 0; i < bpfvm_object_prog_count(obj); i++) {
 		const bpfvm_object_prog *p = bpfvm_object_prog_at(obj, i);
 		check(p->type == BPFVM_PROG_TYPE_RAW_MEMORY, "raw_mem: %s type %u", p->name, p->type);
-		bpfvm_load_opts opts = { 0 };
+		BPFVM_OPTS(bpfvm_load_opts, opts);
 		bpfvm_program *prog = NULL;
 		bpfvm_error err = { 0 };
 		int rc = bpfvm_program_load(p->insns, p->insn_count, &opts, &prog, &err);

@@ -248,7 +248,7 @@ static void run_bpfvm(const struct example *ex, const char *path, const struct p
 		CHECK(0, "%s: open: %s", ex->object, err.msg);
 		return;
 	}
-	bpfvm_instance_opts io = { .jit = true };
+	BPFVM_OPTS(bpfvm_instance_opts, io, .jit = true);
 	if (bpfvm_instance_new(obj, &io, &inst, &err)) {
 		CHECK(0, "%s: instance: %s", ex->object, err.msg);
 		bpfvm_object_free(obj);
@@ -260,13 +260,13 @@ static void run_bpfvm(const struct example *ex, const char *path, const struct p
 	size_t nregions;
 	const bpfvm_region *regions = bpfvm_instance_regions(inst, &nregions);
 	for (size_t i = 0; prog && i < np && i < 64; i++) {
-		bpfvm_test_run t = {
+		BPFVM_OPTS(bpfvm_test_run, t,
 			.data_in = pk[i].data, .data_size_in = pk[i].len,
 			.data_out = r->out[i], .data_size_out = sizeof r->out[i],
 			.mode = (bpfvm_mode)(combo & 1),
 			.engine = combo & 2 ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP,
-			.regions = regions, .region_count = nregions,
-		};
+			.regions = regions, .region_count = nregions
+		);
 		if (bpfvm_program_test_run(prog, &t, &err)) {
 			CHECK(0, "%s combo %d packet %zu: %s", ex->object, combo, i, err.msg);
 			break;

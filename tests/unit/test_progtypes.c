@@ -198,7 +198,7 @@ int main(void)
 			continue;
 		}
 		bpfvm_program *prog = NULL;
-		bpfvm_load_opts lo = { .helpers = helpers, .jit = true, .prog_type = c->type };
+		BPFVM_OPTS(bpfvm_load_opts, lo, .helpers = helpers, .jit = true, .prog_type = c->type);
 		if (bpfvm_program_load(insns, n, &lo, &prog, &err)) {
 			CHECK(0, "%s: load: %s", c->name, err.msg);
 			free(insns);
@@ -212,12 +212,12 @@ int main(void)
 		}
 		for (int combo = 0; combo < 4; combo++) {
 			struct outcome o = { 0 };
-			bpfvm_test_run t = {
+			BPFVM_OPTS(bpfvm_test_run, t,
 				.data_in = c->pkt, .data_size_in = c->pkt_len,
 				.data_out = o.data, .data_size_out = sizeof o.data,
 				.mode = (bpfvm_mode)(combo & 1),
-				.engine = combo & 2 ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP,
-			};
+				.engine = combo & 2 ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP
+			);
 			o.rc = bpfvm_program_test_run(prog, &t, &err);
 			o.retval = t.retval;
 			o.data_len = t.data_size_out;

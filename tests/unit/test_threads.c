@@ -42,13 +42,13 @@ static void *work(void *arg)
 	struct worker *w = arg;
 	bpfvm_region region = { w->shared, 24, true };
 	for (int i = 0; i < RUNS; i++) {
-		bpfvm_run_opts ro = {
+		BPFVM_OPTS(bpfvm_run_opts, ro,
 			.args = { (uint64_t)(uintptr_t)w->shared, w->tag },
 			.mode = (bpfvm_mode)(w->combo & 1),
 			.engine = w->combo & 2 ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP,
 			.regions = &region,
-			.region_count = 1,
-		};
+			.region_count = 1
+		);
 		uint64_t r0 = 0;
 		bpfvm_error err;
 		if (bpfvm_program_run(w->prog, &ro, &r0, &err) || r0 != w->tag)
@@ -68,7 +68,7 @@ int main(void)
 		return 1;
 	}
 	bpfvm_program *prog;
-	bpfvm_load_opts lo = { .jit = true };
+	BPFVM_OPTS(bpfvm_load_opts, lo, .jit = true);
 	if (bpfvm_program_load(insns, n, &lo, &prog, &err)) {
 		printf("FAIL load: %s\n", err.msg);
 		return 1;

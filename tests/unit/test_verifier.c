@@ -169,7 +169,7 @@ static void check_asm_cases(void)
 		CHECK(rc == 0, "%s: does not assemble: %s", c->name, err.msg);
 		if (rc)
 			continue;
-		bpfvm_verify_opts vo = { .prog_type = c->type, .mem_size = c->mem_size };
+		BPFVM_OPTS(bpfvm_verify_opts, vo, .prog_type = c->type, .mem_size = c->mem_size);
 		bpfvm_verify_stats st;
 		rc = bpfvm_verify(insns, count, &vo, &st, &err);
 		if (!c->expect) {
@@ -318,7 +318,7 @@ static void check_map_cases(void)
 		goto out;
 	for (size_t i = 0; i < sizeof map_cases / sizeof map_cases[0]; i++) {
 		const struct map_case *c = &map_cases[i];
-		bpfvm_verify_opts vo = { .prog_type = c->type, .maps = maps, .map_count = 3 };
+		BPFVM_OPTS(bpfvm_verify_opts, vo, .prog_type = c->type, .maps = maps, .map_count = 3);
 		rc = bpfvm_verify(c->insns, c->count, &vo, NULL, &err);
 		if (!c->expect) {
 			CHECK(rc == 0, "%s: rejected: %s", c->name, err.msg);
@@ -402,7 +402,7 @@ static void check_map_helper_pairs(void)
 		for (size_t m = 0; m < count; m++) {
 			bpfvm_insn prog[] = { LD_MAP(helpers[h].map_reg, (int32_t)m), CALL((int32_t)helpers[h].id), MOV_IMM(0, 0),
 			                      EXIT };
-			bpfvm_verify_opts vo = { .prog_type = XDP, .maps = maps, .map_count = count };
+			BPFVM_OPTS(bpfvm_verify_opts, vo, .prog_type = XDP, .maps = maps, .map_count = count);
 			rc = bpfvm_verify(prog, sizeof prog / sizeof prog[0], &vo, NULL, &err);
 			bpfvm_map_info info;
 			bpfvm_map_info_get(maps[m], &info);
@@ -431,7 +431,7 @@ static void check_logs(void)
 		return;
 	}
 	log_clear(&b);
-	bpfvm_verify_opts vo = { .prog_type = RAW, .mem_size = 16, .log = log_append, .log_user = &b, .log_level = 1 };
+	BPFVM_OPTS(bpfvm_verify_opts, vo, .prog_type = RAW, .mem_size = 16, .log = log_append, .log_user = &b, .log_level = 1);
 	int rc = bpfvm_verify(insns, count, &vo, NULL, &err);
 	CHECK(rc == -EACCES, "log program: rc %d", rc);
 	CHECK(strstr(b.text, "processed ") && strstr(b.text, " insns (limit 1000000) max_states_per_insn"),
@@ -474,7 +474,7 @@ static int check_objects_in(const char *dir)
 			continue;
 		}
 		bpfvm_verify_stats st = { 0 };
-		bpfvm_instance_opts io = { .verify = true, .verify_stats = &st };
+		BPFVM_OPTS(bpfvm_instance_opts, io, .verify = true, .verify_stats = &st);
 		bpfvm_instance *inst = NULL;
 		int rc = bpfvm_instance_new(obj, &io, &inst, &err);
 		CHECK(rc == 0, "%s: %s", e->d_name, err.msg);
@@ -552,12 +552,12 @@ static void check_conformance(void)
 			}
 		if (asm_text && bpfvm_asm(asm_text, &insns, &count, &err) == 0) {
 			bpfvm_helpers *h = bpfvm_helpers_new_kernel(&err);
-			bpfvm_verify_opts vo = { .prog_type = RAW, .mem_size = (uint32_t)mem_len, .helpers = h };
+			BPFVM_OPTS(bpfvm_verify_opts, vo, .prog_type = RAW, .mem_size = (uint32_t)mem_len, .helpers = h);
 			int rc = bpfvm_verify(insns, count, &vo, NULL, &err);
 			if (rc == 0) {
 				accepted++;
 				bpfvm_program *prog = NULL;
-				bpfvm_load_opts lo = { .helpers = h };
+				BPFVM_OPTS(bpfvm_load_opts, lo, .helpers = h);
 				if (bpfvm_program_load(insns, count, &lo, &prog, &err) == 0) {
 					uint8_t m1[4096], m2[4096];
 					memcpy(m1, mem, sizeof m1);

@@ -660,8 +660,8 @@ static bool check_input(const struct uprog *p, const bpfvm_program *prog, const 
 		if (engine == BPFVM_ENGINE_JIT && bpfvm_program_jited(prog, BPFVM_CHECKED, &(const void *){ 0 }, &(size_t){ 0 }))
 			continue;
 		r1 = prepare(p, in, reg, &nreg);
-		bpfvm_run_opts ro = { .args = { r1, p->type == UP_RAW ? in->len : 0 }, .mode = mode, .engine = engine,
-		                      .regions = reg, .region_count = nreg, .max_back_edges = BUDGET };
+		BPFVM_OPTS(bpfvm_run_opts, ro, .args = { r1, p->type == UP_RAW ? in->len : 0 }, .mode = mode, .engine = engine,
+		                      .regions = reg, .region_count = nreg, .max_back_edges = BUDGET);
 		uint64_t r0 = 0;
 		bpfvm_error err = { 0 };
 		int rc = bpfvm_program_run(prog, &ro, &r0, &err);
@@ -687,8 +687,8 @@ static bool check_input(const struct uprog *p, const bpfvm_program *prog, const 
 	}
 	if (test_run && p->type == UP_XDP) {
 		reset_maps();
-		bpfvm_test_run t = { .data_in = in->bytes, .data_size_in = in->len, .mode = BPFVM_CHECKED,
-		                     .engine = BPFVM_ENGINE_INTERP };
+		BPFVM_OPTS(bpfvm_test_run, t, .data_in = in->bytes, .data_size_in = in->len, .mode = BPFVM_CHECKED,
+		                     .engine = BPFVM_ENGINE_INTERP);
 		bpfvm_error err = { 0 };
 		int rc = bpfvm_program_test_run(prog, &t, &err);
 		if (rc) {
@@ -703,17 +703,17 @@ static bool check_input(const struct uprog *p, const bpfvm_program *prog, const 
 
 static int verify(const struct uprog *p, const bpfvm_insn *insns, size_t n, struct logbuf *log, bpfvm_error *err)
 {
-	bpfvm_verify_opts vo = { .prog_type = p->type, .helpers = helpers, .maps = maps, .map_count = UP_MAP_COUNT,
+	BPFVM_OPTS(bpfvm_verify_opts, vo, .prog_type = p->type, .helpers = helpers, .maps = maps, .map_count = UP_MAP_COUNT,
 	                         .mem_size = p->mem_size, .log_level = log ? 2 : 0, .log = log ? log_append : NULL,
-	                         .log_user = log };
+	                         .log_user = log);
 	return bpfvm_verify(insns, n, &vo, NULL, err);
 }
 
 static int load(const struct uprog *p, const bpfvm_insn *bound, size_t n, bool jit, bpfvm_program **out,
                 bpfvm_error *err)
 {
-	bpfvm_load_opts lo = { .helpers = helpers, .jit = jit, .prog_type = p->type, .maps = maps,
-	                       .map_count = UP_MAP_COUNT };
+	BPFVM_OPTS(bpfvm_load_opts, lo, .helpers = helpers, .jit = jit, .prog_type = p->type, .maps = maps,
+	                       .map_count = UP_MAP_COUNT);
 	return bpfvm_program_load(bound, n, &lo, out, err);
 }
 

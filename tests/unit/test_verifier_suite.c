@@ -79,12 +79,12 @@ static void run_asm(const struct suite_case *c)
 	}
 	struct logbuf log = { 0 };
 	bpfvm_verify_stats stats = { 0 };
-	bpfvm_verify_opts opts = {
+	BPFVM_OPTS(bpfvm_verify_opts, opts,
 		.prog_type = c->prog_type,
 		.log_level = 1,
 		.log = log_append,
-		.log_user = &log,
-	};
+		.log_user = &log
+	);
 	memset(&err, 0, sizeof err);
 	int rc = bpfvm_verify(insns, count, &opts, &stats, &err);
 	judge(c, rc, &err, &log, &stats);
@@ -150,7 +150,7 @@ static void run_object(const struct suite_case *c)
 		struct logbuf log = { 0 };
 		struct line_ctx lines = { obj, (size_t)idx };
 		bpfvm_verify_stats stats = { 0 };
-		bpfvm_verify_opts opts = {
+		BPFVM_OPTS(bpfvm_verify_opts, opts,
 			.prog_type = p->type,
 			.maps = maps,
 			.map_count = nmaps,
@@ -159,8 +159,8 @@ static void run_object(const struct suite_case *c)
 			.log_level = 1,
 			.log = log_append,
 			.log_user = &log,
-			.license = bpfvm_object_license(obj),
-		};
+			.license = bpfvm_object_license(obj)
+		);
 		memset(&err, 0, sizeof err);
 		int rc = bpfvm_verify(p->insns, p->insn_count, &opts, &stats, &err);
 		judge(c, rc, &err, &log, &stats);
