@@ -46,7 +46,7 @@ static int mark_slots(const struct analysis *a, const bpfvm_insn *insns, uint8_t
 		if (t < 0)
 			continue;
 		if (kind[t] == SLOT_LDDW_HI)
-			return isa_error(err, -EINVAL, (int)pc, "%s into the second slot of the lddw at %lld",
+			return error_set(err, -EINVAL, (int)pc, "%s into the second slot of the lddw at %lld",
 			                 isa_is_func_ref(&insns[pc]) ? "callback reference" : "local call",
 			                 (long long)t - 1);
 		kind[t] = SLOT_SUB_START;
@@ -62,13 +62,13 @@ static int check_jump(const struct analysis *a, const bpfvm_insn *insns, const u
 	const struct isa_op *op = a->ops[pc];
 	int64_t t = isa_branch_target(op, &insns[pc], pc);
 	if (t < 0 || t >= (int64_t)count)
-		return isa_error(err, -EINVAL, (int)pc, "jump to %lld, outside the program (0..%zu)",
+		return error_set(err, -EINVAL, (int)pc, "jump to %lld, outside the program (0..%zu)",
 		                 (long long)t, count - 1);
 	if (kind[t] == SLOT_LDDW_HI)
-		return isa_error(err, -EINVAL, (int)pc, "jump into the second slot of the lddw at %lld",
+		return error_set(err, -EINVAL, (int)pc, "jump into the second slot of the lddw at %lld",
 		                 (long long)t - 1);
 	if ((size_t)t < sub_start || (size_t)t >= sub_end)
-		return isa_error(err, -EINVAL, (int)pc, "jump to %lld leaves its subprogram (%zu..%zu)",
+		return error_set(err, -EINVAL, (int)pc, "jump to %lld leaves its subprogram (%zu..%zu)",
 		                 (long long)t, sub_start, sub_end - 1);
 	return 0;
 }
@@ -96,7 +96,7 @@ static int check_flow(const struct analysis *a, const bpfvm_insn *insns, const u
 		}
 		bool falls_through = op->branch != BRANCH_EXIT && op->branch != BRANCH_ALWAYS;
 		if (falls_through && pc + width >= sub_end)
-			return isa_error(err, -EINVAL, (int)pc,
+			return error_set(err, -EINVAL, (int)pc,
 			                 sub_end == count ? "execution can run off the end of the program"
 			                                  : "execution can fall into the next subprogram");
 		pc += width - 1;
@@ -179,7 +179,7 @@ int analysis_build(const bpfvm_insn *insns, size_t count, struct analysis **out,
 	if (!a || !kind) {
 		free(kind);
 		analysis_free(a);
-		return isa_error(err, -ENOMEM, -1, "out of memory validating %zu instructions", count);
+		return error_set(err, -ENOMEM, -1, "out of memory validating %zu instructions", count);
 	}
 	for (size_t pc = 0; pc < count; pc++)
 		a->ops[pc] = decode(&insns[pc]);

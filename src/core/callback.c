@@ -32,7 +32,7 @@ int callbacks_bind(bpfvm_program *p, bpfvm_error *err)
 		return 0;
 	p->callbacks = malloc(a->callback_count * sizeof *p->callbacks);
 	if (!p->callbacks)
-		return isa_error(err, -ENOMEM, -1, "out of memory loading %zu instructions", p->count);
+		return error_set(err, -ENOMEM, -1, "out of memory loading %zu instructions", p->count);
 	memcpy(p->callbacks, a->callbacks, a->callback_count * sizeof *p->callbacks);
 	p->callback_count = a->callback_count;
 	for (size_t pc = 0; pc + 1 < p->count; pc++) {

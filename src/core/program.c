@@ -46,7 +46,7 @@ static int bind_helpers(bpfvm_program *p, bpfvm_error *err)
 {
 	p->helper_at = calloc(p->count ? p->count : 1, sizeof *p->helper_at);
 	if (!p->helper_at)
-		return isa_error(err, -ENOMEM, -1, "out of memory loading %zu instructions", p->count);
+		return error_set(err, -ENOMEM, -1, "out of memory loading %zu instructions", p->count);
 	for (size_t pc = 0; pc < p->count; pc++) {
 		const struct isa_op *op = isa_decode(&p->insns[pc]);
 		if (op && op->format == FMT_CALL)
@@ -72,7 +72,7 @@ static int predecode(bpfvm_program *p, bpfvm_error *err)
 	for (int m = 0; m < 2; m++)
 		p->slots[m] = calloc(p->count, sizeof *p->slots[m]);
 	if (!p->call_fns || !p->slots[0] || !p->slots[1])
-		return isa_error(err, -ENOMEM, -1, "out of memory loading %zu instructions", p->count);
+		return error_set(err, -ENOMEM, -1, "out of memory loading %zu instructions", p->count);
 
 	size_t call_index = 0;
 	for (size_t pc = 0; pc < p->count; pc++) {
@@ -111,14 +111,14 @@ static int predecode(bpfvm_program *p, bpfvm_error *err)
 static int take_maps(bpfvm_program *p, const bpfvm_load_opts *opts, bpfvm_error *err)
 {
 	if (!opts->maps)
-		return isa_error(err, -EINVAL, -1, "bpfvm_program_load: map_count without maps");
+		return error_set(err, -EINVAL, -1, "bpfvm_program_load: map_count without maps");
 	p->maps = calloc(opts->map_count, sizeof *p->maps);
 	p->map_regions = calloc(opts->map_count, sizeof *p->map_regions);
 	if (!p->maps || !p->map_regions)
-		return isa_error(err, -ENOMEM, -1, "out of memory");
+		return error_set(err, -ENOMEM, -1, "out of memory");
 	for (size_t i = 0; i < opts->map_count; i++) {
 		if (!opts->maps[i])
-			return isa_error(err, -EINVAL, -1, "bpfvm_program_load: map %zu is NULL", i);
+			return error_set(err, -EINVAL, -1, "bpfvm_program_load: map %zu is NULL", i);
 		p->maps[p->map_count++] = bpfvm_map_get(opts->maps[i]);
 		void *base;
 		size_t len;
@@ -137,7 +137,7 @@ static int check_helpers_exist(const bpfvm_insn *insns, size_t count, const bpfv
 		if (isa_is_lddw(&insns[pc]))
 			pc++;
 		else if (isa_is_helper_call(&insns[pc]) && !bpfvm_helpers_find(helpers, (uint32_t)insns[pc].imm, NULL))
-			return isa_error(err, -EINVAL, (int)pc, "call to unknown helper %u", (uint32_t)insns[pc].imm);
+			return error_set(err, -EINVAL, (int)pc, "call to unknown helper %u", (uint32_t)insns[pc].imm);
 	}
 	return 0;
 }
@@ -158,7 +158,7 @@ static int check_helpers_allowed(const bpfvm_insn *insns, size_t count, const bp
 			const char *name = NULL;
 			bpfvm_helpers_find(opts->helpers, id, &name);
 			const char *type = bpfvm_prog_type_name(opts->prog_type);
-			return isa_error(err, -EINVAL, (int)pc, "a %s program may not call %s (helper %u)",
+			return error_set(err, -EINVAL, (int)pc, "a %s program may not call %s (helper %u)",
 			                 type ? type : "?", name ? name : "this helper", id);
 		}
 	}
@@ -174,7 +174,7 @@ int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_o
 		return rc;
 	opts = &known;
 	if (!out || (!insns && count))
-		return isa_error(err, -EINVAL, -1, "bpfvm_program_load: null argument");
+		return error_set(err, -EINVAL, -1, "bpfvm_program_load: null argument");
 	*out = NULL;
 	rc = isa_check_encoding(insns, count, opts->max_insns, err);
 	if (!rc)
@@ -191,7 +191,7 @@ int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_o
 	bpfvm_program *p = calloc(1, sizeof *p);
 	if (!p) {
 		analysis_free(analysis);
-		return isa_error(err, -ENOMEM, -1, "out of memory");
+		return error_set(err, -ENOMEM, -1, "out of memory");
 	}
 	p->analysis = analysis;
 	p->count = count;
@@ -200,7 +200,7 @@ int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_o
 	if (!p->insns) {
 		analysis_free(analysis);
 		free(p);
-		return isa_error(err, -ENOMEM, -1, "out of memory loading %zu instructions", count);
+		return error_set(err, -ENOMEM, -1, "out of memory loading %zu instructions", count);
 	}
 	memcpy(p->insns, insns, count * sizeof *insns);
 	rc = callbacks_bind(p, err);
@@ -305,10 +305,10 @@ static int run_engine(const bpfvm_program *prog, struct bpfvm_run *run, uint64_t
 		break;
 	case BPFVM_ENGINE_JIT:
 		if (!code)
-			return isa_error(err, -EINVAL, -1, "bpfvm_program_run: the program was loaded without jit");
+			return error_set(err, -EINVAL, -1, "bpfvm_program_run: the program was loaded without jit");
 		break;
 	default:
-		return isa_error(err, -EINVAL, -1, "bpfvm_program_run: unknown engine %d", (int)opts->engine);
+		return error_set(err, -EINVAL, -1, "bpfvm_program_run: unknown engine %d", (int)opts->engine);
 	}
 	run->prog = prog;
 	run->map_regions = prog->map_regions;
@@ -328,7 +328,7 @@ int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, st
 {
 	static const bpfvm_run_opts no_opts;
 	if (!prog || !r0)
-		return isa_error(err, -EINVAL, -1, "bpfvm_program_run: null argument");
+		return error_set(err, -EINVAL, -1, "bpfvm_program_run: null argument");
 	if (!opts)
 		opts = &no_opts;
 	/* callbacks' engines report through run.err: make it always there */
@@ -336,9 +336,9 @@ int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, st
 	if (!err)
 		err = &no_err;
 	if (opts->region_count && !opts->regions)
-		return isa_error(err, -EINVAL, -1, "bpfvm_program_run: region_count without regions");
+		return error_set(err, -EINVAL, -1, "bpfvm_program_run: region_count without regions");
 	if (opts->mode != BPFVM_CHECKED && opts->mode != BPFVM_UNCHECKED)
-		return isa_error(err, -EINVAL, -1, "bpfvm_program_run: unknown mode %d", (int)opts->mode);
+		return error_set(err, -EINVAL, -1, "bpfvm_program_run: unknown mode %d", (int)opts->mode);
 	/* The frames: 4 KiB, 16-byte aligned like the kernel's.  Each thread
 	 * keeps one such stack, so a program never sees host data; a run
 	 * nested inside a helper gets a fresh one of its own.  Checked runs
@@ -451,26 +451,3 @@ bool bpfvm_run_check_access(const bpfvm_run *run, uint64_t addr, uint64_t len, b
 	return run_access_ok(run, addr, len, write);
 }
 
-const char *bpfvm_strerror(int code)
-{
-	switch (-code) {
-	case 0: return "success";
-	case EINVAL: return "invalid program or argument";
-	case E2BIG: return "too large";
-	case ENOMEM: return "out of memory";
-	case EFAULT: return "memory access violation or helper failure";
-	case ELOOP: return "execution budget exhausted";
-	case ENOENT: return "not found";
-	case EIO: return "input/output error";
-	case EEXIST: return "already exists";
-	case EPERM: return "not permitted";
-	case EACCES: return "permission denied";
-	case EBADF: return "bad reference";
-	case ENOSPC: return "no space left";
-	case EAGAIN: return "try again (no room now)";
-	case EOPNOTSUPP: return "not supported";
-	case EXDEV: return "not on the same file system";
-	case 524: return "not supported (ENOTSUPP)";
-	default: return "error";
-	}
-}

@@ -317,7 +317,7 @@ int INTERP_FN(const bpfvm_program *prog, struct bpfvm_run *run, size_t entry, co
 		 * the JIT), it is not truncated */
 		fn = DST > UINT32_MAX ? NULL : bpfvm_helpers_find(prog->helpers, (uint32_t)DST, NULL);
 		if (!fn) {
-			isa_error(err, -EINVAL, (int)(ip - code), "callx to unknown helper %llu",
+			error_set(err, -EINVAL, (int)(ip - code), "callx to unknown helper %llu",
 			          (unsigned long long)DST);
 			return -EINVAL;
 		}
@@ -340,7 +340,7 @@ int INTERP_FN(const bpfvm_program *prog, struct bpfvm_run *run, size_t entry, co
 					err->insn = (int)(ip - code);
 				return run->error_code;
 			}
-			isa_error(err, -EFAULT, (int)(ip - code), "helper failed: %s", run->fail_msg);
+			error_set(err, -EFAULT, (int)(ip - code), "helper failed: %s", run->fail_msg);
 			return -EFAULT;
 		}
 		NEXT();
@@ -348,7 +348,7 @@ int INTERP_FN(const bpfvm_program *prog, struct bpfvm_run *run, size_t entry, co
 
 	op_CALL_LOCAL:
 		if (depth + 1 >= depth_limit) {
-			isa_error(err, -E2BIG, (int)(ip - code), "local call nesting deeper than %u frames",
+			error_set(err, -E2BIG, (int)(ip - code), "local call nesting deeper than %u frames",
 			          BPFVM_MAX_CALL_DEPTH);
 			return -E2BIG;
 		}
@@ -376,15 +376,15 @@ int INTERP_FN(const bpfvm_program *prog, struct bpfvm_run *run, size_t entry, co
 
 #if INTERP_CHECKED
 fault_access:
-	isa_error(err, -EFAULT, (int)(ip - code), "out-of-bounds %s of %u bytes at 0x%llx",
+	error_set(err, -EFAULT, (int)(ip - code), "out-of-bounds %s of %u bytes at 0x%llx",
 	          fault_write ? "write" : "read", fault_size, (unsigned long long)fault_addr);
 	return -EFAULT;
 fault_misaligned:
-	isa_error(err, -EFAULT, (int)(ip - code), "misaligned atomic access of %u bytes at 0x%llx",
+	error_set(err, -EFAULT, (int)(ip - code), "misaligned atomic access of %u bytes at 0x%llx",
 	          fault_size, (unsigned long long)fault_addr);
 	return -EFAULT;
 fault_budget:
-	isa_error(err, -ELOOP, (int)(ip - code), "gave up after %llu backward jumps and calls (endless loop?)",
+	error_set(err, -ELOOP, (int)(ip - code), "gave up after %llu backward jumps and calls (endless loop?)",
 	          (unsigned long long)opts->max_back_edges);
 	return -ELOOP;
 #endif

@@ -46,7 +46,7 @@ int jit_compile(const bpfvm_program *prog, bpfvm_mode mode, struct jit_code **ou
 {
 #if !defined(__x86_64__)
 	(void)prog; (void)mode; (void)out;
-	return isa_error(err, -ENOTSUP, -1, "JIT: only x86-64 is supported on this machine");
+	return error_set(err, -ENOTSUP, -1, "JIT: only x86-64 is supported on this machine");
 #else
 	struct emit_buf b = { 0 };
 	uint64_t seed = 0;
@@ -55,7 +55,7 @@ int jit_compile(const bpfvm_program *prog, bpfvm_mode mode, struct jit_code **ou
 	size_t trampoline_off = 0;
 	size_t *callback_off = calloc(prog->callback_count + 1, sizeof *callback_off);
 	if (!callback_off)
-		return isa_error(err, -ENOMEM, -1, "JIT: out of memory");
+		return error_set(err, -ENOMEM, -1, "JIT: out of memory");
 	int rc = jit_translate(prog, mode == BPFVM_CHECKED, prog->jit_harden, seed, &b, &trampoline_off,
 	                       callback_off, err);
 	if (rc) {
@@ -68,20 +68,20 @@ int jit_compile(const bpfvm_program *prog, bpfvm_mode mode, struct jit_code **ou
 	if (mem == MAP_FAILED) {
 		free(b.code);
 		free(callback_off);
-		return isa_error(err, -ENOMEM, -1, "JIT: cannot map %zu bytes of code memory", map_len);
+		return error_set(err, -ENOMEM, -1, "JIT: cannot map %zu bytes of code memory", map_len);
 	}
 	memcpy(mem, b.code, b.len);
 	free(b.code);
 	if (mprotect(mem, map_len, PROT_READ | PROT_EXEC)) {
 		munmap(mem, map_len);
 		free(callback_off);
-		return isa_error(err, -errno, -1, "JIT: cannot make code memory executable: %s", strerror(errno));
+		return error_set(err, -errno, -1, "JIT: cannot make code memory executable: %s", strerror(errno));
 	}
 	struct jit_code *code = malloc(sizeof *code);
 	if (!code) {
 		munmap(mem, map_len);
 		free(callback_off);
-		return isa_error(err, -ENOMEM, -1, "JIT: out of memory");
+		return error_set(err, -ENOMEM, -1, "JIT: out of memory");
 	}
 	code->mem = mem;
 	code->map_len = map_len;
@@ -133,23 +133,23 @@ static int jit_result(struct bpfvm_run *run, uint64_t result, uint64_t *r0, bpfv
 		*r0 = result;
 		return 0;
 	case FAULT_ACCESS:
-		return isa_error(err, -EFAULT, insn, "out-of-bounds %s of %u bytes at 0x%llx",
+		return error_set(err, -EFAULT, insn, "out-of-bounds %s of %u bytes at 0x%llx",
 		                 run->fault_write ? "write" : "read", run->fault_size,
 		                 (unsigned long long)run->fault_addr);
 	case FAULT_MISALIGNED:
-		return isa_error(err, -EFAULT, insn, "misaligned atomic access of %u bytes at 0x%llx",
+		return error_set(err, -EFAULT, insn, "misaligned atomic access of %u bytes at 0x%llx",
 		                 run->fault_size, (unsigned long long)run->fault_addr);
 	case FAULT_BUDGET:
-		return isa_error(err, -ELOOP, insn, "gave up after %llu backward jumps and calls (endless loop?)",
+		return error_set(err, -ELOOP, insn, "gave up after %llu backward jumps and calls (endless loop?)",
 		                 (unsigned long long)run->opts->max_back_edges);
 	case FAULT_DEPTH:
-		return isa_error(err, -E2BIG, insn, "local call nesting deeper than %u frames",
+		return error_set(err, -E2BIG, insn, "local call nesting deeper than %u frames",
 		                 BPFVM_MAX_CALL_DEPTH);
 	case FAULT_CALLX:
-		return isa_error(err, -EINVAL, insn, "callx to unknown helper %llu",
+		return error_set(err, -EINVAL, insn, "callx to unknown helper %llu",
 		                 (unsigned long long)run->fault_addr);
 	default:
-		return isa_error(err, -EFAULT, insn, "helper failed: %s", run->fail_msg);
+		return error_set(err, -EFAULT, insn, "helper failed: %s", run->fail_msg);
 	}
 }
 
@@ -177,7 +177,7 @@ int jit_call_callback(const bpfvm_program *prog, const struct jit_code *code, st
                       size_t index, const uint64_t args[5], uint64_t frame, uint64_t *r0, bpfvm_error *err)
 {
 	if (!code->trampoline_off)
-		return isa_error(err, -EFAULT, -1, "JIT: internal error: no callback trampoline");
+		return error_set(err, -EFAULT, -1, "JIT: internal error: no callback trampoline");
 	/* the trampoline records its own rsp for faults inside the callback;
 	 * the caller's unwind point and call depth come back afterwards */
 	uint64_t saved_rsp = run->jit_saved_rsp;

@@ -21,7 +21,7 @@ static int memory_prepare(struct hook_state *h, const bpfvm_test_run *t, bpfvm_e
 	h->frame_len = t->data_size_in ? t->data_size_in : 1;
 	h->frame = malloc(h->frame_len);
 	if (!h->frame)
-		return isa_error(err, -ENOMEM, -1, "test run: out of memory for %u bytes of data", t->data_size_in);
+		return error_set(err, -ENOMEM, -1, "test run: out of memory for %u bytes of data", t->data_size_in);
 	if (t->data_size_in)
 		memcpy(h->frame, t->data_in, t->data_size_in);
 	h->pkt = h->frame;
@@ -108,7 +108,7 @@ static int test_run(const bpfvm_program *prog, bpfvm_test_run *t, bpfvm_error *e
 int bpfvm_program_test_run(const bpfvm_program *prog, bpfvm_test_run *t, bpfvm_error *err)
 {
 	if (!prog || !t)
-		return isa_error(err, -EINVAL, -1, "bpfvm_program_test_run: null argument");
+		return error_set(err, -EINVAL, -1, "bpfvm_program_test_run: null argument");
 	if (t->sz == sizeof *t)
 		return test_run(prog, t, err);
 	bpfvm_test_run known;
@@ -124,14 +124,14 @@ static int test_run(const bpfvm_program *prog, bpfvm_test_run *t, bpfvm_error *e
 {
 	if ((t->data_size_in && !t->data_in) || (t->ctx_size_in && !t->ctx_in) ||
 	    (t->region_count && !t->regions))
-		return isa_error(err, -EINVAL, -1, "bpfvm_program_test_run: a size without its buffer");
+		return error_set(err, -EINVAL, -1, "bpfvm_program_test_run: a size without its buffer");
 	struct hook_state h = { .prog_type = prog->prog_type };
 	int rc;
 	bool raw = prog->prog_type == BPFVM_PROG_TYPE_RAW || prog->prog_type == 0;
 	const struct progtype_desc *desc = progtype_desc(prog->prog_type);
 	if (!desc || !desc->prepare) {
 		const char *name = bpfvm_prog_type_name(prog->prog_type);
-		return isa_error(err, -ENOTSUP, -1, "test runs of %s programs (type %u) are not supported",
+		return error_set(err, -ENOTSUP, -1, "test runs of %s programs (type %u) are not supported",
 		                 name ? name : "unknown", prog->prog_type);
 	}
 	rc = desc->prepare(&h, t, err);
@@ -144,7 +144,7 @@ static int test_run(const bpfvm_program *prog, bpfvm_test_run *t, bpfvm_error *e
 	bpfvm_region *regions = calloc(nregions, sizeof *regions);
 	if (!regions) {
 		release(&h);
-		return isa_error(err, -ENOMEM, -1, "test run: out of memory");
+		return error_set(err, -ENOMEM, -1, "test run: out of memory");
 	}
 	size_t k = 0;
 	if (h.ctx)

@@ -6,7 +6,7 @@
  * Owns: cfg_init(), cfg_free(), cfg_find_subprogs(),
  * cfg_check_structure(), cfg_mark_prune_points(),
  * cfg_check_stack_depth(), cfg_kernel_structure_words().  Errors are
- * the kernel verifier's words, through isa_error().
+ * the kernel verifier's words, through error_set().
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,7 +22,7 @@ int cfg_init(struct cfg *cfg, const bpfvm_insn *insns, const bpfvm_insn *plain, 
 	cfg->prune = calloc(count, 1);
 	cfg->subprog_of = calloc(count, sizeof *cfg->subprog_of);
 	if (!cfg->ops || !cfg->prune || !cfg->subprog_of)
-		return isa_error(err, -ENOMEM, -1, "out of memory");
+		return error_set(err, -ENOMEM, -1, "out of memory");
 	for (size_t pc = 0; pc < count; pc++) {
 		cfg->ops[pc] = isa_decode(&plain[pc]);
 		if (cfg->ops[pc] && cfg->ops[pc]->format == FMT_LDDW)
@@ -42,7 +42,7 @@ int cfg_find_subprogs(struct cfg *cfg, bpfvm_error *err)
 {
 	uint8_t *is_start = calloc(cfg->count, 1);
 	if (!is_start)
-		return isa_error(err, -ENOMEM, -1, "out of memory");
+		return error_set(err, -ENOMEM, -1, "out of memory");
 	is_start[0] = 1;
 	for (size_t pc = 0; pc < cfg->count; pc++) {
 		const bpfvm_insn *in = &cfg->insns[pc];
@@ -52,7 +52,7 @@ int cfg_find_subprogs(struct cfg *cfg, bpfvm_error *err)
 			int64_t t = (int64_t)pc + 1 + in->imm;
 			if (t < 0 || (size_t)t >= cfg->count) {
 				free(is_start);
-				return isa_error(err, -EINVAL, (int)pc, "invalid subprog target %" PRId64, t);
+				return error_set(err, -EINVAL, (int)pc, "invalid subprog target %" PRId64, t);
 			}
 			is_start[t] = 1;
 		}
@@ -64,7 +64,7 @@ int cfg_find_subprogs(struct cfg *cfg, bpfvm_error *err)
 		if (is_start[pc]) {
 			if (cfg->subprog_count == CFG_MAX_SUBPROGS) {
 				free(is_start);
-				return isa_error(err, -E2BIG, -1, "too many subprograms");
+				return error_set(err, -E2BIG, -1, "too many subprograms");
 			}
 			cfg->subprog_start[cfg->subprog_count++] = (uint32_t)pc;
 		}
@@ -83,7 +83,7 @@ int cfg_check_structure(const struct cfg *cfg, bpfvm_error *err)
 	if (!seen || !work) {
 		free(seen);
 		free(work);
-		return isa_error(err, -ENOMEM, -1, "out of memory");
+		return error_set(err, -ENOMEM, -1, "out of memory");
 	}
 	size_t n = 0;
 	work[n++] = 0;
@@ -113,7 +113,7 @@ int cfg_check_structure(const struct cfg *cfg, bpfvm_error *err)
 	}
 	for (size_t pc = 0; pc < cfg->count; pc++)
 		if (!seen[pc]) {
-			rc = isa_error(err, -EINVAL, (int)pc, "unreachable insn %zu", pc);
+			rc = error_set(err, -EINVAL, (int)pc, "unreachable insn %zu", pc);
 			break;
 		}
 	free(seen);
@@ -199,9 +199,9 @@ int cfg_check_stack_depth(const struct cfg *cfg, const uint32_t *subprog_depth, 
 	bool too_deep = false;
 	uint32_t total = chain_depth(cfg, subprog_depth, 0, memo, 1, &too_deep);
 	if (too_deep)
-		return isa_error(err, -E2BIG, -1, "the call stack of %u frames is too deep !", CFG_MAX_CALL_FRAMES);
+		return error_set(err, -E2BIG, -1, "the call stack of %u frames is too deep !", CFG_MAX_CALL_FRAMES);
 	if (total > BPFVM_STACK_SIZE)
-		return isa_error(err, -EACCES, -1, "combined stack size of %u calls is %u. Too large", cfg->subprog_count,
+		return error_set(err, -EACCES, -1, "combined stack size of %u calls is %u. Too large", cfg->subprog_count,
 		                 total);
 	return 0;
 }
@@ -219,7 +219,7 @@ int cfg_kernel_structure_words(const bpfvm_insn *insns, size_t count, bpfvm_erro
 		case FMT_JMP_REG: {
 			int64_t t = isa_branch_target(op, &insns[pc], pc);
 			if (t < 0 || (size_t)t >= count)
-				return isa_error(err, -EINVAL, (int)pc, "insn %zu: jump out of range from insn %zu to %" PRId64, pc,
+				return error_set(err, -EINVAL, (int)pc, "insn %zu: jump out of range from insn %zu to %" PRId64, pc,
 				                 pc, t);
 			break;
 		}
@@ -230,7 +230,7 @@ int cfg_kernel_structure_words(const bpfvm_insn *insns, size_t count, bpfvm_erro
 		case FMT_LDX:
 		case FMT_LDDW:
 			if (insns[pc].dst == 10)
-				return isa_error(err, -EACCES, (int)pc, "insn %zu: frame pointer is read only", pc);
+				return error_set(err, -EACCES, (int)pc, "insn %zu: frame pointer is read only", pc);
 			break;
 		default:
 			break;

@@ -98,7 +98,7 @@ int liveness_compute(struct liveness *lv, const bpfvm_insn *insns, const struct 
 	lv->count = count;
 	lv->live_in = calloc(count, sizeof *lv->live_in);
 	if (!lv->live_in)
-		return isa_error(err, -ENOMEM, -1, "out of memory");
+		return error_set(err, -ENOMEM, -1, "out of memory");
 	while (changed) {
 		changed = false;
 		for (size_t i = count; i-- > 0;) {

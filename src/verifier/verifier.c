@@ -420,7 +420,7 @@ static int check_loadable(const struct verifier_env *env, const bpfvm_insn *plai
 	for (size_t pc = 0; !rc && pc < count; pc++)
 		if (plain[pc].opcode == 0x85 && plain[pc].src == 0 &&
 		    !bpfvm_helpers_find(env->opts->helpers, (uint32_t)plain[pc].imm, NULL))
-			rc = isa_error(err, -ENOTSUP, (int)pc, "insn %zu: unsupported: helper #%d is not implemented by bpfvm",
+			rc = error_set(err, -ENOTSUP, (int)pc, "insn %zu: unsupported: helper #%d is not implemented by bpfvm",
 			               pc, plain[pc].imm);
 	if (!rc)
 		rc = analysis_validate(plain, count, 0, err);
@@ -437,11 +437,11 @@ static int prepare(struct verifier_env *env)
 	bpfvm_error *err = env->err;
 	int rc;
 	if (!env->raw && !ctx_known_type(env->prog_type))
-		return isa_error(err, -ENOTSUP, -1, "unsupported: program type %u is not known to bpfvm's verifier",
+		return error_set(err, -ENOTSUP, -1, "unsupported: program type %u is not known to bpfvm's verifier",
 		                 env->prog_type);
 	bpfvm_insn *plain = malloc(count * sizeof *plain);
 	if (!plain)
-		return isa_error(err, -ENOMEM, -1, "out of memory");
+		return error_set(err, -ENOMEM, -1, "out of memory");
 	memcpy(plain, insns, count * sizeof *plain);
 	for (size_t pc = 0; pc + 1 < count; pc++)
 		if (plain[pc].opcode == 0x18) {
@@ -458,7 +458,7 @@ static int prepare(struct verifier_env *env)
 	env->explored = calloc(count, sizeof *env->explored);
 	env->state_count = calloc(count, sizeof *env->state_count);
 	if (!env->explored || !env->state_count)
-		return isa_error(err, -ENOMEM, -1, "out of memory");
+		return error_set(err, -ENOMEM, -1, "out of memory");
 	if ((rc = cfg_find_subprogs(&env->cfg, err)) || (rc = cfg_check_structure(&env->cfg, err))) {
 		if (err->insn >= 0)
 			report(env, NULL, (uint32_t)err->insn);
@@ -543,7 +543,7 @@ static int walk(struct verifier_env *env)
 {
 	struct vstate *st = calloc(1, sizeof *st);
 	if (!st)
-		return isa_error(env->err, -ENOMEM, -1, "out of memory");
+		return error_set(env->err, -ENOMEM, -1, "out of memory");
 	int rc = init_state(env, st);
 	uint32_t pc = 0;
 	while (!rc) {
@@ -584,7 +584,7 @@ int bpfvm_verify(const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts 
 	if (stats)
 		memset(stats, 0, sizeof *stats);
 	if (!insns || !count)
-		return isa_error(err, -EINVAL, -1, "empty program");
+		return error_set(err, -EINVAL, -1, "empty program");
 	uint64_t t0 = now_ns();
 
 	struct verifier_env env = { 0 };
