@@ -40,7 +40,8 @@ int INTERP_FN(const bpfvm_program *prog, struct bpfvm_run *run, size_t entry, co
 		return 0;
 	}
 
-	const struct interp_slot *const code = prog->slots[INTERP_CHECKED ? BPFVM_CHECKED : BPFVM_UNCHECKED];
+	const struct interp_code *const prepared = run->engine_state;
+	const struct interp_slot *const code = prepared->slots;
 	const struct interp_slot *ip = code + entry;
 	const bpfvm_run_opts *opts = run->opts;
 	uint64_t r[11];
@@ -310,7 +311,7 @@ int INTERP_FN(const bpfvm_program *prog, struct bpfvm_run *run, size_t entry, co
 	{
 		bpfvm_helper_fn fn;
 	op_CALL:
-		fn = prog->call_fns[ip->imm];
+		fn = prepared->call_fns[ip->imm];
 		goto call_helper;
 	op_CALLX:
 		/* helper IDs are 32-bit: a wider value names no helper (as in

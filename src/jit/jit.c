@@ -42,7 +42,7 @@ static void perf_map_add(const void *addr, size_t len, const char *name)
 	fclose(f);
 }
 
-int jit_compile(const bpfvm_program *prog, bpfvm_mode mode, struct jit_code **out, bpfvm_error *err)
+static int jit_compile(const bpfvm_program *prog, bpfvm_mode mode, struct jit_code **out, bpfvm_error *err)
 {
 #if !defined(__x86_64__)
 	(void)prog; (void)mode; (void)out;
@@ -99,8 +99,9 @@ int jit_compile(const bpfvm_program *prog, bpfvm_mode mode, struct jit_code **ou
 #endif
 }
 
-void jit_free(struct jit_code *code)
+static void jit_free(void *state)
 {
+	struct jit_code *code = state;
 	if (!code)
 		return;
 	munmap(code->mem, code->map_len);
@@ -108,8 +109,9 @@ void jit_free(struct jit_code *code)
 	free(code);
 }
 
-const void *jit_code_bytes(const struct jit_code *code, size_t *len)
+const void *jit_code_bytes(const void *state, size_t *len)
 {
+	const struct jit_code *code = state;
 	*len = code->code_len;
 	return code->mem;
 }
@@ -153,9 +155,10 @@ static int jit_result(struct bpfvm_run *run, uint64_t result, uint64_t *r0, bpfv
 	}
 }
 
-int jit_run(const bpfvm_program *prog, const struct jit_code *code, struct bpfvm_run *run,
-            uint64_t *r0, bpfvm_error *err)
+static int jit_run(const bpfvm_program *prog, const void *state, struct bpfvm_run *run, uint64_t *r0,
+                   bpfvm_error *err)
 {
+	const struct jit_code *code = state;
 	(void)prog;
 	const bpfvm_run_opts *o = run->opts;
 	run->jit_budget = o->max_back_edges ? o->max_back_edges : UINT64_MAX;
@@ -173,9 +176,10 @@ int jit_run(const bpfvm_program *prog, const struct jit_code *code, struct bpfvm
 	return jit_result(run, result, r0, err);
 }
 
-int jit_call_callback(const bpfvm_program *prog, const struct jit_code *code, struct bpfvm_run *run,
-                      size_t index, const uint64_t args[5], uint64_t frame, uint64_t *r0, bpfvm_error *err)
+static int jit_call_callback(const bpfvm_program *prog, const void *state, struct bpfvm_run *run, size_t index,
+                             const uint64_t args[5], uint64_t frame, uint64_t *r0, bpfvm_error *err)
 {
+	const struct jit_code *code = state;
 	if (!code->trampoline_off)
 		return error_set(err, -EFAULT, -1, "JIT: internal error: no callback trampoline");
 	/* the trampoline records its own rsp for faults inside the callback;
@@ -232,3 +236,19 @@ uint64_t jit_packet_load(struct bpfvm_run *run, uint64_t offset, uint64_t size)
 		v = v << 8 | p[i];
 	return v;
 }
+
+static int jit_prepare(const bpfvm_program *prog, bpfvm_mode mode, void **state, bpfvm_error *err)
+{
+	struct jit_code *code = NULL;
+	int rc = jit_compile(prog, mode, &code, err);
+	*state = code;
+	return rc;
+}
+
+const struct engine_ops engine_jit = {
+	.name = "jit",
+	.prepare = jit_prepare,
+	.run = jit_run,
+	.call_callback = jit_call_callback,
+	.free_state = jit_free,
+};

@@ -27,8 +27,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#include "core/inline_lookup.h"
-#include "core/program.h"
+#include "jit/inline_lookup.h"
+#include "run/run.h"
 #include "emit.h"
 #include "helpers/helper_desc.h"
 #include "helpers/helpers.h"

@@ -2,10 +2,10 @@
  * program.c - loading programs and running them: the public API's core.
  *
  * Owns: bpfvm_program_load/free (check the encoding, the helpers called
- * and, through src/analysis, the control flow; copy, pre-decode for each
- * engine mode, bind helper call sites), bpfvm_program_run (set up the
- * stack and run state, pick the engine), and the calls helpers make back
- * into a run (bpfvm_run_user/stop/fail/check_access).
+ * and, through src/analysis, the control flow; copy, bind callbacks and
+ * helper call sites, have each engine prepare each mode), and
+ * bpfvm_program_run (set up the stack and run state, pick the engine,
+ * follow tail calls).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,30 +14,46 @@
 
 #include "bpfvm/maps.h"
 #include "base/opts.h"
-#include "core/program.h"
+#include "api/api.h"
 #include "helpers/helper_desc.h"
+#include "interp/interp.h"
+#include "jit/jit.h"
 #include "progtypes/progtypes.h"
 
-/* The superinstruction the analysis found at pc (enum interp_fused), or
- * -1: the interpreter fuses the 64-bit idioms only. */
-static int fused_handler(const struct analysis *a, size_t pc)
+/* The engines, by enum engine_id. */
+static const struct engine_ops *const engines[ENGINE_COUNT] = {
+	[ENGINE_INTERP] = &engine_interp,
+	[ENGINE_JIT] = &engine_jit,
+};
+
+/* At load: copies the subprograms lddw of BPF_PSEUDO_FUNC name (the
+ * analysis found them) into p->callbacks, and rewrites those lddw into
+ * plain ones of their callback value (CALLBACK_TAG | first instruction),
+ * so the engines see ordinary 64-bit immediates. */
+static int callbacks_bind(bpfvm_program *p, bpfvm_error *err)
 {
-	if (a->idiom[pc] == IDIOM_NONE || a->ops[pc]->bits != 64)
-		return -1;
-	bool add_reg = a->ops[pc + 1]->src_kind == SRC_REG;
-	if (a->idiom[pc] == IDIOM_LEA)
-		return add_reg ? FUSED_LEA_REG : FUSED_LEA_IMM;
-	static const struct { uint16_t load; int reg, imm; } loads[] = {
-		{ ISA_LDXB, FUSED_LDX_REG_B, FUSED_LDX_IMM_B }, { ISA_LDXH, FUSED_LDX_REG_H, FUSED_LDX_IMM_H },
-		{ ISA_LDXW, FUSED_LDX_REG_W, FUSED_LDX_IMM_W }, { ISA_LDXDW, FUSED_LDX_REG_DW, FUSED_LDX_IMM_DW },
-		{ ISA_LDXSB, FUSED_LDX_REG_SB, FUSED_LDX_IMM_SB }, { ISA_LDXSH, FUSED_LDX_REG_SH, FUSED_LDX_IMM_SH },
-		{ ISA_LDXSW, FUSED_LDX_REG_SW, FUSED_LDX_IMM_SW },
-	};
-	uint16_t load = a->ops[pc + 2]->id;
-	for (size_t i = 0; i < sizeof loads / sizeof loads[0]; i++)
-		if (loads[i].load == load)
-			return add_reg ? loads[i].reg : loads[i].imm;
-	return -1;
+	const struct analysis *a = p->analysis;
+	if (a->callback_count == 0)
+		return 0;
+	p->callbacks = malloc(a->callback_count * sizeof *p->callbacks);
+	if (!p->callbacks)
+		return error_set(err, -ENOMEM, -1, "out of memory loading %zu instructions", p->count);
+	memcpy(p->callbacks, a->callbacks, a->callback_count * sizeof *p->callbacks);
+	p->callback_count = a->callback_count;
+	for (size_t pc = 0; pc + 1 < p->count; pc++) {
+		bpfvm_insn *in = &p->insns[pc];
+		if (!isa_is_lddw(in))
+			continue;
+		if (isa_is_func_ref(in)) {
+			uint32_t target = (uint32_t)((int64_t)pc + 1 + in->imm);   /* validated */
+			uint64_t value = CALLBACK_TAG | target;
+			in->src = 0;
+			in[0].imm = (int32_t)(uint32_t)value;
+			in[1].imm = (int32_t)(uint32_t)(value >> 32);
+		}
+		pc++;
+	}
+	return 0;
 }
 
 /* Gives each helper call its descriptor (prog->helper_at), and freezes
@@ -55,55 +71,6 @@ static int bind_helpers(bpfvm_program *p, bpfvm_error *err)
 			pc++;
 	}
 	helpers_freeze(p->helpers);
-	return 0;
-}
-
-static int predecode(bpfvm_program *p, bpfvm_error *err)
-{
-	const void *const *labels[2];
-	interp_run_checked(NULL, NULL, 0, NULL, 0, NULL, NULL, &labels[BPFVM_CHECKED]);
-	interp_run_unchecked(NULL, NULL, 0, NULL, 0, NULL, NULL, &labels[BPFVM_UNCHECKED]);
-
-	size_t calls = 0;
-	for (size_t pc = 0; pc < p->count; pc++)
-		if (isa_is_helper_call(&p->insns[pc]))
-			calls++;
-	p->call_fns = calloc(calls ? calls : 1, sizeof *p->call_fns);
-	for (int m = 0; m < 2; m++)
-		p->slots[m] = calloc(p->count, sizeof *p->slots[m]);
-	if (!p->call_fns || !p->slots[0] || !p->slots[1])
-		return error_set(err, -ENOMEM, -1, "out of memory loading %zu instructions", p->count);
-
-	size_t call_index = 0;
-	for (size_t pc = 0; pc < p->count; pc++) {
-		const bpfvm_insn *in = &p->insns[pc];
-		const struct isa_op *op = p->analysis->ops[pc];   /* validated: never NULL */
-		struct interp_slot s = {
-			.dst = in->dst, .src = in->src, .off = in->off, .imm = in->imm,
-		};
-		if (op->format == FMT_CALL) {
-			p->call_fns[call_index] = bpfvm_helpers_find(p->helpers, (uint32_t)in->imm, NULL);
-			s.imm = (int32_t)call_index++;
-		}
-		for (int m = 0; m < 2; m++) {
-			s.handler = labels[m][op->id];
-			p->slots[m][pc] = s;
-		}
-		if (op->format == FMT_LDDW) {
-			pc++;
-			uint64_t value = (uint32_t)in->imm | (uint64_t)(uint32_t)p->insns[pc].imm << 32;
-			for (int m = 0; m < 2; m++)
-				p->slots[m][pc].imm64 = value;
-		}
-	}
-	/* superinstructions: none of the covered slots but the first may be
-	 * jumped to */
-	for (size_t pc = 0; pc + 1 < p->count; pc++) {
-		int fused = fused_handler(p->analysis, pc);
-		if (fused >= 0)
-			for (int m = 0; m < 2; m++)
-				p->slots[m][pc].handler = labels[m][fused];
-	}
 	return 0;
 }
 
@@ -206,8 +173,6 @@ int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_o
 	rc = callbacks_bind(p, err);
 	if (!rc)
 		rc = bind_helpers(p, err);
-	if (!rc)
-		rc = predecode(p, err);
 	if (!rc && opts->map_count)
 		rc = take_maps(p, opts, err);
 	p->jit_harden = opts->jit_harden;
@@ -215,8 +180,11 @@ int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_o
 	const char *env = getenv("BPFVM_PERF_MAP");
 	if (opts->jit && (opts->perf_map || (env && !strcmp(env, "1"))))
 		snprintf(p->perf_name, sizeof p->perf_name, "%s", opts->name ? opts->name : "prog");
+	/* every program can be interpreted; the JIT compiles when asked */
+	for (int m = 0; !rc && m < 2; m++)
+		rc = engine_interp.prepare(p, (bpfvm_mode)m, &p->engine_state[ENGINE_INTERP][m], err);
 	for (int m = 0; !rc && opts->jit && m < 2; m++)
-		rc = jit_compile(p, (bpfvm_mode)m, &p->jit[m], err);
+		rc = engine_jit.prepare(p, (bpfvm_mode)m, &p->engine_state[ENGINE_JIT][m], err);
 	if (rc) {
 		bpfvm_program_free(p);
 		return rc;
@@ -230,12 +198,11 @@ void bpfvm_program_free(bpfvm_program *p)
 	if (!p)
 		return;
 	free(p->insns);
-	free(p->call_fns);
 	free(p->helper_at);
-	free(p->slots[0]);
-	free(p->slots[1]);
-	jit_free(p->jit[0]);
-	jit_free(p->jit[1]);
+	for (int e = 0; e < ENGINE_COUNT; e++)
+		for (int m = 0; m < 2; m++)
+			if (p->engine_state[e][m])
+				engines[e]->free_state(p->engine_state[e][m]);
 	for (size_t i = 0; i < p->map_count; i++)
 		bpfvm_map_put(p->maps[i]);
 	free(p->maps);
@@ -254,9 +221,9 @@ int bpfvm_program_jited(const bpfvm_program *p, int mode, const void **code, siz
 {
 	if (mode != BPFVM_CHECKED && mode != BPFVM_UNCHECKED)
 		return -EINVAL;
-	if (!p->jit[mode])
+	if (!p->engine_state[ENGINE_JIT][mode])
 		return -ENOENT;
-	*code = jit_code_bytes(p->jit[mode], len);
+	*code = jit_code_bytes(p->engine_state[ENGINE_JIT][mode], len);
 	return 0;
 }
 
@@ -296,16 +263,18 @@ uint32_t bpfvm_program_type(const bpfvm_program *prog)
 static int run_engine(const bpfvm_program *prog, struct bpfvm_run *run, uint64_t *r0, bpfvm_error *err)
 {
 	const bpfvm_run_opts *opts = run->opts;
-	const struct jit_code *code = prog->jit[opts->mode];
+	int engine = ENGINE_INTERP;
 	switch (opts->engine) {
-	case BPFVM_ENGINE_DEFAULT:
+	case BPFVM_ENGINE_DEFAULT:   /* the JIT if the program has it */
+		if (prog->engine_state[ENGINE_JIT][opts->mode])
+			engine = ENGINE_JIT;
 		break;
 	case BPFVM_ENGINE_INTERP:
-		code = NULL;
 		break;
 	case BPFVM_ENGINE_JIT:
-		if (!code)
+		if (!prog->engine_state[ENGINE_JIT][opts->mode])
 			return error_set(err, -EINVAL, -1, "bpfvm_program_run: the program was loaded without jit");
+		engine = ENGINE_JIT;
 		break;
 	default:
 		return error_set(err, -EINVAL, -1, "bpfvm_program_run: unknown engine %d", (int)opts->engine);
@@ -313,14 +282,10 @@ static int run_engine(const bpfvm_program *prog, struct bpfvm_run *run, uint64_t
 	run->prog = prog;
 	run->map_regions = prog->map_regions;
 	run->map_region_count = prog->map_region_count;
-	run->jit = code;
+	run->engine = engines[engine];
+	run->engine_state = prog->engine_state[engine][opts->mode];
 	run->jit_budget = opts->max_back_edges ? opts->max_back_edges : UINT64_MAX;
-	if (code)
-		return jit_run(prog, code, run, r0, err);
-	uint64_t top = (uint64_t)(uintptr_t)(run->stack + RUN_STACK_BYTES);
-	if (opts->mode == BPFVM_UNCHECKED)
-		return interp_run_unchecked(prog, run, 0, opts->args, top, r0, err, NULL);
-	return interp_run_checked(prog, run, 0, opts->args, top, r0, err, NULL);
+	return run->engine->run(prog, run->engine_state, run, r0, err);
 }
 
 int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, struct hook_state *hook,
@@ -387,7 +352,8 @@ int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, st
 	run.err = err;
 	run.error_code = 0;
 	run.helper_frame = 0;
-	run.jit = NULL;
+	run.engine = NULL;
+	run.engine_state = NULL;
 	run.lent_count = 0;
 	run.jit_cb_entry = 0;
 	run.jit_cb_frame = 0;
@@ -425,29 +391,4 @@ int bpfvm_program_run_mem(const bpfvm_program *prog, void *mem, size_t len, bpfv
 	return bpfvm_program_run(prog, &opts, r0, err);
 }
 
-void *bpfvm_run_user(const bpfvm_run *run)
-{
-	return run->opts->user;
-}
-
-void bpfvm_run_stop(bpfvm_run *run, uint64_t value)
-{
-	if (run->status == RUN_OK) {
-		run->status = RUN_STOPPED;
-		run->stop_value = value;
-	}
-}
-
-void bpfvm_run_fail(bpfvm_run *run, const char *msg)
-{
-	if (run->status == RUN_FAILED)
-		return;
-	run->status = RUN_FAILED;
-	snprintf(run->fail_msg, sizeof run->fail_msg, "%s", msg ? msg : "(no message)");
-}
-
-bool bpfvm_run_check_access(const bpfvm_run *run, uint64_t addr, uint64_t len, bool write)
-{
-	return run_access_ok(run, addr, len, write);
-}
 
