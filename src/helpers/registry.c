@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/opts.h"
 #include "helpers/helper_desc.h"
 #include "helpers/helpers.h"
 #include "progtypes/progtypes.h"
@@ -209,8 +210,12 @@ int bpfvm_helpers_set_proto(bpfvm_helpers *h, uint32_t id, const bpfvm_helper_pr
 	int rc = check_mutable(h, id, err);
 	if (rc)
 		return rc;
-	if (!proto || proto->sz < sizeof *proto)
-		return error_set(err, -EINVAL, -1, "helper %u: bpfvm_helper_proto missing or its sz too small", id);
+	if (!proto)
+		return error_set(err, -EINVAL, -1, "helper %u: no prototype given", id);
+	bpfvm_helper_proto known;
+	if ((rc = opts_known(bpfvm_helper_proto, proto, &known, err)))
+		return rc;
+	proto = &known;
 	struct helper_slot *s = &h->slots[slot_of(h->slots, h->capacity, id)];
 	if (!s->used)
 		return error_set(err, -ENOENT, -1, "helper %u: not in the table; add it with bpfvm_helpers_add() first", id);
