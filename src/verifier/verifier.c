@@ -130,7 +130,7 @@ static int check_exit(struct verifier_env *env, struct vstate *st, uint32_t *nex
 		if (st->ref_count) {
 			/* references taken inside the callback must not leak */
 			for (uint32_t i = 0; i < st->ref_count; i++)
-				if (st->refs[i].insn >= env->cfg.subprog_start[f->subprog])
+				if (st->refs[i].insn >= cfg_subprog_start(&env->cfg, f->subprog))
 					return reject(env, -EINVAL, "Unreleased reference id=%u alloc_insn=%u", st->refs[i].id,
 					              st->refs[i].insn);
 		}
@@ -229,10 +229,10 @@ static int check_lddw(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 	}
 	case PSEUDO_FUNC: {
 		int64_t t = (int64_t)pc + 1 + in->imm;
-		if (t < 0 || (size_t)t >= env->count || env->cfg.subprog_start[env->cfg.subprog_of[t]] != (uint32_t)t)
+		if (t < 0 || (size_t)t >= env->count || !env->cfg.a->sub_start[t])
 			return reject(env, -EINVAL, "invalid subprog target %" PRId64, t);
 		mark_ptr(d, REG_FUNC);
-		d->subprog = env->cfg.subprog_of[t];
+		d->subprog = analysis_subprog_of(env->cfg.a, (size_t)t);
 		return 0;
 	}
 	default:
@@ -279,7 +279,7 @@ static int check_insn(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 			return rc;
 		/* a tail call that fails goes on with the next instruction */
 		if (entered)
-			*next = env->cfg.subprog_start[cur_frame(st)->subprog];
+			*next = cfg_subprog_start(&env->cfg, cur_frame(st)->subprog);
 		return 0;
 	}
 	case FMT_CALL_LOCAL: {
@@ -411,25 +411,42 @@ static int init_env(struct verifier_env *env, const bpfvm_insn *insns, size_t co
 
 /* The same checks as loading, on plain (the program with symbolic lddw
  * sources, maps and functions, seen as plain constants), in the kernel's
- * words where they differ. */
+ * words where they differ.  The control flow is cfg_init()'s. */
 static int check_loadable(const struct verifier_env *env, const bpfvm_insn *plain)
 {
 	size_t count = env->count;
 	bpfvm_error *err = env->err;
 	int rc = cfg_kernel_structure_words(plain, count, err);
 	for (size_t pc = 0; !rc && pc < count; pc++)
-		if (plain[pc].opcode == 0x85 && plain[pc].src == 0 &&
-		    !bpfvm_helpers_find(env->opts->helpers, (uint32_t)plain[pc].imm, NULL))
+		if (isa_is_helper_call(&plain[pc]) && !bpfvm_helpers_find(env->opts->helpers, (uint32_t)plain[pc].imm, NULL))
 			rc = isa_error(err, -ENOTSUP, (int)pc, "insn %zu: unsupported: helper #%d is not implemented by bpfvm",
 			               pc, plain[pc].imm);
 	if (!rc)
-		rc = analysis_validate(plain, count, 0, err);
+		rc = isa_check_encoding(plain, count, 0, err);
 	return rc;
 }
 
+/* A copy of insns whose map references (and, unless keep_callbacks,
+ * callback references) are plain constants; NULL when out of memory. */
+static bpfvm_insn *plain_copy(const bpfvm_insn *insns, size_t count, bool keep_callbacks)
+{
+	bpfvm_insn *plain = malloc(count * sizeof *plain);
+	if (!plain)
+		return NULL;
+	memcpy(plain, insns, count * sizeof *plain);
+	for (size_t pc = 0; pc + 1 < count; pc++)
+		if (isa_is_lddw(&plain[pc])) {
+			if (plain[pc].src == PSEUDO_MAP_FD || plain[pc].src == PSEUDO_MAP_VALUE ||
+			    (plain[pc].src == PSEUDO_FUNC && !keep_callbacks))
+				plain[pc].src = 0;
+			pc++;
+		}
+	return plain;
+}
+
 /* Everything before the walk: the program type, the loader's checks,
- * then the structure (subprograms, reachability), liveness and prune
- * points. */
+ * then the structure (src/analysis: subprograms with callbacks among
+ * them; reachability), liveness and prune points. */
 static int prepare(struct verifier_env *env)
 {
 	const bpfvm_insn *insns = env->insns;
@@ -439,27 +456,21 @@ static int prepare(struct verifier_env *env)
 	if (!env->raw && !ctx_known_type(env->prog_type))
 		return isa_error(err, -ENOTSUP, -1, "unsupported: program type %u is not known to bpfvm's verifier",
 		                 env->prog_type);
-	bpfvm_insn *plain = malloc(count * sizeof *plain);
-	if (!plain)
-		return isa_error(err, -ENOMEM, -1, "out of memory");
-	memcpy(plain, insns, count * sizeof *plain);
-	for (size_t pc = 0; pc + 1 < count; pc++)
-		if (plain[pc].opcode == 0x18) {
-			if (plain[pc].src == PSEUDO_MAP_FD || plain[pc].src == PSEUDO_MAP_VALUE || plain[pc].src == PSEUDO_FUNC)
-				plain[pc].src = 0;
-			pc++;
-		}
-	rc = check_loadable(env, plain);
+	bpfvm_insn *plain = plain_copy(insns, count, false), *linked = plain_copy(insns, count, true);
+	rc = plain && linked ? check_loadable(env, plain) : isa_error(err, -ENOMEM, -1, "out of memory");
+	if (!rc && (rc = cfg_check_callback_targets(linked, count, err)))
+		report(env, NULL, (uint32_t)err->insn);
 	if (!rc)
-		rc = cfg_init(&env->cfg, insns, plain, count, err);
+		rc = cfg_init(&env->cfg, insns, linked, count, err);
 	free(plain);
+	free(linked);
 	if (rc)
 		return rc;
 	env->explored = calloc(count, sizeof *env->explored);
 	env->state_count = calloc(count, sizeof *env->state_count);
 	if (!env->explored || !env->state_count)
 		return isa_error(err, -ENOMEM, -1, "out of memory");
-	if ((rc = cfg_find_subprogs(&env->cfg, err)) || (rc = cfg_check_structure(&env->cfg, err))) {
+	if ((rc = cfg_check_structure(&env->cfg, err))) {
 		if (err->insn >= 0)
 			report(env, NULL, (uint32_t)err->insn);
 		return rc;
