@@ -5,9 +5,9 @@
  *
  * Owns: bpfvm_verify(), the walk's loop, each instruction's dispatch,
  * exits, and the messages.  The steps: structural validation (src/isa)
- * and the control-flow checks (cfg.c: subprograms, reachability); a
- * backward liveness pass (liveness.c), so that pruning compares only
- * registers still to be read; then depth-first abstract execution with a
+ * and the control-flow checks (src/analysis, and cfg.c: reachability);
+ * a backward liveness pass (src/analysis/liveness.c), so that pruning
+ * compares only registers still to be read; then depth-first abstract execution with a
  * stack of pending branches, where a state reaching a prune point already
  * covered by a stored state is not explored again (states.c).  Memory
  * accesses are checked by mem.c, arithmetic and jumps by alu.c, calls by
@@ -346,16 +346,23 @@ static void free_env(struct verifier_env *env)
 	cfg_free(&env->cfg);
 }
 
-/* How many argument registers helper id of table `helpers` reads, for
- * liveness: its prototype's, or all five without one. */
-static unsigned helper_arg_count(const void *helpers, uint32_t id)
+/* The verifier's liveness rule (`helpers`: the helper table): the
+ * opcode table's, except that a helper call reads only the arguments of
+ * its prototype (all five without one); r10 is never tracked. */
+static void verifier_insn_regs(const void *helpers, const bpfvm_insn *insns, size_t pc, const struct isa_op *op,
+                               uint16_t *reads, uint16_t *writes)
 {
-	const struct helper_desc *d = helpers_desc(helpers, id);
-	unsigned nargs = 5;
-	if (d && d->has_proto)
-		for (nargs = 0; nargs < 5 && d->proto.args[nargs]; nargs++)
-			;
-	return nargs;
+	liveness_table_regs(op, &insns[pc], reads, writes);
+	if (op->branch == BRANCH_CALL_HELPER) {
+		const struct helper_desc *d = helpers_desc(helpers, (uint32_t)insns[pc].imm);
+		unsigned nargs = 5;
+		if (d && d->has_proto)
+			for (nargs = 0; nargs < 5 && d->proto.args[nargs]; nargs++)
+				;
+		*reads = (uint16_t)(((1u << nargs) - 1) << 1);
+	}
+	*reads &= (uint16_t)~LIVENESS_REG(10);
+	*writes &= (uint16_t)~LIVENESS_REG(10);
 }
 
 static uint64_t now_ns(void)
@@ -475,7 +482,7 @@ static int prepare(struct verifier_env *env)
 			report(env, NULL, (uint32_t)err->insn);
 		return rc;
 	}
-	if ((rc = liveness_compute(&env->liveness, insns, env->cfg.ops, count, helper_arg_count, env->opts->helpers, err)))
+	if ((rc = liveness_compute(&env->liveness, env->cfg.a, insns, verifier_insn_regs, env->opts->helpers, err)))
 		return rc;
 	cfg_mark_prune_points(&env->cfg, helper_calls_back, env->opts->helpers);
 	return 0;
