@@ -21,6 +21,7 @@
 
 #define LIVENESS_REG(i) ((uint16_t)(1u << (i)))
 #define LIVENESS_ARGS ((uint16_t)0x3e)    /* r1..r5 */
+#define LIVENESS_CALLEE_SAVED ((uint16_t)0x3c0)    /* r6..r9 */
 #define LIVENESS_ALL ((uint16_t)0x7ff)    /* r0..r10 */
 
 struct liveness {

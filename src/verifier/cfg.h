@@ -23,8 +23,7 @@
 /* lddw and call sources that name something other than a number */
 #define PSEUDO_MAP_FD 1
 #define PSEUDO_MAP_VALUE 2
-#define PSEUDO_CALL 1
-#define PSEUDO_FUNC 4
+#define PSEUDO_FUNC ISA_PSEUDO_FUNC
 
 #define CFG_MAX_SUBPROGS 256
 #define CFG_MAX_CALL_FRAMES 8     /* the kernel's MAX_CALL_FRAMES */

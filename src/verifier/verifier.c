@@ -60,15 +60,15 @@ int reject(struct verifier_env *env, int code, const char *fmt, ...)
 static void disasm(const struct verifier_env *env, uint32_t pc, char *buf, size_t size)
 {
 	const bpfvm_insn *in = &env->insns[pc];
-	if (in->opcode == 0x18 && in->src == PSEUDO_MAP_FD) {
+	if (isa_is_lddw(in) && in->src == PSEUDO_MAP_FD) {
 		snprintf(buf, size, "r%u = map[id:%d] ll", in->dst, in->imm);
 		return;
 	}
-	if (in->opcode == 0x18 && in->src == PSEUDO_MAP_VALUE) {
+	if (isa_is_lddw(in) && in->src == PSEUDO_MAP_VALUE) {
 		snprintf(buf, size, "r%u = map[id:%d][0]+%d ll", in->dst, in->imm, in[1].imm);
 		return;
 	}
-	if (in->opcode == 0x18 && in->src == PSEUDO_FUNC) {
+	if (isa_is_func_ref(in)) {
 		snprintf(buf, size, "r%u = subprog[%+d] ll", in->dst, in->imm);
 		return;
 	}
@@ -171,7 +171,7 @@ static int check_exit(struct verifier_env *env, struct vstate *st, uint32_t *nex
 	return 0;
 }
 
-static int check_ld_abs(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in, unsigned size)
+static int check_ld_abs(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in, const struct isa_op *op)
 {
 	struct vframe *f = cur_frame(st);
 	int rc;
@@ -190,12 +190,12 @@ static int check_ld_abs(struct verifier_env *env, struct vstate *st, const bpfvm
 		return rc;
 	if (!env->raw && f->regs[6].type != REG_CTX)
 		return reject(env, -EINVAL, "at the time of BPF_LD_ABS|IND R6 != pointer to skb");
-	if ((in->opcode & 0xe0) == 0x40 && (rc = check_reg_read(env, st, in->src)))
+	if ((op->regs & ISA_REG_READS_SRC) && (rc = check_reg_read(env, st, in->src)))
 		return rc;
 	for (int i = 1; i <= 5; i++)
 		mark_not_init(&f->regs[i]);
 	mark_unknown(&f->regs[0]);
-	scalar_unknown_size(&f->regs[0].v, size);
+	scalar_unknown_size(&f->regs[0].v, isa_access_size(op));
 	return 0;
 }
 
@@ -259,7 +259,7 @@ static int check_insn(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 		return check_lddw(env, st, pc, in);
 	case FMT_LDABS:
 	case FMT_LDIND:
-		return check_ld_abs(env, st, in, isa_access_size(op));
+		return check_ld_abs(env, st, in, op);
 	case FMT_LDX:
 	case FMT_ST:
 	case FMT_STX:
