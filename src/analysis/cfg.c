@@ -3,7 +3,7 @@
  * subprograms, local call sites and callback entries, and the checks on
  * them.
  *
- * Owns: analysis_build/free and analysis_validate.  A subprogram starts at
+ * Owns: analysis_build/free, analysis_subprog_of and analysis_validate.  A subprogram starts at
  * instruction 0, at each local call's target and at each callback an lddw
  * of BPF_PSEUDO_FUNC names; it ends where the next one starts.  Jumps
  * stay inside their subprogram, never land on the second slot of an
@@ -200,6 +200,20 @@ int analysis_build(const bpfvm_insn *insns, size_t count, struct analysis **out,
 void analysis_free(struct analysis *a)
 {
 	free(a);
+}
+
+uint32_t analysis_subprog_of(const struct analysis *a, size_t pc)
+{
+	/* the last start at or before pc; subprogs[0] is 0 */
+	size_t lo = 0, hi = a->subprog_count;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (a->subprogs[mid] <= pc)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return (uint32_t)lo;
 }
 
 int analysis_validate(const bpfvm_insn *insns, size_t count, uint32_t max_insns, bpfvm_error *err)
