@@ -82,8 +82,8 @@ static uint64_t h_for_each_map_elem(uint64_t map, uint64_t fn, uint64_t ctx, uin
 
 #define A(...) { __VA_ARGS__ }
 #define DESC(ID, FN, ARGS, CALLBACK, ...) \
-	{ .proto = { BPF_FUNC_##ID, "bpf_" #ID, RET_INTEGER, ARGS }, .fn = FN, .has_proto = true, \
-	  .prog_types = PROGS_ALL, .callback = CALLBACK, __VA_ARGS__ }
+	{ .proto = { .id = BPF_FUNC_##ID, .name = "bpf_" #ID, .ret = RET_INTEGER, .args = ARGS }, \
+	  .fn = FN, .has_proto = true, .prog_types = PROGS_ALL, .callback = CALLBACK, __VA_ARGS__ }
 /* the map types whose elements the kernel's bpf_for_each_map_elem visits */
 #define T(TYPE) MAP_TYPE_BIT(BPF_MAP_TYPE_##TYPE)
 #define ITERABLE_TYPES \

@@ -508,8 +508,8 @@ static uint64_t h_skb_load_bytes(uint64_t ctx, uint64_t offset, uint64_t to, uin
  * program types are those whose loads of `call N` the kernel accepts
  * (tests/unit/test_helper_types.c asks it again on every run). */
 #define DESC(ID, FN, RET, ARGS, TYPES, GPL, ...) \
-	{ .proto = { BPF_FUNC_##ID, "bpf_" #ID, RET, ARGS, .gpl_only = GPL }, .fn = FN, .has_proto = true, \
-	  .prog_types = TYPES, __VA_ARGS__ }
+	{ .proto = { .id = BPF_FUNC_##ID, .name = "bpf_" #ID, .ret = RET, .args = ARGS, .gpl_only = GPL }, \
+	  .fn = FN, .has_proto = true, .prog_types = TYPES, __VA_ARGS__ }
 #define NET (PROGS_SOCKET_FILTER | PROGS_TC | PROGS_XDP)
 #define PROBE_READ A(ARG_MEM_UNINIT, ARG_SIZE_OR_ZERO, ARG_ANYTHING)
 #define NONE {0}

@@ -289,8 +289,8 @@ static uint64_t h_tail_call(uint64_t ctx, uint64_t map, uint64_t index, uint64_t
 /* The kernel's prototypes for a privileged loader; every program type
  * bpfvm models may call these (tests/unit/test_helper_types.c). */
 #define DESC(ID, FN, RET, ARGS, ...) \
-	{ .proto = { BPF_FUNC_##ID, "bpf_" #ID, RET, ARGS }, .fn = FN, .has_proto = true, .prog_types = PROGS_ALL, \
-	  __VA_ARGS__ }
+	{ .proto = { .id = BPF_FUNC_##ID, .name = "bpf_" #ID, .ret = RET, .args = ARGS }, \
+	  .fn = FN, .has_proto = true, .prog_types = PROGS_ALL, __VA_ARGS__ }
 
 const struct helper_desc helper_descs_maps[] = {
 	DESC(map_lookup_elem, h_map_lookup_elem, RET_MAP_VALUE_OR_NULL, A(ARG_MAP, ARG_MAP_KEY),
