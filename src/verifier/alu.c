@@ -14,16 +14,22 @@
 
 /* ---- ALU ----------------------------------------------------------------- */
 
-static const char *alu_name(uint8_t op)
+/* The kernel's names (bpf_alu_string): the signed forms of div and mod
+ * print as the unsigned ones. */
+static const char *alu_name(enum isa_alu op)
 {
-	static const char *const names[16] = { "+=", "-=", "*=", "/=", "|=", "&=", "<<=", ">>=", "neg", "%=", "^=",
-	                                       "=", "s>>=", "endian", "?", "?" };
-	return names[op >> 4];
+	static const char *const names[] = {
+		[ALU_ADD] = "+=", [ALU_SUB] = "-=", [ALU_MUL] = "*=", [ALU_DIV] = "/=", [ALU_SDIV] = "/=",
+		[ALU_OR] = "|=", [ALU_AND] = "&=", [ALU_LSH] = "<<=", [ALU_RSH] = ">>=", [ALU_NEG] = "neg",
+		[ALU_MOD] = "%=", [ALU_SMOD] = "%=", [ALU_XOR] = "^=", [ALU_MOV] = "=", [ALU_MOVSX] = "=",
+		[ALU_ARSH] = "s>>=", [ALU_END_LE] = "endian", [ALU_END_BE] = "endian", [ALU_BSWAP] = "endian",
+	};
+	return (size_t)op < sizeof(names) / sizeof(names[0]) && names[op] ? names[op] : "?";
 }
 
 /* Pointer +/- scalar: the kernel's adjust_ptr_min_max_vals. */
 static int ptr_arith(struct verifier_env *env, struct vreg *dst, const struct vreg *ptr, const struct vreg *sc,
-                     uint8_t op, int regno)
+                     enum isa_alu op, int regno)
 {
 	if (ptr->maybe_null)
 		return reject(env, -EACCES, "R%d pointer arithmetic on %s prohibited, null-check it first", regno,
@@ -33,13 +39,13 @@ static int ptr_arith(struct verifier_env *env, struct vreg *dst, const struct vr
 	case REG_FUNC:
 		return reject(env, -EACCES, "R%d pointer arithmetic on %s prohibited", regno, reg_type_name(ptr));
 	case REG_MAP_PTR:
-		if (scalar_is_const(&sc->v) && sc->v.var.value == 0 && op == 0x00)
+		if (scalar_is_const(&sc->v) && sc->v.var.value == 0 && op == ALU_ADD)
 			break;
 		return reject(env, -EACCES, "R%d pointer arithmetic on %s prohibited", regno, reg_type_name(ptr));
 	default:
 		break;
 	}
-	if (op == 0x10 && ptr->type == REG_STACK)
+	if (op == ALU_SUB && ptr->type == REG_STACK)
 		return reject(env, -EACCES, "R%d subtraction from stack pointer prohibited", regno);
 	struct vreg res = *ptr;
 	if (scalar_is_const(&sc->v)) {
@@ -49,7 +55,7 @@ static int ptr_arith(struct verifier_env *env, struct vreg *dst, const struct vr
 		if (c >= MAX_VAR_OFF || c <= -MAX_VAR_OFF)
 			return reject(env, -EACCES, "math between %s pointer and %" PRId64 " is not allowed",
 			              reg_type_name(ptr), c);
-		int64_t noff = op == 0x00 ? (int64_t)ptr->off + c : (int64_t)ptr->off - c;
+		int64_t noff = op == ALU_ADD ? (int64_t)ptr->off + c : (int64_t)ptr->off - c;
 		if (noff >= MAX_VAR_OFF || noff <= -MAX_VAR_OFF)
 			return reject(env, -EACCES, "R%d pointer offset %" PRId64 " is not allowed", regno, noff);
 		res.off = (int32_t)noff;
@@ -75,7 +81,8 @@ static int ptr_arith(struct verifier_env *env, struct vreg *dst, const struct vr
 }
 
 /* neg and byte swap: a pointer becomes an unknown number. */
-static int check_alu_unary(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in, uint8_t op, bool alu64)
+static int check_alu_unary(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in,
+                           const struct isa_op *op)
 {
 	struct vreg *dst = &cur_frame(st)->regs[in->dst];
 	int rc;
@@ -83,21 +90,21 @@ static int check_alu_unary(struct verifier_env *env, struct vstate *st, const bp
 		return rc;
 	if (dst->type != REG_SCALAR)
 		mark_unknown(dst);
-	else if (op == 0xd0) /* byte swap */
-		scalar_endian(&dst->v, alu64, (in->opcode & 0x08) != 0, (unsigned)in->imm);
+	else if (op->alu == ALU_NEG)
+		scalar_alu(&dst->v, &dst->v, ALU_NEG, op->bits == 64, 0);
 	else
-		scalar_alu(&dst->v, &dst->v, op, alu64, 0);
+		scalar_endian(&dst->v, op->alu, (unsigned)op->select_value);
 	dst->id = 0;
 	return 0;
 }
 
 /* mov, plain or sign-extending, of src (a register or the immediate). */
-static void check_mov(struct verifier_env *env, struct vframe *f, const bpfvm_insn *in, const struct vreg *src,
-                      bool alu64, bool use_reg)
+static void check_mov(struct verifier_env *env, struct vframe *f, const bpfvm_insn *in, const struct isa_op *op,
+                      const struct vreg *src)
 {
 	struct vreg *dst = &f->regs[in->dst];
-	uint8_t op = in->opcode & 0xf0;
-	if (in->off) { /* sign-extending move */
+	bool alu64 = op->bits == 64, use_reg = op->src_kind == SRC_REG;
+	if (op->alu == ALU_MOVSX) {
 		if (src->type != REG_SCALAR) {
 			mark_unknown(dst);
 			if (!alu64)
@@ -105,7 +112,7 @@ static void check_mov(struct verifier_env *env, struct vframe *f, const bpfvm_in
 			return;
 		}
 		struct vreg v = *src;
-		scalar_alu(&v.v, &src->v, op, alu64, in->off);
+		scalar_alu(&v.v, &src->v, ALU_MOVSX, alu64, (unsigned)op->select_value);
 		v.id = 0;
 		*dst = v;
 		return;
@@ -117,7 +124,7 @@ static void check_mov(struct verifier_env *env, struct vframe *f, const bpfvm_in
 			return;
 		}
 		struct vreg v = *src;
-		scalar_alu(&v.v, &src->v, op, false, 0);
+		scalar_alu(&v.v, &src->v, ALU_MOV, false, 0);
 		v.id = 0;
 		if (use_reg && src->v.umax <= 0xffffffffu && !scalar_is_const(&src->v)) {
 			/* the upper half is zero: the copy equals the source */
@@ -138,20 +145,30 @@ static void check_mov(struct verifier_env *env, struct vframe *f, const bpfvm_in
 	*dst = *src;
 }
 
+static bool is_div_or_mod(enum isa_alu op)
+{
+	return op == ALU_DIV || op == ALU_SDIV || op == ALU_MOD || op == ALU_SMOD;
+}
+
+static bool is_shift(enum isa_alu op)
+{
+	return op == ALU_LSH || op == ALU_RSH || op == ALU_ARSH;
+}
+
 /* dst op= src where either is a pointer. */
-static int check_ptr_alu(struct verifier_env *env, struct vreg *dst, const struct vreg *src, uint8_t op, bool alu64,
-                         int regno)
+static int check_ptr_alu(struct verifier_env *env, struct vreg *dst, const struct vreg *src, enum isa_alu op,
+                         bool alu64, int regno)
 {
 	bool dptr = is_ptr(dst), sptr = is_ptr(src);
 	if (dptr && sptr) {
-		if (op == 0x10 && alu64) {
+		if (op == ALU_SUB && alu64) {
 			mark_unknown(dst);
 			return 0;
 		}
 		return reject(env, -EACCES, "R%d pointer %s pointer prohibited", regno, alu_name(op));
 	}
 	if (!alu64) {
-		if (dptr && op == 0x10) {
+		if (dptr && op == ALU_SUB) {
 			mark_unknown(dst);
 			scalar_zext32(&dst->v);
 			return 0;
@@ -163,13 +180,13 @@ static int check_ptr_alu(struct verifier_env *env, struct vreg *dst, const struc
 		scalar_zext32(&dst->v);
 		return 0;
 	}
-	if (op != 0x00 && op != 0x10) {
-		if (op == 0x40 || op == 0x50 || op == 0xa0)
+	if (op != ALU_ADD && op != ALU_SUB) {
+		if (op == ALU_OR || op == ALU_AND || op == ALU_XOR)
 			return reject(env, -EACCES, "R%d bitwise operator %s on pointer prohibited", regno, alu_name(op));
 		return reject(env, -EACCES, "R%d pointer arithmetic with %s operator prohibited", regno, alu_name(op));
 	}
 	if (sptr) {
-		if (op == 0x10)
+		if (op == ALU_SUB)
 			return reject(env, -EACCES, "R%d tried to subtract pointer from scalar", regno);
 		struct vreg sc = *dst;
 		return ptr_arith(env, dst, src, &sc, op, regno);
@@ -179,17 +196,16 @@ static int check_ptr_alu(struct verifier_env *env, struct vreg *dst, const struc
 	return ptr_arith(env, dst, &p, &sc, op, regno);
 }
 
-int check_alu(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in)
+int check_alu(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in, const struct isa_op *op)
 {
 	struct vframe *f = cur_frame(st);
-	bool alu64 = ISA_CLASS(in->opcode) == CLS_ALU64;
-	uint8_t op = in->opcode & 0xf0;
-	bool use_reg = in->opcode & 0x08;
+	bool alu64 = op->bits == 64;
+	bool use_reg = op->src_kind == SRC_REG;
 	struct vreg *dst = &f->regs[in->dst];
 	int rc;
 
-	if (op == 0xd0 || op == 0x80) /* byte swap, neg */
-		return check_alu_unary(env, st, in, op, alu64);
+	if (op->format == FMT_NEG || op->format == FMT_END)
+		return check_alu_unary(env, st, in, op);
 	struct vreg imm;
 	const struct vreg *src;
 	if (use_reg) {
@@ -202,19 +218,19 @@ int check_alu(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in)
 	}
 	if ((rc = check_reg_write(env, in->dst)))
 		return rc;
-	if (op == 0xb0) { /* mov */
-		check_mov(env, f, in, src, alu64, use_reg);
+	if (op->alu == ALU_MOV || op->alu == ALU_MOVSX) {
+		check_mov(env, f, in, op, src);
 		return 0;
 	}
-	if (!use_reg && (op == 0x30 || op == 0x90) && in->imm == 0)
+	if (!use_reg && is_div_or_mod(op->alu) && in->imm == 0)
 		return reject(env, -EINVAL, "div by zero");
-	if (!use_reg && (op == 0x60 || op == 0x70 || op == 0xc0) && (uint32_t)in->imm >= (alu64 ? 64u : 32u))
+	if (!use_reg && is_shift(op->alu) && (uint32_t)in->imm >= op->bits)
 		return reject(env, -EINVAL, "invalid shift %d", in->imm);
 	if ((rc = check_reg_read(env, st, in->dst)))
 		return rc;
 	if (is_ptr(dst) || is_ptr(src))
-		return check_ptr_alu(env, dst, src, op, alu64, in->dst);
-	scalar_alu(&dst->v, &src->v, op, alu64, in->off);
+		return check_ptr_alu(env, dst, src, op->alu, alu64, in->dst);
+	scalar_alu(&dst->v, &src->v, op->alu, alu64, 0);
 	dst->id = 0;
 	return 0;
 }
@@ -269,7 +285,7 @@ static void mark_null_checked(struct vstate *st, uint32_t id, bool is_null)
 /* Packet pointer comparisons: which side learns a range, per the
  * kernel's try_match_pkt_pointers. */
 static void pkt_compare(struct vstate *taken, struct vstate *fall, const struct vreg *a, const struct vreg *b,
-                        uint8_t op)
+                        uint8_t cond)
 {
 	const struct vreg *pkt;
 	bool swapped;
@@ -291,31 +307,31 @@ static void pkt_compare(struct vstate *taken, struct vstate *fall, const struct 
 		return;
 	}
 	if (swapped)
-		op = jmp_swap(op);
+		cond = cond_swap(cond);
 	if (pkt->off < 0 || pkt->v.umax > MAX_PACKET_OFF || (int64_t)pkt->v.umax + pkt->off > MAX_PACKET_OFF)
 		return;
-	/* now: pkt OP end */
+	/* now: pkt COND end */
 	struct vstate *good = NULL;
 	uint32_t range = (uint32_t)pkt->off;
-	switch (op) {
-	case 0x20: /* pkt > end: the fall-through knows pkt <= end */
+	switch (cond) {
+	case COND_GT: /* pkt > end: the fall-through knows pkt <= end */
 		good = fall;
 		break;
-	case 0xb0: /* pkt <= end */
+	case COND_LE: /* pkt <= end */
 		good = taken;
 		break;
-	case 0xa0: /* pkt < end */
+	case COND_LT: /* pkt < end */
 		good = taken;
 		range++;
 		break;
-	case 0x30: /* pkt >= end: the fall-through knows pkt < end */
+	case COND_GE: /* pkt >= end: the fall-through knows pkt < end */
 		good = fall;
 		range++;
 		break;
 	default:
 		return;
 	}
-	if (range == 1 && pkt->off == 0 && (op == 0xa0 || op == 0x30))
+	if (range == 1 && pkt->off == 0 && (cond == COND_LT || cond == COND_GE))
 		return;
 	if (good)
 		set_pkt_range(good, pkt->type, pkt->id, range);
@@ -327,12 +343,12 @@ static void path_note(struct vstate *st, uint32_t from, bool taken)
 	st->path_total++;
 }
 
-/* Whether a op b is known: 1 always taken, 0 never, -1 either way. */
-static int branch_known(const struct vreg *a, const struct vreg *b, uint8_t op, bool is32)
+/* Whether a cond b is known: 1 always taken, 0 never, -1 either way. */
+static int branch_known(const struct vreg *a, const struct vreg *b, uint8_t cond, bool is32)
 {
 	if (a->type == REG_SCALAR && b->type == REG_SCALAR)
-		return scalar_branch_taken(&a->v, &b->v, op, is32);
-	if (!is32 && (op == 0x10 || op == 0x50)) {
+		return scalar_branch_taken(&a->v, &b->v, cond, is32);
+	if (!is32 && (cond == COND_EQ || cond == COND_NE)) {
 		/* a non-NULL pointer compared with 0 */
 		const struct vreg *p = is_ptr(a) ? a : b, *z = is_ptr(a) ? b : a;
 		/* only the pointers the kernel knows are never NULL (a map
@@ -341,29 +357,28 @@ static int branch_known(const struct vreg *a, const struct vreg *b, uint8_t op, 
 		bool not_null = (p->type == REG_MAP_VALUE || p->type == REG_MEM || p->type == REG_MAP_PTR) &&
 		                !p->maybe_null && p->v.smin > -MAX_VAR_OFF && p->v.smax < MAX_VAR_OFF;
 		if (not_null && z->type == REG_SCALAR && scalar_is_const(&z->v) && z->v.var.value == 0)
-			return op == 0x50;
+			return cond == COND_NE;
 	}
 	return -1;
 }
 
 /* What each side of an undecided jump learns: `taken` (a copy of the
- * state) that a op b holds, `fall` (the state a and b are in) that it
+ * state) that a cond b holds, `fall` (the state a and b are in) that it
  * does not.  Clears *taken_ok or *fall_ok for a side that cannot be. */
-static void refine_sides(struct vstate *taken, struct vstate *fall, const bpfvm_insn *in, struct vreg *a,
-                         struct vreg *b, bool *taken_ok, bool *fall_ok)
+static void refine_sides(struct vstate *taken, struct vstate *fall, const bpfvm_insn *in, const struct isa_op *op,
+                         struct vreg *a, struct vreg *b, bool *taken_ok, bool *fall_ok)
 {
-	bool is32 = ISA_CLASS(in->opcode) == CLS_JMP32;
-	uint8_t op = in->opcode & 0xf0;
-	bool use_reg = in->opcode & 0x08;
+	bool is32 = op->bits == 32;
+	uint8_t cond = op->cond;
+	bool use_reg = op->src_kind == SRC_REG;
 	struct vframe *of = cur_frame(taken);
 	struct vreg *oa = &of->regs[in->dst];
 	struct vreg same2 = *b;
 	struct vreg *ob = use_reg && in->src != in->dst ? &of->regs[in->src] : &same2;
 	*taken_ok = *fall_ok = true;
 	if (a->type == REG_SCALAR && b->type == REG_SCALAR) {
-		*taken_ok = scalar_refine(&oa->v, &ob->v, op, is32);
-		uint8_t neg = jmp_negate(op);
-		*fall_ok = scalar_refine(&a->v, &b->v, neg, is32);
+		*taken_ok = scalar_refine(&oa->v, &ob->v, cond, is32);
+		*fall_ok = scalar_refine(&a->v, &b->v, cond_negate(cond), is32);
 		if (*taken_ok) {
 			set_id_scalar(taken, oa->id, &oa->v);
 			if (use_reg)
@@ -374,24 +389,25 @@ static void refine_sides(struct vstate *taken, struct vstate *fall, const bpfvm_
 			if (use_reg)
 				set_id_scalar(fall, b->id, &b->v);
 		}
-	} else if (!is32 && (op == 0x10 || op == 0x50)) {
+	} else if (!is32 && (cond == COND_EQ || cond == COND_NE)) {
 		const struct vreg *p = is_ptr(a) ? a : b, *z = is_ptr(a) ? b : a;
 		if (p->maybe_null && z->type == REG_SCALAR && scalar_is_const(&z->v) && z->v.var.value == 0 && p->id) {
 			uint32_t id = p->id;
-			mark_null_checked(taken, id, op == 0x10);
-			mark_null_checked(fall, id, op != 0x10);
+			mark_null_checked(taken, id, cond == COND_EQ);
+			mark_null_checked(fall, id, cond != COND_EQ);
 		}
 	} else if (!is32) {
-		pkt_compare(taken, fall, a, b, op);
+		pkt_compare(taken, fall, a, b, cond);
 	}
 }
 
 /* Conditional jump at pc; continues on one side, queues the other. */
-int check_cond_jmp(struct verifier_env *env, struct vstate *st, uint32_t pc, const bpfvm_insn *in, uint32_t *next)
+int check_cond_jmp(struct verifier_env *env, struct vstate *st, uint32_t pc, const bpfvm_insn *in,
+                   const struct isa_op *op, uint32_t *next)
 {
 	struct vframe *f = cur_frame(st);
-	bool is32 = ISA_CLASS(in->opcode) == CLS_JMP32;
-	bool use_reg = in->opcode & 0x08;
+	bool is32 = op->bits == 32;
+	bool use_reg = op->src_kind == SRC_REG;
 	uint32_t target = (uint32_t)((int64_t)pc + 1 + in->off);
 	int rc;
 	if ((rc = check_reg_read(env, st, in->dst)))
@@ -411,7 +427,7 @@ int check_cond_jmp(struct verifier_env *env, struct vstate *st, uint32_t pc, con
 		mark_known(&immr, is32 ? (uint32_t)in->imm : (uint64_t)(int64_t)in->imm);
 		b = &immr;
 	}
-	int taken = branch_known(a, b, in->opcode & 0xf0, is32);
+	int taken = branch_known(a, b, op->cond, is32);
 	if (taken >= 0) {
 		*next = taken ? target : pc + 1;
 		return 0;
@@ -421,7 +437,7 @@ int check_cond_jmp(struct verifier_env *env, struct vstate *st, uint32_t pc, con
 		return reject(env, -ENOMEM, "out of memory");
 	bool fall_ok, taken_ok;
 	/* other = taken side, st = fall-through side */
-	refine_sides(other, st, in, a, b, &taken_ok, &fall_ok);
+	refine_sides(other, st, in, op, a, b, &taken_ok, &fall_ok);
 	if (taken_ok && fall_ok) {
 		path_note(other, pc, true);
 		path_note(st, pc, false);

@@ -183,9 +183,10 @@ bool map_rdonly_prog(const struct bpfvm_map *m);
 
 /* ---- arithmetic and jumps (alu.c) ---------------------------------------- */
 
-int check_alu(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in);
+int check_alu(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in, const struct isa_op *op);
 /* Conditional jump at pc: continues on one side (*next), queues the other. */
-int check_cond_jmp(struct verifier_env *env, struct vstate *st, uint32_t pc, const bpfvm_insn *in, uint32_t *next);
+int check_cond_jmp(struct verifier_env *env, struct vstate *st, uint32_t pc, const bpfvm_insn *in,
+                   const struct isa_op *op, uint32_t *next);
 
 /* ---- calls (call.c) ------------------------------------------------------ */
 

@@ -100,7 +100,7 @@ static int stack_write(struct verifier_env *env, struct vstate *st, uint32_t fra
 				/* the low bytes only */
 				struct scalar mask;
 				scalar_known(&mask, size == 4 ? 0xffffffffu : size == 2 ? 0xffffu : 0xffu);
-				scalar_alu(&sl->spilled.v, &mask, 0x50, true, 0);
+				scalar_alu(&sl->spilled.v, &mask, ALU_AND, true, 0);
 			}
 			if ((value->v.umax >> (8 * size)) != 0)
 				sl->spilled.id = 0;
@@ -160,17 +160,17 @@ static int stack_read(struct verifier_env *env, struct vstate *st, uint32_t fram
 		if (first) {
 			struct scalar sh;
 			scalar_known(&sh, (uint64_t)(8 * first));
-			scalar_alu(&out->v, &sh, 0x70, true, 0);
+			scalar_alu(&out->v, &sh, ALU_RSH, true, 0);
 		}
 		if (size < 8 && !same) {
 			struct scalar mask;
 			scalar_known(&mask, (1ull << (8 * size)) - 1);
-			scalar_alu(&out->v, &mask, 0x50, true, 0);
+			scalar_alu(&out->v, &mask, ALU_AND, true, 0);
 		}
 		if (!same)
 			out->id = 0;
 		if (sx && size < 8) {
-			scalar_alu(&out->v, &out->v, 0xb0, true, (int16_t)(8 * size));
+			scalar_alu(&out->v, &out->v, ALU_MOVSX, true, (unsigned)(8 * size));
 			out->id = 0;
 		}
 		return 0;

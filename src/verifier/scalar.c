@@ -442,12 +442,6 @@ void scalar_zext32(struct scalar *s)
 
 /* ---- ALU --------------------------------------------------------------- */
 
-enum {
-	OP_ADD = 0x00, OP_SUB = 0x10, OP_MUL = 0x20, OP_DIV = 0x30, OP_OR = 0x40,
-	OP_AND = 0x50, OP_LSH = 0x60, OP_RSH = 0x70, OP_NEG = 0x80, OP_MOD = 0x90,
-	OP_XOR = 0xa0, OP_MOV = 0xb0, OP_ARSH = 0xc0,
-};
-
 /* The ranges of a + b, for 64 bits (r's 64-bit fields) and for the low
  * halves (r's 32-bit fields). */
 static void range_add(struct scalar *r, const struct scalar *a, const struct scalar *b)
@@ -517,18 +511,18 @@ static void range_mul(struct scalar *r, const struct scalar *a, const struct sca
  * operands' ranges.  Unsigned and signed orders agree when the unsigned
  * range does not cross the sign bit. */
 static void range_bitwise(struct scalar *r, const struct scalar *a, const struct scalar *b,
-			  uint8_t op, struct tnum res)
+			  enum isa_alu op, struct tnum res)
 {
 	uint64_t lo = res.value, hi = res.value | res.mask;
 	uint32_t lo32 = (uint32_t)lo, hi32 = (uint32_t)hi;
 
 	unbound64(r);
 	unbound32(r);
-	if (op == OP_AND) {
+	if (op == ALU_AND) {
 		/* a & b is at most either operand */
 		hi = u64_min(hi, u64_min(a->umax, b->umax));
 		hi32 = u32_min(hi32, u32_min(a->u32_max, b->u32_max));
-	} else if (op == OP_OR) {
+	} else if (op == ALU_OR) {
 		/* a | b is at least either operand */
 		lo = u64_max(lo, u64_max(a->umin, b->umin));
 		lo32 = u32_max(lo32, u32_max(a->u32_min, b->u32_min));
@@ -565,7 +559,7 @@ static void shift_amounts(const struct scalar *b, unsigned bits, struct tnum *am
 }
 
 static void alu_shift(struct scalar *r, const struct scalar *a, const struct scalar *b,
-		      uint8_t op, bool alu64)
+		      enum isa_alu op, bool alu64)
 {
 	unsigned bits = alu64 ? 64 : 32, klo, khi;
 	struct tnum amt, src = alu64 ? a->var : low_half(a->var), res;
@@ -578,9 +572,9 @@ static void alu_shift(struct scalar *r, const struct scalar *a, const struct sca
 		if (!tnum_contains(amt, k))
 			continue;
 		struct tnum t;
-		if (op == OP_LSH)
+		if (op == ALU_LSH)
 			t = tnum_lshift(src, k);
-		else if (op == OP_RSH)
+		else if (op == ALU_RSH)
 			t = tnum_rshift(src, k);
 		else
 			t = tnum_arshift(src, k, bits);
@@ -599,7 +593,7 @@ static void alu_shift(struct scalar *r, const struct scalar *a, const struct sca
 	if (first)
 		return;
 
-	if (op == OP_LSH) {
+	if (op == ALU_LSH) {
 		/* the low half of a << k is (low half of a) << k */
 		if (khi <= 31 && a->u32_max <= (1ull << (31 - khi))) {
 			r->u32_min = a->u32_min << klo;
@@ -616,7 +610,7 @@ static void alu_shift(struct scalar *r, const struct scalar *a, const struct sca
 				r->smax = (int64_t)((uint64_t)(int64_t)a->s32_max << 32);
 			}
 		}
-	} else if (op == OP_RSH) {
+	} else if (op == ALU_RSH) {
 		if (alu64) {
 			r->umin = a->umin >> khi;
 			r->umax = a->umax >> klo;
@@ -723,7 +717,7 @@ static uint64_t smod_val(uint64_t a, uint64_t b, unsigned bits)
 /* Division and modulo.  Constants fold exactly; otherwise only the
  * unsigned forms get bounds (the kernel gives up on both). */
 static void alu_divmod(struct scalar *r, const struct scalar *a, const struct scalar *b,
-		       uint8_t op, bool alu64, bool is_signed)
+		       bool is_div, bool alu64, bool is_signed)
 {
 	unsigned bits = alu64 ? 64 : 32;
 	struct tnum ta = alu64 ? a->var : low_half(a->var);
@@ -732,8 +726,8 @@ static void alu_divmod(struct scalar *r, const struct scalar *a, const struct sc
 	if (tnum_is_const(ta) && tnum_is_const(tb)) {
 		uint64_t x = ta.value, y = tb.value, v;
 		if (is_signed)
-			v = op == OP_DIV ? sdiv_val(x, y, bits) : smod_val(x, y, bits);
-		else if (op == OP_DIV)
+			v = is_div ? sdiv_val(x, y, bits) : smod_val(x, y, bits);
+		else if (is_div)
 			v = y ? x / y : 0;
 		else
 			v = y ? x % y : x;
@@ -752,7 +746,7 @@ static void alu_divmod(struct scalar *r, const struct scalar *a, const struct sc
 	uint64_t bmin = alu64 ? b->umin : b->u32_min, bmax = alu64 ? b->umax : b->u32_max;
 	uint64_t lo = 0, hi = amax;
 
-	if (op == OP_DIV) {
+	if (is_div) {
 		/* x / 0 = 0 and x / y <= x */
 		if (bmin > 0) {
 			lo = amin / bmax;
@@ -785,53 +779,55 @@ static void alu_divmod(struct scalar *r, const struct scalar *a, const struct sc
 	scalar_sync(r);
 }
 
-void scalar_alu(struct scalar *dst, const struct scalar *src, uint8_t op, bool alu64, int16_t off)
+void scalar_alu(struct scalar *dst, const struct scalar *src, enum isa_alu op, bool alu64, unsigned sext_bits)
 {
 	struct scalar a = *dst, b = *src, r;
 
-	op &= 0xf0;
 	switch (op) {
-	case OP_ADD:
-	case OP_SUB:
-	case OP_MUL:
-		r.var = op == OP_ADD ? tnum_add(a.var, b.var)
-		      : op == OP_SUB ? tnum_sub(a.var, b.var)
+	case ALU_ADD:
+	case ALU_SUB:
+	case ALU_MUL:
+		r.var = op == ALU_ADD ? tnum_add(a.var, b.var)
+		      : op == ALU_SUB ? tnum_sub(a.var, b.var)
 				     : tnum_mul(a.var, b.var);
-		if (op == OP_ADD)
+		if (op == ALU_ADD)
 			range_add(&r, &a, &b);
-		else if (op == OP_SUB)
+		else if (op == ALU_SUB)
 			range_sub(&r, &a, &b);
 		else
 			range_mul(&r, &a, &b);
 		break;
-	case OP_AND:
-	case OP_OR:
-	case OP_XOR:
-		r.var = op == OP_AND ? tnum_and(a.var, b.var)
-		      : op == OP_OR	 ? tnum_or(a.var, b.var)
+	case ALU_AND:
+	case ALU_OR:
+	case ALU_XOR:
+		r.var = op == ALU_AND ? tnum_and(a.var, b.var)
+		      : op == ALU_OR	 ? tnum_or(a.var, b.var)
 				     : tnum_xor(a.var, b.var);
 		range_bitwise(&r, &a, &b, op, r.var);
 		break;
-	case OP_LSH:
-	case OP_RSH:
-	case OP_ARSH:
+	case ALU_LSH:
+	case ALU_RSH:
+	case ALU_ARSH:
 		alu_shift(&r, &a, &b, op, alu64);
 		break;
-	case OP_DIV:
-	case OP_MOD:
-		alu_divmod(&r, &a, &b, op, alu64, off == 1);
+	case ALU_DIV:
+	case ALU_SDIV:
+	case ALU_MOD:
+	case ALU_SMOD:
+		alu_divmod(&r, &a, &b, op == ALU_DIV || op == ALU_SDIV, alu64, op == ALU_SDIV || op == ALU_SMOD);
 		*dst = r;
 		return;
-	case OP_NEG: {
+	case ALU_NEG: {
 		struct scalar zero;
 		scalar_known(&zero, 0);
-		scalar_alu(&zero, &a, OP_SUB, alu64, 0);
+		scalar_alu(&zero, &a, ALU_SUB, alu64, 0);
 		*dst = zero;
 		return;
 	}
-	case OP_MOV:
-		if (off == 8 || off == 16 || (off == 32 && alu64)) {
-			sign_extend(&r, &b, (unsigned)off);
+	case ALU_MOV:
+	case ALU_MOVSX:
+		if (op == ALU_MOVSX && (sext_bits == 8 || sext_bits == 16 || (sext_bits == 32 && alu64))) {
+			sign_extend(&r, &b, sext_bits);
 			if (!alu64) {
 				/* the 32-bit move keeps the low half of it */
 				r.s32_min = (int32_t)r.smin;
@@ -865,9 +861,9 @@ static uint64_t swap_bytes(uint64_t v, unsigned bits)
 	return __builtin_bswap64(v);
 }
 
-void scalar_endian(struct scalar *dst, bool alu64_class, bool to_be, unsigned bits)
+void scalar_endian(struct scalar *dst, enum isa_alu op, unsigned bits)
 {
-	bool swap = alu64_class || to_be; /* the host is little-endian */
+	bool swap = op != ALU_END_LE; /* the host is little-endian */
 	unsigned bytes = bits / 8;
 
 	if (bits != 16 && bits != 32 && bits != 64) {
@@ -903,43 +899,37 @@ void scalar_endian(struct scalar *dst, bool alu64_class, bool to_be, unsigned bi
 
 /* ---- conditional jumps ------------------------------------------------- */
 
-enum {
-	J_EQ = 0x10, J_GT = 0x20, J_GE = 0x30, J_SET = 0x40, J_NE = 0x50,
-	J_SGT = 0x60, J_SGE = 0x70, J_LT = 0xa0, J_LE = 0xb0, J_SLT = 0xc0,
-	J_SLE = 0xd0, J_SETNOT = JMP_JSET_NOT,
-};
-
-uint8_t jmp_negate(uint8_t op)
+uint8_t cond_negate(uint8_t cond)
 {
-	switch (op & 0xf0) {
-	case J_EQ: return J_NE;
-	case J_NE: return J_EQ;
-	case J_GT: return J_LE;
-	case J_LE: return J_GT;
-	case J_GE: return J_LT;
-	case J_LT: return J_GE;
-	case J_SGT: return J_SLE;
-	case J_SLE: return J_SGT;
-	case J_SGE: return J_SLT;
-	case J_SLT: return J_SGE;
-	case J_SET: return J_SETNOT;
-	case J_SETNOT: return J_SET;
-	default: return op;
+	switch (cond) {
+	case COND_EQ: return COND_NE;
+	case COND_NE: return COND_EQ;
+	case COND_GT: return COND_LE;
+	case COND_LE: return COND_GT;
+	case COND_GE: return COND_LT;
+	case COND_LT: return COND_GE;
+	case COND_SGT: return COND_SLE;
+	case COND_SLE: return COND_SGT;
+	case COND_SGE: return COND_SLT;
+	case COND_SLT: return COND_SGE;
+	case COND_SET: return COND_SET_NOT;
+	case COND_SET_NOT: return COND_SET;
+	default: return cond;
 	}
 }
 
-uint8_t jmp_swap(uint8_t op)
+uint8_t cond_swap(uint8_t cond)
 {
-	switch (op & 0xf0) {
-	case J_GT: return J_LT;
-	case J_LT: return J_GT;
-	case J_GE: return J_LE;
-	case J_LE: return J_GE;
-	case J_SGT: return J_SLT;
-	case J_SLT: return J_SGT;
-	case J_SGE: return J_SLE;
-	case J_SLE: return J_SGE;
-	default: return op & 0xf0; /* eq, ne, set, set-not are symmetric */
+	switch (cond) {
+	case COND_GT: return COND_LT;
+	case COND_LT: return COND_GT;
+	case COND_GE: return COND_LE;
+	case COND_LE: return COND_GE;
+	case COND_SGT: return COND_SLT;
+	case COND_SLT: return COND_SGT;
+	case COND_SGE: return COND_SLE;
+	case COND_SLE: return COND_SGE;
+	default: return cond; /* eq, ne, set, set-not are symmetric */
 	}
 }
 
@@ -964,30 +954,30 @@ static int ranges_disjoint(const struct view *x, const struct view *y)
 	       x->smin > y->smax || x->smax < y->smin || !tnum_meets(x->t, y->t);
 }
 
-int scalar_branch_taken(const struct scalar *a, const struct scalar *b, uint8_t op, bool is32)
+int scalar_branch_taken(const struct scalar *a, const struct scalar *b, uint8_t cond, bool is32)
 {
 	struct view x = view_of(a, is32), y = view_of(b, is32);
 	struct tnum both;
 
 	if (a == b) {
-		/* one register against itself: x op x */
-		switch (op & 0xf0) {
-		case J_EQ: case J_GE: case J_LE: case J_SGE: case J_SLE:
+		/* one register against itself: x cond x */
+		switch (cond) {
+		case COND_EQ: case COND_GE: case COND_LE: case COND_SGE: case COND_SLE:
 			return 1;
-		case J_NE: case J_GT: case J_LT: case J_SGT: case J_SLT:
+		case COND_NE: case COND_GT: case COND_LT: case COND_SGT: case COND_SLT:
 			return 0;
-		case J_SET:
+		case COND_SET:
 			return x.umin > 0 ? 1 : x.umax == 0 ? 0 : -1;
-		case J_SETNOT:
+		case COND_SET_NOT:
 			return x.umin > 0 ? 0 : x.umax == 0 ? 1 : -1;
 		default:
 			return -1;
 		}
 	}
 
-	switch (op & 0xf0) {
-	case J_EQ:
-	case J_NE: {
+	switch (cond) {
+	case COND_EQ:
+	case COND_NE: {
 		int eq;
 		if (tnum_is_const(x.t) && tnum_is_const(y.t))
 			eq = x.t.value == y.t.value;
@@ -998,10 +988,10 @@ int scalar_branch_taken(const struct scalar *a, const struct scalar *b, uint8_t 
 			eq = 0; /* the low halves cannot match */
 		else
 			return -1;
-		return (op & 0xf0) == J_EQ ? eq : !eq;
+		return cond == COND_EQ ? eq : !eq;
 	}
-	case J_SET:
-	case J_SETNOT: {
+	case COND_SET:
+	case COND_SET_NOT: {
 		int set;
 		both = tnum_and(x.t, y.t);
 		if (both.value)
@@ -1010,23 +1000,23 @@ int scalar_branch_taken(const struct scalar *a, const struct scalar *b, uint8_t 
 			set = 0; /* no bit can be set in both */
 		else
 			return -1;
-		return (op & 0xf0) == J_SET ? set : !set;
+		return cond == COND_SET ? set : !set;
 	}
-	case J_GT:
+	case COND_GT:
 		return x.umin > y.umax ? 1 : x.umax <= y.umin ? 0 : -1;
-	case J_GE:
+	case COND_GE:
 		return x.umin >= y.umax ? 1 : x.umax < y.umin ? 0 : -1;
-	case J_LT:
+	case COND_LT:
 		return x.umax < y.umin ? 1 : x.umin >= y.umax ? 0 : -1;
-	case J_LE:
+	case COND_LE:
 		return x.umax <= y.umin ? 1 : x.umin > y.umax ? 0 : -1;
-	case J_SGT:
+	case COND_SGT:
 		return x.smin > y.smax ? 1 : x.smax <= y.smin ? 0 : -1;
-	case J_SGE:
+	case COND_SGE:
 		return x.smin >= y.smax ? 1 : x.smax < y.smin ? 0 : -1;
-	case J_SLT:
+	case COND_SLT:
 		return x.smax < y.smin ? 1 : x.smin >= y.smax ? 0 : -1;
-	case J_SLE:
+	case COND_SLE:
 		return x.smax <= y.smin ? 1 : x.smin > y.smax ? 0 : -1;
 	default:
 		return -1;
@@ -1063,15 +1053,15 @@ static void exclude_value(struct scalar *s, uint64_t c, bool is32)
 	}
 }
 
-/* Narrowing for `a op b` where op is one of eq, ne, set, set-not, le,
+/* Narrowing for `a cond b` where cond is one of eq, ne, set, set-not, le,
  * lt, sle, slt (the others are these with the operands swapped). */
-static void refine_op(struct scalar *a, struct scalar *b, uint8_t op, bool is32)
+static void refine_op(struct scalar *a, struct scalar *b, uint8_t cond, bool is32)
 {
 	struct tnum ta = is32 ? low_half(a->var) : a->var;
 	struct tnum tb = is32 ? low_half(b->var) : b->var;
 
-	switch (op) {
-	case J_EQ:
+	switch (cond) {
+	case COND_EQ:
 		/* both are the one value: each gets every fact of the other,
 		 * and for 64 bits that includes the low halves' ranges */
 		if (!is32) {
@@ -1087,13 +1077,13 @@ static void refine_op(struct scalar *a, struct scalar *b, uint8_t op, bool is32)
 		set_bits(a, tnum_intersect(ta, tb), is32);
 		set_bits(b, tnum_intersect(ta, tb), is32);
 		break;
-	case J_NE:
+	case COND_NE:
 		if (tnum_is_const(tb))
 			exclude_value(a, tb.value, is32);
 		else if (tnum_is_const(ta))
 			exclude_value(b, ta.value, is32);
 		break;
-	case J_SET:
+	case COND_SET:
 		/* as the kernel: only a one-bit constant mask teaches anything
 		 * (that bit is set); more would let loops the kernel finds too
 		 * complex settle here, and the verdicts differ */
@@ -1102,16 +1092,16 @@ static void refine_op(struct scalar *a, struct scalar *b, uint8_t op, bool is32)
 		else if (tnum_is_const(ta) && ta.value && !(ta.value & (ta.value - 1)))
 			set_bits(b, tnum_or(tb, ta), is32);
 		break;
-	case J_SETNOT:
+	case COND_SET_NOT:
 		/* the constant's bits are clear in the other */
 		if (tnum_is_const(tb))
 			set_bits(a, tnum_and(ta, tnum_const(~tb.value)), is32);
 		else if (tnum_is_const(ta))
 			set_bits(b, tnum_and(tb, tnum_const(~ta.value)), is32);
 		break;
-	case J_LE:
-	case J_LT: {
-		uint64_t d = op == J_LT; /* a <= b - d and b >= a + d */
+	case COND_LE:
+	case COND_LT: {
+		uint64_t d = cond == COND_LT; /* a <= b - d and b >= a + d */
 		if (is32) {
 			a->u32_max = u32_min(a->u32_max, (uint32_t)(b->u32_max - d));
 			b->u32_min = u32_max(b->u32_min, (uint32_t)(a->u32_min + d));
@@ -1121,9 +1111,9 @@ static void refine_op(struct scalar *a, struct scalar *b, uint8_t op, bool is32)
 		}
 		break;
 	}
-	case J_SLE:
-	case J_SLT: {
-		int64_t d = op == J_SLT;
+	case COND_SLE:
+	case COND_SLT: {
+		int64_t d = cond == COND_SLT;
 		if (is32) {
 			a->s32_max = s32_min(a->s32_max, (int32_t)((int64_t)b->s32_max - d));
 			b->s32_min = s32_max(b->s32_min, (int32_t)((int64_t)a->s32_min + d));
@@ -1152,22 +1142,21 @@ static void meet(struct scalar *a, const struct scalar *b)
 	a->s32_max = s32_min(a->s32_max, b->s32_max);
 }
 
-bool scalar_refine(struct scalar *a, struct scalar *b, uint8_t op, bool is32)
+bool scalar_refine(struct scalar *a, struct scalar *b, uint8_t cond, bool is32)
 {
-	op &= 0xf0;
-	if (scalar_branch_taken(a, b, op, is32) == 0)
+	if (scalar_branch_taken(a, b, cond, is32) == 0)
 		return false;
 
 	struct scalar x = *a, y = *b;
-	switch (op) {
-	case J_GT:
-	case J_GE:
-	case J_SGT:
-	case J_SGE:
-		refine_op(&y, &x, jmp_swap(op), is32);
+	switch (cond) {
+	case COND_GT:
+	case COND_GE:
+	case COND_SGT:
+	case COND_SGE:
+		refine_op(&y, &x, cond_swap(cond), is32);
 		break;
 	default:
-		refine_op(&x, &y, op, is32);
+		refine_op(&x, &y, cond, is32);
 		break;
 	}
 	bool ok = scalar_sync(&x) && scalar_sync(&y);

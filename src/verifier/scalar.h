@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "isa/isa.h"
+
 /* A tristate number: bit i is unknown if mask bit i is set, else it is
  * value bit i.  value & mask == 0 always. */
 struct tnum {
@@ -72,38 +74,37 @@ bool scalar_sync(struct scalar *s);
 /* Whether the concrete v is described by s (for tests and fuzzing). */
 bool scalar_contains(const struct scalar *s, uint64_t v);
 
-/* dst = dst OP src, OP the BPF ALU operation in the opcode's high nibble
- * (0x00 add, 0x10 sub, 0x20 mul, 0x30 div, 0x40 or, 0x50 and, 0x60 lsh,
- * 0x70 rsh, 0x80 neg, 0x90 mod, 0xa0 xor, 0xb0 mov, 0xc0 arsh); alu64
- * false for the 32-bit class, whose result is zero-extended.  `off` is
- * the instruction's offset field (1: signed div/mod; 8/16/32 with mov:
- * sign-extending move).  Division by zero follows the ISA (x/0 = 0,
- * x%0 = x).  Shift amounts are masked as the ISA masks them. */
-void scalar_alu(struct scalar *dst, const struct scalar *src, uint8_t op, bool alu64, int16_t off);
-/* Byte swap (0xd0): to_le/to_be (src_bit 0/1 of the opcode) on the ALU
- * class, or unconditional bswap on the ALU64 class, of `bits` 16/32/64. */
-void scalar_endian(struct scalar *dst, bool alu64_class, bool to_be, unsigned bits);
+/* dst = dst OP src, OP an arithmetic operation (ALU_ADD .. ALU_ARSH;
+ * ALU_SDIV and ALU_SMOD divide signed); alu64 false for the 32-bit class,
+ * whose result is zero-extended.  For ALU_MOVSX, `sext_bits` (8, 16, 32)
+ * is the width the source is sign-extended from (any other width moves it
+ * unchanged); other operations ignore it.  Division by zero follows the
+ * ISA (x/0 = 0, x%0 = x).  Shift amounts are masked as the ISA masks them. */
+void scalar_alu(struct scalar *dst, const struct scalar *src, enum isa_alu op, bool alu64, unsigned sext_bits);
+/* Byte swap: ALU_END_LE (a truncation on this little-endian host),
+ * ALU_END_BE or ALU_BSWAP, of `bits` 16/32/64. */
+void scalar_endian(struct scalar *dst, enum isa_alu op, unsigned bits);
 /* Zero-extends the low 32 bits into the whole register. */
 void scalar_zext32(struct scalar *s);
 
-/* Conditional jumps: `op` is the jump operation in the opcode's high
- * nibble (0x10 jeq, 0x20 jgt, 0x30 jge, 0x40 jset, 0x50 jne, 0x60 jsgt,
- * 0x70 jsge, 0xa0 jlt, 0xb0 jle, 0xc0 jslt, 0xd0 jsle), comparing the
- * low 32 bits when is32.  Returns 1 if `a op b` holds for every value
- * pair, 0 if for none, -1 if it depends. */
-int scalar_branch_taken(const struct scalar *a, const struct scalar *b, uint8_t op, bool is32);
-/* Narrows a and b to the values for which `a op b` holds (for the
- * branch not taken, pass the negated op).  Returns false if no pair
+/* Conditional jumps: `cond` is an enum isa_cond (a jump's op->cond) or
+ * COND_SET_NOT, comparing the low 32 bits when is32.  Returns 1 if
+ * `a cond b` holds for every value pair, 0 if for none, -1 if it
+ * depends. */
+int scalar_branch_taken(const struct scalar *a, const struct scalar *b, uint8_t cond, bool is32);
+/* Narrows a and b to the values for which `a cond b` holds (for the
+ * branch not taken, pass cond_negate(cond)).  Returns false if no pair
  * satisfies it.  JSET narrows known bits only where sound. */
-bool scalar_refine(struct scalar *a, struct scalar *b, uint8_t op, bool is32);
-/* The op testing the opposite condition (jeq <-> jne, jgt <-> jle, ...).
- * jset's opposite, "(a & b) == 0", has no encoding in the ISA; it is
- * JMP_JSET_NOT here (0xe0, unused by jumps), accepted by the functions
- * above like any other op. */
-#define JMP_JSET_NOT 0xe0
-uint8_t jmp_negate(uint8_t op);
-/* The op that holds for (b, a) when op holds for (a, b). */
-uint8_t jmp_swap(uint8_t op);
+bool scalar_refine(struct scalar *a, struct scalar *b, uint8_t cond, bool is32);
+/* jset's opposite, "(a & b) == 0", which no jump encodes: outside enum
+ * isa_cond (no row of the opcode table carries it), accepted by the
+ * functions above like any other condition. */
+enum { COND_SET_NOT = UINT8_MAX };
+/* The condition testing the opposite (eq <-> ne, gt <-> le, set <->
+ * set-not, ...). */
+uint8_t cond_negate(uint8_t cond);
+/* The condition that holds for (b, a) when cond holds for (a, b). */
+uint8_t cond_swap(uint8_t cond);
 
 /* Pruning: every value cur describes is one old describes. */
 bool scalar_within(const struct scalar *old, const struct scalar *cur);

@@ -253,7 +253,7 @@ static int check_insn(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 	case FMT_ALU_REG:
 	case FMT_NEG:
 	case FMT_END:
-		return check_alu(env, st, in);
+		return check_alu(env, st, in, op);
 	case FMT_LDDW:
 		*next = pc + 2;
 		return check_lddw(env, st, pc, in);
@@ -271,7 +271,7 @@ static int check_insn(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 		return 0;
 	case FMT_JMP_IMM:
 	case FMT_JMP_REG:
-		return check_cond_jmp(env, st, pc, in, next);
+		return check_cond_jmp(env, st, pc, in, op, next);
 	case FMT_CALL: {
 		bool entered;
 		rc = check_helper(env, st, pc, in, &entered);

@@ -68,74 +68,69 @@ static uint64_t interesting(void)
 
 /* ---- the ISA's concrete semantics --------------------------------------- */
 
-static uint64_t conc_alu(uint64_t a, uint64_t b, uint8_t op, bool alu64, int16_t off)
+static uint64_t conc_alu(uint64_t a, uint64_t b, enum isa_alu op, bool alu64, unsigned sext_bits)
 {
 	if (!alu64) {
 		uint32_t x = (uint32_t)a, y = (uint32_t)b;
 		switch (op) {
-		case 0x00: return (uint32_t)(x + y);
-		case 0x10: return (uint32_t)(x - y);
-		case 0x20: return (uint32_t)(x * y);
-		case 0x30:
-			if (off == 1)
-				return y == 0 ? 0 : (int32_t)y == -1 ? (uint32_t)-x
-					     : (uint32_t)((int32_t)x / (int32_t)y);
-			return y ? x / y : 0;
-		case 0x40: return x | y;
-		case 0x50: return x & y;
-		case 0x60: return (uint32_t)(x << (y & 31));
-		case 0x70: return x >> (y & 31);
-		case 0x80: return (uint32_t)-x;
-		case 0x90:
-			if (off == 1)
-				return y == 0 ? x : (int32_t)y == -1 ? 0
-					     : (uint32_t)((int32_t)x % (int32_t)y);
-			return y ? x % y : x;
-		case 0xa0: return x ^ y;
-		case 0xb0:
-			if (off == 8)
+		case ALU_ADD: return (uint32_t)(x + y);
+		case ALU_SUB: return (uint32_t)(x - y);
+		case ALU_MUL: return (uint32_t)(x * y);
+		case ALU_SDIV:
+			return y == 0 ? 0 : (int32_t)y == -1 ? (uint32_t)-x : (uint32_t)((int32_t)x / (int32_t)y);
+		case ALU_DIV: return y ? x / y : 0;
+		case ALU_OR: return x | y;
+		case ALU_AND: return x & y;
+		case ALU_LSH: return (uint32_t)(x << (y & 31));
+		case ALU_RSH: return x >> (y & 31);
+		case ALU_NEG: return (uint32_t)-x;
+		case ALU_SMOD:
+			return y == 0 ? x : (int32_t)y == -1 ? 0 : (uint32_t)((int32_t)x % (int32_t)y);
+		case ALU_MOD: return y ? x % y : x;
+		case ALU_XOR: return x ^ y;
+		case ALU_MOVSX:
+			if (sext_bits == 8)
 				return (uint32_t)(int32_t)(int8_t)y;
-			if (off == 16)
+			if (sext_bits == 16)
 				return (uint32_t)(int32_t)(int16_t)y;
 			return y;
-		case 0xc0: return (uint32_t)((int32_t)x >> (y & 31));
+		case ALU_MOV: return y;
+		case ALU_ARSH: return (uint32_t)((int32_t)x >> (y & 31));
+		default: return 0;
 		}
-		return 0;
 	}
 	switch (op) {
-	case 0x00: return a + b;
-	case 0x10: return a - b;
-	case 0x20: return a * b;
-	case 0x30:
-		if (off == 1)
-			return b == 0 ? 0 : (int64_t)b == -1 ? -a : (uint64_t)((int64_t)a / (int64_t)b);
-		return b ? a / b : 0;
-	case 0x40: return a | b;
-	case 0x50: return a & b;
-	case 0x60: return a << (b & 63);
-	case 0x70: return a >> (b & 63);
-	case 0x80: return -a;
-	case 0x90:
-		if (off == 1)
-			return b == 0 ? a : (int64_t)b == -1 ? 0 : (uint64_t)((int64_t)a % (int64_t)b);
-		return b ? a % b : a;
-	case 0xa0: return a ^ b;
-	case 0xb0:
-		if (off == 8)
+	case ALU_ADD: return a + b;
+	case ALU_SUB: return a - b;
+	case ALU_MUL: return a * b;
+	case ALU_SDIV: return b == 0 ? 0 : (int64_t)b == -1 ? -a : (uint64_t)((int64_t)a / (int64_t)b);
+	case ALU_DIV: return b ? a / b : 0;
+	case ALU_OR: return a | b;
+	case ALU_AND: return a & b;
+	case ALU_LSH: return a << (b & 63);
+	case ALU_RSH: return a >> (b & 63);
+	case ALU_NEG: return -a;
+	case ALU_SMOD: return b == 0 ? a : (int64_t)b == -1 ? 0 : (uint64_t)((int64_t)a % (int64_t)b);
+	case ALU_MOD: return b ? a % b : a;
+	case ALU_XOR: return a ^ b;
+	case ALU_MOVSX:
+		if (sext_bits == 8)
 			return (uint64_t)(int64_t)(int8_t)b;
-		if (off == 16)
+		if (sext_bits == 16)
 			return (uint64_t)(int64_t)(int16_t)b;
-		if (off == 32)
+		if (sext_bits == 32)
 			return (uint64_t)(int64_t)(int32_t)b;
 		return b;
-	case 0xc0: return (uint64_t)((int64_t)a >> (b & 63));
+	case ALU_MOV: return b;
+	case ALU_ARSH: return (uint64_t)((int64_t)a >> (b & 63));
+	default: return 0;
 	}
-	return 0;
 }
 
-static uint64_t conc_endian(uint64_t a, bool alu64_class, bool to_be, unsigned bits)
+/* ALU_END_LE, ALU_END_BE or ALU_BSWAP of `bits`, on a little-endian host. */
+static uint64_t conc_endian(uint64_t a, enum isa_alu op, unsigned bits)
 {
-	bool swap = alu64_class || to_be;
+	bool swap = op != ALU_END_LE;
 	if (bits == 16)
 		return swap ? __builtin_bswap16((uint16_t)a) : (uint16_t)a;
 	if (bits == 32)
@@ -143,8 +138,8 @@ static uint64_t conc_endian(uint64_t a, bool alu64_class, bool to_be, unsigned b
 	return swap ? __builtin_bswap64(a) : a;
 }
 
-static const uint8_t jmp_ops[] = { 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70,
-				   0xa0, 0xb0, 0xc0, 0xd0, JMP_JSET_NOT };
+static const uint8_t jmp_ops[] = { COND_EQ, COND_GT, COND_GE, COND_SET, COND_NE, COND_SGT, COND_SGE,
+				   COND_LT, COND_LE, COND_SLT, COND_SLE, COND_SET_NOT };
 #define NJMP (sizeof(jmp_ops) / sizeof(jmp_ops[0]))
 
 /* ---- abstract scalars with known members -------------------------------- */
@@ -240,19 +235,37 @@ static const struct sample *pool_get(void)
 	return &pool[below(pool_n)];
 }
 
-static uint8_t random_alu(bool alu64, int16_t *off)
+/* The arithmetic operations, one of each kind: the signed and the
+ * sign-extending forms are variants of these (alu_variant()). */
+static const enum isa_alu alu_kinds[] = { ALU_ADD, ALU_SUB, ALU_MUL, ALU_DIV, ALU_OR,  ALU_AND, ALU_LSH,
+					  ALU_RSH, ALU_NEG, ALU_MOD, ALU_XOR, ALU_MOV, ALU_ARSH };
+#define NALU (sizeof(alu_kinds) / sizeof(alu_kinds[0]))
+
+/* The operation an instruction of kind `op` with offset field `off`
+ * performs, as the ISA's decoding selects it (sdiv, smod, movsx). */
+static enum isa_alu alu_variant(enum isa_alu op, int16_t off)
 {
-	static const uint8_t ops[] = { 0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60,
-				       0x70, 0x80, 0x90, 0xa0, 0xb0, 0xc0 };
-	uint8_t op = ops[below(sizeof(ops))];
-	*off = 0;
-	if ((op == 0x30 || op == 0x90) && below(2))
-		*off = 1;
-	if (op == 0xb0) {
-		static const int16_t sx[] = { 0, 8, 16, 32 };
-		*off = sx[below(alu64 ? 4 : 3)];
-	}
+	if (op == ALU_DIV && off == 1)
+		return ALU_SDIV;
+	if (op == ALU_MOD && off == 1)
+		return ALU_SMOD;
+	if (op == ALU_MOV && off)
+		return ALU_MOVSX;
 	return op;
+}
+
+static enum isa_alu random_alu(bool alu64, unsigned *sext_bits)
+{
+	enum isa_alu op = alu_kinds[below(NALU)];
+	int16_t off = 0;
+	if ((op == ALU_DIV || op == ALU_MOD) && below(2))
+		off = 1;
+	if (op == ALU_MOV) {
+		static const int16_t sx[] = { 0, 8, 16, 32 };
+		off = sx[below(alu64 ? 4 : 3)];
+	}
+	*sext_bits = op == ALU_MOV ? (unsigned)off : 0;
+	return alu_variant(op, off);
 }
 
 /* New abstract scalars, by several methods; each has real members. */
@@ -310,8 +323,8 @@ static void make_sample(struct sample *x)
 			bool is32 = below(2);
 			uint64_t c = below(2) ? interesting() : w + below(64) - 32;
 			scalar_known(&k, c);
-			if (!jmp_holds(w, c, op, is32))
-				op = jmp_negate(op);
+			if (!cond_holds(w, c, op, is32))
+				op = cond_negate(op);
 			bool ok = scalar_refine(&x->s, &k, op, is32);
 			CHECK(ok, "refine to a satisfiable range failed");
 			if (!ok) {
@@ -330,12 +343,12 @@ static void make_sample(struct sample *x)
 		}
 		const struct sample *a = pool_get(), *b = pool_get();
 		bool alu64 = below(2);
-		int16_t off;
-		uint8_t op = random_alu(alu64, &off);
+		unsigned sext_bits;
+		enum isa_alu op = random_alu(alu64, &sext_bits);
 		x->s = a->s;
-		scalar_alu(&x->s, &b->s, op, alu64, off);
+		scalar_alu(&x->s, &b->s, op, alu64, sext_bits);
 		for (int i = 0; i < 4; i++) {
-			uint64_t r = conc_alu(pick_member(a), pick_member(b), op, alu64, off);
+			uint64_t r = conc_alu(pick_member(a), pick_member(b), op, alu64, sext_bits);
 			if (member(&x->s, r, "alu (making)"))
 				add_member(x, r);
 		}
@@ -353,28 +366,28 @@ static void make_sample(struct sample *x)
 static void check_alu(const struct sample *a, const struct sample *b)
 {
 	for (int alu64 = 0; alu64 < 2; alu64++) {
-		static const uint8_t ops[] = { 0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60,
-					       0x70, 0x80, 0x90, 0xa0, 0xb0, 0xc0 };
-		for (size_t i = 0; i < sizeof(ops); i++) {
-			uint8_t op = ops[i];
+		for (size_t i = 0; i < NALU; i++) {
+			enum isa_alu kind = alu_kinds[i];
 			int16_t offs[4] = { 0 };
 			int noff = 1;
-			if (op == 0x30 || op == 0x90)
+			if (kind == ALU_DIV || kind == ALU_MOD)
 				offs[noff++] = 1;
-			if (op == 0xb0) {
+			if (kind == ALU_MOV) {
 				offs[noff++] = 8;
 				offs[noff++] = 16;
 				if (alu64)
 					offs[noff++] = 32;
 			}
 			for (int j = 0; j < noff; j++) {
+				enum isa_alu op = alu_variant(kind, offs[j]);
+				unsigned sext_bits = op == ALU_MOVSX ? (unsigned)offs[j] : 0;
 				struct sample r = { .s = a->s };
-				scalar_alu(&r.s, &b->s, op, alu64, offs[j]);
+				scalar_alu(&r.s, &b->s, op, alu64, sext_bits);
 				for (int k = 0; k < 4; k++) {
 					uint64_t x = pick_member(a), y = pick_member(b);
-					uint64_t v = conc_alu(x, y, op, alu64, offs[j]);
+					uint64_t v = conc_alu(x, y, op, alu64, sext_bits);
 					char what[640];
-					snprintf(what, sizeof(what), "alu op %#x alu64 %d off %d on %#" PRIx64 ", %#" PRIx64 " from %s, %s",
+					snprintf(what, sizeof(what), "alu op %d alu64 %d off %d on %#" PRIx64 ", %#" PRIx64 " from %s, %s",
 						 op, alu64, offs[j], x, y, fmt(&a->s), fmt(&b->s));
 					if (!member(&r.s, v, what))
 						return;
@@ -390,19 +403,20 @@ static void check_alu(const struct sample *a, const struct sample *b)
 			for (unsigned bits = 16; bits <= 64; bits *= 2) {
 				if (cls && be)
 					continue;
+				enum isa_alu op = cls ? ALU_BSWAP : be ? ALU_END_BE : ALU_END_LE;
 				struct scalar r = a->s;
-				scalar_endian(&r, cls, be, bits);
+				scalar_endian(&r, op, bits);
 				for (int k = 0; k < 3; k++) {
 					uint64_t x = pick_member(a);
-					member(&r, conc_endian(x, cls, be, bits), "endian");
+					member(&r, conc_endian(x, op, bits), "endian");
 				}
 			}
 	/* mov of a register into itself and ops with itself as source */
 	struct scalar r = a->s;
-	scalar_alu(&r, &r, 0x10, true, 0);
+	scalar_alu(&r, &r, ALU_SUB, true, 0);
 	member(&r, 0, "x - x");
 	r = a->s;
-	scalar_alu(&r, &r, 0x00, true, 0);
+	scalar_alu(&r, &r, ALU_ADD, true, 0);
 	uint64_t x = pick_member(a);
 	member(&r, x + x, "x + x");
 }
@@ -417,18 +431,18 @@ static void check_branches(const struct sample *a, const struct sample *b)
 			int taken = scalar_branch_taken(&sa, &sb, op, is32);
 			struct scalar t1 = a->s, t2 = b->s, f1 = a->s, f2 = b->s;
 			bool tok = scalar_refine(&t1, &t2, op, is32);
-			bool fok = scalar_refine(&f1, &f2, jmp_negate(op), is32);
+			bool fok = scalar_refine(&f1, &f2, cond_negate(op), is32);
 			for (int k = 0; k < 6; k++) {
 				uint64_t x = pick_member(a), y = pick_member(b);
-				bool c = jmp_holds(x, y, op, is32);
+				bool c = cond_holds(x, y, op, is32);
 				soundness_checks += 3;
-				CHECK(c == jmp_holds(y, x, jmp_swap(op), is32), "jmp_swap %#x", op);
-				CHECK(c != jmp_holds(x, y, jmp_negate(op), is32), "jmp_negate %#x", op);
+				CHECK(c == cond_holds(y, x, cond_swap(op), is32), "cond_swap %#x", op);
+				CHECK(c != cond_holds(x, y, cond_negate(op), is32), "cond_negate %#x", op);
 				CHECK(taken == -1 || taken == (int)c,
 				      "branch %#x is32 %d said %d for %#" PRIx64 ", %#" PRIx64 " in %s, %s",
 				      op, is32, taken, x, y, fmt(&a->s), fmt(&b->s));
 				char what[64];
-				snprintf(what, sizeof(what), "refine op %#x is32 %d (%s)", c ? op : jmp_negate(op),
+				snprintf(what, sizeof(what), "refine op %#x is32 %d (%s)", c ? op : cond_negate(op),
 					 is32, c ? "taken" : "not taken");
 				bool ok = c ? tok : fok;
 				soundness_checks++;
@@ -445,7 +459,7 @@ static void check_branches(const struct sample *a, const struct sample *b)
 			if (below(16) == 0 && tok) {
 				struct sample n = { .s = t1 };
 				for (int k = 0; k < a->nw; k++)
-					if (jmp_holds(a->w[k], pick_member(b), op, is32) &&
+					if (cond_holds(a->w[k], pick_member(b), op, is32) &&
 					    scalar_contains(&t1, a->w[k]))
 						add_member(&n, a->w[k]);
 				if (n.nw)
@@ -454,12 +468,12 @@ static void check_branches(const struct sample *a, const struct sample *b)
 			/* a register compared with itself */
 			struct scalar s = a->s;
 			uint64_t x = pick_member(a);
-			bool c = jmp_holds(x, x, op, is32);
+			bool c = cond_holds(x, x, op, is32);
 			int self = scalar_branch_taken(&s, &s, op, is32);
 			soundness_checks++;
 			CHECK(self == -1 || self == (int)c, "self branch %#x is32 %d said %d for %#" PRIx64, op,
 			      is32, self, x);
-			bool ok = scalar_refine(&s, &s, c ? op : jmp_negate(op), is32);
+			bool ok = scalar_refine(&s, &s, c ? op : cond_negate(op), is32);
 			soundness_checks++;
 			CHECK(ok, "self refine %#x returned false", op);
 			if (ok)
@@ -531,11 +545,11 @@ static void known(struct scalar *s, uint64_t v)
 	scalar_known(s, v);
 }
 
-static struct scalar alu_k(struct scalar s, uint8_t op, bool alu64, int16_t off, uint64_t k)
+static struct scalar alu_k(struct scalar s, enum isa_alu op, bool alu64, unsigned sext_bits, uint64_t k)
 {
 	struct scalar c;
 	known(&c, k);
-	scalar_alu(&s, &c, op, alu64, off);
+	scalar_alu(&s, &c, op, alu64, sext_bits);
 	return s;
 }
 
@@ -559,147 +573,147 @@ static void precision(void)
 
 	/* constants fold */
 	known(&s, 40);
-	s = alu_k(s, 0x00, true, 0, 2);
+	s = alu_k(s, ALU_ADD, true, 0, 2);
 	expect_const(&s, 42, "40 + 2");
 	expect_format(&s, "42");
-	s = alu_k(s, 0x20, true, 0, 3);
+	s = alu_k(s, ALU_MUL, true, 0, 3);
 	expect_const(&s, 126, "42 * 3");
 	known(&s, 100);
-	expect_const((t = alu_k(s, 0x30, true, 0, 7), &t), 14, "100 / 7");
-	expect_const((t = alu_k(s, 0x90, true, 0, 7), &t), 2, "100 % 7");
-	expect_const((t = alu_k(s, 0x30, true, 0, 0), &t), 0, "100 / 0");
-	expect_const((t = alu_k(s, 0x90, true, 0, 0), &t), 100, "100 % 0");
-	expect_const((t = alu_k(s, 0x90, false, 0, 0), &t), 100, "w: 100 % 0");
+	expect_const((t = alu_k(s, ALU_DIV, true, 0, 7), &t), 14, "100 / 7");
+	expect_const((t = alu_k(s, ALU_MOD, true, 0, 7), &t), 2, "100 % 7");
+	expect_const((t = alu_k(s, ALU_DIV, true, 0, 0), &t), 0, "100 / 0");
+	expect_const((t = alu_k(s, ALU_MOD, true, 0, 0), &t), 100, "100 % 0");
+	expect_const((t = alu_k(s, ALU_MOD, false, 0, 0), &t), 100, "w: 100 % 0");
 	known(&s, 0x8000000000000000ull);
-	expect_const((t = alu_k(s, 0x30, true, 1, (uint64_t)-1), &t), 0x8000000000000000ull,
+	expect_const((t = alu_k(s, ALU_SDIV, true, 0, (uint64_t)-1), &t), 0x8000000000000000ull,
 		     "INT64_MIN s/ -1");
-	expect_const((t = alu_k(s, 0x90, true, 1, (uint64_t)-1), &t), 0, "INT64_MIN s% -1");
+	expect_const((t = alu_k(s, ALU_SMOD, true, 0, (uint64_t)-1), &t), 0, "INT64_MIN s% -1");
 	known(&s, (uint64_t)-7);
-	expect_const((t = alu_k(s, 0x30, true, 1, 2), &t), (uint64_t)-3, "-7 s/ 2");
-	expect_const((t = alu_k(s, 0x90, true, 1, 2), &t), (uint64_t)-1, "-7 s% 2");
-	expect_const((t = alu_k(s, 0x30, false, 1, 2), &t), 0xfffffffd, "w: -7 s/ 2");
-	expect_const((t = alu_k(s, 0x30, true, 0, 2), &t), 0x7ffffffffffffffcull, "-7 / 2");
+	expect_const((t = alu_k(s, ALU_SDIV, true, 0, 2), &t), (uint64_t)-3, "-7 s/ 2");
+	expect_const((t = alu_k(s, ALU_SMOD, true, 0, 2), &t), (uint64_t)-1, "-7 s% 2");
+	expect_const((t = alu_k(s, ALU_SDIV, false, 0, 2), &t), 0xfffffffd, "w: -7 s/ 2");
+	expect_const((t = alu_k(s, ALU_DIV, true, 0, 2), &t), 0x7ffffffffffffffcull, "-7 / 2");
 	known(&s, 0x80000000);
-	expect_const((t = alu_k(s, 0x30, false, 1, 0xffffffff), &t), 0x80000000, "w: INT32_MIN s/ -1");
-	expect_const((t = alu_k(s, 0x90, false, 1, 0xffffffff), &t), 0, "w: INT32_MIN s% -1");
+	expect_const((t = alu_k(s, ALU_SDIV, false, 0, 0xffffffff), &t), 0x80000000, "w: INT32_MIN s/ -1");
+	expect_const((t = alu_k(s, ALU_SMOD, false, 0, 0xffffffff), &t), 0, "w: INT32_MIN s% -1");
 
 	/* 32-bit ops zero-extend */
 	known(&s, 0xffffffffffffffffull);
-	expect_const((t = alu_k(s, 0x00, false, 0, 1), &t), 0, "w: 0xffffffff + 1");
-	expect_const((t = alu_k(s, 0x00, true, 0, 1), &t), 0, "0xffff...ff + 1");
-	expect_const((t = alu_k(s, 0x10, false, 0, 1), &t), 0xfffffffe, "w: -1 - 1");
-	expect_const((t = alu_k(s, 0xb0, false, 0, 0), &t), 0, "w: mov 0");
+	expect_const((t = alu_k(s, ALU_ADD, false, 0, 1), &t), 0, "w: 0xffffffff + 1");
+	expect_const((t = alu_k(s, ALU_ADD, true, 0, 1), &t), 0, "0xffff...ff + 1");
+	expect_const((t = alu_k(s, ALU_SUB, false, 0, 1), &t), 0xfffffffe, "w: -1 - 1");
+	expect_const((t = alu_k(s, ALU_MOV, false, 0, 0), &t), 0, "w: mov 0");
 	unknown(&s);
 	t = s;
-	scalar_alu(&t, &s, 0xb0, false, 0);
+	scalar_alu(&t, &s, ALU_MOV, false, 0);
 	CHECK(t.umax == 0xffffffff && t.umin == 0 && t.smin == 0 && t.var.mask == 0xffffffff,
 	      "w: mov of unknown zero-extends: %s", fmt(&t));
-	t = alu_k(s, 0x00, false, 0, 1);
+	t = alu_k(s, ALU_ADD, false, 0, 1);
 	CHECK(t.umax == 0xffffffff && t.smax == 0xffffffff && t.smin == 0, "w: unknown + 1: %s", fmt(&t));
 	scalar_zext32(&s);
 	CHECK(s.umax == 0xffffffff && s.var.mask == 0xffffffff, "zext32 of unknown: %s", fmt(&s));
 
 	/* bitwise */
 	unknown(&s);
-	t = alu_k(s, 0x50, true, 0, 0xff);
+	t = alu_k(s, ALU_AND, true, 0, 0xff);
 	CHECK(t.umin == 0 && t.umax == 255 && t.smin == 0 && t.smax == 255 && t.var.value == 0 &&
 		      t.var.mask == 0xff && t.u32_max == 255,
 	      "x & 0xff: %s", fmt(&t));
 	expect_format(&t, "scalar(umax=255,var_off=(0x0; 0xff))");
-	t = alu_k(s, 0x40, true, 0, 0xf0);
+	t = alu_k(s, ALU_OR, true, 0, 0xf0);
 	CHECK(t.umin == 0xf0 && t.var.value == 0xf0 && t.var.mask == ~0xf0ull, "x | 0xf0: %s", fmt(&t));
-	t = alu_k(alu_k(s, 0x50, true, 0, 0xf), 0xa0, true, 0, 0xf0);
+	t = alu_k(alu_k(s, ALU_AND, true, 0, 0xf), ALU_XOR, true, 0, 0xf0);
 	CHECK(t.umin == 0xf0 && t.umax == 0xff && t.var.value == 0xf0 && t.var.mask == 0xf,
 	      "(x & 0xf) ^ 0xf0: %s", fmt(&t));
 
 	/* shifts */
-	t = alu_k(s, 0x70, true, 0, 60);
+	t = alu_k(s, ALU_RSH, true, 0, 60);
 	CHECK(t.umax == 15 && t.umin == 0 && t.var.mask == 0xf, "x >> 60: %s", fmt(&t));
-	t = alu_k(s, 0x70, false, 0, 28);
+	t = alu_k(s, ALU_RSH, false, 0, 28);
 	CHECK(t.umax == 15 && t.var.mask == 0xf, "w: x >> 28: %s", fmt(&t));
-	t = alu_k(s, 0x70, true, 0, 124); /* masked to 60 */
+	t = alu_k(s, ALU_RSH, true, 0, 124); /* masked to 60 */
 	CHECK(t.umax == 15, "x >> 124 (masked): %s", fmt(&t));
-	t = alu_k(s, 0x60, true, 0, 8);
+	t = alu_k(s, ALU_LSH, true, 0, 8);
 	CHECK(t.var.mask == ~0xffull && t.var.value == 0, "x << 8: %s", fmt(&t));
 	known(&s, 1);
-	expect_const((t = alu_k(s, 0x60, false, 0, 31), &t), 0x80000000, "w: 1 << 31");
-	expect_const((t = alu_k(s, 0x60, false, 0, 32), &t), 1, "w: 1 << 32 (masked)");
-	expect_const((t = alu_k(s, 0x60, true, 0, 63), &t), 0x8000000000000000ull, "1 << 63");
+	expect_const((t = alu_k(s, ALU_LSH, false, 0, 31), &t), 0x80000000, "w: 1 << 31");
+	expect_const((t = alu_k(s, ALU_LSH, false, 0, 32), &t), 1, "w: 1 << 32 (masked)");
+	expect_const((t = alu_k(s, ALU_LSH, true, 0, 63), &t), 0x8000000000000000ull, "1 << 63");
 	known(&s, 0x80000000);
-	expect_const((t = alu_k(s, 0xc0, false, 0, 4), &t), 0xf8000000, "w: 0x80000000 s>> 4");
+	expect_const((t = alu_k(s, ALU_ARSH, false, 0, 4), &t), 0xf8000000, "w: 0x80000000 s>> 4");
 	unknown(&s);
-	s = alu_k(s, 0x50, true, 0, 0xff);
-	t = alu_k(s, 0x60, true, 0, 56);
-	t = alu_k(t, 0xc0, true, 0, 56);
+	s = alu_k(s, ALU_AND, true, 0, 0xff);
+	t = alu_k(s, ALU_LSH, true, 0, 56);
+	t = alu_k(t, ALU_ARSH, true, 0, 56);
 	CHECK(t.smin == -128 && t.smax == 127, "(x & 0xff) << 56 s>> 56: %s", fmt(&t));
 	/* a shift by a register in [0, 3] */
 	unknown(&c);
-	c = alu_k(c, 0x50, true, 0, 3);
+	c = alu_k(c, ALU_AND, true, 0, 3);
 	t = s;
-	scalar_alu(&t, &c, 0x60, true, 0);
+	scalar_alu(&t, &c, ALU_LSH, true, 0);
 	CHECK(t.umax == 255 << 3 && t.var.mask == 0x7ff, "(x & 0xff) << (y & 3): %s", fmt(&t));
 
 	/* arithmetic on ranges */
 	unknown(&s);
-	s = alu_k(s, 0x50, true, 0, 0xff);
-	t = alu_k(s, 0x00, true, 0, 10);
+	s = alu_k(s, ALU_AND, true, 0, 0xff);
+	t = alu_k(s, ALU_ADD, true, 0, 10);
 	CHECK(t.umin == 10 && t.umax == 265, "(x & 0xff) + 10: %s", fmt(&t));
-	t = alu_k(s, 0x10, true, 0, 10);
+	t = alu_k(s, ALU_SUB, true, 0, 10);
 	CHECK(t.smin == -10 && t.smax == 245, "(x & 0xff) - 10: %s", fmt(&t));
-	c = alu_k(s, 0x50, true, 0, 0xf);
+	c = alu_k(s, ALU_AND, true, 0, 0xf);
 	t = s;
-	scalar_alu(&t, &c, 0x20, true, 0);
+	scalar_alu(&t, &c, ALU_MUL, true, 0);
 	CHECK(t.umax == 255 * 15 && t.smin == 0, "(x & 0xff) * (y & 0xf): %s", fmt(&t));
-	t = alu_k(s, 0x20, true, 0, 4);
+	t = alu_k(s, ALU_MUL, true, 0, 4);
 	CHECK(t.umax == 1020 && t.var.mask == 0x3fc, "(x & 0xff) * 4: %s", fmt(&t));
 	t = s;
-	scalar_alu(&t, &s, 0x80, true, 0);
+	scalar_alu(&t, &s, ALU_NEG, true, 0);
 	CHECK(t.smin == -255 && t.smax == 0, "neg (x & 0xff): %s", fmt(&t));
 	known(&s, 5);
-	expect_const((t = alu_k(s, 0x80, true, 0, 0), &t), (uint64_t)-5, "neg 5");
-	expect_const((t = alu_k(s, 0x80, false, 0, 0), &t), 0xfffffffb, "w: neg 5");
+	expect_const((t = alu_k(s, ALU_NEG, true, 0, 0), &t), (uint64_t)-5, "neg 5");
+	expect_const((t = alu_k(s, ALU_NEG, false, 0, 0), &t), 0xfffffffb, "w: neg 5");
 
 	/* sign-extending moves */
 	known(&c, 0x80);
 	unknown(&s);
 	t = s;
-	scalar_alu(&t, &c, 0xb0, true, 8);
+	scalar_alu(&t, &c, ALU_MOVSX, true, 8);
 	expect_const(&t, (uint64_t)-128, "movsx8 0x80");
 	t = s;
-	scalar_alu(&t, &c, 0xb0, false, 8);
+	scalar_alu(&t, &c, ALU_MOVSX, false, 8);
 	expect_const(&t, 0xffffff80, "w: movsx8 0x80");
 	t = s;
-	scalar_alu(&t, &s, 0xb0, true, 16);
+	scalar_alu(&t, &s, ALU_MOVSX, true, 16);
 	CHECK(t.smin == -32768 && t.smax == 32767, "movsx16 unknown: %s", fmt(&t));
 	t = s;
-	scalar_alu(&t, &s, 0xb0, true, 32);
+	scalar_alu(&t, &s, ALU_MOVSX, true, 32);
 	CHECK(t.smin == INT32_MIN && t.smax == INT32_MAX, "movsx32 unknown: %s", fmt(&t));
-	c = alu_k(s, 0x50, true, 0, 0x7f);
+	c = alu_k(s, ALU_AND, true, 0, 0x7f);
 	t = s;
-	scalar_alu(&t, &c, 0xb0, true, 8);
+	scalar_alu(&t, &c, ALU_MOVSX, true, 8);
 	CHECK(t.smin == 0 && t.smax == 127 && t.var.mask == 0x7f, "movsx8 (x & 0x7f): %s", fmt(&t));
 
 	/* byte swaps */
 	known(&s, 0x1234);
 	t = s;
-	scalar_endian(&t, false, true, 16);
+	scalar_endian(&t, ALU_END_BE, 16);
 	expect_const(&t, 0x3412, "be16 0x1234");
 	known(&s, 0x1122334455667788ull);
 	t = s;
-	scalar_endian(&t, false, false, 16);
+	scalar_endian(&t, ALU_END_LE, 16);
 	expect_const(&t, 0x7788, "le16");
 	t = s;
-	scalar_endian(&t, false, false, 32);
+	scalar_endian(&t, ALU_END_LE, 32);
 	expect_const(&t, 0x55667788, "le32");
 	t = s;
-	scalar_endian(&t, true, false, 64);
+	scalar_endian(&t, ALU_BSWAP, 64);
 	expect_const(&t, 0x8877665544332211ull, "bswap64");
 	unknown(&s);
 	t = s;
-	scalar_endian(&t, false, true, 32);
+	scalar_endian(&t, ALU_END_BE, 32);
 	CHECK(t.umax == 0xffffffff && t.var.mask == 0xffffffff, "be32 unknown: %s", fmt(&t));
 	t = s;
-	scalar_endian(&t, false, false, 16);
+	scalar_endian(&t, ALU_END_LE, 16);
 	CHECK(t.umax == 0xffff && t.var.mask == 0xffff, "le16 unknown: %s", fmt(&t));
 
 	/* loads */
@@ -713,104 +727,104 @@ static void precision(void)
 
 	/* branches: decisions */
 	unknown(&s);
-	s = alu_k(s, 0x50, true, 0, 0xff);
+	s = alu_k(s, ALU_AND, true, 0, 0xff);
 	known(&c, 256);
-	CHECK(scalar_branch_taken(&s, &c, 0xa0, false) == 1, "x&0xff < 256 always");
-	CHECK(scalar_branch_taken(&s, &c, 0x10, false) == 0, "x&0xff == 256 never");
-	CHECK(scalar_branch_taken(&s, &c, 0x40, false) == 0, "x&0xff & 256 never");
-	CHECK(scalar_branch_taken(&s, &c, JMP_JSET_NOT, false) == 1, "!(x&0xff & 256) always");
+	CHECK(scalar_branch_taken(&s, &c, COND_LT, false) == 1, "x&0xff < 256 always");
+	CHECK(scalar_branch_taken(&s, &c, COND_EQ, false) == 0, "x&0xff == 256 never");
+	CHECK(scalar_branch_taken(&s, &c, COND_SET, false) == 0, "x&0xff & 256 never");
+	CHECK(scalar_branch_taken(&s, &c, COND_SET_NOT, false) == 1, "!(x&0xff & 256) always");
 	known(&c, 10);
-	CHECK(scalar_branch_taken(&s, &c, 0xa0, false) == -1, "x&0xff < 10 depends");
-	CHECK(scalar_branch_taken(&s, &c, 0xc0, true) == -1, "w: x&0xff s< 10 depends");
+	CHECK(scalar_branch_taken(&s, &c, COND_LT, false) == -1, "x&0xff < 10 depends");
+	CHECK(scalar_branch_taken(&s, &c, COND_SLT, true) == -1, "w: x&0xff s< 10 depends");
 	known(&t, 10);
-	CHECK(scalar_branch_taken(&t, &c, 0x10, false) == 1 && scalar_branch_taken(&t, &c, 0x50, true) == 0,
+	CHECK(scalar_branch_taken(&t, &c, COND_EQ, false) == 1 && scalar_branch_taken(&t, &c, COND_NE, true) == 0,
 	      "10 == 10");
 	known(&t, 0x100000005ull);
 	known(&c, 5);
-	CHECK(scalar_branch_taken(&t, &c, 0x10, true) == 1 && scalar_branch_taken(&t, &c, 0x10, false) == 0,
+	CHECK(scalar_branch_taken(&t, &c, COND_EQ, true) == 1 && scalar_branch_taken(&t, &c, COND_EQ, false) == 0,
 	      "0x100000005 vs 5: equal low halves only");
 
 	/* branches: narrowing */
 	unknown(&s);
 	known(&c, 10);
 	t = s;
-	CHECK(scalar_refine(&t, &c, 0xa0, false) && t.umax == 9 && t.umin == 0 && t.smin == 0,
+	CHECK(scalar_refine(&t, &c, COND_LT, false) && t.umax == 9 && t.umin == 0 && t.smin == 0,
 	      "if x < 10 (taken): %s", fmt(&t));
 	t = s;
-	CHECK(scalar_refine(&t, &c, jmp_negate(0xa0), false) && t.umin == 10, "if x < 10 (not taken): %s",
+	CHECK(scalar_refine(&t, &c, cond_negate(COND_LT), false) && t.umin == 10, "if x < 10 (not taken): %s",
 	      fmt(&t));
 	t = s;
-	CHECK(scalar_refine(&t, &c, 0xc0, false) && t.smax == 9 && t.smin == INT64_MIN,
+	CHECK(scalar_refine(&t, &c, COND_SLT, false) && t.smax == 9 && t.smin == INT64_MIN,
 	      "if x s< 10: %s", fmt(&t));
 	t = s;
-	CHECK(scalar_refine(&t, &c, 0xa0, true) && t.u32_max == 9 && t.umax == 0xffffffff00000009ull,
+	CHECK(scalar_refine(&t, &c, COND_LT, true) && t.u32_max == 9 && t.umax == 0xffffffff00000009ull,
 	      "if w < 10: %s", fmt(&t));
 	expect_format(&t, "scalar(smax=0x7fffffff00000009,umax=0xffffffff00000009,smin32=0,smax32=9,umax32=9,var_off=(0x0; 0xffffffff0000000f))");
 	t = s;
-	CHECK(scalar_refine(&c, &t, 0x20, false) && t.umax == 9, "if 10 > x: %s", fmt(&t));
+	CHECK(scalar_refine(&c, &t, COND_GT, false) && t.umax == 9, "if 10 > x: %s", fmt(&t));
 	known(&c, 10);
 	t = s;
-	CHECK(scalar_refine(&t, &c, 0x10, false), "x == 10");
+	CHECK(scalar_refine(&t, &c, COND_EQ, false), "x == 10");
 	expect_const(&t, 10, "if x == 10");
-	t = alu_k(s, 0x50, true, 0, 0xff);
+	t = alu_k(s, ALU_AND, true, 0, 0xff);
 	known(&c, 0);
-	CHECK(scalar_refine(&t, &c, 0x50, false) && t.umin == 1 && t.umax == 255, "x&0xff != 0: %s", fmt(&t));
+	CHECK(scalar_refine(&t, &c, COND_NE, false) && t.umin == 1 && t.umax == 255, "x&0xff != 0: %s", fmt(&t));
 	known(&c, 300);
-	t = alu_k(s, 0x50, true, 0, 0xff);
-	CHECK(!scalar_refine(&t, &c, 0x10, false), "x&0xff == 300 is impossible");
+	t = alu_k(s, ALU_AND, true, 0, 0xff);
+	CHECK(!scalar_refine(&t, &c, COND_EQ, false), "x&0xff == 300 is impossible");
 
 	/* 32-bit facts move the 64-bit bounds to the next block of 2^32 */
 	t = s;
 	known(&c, 0x1fffffff0ull);
-	CHECK(scalar_refine(&t, &c, 0x30, false), "x >= 0x1fffffff0");
+	CHECK(scalar_refine(&t, &c, COND_GE, false), "x >= 0x1fffffff0");
 	known(&c, 5);
-	CHECK(scalar_refine(&t, &c, 0xb0, true) && t.umin == 0x200000000ull && t.u32_max == 5,
+	CHECK(scalar_refine(&t, &c, COND_LE, true) && t.umin == 0x200000000ull && t.u32_max == 5,
 	      "x >= 0x1fffffff0 && w <= 5: %s", fmt(&t));
-	t = alu_k(s, 0x50, true, 0, 0x1fffffffffull);
+	t = alu_k(s, ALU_AND, true, 0, 0x1fffffffffull);
 	known(&c, 0x100000000ull);
-	CHECK(scalar_refine(&t, &c, 0xa0, false), "x < 0x100000000");
+	CHECK(scalar_refine(&t, &c, COND_LT, false), "x < 0x100000000");
 	known(&c, 0);
-	CHECK(scalar_refine(&t, &c, 0x60, true) && t.umin == 1 && t.umax == 0x7fffffff && t.smax == 0x7fffffff,
+	CHECK(scalar_refine(&t, &c, COND_SGT, true) && t.umin == 1 && t.umax == 0x7fffffff && t.smax == 0x7fffffff,
 	      "x < 2^32 && w s> 0: %s", fmt(&t));
 
 	/* jset */
-	t = alu_k(s, 0x50, true, 0, 4); /* {0, 4} */
+	t = alu_k(s, ALU_AND, true, 0, 4); /* {0, 4} */
 	known(&c, 4);
-	CHECK(scalar_refine(&t, &c, 0x40, false), "jset 4");
+	CHECK(scalar_refine(&t, &c, COND_SET, false), "jset 4");
 	expect_const(&t, 4, "(x & 4) & 4 taken");
-	t = alu_k(s, 0x50, true, 0, 0x14); /* bits 2 and 4 unknown */
+	t = alu_k(s, ALU_AND, true, 0, 0x14); /* bits 2 and 4 unknown */
 	known(&c, 0x6);
 	/* as the kernel: a mask of two bits teaches nothing */
-	CHECK(scalar_refine(&t, &c, 0x40, false) && t.var.value == 0 && t.var.mask == 0x14,
+	CHECK(scalar_refine(&t, &c, COND_SET, false) && t.var.value == 0 && t.var.mask == 0x14,
 	      "x & 0x14 jset 6 learns nothing (the kernel's rule): %s", fmt(&t));
 	t = s;
 	known(&c, 0xf0);
-	CHECK(scalar_refine(&t, &c, JMP_JSET_NOT, false) && t.var.mask == ~0xf0ull && t.var.value == 0,
+	CHECK(scalar_refine(&t, &c, COND_SET_NOT, false) && t.var.mask == ~0xf0ull && t.var.value == 0,
 	      "!(x & 0xf0) clears bits: %s", fmt(&t));
 	t = s;
-	CHECK(scalar_refine(&t, &c, JMP_JSET_NOT, true) && t.var.mask == ~0xf0ull,
+	CHECK(scalar_refine(&t, &c, COND_SET_NOT, true) && t.var.mask == ~0xf0ull,
 	      "w: !(x & 0xf0) clears bits: %s", fmt(&t));
 	t = s;
 	known(&c, 3);
-	CHECK(scalar_refine(&t, &c, 0x40, false) && t.umin == 0 && t.var.mask == UINT64_MAX,
+	CHECK(scalar_refine(&t, &c, COND_SET, false) && t.umin == 0 && t.var.mask == UINT64_MAX,
 	      "x jset 3: nothing learnt (the kernel's rule): %s", fmt(&t));
 
 	/* a register against itself */
 	unknown(&s);
-	CHECK(scalar_branch_taken(&s, &s, 0x30, false) == 1 && scalar_branch_taken(&s, &s, 0xc0, true) == 0 &&
-		      scalar_branch_taken(&s, &s, 0x40, false) == -1,
+	CHECK(scalar_branch_taken(&s, &s, COND_GE, false) == 1 && scalar_branch_taken(&s, &s, COND_SLT, true) == 0 &&
+		      scalar_branch_taken(&s, &s, COND_SET, false) == -1,
 	      "x >= x, x s< x, x & x");
 	t = s;
-	CHECK(!scalar_refine(&t, &t, 0x50, false), "x != x is impossible");
+	CHECK(!scalar_refine(&t, &t, COND_NE, false), "x != x is impossible");
 	t = s;
 	known(&c, 0);
-	CHECK(scalar_refine(&t, &t, 0x40, false) && t.umin == 0, "x & x: nothing learnt (the kernel's rule): %s",
+	CHECK(scalar_refine(&t, &t, COND_SET, false) && t.umin == 0, "x & x: nothing learnt (the kernel's rule): %s",
 	      fmt(&t));
 
 	/* pruning */
 	unknown(&s);
-	t = alu_k(s, 0x50, true, 0, 0xf);
-	c = alu_k(s, 0x50, true, 0, 0x3);
+	t = alu_k(s, ALU_AND, true, 0, 0xf);
+	c = alu_k(s, ALU_AND, true, 0, 0x3);
 	CHECK(scalar_within(&t, &c) && !scalar_within(&c, &t), "(x & 3) within (x & 15)");
 	CHECK(scalar_within(&s, &t) && !scalar_within(&t, &s), "anything within unknown");
 	known(&c, 16);
@@ -827,9 +841,9 @@ static void precision(void)
 	expect_format(&s, "scalar(smin=-128,smax=127)");
 	unknown(&s);
 	known(&c, 10);
-	CHECK(scalar_refine(&s, &c, 0x30, false), "x >= 10");
+	CHECK(scalar_refine(&s, &c, COND_GE, false), "x >= 10");
 	expect_format(&s, "scalar(umin=10)");
-	t = alu_k(alu_k((unknown(&s), s), 0x50, true, 0, 0xf0), 0x40, true, 0, 1);
+	t = alu_k(alu_k((unknown(&s), s), ALU_AND, true, 0, 0xf0), ALU_OR, true, 0, 1);
 	expect_format(&t, "scalar(umin=1,umax=241,var_off=(0x1; 0xf0))");
 	char small[8];
 	int n = scalar_format(&t, small, sizeof(small));

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "verifier/scalar.h"   /* JMP_JSET_NOT */
+#include "verifier/scalar.h"   /* COND_SET_NOT, enum isa_cond */
 
 /* A bpfvm_log_fn sink: log_append(&buf, text) appends; text is always
  * NUL-terminated (NULL until something was written). */
@@ -47,30 +47,42 @@ static inline void log_clear(struct logbuf *b)
 		b->text[0] = 0;
 }
 
-/* Whether `a op b` holds, op the jump operation in the opcode's high
- * nibble (or JMP_JSET_NOT), comparing the low 32 bits when is32. */
-static inline bool jmp_holds(uint64_t a, uint64_t b, uint8_t op, bool is32)
+/* Whether `a cond b` holds, cond an enum isa_cond or COND_SET_NOT (the
+ * scalar domain's conditions), comparing the low 32 bits when is32. */
+static inline bool cond_holds(uint64_t a, uint64_t b, uint8_t cond, bool is32)
 {
 	if (is32) {
 		a = (uint32_t)a;
 		b = (uint32_t)b;
 	}
 	int64_t sa = is32 ? (int32_t)a : (int64_t)a, sb = is32 ? (int32_t)b : (int64_t)b;
-	switch (op) {
-	case 0x10: return a == b;
-	case 0x20: return a > b;
-	case 0x30: return a >= b;
-	case 0x40: return (a & b) != 0;
-	case 0x50: return a != b;
-	case 0x60: return sa > sb;
-	case 0x70: return sa >= sb;
-	case 0xa0: return a < b;
-	case 0xb0: return a <= b;
-	case 0xc0: return sa < sb;
-	case 0xd0: return sa <= sb;
-	case JMP_JSET_NOT: return (a & b) == 0;
+	switch (cond) {
+	case COND_EQ: return a == b;
+	case COND_GT: return a > b;
+	case COND_GE: return a >= b;
+	case COND_SET: return (a & b) != 0;
+	case COND_NE: return a != b;
+	case COND_SGT: return sa > sb;
+	case COND_SGE: return sa >= sb;
+	case COND_LT: return a < b;
+	case COND_LE: return a <= b;
+	case COND_SLT: return sa < sb;
+	case COND_SLE: return sa <= sb;
+	case COND_SET_NOT: return (a & b) == 0;
 	}
 	return false;
+}
+
+/* The same for an encoded jump, op its opcode's high nibble (the codes of
+ * RFC 9669's jump table), for oracles that execute raw instructions. */
+static inline bool jmp_holds(uint64_t a, uint64_t b, uint8_t op, bool is32)
+{
+	static const uint8_t cond_of_code[16] = {
+		[0x1] = COND_EQ, [0x2] = COND_GT, [0x3] = COND_GE, [0x4] = COND_SET, [0x5] = COND_NE,
+		[0x6] = COND_SGT, [0x7] = COND_SGE, [0xa] = COND_LT, [0xb] = COND_LE, [0xc] = COND_SLT,
+		[0xd] = COND_SLE,
+	};
+	return cond_holds(a, b, cond_of_code[op >> 4], is32);
 }
 
 #endif
