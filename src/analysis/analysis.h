@@ -1,7 +1,7 @@
 /*
  * analysis.h - what a program's instructions say about its control flow
  * and shape, computed once at load and kept with the program, for the
- * interpreter's pre-decoder, the JIT and (later) the verifier.
+ * interpreter's pre-decoder, the JIT and the verifier.
  *
  * Owns: struct analysis (jump targets, subprograms, local call sites,
  * callback entries, idioms), the control-flow checks every program must
@@ -54,6 +54,9 @@ struct analysis {
  * *out (NULL allowed: check only).  0 or a negative code with err set. */
 int analysis_build(const bpfvm_insn *insns, size_t count, struct analysis **out, bpfvm_error *err);
 void analysis_free(struct analysis *a);
+
+/* The subprogram (index into a->subprogs) instruction pc belongs to. */
+uint32_t analysis_subprog_of(const struct analysis *a, size_t pc);
 
 /* Finds the idioms of a (called by analysis_build). */
 void analysis_find_idioms(struct analysis *a, const bpfvm_insn *insns);

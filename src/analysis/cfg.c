@@ -3,7 +3,7 @@
  * subprograms, local call sites and callback entries, and the checks on
  * them.
  *
- * Owns: analysis_build/free and analysis_validate.  A subprogram starts at
+ * Owns: analysis_build/free, analysis_subprog_of and analysis_validate.  A subprogram starts at
  * instruction 0, at each local call's target and at each callback an lddw
  * of BPF_PSEUDO_FUNC names; it ends where the next one starts.  Jumps
  * stay inside their subprogram, never land on the second slot of an
@@ -46,7 +46,7 @@ static int mark_slots(const struct analysis *a, const bpfvm_insn *insns, uint8_t
 		if (t < 0)
 			continue;
 		if (kind[t] == SLOT_LDDW_HI)
-			return isa_error(err, -EINVAL, (int)pc, "%s into the second slot of the lddw at %lld",
+			return error_set(err, -EINVAL, (int)pc, "%s into the second slot of the lddw at %lld",
 			                 isa_is_func_ref(&insns[pc]) ? "callback reference" : "local call",
 			                 (long long)t - 1);
 		kind[t] = SLOT_SUB_START;
@@ -62,13 +62,13 @@ static int check_jump(const struct analysis *a, const bpfvm_insn *insns, const u
 	const struct isa_op *op = a->ops[pc];
 	int64_t t = isa_branch_target(op, &insns[pc], pc);
 	if (t < 0 || t >= (int64_t)count)
-		return isa_error(err, -EINVAL, (int)pc, "jump to %lld, outside the program (0..%zu)",
+		return error_set(err, -EINVAL, (int)pc, "jump to %lld, outside the program (0..%zu)",
 		                 (long long)t, count - 1);
 	if (kind[t] == SLOT_LDDW_HI)
-		return isa_error(err, -EINVAL, (int)pc, "jump into the second slot of the lddw at %lld",
+		return error_set(err, -EINVAL, (int)pc, "jump into the second slot of the lddw at %lld",
 		                 (long long)t - 1);
 	if ((size_t)t < sub_start || (size_t)t >= sub_end)
-		return isa_error(err, -EINVAL, (int)pc, "jump to %lld leaves its subprogram (%zu..%zu)",
+		return error_set(err, -EINVAL, (int)pc, "jump to %lld leaves its subprogram (%zu..%zu)",
 		                 (long long)t, sub_start, sub_end - 1);
 	return 0;
 }
@@ -96,7 +96,7 @@ static int check_flow(const struct analysis *a, const bpfvm_insn *insns, const u
 		}
 		bool falls_through = op->branch != BRANCH_EXIT && op->branch != BRANCH_ALWAYS;
 		if (falls_through && pc + width >= sub_end)
-			return isa_error(err, -EINVAL, (int)pc,
+			return error_set(err, -EINVAL, (int)pc,
 			                 sub_end == count ? "execution can run off the end of the program"
 			                                  : "execution can fall into the next subprogram");
 		pc += width - 1;
@@ -179,7 +179,7 @@ int analysis_build(const bpfvm_insn *insns, size_t count, struct analysis **out,
 	if (!a || !kind) {
 		free(kind);
 		analysis_free(a);
-		return isa_error(err, -ENOMEM, -1, "out of memory validating %zu instructions", count);
+		return error_set(err, -ENOMEM, -1, "out of memory validating %zu instructions", count);
 	}
 	for (size_t pc = 0; pc < count; pc++)
 		a->ops[pc] = decode(&insns[pc]);
@@ -200,6 +200,20 @@ int analysis_build(const bpfvm_insn *insns, size_t count, struct analysis **out,
 void analysis_free(struct analysis *a)
 {
 	free(a);
+}
+
+uint32_t analysis_subprog_of(const struct analysis *a, size_t pc)
+{
+	/* the last start at or before pc; subprogs[0] is 0 */
+	size_t lo = 0, hi = a->subprog_count;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (a->subprogs[mid] <= pc)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return (uint32_t)lo;
 }
 
 int analysis_validate(const bpfvm_insn *insns, size_t count, uint32_t max_insns, bpfvm_error *err)

@@ -8,39 +8,25 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/error.h"
 #include "base/opts.h"
 
-/* Fills err (if any) as the library's errors are filled; returns code.
- * (Its own, so that base/ depends on nothing above it.) */
-__attribute__((format(printf, 3, 4))) static int opts_error(bpfvm_error *err, int code, const char *fmt, ...)
-{
-	if (err) {
-		err->code = code;
-		err->insn = -1;
-		err->line = 0;
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 int opts_check(const void *opts, size_t user_sz, size_t lib_sz, const char *type_name, bpfvm_error *err)
 {
 	if (!opts)
 		return 0;
 	if (user_sz == 0)
-		return opts_error(err, -EINVAL, "%s: sz is 0; initialise it with BPFVM_OPTS", type_name);
+		return error_set(err, -EINVAL, -1, "%s: sz is 0; initialise it with BPFVM_OPTS", type_name);
 	if (user_sz < sizeof(size_t))
-		return opts_error(err, -EINVAL, "%s: sz %zu is smaller than sz itself; initialise it with BPFVM_OPTS",
+		return error_set(err, -EINVAL, -1, "%s: sz %zu is smaller than sz itself; initialise it with BPFVM_OPTS",
 		                 type_name, user_sz);
 	/* A newer caller: the fields this library does not know must be unset. */
 	const uint8_t *bytes = opts;
 	for (size_t i = lib_sz; i < user_sz; i++)
 		if (bytes[i])
-			return opts_error(err, -EINVAL,
-			                  "%s: byte %zu is set, beyond the %zu bytes this version of bpfvm knows "
+			return error_set(err, -EINVAL, -1,
+			                 "%s: byte %zu is set, beyond the %zu bytes this version of bpfvm knows "
 			                 "(sz %zu: a field from a newer version)",
 			                 type_name, i, lib_sz, user_sz);
 	return 0;

@@ -5,7 +5,7 @@
 #ifndef BPFVM_HELPERS_H
 #define BPFVM_HELPERS_H
 
-#include "core/program.h"
+#include "run/run.h"
 
 /* Fails the run (and returns false) unless [addr, addr+len) lies in the
  * program's memory; always true in unchecked mode (the verifier proved it). */

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/opts.h"
 #include "helpers/helper_desc.h"
 #include "helpers/helpers.h"
 #include "progtypes/progtypes.h"
@@ -94,9 +95,9 @@ static int grow(bpfvm_helpers *h)
 static int check_mutable(const bpfvm_helpers *h, uint32_t id, bpfvm_error *err)
 {
 	if (!h)
-		return isa_error(err, -EINVAL, -1, "helper %u: no table given", id);
+		return error_set(err, -EINVAL, -1, "helper %u: no table given", id);
 	if (atomic_load_explicit(&h->frozen, memory_order_acquire))
-		return isa_error(err, -EBUSY, -1,
+		return error_set(err, -EBUSY, -1,
 		                 "helper %u: the helper table is in use by a loaded program and can no longer change", id);
 	return 0;
 }
@@ -107,7 +108,7 @@ static int put(bpfvm_helpers *h, uint32_t id, const struct helper_desc *desc, st
 {
 	if ((h->used + 1) * 2 > h->capacity && grow(h)) {
 		free_owned(owned);
-		return isa_error(err, -ENOMEM, -1, "helper %u: out of memory", id);
+		return error_set(err, -ENOMEM, -1, "helper %u: out of memory", id);
 	}
 	struct helper_slot *s = &h->slots[slot_of(h->slots, h->capacity, id)];
 	if (s->used)
@@ -125,13 +126,13 @@ int bpfvm_helpers_add(bpfvm_helpers *h, uint32_t id, const char *name,
 	if (rc)
 		return rc;
 	if (!fn)
-		return isa_error(err, -EINVAL, -1, "helper %u: no function given", id);
+		return error_set(err, -EINVAL, -1, "helper %u: no function given", id);
 	struct helper_desc *d = calloc(1, sizeof *d);
 	char *copy = strdup(name ? name : "");
 	if (!d || !copy) {
 		free(d);
 		free(copy);
-		return isa_error(err, -ENOMEM, -1, "helper %u: out of memory", id);
+		return error_set(err, -ENOMEM, -1, "helper %u: out of memory", id);
 	}
 	/* The kernel's own function under its own ID (a table assembled
 	 * piecewise) keeps the kernel's prototype and inlining; any other
@@ -183,24 +184,24 @@ static int check_proto(uint32_t id, const bpfvm_helper_proto *p, bpfvm_error *er
 	for (int a = 0; a < 5; a++) {
 		unsigned k = p->args[a], prev = a ? p->args[a - 1] : BPFVM_ARG_NONE;
 		if (k >= BPFVM_ARG_PUBLIC_COUNT)
-			return isa_error(err, -EINVAL, -1, "helper %u: argument %d has unknown kind %u", id, a + 1, k);
+			return error_set(err, -EINVAL, -1, "helper %u: argument %d has unknown kind %u", id, a + 1, k);
 		if (ended && k != BPFVM_ARG_NONE)
-			return isa_error(err, -EINVAL, -1, "helper %u: argument %d follows BPFVM_ARG_NONE", id, a + 1);
+			return error_set(err, -EINVAL, -1, "helper %u: argument %d follows BPFVM_ARG_NONE", id, a + 1);
 		ended |= k == BPFVM_ARG_NONE;
 		bool after_mem = prev == BPFVM_ARG_MEM || prev == BPFVM_ARG_MEM_MAYBE_NULL || prev == BPFVM_ARG_MEM_UNINIT;
 		if ((k == BPFVM_ARG_SIZE || k == BPFVM_ARG_SIZE_OR_ZERO) != after_mem)
-			return isa_error(err, -EINVAL, -1, after_mem ? "helper %u: argument %d must be the size of argument %d"
+			return error_set(err, -EINVAL, -1, after_mem ? "helper %u: argument %d must be the size of argument %d"
 			                                             : "helper %u: argument %d is a size without memory before it",
 			                 id, a + 1, a);
 		if ((k == BPFVM_ARG_MAP_KEY || k == BPFVM_ARG_MAP_VALUE || k == BPFVM_ARG_MAP_VALUE_UNINIT) && !map)
-			return isa_error(err, -EINVAL, -1, "helper %u: argument %d is a map key or value without a map before it",
+			return error_set(err, -EINVAL, -1, "helper %u: argument %d is a map key or value without a map before it",
 			                 id, a + 1);
 		map |= k == BPFVM_ARG_MAP;
 	}
 	if ((unsigned)p->ret >= BPFVM_RET_PUBLIC_COUNT)
-		return isa_error(err, -EINVAL, -1, "helper %u: unknown result kind %u", id, (unsigned)p->ret);
+		return error_set(err, -EINVAL, -1, "helper %u: unknown result kind %u", id, (unsigned)p->ret);
 	if (p->ret == BPFVM_RET_MAP_VALUE_OR_NULL && !map)
-		return isa_error(err, -EINVAL, -1, "helper %u: returns a map value but takes no map", id);
+		return error_set(err, -EINVAL, -1, "helper %u: returns a map value but takes no map", id);
 	return 0;
 }
 
@@ -209,13 +210,17 @@ int bpfvm_helpers_set_proto(bpfvm_helpers *h, uint32_t id, const bpfvm_helper_pr
 	int rc = check_mutable(h, id, err);
 	if (rc)
 		return rc;
-	if (!proto || proto->sz < sizeof *proto)
-		return isa_error(err, -EINVAL, -1, "helper %u: bpfvm_helper_proto missing or its sz too small", id);
+	if (!proto)
+		return error_set(err, -EINVAL, -1, "helper %u: no prototype given", id);
+	bpfvm_helper_proto known;
+	if ((rc = opts_known(bpfvm_helper_proto, proto, &known, err)))
+		return rc;
+	proto = &known;
 	struct helper_slot *s = &h->slots[slot_of(h->slots, h->capacity, id)];
 	if (!s->used)
-		return isa_error(err, -ENOENT, -1, "helper %u: not in the table; add it with bpfvm_helpers_add() first", id);
+		return error_set(err, -ENOENT, -1, "helper %u: not in the table; add it with bpfvm_helpers_add() first", id);
 	if (!s->owned)
-		return isa_error(err, -EINVAL, -1, "helper %u (%s) is the kernel's and has its prototype", id,
+		return error_set(err, -EINVAL, -1, "helper %u (%s) is the kernel's and has its prototype", id,
 		                 s->desc->proto.name);
 	if ((rc = check_proto(id, proto, err)))
 		return rc;
@@ -242,7 +247,7 @@ bpfvm_helpers *bpfvm_helpers_new_kernel(bpfvm_error *err)
 {
 	bpfvm_helpers *h = bpfvm_helpers_new();
 	if (!h) {
-		isa_error(err, -ENOMEM, -1, "out of memory");
+		error_set(err, -ENOMEM, -1, "out of memory");
 		return NULL;
 	}
 	if (helpers_add_descs(h, helper_descs_kernel, helper_descs_kernel_count, err) ||

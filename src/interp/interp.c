@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "core/program.h"
+#include "interp/interp.h"
 
 /* RFC 9669: x / 0 = 0, and INT_MIN / -1 = INT_MIN (C would trap). */
 static inline uint64_t sdiv64(uint64_t a, uint64_t b)

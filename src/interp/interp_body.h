@@ -40,7 +40,8 @@ int INTERP_FN(const bpfvm_program *prog, struct bpfvm_run *run, size_t entry, co
 		return 0;
 	}
 
-	const struct interp_slot *const code = prog->slots[INTERP_CHECKED ? BPFVM_CHECKED : BPFVM_UNCHECKED];
+	const struct interp_code *const prepared = run->engine_state;
+	const struct interp_slot *const code = prepared->slots;
 	const struct interp_slot *ip = code + entry;
 	const bpfvm_run_opts *opts = run->opts;
 	uint64_t r[11];
@@ -310,14 +311,14 @@ int INTERP_FN(const bpfvm_program *prog, struct bpfvm_run *run, size_t entry, co
 	{
 		bpfvm_helper_fn fn;
 	op_CALL:
-		fn = prog->call_fns[ip->imm];
+		fn = prepared->call_fns[ip->imm];
 		goto call_helper;
 	op_CALLX:
 		/* helper IDs are 32-bit: a wider value names no helper (as in
 		 * the JIT), it is not truncated */
 		fn = DST > UINT32_MAX ? NULL : bpfvm_helpers_find(prog->helpers, (uint32_t)DST, NULL);
 		if (!fn) {
-			isa_error(err, -EINVAL, (int)(ip - code), "callx to unknown helper %llu",
+			error_set(err, -EINVAL, (int)(ip - code), "callx to unknown helper %llu",
 			          (unsigned long long)DST);
 			return -EINVAL;
 		}
@@ -340,7 +341,7 @@ int INTERP_FN(const bpfvm_program *prog, struct bpfvm_run *run, size_t entry, co
 					err->insn = (int)(ip - code);
 				return run->error_code;
 			}
-			isa_error(err, -EFAULT, (int)(ip - code), "helper failed: %s", run->fail_msg);
+			error_set(err, -EFAULT, (int)(ip - code), "helper failed: %s", run->fail_msg);
 			return -EFAULT;
 		}
 		NEXT();
@@ -348,7 +349,7 @@ int INTERP_FN(const bpfvm_program *prog, struct bpfvm_run *run, size_t entry, co
 
 	op_CALL_LOCAL:
 		if (depth + 1 >= depth_limit) {
-			isa_error(err, -E2BIG, (int)(ip - code), "local call nesting deeper than %u frames",
+			error_set(err, -E2BIG, (int)(ip - code), "local call nesting deeper than %u frames",
 			          BPFVM_MAX_CALL_DEPTH);
 			return -E2BIG;
 		}
@@ -376,15 +377,15 @@ int INTERP_FN(const bpfvm_program *prog, struct bpfvm_run *run, size_t entry, co
 
 #if INTERP_CHECKED
 fault_access:
-	isa_error(err, -EFAULT, (int)(ip - code), "out-of-bounds %s of %u bytes at 0x%llx",
+	error_set(err, -EFAULT, (int)(ip - code), "out-of-bounds %s of %u bytes at 0x%llx",
 	          fault_write ? "write" : "read", fault_size, (unsigned long long)fault_addr);
 	return -EFAULT;
 fault_misaligned:
-	isa_error(err, -EFAULT, (int)(ip - code), "misaligned atomic access of %u bytes at 0x%llx",
+	error_set(err, -EFAULT, (int)(ip - code), "misaligned atomic access of %u bytes at 0x%llx",
 	          fault_size, (unsigned long long)fault_addr);
 	return -EFAULT;
 fault_budget:
-	isa_error(err, -ELOOP, (int)(ip - code), "gave up after %llu backward jumps and calls (endless loop?)",
+	error_set(err, -ELOOP, (int)(ip - code), "gave up after %llu backward jumps and calls (endless loop?)",
 	          (unsigned long long)opts->max_back_edges);
 	return -ELOOP;
 #endif

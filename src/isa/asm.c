@@ -154,7 +154,7 @@ static int fail(struct asm_ctx *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	isa_error(c->err, -EINVAL, -1, "%s", msg);
+	error_set(c->err, -EINVAL, -1, "%s", msg);
 	if (c->err)
 		c->err->line = c->line;
 	return -EINVAL;
@@ -162,7 +162,7 @@ static int fail(struct asm_ctx *c, const char *fmt, ...)
 
 static int fail_nomem(struct asm_ctx *c)
 {
-	isa_error(c->err, -ENOMEM, -1, "out of memory assembling line %d", c->line);
+	error_set(c->err, -ENOMEM, -1, "out of memory assembling line %d", c->line);
 	if (c->err)
 		c->err->line = c->line;
 	return -ENOMEM;
@@ -742,7 +742,7 @@ int bpfvm_asm(const char *text, bpfvm_insn **insns, size_t *count, bpfvm_error *
 	if (count)
 		*count = 0;
 	if (!text || !insns || !count) {
-		isa_error(err, -EINVAL, -1, "bpfvm_asm: NULL argument");
+		error_set(err, -EINVAL, -1, "bpfvm_asm: NULL argument");
 		return -EINVAL;
 	}
 	int rc = 0;

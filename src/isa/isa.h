@@ -6,7 +6,7 @@
  * (enum isa_alu, isa_cond, isa_branch, the ISA_REG_* flags), isa_decode(),
  * the encoding checks of whole programs (isa_check_encoding()), the few
  * encodings other layers test or patch (isa_is_lddw(), isa_is_helper_call()),
- * and the error-reporting helper every module uses (isa_error()).
+ * (errors are base/error.h's error_set()).
  */
 #ifndef BPFVM_ISA_H
 #define BPFVM_ISA_H
@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/error.h"
 #include "bpfvm/bpfvm.h"
 #include "isa_ops.h"
 
@@ -169,8 +170,5 @@ int64_t isa_branch_target(const struct isa_op *op, const bpfvm_insn *insn, size_
  * program.  The control flow is src/analysis's to check. */
 int isa_check_encoding(const bpfvm_insn *insns, size_t count, uint32_t max_insns, bpfvm_error *err);
 
-/* Fills err (if non-NULL) and returns code.  insn may be -1. */
-int isa_error(bpfvm_error *err, int code, int insn, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
 
 #endif

@@ -3,8 +3,7 @@
  *
  * Owns: isa_ops[] (expanded from isa_ops.h, with the meaning that follows
  * from each row's opcode and format), the opcode index used by
- * isa_decode(), the reserved-field rules of each operand format, and
- * isa_error(), the one way errors are written.
+ * isa_decode(), and the reserved-field rules of each operand format.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -209,16 +208,3 @@ int64_t isa_branch_target(const struct isa_op *op, const bpfvm_insn *insn, size_
 	return (int64_t)pc + 1 + insn->off;
 }
 
-int isa_error(bpfvm_error *err, int code, int insn, const char *fmt, ...)
-{
-	if (err) {
-		err->code = code;
-		err->insn = insn;
-		err->line = 0;
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}

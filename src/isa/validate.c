@@ -25,12 +25,12 @@ static int undefined_opcode(const bpfvm_insn *in, size_t pc, bpfvm_error *err)
 {
 	const char *field = isa_selector_name(in->opcode);
 	if (isa_is_lddw(in))
-		return isa_error(err, -EINVAL, (int)pc, "lddw with src %u (a map or BTF reference) needs the object loader",
+		return error_set(err, -EINVAL, (int)pc, "lddw with src %u (a map or BTF reference) needs the object loader",
 		                 in->src);
 	if (field)
-		return isa_error(err, -EINVAL, (int)pc, "opcode 0x%02x with %s %d is not defined", in->opcode, field,
+		return error_set(err, -EINVAL, (int)pc, "opcode 0x%02x with %s %d is not defined", in->opcode, field,
 		                 !strcmp(field, "offset") ? in->off : !strcmp(field, "imm") ? in->imm : in->src);
-	return isa_error(err, -EINVAL, (int)pc, "unknown opcode 0x%02x%s", in->opcode,
+	return error_set(err, -EINVAL, (int)pc, "unknown opcode 0x%02x%s", in->opcode,
 	                 in->opcode == 0x00 ? " (stray second half of an lddw?)" : "");
 }
 
@@ -39,10 +39,10 @@ static int check_lddw(const bpfvm_insn *insns, size_t count, size_t pc, bpfvm_er
 {
 	const bpfvm_insn *in = &insns[pc];
 	if (pc + 1 >= count)
-		return isa_error(err, -EINVAL, (int)pc, "lddw is truncated: its second slot is missing");
+		return error_set(err, -EINVAL, (int)pc, "lddw is truncated: its second slot is missing");
 	const bpfvm_insn *hi = &insns[pc + 1];
 	if (hi->opcode || hi->dst || hi->src || hi->off)
-		return isa_error(err, -EINVAL, (int)pc + 1,
+		return error_set(err, -EINVAL, (int)pc + 1,
 		                 "second slot of lddw must have opcode, registers and offset zero");
 	if (!isa_is_func_ref(in))
 		return 0;
@@ -51,7 +51,7 @@ static int check_lddw(const bpfvm_insn *insns, size_t count, size_t pc, bpfvm_er
 	                  t == 0 ? "the program's entry cannot be a callback" :
 	                  t < 0 || t >= (int64_t)count ? "outside the program" : NULL;
 	if (why)
-		return isa_error(err, -EINVAL, (int)pc, "callback reference to %lld: %s", (long long)t, why);
+		return error_set(err, -EINVAL, (int)pc, "callback reference to %lld: %s", (long long)t, why);
 	return 0;
 }
 
@@ -60,9 +60,9 @@ int isa_check_encoding(const bpfvm_insn *insns, size_t count, uint32_t max_insns
 	if (max_insns == 0)
 		max_insns = BPFVM_MAX_INSNS;
 	if (count == 0)
-		return isa_error(err, -EINVAL, -1, "empty program");
+		return error_set(err, -EINVAL, -1, "empty program");
 	if (count > max_insns)
-		return isa_error(err, -E2BIG, -1, "program has %zu instructions, more than the limit of %u",
+		return error_set(err, -E2BIG, -1, "program has %zu instructions, more than the limit of %u",
 		                 count, max_insns);
 	for (size_t pc = 0; pc < count; pc++) {
 		const bpfvm_insn *in = &insns[pc];
@@ -71,7 +71,7 @@ int isa_check_encoding(const bpfvm_insn *insns, size_t count, uint32_t max_insns
 			return undefined_opcode(in, pc, err);
 		const char *why = isa_check_fields(op, in);
 		if (why)
-			return isa_error(err, -EINVAL, (int)pc, "%s (opcode 0x%02x)", why, in->opcode);
+			return error_set(err, -EINVAL, (int)pc, "%s (opcode 0x%02x)", why, in->opcode);
 		if (op->format == FMT_LDDW) {
 			int rc = check_lddw(insns, count, pc, err);
 			if (rc)
@@ -82,7 +82,7 @@ int isa_check_encoding(const bpfvm_insn *insns, size_t count, uint32_t max_insns
 		if (op->format == FMT_CALL_LOCAL) {
 			int64_t t = isa_branch_target(op, in, pc);
 			if (t < 0 || t >= (int64_t)count)
-				return isa_error(err, -EINVAL, (int)pc, "local call to %lld, outside the program (0..%zu)",
+				return error_set(err, -EINVAL, (int)pc, "local call to %lld, outside the program (0..%zu)",
 				                 (long long)t, count - 1);
 		}
 	}

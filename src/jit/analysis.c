@@ -1,21 +1,24 @@
 /*
  * analysis.c - register facts for the JIT's rewrites (see analysis.h):
  * which registers hold 0 or 1 (a forward pass over straight-line code)
- * and which are live (a backward fixpoint over the control-flow graph).
+ * and which are live (src/analysis/liveness.c's backward fixpoint, with
+ * the JIT's rule).
  *
- * Owns: the instruction-level model of register reads and writes the
- * JIT's rewrites rely on.  It must over-approximate: a use it misses or a
+ * Owns: the JIT's rule for register reads and writes (the opcode table's
+ * regs column, widened where the JIT must keep more) its rewrites rely
+ * on.  It must over-approximate: a use it misses or a
  * write it invents could make the JIT drop a value the program needs.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/analysis.h"
+#include "analysis/liveness.h"
 #include "isa/isa.h"
 #include "jit/analysis.h"
 
 #define R(i) ((uint16_t)(1u << (i)))
-#define ALL_REGS ((uint16_t)0x7ff)
-#define ARG_REGS ((uint16_t)(R(1) | R(2) | R(3) | R(4) | R(5)))
+#define ALL_REGS LIVENESS_ALL
 
 static bool is_01(int64_t v) { return v == 0 || v == 1; }
 
@@ -72,158 +75,69 @@ void jit_bool_regs(const bpfvm_program *prog, const struct isa_op *const *ops, c
 	}
 }
 
+/* The JIT's liveness rule differs from the opcode table's (the kernel's,
+ * which the verifier uses) because the JIT's dead-code elimination must
+ * keep what the engines really do with registers observable in every
+ * program the loader accepts, verified or not (--no-verify): a helper
+ * call, callx or packet load leaves r1..r5 as they were (the interpreter
+ * does not clear them), so it writes only r0; a local call's callee may
+ * read and write any register (it writes none for sure), and a
+ * subprogram's exit (or the entry's, when that is also called) returns
+ * them all to a caller that may read them; an atomic operation is taken
+ * to read r0 (cmpxchg's comparand) and a packet load the register its
+ * src field names (r0 for ldabs, whose src is 0).  Each is an
+ * over-approximation of the table's, so it only ever keeps code. */
+static void jit_rule(const struct isa_op *op, const bpfvm_insn *in, bool exit_r0_only, uint16_t *uses, uint16_t *defs)
+{
+	liveness_table_regs(op, in, uses, defs);
+	if (op->regs & ISA_REG_CLOBBERS_ARGS)
+		*defs &= (uint16_t)~LIVENESS_ARGS;
+	if (op->format == FMT_ATOMIC)
+		*uses |= R(0);
+	if (op->format == FMT_LDABS || op->format == FMT_LDIND)
+		*uses |= R(in->src);
+	if (op->branch == BRANCH_CALL_LOCAL) {
+		*uses = ALL_REGS;
+		*defs = 0;
+	}
+	if (op->branch == BRANCH_EXIT && !exit_r0_only)
+		*uses = ALL_REGS;
+}
+
 void jit_insn_uses_defs(const bpfvm_program *prog, const struct isa_op *const *ops, size_t pc, bool exit_r0_only,
                         uint16_t *uses, uint16_t *defs)
 {
-	const bpfvm_insn *in = &prog->insns[pc];
-	const struct isa_op *op = ops[pc];
-	uint16_t d = R(in->dst), s = R(in->src), u = ALL_REGS, w = 0;
-	if (op) {
-		switch (op->format) {
-		case FMT_ALU_IMM:
-			u = op->alu == ALU_MOV ? 0 : d;
-			w = d;
-			break;
-		case FMT_ALU_REG:
-			u = op->alu == ALU_MOV || op->alu == ALU_MOVSX ? s : (uint16_t)(d | s);
-			w = d;
-			break;
-		case FMT_NEG: case FMT_END:
-			u = d;
-			w = d;
-			break;
-		case FMT_LDDW:
-			u = 0;
-			w = d;
-			break;
-		case FMT_LDX:
-			u = s;
-			w = d;
-			break;
-		case FMT_ST:
-			u = d;
-			break;
-		case FMT_STX:
-			u = d | s;
-			break;
-		case FMT_ATOMIC:
-			u = d | s | R(0);
-			if (op->alu == ALU_CMPXCHG)
-				w = R(0);
-			else if (op->fetch)
-				w = s;
-			break;
-		case FMT_JA: case FMT_JA32:
-			u = 0;
-			break;
-		case FMT_JMP_IMM:
-			u = d;
-			break;
-		case FMT_JMP_REG:
-			u = d | s;
-			break;
-		case FMT_CALL:
-			u = ARG_REGS;
-			w = R(0);
-			break;
-		case FMT_CALLX:
-			u = ARG_REGS | d;
-			w = R(0);
-			break;
-		case FMT_LDABS: case FMT_LDIND:
-			u = R(6) | s;
-			w = R(0);
-			break;
-		case FMT_EXIT:
-			u = exit_r0_only ? R(0) : ALL_REGS;
-			break;
-		default:            /* a local call: the callee may read anything */
-			u = ALL_REGS;
-			break;
-		}
-	}
-	*uses = u;
-	*defs = w;
+	*uses = ALL_REGS;
+	*defs = 0;
+	if (ops[pc])
+		jit_rule(ops[pc], &prog->insns[pc], exit_r0_only, uses, defs);
+}
+
+/* jit_rule as liveness_compute() calls it: an exit reads only r0 in the
+ * entry function, unless that is also called. */
+static void jit_liveness_rule(const void *user, const bpfvm_insn *insns, size_t pc, const struct isa_op *op,
+                              uint16_t *uses, uint16_t *defs)
+{
+	const struct analysis *a = user;
+	bool in_entry = analysis_subprog_of(a, pc) == 0;
+	jit_rule(op, &insns[pc], in_entry && !a->entry_is_called, uses, defs);
 }
 
 bool jit_liveness(const bpfvm_program *prog, const struct isa_op *const *ops, const bool *sub_start,
                   bool entry_is_called, uint16_t *live_out)
 {
-	size_t n = prog->count;
-	uint16_t *uses = malloc(n * sizeof *uses), *defs = malloc(n * sizeof *defs);
-	int32_t *target = malloc(n * sizeof *target);
-	uint8_t *kind = malloc(n);             /* 0 fall through, 1 + branch, 2 jump only, 3 none, 4 lddw */
-	if (!uses || !defs || !target || !kind) {
-		free(uses); free(defs); free(target); free(kind);
-		for (size_t pc = 0; pc < n; pc++)
+	const struct analysis *a = prog->analysis;
+	(void)sub_start;
+	(void)entry_is_called;
+	struct liveness lv;
+	if (liveness_compute(&lv, a, prog->insns, jit_liveness_rule, a, NULL)) {
+		for (size_t pc = 0; pc < prog->count; pc++)
 			live_out[pc] = ALL_REGS;
 		return false;
 	}
-	size_t sub = 0;
-	for (size_t pc = 0; pc < n; pc++) {
-		if (sub_start[pc])
-			sub = pc;
-		const bpfvm_insn *in = &prog->insns[pc];
-		const struct isa_op *op = ops[pc];
-		jit_insn_uses_defs(prog, ops, pc, sub == 0 && !entry_is_called, &uses[pc], &defs[pc]);
-		live_out[pc] = 0;
-		kind[pc] = 0;
-		target[pc] = -1;
-		if (!op) {
-			kind[pc] = 3;
-			live_out[pc] = ALL_REGS;
-			uses[pc] = ALL_REGS;
-			continue;
-		}
-		switch (op->format) {
-		case FMT_JA: case FMT_JA32:
-			kind[pc] = 2;
-			target[pc] = (int32_t)isa_branch_target(op, in, pc);
-			break;
-		case FMT_JMP_IMM: case FMT_JMP_REG:
-			kind[pc] = 1;
-			target[pc] = (int32_t)isa_branch_target(op, in, pc);
-			break;
-		case FMT_EXIT:
-			kind[pc] = 3;
-			break;
-		case FMT_LDDW:
-			kind[pc] = 4;
-			if (pc + 1 < n) {
-				pc++;
-				uses[pc] = ALL_REGS;    /* the second slot: never executed on its own */
-				defs[pc] = 0;
-				kind[pc] = 3;
-				target[pc] = -1;
-				live_out[pc] = ALL_REGS;
-			}
-			break;
-		default:
-			break;
-		}
-		if (target[pc] >= 0 && (size_t)target[pc] >= n)
-			target[pc] = -1;
-	}
-	bool changed = true;
-	while (changed) {
-		changed = false;
-		for (size_t pc = n; pc-- > 0;) {
-			if (kind[pc] == 3 && live_out[pc] == ALL_REGS)
-				continue;
-			uint16_t out = 0;
-			size_t next = kind[pc] == 4 ? pc + 2 : pc + 1;
-			if ((kind[pc] == 0 || kind[pc] == 1 || kind[pc] == 4) && next < n)
-				out |= (uint16_t)(uses[next] | (live_out[next] & ~defs[next]));
-			if (target[pc] >= 0) {
-				size_t t = (size_t)target[pc];
-				out |= (uint16_t)(uses[t] | (live_out[t] & ~defs[t]));
-			}
-			if (out != live_out[pc]) {
-				live_out[pc] = out;
-				changed = true;
-			}
-		}
-	}
-	free(uses); free(defs); free(target); free(kind);
+	for (size_t pc = 0; pc < prog->count; pc++)
+		/* an lddw's second slot never runs on its own: nothing is known */
+		live_out[pc] = ops[pc] ? liveness_out(&lv, a, prog->insns, pc) : ALL_REGS;
+	liveness_free(&lv);
 	return true;
 }

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/program.h"
+#include "run/run.h"
 
 struct isa_op;
 

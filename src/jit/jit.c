@@ -42,11 +42,11 @@ static void perf_map_add(const void *addr, size_t len, const char *name)
 	fclose(f);
 }
 
-int jit_compile(const bpfvm_program *prog, bpfvm_mode mode, struct jit_code **out, bpfvm_error *err)
+static int jit_compile(const bpfvm_program *prog, bpfvm_mode mode, struct jit_code **out, bpfvm_error *err)
 {
 #if !defined(__x86_64__)
 	(void)prog; (void)mode; (void)out;
-	return isa_error(err, -ENOTSUP, -1, "JIT: only x86-64 is supported on this machine");
+	return error_set(err, -ENOTSUP, -1, "JIT: only x86-64 is supported on this machine");
 #else
 	struct emit_buf b = { 0 };
 	uint64_t seed = 0;
@@ -55,7 +55,7 @@ int jit_compile(const bpfvm_program *prog, bpfvm_mode mode, struct jit_code **ou
 	size_t trampoline_off = 0;
 	size_t *callback_off = calloc(prog->callback_count + 1, sizeof *callback_off);
 	if (!callback_off)
-		return isa_error(err, -ENOMEM, -1, "JIT: out of memory");
+		return error_set(err, -ENOMEM, -1, "JIT: out of memory");
 	int rc = jit_translate(prog, mode == BPFVM_CHECKED, prog->jit_harden, seed, &b, &trampoline_off,
 	                       callback_off, err);
 	if (rc) {
@@ -68,20 +68,20 @@ int jit_compile(const bpfvm_program *prog, bpfvm_mode mode, struct jit_code **ou
 	if (mem == MAP_FAILED) {
 		free(b.code);
 		free(callback_off);
-		return isa_error(err, -ENOMEM, -1, "JIT: cannot map %zu bytes of code memory", map_len);
+		return error_set(err, -ENOMEM, -1, "JIT: cannot map %zu bytes of code memory", map_len);
 	}
 	memcpy(mem, b.code, b.len);
 	free(b.code);
 	if (mprotect(mem, map_len, PROT_READ | PROT_EXEC)) {
 		munmap(mem, map_len);
 		free(callback_off);
-		return isa_error(err, -errno, -1, "JIT: cannot make code memory executable: %s", strerror(errno));
+		return error_set(err, -errno, -1, "JIT: cannot make code memory executable: %s", strerror(errno));
 	}
 	struct jit_code *code = malloc(sizeof *code);
 	if (!code) {
 		munmap(mem, map_len);
 		free(callback_off);
-		return isa_error(err, -ENOMEM, -1, "JIT: out of memory");
+		return error_set(err, -ENOMEM, -1, "JIT: out of memory");
 	}
 	code->mem = mem;
 	code->map_len = map_len;
@@ -99,8 +99,9 @@ int jit_compile(const bpfvm_program *prog, bpfvm_mode mode, struct jit_code **ou
 #endif
 }
 
-void jit_free(struct jit_code *code)
+static void jit_free(void *state)
 {
+	struct jit_code *code = state;
 	if (!code)
 		return;
 	munmap(code->mem, code->map_len);
@@ -108,8 +109,9 @@ void jit_free(struct jit_code *code)
 	free(code);
 }
 
-const void *jit_code_bytes(const struct jit_code *code, size_t *len)
+const void *jit_code_bytes(const void *state, size_t *len)
 {
+	const struct jit_code *code = state;
 	*len = code->code_len;
 	return code->mem;
 }
@@ -133,29 +135,30 @@ static int jit_result(struct bpfvm_run *run, uint64_t result, uint64_t *r0, bpfv
 		*r0 = result;
 		return 0;
 	case FAULT_ACCESS:
-		return isa_error(err, -EFAULT, insn, "out-of-bounds %s of %u bytes at 0x%llx",
+		return error_set(err, -EFAULT, insn, "out-of-bounds %s of %u bytes at 0x%llx",
 		                 run->fault_write ? "write" : "read", run->fault_size,
 		                 (unsigned long long)run->fault_addr);
 	case FAULT_MISALIGNED:
-		return isa_error(err, -EFAULT, insn, "misaligned atomic access of %u bytes at 0x%llx",
+		return error_set(err, -EFAULT, insn, "misaligned atomic access of %u bytes at 0x%llx",
 		                 run->fault_size, (unsigned long long)run->fault_addr);
 	case FAULT_BUDGET:
-		return isa_error(err, -ELOOP, insn, "gave up after %llu backward jumps and calls (endless loop?)",
+		return error_set(err, -ELOOP, insn, "gave up after %llu backward jumps and calls (endless loop?)",
 		                 (unsigned long long)run->opts->max_back_edges);
 	case FAULT_DEPTH:
-		return isa_error(err, -E2BIG, insn, "local call nesting deeper than %u frames",
+		return error_set(err, -E2BIG, insn, "local call nesting deeper than %u frames",
 		                 BPFVM_MAX_CALL_DEPTH);
 	case FAULT_CALLX:
-		return isa_error(err, -EINVAL, insn, "callx to unknown helper %llu",
+		return error_set(err, -EINVAL, insn, "callx to unknown helper %llu",
 		                 (unsigned long long)run->fault_addr);
 	default:
-		return isa_error(err, -EFAULT, insn, "helper failed: %s", run->fail_msg);
+		return error_set(err, -EFAULT, insn, "helper failed: %s", run->fail_msg);
 	}
 }
 
-int jit_run(const bpfvm_program *prog, const struct jit_code *code, struct bpfvm_run *run,
-            uint64_t *r0, bpfvm_error *err)
+static int jit_run(const bpfvm_program *prog, const void *state, struct bpfvm_run *run, uint64_t *r0,
+                   bpfvm_error *err)
 {
+	const struct jit_code *code = state;
 	(void)prog;
 	const bpfvm_run_opts *o = run->opts;
 	run->jit_budget = o->max_back_edges ? o->max_back_edges : UINT64_MAX;
@@ -173,11 +176,12 @@ int jit_run(const bpfvm_program *prog, const struct jit_code *code, struct bpfvm
 	return jit_result(run, result, r0, err);
 }
 
-int jit_call_callback(const bpfvm_program *prog, const struct jit_code *code, struct bpfvm_run *run,
-                      size_t index, const uint64_t args[5], uint64_t frame, uint64_t *r0, bpfvm_error *err)
+static int jit_call_callback(const bpfvm_program *prog, const void *state, struct bpfvm_run *run, size_t index,
+                             const uint64_t args[5], uint64_t frame, uint64_t *r0, bpfvm_error *err)
 {
+	const struct jit_code *code = state;
 	if (!code->trampoline_off)
-		return isa_error(err, -EFAULT, -1, "JIT: internal error: no callback trampoline");
+		return error_set(err, -EFAULT, -1, "JIT: internal error: no callback trampoline");
 	/* the trampoline records its own rsp for faults inside the callback;
 	 * the caller's unwind point and call depth come back afterwards */
 	uint64_t saved_rsp = run->jit_saved_rsp;
@@ -232,3 +236,19 @@ uint64_t jit_packet_load(struct bpfvm_run *run, uint64_t offset, uint64_t size)
 		v = v << 8 | p[i];
 	return v;
 }
+
+static int jit_prepare(const bpfvm_program *prog, bpfvm_mode mode, void **state, bpfvm_error *err)
+{
+	struct jit_code *code = NULL;
+	int rc = jit_compile(prog, mode, &code, err);
+	*state = code;
+	return rc;
+}
+
+const struct engine_ops engine_jit = {
+	.name = "jit",
+	.prepare = jit_prepare,
+	.run = jit_run,
+	.call_callback = jit_call_callback,
+	.free_state = jit_free,
+};

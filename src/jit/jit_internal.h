@@ -9,7 +9,7 @@
 #ifndef BPFVM_JIT_INTERNAL_H
 #define BPFVM_JIT_INTERNAL_H
 
-#include "core/program.h"
+#include "jit/jit.h"
 
 struct emit_buf;
 

@@ -42,7 +42,7 @@ int ldr_fail(struct ldr *l, int code, const char *fmt, ...)
 	/* A long path keeps its end: the file name matters most. */
 	size_t len = strlen(l->display);
 	const char *shown = len > 60 ? l->display + len - 57 : l->display;
-	return isa_error(l->err, code, -1, "%s%s: %s", len > 60 ? "..." : "", shown, msg);
+	return error_set(l->err, code, -1, "%s%s: %s", len > 60 ? "..." : "", shown, msg);
 }
 
 int ldr_nomem(struct ldr *l, const char *what)
@@ -195,7 +195,7 @@ int bpfvm_object_open_mem(const void *buf, size_t len, const char *name, bpfvm_o
 {
 	char default_name[64];
 	if (!out || (!buf && len))
-		return isa_error(err, -EINVAL, -1, "bpfvm_object_open_mem: NULL argument");
+		return error_set(err, -EINVAL, -1, "bpfvm_object_open_mem: NULL argument");
 	*out = NULL;
 	if (!name) {
 		/* libbpf names an unnamed buffer after its address and size. */
@@ -205,7 +205,7 @@ int bpfvm_object_open_mem(const void *buf, size_t len, const char *name, bpfvm_o
 	}
 	uint8_t *image = malloc(len ? len : 1);
 	if (!image)
-		return isa_error(err, -ENOMEM, -1, "%.60s: out of memory copying %zu bytes", name, len);
+		return error_set(err, -ENOMEM, -1, "%.60s: out of memory copying %zu bytes", name, len);
 	if (len)
 		memcpy(image, buf, len);
 	return open_image(image, len, name, name, out, err);
@@ -216,11 +216,11 @@ int bpfvm_object_open_mem(const void *buf, size_t len, const char *name, bpfvm_o
 static int open_file(const char *path, const char *obj_name, bpfvm_object **out, bpfvm_error *err)
 {
 	if (!path || !out)
-		return isa_error(err, -EINVAL, -1, "bpfvm_object_open: NULL argument");
+		return error_set(err, -EINVAL, -1, "bpfvm_object_open: NULL argument");
 	*out = NULL;
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return isa_error(err, -errno, -1, "%.60s: cannot open: %s", path, strerror(errno));
+		return error_set(err, -errno, -1, "%.60s: cannot open: %s", path, strerror(errno));
 	struct stat st;
 	int code = 0;
 	if (fstat(fileno(f), &st) != 0)
@@ -231,21 +231,21 @@ static int open_file(const char *path, const char *obj_name, bpfvm_object **out,
 		code = -EFBIG;
 	if (code) {
 		fclose(f);
-		return isa_error(err, code, -1, "%.60s: not a regular file of at most %zu bytes", path,
+		return error_set(err, code, -1, "%.60s: not a regular file of at most %zu bytes", path,
 		                 LDR_MAX_FILE_SIZE);
 	}
 	size_t len = (size_t)st.st_size;
 	uint8_t *image = malloc(len ? len : 1);
 	if (!image) {
 		fclose(f);
-		return isa_error(err, -ENOMEM, -1, "%.60s: out of memory reading %zu bytes", path, len);
+		return error_set(err, -ENOMEM, -1, "%.60s: out of memory reading %zu bytes", path, len);
 	}
 	size_t got = len ? fread(image, 1, len, f) : 0;
 	int read_err = ferror(f);
 	fclose(f);
 	if (got != len || read_err) {
 		free(image);
-		return isa_error(err, -EIO, -1, "%.60s: read %zu of %zu bytes", path, got, len);
+		return error_set(err, -EIO, -1, "%.60s: read %zu of %zu bytes", path, got, len);
 	}
 	const char *base = strrchr(path, '/');
 	if (!obj_name)

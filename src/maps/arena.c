@@ -200,10 +200,10 @@ int arena_open(const char *path, bpfvm_map *map, struct arena_header *hdr_out, b
 		close(fd);
 		return map_error(err, -EINVAL, "%s is not a bpfvm map of this version", full);
 	}
-	if (h.possible_cpus != map_possible_cpus() || h.page_size != arena_page_size()) {
+	if (h.possible_cpus != cpus_possible() || h.page_size != arena_page_size()) {
 		close(fd);
 		return map_error(err, -EINVAL, "%s was made for %u CPUs and %u-byte pages, not %u and %zu", full,
-		                 h.possible_cpus, h.page_size, map_possible_cpus(), arena_page_size());
+		                 h.possible_cpus, h.page_size, cpus_possible(), arena_page_size());
 	}
 	if ((uint64_t)st.st_size != h.file_size) {
 		close(fd);

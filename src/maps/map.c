@@ -96,49 +96,11 @@ const char *map_type_label(uint32_t type)
 	return name ? name : "?";
 }
 
-/* ---- CPUs and randomness ---------------------------------------------- */
-
-static unsigned possible_cpus;
-static pthread_once_t possible_once = PTHREAD_ONCE_INIT;
-
-/* Counts the CPUs listed in /sys/devices/system/cpu/possible ("0-3,8"),
- * as libbpf_num_possible_cpus() does. */
-static void read_possible_cpus(void)
-{
-	unsigned count = 0;
-	FILE *f = fopen("/sys/devices/system/cpu/possible", "re");
-	if (f) {
-		char buf[4096];
-		size_t n = fread(buf, 1, sizeof buf - 1, f);
-		buf[n] = '\0';
-		fclose(f);
-		const char *p = buf;
-		while (*p >= '0' && *p <= '9') {
-			char *end;
-			unsigned long lo = strtoul(p, &end, 10), hi = lo;
-			p = end;
-			if (*p == '-') {
-				hi = strtoul(p + 1, &end, 10);
-				p = end;
-			}
-			if (hi >= lo)
-				count += (unsigned)(hi - lo + 1);
-			if (*p == ',')
-				p++;
-		}
-	}
-	possible_cpus = count ? count : 1;
-}
-
-unsigned map_possible_cpus(void)
-{
-	pthread_once(&possible_once, read_possible_cpus);
-	return possible_cpus;
-}
+/* ---- CPUs and randomness (the count of possible CPUs is base/cpus.c's) ---------------------------------------------- */
 
 unsigned bpfvm_map_possible_cpus(void)
 {
-	return map_possible_cpus();
+	return cpus_possible();
 }
 
 unsigned map_this_cpu(const bpfvm_map *map)
@@ -154,7 +116,7 @@ unsigned bpfvm_map_current_cpu(void)
 	int cpu = sched_getcpu();
 	if (cpu < 0)
 		cpu = 0;
-	return (unsigned)cpu % map_possible_cpus();
+	return (unsigned)cpu % cpus_possible();
 }
 
 uint32_t map_random_u32(void)
@@ -311,7 +273,7 @@ int bpfvm_map_create(const bpfvm_map_def *def, bpfvm_map **out, bpfvm_error *err
 		return map_error(err, -EOPNOTSUPP, "map type %s (%u) is not implemented by bpfvm",
 		                 map_types[def->type].name, def->type);
 
-	unsigned ncpus = map_possible_cpus();
+	unsigned ncpus = cpus_possible();
 	int rc = ops->check(def, ncpus, err);
 	if (rc < 0)
 		return rc;

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "bpfvm/maps.h"
+#include "base/cpus.h"
 #include "isa/isa.h"
 #include "maps/array_layout.h"
 
@@ -164,8 +165,8 @@ extern const struct map_ops map_bloom_filter_ops, map_ringbuf_ops;
 
 /* ---- shared helpers (map.c, arena.c) ---------------------------------- */
 
-/* isa_error() with insn = -1: map errors are never about an instruction. */
-#define map_error(err, code, ...) isa_error((err), (code), -1, __VA_ARGS__)
+/* error_set() with insn = -1: map errors are never about an instruction. */
+#define map_error(err, code, ...) error_set((err), (code), -1, __VA_ARGS__)
 
 const char *map_type_label(uint32_t type);   /* "hash", or "type 99" style "?" */
 
@@ -183,7 +184,6 @@ const char *arena_pin_dir(void);
 size_t arena_page_size(void);
 
 /* map.c: possible CPUs and the calling thread's slot. */
-unsigned map_possible_cpus(void);
 unsigned map_this_cpu(const bpfvm_map *map);
 uint32_t map_random_u32(void);
 

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/program.h"
+#include "run/run.h"
 
 /* As in the kernel: XDP_PACKET_HEADROOM, and the room struct xdp_frame and
  * struct skb_shared_info take at the ends of an XDP frame. */

@@ -106,12 +106,12 @@ static uint32_t packet_type(const uint8_t *eth)
 static int skb_prepare(struct hook_state *h, const bpfvm_test_run *t, bpfvm_error *err)
 {
 	if (t->data_size_in < ETH_HEADER_LEN)
-		return isa_error(err, -EINVAL, -1, "skb test run: data_in of %u bytes is shorter than an Ethernet header",
+		return error_set(err, -EINVAL, -1, "skb test run: data_in of %u bytes is shorter than an Ethernet header",
 		                 t->data_size_in);
 	struct __sk_buff in = { 0 };
 	if (t->ctx_in) {
 		if (t->ctx_size_in > sizeof in)
-			return isa_error(err, -EINVAL, -1, "skb test run: ctx_in is larger than struct __sk_buff");
+			return error_set(err, -EINVAL, -1, "skb test run: ctx_in is larger than struct __sk_buff");
 		memcpy(&in, t->ctx_in, t->ctx_size_in);
 		/* the fields the kernel lets a test run set */
 		struct __sk_buff allowed = in;
@@ -121,7 +121,7 @@ static int skb_prepare(struct hook_state *h, const bpfvm_test_run *t, bpfvm_erro
 		allowed.wire_len = allowed.gso_segs = allowed.gso_size = 0;
 		allowed.hwtstamp = 0;
 		if (!all_zero(&allowed, 0, sizeof allowed))
-			return isa_error(err, -EINVAL, -1,
+			return error_set(err, -EINVAL, -1,
 			                 "skb test run: ctx_in sets a field other than mark, priority, ingress_ifindex, "
 			                 "ifindex, cb, tstamp, wire_len, gso_segs, gso_size, hwtstamp");
 	}
@@ -129,14 +129,14 @@ static int skb_prepare(struct hook_state *h, const bpfvm_test_run *t, bpfvm_erro
 	uint16_t proto = (uint16_t)(((const uint8_t *)t->data_in)[12] << 8 | ((const uint8_t *)t->data_in)[13]);
 	uint32_t l3_len = t->data_size_in - ETH_HEADER_LEN;
 	if ((proto == 0x0800 && l3_len < 20) || (proto == 0x86dd && l3_len < 40))
-		return isa_error(err, -EINVAL, -1, "skb test run: an %s packet needs its %u-byte header (has %u bytes)",
+		return error_set(err, -EINVAL, -1, "skb test run: an %s packet needs its %u-byte header (has %u bytes)",
 		                 proto == 0x0800 ? "IPv4" : "IPv6", proto == 0x0800 ? 20u : 40u, l3_len);
 	h->frame_len = XDP_HEADROOM + t->data_size_in + 4096;
 	frame_map(h);
 	h->ctx_len = sizeof(struct __sk_buff);
 	h->ctx = calloc(1, h->ctx_len);
 	if (!h->frame || !h->ctx)
-		return isa_error(err, -ENOMEM, -1, "skb test run: out of memory");
+		return error_set(err, -ENOMEM, -1, "skb test run: out of memory");
 	uint8_t *eth = h->frame + XDP_HEADROOM;
 	memcpy(eth, t->data_in, t->data_size_in);
 	bool l2 = h->prog_type != BPF_PROG_TYPE_SOCKET_FILTER;

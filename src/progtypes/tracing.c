@@ -41,14 +41,14 @@ static int prepare_ctx_bytes(struct hook_state *h, const bpfvm_test_run *t, size
 {
 	const char *name = bpfvm_prog_type_name(h->prog_type);
 	if (t->data_in && t->data_size_in)
-		return isa_error(err, -EINVAL, -1, "%s test run takes no data_in, only ctx_in", name);
+		return error_set(err, -EINVAL, -1, "%s test run takes no data_in, only ctx_in", name);
 	if (exact && t->ctx_in && t->ctx_size_in != exact)
-		return isa_error(err, -EINVAL, -1, "%s test run: ctx_in must be %zu bytes (got %u)", name, exact,
+		return error_set(err, -EINVAL, -1, "%s test run: ctx_in must be %zu bytes (got %u)", name, exact,
 		                 t->ctx_size_in);
 	h->ctx_len = exact ? exact : t->ctx_size_in;
 	h->ctx = calloc(1, h->ctx_len ? h->ctx_len : 1);
 	if (!h->ctx)
-		return isa_error(err, -ENOMEM, -1, "%s test run: out of memory", name);
+		return error_set(err, -ENOMEM, -1, "%s test run: out of memory", name);
 	if (t->ctx_in)
 		memcpy(h->ctx, t->ctx_in, t->ctx_size_in < h->ctx_len ? t->ctx_size_in : h->ctx_len);
 	return 0;

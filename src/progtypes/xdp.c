@@ -32,25 +32,25 @@ static bool xdp_ctx_access(int off, int size, bool write, bool sx, uint8_t *fiel
 static int xdp_prepare(struct hook_state *h, const bpfvm_test_run *t, bpfvm_error *err)
 {
 	if (t->data_size_in < ETH_HEADER_LEN)
-		return isa_error(err, -EINVAL, -1, "xdp test run: data_in of %u bytes is shorter than an Ethernet header",
+		return error_set(err, -EINVAL, -1, "xdp test run: data_in of %u bytes is shorter than an Ethernet header",
 		                 t->data_size_in);
 	struct xdp_md in = { 0 };
 	if (t->ctx_in) {
 		if (t->ctx_size_in != sizeof in)
-			return isa_error(err, -EINVAL, -1, "xdp test run: ctx_in must be a struct xdp_md (%zu bytes)",
+			return error_set(err, -EINVAL, -1, "xdp test run: ctx_in must be a struct xdp_md (%zu bytes)",
 			                 sizeof in);
 		memcpy(&in, t->ctx_in, sizeof in);
 		if (in.egress_ifindex || in.data_end)
-			return isa_error(err, -EINVAL, -1, "xdp test run: ctx_in.egress_ifindex and data_end must be 0");
+			return error_set(err, -EINVAL, -1, "xdp test run: ctx_in.egress_ifindex and data_end must be 0");
 		if (in.data > t->data_size_in || in.data > 32 || in.data % 4)
-			return isa_error(err, -EINVAL, -1, "xdp test run: ctx_in.data (metadata length %u) is invalid",
+			return error_set(err, -EINVAL, -1, "xdp test run: ctx_in.data (metadata length %u) is invalid",
 			                 in.data);
 		if (in.ingress_ifindex != 0 && in.ingress_ifindex != 1)
-			return isa_error(err, -EINVAL, -1,
+			return error_set(err, -EINVAL, -1,
 			                 "xdp test run: ingress_ifindex %u: only the loopback device (1) exists here",
 			                 in.ingress_ifindex);
 		if (in.rx_queue_index)
-			return isa_error(err, -EINVAL, -1, "xdp test run: rx_queue_index must be 0");
+			return error_set(err, -EINVAL, -1, "xdp test run: rx_queue_index must be 0");
 	}
 	/* a page, as the kernel's test run gives, or more for a big packet */
 	h->frame_len = XDP_HEADROOM + t->data_size_in + XDP_TAILROOM;
@@ -60,7 +60,7 @@ static int xdp_prepare(struct hook_state *h, const bpfvm_test_run *t, bpfvm_erro
 	h->ctx_len = sizeof(struct xdp_md);
 	h->ctx = calloc(1, h->ctx_len);
 	if (!h->frame || !h->ctx)
-		return isa_error(err, -ENOMEM, -1, "xdp test run: out of memory");
+		return error_set(err, -ENOMEM, -1, "xdp test run: out of memory");
 	uint8_t *meta = h->frame + XDP_HEADROOM;
 	memcpy(meta, t->data_in, t->data_size_in);
 	struct xdp_md *md = h->ctx;

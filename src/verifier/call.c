@@ -157,7 +157,7 @@ static int setup_callback(struct verifier_env *env, struct vstate *st, uint32_t 
 	default:
 		return reject(env, -ENOTSUP, "unsupported: %s takes a callback of no known kind", d->proto.name);
 	}
-	int rc = enter_frame(env, st, pc, env->cfg.subprog_start[fn->subprog], (int32_t)d->proto.id);
+	int rc = enter_frame(env, st, pc, cfg_subprog_start(&env->cfg, fn->subprog), (int32_t)d->proto.id);
 	if (rc)
 		return rc;
 	struct vframe *f = cur_frame(st);
@@ -504,7 +504,7 @@ int enter_frame(struct verifier_env *env, struct vstate *st, uint32_t callsite, 
 		nf->regs[i] = cf->regs[i];
 	st->curframe++;
 	nf->callsite = callsite;
-	nf->subprog = env->cfg.subprog_of[target];
+	nf->subprog = analysis_subprog_of(env->cfg.a, target);
 	nf->callback_helper = callback_helper;
 	mark_ptr(&nf->regs[10], REG_STACK);
 	nf->regs[10].frameno = (uint8_t)st->curframe;

@@ -1,10 +1,11 @@
 /*
- * cfg.h - a program's static structure for the verifier: each
- * instruction's decoding, its subprograms, the points where states are
- * kept, and the checks on the whole control-flow and call graph.
+ * cfg.h - what the verifier adds to a program's structure (src/analysis:
+ * decoding, subprograms, jump targets, call sites): the points where
+ * states are kept, reachability, and the checks on the static call graph
+ * and in the kernel's words.
  *
- * Owns: struct cfg and the functions of cfg.c.  Depends only on the ISA
- * layer, so that the JIT can later share it.
+ * Owns: struct cfg and the functions of cfg.c.  Depends on the ISA and
+ * analysis layers.
  */
 #ifndef BPFVM_VERIFIER_CFG_H
 #define BPFVM_VERIFIER_CFG_H
@@ -13,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "analysis/analysis.h"
 #include "isa/isa.h"
 
 /* internal to the library: not exported from libbpfvm.so */
@@ -21,8 +23,7 @@
 /* lddw and call sources that name something other than a number */
 #define PSEUDO_MAP_FD 1
 #define PSEUDO_MAP_VALUE 2
-#define PSEUDO_CALL 1
-#define PSEUDO_FUNC 4
+#define PSEUDO_FUNC ISA_PSEUDO_FUNC
 
 #define CFG_MAX_SUBPROGS 256
 #define CFG_MAX_CALL_FRAMES 8     /* the kernel's MAX_CALL_FRAMES */
@@ -30,20 +31,27 @@
 struct cfg {
 	const bpfvm_insn *insns;  /* the program as given (symbolic lddw sources) */
 	size_t count;
-	const struct isa_op **ops; /* each instruction decoded; NULL for lddw's second half */
+	struct analysis *a;       /* its structure: subprograms (callbacks among them), call sites */
+	const struct isa_op **ops; /* a->ops: each instruction decoded; NULL for lddw's second half */
 	uint8_t *prune;           /* prune point? */
-	uint32_t *subprog_of;     /* the subprogram each instruction is in */
-	uint32_t subprog_count;
-	uint32_t subprog_start[CFG_MAX_SUBPROGS];
 };
 
-/* Decodes plain (insns with symbolic lddw sources made plain constants)
- * into cfg->ops and allocates the tables; insns is kept for the rest. */
-int cfg_init(struct cfg *cfg, const bpfvm_insn *insns, const bpfvm_insn *plain, size_t count, bpfvm_error *err);
+/* A callback reference outside the program, in the kernel's words
+ * (before cfg_init(): the analysis cannot follow one). */
+int cfg_check_callback_targets(const bpfvm_insn *linked, size_t count, bpfvm_error *err);
+/* Builds cfg's analysis from linked (insns with map references made
+ * plain constants, callback references kept) and allocates the tables;
+ * insns is kept for the rest.  More than CFG_MAX_SUBPROGS subprograms
+ * are refused. */
+int cfg_init(struct cfg *cfg, const bpfvm_insn *insns, const bpfvm_insn *linked, size_t count, bpfvm_error *err);
 void cfg_free(struct cfg *cfg);
 
-/* Splits the program into subprograms at call and callback targets. */
-int cfg_find_subprogs(struct cfg *cfg, bpfvm_error *err);
+/* Where subprogram s starts. */
+static inline uint32_t cfg_subprog_start(const struct cfg *cfg, uint32_t s)
+{
+	return cfg->a->subprogs[s];
+}
+
 /* Every instruction must be reachable from the first. */
 int cfg_check_structure(const struct cfg *cfg, bpfvm_error *err);
 /* Whether helper id calls back (bpf_loop and the like); `user` is what

@@ -16,8 +16,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "analysis/liveness.h"
 #include "verifier/cfg.h"
-#include "verifier/liveness.h"
 #include "verifier/verifier.h"
 
 /* internal to the library: not exported from libbpfvm.so */

@@ -436,7 +436,7 @@ static int check_ldx(struct verifier_env *env, struct vstate *st, const bpfvm_in
 	int rc;
 	if ((rc = check_reg_read(env, st, in->src)) || (rc = check_reg_write(env, in->dst)))
 		return rc;
-	bool sx = (in->opcode & 0xe0) == 0x80;
+	bool sx = op->sign_extend;
 	struct vreg v;
 	if ((rc = check_mem(env, st, in->src, in->off, (int)isa_access_size(op), ACC_READ, &v, sx, NULL, false,
 	                    false)))
@@ -481,8 +481,8 @@ static int check_atomic(struct verifier_env *env, struct vstate *st, const bpfvm
 	if ((rc = check_reg_read(env, st, in->dst)) || (rc = check_reg_read(env, st, in->src)))
 		return rc;
 	int size = (int)isa_access_size(op);
-	bool cmpxchg = in->imm == 0xf1;
-	bool fetch = (in->imm & 0x01) || in->imm == 0xe1 || cmpxchg;
+	bool cmpxchg = op->alu == ALU_CMPXCHG;
+	bool fetch = op->fetch;   /* cmpxchg among them */
 	if (cmpxchg && (rc = check_reg_read(env, st, 0)))
 		return rc;
 	struct vreg rd;

@@ -333,10 +333,10 @@ static bool states_covered(const struct verifier_env *env, uint32_t pc, const st
 		else if (old->frames[fi + 1]->callback_helper >= 0)
 			/* a helper calling back may call again: it reads its
 			 * arguments once more */
-			live = (env->liveness.live_in[old->frames[fi + 1]->callsite] & 0x3e) |
-			       (env->liveness.live_in[old->frames[fi + 1]->callsite + 1] & 0x3c0);
+			live = (env->liveness.live_in[old->frames[fi + 1]->callsite] & LIVENESS_ARGS) |
+			       (env->liveness.live_in[old->frames[fi + 1]->callsite + 1] & LIVENESS_CALLEE_SAVED);
 		else /* after the call returns only the callee-saved registers matter */
-			live = env->liveness.live_in[old->frames[fi + 1]->callsite + 1] & 0x3c0;
+			live = env->liveness.live_in[old->frames[fi + 1]->callsite + 1] & LIVENESS_CALLEE_SAVED;
 		for (int i = 0; i < 10; i++) {
 			if (!(live & (1u << i)) && !exact)
 				continue;

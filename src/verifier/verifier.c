@@ -5,9 +5,9 @@
  *
  * Owns: bpfvm_verify(), the walk's loop, each instruction's dispatch,
  * exits, and the messages.  The steps: structural validation (src/isa)
- * and the control-flow checks (cfg.c: subprograms, reachability); a
- * backward liveness pass (liveness.c), so that pruning compares only
- * registers still to be read; then depth-first abstract execution with a
+ * and the control-flow checks (src/analysis, and cfg.c: reachability);
+ * a backward liveness pass (src/analysis/liveness.c), so that pruning
+ * compares only registers still to be read; then depth-first abstract execution with a
  * stack of pending branches, where a state reaching a prune point already
  * covered by a stored state is not explored again (states.c).  Memory
  * accesses are checked by mem.c, arithmetic and jumps by alu.c, calls by
@@ -60,15 +60,15 @@ int reject(struct verifier_env *env, int code, const char *fmt, ...)
 static void disasm(const struct verifier_env *env, uint32_t pc, char *buf, size_t size)
 {
 	const bpfvm_insn *in = &env->insns[pc];
-	if (in->opcode == 0x18 && in->src == PSEUDO_MAP_FD) {
+	if (isa_is_lddw(in) && in->src == PSEUDO_MAP_FD) {
 		snprintf(buf, size, "r%u = map[id:%d] ll", in->dst, in->imm);
 		return;
 	}
-	if (in->opcode == 0x18 && in->src == PSEUDO_MAP_VALUE) {
+	if (isa_is_lddw(in) && in->src == PSEUDO_MAP_VALUE) {
 		snprintf(buf, size, "r%u = map[id:%d][0]+%d ll", in->dst, in->imm, in[1].imm);
 		return;
 	}
-	if (in->opcode == 0x18 && in->src == PSEUDO_FUNC) {
+	if (isa_is_func_ref(in)) {
 		snprintf(buf, size, "r%u = subprog[%+d] ll", in->dst, in->imm);
 		return;
 	}
@@ -130,7 +130,7 @@ static int check_exit(struct verifier_env *env, struct vstate *st, uint32_t *nex
 		if (st->ref_count) {
 			/* references taken inside the callback must not leak */
 			for (uint32_t i = 0; i < st->ref_count; i++)
-				if (st->refs[i].insn >= env->cfg.subprog_start[f->subprog])
+				if (st->refs[i].insn >= cfg_subprog_start(&env->cfg, f->subprog))
 					return reject(env, -EINVAL, "Unreleased reference id=%u alloc_insn=%u", st->refs[i].id,
 					              st->refs[i].insn);
 		}
@@ -171,7 +171,7 @@ static int check_exit(struct verifier_env *env, struct vstate *st, uint32_t *nex
 	return 0;
 }
 
-static int check_ld_abs(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in, unsigned size)
+static int check_ld_abs(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in, const struct isa_op *op)
 {
 	struct vframe *f = cur_frame(st);
 	int rc;
@@ -190,12 +190,12 @@ static int check_ld_abs(struct verifier_env *env, struct vstate *st, const bpfvm
 		return rc;
 	if (!env->raw && f->regs[6].type != REG_CTX)
 		return reject(env, -EINVAL, "at the time of BPF_LD_ABS|IND R6 != pointer to skb");
-	if ((in->opcode & 0xe0) == 0x40 && (rc = check_reg_read(env, st, in->src)))
+	if ((op->regs & ISA_REG_READS_SRC) && (rc = check_reg_read(env, st, in->src)))
 		return rc;
 	for (int i = 1; i <= 5; i++)
 		mark_not_init(&f->regs[i]);
 	mark_unknown(&f->regs[0]);
-	scalar_unknown_size(&f->regs[0].v, size);
+	scalar_unknown_size(&f->regs[0].v, isa_access_size(op));
 	return 0;
 }
 
@@ -229,10 +229,10 @@ static int check_lddw(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 	}
 	case PSEUDO_FUNC: {
 		int64_t t = (int64_t)pc + 1 + in->imm;
-		if (t < 0 || (size_t)t >= env->count || env->cfg.subprog_start[env->cfg.subprog_of[t]] != (uint32_t)t)
+		if (t < 0 || (size_t)t >= env->count || !env->cfg.a->sub_start[t])
 			return reject(env, -EINVAL, "invalid subprog target %" PRId64, t);
 		mark_ptr(d, REG_FUNC);
-		d->subprog = env->cfg.subprog_of[t];
+		d->subprog = analysis_subprog_of(env->cfg.a, (size_t)t);
 		return 0;
 	}
 	default:
@@ -259,7 +259,7 @@ static int check_insn(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 		return check_lddw(env, st, pc, in);
 	case FMT_LDABS:
 	case FMT_LDIND:
-		return check_ld_abs(env, st, in, isa_access_size(op));
+		return check_ld_abs(env, st, in, op);
 	case FMT_LDX:
 	case FMT_ST:
 	case FMT_STX:
@@ -279,7 +279,7 @@ static int check_insn(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 			return rc;
 		/* a tail call that fails goes on with the next instruction */
 		if (entered)
-			*next = env->cfg.subprog_start[cur_frame(st)->subprog];
+			*next = cfg_subprog_start(&env->cfg, cur_frame(st)->subprog);
 		return 0;
 	}
 	case FMT_CALL_LOCAL: {
@@ -346,16 +346,23 @@ static void free_env(struct verifier_env *env)
 	cfg_free(&env->cfg);
 }
 
-/* How many argument registers helper id of table `helpers` reads, for
- * liveness: its prototype's, or all five without one. */
-static unsigned helper_arg_count(const void *helpers, uint32_t id)
+/* The verifier's liveness rule (`helpers`: the helper table): the
+ * opcode table's, except that a helper call reads only the arguments of
+ * its prototype (all five without one); r10 is never tracked. */
+static void verifier_insn_regs(const void *helpers, const bpfvm_insn *insns, size_t pc, const struct isa_op *op,
+                               uint16_t *reads, uint16_t *writes)
 {
-	const struct helper_desc *d = helpers_desc(helpers, id);
-	unsigned nargs = 5;
-	if (d && d->has_proto)
-		for (nargs = 0; nargs < 5 && d->proto.args[nargs]; nargs++)
-			;
-	return nargs;
+	liveness_table_regs(op, &insns[pc], reads, writes);
+	if (op->branch == BRANCH_CALL_HELPER) {
+		const struct helper_desc *d = helpers_desc(helpers, (uint32_t)insns[pc].imm);
+		unsigned nargs = 5;
+		if (d && d->has_proto)
+			for (nargs = 0; nargs < 5 && d->proto.args[nargs]; nargs++)
+				;
+		*reads = (uint16_t)(((1u << nargs) - 1) << 1);
+	}
+	*reads &= (uint16_t)~LIVENESS_REG(10);
+	*writes &= (uint16_t)~LIVENESS_REG(10);
 }
 
 static uint64_t now_ns(void)
@@ -411,25 +418,42 @@ static int init_env(struct verifier_env *env, const bpfvm_insn *insns, size_t co
 
 /* The same checks as loading, on plain (the program with symbolic lddw
  * sources, maps and functions, seen as plain constants), in the kernel's
- * words where they differ. */
+ * words where they differ.  The control flow is cfg_init()'s. */
 static int check_loadable(const struct verifier_env *env, const bpfvm_insn *plain)
 {
 	size_t count = env->count;
 	bpfvm_error *err = env->err;
 	int rc = cfg_kernel_structure_words(plain, count, err);
 	for (size_t pc = 0; !rc && pc < count; pc++)
-		if (plain[pc].opcode == 0x85 && plain[pc].src == 0 &&
-		    !bpfvm_helpers_find(env->opts->helpers, (uint32_t)plain[pc].imm, NULL))
-			rc = isa_error(err, -ENOTSUP, (int)pc, "insn %zu: unsupported: helper #%d is not implemented by bpfvm",
+		if (isa_is_helper_call(&plain[pc]) && !bpfvm_helpers_find(env->opts->helpers, (uint32_t)plain[pc].imm, NULL))
+			rc = error_set(err, -ENOTSUP, (int)pc, "insn %zu: unsupported: helper #%d is not implemented by bpfvm",
 			               pc, plain[pc].imm);
 	if (!rc)
-		rc = analysis_validate(plain, count, 0, err);
+		rc = isa_check_encoding(plain, count, 0, err);
 	return rc;
 }
 
+/* A copy of insns whose map references (and, unless keep_callbacks,
+ * callback references) are plain constants; NULL when out of memory. */
+static bpfvm_insn *plain_copy(const bpfvm_insn *insns, size_t count, bool keep_callbacks)
+{
+	bpfvm_insn *plain = malloc(count * sizeof *plain);
+	if (!plain)
+		return NULL;
+	memcpy(plain, insns, count * sizeof *plain);
+	for (size_t pc = 0; pc + 1 < count; pc++)
+		if (isa_is_lddw(&plain[pc])) {
+			if (plain[pc].src == PSEUDO_MAP_FD || plain[pc].src == PSEUDO_MAP_VALUE ||
+			    (plain[pc].src == PSEUDO_FUNC && !keep_callbacks))
+				plain[pc].src = 0;
+			pc++;
+		}
+	return plain;
+}
+
 /* Everything before the walk: the program type, the loader's checks,
- * then the structure (subprograms, reachability), liveness and prune
- * points. */
+ * then the structure (src/analysis: subprograms with callbacks among
+ * them; reachability), liveness and prune points. */
 static int prepare(struct verifier_env *env)
 {
 	const bpfvm_insn *insns = env->insns;
@@ -437,34 +461,28 @@ static int prepare(struct verifier_env *env)
 	bpfvm_error *err = env->err;
 	int rc;
 	if (!env->raw && !ctx_known_type(env->prog_type))
-		return isa_error(err, -ENOTSUP, -1, "unsupported: program type %u is not known to bpfvm's verifier",
+		return error_set(err, -ENOTSUP, -1, "unsupported: program type %u is not known to bpfvm's verifier",
 		                 env->prog_type);
-	bpfvm_insn *plain = malloc(count * sizeof *plain);
-	if (!plain)
-		return isa_error(err, -ENOMEM, -1, "out of memory");
-	memcpy(plain, insns, count * sizeof *plain);
-	for (size_t pc = 0; pc + 1 < count; pc++)
-		if (plain[pc].opcode == 0x18) {
-			if (plain[pc].src == PSEUDO_MAP_FD || plain[pc].src == PSEUDO_MAP_VALUE || plain[pc].src == PSEUDO_FUNC)
-				plain[pc].src = 0;
-			pc++;
-		}
-	rc = check_loadable(env, plain);
+	bpfvm_insn *plain = plain_copy(insns, count, false), *linked = plain_copy(insns, count, true);
+	rc = plain && linked ? check_loadable(env, plain) : error_set(err, -ENOMEM, -1, "out of memory");
+	if (!rc && (rc = cfg_check_callback_targets(linked, count, err)))
+		report(env, NULL, (uint32_t)err->insn);
 	if (!rc)
-		rc = cfg_init(&env->cfg, insns, plain, count, err);
+		rc = cfg_init(&env->cfg, insns, linked, count, err);
 	free(plain);
+	free(linked);
 	if (rc)
 		return rc;
 	env->explored = calloc(count, sizeof *env->explored);
 	env->state_count = calloc(count, sizeof *env->state_count);
 	if (!env->explored || !env->state_count)
-		return isa_error(err, -ENOMEM, -1, "out of memory");
-	if ((rc = cfg_find_subprogs(&env->cfg, err)) || (rc = cfg_check_structure(&env->cfg, err))) {
+		return error_set(err, -ENOMEM, -1, "out of memory");
+	if ((rc = cfg_check_structure(&env->cfg, err))) {
 		if (err->insn >= 0)
 			report(env, NULL, (uint32_t)err->insn);
 		return rc;
 	}
-	if ((rc = liveness_compute(&env->liveness, insns, env->cfg.ops, count, helper_arg_count, env->opts->helpers, err)))
+	if ((rc = liveness_compute(&env->liveness, env->cfg.a, insns, verifier_insn_regs, env->opts->helpers, err)))
 		return rc;
 	cfg_mark_prune_points(&env->cfg, helper_calls_back, env->opts->helpers);
 	return 0;
@@ -543,7 +561,7 @@ static int walk(struct verifier_env *env)
 {
 	struct vstate *st = calloc(1, sizeof *st);
 	if (!st)
-		return isa_error(env->err, -ENOMEM, -1, "out of memory");
+		return error_set(env->err, -ENOMEM, -1, "out of memory");
 	int rc = init_state(env, st);
 	uint32_t pc = 0;
 	while (!rc) {
@@ -584,7 +602,7 @@ int bpfvm_verify(const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts 
 	if (stats)
 		memset(stats, 0, sizeof *stats);
 	if (!insns || !count)
-		return isa_error(err, -EINVAL, -1, "empty program");
+		return error_set(err, -EINVAL, -1, "empty program");
 	uint64_t t0 = now_ns();
 
 	struct verifier_env env = { 0 };

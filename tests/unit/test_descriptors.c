@@ -189,7 +189,7 @@ static void bad_protos(void)
 		{ { .sz = sizeof(bpfvm_helper_proto), .args = { BPFVM_ARG_NONE, BPFVM_ARG_ANYTHING } }, "follows" },
 		{ { .sz = sizeof(bpfvm_helper_proto), .args = { (bpfvm_arg_type)99 } }, "unknown kind" },
 		{ { .sz = sizeof(bpfvm_helper_proto), .ret = BPFVM_RET_MAP_VALUE_OR_NULL }, "takes no map" },
-		{ { .sz = 0 }, "sz" },
+		{ { .sz = 0 }, "sz is 0" },
 	};
 	bpfvm_error err = { 0 };
 	bpfvm_helpers *h = bpfvm_helpers_new();

@@ -21,7 +21,7 @@
 
 #include "bpfvm/bpfvm.h"
 #include "bpfvm/maps.h"
-#include "core/program.h"
+#include "run/run.h"
 #include "maps/map_internal.h"
 #include "support/check.h"
 
@@ -159,7 +159,7 @@ static void test_arrays(const bpfvm_helpers *helpers)
 			bpfvm_program *prog = load(p, n, map, helpers);
 			if (!prog)
 				continue;
-			helper = (uint64_t)(uintptr_t)prog->call_fns[0];
+			helper = (uint64_t)(uintptr_t)bpfvm_helpers_find(helpers, 1, NULL);
 			snprintf(what, sizeof what, "array %u x %u bytes, %s", shapes[s].max_entries, shapes[s].value_size,
 			         direct ? "lddw r1 before the call" : "r1 copied");
 			/* open-coded exactly where the rule says: unchecked, r1 from the lddw */
@@ -196,9 +196,9 @@ static void test_other_maps(const bpfvm_helpers *helpers)
 		/* not open-coded: the unchecked JIT calls the map's own lookup
 		 * directly, the checked JIT the helper */
 		CHECK(code_has(prog, BPFVM_UNCHECKED, (uint64_t)(uintptr_t)map->ops->lookup) &&
-		      !code_has(prog, BPFVM_UNCHECKED, (uint64_t)(uintptr_t)prog->call_fns[0]),
+		      !code_has(prog, BPFVM_UNCHECKED, (uint64_t)(uintptr_t)bpfvm_helpers_find(helpers, 1, NULL)),
 		      "%s: the unchecked JIT must call the map's lookup", types[t].name);
-		CHECK(code_has(prog, BPFVM_CHECKED, (uint64_t)(uintptr_t)prog->call_fns[0]),
+		CHECK(code_has(prog, BPFVM_CHECKED, (uint64_t)(uintptr_t)bpfvm_helpers_find(helpers, 1, NULL)),
 		      "%s: the checked JIT must call the helper", types[t].name);
 		check_keys(prog, map, types[t].name);
 		bpfvm_program_free(prog);

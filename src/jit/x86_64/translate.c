@@ -27,8 +27,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#include "core/inline_lookup.h"
-#include "core/program.h"
+#include "jit/inline_lookup.h"
+#include "run/run.h"
 #include "emit.h"
 #include "helpers/helper_desc.h"
 #include "helpers/helpers.h"
@@ -1767,7 +1767,7 @@ static int translate_pass(struct translator *t, bpfvm_error *err)
 			bad = -1;
 		}
 		if (bad)
-			return isa_error(err, -EINVAL, ipc, "JIT: cannot translate %s", op->asm_name);
+			return error_set(err, -EINVAL, ipc, "JIT: cannot translate %s", op->asm_name);
 	}
 	t->insn_off[n] = t->b.len;
 	/* a helper can call back only where there are helper calls, and then
@@ -1797,9 +1797,9 @@ static int translate_pass(struct translator *t, bpfvm_error *err)
 	}
 	memcpy(t->prev_stub_off, stub_off, sizeof stub_off);
 	if (t->oom || t->b.oom)
-		return isa_error(err, -ENOMEM, -1, "JIT: out of memory");
+		return error_set(err, -ENOMEM, -1, "JIT: out of memory");
 	if (t->layout_bad)
-		return isa_error(err, -EFAULT, -1, "JIT: internal error: a short jump does not reach");
+		return error_set(err, -EFAULT, -1, "JIT: internal error: a short jump does not reach");
 	return ok ? 0 : 1;   /* 1: a short jump did not reach */
 }
 
@@ -1818,13 +1818,13 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 	t->entry_is_called = prog->analysis->entry_is_called;
 	int rc = 0;
 	if (!offs[0] || !offs[1] || !t->entry_off || !t->sub_writes || !t->sub_calls) {
-		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
+		rc = error_set(err, -ENOMEM, -1, "JIT: out of memory");
 		goto out;
 	}
 	t->ops = prog->analysis->ops;
 	t->no_fuse = calloc(n + 1, 1);
 	if (!t->no_fuse) {
-		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
+		rc = error_set(err, -ENOMEM, -1, "JIT: out of memory");
 		goto out;
 	}
 	/* which of r6..r9 each subprogram writes: it saves just those */
@@ -1865,7 +1865,7 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 	t->known01 = malloc(n * sizeof *t->known01);
 	t->live_out = malloc(n * sizeof *t->live_out);
 	if (!t->known01 || !t->live_out) {
-		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
+		rc = error_set(err, -ENOMEM, -1, "JIT: out of memory");
 		goto out;
 	}
 	jit_bool_regs(prog, t->ops, t->is_target, t->known01);
@@ -1879,7 +1879,7 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 	t->align_head = calloc(n + 2, sizeof *t->align_head);
 	t->loop_end = calloc(n + 1, sizeof *t->loop_end);
 	if (!t->align_head || !t->loop_end) {
-		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
+		rc = error_set(err, -ENOMEM, -1, "JIT: out of memory");
 		goto out;
 	}
 	for (size_t pc = 0; pc < n; pc++) {
@@ -1900,7 +1900,7 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 	for (size_t pc = 1; pc <= n + 1; pc++)
 		t->align_head[pc] += t->align_head[pc - 1];
 	if (!jit_liveness(prog, t->ops, t->sub_start, t->entry_is_called, t->live_out)) {
-		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
+		rc = error_set(err, -ENOMEM, -1, "JIT: out of memory");
 		goto out;
 	}
 	uint16_t uses0, defs0;
@@ -1933,7 +1933,7 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 	t->may_fault |= checked;
 	t->frame = !t->leaf || uses_r10;
 	if (!find_register_slots(t)) {
-		rc = isa_error(err, -ENOMEM, -1, "JIT: out of memory");
+		rc = error_set(err, -ENOMEM, -1, "JIT: out of memory");
 		goto out;
 	}
 	t->main_writes = t->may_fault || t->entry_is_called ? used_anywhere : used_by_entry;
@@ -1957,7 +1957,7 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 			t->insn_off = offs[0];
 			rc = translate_pass(t, err);
 			if (rc == 1)
-				rc = isa_error(err, -EFAULT, -1, "JIT: internal error: jump layout");
+				rc = error_set(err, -EFAULT, -1, "JIT: internal error: jump layout");
 			break;
 		}
 		if (rc || (pass > 0 && t->b.len == prev_len))

@@ -2,10 +2,10 @@
  * program.c - loading programs and running them: the public API's core.
  *
  * Owns: bpfvm_program_load/free (check the encoding, the helpers called
- * and, through src/analysis, the control flow; copy, pre-decode for each
- * engine mode, bind helper call sites), bpfvm_program_run (set up the
- * stack and run state, pick the engine), and the calls helpers make back
- * into a run (bpfvm_run_user/stop/fail/check_access).
+ * and, through src/analysis, the control flow; copy, bind callbacks and
+ * helper call sites, have each engine prepare each mode), and
+ * bpfvm_program_run (set up the stack and run state, pick the engine,
+ * follow tail calls).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,30 +14,46 @@
 
 #include "bpfvm/maps.h"
 #include "base/opts.h"
-#include "core/program.h"
+#include "api/api.h"
 #include "helpers/helper_desc.h"
+#include "interp/interp.h"
+#include "jit/jit.h"
 #include "progtypes/progtypes.h"
 
-/* The superinstruction the analysis found at pc (enum interp_fused), or
- * -1: the interpreter fuses the 64-bit idioms only. */
-static int fused_handler(const struct analysis *a, size_t pc)
+/* The engines, by enum engine_id. */
+static const struct engine_ops *const engines[ENGINE_COUNT] = {
+	[ENGINE_INTERP] = &engine_interp,
+	[ENGINE_JIT] = &engine_jit,
+};
+
+/* At load: copies the subprograms lddw of BPF_PSEUDO_FUNC name (the
+ * analysis found them) into p->callbacks, and rewrites those lddw into
+ * plain ones of their callback value (CALLBACK_TAG | first instruction),
+ * so the engines see ordinary 64-bit immediates. */
+static int callbacks_bind(bpfvm_program *p, bpfvm_error *err)
 {
-	if (a->idiom[pc] == IDIOM_NONE || a->ops[pc]->bits != 64)
-		return -1;
-	bool add_reg = a->ops[pc + 1]->src_kind == SRC_REG;
-	if (a->idiom[pc] == IDIOM_LEA)
-		return add_reg ? FUSED_LEA_REG : FUSED_LEA_IMM;
-	static const struct { uint16_t load; int reg, imm; } loads[] = {
-		{ ISA_LDXB, FUSED_LDX_REG_B, FUSED_LDX_IMM_B }, { ISA_LDXH, FUSED_LDX_REG_H, FUSED_LDX_IMM_H },
-		{ ISA_LDXW, FUSED_LDX_REG_W, FUSED_LDX_IMM_W }, { ISA_LDXDW, FUSED_LDX_REG_DW, FUSED_LDX_IMM_DW },
-		{ ISA_LDXSB, FUSED_LDX_REG_SB, FUSED_LDX_IMM_SB }, { ISA_LDXSH, FUSED_LDX_REG_SH, FUSED_LDX_IMM_SH },
-		{ ISA_LDXSW, FUSED_LDX_REG_SW, FUSED_LDX_IMM_SW },
-	};
-	uint16_t load = a->ops[pc + 2]->id;
-	for (size_t i = 0; i < sizeof loads / sizeof loads[0]; i++)
-		if (loads[i].load == load)
-			return add_reg ? loads[i].reg : loads[i].imm;
-	return -1;
+	const struct analysis *a = p->analysis;
+	if (a->callback_count == 0)
+		return 0;
+	p->callbacks = malloc(a->callback_count * sizeof *p->callbacks);
+	if (!p->callbacks)
+		return error_set(err, -ENOMEM, -1, "out of memory loading %zu instructions", p->count);
+	memcpy(p->callbacks, a->callbacks, a->callback_count * sizeof *p->callbacks);
+	p->callback_count = a->callback_count;
+	for (size_t pc = 0; pc + 1 < p->count; pc++) {
+		bpfvm_insn *in = &p->insns[pc];
+		if (!isa_is_lddw(in))
+			continue;
+		if (isa_is_func_ref(in)) {
+			uint32_t target = (uint32_t)((int64_t)pc + 1 + in->imm);   /* validated */
+			uint64_t value = CALLBACK_TAG | target;
+			in->src = 0;
+			in[0].imm = (int32_t)(uint32_t)value;
+			in[1].imm = (int32_t)(uint32_t)(value >> 32);
+		}
+		pc++;
+	}
+	return 0;
 }
 
 /* Gives each helper call its descriptor (prog->helper_at), and freezes
@@ -46,7 +62,7 @@ static int bind_helpers(bpfvm_program *p, bpfvm_error *err)
 {
 	p->helper_at = calloc(p->count ? p->count : 1, sizeof *p->helper_at);
 	if (!p->helper_at)
-		return isa_error(err, -ENOMEM, -1, "out of memory loading %zu instructions", p->count);
+		return error_set(err, -ENOMEM, -1, "out of memory loading %zu instructions", p->count);
 	for (size_t pc = 0; pc < p->count; pc++) {
 		const struct isa_op *op = isa_decode(&p->insns[pc]);
 		if (op && op->format == FMT_CALL)
@@ -58,67 +74,18 @@ static int bind_helpers(bpfvm_program *p, bpfvm_error *err)
 	return 0;
 }
 
-static int predecode(bpfvm_program *p, bpfvm_error *err)
-{
-	const void *const *labels[2];
-	interp_run_checked(NULL, NULL, 0, NULL, 0, NULL, NULL, &labels[BPFVM_CHECKED]);
-	interp_run_unchecked(NULL, NULL, 0, NULL, 0, NULL, NULL, &labels[BPFVM_UNCHECKED]);
-
-	size_t calls = 0;
-	for (size_t pc = 0; pc < p->count; pc++)
-		if (isa_is_helper_call(&p->insns[pc]))
-			calls++;
-	p->call_fns = calloc(calls ? calls : 1, sizeof *p->call_fns);
-	for (int m = 0; m < 2; m++)
-		p->slots[m] = calloc(p->count, sizeof *p->slots[m]);
-	if (!p->call_fns || !p->slots[0] || !p->slots[1])
-		return isa_error(err, -ENOMEM, -1, "out of memory loading %zu instructions", p->count);
-
-	size_t call_index = 0;
-	for (size_t pc = 0; pc < p->count; pc++) {
-		const bpfvm_insn *in = &p->insns[pc];
-		const struct isa_op *op = p->analysis->ops[pc];   /* validated: never NULL */
-		struct interp_slot s = {
-			.dst = in->dst, .src = in->src, .off = in->off, .imm = in->imm,
-		};
-		if (op->format == FMT_CALL) {
-			p->call_fns[call_index] = bpfvm_helpers_find(p->helpers, (uint32_t)in->imm, NULL);
-			s.imm = (int32_t)call_index++;
-		}
-		for (int m = 0; m < 2; m++) {
-			s.handler = labels[m][op->id];
-			p->slots[m][pc] = s;
-		}
-		if (op->format == FMT_LDDW) {
-			pc++;
-			uint64_t value = (uint32_t)in->imm | (uint64_t)(uint32_t)p->insns[pc].imm << 32;
-			for (int m = 0; m < 2; m++)
-				p->slots[m][pc].imm64 = value;
-		}
-	}
-	/* superinstructions: none of the covered slots but the first may be
-	 * jumped to */
-	for (size_t pc = 0; pc + 1 < p->count; pc++) {
-		int fused = fused_handler(p->analysis, pc);
-		if (fused >= 0)
-			for (int m = 0; m < 2; m++)
-				p->slots[m][pc].handler = labels[m][fused];
-	}
-	return 0;
-}
-
 /* References the program's maps and notes their storage for checked runs. */
 static int take_maps(bpfvm_program *p, const bpfvm_load_opts *opts, bpfvm_error *err)
 {
 	if (!opts->maps)
-		return isa_error(err, -EINVAL, -1, "bpfvm_program_load: map_count without maps");
+		return error_set(err, -EINVAL, -1, "bpfvm_program_load: map_count without maps");
 	p->maps = calloc(opts->map_count, sizeof *p->maps);
 	p->map_regions = calloc(opts->map_count, sizeof *p->map_regions);
 	if (!p->maps || !p->map_regions)
-		return isa_error(err, -ENOMEM, -1, "out of memory");
+		return error_set(err, -ENOMEM, -1, "out of memory");
 	for (size_t i = 0; i < opts->map_count; i++) {
 		if (!opts->maps[i])
-			return isa_error(err, -EINVAL, -1, "bpfvm_program_load: map %zu is NULL", i);
+			return error_set(err, -EINVAL, -1, "bpfvm_program_load: map %zu is NULL", i);
 		p->maps[p->map_count++] = bpfvm_map_get(opts->maps[i]);
 		void *base;
 		size_t len;
@@ -137,7 +104,7 @@ static int check_helpers_exist(const bpfvm_insn *insns, size_t count, const bpfv
 		if (isa_is_lddw(&insns[pc]))
 			pc++;
 		else if (isa_is_helper_call(&insns[pc]) && !bpfvm_helpers_find(helpers, (uint32_t)insns[pc].imm, NULL))
-			return isa_error(err, -EINVAL, (int)pc, "call to unknown helper %u", (uint32_t)insns[pc].imm);
+			return error_set(err, -EINVAL, (int)pc, "call to unknown helper %u", (uint32_t)insns[pc].imm);
 	}
 	return 0;
 }
@@ -158,7 +125,7 @@ static int check_helpers_allowed(const bpfvm_insn *insns, size_t count, const bp
 			const char *name = NULL;
 			bpfvm_helpers_find(opts->helpers, id, &name);
 			const char *type = bpfvm_prog_type_name(opts->prog_type);
-			return isa_error(err, -EINVAL, (int)pc, "a %s program may not call %s (helper %u)",
+			return error_set(err, -EINVAL, (int)pc, "a %s program may not call %s (helper %u)",
 			                 type ? type : "?", name ? name : "this helper", id);
 		}
 	}
@@ -174,7 +141,7 @@ int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_o
 		return rc;
 	opts = &known;
 	if (!out || (!insns && count))
-		return isa_error(err, -EINVAL, -1, "bpfvm_program_load: null argument");
+		return error_set(err, -EINVAL, -1, "bpfvm_program_load: null argument");
 	*out = NULL;
 	rc = isa_check_encoding(insns, count, opts->max_insns, err);
 	if (!rc)
@@ -191,7 +158,7 @@ int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_o
 	bpfvm_program *p = calloc(1, sizeof *p);
 	if (!p) {
 		analysis_free(analysis);
-		return isa_error(err, -ENOMEM, -1, "out of memory");
+		return error_set(err, -ENOMEM, -1, "out of memory");
 	}
 	p->analysis = analysis;
 	p->count = count;
@@ -200,14 +167,12 @@ int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_o
 	if (!p->insns) {
 		analysis_free(analysis);
 		free(p);
-		return isa_error(err, -ENOMEM, -1, "out of memory loading %zu instructions", count);
+		return error_set(err, -ENOMEM, -1, "out of memory loading %zu instructions", count);
 	}
 	memcpy(p->insns, insns, count * sizeof *insns);
 	rc = callbacks_bind(p, err);
 	if (!rc)
 		rc = bind_helpers(p, err);
-	if (!rc)
-		rc = predecode(p, err);
 	if (!rc && opts->map_count)
 		rc = take_maps(p, opts, err);
 	p->jit_harden = opts->jit_harden;
@@ -215,8 +180,11 @@ int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_o
 	const char *env = getenv("BPFVM_PERF_MAP");
 	if (opts->jit && (opts->perf_map || (env && !strcmp(env, "1"))))
 		snprintf(p->perf_name, sizeof p->perf_name, "%s", opts->name ? opts->name : "prog");
+	/* every program can be interpreted; the JIT compiles when asked */
+	for (int m = 0; !rc && m < 2; m++)
+		rc = engine_interp.prepare(p, (bpfvm_mode)m, &p->engine_state[ENGINE_INTERP][m], err);
 	for (int m = 0; !rc && opts->jit && m < 2; m++)
-		rc = jit_compile(p, (bpfvm_mode)m, &p->jit[m], err);
+		rc = engine_jit.prepare(p, (bpfvm_mode)m, &p->engine_state[ENGINE_JIT][m], err);
 	if (rc) {
 		bpfvm_program_free(p);
 		return rc;
@@ -230,12 +198,11 @@ void bpfvm_program_free(bpfvm_program *p)
 	if (!p)
 		return;
 	free(p->insns);
-	free(p->call_fns);
 	free(p->helper_at);
-	free(p->slots[0]);
-	free(p->slots[1]);
-	jit_free(p->jit[0]);
-	jit_free(p->jit[1]);
+	for (int e = 0; e < ENGINE_COUNT; e++)
+		for (int m = 0; m < 2; m++)
+			if (p->engine_state[e][m])
+				engines[e]->free_state(p->engine_state[e][m]);
 	for (size_t i = 0; i < p->map_count; i++)
 		bpfvm_map_put(p->maps[i]);
 	free(p->maps);
@@ -254,9 +221,9 @@ int bpfvm_program_jited(const bpfvm_program *p, int mode, const void **code, siz
 {
 	if (mode != BPFVM_CHECKED && mode != BPFVM_UNCHECKED)
 		return -EINVAL;
-	if (!p->jit[mode])
+	if (!p->engine_state[ENGINE_JIT][mode])
 		return -ENOENT;
-	*code = jit_code_bytes(p->jit[mode], len);
+	*code = jit_code_bytes(p->engine_state[ENGINE_JIT][mode], len);
 	return 0;
 }
 
@@ -296,31 +263,29 @@ uint32_t bpfvm_program_type(const bpfvm_program *prog)
 static int run_engine(const bpfvm_program *prog, struct bpfvm_run *run, uint64_t *r0, bpfvm_error *err)
 {
 	const bpfvm_run_opts *opts = run->opts;
-	const struct jit_code *code = prog->jit[opts->mode];
+	int engine = ENGINE_INTERP;
 	switch (opts->engine) {
-	case BPFVM_ENGINE_DEFAULT:
+	case BPFVM_ENGINE_DEFAULT:   /* the JIT if the program has it */
+		if (prog->engine_state[ENGINE_JIT][opts->mode])
+			engine = ENGINE_JIT;
 		break;
 	case BPFVM_ENGINE_INTERP:
-		code = NULL;
 		break;
 	case BPFVM_ENGINE_JIT:
-		if (!code)
-			return isa_error(err, -EINVAL, -1, "bpfvm_program_run: the program was loaded without jit");
+		if (!prog->engine_state[ENGINE_JIT][opts->mode])
+			return error_set(err, -EINVAL, -1, "bpfvm_program_run: the program was loaded without jit");
+		engine = ENGINE_JIT;
 		break;
 	default:
-		return isa_error(err, -EINVAL, -1, "bpfvm_program_run: unknown engine %d", (int)opts->engine);
+		return error_set(err, -EINVAL, -1, "bpfvm_program_run: unknown engine %d", (int)opts->engine);
 	}
 	run->prog = prog;
 	run->map_regions = prog->map_regions;
 	run->map_region_count = prog->map_region_count;
-	run->jit = code;
+	run->engine = engines[engine];
+	run->engine_state = prog->engine_state[engine][opts->mode];
 	run->jit_budget = opts->max_back_edges ? opts->max_back_edges : UINT64_MAX;
-	if (code)
-		return jit_run(prog, code, run, r0, err);
-	uint64_t top = (uint64_t)(uintptr_t)(run->stack + RUN_STACK_BYTES);
-	if (opts->mode == BPFVM_UNCHECKED)
-		return interp_run_unchecked(prog, run, 0, opts->args, top, r0, err, NULL);
-	return interp_run_checked(prog, run, 0, opts->args, top, r0, err, NULL);
+	return run->engine->run(prog, run->engine_state, run, r0, err);
 }
 
 int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, struct hook_state *hook,
@@ -328,7 +293,7 @@ int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, st
 {
 	static const bpfvm_run_opts no_opts;
 	if (!prog || !r0)
-		return isa_error(err, -EINVAL, -1, "bpfvm_program_run: null argument");
+		return error_set(err, -EINVAL, -1, "bpfvm_program_run: null argument");
 	if (!opts)
 		opts = &no_opts;
 	/* callbacks' engines report through run.err: make it always there */
@@ -336,9 +301,9 @@ int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, st
 	if (!err)
 		err = &no_err;
 	if (opts->region_count && !opts->regions)
-		return isa_error(err, -EINVAL, -1, "bpfvm_program_run: region_count without regions");
+		return error_set(err, -EINVAL, -1, "bpfvm_program_run: region_count without regions");
 	if (opts->mode != BPFVM_CHECKED && opts->mode != BPFVM_UNCHECKED)
-		return isa_error(err, -EINVAL, -1, "bpfvm_program_run: unknown mode %d", (int)opts->mode);
+		return error_set(err, -EINVAL, -1, "bpfvm_program_run: unknown mode %d", (int)opts->mode);
 	/* The frames: 4 KiB, 16-byte aligned like the kernel's.  Each thread
 	 * keeps one such stack, so a program never sees host data; a run
 	 * nested inside a helper gets a fresh one of its own.  Checked runs
@@ -387,7 +352,8 @@ int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, st
 	run.err = err;
 	run.error_code = 0;
 	run.helper_frame = 0;
-	run.jit = NULL;
+	run.engine = NULL;
+	run.engine_state = NULL;
 	run.lent_count = 0;
 	run.jit_cb_entry = 0;
 	run.jit_cb_frame = 0;
@@ -425,52 +391,4 @@ int bpfvm_program_run_mem(const bpfvm_program *prog, void *mem, size_t len, bpfv
 	return bpfvm_program_run(prog, &opts, r0, err);
 }
 
-void *bpfvm_run_user(const bpfvm_run *run)
-{
-	return run->opts->user;
-}
 
-void bpfvm_run_stop(bpfvm_run *run, uint64_t value)
-{
-	if (run->status == RUN_OK) {
-		run->status = RUN_STOPPED;
-		run->stop_value = value;
-	}
-}
-
-void bpfvm_run_fail(bpfvm_run *run, const char *msg)
-{
-	if (run->status == RUN_FAILED)
-		return;
-	run->status = RUN_FAILED;
-	snprintf(run->fail_msg, sizeof run->fail_msg, "%s", msg ? msg : "(no message)");
-}
-
-bool bpfvm_run_check_access(const bpfvm_run *run, uint64_t addr, uint64_t len, bool write)
-{
-	return run_access_ok(run, addr, len, write);
-}
-
-const char *bpfvm_strerror(int code)
-{
-	switch (-code) {
-	case 0: return "success";
-	case EINVAL: return "invalid program or argument";
-	case E2BIG: return "too large";
-	case ENOMEM: return "out of memory";
-	case EFAULT: return "memory access violation or helper failure";
-	case ELOOP: return "execution budget exhausted";
-	case ENOENT: return "not found";
-	case EIO: return "input/output error";
-	case EEXIST: return "already exists";
-	case EPERM: return "not permitted";
-	case EACCES: return "permission denied";
-	case EBADF: return "bad reference";
-	case ENOSPC: return "no space left";
-	case EAGAIN: return "try again (no room now)";
-	case EOPNOTSUPP: return "not supported";
-	case EXDEV: return "not on the same file system";
-	case 524: return "not supported (ENOTSUPP)";
-	default: return "error";
-	}
-}

@@ -4,7 +4,7 @@
  * of bpf_map_lookup_elem on an array map that engines may open-code.
  */
 
-#include "core/inline_lookup.h"
+#include "jit/inline_lookup.h"
 #include "helpers/helper_desc.h"
 
 /* How far back from the call the lddw of r1 may be: clang puts it right

@@ -18,7 +18,7 @@
 #ifndef BPFVM_CORE_INLINE_LOOKUP_H
 #define BPFVM_CORE_INLINE_LOOKUP_H
 
-#include "core/program.h"
+#include "run/run.h"
 #include "maps/array_layout.h"
 
 /* The map r1 holds at instruction pc, a helper call, when the rule above

@@ -1,43 +1,34 @@
 /*
- * program.h - the loaded program object and the state of one run, shared
- * by the engines (src/interp, later src/jit) and the public API.
+ * run.h - the run layer: a loaded program's data and one execution of it,
+ * shared by the helpers, the engines and the public API.
  *
  * Owns: struct bpfvm_program (immutable after load), struct bpfvm_run
- * (one execution: stack, regions, stop/fail status), the checked-mode
- * access test every engine and helper uses, and the value that stands for
- * a callback (see CALLBACK_TAG).
+ * (one execution: stack, regions, stop/fail status), the engine interface
+ * (struct engine_ops: how the run layer and the API reach an engine
+ * without knowing which), the checked-mode access test every engine and
+ * helper uses, the value that stands for a callback (see CALLBACK_TAG),
+ * and the run ABI helpers call back into (run.c, callback.c).
  */
-#ifndef BPFVM_CORE_PROGRAM_H
-#define BPFVM_CORE_PROGRAM_H
+#ifndef BPFVM_RUN_RUN_H
+#define BPFVM_RUN_RUN_H
 
 #include "analysis/analysis.h"
 #include "isa/isa.h"
 
-/* One pre-decoded instruction for the threaded interpreter: the address of
- * the code that runs it, then its fields unpacked.  The second slot of an
- * lddw holds the whole 64-bit immediate instead. */
-struct interp_slot {
-	union {
-		const void *handler;
-		uint64_t imm64;
-	};
-	uint8_t dst;
-	uint8_t src;
-	int16_t off;
-	int32_t imm;     /* for helper calls: index into prog->call_fns */
-};
+/* The engines (src/interp, src/jit), by index into a program's states. */
+enum engine_id { ENGINE_INTERP = 0, ENGINE_JIT, ENGINE_COUNT };
 
 struct bpfvm_program {
 	bpfvm_insn *insns;
 	size_t count;
 	const bpfvm_helpers *helpers;
-	bpfvm_helper_fn *call_fns;              /* one per helper call site */
 	/* Per instruction: the descriptor of the helper a call there calls
 	 * (src/helpers/helper_desc.h), else NULL.  What the engines and the
 	 * inlining rules read about helpers. */
 	const struct helper_desc **helper_at;
-	struct interp_slot *slots[2];           /* per bpfvm_mode */
-	struct jit_code *jit[2];                /* per bpfvm_mode, if compiled */
+	/* What each engine prepared, per bpfvm_mode (struct engine_ops'
+	 * prepare); NULL where it did not.  Only that engine reads it. */
+	void *engine_state[ENGINE_COUNT][2];
 	char perf_name[64];                     /* set when perf_map is on */
 	struct bpfvm_map **maps;                /* referenced, for helpers and checks */
 	size_t map_count;
@@ -120,18 +111,35 @@ struct bpfvm_run {
 	 * engines before each helper call (the JIT only in programs with
 	 * callbacks): a callback runs in the frame below it. */
 	uint64_t helper_frame;
-	const struct jit_code *jit;             /* the compiled code running, NULL: interpreter */
+	const void *engine_state;               /* the running engine's state for prog and mode */
 	/* Read-only memory a helper lends the callback it is calling (an array
 	 * map's key), one a callback level, for checked runs. */
 	bpfvm_region lent[BPFVM_MAX_CALL_DEPTH];
 	unsigned lent_count;
 	uint64_t jit_cb_entry;                  /* JIT callback trampoline: what it calls */
 	uint64_t jit_cb_frame;                  /* and the r10 it gives it */
+	const struct engine_ops *engine;        /* the engine running (callbacks run in it too) */
 };
 
-/* Runs prog with a program type's state attached (src/progtypes). */
-int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, struct hook_state *hook,
-                       uint64_t *r0, bpfvm_error *err);
+/* An engine: one way to run a loaded program (the interpreter, the JIT).
+ * The API prepares each engine's state at load and picks one per run; a
+ * callback runs in the engine of the run it is called from. */
+struct engine_ops {
+	const char *name;
+	/* At load, per mode: what run() and call_callback() need, in *state
+	 * (freed with free_state). */
+	int (*prepare)(const bpfvm_program *prog, bpfvm_mode mode, void **state, bpfvm_error *err);
+	/* Runs prog from its entry: r1..r5 = run->opts->args, r10 = the top
+	 * of run->stack. */
+	int (*run)(const bpfvm_program *prog, const void *state, struct bpfvm_run *run, uint64_t *r0,
+	           bpfvm_error *err);
+	/* Runs callback number `index` (of prog->callbacks) with r1..r5 =
+	 * args and r10 = frame, inside a run already going. */
+	int (*call_callback)(const bpfvm_program *prog, const void *state, struct bpfvm_run *run, size_t index,
+	                     const uint64_t args[5], uint64_t frame, uint64_t *r0, bpfvm_error *err);
+	void (*free_state)(void *state);
+};
+
 
 /* Checked-mode access test: [addr, addr+len) inside the stack or one
  * region of opts (writable if write). */
@@ -166,58 +174,15 @@ static inline bool run_access_ok(const struct bpfvm_run *run, uint64_t addr,
 
 /* Calls the program's callback `fn` (a value an lddw of BPF_PSEUDO_FUNC
  * loaded) with r1..r5 = args, in the run's engine and mode, on a fresh
- * frame below the helper's caller (src/core/callback.c).  Returns 0 with
+ * frame below the helper's caller (callback.c).  Returns 0 with
  * *r0 = its result; non-zero when the run must end (it stopped, or
  * failed: run->status says so), and the helper must then return at once.
  * `helper` names the caller in errors. */
 int run_callback(struct bpfvm_run *run, const char *helper, uint64_t fn, const uint64_t args[5],
                  uint64_t *r0);
-/* At load: copies the subprograms lddw of BPF_PSEUDO_FUNC name (the
- * analysis found them) into p->callbacks, and rewrites those
- * lddw into plain ones of their callback value, so the engines see
- * ordinary 64-bit immediates. */
-int callbacks_bind(bpfvm_program *p, bpfvm_error *err);
 /* Lends [base, base+len) read-only to the callbacks the helper calls until
  * the matching run_unlend(); false (the run failed) if nested too deep. */
 bool run_lend(struct bpfvm_run *run, const void *base, size_t len);
 void run_unlend(struct bpfvm_run *run);
-
-struct jit_code;
-/* JIT-compiled code of one mode (src/jit); NULL when not compiled. */
-int jit_compile(const bpfvm_program *prog, bpfvm_mode mode, struct jit_code **out,
-                bpfvm_error *err);
-void jit_free(struct jit_code *code);
-int jit_run(const bpfvm_program *prog, const struct jit_code *code, struct bpfvm_run *run,
-            uint64_t *r0, bpfvm_error *err);
-/* Runs callback number `index` (of prog->callbacks) of compiled code with
- * r1..r5 = args and r10 = frame, inside a run already going. */
-int jit_call_callback(const bpfvm_program *prog, const struct jit_code *code, struct bpfvm_run *run,
-                      size_t index, const uint64_t args[5], uint64_t frame, uint64_t *r0, bpfvm_error *err);
-const void *jit_code_bytes(const struct jit_code *code, size_t *len);
-
-/* Superinstructions of the interpreter, fused at pre-decode: clang's
- * address idiom `A = B; A += C (or imm)`, alone or followed by the load
- * `A = *(size *)(A + off)`.  Their handlers follow the ISA_OPS ones. */
-enum interp_fused {
-	FUSED_LEA_REG = ISA_OP_COUNT, FUSED_LEA_IMM,
-	FUSED_LDX_REG_B, FUSED_LDX_REG_H, FUSED_LDX_REG_W, FUSED_LDX_REG_DW,
-	FUSED_LDX_REG_SB, FUSED_LDX_REG_SH, FUSED_LDX_REG_SW,
-	FUSED_LDX_IMM_B, FUSED_LDX_IMM_H, FUSED_LDX_IMM_W, FUSED_LDX_IMM_DW,
-	FUSED_LDX_IMM_SB, FUSED_LDX_IMM_SH, FUSED_LDX_IMM_SW,
-	INTERP_HANDLER_COUNT
-};
-
-/* The interpreter: runs prog in mode from instruction `entry` with
- * r1..r5 = args and r10 = frame (the program's entry: 0, opts->args and
- * the top of the stack; a callback: its first instruction, the helper's
- * arguments and the frame below the helper's caller); with prog == NULL
- * returns, through *labels, the table of handler addresses used to
- * pre-decode slots. */
-int interp_run_checked(const bpfvm_program *prog, struct bpfvm_run *run, size_t entry,
-                       const uint64_t args[5], uint64_t frame, uint64_t *r0, bpfvm_error *err,
-                       const void *const **labels);
-int interp_run_unchecked(const bpfvm_program *prog, struct bpfvm_run *run, size_t entry,
-                         const uint64_t args[5], uint64_t frame, uint64_t *r0, bpfvm_error *err,
-                         const void *const **labels);
 
 #endif

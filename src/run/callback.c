@@ -2,11 +2,11 @@
  * callback.c - callbacks: subprograms a helper calls back
  * (bpf_loop, bpf_for_each_map_elem), as BPF_PSEUDO_FUNC defines them.
  *
- * Owns: the program's table of callbacks and the value that stands for
- * one (CALLBACK_TAG | first instruction, bound at load), and running a
- * callback from inside a helper: checking the value, giving it the frame
+ * Owns: running a callback (a value CALLBACK_TAG | first instruction,
+ * bound at load by the API) from inside a helper: checking the value, giving it the frame
  * below the helper's caller (a call depth counted as the kernel does),
- * one unit of the checked budget, the run's engine and mode, and turning
+ * one unit of the checked budget, the run's engine (through its
+ * struct engine_ops) and mode, and turning
  * whatever ends it early into the run's status for the helper and the
  * engines below to unwind through.  Nothing jumps over C frames: each
  * engine returns to this function, which returns to the helper.
@@ -17,38 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/program.h"
+#include "run/run.h"
 
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 	return x < y ? -1 : x > y;
-}
-
-int callbacks_bind(bpfvm_program *p, bpfvm_error *err)
-{
-	const struct analysis *a = p->analysis;
-	if (a->callback_count == 0)
-		return 0;
-	p->callbacks = malloc(a->callback_count * sizeof *p->callbacks);
-	if (!p->callbacks)
-		return isa_error(err, -ENOMEM, -1, "out of memory loading %zu instructions", p->count);
-	memcpy(p->callbacks, a->callbacks, a->callback_count * sizeof *p->callbacks);
-	p->callback_count = a->callback_count;
-	for (size_t pc = 0; pc + 1 < p->count; pc++) {
-		bpfvm_insn *in = &p->insns[pc];
-		if (!isa_is_lddw(in))
-			continue;
-		if (isa_is_func_ref(in)) {
-			uint32_t target = (uint32_t)((int64_t)pc + 1 + in->imm);   /* validated */
-			uint64_t value = CALLBACK_TAG | target;
-			in->src = 0;
-			in[0].imm = (int32_t)(uint32_t)value;
-			in[1].imm = (int32_t)(uint32_t)(value >> 32);
-		}
-		pc++;
-	}
-	return 0;
 }
 
 /* Index of fn in prog->callbacks, or -1 if fn is not one of them. */
@@ -101,13 +75,7 @@ int run_callback(struct bpfvm_run *run, const char *helper, uint64_t fn, const u
 	if (run->opts->mode == BPFVM_CHECKED && --run->jit_budget == 0)
 		return callback_error(run, -ELOOP, "%s: gave up after %llu backward jumps and calls (endless loop?)",
 		                      helper, (unsigned long long)run->opts->max_back_edges);
-	int rc;
-	if (run->jit)
-		rc = jit_call_callback(prog, run->jit, run, (size_t)index, args, frame, r0, run->err);
-	else if (run->opts->mode == BPFVM_UNCHECKED)
-		rc = interp_run_unchecked(prog, run, prog->callbacks[index], args, frame, r0, run->err, NULL);
-	else
-		rc = interp_run_checked(prog, run, prog->callbacks[index], args, frame, r0, run->err, NULL);
+	int rc = run->engine->call_callback(prog, run->engine_state, run, (size_t)index, args, frame, r0, run->err);
 	/* the helper's caller may call more helpers after this one */
 	run->helper_frame = caller;
 	if (rc) {

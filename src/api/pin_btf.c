@@ -32,7 +32,7 @@
 static int sidecar_path(const char *pin_path, char *out, size_t len, bpfvm_error *err)
 {
 	if ((size_t)snprintf(out, len, "%s%s", pin_path, BPFVM_PIN_BTF_SUFFIX) >= len)
-		return isa_error(err, -ENAMETOOLONG, -1, "%s: path too long for a BTF sidecar", pin_path);
+		return error_set(err, -ENAMETOOLONG, -1, "%s: path too long for a BTF sidecar", pin_path);
 	return 0;
 }
 
@@ -56,18 +56,18 @@ int bpfvm_pin_btf_write(const char *pin_path, const struct btf *btf, uint32_t ke
                         uint32_t value_type_id, bpfvm_error *err)
 {
 	if (!pin_path || !btf || (!key_type_id && !value_type_id))
-		return isa_error(err, -EINVAL, -1, "pin_btf_write: no path, no BTF or no type ids");
+		return error_set(err, -EINVAL, -1, "pin_btf_write: no path, no BTF or no type ids");
 	char final[PATH_MAX], tmp[PATH_MAX + 8];
 	int rc = sidecar_path(pin_path, final, sizeof final, err);
 	if (rc)
 		return rc;
 	struct stat st;
 	if (stat(pin_path, &st))
-		return isa_error(err, -errno, -1, "%s: %s", pin_path, strerror(errno));
+		return error_set(err, -errno, -1, "%s: %s", pin_path, strerror(errno));
 	uint32_t btf_len = 0;
 	const void *raw = btf__raw_data(btf, &btf_len);
 	if (!raw)
-		return isa_error(err, -ENOMEM, -1, "%s: cannot serialise the BTF", final);
+		return error_set(err, -ENOMEM, -1, "%s: cannot serialise the BTF", final);
 	bpfvm_pin_btf_header h = {
 		.version = BPFVM_PIN_BTF_VERSION,
 		.hdr_len = sizeof h,
@@ -80,7 +80,7 @@ int bpfvm_pin_btf_write(const char *pin_path, const struct btf *btf, uint32_t ke
 	snprintf(tmp, sizeof tmp, "%s.XXXXXX", final);
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
-		return isa_error(err, -errno, -1, "%s: %s", tmp, strerror(errno));
+		return error_set(err, -errno, -1, "%s: %s", tmp, strerror(errno));
 	rc = write_all(fd, &h, sizeof h);
 	if (!rc)
 		rc = write_all(fd, raw, btf_len);
@@ -92,7 +92,7 @@ int bpfvm_pin_btf_write(const char *pin_path, const struct btf *btf, uint32_t ke
 		rc = -errno;
 	if (rc) {
 		unlink(tmp);
-		return isa_error(err, rc, -1, "%s: %s", final, strerror(-rc));
+		return error_set(err, rc, -1, "%s: %s", final, strerror(-rc));
 	}
 	return 0;
 }
@@ -101,7 +101,7 @@ int bpfvm_pin_btf_write(const char *pin_path, const struct btf *btf, uint32_t ke
 static int check_refs(const struct btf *btf, const char *path, bpfvm_error *err)
 {
 	uint32_t n = btf__type_cnt(btf);
-#define BAD(what, id) isa_error(err, -EINVAL, -1, "%s: BTF type [%u]: %s out of range", path, id, what)
+#define BAD(what, id) error_set(err, -EINVAL, -1, "%s: BTF type [%u]: %s out of range", path, id, what)
 #define NAME_OK(off) (btf__str_by_offset(btf, off) != NULL)
 	for (uint32_t id = 1; id < n; id++) {
 		const struct btf_type *t = btf__type_by_id(btf, id);
@@ -186,10 +186,10 @@ static int walk_type(struct walk *w, uint32_t id, int depth)
 	if (id == 0)
 		return 0;
 	if (w->state[id] == 1)
-		return isa_error(w->err, -ELOOP, -1, "%s: BTF type [%u] contains itself", w->path, id);
+		return error_set(w->err, -ELOOP, -1, "%s: BTF type [%u] contains itself", w->path, id);
 	if (w->state[id] == 0) {
 		if (depth >= MAX_DEPTH)
-			return isa_error(w->err, -ELOOP, -1, "%s: BTF types nest deeper than %d", w->path, MAX_DEPTH);
+			return error_set(w->err, -ELOOP, -1, "%s: BTF types nest deeper than %d", w->path, MAX_DEPTH);
 		const struct btf_type *t = btf__type_by_id(w->btf, id);
 		w->state[id] = 1;
 		int rc = 0, below = 0;
@@ -234,7 +234,7 @@ static int walk_type(struct walk *w, uint32_t id, int depth)
 	}
 	/* reached again deeper than before: the whole chain must still fit */
 	if (depth + w->height[id] > MAX_DEPTH)
-		return isa_error(w->err, -ELOOP, -1, "%s: BTF types nest deeper than %d", w->path, MAX_DEPTH);
+		return error_set(w->err, -ELOOP, -1, "%s: BTF types nest deeper than %d", w->path, MAX_DEPTH);
 	return w->height[id];
 }
 
@@ -245,14 +245,14 @@ static int check_root(struct walk *w, uint32_t id, uint32_t size, const char *wh
 	if (!id)
 		return 0;
 	if (id >= btf__type_cnt(w->btf))
-		return isa_error(w->err, -EINVAL, -1, "%s: %s type id %u out of range (%u types)", w->path, what, id,
+		return error_set(w->err, -EINVAL, -1, "%s: %s type id %u out of range (%u types)", w->path, what, id,
 		                 btf__type_cnt(w->btf) - 1);
 	int rc = walk_type(w, id, 0);
 	if (rc < 0)
 		return rc;
 	long long got = btf__resolve_size(w->btf, id);
 	if (got != (long long)size)
-		return isa_error(w->err, -EINVAL, -1, "%s: %s type [%u] is %lld bytes, the map's %s is %u", w->path,
+		return error_set(w->err, -EINVAL, -1, "%s: %s type [%u] is %lld bytes, the map's %s is %u", w->path,
 		                 what, id, got, what, size);
 	return 0;
 }
@@ -261,7 +261,7 @@ int bpfvm_pin_btf_read(const char *pin_path, const bpfvm_map *map, struct btf **
                        uint32_t *value_type_id, bpfvm_error *err)
 {
 	if (!pin_path || !map || !out || !key_type_id || !value_type_id)
-		return isa_error(err, -EINVAL, -1, "pin_btf_read: null argument");
+		return error_set(err, -EINVAL, -1, "pin_btf_read: null argument");
 	*out = NULL;
 	*key_type_id = *value_type_id = 0;
 	char path[PATH_MAX];
@@ -272,7 +272,7 @@ int bpfvm_pin_btf_read(const char *pin_path, const bpfvm_map *map, struct btf **
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return -ENOENT;
-		return isa_error(err, -errno, -1, "%s: %s", path, strerror(errno));
+		return error_set(err, -errno, -1, "%s: %s", path, strerror(errno));
 	}
 	struct stat st, pin;
 	uint8_t *buf = NULL;
@@ -280,17 +280,17 @@ int bpfvm_pin_btf_read(const char *pin_path, const bpfvm_map *map, struct btf **
 	uint8_t *state = NULL;
 	bpfvm_pin_btf_header h;
 	if (fstat(fd, &st)) {
-		rc = isa_error(err, -errno, -1, "%s: %s", path, strerror(errno));
+		rc = error_set(err, -errno, -1, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (st.st_size < (off_t)sizeof h || st.st_size > SIDECAR_MAX) {
-		rc = isa_error(err, -EINVAL, -1, "%s: %lld bytes is not a BTF sidecar", path, (long long)st.st_size);
+		rc = error_set(err, -EINVAL, -1, "%s: %lld bytes is not a BTF sidecar", path, (long long)st.st_size);
 		goto out;
 	}
 	size_t len = (size_t)st.st_size, got = 0;
 	buf = malloc(len);
 	if (!buf) {
-		rc = isa_error(err, -ENOMEM, -1, "%s: out of memory", path);
+		rc = error_set(err, -ENOMEM, -1, "%s: out of memory", path);
 		goto out;
 	}
 	while (got < len) {
@@ -298,7 +298,7 @@ int bpfvm_pin_btf_read(const char *pin_path, const bpfvm_map *map, struct btf **
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			rc = isa_error(err, n ? -errno : -EINVAL, -1, "%s: %s", path, n ? strerror(errno) : "shorter than it was");
+			rc = error_set(err, n ? -errno : -EINVAL, -1, "%s: %s", path, n ? strerror(errno) : "shorter than it was");
 			goto out;
 		}
 		got += (size_t)n;
@@ -306,22 +306,22 @@ int bpfvm_pin_btf_read(const char *pin_path, const bpfvm_map *map, struct btf **
 	memcpy(&h, buf, sizeof h);
 	if (memcmp(h.magic, BPFVM_PIN_BTF_MAGIC, sizeof h.magic) || h.version != BPFVM_PIN_BTF_VERSION ||
 	    h.hdr_len < sizeof h || h.hdr_len > len || h.hdr_len % 4) {
-		rc = isa_error(err, -EINVAL, -1, "%s: not a version %u BTF sidecar (bad magic, version or header)", path,
+		rc = error_set(err, -EINVAL, -1, "%s: not a version %u BTF sidecar (bad magic, version or header)", path,
 		               BPFVM_PIN_BTF_VERSION);
 		goto out;
 	}
 	if (h.btf_len != len - h.hdr_len) {
-		rc = isa_error(err, -EINVAL, -1, "%s: %zu bytes of BTF, the header says %u (truncated?)", path,
+		rc = error_set(err, -EINVAL, -1, "%s: %zu bytes of BTF, the header says %u (truncated?)", path,
 		               len - h.hdr_len, h.btf_len);
 		goto out;
 	}
 	if (stat(pin_path, &pin) || (uint32_t)pin.st_ino != h.pin_ino) {
-		rc = isa_error(err, -ESTALE, -1, "%s: written for another map pinned at %s before", path, pin_path);
+		rc = error_set(err, -ESTALE, -1, "%s: written for another map pinned at %s before", path, pin_path);
 		goto out;
 	}
 	btf = btf__new(buf + h.hdr_len, h.btf_len);
 	if (!btf) {
-		rc = isa_error(err, -EINVAL, -1, "%s: libbpf refuses its BTF (%s)", path, strerror(errno));
+		rc = error_set(err, -EINVAL, -1, "%s: libbpf refuses its BTF (%s)", path, strerror(errno));
 		goto out;
 	}
 	rc = check_refs(btf, path, err);
@@ -329,7 +329,7 @@ int bpfvm_pin_btf_read(const char *pin_path, const bpfvm_map *map, struct btf **
 		goto out;
 	state = calloc(btf__type_cnt(btf), 2);
 	if (!state) {
-		rc = isa_error(err, -ENOMEM, -1, "%s: out of memory", path);
+		rc = error_set(err, -ENOMEM, -1, "%s: out of memory", path);
 		goto out;
 	}
 	bpfvm_map_info info;

@@ -89,7 +89,7 @@ static int create_map(const bpfvm_object_map *om, const struct btf *btf, const c
 			    info.max_entries != d.max_entries || info.flags != d.flags) {
 				bpfvm_map_put(*out);
 				*out = NULL;
-				return isa_error(err, -EINVAL, -1,
+				return error_set(err, -EINVAL, -1,
 				                 "map %s: the map pinned at %s has a different definition", om->name, path);
 			}
 			pin_types(om, btf, path, false);
@@ -125,7 +125,7 @@ static int bind_insns(bpfvm_instance *inst, const bpfvm_object_prog *op, bpfvm_i
 		if (!isa_is_lddw(in))
 			continue;
 		if (pc + 1 >= op->insn_count)
-			return isa_error(err, -EINVAL, (int)pc, "program %s: truncated lddw", op->name);
+			return error_set(err, -EINVAL, (int)pc, "program %s: truncated lddw", op->name);
 		uint64_t value;
 		switch (in->src) {
 		case 0:
@@ -135,7 +135,7 @@ static int bind_insns(bpfvm_instance *inst, const bpfvm_object_prog *op, bpfvm_i
 		case BPFVM_PSEUDO_MAP_VALUE: {
 			uint32_t idx = (uint32_t)in->imm;
 			if (idx >= inst->map_count)
-				return isa_error(err, -EINVAL, (int)pc, "program %s: reference to map %u of %zu", op->name,
+				return error_set(err, -EINVAL, (int)pc, "program %s: reference to map %u of %zu", op->name,
 				                 idx, inst->map_count);
 			bpfvm_map *m = inst->maps[idx];
 			if (in->src == BPFVM_PSEUDO_MAP_FD) {
@@ -147,7 +147,7 @@ static int bind_insns(bpfvm_instance *inst, const bpfvm_object_prog *op, bpfvm_i
 			bpfvm_map_info_get(m, &info);
 			uint8_t *base = bpfvm_map_lookup_elem(m, &zero);
 			if (!base || info.type != BPF_MAP_TYPE_ARRAY || off >= info.value_size)
-				return isa_error(err, -EINVAL, (int)pc,
+				return error_set(err, -EINVAL, (int)pc,
 				                 "program %s: a value reference into map %s needs an array map and an "
 				                 "offset inside its value (offset %u)", op->name, info.name, off);
 			value = (uint64_t)(uintptr_t)(base + off);
@@ -158,7 +158,7 @@ static int bind_insns(bpfvm_instance *inst, const bpfvm_object_prog *op, bpfvm_i
 			pc++;
 			continue;
 		default:
-			return isa_error(err, -EINVAL, (int)pc, "program %s: lddw with unknown src %u", op->name, in->src);
+			return error_set(err, -EINVAL, (int)pc, "program %s: lddw with unknown src %u", op->name, in->src);
 		}
 		in->src = 0;
 		in->imm = (int32_t)(uint32_t)value;
@@ -186,12 +186,12 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
 {
 	const bpfvm_object_prog *op = bpfvm_object_prog_at(inst->obj, i);
 	if (op->type == BPF_PROG_TYPE_UNSPEC)
-		return isa_error(err, -ENOTSUP, -1, "program %s: unsupported: section '%s' names no program type bpfvm knows",
+		return error_set(err, -ENOTSUP, -1, "program %s: unsupported: section '%s' names no program type bpfvm knows",
 		                 op->name,
 		                 op->section);
 	bpfvm_insn *insns = malloc(op->insn_count * sizeof *insns);
 	if (!insns)
-		return isa_error(err, -ENOMEM, -1, "program %s: out of memory", op->name);
+		return error_set(err, -ENOMEM, -1, "program %s: out of memory", op->name);
 	memcpy(insns, op->insns, op->insn_count * sizeof *insns);
 	int rc = 0;
 	if (opts->verify) {
@@ -255,11 +255,11 @@ int bpfvm_instance_new(const bpfvm_object *obj, const bpfvm_instance_opts *opts,
 		return rc;
 	opts = &known;
 	if (!obj || !out)
-		return isa_error(err, -EINVAL, -1, "bpfvm_instance_new: null argument");
+		return error_set(err, -EINVAL, -1, "bpfvm_instance_new: null argument");
 	*out = NULL;
 	bpfvm_instance *inst = calloc(1, sizeof *inst);
 	if (!inst)
-		return isa_error(err, -ENOMEM, -1, "out of memory");
+		return error_set(err, -ENOMEM, -1, "out of memory");
 	inst->obj = obj;
 	inst->map_count = bpfvm_object_map_count(obj);
 	inst->prog_count = bpfvm_object_prog_count(obj);
@@ -268,7 +268,7 @@ int bpfvm_instance_new(const bpfvm_object *obj, const bpfvm_instance_opts *opts,
 	inst->regions = calloc(inst->map_count + 1, sizeof *inst->regions);
 	rc = 0;
 	if (!inst->maps || !inst->progs || !inst->regions) {
-		rc = isa_error(err, -ENOMEM, -1, "out of memory");
+		rc = error_set(err, -ENOMEM, -1, "out of memory");
 		goto fail;
 	}
 	const bpfvm_helpers *helpers = opts->helpers;
@@ -304,7 +304,7 @@ int bpfvm_instance_new(const bpfvm_object *obj, const bpfvm_instance_opts *opts,
 			goto fail;
 	}
 	if (!found) {
-		rc = isa_error(err, -ENOENT, -1, "no program named '%s' in %s", opts->only_prog,
+		rc = error_set(err, -ENOENT, -1, "no program named '%s' in %s", opts->only_prog,
 		               bpfvm_object_name(obj));
 		goto fail;
 	}
@@ -320,7 +320,7 @@ int bpfvm_instance_new(const bpfvm_object *obj, const bpfvm_instance_opts *opts,
 				                        BPFVM_ANY, err);
 			} else {
 				if (s->target >= inst->map_count) {
-					rc = isa_error(err, -EINVAL, -1, "map %s: slot %u names map %u of %zu", om->name,
+					rc = error_set(err, -EINVAL, -1, "map %s: slot %u names map %u of %zu", om->name,
 					               s->key, s->target, inst->map_count);
 					goto fail;
 				}

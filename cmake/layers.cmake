@@ -1,0 +1,57 @@
+# layers.cmake - the library as layers the build enforces (src/layers.txt
+# lists them, bottom to top).  For each layer:
+#   - bpfvm_layer_NAME, an object library of its directories' sources,
+#     compiled against an include root that holds only its own and lower
+#     layers' directories (build/layers/NAME/DIR -> src/DIR): an upward
+#     #include does not compile;
+#   - bpfvm_layercheck_NAME, a shared library of its objects and the lower
+#     layers' linked with -Wl,--no-undefined: an upward call does not link.
+# Sets BPFVM_LAYERS (names, bottom to top), BPFVM_LAYER_OBJECTS (every
+# layer's objects, for the real libraries) and BPFVM_SOURCES.
+file(STRINGS ${PROJECT_SOURCE_DIR}/src/layers.txt layer_lines REGEX "^[a-z]")
+set(BPFVM_LAYERS)
+set(BPFVM_LAYER_OBJECTS)
+set(BPFVM_SOURCES)
+set(visible_dirs)
+foreach(line ${layer_lines})
+  string(REGEX REPLACE "[ \t]+" ";" parts "${line}")
+  list(POP_FRONT parts layer)
+  set(srcs)
+  foreach(dir ${parts})
+    if(NOT IS_DIRECTORY ${PROJECT_SOURCE_DIR}/src/${dir})
+      message(FATAL_ERROR "src/layers.txt: layer ${layer} names src/${dir}, which does not exist")
+    endif()
+    file(GLOB_RECURSE dir_srcs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/${dir}/*.c)
+    list(APPEND srcs ${dir_srcs})
+    list(APPEND visible_dirs ${dir})
+  endforeach()
+  set(root ${PROJECT_BINARY_DIR}/layers/${layer})
+  file(REMOVE_RECURSE ${root})
+  file(MAKE_DIRECTORY ${root})
+  foreach(dir ${visible_dirs})
+    file(CREATE_LINK ${PROJECT_SOURCE_DIR}/src/${dir} ${root}/${dir} SYMBOLIC)
+  endforeach()
+
+  add_library(bpfvm_layer_${layer} OBJECT ${srcs})
+  # Only functions marked BPFVM_API (include/bpfvm/api.h) leave the library.
+  set_target_properties(bpfvm_layer_${layer} PROPERTIES C_VISIBILITY_PRESET hidden)
+  target_include_directories(bpfvm_layer_${layer} PRIVATE ${root} ${PROJECT_SOURCE_DIR}/include)
+  target_link_libraries(bpfvm_layer_${layer} PRIVATE PkgConfig::LIBELF PkgConfig::LIBBPF)
+
+  list(APPEND BPFVM_LAYER_OBJECTS $<TARGET_OBJECTS:bpfvm_layer_${layer}>)
+  list(APPEND BPFVM_SOURCES ${srcs})
+  list(APPEND BPFVM_LAYERS ${layer})
+  set(BPFVM_LAYER_ROOT_${layer} ${root})
+
+  add_library(bpfvm_layercheck_${layer} SHARED ${BPFVM_LAYER_OBJECTS})
+  target_link_options(bpfvm_layercheck_${layer} PRIVATE -Wl,--no-undefined)
+  target_link_libraries(bpfvm_layercheck_${layer} PRIVATE Threads::Threads PkgConfig::LIBELF PkgConfig::LIBBPF)
+  set_target_properties(bpfvm_layercheck_${layer} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/layers)
+endforeach()
+
+# For tests/layers: each layer's include root and its objects with the lower
+# layers', one path a line.
+foreach(layer ${BPFVM_LAYERS})
+  file(GENERATE OUTPUT ${PROJECT_BINARY_DIR}/layers/${layer}.objects
+       CONTENT "$<JOIN:$<TARGET_OBJECTS:bpfvm_layer_${layer}>,\n>\n")
+endforeach()
