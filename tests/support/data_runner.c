@@ -145,7 +145,8 @@ static int dr_run_modes(const char *path, const struct dr_sections *s, const bpf
 		bpfvm_engine engine = combo & 2 ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP;
 		if (s->run_error && mode == BPFVM_UNCHECKED)
 			continue;
-		memcpy(mem, mem_orig, mem_len);
+		if (mem_len)
+			memcpy(mem, mem_orig, mem_len);
 		bpfvm_region region = { .base = mem, .len = mem_len, .writable = true };
 		BPFVM_OPTS(bpfvm_run_opts, ro,
 			.args = { mem_len ? (uint64_t)(uintptr_t)mem : 0, mem_len },
