@@ -13,7 +13,7 @@
  * point this kernel does not allow).
  *
  * Shared by tests/verifier/kernel_verdict.c (the selftests measurement) and
- * tests/unit/test_verifier_kernel_suite.c (the negative suite's labels).
+ * tests/kernel/test_verifier_kernel_suite.c (the negative suite's labels).
  * The loading itself is in kload.c.
  */
 #ifndef BPFVM_TESTS_KLOAD_H
