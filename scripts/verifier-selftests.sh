@@ -169,7 +169,7 @@ t_compiled=$(date +%s)
 
 # ---- 4. the kernel's verdicts ------------------------------------------------
 kv=$root/build/tests/kernel_verdict
-if [ ! -x "$kv" ] || [ "$root/tests/verifier/kernel_verdict.c" -nt "$kv" ] || [ "$root/tests/verifier/kload.h" -nt "$kv" ]; then
+if [ ! -x "$kv" ] || [ "$root/tests/verifier/kernel_verdict.c" -nt "$kv" ] || [ "$root/tests/support/kload.c" -nt "$kv" ]; then
   echo "== building kernel_verdict"
   if [ ! -f "$root/build/build.ninja" ]; then
     locked cmake -S "$root" -B "$root/build" -G Ninja -DBPFVM_BENCH=OFF >/dev/null || die "cmake configure failed"

@@ -19,6 +19,7 @@
 #include "bpfvm/bpfvm.h"
 #include "bpfvm/verifier.h"
 #include "cli.h"
+#include "common/datafile.h"
 
 #define DEFAULT_MAX_BACK_EDGES (1ull << 32)
 
@@ -87,13 +88,13 @@ static int load_input(const char *path, struct loaded_input *in)
 	if (len >= 4 && !memcmp(data, "\x7f" "ELF", 4)) {
 		rc = fail("%s: an ELF object: use 'bpfvm run' or 'bpfvm prog show' on it", path);
 	} else if (has_suffix(path, ".data")) {
-		char *asm_text = data_section(data, "-- asm");
+		char *asm_text = datafile_section(data, "asm");
 		if (!asm_text) {
 			rc = fail("%s: no '-- asm' section", path);
 		} else {
 			rc = assemble(path, asm_text, in);
 			free(asm_text);
-			char *mem_text = rc ? NULL : data_section(data, "-- mem");
+			char *mem_text = rc ? NULL : datafile_section(data, "mem");
 			if (mem_text) {
 				rc = parse_hex_bytes(path, mem_text, &in->mem, &in->mem_len);
 				in->has_mem = rc == 0;

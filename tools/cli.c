@@ -1,6 +1,6 @@
 /*
  * cli.c - what the bpfvm command's subcommands share: messages, reading
- * files, hex bytes, sections of conformance-suite files.
+ * files, hex bytes (parsed as in .data files, common/datafile.c).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "common/datafile.h"
 
 const char *prog_name = "bpfvm";
 
@@ -66,59 +67,15 @@ bool has_suffix(const char *s, const char *suffix)
 	return a >= b && !strcmp(s + a - b, suffix);
 }
 
-/* The lines of section `name` ("-- asm") of a conformance .data file, up
- * to the next "-- " line; NULL if absent.  Returned string is malloc'd. */
-char *data_section(const char *text, const char *name)
-{
-	size_t name_len = strlen(name);
-	const char *p = text;
-	while (*p) {
-		const char *eol = strchr(p, '\n');
-		size_t line_len = eol ? (size_t)(eol - p) : strlen(p);
-		if (line_len >= name_len && !strncmp(p, name, name_len) &&
-		    (line_len == name_len || p[name_len] == ' ' || p[name_len] == '\r')) {
-			const char *start = eol ? eol + 1 : p + line_len;
-			const char *end = start;
-			while (*end && strncmp(end, "-- ", 3)) {
-				const char *e = strchr(end, '\n');
-				end = e ? e + 1 : end + strlen(end);
-			}
-			return strndup(start, (size_t)(end - start));
-		}
-		p = eol ? eol + 1 : p + line_len;
-	}
-	return NULL;
-}
-
 int parse_hex_bytes(const char *what, const char *text, uint8_t **out, size_t *out_len)
 {
-	size_t cap = strlen(text) / 2 + 1, n = 0;
-	uint8_t *buf = malloc(cap);
-	if (!buf)
+	size_t bad_offset;
+	if (datafile_hex_bytes(text, out, out_len, &bad_offset) == 0)
+		return 0;
+	if (bad_offset == (size_t)-1)
 		return fail("%s: out of memory", what);
-	const char *p = text;
-	while (*p) {
-		if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ',') {
-			p++;
-			continue;
-		}
-		if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
-			p += 2;
-		char digits[3] = { p[0], p[0] ? p[1] : 0, 0 };
-		char *end;
-		unsigned long v = strtoul(digits, &end, 16);
-		if (digits[0] == 0 || end != digits + 2) {
-			free(buf);
-			return fail("%s: bad hex byte at offset %zu ('%.8s')", what, (size_t)(p - text), p);
-		}
-		buf[n++] = (uint8_t)v;
-		p += 2;
-	}
-	*out = buf;
-	*out_len = n;
-	return 0;
+	return fail("%s: bad hex byte at offset %zu ('%.8s')", what, bad_offset, text + bad_offset);
 }
-
 
 const char *at_insn(int insn)
 {

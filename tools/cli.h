@@ -16,8 +16,6 @@ int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reads a whole file (NUL-terminated); prints the error and returns 1. */
 int read_file(const char *path, char **data, size_t *len);
 bool has_suffix(const char *s, const char *suffix);
-/* Section "-- NAME" of a conformance .data file, malloc'd; NULL if none. */
-char *data_section(const char *text, const char *name);
 /* Hex bytes ("01 02 ff", "0x01,0x02"); prints the error and returns 1. */
 int parse_hex_bytes(const char *what, const char *text, uint8_t **out, size_t *out_len);
 

@@ -17,6 +17,7 @@
 #include "bpfvm/instance.h"
 #include "bpfvm/verifier.h"
 #include "cli.h"
+#include "common/datafile.h"
 
 static void print_log(void *user, const char *text)
 {
@@ -64,7 +65,7 @@ static int verify_asm(const char *path, uint32_t type, uint32_t mem_size, int le
 	size_t len;
 	if (read_file(path, &text, &len))
 		return 2;
-	char *body = data_section(text, "-- asm");
+	char *body = datafile_section(text, "asm");
 	bpfvm_insn *insns = NULL;
 	size_t count = 0;
 	bpfvm_error err = { 0 };

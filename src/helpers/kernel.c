@@ -506,7 +506,7 @@ static uint64_t h_skb_load_bytes(uint64_t ctx, uint64_t offset, uint64_t to, uin
 /* The prototypes are the kernel's for a privileged loader; GPL-only are
  * those the running kernel refuses under license "Proprietary"; the
  * program types are those whose loads of `call N` the kernel accepts
- * (tests/unit/test_helper_types.c asks it again on every run). */
+ * (tests/kernel/test_helper_types.c asks it again on every run). */
 #define DESC(ID, FN, RET, ARGS, TYPES, GPL, ...) \
 	{ .proto = { .id = BPF_FUNC_##ID, .name = "bpf_" #ID, .ret = RET, .args = ARGS, .gpl_only = GPL }, \
 	  .fn = FN, .has_proto = true, .prog_types = TYPES, __VA_ARGS__ }

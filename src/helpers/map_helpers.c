@@ -287,7 +287,7 @@ static uint64_t h_tail_call(uint64_t ctx, uint64_t map, uint64_t index, uint64_t
 #define QUEUES (T(QUEUE) | T(STACK))
 #define PERCPU_TYPES (T(PERCPU_ARRAY) | T(PERCPU_HASH) | T(LRU_PERCPU_HASH))
 /* The kernel's prototypes for a privileged loader; every program type
- * bpfvm models may call these (tests/unit/test_helper_types.c). */
+ * bpfvm models may call these (tests/kernel/test_helper_types.c). */
 #define DESC(ID, FN, RET, ARGS, ...) \
 	{ .proto = { .id = BPF_FUNC_##ID, .name = "bpf_" #ID, .ret = RET, .args = ARGS }, \
 	  .fn = FN, .has_proto = true, .prog_types = PROGS_ALL, __VA_ARGS__ }

@@ -28,6 +28,8 @@
 #include <string.h>
 
 #include "isa/isa.h"
+#include "common/datafile.h"
+#include "support/check.h"
 
 #ifndef BPFVM_SHARED_DIR
 #define BPFVM_SHARED_DIR "../shared"
@@ -176,27 +178,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 #else /* the self-checking program */
 
-struct tally {
-	int passed, failed;
-};
-
-__attribute__((format(printf, 3, 4)))
-static bool check(struct tally *t, bool ok, const char *fmt, ...)
-{
-	if (ok) {
-		t->passed++;
-		return true;
-	}
-	t->failed++;
-	va_list ap;
-	va_start(ap, fmt);
-	printf("FAIL: ");
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-	return false;
-}
-
 /* Deterministic pseudo-random numbers (xorshift64*), state on the stack. */
 static uint64_t rnd(uint64_t *s)
 {
@@ -204,64 +185,6 @@ static uint64_t rnd(uint64_t *s)
 	*s ^= *s << 25;
 	*s ^= *s >> 27;
 	return *s * UINT64_C(2685821657736338717);
-}
-
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 4096, len = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		if (len + 1 >= cap) {
-			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		size_t got = fread(buf + len, 1, cap - len - 1, f);
-		if (got == 0)
-			break;
-		len += got;
-	}
-	fclose(f);
-	if (buf)
-		buf[len] = '\0';
-	return buf;
-}
-
-/* The lines after "-- asm" up to the next line starting with "-- ". */
-static char *extract_asm(const char *data)
-{
-	const char *p = data, *start = NULL, *end = NULL;
-	while (*p) {
-		const char *eol = p + strcspn(p, "\n");
-		if (strncmp(p, "-- ", 3) == 0) {
-			if (start) {
-				end = p;
-				break;
-			}
-			if (strncmp(p, "-- asm", 6) == 0)
-				start = *eol ? eol + 1 : eol;
-		}
-		p = *eol ? eol + 1 : eol;
-	}
-	if (!start)
-		return NULL;
-	if (!end)
-		end = p;
-	size_t n = (size_t)(end - start);
-	char *s = malloc(n + 1);
-	if (s) {
-		memcpy(s, start, n);
-		s[n] = '\0';
-	}
-	return s;
 }
 
 /* The bytes of the "prog:" line of a .hex file. */
@@ -301,24 +224,24 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void test_conformance_file(struct tally *t, const char *name)
+static void test_conformance_file(const char *name)
 {
 	char path[1024];
 	snprintf(path, sizeof path, "%s/tests/%s.data", CONF_DIR, name);
-	char *data = read_text(path);
+	char *data = datafile_read(path);
 	snprintf(path, sizeof path, "%s/hex/%s.hex", CONF_DIR, name);
-	char *hex = read_text(path);
-	char *text = data ? extract_asm(data) : NULL;
+	char *hex = datafile_read(path);
+	char *text = data ? datafile_section(data, "asm") : NULL;
 	size_t want_len = 0;
 	uint8_t *want = hex ? parse_prog_hex(hex, &want_len) : NULL;
 	bpfvm_insn *insns = NULL;
 	size_t n = 0;
 	bpfvm_error err = { 0 };
 
-	if (!check(t, text && want, "%s: cannot read the .data asm section or the .hex prog line", name))
+	if (!CHECK(text && want, "%s: cannot read the .data asm section or the .hex prog line", name))
 		goto out;
 	int rc = bpfvm_asm(text, &insns, &n, &err);
-	if (!check(t, rc == 0, "%s: assembling failed at line %d: %s", name, err.line, err.msg))
+	if (!CHECK(rc == 0, "%s: assembling failed at line %d: %s", name, err.line, err.msg))
 		goto out;
 	uint8_t *got = malloc(n * 8);
 	if (!got)
@@ -329,10 +252,10 @@ static void test_conformance_file(struct tally *t, const char *name)
 		size_t i = 0;
 		while (i < n * 8 && i < want_len && got[i] == want[i])
 			i++;
-		check(t, false, "%s: bytes differ from the reference (%zu vs %zu bytes; first difference in insn %zu)",
+		CHECK(false, "%s: bytes differ from the reference (%zu vs %zu bytes; first difference in insn %zu)",
 		      name, n * 8, want_len, i / 8);
 	} else {
-		check(t, true, "%s", name);
+		CHECK(true, "%s", name);
 	}
 	free(got);
 
@@ -340,14 +263,14 @@ static void test_conformance_file(struct tally *t, const char *name)
 	size_t bad = 0;
 	char why[200] = "";
 	char *dis = disasm_program(insns, n, BPFVM_SYNTAX_ASM, &bad, why, sizeof why);
-	if (check(t, dis != NULL, "%s: disassembly failed at insn %zu: %s", name, bad, why)) {
+	if (CHECK(dis != NULL, "%s: disassembly failed at insn %zu: %s", name, bad, why)) {
 		err = (bpfvm_error){ 0 };
-		check(t, asm_equals(dis, insns, n, &err), "%s: ASM round trip changed the program (%s)", name,
+		CHECK(asm_equals(dis, insns, n, &err), "%s: ASM round trip changed the program (%s)", name,
 		      err.msg);
 		free(dis);
 	}
 	dis = disasm_program(insns, n, BPFVM_SYNTAX_LLVM, &bad, why, sizeof why);
-	check(t, dis != NULL, "%s: LLVM disassembly failed at insn %zu: %s", name, bad, why);
+	CHECK(dis != NULL, "%s: LLVM disassembly failed at insn %zu: %s", name, bad, why);
 	free(dis);
 out:
 	free(insns);
@@ -358,7 +281,7 @@ out:
 }
 
 /* Returns false if the suite is not there. */
-static bool test_conformance(struct tally *t)
+static bool test_conformance(void)
 {
 	DIR *d = opendir(CONF_DIR "/tests");
 	if (!d)
@@ -384,9 +307,9 @@ static bool test_conformance(struct tally *t)
 	closedir(d);
 	if (n)
 		qsort(names, n, sizeof *names, cmp_str);
-	check(t, n == CONF_TESTS, "found %zu conformance tests, expected %d", n, CONF_TESTS);
+	CHECK(n == CONF_TESTS, "found %zu conformance tests, expected %d", n, CONF_TESTS);
 	for (size_t i = 0; i < n; i++) {
-		test_conformance_file(t, names[i]);
+		test_conformance_file(names[i]);
 		free(names[i]);
 	}
 	free(names);
@@ -395,7 +318,7 @@ static bool test_conformance(struct tally *t)
 
 /* ---- 3: errors and accepted syntax ------------------------------------ */
 
-static void test_errors(struct tally *t)
+static void test_errors(void)
 {
 	static const struct {
 		const char *text;
@@ -459,11 +382,11 @@ static void test_errors(struct tally *t)
 		size_t n = 99;
 		bpfvm_error err = { 0 };
 		int rc = bpfvm_asm(cases[i].text, &insns, &n, &err);
-		check(t, rc < 0 && insns == NULL && n == 0 && err.code == rc,
+		CHECK(rc < 0 && insns == NULL && n == 0 && err.code == rc,
 		      "error case %zu: expected failure, got rc %d", i, rc);
-		check(t, err.line == cases[i].line, "error case %zu: line %d, expected %d (%s)", i, err.line,
+		CHECK(err.line == cases[i].line, "error case %zu: line %d, expected %d (%s)", i, err.line,
 		      cases[i].line, err.msg);
-		check(t, strstr(err.msg, cases[i].msg) != NULL, "error case %zu: message \"%s\" lacks \"%s\"", i,
+		CHECK(strstr(err.msg, cases[i].msg) != NULL, "error case %zu: message \"%s\" lacks \"%s\"", i,
 		      err.msg, cases[i].msg);
 		if (rc == 0)
 			free(insns);
@@ -482,12 +405,12 @@ static void test_errors(struct tally *t)
 		size_t n = 0;
 		bpfvm_error err = { 0 };
 		int rc = bpfvm_asm(text, &insns, &n, &err);
-		check(t, rc < 0 && err.line == 1 && strstr(err.msg, "too far"),
+		CHECK(rc < 0 && err.line == 1 && strstr(err.msg, "too far"),
 		      "far jump: rc %d line %d msg %s", rc, err.line, err.msg);
 		/* ...but fine for ja32, and big programs are fine */
 		memcpy(text, "ja32", 4);
 		rc = bpfvm_asm(text, &insns, &n, &err);
-		check(t, rc == 0 && n == far + 2 && insns[0].imm == (int32_t)far,
+		CHECK(rc == 0 && n == far + 2 && insns[0].imm == (int32_t)far,
 		      "far ja32: rc %d n %zu (%s)", rc, n, err.msg);
 		free(insns);
 		free(text);
@@ -495,13 +418,13 @@ static void test_errors(struct tally *t)
 	bpfvm_error err;
 	bpfvm_insn *insns;
 	size_t n;
-	check(t, bpfvm_asm(NULL, &insns, &n, &err) == -EINVAL, "NULL text is rejected");
-	check(t, bpfvm_asm("exit", NULL, &n, NULL) == -EINVAL, "NULL insns is rejected");
+	CHECK(bpfvm_asm(NULL, &insns, &n, &err) == -EINVAL, "NULL text is rejected");
+	CHECK(bpfvm_asm("exit", NULL, &n, NULL) == -EINVAL, "NULL insns is rejected");
 }
 
 #define I(op, d, s, o, i) { .opcode = (op), .dst = (d), .src = (s), .off = (o), .imm = (i) }
 
-static void test_syntax(struct tally *t)
+static void test_syntax(void)
 {
 	static const struct {
 		const char *text;
@@ -555,7 +478,7 @@ static void test_syntax(struct tally *t)
 			for (size_t k = 0; k < m * 8; k++)
 				sprintf(gs + 3 * k, "%02x ", b[k]);
 		}
-		check(t, rc == 0 && same_insns(got, n, cases[i].want, cases[i].n),
+		CHECK(rc == 0 && same_insns(got, n, cases[i].want, cases[i].n),
 		      "syntax case %zu: rc %d (%s) line %d; got %s", i, rc, err.msg, err.line, gs);
 		free(got);
 	}
@@ -563,7 +486,7 @@ static void test_syntax(struct tally *t)
 
 /* ---- 4: LLVM syntax ---------------------------------------------------- */
 
-static void test_llvm(struct tally *t)
+static void test_llvm(void)
 {
 	/* Forms marked "llvm14" were compared with the output of
 	 * llvm-objdump 14 -d (with --mattr=+alu32 for the 32-bit atomics);
@@ -658,7 +581,7 @@ static void test_llvm(struct tally *t)
 		char buf[128];
 		size_t n = cases[i].in[0].opcode == 0x18 ? 2 : 1;
 		int r = bpfvm_disasm_insn(cases[i].in, n, 0, BPFVM_SYNTAX_LLVM, buf, sizeof buf);
-		check(t, r == (int)n && strcmp(buf, cases[i].want) == 0, "llvm case %zu: got \"%s\" (%d), want \"%s\"",
+		CHECK(r == (int)n && strcmp(buf, cases[i].want) == 0, "llvm case %zu: got \"%s\" (%d), want \"%s\"",
 		      i, buf, r, cases[i].want);
 	}
 }
@@ -717,7 +640,7 @@ static bool round_trip(const bpfvm_insn *in, size_t n, char *msg, size_t msglen)
 	return true;
 }
 
-static void test_rows(struct tally *t)
+static void test_rows(void)
 {
 	static const struct {
 		unsigned dst, src;
@@ -738,10 +661,10 @@ static void test_rows(struct tally *t)
 			tried++;
 			char msg[300];
 			size_t n = op->format == FMT_LDDW ? 2 : 1;
-			check(t, round_trip(in, n, msg, sizeof msg), "row %s (opcode 0x%02x) sample %zu: %s",
+			CHECK(round_trip(in, n, msg, sizeof msg), "row %s (opcode 0x%02x) sample %zu: %s",
 			      op->asm_name, op->opcode, s, msg);
 		}
-		check(t, tried > 0, "row %s (opcode 0x%02x): no sample is valid", op->asm_name, op->opcode);
+		CHECK(tried > 0, "row %s (opcode 0x%02x): no sample is valid", op->asm_name, op->opcode);
 	}
 
 	/* Random instructions: valid ones round-trip, invalid ones are refused. */
@@ -783,7 +706,7 @@ static void test_rows(struct tally *t)
 			size_t used = op->format == FMT_LDDW ? 2 : 1;
 			if (!round_trip(in, used, msg, sizeof msg)) {
 				bad++;
-				check(t, false, "random insn %02x %x %x %d %d: %s", in[0].opcode, in[0].dst, in[0].src,
+				CHECK(false, "random insn %02x %x %x %d %d: %s", in[0].opcode, in[0].dst, in[0].src,
 				      in[0].off, in[0].imm, msg);
 			}
 		} else {
@@ -792,44 +715,44 @@ static void test_rows(struct tally *t)
 			int l = bpfvm_disasm_insn(in, n, 0, BPFVM_SYNTAX_LLVM, buf, sizeof buf);
 			if (a >= 0 || l >= 0 || strncmp(buf, "invalid: ", 9) != 0) {
 				bad++;
-				check(t, false, "random insn %02x %x %x %d %d: accepted (%d/%d) \"%s\"", in[0].opcode,
+				CHECK(false, "random insn %02x %x %x %d %d: accepted (%d/%d) \"%s\"", in[0].opcode,
 				      in[0].dst, in[0].src, in[0].off, in[0].imm, a, l, buf);
 			}
 		}
 	}
-	check(t, bad == 0 && valid > 10000 && refused > 10000, "random instructions: %d valid, %d refused, %d bad",
+	CHECK(bad == 0 && valid > 10000 && refused > 10000, "random instructions: %d valid, %d refused, %d bad",
 	      valid, refused, bad);
 
 	/* Specific refusals and the buffer contract. */
 	char buf[128];
 	bpfvm_insn x[2] = { I(0x8f, 0, 0, 0, 0) };
-	check(t, bpfvm_disasm_insn(x, 1, 0, BPFVM_SYNTAX_ASM, buf, sizeof buf) < 0 &&
+	CHECK(bpfvm_disasm_insn(x, 1, 0, BPFVM_SYNTAX_ASM, buf, sizeof buf) < 0 &&
 	      strcmp(buf, "invalid: unknown opcode 0x8f") == 0, "unknown opcode: \"%s\"", buf);
 	x[0] = (bpfvm_insn)I(0x18, 1, 0, 0, 5);
-	check(t, bpfvm_disasm_insn(x, 1, 0, BPFVM_SYNTAX_ASM, buf, sizeof buf) < 0 && strstr(buf, "truncated"),
+	CHECK(bpfvm_disasm_insn(x, 1, 0, BPFVM_SYNTAX_ASM, buf, sizeof buf) < 0 && strstr(buf, "truncated"),
 	      "truncated lddw: \"%s\"", buf);
 	x[0] = (bpfvm_insn)I(0x18, 1, 1, 0, 5);
-	check(t, bpfvm_disasm_insn(x, 2, 0, BPFVM_SYNTAX_LLVM, buf, sizeof buf) < 0 && strstr(buf, "source field 1"),
+	CHECK(bpfvm_disasm_insn(x, 2, 0, BPFVM_SYNTAX_LLVM, buf, sizeof buf) < 0 && strstr(buf, "source field 1"),
 	      "lddw src 1: \"%s\"", buf);
 	x[0] = (bpfvm_insn)I(0xdb, 10, 1, 0, 0x02);
-	check(t, bpfvm_disasm_insn(x, 1, 0, BPFVM_SYNTAX_ASM, buf, sizeof buf) < 0 && strstr(buf, "immediate 2"),
+	CHECK(bpfvm_disasm_insn(x, 1, 0, BPFVM_SYNTAX_ASM, buf, sizeof buf) < 0 && strstr(buf, "immediate 2"),
 	      "unknown atomic: \"%s\"", buf);
 	x[0] = (bpfvm_insn)I(0xb7, 10, 0, 0, 0);
-	check(t, bpfvm_disasm_insn(x, 1, 0, BPFVM_SYNTAX_ASM, buf, sizeof buf) < 0 && strstr(buf, "read-only"),
+	CHECK(bpfvm_disasm_insn(x, 1, 0, BPFVM_SYNTAX_ASM, buf, sizeof buf) < 0 && strstr(buf, "read-only"),
 	      "write to r10: \"%s\"", buf);
 	x[0] = (bpfvm_insn)I(0x95, 0, 0, 0, 0);
-	check(t, bpfvm_disasm_insn(x, 1, 1, BPFVM_SYNTAX_ASM, buf, sizeof buf) < 0, "pc past the end");
-	check(t, bpfvm_disasm_insn(x, 1, 0, (bpfvm_syntax)7, buf, sizeof buf) < 0, "unknown syntax");
-	check(t, bpfvm_disasm_insn(x, 1, 0, BPFVM_SYNTAX_ASM, NULL, 0) == 1, "NULL buffer");
+	CHECK(bpfvm_disasm_insn(x, 1, 1, BPFVM_SYNTAX_ASM, buf, sizeof buf) < 0, "pc past the end");
+	CHECK(bpfvm_disasm_insn(x, 1, 0, (bpfvm_syntax)7, buf, sizeof buf) < 0, "unknown syntax");
+	CHECK(bpfvm_disasm_insn(x, 1, 0, BPFVM_SYNTAX_ASM, NULL, 0) == 1, "NULL buffer");
 	char tiny[3];
-	check(t, bpfvm_disasm_insn(x, 1, 0, BPFVM_SYNTAX_ASM, tiny, sizeof tiny) == 1 && strcmp(tiny, "ex") == 0,
+	CHECK(bpfvm_disasm_insn(x, 1, 0, BPFVM_SYNTAX_ASM, tiny, sizeof tiny) == 1 && strcmp(tiny, "ex") == 0,
 	      "small buffer truncates: \"%s\"", tiny);
 }
 
 /* ---- 6: arbitrary input is safe --------------------------------------- */
 
 
-static void test_fuzz(struct tally *t, const char *corpus)
+static void test_fuzz(const char *corpus)
 {
 	static const char *const vocab[] = {
 		"mov", "mov32", "lddw", "ldxw", "stxdw", "stw", "lock", "fetch", "add", "xchg", "cmpxchg32",
@@ -886,10 +809,10 @@ static void test_fuzz(struct tally *t, const char *corpus)
 		char msg[300];
 		if (!asm_is_safe(text, msg, sizeof msg)) {
 			bad++;
-			check(t, false, "fuzz input %d (%zu bytes): %s", k, len, msg);
+			CHECK(false, "fuzz input %d (%zu bytes): %s", k, len, msg);
 		}
 	}
-	check(t, bad == 0, "fuzz: %d bad inputs", bad);
+	CHECK(bad == 0, "fuzz: %d bad inputs", bad);
 	free(text);
 }
 
@@ -908,8 +831,8 @@ static char *load_corpus(void)
 			continue;
 		char path[1024];
 		snprintf(path, sizeof path, "%s/tests/%s", CONF_DIR, de->d_name);
-		char *data = read_text(path);
-		char *text = data ? extract_asm(data) : NULL;
+		char *data = datafile_read(path);
+		char *text = data ? datafile_section(data, "asm") : NULL;
 		size_t tl = text ? strlen(text) : 0;
 		while (all && len + tl + 1 > cap) {
 			char *na = realloc(all, cap * 2);
@@ -935,21 +858,20 @@ static char *load_corpus(void)
 
 int main(void)
 {
-	struct tally t = { 0, 0 };
-	test_errors(&t);
-	test_syntax(&t);
-	test_llvm(&t);
-	test_rows(&t);
+	test_errors();
+	test_syntax();
+	test_llvm();
+	test_rows();
 	char *corpus = load_corpus();
-	test_fuzz(&t, corpus);
+	test_fuzz(corpus);
 	free(corpus);
-	bool have_suite = test_conformance(&t);
-	if (!have_suite && t.failed == 0) {
+	bool have_suite = test_conformance();
+	if (!have_suite && failed == 0) {
 		printf("skipped: %s not found (other checks: %d passed, %d failed)\n", CONF_DIR "/tests",
-		       t.passed, t.failed);
+		       passed, failed);
 		return 77;
 	}
-	printf("%d passed, %d failed\n", t.passed, t.failed);
-	return t.failed ? 1 : 0;
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
 }
 #endif

@@ -3,7 +3,10 @@
  * assembler and interpreter, checked and unchecked: every one of the 313
  * tests must pass.  Skips (exit 77) where ../shared is absent.
  */
-#include "data_runner.h"
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "support/data_runner.h"
 
 #ifndef BPFVM_SHARED_DIR
 #define BPFVM_SHARED_DIR "../shared"

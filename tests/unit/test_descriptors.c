@@ -15,7 +15,7 @@
 #include "bpfvm/helpers.h"
 #include "bpfvm/maps.h"
 #include "bpfvm/verifier.h"
-#include "unit/check.h"
+#include "support/check.h"
 
 #define MY_SUM 1000   /* an embedder's helper: sums r2 bytes at r1 */
 

@@ -23,7 +23,7 @@
 #include "bpfvm/maps.h"
 #include "run/run.h"
 #include "maps/map_internal.h"
-#include "unit/check.h"
+#include "support/check.h"
 
 #define LOOKUP 1   /* BPF_FUNC_map_lookup_elem */
 

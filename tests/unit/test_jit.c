@@ -13,7 +13,7 @@
 #include "bpfvm/bpfvm.h"
 #include "isa/isa.h"
 
-#include "unit/check.h"
+#include "support/check.h"
 
 /* Permissions of the mapping holding addr, from /proc/self/maps. */
 static void mapping_perms(const void *addr, char perms[5])

@@ -15,7 +15,7 @@
 
 #include "bpfvm/bpfvm.h"
 
-#include "unit/check.h"
+#include "support/check.h"
 
 #define I(op, d, s, o, i) ((bpfvm_insn){ .opcode = (op), .dst = (d), .src = (s), .off = (o), .imm = (i) })
 #define EXIT I(0x95, 0, 0, 0, 0)

@@ -34,28 +34,11 @@
 #include "bpfvm/bpfvm.h"
 #include "bpfvm/object.h"
 #include "loader/loader.h"   /* ldr_sec_def_lookup(), to compare with libbpf */
+#include "support/check.h"
 
 #ifndef BPFVM_TESTS_DIR
 #define BPFVM_TESTS_DIR "tests"
 #endif
-
-static int passed, failed;
-
-static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(bool ok, const char *fmt, ...)
-{
-	if (ok) {
-		passed++;
-		return;
-	}
-	failed++;
-	va_list ap;
-	va_start(ap, fmt);
-	printf("FAIL ");
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-}
 
 /* ---- objects ---------------------------------------------------------- */
 
@@ -131,7 +114,7 @@ static bool prepare_objects(void)
 		snprintf(src, sizeof src, "%s/objects/%s.c", BPFVM_TESTS_DIR, object_names[i]);
 		snprintf(out, sizeof out, "%s/%s.o", obj_dir, object_names[i]);
 		snprintf(diag, sizeof diag, "%s/%s.log", obj_dir, object_names[i]);
-		check(compile_bpf(src, out, diag) == 0, "clang cannot compile %s (see %s)", src, diag);
+		CHECK(compile_bpf(src, out, diag) == 0, "clang cannot compile %s (see %s)", src, diag);
 	}
 	return true;
 }
@@ -166,7 +149,7 @@ static bpfvm_object *open_named(const char *name)
 	bpfvm_error err = { 0 };
 	obj_path(name, path, sizeof path);
 	int rc = bpfvm_object_open(path, &obj, &err);
-	check(rc == 0 && obj, "%s: bpfvm_object_open: %d %s", name, rc, err.msg);
+	CHECK(rc == 0 && obj, "%s: bpfvm_object_open: %d %s", name, rc, err.msg);
 	return rc == 0 ? obj : NULL;
 }
 
@@ -180,22 +163,22 @@ static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list a
 
 static void compare_attrs(const char *what, const bpfvm_map_attrs *a, const struct bpf_map *m)
 {
-	check(a->type == (uint32_t)bpf_map__type(m), "%s: type %u, libbpf %d", what, a->type,
+	CHECK(a->type == (uint32_t)bpf_map__type(m), "%s: type %u, libbpf %d", what, a->type,
 	      bpf_map__type(m));
-	check(a->key_size == bpf_map__key_size(m), "%s: key_size %u, libbpf %u", what,
+	CHECK(a->key_size == bpf_map__key_size(m), "%s: key_size %u, libbpf %u", what,
 	      a->key_size, bpf_map__key_size(m));
-	check(a->value_size == bpf_map__value_size(m), "%s: value_size %u, libbpf %u", what,
+	CHECK(a->value_size == bpf_map__value_size(m), "%s: value_size %u, libbpf %u", what,
 	      a->value_size, bpf_map__value_size(m));
-	check(a->max_entries == bpf_map__max_entries(m), "%s: max_entries %u, libbpf %u", what,
+	CHECK(a->max_entries == bpf_map__max_entries(m), "%s: max_entries %u, libbpf %u", what,
 	      a->max_entries, bpf_map__max_entries(m));
-	check(a->flags == bpf_map__map_flags(m), "%s: flags %#x, libbpf %#x", what, a->flags,
+	CHECK(a->flags == bpf_map__map_flags(m), "%s: flags %#x, libbpf %#x", what, a->flags,
 	      bpf_map__map_flags(m));
-	check(a->map_extra == bpf_map__map_extra(m), "%s: map_extra %llu, libbpf %llu", what,
+	CHECK(a->map_extra == bpf_map__map_extra(m), "%s: map_extra %llu, libbpf %llu", what,
 	      (unsigned long long)a->map_extra, (unsigned long long)bpf_map__map_extra(m));
-	check(a->numa_node == bpf_map__numa_node(m), "%s: numa_node", what);
-	check(a->btf_key_type_id == bpf_map__btf_key_type_id(m), "%s: btf key id %u, libbpf %u",
+	CHECK(a->numa_node == bpf_map__numa_node(m), "%s: numa_node", what);
+	CHECK(a->btf_key_type_id == bpf_map__btf_key_type_id(m), "%s: btf key id %u, libbpf %u",
 	      what, a->btf_key_type_id, bpf_map__btf_key_type_id(m));
-	check(a->btf_value_type_id == bpf_map__btf_value_type_id(m),
+	CHECK(a->btf_value_type_id == bpf_map__btf_value_type_id(m),
 	      "%s: btf value id %u, libbpf %u", what, a->btf_value_type_id,
 	      bpf_map__btf_value_type_id(m));
 }
@@ -207,35 +190,35 @@ static void compare_maps(const char *name, const bpfvm_object *obj, struct bpf_o
 	bpf_object__for_each_map(m, lo) {
 		const bpfvm_object_map *ours = bpfvm_object_map_at(obj, i);
 		if (!ours) {
-			check(false, "%s: libbpf has more maps than bpfvm (%zu); next is %s", name,
+			CHECK(false, "%s: libbpf has more maps than bpfvm (%zu); next is %s", name,
 			      bpfvm_object_map_count(obj), bpf_map__name(m));
 			return;
 		}
 		char what[128];
 		snprintf(what, sizeof what, "%s: map #%zu '%s'", name, i, ours->name);
-		check(strcmp(ours->name, bpf_map__name(m)) == 0, "%s: name, libbpf '%s'", what,
+		CHECK(strcmp(ours->name, bpf_map__name(m)) == 0, "%s: name, libbpf '%s'", what,
 		      bpf_map__name(m));
 		compare_attrs(what, &ours->attrs, m);
 		size_t sz = 0;
 		const void *init = bpf_map__initial_value(m, &sz);
 		if (init) {
-			check(ours->initial_data && sz == ours->attrs.value_size &&
+			CHECK(ours->initial_data && sz == ours->attrs.value_size &&
 			      memcmp(init, ours->initial_data, sz) == 0, "%s: initial value differs",
 			      what);
 		} else {
-			check(!ours->initial_data, "%s: bpfvm has an initial value, libbpf none", what);
+			CHECK(!ours->initial_data, "%s: bpfvm has an initial value, libbpf none", what);
 		}
 		struct bpf_map *inner = bpf_map__inner_map(m);
-		check(ours->has_inner == (inner != NULL), "%s: inner map presence", what);
+		CHECK(ours->has_inner == (inner != NULL), "%s: inner map presence", what);
 		if (inner && ours->has_inner) {
 			snprintf(what, sizeof what, "%s: inner map of '%s'", name, ours->name);
-			check(strcmp(ours->inner_name, bpf_map__name(inner)) == 0,
+			CHECK(strcmp(ours->inner_name, bpf_map__name(inner)) == 0,
 			      "%s: name '%s', libbpf '%s'", what, ours->inner_name, bpf_map__name(inner));
 			compare_attrs(what, &ours->inner, inner);
 		}
 		i++;
 	}
-	check(i == bpfvm_object_map_count(obj), "%s: %zu maps, libbpf %zu", name,
+	CHECK(i == bpfvm_object_map_count(obj), "%s: %zu maps, libbpf %zu", name,
 	      bpfvm_object_map_count(obj), i);
 }
 
@@ -246,27 +229,27 @@ static void compare_progs_meta(const char *name, const bpfvm_object *obj, struct
 	bpf_object__for_each_program(p, lo) {
 		const bpfvm_object_prog *ours = bpfvm_object_prog_at(obj, i);
 		if (!ours) {
-			check(false, "%s: libbpf has more programs than bpfvm", name);
+			CHECK(false, "%s: libbpf has more programs than bpfvm", name);
 			return;
 		}
-		check(strcmp(ours->name, bpf_program__name(p)) == 0, "%s: program #%zu is '%s', "
+		CHECK(strcmp(ours->name, bpf_program__name(p)) == 0, "%s: program #%zu is '%s', "
 		      "libbpf '%s'", name, i, ours->name, bpf_program__name(p));
-		check(strcmp(ours->section, bpf_program__section_name(p)) == 0,
+		CHECK(strcmp(ours->section, bpf_program__section_name(p)) == 0,
 		      "%s: program '%s' section '%s', libbpf '%s'", name, ours->name, ours->section,
 		      bpf_program__section_name(p));
 		uint32_t want = (uint32_t)bpf_program__type(p);
 		if (strncmp(ours->section, "bpfvm", 5) == 0)
 			want = BPFVM_PROG_TYPE_RAW_MEMORY;   /* libbpf does not know it: UNSPEC */
-		check(ours->type == want, "%s: program '%s' type %u, expected %u", name, ours->name,
+		CHECK(ours->type == want, "%s: program '%s' type %u, expected %u", name, ours->name,
 		      ours->type, want);
-		check(ours->expected_attach_type == (uint32_t)bpf_program__expected_attach_type(p),
+		CHECK(ours->expected_attach_type == (uint32_t)bpf_program__expected_attach_type(p),
 		      "%s: program '%s' expected attach type %u, libbpf %d", name, ours->name,
 		      ours->expected_attach_type, bpf_program__expected_attach_type(p));
-		check(ours->autoload == bpf_program__autoload(p), "%s: program '%s' autoload",
+		CHECK(ours->autoload == bpf_program__autoload(p), "%s: program '%s' autoload",
 		      name, ours->name);
 		i++;
 	}
-	check(i == bpfvm_object_prog_count(obj), "%s: %zu programs, libbpf %zu", name,
+	CHECK(i == bpfvm_object_prog_count(obj), "%s: %zu programs, libbpf %zu", name,
 	      bpfvm_object_prog_count(obj), i);
 }
 
@@ -281,7 +264,7 @@ static void compare_insns(const char *name, const bpfvm_object *obj, struct bpf_
 			continue;
 		const struct bpf_insn *theirs = bpf_program__insns(p);
 		size_t n = bpf_program__insn_cnt(p);
-		check(n == ours->insn_count, "%s: program '%s' has %zu instructions, libbpf %zu",
+		CHECK(n == ours->insn_count, "%s: program '%s' has %zu instructions, libbpf %zu",
 		      name, ours->name, ours->insn_count, n);
 		if (n != ours->insn_count || !theirs)
 			continue;
@@ -296,7 +279,7 @@ static void compare_insns(const char *name, const bpfvm_object *obj, struct bpf_
 			bool same = t.code == o->opcode && t.dst_reg == o->dst && t.src_reg == o->src &&
 			            t.off == o->off && t.imm == o->imm;
 			if (!same) {
-				check(false, "%s: program '%s' insn %zu: bpfvm %02x %u %u %d %d, libbpf "
+				CHECK(false, "%s: program '%s' insn %zu: bpfvm %02x %u %u %d %d, libbpf "
 				      "%02x %u %u %d %d", name, ours->name, k, o->opcode, o->dst, o->src,
 				      o->off, o->imm, t.code, t.dst_reg, t.src_reg, t.off, t.imm);
 				break;
@@ -309,12 +292,12 @@ static void compare_insns(const char *name, const bpfvm_object *obj, struct bpf_
 static void compare_btf(const char *name, const bpfvm_object *obj, struct bpf_object *lo)
 {
 	const struct btf *a = bpfvm_object_btf(obj), *b = bpf_object__btf(lo);
-	check((a != NULL) == (b != NULL), "%s: BTF presence differs from libbpf", name);
+	CHECK((a != NULL) == (b != NULL), "%s: BTF presence differs from libbpf", name);
 	if (!a || !b)
 		return;
 	uint32_t sa = 0, sb = 0;
 	const void *ra = btf__raw_data(a, &sa), *rb = btf__raw_data(b, &sb);
-	check(ra && rb && sa == sb && memcmp(ra, rb, sa) == 0,
+	CHECK(ra && rb && sa == sb && memcmp(ra, rb, sa) == 0,
 	      "%s: fixed-up BTF differs from libbpf's (%u vs %u bytes)", name, sa, sb);
 }
 
@@ -324,19 +307,19 @@ static void compare_with_libbpf(const char *name)
 	obj_path(name, path, sizeof path);
 	bpfvm_object *obj = open_named(name);
 	struct bpf_object *lo = bpf_object__open_file(path, NULL);
-	check(lo != NULL, "%s: libbpf cannot open it", name);
+	CHECK(lo != NULL, "%s: libbpf cannot open it", name);
 	if (!obj || !lo) {
 		bpfvm_object_free(obj);
 		bpf_object__close(lo);
 		return;
 	}
-	check(strcmp(bpfvm_object_name(obj), bpf_object__name(lo)) == 0,
+	CHECK(strcmp(bpfvm_object_name(obj), bpf_object__name(lo)) == 0,
 	      "%s: object name '%s', libbpf '%s'", name, bpfvm_object_name(obj),
 	      bpf_object__name(lo));
 	/* Without a "version" section libbpf reports the running kernel's;
 	 * bpfvm reports 0 (nothing to attach to a kernel here). */
 	if (bpfvm_object_kern_version(obj))
-		check(bpfvm_object_kern_version(obj) == bpf_object__kversion(lo),
+		CHECK(bpfvm_object_kern_version(obj) == bpf_object__kversion(lo),
 		      "%s: kernel version", name);
 	compare_progs_meta(name, obj, lo);
 	compare_maps(name, obj, lo);
@@ -352,7 +335,7 @@ static void compare_with_libbpf(const char *name)
 		if (bpf_program__type(p) == BPF_PROG_TYPE_UNSPEC)
 			bpf_program__set_type(p, BPF_PROG_TYPE_SOCKET_FILTER);
 	struct gen_loader_opts gen = { .sz = sizeof gen };
-	check(bpf_object__gen_loader(lo, &gen) == 0, "%s: libbpf gen_loader", name);
+	CHECK(bpf_object__gen_loader(lo, &gen) == 0, "%s: libbpf gen_loader", name);
 	(void)bpf_object__load(lo);  /* may fail after relocating (e.g. prog_array slots) */
 	compare_insns(name, obj, lo);
 	bpf_object__close(lo);
@@ -364,14 +347,14 @@ static void compare_with_libbpf(const char *name)
 static const bpfvm_object_map *map_named(const bpfvm_object *obj, const char *name)
 {
 	int i = bpfvm_object_find_map(obj, name);
-	check(i >= 0, "map '%s' not found", name);
+	CHECK(i >= 0, "map '%s' not found", name);
 	return i >= 0 ? bpfvm_object_map_at(obj, (size_t)i) : NULL;
 }
 
 static const bpfvm_object_prog *prog_named(const bpfvm_object *obj, const char *name)
 {
 	int i = bpfvm_object_find_prog(obj, name);
-	check(i >= 0, "program '%s' not found", name);
+	CHECK(i >= 0, "program '%s' not found", name);
 	return i >= 0 ? bpfvm_object_prog_at(obj, (size_t)i) : NULL;
 }
 
@@ -407,7 +390,7 @@ static void check_call_targets(const char *name, const bpfvm_object *obj)
 			bool at_start = false;
 			for (size_t f = 0; f < p->func_count; f++)
 				at_start |= p->funcs[f].start == target;
-			check(at_start, "%s: program '%s' insn %zu targets %lld, not a function start",
+			CHECK(at_start, "%s: program '%s' insn %zu targets %lld, not a function start",
 			      name, p->name, k, (long long)target);
 		}
 	}
@@ -420,20 +403,20 @@ static void test_xdp_hash(void)
 		return;
 	const bpfvm_object_map *flows = map_named(obj, "flows");
 	if (flows) {
-		check(flows->origin == BPFVM_MAP_BTF && strcmp(flows->section, ".maps") == 0,
+		CHECK(flows->origin == BPFVM_MAP_BTF && strcmp(flows->section, ".maps") == 0,
 		      "xdp_hash: flows is a BTF map of .maps");
-		check(flows->attrs.type == BPF_MAP_TYPE_HASH && flows->attrs.key_size == 8 &&
+		CHECK(flows->attrs.type == BPF_MAP_TYPE_HASH && flows->attrs.key_size == 8 &&
 		      flows->attrs.value_size == 16 && flows->attrs.max_entries == 1024 &&
 		      flows->attrs.flags == BPF_F_NO_PREALLOC, "xdp_hash: flows definition");
 		const struct btf *btf = bpfvm_object_btf(obj);
 		const struct btf_type *kt = btf__type_by_id(btf, flows->attrs.btf_key_type_id);
-		check(kt && strcmp(btf__name_by_offset(btf, kt->name_off), "flow_key") == 0,
+		CHECK(kt && strcmp(btf__name_by_offset(btf, kt->name_off), "flow_key") == 0,
 		      "xdp_hash: flows key type is struct flow_key");
-		check(flows->attrs.spin_lock_off == -1, "xdp_hash: no spin lock");
+		CHECK(flows->attrs.spin_lock_off == -1, "xdp_hash: no spin lock");
 	}
 	const bpfvm_object_map *pinned = map_named(obj, "pinned_counters");
-	check(pinned && pinned->pinning == BPFVM_PIN_BY_NAME, "xdp_hash: pinned_counters pinned");
-	check(strcmp(bpfvm_object_license(obj), "GPL") == 0, "xdp_hash: license");
+	CHECK(pinned && pinned->pinning == BPFVM_PIN_BY_NAME, "xdp_hash: pinned_counters pinned");
+	CHECK(strcmp(bpfvm_object_license(obj), "GPL") == 0, "xdp_hash: license");
 
 	const bpfvm_object_prog *p = prog_named(obj, "count_packets");
 	uint32_t want = source_line_of("xdp_hash", "LINE_MARKER: packets");
@@ -444,22 +427,22 @@ static void test_xdp_hash(void)
 		if (bpfvm_object_line_info(obj, 0, k, &file, &line, &col, &text) == 0 &&
 		    strstr(text, "LINE_MARKER: packets")) {
 			found = true;
-			check(line == want && want > 0, "xdp_hash: marker on line %u, source says %u",
+			CHECK(line == want && want > 0, "xdp_hash: marker on line %u, source says %u",
 			      line, want);
-			check(strstr(file, "xdp_hash.c") != NULL, "xdp_hash: file name '%s'", file);
-			check(col > 0, "xdp_hash: column %u", col);
+			CHECK(strstr(file, "xdp_hash.c") != NULL, "xdp_hash: file name '%s'", file);
+			CHECK(col > 0, "xdp_hash: column %u", col);
 		}
 	}
-	check(found, "xdp_hash: no instruction carries the LINE_MARKER line");
+	CHECK(found, "xdp_hash: no instruction carries the LINE_MARKER line");
 	/* Every instruction of a -g build has a line. */
 	size_t covered = 0;
 	for (size_t k = 0; p && k < p->insn_count; k++)
 		covered += bpfvm_object_line_info(obj, 0, k, NULL, NULL, NULL, NULL) == 0;
-	check(p && covered == p->insn_count, "xdp_hash: %zu of %zu instructions have a line",
+	CHECK(p && covered == p->insn_count, "xdp_hash: %zu of %zu instructions have a line",
 	      covered, p ? p->insn_count : 0);
-	check(bpfvm_object_line_info(obj, 0, 1u << 30, NULL, NULL, NULL, NULL) == -EINVAL,
+	CHECK(bpfvm_object_line_info(obj, 0, 1u << 30, NULL, NULL, NULL, NULL) == -EINVAL,
 	      "xdp_hash: line info out of range is -EINVAL");
-	check(bpfvm_object_line_info(obj, 9, 0, NULL, NULL, NULL, NULL) == -EINVAL,
+	CHECK(bpfvm_object_line_info(obj, 9, 0, NULL, NULL, NULL, NULL) == -EINVAL,
 	      "xdp_hash: line info of a missing program is -EINVAL");
 	/* Both map references became map-index lddw. */
 	size_t map_refs = 0;
@@ -467,11 +450,11 @@ static void test_xdp_hash(void)
 		if (p->insns[k].opcode == 0x18 && p->insns[k].src == BPFVM_PSEUDO_MAP_FD)
 			map_refs |= 1u << (p->insns[k].imm & 7) |
 			            (p->insns[k].imm == bpfvm_object_find_map(obj, "flows") ? 0x100 : 0);
-	check(map_refs == (0x100 | 1u << bpfvm_object_find_map(obj, "flows") |
+	CHECK(map_refs == (0x100 | 1u << bpfvm_object_find_map(obj, "flows") |
 	                   1u << bpfvm_object_find_map(obj, "seen")),
 	      "xdp_hash: map references %#zx name exactly flows and seen", map_refs);
 	const bpfvm_object_map *seen = map_named(obj, "seen");
-	check(seen && seen->attrs.type == BPF_MAP_TYPE_BLOOM_FILTER && seen->attrs.map_extra == 3 &&
+	CHECK(seen && seen->attrs.type == BPF_MAP_TYPE_BLOOM_FILTER && seen->attrs.map_extra == 3 &&
 	      seen->attrs.numa_node == 1 && seen->attrs.key_size == 0 && seen->attrs.value_size == 4,
 	      "xdp_hash: bloom filter map_extra and numa_node");
 	bpfvm_object_free(obj);
@@ -482,25 +465,25 @@ static void test_legacy_maps(void)
 	bpfvm_object *obj = open_named("legacy_maps");
 	if (!obj)
 		return;
-	check(bpfvm_object_map_count(obj) == 2, "legacy_maps: %zu maps", bpfvm_object_map_count(obj));
+	CHECK(bpfvm_object_map_count(obj) == 2, "legacy_maps: %zu maps", bpfvm_object_map_count(obj));
 	const bpfvm_object_map *a = map_named(obj, "legacy_array");
 	const bpfvm_object_map *h = map_named(obj, "legacy_hash");
-	check(a && a->origin == BPFVM_MAP_LEGACY && a->attrs.type == BPF_MAP_TYPE_ARRAY &&
+	CHECK(a && a->origin == BPFVM_MAP_LEGACY && a->attrs.type == BPF_MAP_TYPE_ARRAY &&
 	      a->attrs.key_size == 4 && a->attrs.value_size == 8 && a->attrs.max_entries == 8 &&
 	      a->attrs.flags == 0, "legacy_maps: legacy_array definition");
-	check(h && h->attrs.type == BPF_MAP_TYPE_HASH && h->attrs.key_size == 8 &&
+	CHECK(h && h->attrs.type == BPF_MAP_TYPE_HASH && h->attrs.key_size == 8 &&
 	      h->attrs.value_size == 32 && h->attrs.max_entries == 128 &&
 	      h->attrs.flags == BPF_F_NO_PREALLOC, "legacy_maps: legacy_hash definition");
-	check(bpfvm_object_kern_version(obj) == 0x060100, "legacy_maps: version %#x",
+	CHECK(bpfvm_object_kern_version(obj) == 0x060100, "legacy_maps: version %#x",
 	      bpfvm_object_kern_version(obj));
-	check(strcmp(bpfvm_object_license(obj), "Dual BSD/GPL") == 0, "legacy_maps: license");
+	CHECK(strcmp(bpfvm_object_license(obj), "Dual BSD/GPL") == 0, "legacy_maps: license");
 	const bpfvm_object_prog *p = prog_named(obj, "legacy_prog");
 	bool seen[2] = { false, false };
 	for (size_t k = 0; p && k < p->insn_count; k++)
 		if (p->insns[k].opcode == 0x18 && p->insns[k].src == BPFVM_PSEUDO_MAP_FD &&
 		    p->insns[k].imm >= 0 && p->insns[k].imm < 2)
 			seen[p->insns[k].imm] = true;
-	check(seen[0] && seen[1], "legacy_maps: both maps referenced by index");
+	CHECK(seen[0] && seen[1], "legacy_maps: both maps referenced by index");
 	bpfvm_object_free(obj);
 }
 
@@ -541,31 +524,31 @@ static void test_global_data(void)
 		off = var_offset(btf, ".data", "pair");
 		if (off >= 0 && off + 8 <= data->attrs.value_size)
 			memcpy(pair, data->initial_data + off, 8);
-		check(data->origin == BPFVM_MAP_DATA && counter == 7 && hidden == 3 && pair[0] == 1 &&
+		CHECK(data->origin == BPFVM_MAP_DATA && counter == 7 && hidden == 3 && pair[0] == 1 &&
 		      pair[1] == 2, "global_data: .data holds counter = 7, hidden_counter = 3, "
 		      "pair = {1, 2} where the BTF says");
-		check(!(data->attrs.flags & BPF_F_RDONLY_PROG), "global_data: .data is writable");
+		CHECK(!(data->attrs.flags & BPF_F_RDONLY_PROG), "global_data: .data is writable");
 	}
 	if (ro) {
-		check(ro->origin == BPFVM_MAP_RODATA && (ro->attrs.flags & BPF_F_RDONLY_PROG),
+		CHECK(ro->origin == BPFVM_MAP_RODATA && (ro->attrs.flags & BPF_F_RDONLY_PROG),
 		      "global_data: .rodata is read-only for programs");
-		check(memmem(ro->initial_data, ro->attrs.value_size, "abcdefg", 8) != NULL,
+		CHECK(memmem(ro->initial_data, ro->attrs.value_size, "abcdefg", 8) != NULL,
 		      "global_data: .rodata holds the table");
 	}
 	if (bss) {
 		bool zero = true;
 		for (uint32_t i = 0; i < bss->attrs.value_size; i++)
 			zero &= bss->initial_data[i] == 0;
-		check(bss->origin == BPFVM_MAP_BSS && zero && bss->attrs.value_size == 40,
+		CHECK(bss->origin == BPFVM_MAP_BSS && zero && bss->attrs.value_size == 40,
 		      "global_data: .bss is 40 zero bytes");
 	}
 	const bpfvm_object_map *hid = map_named(obj, ".data.hidden");
 	const bpfvm_object_map *sta = map_named(obj, ".data.statics");
-	check(hid && !(hid->attrs.flags & BPF_F_MMAPABLE) && sta &&
+	CHECK(hid && !(hid->attrs.flags & BPF_F_MMAPABLE) && sta &&
 	      !(sta->attrs.flags & BPF_F_MMAPABLE) && data && (data->attrs.flags & BPF_F_MMAPABLE),
 	      "global_data: sections with only static or hidden variables are not mmapable");
 	if (str)
-		check(memmem(str->initial_data, str->attrs.value_size, "literal %d\n", 11) != NULL,
+		CHECK(memmem(str->initial_data, str->attrs.value_size, "literal %d\n", 11) != NULL,
 		      "global_data: .rodata.str1.1 holds the literal");
 	/* A map-value lddw at the string: offset inside .rodata.str1.1. */
 	const bpfvm_object_prog *p = prog_named(obj, "socket_prog");
@@ -576,7 +559,7 @@ static void test_global_data(void)
 		    p->insns[k].imm == str_idx && str &&
 		    memcmp(str->initial_data + p->insns[k + 1].imm, "literal", 7) == 0)
 			found = true;
-	check(found, "global_data: socket_prog loads the literal's address from its map");
+	CHECK(found, "global_data: socket_prog loads the literal's address from its map");
 	bpfvm_object_free(obj);
 }
 
@@ -585,25 +568,25 @@ static void test_subprogs(void)
 	bpfvm_object *obj = open_named("subprogs");
 	if (!obj)
 		return;
-	check(bpfvm_object_prog_count(obj) == 2, "subprogs: .text functions are not programs");
+	CHECK(bpfvm_object_prog_count(obj) == 2, "subprogs: .text functions are not programs");
 	const bpfvm_object_prog *x = prog_named(obj, "xdp_main");
 	const bpfvm_object_prog *s = prog_named(obj, "sock_main");
 	const char *xdp_funcs[] = { "xdp_main", "sum_of_squares", "square", "global_helper", "bump",
 	                            "weak_helper", "ping", "pong" };
 	const char *sock_funcs[] = { "sock_main", "square", "bump" };
-	check(x && x->func_count == 8, "subprogs: xdp_main has %zu functions", x ? x->func_count : 0);
+	CHECK(x && x->func_count == 8, "subprogs: xdp_main has %zu functions", x ? x->func_count : 0);
 	for (size_t i = 0; x && i < 8 && i < x->func_count; i++)
-		check(strcmp(x->funcs[i].name, xdp_funcs[i]) == 0, "subprogs: xdp_main function #%zu "
+		CHECK(strcmp(x->funcs[i].name, xdp_funcs[i]) == 0, "subprogs: xdp_main function #%zu "
 		      "is %s, expected %s", i, x->funcs[i].name, xdp_funcs[i]);
-	check(s && s->func_count == 3, "subprogs: sock_main has %zu functions", s ? s->func_count : 0);
+	CHECK(s && s->func_count == 3, "subprogs: sock_main has %zu functions", s ? s->func_count : 0);
 	for (size_t i = 0; s && i < 3 && i < s->func_count; i++)
-		check(strcmp(s->funcs[i].name, sock_funcs[i]) == 0, "subprogs: sock_main function #%zu "
+		CHECK(strcmp(s->funcs[i].name, sock_funcs[i]) == 0, "subprogs: sock_main function #%zu "
 		      "is %s, expected %s", i, s->funcs[i].name, sock_funcs[i]);
-	check(x && strcmp(x->funcs[1].section, ".text") == 0, "subprogs: subprograms come from .text");
+	CHECK(x && strcmp(x->funcs[1].section, ".text") == 0, "subprogs: subprograms come from .text");
 	/* Line info follows the appended copies. */
 	const char *text = NULL;
 	if (x && x->func_count == 8)
-		check(bpfvm_object_line_info(obj, 0, x->funcs[2].start, NULL, NULL, NULL, &text) == 0 &&
+		CHECK(bpfvm_object_line_info(obj, 0, x->funcs[2].start, NULL, NULL, NULL, &text) == 0 &&
 		      strstr(text, "square"), "subprogs: square's copy carries its own line ('%s')",
 		      text ? text : "");
 	check_call_targets("subprogs", obj);
@@ -637,18 +620,18 @@ static void test_sections(void)
 		const bpfvm_object_prog *p = prog_named(obj, want[i].prog);
 		if (!p)
 			continue;
-		check(p->type == want[i].type && p->expected_attach_type == want[i].attach,
+		CHECK(p->type == want[i].type && p->expected_attach_type == want[i].attach,
 		      "sections: %s type %u/%u, expected %u/%u", p->name, p->type,
 		      p->expected_attach_type, want[i].type, want[i].attach);
 		bool target_ok = want[i].target ? p->attach_target &&
 		                                  strcmp(p->attach_target, want[i].target) == 0
 		                                : p->attach_target == NULL;
-		check(target_ok, "sections: %s attach target '%s', expected '%s'", p->name,
+		CHECK(target_ok, "sections: %s attach target '%s', expected '%s'", p->name,
 		      p->attach_target ? p->attach_target : "(none)",
 		      want[i].target ? want[i].target : "(none)");
 	}
 	const bpfvm_object_prog *q = prog_named(obj, "p_xdp_noautoload");
-	check(q && !q->autoload && strcmp(q->section, "xdp") == 0,
+	CHECK(q && !q->autoload && strcmp(q->section, "xdp") == 0,
 	      "sections: SEC(\"?xdp\") is section xdp, not autoloaded");
 	bpfvm_object_free(obj);
 }
@@ -660,13 +643,13 @@ static void test_prog_array(void)
 		return;
 	const bpfvm_object_map *m = map_named(obj, "jump_table");
 	if (m) {
-		check(m->attrs.type == BPF_MAP_TYPE_PROG_ARRAY && m->attrs.value_size == 4 &&
+		CHECK(m->attrs.type == BPF_MAP_TYPE_PROG_ARRAY && m->attrs.value_size == 4 &&
 		      m->attrs.max_entries == 4, "prog_array: definition");
-		check(m->slot_count == 2, "prog_array: %zu initial slots", m->slot_count);
+		CHECK(m->slot_count == 2, "prog_array: %zu initial slots", m->slot_count);
 		if (m->slot_count == 2) {
-			check(m->slots[0].key == 0 && m->slots[0].target ==
+			CHECK(m->slots[0].key == 0 && m->slots[0].target ==
 			      (uint32_t)bpfvm_object_find_prog(obj, "tail_0"), "prog_array: slot 0 = tail_0");
-			check(m->slots[1].key == 2 && m->slots[1].target ==
+			CHECK(m->slots[1].key == 2 && m->slots[1].target ==
 			      (uint32_t)bpfvm_object_find_prog(obj, "tail_2"), "prog_array: slot 2 = tail_2");
 		}
 	}
@@ -681,18 +664,18 @@ static void test_map_in_map(void)
 	const bpfvm_object_map *oa = map_named(obj, "outer_array");
 	const bpfvm_object_map *oh = map_named(obj, "outer_hash");
 	if (oa) {
-		check(oa->has_inner && strcmp(oa->inner_name, "outer_array.inner") == 0 &&
+		CHECK(oa->has_inner && strcmp(oa->inner_name, "outer_array.inner") == 0 &&
 		      oa->inner.type == BPF_MAP_TYPE_ARRAY && oa->inner.max_entries == 16 &&
 		      oa->inner.key_size == 4 && oa->inner.value_size == 8,
 		      "map_in_map: outer_array's inner definition");
-		check(oa->slot_count == 2 && oa->slots[0].key == 0 &&
+		CHECK(oa->slot_count == 2 && oa->slots[0].key == 0 &&
 		      oa->slots[0].target == (uint32_t)bpfvm_object_find_map(obj, "inner_a") &&
 		      oa->slots[1].key == 2 &&
 		      oa->slots[1].target == (uint32_t)bpfvm_object_find_map(obj, "inner_b"),
 		      "map_in_map: outer_array slots 0 = inner_a, 2 = inner_b");
 	}
 	if (oh)
-		check(oh->has_inner && oh->inner.type == BPF_MAP_TYPE_HASH && oh->inner.key_size == 8 &&
+		CHECK(oh->has_inner && oh->inner.type == BPF_MAP_TYPE_HASH && oh->inner.key_size == 8 &&
 		      oh->inner.value_size == 4 && oh->inner.max_entries == 32 && oh->slot_count == 0,
 		      "map_in_map: outer_hash's inner definition");
 	bpfvm_object_free(obj);
@@ -705,16 +688,16 @@ static void test_ringbuf_spinlock_loop(void)
 		const bpfvm_object_map *e = map_named(obj, "events");
 		const bpfvm_object_map *o = map_named(obj, "odd_sized");
 		long page = sysconf(_SC_PAGESIZE);
-		check(e && e->attrs.type == BPF_MAP_TYPE_RINGBUF && e->attrs.max_entries == 256 * 1024,
+		CHECK(e && e->attrs.type == BPF_MAP_TYPE_RINGBUF && e->attrs.max_entries == 256 * 1024,
 		      "ringbuf: events keeps 256 KiB");
-		check(o && o->attrs.max_entries % (uint32_t)page == 0 && o->attrs.max_entries >= 5000,
+		CHECK(o && o->attrs.max_entries % (uint32_t)page == 0 && o->attrs.max_entries >= 5000,
 		      "ringbuf: 5000 bytes rounded to pages (%u)", o ? o->attrs.max_entries : 0);
 		bpfvm_object_free(obj);
 	}
 	obj = open_named("spin_lock");
 	if (obj) {
 		const bpfvm_object_map *m = map_named(obj, "locked");
-		check(m && m->attrs.spin_lock_off == 12, "spin_lock: lock at offset %d, expected 12",
+		CHECK(m && m->attrs.spin_lock_off == 12, "spin_lock: lock at offset %d, expected 12",
 		      m ? m->attrs.spin_lock_off : -9);
 		bpfvm_object_free(obj);
 	}
@@ -724,8 +707,8 @@ static void test_ringbuf_spinlock_loop(void)
 		size_t funcs = 0;
 		for (size_t k = 0; p && k < p->insn_count; k++)
 			funcs += p->insns[k].opcode == 0x18 && p->insns[k].src == BPFVM_PSEUDO_FUNC;
-		check(funcs == 3, "loop_callback: %zu callback references, expected 3", funcs);
-		check(p && p->func_count == 4, "loop_callback: callbacks and nested_loop appended");
+		CHECK(funcs == 3, "loop_callback: %zu callback references, expected 3", funcs);
+		CHECK(p && p->func_count == 4, "loop_callback: callbacks and nested_loop appended");
 		check_call_targets("loop_callback", obj);
 		bpfvm_object_free(obj);
 	}
@@ -774,16 +757,16 @@ static void test_sec_defs(void)
 		int rc = libbpf_prog_type_by_name(names[i], &type, &attach);
 		struct ldr_sec_def_result ours;
 		ldr_sec_def_lookup(names[i], &ours);
-		check(ours.known == (rc == 0) && ours.prog_type == (rc ? 0u : (uint32_t)type) &&
+		CHECK(ours.known == (rc == 0) && ours.prog_type == (rc ? 0u : (uint32_t)type) &&
 		      ours.attach_type == (rc ? 0u : (uint32_t)attach),
 		      "section '%s': bpfvm %d %u/%u, libbpf %d %d/%d", names[i], ours.known,
 		      ours.prog_type, ours.attach_type, rc, type, attach);
 	}
 	struct ldr_sec_def_result r;
 	ldr_sec_def_lookup("bpfvm", &r);
-	check(r.known && r.prog_type == BPFVM_PROG_TYPE_RAW_MEMORY && !r.target, "section 'bpfvm'");
+	CHECK(r.known && r.prog_type == BPFVM_PROG_TYPE_RAW_MEMORY && !r.target, "section 'bpfvm'");
 	ldr_sec_def_lookup("bpfvm/checksum", &r);
-	check(r.known && r.prog_type == BPFVM_PROG_TYPE_RAW_MEMORY && r.target &&
+	CHECK(r.known && r.prog_type == BPFVM_PROG_TYPE_RAW_MEMORY && r.target &&
 	      strcmp(r.target, "checksum") == 0, "section 'bpfvm/checksum'");
 
 	/* An unnamed buffer gets libbpf's "<address>-<length>" name. */
@@ -796,7 +779,7 @@ static void test_sec_defs(void)
 		         (unsigned long)im.len);
 		want[15] = 0;
 		int rc = bpfvm_object_open_mem(im.buf, im.len, NULL, &obj, &err);
-		check(rc == 0 && strcmp(bpfvm_object_name(obj), want) == 0,
+		CHECK(rc == 0 && strcmp(bpfvm_object_name(obj), want) == 0,
 		      "open_mem without a name: '%s', expected '%s'", obj ? bpfvm_object_name(obj) : "",
 		      want);
 		bpfvm_object_free(obj);
@@ -810,7 +793,7 @@ static void test_text_only(void)
 	if (!obj)
 		return;
 	const bpfvm_object_prog *p = bpfvm_object_prog_at(obj, 0);
-	check(bpfvm_object_prog_count(obj) == 1 && p && strcmp(p->name, "lone_function") == 0 &&
+	CHECK(bpfvm_object_prog_count(obj) == 1 && p && strcmp(p->name, "lone_function") == 0 &&
 	      strcmp(p->section, ".text") == 0 && p->type == BPF_PROG_TYPE_UNSPEC,
 	      "text_only: the lone .text function is a program of section .text");
 	bpfvm_object_free(obj);
@@ -826,12 +809,12 @@ static void test_raw_mem(void)
 		mem[i] = (uint8_t)(i * 7 + 3);
 	for (size_t i = 0; i < bpfvm_object_prog_count(obj); i++) {
 		const bpfvm_object_prog *p = bpfvm_object_prog_at(obj, i);
-		check(p->type == BPFVM_PROG_TYPE_RAW_MEMORY, "raw_mem: %s type %u", p->name, p->type);
+		CHECK(p->type == BPFVM_PROG_TYPE_RAW_MEMORY, "raw_mem: %s type %u", p->name, p->type);
 		BPFVM_OPTS(bpfvm_load_opts, opts);
 		bpfvm_program *prog = NULL;
 		bpfvm_error err = { 0 };
 		int rc = bpfvm_program_load(p->insns, p->insn_count, &opts, &prog, &err);
-		check(rc == 0, "raw_mem: %s does not load: %s", p->name, err.msg);
+		CHECK(rc == 0, "raw_mem: %s does not load: %s", p->name, err.msg);
 		if (rc)
 			continue;
 		uint64_t r0 = 0, want = 0;
@@ -841,11 +824,11 @@ static void test_raw_mem(void)
 		else
 			for (size_t k = 0; k < 64; k++)
 				want += mem[k];
-		check(rc == 0 && r0 == want, "raw_mem: %s returned %#llx (rc %d %s), expected %#llx",
+		CHECK(rc == 0 && r0 == want, "raw_mem: %s returned %#llx (rc %d %s), expected %#llx",
 		      p->name, (unsigned long long)r0, rc, err.msg, (unsigned long long)want);
 		bpfvm_program_free(prog);
 	}
-	check(prog_named(obj, "sum_bytes") && strcmp(prog_named(obj, "sum_bytes")->attach_target,
+	CHECK(prog_named(obj, "sum_bytes") && strcmp(prog_named(obj, "sum_bytes")->attach_target,
 	      "sum") == 0, "raw_mem: bpfvm/sum has target 'sum'");
 	bpfvm_object_free(obj);
 }
@@ -858,7 +841,7 @@ static struct image load_image(const char *name)
 	struct image im = { 0 };
 	obj_path(name, path, sizeof path);
 	im.buf = read_file(path, &im.len);
-	check(im.buf != NULL, "cannot read %s", path);
+	CHECK(im.buf != NULL, "cannot read %s", path);
 	return im;
 }
 
@@ -906,7 +889,7 @@ static void expect_error(const char *what, const void *buf, size_t len, int code
 	int rc = bpfvm_object_open_mem(buf, len, "broken.o", &obj, &err);
 	bool ok = rc == code && obj == NULL && err.code == code && strstr(err.msg, "broken.o") &&
 	          (!needle1 || strstr(err.msg, needle1)) && (!needle2 || strstr(err.msg, needle2));
-	check(ok, "%s: rc %d (want %d), message '%s' (want '%s', '%s')", what, rc, code, err.msg,
+	CHECK(ok, "%s: rc %d (want %d), message '%s' (want '%s', '%s')", what, rc, code, err.msg,
 	      needle1 ? needle1 : "", needle2 ? needle2 : "");
 	bpfvm_object_free(obj);
 }
@@ -1065,10 +1048,10 @@ static void test_broken_elf(void)
 	bpfvm_object *obj = NULL;
 	bpfvm_error err = { 0 };
 	int rc = bpfvm_object_open("/nonexistent/dir/x.o", &obj, &err);
-	check(rc == -ENOENT && strstr(err.msg, "/nonexistent/dir/x.o"),
+	CHECK(rc == -ENOENT && strstr(err.msg, "/nonexistent/dir/x.o"),
 	      "missing file: rc %d '%s'", rc, err.msg);
 	rc = bpfvm_object_open_mem(NULL, 10, "x", &obj, &err);
-	check(rc == -EINVAL, "NULL buffer: rc %d", rc);
+	CHECK(rc == -EINVAL, "NULL buffer: rc %d", rc);
 }
 
 /* Broken objects that are easiest to write in C. */
@@ -1121,13 +1104,13 @@ static void test_broken_sources(void)
 		           "char LICENSE[] SEC(\"license\") = \"GPL\";\n", cases[i].code);
 		fclose(f);
 		if (compile_bpf(src, out, diag) != 0) {
-			check(false, "%s: clang failed (see %s)", cases[i].name, diag);
+			CHECK(false, "%s: clang failed (see %s)", cases[i].name, diag);
 			continue;
 		}
 		bpfvm_object *obj = NULL;
 		bpfvm_error err = { 0 };
 		int rc = bpfvm_object_open(out, &obj, &err);
-		check(rc == cases[i].rc && strstr(err.msg, cases[i].needle) && strstr(err.msg, out),
+		CHECK(rc == cases[i].rc && strstr(err.msg, cases[i].needle) && strstr(err.msg, out),
 		      "%s: rc %d (want %d), '%s' (want '%s')", cases[i].name, rc, cases[i].rc, err.msg,
 		      cases[i].needle);
 		bpfvm_object_free(obj);
@@ -1178,8 +1161,8 @@ static void test_mutations(void)
 		free(c.buf);
 		free(base.buf);
 	}
-	check(bad == 0, "mutations: %zu failures without a proper error", bad);
-	check(opened > 0 && rejected > 0, "mutations: %zu opened, %zu rejected", opened, rejected);
+	CHECK(bad == 0, "mutations: %zu failures without a proper error", bad);
+	CHECK(opened > 0 && rejected > 0, "mutations: %zu opened, %zu rejected", opened, rejected);
 }
 
 /* Reproducers of past fuzzing findings (tests/fuzz_loader/regressions/):
@@ -1199,14 +1182,14 @@ static void test_fuzz_regressions(void)
 		bpfvm_object *obj = NULL;
 		bpfvm_error err = { 0 };
 		int rc = bpfvm_object_open(path, &obj, &err);
-		check(rc == 0 ? obj != NULL : (obj == NULL && err.code == rc && err.msg[0]),
+		CHECK(rc == 0 ? obj != NULL : (obj == NULL && err.code == rc && err.msg[0]),
 		      "regression %s: rc %d '%s'", e->d_name, rc, err.msg);
 		bpfvm_object_free(obj);
 		n++;
 	}
 	if (d)
 		closedir(d);
-	check(n > 0, "no fuzzing regressions found in %s", dir);
+	CHECK(n > 0, "no fuzzing regressions found in %s", dir);
 }
 
 static void cleanup_tmp(void)

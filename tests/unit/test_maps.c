@@ -7,7 +7,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "maps_test.h"
+#include "support/maps_test.h"
 
 static unsigned ncpus;
 
@@ -1001,5 +1001,5 @@ int main(void)
 	test_map_in_map();
 	test_access_flags();
 	test_pin_same_process();
-	return mt_finish();
+	return check_summary();
 }

@@ -23,7 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "maps_test.h"
+#include "support/maps_test.h"
 #include "maps/map_internal.h"
 
 #define THREADS 6
@@ -977,5 +977,5 @@ int main(void)
 	test_lookup_under_churn(BPFVM_MAP_TYPE_PERCPU_HASH);
 	test_queue_mpmc();
 	test_ringbuf_mpsc();
-	return mt_finish();
+	return check_summary();
 }

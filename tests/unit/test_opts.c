@@ -15,7 +15,7 @@
 #include "bpfvm/instance.h"
 #include "bpfvm/object.h"
 #include "bpfvm/verifier.h"
-#include "check.h"
+#include "support/check.h"
 
 /* r0 = 42; exit */
 static const bpfvm_insn prog42[] = {

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "bpfvm/pin_btf.h"
-#include "check.h"
+#include "support/check.h"
 
 static char dir[64], pin[128], side[160];
 static bpfvm_map *map;   /* hash, key 8 bytes, value 16 bytes, pinned at `pin` */

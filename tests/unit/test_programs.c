@@ -3,7 +3,10 @@
  * edge values of every instruction class, validation errors and
  * checked-mode violations, each pinned with its expected result or error.
  */
-#include "data_runner.h"
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "support/data_runner.h"
 
 int main(void)
 {

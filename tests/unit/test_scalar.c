@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
-#include "verifier_testlib.h"
+#include "support/check.h"
+#include "support/verifier_testlib.h"
 #include "verifier/scalar.h"
 
 /* ---- random numbers ----------------------------------------------------- */

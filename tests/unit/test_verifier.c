@@ -28,9 +28,9 @@
 #include "bpfvm/instance.h"
 #include "bpfvm/maps.h"
 #include "bpfvm/verifier.h"
-#include "check.h"
-#include "verifier_testlib.h"
-#include "data_runner.h"
+#include "support/check.h"
+#include "support/verifier_testlib.h"
+#include "common/datafile.h"
 
 struct asm_case {
 	const char *name;
@@ -531,9 +531,9 @@ static void check_conformance(void)
 			continue;
 		char path[2048];
 		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-		char *text = dr_read(path);
-		char *asm_text = text ? dr_section(text, "asm") : NULL;
-		char *mem_text = text ? dr_section(text, "mem") : NULL;
+		char *text = datafile_read(path);
+		char *asm_text = text ? datafile_section(text, "asm") : NULL;
+		char *mem_text = text ? datafile_section(text, "mem") : NULL;
 		bpfvm_insn *insns = NULL;
 		size_t count = 0;
 		bpfvm_error err = { 0 };

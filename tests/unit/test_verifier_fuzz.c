@@ -48,9 +48,10 @@
 #include "bpfvm/bpfvm.h"
 #include "bpfvm/maps.h"
 #include "bpfvm/verifier.h"
-#include "check.h"
-#include "verifier_testlib.h"
-#include "unsafe_prog.h"
+#include "support/check.h"
+#include "support/verifier_testlib.h"
+#include "support/randprog.h"
+#include "support/unsafe_prog.h"
 
 #define INPUTS 4
 /* back edges: a loop the verifier walks turn by turn has fewer turns than

@@ -18,9 +18,9 @@
 #include "bpfvm/instance.h"
 #include "bpfvm/object.h"
 #include "bpfvm/verifier.h"
-#include "unit/check.h"
-#include "verifier/suite.h"
-#include "unit/verifier_testlib.h"
+#include "support/check.h"
+#include "support/suite.h"
+#include "support/verifier_testlib.h"
 
 struct line_ctx {
 	const bpfvm_object *obj;

@@ -24,7 +24,7 @@
  */
 #include <linux/bpf.h>
 
-#include "kload.h"
+#include "support/kload.h"
 
 struct expect {
 	const char *expected;

@@ -19,7 +19,7 @@
 
 #include "bpfvm/bpfvm.h"
 
-#include "unit/check.h"
+#include "support/check.h"
 
 struct prog_case {
 	const char *name;

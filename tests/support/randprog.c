@@ -1,66 +1,16 @@
 /*
- * randprog.h - a seeded, reproducible generator of random straight-line
- * eBPF programs for differential tests (kernel vs interpreter, JIT vs
- * interpreter).  Header-only: every function is static inline.
- *
- * Owns: struct randprog (a generated program body), randprog_generate(),
- * the standard epilogue that reports the body's full r0 and stack through
- * memory, randprog_wrap_mem() (a complete program for bpfvm), the self
- * check randprog_check(), and randprog_delete() / randprog_drop_slot()
- * for minimisers.
- *
- * What a body is.  It first sets r0..r9 with lddw to "interesting" 64-bit
- * values and initialises every byte of its stack area, then runs random
- * operations: ALU64/ALU32 (every op, v4 sdiv/smod, movsx, bswap, le/be,
- * neg, shifts), lddw, stack loads of every size (sign-extending ones too),
- * st imm and stx, stack atomics (every op, 32 and 64 bit), conditional
- * jumps (JMP/JMP32, every condition, imm and reg forms) and if/else
- * diamonds that use ja / gotol.  The body never exits: it falls off its end
- * into the epilogue, and every jump in it goes forward to at most that end.
- *
- * It stays inside what the Linux verifier accepts (the kernel is one of
- * the oracles): every instruction reachable, shift immediates in range, no
- * division by an immediate 0, stack accesses aligned to their size (the
- * kernel demands that of stack pointers), no stack byte read before it is
- * written, r10 used only as the base of stack accesses.  It also steers
- * clear of three Linux 6.18 verifier bugs that make the kernel compute
- * wrong results ("workaround 1..3" below): a fetching atomic or a
- * sign-extending load always comes right after a plain atomic on the same
- * bytes, and a 32-bit cmpxchg right before a 64-bit read of r0; no jump
- * lands inside such a pair.  With the default size (max_ops 64) the
- * verifier's 1M-instruction complexity limit is never reached; from a few
- * hundred operations on, some programs hit it.
- *
- * The frame: the body uses the S = stack_bytes bytes [r10-8-S, r10-8);
- * the slot at r10-8 belongs to the harness, which keeps the pointer to its
- * output buffer there (the kernel's packet pointer, a bpfvm memory region).
- * The epilogue (randprog_epilogue) reloads that pointer into r1 and writes
- *
- *   out[0..8)      the body's r0 (little-endian)
- *   out[8..8+S)    the body's stack bytes, from r10-8-S upwards
- *
- * then sets r0 to a caller-chosen value and exits; RANDPROG_OUT_LEN(S)
- * bytes in all.
+ * randprog.c - the random program generator of randprog.h: the rules it
+ * keeps, the epilogue, the self check and the minimisers' edits.
  */
-#ifndef BPFVM_TESTS_RANDPROG_H
-#define BPFVM_TESTS_RANDPROG_H
-
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "bpfvm/bpfvm.h"
+#include "randprog.h"
 
-#define RANDPROG_MAX_BODY 2048u                     /* slots in a body */
-#define RANDPROG_RESERVED 8                         /* harness slot at r10-8 */
-#define RANDPROG_MAX_STACK (BPFVM_STACK_SIZE - RANDPROG_RESERVED)
-#define RANDPROG_OUT_LEN(stack_bytes) (8u + (stack_bytes))
-/* Slots the epilogue adds after a body of S stack bytes. */
-#define RANDPROG_EPILOGUE_LEN(stack_bytes) (2u + 2u * ((stack_bytes) / 8u) + 2u)
-
-/* Opcode pieces (RFC 9669 section 3); local names so this header needs
+/* Opcode pieces (RFC 9669 section 3); local names so this file needs
  * no <linux/bpf.h> and works wherever bpfvm builds. */
 enum {
 	RP_LD = 0x00, RP_LDX = 0x01, RP_ST = 0x02, RP_STX = 0x03,
@@ -74,57 +24,6 @@ enum {
 	RP_FETCH = 0x01, RP_XCHG = 0xe1, RP_CMPXCHG = 0xf1,
 };
 
-struct randprog {
-	bpfvm_insn insns[RANDPROG_MAX_BODY];
-	size_t count;          /* slots in the body */
-	size_t init_count;     /* leading slots that set registers and stack */
-	unsigned stack_bytes;  /* S, a multiple of 8 in [8, RANDPROG_MAX_STACK] */
-};
-
-struct randprog_opts {
-	unsigned max_ops;          /* random operations after the init; 0: 64 */
-	unsigned max_stack_slots;  /* 8-byte slots of stack; 0: all 63 */
-};
-
-/* ---- random numbers: splitmix64, one independent stream per index ---- */
-
-struct randprog_rng {
-	uint64_t state;
-};
-
-static inline uint64_t randprog_mix(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* Program `index` of run `seed` depends on nothing else, so one failing
- * program can be regenerated alone. */
-static inline struct randprog_rng randprog_rng_init(uint64_t seed, uint64_t index)
-{
-	struct randprog_rng r = { randprog_mix(seed ^ 0x6a09e667f3bcc909ULL) ^ randprog_mix(index + 1) };
-	return r;
-}
-
-static inline uint64_t randprog_rand(struct randprog_rng *r)
-{
-	return randprog_mix(r->state += 0x9e3779b97f4a7c15ULL);
-}
-
-/* Uniform in [0, n), n >= 1. */
-static inline uint32_t randprog_below(struct randprog_rng *r, uint32_t n)
-{
-	return (uint32_t)(((randprog_rand(r) >> 32) * (uint64_t)n) >> 32);
-}
-
-static inline bool randprog_chance(struct randprog_rng *r, uint32_t percent)
-{
-	return randprog_below(r, 100) < percent;
-}
-
-/* ---- the generator --------------------------------------------------- */
-
 struct randprog_gen {
 	struct randprog *p;
 	struct randprog_rng rng;
@@ -136,7 +35,35 @@ struct randprog_gen {
 	bool no_target[RANDPROG_MAX_BODY];     /* slots no jump may land on */
 };
 
-static inline void randprog_remember(struct randprog_gen *g, uint64_t v)
+static uint64_t randprog_mix(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+struct randprog_rng randprog_rng_init(uint64_t seed, uint64_t index)
+{
+	struct randprog_rng r = { randprog_mix(seed ^ 0x6a09e667f3bcc909ULL) ^ randprog_mix(index + 1) };
+	return r;
+}
+
+uint64_t randprog_rand(struct randprog_rng *r)
+{
+	return randprog_mix(r->state += 0x9e3779b97f4a7c15ULL);
+}
+
+uint32_t randprog_below(struct randprog_rng *r, uint32_t n)
+{
+	return (uint32_t)(((randprog_rand(r) >> 32) * (uint64_t)n) >> 32);
+}
+
+bool randprog_chance(struct randprog_rng *r, uint32_t percent)
+{
+	return randprog_below(r, 100) < percent;
+}
+
+static void randprog_remember(struct randprog_gen *g, uint64_t v)
 {
 	g->pool[g->npool++ % 32] = v;
 }
@@ -144,7 +71,7 @@ static inline void randprog_remember(struct randprog_gen *g, uint64_t v)
 /* Edge values matter most: 0, -1, INT_MIN/INT_MAX of both widths, powers
  * of two and their neighbours, small numbers, and values seen before (so
  * that equality tests and cmpxchg sometimes succeed). */
-static inline uint64_t randprog_value64(struct randprog_gen *g)
+static uint64_t randprog_value64(struct randprog_gen *g)
 {
 	struct randprog_rng *r = &g->rng;
 	unsigned k = randprog_below(r, 64);
@@ -172,7 +99,7 @@ static inline uint64_t randprog_value64(struct randprog_gen *g)
 }
 
 /* A 32-bit immediate; used sign-extended by 64-bit operations. */
-static inline int32_t randprog_imm32(struct randprog_gen *g)
+static int32_t randprog_imm32(struct randprog_gen *g)
 {
 	struct randprog_rng *r = &g->rng;
 	unsigned k = randprog_below(r, 32);
@@ -193,13 +120,13 @@ static inline int32_t randprog_imm32(struct randprog_gen *g)
 	}
 }
 
-static inline uint8_t randprog_reg(struct randprog_gen *g)
+static uint8_t randprog_reg(struct randprog_gen *g)
 {
 	return (uint8_t)randprog_below(&g->rng, 10);   /* r0..r9, never r10 */
 }
 
-static inline size_t randprog_emit(struct randprog_gen *g, uint8_t opcode, uint8_t dst, uint8_t src,
-                                   int16_t off, int32_t imm)
+static size_t randprog_emit(struct randprog_gen *g, uint8_t opcode, uint8_t dst, uint8_t src,
+                            int16_t off, int32_t imm)
 {
 	struct randprog *p = g->p;
 	bpfvm_insn in = { .opcode = opcode, .dst = dst & 0xf, .src = src & 0xf, .off = off, .imm = imm };
@@ -207,7 +134,7 @@ static inline size_t randprog_emit(struct randprog_gen *g, uint8_t opcode, uint8
 	return p->count++;
 }
 
-static inline void randprog_emit_lddw(struct randprog_gen *g, uint8_t dst, uint64_t v)
+static void randprog_emit_lddw(struct randprog_gen *g, uint8_t dst, uint64_t v)
 {
 	randprog_emit(g, RP_LD | RP_IMM | RP_DW, dst, 0, 0, (int32_t)(uint32_t)v);
 	randprog_emit(g, 0, 0, 0, 0, (int32_t)(uint32_t)(v >> 32));
@@ -216,7 +143,7 @@ static inline void randprog_emit_lddw(struct randprog_gen *g, uint8_t dst, uint6
 
 /* A stack offset (from r10) of an access of `size` bytes inside the body's
  * area, aligned to size as the kernel requires of stack accesses. */
-static inline int16_t randprog_stack_off(struct randprog_gen *g, unsigned size)
+static int16_t randprog_stack_off(struct randprog_gen *g, unsigned size)
 {
 	unsigned n = g->p->stack_bytes / size;
 	/* Favour the lowest few slots so accesses interact with each other. */
@@ -225,18 +152,18 @@ static inline int16_t randprog_stack_off(struct randprog_gen *g, unsigned size)
 	return (int16_t)(-RANDPROG_RESERVED - (int)g->p->stack_bytes + (int)(i * size));
 }
 
-static inline unsigned randprog_size_code(unsigned size)
+static unsigned randprog_size_code(unsigned size)
 {
 	return size == 1 ? RP_B : size == 2 ? RP_H : size == 4 ? RP_W : RP_DW;
 }
 
-static inline unsigned randprog_random_size(struct randprog_gen *g)
+static unsigned randprog_random_size(struct randprog_gen *g)
 {
 	return 1u << randprog_below(&g->rng, 4);
 }
 
 /* Shift counts the verifier accepts: [0, width), edges favoured. */
-static inline int32_t randprog_shift_imm(struct randprog_gen *g, unsigned width)
+static int32_t randprog_shift_imm(struct randprog_gen *g, unsigned width)
 {
 	switch (randprog_below(&g->rng, 6)) {
 	case 0: return 0;
@@ -247,7 +174,7 @@ static inline int32_t randprog_shift_imm(struct randprog_gen *g, unsigned width)
 	}
 }
 
-static inline void randprog_gen_alu(struct randprog_gen *g)
+static void randprog_gen_alu(struct randprog_gen *g)
 {
 	static const uint8_t ops[] = { 0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70,
 	                               0x80, 0x90, 0xa0, 0xb0, 0xc0 };
@@ -277,7 +204,7 @@ static inline void randprog_gen_alu(struct randprog_gen *g)
 }
 
 /* movsx (v4), and the byte-order operations le/be (ALU) and bswap (ALU64). */
-static inline void randprog_gen_ext(struct randprog_gen *g)
+static void randprog_gen_ext(struct randprog_gen *g)
 {
 	static const int32_t widths[] = { 16, 32, 64 };
 	struct randprog_rng *r = &g->rng;
@@ -303,14 +230,14 @@ static inline void randprog_gen_ext(struct randprog_gen *g)
 	}
 }
 
-static inline void randprog_gen_atomic_plain(struct randprog_gen *g, uint8_t size_code, int16_t off)
+static void randprog_gen_atomic_plain(struct randprog_gen *g, uint8_t size_code, int16_t off)
 {
 	static const int32_t plain[] = { 0x00, 0x40, 0x50, 0xa0 };   /* add, or, and, xor */
 	randprog_emit(g, RP_STX | RP_ATOMIC | size_code, 10, randprog_reg(g), off,
 	              plain[randprog_below(&g->rng, 4)]);
 }
 
-static inline void randprog_gen_load(struct randprog_gen *g)
+static void randprog_gen_load(struct randprog_gen *g)
 {
 	unsigned size = randprog_random_size(g);
 	bool sx = size < 8 && randprog_chance(&g->rng, 40);
@@ -335,7 +262,7 @@ static inline void randprog_gen_load(struct randprog_gen *g)
 	g->no_target[load] = true;
 }
 
-static inline void randprog_gen_store(struct randprog_gen *g)
+static void randprog_gen_store(struct randprog_gen *g)
 {
 	unsigned size = randprog_random_size(g);
 	int16_t off = randprog_stack_off(g, size);
@@ -347,14 +274,14 @@ static inline void randprog_gen_store(struct randprog_gen *g)
 
 /* True for the 32-bit cmpxchg, whose r0 needs the guard described at
  * randprog_gen_atomic. */
-static inline bool randprog_is_cmpxchg32(const bpfvm_insn *in)
+static bool randprog_is_cmpxchg32(const bpfvm_insn *in)
 {
 	return in->opcode == (RP_STX | RP_ATOMIC | RP_W) && in->imm == RP_CMPXCHG;
 }
 
 /* True if `in` reads all 64 bits of r0 and is not a jump: the guard that
  * must follow a 32-bit cmpxchg. */
-static inline bool randprog_is_r0_guard(const bpfvm_insn *in)
+static bool randprog_is_r0_guard(const bpfvm_insn *in)
 {
 	if (in->opcode == (RP_ALU64 | RP_MOV | RP_X))
 		return in->src == 0;
@@ -368,13 +295,13 @@ static inline bool randprog_is_r0_guard(const bpfvm_insn *in)
 
 /* True for the atomics that load the old value into a register (the
  * fetch forms, xchg, cmpxchg). */
-static inline bool randprog_is_fetching_atomic(const bpfvm_insn *in)
+static bool randprog_is_fetching_atomic(const bpfvm_insn *in)
 {
 	return (in->opcode == (RP_STX | RP_ATOMIC | RP_W) || in->opcode == (RP_STX | RP_ATOMIC | RP_DW)) &&
 	       (in->imm & RP_FETCH);
 }
 
-static inline void randprog_gen_atomic(struct randprog_gen *g)
+static void randprog_gen_atomic(struct randprog_gen *g)
 {
 	static const int32_t fetching[] = { 0x01, 0x41, 0x51, 0xa1, RP_XCHG, RP_CMPXCHG };
 	struct randprog_rng *r = &g->rng;
@@ -424,7 +351,7 @@ static inline void randprog_gen_atomic(struct randprog_gen *g)
 
 /* A conditional jump with its offset left 0; the caller or the final pass
  * (pending) fills it in. */
-static inline size_t randprog_gen_jcc(struct randprog_gen *g)
+static size_t randprog_gen_jcc(struct randprog_gen *g)
 {
 	static const uint8_t conds[] = { 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0xa0, 0xb0, 0xc0, 0xd0 };
 	struct randprog_rng *r = &g->rng;
@@ -435,7 +362,7 @@ static inline size_t randprog_gen_jcc(struct randprog_gen *g)
 	return randprog_emit(g, cls | cond | RP_K, randprog_reg(g), 0, 0, randprog_imm32(g));
 }
 
-static inline void randprog_set_target(struct randprog *p, size_t pc, size_t target)
+static void randprog_set_target(struct randprog *p, size_t pc, size_t target)
 {
 	bpfvm_insn *in = &p->insns[pc];
 	int32_t delta = (int32_t)(target - pc - 1);
@@ -445,11 +372,10 @@ static inline void randprog_set_target(struct randprog *p, size_t pc, size_t tar
 		in->off = (int16_t)delta;
 }
 
-static inline void randprog_gen_ops(struct randprog_gen *g, unsigned *budget, unsigned depth);
-
+static void randprog_gen_ops(struct randprog_gen *g, unsigned *budget, unsigned depth);
 /* An if/else diamond:  jcc L1; <then>; ja L2; L1: <else>; L2:
  * The ja skips the else part, which stays reachable through the jcc. */
-static inline void randprog_gen_diamond(struct randprog_gen *g, unsigned *budget, unsigned depth)
+static void randprog_gen_diamond(struct randprog_gen *g, unsigned *budget, unsigned depth)
 {
 	struct randprog *p = g->p;
 	size_t jcc = randprog_gen_jcc(g);
@@ -470,7 +396,7 @@ static inline void randprog_gen_diamond(struct randprog_gen *g, unsigned *budget
 }
 
 /* Emits random operations until *budget is spent or the body is full. */
-static inline void randprog_gen_ops(struct randprog_gen *g, unsigned *budget, unsigned depth)
+static void randprog_gen_ops(struct randprog_gen *g, unsigned *budget, unsigned depth)
 {
 	struct randprog_rng *r = &g->rng;
 	while (*budget > 0 && g->p->count + 4 <= g->limit) {
@@ -498,7 +424,7 @@ static inline void randprog_gen_ops(struct randprog_gen *g, unsigned *budget, un
 /* Gives each pending conditional jump a forward target in (pc, count]:
  * usually near, sometimes anywhere, never the second slot of an lddw.
  * A conditional jump falls through too, so it cannot make code dead. */
-static inline void randprog_resolve_pending(struct randprog_gen *g)
+static void randprog_resolve_pending(struct randprog_gen *g)
 {
 	struct randprog *p = g->p;
 	static const uint8_t lddw = RP_LD | RP_IMM | RP_DW;
@@ -515,9 +441,8 @@ static inline void randprog_resolve_pending(struct randprog_gen *g)
 	}
 }
 
-/* Generates program `index` of run `seed` into *p. */
-static inline void randprog_generate(struct randprog *p, uint64_t seed, uint64_t index,
-                                     const struct randprog_opts *opts)
+void randprog_generate(struct randprog *p, uint64_t seed, uint64_t index,
+                       const struct randprog_opts *opts)
 {
 	static const struct randprog_opts defaults;   /* all-zero: every default */
 	if (!opts)
@@ -558,12 +483,7 @@ static inline void randprog_generate(struct randprog *p, uint64_t seed, uint64_t
 	randprog_resolve_pending(&g);
 }
 
-/* ---- assembling complete programs ----------------------------------- */
-
-/* Appends the epilogue for a body using stack_bytes: r0 and the stack to
- * the output pointer kept at r10-8, then r0 = ret; exit.  Returns the
- * number of slots written (RANDPROG_EPILOGUE_LEN). */
-static inline size_t randprog_epilogue(bpfvm_insn *out, unsigned stack_bytes, int32_t ret)
+size_t randprog_epilogue(bpfvm_insn *out, unsigned stack_bytes, int32_t ret)
 {
 	size_t n = 0;
 	out[n++] = (bpfvm_insn){ .opcode = RP_LDX | RP_MEM | RP_DW, .dst = 1, .src = 10, .off = -RANDPROG_RESERVED };
@@ -579,28 +499,20 @@ static inline size_t randprog_epilogue(bpfvm_insn *out, unsigned stack_bytes, in
 	return n;
 }
 
-/* Slots a complete program built from p with a prologue of n slots needs. */
-static inline size_t randprog_full_len(const struct randprog *p, size_t prologue_len)
+size_t randprog_full_len(const struct randprog *p, size_t prologue_len)
 {
 	return prologue_len + p->count + RANDPROG_EPILOGUE_LEN(p->stack_bytes);
 }
 
-/* prologue (which must leave the output pointer at r10-8 and fall through),
- * body, epilogue into out (randprog_full_len slots).  Returns the count. */
-static inline size_t randprog_assemble(const struct randprog *p, const bpfvm_insn *prologue,
-                                       size_t prologue_len, int32_t ret, bpfvm_insn *out)
+size_t randprog_assemble(const struct randprog *p, const bpfvm_insn *prologue,
+                         size_t prologue_len, int32_t ret, bpfvm_insn *out)
 {
 	memcpy(out, prologue, prologue_len * sizeof *out);
 	memcpy(out + prologue_len, p->insns, p->count * sizeof *out);
 	return prologue_len + p->count + randprog_epilogue(out + prologue_len + p->count, p->stack_bytes, ret);
 }
 
-#define RANDPROG_MEM_PROLOGUE_LEN 1u
-
-/* The program for an engine given r1 = a writable buffer of at least
- * RANDPROG_OUT_LEN(stack_bytes) bytes (bpfvm_program_run_mem): the
- * prologue just keeps r1 at r10-8.  Returns r0 = 0. */
-static inline size_t randprog_wrap_mem(const struct randprog *p, bpfvm_insn *out)
+size_t randprog_wrap_mem(const struct randprog *p, bpfvm_insn *out)
 {
 	static const bpfvm_insn prologue[RANDPROG_MEM_PROLOGUE_LEN] = {
 		{ .opcode = RP_STX | RP_MEM | RP_DW, .dst = 10, .src = 1, .off = -RANDPROG_RESERVED },
@@ -610,18 +522,18 @@ static inline size_t randprog_wrap_mem(const struct randprog *p, bpfvm_insn *out
 
 /* ---- checking and shrinking ----------------------------------------- */
 
-static inline bool randprog_is_jump(const bpfvm_insn *in)
+static bool randprog_is_jump(const bpfvm_insn *in)
 {
 	uint8_t cls = in->opcode & 7;
 	return (cls == RP_JMP || cls == RP_JMP32) && (in->opcode & 0xf0) != RP_EXIT;
 }
 
-static inline bool randprog_is_ja(const bpfvm_insn *in)
+static bool randprog_is_ja(const bpfvm_insn *in)
 {
 	return in->opcode == (RP_JMP | RP_JA) || in->opcode == (RP_JMP32 | RP_JA);
 }
 
-static inline int64_t randprog_target(const bpfvm_insn *insns, size_t pc)
+static int64_t randprog_target(const bpfvm_insn *insns, size_t pc)
 {
 	const bpfvm_insn *in = &insns[pc];
 	return (int64_t)pc + 1 + (in->opcode == (RP_JMP32 | RP_JA) ? in->imm : in->off);
@@ -629,7 +541,7 @@ static inline int64_t randprog_target(const bpfvm_insn *insns, size_t pc)
 
 /* The stack access of `in` as [*lo, *lo + size) relative to r10, or
  * false if it is not a stack access. */
-static inline bool randprog_stack_access(const bpfvm_insn *in, int *lo, int *size)
+static bool randprog_stack_access(const bpfvm_insn *in, int *lo, int *size)
 {
 	unsigned cls = in->opcode & 7, mode = in->opcode & 0xe0;
 	bool load = cls == RP_LDX && (mode == RP_MEM || mode == RP_MEMSX) && in->src == 10;
@@ -642,9 +554,7 @@ static inline bool randprog_stack_access(const bpfvm_insn *in, int *lo, int *siz
 	return true;
 }
 
-/* Checks the rules the generator promises (see the top of this file).
- * Returns true if they hold, else false with a reason in why. */
-static inline bool randprog_check(const struct randprog *p, char *why, size_t why_len)
+bool randprog_check(const struct randprog *p, char *why, size_t why_len)
 {
 	static const uint8_t lddw = RP_LD | RP_IMM | RP_DW;
 	bool slot_start[RANDPROG_MAX_BODY + 1], reach[RANDPROG_MAX_BODY + 1];
@@ -740,11 +650,7 @@ static inline bool randprog_check(const struct randprog *p, char *why, size_t wh
 	return true;
 }
 
-/* Removes the instruction at pc (both slots of an lddw), keeping every
- * other jump's target: a jump over it gets shorter.  For minimisers; the
- * result may break the rules (an unreachable block), which
- * randprog_check() then reports. */
-static inline void randprog_delete(struct randprog *p, size_t pc)
+void randprog_delete(struct randprog *p, size_t pc)
 {
 	size_t width = p->insns[pc].opcode == (RP_LD | RP_IMM | RP_DW) ? 2 : 1;
 	for (size_t q = 0; q < pc; q++) {
@@ -758,11 +664,7 @@ static inline void randprog_delete(struct randprog *p, size_t pc)
 		p->init_count -= width;
 }
 
-/* Removes 8-byte stack slot k (0: the lowest address) for minimisers, if
- * no instruction after the init touches it: deletes the stores that
- * initialise it, moves accesses below it up by 8 and shrinks the area.
- * Returns false, p unchanged, if the slot is in use or the only one. */
-static inline bool randprog_drop_slot(struct randprog *p, unsigned k)
+bool randprog_drop_slot(struct randprog *p, unsigned k)
 {
 	int slot_lo = -RANDPROG_RESERVED - (int)p->stack_bytes + 8 * (int)k;
 	int lo, size;
@@ -780,5 +682,3 @@ static inline bool randprog_drop_slot(struct randprog *p, unsigned k)
 	p->stack_bytes -= 8;
 	return true;
 }
-
-#endif

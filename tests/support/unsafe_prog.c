@@ -1,44 +1,14 @@
 /*
- * unsafe_prog.h - a seeded, reproducible generator of random eBPF programs
- * that are OFTEN UNSAFE, for fuzzing the verifier's soundness
- * (test_verifier_fuzz.c).  Header-only: every function is static inline.
- *
- * Owns: struct uprog (a generated program, with map references left as the
- * loader leaves them: lddw src 1, imm = map index), uprog_generate(), and
- * the layout of the maps the programs expect (UP_MAP_*).
- *
- * Unlike randprog.h, whose programs are safe by construction, these are
- * built from snippets that each do something plausible (a bounded index
- * into memory, a packet range check, a map lookup with a null check, a
- * ringbuf reservation and its submit, a helper with a stack buffer, a
- * bounded loop, a call with a stack pointer) and that, with some
- * probability, get it slightly wrong (an off-by-one bound, a missing null
- * check, a leaked reservation, an uninitialised stack read, an offset past
- * the frame).  The verifier must reject the wrong ones; the harness runs
- * the ones it accepts under a checked engine and a reference executor.
- *
- * Every program passes structural validation: jumps go forward within
- * their function (or back to a loop head), never into the second slot of
- * an lddw; every function ends with "r0 = K; exit"; calls target the first
- * instruction of a subprogram placed after the main function.
- *
- * Register conventions (the generator's belief; mistakes break it on
- * purpose): r6 = the entry pointer (raw memory or the XDP context), r7 =
- * raw: a scalar, xdp: packet data, r8 = raw: a scalar, xdp: packet end,
- * r9 = a map value pointer (or a scalar); r0..r5 are temporaries.
+ * unsafe_prog.c - the generator of unsafe_prog.h: snippets that each do
+ * something plausible and, with some probability, get it slightly wrong.
  */
-#ifndef BPFVM_TESTS_UNSAFE_PROG_H
-#define BPFVM_TESTS_UNSAFE_PROG_H
-
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "bpfvm/bpfvm.h"
 #include "randprog.h" /* its splitmix64 random numbers only */
-
-#define UP_MAX_INSNS 512u
+#include "unsafe_prog.h"
 
 /* Patterns that once hit verifier rules, kept switchable (1 leaves them
  * out).  Both read stack bytes a program may not have written, which the
@@ -56,41 +26,6 @@
 #define UP_AVOID_BUG_VAROFF_STACK_INIT 0
 #endif
 #define UP_MAX_SUBS 3u
-
-/* The maps every program may reference, by index. */
-enum {
-	UP_MAP_ARRAY = 0, /* array: key 4, value 24, 4 entries */
-	UP_MAP_HASH = 1,  /* hash: key 8, value 12, 16 entries, keys 0..3 present */
-	UP_MAP_RINGBUF = 2, /* ringbuf of 4096 bytes */
-	UP_MAP_COUNT = 3,
-};
-#define UP_ARRAY_KEY 4
-#define UP_ARRAY_VALUE 24
-#define UP_ARRAY_ENTRIES 4
-#define UP_HASH_KEY 8
-#define UP_HASH_VALUE 12
-#define UP_HASH_ENTRIES 16
-
-/* Helper IDs (the kernel's). */
-enum {
-	UP_H_LOOKUP = 1, UP_H_UPDATE = 2, UP_H_KTIME = 5, UP_H_PRINTK = 6, UP_H_PRANDOM = 7,
-	UP_H_PROBE_READ = 113, UP_H_RB_RESERVE = 131, UP_H_RB_SUBMIT = 132, UP_H_RB_DISCARD = 133,
-};
-
-/* Program types the generator makes. */
-#define UP_RAW BPFVM_PROG_TYPE_RAW
-#define UP_XDP 6u /* BPF_PROG_TYPE_XDP */
-
-struct uprog {
-	bpfvm_insn insns[UP_MAX_INSNS];
-	size_t count;
-	uint32_t type;
-	uint32_t mem_size;     /* raw: the memory r1 points to */
-	bool nondet;           /* calls helpers whose results vary run to run */
-	bool has_loop;         /* has a backward jump */
-	bool overflow;         /* ran out of room: an instruction was dropped */
-	unsigned subs;         /* subprograms after the main function */
-};
 
 /* Kinds the generator believes registers hold. */
 enum up_kind {
@@ -116,23 +51,28 @@ struct up_gen {
 	unsigned want_subs;
 };
 
-static inline uint32_t up_below(struct up_gen *g, uint32_t n)
+#define UP_MOV_IMM(g, d, i) up_emit(g, 0xb7, d, 0, 0, i)
+#define UP_MOV_REG(g, d, s) up_emit(g, 0xbf, d, s, 0, 0)
+#define UP_ADD_IMM(g, d, i) up_emit(g, 0x07, d, 0, 0, i)
+#define UP_CALL(g, id) up_emit(g, 0x85, 0, 0, 0, id)
+
+static uint32_t up_below(struct up_gen *g, uint32_t n)
 {
 	return randprog_below(&g->rng, n);
 }
 
-static inline bool up_chance(struct up_gen *g, uint32_t percent)
+static bool up_chance(struct up_gen *g, uint32_t percent)
 {
 	return randprog_chance(&g->rng, percent);
 }
 
 /* A mistake in this snippet? */
-static inline bool up_bad(struct up_gen *g)
+static bool up_bad(struct up_gen *g)
 {
 	return up_chance(g, g->bad);
 }
 
-static inline size_t up_emit(struct up_gen *g, uint8_t op, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
+static size_t up_emit(struct up_gen *g, uint8_t op, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
 {
 	struct uprog *p = g->p;
 	/* room for the snippet's remainder and the epilogues: stop early */
@@ -147,7 +87,7 @@ static inline size_t up_emit(struct up_gen *g, uint8_t op, uint8_t dst, uint8_t 
 	return p->count++;
 }
 
-static inline void up_lddw(struct up_gen *g, uint8_t dst, uint8_t src, uint64_t v)
+static void up_lddw(struct up_gen *g, uint8_t dst, uint8_t src, uint64_t v)
 {
 	if (g->p->count + 6 >= UP_MAX_INSNS)
 		return;
@@ -155,37 +95,31 @@ static inline void up_lddw(struct up_gen *g, uint8_t dst, uint8_t src, uint64_t 
 	up_emit(g, 0x00, 0, 0, 0, (int32_t)(uint32_t)(v >> 32));
 }
 
-#define UP_MOV_IMM(g, d, i) up_emit(g, 0xb7, d, 0, 0, i)
-#define UP_MOV_REG(g, d, s) up_emit(g, 0xbf, d, s, 0, 0)
-#define UP_ADD_IMM(g, d, i) up_emit(g, 0x07, d, 0, 0, i)
-#define UP_CALL(g, id) up_emit(g, 0x85, 0, 0, 0, id)
-
 static const uint8_t up_size_code[9] = { 0, 0x10, 0x08, 0, 0x00, 0, 0, 0, 0x18 };
-
-static inline unsigned up_rand_size(struct up_gen *g)
+static unsigned up_rand_size(struct up_gen *g)
 {
 	static const unsigned s[4] = { 1, 2, 4, 8 };
 	return s[up_below(g, 4)];
 }
 
-static inline void up_ldx(struct up_gen *g, uint8_t dst, uint8_t src, int16_t off, unsigned size)
+static void up_ldx(struct up_gen *g, uint8_t dst, uint8_t src, int16_t off, unsigned size)
 {
 	up_emit(g, (uint8_t)(0x61 | up_size_code[size]), dst, src, off, 0);
 	g->kind[dst] = UK_SCALAR;
 }
 
-static inline void up_stx(struct up_gen *g, uint8_t dst, uint8_t src, int16_t off, unsigned size)
+static void up_stx(struct up_gen *g, uint8_t dst, uint8_t src, int16_t off, unsigned size)
 {
 	up_emit(g, (uint8_t)(0x63 | up_size_code[size]), dst, src, off, 0);
 }
 
-static inline void up_st(struct up_gen *g, uint8_t dst, int16_t off, unsigned size, int32_t imm)
+static void up_st(struct up_gen *g, uint8_t dst, int16_t off, unsigned size, int32_t imm)
 {
 	up_emit(g, (uint8_t)(0x62 | up_size_code[size]), dst, 0, off, imm);
 }
 
 /* A random interesting constant. */
-static inline int32_t up_imm(struct up_gen *g)
+static int32_t up_imm(struct up_gen *g)
 {
 	switch (up_below(g, 8)) {
 	case 0: return (int32_t)up_below(g, 4);
@@ -200,7 +134,7 @@ static inline int32_t up_imm(struct up_gen *g)
 }
 
 /* A register the generator believes is a scalar, or -1. */
-static inline int up_pick(struct up_gen *g, uint8_t kind, bool temps_only)
+static int up_pick(struct up_gen *g, uint8_t kind, bool temps_only)
 {
 	int cand[11], n = 0;
 	for (int r = temps_only ? 0 : 0; r <= (temps_only ? 5 : 9); r++)
@@ -210,7 +144,7 @@ static inline int up_pick(struct up_gen *g, uint8_t kind, bool temps_only)
 }
 
 /* A temporary r0..r5 other than the reserved ones and those in `avoid`. */
-static inline uint8_t up_temp_not(struct up_gen *g, uint16_t avoid)
+static uint8_t up_temp_not(struct up_gen *g, uint16_t avoid)
 {
 	uint8_t cand[6];
 	unsigned n = 0;
@@ -220,13 +154,13 @@ static inline uint8_t up_temp_not(struct up_gen *g, uint16_t avoid)
 	return n ? cand[up_below(g, n)] : 0;
 }
 
-static inline uint8_t up_temp(struct up_gen *g)
+static uint8_t up_temp(struct up_gen *g)
 {
 	return up_temp_not(g, 0);
 }
 
 /* A register holding a scalar: an existing one, or a fresh load. */
-static inline uint8_t up_scalar(struct up_gen *g)
+static uint8_t up_scalar(struct up_gen *g)
 {
 	int r = up_pick(g, UK_SCALAR, false);
 	if (r >= 0 && !up_chance(g, 30))
@@ -249,8 +183,7 @@ static inline uint8_t up_scalar(struct up_gen *g)
 /* ---- snippets ------------------------------------------------------------ */
 
 static const uint8_t up_alu_ops[] = { 0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80, 0x90, 0xa0, 0xb0, 0xc0 };
-
-static inline void up_snip_alu(struct up_gen *g)
+static void up_snip_alu(struct up_gen *g)
 {
 	uint8_t d = up_scalar(g);
 	uint8_t op = up_alu_ops[up_below(g, sizeof up_alu_ops)];
@@ -272,7 +205,7 @@ static inline void up_snip_alu(struct up_gen *g)
 }
 
 /* Raw memory at a constant offset, sometimes just outside. */
-static inline void up_snip_mem_const(struct up_gen *g)
+static void up_snip_mem_const(struct up_gen *g)
 {
 	unsigned size = up_rand_size(g);
 	uint32_t ms = g->p->mem_size;
@@ -293,7 +226,7 @@ static inline void up_snip_mem_const(struct up_gen *g)
 /* Bounds a scalar in register s to [0, bound] (or almost), in one of
  * several ways; returns the pc of a pending jump to the block's end, or
  * -1 when bounded by a mask. */
-static inline long up_bound(struct up_gen *g, uint8_t s, int32_t bound, bool bad, uint16_t avoid)
+static long up_bound(struct up_gen *g, uint8_t s, int32_t bound, bool bad, uint16_t avoid)
 {
 	int32_t b = bound;
 	if (bad)
@@ -331,7 +264,7 @@ static inline long up_bound(struct up_gen *g, uint8_t s, int32_t bound, bool bad
 	}
 }
 
-static inline void up_patch(struct up_gen *g, long jpc)
+static void up_patch(struct up_gen *g, long jpc)
 {
 	if (jpc >= 0)
 		g->p->insns[jpc].off = (int16_t)(g->p->count - (size_t)jpc - 1);
@@ -339,7 +272,7 @@ static inline void up_patch(struct up_gen *g, long jpc)
 
 /* A variable offset into raw memory, a map value or the packet: load an
  * index, bound it, add it to a copy of the pointer, access. */
-static inline void up_var_access(struct up_gen *g, uint8_t base, uint32_t avail)
+static void up_var_access(struct up_gen *g, uint8_t base, uint32_t avail)
 {
 	unsigned size = up_rand_size(g);
 	if (avail < size)
@@ -367,7 +300,7 @@ static inline void up_var_access(struct up_gen *g, uint8_t base, uint32_t avail)
 }
 
 /* A stack slot written or read, at a usual or unusual offset. */
-static inline void up_snip_stack(struct up_gen *g)
+static void up_snip_stack(struct up_gen *g)
 {
 	unsigned size = up_rand_size(g);
 	unsigned slot = up_below(g, 32);
@@ -399,7 +332,7 @@ static inline void up_snip_stack(struct up_gen *g)
 }
 
 /* Spill a pointer, fill it back (sometimes clobbered or partial), use it. */
-static inline void up_snip_spill(struct up_gen *g)
+static void up_snip_spill(struct up_gen *g)
 {
 	int src = up_pick(g, UK_BASE, false);
 	if (src < 0)
@@ -429,10 +362,9 @@ static inline void up_snip_spill(struct up_gen *g)
 	g->kind[d] = UK_OTHER;
 }
 
-static inline void up_gen_block(struct up_gen *g, unsigned n);
-
+static void up_gen_block(struct up_gen *g, unsigned n);
 /* XDP: a packet range check and accesses under it. */
-static inline void up_snip_pkt(struct up_gen *g)
+static void up_snip_pkt(struct up_gen *g)
 {
 	uint32_t k = 1 + up_below(g, 64);
 	bool bad = up_bad(g);
@@ -475,7 +407,7 @@ static inline void up_snip_pkt(struct up_gen *g)
 }
 
 /* key on the stack at fp-16 (size bytes), then r2 = fp-16 */
-static inline void up_key(struct up_gen *g, unsigned size, bool bad)
+static void up_key(struct up_gen *g, unsigned size, bool bad)
 {
 	if (!(bad && up_chance(g, 40))) {
 		up_st(g, 10, -16, 4, (int32_t)up_below(g, 6));
@@ -487,7 +419,7 @@ static inline void up_key(struct up_gen *g, unsigned size, bool bad)
 }
 
 /* Map lookup into r9, a null check, accesses to the value. */
-static inline void up_snip_lookup(struct up_gen *g)
+static void up_snip_lookup(struct up_gen *g)
 {
 	bool bad = up_bad(g);
 	unsigned m = up_chance(g, 60) ? UP_MAP_ARRAY : UP_MAP_HASH;
@@ -536,7 +468,7 @@ static inline void up_snip_lookup(struct up_gen *g)
 }
 
 /* Update an element from a stack value. */
-static inline void up_snip_update(struct up_gen *g)
+static void up_snip_update(struct up_gen *g)
 {
 	bool bad = up_bad(g);
 	unsigned m = up_chance(g, 50) ? UP_MAP_ARRAY : UP_MAP_HASH;
@@ -559,7 +491,7 @@ static inline void up_snip_update(struct up_gen *g)
 }
 
 /* Ringbuf reserve, writes, submit or discard. */
-static inline void up_snip_ringbuf(struct up_gen *g)
+static void up_snip_ringbuf(struct up_gen *g)
 {
 	bool bad = up_bad(g);
 	int32_t size = 8 * (1 + (int32_t)up_below(g, 4));
@@ -621,7 +553,7 @@ static inline void up_snip_ringbuf(struct up_gen *g)
 }
 
 /* A helper with a stack buffer, or without arguments. */
-static inline void up_snip_helper(struct up_gen *g)
+static void up_snip_helper(struct up_gen *g)
 {
 	bool bad = up_bad(g);
 	switch (up_below(g, 4)) {
@@ -689,7 +621,7 @@ static inline void up_snip_helper(struct up_gen *g)
 }
 
 /* A bounded loop: r5 counts down; sometimes walking a pointer. */
-static inline void up_snip_loop(struct up_gen *g)
+static void up_snip_loop(struct up_gen *g)
 {
 	bool bad = up_bad(g);
 	int32_t n = 1 + (int32_t)up_below(g, 12);
@@ -754,7 +686,7 @@ static inline void up_snip_loop(struct up_gen *g)
 }
 
 /* A call to a subprogram: r1 = a stack pointer, r2 = a scalar. */
-static inline void up_snip_call(struct up_gen *g)
+static void up_snip_call(struct up_gen *g)
 {
 	if (g->in_sub || g->ncalls >= 32 || g->want_subs == 0)
 		return;
@@ -777,7 +709,7 @@ static inline void up_snip_call(struct up_gen *g)
 }
 
 /* Unbounded or almost bounded arithmetic on a pointer, then an access. */
-static inline void up_snip_ptr_arith(struct up_gen *g)
+static void up_snip_ptr_arith(struct up_gen *g)
 {
 	uint8_t base = 6;
 	uint32_t avail = g->p->mem_size;
@@ -815,7 +747,7 @@ static inline void up_snip_ptr_arith(struct up_gen *g)
 }
 
 /* An unknown scalar into a fresh temporary (not in `avoid`). */
-static inline uint8_t up_unknown(struct up_gen *g, uint16_t avoid)
+static uint8_t up_unknown(struct up_gen *g, uint16_t avoid)
 {
 	uint8_t d = up_temp_not(g, avoid);
 	if (!g->in_sub && g->p->type == UP_RAW && g->p->mem_size >= 1) {
@@ -839,7 +771,7 @@ static inline uint8_t up_unknown(struct up_gen *g, uint16_t avoid)
 }
 
 /* The ALU ops a chain applies: r = r OP k, width 32 or 64. */
-static inline void up_chain_op(struct up_gen *g, uint8_t r, uint8_t other)
+static void up_chain_op(struct up_gen *g, uint8_t r, uint8_t other)
 {
 	static const uint8_t ops[] = { 0x50, 0x50, 0x50, 0x00, 0x10, 0x20, 0x60, 0x70, 0xc0, 0x40, 0xa0, 0x80, 0x30,
 	                               0x90, 0xb0 };
@@ -867,7 +799,7 @@ static inline void up_chain_op(struct up_gen *g, uint8_t r, uint8_t other)
 /* An unknown value through a chain of ALU ops, checked (or not quite)
  * against a bound, maybe through a copy or a spill, then used as an offset
  * into memory, the stack or a packet. */
-static inline void up_snip_chain(struct up_gen *g)
+static void up_snip_chain(struct up_gen *g)
 {
 	uint8_t base;
 	uint32_t avail;
@@ -951,7 +883,7 @@ static inline void up_snip_chain(struct up_gen *g)
 
 /* A pointer spilled by the caller into the slot it lends to a callee: the
  * callee may overwrite it; the caller then dereferences what it fills. */
-static inline void up_snip_call_spill(struct up_gen *g)
+static void up_snip_call_spill(struct up_gen *g)
 {
 	if (g->in_sub || g->ncalls >= 32 || g->want_subs == 0 || g->p->type != UP_RAW || g->p->mem_size < 8)
 		return;
@@ -969,9 +901,8 @@ static inline void up_snip_call_spill(struct up_gen *g)
 	up_ldx(g, d, d, (int16_t)up_below(g, g->p->mem_size - 7), 8);
 }
 
-static inline void up_snip_branch(struct up_gen *g);
-
-static inline void up_snippet(struct up_gen *g)
+static void up_snip_branch(struct up_gen *g);
+static void up_snippet(struct up_gen *g)
 {
 	if (g->full)
 		return;
@@ -1003,7 +934,7 @@ static inline void up_snippet(struct up_gen *g)
 	else up_snip_branch(g);
 }
 
-static inline void up_gen_block(struct up_gen *g, unsigned n)
+static void up_gen_block(struct up_gen *g, unsigned n)
 {
 	for (unsigned i = 0; i < n && g->budget && !g->full; i++) {
 		g->budget--;
@@ -1012,9 +943,8 @@ static inline void up_gen_block(struct up_gen *g, unsigned n)
 }
 
 static const uint8_t up_conds[] = { 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0xa0, 0xb0, 0xc0, 0xd0 };
-
 /* if (cond) { block } [else { block }], on scalars; sometimes an early exit. */
-static inline void up_snip_branch(struct up_gen *g)
+static void up_snip_branch(struct up_gen *g)
 {
 	if (g->depth >= 3) {
 		up_snip_alu(g);
@@ -1064,7 +994,7 @@ static inline void up_snip_branch(struct up_gen *g)
 }
 
 /* The end of a function: r0 = a small constant (or, rarely, left as is). */
-static inline void up_epilogue(struct up_gen *g, bool main)
+static void up_epilogue(struct up_gen *g, bool main)
 {
 	struct uprog *p = g->p;
 	if (!up_chance(g, 3 + (g->bad ? 2 : 0)) || g->kind[0] == UK_NONE)
@@ -1073,7 +1003,7 @@ static inline void up_epilogue(struct up_gen *g, bool main)
 }
 
 /* A subprogram: r1 = a stack pointer of the caller, r2 = a scalar. */
-static inline void up_gen_sub(struct up_gen *g)
+static void up_gen_sub(struct up_gen *g)
 {
 	memset(g->kind, UK_NONE, sizeof g->kind);
 	g->kind[1] = UK_STACK;
@@ -1093,8 +1023,7 @@ static inline void up_gen_sub(struct up_gen *g)
 	up_epilogue(g, false);
 }
 
-/* Program `index` of run `seed`: reproducible from those two alone. */
-static inline void uprog_generate(struct uprog *p, uint64_t seed, uint64_t index)
+void uprog_generate(struct uprog *p, uint64_t seed, uint64_t index)
 {
 	struct up_gen g;
 	memset(&g, 0, sizeof g);
@@ -1150,5 +1079,3 @@ static inline void uprog_generate(struct uprog *p, uint64_t seed, uint64_t index
 		p->insns[pc].imm = (int32_t)start[g.call_sub[i]] - (int32_t)pc - 1;
 	}
 }
-
-#endif

@@ -1,20 +1,8 @@
 /*
- * suite.h - the verifier's negative suite as data: every program of
- * tests/verifier/negative/ with its expected verdict and message.
- *
- * Owns: finding the suite's files, reading their annotations (the syntax
- * is documented in tests/verifier/README.md) and the program type of the
- * assembly cases.  Shared by test_verifier_kernel_suite.c (the kernel must
- * give each annotated verdict) and test_verifier_suite.c (bpfvm must).
- *
- *   C file  (NAME.c, built to NAME.bpf.o):   // expect PROG: reject "text"
- *                                            // expect PROG: accept
- *   asm file (NAME.s, one program NAME):     # type: socket_filter | xdp
- *                                            # expect NAME: reject "text"
+ * suite.c - reading the negative suite (suite.h): its files, their
+ * annotations and the assembly cases' program types.
  */
-#ifndef BPFVM_TESTS_SUITE_H
-#define BPFVM_TESTS_SUITE_H
-
+#define _GNU_SOURCE
 #include <dirent.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "unit/data_runner.h"   /* dr_read */
+#include "common/datafile.h"   /* datafile_read */
+#include "suite.h"
 
 #ifndef BPFVM_TESTS_DIR
 #define BPFVM_TESTS_DIR "tests"
@@ -33,23 +22,7 @@
 
 #define SUITE_DIR BPFVM_TESTS_DIR "/verifier/negative"
 
-struct suite_case {
-	char file[64];       /* e.g. "maps.c", "r10_write.s" */
-	char prog[64];       /* program (function) name; the file's stem for asm */
-	bool is_asm;
-	uint32_t prog_type;  /* asm: from "# type:"; C: 0 (the section says) */
-	bool expect_reject;
-	char msg[160];       /* expected substring of the verifier's message ("" for accept) */
-	int line;            /* of the annotation */
-};
-
-struct suite {
-	struct suite_case *cases;
-	size_t count;
-	char error[1024];     /* a malformed annotation or file */
-};
-
-static inline int suite_type_by_name(const char *name, uint32_t *type)
+static int suite_type_by_name(const char *name, uint32_t *type)
 {
 	static const struct {
 		const char *name;
@@ -67,7 +40,7 @@ static inline int suite_type_by_name(const char *name, uint32_t *type)
 }
 
 /* Parses "NAME: accept" or "NAME: reject \"text\"" (after "expect "). */
-static inline int suite_parse_expect(const char *p, struct suite_case *c)
+static int suite_parse_expect(const char *p, struct suite_case *c)
 {
 	size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
 	if (!n || n >= sizeof c->prog || p[n] != ':')
@@ -98,15 +71,14 @@ static inline int suite_parse_expect(const char *p, struct suite_case *c)
 	return 0;
 }
 
-static inline int suite_cmp(const void *a, const void *b)
+static int suite_cmp(const void *a, const void *b)
 {
 	const struct suite_case *x = a, *y = b;
 	int r = strcmp(x->file, y->file);
 	return r ? r : x->line - y->line;
 }
 
-/* Reads every annotation of the suite; returns 0, or -1 with s->error. */
-static inline int suite_load(struct suite *s)
+int suite_load(struct suite *s)
 {
 	memset(s, 0, sizeof *s);
 	DIR *d = opendir(SUITE_DIR);
@@ -130,7 +102,7 @@ static inline int suite_load(struct suite *s)
 		}
 		char path[512];
 		snprintf(path, sizeof path, "%s/%s", SUITE_DIR, de->d_name);
-		char *text = dr_read(path);
+		char *text = datafile_read(path);
 		if (!text) {
 			snprintf(s->error, sizeof s->error, "%s: cannot read", path);
 			rc = -1;
@@ -207,24 +179,20 @@ static inline int suite_load(struct suite *s)
 	return rc;
 }
 
-/* The assembly source of an asm case (malloc'd), or NULL. */
-static inline char *suite_asm_text(const struct suite_case *c)
+char *suite_asm_text(const struct suite_case *c)
 {
 	char path[512];
 	snprintf(path, sizeof path, "%s/%s", SUITE_DIR, c->file);
-	return dr_read(path);
+	return datafile_read(path);
 }
 
-/* The object built from a C case. */
-static inline void suite_obj_path(const struct suite_case *c, char *buf, size_t len)
+void suite_obj_path(const struct suite_case *c, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%.*s.bpf.o", BPFVM_NEGATIVE_OBJ_DIR, (int)(strlen(c->file) - 2), c->file);
 }
 
-static inline void suite_free(struct suite *s)
+void suite_free(struct suite *s)
 {
 	free(s->cases);
 	memset(s, 0, sizeof *s);
 }
-
-#endif

@@ -30,7 +30,7 @@
 #define BPFVM_SOURCE_DIR "."
 #endif
 
-#include "unit/check.h"
+#include "support/check.h"
 
 /* ---- the capture (classic pcap, read by hand: no libpcap here, whose
  * headers clash with the kernel's) ---- */

@@ -25,7 +25,7 @@
 #include <linux/bpf.h>
 #include <linux/btf.h>
 
-#include "maps_test.h"
+#include "support/maps_test.h"
 
 static unsigned ncpus;
 static uint64_t rng_state = 0x5eed;
@@ -1275,5 +1275,5 @@ int main(void)
 	test_map_in_map();
 	test_access_flags();
 	test_program_side();
-	return mt_finish();
+	return check_summary();
 }

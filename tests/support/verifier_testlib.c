@@ -1,27 +1,15 @@
 /*
- * verifier_testlib.h - what the verifier's tests share: a log buffer that
- * grows to hold whatever the verifier writes, and the concrete meaning of
- * every jump condition (the oracle the abstract domain is checked against).
- * Header-only: every function is static inline.
+ * verifier_testlib.c - the verifier tests' log buffer and the concrete
+ * meaning of each jump condition (verifier_testlib.h).
  */
-#ifndef BPFVM_TESTS_VERIFIER_TESTLIB_H
-#define BPFVM_TESTS_VERIFIER_TESTLIB_H
-
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "verifier/scalar.h"   /* COND_SET_NOT, enum isa_cond */
+#include "verifier_testlib.h"
 
-/* A bpfvm_log_fn sink: log_append(&buf, text) appends; text is always
- * NUL-terminated (NULL until something was written). */
-struct logbuf {
-	char *text;
-	size_t len, cap;
-};
-
-static inline void log_append(void *user, const char *text)
+void log_append(void *user, const char *text)
 {
 	struct logbuf *b = user;
 	size_t n = strlen(text);
@@ -39,17 +27,14 @@ static inline void log_append(void *user, const char *text)
 	b->len += n;
 }
 
-/* Empties the buffer, keeping its memory. */
-static inline void log_clear(struct logbuf *b)
+void log_clear(struct logbuf *b)
 {
 	b->len = 0;
 	if (b->text)
 		b->text[0] = 0;
 }
 
-/* Whether `a cond b` holds, cond an enum isa_cond or COND_SET_NOT (the
- * scalar domain's conditions), comparing the low 32 bits when is32. */
-static inline bool cond_holds(uint64_t a, uint64_t b, uint8_t cond, bool is32)
+bool cond_holds(uint64_t a, uint64_t b, uint8_t cond, bool is32)
 {
 	if (is32) {
 		a = (uint32_t)a;
@@ -73,9 +58,7 @@ static inline bool cond_holds(uint64_t a, uint64_t b, uint8_t cond, bool is32)
 	return false;
 }
 
-/* The same for an encoded jump, op its opcode's high nibble (the codes of
- * RFC 9669's jump table), for oracles that execute raw instructions. */
-static inline bool jmp_holds(uint64_t a, uint64_t b, uint8_t op, bool is32)
+bool jmp_holds(uint64_t a, uint64_t b, uint8_t op, bool is32)
 {
 	static const uint8_t cond_of_code[16] = {
 		[0x1] = COND_EQ, [0x2] = COND_GT, [0x3] = COND_GE, [0x4] = COND_SET, [0x5] = COND_NE,
@@ -84,5 +67,3 @@ static inline bool jmp_holds(uint64_t a, uint64_t b, uint8_t op, bool is32)
 	};
 	return cond_holds(a, b, cond_of_code[op >> 4], is32);
 }
-
-#endif

@@ -1,24 +1,7 @@
 /*
- * kload.h - asks the running kernel for its verdict on one program.
- *
- * Owns: loading one program of a clang object alone (libbpf opens the
- * object, only that program is autoloaded, every map is created) or a bare
- * instruction array (bpf(BPF_PROG_LOAD)), as root, with a verifier log at
- * BPF_LOG_STATS level, and sorting the outcome into: accepted (with the
- * "processed N insns" figure), rejected by the kernel (with the verifier's
- * message), or not judged (libbpf or the object failed before the verifier
- * saw the program: a map it cannot create, an attach target, a section
- * libbpf does not know, a CO-RE relocation it poisoned, or a refusal by the
- * kernel that carries no verifier message, such as EPERM for an attach
- * point this kernel does not allow).
- *
- * Shared by tests/verifier/kernel_verdict.c (the selftests measurement) and
- * tests/unit/test_verifier_kernel_suite.c (the negative suite's labels).
- * Header-only: every function is static.
+ * kload.c - the kernel's verdict on one program (kload.h): loading through
+ * libbpf or bpf(BPF_PROG_LOAD), and sorting the log into a verdict.
  */
-#ifndef BPFVM_TESTS_KLOAD_H
-#define BPFVM_TESTS_KLOAD_H
-
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -30,32 +13,15 @@
 #include <string.h>
 #include <unistd.h>
 
-enum kload_verdict {
-	KLOAD_ACCEPT = 0,
-	KLOAD_REJECT = 1,
-	KLOAD_ERROR = 2,  /* never reached the verifier */
-};
+#include "kload.h"
 
-static const char *const kload_verdict_names[] __attribute__((unused)) = { "accept", "reject", "error" };
-
-struct kload_result {
-	enum kload_verdict verdict;
-	int err;              /* negative errno of the failed load, 0 on success */
-	long processed;       /* "processed N insns", -1 if the log has none */
-	char msg[400];        /* reject: the verifier's last message line;
-	                         error: what libbpf said */
-	const char *log;      /* the whole verifier log (the loader's buffer) */
-};
-
-#define KLOAD_LOG_SIZE (4u << 20)
+const char *const kload_verdict_names[] = { "accept", "reject", "error" };
 static char kload_log[KLOAD_LOG_SIZE];
-
 /* libbpf's warnings of the current load, kept to tell a verifier
  * rejection from a failure before the program reached the kernel. */
-static char kload_libbpf_text[16384];
-static size_t kload_libbpf_len;
-
-static inline int kload_print(enum libbpf_print_level level, const char *fmt, va_list args)
+char kload_libbpf_text[16384];
+size_t kload_libbpf_len;
+static int kload_print(enum libbpf_print_level level, const char *fmt, va_list args)
 {
 	if (level == LIBBPF_DEBUG)
 		return 0;
@@ -70,14 +36,12 @@ static inline int kload_print(enum libbpf_print_level level, const char *fmt, va
 	return 0;
 }
 
-static inline void kload_init(void)
+void kload_init(void)
 {
 	libbpf_set_print(kload_print);
 }
 
-/* Whether the kernel offers bpf() to this process: a trivial socket
- * filter loads. */
-static inline bool kload_available(void)
+bool kload_available(void)
 {
 	struct bpf_insn prog[] = {
 		{ .code = 0xb7, .dst_reg = 0, .imm = 0 }, /* mov r0, 0 */
@@ -90,7 +54,7 @@ static inline bool kload_available(void)
 	return true;
 }
 
-static inline bool kload_stat_line(const char *line)
+static bool kload_stat_line(const char *line)
 {
 	return !strncmp(line, "processed ", 10) || !strncmp(line, "verification time", 17) ||
 	       !strncmp(line, "stack depth", 11) || !strncmp(line, "func#", 5) || !strncmp(line, "old state:", 10) ||
@@ -99,7 +63,7 @@ static inline bool kload_stat_line(const char *line)
 
 /* Fills r->processed and, for a rejection, r->msg from the log: the last
  * line that is not a statistics line nor a source line ("; ..."). */
-static inline void kload_parse_log(struct kload_result *r, const char *log)
+static void kload_parse_log(struct kload_result *r, const char *log)
 {
 	r->log = log;
 	r->processed = -1;
@@ -133,8 +97,7 @@ static inline void kload_parse_log(struct kload_result *r, const char *log)
 	}
 }
 
-/* The first line of libbpf's text that names the failure, for KLOAD_ERROR. */
-static inline void kload_libbpf_msg(struct kload_result *r)
+void kload_libbpf_msg(struct kload_result *r)
 {
 	const char *p = kload_libbpf_text;
 	const char *pick = NULL;
@@ -161,7 +124,7 @@ static inline void kload_libbpf_msg(struct kload_result *r)
 /* libbpf poisons instructions it could not relocate (CO-RE: call
  * 0xbad2310 = 195896080; map: 0xbad2310 + 1); the kernel then rejects the
  * poisoned call, a failure of the loader and not the verifier's verdict. */
-static inline bool kload_poisoned(const char *log)
+static bool kload_poisoned(const char *log)
 {
 	return strstr(log, "195896080") || strstr(log, "195896081") || strstr(log, "0xbad2310");
 }
@@ -185,7 +148,7 @@ static const struct {
 	{ "cgroup/getsockname_unix", 18, 53 },
 };
 
-static inline void kload_fix_type(struct bpf_program *prog)
+void kload_fix_type(struct bpf_program *prog)
 {
 	if (bpf_program__type(prog) != BPF_PROG_TYPE_UNSPEC)
 		return;
@@ -199,14 +162,8 @@ static inline void kload_fix_type(struct bpf_program *prog)
 		}
 }
 
-/* Programs loaded along with the one judged (the selftests' auxiliary
- * programs, which a prog_array of the object may name). */
-typedef bool (*kload_also_fn)(const char *name, void *user);
-
-/* Loads program `prog_name` of the object at `path`, alone but for the
- * programs `also` names; extra_flags are OR-ed into its prog_flags. */
-static inline void kload_object_prog(const char *path, const char *prog_name, uint32_t extra_flags,
-                                     kload_also_fn also, void *also_user, struct kload_result *r)
+void kload_object_prog(const char *path, const char *prog_name, uint32_t extra_flags,
+                       kload_also_fn also, void *also_user, struct kload_result *r)
 {
 	memset(r, 0, sizeof *r);
 	r->processed = -1;
@@ -275,8 +232,7 @@ static inline void kload_object_prog(const char *path, const char *prog_name, ui
 	bpf_object__close(obj);
 }
 
-/* Loads a bare instruction array as `type` (license GPL). */
-static inline void kload_insns(uint32_t type, const struct bpf_insn *insns, size_t count, struct kload_result *r)
+void kload_insns(uint32_t type, const struct bpf_insn *insns, size_t count, struct kload_result *r)
 {
 	memset(r, 0, sizeof *r);
 	r->processed = -1;
@@ -296,5 +252,3 @@ static inline void kload_insns(uint32_t type, const struct bpf_insn *insns, size
 	if (r->verdict == KLOAD_REJECT && !r->msg[0])
 		snprintf(r->msg, sizeof r->msg, "(no verifier message; error %d)", r->err);
 }
-
-#endif

@@ -5,7 +5,7 @@
  * Owns: the kernel side of the comparison (raw bpf() syscalls: load an XDP
  * program, BPF_PROG_TEST_RUN it), running the same body in bpfvm in both
  * checked and unchecked modes with the interpreter and the JIT, comparing, shrinking and reporting.  The
- * programs come from randprog.h.
+ * programs come from tests/support/randprog.h.
  *
  * How a full 64-bit r0 and the stack get out of the kernel, whose test run
  * returns only a 32-bit retval: the program is XDP.  Its prologue takes
@@ -31,7 +31,7 @@
  * A program the kernel rejects counts as a failure (the generator must
  * stay within what the verifier accepts).  Three Linux 6.18 verifier bugs
  * that make the kernel compute wrong results are avoided by the generator
- * rather than reported; randprog.h ("workaround 1..3") describes them.
+ * rather than reported; support/randprog.h ("workaround 1..3") describes them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -46,7 +46,7 @@
 #include <linux/bpf.h>
 
 #include "bpfvm/bpfvm.h"
-#include "randprog.h"
+#include "support/randprog.h"
 
 #define DEFAULT_SEED 0x5eedULL
 #define DEFAULT_COUNT 10000ULL

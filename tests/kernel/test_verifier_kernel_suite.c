@@ -11,9 +11,9 @@
 #include <assert.h>
 
 #include "bpfvm/bpfvm.h"
-#include "unit/check.h"
-#include "verifier/kload.h"
-#include "verifier/suite.h"
+#include "support/check.h"
+#include "support/kload.h"
+#include "support/suite.h"
 
 static_assert(sizeof(bpfvm_insn) == sizeof(struct bpf_insn), "bpfvm_insn is struct bpf_insn");
 

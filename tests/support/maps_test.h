@@ -1,0 +1,20 @@
+/*
+ * maps_test.h - what the map tests share: making a map, or recording the
+ * failure through check.h.
+ */
+#ifndef BPFVM_TESTS_MAPS_TEST_H
+#define BPFVM_TESTS_MAPS_TEST_H
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bpfvm/maps.h"
+#include "check.h"
+
+/* Creates a map or records a failure; NULL on failure. */
+bpfvm_map *mt_map(uint32_t type, uint32_t key_size, uint32_t value_size, uint32_t max_entries, uint32_t flags);
+
+#endif
