@@ -6,7 +6,8 @@
  * with linkat(); an anonymous memfd when no such directory is usable),
  * mapping it (with a ring buffer's data area mapped a second time right
  * after it, as the kernel does, so records never wrap), pinning, and
- * opening and validating a pinned arena.
+ * opening and validating a pinned arena, and charging its size against
+ * the machine's memory and BPFVM_MAP_MEMORY_MAX before any of it.
  *
  * Why a file from the start rather than copying at pin time: programs
  * hold pointers into the arena and update values with atomics while a
@@ -16,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,10 +53,74 @@ static void ensure_dir(const char *dir)
 		chmod(dir, 01777);   /* mkdir honours the umask */
 }
 
+/* The memory the machine can give now: MemAvailable of /proc/meminfo (what
+ * the kernel estimates it can hand out without swapping), else the free
+ * physical pages; 0 if neither can be read. */
+static uint64_t memory_available(void)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	if (f) {
+		char line[128];
+		unsigned long long kib;
+		while (fgets(line, sizeof line, f))
+			if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1) {
+				fclose(f);
+				return (uint64_t)kib * 1024;
+			}
+		fclose(f);
+	}
+	long pages = sysconf(_SC_AVPHYS_PAGES);
+	return pages > 0 ? (uint64_t)pages * arena_page_size() : 0;
+}
+
+/* BPFVM_MAP_MEMORY_MAX: a size in bytes with an optional K, M, G or T
+ * suffix (powers of 1024); 0 when unset; -1 when malformed. */
+static int64_t memory_cap_from_env(void)
+{
+	const char *v = getenv("BPFVM_MAP_MEMORY_MAX");
+	if (!v || !*v)
+		return 0;
+	char *end;
+	unsigned long long n = strtoull(v, &end, 10);
+	unsigned shift = 0;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	case 'T': case 't': shift = 40; end++; break;
+	default: break;
+	}
+	if (end == v || *end || n == 0 || n > (UINT64_MAX >> 1) >> shift)
+		return -1;
+	return (int64_t)(n << shift);
+}
+
+int arena_charge(size_t size, bpfvm_error *err)
+{
+	/* As the kernel charges a map to its creator's memory cgroup: a map
+	 * is refused at creation, never left to fail at first touch. */
+	int64_t cap = memory_cap_from_env();
+	if (cap < 0)
+		return map_error(err, -EINVAL, "BPFVM_MAP_MEMORY_MAX=%s: not a size (bytes, or with K, M, G or T)",
+		                 getenv("BPFVM_MAP_MEMORY_MAX"));
+	if (cap > 0 && (uint64_t)size > (uint64_t)cap)
+		return map_error(err, -ENOMEM, "the map needs %zu bytes, over the %lld-byte cap of BPFVM_MAP_MEMORY_MAX",
+		                 size, (long long)cap);
+	uint64_t avail = memory_available();
+	if (avail && (uint64_t)size > avail)
+		return map_error(err, -ENOMEM, "the map needs %zu bytes; the machine has %llu bytes available", size,
+		                 (unsigned long long)avail);
+	return 0;
+}
+
 /* Opens the unnamed file an arena lives in; sets *is_memfd when it could
- * only be anonymous memory. */
+ * only be anonymous memory.  Either way its memory is allocated here, so
+ * running out of it is -ENOMEM now, never a SIGBUS at first touch. */
 static int open_backing(size_t size, bool *is_memfd, bpfvm_error *err)
 {
+	int rc = arena_charge(size, err);
+	if (rc)
+		return rc;
 	const char *dir = arena_pin_dir();
 	ensure_dir(dir);
 	/* An arena bigger than the tmpfs has room for would only fill it
@@ -74,10 +140,10 @@ static int open_backing(size_t size, bool *is_memfd, bpfvm_error *err)
 	fd = memfd_create("bpfvm-map", MFD_CLOEXEC);
 	if (fd < 0)
 		return map_error(err, -errno, "cannot create the arena file: %s", strerror(errno));
-	if (ftruncate(fd, (off_t)size) != 0) {
-		int e = errno;
+	int e = ftruncate(fd, (off_t)size) != 0 ? errno : posix_fallocate(fd, 0, (off_t)size);
+	if (e) {
 		close(fd);
-		return map_error(err, -ENOMEM, "cannot size the arena to %zu bytes: %s", size, strerror(e));
+		return map_error(err, -ENOMEM, "cannot allocate the arena's %zu bytes: %s", size, strerror(e));
 	}
 	*is_memfd = true;
 	return fd;

@@ -182,6 +182,10 @@ void arena_destroy(bpfvm_map *map);
 int arena_pin(bpfvm_map *map, const char *path, bpfvm_error *err);
 const char *arena_pin_dir(void);
 size_t arena_page_size(void);
+/* 0 if a map of `size` bytes may be created: within BPFVM_MAP_MEMORY_MAX
+ * (if set) and the memory the machine has available; else -ENOMEM (or
+ * -EINVAL for a malformed cap) with err saying which. */
+int arena_charge(size_t size, bpfvm_error *err);
 
 /* map.c: possible CPUs and the calling thread's slot. */
 unsigned map_this_cpu(const bpfvm_map *map);
