@@ -3,7 +3,8 @@
  *
  * Owns: choosing and creating the backing file (an unnamed O_TMPFILE on
  * tmpfs in the pin directory, so that pinning is just giving it a name
- * with linkat(); an anonymous memfd when no such directory is usable),
+ * with linkat(); an anonymous memfd when no such directory is usable or
+ * the caller wants no trace left in it),
  * mapping it (with a ring buffer's data area mapped a second time right
  * after it, as the kernel does, so records never wrap), pinning, and
  * opening and validating a pinned arena.
@@ -51,10 +52,14 @@ static void ensure_dir(const char *dir)
 		chmod(dir, 01777);   /* mkdir honours the umask */
 }
 
-/* Opens the unnamed file an arena lives in; sets *is_memfd when it could
- * only be anonymous memory. */
-static int open_backing(size_t size, bool *is_memfd, bpfvm_error *err)
+static int open_memfd(size_t size, bool *is_memfd, bpfvm_error *err);
+
+/* Opens the unnamed file an arena lives in (anonymous memory when asked);
+ * sets *is_memfd when it is anonymous memory. */
+static int open_backing(size_t size, bool anonymous, bool *is_memfd, bpfvm_error *err)
 {
+	if (anonymous)
+		return open_memfd(size, is_memfd, err);
 	const char *dir = arena_pin_dir();
 	ensure_dir(dir);
 	/* An arena bigger than the tmpfs has room for would only fill it
@@ -71,7 +76,12 @@ static int open_backing(size_t size, bool *is_memfd, bpfvm_error *err)
 		}
 		close(fd);
 	}
-	fd = memfd_create("bpfvm-map", MFD_CLOEXEC);
+	return open_memfd(size, is_memfd, err);
+}
+
+static int open_memfd(size_t size, bool *is_memfd, bpfvm_error *err)
+{
+	int fd = memfd_create("bpfvm-map", MFD_CLOEXEC);
 	if (fd < 0)
 		return map_error(err, -errno, "cannot create the arena file: %s", strerror(errno));
 	if (ftruncate(fd, (off_t)size) != 0) {
@@ -114,10 +124,10 @@ int arena_map_file(bpfvm_map *map, int fd, const struct arena_layout *lay, bpfvm
 	return 0;
 }
 
-int arena_create(bpfvm_map *map, const struct arena_layout *lay, bpfvm_error *err)
+int arena_create(bpfvm_map *map, const struct arena_layout *lay, bool anonymous, bpfvm_error *err)
 {
 	bool is_memfd = false;
-	int fd = open_backing(lay->size, &is_memfd, err);
+	int fd = open_backing(lay->size, anonymous, &is_memfd, err);
 	if (fd < 0)
 		return fd;
 	int rc = arena_map_file(map, fd, lay, err);
