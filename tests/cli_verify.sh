@@ -2,7 +2,8 @@
 # cli_verify.sh - `bpfvm verify` and `bpfvm run`'s verification as a user
 # meets them: exit status (0 accepted, 1 rejected, 2 usage or unreadable
 # input), the verdict lines, a rejection's reason, source line and state,
-# the -v summary line, and bad input.  Usage: cli_verify.sh BPFVM BUILD_DIR
+# the -v summary line, bad input, and that `verify` and `prog show` of an
+# object with a pinned map leave the pin directory as they found it.  Usage: cli_verify.sh BPFVM BUILD_DIR
 set -u
 bpfvm=$1 build=$2
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpfvm-verify-XXXXXX") || exit 1
@@ -47,6 +48,33 @@ expect 2 'bad\.s: line 1: missing operand' "$bpfvm" verify "$tmp/bad.s"
 expect 1 'rejected by the verifier: .*invalid access to memory' "$bpfvm" run "$tmp/oob.s" --mem '01 02 03 04 05 06 07 08'
 expect 1 'instruction 0: out-of-bounds read of 8 bytes' "$bpfvm" run "$tmp/oob.s" --no-verify --mem '01 02 03 04 05 06 07 08'
 expect 0 'Return value: 0' "$bpfvm" run "$tmp/ok.s"
+
+# no side effects: verify and prog show neither pin nor make the pin
+# directory (run does both, as before); on tmpfs like the default
+shm=/dev/shm
+[ -d "$shm" ] && [ -w "$shm" ] || shm=$tmp
+pins=$(mktemp -d "$shm/bpfvm-verify-pins-XXXXXX") || exit 1
+trap 'rm -rf "$tmp" "$pins"' EXIT
+pinned=$build/tests/objects/pinned_types.bpf.o
+# empty_dir WHAT: the pin directory has no entries
+empty_dir() {
+	if [ -n "$(ls -A "$pins")" ]; then
+		echo "FAIL: $1 left in $pins: $(ls -A "$pins" | tr '\n' ' ')"
+		fails=$((fails + 1))
+	else
+		passes=$((passes + 1))
+	fi
+}
+expect 0 ': accepted' env BPFVM_PIN_DIR="$pins" "$bpfvm" verify "$pinned"
+empty_dir "bpfvm verify"
+expect 0 'pinned_stats' env BPFVM_PIN_DIR="$pins" "$bpfvm" prog show "$pinned"
+empty_dir "bpfvm prog show"
+expect 0 ': accepted' env BPFVM_PIN_DIR="$pins/missing" "$bpfvm" verify "$pinned"
+empty_dir "bpfvm verify with a missing pin directory"
+head -c 64 /dev/zero >"$tmp/packet"
+expect 0 'Return value' env BPFVM_PIN_DIR="$pins" "$bpfvm" run "$pinned" --data-in "$tmp/packet"
+if [ -e "$pins/pinned_stats" ]; then passes=$((passes + 1)); else
+	echo "FAIL: bpfvm run did not pin pinned_stats in $pins"; fails=$((fails + 1)); fi
 
 echo "$passes passed, $fails failed"
 [ "$fails" = 0 ]

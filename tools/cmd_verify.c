@@ -177,7 +177,8 @@ int cmd_verify(int argc, char **argv)
 			.verify_log_level = level,
 			.verify_strict_alignment = strict,
 			.verify_log = print_log,
-			.verify_stats = &st
+			.verify_stats = &st,
+			.no_pins = true   /* verifying leaves no pins, files or shared memory behind */
 		);
 		bpfvm_instance *inst = NULL;
 		memset(&err, 0, sizeof err);

@@ -43,6 +43,12 @@ typedef struct bpfvm_instance_opts {
 	bpfvm_log_fn verify_log;
 	void *verify_log_user;
 	bpfvm_verify_stats *verify_stats;
+	/* Leave no trace: every map is created unpinned in anonymous memory
+	 * (allocated as it is touched), pinning is ignored, no pinned map is
+	 * reused, and the pin directory is neither made nor written.  For
+	 * `bpfvm verify`, which needs the maps' definitions and .rodata's
+	 * contents, not shared storage. */
+	bool no_pins;
 } bpfvm_instance_opts;
 
 /* Creates the maps of obj and loads its programs.  obj must outlive the

@@ -3,7 +3,8 @@
  *
  * Owns: map creation from the object's definitions (global data maps
  * filled with their initial bytes, pinned maps reopened or pinned, inner
- * map templates, pinned maps' BTF sidecars), the binding of map references in programs (an lddw of
+ * map templates, pinned maps' BTF sidecars; or, with no_pins, every map
+ * unpinned in anonymous memory), the binding of map references in programs (an lddw of
  * a map becomes the map's address; one of a map value, the value's
  * address plus the offset), loading each program with its type, helpers
  * and maps, and the initial slots of prog_arrays and map-in-maps.
@@ -20,6 +21,7 @@
 #include "bpfvm/pin_btf.h"
 #include "base/opts.h"
 #include "isa/isa.h"
+#include "maps/map_internal.h"
 
 struct bpfvm_instance {
 	const bpfvm_object *obj;
@@ -57,9 +59,13 @@ static void pin_types(const bpfvm_object_map *om, const struct btf *btf, const c
 	}
 }
 
+/* pin_dir NULL: no pins, anonymous memory (bpfvm_instance_opts.no_pins). */
 static int create_map(const bpfvm_object_map *om, const struct btf *btf, const char *pin_dir, bpfvm_map **out,
                       bpfvm_error *err)
 {
+	int (*create)(const bpfvm_map_def *, bpfvm_map **, bpfvm_error *) =
+		pin_dir ? bpfvm_map_create : map_create_anonymous;
+	bool pinned = pin_dir && om->pinning == BPFVM_PIN_BY_NAME;
 	bpfvm_map *inner = NULL;
 	char name16[16];
 	bpfvm_map_def d = def_of(&om->attrs, om->name, name16);
@@ -69,13 +75,13 @@ static int create_map(const bpfvm_object_map *om, const struct btf *btf, const c
 	if (om->has_inner) {
 		char inner16[16];
 		bpfvm_map_def id = def_of(&om->inner, om->inner_name, inner16);
-		int rc = bpfvm_map_create(&id, &inner, err);
+		int rc = create(&id, &inner, err);
 		if (rc)
 			return rc;
 		d.inner = inner;
 	}
 	char path[4096];
-	if (om->pinning == BPFVM_PIN_BY_NAME) {
+	if (pinned) {
 		snprintf(path, sizeof path, "%s/%s", pin_dir, om->name);
 		struct stat st;
 		if (stat(path, &st) == 0) {
@@ -96,7 +102,7 @@ static int create_map(const bpfvm_object_map *om, const struct btf *btf, const c
 			return 0;
 		}
 	}
-	int rc = bpfvm_map_create(&d, out, err);
+	int rc = create(&d, out, err);
 	bpfvm_map_put(inner);
 	if (rc)
 		return rc;
@@ -104,7 +110,7 @@ static int create_map(const bpfvm_object_map *om, const struct btf *btf, const c
 		uint32_t zero = 0;
 		rc = bpfvm_map_update(*out, &zero, om->initial_data, BPFVM_ANY, err);
 	}
-	if (!rc && om->pinning == BPFVM_PIN_BY_NAME) {
+	if (!rc && pinned) {
 		mkdir(pin_dir, 0755);
 		rc = bpfvm_map_pin(*out, path, err);
 		if (!rc)
@@ -280,7 +286,7 @@ int bpfvm_instance_new(const bpfvm_object *obj, const bpfvm_instance_opts *opts,
 		}
 		helpers = inst->own_helpers;
 	}
-	const char *pin_dir = opts->pin_dir ? opts->pin_dir : bpfvm_map_pin_dir();
+	const char *pin_dir = opts->no_pins ? NULL : opts->pin_dir ? opts->pin_dir : bpfvm_map_pin_dir();
 	for (size_t i = 0; i < inst->map_count; i++) {
 		const bpfvm_object_map *om = bpfvm_object_map_at(obj, i);
 		rc = create_map(om, bpfvm_object_btf(obj), pin_dir, &inst->maps[i], err);

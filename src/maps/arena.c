@@ -3,7 +3,8 @@
  *
  * Owns: choosing and creating the backing file (an unnamed O_TMPFILE on
  * tmpfs in the pin directory, so that pinning is just giving it a name
- * with linkat(); an anonymous memfd when no such directory is usable),
+ * with linkat(); an anonymous memfd when no such directory is usable or
+ * the caller wants no trace left in it),
  * mapping it (with a ring buffer's data area mapped a second time right
  * after it, as the kernel does, so records never wrap), pinning, and
  * opening and validating a pinned arena, and charging its size against
@@ -113,14 +114,20 @@ int arena_charge(size_t size, bpfvm_error *err)
 	return 0;
 }
 
-/* Opens the unnamed file an arena lives in; sets *is_memfd when it could
- * only be anonymous memory.  Either way its memory is allocated here, so
- * running out of it is -ENOMEM now, never a SIGBUS at first touch. */
-static int open_backing(size_t size, bool *is_memfd, bpfvm_error *err)
+static int open_memfd(size_t size, bool commit, bool *is_memfd, bpfvm_error *err);
+
+/* Opens the unnamed file an arena lives in (anonymous memory when asked);
+ * sets *is_memfd when it is anonymous memory.  Its size is charged first;
+ * the memory of any map a program may run on is allocated here, so running
+ * out of it is -ENOMEM now, never a SIGBUS at first touch.  Anonymous maps
+ * (an instance made only to be verified) get theirs as it is written. */
+static int open_backing(size_t size, bool anonymous, bool *is_memfd, bpfvm_error *err)
 {
 	int rc = arena_charge(size, err);
 	if (rc)
 		return rc;
+	if (anonymous)
+		return open_memfd(size, false, is_memfd, err);
 	const char *dir = arena_pin_dir();
 	ensure_dir(dir);
 	/* An arena bigger than the tmpfs has room for would only fill it
@@ -137,10 +144,16 @@ static int open_backing(size_t size, bool *is_memfd, bpfvm_error *err)
 		}
 		close(fd);
 	}
-	fd = memfd_create("bpfvm-map", MFD_CLOEXEC);
+	return open_memfd(size, true, is_memfd, err);
+}
+
+/* Anonymous memory for an arena; committed (allocated now) if `commit`. */
+static int open_memfd(size_t size, bool commit, bool *is_memfd, bpfvm_error *err)
+{
+	int fd = memfd_create("bpfvm-map", MFD_CLOEXEC);
 	if (fd < 0)
 		return map_error(err, -errno, "cannot create the arena file: %s", strerror(errno));
-	int e = ftruncate(fd, (off_t)size) != 0 ? errno : posix_fallocate(fd, 0, (off_t)size);
+	int e = ftruncate(fd, (off_t)size) != 0 ? errno : commit ? posix_fallocate(fd, 0, (off_t)size) : 0;
 	if (e) {
 		close(fd);
 		return map_error(err, -ENOMEM, "cannot allocate the arena's %zu bytes: %s", size, strerror(e));
@@ -180,10 +193,10 @@ int arena_map_file(bpfvm_map *map, int fd, const struct arena_layout *lay, bpfvm
 	return 0;
 }
 
-int arena_create(bpfvm_map *map, const struct arena_layout *lay, bpfvm_error *err)
+int arena_create(bpfvm_map *map, const struct arena_layout *lay, bool anonymous, bpfvm_error *err)
 {
 	bool is_memfd = false;
-	int fd = open_backing(lay->size, &is_memfd, err);
+	int fd = open_backing(lay->size, anonymous, &is_memfd, err);
 	if (fd < 0)
 		return fd;
 	int rc = arena_map_file(map, fd, lay, err);

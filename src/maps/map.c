@@ -252,7 +252,7 @@ static int map_finish(bpfvm_map *map, int rc, bpfvm_map **out, bpfvm_error *err)
 	return 0;
 }
 
-int bpfvm_map_create(const bpfvm_map_def *def, bpfvm_map **out, bpfvm_error *err)
+static int map_create(const bpfvm_map_def *def, bool anonymous, bpfvm_map **out, bpfvm_error *err)
 {
 	if (!out)
 		return map_error(err, -EINVAL, "map_create: no place for the result");
@@ -308,13 +308,23 @@ int bpfvm_map_create(const bpfvm_map_def *def, bpfvm_map **out, bpfvm_error *err
 	struct arena_layout lay;
 	rc = map_layout(map, &lay, err);
 	if (rc == 0)
-		rc = arena_create(map, &lay, err);
+		rc = arena_create(map, &lay, anonymous, err);
 	if (rc == 0) {
 		fill_header(map, &lay);
 		if (ops->init)
 			rc = ops->init(map, err);
 	}
 	return map_finish(map, rc, out, err);
+}
+
+int bpfvm_map_create(const bpfvm_map_def *def, bpfvm_map **out, bpfvm_error *err)
+{
+	return map_create(def, false, out, err);
+}
+
+int map_create_anonymous(const bpfvm_map_def *def, bpfvm_map **out, bpfvm_error *err)
+{
+	return map_create(def, true, out, err);
 }
 
 int bpfvm_map_open_pinned(const char *path, bpfvm_map **out, bpfvm_error *err)

@@ -173,9 +173,16 @@ const char *map_type_label(uint32_t type);   /* "hash", or "type 99" style "?" *
 /* Common creation checks the kernel makes for several types. */
 bool map_flags_access_ok(uint32_t flags);
 
+/* As bpfvm_map_create, but the arena is anonymous memory (a memfd, pages
+ * allocated on first touch): the pin directory is neither made nor used,
+ * and the map cannot be pinned.  For callers that must leave no trace,
+ * such as `bpfvm verify`. */
+int map_create_anonymous(const bpfvm_map_def *def, bpfvm_map **out, bpfvm_error *err);
+
 /* arena.c: create or open the mapping behind a map; ringbuf maps ask for
- * their data to be mapped a second time right after the file. */
-int arena_create(bpfvm_map *map, const struct arena_layout *lay, bpfvm_error *err);
+ * their data to be mapped a second time right after the file.  An
+ * anonymous arena never touches the pin directory. */
+int arena_create(bpfvm_map *map, const struct arena_layout *lay, bool anonymous, bpfvm_error *err);
 int arena_open(const char *path, bpfvm_map *map, struct arena_header *hdr, bpfvm_error *err);
 int arena_map_file(bpfvm_map *map, int fd, const struct arena_layout *lay, bpfvm_error *err);
 void arena_destroy(bpfvm_map *map);
