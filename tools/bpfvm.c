@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <capstone/capstone.h>
 
@@ -27,7 +28,7 @@
 static void usage_main(FILE *f)
 {
 	fprintf(f,
-	        "usage: bpfvm COMMAND [ARGS]\n"
+	        "usage: bpfvm [--max-input SIZE] COMMAND [ARGS]\n"
 	        "\n"
 	        "Commands:\n"
 	        "  asm IN.s [-o OUT]            assemble text into raw bytecode\n"
@@ -50,7 +51,12 @@ static void usage_main(FILE *f)
 	        "FILE is assembly text (.s, .asm), a bpf_conformance test (.data: its\n"
 	        "asm and mem sections), or raw bytecode (8 bytes an instruction).\n"
 	        "OBJ is an ELF object built by clang -O2 -g -target bpf.\n"
-	        "Run `bpfvm COMMAND --help` for a command's options.\n");
+	        "Run `bpfvm COMMAND --help` for a command's options.\n"
+	        "\n"
+	        "Every input (program, memory, data, context, capture, object) is read\n"
+	        "up to a cap, 64 MiB unless --max-input SIZE (anywhere on the line) or\n"
+	        "the environment's BPFVM_MAX_INPUT says otherwise (SIZE: bytes, or with\n"
+	        "K, M or G).  Output files appear only when the command succeeds.\n");
 }
 
 struct loaded_input {
@@ -159,14 +165,7 @@ static int cmd_asm(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (out_path) {
-		FILE *f = fopen(out_path, "wb");
-		if (!f) {
-			free_input(&in);
-			return fail("%s: %s", out_path, strerror(errno));
-		}
-		size_t wrote = fwrite(in.insns, sizeof(bpfvm_insn), in.count, f);
-		if (fclose(f) || wrote != in.count)
-			rc = fail("%s: write failed", out_path);
+		rc = write_file(out_path, in.insns, in.count * sizeof(bpfvm_insn));
 	} else {
 		for (size_t i = 0; i < in.count; i++) {
 			const uint8_t *b = (const uint8_t *)&in.insns[i];
@@ -288,8 +287,14 @@ static int cmd_disasm(int argc, char **argv)
 	return rc;
 }
 
+/* Only a regular file is looked at: peeking into a pipe (/dev/stdin) would
+ * eat the bytes the program is read from, and the library opens objects
+ * only from regular files anyway. */
 static bool is_elf(const char *path)
 {
+	struct stat st;
+	if (stat(path, &st) || !S_ISREG(st.st_mode))
+		return false;
 	FILE *f = fopen(path, "rb");
 	char magic[4] = { 0 };
 	bool elf = f && fread(magic, 1, 4, f) == 4 && !memcmp(magic, "\x7f" "ELF", 4);
@@ -422,8 +427,33 @@ static int cmd_run(int argc, char **argv)
 	return rc;
 }
 
+/* The input cap: BPFVM_MAX_INPUT, then --max-input SIZE wherever it
+ * appears (removed from argv, so no subcommand sees it). */
+static int take_max_input(int *argc, char **argv)
+{
+	const char *env = getenv("BPFVM_MAX_INPUT");
+	if (env && *env && set_max_input("BPFVM_MAX_INPUT", env))
+		return 1;
+	int kept = 1;
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--max-input")) {
+			argv[kept++] = argv[i];
+			continue;
+		}
+		if (i + 1 == *argc)
+			return fail("--max-input needs a size");
+		if (set_max_input("--max-input", argv[++i]))
+			return 1;
+	}
+	argv[kept] = NULL;
+	*argc = kept;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (take_max_input(&argc, argv))
+		return 1;
 	if (argc < 2) {
 		usage_main(stderr);
 		return 1;

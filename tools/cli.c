@@ -1,7 +1,9 @@
 /*
  * cli.c - what the bpfvm command's subcommands share: messages, reading
- * files, hex bytes (parsed as in .data files, common/datafile.c).
+ * inputs up to the --max-input cap (common/input.c), writing outputs
+ * atomically, hex bytes (parsed as in .data files, common/datafile.c).
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -9,9 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "common/datafile.h"
+#include "common/input.h"
 
 const char *prog_name = "bpfvm";
 
@@ -26,39 +31,98 @@ int fail(const char *fmt, ...)
 	return 1;
 }
 
+size_t max_input = INPUT_DEFAULT_CAP;
+
+int set_max_input(const char *what, const char *text)
+{
+	if (input_parse_size(text, &max_input) || max_input == 0)
+		return fail("%s: '%s' is not a size (such as 65536, 64K, 64M, 1G)", what, text);
+	return 0;
+}
+
+int fail_input_cap(const char *path)
+{
+	char cap[32];
+	return fail("%s: larger than the %s input cap (raise it with --max-input or BPFVM_MAX_INPUT)", path,
+	            input_size_text(max_input, cap, sizeof cap));
+}
+
 int read_file(const char *path, char **data, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return fail("%s: %s", path, strerror(errno));
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap + 1);
-	size_t got;
-	while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-		n += got;
-		if (n == cap) {
-			char *bigger = realloc(buf, cap * 2 + 1);
-			if (!bigger) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = bigger;
-			cap *= 2;
-		}
-	}
-	int read_error = ferror(f);
-	fclose(f);
-	if (!buf)
-		return fail("%s: out of memory", path);
-	if (read_error) {
-		free(buf);
-		return fail("%s: read error", path);
-	}
-	buf[n] = '\0';
-	*data = buf;
-	*len = n;
+	if (input_read(path, max_input, data, len) == 0)
+		return 0;
+	*data = NULL;   /* callers free it whatever happened */
+	*len = 0;
+	if (errno == EFBIG)
+		return fail_input_cap(path);
+	return fail("%s: %s", path, strerror(errno));
+}
+
+int check_object_size(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > max_input)
+		return fail_input_cap(path);
 	return 0;
+}
+
+int output_open(const char *path, struct output_file *out)
+{
+	memset(out, 0, sizeof *out);
+	out->path = path;
+	if (asprintf(&out->tmp_path, "%s.XXXXXX", path) < 0) {
+		out->tmp_path = NULL;
+		return fail("%s: out of memory", path);
+	}
+	int fd = mkstemp(out->tmp_path);
+	if (fd < 0) {
+		int rc = fail("%s: %s", path, strerror(errno));
+		free(out->tmp_path);
+		out->tmp_path = NULL;
+		return rc;
+	}
+	/* mkstemp makes it 0600; a created output is 0666 less the umask */
+	mode_t mask = umask(0);
+	umask(mask);
+	out->f = fdopen(fd, "wb");
+	if (fchmod(fd, 0666 & ~mask) || !out->f) {
+		int rc = fail("%s: %s", path, strerror(errno));
+		if (!out->f)
+			close(fd);
+		output_finish(out, false);
+		return rc;
+	}
+	return 0;
+}
+
+int output_finish(struct output_file *out, bool keep)
+{
+	int rc = 0;
+	if (!out->tmp_path)
+		return 0;
+	if (out->f && fclose(out->f) && keep)
+		rc = fail("%s: write failed: %s", out->path, strerror(errno));
+	out->f = NULL;
+	if (keep && !rc && rename(out->tmp_path, out->path))
+		rc = fail("%s: %s", out->path, strerror(errno));
+	if (!keep || rc)
+		unlink(out->tmp_path);
+	free(out->tmp_path);
+	out->tmp_path = NULL;
+	return rc;
+}
+
+int write_file(const char *path, const void *data, size_t len)
+{
+	struct output_file out;
+	if (output_open(path, &out))
+		return 1;
+	size_t n = fwrite(data, 1, len, out.f);
+	if (n != len || ferror(out.f)) {
+		output_finish(&out, false);
+		return fail("%s: write failed", path);
+	}
+	return output_finish(&out, true);
 }
 
 bool has_suffix(const char *s, const char *suffix)

@@ -13,8 +13,39 @@ extern const char *prog_name;
 
 /* Prints "bpfvm: message" on stderr; returns 1 (the exit status). */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Reads a whole file (NUL-terminated); prints the error and returns 1. */
+#include <stdio.h>
+
+/* The cap on each input, in bytes: --max-input, BPFVM_MAX_INPUT, or
+ * 64 MiB (common/input.h). */
+extern size_t max_input;
+/* Sets max_input from a size such as "64M"; prints the error (naming
+ * `what`) and returns 1 if it is not one. */
+int set_max_input(const char *what, const char *text);
+/* "PATH: larger than the N MiB input cap ..."; returns 1. */
+int fail_input_cap(const char *path);
+/* Reads a whole file (NUL-terminated), at most max_input bytes; prints the
+ * error and returns 1 (*data NULL, *len 0). */
 int read_file(const char *path, char **data, size_t *len);
+/* Refuses (prints, returns 1) a regular file larger than max_input before
+ * the library reads an ELF object from it.  The library itself refuses
+ * anything but a regular file, and reads only st_size bytes of one. */
+int check_object_size(const char *path);
+
+/* An output written under a temporary name beside it and renamed into
+ * place only when complete, so a failure leaves any earlier file at
+ * `path` untouched and no temporary behind. */
+struct output_file {
+	const char *path;
+	char *tmp_path;
+	FILE *f;        /* NULL once someone else (pcap) has closed it */
+};
+/* Creates the temporary (mode 0666 less the umask); prints, returns 1. */
+int output_open(const char *path, struct output_file *out);
+/* keep: closes and renames into place (prints, returns 1 on failure, then
+ * removes the temporary); !keep: closes and removes the temporary. */
+int output_finish(struct output_file *out, bool keep);
+/* The whole of `data` to `path`, atomically; prints, returns 1. */
+int write_file(const char *path, const void *data, size_t len);
 bool has_suffix(const char *s, const char *suffix);
 /* Hex bytes ("01 02 ff", "0x01,0x02"); prints the error and returns 1. */
 int parse_hex_bytes(const char *what, const char *text, uint8_t **out, size_t *out_len);

@@ -74,6 +74,8 @@ int cmd_prog(int argc, char **argv)
 		return fail("prog show: no object file");
 	bpfvm_object *obj;
 	bpfvm_error err = { 0 };
+	if (check_object_size(path))
+		return 1;
 	if (bpfvm_object_open(path, &obj, &err))
 		return fail("%s", err.msg);
 	size_t np = bpfvm_object_prog_count(obj), nm = bpfvm_object_map_count(obj);
@@ -161,17 +163,6 @@ static void dump_maps(const bpfvm_object *obj, bpfvm_instance *inst)
 		free(value);
 	}
 	btf_dump__free(d);
-}
-
-static int write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		return fail("%s: %s", path, strerror(errno));
-	size_t n = fwrite(data, 1, len, f);
-	if (fclose(f) || n != len)
-		return fail("%s: write failed", path);
-	return 0;
 }
 
 /* Prints what ring buffers hold, as they are consumed: one line a record. */
@@ -286,13 +277,19 @@ static int run_pcap(bpfvm_program *prog, const bpfvm_region *regions, size_t nre
 	}
 	pcap_t *dead = NULL;
 	pcap_dumper_t *out = NULL;
+	struct output_file out_file = { 0 };
 	if (a->pcap_out) {
+		if (output_open(a->pcap_out, &out_file)) {
+			pcap_close(in);
+			return 1;
+		}
 		dead = pcap_open_dead(DLT_EN10MB, 65535);
-		out = dead ? pcap_dump_open(dead, a->pcap_out) : NULL;
+		out = dead ? pcap_dump_fopen(dead, out_file.f) : NULL;
 		if (!out) {
 			int rc = fail("%s: %s", a->pcap_out, dead ? pcap_geterr(dead) : "cannot open");
 			if (dead)
 				pcap_close(dead);
+			output_finish(&out_file, false);
 			pcap_close(in);
 			return rc;
 		}
@@ -305,7 +302,14 @@ static int run_pcap(bpfvm_program *prog, const bpfvm_region *regions, size_t nre
 	const u_char *bytes;
 	int rc = 0, got;
 	static uint8_t buf[65536 + 512];
+	/* the capture's header, then each record's header and bytes */
+	uint64_t bytes_read = 24;
 	while ((got = pcap_next_ex(in, &hdr, &bytes)) == 1) {
+		bytes_read += 16 + (uint64_t)hdr->caplen;
+		if (bytes_read > max_input) {
+			rc = fail_input_cap(a->pcap_in);
+			break;
+		}
 		bpfvm_error err = { 0 };
 		BPFVM_OPTS(bpfvm_test_run, t,
 			.data_in = bytes, .data_size_in = hdr->caplen,
@@ -345,8 +349,14 @@ static int run_pcap(bpfvm_program *prog, const bpfvm_region *regions, size_t nre
 		for (size_t k = 0; k < nnames; k++)
 			printf("%-16s %" PRIu64 "\n", names[k], counts[k]);
 	}
-	if (out)
-		pcap_dump_close(out);
+	if (out) {
+		if (pcap_dump_flush(out) && !rc)
+			rc = fail("%s: write failed", a->pcap_out);
+		pcap_dump_close(out);   /* closes out_file.f */
+		out_file.f = NULL;
+	}
+	if (a->pcap_out && output_finish(&out_file, rc == 0))
+		rc = 1;
 	if (dead)
 		pcap_close(dead);
 	pcap_close(in);
@@ -409,6 +419,8 @@ int cmd_run_object(const char *path, int argc, char **argv)
 		a.unchecked = true;
 	bpfvm_object *obj;
 	bpfvm_error err = { 0 };
+	if (check_object_size(path))
+		return 1;
 	if (bpfvm_object_open(path, &obj, &err))
 		return fail("%s", err.msg);
 	int idx = -1;

@@ -156,6 +156,8 @@ int cmd_verify(int argc, char **argv)
 	}
 	bpfvm_object *obj;
 	bpfvm_error err = { 0 };
+	if (check_object_size(path))
+		return 2;
 	if (bpfvm_object_open(path, &obj, &err)) {
 		fail("%s", err.msg);
 		return 2;

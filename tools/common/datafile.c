@@ -8,35 +8,13 @@
 #include <string.h>
 
 #include "datafile.h"
+#include "input.h"
 
 char *datafile_read(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 4096, n = 0, got;
-	char *buf = malloc(cap + 1);
-	while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-		n += got;
-		if (n == cap) {
-			char *bigger = realloc(buf, cap * 2 + 1);
-			if (!bigger) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = bigger;
-			cap *= 2;
-		}
-	}
-	if (buf && ferror(f)) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	if (buf)
-		buf[n] = '\0';
-	return buf;
+	char *text;
+	size_t len;
+	return input_read(path, INPUT_DEFAULT_CAP, &text, &len) ? NULL : text;
 }
 
 /* Whether the line at p (line_len bytes) is the header "-- NAME", maybe

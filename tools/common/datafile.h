@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 /* The whole file, NUL-terminated and malloc'd; NULL (errno set) if it
- * cannot be read. */
+ * cannot be read or holds more than INPUT_DEFAULT_CAP (input.h). */
 char *datafile_read(const char *path);
 
 /* The body of section `name` ("asm", "mem", ...), malloc'd; NULL if the
