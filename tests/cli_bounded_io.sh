@@ -6,35 +6,7 @@
 # succeeds.  Usage: cli_bounded_io.sh BPFVM XDP_UNCHECKED_READ_OBJ
 set -u
 bpfvm=$1 xdp_obj=$2
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpfvm-bounded-io-XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-fails=0 passes=0
-# expect STATUS PATTERN CMD...: the command exits STATUS within 20 seconds
-# (a timeout is status 124) and prints PATTERN
-expect() {
-	local want=$1 pat=$2
-	shift 2
-	timeout 20 "$@" >"$tmp/out" 2>&1
-	local rc=$?
-	if [ "$rc" != "$want" ] || ! grep -qE -- "$pat" "$tmp/out"; then
-		echo "FAIL: $* -> exit $rc (want $want), output lacks /$pat/:"
-		sed 's/^/    /' "$tmp/out" | head -20
-		fails=$((fails + 1))
-	else
-		passes=$((passes + 1))
-	fi
-}
-# check WHAT CONDITION...: a plain assertion
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		passes=$((passes + 1))
-	else
-		echo "FAIL: $what"
-		fails=$((fails + 1))
-	fi
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 cap64='/dev/zero: larger than the 64 MiB input cap \(raise it with --max-input'
 printf 'mov %%r0, 7\nexit\n' >"$tmp/seven.s"
@@ -87,5 +59,4 @@ expect 0 'Packets: 1' "$bpfvm" run "$xdp_obj" --no-verify --pcap "$tmp/one.pcap"
 check "--pcap-out: a successful run writes the capture" cmp -s "$tmp/one.pcap" "$tmp/outdir/old.pcap"
 check "--pcap-out: no temporary left after success" [ "$(ls -A "$tmp/outdir")" = old.pcap ]
 
-echo "$passes passed, $fails failed"
-[ "$fails" = 0 ]
+summary

@@ -3,26 +3,11 @@
 # meets them: exit status (0 accepted, 1 rejected, 2 usage or unreadable
 # input), the verdict lines, a rejection's reason, source line and state,
 # the -v summary line, bad input, and that `verify` and `prog show` of an
-# object with a pinned map leave the pin directory as they found it.  Usage: cli_verify.sh BPFVM BUILD_DIR
+# object with a pinned map leave the pin directory as they found it.
+# Usage: cli_verify.sh BPFVM BUILD_DIR
 set -u
 bpfvm=$1 build=$2
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpfvm-verify-XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-fails=0 passes=0
-# expect STATUS PATTERN CMD...: the command exits STATUS and prints PATTERN
-expect() {
-	local want=$1 pat=$2
-	shift 2
-	"$@" >"$tmp/out" 2>&1
-	local rc=$?
-	if [ "$rc" != "$want" ] || ! grep -qE -- "$pat" "$tmp/out"; then
-		echo "FAIL: $* -> exit $rc (want $want), output lacks /$pat/:"
-		sed 's/^/    /' "$tmp/out" | head -20
-		fails=$((fails + 1))
-	else
-		passes=$((passes + 1))
-	fi
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 ex=$build/examples/xdp_proto_count.bpf.o
 neg=$build/tests/verifier/negative/maps.bpf.o
@@ -76,5 +61,4 @@ expect 0 'Return value' env BPFVM_PIN_DIR="$pins" "$bpfvm" run "$pinned" --data-
 if [ -e "$pins/pinned_stats" ]; then passes=$((passes + 1)); else
 	echo "FAIL: bpfvm run did not pin pinned_stats in $pins"; fails=$((fails + 1)); fi
 
-echo "$passes passed, $fails failed"
-[ "$fails" = 0 ]
+summary

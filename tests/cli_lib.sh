@@ -1,0 +1,37 @@
+# cli_lib.sh - what the command-line tests (tests/cli_*.sh) share, sourced
+# by each: a scratch directory ($tmp, removed at exit), pass/fail counts,
+# expect and check, and the closing summary.
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpfvm-cli-XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+fails=0 passes=0
+# expect STATUS PATTERN CMD...: the command exits STATUS within 20 seconds
+# (a timeout is status 124) and prints PATTERN
+expect() {
+	local want=$1 pat=$2
+	shift 2
+	timeout 20 "$@" >"$tmp/out" 2>&1
+	local rc=$?
+	if [ "$rc" != "$want" ] || ! grep -qE -- "$pat" "$tmp/out"; then
+		echo "FAIL: $* -> exit $rc (want $want), output lacks /$pat/:"
+		sed 's/^/    /' "$tmp/out" | head -20
+		fails=$((fails + 1))
+	else
+		passes=$((passes + 1))
+	fi
+}
+# check WHAT CONDITION...: a plain assertion
+check() {
+	local what=$1
+	shift
+	if "$@"; then
+		passes=$((passes + 1))
+	else
+		echo "FAIL: $what"
+		fails=$((fails + 1))
+	fi
+}
+# summary: prints the counts; its status is the test's
+summary() {
+	echo "$passes passed, $fails failed"
+	[ "$fails" = 0 ]
+}
