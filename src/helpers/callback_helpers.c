@@ -5,7 +5,7 @@
  *
  * Owns: the iteration and the early stop each helper makes.  Calling the
  * callback itself, and ending the run from inside it, is run_callback's
- * (src/core/callback.c): when it reports that the run must end, these
+ * (src/run/callback.c): when it reports that the run must end, these
  * stop at once and return; the engine then sees the run's status.
  */
 #include <errno.h>

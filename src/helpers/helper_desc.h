@@ -67,7 +67,7 @@ struct helper_proto {
 };
 
 /* How an engine may replace a call when its map argument is a constant
- * map of the program, in an unchecked run (src/core/inline_lookup.c). */
+ * map of the program, in an unchecked run (src/jit/inline_lookup.c). */
 enum helper_inline {
 	INLINE_NONE = 0,
 	INLINE_MAP_LOOKUP,        /* the map type's lookup (or its open-coded layout) */

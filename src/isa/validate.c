@@ -8,7 +8,7 @@
  * to instructions inside the program.  The control flow (jumps,
  * subprograms, running off the end) is src/analysis's to check; which
  * helpers exist and which a program type may call, the load path's
- * (src/core/program.c).  Proving memory safety is the verifier's job.
+ * (src/api/program.c).  Proving memory safety is the verifier's job.
  */
 #include <errno.h>
 #include <string.h>

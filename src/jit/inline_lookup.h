@@ -9,7 +9,7 @@
  * the program; for open-coding, a plain array map, the helper the
  * kernel's lookup.  In
  * user space the map "pointer" in r1 is the map's real address, put there
- * by an lddw after binding (src/core/instance.c), so the rule is: that
+ * by an lddw after binding (src/api/instance.c), so the rule is: that
  * lddw sets r1 in the same straight-line stretch as the call -- nothing
  * in between jumps, is jumped to, calls, or writes r1 -- and its value is
  * one of the program's maps.  An engine then computes the pointer from

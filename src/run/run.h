@@ -103,7 +103,7 @@ struct bpfvm_run {
 	bpfvm_region inner_regions[RUN_EXTRA_REGIONS];
 	size_t inner_count;
 	char fail_msg[160];
-	/* Callbacks (src/core/callback.c); last, so that the fields above
+	/* Callbacks (src/run/callback.c); last, so that the fields above
 	 * keep the short offsets compiled code uses. */
 	bpfvm_error *err;                       /* where the run's error goes; never NULL */
 	int error_code;                         /* RUN_ERROR: what the run returns */

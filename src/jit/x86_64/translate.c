@@ -21,7 +21,7 @@
  * at entry, so it can leave from any depth.  Callbacks are subprograms a
  * helper enters through a trampoline that saves what the entry saves and
  * records its own rsp, so a fault inside a callback unwinds to it and
- * returns to the helper's C frame (src/core/callback.c ends the run).
+ * returns to the helper's C frame (src/run/callback.c ends the run).
  */
 #include <errno.h>
 #include <stddef.h>
