@@ -23,6 +23,7 @@
 #include "base/cpus.h"
 #include "isa/isa.h"
 #include "maps/array_layout.h"
+#include "maps/owner.h"
 
 #define MAP_ENOTSUPP BPFVM_ENOTSUPP
 
@@ -99,6 +100,8 @@ struct bpfvm_map {
 	uint32_t n[4];                /* the type's counts (buckets, slots, ...) */
 	void *local;                  /* process-local side table, or NULL */
 	bpfvm_map *inner_template;    /* map-in-map: referenced template */
+	uint32_t reclaim_due;         /* atomic: a lock was taken over from a dead holder
+	                               * while a reclaim could not run; the type pays it */
 };
 
 /* The kinds of helper that take a map, as a map type names those it is
@@ -234,28 +237,9 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* A test-and-test-and-set lock in shared memory: works across processes
- * and threads.  Yields after a short spin because a holder may have been
- * preempted (two cores, many threads). */
-static inline void spin_lock(uint32_t *lock)
-{
-	unsigned spins = 0;
-	while (__atomic_exchange_n(lock, 1u, __ATOMIC_ACQUIRE)) {
-		while (__atomic_load_n(lock, __ATOMIC_RELAXED)) {
-			if (++spins < 64) {
-				cpu_relax();
-			} else {
-				spins = 0;
-				sched_yield();
-			}
-		}
-	}
-}
-
-static inline void spin_unlock(uint32_t *lock)
-{
-	__atomic_store_n(lock, 0u, __ATOMIC_RELEASE);
-}
+/* Cross-process spin locks (spin_lock(), spin_unlock(), spin_trylock())
+ * are owner.h's: a lock word holds its holder's owner token, and a lock
+ * whose holder died is taken over (spin_lock() then returns true). */
 
 /* Copies between user buffers and values in the arena.  Programs may be
  * doing atomics on the same value at the same time (as in the kernel);
