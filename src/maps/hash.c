@@ -1663,7 +1663,46 @@ int map_hash_of_maps_set(bpfvm_map *m, const void *key, bpfvm_map *inner, uint64
 	return rc;
 }
 
+/* bpfvm_map_holders(): the locks held and the elements out of the table. */
+static void htab_holders(const bpfvm_map *m, map_holder_fn report, void *ctx)
+{
+	struct htab_state *st = state_of(m);
+	uint32_t t;
+	if ((t = spin_holder(&st->pool_lock)) != 0)
+		report(ctx, "pool lock", 0, t);
+	if ((t = spin_holder(&st->lru_lock)) != 0)
+		report(ctx, "lru lock", 0, t);
+	if ((t = spin_holder(&st->reclaim_lock)) != 0)
+		report(ctx, "reclaim lock", 0, t);
+	for (uint32_t i = 0; i < m->N_BUCKETS; i++) {
+		uint64_t v = __atomic_load_n(&bucket_at(m, i)->lock, __ATOMIC_RELAXED);
+		if (BUCKET_SEQ(v) & 1)
+			report(ctx, "bucket lock", i, BUCKET_HOLDER(v));
+	}
+	uint32_t bump = st->bump < m->N_ELEMS ? st->bump : m->N_ELEMS;
+	for (uint32_t link = 1; link <= bump; link++) {
+		const struct htab_elem *e = elem_at(m, link);
+		uint8_t state = get_state(e);
+		if (state == ELEM_PENDING || state == ELEM_UNLINKED)
+			report(ctx, "element", link - 1, get_owner(e));
+		else if (state == ELEM_SPARE)
+			report(ctx, "spare element", link - 1, get_owner(e));
+	}
+	if (!is_percpu(m) && !is_of_maps(m))
+		map_report_value_locks(m, m->values + m->KEY_ROUND, bump, m->ELEM_WIN, report, ctx);
+}
+
+/* bpfvm_map_reclaim(), and an open that finds a user dead. */
+static void htab_reclaim(bpfvm_map *m)
+{
+	reclaim(m);
+	if (!is_percpu(m) && !is_of_maps(m))
+		map_release_dead_value_locks(m, m->values + m->KEY_ROUND, m->N_ELEMS, m->ELEM_WIN);
+}
+
 #define HTAB_COMMON \
+	.reclaim = htab_reclaim, \
+	.holders = htab_holders, \
 	.check = htab_check, \
 	.layout = htab_layout, \
 	.attach = htab_attach, \
