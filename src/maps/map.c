@@ -332,6 +332,33 @@ int map_create_anonymous(const bpfvm_map_def *def, bpfvm_map **out, bpfvm_error 
 	return map_create(def, true, out, err);
 }
 
+/* A pin's header is data anyone with write access could have changed: its
+ * definition passes the checks a creation makes before anything is laid
+ * out or read by it. */
+static int check_pinned_def(const char *path, bpfvm_map *map, bpfvm_error *err)
+{
+	map->name[sizeof map->name - 1] = '\0';
+	bpfvm_map_def def = {
+		.type = map->type,
+		.key_size = map->key_size,
+		.value_size = map->value_size,
+		.max_entries = map->max_entries,
+		.flags = map->map_flags,
+		.map_extra = map->map_extra,
+		.spin_lock_off = map->spin_lock_off,
+		.name = map->name,
+	};
+	int rc = map->ops->check(&def, map->ncpus, err);
+	if (rc == 0)
+		rc = check_spin_lock(&def, err);
+	if (rc < 0 && err) {
+		char why[sizeof err->msg];
+		snprintf(why, sizeof why, "%s", err->msg);
+		map_error(err, -EINVAL, "%s: damaged pin, its definition is not one a map can have: %s", path, why);
+	}
+	return rc < 0 ? -EINVAL : 0;
+}
+
 static int open_pinned(const char *path, bool inspect, bpfvm_map **out, bpfvm_error *err)
 {
 	if (!out)
@@ -358,6 +385,11 @@ static int open_pinned(const char *path, bool inspect, bpfvm_map **out, bpfvm_er
 		return rc;
 	}
 	map->value_stride = round_up8(map->value_size);
+	rc = check_pinned_def(path, map, err);
+	if (rc < 0) {
+		map_free(map);
+		return rc;
+	}
 	struct arena_layout lay;
 	rc = map_layout(map, &lay, err);
 	if (rc == 0 && (lay.size != hdr.file_size || lay.values_off != hdr.values_off ||
