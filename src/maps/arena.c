@@ -152,6 +152,9 @@ static int pin_dir_open(const char *dir, bool create, struct pin_dir *pd, bpfvm_
 		if ((e == ENOTDIR || e == ELOOP) && lstat(dir, &st) == 0 && S_ISLNK(st.st_mode))
 			return map_error(err, -ELOOP, "pin directory %s is a symbolic link; bpfvm does not follow one "
 			                 "(whoever made it chooses where pins go): use the real directory", dir);
+		if (e == ENOTDIR)
+			return map_error(err, -ENOTDIR, "pin directory %s is not a directory; remove it or set BPFVM_PIN_DIR",
+			                 dir);
 		return map_error(err, -e, "cannot open pin directory %s: %s", dir, strerror(e));
 	}
 	struct stat st;
