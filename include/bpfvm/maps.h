@@ -258,6 +258,19 @@ BPFVM_API int bpfvm_map_pin(bpfvm_map *map, const char *path, bpfvm_error *err);
  * format version, or damaged, is refused with -EINVAL naming it. */
 BPFVM_API int bpfvm_map_open_pinned(const char *path, bpfvm_map **out, bpfvm_error *err);
 
+/* Hands a map to another process over a connected Unix socket (stream or
+ * datagram): its definition and the arena's descriptor (SCM_RIGHTS).  The
+ * way to give a map to a process of another user, which cannot (and must
+ * not) open the pin: the receiver gets read and write access to this one
+ * map, nothing else.  Works for unpinned maps too; maps holding
+ * process-local references are refused with -EOPNOTSUPP. */
+BPFVM_API int bpfvm_map_send(int unix_sock, const bpfvm_map *map, bpfvm_error *err);
+/* Receives a map bpfvm_map_send sent: the arena is checked and mapped as
+ * bpfvm_map_open_pinned does (its header, format version and sizes), and
+ * shares all state with the sender's map.  -ENOTCONN if the peer closed,
+ * -EPROTO for anything that is not a bpfvm map's message. */
+BPFVM_API int bpfvm_map_receive(int unix_sock, bpfvm_map **out, bpfvm_error *err);
+
 /* The window of the arena programs may access: the values (and a ring
  * buffer's data area, mapped twice), never the map's bookkeeping.  Every
  * pointer bpfvm_map_lookup_elem() or bpfvm_map_ringbuf_reserve() returns
