@@ -146,6 +146,42 @@ static int take_bytes(const char *what, int *i, int argc, char **argv, uint8_t *
 	return 0;
 }
 
+/* `show`: what is held in the map now, and by whom (a dead holder's
+ * lock or element is what the next user takes over or reclaims). */
+struct holders_print {
+	bool json;
+	size_t count;
+};
+
+static void print_holder(const bpfvm_map_holder *h, void *ctx)
+{
+	struct holders_print *p = ctx;
+	if (p->json)
+		printf("%s{\"what\":\"%s\",\"index\":%llu,\"pid\":%d,\"alive\":%s}", p->count ? "," : "",
+		       h->what, (unsigned long long)h->index, h->pid, h->alive ? "true" : "false");
+	else
+		printf("\theld: %s %llu by pid %d%s\n", h->what, (unsigned long long)h->index, h->pid,
+		       h->alive ? "" : " (dead: taken over or reclaimed by the next user)");
+	p->count++;
+}
+
+static void show_map(bpfvm_map *map, const bpfvm_map_info *info, bool json)
+{
+	struct holders_print p = { .json = json };
+	if (json) {
+		printf("{\"id\":%u,\"type\":\"%s\",\"name\":\"%s\",\"flags\":%u,\"bytes_key\":%u,"
+		       "\"bytes_value\":%u,\"max_entries\":%u,\"holders\":[", info->id, bpfvm_map_type_name(info->type),
+		       info->name, info->flags, info->key_size, info->value_size, info->max_entries);
+		bpfvm_map_holders(map, print_holder, &p, NULL);
+		printf("]}\n");
+		return;
+	}
+	printf("%u: %s  name %s  flags 0x%x\n\tkey %uB  value %uB  max_entries %u\n", info->id,
+	       bpfvm_map_type_name(info->type), info->name, info->flags, info->key_size, info->value_size,
+	       info->max_entries);
+	bpfvm_map_holders(map, print_holder, &p, NULL);
+}
+
 int cmd_map(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) {
@@ -172,7 +208,10 @@ int cmd_map(int argc, char **argv)
 	const char *path = argv[i++];
 	bpfvm_map *map;
 	bpfvm_error err = { 0 };
-	if (bpfvm_map_open_pinned(path, &map, &err))
+	/* show looks without touching: no reclaim of what dead holders left */
+	int orc = !strcmp(verb, "show") ? bpfvm_map_open_pinned_inspect(path, &map, &err)
+	                                 : bpfvm_map_open_pinned(path, &map, &err);
+	if (orc)
 		return fail("%s: %s", path, err.msg);
 	bpfvm_map_info info;
 	bpfvm_map_info_get(map, &info);
@@ -210,14 +249,7 @@ int cmd_map(int argc, char **argv)
 	if (!strcmp(verb, "dump") || !strcmp(verb, "lookup"))
 		load_types(path, map, &types);
 	if (!strcmp(verb, "show")) {
-		if (json)
-			printf("{\"id\":%u,\"type\":\"%s\",\"name\":\"%s\",\"flags\":%u,\"bytes_key\":%u,"
-			       "\"bytes_value\":%u,\"max_entries\":%u}\n", info.id, bpfvm_map_type_name(info.type),
-			       info.name, info.flags, info.key_size, info.value_size, info.max_entries);
-		else
-			printf("%u: %s  name %s  flags 0x%x\n\tkey %uB  value %uB  max_entries %u\n", info.id,
-			       bpfvm_map_type_name(info.type), info.name, info.flags, info.key_size, info.value_size,
-			       info.max_entries);
+		show_map(map, &info, json);
 	} else if (!strcmp(verb, "dump")) {
 		if (json)
 			printf("[");

@@ -359,9 +359,31 @@ BPFVM_API void *bpfvm_map_prog_array_get(bpfvm_map *map, uint32_t index);
 BPFVM_API bpfvm_map *bpfvm_map_lookup_inner(bpfvm_map *map, const void *key);
 
 /* bpf_spin_lock/bpf_spin_unlock on a struct bpf_spin_lock (4 bytes) in a
- * value, with the same protocol F_LOCK copies use; works across processes. */
+ * value, with the same protocol F_LOCK copies use; works across processes.
+ * A held lock word names its holder's process; a lock whose holder died
+ * is taken over by the next process waiting for it. */
 BPFVM_API void bpfvm_map_spin_lock(void *lock);
 BPFVM_API void bpfvm_map_spin_unlock(void *lock);
+
+/* Crash safety of maps shared between processes.  Every lock and every
+ * element or record a process holds outside a map's structure names the
+ * process; one that died is taken over by the next process that waits on
+ * it, which repairs what was left half-done.  bpfvm_map_holders() reports
+ * what is held now, bpfvm_map_reclaim() frees at once what dead
+ * processes held (an open does that too when it finds a user of the map
+ * dead; so does the first process to take over one of its locks). */
+typedef struct bpfvm_map_holder {
+	const char *what;   /* "bucket lock", "pool lock", "value lock", "element", "spare element", ... */
+	uint64_t index;     /* which one: bucket, element, value or record index */
+	int32_t pid;        /* the holder's process id (in its pid namespace) */
+	bool alive;         /* whether that process still runs */
+} bpfvm_map_holder;
+typedef void (*bpfvm_map_holder_fn)(const bpfvm_map_holder *holder, void *ctx);
+BPFVM_API int bpfvm_map_holders(bpfvm_map *map, bpfvm_map_holder_fn fn, void *ctx, bpfvm_error *err);
+BPFVM_API int bpfvm_map_reclaim(bpfvm_map *map, bpfvm_error *err);
+/* As bpfvm_map_open_pinned(), for looking at what is held: the open does
+ * not reclaim, nor count the caller as a user of the map. */
+BPFVM_API int bpfvm_map_open_pinned_inspect(const char *path, bpfvm_map **out, bpfvm_error *err);
 
 /* The CPU slot per-CPU operations of the calling thread use:
  * sched_getcpu() modulo the possible CPUs.  Two threads may share one. */

@@ -221,7 +221,21 @@ static long array_for_each(bpfvm_map *map, bpfvm_map_for_each_fn cb, void *ctx)
 	return visited;
 }
 
+/* Arrays hold no structure, only values: what may be held is a value's
+ * struct bpf_spin_lock (per-CPU arrays have none). */
+static void array_holders(const bpfvm_map *map, map_holder_fn report, void *ctx)
+{
+	map_report_value_locks(map, slot(map, 0, 0), map->max_entries, map->value_stride, report, ctx);
+}
+
+static void array_reclaim(bpfvm_map *map)
+{
+	map_release_dead_value_locks(map, slot(map, 0, 0), map->max_entries, map->value_stride);
+}
+
 const struct map_ops map_array_ops = {
+	.reclaim = array_reclaim,
+	.holders = array_holders,
 	.check = array_map_check,
 	.layout = array_layout,
 	.pinnable = true,

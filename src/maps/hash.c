@@ -64,21 +64,34 @@
 
 struct htab_state {
 	uint32_t count;       /* elements in the table (atomic) */
-	uint32_t pool_lock;   /* guards free_head and bump of non-LRU maps */
+	uint32_t pool_lock;   /* guards free_head, bump and spares of non-LRU maps */
 	uint32_t free_head;   /* link of the first free element */
 	uint32_t bump;        /* elements [0, bump) have been handed out before */
 	uint32_t lru_lock;    /* guards the LRU list, and free_head/bump of LRU maps */
 	uint32_t lru_head;    /* most recently added */
 	uint32_t lru_tail;    /* eviction candidates */
-	uint32_t spares;      /* atomic: elements held as threads' spares (plain hash) */
+	uint32_t spares;      /* elements held as threads' spares (plain hash) */
+	uint32_t reclaim_lock;   /* non-LRU maps: one reclaim at a time (LRU: lru_lock) */
+	uint32_t reclaims;       /* atomic: how many reclaims ran (for map show) */
 };
 
+/* The bucket's lock word: the sequence in the low half (odd while held),
+ * the holder's owner token in the high half (0 when free), changed
+ * together by one compare-and-swap so a holder killed at any point is
+ * always named by the word. */
 struct htab_bucket {
-	uint32_t lock;
+	uint64_t lock;
 	uint32_t head;
+	uint32_t pad;
 };
 
-enum elem_state { ELEM_FREE = 0, ELEM_PENDING, ELEM_LINKED, ELEM_UNLINKED };
+#define BUCKET_SEQ(word) ((uint32_t)(word))
+#define BUCKET_HOLDER(word) ((uint32_t)((word) >> 32))
+
+/* Where an element is.  Outside the table and the free list (PENDING,
+ * UNLINKED, SPARE) an element names its holder in `owner`, so a reclaim
+ * can tell what a live process holds from what a dead one left behind. */
+enum elem_state { ELEM_FREE = 0, ELEM_PENDING, ELEM_LINKED, ELEM_UNLINKED, ELEM_SPARE };
 
 struct htab_elem {
 	uint32_t next;        /* bucket chain, or free list */
@@ -87,6 +100,7 @@ struct htab_elem {
 	uint8_t state;        /* enum elem_state, atomic */
 	uint8_t ref;          /* LRU reference bit, atomic */
 	uint16_t pad;
+	uint32_t owner;       /* atomic: owner token of the process holding it (see elem_state) */
 };
 
 /* Sections and counts in the map object. */
@@ -173,32 +187,90 @@ static void set_head(struct htab_bucket *b, uint32_t v) { __atomic_store_n(&b->h
 #define seq_fence(order) __atomic_thread_fence(order)
 #endif
 
+static uint32_t get_owner(const struct htab_elem *e) { return __atomic_load_n(&e->owner, __ATOMIC_RELAXED); }
+static void set_owner(struct htab_elem *e, uint32_t t) { __atomic_store_n(&e->owner, t, __ATOMIC_RELAXED); }
+
+static void bucket_repair(const bpfvm_map *m, struct htab_bucket *b);
+
 /* The bucket's sequence lock (see the top of the file): taken by moving
- * its word from even to odd, released by moving it on to the next even
- * value.  Spins, then yields, like spin_lock(). */
-static void bucket_lock(struct htab_bucket *b)
+ * its sequence from even to odd with our token beside it, released by
+ * moving it on to the next even value with no holder.  Spins, then
+ * yields; a holder found dead is replaced by us and the chain repaired
+ * (bucket_repair()).  True if it was taken over: the caller arranges a
+ * reclaim of what the dead holder may have leaked. */
+static bool bucket_lock_wait(const bpfvm_map *m, struct htab_bucket *b, uint32_t self)
 {
-	unsigned spins = 0;
+	struct owner_wait w;
+	owner_wait_init(&w, 0);
 	for (;;) {
-		uint32_t v = __atomic_load_n(&b->lock, __ATOMIC_RELAXED);
-		if (!(v & 1) && __atomic_compare_exchange_n(&b->lock, &v, v + 1, false, __ATOMIC_ACQUIRE,
-		                                            __ATOMIC_RELAXED))
-			break;
-		if (++spins < 64) {
-			cpu_relax();
-		} else {
-			spins = 0;
-			sched_yield();
+		uint64_t v = __atomic_load_n(&b->lock, __ATOMIC_RELAXED);
+		if (!(BUCKET_SEQ(v) & 1)) {
+			uint64_t held = ((uint64_t)self << 32) | (BUCKET_SEQ(v) + 1);
+			if (__atomic_compare_exchange_n(&b->lock, &v, held, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+				return false;
+			continue;
+		}
+		if (owner_wait_step(&w, BUCKET_HOLDER(v)) != OWNER_WAIT_DEAD)
+			continue;
+		uint64_t ours = ((uint64_t)self << 32) | BUCKET_SEQ(v);
+		if (__atomic_compare_exchange_n(&b->lock, &v, ours, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+			bucket_repair(m, b);
+			return true;
 		}
 	}
-	/* what the holder writes must not be seen before the word is odd */
-	seq_fence(__ATOMIC_RELEASE);
 }
 
-static void bucket_unlock(struct htab_bucket *b)
+static inline __attribute__((always_inline)) bool bucket_lock_raw(const bpfvm_map *m, struct htab_bucket *b)
 {
-	uint32_t v = __atomic_load_n(&b->lock, __ATOMIC_RELAXED);
-	__atomic_store_n(&b->lock, v + 1, __ATOMIC_RELEASE);
+	uint32_t self = owner_self();
+	uint64_t v = __atomic_load_n(&b->lock, __ATOMIC_RELAXED);
+	bool taken_over = false;
+	if (__builtin_expect((BUCKET_SEQ(v) & 1) ||
+	                     !__atomic_compare_exchange_n(&b->lock, &v, ((uint64_t)self << 32) | (BUCKET_SEQ(v) + 1),
+	                                                  false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED), 0))
+		taken_over = bucket_lock_wait(m, b, self);
+	/* what the holder writes must not be seen before the word is odd */
+	seq_fence(__ATOMIC_RELEASE);
+	return taken_over;
+}
+
+static void bucket_unlock_raw(struct htab_bucket *b)
+{
+	uint64_t v = __atomic_load_n(&b->lock, __ATOMIC_RELAXED);
+	__atomic_store_n(&b->lock, (uint64_t)(BUCKET_SEQ(v) + 1), __ATOMIC_RELEASE);
+}
+
+/* After a takeover by a thread that held a bucket lock, the map is owed
+ * a reclaim (m->reclaim_due, process-local), paid by the next
+ * bucket_unlock() that leaves its thread holding nothing. */
+static void reclaim(bpfvm_map *m);
+
+static inline __attribute__((always_inline)) void bucket_lock(const bpfvm_map *m, struct htab_bucket *b)
+{
+	if (__builtin_expect(bucket_lock_raw(m, b), 0))
+		__atomic_store_n(&((bpfvm_map *)m)->reclaim_due, 1, __ATOMIC_RELAXED);
+}
+
+static void reclaim_if_due(const bpfvm_map *m)
+{
+	uint32_t due = 1;
+	if (__atomic_compare_exchange_n(&((bpfvm_map *)m)->reclaim_due, &due, 0, false, __ATOMIC_RELAXED,
+	                                __ATOMIC_RELAXED))
+		reclaim((bpfvm_map *)m);
+}
+
+static inline __attribute__((always_inline)) void bucket_unlock(const bpfvm_map *m, struct htab_bucket *b)
+{
+	bucket_unlock_raw(b);
+	if (__builtin_expect(__atomic_load_n(&m->reclaim_due, __ATOMIC_RELAXED), 0))
+		reclaim_if_due(m);
+}
+
+/* Under lru_lock (LRU eviction) a reclaim cannot start: it is owed until
+ * the lock is released. */
+static inline void bucket_unlock_nested(struct htab_bucket *b)
+{
+	bucket_unlock_raw(b);
 }
 
 static void set_ref(struct htab_elem *e)
@@ -283,21 +355,59 @@ static inline __attribute__((always_inline)) uint32_t find(const bpfvm_map *m, c
 	return find_k(m, b, hash, key, prev_out, m->key_size);
 }
 
+/* Takes an element out of its chain with one store; it is ours (UNLINKED)
+ * from then on, and named ours before that store so a crash right after
+ * it leaves an element a reclaim knows to free. */
 static void unlink_elem(const bpfvm_map *m, struct htab_bucket *b, uint32_t prev, uint32_t link)
 {
-	uint32_t next = get_next(elem_at(m, link));
+	struct htab_elem *e = elem_at(m, link);
+	uint32_t next = get_next(e);
+	set_owner(e, owner_self());
 	if (prev)
-		set_next(elem_at(m, prev), next);
+		__atomic_store_n(&elem_at(m, prev)->next, next, __ATOMIC_RELEASE);
 	else
-		set_head(b, next);
-	set_state(elem_at(m, link), ELEM_UNLINKED);
+		__atomic_store_n(&b->head, next, __ATOMIC_RELEASE);
+	set_state(e, ELEM_UNLINKED);
+}
+
+/* Links a filled private element at the head of its bucket: one store
+ * publishes it (the link was written first). */
+static void link_head(const bpfvm_map *m, struct htab_bucket *b, uint32_t link)
+{
+	struct htab_elem *e = elem_at(m, link);
+	set_next(e, get_head(b));
+	__atomic_store_n(&b->head, link, __ATOMIC_RELEASE);
+	set_state(e, ELEM_LINKED);
+}
+
+/* Replaces `old` (after `prev`, 0: the head) by the filled private
+ * element `link`, which goes to the head as the kernel's replace does.
+ * Each step is one store, so a crash leaves the old element, or both
+ * with the new one first (lookups find the new value; bucket_repair()
+ * drops the old one), or the new one alone. */
+static void replace_elem(const bpfvm_map *m, struct htab_bucket *b, uint32_t prev, uint32_t old, uint32_t link)
+{
+	struct htab_elem *e = elem_at(m, link), *o = elem_at(m, old);
+	set_owner(o, owner_self());
+	if (!prev) {
+		set_next(e, get_next(o));
+		__atomic_store_n(&b->head, link, __ATOMIC_RELEASE);
+	} else {
+		set_next(e, get_head(b));
+		__atomic_store_n(&b->head, link, __ATOMIC_RELEASE);
+		__atomic_store_n(&elem_at(m, prev)->next, get_next(o), __ATOMIC_RELEASE);
+	}
+	set_state(e, ELEM_LINKED);
+	set_state(o, ELEM_UNLINKED);
 }
 
 /* ---- the element pool (non-LRU maps) ------------------------------------ */
 
-/* A free element off the free list, else a never-used one; 0 if none.
- * The caller holds the lock guarding free_head (pool or LRU). */
-static uint32_t take_free_locked(const bpfvm_map *m, struct htab_state *st)
+/* A free element off the free list, else a never-used one, made ours in
+ * `state`; 0 if none.  The caller holds the lock guarding free_head (pool
+ * or LRU).  Popping is one store of free_head, so a crash loses at most
+ * the element, which names no live owner and a reclaim frees. */
+static uint32_t take_free_locked(const bpfvm_map *m, struct htab_state *st, uint8_t state)
 {
 	uint32_t link = 0;
 	if (link_ok(m, st->free_head)) {
@@ -306,46 +416,45 @@ static uint32_t take_free_locked(const bpfvm_map *m, struct htab_state *st)
 	} else if (st->bump < m->N_ELEMS) {
 		link = ++st->bump;
 	}
+	if (link) {
+		set_owner(elem_at(m, link), owner_self());
+		set_state(elem_at(m, link), state);
+	}
 	return link;
+}
+
+/* Pushing is one store of free_head after the element's link. */
+static void put_free_locked(const bpfvm_map *m, struct htab_state *st, uint32_t link)
+{
+	struct htab_elem *e = elem_at(m, link);
+	set_state(e, ELEM_FREE);
+	set_next(e, st->free_head);
+	__atomic_store_n(&st->free_head, link, __ATOMIC_RELEASE);
+}
+
+/* The pool lock: the free list is consistent at every store, so a holder
+ * that died leaves at most a leaked element; the map is owed a reclaim
+ * (the caller holds a bucket lock, so it cannot reclaim now). */
+static void pool_lock(const bpfvm_map *m, struct htab_state *st)
+{
+	if (__builtin_expect(spin_lock(&st->pool_lock), 0))
+		__atomic_store_n(&((bpfvm_map *)m)->reclaim_due, 1, __ATOMIC_RELAXED);
 }
 
 static uint32_t pool_alloc(const bpfvm_map *m)
 {
 	struct htab_state *st = state_of(m);
-	spin_lock(&st->pool_lock);
-	uint32_t link = take_free_locked(m, st);
+	pool_lock(m, st);
+	uint32_t link = take_free_locked(m, st, ELEM_PENDING);
 	spin_unlock(&st->pool_lock);
-	if (link)
-		set_state(elem_at(m, link), ELEM_PENDING);
-	return link;
-}
-
-/* Replacing `old`: a free element, with `old` (which the caller has as
- * good as unlinked) returned to the pool under the same hold of the
- * lock; 0, and `old` kept, when none is free. */
-static uint32_t pool_swap(const bpfvm_map *m, uint32_t old)
-{
-	struct htab_state *st = state_of(m);
-	spin_lock(&st->pool_lock);
-	uint32_t link = take_free_locked(m, st);
-	if (link) {
-		set_state(elem_at(m, old), ELEM_FREE);
-		set_next(elem_at(m, old), st->free_head);
-		st->free_head = old;
-	}
-	spin_unlock(&st->pool_lock);
-	if (link)
-		set_state(elem_at(m, link), ELEM_PENDING);
 	return link;
 }
 
 static void pool_free(const bpfvm_map *m, uint32_t link)
 {
 	struct htab_state *st = state_of(m);
-	spin_lock(&st->pool_lock);
-	set_state(elem_at(m, link), ELEM_FREE);
-	set_next(elem_at(m, link), st->free_head);
-	st->free_head = link;
+	pool_lock(m, st);
+	put_free_locked(m, st, link);
 	spin_unlock(&st->pool_lock);
 }
 
@@ -432,8 +541,12 @@ static void spare_return_locked(struct spare_entry *en)
 	bpfvm_map *m = __atomic_load_n(&en->map, __ATOMIC_RELAXED);
 	uint32_t link = __atomic_load_n(&en->link, __ATOMIC_RELAXED);
 	if (m && link_ok(m, link)) {
-		pool_free(m, link);
-		__atomic_sub_fetch(&state_of(m)->spares, 1, __ATOMIC_RELAXED);
+		struct htab_state *st = state_of(m);
+		pool_lock(m, st);
+		put_free_locked(m, st, link);
+		if (__atomic_load_n(&st->spares, __ATOMIC_RELAXED))
+			__atomic_sub_fetch(&st->spares, 1, __ATOMIC_RELAXED);
+		spin_unlock(&st->pool_lock);
 	}
 	__atomic_store_n(&en->link, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&en->map, NULL, __ATOMIC_RELAXED);
@@ -560,17 +673,14 @@ static struct spare_table *spare_table_new(void)
 static uint32_t spare_take(bpfvm_map *m)
 {
 	struct htab_state *st = state_of(m);
-	uint32_t cap = spare_cap(m->ncpus);
-	if (__atomic_add_fetch(&st->spares, 1, __ATOMIC_RELAXED) > cap) {
-		__atomic_sub_fetch(&st->spares, 1, __ATOMIC_RELAXED);
-		return 0;
-	}
-	uint32_t link = pool_alloc(m);
-	if (!link) {
-		__atomic_sub_fetch(&st->spares, 1, __ATOMIC_RELAXED);
-		return 0;
-	}
-	set_state(elem_at(m, link), ELEM_UNLINKED);
+	uint32_t link = 0;
+	pool_lock(m, st);
+	if (__atomic_load_n(&st->spares, __ATOMIC_RELAXED) < spare_cap(m->ncpus) &&
+	    (link = take_free_locked(m, st, ELEM_SPARE)) != 0)
+		__atomic_add_fetch(&st->spares, 1, __ATOMIC_RELAXED);
+	spin_unlock(&st->pool_lock);
+	if (__builtin_expect(m->reclaim_due, 0))
+		reclaim_if_due(m);   /* no lock held here */
 	return link;
 }
 
@@ -666,7 +776,7 @@ static bool lru_try_evict(const bpfvm_map *m, uint32_t link)
 	uint32_t hash = get_hash(e);
 	struct htab_bucket *b = bucket_of(m, hash);
 	bool taken = false;
-	bucket_lock(b);
+	bucket_lock(m, b);
 	/* Re-check under the bucket lock: it may have been deleted meanwhile. */
 	if (get_state(e) == ELEM_LINKED && get_hash(e) == hash) {
 		uint32_t prev = 0;
@@ -678,8 +788,159 @@ static bool lru_try_evict(const bpfvm_map *m, uint32_t link)
 			taken = true;
 		}
 	}
-	bucket_unlock(b);
+	bucket_unlock_nested(b);   /* under lru_lock: no reclaim here */
 	return taken;
+}
+
+/* ---- reclaim: what dead processes left behind ------------------------------- */
+
+/* Liveness of the owners one reclaim meets, each asked once. */
+struct alive_memo {
+	uint32_t token[32];
+	bool alive[32];
+	unsigned n;
+};
+
+static bool memo_alive(struct alive_memo *memo, uint32_t token)
+{
+	for (unsigned i = 0; i < memo->n; i++)
+		if (memo->token[i] == token)
+			return memo->alive[i];
+	bool alive = owner_alive(token);
+	if (memo->n < 32) {
+		memo->token[memo->n] = token;
+		memo->alive[memo->n++] = alive;
+	}
+	return alive;
+}
+
+/* Chains: cut at the first link out of range or already met (a cycle, or
+ * an element in two chains: only a damaged arena has those); marks what
+ * is in the table and returns how many. */
+static uint32_t reclaim_chains(const bpfvm_map *m, uint8_t *mark)
+{
+	uint32_t count = 0;
+	for (uint32_t i = 0; i < m->N_BUCKETS; i++) {
+		struct htab_bucket *b = bucket_at(m, i);
+		uint32_t prev = 0;
+		for (uint32_t link = get_head(b); link; ) {
+			if (!link_ok(m, link) || mark[link - 1]) {
+				if (prev)
+					set_next(elem_at(m, prev), 0);
+				else
+					set_head(b, 0);
+				break;
+			}
+			mark[link - 1] = 1;
+			set_state(elem_at(m, link), ELEM_LINKED);
+			count++;
+			prev = link;
+			link = get_next(elem_at(m, link));
+		}
+	}
+	return count;
+}
+
+/* With the outer lock held (lru_lock of an LRU map, else reclaim_lock):
+ * takes every bucket lock in order, then the pool lock, so no operation
+ * is half-way; recounts the table; frees every element outside it that
+ * no live process holds (what a dead one held, or lost between two
+ * stores); recounts the spares and rebuilds the LRU list.  Without
+ * memory for its marks it leaves the reclaim owed. */
+static void reclaim_locked(const bpfvm_map *m)
+{
+	struct htab_state *st = state_of(m);
+	uint8_t *mark = calloc(m->N_ELEMS ? m->N_ELEMS : 1, 1);
+	if (!mark) {
+		__atomic_store_n(&((bpfvm_map *)m)->reclaim_due, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	for (uint32_t i = 0; i < m->N_BUCKETS; i++)
+		bucket_lock_raw(m, bucket_at(m, i));
+	if (!is_lru(m))
+		spin_lock(&st->pool_lock);
+	uint32_t count = reclaim_chains(m, mark);
+	struct alive_memo memo = { .n = 0 };
+	uint32_t bump = st->bump < m->N_ELEMS ? st->bump : m->N_ELEMS;
+	uint32_t free_head = 0, spares = 0;
+	for (uint32_t link = bump; link >= 1; link--) {
+		struct htab_elem *e = elem_at(m, link);
+		if (mark[link - 1])
+			continue;
+		uint8_t state = get_state(e);
+		if ((state == ELEM_PENDING || state == ELEM_UNLINKED || state == ELEM_SPARE) &&
+		    memo_alive(&memo, get_owner(e))) {
+			mark[link - 1] = 2;   /* held by a live process */
+			spares += state == ELEM_SPARE;
+			continue;
+		}
+		set_state(e, ELEM_FREE);
+		set_owner(e, 0);
+		set_next(e, free_head);
+		free_head = link;
+	}
+	st->bump = bump;
+	st->free_head = free_head;
+	__atomic_store_n(&st->count, count, __ATOMIC_RELAXED);
+	__atomic_store_n(&st->spares, spares, __ATOMIC_RELAXED);
+	if (is_lru(m)) {
+		/* Recency is lost; what is in the table or held goes back on. */
+		st->lru_head = st->lru_tail = 0;
+		for (uint32_t link = 1; link <= bump; link++)
+			if (mark[link - 1])
+				lru_push_head(m, st, link);
+	}
+	if (!is_lru(m))
+		spin_unlock(&st->pool_lock);
+	for (uint32_t i = m->N_BUCKETS; i-- > 0;)
+		bucket_unlock_raw(bucket_at(m, i));
+	__atomic_add_fetch(&st->reclaims, 1, __ATOMIC_RELAXED);
+	free(mark);
+}
+
+static void reclaim(bpfvm_map *m)
+{
+	struct htab_state *st = state_of(m);
+	uint32_t *outer = is_lru(m) ? &st->lru_lock : &st->reclaim_lock;
+	spin_lock(outer);
+	reclaim_locked(m);
+	spin_unlock(outer);
+}
+
+/* The LRU lock: its list takes several stores to change, so a holder
+ * that died may have left it broken; the taker rebuilds it (and the rest)
+ * before going on.  Nothing else is held when it is taken. */
+static void lru_lock(const bpfvm_map *m, struct htab_state *st)
+{
+	if (__builtin_expect(spin_lock(&st->lru_lock), 0))
+		reclaim_locked(m);
+}
+
+/* Under a bucket lock just taken over: the dead holder may have linked a
+ * replacement at the head without yet unlinking the element it replaces
+ * (replace_elem()): that one is dropped here (named by no owner, so the
+ * reclaim that follows frees it), and the head is marked linked in case
+ * it died before doing so. */
+static void bucket_repair(const bpfvm_map *m, struct htab_bucket *b)
+{
+	uint32_t head = get_head(b);
+	if (!link_ok(m, head))
+		return;
+	struct htab_elem *h = elem_at(m, head);
+	uint32_t prev = head, steps = 0;
+	for (uint32_t link = get_next(h); link_ok(m, link) && steps < m->N_ELEMS; steps++) {
+		struct htab_elem *e = elem_at(m, link);
+		uint32_t next = get_next(e);
+		if (get_hash(e) == get_hash(h) && memcmp(elem_key(m, link), elem_key(m, head), m->key_size) == 0) {
+			set_owner(e, 0);
+			__atomic_store_n(&elem_at(m, prev)->next, next, __ATOMIC_RELEASE);
+			set_state(e, ELEM_UNLINKED);
+			break;
+		}
+		prev = link;
+		link = next;
+	}
+	set_state(h, ELEM_LINKED);
 }
 
 /* prealloc_lru_pop(): a free element, evicting the least recently used one
@@ -688,10 +949,9 @@ static bool lru_try_evict(const bpfvm_map *m, uint32_t link)
 static uint32_t lru_pop_free(const bpfvm_map *m)
 {
 	struct htab_state *st = state_of(m);
-	spin_lock(&st->lru_lock);
-	uint32_t link = take_free_locked(m, st);
+	lru_lock(m, st);
+	uint32_t link = take_free_locked(m, st, ELEM_PENDING);
 	if (link) {
-		set_state(elem_at(m, link), ELEM_PENDING);
 		__atomic_store_n(&elem_at(m, link)->ref, 0, __ATOMIC_RELAXED);
 		lru_push_head(m, st, link);
 		spin_unlock(&st->lru_lock);
@@ -723,7 +983,11 @@ static uint32_t lru_pop_free(const bpfvm_map *m)
 		}
 		cur = prev;
 	}
+	if (link)
+		set_owner(elem_at(m, link), owner_self());
 	spin_unlock(&st->lru_lock);
+	if (__builtin_expect(m->reclaim_due, 0))
+		reclaim_if_due(m);   /* an eviction took a bucket over */
 	return link;
 }
 
@@ -731,11 +995,9 @@ static uint32_t lru_pop_free(const bpfvm_map *m)
 static void lru_release(const bpfvm_map *m, uint32_t link)
 {
 	struct htab_state *st = state_of(m);
-	spin_lock(&st->lru_lock);
+	lru_lock(m, st);
 	lru_remove(m, st, link);
-	set_state(elem_at(m, link), ELEM_FREE);
-	set_next(elem_at(m, link), st->free_head);
-	st->free_head = link;
+	put_free_locked(m, st, link);
 	spin_unlock(&st->lru_lock);
 }
 
@@ -865,7 +1127,7 @@ static long htab_update(bpfvm_map *m, const void *key, const void *value, uint64
 	long rc = 0;
 	uint32_t to_free = 0;
 	bpfvm_map *put_after = NULL;
-	bucket_lock(b);
+	bucket_lock(m, b);
 	uint32_t prev = 0;
 	uint32_t old = find(m, b, hash, key, &prev);
 	if (old && base_flags == BPFVM_NOEXIST) {
@@ -895,32 +1157,6 @@ static long htab_update(bpfvm_map *m, const void *key, const void *value, uint64
 		goto out;
 	}
 
-	if (old && !lru) {
-		/* Replacing in a plain hash map: the fresh element comes from
-		 * the pool and the old one goes back in one hold of the pool
-		 * lock.  The old one is handed back while still in the chain,
-		 * so its link is read first; nobody follows that chain before
-		 * the bucket lock is released (lock-free lookups that were
-		 * walking it will find the word changed and walk again). */
-		uint32_t old_next = get_next(elem_at(m, old));
-		uint32_t link = pool_swap(m, old);
-		if (!link) {
-			/* Every spare element is in flight: overwrite in place. */
-			value_in(m, elem_value(m, old, 0), value, m->value_size);
-			goto out;
-		}
-		fill_elem(m, link, key, hash, value, mode, inner);
-		if (prev) {
-			set_next(elem_at(m, prev), old_next);
-			set_next(elem_at(m, link), get_head(b));
-		} else {
-			set_next(elem_at(m, link), old_next);   /* the old one was the head */
-		}
-		set_head(b, link);
-		set_state(elem_at(m, link), ELEM_LINKED);
-		goto out;
-	}
-
 	uint32_t link = fresh;
 	if (lru) {
 		fresh = 0;
@@ -944,19 +1180,19 @@ static long htab_update(bpfvm_map *m, const void *key, const void *value, uint64
 			goto out;
 		}
 	}
+	/* A replacement goes in front of the old element, which is then
+	 * unlinked and freed (two pool locks; the plain map's spare path
+	 * avoids them). */
 	fill_elem(m, link, key, hash, value, mode, inner);
-	set_next(elem_at(m, link), get_head(b));
-	set_head(b, link);
-	set_state(elem_at(m, link), ELEM_LINKED);
+	link_head(m, b, link);
 	if (old) {
-		/* The new element went in front of the old one. */
 		unlink_elem(m, b, prev ? prev : link, old);
 		if (lru)
 			set_ref(elem_at(m, link));
 		to_free = old;
 	}
 out:
-	bucket_unlock(b);
+	bucket_unlock(m, b);
 	if (to_free)
 		elem_release(m, to_free);
 	if (fresh)
@@ -991,7 +1227,7 @@ static inline __attribute__((always_inline)) long plain_update(bpfvm_map *m, con
 	struct htab_bucket *b = bucket_of(m, hash);
 	struct spare_entry *sp = spare_entry_of(m);
 	long rc = 0;
-	bucket_lock(b);
+	bucket_lock(m, b);
 	/* The head's bookkeeping (its chain link, read to replace it) is on
 	 * another cache line than its key: start loading it while the key
 	 * is compared, so the two misses overlap. */
@@ -1005,14 +1241,13 @@ static inline __attribute__((always_inline)) long plain_update(bpfvm_map *m, con
 			rc = -EEXIST;
 			goto out;
 		}
-		/* A fresh element goes where the old one was (see htab_update());
-		 * the old one becomes the spare, or goes back to the pool. */
-		uint32_t old_next = get_next(elem_at(m, old));
+		/* A fresh element replaces the old one (replace_elem()); the
+		 * old one becomes the spare, or goes back to the pool. */
 		uint32_t spare = sp ? __atomic_load_n(&sp->link, __ATOMIC_RELAXED) : 0;
 		uint32_t link = spare;
 		if (!link_ok(m, link)) {
 			spare = 0;
-			link = pool_swap(m, old);
+			link = pool_alloc(m);
 			if (!link) {
 				value_in(m, elem_value(m, old, 0), value, m->value_size);
 				goto out;
@@ -1022,21 +1257,16 @@ static inline __attribute__((always_inline)) long plain_update(bpfvm_map *m, con
 		__atomic_store_n(&e->hash, hash, __ATOMIC_RELAXED);
 		arena_store(elem_key(m, link), key, ksz);
 		plain_value_in(m, elem_value(m, link, 0), value);
-		if (prev) {
-			set_next(elem_at(m, prev), old_next);
-			set_next(e, get_head(b));
-		} else {
-			set_next(e, old_next);
-		}
-		set_head(b, link);
-		set_state(e, ELEM_LINKED);
+		replace_elem(m, b, prev, old, link);
 		if (spare) {
-			set_state(elem_at(m, old), ELEM_UNLINKED);
+			set_state(elem_at(m, old), ELEM_SPARE);
 			__atomic_store_n(&sp->link, old, __ATOMIC_RELAXED);
 		}
-		bucket_unlock(b);
-		if (!spare)
+		bucket_unlock(m, b);
+		if (!spare) {
+			pool_free(m, old);
 			spare_refill(m);
+		}
 		return 0;
 	}
 	if (flags == BPFVM_EXIST) {
@@ -1058,11 +1288,9 @@ static inline __attribute__((always_inline)) long plain_update(bpfvm_map *m, con
 	__atomic_store_n(&e->hash, hash, __ATOMIC_RELAXED);
 	arena_store(elem_key(m, link), key, ksz);
 	plain_value_in(m, elem_value(m, link, 0), value);
-	set_next(e, get_head(b));
-	set_head(b, link);
-	set_state(e, ELEM_LINKED);
+	link_head(m, b, link);
 out:
-	bucket_unlock(b);
+	bucket_unlock(m, b);
 	return rc;
 }
 
@@ -1082,7 +1310,7 @@ static long htab_delete_common(bpfvm_map *m, const void *key, void *value, uint6
 {
 	uint32_t hash = key_hash(m, key);
 	struct htab_bucket *b = bucket_of(m, hash);
-	bucket_lock(b);
+	bucket_lock(m, b);
 	uint32_t prev = 0;
 	uint32_t link = find(m, b, hash, key, &prev);
 	if (link) {
@@ -1091,7 +1319,7 @@ static long htab_delete_common(bpfvm_map *m, const void *key, void *value, uint6
 		unlink_elem(m, b, prev, link);
 		__atomic_sub_fetch(&state_of(m)->count, 1, __ATOMIC_RELAXED);
 	}
-	bucket_unlock(b);
+	bucket_unlock(m, b);
 	if (!link)
 		return -ENOENT;
 	elem_release(m, link);
@@ -1105,11 +1333,11 @@ static int htab_sys_lookup(bpfvm_map *m, const void *key, void *value, uint64_t 
 	(void)err;
 	uint32_t hash = key_hash(m, key);
 	struct htab_bucket *b = bucket_of(m, hash);
-	bucket_lock(b);
+	bucket_lock(m, b);
 	uint32_t link = find(m, b, hash, key, NULL);
 	if (link)
 		copy_out(m, link, value, flags);
-	bucket_unlock(b);
+	bucket_unlock(m, b);
 	return link ? 0 : -ENOENT;
 }
 
@@ -1118,8 +1346,8 @@ static int htab_sys_lookup(bpfvm_map *m, const void *key, void *value, uint64_t 
 static inline __attribute__((always_inline)) bool find_unlocked(const bpfvm_map *m, struct htab_bucket *b,
                                                                 uint32_t hash, const void *key, uint32_t *link)
 {
-	uint32_t seq = __atomic_load_n(&b->lock, __ATOMIC_ACQUIRE);
-	if (seq & 1)
+	uint64_t seq = __atomic_load_n(&b->lock, __ATOMIC_ACQUIRE);
+	if (BUCKET_SEQ(seq) & 1)
 		return false;
 	uint32_t found = find(m, b, hash, key, NULL);
 	/* the walk's reads complete before the word is read again */
@@ -1145,7 +1373,7 @@ static void *htab_lookup_cpu(bpfvm_map *m, const void *key, unsigned cpu)
 		if (find_unlocked(m, b, hash, key, &link))
 			break;
 		if (tries + 1 == UNLOCKED_TRIES) {
-			bucket_lock(b);
+			bucket_lock(m, b);
 			link = find(m, b, hash, key, NULL);
 			locked = true;
 			break;
@@ -1162,7 +1390,7 @@ static void *htab_lookup_cpu(bpfvm_map *m, const void *key, unsigned cpu)
 			result = elem_value(m, link, cpu);
 	}
 	if (locked)
-		bucket_unlock(b);
+		bucket_unlock(m, b);
 	return result;
 }
 
@@ -1186,29 +1414,29 @@ static int htab_get_next_key(bpfvm_map *m, const void *key, void *next_key, bpfv
 	if (key) {
 		uint32_t hash = key_hash(m, key);
 		struct htab_bucket *b = bucket_of(m, hash);
-		bucket_lock(b);
+		bucket_lock(m, b);
 		uint32_t link = find(m, b, hash, key, NULL);
 		if (link) {
 			uint32_t next = get_next(elem_at(m, link));
 			if (link_ok(m, next)) {
 				memcpy(next_key, elem_key(m, next), m->key_size);
-				bucket_unlock(b);
+				bucket_unlock(m, b);
 				return 0;
 			}
 			i = (hash & (m->N_BUCKETS - 1)) + 1;
 		}
-		bucket_unlock(b);
+		bucket_unlock(m, b);
 	}
 	for (; i < m->N_BUCKETS; i++) {
 		struct htab_bucket *b = bucket_at(m, i);
-		bucket_lock(b);
+		bucket_lock(m, b);
 		uint32_t head = get_head(b);
 		if (link_ok(m, head)) {
 			memcpy(next_key, elem_key(m, head), m->key_size);
-			bucket_unlock(b);
+			bucket_unlock(m, b);
 			return 0;
 		}
-		bucket_unlock(b);
+		bucket_unlock(m, b);
 	}
 	return -ENOENT;
 }
@@ -1225,7 +1453,7 @@ static long htab_for_each(bpfvm_map *m, bpfvm_map_for_each_fn cb, void *ctx)
 	for (uint32_t i = 0; i < m->N_BUCKETS; i++) {
 		struct htab_bucket *b = bucket_at(m, i);
 		uint32_t count = 0;
-		bucket_lock(b);
+		bucket_lock(m, b);
 		for (uint32_t link = get_head(b); link_ok(m, link) && count < m->N_ELEMS;
 		     link = get_next(elem_at(m, link))) {
 			if (count == cap) {
@@ -1241,7 +1469,7 @@ static long htab_for_each(bpfvm_map *m, bpfvm_map_for_each_fn cb, void *ctx)
 			}
 			snap[count++] = link;
 		}
-		bucket_unlock(b);
+		bucket_unlock(m, b);
 		for (uint32_t k = 0; k < count; k++) {
 			struct htab_elem *e = elem_at(m, snap[k]);
 			if (get_state(e) != ELEM_LINKED || (get_hash(e) & (m->N_BUCKETS - 1)) != i)
@@ -1435,7 +1663,46 @@ int map_hash_of_maps_set(bpfvm_map *m, const void *key, bpfvm_map *inner, uint64
 	return rc;
 }
 
+/* bpfvm_map_holders(): the locks held and the elements out of the table. */
+static void htab_holders(const bpfvm_map *m, map_holder_fn report, void *ctx)
+{
+	struct htab_state *st = state_of(m);
+	uint32_t t;
+	if ((t = spin_holder(&st->pool_lock)) != 0)
+		report(ctx, "pool lock", 0, t);
+	if ((t = spin_holder(&st->lru_lock)) != 0)
+		report(ctx, "lru lock", 0, t);
+	if ((t = spin_holder(&st->reclaim_lock)) != 0)
+		report(ctx, "reclaim lock", 0, t);
+	for (uint32_t i = 0; i < m->N_BUCKETS; i++) {
+		uint64_t v = __atomic_load_n(&bucket_at(m, i)->lock, __ATOMIC_RELAXED);
+		if (BUCKET_SEQ(v) & 1)
+			report(ctx, "bucket lock", i, BUCKET_HOLDER(v));
+	}
+	uint32_t bump = st->bump < m->N_ELEMS ? st->bump : m->N_ELEMS;
+	for (uint32_t link = 1; link <= bump; link++) {
+		const struct htab_elem *e = elem_at(m, link);
+		uint8_t state = get_state(e);
+		if (state == ELEM_PENDING || state == ELEM_UNLINKED)
+			report(ctx, "element", link - 1, get_owner(e));
+		else if (state == ELEM_SPARE)
+			report(ctx, "spare element", link - 1, get_owner(e));
+	}
+	if (!is_percpu(m) && !is_of_maps(m))
+		map_report_value_locks(m, m->values + m->KEY_ROUND, bump, m->ELEM_WIN, report, ctx);
+}
+
+/* bpfvm_map_reclaim(), and an open that finds a user dead. */
+static void htab_reclaim(bpfvm_map *m)
+{
+	reclaim(m);
+	if (!is_percpu(m) && !is_of_maps(m))
+		map_release_dead_value_locks(m, m->values + m->KEY_ROUND, m->N_ELEMS, m->ELEM_WIN);
+}
+
 #define HTAB_COMMON \
+	.reclaim = htab_reclaim, \
+	.holders = htab_holders, \
 	.check = htab_check, \
 	.layout = htab_layout, \
 	.attach = htab_attach, \

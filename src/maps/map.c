@@ -215,6 +215,8 @@ static void map_free(bpfvm_map *map)
 		return;
 	if (map->id)
 		map_registry_remove(map);
+	if (map->users)
+		map_users_detach(map);
 	if (map->ops && map->ops->destroy)
 		map->ops->destroy(map);
 	if (map->inner_template)
@@ -228,6 +230,7 @@ static int map_layout(bpfvm_map *map, struct arena_layout *lay, bpfvm_error *err
 {
 	memset(lay, 0, sizeof *lay);
 	layout_add(lay, sizeof(struct arena_header), 64);
+	layout_add(lay, sizeof(struct arena_users), 64);
 	int rc = map->ops->layout(map, lay, err);
 	size_t page = arena_page_size();
 	lay->size = (lay->size + page - 1) & ~(page - 1);
@@ -236,7 +239,7 @@ static int map_layout(bpfvm_map *map, struct arena_layout *lay, bpfvm_error *err
 
 /* The last steps of creating or opening a map: the type's process-local
  * attach, an id, the registry; on any failure so far, the map is freed. */
-static int map_finish(bpfvm_map *map, int rc, bpfvm_map **out, bpfvm_error *err)
+static int map_finish(bpfvm_map *map, int rc, bool inspect, bpfvm_map **out, bpfvm_error *err)
 {
 	if (rc == 0 && map->ops->attach)
 		rc = map->ops->attach(map, err);
@@ -246,6 +249,8 @@ static int map_finish(bpfvm_map *map, int rc, bpfvm_map **out, bpfvm_error *err)
 	}
 	map->id = __atomic_add_fetch(&next_map_id, 1, __ATOMIC_RELAXED);
 	map_registry_add(map);
+	if (!inspect)
+		map_users_attach(map);
 	*out = map;
 	if (err)
 		err->code = 0;
@@ -314,7 +319,7 @@ static int map_create(const bpfvm_map_def *def, bool anonymous, bpfvm_map **out,
 		if (ops->init)
 			rc = ops->init(map, err);
 	}
-	return map_finish(map, rc, out, err);
+	return map_finish(map, rc, false, out, err);
 }
 
 int bpfvm_map_create(const bpfvm_map_def *def, bpfvm_map **out, bpfvm_error *err)
@@ -330,7 +335,7 @@ int map_create_anonymous(const bpfvm_map_def *def, bpfvm_map **out, bpfvm_error 
 /* The steps after arena_open or arena_open_fd (rc, their result) checked
  * the header and copied the definition into map: the layout that
  * definition gives must be the header's; then the arena is mapped. */
-static int map_open_arena(bpfvm_map *map, int rc, const struct arena_header *hdr, const char *what,
+static int map_open_arena(bpfvm_map *map, int rc, const struct arena_header *hdr, const char *what, bool inspect,
                           bpfvm_map **out, bpfvm_error *err)
 {
 	if (rc < 0) {
@@ -352,7 +357,7 @@ static int map_open_arena(bpfvm_map *map, int rc, const struct arena_header *hdr
 		               what, map_type_label(map->type));
 	if (rc == 0)
 		rc = arena_map_file(map, map->fd, &lay, err);
-	return map_finish(map, rc, out, err);
+	return map_finish(map, rc, inspect, out, err);
 }
 
 static bpfvm_map *map_alloc_for_open(void)
@@ -365,7 +370,7 @@ static bpfvm_map *map_alloc_for_open(void)
 	return map;
 }
 
-int bpfvm_map_open_pinned(const char *path, bpfvm_map **out, bpfvm_error *err)
+static int open_pinned(const char *path, bool inspect, bpfvm_map **out, bpfvm_error *err)
 {
 	if (!out)
 		return map_error(err, -EINVAL, "open_pinned: no place for the result");
@@ -377,7 +382,17 @@ int bpfvm_map_open_pinned(const char *path, bpfvm_map **out, bpfvm_error *err)
 		return map_error(err, -ENOMEM, "out of memory opening %s", path);
 	struct arena_header hdr;
 	int rc = arena_open(path, map, &hdr, err);
-	return map_open_arena(map, rc, &hdr, path, out, err);
+	return map_open_arena(map, rc, &hdr, path, inspect, out, err);
+}
+
+int bpfvm_map_open_pinned(const char *path, bpfvm_map **out, bpfvm_error *err)
+{
+	return open_pinned(path, false, out, err);
+}
+
+int bpfvm_map_open_pinned_inspect(const char *path, bpfvm_map **out, bpfvm_error *err)
+{
+	return open_pinned(path, true, out, err);
 }
 
 int map_open_fd(int fd, const char *what, bpfvm_map **out, bpfvm_error *err)
@@ -390,7 +405,7 @@ int map_open_fd(int fd, const char *what, bpfvm_map **out, bpfvm_error *err)
 	}
 	struct arena_header hdr;
 	int rc = arena_open_fd(fd, what, map, &hdr, err);
-	return map_open_arena(map, rc, &hdr, what, out, err);
+	return map_open_arena(map, rc, &hdr, what, false, out, err);
 }
 
 int bpfvm_map_pin(bpfvm_map *map, const char *path, bpfvm_error *err)

@@ -23,13 +23,15 @@
 #include "base/cpus.h"
 #include "isa/isa.h"
 #include "maps/array_layout.h"
+#include "maps/owner.h"
 
 #define MAP_ENOTSUPP BPFVM_ENOTSUPP
 
 /* ---- arena ----------------------------------------------------------- */
 
 #define ARENA_MAGIC 0x50414d4d56465042ULL  /* "BPFVMMAP" little-endian */
-#define ARENA_VERSION 3u   /* 2: hash bucket locks are sequence locks; 3: hash spares */
+#define ARENA_VERSION 4u   /* 2: hash bucket locks are sequence locks; 3: hash spares;
+                            * 4: lock words hold owner tokens, the users table */
 #define ARENA_NO_INDEX UINT32_MAX          /* the null link */
 
 /* At offset 0 of every arena.  Written once at creation (before the arena
@@ -54,6 +56,16 @@ struct arena_header {
 	char name[16];
 };
 
+/* Right after the header: the processes that have the map open (owner
+ * tokens, 0: a free slot), so that an open finding one of them dead
+ * reclaims what it held.  At most ARENA_USERS are tracked at a time; a
+ * process that finds no slot is not tracked (its locks are still taken
+ * over when it dies, and a reclaim then frees what it held). */
+#define ARENA_USERS 64u
+struct arena_users {
+	uint32_t token[ARENA_USERS];   /* atomic */
+};
+
 /* Where each part of an arena goes; computed from the definition alone, so
  * a process opening a pinned map recomputes it and checks it matches. */
 struct arena_layout {
@@ -74,6 +86,10 @@ static inline size_t layout_add(struct arena_layout *lay, size_t size, size_t al
 
 struct map_ops;
 
+/* What a type reports of a held lock or an element/record in flight:
+ * `what` a static description, `index` which one, `token` its holder. */
+typedef void (*map_holder_fn)(void *ctx, const char *what, uint64_t index, uint32_t token);
+
 struct bpfvm_map {
 	uint32_t refcount;            /* atomic */
 	uint32_t id;
@@ -93,12 +109,15 @@ struct bpfvm_map {
 	uint8_t *values;              /* base + values_off */
 	size_t values_len;
 	bool backed_by_memfd;         /* no directory entry can be made */
+	struct arena_users *users;    /* right after the header */
 	/* Type-specific: offsets into the arena and process-local tables. */
 	void *state;                  /* the type's shared state in the arena */
 	size_t off[6];                /* the type's sections, named by the type */
 	uint32_t n[4];                /* the type's counts (buckets, slots, ...) */
 	void *local;                  /* process-local side table, or NULL */
 	bpfvm_map *inner_template;    /* map-in-map: referenced template */
+	uint32_t reclaim_due;         /* atomic: a lock was taken over from a dead holder
+	                               * while a reclaim could not run; the type pays it */
 };
 
 /* The kinds of helper that take a map, as a map type names those it is
@@ -154,6 +173,13 @@ struct map_ops {
 	/* engines: how a lookup may be open-coded, as the kernel's
 	 * map_gen_lookup (array_layout.h); NULL: it must be called */
 	bool (*gen_lookup)(const bpfvm_map *map, struct array_layout *out);
+	/* crash safety (holders.c): frees what dead processes held and
+	 * repairs what they left half-done, with every lock of the map taken
+	 * in its order (at an open that finds a dead user, and on request);
+	 * and reports every lock held and every element or record in
+	 * flight with its holder's token.  NULL: the type has none. */
+	void (*reclaim)(bpfvm_map *map);
+	void (*holders)(const bpfvm_map *map, map_holder_fn report, void *ctx);
 };
 
 extern const struct map_ops map_hash_ops, map_percpu_hash_ops, map_lru_hash_ops,
@@ -198,6 +224,16 @@ size_t arena_page_size(void);
  * -EINVAL for a malformed cap) with err saying which. */
 int arena_charge(size_t size, bpfvm_error *err);
 
+/* holders.c: the users table (at create and open, and when the map
+ * object goes), and the lock words of values with a struct bpf_spin_lock
+ * (`count` values of `stride` bytes from `first`), for types' holders(). */
+void map_users_attach(bpfvm_map *map);
+void map_users_detach(bpfvm_map *map);
+void map_report_value_locks(const bpfvm_map *map, const uint8_t *first, uint64_t count, size_t stride,
+                            map_holder_fn report, void *ctx);
+/* Frees those of them whose holder is dead (a type's reclaim). */
+void map_release_dead_value_locks(const bpfvm_map *map, uint8_t *first, uint64_t count, size_t stride);
+
 /* map.c: possible CPUs and the calling thread's slot. */
 unsigned map_this_cpu(const bpfvm_map *map);
 uint32_t map_random_u32(void);
@@ -238,28 +274,9 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* A test-and-test-and-set lock in shared memory: works across processes
- * and threads.  Yields after a short spin because a holder may have been
- * preempted (two cores, many threads). */
-static inline void spin_lock(uint32_t *lock)
-{
-	unsigned spins = 0;
-	while (__atomic_exchange_n(lock, 1u, __ATOMIC_ACQUIRE)) {
-		while (__atomic_load_n(lock, __ATOMIC_RELAXED)) {
-			if (++spins < 64) {
-				cpu_relax();
-			} else {
-				spins = 0;
-				sched_yield();
-			}
-		}
-	}
-}
-
-static inline void spin_unlock(uint32_t *lock)
-{
-	__atomic_store_n(lock, 0u, __ATOMIC_RELEASE);
-}
+/* Cross-process spin locks (spin_lock(), spin_unlock(), spin_trylock())
+ * are owner.h's: a lock word holds its holder's owner token, and a lock
+ * whose holder died is taken over (spin_lock() then returns true). */
 
 /* Copies between user buffers and values in the arena.  Programs may be
  * doing atomics on the same value at the same time (as in the kernel);
