@@ -26,8 +26,9 @@ typedef struct bpfvm_instance_opts {
 	/* Helpers programs may call; NULL: the kernel's (bpfvm_helpers_new_kernel). */
 	const bpfvm_helpers *helpers;
 	/* Where maps with pinning = LIBBPF_PIN_BY_NAME live; NULL:
-	 * bpfvm_map_pin_dir() (BPFVM_PIN_DIR, else BPFVM_PIN_DIR_DEFAULT).  A pinned map that exists is reused (its
-	 * definition must match), else created and pinned. */
+	 * bpfvm_map_pin_dir() (BPFVM_PIN_DIR, else BPFVM_PIN_DIR_DEFAULT-UID).  A pinned map that exists is reused (its
+	 * definition must match, its pin is checked as <bpfvm/maps.h> says), else created and pinned; of
+	 * processes racing to pin it, one does and the others reuse its pin. */
 	const char *pin_dir;
 	/* Load only this program (by name); NULL: every program libbpf would
 	 * load (not SEC("?...")). */

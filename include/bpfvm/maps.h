@@ -223,24 +223,53 @@ BPFVM_API int bpfvm_map_set_inner(bpfvm_map *map, const void *key, bpfvm_map *in
 
 /* ---- pinning --------------------------------------------------------- */
 
-/* Default directory of pins and of the files behind arenas (tmpfs).  The
- * environment variable BPFVM_PIN_DIR overrides it. */
+/* Default directory of pins and of the files behind arenas (tmpfs), per
+ * user: this prefix, '-' and the effective uid (/dev/shm/bpfvm-1000),
+ * made 0700 when missing.  The environment variable BPFVM_PIN_DIR
+ * overrides it. */
 #define BPFVM_PIN_DIR_DEFAULT "/dev/shm/bpfvm"
 
 /* The pin directory in effect: BPFVM_PIN_DIR if set and not empty, else
- * BPFVM_PIN_DIR_DEFAULT. */
+ * BPFVM_PIN_DIR_DEFAULT-UID. */
 BPFVM_API const char *bpfvm_map_pin_dir(void);
+
+/* Who may be trusted with a pin (README, "Who can see and change a pinned
+ * map"): the directory holding it must belong to the caller (or root) and
+ * be writable by no one else, or be a group's shared directory (setgid,
+ * not world-writable) of a group the caller is in; it is never a symbolic
+ * link.  A pin is used only when it is a regular file that belongs to the
+ * caller, to root, or (in a shared directory) to that group, and is not
+ * writable by others; it is never a symbolic link.  Anything else is
+ * refused with -EPERM, -ELOOP, -ENOTDIR or -EINVAL and a message saying
+ * why and what to do. */
 
 /* Gives the map's arena a name in the file system so another process can
  * open it.  A relative path is taken under the pin directory; an absolute
- * path must be on the same file system as it (else -EXDEV).  -EEXIST if
- * the path exists.  Maps holding process-local references (prog_array,
+ * path must be on the same file system as it (else -EXDEV).  The pin
+ * appears whole or not at all (the arena's file is linked into place);
+ * -EEXIST if the path exists.  In a group's shared directory the pin is
+ * given to the group, mode 0660; elsewhere it is 0600.  Maps holding process-local references (prog_array,
  * perf_event_array, map-in-map) are refused with -EOPNOTSUPP.  Unpin by
  * unlinking the path. */
 BPFVM_API int bpfvm_map_pin(bpfvm_map *map, const char *path, bpfvm_error *err);
 /* Maps a pinned arena; the new map shares all state with every other
- * process that has it open. */
+ * process that has it open.  The pin is checked as said above, and its
+ * header (format version, sizes) against the file: a pin of another
+ * format version, or damaged, is refused with -EINVAL naming it. */
 BPFVM_API int bpfvm_map_open_pinned(const char *path, bpfvm_map **out, bpfvm_error *err);
+
+/* Hands a map to another process over a connected Unix socket (stream or
+ * datagram): its definition and the arena's descriptor (SCM_RIGHTS).  The
+ * way to give a map to a process of another user, which cannot (and must
+ * not) open the pin: the receiver gets read and write access to this one
+ * map, nothing else.  Works for unpinned maps too; maps holding
+ * process-local references are refused with -EOPNOTSUPP. */
+BPFVM_API int bpfvm_map_send(int unix_sock, const bpfvm_map *map, bpfvm_error *err);
+/* Receives a map bpfvm_map_send sent: the arena is checked and mapped as
+ * bpfvm_map_open_pinned does (its header, format version and sizes), and
+ * shares all state with the sender's map.  -ENOTCONN if the peer closed,
+ * -EPROTO for anything that is not a bpfvm map's message. */
+BPFVM_API int bpfvm_map_receive(int unix_sock, bpfvm_map **out, bpfvm_error *err);
 
 /* The window of the arena programs may access: the values (and a ring
  * buffer's data area, mapped twice), never the map's bookkeeping.  Every

@@ -59,6 +59,55 @@ static void pin_types(const bpfvm_object_map *om, const struct btf *btf, const c
 	}
 }
 
+/* Opens the map pinned at path (checked as every pin is: its directory and
+ * owner) for om, whose definition must be d's. */
+static int reuse_pinned(const bpfvm_object_map *om, const struct btf *btf, const bpfvm_map_def *d, const char *path,
+                        bpfvm_map **out, bpfvm_error *err)
+{
+	int rc = bpfvm_map_open_pinned(path, out, err);
+	if (rc)
+		return rc;
+	bpfvm_map_info info;
+	bpfvm_map_info_get(*out, &info);
+	if (info.type != d->type || info.key_size != d->key_size || info.value_size != d->value_size ||
+	    info.max_entries != d->max_entries || info.flags != d->flags) {
+		bpfvm_map_put(*out);
+		*out = NULL;
+		return error_set(err, -EINVAL, -1, "map %s: the map pinned at %s has a different definition", om->name, path);
+	}
+	pin_types(om, btf, path, false);
+	return 0;
+}
+
+/* Creates om's map and, for a pinned one, pins it at path; when another
+ * process pinned it first (the pin appeared since we looked), uses theirs. */
+static int create_and_pin(const bpfvm_object_map *om, const struct btf *btf, bpfvm_map_def *d, const char *pin_dir,
+                          const char *path, bpfvm_map **out, bpfvm_error *err)
+{
+	int (*create)(const bpfvm_map_def *, bpfvm_map **, bpfvm_error *) =
+		pin_dir ? bpfvm_map_create : map_create_anonymous;
+	int rc = create(d, out, err);
+	if (rc)
+		return rc;
+	if (om->initial_data) {
+		uint32_t zero = 0;
+		rc = bpfvm_map_update(*out, &zero, om->initial_data, BPFVM_ANY, err);
+	}
+	if (!rc && path) {
+		mkdir(pin_dir, 0700);   /* checked, whoever made it, by the pin */
+		rc = bpfvm_map_pin(*out, path, err);
+		if (!rc)
+			pin_types(om, btf, path, true);
+	}
+	if (rc) {
+		bpfvm_map_put(*out);
+		*out = NULL;
+	}
+	if (rc == -EEXIST && path)
+		rc = reuse_pinned(om, btf, d, path, out, err);
+	return rc;
+}
+
 /* pin_dir NULL: no pins, anonymous memory (bpfvm_instance_opts.no_pins). */
 static int create_map(const bpfvm_object_map *om, const struct btf *btf, const char *pin_dir, bpfvm_map **out,
                       bpfvm_error *err)
@@ -72,6 +121,13 @@ static int create_map(const bpfvm_object_map *om, const struct btf *btf, const c
 	/* as libbpf: a perf event array without a size gets one slot a CPU */
 	if (d.type == BPF_MAP_TYPE_PERF_EVENT_ARRAY && d.max_entries == 0)
 		d.max_entries = bpfvm_map_possible_cpus();
+	char path[4096];
+	if (pinned) {
+		snprintf(path, sizeof path, "%s/%s", pin_dir, om->name);
+		int rc = reuse_pinned(om, btf, &d, path, out, err);
+		if (rc != -ENOENT)
+			return rc;
+	}
 	if (om->has_inner) {
 		char inner16[16];
 		bpfvm_map_def id = def_of(&om->inner, om->inner_name, inner16);
@@ -80,46 +136,8 @@ static int create_map(const bpfvm_object_map *om, const struct btf *btf, const c
 			return rc;
 		d.inner = inner;
 	}
-	char path[4096];
-	if (pinned) {
-		snprintf(path, sizeof path, "%s/%s", pin_dir, om->name);
-		struct stat st;
-		if (stat(path, &st) == 0) {
-			bpfvm_map_put(inner);
-			int rc = bpfvm_map_open_pinned(path, out, err);
-			if (rc)
-				return rc;
-			bpfvm_map_info info;
-			bpfvm_map_info_get(*out, &info);
-			if (info.type != d.type || info.key_size != d.key_size || info.value_size != d.value_size ||
-			    info.max_entries != d.max_entries || info.flags != d.flags) {
-				bpfvm_map_put(*out);
-				*out = NULL;
-				return error_set(err, -EINVAL, -1,
-				                 "map %s: the map pinned at %s has a different definition", om->name, path);
-			}
-			pin_types(om, btf, path, false);
-			return 0;
-		}
-	}
-	int rc = create(&d, out, err);
+	int rc = create_and_pin(om, btf, &d, pin_dir, pinned ? path : NULL, out, err);
 	bpfvm_map_put(inner);
-	if (rc)
-		return rc;
-	if (om->initial_data) {
-		uint32_t zero = 0;
-		rc = bpfvm_map_update(*out, &zero, om->initial_data, BPFVM_ANY, err);
-	}
-	if (!rc && pinned) {
-		mkdir(pin_dir, 0755);
-		rc = bpfvm_map_pin(*out, path, err);
-		if (!rc)
-			pin_types(om, btf, path, true);
-	}
-	if (rc) {
-		bpfvm_map_put(*out);
-		*out = NULL;
-	}
 	return rc;
 }
 

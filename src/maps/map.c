@@ -359,6 +359,49 @@ static int check_pinned_def(const char *path, bpfvm_map *map, bpfvm_error *err)
 	return rc < 0 ? -EINVAL : 0;
 }
 
+/* The steps after arena_open or arena_open_fd (rc, their result) checked
+ * the header and copied the definition into map: the layout that
+ * definition gives must be the header's; then the arena is mapped. */
+static int map_open_arena(bpfvm_map *map, int rc, const struct arena_header *hdr, const char *what, bool inspect,
+                          bpfvm_map **out, bpfvm_error *err)
+{
+	if (rc < 0) {
+		map_free(map);
+		return rc;
+	}
+	map->ops = map->type < MAP_TYPE_COUNT ? map_types[map->type].ops : NULL;
+	if (!map->ops || !map->ops->pinnable) {
+		rc = map_error(err, -EINVAL, "%s: map type %u cannot be opened from a pin", what, map->type);
+		map_free(map);
+		return rc;
+	}
+	map->value_stride = round_up8(map->value_size);
+	rc = check_pinned_def(what, map, err);
+	if (rc < 0) {
+		map_free(map);
+		return rc;
+	}
+	struct arena_layout lay;
+	rc = map_layout(map, &lay, err);
+	if (rc == 0 && (lay.size != hdr->file_size || lay.values_off != hdr->values_off ||
+	                lay.values_len != hdr->values_len))
+		rc = map_error(err, -EINVAL, "%s: arena layout does not match its %s definition (different bpfvm version?)",
+		               what, map_type_label(map->type));
+	if (rc == 0)
+		rc = arena_map_file(map, map->fd, &lay, err);
+	return map_finish(map, rc, inspect, out, err);
+}
+
+static bpfvm_map *map_alloc_for_open(void)
+{
+	bpfvm_map *map = calloc(1, sizeof *map);
+	if (map) {
+		map->refcount = 1;
+		map->fd = -1;
+	}
+	return map;
+}
+
 static int open_pinned(const char *path, bool inspect, bpfvm_map **out, bpfvm_error *err)
 {
 	if (!out)
@@ -366,39 +409,12 @@ static int open_pinned(const char *path, bool inspect, bpfvm_map **out, bpfvm_er
 	*out = NULL;
 	if (!path)
 		return map_error(err, -EINVAL, "open_pinned: no path");
-	bpfvm_map *map = calloc(1, sizeof *map);
+	bpfvm_map *map = map_alloc_for_open();
 	if (!map)
 		return map_error(err, -ENOMEM, "out of memory opening %s", path);
-	map->refcount = 1;
-	map->fd = -1;
-	/* arena_open validates the header and copies the definition into map. */
 	struct arena_header hdr;
 	int rc = arena_open(path, map, &hdr, err);
-	if (rc < 0) {
-		map_free(map);
-		return rc;
-	}
-	map->ops = map->type < MAP_TYPE_COUNT ? map_types[map->type].ops : NULL;
-	if (!map->ops || !map->ops->pinnable) {
-		rc = map_error(err, -EINVAL, "%s: map type %u cannot be opened from a pin", path, map->type);
-		map_free(map);
-		return rc;
-	}
-	map->value_stride = round_up8(map->value_size);
-	rc = check_pinned_def(path, map, err);
-	if (rc < 0) {
-		map_free(map);
-		return rc;
-	}
-	struct arena_layout lay;
-	rc = map_layout(map, &lay, err);
-	if (rc == 0 && (lay.size != hdr.file_size || lay.values_off != hdr.values_off ||
-	                lay.values_len != hdr.values_len))
-		rc = map_error(err, -EINVAL, "%s: arena layout does not match its %s definition (different bpfvm version?)",
-		               path, map_type_label(map->type));
-	if (rc == 0)
-		rc = arena_map_file(map, map->fd, &lay, err);
-	return map_finish(map, rc, inspect, out, err);
+	return map_open_arena(map, rc, &hdr, path, inspect, out, err);
 }
 
 int bpfvm_map_open_pinned(const char *path, bpfvm_map **out, bpfvm_error *err)
@@ -409,6 +425,19 @@ int bpfvm_map_open_pinned(const char *path, bpfvm_map **out, bpfvm_error *err)
 int bpfvm_map_open_pinned_inspect(const char *path, bpfvm_map **out, bpfvm_error *err)
 {
 	return open_pinned(path, true, out, err);
+}
+
+int map_open_fd(int fd, const char *what, bpfvm_map **out, bpfvm_error *err)
+{
+	*out = NULL;
+	bpfvm_map *map = map_alloc_for_open();
+	if (!map) {
+		close(fd);
+		return map_error(err, -ENOMEM, "out of memory opening %s", what);
+	}
+	struct arena_header hdr;
+	int rc = arena_open_fd(fd, what, map, &hdr, err);
+	return map_open_arena(map, rc, &hdr, what, false, out, err);
 }
 
 int bpfvm_map_pin(bpfvm_map *map, const char *path, bpfvm_error *err)

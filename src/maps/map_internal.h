@@ -210,6 +210,10 @@ int map_create_anonymous(const bpfvm_map_def *def, bpfvm_map **out, bpfvm_error 
  * anonymous arena never touches the pin directory. */
 int arena_create(bpfvm_map *map, const struct arena_layout *lay, bool anonymous, bpfvm_error *err);
 int arena_open(const char *path, bpfvm_map *map, struct arena_header *hdr, bpfvm_error *err);
+/* As arena_open, from a descriptor (map owns fd, even on failure); `what` names it in messages. */
+int arena_open_fd(int fd, const char *what, bpfvm_map *map, struct arena_header *hdr, bpfvm_error *err);
+/* map.c: a map from an arena's descriptor (bpfvm_map_receive); fd is the map's, even on failure. */
+int map_open_fd(int fd, const char *what, bpfvm_map **out, bpfvm_error *err);
 int arena_map_file(bpfvm_map *map, int fd, const struct arena_layout *lay, bpfvm_error *err);
 void arena_destroy(bpfvm_map *map);
 int arena_pin(bpfvm_map *map, const char *path, bpfvm_error *err);
