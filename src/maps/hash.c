@@ -358,7 +358,7 @@ static inline __attribute__((always_inline)) uint32_t find(const bpfvm_map *m, c
 /* Takes an element out of its chain with one store; it is ours (UNLINKED)
  * from then on, and named ours before that store so a crash right after
  * it leaves an element a reclaim knows to free. */
-static void unlink_elem(const bpfvm_map *m, struct htab_bucket *b, uint32_t prev, uint32_t link)
+static inline __attribute__((always_inline)) void unlink_elem(const bpfvm_map *m, struct htab_bucket *b, uint32_t prev, uint32_t link)
 {
 	struct htab_elem *e = elem_at(m, link);
 	uint32_t next = get_next(e);
@@ -372,7 +372,7 @@ static void unlink_elem(const bpfvm_map *m, struct htab_bucket *b, uint32_t prev
 
 /* Links a filled private element at the head of its bucket: one store
  * publishes it (the link was written first). */
-static void link_head(const bpfvm_map *m, struct htab_bucket *b, uint32_t link)
+static inline __attribute__((always_inline)) void link_head(const bpfvm_map *m, struct htab_bucket *b, uint32_t link)
 {
 	struct htab_elem *e = elem_at(m, link);
 	set_next(e, get_head(b));
@@ -384,8 +384,11 @@ static void link_head(const bpfvm_map *m, struct htab_bucket *b, uint32_t link)
  * element `link`, which goes to the head as the kernel's replace does.
  * Each step is one store, so a crash leaves the old element, or both
  * with the new one first (lookups find the new value; bucket_repair()
- * drops the old one), or the new one alone. */
-static void replace_elem(const bpfvm_map *m, struct htab_bucket *b, uint32_t prev, uint32_t old, uint32_t link)
+ * drops the old one), or the new one alone.  The old one is then ours in
+ * old_state (UNLINKED, or SPARE when it becomes our spare). */
+static inline __attribute__((always_inline)) void replace_elem(const bpfvm_map *m, struct htab_bucket *b,
+                                                               uint32_t prev, uint32_t old, uint32_t link,
+                                                               uint8_t old_state)
 {
 	struct htab_elem *e = elem_at(m, link), *o = elem_at(m, old);
 	set_owner(o, owner_self());
@@ -398,7 +401,7 @@ static void replace_elem(const bpfvm_map *m, struct htab_bucket *b, uint32_t pre
 		__atomic_store_n(&elem_at(m, prev)->next, get_next(o), __ATOMIC_RELEASE);
 	}
 	set_state(e, ELEM_LINKED);
-	set_state(o, ELEM_UNLINKED);
+	set_state(o, old_state);
 }
 
 /* ---- the element pool (non-LRU maps) ------------------------------------ */
@@ -1257,11 +1260,9 @@ static inline __attribute__((always_inline)) long plain_update(bpfvm_map *m, con
 		__atomic_store_n(&e->hash, hash, __ATOMIC_RELAXED);
 		arena_store(elem_key(m, link), key, ksz);
 		plain_value_in(m, elem_value(m, link, 0), value);
-		replace_elem(m, b, prev, old, link);
-		if (spare) {
-			set_state(elem_at(m, old), ELEM_SPARE);
+		replace_elem(m, b, prev, old, link, spare ? ELEM_SPARE : ELEM_UNLINKED);
+		if (spare)
 			__atomic_store_n(&sp->link, old, __ATOMIC_RELAXED);
-		}
 		bucket_unlock(m, b);
 		if (!spare) {
 			pool_free(m, old);
