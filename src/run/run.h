@@ -179,7 +179,10 @@ static inline int regions_allow(const bpfvm_region *regions, size_t count, uint6
  * also keeps off its lock word). */
 static inline bool map_shape_allows(const struct map_region_desc *shape, uint64_t off, uint64_t len, bool write)
 {
-	uint64_t in = shape->stride ? off % shape->stride : off;
+	uint64_t stride = shape->stride;
+	/* most strides are powers of two (a 4- or 8-byte key and value):
+	 * a mask, not a division */
+	uint64_t in = !stride ? off : (stride & (stride - 1)) ? off % stride : off & (stride - 1);
 	if (in < shape->value_off || in - shape->value_off > shape->value_len ||
 	    len > shape->value_len - (in - shape->value_off))
 		return false;
