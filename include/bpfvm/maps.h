@@ -13,8 +13,8 @@
  * Storage: every map keeps its state in one arena, a single shared mapping
  * of a file on tmpfs, with internal links stored as indices and locks that
  * work across processes.  Values handed to programs are pointers into the
- * arena's value window (bpfvm_map_arena()), which holds only values and
- * ring data, never the map's bookkeeping.
+ * arena's value window (bpfvm_map_arena()), which holds values (a hash
+ * map's keys beside them) and ring data, never the map's other bookkeeping.
  *
  * Conventions as in bpfvm.h: fallible user-space functions return 0 (or a
  * count) or a negative errno and fill the optional bpfvm_error.  Program-side
@@ -271,10 +271,14 @@ BPFVM_API int bpfvm_map_send(int unix_sock, const bpfvm_map *map, bpfvm_error *e
  * -EPROTO for anything that is not a bpfvm map's message. */
 BPFVM_API int bpfvm_map_receive(int unix_sock, bpfvm_map **out, bpfvm_error *err);
 
-/* The window of the arena programs may access: the values (and a ring
- * buffer's data area, mapped twice), never the map's bookkeeping.  Every
- * pointer bpfvm_map_lookup_elem() or bpfvm_map_ringbuf_reserve() returns
- * lies in it.  len is 0 for maps that hand out no pointers. */
+/* The window of the arena programs may access: the values (beside their
+ * keys in a hash map, and a ring buffer's data area, mapped twice), never
+ * the map's bookkeeping.  Every pointer bpfvm_map_lookup_elem() or
+ * bpfvm_map_ringbuf_reserve() returns lies in it.  A checked run lets a
+ * program touch only the values in it (not keys, not bpf_spin_lock words
+ * but through the lock helpers) and the samples it holds reserved, even
+ * when the whole window is passed as a region.  len is 0 for maps that
+ * hand out no pointers. */
 BPFVM_API void bpfvm_map_arena(const bpfvm_map *map, void **base, size_t *len);
 
 /* ---- ring buffer and perf buffer consumers (user space) -------------- */

@@ -87,11 +87,10 @@ static int take_maps(bpfvm_program *p, const bpfvm_load_opts *opts, bpfvm_error 
 		if (!opts->maps[i])
 			return error_set(err, -EINVAL, -1, "bpfvm_program_load: map %zu is NULL", i);
 		p->maps[p->map_count++] = bpfvm_map_get(opts->maps[i]);
-		void *base;
-		size_t len;
-		bpfvm_map_arena(opts->maps[i], &base, &len);
-		if (len)
-			p->map_regions[p->map_region_count++] = (bpfvm_region){ base, len, true };
+		struct run_map_region *r = &p->map_regions[p->map_region_count];
+		run_map_region_make(r, opts->maps[i]);
+		if (r->len)
+			p->map_region_count++;
 	}
 	return 0;
 }
@@ -357,12 +356,16 @@ int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, st
 	run.lent_count = 0;
 	run.jit_cb_entry = 0;
 	run.jit_cb_frame = 0;
+	run.held_lock = NULL;
+	run.reserved_count = 0;
 	bpfvm_run_opts tail_opts;
 	for (;;) {
 		int rc = run_engine(prog, &run, r0, err);
 		if (rc || run.status != RUN_TAIL_CALL) {
 			if (owner)
 				thread_stack_busy = false;
+			if (run.held_lock || run.reserved_count)
+				rc = run_release_leftovers(&run, rc, err);
 			return rc;
 		}
 		/* a tail call: the target starts afresh with r1 = the context */

@@ -6,7 +6,10 @@
  * Owns: the check that a map argument is one of the program's maps (or an
  * inner map one of its lookups returned): in user space a map "pointer"
  * is a real address, and a checked run must not let a program hand a
- * helper anything else.
+ * helper anything else.  In checked runs also: the one bpf_spin_lock a
+ * program may hold (bounded waits, released at exit by the run layer) and
+ * the ring buffer samples it holds reserved (lent to it until submitted
+ * or discarded).
  */
 #include <errno.h>
 #include <linux/bpf.h>
@@ -57,11 +60,8 @@ static void note_inner(bpfvm_run *run, bpfvm_map *inner)
 		bpfvm_run_fail(run, "bpf_map_lookup_elem: more than 16 inner maps in one run");
 		return;
 	}
-	void *base;
-	size_t len;
-	bpfvm_map_arena(inner, &base, &len);
 	run->inner_maps[run->inner_count] = inner;
-	run->inner_regions[run->inner_count] = (bpfvm_region){ base, len, true };
+	run_map_region_make(&run->inner_regions[run->inner_count], inner);
 	run->inner_count++;
 }
 
@@ -176,6 +176,20 @@ static uint64_t h_ringbuf_output(uint64_t map, uint64_t data, uint64_t size, uin
 	return (uint64_t)bpfvm_map_ringbuf_output(m, (const void *)(uintptr_t)data, size, flags);
 }
 
+/* Checked runs: a reserved sample is lent to the program (writable, its
+ * header not) until it submits or discards it. */
+static bool lend_sample(bpfvm_run *run, const bpfvm_map *m, void *sample, uint64_t size)
+{
+	if (run->reserved_count == RUN_MAX_RESERVED) {
+		bpfvm_map_ringbuf_discard(sample, 0);
+		bpfvm_run_fail(run, "bpf_ringbuf_reserve: more than 8 records reserved at once");
+		return false;
+	}
+	run->reserved[run->reserved_count] = (bpfvm_region){ sample, (size_t)size, true };
+	run->reserved_maps[run->reserved_count++] = m;
+	return true;
+}
+
 static uint64_t h_ringbuf_reserve(uint64_t map, uint64_t size, uint64_t flags, uint64_t d, uint64_t e,
                                   bpfvm_run *run)
 {
@@ -183,14 +197,31 @@ static uint64_t h_ringbuf_reserve(uint64_t map, uint64_t size, uint64_t flags, u
 	bpfvm_map *m = helper_map_arg(run, "bpf_ringbuf_reserve", map);
 	if (!m)
 		return 0;
-	return (uint64_t)(uintptr_t)bpfvm_map_ringbuf_reserve(m, size, flags);
+	void *sample = bpfvm_map_ringbuf_reserve(m, size, flags);
+	if (sample && !unchecked(run) && !lend_sample(run, m, sample, size))
+		return 0;
+	return (uint64_t)(uintptr_t)sample;
 }
 
-/* The record must be one reserve handed out: its header says so, and a
- * checked run makes sure the header is in the program's memory first. */
+/* The record must be one reserve handed out.  A checked run knows its
+ * own: the sample must be one it holds, which it then gives back. */
 static bool ringbuf_record(bpfvm_run *run, const char *helper, uint64_t data)
 {
-	return helper_check(run, helper, data - BPFVM_RINGBUF_HDR_SZ, BPFVM_RINGBUF_HDR_SZ, false);
+	if (unchecked(run))
+		return true;
+	for (unsigned i = 0; i < run->reserved_count; i++) {
+		if ((uint64_t)(uintptr_t)run->reserved[i].base != data)
+			continue;
+		run->reserved_count--;
+		run->reserved[i] = run->reserved[run->reserved_count];
+		run->reserved_maps[i] = run->reserved_maps[run->reserved_count];
+		return true;
+	}
+	char msg[160];
+	snprintf(msg, sizeof msg, "%s: 0x%llx is not a ring buffer record this program holds reserved", helper,
+	         (unsigned long long)data);
+	bpfvm_run_fail(run, msg);
+	return false;
 }
 
 static uint64_t h_ringbuf_submit(uint64_t data, uint64_t flags, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
@@ -227,9 +258,39 @@ static uint64_t h_perf_event_output(uint64_t ctx, uint64_t map, uint64_t flags, 
 	return (uint64_t)bpfvm_map_perf_event_output(m, flags, (const void *)(uintptr_t)data, size);
 }
 
+/* How long a checked run waits for a bpf_spin_lock that reads as held
+ * before it fails: far longer than any critical section of a program,
+ * short enough that a lock left held ends the run promptly. */
+#define CHECKED_LOCK_WAIT_NS 100000000ULL
+
+/* Checked runs: a lock in a map window must be a value's bpf_spin_lock
+ * (the program may not write those bytes itself, only through these
+ * helpers); elsewhere, 4 writable bytes of the program's memory.  Writes
+ * its name for errors: "map NAME value +OFF", or the address. */
+static bool checked_lock_arg(bpfvm_run *run, const char *helper, uint64_t lock, char *name, size_t name_len)
+{
+	const struct run_map_region *r = run_map_region_at(run, lock);
+	if (!r) {
+		snprintf(name, name_len, "0x%llx", (unsigned long long)lock);
+		return helper_check(run, helper, lock, 4, true);
+	}
+	const struct map_region_desc *shape = &r->shape;
+	uint64_t off = lock - r->base;
+	uint64_t in = shape->stride ? off % shape->stride : off;
+	if (shape->lock_off < 0 || in != (uint64_t)shape->lock_off || r->len - off < 4) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "%s: 0x%llx is not the bpf_spin_lock of a value of map %s", helper,
+		         (unsigned long long)lock, r->map->name);
+		bpfvm_run_fail(run, msg);
+		return false;
+	}
+	snprintf(name, name_len, "map %s value +%u", r->map->name, (unsigned)(in - shape->value_off));
+	return true;
+}
+
 /* bpf_spin_lock / bpf_spin_unlock: a 4-byte aligned struct bpf_spin_lock
  * in the program's memory. */
-static bool lock_arg(bpfvm_run *run, const char *helper, uint64_t lock)
+static bool lock_arg(bpfvm_run *run, const char *helper, uint64_t lock, char *name, size_t name_len)
 {
 	if (lock & 3) {
 		char msg[96];
@@ -237,22 +298,71 @@ static bool lock_arg(bpfvm_run *run, const char *helper, uint64_t lock)
 		bpfvm_run_fail(run, msg);
 		return false;
 	}
-	return helper_check(run, helper, lock, 4, true);
+	if (unchecked(run))
+		return true;
+	return checked_lock_arg(run, helper, lock, name, name_len);
+}
+
+/* Checked runs hold one lock at a time, as the kernel lets a program,
+ * and remember it, so that the run layer can release it at exit. */
+static void checked_spin_lock(bpfvm_run *run, void *lock, const char *name)
+{
+	char msg[224];
+	if (run->held_lock) {
+		if (run->held_lock == lock)
+			snprintf(msg, sizeof msg, "bpf_spin_lock at %s: already held by this program", name);
+		else
+			snprintf(msg, sizeof msg, "bpf_spin_lock at %s: the program already holds the one at %s", name,
+			         run->held_lock_name);
+		bpfvm_run_fail(run, msg);
+		return;
+	}
+	/* a checked program must not spin forever on a lock word left held */
+	if (bpfvm_map_spin_lock_bounded(lock, CHECKED_LOCK_WAIT_NS) < 0) {
+		snprintf(msg, sizeof msg, "bpf_spin_lock at %s: still held by another after %llu ms", name,
+		         CHECKED_LOCK_WAIT_NS / 1000000);
+		bpfvm_run_fail(run, msg);
+		return;
+	}
+	run->held_lock = lock;
+	snprintf(run->held_lock_name, sizeof run->held_lock_name, "%s", name);
+}
+
+static void checked_spin_unlock(bpfvm_run *run, void *lock, const char *name)
+{
+	if (run->held_lock != lock) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "bpf_spin_unlock at %s: not held by this program", name);
+		bpfvm_run_fail(run, msg);
+		return;
+	}
+	run->held_lock = NULL;
+	bpfvm_map_spin_unlock(lock);
 }
 
 static uint64_t h_spin_lock(uint64_t lock, uint64_t b, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
 {
 	(void)b; (void)c; (void)d; (void)e;
-	if (lock_arg(run, "bpf_spin_lock", lock))
+	char name[64];
+	if (!lock_arg(run, "bpf_spin_lock", lock, name, sizeof name))
+		return 0;
+	if (unchecked(run))
 		bpfvm_map_spin_lock((void *)(uintptr_t)lock);
+	else
+		checked_spin_lock(run, (void *)(uintptr_t)lock, name);
 	return 0;
 }
 
 static uint64_t h_spin_unlock(uint64_t lock, uint64_t b, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
 {
 	(void)b; (void)c; (void)d; (void)e;
-	if (lock_arg(run, "bpf_spin_unlock", lock))
+	char name[64];
+	if (!lock_arg(run, "bpf_spin_unlock", lock, name, sizeof name))
+		return 0;
+	if (unchecked(run))
 		bpfvm_map_spin_unlock((void *)(uintptr_t)lock);
+	else
+		checked_spin_unlock(run, (void *)(uintptr_t)lock, name);
 	return 0;
 }
 

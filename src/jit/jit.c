@@ -163,9 +163,13 @@ static int jit_run(const bpfvm_program *prog, const void *state, struct bpfvm_ru
 	const bpfvm_run_opts *o = run->opts;
 	run->jit_budget = o->max_back_edges ? o->max_back_edges : UINT64_MAX;
 	run->jit_region_base = 0;
+	/* the first region is tested inline, unless it covers map storage,
+	 * whose keys and lock words only run_access_ok keeps apart */
+	const bpfvm_region *r = o->region_count ? &o->regions[0] : NULL;
+	if (r && run_region_meets_maps(run, r))
+		r = NULL;
 	for (unsigned k = 0; k < 8; k++) {
 		uint64_t size = 1u << (k & 3);
-		const bpfvm_region *r = o->region_count ? &o->regions[0] : NULL;
 		bool usable = r && r->len >= size && (k < 4 || r->writable);
 		run->jit_region_limit[k] = usable ? r->len - size + 1 : 0;
 		if (r)

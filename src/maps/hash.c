@@ -1701,6 +1701,22 @@ static void htab_reclaim(bpfvm_map *m)
 		map_release_dead_value_locks(m, m->values + m->KEY_ROUND, m->N_ELEMS, m->ELEM_WIN);
 }
 
+/* Checked runs: each element's window is [key, rounded to 8 | value, or
+ * every CPU's value] and only the value part is the program's: a write
+ * through a value pointer at -8 would otherwise rewrite the element's key
+ * (and a walk of the table then never ends).  A hash_of_maps value is the
+ * map's own (programs get the inner map, never a pointer into it). */
+static void htab_checked_region(const bpfvm_map *m, struct map_region_desc *out)
+{
+	bool holds_values = !is_of_maps(m);
+	*out = (struct map_region_desc){
+		.stride = m->ELEM_WIN,
+		.value_off = m->KEY_ROUND,
+		.value_len = holds_values ? m->ELEM_WIN - m->KEY_ROUND : 0,
+		.lock_off = m->spin_lock_off >= 0 ? (int32_t)m->KEY_ROUND + m->spin_lock_off : -1,
+	};
+}
+
 #define HTAB_COMMON \
 	.reclaim = htab_reclaim, \
 	.holders = htab_holders, \
@@ -1710,7 +1726,8 @@ static void htab_reclaim(bpfvm_map *m)
 	.sys_lookup = htab_sys_lookup, \
 	.sys_delete = htab_sys_delete, \
 	.sys_get_next_key = htab_get_next_key, \
-	.lookup = htab_lookup
+	.lookup = htab_lookup, \
+	.checked_region = htab_checked_region
 
 const struct map_ops map_hash_ops = {
 	HTAB_COMMON,

@@ -134,6 +134,14 @@ void bpfvm_map_spin_lock(void *lock)
 	spin_lock(lock);
 }
 
+int bpfvm_map_spin_lock_bounded(void *lock, uint64_t wait_ns)
+{
+	if (spin_trylock(lock))
+		return 0;
+	int rc = spin_lock_wait(lock, owner_self(), owner_now_ns() + wait_ns);
+	return rc < 0 ? rc : 0;
+}
+
 void bpfvm_map_spin_unlock(void *lock)
 {
 	spin_unlock(lock);
@@ -493,6 +501,16 @@ void bpfvm_map_arena(const bpfvm_map *map, void **base, size_t *len)
 {
 	*base = map->values;
 	*len = map->values_len;
+}
+
+void map_checked_region(const bpfvm_map *map, struct map_region_desc *out)
+{
+	if (map->ops->checked_region) {
+		map->ops->checked_region(map, out);
+		return;
+	}
+	*out = (struct map_region_desc){ .stride = map->value_stride, .value_off = 0,
+	                                 .value_len = map->value_stride, .lock_off = map->spin_lock_off };
 }
 
 /* ---- user-space operations --------------------------------------------- */

@@ -24,6 +24,7 @@
 #include "isa/isa.h"
 #include "maps/array_layout.h"
 #include "maps/owner.h"
+#include "maps/map_region.h"
 
 #define MAP_ENOTSUPP BPFVM_ENOTSUPP
 
@@ -180,6 +181,9 @@ struct map_ops {
 	 * flight with its holder's token.  NULL: the type has none. */
 	void (*reclaim)(bpfvm_map *map);
 	void (*holders)(const bpfvm_map *map, map_holder_fn report, void *ctx);
+	/* checked runs: what of the values window a program may touch
+	 * (map_region.h); NULL: values only, every value_stride bytes */
+	void (*checked_region)(const bpfvm_map *map, struct map_region_desc *out);
 };
 
 extern const struct map_ops map_hash_ops, map_percpu_hash_ops, map_lru_hash_ops,
@@ -233,6 +237,10 @@ void map_report_value_locks(const bpfvm_map *map, const uint8_t *first, uint64_t
                             map_holder_fn report, void *ctx);
 /* Frees those of them whose holder is dead (a type's reclaim). */
 void map_release_dead_value_locks(const bpfvm_map *map, uint8_t *first, uint64_t count, size_t stride);
+/* map.c: a value's bpf_spin_lock for checked runs: taken (0; also from a
+ * holder found dead), or -ETIMEDOUT once it has read as held by a live
+ * holder for wait_ns. */
+int bpfvm_map_spin_lock_bounded(void *lock, uint64_t wait_ns);
 
 /* map.c: possible CPUs and the calling thread's slot. */
 unsigned map_this_cpu(const bpfvm_map *map);

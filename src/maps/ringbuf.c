@@ -427,6 +427,15 @@ static void rb_destroy(bpfvm_map *m)
 	rings_remove(m);
 }
 
+/* Checked runs: the data area is headers and other producers' records;
+ * a program writes only the samples its bpf_ringbuf_reserve calls lend
+ * it until it submits or discards them (src/helpers/map_helpers.c). */
+static void rb_checked_region(const bpfvm_map *m, struct map_region_desc *out)
+{
+	(void)m;
+	*out = (struct map_region_desc){ .stride = 0, .value_off = 0, .value_len = 0, .lock_off = -1 };
+}
+
 const struct map_ops map_ringbuf_ops = {
 	.check = rb_check,
 	.layout = rb_layout,
@@ -434,4 +443,5 @@ const struct map_ops map_ringbuf_ops = {
 	.destroy = rb_destroy,
 	.pinnable = true,
 	.only_helpers = MAP_HELPER_BIT(MAP_HELPER_RINGBUF),
+	.checked_region = rb_checked_region,
 };

@@ -14,6 +14,16 @@
 
 #include "analysis/analysis.h"
 #include "isa/isa.h"
+#include "maps/map_region.h"
+
+/* A map's values window as a checked run sees it: the program's parts of
+ * it (maps/map_region.h), and the map, to name it in errors. */
+struct run_map_region {
+	uint64_t base, len;
+	struct map_region_desc shape;
+	bool whole;                   /* every byte the program's: no per-stride test */
+	const bpfvm_map *map;
+};
 
 /* The engines (src/interp, src/jit), by index into a program's states. */
 enum engine_id { ENGINE_INTERP = 0, ENGINE_JIT, ENGINE_COUNT };
@@ -32,7 +42,7 @@ struct bpfvm_program {
 	char perf_name[64];                     /* set when perf_map is on */
 	struct bpfvm_map **maps;                /* referenced, for helpers and checks */
 	size_t map_count;
-	bpfvm_region *map_regions;              /* their storage, for checked runs */
+	struct run_map_region *map_regions;     /* their storage, for checked runs */
 	size_t map_region_count;
 	uint32_t prog_type;
 	bool jit_harden;                        /* constant blinding */
@@ -62,6 +72,7 @@ enum run_status { RUN_OK = 0, RUN_STOPPED, RUN_FAILED, RUN_TAIL_CALL, RUN_ERROR 
 
 #define MAX_TAIL_CALLS 33      /* the kernel's MAX_TAIL_CALL_CNT */
 #define RUN_EXTRA_REGIONS 16   /* inner maps met during a run */
+#define RUN_MAX_RESERVED 8     /* ring buffer records a checked run holds at once */
 
 /* Why JIT-compiled code left early (the interpreter reports directly). */
 enum run_fault {
@@ -97,10 +108,9 @@ struct bpfvm_run {
 	unsigned tail_calls;                    /* taken so far in this run */
 	/* Map storage a checked run may touch besides opts->regions: the
 	 * program's maps, and inner maps its lookups returned. */
-	const bpfvm_region *map_regions;        /* the program's, made at load */
+	const struct run_map_region *map_regions;   /* the program's, made at load */
 	size_t map_region_count;
 	struct bpfvm_map *inner_maps[RUN_EXTRA_REGIONS];
-	bpfvm_region inner_regions[RUN_EXTRA_REGIONS];
 	size_t inner_count;
 	char fail_msg[160];
 	/* Callbacks (src/run/callback.c); last, so that the fields above
@@ -119,6 +129,17 @@ struct bpfvm_run {
 	uint64_t jit_cb_entry;                  /* JIT callback trampoline: what it calls */
 	uint64_t jit_cb_frame;                  /* and the r10 it gives it */
 	const struct engine_ops *engine;        /* the engine running (callbacks run in it too) */
+	/* Checked runs: the inner maps' windows (as inner_maps), ... */
+	struct run_map_region inner_regions[RUN_EXTRA_REGIONS];
+	/* ... the bpf_spin_lock the program holds (NULL: none; the kernel
+	 * lets a program hold one at a time), named for errors, ... */
+	void *held_lock;
+	char held_lock_name[64];
+	/* ... and the ring buffer samples it reserved and has not yet
+	 * submitted or discarded: lent to it writable, their headers not. */
+	bpfvm_region reserved[RUN_MAX_RESERVED];
+	const bpfvm_map *reserved_maps[RUN_MAX_RESERVED];
+	unsigned reserved_count;
 };
 
 /* An engine: one way to run a loaded program (the interpreter, the JIT).
@@ -141,8 +162,6 @@ struct engine_ops {
 };
 
 
-/* Checked-mode access test: [addr, addr+len) inside the stack or one
- * region of opts (writable if write). */
 /* Looks for [addr, addr+len) in regions: 1 allowed, 0 there but not
  * writable, -1 not there. */
 static inline int regions_allow(const bpfvm_region *regions, size_t count, uint64_t addr, uint64_t len,
@@ -156,21 +175,89 @@ static inline int regions_allow(const bpfvm_region *regions, size_t count, uint6
 	return -1;
 }
 
+/* Whether [off, off+len) of a map's window is the program's (a write
+ * also keeps off its lock word). */
+static inline bool map_shape_allows(const struct map_region_desc *shape, uint64_t off, uint64_t len, bool write)
+{
+	uint64_t stride = shape->stride;
+	/* most strides are powers of two (a 4- or 8-byte key and value):
+	 * a mask, not a division */
+	uint64_t in = !stride ? off : (stride & (stride - 1)) ? off % stride : off & (stride - 1);
+	if (in < shape->value_off || in - shape->value_off > shape->value_len ||
+	    len > shape->value_len - (in - shape->value_off))
+		return false;
+	uint64_t lock = (uint64_t)(int64_t)shape->lock_off;
+	return !write || shape->lock_off < 0 || in + len <= lock || in >= lock + 4;
+}
+
+/* As regions_allow, over map windows: an access that touches a window
+ * at all is the window's to decide, whatever other region covers it. */
+static inline int map_regions_allow(const struct run_map_region *maps, size_t count, uint64_t addr, uint64_t len,
+                                    bool write)
+{
+	for (size_t i = 0; i < count; i++) {
+		uint64_t off = addr - maps[i].base;
+		if (off >= maps[i].len) {
+			if (maps[i].base - addr < len)
+				return 0;   /* begins before the window, ends in it */
+			continue;
+		}
+		if (len > maps[i].len - off)
+			return 0;
+		return maps[i].whole || map_shape_allows(&maps[i].shape, off, len, write);
+	}
+	return -1;
+}
+
+/* Checked-mode access test: [addr, addr+len) inside the stack, memory a
+ * helper lent (callback keys, reserved ring buffer samples), the
+ * program's parts of a map window, or else one region of opts (writable
+ * if write).  Map windows come before opts: an embedder that passes a
+ * whole window as a region (bpfvm_instance_regions) still leaves keys,
+ * lock words and record headers out of reach. */
 static inline bool run_access_ok(const struct bpfvm_run *run, uint64_t addr,
                                  uint64_t len, bool write)
 {
 	uint64_t base = (uint64_t)(uintptr_t)run->stack;
 	if (addr - base <= RUN_STACK_BYTES - len && len <= RUN_STACK_BYTES)
 		return true;
-	int r = regions_allow(run->opts->regions, run->opts->region_count, addr, len, write);
-	if (r < 0)
-		r = regions_allow(run->map_regions, run->map_region_count, addr, len, write);
-	if (r < 0)
-		r = regions_allow(run->inner_regions, run->inner_count, addr, len, write);
-	if (r < 0)
+	int r = -1;
+	if (run->lent_count)
 		r = regions_allow(run->lent, run->lent_count, addr, len, write);
+	if (r < 0 && run->reserved_count)
+		r = regions_allow(run->reserved, run->reserved_count, addr, len, write);
+	if (r < 0)
+		r = map_regions_allow(run->map_regions, run->map_region_count, addr, len, write);
+	if (r < 0 && run->inner_count)
+		r = map_regions_allow(run->inner_regions, run->inner_count, addr, len, write);
+	if (r < 0)
+		r = regions_allow(run->opts->regions, run->opts->region_count, addr, len, write);
 	return r > 0;
 }
+
+/* Whether a region overlaps one of the run's map windows (the JIT then
+ * leaves it to run_access_ok rather than testing it inline). */
+static inline bool run_region_meets_maps(const struct bpfvm_run *run, const bpfvm_region *r)
+{
+	uint64_t base = (uint64_t)(uintptr_t)r->base;
+	for (size_t i = 0; i < run->map_region_count; i++) {
+		const struct run_map_region *m = &run->map_regions[i];
+		if (base < m->base + m->len && m->base < base + r->len)
+			return true;
+	}
+	return false;
+}
+
+/* The program's map window holding addr (its own maps', then inner
+ * maps'), or NULL. */
+const struct run_map_region *run_map_region_at(const struct bpfvm_run *run, uint64_t addr);
+/* Describes map's window for checked runs (len 0 when it has none). */
+void run_map_region_make(struct run_map_region *out, const bpfvm_map *map);
+/* At the end of a checked run: releases the bpf_spin_lock the program
+ * still holds and discards the ring buffer records it still has
+ * reserved.  Either fails a run that had not failed (rc 0) with an error
+ * naming what was left; returns the run's result. */
+int run_release_leftovers(struct bpfvm_run *run, int rc, bpfvm_error *err);
 
 /* Calls the program's callback `fn` (a value an lddw of BPF_PSEUDO_FUNC
  * loaded) with r1..r5 = args, in the run's engine and mode, on a fresh
