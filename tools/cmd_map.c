@@ -255,7 +255,13 @@ int cmd_map(int argc, char **argv)
 			printf("[");
 		size_t count = 0;
 		const void *prev = NULL;
-		while (bpfvm_map_get_next_key(map, prev, next, NULL) == 0) {
+		/* get_next_key starts again from the first key when the last one
+		 * went away (as the kernel's does): a map that keeps changing, or
+		 * a damaged one, could keep a dump going for ever.  A map can only
+		 * give max_entries keys, so a few times that is the bound. */
+		uint64_t steps = 0, bound = 4ull * info.max_entries + 64;
+		int walk;
+		while ((walk = bpfvm_map_get_next_key(map, prev, next, &err)) == 0 && ++steps <= bound) {
 			memcpy(key, next, info.key_size);
 			prev = key;
 			if (bpfvm_map_lookup(map, key, value, 0, NULL))
@@ -267,6 +273,12 @@ int cmd_map(int argc, char **argv)
 			printf("]\n");
 		else
 			printf("Found %zu element%s\n", count, count == 1 ? "" : "s");
+		if (walk == 0)
+			rc = fail("map dump: %s: stopped after %llu keys, more than its %u entries allow: the map "
+			          "kept changing during the dump, or it is damaged", path, (unsigned long long)bound,
+			          info.max_entries);
+		else if (walk == -EUCLEAN)
+			rc = fail("map dump: %s: %s", path, err.msg);
 	} else {
 		if (!have_key && info.key_size)
 			rc = fail("map %s: no key given", verb);

@@ -1408,15 +1408,29 @@ static void *htab_lookup_percpu(bpfvm_map *m, const void *key, uint32_t cpu)
 /* htab_map_get_next_key(): the element after `key` in its bucket, else the
  * first element of the next non-empty bucket; a key not in the map
  * restarts from the first bucket. */
+/* Whether a chain is longer than the map has elements: only a cycle,
+ * which only a damaged arena has, makes one (walks stop there anyway). */
+static bool chain_has_cycle(const bpfvm_map *m, const struct htab_bucket *b)
+{
+	uint32_t link = get_head(b);
+	for (uint32_t steps = 0; steps < m->N_ELEMS && link_ok(m, link); steps++)
+		link = get_next(elem_at(m, link));
+	return link_ok(m, link);
+}
+
 static int htab_get_next_key(bpfvm_map *m, const void *key, void *next_key, bpfvm_error *err)
 {
-	(void)err;
 	uint32_t i = 0;
 	if (key) {
 		uint32_t hash = key_hash(m, key);
 		struct htab_bucket *b = bucket_of(m, hash);
 		bucket_lock(m, b);
 		uint32_t link = find(m, b, hash, key, NULL);
+		if (!link && chain_has_cycle(m, b)) {
+			bucket_unlock(m, b);
+			return map_error(err, -EUCLEAN, "%s map '%s' is damaged: bucket %u's chain has a cycle",
+			                 map_type_label(m->type), m->name, hash & (m->N_BUCKETS - 1));
+		}
 		if (link) {
 			uint32_t next = get_next(elem_at(m, link));
 			if (link_ok(m, next)) {
@@ -1566,9 +1580,26 @@ static int htab_layout(bpfvm_map *m, struct arena_layout *lay, bpfvm_error *err)
 	return 0;
 }
 
+/* An opened arena's counts and list heads must be in range before any
+ * of them is used as an index (walks are bounded besides). */
+static int htab_check_state(const bpfvm_map *m, bpfvm_error *err)
+{
+	const struct htab_state *st = state_of(m);
+	uint32_t count = __atomic_load_n(&st->count, __ATOMIC_RELAXED);
+	if (st->bump > m->N_ELEMS || count > m->N_ELEMS || (st->free_head && !link_ok(m, st->free_head)) ||
+	    (st->lru_head && !link_ok(m, st->lru_head)) || (st->lru_tail && !link_ok(m, st->lru_tail)))
+		return map_error(err, -EUCLEAN, "%s map '%s' is damaged: its counts or list heads are out of range "
+		                 "(count %u, used %u, free list %u, of %u elements)", map_type_label(m->type), m->name,
+		                 count, st->bump, st->free_head, m->N_ELEMS);
+	return 0;
+}
+
 static int htab_attach(bpfvm_map *m, bpfvm_error *err)
 {
 	m->state = state_of(m);
+	int rc = htab_check_state(m, err);
+	if (rc < 0)
+		return rc;
 	if (!is_of_maps(m))
 		return 0;
 	struct of_maps_local *loc = calloc(1, sizeof *loc);

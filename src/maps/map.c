@@ -397,7 +397,14 @@ static int map_open_arena(bpfvm_map *map, int rc, const struct arena_header *hdr
 		               what, map_type_label(map->type));
 	if (rc == 0)
 		rc = arena_map_file(map, map->fd, &lay, err);
-	return map_finish(map, rc, inspect, out, err);
+	rc = map_finish(map, rc, inspect, out, err);
+	if (rc < 0 && err && strncmp(err->msg, what, strlen(what)) != 0) {
+		/* the type's checks of the arena do not know the pin's name */
+		char why[sizeof err->msg];
+		snprintf(why, sizeof why, "%s", err->msg);
+		map_error(err, rc, "%s: %s", what, why);
+	}
+	return rc;
 }
 
 static bpfvm_map *map_alloc_for_open(void)
