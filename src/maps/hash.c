@@ -26,10 +26,27 @@
  * atomics for that reason.  Elements are never unmapped, only recycled
  * through the pool, so a value pointer a program holds stays valid memory
  * (its contents may be reused after a delete, as in the kernel's
- * preallocated maps).  Lock order: LRU lock, then a bucket lock (eviction);
- * bucket lock, then pool lock (allocation); spare_mutex, then pool lock
- * (giving spares back).  Nothing takes the LRU lock while holding a
- * bucket lock, nor a bucket lock while holding spare_mutex.
+ * preallocated maps).  Lock order: reclaim lock or LRU lock, then bucket
+ * locks (eviction; a reclaim takes them all, in index order), then the
+ * pool lock (allocation); spare_mutex, then pool lock (giving spares
+ * back).  Nothing takes the LRU lock while holding a bucket lock, nor a
+ * bucket lock while holding spare_mutex, nor two bucket locks but a
+ * reclaim.
+ *
+ * Crash safety: the map is shared with processes that may be killed at
+ * any instruction.  Every lock word names its holder (owner.h) and every
+ * element outside the table and the free list names the process holding
+ * it (`owner`); every change to a chain or the free list is published by
+ * one store of a link, after the element it links was filled.  So a dead
+ * process leaves either the old or the new state, plus at worst: a
+ * replacement linked at the head before the element it replaces was
+ * unlinked (bucket_repair() drops the old one when the bucket lock is
+ * taken over), elements it held (leaked until a reclaim), counts off by
+ * one, and for LRU maps a list half-relinked.  Whoever takes over a lock
+ * from a dead holder makes the map owe a reclaim (reclaim_locked(): every
+ * lock, a recount, the free list and the LRU list rebuilt, what dead
+ * processes held freed), paid as soon as it holds no bucket lock; an open
+ * that finds a dead user in the arena's users table reclaims too.
  *
  * Replacing an existing key's value links a fresh element at the head of
  * the bucket and frees the old one, as the kernel does (so iteration order
@@ -478,10 +495,10 @@ static void pool_free(const bpfvm_map *m, uint32_t link)
  * library's destructor), and never in a fork()ed child (tables are pages
  * marked MADV_WIPEONFORK: the child's copies read as empty, so it forgets
  * the parent's spares with no check on the hot path).  Spares of a process that dies without
- * exit() are lost, so the arena counts spares and caps them at
- * spare_cap(); the pool has that many elements on top of max_entries
- * and the in-flight extras, so held or lost spares never make a map look
- * full.  A thread whose table slot is taken (by another map) or that
+ * exit() are held until a reclaim frees them (they name their holder),
+ * and the arena counts spares and caps them at spare_cap(); the pool has
+ * that many elements on top of max_entries and the in-flight extras, so
+ * held spares never make a map look full.  A thread whose table slot is taken (by another map) or that
  * finds the cap reached replaces through the pool as before.
  *
  * The table is a small direct-mapped one per thread (a map's slot is its
