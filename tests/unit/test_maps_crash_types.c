@@ -267,11 +267,204 @@ static void test_queue_damaged(void)
 	bpfvm_map_put(m);
 }
 
+/* ---- ring buffer ------------------------------------------------------------------ */
+
+#define RB_SIZE 4096u
+
+struct records {
+	int n;
+	uint64_t first, last;
+	bool in_order;
+};
+
+static int note_record(void *ctx, void *data, uint64_t size)
+{
+	struct records *r = ctx;
+	uint64_t v = 0;
+	memcpy(&v, data, size < 8 ? size : 8);
+	if (r->n == 0)
+		r->first = v;
+	else if (v <= r->last)
+		r->in_order = false;
+	r->last = v;
+	r->n++;
+	return 0;
+}
+
+static struct records consume_all(bpfvm_map *rb)
+{
+	struct records r = { .in_order = true };
+	bpfvm_error err;
+	int rc = bpfvm_map_ringbuf_consume(rb, note_record, &r, &err);
+	CHECK(rc >= 0, "consume: %d %s", rc, err.msg);
+	return r;
+}
+
+static void reserve_and_stop(bpfvm_map *rb, void *arg)
+{
+	uint64_t *rec = bpfvm_map_ringbuf_reserve(rb, 8, 0);
+	if (rec)
+		*rec = *(uint64_t *)arg;
+}
+
+static uint64_t *producer_page(bpfvm_map *rb)   /* producer_pos, pending_pos */
+{
+	return (uint64_t *)(void *)(rb->base + rb->off[2]);
+}
+
+static uint64_t *consumer_page(bpfvm_map *rb)
+{
+	return (uint64_t *)(void *)(rb->base + rb->off[1]);
+}
+
+/* A record reserved by a process that dies before submitting: the
+ * consumer discards it and goes on, and reserves succeed again. */
+static void test_ringbuf_reserver_killed(void)
+{
+	bpfvm_map *rb = named_map(BPFVM_MAP_TYPE_RINGBUF, 0, 0, RB_SIZE, 0, "crash_rb");
+	if (!rb)
+		return;
+	uint64_t v = 1;
+	CHECK_RC(bpfvm_map_ringbuf_output(rb, &v, 8, 0), 0, "output 1");
+	uint64_t child_value = 2;
+	pid_t pid = fork_stopped(reserve_and_stop, rb, &child_value);
+	v = 3;
+	CHECK_RC(bpfvm_map_ringbuf_output(rb, &v, 8, 0), 0, "output 3");
+	struct held held = holders_of(rb);
+	CHECK(held_by(&held, "reserved record", pid, true), "the stopped child's record is not reported");
+	alarm(STEP_TIMEOUT_S);
+	struct records r = consume_all(rb);
+	CHECK(r.n == 1 && r.first == 1, "consume with a live reserver: %d records from %llu", r.n,
+	      (unsigned long long)r.first);
+	kill_child(pid);
+	held = holders_of(rb);
+	CHECK(held_by(&held, "reserved record", pid, false), "the dead child's record is not reported dead");
+	r = consume_all(rb);
+	CHECK(r.n == 1 && r.first == 3, "consume past the dead reserver's record: %d records from %llu", r.n,
+	      (unsigned long long)r.first);
+	CHECK(holders_of(rb).n == 0, "something is still reported held");
+	/* The ring fills and drains again: the dead record no longer pins it. */
+	for (int round = 0; round < 3; round++) {
+		int out = 0;
+		for (v = 100; bpfvm_map_ringbuf_output(rb, &v, 8, 0) == 0; v++)
+			out++;
+		CHECK(out >= (int)(RB_SIZE / 16) - 1, "round %d: only %d records fit", round, out);
+		r = consume_all(rb);
+		CHECK(r.n == out && r.in_order, "round %d: consumed %d of %d", round, r.n, out);
+	}
+	alarm(0);
+	bpfvm_map_put(rb);
+}
+
+/* A producer killed holding the producer lock: the next one takes it over. */
+static void test_ringbuf_producer_lock_killed(void)
+{
+	bpfvm_map *rb = named_map(BPFVM_MAP_TYPE_RINGBUF, 0, 0, RB_SIZE, 0, "crash_rb_lock");
+	if (!rb)
+		return;
+	pid_t pid = fork_stopped(take_state_lock, rb, NULL);
+	struct held held = holders_of(rb);
+	CHECK(held_by(&held, "producer lock", pid, true), "the stopped child's producer lock is not reported");
+	kill_child(pid);
+	alarm(STEP_TIMEOUT_S);
+	uint64_t v = 7;
+	CHECK_RC(bpfvm_map_ringbuf_output(rb, &v, 8, 0), 0, "output after the holder died");
+	struct records r = consume_all(rb);
+	CHECK(r.n == 1 && r.first == 7, "consumed %d records from %llu", r.n, (unsigned long long)r.first);
+	alarm(0);
+	bpfvm_map_put(rb);
+}
+
+/* Children reserving, filling and submitting numbered records are killed
+ * at random moments: every round the consumer gets what was submitted,
+ * in order, then a marker, and never hangs. */
+static void produce_forever(bpfvm_map *rb, uint64_t next)
+{
+	for (;; next++) {
+		uint64_t *rec = bpfvm_map_ringbuf_reserve(rb, 24, 0);
+		if (!rec) {
+			sched_yield();
+			continue;
+		}
+		rec[0] = next;
+		rec[1] = rec[2] = next;
+		bpfvm_map_ringbuf_submit(rec, 0);
+	}
+}
+
+static void test_ringbuf_random_kills(void)
+{
+	bpfvm_map *rb = named_map(BPFVM_MAP_TYPE_RINGBUF, 0, 0, RB_SIZE, 0, "crash_rb_rk");
+	if (!rb)
+		return;
+	srand(777);
+	uint64_t next = 1;
+	for (int round = 0; round < 30; round++) {
+		pid_t pid = fork();
+		if (pid == 0)
+			produce_forever(rb, next);
+		if (!CHECK(pid > 0, "fork"))
+			break;
+		usleep((useconds_t)(rand() % 2000));
+		kill_child(pid);
+		alarm(STEP_TIMEOUT_S);
+		uint64_t marker = UINT64_MAX / 2 + (uint64_t)round;
+		struct records r = consume_all(rb);
+		CHECK(r.in_order && (r.n == 0 || r.first >= next), "round %d: records out of order", round);
+		CHECK_RC(bpfvm_map_ringbuf_output(rb, &marker, 8, 0), 0, "marker output");
+		struct records tail = consume_all(rb);
+		CHECK(tail.n == 1 && tail.first == marker, "round %d: the marker is not the one record left (%d)",
+		      round, tail.n);
+		alarm(0);
+		next = (r.n ? r.last : next) + 1000000;
+	}
+	bpfvm_map_put(rb);
+}
+
+/* Positions out of order: an error naming the map from the consumer and
+ * at open, and a failed reserve, never a walk of 2^59 headers. */
+static void test_ringbuf_damaged(void)
+{
+	bpfvm_map *rb = named_map(BPFVM_MAP_TYPE_RINGBUF, 0, 0, RB_SIZE, 0, "dmg_rb");
+	if (!rb)
+		return;
+	uint64_t *pp = producer_page(rb), *cons = consumer_page(rb);
+	alarm(STEP_TIMEOUT_S);
+	pp[0] = 1ull << 62;   /* producer_pos far ahead of consumer and pending */
+	bpfvm_error err;
+	int rc = bpfvm_map_ringbuf_consume(rb, note_record, &(struct records){ .in_order = true }, &err);
+	CHECK(rc < 0 && strstr(err.msg, "dmg_rb"), "consume of a damaged ring: %d '%s'", rc, err.msg);
+	uint64_t v = 1;
+	CHECK(bpfvm_map_ringbuf_output(rb, &v, 8, 0) < 0, "output to a damaged ring succeeded");
+	char name[128];
+	if (pin_fresh(rb, "rb", name, sizeof name)) {
+		bpfvm_map *again = NULL;
+		rc = bpfvm_map_open_pinned(name, &again, &err);
+		CHECK(rc < 0 && strstr(err.msg, "dmg_rb"), "open of a damaged ring pin: %d '%s'", rc, err.msg);
+		if (rc == 0)
+			bpfvm_map_put(again);
+		unpin(name);
+	}
+	pp[0] = 64;
+	*cons = 128;   /* the consumer ahead of the producer */
+	rc = bpfvm_map_ringbuf_consume(rb, note_record, &(struct records){ .in_order = true }, &err);
+	CHECK(rc < 0 && strstr(err.msg, "dmg_rb"), "consume ahead of the producer: %d '%s'", rc, err.msg);
+	alarm(0);
+	pp[0] = pp[1] = *cons = 0;
+	CHECK_RC(bpfvm_map_ringbuf_output(rb, &v, 8, 0), 0, "output once repaired");
+	bpfvm_map_put(rb);
+}
+
 int main(void)
 {
+	setvbuf(stdout, NULL, _IOLBF, 0);   /* a test killed by alarm() still shows its failures */
 	test_queue_holder_killed(BPFVM_MAP_TYPE_QUEUE);
 	test_queue_holder_killed(BPFVM_MAP_TYPE_STACK);
 	test_queue_random_kills();
 	test_queue_damaged();
+	test_ringbuf_reserver_killed();
+	test_ringbuf_producer_lock_killed();
+	test_ringbuf_random_kills();
+	test_ringbuf_damaged();
 	return check_summary();
 }
