@@ -455,6 +455,192 @@ static void test_ringbuf_damaged(void)
 	bpfvm_map_put(rb);
 }
 
+/* ---- LPM trie ---------------------------------------------------------------------- */
+
+#define LPM_MAX 16u
+
+struct lpm_key {
+	uint32_t plen;
+	uint8_t addr[4];
+};
+
+static struct lpm_key lpm_key(uint32_t plen, uint32_t a, uint32_t b, uint32_t c, uint32_t d)
+{
+	return (struct lpm_key){ plen, { (uint8_t)a, (uint8_t)b, (uint8_t)c, (uint8_t)d } };
+}
+
+/* The trie's state words (lpm.c): lock, root, n_entries, free_head, bump. */
+enum { LPM_LOCK, LPM_ROOT, LPM_N_ENTRIES, LPM_FREE_HEAD, LPM_BUMP };
+
+static uint32_t *lpm_node_words(bpfvm_map *m, uint32_t link)   /* child0, child1, plen, flags, next_free, owner */
+{
+	return (uint32_t *)(void *)(m->base + m->off[1] + (size_t)(link - 1) * m->n[1]);
+}
+
+/* What an update does before its one linking store, stopped there: the
+ * entry counted and a node taken from the pool, naming its holder. */
+static void lpm_stop_mid_insert(bpfvm_map *m, void *arg)
+{
+	(void)arg;
+	uint32_t *st = state_lock(m);
+	spin_lock(&st[LPM_LOCK]);
+	st[LPM_N_ENTRIES]++;
+	uint32_t link = ++st[LPM_BUMP];
+	lpm_node_words(m, link)[5] = owner_self();
+}
+
+/* Inserts distinct /32 prefixes from `from` on until the trie is full;
+ * returns how many went in. */
+static uint32_t lpm_fill(bpfvm_map *m, uint32_t from)
+{
+	uint32_t n = 0;
+	uint64_t v = 1;
+	bpfvm_error err;
+	for (uint32_t i = from; i < from + 4 * LPM_MAX; i++) {
+		struct lpm_key k = lpm_key(32, 192, 168, i >> 8, i & 255);
+		int rc = bpfvm_map_update(m, &k, &v, BPFVM_NOEXIST, &err);
+		if (rc == -ENOSPC)
+			break;
+		n += rc == 0;
+	}
+	return n;
+}
+
+/* Iterates every key (bounded) and deletes them all; returns how many. */
+static uint32_t lpm_clear(bpfvm_map *m)
+{
+	struct lpm_key k, keys[4 * LPM_MAX];
+	uint32_t n = 0;
+	bpfvm_error err;
+	for (int rc = bpfvm_map_get_next_key(m, NULL, &k, &err); rc == 0 && n < 4 * LPM_MAX;
+	     rc = bpfvm_map_get_next_key(m, &k, &k, &err))
+		keys[n++] = k;
+	for (uint32_t i = 0; i < n; i++)
+		CHECK_RC(bpfvm_map_delete(m, &keys[i], &err), 0, "delete an iterated key");
+	return n;
+}
+
+static void test_lpm_holder_killed(void)
+{
+	bpfvm_map *m = named_map(BPFVM_MAP_TYPE_LPM_TRIE, 8, 8, LPM_MAX, BPFVM_F_NO_PREALLOC, "crash_lpm");
+	if (!m)
+		return;
+	uint64_t v = 10;
+	bpfvm_error err;
+	struct lpm_key net = lpm_key(8, 10, 0, 0, 0);
+	CHECK_RC(bpfvm_map_update(m, &net, &v, 0, &err), 0, "insert 10/8");
+	pid_t pid = fork_stopped(lpm_stop_mid_insert, m, NULL);
+	struct held held = holders_of(m);
+	CHECK(held_by(&held, "trie lock", pid, true), "the stopped child's trie lock is not reported");
+	CHECK(held_by(&held, "node", pid, true), "the stopped child's node is not reported");
+	kill_child(pid);
+
+	alarm(STEP_TIMEOUT_S);
+	struct lpm_key host = lpm_key(32, 10, 1, 2, 3);
+	uint64_t got = 0;
+	CHECK_RC(bpfvm_map_lookup(m, &host, &got, 0, &err), 0, "lookup after the holder died");
+	CHECK(got == 10, "lookup found %llu", (unsigned long long)got);
+	CHECK(holders_of(m).n == 0, "something is still reported held after the takeover");
+	/* The count was repaired: the trie takes max_entries prefixes again. */
+	uint32_t n = lpm_fill(m, 0);
+	CHECK(n == LPM_MAX - 1, "after the takeover %u more prefixes fit, want %u", n, LPM_MAX - 1);
+	CHECK(lpm_clear(m) == LPM_MAX, "iteration after the takeover");
+	CHECK(lpm_fill(m, 1000) == LPM_MAX, "the emptied trie takes max_entries prefixes");
+	alarm(0);
+	bpfvm_map_put(m);
+}
+
+/* Children inserting and deleting prefixes are killed at random moments;
+ * each round the trie iterates, empties and fills to exactly max_entries. */
+static void lpm_churn_forever(bpfvm_map *m, unsigned seed)
+{
+	uint64_t v = seed;
+	for (;;) {
+		seed = seed * 1103515245u + 12345u;
+		uint32_t i = (seed >> 8) % 24, plen = 16 + (seed >> 20) % 17;
+		struct lpm_key k = lpm_key(plen, 172, 16, i * 10, i);
+		if (seed & 0x10000)
+			bpfvm_map_update_elem(m, &k, &v, BPFVM_ANY);
+		else
+			bpfvm_map_delete_elem(m, &k);
+	}
+}
+
+static void test_lpm_random_kills(void)
+{
+	bpfvm_map *m = named_map(BPFVM_MAP_TYPE_LPM_TRIE, 8, 8, LPM_MAX, BPFVM_F_NO_PREALLOC, "crash_lpm_rk");
+	if (!m)
+		return;
+	srand(4242);
+	for (int round = 0; round < 30; round++) {
+		pid_t pid = fork();
+		if (pid == 0)
+			lpm_churn_forever(m, (unsigned)round + 1);
+		if (!CHECK(pid > 0, "fork"))
+			break;
+		usleep((useconds_t)(rand() % 2000));
+		kill_child(pid);
+		alarm(STEP_TIMEOUT_S);
+		struct lpm_key any = lpm_key(32, 172, 16, 0, 0);
+		uint64_t v;
+		bpfvm_error err;
+		bpfvm_map_lookup(m, &any, &v, 0, &err);   /* takes a dead holder's lock over */
+		uint32_t counted = state_lock(m)[LPM_N_ENTRIES];
+		uint32_t n = lpm_clear(m);
+		CHECK(n <= LPM_MAX && n == counted, "round %d: %u keys iterated, %u counted", round, n, counted);
+		CHECK(state_lock(m)[LPM_N_ENTRIES] == 0, "round %d: %u entries counted in the emptied trie", round,
+		      state_lock(m)[LPM_N_ENTRIES]);
+		CHECK(lpm_fill(m, 0) == LPM_MAX, "round %d: the trie no longer takes max_entries prefixes", round);
+		lpm_clear(m);
+		alarm(0);
+	}
+	bpfvm_map_put(m);
+}
+
+/* A cycle and an out-of-range root: errors naming the map, never a hang;
+ * a reclaim cuts the cycle. */
+static void test_lpm_damaged(void)
+{
+	bpfvm_map *m = named_map(BPFVM_MAP_TYPE_LPM_TRIE, 8, 8, LPM_MAX, BPFVM_F_NO_PREALLOC, "dmg_lpm");
+	if (!m)
+		return;
+	uint64_t v = 8;
+	bpfvm_error err;
+	struct lpm_key net8 = lpm_key(8, 10, 0, 0, 0), net16 = lpm_key(16, 10, 1, 0, 0);
+	CHECK_RC(bpfvm_map_update(m, &net8, &v, 0, &err), 0, "insert 10/8");
+	v = 16;
+	CHECK_RC(bpfvm_map_update(m, &net16, &v, 0, &err), 0, "insert 10.1/16");
+	uint32_t *st = state_lock(m);
+	uint32_t root = st[LPM_ROOT];
+	uint32_t *root_node = lpm_node_words(m, root);
+	uint32_t below = root_node[0] ? root_node[0] : root_node[1];
+	if (!CHECK(below != 0, "10.1/16 is not under 10/8"))
+		return;
+	lpm_node_words(m, below)[0] = root;   /* 10.1.0.0 has bit 16 clear: back to the root */
+	alarm(STEP_TIMEOUT_S);
+	struct lpm_key host = lpm_key(32, 10, 1, 2, 3);
+	int rc = bpfvm_map_lookup(m, &host, &v, 0, &err);
+	CHECK(rc < 0 && strstr(err.msg, "dmg_lpm"), "lookup in a trie with a cycle: %d '%s'", rc, err.msg);
+	rc = bpfvm_map_update(m, &host, &v, 0, &err);
+	CHECK(rc < 0 && strstr(err.msg, "dmg_lpm"), "update in a trie with a cycle: %d '%s'", rc, err.msg);
+	CHECK_RC(bpfvm_map_reclaim(m, &err), 0, "reclaim");
+	CHECK_RC(bpfvm_map_lookup(m, &host, &v, 0, &err), 0, "lookup once the cycle is cut");
+	CHECK(v == 16, "lookup once the cycle is cut: %llu", (unsigned long long)v);
+	st[LPM_ROOT] = 1000000;
+	char name[128];
+	if (pin_fresh(m, "lpm", name, sizeof name)) {
+		bpfvm_map *again = NULL;
+		rc = bpfvm_map_open_pinned(name, &again, &err);
+		CHECK(rc < 0 && strstr(err.msg, "dmg_lpm"), "open of a damaged trie pin: %d '%s'", rc, err.msg);
+		if (rc == 0)
+			bpfvm_map_put(again);
+		unpin(name);
+	}
+	st[LPM_ROOT] = root;
+	alarm(0);
+	bpfvm_map_put(m);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);   /* a test killed by alarm() still shows its failures */
@@ -462,6 +648,9 @@ int main(void)
 	test_queue_holder_killed(BPFVM_MAP_TYPE_STACK);
 	test_queue_random_kills();
 	test_queue_damaged();
+	test_lpm_holder_killed();
+	test_lpm_random_kills();
+	test_lpm_damaged();
 	test_ringbuf_reserver_killed();
 	test_ringbuf_producer_lock_killed();
 	test_ringbuf_random_kills();
