@@ -8,7 +8,9 @@
  * The references live in a malloc'd side table, never in the arena: a
  * program in checked mode may write anywhere in an arena's window, and a
  * pointer it could overwrite would be a pointer it could forge.  The
- * arena only holds the header; these maps cannot be pinned.
+ * arena only holds the header; these maps cannot be pinned.  Their lock
+ * is in the side table too: a process killed holding it takes it with
+ * it, so there is nothing to take over or report.
  *
  * User-space semantics follow the kernel's fd arrays: updates take only
  * BPF_ANY (-EINVAL), an index out of range is -E2BIG for update and delete,

@@ -14,7 +14,21 @@
  * come from a pool of 2 * max_entries + 2 (a trie of n prefixes never
  * needs more than 2n - 1 nodes, plus the two an update allocates before
  * it frees).  Every operation, lookups included, holds the trie's lock.
+ *
+ * Crash safety: an insert fills its new nodes while they are private and
+ * links them with one store; a delete unlinks with one store (an
+ * intermediate node left with one child is still a trie lookups walk
+ * right).  A node out of the trie and off the free list names its holder
+ * (`owner`, for `map show`).  A process killed at any instruction thus
+ * leaves a valid trie and at worst nodes that are in neither place and a
+ * count one off; whoever takes the lock over from it (and an open that
+ * finds a user dead) recounts and rebuilds the free list from what the
+ * walk from the root does not reach.  Every walk is bounded (depth by the
+ * prefix length, the reclaim by the node count): a damaged arena (a link
+ * out of range, a cycle) is an error naming the map, never a hang.
  */
+#include <stdlib.h>
+
 #include "maps/map_internal.h"
 
 #define LPM_DATA_SIZE_MAX 256u
@@ -39,6 +53,7 @@ struct lpm_node {
 	uint32_t prefixlen;
 	uint32_t flags;
 	uint32_t next_free;
+	uint32_t owner;       /* atomic: the token of a process holding it out of the trie, or 0 */
 	uint8_t data[];       /* data_size bytes */
 };
 
@@ -78,6 +93,26 @@ static uint32_t child(const bpfvm_map *m, uint32_t link, unsigned bit)
 static uint32_t max_prefixlen(const bpfvm_map *m)
 {
 	return m->DATA_SIZE * 8;
+}
+
+/* Prefix lengths grow strictly down a path: no valid trie is deeper. */
+static uint32_t depth_limit(const bpfvm_map *m)
+{
+	return max_prefixlen(m) + 1;
+}
+
+static void set_owner(struct lpm_node *n, uint32_t token)
+{
+	__atomic_store_n(&n->owner, token, __ATOMIC_RELAXED);
+}
+
+static int lpm_damaged(const bpfvm_map *m, bpfvm_error *err)
+{
+	const struct lpm_state *st = lpm_of(m);
+	return map_error(err, -EUCLEAN,
+	                 "lpm_trie '%s': damaged arena (root %u, %u entries, bump %u, free %u, %u nodes; "
+	                 "a link out of range or a cycle)",
+	                 m->name, st->root, st->n_entries, st->bump, st->free_head, m->N_NODES);
 }
 
 static unsigned extract_bit(const uint8_t *data, uint32_t index)
@@ -124,6 +159,7 @@ static uint32_t node_alloc(const bpfvm_map *m)
 	}
 	if (link) {
 		struct lpm_node *n = node_at(m, link);
+		set_owner(n, owner_self());
 		n->child[0] = n->child[1] = 0;
 		n->flags = 0;
 		n->prefixlen = 0;
@@ -134,24 +170,99 @@ static uint32_t node_alloc(const bpfvm_map *m)
 static void node_free(const bpfvm_map *m, uint32_t link)
 {
 	struct lpm_state *st = lpm_of(m);
+	set_owner(node_at(m, link), 0);
 	node_at(m, link)->next_free = st->free_head;
 	st->free_head = link;
+}
+
+/* ---- reclaim (under the trie lock) -------------------------------------------- */
+
+/* Marks every node reachable from the root (mark[link - 1]), cutting a
+ * link out of range or to a node met before (only a damaged arena has
+ * those); returns how many real nodes there are. */
+static uint32_t mark_trie(const bpfvm_map *m, uint8_t *mark, uint32_t *stack)
+{
+	struct lpm_state *st = lpm_of(m);
+	uint32_t real = 0, sp = 0;
+	if (st->root && (!link_ok(m, st->root)))
+		st->root = 0;
+	if (st->root) {
+		mark[st->root - 1] = 1;
+		stack[sp++] = st->root;
+	}
+	while (sp) {
+		uint32_t link = stack[--sp];
+		struct lpm_node *node = node_at(m, link);
+		set_owner(node, 0);
+		if (!(node->flags & LPM_FLAG_IM))
+			real++;
+		for (unsigned bit = 0; bit < 2; bit++) {
+			uint32_t c = node->child[bit];
+			if (!c)
+				continue;
+			if (!link_ok(m, c) || mark[c - 1]) {
+				node->child[bit] = 0;
+				continue;
+			}
+			mark[c - 1] = 1;
+			stack[sp++] = c;   /* each node at most once: sp <= N_NODES */
+		}
+	}
+	return real;
+}
+
+/* With the trie lock held, so no live process holds a node: recounts the
+ * entries and rebuilds the free list from every node the trie does not
+ * reach (what a dead holder allocated, or unlinked and did not free).
+ * Without memory for its marks it leaves things as they are. */
+static void reclaim_locked(const bpfvm_map *m)
+{
+	struct lpm_state *st = lpm_of(m);
+	uint8_t *mark = calloc(m->N_NODES, 1);
+	uint32_t *stack = calloc(m->N_NODES, sizeof *stack);
+	if (mark && stack) {
+		uint32_t real = mark_trie(m, mark, stack);
+		uint32_t bump = st->bump < m->N_NODES ? st->bump : m->N_NODES;
+		uint32_t free_head = 0;
+		for (uint32_t link = bump; link >= 1; link--) {
+			if (mark[link - 1])
+				continue;
+			struct lpm_node *n = node_at(m, link);
+			set_owner(n, 0);
+			n->next_free = free_head;
+			free_head = link;
+		}
+		st->bump = bump;
+		st->free_head = free_head;
+		st->n_entries = real < m->max_entries ? real : m->max_entries;
+	}
+	free(stack);
+	free(mark);
+}
+
+/* Takes the trie lock; one taken over from a dead holder is repaired. */
+static void lpm_lock(const bpfvm_map *m)
+{
+	if (__builtin_expect(spin_lock(&lpm_of(m)->lock), 0))
+		reclaim_locked(m);
 }
 
 /* ---- operations ------------------------------------------------------------- */
 
 /* trie_lookup_elem(): the deepest non-intermediate node whose prefix the
  * key matches. */
-static uint32_t lpm_find(const bpfvm_map *m, const void *key)
+static uint32_t lpm_find(const bpfvm_map *m, const void *key, bool *damaged)
 {
 	uint32_t plen;
 	const uint8_t *data;
 	split_key(key, &plen, &data);
+	*damaged = false;
 	if (plen > max_prefixlen(m))
 		return 0;
 	uint32_t found = 0;
 	uint32_t link = link_ok(m, lpm_of(m)->root) ? lpm_of(m)->root : 0;
-	for (uint32_t depth = 0; link && depth <= m->N_NODES; depth++) {
+	uint32_t depth = 0;
+	for (; link && depth < depth_limit(m); depth++) {
 		const struct lpm_node *node = node_at(m, link);
 		uint32_t matchlen = longest_prefix_match(m, link, plen, data);
 		if (matchlen == max_prefixlen(m)) {
@@ -164,6 +275,7 @@ static uint32_t lpm_find(const bpfvm_map *m, const void *key)
 			found = link;
 		link = child(m, link, extract_bit(data, node->prefixlen));
 	}
+	*damaged = depth == depth_limit(m);
 	return found;
 }
 
@@ -192,8 +304,8 @@ static long lpm_update(bpfvm_map *m, const void *key, const void *value, uint64_
 
 	struct lpm_state *st = lpm_of(m);
 	long rc = 0;
-	uint32_t free_link = 0;
-	spin_lock(&st->lock);
+	uint32_t free_link = 0, im_link = 0;
+	lpm_lock(m);
 	uint32_t new_link = node_alloc(m);
 	if (!new_link) {
 		rc = -ENOMEM;
@@ -207,8 +319,8 @@ static long lpm_update(bpfvm_map *m, const void *key, const void *value, uint64_
 	/* Walk down as far as the prefix matches, to an empty slot or to a
 	 * node that must be replaced or split. */
 	uint32_t *slot = &st->root;
-	uint32_t link = 0, matchlen = 0;
-	for (uint32_t depth = 0; depth <= m->N_NODES; depth++) {
+	uint32_t link = 0, matchlen = 0, depth = 0;
+	for (; depth < depth_limit(m); depth++) {
 		link = link_ok(m, *slot) ? *slot : 0;
 		if (!link)
 			break;
@@ -217,6 +329,10 @@ static long lpm_update(bpfvm_map *m, const void *key, const void *value, uint64_
 		if (node->prefixlen != matchlen || node->prefixlen == plen || node->prefixlen == max_prefixlen(m))
 			break;
 		slot = &node->child[extract_bit(data, node->prefixlen)];
+	}
+	if (depth == depth_limit(m)) {
+		rc = -EUCLEAN;
+		goto out;
 	}
 
 	if (!link) {
@@ -240,6 +356,7 @@ static long lpm_update(bpfvm_map *m, const void *key, const void *value, uint64_
 		}
 		new_node->child[0] = node->child[0];
 		new_node->child[1] = node->child[1];
+		set_owner(node, owner_self());   /* out of the trie from the next store on */
 		*slot = new_link;
 		free_link = link;
 		goto out;
@@ -254,7 +371,7 @@ static long lpm_update(bpfvm_map *m, const void *key, const void *value, uint64_
 		goto out;
 	}
 	/* They diverge after matchlen bits: an intermediate node joins them. */
-	uint32_t im_link = node_alloc(m);
+	im_link = node_alloc(m);
 	if (!im_link) {
 		st->n_entries--;
 		rc = -ENOMEM;
@@ -275,6 +392,11 @@ static long lpm_update(bpfvm_map *m, const void *key, const void *value, uint64_
 out:
 	if (rc && new_link)
 		node_free(m, new_link);
+	if (rc == 0) {   /* linked: no longer held */
+		set_owner(new_node, 0);
+		if (im_link)
+			set_owner(node_at(m, im_link), 0);
+	}
 	if (free_link)
 		node_free(m, free_link);
 	spin_unlock(&st->lock);
@@ -291,10 +413,10 @@ static long lpm_delete(bpfvm_map *m, const void *key)
 		return -EINVAL;
 	struct lpm_state *st = lpm_of(m);
 	long rc = 0;
-	spin_lock(&st->lock);
+	lpm_lock(m);
 	uint32_t *trim = &st->root, *trim2 = trim;
-	uint32_t parent = 0, link = 0, matchlen = 0;
-	for (uint32_t depth = 0; depth <= m->N_NODES; depth++) {
+	uint32_t parent = 0, link = 0, matchlen = 0, depth = 0;
+	for (; depth < depth_limit(m); depth++) {
 		link = link_ok(m, *trim) ? *trim : 0;
 		if (!link)
 			break;
@@ -305,6 +427,10 @@ static long lpm_delete(bpfvm_map *m, const void *key)
 		parent = link;
 		trim2 = trim;
 		trim = &node->child[extract_bit(data, node->prefixlen)];
+	}
+	if (depth == depth_limit(m)) {
+		rc = -EUCLEAN;
+		goto out;
 	}
 	struct lpm_node *node = link ? node_at(m, link) : NULL;
 	if (!node || node->prefixlen != plen || node->prefixlen != matchlen || (node->flags & LPM_FLAG_IM)) {
@@ -320,11 +446,14 @@ static long lpm_delete(bpfvm_map *m, const void *key)
 	}
 	if (parent && (node_at(m, parent)->flags & LPM_FLAG_IM) && !c0 && !c1) {
 		/* A leaf under an intermediate node: both go, the sibling moves up. */
+		set_owner(node_at(m, parent), owner_self());
+		set_owner(node, owner_self());
 		*trim2 = child(m, parent, 0) == link ? child(m, parent, 1) : child(m, parent, 0);
 		node_free(m, parent);
 		node_free(m, link);
 		goto out;
 	}
+	set_owner(node, owner_self());
 	*trim = c0 ? c0 : c1;
 	node_free(m, link);
 out:
@@ -336,11 +465,10 @@ out:
  * the prefixes containing them. */
 static int lpm_get_next_key(bpfvm_map *m, const void *key, void *next_key, bpfvm_error *err)
 {
-	(void)err;
 	struct lpm_state *st = lpm_of(m);
 	uint32_t stack[LPM_DATA_SIZE_MAX * 8 + 1];
 	int rc = 0;
-	spin_lock(&st->lock);
+	lpm_lock(m);
 	uint32_t search_root = link_ok(m, st->root) ? st->root : 0;
 	uint32_t next = 0;
 	if (!search_root) {
@@ -391,15 +519,22 @@ static int lpm_get_next_key(bpfvm_map *m, const void *key, void *next_key, bpfvm
 	}
 	if (!next) {
 		/* The leftmost real node under search_root (intermediate nodes
-		 * always have two children, so there is one). */
-		for (uint32_t link = search_root, depth = 0; link && depth <= m->N_NODES; depth++) {
+		 * have two children, so there is one; a reclaim that cut a
+		 * damaged link may have left one). */
+		uint32_t link = search_root, depth = 0;
+		for (; link && depth < depth_limit(m); depth++) {
 			if (node_at(m, link)->flags & LPM_FLAG_IM) {
-				link = child(m, link, 0);
+				uint32_t c = child(m, link, 0);
+				link = c ? c : child(m, link, 1);
 			} else {
 				next = link;
 				uint32_t c = child(m, link, 0);
 				link = c ? c : child(m, next, 1);
 			}
+		}
+		if (depth == depth_limit(m)) {
+			rc = lpm_damaged(m, err);
+			goto out;
 		}
 	}
 	if (!next) {
@@ -417,35 +552,62 @@ out:
 static int lpm_sys_lookup(bpfvm_map *m, const void *key, void *value, uint64_t flags, bpfvm_error *err)
 {
 	(void)flags;
-	(void)err;
 	struct lpm_state *st = lpm_of(m);
-	spin_lock(&st->lock);
-	uint32_t link = lpm_find(m, key);
+	bool damaged;
+	lpm_lock(m);
+	uint32_t link = lpm_find(m, key, &damaged);
 	if (link)
 		arena_load(value, node_value(m, link), m->value_size);
 	spin_unlock(&st->lock);
+	if (damaged)
+		return lpm_damaged(m, err);
 	return link ? 0 : -ENOENT;
 }
 
 static void *lpm_lookup(bpfvm_map *m, const void *key)
 {
 	struct lpm_state *st = lpm_of(m);
-	spin_lock(&st->lock);
-	uint32_t link = lpm_find(m, key);
+	bool damaged;
+	lpm_lock(m);
+	uint32_t link = lpm_find(m, key, &damaged);
 	spin_unlock(&st->lock);
 	return link ? node_value(m, link) : NULL;
 }
 
 static int lpm_sys_update(bpfvm_map *m, const void *key, const void *value, uint64_t flags, bpfvm_error *err)
 {
-	(void)err;
-	return (int)lpm_update(m, key, value, flags);
+	int rc = (int)lpm_update(m, key, value, flags);
+	return rc == -EUCLEAN ? lpm_damaged(m, err) : rc;
 }
 
 static int lpm_sys_delete(bpfvm_map *m, const void *key, bpfvm_error *err)
 {
-	(void)err;
-	return (int)lpm_delete(m, key);
+	int rc = (int)lpm_delete(m, key);
+	return rc == -EUCLEAN ? lpm_damaged(m, err) : rc;
+}
+
+/* bpfvm_map_holders(): the lock, and the nodes a process holds out of
+ * the trie (index: the node). */
+static void lpm_holders(const bpfvm_map *m, map_holder_fn report, void *ctx)
+{
+	struct lpm_state *st = lpm_of(m);
+	uint32_t t = spin_holder(&st->lock);
+	if (t)
+		report(ctx, "trie lock", 0, t);
+	uint32_t bump = __atomic_load_n(&st->bump, __ATOMIC_RELAXED);
+	if (bump > m->N_NODES)
+		bump = m->N_NODES;
+	for (uint32_t link = 1; link <= bump; link++)
+		if ((t = __atomic_load_n(&node_at(m, link)->owner, __ATOMIC_RELAXED)) != 0)
+			report(ctx, "node", link - 1, t);
+}
+
+/* bpfvm_map_reclaim(), and an open that finds a user dead. */
+static void lpm_reclaim(bpfvm_map *m)
+{
+	lpm_lock(m);
+	reclaim_locked(m);
+	spin_unlock(&lpm_of(m)->lock);
 }
 
 /* ---- creation ------------------------------------------------------------- */
@@ -483,9 +645,22 @@ static int lpm_layout(bpfvm_map *m, struct arena_layout *lay, bpfvm_error *err)
 	return 0;
 }
 
+/* At create and open: the state's counts and links in range. */
+static int lpm_attach(bpfvm_map *m, bpfvm_error *err)
+{
+	const struct lpm_state *st = lpm_of(m);
+	if ((st->root && !link_ok(m, st->root)) || (st->free_head && !link_ok(m, st->free_head)) ||
+	    st->bump > m->N_NODES || st->n_entries > m->max_entries)
+		return lpm_damaged(m, err);
+	return 0;
+}
+
 const struct map_ops map_lpm_trie_ops = {
 	.check = lpm_check,
 	.layout = lpm_layout,
+	.attach = lpm_attach,
+	.reclaim = lpm_reclaim,
+	.holders = lpm_holders,
 	.pinnable = true,
 	.sys_lookup = lpm_sys_lookup,
 	.sys_update = lpm_sys_update,

@@ -31,8 +31,9 @@
 /* ---- arena ----------------------------------------------------------- */
 
 #define ARENA_MAGIC 0x50414d4d56465042ULL  /* "BPFVMMAP" little-endian */
-#define ARENA_VERSION 4u   /* 2: hash bucket locks are sequence locks; 3: hash spares;
-                            * 4: lock words hold owner tokens, the users table */
+#define ARENA_VERSION 5u   /* 2: hash bucket locks are sequence locks; 3: hash spares;
+                            * 4: lock words hold owner tokens, the users table;
+                            * 5: queue/stack ends in one word, LPM node owners */
 #define ARENA_NO_INDEX UINT32_MAX          /* the null link */
 
 /* At offset 0 of every arena.  Written once at creation (before the arena

@@ -13,6 +13,9 @@
  * fd in the kernel too), so these maps cannot be pinned.  A read/write
  * lock per map keeps attach/detach from freeing a ring a producer is
  * writing; each ring's spin lock serialises its producers and reader.
+ * Both locks are in process-local memory, so a process killed holding
+ * one takes it with it: there is nothing for another process to take
+ * over or report (the map has no holders or reclaim operation).
  */
 #define _GNU_SOURCE
 #include <pthread.h>

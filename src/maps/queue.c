@@ -7,6 +7,14 @@
  * and the syscall's mapping of lookup/update/lookup_and_delete onto
  * peek/push/pop.  Values are copied in and out only, never handed to
  * programs, so the arena has no program window.
+ *
+ * Crash safety: head and tail share one 64-bit word, so every push and
+ * pop (an overwriting push moves both) is published by one store; the
+ * value is written beforehand into the slot the ring keeps empty.  A
+ * process killed at any instruction leaves the old state or the new, and
+ * the lock it held is simply taken over: there is nothing to repair.  A
+ * damaged arena (an index out of range) is refused with an error naming
+ * the map, never followed out of bounds.
  */
 #include "maps/map_internal.h"
 
@@ -14,9 +22,12 @@
 
 struct qs_state {
 	uint32_t lock;
-	uint32_t head;   /* where the next push goes */
-	uint32_t tail;   /* the oldest element */
 	uint32_t size;   /* max_entries + 1: one slot stays empty */
+	uint64_t ends;   /* head (where the next push goes) | tail (the oldest) << 32 */
+};
+
+struct qs_ends {
+	uint32_t head, tail;
 };
 
 static struct qs_state *qs_of(const bpfvm_map *m)
@@ -32,6 +43,32 @@ static uint8_t *qs_slot(const bpfvm_map *m, uint32_t i)
 static bool is_stack(const bpfvm_map *m)
 {
 	return m->type == BPFVM_MAP_TYPE_STACK;
+}
+
+static struct qs_ends qs_load(const struct qs_state *qs)
+{
+	uint64_t w = __atomic_load_n(&qs->ends, __ATOMIC_RELAXED);
+	return (struct qs_ends){ .head = (uint32_t)w, .tail = (uint32_t)(w >> 32) };
+}
+
+/* Publishes a push or pop: the one store a crash cannot split. */
+static void qs_publish(struct qs_state *qs, struct qs_ends e)
+{
+	__atomic_store_n(&qs->ends, (uint64_t)e.head | (uint64_t)e.tail << 32, __ATOMIC_RELEASE);
+}
+
+/* Whether the shared state is in range (a damaged or foreign arena is not). */
+static bool qs_sane(const bpfvm_map *m, const struct qs_state *qs, struct qs_ends e)
+{
+	return qs->size == m->max_entries + 1 && e.head < qs->size && e.tail < qs->size;
+}
+
+static int qs_damaged(const bpfvm_map *m, bpfvm_error *err)
+{
+	const struct qs_state *qs = qs_of(m);
+	struct qs_ends e = qs_load(qs);
+	return map_error(err, -EINVAL, "%s map '%s': damaged arena (head %u, tail %u, size %u; max_entries %u)",
+	                 map_type_label(m->type), m->name, e.head, e.tail, qs->size, m->max_entries);
 }
 
 static int qs_check(const bpfvm_map_def *def, unsigned ncpus, bpfvm_error *err)
@@ -66,12 +103,17 @@ static int qs_init(bpfvm_map *m, bpfvm_error *err)
 	return 0;
 }
 
-static bool qs_full(const struct qs_state *qs)
+/* At create and open: a pin whose indices are out of range is refused. */
+static int qs_attach(bpfvm_map *m, bpfvm_error *err)
 {
-	uint32_t head = qs->head + 1;
-	if (head >= qs->size)
-		head = 0;
-	return head == qs->tail;
+	if (!qs_sane(m, qs_of(m), qs_load(qs_of(m))))
+		return qs_damaged(m, err);
+	return 0;
+}
+
+static uint32_t qs_next(uint32_t i, uint32_t size)
+{
+	return i + 1 >= size ? 0 : i + 1;
 }
 
 /* queue_stack_map_push_elem(). */
@@ -83,22 +125,24 @@ static long qs_push(bpfvm_map *m, const void *value, uint64_t flags)
 	long rc = 0;
 	spin_lock(&qs->lock);
 	uint32_t size = qs->size;
-	if (size != m->max_entries + 1 || qs->head >= size || qs->tail >= size) {
-		rc = -EINVAL;   /* a corrupted arena: refuse rather than write out of bounds */
+	struct qs_ends e = qs_load(qs);
+	if (!qs_sane(m, qs, e)) {
+		rc = -EINVAL;   /* a damaged arena: refuse rather than write out of bounds */
 		goto out;
 	}
-	if (qs_full(qs)) {
+	if (qs_next(e.head, size) == e.tail) {
 		if (!(flags & BPFVM_EXIST)) {
 			rc = -E2BIG;
 			goto out;
 		}
 		/* Overwrite the oldest element. */
-		if (++qs->tail >= size)
-			qs->tail = 0;
+		e.tail = qs_next(e.tail, size);
 	}
-	memcpy(qs_slot(m, qs->head), value, m->value_size);
-	if (++qs->head >= size)
-		qs->head = 0;
+	/* The slot at head is the one kept empty: no reader sees it until
+	 * the new ends are published. */
+	memcpy(qs_slot(m, e.head), value, m->value_size);
+	e.head = qs_next(e.head, size);
+	qs_publish(qs, e);
 out:
 	spin_unlock(&qs->lock);
 	return rc;
@@ -112,23 +156,24 @@ static long qs_get(bpfvm_map *m, void *value, bool delete)
 	long rc = 0;
 	spin_lock(&qs->lock);
 	uint32_t size = qs->size;
-	if (size != m->max_entries + 1 || qs->head >= size || qs->tail >= size) {
+	struct qs_ends e = qs_load(qs);
+	if (!qs_sane(m, qs, e)) {
 		rc = -EINVAL;
-	} else if (qs->head == qs->tail) {
+	} else if (e.head == e.tail) {
 		memset(value, 0, m->value_size);
 		rc = -ENOENT;
 	} else if (is_stack(m)) {
-		uint32_t index = qs->head - 1;
+		uint32_t index = e.head - 1;
 		if (index >= size)
 			index = size - 1;
 		memcpy(value, qs_slot(m, index), m->value_size);
-		if (delete)
-			qs->head = index;
+		e.head = index;
 	} else {
-		memcpy(value, qs_slot(m, qs->tail), m->value_size);
-		if (delete && ++qs->tail >= size)
-			qs->tail = 0;
+		memcpy(value, qs_slot(m, e.tail), m->value_size);
+		e.tail = qs_next(e.tail, size);
 	}
+	if (rc == 0 && delete)
+		qs_publish(qs, e);
 	spin_unlock(&qs->lock);
 	return rc;
 }
@@ -147,15 +192,17 @@ static int qs_sys_lookup(bpfvm_map *m, const void *key, void *value, uint64_t fl
 {
 	(void)key;
 	(void)flags;
-	(void)err;
-	return (int)qs_get(m, value, false);
+	int rc = (int)qs_get(m, value, false);
+	return rc == -EINVAL ? qs_damaged(m, err) : rc;
 }
 
 static int qs_sys_update(bpfvm_map *m, const void *key, const void *value, uint64_t flags, bpfvm_error *err)
 {
 	(void)key;
-	(void)err;
-	return (int)qs_push(m, value, flags);
+	if ((flags & BPFVM_NOEXIST) || flags > BPFVM_EXIST)
+		return -EINVAL;
+	int rc = (int)qs_push(m, value, flags);
+	return rc == -EINVAL ? qs_damaged(m, err) : rc;
 }
 
 static int qs_sys_delete(bpfvm_map *m, const void *key, bpfvm_error *err)
@@ -180,8 +227,26 @@ static int qs_sys_lookup_and_delete(bpfvm_map *m, const void *key, void *value, 
 {
 	(void)key;
 	(void)flags;
-	(void)err;
-	return (int)qs_get(m, value, true);
+	int rc = (int)qs_get(m, value, true);
+	return rc == -EINVAL ? qs_damaged(m, err) : rc;
+}
+
+/* bpfvm_map_holders(): the lock is all a process can hold here. */
+static void qs_holders(const bpfvm_map *m, map_holder_fn report, void *ctx)
+{
+	uint32_t t = spin_holder(&qs_of(m)->lock);
+	if (t)
+		report(ctx, "queue lock", 0, t);
+}
+
+/* bpfvm_map_reclaim(): every state is consistent, so a dead holder's
+ * lock is just released (without waiting on a live one). */
+static void qs_reclaim(bpfvm_map *m)
+{
+	uint32_t *lock = &qs_of(m)->lock;
+	uint32_t t = spin_holder(lock);
+	if (t && !owner_alive(t))
+		__atomic_compare_exchange_n(lock, &t, 0, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
 
 static long qs_update(bpfvm_map *m, const void *key, const void *value, uint64_t flags)
@@ -204,6 +269,9 @@ static long qs_delete(bpfvm_map *m, const void *key)
 	.check = qs_check, \
 	.layout = qs_layout, \
 	.init = qs_init, \
+	.attach = qs_attach, \
+	.reclaim = qs_reclaim, \
+	.holders = qs_holders, \
 	.pinnable = true, \
 	.only_helpers = \
 		MAP_HELPER_BIT(MAP_HELPER_PUSH) | MAP_HELPER_BIT(MAP_HELPER_POP) | MAP_HELPER_BIT(MAP_HELPER_PEEK), \

@@ -19,6 +19,18 @@
  * the kernel helpers do; the ring is found by looking the address up
  * among this process's ring buffers, never by trusting the header, which
  * a program can overwrite.
+ *
+ * Crash safety: positions are published with one store each, so a
+ * producer or consumer killed while holding its lock leaves them
+ * consistent and the lock is simply taken over.  A record reserved by a
+ * process that dies before submit/discard stays BUSY: the second header
+ * word names its holder (the owner token, where the kernel keeps the
+ * header's page offset: nothing here reads that, since a record's ring is
+ * found from its address, and no libbpf consumer maps a bpfvm arena), and
+ * the consumer that reaches it waits a bounded time, then discards it
+ * once the holder is found dead and goes on; pending_pos then moves past
+ * it and reserves succeed again.  Positions out of order (a damaged
+ * arena) are an error naming the map, never a long walk.
  */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -47,8 +59,12 @@ struct rb_producer_page {
 
 struct rb_hdr {
 	uint32_t len;
-	uint32_t pg_off;
+	uint32_t owner;    /* the kernel's pg_off: here the reserving process's token */
 };
+
+/* How long the consumer waits on a BUSY record before asking whether its
+ * holder lives: past owner_wait_step()'s first liveness check. */
+#define RB_BUSY_WAIT_NS (2 * OWNER_CHECK_AFTER_NS)
 
 #define OFF_STATE    off[0]
 #define OFF_CONSUMER off[1]
@@ -171,6 +187,11 @@ static inline __attribute__((always_inline)) void *rb_reserve(bpfvm_map *m, uint
 	uint64_t pend_pos = pp->pending_pos;
 	uint64_t prod_pos = pp->producer_pos;
 	uint64_t new_prod_pos = prod_pos + len;
+	if (__builtin_expect(prod_pos - pend_pos > mask + 1, 0)) {
+		/* A damaged arena: the walk below would have no bound. */
+		spin_unlock(&st->producer_lock);
+		return NULL;
+	}
 	/* Move pending_pos past records committed since. */
 	while (pend_pos < prod_pos) {
 		struct rb_hdr *h = (struct rb_hdr *)(void *)(rb_data(m) + (pend_pos & mask));
@@ -189,10 +210,8 @@ static inline __attribute__((always_inline)) void *rb_reserve(bpfvm_map *m, uint
 		return NULL;
 	}
 	struct rb_hdr *h = (struct rb_hdr *)(void *)(rb_data(m) + (prod_pos & mask));
-	/* the page size is a power of two: a shift, not a division */
-	uint32_t pg_off = (uint32_t)(((uint8_t *)h - m->base) >> __builtin_ctz(m->hdr->page_size));
 	__atomic_store_n(&h->len, (uint32_t)size | BPFVM_RINGBUF_BUSY_BIT, __ATOMIC_RELAXED);
-	__atomic_store_n(&h->pg_off, pg_off, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->owner, owner_self(), __ATOMIC_RELAXED);
 	__atomic_store_n(&pp->producer_pos, new_prod_pos, __ATOMIC_RELEASE);
 	spin_unlock(&st->producer_lock);
 	return (uint8_t *)h + BPFVM_RINGBUF_HDR_SZ;
@@ -295,23 +314,86 @@ uint64_t bpfvm_map_ringbuf_query(bpfvm_map *map, uint64_t flags)
 
 /* ---- the consumer ------------------------------------------------------------ */
 
+/* Positions in order: the consumer and the oldest pending record within
+ * one ring of the producer (a damaged arena has them anywhere). */
+static bool rb_positions_ok(const bpfvm_map *m, uint64_t cons, uint64_t pend, uint64_t prod)
+{
+	uint64_t size = rb_mask(m) + 1;
+	return cons <= prod && prod - cons <= size && pend <= prod && prod - pend <= size;
+}
+
+static int rb_damaged(const bpfvm_map *m, bpfvm_error *err)
+{
+	return map_error(err, -EUCLEAN,
+	                 "ringbuf '%s': damaged arena (consumer position %llu, pending %llu, producer %llu, size %u)",
+	                 m->name, (unsigned long long)__atomic_load_n(consumer_pos(m), __ATOMIC_RELAXED),
+	                 (unsigned long long)__atomic_load_n(&producer(m)->pending_pos, __ATOMIC_RELAXED),
+	                 (unsigned long long)__atomic_load_n(&producer(m)->producer_pos, __ATOMIC_RELAXED),
+	                 m->max_entries);
+}
+
+/* Discards a BUSY record whose holder is dead: only a CAS from the BUSY
+ * length the caller saw, so a record committed meanwhile is left alone. */
+static void rb_discard_dead(struct rb_hdr *h, uint32_t busy_len)
+{
+	uint32_t discarded = (busy_len & ~BPFVM_RINGBUF_BUSY_BIT) | BPFVM_RINGBUF_DISCARD_BIT;
+	__atomic_compare_exchange_n(&h->len, &busy_len, discarded, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+}
+
+/* The consumer found the record at h BUSY: waits a bounded time for it to
+ * be committed; true if it was, or was discarded because its holder died
+ * (read the header again), false if a live holder still has it. */
+static bool rb_wait_busy(struct rb_hdr *h, uint32_t busy_len)
+{
+	uint32_t holder = __atomic_load_n(&h->owner, __ATOMIC_RELAXED);
+	if (holder == owner_self())
+		return false;   /* our own reservation: waiting would not end it */
+	struct owner_wait w;
+	owner_wait_init(&w, owner_now_ns() + RB_BUSY_WAIT_NS);
+	for (;;) {
+		if (__atomic_load_n(&h->len, __ATOMIC_ACQUIRE) != busy_len)
+			return true;
+		switch (owner_wait_step(&w, holder)) {
+		case OWNER_WAIT_AGAIN:
+			break;
+		case OWNER_WAIT_TIMEOUT:
+			/* A loaded machine may reach the deadline before the
+			 * wait's own first check: ask once at the end. */
+			if (owner_alive(holder))
+				return false;
+			/* fall through */
+		case OWNER_WAIT_DEAD:
+			rb_discard_dead(h, busy_len);
+			return true;
+		}
+	}
+}
+
 /* libbpf's ringbuf_process_ring(). */
-static int rb_consume(bpfvm_map *m, bpfvm_ringbuf_sample_fn cb, void *ctx)
+static int rb_consume(bpfvm_map *m, bpfvm_ringbuf_sample_fn cb, void *ctx, bpfvm_error *err)
 {
 	struct rb_state *st = rb_state(m);
 	uint64_t mask = rb_mask(m);
 	int count = 0;
 	spin_lock(&st->consumer_lock);
 	uint64_t cons_pos = __atomic_load_n(consumer_pos(m), __ATOMIC_ACQUIRE);
+	unsigned busy_waits = 0;   /* a header rewritten again and again must not keep us */
 	bool got_new_data;
 	do {
 		got_new_data = false;
 		uint64_t prod_pos = __atomic_load_n(&producer(m)->producer_pos, __ATOMIC_ACQUIRE);
+		if (cons_pos > prod_pos || prod_pos - cons_pos > mask + 1) {
+			spin_unlock(&st->consumer_lock);
+			return rb_damaged(m, err);
+		}
 		while (cons_pos < prod_pos) {
 			uint8_t *hdr = rb_data(m) + (cons_pos & mask);
 			uint32_t len = __atomic_load_n((uint32_t *)(void *)hdr, __ATOMIC_ACQUIRE);
-			if (len & BPFVM_RINGBUF_BUSY_BIT)
-				goto done;
+			if (len & BPFVM_RINGBUF_BUSY_BIT) {
+				if (++busy_waits > 64 || !rb_wait_busy((struct rb_hdr *)(void *)hdr, len))
+					goto done;
+				continue;
+			}
 			got_new_data = true;
 			uint32_t size = len & ~(BPFVM_RINGBUF_BUSY_BIT | BPFVM_RINGBUF_DISCARD_BIT);
 			uint64_t rec_len = ((uint64_t)size + BPFVM_RINGBUF_HDR_SZ + 7) & ~7ULL;
@@ -327,7 +409,8 @@ static int rb_consume(bpfvm_map *m, bpfvm_ringbuf_sample_fn cb, void *ctx)
 				if (rc < 0) {
 					__atomic_store_n(consumer_pos(m), cons_pos, __ATOMIC_RELEASE);
 					spin_unlock(&st->consumer_lock);
-					return rc;
+					return map_error(err, rc, "ringbuf '%s': the sample callback returned %d", m->name,
+					                 rc);
 				}
 				if (count < INT_MAX)
 					count++;
@@ -344,10 +427,7 @@ int bpfvm_map_ringbuf_consume(bpfvm_map *map, bpfvm_ringbuf_sample_fn cb, void *
 {
 	if (!map || map->type != BPFVM_MAP_TYPE_RINGBUF)
 		return map_error(err, -EINVAL, "ringbuf_consume: not a ringbuf map");
-	int rc = rb_consume(map, cb, ctx);
-	if (rc < 0)
-		return map_error(err, rc, "ringbuf '%s': the sample callback returned %d", map->name, rc);
-	return rc;
+	return rb_consume(map, cb, ctx, err);
 }
 
 int bpfvm_map_ringbuf_poll(bpfvm_map *map, bpfvm_ringbuf_sample_fn cb, void *ctx, int timeout_ms,
@@ -384,6 +464,83 @@ int bpfvm_map_ringbuf_poll(bpfvm_map *map, bpfvm_ringbuf_sample_fn cb, void *ctx
 	return bpfvm_map_ringbuf_consume(map, cb, ctx, err);
 }
 
+/* ---- holders and reclaim ------------------------------------------------------- */
+
+/* Calls fn on every BUSY record between the consumer and the producer,
+ * as far as headers parse (at most a ring's worth of records). */
+static void rb_for_busy(const bpfvm_map *m, void (*fn)(const bpfvm_map *, struct rb_hdr *, uint64_t pos, void *),
+                        void *ctx)
+{
+	uint64_t mask = rb_mask(m);
+	uint64_t cons = __atomic_load_n(consumer_pos(m), __ATOMIC_ACQUIRE);
+	uint64_t prod = __atomic_load_n(&producer(m)->producer_pos, __ATOMIC_ACQUIRE);
+	if (cons > prod || prod - cons > mask + 1)
+		return;
+	for (uint64_t pos = cons; pos < prod;) {
+		struct rb_hdr *h = (struct rb_hdr *)(void *)(rb_data(m) + (pos & mask));
+		uint32_t len = __atomic_load_n(&h->len, __ATOMIC_ACQUIRE);
+		if (len & BPFVM_RINGBUF_BUSY_BIT)
+			fn(m, h, pos, ctx);
+		uint32_t size = len & ~(BPFVM_RINGBUF_BUSY_BIT | BPFVM_RINGBUF_DISCARD_BIT);
+		uint64_t rec_len = ((uint64_t)size + BPFVM_RINGBUF_HDR_SZ + 7) & ~7ULL;
+		if (rec_len > prod - pos)
+			break;
+		pos += rec_len;
+	}
+}
+
+struct rb_report {
+	map_holder_fn report;
+	void *ctx;
+};
+
+static void report_busy(const bpfvm_map *m, struct rb_hdr *h, uint64_t pos, void *ctx)
+{
+	(void)m;
+	struct rb_report *r = ctx;
+	r->report(r->ctx, "reserved record", pos, __atomic_load_n(&h->owner, __ATOMIC_RELAXED));
+}
+
+/* bpfvm_map_holders(): the two locks, and the records reserved and not
+ * yet submitted or discarded (index: the record's position). */
+static void rb_holders(const bpfvm_map *m, map_holder_fn report, void *ctx)
+{
+	struct rb_state *st = rb_state(m);
+	uint32_t t;
+	if ((t = spin_holder(&st->producer_lock)) != 0)
+		report(ctx, "producer lock", 0, t);
+	if ((t = spin_holder(&st->consumer_lock)) != 0)
+		report(ctx, "consumer lock", 0, t);
+	struct rb_report r = { report, ctx };
+	rb_for_busy(m, report_busy, &r);
+}
+
+static void discard_if_dead(const bpfvm_map *m, struct rb_hdr *h, uint64_t pos, void *ctx)
+{
+	(void)m;
+	(void)pos;
+	(void)ctx;
+	uint32_t busy_len = __atomic_load_n(&h->len, __ATOMIC_RELAXED);
+	if (!owner_alive(__atomic_load_n(&h->owner, __ATOMIC_RELAXED)))
+		rb_discard_dead(h, busy_len);
+}
+
+static void release_if_dead(uint32_t *lock)
+{
+	uint32_t t = spin_holder(lock);
+	if (t && !owner_alive(t))
+		__atomic_compare_exchange_n(lock, &t, 0, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
+/* bpfvm_map_reclaim(): positions are always consistent, so the locks of
+ * dead holders are released as they are; their records are discarded. */
+static void rb_reclaim(bpfvm_map *m)
+{
+	release_if_dead(&rb_state(m)->producer_lock);
+	release_if_dead(&rb_state(m)->consumer_lock);
+	rb_for_busy(m, discard_if_dead, NULL);
+}
+
 /* ---- creation -------------------------------------------------------------------- */
 
 static int rb_check(const bpfvm_map_def *def, unsigned ncpus, bpfvm_error *err)
@@ -417,6 +574,10 @@ static int rb_layout(bpfvm_map *m, struct arena_layout *lay, bpfvm_error *err)
 
 static int rb_attach(bpfvm_map *m, bpfvm_error *err)
 {
+	if (!rb_positions_ok(m, __atomic_load_n(consumer_pos(m), __ATOMIC_ACQUIRE),
+	                     __atomic_load_n(&producer(m)->pending_pos, __ATOMIC_ACQUIRE),
+	                     __atomic_load_n(&producer(m)->producer_pos, __ATOMIC_ACQUIRE)))
+		return rb_damaged(m, err);
 	if (rings_add(m) < 0)
 		return map_error(err, -ENOMEM, "out of memory registering ringbuf '%s'", m->name);
 	return 0;
@@ -441,6 +602,8 @@ const struct map_ops map_ringbuf_ops = {
 	.layout = rb_layout,
 	.attach = rb_attach,
 	.destroy = rb_destroy,
+	.reclaim = rb_reclaim,
+	.holders = rb_holders,
 	.pinnable = true,
 	.only_helpers = MAP_HELPER_BIT(MAP_HELPER_RINGBUF),
 	.checked_region = rb_checked_region,
