@@ -26,10 +26,12 @@
  * process that dies before submit/discard stays BUSY: the second header
  * word names its holder (the owner token, where the kernel keeps the
  * header's page offset: nothing here reads that, since a record's ring is
- * found from its address, and no libbpf consumer maps a bpfvm arena), and
- * the consumer that reaches it waits a bounded time, then discards it
- * once the holder is found dead and goes on; pending_pos then moves past
- * it and reserves succeed again.  Positions out of order (a damaged
+ * found from its address, and no libbpf consumer maps a bpfvm arena).  A
+ * consumer never waits on it: it stops there as libbpf's does, and once
+ * it has seen the same record busy for a millisecond it asks whether the
+ * holder lives; a dead holder's record is discarded and the consumer goes
+ * on (a poll looks again every 2 ms while the head record is busy);
+ * pending_pos then moves past it and reserves succeed again.  Positions out of order (a damaged
  * arena) are an error naming the map, never a long walk.
  */
 #define _GNU_SOURCE
@@ -62,9 +64,13 @@ struct rb_hdr {
 	uint32_t owner;    /* the kernel's pg_off: here the reserving process's token */
 };
 
-/* How long the consumer waits on a BUSY record before asking whether its
- * holder lives: past owner_wait_step()'s first liveness check. */
-#define RB_BUSY_WAIT_NS (2 * OWNER_CHECK_AFTER_NS)
+/* The process-local memory of the BUSY record the consumer stopped at:
+ * its position + 1 (0: none) and since when this process has seen it
+ * busy.  A record stays busy a program's run at most, so one seen busy
+ * past OWNER_CHECK_AFTER_NS gets its holder asked after, at most once per
+ * OWNER_CHECK_AFTER_NS; a consumer never waits on a live holder. */
+#define BUSY_POS     off[4]
+#define BUSY_SINCE   off[5]
 
 #define OFF_STATE    off[0]
 #define OFF_CONSUMER off[1]
@@ -187,7 +193,7 @@ static inline __attribute__((always_inline)) void *rb_reserve(bpfvm_map *m, uint
 	uint64_t pend_pos = pp->pending_pos;
 	uint64_t prod_pos = pp->producer_pos;
 	uint64_t new_prod_pos = prod_pos + len;
-	if (__builtin_expect(prod_pos - pend_pos > mask + 1, 0)) {
+	if (__builtin_expect(prod_pos - pend_pos > mask + 1 || ((pend_pos | prod_pos) & 7), 0)) {
 		/* A damaged arena: the walk below would have no bound. */
 		spin_unlock(&st->producer_lock);
 		return NULL;
@@ -319,7 +325,9 @@ uint64_t bpfvm_map_ringbuf_query(bpfvm_map *map, uint64_t flags)
 static bool rb_positions_ok(const bpfvm_map *m, uint64_t cons, uint64_t pend, uint64_t prod)
 {
 	uint64_t size = rb_mask(m) + 1;
-	return cons <= prod && prod - cons <= size && pend <= prod && prod - pend <= size;
+	/* records are whole multiples of 8 bytes, so every position is too */
+	return ((cons | pend | prod) & 7) == 0 && cons <= prod && prod - cons <= size && pend <= prod &&
+	       prod - pend <= size;
 }
 
 static int rb_damaged(const bpfvm_map *m, bpfvm_error *err)
@@ -340,33 +348,38 @@ static void rb_discard_dead(struct rb_hdr *h, uint32_t busy_len)
 	__atomic_compare_exchange_n(&h->len, &busy_len, discarded, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
 }
 
-/* The consumer found the record at h BUSY: waits a bounded time for it to
- * be committed; true if it was, or was discarded because its holder died
- * (read the header again), false if a live holder still has it. */
-static bool rb_wait_busy(struct rb_hdr *h, uint32_t busy_len)
+/* The consumer found the record at pos BUSY: true if its holder is dead
+ * and the record has been discarded (read the header again); false to
+ * stop here for now.  Under the consumer lock (BUSY_* are the process's). */
+static bool rb_busy_holder_dead(bpfvm_map *m, struct rb_hdr *h, uint64_t pos, uint32_t busy_len)
 {
 	uint32_t holder = __atomic_load_n(&h->owner, __ATOMIC_RELAXED);
 	if (holder == owner_self())
-		return false;   /* our own reservation: waiting would not end it */
-	struct owner_wait w;
-	owner_wait_init(&w, owner_now_ns() + RB_BUSY_WAIT_NS);
-	for (;;) {
-		if (__atomic_load_n(&h->len, __ATOMIC_ACQUIRE) != busy_len)
-			return true;
-		switch (owner_wait_step(&w, holder)) {
-		case OWNER_WAIT_AGAIN:
-			break;
-		case OWNER_WAIT_TIMEOUT:
-			/* A loaded machine may reach the deadline before the
-			 * wait's own first check: ask once at the end. */
-			if (owner_alive(holder))
-				return false;
-			/* fall through */
-		case OWNER_WAIT_DEAD:
-			rb_discard_dead(h, busy_len);
-			return true;
-		}
+		return false;   /* our own reservation: only we can end it */
+	uint64_t now = owner_now_ns();
+	if (m->BUSY_POS != pos + 1) {
+		m->BUSY_POS = pos + 1;
+		m->BUSY_SINCE = now;
+		return false;
 	}
+	if (now - m->BUSY_SINCE < OWNER_CHECK_AFTER_NS)
+		return false;
+	m->BUSY_SINCE = now;
+	if (owner_alive(holder))
+		return false;
+	rb_discard_dead(h, busy_len);
+	return true;
+}
+
+/* Whether the record at the consumer's position is still being written. */
+static bool rb_head_busy(const bpfvm_map *m)
+{
+	uint64_t cons = __atomic_load_n(consumer_pos(m), __ATOMIC_SEQ_CST);
+	uint64_t prod = __atomic_load_n(&producer(m)->producer_pos, __ATOMIC_SEQ_CST);
+	if (cons >= prod)
+		return false;
+	uint32_t len = __atomic_load_n((uint32_t *)(void *)(rb_data(m) + (cons & rb_mask(m))), __ATOMIC_SEQ_CST);
+	return len & BPFVM_RINGBUF_BUSY_BIT;
 }
 
 /* libbpf's ringbuf_process_ring(). */
@@ -377,12 +390,11 @@ static int rb_consume(bpfvm_map *m, bpfvm_ringbuf_sample_fn cb, void *ctx, bpfvm
 	int count = 0;
 	spin_lock(&st->consumer_lock);
 	uint64_t cons_pos = __atomic_load_n(consumer_pos(m), __ATOMIC_ACQUIRE);
-	unsigned busy_waits = 0;   /* a header rewritten again and again must not keep us */
 	bool got_new_data;
 	do {
 		got_new_data = false;
 		uint64_t prod_pos = __atomic_load_n(&producer(m)->producer_pos, __ATOMIC_ACQUIRE);
-		if (cons_pos > prod_pos || prod_pos - cons_pos > mask + 1) {
+		if (cons_pos > prod_pos || prod_pos - cons_pos > mask + 1 || ((cons_pos | prod_pos) & 7)) {
 			spin_unlock(&st->consumer_lock);
 			return rb_damaged(m, err);
 		}
@@ -390,7 +402,7 @@ static int rb_consume(bpfvm_map *m, bpfvm_ringbuf_sample_fn cb, void *ctx, bpfvm
 			uint8_t *hdr = rb_data(m) + (cons_pos & mask);
 			uint32_t len = __atomic_load_n((uint32_t *)(void *)hdr, __ATOMIC_ACQUIRE);
 			if (len & BPFVM_RINGBUF_BUSY_BIT) {
-				if (++busy_waits > 64 || !rb_wait_busy((struct rb_hdr *)(void *)hdr, len))
+				if (!rb_busy_holder_dead(m, (struct rb_hdr *)(void *)hdr, cons_pos, len))
 					goto done;
 				continue;
 			}
@@ -430,6 +442,24 @@ int bpfvm_map_ringbuf_consume(bpfvm_map *map, bpfvm_ringbuf_sample_fn cb, void *
 	return rb_consume(map, cb, ctx, err);
 }
 
+/* One futex wait for a commit, of at most wait_ns (0: no limit). */
+static void rb_wait_commit(bpfvm_map *map, uint64_t wait_ns)
+{
+	struct rb_state *st = rb_state(map);
+	uint32_t seq = __atomic_load_n(&st->wake_seq, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&st->waiters, 1, __ATOMIC_SEQ_CST);
+	/* Check again after announcing ourselves: a commit in between either
+	 * is seen here or bumps wake_seq, so the wait returns at once. */
+	uint64_t cons = __atomic_load_n(consumer_pos(map), __ATOMIC_SEQ_CST);
+	uint64_t prod = __atomic_load_n(&producer(map)->producer_pos, __ATOMIC_SEQ_CST);
+	if (cons >= prod || rb_head_busy(map)) {
+		struct timespec ts = { .tv_sec = (time_t)(wait_ns / 1000000000ull),
+		                       .tv_nsec = (long)(wait_ns % 1000000000ull) };
+		syscall(SYS_futex, &st->wake_seq, FUTEX_WAIT, seq, wait_ns ? &ts : NULL, NULL, 0);
+	}
+	__atomic_sub_fetch(&st->waiters, 1, __ATOMIC_SEQ_CST);
+}
+
 int bpfvm_map_ringbuf_poll(bpfvm_map *map, bpfvm_ringbuf_sample_fn cb, void *ctx, int timeout_ms,
                            bpfvm_error *err)
 {
@@ -438,30 +468,22 @@ int bpfvm_map_ringbuf_poll(bpfvm_map *map, bpfvm_ringbuf_sample_fn cb, void *ctx
 	int rc = bpfvm_map_ringbuf_consume(map, cb, ctx, err);
 	if (rc != 0 || timeout_ms == 0)
 		return rc;
-	struct rb_state *st = rb_state(map);
-	uint32_t seq = __atomic_load_n(&st->wake_seq, __ATOMIC_SEQ_CST);
-	__atomic_add_fetch(&st->waiters, 1, __ATOMIC_SEQ_CST);
-	/* Check again after announcing ourselves: a commit in between either
-	 * is seen here or bumps wake_seq, so the wait returns at once. */
-	uint64_t cons = __atomic_load_n(consumer_pos(map), __ATOMIC_SEQ_CST);
-	uint64_t prod = __atomic_load_n(&producer(map)->producer_pos, __ATOMIC_SEQ_CST);
-	bool ready = false;
-	if (cons < prod) {
-		uint32_t len = __atomic_load_n((uint32_t *)(void *)(rb_data(map) + (cons & rb_mask(map))),
-		                               __ATOMIC_SEQ_CST);
-		ready = !(len & BPFVM_RINGBUF_BUSY_BIT);
+	uint64_t deadline = timeout_ms > 0 ? owner_now_ns() + (uint64_t)timeout_ms * 1000000ull : 0;
+	for (;;) {
+		uint64_t now = owner_now_ns();
+		if (deadline && now >= deadline)
+			return 0;
+		uint64_t wait = deadline ? deadline - now : 0;
+		/* A record held by a producer that may have died wakes no one:
+		 * look at it again soon (the consume asks after its holder). */
+		bool busy = rb_head_busy(map);
+		if (busy && (!wait || wait > 2 * OWNER_CHECK_AFTER_NS))
+			wait = 2 * OWNER_CHECK_AFTER_NS;
+		rb_wait_commit(map, wait);
+		rc = bpfvm_map_ringbuf_consume(map, cb, ctx, err);
+		if (rc != 0 || !busy)
+			return rc;
 	}
-	if (!ready) {
-		struct timespec ts, *tsp = NULL;
-		if (timeout_ms > 0) {
-			ts.tv_sec = timeout_ms / 1000;
-			ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
-			tsp = &ts;
-		}
-		syscall(SYS_futex, &st->wake_seq, FUTEX_WAIT, seq, tsp, NULL, 0);
-	}
-	__atomic_sub_fetch(&st->waiters, 1, __ATOMIC_SEQ_CST);
-	return bpfvm_map_ringbuf_consume(map, cb, ctx, err);
 }
 
 /* ---- holders and reclaim ------------------------------------------------------- */
@@ -474,7 +496,7 @@ static void rb_for_busy(const bpfvm_map *m, void (*fn)(const bpfvm_map *, struct
 	uint64_t mask = rb_mask(m);
 	uint64_t cons = __atomic_load_n(consumer_pos(m), __ATOMIC_ACQUIRE);
 	uint64_t prod = __atomic_load_n(&producer(m)->producer_pos, __ATOMIC_ACQUIRE);
-	if (cons > prod || prod - cons > mask + 1)
+	if (cons > prod || prod - cons > mask + 1 || ((cons | prod) & 7))
 		return;
 	for (uint64_t pos = cons; pos < prod;) {
 		struct rb_hdr *h = (struct rb_hdr *)(void *)(rb_data(m) + (pos & mask));

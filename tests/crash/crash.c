@@ -14,8 +14,7 @@
  *
  * Environment: BPFVM_CRASH_ROUNDS (rounds per map type, default 150),
  * BPFVM_CRASH_SEED (default: from the clock; printed), BPFVM_CRASH_TYPES
- * (comma-separated names of the types to run, default all of crash_types;
- * pending_types run only when named).
+ * (comma-separated names of the types to run, default all of crash_types).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -49,21 +48,17 @@ static struct crash_type crash_types[] = {
 	{ .name = "lru_percpu_hash", .nkeys = 48, .workload = &crash_hash_workload,
 	  .def = { .type = BPFVM_MAP_TYPE_LRU_PERCPU_HASH, .key_size = 4, .value_size = 64, .max_entries = 32,
 	           .flags = BPFVM_F_ZERO_SEED, .spin_lock_off = -1 } },
-};
-#define N_TYPES (sizeof crash_types / sizeof crash_types[0])
-
-/* Crash-safe on a branch, not yet on main: run only when named in
- * BPFVM_CRASH_TYPES.  Each moves into crash_types when main has it.
- * Still without a workload: lpm_trie. */
-static struct crash_type pending_types[] = {
 	{ .name = "queue", .nkeys = 16, .workload = &crash_queue_workload,
 	  .def = { .type = BPFVM_MAP_TYPE_QUEUE, .value_size = 8, .max_entries = 16, .spin_lock_off = -1 } },
 	{ .name = "stack", .nkeys = 16, .workload = &crash_queue_workload,
 	  .def = { .type = BPFVM_MAP_TYPE_STACK, .value_size = 8, .max_entries = 16, .spin_lock_off = -1 } },
+	{ .name = "lpm_trie", .nkeys = 40, .workload = &crash_lpm_workload,
+	  .def = { .type = BPFVM_MAP_TYPE_LPM_TRIE, .key_size = 8, .value_size = 8, .max_entries = 48,
+	           .flags = BPFVM_F_NO_PREALLOC, .spin_lock_off = -1 } },
 	{ .name = "ringbuf", .workload = &crash_ringbuf_workload,
 	  .def = { .type = BPFVM_MAP_TYPE_RINGBUF, .max_entries = 4096, .spin_lock_off = -1 } },
 };
-#define N_PENDING (sizeof pending_types / sizeof pending_types[0])
+#define N_TYPES (sizeof crash_types / sizeof crash_types[0])
 
 #define REUSE_ROUNDS 20       /* a fresh map every this many rounds */
 #define STEP_SECONDS 20       /* a step taking longer has hung */
@@ -467,12 +462,12 @@ int main(void)
 	}
 	setenv("BPFVM_PIN_DIR", pin_dir, 1);
 	signal(SIGALRM, on_alarm);
-	const struct crash_type *ran[N_TYPES + N_PENDING];
-	struct type_stats stats[N_TYPES + N_PENDING];
+	const struct crash_type *ran[N_TYPES];
+	struct type_stats stats[N_TYPES];
 	unsigned n = 0;
-	for (unsigned i = 0; i < N_TYPES + N_PENDING; i++) {
-		struct crash_type *t = i < N_TYPES ? &crash_types[i] : &pending_types[i - N_TYPES];
-		if (!type_selected(getenv("BPFVM_CRASH_TYPES"), t->name, i < N_TYPES))
+	for (unsigned i = 0; i < N_TYPES; i++) {
+		struct crash_type *t = &crash_types[i];
+		if (!type_selected(getenv("BPFVM_CRASH_TYPES"), t->name, true))
 			continue;
 		memset(&stats[n], 0, sizeof stats[n]);
 		run_type(t, rounds, seed, &stats[n]);

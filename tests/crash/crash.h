@@ -63,6 +63,7 @@ struct crash_type {
 extern const struct crash_workload crash_hash_workload;
 extern const struct crash_workload crash_queue_workload;
 extern const struct crash_workload crash_ringbuf_workload;
+extern const struct crash_workload crash_lpm_workload;
 
 /* xorshift64*: each writer thread's own. */
 static inline uint64_t crash_rand(uint64_t *s)

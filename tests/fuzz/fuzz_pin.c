@@ -44,8 +44,11 @@ static const struct kind KINDS[] = {
 	{ BPFVM_MAP_TYPE_LRU_PERCPU_HASH, 4, 8, 16, 0, -1 },
 	{ BPFVM_MAP_TYPE_ARRAY, 4, 8, 16, 0, 0 },
 	{ BPFVM_MAP_TYPE_PERCPU_ARRAY, 4, 8, 16, 0, -1 },
-	/* TODO(issue 11, branch crash-types): queue, stack, LPM trie, bloom
-	 * filter and ring buffer join when their walks are bounded. */
+	{ BPFVM_MAP_TYPE_QUEUE, 0, 8, 16, 0, -1 },
+	{ BPFVM_MAP_TYPE_STACK, 0, 8, 16, 0, -1 },
+	{ BPFVM_MAP_TYPE_LPM_TRIE, 8, 8, 16, BPFVM_F_NO_PREALLOC, -1 },
+	{ BPFVM_MAP_TYPE_BLOOM_FILTER, 0, 8, 16, 0, -1 },
+	{ BPFVM_MAP_TYPE_RINGBUF, 0, 0, 4096, 0, -1 },
 };
 #define NKINDS (sizeof KINDS / sizeof KINDS[0])
 
@@ -137,17 +140,24 @@ static void use(bpfvm_map *m, const struct kind *k)
 {
 	bpfvm_map_info info;
 	bpfvm_map_info_get(m, &info);
-	uint8_t key[64] = { 0 }, next[64] = { 0 };
+	/* sized by the opened definition: a damaged pin may name any key size
+	 * that still fits its file */
+	size_t key_len = info.key_size > 64 ? info.key_size : 64;
+	uint8_t *key = calloc(1, key_len), *next = calloc(1, key_len);
 	uint8_t *value = calloc(1, (size_t)info.user_value_size + 16);
-	if (!value)
+	if (!key || !next || !value) {
+		free(key);
+		free(next);
+		free(value);
 		return;
+	}
 	long n = 0;
 	bpfvm_map_holders(m, count_holder, &n, NULL);
 	/* the walk `bpfvm map dump` makes, with its bound */
 	const void *prev = NULL;
 	uint64_t bound = 4ull * info.max_entries + 64;
 	for (uint64_t steps = 0; steps < bound && bpfvm_map_get_next_key(m, prev, next, NULL) == 0; steps++) {
-		memcpy(key, next, sizeof key);
+		memcpy(key, next, key_len);
 		prev = key;
 		bpfvm_map_lookup(m, key, value, 0, NULL);
 	}
@@ -176,6 +186,8 @@ static void use(bpfvm_map *m, const struct kind *k)
 		bpfvm_map_ringbuf_consume(m, count_sample, &n, NULL);
 	}
 	bpfvm_map_reclaim(m, NULL);
+	free(key);
+	free(next);
 	free(value);
 }
 
