@@ -63,8 +63,10 @@ int cmd_prog(int argc, char **argv)
 	struct object_args oa = { 0 };
 	for (int i = 2; i < argc; i++) {
 		int taken = object_arg(&oa, argc, argv, &i, "prog show");
+		if (taken < 0)
+			return 1;
 		if (taken)
-			return taken < 0;
+			continue;
 		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))
 			json = true;
 		else if (argv[i][0] == '-')
