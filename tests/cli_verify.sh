@@ -61,4 +61,21 @@ expect 0 'Return value' env BPFVM_PIN_DIR="$pins" "$bpfvm" run "$pinned" --data-
 if [ -e "$pins/pinned_stats" ]; then passes=$((passes + 1)); else
 	echo "FAIL: bpfvm run did not pin pinned_stats in $pins"; fails=$((fails + 1)); fi
 
+# options of every command that loads an object: --kconfig FILE, --map NAME.FIELD=N
+ext=$build/tests/externs
+printf 'CONFIG_BPFVM_TEST_U8=7\n' >"$tmp/kconfig"
+head -c 64 /dev/zero >"$tmp/packet64"
+expect 0 'CONFIG_BPFVM_TEST_U8 = \(unsigned char\)7' "$bpfvm" run "$ext/kconfig.bpf.o" --kconfig "$tmp/kconfig" \
+	--data-in "$tmp/packet64" --dump-maps
+printf 'CONFIG_BPFVM_TEST_S16=m\n' >"$tmp/kconfig"
+expect 2 "'CONFIG_BPFVM_TEST_S16': value 'm' implies bool" "$bpfvm" verify "$ext/kconfig.bpf.o" --kconfig "$tmp/kconfig"
+expect 1 "map 'counts' has max_entries 0: set it with --map counts.max_entries=N" "$bpfvm" run "$ext/map_sizes.bpf.o"
+expect 0 'max_entries 16' "$bpfvm" prog show "$ext/map_sizes.bpf.o" --map counts.max_entries=16
+expect 0 'accepted' "$bpfvm" verify "$ext/map_sizes.bpf.o" --map counts.max_entries=16 \
+	--map outer.inner.max_entries=2 --map events.max_entries=4096
+expect 1 "no map named 'nosuch'" "$bpfvm" prog show "$ext/map_sizes.bpf.o" --map nosuch.max_entries=1
+expect 1 "unknown field 'entries'" "$bpfvm" prog show "$ext/map_sizes.bpf.o" --map counts.entries=1
+expect 1 "extern 'bpf_prog_active' \(__ksym, strong\)" "$bpfvm" run "$ext/ksym_strong.bpf.o"
+expect 1 "calls kfunc 'bpf_iter_num_new'" "$bpfvm" run "$ext/kfunc_iter.bpf.o"
+
 summary

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bpfvm/object.h"
 #include "cli.h"
 #include "common/datafile.h"
 #include "common/input.h"
@@ -148,4 +149,81 @@ const char *at_insn(int insn)
 		return "";
 	snprintf(buf, sizeof buf, "instruction %d: ", insn);
 	return buf;
+}
+
+int object_arg(struct object_args *a, int argc, char **argv, int *i, const char *cmd)
+{
+	const char *o = argv[*i];
+	if (strcmp(o, "--kconfig") && strcmp(o, "--map"))
+		return 0;
+	if (*i + 1 == argc) {
+		fail("%s: %s needs a value", cmd, o);
+		return -1;
+	}
+	const char *v = argv[++*i];
+	if (!strcmp(o, "--kconfig")) {
+		a->kconfig = v;
+		return 1;
+	}
+	if (a->map_set_count == OBJECT_MAX_MAP_SETS) {
+		fail("%s: more than %d --map options", cmd, OBJECT_MAX_MAP_SETS);
+		return -1;
+	}
+	a->map_sets[a->map_set_count++] = v;
+	return 1;
+}
+
+/* One --map NAME.FIELD=N, applied to the opened object. */
+static int apply_map_set(bpfvm_object *obj, const char *set)
+{
+	static const struct { const char *field; int (*fn)(bpfvm_object *, const char *, uint32_t, bpfvm_error *); }
+	setters[] = {
+		{ "max_entries", bpfvm_object_map_set_max_entries },
+		{ "key_size", bpfvm_object_map_set_key_size },
+		{ "value_size", bpfvm_object_map_set_value_size },
+	};
+	const char *eq = strchr(set, '=');
+	const char *dot = eq ? memrchr(set, '.', (size_t)(eq - set)) : NULL;
+	if (!dot || dot == set)
+		return fail("--map '%s': expected NAME.FIELD=N (FIELD max_entries, key_size or value_size)", set);
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(eq + 1, &end, 0);
+	if (errno || *end || !eq[1] || eq[1] == '-' || n > UINT32_MAX)
+		return fail("--map '%s': '%s' is not a number of at most 32 bits", set, eq + 1);
+	char name[256];
+	snprintf(name, sizeof name, "%.*s", (int)(dot - set), set);
+	size_t field_len = (size_t)(eq - dot - 1);
+	for (size_t k = 0; k < sizeof setters / sizeof setters[0]; k++) {
+		if (strlen(setters[k].field) != field_len || strncmp(setters[k].field, dot + 1, field_len))
+			continue;
+		bpfvm_error err = { 0 };
+		if (setters[k].fn(obj, name, (uint32_t)n, &err))
+			return fail("--map '%s': %s", set, err.msg);
+		return 0;
+	}
+	return fail("--map '%s': unknown field '%.*s' (max_entries, key_size or value_size)", set, (int)field_len,
+	            dot + 1);
+}
+
+int object_open(const char *path, const struct object_args *a, bpfvm_object **out)
+{
+	char *kconfig = NULL;
+	size_t kconfig_len = 0;
+	*out = NULL;
+	if (check_object_size(path) || (a->kconfig && read_file(a->kconfig, &kconfig, &kconfig_len)))
+		return 1;
+	BPFVM_OPTS(bpfvm_object_open_opts, oo, .kconfig = kconfig);
+	bpfvm_error err = { 0 };
+	int rc = bpfvm_object_open_file(path, &oo, out, &err);
+	free(kconfig);
+	if (rc)
+		return fail("%s", err.msg);
+	for (size_t i = 0; i < a->map_set_count; i++)
+		if (apply_map_set(*out, a->map_sets[i])) {
+			bpfvm_object_free(*out);
+			*out = NULL;
+			return 1;
+		}
+	return 0;
 }

@@ -53,6 +53,24 @@ int parse_hex_bytes(const char *what, const char *text, uint8_t **out, size_t *o
 /* "instruction N: " for an error about one instruction, else "". */
 const char *at_insn(int insn);
 
+/* The options of every command that loads an object: --kconfig FILE
+ * (Kconfig lines __kconfig externs take first) and --map NAME.FIELD=N
+ * (max_entries, key_size or value_size, as bpf_map__set_*; NAME.inner
+ * for a map-in-map's inner map). */
+#define OBJECT_MAX_MAP_SETS 64
+struct object_args {
+	const char *kconfig;
+	const char *map_sets[OBJECT_MAX_MAP_SETS];
+	size_t map_set_count;
+};
+#define OBJECT_ARGS_USAGE "[--kconfig FILE] [--map NAME.max_entries=N ...]"
+/* Takes argv[*i] (and its value, advancing *i) if it is one of them:
+ * 1 taken, 0 not one, -1 an error (printed). */
+int object_arg(struct object_args *a, int argc, char **argv, int *i, const char *cmd);
+struct bpfvm_object;
+/* Opens `path` with the options; prints the error and returns 1. */
+int object_open(const char *path, const struct object_args *a, struct bpfvm_object **out);
+
 /* Object and map subcommands (tools/cmd_object.c, tools/cmd_map.c). */
 int cmd_prog(int argc, char **argv);
 int cmd_run_object(const char *path, int argc, char **argv);

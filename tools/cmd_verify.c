@@ -27,7 +27,7 @@ static void print_log(void *user, const char *text)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: bpfvm verify OBJ [--prog NAME] [--strict-alignment] [-v|-vv]\n"
+	fprintf(f, "usage: bpfvm verify OBJ [--prog NAME] [--strict-alignment] [-v|-vv] " OBJECT_ARGS_USAGE "\n"
 	           "       bpfvm verify FILE.s [--type TYPE] [--mem-size N] [--strict-alignment] [-v|-vv]\n"
 	           "Verifies each program of a clang-built object (or only NAME) as the kernel's\n"
 	           "verifier would, and prints the verdict.  A rejection names the instruction,\n"
@@ -104,7 +104,13 @@ int cmd_verify(int argc, char **argv)
 	int level = 0;
 	uint32_t mem_size = 0;
 	bool strict = false;
+	struct object_args oa = { 0 };
 	for (int i = 1; i < argc; i++) {
+		int taken = object_arg(&oa, argc, argv, &i, "verify");
+		if (taken < 0)
+			return 2;
+		if (taken)
+			continue;
 		const char *o = argv[i];
 		if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
 			usage(stdout);
@@ -156,12 +162,8 @@ int cmd_verify(int argc, char **argv)
 	}
 	bpfvm_object *obj;
 	bpfvm_error err = { 0 };
-	if (check_object_size(path))
+	if (object_open(path, &oa, &obj))
 		return 2;
-	if (bpfvm_object_open(path, &obj, &err)) {
-		fail("%s", err.msg);
-		return 2;
-	}
 	if (prog && bpfvm_object_find_prog(obj, prog) < 0) {
 		fail("%s: no program named '%s' (see 'bpfvm prog show %s')", path, prog, path);
 		bpfvm_object_free(obj);

@@ -53,6 +53,10 @@ typedef struct bpfvm_object bpfvm_object;
 #define BPFVM_PSEUDO_MAP_VALUE 2
 #define BPFVM_PSEUDO_FUNC 4
 #define BPFVM_PSEUDO_CALL 1
+/*   call  src = BPFVM_PSEUDO_KFUNC_CALL: imm = the extern function's index
+ *                                       (bpfvm_object_kfunc_name), bound by
+ *                                       name when an instance loads it */
+#define BPFVM_PSEUDO_KFUNC_CALL 2
 
 /* Pinning values of __uint(pinning, ...), as libbpf's enum libbpf_pin_type. */
 #define BPFVM_PIN_NONE 0
@@ -65,6 +69,7 @@ typedef enum bpfvm_map_origin {
 	BPFVM_MAP_DATA = 2,   /* internal map of .data or .data.* */
 	BPFVM_MAP_RODATA = 3, /* internal map of .rodata or .rodata.* */
 	BPFVM_MAP_BSS = 4,    /* internal map of .bss */
+	BPFVM_MAP_KCONFIG = 5, /* internal map of the __kconfig externs (read-only) */
 } bpfvm_map_origin;
 
 /* The attributes a map is created with. */
@@ -139,6 +144,11 @@ typedef struct bpfvm_object_open_opts {
 	/* The object's name (bpfvm_object_name(), internal maps' names), as
 	 * libbpf's object_name; NULL: from the file name. */
 	const char *object_name;
+	/* Kconfig text ("CONFIG_X=y" lines, as a .config) whose values
+	 * __kconfig CONFIG_* externs take before the running kernel's
+	 * (/boot/config-RELEASE or /proc/config.gz), as libbpf's kconfig.
+	 * NULL: the kernel's only. */
+	const char *kconfig;
 } bpfvm_object_open_opts;
 
 /* Opens and parses `path`. */
@@ -175,6 +185,23 @@ BPFVM_API int bpfvm_object_find_prog(const bpfvm_object *obj, const char *name);
  * internal maps by section index.  Inner map definitions are not entries. */
 BPFVM_API size_t bpfvm_object_map_count(const bpfvm_object *obj);
 BPFVM_API const bpfvm_object_map *bpfvm_object_map_at(const bpfvm_object *obj, size_t index);
+
+/* Sizes a map before an instance creates it, as libbpf's
+ * bpf_map__set_max_entries / set_key_size / set_value_size: `name` is a
+ * map's name, or "NAME.inner" for a map-in-map's inner map (max_entries
+ * only).  A ring buffer's max_entries is rounded up as its declaration's;
+ * global data and .kconfig maps keep their layout (-EOPNOTSUPP).  0 or
+ * -ENOENT (no such map), -EINVAL (a zero size). */
+BPFVM_API int bpfvm_object_map_set_max_entries(bpfvm_object *obj, const char *name, uint32_t max_entries,
+                                               bpfvm_error *err);
+BPFVM_API int bpfvm_object_map_set_key_size(bpfvm_object *obj, const char *name, uint32_t key_size,
+                                            bpfvm_error *err);
+BPFVM_API int bpfvm_object_map_set_value_size(bpfvm_object *obj, const char *name, uint32_t value_size,
+                                              bpfvm_error *err);
+
+/* The name of extern function `index` (a kfunc call's imm), and whether
+ * it is weak (may be absent); NULL if there is no such kfunc extern. */
+BPFVM_API const char *bpfvm_object_kfunc_name(const bpfvm_object *obj, uint32_t index, bool *weak);
 
 /* The definition to create a map with these attributes (an object map's
  * attrs, or its inner map's): name and inner left for the caller. */

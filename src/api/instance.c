@@ -108,6 +108,30 @@ static int create_and_pin(const bpfvm_object_map *om, const struct btf *btf, bpf
 	return rc;
 }
 
+/* Map types whose size is not a number of entries: the kernel wants 0
+ * (local storages), or libbpf fills it in (one perf event slot a CPU). */
+static bool max_entries_zero_ok(uint32_t type)
+{
+	return type == BPF_MAP_TYPE_PERF_EVENT_ARRAY || type == BPF_MAP_TYPE_CGROUP_STORAGE ||
+	       type == BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE || type == BPF_MAP_TYPE_SK_STORAGE ||
+	       type == BPF_MAP_TYPE_INODE_STORAGE || type == BPF_MAP_TYPE_TASK_STORAGE ||
+	       type == BPF_MAP_TYPE_STRUCT_OPS;
+}
+
+/* A map declared with max_entries 0 is sized by the program's loader
+ * (bpf_map__set_max_entries); one left unsized is named with the way to
+ * size it. */
+static int check_sized(const bpfvm_object_map *om, bpfvm_error *err)
+{
+	if (!max_entries_zero_ok(om->attrs.type) && om->attrs.max_entries == 0)
+		return error_set(err, -EINVAL, -1, "map '%s' has max_entries 0: set it with --map %s.max_entries=N "
+		                 "(bpfvm_object_map_set_max_entries)", om->name, om->name);
+	if (om->has_inner && !max_entries_zero_ok(om->inner.type) && om->inner.max_entries == 0)
+		return error_set(err, -EINVAL, -1, "map '%s' has max_entries 0: set it with --map %s.max_entries=N "
+		                 "(bpfvm_object_map_set_max_entries)", om->inner_name, om->inner_name);
+	return 0;
+}
+
 /* pin_dir NULL: no pins, anonymous memory (bpfvm_instance_opts.no_pins). */
 static int create_map(const bpfvm_object_map *om, const struct btf *btf, const char *pin_dir, bpfvm_map **out,
                       bpfvm_error *err)
@@ -116,6 +140,9 @@ static int create_map(const bpfvm_object_map *om, const struct btf *btf, const c
 		pin_dir ? bpfvm_map_create : map_create_anonymous;
 	bool pinned = pin_dir && om->pinning == BPFVM_PIN_BY_NAME;
 	bpfvm_map *inner = NULL;
+	int sized = check_sized(om, err);
+	if (sized)
+		return sized;
 	char name16[16];
 	bpfvm_map_def d = def_of(&om->attrs, om->name, name16);
 	/* as libbpf: a perf event array without a size gets one slot a CPU */
@@ -205,10 +232,33 @@ static int line_of(void *user, size_t insn, const char **file, uint32_t *line, c
 	return bpfvm_object_line_info(src->obj, src->prog, insn, file, line, &col, text);
 }
 
+/* Kfunc calls (BPFVM_PSEUDO_KFUNC_CALL) name an extern function of the
+ * object.  bpfvm has no kfunc table yet, so the first one is refused by
+ * name (a weak one too: libbpf would leave it unresolved, and only a call
+ * the kernel proves dead loads). */
+static int refuse_kfuncs(const bpfvm_object *obj, const bpfvm_object_prog *op, bpfvm_error *err)
+{
+	for (size_t pc = 0; pc < op->insn_count; pc++) {
+		const bpfvm_insn *in = &op->insns[pc];
+		if (isa_is_lddw(in))
+			pc++;
+		if (in->opcode != ISA_OPCODE_CALL || in->src != BPFVM_PSEUDO_KFUNC_CALL)
+			continue;
+		bool weak = false;
+		const char *name = bpfvm_object_kfunc_name(obj, (uint32_t)in->imm, &weak);
+		return error_set(err, -ENOTSUP, (int)pc, "program %s calls kfunc '%s'%s, which bpfvm does not provide",
+		                 op->name, name ? name : "?", weak ? " (weak)" : "");
+	}
+	return 0;
+}
+
 static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *opts, const bpfvm_helpers *helpers,
                      bpfvm_error *err)
 {
 	const bpfvm_object_prog *op = bpfvm_object_prog_at(inst->obj, i);
+	int refused = refuse_kfuncs(inst->obj, op, err);
+	if (refused)
+		return refused;
 	if (op->type == BPF_PROG_TYPE_UNSPEC)
 		return error_set(err, -ENOTSUP, -1, "program %s: unsupported: section '%s' names no program type bpfvm knows",
 		                 op->name,

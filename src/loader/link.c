@@ -13,7 +13,8 @@
  *                              src = BPF_PSEUDO_FUNC;
  *   lddw of a map:             src = BPF_PSEUDO_MAP_FD, imm = map index;
  *   lddw of global data:       src = BPF_PSEUDO_MAP_VALUE, imm = map
- *                              index, next imm = addend + symbol offset.
+ *                              index, next imm = addend + symbol offset;
+ *   externs:                   see link_extern().
  * Finally each instruction gets the line record that covers it.
  */
 #include <errno.h>
@@ -123,6 +124,26 @@ static int insn_fail(struct linker *k, const struct ldr_func *f, uint32_t i, int
 	return rc;
 }
 
+/* libbpf's relocation of an extern: a __kconfig value's address in the
+ * .kconfig map (the offset replaces the addend, as libbpf's), 0 for an
+ * absent weak __ksym, a kfunc call left naming its extern. */
+static void link_extern(struct ldr *l, const struct ldr_extern *e, bpfvm_insn *insn)
+{
+	if (e->kind == LDR_EXTERN_KFUNC) {
+		insn->src = BPFVM_PSEUDO_KFUNC_CALL;
+		insn->imm = (int32_t)(e - l->externs);
+		insn->off = 0;
+	} else if (e->kind == LDR_EXTERN_KCFG) {
+		insn->src = BPFVM_PSEUDO_MAP_VALUE;
+		insn->imm = (int32_t)l->kcfg_map;
+		insn[1].imm = (int32_t)e->off;
+	} else {
+		insn->src = 0;
+		insn->imm = 0;
+		insn[1].imm = 0;
+	}
+}
+
 /* One instruction of the copy on top of the stack. */
 static int link_insn(struct linker *k, uint32_t ci, uint32_t i)
 {
@@ -132,7 +153,8 @@ static int link_insn(struct linker *k, uint32_t ci, uint32_t i)
 	size_t pc = k->copies[ci].start + i;
 	bpfvm_insn *insn = &k->insns[pc];
 	const struct ldr_rel *rel = find_rel(s, f->off + i);
-	bool is_call = insn->opcode == ISA_OPCODE_CALL && insn->src == BPFVM_PSEUDO_CALL;
+	bool is_call = insn->opcode == ISA_OPCODE_CALL && insn->src == BPFVM_PSEUDO_CALL &&
+	               !(rel && rel->kind == LDR_REL_EXTERN);
 	bool is_func_addr = isa_is_lddw(insn) &&
 	                    (insn->src == BPFVM_PSEUDO_FUNC || (rel && rel->kind == LDR_REL_FUNC_ADDR));
 	char why[160];
@@ -153,6 +175,8 @@ static int link_insn(struct linker *k, uint32_t ci, uint32_t i)
 		if (rel->kind == LDR_REL_MAP) {
 			insn->src = BPFVM_PSEUDO_MAP_FD;
 			insn->imm = (int32_t)rel->map;
+		} else if (rel->kind == LDR_REL_EXTERN) {
+			link_extern(l, &l->externs[rel->map], insn);
 		} else if (rel->kind == LDR_REL_DATA) {
 			/* Addend + symbol offset, wrapping like libbpf's int sum. */
 			insn[1].imm = (int32_t)((uint32_t)insn->imm + (uint32_t)rel->sym_off);

@@ -10,6 +10,8 @@
  *   btf_raw.c  checks raw .BTF, applies libbpf's DATASEC fix-ups, btf__new
  *   btf_ext.c  .BTF.ext line info
  *   sec_defs.c section name -> program type (libbpf's SEC() conventions)
+ *   externs.c  extern symbols: __kconfig values (the .kconfig map), __ksym
+ *              variables and kfuncs
  *   maps.c     BTF-defined, legacy and internal maps; .maps initial slots
  *   relocs.c   relocation collection and classification
  *   link.c     per-program linking: subprogram appending, fix-ups,
@@ -62,6 +64,32 @@ enum ldr_rel_kind {
 	LDR_REL_FUNC_ADDR,   /* lddw of a subprogram's address (callbacks) */
 	LDR_REL_MAP,         /* lddw of a map */
 	LDR_REL_DATA,        /* lddw of an address in a global data section */
+	LDR_REL_EXTERN,      /* lddw or call of an extern (map = extern index) */
+};
+
+/* What an extern is (libbpf's enum extern_type, kfuncs apart). */
+enum ldr_extern_kind {
+	LDR_EXTERN_KCFG,     /* __kconfig: a value in the .kconfig map */
+	LDR_EXTERN_KSYM,     /* __ksym variable */
+	LDR_EXTERN_KFUNC,    /* __ksym function: a kfunc */
+};
+
+/* libbpf's enum kcfg_type. */
+enum ldr_kcfg_type {
+	KCFG_UNKNOWN, KCFG_CHAR, KCFG_BOOL, KCFG_INT, KCFG_TRISTATE, KCFG_CHAR_ARR,
+};
+
+struct ldr_extern {
+	const char *name;    /* in the object's arena */
+	uint32_t sym;        /* ELF symbol index */
+	uint32_t btf_id;     /* its VAR or FUNC */
+	uint8_t kind;        /* enum ldr_extern_kind */
+	bool weak;
+	bool is_set;         /* KCFG: a value was found */
+	bool typed;          /* KSYM: has a BTF type (not `const void`) */
+	uint8_t kcfg_type;   /* enum ldr_kcfg_type */
+	bool is_signed;
+	uint32_t size, align, off;  /* KCFG: layout in the .kconfig map */
 };
 
 /* One relocation of an executable section, classified. */
@@ -135,6 +163,15 @@ struct ldr {
 	/* Map indices sorted by (place.sec, place.off, index), for relocations. */
 	uint32_t *maps_by_place;
 
+	/* Externs, sorted as libbpf sorts them (kconfig first); owned by obj. */
+	struct ldr_extern *externs;
+	size_t extern_count;
+	const char *kconfig_text;  /* bpfvm_object_open_opts.kconfig */
+	uint32_t kcfg_datasec;     /* BTF id of DATASEC .kconfig, 0 if none */
+	uint32_t kcfg_size;        /* bytes of the .kconfig map's value, 0: no map */
+	uint32_t kcfg_map;         /* its map index, or LDR_NONE */
+	uint8_t *kcfg_data;        /* its initial value, filled by externs.c */
+
 	struct bpfvm_object *obj;
 };
 
@@ -158,6 +195,9 @@ struct bpfvm_object {
 
 	struct ldr_line *lines;  /* all line records, by section */
 	size_t line_count;
+
+	struct ldr_extern *externs;   /* the loader's, handed over */
+	size_t extern_count;
 
 	struct ldr_arena_block *arena;
 };
@@ -193,6 +233,13 @@ struct ldr_sec_def_result {
 	bool known;
 };
 void ldr_sec_def_lookup(const char *sec_name, struct ldr_sec_def_result *res);
+
+/* externs.c */
+int ldr_externs_collect(struct ldr *l);
+/* Fills the .kconfig map's value; refuses strong externs bpfvm lacks. */
+int ldr_externs_resolve(struct ldr *l);
+/* Index in l->externs of the extern of ELF symbol sym_idx, or -1. */
+int ldr_extern_of_sym(const struct ldr *l, uint32_t sym_idx);
 
 /* maps.c */
 int ldr_maps_collect(struct ldr *l);

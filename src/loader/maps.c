@@ -22,6 +22,7 @@
 #include <bpf/btf.h>
 #include <unistd.h>
 
+#include "base/error.h"
 #include "loader/loader.h"
 
 /* Which fields a BTF map definition set (libbpf's enum map_def_parts). */
@@ -569,6 +570,39 @@ static int collect_internal_maps(struct ldr *l)
 	return 0;
 }
 
+/* libbpf's bpf_object__init_kconfig_map(): after the data sections, one
+ * read-only array map holding every __kconfig extern (externs.c fills it). */
+static int collect_kconfig_map(struct ldr *l)
+{
+	l->kcfg_map = LDR_NONE;
+	if (!l->kcfg_size)
+		return 0;
+	int rc;
+	uint32_t idx = add_map(l, &rc);
+	if (rc)
+		return rc;
+	bpfvm_object_map *m = &l->obj->maps[idx];
+	char name[16];
+	internal_map_name(l->obj->name, ".kconfig", name);
+	m->origin = BPFVM_MAP_KCONFIG;
+	m->name = ldr_strdup(l, name);
+	m->section = ".kconfig";
+	l->kcfg_data = ldr_arena_alloc(l, l->kcfg_size);
+	if (!m->name || !l->kcfg_data)
+		return ldr_nomem(l, "kconfig map");
+	memset(l->kcfg_data, 0, l->kcfg_size);
+	m->initial_data = l->kcfg_data;
+	m->attrs.type = BPF_MAP_TYPE_ARRAY;
+	m->attrs.key_size = sizeof(uint32_t);
+	m->attrs.value_size = l->kcfg_size;
+	m->attrs.max_entries = 1;
+	m->attrs.flags = BPF_F_RDONLY_PROG | BPF_F_MMAPABLE;
+	m->attrs.btf_value_type_id = l->kcfg_datasec;
+	l->kcfg_map = idx;
+	l->places[idx] = (struct ldr_map_place){ .sec = 0, .off = 0, .size = l->kcfg_size, .var = LDR_NONE };
+	return 0;
+}
+
 int ldr_maps_collect(struct ldr *l)
 {
 	int rc = collect_legacy_maps(l);
@@ -576,6 +610,8 @@ int ldr_maps_collect(struct ldr *l)
 		rc = collect_btf_maps(l);
 	if (!rc)
 		rc = collect_internal_maps(l);
+	if (!rc)
+		rc = collect_kconfig_map(l);
 	return rc;
 }
 
@@ -698,4 +734,74 @@ int ldr_maps_collect_slots(struct ldr *l, uint32_t rel_sec)
 			return rc;
 	}
 	return 0;
+}
+
+/* ---- sizes set before creation (libbpf's bpf_map__set_*) --------------- */
+
+enum map_size_field { SIZE_MAX_ENTRIES, SIZE_KEY, SIZE_VALUE };
+
+/* The attributes `name` denotes: a map's, or "NAME.inner" for its inner
+ * map's.  NULL (and err set) if none may be changed. */
+static bpfvm_map_attrs *sized_attrs(bpfvm_object *obj, const char *name, enum map_size_field field,
+                                    bpfvm_error *err)
+{
+	static const char *const what[] = { "max_entries", "key_size", "value_size" };
+	size_t len = name ? strlen(name) : 0;
+	bool inner = len > 6 && !strcmp(name + len - 6, ".inner");
+	for (size_t i = 0; obj && name && i < obj->map_count; i++) {
+		bpfvm_object_map *m = &obj->maps[i];
+		if (inner ? !(m->has_inner && !strcmp(m->inner_name, name)) : strcmp(m->name, name))
+			continue;
+		if (m->origin == BPFVM_MAP_DATA || m->origin == BPFVM_MAP_RODATA || m->origin == BPFVM_MAP_BSS ||
+		    m->origin == BPFVM_MAP_KCONFIG || (inner && field != SIZE_MAX_ENTRIES)) {
+			error_set(err, -EOPNOTSUPP, -1, "map '%.64s': its %s cannot be set (%s)", name, what[field],
+			          inner ? "only an inner map's max_entries can" : "its section's layout fixes it");
+			return NULL;
+		}
+		return inner ? &m->inner : &m->attrs;
+	}
+	error_set(err, -ENOENT, -1, "no map named '%.64s' in the object", name ? name : "(null)");
+	return NULL;
+}
+
+static int set_map_size(bpfvm_object *obj, const char *name, enum map_size_field field, uint32_t value,
+                        bpfvm_error *err)
+{
+	bpfvm_error local;
+	bpfvm_map_attrs *a = sized_attrs(obj, name, field, err ? err : &local);
+	if (!a)
+		return err ? err->code : local.code;
+	if (value == 0)
+		return error_set(err, -EINVAL, -1, "map '%.64s': a size of 0", name);
+	if (field == SIZE_MAX_ENTRIES)
+		a->max_entries = a->type == BPF_MAP_TYPE_RINGBUF ? adjust_ringbuf_size(value) : value;
+	else if (field == SIZE_KEY)
+		a->key_size = value;
+	else
+		a->value_size = value;
+	/* the BTF types no longer describe a resized key or value (libbpf
+	 * ends the same: the kernel refuses the mismatch and libbpf creates
+	 * the map again without BTF) */
+	if (field == SIZE_KEY)
+		a->btf_key_type_id = 0;
+	if (field == SIZE_VALUE) {
+		a->btf_value_type_id = 0;
+		a->spin_lock_off = -1;
+	}
+	return 0;
+}
+
+int bpfvm_object_map_set_max_entries(bpfvm_object *obj, const char *name, uint32_t max_entries, bpfvm_error *err)
+{
+	return set_map_size(obj, name, SIZE_MAX_ENTRIES, max_entries, err);
+}
+
+int bpfvm_object_map_set_key_size(bpfvm_object *obj, const char *name, uint32_t key_size, bpfvm_error *err)
+{
+	return set_map_size(obj, name, SIZE_KEY, key_size, err);
+}
+
+int bpfvm_object_map_set_value_size(bpfvm_object *obj, const char *name, uint32_t value_size, bpfvm_error *err)
+{
+	return set_map_size(obj, name, SIZE_VALUE, value_size, err);
 }

@@ -158,7 +158,11 @@ static int run_pipeline(struct ldr *l)
 	if (!rc)
 		rc = ldr_programs_init(l);
 	if (!rc)
+		rc = ldr_externs_collect(l);
+	if (!rc)
 		rc = ldr_maps_collect(l);
+	if (!rc)
+		rc = ldr_externs_resolve(l);
 	if (!rc)
 		rc = ldr_relocs_collect(l);
 	if (!rc)
@@ -168,9 +172,10 @@ static int run_pipeline(struct ldr *l)
 
 /* Takes ownership of image (malloc'd). */
 static int open_image(uint8_t *image, size_t len, const char *display, const char *obj_name,
-                      bpfvm_object **out, bpfvm_error *err)
+                      const char *kconfig, bpfvm_object **out, bpfvm_error *err)
 {
-	struct ldr l = { .err = err, .display = display, .image = image, .image_len = len };
+	struct ldr l = { .err = err, .display = display, .image = image, .image_len = len,
+	                 .kconfig_text = kconfig };
 	*out = NULL;
 	l.obj = calloc(1, sizeof(*l.obj));
 	if (!l.obj) {
@@ -208,12 +213,13 @@ int bpfvm_object_open_mem(const void *buf, size_t len, const char *name, bpfvm_o
 		return error_set(err, -ENOMEM, -1, "%.60s: out of memory copying %zu bytes", name, len);
 	if (len)
 		memcpy(image, buf, len);
-	return open_image(image, len, name, name, out, err);
+	return open_image(image, len, name, name, NULL, out, err);
 }
 
 /* Reads `path` and opens it as an object named obj_name (NULL: the
- * file's name). */
-static int open_file(const char *path, const char *obj_name, bpfvm_object **out, bpfvm_error *err)
+ * file's name), with extra Kconfig text (may be NULL). */
+static int open_file(const char *path, const char *obj_name, const char *kconfig, bpfvm_object **out,
+                     bpfvm_error *err)
 {
 	if (!path || !out)
 		return error_set(err, -EINVAL, -1, "bpfvm_object_open: NULL argument");
@@ -250,12 +256,12 @@ static int open_file(const char *path, const char *obj_name, bpfvm_object **out,
 	const char *base = strrchr(path, '/');
 	if (!obj_name)
 		obj_name = base ? base + 1 : path;
-	return open_image(image, len, path, obj_name, out, err);
+	return open_image(image, len, path, obj_name, kconfig, out, err);
 }
 
 int bpfvm_object_open(const char *path, bpfvm_object **out, bpfvm_error *err)
 {
-	return open_file(path, NULL, out, err);
+	return open_file(path, NULL, NULL, out, err);
 }
 
 int bpfvm_object_open_file(const char *path, const bpfvm_object_open_opts *opts, bpfvm_object **out,
@@ -264,7 +270,7 @@ int bpfvm_object_open_file(const char *path, const bpfvm_object_open_opts *opts,
 	int rc = opts_check(opts, opts ? opts->sz : 0, sizeof *opts, "bpfvm_object_open_opts", err);
 	if (rc)
 		return rc;
-	return open_file(path, OPTS_GET(opts, object_name, NULL), out, err);
+	return open_file(path, OPTS_GET(opts, object_name, NULL), OPTS_GET(opts, kconfig, NULL), out, err);
 }
 
 void bpfvm_object_free(bpfvm_object *obj)
@@ -283,6 +289,7 @@ void bpfvm_object_free(bpfvm_object *obj)
 		free((void *)obj->maps[i].slots);
 	free(obj->maps);
 	free(obj->lines);
+	free(obj->externs);
 	btf__free(obj->btf);
 	while (obj->arena) {
 		struct ldr_arena_block *next = obj->arena->next;
@@ -382,4 +389,13 @@ int bpfvm_object_line_info(const bpfvm_object *obj, size_t prog, size_t insn,
 	if (text)
 		*text = ln->text;
 	return 0;
+}
+
+const char *bpfvm_object_kfunc_name(const bpfvm_object *obj, uint32_t index, bool *weak)
+{
+	if (!obj || index >= obj->extern_count || obj->externs[index].kind != LDR_EXTERN_KFUNC)
+		return NULL;
+	if (weak)
+		*weak = obj->externs[index].weak;
+	return obj->externs[index].name;
 }

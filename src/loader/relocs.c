@@ -7,6 +7,7 @@
  *   lddw against a subprogram (a callback's address)     -> LDR_REL_FUNC_ADDR
  *   lddw against a map symbol in .maps or maps           -> LDR_REL_MAP
  *   lddw against .data/.rodata/.bss(.*) (+ addend)       -> LDR_REL_DATA
+ *   lddw or call against an extern (externs.c)           -> LDR_REL_EXTERN
  *
  * Subprograms live in .text (libbpf's rule); bpfvm also accepts a call to
  * a global function of the caller's own section.  Relocations of
@@ -65,6 +66,24 @@ static int rel_fail(struct ldr *l, const struct rel_where *w, int code, const ch
 	return rc;
 }
 
+/* libbpf's record of an extern relocation: a call is a kfunc call, an
+ * lddw a variable's address (externs.c resolved both). */
+static int classify_extern(struct ldr *l, const struct rel_where *w, const struct ldr_func *func,
+                           const Elf64_Sym *sym, bool is_call, struct ldr_rel *out)
+{
+	int ext = ldr_extern_of_sym(l, (uint32_t)(sym - l->syms));
+	if (ext < 0)
+		return rel_fail(l, w, -EINVAL, "an extern with no name or no BTF description");
+	const struct ldr_extern *e = &l->externs[ext];
+	if (is_call != (e->kind == LDR_EXTERN_KFUNC))
+		return rel_fail(l, w, -EINVAL, is_call ? "a call of an extern variable"
+		                                       : "an lddw of an extern function");
+	if (!is_call && w->insn + 1 >= func->off + func->count)
+		return rel_fail(l, w, -EINVAL, "the lddw has no second half inside its function");
+	*out = (struct ldr_rel){ .kind = LDR_REL_EXTERN, .map = (uint32_t)ext };
+	return 0;
+}
+
 static int classify(struct ldr *l, const struct rel_where *w, uint32_t code_sec,
                     const struct ldr_func *func, const Elf64_Sym *sym, struct ldr_rel *out)
 {
@@ -79,8 +98,7 @@ static int classify(struct ldr *l, const struct rel_where *w, uint32_t code_sec,
 		return rel_fail(l, w, -EINVAL, why);
 	}
 	if (sym_is_extern(sym))
-		return rel_fail(l, w, -EOPNOTSUPP, "the symbol is an extern (kfunc, __ksym or "
-		                "__kconfig), which bpfvm does not resolve");
+		return classify_extern(l, w, func, sym, is_call, out);
 	if (is_lddw && w->insn + 1 >= func->off + func->count)
 		return rel_fail(l, w, -EINVAL, "the lddw has no second half inside its function");
 
