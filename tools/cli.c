@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bpfvm/object.h"
 #include "cli.h"
 #include "common/datafile.h"
 #include "common/input.h"
@@ -148,4 +149,44 @@ const char *at_insn(int insn)
 		return "";
 	snprintf(buf, sizeof buf, "instruction %d: ", insn);
 	return buf;
+}
+
+int object_option(struct object_args *a, int argc, char **argv, int *i)
+{
+	if (strcmp(argv[*i], "--btf") != 0)
+		return 0;
+	if (*i + 1 == argc) {
+		fail("--btf needs a file");
+		return -1;
+	}
+	a->btf_path = argv[++*i];
+	return 1;
+}
+
+static void log_core_relos(const bpfvm_object *obj)
+{
+	for (size_t i = 0; i < bpfvm_object_core_relo_count(obj); i++) {
+		const bpfvm_object_core_relo *r = bpfvm_object_core_relo_at(obj, i);
+		const bpfvm_object_prog *p = bpfvm_object_prog_at(obj, r->prog);
+		fprintf(stderr, "CO-RE: %s insn %u: %s of %s access %s: local %llu -> ", p->name, r->insn,
+		        r->kind_name, *r->type_name ? r->type_name : "<anon>", r->access,
+		        (unsigned long long)r->local_value);
+		if (r->poisoned)
+			fprintf(stderr, "no target, instruction poisoned\n");
+		else
+			fprintf(stderr, "target %llu\n", (unsigned long long)r->target_value);
+	}
+}
+
+int open_object(const char *path, const struct object_args *a, bpfvm_object **obj)
+{
+	if (check_object_size(path))
+		return 1;
+	bpfvm_error err = { 0 };
+	BPFVM_OPTS(bpfvm_object_open_opts, oo, .btf_custom_path = a->btf_path);
+	if (bpfvm_object_open_file(path, &oo, obj, &err))
+		return fail("%s", err.msg);
+	if (a->verbose)
+		log_core_relos(*obj);
+	return 0;
 }

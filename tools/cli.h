@@ -53,6 +53,23 @@ int parse_hex_bytes(const char *what, const char *text, uint8_t **out, size_t *o
 /* "instruction N: " for an error about one instruction, else "". */
 const char *at_insn(int insn);
 
+/* How every command that loads an object opens it: `--btf FILE` (the
+ * target BTF of CO-RE relocations, else the kernel's) and `-v` (log each
+ * CO-RE relocation on stderr). */
+struct object_args {
+	const char *btf_path;
+	bool verbose;
+};
+#define OBJECT_OPTIONS_HELP "  --btf FILE   target BTF for CO-RE relocations (raw BTF or ELF with .BTF;\n" \
+                            "               default /sys/kernel/btf/vmlinux)\n"
+/* Takes argv[*i] (and its value) if it is --btf: 1 taken, 0 not an
+ * object option, -1 error (printed). */
+int object_option(struct object_args *a, int argc, char **argv, int *i);
+struct bpfvm_object;
+/* Checks the size and opens `path` as `a` says; with verbose, logs the
+ * CO-RE relocations.  Prints the error and returns 1. */
+int open_object(const char *path, const struct object_args *a, struct bpfvm_object **obj);
+
 /* Object and map subcommands (tools/cmd_object.c, tools/cmd_map.c). */
 int cmd_prog(int argc, char **argv);
 int cmd_run_object(const char *path, int argc, char **argv);

@@ -51,18 +51,28 @@ static void json_str(const char *s)
 int cmd_prog(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
-		printf("usage: bpfvm prog show OBJ [-j]\n"
+		printf("usage: bpfvm prog show OBJ [-j] [--btf FILE] [-v]\n"
 		       "Lists the programs of a clang-built object (name, section, type,\n"
-		       "instructions) and its maps (type, key and value sizes, entries).\n");
+		       "instructions) and its maps (type, key and value sizes, entries).\n"
+		       OBJECT_OPTIONS_HELP
+		       "  -v           log each CO-RE relocation\n");
 		return argc < 2;
 	}
 	if (strcmp(argv[1], "show") && strcmp(argv[1], "list"))
 		return fail("prog: unknown command '%s' (see 'bpfvm prog help')", argv[1]);
 	const char *path = NULL;
 	bool json = false;
+	struct object_args oa = { 0 };
 	for (int i = 2; i < argc; i++) {
+		int taken = object_option(&oa, argc, argv, &i);
+		if (taken < 0)
+			return 1;
+		if (taken)
+			continue;
 		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))
 			json = true;
+		else if (!strcmp(argv[i], "-v"))
+			oa.verbose = true;
 		else if (argv[i][0] == '-')
 			return fail("prog show: unknown option '%s'", argv[i]);
 		else if (!path)
@@ -73,11 +83,8 @@ int cmd_prog(int argc, char **argv)
 	if (!path)
 		return fail("prog show: no object file");
 	bpfvm_object *obj;
-	bpfvm_error err = { 0 };
-	if (check_object_size(path))
+	if (open_object(path, &oa, &obj))
 		return 1;
-	if (bpfvm_object_open(path, &obj, &err))
-		return fail("%s", err.msg);
 	size_t np = bpfvm_object_prog_count(obj), nm = bpfvm_object_map_count(obj);
 	if (json) {
 		printf("{\"programs\":[");
@@ -373,7 +380,13 @@ static int read_optional(const char *path, char **data, size_t *len)
 int cmd_run_object(const char *path, int argc, char **argv)
 {
 	struct run_args a = { .repeat = 1 };
+	struct object_args oa = { 0 };
 	for (int i = 1; i < argc; i++) {
+		int taken = object_option(&oa, argc, argv, &i);
+		if (taken < 0)
+			return 1;
+		if (taken)
+			continue;
 		const char *o = argv[i];
 		const char **slot = !strcmp(o, "--prog") ? &a.prog
 		                  : !strcmp(o, "--data-in") ? &a.data_in
@@ -405,6 +418,8 @@ int cmd_run_object(const char *path, int argc, char **argv)
 			a.no_verify = true;
 		} else if (!strcmp(o, "--dump-maps")) {
 			a.dump_maps = true;
+		} else if (!strcmp(o, "-v")) {
+			oa.verbose = true;
 		} else if (path == NULL && o[0] != '-') {
 			path = o;
 		} else {
@@ -419,10 +434,8 @@ int cmd_run_object(const char *path, int argc, char **argv)
 		a.unchecked = true;
 	bpfvm_object *obj;
 	bpfvm_error err = { 0 };
-	if (check_object_size(path))
+	if (open_object(path, &oa, &obj))
 		return 1;
-	if (bpfvm_object_open(path, &obj, &err))
-		return fail("%s", err.msg);
 	int idx = -1;
 	if (a.prog) {
 		idx = bpfvm_object_find_prog(obj, a.prog);

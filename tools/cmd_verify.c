@@ -27,7 +27,7 @@ static void print_log(void *user, const char *text)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: bpfvm verify OBJ [--prog NAME] [--strict-alignment] [-v|-vv]\n"
+	fprintf(f, "usage: bpfvm verify OBJ [--prog NAME] [--btf FILE] [--strict-alignment] [-v|-vv]\n"
 	           "       bpfvm verify FILE.s [--type TYPE] [--mem-size N] [--strict-alignment] [-v|-vv]\n"
 	           "Verifies each program of a clang-built object (or only NAME) as the kernel's\n"
 	           "verifier would, and prints the verdict.  A rejection names the instruction,\n"
@@ -35,7 +35,9 @@ static void usage(FILE *f)
 	           "-v prints the instructions walked and the kernel's summary line; -vv adds\n"
 	           "the register state after every instruction.  Exit status: 0 all accepted,\n"
 	           "1 some program rejected, 2 usage error or unsupported.  --strict-alignment\n"
-	           "checks every access's alignment, as the kernel's BPF_F_STRICT_ALIGNMENT.\n");
+	           "checks every access's alignment, as the kernel's BPF_F_STRICT_ALIGNMENT.\n"
+	           OBJECT_OPTIONS_HELP
+	           "-v also logs each CO-RE relocation applied.\n");
 }
 
 /* Status for one verdict: 0 accepted, 1 unsafe, 2 unsupported or other. */
@@ -104,7 +106,13 @@ int cmd_verify(int argc, char **argv)
 	int level = 0;
 	uint32_t mem_size = 0;
 	bool strict = false;
+	struct object_args oa = { 0 };
 	for (int i = 1; i < argc; i++) {
+		int taken = object_option(&oa, argc, argv, &i);
+		if (taken < 0)
+			return 2;
+		if (taken)
+			continue;
 		const char *o = argv[i];
 		if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
 			usage(stdout);
@@ -156,12 +164,9 @@ int cmd_verify(int argc, char **argv)
 	}
 	bpfvm_object *obj;
 	bpfvm_error err = { 0 };
-	if (check_object_size(path))
+	oa.verbose = level > 0;
+	if (open_object(path, &oa, &obj))
 		return 2;
-	if (bpfvm_object_open(path, &obj, &err)) {
-		fail("%s", err.msg);
-		return 2;
-	}
 	if (prog && bpfvm_object_find_prog(obj, prog) < 0) {
 		fail("%s: no program named '%s' (see 'bpfvm prog show %s')", path, prog, path);
 		bpfvm_object_free(obj);

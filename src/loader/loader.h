@@ -8,7 +8,8 @@
  *   elf.c      ELF header, sections, symbols, programs' functions,
  *              license and version
  *   btf_raw.c  checks raw .BTF, applies libbpf's DATASEC fix-ups, btf__new
- *   btf_ext.c  .BTF.ext line info
+ *   btf_ext.c  .BTF.ext line info and CO-RE relocation records
+ *   core.c     CO-RE relocations resolved against a target BTF and applied
  *   sec_defs.c section name -> program type (libbpf's SEC() conventions)
  *   maps.c     BTF-defined, legacy and internal maps; .maps initial slots
  *   relocs.c   relocation collection and classification
@@ -81,6 +82,17 @@ struct ldr_line {
 	const char *file, *text;  /* strings inside the BTF */
 };
 
+/* One CO-RE relocation record of .BTF.ext, and what core.c made of it. */
+struct ldr_core_relo {
+	uint32_t sec;          /* executable section */
+	uint32_t insn;         /* instruction index in the section */
+	uint32_t type_id;      /* local root type */
+	uint32_t access_off;   /* access string in the BTF strings */
+	uint32_t kind;         /* enum bpf_core_relo_kind */
+	bool applied, poisoned;
+	uint64_t local_value, target_value;
+};
+
 struct ldr_sec {
 	const char *name;     /* inside libelf's copy of the section names */
 	Elf64_Shdr shdr;
@@ -135,6 +147,10 @@ struct ldr {
 	/* Map indices sorted by (place.sec, place.off, index), for relocations. */
 	uint32_t *maps_by_place;
 
+	struct ldr_core_relo *core_relos;  /* in .BTF.ext order */
+	size_t core_relo_count;
+	const char *btf_custom_path;       /* target BTF for CO-RE; NULL: the kernel's */
+
 	struct bpfvm_object *obj;
 };
 
@@ -158,6 +174,9 @@ struct bpfvm_object {
 
 	struct ldr_line *lines;  /* all line records, by section */
 	size_t line_count;
+
+	bpfvm_object_core_relo *core_relos;  /* applied, by program */
+	size_t core_relo_count;
 
 	struct ldr_arena_block *arena;
 };
@@ -184,6 +203,12 @@ int ldr_btf_load(struct ldr *l);
 
 /* btf_ext.c */
 int ldr_btf_ext_load(struct ldr *l);
+
+/* core.c: apply the records to the sections (before linking), then list
+ * them per linked program. */
+int ldr_core_apply(struct ldr *l);
+int ldr_core_place(struct ldr *l);
+const char *ldr_core_kind_name(uint32_t kind);
 
 /* sec_defs.c */
 struct ldr_sec_def_result {

@@ -134,6 +134,7 @@ static void ldr_cleanup(struct ldr *l)
 	free(l->funcs);
 	free(l->places);
 	free(l->maps_by_place);
+	free(l->core_relos);
 	free(l->image);
 }
 
@@ -158,19 +159,24 @@ static int run_pipeline(struct ldr *l)
 	if (!rc)
 		rc = ldr_programs_init(l);
 	if (!rc)
+		rc = ldr_core_apply(l);
+	if (!rc)
 		rc = ldr_maps_collect(l);
 	if (!rc)
 		rc = ldr_relocs_collect(l);
 	if (!rc)
 		rc = ldr_link_programs(l);
+	if (!rc)
+		rc = ldr_core_place(l);
 	return rc;
 }
 
 /* Takes ownership of image (malloc'd). */
 static int open_image(uint8_t *image, size_t len, const char *display, const char *obj_name,
-                      bpfvm_object **out, bpfvm_error *err)
+                      const char *btf_custom_path, bpfvm_object **out, bpfvm_error *err)
 {
-	struct ldr l = { .err = err, .display = display, .image = image, .image_len = len };
+	struct ldr l = { .err = err, .display = display, .image = image, .image_len = len,
+	                 .btf_custom_path = btf_custom_path };
 	*out = NULL;
 	l.obj = calloc(1, sizeof(*l.obj));
 	if (!l.obj) {
@@ -208,12 +214,13 @@ int bpfvm_object_open_mem(const void *buf, size_t len, const char *name, bpfvm_o
 		return error_set(err, -ENOMEM, -1, "%.60s: out of memory copying %zu bytes", name, len);
 	if (len)
 		memcpy(image, buf, len);
-	return open_image(image, len, name, name, out, err);
+	return open_image(image, len, name, name, NULL, out, err);
 }
 
 /* Reads `path` and opens it as an object named obj_name (NULL: the
- * file's name). */
-static int open_file(const char *path, const char *obj_name, bpfvm_object **out, bpfvm_error *err)
+ * file's name), relocated against btf_path (NULL: the kernel's BTF). */
+static int open_file(const char *path, const char *obj_name, const char *btf_path, bpfvm_object **out,
+                     bpfvm_error *err)
 {
 	if (!path || !out)
 		return error_set(err, -EINVAL, -1, "bpfvm_object_open: NULL argument");
@@ -250,12 +257,12 @@ static int open_file(const char *path, const char *obj_name, bpfvm_object **out,
 	const char *base = strrchr(path, '/');
 	if (!obj_name)
 		obj_name = base ? base + 1 : path;
-	return open_image(image, len, path, obj_name, out, err);
+	return open_image(image, len, path, obj_name, btf_path, out, err);
 }
 
 int bpfvm_object_open(const char *path, bpfvm_object **out, bpfvm_error *err)
 {
-	return open_file(path, NULL, out, err);
+	return open_file(path, NULL, NULL, out, err);
 }
 
 int bpfvm_object_open_file(const char *path, const bpfvm_object_open_opts *opts, bpfvm_object **out,
@@ -264,7 +271,8 @@ int bpfvm_object_open_file(const char *path, const bpfvm_object_open_opts *opts,
 	int rc = opts_check(opts, opts ? opts->sz : 0, sizeof *opts, "bpfvm_object_open_opts", err);
 	if (rc)
 		return rc;
-	return open_file(path, OPTS_GET(opts, object_name, NULL), out, err);
+	return open_file(path, OPTS_GET(opts, object_name, NULL), OPTS_GET(opts, btf_custom_path, NULL), out,
+	                 err);
 }
 
 void bpfvm_object_free(bpfvm_object *obj)
@@ -283,6 +291,7 @@ void bpfvm_object_free(bpfvm_object *obj)
 		free((void *)obj->maps[i].slots);
 	free(obj->maps);
 	free(obj->lines);
+	free(obj->core_relos);
 	btf__free(obj->btf);
 	while (obj->arena) {
 		struct ldr_arena_block *next = obj->arena->next;
@@ -356,6 +365,16 @@ int bpfvm_object_find_map(const bpfvm_object *obj, const char *name)
 		if (obj->maps[i].name && strcmp(obj->maps[i].name, name) == 0)
 			return (int)i;
 	return -ENOENT;
+}
+
+size_t bpfvm_object_core_relo_count(const bpfvm_object *obj)
+{
+	return obj ? obj->core_relo_count : 0;
+}
+
+const bpfvm_object_core_relo *bpfvm_object_core_relo_at(const bpfvm_object *obj, size_t index)
+{
+	return obj && index < obj->core_relo_count ? &obj->core_relos[index] : NULL;
 }
 
 struct btf *bpfvm_object_btf(const bpfvm_object *obj)
