@@ -18,6 +18,7 @@ PACKAGES=(
   libbpf-dev         # BTF API for the loader; headers for the example programs
   libpcap-dev        # reading and writing packet captures
   bpftool            # the kernel oracle's view of programs (tests, benchmarks)
+  clang-16           # CO-RE programs using bpf_core_type_matches (clang 14 crashes on it)
 )
 
 missing=()

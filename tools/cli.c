@@ -154,7 +154,7 @@ const char *at_insn(int insn)
 int object_arg(struct object_args *a, int argc, char **argv, int *i, const char *cmd)
 {
 	const char *o = argv[*i];
-	if (strcmp(o, "--kconfig") && strcmp(o, "--map"))
+	if (strcmp(o, "--kconfig") && strcmp(o, "--map") && strcmp(o, "--btf"))
 		return 0;
 	if (*i + 1 == argc) {
 		fail("%s: %s needs a value", cmd, o);
@@ -163,6 +163,10 @@ int object_arg(struct object_args *a, int argc, char **argv, int *i, const char 
 	const char *v = argv[++*i];
 	if (!strcmp(o, "--kconfig")) {
 		a->kconfig = v;
+		return 1;
+	}
+	if (!strcmp(o, "--btf")) {
+		a->btf_path = v;
 		return 1;
 	}
 	if (a->map_set_count == OBJECT_MAX_MAP_SETS) {
@@ -206,6 +210,21 @@ static int apply_map_set(bpfvm_object *obj, const char *set)
 	            dot + 1);
 }
 
+static void log_core_relos(const bpfvm_object *obj)
+{
+	for (size_t i = 0; i < bpfvm_object_core_relo_count(obj); i++) {
+		const bpfvm_object_core_relo *r = bpfvm_object_core_relo_at(obj, i);
+		const bpfvm_object_prog *p = bpfvm_object_prog_at(obj, r->prog);
+		fprintf(stderr, "CO-RE: %s insn %u: %s of %s access %s: local %llu -> ", p->name, r->insn,
+		        r->kind_name, *r->type_name ? r->type_name : "<anon>", r->access,
+		        (unsigned long long)r->local_value);
+		if (r->poisoned)
+			fprintf(stderr, "no target, instruction poisoned\n");
+		else
+			fprintf(stderr, "target %llu\n", (unsigned long long)r->target_value);
+	}
+}
+
 int object_open(const char *path, const struct object_args *a, bpfvm_object **out)
 {
 	char *kconfig = NULL;
@@ -213,12 +232,14 @@ int object_open(const char *path, const struct object_args *a, bpfvm_object **ou
 	*out = NULL;
 	if (check_object_size(path) || (a->kconfig && read_file(a->kconfig, &kconfig, &kconfig_len)))
 		return 1;
-	BPFVM_OPTS(bpfvm_object_open_opts, oo, .kconfig = kconfig);
+	BPFVM_OPTS(bpfvm_object_open_opts, oo, .kconfig = kconfig, .btf_custom_path = a->btf_path);
 	bpfvm_error err = { 0 };
 	int rc = bpfvm_object_open_file(path, &oo, out, &err);
 	free(kconfig);
 	if (rc)
 		return fail("%s", err.msg);
+	if (a->verbose)
+		log_core_relos(*out);
 	for (size_t i = 0; i < a->map_set_count; i++)
 		if (apply_map_set(*out, a->map_sets[i])) {
 			bpfvm_object_free(*out);

@@ -54,21 +54,30 @@ int parse_hex_bytes(const char *what, const char *text, uint8_t **out, size_t *o
 const char *at_insn(int insn);
 
 /* The options of every command that loads an object: --kconfig FILE
- * (Kconfig lines __kconfig externs take first) and --map NAME.FIELD=N
+ * (Kconfig lines __kconfig externs take first), --map NAME.FIELD=N
  * (max_entries, key_size or value_size, as bpf_map__set_*; NAME.inner
- * for a map-in-map's inner map). */
+ * for a map-in-map's inner map), --btf FILE (the target BTF of CO-RE
+ * relocations, else the kernel's); and -v, set by the command (log each
+ * CO-RE relocation on stderr). */
 #define OBJECT_MAX_MAP_SETS 64
 struct object_args {
 	const char *kconfig;
 	const char *map_sets[OBJECT_MAX_MAP_SETS];
 	size_t map_set_count;
+	const char *btf_path;
+	bool verbose;
 };
-#define OBJECT_ARGS_USAGE "[--kconfig FILE] [--map NAME.max_entries=N ...]"
+#define OBJECT_ARGS_USAGE "[--btf FILE] [--kconfig FILE] [--map NAME.max_entries=N ...]"
+#define OBJECT_OPTIONS_HELP "  --btf FILE   target BTF for CO-RE relocations (raw BTF or ELF with .BTF;\n" \
+                            "               default /sys/kernel/btf/vmlinux)\n" \
+                            "  --kconfig FILE  Kconfig lines the object's __kconfig externs take first\n" \
+                            "  --map NAME.FIELD=N  set a map's max_entries, key_size or value_size\n"
 /* Takes argv[*i] (and its value, advancing *i) if it is one of them:
  * 1 taken, 0 not one, -1 an error (printed). */
 int object_arg(struct object_args *a, int argc, char **argv, int *i, const char *cmd);
 struct bpfvm_object;
-/* Opens `path` with the options; prints the error and returns 1. */
+/* Opens `path` with the options (with verbose, logging the CO-RE
+ * relocations); prints the error and returns 1. */
 int object_open(const char *path, const struct object_args *a, struct bpfvm_object **out);
 
 /* Object and map subcommands (tools/cmd_object.c, tools/cmd_map.c). */

@@ -51,9 +51,11 @@ static void json_str(const char *s)
 int cmd_prog(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
-		printf("usage: bpfvm prog show OBJ [-j] " OBJECT_ARGS_USAGE "\n"
+		printf("usage: bpfvm prog show OBJ [-j] " OBJECT_ARGS_USAGE " [-v]\n"
 		       "Lists the programs of a clang-built object (name, section, type,\n"
-		       "instructions) and its maps (type, key and value sizes, entries).\n");
+		       "instructions) and its maps (type, key and value sizes, entries).\n"
+		       OBJECT_OPTIONS_HELP
+		       "  -v           log each CO-RE relocation\n");
 		return argc < 2;
 	}
 	if (strcmp(argv[1], "show") && strcmp(argv[1], "list"))
@@ -69,6 +71,8 @@ int cmd_prog(int argc, char **argv)
 			continue;
 		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))
 			json = true;
+		else if (!strcmp(argv[i], "-v"))
+			oa.verbose = true;
 		else if (argv[i][0] == '-')
 			return fail("prog show: unknown option '%s'", argv[i]);
 		else if (!path)
@@ -414,6 +418,8 @@ int cmd_run_object(const char *path, int argc, char **argv)
 			a.no_verify = true;
 		} else if (!strcmp(o, "--dump-maps")) {
 			a.dump_maps = true;
+		} else if (!strcmp(o, "-v")) {
+			oa.verbose = true;
 		} else if (path == NULL && o[0] != '-') {
 			path = o;
 		} else {

@@ -35,7 +35,9 @@ static void usage(FILE *f)
 	           "-v prints the instructions walked and the kernel's summary line; -vv adds\n"
 	           "the register state after every instruction.  Exit status: 0 all accepted,\n"
 	           "1 some program rejected, 2 usage error or unsupported.  --strict-alignment\n"
-	           "checks every access's alignment, as the kernel's BPF_F_STRICT_ALIGNMENT.\n");
+	           "checks every access's alignment, as the kernel's BPF_F_STRICT_ALIGNMENT.\n"
+	           OBJECT_OPTIONS_HELP
+	           "-v also logs each CO-RE relocation applied.\n");
 }
 
 /* Status for one verdict: 0 accepted, 1 unsafe, 2 unsupported or other. */
@@ -162,6 +164,7 @@ int cmd_verify(int argc, char **argv)
 	}
 	bpfvm_object *obj;
 	bpfvm_error err = { 0 };
+	oa.verbose = level > 0;
 	if (object_open(path, &oa, &obj))
 		return 2;
 	if (prog && bpfvm_object_find_prog(obj, prog) < 0) {

@@ -149,6 +149,10 @@ typedef struct bpfvm_object_open_opts {
 	 * (/boot/config-RELEASE or /proc/config.gz), as libbpf's kconfig.
 	 * NULL: the kernel's only. */
 	const char *kconfig;
+	/* Target BTF for CO-RE relocations, as libbpf's btf_custom_path: a
+	 * raw BTF file or an ELF file with a .BTF section.  NULL: the running
+	 * kernel's /sys/kernel/btf/vmlinux, then its modules' BTF. */
+	const char *btf_custom_path;
 } bpfvm_object_open_opts;
 
 /* Opens and parses `path`. */
@@ -221,6 +225,31 @@ BPFVM_API struct btf *bpfvm_object_btf(const bpfvm_object *obj);
 BPFVM_API int bpfvm_object_line_info(const bpfvm_object *obj, size_t prog, size_t insn,
                            const char **file, uint32_t *line, uint32_t *col,
                            const char **text);
+
+/* A CO-RE relocation that could not be satisfied leaves its instruction
+ * (both halves of an lddw) as `call BPFVM_CORE_POISON_HELPER`, as libbpf
+ * does: the verifier refuses it only where it is reachable, and a run
+ * without verification that reaches it fails. */
+#define BPFVM_CORE_POISON_HELPER 0xbad2310u
+
+/* One CO-RE relocation as applied in one program (an instruction of a
+ * subprogram appended to several programs appears once for each). */
+typedef struct bpfvm_object_core_relo {
+	uint32_t prog;            /* program index */
+	uint32_t insn;            /* instruction in the program's linked array */
+	uint32_t kind;            /* the kernel's enum bpf_core_relo_kind */
+	const char *kind_name;    /* libbpf's: "byte_off", "field_exists", ... */
+	const char *type_name;    /* the local root type ("" if anonymous) */
+	const char *access;       /* the access string, "0:1:2" */
+	uint64_t local_value;     /* the value the object's own BTF gives */
+	uint64_t target_value;    /* the target BTF's (0 if poisoned) */
+	bool poisoned;            /* no target: the instruction was poisoned */
+} bpfvm_object_core_relo;
+
+/* The CO-RE relocations applied, by program, in instruction order of
+ * each program's functions. */
+BPFVM_API size_t bpfvm_object_core_relo_count(const bpfvm_object *obj);
+BPFVM_API const bpfvm_object_core_relo *bpfvm_object_core_relo_at(const bpfvm_object *obj, size_t index);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "bpfvm/maps.h"
+#include "bpfvm/object.h"
 #include "base/opts.h"
 #include "api/api.h"
 #include "helpers/helper_desc.h"
@@ -56,6 +57,30 @@ static int callbacks_bind(bpfvm_program *p, bpfvm_error *err)
 	return 0;
 }
 
+/* A call the loader left for a CO-RE relocation it could not apply
+ * (BPFVM_CORE_POISON_HELPER, while the table has no helper of that ID):
+ * loading accepts it, reaching it ends the run.  The verifier refuses it
+ * where it is reachable. */
+static bool is_core_poison(const bpfvm_insn *insn, const bpfvm_helpers *helpers)
+{
+	return isa_is_helper_call(insn) && (uint32_t)insn->imm == BPFVM_CORE_POISON_HELPER &&
+	       !bpfvm_helpers_find(helpers, BPFVM_CORE_POISON_HELPER, NULL);
+}
+
+static uint64_t core_poison_reached(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+                                    bpfvm_run *run)
+{
+	(void)r1, (void)r2, (void)r3, (void)r4, (void)r5;
+	bpfvm_run_fail(run, "reached an instruction poisoned by a CO-RE relocation that could not be "
+	               "applied (call 0xbad2310; `-v` lists the relocations)");
+	return 0;
+}
+
+static const struct helper_desc core_poison_desc = {
+	.proto = { .id = BPFVM_CORE_POISON_HELPER, .name = "core_poison" },
+	.fn = core_poison_reached,
+};
+
 /* Gives each helper call its descriptor (prog->helper_at), and freezes
  * the table: the program now points into it. */
 static int bind_helpers(bpfvm_program *p, bpfvm_error *err)
@@ -66,7 +91,9 @@ static int bind_helpers(bpfvm_program *p, bpfvm_error *err)
 	for (size_t pc = 0; pc < p->count; pc++) {
 		const struct isa_op *op = isa_decode(&p->insns[pc]);
 		if (op && op->format == FMT_CALL)
-			p->helper_at[pc] = helpers_desc(p->helpers, (uint32_t)p->insns[pc].imm);
+			p->helper_at[pc] = is_core_poison(&p->insns[pc], p->helpers)
+			                   ? &core_poison_desc
+			                   : helpers_desc(p->helpers, (uint32_t)p->insns[pc].imm);
 		else if (op && op->format == FMT_LDDW)
 			pc++;
 	}
@@ -102,7 +129,8 @@ static int check_helpers_exist(const bpfvm_insn *insns, size_t count, const bpfv
 	for (size_t pc = 0; pc < count; pc++) {
 		if (isa_is_lddw(&insns[pc]))
 			pc++;
-		else if (isa_is_helper_call(&insns[pc]) && !bpfvm_helpers_find(helpers, (uint32_t)insns[pc].imm, NULL))
+		else if (isa_is_helper_call(&insns[pc]) && !is_core_poison(&insns[pc], helpers) &&
+		         !bpfvm_helpers_find(helpers, (uint32_t)insns[pc].imm, NULL))
 			return error_set(err, -EINVAL, (int)pc, "call to unknown helper %u", (uint32_t)insns[pc].imm);
 	}
 	return 0;
@@ -117,7 +145,7 @@ static int check_helpers_allowed(const bpfvm_insn *insns, size_t count, const bp
 			pc++;
 			continue;
 		}
-		if (!isa_is_helper_call(&insns[pc]))
+		if (!isa_is_helper_call(&insns[pc]) || is_core_poison(&insns[pc], opts->helpers))
 			continue;
 		uint32_t id = (uint32_t)insns[pc].imm;
 		if (helper_allowed_for(helpers_desc(opts->helpers, id), opts->prog_type) == 0) {

@@ -1,5 +1,6 @@
 /*
- * btf_ext.c - the object's .BTF.ext: line info, read by hand because
+ * btf_ext.c - the object's .BTF.ext: line info and CO-RE relocation
+ * records, read by hand because
  * libbpf 1.1 keeps its btf_ext parser's results private.
  *
  * Layout (all little-endian, offsets relative to the end of the header):
@@ -11,9 +12,9 @@
  *   line record: { u32 insn_off (bytes); u32 file_name_off; u32 line_off;
  *                  u32 line << 10 | column }
  * The block checks are libbpf's (btf_ext_setup_info()).  Records of
- * sections the ELF does not have are skipped, as libbpf does.  CO-RE
- * relocations cannot be applied without the target's BTF, so an object
- * that has any is refused rather than loaded with wrong field offsets.
+ * sections the ELF does not have are skipped, as libbpf does.
+ *   CO-RE record: { u32 insn_off (bytes); u32 type_id; u32 access_str_off;
+ *                   u32 kind }, collected here and applied by core.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -223,15 +224,51 @@ static int read_lines(struct ldr *l, const struct ext_block *blk)
 	return 0;
 }
 
-static int check_core_relos(struct ldr *l, const struct ext_block *blk)
+static int core_record(struct ldr *l, uint32_t sec, const char *name, uint32_t i,
+                       const uint8_t *rec, struct ldr_core_relo *out)
 {
+	const struct ldr_sec *s = &l->secs[sec];
+	uint32_t insn_off = get_u32(rec), kind = get_u32(rec + 12);
+	if (insn_off % LDR_INSN_SIZE || insn_off >= s->size)
+		return ldr_fail(l, -EINVAL, "section '.BTF.ext': CO-RE relocation #%u of section "
+		                "'%.64s': instruction offset %u is not an instruction of the section "
+		                "(%zu bytes)", i, name, insn_off, s->size);
+	if (kind > BPF_CORE_TYPE_MATCHES)
+		return ldr_fail(l, -EINVAL, "section '.BTF.ext': CO-RE relocation #%u of section "
+		                "'%.64s': unknown kind %u", i, name, kind);
+	*out = (struct ldr_core_relo){
+		.sec = sec, .insn = insn_off / LDR_INSN_SIZE, .type_id = get_u32(rec + 4),
+		.access_off = get_u32(rec + 8), .kind = kind,
+	};
+	return 0;
+}
+
+/* The CO-RE records of executable sections, in file order (core.c applies
+ * them); records of sections the ELF lacks are skipped, as libbpf does. */
+static int read_core_relos(struct ldr *l, const struct ext_block *blk)
+{
+	size_t total = 0;
 	uint32_t pos = 0, name_off, num;
 	const char *name;
-	while (next_group(blk, &pos, &name_off, &num)) {
-		name = btf__name_by_offset(l->obj->btf, name_off);
-		return ldr_fail(l, -EOPNOTSUPP, "section '.BTF.ext': %u CO-RE relocation(s) for "
-		                "section '%.64s': bpfvm does not apply CO-RE relocations", num,
-		                name ? name : "?");
+	while (next_group(blk, &pos, &name_off, &num))
+		if (group_section(l, name_off, &name))
+			total += num;
+	if (total == 0)
+		return 0;
+	l->core_relos = calloc(total, sizeof(*l->core_relos));
+	if (!l->core_relos)
+		return ldr_nomem(l, "CO-RE relocations");
+	const uint8_t *recs;
+	pos = 0;
+	while ((recs = next_group(blk, &pos, &name_off, &num)) != NULL) {
+		uint32_t sec = group_section(l, name_off, &name);
+		for (uint32_t i = 0; sec && i < num; i++) {
+			int rc = core_record(l, sec, name, i, recs + (size_t)i * blk->rec_size,
+			                     &l->core_relos[l->core_relo_count]);
+			if (rc)
+				return rc;
+			l->core_relo_count++;
+		}
 	}
 	return 0;
 }
@@ -272,7 +309,7 @@ int ldr_btf_ext_load(struct ldr *l)
 		rc = setup_block(l, base, size, h.hdr_len, h.core_relo_off, h.core_relo_len, 16,
 		                 "CO-RE relocations", &core);
 	if (!rc)
-		rc = check_core_relos(l, &core);
+		rc = read_core_relos(l, &core);
 	if (!rc)
 		rc = read_lines(l, &lines);
 	return rc;

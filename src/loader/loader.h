@@ -8,7 +8,8 @@
  *   elf.c      ELF header, sections, symbols, programs' functions,
  *              license and version
  *   btf_raw.c  checks raw .BTF, applies libbpf's DATASEC fix-ups, btf__new
- *   btf_ext.c  .BTF.ext line info
+ *   btf_ext.c  .BTF.ext line info and CO-RE relocation records
+ *   core.c     CO-RE relocations resolved against a target BTF and applied
  *   sec_defs.c section name -> program type (libbpf's SEC() conventions)
  *   externs.c  extern symbols: __kconfig values (the .kconfig map), __ksym
  *              variables and kfuncs
@@ -109,6 +110,17 @@ struct ldr_line {
 	const char *file, *text;  /* strings inside the BTF */
 };
 
+/* One CO-RE relocation record of .BTF.ext, and what core.c made of it. */
+struct ldr_core_relo {
+	uint32_t sec;          /* executable section */
+	uint32_t insn;         /* instruction index in the section */
+	uint32_t type_id;      /* local root type */
+	uint32_t access_off;   /* access string in the BTF strings */
+	uint32_t kind;         /* enum bpf_core_relo_kind */
+	bool applied, poisoned;
+	uint64_t local_value, target_value;
+};
+
 struct ldr_sec {
 	const char *name;     /* inside libelf's copy of the section names */
 	Elf64_Shdr shdr;
@@ -171,6 +183,9 @@ struct ldr {
 	uint32_t kcfg_size;        /* bytes of the .kconfig map's value, 0: no map */
 	uint32_t kcfg_map;         /* its map index, or LDR_NONE */
 	uint8_t *kcfg_data;        /* its initial value, filled by externs.c */
+	struct ldr_core_relo *core_relos;  /* in .BTF.ext order */
+	size_t core_relo_count;
+	const char *btf_custom_path;       /* target BTF for CO-RE; NULL: the kernel's */
 
 	struct bpfvm_object *obj;
 };
@@ -198,6 +213,8 @@ struct bpfvm_object {
 
 	struct ldr_extern *externs;   /* the loader's, handed over */
 	size_t extern_count;
+	bpfvm_object_core_relo *core_relos;  /* applied, by program */
+	size_t core_relo_count;
 
 	struct ldr_arena_block *arena;
 };
@@ -224,6 +241,12 @@ int ldr_btf_load(struct ldr *l);
 
 /* btf_ext.c */
 int ldr_btf_ext_load(struct ldr *l);
+
+/* core.c: apply the records to the sections (before linking), then list
+ * them per linked program. */
+int ldr_core_apply(struct ldr *l);
+int ldr_core_place(struct ldr *l);
+const char *ldr_core_kind_name(uint32_t kind);
 
 /* sec_defs.c */
 struct ldr_sec_def_result {

@@ -134,6 +134,7 @@ static void ldr_cleanup(struct ldr *l)
 	free(l->funcs);
 	free(l->places);
 	free(l->maps_by_place);
+	free(l->core_relos);
 	free(l->image);
 }
 
@@ -160,6 +161,8 @@ static int run_pipeline(struct ldr *l)
 	if (!rc)
 		rc = ldr_externs_collect(l);
 	if (!rc)
+		rc = ldr_core_apply(l);
+	if (!rc)
 		rc = ldr_maps_collect(l);
 	if (!rc)
 		rc = ldr_externs_resolve(l);
@@ -167,15 +170,17 @@ static int run_pipeline(struct ldr *l)
 		rc = ldr_relocs_collect(l);
 	if (!rc)
 		rc = ldr_link_programs(l);
+	if (!rc)
+		rc = ldr_core_place(l);
 	return rc;
 }
 
 /* Takes ownership of image (malloc'd). */
 static int open_image(uint8_t *image, size_t len, const char *display, const char *obj_name,
-                      const char *kconfig, bpfvm_object **out, bpfvm_error *err)
+                      const char *kconfig, const char *btf_custom_path, bpfvm_object **out, bpfvm_error *err)
 {
 	struct ldr l = { .err = err, .display = display, .image = image, .image_len = len,
-	                 .kconfig_text = kconfig };
+	                 .kconfig_text = kconfig, .btf_custom_path = btf_custom_path };
 	*out = NULL;
 	l.obj = calloc(1, sizeof(*l.obj));
 	if (!l.obj) {
@@ -213,13 +218,14 @@ int bpfvm_object_open_mem(const void *buf, size_t len, const char *name, bpfvm_o
 		return error_set(err, -ENOMEM, -1, "%.60s: out of memory copying %zu bytes", name, len);
 	if (len)
 		memcpy(image, buf, len);
-	return open_image(image, len, name, name, NULL, out, err);
+	return open_image(image, len, name, name, NULL, NULL, out, err);
 }
 
 /* Reads `path` and opens it as an object named obj_name (NULL: the
- * file's name), with extra Kconfig text (may be NULL). */
-static int open_file(const char *path, const char *obj_name, const char *kconfig, bpfvm_object **out,
-                     bpfvm_error *err)
+ * file's name), with extra Kconfig text (may be NULL), relocated against
+ * btf_path (NULL: the kernel's BTF). */
+static int open_file(const char *path, const char *obj_name, const char *kconfig, const char *btf_path,
+                     bpfvm_object **out, bpfvm_error *err)
 {
 	if (!path || !out)
 		return error_set(err, -EINVAL, -1, "bpfvm_object_open: NULL argument");
@@ -256,12 +262,12 @@ static int open_file(const char *path, const char *obj_name, const char *kconfig
 	const char *base = strrchr(path, '/');
 	if (!obj_name)
 		obj_name = base ? base + 1 : path;
-	return open_image(image, len, path, obj_name, kconfig, out, err);
+	return open_image(image, len, path, obj_name, kconfig, btf_path, out, err);
 }
 
 int bpfvm_object_open(const char *path, bpfvm_object **out, bpfvm_error *err)
 {
-	return open_file(path, NULL, NULL, out, err);
+	return open_file(path, NULL, NULL, NULL, out, err);
 }
 
 int bpfvm_object_open_file(const char *path, const bpfvm_object_open_opts *opts, bpfvm_object **out,
@@ -270,7 +276,8 @@ int bpfvm_object_open_file(const char *path, const bpfvm_object_open_opts *opts,
 	int rc = opts_check(opts, opts ? opts->sz : 0, sizeof *opts, "bpfvm_object_open_opts", err);
 	if (rc)
 		return rc;
-	return open_file(path, OPTS_GET(opts, object_name, NULL), OPTS_GET(opts, kconfig, NULL), out, err);
+	return open_file(path, OPTS_GET(opts, object_name, NULL), OPTS_GET(opts, kconfig, NULL),
+	                 OPTS_GET(opts, btf_custom_path, NULL), out, err);
 }
 
 void bpfvm_object_free(bpfvm_object *obj)
@@ -290,6 +297,7 @@ void bpfvm_object_free(bpfvm_object *obj)
 	free(obj->maps);
 	free(obj->lines);
 	free(obj->externs);
+	free(obj->core_relos);
 	btf__free(obj->btf);
 	while (obj->arena) {
 		struct ldr_arena_block *next = obj->arena->next;
@@ -363,6 +371,16 @@ int bpfvm_object_find_map(const bpfvm_object *obj, const char *name)
 		if (obj->maps[i].name && strcmp(obj->maps[i].name, name) == 0)
 			return (int)i;
 	return -ENOENT;
+}
+
+size_t bpfvm_object_core_relo_count(const bpfvm_object *obj)
+{
+	return obj ? obj->core_relo_count : 0;
+}
+
+const bpfvm_object_core_relo *bpfvm_object_core_relo_at(const bpfvm_object *obj, size_t index)
+{
+	return obj && index < obj->core_relo_count ? &obj->core_relos[index] : NULL;
 }
 
 struct btf *bpfvm_object_btf(const bpfvm_object *obj)

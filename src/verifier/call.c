@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bpfvm/object.h"
 #include "helpers/helper_desc.h"
 #include "helpers/helpers.h"
 #include "maps/map_internal.h"
@@ -193,6 +194,10 @@ static int check_helper_allowed(struct verifier_env *env, const struct vstate *s
                                 const struct helper_desc **desc)
 {
 	const struct helper_desc *d = helpers_desc(env->opts->helpers, id);
+	if (!d && id == BPFVM_CORE_POISON_HELPER)
+		return reject(env, -EINVAL, "invalid func unknown#%u: this instruction was poisoned by a CO-RE "
+		              "relocation that could not be applied (no matching field or type in the target "
+		              "BTF; `-v` lists the relocations)", id);
 	if (!d)
 		return reject(env, -EINVAL, "invalid func unknown#%u", id);
 	if (!d->has_proto)

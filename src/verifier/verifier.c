@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bpfvm/object.h"
 #include "analysis/analysis.h"
 #include "base/opts.h"
 #include "helpers/helper_desc.h"
@@ -418,14 +419,17 @@ static int init_env(struct verifier_env *env, const bpfvm_insn *insns, size_t co
 
 /* The same checks as loading, on plain (the program with symbolic lddw
  * sources, maps and functions, seen as plain constants), in the kernel's
- * words where they differ.  The control flow is cfg_init()'s. */
+ * words where they differ.  The control flow is cfg_init()'s.  A call
+ * the loader poisoned for a CO-RE relocation passes here as loading lets
+ * it pass: the walk refuses it only where it is reachable. */
 static int check_loadable(const struct verifier_env *env, const bpfvm_insn *plain)
 {
 	size_t count = env->count;
 	bpfvm_error *err = env->err;
 	int rc = cfg_kernel_structure_words(plain, count, err);
 	for (size_t pc = 0; !rc && pc < count; pc++)
-		if (isa_is_helper_call(&plain[pc]) && !bpfvm_helpers_find(env->opts->helpers, (uint32_t)plain[pc].imm, NULL))
+		if (isa_is_helper_call(&plain[pc]) && (uint32_t)plain[pc].imm != BPFVM_CORE_POISON_HELPER &&
+		    !bpfvm_helpers_find(env->opts->helpers, (uint32_t)plain[pc].imm, NULL))
 			rc = error_set(err, -ENOTSUP, (int)pc, "insn %zu: unsupported: helper #%d is not implemented by bpfvm",
 			               pc, plain[pc].imm);
 	if (!rc)
