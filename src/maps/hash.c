@@ -1247,7 +1247,12 @@ static inline __attribute__((always_inline)) long plain_update(bpfvm_map *m, con
 	struct htab_bucket *b = bucket_of(m, hash);
 	struct spare_entry *sp = spare_entry_of(m);
 	long rc = 0;
-	bucket_lock(m, b);
+	/* A takeover makes the map owe a reclaim; the replacement through a
+	 * spare (the hot path) touches no other lock, so it pays it from
+	 * this flag without reading the map's. */
+	bool took_over = bucket_lock_raw(m, b);
+	if (__builtin_expect(took_over, 0))
+		__atomic_store_n(&m->reclaim_due, 1, __ATOMIC_RELAXED);
 	/* The head's bookkeeping (its chain link, read to replace it) is on
 	 * another cache line than its key: start loading it while the key
 	 * is compared, so the two misses overlap. */
@@ -1278,13 +1283,16 @@ static inline __attribute__((always_inline)) long plain_update(bpfvm_map *m, con
 		arena_store(elem_key(m, link), key, ksz);
 		plain_value_in(m, elem_value(m, link, 0), value);
 		replace_elem(m, b, prev, old, link, spare ? ELEM_SPARE : ELEM_UNLINKED);
-		if (spare)
+		if (spare) {
 			__atomic_store_n(&sp->link, old, __ATOMIC_RELAXED);
-		bucket_unlock(m, b);
-		if (!spare) {
-			pool_free(m, old);
-			spare_refill(m);
+			bucket_unlock_raw(b);
+			if (__builtin_expect(took_over, 0))
+				reclaim_if_due(m);
+			return 0;
 		}
+		bucket_unlock(m, b);
+		pool_free(m, old);
+		spare_refill(m);
 		return 0;
 	}
 	if (flags == BPFVM_EXIST) {
