@@ -16,5 +16,8 @@
 
 /* Creates a map or records a failure; NULL on failure. */
 bpfvm_map *mt_map(uint32_t type, uint32_t key_size, uint32_t value_size, uint32_t max_entries, uint32_t flags);
+/* The same with a name (pinned maps, messages). */
+bpfvm_map *mt_named_map(uint32_t type, uint32_t key_size, uint32_t value_size, uint32_t max_entries,
+                        uint32_t flags, const char *name);
 
 #endif

@@ -86,22 +86,6 @@ static bool held_by(const struct held *held, const char *what, pid_t pid, bool a
 	return false;
 }
 
-static bpfvm_map *named_map(uint32_t type, uint32_t key_size, uint32_t value_size, uint32_t max_entries,
-                            uint32_t flags, const char *name)
-{
-	bpfvm_map_def def = BPFVM_MAP_DEF_INIT;
-	def.type = type;
-	def.key_size = key_size;
-	def.value_size = value_size;
-	def.max_entries = max_entries;
-	def.flags = flags;
-	def.name = name;
-	bpfvm_map *map = NULL;
-	bpfvm_error err;
-	int rc = bpfvm_map_create(&def, &map, &err);
-	CHECK(rc == 0, "create %s: %d %s", name, rc, err.msg);
-	return rc == 0 ? map : NULL;
-}
 
 /* The first lock word of a type's shared state (off[0]): where queue,
  * LPM and ring buffer maps keep the lock a holder stops in. */
@@ -160,7 +144,7 @@ static uint32_t drain_consecutive(bpfvm_map *m, uint64_t *first)
 static void test_queue_holder_killed(uint32_t type)
 {
 	bool stack = type == BPFVM_MAP_TYPE_STACK;
-	bpfvm_map *m = named_map(type, 0, 8, 4, 0, stack ? "crash_stack" : "crash_queue");
+	bpfvm_map *m = mt_named_map(type, 0, 8, 4, 0, stack ? "crash_stack" : "crash_queue");
 	if (!m)
 		return;
 	bpfvm_error err;
@@ -207,7 +191,7 @@ static void push_forever(bpfvm_map *m, uint64_t next)
 static void test_queue_random_kills(void)
 {
 	const uint32_t max = 8;
-	bpfvm_map *m = named_map(BPFVM_MAP_TYPE_QUEUE, 0, 8, max, 0, "crash_queue_rk");
+	bpfvm_map *m = mt_named_map(BPFVM_MAP_TYPE_QUEUE, 0, 8, max, 0, "crash_queue_rk");
 	if (!m)
 		return;
 	uint64_t next = 1;
@@ -237,7 +221,7 @@ static void test_queue_random_kills(void)
  * when the pin is opened. */
 static void test_queue_damaged(void)
 {
-	bpfvm_map *m = named_map(BPFVM_MAP_TYPE_QUEUE, 0, 8, 4, 0, "dmg_queue");
+	bpfvm_map *m = mt_named_map(BPFVM_MAP_TYPE_QUEUE, 0, 8, 4, 0, "dmg_queue");
 	if (!m)
 		return;
 	uint64_t v = 1;
@@ -336,7 +320,7 @@ static uint64_t *consumer_page(bpfvm_map *rb)
  * consumer discards it and goes on, and reserves succeed again. */
 static void test_ringbuf_reserver_killed(void)
 {
-	bpfvm_map *rb = named_map(BPFVM_MAP_TYPE_RINGBUF, 0, 0, RB_SIZE, 0, "crash_rb");
+	bpfvm_map *rb = mt_named_map(BPFVM_MAP_TYPE_RINGBUF, 0, 0, RB_SIZE, 0, "crash_rb");
 	if (!rb)
 		return;
 	uint64_t v = 1;
@@ -374,7 +358,7 @@ static void test_ringbuf_reserver_killed(void)
 /* A producer killed holding the producer lock: the next one takes it over. */
 static void test_ringbuf_producer_lock_killed(void)
 {
-	bpfvm_map *rb = named_map(BPFVM_MAP_TYPE_RINGBUF, 0, 0, RB_SIZE, 0, "crash_rb_lock");
+	bpfvm_map *rb = mt_named_map(BPFVM_MAP_TYPE_RINGBUF, 0, 0, RB_SIZE, 0, "crash_rb_lock");
 	if (!rb)
 		return;
 	pid_t pid = fork_stopped(take_state_lock, rb, NULL);
@@ -409,7 +393,7 @@ static void produce_forever(bpfvm_map *rb, uint64_t next)
 
 static void test_ringbuf_random_kills(void)
 {
-	bpfvm_map *rb = named_map(BPFVM_MAP_TYPE_RINGBUF, 0, 0, RB_SIZE, 0, "crash_rb_rk");
+	bpfvm_map *rb = mt_named_map(BPFVM_MAP_TYPE_RINGBUF, 0, 0, RB_SIZE, 0, "crash_rb_rk");
 	if (!rb)
 		return;
 	srand(777);
@@ -444,7 +428,7 @@ static void test_ringbuf_random_kills(void)
  * at open, and a failed reserve, never a walk of 2^59 headers. */
 static void test_ringbuf_damaged(void)
 {
-	bpfvm_map *rb = named_map(BPFVM_MAP_TYPE_RINGBUF, 0, 0, RB_SIZE, 0, "dmg_rb");
+	bpfvm_map *rb = mt_named_map(BPFVM_MAP_TYPE_RINGBUF, 0, 0, RB_SIZE, 0, "dmg_rb");
 	if (!rb)
 		return;
 	uint64_t *pp = producer_page(rb), *cons = consumer_page(rb);
@@ -541,7 +525,7 @@ static uint32_t lpm_clear(bpfvm_map *m)
 
 static void test_lpm_holder_killed(void)
 {
-	bpfvm_map *m = named_map(BPFVM_MAP_TYPE_LPM_TRIE, 8, 8, LPM_MAX, BPFVM_F_NO_PREALLOC, "crash_lpm");
+	bpfvm_map *m = mt_named_map(BPFVM_MAP_TYPE_LPM_TRIE, 8, 8, LPM_MAX, BPFVM_F_NO_PREALLOC, "crash_lpm");
 	if (!m)
 		return;
 	uint64_t v = 10;
@@ -587,7 +571,7 @@ static void lpm_churn_forever(bpfvm_map *m, unsigned seed)
 
 static void test_lpm_random_kills(void)
 {
-	bpfvm_map *m = named_map(BPFVM_MAP_TYPE_LPM_TRIE, 8, 8, LPM_MAX, BPFVM_F_NO_PREALLOC, "crash_lpm_rk");
+	bpfvm_map *m = mt_named_map(BPFVM_MAP_TYPE_LPM_TRIE, 8, 8, LPM_MAX, BPFVM_F_NO_PREALLOC, "crash_lpm_rk");
 	if (!m)
 		return;
 	srand(4242);
@@ -620,7 +604,7 @@ static void test_lpm_random_kills(void)
  * a reclaim cuts the cycle. */
 static void test_lpm_damaged(void)
 {
-	bpfvm_map *m = named_map(BPFVM_MAP_TYPE_LPM_TRIE, 8, 8, LPM_MAX, BPFVM_F_NO_PREALLOC, "dmg_lpm");
+	bpfvm_map *m = mt_named_map(BPFVM_MAP_TYPE_LPM_TRIE, 8, 8, LPM_MAX, BPFVM_F_NO_PREALLOC, "dmg_lpm");
 	if (!m)
 		return;
 	uint64_t v = 8;
