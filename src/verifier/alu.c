@@ -228,8 +228,14 @@ int check_alu(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in,
 		return reject(env, -EINVAL, "invalid shift %d", in->imm);
 	if ((rc = check_reg_read(env, st, in->dst)))
 		return rc;
-	if (is_ptr(dst) || is_ptr(src))
+	if (is_ptr(dst) || is_ptr(src)) {
+		/* the number moves a pointer: its range is checked now */
+		if (use_reg && is_ptr(dst) && (rc = mark_precise(env, st, in->src)))
+			return rc;
+		if (!is_ptr(dst) && (rc = mark_precise(env, st, in->dst)))
+			return rc;
 		return check_ptr_alu(env, dst, src, op->alu, alu64, in->dst);
+	}
 	scalar_alu(&dst->v, &src->v, op->alu, alu64, 0);
 	dst->id = 0;
 	return 0;
@@ -401,6 +407,47 @@ static void refine_sides(struct vstate *taken, struct vstate *fall, const bpfvm_
 	}
 }
 
+/* A jump decided by its operands' values marks them precise. */
+static int mark_jump_operands(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in, bool use_reg)
+{
+	int rc = mark_precise(env, st, in->dst);
+	if (!rc && use_reg)
+		rc = mark_precise(env, st, in->src);
+	return rc;
+}
+
+/* Records what a jump narrows besides its operands: every number of the
+ * frame sharing an id with one (precision.c follows them back). */
+static void note_linked(struct verifier_env *env, const struct vstate *st, const struct vreg *a, const struct vreg *b)
+{
+	uint32_t ida = a->type == REG_SCALAR ? a->id : 0, idb = b && b->type == REG_SCALAR ? b->id : 0;
+	if (!ida && !idb)
+		return;
+	for (uint32_t fi = 0; fi <= st->curframe; fi++) {
+		const struct vframe *f = st->frames[fi];
+		for (int i = 0; i < 10; i++) {
+			const struct vreg *r = &f->regs[i];
+			if (r->type != REG_SCALAR || !r->id || (r->id != ida && r->id != idb))
+				continue;
+			if (fi == st->curframe)
+				env->cur.linked_regs |= (uint16_t)(1u << i);
+			else
+				env->cur.flags |= HIST_LINKED_OTHER;
+		}
+		for (uint32_t s = 0; s < f->slots; s++) {
+			const struct vreg *r = &f->stack[s].spilled;
+			if (f->stack[s].type[0] != SLOT_SPILL && f->stack[s].type[7] != SLOT_SPILL)
+				continue;
+			if (r->type != REG_SCALAR || !r->id || (r->id != ida && r->id != idb))
+				continue;
+			if (fi == st->curframe && s < 64)
+				env->cur.linked_slots |= 1ull << s;
+			else
+				env->cur.flags |= HIST_LINKED_OTHER;
+		}
+	}
+}
+
 /* Conditional jump at pc; continues on one side, queues the other. */
 int check_cond_jmp(struct verifier_env *env, struct vstate *st, uint32_t pc, const bpfvm_insn *in,
                    const struct isa_op *op, uint32_t *next)
@@ -430,8 +477,11 @@ int check_cond_jmp(struct verifier_env *env, struct vstate *st, uint32_t pc, con
 	int taken = branch_known(a, b, op->cond, is32);
 	if (taken >= 0) {
 		*next = taken ? target : pc + 1;
-		return 0;
+		/* the numbers decided the branch: the other side is never
+		 * walked, so they must match in any state pruned later */
+		return mark_jump_operands(env, st, in, use_reg);
 	}
+	note_linked(env, st, a, use_reg ? b : NULL);
 	struct vstate *other = state_dup(st);
 	if (!other)
 		return reject(env, -ENOMEM, "out of memory");
@@ -458,5 +508,5 @@ int check_cond_jmp(struct verifier_env *env, struct vstate *st, uint32_t pc, con
 		*next = pc + 1;
 	}
 	state_free(other);
-	return 0;
+	return mark_jump_operands(env, st, in, use_reg);
 }

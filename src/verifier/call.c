@@ -472,6 +472,11 @@ int check_helper(struct verifier_env *env, struct vstate *st, uint32_t pc, const
 		if (took_size)
 			a++;
 	}
+	/* a number checked against its argument's kind (a size, NULL, a
+	 * constant) must be the same in any state pruned later */
+	for (int a = 0; a < 5 && c.p->args[a]; a++)
+		if (c.p->args[a] != ARG_ANYTHING && c.p->args[a] != ARG_SCALAR && (rc = mark_precise(env, st, a + 1)))
+			return rc;
 	if (c.d->tail_call && st->ref_count)
 		return reject(env, -EINVAL, "tail_call would lead to reference leak");
 	if (c.release)

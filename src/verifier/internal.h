@@ -28,20 +28,56 @@
 
 _Static_assert(MAX_FRAMES == CFG_MAX_CALL_FRAMES, "the walk and the call graph agree on the frame limit");
 
+/* One instruction walked on a path, for precision tracking's walk back
+ * (precision.c): where it was, in which frame, and which stack slot a
+ * load or store at a fixed offset touched. */
+struct hist_entry {
+	uint32_t pc;
+	uint8_t frame;            /* the current frame when it ran */
+	uint8_t flags;            /* HIST_* */
+	uint8_t slot_frame;       /* HIST_STACK: whose stack */
+	uint8_t slot;             /* HIST_STACK: which 8-byte slot */
+	/* a conditional jump: the registers and stack slots of the frame
+	 * sharing an id with its operands, which the jump narrowed too */
+	uint16_t linked_regs;
+	uint64_t linked_slots;
+};
+#define HIST_STACK 1          /* a fixed-offset stack access within one slot */
+#define HIST_STACK_WIDE 2     /* a fixed-offset stack access over two slots */
+#define HIST_CALLBACK 4       /* an exit from a callback */
+#define HIST_LINKED_OTHER 8   /* the jump narrowed values of other frames too */
+
+/* The instructions of a path since its last checkpoint, oldest first. */
+struct hist {
+	struct hist_entry *e;
+	uint32_t n, cap;
+};
+
+/* What a loop head (the target of a jump backwards) saw, for -v. */
+struct loop_stats {
+	uint32_t head, back_from;  /* the loop's first instruction and its back-edge */
+	uint64_t visits;           /* iterations walked: paths reaching the head */
+	uint32_t kept, pruned;     /* states stored there, paths ended there */
+};
+
 /* A stored state at a prune point. */
 struct explored {
 	struct explored *next;
 	struct explored *all_next; /* every record, for freeing */
 	struct explored *parent;  /* the checkpoint before it on its path */
 	struct vstate *st;
+	struct hist hist;         /* the path from the parent checkpoint to here */
 	uint32_t branches;        /* paths from here still being explored */
 	uint32_t hits, misses;
 	uint32_t pc;
+	bool all_precise;         /* every scalar here and before is precise */
+	bool dropped;             /* out of the search (rarely helped) */
 };
 
 struct pending {
 	struct vstate *st;
 	struct explored *parent;
+	struct hist hist;
 	uint32_t pc;
 };
 
@@ -60,6 +96,12 @@ struct verifier_env {
 	struct pending *stack;
 	size_t sp, cap;
 	struct explored *parent;  /* the current path's last checkpoint */
+	struct hist hist;         /* the current path since that checkpoint */
+	struct hist_entry cur;    /* the instruction being checked */
+	struct loop_stats *loops; /* one per loop head, by head */
+	uint32_t loop_count;
+	uint32_t *loop_of;        /* per instruction: loop index + 1 if a head */
+	uint64_t precise_walks;   /* backtracking walks, for the log */
 	uint64_t processed, prev_processed;
 	uint64_t jmps, prev_jmps;        /* jumps walked, for when to keep a state */
 	uint64_t limit;
@@ -200,6 +242,26 @@ bool helper_calls_back(const void *helpers, uint32_t id);
  * helper callback_helper, or -1 for a subprogram call). */
 int enter_frame(struct verifier_env *env, struct vstate *st, uint32_t callsite, uint32_t target,
                 int32_t callback_helper);
+
+/* ---- precision (precision.c) --------------------------------------------- */
+
+/* Appends the instruction just checked (env->cur) to the path's history. */
+int hist_push(struct verifier_env *env);
+int hist_copy(struct hist *dst, const struct hist *src, const struct hist_entry *extra);
+void hist_free(struct hist *h);
+/* A safety check at the current instruction depends on scalar register
+ * regno of the current frame: marks the values it came from precise in
+ * the checkpoints of the path (the kernel's mark_chain_precision). */
+int mark_precise(struct verifier_env *env, struct vstate *st, int regno);
+/* The path in st was pruned at pc against old: what old's future relied
+ * on (its precise scalars, or every scalar when all_scalars) becomes
+ * precise on this path too. */
+int propagate_precision(struct verifier_env *env, struct vstate *st, const struct vstate *old, uint32_t pc,
+                        bool all_scalars);
+/* Registers of frame fi of a state at pc whose values matter later. */
+uint16_t live_regs(const struct verifier_env *env, uint32_t pc, const struct vstate *st, uint32_t fi);
+/* Disassembles instruction pc as the log prints it. */
+void insn_text(const struct verifier_env *env, uint32_t pc, char *buf, size_t size);
 
 /* ---- explored states and pending branches (states.c) --------------------- */
 

@@ -202,6 +202,16 @@ bool map_rdonly_prog(const struct bpfvm_map *m)
 	return m && (m->map_flags & BPF_F_RDONLY_PROG);
 }
 
+/* Which stack slot the instruction being checked touches, for
+ * precision tracking's walk back (precision.c). */
+static void note_stack_slot(struct verifier_env *env, uint32_t frameno, int lo, int size)
+{
+	int first = (-lo - 1) / 8, last = (-(lo + size - 1) - 1) / 8;
+	env->cur.slot_frame = (uint8_t)frameno;
+	env->cur.slot = (uint8_t)last;
+	env->cur.flags |= first == last ? HIST_STACK : HIST_STACK_WIDE;
+}
+
 /* Whether [off, off+size) of the stack (fixed or variable offset) may be
  * read; marks it written for writes.  off is from the frame pointer. */
 int stack_range(struct verifier_env *env, struct vstate *st, const struct vreg *r, int regno, int off,
@@ -221,6 +231,8 @@ int stack_range(struct verifier_env *env, struct vstate *st, const struct vreg *
 		return reject(env, -EACCES, "invalid variable-offset %s stack R%d var_off=%s off=%d size=%d",
 		              acc == ACC_WRITE || uninit_ok ? "write to" : "read from", regno, tn, off, size);
 	}
+	if (fixed && size <= 8)
+		note_stack_slot(env, r->frameno, (int)lo, size);
 	if (acc == ACC_WRITE) {
 		if (fixed && size <= 8)
 			return stack_write(env, st, r->frameno, (int)lo, size, value);

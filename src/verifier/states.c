@@ -8,7 +8,9 @@
  *
  * Owns: state_dup(), state_copy(), state_free(), reg_type_name(),
  * reg_format(), state_format(), push_pending(), path_done(), visit(),
- * free_search_states().
+ * free_search_states().  Comparison follows the kernel's regsafe():
+ * imprecise scalars (precision.c) match any number once the stored
+ * state's paths are all walked.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -231,8 +233,16 @@ int state_format(const struct vstate *st, char *buf, size_t size)
 
 /* ---- comparison ---------------------------------------------------------- */
 
+/* How strictly a stored state must cover the current one: NOT_EXACT
+ * lets any number match an imprecise scalar (pruning a path against a
+ * state whose paths were all walked), RANGE_WITHIN compares every
+ * scalar's range (against a state still being walked, whose precision
+ * marks are not complete yet), EXACT wants equal states (an endless loop). */
+enum cover { NOT_EXACT, RANGE_WITHIN, EXACT };
+
 struct idmap {
 	uint32_t n;
+	uint32_t tmp;             /* ids given to scalars that have none */
 	uint32_t old[64], cur[64];
 };
 
@@ -255,8 +265,21 @@ static bool ids_match(struct idmap *m, uint32_t old, uint32_t cur)
 	return true;
 }
 
-static bool reg_covered(const struct vreg *old, const struct vreg *cur, struct idmap *m, bool exact)
+/* The kernel's check_scalar_ids: a precise number linked to others in
+ * old must be linked the same way in cur; one alone in cur (id 0) gets
+ * an id of its own, so old's id may map to nothing else. */
+static bool scalar_ids_match(struct idmap *m, uint32_t old, uint32_t cur)
 {
+	if (!old)
+		return true;
+	if (!cur)
+		cur = 0x80000000u + ++m->tmp;
+	return ids_match(m, old, cur);
+}
+
+static bool reg_covered(const struct vreg *old, const struct vreg *cur, struct idmap *m, enum cover mode)
+{
+	bool exact = mode == EXACT;
 	if (old->type == REG_NOT_INIT)
 		return !exact || cur->type == REG_NOT_INIT;
 	if (old->type != cur->type)
@@ -264,10 +287,12 @@ static bool reg_covered(const struct vreg *old, const struct vreg *cur, struct i
 	if (old->type == REG_SCALAR) {
 		if (exact)
 			return !memcmp(&old->v, &cur->v, sizeof old->v) && ids_match(m, old->id, cur->id);
+		if (mode == NOT_EXACT && !old->precise)
+			return true;
 		if (!scalar_within(&old->v, &cur->v))
 			return false;
 		/* equal copies in old may have narrowed each other */
-		return !old->id || ids_match(m, old->id, cur->id);
+		return scalar_ids_match(m, old->id, cur->id);
 	}
 	if (old->maybe_null != cur->maybe_null || old->off != cur->off || old->map != cur->map ||
 	    old->frameno != cur->frameno || old->mem_size != cur->mem_size || old->subprog != cur->subprog ||
@@ -282,8 +307,9 @@ static bool reg_covered(const struct vreg *old, const struct vreg *cur, struct i
 	return true;
 }
 
-static bool stack_covered(const struct vframe *old, const struct vframe *cur, struct idmap *m, bool exact)
+static bool stack_covered(const struct vframe *old, const struct vframe *cur, struct idmap *m, enum cover mode)
 {
+	bool exact = mode == EXACT;
 	for (uint32_t s = 0; s < old->slots; s++) {
 		const struct stack_slot *os = &old->stack[s];
 		const struct stack_slot *cs = s < cur->slots ? &cur->stack[s] : NULL;
@@ -304,7 +330,7 @@ static bool stack_covered(const struct vframe *old, const struct vframe *cur, st
 				continue;
 			return false;
 		}
-		if (ospill && !reg_covered(&os->spilled, &cs->spilled, m, exact))
+		if (ospill && !reg_covered(&os->spilled, &cs->spilled, m, mode))
 			return false;
 	}
 	if (exact) {
@@ -317,8 +343,9 @@ static bool stack_covered(const struct vframe *old, const struct vframe *cur, st
 }
 
 static bool states_covered(const struct verifier_env *env, uint32_t pc, const struct vstate *old, const struct vstate *cur,
-                    bool exact)
+                    enum cover mode)
 {
+	bool exact = mode == EXACT;
 	if (old->curframe != cur->curframe || old->ref_count != cur->ref_count || old->lock_map != cur->lock_map ||
 	    !old->lock_id != !cur->lock_id)
 		return false;
@@ -327,23 +354,14 @@ static bool states_covered(const struct verifier_env *env, uint32_t pc, const st
 		const struct vframe *of = old->frames[fi], *cf = cur->frames[fi];
 		if (of->callsite != cf->callsite || of->callback_helper != cf->callback_helper)
 			return false;
-		uint16_t live;
-		if (fi == old->curframe)
-			live = env->liveness.live_in[pc];
-		else if (old->frames[fi + 1]->callback_helper >= 0)
-			/* a helper calling back may call again: it reads its
-			 * arguments once more */
-			live = (env->liveness.live_in[old->frames[fi + 1]->callsite] & LIVENESS_ARGS) |
-			       (env->liveness.live_in[old->frames[fi + 1]->callsite + 1] & LIVENESS_CALLEE_SAVED);
-		else /* after the call returns only the callee-saved registers matter */
-			live = env->liveness.live_in[old->frames[fi + 1]->callsite + 1] & LIVENESS_CALLEE_SAVED;
+		uint16_t live = live_regs(env, pc, old, fi);
 		for (int i = 0; i < 10; i++) {
 			if (!(live & (1u << i)) && !exact)
 				continue;
-			if (!reg_covered(&of->regs[i], &cf->regs[i], &m, exact))
+			if (!reg_covered(&of->regs[i], &cf->regs[i], &m, mode))
 				return false;
 		}
-		if (!stack_covered(of, cf, &m, exact))
+		if (!stack_covered(of, cf, &m, mode))
 			return false;
 	}
 	for (uint32_t i = 0; i < old->ref_count; i++)
@@ -366,12 +384,18 @@ int push_pending(struct verifier_env *env, const struct vstate *st, uint32_t pc)
 		env->stack = n;
 		env->cap = ncap;
 	}
-	if (env->sp > 8192)
-		return reject(env, -E2BIG, "The sequence of %zu jumps is too complex.", env->sp);
+	/* the kernel counts the branch being queued */
+	if (env->sp + 1 > 8192)
+		return reject(env, -E2BIG, "The sequence of %zu jumps is too complex.", env->sp + 1);
 	struct vstate *copy = state_dup(st);
-	if (!copy)
+	struct pending p = { .st = copy, .parent = env->parent, .pc = pc };
+	/* the branch's history ends with the instruction queueing it */
+	if (!copy || hist_copy(&p.hist, &env->hist, &env->cur)) {
+		state_free(copy);
+		hist_free(&p.hist);
 		return reject(env, -ENOMEM, "out of memory");
-	env->stack[env->sp++] = (struct pending){ .st = copy, .parent = env->parent, .pc = pc };
+	}
+	env->stack[env->sp++] = p;
 	if (env->parent)
 		env->parent->branches++;
 	return 0;
@@ -381,9 +405,14 @@ int push_pending(struct verifier_env *env, const struct vstate *st, uint32_t pc)
  * branch fewer in progress. */
 void path_done(struct verifier_env *env)
 {
-	for (struct explored *e = env->parent; e; e = e->parent)
+	for (struct explored *e = env->parent; e; e = e->parent) {
 		if (--e->branches)
 			break;
+		if (e->dropped) {
+			state_free(e->st);
+			e->st = NULL;
+		}
+	}
 	env->parent = NULL;
 }
 
@@ -435,21 +464,34 @@ static bool covered_at_callback_call(struct verifier_env *env, uint32_t pc, stru
 {
 	uint32_t seen = 0;
 	for (struct explored *e = env->explored[pc]; e; e = e->next) {
-		if (states_covered(env, pc, e->st, st, false)) {
+		if (states_covered(env, pc, e->st, st, RANGE_WITHIN)) {
 			e->hits++;
-			return true;
+			return propagate_precision(env, st, e->st, pc, true) == 0;
 		}
 		seen++;
 	}
 	if (seen >= 2 && env->explored[pc]->st) {
 		widen(st, env->explored[pc]->st);
 		for (struct explored *e = env->explored[pc]; e; e = e->next)
-			if (states_covered(env, pc, e->st, st, false)) {
+			if (states_covered(env, pc, e->st, st, RANGE_WITHIN)) {
 				e->hits++;
-				return true;
+				return propagate_precision(env, st, e->st, pc, true) == 0;
 			}
 	}
 	return false;
+}
+
+/* The loop whose head is pc, if it is one (for -v's statistics). */
+static struct loop_stats *loop_at(struct verifier_env *env, uint32_t pc)
+{
+	return env->loop_of && env->loop_of[pc] ? &env->loops[env->loop_of[pc] - 1] : NULL;
+}
+
+static void note_pruned(struct verifier_env *env, uint32_t pc)
+{
+	struct loop_stats *l = loop_at(env, pc);
+	if (l)
+		l->pruned++;
 }
 
 /* Keeps a copy of st at pc, the current path's newest checkpoint. */
@@ -466,6 +508,8 @@ static int store_state(struct verifier_env *env, uint32_t pc, const struct vstat
 		return reject(env, -ENOMEM, "out of memory");
 	}
 	n->pc = pc;
+	n->hist = env->hist;
+	memset(&env->hist, 0, sizeof env->hist);
 	n->parent = env->parent;
 	n->branches = 1;
 	n->next = env->explored[pc];
@@ -474,6 +518,9 @@ static int store_state(struct verifier_env *env, uint32_t pc, const struct vstat
 	env->all = n;
 	env->parent = n;
 	env->state_count[pc]++;
+	struct loop_stats *l = loop_at(env, pc);
+	if (l)
+		l->kept++;
 	if (env->state_count[pc] > env->max_states_per_insn)
 		env->max_states_per_insn = env->state_count[pc];
 	env->total_states++;
@@ -490,6 +537,9 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 	 * met again after each callback; there, as the kernel does, a state
 	 * covered by one still being walked is a fixed point, and ends the
 	 * path. */
+	struct loop_stats *l = loop_at(env, pc);
+	if (l)
+		l->visits++;
 	const struct isa_op *op = env->cfg.ops[pc];
 	bool calls_back =
 		op && op->format == FMT_CALL && helper_calls_back(env->opts->helpers, (uint32_t)env->insns[pc].imm);
@@ -505,22 +555,31 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			/* a state whose paths are still being walked proves
 			 * nothing yet; meeting it again unchanged on its own
 			 * path is a loop that never ends */
-			if (!calls_back && is_ancestor(e, env->parent) && states_covered(env, pc, e->st, st, true))
+			if (!calls_back && is_ancestor(e, env->parent) && states_covered(env, pc, e->st, st, EXACT))
 				return reject(env, -EINVAL, "infinite loop detected at insn %u", pc);
 			/* in a loop, iterations differ: keep states rarely */
 			if (!calls_back && env->jmps - env->prev_jmps < 20 && env->processed - env->prev_processed < 100)
 				add = false;
-		} else if (states_covered(env, pc, e->st, st, false)) {
+		} else if (states_covered(env, pc, e->st, st, NOT_EXACT)) {
 			e->hits++;
-			return 1;
+			note_pruned(env, pc);
+			/* this path's future is e's: what e's relied on is
+			 * needed on this path too */
+			int rc = propagate_precision(env, st, e->st, pc, false);
+			return rc < 0 ? rc : 1;
 		}
 		e->misses++;
 		if (e->misses > e->hits * 3 + 3) {
 			/* a state that rarely helps is dropped from the search;
 			 * its record stays on env->all for the parent links */
 			*pp = e->next;
-			state_free(e->st);
-			e->st = NULL;
+			/* one still being walked stays for precision tracking's
+			 * walk back until its paths are done (path_done) */
+			if (!e->branches) {
+				state_free(e->st);
+				e->st = NULL;
+			}
+			e->dropped = true;
 			e->next = NULL;
 			env->state_count[pc]--;
 			env->cur_states--;
@@ -536,11 +595,15 @@ void free_search_states(struct verifier_env *env)
 	for (struct explored *e = env->all; e;) {
 		struct explored *nx = e->all_next;
 		state_free(e->st);
+		hist_free(&e->hist);
 		free(e);
 		e = nx;
 	}
-	for (size_t i = 0; i < env->sp; i++)
+	for (size_t i = 0; i < env->sp; i++) {
 		state_free(env->stack[i].st);
+		hist_free(&env->stack[i].hist);
+	}
+	hist_free(&env->hist);
 	free(env->stack);
 	free(env->explored);
 	free(env->state_count);

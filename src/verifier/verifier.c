@@ -77,6 +77,11 @@ static void disasm(const struct verifier_env *env, uint32_t pc, char *buf, size_
 		snprintf(buf, size, "(%02x)", in->opcode);
 }
 
+void insn_text(const struct verifier_env *env, uint32_t pc, char *buf, size_t size)
+{
+	disasm(env, pc, buf, size);
+}
+
 /* ---- registers ----------------------------------------------------------- */
 
 int check_reg_read(struct verifier_env *env, struct vstate *st, int regno)
@@ -119,6 +124,8 @@ static int check_exit(struct verifier_env *env, struct vstate *st, uint32_t *nex
 	}
 	struct vreg r0 = f->regs[0];
 	if (f->callback_helper >= 0) {
+		if ((rc = mark_precise(env, st, 0)))
+			return rc;
 		if (r0.type != REG_SCALAR)
 			return reject(env, -EINVAL, "At callback return the register R0 is not a known value (%s)",
 			              reg_type_name(&r0));
@@ -301,6 +308,63 @@ static int check_insn(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 
 /* ---- entry --------------------------------------------------------------- */
 
+/* The innermost loop around pc: the head with a back-edge from at or
+ * after pc, nearest before it; NULL outside loops. */
+static const struct loop_stats *loop_around(const struct verifier_env *env, uint32_t pc)
+{
+	const struct loop_stats *best = NULL;
+	for (uint32_t i = 0; i < env->loop_count; i++) {
+		const struct loop_stats *l = &env->loops[i];
+		if (l->head <= pc && l->back_from >= pc && (!best || l->head > best->head))
+			best = l;
+	}
+	return best;
+}
+
+/* How many times the path reaching pc passed the head of the loop
+ * around it: the iteration whose state failed. */
+static uint64_t iteration_on_path(const struct verifier_env *env, uint32_t head)
+{
+	uint64_t n = 0;
+	const struct hist *h = &env->hist;
+	for (const struct explored *e = env->parent;; e = e->parent) {
+		for (uint32_t i = 0; i < h->n; i++)
+			n += h->e[i].pc == head;
+		if (!e)
+			break;
+		h = &e->hist;
+	}
+	return n;
+}
+
+/* In a loop, which iteration failed, and the values the walk had to
+ * keep precise on the way (-vv shows each mark_precise step). */
+static void log_iteration(struct verifier_env *env, uint32_t pc)
+{
+	const struct loop_stats *l = loop_around(env, pc);
+	if (!l)
+		return;
+	uint64_t it = iteration_on_path(env, l->head) + (pc == l->head);
+	vlog(env, "in the loop at insn %u (back-edge from insn %u), iteration %" PRIu64 " of this path\n", l->head,
+	     l->back_from, it ? it : 1);
+	char regs[256] = "";
+	size_t n = 0;
+	for (const struct explored *e = env->parent; e && n < sizeof regs - 40; e = e->parent) {
+		if (!e->st || e->pc != l->head)
+			continue;
+		const struct vframe *f = e->st->frames[e->st->curframe];
+		for (int i = 0; i < 10 && n < sizeof regs - 40; i++)
+			if (f->regs[i].type == REG_SCALAR && f->regs[i].precise)
+				n += (size_t)snprintf(regs + n, sizeof regs - n, "%sr%d", n ? "," : "", i);
+		for (uint32_t s = 0; s < f->slots && n < sizeof regs - 40; s++)
+			if (f->stack[s].type[0] == SLOT_SPILL && f->stack[s].spilled.type == REG_SCALAR &&
+			    f->stack[s].spilled.precise)
+				n += (size_t)snprintf(regs + n, sizeof regs - n, "%sfp-%u", n ? "," : "", 8 * (s + 1));
+		break;
+	}
+	vlog(env, "precise at the loop head: %s\n", n ? regs : "(none)");
+}
+
 static void report(struct verifier_env *env, const struct vstate *st, uint32_t pc)
 {
 	bpfvm_error *err = env->err;
@@ -319,6 +383,7 @@ static void report(struct verifier_env *env, const struct vstate *st, uint32_t p
 		return;
 	vlog(env, "%u: (%02x) %s\n", pc, env->insns[pc].opcode, dis);
 	vlog(env, "%s\n", reason);
+	log_iteration(env, pc);
 	if (file)
 		vlog(env, "; %s%s%s:%u\n", text ? text : "", text ? " @ " : "", file, line);
 	if (st) {
@@ -343,6 +408,8 @@ static void report(struct verifier_env *env, const struct vstate *st, uint32_t p
 static void free_env(struct verifier_env *env)
 {
 	free_search_states(env);
+	free(env->loops);
+	free(env->loop_of);
 	liveness_free(&env->liveness);
 	cfg_free(&env->cfg);
 }
@@ -455,6 +522,35 @@ static bpfvm_insn *plain_copy(const bpfvm_insn *insns, size_t count, bool keep_c
 	return plain;
 }
 
+/* The loop heads: targets of jumps backwards (the back-edge kept is the
+ * last one to the head), for -v's statistics and rejection messages. */
+static int find_loops(struct verifier_env *env)
+{
+	env->loop_of = calloc(env->count, sizeof *env->loop_of);
+	if (!env->loop_of)
+		return error_set(env->err, -ENOMEM, -1, "out of memory");
+	for (uint32_t pc = 0; pc < env->count; pc++) {
+		const struct isa_op *op = env->cfg.ops[pc];
+		if (!op || (op->branch != BRANCH_COND && op->branch != BRANCH_ALWAYS))
+			continue;
+		int64_t t = isa_branch_target(op, &env->insns[pc], pc);
+		if (t < 0 || t > pc)
+			continue;
+		uint32_t head = (uint32_t)t;
+		if (!env->loop_of[head]) {
+			struct loop_stats *n = realloc(env->loops, (env->loop_count + 1) * sizeof *n);
+			if (!n)
+				return error_set(env->err, -ENOMEM, -1, "out of memory");
+			env->loops = n;
+			memset(&n[env->loop_count], 0, sizeof *n);
+			n[env->loop_count].head = head;
+			env->loop_of[head] = ++env->loop_count;
+		}
+		env->loops[env->loop_of[head] - 1].back_from = pc;
+	}
+	return 0;
+}
+
 /* Everything before the walk: the program type, the loader's checks,
  * then the structure (src/analysis: subprograms with callbacks among
  * them; reachability), liveness and prune points. */
@@ -489,7 +585,7 @@ static int prepare(struct verifier_env *env)
 	if ((rc = liveness_compute(&env->liveness, env->cfg.a, insns, verifier_insn_regs, env->opts->helpers, err)))
 		return rc;
 	cfg_mark_prune_points(&env->cfg, helper_calls_back, env->opts->helpers);
-	return 0;
+	return find_loops(env);
 }
 
 /* Takes the next pending branch into *st; false when none is left. */
@@ -499,6 +595,8 @@ static bool pop_pending(struct verifier_env *env, struct vstate **st, uint32_t *
 		return false;
 	struct pending p = env->stack[--env->sp];
 	state_free(*st);
+	hist_free(&env->hist);
+	env->hist = p.hist;
 	*st = p.st;
 	*pc = p.pc;
 	env->parent = p.parent;
@@ -526,10 +624,14 @@ static int step(struct verifier_env *env, struct vstate *st, uint32_t pc, uint32
 {
 	int rc;
 	if (++env->processed > env->limit) {
-		rc = reject(env, -E2BIG, "BPF program is too large. Processed %" PRIu64 " insn", env->processed - 1);
+		rc = reject(env, -E2BIG, "BPF program is too large. Processed %" PRIu64 " insn", env->processed);
 		report(env, st, pc);
 		return rc;
 	}
+	/* the instruction's history entry, completed while it is checked */
+	env->cur = (struct hist_entry){ .pc = pc, .frame = (uint8_t)st->curframe };
+	if (env->cfg.ops[pc]->format == FMT_EXIT && cur_frame(st)->callback_helper >= 0)
+		env->cur.flags = HIST_CALLBACK;
 	if (env->cfg.prune[pc]) {
 		rc = visit(env, pc, st);
 		if (rc < 0) {
@@ -556,6 +658,10 @@ static int step(struct verifier_env *env, struct vstate *st, uint32_t pc, uint32
 	if (path_end) {
 		path_done(env);
 		return 1;
+	}
+	if ((rc = hist_push(env))) {
+		report(env, st, pc);
+		return rc;
 	}
 	return 0;
 }
@@ -588,6 +694,11 @@ static void log_summary(struct verifier_env *env)
 	vlog(env, "processed %" PRIu64 " insns (limit %" PRIu64 ") max_states_per_insn %u total_states %u "
 	     "peak_states %u mark_read 0\n", env->processed, env->limit, env->max_states_per_insn, env->total_states,
 	     env->peak_states);
+	for (uint32_t i = 0; i < env->loop_count; i++) {
+		const struct loop_stats *l = &env->loops[i];
+		vlog(env, "loop at insn %u (back-edge from insn %u): iterations walked %" PRIu64 ", states kept %u, "
+		     "pruned %u\n", l->head, l->back_from, l->visits, l->kept, l->pruned);
+	}
 }
 
 int bpfvm_verify(const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts *opts, bpfvm_verify_stats *stats,

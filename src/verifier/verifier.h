@@ -43,6 +43,9 @@ struct vreg {
 	bool maybe_null;          /* pointer that may be NULL (until checked) */
 	uint8_t frameno;          /* REG_STACK: whose stack */
 	bool rdonly;              /* REG_MEM / REG_MAP_VALUE: not writable */
+	/* a scalar of a stored state whose range a later check depends on
+	 * (precision.c); imprecise ones match any number in pruning */
+	bool precise;
 	int32_t off;
 	uint32_t id;              /* shared by copies: a null check or bound on one holds for all */
 	uint32_t ref_id;          /* acquired reference this pointer is (ringbuf record) */

@@ -1,0 +1,414 @@
+/*
+ * precision.c - precision tracking, as the kernel's verifier does it
+ * (mark_chain_precision, backtrack_insn): a scalar is "precise" only
+ * when a later safety check depends on its range (a pointer's offset, a
+ * helper's size argument, a branch the walk decided from it).  Stored
+ * states keep imprecise scalars as they are, and state comparison
+ * (states.c) lets any number match them, so that loops whose iterations
+ * differ only in numbers nothing checks converge.
+ *
+ * Each path keeps the instructions it walked since its last checkpoint
+ * (struct hist, with the stack slot a load or store touched); a check
+ * walks that history backwards from the instruction that needs the
+ * value, following which registers and stack slots the value came from,
+ * and marks them precise in each checkpoint on the way, until nothing
+ * is left to follow or a checkpoint already has them precise.  Where
+ * the walk cannot follow (a callback, an atomic on the stack), every
+ * scalar of every checkpoint on the path becomes precise: the
+ * comparison is then the full one, as before precision tracking.
+ *
+ * Owns: hist_push(), hist_copy(), hist_free(), mark_precise(),
+ * propagate_precision(), live_regs(); the -vv "mark_precise:" lines.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "verifier/internal.h"
+
+/* ---- history ------------------------------------------------------------- */
+
+static int hist_reserve(struct hist *h, uint32_t n)
+{
+	if (n <= h->cap)
+		return 0;
+	uint32_t ncap = h->cap ? h->cap : 16;
+	while (ncap < n)
+		ncap *= 2;
+	struct hist_entry *e = realloc(h->e, ncap * sizeof *e);
+	if (!e)
+		return -1;
+	h->e = e;
+	h->cap = ncap;
+	return 0;
+}
+
+int hist_push(struct verifier_env *env)
+{
+	if (hist_reserve(&env->hist, env->hist.n + 1))
+		return reject(env, -ENOMEM, "out of memory");
+	env->hist.e[env->hist.n++] = env->cur;
+	return 0;
+}
+
+int hist_copy(struct hist *dst, const struct hist *src, const struct hist_entry *extra)
+{
+	memset(dst, 0, sizeof *dst);
+	uint32_t n = src->n + (extra ? 1 : 0);
+	if (hist_reserve(dst, n ? n : 1))
+		return -1;
+	if (src->n)
+		memcpy(dst->e, src->e, src->n * sizeof *dst->e);
+	if (extra)
+		dst->e[src->n] = *extra;
+	dst->n = n;
+	return 0;
+}
+
+void hist_free(struct hist *h)
+{
+	free(h->e);
+	memset(h, 0, sizeof *h);
+}
+
+/* ---- liveness ------------------------------------------------------------ */
+
+uint16_t live_regs(const struct verifier_env *env, uint32_t pc, const struct vstate *st, uint32_t fi)
+{
+	if (fi == st->curframe)
+		return env->liveness.live_in[pc];
+	const struct vframe *callee = st->frames[fi + 1];
+	if (callee->callback_helper >= 0)
+		/* a helper calling back may call again: it reads its
+		 * arguments once more */
+		return (env->liveness.live_in[callee->callsite] & LIVENESS_ARGS) |
+		       (env->liveness.live_in[callee->callsite + 1] & LIVENESS_CALLEE_SAVED);
+	/* after the call returns only the callee-saved registers matter */
+	return env->liveness.live_in[callee->callsite + 1] & LIVENESS_CALLEE_SAVED;
+}
+
+/* ---- the walk back ------------------------------------------------------- */
+
+/* What is still to be followed: registers and stack slots per frame. */
+struct backtrack {
+	uint16_t regs[MAX_FRAMES];
+	uint64_t slots[MAX_FRAMES];
+	uint32_t frame;           /* the frame the walk is in */
+};
+
+static bool bt_empty(const struct backtrack *bt)
+{
+	for (int i = 0; i < MAX_FRAMES; i++)
+		if (bt->regs[i] || bt->slots[i])
+			return false;
+	return true;
+}
+
+static bool is_spilled_scalar(const struct vframe *f, uint32_t s)
+{
+	return s < f->slots && f->stack[s].type[0] == SLOT_SPILL && f->stack[s].spilled.type == REG_SCALAR;
+}
+
+static void mask_text(const struct backtrack *bt, uint32_t fi, char *buf, size_t size)
+{
+	size_t n = 0;
+	buf[0] = 0;
+	n += (size_t)snprintf(buf + n, size - n, "regs=");
+	for (int i = 0; i < 11 && n < size; i++)
+		if (bt->regs[fi] & (1u << i))
+			n += (size_t)snprintf(buf + n, size - n, "r%d,", i);
+	if (n < size && buf[n - 1] == ',')
+		buf[--n] = 0;
+	n += (size_t)snprintf(buf + n, n < size ? size - n : 0, " stack=");
+	for (int s = 0; s < 64 && n < size; s++)
+		if (bt->slots[fi] & (1ull << s))
+			n += (size_t)snprintf(buf + n, size - n, "-%d,", 8 * (s + 1));
+	if (n < size && buf[n - 1] == ',')
+		buf[--n] = 0;
+}
+
+#define SET(m, r) ((m) |= (uint16_t)(1u << (r)))
+#define CLR(m, r) ((m) &= (uint16_t) ~(1u << (r)))
+#define HAS(m, r) (((m) >> (r)) & 1u)
+
+/* Steps back over instruction e: what was needed after it becomes what
+ * was needed before it.  Returns false where the walk cannot follow. */
+static bool backtrack_insn(const struct verifier_env *env, const struct hist_entry *e, struct backtrack *bt)
+{
+	const bpfvm_insn *in = &env->insns[e->pc];
+	const struct isa_op *op = env->cfg.ops[e->pc];
+	uint32_t fr = bt->frame;
+	uint16_t *m = &bt->regs[fr];
+	if (e->frame != fr) {
+		if (op->format == FMT_EXIT && e->frame == fr + 1 && !(e->flags & HIST_CALLBACK)) {
+			/* back into the callee at its exit: the caller's r0 is
+			 * the callee's; r1-r5 were clobbered by the call */
+			if (*m & LIVENESS_ARGS)
+				return false;
+			if (HAS(*m, 0)) {
+				CLR(*m, 0);
+				SET(bt->regs[fr + 1], 0);
+			}
+			bt->frame = fr + 1;
+			return true;
+		}
+		if (op->format == FMT_CALL_LOCAL && (uint32_t)e->frame + 1 == fr) {
+			/* back out of the callee at its entry: its r1-r5 are the
+			 * caller's; nothing else of it existed before the call */
+			if ((*m & (uint16_t)~LIVENESS_ARGS) || bt->slots[fr])
+				return false;
+			bt->regs[fr - 1] |= *m;
+			*m = 0;
+			bt->frame = fr - 1;
+			return true;
+		}
+		return false;
+	}
+	uint16_t dst = in->dst, src = in->src;
+	switch (op->format) {
+	case FMT_ALU_IMM:
+	case FMT_ALU_REG:
+	case FMT_NEG:
+	case FMT_END:
+		if (!HAS(*m, dst))
+			return true;
+		if (op->alu == ALU_MOV || op->alu == ALU_MOVSX) {
+			CLR(*m, dst);
+			if (op->src_kind == SRC_REG)
+				SET(*m, src);
+		} else if (op->format == FMT_ALU_REG) {
+			SET(*m, src);
+		}
+		return true;
+	case FMT_LDDW:
+		CLR(*m, dst);
+		return true;
+	case FMT_LDABS:
+	case FMT_LDIND:
+		if (*m & LIVENESS_ARGS)
+			return false;
+		CLR(*m, 0);
+		return true;
+	case FMT_LDX:
+		if (!HAS(*m, dst))
+			return true;
+		CLR(*m, dst);
+		if (e->flags & HIST_STACK_WIDE)
+			return false;
+		if (e->flags & HIST_STACK)
+			bt->slots[e->slot_frame] |= 1ull << e->slot;
+		return true;
+	case FMT_ST:
+	case FMT_STX:
+		if (e->flags & HIST_STACK_WIDE)
+			return !(bt->slots[e->slot_frame] & (3ull << e->slot));
+		if (!(e->flags & HIST_STACK) || !(bt->slots[e->slot_frame] & (1ull << e->slot)))
+			return true;
+		bt->slots[e->slot_frame] &= ~(1ull << e->slot);
+		if (op->format == FMT_STX)
+			SET(*m, src);
+		return true;
+	case FMT_ATOMIC:
+		/* a fetch from memory gives an unknown number; anything to
+		 * follow through an atomic on the stack is not followed */
+		if ((e->flags & (HIST_STACK | HIST_STACK_WIDE)) &&
+		    (bt->slots[e->slot_frame] & (3ull << e->slot) || HAS(*m, src) || HAS(*m, 0)))
+			return false;
+		CLR(*m, src);
+		if (op->regs & ISA_REG_WRITES_R0)
+			CLR(*m, 0);
+		return true;
+	case FMT_JMP_IMM:
+	case FMT_JMP_REG: {
+		/* dst <cond> src narrowed dst, src and every copy of them:
+		 * what any of them became depends on all of them before */
+		uint16_t group = (uint16_t)(e->linked_regs | (1u << dst) | (op->format == FMT_JMP_REG ? 1u << src : 0));
+		bool touched = (*m & group) || (bt->slots[fr] & e->linked_slots);
+		if (!touched && !(e->flags & HIST_LINKED_OTHER))
+			return true;
+		if (e->flags & HIST_LINKED_OTHER) {
+			for (uint32_t fi = 0; fi < MAX_FRAMES; fi++)
+				if (fi != fr && (bt->regs[fi] || bt->slots[fi]))
+					return false;
+			if (touched)
+				return false;
+			return true;
+		}
+		*m |= group;
+		bt->slots[fr] |= e->linked_slots;
+		return true;
+	}
+	case FMT_JA:
+	case FMT_JA32:
+		return true;
+	case FMT_CALL:
+		/* a helper's result depends on nothing the walk follows; its
+		 * arguments were clobbered */
+		if (*m & LIVENESS_ARGS)
+			return false;
+		CLR(*m, 0);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Marks what bt holds precise in the checkpoint e (the state at the
+ * start of the segment walked); drops what needs no more following. */
+static bool mark_in_checkpoint(struct explored *e, struct backtrack *bt)
+{
+	struct vstate *st = e->st;
+	if (!st)
+		return true; /* dropped from the search: nothing to mark, go on */
+	if (st->curframe != bt->frame)
+		return false;
+	for (uint32_t fi = st->curframe + 1; fi < MAX_FRAMES; fi++)
+		if (bt->regs[fi] || bt->slots[fi])
+			return false;
+	for (uint32_t fi = 0; fi <= st->curframe; fi++) {
+		struct vframe *f = st->frames[fi];
+		for (int i = 0; i < 11; i++) {
+			if (!HAS(bt->regs[fi], i))
+				continue;
+			struct vreg *r = &f->regs[i];
+			if (r->type != REG_SCALAR || r->precise)
+				CLR(bt->regs[fi], i);
+			else
+				r->precise = true;
+		}
+		for (uint32_t s = 0; s < 64; s++) {
+			if (!(bt->slots[fi] & (1ull << s)))
+				continue;
+			if (!is_spilled_scalar(f, s) || f->stack[s].spilled.precise)
+				bt->slots[fi] &= ~(1ull << s);
+			else
+				f->stack[s].spilled.precise = true;
+		}
+	}
+	return true;
+}
+
+static void mark_all_in(struct vstate *st)
+{
+	if (!st)
+		return;
+	FOR_EACH_REG(st, r, {
+		if (r->type == REG_SCALAR)
+			r->precise = true;
+	});
+}
+
+/* Where the walk cannot follow: every scalar of every checkpoint on the
+ * path is precise (the kernel's mark_all_scalars_precise). */
+static void mark_all_on_path(struct verifier_env *env)
+{
+	if (env->log_level >= 2)
+		vlog(env, "mark_precise: frame%u: falling back to forcing all scalars precise\n", env->cur.frame);
+	/* a checkpoint marked so already had its own checkpoints marked */
+	for (struct explored *e = env->parent; e && !e->all_precise; e = e->parent) {
+		mark_all_in(e->st);
+		e->all_precise = true;
+	}
+}
+
+static void log_segment(struct verifier_env *env, const struct backtrack *bt, const struct hist *h, int subseq)
+{
+	if (env->log_level < 2 || !h->n)
+		return;
+	vlog(env, "mark_precise: frame%u: last_idx %u first_idx %u subseq_idx %d\n", bt->frame, h->e[h->n - 1].pc,
+	     h->e[0].pc, subseq);
+}
+
+static void log_step(struct verifier_env *env, const struct backtrack *bt, uint32_t pc)
+{
+	if (env->log_level < 2)
+		return;
+	char mask[256], dis[128];
+	mask_text(bt, bt->frame, mask, sizeof mask);
+	insn_text(env, pc, dis, sizeof dis);
+	vlog(env, "mark_precise: frame%u: %s before %u: (%02x) %s\n", bt->frame, mask, pc, env->insns[pc].opcode, dis);
+}
+
+/* Follows bt back from the end of the current path's history, through
+ * its checkpoints. */
+static int walk_back(struct verifier_env *env, struct backtrack *bt)
+{
+	env->precise_walks++;
+	const struct hist *h = &env->hist;
+	struct explored *seg_owner = NULL; /* NULL: the current path's own segment */
+	int subseq = (int)env->cur.pc;
+	for (;;) {
+		log_segment(env, bt, h, subseq);
+		for (uint32_t i = h->n; i-- > 0;) {
+			const struct hist_entry *e = &h->e[i];
+			log_step(env, bt, e->pc);
+			if (!backtrack_insn(env, e, bt)) {
+				mark_all_on_path(env);
+				return 0;
+			}
+			if (bt_empty(bt))
+				return 0;
+		}
+		struct explored *cp = seg_owner ? seg_owner->parent : env->parent;
+		if (!cp)
+			return 0;
+		if (!mark_in_checkpoint(cp, bt)) {
+			mark_all_on_path(env);
+			return 0;
+		}
+		if (bt_empty(bt))
+			return 0;
+		subseq = (int)cp->pc;
+		seg_owner = cp;
+		h = &cp->hist;
+	}
+}
+
+int mark_precise(struct verifier_env *env, struct vstate *st, int regno)
+{
+	const struct vreg *r = &cur_frame(st)->regs[regno];
+	if (r->type != REG_SCALAR || regno < 0 || regno > 9)
+		return 0;
+	struct backtrack bt;
+	memset(&bt, 0, sizeof bt);
+	bt.frame = st->curframe;
+	SET(bt.regs[bt.frame], regno);
+	if (env->log_level >= 2)
+		vlog(env, "mark_precise: frame%u: r%d is needed precise at insn %u\n", bt.frame, regno, env->cur.pc);
+	return walk_back(env, &bt);
+}
+
+int propagate_precision(struct verifier_env *env, struct vstate *st, const struct vstate *old, uint32_t pc,
+                        bool all_scalars)
+{
+	struct backtrack bt;
+	memset(&bt, 0, sizeof bt);
+	bt.frame = st->curframe;
+	for (uint32_t fi = 0; fi <= old->curframe; fi++) {
+		const struct vframe *f = old->frames[fi];
+		uint16_t live = live_regs(env, pc, old, fi);
+		for (int i = 0; i < 10; i++) {
+			const struct vreg *r = &f->regs[i];
+			if (r->type != REG_SCALAR || !HAS(live, i))
+				continue;
+			if (all_scalars || r->precise)
+				SET(bt.regs[fi], i);
+		}
+		for (uint32_t s = 0; s < f->slots && s < 64; s++) {
+			if (!is_spilled_scalar(f, s))
+				continue;
+			const struct vreg *r = &f->stack[s].spilled;
+			if (all_scalars || r->precise)
+				bt.slots[fi] |= 1ull << s;
+		}
+	}
+	if (bt_empty(&bt))
+		return 0;
+	if (env->log_level >= 2) {
+		char mask[256];
+		mask_text(&bt, bt.frame, mask, sizeof mask);
+		vlog(env, "propagating %s from the state that covers insn %u\n", mask, pc);
+	}
+	return walk_back(env, &bt);
+}
