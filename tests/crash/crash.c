@@ -48,10 +48,12 @@ static struct crash_type crash_types[] = {
 	{ .name = "lru_percpu_hash", .nkeys = 48, .workload = &crash_hash_workload,
 	  .def = { .type = BPFVM_MAP_TYPE_LRU_PERCPU_HASH, .key_size = 4, .value_size = 64, .max_entries = 32,
 	           .flags = BPFVM_F_ZERO_SEED, .spin_lock_off = -1 } },
-	{ .name = "queue", .nkeys = 16, .workload = &crash_queue_workload,
-	  .def = { .type = BPFVM_MAP_TYPE_QUEUE, .value_size = 8, .max_entries = 16, .spin_lock_off = -1 } },
-	{ .name = "stack", .nkeys = 16, .workload = &crash_queue_workload,
-	  .def = { .type = BPFVM_MAP_TYPE_STACK, .value_size = 8, .max_entries = 16, .spin_lock_off = -1 } },
+	{ .name = "queue", .nkeys = 16, .workload = &crash_queue_workload, .rounds_factor = 4,
+	  .max_writers = 2,
+	  .def = { .type = BPFVM_MAP_TYPE_QUEUE, .value_size = 2048, .max_entries = 16, .spin_lock_off = -1 } },
+	{ .name = "stack", .nkeys = 16, .workload = &crash_queue_workload, .rounds_factor = 4,
+	  .max_writers = 2,
+	  .def = { .type = BPFVM_MAP_TYPE_STACK, .value_size = 2048, .max_entries = 16, .spin_lock_off = -1 } },
 	{ .name = "lpm_trie", .nkeys = 40, .workload = &crash_lpm_workload,
 	  .def = { .type = BPFVM_MAP_TYPE_LPM_TRIE, .key_size = 8, .value_size = 8, .max_entries = 48,
 	           .flags = BPFVM_F_NO_PREALLOC, .spin_lock_off = -1 } },
@@ -359,7 +361,8 @@ static void check_after(const struct crash_type *t, unsigned round, bpfvm_map *m
 static void run_round(const struct crash_type *t, unsigned round, bpfvm_map *map, uint64_t *rng,
                       struct type_stats *s)
 {
-	unsigned nwriters = 2 + (unsigned)(crash_rand(rng) % (CRASH_MAX_WRITERS - 1));
+	unsigned most = t->max_writers ? t->max_writers : CRASH_MAX_WRITERS;
+	unsigned nwriters = 2 + (unsigned)(crash_rand(rng) % (most - 1));
 	struct landed_ctx c = { .nvictims = 0 };
 	bool victim[CRASH_MAX_WRITERS] = { false };
 	step(t, round, "starting writers");
@@ -470,7 +473,7 @@ int main(void)
 		if (!type_selected(getenv("BPFVM_CRASH_TYPES"), t->name, true))
 			continue;
 		memset(&stats[n], 0, sizeof stats[n]);
-		run_type(t, rounds, seed, &stats[n]);
+		run_type(t, rounds * (t->rounds_factor ? t->rounds_factor : 1), seed, &stats[n]);
 		ran[n++] = t;
 	}
 	rmdir(pin_dir);

@@ -58,6 +58,13 @@ struct crash_type {
 	uint32_t nkeys;
 	uint32_t keys[CRASH_MAX_KEYS];   /* the keys writers use (prepare fills them) */
 	uint32_t writer_ids;             /* ids 1..writer_ids may have written */
+	/* Rounds as a multiple of BPFVM_CRASH_ROUNDS (0: 1): types whose
+	 * critical sections are short land fewer kills, and need more
+	 * rounds for the 10% floor to be far from the measured rate. */
+	uint32_t rounds_factor;
+	/* Writer processes per round at most (0: CRASH_MAX_WRITERS): fewer
+	 * writers wait less for one lock and hold it more of their time. */
+	uint32_t max_writers;
 };
 
 extern const struct crash_workload crash_hash_workload;

@@ -18,10 +18,14 @@ static void queue_prepare(struct crash_type *t)
 		t->keys[i] = i + 1;
 }
 
+/* The value of a push: word repeated, by doubling copies, so that a big
+ * value costs little outside the lock (its copy into the map, word by
+ * word, is inside it: big values make kills land there more often). */
 static void fill(uint8_t *buf, size_t len, uint64_t word)
 {
-	for (size_t off = 0; off + 8 <= len; off += 8)
-		memcpy(buf + off, &word, 8);
+	memcpy(buf, &word, 8);
+	for (size_t done = 8; done < len; done *= 2)
+		memcpy(buf + done, buf, done < len - done ? done : len - done);
 }
 
 /* A popped or peeked value: whole (every word the same) and pushed by a
@@ -33,10 +37,8 @@ static bool value_ok(const struct crash_type *t, const uint8_t *buf)
 	uint32_t key = CRASH_VALUE_KEY(first);
 	if (key < 1 || key > t->nkeys || !crash_word_ok(first, key, t->writer_ids))
 		return false;
-	for (size_t off = 8; off + 8 <= t->def.value_size; off += 8)
-		if (memcmp(buf + off, &first, 8) != 0)
-			return false;
-	return true;
+	/* every word equal to the one before it: the value is whole */
+	return memcmp(buf, buf + 8, t->def.value_size - 8) == 0;
 }
 
 static bool queue_writer_step(struct crash_writer *w)
@@ -73,7 +75,7 @@ static bool queue_writer_step(struct crash_writer *w)
 /* Pops everything (bounded): each value whole and pushed by a writer. */
 static void queue_check(bpfvm_map *map, const struct crash_type *t)
 {
-	uint8_t buf[1024];
+	uint8_t buf[4096];
 	uint32_t n = 0;
 	int rc;
 	while ((rc = bpfvm_map_pop(map, buf, NULL)) == 0 && n <= t->def.max_entries) {
@@ -89,7 +91,7 @@ static void queue_operate(bpfvm_map *map, const struct crash_type *t)
 {
 	bool stack = t->def.type == BPFVM_MAP_TYPE_STACK;
 	uint32_t cap = t->def.max_entries;
-	uint8_t buf[1024];
+	uint8_t buf[4096];
 	for (uint32_t k = 1; k <= cap; k++) {
 		fill(buf, t->def.value_size, CRASH_VALUE(k, CRASH_PARENT_ID));
 		CHECK(bpfvm_map_push(map, buf, 0, NULL) == 0, "%s: push %u after the kills", t->name, k);
