@@ -262,6 +262,14 @@ static int bind_kfuncs(const bpfvm_object *obj, const bpfvm_object_prog *op, bpf
 	return 0;
 }
 
+int bpfvm_object_bind_kfuncs(const bpfvm_object *obj, size_t prog, bpfvm_insn *insns, bpfvm_error *err)
+{
+	const bpfvm_object_prog *op = obj && insns ? bpfvm_object_prog_at(obj, prog) : NULL;
+	if (!op)
+		return error_set(err, -EINVAL, -1, "bpfvm_object_bind_kfuncs: no program %zu", prog);
+	return bind_kfuncs(obj, op, insns, err);
+}
+
 static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *opts, const bpfvm_helpers *helpers,
                      bpfvm_error *err)
 {
