@@ -331,7 +331,8 @@ static bool states_covered(const struct verifier_env *env, uint32_t pc, const st
                     bool exact)
 {
 	if (old->curframe != cur->curframe || old->ref_count != cur->ref_count || old->lock_map != cur->lock_map ||
-	    !old->lock_id != !cur->lock_id || (exact && old->may_goto_depth != cur->may_goto_depth))
+	    !old->lock_id != !cur->lock_id ||
+	    (exact && (old->may_goto_depth != cur->may_goto_depth || old->callback_depth != cur->callback_depth)))
 		return false;
 	struct idmap m = { 0 };
 	for (uint32_t fi = 0; fi <= old->curframe; fi++) {

@@ -162,6 +162,7 @@ static int check_exit(struct verifier_env *env, struct vstate *st, uint32_t *nex
 		struct vstate *again = state_dup(st);
 		if (!again)
 			return reject(env, -ENOMEM, "out of memory");
+		again->callback_depth++;
 		rc = push_pending(env, again, callsite);
 		state_free(again);
 		if (rc)

@@ -100,6 +100,10 @@ struct vstate {
 	uint32_t ref_count;
 	struct vref refs[MAX_REFS];
 	uint32_t may_goto_depth;  /* may_goto fall-throughs taken on this path */
+	/* callbacks called again on this path (the kernel's
+	 * callback_unroll_depth): a callback's iterations, nested bpf_loop
+	 * ones too, are not a loop that never ends */
+	uint32_t callback_depth;
 	uint32_t lock_id;         /* nonzero while a spin lock is held */
 	struct bpfvm_map *lock_map;
 	/* the last branch decisions on this path, for messages */
