@@ -76,6 +76,7 @@ expect 0 'accepted' "$bpfvm" verify "$ext/map_sizes.bpf.o" --map counts.max_entr
 expect 1 "no map named 'nosuch'" "$bpfvm" prog show "$ext/map_sizes.bpf.o" --map nosuch.max_entries=1
 expect 1 "unknown field 'entries'" "$bpfvm" prog show "$ext/map_sizes.bpf.o" --map counts.entries=1
 expect 1 "extern 'bpf_prog_active' \(__ksym, strong\)" "$bpfvm" run "$ext/ksym_strong.bpf.o"
-expect 1 "calls kfunc 'bpf_iter_num_new'" "$bpfvm" run "$ext/kfunc_iter.bpf.o"
+expect 0 "Return value: 45" "$bpfvm" run "$ext/kfunc_iter.bpf.o"
+expect 1 "calls kfunc 'bpf_kfunc_bpfvm_lacks', which bpfvm does not provide" "$bpfvm" run "$ext/kfunc_unknown.bpf.o"
 
 summary

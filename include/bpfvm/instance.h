@@ -65,6 +65,12 @@ BPFVM_API bpfvm_program *bpfvm_instance_prog(const bpfvm_instance *inst, size_t 
 BPFVM_API bpfvm_map *bpfvm_instance_map(const bpfvm_instance *inst, size_t i);
 /* Every map's storage, for bpfvm_test_run.regions (checked runs). */
 BPFVM_API const bpfvm_region *bpfvm_instance_regions(const bpfvm_instance *inst, size_t *count);
+/* Binds the kfunc calls of program `prog` of obj in insns (a copy of its
+ * instructions) to the kfuncs bpfvm provides, by name, as
+ * bpfvm_instance_new does before verifying: imm becomes bpfvm's kfunc ID
+ * (0 for a weak kfunc bpfvm lacks).  -ENOTSUP naming a strong kfunc
+ * bpfvm lacks.  For callers that verify an object's programs themselves. */
+BPFVM_API int bpfvm_object_bind_kfuncs(const bpfvm_object *obj, size_t prog, bpfvm_insn *insns, bpfvm_error *err);
 
 #ifdef __cplusplus
 }

@@ -6,8 +6,9 @@
  * map templates, pinned maps' BTF sidecars; or, with no_pins, every map
  * unpinned in anonymous memory), the binding of map references in programs (an lddw of
  * a map becomes the map's address; one of a map value, the value's
- * address plus the offset), loading each program with its type, helpers
- * and maps, and the initial slots of prog_arrays and map-in-maps.
+ * address plus the offset), kfunc calls bound by name (src/helpers/kfuncs.c),
+ * loading each program with its type, helpers and maps, and the initial
+ * slots of prog_arrays and map-in-maps.
  */
 #include <errno.h>
 #include <linux/bpf.h>
@@ -20,6 +21,7 @@
 #include "bpfvm/instance.h"
 #include "bpfvm/pin_btf.h"
 #include "base/opts.h"
+#include "helpers/kfunc_desc.h"
 #include "isa/isa.h"
 #include "maps/map_internal.h"
 
@@ -233,32 +235,45 @@ static int line_of(void *user, size_t insn, const char **file, uint32_t *line, c
 }
 
 /* Kfunc calls (BPFVM_PSEUDO_KFUNC_CALL) name an extern function of the
- * object.  bpfvm has no kfunc table yet, so the first one is refused by
- * name (a weak one too: libbpf would leave it unresolved, and only a call
- * the kernel proves dead loads). */
-static int refuse_kfuncs(const bpfvm_object *obj, const bpfvm_object_prog *op, bpfvm_error *err)
+ * object: each becomes a call of the kfunc bpfvm provides by that name
+ * (imm = its ID, src/helpers/kfuncs.c).  One bpfvm does not provide is
+ * refused by name; a weak one gets ID 0, as libbpf leaves it, and the
+ * verifier then refuses only a call it can reach (the kernel's "invalid
+ * kernel function call not eliminated in verifier pass"). */
+static int bind_kfuncs(const bpfvm_object *obj, const bpfvm_object_prog *op, bpfvm_insn *insns, bpfvm_error *err)
 {
 	for (size_t pc = 0; pc < op->insn_count; pc++) {
-		const bpfvm_insn *in = &op->insns[pc];
+		bpfvm_insn *in = &insns[pc];
 		if (isa_is_lddw(in))
 			pc++;
-		if (in->opcode != ISA_OPCODE_CALL || in->src != BPFVM_PSEUDO_KFUNC_CALL)
+		if (!isa_is_kfunc_call(in))
 			continue;
 		bool weak = false;
 		const char *name = bpfvm_object_kfunc_name(obj, (uint32_t)in->imm, &weak);
-		return error_set(err, -ENOTSUP, (int)pc, "program %s calls kfunc '%s'%s, which bpfvm does not provide",
-		                 op->name, name ? name : "?", weak ? " (weak)" : "");
+		const struct kfunc_desc *k = kfunc_desc_by_name(name);
+		if (k)
+			in->imm = (int32_t)k->call.proto.id;
+		else if (weak)
+			in->imm = 0;
+		else
+			return error_set(err, -ENOTSUP, (int)pc, "program %s calls kfunc '%s', which bpfvm does not provide",
+			                 op->name, name ? name : "?");
 	}
 	return 0;
+}
+
+int bpfvm_object_bind_kfuncs(const bpfvm_object *obj, size_t prog, bpfvm_insn *insns, bpfvm_error *err)
+{
+	const bpfvm_object_prog *op = obj && insns ? bpfvm_object_prog_at(obj, prog) : NULL;
+	if (!op)
+		return error_set(err, -EINVAL, -1, "bpfvm_object_bind_kfuncs: no program %zu", prog);
+	return bind_kfuncs(obj, op, insns, err);
 }
 
 static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *opts, const bpfvm_helpers *helpers,
                      bpfvm_error *err)
 {
 	const bpfvm_object_prog *op = bpfvm_object_prog_at(inst->obj, i);
-	int refused = refuse_kfuncs(inst->obj, op, err);
-	if (refused)
-		return refused;
 	if (op->type == BPF_PROG_TYPE_UNSPEC)
 		return error_set(err, -ENOTSUP, -1, "program %s: unsupported: section '%s' names no program type bpfvm knows",
 		                 op->name,
@@ -267,8 +282,8 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
 	if (!insns)
 		return error_set(err, -ENOMEM, -1, "program %s: out of memory", op->name);
 	memcpy(insns, op->insns, op->insn_count * sizeof *insns);
-	int rc = 0;
-	if (opts->verify) {
+	int rc = bind_kfuncs(inst->obj, op, insns, err);
+	if (!rc && opts->verify) {
 		struct line_source src = { inst->obj, i };
 		BPFVM_OPTS(bpfvm_verify_opts, vo,
 			.prog_type = op->type,

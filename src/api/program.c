@@ -17,6 +17,7 @@
 #include "base/opts.h"
 #include "api/api.h"
 #include "helpers/helper_desc.h"
+#include "helpers/kfunc_desc.h"
 #include "interp/interp.h"
 #include "jit/jit.h"
 #include "progtypes/progtypes.h"
@@ -81,8 +82,50 @@ static const struct helper_desc core_poison_desc = {
 	.fn = core_poison_reached,
 };
 
-/* Gives each helper call its descriptor (prog->helper_at), and freezes
- * the table: the program now points into it. */
+/* A kfunc call with ID 0: a weak kfunc bpfvm does not provide, left
+ * unresolved as libbpf leaves it.  Loading accepts it; the verifier
+ * refuses it where it is reachable, and reaching it ends the run. */
+static uint64_t missing_kfunc_reached(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+                                      bpfvm_run *run)
+{
+	(void)r1, (void)r2, (void)r3, (void)r4, (void)r5;
+	bpfvm_run_fail(run, "reached a call of a weak kfunc that bpfvm does not provide (kfunc ID 0)");
+	return 0;
+}
+
+static const struct helper_desc missing_kfunc_desc = {
+	.proto = { .id = 0, .name = "missing_kfunc" },
+	.fn = missing_kfunc_reached,
+};
+
+/* The descriptor a call instruction reaches: its helper's, or its kfunc's. */
+static const struct helper_desc *call_desc(const bpfvm_program *p, const bpfvm_insn *insn)
+{
+	if (isa_is_kfunc_call(insn)) {
+		const struct kfunc_desc *k = kfunc_desc_by_id((uint32_t)insn->imm);
+		return insn->imm == 0 ? &missing_kfunc_desc : k ? &k->call : NULL;
+	}
+	if (is_core_poison(insn, p->helpers))
+		return &core_poison_desc;
+	return helpers_desc(p->helpers, (uint32_t)insn->imm);
+}
+
+/* Every kfunc a program calls is one bpfvm provides (or ID 0, a weak
+ * one left unresolved). */
+static int check_kfuncs_exist(const bpfvm_insn *insns, size_t count, bpfvm_error *err)
+{
+	for (size_t pc = 0; pc < count; pc++) {
+		if (isa_is_lddw(&insns[pc]))
+			pc++;
+		else if (isa_is_kfunc_call(&insns[pc]) && insns[pc].imm != 0 &&
+		         !kfunc_desc_by_id((uint32_t)insns[pc].imm))
+			return error_set(err, -EINVAL, (int)pc, "call to unknown kfunc %u", (uint32_t)insns[pc].imm);
+	}
+	return 0;
+}
+
+/* Gives each helper and kfunc call its descriptor (prog->helper_at), and
+ * freezes the table: the program now points into it. */
 static int bind_helpers(bpfvm_program *p, bpfvm_error *err)
 {
 	p->helper_at = calloc(p->count ? p->count : 1, sizeof *p->helper_at);
@@ -91,9 +134,7 @@ static int bind_helpers(bpfvm_program *p, bpfvm_error *err)
 	for (size_t pc = 0; pc < p->count; pc++) {
 		const struct isa_op *op = isa_decode(&p->insns[pc]);
 		if (op && op->format == FMT_CALL)
-			p->helper_at[pc] = is_core_poison(&p->insns[pc], p->helpers)
-			                   ? &core_poison_desc
-			                   : helpers_desc(p->helpers, (uint32_t)p->insns[pc].imm);
+			p->helper_at[pc] = call_desc(p, &p->insns[pc]);
 		else if (op && op->format == FMT_LDDW)
 			pc++;
 	}
@@ -173,6 +214,8 @@ int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_o
 	rc = isa_check_encoding(insns, count, opts->max_insns, err);
 	if (!rc)
 		rc = check_helpers_exist(insns, count, opts->helpers, err);
+	if (!rc)
+		rc = check_kfuncs_exist(insns, count, err);
 	struct analysis *analysis = NULL;
 	if (!rc)
 		rc = analysis_build(insns, count, &analysis, err);
@@ -365,6 +408,7 @@ int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, st
 	run.jit_saved_rsp = 0;
 	run.jit_budget = 0;
 	run.jit_depth = 0;
+	run.may_goto_left = RUN_MAX_LOOPS;
 	run.fault_insn = -1;
 	run.fault_kind = FAULT_NONE;
 	run.fault_size = 0;
@@ -403,6 +447,7 @@ int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, st
 		run.opts = &tail_opts;
 		run.status = RUN_OK;
 		run.jit_depth = 0;
+		run.may_goto_left = RUN_MAX_LOOPS;
 		run.fault_kind = FAULT_NONE;
 	}
 }

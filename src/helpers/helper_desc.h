@@ -47,6 +47,7 @@ enum arg_kind {
 	ARG_ALLOC_SIZE,      /* known constant size of what the helper returns */
 	ARG_STACK_OR_NULL,   /* callback context: stack pointer or NULL */
 	ARG_MEM_MAYBE_NULL_OUT, /* initialised memory (or NULL) the helper overwrites */
+	ARG_ITER,            /* kfuncs: an iterator on the stack (struct kfunc_desc's KF_ITER_* say how) */
 };
 
 enum ret_kind {
@@ -54,6 +55,7 @@ enum ret_kind {
 	RET_VOID = BPFVM_RET_VOID,
 	RET_MAP_VALUE_OR_NULL = BPFVM_RET_MAP_VALUE_OR_NULL,
 	RET_MEM_OR_NULL = BPFVM_RET_PUBLIC_COUNT,   /* ringbuf reserve: acquired record or NULL */
+	RET_KFUNC_MEM,       /* kfuncs: memory of the kfunc's ret_size bytes (or NULL with KF_RET_NULL) */
 };
 
 /* A helper's prototype as the verifier checks calls against it. */

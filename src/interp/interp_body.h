@@ -287,6 +287,12 @@ int INTERP_FN(const bpfvm_program *prog, struct bpfvm_run *run, size_t entry, co
 	} while (0)
 	op_JA: TAKE(ip->off);
 	op_JA32: TAKE(ip->imm);
+	/* falls through while the program's budget lasts, then jumps */
+	op_MAY_GOTO:
+		if (run->may_goto_left == 0)
+			TAKE(ip->off);
+		run->may_goto_left--;
+		NEXT();
 
 #define JMP64(name, cond)                                                        \
 	op_##name##_IMM: { uint64_t a = DST, b = (uint64_t)IMM; if (cond) TAKE(ip->off); NEXT(); } \
@@ -311,6 +317,7 @@ int INTERP_FN(const bpfvm_program *prog, struct bpfvm_run *run, size_t entry, co
 	{
 		bpfvm_helper_fn fn;
 	op_CALL:
+	op_CALL_KFUNC:
 		fn = prepared->call_fns[ip->imm];
 		goto call_helper;
 	op_CALLX:

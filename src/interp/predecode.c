@@ -55,7 +55,7 @@ static int interp_prepare(const bpfvm_program *p, bpfvm_mode mode, void **state,
 
 	size_t calls = 0;
 	for (size_t pc = 0; pc < p->count; pc++)
-		if (isa_is_helper_call(&p->insns[pc]))
+		if (p->analysis->ops[pc] && p->analysis->ops[pc]->format == FMT_CALL)
 			calls++;
 	struct interp_code *code = calloc(1, sizeof *code);
 	if (code) {

@@ -16,6 +16,8 @@
  *   lock add [%r10-8], %r1   lock fetch add32 [%r10-8], %r1
  *   ja label   ja32 label   jeq %r1, 5, label   jne %r1, %r2, +3
  *   call 5   call local func   call %r2   exit
+ *   call kfunc 1                   a kfunc by bpfvm's ID (src/helpers/kfuncs.c)
+ *   may_goto label                 the kernel's BPF_JCOND: taken once its budget is spent
  *   ldabsw 12   ldindh %r1, 4      legacy packet loads
  *
  * Jump targets are labels or signed offsets (+N / -N, relative to the next
@@ -433,6 +435,7 @@ static const char *operand_sig(enum isa_format fmt)
 	case FMT_CALL_LOCAL: return "j";
 	case FMT_CALLX: return "D";
 	case FMT_EXIT: return "";
+	case FMT_MAY_GOTO: return "o";
 	}
 	return "";
 }
@@ -518,7 +521,7 @@ static int statement(struct asm_ctx *c, const char *p, const char *e)
 	const char *rest;
 
 	/* Compose the table's name: "lock fetch add" -> "fetch add",
-	 * "call local" stays two words. */
+	 * "call local" and "call kfunc" stay two words. */
 	const char *nw = w, *nwe = we;
 	if (atomic) {
 		nw = skip_space(we, e);
@@ -529,7 +532,7 @@ static int statement(struct asm_ctx *c, const char *p, const char *e)
 	size_t len = (size_t)(nwe - nw);
 	const char *n2 = skip_space(nwe, e), *n2e = word_end(n2, e);
 	bool two = (atomic && span_is(nw, nwe, "fetch")) ||
-	           (!atomic && span_is(nw, nwe, "call") && span_is(n2, n2e, "local"));
+	           (!atomic && span_is(nw, nwe, "call") && (span_is(n2, n2e, "local") || span_is(n2, n2e, "kfunc")));
 	if (two && n2e == n2)
 		return fail(c, "missing operation after '%s'", quote(q, sizeof q, w, nwe));
 	if (len >= 24 || (two && (size_t)(n2e - n2) >= 16))

@@ -129,6 +129,7 @@ static void print_asm(const struct isa_op *op, const bpfvm_insn *in, char *buf, 
 		snprintf(buf, n, "lock %s %s, %%r%u", name, asm_mem(m, sizeof m, dst, in->off), src);
 		break;
 	case FMT_JA:
+	case FMT_MAY_GOTO:
 		snprintf(buf, n, "%s %+d", name, in->off);
 		break;
 	case FMT_JA32:
@@ -223,6 +224,7 @@ static void print_llvm(const struct isa_op *op, const bpfvm_insn *in, char *buf,
 		break;
 	}
 	case FMT_JA:
+	case FMT_MAY_GOTO:
 		snprintf(buf, n, "%s %+d", sym, in->off);
 		break;
 	case FMT_JA32:

@@ -39,15 +39,17 @@ enum isa_format {
 	FMT_JA32,       /* ja32 target (imm)             regs = off = 0 */
 	FMT_JMP_IMM,    /* jeq %dst, imm, target         src = 0        */
 	FMT_JMP_REG,    /* jeq %dst, %src, target        imm = 0        */
-	FMT_CALL,       /* call imm   (helper ID)        dst = off = 0  */
+	FMT_CALL,       /* call imm   (helper or kfunc ID) dst = off = 0 */
 	FMT_CALL_LOCAL, /* call local target (imm)       dst = off = 0  */
 	FMT_CALLX,      /* call %dst                     src = off = imm = 0 */
 	FMT_EXIT,       /* exit                          all fields 0   */
+	FMT_MAY_GOTO,   /* may_goto target (off)         dst = imm = 0, off != 0 */
 };
 
 enum isa_group {
 	GROUP_BASE32, GROUP_BASE64, GROUP_ATOMIC32, GROUP_ATOMIC64,
 	GROUP_DIVMUL32, GROUP_DIVMUL64, GROUP_PACKET, GROUP_CALLX,
+	GROUP_KFUNC, GROUP_MAY_GOTO,   /* the kernel's extensions, outside RFC 9669 */
 };
 
 /* What an ALU, byte-swap or atomic operation computes. */
@@ -124,6 +126,7 @@ enum { CLS_LD = 0, CLS_LDX, CLS_ST, CLS_STX, CLS_ALU, CLS_JMP, CLS_JMP32, CLS_AL
 #define ISA_OPCODE_LDDW 0x18    /* BPF_LD | BPF_IMM | BPF_DW */
 #define ISA_OPCODE_CALL 0x85    /* BPF_JMP | BPF_CALL */
 #define ISA_PSEUDO_CALL 1       /* src of a local call */
+#define ISA_PSEUDO_KFUNC_CALL 2 /* src of a kfunc call: imm is the kfunc's ID */
 
 static inline bool isa_is_lddw(const bpfvm_insn *insn)
 {
@@ -133,6 +136,10 @@ static inline bool isa_is_lddw(const bpfvm_insn *insn)
 static inline bool isa_is_helper_call(const bpfvm_insn *insn)
 {
 	return insn->opcode == ISA_OPCODE_CALL && insn->src == 0;
+}
+static inline bool isa_is_kfunc_call(const bpfvm_insn *insn)
+{
+	return insn->opcode == ISA_OPCODE_CALL && insn->src == ISA_PSEUDO_KFUNC_CALL;
 }
 
 /* An lddw whose src is BPF_PSEUDO_FUNC is a reference to a callback: imm

@@ -10,7 +10,8 @@
  *   opcode        the 8-bit opcode byte
  *   select        which other field tells operations with one opcode apart:
  *                 SEL_NONE, SEL_OFF (sdiv/smod/movsx), SEL_IMM (byte swaps,
- *                 atomics), SEL_SRC (call kinds)
+ *                 atomics), SEL_SRC (call kinds: helper, local, kfunc;
+ *                 may_goto, the kernel's only BPF_JCOND kind)
  *   select_value  the value that field must hold
  *   format        operand layout; fixes which fields are reserved (isa.h)
  *   group         RFC 9669 conformance group
@@ -149,6 +150,8 @@
 	ISA_JMP_OPS(X, 32, 0x06, GROUP_BASE32)                                                                 \
 	X(CALL,      0x85, SEL_SRC, 0,  FMT_CALL,    GROUP_BASE32, "call",      "call", NO_SEM)                \
 	X(CALL_LOCAL,0x85, SEL_SRC, 1,  FMT_CALL_LOCAL, GROUP_BASE32, "call local", "call", NO_SEM)            \
+	X(CALL_KFUNC,0x85, SEL_SRC, 2,  FMT_CALL,    GROUP_KFUNC,  "call kfunc", "call", NO_SEM)                \
+	X(MAY_GOTO,  0xe5, SEL_SRC, 0,  FMT_MAY_GOTO, GROUP_MAY_GOTO, "may_goto", "may_goto", NO_SEM)         \
 	X(CALLX,     0x8d, SEL_NONE, 0, FMT_CALLX,   GROUP_CALLX,  "call",      "callx", NO_SEM)               \
 	X(EXIT,      0x95, SEL_NONE, 0, FMT_EXIT,    GROUP_BASE32, "exit",      "exit", NO_SEM)
 

@@ -13,7 +13,8 @@
 /* The meaning that follows from a row's opcode and format (see isa.h).
  * Constant expressions, so the table stays a constant. */
 #define CLASS_OF(opc)   ((opc) & 0x07)
-#define IS_JUMP(fmt)    ((fmt) == FMT_JA || (fmt) == FMT_JA32 || (fmt) == FMT_JMP_IMM || (fmt) == FMT_JMP_REG)
+#define IS_JUMP(fmt)    ((fmt) == FMT_JA || (fmt) == FMT_JA32 || (fmt) == FMT_JMP_IMM || (fmt) == FMT_JMP_REG || \
+                         (fmt) == FMT_MAY_GOTO)
 #define IS_ALU(fmt)     ((fmt) == FMT_ALU_IMM || (fmt) == FMT_ALU_REG || (fmt) == FMT_NEG || (fmt) == FMT_END)
 #define IS_MEM(fmt)     ((fmt) == FMT_LDX || (fmt) == FMT_ST || (fmt) == FMT_STX || (fmt) == FMT_ATOMIC || \
                          (fmt) == FMT_LDABS || (fmt) == FMT_LDIND)
@@ -28,7 +29,7 @@
 	 (fmt) == FMT_ALU_REG || (fmt) == FMT_JMP_REG || (fmt) == FMT_STX || (fmt) == FMT_ATOMIC ? SRC_REG : SRC_NONE)
 #define OP_BRANCH(fmt) \
 	((fmt) == FMT_JA || (fmt) == FMT_JA32 ? BRANCH_ALWAYS : \
-	 (fmt) == FMT_JMP_IMM || (fmt) == FMT_JMP_REG ? BRANCH_COND : \
+	 (fmt) == FMT_JMP_IMM || (fmt) == FMT_JMP_REG || (fmt) == FMT_MAY_GOTO ? BRANCH_COND : \
 	 (fmt) == FMT_CALL ? BRANCH_CALL_HELPER : (fmt) == FMT_CALL_LOCAL ? BRANCH_CALL_LOCAL : \
 	 (fmt) == FMT_CALLX ? BRANCH_CALLX : (fmt) == FMT_EXIT ? BRANCH_EXIT : BRANCH_NONE)
 /* ldxs* (mode MEMSX) and movsx (mov with an offset) */
@@ -190,6 +191,11 @@ const char *isa_check_fields(const struct isa_op *op, const bpfvm_insn *insn)
 		break;
 	case FMT_EXIT:
 		if (insn->dst || insn->src || insn->off || insn->imm) return "reserved fields of exit are not zero";
+		break;
+	case FMT_MAY_GOTO:
+		/* the kernel's words: "invalid may_goto off %d imm %d" */
+		if (insn->dst || insn->imm) return "reserved fields of may_goto are not zero";
+		if (!insn->off) return "may_goto with offset 0";
 		break;
 	}
 	return NULL;

@@ -80,6 +80,9 @@ enum run_fault {
 	FAULT_HELPER, FAULT_CALLX,
 };
 
+/* The kernel's BPF_MAX_LOOPS: the may_goto budget, and bpf_loop's cap. */
+#define RUN_MAX_LOOPS (8u * 1024 * 1024)
+
 struct bpfvm_run {
 	const bpfvm_program *prog;
 	const bpfvm_run_opts *opts;
@@ -92,6 +95,11 @@ struct bpfvm_run {
 	 * stores it around helper calls, so callbacks share one budget. */
 	uint64_t jit_budget;
 	uint32_t jit_depth;                     /* local call frames in use */
+	/* may_goto falls through this many more times, then jumps: the
+	 * kernel's hidden per-program budget, BPF_MAX_LOOPS at each
+	 * program's start (a tail call's target starts afresh); callbacks
+	 * spend from their program's */
+	uint32_t may_goto_left;
 	/* Checked JIT code tests the first region inline: an access of size
 	 * 1 << (k & 3), a write if k >= 4, is in it if addr - base < limit[k]
 	 * (0 when it cannot be: too small, or read-only for writes). */

@@ -106,7 +106,7 @@ int cfg_check_structure(const struct cfg *cfg, bpfvm_error *err)
 	return rc;
 }
 
-void cfg_mark_prune_points(struct cfg *cfg, cfg_helper_calls_back_fn calls_back, const void *user)
+void cfg_mark_prune_points(struct cfg *cfg, cfg_loop_head_fn loop_head, const void *user)
 {
 	const struct analysis *a = cfg->a;
 	for (size_t pc = 0; pc < cfg->count; pc++) {
@@ -120,8 +120,7 @@ void cfg_mark_prune_points(struct cfg *cfg, cfg_helper_calls_back_fn calls_back,
 		             (op->branch == BRANCH_CALL_HELPER && pc + 1 < cfg->count);
 		if (after)
 			cfg->prune[pc + 1] = 1;
-		/* a helper calling back is a loop head */
-		if (op->branch == BRANCH_CALL_HELPER && calls_back(user, (uint32_t)cfg->insns[pc].imm))
+		if (loop_head(user, &cfg->insns[pc]))
 			cfg->prune[pc] = 1;
 	}
 }

@@ -54,12 +54,13 @@ static inline uint32_t cfg_subprog_start(const struct cfg *cfg, uint32_t s)
 
 /* Every instruction must be reachable from the first. */
 int cfg_check_structure(const struct cfg *cfg, bpfvm_error *err);
-/* Whether helper id calls back (bpf_loop and the like); `user` is what
+/* Whether instruction `in` heads a loop (a call of a helper that calls
+ * back, as bpf_loop, an iterator's next call, may_goto); `user` is what
  * cfg_mark_prune_points() was given. */
-typedef bool (*cfg_helper_calls_back_fn)(const void *user, uint32_t id);
-/* Marks where the walk keeps states: jump targets, after calls, calls of
- * helpers that call back, and the start of each subprogram. */
-void cfg_mark_prune_points(struct cfg *cfg, cfg_helper_calls_back_fn calls_back, const void *user);
+typedef bool (*cfg_loop_head_fn)(const void *user, const bpfvm_insn *in);
+/* Marks where the walk keeps states: jump targets, after calls and
+ * conditional jumps, loop heads, and the start of each subprogram. */
+void cfg_mark_prune_points(struct cfg *cfg, cfg_loop_head_fn loop_head, const void *user);
 /* The static call graph: no recursion, at most CFG_MAX_CALL_FRAMES
  * frames, and at most BPFVM_STACK_SIZE bytes of stack along any chain,
  * given each subprogram's deepest stack byte. */

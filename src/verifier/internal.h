@@ -263,6 +263,42 @@ uint16_t live_regs(const struct verifier_env *env, uint32_t pc, const struct vst
 /* Disassembles instruction pc as the log prints it. */
 void insn_text(const struct verifier_env *env, uint32_t pc, char *buf, size_t size);
 
+/* ---- kfunc calls (kfunc.c) ---------------------------------------------- */
+
+/* A kfunc call (src BPF_PSEUDO_KFUNC_CALL). */
+int check_kfunc(struct verifier_env *env, struct vstate *st, uint32_t pc, const bpfvm_insn *in);
+/* How many arguments kfunc id reads (5 for an unknown one). */
+unsigned kfunc_arg_count(uint32_t id);
+
+/* ---- open-coded loops: iterators and may_goto (iter.c) -------------------- */
+
+struct kfunc_desc;
+/* The iterator a _next or _destroy call took: its frame and offset. */
+struct iter_call {
+	uint32_t frameno;
+	int64_t off;
+};
+
+/* An ARG_ITER argument in register regno of kfunc k (making, checking
+ * or destroying the iterator, as k's flags say); fills *ic. */
+int iter_check_arg(struct verifier_env *env, struct vstate *st, uint32_t pc, const struct kfunc_desc *k, int regno,
+                   struct iter_call *ic);
+/* After a _next call: queues the body (an element), goes on drained. */
+int iter_next_fork(struct verifier_env *env, struct vstate *st, uint32_t pc, const struct iter_call *ic);
+/* may_goto at pc: queues the fall-through, goes on at the target (*next). */
+int check_may_goto(struct verifier_env *env, struct vstate *st, uint32_t pc, const bpfvm_insn *in, uint32_t *next);
+/* Whether `in` heads a loop the verifier closes by a fixed point: a
+ * helper calling back, an iterator's next call, may_goto. */
+bool is_loop_head_insn(const void *helpers, const bpfvm_insn *in);
+/* Whether pc is an iterator's next call or a may_goto. */
+bool is_open_coded_loop_head(const struct verifier_env *env, uint32_t pc);
+/* At such a loop head: whether old, covering cur, may prune it (the
+ * kernel's extra conditions: an ACTIVE iterator, another may_goto depth). */
+bool loop_head_may_prune(const struct verifier_env *env, uint32_t pc, const struct vstate *old,
+                         const struct vstate *cur);
+/* Whether iterator slot old covers cur (their spilled parts). */
+bool iter_slots_covered(const struct vreg *old, const struct vreg *cur, bool exact);
+
 /* ---- explored states and pending branches (states.c) --------------------- */
 
 /* Queues st to be walked from pc later. */

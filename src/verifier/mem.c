@@ -137,6 +137,9 @@ static int stack_read(struct verifier_env *env, struct vstate *st, uint32_t fram
 	grow_stack(f, (uint32_t)((-off + 7) / 8));
 	for (int i = 0; i < size; i++) {
 		uint8_t t = *stack_byte(f, off + i);
+		/* an iterator's bytes are the kfuncs' alone (iter.c) */
+		if (t == SLOT_ITER)
+			return reject(env, -EACCES, "invalid read from stack off %d+%d size %d", off, i, size);
 		zero &= t == SLOT_ZERO;
 		spill &= t == SLOT_SPILL;
 	}

@@ -178,6 +178,7 @@ static char slot_char(uint8_t t)
 	case SLOT_MISC: return 'm';
 	case SLOT_ZERO: return '0';
 	case SLOT_SPILL: return 'r';
+	case SLOT_ITER: return 'i';
 	default: return '?';
 	}
 }
@@ -202,14 +203,20 @@ int state_format(const struct vstate *st, char *buf, size_t size)
 	ADD("%sR10=fp0", n ? " " : "");
 	for (uint32_t s = 0; s < f->slots; s++) {
 		const struct stack_slot *sl = &f->stack[s];
-		bool any = false, spill = true;
+		bool any = false, spill = true, iter = true;
 		for (int b = 0; b < 8; b++) {
 			any |= sl->type[b] != SLOT_INVALID;
 			spill &= sl->type[b] == SLOT_SPILL;
+			iter &= sl->type[b] == SLOT_ITER;
 		}
 		if (!any)
 			continue;
-		if (spill) {
+		if (iter) {
+			/* as the kernel prints an iterator */
+			static const char *const states[] = { "invalid", "active", "drained" };
+			ADD(" fp%d=iter_%s(ref_id=%u,state=%s,depth=%u)", -8 * (int)(s + 1), sl->spilled.iter_type,
+			    sl->spilled.ref_id, states[sl->spilled.iter_state % 3], sl->spilled.iter_depth);
+		} else if (spill) {
 			char tmp[320];
 			reg_format(&sl->spilled, tmp, sizeof tmp);
 			ADD(" fp%d=%s", -8 * (int)(s + 1), tmp);
@@ -313,7 +320,7 @@ static bool stack_covered(const struct vframe *old, const struct vframe *cur, st
 	for (uint32_t s = 0; s < old->slots; s++) {
 		const struct stack_slot *os = &old->stack[s];
 		const struct stack_slot *cs = s < cur->slots ? &cur->stack[s] : NULL;
-		bool ospill = false;
+		bool ospill = false, oiter = false;
 		for (int b = 0; b < 8; b++) {
 			uint8_t ot = os->type[b];
 			uint8_t ct = cs ? cs->type[b] : SLOT_INVALID;
@@ -321,6 +328,7 @@ static bool stack_covered(const struct vframe *old, const struct vframe *cur, st
 				continue;
 			if (ot == ct) {
 				ospill |= ot == SLOT_SPILL;
+				oiter |= ot == SLOT_ITER;
 				continue;
 			}
 			if (exact)
@@ -331,6 +339,9 @@ static bool stack_covered(const struct vframe *old, const struct vframe *cur, st
 			return false;
 		}
 		if (ospill && !reg_covered(&os->spilled, &cs->spilled, m, mode))
+			return false;
+		if (oiter && (!iter_slots_covered(&os->spilled, &cs->spilled, exact) ||
+		              !ids_match(m, os->spilled.ref_id, cs->spilled.ref_id)))
 			return false;
 	}
 	if (exact) {
@@ -347,7 +358,8 @@ static bool states_covered(const struct verifier_env *env, uint32_t pc, const st
 {
 	bool exact = mode == EXACT;
 	if (old->curframe != cur->curframe || old->ref_count != cur->ref_count || old->lock_map != cur->lock_map ||
-	    !old->lock_id != !cur->lock_id)
+	    !old->lock_id != !cur->lock_id ||
+	    (exact && (old->may_goto_depth != cur->may_goto_depth || old->callback_depth != cur->callback_depth)))
 		return false;
 	struct idmap m = { 0 };
 	for (uint32_t fi = 0; fi <= old->curframe; fi++) {
@@ -458,13 +470,14 @@ static void widen(struct vstate *cur, const struct vstate *old)
 	}
 }
 
-/* At a helper calling back: whether a stored state covers st, after
- * widening st once the call has been met with two states kept. */
-static bool covered_at_callback_call(struct verifier_env *env, uint32_t pc, struct vstate *st)
+/* At a loop head (a helper calling back, an iterator's next call,
+ * may_goto): whether a stored state covers st, after widening st once
+ * the head has been met with two states kept. */
+static bool covered_at_loop_head(struct verifier_env *env, uint32_t pc, struct vstate *st)
 {
 	uint32_t seen = 0;
 	for (struct explored *e = env->explored[pc]; e; e = e->next) {
-		if (states_covered(env, pc, e->st, st, RANGE_WITHIN)) {
+		if (states_covered(env, pc, e->st, st, RANGE_WITHIN) && loop_head_may_prune(env, pc, e->st, st)) {
 			e->hits++;
 			return propagate_precision(env, st, e->st, pc, true) == 0;
 		}
@@ -473,7 +486,7 @@ static bool covered_at_callback_call(struct verifier_env *env, uint32_t pc, stru
 	if (seen >= 2 && env->explored[pc]->st) {
 		widen(st, env->explored[pc]->st);
 		for (struct explored *e = env->explored[pc]; e; e = e->next)
-			if (states_covered(env, pc, e->st, st, RANGE_WITHIN)) {
+			if (states_covered(env, pc, e->st, st, RANGE_WITHIN) && loop_head_may_prune(env, pc, e->st, st)) {
 				e->hits++;
 				return propagate_precision(env, st, e->st, pc, true) == 0;
 			}
@@ -536,14 +549,17 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 	/* A helper calling back (bpf_loop, ...) makes a loop: its call is
 	 * met again after each callback; there, as the kernel does, a state
 	 * covered by one still being walked is a fixed point, and ends the
-	 * path. */
+	 * path.  An iterator's next call and may_goto head loops the same
+	 * way (iter.c). */
 	struct loop_stats *l = loop_at(env, pc);
 	if (l)
 		l->visits++;
 	const struct isa_op *op = env->cfg.ops[pc];
-	bool calls_back =
-		op && op->format == FMT_CALL && helper_calls_back(env->opts->helpers, (uint32_t)env->insns[pc].imm);
-	if (calls_back && covered_at_callback_call(env, pc, st))
+	bool may_goto = op && op->format == FMT_MAY_GOTO;
+	bool calls_back = (isa_is_helper_call(&env->insns[pc]) &&
+	                   helper_calls_back(env->opts->helpers, (uint32_t)env->insns[pc].imm)) ||
+	                  (!may_goto && is_open_coded_loop_head(env, pc));
+	if ((calls_back || may_goto) && covered_at_loop_head(env, pc, st))
 		return 1;
 	/* keep a state at every prune point (as the running kernel appears
 	 * to: its processed counts match this, not the older heuristic of
@@ -558,7 +574,8 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			if (!calls_back && is_ancestor(e, env->parent) && states_covered(env, pc, e->st, st, EXACT))
 				return reject(env, -EINVAL, "infinite loop detected at insn %u", pc);
 			/* in a loop, iterations differ: keep states rarely */
-			if (!calls_back && env->jmps - env->prev_jmps < 20 && env->processed - env->prev_processed < 100)
+			if (!calls_back && !may_goto && env->jmps - env->prev_jmps < 20 &&
+			    env->processed - env->prev_processed < 100)
 				add = false;
 		} else if (states_covered(env, pc, e->st, st, NOT_EXACT)) {
 			e->hits++;

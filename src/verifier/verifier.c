@@ -29,6 +29,7 @@
 #include "base/opts.h"
 #include "helpers/helper_desc.h"
 #include "helpers/helpers.h"
+#include "helpers/kfunc_desc.h"
 #include "maps/map_internal.h"
 #include "verifier/internal.h"
 
@@ -71,6 +72,12 @@ static void disasm(const struct verifier_env *env, uint32_t pc, char *buf, size_
 	}
 	if (isa_is_func_ref(in)) {
 		snprintf(buf, size, "r%u = subprog[%+d] ll", in->dst, in->imm);
+		return;
+	}
+	if (isa_is_kfunc_call(in)) {
+		/* the kernel's log names the kfunc */
+		const struct kfunc_desc *k = kfunc_desc_by_id((uint32_t)in->imm);
+		snprintf(buf, size, "call %s#%d", k ? k->call.proto.name : "kernel-function", in->imm);
 		return;
 	}
 	if (bpfvm_disasm_insn(env->insns, env->count, pc, BPFVM_SYNTAX_LLVM, buf, size) < 0)
@@ -162,6 +169,7 @@ static int check_exit(struct verifier_env *env, struct vstate *st, uint32_t *nex
 		struct vstate *again = state_dup(st);
 		if (!again)
 			return reject(env, -ENOMEM, "out of memory");
+		again->callback_depth++;
 		rc = push_pending(env, again, callsite);
 		state_free(again);
 		if (rc)
@@ -281,6 +289,8 @@ static int check_insn(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 	case FMT_JMP_REG:
 		return check_cond_jmp(env, st, pc, in, op, next);
 	case FMT_CALL: {
+		if (isa_is_kfunc_call(in))
+			return check_kfunc(env, st, pc, in);
 		bool entered;
 		rc = check_helper(env, st, pc, in, &entered);
 		if (rc)
@@ -302,6 +312,8 @@ static int check_insn(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 		return reject(env, -ENOTSUP, "unsupported: callx (indirect call)");
 	case FMT_EXIT:
 		return check_exit(env, st, next, path_end);
+	case FMT_MAY_GOTO:
+		return check_may_goto(env, st, pc, in, next);
 	}
 	return reject(env, -EINVAL, "unknown instruction");
 }
@@ -421,7 +433,9 @@ static void verifier_insn_regs(const void *helpers, const bpfvm_insn *insns, siz
                                uint16_t *reads, uint16_t *writes)
 {
 	liveness_table_regs(op, &insns[pc], reads, writes);
-	if (op->branch == BRANCH_CALL_HELPER) {
+	if (isa_is_kfunc_call(&insns[pc])) {
+		*reads = (uint16_t)(((1u << kfunc_arg_count((uint32_t)insns[pc].imm)) - 1) << 1);
+	} else if (op->branch == BRANCH_CALL_HELPER) {
 		const struct helper_desc *d = helpers_desc(helpers, (uint32_t)insns[pc].imm);
 		unsigned nargs = 5;
 		if (d && d->has_proto)
@@ -584,7 +598,7 @@ static int prepare(struct verifier_env *env)
 	}
 	if ((rc = liveness_compute(&env->liveness, env->cfg.a, insns, verifier_insn_regs, env->opts->helpers, err)))
 		return rc;
-	cfg_mark_prune_points(&env->cfg, helper_calls_back, env->opts->helpers);
+	cfg_mark_prune_points(&env->cfg, is_loop_head_insn, env->opts->helpers);
 	return find_loops(env);
 }
 

@@ -54,15 +54,25 @@ struct vreg {
 	uint32_t subprog;         /* REG_FUNC */
 	struct bpfvm_map *map;    /* REG_MAP_PTR, REG_MAP_VALUE */
 	struct scalar v;          /* scalar value, or a pointer's variable offset */
+	/* the spilled part of an iterator's stack slot (SLOT_ITER): its
+	 * kind (a kfunc's iter_type), state (enum iter_state) and how many
+	 * next calls gave an element on this path (the kernel's iter.depth,
+	 * compared only to tell loops from repeated states); ref_id is the
+	 * reference bpf_iter_*_new acquired (src/verifier/iter.c) */
+	const char *iter_type;
+	uint32_t iter_depth;
+	uint8_t iter_state;
 };
+
+enum iter_state { ITER_INVALID = 0, ITER_ACTIVE, ITER_DRAINED };
 
 /* Each stack byte is one of these; a spilled register fills a whole
  * aligned 8-byte slot (or its low bytes for a narrower spill of a scalar). */
-enum { SLOT_INVALID = 0, SLOT_MISC, SLOT_ZERO, SLOT_SPILL };
+enum { SLOT_INVALID = 0, SLOT_MISC, SLOT_ZERO, SLOT_SPILL, SLOT_ITER /* an open-coded iterator */ };
 
 struct stack_slot {
 	uint8_t type[8];
-	struct vreg spilled;      /* valid where type[] says SLOT_SPILL */
+	struct vreg spilled;      /* valid where type[] says SLOT_SPILL or SLOT_ITER */
 };
 
 #define MAX_FRAMES 8
@@ -92,6 +102,11 @@ struct vstate {
 	struct vframe *frames[MAX_FRAMES];
 	uint32_t ref_count;
 	struct vref refs[MAX_REFS];
+	uint32_t may_goto_depth;  /* may_goto fall-throughs taken on this path */
+	/* callbacks called again on this path (the kernel's
+	 * callback_unroll_depth): a callback's iterations, nested bpf_loop
+	 * ones too, are not a loop that never ends */
+	uint32_t callback_depth;
 	uint32_t lock_id;         /* nonzero while a spin lock is held */
 	struct bpfvm_map *lock_map;
 	/* the last branch decisions on this path, for messages */

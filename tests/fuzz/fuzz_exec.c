@@ -182,7 +182,7 @@ static bool writes_dst(const struct isa_op *op)
 static bool is_jump(const struct isa_op *op)
 {
 	return op->format == FMT_JA || op->format == FMT_JA32 ||
-	       op->format == FMT_JMP_IMM || op->format == FMT_JMP_REG;
+	       op->format == FMT_JMP_IMM || op->format == FMT_JMP_REG || op->format == FMT_MAY_GOTO;
 }
 
 /* Memory offsets: mostly within -520..520, which covers the 512-byte frame
@@ -248,7 +248,10 @@ static const struct isa_op *gen_insn(const uint8_t *rec, bpfvm_insn *in)
 	case FMT_CALL:
 		in->dst = 0; in->off = 0;
 		in->imm = (int32_t)helper_table[rd32(rec + 4) % HELPER_COUNT].id;
+		if (op->select_value == ISA_PSEUDO_KFUNC_CALL)   /* bpfvm's kfunc IDs: 1..3 */
+			in->imm = (int32_t)(1 + rd32(rec + 4) % 3);
 		break;
+	case FMT_MAY_GOTO: in->dst = 0; in->imm = 0; break;
 	case FMT_CALL_LOCAL: in->dst = 0; in->off = 0; break;
 	case FMT_CALLX: in->src = 0; in->off = 0; in->imm = 0; break;
 	case FMT_EXIT: memset(in, 0, sizeof *in); in->opcode = op->opcode; break;
@@ -347,7 +350,9 @@ static size_t gen_program(const uint8_t *p, size_t n, unsigned funcs, bpfvm_insn
 				if (second[t])
 					t--;
 				int64_t d = (int64_t)t - (int64_t)pc - 1;
-				if (op->format == FMT_JA32)
+				if (op->format == FMT_MAY_GOTO && d == 0)
+					out[pc] = (bpfvm_insn){ .opcode = 0x05 };   /* may_goto +0 is invalid: ja +0 */
+				else if (op->format == FMT_JA32)
 					out[pc].imm = (int32_t)d;
 				else
 					out[pc].off = (int16_t)d;
@@ -454,7 +459,7 @@ static bool reads_clobbered(const bpfvm_insn *insns, size_t count)
 			succ[nsucc] = (size_t)isa_branch_target(op, in, pc);
 			succ_state[nsucc++] = out;
 			break;
-		case FMT_JMP_IMM: case FMT_JMP_REG:
+		case FMT_JMP_IMM: case FMT_JMP_REG: case FMT_MAY_GOTO:
 			succ[nsucc] = (size_t)isa_branch_target(op, in, pc);
 			succ_state[nsucc++] = out;
 			succ[nsucc] = next;

@@ -44,7 +44,6 @@ static const struct {
 	{ "selection_sort", "bpfvm walks 1M insns (kernel 44k)" },
 	{ "bubble_sort_early_exit", "bpfvm walks 1M insns (kernel 136k)" },
 	{ "lookup_packet_keys", "bpfvm walks 1M insns (kernel 43k), as before precision tracking" },
-	{ "for_each_bucket", "a loop in a bpf_for_each_map_elem callback: bpfvm's 'infinite loop' (as before)" },
 	{ "bad_for_each_elem", "bpfvm's widening at the callback call converges where the kernel gives up at 1M" },
 };
 

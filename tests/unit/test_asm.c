@@ -605,6 +605,7 @@ static void build(const struct isa_op *op, bpfvm_insn *in, unsigned dst, unsigne
 	case FMT_LDX: case FMT_STX: case FMT_ATOMIC: in->dst = dst & 15; in->src = src & 15; in->off = off; break;
 	case FMT_ST: in->dst = dst & 15; in->off = off; in->imm = imm; break;
 	case FMT_JA: in->off = off; break;
+	case FMT_MAY_GOTO: in->off = off ? off : 1; break;
 	case FMT_JMP_IMM: in->dst = dst & 15; in->off = off; in->imm = imm; break;
 	case FMT_JMP_REG: in->dst = dst & 15; in->src = src & 15; in->off = off; break;
 	case FMT_EXIT: break;

@@ -138,7 +138,11 @@ static void test_every_operation(void)
 		case FMT_LDABS: prog[0].dst = prog[0].src = 0; break;
 		case FMT_LDIND: prog[0].dst = 0; break;
 		case FMT_JA: case FMT_JA32: prog[0].dst = prog[0].src = 0; break;
-		case FMT_CALL: prog[0].dst = 0; prog[0].src = 0; prog[0].imm = 1; break;
+		case FMT_MAY_GOTO:
+			prog[0].dst = prog[0].src = 0; prog[0].imm = 0; prog[0].off = 1;
+			prog[1] = (bpfvm_insn){ .opcode = 0x95 }; n = 3;
+			break;
+		case FMT_CALL: prog[0].dst = 0; prog[0].imm = 1; break;   /* helper 1, or kfunc 1 */
 		case FMT_CALL_LOCAL: prog[0].dst = 0; prog[0].imm = 1; prog[1] = (bpfvm_insn){ .opcode = 0x95 }; n = 3; break;
 		case FMT_CALLX: prog[0].src = 0; break;
 		case FMT_EXIT: n = 1; break;

@@ -162,8 +162,17 @@ static void run_object(const struct suite_case *c)
 			.license = bpfvm_object_license(obj)
 		);
 		memset(&err, 0, sizeof err);
-		int rc = bpfvm_verify(p->insns, p->insn_count, &opts, &stats, &err);
+		/* kfunc calls bound by name, as loading an instance does */
+		bpfvm_insn *insns = malloc(p->insn_count * sizeof *insns);
+		int rc = insns ? 0 : -ENOMEM;
+		if (insns) {
+			memcpy(insns, p->insns, p->insn_count * sizeof *insns);
+			rc = bpfvm_object_bind_kfuncs(obj, (size_t)idx, insns, &err);
+		}
+		if (!rc)
+			rc = bpfvm_verify(insns, p->insn_count, &opts, &stats, &err);
 		judge(c, rc, &err, &log, &stats);
+		free(insns);
 		free(log.text);
 	}
 	for (size_t i = 0; i < nmaps; i++)

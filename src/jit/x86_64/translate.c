@@ -873,6 +873,18 @@ static size_t translate_jump(struct translator *t, const struct isa_op *op, cons
 	return 1;
 }
 
+/* may_goto: jumps once the program's budget (run->may_goto_left) is
+ * spent, else spends one and falls through. */
+static void translate_may_goto(struct translator *t, const struct isa_op *op, const bpfvm_insn *in, int32_t pc)
+{
+	struct emit_buf *b = &t->b;
+	emit_rm(b, false, false, OP(0x83), 7, RUNREG, RUN_OFF(may_goto_left), false);  /* cmp dword, 0 */
+	emit1(b, 0);
+	emit_branch(t, CC_E, (size_t)isa_branch_target(op, in, (size_t)pc), pc);
+	emit_rm(b, false, false, OP(0x83), 5, RUNREG, RUN_OFF(may_goto_left), false);  /* sub dword, 1 */
+	emit1(b, 1);
+}
+
 /* After anything that can stop or fail the run: leave if it did. */
 static void emit_status_check(struct translator *t, int32_t pc)
 {
@@ -1750,6 +1762,9 @@ static int translate_pass(struct translator *t, bpfvm_error *err)
 		case FMT_JA: case FMT_JA32: case FMT_JMP_IMM: case FMT_JMP_REG:
 			pc += translate_jump(t, op, in, ipc) - 1;
 			break;
+		case FMT_MAY_GOTO:
+			translate_may_goto(t, op, in, ipc);
+			break;
 		case FMT_CALL: case FMT_CALL_LOCAL: case FMT_CALLX:
 			if (op->format != FMT_CALL ||
 			    (!translate_inline_lookup(t, pc) && !translate_direct_map_call(t, pc)))
@@ -1921,6 +1936,7 @@ int jit_translate(const bpfvm_program *prog, bool checked, bool blind, uint64_t 
 			t->leaf = false;
 			break;
 		case FMT_CALL_LOCAL:
+		case FMT_MAY_GOTO:   /* reads the run (r12) */
 			t->leaf = false;
 			break;
 		default:

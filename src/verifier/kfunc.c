@@ -1,0 +1,96 @@
+/*
+ * kfunc.c - the verifier's checks of kfunc calls (call with src
+ * BPF_PSEUDO_KFUNC_CALL, imm = bpfvm's kfunc ID), as the kernel's
+ * check_kfunc_call: the kfunc exists, its arguments match its prototype,
+ * r1-r5 are clobbered and r0 is what it returns.
+ *
+ * Owns: check_kfunc(), kfunc_arg_count().  Iterator arguments and the
+ * fork at an iterator's next call are iter.c's.
+ */
+#include <errno.h>
+
+#include "helpers/kfunc_desc.h"
+#include "verifier/internal.h"
+
+unsigned kfunc_arg_count(uint32_t id)
+{
+	const struct kfunc_desc *k = kfunc_desc_by_id(id);
+	unsigned n = 0;
+	if (!k)
+		return 5;
+	while (n < 5 && k->call.proto.args[n])
+		n++;
+	return n;
+}
+
+/* The kfunc a call names; rejects it in the kernel's words when there is
+ * none (ID 0 is a weak kfunc libbpf left unresolved: a reachable call is
+ * refused, an unreachable one is never walked). */
+static int kfunc_of(struct verifier_env *env, const bpfvm_insn *in, const struct kfunc_desc **out)
+{
+	if (in->imm == 0)
+		return reject(env, -EINVAL, "invalid kernel function call not eliminated in verifier pass");
+	*out = kfunc_desc_by_id((uint32_t)in->imm);
+	if (!*out)
+		return reject(env, -EINVAL, "kernel btf_id %d is not a function", in->imm);
+	return 0;
+}
+
+static int check_kfunc_args(struct verifier_env *env, struct vstate *st, uint32_t pc, const struct kfunc_desc *k,
+                            struct iter_call *ic)
+{
+	const struct helper_proto *p = &k->call.proto;
+	for (int a = 0; a < 5 && p->args[a]; a++) {
+		int regno = a + 1;
+		const struct vreg *r = &cur_frame(st)->regs[regno];
+		int rc;
+		if (r->type == REG_NOT_INIT)
+			return reject(env, -EACCES, "R%d !read_ok", regno);
+		switch (p->args[a]) {
+		case ARG_SCALAR:
+			if (r->type != REG_SCALAR)
+				return reject(env, -EINVAL, "R%d is not a scalar", regno);
+			break;
+		case ARG_ITER:
+			if ((rc = iter_check_arg(env, st, pc, k, regno, ic)))
+				return rc;
+			break;
+		default:
+			return reject(env, -ENOTSUP, "unsupported: argument kind %u of kfunc %s", p->args[a], p->name);
+		}
+	}
+	return 0;
+}
+
+int check_kfunc(struct verifier_env *env, struct vstate *st, uint32_t pc, const bpfvm_insn *in)
+{
+	const struct kfunc_desc *k;
+	struct iter_call ic = { 0 };
+	int rc;
+	if ((rc = kfunc_of(env, in, &k)))
+		return rc;
+	if (st->lock_id)
+		return reject(env, -EINVAL, "function calls are not allowed while holding a lock");
+	if ((rc = check_kfunc_args(env, st, pc, k, &ic)))
+		return rc;
+	struct vframe *f = cur_frame(st);
+	for (int i = 1; i <= 5; i++)
+		mark_not_init(&f->regs[i]);
+	switch (k->call.proto.ret) {
+	case RET_VOID:
+		mark_not_init(&f->regs[0]);
+		break;
+	case RET_KFUNC_MEM:
+		mark_ptr(&f->regs[0], REG_MEM);
+		f->regs[0].mem_size = k->ret_size;
+		f->regs[0].maybe_null = (k->flags & KF_RET_NULL) != 0;
+		f->regs[0].id = f->regs[0].maybe_null ? ++env->next_id : 0;
+		break;
+	default:
+		mark_unknown(&f->regs[0]);
+		break;
+	}
+	if (k->flags & KF_ITER_NEXT)
+		return iter_next_fork(env, st, pc, &ic);
+	return 0;
+}
