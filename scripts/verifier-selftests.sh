@@ -291,6 +291,19 @@ t_end=$(date +%s)
       printf "unsafe accepted:   %d\n", c["UNSAFE-ACCEPTED"]
       if (gn > 0) printf "processed insns:   geometric mean of bpfvm/kernel = %.3f over %d programs both accept\n", exp(g / gn), gn
     }' "$res"
+  # programs the kernel cannot load here (fentry/fexit/fmod_ret/lsm are
+  # refused with EPERM before verifying): bpfvm against the selftests' own
+  # __success/__failure labels, apart from the agreement above
+  awk -F'\t' -v d="$bdir" '
+    NR > 1 && $7 == "error" && ($5 == "accept" || $5 == "reject") {
+      rcf = d "/" substr($1, 1, length($1) - 6) "." $2 ".rc"; rc = "missing"
+      if ((getline rc < rcf) > 0) close(rcf)
+      n++
+      if (rc == 0 || rc == 1) { v = rc == 0 ? "accept" : "reject"; if (v == $5) ok++; else { bad++; badl = badl " " $2 } }
+      else other++
+    }
+    END { if (n) printf "not loadable:      %d labelled programs the kernel cannot load: bpfvm as labelled %d, " \
+                        "against the label %d%s, unsupported or error %d\n", n, ok, bad, bad ? " (" substr(badl, 2) ")" : "", other }' "$res"
   # the commonest reasons behind each kind of disagreement, for whoever fixes them
   for cls in false-positive unsupported bpfvm-error; do
     awk -F'\t' -v cls=$cls 'NR > 1 && $13 == cls { m = $15; sub(/^[^:]*: /, "", m); print substr(m, 1, 100) }' "$res" |

@@ -192,7 +192,11 @@ BPFVM_API int bpfvm_program_run(const bpfvm_program *prog, const bpfvm_run_opts 
  * context afterwards.  Supported types: BPFVM_PROG_TYPE_RAW (data is the
  * memory), socket_filter, sched_cls, sched_act, xdp, kprobe (ctx_in is a
  * struct pt_regs), tracepoint and raw_tracepoint (ctx_in is the record
- * or the u64 arguments). */
+ * or the u64 arguments), tracing and lsm (ctx_in is at most 12 u64
+ * arguments; with data_in, an argument BPFVM_TEST_RUN_DATA_ARG + N,
+ * N < data_size_in, becomes the address of byte N of a copy of data_in,
+ * which data_out gives back). */
+#define BPFVM_TEST_RUN_DATA_ARG 0x8000000000000000ull
 typedef struct bpfvm_test_run {
 	/* sizeof this struct as the caller was built: set by BPFVM_OPTS. */
 	size_t sz;

@@ -133,6 +133,18 @@ typedef struct bpfvm_object_prog {
 	size_t insn_count;
 	const bpfvm_object_func *funcs;
 	size_t func_count;
+	/* BTF-typed program types (tp_btf/, fentry/, fexit/, fmod_ret/,
+	 * lsm/, iter/): the attach target resolved in the target BTF (the
+	 * running kernel's, or btf_custom_path) as libbpf resolves it: the
+	 * FUNC "FUNC", "bpf_lsm_HOOK" or "bpf_iter_NAME", or the typedef
+	 * "btf_trace_NAME"; its FUNC_PROTO; and its name.  attach_btf is
+	 * NULL when the type has no target, or it was not found (then
+	 * attach_error says why). */
+	const struct btf *attach_btf;
+	uint32_t attach_btf_id;
+	uint32_t attach_func_proto;
+	const char *attach_name;
+	const char *attach_error;
 } bpfvm_object_prog;
 
 /* How to open an object (bpfvm_object_open_file); declare with

@@ -18,6 +18,8 @@
 #include "bpfvm/bpfvm.h"
 #include "bpfvm/maps.h"
 
+struct btf; /* libbpf's, from <bpf/btf.h> */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -70,6 +72,21 @@ typedef struct bpfvm_verify_opts {
 	 * "Dual MIT/GPL" or "Dual MPL/GPL".  NULL: not checked (raw programs
 	 * have no license). */
 	const char *license;
+	/* BTF-typed program types (BPF_PROG_TYPE_TRACING: tp_btf, fentry,
+	 * fexit, fmod_ret, iter; BPF_PROG_TYPE_LSM): the attach target as the
+	 * kernel's prog->aux holds it.  The context is an array of u64
+	 * arguments typed by the FUNC_PROTO attach_func_proto of attach_btf:
+	 * a pointer to a struct becomes a typed pointer whose fields may be
+	 * read (the kernel's PTR_TO_BTF_ID).  attach_btf_trace: the proto is
+	 * a tracepoint's btf_trace_NAME, whose first argument (void *__data)
+	 * the program does not see.  attach_name: the FUNC or typedef's name
+	 * (as "bpf_lsm_file_open", "btf_trace_sched_switch").  NULL
+	 * attach_btf: none (the kernel refuses such a tracing program). */
+	const struct btf *attach_btf;
+	uint32_t attach_func_proto;
+	uint32_t expected_attach_type;
+	bool attach_btf_trace;
+	const char *attach_name;
 } bpfvm_verify_opts;
 
 typedef struct bpfvm_verify_stats {

@@ -274,6 +274,9 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
                      bpfvm_error *err)
 {
 	const bpfvm_object_prog *op = bpfvm_object_prog_at(inst->obj, i);
+	if ((op->type == BPF_PROG_TYPE_TRACING || op->type == BPF_PROG_TYPE_LSM) && !op->attach_btf)
+		return error_set(err, -ESRCH, -1, "program %s: cannot find the attach target of section '%s': %s",
+		                 op->name, op->section, op->attach_error ? op->attach_error : "out of memory");
 	if (op->type == BPF_PROG_TYPE_UNSPEC)
 		return error_set(err, -ENOTSUP, -1, "program %s: unsupported: section '%s' names no program type bpfvm knows",
 		                 op->name,
@@ -297,6 +300,12 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
 			.log = opts->verify_log,
 			.log_user = opts->verify_log_user,
 			.license = bpfvm_object_license(inst->obj),
+			.attach_btf = op->attach_btf,
+			.attach_func_proto = op->attach_func_proto,
+			.expected_attach_type = op->expected_attach_type,
+			.attach_btf_trace = op->type == BPF_PROG_TYPE_TRACING &&
+			                    op->expected_attach_type == BPF_TRACE_RAW_TP,
+			.attach_name = op->attach_name,
 		);
 		rc = bpfvm_verify(insns, op->insn_count, &vo, opts->verify_stats, err);
 		if (rc) {

@@ -87,7 +87,7 @@ static int test_run(const bpfvm_program *prog, bpfvm_test_run *t, bpfvm_error *e
 		regions[k++] = t->regions[i];
 	bpfvm_run_opts ro = {
 		.sz = sizeof ro,
-		.mode = t->mode,
+		.mode = desc->checked_runs ? BPFVM_CHECKED : t->mode,
 		.engine = t->engine,
 		.regions = regions,
 		.region_count = k,

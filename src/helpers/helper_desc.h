@@ -104,7 +104,10 @@ enum helper_lock {
 #define PROGS_SOCKET_FILTER PROG_BIT(1)
 #define PROGS_TC (PROG_BIT(3) | PROG_BIT(4))          /* sched_cls, sched_act */
 #define PROGS_XDP PROG_BIT(6)
-#define PROGS_TRACING (PROG_BIT(2) | PROG_BIT(5) | PROG_BIT(17)) /* kprobe, tracepoint, raw_tracepoint */
+/* kprobe, tracepoint, raw_tracepoint; tracing and lsm (whose helpers the
+ * kernel's tracing_prog_func_proto and bpf_lsm_func_proto build on the same
+ * base) */
+#define PROGS_TRACING (PROG_BIT(2) | PROG_BIT(5) | PROG_BIT(17) | PROG_BIT(26) | PROG_BIT(29))
 #define PROGS_ALL (~0ull)
 
 struct helper_desc {

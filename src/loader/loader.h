@@ -11,6 +11,7 @@
  *   btf_ext.c  .BTF.ext line info and CO-RE relocation records
  *   core.c     CO-RE relocations resolved against a target BTF and applied
  *   sec_defs.c section name -> program type (libbpf's SEC() conventions)
+ *   attach.c   BTF-typed program types' attach targets in the target BTF
  *   externs.c  extern symbols: __kconfig values (the .kconfig map), __ksym
  *              variables and kfuncs
  *   maps.c     BTF-defined, legacy and internal maps; .maps initial slots
@@ -200,6 +201,7 @@ struct bpfvm_object {
 	char license[64];
 	uint32_t kern_version;
 	struct btf *btf;
+	struct btf *attach_btf;  /* attach targets' BTF (attach.c), or NULL */
 
 	bpfvm_object_prog *progs;
 	struct ldr_prog_extra *prog_extra;
@@ -256,6 +258,9 @@ struct ldr_sec_def_result {
 	bool known;
 };
 void ldr_sec_def_lookup(const char *sec_name, struct ldr_sec_def_result *res);
+
+/* attach.c: each BTF-typed program's attach target (programs' attach_*). */
+int ldr_attach_resolve(struct ldr *l);
 
 /* externs.c */
 int ldr_externs_collect(struct ldr *l);

@@ -172,6 +172,8 @@ static int run_pipeline(struct ldr *l)
 		rc = ldr_link_programs(l);
 	if (!rc)
 		rc = ldr_core_place(l);
+	if (!rc)
+		rc = ldr_attach_resolve(l);
 	return rc;
 }
 
@@ -299,6 +301,7 @@ void bpfvm_object_free(bpfvm_object *obj)
 	free(obj->externs);
 	free(obj->core_relos);
 	btf__free(obj->btf);
+	btf__free(obj->attach_btf);
 	while (obj->arena) {
 		struct ldr_arena_block *next = obj->arena->next;
 		free(obj->arena);

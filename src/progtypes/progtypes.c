@@ -58,8 +58,8 @@ static const struct progtype_desc *const progtypes[] = {
 	NAME_ONLY(BPF_PROG_TYPE_PERF_EVENT, "perf_event"),
 	NAME_ONLY(BPF_PROG_TYPE_CGROUP_SKB, "cgroup_skb"),
 	&progtype_raw_tracepoint,
-	NAME_ONLY(BPF_PROG_TYPE_TRACING, "tracing"),
-	NAME_ONLY(BPF_PROG_TYPE_LSM, "lsm"),
+	&progtype_tracing,
+	&progtype_lsm,
 	NAME_ONLY(BPF_PROG_TYPE_SYSCALL, "syscall"),
 };
 

@@ -6,7 +6,7 @@
  *
  * Owns: struct progtype_desc and struct hook_state.  The descriptors are
  * one table (progtypes.c); each family's rules and test-run builders are
- * in its own file (xdp.c, skb.c, tracing.c).  Packet buffers are mapped below 4 GiB
+ * in its own file (xdp.c, skb.c, tracing.c, btf_tracing.c).  Packet buffers are mapped below 4 GiB
  * (MAP_32BIT) so that the kernel's UAPI contexts, whose packet pointers
  * are u32 fields (xdp_md.data, __sk_buff.data), hold real addresses: a
  * program loads them exactly as it would in the kernel and no access has
@@ -58,13 +58,19 @@ struct progtype_desc {
 	 * runs.  NULL: the type has no test run. */
 	int (*prepare)(struct hook_state *h, const bpfvm_test_run *t, bpfvm_error *err);
 	void (*finish)(struct hook_state *h, bpfvm_test_run *t);
+	/* Test runs are always checked, even of a verified program: its
+	 * loads through typed (BTF) pointers may follow any pointer the
+	 * caller's data holds, and the engines do not make those loads
+	 * fault-safe as the kernel's do; a checked run fails on a pointer
+	 * outside the test's memory instead of crashing. */
+	bool checked_runs;
 };
 
 /* The descriptor of a program type (0 is raw memory), or NULL. */
 const struct progtype_desc *progtype_desc(uint32_t type);
 
 extern const struct progtype_desc progtype_xdp, progtype_socket_filter, progtype_sched_cls, progtype_sched_act,
-	progtype_kprobe, progtype_tracepoint, progtype_raw_tracepoint;
+	progtype_kprobe, progtype_tracepoint, progtype_raw_tracepoint, progtype_tracing, progtype_lsm;
 
 /* Packet frames below 4 GiB (frame.c): a zeroed mapping of at least
  * h->frame_len bytes into h->frame (NULL if none could be made), and its

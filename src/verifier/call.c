@@ -168,7 +168,7 @@ static int setup_callback(struct verifier_env *env, struct vstate *st, uint32_t 
 }
 
 /* The kernel's license_is_gpl_compatible(). */
-static bool license_is_gpl_compatible(const char *license)
+bool license_is_gpl_compatible(const char *license)
 {
 	static const char *const gpl[] = { "GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL",
 	                                   "Dual MIT/GPL", "Dual MPL/GPL" };

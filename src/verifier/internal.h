@@ -7,7 +7,8 @@
  * Owns: struct verifier_env, struct explored, struct pending, and the
  * declarations between verifier.c (the walk, messages), mem.c (memory
  * accesses), alu.c (arithmetic and conditional jumps), call.c (helper
- * and subprogram calls) and states.c (states, comparison, pruning).
+ * and subprogram calls), btf_ptr.c (BTF-typed contexts and pointers) and
+ * states.c (states, comparison, pruning).
  */
 #ifndef BPFVM_VERIFIER_WALK_INTERNAL_H
 #define BPFVM_VERIFIER_WALK_INTERNAL_H
@@ -222,6 +223,25 @@ int stack_range(struct verifier_env *env, struct vstate *st, const struct vreg *
 void stack_write_var(struct verifier_env *env, struct vstate *st, uint32_t frameno, int lo, int hi);
 /* Whether the program may only read map m (BPF_F_RDONLY_PROG). */
 bool map_rdonly_prog(const struct bpfvm_map *m);
+
+/* ---- BTF-typed program types and pointers (btf_ptr.c) -------------------- */
+
+/* Whether the program's context is typed by its attach target's BTF
+ * (BPF_PROG_TYPE_TRACING, BPF_PROG_TYPE_LSM). */
+bool btf_typed_prog(const struct verifier_env *env);
+/* Before the walk: the attach target exists and may be attached to. */
+int btf_attach_check(struct verifier_env *env);
+/* A load of [off, off+size) of a BTF-typed program's context (its u64
+ * arguments): *out a number or a REG_BTF_ID. */
+int btf_ctx_load(struct verifier_env *env, int off, int size, struct vreg *out, bool sx);
+/* An access through a REG_BTF_ID register r (regno) at r + off. */
+int check_btf_ptr_access(struct verifier_env *env, const struct vreg *r, int regno, int off, int size,
+                         enum access acc, struct vreg *out, bool sx);
+/* At the main program's exit: r0 in the range the attach type allows. */
+int btf_check_return(struct verifier_env *env, struct vstate *st);
+
+/* The kernel's license_is_gpl_compatible() (call.c). */
+bool license_is_gpl_compatible(const char *license);
 
 /* ---- arithmetic and jumps (alu.c) ---------------------------------------- */
 

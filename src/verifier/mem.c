@@ -327,6 +327,8 @@ static int check_ctx_access(struct verifier_env *env, const struct vreg *r, int 
 	struct ctx_access ca;
 	if (!ctx_access_ok(env->prog_type, off, size, acc == ACC_WRITE, sx, &ca))
 		return reject(env, -EACCES, "invalid bpf_context access off=%d size=%d", off, size);
+	if (btf_typed_prog(env))
+		return btf_ctx_load(env, off, size, out, sx);
 	if (out) {
 		if (ca.type != REG_SCALAR) {
 			mark_ptr(out, ca.type);
@@ -439,6 +441,8 @@ int check_mem(struct verifier_env *env, struct vstate *st, int regno, int off, i
 		return check_packet_access(env, r, regno, off, size, acc, out, sx, atomic);
 	case REG_MEM:
 		return check_sized_mem_access(env, r, regno, off, size, acc, out, sx);
+	case REG_BTF_ID:
+		return check_btf_ptr_access(env, r, regno, off, size, acc, out, sx);
 	default:
 		return reject(env, -EACCES, "R%d invalid mem access '%s'", regno, reg_type_name(r));
 	}

@@ -90,11 +90,11 @@ const char *reg_type_name(const struct vreg *r)
 		[REG_NOT_INIT] = "?", [REG_SCALAR] = "scalar", [REG_CTX] = "ctx", [REG_STACK] = "fp",
 		[REG_MAP_PTR] = "map_ptr", [REG_MAP_VALUE] = "map_value", [REG_PACKET] = "pkt",
 		[REG_PACKET_META] = "pkt_meta", [REG_PACKET_END] = "pkt_end", [REG_MEM] = "mem",
-		[REG_FUNC] = "func",
+		[REG_FUNC] = "func", [REG_BTF_ID] = "ptr_",
 	};
 	static const char *const or_null[REG_TYPE_COUNT] = {
 		[REG_MAP_VALUE] = "map_value_or_null", [REG_MEM] = "ringbuf_mem_or_null",
-		[REG_MAP_PTR] = "map_ptr_or_null",
+		[REG_MAP_PTR] = "map_ptr_or_null", [REG_BTF_ID] = "ptr_or_null_",
 	};
 	if (r->type >= REG_TYPE_COUNT)
 		return "invalid";

@@ -126,6 +126,8 @@ static int check_exit(struct verifier_env *env, struct vstate *st, uint32_t *nex
 		if (st->lock_id)
 			return reject(env, -EINVAL,
 			              "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region");
+		if ((rc = btf_check_return(env, st)))
+			return rc;
 		*path_end = true;
 		return 0;
 	}
@@ -577,6 +579,8 @@ static int prepare(struct verifier_env *env)
 	if (!env->raw && !ctx_known_type(env->prog_type))
 		return error_set(err, -ENOTSUP, -1, "unsupported: program type %u is not known to bpfvm's verifier",
 		                 env->prog_type);
+	if ((rc = btf_attach_check(env)))
+		return rc;
 	bpfvm_insn *plain = plain_copy(insns, count, false), *linked = plain_copy(insns, count, true);
 	rc = plain && linked ? check_loadable(env, plain) : error_set(err, -ENOMEM, -1, "out of memory");
 	if (!rc && (rc = cfg_check_callback_targets(linked, count, err)))

@@ -35,6 +35,7 @@ enum reg_type {
 	REG_PACKET_END,
 	REG_MEM,          /* memory of mem_size bytes (ringbuf record, raw input) */
 	REG_FUNC,         /* a callback: subprogram `subprog` */
+	REG_BTF_ID,       /* a kernel struct typed by BTF (btf_id in opts->attach_btf): read-only */
 	REG_TYPE_COUNT
 };
 
@@ -50,7 +51,10 @@ struct vreg {
 	uint32_t id;              /* shared by copies: a null check or bound on one holds for all */
 	uint32_t ref_id;          /* acquired reference this pointer is (ringbuf record) */
 	uint32_t range;           /* REG_PACKET*: bytes from off known inside the packet */
-	uint32_t mem_size;        /* REG_MEM */
+	union {                   /* one field: states compare them as mem_size */
+		uint32_t mem_size;        /* REG_MEM */
+		uint32_t btf_id;          /* REG_BTF_ID: the struct or union it points to */
+	};
 	uint32_t subprog;         /* REG_FUNC */
 	struct bpfvm_map *map;    /* REG_MAP_PTR, REG_MAP_VALUE */
 	struct scalar v;          /* scalar value, or a pointer's variable offset */
