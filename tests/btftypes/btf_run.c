@@ -6,19 +6,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-struct inner { int a; unsigned short b[4]; };
-struct cred { unsigned int uid; unsigned int gid; };
-struct task {
-	int pid;
-	unsigned int flags : 4, state : 4;
-	struct inner in;
-	char comm[16];
-	const struct cred *cred;
-	struct task *parent;
-	void *opaque;
-	long *counter;
-};
-struct file { unsigned int f_flags; struct task *owner; };
+#include "btf_types.h"
 
 
 /* run by the test with --ctx-in (a, t, ret) and t pointing into --data-in */

@@ -7,19 +7,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-struct inner { int a; unsigned short b[4]; };
-struct cred { unsigned int uid; unsigned int gid; };
-struct task {
-	int pid;
-	unsigned int flags : 4, state : 4;
-	struct inner in;
-	char comm[16];
-	const struct cred *cred;
-	struct task *parent;
-	void *opaque;
-	long *counter;
-};
-struct file { unsigned int f_flags; struct task *owner; };
+#include "btf_types.h"
 
 __attribute__((noinline)) int target_fn(int a, struct task *t) { return a + (t ? 1 : 0); }
 __attribute__((noinline)) struct task *target_ret_ptr(struct task *t) { return t; }
