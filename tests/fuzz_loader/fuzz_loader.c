@@ -64,6 +64,13 @@ static void walk_program(const bpfvm_object *obj, size_t index)
 			volatile size_t touch = strlen(file) + strlen(text);
 			(void)touch;
 		}
+		/* an lddw's second slot is its upper immediate, whatever its
+		 * other bytes look like (the verifier refuses nonzero ones) */
+		if (lddw && k + 1 < p->insn_count) {
+			k++;
+			rc = bpfvm_object_line_info(obj, index, k, &file, &line, &col, &text);
+			PROMISE(rc == 0 || rc == -ENOENT);
+		}
 	}
 	PROMISE(bpfvm_object_line_info(obj, index, p->insn_count, NULL, NULL, NULL, NULL) == -EINVAL);
 }
