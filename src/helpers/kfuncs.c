@@ -12,6 +12,7 @@
  * any helper argument; the verifier proves it in unchecked mode.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "helpers/helpers.h"
@@ -32,6 +33,15 @@ _Static_assert(sizeof(struct iter_num) == 8, "struct bpf_iter_num is 8 bytes");
  * finds it outside the program's memory. */
 static struct iter_num *iter_num_arg(bpfvm_run *run, const char *kfunc, uint64_t it)
 {
+	if (it & 7) {
+		/* a stack slot in verified programs; a checked one may pass
+		 * anything */
+		char msg[96];
+		snprintf(msg, sizeof msg, "%s: the iterator at 0x%llx is not 8-byte aligned", kfunc,
+		         (unsigned long long)it);
+		bpfvm_run_fail(run, msg);
+		return NULL;
+	}
 	if (!helper_check(run, kfunc, it, sizeof(struct iter_num), true))
 		return NULL;
 	return (struct iter_num *)(uintptr_t)it;
