@@ -29,6 +29,8 @@
  */
 #include <stdlib.h>
 
+#include <sched.h>
+
 #include "maps/map_internal.h"
 
 #define LPM_DATA_SIZE_MAX 256u
@@ -646,13 +648,32 @@ static int lpm_layout(bpfvm_map *m, struct arena_layout *lay, bpfvm_error *err)
 }
 
 /* At create and open: the state's counts and links in range. */
-static int lpm_attach(bpfvm_map *m, bpfvm_error *err)
+static bool lpm_state_in_range(const bpfvm_map *m)
 {
 	const struct lpm_state *st = lpm_of(m);
-	if ((st->root && !link_ok(m, st->root)) || (st->free_head && !link_ok(m, st->free_head)) ||
-	    st->bump > m->N_NODES || st->n_entries > m->max_entries)
-		return lpm_damaged(m, err);
-	return 0;
+	uint32_t root = __atomic_load_n(&st->root, __ATOMIC_RELAXED);
+	uint32_t free_head = __atomic_load_n(&st->free_head, __ATOMIC_RELAXED);
+	return (!root || link_ok(m, root)) && (!free_head || link_ok(m, free_head)) &&
+	       __atomic_load_n(&st->bump, __ATOMIC_RELAXED) <= m->N_NODES &&
+	       __atomic_load_n(&st->n_entries, __ATOMIC_RELAXED) <= m->max_entries;
+}
+
+/* An opened arena's counts and heads in range.  Read without the lock (an
+ * inspecting open must not wait on a holder, alive or stopped): values
+ * seen while a live process holds the lock may be passing ones, so only
+ * a state that is out of range with the lock free or its holder dead,
+ * three times over, is damage. */
+static int lpm_attach(bpfvm_map *m, bpfvm_error *err)
+{
+	for (int tries = 0; tries < 3; tries++) {
+		if (lpm_state_in_range(m))
+			return 0;
+		uint32_t holder = spin_holder(&lpm_of(m)->lock);
+		if (holder && owner_alive(holder))
+			return 0;   /* mid-update: the next operation takes the lock */
+		sched_yield();
+	}
+	return lpm_damaged(m, err);
 }
 
 const struct map_ops map_lpm_trie_ops = {
