@@ -1611,7 +1611,11 @@ static int htab_check_state(const bpfvm_map *m, bpfvm_error *err)
 {
 	const struct htab_state *st = state_of(m);
 	uint32_t count = __atomic_load_n(&st->count, __ATOMIC_RELAXED);
-	if (st->bump > m->N_ELEMS || count > m->N_ELEMS || (st->free_head && !link_ok(m, st->free_head)) ||
+	/* an insert counts itself before it knows there is room, under its
+	 * bucket's lock: others' passing increments are at most one per
+	 * bucket */
+	if (st->bump > m->N_ELEMS || count > m->N_ELEMS + m->N_BUCKETS ||
+	    (st->free_head && !link_ok(m, st->free_head)) ||
 	    (st->lru_head && !link_ok(m, st->lru_head)) || (st->lru_tail && !link_ok(m, st->lru_tail)))
 		return map_error(err, -EUCLEAN, "%s map '%s' is damaged: its counts or list heads are out of range "
 		                 "(count %u, used %u, free list %u, of %u elements)", map_type_label(m->type), m->name,
