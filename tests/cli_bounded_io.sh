@@ -36,13 +36,13 @@ expect 1 "--max-input: '12x' is not a size" "$bpfvm" --max-input 12x run "$tmp/s
 # an ELF object is checked before the library reads it
 expect 1 'xdp_unchecked_read.bpf.o: larger than the 1 KiB input cap' "$bpfvm" --max-input 1K prog show "$xdp_obj"
 
-# --pcap-out: a program that faults on the second packet (5100 bytes, then
+# --pcap-out: a program that faults on the second packet (3100 bytes, then
 # 20) leaves the earlier
 # file byte-identical and no temporary beside it
 {
 	printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x01\x00\x00\x00'
-	printf '\x00\x00\x00\x00\x00\x00\x00\x00\xec\x13\x00\x00\xec\x13\x00\x00'
-	head -c 5100 /dev/zero
+	printf '\x00\x00\x00\x00\x00\x00\x00\x00\x1c\x0c\x00\x00\x1c\x0c\x00\x00'
+	head -c 3100 /dev/zero
 	printf '\x00\x00\x00\x00\x00\x00\x00\x00\x14\x00\x00\x00\x14\x00\x00\x00'
 	head -c 20 /dev/zero
 } >"$tmp/in.pcap"
@@ -54,7 +54,7 @@ expect 1 'in\.pcap: packet 2: .*out-of-bounds' "$bpfvm" run "$xdp_obj" --no-veri
 check "--pcap-out: the earlier file is left byte-identical" cmp -s "$tmp/expected" "$tmp/outdir/old.pcap"
 check "--pcap-out: no temporary left behind" [ "$(ls -A "$tmp/outdir")" = old.pcap ]
 # ... and is replaced when the run succeeds (the first packet alone)
-head -c 5140 "$tmp/in.pcap" >"$tmp/one.pcap"
+head -c 3140 "$tmp/in.pcap" >"$tmp/one.pcap"
 expect 0 'Packets: 1' "$bpfvm" run "$xdp_obj" --no-verify --pcap "$tmp/one.pcap" --pcap-out "$tmp/outdir/old.pcap"
 check "--pcap-out: a successful run writes the capture" cmp -s "$tmp/one.pcap" "$tmp/outdir/old.pcap"
 check "--pcap-out: no temporary left after success" [ "$(ls -A "$tmp/outdir")" = old.pcap ]

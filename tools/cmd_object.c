@@ -498,7 +498,9 @@ int cmd_run_object(const char *path, int argc, char **argv)
 		.data_in = din, .data_size_in = (uint32_t)din_len,
 		.data_out = dout, .data_size_out = (uint32_t)din_len + 4096,
 		.ctx_in = cin, .ctx_size_in = (uint32_t)cin_len,
-		.ctx_out = cout, .ctx_size_out = (uint32_t)cin_len + 4096,
+		/* Only when asked: a context out alone changes an XDP run in the
+		 * kernel (a zeroed context in; bpfvm refuses it, see xdp.c). */
+		.ctx_out = a.ctx_out ? cout : NULL, .ctx_size_out = (uint32_t)cin_len + 4096,
 		.repeat = a.repeat,
 		.mode = a.unchecked ? BPFVM_UNCHECKED : BPFVM_CHECKED,
 		.engine = a.jit ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP,

@@ -195,7 +195,10 @@ BPFVM_API int bpfvm_program_run(const bpfvm_program *prog, const bpfvm_run_opts 
  * or the u64 arguments), tracing and lsm (ctx_in is at most 12 u64
  * arguments; with data_in, an argument BPFVM_TEST_RUN_DATA_ARG + N,
  * N < data_size_in, becomes the address of byte N of a copy of data_in,
- * which data_out gives back). */
+ * which data_out gives back).  As in the kernel, an xdp run takes at
+ * most 3520 bytes in its one page, and ctx_in's data_end must be the
+ * packet's size: bpfvm refuses (-ENOTSUP) the multi-buffer frames the
+ * kernel makes of more (fragments are not supported). */
 #define BPFVM_TEST_RUN_DATA_ARG 0x8000000000000000ull
 typedef struct bpfvm_test_run {
 	/* sizeof this struct as the caller was built: set by BPFVM_OPTS. */

@@ -25,6 +25,9 @@
 #define XDP_HEADROOM 256u
 #define XDP_FRAME_STRUCT 40u
 #define XDP_TAILROOM 320u
+/* The most packet bytes the kernel's XDP test run keeps in the frame's
+ * one page (the rest go to fragments): 4096 - headroom - tailroom. */
+#define XDP_MAX_LINEAR (4096u - XDP_HEADROOM - XDP_TAILROOM)
 #define ETH_HEADER_LEN 14u
 
 struct hook_state {
@@ -38,6 +41,7 @@ struct hook_state {
 	 * after the Ethernet header) */
 	uint8_t *pkt;
 	uint32_t pkt_len;
+	uint32_t ctx_in_ifindex;  /* xdp: the ingress_ifindex ctx_in gave (ctx_out returns it) */
 };
 
 /* What a context load yields besides a plain number. */

@@ -148,8 +148,16 @@ static int skb_prepare(struct hook_state *h, const bpfvm_test_run *t, bpfvm_erro
 	skb->pkt_type = packet_type(eth);
 	skb->protocol = (uint32_t)(eth[12] | eth[13] << 8);   /* network byte order, as loaded */
 	skb->ifindex = 1;
-	if (!skb->wire_len)
+	/* Only a run given a context (ctx_in or ctx_out) sets the length on
+	 * the wire; without one the kernel leaves it 0. */
+	bool has_ctx = t->ctx_in || t->ctx_out;
+	if (has_ctx && !skb->wire_len)
 		skb->wire_len = h->pkt_len;
+	else if (skb->wire_len && (skb->wire_len < h->pkt_len || skb->wire_len > 65536))
+		return error_set(err, -EINVAL, -1, "skb test run: ctx_in.wire_len %u must be 0 or from the packet's "
+		                 "length (%u) to 65536", skb->wire_len, h->pkt_len);
+	if (skb->gso_segs > 65535)
+		return error_set(err, -EINVAL, -1, "skb test run: ctx_in.gso_segs %u is over 65535", skb->gso_segs);
 	/* the test run's socket carries the packet's addresses */
 	const uint8_t *l3 = eth + ETH_HEADER_LEN;
 	if (proto == 0x0800) {
