@@ -781,11 +781,13 @@ static int load_targets(struct core_ctx *c)
 			                l->btf_custom_path, strerror(errno));
 		return 0;
 	}
-	c->vmlinux = btf__load_vmlinux_btf();
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/vmlinux", ldr_sysfs_btf_dir);
+	/* libbpf's search also tries /boot/vmlinux-RELEASE where sysfs lacks it */
+	c->vmlinux = strcmp(ldr_sysfs_btf_dir, "/sys/kernel/btf") ? btf__parse(path, NULL) : btf__load_vmlinux_btf();
 	if (!c->vmlinux)
 		return ldr_fail(l, -errno ? -errno : -ENOENT, "CO-RE relocations need the kernel's BTF: "
-		                "/sys/kernel/btf/vmlinux cannot be read (%s); give a target with --btf FILE",
-		                strerror(errno));
+		                "%.200s cannot be read (%s); give a target with --btf FILE", path, strerror(errno));
 	return 0;
 }
 
@@ -794,12 +796,15 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The kernel modules' BTF under /sys/kernel/btf, by name; unreadable
- * ones are skipped as libbpf skips modules it cannot load. */
+const char *ldr_sysfs_btf_dir = "/sys/kernel/btf";
+
+/* The kernel modules' BTF under /sys/kernel/btf (split BTF on vmlinux's),
+ * by name; unreadable ones are skipped as libbpf skips modules it cannot
+ * load. */
 static int load_modules(struct core_ctx *c)
 {
 	c->modules_loaded = true;
-	DIR *d = opendir("/sys/kernel/btf");
+	DIR *d = opendir(ldr_sysfs_btf_dir);
 	if (!d)
 		return 0;
 	char **names = NULL;
@@ -826,7 +831,9 @@ static int load_modules(struct core_ctx *c)
 	if (!rc && n && !(c->modules = calloc(n, sizeof *c->modules)))
 		rc = ldr_nomem(c->l, "module BTF");
 	for (size_t i = 0; !rc && i < n; i++) {
-		struct btf *b = btf__load_module_btf(names[i], c->vmlinux);
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/%s", ldr_sysfs_btf_dir, names[i]);
+		struct btf *b = btf__parse_split(path, c->vmlinux);
 		if (b)
 			c->modules[c->module_count++] = b;
 	}

@@ -147,6 +147,11 @@ struct ldr_func {
 	uint32_t prog;        /* program index if entry */
 };
 
+/* Where the running kernel's BTF is read from for CO-RE: vmlinux and one
+ * file per module.  "/sys/kernel/btf"; the tests point it at a directory of
+ * their own (there are no module BTFs on every machine). */
+extern const char *ldr_sysfs_btf_dir;
+
 struct ldr {
 	bpfvm_error *err;
 	const char *display;  /* file name for messages */
