@@ -43,9 +43,11 @@ static void reset_counts(void)
 
 static bool regs_agree(long nr, const unsigned long a[6], const struct pt_regs *r)
 {
+	unsigned char insn[2];
+	memcpy(insn, (const void *)(r->rip - 2), sizeof insn);
 	return r->orig_rax == (unsigned long)nr && r->rax == (unsigned long)-ENOSYS && r->rdi == a[0] &&
 	       r->rsi == a[1] && r->rdx == a[2] && r->r10 == a[3] && r->r8 == a[4] && r->r9 == a[5] &&
-	       r->rcx == r->rip && r->cs == 0x33 && *(const unsigned short *)(r->rip - 2) == 0x050f;
+	       r->rcx == r->rip && r->cs == 0x33 && insn[0] == 0x0f && insn[1] == 0x05;
 }
 
 static void on_enter(void *user, long nr, const unsigned long a[6], const struct pt_regs *regs)
