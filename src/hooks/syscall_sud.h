@@ -1,0 +1,53 @@
+/*
+ * syscall_sud.h - what the interceptor's three parts share: the code
+ * range Syscall User Dispatch lets through (syscall_entry.S), the block a
+ * new thread's first instructions restore its registers from, the
+ * rewritten path's entry, and the site rewriter (syscall_rewrite.c).
+ *
+ * Owns: the declarations of syscall_entry.S's routines and of the
+ * rewriter; struct sud_child_block's layout, which the assembly reads.
+ */
+#ifndef BPFVM_HOOKS_SYSCALL_SUD_H
+#define BPFVM_HOOKS_SYSCALL_SUD_H
+
+#include <asm/ptrace.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* syscall_entry.S: everything between sud_code_start and sud_code_end is
+ * the range the kernel lets make syscalls without a SIGSYS. */
+extern const char sud_code_start[], sud_code_end[];
+long sud_raw_syscall(long nr, const unsigned long args[6]);
+void sud_restore_rt(void);  /* rt_sigreturn, from inside the range */
+
+/* A thread created by clone/clone3 with a stack of its own starts in
+ * sud_raw_clone's child path, which calls sud_child_entry(block) and then
+ * loads the registers the parent had at its syscall from the block (placed
+ * at the top of the child's stack) and jumps to the parent's rip. */
+struct sud_child_block {
+	unsigned char fxsave[512];  /* offset 0, 64-aligned: fxrstor64 */
+	struct pt_regs regs;        /* offset SUD_BLOCK_REGS */
+	uint64_t sigmask;           /* restored by sud_child_entry */
+	long nr;
+	unsigned long args[6];
+} __attribute__((aligned(64)));
+#define SUD_BLOCK_REGS 512
+long sud_raw_clone(long nr, const unsigned long args[6], struct sud_child_block *block);
+void sud_child_entry(struct sud_child_block *block);
+
+/* The rewritten path: a site's stub calls sud_fast_entry (assembly),
+ * which saves the registers as a pt_regs and calls sud_fast_dispatch. */
+void sud_fast_entry(void);
+long sud_fast_dispatch(struct pt_regs *regs);
+
+/* syscall_rewrite.c.  Called from the SIGSYS handler after a trap at the
+ * syscall instruction ending at `after` for syscall nr: rewrites the site
+ * if it can be proven safe (once per site; never blocks).  Returns true if
+ * the site is now rewritten. */
+bool sud_rewrite_site(uintptr_t after, long nr);
+/* Puts back every rewritten site's bytes. */
+void sud_rewrite_restore_all(void);
+/* Sites rewritten and refused since the last restore. */
+void sud_rewrite_counts(uint64_t *rewritten, uint64_t *refused);
+
+#endif

@@ -1,0 +1,605 @@
+/*
+ * syscall_trace.c - the interceptor's SIGSYS side and its lifecycle (see
+ * syscall_trace.h for the picture).
+ *
+ * Per thread: a selector byte in TLS (BLOCK while traced; ALLOW inside
+ * the SIGSYS handler, whose signals are all blocked, so nothing the
+ * handler does traps) and a depth count: while a handler (or start/stop)
+ * runs, the thread's own syscalls are performed without being reported.
+ *
+ * The syscalls the handler cannot simply perform in its own frame:
+ * - rt_sigreturn (a signal handler's return through libc's restorer):
+ *   the SIGSYS frame is left with rip at sud_restore_rt, which performs
+ *   it from inside the allowed range on the frame it was meant for;
+ * - rt_sigaction for SIGSYS: virtualised; the target's handler is kept as
+ *   the one SIGSYS's of other origins (seccomp's SYS_SECCOMP, kill) are
+ *   passed on to, with the signal's own siginfo and ucontext;
+ * - clone and clone3 with a new stack (threads, posix_spawn): the child
+ *   must not return through the parent's signal frame, so the parent's
+ *   registers and FPU state go in a block at the top of the child's stack
+ *   and the child starts in sud_raw_clone's child path, which switches
+ *   dispatch on for it, reports its exit (0) and resumes the parent's
+ *   interrupted context there;
+ * - a fork (no shared memory) returns through the handler in both
+ *   processes; the child switches dispatch on for itself first (the kernel
+ *   does not carry it over fork);
+ * - vfork, and any CLONE_VM without a stack, runs as fork (as valgrind
+ *   does): a child sharing the parent's stack would overwrite the
+ *   parent's signal frame.
+ *
+ * - SIGSYS must never be blocked: a dispatch trap while it is kills the
+ *   process (the kernel resets a blocked forced signal to SIG_DFL).  So
+ *   rt_sigprocmask never blocks it (the thread is shown the mask it
+ *   asked for), and rt_sigaction drops it from every handler's mask.
+ *
+ * Threads that exist at start are asked with a queued SIGSYS (SI_QUEUE,
+ * a magic value) to switch themselves on, and at stop off; start waits
+ * for every one to answer.
+ *
+ * Not preserved: the upper halves of ymm registers and the x87 stack on
+ * the rewritten path (xmm0-15 and flags are); a SIGSYS handler of the
+ * target's own runs with its syscalls unreported.
+ *
+ * Owns: syscall_trace_start/stop/get_stats, the SIGSYS handler, the
+ * per-thread switch, sud_fast_dispatch and sud_child_entry.
+ */
+#define _GNU_SOURCE
+#include "hooks/syscall_trace.h"
+#include "hooks/syscall_sud.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <linux/sched.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH 59
+#define PR_SYS_DISPATCH_OFF 0
+#define PR_SYS_DISPATCH_ON 1
+#endif
+#define SUD_SELECTOR_ALLOW 0
+#define SUD_SELECTOR_BLOCK 1
+#ifndef SYS_USER_DISPATCH
+#define SYS_USER_DISPATCH 2
+#endif
+/* si_value of the queued SIGSYS that asks a thread to switch itself. */
+#define SUD_THREAD_REQUEST 0x73756421
+
+/* The kernel's struct sigaction (rt_sigaction), with its restorer. */
+struct kernel_sigaction {
+	void *handler;
+	unsigned long flags;
+	void (*restorer)(void);
+	uint64_t mask;
+};
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000
+#endif
+
+struct sud_thread {
+	volatile char selector;  /* read by the kernel at each syscall */
+	char on;                 /* dispatch switched on for this thread */
+	int depth;               /* > 0: inside a handler, start or stop */
+	bool sigsys_blocked;     /* what the thread believes of SIGSYS's mask bit */
+};
+static __thread struct sud_thread sud_self __attribute__((tls_model("initial-exec")));
+
+static struct {
+	pthread_mutex_t lock;               /* start and stop */
+	_Atomic bool active;                /* report calls */
+	bool rewrite;
+	struct syscall_handlers handlers;
+	void *user;
+	struct kernel_sigaction previous;   /* SIGSYS's action before start */
+	struct kernel_sigaction chained;    /* the target's own, virtualised */
+	_Atomic int request_on;             /* what a queued request asks */
+	_Atomic int acks;
+	_Atomic uint64_t sud_calls, rewritten_calls;
+} sud = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static long raw0(long nr) { unsigned long a[6] = {0}; return sud_raw_syscall(nr, a); }
+static long raw2(long nr, unsigned long a0, unsigned long a1)
+{
+	unsigned long a[6] = {a0, a1};
+	return sud_raw_syscall(nr, a);
+}
+static long raw4(long nr, unsigned long a0, unsigned long a1, unsigned long a2, unsigned long a3)
+{
+	unsigned long a[6] = {a0, a1, a2, a3};
+	return sud_raw_syscall(nr, a);
+}
+
+/* ---- the per-thread switch ---- */
+
+static long thread_switch(bool on)
+{
+	unsigned long a[6] = {PR_SET_SYSCALL_USER_DISPATCH, on ? PR_SYS_DISPATCH_ON : PR_SYS_DISPATCH_OFF};
+	if (on) {
+		a[2] = (unsigned long)sud_code_start;
+		a[3] = (unsigned long)(sud_code_end - sud_code_start);
+		a[4] = (unsigned long)&sud_self.selector;
+	}
+	sud_self.selector = SUD_SELECTOR_ALLOW;
+	long rc = sud_raw_syscall(SYS_prctl, a);
+	sud_self.on = on && rc == 0;
+	return rc;
+}
+
+/* ---- reporting ---- */
+
+static void regs_from_ucontext(struct pt_regs *r, const ucontext_t *uc, long nr)
+{
+	const greg_t *g = uc->uc_mcontext.gregs;
+	*r = (struct pt_regs){
+		.r15 = g[REG_R15], .r14 = g[REG_R14], .r13 = g[REG_R13], .r12 = g[REG_R12],
+		.rbp = g[REG_RBP], .rbx = g[REG_RBX], .r11 = g[REG_R11], .r10 = g[REG_R10],
+		.r9 = g[REG_R9], .r8 = g[REG_R8], .rax = (unsigned long)-ENOSYS, .rcx = g[REG_RCX],
+		.rdx = g[REG_RDX], .rsi = g[REG_RSI], .rdi = g[REG_RDI], .orig_rax = nr,
+		.rip = g[REG_RIP], .cs = 0x33, .eflags = g[REG_EFL], .rsp = g[REG_RSP], .ss = 0x2b,
+	};
+}
+
+static void report_enter(long nr, const unsigned long args[6], const struct pt_regs *regs)
+{
+	if (!sud.handlers.enter)
+		return;
+	sud_self.depth++;
+	sud.handlers.enter(sud.user, nr, args, regs);
+	sud_self.depth--;
+}
+
+static void report_exit(long nr, const unsigned long args[6], long ret)
+{
+	if (!sud.handlers.exit)
+		return;
+	sud_self.depth++;
+	sud.handlers.exit(sud.user, nr, args, ret);
+	sud_self.depth--;
+}
+
+static bool reporting(void)
+{
+	return atomic_load_explicit(&sud.active, memory_order_acquire) && sud_self.depth == 0;
+}
+
+/* ---- the syscalls that need more than performing ---- */
+
+/* rt_sigaction(SIGSYS, act, oldact, sigsetsize): the target's own handler
+ * becomes the chained one; the interceptor's stays installed. */
+static long virtual_sigsys_action(const unsigned long a[6])
+{
+	if (a[3] != sizeof(uint64_t))
+		return -EINVAL;
+	struct kernel_sigaction old = sud.chained;
+	if (a[1])
+		memcpy(&sud.chained, (const void *)a[1], sizeof sud.chained);
+	if (a[2])
+		memcpy((void *)a[2], &old, sizeof old);
+	return 0;
+}
+
+static void chain_sigsys(int sig, siginfo_t *info, void *uc)
+{
+	struct kernel_sigaction a = sud.chained;
+	if (a.handler == SIG_IGN)
+		return;
+	if (a.handler == SIG_DFL) {
+		/* SIGSYS's default kills with a core dump: let it, once this
+		 * handler returns and the signal is unblocked. */
+		struct kernel_sigaction dfl = {.handler = SIG_DFL};
+		raw4(SYS_rt_sigaction, SIGSYS, (unsigned long)&dfl, 0, sizeof dfl.mask);
+		raw2(SYS_tgkill, raw0(SYS_getpid), raw0(SYS_gettid));
+		return;
+	}
+	if (a.flags & SA_RESETHAND)
+		sud.chained.handler = SIG_DFL;
+	if (a.flags & SA_SIGINFO)
+		((void (*)(int, siginfo_t *, void *))a.handler)(sig, info, uc);
+	else
+		((void (*)(int))a.handler)(sig);
+}
+
+#define SIGSYS_BIT (1ull << (SIGSYS - 1))
+
+/* rt_sigprocmask(how, set, oldset, sigsetsize), SIGSYS kept unblocked. */
+static long sigprocmask_keeping_sigsys(const unsigned long a[6])
+{
+	uint64_t set, old;
+	unsigned long b[6] = {a[0], 0, a[2] ? (unsigned long)&old : 0, a[3]};
+	bool was_blocked = sud_self.sigsys_blocked;
+	if (a[3] != sizeof set)
+		return sud_raw_syscall(SYS_rt_sigprocmask, a);
+	if (a[1]) {
+		memcpy(&set, (const void *)a[1], sizeof set);
+		if (a[0] == SIG_BLOCK && (set & SIGSYS_BIT))
+			sud_self.sigsys_blocked = true;
+		else if (a[0] == SIG_UNBLOCK && (set & SIGSYS_BIT))
+			sud_self.sigsys_blocked = false;
+		else if (a[0] == SIG_SETMASK)
+			sud_self.sigsys_blocked = set & SIGSYS_BIT;
+		set &= ~SIGSYS_BIT;
+		b[1] = (unsigned long)&set;
+	}
+	long ret = sud_raw_syscall(SYS_rt_sigprocmask, b);
+	if (ret < 0)
+		sud_self.sigsys_blocked = was_blocked;
+	else if (a[2])
+		old |= was_blocked ? SIGSYS_BIT : 0, memcpy((void *)a[2], &old, sizeof old);
+	return ret;
+}
+
+/* rt_sigprocmask trapped into the SIGSYS handler: the mask to change is
+ * the one the handler's return restores (changing the current one would
+ * last only until then, and deliver signals inside the handler). */
+static long sigprocmask_in_frame(const unsigned long a[6], ucontext_t *uc)
+{
+	uint64_t mask, set;
+	if (a[3] != sizeof mask || (a[0] > SIG_SETMASK && a[1]))
+		return -EINVAL;
+	memcpy(&mask, &uc->uc_sigmask, sizeof mask);
+	uint64_t old = mask | (sud_self.sigsys_blocked ? SIGSYS_BIT : 0);
+	if (a[1]) {
+		memcpy(&set, (const void *)a[1], sizeof set);
+		uint64_t want = a[0] == SIG_BLOCK ? old | set : a[0] == SIG_UNBLOCK ? old & ~set : set;
+		want &= ~(1ull << (SIGKILL - 1) | 1ull << (SIGSTOP - 1));
+		sud_self.sigsys_blocked = want & SIGSYS_BIT;
+		mask = want & ~SIGSYS_BIT;
+		memcpy(&uc->uc_sigmask, &mask, sizeof mask);
+	}
+	if (a[2])
+		memcpy((void *)a[2], &old, sizeof old);
+	return 0;
+}
+
+/* rt_sigaction(sig, act, oldact, sigsetsize) of another signal than
+ * SIGSYS: its handler will not block SIGSYS. */
+static long sigaction_keeping_sigsys(const unsigned long a[6])
+{
+	struct kernel_sigaction act;
+	unsigned long b[6] = {a[0], a[1], a[2], a[3]};
+	if (a[1] && a[3] == sizeof act.mask) {
+		memcpy(&act, (const void *)a[1], sizeof act);
+		act.mask &= ~SIGSYS_BIT;
+		b[1] = (unsigned long)&act;
+	}
+	return sud_raw_syscall(SYS_rt_sigaction, b);
+}
+
+/* Performs a syscall that needs no signal frame, on either path. */
+static long perform(long nr, const unsigned long a[6])
+{
+	if (nr == SYS_rt_sigprocmask)
+		return sigprocmask_keeping_sigsys(a);
+	if (nr == SYS_rt_sigaction)
+		return sigaction_keeping_sigsys(a);
+	return sud_raw_syscall(nr, a);
+}
+
+/* Where a new thread's block goes: the top of its stack, 64-aligned. */
+static struct sud_child_block *child_block_at(unsigned long stack_top)
+{
+	return (struct sud_child_block *)((stack_top - sizeof(struct sud_child_block)) & ~63ul);
+}
+
+static long clone_with_stack(long nr, const unsigned long a[6], unsigned long stack_top, const ucontext_t *uc,
+			     const struct pt_regs *regs)
+{
+	struct sud_child_block *b = child_block_at(stack_top);
+	memcpy(b->fxsave, uc->uc_mcontext.fpregs, sizeof b->fxsave);
+	b->regs = *regs;
+	b->regs.rsp = stack_top;
+	memcpy(&b->sigmask, &uc->uc_sigmask, sizeof b->sigmask);
+	b->nr = nr;
+	memcpy(b->args, a, sizeof b->args);
+	return sud_raw_clone(nr, a, b);
+}
+
+/* fork, vfork, clone, clone3. */
+static long perform_clone(long nr, const unsigned long args[6], const ucontext_t *uc, const struct pt_regs *regs)
+{
+	unsigned long a[6], flags = 0, stack_top = 0;
+	struct clone_args ca = {0};
+	memcpy(a, args, sizeof a);
+	if (nr == SYS_vfork) {
+		nr = SYS_fork;
+	} else if (nr == SYS_clone) {
+		flags = a[0], stack_top = a[1];
+	} else if (nr == SYS_clone3) {
+		if (a[1] < CLONE_ARGS_SIZE_VER0 || a[1] > sizeof ca)
+			return sud_raw_syscall(nr, a);  /* the kernel's own answer */
+		memcpy(&ca, (const void *)a[0], a[1]);
+		flags = ca.flags, stack_top = ca.stack ? ca.stack + ca.stack_size : 0;
+		a[0] = (unsigned long)&ca;
+	}
+	if ((flags & CLONE_VM) && !stack_top) {
+		flags &= ~(unsigned long)(CLONE_VM | CLONE_VFORK);
+		if (nr == SYS_clone)
+			a[0] = flags;
+		else
+			ca.flags = flags;
+	}
+	if (flags & CLONE_VM)
+		return clone_with_stack(nr, a, stack_top, uc, regs);
+	long ret = sud_raw_syscall(nr, a);
+	if (ret == 0)
+		thread_switch(true);
+	return ret;
+}
+
+void sud_child_entry(struct sud_child_block *b)
+{
+	sud_self.depth = 0;
+	thread_switch(true);
+	if (reporting())
+		report_exit(b->nr, b->args, 0);
+	raw4(SYS_rt_sigprocmask, SIG_SETMASK, (unsigned long)&b->sigmask, 0, sizeof b->sigmask);
+	sud_self.selector = SUD_SELECTOR_BLOCK;
+}
+
+static bool is_clone(long nr)
+{
+	return nr == SYS_clone || nr == SYS_clone3 || nr == SYS_fork || nr == SYS_vfork;
+}
+
+/* Syscalls the rewritten path must not take: they need the SIGSYS frame. */
+static bool needs_signal_frame(long nr)
+{
+	return is_clone(nr) || nr == SYS_rt_sigreturn || nr == SYS_rt_sigaction;
+}
+
+/* ---- the SIGSYS handler ---- */
+
+static long perform_trapped(long nr, const unsigned long a[6], ucontext_t *uc, const struct pt_regs *regs)
+{
+	if (nr == SYS_rt_sigaction && a[0] == SIGSYS)
+		return virtual_sigsys_action(a);
+	if (is_clone(nr))
+		return perform_clone(nr, a, uc, regs);
+	if (nr == SYS_rt_sigprocmask)
+		return sigprocmask_in_frame(a, uc);
+	return perform(nr, a);
+}
+
+static void dispatch_trap(const siginfo_t *info, ucontext_t *uc)
+{
+	greg_t *g = uc->uc_mcontext.gregs;
+	long nr = info->si_syscall;
+	unsigned long a[6] = {g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9]};
+	bool report = reporting();
+	struct pt_regs regs;
+	regs_from_ucontext(&regs, uc, nr);
+	if (report) {
+		atomic_fetch_add_explicit(&sud.sud_calls, 1, memory_order_relaxed);
+		report_enter(nr, a, &regs);
+	}
+	if (nr == SYS_rt_sigreturn) {
+		g[REG_RIP] = (greg_t)sud_restore_rt;
+		return;
+	}
+	long ret = perform_trapped(nr, a, uc, &regs);
+	g[REG_RAX] = ret;
+	if (report)
+		report_exit(nr, a, ret);
+	if (report && sud.rewrite && !needs_signal_frame(nr))
+		sud_rewrite_site((uintptr_t)g[REG_RIP], nr);
+}
+
+static void answer_request(void)
+{
+	thread_switch(atomic_load(&sud.request_on));
+	atomic_fetch_add(&sud.acks, 1);
+}
+
+static void on_sigsys(int sig, siginfo_t *info, void *uc)
+{
+	sud_self.selector = SUD_SELECTOR_ALLOW;
+	if (info->si_code == SYS_USER_DISPATCH)
+		dispatch_trap(info, uc);
+	else if (info->si_code == SI_QUEUE && info->si_value.sival_int == SUD_THREAD_REQUEST)
+		answer_request();
+	else
+		chain_sigsys(sig, info, uc);
+	if (sud_self.on)
+		sud_self.selector = SUD_SELECTOR_BLOCK;
+}
+
+/* ---- the rewritten path ---- */
+
+long sud_fast_dispatch(struct pt_regs *r)
+{
+	long nr = (long)r->orig_rax;
+	unsigned long a[6] = {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9};
+	if (!reporting())
+		return perform(nr, a);
+	atomic_fetch_add_explicit(&sud.rewritten_calls, 1, memory_order_relaxed);
+	report_enter(nr, a, r);
+	long ret = perform(nr, a);
+	report_exit(nr, a, ret);
+	return ret;
+}
+
+/* ---- switching every thread ---- */
+
+#define SUD_ANSWER_WAIT_MS 2000
+
+static bool wait_for_answers(int expected)
+{
+	struct timespec ms = {0, 1000000};
+	for (int waited = 0; atomic_load(&sud.acks) < expected; waited++) {
+		if (waited >= SUD_ANSWER_WAIT_MS)
+			return false;
+		nanosleep(&ms, NULL);
+	}
+	return true;
+}
+
+static bool ask_thread(pid_t pid, pid_t tid)
+{
+	siginfo_t si = {0};
+	si.si_signo = SIGSYS;
+	si.si_code = SI_QUEUE;
+	si.si_pid = pid;
+	si.si_uid = getuid();
+	si.si_value.sival_int = SUD_THREAD_REQUEST;
+	return syscall(SYS_rt_tgsigqueueinfo, pid, tid, SIGSYS, &si) == 0;
+}
+
+static bool already_asked(const pid_t *asked, int n, pid_t tid)
+{
+	for (int i = 0; i < n; i++)
+		if (asked[i] == tid)
+			return true;
+	return false;
+}
+
+/* One pass over /proc/self/task: asks every thread not asked yet, waits
+ * for their answers.  Returns the number asked, or -1 on a timeout. */
+static int ask_new_threads(pid_t **asked, int *count, int *cap)
+{
+	DIR *dir = opendir("/proc/self/task");
+	if (!dir)
+		return -1;
+	pid_t pid = getpid(), me = gettid();
+	int sent = 0;
+	atomic_store(&sud.acks, 0);
+	for (struct dirent *d; (d = readdir(dir));) {
+		pid_t tid = (pid_t)atoi(d->d_name);
+		if (tid <= 0 || tid == me || already_asked(*asked, *count, tid))
+			continue;
+		if (*count == *cap) {
+			*cap = *cap ? *cap * 2 : 64;
+			*asked = realloc(*asked, sizeof **asked * (size_t)*cap);
+		}
+		(*asked)[(*count)++] = tid;
+		sent += ask_thread(pid, tid);
+	}
+	closedir(dir);
+	return wait_for_answers(sent) ? sent : -1;
+}
+
+/* Switches every other thread on or off; new threads found in a pass (made
+ * by a thread not yet switched) are asked in the next. */
+static int switch_other_threads(bool on, char *errbuf)
+{
+	pid_t *asked = NULL;
+	int count = 0, cap = 0, sent;
+	atomic_store(&sud.request_on, on);
+	do
+		sent = ask_new_threads(&asked, &count, &cap);
+	while (sent > 0);
+	free(asked);
+	if (sent < 0 && errbuf)
+		snprintf(errbuf, SYSCALL_TRACE_ERRLEN, "a thread did not switch syscall dispatch %s within %d ms",
+			 on ? "on" : "off", SUD_ANSWER_WAIT_MS);
+	return sent < 0 ? -ETIMEDOUT : 0;
+}
+
+/* ---- start and stop ---- */
+
+static bool sud_started;
+
+static long set_sigsys_action(const struct kernel_sigaction *act, struct kernel_sigaction *old)
+{
+	return raw4(SYS_rt_sigaction, SIGSYS, (unsigned long)act, (unsigned long)old, sizeof act->mask);
+}
+
+static int install_handler(char *errbuf)
+{
+	struct kernel_sigaction act = {
+		.handler = (void *)on_sigsys,
+		.flags = SA_SIGINFO | SA_RESTORER,
+		.restorer = sud_restore_rt,
+		.mask = ~0ull,
+	};
+	long rc = set_sigsys_action(&act, &sud.previous);
+	if (rc < 0) {
+		snprintf(errbuf, SYSCALL_TRACE_ERRLEN, "rt_sigaction(SIGSYS): %s", strerror((int)-rc));
+		return (int)rc;
+	}
+	sud.chained = sud.previous;
+	return 0;
+}
+
+static void stop_locked(void);
+
+static int start_locked(const struct syscall_handlers *h, void *user, unsigned flags, char *errbuf)
+{
+	if (sud_started) {
+		snprintf(errbuf, SYSCALL_TRACE_ERRLEN, "syscall tracing is already started");
+		return -EBUSY;
+	}
+	sud.handlers = *h;
+	sud.user = user;
+	sud.rewrite = !(flags & SYSCALL_TRACE_NO_REWRITE);
+	atomic_store(&sud.sud_calls, 0);
+	atomic_store(&sud.rewritten_calls, 0);
+	int rc = install_handler(errbuf);
+	if (rc < 0)
+		return rc;
+	long on = thread_switch(true);
+	if (on < 0) {
+		set_sigsys_action(&sud.previous, NULL);
+		snprintf(errbuf, SYSCALL_TRACE_ERRLEN, "Syscall User Dispatch unavailable: prctl(PR_SET_SYSCALL_USER_DISPATCH): %s",
+			 strerror((int)-on));
+		return (int)on;
+	}
+	sud_started = true;
+	atomic_store(&sud.active, true);
+	rc = switch_other_threads(true, errbuf);
+	if (rc < 0)
+		stop_locked();
+	return rc;
+}
+
+int syscall_trace_start(const struct syscall_handlers *h, void *user, unsigned flags, char *errbuf)
+{
+	pthread_mutex_lock(&sud.lock);
+	sud_self.depth++;
+	int rc = start_locked(h, user, flags, errbuf);
+	if (sud_self.on)
+		sud_self.selector = SUD_SELECTOR_BLOCK;
+	sud_self.depth--;
+	pthread_mutex_unlock(&sud.lock);
+	return rc;
+}
+
+static void stop_locked(void)
+{
+	if (!sud_started)
+		return;
+	atomic_store(&sud.active, false);
+	sud_rewrite_restore_all();
+	int rc = switch_other_threads(false, NULL);
+	thread_switch(false);
+	/* A thread that did not answer still traps: it keeps the (now inert)
+	 * handler.  Otherwise SIGSYS gets the action the target last set. */
+	if (rc == 0)
+		set_sigsys_action(&sud.chained, NULL);
+	sud_started = false;
+}
+
+void syscall_trace_stop(void)
+{
+	pthread_mutex_lock(&sud.lock);
+	sud_self.depth++;
+	stop_locked();
+	sud_self.depth--;
+	pthread_mutex_unlock(&sud.lock);
+}
+
+void syscall_trace_get_stats(struct syscall_trace_stats *out)
+{
+	out->sud_calls = atomic_load(&sud.sud_calls);
+	out->rewritten_calls = atomic_load(&sud.rewritten_calls);
+	sud_rewrite_counts(&out->sites_rewritten, &out->sites_refused);
+}

@@ -1,0 +1,65 @@
+/*
+ * syscall_trace.h - the in-process syscall interceptor (issue 14, item 3):
+ * every system call the process's threads make is reported to a pair of
+ * handlers, as the kernel's raw_syscalls sys_enter / sys_exit tracepoints
+ * report them, entirely in user space.
+ *
+ * How: Syscall User Dispatch (PR_SET_SYSCALL_USER_DISPATCH) with a selector
+ * byte per thread sends each syscall made outside this module's own code
+ * range (syscall_entry.S) to a SIGSYS handler, which reports it, performs
+ * it from inside the range, and reports its result.  A site whose bytes are
+ * glibc's `mov $NR, %eax; syscall` and that nothing jumps into is rewritten
+ * the first time it traps into a jump to a stub that does the same without
+ * a signal (syscall_rewrite.c); syscall_trace_stop() restores every byte.
+ * Threads running at start are switched on by a queued SIGSYS each handles
+ * itself; threads created later are switched on by the interceptor's own
+ * handling of clone and clone3.  The details, and what is not preserved,
+ * are in syscall_trace.c.
+ *
+ * Owns: struct syscall_handlers, syscall_trace_start/stop/stats.
+ */
+#ifndef BPFVM_HOOKS_SYSCALL_TRACE_H
+#define BPFVM_HOOKS_SYSCALL_TRACE_H
+
+#include <asm/ptrace.h>  /* struct pt_regs, the kernel's x86-64 layout */
+#include <stdint.h>
+
+#define SYSCALL_TRACE_ERRLEN 256
+
+/* Both are called in the thread that made the syscall, with every signal
+ * blocked (SUD path) or not (rewritten path); syscalls they make
+ * themselves are performed without being reported.  enter sees the
+ * registers as sys_enter's pt_regs shows them (rax -ENOSYS, orig_rax the
+ * number, rip after the syscall instruction); it cannot change them, as a
+ * BPF program cannot.  exit is not called for rt_sigreturn, nor for
+ * exit and exit_group (they do not return), as in the kernel. */
+struct syscall_handlers {
+	void (*enter)(void *user, long nr, const unsigned long args[6], const struct pt_regs *regs);
+	void (*exit)(void *user, long nr, const unsigned long args[6], long ret);
+};
+
+enum syscall_trace_flags {
+	SYSCALL_TRACE_NO_REWRITE = 1 << 0, /* every site stays on the SUD path */
+};
+
+/* Starts intercepting every thread's syscalls.  Returns 0, or a negative
+ * errno with a message in errbuf (SYSCALL_TRACE_ERRLEN bytes): -ENOSYS or
+ * -EINVAL where the kernel has no Syscall User Dispatch, -EBUSY if already
+ * started, -ETIMEDOUT if a running thread did not switch on in time (every
+ * thread is then switched off again). */
+int syscall_trace_start(const struct syscall_handlers *h, void *user, unsigned flags, char *errbuf);
+
+/* Stops: every rewritten site gets its bytes back, every thread's dispatch
+ * is switched off, the previous SIGSYS action is restored.  The stubs stay
+ * mapped (a thread may still be returning through one). */
+void syscall_trace_stop(void);
+
+struct syscall_trace_stats {
+	uint64_t sud_calls;        /* reported through the SIGSYS handler */
+	uint64_t rewritten_calls;  /* reported through a rewritten site's stub */
+	uint64_t sites_rewritten;  /* sites patched since start */
+	uint64_t sites_refused;    /* sites examined and left on the SUD path */
+};
+void syscall_trace_get_stats(struct syscall_trace_stats *out);
+
+#endif

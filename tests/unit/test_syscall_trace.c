@@ -1,0 +1,298 @@
+/*
+ * test_syscall_trace.c - the in-process syscall interceptor
+ * (src/hooks/syscall_*): the syscalls this test makes between two marker
+ * calls are the ones the handlers see, with their arguments, registers
+ * and results; both the SIGSYS path and the rewritten path serve them;
+ * threads created before and after start, signal handlers, fork, a SIGSYS
+ * handler of the test's own; stop leaves code, dispatch and SIGSYS's
+ * action as they were.  Skips (77) where Syscall User Dispatch is missing.
+ */
+#define _GNU_SOURCE
+#include "hooks/syscall_trace.h"
+#include "support/check.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MARKER_FD (-4242)   /* close(MARKER_FD) starts and ends counting */
+#define NR_MAX 512
+
+static struct {
+	_Atomic bool counting;
+	_Atomic long enter[NR_MAX], exit[NR_MAX];
+	_Atomic long bad_regs, bad_args, bad_ret;
+	int devnull;
+	pid_t ppid;
+} seen;
+
+static void marker(void) { close(MARKER_FD); }
+
+static void reset_counts(void)
+{
+	for (int i = 0; i < NR_MAX; i++)
+		seen.enter[i] = seen.exit[i] = 0;
+	seen.bad_regs = seen.bad_args = seen.bad_ret = 0;
+}
+
+static bool regs_agree(long nr, const unsigned long a[6], const struct pt_regs *r)
+{
+	unsigned char insn[2];
+	memcpy(insn, (const void *)(r->rip - 2), sizeof insn);
+	return r->orig_rax == (unsigned long)nr && r->rax == (unsigned long)-ENOSYS && r->rdi == a[0] &&
+	       r->rsi == a[1] && r->rdx == a[2] && r->r10 == a[3] && r->r8 == a[4] && r->r9 == a[5] &&
+	       r->rcx == r->rip && r->cs == 0x33 && insn[0] == 0x0f && insn[1] == 0x05;
+}
+
+static void on_enter(void *user, long nr, const unsigned long a[6], const struct pt_regs *regs)
+{
+	(void)user;
+	if (nr == SYS_close && (int)a[0] == MARKER_FD)
+		seen.counting = !seen.counting;
+	if (!seen.counting || nr < 0 || nr >= NR_MAX)
+		return;
+	seen.enter[nr]++;
+	if (!regs_agree(nr, a, regs))
+		seen.bad_regs++;
+	if (nr == SYS_write && (int)a[0] == seen.devnull && a[2] != 5)
+		seen.bad_args++;
+	if (nr == SYS_openat && strcmp((const char *)a[1], "/dev/null") != 0)
+		seen.bad_args++;
+}
+
+static void on_exit_(void *user, long nr, const unsigned long a[6], long ret)
+{
+	(void)user;
+	if (!seen.counting || nr < 0 || nr >= NR_MAX)
+		return;
+	seen.exit[nr]++;
+	if ((nr == SYS_getppid && ret != seen.ppid) || (nr == SYS_getpid && ret != getpid()) ||
+	    (nr == SYS_write && (int)a[0] == seen.devnull && ret != 5) || (nr == SYS_openat && ret < 0))
+		seen.bad_ret++;
+}
+
+static const struct syscall_handlers handlers = {on_enter, on_exit_};
+
+static bool start(unsigned flags)
+{
+	char err[SYSCALL_TRACE_ERRLEN] = "";
+	int rc = syscall_trace_start(&handlers, NULL, flags, err);
+	return CHECK(rc == 0, "syscall_trace_start: %d %s", rc, err);
+}
+
+static void check_count(long nr, long want, const char *name)
+{
+	CHECK(seen.enter[nr] == want && seen.exit[nr] == want, "%s: enter %ld exit %ld, want %ld", name,
+	      (long)seen.enter[nr], (long)seen.exit[nr], want);
+}
+
+static void make_calls(int n)
+{
+	for (int i = 0; i < n; i++) {
+		getppid();
+		getpid();
+		if (write(seen.devnull, "hello", 5) != 5)
+			break;
+		if (i % 2 == 0)
+			close(open("/dev/null", O_RDONLY));
+	}
+}
+
+static void test_counts(unsigned flags, const char *what)
+{
+	reset_counts();
+	if (!start(flags))
+		return;
+	marker();
+	make_calls(200);
+	marker();
+	struct syscall_trace_stats st;
+	syscall_trace_get_stats(&st);
+	syscall_trace_stop();
+	printf("%s: %lu via SIGSYS, %lu via rewritten sites, %lu sites rewritten, %lu refused\n", what,
+	       (unsigned long)st.sud_calls, (unsigned long)st.rewritten_calls, (unsigned long)st.sites_rewritten,
+	       (unsigned long)st.sites_refused);
+	check_count(SYS_getppid, 200, "getppid");
+	check_count(SYS_getpid, 200, "getpid");
+	check_count(SYS_write, 200, "write");
+	check_count(SYS_openat, 100, "openat");
+	CHECK(!seen.bad_regs && !seen.bad_args && !seen.bad_ret, "%s: %ld bad pt_regs, %ld bad args, %ld bad results",
+	      what, (long)seen.bad_regs, (long)seen.bad_args, (long)seen.bad_ret);
+	CHECK(st.sud_calls > 0, "%s: no call went through SIGSYS", what);
+	if (flags & SYSCALL_TRACE_NO_REWRITE)
+		CHECK(st.rewritten_calls == 0 && st.sites_rewritten == 0, "%s: a site was rewritten", what);
+	else
+		CHECK(st.rewritten_calls > 0 && st.sites_rewritten > 0, "%s: no rewritten site served a call", what);
+}
+
+/* ---- threads: one running before start, four created after ---- */
+
+#define THREAD_CALLS 1000
+static pthread_barrier_t started;
+
+static void *caller(void *arg)
+{
+	if (arg)
+		pthread_barrier_wait(&started);
+	for (int i = 0; i < THREAD_CALLS; i++)
+		getppid();
+	return NULL;
+}
+
+static void test_threads(void)
+{
+	pthread_t early, late[4];
+	reset_counts();
+	pthread_barrier_init(&started, NULL, 2);
+	pthread_create(&early, NULL, caller, &started);
+	if (!start(0))
+		return;
+	marker();
+	pthread_barrier_wait(&started);
+	for (int i = 0; i < 4; i++)
+		pthread_create(&late[i], NULL, caller, NULL);
+	for (int i = 0; i < 4; i++)
+		pthread_join(late[i], NULL);
+	pthread_join(early, NULL);
+	marker();
+	syscall_trace_stop();
+	check_count(SYS_getppid, 5 * THREAD_CALLS, "getppid in 5 threads");
+	CHECK(seen.enter[SYS_clone3] + seen.enter[SYS_clone] == 4, "clones seen: %ld",
+	      (long)(seen.enter[SYS_clone3] + seen.enter[SYS_clone]));
+	pthread_barrier_destroy(&started);
+}
+
+/* ---- signal handlers ---- */
+
+static void usr1(int sig)
+{
+	(void)sig;
+	for (int i = 0; i < 3; i++)
+		getppid();
+}
+
+static void test_signal_handlers(void)
+{
+	struct sigaction sa = {.sa_handler = usr1}, old;
+	sigaction(SIGUSR1, &sa, &old);
+	reset_counts();
+	if (!start(0))
+		return;
+	marker();
+	for (int i = 0; i < 10; i++)
+		raise(SIGUSR1);
+	marker();
+	syscall_trace_stop();
+	sigaction(SIGUSR1, &old, NULL);
+	check_count(SYS_getppid, 30, "getppid in signal handlers");
+	CHECK(seen.enter[SYS_rt_sigreturn] == 10 && seen.exit[SYS_rt_sigreturn] == 0,
+	      "rt_sigreturn: enter %ld exit %ld, want 10 and 0", (long)seen.enter[SYS_rt_sigreturn],
+	      (long)seen.exit[SYS_rt_sigreturn]);
+}
+
+/* ---- fork: the child is traced too ---- */
+
+static void test_fork(void)
+{
+	reset_counts();
+	if (!start(0))
+		return;
+	marker();
+	pid_t child = fork();
+	if (child == 0) {
+		getppid();
+		_exit(seen.enter[SYS_getppid] == 1 && seen.exit[SYS_getppid] == 1 ? 0 : 1);
+	}
+	int status = -1;
+	waitpid(child, &status, 0);
+	marker();
+	syscall_trace_stop();
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "forked child: status %#x", status);
+	CHECK(seen.exit[SYS_wait4] == 1 && seen.exit[SYS_getppid] == 0, "parent: wait4 %ld getppid %ld",
+	      (long)seen.exit[SYS_wait4], (long)seen.exit[SYS_getppid]);
+}
+
+/* ---- a SIGSYS handler of the test's own ---- */
+
+static _Atomic int own_sigsys_a, own_sigsys_b;
+static void sigsys_a(int sig) { (void)sig; own_sigsys_a++; }
+static void sigsys_b(int sig, siginfo_t *si, void *uc) { (void)sig, (void)uc; own_sigsys_b += si->si_code == SI_TKILL; }
+
+static void test_own_sigsys(void)
+{
+	struct sigaction a = {.sa_handler = sigsys_a}, b = {.sa_sigaction = sigsys_b, .sa_flags = SA_SIGINFO}, old, now;
+	sigaction(SIGSYS, &a, &old);
+	if (!start(0))
+		return;
+	raise(SIGSYS);
+	struct sigaction seen_a;
+	sigaction(SIGSYS, &b, &seen_a);
+	raise(SIGSYS);
+	raise(SIGSYS);
+	syscall_trace_stop();
+	CHECK(own_sigsys_a == 1 && own_sigsys_b == 2, "own SIGSYS handlers ran %d and %d times, want 1 and 2",
+	      (int)own_sigsys_a, (int)own_sigsys_b);
+	CHECK(seen_a.sa_handler == sigsys_a, "sigaction(SIGSYS) while traced did not return the test's handler");
+	sigaction(SIGSYS, NULL, &now);
+	CHECK(now.sa_sigaction == sigsys_b, "after stop SIGSYS's action is not the one the test last set");
+	raise(SIGSYS);
+	CHECK(own_sigsys_b == 3, "after stop the test's SIGSYS handler did not run");
+	sigaction(SIGSYS, &old, NULL);
+}
+
+/* ---- stop leaves everything as it was ---- */
+
+static void test_stop_restores(void)
+{
+	unsigned char before[16], after[16];
+	memcpy(before, (const void *)getppid, sizeof before);
+	struct sigaction sys_before, sys_after;
+	sigaction(SIGSYS, NULL, &sys_before);
+	reset_counts();
+	if (!start(0))
+		return;
+	make_calls(10);
+	unsigned char during[16];
+	memcpy(during, (const void *)getppid, sizeof during);
+	syscall_trace_stop();
+	memcpy(after, (const void *)getppid, sizeof after);
+	sigaction(SIGSYS, NULL, &sys_after);
+	CHECK(memcmp(before, during, sizeof before) != 0, "getppid's bytes were not rewritten while traced");
+	CHECK(memcmp(before, after, sizeof before) == 0, "getppid's bytes differ after stop");
+	CHECK(sys_before.sa_handler == sys_after.sa_handler, "SIGSYS's action differs after stop");
+	marker();
+	make_calls(10);
+	marker();
+	CHECK(seen.enter[SYS_getppid] == 0 && seen.enter[SYS_close] == 0, "a call was reported after stop");
+	char err[SYSCALL_TRACE_ERRLEN];
+	CHECK(start(0) && syscall_trace_start(&handlers, NULL, 0, err) == -EBUSY, "a second start was not refused");
+	syscall_trace_stop();
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IONBF, 0);  /* a crash loses nothing printed */
+	seen.devnull = open("/dev/null", O_WRONLY);
+	seen.ppid = getppid();
+	char err[SYSCALL_TRACE_ERRLEN] = "";
+	int rc = syscall_trace_start(&handlers, NULL, 0, err);
+	if (rc == -EINVAL || rc == -ENOSYS || rc == -EPERM) {
+		printf("SKIP: %s\n", err);
+		return 77;
+	}
+	syscall_trace_stop();
+	test_counts(0, "rewriting");
+	test_counts(SYSCALL_TRACE_NO_REWRITE, "SIGSYS only");
+	test_threads();
+	test_signal_handlers();
+	test_fork();
+	test_own_sigsys();
+	test_stop_restores();
+	return check_summary();
+}
