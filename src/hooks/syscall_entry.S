@@ -18,19 +18,25 @@
 	.hidden sud_code_start, sud_code_end
 sud_code_start:
 
-/* long sud_raw_syscall(long nr, const unsigned long args[6]) */
-	.globl sud_raw_syscall
-	.hidden sud_raw_syscall
-	.type sud_raw_syscall, @function
-sud_raw_syscall:
-	mov %rdi, %rax
-	mov %rsi, %r11
+/* rax = the number in rdi; the six arguments from the array at rsi into
+ * the system call's registers (r11 is free: syscall clobbers it). */
+.macro LOAD_SYSCALL nr_reg=%rdi, args_reg=%rsi
+	mov \nr_reg, %rax
+	mov \args_reg, %r11
 	mov 0(%r11), %rdi
 	mov 8(%r11), %rsi
 	mov 16(%r11), %rdx
 	mov 24(%r11), %r10
 	mov 32(%r11), %r8
 	mov 40(%r11), %r9
+.endm
+
+/* long sud_raw_syscall(long nr, const unsigned long args[6]) */
+	.globl sud_raw_syscall
+	.hidden sud_raw_syscall
+	.type sud_raw_syscall, @function
+sud_raw_syscall:
+	LOAD_SYSCALL
 	syscall
 	ret
 	.size sud_raw_syscall, . - sud_raw_syscall
@@ -56,14 +62,7 @@ sud_restore_rt:
 sud_raw_clone:
 	push %rbx
 	mov %rdx, %rbx
-	mov %rdi, %rax
-	mov %rsi, %r11
-	mov 0(%r11), %rdi
-	mov 8(%r11), %rsi
-	mov 16(%r11), %rdx
-	mov 24(%r11), %r10
-	mov 32(%r11), %r8
-	mov 40(%r11), %r9
+	LOAD_SYSCALL
 	syscall
 	test %rax, %rax
 	jz 1f
