@@ -271,6 +271,7 @@ static int attach_locked(uint8_t *func, const struct probe_attach_opts *opts, st
 		return error_set(err, -errno, -1, "probe %p: mprotect: %s", (void *)func, strerror(errno));
 	p->site = s;
 	p->redirects_before = atomic_load(&s->trap_redirects);
+	p->moved_before = atomic_load(&s->threads_moved);
 	atomic_store(&s->current, p);
 	mode = install(s, mode);
 	set_writable(func, len, 0);
@@ -331,4 +332,5 @@ void probe_stats(const struct probe *p, struct probe_stats *out)
 	out->returns = atomic_load(&p->returns);
 	out->missed_returns = atomic_load(&p->missed_returns);
 	out->trap_redirects = atomic_load(&p->site->trap_redirects) - p->redirects_before;
+	out->threads_moved = atomic_load(&p->site->threads_moved) - p->moved_before;
 }

@@ -80,6 +80,7 @@ struct probe_stats {
 	uint64_t returns;                    /* return handler calls */
 	uint64_t missed_returns;             /* shadow stack full: no return call */
 	uint64_t trap_redirects;             /* breakpoint hits sent into the trampoline while patching */
+	uint64_t threads_moved;              /* threads moved from the displaced bytes into the trampoline */
 };
 
 /* Attaches a probe to the function at func (one probe per function at a

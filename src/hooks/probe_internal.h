@@ -33,6 +33,7 @@ struct probe_site {
 	_Atomic(struct probe *) current;
 	atomic_uint inside;                  /* threads in a handler call of this site */
 	atomic_uint_fast64_t trap_redirects;
+	atomic_uint_fast64_t threads_moved;
 };
 
 struct probe {
@@ -41,7 +42,7 @@ struct probe {
 	struct probe_handlers h;
 	void *user;
 	enum probe_path path;
-	uint64_t redirects_before;
+	uint64_t redirects_before, moved_before;
 	atomic_uint_fast64_t entries[PROBE_PATH_COUNT];
 	atomic_uint_fast64_t returns;
 	atomic_uint_fast64_t missed_returns;

@@ -104,8 +104,10 @@ static void answer_move(greg_t *g)
 		uintptr_t rip = (uintptr_t)g[REG_RIP], f = (uintptr_t)s->func;
 		const struct x86_reloc *r = &s->jump_reloc;
 		for (unsigned i = 1; rip > f && rip < f + r->src_len && i < r->count; i++)
-			if (rip - f == r->src_off[i])
+			if (rip - f == r->src_off[i]) {
 				g[REG_RIP] = (greg_t)(s->trampoline_resume + r->out_off[i]);
+				atomic_fetch_add_explicit(&s->threads_moved, 1, memory_order_relaxed);
+			}
 	}
 	pid_t me = current_tid();
 	unsigned n = atomic_load(&move_count);

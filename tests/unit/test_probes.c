@@ -15,7 +15,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "hooks/probe.h"
 #include "support/check.h"
@@ -36,6 +38,8 @@ __asm__(".pushsection .data\n.p2align 3\nprobe_t_data: .quad 1000\n.popsection\n
 	".p2align 4\n.globl probe_t_calls\n.hidden probe_t_calls\n"
 	"probe_t_calls: call probe_t_helper\n add %rdi, %rax\n ret\n"
 	"probe_t_helper: mov $100, %eax\n ret\n"
+	".p2align 4\n.globl probe_t_park\n.hidden probe_t_park\n"
+	"probe_t_park: xor %eax, %eax\n syscall\n nop\n ret\n"
 	".p2align 4\n.globl probe_t_stress\n.hidden probe_t_stress\n"
 	"probe_t_stress: mov %rdi, %rax\n add %rax, %rax\n inc %rax\n ret\n"
 	".popsection\n");
@@ -47,6 +51,7 @@ long probe_t_loop(long x, long n);
 long probe_t_branchy(long x);
 long probe_t_calls(long x);
 long probe_t_stress(long x);
+long probe_t_park(long fd, void *buf, long n);   /* read(2) from inside its displaced bytes */
 
 __attribute__((noipa)) long add6(long a, long b, long c, long d, long e, long f)
 {
@@ -253,6 +258,71 @@ static void test_longjmp(void)
 	probe_detach(p);
 }
 
+/* A thread blocked inside the displaced bytes (in read(2), called at
+ * offset 2 of probe_t_park) while they are replaced must be moved into
+ * the trampoline's copy, else it would resume in the middle of the jump. */
+static int park_fds[2];
+static long park_result;
+static atomic_int park_tid;
+
+static void *park_thread(void *arg)
+{
+	char c;
+	(void)arg;
+	atomic_store(&park_tid, (int)syscall(SYS_gettid));
+	park_result = probe_t_park(park_fds[0], &c, 1);
+	return NULL;
+}
+
+/* 1 when thread tid is blocked in read(2) (system call 0). */
+static int blocked_in_read(int tid)
+{
+	char path[64], line[128] = "";
+	snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	int blocked = fgets(line, sizeof line, f) && strncmp(line, "0 ", 2) == 0;
+	fclose(f);
+	return blocked;
+}
+
+static void test_move_blocked_thread(void)
+{
+	if (!CHECK(pipe(park_fds) == 0, "pipe"))
+		return;
+	uint8_t before[16];
+	memcpy(before, probe_t_park, sizeof before);
+	pthread_t t;
+	pthread_create(&t, NULL, park_thread, NULL);
+	int blocked = 0;
+	for (int i = 0; i < 5000 && !blocked; i++) {
+		blocked = atomic_load(&park_tid) && blocked_in_read(atomic_load(&park_tid));
+		if (!blocked)
+			usleep(1000);
+	}
+	CHECK(blocked, "the parked thread never blocked in read");
+	struct probe *p = attach_or_fail(probe_t_park, 0, &entry_only, "thread parked in the displaced bytes");
+	if (p) {
+		struct probe_stats st;
+		probe_stats(p, &st);
+		CHECK(probe_path(p) == PROBE_PATH_TRAMPOLINE && st.threads_moved == 1,
+		      "parked thread: path %d, threads moved %lu", probe_path(p), (unsigned long)st.threads_moved);
+	}
+	CHECK(write(park_fds[1], "x", 1) == 1, "write");
+	pthread_join(t, NULL);
+	CHECK(park_result == 1 && seen.entries == 0, "parked thread: read returned %ld, entries %d", park_result,
+	      seen.entries);
+	if (p) {
+		char c;
+		CHECK(write(park_fds[1], "y", 1) == 1, "write");
+		CHECK(probe_t_park(park_fds[0], &c, 1) == 1 && c == 'y' && seen.entries == 1, "probed read");
+		detach_and_check(p, probe_t_park, before, "parked thread");
+	}
+	close(park_fds[0]);
+	close(park_fds[1]);
+}
+
 static void test_refusals(void)
 {
 	bpfvm_error err = { 0 };
@@ -339,7 +409,7 @@ static void test_stress(void)
 	for (int i = 0; i < STRESS_THREADS; i++)
 		pthread_create(&t[i], NULL, stress_thread, &counts[i]);
 	int cycles = stress_cycles(), failures = 0, not_trampoline = 0;
-	uint64_t by_path[PROBE_PATH_COUNT] = { 0 }, redirects = 0;
+	uint64_t by_path[PROBE_PATH_COUNT] = { 0 }, redirects = 0, moved = 0;
 	for (int k = 0; k < cycles && !failures; k++) {
 		struct probe *p = NULL;
 		bpfvm_error err = { 0 };
@@ -359,6 +429,7 @@ static void test_stress(void)
 		for (int i = 0; i < PROBE_PATH_COUNT; i++)
 			by_path[i] += st.entries[i];
 		redirects += st.trap_redirects;
+		moved += st.threads_moved;
 		atomic_store(&phase, 4l * k + 4);
 		spin_us(20);
 	}
@@ -373,8 +444,9 @@ static void test_stress(void)
 		sum.wrong_detached += counts[i].wrong_detached;
 	}
 	printf("stress: %d cycles, %ld calls, %ld wholly attached; entries by trampoline %lu, by int3 %lu, "
-	       "breakpoint redirects %lu\n", cycles, sum.calls, sum.in_windows, (unsigned long)by_path[0],
-	       (unsigned long)by_path[1], (unsigned long)redirects);
+	       "breakpoint redirects %lu, threads moved out of the displaced bytes %lu\n", cycles, sum.calls,
+	       sum.in_windows, (unsigned long)by_path[0], (unsigned long)by_path[1], (unsigned long)redirects,
+	       (unsigned long)moved);
 	CHECK(sum.wrong_value == 0, "stress: %ld wrong return values", sum.wrong_value);
 	CHECK(sum.wrong_attached == 0, "stress: %ld calls within an attachment not counted exactly once",
 	      sum.wrong_attached);
@@ -394,6 +466,7 @@ int main(void)
 		test_recursion(force_int3);
 	}
 	test_longjmp();
+	test_move_blocked_thread();
 	test_refusals();
 	test_stress();
 	return check_summary();
