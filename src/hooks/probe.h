@@ -29,6 +29,19 @@
  * do not know the return trampoline: a return-probed frame cannot be
  * unwound through.
  *
+ * Generated code is kept for the process lifetime (a thread may still
+ * be inside it after detach), one page per function ever probed, reused
+ * when the function is probed again.
+ *
+ * Known limits: a branch into the displaced bytes from outside the
+ * scanned extent (a .cold part placed before the function, a jump table)
+ * is not seen; a thread whose context inside the displaced bytes is saved
+ * in a signal frame (a handler running over it) is not moved; a probed
+ * function called on a sigaltstack above the thread's stack drops the
+ * shadow entries below it (as the kernel's uretprobes would); patched
+ * pages go back to read+exec, whatever they were; in a library loaded
+ * by dlopen, a thread's first probe hit allocates its thread-local block.
+ *
  * The engine handles SIGTRAP (breakpoints) and PROBE_MOVE_SIGNAL (moving
  * threads out of the bytes being replaced); any other use of these
  * signals goes on to the handler installed before the first attach.

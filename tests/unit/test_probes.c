@@ -5,6 +5,8 @@
  * a jump, a loop back into the first bytes), arguments and return values
  * as PT_REGS_PARM1..6 and PT_REGS_RC read them, bpf_override_return's
  * semantics, longjmp out of a return-probed function, recursion, and
+ * a thread blocked inside the bytes being replaced, the program's own
+ * SIGTRAP handler still called for traps that are not probes, and
  * attach/detach while 4 threads call the function (BPFVM_PROBE_CYCLES
  * cycles, default 1000, 200 when CI is set).
  */
@@ -12,6 +14,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -457,8 +460,26 @@ static void test_stress(void)
 	CHECK(memcmp(probe_t_stress, before, sizeof before) == 0, "stress: bytes not restored");
 }
 
+/* A SIGTRAP handler installed before the first probe still gets the
+ * traps that are not the probes': a breakpoint elsewhere, a raise(). */
+static volatile sig_atomic_t own_traps;
+
+static void own_trap_handler(int sig)
+{
+	(void)sig;
+	own_traps++;
+}
+
+static void test_foreign_traps(void)
+{
+	__asm__ volatile("int3");
+	raise(SIGTRAP);
+	CHECK(own_traps == 2, "the program's own SIGTRAP handler ran %d times, want 2", (int)own_traps);
+}
+
 int main(void)
 {
+	signal(SIGTRAP, own_trap_handler);
 	test_prologues();
 	for (int force_int3 = 0; force_int3 < 2; force_int3++) {
 		test_args_and_return(force_int3);
@@ -468,6 +489,7 @@ int main(void)
 	test_longjmp();
 	test_move_blocked_thread();
 	test_refusals();
+	test_foreign_traps();
 	test_stress();
 	return check_summary();
 }
