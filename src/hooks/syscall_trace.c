@@ -92,7 +92,19 @@ struct sud_thread {
 	int depth;               /* > 0: inside a handler, start or stop */
 	bool sigsys_blocked;     /* what the thread believes of SIGSYS's mask bit */
 };
+/* The thread's state.  libbpfvm keeps the default TLS model, so that it
+ * can be dlopen()ed (initial-exec TLS would need room in every thread's
+ * static TLS block).  A copy built into a library loaded at start-up
+ * (LD_PRELOAD) may define SUD_TLS_INITIAL_EXEC: its first access in a
+ * thread, often inside the SIGSYS handler, then never allocates.  In a
+ * library loaded later by dlopen the first access in a thread may
+ * allocate (glibc's __tls_get_addr), inside a signal handler: a known
+ * limit for an agent injected into a running process (syscall_trace.h). */
+#ifdef SUD_TLS_INITIAL_EXEC
 static __thread struct sud_thread sud_self __attribute__((tls_model("initial-exec")));
+#else
+static __thread struct sud_thread sud_self;
+#endif
 
 static struct {
 	pthread_mutex_t lock;               /* start and stop */

@@ -14,7 +14,11 @@
  * Threads running at start are switched on by a queued SIGSYS each handles
  * itself; threads created later are switched on by the interceptor's own
  * handling of clone and clone3.  The details, and what is not preserved,
- * are in syscall_trace.c.
+ * are in syscall_trace.c.  Known limit: built into a library that is
+ * dlopen()ed (an agent injected into a running process), a thread's first
+ * trap reaches its thread-local state through glibc's __tls_get_addr,
+ * which may allocate inside the SIGSYS handler; a library loaded at
+ * start-up may define SUD_TLS_INITIAL_EXEC to avoid it.
  *
  * Owns: struct syscall_handlers, syscall_trace_start/stop/stats.
  */
