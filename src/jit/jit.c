@@ -28,9 +28,6 @@ struct jit_code {
 	size_t *callback_off;     /* entry of each of prog->callbacks */
 };
 
-typedef uint64_t (*jit_entry_fn)(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
-                                 struct bpfvm_run *run);
-
 static void perf_map_add(const void *addr, size_t len, const char *name)
 {
 	char path[64];
@@ -116,8 +113,14 @@ const void *jit_code_bytes(const void *state, size_t *len)
 	return code->mem;
 }
 
+jit_entry_fn jit_code_entry(const void *state)
+{
+	const struct jit_code *code = state;
+	return (jit_entry_fn)code->mem;
+}
+
 /* How compiled code left: a result, a stop, or a fault turned into an error. */
-static int jit_result(struct bpfvm_run *run, uint64_t result, uint64_t *r0, bpfvm_error *err)
+int jit_result(struct bpfvm_run *run, uint64_t result, uint64_t *r0, bpfvm_error *err)
 {
 	if (run->status == RUN_STOPPED || run->status == RUN_TAIL_CALL) {
 		*r0 = run->stop_value;
