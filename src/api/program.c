@@ -489,9 +489,12 @@ void run_direct_init(struct run_direct *d)
 	d->run.engine = &engine_jit;
 }
 
-int run_direct_finish(struct run_direct *d, uint64_t result, uint64_t *r0, bpfvm_error *err)
+int run_direct_finish(struct run_direct *d, uint64_t result, uint64_t r1, uint64_t r2, uint64_t *r0,
+                      bpfvm_error *err)
 {
 	struct bpfvm_run *run = &d->run;
+	d->opts.args[0] = r1;
+	d->opts.args[1] = r2;
 	int rc = jit_result(run, result, r0, &d->err);
 	if (!rc && run->status == RUN_TAIL_CALL)
 		rc = run_follow(tail_call_next(run, &d->tail_opts), run, &d->tail_opts, r0, &d->err);
@@ -502,6 +505,11 @@ int run_direct_finish(struct run_direct *d, uint64_t result, uint64_t *r0, bpfvm
 	run->engine = &engine_jit;
 	run->jit_budget = UINT64_MAX;
 	run->lent_count = 0;
+	run->status = RUN_OK;
+	run->fault_kind = FAULT_NONE;
+	run->jit_depth = 0;
+	run->tail_calls = 0;
+	d->stamp = 0;   /* a tail call changed run->prog */
 	if (rc && err)
 		*err = d->err;
 	return rc;

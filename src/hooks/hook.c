@@ -45,6 +45,7 @@
 
 struct hook_link {
 	uint64_t id;
+	uint64_t stamp;               /* this program in this link: for run_direct_enter() */
 	const bpfvm_program *prog;
 	const void *jit_state;        /* unchecked compiled code, or NULL: run through the API */
 	jit_entry_fn entry;
@@ -53,6 +54,9 @@ struct hook_link {
 /* What runs read: never changed once published. */
 struct hook_links {
 	size_t count;
+	/* one program with compiled code, and a rule whose result is its r0:
+	 * runs take the shortest path */
+	bool one_direct;
 	struct hook_link link[];
 };
 
@@ -87,6 +91,7 @@ struct hook_thread {
 static _Atomic uint64_t hook_epoch = 1;
 static _Atomic(struct hook_thread *) hook_threads;
 static _Atomic uint64_t next_link_id = 1;
+static _Atomic uint64_t next_link_stamp = 1;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
 static pthread_key_t thread_exit_key;
@@ -143,9 +148,10 @@ int bpfvm_hook_thread_prepare(bpfvm_error *err)
  * call, hence any list of links unpublished before it. */
 static void grace_period(void)
 {
+	pthread_once(&registry_once, registry_init);   /* membarrier(2) needs registering first */
 	uint64_t target = atomic_fetch_add(&hook_epoch, 1) + 1;
 	if (!runs_fence && syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
-		runs_fence = true;   /* cannot happen once registered; fall back all the same */
+		runs_fence = true;   /* the kernel promises it cannot fail once registered */
 	for (struct hook_thread *t = atomic_load_explicit(&hook_threads, memory_order_acquire); t; t = t->next) {
 		for (unsigned spins = 0;; spins++) {
 			uint64_t e = atomic_load_explicit(&t->epoch, memory_order_acquire);
@@ -310,7 +316,8 @@ static int verify_for_hook(const bpfvm_hook *h, const bpfvm_program *prog, bpfvm
 static struct hook_link link_make(uint64_t id, const bpfvm_program *prog)
 {
 	const void *state = run_direct_state(prog);
-	return (struct hook_link){ .id = id, .prog = prog, .jit_state = state,
+	return (struct hook_link){ .id = id, .stamp = atomic_fetch_add(&next_link_stamp, 1), .prog = prog,
+	                           .jit_state = state,
 	                           .entry = state ? jit_code_entry(state) : NULL };
 }
 
@@ -338,6 +345,7 @@ static ssize_t link_index(const struct hook_links *l, uint64_t id)
  * can be reading it.  Called with h->lock held. */
 static void publish(bpfvm_hook *h, struct hook_links *next)
 {
+	next->one_direct = next->count == 1 && next->link[0].entry && h->combine != BPFVM_HOOK_CALLBACK;
 	struct hook_links *old = atomic_exchange_explicit(&h->links, next, memory_order_acq_rel);
 	grace_period();
 	free(old);
@@ -464,6 +472,21 @@ static int run_through_api(const bpfvm_hook *h, const struct hook_link *l, void 
 	return program_run_hooked(l->prog, &ro, NULL, r0, err);
 }
 
+/* A link's program, through its compiled code. */
+static inline int run_direct(const bpfvm_hook *hook, const struct hook_link *l, struct run_direct *d, void *ctx,
+                             uint64_t *result, bpfvm_error *err)
+{
+	uint64_t r1 = (uint64_t)(uintptr_t)ctx;
+	uint64_t r0 = run_direct_enter(d, l->stamp, l->prog, l->jit_state, l->entry, r1, hook->arg2, hook->user);
+	if (__builtin_expect(!run_direct_clean(d), 0)) {
+		int rc = run_direct_finish(d, r0, r1, hook->arg2, &r0, err);
+		if (rc)
+			return rc;
+	}
+	*result = r0;
+	return 0;
+}
+
 /* Folds r0 into *result; true to stop. */
 static inline bool combine(const bpfvm_hook *h, const struct hook_link *l, uint64_t r0, uint64_t *result)
 {
@@ -486,18 +509,9 @@ static int run_links(const bpfvm_hook *h, const struct hook_links *links, struct
 	for (size_t i = 0; i < links->count; i++) {
 		const struct hook_link *l = &links->link[i];
 		uint64_t r0;
-		if (__builtin_expect(d && l->entry, 1)) {
-			r0 = run_direct_enter(d, l->prog, l->jit_state, l->entry, (uint64_t)(uintptr_t)ctx, h->arg2, h->user);
-			if (__builtin_expect(!run_direct_clean(d), 0)) {
-				int rc = run_direct_finish(d, r0, &r0, err);
-				if (rc)
-					return rc;
-			}
-		} else {
-			int rc = run_through_api(h, l, ctx, &r0, err);
-			if (rc)
-				return rc;
-		}
+		int rc = d && l->entry ? run_direct(h, l, d, ctx, &r0, err) : run_through_api(h, l, ctx, &r0, err);
+		if (rc)
+			return rc;
 		if (combine(h, l, r0, &acc))
 			break;
 	}
@@ -505,27 +519,32 @@ static int run_links(const bpfvm_hook *h, const struct hook_links *links, struct
 	return 0;
 }
 
+/* A run from inside another on this thread: the outer run's epoch keeps
+ * what this one reads alive, and its direct run is in use. */
 static __attribute__((noinline)) int run_nested(bpfvm_hook *hook, void *ctx, uint64_t *result, bpfvm_error *err)
 {
 	const struct hook_links *links = atomic_load_explicit(&hook->links, memory_order_acquire);
 	return run_links(hook, links, NULL, ctx, result, err);
 }
 
-static __attribute__((noinline)) int run_first(bpfvm_hook *hook, void *ctx, uint64_t *result, bpfvm_error *err)
+/* A thread's first run, a null argument, or a nested run. */
+static __attribute__((noinline)) int run_unusual(bpfvm_hook *hook, void *ctx, uint64_t *result, bpfvm_error *err)
 {
 	if (!hook || !result)
 		return error_set(err, -EINVAL, -1, "bpfvm_hook_run: null argument");
-	int rc = hook_self ? 0 : bpfvm_hook_thread_prepare(err);
-	return rc ? rc : bpfvm_hook_run(hook, ctx, result, err);
+	if (!hook_self) {
+		int rc = bpfvm_hook_thread_prepare(err);
+		return rc ? rc : bpfvm_hook_run(hook, ctx, result, err);
+	}
+	return run_nested(hook, ctx, result, err);
 }
 
 int bpfvm_hook_run(bpfvm_hook *hook, void *ctx, uint64_t *result, bpfvm_error *err)
 {
 	struct hook_thread *self = hook_self;
-	if (__builtin_expect(!self || !hook || !result, 0))
-		return run_first(hook, ctx, result, err);
-	if (__builtin_expect(atomic_load_explicit(&self->epoch, memory_order_relaxed) != 0, 0))
-		return run_nested(hook, ctx, result, err);
+	if (__builtin_expect(!self || !hook || !result ||
+	                     atomic_load_explicit(&self->epoch, memory_order_relaxed) != 0, 0))
+		return run_unusual(hook, ctx, result, err);
 	atomic_store_explicit(&self->epoch, atomic_load_explicit(&hook_epoch, memory_order_acquire),
 	                      memory_order_relaxed);
 	/* the epoch store before the links load: a writer's membarrier(2)
@@ -535,7 +554,11 @@ int bpfvm_hook_run(bpfvm_hook *hook, void *ctx, uint64_t *result, bpfvm_error *e
 	else
 		atomic_signal_fence(memory_order_seq_cst);
 	const struct hook_links *links = atomic_load_explicit(&hook->links, memory_order_acquire);
-	int rc = run_links(hook, links, &self->direct, ctx, result, err);
+	int rc;
+	if (__builtin_expect(links->one_direct, 1))
+		rc = run_direct(hook, &links->link[0], &self->direct, ctx, result, err);
+	else
+		rc = run_links(hook, links, &self->direct, ctx, result, err);
 	atomic_store_explicit(&self->epoch, 0, memory_order_release);
 	return rc;
 }

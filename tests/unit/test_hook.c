@@ -30,6 +30,8 @@ static int failures;
 		}                                                         \
 	} while (0)
 
+static bpfvm_helpers *kernel_helpers;
+
 static bpfvm_program *load(const char *text, uint32_t prog_type, bool jit)
 {
 	bpfvm_insn *insns = NULL;
@@ -39,7 +41,7 @@ static bpfvm_program *load(const char *text, uint32_t prog_type, bool jit)
 		printf("asm: %s\n", err.msg);
 		exit(1);
 	}
-	BPFVM_OPTS(bpfvm_load_opts, lo, .jit = jit, .prog_type = prog_type);
+	BPFVM_OPTS(bpfvm_load_opts, lo, .jit = jit, .prog_type = prog_type, .helpers = kernel_helpers);
 	bpfvm_program *p = NULL;
 	if (bpfvm_program_load(insns, count, &lo, &p, &err)) {
 		printf("load: %s\n", err.msg);
@@ -230,6 +232,34 @@ static void test_refusals(void)
 	bpfvm_program_free(xdp);
 }
 
+/* A program whose helper fails the run: the error comes back, and the
+ * thread's next run starts clean (the direct path's slow exit). */
+static void test_failing_run(void)
+{
+	BPFVM_OPTS(bpfvm_hook_opts, ho, .name = "xdp", .ctx_kind = BPFVM_HOOK_CTX_PROG_TYPE,
+	           .prog_type = BPF_PROG_TYPE_XDP);
+	bpfvm_hook *h = NULL;
+	bpfvm_error err;
+	CHECK(bpfvm_hook_new(&ho, &h, &err) == 0, "hook_new xdp: %s", err.msg);
+	/* bpf_xdp_adjust_head needs the frame of a test run, which a hook
+	 * run does not have */
+	bpfvm_program *adjust = load("mov %r2, 0\ncall 44\nmov %r0, 2\nexit\n", BPF_PROG_TYPE_XDP, true);
+	bpfvm_program *pass = load("mov %r0, 2\nexit\n", BPF_PROG_TYPE_XDP, true);
+	uint32_t md[6] = { 0 };
+	uint64_t link, r = 0;
+	CHECK(bpfvm_hook_attach(h, adjust, &link, &err) == 0, "attach: %s", err.msg);
+	for (int i = 0; i < 2; i++) {
+		int rc = bpfvm_hook_run(h, md, &r, &err);
+		CHECK(rc == -EFAULT && strstr(err.msg, "bpf_xdp_adjust_head: r1 is not the XDP context") &&
+		      err.insn == 1, "a failing helper: %d %s (insn %d)", rc, err.msg, err.insn);
+	}
+	CHECK(bpfvm_hook_replace(h, link, pass, &err) == 0, "replace: %s", err.msg);
+	CHECK(run(h, md) == 2, "the next run is clean");
+	bpfvm_hook_free(h);
+	bpfvm_program_free(adjust);
+	bpfvm_program_free(pass);
+}
+
 /* From inside a run (the combine callback runs inside it): a run of
  * another hook nests; a detach would wait for the run it is in. */
 static bpfvm_hook *inner_hook, *outer_hook;
@@ -361,13 +391,21 @@ static void test_churn(void)
 
 int main(void)
 {
+	bpfvm_error err;
+	kernel_helpers = bpfvm_helpers_new_kernel(&err);
+	if (!kernel_helpers) {
+		printf("kernel helpers: %s\n", err.msg);
+		return 1;
+	}
 	test_mem_context();
 	test_prog_type_context();
 	test_btf_context();
 	test_combine();
 	test_refusals();
+	test_failing_run();
 	test_nested();
 	test_churn();
+	bpfvm_helpers_free(kernel_helpers);
 	if (failures) {
 		printf("%d failures\n", failures);
 		return 1;
