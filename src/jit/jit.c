@@ -158,11 +158,10 @@ int jit_result(struct bpfvm_run *run, uint64_t result, uint64_t *r0, bpfvm_error
 	}
 }
 
-static int jit_run(const bpfvm_program *prog, const void *state, struct bpfvm_run *run, uint64_t *r0,
-                   bpfvm_error *err)
+/* What only checked code reads: the budget of back edges, and the first
+ * region's bounds, which it tests inline. */
+static void checked_run_setup(struct bpfvm_run *run)
 {
-	const struct jit_code *code = state;
-	(void)prog;
 	const bpfvm_run_opts *o = run->opts;
 	run->jit_budget = o->max_back_edges ? o->max_back_edges : UINT64_MAX;
 	run->jit_region_base = 0;
@@ -178,7 +177,16 @@ static int jit_run(const bpfvm_program *prog, const void *state, struct bpfvm_ru
 		if (r)
 			run->jit_region_base = (uint64_t)(uintptr_t)r->base;
 	}
-	jit_entry_fn entry = (jit_entry_fn)code->mem;
+}
+
+static int jit_run(const bpfvm_program *prog, const void *state, struct bpfvm_run *run, uint64_t *r0,
+                   bpfvm_error *err)
+{
+	(void)prog;
+	const bpfvm_run_opts *o = run->opts;
+	if (o->mode == BPFVM_CHECKED)
+		checked_run_setup(run);
+	jit_entry_fn entry = jit_code_entry(state);
 	uint64_t result = entry(o->args[0], o->args[1], o->args[2], o->args[3], o->args[4], run);
 	return jit_result(run, result, r0, err);
 }
