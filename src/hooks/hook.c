@@ -95,6 +95,7 @@ static _Atomic uint64_t next_link_stamp = 1;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
 static pthread_key_t thread_exit_key;
+static bool thread_key_made;
 /* membarrier(2) could not be registered: runs fence themselves */
 static bool runs_fence;
 static __thread struct hook_thread *hook_self;
@@ -109,8 +110,8 @@ static void thread_exit(void *slot)
 
 static void registry_init(void)
 {
-	if (pthread_key_create(&thread_exit_key, thread_exit))
-		runs_fence = true;   /* never reached in practice; slots then are just not reused */
+	/* without the key, slots of threads that end are just not reused */
+	thread_key_made = pthread_key_create(&thread_exit_key, thread_exit) == 0;
 	long rc = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);
 	if (rc != 0)
 		runs_fence = true;
@@ -139,7 +140,8 @@ int bpfvm_hook_thread_prepare(bpfvm_error *err)
 		pthread_mutex_unlock(&registry_lock);
 	}
 	run_direct_init(&t->direct);
-	pthread_setspecific(thread_exit_key, t);
+	if (thread_key_made)
+		pthread_setspecific(thread_exit_key, t);
 	hook_self = t;
 	return 0;
 }
