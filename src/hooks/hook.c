@@ -96,8 +96,9 @@ static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
 static pthread_key_t thread_exit_key;
 static bool thread_key_made;
-/* membarrier(2) could not be registered: runs fence themselves */
-static bool runs_fence;
+/* membarrier(2) could not be registered: runs fence themselves.  Set
+ * before any run (pthread_once), then only read. */
+static atomic_bool runs_fence;
 static __thread struct hook_thread *hook_self;
 
 /* ---- threads and grace periods ----------------------------------------- */
@@ -114,7 +115,7 @@ static void registry_init(void)
 	thread_key_made = pthread_key_create(&thread_exit_key, thread_exit) == 0;
 	long rc = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);
 	if (rc != 0)
-		runs_fence = true;
+		atomic_store_explicit(&runs_fence, true, memory_order_relaxed);
 }
 
 int bpfvm_hook_thread_prepare(bpfvm_error *err)
@@ -152,8 +153,9 @@ static void grace_period(void)
 {
 	pthread_once(&registry_once, registry_init);   /* membarrier(2) needs registering first */
 	uint64_t target = atomic_fetch_add(&hook_epoch, 1) + 1;
-	if (!runs_fence && syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
-		runs_fence = true;   /* the kernel promises it cannot fail once registered */
+	if (!atomic_load_explicit(&runs_fence, memory_order_relaxed) &&
+	    syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
+		atomic_store_explicit(&runs_fence, true, memory_order_relaxed);   /* cannot fail once registered */
 	for (struct hook_thread *t = atomic_load_explicit(&hook_threads, memory_order_acquire); t; t = t->next) {
 		for (unsigned spins = 0;; spins++) {
 			uint64_t e = atomic_load_explicit(&t->epoch, memory_order_acquire);
@@ -551,7 +553,7 @@ int bpfvm_hook_run(bpfvm_hook *hook, void *ctx, uint64_t *result, bpfvm_error *e
 	                      memory_order_relaxed);
 	/* the epoch store before the links load: a writer's membarrier(2)
 	 * orders them when it must; without it, a fence here */
-	if (__builtin_expect(runs_fence, 0))
+	if (__builtin_expect(atomic_load_explicit(&runs_fence, memory_order_relaxed), 0))
 		atomic_thread_fence(memory_order_seq_cst);
 	else
 		atomic_signal_fence(memory_order_seq_cst);
