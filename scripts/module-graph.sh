@@ -9,7 +9,7 @@ declare -A layer_of rank_of
 rank=0
 while read -r name dirs; do
   [[ -z "$name" || "$name" == \#* ]] && continue
-  for d in $dirs; do layer_of[$d]=$name; rank_of[$d]=$rank; done
+  for d in $dirs; do d=${d%%:*}; layer_of[$d]=$name; rank_of[$d]=$rank; done   # DIR:FILES is DIR's
   rank=$((rank + 1))
 done < "$src/layers.txt"
 

@@ -24,6 +24,7 @@
 #include "helpers/kfunc_desc.h"
 #include "isa/isa.h"
 #include "maps/map_internal.h"
+#include "run/run.h"
 
 struct bpfvm_instance {
 	const bpfvm_object *obj;
@@ -338,6 +339,9 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
 			else
 				snprintf(msg, sizeof msg, "program %.40s: %.200s", op->name, err->msg);
 			memcpy(err->msg, msg, sizeof msg);
+		} else if (opts->verify) {
+			inst->progs[i]->verified = (struct program_verified){ .done = true, .prog_type = op->type,
+				.attach_btf = op->attach_btf, .attach_func_proto = op->attach_func_proto };
 		}
 	}
 	free(insns);

@@ -5,7 +5,7 @@
  * and, through src/analysis, the control flow; copy, bind callbacks and
  * helper call sites, have each engine prepare each mode), and
  * bpfvm_program_run (set up the stack and run state, pick the engine,
- * follow tail calls).
+ * follow tail calls), and the direct runs of api.h.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -358,6 +358,68 @@ static int run_engine(const bpfvm_program *prog, struct bpfvm_run *run, uint64_t
 	return run->engine->run(prog, run->engine_state, run, r0, err);
 }
 
+/* The fields of a run that every run starts from. */
+static void run_state_init(struct bpfvm_run *run, const bpfvm_program *prog, const bpfvm_run_opts *opts,
+                           uint8_t *stack, struct hook_state *hook, bpfvm_error *err)
+{
+	run->prog = prog;
+	run->opts = opts;
+	run->stack = stack;
+	run->status = RUN_OK;
+	run->stop_value = 0;
+	run->jit_saved_rsp = 0;
+	run->jit_budget = 0;
+	run->jit_depth = 0;
+	run->may_goto_left = RUN_MAX_LOOPS;
+	run->fault_insn = -1;
+	run->fault_kind = FAULT_NONE;
+	run->fault_size = 0;
+	run->fault_addr = 0;
+	run->fault_write = false;
+	run->hook = hook;
+	run->tail_target = NULL;
+	run->tail_ctx = 0;
+	run->tail_calls = 0;
+	run->inner_count = 0;
+	run->fail_msg[0] = 0;
+	run->err = err;
+	run->error_code = 0;
+	run->helper_frame = 0;
+	run->engine = NULL;
+	run->engine_state = NULL;
+	run->lent_count = 0;
+	run->jit_cb_entry = 0;
+	run->jit_cb_frame = 0;
+	run->held_lock = NULL;
+	run->reserved_count = 0;
+}
+
+/* After a tail call: the target starts afresh with r1 = the context
+ * (tail_opts, which lives as long as the run, holds its options). */
+static const bpfvm_program *tail_call_next(struct bpfvm_run *run, bpfvm_run_opts *tail_opts)
+{
+	*tail_opts = *run->opts;
+	tail_opts->args[0] = run->tail_ctx;
+	run->opts = tail_opts;
+	run->status = RUN_OK;
+	run->jit_depth = 0;
+	run->may_goto_left = RUN_MAX_LOOPS;
+	run->fault_kind = FAULT_NONE;
+	return run->tail_target;
+}
+
+/* Runs prog, then each program it tail-calls. */
+static int run_follow(const bpfvm_program *prog, struct bpfvm_run *run, bpfvm_run_opts *tail_opts, uint64_t *r0,
+                      bpfvm_error *err)
+{
+	for (;;) {
+		int rc = run_engine(prog, run, r0, err);
+		if (rc || run->status != RUN_TAIL_CALL)
+			return rc;
+		prog = tail_call_next(run, tail_opts);
+	}
+}
+
 int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, struct hook_state *hook,
                        uint64_t *r0, bpfvm_error *err)
 {
@@ -400,56 +462,57 @@ int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, st
 		stack = nested_stack;
 	}
 	struct bpfvm_run run;
-	run.prog = prog;
-	run.opts = opts;
-	run.stack = stack;
-	run.status = RUN_OK;
-	run.stop_value = 0;
-	run.jit_saved_rsp = 0;
-	run.jit_budget = 0;
-	run.jit_depth = 0;
-	run.may_goto_left = RUN_MAX_LOOPS;
-	run.fault_insn = -1;
-	run.fault_kind = FAULT_NONE;
-	run.fault_size = 0;
-	run.fault_addr = 0;
-	run.fault_write = false;
-	run.hook = hook;
-	run.tail_target = NULL;
-	run.tail_ctx = 0;
-	run.tail_calls = 0;
-	run.inner_count = 0;
-	run.fail_msg[0] = 0;
-	run.err = err;
-	run.error_code = 0;
-	run.helper_frame = 0;
-	run.engine = NULL;
-	run.engine_state = NULL;
-	run.lent_count = 0;
-	run.jit_cb_entry = 0;
-	run.jit_cb_frame = 0;
-	run.held_lock = NULL;
-	run.reserved_count = 0;
+	run_state_init(&run, prog, opts, stack, hook, err);
 	bpfvm_run_opts tail_opts;
-	for (;;) {
-		int rc = run_engine(prog, &run, r0, err);
-		if (rc || run.status != RUN_TAIL_CALL) {
-			if (owner)
-				thread_stack_busy = false;
-			if (run.held_lock || run.reserved_count)
-				rc = run_release_leftovers(&run, rc, err);
-			return rc;
-		}
-		/* a tail call: the target starts afresh with r1 = the context */
-		prog = run.tail_target;
-		tail_opts = *opts;
-		tail_opts.args[0] = run.tail_ctx;
-		run.opts = &tail_opts;
-		run.status = RUN_OK;
-		run.jit_depth = 0;
-		run.may_goto_left = RUN_MAX_LOOPS;
-		run.fault_kind = FAULT_NONE;
-	}
+	int rc = run_follow(prog, &run, &tail_opts, r0, err);
+	if (owner)
+		thread_stack_busy = false;
+	if (run.held_lock || run.reserved_count)
+		rc = run_release_leftovers(&run, rc, err);
+	return rc;
+}
+
+/* ---- direct runs (api.h) ------------------------------------------------ */
+
+const void *run_direct_state(const bpfvm_program *prog)
+{
+	return prog->engine_state[ENGINE_JIT][BPFVM_UNCHECKED];
+}
+
+void run_direct_init(struct run_direct *d)
+{
+	memset(d, 0, sizeof *d);
+	d->opts.sz = sizeof d->opts;
+	d->opts.mode = BPFVM_UNCHECKED;
+	run_state_init(&d->run, NULL, &d->opts, d->stack, NULL, &d->err);
+	d->run.jit_budget = UINT64_MAX;
+	d->run.engine = &engine_jit;
+}
+
+int run_direct_finish(struct run_direct *d, uint64_t result, uint64_t r1, uint64_t r2, uint64_t *r0,
+                      bpfvm_error *err)
+{
+	struct bpfvm_run *run = &d->run;
+	d->opts.args[0] = r1;
+	d->opts.args[1] = r2;
+	int rc = jit_result(run, result, r0, &d->err);
+	if (!rc && run->status == RUN_TAIL_CALL)
+		rc = run_follow(tail_call_next(run, &d->tail_opts), run, &d->tail_opts, r0, &d->err);
+	if (run->held_lock || run->reserved_count)
+		rc = run_release_leftovers(run, rc, &d->err);
+	/* the next direct run starts from the engine and options it expects */
+	run->opts = &d->opts;
+	run->engine = &engine_jit;
+	run->jit_budget = UINT64_MAX;
+	run->lent_count = 0;
+	run->status = RUN_OK;
+	run->fault_kind = FAULT_NONE;
+	run->jit_depth = 0;
+	run->tail_calls = 0;
+	d->stamp = 0;   /* a tail call changed run->prog */
+	if (rc && err)
+		*err = d->err;
+	return rc;
 }
 
 int bpfvm_program_run_mem(const bpfvm_program *prog, void *mem, size_t len, bpfvm_mode mode,

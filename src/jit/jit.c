@@ -28,9 +28,6 @@ struct jit_code {
 	size_t *callback_off;     /* entry of each of prog->callbacks */
 };
 
-typedef uint64_t (*jit_entry_fn)(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
-                                 struct bpfvm_run *run);
-
 static void perf_map_add(const void *addr, size_t len, const char *name)
 {
 	char path[64];
@@ -116,8 +113,14 @@ const void *jit_code_bytes(const void *state, size_t *len)
 	return code->mem;
 }
 
+jit_entry_fn jit_code_entry(const void *state)
+{
+	const struct jit_code *code = state;
+	return (jit_entry_fn)code->mem;
+}
+
 /* How compiled code left: a result, a stop, or a fault turned into an error. */
-static int jit_result(struct bpfvm_run *run, uint64_t result, uint64_t *r0, bpfvm_error *err)
+int jit_result(struct bpfvm_run *run, uint64_t result, uint64_t *r0, bpfvm_error *err)
 {
 	if (run->status == RUN_STOPPED || run->status == RUN_TAIL_CALL) {
 		*r0 = run->stop_value;
@@ -155,11 +158,10 @@ static int jit_result(struct bpfvm_run *run, uint64_t result, uint64_t *r0, bpfv
 	}
 }
 
-static int jit_run(const bpfvm_program *prog, const void *state, struct bpfvm_run *run, uint64_t *r0,
-                   bpfvm_error *err)
+/* What only checked code reads: the budget of back edges, and the first
+ * region's bounds, which it tests inline. */
+static void checked_run_setup(struct bpfvm_run *run)
 {
-	const struct jit_code *code = state;
-	(void)prog;
 	const bpfvm_run_opts *o = run->opts;
 	run->jit_budget = o->max_back_edges ? o->max_back_edges : UINT64_MAX;
 	run->jit_region_base = 0;
@@ -175,7 +177,16 @@ static int jit_run(const bpfvm_program *prog, const void *state, struct bpfvm_ru
 		if (r)
 			run->jit_region_base = (uint64_t)(uintptr_t)r->base;
 	}
-	jit_entry_fn entry = (jit_entry_fn)code->mem;
+}
+
+static int jit_run(const bpfvm_program *prog, const void *state, struct bpfvm_run *run, uint64_t *r0,
+                   bpfvm_error *err)
+{
+	(void)prog;
+	const bpfvm_run_opts *o = run->opts;
+	if (o->mode == BPFVM_CHECKED)
+		checked_run_setup(run);
+	jit_entry_fn entry = jit_code_entry(state);
 	uint64_t result = entry(o->args[0], o->args[1], o->args[2], o->args[3], o->args[4], run);
 	return jit_result(run, result, r0, err);
 }

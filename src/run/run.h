@@ -51,6 +51,15 @@ struct bpfvm_program {
 	 * instructions, ascending, each once.  Only these may be called back. */
 	uint32_t *callbacks;
 	size_t callback_count;
+	/* The context a verifier proved the program safe for, when whoever
+	 * loaded it verified it first (an instance with verify): hooks run
+	 * it unchecked on that context without verifying it again. */
+	struct program_verified {
+		bool done;
+		uint32_t prog_type;
+		const struct btf *attach_btf;     /* BTF-typed types */
+		uint32_t attach_func_proto;
+	} verified;
 };
 
 /* What an lddw of BPF_PSEUDO_FUNC loads: CALLBACK_TAG | the callback's
