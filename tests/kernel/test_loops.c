@@ -41,9 +41,6 @@ static const struct {
 	const char *prog, *why;
 } known_gaps[] = {
 	{ "insertion_sort", "bpfvm walks 1M insns: its pruning over stack arrays of u32 is weaker (kernel 568k)" },
-	{ "selection_sort", "bpfvm walks 1M insns (kernel 44k)" },
-	{ "bubble_sort_early_exit", "bpfvm walks 1M insns (kernel 136k)" },
-	{ "lookup_packet_keys", "bpfvm walks 1M insns (kernel 43k), as before precision tracking" },
 	{ "bad_for_each_elem", "bpfvm's widening at the callback call converges where the kernel gives up at 1M" },
 };
 
