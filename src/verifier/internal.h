@@ -52,7 +52,12 @@ struct hist_entry {
 struct hist {
 	struct hist_entry *e;
 	uint32_t n, cap;
+	/* the entries the kernel's jump history would hold (at prune
+	 * points, stack accesses): past HIST_FORCE_CHECKPOINT of them the
+	 * next prune point keeps a state, as the kernel's does */
+	uint32_t marks;
 };
+#define HIST_FORCE_CHECKPOINT 40
 
 /* What a loop head (the target of a jump backwards) saw, for -v. */
 struct loop_stats {
@@ -267,7 +272,8 @@ int enter_frame(struct verifier_env *env, struct vstate *st, uint32_t callsite, 
 
 /* Appends the instruction just checked (env->cur) to the path's history. */
 int hist_push(struct verifier_env *env);
-int hist_copy(struct hist *dst, const struct hist *src, const struct hist_entry *extra);
+int hist_copy(const struct verifier_env *env, struct hist *dst, const struct hist *src,
+              const struct hist_entry *extra);
 void hist_free(struct hist *h);
 /* A safety check at the current instruction depends on scalar register
  * regno of the current frame: marks the values it came from precise in

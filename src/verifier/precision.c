@@ -44,15 +44,23 @@ static int hist_reserve(struct hist *h, uint32_t n)
 	return 0;
 }
 
+/* Whether the kernel's jump history would hold an entry for e. */
+static bool hist_marked(const struct verifier_env *env, const struct hist_entry *e)
+{
+	return env->cfg.prune[e->pc] || (e->flags & (HIST_STACK | HIST_STACK_WIDE));
+}
+
 int hist_push(struct verifier_env *env)
 {
 	if (hist_reserve(&env->hist, env->hist.n + 1))
 		return reject(env, -ENOMEM, "out of memory");
 	env->hist.e[env->hist.n++] = env->cur;
+	env->hist.marks += hist_marked(env, &env->cur);
 	return 0;
 }
 
-int hist_copy(struct hist *dst, const struct hist *src, const struct hist_entry *extra)
+int hist_copy(const struct verifier_env *env, struct hist *dst, const struct hist *src,
+              const struct hist_entry *extra)
 {
 	memset(dst, 0, sizeof *dst);
 	uint32_t n = src->n + (extra ? 1 : 0);
@@ -60,8 +68,11 @@ int hist_copy(struct hist *dst, const struct hist *src, const struct hist_entry 
 		return -1;
 	if (src->n)
 		memcpy(dst->e, src->e, src->n * sizeof *dst->e);
-	if (extra)
+	dst->marks = src->marks;
+	if (extra) {
 		dst->e[src->n] = *extra;
+		dst->marks += hist_marked(env, extra);
+	}
 	dst->n = n;
 	return 0;
 }

@@ -22,18 +22,21 @@
 
 /* ---- states as values ---------------------------------------------------- */
 
-static struct vframe *frame_dup(const struct vframe *f)
+/* A copy of f; a compact one has room for the slots in use only (it
+ * must never grow: for stored and queued states, not walked ones). */
+static struct vframe *frame_dup(const struct vframe *f, bool compact)
 {
-	struct vframe *n = malloc(sizeof *n);
+	size_t used = f->slots * sizeof f->stack[0];
+	struct vframe *n = malloc(compact ? offsetof(struct vframe, stack) + used : sizeof *n);
 	if (!n)
 		return NULL;
 	/* only the slots in use are copied: most programs touch little stack */
 	memcpy(n, f, offsetof(struct vframe, stack));
-	memcpy(n->stack, f->stack, f->slots * sizeof f->stack[0]);
+	memcpy(n->stack, f->stack, used);
 	return n;
 }
 
-struct vstate *state_dup(const struct vstate *st)
+static struct vstate *dup_frames(const struct vstate *st, bool compact)
 {
 	struct vstate *n = malloc(sizeof *n);
 	if (!n)
@@ -41,13 +44,25 @@ struct vstate *state_dup(const struct vstate *st)
 	memcpy(n, st, sizeof *n);
 	memset(n->frames, 0, sizeof n->frames);
 	for (uint32_t i = 0; i <= st->curframe; i++) {
-		n->frames[i] = frame_dup(st->frames[i]);
+		n->frames[i] = frame_dup(st->frames[i], compact);
 		if (!n->frames[i]) {
 			state_free(n);
 			return NULL;
 		}
 	}
 	return n;
+}
+
+struct vstate *state_dup(const struct vstate *st)
+{
+	return dup_frames(st, false);
+}
+
+/* A state kept at a prune point or queued holds only the stack slots in
+ * use: a walk of 1M instructions may keep tens of thousands of them. */
+static struct vstate *state_dup_compact(const struct vstate *st)
+{
+	return dup_frames(st, true);
 }
 
 int state_copy(struct vstate *dst, const struct vstate *src)
@@ -399,10 +414,10 @@ int push_pending(struct verifier_env *env, const struct vstate *st, uint32_t pc)
 	/* the kernel counts the branch being queued */
 	if (env->sp + 1 > 8192)
 		return reject(env, -E2BIG, "The sequence of %zu jumps is too complex.", env->sp + 1);
-	struct vstate *copy = state_dup(st);
+	struct vstate *copy = state_dup_compact(st);
 	struct pending p = { .st = copy, .parent = env->parent, .pc = pc };
 	/* the branch's history ends with the instruction queueing it */
-	if (!copy || hist_copy(&p.hist, &env->hist, &env->cur)) {
+	if (!copy || hist_copy(env, &p.hist, &env->hist, &env->cur)) {
 		state_free(copy);
 		hist_free(&p.hist);
 		return reject(env, -ENOMEM, "out of memory");
@@ -420,6 +435,9 @@ void path_done(struct verifier_env *env)
 	for (struct explored *e = env->parent; e; e = e->parent) {
 		if (--e->branches)
 			break;
+		/* no path walks back through it any more: only a state still
+		 * in the search is kept, without its history */
+		hist_free(&e->hist);
 		if (e->dropped) {
 			state_free(e->st);
 			e->st = NULL;
@@ -515,7 +533,7 @@ static int store_state(struct verifier_env *env, uint32_t pc, const struct vstat
 	struct explored *n = calloc(1, sizeof *n);
 	if (!n)
 		return reject(env, -ENOMEM, "out of memory");
-	n->st = state_dup(st);
+	n->st = state_dup_compact(st);
 	if (!n->st) {
 		free(n);
 		return reject(env, -ENOMEM, "out of memory");
@@ -565,16 +583,20 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 	 * to: its processed counts match this, not the older heuristic of
 	 * two jumps and eight instructions between states) */
 	bool add = true;
+	/* a long history since the last checkpoint is walked back again by
+	 * each precision check: the kernel keeps a state then, loop or not */
+	bool force = env->hist.marks > HIST_FORCE_CHECKPOINT;
 	for (struct explored **pp = &env->explored[pc]; *pp;) {
 		struct explored *e = *pp;
 		if (e->branches) {
 			/* a state whose paths are still being walked proves
 			 * nothing yet; meeting it again unchanged on its own
-			 * path is a loop that never ends */
-			if (!calls_back && is_ancestor(e, env->parent) && states_covered(env, pc, e->st, st, EXACT))
+			 * path is a loop that never ends (the ancestry walk
+			 * last: a path may have tens of thousands of states) */
+			if (!calls_back && states_covered(env, pc, e->st, st, EXACT) && is_ancestor(e, env->parent))
 				return reject(env, -EINVAL, "infinite loop detected at insn %u", pc);
 			/* in a loop, iterations differ: keep states rarely */
-			if (!calls_back && !may_goto && env->jmps - env->prev_jmps < 20 &&
+			if (!calls_back && !may_goto && !force && env->jmps - env->prev_jmps < 20 &&
 			    env->processed - env->prev_processed < 100)
 				add = false;
 		} else if (states_covered(env, pc, e->st, st, NOT_EXACT)) {
@@ -585,7 +607,11 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			int rc = propagate_precision(env, st, e->st, pc, false);
 			return rc < 0 ? rc : 1;
 		}
-		e->misses++;
+		/* as the kernel: a miss counts only when a state is kept
+		 * instead, so that a loop's iterations walked between two
+		 * kept states do not drop the states of earlier ones */
+		if (add)
+			e->misses++;
 		if (e->misses > e->hits * 3 + 3) {
 			/* a state that rarely helps is dropped from the search;
 			 * its record stays on env->all for the parent links */
@@ -595,6 +621,7 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			if (!e->branches) {
 				state_free(e->st);
 				e->st = NULL;
+				hist_free(&e->hist);
 			}
 			e->dropped = true;
 			e->next = NULL;

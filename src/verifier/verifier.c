@@ -606,21 +606,26 @@ static int prepare(struct verifier_env *env)
 	return find_loops(env);
 }
 
-/* Takes the next pending branch into *st; false when none is left. */
-static bool pop_pending(struct verifier_env *env, struct vstate **st, uint32_t *pc)
+/* Takes the next pending branch into *st: 1, or 0 when none is left,
+ * <0 when out of memory. */
+static int pop_pending(struct verifier_env *env, struct vstate **st, uint32_t *pc)
 {
 	if (!env->sp)
-		return false;
+		return 0;
 	struct pending p = env->stack[--env->sp];
 	state_free(*st);
 	hist_free(&env->hist);
 	env->hist = p.hist;
-	*st = p.st;
+	/* queued compact: the walk needs room for the stack to grow */
+	*st = state_dup(p.st);
+	state_free(p.st);
 	*pc = p.pc;
 	env->parent = p.parent;
+	if (!*st)
+		return error_set(env->err, -ENOMEM, -1, "out of memory");
 	if (env->log_level >= 1)
 		vlog(env, "from pending to %u\n", *pc);
-	return true;
+	return 1;
 }
 
 static void log_insn(struct verifier_env *env, const struct vstate *st, uint32_t pc)
@@ -698,9 +703,10 @@ static int walk(struct verifier_env *env)
 		if (rc == 0) {
 			pc = next;
 		} else if (rc == 1) {
-			rc = 0;
-			if (!pop_pending(env, &st, &pc))
+			rc = pop_pending(env, &st, &pc);
+			if (rc <= 0)
 				break;
+			rc = 0;
 		}
 	}
 	state_free(st);

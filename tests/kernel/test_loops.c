@@ -10,8 +10,9 @@
  * need pruning).  Prints the table (program, kernel verdict and
  * processed instructions, bpfvm's, the ratio and bpfvm's time); the
  * processed-instruction goals (bpfvm <= the kernel on the geometric
- * mean, <= 2x on each program) and the 100 ms per program are reported,
- * not failed on: timings are not for tests.  Skips (77) without bpf().
+ * mean, <= 2x on each program) are checked; the 100 ms per program is
+ * reported, not failed on: timings are not for tests.  Skips (77)
+ * without bpf().
  */
 #include <dirent.h>
 #include <math.h>
@@ -41,9 +42,12 @@ static const struct {
 	const char *prog, *why;
 } known_gaps[] = {
 	{ "insertion_sort", "bpfvm walks 1M insns: its pruning over stack arrays of u32 is weaker (kernel 568k)" },
-	{ "selection_sort", "bpfvm walks 1M insns (kernel 44k)" },
-	{ "bubble_sort_early_exit", "bpfvm walks 1M insns (kernel 136k)" },
-	{ "lookup_packet_keys", "bpfvm walks 1M insns (kernel 43k), as before precision tracking" },
+	/* not unsound: the program is safe (the callback only counts) and
+	 * widening is an over-approximation.  The kernel (6.18) also widens
+	 * imprecise numbers at a callback's call, but never the 4-byte spill
+	 * of the count c->odd, whose exact values (0..16 per call) keep its
+	 * states there apart until 1M; without bpfvm's widening at callback
+	 * calls, examples the kernel accepts (loop_callback) no longer settle */
 	{ "bad_for_each_elem", "bpfvm's widening at the callback call converges where the kernel gives up at 1M" },
 };
 
@@ -185,5 +189,7 @@ int main(void)
 	       geo, over2, slow);
 	CHECK(n >= 40, "the suite has %zu programs, wants at least 40", n);
 	CHECK(big >= 30, "the kernel processes >= 1000 insns on %zu programs, wants at least 30", big);
+	CHECK(geo <= 1.0, "bpfvm/kernel processed: geometric mean %.3f, wants <= 1", geo);
+	CHECK(over2 == 0, "bpfvm processes over 2x the kernel's instructions on %zu programs", over2);
 	return check_summary();
 }

@@ -685,6 +685,79 @@ static void up_snip_loop(struct up_gen *g)
 			g->kind[r] = UK_OTHER;
 }
 
+/* A loop whose exit and accesses hang on values pruning must keep
+ * precise (raw memory, main program): r5 counts up by a step while below
+ * a bound and indexes the memory each turn; sometimes the counter is
+ * spilled to fp-16 in the loop, or what the loop loads is kept in a
+ * register, and after the loop the spilled counter, or the loaded value
+ * masked to the last valid offset, indexes the memory again.  A bad one's
+ * bound (or mask) lets the last turn, or the access after, reach past. */
+static void up_snip_loop_index(struct up_gen *g)
+{
+	bool bad = up_bad(g);
+	unsigned size = up_rand_size(g);
+	while (size > g->p->mem_size)
+		size /= 2;
+	int32_t last = (int32_t)(g->p->mem_size - size); /* the last valid offset */
+	int32_t step = 1 + (int32_t)up_below(g, 3);
+	int32_t limit = last + 1 + (bad ? 1 + (int32_t)up_below(g, (uint32_t)step + 1) : 0);
+	bool spill = up_chance(g, 50), keep = !spill && up_chance(g, 50);
+	uint16_t saved_res = g->reserved;
+	g->reserved |= 1u << 5;
+	uint8_t k = keep ? up_temp_not(g, 1u << 5) : 0; /* what the loop loads */
+	g->reserved |= (uint16_t)(1u << k);
+	uint8_t t = up_temp_not(g, 0), r = up_temp_not(g, (uint16_t)(1u << t));
+	UP_MOV_IMM(g, 5, 0);
+	UP_MOV_IMM(g, k, 0);
+	size_t head = g->p->count;
+	UP_MOV_REG(g, t, 6);
+	up_emit(g, 0x0f, t, 5, 0, 0);
+	if (keep || up_chance(g, 60))
+		up_ldx(g, k, t, 0, size);
+	else
+		up_st(g, t, 0, size, up_imm(g));
+	if (spill)
+		up_stx(g, 10, 5, -16, 8);
+	UP_ADD_IMM(g, 5, step);
+	size_t jpc;
+	switch (up_below(g, 3)) {
+	case 0: jpc = up_emit(g, 0xa5, 5, 0, 0, limit); break;  /* if r5 < limit */
+	case 1: jpc = up_emit(g, 0xa6, 5, 0, 0, limit); break;  /* if w5 < limit */
+	default:                                                /* if r5 < r (= limit) */
+		UP_MOV_IMM(g, r, limit);
+		jpc = up_emit(g, 0xad, 5, r, 0, 0);
+		break;
+	}
+	g->reserved = saved_res;
+	for (int i = 0; i <= 5; i++)
+		g->kind[i] = UK_OTHER;
+	if (g->full) {
+		g->p->insns[jpc] = (bpfvm_insn){ .opcode = 0xb7, .dst = 0 };
+		g->kind[0] = UK_SCALAR;
+		return;
+	}
+	g->p->insns[jpc].off = (int16_t)((long)head - (long)jpc - 1);
+	g->p->has_loop = true;
+	if (spill) {
+		up_ldx(g, k, 10, -16, 8);
+		g->written |= 1u << 1;
+	} else if (keep) {
+		int32_t m = 1;
+		while (m * 2 - 1 <= last)
+			m *= 2;
+		up_emit(g, 0x57, k, 0, 0, bad ? m * 2 - 1 : m - 1);
+	}
+	if (spill || keep) {
+		UP_MOV_REG(g, t, 6);
+		up_emit(g, 0x0f, t, k, 0, 0);
+		up_ldx(g, 0, t, 0, size);
+		g->kind[t] = UK_OTHER;
+		if (k != 0)
+			g->kind[k] = UK_OTHER;
+	}
+	g->kind[0] = UK_SCALAR;
+}
+
 /* A call to a subprogram: r1 = a stack pointer, r2 = a scalar. */
 static void up_snip_call(struct up_gen *g)
 {
@@ -928,6 +1001,8 @@ static void up_snippet(struct up_gen *g)
 	else if (k < 61) up_snip_update(g);
 	else if (k < 66) up_snip_ringbuf(g);
 	else if (k < 72) up_snip_helper(g);
+	else if (k < 74) up_snip_loop(g);
+	else if (k < 78 && raw && !g->in_sub && g->p->mem_size > 0) up_snip_loop_index(g);
 	else if (k < 78) up_snip_loop(g);
 	else if (k < 83) up_snip_call(g);
 	else if (k < 86) up_snip_call_spill(g);

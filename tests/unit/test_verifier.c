@@ -12,7 +12,9 @@
  *   4. every conformance program the verifier accepts runs without a
  *      fault in checked mode and gives the same r0 unchecked;
  *   5. the log has the kernel's summary line, and rejections carry the
- *      register state and the path.
+ *      register state and the path;
+ *   6. a program walked to the 1M-instruction limit keeps the verifier's
+ *      memory bounded (a fuzz input once took it past 2 GB).
  *
  * A plain program: one line per failure, then "N passed, M failed".
  */
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "bpfvm/bpfvm.h"
 #include "bpfvm/instance.h"
@@ -588,8 +591,53 @@ static void check_conformance(void)
 	CHECK(accepted > 100, "only %d conformance programs accepted", accepted);
 }
 
+static long peak_rss_kb(void)
+{
+	struct rusage ru;
+	return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : 0;
+}
+
+/* Nested loops whose counter never meets its bound: one path walked to
+ * the 1M-instruction limit, with a checkpoint every few iterations (the
+ * shape of tests/fuzz/regressions/fuzz_exec/verifier-nested-back-jumps-
+ * unbounded-memory.bin).  Its states once took 600 MB (that input's,
+ * 2 GB); bounded, they take under 100 MB.  Run first, while the
+ * process's peak is still low, so that the peak's growth is the walk's.
+ * The limit leaves room for a sanitizer's quarantine. */
+static void check_complexity_memory(void)
+{
+	const char *text = "mov %r0, 0\nouter:\nadd %r0, 1\ninner:\nadd %r2, 0x921d00b7\n"
+	                   "jne32 %r2, 0x92929292, inner\nstdw [%r10-8], 0\njne %r0, 0, outer\nexit";
+	bpfvm_insn *insns;
+	size_t count;
+	bpfvm_error err;
+	if (bpfvm_asm(text, &insns, &count, &err)) {
+		CHECK(0, "nested loop program does not assemble: %s", err.msg);
+		return;
+	}
+	long before = peak_rss_kb();
+	bpfvm_verify_stats stats;
+	BPFVM_OPTS(bpfvm_verify_opts, vo, .prog_type = RAW, .mem_size = 0);
+	int rc = bpfvm_verify(insns, count, &vo, &stats, &err);
+	long grown_mb = (peak_rss_kb() - before) / 1024;
+	CHECK(rc == -E2BIG && strstr(err.msg, "BPF program is too large. Processed 1000001 insn"),
+	      "nested loops: rc %d: %s", rc, err.msg);
+	CHECK(stats.processed_insns == 1000001, "nested loops: processed %" PRIu64, stats.processed_insns);
+#if defined(__SANITIZE_ADDRESS__)
+	const long limit_mb = 600;
+#else
+	const long limit_mb = 300;
+#endif
+	CHECK(grown_mb < limit_mb, "nested loops: the verifier's peak memory grew by %ld MB (limit %ld)", grown_mb,
+	      limit_mb);
+	printf("nested loops to the 1M limit: peak memory +%ld MB, %" PRIu64 " ms, %u states kept\n", grown_mb,
+	       stats.nanoseconds / 1000000, stats.total_states);
+	free(insns);
+}
+
 int main(void)
 {
+	check_complexity_memory();
 	check_asm_cases();
 	check_map_cases();
 	check_map_helper_pairs();

@@ -531,8 +531,11 @@ static bool ref_run(struct ref *x, uint64_t r1, uint64_t r2, uint64_t *r0)
 				break;
 			}
 			if (op == 0x90) {
-				if (!ref_read_reg(x, 0))
+				/* a subprogram may return without setting r0 (the
+				 * kernel allows it): then the caller may not read it */
+				if (x->depth == 0 && !ref_read_reg(x, 0))
 					return false;
+				uint16_t r0_init = x->init & 1u;
 				if (x->depth == 0) {
 					for (unsigned i = 0; i < x->nreg; i++)
 						if (x->reg[i].record && x->reg[i].live)
@@ -543,7 +546,7 @@ static bool ref_run(struct ref *x, uint64_t r1, uint64_t r2, uint64_t *r0)
 				x->depth--;
 				memset(x->sinit + REF_STACK - BPFVM_STACK_SIZE * (x->depth + 2), 0, BPFVM_STACK_SIZE);
 				memcpy(&r[6], x->frames[x->depth].saved, sizeof x->frames[0].saved);
-				x->init = (uint16_t)((x->frames[x->depth].saved_init & 0x7c0u) | 1u | 1u << 10);
+				x->init = (uint16_t)((x->frames[x->depth].saved_init & 0x7c0u) | r0_init | 1u << 10);
 				r[10] = (uint64_t)(uintptr_t)x->stack + REF_STACK - BPFVM_STACK_SIZE * x->depth;
 				pc = x->frames[x->depth].ret;
 				break;
