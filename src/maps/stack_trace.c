@@ -11,7 +11,7 @@
  * elements), the bucket rules of get_stackid (same stack: the same id;
  * another stack there: -EEXIST unless BPF_F_REUSE_STACKID replaces it;
  * BPF_F_FAST_STACK_CMP trusts the hash), and user space's lookup (the
- * frames, zero-padded), delete and get_next_key.  Programs only reach it
+ * frames, zero-padded), lookup_and_delete, delete and get_next_key.  Programs only reach it
  * through bpf_get_stackid (src/helpers/trace_helpers.c).
  *
  * Crash safety: one lock word (its holder's token) guards every change.
@@ -213,14 +213,15 @@ out:
 	return rc;
 }
 
-/* bpf_stackmap_copy(): the frames, the rest of the value zeroed. */
-static int st_sys_lookup(bpfvm_map *m, const void *key, void *value, uint64_t flags, bpfvm_error *err)
+/* bpf_stackmap_extract(): the frames, the rest of the value zeroed; the
+ * bucket emptied too when `delete` (lookup_and_delete, since 6.17). */
+static int st_extract(bpfvm_map *m, const void *key, void *value, bool delete, bpfvm_error *err)
 {
-	(void)flags;
 	uint32_t id;
 	memcpy(&id, key, sizeof id);
 	if (id >= m->N_BUCKETS)
 		return -ENOENT;
+	struct st_state *st = st_of(m);
 	struct st_bucket *b = st_bucket(m, id);
 	int rc = 0;
 	st_lock(m);
@@ -233,9 +234,25 @@ static int st_sys_lookup(bpfvm_map *m, const void *key, void *value, uint64_t fl
 		size_t len = (size_t)nr * map_stack_trace_elem_size(m);
 		arena_load(value, b->data, len);
 		memset((uint8_t *)value + len, 0, m->value_size - len);
+		if (delete) {
+			__atomic_store_n(&b->nr, 0u, __ATOMIC_RELEASE);
+			__atomic_store_n(&st->count, st->count - 1, __ATOMIC_RELAXED);
+		}
 	}
 	st_unlock(m);
 	return rc;
+}
+
+static int st_sys_lookup(bpfvm_map *m, const void *key, void *value, uint64_t flags, bpfvm_error *err)
+{
+	(void)flags;
+	return st_extract(m, key, value, false, err);
+}
+
+static int st_sys_lookup_and_delete(bpfvm_map *m, const void *key, void *value, uint64_t flags, bpfvm_error *err)
+{
+	(void)flags;
+	return st_extract(m, key, value, true, err);
 }
 
 static int st_sys_update(bpfvm_map *m, const void *key, const void *value, uint64_t flags, bpfvm_error *err)
@@ -250,7 +267,7 @@ static int st_sys_delete(bpfvm_map *m, const void *key, bpfvm_error *err)
 	uint32_t id;
 	memcpy(&id, key, sizeof id);
 	if (id >= m->N_BUCKETS)
-		return -EINVAL;
+		return -E2BIG;
 	struct st_state *st = st_of(m);
 	struct st_bucket *b = st_bucket(m, id);
 	int rc = -ENOENT;
@@ -312,4 +329,5 @@ const struct map_ops map_stack_trace_ops = {
 	.sys_update = st_sys_update,
 	.sys_delete = st_sys_delete,
 	.sys_get_next_key = st_sys_get_next_key,
+	.sys_lookup_and_delete = st_sys_lookup_and_delete,
 };

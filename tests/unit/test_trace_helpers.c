@@ -5,12 +5,15 @@
  * bpf_send_signal(_thread) deferred at a hook and immediate outside one,
  * bpf_get_stack and bpf_get_stackid over a known call chain of this test
  * (built with frame pointers: CMakeLists.txt), their flags and errors,
- * build id records, and BPF_MAP_TYPE_STACK_TRACE's attribute checks,
+ * build id records, host ids from bpf_get_current_pid_tgid and _uid_gid,
+ * and BPF_MAP_TYPE_STACK_TRACE's attribute checks,
  * bucket rules and user-space operations.  Every program runs in both
  * engines.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <linux/bpf.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -104,6 +107,31 @@ static void test_func_ip_cookie_override(void)
 		      "override_return at an entry probe: rc %lld, override %d value %llu rax %llu", (long long)overridden,
 		      t.override, (unsigned long long)t.override_value, (unsigned long long)regs.rax);
 	}
+}
+
+/* bpf_get_current_pid_tgid and _uid_gid give host ids, as the kernel:
+ * the process id above the thread id, the group id above the user id,
+ * from a thread other than the main one too. */
+static void *pid_tgid_thread(void *arg)
+{
+	struct prog p = call_prog(BPF_FUNC_get_current_pid_tgid, NULL), u = call_prog(BPF_FUNC_get_current_uid_gid, NULL);
+	uint64_t *out = arg;
+	out[0] = run_kprobe(&p, NULL, NULL, BPFVM_ENGINE_JIT);
+	out[1] = (uint64_t)(uint32_t)getpid() << 32 | (uint32_t)gettid();
+	out[2] = run_kprobe(&u, NULL, NULL, BPFVM_ENGINE_INTERP);
+	return NULL;
+}
+
+static void test_host_ids(void)
+{
+	uint64_t got[3];
+	pthread_t t;
+	if (!CHECK(pthread_create(&t, NULL, pid_tgid_thread, got) == 0, "thread"))
+		return;
+	pthread_join(t, NULL);
+	CHECK(got[0] == got[1] && (uint32_t)got[0] != (uint32_t)getpid(),
+	      "pid_tgid in a thread: 0x%llx, want 0x%llx", (unsigned long long)got[0], (unsigned long long)got[1]);
+	CHECK(got[2] == ((uint64_t)getgid() << 32 | getuid()), "uid_gid: 0x%llx", (unsigned long long)got[2]);
 }
 
 /* ---- signals ------------------------------------------------------------- */
@@ -294,6 +322,9 @@ static void check_get_stackid(struct chain *c)
 		      "get_stackid: skipping the whole stack: -EFAULT");
 		CHECK(bpfvm_map_delete(m, &key, NULL) == 0 && bpfvm_map_lookup(m, &key, frames, 0, NULL) == -ENOENT,
 		      "delete, then lookup: -ENOENT");
+		key = (uint32_t)skipped;
+		CHECK(bpfvm_map_lookup_and_delete(m, &key, frames, 0, NULL) == 0 && frames[0] == c->want[1] &&
+		      bpfvm_map_lookup(m, &key, frames, 0, NULL) == -ENOENT, "lookup_and_delete: the frames, then gone");
 		bpfvm_map_put(m);
 	}
 	/* One bucket per stack of a two-bucket map: collisions */
@@ -374,7 +405,7 @@ static void test_stack_map_attributes(void)
 	CHECK(bpfvm_map_update(m, &key, v, 0, NULL) == -EINVAL, "update from user space: -EINVAL");
 	CHECK(bpfvm_map_lookup(m, &key, v, 0, NULL) == -ENOENT, "lookup of an empty bucket: -ENOENT");
 	CHECK(bpfvm_map_delete(m, &key, NULL) == -ENOENT, "delete of an empty bucket: -ENOENT");
-	CHECK(bpfvm_map_delete(m, &big, NULL) == -EINVAL, "delete past the buckets: -EINVAL");
+	CHECK(bpfvm_map_delete(m, &big, NULL) == -E2BIG, "delete past the buckets: -E2BIG");
 	CHECK(bpfvm_map_get_next_key(m, NULL, &key, NULL) == -ENOENT, "get_next_key of an empty map: -ENOENT");
 	bpfvm_map_put(m);
 }
@@ -388,6 +419,7 @@ int main(void)
 		return 1;
 	}
 	test_func_ip_cookie_override();
+	test_host_ids();
 	test_send_signal();
 	test_stack_map_attributes();
 	struct chain c = { 0 };

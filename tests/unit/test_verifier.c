@@ -369,8 +369,8 @@ static int create_each_map_type(bpfvm_map **maps, size_t *count, bpfvm_error *er
 }
 
 #define BIT(type) (1ull << BPF_MAP_TYPE_##type)
-#define RESTRICTED (BIT(PROG_ARRAY) | BIT(PERF_EVENT_ARRAY) | BIT(RINGBUF) | BIT(QUEUE) | BIT(STACK) | BIT(BLOOM_FILTER) | \
-                    BIT(STACK_TRACE))
+#define RESTRICTED (BIT(PROG_ARRAY) | BIT(PERF_EVENT_ARRAY) | BIT(RINGBUF) | BIT(QUEUE) | BIT(STACK) | \
+                    BIT(BLOOM_FILTER) | BIT(STACK_TRACE))
 #define PERCPU (BIT(PERCPU_ARRAY) | BIT(PERCPU_HASH) | BIT(LRU_PERCPU_HASH))
 
 /* Each helper taking a map, against a map of each type: refused with the
