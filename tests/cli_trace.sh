@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# cli_trace.sh - `bpfvm trace` end to end on tests/trace/trace_target.c:
+# the launched command traced at every hook kind (counts, argument and
+# result sums exact, one ring buffer record per return), children
+# followed through fork and exec and not with --no-follow, a running
+# process attached by --pid and detached by SIGINT (counts exact, the
+# function's bytes patched while attached and restored after, the target
+# running on), --duration, --hist, and errors naming what cannot attach.
+# Usage: cli_trace.sh BPFVM TRACE_DIR plain|sanitized
+set -u
+bpfvm=$1 dir=$2 build=$3
+if [ "$build" = sanitized ]; then
+	echo "skipped: the sanitizer build (the traced target and its agent are built without sanitizers;"
+	echo "the plain build runs this test)"
+	exit 77
+fi
+source "$(dirname "$0")/cli_lib.sh"
+target=$dir/trace_target counts=$dir/trace_counts.bpf.o bad=$dir/trace_bad.bpf.o
+
+# slot N of map `counts` in the JSON lines of file F
+slot() { grep -o "\"map\":\"counts\",\"key\":$2,\"value\":[0-9]*" "$1" | sed 's/.*://'; }
+# expect_slots F N1 N2 ...: slots 0.. hold N1 N2 ...
+expect_slots() {
+	local f=$1 k=0
+	shift
+	for want in "$@"; do
+		check "$f slot $k: $(slot "$f" $k), want $want" [ "$(slot "$f" $k)" = "$want" ]
+		k=$((k + 1))
+	done
+}
+
+# launched, every hook kind: 200 calls of trace_work(i, 2i) and of getppid
+timeout 30 "$bpfvm" trace "$counts" -j --dump-maps -- "$target" run 200 >"$tmp/run.out" 2>&1
+check "trace run exits 0" [ $? = 0 ]
+# entries returns sum(i) sum(5i) tp_enter tp_exit ksyscall kretsyscall raw raw_tp
+expect_slots "$tmp/run.out" 200 200 19900 99500 200 200 200 200 200 200
+check "8 programs attached" [ "$(grep -c '"type":"attach".*"error":0' "$tmp/run.out")" = 8 ]
+check "probes on the trampoline path" [ "$(grep -c '"path":"trampoline"' "$tmp/run.out")" = 2 ]
+check "200 ring buffer records" [ "$(grep -c '"type":"ringbuf","map":"events"' "$tmp/run.out")" = 200 ]
+check "the last record: result 5*199" grep -q '"bytes":"[0-9a-f ]* e3 03 00 00 00 00 00 00"' "$tmp/run.out"
+
+# text output: attach lines on stderr, maps typed
+expect 0 'work_enter: uprobe .*trace_target:trace_work\+0 \(trampoline\)' \
+	"$bpfvm" trace "$counts" --prog work_enter --dump-maps -- "$target" run 3
+expect 0 'key: \(__u32\)0  value: \(__u64\)3' "$bpfvm" trace "$counts" --prog work_enter --dump-maps -- "$target" run 3
+
+# children: fork followed (both halves counted), not with --no-follow; exec
+timeout 30 "$bpfvm" trace "$counts" -j --dump-maps --prog work_enter --prog tp_enter -- "$target" fork 50 >"$tmp/fork.out" 2>&1
+expect_slots "$tmp/fork.out" 100 0 2450 0 100
+timeout 30 "$bpfvm" trace "$counts" -j --dump-maps --no-follow --prog work_enter --prog tp_enter -- "$target" fork 50 \
+	>"$tmp/nofollow.out" 2>&1
+expect_slots "$tmp/nofollow.out" 50 0 1225 0 50
+timeout 30 "$bpfvm" trace "$counts" -j --dump-maps --prog work_enter -- "$target" exec 30 >"$tmp/exec.out" 2>&1
+expect_slots "$tmp/exec.out" 30 0 435
+check "the exec'd image's agent connected again" [ "$(grep -c '"type":"ready"' "$tmp/exec.out")" = 2 ]
+
+# --hist: log2 slots of the first argument (0..15: 0-1 twice, 2-3 twice, 4-7 four times, 8-15 eight times)
+expect 0 ' 8 -> 15 +: 8 +\|\*{40}\|' "$bpfvm" trace "$counts" --prog work_enter --hist arg_hist -- "$target" run 16
+
+# errors: a missing function is named, the rest attaches, the command runs; exit 1
+expect 1 'program missing not attached: .*has no function no_such_function' \
+	"$bpfvm" trace "$bad" --dump-maps -- "$target" run 7
+expect 1 'value: \(__u64\)7' "$bpfvm" trace "$bad" --dump-maps -- "$target" run 7
+expect 1 "no program named 'nope'" "$bpfvm" trace "$counts" --prog nope -- "$target" run 1
+expect 1 'give a command after -- or --pid' "$bpfvm" trace "$counts"
+expect 1 'cannot load the agent' "$bpfvm" trace "$counts" --pid 999999999
+
+# a running process: attach, count, detach on SIGINT, bytes restored
+fifo=$tmp/in
+mkfifo "$fifo"
+"$target" serve <"$fifo" >"$tmp/target.out" 2>&1 &
+target_pid=$!
+exec 7>"$fifo"
+wait_for() {   # wait_for FILE PATTERN [COUNT]: up to 10 s for COUNT lines matching
+	for _ in $(seq 100); do
+		[ "$(grep -cE -- "$2" "$1")" -ge "${3:-1}" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "target ready" wait_for "$tmp/target.out" '^ready'
+echo bytes >&7
+check "bytes before" wait_for "$tmp/target.out" '^bytes'
+"$bpfvm" trace "$counts" -j --dump-maps --pid "$target_pid" >"$tmp/pid.out" 2>&1 &
+trace_pid=$!
+check "attached to the running target" wait_for "$tmp/pid.out" '"type":"ready"'
+echo bytes >&7
+echo "go 500" >&7
+check "calls done" wait_for "$tmp/target.out" '^done'
+kill -INT "$trace_pid"
+wait "$trace_pid"
+check "trace --pid exits 0 on SIGINT" [ $? = 0 ]
+expect_slots "$tmp/pid.out" 500 500 124750 623750 500 500 500 500 500 500
+echo bytes >&7
+echo "go 5" >&7
+check "the target runs on after detach" wait_for "$tmp/target.out" '^done' 2
+mapfile -t bytes < <(grep '^bytes' "$tmp/target.out")
+check "patched while attached" [ "${bytes[0]}" != "${bytes[1]}" ]
+check "every byte restored after detach" [ "${bytes[0]}" = "${bytes[2]}" ]
+# --duration ends the trace by itself
+timeout 20 "$bpfvm" trace "$counts" -j --prog tp_enter --duration 0.5 --pid "$target_pid" >"$tmp/dur.out" 2>&1
+check "--duration ends the trace with 0" [ $? = 0 ]
+check "--duration: attached and detached" grep -q '"type":"ready"' "$tmp/dur.out"
+echo quit >&7
+exec 7>&-
+wait "$target_pid"
+check "the target exits cleanly" [ $? = 0 ]
+summary

@@ -1,0 +1,104 @@
+/*
+ * trace_target.c - the program `bpfvm trace`'s tests trace (built without
+ * sanitizers, as any traced program): it calls trace_work() and getppid()
+ * a known number of times and nothing else calls them.
+ *
+ *   trace_target run N      N calls of each, then exits
+ *   trace_target fork N     N calls, then a child makes N more (waited for)
+ *   trace_target exec N     execs itself as `run N`
+ *   trace_target serve      prints "ready PID", then reads commands from
+ *                           stdin: "go N" (N calls of each, then "done"),
+ *                           "bytes" (trace_work's first 16 bytes in hex,
+ *                           read through /proc/self/mem), "quit"
+ */
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+volatile long sink;
+
+/* Long enough for a trampoline (its first bytes move), never inlined. */
+__attribute__((noinline)) long trace_work(long a, long b)
+{
+	long r = a * 3 + b;
+	sink += r;
+	if (sink == 0x7fffffff)
+		sink = 0;
+	return r;
+}
+
+static void calls(long n)
+{
+	for (long i = 0; i < n; i++) {
+		trace_work(i, 2 * i);
+		if (getppid() < 0)
+			exit(2);
+	}
+}
+
+static void print_bytes(void)
+{
+	uint8_t b[16];
+	int fd = open("/proc/self/mem", O_RDONLY);
+	if (fd < 0 || pread(fd, b, sizeof b, (off_t)(uintptr_t)trace_work) != sizeof b) {
+		printf("bytes unreadable\n");
+	} else {
+		printf("bytes");
+		for (size_t i = 0; i < sizeof b; i++)
+			printf(" %02x", b[i]);
+		printf("\n");
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+static int serve(void)
+{
+	char line[128];
+	printf("ready %d\n", (int)getpid());
+	fflush(stdout);
+	while (fgets(line, sizeof line, stdin)) {
+		if (!strncmp(line, "go ", 3)) {
+			calls(atol(line + 3));
+			printf("done\n");
+		} else if (!strncmp(line, "bytes", 5)) {
+			print_bytes();
+		} else if (!strncmp(line, "quit", 4)) {
+			break;
+		}
+		fflush(stdout);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "serve"))
+		return serve();
+	if (argc != 3)
+		return fprintf(stderr, "usage: trace_target run|fork|exec N | serve\n"), 2;
+	long n = atol(argv[2]);
+	if (!strcmp(argv[1], "run")) {
+		calls(n);
+	} else if (!strcmp(argv[1], "fork")) {
+		calls(n);
+		pid_t child = fork();
+		if (child == 0) {
+			calls(n);
+			_exit(0);
+		}
+		int status;
+		waitpid(child, &status, 0);
+		return WIFEXITED(status) ? WEXITSTATUS(status) : 3;
+	} else if (!strcmp(argv[1], "exec")) {
+		execl("/proc/self/exe", argv[0], "run", argv[2], (char *)NULL);
+		return 4;
+	} else {
+		return 2;
+	}
+	return 0;
+}
