@@ -15,7 +15,7 @@ if [ "$build" = sanitized ]; then
 	exit 77
 fi
 source "$(dirname "$0")/cli_lib.sh"
-target=$dir/trace_target counts=$dir/trace_counts.bpf.o bad=$dir/trace_bad.bpf.o
+target=$dir/trace_target counts=$dir/trace_counts.bpf.o bad=$dir/trace_bad.bpf.o libc=$dir/trace_libc.bpf.o
 
 # slot N of map `counts` in the JSON lines of file F
 slot() { grep -o "\"map\":\"counts\",\"key\":$2,\"value\":[0-9]*" "$1" | sed 's/.*://'; }
@@ -53,6 +53,12 @@ expect_slots "$tmp/nofollow.out" 50 0 1225 0 50
 timeout 30 "$bpfvm" trace "$counts" -j --dump-maps --prog work_enter -- "$target" exec 30 >"$tmp/exec.out" 2>&1
 expect_slots "$tmp/exec.out" 30 0 435
 check "the exec'd image's agent connected again" [ "$(grep -c '"type":"ready"' "$tmp/exec.out")" = 2 ]
+
+# a library by name: libc's getppid at entry ("libc") and return ("libc.so.6")
+timeout 30 "$bpfvm" trace "$libc" -j --dump-maps -- "$target" run 40 >"$tmp/libc.out" 2>&1
+check "libc probes attached" [ "$(grep -c '"type":"attach".*"error":0.*libc' "$tmp/libc.out")" = 2 ]
+check "libc getppid entries" grep -q '"map":"libc_calls","key":0,"value":40}' "$tmp/libc.out"
+check "libc getppid returns" grep -q '"map":"libc_calls","key":1,"value":40}' "$tmp/libc.out"
 
 # --hist: log2 slots of the first argument (0..15: 0-1 twice, 2-3 twice, 4-7 four times, 8-15 eight times)
 expect 0 ' 8 -> 15 +: 8 +\|\*{40}\|' "$bpfvm" trace "$counts" --prog work_enter --hist arg_hist -- "$target" run 16
@@ -97,10 +103,13 @@ check "the target runs on after detach" wait_for "$tmp/target.out" '^done' 2
 mapfile -t bytes < <(grep '^bytes' "$tmp/target.out")
 check "patched while attached" [ "${bytes[0]}" != "${bytes[1]}" ]
 check "every byte restored after detach" [ "${bytes[0]}" = "${bytes[2]}" ]
-# --duration ends the trace by itself
-timeout 20 "$bpfvm" trace "$counts" -j --prog tp_enter --duration 0.5 --pid "$target_pid" >"$tmp/dur.out" 2>&1
+# attached again (the agent is loaded, idle); --duration ends the trace
+# by itself, --interval prints the maps meanwhile
+timeout 20 "$bpfvm" trace "$counts" -j --prog tp_enter --duration 1 --interval 0.3 --pid "$target_pid" \
+	>"$tmp/dur.out" 2>&1
 check "--duration ends the trace with 0" [ $? = 0 ]
-check "--duration: attached and detached" grep -q '"type":"ready"' "$tmp/dur.out"
+check "attached a second time" grep -q '"type":"ready"' "$tmp/dur.out"
+check "--interval printed the maps" [ "$(grep -c '"map":"counts","key":0,' "$tmp/dur.out")" -ge 2 ]
 echo quit >&7
 exec 7>&-
 wait "$target_pid"
