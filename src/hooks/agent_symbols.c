@@ -54,7 +54,7 @@ static size_t find_file(const char *want, char file[AGENT_TEXT_MAX], struct mapp
 		           path) != 4 || path[0] != '/')
 			continue;
 		if (!file[0] && name_matches(want, path))
-			snprintf(file, AGENT_TEXT_MAX, "%s", path);
+			snprintf(file, AGENT_TEXT_MAX, "%.399s", path);   /* AGENT_TEXT_MAX - 1 */
 		if (file[0] && !strcmp(file, path) && n < cap)
 			maps[n++] = m;
 	}
