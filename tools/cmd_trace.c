@@ -376,17 +376,17 @@ static void conn_close(struct conn *c)
 	c->fd = -1;
 }
 
-/* One message from an agent. */
-static void conn_message(struct tracer *t, struct conn *c)
+/* One message from an agent; false when there is none now. */
+static bool conn_message(struct tracer *t, struct conn *c)
 {
 	union { uint32_t type; struct agent_hello h; struct agent_result r; struct agent_ack k; } m;
 	ssize_t n = recv(c->fd, &m, sizeof m, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
+		return false;
 	if (n <= 0 || n < (ssize_t)sizeof m.type) {
 		c->detached = c->detached || !c->ready || c->detach_sent;
 		conn_close(c);
-		return;
+		return false;
 	}
 	if (m.type == AGENT_HELLO && n == sizeof m.h) {
 		c->pid = m.h.pid;
@@ -411,6 +411,7 @@ static void conn_message(struct tracer *t, struct conn *c)
 		c->detached = true;
 		conn_close(c);
 	}
+	return c->fd >= 0;
 }
 
 static void accept_agents(struct tracer *t)
@@ -441,9 +442,11 @@ static void serve(struct tracer *t, int ms)
 		return;
 	if (p[0].revents)
 		accept_agents(t);
+	/* every message waiting, so an agent's reports come before the
+	 * records its programs made after them */
 	for (nfds_t i = 1; i < n; i++)
-		if (p[i].revents)
-			conn_message(t, of[i]);
+		while (p[i].revents && conn_message(t, of[i]))
+			;
 }
 
 /* ---- the traced processes --------------------------------------------- */
