@@ -39,6 +39,10 @@ check "probes on the trampoline path" [ "$(grep -c '"path":"trampoline"' "$tmp/r
 check "200 ring buffer records" [ "$(grep -c '"type":"ringbuf","map":"events"' "$tmp/run.out")" = 200 ]
 check "the last record: result 5*199" grep -q '"bytes":"[0-9a-f ]* e3 03 00 00 00 00 00 00"' "$tmp/run.out"
 
+# 4 threads: probes and syscall hooks in every thread
+timeout 30 "$bpfvm" trace "$counts" -j --dump-maps -- "$target" threads 300 >"$tmp/threads.out" 2>&1
+expect_slots "$tmp/threads.out" 1200 1200 179400 897000 1200 1200 1200 1200 1200 1200
+
 # text output: attach lines on stderr, maps typed
 expect 0 'work_enter: uprobe .*trace_target:trace_work\+0 \(trampoline\)' \
 	"$bpfvm" trace "$counts" --prog work_enter --dump-maps -- "$target" run 3
@@ -47,6 +51,7 @@ expect 0 'key: \(__u32\)0  value: \(__u64\)3' "$bpfvm" trace "$counts" --prog wo
 # children: fork followed (both halves counted), not with --no-follow; exec
 timeout 30 "$bpfvm" trace "$counts" -j --dump-maps --prog work_enter --prog tp_enter -- "$target" fork 50 >"$tmp/fork.out" 2>&1
 expect_slots "$tmp/fork.out" 100 0 2450 0 100
+check "the forked child's agent reported in" grep -q '"type":"process".*"forked":true' "$tmp/fork.out"
 timeout 30 "$bpfvm" trace "$counts" -j --dump-maps --no-follow --prog work_enter --prog tp_enter -- "$target" fork 50 \
 	>"$tmp/nofollow.out" 2>&1
 expect_slots "$tmp/nofollow.out" 50 0 1225 0 50
@@ -70,6 +75,7 @@ expect 1 'value: \(__u64\)7' "$bpfvm" trace "$bad" --dump-maps -- "$target" run 
 expect 1 "no program named 'nope'" "$bpfvm" trace "$counts" --prog nope -- "$target" run 1
 expect 1 'give a command after -- or --pid' "$bpfvm" trace "$counts"
 expect 1 'cannot load the agent' "$bpfvm" trace "$counts" --pid 999999999
+expect 1 'map samples: a perf event array cannot be shared' "$bpfvm" trace "$dir/trace_perf.bpf.o" -- "$target" run 1
 
 # a running process: attach, count, detach on SIGINT, bytes restored
 fifo=$tmp/in
@@ -79,7 +85,9 @@ target_pid=$!
 exec 7>"$fifo"
 wait_for() {   # wait_for FILE PATTERN [COUNT]: up to 10 s for COUNT lines matching
 	for _ in $(seq 100); do
-		[ "$(grep -cE -- "$2" "$1")" -ge "${3:-1}" ] && return 0
+		local n
+		n=$(grep -cE -- "$2" "$1" 2>/dev/null)   # the file may not be made yet
+		[ "${n:-0}" -ge "${3:-1}" ] && return 0
 		sleep 0.1
 	done
 	return 1
@@ -93,13 +101,16 @@ check "attached to the running target" wait_for "$tmp/pid.out" '"type":"ready"'
 echo bytes >&7
 echo "go 500" >&7
 check "calls done" wait_for "$tmp/target.out" '^done'
+echo "tgo 100" >&7
+check "threaded calls done" wait_for "$tmp/target.out" '^done' 2
 kill -INT "$trace_pid"
 wait "$trace_pid"
 check "trace --pid exits 0 on SIGINT" [ $? = 0 ]
-expect_slots "$tmp/pid.out" 500 500 124750 623750 500 500 500 500 500 500
+# 500 calls, then 4 threads x 100: sum(i<500) + 4 sum(i<100) = 124750 + 19800
+expect_slots "$tmp/pid.out" 900 900 144550 722750 900 900 900 900 900 900
 echo bytes >&7
 echo "go 5" >&7
-check "the target runs on after detach" wait_for "$tmp/target.out" '^done' 2
+check "the target runs on after detach" wait_for "$tmp/target.out" '^done' 3
 mapfile -t bytes < <(grep '^bytes' "$tmp/target.out")
 check "patched while attached" [ "${bytes[0]}" != "${bytes[1]}" ]
 check "every byte restored after detach" [ "${bytes[0]}" = "${bytes[2]}" ]

@@ -90,11 +90,9 @@ int cmd_verify(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 
 /* Printers of `run` that `trace` shares (tools/cmd_object.c): every map's
- * entries BTF-typed; ring buffer and perf records as they are consumed;
- * a ring on every CPU slot of each perf event array (prints, returns 1). */
+ * entries BTF-typed; ring buffer and perf records as they are consumed. */
 struct bpfvm_instance;
 void dump_maps(const struct bpfvm_object *obj, struct bpfvm_instance *inst);
 void drain_ringbufs(struct bpfvm_instance *inst);
-int attach_perf(struct bpfvm_instance *inst);
 
 #endif

@@ -198,7 +198,7 @@ static void print_lost(void *ctx, int cpu, uint64_t lost)
 
 /* Perf event arrays get a ring on every CPU slot before the run, as a
  * perf_buffer consumer would open them. */
-int attach_perf(bpfvm_instance *inst)
+static int attach_perf(bpfvm_instance *inst)
 {
 	const bpfvm_object *obj = bpfvm_instance_object(inst);
 	for (size_t i = 0; i < bpfvm_object_map_count(obj); i++) {

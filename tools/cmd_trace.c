@@ -106,7 +106,7 @@ static void usage(FILE *f)
 	           "tracepoint/raw_syscalls/..., raw_tracepoint/sys_enter|sys_exit, ksyscall/NAME,\n"
 	           "kretsyscall/NAME) in COMMAND and its children (--no-follow: not its children),\n"
 	           "or in the running processes PID, through an agent library loaded into each.\n"
-	           "Ring buffer and perf records print as they come.  Ctrl-C, SIGTERM, --duration\n"
+	           "Ring buffer records print as they come.  Ctrl-C, SIGTERM, --duration\n"
 	           "or the command's exit detach every agent, leaving its process running unpatched.\n"
 	           "  -j             JSON lines\n"
 	           "  --dump-maps    print every map at the end\n"
@@ -270,8 +270,10 @@ static int prepare(struct tracer *t)
 	BPFVM_OPTS(bpfvm_instance_opts, io, .no_pins = true, .only_prog = a->prog_count == 1 ? a->progs[0] : NULL);
 	if (bpfvm_instance_new(t->obj, &io, &t->inst, &err))
 		return fail("%s: %s", a->obj_path, err.msg);
-	if (attach_perf(t->inst))
-		return 1;
+	for (size_t i = 0; i < bpfvm_object_map_count(t->obj); i++)
+		if (bpfvm_object_map_at(t->obj, i)->attrs.type == 4 /* perf_event_array */)
+			return fail("%s: map %s: a perf event array cannot be shared with traced processes (its rings are "
+			            "this process's); use a ring buffer", a->obj_path, bpfvm_object_map_at(t->obj, i)->name);
 	if (a->hist && bpfvm_object_find_map(t->obj, a->hist) < 0)
 		return fail("--hist: %s has no map named '%s'", a->obj_path, a->hist);
 	t->object_fd = object_memfd(a->obj_path);

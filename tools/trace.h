@@ -9,7 +9,7 @@
 
 #include "bpfvm/instance.h"
 
-/* Ring buffer and perf records available now, as text or JSON lines. */
+/* Ring buffer records available now, as text or JSON lines. */
 void trace_drain(bpfvm_instance *inst, bool json);
 /* Every map's entries (not ring buffers nor prog_arrays). */
 void trace_print_maps(bpfvm_instance *inst, bool json);

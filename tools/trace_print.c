@@ -1,6 +1,6 @@
 /*
- * trace_print.c - what `bpfvm trace` prints: ring buffer and perf records
- * as they arrive, maps (--dump-maps, --interval) and log2 histograms
+ * trace_print.c - what `bpfvm trace` prints: ring buffer records as they
+ * arrive (perf event arrays are refused: their rings are per process), maps (--dump-maps, --interval) and log2 histograms
  * (--hist), as text or, with -j, one JSON object a line.
  *
  * Owns: trace_drain(), trace_print_maps(), trace_print_hist().
@@ -16,7 +16,7 @@
 #include "cli.h"
 #include "trace.h"
 
-enum { MAP_TYPE_ARRAY = 2, MAP_TYPE_PROG_ARRAY = 3, MAP_TYPE_PERF_EVENT_ARRAY = 4, MAP_TYPE_RINGBUF = 27 };
+enum { MAP_TYPE_PROG_ARRAY = 3, MAP_TYPE_RINGBUF = 27 };
 
 static void json_bytes(const uint8_t *p, size_t n)
 {
@@ -36,22 +36,6 @@ static int json_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static void json_sample(void *ctx, int cpu, void *data, uint32_t size)
-{
-	printf("{\"type\":\"perf\",\"map\":");
-	json_print_string(ctx);
-	printf(",\"cpu\":%d,\"size\":%u,\"bytes\":", cpu, size);
-	json_bytes(data, size);
-	printf("}\n");
-}
-
-static void json_lost(void *ctx, int cpu, uint64_t lost)
-{
-	printf("{\"type\":\"perf_lost\",\"map\":");
-	json_print_string(ctx);
-	printf(",\"cpu\":%d,\"lost\":%" PRIu64 "}\n", cpu, lost);
-}
-
 void trace_drain(bpfvm_instance *inst, bool json)
 {
 	if (!json) {
@@ -65,8 +49,6 @@ void trace_drain(bpfvm_instance *inst, bool json)
 			void *name = (void *)bpfvm_object_map_at(obj, i)->name;
 			if (info.type == MAP_TYPE_RINGBUF)
 				bpfvm_map_ringbuf_consume(m, json_record, name, NULL);
-			else if (info.type == MAP_TYPE_PERF_EVENT_ARRAY)
-				bpfvm_map_perf_consume(m, json_sample, json_lost, name, NULL);
 		}
 	}
 	fflush(stdout);

@@ -4,14 +4,18 @@
  * a known number of times and nothing else calls them.
  *
  *   trace_target run N      N calls of each, then exits
- *   trace_target fork N     N calls, then a child makes N more (waited for)
+ *   trace_target threads N  4 threads make N calls of each
+ *   trace_target fork N     N calls, then a child makes N more after 0.3 s
+ *                           (its agent reports in meanwhile; waited for)
  *   trace_target exec N     execs itself as `run N`
  *   trace_target serve      prints "ready PID", then reads commands from
  *                           stdin: "go N" (N calls of each, then "done"),
+ *                           "tgo N" (the same in each of 4 new threads),
  *                           "bytes" (trace_work's first 16 bytes in hex,
  *                           read through /proc/self/mem), "quit"
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +44,24 @@ static void calls(long n)
 	}
 }
 
+#define THREADS 4
+
+static void *thread_calls(void *n)
+{
+	calls((long)n);
+	return NULL;
+}
+
+static void threaded_calls(long n)
+{
+	pthread_t t[THREADS];
+	for (int i = 0; i < THREADS; i++)
+		if (pthread_create(&t[i], NULL, thread_calls, (void *)n))
+			exit(5);
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+}
+
 static void print_bytes(void)
 {
 	uint8_t b[16];
@@ -65,6 +87,9 @@ static int serve(void)
 		if (!strncmp(line, "go ", 3)) {
 			calls(atol(line + 3));
 			printf("done\n");
+		} else if (!strncmp(line, "tgo ", 4)) {
+			threaded_calls(atol(line + 4));
+			printf("done\n");
 		} else if (!strncmp(line, "bytes", 5)) {
 			print_bytes();
 		} else if (!strncmp(line, "quit", 4)) {
@@ -80,14 +105,17 @@ int main(int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[1], "serve"))
 		return serve();
 	if (argc != 3)
-		return fprintf(stderr, "usage: trace_target run|fork|exec N | serve\n"), 2;
+		return fprintf(stderr, "usage: trace_target run|threads|fork|exec N | serve\n"), 2;
 	long n = atol(argv[2]);
 	if (!strcmp(argv[1], "run")) {
 		calls(n);
+	} else if (!strcmp(argv[1], "threads")) {
+		threaded_calls(n);
 	} else if (!strcmp(argv[1], "fork")) {
 		calls(n);
 		pid_t child = fork();
 		if (child == 0) {
+			usleep(300000);
 			calls(n);
 			_exit(0);
 		}
