@@ -65,6 +65,14 @@ check "libc probes attached" [ "$(grep -c '"type":"attach".*"error":0.*libc' "$t
 check "libc getppid entries" grep -q '"map":"libc_calls","key":0,"value":40}' "$tmp/libc.out"
 check "libc getppid returns" grep -q '"map":"libc_calls","key":1,"value":40}' "$tmp/libc.out"
 
+# the tracing context: bpf_override_return skips trace_work (10 calls
+# return 1 each), bpf_get_func_ip is its address
+timeout 30 "$bpfvm" trace "$dir/trace_override.bpf.o" -j --dump-maps -- "$target" sum 10 >"$tmp/override.out" 2>&1
+check "overridden results" grep -q '^sum 10 at ' "$tmp/override.out"
+addr=$(sed -n 's/^sum 10 at 0x\([0-9a-f]*\)$/\1/p' "$tmp/override.out")
+check "bpf_get_func_ip is the function's address" \
+	grep -q "\"map\":\"func_ip\",\"key\":0,\"value\":$((16#${addr:-0}))}" "$tmp/override.out"
+
 # --hist: log2 slots of the first argument (0..15: 0-1 twice, 2-3 twice, 4-7 four times, 8-15 eight times)
 expect 0 ' 8 -> 15 +: 8 +\|\*{40}\|' "$bpfvm" trace "$counts" --prog work_enter --hist arg_hist -- "$target" run 16
 

@@ -8,6 +8,8 @@
  *   trace_target fork N     N calls, then a child makes N more after 0.3 s
  *                           (its agent reports in meanwhile; waited for)
  *   trace_target exec N     execs itself as `run N`
+ *   trace_target sum N      prints "sum S at ADDR": S the sum of N results
+ *                           of trace_work(i, 2i), ADDR trace_work's address
  *   trace_target serve      prints "ready PID", then reads commands from
  *                           stdin: "go N" (N calls of each, then "done"),
  *                           "tgo N" (the same in each of 4 new threads),
@@ -122,6 +124,11 @@ int main(int argc, char **argv)
 		int status;
 		waitpid(child, &status, 0);
 		return WIFEXITED(status) ? WEXITSTATUS(status) : 3;
+	} else if (!strcmp(argv[1], "sum")) {
+		long sum = 0;
+		for (long i = 0; i < n; i++)
+			sum += trace_work(i, 2 * i);
+		printf("sum %ld at %p\n", sum, (void *)trace_work);
 	} else if (!strcmp(argv[1], "exec")) {
 		execl("/proc/self/exe", argv[0], "run", argv[2], (char *)NULL);
 		return 4;
