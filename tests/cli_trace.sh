@@ -5,7 +5,9 @@
 # followed through fork and exec and not with --no-follow, a running
 # process attached by --pid and detached by SIGINT (counts exact, the
 # function's bytes patched while attached and restored after, the target
-# running on), --duration, --hist, and errors naming what cannot attach.
+# running on; killing the tracer detaches too), the tracing context
+# (override, func ip), --duration, --interval, --hist, and errors naming
+# what cannot attach.
 # Usage: cli_trace.sh BPFVM TRACE_DIR plain|sanitized
 set -u
 bpfvm=$1 dir=$2 build=$3
@@ -129,6 +131,20 @@ timeout 20 "$bpfvm" trace "$counts" -j --prog tp_enter --duration 1 --interval 0
 check "--duration ends the trace with 0" [ $? = 0 ]
 check "attached a second time" grep -q '"type":"ready"' "$tmp/dur.out"
 check "--interval printed the maps" [ "$(grep -c '"map":"counts","key":0,' "$tmp/dur.out")" -ge 2 ]
+# the tracer killed outright: each agent sees its socket close and detaches
+# (its socket's directory, left behind, in $tmp)
+TMPDIR=$tmp "$bpfvm" trace "$counts" -j --prog work_enter --pid "$target_pid" >"$tmp/kill.out" 2>&1 &
+trace_pid=$!
+check "attached a third time" wait_for "$tmp/kill.out" '"type":"ready"'
+echo bytes >&7
+check "patched again" wait_for "$tmp/target.out" '^bytes' 4
+{ kill -KILL "$trace_pid" && wait "$trace_pid"; } 2>/dev/null
+sleep 0.5
+echo bytes >&7
+check "bytes read after the tracer died" wait_for "$tmp/target.out" '^bytes' 5
+mapfile -t bytes < <(grep '^bytes' "$tmp/target.out")
+check "patched while the tracer lived" [ "${bytes[0]}" != "${bytes[3]}" ]
+check "restored once the tracer was killed" [ "${bytes[0]}" = "${bytes[4]}" ]
 echo quit >&7
 exec 7>&-
 wait "$target_pid"
