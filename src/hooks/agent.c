@@ -22,6 +22,13 @@
  * so its own agent connects; not following, the agent removes both from
  * the environment.
  *
+ * Known limits: the program names sent are loaded in one instance, so
+ * with several a program of the object the verifier refuses fails them
+ * all (the tracer names it); injected by dlopen, the runtime's
+ * thread-local state is allocated by glibc on a thread's first event,
+ * which may be inside a signal handler (syscall_trace.h's caveat); the
+ * socket is the tracer's, in a directory only its user may enter.
+ *
  * Owns: the session, the control thread, bpfvm_agent_start().
  */
 #include <errno.h>

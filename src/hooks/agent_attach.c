@@ -294,7 +294,7 @@ static int place_syscall(const char *sec, struct placement *p, char *err)
 	if ((rest = after(sec, "raw_tracepoint/")) || (rest = after(sec, "raw_tp/"))) {
 		p->prog_type = BPF_PROG_TYPE_RAW_TRACEPOINT;
 		if (!strcmp(rest, "sys_enter") || !strcmp(rest, "sys_exit")) {
-			p->slot = rest[4] == 'e' && rest[5] == 'n' ? &sys->rawtp_enter : &sys->rawtp_exit;
+			p->slot = !strcmp(rest, "sys_enter") ? &sys->rawtp_enter : &sys->rawtp_exit;
 			return 0;
 		}
 		snprintf(err, AGENT_TEXT_MAX, "raw tracepoint '%s': only sys_enter and sys_exit are in user space", rest);
@@ -448,32 +448,44 @@ static void attach_syscalls(bpfvm_program **progs, struct placement *pl, size_t 
 		unlink_last();
 }
 
+static void report_all(struct agent_result *res, size_t n, int rc, const char *why)
+{
+	for (size_t i = 0; i < n; i++)
+		report(&res[i], rc, AGENT_PATH_NONE, "%s", why);
+}
+
 void agent_attach_all(bpfvm_instance *inst, const size_t *prog_index, size_t n, struct agent_result *res)
 {
+	const bpfvm_object *obj = bpfvm_instance_object(inst);
+	for (size_t i = 0; i < n; i++) {
+		const bpfvm_object_prog *op = bpfvm_object_prog_at(obj, prog_index[i]);
+		res[i] = (struct agent_result){ .type = AGENT_RESULT };
+		snprintf(res[i].name, sizeof res[i].name, "%s", op ? op->name : "?");
+	}
+	attached_inst = inst;
 	struct placement *pl = calloc(n + 1, sizeof *pl);
 	bpfvm_program **progs = calloc(n + 1, sizeof *progs);
 	if (!sys)
 		sys = calloc(1, sizeof *sys);
-	const bpfvm_object *obj = bpfvm_instance_object(inst);
-	attached_inst = inst;
+	if (!pl || !progs || !sys) {
+		report_all(res, n, -ENOMEM, "out of memory");
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const bpfvm_object_prog *op = bpfvm_object_prog_at(obj, prog_index[i]);
-		res[i] = (struct agent_result){ .type = AGENT_RESULT };
-		snprintf(res[i].name, sizeof res[i].name, "%s", op->name);
 		char err[AGENT_TEXT_MAX];
 		progs[i] = bpfvm_instance_prog(inst, prog_index[i]);
-		int rc = !pl || !progs || !sys ? -ENOMEM : !progs[i] ? -ENOENT : place(op->section, &pl[i], err);
-		if (rc == -ENOMEM || (rc == -ENOENT && !progs[i]))
-			snprintf(err, sizeof err, "%s", rc == -ENOMEM ? "out of memory" : "program not loaded");
+		int rc = !progs[i] ? -ENOENT : place(op->section, &pl[i], err);
+		if (!progs[i])
+			snprintf(err, sizeof err, "program not loaded");
 		if (rc)
 			report(&res[i], rc, AGENT_PATH_NONE, "%s", err);
 		else if (pl[i].kind == HOOK_URETPROBE)
 			pl[i].site->want_ret = true;
 	}
-	if (pl && progs && sys) {
-		attach_probes(progs, pl, n, res);
-		attach_syscalls(progs, pl, n, res);
-	}
+	attach_probes(progs, pl, n, res);
+	attach_syscalls(progs, pl, n, res);
+out:
 	free(pl);
 	free(progs);
 }
