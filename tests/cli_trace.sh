@@ -124,6 +124,7 @@ check "the target runs on after detach" wait_for "$tmp/target.out" '^done' 3
 mapfile -t bytes < <(grep '^bytes' "$tmp/target.out")
 check "patched while attached" [ "${bytes[0]}" != "${bytes[1]}" ]
 check "every byte restored after detach" [ "${bytes[0]}" = "${bytes[2]}" ]
+original=${bytes[0]}
 # attached again (the agent is loaded, idle); --duration ends the trace
 # by itself, --interval prints the maps meanwhile
 timeout 20 "$bpfvm" trace "$counts" -j --prog tp_enter --duration 1 --interval 0.3 --pid "$target_pid" \
@@ -149,4 +150,27 @@ echo quit >&7
 exec 7>&-
 wait "$target_pid"
 check "the target exits cleanly" [ $? = 0 ]
+
+# a launched command outlives a trace ended by SIGTERM: it runs on unpatched
+fifo2=$tmp/in2
+mkfifo "$fifo2"
+"$bpfvm" trace "$counts" -j --dump-maps --prog work_enter -- "$target" serve <"$fifo2" >"$tmp/launched.out" 2>&1 &
+trace_pid=$!
+exec 8>"$fifo2"
+check "launched target ready" wait_for "$tmp/launched.out" '^ready'
+echo bytes >&8
+echo "go 10" >&8
+check "launched target called" wait_for "$tmp/launched.out" '^done'
+kill -TERM "$trace_pid"
+wait "$trace_pid"
+check "trace exits 0 on SIGTERM" [ $? = 0 ]
+check "counted before SIGTERM" grep -q '"map":"counts","key":0,"value":10}' "$tmp/launched.out"
+echo bytes >&8
+echo "go 1" >&8
+check "the launched target runs on" wait_for "$tmp/launched.out" '^done' 2
+mapfile -t bytes < <(grep '^bytes' "$tmp/launched.out")
+check "launched target patched" [ "${bytes[0]:-x}" != "$original" ]
+check "launched target restored" [ "${bytes[1]:-x}" = "$original" ]
+echo quit >&8
+exec 8>&-
 summary
