@@ -151,6 +151,28 @@ exec 7>&-
 wait "$target_pid"
 check "the target exits cleanly" [ $? = 0 ]
 
+# two running processes at once: one set of maps counts both
+for k in 1 2; do
+	mkfifo "$tmp/two$k"
+	"$target" serve <"$tmp/two$k" >"$tmp/two$k.out" 2>&1 &
+	eval "two_pid$k=\$!"
+done
+exec 5>"$tmp/two1" 6>"$tmp/two2"
+check "two targets ready" wait_for "$tmp/two2.out" '^ready'
+"$bpfvm" trace "$counts" -j --dump-maps --prog work_enter --pid "$two_pid1" --pid "$two_pid2" >"$tmp/two.out" 2>&1 &
+trace_pid=$!
+check "both attached" wait_for "$tmp/two.out" '"type":"ready"' 2
+echo "go 30" >&5
+echo "go 12" >&6
+check "both called" wait_for "$tmp/two1.out" '^done' && check "both called" wait_for "$tmp/two2.out" '^done'
+kill -INT "$trace_pid"
+wait "$trace_pid"
+check "two targets: 42 calls counted" grep -q '"map":"counts","key":0,"value":42}' "$tmp/two.out"
+echo quit >&5
+echo quit >&6
+exec 5>&- 6>&-
+wait "$two_pid1" "$two_pid2"
+
 # a launched command outlives a trace ended by SIGTERM: it runs on unpatched
 fifo2=$tmp/in2
 mkfifo "$fifo2"
