@@ -6,7 +6,7 @@
 # process attached by --pid and detached by SIGINT (counts exact, the
 # function's bytes patched while attached and restored after, the target
 # running on; killing the tracer detaches too), the tracing context
-# (override, func ip), --duration, --interval, --hist, and errors naming
+# (override, func ip, signals), --duration, --interval, --hist, and errors naming
 # what cannot attach.
 # Usage: cli_trace.sh BPFVM TRACE_DIR plain|sanitized
 set -u
@@ -74,6 +74,10 @@ check "overridden results" grep -q '^sum 10 at ' "$tmp/override.out"
 addr=$(sed -n 's/^sum 10 at 0x\([0-9a-f]*\)$/\1/p' "$tmp/override.out")
 check "bpf_get_func_ip is the function's address" \
 	grep -q "\"map\":\"func_ip\",\"key\":0,\"value\":$((16#${addr:-0}))}" "$tmp/override.out"
+
+# bpf_send_signal_thread, sent once the program has run: 10 calls with
+# a = 0, 4, 8 signal
+expect 0 '^signals 3$' "$bpfvm" trace "$dir/trace_signal.bpf.o" -- "$target" signals 10
 
 # --hist: log2 slots of the first argument (0..15: 0-1 twice, 2-3 twice, 4-7 four times, 8-15 eight times)
 expect 0 ' 8 -> 15 +: 8 +\|\*{40}\|' "$bpfvm" trace "$counts" --prog work_enter --hist arg_hist -- "$target" run 16

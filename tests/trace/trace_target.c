@@ -8,6 +8,8 @@
  *   trace_target fork N     N calls, then a child makes N more after 0.3 s
  *                           (its agent reports in meanwhile; waited for)
  *   trace_target exec N     execs itself as `run N`
+ *   trace_target signals N  N calls, then prints "signals K": the SIGUSR1s
+ *                           it got meanwhile
  *   trace_target sum N      prints "sum S at ADDR": S the sum of N results
  *                           of trace_work(i, 2i), ADDR trace_work's address
  *   trace_target serve      prints "ready PID", then reads commands from
@@ -18,6 +20,7 @@
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +50,14 @@ static void calls(long n)
 }
 
 #define THREADS 4
+
+static volatile sig_atomic_t signals_seen;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	signals_seen++;
+}
 
 static void *thread_calls(void *n)
 {
@@ -124,6 +135,10 @@ int main(int argc, char **argv)
 		int status;
 		waitpid(child, &status, 0);
 		return WIFEXITED(status) ? WEXITSTATUS(status) : 3;
+	} else if (!strcmp(argv[1], "signals")) {
+		signal(SIGUSR1, on_usr1);
+		calls(n);
+		printf("signals %d\n", (int)signals_seen);
 	} else if (!strcmp(argv[1], "sum")) {
 		long sum = 0;
 		for (long i = 0; i < n; i++)
