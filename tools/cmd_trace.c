@@ -39,6 +39,7 @@
 #define MAX_PROGS 64
 #define MAX_CONNS 256
 #define DETACH_WAIT_MS 10000
+#define AGENT_CONNECT_WAIT_MS 10000   /* from injection to an agent's hello */
 
 struct trace_args {
 	const char *obj_path;
@@ -559,8 +560,11 @@ static void run_loop(struct tracer *t)
 			break;
 		if (!t->a->command && t->ever_connected && !live_conns(t))
 			break;
-		if (!t->a->command && !t->ever_connected && now_ms() - start > 10000 && t->failed == t->a->pid_count)
+		if (!t->a->command && !t->ever_connected && now_ms() - start > AGENT_CONNECT_WAIT_MS) {
+			fail("trace: no agent connected within %d s", AGENT_CONNECT_WAIT_MS / 1000);
+			t->failed++;
 			break;
+		}
 		double now = now_ms();
 		if (t->a->duration && now - start >= t->a->duration * 1e3)
 			break;
