@@ -479,6 +479,8 @@ int main(int argc, char **argv)
 		return cmd_map(argc - 1, argv + 1);
 	if (!strcmp(cmd, "verify"))
 		return cmd_verify(argc - 1, argv + 1);
+	if (!strcmp(cmd, "hook"))
+		return cmd_hook(argc - 1, argv + 1);
 	fail("unknown command '%s'", cmd);
 	usage_main(stderr);
 	return 1;

@@ -86,5 +86,7 @@ int cmd_run_object(const char *path, int argc, char **argv);
 int cmd_map(int argc, char **argv);
 /* The verifier's verdicts (tools/cmd_verify.c). */
 int cmd_verify(int argc, char **argv);
+/* A running host's hooks (tools/cmd_hook.c). */
+int cmd_hook(int argc, char **argv);
 
 #endif
