@@ -284,6 +284,21 @@ static int choose_prog(const bpfvm_object *obj, const char *name, size_t *index,
 	return 0;
 }
 
+/* Before loading: a BTF-typed program would fail to find its attach
+ * target in anything but a BTF hook's types, with a less useful message. */
+static int check_prog_type(const bpfvm_hook *hook, const bpfvm_object_prog *op, bpfvm_error *err)
+{
+	struct hook_ctx_info ci;
+	hook_ctx_info(hook, &ci);
+	bool raw = op->type == BPFVM_PROG_TYPE_RAW || op->type == 0;
+	if (ci.prog_type == BPFVM_PROG_TYPE_RAW ? raw : op->type == ci.prog_type)
+		return 0;
+	const char *want = bpfvm_prog_type_name(ci.prog_type), *have = bpfvm_prog_type_name(op->type);
+	return error_set(err, -EINVAL, -1, "hook %s takes %s programs; %s is a %s program", bpfvm_hook_name(hook),
+	                 ci.prog_type == BPFVM_PROG_TYPE_RAW ? "raw memory" : want ? want : "unknown", op->name,
+	                 raw ? "raw memory" : have ? have : "unknown");
+}
+
 /* Opens, loads and verifies the request's program for hh, unattached. */
 static int load_link(bpfvm_hook_host *host, struct host_hook *hh, const struct request *rq, struct host_link **out,
                      bpfvm_error *err)
@@ -305,6 +320,8 @@ static int load_link(bpfvm_hook_host *host, struct host_hook *hh, const struct r
 	}
 	if (!rc)
 		rc = choose_prog(l->obj, rq->prog, &l->prog, err);
+	if (!rc)
+		rc = check_prog_type(hh->hook, bpfvm_object_prog_at(l->obj, l->prog), err);
 	if (!rc) {
 		BPFVM_OPTS(bpfvm_instance_opts, io, .jit = host->jit, .pin_dir = l->pin_dir,
 		           .only_prog = bpfvm_object_prog_at(l->obj, l->prog)->name);
@@ -549,7 +566,13 @@ static void serve_connection(bpfvm_hook_host *host, int conn, char *buf, struct 
 {
 	a->len = 0;
 	if (!peer_admitted(host, conn, a)) {
-		send(conn, a->text, a->len, MSG_NOSIGNAL);
+		/* read the request first: closing over unread data would reset
+		 * the connection before the peer reads why */
+		int fd = -1;
+		if (wait_request(host, conn) && receive_request(conn, buf, &fd) >= 0)
+			send(conn, a->text, a->len, MSG_NOSIGNAL);
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
 	while (wait_request(host, conn)) {
