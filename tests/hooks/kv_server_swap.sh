@@ -72,6 +72,7 @@ done
 sleep 0.2
 expect 0 "^link $link  swap_ns [0-9]+$" "$bpfvm" hook detach --socket "$sock" "$link"
 expect 1 'no link of that id' "$bpfvm" hook detach --socket "$sock" "$link"
+expect 1 '^\{"error":"no link of that id' "$bpfvm" hook detach --socket "$sock" "$link" -j
 sleep 0.3
 for p in "${pids[@]:1}"; do kill -TERM "$p"; done
 for p in "${pids[@]:1}"; do wait "$p"; done
