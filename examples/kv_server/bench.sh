@@ -20,7 +20,7 @@ load() {
 		clients+=("$!")
 	done
 	wait "${clients[@]}"
-	awk '{ sum += $NF } END { printf "%.0f requests/s (4 clients)\n", sum }' "$tmp"/c?
+	awk '/ rate / { sum += $NF } END { printf "%.0f requests/s (4 clients)\n", sum }' "$tmp"/c?
 }
 echo "no filter:   $(load)"
 link=$("$bpfvm" hook attach --socket "$tmp/s" kv_request "$kv/kv_filter.bpf.o" | awk '{ print $2 }')

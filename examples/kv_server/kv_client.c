@@ -7,7 +7,9 @@
  *
  * filtered, dropped and unfiltered count the answers by what the hook said
  * (F, D, U: kv_server.c); attaches and detaches count the changes from
- * unfiltered to filtered and back that this client saw.  A request is
+ * unfiltered to filtered and back that this client saw, each also said
+ * as it happens ("client ID started", "... saw attach", "... saw detach",
+ * flushed: a test waits for them).  A request is
  * always finished (its answer read) before a signal ends the loop, so the
  * counts are exact.
  *
@@ -38,6 +40,7 @@ static void on_signal(int sig)
 struct counts {
 	unsigned long long sent, filtered, dropped, unfiltered, errors, attaches, detaches;
 	char last;   /* the last verdict: 'F', 'D', 'U' or 0 */
+	unsigned id;
 };
 
 static int connect_to(int port)
@@ -88,8 +91,13 @@ static void count_answer(struct counts *c, const char *answer)
 	c->unfiltered += v == 'U';
 	c->errors += v != 'F' && v != 'D' && v != 'U';
 	bool was_filtered = c->last == 'F' || c->last == 'D', is_filtered = v == 'F' || v == 'D';
-	c->attaches += c->last == 'U' && is_filtered;
-	c->detaches += was_filtered && v == 'U';
+	bool attach = c->last == 'U' && is_filtered, detach = was_filtered && v == 'U';
+	c->attaches += attach;
+	c->detaches += detach;
+	if (!c->last || attach || detach) {
+		printf("client %u %s\n", c->id, !c->last ? "started" : attach ? "saw attach" : "saw detach");
+		fflush(stdout);
+	}
 	c->last = v;
 }
 
@@ -117,7 +125,7 @@ int main(int argc, char **argv)
 	int fd = connect_to(port);
 	if (fd < 0)
 		return 1;
-	struct counts c = { 0 };
+	struct counts c = { .id = id };
 	struct timespec t0, t;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	double elapsed = 0;

@@ -34,6 +34,15 @@ cleanup() {
 }
 trap cleanup EXIT
 CLIENTS=4
+# wait_clients WHAT: every client has said "WHAT" (its output), within 20 s
+wait_clients() {
+	for _ in $(seq 200); do
+		[ "$(cat "$tmp"/client*.out | grep -c "$1$")" = $CLIENTS ] && return 0
+		sleep 0.1
+	done
+	echo "FAIL: not every client said '$1'"
+	fails=$((fails + 1))
+}
 
 "$server" --socket "$sock" --pin-dir "$pins" --jit --workers 2 >"$tmp/server.out" 2>&1 &
 server_pid=$!
@@ -47,7 +56,7 @@ for i in $(seq $CLIENTS); do
 	"$client" "$port" "$i" >"$tmp/client$i.out" 2>&1 &
 	pids+=("$!")
 done
-sleep 0.3
+wait_clients started
 
 expect 1 'kv_request: program refused by the verifier: .*invalid' \
 	"$bpfvm" hook attach --socket "$sock" kv_request "$bad"
@@ -56,7 +65,7 @@ expect 0 '^link [0-9]+  prog kv_filter  load_ns [0-9]+  swap_ns [0-9]+$' \
 link=$(awk '{ print $2 }' "$tmp/out")
 expect 0 "link $link  prog kv_filter  object kv_filter  origin socket" "$bpfvm" hook list --socket "$sock"
 expect 0 '"ctx":"mem","size":48,"links":\[\{"id":[0-9]+' "$bpfvm" hook list --socket "$sock" -j
-sleep 0.2
+wait_clients "saw attach"
 expect 0 "Found [1-9] element" "$bpfvm" map dump pinned "$pins/kv_requests"
 live=$(cat "$tmp/out")
 
@@ -73,7 +82,7 @@ sleep 0.2
 expect 0 "^link $link  swap_ns [0-9]+$" "$bpfvm" hook detach --socket "$sock" "$link"
 expect 1 'no link of that id' "$bpfvm" hook detach --socket "$sock" "$link"
 expect 1 '^\{"error":"no link of that id' "$bpfvm" hook detach --socket "$sock" "$link" -j
-sleep 0.3
+wait_clients "saw detach"
 for p in "${pids[@]:1}"; do kill -TERM "$p"; done
 for p in "${pids[@]:1}"; do wait "$p"; done
 pids=("$server_pid")
@@ -84,7 +93,7 @@ pids=("$server_pid")
 total=0
 for i in $(seq $CLIENTS); do
 	read -r sent filtered dropped unfiltered errors attaches detaches rate < <(
-		awk '{ print $4, $6, $8, $10, $12, $14, $16, $18 }' "$tmp/client$i.out")
+		awk '{ print $4, $6, $8, $10, $12, $14, $16, $18 }' <(tail -1 "$tmp/client$i.out"))
 	counted=$(jq ".[] | select(.formatted.key == $i) | .formatted.value" "$tmp/requests.json")
 	echo "client $i: sent $sent, filter answers $((filtered + dropped)) ($dropped dropped), counted ${counted:-none}," \
 	     "unfiltered $unfiltered, $rate requests/s"
