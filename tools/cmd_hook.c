@@ -24,6 +24,8 @@
 struct hook_args {
 	const char *sub;
 	const char *socket;
+	char socket_found[108];   /* --pid: the host's socket where it makes it by default */
+	const char *pid;
 	const char *positional[2];
 	size_t positional_count;
 	const char *prog;
@@ -37,11 +39,46 @@ static void usage_hook(FILE *f)
 	           "       %s hook attach --socket PATH HOOK OBJ [--prog NAME] [--pin-dir DIR] [-j]\n"
 	           "       %s hook replace --socket PATH LINK OBJ [--prog NAME] [--pin-dir DIR] [-j]\n"
 	           "       %s hook detach --socket PATH LINK [-j]\n"
-	           "  PATH is the socket a host opened with bpfvm_hook_host_new; OBJ an object\n"
+	           "  PATH is the socket a host opened with bpfvm_hook_host_new (--pid PID: the\n"
+	           "  host's default, bpfvm-hooks-PID.sock in $XDG_RUNTIME_DIR, /run/user/UID or\n"
+	           "  /tmp/bpfvm-UID, UID the host's); OBJ an object\n"
 	           "  (clang -target bpf) whose program (--prog, or its only one) the host\n"
 	           "  verifies for the hook's context; its pinned maps go to DIR (default: the\n"
 	           "  host's pin directory), where `bpfvm map dump pinned` reads them.\n",
 	        prog_name, prog_name, prog_name, prog_name);
+}
+
+/* The socket a host of pid makes by default (src/hooks/hook_host.c): in
+ * our $XDG_RUNTIME_DIR, else the host's user's /run/user/UID or
+ * /tmp/bpfvm-UID, whichever holds it. */
+static int find_socket(struct hook_args *a)
+{
+	char status[64];
+	snprintf(status, sizeof status, "/proc/%s/status", a->pid);
+	FILE *f = fopen(status, "r");
+	unsigned uid = 0;
+	bool found_uid = false;
+	char line[256];
+	while (f && !found_uid && fgets(line, sizeof line, f))
+		found_uid = sscanf(line, "Uid: %*u %u", &uid) == 1;   /* the effective uid */
+	if (f)
+		fclose(f);
+	if (!found_uid)
+		return fail("hook: no process %s", a->pid);
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	char dirs[3][128];
+	snprintf(dirs[0], sizeof dirs[0], "%s", xdg && xdg[0] == '/' ? xdg : "/nonexistent");
+	snprintf(dirs[1], sizeof dirs[1], "/run/user/%u", uid);
+	snprintf(dirs[2], sizeof dirs[2], "/tmp/bpfvm-%u", uid);
+	for (int i = 0; i < 3; i++) {
+		snprintf(a->socket_found, sizeof a->socket_found, "%.80s/bpfvm-hooks-%s.sock", dirs[i], a->pid);
+		if (access(a->socket_found, F_OK) == 0) {
+			a->socket = a->socket_found;
+			return 0;
+		}
+	}
+	return fail("hook: process %s has no hook socket where a host makes one by default; name it (--socket)",
+	            a->pid);
 }
 
 static int parse_args(int argc, char **argv, struct hook_args *a)
@@ -49,7 +86,8 @@ static int parse_args(int argc, char **argv, struct hook_args *a)
 	*a = (struct hook_args){ .sub = argc > 1 ? argv[1] : NULL };
 	for (int i = 2; i < argc; i++) {
 		const char **value = !strcmp(argv[i], "--socket") ? &a->socket : !strcmp(argv[i], "--prog") ? &a->prog :
-		                     !strcmp(argv[i], "--pin-dir") ? &a->pin_dir : NULL;
+		                     !strcmp(argv[i], "--pin-dir") ? &a->pin_dir : !strcmp(argv[i], "--pid") ? &a->pid :
+		                     NULL;
 		if (value) {
 			if (i + 1 == argc)
 				return fail("hook: %s needs a value", argv[i]);
@@ -62,8 +100,10 @@ static int parse_args(int argc, char **argv, struct hook_args *a)
 			a->positional[a->positional_count++] = argv[i];
 		}
 	}
+	if (!a->socket && a->pid)
+		return find_socket(a);
 	if (!a->socket)
-		return fail("hook: --socket PATH is required");
+		return fail("hook: --socket PATH (or --pid PID) is required");
 	return 0;
 }
 

@@ -116,4 +116,14 @@ kill -TERM "$server_pid"
 wait "$server_pid"
 check "the server ends on SIGTERM and removes its socket" test ! -e "$sock"
 pids=()
+
+# a host's default socket, found by its pid
+XDG_RUNTIME_DIR=$tmp "$server" >"$tmp/server2.out" 2>&1 &
+pids=("$!")
+for _ in $(seq 50); do grep -q '^kv_server: port' "$tmp/server2.out" && break; sleep 0.1; done
+check "the default socket is in \$XDG_RUNTIME_DIR" grep -q "hooks $tmp/bpfvm-hooks-${pids[0]}.sock$" "$tmp/server2.out"
+expect 0 '^hook kv_request' env XDG_RUNTIME_DIR="$tmp" "$bpfvm" hook list --pid "${pids[0]}"
+kill -TERM "${pids[0]}"
+wait "${pids[0]}"
+pids=()
 summary
