@@ -3,7 +3,13 @@
  * request passes a hook, "kv_request", that an operator loads filters into
  * while it serves (`bpfvm hook attach|replace|detach --socket PATH`).
  *
- *   kv_server [--port N] [--workers N] [--socket PATH] [--pin-dir DIR] [--jit]
+ *   kv_server [--port N] [--workers N] [--socket PATH] [--pin-dir DIR] [--jit] [--btf]
+ *
+ * The hook's context is the request as raw memory (struct kv_request,
+ * filters in SEC("bpfvm")), or with --btf the arguments of the function
+ * kv_request_check, typed by the server's own BTF (it is built with
+ * gcc -gbtf; filters in SEC("fmod_ret/kv_request_check") read the struct
+ * through its pointer, as kv_btf_filter.c does).
  *
  * The protocol is one line a request, one line an answer:
  *   "CLIENT GET KEY" | "CLIENT SET KEY VALUE" | "CLIENT DEL KEY"
@@ -35,6 +41,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <bpf/btf.h>
 #include <bpfvm/hook.h>
 #include <bpfvm/hook_host.h>
 
@@ -118,6 +125,24 @@ static bool store_del(const char *key)
 /* ---- requests ------------------------------------------------------------- */
 
 static bpfvm_hook *request_hook;
+static bool btf_context;   /* --btf */
+
+/* Why the last kv_request_check on this thread failed. */
+static __thread bpfvm_error check_error;
+
+/* Every request passes here: the hook's verdict (KV_PASS, KV_DROP or
+ * KV_NO_FILTER), or -1 if a filter failed (check_error says why).  With
+ * --btf its type, in the server's own BTF, is the hook's context: its
+ * argument as a u64, then the u64 an fmod_ret program reads as the return
+ * value.  Not static, not inlined: so gcc describes it (a FUNC in .BTF). */
+int kv_request_check(struct kv_request *req);
+__attribute__((noinline)) int kv_request_check(struct kv_request *req)
+{
+	uint64_t args[2] = { (uint64_t)(uintptr_t)req, 0 }, verdict;
+	if (bpfvm_hook_run(request_hook, btf_context ? (void *)args : (void *)req, &verdict, &check_error))
+		return -1;
+	return (int)verdict;
+}
 
 struct parsed {
 	struct kv_request req;
@@ -149,10 +174,9 @@ static void serve_line(char *line, char *out, size_t cap)
 		snprintf(out, cap, "- ERROR want: CLIENT GET|SET|DEL KEY [VALUE]\n");
 		return;
 	}
-	uint64_t verdict;
-	bpfvm_error err;
-	if (bpfvm_hook_run(request_hook, &p.req, &verdict, &err)) {
-		snprintf(out, cap, "- ERROR filter failed: %.200s\n", err.msg);
+	int verdict = kv_request_check(&p.req);
+	if (verdict < 0) {
+		snprintf(out, cap, "- ERROR filter failed: %.200s\n", check_error.msg);
 		return;
 	}
 	char v = verdict == KV_NO_FILTER ? 'U' : verdict == KV_PASS ? 'F' : 'D';
@@ -260,7 +284,7 @@ static void add_conn(int fd)
 struct options {
 	int port, workers;
 	const char *socket, *pin_dir;
-	bool jit;
+	bool jit, btf;
 };
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -278,8 +302,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->pin_dir = argv[++i];
 		else if (!strcmp(argv[i], "--jit"))
 			o->jit = true;
+		else if (!strcmp(argv[i], "--btf"))
+			o->btf = true;
 		else {
-			fprintf(stderr, "usage: kv_server [--port N] [--workers N] [--socket PATH] [--pin-dir DIR] [--jit]\n");
+			fprintf(stderr, "usage: kv_server [--port N] [--workers N] [--socket PATH] [--pin-dir DIR] [--jit] "
+			        "[--btf]\n");
 			return 1;
 		}
 	}
@@ -307,15 +334,30 @@ static int listen_tcp(int port, int *bound_port)
 	return fd;
 }
 
-/* The hook every request passes, exposed on the host's socket. */
-static int make_hook(const struct options *o, bpfvm_hook_host **host)
+/* The hook every request passes, exposed on the host's socket; with
+ * --btf typed by kv_request_check in the server's own BTF (*btf: freed
+ * after the hook). */
+static int make_hook(const struct options *o, bpfvm_hook_host **host, struct btf **btf)
 {
 	bpfvm_error err;
 	BPFVM_OPTS(bpfvm_hook_opts, ho, .name = "kv_request", .ctx_kind = BPFVM_HOOK_CTX_MEM,
 	           .ctx_size = sizeof(struct kv_request), .empty_result = KV_NO_FILTER);
+	const char *btf_path = o->btf ? "/proc/self/exe" : NULL;
+	if (o->btf) {
+		*btf = btf__parse(btf_path, NULL);
+		int func = *btf ? btf__find_by_name_kind(*btf, "kv_request_check", BTF_KIND_FUNC) : -1;
+		if (func < 0) {
+			fprintf(stderr, "kv_server: no kv_request_check in its own BTF (built without gcc -gbtf?)\n");
+			return 1;
+		}
+		ho.ctx_kind = BPFVM_HOOK_CTX_BTF;
+		ho.btf = *btf;
+		ho.btf_id = (uint32_t)func;
+		btf_context = true;
+	}
 	BPFVM_OPTS(bpfvm_hook_host_opts, hh, .path = o->socket, .jit = o->jit, .pin_dir = o->pin_dir);
 	if (bpfvm_hook_new(&ho, &request_hook, &err) || bpfvm_hook_host_new(&hh, host, &err) ||
-	    bpfvm_hook_host_add(*host, request_hook, NULL, &err)) {
+	    bpfvm_hook_host_add(*host, request_hook, btf_path, &err)) {
 		fprintf(stderr, "kv_server: %s\n", err.msg);
 		return 1;
 	}
@@ -356,9 +398,10 @@ int main(int argc, char **argv)
 	int port;
 	int listen_fd = listen_tcp(o.port, &port);
 	bpfvm_hook_host *host = NULL;
+	struct btf *btf = NULL;
 	epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	int stop_fd = eventfd(0, EFD_CLOEXEC);
-	if (listen_fd < 0 || epoll_fd < 0 || stop_fd < 0 || make_hook(&o, &host))
+	if (listen_fd < 0 || epoll_fd < 0 || stop_fd < 0 || make_hook(&o, &host, &btf))
 		return 1;
 	pthread_t workers[MAX_WORKERS];
 	for (int i = 0; i < o.workers; i++)
@@ -373,5 +416,6 @@ int main(int argc, char **argv)
 		pthread_join(workers[i], NULL);
 	bpfvm_hook_host_free(host);
 	bpfvm_hook_free(request_hook);
+	btf__free(btf);
 	return 0;
 }

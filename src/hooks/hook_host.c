@@ -444,7 +444,7 @@ static void list_ctx(const bpfvm_hook *hook, struct answer *a)
 	} else {
 		const struct btf_type *t = btf__type_by_id(ci.btf, ci.btf_id);
 		const char *name = t ? btf__name_by_offset(ci.btf, t->name_off) : NULL;
-		say(a, " ctx=btf type=%s id=%u\n", name && *name ? name : "(anon)", ci.btf_id);
+		say(a, " ctx=btf type=%s btf_id=%u\n", name && *name ? name : "(anon)", ci.btf_id);
 	}
 }
 

@@ -2,7 +2,7 @@
 # kv_server_swap.sh - a filter loaded, swapped and removed in a running
 # server under load, with no request lost or counted twice (issue 15,
 # item 2).  Usage: kv_server_swap.sh BPFVM KV_SERVER KV_CLIENT FILTER_V1
-# FILTER_V2 BAD_FILTER
+# FILTER_V2 BAD_FILTER BTF_FILTER
 #
 # How it is exact.  kv_server (examples/kv_server) answers every request
 # with what its hook decided: F or D when a filter ran (passed, dropped),
@@ -19,8 +19,10 @@
 # version ran and adds up to the same total.  Meanwhile a filter the
 # verifier refuses is sent, and its refusal must carry the verifier's
 # message; `bpfvm map dump` reads the counts live while clients run.
+# Then the same server with --btf, whose hook is typed by its own BTF
+# (gcc -gbtf): the BTF filter counts as exactly, a raw one is refused.
 set -u
-bpfvm=$1 server=$2 client=$3 v1=$4 v2=$5 bad=$6
+bpfvm=$1 server=$2 client=$3 v1=$4 v2=$5 bad=$6 btf_filter=$7
 . "$(dirname "$0")/../cli_lib.sh"
 base=/dev/shm
 [ -d "$base" ] && [ -w "$base" ] || base=${TMPDIR:-/tmp}
@@ -116,6 +118,31 @@ kill -TERM "$server_pid"
 wait "$server_pid"
 check "the server ends on SIGTERM and removes its socket" test ! -e "$sock"
 pids=()
+
+# the hook typed by the server's own BTF: clients with a known number of requests
+rm -f "$pins"/kv_*
+"$server" --socket "$sock" --pin-dir "$pins" --btf >"$tmp/server.out" 2>&1 &
+pids=("$!")
+for _ in $(seq 50); do grep -q '^kv_server: port' "$tmp/server.out" && break; sleep 0.1; done
+port=$(awk '/^kv_server: port/ { print $3 }' "$tmp/server.out")
+expect 0 '^hook kv_request  ctx btf  type kv_request_check  btf_id [0-9]+$' "$bpfvm" hook list --socket "$sock"
+expect 1 'takes tracing programs; kv_filter is a raw memory program' \
+	"$bpfvm" hook attach --socket "$sock" kv_request "$v1"
+expect 0 '^link [0-9]+  prog kv_btf_filter' "$bpfvm" hook attach --socket "$sock" kv_request "$btf_filter"
+clients=()
+for i in $(seq $CLIENTS); do
+	"$client" "$port" "$i" --requests 2000 >"$tmp/client$i.out" 2>&1 &
+	clients+=("$!")
+done
+wait "${clients[@]}"
+expect 0 'Found 4 elements' "$bpfvm" map dump pinned "$pins/kv_requests"
+for i in $(seq $CLIENTS); do
+	check "btf hook: client $i's 2000 requests counted, 200 dropped" \
+		grep -q "^client $i sent 2000 filtered 1800 dropped 200 unfiltered 0 errors 0" "$tmp/client$i.out"
+	check "btf hook: client $i counted 2000" grep -q "^key: (__u32)$i  value: (__u64)2000$" "$tmp/out"
+done
+kill -TERM "${pids[0]}"
+wait "${pids[0]}"
 
 # a host's default socket, found by its pid
 XDG_RUNTIME_DIR=$tmp "$server" >"$tmp/server2.out" 2>&1 &

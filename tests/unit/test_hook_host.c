@@ -129,7 +129,7 @@ static void test_list(void)
 	char answer[4096];
 	CHECK_RC(ask_text("op=list\n", answer, sizeof answer), 0, "list");
 	CHECK(!strncmp(answer, "ok\nhook name=kv_request ctx=mem size=48\n", 40), "list: %s", answer);
-	CHECK(strstr(answer, "hook name=kv_check ctx=btf type=kv_check id="), "list the BTF hook: %s", answer);
+	CHECK(strstr(answer, "hook name=kv_check ctx=btf type=kv_check btf_id="), "list the BTF hook: %s", answer);
 	CHECK_RC(ask_text("op=frob\n", answer, sizeof answer), 0, "unknown op");
 	CHECK(strstr(answer, "error=-22\nmessage=unknown op"), "unknown op: %s", answer);
 }
