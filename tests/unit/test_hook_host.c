@@ -134,6 +134,30 @@ static void test_list(void)
 	CHECK(strstr(answer, "error=-22\nmessage=unknown op"), "unknown op: %s", answer);
 }
 
+/* Requests that cannot be served are answered with why, and the host goes on. */
+static void test_malformed(void)
+{
+	char answer[4096];
+	CHECK_RC(ask_text("hook=kv_request\n", answer, sizeof answer), 0, "no op");
+	CHECK(strstr(answer, "error=-22\nmessage=no op= line"), "no op: %s", answer);
+	CHECK_RC(ask_text("op=attach\nhook=nope\n", answer, sizeof answer), 0, "no such hook");
+	CHECK(strstr(answer, "error=-2\nmessage=no such hook"), "no such hook: %s", answer);
+	CHECK_RC(ask_text("op=attach\nhook=kv_request\n", answer, sizeof answer), 0, "no object");
+	CHECK(strstr(answer, "message=no object"), "no object: %s", answer);
+	static const char garbage[] = "op=attach\nhook=kv_request\n\nthis is not an ELF file";
+	CHECK_RC(ask(garbage, sizeof garbage - 1, -1, answer, sizeof answer), 0, "garbage");
+	CHECK(!strncmp(answer, "error=", 6), "a garbage object refused: %s", answer);
+	CHECK_RC(ask_with_object("op=attach\nhook=kv_request\nprog=nope\n", kv_filter_obj, answer, sizeof answer), 0,
+	         "no such prog");
+	CHECK(strstr(answer, "message=the object has no program nope"), "no such program: %s", answer);
+	int dir_fd = open("/tmp", O_RDONLY | O_DIRECTORY);
+	CHECK_RC(ask("op=attach\nhook=kv_request\n", 27, dir_fd, answer, sizeof answer), 0, "a directory");
+	close(dir_fd);
+	CHECK(strstr(answer, "not a regular file"), "a directory as the object: %s", answer);
+	CHECK_RC(ask_text("op=detach\nlink=12x\n", answer, sizeof answer), 0, "bad link");
+	CHECK(strstr(answer, "error=-2\n"), "a link that is not a number: %s", answer);
+}
+
 /* The memory hook: a refusal, then attach (inline), replace and detach. */
 static void test_mem_hook(bpfvm_hook *hook)
 {
@@ -304,6 +328,7 @@ int main(void)
 	      bpfvm_hook_host_add(host, btf_hook, host_types, &err) == 0, "add: %s", err.msg);
 	CHECK(bpfvm_hook_host_add(host, mem_hook, NULL, &err) == -EEXIST, "a name once");
 	test_list();
+	test_malformed();
 	test_mem_hook(mem_hook);
 	test_host_link(mem_hook);
 	test_btf_hook(btf_hook);
