@@ -151,7 +151,8 @@ static void test_malformed(void)
 	         "no such prog");
 	CHECK(strstr(answer, "message=the object has no program nope"), "no such program: %s", answer);
 	int dir_fd = open("/tmp", O_RDONLY | O_DIRECTORY);
-	CHECK_RC(ask("op=attach\nhook=kv_request\n", 27, dir_fd, answer, sizeof answer), 0, "a directory");
+	static const char attach[] = "op=attach\nhook=kv_request\n";
+	CHECK_RC(ask(attach, sizeof attach - 1, dir_fd, answer, sizeof answer), 0, "a directory");
 	close(dir_fd);
 	CHECK(strstr(answer, "not a regular file"), "a directory as the object: %s", answer);
 	CHECK_RC(ask_text("op=detach\nlink=12x\n", answer, sizeof answer), 0, "bad link");
