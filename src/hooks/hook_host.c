@@ -255,7 +255,8 @@ static int object_fd(const struct request *rq, bpfvm_error *err)
 		if (fstat(rq->object_fd, &st) || !S_ISREG(st.st_mode) || st.st_size > OBJECT_MAX)
 			return error_set(err, -EINVAL, -1, "the object's descriptor is not a regular file (or memfd) of at "
 			                 "most %lld bytes", (long long)OBJECT_MAX);
-		return dup(rq->object_fd);
+		int fd = fcntl(rq->object_fd, F_DUPFD_CLOEXEC, 0);
+		return fd >= 0 ? fd : error_set(err, -errno, -1, "dup: %s", strerror(errno));
 	}
 	if (!rq->inline_len)
 		return error_set(err, -EINVAL, -1, "no object: send its bytes inline or as a descriptor");
@@ -315,7 +316,8 @@ static int load_link(bpfvm_hook_host *host, struct host_hook *hh, const struct r
 	if (!rc) {
 		char path[64];
 		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-		BPFVM_OPTS(bpfvm_object_open_opts, oo, .object_name = rq->name, .btf_custom_path = hh->btf_path);
+		BPFVM_OPTS(bpfvm_object_open_opts, oo, .object_name = rq->name && *rq->name ? rq->name : NULL,
+		           .btf_custom_path = hh->btf_path);
 		rc = bpfvm_object_open_file(path, &oo, &l->obj, err);
 		close(fd);
 	}
