@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "bpfvm/maps.h"
 #include "btf_print.h"
 #include "cli.h"
 
@@ -39,13 +40,16 @@ static void usage_hook(FILE *f)
 	           "       %s hook attach --socket PATH HOOK OBJ [--prog NAME] [--pin-dir DIR] [-j]\n"
 	           "       %s hook replace --socket PATH LINK OBJ [--prog NAME] [--pin-dir DIR] [-j]\n"
 	           "       %s hook detach --socket PATH LINK [-j]\n"
+	           "       %s hook pin --socket PATH LINK DIR [-j]\n"
 	           "  PATH is the socket a host opened with bpfvm_hook_host_new (--pid PID: the\n"
 	           "  host's default, bpfvm-hooks-PID.sock in $XDG_RUNTIME_DIR, /run/user/UID or\n"
 	           "  /tmp/bpfvm-UID, UID the host's); OBJ an object\n"
 	           "  (clang -target bpf) whose program (--prog, or its only one) the host\n"
 	           "  verifies for the hook's context; its pinned maps go to DIR (default: the\n"
-	           "  host's pin directory), where `bpfvm map dump pinned` reads them.\n",
-	        prog_name, prog_name, prog_name, prog_name);
+	           "  host's pin directory), where `bpfvm map dump pinned` reads them.  pin\n"
+	           "  receives a link's maps as descriptors and pins them in DIR (a pin\n"
+	           "  directory's file system), shared live with the host, pinned there or not.\n",
+	        prog_name, prog_name, prog_name, prog_name, prog_name);
 }
 
 /* The socket a host of pid makes by default (src/hooks/hook_host.c): in
@@ -130,8 +134,9 @@ static int object_memfd(const char *path)
 }
 
 /* Sends the request (with the descriptor if fd >= 0), reads the answer
- * (NUL-terminated) into answer. */
-static int exchange(const char *socket_path, const char *request, int fd, char *answer)
+ * (NUL-terminated) into answer; *keep (if not NULL) gets the connection
+ * for what follows the answer. */
+static int exchange(const char *socket_path, const char *request, int fd, char *answer, int *keep)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(socket_path) >= sizeof sa.sun_path)
@@ -162,7 +167,10 @@ static int exchange(const char *socket_path, const char *request, int fd, char *
 	if (n >= 0)
 		n = recv(sock, answer, ANSWER_MAX - 1, 0);
 	int e = errno;
-	close(sock);
+	if (keep && n > 0)
+		*keep = sock;
+	else
+		close(sock);
 	if (n <= 0)
 		return fail("hook: no answer from %s: %s", socket_path, n < 0 ? strerror(e) : "it hung up");
 	answer[n] = '\0';
@@ -322,6 +330,36 @@ static void print_result(const struct hook_args *a, const char *answer)
 	printf(a->json ? "}\n" : first ? "" : "\n");
 }
 
+/* pin: the maps=N maps following the answer, each pinned as DIR/NAME. */
+static int pin_received(const struct hook_args *a, const char *answer, int conn)
+{
+	char count_text[32];
+	unsigned long count = answer_field(answer, "maps", count_text, sizeof count_text) ?
+	                      strtoul(count_text, NULL, 10) : 0;
+	int rc = 0;
+	printf("%s", a->json ? "[" : "");
+	for (unsigned long i = 0; i < count && !rc; i++) {
+		bpfvm_map *map;
+		bpfvm_error err;
+		if (bpfvm_map_receive(conn, &map, &err))
+			return fail("hook pin: %s", err.msg);
+		bpfvm_map_info info;
+		bpfvm_map_info_get(map, &info);
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%.16s", a->positional[1], info.name);
+		if (bpfvm_map_pin(map, path, &err))
+			rc = fail("hook pin: %s: %s", path, err.msg);
+		else if (a->json)
+			printf("%s{\"map\":\"%.16s\",\"pinned\":", i ? "," : "", info.name), json_print_string(path),
+			        printf("}");
+		else
+			printf("map %.16s  pinned %s\n", info.name, path);
+		bpfvm_map_put(map);
+	}
+	printf("%s", a->json ? "]\n" : "");
+	return rc;
+}
+
 /* ---- the subcommands ----------------------------------------------------- */
 
 /* The request's lines for attach and replace, and the object as a memfd. */
@@ -357,6 +395,12 @@ static int build_request(const struct hook_args *a, char *request, size_t cap, i
 		return program_request(a, "attach", "hook", request, cap, fd);
 	if (!strcmp(a->sub, "replace"))
 		return program_request(a, "replace", "link", request, cap, fd);
+	if (!strcmp(a->sub, "pin")) {
+		if (a->positional_count != 2)
+			return fail("hook pin: needs LINK and DIR");
+		snprintf(request, cap, "op=maps\nlink=%s\n", a->positional[0]);
+		return 0;
+	}
 	if (!strcmp(a->sub, "detach")) {
 		if (a->positional_count != 1)
 			return fail("hook detach: needs LINK");
@@ -380,15 +424,21 @@ int cmd_hook(int argc, char **argv)
 	if (parse_args(argc, argv, &a) || build_request(&a, request, sizeof request, &fd))
 		return 1;
 	char *answer = malloc(ANSWER_MAX);
-	int rc = answer ? exchange(a.socket, request, fd, answer) : fail("hook: out of memory");
+	int conn = -1;
+	int rc = answer ? exchange(a.socket, request, fd, answer, !strcmp(a.sub, "pin") ? &conn : NULL)
+	                : fail("hook: out of memory");
 	if (fd >= 0)
 		close(fd);
 	if (!rc)
 		rc = answer_failed(&a, answer);
 	if (!rc && !strcmp(a.sub, "list"))
 		a.json ? list_json(answer) : list_text(answer);
+	else if (!rc && !strcmp(a.sub, "pin"))
+		rc = pin_received(&a, answer, conn);
 	else if (!rc)
 		print_result(&a, answer);
+	if (conn >= 0)
+		close(conn);
 	free(answer);
 	return rc;
 }

@@ -16,7 +16,8 @@
  * LIBBPF_PIN_BY_NAME are pinned by name in the pin directory (the
  * request's, else the host's, else bpfvm_map_pin_dir()), where the next
  * program loaded reuses them and `bpfvm map dump pinned PATH` reads them
- * live.  A BTF hook's objects are opened with the host's BTF as their
+ * live; any link's maps can also be sent as descriptors (op=maps,
+ * `bpfvm hook pin`).  A BTF hook's objects are opened with the host's BTF as their
  * target (btf_path of bpfvm_hook_host_add), so that `fmod_ret/HOOK`
  * resolves to the hook's function type.
  *
@@ -24,7 +25,10 @@
  * is text: lines "key=value"; a request may end with an empty line and
  * the object's bytes inline, or carry them as a descriptor (SCM_RIGHTS,
  * a memfd).  Requests: op=list; op=attach hook= [prog=] [pin_dir=];
- * op=detach link=; op=replace link= [prog=] [pin_dir=].  An answer is
+ * op=detach link=; op=replace link= [prog=] [pin_dir=]; op=maps link=
+ * (answered "maps=N" and a "map=NAME" line each, then the N maps, one
+ * message each as bpfvm_map_send sends them: the receiver shares them
+ * live, pinned or not, whoever it is).  An answer is
  * "ok" then the request's lines, or "error=-ERRNO" and "message=...".
  * attach and replace answer link=, prog=, load_ns= (opening, loading and
  * verifying the object) and swap_ns= (bpfvm_hook_attach or _replace: the

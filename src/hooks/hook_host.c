@@ -43,6 +43,7 @@
 #define ANSWER_MAX (64u << 10)
 #define OBJECT_MAX ((off_t)64 << 20)   /* an object sent as a descriptor */
 #define REQUEST_TIMEOUT_S 10
+#define MAX_SENT_MAPS 64
 
 struct host_hook {
 	bpfvm_hook *hook;
@@ -433,6 +434,39 @@ static int op_replace(bpfvm_hook_host *host, const struct request *rq, struct an
 	return 0;
 }
 
+/* The link's maps that can be shared (not those holding process-local
+ * references), in the instance's order: what op=maps sends. */
+static size_t sendable_maps(const struct host_link *l, bpfvm_map **out, size_t cap)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < bpfvm_object_map_count(l->obj); i++) {
+		bpfvm_map *map = bpfvm_instance_map(l->inst, i);
+		bpfvm_map_info info;
+		bpfvm_map_info_get(map, &info);
+		if (info.pinnable && n < cap)
+			out[n++] = map;
+	}
+	return n;
+}
+
+/* Names the maps; serve_connection sends them after the answer. */
+static int op_maps(bpfvm_hook_host *host, const struct request *rq, struct answer *a, struct host_link **send_maps)
+{
+	struct host_link *l = request_link(host, rq, a);
+	if (!l)
+		return -ENOENT;
+	bpfvm_map *maps[MAX_SENT_MAPS];
+	size_t n = sendable_maps(l, maps, MAX_SENT_MAPS);
+	say(a, "link=%llu\nmaps=%zu\n", (unsigned long long)l->id, n);
+	for (size_t i = 0; i < n; i++) {
+		bpfvm_map_info info;
+		bpfvm_map_info_get(maps[i], &info);
+		say(a, "map=%.16s\n", info.name);
+	}
+	*send_maps = l;
+	return 0;
+}
+
 static void list_ctx(const bpfvm_hook *hook, struct answer *a)
 {
 	struct hook_ctx_info ci;
@@ -485,7 +519,8 @@ static int op_list(bpfvm_hook_host *host, struct answer *a)
 	return 0;
 }
 
-static void serve_request(bpfvm_hook_host *host, const struct request *rq, struct answer *a)
+static void serve_request(bpfvm_hook_host *host, const struct request *rq, struct answer *a,
+                          struct host_link **send_maps)
 {
 	a->len = 0;
 	say(a, "ok\n");
@@ -500,8 +535,10 @@ static void serve_request(bpfvm_hook_host *host, const struct request *rq, struc
 		op_detach(host, rq, a);
 	else if (!strcmp(rq->op, "replace"))
 		op_replace(host, rq, a);
+	else if (!strcmp(rq->op, "maps"))
+		op_maps(host, rq, a, send_maps);
 	else
-		answer_error(a, -EINVAL, "unknown op (list, attach, detach, replace)");
+		answer_error(a, -EINVAL, "unknown op (list, attach, detach, replace, maps)");
 	pthread_mutex_unlock(&host->lock);
 }
 
@@ -580,6 +617,7 @@ static void serve_connection(bpfvm_hook_host *host, int conn, char *buf, struct 
 	}
 	while (wait_request(host, conn)) {
 		struct request rq = { .object_fd = -1 };
+		struct host_link *send_maps = NULL;
 		ssize_t n = receive_request(conn, buf, &rq.object_fd);
 		if (n == 0 || n == -1)
 			break;
@@ -587,12 +625,18 @@ static void serve_connection(bpfvm_hook_host *host, int conn, char *buf, struct 
 			answer_error(a, -EMSGSIZE, "request too large: send the object as a descriptor");
 		else {
 			parse_request(buf, (size_t)n, &rq);
-			serve_request(host, &rq, a);
+			serve_request(host, &rq, a, &send_maps);
 		}
 		if (rq.object_fd >= 0)
 			close(rq.object_fd);
 		if (send(conn, a->text, a->len, MSG_NOSIGNAL) < 0)
 			break;
+		/* only this thread detaches or replaces links: send_maps is alive */
+		bpfvm_map *maps[MAX_SENT_MAPS];
+		size_t map_count = send_maps ? sendable_maps(send_maps, maps, MAX_SENT_MAPS) : 0;
+		for (size_t i = 0; i < map_count; i++)
+			if (bpfvm_map_send(conn, maps[i], NULL))
+				return;
 	}
 }
 

@@ -18,7 +18,8 @@
 # when told to stop, and report their counts; kv_versions says every
 # version ran and adds up to the same total.  Meanwhile a filter the
 # verifier refuses is sent, and its refusal must carry the verifier's
-# message; `bpfvm map dump` reads the counts live while clients run.
+# message; `bpfvm map dump` reads the counts live while clients run, and
+# the maps sent as descriptors (`bpfvm hook pin`) are the same maps.
 # Then the same server with --btf, whose hook is typed by its own BTF
 # (gcc -gbtf): the BTF filter counts as exactly, a raw one is refused.
 set -u
@@ -68,6 +69,8 @@ link=$(awk '{ print $2 }' "$tmp/out")
 expect 0 "link $link  prog kv_filter  object kv_filter  origin socket" "$bpfvm" hook list --socket "$sock"
 expect 0 '"ctx":"mem","size":48,"links":\[\{"id":[0-9]+' "$bpfvm" hook list --socket "$sock" -j
 wait_clients "saw attach"
+mkdir -m 700 "$pins/received"
+expect 0 "^map kv_requests  pinned $pins/received/kv_requests" "$bpfvm" hook pin --socket "$sock" "$link" "$pins/received"
 expect 0 "Found [1-9] element" "$bpfvm" map dump pinned "$pins/kv_requests"
 live=$(cat "$tmp/out")
 
@@ -107,6 +110,9 @@ for i in $(seq $CLIENTS); do
 		test "${live_count:-0}" -gt 0 -a "${live_count:-0}" -le "${counted:-0}"
 	total=$((total + ${counted:-0}))
 done
+bytes() { "$bpfvm" map dump pinned "$1" -j | jq -c 'map({key, value}) | sort'; }
+check "the maps sent as descriptors are the host's, live" \
+	test "$(bytes "$pins/received/kv_requests")" = "$(bytes "$pins/kv_requests")"
 by_version() { jq ".[] | select(.formatted.key == $1) | .formatted.value" "$tmp/versions.json"; }
 echo "version 1 saw $(by_version 1), version 2 saw $(by_version 2); swap_ns ${swaps[*]}"
 check "both versions ran" test "$(by_version 1)" -gt 0 -a "$(by_version 2)" -gt 0
