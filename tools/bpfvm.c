@@ -48,6 +48,8 @@ static void usage_main(FILE *f)
 	        "                               the programs and maps of an object\n"
 	        "  map {show|dump|lookup|update|delete} pinned PATH ...\n"
 	        "                               pinned maps, as bpftool does\n"
+	        "  hook {list|attach|detach|replace|pin} --socket PATH | --pid PID ...\n"
+	        "                               a running host's hooks and their programs\n"
 	        "  help                         this text\n"
 	        "\n"
 	        "FILE is assembly text (.s, .asm), a bpf_conformance test (.data: its\n"

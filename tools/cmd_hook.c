@@ -177,8 +177,7 @@ static int exchange(const char *socket_path, const char *request, int fd, char *
 	return 0;
 }
 
-/* The value of "key=" in the answer's lines of the record kind `kind`
- * (NULL: any line), or NULL. */
+/* The value of the answer's first line "KEY=...", or NULL. */
 static const char *answer_field(const char *answer, const char *key, char *out, size_t cap)
 {
 	size_t klen = strlen(key);

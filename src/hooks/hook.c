@@ -337,7 +337,7 @@ static int verify_for_hook(const bpfvm_hook *h, const bpfvm_program *prog, bpfvm
 		return 0;
 	if (prog->map_count || prog->callback_count)
 		return error_set(err, -EINVAL, -1, "hook %s: the program uses %s, bound at load: verify it for this "
-		                 "context where it is loaded (bpfvm_instance_opts.verify)", h->name,
+		                 "context where it is loaded (bpfvm_instance_opts.verify), or with bpfvm_hook_verify_prog", h->name,
 		                 prog->map_count ? "maps" : "callbacks");
 	bpfvm_verify_opts vo = hook_verify_opts(h, prog);
 	return verify_named(h, prog->insns, prog->count, &vo, err);
