@@ -51,6 +51,8 @@ static void usage_main(FILE *f)
 	        "  trace OBJ [--prog NAME]... [-j] [--duration S] [--dump-maps] [--interval S]\n"
 	        "            [--hist MAP] [--no-follow] -- COMMAND [ARGS] | --pid PID...\n"
 	        "                               attach an object's programs in live processes\n"
+	        "  hook {list|attach|detach|replace|pin} --socket PATH | --pid PID ...\n"
+	        "                               a running host's hooks and their programs\n"
 	        "  help                         this text\n"
 	        "\n"
 	        "FILE is assembly text (.s, .asm), a bpf_conformance test (.data: its\n"
@@ -484,6 +486,8 @@ int main(int argc, char **argv)
 		return cmd_verify(argc - 1, argv + 1);
 	if (!strcmp(cmd, "trace"))
 		return cmd_trace(argc - 1, argv + 1);
+	if (!strcmp(cmd, "hook"))
+		return cmd_hook(argc - 1, argv + 1);
 	fail("unknown command '%s'", cmd);
 	usage_main(stderr);
 	return 1;

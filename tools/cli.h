@@ -95,4 +95,7 @@ struct bpfvm_instance;
 void dump_maps(const struct bpfvm_object *obj, struct bpfvm_instance *inst);
 void drain_ringbufs(struct bpfvm_instance *inst);
 
+/* A running host's hooks (tools/cmd_hook.c). */
+int cmd_hook(int argc, char **argv);
+
 #endif

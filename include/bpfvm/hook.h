@@ -24,6 +24,7 @@
 
 #include "bpfvm/api.h"
 #include "bpfvm/bpfvm.h"
+#include "bpfvm/instance.h"
 
 struct btf; /* libbpf's, from <bpf/btf.h> */
 
@@ -103,6 +104,17 @@ BPFVM_API int bpfvm_hook_detach(bpfvm_hook *hook, uint64_t link, bpfvm_error *er
  * the old program or the new one, never neither.  Returns once no thread
  * runs the old one. */
 BPFVM_API int bpfvm_hook_replace(bpfvm_hook *hook, uint64_t link, const bpfvm_program *prog, bpfvm_error *err);
+
+/* For a program that uses maps or callbacks (bound at load) whose
+ * instance could not verify it for the hook: a raw program, which an
+ * instance proves for no context memory at all, or a BTF-typed one
+ * whose object resolved its attach target in a copy of the hook's BTF.
+ * Load it unverified (bpfvm_instance_opts.verify false), then this
+ * verifies program `index` of inst for the hook's context with the
+ * instance's maps and records it, so that bpfvm_hook_attach and
+ * bpfvm_hook_replace on this hook take it; refused with the verifier's
+ * message as by attach. */
+BPFVM_API int bpfvm_hook_verify_prog(bpfvm_hook *hook, const bpfvm_instance *inst, size_t index, bpfvm_error *err);
 
 typedef struct bpfvm_hook_link_info {
 	uint64_t link;

@@ -38,10 +38,12 @@
 #include <bpf/btf.h>
 
 #include "bpfvm/hook.h"
+#include "bpfvm/instance.h"
 #include "bpfvm/verifier.h"
 #include "api/api.h"
 #include "base/opts.h"
 #include "progtypes/progtypes.h"
+#include "hooks/hook_internal.h"
 
 struct hook_link {
 	uint64_t id;
@@ -74,6 +76,7 @@ struct bpfvm_hook {
 	uint32_t prog_type;
 	uint32_t ctx_size;
 	const struct btf *btf;
+	uint32_t btf_id;              /* as the host gave it: a FUNC or a FUNC_PROTO */
 	uint32_t func_proto;
 	pthread_mutex_t lock;         /* serialises attach, detach and replace */
 	char name[64];
@@ -210,6 +213,7 @@ static int check_ctx(const bpfvm_hook_opts *o, bpfvm_hook *h, bpfvm_error *err)
 	case BPFVM_HOOK_CTX_BTF:
 		h->prog_type = BPF_PROG_TYPE_TRACING;
 		h->btf = o->btf;
+		h->btf_id = o->btf_id;
 		return btf_func_proto(o, &h->func_proto, err);
 	}
 	return error_set(err, -EINVAL, -1, "bpfvm_hook_new: unknown context kind %d", (int)o->ctx_kind);
@@ -260,6 +264,12 @@ const char *bpfvm_hook_name(const bpfvm_hook *hook)
 	return hook->name;
 }
 
+void hook_ctx_info(const bpfvm_hook *hook, struct hook_ctx_info *out)
+{
+	*out = (struct hook_ctx_info){ .kind = hook->ctx_kind, .ctx_size = hook->ctx_size,
+	                               .prog_type = hook->prog_type, .btf = hook->btf, .btf_id = hook->btf_id };
+}
+
 /* ---- attaching ------------------------------------------------------------ */
 
 static const char *type_name(uint32_t type)
@@ -276,13 +286,43 @@ static bool verified_for(const bpfvm_hook *h, const bpfvm_program *prog)
 		return false;
 	switch (h->ctx_kind) {
 	case BPFVM_HOOK_CTX_MEM:
-		return false;   /* an instance proves raw programs for no memory at all */
+		/* an instance proves raw programs for no memory at all; only
+		 * bpfvm_hook_verify_prog proves them for the hook's */
+		return v->mem_verified && v->mem_size == h->ctx_size;
 	case BPFVM_HOOK_CTX_PROG_TYPE:
 		return v->prog_type == h->prog_type;
 	case BPFVM_HOOK_CTX_BTF:
 		return v->attach_btf == h->btf && v->attach_func_proto == h->func_proto;
 	}
 	return false;
+}
+
+/* The verifier's options for the hook's context. */
+static bpfvm_verify_opts hook_verify_opts(const bpfvm_hook *h, const bpfvm_program *prog)
+{
+	BPFVM_OPTS(bpfvm_verify_opts, vo,
+		.prog_type = h->prog_type,
+		.helpers = prog->helpers,
+		.mem_size = h->ctx_size,
+		.attach_btf = h->btf,
+		.attach_func_proto = h->func_proto,
+		.expected_attach_type = h->btf ? BPF_MODIFY_RETURN : 0,   /* its result unrestricted */
+		.attach_name = h->btf ? h->name : NULL,
+	);
+	return vo;
+}
+
+/* Verifies, naming the hook in a refusal. */
+static int verify_named(const bpfvm_hook *h, const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts *vo,
+                        bpfvm_error *err)
+{
+	int rc = bpfvm_verify(insns, count, vo, NULL, err);
+	if (rc && err) {
+		char msg[sizeof err->msg];
+		snprintf(msg, sizeof msg, "hook %.30s: program refused by the verifier: %.170s", h->name, err->msg);
+		memcpy(err->msg, msg, sizeof msg);
+	}
+	return rc;
 }
 
 /* The program is of the hook's kind and proved safe on its context. */
@@ -297,23 +337,64 @@ static int verify_for_hook(const bpfvm_hook *h, const bpfvm_program *prog, bpfvm
 		return 0;
 	if (prog->map_count || prog->callback_count)
 		return error_set(err, -EINVAL, -1, "hook %s: the program uses %s, bound at load: verify it for this "
-		                 "context where it is loaded (bpfvm_instance_opts.verify)", h->name,
+		                 "context where it is loaded (bpfvm_instance_opts.verify), or with bpfvm_hook_verify_prog", h->name,
 		                 prog->map_count ? "maps" : "callbacks");
-	BPFVM_OPTS(bpfvm_verify_opts, vo,
-		.prog_type = h->prog_type,
-		.helpers = prog->helpers,
-		.mem_size = h->ctx_size,
-		.attach_btf = h->btf,
-		.attach_func_proto = h->func_proto,
-		.expected_attach_type = h->btf ? BPF_MODIFY_RETURN : 0,   /* its result unrestricted */
-		.attach_name = h->btf ? h->name : NULL,
-	);
-	int rc = bpfvm_verify(prog->insns, prog->count, &vo, NULL, err);
-	if (rc && err) {
-		char msg[sizeof err->msg];
-		snprintf(msg, sizeof msg, "hook %.30s: program refused by the verifier: %.170s", h->name, err->msg);
-		memcpy(err->msg, msg, sizeof msg);
+	bpfvm_verify_opts vo = hook_verify_opts(h, prog);
+	return verify_named(h, prog->insns, prog->count, &vo, err);
+}
+
+struct prog_lines {
+	const bpfvm_object *obj;
+	size_t prog;
+};
+
+static int prog_line(void *user, size_t insn, const char **file, uint32_t *line, const char **text)
+{
+	const struct prog_lines *src = user;
+	uint32_t col;
+	return bpfvm_object_line_info(src->obj, src->prog, insn, file, line, &col, text);
+}
+
+/* The object's instructions of the program (maps still symbolic, kfuncs
+ * bound as at load) verified with the instance's maps for the hook's
+ * context, then recorded on the loaded program as verify_for_hook reads it. */
+int bpfvm_hook_verify_prog(bpfvm_hook *hook, const bpfvm_instance *inst, size_t index, bpfvm_error *err)
+{
+	bpfvm_program *prog = inst ? bpfvm_instance_prog(inst, index) : NULL;
+	if (!hook || !prog)
+		return error_set(err, -EINVAL, -1, "bpfvm_hook_verify_prog: no program %zu loaded", index);
+	const bpfvm_object *obj = bpfvm_instance_object(inst);
+	const bpfvm_object_prog *op = bpfvm_object_prog_at(obj, index);
+	bool raw = op->type == BPFVM_PROG_TYPE_RAW || op->type == 0;
+	if (hook->prog_type == BPFVM_PROG_TYPE_RAW ? !raw : op->type != hook->prog_type)
+		return error_set(err, -EINVAL, -1, "hook %s takes %s programs; %s is a %s program", hook->name,
+		                 type_name(hook->prog_type), op->name, type_name(op->type));
+	size_t map_count = bpfvm_object_map_count(obj);
+	bpfvm_map **maps = calloc(map_count + 1, sizeof *maps);
+	bpfvm_insn *insns = malloc((op->insn_count + 1) * sizeof *insns);
+	int rc = maps && insns ? 0 : error_set(err, -ENOMEM, -1, "bpfvm_hook_verify_prog: out of memory");
+	if (!rc) {
+		for (size_t i = 0; i < map_count; i++)
+			maps[i] = bpfvm_instance_map(inst, i);
+		memcpy(insns, op->insns, op->insn_count * sizeof *insns);
+		rc = bpfvm_object_bind_kfuncs(obj, index, insns, err);
 	}
+	if (!rc) {
+		struct prog_lines lines = { obj, index };
+		bpfvm_verify_opts vo = hook_verify_opts(hook, prog);
+		vo.maps = maps;
+		vo.map_count = map_count;
+		vo.line_info = prog_line;
+		vo.line_user = &lines;
+		vo.license = bpfvm_object_license(obj);
+		rc = verify_named(hook, insns, op->insn_count, &vo, err);
+	}
+	if (!rc)
+		prog->verified = (struct program_verified){ .done = true, .prog_type = hook->prog_type,
+			.attach_btf = hook->btf, .attach_func_proto = hook->func_proto,
+			.mem_verified = hook->ctx_kind == BPFVM_HOOK_CTX_MEM, .mem_size = hook->ctx_size };
+	free(maps);
+	free(insns);
 	return rc;
 }
 

@@ -59,6 +59,8 @@ struct bpfvm_program {
 		uint32_t prog_type;
 		const struct btf *attach_btf;     /* BTF-typed types */
 		uint32_t attach_func_proto;
+		bool mem_verified;                /* raw programs: proved for mem_size bytes */
+		uint32_t mem_size;
 	} verified;
 };
 
