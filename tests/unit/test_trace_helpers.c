@@ -289,11 +289,15 @@ static struct pt_regs variant(const struct chain *c, uint64_t rip)
 static void check_get_stackid(struct chain *c)
 {
 	for (int e = 0; e < 2; e++) {
-		bpfvm_map *m = stack_map(8 * MAX_FRAMES, 64, 0);
+		/* Two stacks share a bucket when their hashes agree in as many low
+		 * bits as the map has buckets; with ASLR moving the frames that is
+		 * a 1 in 64 chance a run in a 64-bucket map: 65536 buckets make
+		 * the chain and its skip-1 stack collide 1 run in 65536. */
+		bpfvm_map *m = stack_map(8 * MAX_FRAMES, 1u << 16, 0);
 		if (!m)
 			return;
 		int64_t id = get_stackid(m, &c->regs, BPF_F_USER_STACK, engines[e]);
-		CHECK(id >= 0 && id < 64, "get_stackid: id %lld", (long long)id);
+		CHECK(id >= 0 && id < (1 << 16), "get_stackid: id %lld", (long long)id);
 		CHECK(get_stackid(m, &c->regs, BPF_F_USER_STACK, engines[e]) == id, "get_stackid: the same stack, the same id");
 		uint64_t frames[MAX_FRAMES];
 		uint32_t key = (uint32_t)id;
