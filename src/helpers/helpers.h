@@ -16,6 +16,10 @@ bool helper_check(bpfvm_run *run, const char *helper, uint64_t addr, uint64_t le
  * its lookups returned (src/helpers/map_helpers.c). */
 struct bpfvm_map *helper_map_arg(bpfvm_run *run, const char *helper, uint64_t ptr);
 
+/* Copies len bytes from any address without faulting (the kernel's
+ * copy_from_user_nofault); false if some byte cannot be read. */
+bool helper_read_nofault(void *dst, uint64_t src, size_t len);
+
 /* Sends one line of bpf_trace_printk output to the table's sink. */
 void helpers_trace(bpfvm_run *run, const char *line);
 

@@ -150,6 +150,11 @@ static bool read_nofault(void *dst, uint64_t src, size_t len)
 	return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)len;
 }
 
+bool helper_read_nofault(void *dst, uint64_t src, size_t len)
+{
+	return read_nofault(dst, src, len);
+}
+
 static uint64_t probe_read(const char *name, uint64_t dst, uint64_t size, uint64_t src, bpfvm_run *run)
 {
 	if (!helper_check(run, name, dst, size, true))

@@ -137,6 +137,7 @@ enum map_helper_kind {
 	MAP_HELPER_TAIL_CALL,       /* tail_call */
 	MAP_HELPER_PERF_OUTPUT,     /* perf_event_output */
 	MAP_HELPER_RINGBUF,         /* ringbuf_output, ringbuf_reserve, ringbuf_query */
+	MAP_HELPER_STACKID,         /* get_stackid */
 };
 #define MAP_HELPER_BIT(kind) (1u << (kind))
 
@@ -192,7 +193,7 @@ extern const struct map_ops map_hash_ops, map_percpu_hash_ops, map_lru_hash_ops,
 extern const struct map_ops map_array_ops, map_percpu_array_ops;
 extern const struct map_ops map_prog_array_ops, map_perf_event_array_ops, map_array_of_maps_ops;
 extern const struct map_ops map_lpm_trie_ops, map_queue_ops, map_stack_ops;
-extern const struct map_ops map_bloom_filter_ops, map_ringbuf_ops;
+extern const struct map_ops map_bloom_filter_ops, map_ringbuf_ops, map_stack_trace_ops;
 
 /* ---- shared helpers (map.c, arena.c) ---------------------------------- */
 
@@ -267,6 +268,11 @@ struct map_hash_pool_stats {
 	uint32_t spare_cap;
 };
 void map_hash_pool_stats(const bpfvm_map *m, struct map_hash_pool_stats *out);
+/* stack_trace.c, for bpf_get_stackid: the bytes of one frame (8, or a
+ * build id record's 32), and storing nr frames whose addresses hash to
+ * `hash` (jhash2): the stack's id, or the kernel's -EEXIST, -ENOMEM. */
+uint32_t map_stack_trace_elem_size(const bpfvm_map *m);
+long map_stack_trace_get_id(bpfvm_map *m, uint32_t hash, const void *frames, uint32_t nr, uint64_t flags);
 /* The process's live maps by id (the fd-style interface of map-in-map). */
 void map_registry_add(bpfvm_map *map);
 void map_registry_remove(bpfvm_map *map);

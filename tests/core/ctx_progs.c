@@ -75,4 +75,18 @@ int kprobe_ctx(struct pt_regs *regs)
 	return v ^ (v >> 32);
 }
 
+/* Not loaded (bpfvm has no cgroup/sock program type to run it): here for
+ * its struct bpf_sock relocations, which test_ctx_vmlinux checks against
+ * the uapi build's BTF, where a pointer parameter alone would leave the
+ * struct a forward declaration: this read-only variable keeps it whole. */
+#ifndef CTX_VMLINUX
+const volatile struct bpf_sock uapi_bpf_sock_layout = {};
+#endif
+SEC("?cgroup/sock_create")
+int sock_ctx(struct bpf_sock *sk)
+{
+	return sk->family + sk->type + sk->protocol + sk->mark + sk->priority + sk->bound_dev_if +
+	       sk->src_port + sk->dst_port + sk->state + sk->rx_queue_mapping;
+}
+
 char LICENSE[] SEC("license") = "GPL";

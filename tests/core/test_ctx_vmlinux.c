@@ -1,7 +1,8 @@
 /*
  * test_ctx_vmlinux.c - contexts typed by vmlinux.h: tests/core/ctx_progs.c
  * built against a vmlinux.h of the running kernel (every access to
- * struct xdp_md, struct __sk_buff and struct pt_regs a CO-RE relocation)
+ * struct xdp_md, struct __sk_buff, struct pt_regs and struct bpf_sock a
+ * CO-RE relocation)
  * and against the uapi headers (plain offsets).
  *
  * usage: test_ctx_vmlinux VMLINUX_OBJ UAPI_OBJ

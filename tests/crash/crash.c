@@ -57,6 +57,10 @@ static struct crash_type crash_types[] = {
 	{ .name = "lpm_trie", .nkeys = 40, .workload = &crash_lpm_workload,
 	  .def = { .type = BPFVM_MAP_TYPE_LPM_TRIE, .key_size = 8, .value_size = 8, .max_entries = 48,
 	           .flags = BPFVM_F_NO_PREALLOC, .spin_lock_off = -1 } },
+	{ .name = "stack_trace", .nkeys = 48, .workload = &crash_stack_trace_workload, .rounds_factor = 4,
+	  .max_writers = 2,
+	  .def = { .type = BPFVM_MAP_TYPE_STACK_TRACE, .key_size = 4, .value_size = 127 * 8, .max_entries = 40,
+	           .spin_lock_off = -1 } },
 	{ .name = "ringbuf", .workload = &crash_ringbuf_workload,
 	  .def = { .type = BPFVM_MAP_TYPE_RINGBUF, .max_entries = 4096, .spin_lock_off = -1 } },
 };

@@ -71,6 +71,7 @@ extern const struct crash_workload crash_hash_workload;
 extern const struct crash_workload crash_queue_workload;
 extern const struct crash_workload crash_ringbuf_workload;
 extern const struct crash_workload crash_lpm_workload;
+extern const struct crash_workload crash_stack_trace_workload;
 
 /* xorshift64*: each writer thread's own. */
 static inline uint64_t crash_rand(uint64_t *s)

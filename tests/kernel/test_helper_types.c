@@ -17,6 +17,14 @@
 
 static char log_buf[65536];
 
+/* Where bpfvm differs from a kernel on purpose: bpf_override_return, for
+ * function entry probes, whatever CONFIG_BPF_KPROBE_OVERRIDE (often off)
+ * gives the kernel's kprobes. */
+static bool allowed_on_purpose(uint32_t type, uint32_t id)
+{
+	return type == BPF_PROG_TYPE_KPROBE && id == BPF_FUNC_override_return;
+}
+
 /* 1 allowed, 0 refused as a helper of this type, -1 bpf() unusable. */
 static int kernel_allows(uint32_t type, uint32_t id)
 {
@@ -78,7 +86,11 @@ int main(void)
 				continue;
 			}
 			int theirs = kernel_allows(types[t], id);
-			if (mine == theirs) {
+			if (mine && !theirs && allowed_on_purpose(types[t], id)) {
+				passed++;
+				printf("note: %s may call helper %u in bpfvm on purpose; the kernel says no\n",
+				       bpfvm_prog_type_name(types[t]), id);
+			} else if (mine == theirs) {
 				passed++;
 			} else {
 				failed++;

@@ -398,6 +398,23 @@ static void test_creation(void)
 		{ BPF_MAP_TYPE_BLOOM_FILTER, 4, (4u << 20) + 1, 4, 0, 1, 0, 0, 0, 0 },
 		{ BPF_MAP_TYPE_BLOOM_FILTER, 0, 4, 4, P, 0, 0, 0, 0, 0 },
 		{ BPF_MAP_TYPE_BLOOM_FILTER, 0, 4, 4, BPF_F_ZERO_SEED | BPF_F_RDONLY_PROG, 0, 0, 0, 0, 0 },
+		{ BPF_MAP_TYPE_STACK_TRACE, 4, 8, 1, 0, 0, 0, 0, 0, 0 },
+		{ BPF_MAP_TYPE_STACK_TRACE, 4, 127 * 8, 100, 0, 0, 0, 0, 0, 0 },
+		{ BPF_MAP_TYPE_STACK_TRACE, 4, 128 * 8, 4, 0, 0, 0, 0, 0, 0 },
+		{ BPF_MAP_TYPE_STACK_TRACE, 8, 8, 4, 0, 0, 0, 0, 0, 0 },
+		{ BPF_MAP_TYPE_STACK_TRACE, 4, 12, 4, 0, 0, 0, 0, 0, 0 },
+		{ BPF_MAP_TYPE_STACK_TRACE, 4, 4, 4, 0, 0, 0, 0, 0, 0 },
+		{ BPF_MAP_TYPE_STACK_TRACE, 4, 0, 4, 0, 0, 0, 0, 0, 0 },
+		{ BPF_MAP_TYPE_STACK_TRACE, 4, 8, 0, 0, 0, 0, 0, 0, 0 },
+		{ BPF_MAP_TYPE_STACK_TRACE, 4, 32, 4, BPF_F_STACK_BUILD_ID, 0, 0, 0, 0, 0 },
+		{ BPF_MAP_TYPE_STACK_TRACE, 4, 127 * 32, 4, BPF_F_STACK_BUILD_ID, 0, 0, 0, 0, 0 },
+		{ BPF_MAP_TYPE_STACK_TRACE, 4, 128 * 32, 4, BPF_F_STACK_BUILD_ID, 0, 0, 0, 0, 0 },
+		{ BPF_MAP_TYPE_STACK_TRACE, 4, 40, 4, BPF_F_STACK_BUILD_ID, 0, 0, 0, 0, 0 },
+		{ BPF_MAP_TYPE_STACK_TRACE, 4, 8, 4, BPF_F_NUMA_NODE | BPF_F_RDONLY, 0, 0, 0, 0, 0 },
+		{ BPF_MAP_TYPE_STACK_TRACE, 4, 8, 4, BPF_F_WRONLY, 0, 0, 0, 0, 0 },
+		{ BPF_MAP_TYPE_STACK_TRACE, 4, 8, 4, BPF_F_RDONLY_PROG, 0, 0, 0, 0, 0 },
+		{ BPF_MAP_TYPE_STACK_TRACE, 4, 8, 4, BPF_F_ZERO_SEED, 0, 0, 0, 0, 0 },
+		{ BPF_MAP_TYPE_STACK_TRACE, 4, 8, 4, BPF_F_NO_PREALLOC, 0, 0, 0, 0, 0 },
 		{ 0, 4, 4, 4, 0, 0, 0, 0, 0, 0 },
 		{ 999, 4, 4, 4, 0, 0, 0, 0, 0, 0 },
 	};
@@ -614,6 +631,27 @@ static void test_spin_lock_maps(void)
 			pair_close(&p);
 	}
 	close(btf);
+}
+
+/* A stack trace map from user space (only bpf_get_stackid fills one:
+ * test_stackid_kernel compares that): lookups, deletes, updates and
+ * get_next_key of empty buckets, in range and past the buckets. */
+static void test_stack_trace(void)
+{
+	struct kdef d = { BPF_MAP_TYPE_STACK_TRACE, 4, 32, 5, 0, 0, 0, 0, 0, 0 };   /* 8 buckets */
+	struct pair p;
+	if (!pair_create(&p, &d, -1, NULL, "stack_trace"))
+		return;
+	uint64_t value[4] = { 1, 2, 3, 4 };
+	for (uint32_t key = 0; key < 10; key++) {
+		cmp_lookup(&p, &key, 0);
+		cmp_delete(&p, &key);
+		cmp_update(&p, &key, value, 0);
+		cmp_next(&p, &key);
+	}
+	cmp_next(&p, NULL);
+	cmp_lookup_and_delete(&p, value, 0);
+	pair_close(&p);
 }
 
 static void test_queue_stack(void)
@@ -1269,6 +1307,7 @@ int main(void)
 	test_lru();
 	test_spin_lock_maps();
 	test_queue_stack();
+	test_stack_trace();
 	test_bloom();
 	test_lpm();
 	test_fd_maps();

@@ -352,6 +352,7 @@ static int create_each_map_type(bpfvm_map **maps, size_t *count, bpfvm_error *er
 		{ BPF_MAP_TYPE_ARRAY_OF_MAPS, 4, 4, 4, 0, 0 },  { BPF_MAP_TYPE_HASH_OF_MAPS, 4, 4, 4, 0, 0 },
 		{ BPF_MAP_TYPE_QUEUE, 0, 8, 4, 0, 0 },          { BPF_MAP_TYPE_STACK, 0, 8, 4, 0, 0 },
 		{ BPF_MAP_TYPE_RINGBUF, 0, 0, 4096, 0, 0 },     { BPF_MAP_TYPE_BLOOM_FILTER, 0, 8, 4, 0, 1 },
+		{ BPF_MAP_TYPE_STACK_TRACE, 4, 64, 4, 0, 0 },
 	};
 	bpfvm_map *inner = NULL;
 	bpfvm_map_def in = BPFVM_MAP_DEF_INIT;
@@ -371,7 +372,8 @@ static int create_each_map_type(bpfvm_map **maps, size_t *count, bpfvm_error *er
 }
 
 #define BIT(type) (1ull << BPF_MAP_TYPE_##type)
-#define RESTRICTED (BIT(PROG_ARRAY) | BIT(PERF_EVENT_ARRAY) | BIT(RINGBUF) | BIT(QUEUE) | BIT(STACK) | BIT(BLOOM_FILTER))
+#define RESTRICTED (BIT(PROG_ARRAY) | BIT(PERF_EVENT_ARRAY) | BIT(RINGBUF) | BIT(QUEUE) | BIT(STACK) | \
+                    BIT(BLOOM_FILTER) | BIT(STACK_TRACE))
 #define PERCPU (BIT(PERCPU_ARRAY) | BIT(PERCPU_HASH) | BIT(LRU_PERCPU_HASH))
 
 /* Each helper taking a map, against a map of each type: refused with the
@@ -395,6 +397,7 @@ static void check_map_helper_pairs(void)
 		{ BPF_FUNC_for_each_map_elem, 1,
 		  BIT(HASH) | BIT(LRU_HASH) | BIT(ARRAY) | BIT(PERCPU_HASH) | BIT(PERCPU_ARRAY) | BIT(LRU_PERCPU_HASH) },
 		{ BPF_FUNC_map_lookup_percpu_elem, 1, PERCPU },
+		{ BPF_FUNC_get_stackid, 2, BIT(STACK_TRACE) },   /* a tracing helper: checked in a kprobe program */
 	};
 	bpfvm_error err = { 0 };
 	bpfvm_map *maps[16] = { 0 };
@@ -405,7 +408,8 @@ static void check_map_helper_pairs(void)
 		for (size_t m = 0; m < count; m++) {
 			bpfvm_insn prog[] = { LD_MAP(helpers[h].map_reg, (int32_t)m), CALL((int32_t)helpers[h].id), MOV_IMM(0, 0),
 			                      EXIT };
-			BPFVM_OPTS(bpfvm_verify_opts, vo, .prog_type = XDP, .maps = maps, .map_count = count);
+			uint32_t type = helpers[h].id == BPF_FUNC_get_stackid ? BPF_PROG_TYPE_KPROBE : XDP;
+			BPFVM_OPTS(bpfvm_verify_opts, vo, .prog_type = type, .maps = maps, .map_count = count);
 			rc = bpfvm_verify(prog, sizeof prog / sizeof prog[0], &vo, NULL, &err);
 			bpfvm_map_info info;
 			bpfvm_map_info_get(maps[m], &info);
