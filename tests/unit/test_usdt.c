@@ -1,13 +1,14 @@
 /*
  * test_usdt.c - USDT probes (src/hooks/usdt.c) on this program's own
  * <sys/sdt.h> sites: the .note.stapsdt notes read as `readelf -n` prints
- * them, argument specs parsed as libbpf parses them (every operand form,
+ * them (this program's, libstdc++'s and python3's where present), argument specs parsed as libbpf parses them (every operand form,
  * and the errors), and a clang object using libbpf's usdt.bpf.h attached
  * through a hook: bpf_usdt_arg reads register, constant, stack and global
  * arguments right, bpf_usdt_cookie the spec's cookie, semaphores count
  * attachments, and a detached site no longer runs the program.
  */
 #define _SDT_HAS_SEMAPHORES 1
+#include <dlfcn.h>
 #include <errno.h>
 #include <linux/bpf.h>
 #include <limits.h>
@@ -123,11 +124,11 @@ struct readelf_note {
 	unsigned long long pc, base, sema;
 };
 
-/* `readelf -n`'s stapsdt notes of this program, in order; -1 if readelf fails. */
-static int readelf_notes(struct readelf_note *out, int cap)
+/* `readelf -n`'s stapsdt notes of path, in order; -1 if readelf fails. */
+static int readelf_notes(const char *path, struct readelf_note *out, int cap)
 {
 	char cmd[PATH_MAX + 64], line[512];
-	snprintf(cmd, sizeof cmd, "readelf -n '%s'", self_path);
+	snprintf(cmd, sizeof cmd, "readelf -n '%s'", path);
 	FILE *f = popen(cmd, "r");
 	if (!f)
 		return -1;
@@ -148,11 +149,11 @@ static int readelf_notes(struct readelf_note *out, int cap)
 	return pclose(f) == 0 ? n + 1 : -1;
 }
 
-static void test_notes_match_readelf(const struct usdt_list *list)
+static void test_notes_match_readelf(const char *path, const struct usdt_list *list, int at_least)
 {
-	struct readelf_note want[16];
-	int n = readelf_notes(want, 16);
-	if (!CHECK(n >= 4, "readelf -n found %d stapsdt notes", n))
+	struct readelf_note want[64];
+	int n = readelf_notes(path, want, 64);
+	if (!CHECK(n >= at_least, "readelf -n %s found %d stapsdt notes", path, n))
 		return;
 	CHECK((size_t)n == list->count, "as many notes as readelf: %zu, %d", list->count, n);
 	for (int i = 0; i < n && (size_t)i < list->count; i++) {
@@ -165,6 +166,39 @@ static void test_notes_match_readelf(const struct usdt_list *list)
 		CHECK(strcmp(p->args, want[i].args) == 0, "note %d args '%s', readelf '%s'", i, p->args, want[i].args);
 		CHECK(p->spec_error == 0, "note %d (%s) parses: %s", i, p->args, p->spec_why);
 	}
+}
+
+/* Other programs' and libraries' notes, where the machine has them:
+ * libstdc++ (a shared library, its .stapsdt.base in use) and python3 (with
+ * semaphores).  libstdc++ is also loaded here: its sites, at the load
+ * bias usdt_load_bias finds, must be the nops the notes say. */
+static void test_other_files(void)
+{
+	static const char *const paths[] = { "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/bin/python3" };
+	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+		struct usdt_list list;
+		bpfvm_error err = { 0 };
+		if (access(paths[i], R_OK) != 0) {
+			printf("  %s: not on this machine, skipped\n", paths[i]);
+			continue;
+		}
+		if (!CHECK(usdt_list_read(paths[i], &list, &err) == 0, "read %s: %s", paths[i], err.msg))
+			continue;
+		printf("  %s: %zu probes\n", paths[i], list.count);
+		test_notes_match_readelf(paths[i], &list, 1);
+		if (i == 0) {
+			void *lib = dlopen(paths[i], RTLD_NOW);
+			uintptr_t bias = 0;
+			CHECK(lib && usdt_load_bias(paths[i], &bias, &err) == 0, "%s loaded: %s", paths[i], err.msg);
+			for (size_t j = 0; lib && j < list.count; j++)
+				CHECK(*(const uint8_t *)(bias + list.probes[j].pc) == 0x90, "%s:%s at %#lx is a nop",
+				      list.probes[j].provider, list.probes[j].name, (unsigned long)(bias + list.probes[j].pc));
+		}
+		usdt_list_free(&list);
+	}
+	uintptr_t bias;
+	bpfvm_error err = { 0 };
+	CHECK(usdt_load_bias("/usr/bin/python3", &bias, &err) != 0, "a file not loaded here has no load bias");
 }
 
 /* ---- running libbpf's usdt.bpf.h ---------------------------------------- */
@@ -330,10 +364,11 @@ int main(void)
 		for (size_t i = 0; i < list.count; i++)
 			printf("  %s:%s pc %#lx sema %#lx args '%s'\n", list.probes[i].provider, list.probes[i].name,
 			       (unsigned long)list.probes[i].pc, (unsigned long)list.probes[i].sema, list.probes[i].args);
-		test_notes_match_readelf(&list);
+		test_notes_match_readelf(self_path, &list, 4);
 		test_run_at_sites(&list);
 		usdt_list_free(&list);
 	}
+	test_other_files();
 	struct usdt_list none;
 	CHECK(usdt_list_read("/nonexistent/usdt", &none, &err) == -ENOENT, "a missing file: %s", err.msg);
 	return check_summary();
