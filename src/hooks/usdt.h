@@ -6,13 +6,18 @@
  * bpf_usdt_arg() works, and a probe attached in the running process.
  *
  * A site is a 1-byte nop in the middle of a function.  It is probed on the
- * probe engine's int3 path (probe.h): a trampoline jump needs 5 bytes,
- * which here would take instructions of the function after the nop (that
- * a branch may land in, from anywhere in the function) and its frame would
- * be built over the function's red zone, both of which the engine assumes
- * away at a function's entry.  The breakpoint replaces only the nop and
- * the kernel's signal delivery skips the red zone.  The handler sees
- * pt_regs with rip at the nop, as a kernel uprobe at the site does.
+ * probe engine's int3 path (probe.h), as the kernel probes it (a uprobe):
+ * the breakpoint replaces only the nop, and the signal frame keeps every
+ * register, the full vector state and the red zone.  The trampoline path
+ * assumes a function's entry, where none of these matter: its 5-byte jump
+ * would take instructions after the nop that a branch, a jump table, a
+ * computed goto or a C++ landing pad anywhere in the function may lead
+ * into (only the first is searchable), and its frame would overwrite the
+ * red zone and lose xmm8-15 and the upper halves of ymm registers, which
+ * are live in the middle of a function.  The cost is the int3 path's
+ * (about 1.8 us a hit against 20 ns).  The handler sees pt_regs with rip
+ * at the nop, as a kernel uprobe at the site does.  One attachment per
+ * site (the probe engine's rule): programs share a site through one hook.
  *
  * Owns: struct usdt_probe / usdt_list (usdt_list_read), usdt_parse_args,
  * usdt_spec_ids (libbpf's __bpf_usdt_specs / __bpf_usdt_ip_to_spec_id
