@@ -109,7 +109,7 @@ sud_raw_clone:
  * return rip, the flags).  Registers the C code preserves itself (rbp,
  * r13-r15) are not reloaded: the handlers cannot change pt_regs.
  *
- * sud_fast_entry_lean serves sites whose function uses no vector
+ * sud_fast_entry_lean serves sites whose function uses no vector (nor std)
  * register and whose status flags are dead after the syscall (both proven
  * by the rewriter): it neither saves xmm0-15 nor restores the flags
  * (popfq).  sud_fast_entry saves and restores both, for every other site. */

@@ -12,10 +12,11 @@
  * could); and the mov's 5 bytes lie in one aligned 8-byte word, so the
  * patch is one atomic store another thread sees whole or not at all.  The
  * mov becomes `jmp rel32` to the site's stub, allocated within +-2 GB;
- * the syscall's two bytes stay, skipped (the stub returns after them).
- * A site whose function uses no vector register and whose status flags
- * are dead after the syscall (overwritten, or a call or ret reached,
- * before any is read) gets the lean entry, which keeps neither.
+ * the syscall's two bytes stay, skipped (the entry jumps back after them).
+ * A site whose function uses no vector register and no std, and whose
+ * status flags are dead after the syscall (overwritten, or a call or ret
+ * reached, before any is read) gets the lean entry, which keeps neither
+ * the vector registers nor the flags.
  *
  * Runs inside the SIGSYS handler: it never waits for a lock (a busy
  * rewriter leaves the site for its next trap) and never calls malloc
@@ -190,17 +191,19 @@ static bool function_allows(uintptr_t start, size_t size, uintptr_t mov_at, bool
 	const uint8_t *code = (const uint8_t *)start;
 	size_t left = size;
 	uint64_t address = start;
-	bool mov_found = false, syscall_found = false, safe = insn != NULL, vector = false;
+	bool mov_found = false, syscall_found = false, safe = insn != NULL, needs_full = false;
 	while (safe && cs_disasm_iter(capstone, &code, &left, &address, insn)) {
 		if (insn->address == mov_at)
 			mov_found = insn->id == X86_INS_MOV && insn->size == MOV_LEN;
 		else if (insn->address == mov_at + MOV_LEN)
 			syscall_found = insn->id == X86_INS_SYSCALL;
 		safe = branch_avoids(insn, mov_at);
-		vector = vector || uses_vector_register(insn);
+		/* std: the direction flag may be set at the syscall, and only
+		 * the full entry puts the flags back after its cld */
+		needs_full = needs_full || uses_vector_register(insn) || insn->id == X86_INS_STD;
 	}
 	safe = safe && left == 0 && mov_found && syscall_found;
-	*lean = safe && !vector && status_flags_dead(mov_at + SITE_LEN, start + size, insn);
+	*lean = safe && !needs_full && status_flags_dead(mov_at + SITE_LEN, start + size, insn);
 	if (insn)
 		cs_free(insn, 1);
 	arena_used = arena_mark;

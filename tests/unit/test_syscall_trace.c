@@ -139,7 +139,9 @@ static void test_counts(unsigned flags, const char *what)
 
 /* Syscall sites whose bytes the test decides (getpid, mov 8-aligned so
  * it can be rewritten): sc_keep_xmm returns xmm8 as set before the
- * syscall; sc_keep_carry the carry flag set before it; sc_lean_regs 0 if
+ * syscall; sc_keep_carry the carry flag set before it; sc_keep_df the
+ * direction flag set before it (its status flags are dead after the
+ * syscall: only its std asks for the full entry); sc_lean_regs 0 if
  * rdi, rsi, rdx, r10, r8, r9 and rbx kept their values and rcx holds the
  * address after the syscall, else 1. */
 __asm__(".pushsection .text\n"
@@ -149,6 +151,10 @@ __asm__(".pushsection .text\n"
 	".globl sc_keep_carry\n.type sc_keep_carry, @function\n.p2align 4\n"
 	"sc_keep_carry: stc\n .p2align 3\n mov $39, %eax\n syscall\n setc %al\n movzbl %al, %eax\n ret\n"
 	".size sc_keep_carry, . - sc_keep_carry\n"
+	".globl sc_keep_df\n.type sc_keep_df, @function\n.p2align 4\n"
+	"sc_keep_df: std\n .p2align 3\n mov $39, %eax\n syscall\n xor %ecx, %ecx\n pushf\n pop %rax\n cld\n"
+	" shr $10, %eax\n and $1, %eax\n ret\n"
+	".size sc_keep_df, . - sc_keep_df\n"
 	".globl sc_lean_regs\n.type sc_lean_regs, @function\n.p2align 4\n"
 	"sc_lean_regs: push %rbx\n mov $0x11, %edi\n mov $0x22, %esi\n mov $0x33, %edx\n mov $0x44, %r10d\n"
 	" mov $0x55, %r8d\n mov $0x66, %r9d\n mov $0x77, %ebx\n .p2align 3\n mov $39, %eax\n syscall\n"
@@ -159,6 +165,7 @@ __asm__(".pushsection .text\n"
 	".popsection\n");
 long sc_keep_xmm(long x);
 long sc_keep_carry(void);
+long sc_keep_df(void);
 long sc_lean_regs(void);
 
 /* The enter handler's worst: every register C may clobber, and the flags. */
@@ -184,6 +191,7 @@ static bool rewritten_twice(long (*f)(long), long arg, long *r1, long *r2, bool 
 }
 
 static long call_keep_carry(long unused) { (void)unused; return sc_keep_carry(); }
+static long call_keep_df(long unused) { (void)unused; return sc_keep_df(); }
 static long call_lean_regs(long unused) { (void)unused; return sc_lean_regs(); }
 
 static void test_entries(void)
@@ -200,6 +208,9 @@ static void test_entries(void)
 	ok = rewritten_twice(call_keep_carry, 0, &r1, &r2, &lean);
 	CHECK(ok && !lean, "a site whose flags are read after: rewritten (%d) to the full entry (lean %d)", ok, lean);
 	CHECK(r1 == 1 && r2 == 1, "carry kept: %ld %ld", r1, r2);
+	ok = rewritten_twice(call_keep_df, 0, &r1, &r2, &lean);
+	CHECK(ok && !lean, "a site in a function that sets DF: rewritten (%d) to the full entry (lean %d)", ok, lean);
+	CHECK(r1 == 1 && r2 == 1, "direction flag kept: %ld %ld", r1, r2);
 	ok = rewritten_twice(call_lean_regs, 0, &r1, &r2, &lean);
 	CHECK(ok && lean, "a plain site: rewritten (%d) to the lean entry (%d)", ok, lean);
 	CHECK(r1 == 0 && r2 == 0, "registers a syscall keeps, kept; rcx the return address: %ld %ld", r1, r2);
