@@ -109,8 +109,8 @@ sud_raw_clone:
  * return rip, the flags).  Registers the C code preserves itself (rbp,
  * r13-r15) are not reloaded: the handlers cannot change pt_regs.
  *
- * sud_fast_entry_lean serves sites whose function uses no vector (nor std)
- * register and whose status flags are dead after the syscall (both proven
+ * sud_fast_entry_lean serves sites whose function uses no vector register
+ * and no std, and whose status flags are dead after the syscall (proven
  * by the rewriter): it neither saves xmm0-15 nor restores the flags
  * (popfq).  sud_fast_entry saves and restores both, for every other site. */
 #define SUD_FAST_REPORTED 1        /* sud_fast_enter's result bits, as syscall_sud.h */

@@ -38,8 +38,9 @@
  *
  * Not preserved: the upper halves of ymm registers and the x87 stack on
  * the rewritten path (xmm0-15 and the flags are, except at sites whose
- * function uses no vector register nor std and whose status flags are dead after
- * the syscall, as syscall_rewrite.c proves: nothing there can see them);
+ * function uses no vector register and no std, and whose status flags
+ * are dead after the syscall, as syscall_rewrite.c proves: nothing there
+ * can see them);
  * a SIGSYS handler of the target's own runs with its syscalls unreported.
  *
  * Owns: syscall_trace_start/stop/get_stats, the SIGSYS handler, the
