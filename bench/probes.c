@@ -17,7 +17,15 @@
 #include "hook_prog.h"
 #include "hooks/probe.h"
 
-__attribute__((noipa)) long bench_target(long x)
+/* Probed C functions must stay whole and called: gcc's noipa; clang
+ * (the fuzzing build) has no noipa, and noinline + optnone do the same. */
+#ifdef __clang__
+#define PROBED __attribute__((noinline, optnone))
+#else
+#define PROBED __attribute__((noipa))
+#endif
+
+PROBED long bench_target(long x)
 {
 	return x + 1;
 }

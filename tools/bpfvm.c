@@ -48,6 +48,9 @@ static void usage_main(FILE *f)
 	        "                               the programs and maps of an object\n"
 	        "  map {show|dump|lookup|update|delete} pinned PATH ...\n"
 	        "                               pinned maps, as bpftool does\n"
+	        "  trace OBJ [--prog NAME]... [-j] [--duration S] [--dump-maps] [--interval S]\n"
+	        "            [--hist MAP] [--no-follow] -- COMMAND [ARGS] | --pid PID...\n"
+	        "                               attach an object's programs in live processes\n"
 	        "  help                         this text\n"
 	        "\n"
 	        "FILE is assembly text (.s, .asm), a bpf_conformance test (.data: its\n"
@@ -479,6 +482,8 @@ int main(int argc, char **argv)
 		return cmd_map(argc - 1, argv + 1);
 	if (!strcmp(cmd, "verify"))
 		return cmd_verify(argc - 1, argv + 1);
+	if (!strcmp(cmd, "trace"))
+		return cmd_trace(argc - 1, argv + 1);
 	fail("unknown command '%s'", cmd);
 	usage_main(stderr);
 	return 1;

@@ -86,5 +86,13 @@ int cmd_run_object(const char *path, int argc, char **argv);
 int cmd_map(int argc, char **argv);
 /* The verifier's verdicts (tools/cmd_verify.c). */
 int cmd_verify(int argc, char **argv);
+/* Programs attached in live processes (tools/cmd_trace.c). */
+int cmd_trace(int argc, char **argv);
+
+/* Printers of `run` that `trace` shares (tools/cmd_object.c): every map's
+ * entries BTF-typed; ring buffer and perf records as they are consumed. */
+struct bpfvm_instance;
+void dump_maps(const struct bpfvm_object *obj, struct bpfvm_instance *inst);
+void drain_ringbufs(struct bpfvm_instance *inst);
 
 #endif

@@ -137,7 +137,7 @@ struct run_args {
 
 /* --dump-maps: every map's entries after the run (not ring buffers, whose
  * records are printed as they come, nor prog_arrays). */
-static void dump_maps(const bpfvm_object *obj, bpfvm_instance *inst)
+void dump_maps(const bpfvm_object *obj, bpfvm_instance *inst)
 {
 	struct btf *btf = bpfvm_object_btf(obj);
 	struct btf_dump *d = typed_dumper(btf);
@@ -217,7 +217,7 @@ static int attach_perf(bpfvm_instance *inst)
 }
 
 /* Ring buffer records and perf samples, printed as they arrive. */
-static void drain_ringbufs(bpfvm_instance *inst)
+void drain_ringbufs(bpfvm_instance *inst)
 {
 	const bpfvm_object *obj = bpfvm_instance_object(inst);
 	for (size_t i = 0; i < bpfvm_object_map_count(obj); i++) {

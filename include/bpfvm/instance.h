@@ -50,6 +50,17 @@ typedef struct bpfvm_instance_opts {
 	 * `bpfvm verify`, which needs the maps' definitions and .rodata's
 	 * contents, not shared storage. */
 	bool no_pins;
+	/* Maps made elsewhere, by the object's map index (bpfvm_object_map_at):
+	 * maps[i], if not NULL, is map i of the instance instead of one made
+	 * from its definition (the instance takes a reference of its own; it must
+	 * be of the definition's type, and its sizes rule, as when the maker
+	 * resized it).  Global
+	 * data maps given so keep their contents.  How `bpfvm trace`'s agent
+	 * runs programs on the maps the tracer made and sent
+	 * (bpfvm_map_receive).  map_count: the length of maps (at most the
+	 * object's map count). */
+	bpfvm_map *const *maps;
+	size_t map_count;
 } bpfvm_instance_opts;
 
 /* Creates the maps of obj and loads its programs.  obj must outlive the

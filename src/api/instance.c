@@ -171,6 +171,20 @@ static int create_map(const bpfvm_object_map *om, const struct btf *btf, const c
 	return rc;
 }
 
+/* A map made elsewhere in map om's place (bpfvm_instance_opts.maps): of
+ * the definition's type; its sizes rule (the maker may have resized it,
+ * as `--map NAME.max_entries=N` does). */
+static int adopt_map(const bpfvm_object_map *om, bpfvm_map *given, bpfvm_map **out, bpfvm_error *err)
+{
+	bpfvm_map_info info;
+	bpfvm_map_info_get(given, &info);
+	if (info.type != om->attrs.type)
+		return error_set(err, -EINVAL, -1, "map '%s': the map given for it is a %s, its definition a %s", om->name,
+		                 bpfvm_map_type_name(info.type), bpfvm_map_type_name(om->attrs.type));
+	*out = bpfvm_map_get(given);
+	return 0;
+}
+
 /* Rewrites the object's symbolic map references into addresses. */
 static int bind_insns(bpfvm_instance *inst, const bpfvm_object_prog *op, bpfvm_insn *insns, bpfvm_error *err)
 {
@@ -356,8 +370,11 @@ int bpfvm_instance_new(const bpfvm_object *obj, const bpfvm_instance_opts *opts,
 	if (rc)
 		return rc;
 	opts = &known;
-	if (!obj || !out)
+	if (!obj || !out || (opts->map_count && !opts->maps))
 		return error_set(err, -EINVAL, -1, "bpfvm_instance_new: null argument");
+	if (opts->map_count > bpfvm_object_map_count(obj))
+		return error_set(err, -EINVAL, -1, "bpfvm_instance_new: %zu maps given, the object has %zu",
+		                 opts->map_count, bpfvm_object_map_count(obj));
 	*out = NULL;
 	bpfvm_instance *inst = calloc(1, sizeof *inst);
 	if (!inst)
@@ -385,7 +402,10 @@ int bpfvm_instance_new(const bpfvm_object *obj, const bpfvm_instance_opts *opts,
 	const char *pin_dir = opts->no_pins ? NULL : opts->pin_dir ? opts->pin_dir : bpfvm_map_pin_dir();
 	for (size_t i = 0; i < inst->map_count; i++) {
 		const bpfvm_object_map *om = bpfvm_object_map_at(obj, i);
-		rc = create_map(om, bpfvm_object_btf(obj), pin_dir, &inst->maps[i], err);
+		if (i < opts->map_count && opts->maps[i])
+			rc = adopt_map(om, opts->maps[i], &inst->maps[i], err);
+		else
+			rc = create_map(om, bpfvm_object_btf(obj), pin_dir, &inst->maps[i], err);
 		if (rc)
 			goto fail;
 		void *base;

@@ -552,9 +552,11 @@ static long set_sigsys_action(const struct kernel_sigaction *act, struct kernel_
 
 static int install_handler(char *errbuf)
 {
+	/* SA_RESTART: the queued SIGSYS that switches a running thread on
+	 * must not make a read(2) it is blocked in fail with EINTR */
 	struct kernel_sigaction act = {
 		.handler = (void *)on_sigsys,
-		.flags = SA_SIGINFO | SA_RESTORER,
+		.flags = SA_SIGINFO | SA_RESTORER | SA_RESTART,
 		.restorer = sud_restore_rt,
 		.mask = ~0ull,
 	};

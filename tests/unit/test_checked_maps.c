@@ -19,29 +19,15 @@
 #include "bpfvm/bpfvm.h"
 #include "bpfvm/maps.h"
 #include "support/check.h"
+#include "support/prog_build.h"
 
 enum { LOOKUP = 1, LOOKUP_PERCPU = 195, SPIN_LOCK = 93, SPIN_UNLOCK = 94, RB_RESERVE = 131, RB_SUBMIT = 132 };
 
 static bpfvm_helpers *helpers;
 
-static bpfvm_insn insn(uint8_t opcode, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
-{
-	return (bpfvm_insn){ .opcode = opcode, .dst = dst, .src = src, .off = off, .imm = imm };
-}
-
-/* A program under construction. */
-struct prog {
-	bpfvm_insn i[64];
-	size_t n;
-};
-
-static void emit(struct prog *p, bpfvm_insn in) { p->i[p->n++] = in; }
-
 static void emit_map(struct prog *p, uint8_t reg, const bpfvm_map *map)
 {
-	uint64_t addr = (uint64_t)(uintptr_t)map;
-	emit(p, insn(0x18, reg, 0, 0, (int32_t)(uint32_t)addr));
-	emit(p, insn(0x00, 0, 0, 0, (int32_t)(uint32_t)(addr >> 32)));
+	emit_imm64(p, reg, (uint64_t)(uintptr_t)map);
 }
 
 /* r6 = bpf_map_lookup_elem(map, &(u32)1), or for per-CPU maps CPU 0's

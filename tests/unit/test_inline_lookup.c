@@ -24,13 +24,9 @@
 #include "run/run.h"
 #include "maps/map_internal.h"
 #include "support/check.h"
+#include "support/prog_build.h"
 
 #define LOOKUP 1   /* BPF_FUNC_map_lookup_elem */
-
-static bpfvm_insn insn(uint8_t opcode, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
-{
-	return (bpfvm_insn){ .opcode = opcode, .dst = dst, .src = src, .off = off, .imm = imm };
-}
 
 /* r0 = bpf_map_lookup_elem(map, &(u32 key read from the input)).
  * direct: r1 is set by the lddw just before the call, as clang emits it

@@ -47,6 +47,14 @@ __asm__(".pushsection .data\n.p2align 3\nprobe_t_data: .quad 1000\n.popsection\n
 	"probe_t_stress: mov %rdi, %rax\n add %rax, %rax\n inc %rax\n ret\n"
 	".popsection\n");
 
+/* Probed C functions must stay whole and called: gcc's noipa; clang
+ * (the fuzzing build) has no noipa, and noinline + optnone do the same. */
+#ifdef __clang__
+#define PROBED __attribute__((noinline, optnone))
+#else
+#define PROBED __attribute__((noipa))
+#endif
+
 long probe_t_riprel(long x);
 long probe_t_short(long x);
 long probe_t_after_short(void);
@@ -56,19 +64,19 @@ long probe_t_calls(long x);
 long probe_t_stress(long x);
 long probe_t_park(long fd, void *buf, long n);   /* read(2) from inside its displaced bytes */
 
-__attribute__((noipa)) long add6(long a, long b, long c, long d, long e, long f)
+PROBED long add6(long a, long b, long c, long d, long e, long f)
 {
 	return a + 2 * b + 3 * c + 4 * d + 5 * e + 6 * f;
 }
 
 static long bumped;
-__attribute__((noipa)) long bump(long x)
+PROBED long bump(long x)
 {
 	bumped += x;
 	return bumped;
 }
 
-__attribute__((noipa)) long rec(long n)
+PROBED long rec(long n)
 {
 	if (n <= 0)
 		return 0;
@@ -77,7 +85,7 @@ __attribute__((noipa)) long rec(long n)
 	return r + n;
 }
 
-__attribute__((noipa)) void jumper(jmp_buf *env)
+PROBED void jumper(jmp_buf *env)
 {
 	longjmp(*env, 1);
 }

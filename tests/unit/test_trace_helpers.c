@@ -26,28 +26,11 @@
 #include "maps/map_internal.h"
 #include "run/trace_ctx.h"
 #include "support/check.h"
+#include "support/prog_build.h"
 
 #define MAX_FRAMES 16
 
 static bpfvm_helpers *helpers;
-
-static bpfvm_insn insn(uint8_t opcode, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
-{
-	return (bpfvm_insn){ .opcode = opcode, .dst = dst, .src = src, .off = off, .imm = imm };
-}
-
-struct prog {
-	bpfvm_insn i[32];
-	size_t n;
-};
-
-static void emit(struct prog *p, bpfvm_insn in) { p->i[p->n++] = in; }
-
-static void emit_imm64(struct prog *p, uint8_t reg, uint64_t v)
-{
-	emit(p, insn(0x18, reg, 0, 0, (int32_t)(uint32_t)v));
-	emit(p, insn(0x00, 0, 0, 0, (int32_t)(uint32_t)(v >> 32)));
-}
 
 /* r0 = helper(r1 = ctx, r2, r3, r4, r5 = the given values); exit. */
 static struct prog call_prog(int helper, const uint64_t args[4])

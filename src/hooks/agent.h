@@ -1,0 +1,47 @@
+/*
+ * agent.h - the parts of the trace agent (libbpfvm-agent.so) that talk to
+ * each other: the session (agent.c: the socket, the object, the maps),
+ * attaching programs at their hooks (agent_attach.c) and finding a
+ * probe's function in the process (agent_symbols.c).
+ *
+ * Owns: struct agent_target, agent_resolve(), agent_attach_all(),
+ * agent_detach_all(), agent_thread_quiet.
+ */
+#ifndef BPFVM_HOOKS_AGENT_H
+#define BPFVM_HOOKS_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bpfvm/instance.h"
+#include "hooks/agent_proto.h"
+
+/* Set on the agent's own threads while they make system calls (its
+ * socket, its set-up): syscall hooks do not report them, as the kernel
+ * would not see an agent that is not there. */
+extern __thread bool agent_thread_quiet;
+
+/* Where `uprobe/PATH:FUNC[+OFF]` lands in this process: PATH an absolute
+ * path or a library name ("libc", "libc.so.6") matched against the
+ * mappings' file names, FUNC from the ELF .symtab or .dynsym (empty: OFF
+ * is an address of the file's own), OFF added.  0, or -errno with why in
+ * err (AGENT_TEXT_MAX bytes). */
+struct agent_target {
+	uint64_t addr;
+	uint64_t size;              /* the function's st_size less OFF, 0 if unknown */
+	char file[AGENT_TEXT_MAX];  /* the mapping's file */
+};
+int agent_resolve(const char *path, const char *func, uint64_t off, struct agent_target *out, char *err);
+
+/* Attaches each of progs[0..n) (programs of inst, NULL for one that was
+ * not loaded) at the hook its section names, filling results[i].  A
+ * program that cannot be attached leaves nothing behind. */
+void agent_attach_all(bpfvm_instance *inst, const size_t *prog_index, size_t n, struct agent_result *results);
+
+/* Every probe off with its bytes restored, syscall tracing stopped,
+ * every program detached; the hooks stay (empty) for the process's life,
+ * so a late event finds nothing to run. */
+void agent_detach_all(void);
+
+#endif

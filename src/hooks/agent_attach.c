@@ -1,0 +1,508 @@
+/*
+ * agent_attach.c - the trace agent's hooks: each program attached where
+ * its libbpf section name says, and the events that run it.
+ *
+ *   uprobe/PATH:FUNC[+OFF], uretprobe/...     function probes (probe.h)
+ *   tracepoint/syscalls/sys_enter_NAME, sys_exit_NAME,
+ *   tracepoint/raw_syscalls/sys_enter|sys_exit (also tp/...)
+ *   raw_tracepoint/sys_enter|sys_exit (also raw_tp/...)
+ *   ksyscall/NAME, kretsyscall/NAME           the syscall interceptor
+ *                                             (syscall_trace.h)
+ *
+ * Each hook point is a bpfvm_hook; an event fills the program type's
+ * context, sets the tracing context (run/trace_ctx.h), runs the hook and
+ * then acts on what the helpers asked (an override, a signal).
+ *
+ * ksyscall: bpfvm's LINUX_HAS_SYSCALL_WRAPPER is 0 (src/loader/externs.c),
+ * so BPF_KSYSCALL reads the arguments straight from the context's pt_regs
+ * with the syscall convention (rdi, rsi, rdx, r10, r8, r9): the context is
+ * the syscall's registers with those set (and rcx = the fourth argument
+ * too, for PT_REGS_PARM4).  kretsyscall's context has the result in rax.
+ *
+ * Owns: the hooks, function sites and links of this process, the event
+ * handlers, agent_attach_all() and agent_detach_all().
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/bpf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bpfvm/hook.h"
+#include "hooks/agent.h"
+#include "hooks/probe.h"
+#include "hooks/syscall_trace.h"
+#include "progtypes/syscall_tp.h"
+#include "run/trace_ctx.h"
+
+#define SYS_NR_MAX 512
+#define TP_RECORD_BYTES 2048   /* what a tracepoint program may read: the kernel's PERF_MAX_TRACE_SIZE */
+#define MAX_SITES 256
+#define MAX_LINKS 256
+
+__thread bool agent_thread_quiet;
+
+/* A probed function: one probe, an entry and a return hook. */
+struct func_site {
+	uint64_t addr, size, off;
+	bool want_ret;
+	struct probe *probe;
+	bpfvm_hook *entry, *ret;
+};
+
+struct sys_hooks {
+	bpfvm_hook *tp_enter[SYS_NR_MAX], *tp_exit[SYS_NR_MAX];
+	struct syscall_tp_layout enter_layout[SYS_NR_MAX], exit_layout[SYS_NR_MAX];
+	bpfvm_hook *ksys[SYS_NR_MAX], *kretsys[SYS_NR_MAX];
+	bpfvm_hook *raw_enter, *raw_exit;           /* tracepoint/raw_syscalls */
+	struct syscall_tp_layout raw_enter_layout, raw_exit_layout;
+	bpfvm_hook *rawtp_enter, *rawtp_exit;       /* raw_tracepoint/ */
+	bool started;
+};
+
+struct attached_link {
+	bpfvm_hook *hook;
+	uint64_t link;
+};
+
+static struct func_site sites[MAX_SITES];
+static size_t site_count;
+static struct sys_hooks *sys;
+static struct attached_link links[MAX_LINKS];
+static size_t link_count;
+static bpfvm_instance *attached_inst;
+
+/* ---- events ---------------------------------------------------------- */
+
+static void run_hook(bpfvm_hook *hook, void *ctx, struct trace_ctx *tc)
+{
+	uint64_t result;
+	trace_ctx_enter(tc);
+	bpfvm_hook_run(hook, ctx, &result, NULL);
+	trace_ctx_leave();
+	if (tc->signal)
+		trace_ctx_send_signal(tc);
+}
+
+static int on_func_entry(struct pt_regs *regs, void *user, uint64_t *override_rc)
+{
+	struct func_site *f = user;
+	if (!f->entry)
+		return 0;
+	struct trace_ctx tc = { .func_ip = f->addr, .regs = regs, .at_func_entry = !f->off, .may_override = !f->off };
+	run_hook(f->entry, regs, &tc);
+	if (!tc.override)
+		return 0;
+	*override_rc = tc.override_value;
+	return 1;
+}
+
+static void on_func_return(struct pt_regs *regs, void *user)
+{
+	struct func_site *f = user;
+	struct trace_ctx tc = { .func_ip = f->addr - f->off, .regs = regs };
+	run_hook(f->ret, regs, &tc);
+}
+
+/* The registers BPF_KSYSCALL reads the arguments from (see the header). */
+static void ksyscall_regs(struct pt_regs *k, const struct pt_regs *r, const unsigned long args[6])
+{
+	*k = *r;
+	k->rdi = args[0];
+	k->rsi = args[1];
+	k->rdx = args[2];
+	k->r10 = k->rcx = args[3];
+	k->r8 = args[4];
+	k->r9 = args[5];
+}
+
+static void on_sys_enter(void *user, long nr, const unsigned long args[6], const struct pt_regs *regs)
+{
+	(void)user;
+	if (agent_thread_quiet)
+		return;
+	struct pt_regs r = *regs;
+	struct trace_ctx tc = { .regs = &r };
+	uint8_t rec[TP_RECORD_BYTES];
+	if (sys->rawtp_enter) {
+		uint64_t a[2] = { (uint64_t)(uintptr_t)&r, (uint64_t)nr };
+		run_hook(sys->rawtp_enter, a, &tc);
+	}
+	if (sys->raw_enter) {
+		syscall_tp_fill_enter(&sys->raw_enter_layout, rec, &r, nr, args);
+		run_hook(sys->raw_enter, rec, &tc);
+	}
+	if (nr < 0 || nr >= SYS_NR_MAX)
+		return;
+	if (sys->tp_enter[nr]) {
+		syscall_tp_fill_enter(&sys->enter_layout[nr], rec, &r, nr, args);
+		run_hook(sys->tp_enter[nr], rec, &tc);
+	}
+	if (sys->ksys[nr]) {
+		struct pt_regs k;
+		ksyscall_regs(&k, &r, args);
+		run_hook(sys->ksys[nr], &k, &tc);
+	}
+}
+
+static void on_sys_exit(void *user, long nr, const unsigned long args[6], long ret)
+{
+	(void)user;
+	if (agent_thread_quiet)
+		return;
+	/* the exit's registers: the result in ax, the arguments where they went in */
+	struct pt_regs r = { .orig_rax = (unsigned long)nr, .rax = (unsigned long)ret };
+	ksyscall_regs(&r, &r, args);
+	struct trace_ctx tc = { .regs = &r };
+	uint8_t rec[TP_RECORD_BYTES];
+	if (sys->rawtp_exit) {
+		uint64_t a[2] = { (uint64_t)(uintptr_t)&r, (uint64_t)ret };
+		run_hook(sys->rawtp_exit, a, &tc);
+	}
+	if (sys->raw_exit) {
+		syscall_tp_fill_exit(&sys->raw_exit_layout, rec, &r, nr, ret);
+		run_hook(sys->raw_exit, rec, &tc);
+	}
+	if (nr < 0 || nr >= SYS_NR_MAX)
+		return;
+	if (sys->tp_exit[nr]) {
+		syscall_tp_fill_exit(&sys->exit_layout[nr], rec, &r, nr, ret);
+		run_hook(sys->tp_exit[nr], rec, &tc);
+	}
+	if (sys->kretsys[nr])
+		run_hook(sys->kretsys[nr], &r, &tc);
+}
+
+/* ---- what a section names -------------------------------------------- */
+
+enum hook_kind { HOOK_UPROBE, HOOK_URETPROBE, HOOK_SYSCALL };
+
+/* A program's place: a function site (HOOK_U*) or a syscall hook slot
+ * (its layout, if a tracepoint, and the program type it takes). */
+struct placement {
+	enum hook_kind kind;
+	struct func_site *site;
+	bpfvm_hook **slot;
+	uint32_t prog_type;
+	char hook_name[AGENT_TEXT_MAX];
+};
+
+static const char *after(const char *s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return strncmp(s, prefix, n) ? NULL : s + n;
+}
+
+static struct func_site *site_for(const struct agent_target *t, uint64_t off)
+{
+	for (size_t i = 0; i < site_count; i++)
+		if (sites[i].addr == t->addr)
+			return &sites[i];
+	if (site_count == MAX_SITES)
+		return NULL;
+	struct func_site *f = &sites[site_count++];
+	*f = (struct func_site){ .addr = t->addr, .size = t->size, .off = off };
+	return f;
+}
+
+static int place_uprobe(const char *spec, bool ret, struct placement *p, char *err)
+{
+	char path[AGENT_TEXT_MAX], func[AGENT_NAME_MAX] = "";
+	const char *colon = strrchr(spec, ':');
+	if (!colon || (size_t)(colon - spec) >= sizeof path) {
+		snprintf(err, AGENT_TEXT_MAX, "'%s' is not PATH:FUNC[+OFF]", spec);
+		return -EINVAL;
+	}
+	snprintf(path, sizeof path, "%.*s", (int)(colon - spec), spec);
+	const char *plus = strchr(colon + 1, '+');
+	size_t flen = plus ? (size_t)(plus - colon - 1) : strlen(colon + 1);
+	snprintf(func, sizeof func, "%.*s", (int)flen, colon + 1);
+	uint64_t off = 0;
+	if (plus) {
+		char *end;
+		off = strtoull(plus + 1, &end, 0);
+		if (*end || end == plus + 1) {
+			snprintf(err, AGENT_TEXT_MAX, "'%s': bad offset", spec);
+			return -EINVAL;
+		}
+	}
+	if (!func[0] && !plus) {
+		snprintf(err, AGENT_TEXT_MAX, "'%s' names no function", spec);
+		return -EINVAL;
+	}
+	struct agent_target t;
+	int rc = agent_resolve(path, func, off, &t, err);
+	if (rc)
+		return rc;
+	p->kind = ret ? HOOK_URETPROBE : HOOK_UPROBE;
+	p->site = site_for(&t, off);
+	if (!p->site) {
+		snprintf(err, AGENT_TEXT_MAX, "more than %d probed functions", MAX_SITES);
+		return -E2BIG;
+	}
+	p->prog_type = BPF_PROG_TYPE_KPROBE;
+	snprintf(p->hook_name, sizeof p->hook_name, "%s %.200s:%.100s+%#" PRIx64, ret ? "uretprobe" : "uprobe", t.file, func, off);
+	return 0;
+}
+
+static int syscall_nr(const char *name, char *err)
+{
+	int nr = syscall_nr_by_name(name);
+	if (nr < 0 || nr >= SYS_NR_MAX)
+		snprintf(err, AGENT_TEXT_MAX, "no system call named '%s'", name);
+	return nr < 0 || nr >= SYS_NR_MAX ? -ENOENT : nr;
+}
+
+static int place_tracepoint(const char *event, struct placement *p, char *err)
+{
+	struct syscall_tp_layout l;
+	bpfvm_error e = { 0 };
+	if (syscall_tp_layout(event, &l, &e)) {
+		snprintf(err, AGENT_TEXT_MAX, "tracepoint %s: %s", event, e.msg);
+		return -ENOENT;
+	}
+	p->prog_type = BPF_PROG_TYPE_TRACEPOINT;
+	switch (l.kind) {
+	case SYSCALL_TP_RAW_ENTER:
+		sys->raw_enter_layout = l;
+		p->slot = &sys->raw_enter;
+		return 0;
+	case SYSCALL_TP_RAW_EXIT:
+		sys->raw_exit_layout = l;
+		p->slot = &sys->raw_exit;
+		return 0;
+	}
+	if (l.nr < 0 || l.nr >= SYS_NR_MAX) {
+		snprintf(err, AGENT_TEXT_MAX, "tracepoint %s: syscall %d out of range", event, l.nr);
+		return -ERANGE;
+	}
+	bool enter = l.kind == SYSCALL_TP_ENTER;
+	(enter ? sys->enter_layout : sys->exit_layout)[l.nr] = l;
+	p->slot = enter ? &sys->tp_enter[l.nr] : &sys->tp_exit[l.nr];
+	return 0;
+}
+
+static int place_syscall(const char *sec, struct placement *p, char *err)
+{
+	const char *rest;
+	int nr;
+	p->kind = HOOK_SYSCALL;
+	snprintf(p->hook_name, sizeof p->hook_name, "%s", sec);
+	if ((rest = after(sec, "tracepoint/")) || (rest = after(sec, "tp/")))
+		return place_tracepoint(rest, p, err);
+	if ((rest = after(sec, "raw_tracepoint/")) || (rest = after(sec, "raw_tp/"))) {
+		p->prog_type = BPF_PROG_TYPE_RAW_TRACEPOINT;
+		if (!strcmp(rest, "sys_enter") || !strcmp(rest, "sys_exit")) {
+			p->slot = !strcmp(rest, "sys_enter") ? &sys->rawtp_enter : &sys->rawtp_exit;
+			return 0;
+		}
+		snprintf(err, AGENT_TEXT_MAX, "raw tracepoint '%s': only sys_enter and sys_exit are in user space", rest);
+		return -ENOENT;
+	}
+	bool ret = false;
+	if ((rest = after(sec, "ksyscall/")) || (ret = (rest = after(sec, "kretsyscall/")) != NULL)) {
+		if ((nr = syscall_nr(rest, err)) < 0)
+			return nr;
+		p->prog_type = BPF_PROG_TYPE_KPROBE;
+		p->slot = ret ? &sys->kretsys[nr] : &sys->ksys[nr];
+		return 0;
+	}
+	snprintf(err, AGENT_TEXT_MAX, "section '%s' is no hook bpfvm trace attaches (uprobe/, uretprobe/, "
+	         "tracepoint/syscalls/, tracepoint/raw_syscalls/, raw_tracepoint/, ksyscall/, kretsyscall/)", sec);
+	return -EOPNOTSUPP;
+}
+
+static int place(const char *sec, struct placement *p, char *err)
+{
+	const char *rest;
+	memset(p, 0, sizeof *p);
+	if ((rest = after(sec, "uprobe/")))
+		return place_uprobe(rest, false, p, err);
+	if ((rest = after(sec, "uretprobe/")))
+		return place_uprobe(rest, true, p, err);
+	return place_syscall(sec, p, err);
+}
+
+/* ---- attaching ------------------------------------------------------- */
+
+static int hook_for(bpfvm_hook **slot, const char *name, uint32_t prog_type, char *err)
+{
+	if (*slot)
+		return 0;
+	bpfvm_error e = { 0 };
+	BPFVM_OPTS(bpfvm_hook_opts, o, .name = name, .ctx_kind = BPFVM_HOOK_CTX_PROG_TYPE, .prog_type = prog_type);
+	int rc = bpfvm_hook_new(&o, slot, &e);
+	if (rc)
+		snprintf(err, AGENT_TEXT_MAX, "%s", e.msg);
+	return rc;
+}
+
+static int attach_link(bpfvm_hook *hook, const bpfvm_program *prog, char *err)
+{
+	if (link_count == MAX_LINKS) {
+		snprintf(err, AGENT_TEXT_MAX, "more than %d programs", MAX_LINKS);
+		return -E2BIG;
+	}
+	bpfvm_error e = { 0 };
+	int rc = bpfvm_hook_attach(hook, prog, &links[link_count].link, &e);
+	if (rc) {
+		snprintf(err, AGENT_TEXT_MAX, "%s", e.msg);
+		return rc;
+	}
+	links[link_count++].hook = hook;
+	return 0;
+}
+
+static void unlink_last(void)
+{
+	link_count--;
+	bpfvm_hook_detach(links[link_count].hook, links[link_count].link, NULL);
+}
+
+/* The site's probe, put in once its programs are on its hooks. */
+static int probe_site(struct func_site *f, char *err)
+{
+	if (f->probe)
+		return 0;
+	struct probe_handlers h = { .entry = on_func_entry, .ret = f->want_ret ? on_func_return : NULL };
+	struct probe_attach_opts o = { .func_size = f->off ? 0 : f->size };
+	bpfvm_error e = { 0 };
+	int rc = probe_attach((void *)(uintptr_t)f->addr, &o, &h, f, &f->probe, &e);
+	if (rc)
+		snprintf(err, AGENT_TEXT_MAX, "probe at %#" PRIx64 ": %s", f->addr, e.msg);
+	return rc;
+}
+
+static void report(struct agent_result *r, int error, uint32_t path, const char *fmt, const char *what)
+{
+	r->error = error;
+	r->path = path;
+	snprintf(r->text, sizeof r->text, fmt, what);
+}
+
+static int start_syscalls(char *err)
+{
+	if (sys->started)
+		return 0;
+	struct syscall_handlers h = { .enter = on_sys_enter, .exit = on_sys_exit };
+	char buf[SYSCALL_TRACE_ERRLEN];
+	int rc = syscall_trace_start(&h, NULL, 0, buf);
+	if (rc)
+		snprintf(err, AGENT_TEXT_MAX, "syscall tracing: %s", buf);
+	else
+		sys->started = true;
+	return rc;
+}
+
+/* Function probes first: a program whose probe fails is taken off its
+ * hook again, and so are the others of that function. */
+static void attach_probes(bpfvm_program **progs, struct placement *pl, size_t n, struct agent_result *res)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (res[i].error || pl[i].kind == HOOK_SYSCALL)
+			continue;
+		struct func_site *f = pl[i].site;
+		char err[AGENT_TEXT_MAX];
+		bool ret = pl[i].kind == HOOK_URETPROBE;
+		int rc = hook_for(ret ? &f->ret : &f->entry, pl[i].hook_name, pl[i].prog_type, err);
+		if (!rc)
+			rc = attach_link(ret ? f->ret : f->entry, progs[i], err);
+		if (!rc && (rc = probe_site(f, err)))
+			unlink_last();
+		if (rc) {
+			report(&res[i], rc, AGENT_PATH_NONE, "%s", err);
+			continue;
+		}
+		bool tramp = probe_path(f->probe) == PROBE_PATH_TRAMPOLINE;
+		report(&res[i], 0, tramp ? AGENT_PATH_TRAMPOLINE : AGENT_PATH_INT3, "%s", pl[i].hook_name);
+	}
+}
+
+static void attach_syscalls(bpfvm_program **progs, struct placement *pl, size_t n, struct agent_result *res)
+{
+	size_t first = link_count, wanted = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (res[i].error || pl[i].kind != HOOK_SYSCALL)
+			continue;
+		char err[AGENT_TEXT_MAX];
+		int rc = hook_for(pl[i].slot, pl[i].hook_name, pl[i].prog_type, err);
+		if (!rc)
+			rc = attach_link(*pl[i].slot, progs[i], err);
+		if (rc)
+			report(&res[i], rc, AGENT_PATH_NONE, "%s", err);
+		else
+			wanted++;
+	}
+	char err[AGENT_TEXT_MAX];
+	int rc = wanted ? start_syscalls(err) : 0;
+	for (size_t i = 0; i < n; i++) {
+		if (res[i].error || pl[i].kind != HOOK_SYSCALL)
+			continue;
+		if (rc)
+			report(&res[i], rc, AGENT_PATH_NONE, "%s", err);
+		else
+			report(&res[i], 0, AGENT_PATH_SYSCALL, "%s", pl[i].hook_name);
+	}
+	while (rc && link_count > first)
+		unlink_last();
+}
+
+static void report_all(struct agent_result *res, size_t n, int rc, const char *why)
+{
+	for (size_t i = 0; i < n; i++)
+		report(&res[i], rc, AGENT_PATH_NONE, "%s", why);
+}
+
+void agent_attach_all(bpfvm_instance *inst, const size_t *prog_index, size_t n, struct agent_result *res)
+{
+	const bpfvm_object *obj = bpfvm_instance_object(inst);
+	for (size_t i = 0; i < n; i++) {
+		const bpfvm_object_prog *op = bpfvm_object_prog_at(obj, prog_index[i]);
+		res[i] = (struct agent_result){ .type = AGENT_RESULT };
+		snprintf(res[i].name, sizeof res[i].name, "%s", op ? op->name : "?");
+	}
+	attached_inst = inst;
+	struct placement *pl = calloc(n + 1, sizeof *pl);
+	bpfvm_program **progs = calloc(n + 1, sizeof *progs);
+	if (!sys)
+		sys = calloc(1, sizeof *sys);
+	if (!pl || !progs || !sys) {
+		report_all(res, n, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const bpfvm_object_prog *op = bpfvm_object_prog_at(obj, prog_index[i]);
+		char err[AGENT_TEXT_MAX];
+		progs[i] = bpfvm_instance_prog(inst, prog_index[i]);
+		int rc = !progs[i] ? -ENOENT : place(op->section, &pl[i], err);
+		if (!progs[i])
+			snprintf(err, sizeof err, "program not loaded");
+		if (rc)
+			report(&res[i], rc, AGENT_PATH_NONE, "%s", err);
+		else if (pl[i].kind == HOOK_URETPROBE)
+			pl[i].site->want_ret = true;
+	}
+	attach_probes(progs, pl, n, res);
+	attach_syscalls(progs, pl, n, res);
+out:
+	free(pl);
+	free(progs);
+}
+
+void agent_detach_all(void)
+{
+	for (size_t i = 0; i < site_count; i++)
+		if (sites[i].probe) {
+			probe_detach(sites[i].probe);
+			sites[i].probe = NULL;
+		}
+	if (sys && sys->started) {
+		syscall_trace_stop();
+		sys->started = false;
+	}
+	while (link_count)
+		unlink_last();
+	bpfvm_instance_free(attached_inst);
+	attached_inst = NULL;
+}

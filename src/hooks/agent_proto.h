@@ -1,0 +1,87 @@
+/*
+ * agent_proto.h - the messages between `bpfvm trace` (tools/cmd_trace.c)
+ * and its agent in each traced process (src/hooks/agent*.c), over one
+ * SOCK_SEQPACKET Unix socket connection per process (one message per
+ * record, so no framing).
+ *
+ * Owns: the message layouts and the order of a session:
+ *   agent  -> trace   HELLO (pid, parent, executable; forked: a child
+ *                     whose probes are in place already, copied by fork)
+ *   trace  -> agent   SETUP (counts, flags) with the object's memfd
+ *                     (SCM_RIGHTS); then prog_count PROG messages; then
+ *                     for each object map in index order a MAP header
+ *                     and, if present, bpfvm_map_send()'s message
+ *                     (not to a forked agent: it has all of this)
+ *   agent  -> trace   one RESULT per program (attached on which path, or
+ *                     why not), then READY (attach over, target resumes)
+ *   trace  -> agent   DETACH, at any time after READY
+ *   agent  -> trace   DETACHED once every probe is off and every byte
+ *                     restored.  A closed socket detaches too.
+ */
+#ifndef BPFVM_HOOKS_AGENT_PROTO_H
+#define BPFVM_HOOKS_AGENT_PROTO_H
+
+#include <stdint.h>
+
+#define AGENT_SOCKET_ENV "BPFVM_AGENT_SOCKET"
+#define AGENT_ENTRY "bpfvm_agent_start"
+#define AGENT_NAME_MAX 128
+#define AGENT_TEXT_MAX 400
+
+enum agent_msg_type {
+	AGENT_HELLO = 1,
+	AGENT_SETUP,
+	AGENT_PROG,
+	AGENT_MAP,
+	AGENT_RESULT,
+	AGENT_READY,
+	AGENT_DETACH,
+	AGENT_DETACHED,
+};
+
+enum agent_setup_flags {
+	AGENT_NO_FOLLOW = 1 << 0,   /* children are not traced */
+};
+
+struct agent_hello {
+	uint32_t type;
+	int32_t pid, ppid;
+	uint32_t forked;
+	char exe[AGENT_TEXT_MAX];
+};
+
+struct agent_setup {
+	uint32_t type;
+	uint32_t flags;
+	uint32_t prog_count;        /* PROG messages that follow */
+	uint32_t map_count;         /* MAP headers that follow */
+};
+
+struct agent_prog_msg {
+	uint32_t type;
+	char name[AGENT_NAME_MAX];
+};
+
+struct agent_map_msg {
+	uint32_t type;
+	uint32_t index;
+	uint32_t present;           /* a bpfvm_map_send message follows */
+};
+
+enum agent_path { AGENT_PATH_NONE, AGENT_PATH_TRAMPOLINE, AGENT_PATH_INT3, AGENT_PATH_SYSCALL };
+
+struct agent_result {
+	uint32_t type;
+	int32_t error;              /* 0 attached, else -errno */
+	uint32_t path;              /* enum agent_path */
+	char name[AGENT_NAME_MAX];
+	char text[AGENT_TEXT_MAX];  /* what was attached where, or why not */
+};
+
+struct agent_ack {
+	uint32_t type;              /* READY, DETACH, DETACHED */
+	int32_t error;
+	double elapsed_ms;          /* READY: from the agent's start to attached */
+};
+
+#endif

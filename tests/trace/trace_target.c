@@ -1,0 +1,154 @@
+/*
+ * trace_target.c - the program `bpfvm trace`'s tests trace (built without
+ * sanitizers, as any traced program): it calls trace_work() and getppid()
+ * a known number of times and nothing else calls them.
+ *
+ *   trace_target run N      N calls of each, then exits
+ *   trace_target threads N  4 threads make N calls of each
+ *   trace_target fork N     N calls, then a child makes N more after 0.3 s
+ *                           (its agent reports in meanwhile; waited for)
+ *   trace_target exec N     execs itself as `run N`
+ *   trace_target signals N  N calls, then prints "signals K": the SIGUSR1s
+ *                           it got meanwhile
+ *   trace_target sum N      prints "sum S at ADDR": S the sum of N results
+ *                           of trace_work(i, 2i), ADDR trace_work's address
+ *   trace_target serve      prints "ready PID", then reads commands from
+ *                           stdin: "go N" (N calls of each, then "done"),
+ *                           "tgo N" (the same in each of 4 new threads),
+ *                           "bytes" (trace_work's first 16 bytes in hex,
+ *                           read through /proc/self/mem), "quit"
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+volatile long sink;
+
+/* Long enough for a trampoline (its first bytes move), never inlined. */
+__attribute__((noinline)) long trace_work(long a, long b)
+{
+	long r = a * 3 + b;
+	sink += r;
+	if (sink == 0x7fffffff)
+		sink = 0;
+	return r;
+}
+
+static void calls(long n)
+{
+	for (long i = 0; i < n; i++) {
+		trace_work(i, 2 * i);
+		if (getppid() < 0)
+			exit(2);
+	}
+}
+
+#define THREADS 4
+
+static volatile sig_atomic_t signals_seen;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	signals_seen++;
+}
+
+static void *thread_calls(void *n)
+{
+	calls((long)n);
+	return NULL;
+}
+
+static void threaded_calls(long n)
+{
+	pthread_t t[THREADS];
+	for (int i = 0; i < THREADS; i++)
+		if (pthread_create(&t[i], NULL, thread_calls, (void *)n))
+			exit(5);
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+}
+
+static void print_bytes(void)
+{
+	uint8_t b[16];
+	int fd = open("/proc/self/mem", O_RDONLY);
+	if (fd < 0 || pread(fd, b, sizeof b, (off_t)(uintptr_t)trace_work) != sizeof b) {
+		printf("bytes unreadable\n");
+	} else {
+		printf("bytes");
+		for (size_t i = 0; i < sizeof b; i++)
+			printf(" %02x", b[i]);
+		printf("\n");
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+static int serve(void)
+{
+	char line[128];
+	printf("ready %d\n", (int)getpid());
+	fflush(stdout);
+	while (fgets(line, sizeof line, stdin)) {
+		if (!strncmp(line, "go ", 3)) {
+			calls(atol(line + 3));
+			printf("done\n");
+		} else if (!strncmp(line, "tgo ", 4)) {
+			threaded_calls(atol(line + 4));
+			printf("done\n");
+		} else if (!strncmp(line, "bytes", 5)) {
+			print_bytes();
+		} else if (!strncmp(line, "quit", 4)) {
+			break;
+		}
+		fflush(stdout);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "serve"))
+		return serve();
+	if (argc != 3)
+		return fprintf(stderr, "usage: trace_target run|threads|fork|exec N | serve\n"), 2;
+	long n = atol(argv[2]);
+	if (!strcmp(argv[1], "run")) {
+		calls(n);
+	} else if (!strcmp(argv[1], "threads")) {
+		threaded_calls(n);
+	} else if (!strcmp(argv[1], "fork")) {
+		calls(n);
+		pid_t child = fork();
+		if (child == 0) {
+			usleep(300000);
+			calls(n);
+			_exit(0);
+		}
+		int status;
+		waitpid(child, &status, 0);
+		return WIFEXITED(status) ? WEXITSTATUS(status) : 3;
+	} else if (!strcmp(argv[1], "signals")) {
+		signal(SIGUSR1, on_usr1);
+		calls(n);
+		printf("signals %d\n", (int)signals_seen);
+	} else if (!strcmp(argv[1], "sum")) {
+		long sum = 0;
+		for (long i = 0; i < n; i++)
+			sum += trace_work(i, 2 * i);
+		printf("sum %ld at %p\n", sum, (void *)trace_work);
+	} else if (!strcmp(argv[1], "exec")) {
+		execl("/proc/self/exe", argv[0], "run", argv[2], (char *)NULL);
+		return 4;
+	} else {
+		return 2;
+	}
+	return 0;
+}

@@ -1,0 +1,20 @@
+/*
+ * trace.h - `bpfvm trace` (tools/cmd_trace.c: the sessions with each
+ * traced process's agent) and its output (tools/trace_print.c).
+ */
+#ifndef BPFVM_TOOLS_TRACE_H
+#define BPFVM_TOOLS_TRACE_H
+
+#include <stdbool.h>
+
+#include "bpfvm/instance.h"
+
+/* Ring buffer records available now, as text or JSON lines. */
+void trace_drain(bpfvm_instance *inst, bool json);
+/* Every map's entries (not ring buffers nor prog_arrays). */
+void trace_print_maps(bpfvm_instance *inst, bool json);
+/* Map `name` of log2 buckets as a histogram; prints the error and
+ * returns 1 if there is no such map or it is not one. */
+int trace_print_hist(bpfvm_instance *inst, const char *name, bool json);
+
+#endif
