@@ -2,7 +2,8 @@
  * usdt.c - USDT probes (see usdt.h): the .note.stapsdt reader (libelf),
  * the argument spec parser (libbpf's usdt.c rules, plus symbolic
  * rip-relative operands), libbpf's spec maps, and attaching a site
- * through the probe engine with its semaphore counted.
+ * through the probe engine with its semaphore counted, alone or all the
+ * sites of a name at once (usdt_link).
  */
 #define _GNU_SOURCE   /* dl_iterate_phdr */
 #include <errno.h>
@@ -522,4 +523,85 @@ uintptr_t usdt_attachment_ip(const struct usdt_attachment *a)
 const struct probe *usdt_attachment_probe(const struct usdt_attachment *a)
 {
 	return a->probe;
+}
+
+/* ---- every site of a name ------------------------------------------- */
+
+struct usdt_link_site {
+	struct usdt_attachment *attachment;   /* NULL: not attached */
+	uint32_t spec_id;
+	bool spec_stored;
+	uint64_t ip;
+};
+
+struct usdt_link {
+	struct usdt_spec_ids *ids;
+	size_t count;
+	struct usdt_link_site sites[];
+};
+
+static size_t count_sites(const struct usdt_list *list, const char *provider, const char *name)
+{
+	size_t n = 0, from = 0;
+	while (usdt_list_next(list, provider, name, &from))
+		n++;
+	return n;
+}
+
+static int link_site(struct usdt_link_site *site, const struct usdt_probe *p, uintptr_t bias, uint64_t usdt_cookie,
+		     struct usdt_spec_ids *ids, const struct probe_handlers *h, void *user, bpfvm_error *err)
+{
+	uint64_t attach_cookie;
+	site->ip = bias + p->pc;
+	int rc = usdt_spec_add(ids, p, usdt_cookie, site->ip, &site->spec_id, &attach_cookie, err);
+	if (rc < 0)
+		return rc;
+	site->spec_stored = true;
+	return usdt_attach(p, bias, h, user, &site->attachment, err);
+}
+
+int usdt_link_attach(const char *path, const char *provider, const char *name, uint64_t usdt_cookie,
+		     struct usdt_spec_ids *ids, const struct probe_handlers *h, void *user, struct usdt_link **out,
+		     bpfvm_error *err)
+{
+	struct usdt_list list;
+	uintptr_t bias;
+	int rc = usdt_list_read(path, &list, err);
+	if (rc < 0)
+		return rc;
+	size_t n = count_sites(&list, provider, name);
+	struct usdt_link *link = NULL;
+	if (!n)
+		rc = error_set(err, -ENOENT, -1, "usdt: %s has no probe %s:%s", path, provider, name);
+	else if ((rc = usdt_load_bias(path, &bias, err)) == 0 &&
+		 !(link = calloc(1, sizeof *link + n * sizeof link->sites[0])))
+		rc = error_set(err, -ENOMEM, -1, "usdt: out of memory");
+	const struct usdt_probe *p;
+	for (size_t from = 0; rc == 0 && (p = usdt_list_next(&list, provider, name, &from));) {
+		link->ids = ids;
+		rc = link_site(&link->sites[link->count++], p, bias, usdt_cookie, ids, h, user, err);
+	}
+	usdt_list_free(&list);
+	if (rc < 0 && link) {
+		usdt_link_detach(link);
+		link = NULL;
+	}
+	*out = link;
+	return rc;
+}
+
+void usdt_link_detach(struct usdt_link *link)
+{
+	for (size_t i = 0; i < link->count; i++)
+		if (link->sites[i].attachment)
+			usdt_detach(link->sites[i].attachment);
+	for (size_t i = 0; i < link->count; i++)
+		if (link->sites[i].spec_stored)
+			usdt_spec_remove(link->ids, link->sites[i].spec_id, link->sites[i].ip);
+	free(link);
+}
+
+size_t usdt_link_sites(const struct usdt_link *link)
+{
+	return link->count;
 }

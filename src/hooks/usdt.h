@@ -21,7 +21,9 @@
  *
  * Owns: struct usdt_probe / usdt_list (usdt_list_read), usdt_parse_args,
  * usdt_spec_ids (libbpf's __bpf_usdt_specs / __bpf_usdt_ip_to_spec_id
- * maps), usdt_load_bias, usdt_attach / usdt_detach.
+ * maps), usdt_load_bias, usdt_attach / usdt_detach, and usdt_link (every
+ * site of a provider:name attached at once, as libbpf's
+ * bpf_program__attach_usdt attaches a `usdt/PATH:PROVIDER:NAME` program).
  */
 #ifndef BPFVM_HOOKS_USDT_H
 #define BPFVM_HOOKS_USDT_H
@@ -141,5 +143,17 @@ int usdt_attach(const struct usdt_probe *probe, uintptr_t bias, const struct pro
 void usdt_detach(struct usdt_attachment *a);
 uintptr_t usdt_attachment_ip(const struct usdt_attachment *a);
 const struct probe *usdt_attachment_probe(const struct usdt_attachment *a);
+
+/* Every site of provider:name in the file at path, loaded in this
+ * process: each one's spec stored (usdt_cookie) in ids' maps, then
+ * attached with h and user.  All or nothing: on failure nothing stays
+ * attached or stored.  -ENOENT when the file has no such probe. */
+struct usdt_link;
+int usdt_link_attach(const char *path, const char *provider, const char *name, uint64_t usdt_cookie,
+		     struct usdt_spec_ids *ids, const struct probe_handlers *h, void *user, struct usdt_link **out,
+		     bpfvm_error *err);
+/* Detaches every site, then takes their specs out of the maps. */
+void usdt_link_detach(struct usdt_link *link);
+size_t usdt_link_sites(const struct usdt_link *link);
 
 #endif

@@ -5,7 +5,8 @@
  * and the errors), and a clang object using libbpf's usdt.bpf.h attached
  * through a hook: bpf_usdt_arg reads register, constant, stack and global
  * arguments right, bpf_usdt_cookie the spec's cookie, semaphores count
- * attachments, and a detached site no longer runs the program.
+ * attachments, a detached site no longer runs the program, and
+ * usdt_link attaches every site of a name at once.
  */
 #define _SDT_HAS_SEMAPHORES 1
 #include <dlfcn.h>
@@ -30,6 +31,7 @@ SEMAPHORE(three);
 SEMAPHORE(consts);
 SEMAPHORE(global);
 SEMAPHORE(stack);
+SEMAPHORE(twice);
 
 long usdt_global_value = 77;
 
@@ -53,6 +55,22 @@ __attribute__((noipa)) void usdt_global(void)
 __attribute__((noipa, optimize("O0"))) void usdt_stack(short x, unsigned char c)
 {
 	DTRACE_PROBE2(bpfvmtest, stack, x, c);
+}
+
+/* One probe name, two sites: the inline function's copy in each caller. */
+static inline __attribute__((always_inline)) void twice_site(long x)
+{
+	DTRACE_PROBE1(bpfvmtest, twice, x);
+}
+
+__attribute__((noipa)) void usdt_twice_a(long x)
+{
+	twice_site(x);
+}
+
+__attribute__((noipa)) void usdt_twice_b(long x)
+{
+	twice_site(x + 1);
 }
 
 /* The layout of tests/usdt/usdt_args.c's map value. */
@@ -333,6 +351,40 @@ static void check_args(const struct usdt_seen *s, const char *name, int cnt, con
 	}
 }
 
+/* usdt_link: both sites of bpfvmtest:twice at once, and a name with none. */
+static void test_link(struct runner *r)
+{
+	const struct probe_handlers h = { on_site, NULL };
+	struct usdt_link *link = NULL;
+	bpfvm_error err = { 0 };
+	int zero = 0;
+	struct usdt_seen s = { 0 };
+	bpfvm_map_update(r->seen, &zero, &s, BPFVM_ANY, NULL);
+	if (!CHECK(usdt_link_attach(self_path, "bpfvmtest", "twice", 42, &r->ids, &h, r, &link, &err) == 0,
+		   "link twice: %s", err.msg))
+		return;
+	CHECK(usdt_link_sites(link) == 2 && bpfvmtest_twice_semaphore == 2, "two sites (%zu), semaphore %u",
+	      usdt_link_sites(link), bpfvmtest_twice_semaphore);
+	usdt_twice_a(10);
+	bpfvm_map_lookup(r->seen, &zero, &s, 0, NULL);
+	CHECK(s.hits == 1 && s.args[0] == 10 && s.cookie == 42, "first site: %ld hits, arg %ld", s.hits, s.args[0]);
+	usdt_twice_b(10);
+	bpfvm_map_lookup(r->seen, &zero, &s, 0, NULL);
+	CHECK(s.hits == 2 && s.args[0] == 11 && s.cookie == 42, "second site: %ld hits, arg %ld", s.hits, s.args[0]);
+	usdt_link_detach(link);
+	usdt_twice_a(1);
+	bpfvm_map_lookup(r->seen, &zero, &s, 0, NULL);
+	CHECK(s.hits == 2 && bpfvmtest_twice_semaphore == 0, "detached: %ld hits, semaphore %u", s.hits,
+	      bpfvmtest_twice_semaphore);
+	uint32_t id;
+	uint64_t cookie;
+	const struct usdt_probe decoy = { .provider = "x", .name = "y" };
+	CHECK(usdt_spec_add(&r->ids, &decoy, 0, 0, &id, &cookie, &err) == 0 && id == 1, "spec ids given back: %u", id);
+	usdt_spec_remove(&r->ids, id, 0);
+	CHECK(usdt_link_attach(self_path, "bpfvmtest", "nosuch", 0, &r->ids, &h, r, &link, &err) == -ENOENT &&
+	      strstr(err.msg, "no probe bpfvmtest:nosuch"), "no such probe: %s", err.msg);
+}
+
 static void test_run_at_sites(const struct usdt_list *list)
 {
 	struct runner r = { 0 };
@@ -346,6 +398,7 @@ static void test_run_at_sites(const struct usdt_list *list)
 			check_args(&s, "global", 1, (const long[]){ 77 });
 		if (fire_site(&r, list, "stack", 3, fire_stack, &bpfvmtest_stack_semaphore, &s) == 0)
 			check_args(&s, "stack", 2, (const long[]){ -300, 200 });
+		test_link(&r);
 	}
 	runner_close(&r);
 }
