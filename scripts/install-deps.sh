@@ -13,6 +13,7 @@ PACKAGES=(
   llvm               # llvm-objcopy / llvm-objdump for bench/ bytecode
   libclang-rt-14-dev # libFuzzer and sanitizer runtimes for clang
   libcapstone-dev    # decoding JIT-compiled code for `bpfvm disasm --jited`
+  systemtap-sdt-dev  # <sys/sdt.h>: the USDT probe sites test_usdt reads and probes
   pkg-config         # finding libelf and libbpf
   libelf-dev         # reading ELF objects (the object loader)
   libbpf-dev         # BTF API for the loader; headers for the example programs

@@ -8,7 +8,7 @@
  * rbx 40, r11 48, r10 56, r9 64, r8 72, rax 80, rcx 88, rdx 96, rsi 104,
  * rdi 112, orig_rax 120, rip 128, cs 136, eflags 144, rsp 152, ss 160.
  *
- * Owns: sud_raw_syscall, sud_restore_rt, sud_raw_clone, sud_fast_entry.
+ * Owns: sud_raw_syscall, sud_restore_rt, sud_raw_clone, sud_fast_entry(_lean).
  */
 #define BLOCK_REGS 512
 #define PT_REGS_SIZE 168
@@ -94,22 +94,30 @@ sud_raw_clone:
 	jmp *%rcx
 	.size sud_raw_clone, . - sud_raw_clone
 
-/* The rewritten sites' common entry.  A site's stub did
+/* The rewritten sites' entries.  A site's stub did
  *     lea -128(%rsp), %rsp        (past the red zone)
- *     call *16(%rip)              (here; pushes X, the address of:)
- *  X: .quad return address (after the site's syscall), .quad nr, .quad &sud_fast_entry
- * This saves the registers as sys_enter's pt_regs (and xmm0-15, which a
- * syscall preserves and C may not), calls sud_fast_dispatch, and returns
- * to the site with rax the result, rcx and r11 as a syscall leaves them,
- * flags restored. */
-	.globl sud_fast_entry
-	.hidden sud_fast_entry
-	.type sud_fast_entry, @function
-sud_fast_entry:
-	mov (%rsp), %rcx
-	mov 8(%rcx), %rax            /* the replaced mov $nr, %eax */
-	mov (%rcx), %rcx             /* rcx: return rip, as syscall sets it */
-	mov %rcx, (%rsp)
+ *     pushq after(%rip)           (the address after the site's syscall)
+ *     mov $nr, %eax               (the site's own mov, moved into the stub)
+ *     jmp *entry(%rip)            (here)
+ * Both ways are jumps: a call answered by a ret to another address than
+ * its own is a return misprediction every time.  This saves the registers
+ * as sys_enter's pt_regs, calls sud_fast_enter, makes the system call
+ * itself (a return into C code called before it would be mispredicted:
+ * the kernel's return-stack mitigations leave user return predictions
+ * stale), calls sud_fast_exit if the call was reported, and jumps back to
+ * the site with rax the result, rcx and r11 as a syscall leaves them (the
+ * return rip, the flags).  Registers the C code preserves itself (rbp,
+ * r13-r15) are not reloaded: the handlers cannot change pt_regs.
+ *
+ * sud_fast_entry_lean serves sites whose function uses no vector register
+ * and no std, and whose status flags are dead after the syscall (proven
+ * by the rewriter): it neither saves xmm0-15 nor restores the flags
+ * (popfq).  sud_fast_entry saves and restores both, for every other site. */
+#define SUD_FAST_REPORTED 1        /* sud_fast_enter's result bits, as syscall_sud.h */
+#define SUD_FAST_DONE 2
+
+.macro FAST_SAVE_REGS
+	mov (%rsp), %rcx             /* rcx: return rip, as syscall sets it */
 	pushfq
 	pop %r11                     /* r11: rflags, as syscall sets it */
 	sub $PT_REGS_SIZE, %rsp
@@ -137,61 +145,105 @@ sud_fast_entry:
 	movq $0x2b, 160(%rsp)
 	mov %rsp, %rbx
 	and $-16, %rsp
-	sub $256, %rsp
-	movdqu %xmm0, 0(%rsp)
-	movdqu %xmm1, 16(%rsp)
-	movdqu %xmm2, 32(%rsp)
-	movdqu %xmm3, 48(%rsp)
-	movdqu %xmm4, 64(%rsp)
-	movdqu %xmm5, 80(%rsp)
-	movdqu %xmm6, 96(%rsp)
-	movdqu %xmm7, 112(%rsp)
-	movdqu %xmm8, 128(%rsp)
-	movdqu %xmm9, 144(%rsp)
-	movdqu %xmm10, 160(%rsp)
-	movdqu %xmm11, 176(%rsp)
-	movdqu %xmm12, 192(%rsp)
-	movdqu %xmm13, 208(%rsp)
-	movdqu %xmm14, 224(%rsp)
-	movdqu %xmm15, 240(%rsp)
+.endm
+
+/* sud_fast_enter, the system call unless it was made already, then
+ * sud_fast_exit if reported; r12 keeps sud_fast_enter's result. */
+.macro FAST_CALL
 	cld
 	mov %rbx, %rdi
-	call sud_fast_dispatch
-	movdqu 0(%rsp), %xmm0
-	movdqu 16(%rsp), %xmm1
-	movdqu 32(%rsp), %xmm2
-	movdqu 48(%rsp), %xmm3
-	movdqu 64(%rsp), %xmm4
-	movdqu 80(%rsp), %xmm5
-	movdqu 96(%rsp), %xmm6
-	movdqu 112(%rsp), %xmm7
-	movdqu 128(%rsp), %xmm8
-	movdqu 144(%rsp), %xmm9
-	movdqu 160(%rsp), %xmm10
-	movdqu 176(%rsp), %xmm11
-	movdqu 192(%rsp), %xmm12
-	movdqu 208(%rsp), %xmm13
-	movdqu 224(%rsp), %xmm14
-	movdqu 240(%rsp), %xmm15
+	call sud_fast_enter
+	mov %eax, %r12d
+	test $SUD_FAST_DONE, %eax
+	jnz 1f
+	mov 120(%rbx), %rax
+	mov 112(%rbx), %rdi
+	mov 104(%rbx), %rsi
+	mov 96(%rbx), %rdx
+	mov 56(%rbx), %r10
+	mov 72(%rbx), %r8
+	mov 64(%rbx), %r9
+	syscall
+	mov %rax, 80(%rbx)
+1:	test $SUD_FAST_REPORTED, %r12d
+	jz 2f
+	mov %rbx, %rdi
+	call sud_fast_exit
+2:
+.endm
+
+/* From pt_regs at rbx: the result, the registers C or the system call
+ * may have changed, then back to the site (rcx: the return rip). */
+.macro FAST_RETURN
 	mov %rbx, %rsp
-	mov 0(%rsp), %r15
-	mov 8(%rsp), %r14
-	mov 16(%rsp), %r13
+	mov 80(%rsp), %rax
 	mov 24(%rsp), %r12
-	mov 32(%rsp), %rbp
 	mov 40(%rsp), %rbx
 	mov 48(%rsp), %r11
 	mov 56(%rsp), %r10
 	mov 64(%rsp), %r9
 	mov 72(%rsp), %r8
-	mov 88(%rsp), %rcx
 	mov 96(%rsp), %rdx
 	mov 104(%rsp), %rsi
 	mov 112(%rsp), %rdi
-	pushq 144(%rsp)
+	mov 128(%rsp), %rcx
+	lea PT_REGS_SIZE+8+128(%rsp), %rsp
+	jmp *%rcx
+.endm
+
+	.globl sud_fast_entry_lean
+	.hidden sud_fast_entry_lean
+	.type sud_fast_entry_lean, @function
+	.p2align 4
+sud_fast_entry_lean:
+	FAST_SAVE_REGS
+	FAST_CALL
+	FAST_RETURN
+	.size sud_fast_entry_lean, . - sud_fast_entry_lean
+
+	.globl sud_fast_entry
+	.hidden sud_fast_entry
+	.type sud_fast_entry, @function
+	.p2align 4
+sud_fast_entry:
+	FAST_SAVE_REGS
+	sub $256, %rsp
+	movaps %xmm0, 0(%rsp)
+	movaps %xmm1, 16(%rsp)
+	movaps %xmm2, 32(%rsp)
+	movaps %xmm3, 48(%rsp)
+	movaps %xmm4, 64(%rsp)
+	movaps %xmm5, 80(%rsp)
+	movaps %xmm6, 96(%rsp)
+	movaps %xmm7, 112(%rsp)
+	movaps %xmm8, 128(%rsp)
+	movaps %xmm9, 144(%rsp)
+	movaps %xmm10, 160(%rsp)
+	movaps %xmm11, 176(%rsp)
+	movaps %xmm12, 192(%rsp)
+	movaps %xmm13, 208(%rsp)
+	movaps %xmm14, 224(%rsp)
+	movaps %xmm15, 240(%rsp)
+	FAST_CALL
+	movaps 0(%rsp), %xmm0
+	movaps 16(%rsp), %xmm1
+	movaps 32(%rsp), %xmm2
+	movaps 48(%rsp), %xmm3
+	movaps 64(%rsp), %xmm4
+	movaps 80(%rsp), %xmm5
+	movaps 96(%rsp), %xmm6
+	movaps 112(%rsp), %xmm7
+	movaps 128(%rsp), %xmm8
+	movaps 144(%rsp), %xmm9
+	movaps 160(%rsp), %xmm10
+	movaps 176(%rsp), %xmm11
+	movaps 192(%rsp), %xmm12
+	movaps 208(%rsp), %xmm13
+	movaps 224(%rsp), %xmm14
+	movaps 240(%rsp), %xmm15
+	pushq 144(%rbx)
 	popfq
-	lea PT_REGS_SIZE(%rsp), %rsp
-	ret $128
+	FAST_RETURN
 	.size sud_fast_entry, . - sud_fast_entry
 
 sud_code_end:

@@ -12,7 +12,11 @@
  * could); and the mov's 5 bytes lie in one aligned 8-byte word, so the
  * patch is one atomic store another thread sees whole or not at all.  The
  * mov becomes `jmp rel32` to the site's stub, allocated within +-2 GB;
- * the syscall's two bytes stay, skipped (the stub returns after them).
+ * the syscall's two bytes stay, skipped (the entry jumps back after them).
+ * A site whose function uses no vector register and no std, and whose
+ * status flags are dead after the syscall (overwritten, or a call or ret
+ * reached, before any is read) gets the lean entry, which keeps neither
+ * the vector registers nor the flags.
  *
  * Runs inside the SIGSYS handler: it never waits for a lock (a busy
  * rewriter leaves the site for its next trap) and never calls malloc
@@ -53,7 +57,7 @@ struct site {
 
 static struct site sites[SITE_SLOTS];
 static atomic_flag rewriter_busy = ATOMIC_FLAG_INIT;
-static uint64_t count_rewritten, count_refused;
+static uint64_t count_rewritten, count_lean, count_refused;
 static struct { uintptr_t base; size_t used; } pools[POOL_MAX];
 
 /* ---- capstone's arena: a bump allocator reset after each analysis ---- */
@@ -121,7 +125,65 @@ static bool branch_avoids(const cs_insn *insn, uintptr_t mov_at)
 	return call;  /* an indirect call lands on a function; an indirect jump may land anywhere */
 }
 
-static bool function_allows(uintptr_t start, size_t size, uintptr_t mov_at)
+/* Any register named xmm*, ymm* or zmm* read or written, explicitly or
+ * not (true when capstone cannot tell). */
+static bool uses_vector_register(const cs_insn *insn)
+{
+	cs_regs read, written;
+	uint8_t nread = 0, nwritten = 0;
+	if (cs_regs_access(capstone, insn, read, &nread, written, &nwritten) != CS_ERR_OK)
+		return true;
+	for (unsigned i = 0; i < (unsigned)nread + nwritten; i++) {
+		const char *name = cs_reg_name(capstone, i < nread ? read[i] : written[i - nread]);
+		if (name && strchr("xyz", name[0]) && strncmp(name + 1, "mm", 2) == 0)
+			return true;
+	}
+	return false;
+}
+
+#define FLAGS_READ                                                                                       \
+	(X86_EFLAGS_TEST_OF | X86_EFLAGS_TEST_SF | X86_EFLAGS_TEST_ZF | X86_EFLAGS_TEST_PF | X86_EFLAGS_TEST_CF | \
+	 X86_EFLAGS_PRIOR_OF | X86_EFLAGS_PRIOR_SF | X86_EFLAGS_PRIOR_ZF | X86_EFLAGS_PRIOR_AF |            \
+	 X86_EFLAGS_PRIOR_PF | X86_EFLAGS_PRIOR_CF)
+
+/* Which of the six status flags (bits CF ZF SF OF PF AF) insn overwrites. */
+static unsigned status_flags_written(uint64_t ef)
+{
+	return (ef & (X86_EFLAGS_MODIFY_CF | X86_EFLAGS_RESET_CF | X86_EFLAGS_SET_CF | X86_EFLAGS_UNDEFINED_CF) ? 1u : 0) |
+	       (ef & (X86_EFLAGS_MODIFY_ZF | X86_EFLAGS_UNDEFINED_ZF) ? 2u : 0) |
+	       (ef & (X86_EFLAGS_MODIFY_SF | X86_EFLAGS_RESET_SF | X86_EFLAGS_UNDEFINED_SF) ? 4u : 0) |
+	       (ef & (X86_EFLAGS_MODIFY_OF | X86_EFLAGS_RESET_OF | X86_EFLAGS_UNDEFINED_OF) ? 8u : 0) |
+	       (ef & (X86_EFLAGS_MODIFY_PF | X86_EFLAGS_RESET_PF | X86_EFLAGS_UNDEFINED_PF) ? 16u : 0) |
+	       (ef & (X86_EFLAGS_MODIFY_AF | X86_EFLAGS_RESET_AF | X86_EFLAGS_UNDEFINED_AF) ? 32u : 0);
+}
+
+/* True when the straight-line code from `after` overwrites every status
+ * flag before reading any, or reaches a call or a ret first (the SysV ABI
+ * keeps no flag across either).  A branch, or the function's end, first:
+ * false.  Then the site's flags need not be restored. */
+static bool status_flags_dead(uintptr_t after, uintptr_t end, cs_insn *insn)
+{
+	const uint8_t *code = (const uint8_t *)after;
+	size_t left = end - after;
+	uint64_t address = after;
+	unsigned pending = 0x3f;
+	while (cs_disasm_iter(capstone, &code, &left, &address, insn)) {
+		uint64_t ef = insn->detail->x86.eflags;
+		if ((ef & FLAGS_READ) || insn->id == X86_INS_PUSHF || insn->id == X86_INS_PUSHFQ || insn->id == X86_INS_LAHF)
+			return false;
+		pending &= ~status_flags_written(ef);
+		if (!pending || cs_insn_group(capstone, insn, CS_GRP_CALL) || cs_insn_group(capstone, insn, CS_GRP_RET))
+			return true;
+		if (cs_insn_group(capstone, insn, CS_GRP_JUMP) || cs_insn_group(capstone, insn, CS_GRP_INT) ||
+		    cs_insn_group(capstone, insn, CS_GRP_IRET))
+			return false;
+	}
+	return false;
+}
+
+/* Whether the site at mov_at in the function [start, start + size) may be
+ * rewritten (*lean: whether it may use the lean entry as well). */
+static bool function_allows(uintptr_t start, size_t size, uintptr_t mov_at, bool *lean)
 {
 	if (!capstone_ready())
 		return false;
@@ -129,22 +191,26 @@ static bool function_allows(uintptr_t start, size_t size, uintptr_t mov_at)
 	const uint8_t *code = (const uint8_t *)start;
 	size_t left = size;
 	uint64_t address = start;
-	bool mov_found = false, syscall_found = false, safe = insn != NULL;
+	bool mov_found = false, syscall_found = false, safe = insn != NULL, needs_full = false;
 	while (safe && cs_disasm_iter(capstone, &code, &left, &address, insn)) {
 		if (insn->address == mov_at)
 			mov_found = insn->id == X86_INS_MOV && insn->size == MOV_LEN;
 		else if (insn->address == mov_at + MOV_LEN)
 			syscall_found = insn->id == X86_INS_SYSCALL;
 		safe = branch_avoids(insn, mov_at);
+		/* std: the direction flag may be set at the syscall, and only
+		 * the full entry puts the flags back after its cld */
+		needs_full = needs_full || uses_vector_register(insn) || insn->id == X86_INS_STD;
 	}
 	safe = safe && left == 0 && mov_found && syscall_found;
+	*lean = safe && !needs_full && status_flags_dead(mov_at + SITE_LEN, start + size, insn);
 	if (insn)
 		cs_free(insn, 1);
 	arena_used = arena_mark;
 	return safe;
 }
 
-static bool site_qualifies(uintptr_t after, long nr)
+static bool site_qualifies(uintptr_t after, long nr, bool *lean)
 {
 	uintptr_t mov_at = after - SITE_LEN;
 	if ((mov_at & 7) > 8 - MOV_LEN)
@@ -161,7 +227,7 @@ static bool site_qualifies(uintptr_t after, long nr)
 	memcpy(&imm, p + 1, sizeof imm);
 	if (p[0] != 0xb8 || imm != nr || p[5] != 0x0f || p[6] != 0x05)
 		return false;
-	return function_allows(start, sym->st_size, mov_at);
+	return function_allows(start, sym->st_size, mov_at, lean);
 }
 
 /* ---- code memory: written with the page RWX, so no thread running it
@@ -216,20 +282,24 @@ static uintptr_t stub_alloc_near(uintptr_t site)
 	return pools[i].base;
 }
 
-/* lea -128(%rsp),%rsp; call *16(%rip); .quad after, nr, &sud_fast_entry */
-static bool write_stub(uintptr_t stub, uintptr_t after, long nr)
+/* The stub: lea -128(%rsp),%rsp; pushq 13(%rip) (after); mov $nr,%eax;
+ * jmp *10(%rip) (entry); two int3 of padding; .quad after, entry. */
+static bool write_stub(uintptr_t stub, uintptr_t after, long nr, bool lean)
 {
-	unsigned char code[STUB_SIZE] = {0x48, 0x8d, 0x64, 0x24, 0x80, 0xff, 0x15, 0x10, 0x00, 0x00, 0x00};
-	uint64_t data[3] = {after, (uint64_t)nr, (uint64_t)(uintptr_t)sud_fast_entry};
-	memcpy(code + 11, data, sizeof data);
-	return write_code(stub, code, 11 + sizeof data, false);
+	unsigned char code[STUB_SIZE] = {0x48, 0x8d, 0x64, 0x24, 0x80, 0xff, 0x35, 13, 0, 0, 0, 0xb8, 0, 0, 0, 0,
+					 0xff, 0x25, 10,   0,    0,    0,    0xcc, 0xcc};
+	int32_t imm = (int32_t)nr;
+	memcpy(code + 12, &imm, sizeof imm);
+	uint64_t data[2] = {after, (uint64_t)(uintptr_t)(lean ? sud_fast_entry_lean : sud_fast_entry)};
+	memcpy(code + 24, data, sizeof data);
+	return write_code(stub, code, 24 + sizeof data, false);
 }
 
-static bool patch_site(struct site *s, long nr)
+static bool patch_site(struct site *s, long nr, bool lean)
 {
 	uintptr_t mov_at = s->after - SITE_LEN, word_at = mov_at & ~(uintptr_t)7;
 	uintptr_t stub = stub_alloc_near(mov_at);
-	if (!stub || !write_stub(stub, s->after, nr))
+	if (!stub || !write_stub(stub, s->after, nr, lean))
 		return false;
 	int32_t rel = (int32_t)((intptr_t)stub - (intptr_t)(mov_at + MOV_LEN));
 	uint64_t word = *(const volatile uint64_t *)word_at;
@@ -258,9 +328,11 @@ bool sud_rewrite_site(uintptr_t after, long nr)
 	struct site *s = site_slot(after);
 	if (s && s->state == SITE_EMPTY) {
 		s->after = after;
-		bool ok = site_qualifies(after, nr) && patch_site(s, nr);
+		bool lean = false;
+		bool ok = site_qualifies(after, nr, &lean) && patch_site(s, nr, lean);
 		s->state = ok ? SITE_PATCHED : SITE_REFUSED;
 		ok ? count_rewritten++ : count_refused++;
+		count_lean += ok && lean;
 	}
 	bool patched = s && s->state == SITE_PATCHED;
 	atomic_flag_clear_explicit(&rewriter_busy, memory_order_release);
@@ -277,12 +349,13 @@ void sud_rewrite_restore_all(void)
 			write_code((s->after - SITE_LEN) & ~(uintptr_t)7, &s->original, sizeof s->original, true);
 		*s = (struct site){0};
 	}
-	count_rewritten = count_refused = 0;
+	count_rewritten = count_lean = count_refused = 0;
 	atomic_flag_clear_explicit(&rewriter_busy, memory_order_release);
 }
 
-void sud_rewrite_counts(uint64_t *rewritten, uint64_t *refused)
+void sud_rewrite_counts(uint64_t *rewritten, uint64_t *lean, uint64_t *refused)
 {
 	*rewritten = count_rewritten;
+	*lean = count_lean;
 	*refused = count_refused;
 }

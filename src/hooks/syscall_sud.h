@@ -35,10 +35,18 @@ struct sud_child_block {
 long sud_raw_clone(long nr, const unsigned long args[6], struct sud_child_block *block);
 void sud_child_entry(struct sud_child_block *block);
 
-/* The rewritten path: a site's stub calls sud_fast_entry (assembly),
- * which saves the registers as a pt_regs and calls sud_fast_dispatch. */
+/* The rewritten path: a site's stub jumps to sud_fast_entry, or to
+ * sud_fast_entry_lean where the site needs neither xmm0-15 nor its flags
+ * kept (assembly), which saves the registers as a pt_regs, calls
+ * sud_fast_enter, makes the system call itself unless that made it
+ * (SUD_FAST_DONE, result in regs->rax), puts the result in regs->rax and
+ * calls sud_fast_exit if the call was reported (SUD_FAST_REPORTED). */
+#define SUD_FAST_REPORTED 1
+#define SUD_FAST_DONE 2
 void sud_fast_entry(void);
-long sud_fast_dispatch(struct pt_regs *regs);
+void sud_fast_entry_lean(void);
+unsigned sud_fast_enter(struct pt_regs *regs);
+void sud_fast_exit(struct pt_regs *regs);
 
 /* syscall_rewrite.c.  Called from the SIGSYS handler after a trap at the
  * syscall instruction ending at `after` for syscall nr: rewrites the site
@@ -47,7 +55,7 @@ long sud_fast_dispatch(struct pt_regs *regs);
 bool sud_rewrite_site(uintptr_t after, long nr);
 /* Puts back every rewritten site's bytes. */
 void sud_rewrite_restore_all(void);
-/* Sites rewritten and refused since the last restore. */
-void sud_rewrite_counts(uint64_t *rewritten, uint64_t *refused);
+/* Sites rewritten (of them, to the lean entry) and refused since the last restore. */
+void sud_rewrite_counts(uint64_t *rewritten, uint64_t *lean, uint64_t *refused);
 
 #endif

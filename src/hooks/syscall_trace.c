@@ -37,11 +37,14 @@
  * for every one to answer.
  *
  * Not preserved: the upper halves of ymm registers and the x87 stack on
- * the rewritten path (xmm0-15 and flags are); a SIGSYS handler of the
- * target's own runs with its syscalls unreported.
+ * the rewritten path (xmm0-15 and the flags are, except at sites whose
+ * function uses no vector register and no std, and whose status flags
+ * are dead after the syscall, as syscall_rewrite.c proves: nothing there
+ * can see them);
+ * a SIGSYS handler of the target's own runs with its syscalls unreported.
  *
  * Owns: syscall_trace_start/stop/get_stats, the SIGSYS handler, the
- * per-thread switch, sud_fast_dispatch and sud_child_entry.
+ * per-thread switch, sud_fast_enter/exit and sud_child_entry.
  */
 #define _GNU_SOURCE
 #include "hooks/syscall_trace.h"
@@ -427,17 +430,39 @@ static void on_sigsys(int sig, siginfo_t *info, void *uc)
 
 /* ---- the rewritten path ---- */
 
-long sud_fast_dispatch(struct pt_regs *r)
+static void args_from_regs(unsigned long a[6], const struct pt_regs *r)
+{
+	a[0] = r->rdi, a[1] = r->rsi, a[2] = r->rdx, a[3] = r->r10, a[4] = r->r8, a[5] = r->r9;
+}
+
+unsigned sud_fast_enter(struct pt_regs *r)
 {
 	long nr = (long)r->orig_rax;
-	unsigned long a[6] = {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9};
-	if (!reporting())
-		return perform(nr, a);
-	atomic_fetch_add_explicit(&sud.rewritten_calls, 1, memory_order_relaxed);
-	report_enter(nr, a, r);
-	long ret = perform(nr, a);
-	report_exit(nr, a, ret);
-	return ret;
+	unsigned long a[6];
+	unsigned how = 0;
+	args_from_regs(a, r);
+	if (reporting()) {
+		/* A plain increment, not a locked one (a locked add costs more
+		 * than the rest of this path): calls of several threads at once
+		 * may be counted as one. */
+		atomic_store_explicit(&sud.rewritten_calls,
+				      atomic_load_explicit(&sud.rewritten_calls, memory_order_relaxed) + 1,
+				      memory_order_relaxed);
+		report_enter(nr, a, r);
+		how |= SUD_FAST_REPORTED;
+	}
+	if (nr == SYS_rt_sigprocmask || nr == SYS_rt_sigaction) {
+		r->rax = (unsigned long)perform(nr, a);
+		how |= SUD_FAST_DONE;
+	}
+	return how;
+}
+
+void sud_fast_exit(struct pt_regs *r)
+{
+	unsigned long a[6];
+	args_from_regs(a, r);
+	report_exit((long)r->orig_rax, a, (long)r->rax);
 }
 
 /* ---- switching every thread ---- */
@@ -615,5 +640,5 @@ void syscall_trace_get_stats(struct syscall_trace_stats *out)
 {
 	out->sud_calls = atomic_load(&sud.sud_calls);
 	out->rewritten_calls = atomic_load(&sud.rewritten_calls);
-	sud_rewrite_counts(&out->sites_rewritten, &out->sites_refused);
+	sud_rewrite_counts(&out->sites_rewritten, &out->sites_lean, &out->sites_refused);
 }

@@ -60,8 +60,10 @@ void syscall_trace_stop(void);
 
 struct syscall_trace_stats {
 	uint64_t sud_calls;        /* reported through the SIGSYS handler */
-	uint64_t rewritten_calls;  /* reported through a rewritten site's stub */
+	uint64_t rewritten_calls;  /* reported through a rewritten site's stub (calls of
+	                            * threads at the same instant may count once) */
 	uint64_t sites_rewritten;  /* sites patched since start */
+	uint64_t sites_lean;       /* of them, served by the lean entry (no xmm or flags kept) */
 	uint64_t sites_refused;    /* sites examined and left on the SUD path */
 };
 void syscall_trace_get_stats(struct syscall_trace_stats *out);

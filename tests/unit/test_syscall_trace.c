@@ -5,7 +5,11 @@
  * and results; both the SIGSYS path and the rewritten path serve them;
  * threads created before and after start, signal handlers, fork, a SIGSYS
  * handler of the test's own; stop leaves code, dispatch and SIGSYS's
- * action as they were.  Skips (77) where Syscall User Dispatch is missing.
+ * action as they were; rewritten sites of this program's own (exported,
+ * so the rewriter finds their bounds) get the entry they need: xmm8 and
+ * the carry flag kept where the code reads them after the syscall, and
+ * at a lean site every register a syscall keeps, rcx the return address,
+ * though the handler clobbers them all.  Skips (77) where Syscall User Dispatch is missing.
  */
 #define _GNU_SOURCE
 #include "hooks/syscall_trace.h"
@@ -129,6 +133,93 @@ static void test_counts(unsigned flags, const char *what)
 		CHECK(st.rewritten_calls == 0 && st.sites_rewritten == 0, "%s: a site was rewritten", what);
 	else
 		CHECK(st.rewritten_calls > 0 && st.sites_rewritten > 0, "%s: no rewritten site served a call", what);
+}
+
+/* ---- the rewritten sites' two entries ---- */
+
+/* Syscall sites whose bytes the test decides (getpid, mov 8-aligned so
+ * it can be rewritten): sc_keep_xmm returns xmm8 as set before the
+ * syscall; sc_keep_carry the carry flag set before it; sc_keep_df the
+ * direction flag set before it (its status flags are dead after the
+ * syscall: only its std asks for the full entry); sc_lean_regs 0 if
+ * rdi, rsi, rdx, r10, r8, r9 and rbx kept their values and rcx holds the
+ * address after the syscall, else 1. */
+__asm__(".pushsection .text\n"
+	".globl sc_keep_xmm\n.type sc_keep_xmm, @function\n.p2align 4\n"
+	"sc_keep_xmm: movq %rdi, %xmm8\n .p2align 3\n mov $39, %eax\n syscall\n movq %xmm8, %rax\n ret\n"
+	".size sc_keep_xmm, . - sc_keep_xmm\n"
+	".globl sc_keep_carry\n.type sc_keep_carry, @function\n.p2align 4\n"
+	"sc_keep_carry: stc\n .p2align 3\n mov $39, %eax\n syscall\n setc %al\n movzbl %al, %eax\n ret\n"
+	".size sc_keep_carry, . - sc_keep_carry\n"
+	".globl sc_keep_df\n.type sc_keep_df, @function\n.p2align 4\n"
+	"sc_keep_df: std\n .p2align 3\n mov $39, %eax\n syscall\n xor %ecx, %ecx\n pushf\n pop %rax\n cld\n"
+	" shr $10, %eax\n and $1, %eax\n ret\n"
+	".size sc_keep_df, . - sc_keep_df\n"
+	".globl sc_lean_regs\n.type sc_lean_regs, @function\n.p2align 4\n"
+	"sc_lean_regs: push %rbx\n mov $0x11, %edi\n mov $0x22, %esi\n mov $0x33, %edx\n mov $0x44, %r10d\n"
+	" mov $0x55, %r8d\n mov $0x66, %r9d\n mov $0x77, %ebx\n .p2align 3\n mov $39, %eax\n syscall\n"
+	"1: lea 1b(%rip), %rax\n cmp %rax, %rcx\n jne 2f\n cmp $0x11, %rdi\n jne 2f\n cmp $0x22, %rsi\n jne 2f\n"
+	" cmp $0x33, %rdx\n jne 2f\n cmp $0x44, %r10\n jne 2f\n cmp $0x55, %r8\n jne 2f\n cmp $0x66, %r9\n jne 2f\n"
+	" cmp $0x77, %rbx\n jne 2f\n xor %eax, %eax\n pop %rbx\n ret\n2: mov $1, %eax\n pop %rbx\n ret\n"
+	".size sc_lean_regs, . - sc_lean_regs\n"
+	".popsection\n");
+long sc_keep_xmm(long x);
+long sc_keep_carry(void);
+long sc_keep_df(void);
+long sc_lean_regs(void);
+
+/* The enter handler's worst: every register C may clobber, and the flags. */
+static void clobbering_enter(void *user, long nr, const unsigned long a[6], const struct pt_regs *regs)
+{
+	(void)user, (void)nr, (void)a, (void)regs;
+	__asm__ volatile("pxor %%xmm8, %%xmm8\n clc\n xor %%edi, %%edi\n xor %%esi, %%esi\n xor %%edx, %%edx\n"
+			 "xor %%r8d, %%r8d\n xor %%r9d, %%r9d\n xor %%r10d, %%r10d\n xor %%r11d, %%r11d"
+			 ::: "xmm8", "cc", "rdi", "rsi", "rdx", "r8", "r9", "r10", "r11");
+}
+
+/* Calls f twice (the first trap rewrites its site, the second goes
+ * through the stub); *lean: whether the site got the lean entry. */
+static bool rewritten_twice(long (*f)(long), long arg, long *r1, long *r2, bool *lean)
+{
+	struct syscall_trace_stats before, after;
+	syscall_trace_get_stats(&before);
+	*r1 = f(arg);
+	syscall_trace_get_stats(&after);
+	*r2 = f(arg);
+	*lean = after.sites_lean > before.sites_lean;
+	return after.sites_rewritten == before.sites_rewritten + 1;
+}
+
+static long call_keep_carry(long unused) { (void)unused; return sc_keep_carry(); }
+static long call_keep_df(long unused) { (void)unused; return sc_keep_df(); }
+static long call_lean_regs(long unused) { (void)unused; return sc_lean_regs(); }
+
+static void test_entries(void)
+{
+	static const struct syscall_handlers clobbering = {clobbering_enter, NULL};
+	char err[SYSCALL_TRACE_ERRLEN] = "";
+	if (!CHECK(syscall_trace_start(&clobbering, NULL, 0, err) == 0, "start: %s", err))
+		return;
+	long r1, r2;
+	bool lean, ok;
+	ok = rewritten_twice(sc_keep_xmm, 0x1234567890, &r1, &r2, &lean);
+	CHECK(ok && !lean, "a site in a function using xmm8: rewritten (%d) to the full entry (lean %d)", ok, lean);
+	CHECK(r1 == 0x1234567890 && r2 == 0x1234567890, "xmm8 kept: %#lx %#lx", r1, r2);
+	ok = rewritten_twice(call_keep_carry, 0, &r1, &r2, &lean);
+	CHECK(ok && !lean, "a site whose flags are read after: rewritten (%d) to the full entry (lean %d)", ok, lean);
+	CHECK(r1 == 1 && r2 == 1, "carry kept: %ld %ld", r1, r2);
+	ok = rewritten_twice(call_keep_df, 0, &r1, &r2, &lean);
+	CHECK(ok && !lean, "a site in a function that sets DF: rewritten (%d) to the full entry (lean %d)", ok, lean);
+	CHECK(r1 == 1 && r2 == 1, "direction flag kept: %ld %ld", r1, r2);
+	ok = rewritten_twice(call_lean_regs, 0, &r1, &r2, &lean);
+	CHECK(ok && lean, "a plain site: rewritten (%d) to the lean entry (%d)", ok, lean);
+	CHECK(r1 == 0 && r2 == 0, "registers a syscall keeps, kept; rcx the return address: %ld %ld", r1, r2);
+	struct syscall_trace_stats st;
+	syscall_trace_get_stats(&st);
+	syscall_trace_stop();
+	printf("entries: %lu sites rewritten, %lu of them lean\n", (unsigned long)st.sites_rewritten,
+	       (unsigned long)st.sites_lean);
+	CHECK(st.rewritten_calls >= 3, "the second calls went through the stubs: %lu", (unsigned long)st.rewritten_calls);
 }
 
 /* ---- threads: one running before start, four created after ---- */
@@ -294,5 +385,6 @@ int main(void)
 	test_fork();
 	test_own_sigsys();
 	test_stop_restores();
+	test_entries();
 	return check_summary();
 }
