@@ -322,8 +322,9 @@ int main(void)
 	           .btf_id = (uint32_t)func);
 	bpfvm_hook_host *host;
 	BPFVM_OPTS(bpfvm_hook_host_opts, ho, .path = sock_path, .policy = policy, .jit = true);
-	CHECK(bpfvm_hook_new(&mo, &mem_hook, &err) == 0 && bpfvm_hook_new(&bo, &btf_hook, &err) == 0 &&
-	      bpfvm_hook_host_new(&ho, &host, &err) == 0, "hooks and host: %s", err.msg);
+	if (!CHECK(bpfvm_hook_new(&mo, &mem_hook, &err) == 0 && bpfvm_hook_new(&bo, &btf_hook, &err) == 0 &&
+	           bpfvm_hook_host_new(&ho, &host, &err) == 0, "hooks and host: %s", err.msg))
+		return check_summary();
 	CHECK(bpfvm_hook_host_add(host, btf_hook, NULL, &err) == -EINVAL, "a BTF hook needs its BTF's file");
 	CHECK(bpfvm_hook_host_add(host, mem_hook, NULL, &err) == 0 &&
 	      bpfvm_hook_host_add(host, btf_hook, host_types, &err) == 0, "add: %s", err.msg);

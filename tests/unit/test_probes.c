@@ -24,6 +24,7 @@
 
 #include "hooks/probe.h"
 #include "support/check.h"
+#include "support/noipa.h"
 
 /* Functions whose bytes the test decides. */
 __asm__(".pushsection .data\n.p2align 3\nprobe_t_data: .quad 1000\n.popsection\n"
@@ -47,13 +48,6 @@ __asm__(".pushsection .data\n.p2align 3\nprobe_t_data: .quad 1000\n.popsection\n
 	"probe_t_stress: mov %rdi, %rax\n add %rax, %rax\n inc %rax\n ret\n"
 	".popsection\n");
 
-/* Probed C functions must stay whole and called: gcc's noipa; clang
- * (the fuzzing build) has no noipa, and noinline + optnone do the same. */
-#ifdef __clang__
-#define PROBED __attribute__((noinline, optnone))
-#else
-#define PROBED __attribute__((noipa))
-#endif
 
 long probe_t_riprel(long x);
 long probe_t_short(long x);
@@ -64,19 +58,19 @@ long probe_t_calls(long x);
 long probe_t_stress(long x);
 long probe_t_park(long fd, void *buf, long n);   /* read(2) from inside its displaced bytes */
 
-PROBED long add6(long a, long b, long c, long d, long e, long f)
+NOIPA long add6(long a, long b, long c, long d, long e, long f)
 {
 	return a + 2 * b + 3 * c + 4 * d + 5 * e + 6 * f;
 }
 
 static long bumped;
-PROBED long bump(long x)
+NOIPA long bump(long x)
 {
 	bumped += x;
 	return bumped;
 }
 
-PROBED long rec(long n)
+NOIPA long rec(long n)
 {
 	if (n <= 0)
 		return 0;
@@ -85,7 +79,7 @@ PROBED long rec(long n)
 	return r + n;
 }
 
-PROBED void jumper(jmp_buf *env)
+NOIPA void jumper(jmp_buf *env)
 {
 	longjmp(*env, 1);
 }

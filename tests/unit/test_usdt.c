@@ -24,6 +24,7 @@
 #include "bpfvm/object.h"
 #include "hooks/usdt.h"
 #include "support/check.h"
+#include "support/noipa.h"
 
 /* Each site's semaphore, as sdt.h names them with _SDT_HAS_SEMAPHORES. */
 #define SEMAPHORE(name) unsigned short bpfvmtest_##name##_semaphore __attribute__((section(".probes"), used))
@@ -35,24 +36,24 @@ SEMAPHORE(twice);
 
 long usdt_global_value = 77;
 
-__attribute__((noipa)) long usdt_three(int a, long b, const char *s)
+NOIPA long usdt_three(int a, long b, const char *s)
 {
 	DTRACE_PROBE3(bpfvmtest, three, a, b, s);
 	return a + b;
 }
 
-__attribute__((noipa)) void usdt_consts(void)
+NOIPA void usdt_consts(void)
 {
 	DTRACE_PROBE2(bpfvmtest, consts, 5, -3);
 }
 
-__attribute__((noipa)) void usdt_global(void)
+NOIPA void usdt_global(void)
 {
 	DTRACE_PROBE1(bpfvmtest, global, usdt_global_value);
 }
 
 /* Unoptimised, so the arguments are operands in the frame (-2@-20(%rbp)). */
-__attribute__((noipa, optimize("O0"))) void usdt_stack(short x, unsigned char c)
+NOIPA_O0 void usdt_stack(short x, unsigned char c)
 {
 	DTRACE_PROBE2(bpfvmtest, stack, x, c);
 }
@@ -63,12 +64,12 @@ static inline __attribute__((always_inline)) void twice_site(long x)
 	DTRACE_PROBE1(bpfvmtest, twice, x);
 }
 
-__attribute__((noipa)) void usdt_twice_a(long x)
+NOIPA void usdt_twice_a(long x)
 {
 	twice_site(x);
 }
 
-__attribute__((noipa)) void usdt_twice_b(long x)
+NOIPA void usdt_twice_b(long x)
 {
 	twice_site(x + 1);
 }
