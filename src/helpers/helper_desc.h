@@ -56,6 +56,10 @@ enum ret_kind {
 	RET_MAP_VALUE_OR_NULL = BPFVM_RET_MAP_VALUE_OR_NULL,
 	RET_MEM_OR_NULL = BPFVM_RET_PUBLIC_COUNT,   /* ringbuf reserve: acquired record or NULL */
 	RET_KFUNC_MEM,       /* kfuncs: memory of the kfunc's ret_size bytes (or NULL with KF_RET_NULL) */
+	/* An integer from -MAX_ERRNO up to the largest size the call's size
+	 * argument may hold (the bytes written): the kernel's
+	 * do_refine_retval_range for bpf_get_stack and the probe_read_*_str. */
+	RET_INTEGER_UPTO_SIZE,
 };
 
 /* A helper's prototype as the verifier checks calls against it. */

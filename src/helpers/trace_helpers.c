@@ -296,6 +296,9 @@ static uint64_t h_override_return(uint64_t ctx, uint64_t rc, uint64_t c, uint64_
 /* ---- the descriptors ------------------------------------------------------ */
 
 #define A(...) { __VA_ARGS__ }
+#define DESC_RET(ID, FN, RET, ARGS, TYPES, GPL, ...) \
+	{ .proto = { .id = BPF_FUNC_##ID, .name = "bpf_" #ID, .ret = RET, .args = ARGS, .gpl_only = GPL }, \
+	  .fn = FN, .has_proto = true, .prog_types = TYPES, __VA_ARGS__ }
 #define DESC(ID, FN, ARGS, TYPES, GPL, ...) \
 	{ .proto = { .id = BPF_FUNC_##ID, .name = "bpf_" #ID, .ret = RET_INTEGER, .args = ARGS, .gpl_only = GPL }, \
 	  .fn = FN, .has_proto = true, .prog_types = TYPES, __VA_ARGS__ }
@@ -309,7 +312,8 @@ const struct helper_desc helper_descs_trace[] = {
 	DESC(get_stackid, h_get_stackid, A(ARG_CTX, ARG_MAP, ARG_ANYTHING), PROGS_TRACING, true,
 	     .map_kind = MAP_HELPER_STACKID, .map_types = MAP_TYPE_BIT(BPF_MAP_TYPE_STACK_TRACE)),
 	DESC(override_return, h_override_return, A(ARG_CTX, ARG_ANYTHING), KPROBE, true),
-	DESC(get_stack, h_get_stack, A(ARG_CTX, ARG_MEM_UNINIT, ARG_SIZE_OR_ZERO, ARG_ANYTHING), PROGS_TRACING, true),
+	DESC_RET(get_stack, h_get_stack, RET_INTEGER_UPTO_SIZE, A(ARG_CTX, ARG_MEM_UNINIT, ARG_SIZE_OR_ZERO, ARG_ANYTHING),
+	         PROGS_TRACING, true),
 	/* every type: since 6.10 the kernel's bpf_base_func_proto gives them */
 	DESC(send_signal, h_send_signal, A(ARG_ANYTHING), PROGS_ALL, false),
 	DESC(send_signal_thread, h_send_signal_thread, A(ARG_ANYTHING), PROGS_ALL, false),

@@ -186,6 +186,7 @@ struct call_args {
 	const struct vreg *map;   /* the ARG_MAP argument */
 	const struct vreg *func;  /* the ARG_FUNC argument */
 	uint64_t alloc_size;      /* the ARG_ALLOC_SIZE argument */
+	uint64_t size_max;        /* the largest value a size argument may hold */
 	uint32_t release;         /* the reference an ARG_RINGBUF_MEM releases */
 };
 
@@ -243,7 +244,7 @@ static int check_arg_map_mem(struct verifier_env *env, struct vstate *st, const 
 }
 
 /* Memory and its size in the next argument, checked together. */
-static int check_arg_mem_size(struct verifier_env *env, struct vstate *st, const struct call_args *c, int a)
+static int check_arg_mem_size(struct verifier_env *env, struct vstate *st, struct call_args *c, int a)
 {
 	struct vframe *f = cur_frame(st);
 	int regno = a + 1;
@@ -258,6 +259,7 @@ static int check_arg_mem_size(struct verifier_env *env, struct vstate *st, const
 		return reject(env, -EACCES, "R%d !read_ok", regno + 1);
 	if ((rc = check_size_arg(env, st, regno + 1, zero_ok, &size)))
 		return rc;
+	c->size_max = size;
 	if (r->type == REG_SCALAR && (kind == ARG_MEM_MAYBE_NULL || kind == ARG_MEM_MAYBE_NULL_OUT) &&
 	    scalar_is_const(&r->v) && r->v.var.value == 0) {
 		if (sz->v.umax != 0)
@@ -359,8 +361,11 @@ static int check_arg(struct verifier_env *env, struct vstate *st, struct call_ar
 		*took_size = true;
 		return check_arg_mem_size(env, st, c, a);
 	case ARG_SIZE:
-	case ARG_SIZE_OR_ZERO:
-		return check_size_arg(env, st, regno, c->p->args[a] == ARG_SIZE_OR_ZERO, &size);
+	case ARG_SIZE_OR_ZERO: {
+		int rc = check_size_arg(env, st, regno, c->p->args[a] == ARG_SIZE_OR_ZERO, &size);
+		c->size_max = size;
+		return rc;
+	}
 	case ARG_CTX:
 		return check_arg_ctx(env, r, regno);
 	case ARG_FUNC:
@@ -445,6 +450,13 @@ static int set_return(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 		r0.id = ++env->next_id;
 		r0.ref_id = ++env->next_id;
 		st->refs[st->ref_count++] = (struct vref){ .id = r0.ref_id, .insn = pc };
+		break;
+	case RET_INTEGER_UPTO_SIZE:
+		mark_unknown(&r0);
+		r0.v.smin = r0.v.s32_min = -4095;   /* -MAX_ERRNO */
+		r0.v.smax = (int64_t)c->size_max;
+		r0.v.s32_max = (int32_t)c->size_max;
+		scalar_sync(&r0.v);
 		break;
 	default:
 		mark_unknown(&r0);
