@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# cli_examples_trace.sh - the tracing tools of examples/trace run by
+# `bpfvm trace` on tests/trace/examples_target.c, whose behaviour is
+# known: funclatency's histogram of known sleeps.
+# Usage: cli_examples_trace.sh BPFVM EXAMPLES_TRACE_DIR TARGET plain|sanitized
+set -u
+bpfvm=$1 dir=$2 target=$3 build=$4
+if [ "$build" = sanitized ]; then
+	echo "skipped: the sanitizer build (the traced target and its agent are built without sanitizers;"
+	echo "the plain build runs this test, as cli_trace)"
+	exit 77
+fi
+source "$(dirname "$0")/cli_lib.sh"
+
+# funclatency: 5 naps of 3 ms in slot 21 (2^21..2^22-1 ns), 3 of 12 ms in
+# slot 23, nothing else
+timeout 30 "$bpfvm" trace "$dir/funclatency.bpf.o" -j --hist latency_ns -- "$target" latency 5 3 \
+	>"$tmp/lat.out" 2>&1
+check "funclatency exits 0" [ $? = 0 ]
+check "funclatency: both probes attached" [ "$(grep -c '"type":"attach".*"error":0' "$tmp/lat.out")" = 2 ]
+check "funclatency: slots 21 and 23 hold 5 and 3 calls: $(grep '"type":"hist"' "$tmp/lat.out")" \
+	grep -qx '{"type":"hist","map":"latency_ns","slots":\[0\(,0\)\{20\},5,0,3\]}' "$tmp/lat.out"
+expect 0 '2097152 -> 4194303 +: 5 +\|\*{40}\|' \
+	"$bpfvm" trace "$dir/funclatency.bpf.o" --hist latency_ns -- "$target" latency 5 3
+check "funclatency text: 12 ms naps in 8388608 -> 16777215" \
+	grep -qE '8388608 -> 16777215 +: 3 +\|\*{24} {16}\|' "$tmp/out"
+
+summary
