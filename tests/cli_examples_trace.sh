@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # cli_examples_trace.sh - the tracing tools of examples/trace run by
 # `bpfvm trace` on tests/trace/examples_target.c, whose behaviour is
-# known: funclatency's histogram of known sleeps.
+# known: funclatency's histogram of known sleeps, syscount's counts by
+# syscall name.
 # Usage: cli_examples_trace.sh BPFVM EXAMPLES_TRACE_DIR TARGET plain|sanitized
 set -u
 bpfvm=$1 dir=$2 target=$3 build=$4
@@ -24,5 +25,14 @@ expect 0 '2097152 -> 4194303 +: 5 +\|\*{40}\|' \
 	"$bpfvm" trace "$dir/funclatency.bpf.o" --hist latency_ns -- "$target" latency 5 3
 check "funclatency text: 12 ms naps in 8388608 -> 16777215" \
 	grep -qE '8388608 -> 16777215 +: 3 +\|\*{24} {16}\|' "$tmp/out"
+
+# syscount: 37 getppid calls, exactly, and one exit_group, named from the
+# key's enum in JSON and in text
+timeout 30 "$bpfvm" trace "$dir/syscount.bpf.o" -j --dump-maps -- "$target" getppid 37 >"$tmp/sys.out" 2>&1
+check "syscount exits 0" [ $? = 0 ]
+check "syscount: getppid 37 times" grep -q '"map":"syscalls","key":"getppid","value":37}' "$tmp/sys.out"
+check "syscount: exit_group once" grep -q '"map":"syscalls","key":"exit_group","value":1}' "$tmp/sys.out"
+expect 0 'key: \(enum x86_64_syscall\)getppid  value: \(__u64\)37$' \
+	"$bpfvm" trace "$dir/syscount.bpf.o" --dump-maps -- "$target" getppid 37
 
 summary
