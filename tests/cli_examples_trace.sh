@@ -35,4 +35,30 @@ check "syscount: exit_group once" grep -q '"map":"syscalls","key":"exit_group","
 expect 0 'key: \(enum x86_64_syscall\)getppid  value: \(__u64\)37$' \
 	"$bpfvm" trace "$dir/syscount.bpf.o" --dump-maps -- "$target" getppid 37
 
+# opensnoop: one record per open of the target, decoded as its header says
+# (pid, ret, comm, filename); a missing file's result is -2 (ENOENT)
+# open_records F: each ring buffer record of the JSON lines of F as "pid ret comm filename"
+open_records() {
+	local hex bin=$tmp/record.bin
+	sed -n 's/.*"type":"ringbuf","map":"events","size":280,"bytes":"\([0-9a-f ]*\)"}$/\1/p' "$1" |
+	while read -r hex; do
+		echo "$hex" | xxd -r -p >"$bin"
+		echo "$(od -An -t u4 -N4 "$bin" | tr -d ' ') $(od -An -j4 -t d4 -N4 "$bin" | tr -d ' ')" \
+			"$(dd if="$bin" bs=1 skip=8 count=16 status=none | tr -d '\0')" \
+			"$(dd if="$bin" bs=1 skip=24 count=256 status=none | tr -d '\0')"
+	done
+}
+: >"$tmp/exists"
+timeout 30 "$bpfvm" trace "$dir/opensnoop.bpf.o" -j -- "$target" open "$tmp/exists" "$tmp/missing" >"$tmp/open.out" 2>&1
+check "opensnoop exits 0" [ $? = 0 ]
+pid=$(sed -n 's/.*"type":"process","pid":\([0-9]*\),.*/\1/p' "$tmp/open.out")
+fd=$(sed -n "s|^open $tmp/exists = \([0-9]*\)\$|\1|p" "$tmp/open.out")
+open_records "$tmp/open.out" >"$tmp/open.records"
+check "opensnoop: the target's 2 opens, nothing else: $(cat "$tmp/open.records")" \
+	[ "$(grep -c . "$tmp/open.records")" = 2 ]
+check "opensnoop: the file opened as $fd" grep -qx "$pid $fd examples_target $tmp/exists" "$tmp/open.records"
+check "opensnoop: the missing file, -ENOENT" grep -qx "$pid -2 examples_target $tmp/missing" "$tmp/open.records"
+expect 0 '^ringbuf events: 280 bytes: ([0-9a-f]{2} ){4}fe ff ff ff 65 78 61 6d' \
+	"$bpfvm" trace "$dir/opensnoop.bpf.o" -- "$target" open "$tmp/missing"
+
 summary
