@@ -13,18 +13,18 @@ if [ "$build" = sanitized ]; then
 fi
 source "$(dirname "$0")/cli_lib.sh"
 
-# funclatency: 5 naps of 3 ms in slot 21 (2^21..2^22-1 ns), 3 of 12 ms in
-# slot 23, nothing else
+# funclatency: 5 naps of 4.3 ms in slot 22 (2^22..2^23-1 ns), 3 of 17 ms
+# in slot 24, nothing else
 timeout 30 "$bpfvm" trace "$dir/funclatency.bpf.o" -j --hist latency_ns -- "$target" latency 5 3 \
 	>"$tmp/lat.out" 2>&1
 check "funclatency exits 0" [ $? = 0 ]
 check "funclatency: both probes attached" [ "$(grep -c '"type":"attach".*"error":0' "$tmp/lat.out")" = 2 ]
-check "funclatency: slots 21 and 23 hold 5 and 3 calls: $(grep '"type":"hist"' "$tmp/lat.out")" \
-	grep -qx '{"type":"hist","map":"latency_ns","slots":\[0\(,0\)\{20\},5,0,3\]}' "$tmp/lat.out"
-expect 0 '2097152 -> 4194303 +: 5 +\|\*{40}\|' \
+check "funclatency: slots 22 and 24 hold 5 and 3 calls: $(grep '"type":"hist"' "$tmp/lat.out")" \
+	grep -qx '{"type":"hist","map":"latency_ns","slots":\[0\(,0\)\{21\},5,0,3\]}' "$tmp/lat.out"
+expect 0 '4194304 -> 8388607 +: 5 +\|\*{40}\|' \
 	"$bpfvm" trace "$dir/funclatency.bpf.o" --hist latency_ns -- "$target" latency 5 3
-check "funclatency text: 12 ms naps in 8388608 -> 16777215" \
-	grep -qE '8388608 -> 16777215 +: 3 +\|\*{24} {16}\|' "$tmp/out"
+check "funclatency text: 17 ms naps in 16777216 -> 33554431" \
+	grep -qE '16777216 -> 33554431 +: 3 +\|\*{24} {16}\|' "$tmp/out"
 
 # syscount: 37 getppid calls, exactly, and one exit_group, named from the
 # key's enum in JSON and in text

@@ -5,7 +5,7 @@
  * slot log2(ns) of `latency_ns`.
  *
  * The function is FUNCLATENCY_PATH:FUNCLATENCY_FUNC, the binary or
- * library's file or base name and the symbol; by default nap_ms of
+ * library's file or base name and the symbol; by default nap_us of
  * tests/trace/examples_target.c.  Another function:
  *   clang -O2 -g -target bpf -D__TARGET_ARCH_x86 \
  *       -DFUNCLATENCY_PATH='"libc"' -DFUNCLATENCY_FUNC='"fsync"' \
@@ -13,7 +13,7 @@
  * Run:
  *   bpfvm trace build/examples/trace/funclatency.bpf.o --hist latency_ns \
  *       -- build/tests/trace/examples_target latency 5 3
- * (slot 21 is 2^21..2^22-1 ns, about 2.1-4.2 ms). */
+ * (slot 22 is 2^22..2^23-1 ns, about 4.2-8.4 ms). */
 #include <linux/bpf.h>
 #include <linux/ptrace.h>
 #include <bpf/bpf_helpers.h>
@@ -23,7 +23,7 @@
 #define FUNCLATENCY_PATH "examples_target"
 #endif
 #ifndef FUNCLATENCY_FUNC
-#define FUNCLATENCY_FUNC "nap_ms"
+#define FUNCLATENCY_FUNC "nap_us"
 #endif
 
 #define MAX_THREADS 10240

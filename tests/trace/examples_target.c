@@ -11,24 +11,25 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Sleeps MS milliseconds: the function funclatency times.  noinline and
+/* Sleeps US microseconds: the function funclatency times.  noinline and
  * external, so that it is a call with a symbol of its own. */
-__attribute__((noinline)) int nap_ms(int ms)
+__attribute__((noinline)) int nap_us(long us)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = us % 1000000 * 1000 };
 	return nanosleep(&ts, NULL);
 }
 
-/* 3 ms and 12 ms lie well inside log2 slots 21 (2.1-4.2 ms) and 23
- * (8.4-16.8 ms) of nanoseconds, so a late wake-up of a busy machine
- * (up to 1.1 ms and 4.7 ms) keeps each call in its slot. */
+/* A sleep never ends early, so each lies just above the start of its
+ * log2 slot of nanoseconds: 4.3 ms in slot 22 (4.19-8.39 ms), 17 ms in
+ * slot 24 (16.8-33.6 ms); a wake-up late by up to 4 ms and 16 ms on a
+ * busy machine keeps each call in its slot. */
 static int latency(int shorts, int longs)
 {
 	for (int i = 0; i < shorts; i++)
-		nap_ms(3);
+		nap_us(4300);
 	for (int i = 0; i < longs; i++)
-		nap_ms(12);
-	printf("napped %d x 3 ms, %d x 12 ms\n", shorts, longs);
+		nap_us(17000);
+	printf("napped %d x 4.3 ms, %d x 17 ms\n", shorts, longs);
 	return 0;
 }
 
