@@ -61,4 +61,30 @@ check "opensnoop: the missing file, -ENOENT" grep -qx "$pid -2 examples_target $
 expect 0 '^ringbuf events: 280 bytes: ([0-9a-f]{2} ){4}fe ff ff ff 65 78 61 6d' \
 	"$bpfvm" trace "$dir/opensnoop.bpf.o" -- "$target" open "$tmp/missing"
 
+# memleak: keep_1000() keeps 3 x 1000 bytes, keep_5000() 2 x 5000 (the
+# compiler may call each from several sites, so add up by the innermost
+# frame, which lies in the function: the target is no PIE, its symbols'
+# addresses are the stacks'); the 10 blocks of 777 bytes freed leave 0
+timeout 30 "$bpfvm" trace "$dir/memleak.bpf.o" -j --dump-maps -- "$target" leak >"$tmp/leak.out" 2>&1
+check "memleak exits 0" [ $? = 0 ]
+check "memleak: the target ran" grep -qx 'kept 5 blocks' "$tmp/leak.out"
+# bytes_in FUNCTION: "BYTES STACKS", the outstanding bytes and how many
+# stacks hold them, of the stacks whose innermost frame is in FUNCTION
+bytes_in() {
+	local start size
+	read -r start size < <(nm -S "$target" | awk -v f="$1" '$4 == f { print $1, $2 }')
+	awk -v lo=$((16#$start)) -v hi=$((16#$start + 16#$size)) '
+		/"map":"outstanding"/ { match($0, /"key":[0-9]+,"value":[0-9]+/); split(substr($0, RSTART, RLENGTH), kv, /[:,]/); bytes[kv[2]] = kv[4] }
+		/"map":"stack_traces"/ { match($0, /"key":[0-9]+,"value":\[[0-9]+/); split(substr($0, RSTART, RLENGTH), kv, /[:,\[]/); top[kv[2]] = kv[5] }
+		END { for (k in bytes) if (k in top && top[k] + 0 >= lo && top[k] + 0 < hi) { sum += bytes[k]; n++ }
+		      print sum + 0, n + 0 }' "$tmp/leak.out"
+}
+read -r bytes stacks < <(bytes_in keep_1000)
+check "memleak: 3000 bytes outstanding from keep_1000: $bytes in $stacks stacks" [ "$bytes" = 3000 ]
+read -r bytes stacks < <(bytes_in keep_5000)
+check "memleak: 10000 bytes outstanding from keep_5000: $bytes in $stacks stacks" [ "$bytes" = 10000 ]
+read -r bytes stacks < <(bytes_in main)
+check "memleak: the 777-byte blocks' stack, main's, seen: $stacks stacks" [ "$stacks" -ge 1 ]
+check "memleak: the 777-byte blocks all freed: $bytes bytes" [ "$bytes" = 0 ]
+
 summary

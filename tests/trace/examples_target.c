@@ -54,9 +54,10 @@ static int open_paths(int n, char **paths)
 }
 
 /* 3 blocks of 1000 bytes from keep_1000() and 2 of 5000 from
- * keep_5000() stay allocated; 10 blocks of 777 bytes are freed. */
-static void *kept[8];
-static int nkept;
+ * keep_5000() stay allocated; 10 blocks of 777 bytes are freed.  kept is
+ * external so that the compiler keeps the allocations. */
+void *kept[8];
+int nkept;
 
 __attribute__((noinline)) void keep_1000(void)
 {
