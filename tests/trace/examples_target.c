@@ -5,6 +5,7 @@
  * Usage: examples_target latency SHORT LONG | getppid N | open PATH... | leak */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,17 +20,40 @@ __attribute__((noinline)) int nap_us(long us)
 	return nanosleep(&ts, NULL);
 }
 
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int log2_slot(uint64_t v)
+{
+	int slot = 0;
+	while (v > 1) {
+		v >>= 1;
+		slot++;
+	}
+	return slot;
+}
+
 /* A sleep never ends early, so each lies just above the start of its
  * log2 slot of nanoseconds: 4.3 ms in slot 22 (4.19-8.39 ms), 17 ms in
- * slot 24 (16.8-33.6 ms); a wake-up late by up to 4 ms and 16 ms on a
- * busy machine keeps each call in its slot. */
+ * slot 24 (16.8-33.6 ms); a wake-up late by up to 4 ms and 16 ms keeps
+ * each call in its slot.  The slot each call took by the clock
+ * bpf_ktime_get_ns() reads is printed too ("slots 22 22 ... 24"), so
+ * that a wake-up later still, on a loaded machine, is seen by the test. */
 static int latency(int shorts, int longs)
 {
-	for (int i = 0; i < shorts; i++)
-		nap_us(4300);
-	for (int i = 0; i < longs; i++)
-		nap_us(17000);
-	printf("napped %d x 4.3 ms, %d x 17 ms\n", shorts, longs);
+	char line[4096] = "slots";
+	size_t used = strlen(line);
+	for (int i = 0; i < shorts + longs && used < sizeof line; i++) {
+		uint64_t start = monotonic_ns();
+		nap_us(i < shorts ? 4300 : 17000);
+		used += (size_t)snprintf(line + used, sizeof line - used, " %d", log2_slot(monotonic_ns() - start));
+	}
+	/* one write: bpfvm trace's own lines share the output */
+	printf("%s\nnapped %d x 4.3 ms, %d x 17 ms\n", line, shorts, longs);
 	return 0;
 }
 
