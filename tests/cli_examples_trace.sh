@@ -2,7 +2,8 @@
 # cli_examples_trace.sh - the tracing tools of examples/trace run by
 # `bpfvm trace` on tests/trace/examples_target.c, whose behaviour is
 # known: funclatency's histogram of known sleeps, syscount's counts by
-# syscall name.
+# syscall name, opensnoop's records of known opens, memleak's outstanding
+# bytes by the stacks that allocated them.
 # Usage: cli_examples_trace.sh BPFVM EXAMPLES_TRACE_DIR TARGET plain|sanitized
 set -u
 bpfvm=$1 dir=$2 target=$3 build=$4
