@@ -93,7 +93,7 @@ int cmd_trace(int argc, char **argv);
  * entries BTF-typed; ring buffer and perf records as they are consumed. */
 struct bpfvm_instance;
 void dump_maps(const struct bpfvm_object *obj, struct bpfvm_instance *inst);
-void drain_ringbufs(struct bpfvm_instance *inst);
+void drain_ringbufs(struct bpfvm_instance *inst, int (*record)(void *map_name, void *data, size_t size));
 
 /* A running host's hooks (tools/cmd_hook.c). */
 int cmd_hook(int argc, char **argv);

@@ -216,8 +216,9 @@ static int attach_perf(bpfvm_instance *inst)
 	return 0;
 }
 
-/* Ring buffer records and perf samples, printed as they arrive. */
-void drain_ringbufs(bpfvm_instance *inst)
+/* Ring buffer records and perf samples, printed as they arrive; each ring
+ * buffer record by `record` (NULL: as hex text). */
+void drain_ringbufs(bpfvm_instance *inst, int (*record)(void *map_name, void *data, size_t size))
 {
 	const bpfvm_object *obj = bpfvm_instance_object(inst);
 	for (size_t i = 0; i < bpfvm_object_map_count(obj); i++) {
@@ -226,7 +227,7 @@ void drain_ringbufs(bpfvm_instance *inst)
 		bpfvm_map_info_get(m, &info);
 		void *name = (void *)bpfvm_object_map_at(obj, i)->name;
 		if (info.type == BPF_MAP_TYPE_RINGBUF)
-			bpfvm_map_ringbuf_consume(m, print_record, name, NULL);
+			bpfvm_map_ringbuf_consume(m, record ? record : print_record, name, NULL);
 		else if (info.type == BPF_MAP_TYPE_PERF_EVENT_ARRAY)
 			bpfvm_map_perf_consume(m, print_sample, print_lost, name, NULL);
 	}
@@ -346,7 +347,7 @@ static int run_pcap(bpfvm_program *prog, const bpfvm_region *regions, size_t nre
 				oh.caplen = oh.len = (uint32_t)t.retval;   /* a socket filter keeps that many bytes */
 			pcap_dump((u_char *)out, &oh, buf);
 		}
-		drain_ringbufs(inst);
+		drain_ringbufs(inst, NULL);
 	}
 	if (got == -1 && !rc)
 		rc = fail("%s: %s", a->pcap_in, pcap_geterr(in));
@@ -510,7 +511,7 @@ int cmd_run_object(const char *path, int argc, char **argv)
 		rc = fail("%s: %s%s", path, at_insn(err.insn), err.msg);
 		goto out;
 	}
-	drain_ringbufs(inst);
+	drain_ringbufs(inst, NULL);
 	printf("Return value: %" PRIu64 ", duration%s: %" PRIu64 "ns\n", t.retval, a.repeat > 1 ? " (average)" : "",
 	       t.duration_ns);
 	if (a.dump_maps)

@@ -38,19 +38,7 @@ static int json_record(void *ctx, void *data, size_t size)
 
 void trace_drain(bpfvm_instance *inst, bool json)
 {
-	if (!json) {
-		drain_ringbufs(inst);
-	} else {
-		const bpfvm_object *obj = bpfvm_instance_object(inst);
-		for (size_t i = 0; i < bpfvm_object_map_count(obj); i++) {
-			bpfvm_map *m = bpfvm_instance_map(inst, i);
-			bpfvm_map_info info;
-			bpfvm_map_info_get(m, &info);
-			void *name = (void *)bpfvm_object_map_at(obj, i)->name;
-			if (info.type == MAP_TYPE_RINGBUF)
-				bpfvm_map_ringbuf_consume(m, json_record, name, NULL);
-		}
-	}
+	drain_ringbufs(inst, json ? json_record : NULL);
 	fflush(stdout);
 }
 
