@@ -395,25 +395,44 @@ static int check_arg(struct verifier_env *env, struct vstate *st, struct call_ar
 	}
 }
 
-/* A helper taking a callback: the helper may return without calling
- * back, so the walk continues from the next instruction in a pending
- * state; this one enters the callback (calls again are explored from its
- * exit). */
+/* A helper taking a callback, as the kernel walks it (push_callback_call):
+ * the callback's walk is queued, and this one goes on past the call, as
+ * if the helper returned without calling back.  The callback's exit
+ * comes back to the call (check_exit), which queues it again until the
+ * states at the call settle. */
 static int call_back(struct verifier_env *env, struct vstate *st, uint32_t pc, const struct call_args *c)
 {
-	struct vstate *after = state_dup(st);
-	if (!after)
-		return reject(env, -ENOMEM, "out of memory");
-	struct vframe *af = cur_frame(after);
+	struct vframe *f = cur_frame(st);
+	int rc;
+	/* bpf_loop calls back at most its count of times: the kernel queues
+	 * the callback that many times on a path, then only goes on */
+	bool more = true;
+	if (c->d->callback == CALLBACK_LOOP) {
+		if ((rc = mark_precise(env, st, 1)))
+			return rc;
+		more = f->callbacks_queued < f->regs[1].v.umax;
+		if (!more && env->log_level >= 2)
+			vlog(env, "frame%u bpf_loop iteration limit reached\n", st->curframe);
+	}
+	if (more) {
+		struct vstate *cb = state_dup(st);
+		if (!cb)
+			return reject(env, -ENOMEM, "out of memory");
+		struct vreg fn = *c->func, mp = c->map ? *c->map : (struct vreg){ 0 }, cx = f->regs[3];
+		rc = setup_callback(env, cb, pc, c->d, &fn, &mp, &cx);
+		cb->callback_depth++;
+		cb->frames[cb->curframe - 1]->callbacks_queued++;
+		if (!rc)
+			rc = push_pending(env, cb, cfg_subprog_start(&env->cfg, fn.subprog));
+		state_free(cb);
+		if (rc)
+			return rc;
+	}
+	f->callbacks_queued = 0;
 	for (int i = 1; i <= 5; i++)
-		mark_not_init(&af->regs[i]);
-	mark_unknown(&af->regs[0]);
-	int rc = push_pending(env, after, pc + 1);
-	state_free(after);
-	if (rc)
-		return rc;
-	struct vreg fn = *c->func, mp = c->map ? *c->map : (struct vreg){ 0 }, cx = cur_frame(st)->regs[3];
-	return setup_callback(env, st, pc, c->d, &fn, &mp, &cx);
+		mark_not_init(&f->regs[i]);
+	mark_unknown(&f->regs[0]);
+	return 0;
 }
 
 /* What the helper returns in r0 (an acquired reference for a ringbuf
@@ -468,12 +487,10 @@ static int set_return(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 	return 0;
 }
 
-int check_helper(struct verifier_env *env, struct vstate *st, uint32_t pc, const bpfvm_insn *in,
-                 bool *entered_callback)
+int check_helper(struct verifier_env *env, struct vstate *st, uint32_t pc, const bpfvm_insn *in)
 {
 	struct call_args c = { .id = (uint32_t)in->imm };
 	int rc;
-	*entered_callback = false;
 	if ((rc = check_helper_allowed(env, st, c.id, &c.d)))
 		return rc;
 	c.p = &c.d->proto;
@@ -495,12 +512,8 @@ int check_helper(struct verifier_env *env, struct vstate *st, uint32_t pc, const
 		release_ref(st, c.release);
 	if (c.p->changes_pkt)
 		invalidate_pkt(st);
-	if (c.func) {
-		if ((rc = call_back(env, st, pc, &c)))
-			return rc;
-		*entered_callback = true;
-		return 0;
-	}
+	if (c.func)
+		return call_back(env, st, pc, &c);
 	return set_return(env, st, pc, &c);
 }
 

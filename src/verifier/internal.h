@@ -77,7 +77,24 @@ struct explored {
 	uint32_t hits, misses;
 	uint32_t pc;
 	bool all_precise;         /* every scalar here and before is precise */
+	struct scc_instance *inst; /* the walk through a loop it was kept in */
 	bool dropped;             /* out of the search (rarely helped) */
+};
+
+/* One walk through a loop (scc.c): from the first state kept in it to
+ * the end of every path from that state. */
+struct scc_instance {
+	struct scc_instance *next; /* every one, for freeing */
+	uint32_t backedges;       /* paths pruned at a fixed point in it */
+};
+
+/* A loop under a call chain (scc.c): the states kept in it share it. */
+struct scc_visit {
+	uint32_t callsites[MAX_FRAMES]; /* the call sites of frames 0..depth-1 */
+	uint32_t depth;           /* the frame whose instruction is in the loop */
+	uint32_t scc;             /* the loop (a component of the CFG) */
+	struct explored *entry;   /* the first state kept in it; NULL: not in it */
+	struct scc_instance *inst; /* the walk through it going on, if any */
 };
 
 struct pending {
@@ -104,6 +121,10 @@ struct verifier_env {
 	struct explored *parent;  /* the current path's last checkpoint */
 	struct hist hist;         /* the current path since that checkpoint */
 	struct hist_entry cur;    /* the instruction being checked */
+	uint32_t *scc;            /* per instruction: its loop (scc.c), 0 if none */
+	struct scc_visit *visits;
+	uint32_t visit_count, visit_cap;
+	struct scc_instance *instances;
 	struct loop_stats *loops; /* one per loop head, by head */
 	uint32_t loop_count;
 	uint32_t *loop_of;        /* per instruction: loop index + 1 if a head */
@@ -257,9 +278,8 @@ int check_cond_jmp(struct verifier_env *env, struct vstate *st, uint32_t pc, con
 
 /* ---- calls (call.c) ------------------------------------------------------ */
 
-/* A helper call; *entered_callback when the walk goes on in a callback. */
-int check_helper(struct verifier_env *env, struct vstate *st, uint32_t pc, const bpfvm_insn *in,
-                 bool *entered_callback);
+/* A helper call (one calling back queues the callback's walk). */
+int check_helper(struct verifier_env *env, struct vstate *st, uint32_t pc, const bpfvm_insn *in);
 /* Whether helper id of table `helpers` calls back (its descriptor names a
  * kind of callback): the helper's call is a loop head. */
 bool helper_calls_back(const void *helpers, uint32_t id);
@@ -322,8 +342,31 @@ bool is_open_coded_loop_head(const struct verifier_env *env, uint32_t pc);
  * kernel's extra conditions: an ACTIVE iterator, another may_goto depth). */
 bool loop_head_may_prune(const struct verifier_env *env, uint32_t pc, const struct vstate *old,
                          const struct vstate *cur);
+/* Every scalar of the checkpoints before e becomes precise. */
+void mark_all_precise_before(struct explored *e);
+
 /* Whether iterator slot old covers cur (their spilled parts). */
 bool iter_slots_covered(const struct vreg *old, const struct vreg *cur, bool exact);
+
+/* ---- loops as components of the control flow (scc.c) --------------------- */
+
+/* Numbers the loops of the program into env->scc. */
+int scc_compute(struct verifier_env *env);
+/* A state was kept: the visit of its loop starts with it if none is on. */
+int scc_enter(struct verifier_env *env, struct explored *e);
+/* Every path from e is walked: the visit it started ends; if paths were
+ * pruned at a fixed point in it, every number of the states before it
+ * becomes precise (their futures passed through the loop, whose states'
+ * precision marks are never final). */
+void scc_exit(struct verifier_env *env, struct explored *e);
+/* A path was pruned against e at a fixed point of its loop. */
+void scc_add_backedge(struct verifier_env *env, const struct explored *e);
+/* Whether e's precision marks are not final, so that only a state all
+ * of whose numbers cover another's may prune it: e was kept in a walk
+ * through a loop that had paths pruned at a fixed point, or the walk
+ * going on through e's loop has. */
+bool scc_incomplete(const struct verifier_env *env, const struct explored *e);
+void scc_free(struct verifier_env *env);
 
 /* ---- explored states and pending branches (states.c) --------------------- */
 
@@ -334,6 +377,9 @@ void path_done(struct verifier_env *env);
 /* At a prune point: 1 if a stored state covers st (prune), 0 to go on
  * (st stored), <0 on error. */
 int visit(struct verifier_env *env, uint32_t pc, struct vstate *st);
+/* Back at the call of a helper calling back, from the callback at st:
+ * the kernel's widening of numbers against the state kept at the call. */
+void widen_callback_return(struct verifier_env *env, struct vstate *st, uint32_t callsite);
 /* Frees every stored state and every pending branch. */
 void free_search_states(struct verifier_env *env);
 

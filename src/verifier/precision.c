@@ -12,8 +12,9 @@
  * walks that history backwards from the instruction that needs the
  * value, following which registers and stack slots the value came from,
  * and marks them precise in each checkpoint on the way, until nothing
- * is left to follow or a checkpoint already has them precise.  Where
- * the walk cannot follow (a callback, an atomic on the stack), every
+ * is left to follow or a checkpoint already has them precise (through
+ * callbacks too, as the kernel's backtrack_insn).  Where the walk cannot
+ * follow (a callback's own stack at its start, an atomic on the stack), every
  * scalar of every checkpoint on the path becomes precise: the
  * comparison is then the full one, as before precision tracking.
  *
@@ -162,6 +163,25 @@ static bool backtrack_insn(const struct verifier_env *env, const struct hist_ent
 				SET(bt->regs[fr + 1], 0);
 			}
 			bt->frame = fr + 1;
+			return true;
+		}
+		if (op->format == FMT_EXIT && e->frame == fr + 1) {
+			/* back into a callback at its exit (the kernel's
+			 * backtrack_insn): the caller's r1-r5 are the helper's
+			 * arguments, the same as at the call that queued the
+			 * callback, which marked what its checks needed; the
+			 * callback's r0 is not the caller's */
+			*m &= (uint16_t)~(LIVENESS_ARGS | 1u);
+			bt->frame = fr + 1;
+			return true;
+		}
+		if (op->format == FMT_CALL && (uint32_t)e->frame + 1 == fr) {
+			/* back out of a callback at its start: the helper set
+			 * its r1-r5, from nothing the walk follows */
+			if ((*m & (uint16_t)~LIVENESS_ARGS) || bt->slots[fr])
+				return false;
+			*m = 0;
+			bt->frame = fr - 1;
 			return true;
 		}
 		if (op->format == FMT_CALL_LOCAL && (uint32_t)e->frame + 1 == fr) {
@@ -320,6 +340,14 @@ static void mark_all_on_path(struct verifier_env *env)
 	for (struct explored *e = env->parent; e && !e->all_precise; e = e->parent) {
 		mark_all_in(e->st);
 		e->all_precise = true;
+	}
+}
+
+void mark_all_precise_before(struct explored *e)
+{
+	for (struct explored *p = e->parent; p && !p->all_precise; p = p->parent) {
+		mark_all_in(p->st);
+		p->all_precise = true;
 	}
 }
 

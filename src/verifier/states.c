@@ -435,6 +435,7 @@ void path_done(struct verifier_env *env)
 	for (struct explored *e = env->parent; e; e = e->parent) {
 		if (--e->branches)
 			break;
+		scc_exit(env, e);
 		/* no path walks back through it any more: only a state still
 		 * in the search is kept, without its history */
 		hist_free(&e->hist);
@@ -454,10 +455,10 @@ static bool is_ancestor(const struct explored *anc, const struct explored *from)
 	return false;
 }
 
-/* Widening for a helper that calls back an unknown number of times:
- * numbers that changed since the last visit become unknown, so that the
- * states at the call settle (the kernel reaches the same end by ignoring
- * numbers that no safety check depends on). */
+/* Widening at an iterator's next call or may_goto: numbers that changed
+ * since the last visit become unknown, so that the states at the loop
+ * head settle (the kernel reaches the same end by ignoring numbers that
+ * no safety check depends on). */
 static void widen(struct vstate *cur, const struct vstate *old)
 {
 	if (cur->curframe != old->curframe)
@@ -488,26 +489,81 @@ static void widen(struct vstate *cur, const struct vstate *old)
 	}
 }
 
+/* st at pc is covered by e in full (every number), e's precision marks
+ * not being final (e is still being walked, or its loop's walk had
+ * paths pruned so): what e marked precise so far is precise on st's
+ * path too, and the walk through the loop has a backedge (scc.c, which
+ * keeps the comparisons in full until the rest is sure).  Whether the
+ * path may end (precision propagated). */
+static bool fixed_point(struct verifier_env *env, uint32_t pc, struct vstate *st, struct explored *e)
+{
+	e->hits++;
+	if (e->branches || scc_incomplete(env, e))
+		scc_add_backedge(env, e);
+	return propagate_precision(env, st, e->st, pc, false) == 0;
+}
+
+/* The kernel's maybe_widen_reg: a number neither precise in old or cur
+ * nor equal in both becomes unknown. */
+static void widen_imprecise(const struct vreg *old, struct vreg *cur, struct idmap *m)
+{
+	if (old->type != REG_SCALAR || cur->type != REG_SCALAR || old->precise || cur->precise)
+		return;
+	if (!memcmp(&old->v, &cur->v, sizeof old->v) && !old->id == !cur->id && ids_match(m, old->id, cur->id))
+		return;
+	mark_unknown(cur);
+}
+
+static bool same_callsites(const struct vstate *a, const struct vstate *b)
+{
+	if (a->curframe != b->curframe)
+		return false;
+	for (uint32_t fi = 1; fi <= a->curframe; fi++)
+		if (a->frames[fi]->callsite != b->frames[fi]->callsite)
+			return false;
+	return true;
+}
+
+void widen_callback_return(struct verifier_env *env, struct vstate *st, uint32_t callsite)
+{
+	/* the kernel's find_prev_entry: the newest state kept at the call
+	 * still being walked, under the same calls */
+	const struct vstate *old = NULL;
+	for (struct explored *e = env->explored[callsite]; e && !old; e = e->next)
+		if (e->branches && e->st && same_callsites(e->st, st))
+			old = e->st;
+	if (!old)
+		return;
+	struct idmap m = { 0 };
+	for (uint32_t fi = st->curframe + 1; fi-- > 0;) {
+		const struct vframe *of = old->frames[fi];
+		struct vframe *cf = st->frames[fi];
+		for (int i = 0; i < 11; i++)
+			widen_imprecise(&of->regs[i], &cf->regs[i], &m);
+		/* spilled registers only where the slot's lowest byte holds
+		 * one (the kernel's is_spilled_reg) */
+		for (uint32_t sl = 0; sl < of->slots && sl < cf->slots; sl++)
+			if (of->stack[sl].type[0] == SLOT_SPILL && cf->stack[sl].type[0] == SLOT_SPILL)
+				widen_imprecise(&of->stack[sl].spilled, &cf->stack[sl].spilled, &m);
+	}
+}
+
 /* At a loop head (a helper calling back, an iterator's next call,
  * may_goto): whether a stored state covers st, after widening st once
  * the head has been met with two states kept. */
-static bool covered_at_loop_head(struct verifier_env *env, uint32_t pc, struct vstate *st)
+static bool covered_at_loop_head(struct verifier_env *env, uint32_t pc, struct vstate *st, bool widens)
 {
 	uint32_t seen = 0;
 	for (struct explored *e = env->explored[pc]; e; e = e->next) {
-		if (states_covered(env, pc, e->st, st, RANGE_WITHIN) && loop_head_may_prune(env, pc, e->st, st)) {
-			e->hits++;
-			return propagate_precision(env, st, e->st, pc, true) == 0;
-		}
+		if (states_covered(env, pc, e->st, st, RANGE_WITHIN) && loop_head_may_prune(env, pc, e->st, st))
+			return fixed_point(env, pc, st, e);
 		seen++;
 	}
-	if (seen >= 2 && env->explored[pc]->st) {
+	if (widens && seen >= 2 && env->explored[pc]->st) {
 		widen(st, env->explored[pc]->st);
 		for (struct explored *e = env->explored[pc]; e; e = e->next)
-			if (states_covered(env, pc, e->st, st, RANGE_WITHIN) && loop_head_may_prune(env, pc, e->st, st)) {
-				e->hits++;
-				return propagate_precision(env, st, e->st, pc, true) == 0;
-			}
+			if (states_covered(env, pc, e->st, st, RANGE_WITHIN) && loop_head_may_prune(env, pc, e->st, st))
+				return fixed_point(env, pc, st, e);
 	}
 	return false;
 }
@@ -549,6 +605,8 @@ static int store_state(struct verifier_env *env, uint32_t pc, const struct vstat
 	env->all = n;
 	env->parent = n;
 	env->state_count[pc]++;
+	if (scc_enter(env, n))
+		return -ENOMEM;
 	struct loop_stats *l = loop_at(env, pc);
 	if (l)
 		l->kept++;
@@ -574,10 +632,11 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 		l->visits++;
 	const struct isa_op *op = env->cfg.ops[pc];
 	bool may_goto = op && op->format == FMT_MAY_GOTO;
-	bool calls_back = (isa_is_helper_call(&env->insns[pc]) &&
-	                   helper_calls_back(env->opts->helpers, (uint32_t)env->insns[pc].imm)) ||
-	                  (!may_goto && is_open_coded_loop_head(env, pc));
-	if ((calls_back || may_goto) && covered_at_loop_head(env, pc, st))
+	bool helper_loop = isa_is_helper_call(&env->insns[pc]) &&
+	                   helper_calls_back(env->opts->helpers, (uint32_t)env->insns[pc].imm);
+	bool calls_back = helper_loop || (!may_goto && is_open_coded_loop_head(env, pc));
+	/* a callback's numbers were widened at its return already */
+	if ((calls_back || may_goto) && covered_at_loop_head(env, pc, st, !helper_loop))
 		return 1;
 	/* keep a state at every prune point (as the running kernel appears
 	 * to: its processed counts match this, not the older heuristic of
@@ -599,6 +658,13 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			if (!calls_back && !may_goto && !force && env->jmps - env->prev_jmps < 20 &&
 			    env->processed - env->prev_processed < 100)
 				add = false;
+		} else if (scc_incomplete(env, e)) {
+			/* e's loop is still being walked: its marks are not
+			 * final, so every number of e must cover st's */
+			if (states_covered(env, pc, e->st, st, RANGE_WITHIN)) {
+				note_pruned(env, pc);
+				return fixed_point(env, pc, st, e) ? 1 : -ENOMEM;
+			}
 		} else if (states_covered(env, pc, e->st, st, NOT_EXACT)) {
 			e->hits++;
 			note_pruned(env, pc);

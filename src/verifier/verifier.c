@@ -166,20 +166,11 @@ static int check_exit(struct verifier_env *env, struct vstate *st, uint32_t *nex
 			mark_unknown(r);
 	});
 	if (cb >= 0) {
-		/* back at the helper: it may call again (explored from the
-		 * helper's instruction), or return */
-		struct vstate *again = state_dup(st);
-		if (!again)
-			return reject(env, -ENOMEM, "out of memory");
-		again->callback_depth++;
-		rc = push_pending(env, again, callsite);
-		state_free(again);
-		if (rc)
-			return rc;
-		for (int i = 1; i <= 5; i++)
-			mark_not_init(&cf->regs[i]);
-		mark_unknown(&cf->regs[0]);
-		*next = callsite + 1;
+		/* back at the helper's call, as the kernel goes (its
+		 * prepare_func_exit): the call queues the callback again
+		 * (call.c), unless a state kept there covers this one */
+		widen_callback_return(env, st, callsite);
+		*next = callsite;
 		return 0;
 	}
 	for (int i = 1; i <= 5; i++)
@@ -293,14 +284,8 @@ static int check_insn(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 	case FMT_CALL: {
 		if (isa_is_kfunc_call(in))
 			return check_kfunc(env, st, pc, in);
-		bool entered;
-		rc = check_helper(env, st, pc, in, &entered);
-		if (rc)
-			return rc;
 		/* a tail call that fails goes on with the next instruction */
-		if (entered)
-			*next = cfg_subprog_start(&env->cfg, cur_frame(st)->subprog);
-		return 0;
+		return check_helper(env, st, pc, in);
 	}
 	case FMT_CALL_LOCAL: {
 		uint32_t target = (uint32_t)isa_branch_target(op, in, pc);
@@ -422,6 +407,7 @@ static void report(struct verifier_env *env, const struct vstate *st, uint32_t p
 static void free_env(struct verifier_env *env)
 {
 	free_search_states(env);
+	scc_free(env);
 	free(env->loops);
 	free(env->loop_of);
 	liveness_free(&env->liveness);
@@ -603,6 +589,8 @@ static int prepare(struct verifier_env *env)
 	if ((rc = liveness_compute(&env->liveness, env->cfg.a, insns, verifier_insn_regs, env->opts->helpers, err)))
 		return rc;
 	cfg_mark_prune_points(&env->cfg, is_loop_head_insn, env->opts->helpers);
+	if ((rc = scc_compute(env)))
+		return rc;
 	return find_loops(env);
 }
 

@@ -89,6 +89,9 @@ struct vframe {
 	uint32_t slots;           /* stack slots allocated (deepest touched) */
 	/* a callback frame: the helper that called back (bpf_loop, ...) */
 	int32_t callback_helper;  /* helper id, or -1 */
+	/* callbacks the call this frame is at queued on this path (the
+	 * kernel's callback_depth: bpf_loop queues at most its count) */
+	uint32_t callbacks_queued;
 	/* last, so that copies can stop after the slots in use */
 	struct stack_slot stack[STACK_SLOTS]; /* slot i covers fp-8*(i+1) .. fp-8*i-1 */
 };

@@ -1,0 +1,252 @@
+/*
+ * scc.c - the program's loops as the kernel's verifier (6.16 on) sees
+ * them: strongly connected components of each subprogram's control-flow
+ * graph, and the "visits" of those components during the walk.
+ *
+ * Owns: scc_compute(), scc_enter(), scc_exit(), scc_add_backedge(),
+ * scc_incomplete(), scc_free().  The kernel's rule (compute_scc,
+ * maybe_enter_scc, maybe_exit_scc, incomplete_read_marks): a state kept
+ * inside a loop belongs to the visit of its call chain (the call sites
+ * of its frames down to the outermost frame that is in a loop, and that
+ * loop); the visit starts with the first state kept in it and ends when
+ * every path from that state is walked.  Once a path of the visit was
+ * pruned against a state still being walked (a loop's fixed point: a
+ * "backedge"), the precision marks of the visit's states are not final
+ * until the visit ends, so until then a state of the visit covers
+ * another only if every number of it covers the other's, precise or not.
+ * A helper calling back (bpf_loop) is a loop of its own call.  Where the
+ * kernel completes those marks when the visit ends (propagate_backedges),
+ * bpfvm keeps comparing the states kept in such a walk in full, and
+ * makes every number of the states before the walk precise.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "verifier/internal.h"
+
+/* ---- components (Tarjan's algorithm, without recursion) ------------------ */
+
+/* The instructions pc may go to next within its subprogram; calls
+ * return to the next instruction. */
+static uint32_t successors(const struct verifier_env *env, uint32_t pc, uint32_t succ[2])
+{
+	const struct isa_op *op = env->cfg.ops[pc];
+	uint32_t n = 0;
+	uint32_t next = pc + (isa_is_lddw(&env->insns[pc]) ? 2 : 1);
+	if (op->branch == BRANCH_EXIT)
+		return 0;
+	if (op->branch != BRANCH_ALWAYS && next < env->count)
+		succ[n++] = next;
+	if (op->branch == BRANCH_COND || op->branch == BRANCH_ALWAYS) {
+		int64_t t = isa_branch_target(op, &env->insns[pc], pc);
+		if (t >= 0 && (uint64_t)t < env->count && (n == 0 || (uint32_t)t != succ[0]))
+			succ[n++] = (uint32_t)t;
+	}
+	return n;
+}
+
+struct tarjan {
+	uint32_t *index, *low;    /* 0: not visited yet */
+	uint32_t *stack, sp;      /* the component being built */
+	bool *on_stack;
+	uint32_t *walk, *next_succ, wp;  /* the depth-first walk */
+	uint32_t counter, sccs;
+};
+
+/* pc is the root of a component: numbers it, if it is a loop (more than
+ * one instruction, one that jumps to itself, or a helper calling back). */
+static void close_component(struct verifier_env *env, struct tarjan *t, uint32_t pc)
+{
+	uint32_t succ[2], n = successors(env, pc, succ);
+	bool loop = t->stack[t->sp - 1] != pc || (n > 0 && succ[0] == pc) || (n > 1 && succ[1] == pc) ||
+	            (isa_is_helper_call(&env->insns[pc]) &&
+	             helper_calls_back(env->opts->helpers, (uint32_t)env->insns[pc].imm));
+	uint32_t id = loop ? ++t->sccs : 0;
+	uint32_t w;
+	do {
+		w = t->stack[--t->sp];
+		t->on_stack[w] = false;
+		env->scc[w] = id;
+	} while (w != pc);
+}
+
+static void tarjan_from(struct verifier_env *env, struct tarjan *t, uint32_t root)
+{
+	t->wp = 0;
+	t->walk[t->wp] = root;
+	t->next_succ[t->wp++] = 0;
+	t->index[root] = t->low[root] = ++t->counter;
+	t->stack[t->sp++] = root;
+	t->on_stack[root] = true;
+	while (t->wp) {
+		uint32_t v = t->walk[t->wp - 1], succ[2];
+		uint32_t n = successors(env, v, succ);
+		if (t->next_succ[t->wp - 1] < n) {
+			uint32_t w = succ[t->next_succ[t->wp - 1]++];
+			if (!t->index[w]) {
+				t->index[w] = t->low[w] = ++t->counter;
+				t->stack[t->sp++] = w;
+				t->on_stack[w] = true;
+				t->walk[t->wp] = w;
+				t->next_succ[t->wp++] = 0;
+			} else if (t->on_stack[w] && t->index[w] < t->low[v]) {
+				t->low[v] = t->index[w];
+			}
+			continue;
+		}
+		t->wp--;
+		if (t->low[v] == t->index[v])
+			close_component(env, t, v);
+		if (t->wp) {
+			uint32_t u = t->walk[t->wp - 1];
+			if (t->low[v] < t->low[u])
+				t->low[u] = t->low[v];
+		}
+	}
+}
+
+int scc_compute(struct verifier_env *env)
+{
+	size_t n = env->count;
+	struct tarjan t = { 0 };
+	env->scc = calloc(n, sizeof *env->scc);
+	t.index = calloc(n, sizeof *t.index);
+	t.low = calloc(n, sizeof *t.low);
+	t.stack = calloc(n, sizeof *t.stack);
+	t.walk = calloc(n, sizeof *t.walk);
+	t.next_succ = calloc(n, sizeof *t.next_succ);
+	t.on_stack = calloc(n, sizeof *t.on_stack);
+	int rc = 0;
+	if (!env->scc || !t.index || !t.low || !t.stack || !t.walk || !t.next_succ || !t.on_stack)
+		rc = error_set(env->err, -ENOMEM, -1, "out of memory");
+	for (uint32_t pc = 0; !rc && pc < n; pc++)
+		if (env->cfg.ops[pc] && !t.index[pc])
+			tarjan_from(env, &t, pc);
+	free(t.index);
+	free(t.low);
+	free(t.stack);
+	free(t.walk);
+	free(t.next_succ);
+	free(t.on_stack);
+	return rc;
+}
+
+/* ---- visits -------------------------------------------------------------- */
+
+/* A state's call chain: the call sites of its frames down to the first
+ * frame whose instruction is in a loop, and that loop; false if none is. */
+static bool callchain(const struct verifier_env *env, const struct vstate *st, uint32_t pc,
+                      struct scc_visit *key)
+{
+	memset(key, 0, sizeof *key);
+	for (uint32_t i = 0; i <= st->curframe; i++) {
+		uint32_t at = i < st->curframe ? st->frames[i + 1]->callsite : pc;
+		if (env->scc[at]) {
+			key->scc = env->scc[at];
+			key->depth = i;
+			return true;
+		}
+		key->callsites[i] = at;
+	}
+	return false;
+}
+
+static struct scc_visit *visit_lookup(const struct verifier_env *env, const struct scc_visit *key)
+{
+	for (uint32_t i = 0; i < env->visit_count; i++) {
+		struct scc_visit *v = &env->visits[i];
+		if (v->scc == key->scc && v->depth == key->depth &&
+		    !memcmp(v->callsites, key->callsites, key->depth * sizeof key->callsites[0]))
+			return v;
+	}
+	return NULL;
+}
+
+int scc_enter(struct verifier_env *env, struct explored *e)
+{
+	struct scc_visit key;
+	if (!callchain(env, e->st, e->pc, &key))
+		return 0;
+	struct scc_visit *v = visit_lookup(env, &key);
+	if (!v) {
+		if (env->visit_count == env->visit_cap) {
+			uint32_t ncap = env->visit_cap ? env->visit_cap * 2 : 16;
+			struct scc_visit *nv = realloc(env->visits, ncap * sizeof *nv);
+			if (!nv)
+				return reject(env, -ENOMEM, "out of memory");
+			env->visits = nv;
+			env->visit_cap = ncap;
+		}
+		v = &env->visits[env->visit_count++];
+		*v = key;
+	}
+	if (!v->entry) {
+		struct scc_instance *inst = calloc(1, sizeof *inst);
+		if (!inst)
+			return reject(env, -ENOMEM, "out of memory");
+		inst->next = env->instances;
+		env->instances = inst;
+		v->entry = e;
+		v->inst = inst;
+		if (env->log_level >= 2)
+			vlog(env, "SCC enter (%u)\n", v->scc);
+	}
+	e->inst = v->inst;
+	return 0;
+}
+
+void scc_exit(struct verifier_env *env, struct explored *e)
+{
+	struct scc_visit key;
+	if (!e->st || !callchain(env, e->st, e->pc, &key))
+		return;
+	struct scc_visit *v = visit_lookup(env, &key);
+	if (!v || v->entry != e)
+		return;
+	if (env->log_level >= 2)
+		vlog(env, "SCC exit (%u)\n", v->scc);
+	/* the kernel propagates the precision marks of the states pruned
+	 * against to the paths pruned (propagate_backedges); bpfvm keeps
+	 * the loop's states compared in full instead (scc_incomplete), and
+	 * what came before the loop gets every number precise */
+	if (v->inst->backedges)
+		mark_all_precise_before(e);
+	v->entry = NULL;
+	v->inst = NULL;
+}
+
+void scc_add_backedge(struct verifier_env *env, const struct explored *e)
+{
+	struct scc_visit key;
+	if (!callchain(env, e->st, e->pc, &key))
+		return;
+	struct scc_visit *v = visit_lookup(env, &key);
+	struct scc_instance *inst = v && v->inst ? v->inst : e->inst;
+	if (!inst)
+		return;
+	inst->backedges++;
+	if (env->log_level >= 2)
+		vlog(env, "SCC backedge (%u)\n", v->scc);
+}
+
+bool scc_incomplete(const struct verifier_env *env, const struct explored *e)
+{
+	if (e->inst && e->inst->backedges)
+		return true;
+	struct scc_visit key;
+	if (!callchain(env, e->st, e->pc, &key))
+		return false;
+	const struct scc_visit *v = visit_lookup(env, &key);
+	return v && v->inst && v->inst->backedges;
+}
+
+void scc_free(struct verifier_env *env)
+{
+	for (struct scc_instance *i = env->instances; i;) {
+		struct scc_instance *next = i->next;
+		free(i);
+		i = next;
+	}
+	free(env->scc);
+	free(env->visits);
+}
