@@ -56,6 +56,12 @@ struct hist {
 	 * points, stack accesses): past HIST_FORCE_CHECKPOINT of them the
 	 * next prune point keeps a state, as the kernel's does */
 	uint32_t marks;
+	/* registers a walk back through these entries could change or
+	 * widen (written, or compared with others), and whether any entry
+	 * is of another frame: a walk for registers untouched here goes
+	 * straight to the checkpoint (precision.c) */
+	uint16_t touched;
+	bool frames;
 };
 #define HIST_FORCE_CHECKPOINT 40
 
@@ -125,6 +131,7 @@ struct verifier_env {
 	struct scc_visit *visits;
 	uint32_t visit_count, visit_cap;
 	struct scc_instance *instances;
+	uint32_t visits_with_backedges;  /* walks going on with backedges */
 	struct loop_stats *loops; /* one per loop head, by head */
 	uint32_t loop_count;
 	uint32_t *loop_of;        /* per instruction: loop index + 1 if a head */

@@ -51,12 +51,35 @@ static bool hist_marked(const struct verifier_env *env, const struct hist_entry 
 	return env->cfg.prune[e->pc] || (e->flags & (HIST_STACK | HIST_STACK_WIDE));
 }
 
+/* Adds what entry e touches to h's summary (struct hist). */
+static void hist_note(const struct verifier_env *env, struct hist *h, const struct hist_entry *e)
+{
+	const struct isa_op *op = env->cfg.ops[e->pc];
+	const bpfvm_insn *in = &env->insns[e->pc];
+	uint16_t t = 0;
+	/* a jump narrowing copies too: what its operand depends on grows */
+	if (e->linked_regs || e->linked_slots)
+		t |= (uint16_t)(e->linked_regs | (1u << in->dst));
+	if (op->regs & ISA_REG_WRITES_DST)
+		t |= (uint16_t)(1u << in->dst);
+	if (op->regs & ISA_REG_WRITES_SRC)
+		t |= (uint16_t)(1u << in->src);
+	if (op->regs & (ISA_REG_WRITES_R0 | ISA_REG_CLOBBERS_ARGS) || op->branch == BRANCH_CALL_HELPER ||
+	    op->format == FMT_LDABS || op->format == FMT_LDIND)
+		t |= 0x3f;
+	if (op->format == FMT_JMP_REG)
+		t |= (uint16_t)((1u << in->dst) | (1u << in->src));
+	h->touched |= t;
+	h->frames |= e->frame != h->e[0].frame || (e->flags & (HIST_LINKED_OTHER | HIST_CALLBACK));
+}
+
 int hist_push(struct verifier_env *env)
 {
 	if (hist_reserve(&env->hist, env->hist.n + 1))
 		return reject(env, -ENOMEM, "out of memory");
 	env->hist.e[env->hist.n++] = env->cur;
 	env->hist.marks += hist_marked(env, &env->cur);
+	hist_note(env, &env->hist, &env->cur);
 	return 0;
 }
 
@@ -70,9 +93,12 @@ int hist_copy(const struct verifier_env *env, struct hist *dst, const struct his
 	if (src->n)
 		memcpy(dst->e, src->e, src->n * sizeof *dst->e);
 	dst->marks = src->marks;
+	dst->touched = src->touched;
+	dst->frames = src->frames;
 	if (extra) {
 		dst->e[src->n] = *extra;
 		dst->marks += hist_marked(env, extra);
+		hist_note(env, dst, extra);
 	}
 	dst->n = n;
 	return 0;
@@ -107,11 +133,22 @@ struct backtrack {
 	uint16_t regs[MAX_FRAMES];
 	uint64_t slots[MAX_FRAMES];
 	uint32_t frame;           /* the frame the walk is in */
+	uint32_t deepest;         /* no frame deeper has anything to follow */
 };
 
+/* Enters frame fr (a callee, walking back from its exit, or back out). */
+static void bt_enter(struct backtrack *bt, uint32_t fr)
+{
+	bt->frame = fr;
+	if (fr > bt->deepest)
+		bt->deepest = fr;
+}
+
+/* Asked after every instruction walked back: only the frames the walk
+ * has been in are looked at. */
 static bool bt_empty(const struct backtrack *bt)
 {
-	for (int i = 0; i < MAX_FRAMES; i++)
+	for (uint32_t i = 0; i <= bt->deepest; i++)
 		if (bt->regs[i] || bt->slots[i])
 			return false;
 	return true;
@@ -162,7 +199,7 @@ static bool backtrack_insn(const struct verifier_env *env, const struct hist_ent
 				CLR(*m, 0);
 				SET(bt->regs[fr + 1], 0);
 			}
-			bt->frame = fr + 1;
+			bt_enter(bt, fr + 1);
 			return true;
 		}
 		if (op->format == FMT_EXIT && e->frame == fr + 1) {
@@ -172,7 +209,7 @@ static bool backtrack_insn(const struct verifier_env *env, const struct hist_ent
 			 * callback, which marked what its checks needed; the
 			 * callback's r0 is not the caller's */
 			*m &= (uint16_t)~(LIVENESS_ARGS | 1u);
-			bt->frame = fr + 1;
+			bt_enter(bt, fr + 1);
 			return true;
 		}
 		if (op->format == FMT_CALL && (uint32_t)e->frame + 1 == fr) {
@@ -181,7 +218,7 @@ static bool backtrack_insn(const struct verifier_env *env, const struct hist_ent
 			if ((*m & (uint16_t)~LIVENESS_ARGS) || bt->slots[fr])
 				return false;
 			*m = 0;
-			bt->frame = fr - 1;
+			bt_enter(bt, fr - 1);
 			return true;
 		}
 		if (op->format == FMT_CALL_LOCAL && (uint32_t)e->frame + 1 == fr) {
@@ -191,7 +228,7 @@ static bool backtrack_insn(const struct verifier_env *env, const struct hist_ent
 				return false;
 			bt->regs[fr - 1] |= *m;
 			*m = 0;
-			bt->frame = fr - 1;
+			bt_enter(bt, fr - 1);
 			return true;
 		}
 		return false;
@@ -369,11 +406,48 @@ static void log_step(struct verifier_env *env, const struct backtrack *bt, uint3
 	vlog(env, "mark_precise: frame%u: %s before %u: (%02x) %s\n", bt->frame, mask, pc, env->insns[pc].opcode, dis);
 }
 
+/* Whether walking bt back would only find its registers precise in the
+ * current path's checkpoint: registers of the current frame alone, which
+ * nothing since the checkpoint touched, already precise there (or not
+ * numbers).  A loop's counter is asked for at every decided branch; the
+ * walk over the instructions since the checkpoint is then skipped. */
+/* Whether bt holds registers of its current frame alone. */
+static bool bt_regs_only(const struct backtrack *bt)
+{
+	uint32_t fr = bt->frame;
+	if (bt->deepest != fr)
+		return false;
+	for (uint32_t fi = 0; fi <= fr; fi++)
+		if (bt->slots[fi] || (fi != fr && bt->regs[fi]))
+			return false;
+	return true;
+}
+
+static bool walk_needless(const struct verifier_env *env, const struct backtrack *bt)
+{
+	uint32_t fr = bt->frame;
+	if (env->log_level >= 2 || env->hist.frames || (bt->regs[fr] & env->hist.touched) || !bt_regs_only(bt) ||
+	    (env->hist.n && env->hist.e[0].frame != fr))
+		return false;
+	const struct explored *cp = env->parent;
+	if (!cp)
+		return true;
+	if (!cp->st || cp->st->curframe != fr)
+		return false;
+	const struct vframe *f = cp->st->frames[fr];
+	for (int i = 0; i < 11; i++)
+		if (HAS(bt->regs[fr], i) && f->regs[i].type == REG_SCALAR && !f->regs[i].precise)
+			return false;
+	return true;
+}
+
 /* Follows bt back from the end of the current path's history, through
  * its checkpoints. */
 static int walk_back(struct verifier_env *env, struct backtrack *bt)
 {
 	env->precise_walks++;
+	if (walk_needless(env, bt))
+		return 0;
 	const struct hist *h = &env->hist;
 	struct explored *seg_owner = NULL; /* NULL: the current path's own segment */
 	int subseq = (int)env->cur.pc;
@@ -381,7 +455,8 @@ static int walk_back(struct verifier_env *env, struct backtrack *bt)
 		log_segment(env, bt, h, subseq);
 		for (uint32_t i = h->n; i-- > 0;) {
 			const struct hist_entry *e = &h->e[i];
-			log_step(env, bt, e->pc);
+			if (env->log_level >= 2)
+				log_step(env, bt, e->pc);
 			if (!backtrack_insn(env, e, bt)) {
 				mark_all_on_path(env);
 				return 0;
@@ -411,7 +486,7 @@ int mark_precise(struct verifier_env *env, struct vstate *st, int regno)
 		return 0;
 	struct backtrack bt;
 	memset(&bt, 0, sizeof bt);
-	bt.frame = st->curframe;
+	bt_enter(&bt, st->curframe);
 	SET(bt.regs[bt.frame], regno);
 	if (env->log_level >= 2)
 		vlog(env, "mark_precise: frame%u: r%d is needed precise at insn %u\n", bt.frame, regno, env->cur.pc);
@@ -423,7 +498,7 @@ int propagate_precision(struct verifier_env *env, struct vstate *st, const struc
 {
 	struct backtrack bt;
 	memset(&bt, 0, sizeof bt);
-	bt.frame = st->curframe;
+	bt_enter(&bt, st->curframe);
 	for (uint32_t fi = 0; fi <= old->curframe; fi++) {
 		const struct vframe *f = old->frames[fi];
 		uint16_t live = live_regs(env, pc, old, fi);

@@ -395,11 +395,26 @@ static bool same_scalar(const struct scalar *a, const struct scalar *b)
 	       a->u32_min == b->u32_min && a->u32_max == b->u32_max;
 }
 
+/* scalar_sync of a known number: every field is the number, if each
+ * range holds it (what the rounds below reach, without them). */
+static bool sync_const(struct scalar *s)
+{
+	uint64_t v = s->var.value;
+	if (v < s->umin || v > s->umax || (int64_t)v < s->smin || (int64_t)v > s->smax ||
+	    (uint32_t)v < s->u32_min || (uint32_t)v > s->u32_max || (int32_t)v < s->s32_min ||
+	    (int32_t)v > s->s32_max)
+		return false;
+	scalar_known(s, v);
+	return true;
+}
+
 bool scalar_sync(struct scalar *s)
 {
 	bool conflict = false;
 
 	s->var.value &= ~s->var.mask;
+	if (!s->var.mask)
+		return sync_const(s);
 	/* The kernel runs one fixed round; repeating until nothing changes
 	 * (a few rounds at most in practice) is never less precise. */
 	for (int round = 0; round < 4; round++) {

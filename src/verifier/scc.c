@@ -209,8 +209,10 @@ void scc_exit(struct verifier_env *env, struct explored *e)
 	 * against to the paths pruned (propagate_backedges); bpfvm keeps
 	 * the loop's states compared in full instead (scc_incomplete), and
 	 * what came before the loop gets every number precise */
-	if (v->inst->backedges)
+	if (v->inst->backedges) {
 		mark_all_precise_before(e);
+		env->visits_with_backedges--;
+	}
 	v->entry = NULL;
 	v->inst = NULL;
 }
@@ -224,7 +226,8 @@ void scc_add_backedge(struct verifier_env *env, const struct explored *e)
 	struct scc_instance *inst = v && v->inst ? v->inst : e->inst;
 	if (!inst)
 		return;
-	inst->backedges++;
+	if (!inst->backedges++ && v && v->inst == inst)
+		env->visits_with_backedges++;
 	if (env->log_level >= 2)
 		vlog(env, "SCC backedge (%u)\n", v->scc);
 }
@@ -233,6 +236,8 @@ bool scc_incomplete(const struct verifier_env *env, const struct explored *e)
 {
 	if (e->inst && e->inst->backedges)
 		return true;
+	if (!env->visits_with_backedges)
+		return false;
 	struct scc_visit key;
 	if (!callchain(env, e->st, e->pc, &key))
 		return false;

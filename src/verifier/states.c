@@ -336,6 +336,12 @@ static bool stack_covered(const struct vframe *old, const struct vframe *cur, st
 		const struct stack_slot *os = &old->stack[s];
 		const struct stack_slot *cs = s < cur->slots ? &cur->stack[s] : NULL;
 		bool ospill = false, oiter = false;
+		if (cs && !memcmp(os->type, cs->type, sizeof os->type)) {
+			/* the same bytes: the byte walk below would find nothing */
+			ospill = memchr(os->type, SLOT_SPILL, sizeof os->type) != NULL;
+			oiter = memchr(os->type, SLOT_ITER, sizeof os->type) != NULL;
+			goto spilled;
+		}
 		for (int b = 0; b < 8; b++) {
 			uint8_t ot = os->type[b];
 			uint8_t ct = cs ? cs->type[b] : SLOT_INVALID;
@@ -353,6 +359,7 @@ static bool stack_covered(const struct vframe *old, const struct vframe *cur, st
 				continue;
 			return false;
 		}
+spilled:
 		if (ospill && !reg_covered(&os->spilled, &cs->spilled, m, mode))
 			return false;
 		if (oiter && (!iter_slots_covered(&os->spilled, &cs->spilled, exact) ||
@@ -376,7 +383,10 @@ static bool states_covered(const struct verifier_env *env, uint32_t pc, const st
 	    !old->lock_id != !cur->lock_id ||
 	    (exact && (old->may_goto_depth != cur->may_goto_depth || old->callback_depth != cur->callback_depth)))
 		return false;
-	struct idmap m = { 0 };
+	/* only the pairs in use are read: clearing the arrays costs more than
+	 * the comparison (this runs for every state kept at a prune point) */
+	struct idmap m;
+	m.n = m.tmp = 0;
 	for (uint32_t fi = 0; fi <= old->curframe; fi++) {
 		const struct vframe *of = old->frames[fi], *cf = cur->frames[fi];
 		if (of->callsite != cf->callsite || of->callback_helper != cf->callback_helper)
@@ -534,7 +544,8 @@ void widen_callback_return(struct verifier_env *env, struct vstate *st, uint32_t
 			old = e->st;
 	if (!old)
 		return;
-	struct idmap m = { 0 };
+	struct idmap m;
+	m.n = m.tmp = 0;
 	for (uint32_t fi = st->curframe + 1; fi-- > 0;) {
 		const struct vframe *of = old->frames[fi];
 		struct vframe *cf = st->frames[fi];

@@ -601,15 +601,15 @@ static int pop_pending(struct verifier_env *env, struct vstate **st, uint32_t *p
 	if (!env->sp)
 		return 0;
 	struct pending p = env->stack[--env->sp];
-	state_free(*st);
 	hist_free(&env->hist);
 	env->hist = p.hist;
-	/* queued compact: the walk needs room for the stack to grow */
-	*st = state_dup(p.st);
+	/* queued compact: copied into the walk's own frames, which have
+	 * room for the stack to grow (and need no allocating again) */
+	int rc = state_copy(*st, p.st);
 	state_free(p.st);
 	*pc = p.pc;
 	env->parent = p.parent;
-	if (!*st)
+	if (rc)
 		return error_set(env->err, -ENOMEM, -1, "out of memory");
 	if (env->log_level >= 1)
 		vlog(env, "from pending to %u\n", *pc);
