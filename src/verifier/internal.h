@@ -121,7 +121,6 @@ struct verifier_env {
 	uint32_t subprog_depth[CFG_MAX_SUBPROGS];  /* deepest stack byte used */
 	struct explored **explored;
 	struct explored *all;
-	uint32_t *state_count;
 	struct pending *stack;
 	size_t sp, cap;
 	struct explored *parent;  /* the current path's last checkpoint */

@@ -615,19 +615,26 @@ static int store_state(struct verifier_env *env, uint32_t pc, const struct vstat
 	n->all_next = env->all;
 	env->all = n;
 	env->parent = n;
-	env->state_count[pc]++;
 	if (scc_enter(env, n))
 		return -ENOMEM;
 	struct loop_stats *l = loop_at(env, pc);
 	if (l)
 		l->kept++;
-	if (env->state_count[pc] > env->max_states_per_insn)
-		env->max_states_per_insn = env->state_count[pc];
 	env->total_states++;
 	env->cur_states++;
 	if (env->cur_states > env->peak_states)
 		env->peak_states = env->cur_states;
 	return 0;
+}
+
+/* How many times (per hit, and once more) state e may fail to cover
+ * the states met at its instruction before it leaves the search: the
+ * kernel's 3, or 64 at a loop head (its forced checkpoints: a helper
+ * calling back, an iterator's next call, may_goto) for a state still
+ * being walked, which the loop needs to converge against. */
+static uint32_t miss_limit(bool loop_head, const struct explored *e)
+{
+	return loop_head && e->branches ? 64 : 3;
 }
 
 /* 1: covered by a stored state (prune), 0: go on (stored), <0: error. */
@@ -656,8 +663,10 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 	/* a long history since the last checkpoint is walked back again by
 	 * each precision check: the kernel keeps a state then, loop or not */
 	bool force = env->hist.marks > HIST_FORCE_CHECKPOINT;
+	uint32_t seen = 0;
 	for (struct explored **pp = &env->explored[pc]; *pp;) {
 		struct explored *e = *pp;
+		seen++;
 		if (e->branches) {
 			/* a state whose paths are still being walked proves
 			 * nothing yet; meeting it again unchanged on its own
@@ -689,7 +698,8 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 		 * kept states do not drop the states of earlier ones */
 		if (add)
 			e->misses++;
-		if (e->misses > e->hits * 3 + 3) {
+		uint32_t limit = miss_limit(calls_back || may_goto, e);
+		if (e->misses > e->hits * limit + limit) {
 			/* a state that rarely helps is dropped from the search;
 			 * its record stays on env->all for the parent links */
 			*pp = e->next;
@@ -702,12 +712,15 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			}
 			e->dropped = true;
 			e->next = NULL;
-			env->state_count[pc]--;
 			env->cur_states--;
 			continue;
 		}
 		pp = &e->next;
 	}
+	/* the kernel's max_states_per_insn: the most states a visit that
+	 * found none covering had to compare with */
+	if (seen > env->max_states_per_insn)
+		env->max_states_per_insn = seen;
 	return add ? store_state(env, pc, st) : 0;
 }
 
@@ -727,5 +740,4 @@ void free_search_states(struct verifier_env *env)
 	hist_free(&env->hist);
 	free(env->stack);
 	free(env->explored);
-	free(env->state_count);
 }

@@ -578,8 +578,7 @@ static int prepare(struct verifier_env *env)
 	if (rc)
 		return rc;
 	env->explored = calloc(count, sizeof *env->explored);
-	env->state_count = calloc(count, sizeof *env->state_count);
-	if (!env->explored || !env->state_count)
+	if (!env->explored)
 		return error_set(err, -ENOMEM, -1, "out of memory");
 	if ((rc = cfg_check_structure(&env->cfg, err))) {
 		if (err->insn >= 0)

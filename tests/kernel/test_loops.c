@@ -8,7 +8,9 @@
  * and accepts the others, and that the kernel walks at least 1,000
  * instructions on at least 30 of them (the suite is about loops that
  * need pruning).  Prints the table (program, kernel verdict and
- * processed instructions, bpfvm's, the ratio and bpfvm's time); the
+ * processed instructions, bpfvm's, the ratio, bpfvm's time and both
+ * max_states_per_insn figures, which must agree where the two walks
+ * processed the same instructions); the
  * processed-instruction goals (bpfvm <= the kernel on the geometric
  * mean, <= 2x on each program) are checked; the 100 ms per program is
  * reported, not failed on: timings are not for tests.  Skips (77)
@@ -30,8 +32,10 @@ struct row {
 	char prog[64];
 	enum kload_verdict kernel;
 	long kernel_processed;
+	long kernel_states_per_insn;  /* its max_states_per_insn, -1 if not logged */
 	int bpfvm_rc;
 	uint64_t bpfvm_processed;
+	uint32_t bpfvm_states_per_insn;
 	double bpfvm_ms;
 	char bpfvm_msg[300];
 };
@@ -70,6 +74,14 @@ static const char *known_gap(const char *prog)
 	return NULL;
 }
 
+/* The max_states_per_insn of the kernel's summary line in log, or -1. */
+static long states_per_insn(const char *log)
+{
+	const char *p = log ? strstr(log, "max_states_per_insn ") : NULL;
+	long n;
+	return p && sscanf(p, "max_states_per_insn %ld", &n) == 1 ? n : -1;
+}
+
 /* Whether prog has a jump to an earlier instruction. */
 static bool has_back_edge(const struct bpf_program *prog)
 {
@@ -99,6 +111,7 @@ static void bpfvm_verdict(const char *path, const char *prog, struct row *r)
 	bpfvm_instance_free(inst);
 	bpfvm_object_free(obj);
 	r->bpfvm_processed = st.processed_insns;
+	r->bpfvm_states_per_insn = st.max_states_per_insn;
 	r->bpfvm_ms = (double)st.nanoseconds / 1e6;
 	snprintf(r->bpfvm_msg, sizeof r->bpfvm_msg, "%.200s", r->bpfvm_rc ? err.msg : "");
 }
@@ -122,6 +135,7 @@ static void run_object(const char *path, struct row *rows, size_t *n, size_t cap
 		kload_object_prog(path, r->prog, 0, NULL, NULL, &k);
 		r->kernel = k.verdict;
 		r->kernel_processed = k.processed;
+		r->kernel_states_per_insn = states_per_insn(k.log);
 		CHECK(k.verdict != KLOAD_ERROR, "%s: %s: the kernel gave no verdict: %s", path, r->prog, k.msg);
 		bool bad = !strncmp(r->prog, "bad_", 4);
 		CHECK(k.verdict == (bad ? KLOAD_REJECT : KLOAD_ACCEPT), "%s: the kernel %s it: %s", r->prog,
@@ -173,9 +187,9 @@ int main(void)
 		run_object(path, rows, &n, 256);
 		free(names[i]);
 	}
-	printf("%-26s %-8s %9s %-8s %9s %6s %8s\n", "program", "kernel", "processed", "bpfvm", "processed", "ratio",
-	       "bpfvm ms");
-	size_t big = 0, both = 0, over2 = 0, slow = 0;
+	printf("%-26s %-8s %9s %-8s %9s %6s %8s %11s\n", "program", "kernel", "processed", "bpfvm", "processed", "ratio",
+	       "bpfvm ms", "states/insn");
+	size_t big = 0, both = 0, over2 = 0, slow = 0, same_walk = 0;
 	double log_sum = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
@@ -190,14 +204,26 @@ int main(void)
 		}
 		big += r->kernel_processed >= 1000;
 		slow += r->bpfvm_ms >= 100.0;
-		printf("%-26s %-8s %9ld %-8s %9" PRIu64 " %6s %8.2f\n", r->prog, kacc ? "accept" : "reject",
-		       r->kernel_processed, r->bpfvm_rc ? "reject" : "accept", r->bpfvm_processed, ratio, r->bpfvm_ms);
+		/* the same walk (the same instructions processed, short of the
+		 * limit) compares with as many states at its worst instruction */
+		if (r->kernel_processed == (long)r->bpfvm_processed && r->kernel_processed < 1000000 &&
+		    r->kernel_states_per_insn >= 0) {
+			same_walk++;
+			CHECK(r->kernel_states_per_insn == (long)r->bpfvm_states_per_insn,
+			      "%s: max_states_per_insn: kernel %ld, bpfvm %u", r->prog, r->kernel_states_per_insn,
+			      r->bpfvm_states_per_insn);
+		}
+		printf("%-26s %-8s %9ld %-8s %9" PRIu64 " %6s %8.2f %5ld %5u\n", r->prog, kacc ? "accept" : "reject",
+		       r->kernel_processed, r->bpfvm_rc ? "reject" : "accept", r->bpfvm_processed, ratio, r->bpfvm_ms,
+		       r->kernel_states_per_insn, r->bpfvm_states_per_insn);
 	}
 	double geo = both ? exp(log_sum / (double)both) : 0;
 	printf("programs: %zu; kernel processed >= 1000 on %zu; both accept %zu\n", n, big, both);
 	printf("bpfvm/kernel processed: geometric mean %.3f (goal <= 1), over 2x on %zu (goal 0); "
 	       "bpfvm verifications of 100 ms or more: %zu (goal 0; reported, not tested)\n",
 	       geo, over2, slow);
+	printf("the same walk as the kernel's on %zu programs, each with its max_states_per_insn\n", same_walk);
+	CHECK(same_walk >= 10, "the same processed count as the kernel on %zu programs only", same_walk);
 	CHECK(n >= 40, "the suite has %zu programs, wants at least 40", n);
 	CHECK(big >= 30, "the kernel processes >= 1000 insns on %zu programs, wants at least 30", big);
 	CHECK(geo <= 1.0, "bpfvm/kernel processed: geometric mean %.3f, wants <= 1", geo);
