@@ -1,5 +1,8 @@
-/* attach_stress.bpf.c - the counting programs of tests/hooks/attach_stress.c:
- * each call of stress_work(thread, seq) is recorded in its thread's slot at
+/* attach_stress.bpf.c - the counting programs of the attach/detach stress
+ * tests: tests/hooks/attach_stress.c runs them in process on its own
+ * stress_work(), attach_stress_agent.sh through `bpfvm trace --pid` on
+ * kc_spin() of kernel_compare_target (the sections name it).  Each call
+ * F(thread, seq) is recorded in its thread's slot at
  * entry (slots 0..THREADS-1) and at return (THREADS..2*THREADS-1; the result
  * is thread << 48 | seq).  A thread's calls come in order of seq, so a slot
  * holds the first and last seq counted and their count, and counts an error
@@ -38,7 +41,7 @@ static void record(__u32 key, __u64 seq)
 	s->count++;
 }
 
-SEC("uprobe")
+SEC("uprobe/kernel_compare_target:kc_spin")
 int BPF_KPROBE(count_entry, __u64 thread, __u64 seq)
 {
 	if (thread < THREADS)
@@ -46,7 +49,7 @@ int BPF_KPROBE(count_entry, __u64 thread, __u64 seq)
 	return 0;
 }
 
-SEC("uretprobe")
+SEC("uretprobe/kernel_compare_target:kc_spin")
 int BPF_KRETPROBE(count_return, __u64 result)
 {
 	__u64 thread = result >> SEQ_BITS;

@@ -15,8 +15,8 @@
  * In process, not through the agent: only the attaching thread knows the
  * instants attach returns and detach begins (through the agent they lie
  * beyond a socket and a ptrace stop), and the agent attaches with these
- * same calls; the agent's attach is compared with the kernel by
- * kernel_compare.sh.
+ * same calls.  attach_stress_agent.sh cycles `bpfvm trace --pid` on a
+ * running target with the same programs.
  *
  *   test_attach_stress OBJ [CYCLES]    CYCLES: else BPFVM_ATTACH_STRESS_CYCLES,
  *                                      else 1000, or 200 where CI is set
