@@ -261,31 +261,49 @@ static int hash_sys_lookup(bpfvm_map *m, const void *key, void *value, uint64_t 
 	return 0;
 }
 
-/* __dev_map_hash_update_elem(): BPF_EXIST is not checked, as in the kernel. */
+/* Takes element i (after prev in key's bucket) out of its bucket. */
+static void hash_unlink(const bpfvm_map *m, uint32_t key, uint32_t i, uint32_t prev)
+{
+	uint32_t *link = prev == ARENA_NO_INDEX ? &buckets(m)[key & (m->n[0] - 1)] : &elem(m, prev)->next;
+	__atomic_store_n(link, elem(m, i)->next, __ATOMIC_RELEASE);
+}
+
+/* __dev_map_hash_update_elem(): ifindex 0 is refused first, an existing
+ * key with BPF_NOEXIST next, then the device; BPF_EXIST is not checked; a replaced entry moves to its bucket's head (the
+ * kernel adds a new node there), as a new one goes. */
 static int hash_sys_update(bpfvm_map *m, const void *key, const void *value, uint64_t flags, bpfvm_error *err)
 {
 	uint32_t k = key_of(key);
 	if (flags > BPFVM_EXIST)
 		return -EINVAL;
+	uint32_t ifindex;
+	memcpy(&ifindex, value, 4);
+	if (ifindex == 0)
+		return map_error(err, -EINVAL, "devmap_hash '%s': ifindex 0 names no device", m->name);
 	uint64_t v;
+	bpfvm_error why;
+	int bad_value = value_to_store(m, value, &v, &why), rc = 0;
 	struct dev_hash_state *s = hash_state(m);
 	spin_lock(&s->lock);
-	uint32_t i = hash_find(m, k, NULL);
-	int rc = (i != ARENA_NO_INDEX && flags == BPFVM_NOEXIST) ? -EEXIST : value_to_store(m, value, &v, err);
-	if (rc == 0 && i != ARENA_NO_INDEX) {
-		__atomic_store_n(&elem(m, i)->value, v, __ATOMIC_RELEASE);
-	} else if (rc == 0) {
-		i = s->count < m->max_entries ? hash_alloc(m) : ARENA_NO_INDEX;
-		if (i == ARENA_NO_INDEX) {
-			rc = -E2BIG;
-		} else {
-			uint32_t *head = &buckets(m)[k & (m->n[0] - 1)];
-			*elem(m, i) = (struct dev_elem){ .value = v, .key = k, .next = *head };
-			__atomic_store_n(head, i, __ATOMIC_RELEASE);
-			s->count++;
-		}
+	uint32_t prev, i = hash_find(m, k, &prev);
+	if (i != ARENA_NO_INDEX && flags == BPFVM_NOEXIST)
+		rc = -EEXIST;
+	else if (bad_value)
+		rc = bad_value;
+	else if (i != ARENA_NO_INDEX)
+		hash_unlink(m, k, i, prev);
+	else if (s->count < m->max_entries && (i = hash_alloc(m)) != ARENA_NO_INDEX)
+		s->count++;
+	else
+		rc = -E2BIG;
+	if (rc == 0) {
+		uint32_t *head = &buckets(m)[k & (m->n[0] - 1)];
+		*elem(m, i) = (struct dev_elem){ .value = v, .key = k, .next = *head };
+		__atomic_store_n(head, i, __ATOMIC_RELEASE);
 	}
 	spin_unlock(&s->lock);
+	if (rc == bad_value && rc < 0 && err)
+		*err = why;
 	return rc;
 }
 
@@ -297,8 +315,7 @@ static int hash_sys_delete(bpfvm_map *m, const void *key, bpfvm_error *err)
 	spin_lock(&s->lock);
 	uint32_t i = hash_find(m, k, &prev);
 	if (i != ARENA_NO_INDEX) {
-		uint32_t *link = prev == ARENA_NO_INDEX ? &buckets(m)[k & (m->n[0] - 1)] : &elem(m, prev)->next;
-		__atomic_store_n(link, elem(m, i)->next, __ATOMIC_RELEASE);
+		hash_unlink(m, k, i, prev);
 		elem(m, i)->next = s->free_head;
 		s->free_head = i;
 		s->count--;
