@@ -430,17 +430,10 @@ static void on_sigsys(int sig, siginfo_t *info, void *uc)
 
 /* ---- the rewritten path ---- */
 
-static void args_from_regs(unsigned long a[6], const struct pt_regs *r)
-{
-	a[0] = r->rdi, a[1] = r->rsi, a[2] = r->rdx, a[3] = r->r10, a[4] = r->r8, a[5] = r->r9;
-}
-
-unsigned sud_fast_enter(struct pt_regs *r)
+unsigned sud_fast_enter(struct pt_regs *r, const unsigned long a[6])
 {
 	long nr = (long)r->orig_rax;
-	unsigned long a[6];
 	unsigned how = 0;
-	args_from_regs(a, r);
 	if (reporting()) {
 		/* A plain increment, not a locked one (a locked add costs more
 		 * than the rest of this path): calls of several threads at once
@@ -458,10 +451,8 @@ unsigned sud_fast_enter(struct pt_regs *r)
 	return how;
 }
 
-void sud_fast_exit(struct pt_regs *r)
+void sud_fast_exit(const struct pt_regs *r, const unsigned long a[6])
 {
-	unsigned long a[6];
-	args_from_regs(a, r);
 	report_exit((long)r->orig_rax, a, (long)r->rax);
 }
 
