@@ -27,72 +27,9 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-struct child {
-	pid_t pid;
-	int to, from;   /* its stdin (-1: none), its stdout */
-};
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* Starts argv with its stdout piped to us (and its stdin from us if
- * with_stdin); stderr stays ours.  false if fork or pipe failed. */
-static bool spawn(char *const argv[], bool with_stdin, struct child *c)
-{
-	int in[2] = { -1, -1 }, out[2];
-	if ((with_stdin && pipe(in)) || pipe(out))
-		return false;
-	c->pid = fork();
-	if (c->pid < 0)
-		return false;
-	if (c->pid == 0) {
-		if (with_stdin)
-			dup2(in[0], 0), close(in[1]);
-		dup2(out[1], 1);
-		close(out[0]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	if (with_stdin)
-		close(in[0]);
-	close(out[1]);
-	c->to = in[1];
-	c->from = out[0];
-	return true;
-}
-
-/* The next line of c's stdout into buf; false at its end. */
-static bool read_line(struct child *c, char *buf, size_t len)
-{
-	size_t n = 0;
-	char ch;
-	while (n + 1 < len && read(c->from, &ch, 1) == 1) {
-		if (ch == '\n') {
-			buf[n] = 0;
-			return true;
-		}
-		buf[n++] = ch;
-	}
-	buf[n] = 0;
-	return n > 0;
-}
-
-static int reap(struct child *c)
-{
-	int st = 0;
-	if (c->to >= 0)
-		close(c->to);
-	close(c->from);
-	waitpid(c->pid, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
+#include "spawn.h"
 
 /* May this process ptrace a child of its own?  (test_inject's probe) */
 static bool may_ptrace(pid_t pid)
@@ -117,24 +54,24 @@ static bool trace_once(const char *bpfvm, const char *obj, pid_t pid, double *at
 	snprintf(pidtext, sizeof pidtext, "%d", (int)pid);
 	char *argv[] = { (char *)bpfvm, "trace", (char *)obj, "--prog", "work_enter", "-j",
 		         "--duration", "0.01", "--pid", pidtext, NULL };
-	struct child t;
-	double t0 = now_ms();
-	if (!spawn(argv, false, &t))
+	struct bench_child t;
+	double t0 = bench_now_ms();
+	if (!bench_spawn(argv, false, &t))
 		return false;
 	bool trampoline = false, ready = false;
-	while (!ready && read_line(&t, line, sizeof line)) {
+	while (!ready && bench_read_line(&t, line, sizeof line)) {
 		const char *ms = strstr(line, "\"attach_ms\":");
 		trampoline |= strstr(line, "\"type\":\"attach\"") && strstr(line, "\"error\":0") &&
 		              strstr(line, "\"path\":\"trampoline\"");
 		if (strstr(line, "\"type\":\"ready\"") && ms && !strstr(line, "\"error\":true")) {
-			*whole_ms = now_ms() - t0;
+			*whole_ms = bench_now_ms() - t0;
 			*attach_ms = atof(ms + strlen("\"attach_ms\":"));
 			ready = true;
 		} else if (!strstr(line, "\"type\":\"process\"") && !strstr(line, "\"type\":\"attach\"")) {
 			fprintf(stderr, "bpfvm trace: %s\n", line);
 		}
 	}
-	int rc = reap(&t);
+	int rc = bench_reap(&t);
 	if (!ready || !trampoline || rc != 0) {
 		fprintf(stderr, "bpfvm trace --pid %d: %s (exit %d)\n", (int)pid,
 		        !ready ? "no ready line" : !trampoline ? "work_enter not on the trampoline path" : "failed", rc);
@@ -148,11 +85,11 @@ static bool round_once(const char *const paths[3], double ms[3])
 {
 	char *argv[] = { (char *)paths[2], "serve", NULL };
 	char line[128];
-	struct child target;
-	if (!spawn(argv, true, &target))
+	struct bench_child target;
+	if (!bench_spawn(argv, true, &target))
 		return false;
 	int pid = 0;
-	bool ok = read_line(&target, line, sizeof line) && sscanf(line, "ready %d", &pid) == 1 && pid == target.pid;
+	bool ok = bench_read_line(&target, line, sizeof line) && sscanf(line, "ready %d", &pid) == 1 && pid == target.pid;
 	if (!ok)
 		fprintf(stderr, "%s serve: no ready line\n", paths[2]);
 	ok = ok && trace_once(paths[0], paths[1], target.pid, &ms[0], &ms[1]);
@@ -160,7 +97,7 @@ static bool round_once(const char *const paths[3], double ms[3])
 	ok = ok && trace_once(paths[0], paths[1], target.pid, &ms[2], &whole);
 	if (write(target.to, "quit\n", 5) != 5)
 		kill(target.pid, SIGKILL);
-	int rc = reap(&target);
+	int rc = bench_reap(&target);
 	if (ok && rc != 0)
 		fprintf(stderr, "the target exited with %d after being traced\n", rc);
 	return ok && rc == 0;
@@ -192,13 +129,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bpfvm-attach-bench [--quick] [BPFVM TRACE_OBJ TARGET]\n");
 		return 2;
 	}
-	struct child probe;
+	struct bench_child probe;
 	char *probe_argv[] = { (char *)paths[2], "serve", NULL };
-	if (!spawn(probe_argv, true, &probe))
+	if (!bench_spawn(probe_argv, true, &probe))
 		return 1;
 	bool allowed = may_ptrace(probe.pid);
 	kill(probe.pid, SIGKILL);
-	reap(&probe);
+	bench_reap(&probe);
 	if (!allowed)
 		return 77;
 	double fig[3][MAX_ROUNDS];
