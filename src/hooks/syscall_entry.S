@@ -12,8 +12,8 @@
  */
 #define BLOCK_REGS 512
 #define PT_REGS_SIZE 168
-#define ARGS_SIZE 48                 /* the rewritten path's args[6], after its pt_regs */
-#define FAST_FRAME (PT_REGS_SIZE + ARGS_SIZE)
+#define SUD_FRAME_ARGS 168           /* as syscall_sud.h */
+#define FAST_FRAME 232               /* SUD_FRAME_SIZE: struct sud_fast_frame (syscall_sud.h) */
 
 	.section .text.bpfvm_sud, "ax", @progbits
 	.globl sud_code_start, sud_code_end
@@ -109,10 +109,11 @@ sud_raw_clone:
  * stale), calls sud_fast_exit if the call was reported, and jumps back to
  * the site with rax the result, rcx and r11 as a syscall leaves them (the
  * return rip, the flags).  Registers the C code preserves itself (rbp,
- * r13-r15) are not reloaded: the handlers cannot change pt_regs.  The six
- * arguments are also stored in order after the pt_regs, the handlers'
- * args[6]: C gathering them from pt_regs read pairs of fields just stored
- * one by one as 16-byte loads, which store forwarding cannot serve.
+ * r13-r15) are not reloaded: the handlers cannot change pt_regs.  The
+ * frame is a struct sud_fast_frame (syscall_sud.h): the six arguments are
+ * also stored in order after the pt_regs, the handlers' args[6] (C
+ * gathering them from pt_regs read pairs of fields just stored one by one
+ * as 16-byte loads, which store forwarding cannot serve).
  *
  * sud_fast_entry_lean serves sites whose function uses no vector register
  * and no std, and whose status flags are dead after the syscall (proven
@@ -148,12 +149,12 @@ sud_raw_clone:
 	lea FAST_FRAME+8+128(%rsp), %rax
 	mov %rax, 152(%rsp)
 	movq $0x2b, 160(%rsp)
-	mov %rdi, PT_REGS_SIZE+0(%rsp)
-	mov %rsi, PT_REGS_SIZE+8(%rsp)
-	mov %rdx, PT_REGS_SIZE+16(%rsp)
-	mov %r10, PT_REGS_SIZE+24(%rsp)
-	mov %r8, PT_REGS_SIZE+32(%rsp)
-	mov %r9, PT_REGS_SIZE+40(%rsp)
+	mov %rdi, SUD_FRAME_ARGS+0(%rsp)
+	mov %rsi, SUD_FRAME_ARGS+8(%rsp)
+	mov %rdx, SUD_FRAME_ARGS+16(%rsp)
+	mov %r10, SUD_FRAME_ARGS+24(%rsp)
+	mov %r8, SUD_FRAME_ARGS+32(%rsp)
+	mov %r9, SUD_FRAME_ARGS+40(%rsp)
 	mov %rsp, %rbx
 	and $-16, %rsp
 .endm
@@ -163,7 +164,6 @@ sud_raw_clone:
 .macro FAST_CALL
 	cld
 	mov %rbx, %rdi
-	lea PT_REGS_SIZE(%rbx), %rsi
 	call sud_fast_enter
 	mov %eax, %r12d
 	test $SUD_FAST_DONE, %eax
@@ -180,7 +180,6 @@ sud_raw_clone:
 1:	test $SUD_FAST_REPORTED, %r12d
 	jz 2f
 	mov %rbx, %rdi
-	lea PT_REGS_SIZE(%rbx), %rsi
 	call sud_fast_exit
 2:
 .endm
