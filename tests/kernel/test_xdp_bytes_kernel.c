@@ -3,7 +3,8 @@
  * frame's bytes against the running kernel's (issue 15, item 3):
  * bpf_xdp_load_bytes and bpf_xdp_store_bytes over offsets and lengths at
  * and around the packet's ends and the helpers' 0xffff limit, and
- * bpf_xdp_adjust_head, _tail and _meta over deltas around every limit.
+ * bpf_xdp_adjust_head, _tail and _meta over deltas around every limit, and
+ * test runs whose ctx_in asks for metadata of every size around the limit.
  *
  * Owns: the comparisons.  Each program runs in BPF_PROG_TEST_RUN and in
  * bpfvm's test run (interpreter, checked) on the same packet; the return
@@ -207,6 +208,52 @@ static void test_adjust(void)
 			}
 }
 
+/* A test run whose ctx_in puts `meta` bytes of metadata before the data:
+ * accepted up to the headroom above struct xdp_frame (216), 4-aligned. */
+static void test_ctx_meta(void)
+{
+	static const uint32_t metas[] = { 0, 4, 6, 32, 36, 64, 212, 216, 220, 252, 256 };
+	struct code c = { .n = 0 };
+	build_adjust(&c, BPF_FUNC_xdp_adjust_meta, 0);
+	union bpf_attr a;
+	memset(&a, 0, sizeof a);
+	a.prog_type = BPF_PROG_TYPE_XDP;
+	a.insns = (uint64_t)(uintptr_t)c.i;
+	a.insn_cnt = (uint32_t)c.n;
+	a.license = (uint64_t)(uintptr_t)"GPL";
+	int fd = kbpf(BPF_PROG_LOAD, &a);
+	BPFVM_OPTS(bpfvm_load_opts, lo, .helpers = helpers, .prog_type = BPF_PROG_TYPE_XDP);
+	bpfvm_program *prog = NULL;
+	bpfvm_error err;
+	if (!CHECK(fd >= 0 && bpfvm_program_load((const bpfvm_insn *)c.i, c.n, &lo, &prog, &err) == 0, "load"))
+		return;
+	uint8_t pkt[300];
+	packet(pkt, sizeof pkt);
+	for (size_t i = 0; i < sizeof metas / sizeof metas[0]; i++) {
+		struct xdp_md ctx = { .data = metas[i], .data_end = sizeof pkt };
+		static uint8_t kout[512], bout[512];
+		memset(&a, 0, sizeof a);
+		a.test.prog_fd = (uint32_t)fd;
+		a.test.data_in = (uint64_t)(uintptr_t)pkt;
+		a.test.data_size_in = sizeof pkt;
+		a.test.data_out = (uint64_t)(uintptr_t)kout;
+		a.test.data_size_out = sizeof kout;
+		a.test.ctx_in = (uint64_t)(uintptr_t)&ctx;
+		a.test.ctx_size_in = sizeof ctx;
+		a.test.repeat = 1;
+		int k = kbpf(BPF_PROG_TEST_RUN, &a);
+		BPFVM_OPTS(bpfvm_test_run, t, .data_in = pkt, .data_size_in = sizeof pkt, .data_out = bout,
+		           .data_size_out = sizeof bout, .ctx_in = &ctx, .ctx_size_in = sizeof ctx, .mode = BPFVM_CHECKED);
+		int b = bpfvm_program_test_run(prog, &t, &err);
+		CHECK(k == b && (k || (a.test.retval == t.retval && a.test.data_size_out == t.data_size_out &&
+		                       memcmp(kout, bout, t.data_size_out) == 0)),
+		      "ctx_in with %u bytes of metadata: kernel %d ret %u, bpfvm %d ret %u (%s)", metas[i], k,
+		      a.test.retval, b, (uint32_t)t.retval, b ? err.msg : "");
+	}
+	bpfvm_program_free(prog);
+	close(fd);
+}
+
 int main(void)
 {
 	struct code probe = { .n = 0 };
@@ -226,6 +273,7 @@ int main(void)
 	}
 	test_load_store();
 	test_adjust();
+	test_ctx_meta();
 	bpfvm_helpers_free(helpers);
 	return check_summary();
 }
