@@ -8,6 +8,10 @@
 #           192.0.2.64/26 via 10.2.0.2 mtu lock 1000;
 #           198.51.100.0/24 via 10.2.0.3 (no neighbour); blackhole 203.0.113.0/24;
 #           unreachable 100.64.0.0/16; prohibit 198.18.0.0/16; no default route.
+# and for IPv6: veth0 fd00:1::1/64, veth2 fd00:2::1/64 (forwarding on veth0, veth2);
+#   neighbour fd00:2::2 permanent; routes 2001:db8:1::/48 via fd00:2::2 metric 9;
+#   2001:db8:2::/48 via fd00:2::3 (no neighbour); 2001:db8:3::/48 via fd00:2::2 mtu lock 1300;
+#   blackhole 2001:db8:dead::/48, unreachable 2001:db8:beef::/48, prohibit 2001:db8:cafe::/48.
 # The namespace is removed however the test ends.  Exit 77 where namespaces,
 # veth pairs or bpf() are not available.  Usage: kernel_fib_lookup.sh FIB_COMPARE
 set -u
@@ -40,5 +44,15 @@ in_ns route add blackhole 203.0.113.0/24
 in_ns route add unreachable 100.64.0.0/16
 in_ns route add prohibit 198.18.0.0/16
 ip netns exec "$ns" sysctl -qw net.ipv4.conf.veth0.forwarding=1 net.ipv4.conf.veth2.forwarding=1
+in_ns addr add fd00:1::1/64 dev veth0 nodad
+in_ns addr add fd00:2::1/64 dev veth2 nodad
+in_ns neigh add fd00:2::2 lladdr 02:00:00:00:00:32 dev veth2 nud permanent
+in_ns route add 2001:db8:1::/48 via fd00:2::2 dev veth2 metric 9
+in_ns route add 2001:db8:2::/48 via fd00:2::3 dev veth2
+in_ns route add 2001:db8:3::/48 via fd00:2::2 dev veth2 mtu lock 1300
+in_ns route add blackhole 2001:db8:dead::/48
+in_ns route add unreachable 2001:db8:beef::/48
+in_ns route add prohibit 2001:db8:cafe::/48
+ip netns exec "$ns" sysctl -qw net.ipv6.conf.veth0.forwarding=1 net.ipv6.conf.veth2.forwarding=1
 set +e
 ip netns exec "$ns" "$cmp"

@@ -3,8 +3,9 @@
  * routes and neighbours, as the kernel's bpf_ipv4_fib_lookup answers
  * from its FIB: the same return codes (SUCCESS, BLACKHOLE, UNREACHABLE,
  * PROHIBIT, NOT_FWDED, FWD_DISABLED, NO_NEIGH, FRAG_NEEDED) and the same
- * fields of struct bpf_fib_lookup filled (ifindex, rt_metric, ipv4_dst
- * when the route has a gateway, smac, dmac, mtu_result, the VLAN fields).
+ * fields of struct bpf_fib_lookup filled (ifindex, rt_metric, ipv4_dst or
+ * ipv6_dst when the route has a gateway, smac, dmac, mtu_result, the VLAN
+ * fields), for IPv4 and IPv6 (bpf_ipv6_fib_lookup).
  *
  * Owns: the helper's descriptor (helper_descs_fib) and its rtnetlink
  * queries, in the network namespace of the calling thread.
@@ -20,13 +21,12 @@
  * is asked the same way: with the default rules the answers are the same
  * but for a destination that is this host's own address.  The neighbour:
  * RTM_GETNEIGH for the next hop on the route's device (valid: any of
- * NUD_VALID's states).  Forwarding: /proc/sys/net/ipv4/conf/DEV/forwarding
- * of the ingress device.  The device's MAC and MTU: SIOCGIFHWADDR and
+ * NUD_VALID's states).  Forwarding: /proc/sys/net/ipv{4,6}/conf/DEV/forwarding
+ * of the ingress device; IPv6 MTUs from .../ipv6/conf/DEV/mtu.  The device's MAC and MTU: SIOCGIFHWADDR and
  * SIOCGIFMTU; a route's MTU counts only when locked, as in the kernel.
  *
- * Refused loudly (the run fails naming why): IPv6 lookups, the flags
- * SKIP_NEIGH, TBID, SRC and MARK, multipath routes and IPv6 gateways of
- * IPv4 routes.  Each call opens a netlink socket: microseconds, not the
+ * Refused loudly (the run fails naming why): the flags SKIP_NEIGH, TBID,
+ * SRC and MARK, multipath routes and IPv6 gateways of IPv4 routes.  Each call opens a netlink socket: microseconds, not the
  * kernel's nanoseconds.  Netlink answers are the kernel's own data; every
  * attribute is still length-checked before it is read.
  */
@@ -57,7 +57,8 @@ struct fib_route {
 	uint8_t type;            /* RTN_* */
 	uint32_t priority;       /* the route's metric */
 	uint32_t oif;
-	uint32_t gateway;        /* network order; 0: none (on link) */
+	uint8_t gateway[16];     /* the gateway of the route's family */
+	bool has_gateway;        /* false: on link */
 	uint32_t mtu;            /* RTAX_MTU; 0: none */
 	uint32_t locked;         /* RTAX_LOCK: the metrics locked, by 1 << RTAX_* */
 	bool multipath, ipv6_gateway;
@@ -138,7 +139,12 @@ static void route_attrs(const struct nlmsghdr *h, struct fib_route *out)
 		switch (a->rta_type) {
 		case RTA_PRIORITY: attr_u32(a, &out->priority); break;
 		case RTA_OIF: attr_u32(a, &out->oif); break;
-		case RTA_GATEWAY: attr_u32(a, &out->gateway); break;
+		case RTA_GATEWAY:
+			if (RTA_PAYLOAD(a) == 4 || RTA_PAYLOAD(a) == 16) {
+				memcpy(out->gateway, RTA_DATA(a), RTA_PAYLOAD(a));
+				out->has_gateway = true;
+			}
+			break;
 		case RTA_VIA: out->ipv6_gateway = true; break;
 		case RTA_MULTIPATH: out->multipath = true; break;
 		case RTA_METRICS: route_metrics(a, out); break;
@@ -147,14 +153,19 @@ static void route_attrs(const struct nlmsghdr *h, struct fib_route *out)
 	}
 }
 
-/* The FIB entry an IPv4 lookup of dst matches (oif: only routes out of
- * it; 0: any): 0, or the lookup's error. */
-static int route_get(uint32_t dst, uint8_t tos, uint32_t oif, struct fib_route *out)
+static uint16_t addr_len(int family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+/* The FIB entry a lookup of dst (an address of family) matches (oif: only
+ * routes out of it; 0: any): 0, or the lookup's error. */
+static int route_get(int family, const void *dst, uint8_t tos, uint32_t oif, struct fib_route *out)
 {
 	struct nl_request r = { .h = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg)), .nlmsg_type = RTM_GETROUTE },
-	                        .rt = { .rtm_family = AF_INET, .rtm_dst_len = 32, .rtm_tos = tos,
-	                                .rtm_flags = RTM_F_FIB_MATCH } };
-	add_attr(&r, RTA_DST, &dst, 4);
+	                        .rt = { .rtm_family = (uint8_t)family, .rtm_dst_len = (uint8_t)(addr_len(family) * 8),
+	                                .rtm_tos = tos, .rtm_flags = RTM_F_FIB_MATCH } };
+	add_attr(&r, RTA_DST, dst, addr_len(family));
 	if (oif)
 		add_attr(&r, RTA_OIF, &oif, 4);
 	uint8_t buf[4096] __attribute__((aligned(4)));
@@ -169,13 +180,13 @@ static int route_get(uint32_t dst, uint8_t tos, uint32_t oif, struct fib_route *
 	return 0;
 }
 
-/* The neighbour ip (network order) on ifindex: 0 with its MAC if it is in
- * a valid state, else -ENOENT. */
-static int neigh_get(uint32_t ifindex, uint32_t ip, uint8_t mac[6])
+/* The neighbour ip (an address of family) on ifindex: 0 with its MAC if
+ * it is in a valid state, else -ENOENT. */
+static int neigh_get(int family, uint32_t ifindex, const void *ip, uint8_t mac[6])
 {
 	struct nl_request r = { .h = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct ndmsg)), .nlmsg_type = RTM_GETNEIGH },
-	                        .nd = { .ndm_family = AF_INET, .ndm_ifindex = (int)ifindex } };
-	add_attr(&r, NDA_DST, &ip, 4);
+	                        .nd = { .ndm_family = (uint8_t)family, .ndm_ifindex = (int)ifindex } };
+	add_attr(&r, NDA_DST, ip, addr_len(family));
 	uint8_t buf[1024] __attribute__((aligned(4)));
 	int n = nl_ask(&r, buf, sizeof buf);
 	const struct nlmsghdr *h = (const struct nlmsghdr *)(const void *)buf;
@@ -228,11 +239,12 @@ static bool sysctl_on(const char *path)
 	return on != 0;
 }
 
-/* IN_DEV_FORWARD(): the device forwards IPv4 (and has IPv4 at all). */
-static bool ipv4_forwarding(const char *name)
+/* IN_DEV_FORWARD(), idev->cnf.forwarding: the device forwards the
+ * family (and has it at all). */
+static bool forwarding(int family, const char *name)
 {
 	char path[64 + IF_NAMESIZE];
-	snprintf(path, sizeof path, "/proc/sys/net/ipv4/conf/%s/forwarding", name);
+	snprintf(path, sizeof path, "/proc/sys/net/%s/conf/%s/forwarding", family == AF_INET ? "ipv4" : "ipv6", name);
 	return sysctl_on(path);
 }
 
@@ -262,6 +274,24 @@ static uint32_t route_mtu(const struct fib_route *rt)
 	return device_get(rt->oif, name, mac, &mtu) == 0 ? mtu : 0;
 }
 
+/* The end of both lookups: the next hop's MAC (NO_NEIGH without a valid
+ * neighbour entry), the device's, and the MTU found. */
+static long forward_to(int family, struct bpf_fib_lookup *p, const void *next_hop, uint32_t mtu)
+{
+	char name[IF_NAMESIZE];
+	uint8_t dmac[6], smac[6];
+	uint32_t dev_mtu;
+	if (neigh_get(family, p->ifindex, next_hop, dmac) < 0 || device_get(p->ifindex, name, smac, &dev_mtu) < 0)
+		return BPF_FIB_LKUP_RET_NO_NEIGH;
+	memcpy(p->dmac, dmac, 6);
+	memcpy(p->smac, smac, 6);
+	p->h_vlan_TCI = 0;
+	p->h_vlan_proto = 0;
+	if (mtu)
+		p->mtu_result = (uint16_t)mtu;
+	return BPF_FIB_LKUP_RET_SUCCESS;
+}
+
 /* bpf_ipv4_fib_lookup(): check_mtu for XDP, and for tc given a tot_len
  * (else tc checks the packet against the device after).  why: set when
  * the run must fail. */
@@ -272,10 +302,10 @@ static long ipv4_lookup(struct bpf_fib_lookup *p, uint32_t flags, bool check_mtu
 	uint32_t dev_mtu;
 	if (device_get(p->ifindex, name, mac, &dev_mtu) < 0)
 		return -ENODEV;
-	if (!ipv4_forwarding(name))
+	if (!forwarding(AF_INET, name))
 		return BPF_FIB_LKUP_RET_FWD_DISABLED;
 	struct fib_route rt;
-	int err = route_get(p->ipv4_dst, p->tos & 0xfc, flags & BPF_FIB_LOOKUP_OUTPUT ? p->ifindex : 0, &rt);
+	int err = route_get(AF_INET, &p->ipv4_dst, p->tos & 0xfc, flags & BPF_FIB_LOOKUP_OUTPUT ? p->ifindex : 0, &rt);
 	if (err)
 		return lookup_error(err);
 	if (rt.type != RTN_UNICAST)
@@ -291,18 +321,80 @@ static long ipv4_lookup(struct bpf_fib_lookup *p, uint32_t flags, bool check_mtu
 	}
 	p->rt_metric = rt.priority;
 	p->ifindex = rt.oif;
-	if (rt.gateway)
-		p->ipv4_dst = rt.gateway;
-	uint8_t dmac[6], smac[6];
-	if (neigh_get(rt.oif, p->ipv4_dst, dmac) < 0 || device_get(rt.oif, name, smac, &dev_mtu) < 0)
-		return BPF_FIB_LKUP_RET_NO_NEIGH;
-	memcpy(p->dmac, dmac, 6);
-	memcpy(p->smac, smac, 6);
-	p->h_vlan_TCI = 0;
-	p->h_vlan_proto = 0;
-	if (mtu)
+	if (rt.has_gateway)
+		memcpy(&p->ipv4_dst, rt.gateway, 4);
+	return forward_to(AF_INET, p, &p->ipv4_dst, mtu);
+}
+
+/* rt6_need_strict(): multicast, link-local and loopback addresses, which
+ * are never forwarded. */
+static bool ipv6_never_forwarded(const uint32_t addr[4])
+{
+	const uint8_t *b = (const uint8_t *)addr;
+	static const uint8_t loopback[16] = { [15] = 1 };
+	return b[0] == 0xff || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || memcmp(b, loopback, 16) == 0;
+}
+
+/* ip6_mtu_from_fib6(): the route's MTU if locked, else the device's
+ * IPv6 MTU (at least 1280).  (A path MTU learnt for the destination is
+ * not seen here.) */
+static uint32_t route6_mtu(const struct fib_route *rt)
+{
+	if (rt->mtu && (rt->locked & (1u << RTAX_MTU)))
+		return rt->mtu;
+	char name[IF_NAMESIZE], path[64 + IF_NAMESIZE];
+	uint32_t mtu = 0;
+	if (if_indextoname(rt->oif, name)) {
+		snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/mtu", name);
+		FILE *f = fopen(path, "re");
+		if (f) {
+			if (fscanf(f, "%u", &mtu) != 1)
+				mtu = 0;
+			fclose(f);
+		}
+	}
+	return mtu > 1280 ? mtu : 1280;
+}
+
+/* bpf_ipv6_fib_lookup(): blackhole, unreachable and prohibit are the
+ * matched route's type, which RTM_GETROUTE answers with its error (as
+ * for IPv4); any other failure is NOT_FWDED. */
+static long ipv6_lookup(struct bpf_fib_lookup *p, uint32_t flags, bool check_mtu, const char **why)
+{
+	if (ipv6_never_forwarded(p->ipv6_dst) || ipv6_never_forwarded(p->ipv6_src))
+		return BPF_FIB_LKUP_RET_NOT_FWDED;
+	char name[IF_NAMESIZE];
+	uint8_t mac[6];
+	uint32_t dev_mtu;
+	if (device_get(p->ifindex, name, mac, &dev_mtu) < 0)
+		return -ENODEV;
+	if (!forwarding(AF_INET6, name))
+		return BPF_FIB_LKUP_RET_FWD_DISABLED;
+	struct fib_route rt;
+	int err = route_get(AF_INET6, p->ipv6_dst, 0, flags & BPF_FIB_LOOKUP_OUTPUT ? p->ifindex : 0, &rt);
+	if (err)
+		return lookup_error(err);   /* a reject route's dst error says which */
+	switch (rt.type) {
+	case RTN_UNICAST: break;
+	case RTN_BLACKHOLE: return BPF_FIB_LKUP_RET_BLACKHOLE;
+	case RTN_UNREACHABLE: return BPF_FIB_LKUP_RET_UNREACHABLE;
+	case RTN_PROHIBIT: return BPF_FIB_LKUP_RET_PROHIBIT;
+	default: return BPF_FIB_LKUP_RET_NOT_FWDED;
+	}
+	if (rt.multipath) {
+		*why = "a multipath route";
+		return 0;
+	}
+	uint32_t mtu = check_mtu ? route6_mtu(&rt) : 0;
+	if (check_mtu && p->tot_len > mtu) {
 		p->mtu_result = (uint16_t)mtu;
-	return BPF_FIB_LKUP_RET_SUCCESS;
+		return BPF_FIB_LKUP_RET_FRAG_NEEDED;
+	}
+	p->rt_metric = rt.priority;
+	p->ifindex = rt.oif;
+	if (rt.has_gateway)
+		memcpy(p->ipv6_dst, rt.gateway, 16);
+	return forward_to(AF_INET6, p, p->ipv6_dst, mtu);
 }
 
 static bool fail(bpfvm_run *run, const char *what)
@@ -325,9 +417,7 @@ static bool lookup_allowed(bpfvm_run *run, const struct bpf_fib_lookup *p, uint6
 	}
 	if (flags & ~(uint64_t)FIB_FLAGS_SUPPORTED)
 		return fail(run, "a flag other than BPF_FIB_LOOKUP_DIRECT and BPF_FIB_LOOKUP_OUTPUT");
-	if (p->family == AF_INET6)
-		return fail(run, "an IPv6 lookup");
-	if (p->family != AF_INET)
+	if (p->family != AF_INET && p->family != AF_INET6)
 		*early = -EAFNOSUPPORT;
 	return true;
 }
@@ -371,7 +461,10 @@ static uint64_t h_fib_lookup(uint64_t ctx, uint64_t params, uint64_t plen, uint6
 	const char *why = NULL;
 	/* tc checks the MTU in the lookup only when given tot_len */
 	bool check_mtu = xdp || p.tot_len;
-	rc = ipv4_lookup(&p, (uint32_t)flags, check_mtu, &why);
+	if (p.family == AF_INET)
+		rc = ipv4_lookup(&p, (uint32_t)flags, check_mtu, &why);
+	else
+		rc = ipv6_lookup(&p, (uint32_t)flags, check_mtu, &why);
 	if (why) {
 		fail(run, why);
 		return 0;

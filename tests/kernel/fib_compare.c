@@ -9,8 +9,9 @@
  * flags) and copies it back, as XDP and as tc (sched_cls) programs:
  * BPF_PROG_TEST_RUN and bpfvm's test run must
  * return the same code and leave the same 64 bytes (ifindex, rt_metric,
- * the gateway in ipv4_dst, smac, dmac, mtu_result).  What bpfvm refuses
- * (IPv6, the flags beyond DIRECT and OUTPUT) must fail the run naming it.
+ * the gateway in ipv4_dst or ipv6_dst, smac, dmac, mtu_result), for IPv4
+ * and IPv6.  What bpfvm refuses (the flags beyond DIRECT and OUTPUT) must
+ * fail the run naming it.
  *
  * Output: one FAIL line per mismatch, then "N passed, M failed".
  */
@@ -150,6 +151,7 @@ struct fib_case {
 	uint16_t tot_len;
 	int32_t flags, plen;
 	uint8_t family;
+	const char *src;          /* IPv6 cases: the source (NULL: fd00:1::50) */
 };
 
 static uint32_t addr(const char *s)
@@ -168,6 +170,11 @@ static void params_of(const struct fib_case *fc, struct bpf_fib_lookup *p)
 	p->dport = htons(53);
 	p->tot_len = fc->tot_len;
 	p->ifindex = fc->dev ? if_nametoindex(fc->dev) : 9999;
+	if (p->family == AF_INET6) {
+		inet_pton(AF_INET6, fc->src ? fc->src : "fd00:1::50", p->ipv6_src);
+		inet_pton(AF_INET6, fc->dst, p->ipv6_dst);
+		return;
+	}
 	p->ipv4_src = addr("10.1.0.50");
 	p->ipv4_dst = addr(fc->dst);
 }
@@ -210,32 +217,55 @@ int main(void)
 		return 1;
 	}
 	static const struct fib_case cases[] = {
-		{ "gateway with a neighbour", "veth0", "192.0.2.10", 100, 0, 0, 0 },
-		{ "gateway with a neighbour, DIRECT", "veth0", "192.0.2.10", 100, BPF_FIB_LOOKUP_DIRECT, 0, 0 },
-		{ "gateway with a neighbour, OUTPUT", "veth2", "192.0.2.10", 100, BPF_FIB_LOOKUP_OUTPUT, 0, 0 },
-		{ "route MTU 1000 (not locked), packet 1200", "veth0", "192.0.2.200", 1200, 0, 0, 0 },
-		{ "route MTU 1000 locked, packet 1200", "veth0", "192.0.2.70", 1200, 0, 0, 0 },
-		{ "route MTU 1000 locked, packet 900", "veth0", "192.0.2.70", 900, 0, 0, 0 },
-		{ "device MTU 1500, packet 1501", "veth0", "192.0.2.10", 1501, 0, 0, 0 },
-		{ "gateway without a neighbour", "veth0", "198.51.100.1", 100, 0, 0, 0 },
-		{ "on link, neighbour", "veth0", "10.2.0.2", 100, 0, 0, 0 },
-		{ "on link, stale neighbour", "veth0", "10.2.0.5", 100, 0, 0, 0 },
-		{ "on link, no neighbour", "veth0", "10.2.0.9", 100, 0, 0, 0 },
-		{ "blackhole route", "veth0", "203.0.113.5", 100, 0, 0, 0 },
-		{ "blackhole route, DIRECT", "veth0", "203.0.113.5", 100, BPF_FIB_LOOKUP_DIRECT, 0, 0 },
-		{ "unreachable route", "veth0", "100.64.1.1", 100, 0, 0, 0 },
-		{ "prohibit route", "veth0", "198.18.3.4", 100, 0, 0, 0 },
-		{ "no route", "veth0", "8.8.8.8", 100, 0, 0, 0 },
-		{ "no route, DIRECT", "veth0", "8.8.8.8", 100, BPF_FIB_LOOKUP_DIRECT, 0, 0 },
-		{ "a local address", "veth0", "10.2.0.1", 100, 0, 0, 0 },
-		{ "a broadcast address", "veth0", "10.2.0.255", 100, 0, 0, 0 },
-		{ "forwarding off on the ingress", "veth1", "192.0.2.10", 100, 0, 0, 0 },
-		{ "no such device", NULL, "192.0.2.10", 100, 0, 0, 0 },
-		{ "params shorter than the struct", "veth0", "192.0.2.10", 100, 0, 63, 0 },
-		{ "an unknown flag", "veth0", "192.0.2.10", 100, 1 << 6, 0, 0 },
-		{ "an unknown family", "veth0", "192.0.2.10", 100, 0, 0, 99 },
-		{ "no tot_len", "veth0", "192.0.2.10", 0, 0, 0, 0 },
-		{ "no tot_len, route MTU 1000 locked", "veth0", "192.0.2.70", 0, 0, 0, 0 },
+		{ "gateway with a neighbour", "veth0", "192.0.2.10", 100, 0, 0, 0, NULL },
+		{ "gateway with a neighbour, DIRECT", "veth0", "192.0.2.10", 100, BPF_FIB_LOOKUP_DIRECT, 0, 0, NULL },
+		{ "gateway with a neighbour, OUTPUT", "veth2", "192.0.2.10", 100, BPF_FIB_LOOKUP_OUTPUT, 0, 0, NULL },
+		{ "route MTU 1000 (not locked), packet 1200", "veth0", "192.0.2.200", 1200, 0, 0, 0, NULL },
+		{ "route MTU 1000 locked, packet 1200", "veth0", "192.0.2.70", 1200, 0, 0, 0, NULL },
+		{ "route MTU 1000 locked, packet 900", "veth0", "192.0.2.70", 900, 0, 0, 0, NULL },
+		{ "device MTU 1500, packet 1501", "veth0", "192.0.2.10", 1501, 0, 0, 0, NULL },
+		{ "gateway without a neighbour", "veth0", "198.51.100.1", 100, 0, 0, 0, NULL },
+		{ "on link, neighbour", "veth0", "10.2.0.2", 100, 0, 0, 0, NULL },
+		{ "on link, stale neighbour", "veth0", "10.2.0.5", 100, 0, 0, 0, NULL },
+		{ "on link, no neighbour", "veth0", "10.2.0.9", 100, 0, 0, 0, NULL },
+		{ "blackhole route", "veth0", "203.0.113.5", 100, 0, 0, 0, NULL },
+		{ "blackhole route, DIRECT", "veth0", "203.0.113.5", 100, BPF_FIB_LOOKUP_DIRECT, 0, 0, NULL },
+		{ "unreachable route", "veth0", "100.64.1.1", 100, 0, 0, 0, NULL },
+		{ "prohibit route", "veth0", "198.18.3.4", 100, 0, 0, 0, NULL },
+		{ "no route", "veth0", "8.8.8.8", 100, 0, 0, 0, NULL },
+		{ "no route, DIRECT", "veth0", "8.8.8.8", 100, BPF_FIB_LOOKUP_DIRECT, 0, 0, NULL },
+		{ "a local address", "veth0", "10.2.0.1", 100, 0, 0, 0, NULL },
+		{ "a broadcast address", "veth0", "10.2.0.255", 100, 0, 0, 0, NULL },
+		{ "forwarding off on the ingress", "veth1", "192.0.2.10", 100, 0, 0, 0, NULL },
+		{ "no such device", NULL, "192.0.2.10", 100, 0, 0, 0, NULL },
+		{ "params shorter than the struct", "veth0", "192.0.2.10", 100, 0, 63, 0, NULL },
+		{ "an unknown flag", "veth0", "192.0.2.10", 100, 1 << 6, 0, 0, NULL },
+		{ "an unknown family", "veth0", "192.0.2.10", 100, 0, 0, 99, NULL },
+		{ "no tot_len", "veth0", "192.0.2.10", 0, 0, 0, 0, NULL },
+		{ "no tot_len, route MTU 1000 locked", "veth0", "192.0.2.70", 0, 0, 0, 0, NULL },
+		{ "v6 gateway with a neighbour", "veth0", "2001:db8:1::5", 100, 0, 0, AF_INET6, NULL },
+		{ "v6 gateway with a neighbour, DIRECT", "veth0", "2001:db8:1::5", 100, BPF_FIB_LOOKUP_DIRECT, 0,
+		  AF_INET6, NULL },
+		{ "v6 gateway with a neighbour, OUTPUT", "veth2", "2001:db8:1::5", 100, BPF_FIB_LOOKUP_OUTPUT, 0,
+		  AF_INET6, NULL },
+		{ "v6 gateway without a neighbour", "veth0", "2001:db8:2::5", 100, 0, 0, AF_INET6, NULL },
+		{ "v6 route MTU 1300 locked, packet 1400", "veth0", "2001:db8:3::5", 1400, 0, 0, AF_INET6, NULL },
+		{ "v6 route MTU 1300 locked, packet 1200", "veth0", "2001:db8:3::5", 1200, 0, 0, AF_INET6, NULL },
+		{ "v6 device MTU 1500, packet 1501", "veth0", "2001:db8:1::5", 1501, 0, 0, AF_INET6, NULL },
+		{ "v6 no tot_len", "veth0", "2001:db8:1::5", 0, 0, 0, AF_INET6, NULL },
+		{ "v6 on link, neighbour", "veth0", "fd00:2::2", 100, 0, 0, AF_INET6, NULL },
+		{ "v6 on link, no neighbour", "veth0", "fd00:2::9", 100, 0, 0, AF_INET6, NULL },
+		{ "v6 blackhole route", "veth0", "2001:db8:dead::1", 100, 0, 0, AF_INET6, NULL },
+		{ "v6 unreachable route", "veth0", "2001:db8:beef::1", 100, 0, 0, AF_INET6, NULL },
+		{ "v6 prohibit route", "veth0", "2001:db8:cafe::1", 100, 0, 0, AF_INET6, NULL },
+		{ "v6 no route", "veth0", "2001:4860::8888", 100, 0, 0, AF_INET6, NULL },
+		{ "v6 no route, DIRECT", "veth0", "2001:4860::8888", 100, BPF_FIB_LOOKUP_DIRECT, 0, AF_INET6, NULL },
+		{ "v6 a local address", "veth0", "fd00:2::1", 100, 0, 0, AF_INET6, NULL },
+		{ "v6 a link-local destination", "veth0", "fe80::1", 100, 0, 0, AF_INET6, NULL },
+		{ "v6 a multicast destination", "veth0", "ff02::1", 100, 0, 0, AF_INET6, NULL },
+		{ "v6 a link-local source", "veth0", "2001:db8:1::5", 100, 0, 0, AF_INET6, "fe80::5" },
+		{ "v6 forwarding off on the ingress", "veth1", "2001:db8:1::5", 100, 0, 0, AF_INET6, NULL },
+		{ "v6 no such device", NULL, "2001:db8:1::5", 100, 0, 0, AF_INET6, NULL },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		compare(&cases[i]);
@@ -245,10 +275,10 @@ int main(void)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		compare(&cases[i]);
 	prog_type = BPF_PROG_TYPE_XDP;
-	static const struct fib_case skip = { "SKIP_NEIGH", "veth0", "192.0.2.10", 100, BPF_FIB_LOOKUP_SKIP_NEIGH, 0, 0 };
+	static const struct fib_case skip = { "SKIP_NEIGH", "veth0", "192.0.2.10", 100, BPF_FIB_LOOKUP_SKIP_NEIGH, 0, 0, NULL };
 	refused(&skip, "not supported by bpfvm");
-	static const struct fib_case v6 = { "IPv6", "veth0", "192.0.2.10", 100, 0, 0, AF_INET6 };
-	refused(&v6, "IPv6");
+	static const struct fib_case src = { "SRC", "veth0", "192.0.2.10", 100, BPF_FIB_LOOKUP_SRC, 0, 0, NULL };
+	refused(&src, "not supported by bpfvm");
 	bpfvm_helpers_free(helpers);
 	return check_summary();
 }
