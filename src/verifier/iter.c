@@ -26,9 +26,10 @@
  *    queued one may_goto level deeper; at the may_goto a state covered by
  *    a stored one of another depth is pruned.
  * bpfvm's states.c widens numbers that changed between visits of a loop
- * head (as it does for bpf_loop), where the kernel forgets the imprecise
- * ones: a body that counts converges either way, but one whose safety
- * needs a count kept exact waits for precision tracking.
+ * head, where the kernel forgets the imprecise ones (for a callback's
+ * loop bpfvm does as the kernel: widen_callback_return): a body that
+ * counts converges either way, but one whose safety needs a count kept
+ * exact waits for precision tracking.
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -8,9 +8,10 @@
  *
  * Owns: state_dup(), state_copy(), state_free(), reg_type_name(),
  * reg_format(), state_format(), push_pending(), path_done(), visit(),
- * free_search_states().  Comparison follows the kernel's regsafe():
- * imprecise scalars (precision.c) match any number once the stored
- * state's paths are all walked.
+ * free_search_states(), widen_callback_return().  Comparison follows the
+ * kernel's regsafe(): imprecise scalars (precision.c) match any number
+ * once the stored state's paths are all walked, and its loop's walk has
+ * no paths pruned at a fixed point (scc.c).
  */
 #include <inttypes.h>
 #include <stdio.h>
