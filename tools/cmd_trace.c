@@ -47,7 +47,7 @@ struct trace_args {
 	size_t prog_count;
 	pid_t pids[MAX_PIDS];
 	size_t pid_count;
-	bool json, dump_maps, no_follow;
+	bool json, dump_maps, no_follow, stats;
 	double duration, interval;
 	const char *hist;
 	char **command;   /* after --, NULL-terminated */
@@ -73,6 +73,13 @@ struct tracer {
 	int child_status;
 	double inject_start[MAX_PIDS];
 	size_t attached, failed, ever_connected;
+	struct pid_stats *stats;   /* every program's, printed at the end */
+	size_t stats_count, stats_cap;
+};
+
+struct pid_stats {
+	pid_t pid;
+	struct agent_stats st;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -99,7 +106,7 @@ static double now_ms(void)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: bpfvm trace OBJ [--prog NAME]... [-j] [--duration S] [--dump-maps] [--interval S]\n"
-	           "                   [--hist MAP] [--no-follow] " OBJECT_ARGS_USAGE " -- COMMAND [ARGS]\n"
+	           "                   [--hist MAP] [--no-follow] [--stats] " OBJECT_ARGS_USAGE " -- COMMAND [ARGS]\n"
 	           "       bpfvm trace OBJ --pid PID [--pid PID]... [the same options]\n"
 	           "\n"
 	           "Attaches the object's programs (every one, or those --prog names) by their\n"
@@ -113,6 +120,10 @@ static void usage(FILE *f)
 	           "  --dump-maps    print every map at the end\n"
 	           "  --interval S   print every map each S seconds\n"
 	           "  --hist MAP     print MAP (log2 slots) as a histogram (with --interval, each time)\n"
+	           "  --stats        at the end, each program's runs, recursion misses and the path\n"
+	           "                 serving its probe, per process (without it: recursion misses\n"
+	           "                 only, where there were some: events skipped because the thread\n"
+	           "                 was running that program already, as the kernel's)\n"
 	           OBJECT_OPTIONS_HELP
 	           "The agent is libbpfvm-agent.so beside the bpfvm command, or $BPFVM_AGENT.\n");
 }
@@ -179,6 +190,8 @@ static int parse_args(int argc, char **argv, struct trace_args *a)
 			a->dump_maps = true;
 		else if (!strcmp(o, "--no-follow"))
 			a->no_follow = true;
+		else if (!strcmp(o, "--stats"))
+			a->stats = true;
 		else if (!strcmp(o, "-v"))
 			a->oa.verbose = true;
 		else if (!strcmp(o, "--help") || !strcmp(o, "-h"))
@@ -294,7 +307,8 @@ static int send_setup(struct tracer *t, int fd)
 		if (bpfvm_object_prog_at(t->obj, i)->autoload)
 			names[nprogs++] = bpfvm_object_prog_at(t->obj, i)->name;
 	size_t nmaps = bpfvm_object_map_count(t->obj);
-	struct agent_setup s = { .type = AGENT_SETUP, .flags = a->no_follow ? AGENT_NO_FOLLOW : 0,
+	struct agent_setup s = { .type = AGENT_SETUP,
+	                         .flags = (a->no_follow ? AGENT_NO_FOLLOW : 0) | (a->stats ? AGENT_COUNT_RUNS : 0),
 	                         .prog_count = (uint32_t)nprogs, .map_count = (uint32_t)nmaps };
 	char control[CMSG_SPACE(sizeof(int))] = { 0 };
 	struct iovec iov = { &s, sizeof s };
@@ -372,6 +386,20 @@ static void report_ready(struct tracer *t, struct conn *c, const struct agent_ac
 	fflush(stdout);
 }
 
+static void keep_stats(struct tracer *t, const struct conn *c, struct agent_stats *st)
+{
+	st->name[sizeof st->name - 1] = st->hook[sizeof st->hook - 1] = '\0';
+	if (t->stats_count == t->stats_cap) {
+		size_t cap = t->stats_cap ? 2 * t->stats_cap : 16;
+		struct pid_stats *bigger = realloc(t->stats, cap * sizeof *bigger);
+		if (!bigger)
+			return;
+		t->stats = bigger;
+		t->stats_cap = cap;
+	}
+	t->stats[t->stats_count++] = (struct pid_stats){ c->pid, *st };
+}
+
 static void conn_close(struct conn *c)
 {
 	if (c->fd >= 0)
@@ -382,7 +410,7 @@ static void conn_close(struct conn *c)
 /* One message from an agent; false when there is none now. */
 static bool conn_message(struct tracer *t, struct conn *c)
 {
-	union { uint32_t type; struct agent_hello h; struct agent_result r; struct agent_ack k; } m;
+	union { uint32_t type; struct agent_hello h; struct agent_result r; struct agent_ack k; struct agent_stats st; } m;
 	ssize_t n = recv(c->fd, &m, sizeof m, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return false;
@@ -410,6 +438,8 @@ static bool conn_message(struct tracer *t, struct conn *c)
 		report_result(t, c, &m.r);
 	} else if (m.type == AGENT_READY && n == sizeof m.k) {
 		report_ready(t, c, &m.k);
+	} else if (m.type == AGENT_STATS && n == sizeof m.st) {
+		keep_stats(t, c, &m.st);
 	} else if (m.type == AGENT_DETACHED && n == sizeof m.k) {
 		c->detached = true;
 		conn_close(c);
@@ -526,7 +556,8 @@ static void detach_all(struct tracer *t)
 			struct agent_ack k = { .type = AGENT_DETACH };
 			c->detach_sent = true;
 			if (send(c->fd, &k, sizeof k, MSG_NOSIGNAL) != sizeof k)
-				conn_close(c);
+				while (conn_message(t, c))   /* gone: what it sent on its way out first */
+					;
 		}
 		if (!live_conns(t) || now_ms() > deadline)
 			break;
@@ -583,6 +614,8 @@ static void finish(struct tracer *t)
 		trace_print_maps(t->inst, t->a->json);
 	if (t->a->hist)
 		trace_print_hist(t->inst, t->a->hist, t->a->json);
+	for (size_t i = 0; i < t->stats_count; i++)
+		trace_print_stats(t->stats[i].pid, &t->stats[i].st, t->a->stats, t->a->json);
 	if (t->child) {   /* the command outlives the trace: it runs on, unpatched */
 		if (!t->a->json)
 			fprintf(stderr, "%s trace: pid %d runs on, detached\n", prog_name, (int)t->child);
@@ -601,6 +634,7 @@ static void cleanup(struct tracer *t)
 		close(t->object_fd);
 	bpfvm_instance_free(t->inst);
 	bpfvm_object_free(t->obj);
+	free(t->stats);
 }
 
 static void catch_signals(void)

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "bpfvm/instance.h"
+#include "hooks/agent_proto.h"
 
 /* Ring buffer records available now, as text or JSON lines. */
 void trace_drain(bpfvm_instance *inst, bool json);
@@ -16,5 +17,8 @@ void trace_print_maps(bpfvm_instance *inst, bool json);
 /* Map `name` of log2 buckets as a histogram; prints the error and
  * returns 1 if there is no such map or it is not one. */
 int trace_print_hist(bpfvm_instance *inst, const char *name, bool json);
+/* A program's stats from process pid's agent: its recursion misses (and
+ * with all, `--stats`: its runs and the paths serving its probe). */
+void trace_print_stats(int pid, const struct agent_stats *st, bool all, bool json);
 
 #endif

@@ -1,9 +1,11 @@
 /*
  * trace_print.c - what `bpfvm trace` prints: ring buffer records as they
  * arrive (perf event arrays are refused: their rings are per process), maps (--dump-maps, --interval) and log2 histograms
- * (--hist), as text or, with -j, one JSON object a line.
+ * (--hist), and each program's stats at the end (recursion misses,
+ * --stats), as text or, with -j, one JSON object a line.
  *
- * Owns: trace_drain(), trace_print_maps(), trace_print_hist().
+ * Owns: trace_drain(), trace_print_maps(), trace_print_hist(),
+ * trace_print_stats().
  */
 #include <bpf/btf.h>
 #include <inttypes.h>
@@ -141,4 +143,59 @@ int trace_print_hist(bpfvm_instance *inst, const char *name, bool json)
 		printf("\n");
 	}
 	return fflush(stdout), 0;
+}
+
+/* ---- stats -------------------------------------------------------------- */
+
+static const char *const served_names[AGENT_SERVED_COUNT] = { "trampoline", "int3", "sud", "rewritten" };
+static const char *const path_names[] = { "none", "trampoline", "int3", "syscall" };
+
+/* The paths a program's events came by: a probe's, or the syscall
+ * interceptor's (Syscall User Dispatch, rewritten sites). */
+static void served_json(const struct agent_stats *st)
+{
+	bool syscall = st->path == AGENT_PATH_SYSCALL;
+	printf(",\"served\":{");
+	for (int k = syscall ? AGENT_SERVED_SUD : 0, first = 1; k < (syscall ? AGENT_SERVED_COUNT : AGENT_SERVED_SUD);
+	     k++, first = 0)
+		printf("%s\"%s\":%" PRIu64, first ? "" : ",", served_names[k], st->served[k]);
+	printf("}");
+}
+
+static void served_text(const struct agent_stats *st)
+{
+	if (st->path == AGENT_PATH_SYSCALL)
+		fprintf(stderr, "; the process's syscalls: %" PRIu64 " by SUD, %" PRIu64 " at rewritten sites",
+		        st->served[AGENT_SERVED_SUD], st->served[AGENT_SERVED_REWRITTEN]);
+	else
+		fprintf(stderr, "; entries: %" PRIu64 " by trampoline, %" PRIu64 " by int3",
+		        st->served[AGENT_SERVED_TRAMPOLINE], st->served[AGENT_SERVED_INT3]);
+}
+
+void trace_print_stats(int pid, const struct agent_stats *st, bool all, bool json)
+{
+	if (!all && !st->recursion_misses)
+		return;
+	const char *path = st->path < 4 ? path_names[st->path] : "?";
+	if (json) {
+		printf("{\"type\":\"stats\",\"pid\":%d,\"prog\":", pid);
+		json_print_string(st->name);
+		printf(",\"hook\":");
+		json_print_string(st->hook);
+		printf(",\"path\":\"%s\",\"recursion_misses\":%" PRIu64, path, st->recursion_misses);
+		if (all) {
+			printf(",\"runs\":%" PRIu64, st->runs);
+			served_json(st);
+		}
+		printf("}\n");
+		fflush(stdout);
+		return;
+	}
+	fprintf(stderr, "%s trace: pid %d: %s: %s (%s): ", prog_name, pid, st->name, st->hook, path);
+	if (all)
+		fprintf(stderr, "runs %" PRIu64 ", ", st->runs);
+	fprintf(stderr, "recursion_misses %" PRIu64, st->recursion_misses);
+	if (all)
+		served_text(st);
+	fprintf(stderr, "\n");
 }

@@ -219,7 +219,7 @@ static int attach_session(int fd, double t0)
 		index[i] = k < 0 ? SIZE_MAX : (size_t)k;
 	}
 	if (index && res)
-		agent_attach_all(inst, index, n, res);   /* the instance is the agent's now */
+		agent_attach_all(inst, index, n, res, s.head.flags);   /* the instance is the agent's now */
 	session_attached = true;
 	for (size_t i = 0; res && i < n; i++)
 		send(fd, &res[i], sizeof res[i], MSG_NOSIGNAL);
@@ -234,10 +234,11 @@ static int attach_session(int fd, double t0)
 static void *control(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
-	agent_thread_quiet = true;
+	agent_thread()->quiet = true;
 	struct agent_ack a;
 	while (receive(fd, AGENT_DETACH, &a, sizeof a, NULL) == -EPROTO)
 		;
+	agent_send_stats(fd);
 	agent_detach_all();
 	session_attached = false;
 	send_ack(fd, AGENT_DETACHED, 0, 0);
@@ -261,8 +262,9 @@ static int start_control(int fd)
 static int session(bool forked)
 {
 	double t0 = now_ms();
-	bool was_quiet = agent_thread_quiet;
-	agent_thread_quiet = true;
+	struct agent_thread_state *self = agent_thread();
+	bool was_quiet = self->quiet;
+	self->quiet = true;
 	int fd = connect_tracer(socket_path);
 	int rc = fd < 0 ? fd : say_hello(fd, forked);
 	if (!rc && !forked)
@@ -278,14 +280,14 @@ static int session(bool forked)
 		session_attached = false;
 		atomic_store(&session_running, false);
 	}
-	agent_thread_quiet = was_quiet;
+	self->quiet = was_quiet;
 	return rc;
 }
 
 static void *forked_session(void *unused)
 {
 	(void)unused;
-	agent_thread_quiet = true;
+	agent_thread()->quiet = true;
 	session(true);
 	return NULL;
 }
@@ -298,6 +300,7 @@ static void after_fork_in_child(void)
 	session_fd = -1;
 	if (!session_attached)
 		return;
+	agent_stats_rebase();
 	if (no_follow) {
 		agent_detach_all();
 		session_attached = false;
@@ -340,6 +343,15 @@ int bpfvm_agent_start(const char *path)
 	else
 		pthread_detach(t);
 	return -rc;
+}
+
+/* The process exits: its programs' stats go to the tracer, which would
+ * otherwise see only the socket close. */
+__attribute__((destructor)) static void agent_at_exit(void)
+{
+	int fd = session_fd;
+	if (fd >= 0 && session_attached)
+		agent_send_stats(fd);
 }
 
 /* Preloaded: attach before main runs. */

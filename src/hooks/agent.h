@@ -5,7 +5,8 @@
  * probe's function in the process (agent_symbols.c).
  *
  * Owns: struct agent_target, agent_resolve(), agent_attach_all(),
- * agent_detach_all(), agent_thread_quiet.
+ * agent_detach_all(), agent_send_stats(), agent_stats_rebase(),
+ * agent_thread().
  */
 #ifndef BPFVM_HOOKS_AGENT_H
 #define BPFVM_HOOKS_AGENT_H
@@ -17,10 +18,27 @@
 #include "bpfvm/instance.h"
 #include "hooks/agent_proto.h"
 
-/* Set on the agent's own threads while they make system calls (its
- * socket, its set-up): syscall hooks do not report them, as the kernel
- * would not see an agent that is not there. */
-extern __thread bool agent_thread_quiet;
+/* Every hook point the agent can make: two per probed function, four
+ * per system call, four for raw_syscalls and raw_tracepoint. */
+#define AGENT_MAX_HOOKS (2 * 256 + 4 * 512 + 4)
+
+/* The calling thread's state in the agent. */
+struct agent_thread_state {
+	/* Set on the agent's own threads while they make system calls (its
+	 * socket, its set-up): syscall hooks do not report them, as the
+	 * kernel would not see an agent that is not there. */
+	bool quiet;
+	/* Per hook, 1 while this thread runs it: the recursion guard
+	 * (agent_attach.c). */
+	uint8_t running[AGENT_MAX_HOOKS];
+};
+
+/* The agent's only thread-local data, reached only through this call:
+ * the agent is compiled with TLS descriptors (-mtls-dialect=gnu2), and
+ * glibc before 2.40 does not keep the vector registers across a
+ * descriptor's slow path (glibc bug 31372), which gcc assumes it does;
+ * inside a call of its own no vector register is live. */
+struct agent_thread_state *agent_thread(void);
 
 /* Where `uprobe/PATH:FUNC[+OFF]` lands in this process: PATH an absolute
  * path or a library name ("libc", "libc.so.6") matched against the
@@ -36,8 +54,17 @@ int agent_resolve(const char *path, const char *func, uint64_t off, struct agent
 
 /* Attaches each of progs[0..n) (programs of inst, NULL for one that was
  * not loaded) at the hook its section names, filling results[i].  A
- * program that cannot be attached leaves nothing behind. */
-void agent_attach_all(bpfvm_instance *inst, const size_t *prog_index, size_t n, struct agent_result *results);
+ * program that cannot be attached leaves nothing behind.  setup_flags:
+ * the session's (AGENT_COUNT_RUNS). */
+void agent_attach_all(bpfvm_instance *inst, const size_t *prog_index, size_t n, struct agent_result *results,
+                      uint32_t setup_flags);
+
+/* One AGENT_STATS message per program attached, sent on fd; once per
+ * session (the detach and the process's exit may both ask). */
+void agent_send_stats(int fd);
+
+/* In a fork()ed child: its programs' counts start again from 0. */
+void agent_stats_rebase(void);
 
 /* Every probe off with its bytes restored, syscall tracing stopped,
  * every program detached; the hooks stay (empty) for the process's life,

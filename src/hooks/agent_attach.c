@@ -13,6 +13,21 @@
  * context, sets the tracing context (run/trace_ctx.h), runs the hook and
  * then acts on what the helpers asked (an override, a signal).
  *
+ * Recursion: a run that calls, directly or not, what it is attached to
+ * (a malloc probe whose map update allocates; a syscall hook whose
+ * helper makes that syscall) would recurse until the stack overflows.
+ * As the kernel's prog->active, each hook has a byte per thread, set
+ * while the thread runs it: an event that finds it set is skipped and
+ * counted (recursion_misses, as bpftool shows them).  The bytes are
+ * thread-local (agent_thread(); the agent is compiled with TLS
+ * descriptors, -mtls-dialect=gnu2: preloaded, it sits in the static TLS
+ * block and its descriptor returns a constant offset; dlopen()ed, glibc's
+ * dynamic descriptor finds the block through the thread's vector, and
+ * allocates it on the thread's first event), nothing is allocated and no
+ * atomic is taken on a run that is not a miss.  Runs are counted only when the tracer asks
+ * (`bpfvm trace --stats`, AGENT_COUNT_RUNS), as the kernel counts
+ * run_cnt only with bpf_stats_enabled.
+ *
  * ksyscall: bpfvm's LINUX_HAS_SYSCALL_WRAPPER is 0 (src/loader/externs.c),
  * so BPF_KSYSCALL reads the arguments straight from the context's pt_regs
  * with the syscall convention (rdi, rsi, rdx, r10, r8, r9): the context is
@@ -25,9 +40,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/bpf.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "bpfvm/hook.h"
 #include "hooks/agent.h"
@@ -40,30 +58,55 @@
 #define TP_RECORD_BYTES 2048   /* what a tracepoint program may read: the kernel's PERF_MAX_TRACE_SIZE */
 #define MAX_SITES 256
 #define MAX_LINKS 256
+#define MAX_HOOKS (2 * MAX_SITES + 4 * SYS_NR_MAX + 4)   /* every hook point the agent can make */
+_Static_assert(MAX_HOOKS <= AGENT_MAX_HOOKS, "agent.h's AGENT_MAX_HOOKS counts every hook");
 
-__thread bool agent_thread_quiet;
+static __thread struct agent_thread_state thread_state;
+
+__attribute__((noinline)) struct agent_thread_state *agent_thread(void)
+{
+	return &thread_state;
+}
+
+/* A hook point with its recursion guard (see the header). */
+struct agent_hook {
+	bpfvm_hook *hook;
+	unsigned guard;                 /* its byte in agent_thread()->running */
+	atomic_uint_fast64_t runs;      /* under AGENT_COUNT_RUNS only */
+	atomic_uint_fast64_t misses;    /* runs skipped: the thread was inside the hook already */
+};
+
+static unsigned hook_count;
+static bool count_runs;
 
 /* A probed function: one probe, an entry and a return hook. */
 struct func_site {
 	uint64_t addr, size, off;
 	bool want_ret;
 	struct probe *probe;
-	bpfvm_hook *entry, *ret;
+	struct agent_hook *entry, *ret;
 };
 
 struct sys_hooks {
-	bpfvm_hook *tp_enter[SYS_NR_MAX], *tp_exit[SYS_NR_MAX];
+	struct agent_hook *tp_enter[SYS_NR_MAX], *tp_exit[SYS_NR_MAX];
 	struct syscall_tp_layout enter_layout[SYS_NR_MAX], exit_layout[SYS_NR_MAX];
-	bpfvm_hook *ksys[SYS_NR_MAX], *kretsys[SYS_NR_MAX];
-	bpfvm_hook *raw_enter, *raw_exit;           /* tracepoint/raw_syscalls */
+	struct agent_hook *ksys[SYS_NR_MAX], *kretsys[SYS_NR_MAX];
+	struct agent_hook *raw_enter, *raw_exit;    /* tracepoint/raw_syscalls */
 	struct syscall_tp_layout raw_enter_layout, raw_exit_layout;
-	bpfvm_hook *rawtp_enter, *rawtp_exit;       /* raw_tracepoint/ */
+	struct agent_hook *rawtp_enter, *rawtp_exit; /* raw_tracepoint/ */
 	bool started;
 };
 
+/* A program on its hook, and what its stats count from (a forked child
+ * starts with its parent's counts). */
 struct attached_link {
-	bpfvm_hook *hook;
+	struct agent_hook *hook;
 	uint64_t link;
+	uint64_t runs_before, misses_before, served_before[AGENT_SERVED_COUNT];
+	struct func_site *site;         /* a function probe's, else NULL */
+	uint32_t path;                  /* enum agent_path */
+	char prog[AGENT_NAME_MAX];
+	char where[AGENT_TEXT_MAX];
 };
 
 static struct func_site sites[MAX_SITES];
@@ -72,15 +115,28 @@ static struct sys_hooks *sys;
 static struct attached_link links[MAX_LINKS];
 static size_t link_count;
 static bpfvm_instance *attached_inst;
+/* The stats and the detach: the process's exit and the control thread
+ * may come at once. */
+static pthread_mutex_t links_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool stats_sent;
 
 /* ---- events ---------------------------------------------------------- */
 
-static void run_hook(bpfvm_hook *hook, void *ctx, struct trace_ctx *tc)
+static void run_hook(struct agent_hook *h, void *ctx, struct trace_ctx *tc)
 {
+	uint8_t *running = &agent_thread()->running[h->guard];
+	if (__builtin_expect(*running, 0)) {
+		atomic_fetch_add_explicit(&h->misses, 1, memory_order_relaxed);
+		return;
+	}
+	*running = 1;
+	if (count_runs)
+		atomic_fetch_add_explicit(&h->runs, 1, memory_order_relaxed);
 	uint64_t result;
 	trace_ctx_enter(tc);
-	bpfvm_hook_run(hook, ctx, &result, NULL);
+	bpfvm_hook_run(h->hook, ctx, &result, NULL);
 	trace_ctx_leave();
+	*running = 0;
 	if (tc->signal)
 		trace_ctx_send_signal(tc);
 }
@@ -101,6 +157,8 @@ static int on_func_entry(struct pt_regs *regs, void *user, uint64_t *override_rc
 static void on_func_return(struct pt_regs *regs, void *user)
 {
 	struct func_site *f = user;
+	if (!f->ret)   /* the entry's program is attached, the return's not yet */
+		return;
 	struct trace_ctx tc = { .func_ip = f->addr - f->off, .regs = regs };
 	run_hook(f->ret, regs, &tc);
 }
@@ -120,7 +178,7 @@ static void ksyscall_regs(struct pt_regs *k, const struct pt_regs *r, const unsi
 static void on_sys_enter(void *user, long nr, const unsigned long args[6], const struct pt_regs *regs)
 {
 	(void)user;
-	if (agent_thread_quiet)
+	if (agent_thread()->quiet)
 		return;
 	struct pt_regs r = *regs;
 	struct trace_ctx tc = { .regs = &r };
@@ -149,7 +207,7 @@ static void on_sys_enter(void *user, long nr, const unsigned long args[6], const
 static void on_sys_exit(void *user, long nr, const unsigned long args[6], long ret)
 {
 	(void)user;
-	if (agent_thread_quiet)
+	if (agent_thread()->quiet)
 		return;
 	/* the exit's registers: the result in ax, the arguments where they went in */
 	struct pt_regs r = { .orig_rax = (unsigned long)nr, .rax = (unsigned long)ret };
@@ -183,7 +241,7 @@ enum hook_kind { HOOK_UPROBE, HOOK_URETPROBE, HOOK_SYSCALL };
 struct placement {
 	enum hook_kind kind;
 	struct func_site *site;
-	bpfvm_hook **slot;
+	struct agent_hook **slot;
 	uint32_t prog_type;
 	char hook_name[AGENT_TEXT_MAX];
 };
@@ -326,38 +384,60 @@ static int place(const char *sec, struct placement *p, char *err)
 
 /* ---- attaching ------------------------------------------------------- */
 
-static int hook_for(bpfvm_hook **slot, const char *name, uint32_t prog_type, char *err)
+static int hook_for(struct agent_hook **slot, const char *name, uint32_t prog_type, char *err)
 {
 	if (*slot)
 		return 0;
+	struct agent_hook *h = hook_count < MAX_HOOKS ? calloc(1, sizeof *h) : NULL;
+	if (!h) {
+		snprintf(err, AGENT_TEXT_MAX, "%s", hook_count < MAX_HOOKS ? "out of memory" : "too many hooks");
+		return -ENOMEM;
+	}
 	bpfvm_error e = { 0 };
 	BPFVM_OPTS(bpfvm_hook_opts, o, .name = name, .ctx_kind = BPFVM_HOOK_CTX_PROG_TYPE, .prog_type = prog_type);
-	int rc = bpfvm_hook_new(&o, slot, &e);
-	if (rc)
+	int rc = bpfvm_hook_new(&o, &h->hook, &e);
+	if (rc) {
 		snprintf(err, AGENT_TEXT_MAX, "%s", e.msg);
-	return rc;
+		free(h);
+		return rc;
+	}
+	h->guard = hook_count++;
+	*slot = h;
+	return 0;
 }
 
-static int attach_link(bpfvm_hook *hook, const bpfvm_program *prog, char *err)
+static int attach_link(struct agent_hook *hook, const bpfvm_program *prog, char *err)
 {
 	if (link_count == MAX_LINKS) {
 		snprintf(err, AGENT_TEXT_MAX, "more than %d programs", MAX_LINKS);
 		return -E2BIG;
 	}
+	struct attached_link *l = &links[link_count];
 	bpfvm_error e = { 0 };
-	int rc = bpfvm_hook_attach(hook, prog, &links[link_count].link, &e);
+	int rc = bpfvm_hook_attach(hook->hook, prog, &l->link, &e);
 	if (rc) {
 		snprintf(err, AGENT_TEXT_MAX, "%s", e.msg);
 		return rc;
 	}
-	links[link_count++].hook = hook;
+	*l = (struct attached_link){ .hook = hook, .link = l->link, .runs_before = atomic_load(&hook->runs),
+	                             .misses_before = atomic_load(&hook->misses) };
+	link_count++;
 	return 0;
+}
+
+/* Link l serves result r (for its stats). */
+static void link_describe(struct attached_link *l, const struct agent_result *r, struct func_site *site)
+{
+	l->site = site;
+	l->path = r->path;
+	snprintf(l->prog, sizeof l->prog, "%s", r->name);
+	snprintf(l->where, sizeof l->where, "%s", r->text);
 }
 
 static void unlink_last(void)
 {
 	link_count--;
-	bpfvm_hook_detach(links[link_count].hook, links[link_count].link, NULL);
+	bpfvm_hook_detach(links[link_count].hook->hook, links[link_count].link, NULL);
 }
 
 /* The site's probe, put in once its programs are on its hooks. */
@@ -416,6 +496,7 @@ static void attach_probes(bpfvm_program **progs, struct placement *pl, size_t n,
 		}
 		bool tramp = probe_path(f->probe) == PROBE_PATH_TRAMPOLINE;
 		report(&res[i], 0, tramp ? AGENT_PATH_TRAMPOLINE : AGENT_PATH_INT3, "%s", pl[i].hook_name);
+		link_describe(&links[link_count - 1], &res[i], f);
 	}
 }
 
@@ -436,13 +517,15 @@ static void attach_syscalls(bpfvm_program **progs, struct placement *pl, size_t 
 	}
 	char err[AGENT_TEXT_MAX];
 	int rc = wanted ? start_syscalls(err) : 0;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0, k = first; i < n; i++) {
 		if (res[i].error || pl[i].kind != HOOK_SYSCALL)
 			continue;
-		if (rc)
+		if (rc) {
 			report(&res[i], rc, AGENT_PATH_NONE, "%s", err);
-		else
-			report(&res[i], 0, AGENT_PATH_SYSCALL, "%s", pl[i].hook_name);
+			continue;
+		}
+		report(&res[i], 0, AGENT_PATH_SYSCALL, "%s", pl[i].hook_name);
+		link_describe(&links[k++], &res[i], NULL);
 	}
 	while (rc && link_count > first)
 		unlink_last();
@@ -454,9 +537,12 @@ static void report_all(struct agent_result *res, size_t n, int rc, const char *w
 		report(&res[i], rc, AGENT_PATH_NONE, "%s", why);
 }
 
-void agent_attach_all(bpfvm_instance *inst, const size_t *prog_index, size_t n, struct agent_result *res)
+void agent_attach_all(bpfvm_instance *inst, const size_t *prog_index, size_t n, struct agent_result *res,
+                      uint32_t setup_flags)
 {
 	const bpfvm_object *obj = bpfvm_instance_object(inst);
+	count_runs = setup_flags & AGENT_COUNT_RUNS;
+	stats_sent = false;
 	for (size_t i = 0; i < n; i++) {
 		const bpfvm_object_prog *op = bpfvm_object_prog_at(obj, prog_index[i]);
 		res[i] = (struct agent_result){ .type = AGENT_RESULT };
@@ -490,8 +576,57 @@ out:
 	free(progs);
 }
 
+/* ---- stats ------------------------------------------------------------ */
+
+static void link_served(const struct attached_link *l, uint64_t served[AGENT_SERVED_COUNT])
+{
+	memset(served, 0, AGENT_SERVED_COUNT * sizeof *served);
+	if (l->site && l->site->probe) {
+		struct probe_stats ps;
+		probe_stats(l->site->probe, &ps);
+		served[AGENT_SERVED_TRAMPOLINE] = ps.entries[PROBE_PATH_TRAMPOLINE];
+		served[AGENT_SERVED_INT3] = ps.entries[PROBE_PATH_INT3];
+	} else if (!l->site) {
+		struct syscall_trace_stats ss;
+		syscall_trace_get_stats(&ss);
+		served[AGENT_SERVED_SUD] = ss.sud_calls;
+		served[AGENT_SERVED_REWRITTEN] = ss.rewritten_calls;
+	}
+}
+
+void agent_send_stats(int fd)
+{
+	pthread_mutex_lock(&links_lock);
+	for (size_t i = 0; !stats_sent && i < link_count; i++) {
+		const struct attached_link *l = &links[i];
+		struct agent_stats st = { .type = AGENT_STATS, .path = l->path,
+		                          .runs = atomic_load(&l->hook->runs) - l->runs_before,
+		                          .recursion_misses = atomic_load(&l->hook->misses) - l->misses_before };
+		link_served(l, st.served);
+		for (int k = 0; k < AGENT_SERVED_COUNT; k++)
+			st.served[k] -= l->served_before[k];
+		snprintf(st.name, sizeof st.name, "%s", l->prog);
+		snprintf(st.hook, sizeof st.hook, "%s", l->where);
+		send(fd, &st, sizeof st, MSG_NOSIGNAL);
+	}
+	stats_sent = true;
+	pthread_mutex_unlock(&links_lock);
+}
+
+void agent_stats_rebase(void)
+{
+	for (size_t i = 0; i < link_count; i++) {
+		struct attached_link *l = &links[i];
+		l->runs_before = atomic_load(&l->hook->runs);
+		l->misses_before = atomic_load(&l->hook->misses);
+		link_served(l, l->served_before);
+	}
+	stats_sent = false;
+}
+
 void agent_detach_all(void)
 {
+	pthread_mutex_lock(&links_lock);
 	for (size_t i = 0; i < site_count; i++)
 		if (sites[i].probe) {
 			probe_detach(sites[i].probe);
@@ -505,4 +640,5 @@ void agent_detach_all(void)
 		unlink_last();
 	bpfvm_instance_free(attached_inst);
 	attached_inst = NULL;
+	pthread_mutex_unlock(&links_lock);
 }

@@ -15,8 +15,12 @@
  *   agent  -> trace   one RESULT per program (attached on which path, or
  *                     why not), then READY (attach over, target resumes)
  *   trace  -> agent   DETACH, at any time after READY
- *   agent  -> trace   DETACHED once every probe is off and every byte
- *                     restored.  A closed socket detaches too.
+ *   agent  -> trace   one STATS per program attached (its runs, its
+ *                     recursion misses, the path serving it), then
+ *                     DETACHED once every probe is off and every byte
+ *                     restored.  A closed socket detaches too.  A process
+ *                     that exits sends its STATS on the way out (not one
+ *                     that is killed).
  */
 #ifndef BPFVM_HOOKS_AGENT_PROTO_H
 #define BPFVM_HOOKS_AGENT_PROTO_H
@@ -37,10 +41,12 @@ enum agent_msg_type {
 	AGENT_READY,
 	AGENT_DETACH,
 	AGENT_DETACHED,
+	AGENT_STATS,
 };
 
 enum agent_setup_flags {
 	AGENT_NO_FOLLOW = 1 << 0,   /* children are not traced */
+	AGENT_COUNT_RUNS = 1 << 1,  /* count every run (`--stats`); misses are always counted */
 };
 
 struct agent_hello {
@@ -76,6 +82,27 @@ struct agent_result {
 	uint32_t path;              /* enum agent_path */
 	char name[AGENT_NAME_MAX];
 	char text[AGENT_TEXT_MAX];  /* what was attached where, or why not */
+};
+
+/* The events that reached a program's probe, by the path that served
+ * them: a function probe's entries, or for a syscall hook the process's
+ * syscalls (every syscall hook of a process shares them). */
+enum agent_served {
+	AGENT_SERVED_TRAMPOLINE,
+	AGENT_SERVED_INT3,
+	AGENT_SERVED_SUD,          /* Syscall User Dispatch's SIGSYS */
+	AGENT_SERVED_REWRITTEN,    /* a rewritten syscall site */
+	AGENT_SERVED_COUNT
+};
+
+struct agent_stats {
+	uint32_t type;
+	uint32_t path;              /* enum agent_path */
+	uint64_t runs;              /* 0 unless AGENT_COUNT_RUNS */
+	uint64_t recursion_misses;  /* events skipped: the thread was running the program already */
+	uint64_t served[AGENT_SERVED_COUNT];
+	char name[AGENT_NAME_MAX];
+	char hook[AGENT_TEXT_MAX];
 };
 
 struct agent_ack {

@@ -12,6 +12,8 @@
  *                           it got meanwhile
  *   trace_target sum N      prints "sum S at ADDR": S the sum of N results
  *                           of trace_work(i, 2i), ADDR trace_work's address
+ *   trace_target malloc N   N malloc(16)s, each freed, then prints
+ *                           "mallocs N"
  *   trace_target serve      prints "ready PID", then reads commands from
  *                           stdin: "go N" (N calls of each, then "done"),
  *                           "tgo N" (the same in each of 4 new threads),
@@ -75,6 +77,17 @@ static void threaded_calls(long n)
 		pthread_join(t[i], NULL);
 }
 
+static void mallocs(long n)
+{
+	long got = 0;
+	for (long i = 0; i < n; i++) {
+		void *volatile p = malloc(16);
+		got += p != NULL;
+		free(p);
+	}
+	printf("mallocs %ld\n", got);
+}
+
 static void print_bytes(void)
 {
 	uint8_t b[16];
@@ -118,7 +131,7 @@ int main(int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[1], "serve"))
 		return serve();
 	if (argc != 3)
-		return fprintf(stderr, "usage: trace_target run|threads|fork|exec N | serve\n"), 2;
+		return fprintf(stderr, "usage: trace_target run|threads|fork|exec|signals|sum|malloc N | serve\n"), 2;
 	long n = atol(argv[2]);
 	if (!strcmp(argv[1], "run")) {
 		calls(n);
@@ -144,6 +157,8 @@ int main(int argc, char **argv)
 		for (long i = 0; i < n; i++)
 			sum += trace_work(i, 2 * i);
 		printf("sum %ld at %p\n", sum, (void *)trace_work);
+	} else if (!strcmp(argv[1], "malloc")) {
+		mallocs(n);
 	} else if (!strcmp(argv[1], "exec")) {
 		execl("/proc/self/exe", argv[0], "run", argv[2], (char *)NULL);
 		return 4;

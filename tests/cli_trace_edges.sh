@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# cli_trace_edges.sh - `bpfvm trace` where it used to break: a program that
+# re-enters its own probe (a malloc probe whose map update allocates) is
+# skipped as a recursion miss, counted and reported, and the target runs
+# to its end; --stats reports each program's runs, misses and the path
+# serving its probe.
+# Usage: cli_trace_edges.sh BPFVM TRACE_DIR plain|sanitized
+set -u
+bpfvm=$1 dir=$2 build=$3
+if [ "$build" = sanitized ]; then
+	echo "skipped: the sanitizer build (the traced target and its agent are built without sanitizers;"
+	echo "the plain build runs this test)"
+	exit 77
+fi
+source "$(dirname "$0")/cli_lib.sh"
+target=$dir/trace_target
+
+# recursion: every malloc(16) of the target counted once; the runtime's
+# own malloc inside the run (a thread's spare-element table) a miss
+timeout 30 "$bpfvm" trace "$dir/trace_malloc.bpf.o" -j --dump-maps --stats -- "$target" malloc 1000 \
+	>"$tmp/malloc.out" 2>&1
+check "malloc: trace exits 0" [ $? = 0 ]
+check "malloc: the target ran to its end" grep -q '^mallocs 1000$' "$tmp/malloc.out"
+check "malloc: 1000 calls of 16 bytes" grep -q '"map":"sizes","key":16,"value":1000}' "$tmp/malloc.out"
+stats=$(grep '"type":"stats"' "$tmp/malloc.out")
+misses=$(sed -n 's/.*"recursion_misses":\([0-9]*\).*/\1/p' <<<"$stats")
+runs=$(sed -n 's/.*"runs":\([0-9]*\).*/\1/p' <<<"$stats")
+tramp=$(sed -n 's/.*"trampoline":\([0-9]*\).*/\1/p' <<<"$stats")
+check "malloc: recursion misses counted ($misses)" [ "${misses:-0}" -ge 1 ]
+check "malloc: runs ($runs) at least the target's calls" [ "${runs:-0}" -ge 1000 ]
+check "malloc: every entry ($tramp) a run or a miss" [ "${tramp:-x}" = "$((${runs:-0} + ${misses:-0}))" ]
+check "malloc: served by the trampoline" grep -q '"path":"trampoline"' <<<"$stats"
+# text: the misses are reported without --stats, runs only with it
+expect 0 'malloc_enter: uprobe .*libc.so.6:malloc\+0 \(trampoline\): recursion_misses [1-9]' \
+	"$bpfvm" trace "$dir/trace_malloc.bpf.o" -- "$target" malloc 10
+expect 0 'malloc_enter: .*: runs [0-9]+, recursion_misses [1-9][0-9]*; entries: [0-9]+ by trampoline, 0 by int3' \
+	"$bpfvm" trace "$dir/trace_malloc.bpf.o" --stats -- "$target" malloc 10
+# --stats on a syscall hook: the interceptor's paths, no misses
+expect 0 'tp_enter: tracepoint/syscalls/sys_enter_getppid \(syscall\): runs 5, recursion_misses 0; the process.s syscalls' \
+	"$bpfvm" trace "$dir/trace_counts.bpf.o" --prog tp_enter --stats -- "$target" run 5
+
+summary
