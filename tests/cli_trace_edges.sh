@@ -3,7 +3,8 @@
 # re-enters its own probe (a malloc probe whose map update allocates) is
 # skipped as a recursion miss, counted and reported, and the target runs
 # to its end; --stats reports each program's runs, misses and the path
-# serving its probe.
+# serving its probe; a usdt/PATH:PROVIDER:NAME program reads the
+# arguments the target passed at every hit (libbpf's bpf_usdt_arg).
 # Usage: cli_trace_edges.sh BPFVM TRACE_DIR plain|sanitized
 set -u
 bpfvm=$1 dir=$2 build=$3
@@ -38,5 +39,21 @@ expect 0 'malloc_enter: .*: runs [0-9]+, recursion_misses [1-9][0-9]*; entries: 
 # --stats on a syscall hook: the interceptor's paths, no misses
 expect 0 'tp_enter: tracepoint/syscalls/sys_enter_getppid \(syscall\): runs 5, recursion_misses 0; the process.s syscalls' \
 	"$bpfvm" trace "$dir/trace_counts.bpf.o" --prog tp_enter --stats -- "$target" run 5
+
+# usdt: every hit's arguments as the target printed them, read by
+# bpf_usdt_arg through libbpf's spec maps the agent filled
+timeout 30 "$bpfvm" trace "$dir/trace_usdt.bpf.o" -j --dump-maps --stats -- "$target" usdt 20 >"$tmp/usdt.out" 2>&1
+check "usdt: trace exits 0" [ $? = 0 ]
+check "usdt: attached on the int3 path" grep -q '"type":"attach".*"error":0,"path":"int3","hook":"usdt .*trace_target:bpfvmtrace:step"' "$tmp/usdt.out"
+check "usdt: 20 hits" [ "$(grep -c '^step ' "$tmp/usdt.out")" = 20 ]
+bad=0
+while read -r _ i a b; do
+	grep -q "\"map\":\"steps\",\"key\":$i,\"value\":{\"a\":$a,\"b\":$b,\"arg_cnt\":3,\"cookie\":0,\"ip_is_site\":1}" \
+		"$tmp/usdt.out" || { echo "usdt: hit $i $a $b not seen so"; bad=$((bad + 1)); }
+done < <(grep '^step ' "$tmp/usdt.out")
+check "usdt: every hit's arguments, count and ip as passed" [ "$bad" = 0 ]
+check "usdt: 20 runs" grep -q '"type":"stats".*"prog":"step".*"recursion_misses":0,"runs":20,' "$tmp/usdt.out"
+expect 1 "program step not attached: no file mapped in this process matches '.*trace_target'" \
+	"$bpfvm" trace "$dir/trace_usdt.bpf.o" -- /bin/true
 
 summary

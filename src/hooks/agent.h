@@ -19,8 +19,9 @@
 #include "hooks/agent_proto.h"
 
 /* Every hook point the agent can make: two per probed function, four
- * per system call, four for raw_syscalls and raw_tracepoint. */
-#define AGENT_MAX_HOOKS (2 * 256 + 4 * 512 + 4)
+ * per system call, four for raw_syscalls and raw_tracepoint, one per
+ * USDT probe. */
+#define AGENT_MAX_HOOKS (2 * 256 + 4 * 512 + 4 + 64)
 
 /* The calling thread's state in the agent. */
 struct agent_thread_state {
@@ -51,6 +52,8 @@ struct agent_target {
 	char file[AGENT_TEXT_MAX];  /* the mapping's file */
 };
 int agent_resolve(const char *path, const char *func, uint64_t off, struct agent_target *out, char *err);
+/* The mapped file PATH names (as agent_resolve matches it) into file. */
+int agent_find_file(const char *path, char file[AGENT_TEXT_MAX], char *err);
 
 /* Attaches each of progs[0..n) (programs of inst, NULL for one that was
  * not loaded) at the hook its section names, filling results[i].  A

@@ -3,6 +3,9 @@
  * its libbpf section name says, and the events that run it.
  *
  *   uprobe/PATH:FUNC[+OFF], uretprobe/...     function probes (probe.h)
+ *   usdt/PATH:PROVIDER:NAME                   every site of a USDT probe
+ *                                             (usdt.h), libbpf's spec maps
+ *                                             filled for bpf_usdt_arg()
  *   tracepoint/syscalls/sys_enter_NAME, sys_exit_NAME,
  *   tracepoint/raw_syscalls/sys_enter|sys_exit (also tp/...)
  *   raw_tracepoint/sys_enter|sys_exit (also raw_tp/...)
@@ -37,6 +40,7 @@
  * Owns: the hooks, function sites and links of this process, the event
  * handlers, agent_attach_all() and agent_detach_all().
  */
+#define _GNU_SOURCE   /* memrchr */
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/bpf.h>
@@ -46,11 +50,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "bpfvm/hook.h"
 #include "hooks/agent.h"
 #include "hooks/probe.h"
 #include "hooks/syscall_trace.h"
+#include "hooks/usdt.h"
 #include "progtypes/syscall_tp.h"
 #include "run/trace_ctx.h"
 
@@ -58,7 +64,8 @@
 #define TP_RECORD_BYTES 2048   /* what a tracepoint program may read: the kernel's PERF_MAX_TRACE_SIZE */
 #define MAX_SITES 256
 #define MAX_LINKS 256
-#define MAX_HOOKS (2 * MAX_SITES + 4 * SYS_NR_MAX + 4)   /* every hook point the agent can make */
+#define MAX_USDT 64
+#define MAX_HOOKS (2 * MAX_SITES + 4 * SYS_NR_MAX + 4 + MAX_USDT)   /* every hook point the agent can make */
 _Static_assert(MAX_HOOKS <= AGENT_MAX_HOOKS, "agent.h's AGENT_MAX_HOOKS counts every hook");
 
 static __thread struct agent_thread_state thread_state;
@@ -87,6 +94,14 @@ struct func_site {
 	struct agent_hook *entry, *ret;
 };
 
+/* A USDT probe: every site of provider:name in a file, one hook. */
+struct usdt_group {
+	char file[AGENT_TEXT_MAX];
+	char provider[AGENT_NAME_MAX], name[AGENT_NAME_MAX];
+	struct usdt_link *link;
+	struct agent_hook *hook;
+};
+
 struct sys_hooks {
 	struct agent_hook *tp_enter[SYS_NR_MAX], *tp_exit[SYS_NR_MAX];
 	struct syscall_tp_layout enter_layout[SYS_NR_MAX], exit_layout[SYS_NR_MAX];
@@ -104,6 +119,7 @@ struct attached_link {
 	uint64_t link;
 	uint64_t runs_before, misses_before, served_before[AGENT_SERVED_COUNT];
 	struct func_site *site;         /* a function probe's, else NULL */
+	struct usdt_group *usdt;        /* a USDT probe's, else NULL */
 	uint32_t path;                  /* enum agent_path */
 	char prog[AGENT_NAME_MAX];
 	char where[AGENT_TEXT_MAX];
@@ -112,6 +128,13 @@ struct attached_link {
 static struct func_site sites[MAX_SITES];
 static size_t site_count;
 static struct sys_hooks *sys;
+static struct usdt_group usdts[MAX_USDT];
+static size_t usdt_count;
+/* libbpf's USDT spec maps of the object, for this session; the process
+ * that filled them (a fork()ed child leaves its parent's specs alone) */
+static struct usdt_spec_ids usdt_ids;
+static bool usdt_ids_ready;
+static pid_t usdt_ids_pid;
 static struct attached_link links[MAX_LINKS];
 static size_t link_count;
 static bpfvm_instance *attached_inst;
@@ -161,6 +184,19 @@ static void on_func_return(struct pt_regs *regs, void *user)
 		return;
 	struct trace_ctx tc = { .func_ip = f->addr - f->off, .regs = regs };
 	run_hook(f->ret, regs, &tc);
+}
+
+/* A USDT site: rip is the site, as in a kernel uprobe there; the attach
+ * cookie libbpf would give (the spec id) for bpf_get_attach_cookie. */
+static int on_usdt(struct pt_regs *regs, void *user, uint64_t *override_rc)
+{
+	struct usdt_group *g = user;
+	(void)override_rc;
+	if (!g->hook)
+		return 0;
+	struct trace_ctx tc = { .func_ip = regs->rip, .cookie = usdt_link_cookie(g->link, regs->rip), .regs = regs };
+	run_hook(g->hook, regs, &tc);
+	return 0;
 }
 
 /* The registers BPF_KSYSCALL reads the arguments from (see the header). */
@@ -234,13 +270,14 @@ static void on_sys_exit(void *user, long nr, const unsigned long args[6], long r
 
 /* ---- what a section names -------------------------------------------- */
 
-enum hook_kind { HOOK_UPROBE, HOOK_URETPROBE, HOOK_SYSCALL };
+enum hook_kind { HOOK_UPROBE, HOOK_URETPROBE, HOOK_USDT, HOOK_SYSCALL };
 
 /* A program's place: a function site (HOOK_U*) or a syscall hook slot
  * (its layout, if a tracepoint, and the program type it takes). */
 struct placement {
 	enum hook_kind kind;
 	struct func_site *site;
+	struct usdt_group *usdt;
 	struct agent_hook **slot;
 	uint32_t prog_type;
 	char hook_name[AGENT_TEXT_MAX];
@@ -301,6 +338,47 @@ static int place_uprobe(const char *spec, bool ret, struct placement *p, char *e
 	}
 	p->prog_type = BPF_PROG_TYPE_KPROBE;
 	snprintf(p->hook_name, sizeof p->hook_name, "%s %.200s:%.100s+%#" PRIx64, ret ? "uretprobe" : "uprobe", t.file, func, off);
+	return 0;
+}
+
+static struct usdt_group *usdt_group_for(const char *file, const char *provider, const char *name)
+{
+	for (size_t i = 0; i < usdt_count; i++)
+		if (!strcmp(usdts[i].file, file) && !strcmp(usdts[i].provider, provider) && !strcmp(usdts[i].name, name))
+			return &usdts[i];
+	if (usdt_count == MAX_USDT)
+		return NULL;
+	struct usdt_group *g = &usdts[usdt_count++];
+	snprintf(g->file, sizeof g->file, "%s", file);
+	snprintf(g->provider, sizeof g->provider, "%s", provider);
+	snprintf(g->name, sizeof g->name, "%s", name);
+	return g;
+}
+
+/* usdt/PATH:PROVIDER:NAME, PATH as a uprobe's (a file or a library's name). */
+static int place_usdt(const char *spec, struct placement *p, char *err)
+{
+	const char *name = strrchr(spec, ':');
+	const char *provider = name ? memrchr(spec, ':', (size_t)(name - spec)) : NULL;
+	if (!provider || provider == spec || !name[1] || name == provider + 1 || (size_t)(provider - spec) >= AGENT_TEXT_MAX ||
+	    strlen(name + 1) >= AGENT_NAME_MAX || (size_t)(name - provider - 1) >= AGENT_NAME_MAX) {
+		snprintf(err, AGENT_TEXT_MAX, "'%.300s' is not PATH:PROVIDER:NAME", spec);
+		return -EINVAL;
+	}
+	char path[AGENT_TEXT_MAX], prov[AGENT_NAME_MAX], file[AGENT_TEXT_MAX];
+	snprintf(path, sizeof path, "%.*s", (int)(provider - spec), spec);
+	snprintf(prov, sizeof prov, "%.*s", (int)(name - provider - 1), provider + 1);
+	int rc = agent_find_file(path, file, err);
+	if (rc)
+		return rc;
+	p->kind = HOOK_USDT;
+	p->usdt = usdt_group_for(file, prov, name + 1);
+	if (!p->usdt) {
+		snprintf(err, AGENT_TEXT_MAX, "more than %d USDT probes", MAX_USDT);
+		return -E2BIG;
+	}
+	p->prog_type = BPF_PROG_TYPE_KPROBE;
+	snprintf(p->hook_name, sizeof p->hook_name, "usdt %.250s:%.60s:%.60s", file, prov, name + 1);
 	return 0;
 }
 
@@ -366,7 +444,7 @@ static int place_syscall(const char *sec, struct placement *p, char *err)
 		p->slot = ret ? &sys->kretsys[nr] : &sys->ksys[nr];
 		return 0;
 	}
-	snprintf(err, AGENT_TEXT_MAX, "section '%s' is no hook bpfvm trace attaches (uprobe/, uretprobe/, "
+	snprintf(err, AGENT_TEXT_MAX, "section '%s' is no hook bpfvm trace attaches (uprobe/, uretprobe/, usdt/, "
 	         "tracepoint/syscalls/, tracepoint/raw_syscalls/, raw_tracepoint/, ksyscall/, kretsyscall/)", sec);
 	return -EOPNOTSUPP;
 }
@@ -379,6 +457,8 @@ static int place(const char *sec, struct placement *p, char *err)
 		return place_uprobe(rest, false, p, err);
 	if ((rest = after(sec, "uretprobe/")))
 		return place_uprobe(rest, true, p, err);
+	if ((rest = after(sec, "usdt/")))
+		return place_usdt(rest, p, err);
 	return place_syscall(sec, p, err);
 }
 
@@ -480,7 +560,7 @@ static int start_syscalls(char *err)
 static void attach_probes(bpfvm_program **progs, struct placement *pl, size_t n, struct agent_result *res)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (res[i].error || pl[i].kind == HOOK_SYSCALL)
+		if (res[i].error || (pl[i].kind != HOOK_UPROBE && pl[i].kind != HOOK_URETPROBE))
 			continue;
 		struct func_site *f = pl[i].site;
 		char err[AGENT_TEXT_MAX];
@@ -497,6 +577,75 @@ static void attach_probes(bpfvm_program **progs, struct placement *pl, size_t n,
 		bool tramp = probe_path(f->probe) == PROBE_PATH_TRAMPOLINE;
 		report(&res[i], 0, tramp ? AGENT_PATH_TRAMPOLINE : AGENT_PATH_INT3, "%s", pl[i].hook_name);
 		link_describe(&links[link_count - 1], &res[i], f);
+	}
+}
+
+/* libbpf's spec maps of the object (usdt.bpf.h), once a session.  The
+ * maps are shared with every traced process: ids another process's specs
+ * hold (not all zero) are not given out here. */
+static int usdt_ids_prepare(char *err)
+{
+	if (usdt_ids_ready)
+		return 0;
+	const bpfvm_object *obj = bpfvm_instance_object(attached_inst);
+	int specs = bpfvm_object_find_map(obj, "__bpf_usdt_specs");
+	int ips = bpfvm_object_find_map(obj, "__bpf_usdt_ip_to_spec_id");
+	if (specs < 0) {
+		snprintf(err, AGENT_TEXT_MAX, "the object has no __bpf_usdt_specs map (include <bpf/usdt.bpf.h>)");
+		return -ENOENT;
+	}
+	bpfvm_error e = { 0 };
+	int rc = usdt_spec_ids_init(&usdt_ids, bpfvm_instance_map(attached_inst, (size_t)specs),
+	                            ips < 0 ? NULL : bpfvm_instance_map(attached_inst, (size_t)ips), &e);
+	if (rc) {
+		snprintf(err, AGENT_TEXT_MAX, "%s", e.msg);
+		return rc;
+	}
+	static const struct usdt_spec none;
+	for (uint32_t id = 0; id < usdt_ids.max_ids; id++) {
+		struct usdt_spec held;
+		usdt_ids.used[id] = bpfvm_map_lookup(usdt_ids.specs, &id, &held, 0, NULL) == 0 &&
+		                    memcmp(&held, &none, sizeof held) != 0;
+	}
+	usdt_ids_ready = true;
+	usdt_ids_pid = getpid();
+	return 0;
+}
+
+static int usdt_attach_group(struct usdt_group *g, char *err)
+{
+	if (g->link)
+		return 0;
+	int rc = usdt_ids_prepare(err);
+	if (rc)
+		return rc;
+	struct probe_handlers h = { .entry = on_usdt };
+	bpfvm_error e = { 0 };
+	rc = usdt_link_attach(g->file, g->provider, g->name, 0, &usdt_ids, &h, g, &g->link, &e);
+	if (rc)
+		snprintf(err, AGENT_TEXT_MAX, "%s", e.msg);
+	return rc;
+}
+
+static void attach_usdts(bpfvm_program **progs, struct placement *pl, size_t n, struct agent_result *res)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (res[i].error || pl[i].kind != HOOK_USDT)
+			continue;
+		struct usdt_group *g = pl[i].usdt;
+		char err[AGENT_TEXT_MAX];
+		int rc = hook_for(&g->hook, pl[i].hook_name, pl[i].prog_type, err);
+		if (!rc)
+			rc = attach_link(g->hook, progs[i], err);
+		if (!rc && (rc = usdt_attach_group(g, err)))
+			unlink_last();
+		if (rc) {
+			report(&res[i], rc, AGENT_PATH_NONE, "%s", err);
+			continue;
+		}
+		report(&res[i], 0, AGENT_PATH_INT3, "%s", pl[i].hook_name);
+		link_describe(&links[link_count - 1], &res[i], NULL);
+		links[link_count - 1].usdt = g;
 	}
 }
 
@@ -570,6 +719,7 @@ void agent_attach_all(bpfvm_instance *inst, const size_t *prog_index, size_t n, 
 			pl[i].site->want_ret = true;
 	}
 	attach_probes(progs, pl, n, res);
+	attach_usdts(progs, pl, n, res);
 	attach_syscalls(progs, pl, n, res);
 out:
 	free(pl);
@@ -581,7 +731,17 @@ out:
 static void link_served(const struct attached_link *l, uint64_t served[AGENT_SERVED_COUNT])
 {
 	memset(served, 0, AGENT_SERVED_COUNT * sizeof *served);
-	if (l->site && l->site->probe) {
+	for (size_t i = 0; l->usdt && l->usdt->link && i < usdt_link_sites(l->usdt->link); i++) {
+		struct probe_stats ps;
+		const struct probe *p = usdt_link_site_probe(l->usdt->link, i);
+		if (p) {
+			probe_stats(p, &ps);
+			served[AGENT_SERVED_INT3] += ps.entries[PROBE_PATH_INT3];
+		}
+	}
+	if (l->usdt) {
+		return;
+	} else if (l->site && l->site->probe) {
 		struct probe_stats ps;
 		probe_stats(l->site->probe, &ps);
 		served[AGENT_SERVED_TRAMPOLINE] = ps.entries[PROBE_PATH_TRAMPOLINE];
@@ -632,6 +792,15 @@ void agent_detach_all(void)
 			probe_detach(sites[i].probe);
 			sites[i].probe = NULL;
 		}
+	for (size_t i = 0; i < usdt_count; i++)
+		if (usdts[i].link) {
+			(usdt_ids_pid == getpid() ? usdt_link_detach : usdt_link_detach_sites)(usdts[i].link);
+			usdts[i].link = NULL;
+		}
+	if (usdt_ids_ready) {
+		usdt_spec_ids_free(&usdt_ids);
+		usdt_ids_ready = false;
+	}
 	if (sys && sys->started) {
 		syscall_trace_stop();
 		sys->started = false;

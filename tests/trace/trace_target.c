@@ -14,6 +14,9 @@
  *                           of trace_work(i, 2i), ADDR trace_work's address
  *   trace_target malloc N   N malloc(16)s, each freed, then prints
  *                           "mallocs N"
+ *   trace_target usdt N     N hits of the USDT probe bpfvmtrace:step
+ *                           (i, -3i, the short 7i), each printed
+ *                           "step I A B"
  *   trace_target serve      prints "ready PID", then reads commands from
  *                           stdin: "go N" (N calls of each, then "done"),
  *                           "tgo N" (the same in each of 4 new threads),
@@ -27,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sdt.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -88,6 +92,16 @@ static void mallocs(long n)
 	printf("mallocs %ld\n", got);
 }
 
+static void usdt_steps(long n)
+{
+	for (long i = 0; i < n; i++) {
+		long a = -3 * i;
+		short b = (short)(7 * i);
+		DTRACE_PROBE3(bpfvmtrace, step, i, a, b);
+		printf("step %ld %ld %d\n", i, a, b);
+	}
+}
+
 static void print_bytes(void)
 {
 	uint8_t b[16];
@@ -131,7 +145,7 @@ int main(int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[1], "serve"))
 		return serve();
 	if (argc != 3)
-		return fprintf(stderr, "usage: trace_target run|threads|fork|exec|signals|sum|malloc N | serve\n"), 2;
+		return fprintf(stderr, "usage: trace_target run|threads|fork|exec|signals|sum|malloc|usdt N | serve\n"), 2;
 	long n = atol(argv[2]);
 	if (!strcmp(argv[1], "run")) {
 		calls(n);
@@ -159,6 +173,8 @@ int main(int argc, char **argv)
 		printf("sum %ld at %p\n", sum, (void *)trace_work);
 	} else if (!strcmp(argv[1], "malloc")) {
 		mallocs(n);
+	} else if (!strcmp(argv[1], "usdt")) {
+		usdt_steps(n);
 	} else if (!strcmp(argv[1], "exec")) {
 		execl("/proc/self/exe", argv[0], "run", argv[2], (char *)NULL);
 		return 4;
