@@ -4,7 +4,10 @@
 # skipped as a recursion miss, counted and reported, and the target runs
 # to its end; --stats reports each program's runs, misses and the path
 # serving its probe; a usdt/PATH:PROVIDER:NAME program reads the
-# arguments the target passed at every hit (libbpf's bpf_usdt_arg).
+# arguments the target passed at every hit (libbpf's bpf_usdt_arg);
+# perf event array samples, which each agent forwards from its own
+# rings, arrive once each (a forked child's too, ended by _exit) and the
+# samples full rings dropped are counted.
 # Usage: cli_trace_edges.sh BPFVM TRACE_DIR plain|sanitized
 set -u
 bpfvm=$1 dir=$2 build=$3
@@ -55,5 +58,28 @@ check "usdt: every hit's arguments, count and ip as passed" [ "$bad" = 0 ]
 check "usdt: 20 runs" grep -q '"type":"stats".*"prog":"step".*"recursion_misses":0,"runs":20,' "$tmp/usdt.out"
 expect 1 "program step not attached: no file mapped in this process matches '.*trace_target'" \
 	"$bpfvm" trace "$dir/trace_usdt.bpf.o" -- /bin/true
+
+# perf: trace_work's first argument sent at every call; the parent's 50
+# and the forked child's 50 (the child's copy of unsent records dropped)
+timeout 30 "$bpfvm" trace "$dir/trace_perf.bpf.o" -j --stats -- "$target" fork 50 >"$tmp/perf.out" 2>&1
+check "perf: trace exits 0" [ $? = 0 ]
+mapfile -t pids < <(grep '"type":"perf"' "$tmp/perf.out" | sed 's/.*"pid":\([0-9]*\).*/\1/' | sort | uniq -c |
+	awk '{ print $1 }')
+check "perf: 50 samples from each of 2 processes (${pids[*]})" [ "${pids[*]}" = "50 50" ]
+for k in 0 31 49; do
+	hex=$(printf '%02x' $k)
+	check "perf: the sample of call $k from both" \
+		[ "$(grep -c "\"type\":\"perf\",\"map\":\"samples\".*\"size\":12,\"bytes\":\"$hex 00 00 00 00 00 00 00 " "$tmp/perf.out")" = 2 ]
+done
+check "perf: the child's stats came at its _exit" [ "$(grep -c '"type":"stats".*"runs":50,' "$tmp/perf.out")" = 2 ]
+# a burst that overflows the rings, a pause (forwarded meanwhile), one
+# more call: its sample carries the count dropped before it
+timeout 60 "$bpfvm" trace "$dir/trace_perf.bpf.o" -j -- "$target" burst 100000 >"$tmp/burst.out" 2>&1
+samples=$(grep -c '"type":"perf"' "$tmp/burst.out")
+lost=$(grep '"type":"perf_lost"' "$tmp/burst.out" | sed 's/.*"lost":\([0-9]*\).*/\1/' | awk '{ s += $1 } END { print s + 0 }')
+total=$(sed -n 's/.*"type":"perf_lost_total","lost":\([0-9]*\).*/\1/p' "$tmp/burst.out")
+check "perf: samples dropped ($lost), counted" [ "${lost:-0}" -ge 1 ]
+check "perf: samples ($samples) and dropped ($lost) are every call" [ "$((samples + ${lost:-0}))" = 100001 ]
+check "perf: the total dropped ($total) said at the end" [ "${total:-x}" = "${lost:-0}" ]
 
 summary

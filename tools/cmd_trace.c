@@ -5,7 +5,8 @@
  * maps, serves a Unix socket each process's agent connects to (the
  * session of src/hooks/agent_proto.h: the object, the program names and
  * every map's descriptor go to the agent, which attaches and reports),
- * prints records as they arrive and maps when asked, and at the end
+ * prints records as they arrive (a perf event array's from each agent,
+ * which keeps its own rings) and maps when asked, and at the end
  * (Ctrl-C, SIGTERM, --duration, the command's exit) detaches every agent
  * and waits for each to say its process is unpatched.
  *
@@ -75,6 +76,7 @@ struct tracer {
 	size_t attached, failed, ever_connected;
 	struct pid_stats *stats;   /* every program's, printed at the end */
 	size_t stats_count, stats_cap;
+	uint64_t perf_lost;        /* perf samples dropped by full rings, every agent's */
 };
 
 struct pid_stats {
@@ -114,7 +116,7 @@ static void usage(FILE *f)
 	           "tracepoint/syscalls/..., tracepoint/raw_syscalls/..., raw_tracepoint/sys_enter|sys_exit,\n"
 	           "ksyscall/NAME, kretsyscall/NAME) in COMMAND and its children (--no-follow: not its children),\n"
 	           "or in the running processes PID, through an agent library loaded into each.\n"
-	           "Ring buffer records print as they come.  Ctrl-C, SIGTERM, --duration\n"
+	           "Ring buffer and perf event array records print as they come.  Ctrl-C, SIGTERM, --duration\n"
 	           "or the command's exit detach every agent, leaving its process running unpatched.\n"
 	           "  -j             JSON lines\n"
 	           "  --dump-maps    print every map at the end\n"
@@ -284,10 +286,6 @@ static int prepare(struct tracer *t)
 	BPFVM_OPTS(bpfvm_instance_opts, io, .no_pins = true, .only_prog = a->prog_count == 1 ? a->progs[0] : NULL);
 	if (bpfvm_instance_new(t->obj, &io, &t->inst, &err))
 		return fail("%s: %s", a->obj_path, err.msg);
-	for (size_t i = 0; i < bpfvm_object_map_count(t->obj); i++)
-		if (bpfvm_object_map_at(t->obj, i)->attrs.type == 4 /* perf_event_array */)
-			return fail("%s: map %s: a perf event array cannot be shared with traced processes (its rings are "
-			            "this process's); use a ring buffer", a->obj_path, bpfvm_object_map_at(t->obj, i)->name);
 	if (a->hist && bpfvm_object_find_map(t->obj, a->hist) < 0)
 		return fail("--hist: %s has no map named '%s'", a->obj_path, a->hist);
 	t->object_fd = object_memfd(a->obj_path);
@@ -330,8 +328,10 @@ static int send_setup(struct tracer *t, int fd)
 		bpfvm_map *map = bpfvm_instance_map(t->inst, i);
 		bpfvm_map_info info;
 		bpfvm_map_info_get(map, &info);
-		/* prog_arrays hold this process's programs: the agent makes its own */
-		struct agent_map_msg mm = { .type = AGENT_MAP, .index = (uint32_t)i, .present = info.type != 3 };
+		/* prog_arrays hold this process's programs, perf event arrays its
+		 * rings: the agent makes its own */
+		struct agent_map_msg mm = { .type = AGENT_MAP, .index = (uint32_t)i,
+		                            .present = info.type != 3 && info.type != 4 };
 		if (send(fd, &mm, sizeof mm, MSG_NOSIGNAL) != sizeof mm)
 			return -errno;
 		bpfvm_error err = { 0 };
@@ -400,6 +400,19 @@ static void keep_stats(struct tracer *t, const struct conn *c, struct agent_stat
 	t->stats[t->stats_count++] = (struct pid_stats){ c->pid, *st };
 }
 
+static void perf_message(struct tracer *t, const struct conn *c, const struct agent_perf_msg *m, size_t n)
+{
+	if (m->map_index >= bpfvm_object_map_count(t->obj))
+		return;
+	const char *map = bpfvm_object_map_at(t->obj, m->map_index)->name;
+	if (m->type == AGENT_PERF_LOST) {
+		t->perf_lost += m->lost;
+		trace_print_perf_lost(map, c->pid, m->cpu, m->lost, t->a->json);
+	} else if (n >= sizeof *m + m->size) {
+		trace_print_perf(map, c->pid, m->cpu, m + 1, m->size, t->a->json);
+	}
+}
+
 static void conn_close(struct conn *c)
 {
 	if (c->fd >= 0)
@@ -410,7 +423,15 @@ static void conn_close(struct conn *c)
 /* One message from an agent; false when there is none now. */
 static bool conn_message(struct tracer *t, struct conn *c)
 {
-	union { uint32_t type; struct agent_hello h; struct agent_result r; struct agent_ack k; struct agent_stats st; } m;
+	static union {
+		uint32_t type;
+		struct agent_hello h;
+		struct agent_result r;
+		struct agent_ack k;
+		struct agent_stats st;
+		struct agent_perf_msg p;
+		uint8_t bytes[AGENT_MSG_MAX];
+	} m;
 	ssize_t n = recv(c->fd, &m, sizeof m, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return false;
@@ -438,6 +459,8 @@ static bool conn_message(struct tracer *t, struct conn *c)
 		report_result(t, c, &m.r);
 	} else if (m.type == AGENT_READY && n == sizeof m.k) {
 		report_ready(t, c, &m.k);
+	} else if ((m.type == AGENT_PERF_SAMPLE || m.type == AGENT_PERF_LOST) && n >= (ssize_t)sizeof m.p) {
+		perf_message(t, c, &m.p, (size_t)n);
 	} else if (m.type == AGENT_STATS && n == sizeof m.st) {
 		keep_stats(t, c, &m.st);
 	} else if (m.type == AGENT_DETACHED && n == sizeof m.k) {
@@ -616,6 +639,8 @@ static void finish(struct tracer *t)
 		trace_print_hist(t->inst, t->a->hist, t->a->json);
 	for (size_t i = 0; i < t->stats_count; i++)
 		trace_print_stats(t->stats[i].pid, &t->stats[i].st, t->a->stats, t->a->json);
+	if (t->perf_lost)
+		trace_print_perf_lost(NULL, 0, -1, t->perf_lost, t->a->json);
 	if (t->child) {   /* the command outlives the trace: it runs on, unpatched */
 		if (!t->a->json)
 			fprintf(stderr, "%s trace: pid %d runs on, detached\n", prog_name, (int)t->child);

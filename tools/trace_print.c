@@ -1,11 +1,12 @@
 /*
- * trace_print.c - what `bpfvm trace` prints: ring buffer records as they
- * arrive (perf event arrays are refused: their rings are per process), maps (--dump-maps, --interval) and log2 histograms
+ * trace_print.c - what `bpfvm trace` prints: ring buffer records and perf
+ * event array samples (forwarded by each agent) as they arrive, maps
+ * (--dump-maps, --interval) and log2 histograms
  * (--hist), and each program's stats at the end (recursion misses,
  * --stats), as text or, with -j, one JSON object a line.
  *
  * Owns: trace_drain(), trace_print_maps(), trace_print_hist(),
- * trace_print_stats().
+ * trace_print_perf(), trace_print_perf_lost(), trace_print_stats().
  */
 #include <bpf/btf.h>
 #include <inttypes.h>
@@ -143,6 +144,41 @@ int trace_print_hist(bpfvm_instance *inst, const char *name, bool json)
 		printf("\n");
 	}
 	return fflush(stdout), 0;
+}
+
+/* ---- perf event arrays ------------------------------------------------- */
+
+void trace_print_perf(const char *map, int pid, int cpu, const void *data, uint32_t size, bool json)
+{
+	if (json) {
+		printf("{\"type\":\"perf\",\"map\":");
+		json_print_string(map);
+		printf(",\"pid\":%d,\"cpu\":%d,\"size\":%u,\"bytes\":", pid, cpu, size);
+		json_bytes(data, size);
+		printf("}\n");
+	} else {
+		printf("perf %s pid %d cpu %d: %u bytes:", map, pid, cpu, size);
+		for (uint32_t i = 0; i < size; i++)
+			printf(" %02x", ((const uint8_t *)data)[i]);
+		printf("\n");
+	}
+	fflush(stdout);
+}
+
+void trace_print_perf_lost(const char *map, int pid, int cpu, uint64_t lost, bool json)
+{
+	if (json && map) {
+		printf("{\"type\":\"perf_lost\",\"map\":");
+		json_print_string(map);
+		printf(",\"pid\":%d,\"cpu\":%d,\"lost\":%" PRIu64 "}\n", pid, cpu, lost);
+	} else if (json) {
+		printf("{\"type\":\"perf_lost_total\",\"lost\":%" PRIu64 "}\n", lost);
+	} else if (map) {
+		printf("perf %s pid %d cpu %d: %" PRIu64 " samples lost\n", map, pid, cpu, lost);
+	} else {
+		fprintf(stderr, "%s trace: %" PRIu64 " perf samples lost in all (rings full)\n", prog_name, lost);
+	}
+	fflush(stdout);
 }
 
 /* ---- stats -------------------------------------------------------------- */

@@ -32,6 +32,7 @@
  * Owns: the session, the control thread, bpfvm_agent_start().
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -57,6 +58,7 @@ static atomic_bool session_running;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 __attribute__((visibility("default"))) int bpfvm_agent_start(const char *path);
+static void report_before_exit(void);
 
 static double now_ms(void)
 {
@@ -202,8 +204,11 @@ static int attach_session(int fd, double t0)
 	int rc = receive_setup(fd, &s, why);
 	if (!rc)
 		rc = load(&s, &obj, &inst, why);
+	if (!rc)
+		rc = agent_perf_open(inst, why);
 	if (rc) {
 		setup_free(&s);
+		bpfvm_instance_free(inst);
 		bpfvm_object_free(obj);
 		return send_failure(fd, rc, why), rc;
 	}
@@ -218,6 +223,7 @@ static int attach_session(int fd, double t0)
 		int k = bpfvm_object_find_prog(obj, s.names[i]);
 		index[i] = k < 0 ? SIZE_MAX : (size_t)k;
 	}
+	agent_watch_exit(report_before_exit);
 	if (index && res)
 		agent_attach_all(inst, index, n, res, s.head.flags);   /* the instance is the agent's now */
 	session_attached = true;
@@ -230,16 +236,30 @@ static int attach_session(int fd, double t0)
 	return send_ack(fd, AGENT_READY, index && res ? 0 : -ENOMEM, now_ms() - t0);
 }
 
-/* The control thread: detaches on DETACH or when the tracer goes away. */
+/* Whether the tracer said something (or went away) within ms. */
+static bool tracer_spoke(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	return poll(&p, 1, ms) != 0;
+}
+
+/* The control thread: forwards perf records meanwhile; detaches on
+ * DETACH or when the tracer goes away. */
 static void *control(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
 	agent_thread()->quiet = true;
 	struct agent_ack a;
-	while (receive(fd, AGENT_DETACH, &a, sizeof a, NULL) == -EPROTO)
-		;
+	for (;;) {
+		if (agent_perf_active() && !tracer_spoke(fd, AGENT_PERF_INTERVAL_MS)) {
+			agent_perf_forward(fd);
+			continue;
+		}
+		if (receive(fd, AGENT_DETACH, &a, sizeof a, NULL) != -EPROTO)
+			break;
+	}
 	agent_send_stats(fd);
-	agent_detach_all();
+	agent_detach_all(fd);
 	session_attached = false;
 	send_ack(fd, AGENT_DETACHED, 0, 0);
 	close(fd);
@@ -276,7 +296,7 @@ static int session(bool forked)
 	session_fd = fd;
 	if (fd < 0) {   /* no control thread: the session is over */
 		if (session_attached)
-			agent_detach_all();
+			agent_detach_all(-1);
 		session_attached = false;
 		atomic_store(&session_running, false);
 	}
@@ -288,6 +308,7 @@ static void *forked_session(void *unused)
 {
 	(void)unused;
 	agent_thread()->quiet = true;
+	agent_perf_forward(-1);   /* the parent's records, copied by fork: its to send */
 	session(true);
 	return NULL;
 }
@@ -302,7 +323,7 @@ static void after_fork_in_child(void)
 		return;
 	agent_stats_rebase();
 	if (no_follow) {
-		agent_detach_all();
+		agent_detach_all(-1);
 		session_attached = false;
 		atomic_store(&session_running, false);
 		return;
@@ -345,13 +366,25 @@ int bpfvm_agent_start(const char *path)
 	return -rc;
 }
 
-/* The process exits: its programs' stats go to the tracer, which would
+/* The process exits (exit(), or _exit() through agent_watch_exit): its
+ * perf records and its programs' stats go to the tracer, which would
  * otherwise see only the socket close. */
-__attribute__((destructor)) static void agent_at_exit(void)
+static void report_before_exit(void)
 {
 	int fd = session_fd;
-	if (fd >= 0 && session_attached)
+	if (fd >= 0 && session_attached) {
+		struct agent_thread_state *self = agent_thread();
+		bool was_quiet = self->quiet;
+		self->quiet = true;   /* these syscalls are the agent's, not the process's */
+		agent_perf_forward(fd);
 		agent_send_stats(fd);
+		self->quiet = was_quiet;
+	}
+}
+
+__attribute__((destructor)) static void agent_at_exit(void)
+{
+	report_before_exit();
 }
 
 /* Preloaded: attach before main runs. */

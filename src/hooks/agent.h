@@ -4,8 +4,11 @@
  * attaching programs at their hooks (agent_attach.c) and finding a
  * probe's function in the process (agent_symbols.c).
  *
+ * Perf event arrays (agent_perf.c) are the agent's own, forwarded.
+ *
  * Owns: struct agent_target, agent_resolve(), agent_attach_all(),
  * agent_detach_all(), agent_send_stats(), agent_stats_rebase(),
+ * agent_watch_exit(),
  * agent_thread().
  */
 #ifndef BPFVM_HOOKS_AGENT_H
@@ -69,9 +72,24 @@ void agent_send_stats(int fd);
 /* In a fork()ed child: its programs' counts start again from 0. */
 void agent_stats_rebase(void);
 
+/* at_exit is to be called when a thread calls the C library's _exit
+ * (which runs no destructor): agent_attach_all() probes it, until
+ * agent_detach_all(); not if a program probes _exit itself. */
+void agent_watch_exit(void (*at_exit)(void));
+
 /* Every probe off with its bytes restored, syscall tracing stopped,
- * every program detached; the hooks stay (empty) for the process's life,
- * so a late event finds nothing to run. */
-void agent_detach_all(void);
+ * every program detached, what perf event arrays still hold forwarded to
+ * report_fd (-1: dropped); the hooks stay (empty) for the process's
+ * life, so a late event finds nothing to run. */
+void agent_detach_all(int report_fd);
+
+/* agent_perf.c: a ring on every CPU slot of inst's perf event arrays
+ * (0, or -errno with why); whether the session has any; their records
+ * sent to fd (-1: discarded); the last ones sent and the arrays
+ * forgotten, before the instance goes. */
+int agent_perf_open(bpfvm_instance *inst, char *why);
+bool agent_perf_active(void);
+void agent_perf_forward(int fd);
+void agent_perf_close(int fd);
 
 #endif

@@ -686,6 +686,42 @@ static void report_all(struct agent_result *res, size_t n, int rc, const char *w
 		report(&res[i], rc, AGENT_PATH_NONE, "%s", why);
 }
 
+/* ---- the process's _exit --------------------------------------------- */
+
+/* exit() runs the agent's destructor; _exit() (a forked child's usual
+ * end) runs nothing, so the agent probes it, unless a program does. */
+static struct probe *exit_probe;
+static void (*exit_callback)(void);
+
+static int on_exit_call(struct pt_regs *regs, void *user, uint64_t *override_rc)
+{
+	(void)regs, (void)user, (void)override_rc;
+	if (exit_callback)
+		exit_callback();
+	return 0;
+}
+
+void agent_watch_exit(void (*at_exit)(void))
+{
+	exit_callback = at_exit;
+}
+
+/* After the programs' probes (a program's probe of _exit comes first),
+ * before syscall tracing starts: the lookup's system calls would
+ * otherwise be intercepted, and their sites rewritten under the agent's
+ * own threads. */
+static void probe_exit(void)
+{
+	struct agent_target t;
+	char err[AGENT_TEXT_MAX];
+	if (!exit_callback || exit_probe || agent_resolve("libc", "_exit", 0, &t, err))
+		return;
+	struct probe_handlers h = { .entry = on_exit_call };
+	struct probe_attach_opts o = { .func_size = t.size };
+	if (probe_attach((void *)(uintptr_t)t.addr, &o, &h, NULL, &exit_probe, NULL))
+		exit_probe = NULL;
+}
+
 void agent_attach_all(bpfvm_instance *inst, const size_t *prog_index, size_t n, struct agent_result *res,
                       uint32_t setup_flags)
 {
@@ -720,6 +756,7 @@ void agent_attach_all(bpfvm_instance *inst, const size_t *prog_index, size_t n, 
 	}
 	attach_probes(progs, pl, n, res);
 	attach_usdts(progs, pl, n, res);
+	probe_exit();
 	attach_syscalls(progs, pl, n, res);
 out:
 	free(pl);
@@ -784,9 +821,13 @@ void agent_stats_rebase(void)
 	stats_sent = false;
 }
 
-void agent_detach_all(void)
+void agent_detach_all(int report_fd)
 {
 	pthread_mutex_lock(&links_lock);
+	if (exit_probe) {
+		probe_detach(exit_probe);
+		exit_probe = NULL;
+	}
 	for (size_t i = 0; i < site_count; i++)
 		if (sites[i].probe) {
 			probe_detach(sites[i].probe);
@@ -807,6 +848,7 @@ void agent_detach_all(void)
 	}
 	while (link_count)
 		unlink_last();
+	agent_perf_close(report_fd);
 	bpfvm_instance_free(attached_inst);
 	attached_inst = NULL;
 	pthread_mutex_unlock(&links_lock);

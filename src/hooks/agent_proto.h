@@ -14,6 +14,10 @@
  *                     (not to a forked agent: it has all of this)
  *   agent  -> trace   one RESULT per program (attached on which path, or
  *                     why not), then READY (attach over, target resumes)
+ *   agent  -> trace   PERF_SAMPLE / PERF_LOST, at any time after READY:
+ *                     what the programs wrote to a perf event array (its
+ *                     rings are this process's), every
+ *                     AGENT_PERF_INTERVAL_MS and at the end
  *   trace  -> agent   DETACH, at any time after READY
  *   agent  -> trace   one STATS per program attached (its runs, its
  *                     recursion misses, the path serving it), then
@@ -42,7 +46,13 @@ enum agent_msg_type {
 	AGENT_DETACH,
 	AGENT_DETACHED,
 	AGENT_STATS,
+	AGENT_PERF_SAMPLE,
+	AGENT_PERF_LOST,
 };
+
+#define AGENT_PERF_INTERVAL_MS 20
+/* the largest message: a perf record's raw sample is under 64 KiB */
+#define AGENT_MSG_MAX (64 * 1024 + 64)
 
 enum agent_setup_flags {
 	AGENT_NO_FOLLOW = 1 << 0,   /* children are not traced */
@@ -103,6 +113,14 @@ struct agent_stats {
 	uint64_t served[AGENT_SERVED_COUNT];
 	char name[AGENT_NAME_MAX];
 	char hook[AGENT_TEXT_MAX];
+};
+
+struct agent_perf_msg {
+	uint32_t type;              /* PERF_SAMPLE: size bytes of sample follow; PERF_LOST */
+	uint32_t map_index;
+	int32_t cpu;
+	uint32_t size;
+	uint64_t lost;              /* PERF_LOST: samples a full ring dropped */
 };
 
 struct agent_ack {

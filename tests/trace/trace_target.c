@@ -14,6 +14,7 @@
  *                           of trace_work(i, 2i), ADDR trace_work's address
  *   trace_target malloc N   N malloc(16)s, each freed, then prints
  *                           "mallocs N"
+ *   trace_target burst N    N calls, a 0.2 s pause, one more call
  *   trace_target usdt N     N hits of the USDT probe bpfvmtrace:step
  *                           (i, -3i, the short 7i), each printed
  *                           "step I A B"
@@ -145,7 +146,7 @@ int main(int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[1], "serve"))
 		return serve();
 	if (argc != 3)
-		return fprintf(stderr, "usage: trace_target run|threads|fork|exec|signals|sum|malloc|usdt N | serve\n"), 2;
+		return fprintf(stderr, "usage: trace_target run|threads|fork|exec|signals|sum|malloc|burst|usdt N | serve\n"), 2;
 	long n = atol(argv[2]);
 	if (!strcmp(argv[1], "run")) {
 		calls(n);
@@ -173,6 +174,10 @@ int main(int argc, char **argv)
 		printf("sum %ld at %p\n", sum, (void *)trace_work);
 	} else if (!strcmp(argv[1], "malloc")) {
 		mallocs(n);
+	} else if (!strcmp(argv[1], "burst")) {
+		calls(n);
+		usleep(200000);
+		calls(1);
 	} else if (!strcmp(argv[1], "usdt")) {
 		usdt_steps(n);
 	} else if (!strcmp(argv[1], "exec")) {
