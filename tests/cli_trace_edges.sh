@@ -7,7 +7,8 @@
 # arguments the target passed at every hit (libbpf's bpf_usdt_arg);
 # perf event array samples, which each agent forwards from its own
 # rings, arrive once each (a forked child's too, ended by _exit) and the
-# samples full rings dropped are counted.
+# samples full rings dropped are counted; `trace -- COMMAND` exits with
+# the command's status (128 + the signal that killed it).
 # Usage: cli_trace_edges.sh BPFVM TRACE_DIR plain|sanitized
 set -u
 bpfvm=$1 dir=$2 build=$3
@@ -72,14 +73,26 @@ for k in 0 31 49; do
 		[ "$(grep -c "\"type\":\"perf\",\"map\":\"samples\".*\"size\":12,\"bytes\":\"$hex 00 00 00 00 00 00 00 " "$tmp/perf.out")" = 2 ]
 done
 check "perf: the child's stats came at its _exit" [ "$(grep -c '"type":"stats".*"runs":50,' "$tmp/perf.out")" = 2 ]
-# a burst that overflows the rings, a pause (forwarded meanwhile), one
-# more call: its sample carries the count dropped before it
-timeout 60 "$bpfvm" trace "$dir/trace_perf.bpf.o" -j -- "$target" burst 100000 >"$tmp/burst.out" 2>&1
+# a burst that overflows the ring, a pause (forwarded meanwhile), one
+# more call: its sample carries the count dropped before it (on one CPU:
+# a ring's drops are told by that ring's next sample)
+timeout 60 taskset -c 0 "$bpfvm" trace "$dir/trace_perf.bpf.o" -j -- "$target" burst 100000 >"$tmp/burst.out" 2>&1
 samples=$(grep -c '"type":"perf"' "$tmp/burst.out")
 lost=$(grep '"type":"perf_lost"' "$tmp/burst.out" | sed 's/.*"lost":\([0-9]*\).*/\1/' | awk '{ s += $1 } END { print s + 0 }')
 total=$(sed -n 's/.*"type":"perf_lost_total","lost":\([0-9]*\).*/\1/p' "$tmp/burst.out")
 check "perf: samples dropped ($lost), counted" [ "${lost:-0}" -ge 1 ]
 check "perf: samples ($samples) and dropped ($lost) are every call" [ "$((samples + ${lost:-0}))" = 100001 ]
 check "perf: the total dropped ($total) said at the end" [ "${total:-x}" = "${lost:-0}" ]
+
+# the command's status: its exit code, 128 + a killing signal, 127 when it
+# cannot run; 1 for a program not attached when the command's is 0
+counts=$dir/trace_counts.bpf.o
+expect 7 'tp_enter: tracepoint/syscalls/sys_enter_getppid' "$bpfvm" trace "$counts" --prog tp_enter -- sh -c 'exit 7'
+expect 143 'tp_enter' "$bpfvm" trace "$counts" --prog tp_enter -- sh -c 'kill -TERM $$'
+expect 137 'tp_enter' "$bpfvm" trace "$counts" --prog tp_enter -- sh -c 'kill -KILL $$'
+expect 127 'cannot run /no/such/command' "$bpfvm" trace "$counts" --prog tp_enter -- /no/such/command
+expect 0 'tp_enter' "$bpfvm" trace "$counts" --prog tp_enter -- "$target" run 3
+expect 1 'program missing not attached' "$bpfvm" trace "$dir/trace_bad.bpf.o" -- "$target" run 2
+expect 2 'program missing not attached' "$bpfvm" trace "$dir/trace_bad.bpf.o" -- "$target" no-such-mode 2
 
 summary

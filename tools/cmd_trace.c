@@ -72,6 +72,7 @@ struct tracer {
 	size_t conn_count;
 	pid_t child;      /* the command, 0 if none */
 	int child_status;
+	bool child_done;  /* it ended while traced: child_status is its wait status */
 	double inject_start[MAX_PIDS];
 	size_t attached, failed, ever_connected;
 	struct pid_stats *stats;   /* every program's, printed at the end */
@@ -118,6 +119,8 @@ static void usage(FILE *f)
 	           "or in the running processes PID, through an agent library loaded into each.\n"
 	           "Ring buffer and perf event array records print as they come.  Ctrl-C, SIGTERM, --duration\n"
 	           "or the command's exit detach every agent, leaving its process running unpatched.\n"
+	           "The status is the command's if it ended while traced (128 + N if signal N killed\n"
+	           "it), else 0; 1 when a program could not be attached and the command's was 0.\n"
 	           "  -j             JSON lines\n"
 	           "  --dump-maps    print every map at the end\n"
 	           "  --interval S   print every map each S seconds\n"
@@ -554,6 +557,7 @@ static bool child_exited(struct tracer *t)
 	if (waitpid(t->child, &status, WNOHANG) != t->child)
 		return false;
 	t->child_status = status;
+	t->child_done = true;
 	t->child = 0;
 	return true;
 }
@@ -662,6 +666,16 @@ static void cleanup(struct tracer *t)
 	free(t->stats);
 }
 
+/* The command's status as a shell gives it (128 + the signal that
+ * killed it), which `bpfvm trace -- COMMAND` exits with, as time and
+ * strace do. */
+static int command_status(const struct tracer *t)
+{
+	if (WIFSIGNALED(t->child_status))
+		return 128 + WTERMSIG(t->child_status);
+	return WIFEXITED(t->child_status) ? WEXITSTATUS(t->child_status) : 1;
+}
+
 static void catch_signals(void)
 {
 	struct sigaction sa = { .sa_handler = on_stop };
@@ -694,6 +708,8 @@ int cmd_trace(int argc, char **argv)
 	}
 	if (t.failed)
 		rc = 1;
+	if (t.child_done && (!rc || command_status(&t)))
+		rc = command_status(&t);
 	cleanup(&t);
 	return rc;
 }
