@@ -35,6 +35,36 @@ check "malloc: recursion misses counted ($misses)" [ "${misses:-0}" -ge 1 ]
 check "malloc: runs ($runs) at least the target's calls" [ "${runs:-0}" -ge 1000 ]
 check "malloc: every entry ($tramp) a run or a miss" [ "${tramp:-x}" = "$((${runs:-0} + ${misses:-0}))" ]
 check "malloc: served by the trampoline" grep -q '"path":"trampoline"' <<<"$stats"
+# the same in a running process the agent is injected into (dlopen):
+# its threads' thread-local blocks are made at their first event, whose
+# nested mallocs are misses (they recursed into glibc's making of it)
+mkfifo "$tmp/in"
+"$target" serve <"$tmp/in" >"$tmp/serve.out" 2>&1 &
+serve_pid=$!
+exec 7>"$tmp/in"
+wait_for() {   # wait_for FILE PATTERN: up to 10 s for a line matching
+	for _ in $(seq 100); do
+		grep -qE -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "serve: ready" wait_for "$tmp/serve.out" '^ready'
+"$bpfvm" trace "$dir/trace_malloc.bpf.o" -j --dump-maps --stats --pid "$serve_pid" >"$tmp/pid.out" 2>&1 &
+trace_pid=$!
+check "--pid malloc: attached" wait_for "$tmp/pid.out" '"type":"ready"'
+echo "mgo 500" >&7
+check "--pid malloc: the target's mallocs done" wait_for "$tmp/serve.out" '^mallocs 500$'
+kill -INT "$trace_pid"
+wait "$trace_pid"
+check "--pid malloc: trace exits 0" [ $? = 0 ]
+check "--pid malloc: 500 calls of 16 bytes" grep -q '"map":"sizes","key":16,"value":500}' "$tmp/pid.out"
+check "--pid malloc: stats" grep -q '"type":"stats".*"prog":"malloc_enter"' "$tmp/pid.out"
+echo quit >&7
+exec 7>&-
+wait "$serve_pid"
+check "--pid malloc: the target lives on and exits 0" [ $? = 0 ]
+
 # text: the misses are reported without --stats, runs only with it
 expect 0 'malloc_enter: uprobe .*libc.so.6:malloc\+0 \(trampoline\): recursion_misses [1-9]' \
 	"$bpfvm" trace "$dir/trace_malloc.bpf.o" -- "$target" malloc 10

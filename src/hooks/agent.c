@@ -25,8 +25,11 @@
  * Known limits: the program names sent are loaded in one instance, so
  * with several a program of the object the verifier refuses fails them
  * all (the tracer names it); injected by dlopen, the runtime's
- * thread-local state is allocated by glibc on a thread's first event,
- * which may be inside a signal handler (syscall_trace.h's caveat); the
+ * thread-local state is allocated by glibc on a thread's first event:
+ * function probes make it only outside signal handlers and count the
+ * events they cannot serve meanwhile as misses (agent_attach.c), but a
+ * syscall hook's first event makes it inside the SIGSYS handler
+ * (syscall_trace.h's caveat); the
  * socket is the tracer's, in a directory only its user may enter.
  *
  * Owns: the session, the control thread, bpfvm_agent_start().
@@ -357,6 +360,7 @@ int bpfvm_agent_start(const char *path)
 		return -EALREADY;
 	snprintf(socket_path, sizeof socket_path, "%s", path);
 	pthread_once(&atfork_once, register_atfork);
+	agent_tls_is_lazy();
 	pthread_t t;
 	int rc = pthread_create(&t, NULL, injected_session, NULL);
 	if (rc)

@@ -44,6 +44,10 @@ struct agent_thread_state {
  * inside a call of its own no vector register is live. */
 struct agent_thread_state *agent_thread(void);
 
+/* The agent was injected (dlopen): threads' thread-local blocks are made
+ * lazily, and function probes check first (agent_attach.c). */
+void agent_tls_is_lazy(void);
+
 /* Where `uprobe/PATH:FUNC[+OFF]` lands in this process: PATH an absolute
  * path or a library name ("libc", "libc.so.6") matched against the
  * mappings' file names, FUNC from the ELF .symtab or .dynsym (empty: OFF

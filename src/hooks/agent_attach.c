@@ -75,6 +75,56 @@ __attribute__((noinline)) struct agent_thread_state *agent_thread(void)
 	return &thread_state;
 }
 
+/* Injected by dlopen, the agent's thread-local block (its own, the
+ * runtime's, the probe engine's shadow stacks: one block) is allocated by
+ * glibc, with malloc, at a thread's first access: for threads that ran
+ * before the agent came and for those started since.  That must not
+ * happen in a signal handler (the int3 path), nor recurse (a probed
+ * malloc).  So a function probe's event first asks thread_ready(): a
+ * thread whose block was made is marked by a pthread key (its value
+ * lives in the thread's descriptor: reading it allocates nothing); an
+ * unmarked thread makes it at once on the trampoline and return paths
+ * (plain calls at a function's edge), marked meanwhile by its
+ * pthread_self() in preparing[], where an event nested in the making (its
+ * malloc) finds it; on the int3 path, or nested, the event is a miss, with
+ * no return handler call.  Loaded at start, the block is static: no check. */
+static bool tls_lazy;
+static pthread_key_t tls_made_key;
+static _Atomic uintptr_t preparing[64];
+
+void agent_tls_is_lazy(void)
+{
+	if (!tls_lazy && pthread_key_create(&tls_made_key, NULL) == 0)
+		tls_lazy = true;
+}
+
+static __attribute__((noinline)) bool make_thread_block(void)
+{
+	uintptr_t self = (uintptr_t)pthread_self();
+	size_t n = sizeof preparing / sizeof preparing[0], slot;
+	for (slot = 0; slot < n; slot++)
+		if (atomic_load(&preparing[slot]) == self)
+			return false;   /* nested in this thread's own making */
+	for (slot = 0; slot < n; slot++) {
+		uintptr_t none = 0;
+		if (atomic_compare_exchange_strong(&preparing[slot], &none, self))
+			break;
+	}
+	if (slot == n)
+		return false;
+	(void)*(volatile bool *)&agent_thread()->quiet;   /* glibc makes the block */
+	pthread_setspecific(tls_made_key, (void *)1);
+	atomic_store(&preparing[slot], 0);
+	return true;
+}
+
+static inline bool thread_ready(bool in_signal_handler)
+{
+	if (__builtin_expect(!tls_lazy, 1) || pthread_getspecific(tls_made_key))
+		return true;
+	return !in_signal_handler && make_thread_block();
+}
+
 /* A hook point with its recursion guard (see the header). */
 struct agent_hook {
 	bpfvm_hook *hook;
@@ -164,9 +214,24 @@ static void run_hook(struct agent_hook *h, void *ctx, struct trace_ctx *tc)
 		trace_ctx_send_signal(tc);
 }
 
+/* An entry on the int3 path runs in the SIGTRAP handler; while the probe
+ * is being attached (not known yet) it may too. */
+static bool func_thread_ready(const struct func_site *f)
+{
+	const struct probe *p = f->probe;
+	return thread_ready(!p || probe_path(p) == PROBE_PATH_INT3);
+}
+
 static int on_func_entry(struct pt_regs *regs, void *user, uint64_t *override_rc)
 {
 	struct func_site *f = user;
+	if (__builtin_expect(tls_lazy, 0) && !func_thread_ready(f)) {
+		if (f->entry)
+			atomic_fetch_add_explicit(&f->entry->misses, 1, memory_order_relaxed);
+		if (f->ret)
+			atomic_fetch_add_explicit(&f->ret->misses, 1, memory_order_relaxed);
+		return PROBE_ENTRY_NO_RETURN;
+	}
 	if (!f->entry)
 		return 0;
 	struct trace_ctx tc = { .func_ip = f->addr, .regs = regs, .at_func_entry = !f->off, .may_override = !f->off };
@@ -194,6 +259,10 @@ static int on_usdt(struct pt_regs *regs, void *user, uint64_t *override_rc)
 	(void)override_rc;
 	if (!g->hook)
 		return 0;
+	if (!thread_ready(true)) {   /* a USDT site is an int3 */
+		atomic_fetch_add_explicit(&g->hook->misses, 1, memory_order_relaxed);
+		return 0;
+	}
 	struct trace_ctx tc = { .func_ip = regs->rip, .cookie = usdt_link_cookie(g->link, regs->rip), .regs = regs };
 	run_hook(g->hook, regs, &tc);
 	return 0;

@@ -100,10 +100,11 @@ int probe_entry_dispatch(struct probe_site *site, struct pt_regs *regs, int path
 		regs->rip = (uintptr_t)site->func;
 		atomic_fetch_add_explicit(&p->entries[path], 1, memory_order_relaxed);
 		uint64_t rc = 0;
-		if (p->h.entry && p->h.entry(regs, p->user, &rc)) {
+		int verdict = p->h.entry ? p->h.entry(regs, p->user, &rc) : 0;
+		if (verdict == 1) {
 			regs->rax = rc;
 			override = 1;
-		} else if (p->h.ret) {
+		} else if (p->h.ret && verdict != PROBE_ENTRY_NO_RETURN) {
 			hook_return(site, p, regs);
 		}
 	}

@@ -67,8 +67,11 @@ struct probe;
 
 #define PROBE_MOVE_SIGNAL (SIGRTMAX - 2)
 
-/* Returns 0 to let the function run, or 1 to make it return *override_rc
- * at once. */
+/* Returns 0 to let the function run, 1 to make it return *override_rc
+ * at once, or PROBE_ENTRY_NO_RETURN to let it run without a return
+ * handler call for this call (the return probe's shadow stack is then
+ * not touched: an agent whose thread-local data is not ready yet). */
+#define PROBE_ENTRY_NO_RETURN 2
 typedef int probe_entry_fn(struct pt_regs *regs, void *user, uint64_t *override_rc);
 typedef void probe_return_fn(struct pt_regs *regs, void *user);
 
