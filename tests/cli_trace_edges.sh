@@ -8,7 +8,8 @@
 # perf event array samples, which each agent forwards from its own
 # rings, arrive once each (a forked child's too, ended by _exit) and the
 # samples full rings dropped are counted; `trace -- COMMAND` exits with
-# the command's status (128 + the signal that killed it).
+# the command's status (128 + the signal that killed it); bpf_get_stack
+# through a frame whose return a uretprobe swapped shows the real caller.
 # Usage: cli_trace_edges.sh BPFVM TRACE_DIR plain|sanitized
 set -u
 bpfvm=$1 dir=$2 build=$3
@@ -124,5 +125,24 @@ expect 127 'cannot run /no/such/command' "$bpfvm" trace "$counts" --prog tp_ente
 expect 0 'tp_enter' "$bpfvm" trace "$counts" --prog tp_enter -- "$target" run 3
 expect 1 'program missing not attached' "$bpfvm" trace "$dir/trace_bad.bpf.o" -- "$target" run 2
 expect 2 'program missing not attached' "$bpfvm" trace "$dir/trace_bad.bpf.o" -- "$target" no-such-mode 2
+
+# stack: at stack_inner's entry, the walk is stack_inner, the return into
+# stack_outer, then stack_outer's return into main, which its uretprobe
+# swapped for the return trampoline's address (addresses less the load
+# base that main's printed address gives)
+timeout 30 "$bpfvm" trace "$dir/trace_stack.bpf.o" -j --dump-maps -- "$target" stack 3 >"$tmp/stack.out" 2>&1
+check "stack: stack_outer's 3 returns seen" grep -q '"map":"frames","key":3,"value":3}' "$tmp/stack.out"
+# in_function N FUNCTION: frame N's address lies in FUNCTION
+in_function() {
+	local main start size v base
+	main=$(sed -n 's/^stack main 0x//p' "$tmp/stack.out")
+	read -r start size < <(nm -S "$target" | awk -v f="$2" '$4 == f { print $1, $2 }')
+	base=$((16#${main:-0} - 16#$(nm "$target" | awk '$3 == "main" { print $1 }')))
+	v=$(sed -n "s/.*\"map\":\"frames\",\"key\":$1,\"value\":\([0-9]*\)}/\1/p" "$tmp/stack.out")
+	[ -n "$v" ] && [ $((v - base)) -ge $((16#$start)) ] && [ $((v - base)) -lt $((16#$start + 16#$size)) ]
+}
+check "stack: frame 0 in stack_inner" in_function 0 stack_inner
+check "stack: frame 1 in stack_outer" in_function 1 stack_outer
+check "stack: frame 2, the swapped return, in main" in_function 2 main
 
 summary

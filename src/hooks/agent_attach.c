@@ -203,6 +203,7 @@ static void run_hook(struct agent_hook *h, void *ctx, struct trace_ctx *tc)
 		return;
 	}
 	*running = 1;
+	tc->real_return = probe_real_return;
 	if (count_runs)
 		atomic_fetch_add_explicit(&h->runs, 1, memory_order_relaxed);
 	uint64_t result;

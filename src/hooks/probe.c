@@ -57,6 +57,16 @@ unsigned probe_shadow_depth(void)
 	return shadow.depth;
 }
 
+uint64_t probe_real_return(uint64_t slot, uint64_t ret)
+{
+	if (ret != (uintptr_t)probe_return_trampoline)
+		return ret;
+	for (unsigned i = shadow.depth; i-- > 0;)
+		if (shadow.e[i].slot == slot)
+			return shadow.e[i].ret;
+	return ret;
+}
+
 /* Entries whose slot lies below sp (or at it, when at_or_below) belong
  * to frames that are gone (left by longjmp): the stack grows down. */
 static void shadow_drop_dead(uintptr_t sp, int at_or_below)

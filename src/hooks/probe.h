@@ -52,7 +52,7 @@
  * preserved around them, the upper halves of ymm/zmm are not.
  *
  * Owns: probe_attach(), probe_detach(), probe_path(), probe_stats(),
- * probe_shadow_depth().
+ * probe_shadow_depth(), probe_real_return().
  */
 #ifndef BPFVM_HOOKS_PROBE_H
 #define BPFVM_HOOKS_PROBE_H
@@ -116,5 +116,10 @@ void probe_stats(const struct probe *p, struct probe_stats *out);
 
 /* Return probes pending in the calling thread (for tests). */
 unsigned probe_shadow_depth(void);
+
+/* For a stack walk in the calling thread: the return address that lay at
+ * slot before a return probe put its trampoline's there (ret, if ret is
+ * not the trampoline's or no pending return probe has that slot). */
+uint64_t probe_real_return(uint64_t slot, uint64_t ret);
 
 #endif

@@ -53,6 +53,12 @@ struct trace_ctx {
 	 * once the run is over, as the kernel's irq_work defers it */
 	int signal;
 	bool signal_thread;           /* to the thread, not the whole process */
+	/* A return probe engine swaps return addresses on the stack for its
+	 * return trampoline's: given where a return address lies (slot) and
+	 * what is there (ret), the real one (ret itself if not swapped), so
+	 * that the stack helpers show the caller, as the kernel's do.  NULL:
+	 * nothing is swapped. */
+	uint64_t (*real_return)(uint64_t slot, uint64_t ret);
 	/* the run this one interrupted on the same thread (a hook run from a
 	 * helper of another, or from a signal handler), restored on leaving */
 	struct trace_ctx *outer;

@@ -15,6 +15,9 @@
  *   trace_target malloc N   N malloc(16)s, each freed, then prints
  *                           "mallocs N"
  *   trace_target burst N    N calls, a 0.2 s pause, one more call
+ *   trace_target stack N    prints "stack main ADDR" (main's address), then
+ *                           calls stack_outer() N times, which calls
+ *                           stack_inner() (both keep frame pointers)
  *   trace_target usdt N     N hits of the USDT probe bpfvmtrace:step
  *                           (i, -3i, the short 7i), each printed
  *                           "step I A B"
@@ -94,6 +97,20 @@ static void mallocs(long n)
 	printf("mallocs %ld\n", got);
 }
 
+/* A caller whose return a uretprobe swaps, and its callee, whose probe
+ * walks the stack through it: frame pointers kept for the walk. */
+__attribute__((noinline, optimize("no-omit-frame-pointer"))) void stack_inner(void)
+{
+	sink++;
+}
+
+__attribute__((noinline, optimize("no-omit-frame-pointer"))) void stack_outer(void)
+{
+	sink++;   /* the call lies past the bytes the probe's jump displaces */
+	stack_inner();
+	sink++;   /* not a tail call */
+}
+
 static void usdt_steps(long n)
 {
 	for (long i = 0; i < n; i++) {
@@ -149,7 +166,7 @@ int main(int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[1], "serve"))
 		return serve();
 	if (argc != 3)
-		return fprintf(stderr, "usage: trace_target run|threads|fork|exec|signals|sum|malloc|burst|usdt N | serve\n"), 2;
+		return fprintf(stderr, "usage: trace_target run|threads|fork|exec|signals|sum|malloc|burst|stack|usdt N | serve\n"), 2;
 	long n = atol(argv[2]);
 	if (!strcmp(argv[1], "run")) {
 		calls(n);
@@ -181,6 +198,10 @@ int main(int argc, char **argv)
 		calls(n);
 		usleep(200000);
 		calls(1);
+	} else if (!strcmp(argv[1], "stack")) {
+		printf("stack main %p\n", (void *)main);
+		for (long i = 0; i < n; i++)
+			stack_outer();
 	} else if (!strcmp(argv[1], "usdt")) {
 		usdt_steps(n);
 	} else if (!strcmp(argv[1], "exec")) {
