@@ -27,7 +27,8 @@
  * missed); entries of frames left by longjmp are dropped by stack pointer,
  * as the kernel's uretprobes do.  Unwinders (C++ exceptions, backtrace())
  * do not know the return trampoline: a return-probed frame cannot be
- * unwound through.
+ * unwound through (the tracing helpers' stack walks ask
+ * probe_real_return() for the real address).
  *
  * Generated code is kept for the process lifetime (a thread may still
  * be inside it after detach), one page per function ever probed, reused
