@@ -61,7 +61,7 @@ static atomic_bool session_running;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 __attribute__((visibility("default"))) int bpfvm_agent_start(const char *path);
-static void report_before_exit(void);
+static void report_at_exit_call(void);
 
 static double now_ms(void)
 {
@@ -226,7 +226,7 @@ static int attach_session(int fd, double t0)
 		int k = bpfvm_object_find_prog(obj, s.names[i]);
 		index[i] = k < 0 ? SIZE_MAX : (size_t)k;
 	}
-	agent_watch_exit(report_before_exit);
+	agent_watch_exit(report_at_exit_call);
 	if (index && res)
 		agent_attach_all(inst, index, n, res, s.head.flags);   /* the instance is the agent's now */
 	session_attached = true;
@@ -261,7 +261,7 @@ static void *control(void *arg)
 		if (receive(fd, AGENT_DETACH, &a, sizeof a, NULL) != -EPROTO)
 			break;
 	}
-	agent_send_stats(fd);
+	agent_send_stats(fd, true);
 	agent_detach_all(fd);
 	session_attached = false;
 	send_ack(fd, AGENT_DETACHED, 0, 0);
@@ -373,7 +373,7 @@ int bpfvm_agent_start(const char *path)
 /* The process exits (exit(), or _exit() through agent_watch_exit): its
  * perf records and its programs' stats go to the tracer, which would
  * otherwise see only the socket close. */
-static void report_before_exit(void)
+static void report_before_exit(bool wait)
 {
 	int fd = session_fd;
 	if (fd >= 0 && session_attached) {
@@ -381,14 +381,20 @@ static void report_before_exit(void)
 		bool was_quiet = self->quiet;
 		self->quiet = true;   /* these syscalls are the agent's, not the process's */
 		agent_perf_forward(fd);
-		agent_send_stats(fd);
+		agent_send_stats(fd, wait);
 		self->quiet = was_quiet;
 	}
 }
 
 __attribute__((destructor)) static void agent_at_exit(void)
 {
-	report_before_exit();
+	report_before_exit(true);
+}
+
+/* From the probe on _exit: a detach under way waits for this handler. */
+static void report_at_exit_call(void)
+{
+	report_before_exit(false);
 }
 
 /* Preloaded: attach before main runs. */

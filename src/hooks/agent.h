@@ -70,8 +70,10 @@ void agent_attach_all(bpfvm_instance *inst, const size_t *prog_index, size_t n, 
                       uint32_t setup_flags);
 
 /* One AGENT_STATS message per program attached, sent on fd; once per
- * session (the detach and the process's exit may both ask). */
-void agent_send_stats(int fd);
+ * session (the detach and the process's exit may both ask).  Not
+ * waiting, nothing is sent while a detach is under way (which sends them
+ * itself): from a probe's handler, which a detach waits for. */
+void agent_send_stats(int fd, bool wait);
 
 /* In a fork()ed child: its programs' counts start again from 0. */
 void agent_stats_rebase(void);

@@ -861,9 +861,10 @@ static void link_served(const struct attached_link *l, uint64_t served[AGENT_SER
 	}
 }
 
-void agent_send_stats(int fd)
+void agent_send_stats(int fd, bool wait)
 {
-	pthread_mutex_lock(&links_lock);
+	if (!wait ? pthread_mutex_trylock(&links_lock) != 0 : pthread_mutex_lock(&links_lock) != 0)
+		return;
 	for (size_t i = 0; !stats_sent && i < link_count; i++) {
 		const struct attached_link *l = &links[i];
 		struct agent_stats st = { .type = AGENT_STATS, .path = l->path,
