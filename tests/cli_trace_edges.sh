@@ -66,6 +66,28 @@ exec 7>&-
 wait "$serve_pid"
 check "--pid malloc: the target lives on and exits 0" [ $? = 0 ]
 
+# USDT sites (the int3 path, a signal handler) in a running process's
+# main thread: its block was made when the agent was injected, so no hit
+# is a miss
+mkfifo "$tmp/in2"
+"$target" serve <"$tmp/in2" >"$tmp/serve2.out" 2>&1 &
+serve_pid=$!
+exec 7>"$tmp/in2"
+check "serve: ready" wait_for "$tmp/serve2.out" '^ready'
+"$bpfvm" trace "$dir/trace_usdt.bpf.o" -j --dump-maps --stats --pid "$serve_pid" >"$tmp/pid_usdt.out" 2>&1 &
+trace_pid=$!
+check "--pid usdt: attached" wait_for "$tmp/pid_usdt.out" '"type":"ready"'
+echo "ugo 6" >&7
+check "--pid usdt: the target's hits done" wait_for "$tmp/serve2.out" '^step 5 -15 35$'
+kill -INT "$trace_pid"
+wait "$trace_pid"
+check "--pid usdt: 6 runs, no miss" grep -q '"type":"stats".*"prog":"step".*"recursion_misses":0,"runs":6,' "$tmp/pid_usdt.out"
+check "--pid usdt: the last hit's arguments" grep -q '"map":"steps","key":5,"value":{"a":-15,"b":35,' "$tmp/pid_usdt.out"
+echo quit >&7
+exec 7>&-
+wait "$serve_pid"
+check "--pid usdt: the target exits 0" [ $? = 0 ]
+
 # text: the misses are reported without --stats, runs only with it
 expect 0 'malloc_enter: uprobe .*libc.so.6:malloc\+0 \(trampoline\): recursion_misses [1-9]' \
 	"$bpfvm" trace "$dir/trace_malloc.bpf.o" -- "$target" malloc 10

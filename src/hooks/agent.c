@@ -361,6 +361,7 @@ int bpfvm_agent_start(const char *path)
 	snprintf(socket_path, sizeof socket_path, "%s", path);
 	pthread_once(&atfork_once, register_atfork);
 	agent_tls_is_lazy();
+	agent_thread_prepare();   /* the injector's thread, in a plain call */
 	pthread_t t;
 	int rc = pthread_create(&t, NULL, injected_session, NULL);
 	if (rc)

@@ -47,6 +47,8 @@ struct agent_thread_state *agent_thread(void);
 /* The agent was injected (dlopen): threads' thread-local blocks are made
  * lazily, and function probes check first (agent_attach.c). */
 void agent_tls_is_lazy(void);
+/* Makes the calling thread's block now (not in a signal handler). */
+void agent_thread_prepare(void);
 
 /* Where `uprobe/PATH:FUNC[+OFF]` lands in this process: PATH an absolute
  * path or a library name ("libc", "libc.so.6") matched against the

@@ -87,7 +87,10 @@ __attribute__((noinline)) struct agent_thread_state *agent_thread(void)
  * (plain calls at a function's edge), marked meanwhile by its
  * pthread_self() in preparing[], where an event nested in the making (its
  * malloc) finds it; on the int3 path, or nested, the event is a miss, with
- * no return handler call.  Loaded at start, the block is static: no check. */
+ * no return handler call.  The thread the injector calls the agent in
+ * (stopped under ptrace, as for its dlopen) makes its block there
+ * (agent_thread_prepare()), so a process's main thread is ready from the
+ * start.  Loaded at start, the block is static: no check. */
 static bool tls_lazy;
 static pthread_key_t tls_made_key;
 static _Atomic uintptr_t preparing[64];
@@ -116,6 +119,12 @@ static __attribute__((noinline)) bool make_thread_block(void)
 	pthread_setspecific(tls_made_key, (void *)1);
 	atomic_store(&preparing[slot], 0);
 	return true;
+}
+
+void agent_thread_prepare(void)
+{
+	if (tls_lazy && !pthread_getspecific(tls_made_key))
+		make_thread_block();
 }
 
 static inline bool thread_ready(bool in_signal_handler)

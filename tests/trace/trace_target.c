@@ -24,7 +24,7 @@
  *   trace_target serve      prints "ready PID", then reads commands from
  *                           stdin: "go N" (N calls of each, then "done"),
  *                           "tgo N" (the same in each of 4 new threads),
- *                           "mgo N" (as `malloc N`),
+ *                           "mgo N" (as `malloc N`), "ugo N" (as `usdt N`),
  *                           "bytes" (trace_work's first 16 bytes in hex,
  *                           read through /proc/self/mem), "quit"
  */
@@ -151,6 +151,8 @@ static int serve(void)
 			printf("done\n");
 		} else if (!strncmp(line, "mgo ", 4)) {
 			mallocs(atol(line + 4));
+		} else if (!strncmp(line, "ugo ", 4)) {
+			usdt_steps(atol(line + 4));
 		} else if (!strncmp(line, "bytes", 5)) {
 			print_bytes();
 		} else if (!strncmp(line, "quit", 4)) {
