@@ -319,14 +319,17 @@ static void on_sys_enter(void *user, long nr, const unsigned long args[6], const
 	}
 }
 
-static void on_sys_exit(void *user, long nr, const unsigned long args[6], long ret)
+static void on_sys_exit(void *user, long nr, const unsigned long args[6], const struct pt_regs *regs, long ret)
 {
 	(void)user;
 	if (agent_thread()->quiet)
 		return;
-	/* the exit's registers: the result in ax, the arguments where they went in */
-	struct pt_regs r = { .orig_rax = (unsigned long)nr, .rax = (unsigned long)ret };
-	ksyscall_regs(&r, &r, args);
+	/* the exit's registers (the result in ax), the arguments where
+	 * BPF_KSYSCALL reads them; a copy, as at enter, since
+	 * bpf_override_return writes the event's rax */
+	struct pt_regs r;
+	ksyscall_regs(&r, regs, args);
+	r.rax = (unsigned long)ret;
 	struct trace_ctx tc = { .regs = &r };
 	uint8_t rec[TP_RECORD_BYTES];
 	if (sys->rawtp_exit) {
