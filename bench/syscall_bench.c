@@ -33,10 +33,9 @@
 #define BATCHES 15
 
 static void enter_empty(void *u, long nr, const unsigned long a[6], const struct pt_regs *r) { (void)u, (void)nr, (void)a, (void)r; }
-static void exit_empty(void *u, long nr, const unsigned long a[6], long ret) { (void)u, (void)nr, (void)a, (void)ret; }
+static void exit_empty(void *u, long nr, const unsigned long a[6], const struct pt_regs *r, long ret) { (void)u, (void)nr, (void)a, (void)r, (void)ret; }
 
-/* raw_tracepoint contexts: sys_enter's (regs, nr), sys_exit's (regs, ret);
- * sys_exit's regs are not at hand in the exit handler: its args array. */
+/* raw_tracepoint contexts: sys_enter's (regs, nr), sys_exit's (regs, ret). */
 static bpfvm_hook *enter_hook, *exit_hook;
 static uint64_t enter_result, exit_result;   /* the programs' last results, checked */
 
@@ -47,10 +46,10 @@ static void enter_bpf(void *u, long nr, const unsigned long a[6], const struct p
 	bpfvm_hook_run(enter_hook, ctx, &enter_result, NULL);
 }
 
-static void exit_bpf(void *u, long nr, const unsigned long a[6], long ret)
+static void exit_bpf(void *u, long nr, const unsigned long a[6], const struct pt_regs *r, long ret)
 {
-	(void)u, (void)nr;
-	uint64_t ctx[2] = { (uint64_t)(uintptr_t)a, (uint64_t)ret };
+	(void)u, (void)nr, (void)a;
+	uint64_t ctx[2] = { (uint64_t)(uintptr_t)r, (uint64_t)ret };
 	bpfvm_hook_run(exit_hook, ctx, &exit_result, NULL);
 }
 

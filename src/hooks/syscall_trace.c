@@ -176,12 +176,13 @@ static void report_enter_of(struct sud_thread *self, long nr, const unsigned lon
 	self->depth--;
 }
 
-static void report_exit_of(struct sud_thread *self, long nr, const unsigned long args[6], long ret)
+static void report_exit_of(struct sud_thread *self, long nr, const unsigned long args[6], const struct pt_regs *regs,
+                           long ret)
 {
 	if (!sud.handlers.exit)
 		return;
 	self->depth++;
-	sud.handlers.exit(sud.user, nr, args, ret);
+	sud.handlers.exit(sud.user, nr, args, regs, ret);
 	self->depth--;
 }
 
@@ -190,9 +191,9 @@ static void report_enter(long nr, const unsigned long args[6], const struct pt_r
 	report_enter_of(&sud_self, nr, args, regs);
 }
 
-static void report_exit(long nr, const unsigned long args[6], long ret)
+static void report_exit(long nr, const unsigned long args[6], const struct pt_regs *regs, long ret)
 {
-	report_exit_of(&sud_self, nr, args, ret);
+	report_exit_of(&sud_self, nr, args, regs, ret);
 }
 
 static bool reporting(void)
@@ -368,8 +369,10 @@ void sud_child_entry(struct sud_child_block *b)
 {
 	sud_self.depth = 0;
 	thread_switch(true);
-	if (reporting())
-		report_exit(b->nr, b->args, 0);
+	if (reporting()) {
+		b->regs.rax = 0;   /* the child's result */
+		report_exit(b->nr, b->args, &b->regs, 0);
+	}
 	raw4(SYS_rt_sigprocmask, SIG_SETMASK, (unsigned long)&b->sigmask, 0, sizeof b->sigmask);
 	sud_self.selector = SUD_SELECTOR_BLOCK;
 }
@@ -416,8 +419,10 @@ static void dispatch_trap(const siginfo_t *info, ucontext_t *uc)
 	}
 	long ret = perform_trapped(nr, a, uc, &regs);
 	g[REG_RAX] = ret;
-	if (report)
-		report_exit(nr, a, ret);
+	if (report) {
+		regs.rax = (unsigned long)ret;
+		report_exit(nr, a, &regs, ret);
+	}
 	if (report && sud.rewrite && !needs_signal_frame(nr))
 		sud_rewrite_site((uintptr_t)g[REG_RIP], nr);
 }
@@ -475,7 +480,7 @@ unsigned sud_fast_enter(struct sud_fast_frame *f)
 
 void sud_fast_exit(struct sud_fast_frame *f)
 {
-	report_exit_of(f->self, (long)f->regs.orig_rax, f->args, (long)f->regs.rax);
+	report_exit_of(f->self, (long)f->regs.orig_rax, f->args, &f->regs, (long)f->regs.rax);
 }
 
 /* ---- switching every thread ---- */
