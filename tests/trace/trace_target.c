@@ -98,13 +98,15 @@ static void mallocs(long n)
 }
 
 /* A caller whose return a uretprobe swaps, and its callee, whose probe
- * walks the stack through it: frame pointers kept for the walk. */
-__attribute__((noinline, optimize("no-omit-frame-pointer"))) void stack_inner(void)
+ * walks the stack through it: frame pointers kept for the walk (the
+ * file is built with -fno-omit-frame-pointer; clang has no per-function
+ * optimize attribute). */
+__attribute__((noinline)) void stack_inner(void)
 {
 	sink++;
 }
 
-__attribute__((noinline, optimize("no-omit-frame-pointer"))) void stack_outer(void)
+__attribute__((noinline)) void stack_outer(void)
 {
 	sink++;   /* the call lies past the bytes the probe's jump displaces */
 	stack_inner();
