@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# xdp_live.sh - `bpfvm xdp attach` on live interfaces: two network
+# namespaces joined by a veth pair; xdp_traffic (tests/xdp/xdp_traffic.c)
+# sends known frames from one end, bpfvm runs a program on the other, and
+# what the programs counted (their `counts` map) and what came back are
+# compared with the same object attached by the kernel to the same veth.
+# Then the PASS path carries a TCP handshake, and attach's refusals and
+# its recovery from a kill -9 are checked.
+#
+# usage: xdp_live.sh BPFVM XDP_TRAFFIC OBJ_DIR BAD_OBJ
+# Skips (77) without root, network namespaces, veth or AF_XDP.
+set -u
+BPFVM=$1 TRAFFIC=$2 OBJS=$3 BAD_OBJ=$4
+NSA=bpfvm-xdpa-$$ NSB=bpfvm-xdpb-$$
+A=xa$$ B=xb$$
+IPA=10.77.0.1 IPB=10.77.0.2
+TMP=$(mktemp -d)
+ATTACH_PID=
+fails=0
+
+skip() { echo "SKIP: $*"; exit 77; }
+cleanup() {
+	[ -n "$ATTACH_PID" ] && kill -9 "$ATTACH_PID" 2>/dev/null
+	ip netns del "$NSA" 2>/dev/null
+	ip netns del "$NSB" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+check() {   # WHAT GOT WANT
+	if [ "$2" = "$3" ]; then
+		echo "ok: $1: $2"
+	else
+		echo "FAIL: $1: got '$2', want '$3'"
+		fails=$((fails + 1))
+	fi
+}
+check_grep() {   # WHAT PATTERN FILE
+	if grep -qE "$2" "$3"; then
+		echo "ok: $1"
+	else
+		echo "FAIL: $1: no '$2' in:"; cat "$3"
+		fails=$((fails + 1))
+	fi
+}
+inb() { ip netns exec "$NSB" "$@"; }
+ina() { ip netns exec "$NSA" "$@"; }
+
+# ---- the namespaces ------------------------------------------------------
+[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, XDP)"
+# those of an earlier run that was killed (a ctest timeout) go first
+for ns in $(ip netns list 2>/dev/null | sed -n 's/^\(bpfvm-xdp[ab]-\([0-9]*\)\).*/\1 \2/p' | \
+            while read -r name pid; do kill -0 "$pid" 2>/dev/null || echo "$name"; done); do
+	ip netns del "$ns"
+done
+ip netns add "$NSA" 2>/dev/null && ip netns add "$NSB" 2>/dev/null || skip "no network namespaces here"
+ip link add "$A" netns "$NSA" type veth peer name "$B" netns "$NSB" 2>/dev/null || skip "no veth here"
+for ns in "$NSA" "$NSB"; do
+	# no IPv6 chatter (router solicitations, MLD) among the counted frames
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	ip -n "$ns" link set lo up
+done
+ip -n "$NSA" addr add $IPA/24 dev "$A"
+ip -n "$NSB" addr add $IPB/24 dev "$B"
+ip -n "$NSA" link set "$A" up
+ip -n "$NSB" link set "$B" up
+# veth takes its peer's XDP_TX frames only where it runs XDP itself; and
+# its TCP must carry finished checksums (xdp_traffic.c, csum-off)
+ip -n "$NSA" link set dev "$A" xdp obj "$OBJS/xdp_pass.bpf.o" sec xdp || skip "the kernel does not attach XDP here"
+ina "$TRAFFIC" csum-off "$A" || exit 1
+BMAC=$(ip -n "$NSB" -j link show "$B" | jq -r '.[0].address')
+
+# ---- one run under bpfvm, one under the kernel ----------------------------------
+# Starts `bpfvm xdp attach` in the background; waits until it serves.
+attach_start() {   # PROG [OPTIONS]
+	# not through inb: $! is then bpfvm itself (ip netns exec execs it),
+	# which takes the SIGINT a background job of a script would ignore
+	ip netns exec "$NSB" "$BPFVM" xdp attach "$B" "$OBJS/$1.bpf.o" --dump-maps -j "${@:2}" >"$TMP/out" \
+		2>"$TMP/err" &
+	ATTACH_PID=$!
+	for _ in $(seq 100); do
+		grep -q "attached to" "$TMP/err" && return 0
+		kill -0 $ATTACH_PID 2>/dev/null || break
+		sleep 0.05
+	done
+	wait $ATTACH_PID 2>/dev/null
+	ATTACH_PID=
+	if grep -qE "AF_XDP socket.*(not supported|Address family)" "$TMP/err"; then
+		cat "$TMP/err"; skip "no AF_XDP sockets here"
+	fi
+	echo "FAIL: bpfvm xdp attach $1 did not start:"; cat "$TMP/err"
+	fails=$((fails + 1))
+	return 1
+}
+attach_stop() {
+	kill -INT $ATTACH_PID
+	wait $ATTACH_PID
+	local rc=$?
+	ATTACH_PID=
+	[ $rc = 0 ] || { echo "FAIL: bpfvm xdp attach exited $rc"; cat "$TMP/err"; fails=$((fails + 1)); }
+}
+# The traffic's results, without the unsolicited frames (other=).
+send() {   # KIND COUNT
+	ina "$TRAFFIC" send "$A" "$BMAC" $IPA $IPB "$1" "$2" | sed 's/ other=.*//'
+}
+# udp icmp tcp done (xdp_counts.h's kinds; not "other": ARP's timing differs)
+bpfvm_counts() {
+	jq -r 'select(.type == "map" and .map == "counts" and .key != 3) | .value' "$TMP/out" | paste -sd' '
+}
+kernel_counts() {
+	inb bpftool map dump name counts -j | jq -r '.[] | select(.formatted.key != 3) | .formatted.value' | paste -sd' '
+}
+
+# One case: the same object and traffic under bpfvm, then under the kernel.
+compare() {   # PROG KIND COUNT WANT_TRAFFIC WANT_COUNTS WANT_VERDICT
+	local prog=$1 kind=$2 n=$3
+	attach_start "$prog" || return
+	local got
+	got=$(send "$kind" "$n")
+	attach_stop
+	check "$prog: bpfvm: traffic" "$got" "$4"
+	check "$prog: bpfvm: counts" "$(bpfvm_counts)" "$5"
+	check "$prog: bpfvm: verdicts" "$(jq -r "select(.final) | .$6" "$TMP/out")" "$n"
+	ip -n "$NSB" link set dev "$B" xdp obj "$OBJS/$prog.bpf.o" sec xdp
+	got=$(send "$kind" "$n")
+	check "$prog: kernel: traffic" "$got" "$4"
+	check "$prog: kernel: counts" "$(kernel_counts)" "$5"
+	ip -n "$NSB" link set dev "$B" xdp off
+}
+
+compare xdp_count_drop udp 30 "sent=30 udp7000=0 udp7001=0 echo_reply=0" "30 0 0 0" drop
+compare xdp_count_drop icmp 20 "sent=20 udp7000=0 udp7001=0 echo_reply=0" "0 20 0 0" drop
+compare xdp_udp_rewrite udp 40 "sent=40 udp7000=0 udp7001=40 echo_reply=0" "40 0 0 40" tx
+compare xdp_icmp_echo icmp 40 "sent=40 udp7000=0 udp7001=0 echo_reply=40" "0 40 0 40" tx
+
+# ---- PASS: a TCP handshake through the TAP standing in for the veth ----------
+tcp_hello() {
+	inb "$TRAFFIC" tcp-server $IPB 8080 >"$TMP/server" 2>&1 &
+	local server=$!
+	for _ in $(seq 50); do grep -q listening "$TMP/server" && break; sleep 0.05; done
+	ina "$TRAFFIC" tcp-client $IPB 8080
+	local rc=$?
+	wait $server || rc=1
+	return $rc
+}
+ip -n "$NSA" neigh flush dev "$A"
+if attach_start xdp_count_pass; then
+	ip -n "$NSB" addr del $IPB/24 dev "$B"
+	ip -n "$NSB" addr add $IPB/24 dev "xdp-$B"
+	tcp_hello; check "pass: bpfvm: TCP handshake and hello" "$?" 0
+	attach_stop
+	check "pass: bpfvm: frames the stack sent out" "$(jq -r 'select(.final) | .stack_tx > 0' "$TMP/out")" true
+	bpfvm_tcp=$(jq -r 'select(.type == "map" and .key == 2) | .value' "$TMP/out")
+	ip -n "$NSB" addr add $IPB/24 dev "$B"
+	ip -n "$NSA" neigh flush dev "$A"
+	ip -n "$NSB" link set dev "$B" xdp obj "$OBJS/xdp_count_pass.bpf.o" sec xdp
+	tcp_hello; check "pass: kernel: TCP handshake and hello" "$?" 0
+	check "pass: TCP frames counted, bpfvm and kernel" "$bpfvm_tcp" \
+	      "$(inb bpftool map dump name counts -j | jq -r '.[] | select(.formatted.key == 2) | .formatted.value')"
+	ip -n "$NSB" link set dev "$B" xdp off
+fi
+
+# ---- refusals --------------------------------------------------------------------
+xdp_name() { ip -n "$NSB" -j link show "$B" | jq -r '.[0].xdp.prog.name // "none"'; }
+expect_refusal() {   # WHAT PATTERN ATTACH-ARGS...
+	local what=$1 pattern=$2
+	shift 2
+	inb timeout 10 "$BPFVM" xdp attach "$B" "$@" --duration 1 >/dev/null 2>"$TMP/err"
+	check "$what: exit status" "$?" 1
+	check_grep "$what: message" "$pattern" "$TMP/err"
+}
+expect_refusal "verifier" "refused|verif|invalid" "$BAD_OBJ"
+# (XDP on its peer caps a veth's MTU below the UMEM frame's limit: off a moment)
+ip -n "$NSA" link set dev "$A" xdp off
+ip -n "$NSB" link set dev "$B" mtu 4000
+expect_refusal "mtu" "MTU 4000 is larger than [0-9]+" "$OBJS/xdp_count_drop.bpf.o"
+ip -n "$NSB" link set dev "$B" mtu 1500
+ip -n "$NSA" link set dev "$A" xdp obj "$OBJS/xdp_pass.bpf.o" sec xdp
+ip -n "$NSB" link set dev "$B" xdp obj "$OBJS/xdp_pass.bpf.o" sec xdp
+expect_refusal "foreign program" "already has XDP program 'pass'" "$OBJS/xdp_count_drop.bpf.o"
+inb "$BPFVM" xdp detach "$B" 2>"$TMP/err"
+check "foreign program: detach refuses" "$?" 1
+check "foreign program: left in place" "$(xdp_name)" pass
+ip -n "$NSB" link set dev "$B" xdp off
+
+# ---- kill -9, and what is left removed --------------------------------------------
+orphan() {
+	attach_start xdp_count_drop || return 1
+	kill -9 $ATTACH_PID
+	wait $ATTACH_PID 2>/dev/null
+	ATTACH_PID=
+	check "orphan: steering program left by kill -9" "$(xdp_name)" bpfvm_steer
+}
+if orphan; then
+	inb timeout 10 "$BPFVM" xdp attach "$B" "$OBJS/xdp_count_drop.bpf.o" --duration 0.5 >/dev/null 2>"$TMP/err"
+	check "orphan: the next attach runs" "$?" 0
+	check_grep "orphan: the next attach removed it" "removed the steering program" "$TMP/err"
+	check "orphan: nothing left after that attach" "$(xdp_name)" none
+fi
+if orphan; then
+	inb "$BPFVM" xdp detach "$B" 2>"$TMP/err"
+	check "orphan: bpfvm xdp detach" "$?" 0
+	check "orphan: nothing left after detach" "$(xdp_name)" none
+fi
+if attach_start xdp_count_drop; then
+	inb "$BPFVM" xdp detach "$B" 2>"$TMP/err"
+	check "live: bpfvm xdp detach stops the attach" "$?" 0
+	wait $ATTACH_PID
+	check "live: the attach exits cleanly" "$?" 0
+	ATTACH_PID=
+	check "live: nothing left" "$(xdp_name)" none
+	check "live: its TAP is gone" "$(ip -n "$NSB" link show "xdp-$B" >/dev/null 2>&1; echo $?)" 1
+fi
+
+echo "xdp_live: $fails failed"
+[ $fails = 0 ]
