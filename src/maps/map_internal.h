@@ -138,6 +138,7 @@ enum map_helper_kind {
 	MAP_HELPER_PERF_OUTPUT,     /* perf_event_output */
 	MAP_HELPER_RINGBUF,         /* ringbuf_output, ringbuf_reserve, ringbuf_query */
 	MAP_HELPER_STACKID,         /* get_stackid */
+	MAP_HELPER_REDIRECT,        /* redirect_map */
 };
 #define MAP_HELPER_BIT(kind) (1u << (kind))
 
@@ -194,6 +195,7 @@ extern const struct map_ops map_array_ops, map_percpu_array_ops;
 extern const struct map_ops map_prog_array_ops, map_perf_event_array_ops, map_array_of_maps_ops;
 extern const struct map_ops map_lpm_trie_ops, map_queue_ops, map_stack_ops;
 extern const struct map_ops map_bloom_filter_ops, map_ringbuf_ops, map_stack_trace_ops;
+extern const struct map_ops map_devmap_ops, map_devmap_hash_ops, map_cpumap_ops, map_xskmap_ops;
 
 /* ---- shared helpers (map.c, arena.c) ---------------------------------- */
 

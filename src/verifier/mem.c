@@ -356,6 +356,10 @@ static int check_map_value_access(struct verifier_env *env, const struct vreg *r
 		return reject(env, -EACCES, "invalid access to map value, value_size=%u off=%" PRId64 " size=%d", vs, lo,
 		              size);
 	}
+	/* an xskmap's lookup is the kernel's PTR_TO_XDP_SOCK, a struct
+	 * bpf_xdp_sock of which only the u32 queue_id may be read */
+	if (r->map->type == BPF_MAP_TYPE_XSKMAP && (acc != ACC_READ || size != 4 || lo != 0 || !scalar_is_const(&r->v)))
+		return reject(env, -EACCES, "R%d invalid xdp_sock access off=%" PRId64 " size=%d", regno, lo, size);
 	if (acc == ACC_READ && (r->map->map_flags & BPF_F_WRONLY_PROG))
 		return reject(env, -EACCES, "read from map forbidden, value_size=%u off=%" PRId64 " size=%d", vs, lo,
 		              size);

@@ -55,7 +55,7 @@ static void test_type_names(void)
 	CHECK(bpfvm_map_type_name(1000) == NULL, "unknown type has no name");
 	CHECK(bpfvm_map_type_by_name("nonsense", NULL) == -EINVAL, "unknown name");
 	CHECK(bpfvm_map_type_supported(BPFVM_MAP_TYPE_HASH), "hash supported");
-	CHECK(!bpfvm_map_type_supported(BPFVM_MAP_TYPE_DEVMAP), "devmap not supported");
+	CHECK(!bpfvm_map_type_supported(BPFVM_MAP_TYPE_SOCKMAP), "sockmap not supported");
 	CHECK(ncpus >= 1, "possible cpus %u", ncpus);
 }
 
@@ -67,8 +67,8 @@ static void test_create_errors(void)
 	         "RDONLY|WRONLY");
 	CHECK_RC(create_rc(0, 4, 4, 4, 0, 0, &err), -EINVAL, "type 0");
 	CHECK_RC(create_rc(999, 4, 4, 4, 0, 0, &err), -EINVAL, "type 999");
-	int rc = create_rc(BPFVM_MAP_TYPE_DEVMAP, 4, 4, 4, 0, 0, &err);
-	CHECK(rc == -EOPNOTSUPP && strstr(err.msg, "devmap"), "devmap refused loudly: %d %s", rc, err.msg);
+	int rc = create_rc(BPFVM_MAP_TYPE_SOCKMAP, 4, 4, 4, 0, 0, &err);
+	CHECK(rc == -EOPNOTSUPP && strstr(err.msg, "sockmap"), "sockmap refused loudly: %d %s", rc, err.msg);
 	CHECK_RC(create_rc(BPFVM_MAP_TYPE_ARENA, 0, 0, 1, 0, 0, &err), -EOPNOTSUPP, "arena refused");
 
 	bpfvm_map_def def = BPFVM_MAP_DEF_INIT;

@@ -1,0 +1,422 @@
+/*
+ * devmap.c - BPF_MAP_TYPE_DEVMAP and BPF_MAP_TYPE_DEVMAP_HASH: network
+ * devices an XDP program redirects frames to (bpf_redirect_map).
+ *
+ * Owns: the kernel's rules for these maps (dev_map_init_map,
+ * dev_map_update_elem, dev_map_hash_update_elem, their delete, lookup and
+ * get_next_key), their storage in the arena, and map_devmap_entry() for
+ * bpf_redirect_map.
+ *
+ * A value is struct bpf_devmap_val: the ifindex (4-byte values), then the
+ * devmap program's fd (8-byte values; a lookup gives back its id).  The
+ * ifindex must name a device of this network namespace when stored, as in
+ * the kernel.  Devmap programs (an fd > 0) are refused: bpfvm does not run
+ * a second program on the way out.  Programs see every value read-only
+ * (the kernel sets BPF_F_RDONLY_PROG on these maps; here the process-local
+ * flags carry it, so that a pin's definition stays what was asked for).
+ *
+ * Storage.  The array form: one 8-byte slot {ifindex, prog id} per index,
+ * 0 when empty (an ifindex of 0 clears a slot, as in the kernel), written
+ * with one atomic store.  The hash form: the kernel's table, whose bucket
+ * is the key's low bits (n_buckets = max_entries rounded up to a power of
+ * two) with new elements at the head of their bucket, so get_next_key
+ * walks in the kernel's order; elements come from a pool of max_entries
+ * under one spin lock.  Programs' lookups in the hash form take the lock
+ * to walk a bucket (the kernel walks it under RCU).
+ */
+#include <net/if.h>
+
+#include "maps/map_internal.h"
+#include "maps/xdp_maps.h"
+
+#define DEV_CREATE_FLAGS (BPFVM_F_NUMA_NODE | BPFVM_F_RDONLY | BPFVM_F_WRONLY)
+
+/* The hash form's element: the value where a program's lookup points. */
+struct dev_elem {
+	uint64_t value;        /* ifindex | prog id << 32 */
+	uint32_t key;
+	uint32_t next;         /* in its bucket or on the free list */
+};
+
+struct dev_hash_state {
+	uint32_t lock;
+	uint32_t count;
+	uint32_t free_head;
+	uint32_t unused_from;  /* elements never used start here */
+};
+
+static bool is_hash(const bpfvm_map *m)
+{
+	return m->type == BPFVM_MAP_TYPE_DEVMAP_HASH;
+}
+
+static uint32_t pow2_at_least(uint32_t n)
+{
+	uint32_t p = 1;
+	while (p < n && p < (1u << 31))
+		p <<= 1;
+	return p;
+}
+
+/* dev_map_init_map(). */
+static int devmap_check(const bpfvm_map_def *def, unsigned ncpus, bpfvm_error *err)
+{
+	(void)ncpus;
+	const char *t = map_type_label(def->type);
+	if (def->max_entries == 0 || def->key_size != 4)
+		return map_error(err, -EINVAL, "%s: key_size must be 4 and max_entries > 0", t);
+	if (def->value_size != 4 && def->value_size != 8)
+		return map_error(err, -EINVAL, "%s: value_size must be 4 (ifindex) or 8 (struct bpf_devmap_val), got %u",
+		                 t, def->value_size);
+	if (def->flags & ~DEV_CREATE_FLAGS)
+		return map_error(err, -EINVAL, "%s: invalid map flags 0x%x (only BPF_F_NUMA_NODE, BPF_F_RDONLY, "
+		                 "BPF_F_WRONLY)", t, def->flags);
+	if (def->type == BPFVM_MAP_TYPE_DEVMAP_HASH && def->max_entries > (1u << 31))
+		return map_error(err, -EINVAL, "%s: max_entries %u has no power of two above it", t, def->max_entries);
+	return 0;
+}
+
+static int devmap_layout(bpfvm_map *m, struct arena_layout *lay, bpfvm_error *err)
+{
+	(void)err;
+	if (!is_hash(m)) {
+		lay->values_len = (size_t)m->max_entries * 8;
+		lay->values_off = layout_add(lay, lay->values_len, arena_page_size());
+		return 0;
+	}
+	m->n[0] = pow2_at_least(m->max_entries);
+	m->off[0] = layout_add(lay, sizeof(struct dev_hash_state), 64);
+	m->off[1] = layout_add(lay, (size_t)m->n[0] * 4, 64);
+	lay->values_len = (size_t)m->max_entries * sizeof(struct dev_elem);
+	lay->values_off = layout_add(lay, lay->values_len, arena_page_size());
+	return 0;
+}
+
+static struct dev_hash_state *hash_state(const bpfvm_map *m)
+{
+	return (struct dev_hash_state *)(void *)(m->base + m->off[0]);
+}
+
+static uint32_t *buckets(const bpfvm_map *m)
+{
+	return (uint32_t *)(void *)(m->base + m->off[1]);
+}
+
+static struct dev_elem *elem(const bpfvm_map *m, uint32_t i)
+{
+	return (struct dev_elem *)(void *)(m->values + (size_t)i * sizeof(struct dev_elem));
+}
+
+static int devmap_init(bpfvm_map *m, bpfvm_error *err)
+{
+	(void)err;
+	if (is_hash(m)) {
+		for (uint32_t b = 0; b < m->n[0]; b++)
+			buckets(m)[b] = ARENA_NO_INDEX;
+		hash_state(m)->free_head = ARENA_NO_INDEX;
+	}
+	return 0;
+}
+
+/* What the kernel sets on every devmap: programs only read the values. */
+static int devmap_attach(bpfvm_map *m, bpfvm_error *err)
+{
+	(void)err;
+	m->map_flags |= BPFVM_F_RDONLY_PROG;
+	return 0;
+}
+
+static uint32_t key_of(const void *key)
+{
+	uint32_t k;
+	memcpy(&k, key, 4);
+	return k;
+}
+
+/* The value a user-space update stores, from struct bpf_devmap_val
+ * (__dev_map_alloc_node): 0 with *clear for an ifindex of 0 in the array
+ * form; -EINVAL for a device that does not exist. */
+static int value_to_store(const bpfvm_map *m, const void *value, uint64_t *out, bpfvm_error *err)
+{
+	uint32_t val[2] = { 0, 0 };
+	memcpy(val, value, m->value_size);
+	int32_t prog_fd = m->value_size == 8 ? (int32_t)val[1] : -1;
+	if (prog_fd > 0)
+		return map_error(err, -EINVAL, "%s '%s': a devmap program (fd %d in bpf_devmap_val) is not supported by "
+		                 "bpfvm", map_type_label(m->type), m->name, prog_fd);
+	char name[IF_NAMESIZE];
+	if (val[0] == 0 && !is_hash(m)) {
+		*out = 0;
+		return 0;
+	}
+	if (!if_indextoname(val[0], name))
+		return map_error(err, -EINVAL, "%s '%s': no network device with ifindex %u", map_type_label(m->type),
+		                 m->name, val[0]);
+	*out = val[0];
+	return 0;
+}
+
+static void devval_out(const bpfvm_map *m, void *out, uint64_t stored)
+{
+	uint32_t val[2] = { (uint32_t)stored, (uint32_t)(stored >> 32) };
+	memcpy(out, val, m->value_size);
+}
+
+/* ---- the array form ------------------------------------------------------- */
+
+static uint64_t *array_slot(const bpfvm_map *m, uint32_t index)
+{
+	return (uint64_t *)(void *)(m->values + (size_t)index * 8);
+}
+
+static int array_sys_lookup(bpfvm_map *m, const void *key, void *value, uint64_t flags, bpfvm_error *err)
+{
+	(void)flags;
+	(void)err;
+	uint32_t k = key_of(key);
+	uint64_t v = k < m->max_entries ? __atomic_load_n(array_slot(m, k), __ATOMIC_ACQUIRE) : 0;
+	if (!v)
+		return -ENOENT;
+	devval_out(m, value, v);
+	return 0;
+}
+
+/* dev_map_update_elem(): BPF_NOEXIST is always -EEXIST, BPF_EXIST needs no entry. */
+static int array_sys_update(bpfvm_map *m, const void *key, const void *value, uint64_t flags, bpfvm_error *err)
+{
+	uint32_t k = key_of(key);
+	if (flags > BPFVM_EXIST)
+		return -EINVAL;
+	if (k >= m->max_entries)
+		return -E2BIG;
+	if (flags == BPFVM_NOEXIST)
+		return -EEXIST;
+	uint64_t v;
+	int rc = value_to_store(m, value, &v, err);
+	if (rc == 0)
+		__atomic_store_n(array_slot(m, k), v, __ATOMIC_RELEASE);
+	return rc;
+}
+
+static int array_sys_delete(bpfvm_map *m, const void *key, bpfvm_error *err)
+{
+	(void)err;
+	uint32_t k = key_of(key);
+	if (k >= m->max_entries)
+		return -EINVAL;
+	__atomic_store_n(array_slot(m, k), 0, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static void *array_lookup(bpfvm_map *m, const void *key)
+{
+	uint32_t k = key_of(key);
+	if (k >= m->max_entries || !__atomic_load_n(array_slot(m, k), __ATOMIC_ACQUIRE))
+		return NULL;
+	return array_slot(m, k);
+}
+
+/* ---- the hash form -------------------------------------------------------- */
+
+/* The element holding key, under the lock; ARENA_NO_INDEX if none.  *prev
+ * gets its predecessor in the bucket (ARENA_NO_INDEX: the bucket's head). */
+static uint32_t hash_find(const bpfvm_map *m, uint32_t key, uint32_t *prev)
+{
+	uint32_t i = buckets(m)[key & (m->n[0] - 1)], before = ARENA_NO_INDEX;
+	for (uint32_t steps = 0; index_ok(i, m->max_entries) && steps < m->max_entries; steps++) {
+		if (elem(m, i)->key == key) {
+			if (prev)
+				*prev = before;
+			return i;
+		}
+		before = i;
+		i = elem(m, i)->next;
+	}
+	return ARENA_NO_INDEX;
+}
+
+static uint32_t hash_alloc(const bpfvm_map *m)
+{
+	struct dev_hash_state *s = hash_state(m);
+	uint32_t i = s->free_head;
+	if (index_ok(i, m->max_entries)) {
+		s->free_head = elem(m, i)->next;
+		return i;
+	}
+	return s->unused_from < m->max_entries ? s->unused_from++ : ARENA_NO_INDEX;
+}
+
+static int hash_sys_lookup(bpfvm_map *m, const void *key, void *value, uint64_t flags, bpfvm_error *err)
+{
+	(void)flags;
+	(void)err;
+	struct dev_hash_state *s = hash_state(m);
+	spin_lock(&s->lock);
+	uint32_t i = hash_find(m, key_of(key), NULL);
+	uint64_t v = i == ARENA_NO_INDEX ? 0 : elem(m, i)->value;
+	spin_unlock(&s->lock);
+	if (i == ARENA_NO_INDEX)
+		return -ENOENT;
+	devval_out(m, value, v);
+	return 0;
+}
+
+/* Takes element i (after prev in key's bucket) out of its bucket. */
+static void hash_unlink(const bpfvm_map *m, uint32_t key, uint32_t i, uint32_t prev)
+{
+	uint32_t *link = prev == ARENA_NO_INDEX ? &buckets(m)[key & (m->n[0] - 1)] : &elem(m, prev)->next;
+	__atomic_store_n(link, elem(m, i)->next, __ATOMIC_RELEASE);
+}
+
+/* __dev_map_hash_update_elem(): ifindex 0 is refused first, an existing
+ * key with BPF_NOEXIST next, then the device; BPF_EXIST is not checked; a replaced entry moves to its bucket's head (the
+ * kernel adds a new node there), as a new one goes. */
+static int hash_sys_update(bpfvm_map *m, const void *key, const void *value, uint64_t flags, bpfvm_error *err)
+{
+	uint32_t k = key_of(key);
+	if (flags > BPFVM_EXIST)
+		return -EINVAL;
+	uint32_t ifindex;
+	memcpy(&ifindex, value, 4);
+	if (ifindex == 0)
+		return map_error(err, -EINVAL, "devmap_hash '%s': ifindex 0 names no device", m->name);
+	uint64_t v;
+	bpfvm_error why;
+	int bad_value = value_to_store(m, value, &v, &why), rc = 0;
+	struct dev_hash_state *s = hash_state(m);
+	spin_lock(&s->lock);
+	uint32_t prev, i = hash_find(m, k, &prev);
+	if (i != ARENA_NO_INDEX && flags == BPFVM_NOEXIST)
+		rc = -EEXIST;
+	else if (bad_value)
+		rc = bad_value;
+	else if (i != ARENA_NO_INDEX)
+		hash_unlink(m, k, i, prev);
+	else if (s->count < m->max_entries && (i = hash_alloc(m)) != ARENA_NO_INDEX)
+		s->count++;
+	else
+		rc = -E2BIG;
+	if (rc == 0) {
+		uint32_t *head = &buckets(m)[k & (m->n[0] - 1)];
+		*elem(m, i) = (struct dev_elem){ .value = v, .key = k, .next = *head };
+		__atomic_store_n(head, i, __ATOMIC_RELEASE);
+	}
+	spin_unlock(&s->lock);
+	if (rc == bad_value && rc < 0 && err)
+		*err = why;
+	return rc;
+}
+
+static int hash_sys_delete(bpfvm_map *m, const void *key, bpfvm_error *err)
+{
+	(void)err;
+	struct dev_hash_state *s = hash_state(m);
+	uint32_t k = key_of(key), prev;
+	spin_lock(&s->lock);
+	uint32_t i = hash_find(m, k, &prev);
+	if (i != ARENA_NO_INDEX) {
+		hash_unlink(m, k, i, prev);
+		elem(m, i)->next = s->free_head;
+		s->free_head = i;
+		s->count--;
+	}
+	spin_unlock(&s->lock);
+	return i == ARENA_NO_INDEX ? -ENOENT : 0;
+}
+
+/* The first element of the first non-empty bucket from b on. */
+static uint32_t hash_first_from(const bpfvm_map *m, uint32_t b)
+{
+	for (; b < m->n[0]; b++)
+		if (index_ok(buckets(m)[b], m->max_entries))
+			return buckets(m)[b];
+	return ARENA_NO_INDEX;
+}
+
+/* dev_map_hash_get_next_key(): the next in the key's bucket, else the
+ * next bucket's first; a missing key starts from the first. */
+static int hash_sys_get_next_key(bpfvm_map *m, const void *key, void *next_key, bpfvm_error *err)
+{
+	(void)err;
+	struct dev_hash_state *s = hash_state(m);
+	spin_lock(&s->lock);
+	uint32_t i = key ? hash_find(m, key_of(key), NULL) : ARENA_NO_INDEX, next;
+	if (i == ARENA_NO_INDEX)
+		next = hash_first_from(m, 0);
+	else if (index_ok(elem(m, i)->next, m->max_entries))
+		next = elem(m, i)->next;
+	else
+		next = hash_first_from(m, (key_of(key) & (m->n[0] - 1)) + 1);
+	uint32_t next_k = next == ARENA_NO_INDEX ? 0 : elem(m, next)->key;
+	spin_unlock(&s->lock);
+	if (next == ARENA_NO_INDEX)
+		return -ENOENT;
+	memcpy(next_key, &next_k, 4);
+	return 0;
+}
+
+static void *hash_lookup(bpfvm_map *m, const void *key)
+{
+	struct dev_hash_state *s = hash_state(m);
+	spin_lock(&s->lock);
+	uint32_t i = hash_find(m, key_of(key), NULL);
+	spin_unlock(&s->lock);
+	return i == ARENA_NO_INDEX ? NULL : &elem(m, i)->value;
+}
+
+static void hash_checked_region(const bpfvm_map *m, struct map_region_desc *out)
+{
+	(void)m;
+	*out = (struct map_region_desc){ .stride = sizeof(struct dev_elem), .value_off = 0, .value_len = 8,
+	                                 .lock_off = -1 };
+}
+
+static void hash_holders(const bpfvm_map *m, map_holder_fn report, void *ctx)
+{
+	uint32_t token = spin_holder(&hash_state(m)->lock);
+	if (token)
+		report(ctx, "devmap_hash lock", 0, token);
+}
+
+/* ---- for bpf_redirect_map --------------------------------------------------- */
+
+bool map_devmap_entry(bpfvm_map *m, uint32_t key, uint32_t *ifindex)
+{
+	const uint64_t *v = bpfvm_map_lookup_elem(m, &key);
+	if (!v)
+		return false;
+	*ifindex = (uint32_t)__atomic_load_n(v, __ATOMIC_ACQUIRE);
+	return *ifindex != 0;
+}
+
+#define DEVMAP_HELPERS (MAP_HELPER_BIT(MAP_HELPER_LOOKUP) | MAP_HELPER_BIT(MAP_HELPER_REDIRECT))
+
+const struct map_ops map_devmap_ops = {
+	.check = devmap_check,
+	.layout = devmap_layout,
+	.init = devmap_init,
+	.attach = devmap_attach,
+	.pinnable = true,
+	.only_helpers = DEVMAP_HELPERS,
+	.sys_lookup = array_sys_lookup,
+	.sys_update = array_sys_update,
+	.sys_delete = array_sys_delete,
+	.sys_get_next_key = array_get_next_key,
+	.lookup = array_lookup,
+};
+
+const struct map_ops map_devmap_hash_ops = {
+	.check = devmap_check,
+	.layout = devmap_layout,
+	.init = devmap_init,
+	.attach = devmap_attach,
+	.pinnable = true,
+	.only_helpers = DEVMAP_HELPERS,
+	.sys_lookup = hash_sys_lookup,
+	.sys_update = hash_sys_update,
+	.sys_delete = hash_sys_delete,
+	.sys_get_next_key = hash_sys_get_next_key,
+	.lookup = hash_lookup,
+	.holders = hash_holders,
+	.checked_region = hash_checked_region,
+};

@@ -1,0 +1,26 @@
+/*
+ * xdp_maps.h - what the redirect helpers read of the maps an XDP program
+ * redirects through (devmap.c, cpumap.c, xskmap.c): the entry a key names.
+ */
+#ifndef BPFVM_MAPS_XDP_MAPS_H
+#define BPFVM_MAPS_XDP_MAPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bpfvm/maps.h"
+
+/* Each: true, with the entry's target, if key names an entry of m (a map
+ * of the function's type); false if it names none. */
+bool map_devmap_entry(bpfvm_map *m, uint32_t key, uint32_t *ifindex);   /* devmap, devmap_hash */
+bool map_cpumap_entry(bpfvm_map *m, uint32_t key, uint32_t *qsize);
+/* The map's own descriptor of the AF_XDP socket (valid while the entry
+ * is), and the queue id a host recorded for it (map_xskmap_set_queue_id). */
+bool map_xskmap_entry(bpfvm_map *m, uint32_t key, int *sock_fd, uint32_t *queue_id);
+
+/* The queue an AF_XDP socket of an xskmap is bound to, as the host that
+ * bound it knows (a socket does not say): what a program's lookup reads as
+ * struct bpf_xdp_sock's queue_id.  -ENOENT if key names no socket. */
+int map_xskmap_set_queue_id(bpfvm_map *m, uint32_t key, uint32_t queue_id);
+
+#endif
