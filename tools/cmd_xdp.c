@@ -1,7 +1,8 @@
 /*
- * cmd_xdp.c - `bpfvm xdp attach IFACE OBJ` (an object's XDP program run in
- * user space on every frame a live interface receives, through AF_XDP:
- * <bpfvm/xdp.h>) and `bpfvm xdp detach IFACE`.
+ * cmd_xdp.c - `bpfvm xdp attach IFACE[,IFACE...] OBJ` (an object's XDP
+ * program run in user space on every frame live interfaces receive,
+ * through AF_XDP: <bpfvm/xdp.h>; one program and its maps for them all,
+ * so that it can redirect between them) and `bpfvm xdp detach IFACE`.
  *
  * Owns: the command's options, loading and verifying the program for an
  * XDP hook, serving until a signal or --duration, and the counters'
@@ -15,10 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bpfvm/bpfvm.h"
 #include "bpfvm/hook.h"
 #include "bpfvm/instance.h"
+#include "bpfvm/maps.h"
 #include "bpfvm/object.h"
 #include "bpfvm/xdp.h"
 #include "cli.h"
@@ -26,11 +29,16 @@
 
 #define BPF_PROG_TYPE_XDP_ 6
 
+#define MAX_IFACES 8
+
 struct xdp_args {
-	const char *ifname, *obj_path, *prog, *tap;
+	const char *ifnames[MAX_IFACES];
+	size_t iface_count;
+	char *iface_list;
+	const char *obj_path, *prog, *tap;
 	uint32_t queues;
 	double duration, interval;
-	bool json, dump_maps, skb_mode;
+	bool json, dump_maps, skb_mode, pin_maps;
 	struct object_args oa;
 };
 
@@ -43,15 +51,19 @@ static void on_stop(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: bpfvm xdp attach IFACE OBJ [--prog NAME] [--queues N] [--duration S] [--interval S]\n"
-	           "                        [--skb-mode] [--tap NAME] [--dump-maps] [-j] " OBJECT_ARGS_USAGE "\n"
+	fprintf(f, "usage: bpfvm xdp attach IFACE[,IFACE...] OBJ [--prog NAME] [--queues N] [--duration S]\n"
+	           "                        [--interval S] [--skb-mode] [--tap NAME] [--dump-maps] [--pin-maps] [-j]\n"
+	           "                        " OBJECT_ARGS_USAGE "\n"
 	           "       bpfvm xdp detach IFACE\n"
 	           "attach runs OBJ's XDP program (verified first) in user space on every frame IFACE receives,\n"
 	           "steered into AF_XDP sockets by a kernel program of bpfvm's (" BPFVM_XDP_STEER_NAME "), until\n"
 	           "Ctrl-C, SIGTERM or --duration; then it removes everything it installed.  Verdicts: DROP\n"
 	           "frees the frame, TX sends it back out of IFACE, PASS delivers it to the host's stack\n"
 	           "through a TAP device standing in for IFACE (same MAC; give it IFACE's addresses: what\n"
-	           "the stack sends on it goes out of IFACE), ABORTED is counted.\n"
+	           "the stack sends on it goes out of IFACE), REDIRECT follows bpf_redirect(_map) (a device:\n"
+	           "out of it, through its AF_XDP socket if it is one of the IFACEs; a cpumap: another\n"
+	           "queue's thread, which passes it), ABORTED is counted.  Several IFACEs share the program\n"
+	           "and its maps.\n"
 	           "  --prog NAME    the program (default: the object's first XDP program)\n"
 	           "  --queues N     receive queues 0..N-1, a socket and thread each (default 1)\n"
 	           "  --duration S   stop after S seconds\n"
@@ -59,6 +71,8 @@ static void usage(FILE *f)
 	           "  --skb-mode     the generic XDP hook even where the driver has one\n"
 	           "  --tap NAME     the TAP device's name (default xdp-IFACE)\n"
 	           "  --dump-maps    print the object's maps at exit\n"
+	           "  --pin-maps     pin every map by its name in the pin directory while attached, for\n"
+	           "                 `bpfvm map ... pinned NAME` (a devmap's ports, counters); unpinned at exit\n"
 	           "  -j             counters as JSON\n"
 	           "detach removes what attach installed on IFACE: it stops a running attach, or removes the\n"
 	           "steering program one that was killed left behind; it never removes another program.\n"
@@ -111,6 +125,8 @@ static int parse_attach(int argc, char **argv, struct xdp_args *a)
 			a->dump_maps = true;
 		else if (!strcmp(o, "--skb-mode"))
 			a->skb_mode = true;
+		else if (!strcmp(o, "--pin-maps"))
+			a->pin_maps = true;
 		else if (!strcmp(o, "-v"))
 			a->oa.verbose = true;
 		else if (!strcmp(o, "--help") || !strcmp(o, "-h"))
@@ -119,8 +135,8 @@ static int parse_attach(int argc, char **argv, struct xdp_args *a)
 			if (taken < 0)
 				return 1;
 			i++;
-		} else if (o[0] != '-' && !a->ifname)
-			a->ifname = o;
+		} else if (o[0] != '-' && !a->iface_list)
+			a->iface_list = argv[i];
 		else if (o[0] != '-' && !a->obj_path)
 			a->obj_path = o;
 		else
@@ -128,6 +144,15 @@ static int parse_attach(int argc, char **argv, struct xdp_args *a)
 	}
 	if (!a->obj_path)
 		return usage(stderr), 1;
+	for (char *save = NULL, *name = strtok_r(a->iface_list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		if (a->iface_count == MAX_IFACES)
+			return fail("xdp: at most %d interfaces", MAX_IFACES);
+		a->ifnames[a->iface_count++] = name;
+	}
+	if (!a->iface_count)
+		return fail("xdp: which interface?");
+	if (a->tap && a->iface_count > 1)
+		return fail("xdp: --tap names the TAP of one interface; each of several gets xdp-IFACE");
 	return 0;
 }
 
@@ -139,7 +164,8 @@ struct xdp_session {
 	bpfvm_instance *inst;
 	bpfvm_hook *hook;
 	uint64_t link;
-	bpfvm_xdp_host *host;
+	bpfvm_xdp_host *hosts[MAX_IFACES];
+	bool pinned[64];
 };
 
 /* The program named, or the object's first XDP program. */
@@ -181,21 +207,48 @@ static int load(struct xdp_session *s)
 	return 0;
 }
 
+/* Every map pinned by its name, so that `bpfvm map` reaches it live. */
+static int pin_maps(struct xdp_session *s)
+{
+	size_t n = bpfvm_object_map_count(s->obj);
+	for (size_t i = 0; i < n && i < sizeof s->pinned; i++) {
+		bpfvm_error err = { 0 };
+		const char *name = bpfvm_object_map_at(s->obj, i)->name;
+		if (bpfvm_map_pin(bpfvm_instance_map(s->inst, i), name, &err))
+			return fail("xdp: --pin-maps: %s: %s", name, err.msg);
+		s->pinned[i] = true;
+	}
+	return 0;
+}
+
+static void unpin_maps(struct xdp_session *s)
+{
+	for (size_t i = 0; i < sizeof s->pinned; i++) {
+		if (!s->pinned[i])
+			continue;
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s", bpfvm_map_pin_dir(), bpfvm_object_map_at(s->obj, i)->name);
+		unlink(path);
+		s->pinned[i] = false;
+	}
+}
+
 /* ---- the counters --------------------------------------------------------------- */
 
-static void print_stats(const struct xdp_session *s, bool final)
+static void print_host_stats(const struct xdp_session *s, const bpfvm_xdp_host *host, const char *ifn, bool final)
 {
 	bpfvm_xdp_stats st;
-	bpfvm_xdp_stats_get(s->host, &st);
-	const char *ifn = s->a->ifname;
+	bpfvm_xdp_stats_get(host, &st);
 	if (s->a->json) {
 		printf("{\"ifname\":\"%s\",\"mode\":\"%s\",\"tap\":\"%s\",\"final\":%s,\"rx\":%llu,\"pass\":%llu,"
-		       "\"drop\":%llu,\"tx\":%llu,\"redirect\":%llu,\"aborted\":%llu,\"run_errors\":%llu,"
+		       "\"drop\":%llu,\"tx\":%llu,\"redirect\":%llu,\"redirect_errors\":%llu,\"aborted\":%llu,"
+		       "\"run_errors\":%llu,"
 		       "\"stack_tx\":%llu,\"tx_ring_full\":%llu,\"no_frame\":%llu,\"tap_errors\":%llu,"
 		       "\"rx_dropped\":%llu,\"rx_ring_full\":%llu,\"fill_ring_empty\":%llu,\"tx_invalid\":%llu}\n",
-		       ifn, bpfvm_xdp_mode(s->host), bpfvm_xdp_tap_name(s->host), final ? "true" : "false",
+		       ifn, bpfvm_xdp_mode(host), bpfvm_xdp_tap_name(host), final ? "true" : "false",
 		       (unsigned long long)st.rx, (unsigned long long)st.pass, (unsigned long long)st.drop,
-		       (unsigned long long)st.tx, (unsigned long long)st.redirect, (unsigned long long)st.aborted,
+		       (unsigned long long)st.tx, (unsigned long long)st.redirect, (unsigned long long)st.redirect_errors,
+		       (unsigned long long)st.aborted,
 		       (unsigned long long)st.run_errors, (unsigned long long)st.stack_tx,
 		       (unsigned long long)st.tx_ring_full, (unsigned long long)st.no_frame,
 		       (unsigned long long)st.tap_errors, (unsigned long long)st.rx_dropped,
@@ -203,17 +256,53 @@ static void print_stats(const struct xdp_session *s, bool final)
 		       (unsigned long long)st.tx_invalid);
 	} else {
 		printf("xdp %s: rx %llu: pass %llu drop %llu tx %llu redirect %llu aborted %llu (run errors %llu)\n"
-		       "  stack -> %s %llu; lost: tx ring full %llu, no free frame %llu, TAP refused %llu; kernel: "
-		       "rx dropped %llu, rx ring full %llu, fill ring empty %llu, tx invalid %llu\n",
+		       "  stack -> %s %llu; lost: tx ring full %llu, no free frame %llu, TAP refused %llu, redirect "
+		       "failed %llu (inbox full %llu); kernel: rx dropped %llu, rx ring full %llu, fill ring empty %llu, "
+		       "tx invalid %llu\n",
 		       ifn, (unsigned long long)st.rx, (unsigned long long)st.pass, (unsigned long long)st.drop,
 		       (unsigned long long)st.tx, (unsigned long long)st.redirect, (unsigned long long)st.aborted,
 		       (unsigned long long)st.run_errors, ifn, (unsigned long long)st.stack_tx,
 		       (unsigned long long)st.tx_ring_full, (unsigned long long)st.no_frame,
-		       (unsigned long long)st.tap_errors, (unsigned long long)st.rx_dropped,
+		       (unsigned long long)st.tap_errors, (unsigned long long)st.redirect_errors,
+		       (unsigned long long)st.inbox_full, (unsigned long long)st.rx_dropped,
 		       (unsigned long long)st.rx_ring_full, (unsigned long long)st.fill_ring_empty,
 		       (unsigned long long)st.tx_invalid);
 	}
+}
+
+static void print_stats(const struct xdp_session *s, bool final)
+{
+	for (size_t i = 0; i < s->a->iface_count; i++)
+		if (s->hosts[i])
+			print_host_stats(s, s->hosts[i], s->a->ifnames[i], final);
 	fflush(stdout);
+}
+
+static void detach_all(struct xdp_session *s)
+{
+	for (size_t i = 0; i < s->a->iface_count; i++) {
+		bpfvm_xdp_detach(s->hosts[i]);
+		s->hosts[i] = NULL;
+	}
+}
+
+/* Each interface attached, or none. */
+static int attach_all(struct xdp_session *s)
+{
+	const struct xdp_args *a = s->a;
+	for (size_t i = 0; i < a->iface_count; i++) {
+		bpfvm_error err = { 0 };
+		BPFVM_OPTS(bpfvm_xdp_opts, xo, .ifname = a->ifnames[i], .hook = s->hook, .queues = a->queues,
+		           .skb_mode = a->skb_mode, .tap_name = a->tap);
+		if (bpfvm_xdp_attach(&xo, &s->hosts[i], &err)) {
+			detach_all(s);
+			return fail("%s", err.msg);
+		}
+		fprintf(stderr, "%s: xdp: %s attached to %s (%s mode, %u queue%s); XDP_PASS goes to %s\n", prog_name,
+		        a->obj_path, a->ifnames[i], bpfvm_xdp_mode(s->hosts[i]), a->queues ? a->queues : 1,
+		        a->queues > 1 ? "s" : "", bpfvm_xdp_tap_name(s->hosts[i]));
+	}
+	return 0;
 }
 
 static double now_s(void)
@@ -241,7 +330,9 @@ static void serve(const struct xdp_session *s)
 
 static void cleanup(struct xdp_session *s)
 {
-	bpfvm_xdp_detach(s->host);
+	detach_all(s);
+	if (s->obj)
+		unpin_maps(s);
 	bpfvm_hook_free(s->hook);
 	bpfvm_instance_free(s->inst);
 	bpfvm_object_free(s->obj);
@@ -259,21 +350,14 @@ static int cmd_attach(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	struct xdp_session s = { .a = &a };
 	rc = load(&s);
+	if (!rc && a.pin_maps)
+		rc = pin_maps(&s);
+	if (!rc)
+		rc = attach_all(&s);
 	if (!rc) {
-		bpfvm_error err = { 0 };
-		BPFVM_OPTS(bpfvm_xdp_opts, xo, .ifname = a.ifname, .hook = s.hook, .queues = a.queues,
-		           .skb_mode = a.skb_mode, .tap_name = a.tap);
-		if (bpfvm_xdp_attach(&xo, &s.host, &err))
-			rc = fail("%s", err.msg);
-	}
-	if (!rc) {
-		fprintf(stderr, "%s: xdp: %s attached to %s (%s mode, %u queue%s); XDP_PASS goes to %s\n", prog_name,
-		        a.obj_path, a.ifname, bpfvm_xdp_mode(s.host), a.queues ? a.queues : 1, a.queues > 1 ? "s" : "",
-		        bpfvm_xdp_tap_name(s.host));
 		serve(&s);
 		print_stats(&s, true);
-		bpfvm_xdp_detach(s.host);
-		s.host = NULL;
+		detach_all(&s);
 		if (a.dump_maps)
 			trace_print_maps(s.inst, a.json);
 	}

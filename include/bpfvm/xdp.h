@@ -11,8 +11,12 @@
  * (<bpfvm/hook.h>, bpfvm_hook_run_xdp) on its queue's worker thread; the
  * verdict is carried out as the kernel would: XDP_DROP frees the frame,
  * XDP_TX sends it back out of the interface, XDP_PASS hands it to the
- * host's stack through the TAP device, XDP_ABORTED (and any other value,
- * and a failed run) drops it and is counted.
+ * host's stack through the TAP device, XDP_REDIRECT follows the program's
+ * bpf_redirect / bpf_redirect_map (a device: out of it, through the
+ * AF_XDP socket of the host serving it if one in this process does; an
+ * xskmap entry: the host's xsk_consumer; a cpumap entry: another worker
+ * thread, which passes it to the stack), XDP_ABORTED (and any other
+ * value, and a failed run) drops it and is counted.
  */
 #ifndef BPFVM_XDP_H
 #define BPFVM_XDP_H
@@ -31,6 +35,13 @@ typedef struct bpfvm_xdp_host bpfvm_xdp_host;
  * program by this name on an interface is bpfvm's. */
 #define BPFVM_XDP_STEER_NAME "bpfvm_steer"
 
+/* Takes the frames a program redirects to entry `key` of an xskmap, whose
+ * socket the map holds as xsk_fd (compare it with yours by fstat's st_dev
+ * and st_ino) bound to queue_id as recorded; data is valid during the
+ * call only.  Called on the worker thread of the frame's queue. */
+typedef void (*bpfvm_xdp_xsk_consumer_fn)(void *user, uint32_t key, int xsk_fd, uint32_t queue_id,
+                                          const void *data, uint32_t len);
+
 typedef struct bpfvm_xdp_opts {
 	/* sizeof this struct as the caller was built: set by BPFVM_OPTS. */
 	size_t sz;
@@ -44,6 +55,10 @@ typedef struct bpfvm_xdp_opts {
 	/* The TAP device XDP_PASS delivers to; NULL: "xdp-" and the
 	 * interface's name (cut to 15 characters). */
 	const char *tap_name;
+	/* XDP_REDIRECT into an xskmap; NULL: such frames are dropped (and
+	 * counted as redirect errors). */
+	bpfvm_xdp_xsk_consumer_fn xsk_consumer;
+	void *xsk_user;
 } bpfvm_xdp_opts;
 
 /* Per verdict, and what did not go through.  Counters only grow. */
@@ -55,6 +70,10 @@ typedef struct bpfvm_xdp_stats {
 	uint64_t tx_ring_full;    /* XDP_TX or stack frames dropped: the TX ring was full */
 	uint64_t no_frame;        /* stack frames dropped: no free UMEM frame */
 	uint64_t tap_errors;      /* XDP_PASS frames the TAP refused */
+	/* XDP_REDIRECT frames dropped: no target (a failed or broadcast
+	 * redirect, no xsk_consumer, a full inbox, a device that refused) */
+	uint64_t redirect_errors;
+	uint64_t inbox_full;      /* of those: the target worker's inbox was full */
 	/* the kernel's count for the sockets (XDP_STATISTICS) */
 	uint64_t rx_dropped, rx_ring_full, fill_ring_empty, tx_invalid;
 } bpfvm_xdp_stats;

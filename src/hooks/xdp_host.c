@@ -7,7 +7,8 @@
  *
  * Owns: struct bpfvm_xdp_host, the UMEM frames' life cycle (free list ->
  * fill ring -> rx -> fill ring again, or -> tx ring -> completion ring ->
- * free list), verdicts, the TAP device and the counters.
+ * free list), verdicts, the TAP device, the counters, the process's
+ * registry of hosts (by ifindex) and each queue's inbox.
  *
  * Frames.  A UMEM is mapped below 4 GiB (MAP_32BIT), so a frame as the
  * kernel wrote it is the program's packet in place: xdp_md's packet
@@ -33,6 +34,21 @@
  * offloads TX checksums sends TCP and UDP with the checksum unfinished
  * (CHECKSUM_PARTIAL), which the stack then refuses from the TAP: turn the
  * peer's offload off (ethtool -K PEER tx off), as tests/xdp does.
+ *
+ * XDP_REDIRECT follows the run's redirect record (run/redirect.h).  To a
+ * device (bpf_redirect, a devmap entry): a device another host of this
+ * process serves gets the frame in its queue's inbox, and its worker
+ * copies it into a frame of its own UMEM and sends it out through its TX
+ * ring (UMEMs are per queue: a frame cannot change hands without a copy);
+ * back out of the receiving device goes straight to its TX ring, as
+ * XDP_TX; any other device is sent to through an AF_PACKET socket, as the
+ * kernel would transmit on it.  A devmap broadcast is not carried out
+ * (counted as a redirect error).  To an xskmap entry: the host's
+ * xsk_consumer, if it registered one.  To a cpumap entry: the inbox of
+ * the worker of queue (cpu % queues), which hands the frame to the stack
+ * (XDP_PASS there, as the kernel's cpumap builds an skb on that CPU).
+ * An inbox is a bounded array under a mutex that only redirects touch;
+ * its owner is woken through an eventfd.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -49,6 +65,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/if_packet.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -59,6 +77,7 @@
 #include "base/error.h"
 #include "base/opts.h"
 #include "hooks/xdp_internal.h"
+#include "run/redirect.h"
 
 #define FRAME_SIZE 4096u
 #define FRAME_COUNT 4096u
@@ -70,10 +89,27 @@
 #define PACKET_TAILROOM 320u
 #define ETH_HLEN_ 14u
 #define MAX_QUEUES 64u
+#define INBOX_SLOTS 256u
+#define MAX_HOSTS 32u
 
 /* One counter per field of bpfvm_xdp_stats that the worker counts. */
 enum counter { C_RX, C_PASS, C_DROP, C_TX, C_REDIRECT, C_ABORTED, C_RUN_ERRORS, C_STACK_TX, C_TX_RING_FULL,
-               C_NO_FRAME, C_TAP_ERRORS, C_COUNT };
+               C_NO_FRAME, C_TAP_ERRORS, C_REDIRECT_ERRORS, C_INBOX_FULL, C_COUNT };
+
+/* What an inbox's owner does with a frame. */
+enum inbox_action { INBOX_TX, INBOX_PASS };
+
+/* Frames other threads hand a queue's worker (redirects). */
+struct xdp_inbox {
+	pthread_mutex_t lock;
+	_Atomic uint32_t count;
+	int wake_fd;                  /* eventfd: in the worker's poll set */
+	struct {
+		uint32_t len;
+		uint8_t action;
+		uint8_t data[FRAME_SIZE - PACKET_HEADROOM];
+	} slot[INBOX_SLOTS];
+};
 
 struct xdp_queue {
 	struct bpfvm_xdp_host *host;
@@ -91,6 +127,7 @@ struct xdp_queue {
 	pthread_t thread;
 	bool thread_started;
 	_Atomic uint64_t counters[C_COUNT];
+	struct xdp_inbox *inbox;
 };
 
 struct bpfvm_xdp_host {
@@ -102,8 +139,18 @@ struct bpfvm_xdp_host {
 	uint32_t queue_count;
 	struct xdp_steer steer;
 	atomic_bool stop;
+	bpfvm_xdp_xsk_consumer_fn xsk_consumer;
+	void *xsk_user;
 	struct xdp_queue *queues[MAX_QUEUES];
 };
+
+/* The hosts of this process, for redirects between them: workers read it
+ * under the read lock, attach and detach change it under the write lock. */
+static pthread_rwlock_t hosts_lock = PTHREAD_RWLOCK_INITIALIZER;
+static struct bpfvm_xdp_host *hosts[MAX_HOSTS];
+/* Sends to devices no host serves (created on first use). */
+static pthread_once_t raw_once = PTHREAD_ONCE_INIT;
+static int raw_fd = -1;
 
 uint32_t bpfvm_xdp_max_mtu(void)
 {
@@ -180,6 +227,122 @@ static void pass_to_stack(struct xdp_queue *q, const uint8_t *data, uint32_t len
 		count(q, C_TAP_ERRORS);
 }
 
+/* ---- redirects ------------------------------------------------------------ */
+
+/* Hands a copy of the frame to q's worker; false if its inbox is full. */
+static bool inbox_put(struct xdp_queue *q, enum inbox_action action, const uint8_t *data, uint32_t len)
+{
+	struct xdp_inbox *in = q->inbox;
+	pthread_mutex_lock(&in->lock);
+	uint32_t n = atomic_load_explicit(&in->count, memory_order_relaxed);
+	bool room = n < INBOX_SLOTS && len <= sizeof in->slot[0].data;
+	if (room) {
+		in->slot[n].len = len;
+		in->slot[n].action = (uint8_t)action;
+		memcpy(in->slot[n].data, data, len);
+		atomic_store_explicit(&in->count, n + 1, memory_order_release);
+	}
+	pthread_mutex_unlock(&in->lock);
+	if (room && n == 0) {
+		uint64_t one = 1;
+		if (write(in->wake_fd, &one, sizeof one) < 0)
+			count(q, C_INBOX_FULL);   /* cannot happen short of 2^64 wake-ups */
+	}
+	return room;
+}
+
+/* The frames other threads handed this worker: sent, or to the stack. */
+static void inbox_drain(struct xdp_queue *q)
+{
+	struct xdp_inbox *in = q->inbox;
+	uint64_t wakes;
+	if (read(in->wake_fd, &wakes, sizeof wakes) < 0 && !atomic_load_explicit(&in->count, memory_order_acquire))
+		return;
+	pthread_mutex_lock(&in->lock);
+	uint32_t n = atomic_load_explicit(&in->count, memory_order_relaxed);
+	for (uint32_t i = 0; i < n; i++) {
+		if (in->slot[i].action == INBOX_PASS) {
+			pass_to_stack(q, in->slot[i].data, in->slot[i].len);
+			continue;
+		}
+		if (!q->free_count) {
+			count(q, C_NO_FRAME);
+			continue;
+		}
+		uint64_t base = q->free_frames[--q->free_count];
+		memcpy(q->area + base + PACKET_HEADROOM, in->slot[i].data, in->slot[i].len);
+		tx_frame(q, base + PACKET_HEADROOM, in->slot[i].len);
+	}
+	atomic_store_explicit(&in->count, 0, memory_order_relaxed);
+	pthread_mutex_unlock(&in->lock);
+}
+
+static void raw_socket_open(void)
+{
+	raw_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+}
+
+/* Out of a device no host of this process serves, as the kernel would send. */
+static bool send_raw(uint32_t ifindex, const uint8_t *data, uint32_t len)
+{
+	pthread_once(&raw_once, raw_socket_open);
+	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = (int)ifindex, .sll_halen = 6 };
+	memcpy(to.sll_addr, data, 6);
+	return raw_fd >= 0 && sendto(raw_fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof to) == (ssize_t)len;
+}
+
+/* Out of device ifindex.  true: the frame was taken (it is on a TX ring). */
+static bool redirect_to_device(struct xdp_queue *q, uint32_t ifindex, uint8_t *data, uint32_t len, bool *ok)
+{
+	if (ifindex == (uint32_t)q->host->ifindex) {
+		tx_frame(q, (uint64_t)(data - q->area), len);
+		*ok = true;
+		return true;
+	}
+	pthread_rwlock_rdlock(&hosts_lock);
+	struct bpfvm_xdp_host *target = NULL;
+	for (uint32_t i = 0; i < MAX_HOSTS && !target; i++)
+		if (hosts[i] && hosts[i]->ifindex == (int)ifindex)
+			target = hosts[i];
+	if (target) {
+		*ok = inbox_put(target->queues[q->index % target->queue_count], INBOX_TX, data, len);
+		if (!*ok)
+			count(q, C_INBOX_FULL);
+	}
+	pthread_rwlock_unlock(&hosts_lock);
+	if (!target)
+		*ok = send_raw(ifindex, data, len);
+	return false;
+}
+
+/* The run's redirect record carried out.  true: the frame was taken. */
+static bool redirect(struct xdp_queue *q, uint8_t *data, uint32_t len)
+{
+	struct run_redirect r;
+	bool ok = false, taken = false;
+	run_redirect_take(&r);
+	switch (r.kind) {
+	case RUN_REDIRECT_IFINDEX:
+	case RUN_REDIRECT_DEVMAP:
+		taken = redirect_to_device(q, r.ifindex, data, len, &ok);
+		break;
+	case RUN_REDIRECT_XSK:
+		ok = q->host->xsk_consumer != NULL;
+		if (ok)
+			q->host->xsk_consumer(q->host->xsk_user, r.key, r.xsk_fd, r.queue_id, data, len);
+		break;
+	case RUN_REDIRECT_CPU:
+		ok = inbox_put(q->host->queues[r.key % q->host->queue_count], INBOX_PASS, data, len);
+		if (!ok)
+			count(q, C_INBOX_FULL);
+		break;
+	default:   /* none (a failed redirect call), or a broadcast */
+		break;
+	}
+	count(q, ok ? C_REDIRECT : C_REDIRECT_ERRORS);
+	return taken;
+}
+
 /* One received frame through the hook, and its verdict carried out. */
 static void handle_frame(struct xdp_queue *q, uint64_t addr, uint32_t len)
 {
@@ -194,6 +357,8 @@ static void handle_frame(struct xdp_queue *q, uint64_t addr, uint32_t len)
 		count(q, C_RUN_ERRORS);
 		verdict = XDP_ABORTED;
 	}
+	if (verdict != XDP_REDIRECT && __builtin_expect(run_redirect_current()->kind != RUN_REDIRECT_NONE, 0))
+		run_redirect_clear();   /* a redirect call whose verdict was not XDP_REDIRECT */
 	uint8_t *start = (uint8_t *)(uintptr_t)md.data;
 	uint32_t out_len = md.data_end - md.data;
 	switch (verdict) {
@@ -208,6 +373,10 @@ static void handle_frame(struct xdp_queue *q, uint64_t addr, uint32_t len)
 		count(q, C_TX);
 		tx_frame(q, (uint64_t)(start - q->area), out_len);
 		return;
+	case XDP_REDIRECT:
+		if (redirect(q, start, out_len))
+			return;
+		break;
 	default:
 		count(q, C_ABORTED);
 		break;
@@ -252,18 +421,21 @@ static void *worker(void *arg)
 	struct xdp_queue *q = arg;
 	struct bpfvm_xdp_host *h = q->host;
 	bpfvm_hook_thread_prepare(NULL);
-	struct pollfd fds[2] = { { .fd = xsk_socket__fd(q->xsk), .events = POLLIN },
+	struct pollfd fds[3] = { { .fd = xsk_socket__fd(q->xsk), .events = POLLIN },
+	                         { .fd = q->inbox->wake_fd, .events = POLLIN },
 	                         { .fd = q->index == 0 ? h->tap_fd : -1, .events = POLLIN } };
 	while (!atomic_load_explicit(&h->stop, memory_order_relaxed)) {
 		complete_tx(q);
 		refill(q);
 		/* the completion ring is only reaped when woken: keep polling
 		 * briefly while frames are out */
-		int rc = poll(fds, 2, q->tx_pending || q->free_count < FRAME_COUNT / 2 ? 1 : 100);
+		int rc = poll(fds, 3, q->tx_pending || q->free_count < FRAME_COUNT / 2 ? 1 : 100);
 		if (rc < 0 && errno != EINTR)
 			break;
 		receive(q);
-		if (fds[1].fd >= 0)
+		if (atomic_load_explicit(&q->inbox->count, memory_order_relaxed))
+			inbox_drain(q);
+		if (fds[2].fd >= 0)
 			stack_to_wire(q);
 		kick_tx(q);
 	}
@@ -281,6 +453,13 @@ static int queue_new(struct bpfvm_xdp_host *h, uint32_t index, uint32_t xdp_flag
 	*out = q;
 	q->host = h;
 	q->index = index;
+	q->inbox = calloc(1, sizeof *q->inbox);
+	if (!q->inbox)
+		return error_set(err, -ENOMEM, -1, "xdp: out of memory");
+	pthread_mutex_init(&q->inbox->lock, NULL);
+	q->inbox->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (q->inbox->wake_fd < 0)
+		return error_set(err, -errno, -1, "xdp: eventfd: %s", strerror(errno));
 	void *area = mmap(NULL, (size_t)FRAME_SIZE * FRAME_COUNT, PROT_READ | PROT_WRITE,
 	                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
 	if (area == MAP_FAILED)
@@ -317,6 +496,12 @@ static void queue_free(struct xdp_queue *q)
 		xsk_umem__delete(q->umem);
 	if (q->area)
 		munmap(q->area, (size_t)FRAME_SIZE * FRAME_COUNT);
+	if (q->inbox) {
+		if (q->inbox->wake_fd >= 0)
+			close(q->inbox->wake_fd);
+		pthread_mutex_destroy(&q->inbox->lock);
+		free(q->inbox);
+	}
 	free(q);
 }
 
@@ -386,6 +571,8 @@ static int host_prepare(struct bpfvm_xdp_host *h, const bpfvm_xdp_opts *o, bpfvm
 	if (!h->ifindex)
 		return error_set(err, -ENODEV, -1, "xdp: no interface '%s'", o->ifname);
 	h->hook = o->hook;
+	h->xsk_consumer = o->xsk_consumer;
+	h->xsk_user = o->xsk_user;
 	h->queue_count = o->queues ? o->queues : 1;
 	struct ifreq mac;
 	int mtu;
@@ -404,8 +591,32 @@ static int host_prepare(struct bpfvm_xdp_host *h, const bpfvm_xdp_opts *o, bpfvm
 	return tap_create(h, &mac, mtu, err);
 }
 
+/* In the registry, so that other hosts' redirects reach this one. */
+static int host_register(struct bpfvm_xdp_host *h, bpfvm_error *err)
+{
+	pthread_rwlock_wrlock(&hosts_lock);
+	uint32_t i = 0;
+	while (i < MAX_HOSTS && hosts[i])
+		i++;
+	if (i < MAX_HOSTS)
+		hosts[i] = h;
+	pthread_rwlock_unlock(&hosts_lock);
+	return i < MAX_HOSTS ? 0 : error_set(err, -ENOSPC, -1, "xdp: at most %u interfaces per process", MAX_HOSTS);
+}
+
+/* Out of the registry: once this returns, no redirect reads h. */
+static void host_unregister(struct bpfvm_xdp_host *h)
+{
+	pthread_rwlock_wrlock(&hosts_lock);
+	for (uint32_t i = 0; i < MAX_HOSTS; i++)
+		if (hosts[i] == h)
+			hosts[i] = NULL;
+	pthread_rwlock_unlock(&hosts_lock);
+}
+
 static void host_free(struct bpfvm_xdp_host *h)
 {
+	host_unregister(h);
 	atomic_store(&h->stop, true);
 	for (uint32_t i = 0; i < h->queue_count; i++)
 		if (h->queues[i] && h->queues[i]->thread_started)
@@ -429,6 +640,8 @@ static int host_start(struct bpfvm_xdp_host *h, const bpfvm_xdp_opts *o, bpfvm_e
 	uint32_t flags = o->skb_mode ? XDP_FLAGS_SKB_MODE : 0;
 	for (uint32_t i = 0; !rc && i < h->queue_count; i++)
 		rc = queue_new(h, i, flags, &h->queues[i], err);
+	if (!rc)
+		rc = host_register(h, err);
 	if (!rc)
 		rc = xdp_steer_attach(h->ifname, &h->steer, o->skb_mode, err);
 	for (uint32_t i = 0; !rc && i < h->queue_count; i++) {
@@ -500,7 +713,7 @@ void bpfvm_xdp_stats_get(const bpfvm_xdp_host *host, bpfvm_xdp_stats *out)
 	memset(out, 0, sizeof *out);
 	uint64_t *field[C_COUNT] = { &out->rx, &out->pass, &out->drop, &out->tx, &out->redirect, &out->aborted,
 	                             &out->run_errors, &out->stack_tx, &out->tx_ring_full, &out->no_frame,
-	                             &out->tap_errors };
+	                             &out->tap_errors, &out->redirect_errors, &out->inbox_full };
 	for (uint32_t i = 0; i < host->queue_count; i++) {
 		struct xdp_queue *q = host->queues[i];
 		for (int c = 0; c < C_COUNT; c++)

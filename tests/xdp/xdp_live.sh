@@ -4,14 +4,15 @@
 # sends known frames from one end, bpfvm runs a program on the other, and
 # what the programs counted (their `counts` map) and what came back are
 # compared with the same object attached by the kernel to the same veth.
-# Then the PASS path carries a TCP handshake, and attach's refusals and
-# its recovery from a kill -9 are checked.
+# Then the PASS path carries a TCP handshake, a router between two veth
+# pairs forwards through a devmap (ping through it answered), and
+# attach's refusals and its recovery from a kill -9 are checked.
 #
 # usage: xdp_live.sh BPFVM XDP_TRAFFIC OBJ_DIR BAD_OBJ
 # Skips (77) without root, network namespaces, veth or AF_XDP.
 set -u
 BPFVM=$1 TRAFFIC=$2 OBJS=$3 BAD_OBJ=$4
-NSA=bpfvm-xdpa-$$ NSB=bpfvm-xdpb-$$
+NSA=bpfvm-xdpa-$$ NSB=bpfvm-xdpb-$$ NSR=bpfvm-xdpr-$$ NSC=bpfvm-xdpc-$$
 A=xa$$ B=xb$$
 IPA=10.77.0.1 IPB=10.77.0.2
 TMP=$(mktemp -d)
@@ -21,8 +22,8 @@ fails=0
 skip() { echo "SKIP: $*"; exit 77; }
 cleanup() {
 	[ -n "$ATTACH_PID" ] && kill -9 "$ATTACH_PID" 2>/dev/null
-	ip netns del "$NSA" 2>/dev/null
-	ip netns del "$NSB" 2>/dev/null
+	umount "$TMP/bpffs" 2>/dev/null
+	for ns in "$NSA" "$NSB" "$NSR" "$NSC"; do ip netns del "$ns" 2>/dev/null; done
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -46,11 +47,12 @@ check_grep() {   # WHAT PATTERN FILE
 }
 inb() { ip netns exec "$NSB" "$@"; }
 ina() { ip netns exec "$NSA" "$@"; }
+inr() { ip netns exec "$NSR" "$@"; }
 
 # ---- the namespaces ------------------------------------------------------
 [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, XDP)"
 # those of an earlier run that was killed (a ctest timeout) go first
-for ns in $(ip netns list 2>/dev/null | sed -n 's/^\(bpfvm-xdp[ab]-\([0-9]*\)\).*/\1 \2/p' | \
+for ns in $(ip netns list 2>/dev/null | sed -n 's/^\(bpfvm-xdp[abrc]-\([0-9]*\)\).*/\1 \2/p' | \
             while read -r name pid; do kill -0 "$pid" 2>/dev/null || echo "$name"; done); do
 	ip netns del "$ns"
 done
@@ -159,6 +161,74 @@ if attach_start xdp_count_pass; then
 	check "pass: TCP frames counted, bpfvm and kernel" "$bpfvm_tcp" \
 	      "$(inb bpftool map dump name counts -j | jq -r '.[] | select(.formatted.key == 2) | .formatted.value')"
 	ip -n "$NSB" link set dev "$B" xdp off
+fi
+
+# ---- a router: two veth pairs, A - R - C, forwarding through a devmap -------------
+# A and C route each other's subnet through R's ports (static neighbours);
+# ICMP echo requests from A reach C's stack and its replies come back.
+mac_of() { ip -n "$1" -j link show "$2" | jq -r '.[0].address'; }
+index_bytes() {   # NS IFACE -> its ifindex as 4 little-endian hex bytes
+	local i
+	i=$(ip -n "$1" -j link show "$2" | jq -r '.[0].ifindex')
+	printf '%02x %02x %02x %02x' $((i & 255)) $((i >> 8 & 255)) $((i >> 16 & 255)) $((i >> 24))
+}
+mac_bytes() { mac_of "$1" "$2" | tr ':' ' '; }
+router_setup() {
+	ip netns add "$NSR" && ip netns add "$NSC" || return 1
+	ip link add r0 netns "$NSR" type veth peer name a1 netns "$NSA" || return 1
+	ip link add r1 netns "$NSR" type veth peer name c1 netns "$NSC" || return 1
+	for ns in "$NSR" "$NSC"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	done
+	ip -n "$NSR" link set r0 up && ip -n "$NSR" link set r1 up
+	ip -n "$NSA" addr add 10.80.1.1/24 dev a1 && ip -n "$NSA" link set a1 up
+	ip -n "$NSC" addr add 10.80.2.1/24 dev c1 && ip -n "$NSC" link set c1 up
+	ip -n "$NSA" neigh add 10.80.1.254 lladdr "$(mac_of "$NSR" r0)" dev a1
+	ip -n "$NSC" neigh add 10.80.2.254 lladdr "$(mac_of "$NSR" r1)" dev c1
+	ip -n "$NSA" route add 10.80.2.0/24 via 10.80.1.254
+	ip -n "$NSC" route add 10.80.1.0/24 via 10.80.2.254
+	# the kernel's devmap sends to a veth whose peer runs XDP (as XDP_TX)
+	ip -n "$NSA" link set dev a1 xdp obj "$OBJS/xdp_pass.bpf.o" sec xdp
+	ip -n "$NSC" link set dev c1 xdp obj "$OBJS/xdp_pass.bpf.o" sec xdp
+}
+router_maps() {   # MAP-UPDATE-COMMAND...: fills ports and next_hop
+	local r0 r1
+	r0=$(index_bytes "$NSR" r0) r1=$(index_bytes "$NSR" r1)
+	"$@" ports key hex $r0 value hex $r1 &&
+	"$@" ports key hex $r1 value hex $r0 &&
+	"$@" next_hop key hex $r0 value hex $(mac_bytes "$NSC" c1) $(mac_bytes "$NSR" r1) &&
+	"$@" next_hop key hex $r1 value hex $(mac_bytes "$NSA" a1) $(mac_bytes "$NSR" r0)
+}
+bpfvm_map_update() { local name=$1; shift; BPFVM_PIN_DIR=$TMP/pins "$BPFVM" map update pinned "$name" "$@"; }
+kernel_map_update() { local name=$1; shift; inr bpftool map update name "$name" "$@"; }
+router_ping() {
+	ina "$TRAFFIC" send a1 "$(mac_of "$NSR" r0)" 10.80.1.1 10.80.2.1 icmp 20 | sed 's/ other=.*//'
+}
+if router_setup; then
+	mkdir -m 700 "$TMP/pins"
+	BPFVM_PIN_DIR=$TMP/pins ip netns exec "$NSR" "$BPFVM" xdp attach r0,r1 "$OBJS/xdp_router.bpf.o" --pin-maps \
+		--dump-maps -j >"$TMP/out" 2>"$TMP/err" &
+	ATTACH_PID=$!
+	for _ in $(seq 100); do [ "$(grep -c "attached to" "$TMP/err")" = 2 ] && break; sleep 0.05; done
+	router_maps bpfvm_map_update; check "router: bpfvm: maps filled" "$?" 0
+	got=$(router_ping)
+	attach_stop
+	check "router: bpfvm: ping through it" "$got" "sent=20 udp7000=0 udp7001=0 echo_reply=20"
+	check "router: bpfvm: counts" "$(bpfvm_counts)" "0 40 0 40"
+	check "router: bpfvm: redirects" "$(jq -r 'select(.final) | .redirect' "$TMP/out" | paste -sd' ')" "20 20"
+	ip -n "$NSR" link set dev r0 xdp obj "$OBJS/xdp_router.bpf.o" sec xdp
+	# the same program on r1, so that both ports share its maps
+	id=$(ip -n "$NSR" -j link show r0 | jq -r '.[0].xdp.prog.id')
+	mkdir "$TMP/bpffs" && mount -t bpf bpf "$TMP/bpffs" &&
+		inr bpftool prog pin id "$id" "$TMP/bpffs/router" && inr bpftool net attach xdpdrv pinned "$TMP/bpffs/router" dev r1
+	router_maps kernel_map_update; check "router: kernel: maps filled" "$?" 0
+	got=$(router_ping)
+	check "router: kernel: ping through it" "$got" "sent=20 udp7000=0 udp7001=0 echo_reply=20"
+	check "router: kernel: counts" "$(inr bpftool map dump name counts -j | jq -r '.[] | select(.formatted.key != 3) | .formatted.value' | paste -sd' ')" "0 40 0 40"
+	umount "$TMP/bpffs"
+else
+	echo "FAIL: router: its namespaces could not be set up"
+	fails=$((fails + 1))
 fi
 
 # ---- refusals --------------------------------------------------------------------
