@@ -41,6 +41,9 @@
 #include <unistd.h>
 
 #define PAYLOAD 32
+/* Frames start 2 bytes into 4-aligned buffers, so that the IP header
+ * after the 14-byte Ethernet header is aligned for struct iphdr. */
+#define FRAME_ALIGN 2
 
 struct frame_spec {
 	uint8_t dst_mac[6], src_mac[6];
@@ -182,10 +185,10 @@ static void listen_for(int fd, double ms, const struct frame_spec *s, struct tal
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		if (poll(&p, 1, (int)left + 1) <= 0)
 			continue;
-		uint8_t f[2048];
+		uint8_t buf[2048] __attribute__((aligned(4))), *f = buf + FRAME_ALIGN;
 		struct sockaddr_ll from;
 		socklen_t fl = sizeof from;
-		ssize_t n = recvfrom(fd, f, sizeof f, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		ssize_t n = recvfrom(fd, f, sizeof buf - FRAME_ALIGN, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
 		if (n > 0 && from.sll_pkttype != PACKET_OUTGOING)
 			classify(f, (size_t)n, s, t);
 	}
@@ -212,7 +215,7 @@ static int cmd_send(char **argv)
 	struct tally t = { 0 };
 	int sent = 0;
 	for (int i = 0; i < count; i++) {
-		uint8_t f[256];
+		uint8_t buf[256] __attribute__((aligned(4))), *f = buf + FRAME_ALIGN;
 		size_t len = build(f, &s, udp, (uint32_t)i);
 		if (send(fd, f, len, 0) == (ssize_t)len)
 			sent++;
