@@ -146,22 +146,38 @@ tcp_hello() {
 	wait $server || rc=1
 	return $rc
 }
-ip -n "$NSA" neigh flush dev "$A"
-if attach_start xdp_count_pass; then
+bpfvm_map_update() { local name=$1; shift; BPFVM_PIN_DIR=$TMP/pins "$BPFVM" map update pinned "$name" "$@"; }
+kernel_map_update_b() { local name=$1; shift; inb bpftool map update name "$name" "$@"; }
+# The same through a cpumap: frames handed to another worker, which passes them.
+pass_case() {   # PROG FILL-MAPS-COMMAND...
+	local prog=$1
+	shift
+	ip -n "$NSA" neigh flush dev "$A"
+	mkdir -p -m 700 "$TMP/pins"
+	BPFVM_PIN_DIR=$TMP/pins attach_start "$prog" --pin-maps || return
+	"$@" bpfvm_map_update
 	ip -n "$NSB" addr del $IPB/24 dev "$B"
 	ip -n "$NSB" addr add $IPB/24 dev "xdp-$B"
-	tcp_hello; check "pass: bpfvm: TCP handshake and hello" "$?" 0
+	tcp_hello; check "$prog: bpfvm: TCP handshake and hello" "$?" 0
 	attach_stop
-	check "pass: bpfvm: frames the stack sent out" "$(jq -r 'select(.final) | .stack_tx > 0' "$TMP/out")" true
-	bpfvm_tcp=$(jq -r 'select(.type == "map" and .key == 2) | .value' "$TMP/out")
+	check "$prog: bpfvm: frames the stack sent out" "$(jq -r 'select(.final) | .stack_tx > 0' "$TMP/out")" true
+	local bpfvm_tcp
+	bpfvm_tcp=$(jq -r 'select(.type == "map" and .map == "counts" and .key == 2) | .value' "$TMP/out")
+	check "$prog: bpfvm: every frame counted passed" "$(jq -r 'select(.final) | .pass + .redirect' "$TMP/out")" \
+	      "$(jq -r 'select(.type == "map" and .map == "counts" and .key != 4) | .value' "$TMP/out" | jq -s add)"
 	ip -n "$NSB" addr add $IPB/24 dev "$B"
 	ip -n "$NSA" neigh flush dev "$A"
-	ip -n "$NSB" link set dev "$B" xdp obj "$OBJS/xdp_count_pass.bpf.o" sec xdp
-	tcp_hello; check "pass: kernel: TCP handshake and hello" "$?" 0
-	check "pass: TCP frames counted, bpfvm and kernel" "$bpfvm_tcp" \
+	ip -n "$NSB" link set dev "$B" xdp obj "$OBJS/$prog.bpf.o" sec xdp
+	"$@" kernel_map_update_b
+	tcp_hello; check "$prog: kernel: TCP handshake and hello" "$?" 0
+	check "$prog: TCP frames counted, bpfvm and kernel" "$bpfvm_tcp" \
 	      "$(inb bpftool map dump name counts -j | jq -r '.[] | select(.formatted.key == 2) | .formatted.value')"
 	ip -n "$NSB" link set dev "$B" xdp off
-fi
+}
+no_maps() { :; }
+cpu0_queue() { "$1" cpus key hex 00 00 00 00 value hex c0 00 00 00; }
+pass_case xdp_count_pass no_maps
+pass_case xdp_cpu_pass cpu0_queue
 
 # ---- a router: two veth pairs, A - R - C, forwarding through a devmap -------------
 # A and C route each other's subnet through R's ports (static neighbours);
@@ -199,13 +215,12 @@ router_maps() {   # MAP-UPDATE-COMMAND...: fills ports and next_hop
 	"$@" next_hop key hex $r0 value hex $(mac_bytes "$NSC" c1) $(mac_bytes "$NSR" r1) &&
 	"$@" next_hop key hex $r1 value hex $(mac_bytes "$NSA" a1) $(mac_bytes "$NSR" r0)
 }
-bpfvm_map_update() { local name=$1; shift; BPFVM_PIN_DIR=$TMP/pins "$BPFVM" map update pinned "$name" "$@"; }
 kernel_map_update() { local name=$1; shift; inr bpftool map update name "$name" "$@"; }
 router_ping() {
 	ina "$TRAFFIC" send a1 "$(mac_of "$NSR" r0)" 10.80.1.1 10.80.2.1 icmp 20 | sed 's/ other=.*//'
 }
 if router_setup; then
-	mkdir -m 700 "$TMP/pins"
+	rm -f "$TMP/pins/"*
 	BPFVM_PIN_DIR=$TMP/pins ip netns exec "$NSR" "$BPFVM" xdp attach r0,r1 "$OBJS/xdp_router.bpf.o" --pin-maps \
 		--dump-maps -j >"$TMP/out" 2>"$TMP/err" &
 	ATTACH_PID=$!
