@@ -65,7 +65,7 @@ static void usage(FILE *f)
 	           "queue's thread, which passes it), ABORTED is counted.  Several IFACEs share the program\n"
 	           "and its maps.\n"
 	           "  --prog NAME    the program (default: the object's first XDP program)\n"
-	           "  --queues N     receive queues 0..N-1, a socket and thread each (default 1)\n"
+	           "  --queues N     receive queues 0..N-1, a socket and thread each (default: all)\n"
 	           "  --duration S   stop after S seconds\n"
 	           "  --interval S   print the counters each S seconds\n"
 	           "  --skb-mode     the generic XDP hook even where the driver has one\n"
@@ -299,8 +299,8 @@ static int attach_all(struct xdp_session *s)
 			return fail("%s", err.msg);
 		}
 		fprintf(stderr, "%s: xdp: %s attached to %s (%s mode, %u queue%s); XDP_PASS goes to %s\n", prog_name,
-		        a->obj_path, a->ifnames[i], bpfvm_xdp_mode(s->hosts[i]), a->queues ? a->queues : 1,
-		        a->queues > 1 ? "s" : "", bpfvm_xdp_tap_name(s->hosts[i]));
+		        a->obj_path, a->ifnames[i], bpfvm_xdp_mode(s->hosts[i]), bpfvm_xdp_queue_count(s->hosts[i]),
+		        bpfvm_xdp_queue_count(s->hosts[i]) > 1 ? "s" : "", bpfvm_xdp_tap_name(s->hosts[i]));
 	}
 	return 0;
 }

@@ -50,7 +50,10 @@ typedef struct bpfvm_xdp_opts {
 	 * the host.  Programs may be attached, replaced and detached on it
 	 * while the host runs. */
 	bpfvm_hook *hook;
-	uint32_t queues;          /* receive queues 0..queues-1, a socket and thread each; 0: 1 */
+	/* receive queues 0..queues-1, a socket and thread each; 0: all the
+	 * interface's (fewer: the others' frames reach the stack unprocessed,
+	 * which attach warns of) */
+	uint32_t queues;
 	bool skb_mode;            /* the generic (skb) XDP hook even where the driver has its own */
 	/* The TAP device XDP_PASS delivers to; NULL: "xdp-" and the
 	 * interface's name (cut to 15 characters). */
@@ -91,6 +94,7 @@ BPFVM_API void bpfvm_xdp_stats_get(const bpfvm_xdp_host *host, bpfvm_xdp_stats *
 /* "driver" or "skb": the XDP hook the steering program is on. */
 BPFVM_API const char *bpfvm_xdp_mode(const bpfvm_xdp_host *host);
 BPFVM_API const char *bpfvm_xdp_tap_name(const bpfvm_xdp_host *host);
+BPFVM_API uint32_t bpfvm_xdp_queue_count(const bpfvm_xdp_host *host);
 /* The largest MTU a host takes: the packet and the kernel's headroom and
  * tailroom in one 4096-byte UMEM frame. */
 BPFVM_API uint32_t bpfvm_xdp_max_mtu(void);

@@ -51,6 +51,7 @@
  * its owner is woken through an eventfd.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
@@ -505,6 +506,20 @@ static void queue_free(struct xdp_queue *q)
 	free(q);
 }
 
+/* How many receive queues the interface has (/sys/class/net/IF/queues/rx-N). */
+static uint32_t rx_queue_count(const char *ifname)
+{
+	char path[128];
+	snprintf(path, sizeof path, "/sys/class/net/%s/queues", ifname);
+	DIR *d = opendir(path);
+	uint32_t n = 0;
+	for (struct dirent *e; d && (e = readdir(d));)
+		n += !strncmp(e->d_name, "rx-", 3);
+	if (d)
+		closedir(d);
+	return n ? n : 1;
+}
+
 /* The interface's MAC and MTU (ioctl on any socket). */
 static int interface_info(const char *ifname, struct ifreq *mac, int *mtu, bpfvm_error *err)
 {
@@ -573,7 +588,14 @@ static int host_prepare(struct bpfvm_xdp_host *h, const bpfvm_xdp_opts *o, bpfvm
 	h->hook = o->hook;
 	h->xsk_consumer = o->xsk_consumer;
 	h->xsk_user = o->xsk_user;
-	h->queue_count = o->queues ? o->queues : 1;
+	/* every queue by default: a frame on a queue without a socket would
+	 * go to the stack without the program (the steering program's
+	 * fallback) */
+	uint32_t have = rx_queue_count(o->ifname);
+	h->queue_count = o->queues ? o->queues : have < MAX_QUEUES ? have : MAX_QUEUES;
+	if (h->queue_count < have)
+		fprintf(stderr, "bpfvm: xdp: %s has %u receive queues; frames on queues %u-%u reach the stack "
+		        "without the program\n", o->ifname, have, h->queue_count, have - 1);
 	struct ifreq mac;
 	int mtu;
 	int rc = interface_info(o->ifname, &mac, &mtu, err);
@@ -688,6 +710,11 @@ void bpfvm_xdp_detach(bpfvm_xdp_host *host)
 const char *bpfvm_xdp_mode(const bpfvm_xdp_host *host)
 {
 	return host->steer.attach_flags == XDP_FLAGS_SKB_MODE ? "skb" : "driver";
+}
+
+uint32_t bpfvm_xdp_queue_count(const bpfvm_xdp_host *host)
+{
+	return host->queue_count;
 }
 
 const char *bpfvm_xdp_tap_name(const bpfvm_xdp_host *host)

@@ -1,11 +1,12 @@
-// xdp_cpu_pass.c - counts every packet by IP protocol and hands it to CPU 0
-// through a cpumap (which passes it to the host's stack there); a cpumap
-// with no CPU 0 entry aborts it.  The test fills the entry.
+// xdp_cpu_pass.c - counts every packet by IP protocol and hands it to CPU 1
+// through a cpumap (which passes it to the host's stack there; bpfvm: the
+// worker of queue 1); a cpumap with no CPU 1 entry aborts it.  The test
+// fills the entry.
 #include "xdp_counts.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_CPUMAP);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, __u32);   /* the queue size (struct bpf_cpumap_val's first field) */
 } cpus SEC(".maps");
@@ -15,5 +16,5 @@ int cpu_pass(struct xdp_md *ctx)
 {
 	count_packet((void *)(long)ctx->data, (void *)(long)ctx->data_end);
 	count(COUNT_DONE);
-	return bpf_redirect_map(&cpus, 0, 0);
+	return bpf_redirect_map(&cpus, 1, 0);
 }
