@@ -7,8 +7,11 @@
  * The frame both trampolines build below the stack pointer at entry
  * (function entry: nothing of the function's own lives there yet), from
  * the bottom: xmm0-7 (128 bytes), then a struct pt_regs (168 bytes)
- * whose eflags slot is the pushfq's.  296 bytes in all keeps the call to
- * the dispatcher 16-byte aligned.  The flags are read for pt_regs but not
+ * whose eflags slot is the pushfq's (296 bytes in all).  The call to the
+ * dispatcher aligns rsp to 16 bytes itself, rbx keeping the frame: a
+ * caller may enter the function with rsp misaligned where the compiler
+ * knows the function needs no alignment (gcc's IPA does that for a leaf
+ * in the same unit).  The flags are read for pt_regs but not
  * restored (popfq costs 4 ns a call): the SysV ABI leaves the status
  * flags dead at a function's entry and after its return, and the
  * handlers leave DF clear.
@@ -66,7 +69,9 @@ __asm__(
 	"  movabs $0x1122334455667788, %rdi\n"
 	"probe_entry_template_dispatch:\n"
 	"  movabs $0x1122334455667788, %rax\n"
+	"  mov %rsp, %rbx\n  and $-16, %rsp\n"
 	"  call *%rax\n"
+	"  mov %rbx, %rsp\n"
 	"  test %eax, %eax\n"
 	"  jz 1f\n"
 	"  probe_restore\n"
@@ -85,7 +90,9 @@ __asm__(
 	"  probe_save\n"
 	"  lea 304(%rsp), %rax\n  mov %rax, 280(%rsp)\n"
 	"  lea 128(%rsp), %rdi\n"
+	"  mov %rsp, %rbx\n  and $-16, %rsp\n"
 	"  call probe_return_dispatch\n"
+	"  mov %rbx, %rsp\n"
 	"  mov %rax, 296(%rsp)\n"
 	"  probe_restore\n"
 	"  ret\n"

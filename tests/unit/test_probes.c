@@ -6,7 +6,8 @@
  * as PT_REGS_PARM1..6 and PT_REGS_RC read them, bpf_override_return's
  * semantics, longjmp out of a return-probed function, recursion, and
  * a thread blocked inside the bytes being replaced, the program's own
- * SIGTRAP handler still called for traps that are not probes, and
+ * SIGTRAP handler still called for traps that are not probes, handlers
+ * on an aligned stack when the caller's was not, and
  * attach/detach while 4 threads call the function (BPFVM_PROBE_CYCLES
  * cycles, default 1000, 200 when CI is set).
  */
@@ -341,6 +342,53 @@ static void test_refusals(void)
 	probe_detach(p);
 }
 
+/* ---- regression: a probed function entered with rsp misaligned -------- */
+
+/* gcc's IPA calls a function it knows needs no stack alignment (a leaf
+ * in the same unit) with rsp as it is: kernel_compare_target's spin loop
+ * did, and the agent's dispatcher, spilling with movaps on the stack the
+ * trampoline had not aligned, crashed the target. */
+__asm__(".pushsection .text\n"
+	/* rsp is 8 mod 16 here, as the ABI has it: the callee's is 0 */
+	".p2align 4\n.globl probe_t_call_misaligned\n.hidden probe_t_call_misaligned\n"
+	"probe_t_call_misaligned: mov %rdi, %rax\n mov %rsi, %rdi\n call *%rax\n ret\n"
+	/* its caller's rsp mod 16 at the call (0 under the ABI) */
+	".p2align 4\n.globl probe_t_stack_misalignment\n.hidden probe_t_stack_misalignment\n"
+	"probe_t_stack_misalignment: lea 8(%rsp), %rax\n and $15, %eax\n ret\n"
+	".popsection\n");
+
+long probe_t_call_misaligned(long (*fn)(long), long x);
+long probe_t_stack_misalignment(void);
+
+static long handler_misalignment;
+
+static int misaligned_entry(struct pt_regs *regs, void *user, uint64_t *rc)
+{
+	handler_misalignment |= probe_t_stack_misalignment();
+	return on_entry(regs, user, rc);
+}
+
+static void misaligned_return(struct pt_regs *regs, void *user)
+{
+	handler_misalignment |= probe_t_stack_misalignment();
+	on_return(regs, user);
+}
+
+static void test_misaligned_caller(void)
+{
+	static const struct probe_handlers h = { misaligned_entry, misaligned_return };
+	struct probe *p = attach_or_fail(probe_t_riprel, 0, &h, "misaligned caller");
+	if (!p)
+		return;
+	handler_misalignment = 0;
+	long got = probe_t_call_misaligned(probe_t_riprel, 5);
+	CHECK(got == 1005 && seen.entries == 1 && seen.returns == 1, "misaligned caller: %ld, entries %d, returns %d",
+	      got, seen.entries, seen.returns);
+	CHECK(handler_misalignment == 0, "misaligned caller: the handlers ran with rsp %ld mod 16",
+	      handler_misalignment);
+	probe_detach(p);
+}
+
 /* ---- attach/detach while 4 threads call the function ---------------- */
 
 #define STRESS_THREADS 4
@@ -492,6 +540,7 @@ int main(void)
 	test_move_blocked_thread();
 	test_refusals();
 	test_foreign_traps();
+	test_misaligned_caller();
 	test_stress();
 	return check_summary();
 }
