@@ -6,6 +6,7 @@
 #include <bpf/btf.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <net/if.h>
 #include <pcap/pcap.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "bpfvm/instance.h"
 #include "btf_print.h"
 #include "cli.h"
+#include "run/redirect.h"
 
 /* The kernel's numbers (<linux/bpf.h> clashes with <pcap/pcap.h>). */
 enum {
@@ -132,7 +134,7 @@ int cmd_prog(int argc, char **argv)
 struct run_args {
 	const char *prog, *data_in, *data_out, *ctx_in, *ctx_out, *pcap_in, *pcap_out, *pin_dir;
 	uint32_t repeat;
-	bool jit, unchecked, dump_maps, no_verify;
+	bool jit, unchecked, dump_maps, no_verify, json;
 };
 
 /* --dump-maps: every map's entries after the run (not ring buffers, whose
@@ -254,6 +256,84 @@ static const char *verdict_name(uint32_t type, uint64_t r)
 	return r ? "accept" : "drop";
 }
 
+/* Whether the verdict sends the frame where the redirect record says. */
+static bool verdict_redirects(uint32_t type, uint64_t r)
+{
+	if (type == BPF_PROG_TYPE_XDP)
+		return r == 4;
+	return (type == BPF_PROG_TYPE_SCHED_CLS || type == BPF_PROG_TYPE_SCHED_ACT) && (int32_t)r == 7;
+}
+
+/* "7 (veth1)": an ifindex and the device's name here. */
+static void device_text(uint32_t ifindex, char *buf, size_t len)
+{
+	char name[IF_NAMESIZE];
+	snprintf(buf, len, "%u (%s)", ifindex, if_indextoname(ifindex, name) ? name : "no such device");
+}
+
+/* Where a run's redirect record sends the frame, as one line: "devmap
+ * tx_ports[1] -> ifindex 7 (veth1)". */
+static void redirect_text(const struct run_redirect *r, char *buf, size_t len)
+{
+	bpfvm_map_info info = { 0 };
+	if (r->map)
+		bpfvm_map_info_get(r->map, &info);
+	const char *type = map_type(info.type), *map = info.name[0] ? info.name : "?";
+	char dev[IF_NAMESIZE + 32];
+	device_text(r->ifindex, dev, sizeof dev);
+	switch (r->kind) {
+	case RUN_REDIRECT_IFINDEX:
+		snprintf(buf, len, "ifindex %s%s", dev, r->flags & 1 ? " ingress" : "");
+		break;
+	case RUN_REDIRECT_DEVMAP:
+		snprintf(buf, len, "%s %s[%u] -> ifindex %s", type, map, r->key, dev);
+		break;
+	case RUN_REDIRECT_DEVMAP_BROADCAST:
+		snprintf(buf, len, "%s %s broadcast%s", type, map,
+		         r->flags & (1u << 4) ? " (excluding the ingress device)" : "");
+		break;
+	case RUN_REDIRECT_XSK:
+		snprintf(buf, len, "xskmap %s[%u] -> AF_XDP socket (queue %u)", map, r->key, r->queue_id);
+		break;
+	case RUN_REDIRECT_CPU:
+		snprintf(buf, len, "cpumap %s[%u] -> cpu %u (qsize %u)", map, r->key, r->key, r->qsize);
+		break;
+	default:
+		snprintf(buf, len, "none (no redirect helper call succeeded)");
+		break;
+	}
+}
+
+static void redirect_json(const struct run_redirect *r)
+{
+	bpfvm_map_info info;
+	char name[IF_NAMESIZE];
+	printf("{\"kind\":");
+	json_str(run_redirect_kind_name(r->kind));
+	if (r->map) {
+		bpfvm_map_info_get(r->map, &info);
+		printf(",\"map\":");
+		json_str(info.name);
+		printf(",\"map_type\":");
+		json_str(map_type(info.type));
+		printf(",\"key\":%u", r->key);
+	}
+	if (r->kind == RUN_REDIRECT_IFINDEX || r->kind == RUN_REDIRECT_DEVMAP) {
+		printf(",\"ifindex\":%u,\"ifname\":", r->ifindex);
+		if (if_indextoname(r->ifindex, name))
+			json_str(name);
+		else
+			printf("null");
+	}
+	if (r->kind == RUN_REDIRECT_IFINDEX || r->kind == RUN_REDIRECT_DEVMAP_BROADCAST)
+		printf(",\"flags\":%" PRIu64, r->flags);
+	if (r->kind == RUN_REDIRECT_XSK)
+		printf(",\"queue_id\":%u", r->queue_id);
+	if (r->kind == RUN_REDIRECT_CPU)
+		printf(",\"cpu\":%u,\"qsize\":%u", r->key, r->qsize);
+	printf("}");
+}
+
 /* Whether a packet with this verdict leaves the hook (for --pcap-out). */
 static bool verdict_passes(uint32_t type, uint64_t r)
 {
@@ -262,6 +342,32 @@ static bool verdict_passes(uint32_t type, uint64_t r)
 	if (type == BPF_PROG_TYPE_SCHED_CLS || type == BPF_PROG_TYPE_SCHED_ACT)
 		return (int32_t)r == 0 || (int32_t)r == -1 || (int32_t)r == 3;
 	return r != 0;
+}
+
+/* The redirect targets of a capture's packets, by their text, with
+ * counts: the first 16 apart, any others as one line. */
+struct redirect_counts {
+	char text[17][160];
+	uint64_t count[17];
+	size_t n;
+};
+
+static void count_redirect(struct redirect_counts *c)
+{
+	struct run_redirect r;
+	run_redirect_take(&r);
+	char text[160];
+	redirect_text(&r, text, sizeof text);
+	size_t k = 0;
+	while (k < c->n && strcmp(c->text[k], text))
+		k++;
+	if (k == c->n && k == 16)
+		snprintf(c->text[k], sizeof c->text[k], "(other targets)");
+	else if (k == c->n)
+		snprintf(c->text[k], sizeof c->text[k], "%s", text);
+	if (k == c->n)
+		c->n++;
+	c->count[k]++;
 }
 
 static int run_pcap(bpfvm_program *prog, const bpfvm_region *regions, size_t nregions, const struct run_args *a,
@@ -305,6 +411,7 @@ static int run_pcap(bpfvm_program *prog, const bpfvm_region *regions, size_t nre
 	uint64_t counts[16] = { 0 };
 	const char *names[16] = { 0 };
 	size_t nnames = 0;
+	struct redirect_counts targets = { .n = 0 };
 	uint64_t packets = 0, total_ns = 0;
 	struct pcap_pkthdr *hdr;
 	const u_char *bytes;
@@ -319,6 +426,7 @@ static int run_pcap(bpfvm_program *prog, const bpfvm_region *regions, size_t nre
 			break;
 		}
 		bpfvm_error err = { 0 };
+		run_redirect_clear();
 		BPFVM_OPTS(bpfvm_test_run, t,
 			.data_in = bytes, .data_size_in = hdr->caplen,
 			.data_out = buf, .data_size_out = sizeof buf,
@@ -340,6 +448,8 @@ static int run_pcap(bpfvm_program *prog, const bpfvm_region *regions, size_t nre
 			names[nnames++] = v;
 		if (k < 16)
 			counts[k]++;
+		if (verdict_redirects(type, t.retval))
+			count_redirect(&targets);
 		if (out && verdict_passes(type, t.retval)) {
 			struct pcap_pkthdr oh = *hdr;
 			oh.caplen = oh.len = t.data_size_out;
@@ -356,6 +466,8 @@ static int run_pcap(bpfvm_program *prog, const bpfvm_region *regions, size_t nre
 		       packets ? total_ns / packets : 0);
 		for (size_t k = 0; k < nnames; k++)
 			printf("%-16s %" PRIu64 "\n", names[k], counts[k]);
+		for (size_t k = 0; k < targets.n; k++)
+			printf("  redirect: %s %" PRIu64 "\n", targets.text[k], targets.count[k]);
 	}
 	if (out) {
 		if (pcap_dump_flush(out) && !rc)
@@ -369,6 +481,35 @@ static int run_pcap(bpfvm_program *prog, const bpfvm_region *regions, size_t nre
 		pcap_close(dead);
 	pcap_close(in);
 	return rc;
+}
+
+/* A test run's result: r0 and the time, then for a redirect verdict where
+ * the frame goes; -j: all of it as one JSON object. */
+static void print_result(uint32_t type, const bpfvm_test_run *t, const struct run_args *a)
+{
+	struct run_redirect r;
+	run_redirect_take(&r);
+	bool redirects = verdict_redirects(type, t->retval);
+	if (a->json) {
+		printf("{\"retval\":%" PRIu64 ",\"duration_ns\":%" PRIu64, t->retval, t->duration_ns);
+		if (type == BPF_PROG_TYPE_XDP || type == BPF_PROG_TYPE_SCHED_CLS || type == BPF_PROG_TYPE_SCHED_ACT) {
+			printf(",\"verdict\":");
+			json_str(verdict_name(type, t->retval));
+		}
+		if (redirects) {
+			printf(",\"redirect\":");
+			redirect_json(&r);
+		}
+		printf("}\n");
+		return;
+	}
+	printf("Return value: %" PRIu64 ", duration%s: %" PRIu64 "ns\n", t->retval, a->repeat > 1 ? " (average)" : "",
+	       t->duration_ns);
+	if (redirects) {
+		char text[160];
+		redirect_text(&r, text, sizeof text);
+		printf("%s, redirect: %s\n", verdict_name(type, t->retval), text);
+	}
 }
 
 static int read_optional(const char *path, char **data, size_t *len)
@@ -419,6 +560,8 @@ int cmd_run_object(const char *path, int argc, char **argv)
 			a.no_verify = true;
 		} else if (!strcmp(o, "--dump-maps")) {
 			a.dump_maps = true;
+		} else if (!strcmp(o, "-j") || !strcmp(o, "--json")) {
+			a.json = true;
 		} else if (!strcmp(o, "-v")) {
 			oa.verbose = true;
 		} else if (path == NULL && o[0] != '-') {
@@ -429,6 +572,8 @@ int cmd_run_object(const char *path, int argc, char **argv)
 	}
 	if (a.pcap_out && !a.pcap_in)
 		return fail("run: --pcap-out needs --pcap");
+	if (a.json && (a.pcap_in || a.dump_maps))
+		return fail("run: -j prints one run's result; it does not go with --pcap or --dump-maps");
 	/* a verified program needs no run-time checks; without verification
 	 * the checked engines guard the host unless the user says otherwise */
 	if (!a.no_verify)
@@ -507,13 +652,13 @@ int cmd_run_object(const char *path, int argc, char **argv)
 		.engine = a.jit ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP,
 		.regions = regions, .region_count = nregions
 	);
+	run_redirect_clear();
 	if (bpfvm_program_test_run(prog, &t, &err)) {
 		rc = fail("%s: %s%s", path, at_insn(err.insn), err.msg);
 		goto out;
 	}
 	drain_ringbufs(inst, NULL);
-	printf("Return value: %" PRIu64 ", duration%s: %" PRIu64 "ns\n", t.retval, a.repeat > 1 ? " (average)" : "",
-	       t.duration_ns);
+	print_result(bpfvm_program_type(prog), &t, &a);
 	if (a.dump_maps)
 		dump_maps(obj, inst);
 	if (a.data_out)

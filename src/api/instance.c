@@ -72,8 +72,12 @@ static int reuse_pinned(const bpfvm_object_map *om, const struct btf *btf, const
 		return rc;
 	bpfvm_map_info info;
 	bpfvm_map_info_get(*out, &info);
+	/* a devmap's flags always say BPF_F_RDONLY_PROG, which no definition
+	 * asks for: libbpf's map_is_reuse_compat ignores it on both sides */
+	uint32_t ignored = d->type == BPFVM_MAP_TYPE_DEVMAP || d->type == BPFVM_MAP_TYPE_DEVMAP_HASH
+	                           ? BPFVM_F_RDONLY_PROG : 0;
 	if (info.type != d->type || info.key_size != d->key_size || info.value_size != d->value_size ||
-	    info.max_entries != d->max_entries || info.flags != d->flags) {
+	    info.max_entries != d->max_entries || (info.flags | ignored) != (d->flags | ignored)) {
 		bpfvm_map_put(*out);
 		*out = NULL;
 		return error_set(err, -EINVAL, -1, "map %s: the map pinned at %s has a different definition", om->name, path);

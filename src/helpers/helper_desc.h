@@ -9,9 +9,9 @@
  * whether it is a tail call), the argument and result kinds of
  * prototypes, and the lookups by ID.  The kernel's
  * helpers are static descriptors beside their functions (kernel.c,
- * map_helpers.c, callback_helpers.c, trace_helpers.c, xdp_helpers.c); an
- * embedder's helper gets one built from bpfvm_helpers_add() and
- * bpfvm_helpers_set_proto() (registry.c).
+ * map_helpers.c, callback_helpers.c, trace_helpers.c, xdp_helpers.c,
+ * fib_lookup.c); an embedder's helper gets one built from
+ * bpfvm_helpers_add() and bpfvm_helpers_set_proto() (registry.c).
  * The verifier, the loader's checks and the engines read only these:
  * none of them names a helper ID.
  */
@@ -151,8 +151,8 @@ void helpers_freeze(const bpfvm_helpers *h);
 
 /* The kernel's helper descriptors of each module. */
 extern const struct helper_desc helper_descs_kernel[], helper_descs_maps[], helper_descs_callbacks[],
-	helper_descs_trace[], helper_descs_xdp[];
+	helper_descs_trace[], helper_descs_xdp[], helper_descs_fib[];
 extern const size_t helper_descs_kernel_count, helper_descs_maps_count, helper_descs_callbacks_count,
-	helper_descs_trace_count, helper_descs_xdp_count;
+	helper_descs_trace_count, helper_descs_xdp_count, helper_descs_fib_count;
 
 #endif

@@ -16,6 +16,11 @@ bool helper_check(bpfvm_run *run, const char *helper, uint64_t addr, uint64_t le
  * its lookups returned (src/helpers/map_helpers.c). */
 struct bpfvm_map *helper_map_arg(bpfvm_run *run, const char *helper, uint64_t ptr);
 
+/* The XDP context of this run if ctx is it; else NULL, and the run
+ * failed naming the helper (kernel.c). */
+struct xdp_md;
+struct xdp_md *helper_xdp_ctx(bpfvm_run *run, const char *helper, uint64_t ctx);
+
 /* Copies len bytes from any address without faulting (the kernel's
  * copy_from_user_nofault); false if some byte cannot be read. */
 bool helper_read_nofault(void *dst, uint64_t src, size_t len);

@@ -436,6 +436,11 @@ static struct xdp_md *xdp_of(bpfvm_run *run, const char *helper, uint64_t ctx)
 	return h->ctx;
 }
 
+struct xdp_md *helper_xdp_ctx(bpfvm_run *run, const char *helper, uint64_t ctx)
+{
+	return xdp_of(run, helper, ctx);
+}
+
 static uint64_t h_xdp_adjust_head(uint64_t ctx, uint64_t delta, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
 {
 	(void)c; (void)d; (void)e;
@@ -480,7 +485,11 @@ static uint64_t h_xdp_adjust_meta(uint64_t ctx, uint64_t delta, uint64_t c, uint
 		return 0;
 	struct hook_state *h = run->hook;
 	uint8_t *data = xdp_ptr(md->data), *meta = xdp_ptr(md->data_meta) + (int32_t)delta;
-	if (meta < h->frame + XDP_FRAME_STRUCT || meta > data || data - meta > 32 || (data - meta) % 4)
+	if (meta < h->frame + XDP_FRAME_STRUCT || meta > data)
+		return (uint64_t)-EINVAL;
+	/* xdp_metalen_invalid(): 4-aligned and within skb_shared_info's
+	 * u8 meta_len (the headroom allows less anyway) */
+	if (data - meta > 255 || (data - meta) % 4)
 		return (uint64_t)-EACCES;
 	md->data_meta = (uint32_t)(uintptr_t)meta;
 	return 0;

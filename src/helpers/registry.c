@@ -254,7 +254,8 @@ bpfvm_helpers *bpfvm_helpers_new_kernel(bpfvm_error *err)
 	    helpers_add_descs(h, helper_descs_maps, helper_descs_maps_count, err) ||
 	    helpers_add_descs(h, helper_descs_callbacks, helper_descs_callbacks_count, err) ||
 	    helpers_add_descs(h, helper_descs_trace, helper_descs_trace_count, err) ||
-	    helpers_add_descs(h, helper_descs_xdp, helper_descs_xdp_count, err)) {
+	    helpers_add_descs(h, helper_descs_xdp, helper_descs_xdp_count, err) ||
+	    helpers_add_descs(h, helper_descs_fib, helper_descs_fib_count, err)) {
 		bpfvm_helpers_free(h);
 		return NULL;
 	}
@@ -269,6 +270,7 @@ const struct helper_desc *helper_kernel_desc(uint32_t id)
 		{ helper_descs_callbacks, &helper_descs_callbacks_count },
 		{ helper_descs_trace, &helper_descs_trace_count },
 		{ helper_descs_xdp, &helper_descs_xdp_count },
+		{ helper_descs_fib, &helper_descs_fib_count },
 	};
 	for (size_t m = 0; m < sizeof modules / sizeof modules[0]; m++)
 		for (size_t i = 0; i < *modules[m].count; i++)

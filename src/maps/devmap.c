@@ -22,7 +22,11 @@
  * two) with new elements at the head of their bucket, so get_next_key
  * walks in the kernel's order; elements come from a pool of max_entries
  * under one spin lock.  Programs' lookups in the hash form take the lock
- * to walk a bucket (the kernel walks it under RCU).
+ * to walk a bucket (the kernel walks it under RCU).  Each element says
+ * whether it is in the table, so that a process taking the lock over from
+ * one that died holding it rebuilds the buckets, the free list and the
+ * count from the elements (the dead process's operation is then done or
+ * not done, never half done).
  */
 #include <net/if.h>
 
@@ -36,6 +40,8 @@ struct dev_elem {
 	uint64_t value;        /* ifindex | prog id << 32 */
 	uint32_t key;
 	uint32_t next;         /* in its bucket or on the free list */
+	uint32_t live;         /* in the table: set before it is linked, cleared before it is unlinked */
+	uint32_t unused;
 };
 
 struct dev_hash_state {
@@ -246,12 +252,38 @@ static uint32_t hash_alloc(const bpfvm_map *m)
 	return s->unused_from < m->max_entries ? s->unused_from++ : ARENA_NO_INDEX;
 }
 
+/* After a holder died: every element that says it is in the table goes
+ * back into its bucket, the others onto the free list. */
+static void hash_rebuild(const bpfvm_map *m)
+{
+	struct dev_hash_state *s = hash_state(m);
+	for (uint32_t b = 0; b < m->n[0]; b++)
+		buckets(m)[b] = ARENA_NO_INDEX;
+	s->free_head = ARENA_NO_INDEX;
+	s->count = 0;
+	if (s->unused_from > m->max_entries)
+		s->unused_from = m->max_entries;
+	for (uint32_t i = 0; i < s->unused_from; i++) {
+		struct dev_elem *e = elem(m, i);
+		uint32_t *head = e->live ? &buckets(m)[e->key & (m->n[0] - 1)] : &s->free_head;
+		e->next = *head;
+		*head = i;
+		s->count += e->live ? 1 : 0;
+	}
+}
+
+static void hash_lock(const bpfvm_map *m)
+{
+	if (spin_lock(&hash_state(m)->lock))
+		hash_rebuild(m);
+}
+
 static int hash_sys_lookup(bpfvm_map *m, const void *key, void *value, uint64_t flags, bpfvm_error *err)
 {
 	(void)flags;
 	(void)err;
 	struct dev_hash_state *s = hash_state(m);
-	spin_lock(&s->lock);
+	hash_lock(m);
 	uint32_t i = hash_find(m, key_of(key), NULL);
 	uint64_t v = i == ARENA_NO_INDEX ? 0 : elem(m, i)->value;
 	spin_unlock(&s->lock);
@@ -284,7 +316,7 @@ static int hash_sys_update(bpfvm_map *m, const void *key, const void *value, uin
 	bpfvm_error why;
 	int bad_value = value_to_store(m, value, &v, &why), rc = 0;
 	struct dev_hash_state *s = hash_state(m);
-	spin_lock(&s->lock);
+	hash_lock(m);
 	uint32_t prev, i = hash_find(m, k, &prev);
 	if (i != ARENA_NO_INDEX && flags == BPFVM_NOEXIST)
 		rc = -EEXIST;
@@ -298,7 +330,7 @@ static int hash_sys_update(bpfvm_map *m, const void *key, const void *value, uin
 		rc = -E2BIG;
 	if (rc == 0) {
 		uint32_t *head = &buckets(m)[k & (m->n[0] - 1)];
-		*elem(m, i) = (struct dev_elem){ .value = v, .key = k, .next = *head };
+		*elem(m, i) = (struct dev_elem){ .value = v, .key = k, .next = *head, .live = 1 };
 		__atomic_store_n(head, i, __ATOMIC_RELEASE);
 	}
 	spin_unlock(&s->lock);
@@ -312,9 +344,10 @@ static int hash_sys_delete(bpfvm_map *m, const void *key, bpfvm_error *err)
 	(void)err;
 	struct dev_hash_state *s = hash_state(m);
 	uint32_t k = key_of(key), prev;
-	spin_lock(&s->lock);
+	hash_lock(m);
 	uint32_t i = hash_find(m, k, &prev);
 	if (i != ARENA_NO_INDEX) {
+		elem(m, i)->live = 0;
 		hash_unlink(m, k, i, prev);
 		elem(m, i)->next = s->free_head;
 		s->free_head = i;
@@ -339,7 +372,7 @@ static int hash_sys_get_next_key(bpfvm_map *m, const void *key, void *next_key, 
 {
 	(void)err;
 	struct dev_hash_state *s = hash_state(m);
-	spin_lock(&s->lock);
+	hash_lock(m);
 	uint32_t i = key ? hash_find(m, key_of(key), NULL) : ARENA_NO_INDEX, next;
 	if (i == ARENA_NO_INDEX)
 		next = hash_first_from(m, 0);
@@ -358,7 +391,7 @@ static int hash_sys_get_next_key(bpfvm_map *m, const void *key, void *next_key, 
 static void *hash_lookup(bpfvm_map *m, const void *key)
 {
 	struct dev_hash_state *s = hash_state(m);
-	spin_lock(&s->lock);
+	hash_lock(m);
 	uint32_t i = hash_find(m, key_of(key), NULL);
 	spin_unlock(&s->lock);
 	return i == ARENA_NO_INDEX ? NULL : &elem(m, i)->value;

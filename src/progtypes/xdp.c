@@ -46,11 +46,13 @@ static int xdp_prepare(struct hook_state *h, const bpfvm_test_run *t, bpfvm_erro
 			memcpy(&in, t->ctx_in, sizeof in);
 		if (in.data_meta || in.egress_ifindex)
 			return error_set(err, -EINVAL, -1, "xdp test run: ctx_in.data_meta and egress_ifindex must be 0");
-		if (in.data_end > t->data_size_in || in.data > in.data_end || in.data > 32 || in.data % 4)
+		/* the metadata fits in the headroom above struct xdp_frame */
+		if (in.data_end > t->data_size_in || in.data > in.data_end || in.data > XDP_HEADROOM - XDP_FRAME_STRUCT ||
+		    in.data % 4)
 			return error_set(err, -EINVAL, -1,
 			                 "xdp test run: ctx_in.data (metadata length %u) and data_end (%u) must satisfy "
-			                 "data <= data_end <= data_size_in (%u), data a multiple of 4 up to 32",
-			                 in.data, in.data_end, t->data_size_in);
+			                 "data <= data_end <= data_size_in (%u), data a multiple of 4 up to %u",
+			                 in.data, in.data_end, t->data_size_in, XDP_HEADROOM - XDP_FRAME_STRUCT);
 		if (in.data_end < t->data_size_in)
 			return error_set(err, -ENOTSUP, -1,
 			                 "xdp test run: ctx_in.data_end %u < data_size_in %u asks for a multi-buffer frame "
