@@ -51,8 +51,8 @@ typedef struct bpfvm_xdp_opts {
 	 * while the host runs. */
 	bpfvm_hook *hook;
 	/* receive queues 0..queues-1, a socket and thread each; 0: all the
-	 * interface's (fewer: the others' frames reach the stack unprocessed,
-	 * which attach warns of) */
+	 * interface's (fewer: the others' frames are dropped, which attach
+	 * warns of) */
 	uint32_t queues;
 	bool skb_mode;            /* the generic (skb) XDP hook even where the driver has its own */
 	/* The TAP device XDP_PASS delivers to; NULL: "xdp-" and the

@@ -588,14 +588,13 @@ static int host_prepare(struct bpfvm_xdp_host *h, const bpfvm_xdp_opts *o, bpfvm
 	h->hook = o->hook;
 	h->xsk_consumer = o->xsk_consumer;
 	h->xsk_user = o->xsk_user;
-	/* every queue by default: a frame on a queue without a socket would
-	 * go to the stack without the program (the steering program's
-	 * fallback) */
+	/* every queue by default: a frame on a queue without a socket is
+	 * dropped (the steering program's fallback) */
 	uint32_t have = rx_queue_count(o->ifname);
 	h->queue_count = o->queues ? o->queues : have < MAX_QUEUES ? have : MAX_QUEUES;
 	if (h->queue_count < have)
-		fprintf(stderr, "bpfvm: xdp: %s has %u receive queues; frames on queues %u-%u reach the stack "
-		        "without the program\n", o->ifname, have, h->queue_count, have - 1);
+		fprintf(stderr, "bpfvm: xdp: %s has %u receive queues; frames on queues %u-%u are dropped "
+		        "(no socket takes them)\n", o->ifname, have, h->queue_count, have - 1);
 	struct ifreq mac;
 	int mtu;
 	int rc = interface_info(o->ifname, &mac, &mtu, err);
@@ -657,15 +656,18 @@ static int host_start(struct bpfvm_xdp_host *h, const bpfvm_xdp_opts *o, bpfvm_e
 	int rc = xdp_steer_prepare(h->ifname, h->ifindex, h->queue_count, &h->steer, err);
 	if (rc)
 		return rc;
-	/* the sockets bind in the mode the program will attach in; driver
-	 * mode is tried first, as xdp_steer_attach does */
-	uint32_t flags = o->skb_mode ? XDP_FLAGS_SKB_MODE : 0;
+	/* The program first, then the sockets: a veth whose XDP is enabled
+	 * for the first time after a socket bound to it passed its first
+	 * frames (some 10 ms of them) to the stack, past the steering
+	 * program; in this order, the frames that arrive before their queue's
+	 * socket is in the xskmap are dropped (the steering program's
+	 * fallback), and none bypasses the user's program. */
+	rc = xdp_steer_attach(h->ifname, &h->steer, o->skb_mode, err);
+	uint32_t flags = h->steer.attach_flags;
 	for (uint32_t i = 0; !rc && i < h->queue_count; i++)
 		rc = queue_new(h, i, flags, &h->queues[i], err);
 	if (!rc)
 		rc = host_register(h, err);
-	if (!rc)
-		rc = xdp_steer_attach(h->ifname, &h->steer, o->skb_mode, err);
 	for (uint32_t i = 0; !rc && i < h->queue_count; i++) {
 		rc = -pthread_create(&h->queues[i]->thread, NULL, worker, h->queues[i]);
 		if (rc)

@@ -4,7 +4,8 @@
  * AF_XDP socket of its receive queue, and who owns an interface.
  *
  * Owns: the steering program (five instructions: bpf_redirect_map into an
- * xskmap by rx_queue_index, XDP_PASS where a queue has no socket), its
+ * xskmap by rx_queue_index, XDP_DROP where a queue has no socket: no frame
+ * passes without the user's program), its
  * attachment, the ownership lock, and the removal of orphans.
  *
  * Why our own program and not libxdp's: libxdp's multi-program dispatcher
@@ -192,8 +193,8 @@ static int load_program(int map_fd, bpfvm_error *err)
 		/* r1 = the xskmap */
 		{ .code = BPF_LD | BPF_IMM | BPF_DW, .dst_reg = 1, .src_reg = BPF_PSEUDO_MAP_FD, .imm = map_fd },
 		{ 0 },
-		/* r3 = XDP_PASS: the verdict where the queue has no socket */
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 3, .imm = XDP_PASS },
+		/* r3 = XDP_DROP: the verdict where the queue has no socket */
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 3, .imm = XDP_DROP },
 		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_redirect_map },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
