@@ -6,7 +6,10 @@
  * and with handlers that run a trivial program (PT_REGS_PARM1 at entry,
  * PT_REGS_RC at return) through bpfvm_hook_run, as `bpfvm trace` runs
  * its programs.  Issue 14's goals: entry <= 50 ns, entry + return
- * <= 100 ns, with the program.
+ * <= 100 ns, with the program.  Then the same function probed by the
+ * kernel with the same program (kernel_hooks.c: a uprobe, and a uprobe +
+ * uretprobe, through the uprobe PMU), beside bpfvm's figures, with the
+ * ratio; skipped with a message where bpf() or the PMU is missing.
  *
  *     bpfvm-probe-bench [--quick]      # --quick: few calls, for ctest
  */
@@ -16,6 +19,7 @@
 
 #include "hook_prog.h"
 #include "hooks/probe.h"
+#include "kernel_hooks.h"
 
 /* Probed C functions must stay whole and called: gcc's noipa; clang
  * (the fuzzing build) has no noipa, and noinline + optnone do the same. */
@@ -83,8 +87,10 @@ static double per_call(long n)
 	return best;
 }
 
-/* Attaches as asked, times, detaches; prints one row.  Returns 0 or -1. */
-static int row(const char *name, const struct probe_handlers *h, int force_int3, long n, double bare)
+/* Attaches as asked, times, detaches; prints one row.  Returns 0 or -1;
+ * *added (if not NULL): ns per call above the bare function. */
+static int row(const char *name, const struct probe_handlers *h, int force_int3, long n, double bare,
+               double *added)
 {
 	struct probe_attach_opts opts = { .force_int3 = force_int3 };
 	struct probe *p;
@@ -98,13 +104,53 @@ static int row(const char *name, const struct probe_handlers *h, int force_int3,
 	probe_detach(p);
 	printf("| %-26s | %-10s | %8.1f | %8.1f |\n", name, path == PROBE_PATH_TRAMPOLINE ? "trampoline" : "int3", t,
 	       t - bare);
+	if (added)
+		*added = t - bare;
 	return 0;
+}
+
+/* The kernel's probes of bench_target with the same programs: ns per call
+ * above the bare function into kernel_added[0] (uprobe) and [1] (uprobe +
+ * uretprobe).  0; 1 if a program did not see what bpfvm's saw; 77 if the
+ * kernel cannot (the message said why). */
+static int kernel_rows(long n, double bare, double kernel_added[2])
+{
+	struct kernel_hook entry, ret;
+	char why[512];
+	uint64_t arg = 0, rc = 0;
+	if (kernel_uprobe_attach(bench_target, false, 112, &entry, why, sizeof why) < 0) {
+		printf("kernel: skipped: %s\n", why);
+		return 77;
+	}
+	kernel_added[0] = per_call(n) - bare;
+	if (kernel_uprobe_attach(bench_target, true, 80, &ret, why, sizeof why) < 0) {
+		printf("kernel: uretprobe skipped: %s\n", why);
+		kernel_hook_detach(&entry);
+		return 77;
+	}
+	kernel_added[1] = per_call(n) - bare;
+	kernel_hook_value(&entry, &arg);
+	kernel_hook_value(&ret, &rc);
+	kernel_hook_detach(&entry);
+	kernel_hook_detach(&ret);
+	/* per_call's last call is bench_target(n - 1), which returns n */
+	if (arg != (uint64_t)(n - 1) || rc != (uint64_t)n) {
+		fprintf(stderr, "the kernel's programs did not run: entry gave %#lx, return %#lx\n", (unsigned long)arg,
+		        (unsigned long)rc);
+		return 1;
+	}
+	return 0;
+}
+
+static void print_beside(const char *name, double bpfvm, double kernel)
+{
+	printf("| %-26s | %10.1f | %10.1f | %11.0fx |\n", name, bpfvm, kernel, kernel / bpfvm);
 }
 
 int main(int argc, char **argv)
 {
 	int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-	long n = quick ? 100000 : 20000000, n_trap = quick ? 2000 : 200000;
+	long n = quick ? 100000 : 20000000, n_trap = quick ? 2000 : 200000, n_kernel = quick ? 200 : 20000;
 	bpfvm_program *entry_prog = NULL, *return_prog = NULL;
 	entry_hook = bench_trivial_hook(BPF_PROG_TYPE_KPROBE, "ldxdw %r0, [%r1+112]\nexit\n", &entry_prog);
 	return_hook = bench_trivial_hook(BPF_PROG_TYPE_KPROBE, "ldxdw %r0, [%r1+80]\nexit\n", &return_prog);
@@ -117,19 +163,29 @@ int main(int argc, char **argv)
 	printf("|----------------------------|------------|----------|----------|\n");
 	printf("| %-26s | %-10s | %8.1f | %8.1f |\n", "none (the bare function)", "-", bare, 0.0);
 	int rc = 0;
-	rc |= row("entry, empty handler", &entry, 0, n, bare);
-	rc |= row("entry, BPF program", &bpf, 0, n, bare);
-	rc |= row("entry + return, empty", &both, 0, n, bare);
-	rc |= row("entry + return, BPF", &bpf_both, 0, n, bare);
-	rc |= row("entry, empty handler", &entry, 1, n_trap, bare);
-	rc |= row("entry + return, empty", &both, 1, n_trap, bare);
-	rc |= row("entry + return, BPF", &bpf_both, 1, n_trap, bare);
+	double bpfvm_added[2] = { 0, 0 }, kernel_added[2];
+	rc |= row("entry, empty handler", &entry, 0, n, bare, NULL);
+	rc |= row("entry, BPF program", &bpf, 0, n, bare, &bpfvm_added[0]);
+	rc |= row("entry + return, empty", &both, 0, n, bare, NULL);
+	rc |= row("entry + return, BPF", &bpf_both, 0, n, bare, &bpfvm_added[1]);
+	rc |= row("entry, empty handler", &entry, 1, n_trap, bare, NULL);
+	rc |= row("entry + return, empty", &both, 1, n_trap, bare, NULL);
+	rc |= row("entry + return, BPF", &bpf_both, 1, n_trap, bare, NULL);
 	/* per_call's last call is bench_target(n - 1), which returns n */
 	if (entry_result != (uint64_t)(n_trap - 1) || return_result != (uint64_t)n_trap) {
 		fprintf(stderr, "the programs did not run: entry gave %lu, return %lu\n", (unsigned long)entry_result,
 			(unsigned long)return_result);
 		rc = 1;
 	}
+	int kernel = kernel_rows(n_kernel, bare, kernel_added);
+	if (kernel == 0) {
+		printf("\nbeside the kernel (uprobe PMU, BPF_PROG_TYPE_KPROBE), the same program, ns added per call:\n");
+		printf("| probe with a BPF program   |      bpfvm |     kernel | kernel/bpfvm |\n");
+		printf("|----------------------------|------------|------------|--------------|\n");
+		print_beside("entry probe", bpfvm_added[0], kernel_added[0]);
+		print_beside("entry + return probes", bpfvm_added[1], kernel_added[1]);
+	}
+	rc |= kernel == 1;
 	bpfvm_hook_free(entry_hook);
 	bpfvm_hook_free(return_hook);
 	bpfvm_program_free(entry_prog);

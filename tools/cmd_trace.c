@@ -5,7 +5,8 @@
  * maps, serves a Unix socket each process's agent connects to (the
  * session of src/hooks/agent_proto.h: the object, the program names and
  * every map's descriptor go to the agent, which attaches and reports),
- * prints records as they arrive and maps when asked, and at the end
+ * prints records as they arrive (a perf event array's from each agent,
+ * which keeps its own rings) and maps when asked, and at the end
  * (Ctrl-C, SIGTERM, --duration, the command's exit) detaches every agent
  * and waits for each to say its process is unpatched.
  *
@@ -47,7 +48,7 @@ struct trace_args {
 	size_t prog_count;
 	pid_t pids[MAX_PIDS];
 	size_t pid_count;
-	bool json, dump_maps, no_follow;
+	bool json, dump_maps, no_follow, stats;
 	double duration, interval;
 	const char *hist;
 	char **command;   /* after --, NULL-terminated */
@@ -71,8 +72,17 @@ struct tracer {
 	size_t conn_count;
 	pid_t child;      /* the command, 0 if none */
 	int child_status;
+	bool child_done;  /* it ended while traced: child_status is its wait status */
 	double inject_start[MAX_PIDS];
 	size_t attached, failed, ever_connected;
+	struct pid_stats *stats;   /* every program's, printed at the end */
+	size_t stats_count, stats_cap;
+	uint64_t perf_lost;        /* perf samples dropped by full rings, every agent's */
+};
+
+struct pid_stats {
+	pid_t pid;
+	struct agent_stats st;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -99,20 +109,26 @@ static double now_ms(void)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: bpfvm trace OBJ [--prog NAME]... [-j] [--duration S] [--dump-maps] [--interval S]\n"
-	           "                   [--hist MAP] [--no-follow] " OBJECT_ARGS_USAGE " -- COMMAND [ARGS]\n"
+	           "                   [--hist MAP] [--no-follow] [--stats] " OBJECT_ARGS_USAGE " -- COMMAND [ARGS]\n"
 	           "       bpfvm trace OBJ --pid PID [--pid PID]... [the same options]\n"
 	           "\n"
 	           "Attaches the object's programs (every one, or those --prog names) by their\n"
-	           "section names (uprobe/PATH:FUNC[+OFF], uretprobe/..., tracepoint/syscalls/...,\n"
-	           "tracepoint/raw_syscalls/..., raw_tracepoint/sys_enter|sys_exit, ksyscall/NAME,\n"
-	           "kretsyscall/NAME) in COMMAND and its children (--no-follow: not its children),\n"
+	           "section names (uprobe/PATH:FUNC[+OFF], uretprobe/..., usdt/PATH:PROVIDER:NAME,\n"
+	           "tracepoint/syscalls/..., tracepoint/raw_syscalls/..., raw_tracepoint/sys_enter|sys_exit,\n"
+	           "ksyscall/NAME, kretsyscall/NAME) in COMMAND and its children (--no-follow: not its children),\n"
 	           "or in the running processes PID, through an agent library loaded into each.\n"
-	           "Ring buffer records print as they come.  Ctrl-C, SIGTERM, --duration\n"
+	           "Ring buffer and perf event array records print as they come.  Ctrl-C, SIGTERM, --duration\n"
 	           "or the command's exit detach every agent, leaving its process running unpatched.\n"
+	           "The status is the command's if it ended while traced (128 + N if signal N killed\n"
+	           "it), else 0; 1 when a program could not be attached and the command's was 0.\n"
 	           "  -j             JSON lines\n"
 	           "  --dump-maps    print every map at the end\n"
 	           "  --interval S   print every map each S seconds\n"
 	           "  --hist MAP     print MAP (log2 slots) as a histogram (with --interval, each time)\n"
+	           "  --stats        at the end, each program's runs, recursion misses and the path\n"
+	           "                 serving its probe, per process (without it: recursion misses\n"
+	           "                 only, where there were some: events skipped because the thread\n"
+	           "                 was running that program already, as the kernel's)\n"
 	           OBJECT_OPTIONS_HELP
 	           "The agent is libbpfvm-agent.so beside the bpfvm command, or $BPFVM_AGENT.\n");
 }
@@ -179,6 +195,8 @@ static int parse_args(int argc, char **argv, struct trace_args *a)
 			a->dump_maps = true;
 		else if (!strcmp(o, "--no-follow"))
 			a->no_follow = true;
+		else if (!strcmp(o, "--stats"))
+			a->stats = true;
 		else if (!strcmp(o, "-v"))
 			a->oa.verbose = true;
 		else if (!strcmp(o, "--help") || !strcmp(o, "-h"))
@@ -271,10 +289,6 @@ static int prepare(struct tracer *t)
 	BPFVM_OPTS(bpfvm_instance_opts, io, .no_pins = true, .only_prog = a->prog_count == 1 ? a->progs[0] : NULL);
 	if (bpfvm_instance_new(t->obj, &io, &t->inst, &err))
 		return fail("%s: %s", a->obj_path, err.msg);
-	for (size_t i = 0; i < bpfvm_object_map_count(t->obj); i++)
-		if (bpfvm_object_map_at(t->obj, i)->attrs.type == 4 /* perf_event_array */)
-			return fail("%s: map %s: a perf event array cannot be shared with traced processes (its rings are "
-			            "this process's); use a ring buffer", a->obj_path, bpfvm_object_map_at(t->obj, i)->name);
 	if (a->hist && bpfvm_object_find_map(t->obj, a->hist) < 0)
 		return fail("--hist: %s has no map named '%s'", a->obj_path, a->hist);
 	t->object_fd = object_memfd(a->obj_path);
@@ -294,7 +308,8 @@ static int send_setup(struct tracer *t, int fd)
 		if (bpfvm_object_prog_at(t->obj, i)->autoload)
 			names[nprogs++] = bpfvm_object_prog_at(t->obj, i)->name;
 	size_t nmaps = bpfvm_object_map_count(t->obj);
-	struct agent_setup s = { .type = AGENT_SETUP, .flags = a->no_follow ? AGENT_NO_FOLLOW : 0,
+	struct agent_setup s = { .type = AGENT_SETUP,
+	                         .flags = (a->no_follow ? AGENT_NO_FOLLOW : 0) | (a->stats ? AGENT_COUNT_RUNS : 0),
 	                         .prog_count = (uint32_t)nprogs, .map_count = (uint32_t)nmaps };
 	char control[CMSG_SPACE(sizeof(int))] = { 0 };
 	struct iovec iov = { &s, sizeof s };
@@ -316,8 +331,10 @@ static int send_setup(struct tracer *t, int fd)
 		bpfvm_map *map = bpfvm_instance_map(t->inst, i);
 		bpfvm_map_info info;
 		bpfvm_map_info_get(map, &info);
-		/* prog_arrays hold this process's programs: the agent makes its own */
-		struct agent_map_msg mm = { .type = AGENT_MAP, .index = (uint32_t)i, .present = info.type != 3 };
+		/* prog_arrays hold this process's programs, perf event arrays its
+		 * rings: the agent makes its own */
+		struct agent_map_msg mm = { .type = AGENT_MAP, .index = (uint32_t)i,
+		                            .present = info.type != 3 && info.type != 4 };
 		if (send(fd, &mm, sizeof mm, MSG_NOSIGNAL) != sizeof mm)
 			return -errno;
 		bpfvm_error err = { 0 };
@@ -372,6 +389,33 @@ static void report_ready(struct tracer *t, struct conn *c, const struct agent_ac
 	fflush(stdout);
 }
 
+static void keep_stats(struct tracer *t, const struct conn *c, struct agent_stats *st)
+{
+	st->name[sizeof st->name - 1] = st->hook[sizeof st->hook - 1] = '\0';
+	if (t->stats_count == t->stats_cap) {
+		size_t cap = t->stats_cap ? 2 * t->stats_cap : 16;
+		struct pid_stats *bigger = realloc(t->stats, cap * sizeof *bigger);
+		if (!bigger)
+			return;
+		t->stats = bigger;
+		t->stats_cap = cap;
+	}
+	t->stats[t->stats_count++] = (struct pid_stats){ c->pid, *st };
+}
+
+static void perf_message(struct tracer *t, const struct conn *c, const struct agent_perf_msg *m, size_t n)
+{
+	if (m->map_index >= bpfvm_object_map_count(t->obj))
+		return;
+	const char *map = bpfvm_object_map_at(t->obj, m->map_index)->name;
+	if (m->type == AGENT_PERF_LOST) {
+		t->perf_lost += m->lost;
+		trace_print_perf_lost(map, c->pid, m->cpu, m->lost, t->a->json);
+	} else if (n >= sizeof *m + m->size) {
+		trace_print_perf(map, c->pid, m->cpu, m + 1, m->size, t->a->json);
+	}
+}
+
 static void conn_close(struct conn *c)
 {
 	if (c->fd >= 0)
@@ -382,7 +426,15 @@ static void conn_close(struct conn *c)
 /* One message from an agent; false when there is none now. */
 static bool conn_message(struct tracer *t, struct conn *c)
 {
-	union { uint32_t type; struct agent_hello h; struct agent_result r; struct agent_ack k; } m;
+	static union {
+		uint32_t type;
+		struct agent_hello h;
+		struct agent_result r;
+		struct agent_ack k;
+		struct agent_stats st;
+		struct agent_perf_msg p;
+		uint8_t bytes[AGENT_MSG_MAX];
+	} m;
 	ssize_t n = recv(c->fd, &m, sizeof m, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return false;
@@ -410,6 +462,10 @@ static bool conn_message(struct tracer *t, struct conn *c)
 		report_result(t, c, &m.r);
 	} else if (m.type == AGENT_READY && n == sizeof m.k) {
 		report_ready(t, c, &m.k);
+	} else if ((m.type == AGENT_PERF_SAMPLE || m.type == AGENT_PERF_LOST) && n >= (ssize_t)sizeof m.p) {
+		perf_message(t, c, &m.p, (size_t)n);
+	} else if (m.type == AGENT_STATS && n == sizeof m.st) {
+		keep_stats(t, c, &m.st);
 	} else if (m.type == AGENT_DETACHED && n == sizeof m.k) {
 		c->detached = true;
 		conn_close(c);
@@ -501,6 +557,7 @@ static bool child_exited(struct tracer *t)
 	if (waitpid(t->child, &status, WNOHANG) != t->child)
 		return false;
 	t->child_status = status;
+	t->child_done = true;
 	t->child = 0;
 	return true;
 }
@@ -526,7 +583,8 @@ static void detach_all(struct tracer *t)
 			struct agent_ack k = { .type = AGENT_DETACH };
 			c->detach_sent = true;
 			if (send(c->fd, &k, sizeof k, MSG_NOSIGNAL) != sizeof k)
-				conn_close(c);
+				while (conn_message(t, c))   /* gone: what it sent on its way out first */
+					;
 		}
 		if (!live_conns(t) || now_ms() > deadline)
 			break;
@@ -583,6 +641,10 @@ static void finish(struct tracer *t)
 		trace_print_maps(t->inst, t->a->json);
 	if (t->a->hist)
 		trace_print_hist(t->inst, t->a->hist, t->a->json);
+	for (size_t i = 0; i < t->stats_count; i++)
+		trace_print_stats(t->stats[i].pid, &t->stats[i].st, t->a->stats, t->a->json);
+	if (t->perf_lost)
+		trace_print_perf_lost(NULL, 0, -1, t->perf_lost, t->a->json);
 	if (t->child) {   /* the command outlives the trace: it runs on, unpatched */
 		if (!t->a->json)
 			fprintf(stderr, "%s trace: pid %d runs on, detached\n", prog_name, (int)t->child);
@@ -601,6 +663,17 @@ static void cleanup(struct tracer *t)
 		close(t->object_fd);
 	bpfvm_instance_free(t->inst);
 	bpfvm_object_free(t->obj);
+	free(t->stats);
+}
+
+/* The command's status as a shell gives it (128 + the signal that
+ * killed it), which `bpfvm trace -- COMMAND` exits with, as time and
+ * strace do. */
+static int command_status(const struct tracer *t)
+{
+	if (WIFSIGNALED(t->child_status))
+		return 128 + WTERMSIG(t->child_status);
+	return WIFEXITED(t->child_status) ? WEXITSTATUS(t->child_status) : 1;
 }
 
 static void catch_signals(void)
@@ -635,6 +708,8 @@ int cmd_trace(int argc, char **argv)
 	}
 	if (t.failed)
 		rc = 1;
+	if (t.child_done && (!rc || command_status(&t)))
+		rc = command_status(&t);
 	cleanup(&t);
 	return rc;
 }

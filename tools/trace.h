@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "bpfvm/instance.h"
+#include "hooks/agent_proto.h"
 
 /* Ring buffer records available now, as text or JSON lines. */
 void trace_drain(bpfvm_instance *inst, bool json);
@@ -16,5 +17,13 @@ void trace_print_maps(bpfvm_instance *inst, bool json);
 /* Map `name` of log2 buckets as a histogram; prints the error and
  * returns 1 if there is no such map or it is not one. */
 int trace_print_hist(bpfvm_instance *inst, const char *name, bool json);
+/* A perf event array's sample from process pid, as it arrives (hex, as
+ * ring buffer records print); samples lost (map NULL: the total of the
+ * trace, at its end). */
+void trace_print_perf(const char *map, int pid, int cpu, const void *data, uint32_t size, bool json);
+void trace_print_perf_lost(const char *map, int pid, int cpu, uint64_t lost, bool json);
+/* A program's stats from process pid's agent: its recursion misses (and
+ * with all, `--stats`: its runs and the paths serving its probe). */
+void trace_print_stats(int pid, const struct agent_stats *st, bool all, bool json);
 
 #endif

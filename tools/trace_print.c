@@ -1,9 +1,12 @@
 /*
- * trace_print.c - what `bpfvm trace` prints: ring buffer records as they
- * arrive (perf event arrays are refused: their rings are per process), maps (--dump-maps, --interval) and log2 histograms
- * (--hist), as text or, with -j, one JSON object a line.
+ * trace_print.c - what `bpfvm trace` prints: ring buffer records and perf
+ * event array samples (forwarded by each agent) as they arrive, maps
+ * (--dump-maps, --interval) and log2 histograms
+ * (--hist), and each program's stats at the end (recursion misses,
+ * --stats), as text or, with -j, one JSON object a line.
  *
- * Owns: trace_drain(), trace_print_maps(), trace_print_hist().
+ * Owns: trace_drain(), trace_print_maps(), trace_print_hist(),
+ * trace_print_perf(), trace_print_perf_lost(), trace_print_stats().
  */
 #include <bpf/btf.h>
 #include <inttypes.h>
@@ -141,4 +144,94 @@ int trace_print_hist(bpfvm_instance *inst, const char *name, bool json)
 		printf("\n");
 	}
 	return fflush(stdout), 0;
+}
+
+/* ---- perf event arrays ------------------------------------------------- */
+
+void trace_print_perf(const char *map, int pid, int cpu, const void *data, uint32_t size, bool json)
+{
+	if (json) {
+		printf("{\"type\":\"perf\",\"map\":");
+		json_print_string(map);
+		printf(",\"pid\":%d,\"cpu\":%d,\"size\":%u,\"bytes\":", pid, cpu, size);
+		json_bytes(data, size);
+		printf("}\n");
+	} else {
+		printf("perf %s pid %d cpu %d: %u bytes:", map, pid, cpu, size);
+		for (uint32_t i = 0; i < size; i++)
+			printf(" %02x", ((const uint8_t *)data)[i]);
+		printf("\n");
+	}
+	fflush(stdout);
+}
+
+void trace_print_perf_lost(const char *map, int pid, int cpu, uint64_t lost, bool json)
+{
+	if (json && map) {
+		printf("{\"type\":\"perf_lost\",\"map\":");
+		json_print_string(map);
+		printf(",\"pid\":%d,\"cpu\":%d,\"lost\":%" PRIu64 "}\n", pid, cpu, lost);
+	} else if (json) {
+		printf("{\"type\":\"perf_lost_total\",\"lost\":%" PRIu64 "}\n", lost);
+	} else if (map) {
+		printf("perf %s pid %d cpu %d: %" PRIu64 " samples lost\n", map, pid, cpu, lost);
+	} else {
+		fprintf(stderr, "%s trace: %" PRIu64 " perf samples lost in all (rings full)\n", prog_name, lost);
+	}
+	fflush(stdout);
+}
+
+/* ---- stats -------------------------------------------------------------- */
+
+static const char *const served_names[AGENT_SERVED_COUNT] = { "trampoline", "int3", "sud", "rewritten" };
+static const char *const path_names[] = { "none", "trampoline", "int3", "syscall" };
+
+/* The paths a program's events came by: a probe's, or the syscall
+ * interceptor's (Syscall User Dispatch, rewritten sites). */
+static void served_json(const struct agent_stats *st)
+{
+	bool syscall = st->path == AGENT_PATH_SYSCALL;
+	printf(",\"served\":{");
+	for (int k = syscall ? AGENT_SERVED_SUD : 0, first = 1; k < (syscall ? AGENT_SERVED_COUNT : AGENT_SERVED_SUD);
+	     k++, first = 0)
+		printf("%s\"%s\":%" PRIu64, first ? "" : ",", served_names[k], st->served[k]);
+	printf("}");
+}
+
+static void served_text(const struct agent_stats *st)
+{
+	if (st->path == AGENT_PATH_SYSCALL)
+		fprintf(stderr, "; the process's syscalls: %" PRIu64 " by SUD, %" PRIu64 " at rewritten sites",
+		        st->served[AGENT_SERVED_SUD], st->served[AGENT_SERVED_REWRITTEN]);
+	else
+		fprintf(stderr, "; entries: %" PRIu64 " by trampoline, %" PRIu64 " by int3",
+		        st->served[AGENT_SERVED_TRAMPOLINE], st->served[AGENT_SERVED_INT3]);
+}
+
+void trace_print_stats(int pid, const struct agent_stats *st, bool all, bool json)
+{
+	if (!all && !st->recursion_misses)
+		return;
+	const char *path = st->path < 4 ? path_names[st->path] : "?";
+	if (json) {
+		printf("{\"type\":\"stats\",\"pid\":%d,\"prog\":", pid);
+		json_print_string(st->name);
+		printf(",\"hook\":");
+		json_print_string(st->hook);
+		printf(",\"path\":\"%s\",\"recursion_misses\":%" PRIu64, path, st->recursion_misses);
+		if (all) {
+			printf(",\"runs\":%" PRIu64, st->runs);
+			served_json(st);
+		}
+		printf("}\n");
+		fflush(stdout);
+		return;
+	}
+	fprintf(stderr, "%s trace: pid %d: %s: %s (%s): ", prog_name, pid, st->name, st->hook, path);
+	if (all)
+		fprintf(stderr, "runs %" PRIu64 ", ", st->runs);
+	fprintf(stderr, "recursion_misses %" PRIu64, st->recursion_misses);
+	if (all)
+		served_text(st);
+	fprintf(stderr, "\n");
 }

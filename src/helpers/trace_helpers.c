@@ -75,6 +75,14 @@ static const struct pt_regs *event_regs(bpfvm_run *run, const char *helper, uint
 
 /* ---- the user stack ----------------------------------------------------- */
 
+/* The return address read at slot, the real one if a return probe
+ * swapped it (trace_ctx.h). */
+static uint64_t return_at(uint64_t slot, uint64_t ret)
+{
+	const struct trace_ctx *t = trace_ctx_current;
+	return t && t->real_return ? t->real_return(slot, ret) : ret;
+}
+
 /* Up to max return addresses of the user stack at regs into ips, as
  * perf_callchain_user(); the number stored. */
 static uint32_t user_stack_walk(const struct pt_regs *regs, bool at_entry, uint64_t *ips, uint32_t max)
@@ -82,14 +90,16 @@ static uint32_t user_stack_walk(const struct pt_regs *regs, bool at_entry, uint6
 	uint32_t nr = 0;
 	if (nr < max)
 		ips[nr++] = regs->rip;
-	if (at_entry && nr < max && helper_read_nofault(&ips[nr], regs->rsp, 8))
+	if (at_entry && nr < max && helper_read_nofault(&ips[nr], regs->rsp, 8)) {
+		ips[nr] = return_at(regs->rsp, ips[nr]);
 		nr++;
+	}
 	uint64_t fp = regs->rbp;
 	while (nr < max && fp < USER_SPACE_END - 16) {
 		uint64_t frame[2];      /* the caller's rbp, the return address */
 		if (!helper_read_nofault(frame, fp, sizeof frame))
 			break;
-		ips[nr++] = frame[1];
+		ips[nr++] = return_at(fp + 8, frame[1]);
 		fp = frame[0];
 	}
 	return nr;

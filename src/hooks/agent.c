@@ -25,13 +25,17 @@
  * Known limits: the program names sent are loaded in one instance, so
  * with several a program of the object the verifier refuses fails them
  * all (the tracer names it); injected by dlopen, the runtime's
- * thread-local state is allocated by glibc on a thread's first event,
- * which may be inside a signal handler (syscall_trace.h's caveat); the
+ * thread-local state is allocated by glibc on a thread's first event:
+ * function probes make it only outside signal handlers and count the
+ * events they cannot serve meanwhile as misses (agent_attach.c), but a
+ * syscall hook's first event makes it inside the SIGSYS handler
+ * (syscall_trace.h's caveat); the
  * socket is the tracer's, in a directory only its user may enter.
  *
  * Owns: the session, the control thread, bpfvm_agent_start().
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -57,6 +61,7 @@ static atomic_bool session_running;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 __attribute__((visibility("default"))) int bpfvm_agent_start(const char *path);
+static void report_at_exit_call(void);
 
 static double now_ms(void)
 {
@@ -202,8 +207,11 @@ static int attach_session(int fd, double t0)
 	int rc = receive_setup(fd, &s, why);
 	if (!rc)
 		rc = load(&s, &obj, &inst, why);
+	if (!rc)
+		rc = agent_perf_open(inst, why);
 	if (rc) {
 		setup_free(&s);
+		bpfvm_instance_free(inst);
 		bpfvm_object_free(obj);
 		return send_failure(fd, rc, why), rc;
 	}
@@ -218,8 +226,9 @@ static int attach_session(int fd, double t0)
 		int k = bpfvm_object_find_prog(obj, s.names[i]);
 		index[i] = k < 0 ? SIZE_MAX : (size_t)k;
 	}
+	agent_watch_exit(report_at_exit_call);
 	if (index && res)
-		agent_attach_all(inst, index, n, res);   /* the instance is the agent's now */
+		agent_attach_all(inst, index, n, res, s.head.flags);   /* the instance is the agent's now */
 	session_attached = true;
 	for (size_t i = 0; res && i < n; i++)
 		send(fd, &res[i], sizeof res[i], MSG_NOSIGNAL);
@@ -230,15 +239,30 @@ static int attach_session(int fd, double t0)
 	return send_ack(fd, AGENT_READY, index && res ? 0 : -ENOMEM, now_ms() - t0);
 }
 
-/* The control thread: detaches on DETACH or when the tracer goes away. */
+/* Whether the tracer said something (or went away) within ms. */
+static bool tracer_spoke(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	return poll(&p, 1, ms) != 0;
+}
+
+/* The control thread: forwards perf records meanwhile; detaches on
+ * DETACH or when the tracer goes away. */
 static void *control(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
-	agent_thread_quiet = true;
+	agent_thread()->quiet = true;
 	struct agent_ack a;
-	while (receive(fd, AGENT_DETACH, &a, sizeof a, NULL) == -EPROTO)
-		;
-	agent_detach_all();
+	for (;;) {
+		if (agent_perf_active() && !tracer_spoke(fd, AGENT_PERF_INTERVAL_MS)) {
+			agent_perf_forward(fd);
+			continue;
+		}
+		if (receive(fd, AGENT_DETACH, &a, sizeof a, NULL) != -EPROTO)
+			break;
+	}
+	agent_send_stats(fd, true);
+	agent_detach_all(fd);
 	session_attached = false;
 	send_ack(fd, AGENT_DETACHED, 0, 0);
 	close(fd);
@@ -261,8 +285,9 @@ static int start_control(int fd)
 static int session(bool forked)
 {
 	double t0 = now_ms();
-	bool was_quiet = agent_thread_quiet;
-	agent_thread_quiet = true;
+	struct agent_thread_state *self = agent_thread();
+	bool was_quiet = self->quiet;
+	self->quiet = true;
 	int fd = connect_tracer(socket_path);
 	int rc = fd < 0 ? fd : say_hello(fd, forked);
 	if (!rc && !forked)
@@ -274,18 +299,19 @@ static int session(bool forked)
 	session_fd = fd;
 	if (fd < 0) {   /* no control thread: the session is over */
 		if (session_attached)
-			agent_detach_all();
+			agent_detach_all(-1);
 		session_attached = false;
 		atomic_store(&session_running, false);
 	}
-	agent_thread_quiet = was_quiet;
+	self->quiet = was_quiet;
 	return rc;
 }
 
 static void *forked_session(void *unused)
 {
 	(void)unused;
-	agent_thread_quiet = true;
+	agent_thread()->quiet = true;
+	agent_perf_forward(-1);   /* the parent's records, copied by fork: its to send */
 	session(true);
 	return NULL;
 }
@@ -298,8 +324,9 @@ static void after_fork_in_child(void)
 	session_fd = -1;
 	if (!session_attached)
 		return;
+	agent_stats_rebase();
 	if (no_follow) {
-		agent_detach_all();
+		agent_detach_all(-1);
 		session_attached = false;
 		atomic_store(&session_running, false);
 		return;
@@ -333,6 +360,8 @@ int bpfvm_agent_start(const char *path)
 		return -EALREADY;
 	snprintf(socket_path, sizeof socket_path, "%s", path);
 	pthread_once(&atfork_once, register_atfork);
+	agent_tls_is_lazy();
+	agent_thread_prepare();   /* the injector's thread, in a plain call */
 	pthread_t t;
 	int rc = pthread_create(&t, NULL, injected_session, NULL);
 	if (rc)
@@ -340,6 +369,33 @@ int bpfvm_agent_start(const char *path)
 	else
 		pthread_detach(t);
 	return -rc;
+}
+
+/* The process exits (exit(), or _exit() through agent_watch_exit): its
+ * perf records and its programs' stats go to the tracer, which would
+ * otherwise see only the socket close. */
+static void report_before_exit(bool wait)
+{
+	int fd = session_fd;
+	if (fd >= 0 && session_attached) {
+		struct agent_thread_state *self = agent_thread();
+		bool was_quiet = self->quiet;
+		self->quiet = true;   /* these syscalls are the agent's, not the process's */
+		agent_perf_forward(fd);
+		agent_send_stats(fd, wait);
+		self->quiet = was_quiet;
+	}
+}
+
+__attribute__((destructor)) static void agent_at_exit(void)
+{
+	report_before_exit(true);
+}
+
+/* From the probe on _exit: a detach under way waits for this handler. */
+static void report_at_exit_call(void)
+{
+	report_before_exit(false);
 }
 
 /* Preloaded: attach before main runs. */

@@ -4,8 +4,12 @@
  * attaching programs at their hooks (agent_attach.c) and finding a
  * probe's function in the process (agent_symbols.c).
  *
+ * Perf event arrays (agent_perf.c) are the agent's own, forwarded.
+ *
  * Owns: struct agent_target, agent_resolve(), agent_attach_all(),
- * agent_detach_all(), agent_thread_quiet.
+ * agent_detach_all(), agent_send_stats(), agent_stats_rebase(),
+ * agent_watch_exit(),
+ * agent_thread().
  */
 #ifndef BPFVM_HOOKS_AGENT_H
 #define BPFVM_HOOKS_AGENT_H
@@ -17,10 +21,34 @@
 #include "bpfvm/instance.h"
 #include "hooks/agent_proto.h"
 
-/* Set on the agent's own threads while they make system calls (its
- * socket, its set-up): syscall hooks do not report them, as the kernel
- * would not see an agent that is not there. */
-extern __thread bool agent_thread_quiet;
+/* Every hook point the agent can make: two per probed function, four
+ * per system call, four for raw_syscalls and raw_tracepoint, one per
+ * USDT probe. */
+#define AGENT_MAX_HOOKS (2 * 256 + 4 * 512 + 4 + 64)
+
+/* The calling thread's state in the agent. */
+struct agent_thread_state {
+	/* Set on the agent's own threads while they make system calls (its
+	 * socket, its set-up): syscall hooks do not report them, as the
+	 * kernel would not see an agent that is not there. */
+	bool quiet;
+	/* Per hook, 1 while this thread runs it: the recursion guard
+	 * (agent_attach.c). */
+	uint8_t running[AGENT_MAX_HOOKS];
+};
+
+/* The agent's only thread-local data, reached only through this call:
+ * the agent is compiled with TLS descriptors (-mtls-dialect=gnu2), and
+ * glibc before 2.40 does not keep the vector registers across a
+ * descriptor's slow path (glibc bug 31372), which gcc assumes it does;
+ * inside a call of its own no vector register is live. */
+struct agent_thread_state *agent_thread(void);
+
+/* The agent was injected (dlopen): threads' thread-local blocks are made
+ * lazily, and function probes check first (agent_attach.c). */
+void agent_tls_is_lazy(void);
+/* Makes the calling thread's block now (not in a signal handler). */
+void agent_thread_prepare(void);
 
 /* Where `uprobe/PATH:FUNC[+OFF]` lands in this process: PATH an absolute
  * path or a library name ("libc", "libc.so.6") matched against the
@@ -33,15 +61,43 @@ struct agent_target {
 	char file[AGENT_TEXT_MAX];  /* the mapping's file */
 };
 int agent_resolve(const char *path, const char *func, uint64_t off, struct agent_target *out, char *err);
+/* The mapped file PATH names (as agent_resolve matches it) into file. */
+int agent_find_file(const char *path, char file[AGENT_TEXT_MAX], char *err);
 
 /* Attaches each of progs[0..n) (programs of inst, NULL for one that was
  * not loaded) at the hook its section names, filling results[i].  A
- * program that cannot be attached leaves nothing behind. */
-void agent_attach_all(bpfvm_instance *inst, const size_t *prog_index, size_t n, struct agent_result *results);
+ * program that cannot be attached leaves nothing behind.  setup_flags:
+ * the session's (AGENT_COUNT_RUNS). */
+void agent_attach_all(bpfvm_instance *inst, const size_t *prog_index, size_t n, struct agent_result *results,
+                      uint32_t setup_flags);
+
+/* One AGENT_STATS message per program attached, sent on fd; once per
+ * session (the detach and the process's exit may both ask).  Not
+ * waiting, nothing is sent while a detach is under way (which sends them
+ * itself): from a probe's handler, which a detach waits for. */
+void agent_send_stats(int fd, bool wait);
+
+/* In a fork()ed child: its programs' counts start again from 0. */
+void agent_stats_rebase(void);
+
+/* at_exit is to be called when a thread calls the C library's _exit
+ * (which runs no destructor): agent_attach_all() probes it, until
+ * agent_detach_all(); not if a program probes _exit itself. */
+void agent_watch_exit(void (*at_exit)(void));
 
 /* Every probe off with its bytes restored, syscall tracing stopped,
- * every program detached; the hooks stay (empty) for the process's life,
- * so a late event finds nothing to run. */
-void agent_detach_all(void);
+ * every program detached, what perf event arrays still hold forwarded to
+ * report_fd (-1: dropped); the hooks stay (empty) for the process's
+ * life, so a late event finds nothing to run. */
+void agent_detach_all(int report_fd);
+
+/* agent_perf.c: a ring on every CPU slot of inst's perf event arrays
+ * (0, or -errno with why); whether the session has any; their records
+ * sent to fd (-1: discarded); the last ones sent and the arrays
+ * forgotten, before the instance goes. */
+int agent_perf_open(bpfvm_instance *inst, char *why);
+bool agent_perf_active(void);
+void agent_perf_forward(int fd);
+void agent_perf_close(int fd);
 
 #endif

@@ -3,6 +3,9 @@
  * its libbpf section name says, and the events that run it.
  *
  *   uprobe/PATH:FUNC[+OFF], uretprobe/...     function probes (probe.h)
+ *   usdt/PATH:PROVIDER:NAME                   every site of a USDT probe
+ *                                             (usdt.h), libbpf's spec maps
+ *                                             filled for bpf_usdt_arg()
  *   tracepoint/syscalls/sys_enter_NAME, sys_exit_NAME,
  *   tracepoint/raw_syscalls/sys_enter|sys_exit (also tp/...)
  *   raw_tracepoint/sys_enter|sys_exit (also raw_tp/...)
@@ -13,6 +16,21 @@
  * context, sets the tracing context (run/trace_ctx.h), runs the hook and
  * then acts on what the helpers asked (an override, a signal).
  *
+ * Recursion: a run that calls, directly or not, what it is attached to
+ * (a malloc probe whose map update allocates; a syscall hook whose
+ * helper makes that syscall) would recurse until the stack overflows.
+ * As the kernel's prog->active, each hook has a byte per thread, set
+ * while the thread runs it: an event that finds it set is skipped and
+ * counted (recursion_misses, as bpftool shows them).  The bytes are
+ * thread-local (agent_thread(); the agent is compiled with TLS
+ * descriptors, -mtls-dialect=gnu2: preloaded, it sits in the static TLS
+ * block and its descriptor returns a constant offset; dlopen()ed, glibc's
+ * dynamic descriptor finds the block through the thread's vector, and
+ * allocates it on the thread's first event), nothing is allocated and no
+ * atomic is taken on a run that is not a miss.  Runs are counted only when the tracer asks
+ * (`bpfvm trace --stats`, AGENT_COUNT_RUNS), as the kernel counts
+ * run_cnt only with bpf_stats_enabled.
+ *
  * ksyscall: bpfvm's LINUX_HAS_SYSCALL_WRAPPER is 0 (src/loader/externs.c),
  * so BPF_KSYSCALL reads the arguments straight from the context's pt_regs
  * with the syscall convention (rdi, rsi, rdx, r10, r8, r9): the context is
@@ -22,17 +40,23 @@
  * Owns: the hooks, function sites and links of this process, the event
  * handlers, agent_attach_all() and agent_detach_all().
  */
+#define _GNU_SOURCE   /* memrchr */
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/bpf.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "bpfvm/hook.h"
 #include "hooks/agent.h"
 #include "hooks/probe.h"
 #include "hooks/syscall_trace.h"
+#include "hooks/usdt.h"
 #include "progtypes/syscall_tp.h"
 #include "run/trace_ctx.h"
 
@@ -40,54 +64,184 @@
 #define TP_RECORD_BYTES 2048   /* what a tracepoint program may read: the kernel's PERF_MAX_TRACE_SIZE */
 #define MAX_SITES 256
 #define MAX_LINKS 256
+#define MAX_USDT 64
+#define MAX_HOOKS (2 * MAX_SITES + 4 * SYS_NR_MAX + 4 + MAX_USDT)   /* every hook point the agent can make */
+_Static_assert(MAX_HOOKS <= AGENT_MAX_HOOKS, "agent.h's AGENT_MAX_HOOKS counts every hook");
 
-__thread bool agent_thread_quiet;
+static __thread struct agent_thread_state thread_state;
+
+__attribute__((noinline)) struct agent_thread_state *agent_thread(void)
+{
+	return &thread_state;
+}
+
+/* Injected by dlopen, the agent's thread-local block (its own, the
+ * runtime's, the probe engine's shadow stacks: one block) is allocated by
+ * glibc, with malloc, at a thread's first access: for threads that ran
+ * before the agent came and for those started since.  That must not
+ * happen in a signal handler (the int3 path), nor recurse (a probed
+ * malloc).  So a function probe's event first asks thread_ready(): a
+ * thread whose block was made is marked by a pthread key (its value
+ * lives in the thread's descriptor: reading it allocates nothing); an
+ * unmarked thread makes it at once on the trampoline and return paths
+ * (plain calls at a function's edge), marked meanwhile by its
+ * pthread_self() in preparing[], where an event nested in the making (its
+ * malloc) finds it; on the int3 path, or nested, the event is a miss, with
+ * no return handler call.  The thread the injector calls the agent in
+ * (stopped under ptrace, as for its dlopen) makes its block there
+ * (agent_thread_prepare()), so a process's main thread is ready from the
+ * start.  Loaded at start, the block is static: no check. */
+static bool tls_lazy;
+static pthread_key_t tls_made_key;
+static _Atomic uintptr_t preparing[64];
+
+void agent_tls_is_lazy(void)
+{
+	if (!tls_lazy && pthread_key_create(&tls_made_key, NULL) == 0)
+		tls_lazy = true;
+}
+
+static __attribute__((noinline)) bool make_thread_block(void)
+{
+	uintptr_t self = (uintptr_t)pthread_self();
+	size_t n = sizeof preparing / sizeof preparing[0], slot;
+	for (slot = 0; slot < n; slot++)
+		if (atomic_load(&preparing[slot]) == self)
+			return false;   /* nested in this thread's own making */
+	for (slot = 0; slot < n; slot++) {
+		uintptr_t none = 0;
+		if (atomic_compare_exchange_strong(&preparing[slot], &none, self))
+			break;
+	}
+	if (slot == n)
+		return false;
+	(void)*(volatile bool *)&agent_thread()->quiet;   /* glibc makes the block */
+	pthread_setspecific(tls_made_key, (void *)1);
+	atomic_store(&preparing[slot], 0);
+	return true;
+}
+
+void agent_thread_prepare(void)
+{
+	if (tls_lazy && !pthread_getspecific(tls_made_key))
+		make_thread_block();
+}
+
+static inline bool thread_ready(bool in_signal_handler)
+{
+	if (__builtin_expect(!tls_lazy, 1) || pthread_getspecific(tls_made_key))
+		return true;
+	return !in_signal_handler && make_thread_block();
+}
+
+/* A hook point with its recursion guard (see the header). */
+struct agent_hook {
+	bpfvm_hook *hook;
+	unsigned guard;                 /* its byte in agent_thread()->running */
+	atomic_uint_fast64_t runs;      /* under AGENT_COUNT_RUNS only */
+	atomic_uint_fast64_t misses;    /* runs skipped: the thread was inside the hook already */
+};
+
+static unsigned hook_count;
+static bool count_runs;
 
 /* A probed function: one probe, an entry and a return hook. */
 struct func_site {
 	uint64_t addr, size, off;
 	bool want_ret;
 	struct probe *probe;
-	bpfvm_hook *entry, *ret;
+	struct agent_hook *entry, *ret;
+};
+
+/* A USDT probe: every site of provider:name in a file, one hook. */
+struct usdt_group {
+	char file[AGENT_TEXT_MAX];
+	char provider[AGENT_NAME_MAX], name[AGENT_NAME_MAX];
+	struct usdt_link *link;
+	struct agent_hook *hook;
 };
 
 struct sys_hooks {
-	bpfvm_hook *tp_enter[SYS_NR_MAX], *tp_exit[SYS_NR_MAX];
+	struct agent_hook *tp_enter[SYS_NR_MAX], *tp_exit[SYS_NR_MAX];
 	struct syscall_tp_layout enter_layout[SYS_NR_MAX], exit_layout[SYS_NR_MAX];
-	bpfvm_hook *ksys[SYS_NR_MAX], *kretsys[SYS_NR_MAX];
-	bpfvm_hook *raw_enter, *raw_exit;           /* tracepoint/raw_syscalls */
+	struct agent_hook *ksys[SYS_NR_MAX], *kretsys[SYS_NR_MAX];
+	struct agent_hook *raw_enter, *raw_exit;    /* tracepoint/raw_syscalls */
 	struct syscall_tp_layout raw_enter_layout, raw_exit_layout;
-	bpfvm_hook *rawtp_enter, *rawtp_exit;       /* raw_tracepoint/ */
+	struct agent_hook *rawtp_enter, *rawtp_exit; /* raw_tracepoint/ */
 	bool started;
 };
 
+/* A program on its hook, and what its stats count from (a forked child
+ * starts with its parent's counts). */
 struct attached_link {
-	bpfvm_hook *hook;
+	struct agent_hook *hook;
 	uint64_t link;
+	uint64_t runs_before, misses_before, served_before[AGENT_SERVED_COUNT];
+	struct func_site *site;         /* a function probe's, else NULL */
+	struct usdt_group *usdt;        /* a USDT probe's, else NULL */
+	uint32_t path;                  /* enum agent_path */
+	char prog[AGENT_NAME_MAX];
+	char where[AGENT_TEXT_MAX];
 };
 
 static struct func_site sites[MAX_SITES];
 static size_t site_count;
 static struct sys_hooks *sys;
+static struct usdt_group usdts[MAX_USDT];
+static size_t usdt_count;
+/* libbpf's USDT spec maps of the object, for this session; the process
+ * that filled them (a fork()ed child leaves its parent's specs alone) */
+static struct usdt_spec_ids usdt_ids;
+static bool usdt_ids_ready;
+static pid_t usdt_ids_pid;
 static struct attached_link links[MAX_LINKS];
 static size_t link_count;
 static bpfvm_instance *attached_inst;
+/* The stats and the detach: the process's exit and the control thread
+ * may come at once. */
+static pthread_mutex_t links_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool stats_sent;
 
 /* ---- events ---------------------------------------------------------- */
 
-static void run_hook(bpfvm_hook *hook, void *ctx, struct trace_ctx *tc)
+static void run_hook(struct agent_hook *h, void *ctx, struct trace_ctx *tc)
 {
+	uint8_t *running = &agent_thread()->running[h->guard];
+	if (__builtin_expect(*running, 0)) {
+		atomic_fetch_add_explicit(&h->misses, 1, memory_order_relaxed);
+		return;
+	}
+	*running = 1;
+	tc->real_return = probe_real_return;
+	if (count_runs)
+		atomic_fetch_add_explicit(&h->runs, 1, memory_order_relaxed);
 	uint64_t result;
 	trace_ctx_enter(tc);
-	bpfvm_hook_run(hook, ctx, &result, NULL);
+	bpfvm_hook_run(h->hook, ctx, &result, NULL);
 	trace_ctx_leave();
+	*running = 0;
 	if (tc->signal)
 		trace_ctx_send_signal(tc);
+}
+
+/* An entry on the int3 path runs in the SIGTRAP handler; while the probe
+ * is being attached (not known yet) it may too. */
+static bool func_thread_ready(const struct func_site *f)
+{
+	const struct probe *p = f->probe;
+	return thread_ready(!p || probe_path(p) == PROBE_PATH_INT3);
 }
 
 static int on_func_entry(struct pt_regs *regs, void *user, uint64_t *override_rc)
 {
 	struct func_site *f = user;
+	if (__builtin_expect(tls_lazy, 0) && !func_thread_ready(f)) {
+		if (f->entry)
+			atomic_fetch_add_explicit(&f->entry->misses, 1, memory_order_relaxed);
+		if (f->ret)
+			atomic_fetch_add_explicit(&f->ret->misses, 1, memory_order_relaxed);
+		return PROBE_ENTRY_NO_RETURN;
+	}
 	if (!f->entry)
 		return 0;
 	struct trace_ctx tc = { .func_ip = f->addr, .regs = regs, .at_func_entry = !f->off, .may_override = !f->off };
@@ -101,8 +255,27 @@ static int on_func_entry(struct pt_regs *regs, void *user, uint64_t *override_rc
 static void on_func_return(struct pt_regs *regs, void *user)
 {
 	struct func_site *f = user;
+	if (!f->ret)   /* the entry's program is attached, the return's not yet */
+		return;
 	struct trace_ctx tc = { .func_ip = f->addr - f->off, .regs = regs };
 	run_hook(f->ret, regs, &tc);
+}
+
+/* A USDT site: rip is the site, as in a kernel uprobe there; the attach
+ * cookie libbpf would give (the spec id) for bpf_get_attach_cookie. */
+static int on_usdt(struct pt_regs *regs, void *user, uint64_t *override_rc)
+{
+	struct usdt_group *g = user;
+	(void)override_rc;
+	if (!g->hook)
+		return 0;
+	if (!thread_ready(true)) {   /* a USDT site is an int3 */
+		atomic_fetch_add_explicit(&g->hook->misses, 1, memory_order_relaxed);
+		return 0;
+	}
+	struct trace_ctx tc = { .func_ip = regs->rip, .cookie = usdt_link_cookie(g->link, regs->rip), .regs = regs };
+	run_hook(g->hook, regs, &tc);
+	return 0;
 }
 
 /* The registers BPF_KSYSCALL reads the arguments from (see the header). */
@@ -120,7 +293,7 @@ static void ksyscall_regs(struct pt_regs *k, const struct pt_regs *r, const unsi
 static void on_sys_enter(void *user, long nr, const unsigned long args[6], const struct pt_regs *regs)
 {
 	(void)user;
-	if (agent_thread_quiet)
+	if (agent_thread()->quiet)
 		return;
 	struct pt_regs r = *regs;
 	struct trace_ctx tc = { .regs = &r };
@@ -146,14 +319,17 @@ static void on_sys_enter(void *user, long nr, const unsigned long args[6], const
 	}
 }
 
-static void on_sys_exit(void *user, long nr, const unsigned long args[6], long ret)
+static void on_sys_exit(void *user, long nr, const unsigned long args[6], const struct pt_regs *regs, long ret)
 {
 	(void)user;
-	if (agent_thread_quiet)
+	if (agent_thread()->quiet)
 		return;
-	/* the exit's registers: the result in ax, the arguments where they went in */
-	struct pt_regs r = { .orig_rax = (unsigned long)nr, .rax = (unsigned long)ret };
-	ksyscall_regs(&r, &r, args);
+	/* the exit's registers (the result in ax), the arguments where
+	 * BPF_KSYSCALL reads them; a copy, as at enter, since
+	 * bpf_override_return writes the event's rax */
+	struct pt_regs r;
+	ksyscall_regs(&r, regs, args);
+	r.rax = (unsigned long)ret;
 	struct trace_ctx tc = { .regs = &r };
 	uint8_t rec[TP_RECORD_BYTES];
 	if (sys->rawtp_exit) {
@@ -176,14 +352,15 @@ static void on_sys_exit(void *user, long nr, const unsigned long args[6], long r
 
 /* ---- what a section names -------------------------------------------- */
 
-enum hook_kind { HOOK_UPROBE, HOOK_URETPROBE, HOOK_SYSCALL };
+enum hook_kind { HOOK_UPROBE, HOOK_URETPROBE, HOOK_USDT, HOOK_SYSCALL };
 
 /* A program's place: a function site (HOOK_U*) or a syscall hook slot
  * (its layout, if a tracepoint, and the program type it takes). */
 struct placement {
 	enum hook_kind kind;
 	struct func_site *site;
-	bpfvm_hook **slot;
+	struct usdt_group *usdt;
+	struct agent_hook **slot;
 	uint32_t prog_type;
 	char hook_name[AGENT_TEXT_MAX];
 };
@@ -243,6 +420,47 @@ static int place_uprobe(const char *spec, bool ret, struct placement *p, char *e
 	}
 	p->prog_type = BPF_PROG_TYPE_KPROBE;
 	snprintf(p->hook_name, sizeof p->hook_name, "%s %.200s:%.100s+%#" PRIx64, ret ? "uretprobe" : "uprobe", t.file, func, off);
+	return 0;
+}
+
+static struct usdt_group *usdt_group_for(const char *file, const char *provider, const char *name)
+{
+	for (size_t i = 0; i < usdt_count; i++)
+		if (!strcmp(usdts[i].file, file) && !strcmp(usdts[i].provider, provider) && !strcmp(usdts[i].name, name))
+			return &usdts[i];
+	if (usdt_count == MAX_USDT)
+		return NULL;
+	struct usdt_group *g = &usdts[usdt_count++];
+	snprintf(g->file, sizeof g->file, "%s", file);
+	snprintf(g->provider, sizeof g->provider, "%s", provider);
+	snprintf(g->name, sizeof g->name, "%s", name);
+	return g;
+}
+
+/* usdt/PATH:PROVIDER:NAME, PATH as a uprobe's (a file or a library's name). */
+static int place_usdt(const char *spec, struct placement *p, char *err)
+{
+	const char *name = strrchr(spec, ':');
+	const char *provider = name ? memrchr(spec, ':', (size_t)(name - spec)) : NULL;
+	if (!provider || provider == spec || !name[1] || name == provider + 1 || (size_t)(provider - spec) >= AGENT_TEXT_MAX ||
+	    strlen(name + 1) >= AGENT_NAME_MAX || (size_t)(name - provider - 1) >= AGENT_NAME_MAX) {
+		snprintf(err, AGENT_TEXT_MAX, "'%.300s' is not PATH:PROVIDER:NAME", spec);
+		return -EINVAL;
+	}
+	char path[AGENT_TEXT_MAX], prov[AGENT_NAME_MAX], file[AGENT_TEXT_MAX];
+	snprintf(path, sizeof path, "%.*s", (int)(provider - spec), spec);
+	snprintf(prov, sizeof prov, "%.*s", (int)(name - provider - 1), provider + 1);
+	int rc = agent_find_file(path, file, err);
+	if (rc)
+		return rc;
+	p->kind = HOOK_USDT;
+	p->usdt = usdt_group_for(file, prov, name + 1);
+	if (!p->usdt) {
+		snprintf(err, AGENT_TEXT_MAX, "more than %d USDT probes", MAX_USDT);
+		return -E2BIG;
+	}
+	p->prog_type = BPF_PROG_TYPE_KPROBE;
+	snprintf(p->hook_name, sizeof p->hook_name, "usdt %.250s:%.60s:%.60s", file, prov, name + 1);
 	return 0;
 }
 
@@ -308,7 +526,7 @@ static int place_syscall(const char *sec, struct placement *p, char *err)
 		p->slot = ret ? &sys->kretsys[nr] : &sys->ksys[nr];
 		return 0;
 	}
-	snprintf(err, AGENT_TEXT_MAX, "section '%s' is no hook bpfvm trace attaches (uprobe/, uretprobe/, "
+	snprintf(err, AGENT_TEXT_MAX, "section '%s' is no hook bpfvm trace attaches (uprobe/, uretprobe/, usdt/, "
 	         "tracepoint/syscalls/, tracepoint/raw_syscalls/, raw_tracepoint/, ksyscall/, kretsyscall/)", sec);
 	return -EOPNOTSUPP;
 }
@@ -321,43 +539,67 @@ static int place(const char *sec, struct placement *p, char *err)
 		return place_uprobe(rest, false, p, err);
 	if ((rest = after(sec, "uretprobe/")))
 		return place_uprobe(rest, true, p, err);
+	if ((rest = after(sec, "usdt/")))
+		return place_usdt(rest, p, err);
 	return place_syscall(sec, p, err);
 }
 
 /* ---- attaching ------------------------------------------------------- */
 
-static int hook_for(bpfvm_hook **slot, const char *name, uint32_t prog_type, char *err)
+static int hook_for(struct agent_hook **slot, const char *name, uint32_t prog_type, char *err)
 {
 	if (*slot)
 		return 0;
+	struct agent_hook *h = hook_count < MAX_HOOKS ? calloc(1, sizeof *h) : NULL;
+	if (!h) {
+		snprintf(err, AGENT_TEXT_MAX, "%s", hook_count < MAX_HOOKS ? "out of memory" : "too many hooks");
+		return -ENOMEM;
+	}
 	bpfvm_error e = { 0 };
 	BPFVM_OPTS(bpfvm_hook_opts, o, .name = name, .ctx_kind = BPFVM_HOOK_CTX_PROG_TYPE, .prog_type = prog_type);
-	int rc = bpfvm_hook_new(&o, slot, &e);
-	if (rc)
+	int rc = bpfvm_hook_new(&o, &h->hook, &e);
+	if (rc) {
 		snprintf(err, AGENT_TEXT_MAX, "%s", e.msg);
-	return rc;
+		free(h);
+		return rc;
+	}
+	h->guard = hook_count++;
+	*slot = h;
+	return 0;
 }
 
-static int attach_link(bpfvm_hook *hook, const bpfvm_program *prog, char *err)
+static int attach_link(struct agent_hook *hook, const bpfvm_program *prog, char *err)
 {
 	if (link_count == MAX_LINKS) {
 		snprintf(err, AGENT_TEXT_MAX, "more than %d programs", MAX_LINKS);
 		return -E2BIG;
 	}
+	struct attached_link *l = &links[link_count];
 	bpfvm_error e = { 0 };
-	int rc = bpfvm_hook_attach(hook, prog, &links[link_count].link, &e);
+	int rc = bpfvm_hook_attach(hook->hook, prog, &l->link, &e);
 	if (rc) {
 		snprintf(err, AGENT_TEXT_MAX, "%s", e.msg);
 		return rc;
 	}
-	links[link_count++].hook = hook;
+	*l = (struct attached_link){ .hook = hook, .link = l->link, .runs_before = atomic_load(&hook->runs),
+	                             .misses_before = atomic_load(&hook->misses) };
+	link_count++;
 	return 0;
+}
+
+/* Link l serves result r (for its stats). */
+static void link_describe(struct attached_link *l, const struct agent_result *r, struct func_site *site)
+{
+	l->site = site;
+	l->path = r->path;
+	snprintf(l->prog, sizeof l->prog, "%s", r->name);
+	snprintf(l->where, sizeof l->where, "%s", r->text);
 }
 
 static void unlink_last(void)
 {
 	link_count--;
-	bpfvm_hook_detach(links[link_count].hook, links[link_count].link, NULL);
+	bpfvm_hook_detach(links[link_count].hook->hook, links[link_count].link, NULL);
 }
 
 /* The site's probe, put in once its programs are on its hooks. */
@@ -400,7 +642,7 @@ static int start_syscalls(char *err)
 static void attach_probes(bpfvm_program **progs, struct placement *pl, size_t n, struct agent_result *res)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (res[i].error || pl[i].kind == HOOK_SYSCALL)
+		if (res[i].error || (pl[i].kind != HOOK_UPROBE && pl[i].kind != HOOK_URETPROBE))
 			continue;
 		struct func_site *f = pl[i].site;
 		char err[AGENT_TEXT_MAX];
@@ -416,6 +658,76 @@ static void attach_probes(bpfvm_program **progs, struct placement *pl, size_t n,
 		}
 		bool tramp = probe_path(f->probe) == PROBE_PATH_TRAMPOLINE;
 		report(&res[i], 0, tramp ? AGENT_PATH_TRAMPOLINE : AGENT_PATH_INT3, "%s", pl[i].hook_name);
+		link_describe(&links[link_count - 1], &res[i], f);
+	}
+}
+
+/* libbpf's spec maps of the object (usdt.bpf.h), once a session.  The
+ * maps are shared with every traced process: ids another process's specs
+ * hold (not all zero) are not given out here. */
+static int usdt_ids_prepare(char *err)
+{
+	if (usdt_ids_ready)
+		return 0;
+	const bpfvm_object *obj = bpfvm_instance_object(attached_inst);
+	int specs = bpfvm_object_find_map(obj, "__bpf_usdt_specs");
+	int ips = bpfvm_object_find_map(obj, "__bpf_usdt_ip_to_spec_id");
+	if (specs < 0) {
+		snprintf(err, AGENT_TEXT_MAX, "the object has no __bpf_usdt_specs map (include <bpf/usdt.bpf.h>)");
+		return -ENOENT;
+	}
+	bpfvm_error e = { 0 };
+	int rc = usdt_spec_ids_init(&usdt_ids, bpfvm_instance_map(attached_inst, (size_t)specs),
+	                            ips < 0 ? NULL : bpfvm_instance_map(attached_inst, (size_t)ips), &e);
+	if (rc) {
+		snprintf(err, AGENT_TEXT_MAX, "%s", e.msg);
+		return rc;
+	}
+	static const struct usdt_spec none;
+	for (uint32_t id = 0; id < usdt_ids.max_ids; id++) {
+		struct usdt_spec held;
+		usdt_ids.used[id] = bpfvm_map_lookup(usdt_ids.specs, &id, &held, 0, NULL) == 0 &&
+		                    memcmp(&held, &none, sizeof held) != 0;
+	}
+	usdt_ids_ready = true;
+	usdt_ids_pid = getpid();
+	return 0;
+}
+
+static int usdt_attach_group(struct usdt_group *g, char *err)
+{
+	if (g->link)
+		return 0;
+	int rc = usdt_ids_prepare(err);
+	if (rc)
+		return rc;
+	struct probe_handlers h = { .entry = on_usdt };
+	bpfvm_error e = { 0 };
+	rc = usdt_link_attach(g->file, g->provider, g->name, 0, &usdt_ids, &h, g, &g->link, &e);
+	if (rc)
+		snprintf(err, AGENT_TEXT_MAX, "%s", e.msg);
+	return rc;
+}
+
+static void attach_usdts(bpfvm_program **progs, struct placement *pl, size_t n, struct agent_result *res)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (res[i].error || pl[i].kind != HOOK_USDT)
+			continue;
+		struct usdt_group *g = pl[i].usdt;
+		char err[AGENT_TEXT_MAX];
+		int rc = hook_for(&g->hook, pl[i].hook_name, pl[i].prog_type, err);
+		if (!rc)
+			rc = attach_link(g->hook, progs[i], err);
+		if (!rc && (rc = usdt_attach_group(g, err)))
+			unlink_last();
+		if (rc) {
+			report(&res[i], rc, AGENT_PATH_NONE, "%s", err);
+			continue;
+		}
+		report(&res[i], 0, AGENT_PATH_INT3, "%s", pl[i].hook_name);
+		link_describe(&links[link_count - 1], &res[i], NULL);
+		links[link_count - 1].usdt = g;
 	}
 }
 
@@ -436,13 +748,15 @@ static void attach_syscalls(bpfvm_program **progs, struct placement *pl, size_t 
 	}
 	char err[AGENT_TEXT_MAX];
 	int rc = wanted ? start_syscalls(err) : 0;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0, k = first; i < n; i++) {
 		if (res[i].error || pl[i].kind != HOOK_SYSCALL)
 			continue;
-		if (rc)
+		if (rc) {
 			report(&res[i], rc, AGENT_PATH_NONE, "%s", err);
-		else
-			report(&res[i], 0, AGENT_PATH_SYSCALL, "%s", pl[i].hook_name);
+			continue;
+		}
+		report(&res[i], 0, AGENT_PATH_SYSCALL, "%s", pl[i].hook_name);
+		link_describe(&links[k++], &res[i], NULL);
 	}
 	while (rc && link_count > first)
 		unlink_last();
@@ -454,9 +768,48 @@ static void report_all(struct agent_result *res, size_t n, int rc, const char *w
 		report(&res[i], rc, AGENT_PATH_NONE, "%s", why);
 }
 
-void agent_attach_all(bpfvm_instance *inst, const size_t *prog_index, size_t n, struct agent_result *res)
+/* ---- the process's _exit --------------------------------------------- */
+
+/* exit() runs the agent's destructor; _exit() (a forked child's usual
+ * end) runs nothing, so the agent probes it, unless a program does. */
+static struct probe *exit_probe;
+static void (*exit_callback)(void);
+
+static int on_exit_call(struct pt_regs *regs, void *user, uint64_t *override_rc)
+{
+	(void)regs, (void)user, (void)override_rc;
+	if (exit_callback)
+		exit_callback();
+	return 0;
+}
+
+void agent_watch_exit(void (*at_exit)(void))
+{
+	exit_callback = at_exit;
+}
+
+/* After the programs' probes (a program's probe of _exit comes first),
+ * before syscall tracing starts: the lookup's system calls would
+ * otherwise be intercepted, and their sites rewritten under the agent's
+ * own threads. */
+static void probe_exit(void)
+{
+	struct agent_target t;
+	char err[AGENT_TEXT_MAX];
+	if (!exit_callback || exit_probe || agent_resolve("libc", "_exit", 0, &t, err))
+		return;
+	struct probe_handlers h = { .entry = on_exit_call };
+	struct probe_attach_opts o = { .func_size = t.size };
+	if (probe_attach((void *)(uintptr_t)t.addr, &o, &h, NULL, &exit_probe, NULL))
+		exit_probe = NULL;
+}
+
+void agent_attach_all(bpfvm_instance *inst, const size_t *prog_index, size_t n, struct agent_result *res,
+                      uint32_t setup_flags)
 {
 	const bpfvm_object *obj = bpfvm_instance_object(inst);
+	count_runs = setup_flags & AGENT_COUNT_RUNS;
+	stats_sent = false;
 	for (size_t i = 0; i < n; i++) {
 		const bpfvm_object_prog *op = bpfvm_object_prog_at(obj, prog_index[i]);
 		res[i] = (struct agent_result){ .type = AGENT_RESULT };
@@ -484,25 +837,102 @@ void agent_attach_all(bpfvm_instance *inst, const size_t *prog_index, size_t n, 
 			pl[i].site->want_ret = true;
 	}
 	attach_probes(progs, pl, n, res);
+	attach_usdts(progs, pl, n, res);
+	probe_exit();
 	attach_syscalls(progs, pl, n, res);
 out:
 	free(pl);
 	free(progs);
 }
 
-void agent_detach_all(void)
+/* ---- stats ------------------------------------------------------------ */
+
+static void link_served(const struct attached_link *l, uint64_t served[AGENT_SERVED_COUNT])
 {
+	memset(served, 0, AGENT_SERVED_COUNT * sizeof *served);
+	for (size_t i = 0; l->usdt && l->usdt->link && i < usdt_link_sites(l->usdt->link); i++) {
+		struct probe_stats ps;
+		const struct probe *p = usdt_link_site_probe(l->usdt->link, i);
+		if (p) {
+			probe_stats(p, &ps);
+			served[AGENT_SERVED_INT3] += ps.entries[PROBE_PATH_INT3];
+		}
+	}
+	if (l->usdt) {
+		return;
+	} else if (l->site && l->site->probe) {
+		struct probe_stats ps;
+		probe_stats(l->site->probe, &ps);
+		served[AGENT_SERVED_TRAMPOLINE] = ps.entries[PROBE_PATH_TRAMPOLINE];
+		served[AGENT_SERVED_INT3] = ps.entries[PROBE_PATH_INT3];
+	} else if (!l->site) {
+		struct syscall_trace_stats ss;
+		syscall_trace_get_stats(&ss);
+		served[AGENT_SERVED_SUD] = ss.sud_calls;
+		served[AGENT_SERVED_REWRITTEN] = ss.rewritten_calls;
+	}
+}
+
+void agent_send_stats(int fd, bool wait)
+{
+	if (!wait ? pthread_mutex_trylock(&links_lock) != 0 : pthread_mutex_lock(&links_lock) != 0)
+		return;
+	for (size_t i = 0; !stats_sent && i < link_count; i++) {
+		const struct attached_link *l = &links[i];
+		struct agent_stats st = { .type = AGENT_STATS, .path = l->path,
+		                          .runs = atomic_load(&l->hook->runs) - l->runs_before,
+		                          .recursion_misses = atomic_load(&l->hook->misses) - l->misses_before };
+		link_served(l, st.served);
+		for (int k = 0; k < AGENT_SERVED_COUNT; k++)
+			st.served[k] -= l->served_before[k];
+		snprintf(st.name, sizeof st.name, "%s", l->prog);
+		snprintf(st.hook, sizeof st.hook, "%s", l->where);
+		send(fd, &st, sizeof st, MSG_NOSIGNAL);
+	}
+	stats_sent = true;
+	pthread_mutex_unlock(&links_lock);
+}
+
+void agent_stats_rebase(void)
+{
+	for (size_t i = 0; i < link_count; i++) {
+		struct attached_link *l = &links[i];
+		l->runs_before = atomic_load(&l->hook->runs);
+		l->misses_before = atomic_load(&l->hook->misses);
+		link_served(l, l->served_before);
+	}
+	stats_sent = false;
+}
+
+void agent_detach_all(int report_fd)
+{
+	pthread_mutex_lock(&links_lock);
+	if (exit_probe) {
+		probe_detach(exit_probe);
+		exit_probe = NULL;
+	}
 	for (size_t i = 0; i < site_count; i++)
 		if (sites[i].probe) {
 			probe_detach(sites[i].probe);
 			sites[i].probe = NULL;
 		}
+	for (size_t i = 0; i < usdt_count; i++)
+		if (usdts[i].link) {
+			(usdt_ids_pid == getpid() ? usdt_link_detach : usdt_link_detach_sites)(usdts[i].link);
+			usdts[i].link = NULL;
+		}
+	if (usdt_ids_ready) {
+		usdt_spec_ids_free(&usdt_ids);
+		usdt_ids_ready = false;
+	}
 	if (sys && sys->started) {
 		syscall_trace_stop();
 		sys->started = false;
 	}
 	while (link_count)
 		unlink_last();
+	agent_perf_close(report_fd);
 	bpfvm_instance_free(attached_inst);
 	attached_inst = NULL;
+	pthread_mutex_unlock(&links_lock);
 }

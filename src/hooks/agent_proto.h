@@ -14,9 +14,17 @@
  *                     (not to a forked agent: it has all of this)
  *   agent  -> trace   one RESULT per program (attached on which path, or
  *                     why not), then READY (attach over, target resumes)
+ *   agent  -> trace   PERF_SAMPLE / PERF_LOST, at any time after READY:
+ *                     what the programs wrote to a perf event array (its
+ *                     rings are this process's), every
+ *                     AGENT_PERF_INTERVAL_MS and at the end
  *   trace  -> agent   DETACH, at any time after READY
- *   agent  -> trace   DETACHED once every probe is off and every byte
- *                     restored.  A closed socket detaches too.
+ *   agent  -> trace   one STATS per program attached (its runs, its
+ *                     recursion misses, the path serving it), then
+ *                     DETACHED once every probe is off and every byte
+ *                     restored.  A closed socket detaches too.  A process
+ *                     that exits sends its STATS on the way out (not one
+ *                     that is killed).
  */
 #ifndef BPFVM_HOOKS_AGENT_PROTO_H
 #define BPFVM_HOOKS_AGENT_PROTO_H
@@ -37,10 +45,18 @@ enum agent_msg_type {
 	AGENT_READY,
 	AGENT_DETACH,
 	AGENT_DETACHED,
+	AGENT_STATS,
+	AGENT_PERF_SAMPLE,
+	AGENT_PERF_LOST,
 };
+
+#define AGENT_PERF_INTERVAL_MS 20
+/* the largest message: a perf record's raw sample is under 64 KiB */
+#define AGENT_MSG_MAX (64 * 1024 + 64)
 
 enum agent_setup_flags {
 	AGENT_NO_FOLLOW = 1 << 0,   /* children are not traced */
+	AGENT_COUNT_RUNS = 1 << 1,  /* count every run (`--stats`); misses are always counted */
 };
 
 struct agent_hello {
@@ -76,6 +92,35 @@ struct agent_result {
 	uint32_t path;              /* enum agent_path */
 	char name[AGENT_NAME_MAX];
 	char text[AGENT_TEXT_MAX];  /* what was attached where, or why not */
+};
+
+/* The events that reached a program's probe, by the path that served
+ * them: a function probe's entries, or for a syscall hook the process's
+ * syscalls (every syscall hook of a process shares them). */
+enum agent_served {
+	AGENT_SERVED_TRAMPOLINE,
+	AGENT_SERVED_INT3,
+	AGENT_SERVED_SUD,          /* Syscall User Dispatch's SIGSYS */
+	AGENT_SERVED_REWRITTEN,    /* a rewritten syscall site */
+	AGENT_SERVED_COUNT
+};
+
+struct agent_stats {
+	uint32_t type;
+	uint32_t path;              /* enum agent_path */
+	uint64_t runs;              /* 0 unless AGENT_COUNT_RUNS */
+	uint64_t recursion_misses;  /* events skipped: the thread was running the program already */
+	uint64_t served[AGENT_SERVED_COUNT];
+	char name[AGENT_NAME_MAX];
+	char hook[AGENT_TEXT_MAX];
+};
+
+struct agent_perf_msg {
+	uint32_t type;              /* PERF_SAMPLE: size bytes of sample follow; PERF_LOST */
+	uint32_t map_index;
+	int32_t cpu;
+	uint32_t size;
+	uint64_t lost;              /* PERF_LOST: samples a full ring dropped */
 };
 
 struct agent_ack {

@@ -4,7 +4,7 @@
  * function's symbol in that file's ELF symbol tables (libelf), and its
  * address where the file is mapped.
  *
- * Owns: agent_resolve().
+ * Owns: agent_resolve(), agent_find_file().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -131,6 +131,15 @@ static int locate(Elf *e, const char *func, uint64_t off, const struct mapping *
 			return 0;
 		}
 	snprintf(err, AGENT_TEXT_MAX, "%.200s: offset %#" PRIx64 " of the file is not mapped", out->file, foff);
+	return -ENOENT;
+}
+
+int agent_find_file(const char *path, char file[AGENT_TEXT_MAX], char *err)
+{
+	struct mapping one;
+	if (find_file(path, file, &one, 1))
+		return 0;
+	snprintf(err, AGENT_TEXT_MAX, "no file mapped in this process matches '%.200s'", path);
 	return -ENOENT;
 }
 

@@ -57,6 +57,16 @@ unsigned probe_shadow_depth(void)
 	return shadow.depth;
 }
 
+uint64_t probe_real_return(uint64_t slot, uint64_t ret)
+{
+	if (ret != (uintptr_t)probe_return_trampoline)
+		return ret;
+	for (unsigned i = shadow.depth; i-- > 0;)
+		if (shadow.e[i].slot == slot)
+			return shadow.e[i].ret;
+	return ret;
+}
+
 /* Entries whose slot lies below sp (or at it, when at_or_below) belong
  * to frames that are gone (left by longjmp): the stack grows down. */
 static void shadow_drop_dead(uintptr_t sp, int at_or_below)
@@ -100,10 +110,11 @@ int probe_entry_dispatch(struct probe_site *site, struct pt_regs *regs, int path
 		regs->rip = (uintptr_t)site->func;
 		atomic_fetch_add_explicit(&p->entries[path], 1, memory_order_relaxed);
 		uint64_t rc = 0;
-		if (p->h.entry && p->h.entry(regs, p->user, &rc)) {
+		int verdict = p->h.entry ? p->h.entry(regs, p->user, &rc) : 0;
+		if (verdict == 1) {
 			regs->rax = rc;
 			override = 1;
-		} else if (p->h.ret) {
+		} else if (p->h.ret && verdict != PROBE_ENTRY_NO_RETURN) {
 			hook_return(site, p, regs);
 		}
 	}

@@ -27,7 +27,8 @@
  * missed); entries of frames left by longjmp are dropped by stack pointer,
  * as the kernel's uretprobes do.  Unwinders (C++ exceptions, backtrace())
  * do not know the return trampoline: a return-probed frame cannot be
- * unwound through.
+ * unwound through (the tracing helpers' stack walks ask
+ * probe_real_return() for the real address).
  *
  * Generated code is kept for the process lifetime (a thread may still
  * be inside it after detach), one page per function ever probed, reused
@@ -52,7 +53,7 @@
  * preserved around them, the upper halves of ymm/zmm are not.
  *
  * Owns: probe_attach(), probe_detach(), probe_path(), probe_stats(),
- * probe_shadow_depth().
+ * probe_shadow_depth(), probe_real_return().
  */
 #ifndef BPFVM_HOOKS_PROBE_H
 #define BPFVM_HOOKS_PROBE_H
@@ -67,8 +68,11 @@ struct probe;
 
 #define PROBE_MOVE_SIGNAL (SIGRTMAX - 2)
 
-/* Returns 0 to let the function run, or 1 to make it return *override_rc
- * at once. */
+/* Returns 0 to let the function run, 1 to make it return *override_rc
+ * at once, or PROBE_ENTRY_NO_RETURN to let it run without a return
+ * handler call for this call (the return probe's shadow stack is then
+ * not touched: an agent whose thread-local data is not ready yet). */
+#define PROBE_ENTRY_NO_RETURN 2
 typedef int probe_entry_fn(struct pt_regs *regs, void *user, uint64_t *override_rc);
 typedef void probe_return_fn(struct pt_regs *regs, void *user);
 
@@ -113,5 +117,10 @@ void probe_stats(const struct probe *p, struct probe_stats *out);
 
 /* Return probes pending in the calling thread (for tests). */
 unsigned probe_shadow_depth(void);
+
+/* For a stack walk in the calling thread: the return address that lay at
+ * slot before a return probe put its trampoline's there (ret, if ret is
+ * not the trampoline's or no pending return probe has that slot). */
+uint64_t probe_real_return(uint64_t slot, uint64_t ret);
 
 #endif

@@ -12,6 +12,8 @@
  */
 #define BLOCK_REGS 512
 #define PT_REGS_SIZE 168
+#define SUD_FRAME_ARGS 168           /* as syscall_sud.h */
+#define FAST_FRAME 232               /* SUD_FRAME_SIZE: struct sud_fast_frame (syscall_sud.h) */
 
 	.section .text.bpfvm_sud, "ax", @progbits
 	.globl sud_code_start, sud_code_end
@@ -107,7 +109,11 @@ sud_raw_clone:
  * stale), calls sud_fast_exit if the call was reported, and jumps back to
  * the site with rax the result, rcx and r11 as a syscall leaves them (the
  * return rip, the flags).  Registers the C code preserves itself (rbp,
- * r13-r15) are not reloaded: the handlers cannot change pt_regs.
+ * r13-r15) are not reloaded: the handlers cannot change pt_regs.  The
+ * frame is a struct sud_fast_frame (syscall_sud.h): the six arguments are
+ * also stored in order after the pt_regs, the handlers' args[6] (C
+ * gathering them from pt_regs read pairs of fields just stored one by one
+ * as 16-byte loads, which store forwarding cannot serve).
  *
  * sud_fast_entry_lean serves sites whose function uses no vector register
  * and no std, and whose status flags are dead after the syscall (proven
@@ -120,7 +126,7 @@ sud_raw_clone:
 	mov (%rsp), %rcx             /* rcx: return rip, as syscall sets it */
 	pushfq
 	pop %r11                     /* r11: rflags, as syscall sets it */
-	sub $PT_REGS_SIZE, %rsp
+	sub $FAST_FRAME, %rsp
 	mov %r15, 0(%rsp)
 	mov %r14, 8(%rsp)
 	mov %r13, 16(%rsp)
@@ -140,9 +146,15 @@ sud_raw_clone:
 	mov %rcx, 128(%rsp)
 	movq $0x33, 136(%rsp)
 	mov %r11, 144(%rsp)
-	lea PT_REGS_SIZE+8+128(%rsp), %rax
+	lea FAST_FRAME+8+128(%rsp), %rax
 	mov %rax, 152(%rsp)
 	movq $0x2b, 160(%rsp)
+	mov %rdi, SUD_FRAME_ARGS+0(%rsp)
+	mov %rsi, SUD_FRAME_ARGS+8(%rsp)
+	mov %rdx, SUD_FRAME_ARGS+16(%rsp)
+	mov %r10, SUD_FRAME_ARGS+24(%rsp)
+	mov %r8, SUD_FRAME_ARGS+32(%rsp)
+	mov %r9, SUD_FRAME_ARGS+40(%rsp)
 	mov %rsp, %rbx
 	and $-16, %rsp
 .endm
@@ -187,7 +199,7 @@ sud_raw_clone:
 	mov 104(%rsp), %rsi
 	mov 112(%rsp), %rdi
 	mov 128(%rsp), %rcx
-	lea PT_REGS_SIZE+8+128(%rsp), %rsp
+	lea FAST_FRAME+8+128(%rsp), %rsp
 	jmp *%rcx
 .endm
 

@@ -37,16 +37,25 @@ void sud_child_entry(struct sud_child_block *block);
 
 /* The rewritten path: a site's stub jumps to sud_fast_entry, or to
  * sud_fast_entry_lean where the site needs neither xmm0-15 nor its flags
- * kept (assembly), which saves the registers as a pt_regs, calls
+ * kept (assembly), which saves the registers as a pt_regs and the
+ * syscall's arguments as an array in a struct sud_fast_frame, calls
  * sud_fast_enter, makes the system call itself unless that made it
- * (SUD_FAST_DONE, result in regs->rax), puts the result in regs->rax and
+ * (SUD_FAST_DONE, result in regs.rax), puts the result in regs.rax and
  * calls sud_fast_exit if the call was reported (SUD_FAST_REPORTED). */
 #define SUD_FAST_REPORTED 1
 #define SUD_FAST_DONE 2
+struct sud_fast_frame {
+	struct pt_regs regs;         /* offset 0 */
+	unsigned long args[6];       /* offset SUD_FRAME_ARGS, in the syscall's order */
+	void *self;                  /* the thread's state, from sud_fast_enter to sud_fast_exit */
+	unsigned long pad;           /* the frame is a multiple of 16 bytes */
+};
+#define SUD_FRAME_ARGS 168
+#define SUD_FRAME_SIZE 232
 void sud_fast_entry(void);
 void sud_fast_entry_lean(void);
-unsigned sud_fast_enter(struct pt_regs *regs);
-void sud_fast_exit(struct pt_regs *regs);
+unsigned sud_fast_enter(struct sud_fast_frame *frame);
+void sud_fast_exit(struct sud_fast_frame *frame);
 
 /* syscall_rewrite.c.  Called from the SIGSYS handler after a trap at the
  * syscall instruction ending at `after` for syscall nr: rewrites the site

@@ -56,6 +56,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,22 +165,35 @@ static void regs_from_ucontext(struct pt_regs *r, const ucontext_t *uc, long nr)
 	};
 }
 
-static void report_enter(long nr, const unsigned long args[6], const struct pt_regs *regs)
+/* The handlers run with the thread's depth raised: what they do is not
+ * reported.  self is &sud_self, which the rewritten path reads once. */
+static void report_enter_of(struct sud_thread *self, long nr, const unsigned long args[6], const struct pt_regs *regs)
 {
 	if (!sud.handlers.enter)
 		return;
-	sud_self.depth++;
+	self->depth++;
 	sud.handlers.enter(sud.user, nr, args, regs);
-	sud_self.depth--;
+	self->depth--;
 }
 
-static void report_exit(long nr, const unsigned long args[6], long ret)
+static void report_exit_of(struct sud_thread *self, long nr, const unsigned long args[6], const struct pt_regs *regs,
+                           long ret)
 {
 	if (!sud.handlers.exit)
 		return;
-	sud_self.depth++;
-	sud.handlers.exit(sud.user, nr, args, ret);
-	sud_self.depth--;
+	self->depth++;
+	sud.handlers.exit(sud.user, nr, args, regs, ret);
+	self->depth--;
+}
+
+static void report_enter(long nr, const unsigned long args[6], const struct pt_regs *regs)
+{
+	report_enter_of(&sud_self, nr, args, regs);
+}
+
+static void report_exit(long nr, const unsigned long args[6], const struct pt_regs *regs, long ret)
+{
+	report_exit_of(&sud_self, nr, args, regs, ret);
 }
 
 static bool reporting(void)
@@ -355,8 +369,10 @@ void sud_child_entry(struct sud_child_block *b)
 {
 	sud_self.depth = 0;
 	thread_switch(true);
-	if (reporting())
-		report_exit(b->nr, b->args, 0);
+	if (reporting()) {
+		b->regs.rax = 0;   /* the child's result */
+		report_exit(b->nr, b->args, &b->regs, 0);
+	}
 	raw4(SYS_rt_sigprocmask, SIG_SETMASK, (unsigned long)&b->sigmask, 0, sizeof b->sigmask);
 	sud_self.selector = SUD_SELECTOR_BLOCK;
 }
@@ -403,8 +419,10 @@ static void dispatch_trap(const siginfo_t *info, ucontext_t *uc)
 	}
 	long ret = perform_trapped(nr, a, uc, &regs);
 	g[REG_RAX] = ret;
-	if (report)
-		report_exit(nr, a, ret);
+	if (report) {
+		regs.rax = (unsigned long)ret;
+		report_exit(nr, a, &regs, ret);
+	}
 	if (report && sud.rewrite && !needs_signal_frame(nr))
 		sud_rewrite_site((uintptr_t)g[REG_RIP], nr);
 }
@@ -430,39 +448,39 @@ static void on_sigsys(int sig, siginfo_t *info, void *uc)
 
 /* ---- the rewritten path ---- */
 
-static void args_from_regs(unsigned long a[6], const struct pt_regs *r)
-{
-	a[0] = r->rdi, a[1] = r->rsi, a[2] = r->rdx, a[3] = r->r10, a[4] = r->r8, a[5] = r->r9;
-}
+/* syscall_entry.S builds the frame with these offsets (FAST_FRAME). */
+_Static_assert(offsetof(struct sud_fast_frame, args) == SUD_FRAME_ARGS, "sud_fast_frame: args");
+_Static_assert(sizeof(struct sud_fast_frame) == SUD_FRAME_SIZE, "sud_fast_frame: size");
 
-unsigned sud_fast_enter(struct pt_regs *r)
+/* The thread's state is found once, here (a library's thread-local
+ * variable may cost a __tls_get_addr call each time), and kept in the
+ * frame for sud_fast_exit. */
+unsigned sud_fast_enter(struct sud_fast_frame *f)
 {
-	long nr = (long)r->orig_rax;
-	unsigned long a[6];
+	struct sud_thread *self = &sud_self;
+	long nr = (long)f->regs.orig_rax;
 	unsigned how = 0;
-	args_from_regs(a, r);
-	if (reporting()) {
+	f->self = self;
+	if (atomic_load_explicit(&sud.active, memory_order_acquire) && self->depth == 0) {
 		/* A plain increment, not a locked one (a locked add costs more
 		 * than the rest of this path): calls of several threads at once
 		 * may be counted as one. */
 		atomic_store_explicit(&sud.rewritten_calls,
 				      atomic_load_explicit(&sud.rewritten_calls, memory_order_relaxed) + 1,
 				      memory_order_relaxed);
-		report_enter(nr, a, r);
+		report_enter_of(self, nr, f->args, &f->regs);
 		how |= SUD_FAST_REPORTED;
 	}
 	if (nr == SYS_rt_sigprocmask || nr == SYS_rt_sigaction) {
-		r->rax = (unsigned long)perform(nr, a);
+		f->regs.rax = (unsigned long)perform(nr, f->args);
 		how |= SUD_FAST_DONE;
 	}
 	return how;
 }
 
-void sud_fast_exit(struct pt_regs *r)
+void sud_fast_exit(struct sud_fast_frame *f)
 {
-	unsigned long a[6];
-	args_from_regs(a, r);
-	report_exit((long)r->orig_rax, a, (long)r->rax);
+	report_exit_of(f->self, (long)f->regs.orig_rax, f->args, &f->regs, (long)f->regs.rax);
 }
 
 /* ---- switching every thread ---- */

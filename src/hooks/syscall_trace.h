@@ -35,11 +35,13 @@
  * themselves are performed without being reported.  enter sees the
  * registers as sys_enter's pt_regs shows them (rax -ENOSYS, orig_rax the
  * number, rip after the syscall instruction); it cannot change them, as a
- * BPF program cannot.  exit is not called for rt_sigreturn, nor for
- * exit and exit_group (they do not return), as in the kernel. */
+ * BPF program cannot.  exit sees them as sys_exit's pt_regs shows them
+ * (the user's registers after the syscall, rax the result).  exit is not
+ * called for rt_sigreturn, nor for exit and exit_group (they do not
+ * return), as in the kernel. */
 struct syscall_handlers {
 	void (*enter)(void *user, long nr, const unsigned long args[6], const struct pt_regs *regs);
-	void (*exit)(void *user, long nr, const unsigned long args[6], long ret);
+	void (*exit)(void *user, long nr, const unsigned long args[6], const struct pt_regs *regs, long ret);
 };
 
 enum syscall_trace_flags {

@@ -590,18 +590,42 @@ int usdt_link_attach(const char *path, const char *provider, const char *name, u
 	return rc;
 }
 
-void usdt_link_detach(struct usdt_link *link)
+static void detach_sites(struct usdt_link *link)
 {
 	for (size_t i = 0; i < link->count; i++)
 		if (link->sites[i].attachment)
 			usdt_detach(link->sites[i].attachment);
+}
+
+void usdt_link_detach(struct usdt_link *link)
+{
+	detach_sites(link);
 	for (size_t i = 0; i < link->count; i++)
 		if (link->sites[i].spec_stored)
 			usdt_spec_remove(link->ids, link->sites[i].spec_id, link->sites[i].ip);
 	free(link);
 }
 
+void usdt_link_detach_sites(struct usdt_link *link)
+{
+	detach_sites(link);
+	free(link);
+}
+
 size_t usdt_link_sites(const struct usdt_link *link)
 {
 	return link->count;
+}
+
+const struct probe *usdt_link_site_probe(const struct usdt_link *link, size_t i)
+{
+	return i < link->count && link->sites[i].attachment ? usdt_attachment_probe(link->sites[i].attachment) : NULL;
+}
+
+uint64_t usdt_link_cookie(const struct usdt_link *link, uint64_t ip)
+{
+	for (size_t i = 0; link && i < link->count; i++)
+		if (link->sites[i].ip == ip && link->sites[i].spec_stored)
+			return link->sites[i].spec_id;
+	return 0;
 }

@@ -154,6 +154,15 @@ int usdt_link_attach(const char *path, const char *provider, const char *name, u
 		     bpfvm_error *err);
 /* Detaches every site, then takes their specs out of the maps. */
 void usdt_link_detach(struct usdt_link *link);
+/* Detaches every site and leaves the specs in the maps: a fork()ed
+ * child's copy of a link, whose parent uses the same ids and addresses
+ * in the same (shared) maps. */
+void usdt_link_detach_sites(struct usdt_link *link);
 size_t usdt_link_sites(const struct usdt_link *link);
+/* Site i's probe (NULL if not attached), for its stats. */
+const struct probe *usdt_link_site_probe(const struct usdt_link *link, size_t i);
+/* The attach cookie libbpf gives a program at the site at ip (its spec
+ * id), 0 if the link has no site there. */
+uint64_t usdt_link_cookie(const struct usdt_link *link, uint64_t ip);
 
 #endif

@@ -11,8 +11,9 @@
  * hooks; src/hooks) fills a struct trace_ctx on its own stack, calls
  * trace_ctx_enter() just before running the attached programs and
  * trace_ctx_leave() right after, then reads `override` and calls
- * trace_ctx_send_signal().  Nothing is allocated: the thread-local
- * pointer is the only state.  Outside a hook (test runs) it is NULL and
+ * trace_ctx_send_signal().  Runs nest (a hook run inside another's
+ * helper): leaving gives the outer run its context back.  Nothing is
+ * allocated: the thread-local pointer is the only state.  Outside a hook (test runs) it is NULL and
  * the tracing helpers (src/helpers/trace_helpers.c) behave as the
  * kernel's do with no event behind them: bpf_get_func_ip and
  * bpf_get_attach_cookie give 0, bpf_override_return fails with -EINVAL,
@@ -52,6 +53,15 @@ struct trace_ctx {
 	 * once the run is over, as the kernel's irq_work defers it */
 	int signal;
 	bool signal_thread;           /* to the thread, not the whole process */
+	/* A return probe engine swaps return addresses on the stack for its
+	 * return trampoline's: given where a return address lies (slot) and
+	 * what is there (ret), the real one (ret itself if not swapped), so
+	 * that the stack helpers show the caller, as the kernel's do.  NULL:
+	 * nothing is swapped. */
+	uint64_t (*real_return)(uint64_t slot, uint64_t ret);
+	/* the run this one interrupted on the same thread (a hook run from a
+	 * helper of another, or from a signal handler), restored on leaving */
+	struct trace_ctx *outer;
 };
 
 /* The calling thread's context while a hook runs its programs, else NULL. */
@@ -59,12 +69,14 @@ extern __thread struct trace_ctx *trace_ctx_current;
 
 static inline void trace_ctx_enter(struct trace_ctx *ctx)
 {
+	ctx->outer = trace_ctx_current;
 	trace_ctx_current = ctx;
 }
 
 static inline void trace_ctx_leave(void)
 {
-	trace_ctx_current = NULL;
+	struct trace_ctx *ctx = trace_ctx_current;
+	trace_ctx_current = ctx ? ctx->outer : NULL;
 }
 
 /* Sends the signal a program asked for (to the calling thread or its

@@ -12,9 +12,19 @@
  *                           it got meanwhile
  *   trace_target sum N      prints "sum S at ADDR": S the sum of N results
  *                           of trace_work(i, 2i), ADDR trace_work's address
+ *   trace_target malloc N   N malloc(16)s, each freed, then prints
+ *                           "mallocs N"
+ *   trace_target burst N    N calls, a 0.2 s pause, one more call
+ *   trace_target stack N    prints "stack main ADDR" (main's address), then
+ *                           calls stack_outer() N times, which calls
+ *                           stack_inner() (both keep frame pointers)
+ *   trace_target usdt N     N hits of the USDT probe bpfvmtrace:step
+ *                           (i, -3i, the short 7i), each printed
+ *                           "step I A B"
  *   trace_target serve      prints "ready PID", then reads commands from
  *                           stdin: "go N" (N calls of each, then "done"),
  *                           "tgo N" (the same in each of 4 new threads),
+ *                           "mgo N" (as `malloc N`), "ugo N" (as `usdt N`),
  *                           "bytes" (trace_work's first 16 bytes in hex,
  *                           read through /proc/self/mem), "quit"
  */
@@ -25,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sdt.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -75,6 +86,41 @@ static void threaded_calls(long n)
 		pthread_join(t[i], NULL);
 }
 
+static void mallocs(long n)
+{
+	long got = 0;
+	for (long i = 0; i < n; i++) {
+		void *volatile p = malloc(16);
+		got += p != NULL;
+		free(p);
+	}
+	printf("mallocs %ld\n", got);
+}
+
+/* A caller whose return a uretprobe swaps, and its callee, whose probe
+ * walks the stack through it: frame pointers kept for the walk. */
+__attribute__((noinline, optimize("no-omit-frame-pointer"))) void stack_inner(void)
+{
+	sink++;
+}
+
+__attribute__((noinline, optimize("no-omit-frame-pointer"))) void stack_outer(void)
+{
+	sink++;   /* the call lies past the bytes the probe's jump displaces */
+	stack_inner();
+	sink++;   /* not a tail call */
+}
+
+static void usdt_steps(long n)
+{
+	for (long i = 0; i < n; i++) {
+		long a = -3 * i;
+		short b = (short)(7 * i);
+		DTRACE_PROBE3(bpfvmtrace, step, i, a, b);
+		printf("step %ld %ld %d\n", i, a, b);
+	}
+}
+
 static void print_bytes(void)
 {
 	uint8_t b[16];
@@ -103,6 +149,10 @@ static int serve(void)
 		} else if (!strncmp(line, "tgo ", 4)) {
 			threaded_calls(atol(line + 4));
 			printf("done\n");
+		} else if (!strncmp(line, "mgo ", 4)) {
+			mallocs(atol(line + 4));
+		} else if (!strncmp(line, "ugo ", 4)) {
+			usdt_steps(atol(line + 4));
 		} else if (!strncmp(line, "bytes", 5)) {
 			print_bytes();
 		} else if (!strncmp(line, "quit", 4)) {
@@ -118,7 +168,7 @@ int main(int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[1], "serve"))
 		return serve();
 	if (argc != 3)
-		return fprintf(stderr, "usage: trace_target run|threads|fork|exec N | serve\n"), 2;
+		return fprintf(stderr, "usage: trace_target run|threads|fork|exec|signals|sum|malloc|burst|stack|usdt N | serve\n"), 2;
 	long n = atol(argv[2]);
 	if (!strcmp(argv[1], "run")) {
 		calls(n);
@@ -144,6 +194,18 @@ int main(int argc, char **argv)
 		for (long i = 0; i < n; i++)
 			sum += trace_work(i, 2 * i);
 		printf("sum %ld at %p\n", sum, (void *)trace_work);
+	} else if (!strcmp(argv[1], "malloc")) {
+		mallocs(n);
+	} else if (!strcmp(argv[1], "burst")) {
+		calls(n);
+		usleep(200000);
+		calls(1);
+	} else if (!strcmp(argv[1], "stack")) {
+		printf("stack main %p\n", (void *)main);
+		for (long i = 0; i < n; i++)
+			stack_outer();
+	} else if (!strcmp(argv[1], "usdt")) {
+		usdt_steps(n);
 	} else if (!strcmp(argv[1], "exec")) {
 		execl("/proc/self/exe", argv[0], "run", argv[2], (char *)NULL);
 		return 4;

@@ -70,12 +70,17 @@ static void on_enter(void *user, long nr, const unsigned long a[6], const struct
 		seen.bad_args++;
 }
 
-static void on_exit_(void *user, long nr, const unsigned long a[6], long ret)
+static void on_exit_(void *user, long nr, const unsigned long a[6], const struct pt_regs *regs, long ret)
 {
 	(void)user;
 	if (!seen.counting || nr < 0 || nr >= NR_MAX)
 		return;
 	seen.exit[nr]++;
+	/* sys_exit's registers: the result in rax, the number in orig_rax,
+	 * rip after the syscall instruction, the arguments still in theirs */
+	if ((long)regs->rax != ret || (long)regs->orig_rax != nr || regs->rip == 0 || regs->rsp == 0 ||
+	    (nr != SYS_clone && nr != SYS_clone3 && (regs->rdi != a[0] || regs->rsi != a[1] || regs->rdx != a[2])))
+		seen.bad_regs++;
 	if ((nr == SYS_getppid && ret != seen.ppid) || (nr == SYS_getpid && ret != getpid()) ||
 	    (nr == SYS_write && (int)a[0] == seen.devnull && ret != 5) || (nr == SYS_openat && ret < 0))
 		seen.bad_ret++;

@@ -1,7 +1,8 @@
 /*
  * test_trace_helpers.c - the tracing helpers' semantics and the stack
  * trace map: bpf_get_func_ip, bpf_get_attach_cookie and
- * bpf_override_return with and without a hook's tracing context,
+ * bpf_override_return with and without a hook's tracing context, and
+ * with one hook run nested in another,
  * bpf_send_signal(_thread) deferred at a hook and immediate outside one,
  * bpf_get_stack and bpf_get_stackid over a known call chain of this test
  * (built with frame pointers: CMakeLists.txt), their flags and errors,
@@ -92,6 +93,28 @@ static void test_func_ip_cookie_override(void)
 		CHECK(overridden == 0 && t.override && t.override_value == 42 && regs.rax == 42,
 		      "override_return at an entry probe: rc %lld, override %d value %llu rax %llu", (long long)overridden,
 		      t.override, (unsigned long long)t.override_value, (unsigned long long)regs.rax);
+	}
+}
+
+/* A hook run nested in another on the same thread (a probe hit from a
+ * helper of a run) sees its own event, and the outer run its own again
+ * after it: leaving used to clear the outer run's context. */
+static void test_nested_contexts(void)
+{
+	struct prog ip = call_prog(BPF_FUNC_get_func_ip, NULL);
+	for (int e = 0; e < 2; e++) {
+		struct pt_regs regs = { 0 };
+		struct trace_ctx outer = { .func_ip = 0x401000, .regs = &regs }, inner = { .func_ip = 0x402000, .regs = &regs };
+		trace_ctx_enter(&outer);
+		trace_ctx_enter(&inner);
+		uint64_t inner_ip = run_kprobe(&ip, NULL, &regs, engines[e]);
+		trace_ctx_leave();
+		uint64_t outer_ip = run_kprobe(&ip, NULL, &regs, engines[e]);
+		trace_ctx_leave();
+		uint64_t after = run_kprobe(&ip, NULL, &regs, engines[e]);
+		CHECK(inner_ip == 0x402000 && outer_ip == 0x401000 && after == 0,
+		      "nested hook runs: func ip 0x%llx inside, 0x%llx outside it, 0x%llx after both",
+		      (unsigned long long)inner_ip, (unsigned long long)outer_ip, (unsigned long long)after);
 	}
 }
 
@@ -452,6 +475,7 @@ int main(void)
 		return 1;
 	}
 	test_func_ip_cookie_override();
+	test_nested_contexts();
 	test_host_ids();
 	test_send_signal();
 	test_stack_map_attributes();
