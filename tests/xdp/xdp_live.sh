@@ -85,7 +85,10 @@ attach_start() {   # PROG [OPTIONS]
 		2>"$TMP/err" &
 	ATTACH_PID=$!
 	for _ in $(seq 100); do
-		grep -q "attached to" "$TMP/err" && return 0
+		# (a veth drops some 20 ms of frames while its XDP is enabled
+		# again after `xdp off`, bpfvm's steering program's fallback:
+		# traffic starts once that is over)
+		grep -q "attached to" "$TMP/err" && sleep 0.3 && return 0
 		kill -0 $ATTACH_PID 2>/dev/null || break
 		sleep 0.05
 	done
