@@ -60,7 +60,7 @@ foreach(line ${layer_lines})
   # Only functions marked BPFVM_API (include/bpfvm/api.h) leave the library.
   set_target_properties(bpfvm_layer_${layer} PROPERTIES C_VISIBILITY_PRESET hidden)
   target_include_directories(bpfvm_layer_${layer} PRIVATE ${root} ${PROJECT_SOURCE_DIR}/include)
-  target_link_libraries(bpfvm_layer_${layer} PRIVATE PkgConfig::LIBELF PkgConfig::LIBBPF PkgConfig::ZLIB PkgConfig::CAPSTONE)
+  target_link_libraries(bpfvm_layer_${layer} PRIVATE PkgConfig::LIBELF PkgConfig::LIBBPF PkgConfig::ZLIB PkgConfig::CAPSTONE PkgConfig::LIBXDP)
 
   list(APPEND BPFVM_LAYER_OBJECTS $<TARGET_OBJECTS:bpfvm_layer_${layer}>)
   list(APPEND BPFVM_SOURCES ${srcs})
@@ -69,7 +69,7 @@ foreach(line ${layer_lines})
 
   add_library(bpfvm_layercheck_${layer} SHARED ${BPFVM_LAYER_OBJECTS})
   target_link_options(bpfvm_layercheck_${layer} PRIVATE -Wl,--no-undefined)
-  target_link_libraries(bpfvm_layercheck_${layer} PRIVATE Threads::Threads PkgConfig::LIBELF PkgConfig::LIBBPF PkgConfig::ZLIB PkgConfig::CAPSTONE)
+  target_link_libraries(bpfvm_layercheck_${layer} PRIVATE Threads::Threads PkgConfig::LIBELF PkgConfig::LIBBPF PkgConfig::ZLIB PkgConfig::CAPSTONE PkgConfig::LIBXDP)
   set_target_properties(bpfvm_layercheck_${layer} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/layers)
 endforeach()
 

@@ -20,6 +20,7 @@ PACKAGES=(
   libpcap-dev        # reading and writing packet captures
   bpftool            # the kernel oracle's view of programs (tests, benchmarks)
   clang-16           # CO-RE programs using bpf_core_type_matches (clang 14 crashes on it)
+  libxdp-dev         # <xdp/xsk.h>: AF_XDP sockets and UMEM for `bpfvm xdp attach`
 )
 
 missing=()

@@ -54,6 +54,9 @@ static void usage_main(FILE *f)
 	        "                               attach an object's programs in live processes\n"
 	        "  hook {list|attach|detach|replace|pin} --socket PATH | --pid PID ...\n"
 	        "                               a running host's hooks and their programs\n"
+	        "  xdp {attach IFACE OBJ [--prog NAME] [--queues N] [--duration S] [-j] | detach IFACE}\n"
+	        "                               an XDP program on a live interface, run in user space\n"
+	        "                               (AF_XDP), and its removal\n"
 	        "  help                         this text\n"
 	        "\n"
 	        "FILE is assembly text (.s, .asm), a bpf_conformance test (.data: its\n"
@@ -489,6 +492,8 @@ int main(int argc, char **argv)
 		return cmd_trace(argc - 1, argv + 1);
 	if (!strcmp(cmd, "hook"))
 		return cmd_hook(argc - 1, argv + 1);
+	if (!strcmp(cmd, "xdp"))
+		return cmd_xdp(argc - 1, argv + 1);
 	fail("unknown command '%s'", cmd);
 	usage_main(stderr);
 	return 1;

@@ -98,4 +98,7 @@ void drain_ringbufs(struct bpfvm_instance *inst, int (*record)(void *map_name, v
 /* A running host's hooks (tools/cmd_hook.c). */
 int cmd_hook(int argc, char **argv);
 
+/* XDP programs on live interfaces through AF_XDP (tools/cmd_xdp.c). */
+int cmd_xdp(int argc, char **argv);
+
 #endif

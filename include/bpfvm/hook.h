@@ -129,6 +129,21 @@ BPFVM_API size_t bpfvm_hook_links(const bpfvm_hook *hook, bpfvm_hook_link_info *
  * the programs after it do not run). */
 BPFVM_API int bpfvm_hook_run(bpfvm_hook *hook, void *ctx, uint64_t *result, bpfvm_error *err);
 
+struct xdp_md; /* the kernel's, from <linux/bpf.h> */
+
+/* Runs an XDP hook's programs (a BPFVM_HOOK_CTX_PROG_TYPE hook of
+ * BPF_PROG_TYPE_XDP) over one frame, as bpfvm_hook_run does, with the
+ * frame known to the packet helpers: bpf_xdp_adjust_head, _tail and _meta
+ * then move the packet within it as the kernel's do (a bpfvm_hook_run of
+ * an XDP hook has no frame, and they fail).  ctx's data_meta, data and
+ * data_end point into frame[0, frame_size), which must lie below 4 GiB
+ * (xdp_md's packet fields are u32 addresses, as in the kernel's UAPI),
+ * with the kernel's room around the packet: 256 bytes of headroom before
+ * data (XDP_PACKET_HEADROOM) and 320 after data_end.  After the run, ctx
+ * holds the packet as the programs left it. */
+BPFVM_API int bpfvm_hook_run_xdp(bpfvm_hook *hook, struct xdp_md *ctx, void *frame, size_t frame_size,
+                                 uint64_t *result, bpfvm_error *err);
+
 /* Registers the calling thread for hook runs (a thread's first run does
  * otherwise, allocating): for threads whose first run may come from a
  * signal handler. */

@@ -546,15 +546,15 @@ void bpfvm_hook_free(bpfvm_hook *hook)
 
 /* A program through the API: one loaded without jit, or a run nested in
  * another on this thread (whose direct run is in use). */
-static int run_through_api(const bpfvm_hook *h, const struct hook_link *l, void *ctx, uint64_t *r0,
-                           bpfvm_error *err)
+static int run_through_api(const bpfvm_hook *h, const struct hook_link *l, void *ctx, struct hook_state *frame,
+                           uint64_t *r0, bpfvm_error *err)
 {
 	BPFVM_OPTS(bpfvm_run_opts, ro,
 		.args = { (uint64_t)(uintptr_t)ctx, h->arg2 },
 		.mode = BPFVM_UNCHECKED,
 		.user = h->user,
 	);
-	return program_run_hooked(l->prog, &ro, NULL, r0, err);
+	return program_run_hooked(l->prog, &ro, frame, r0, err);
 }
 
 /* A link's program, through its compiled code. */
@@ -588,13 +588,13 @@ static inline bool combine(const bpfvm_hook *h, const struct hook_link *l, uint6
 }
 
 static int run_links(const bpfvm_hook *h, const struct hook_links *links, struct run_direct *d, void *ctx,
-                     uint64_t *result, bpfvm_error *err)
+                     struct hook_state *frame, uint64_t *result, bpfvm_error *err)
 {
 	uint64_t acc = h->empty_result;
 	for (size_t i = 0; i < links->count; i++) {
 		const struct hook_link *l = &links->link[i];
 		uint64_t r0;
-		int rc = d && l->entry ? run_direct(h, l, d, ctx, &r0, err) : run_through_api(h, l, ctx, &r0, err);
+		int rc = d && l->entry ? run_direct(h, l, d, ctx, &r0, err) : run_through_api(h, l, ctx, frame, &r0, err);
 		if (rc)
 			return rc;
 		if (combine(h, l, r0, &acc))
@@ -606,30 +606,37 @@ static int run_links(const bpfvm_hook *h, const struct hook_links *links, struct
 
 /* A run from inside another on this thread: the outer run's epoch keeps
  * what this one reads alive, and its direct run is in use. */
-static __attribute__((noinline)) int run_nested(bpfvm_hook *hook, void *ctx, uint64_t *result, bpfvm_error *err)
+static __attribute__((noinline)) int run_nested(bpfvm_hook *hook, void *ctx, struct hook_state *frame,
+                                                uint64_t *result, bpfvm_error *err)
 {
 	const struct hook_links *links = atomic_load_explicit(&hook->links, memory_order_acquire);
-	return run_links(hook, links, NULL, ctx, result, err);
+	return run_links(hook, links, NULL, ctx, frame, result, err);
 }
 
+static int hook_run(bpfvm_hook *hook, void *ctx, struct hook_state *frame, uint64_t *result, bpfvm_error *err);
+
 /* A thread's first run, a null argument, or a nested run. */
-static __attribute__((noinline)) int run_unusual(bpfvm_hook *hook, void *ctx, uint64_t *result, bpfvm_error *err)
+static __attribute__((noinline)) int run_unusual(bpfvm_hook *hook, void *ctx, struct hook_state *frame,
+                                                 uint64_t *result, bpfvm_error *err)
 {
 	if (!hook || !result)
 		return error_set(err, -EINVAL, -1, "bpfvm_hook_run: null argument");
 	if (!hook_self) {
 		int rc = bpfvm_hook_thread_prepare(err);
-		return rc ? rc : bpfvm_hook_run(hook, ctx, result, err);
+		return rc ? rc : hook_run(hook, ctx, frame, result, err);
 	}
-	return run_nested(hook, ctx, result, err);
+	return run_nested(hook, ctx, frame, result, err);
 }
 
-int bpfvm_hook_run(bpfvm_hook *hook, void *ctx, uint64_t *result, bpfvm_error *err)
+/* frame: the XDP frame the packet helpers work on (NULL: none); a
+ * constant NULL in bpfvm_hook_run, so its path stays as it was. */
+static inline __attribute__((always_inline)) int hook_run(bpfvm_hook *hook, void *ctx, struct hook_state *frame,
+                                                         uint64_t *result, bpfvm_error *err)
 {
 	struct hook_thread *self = hook_self;
 	if (__builtin_expect(!self || !hook || !result ||
 	                     atomic_load_explicit(&self->epoch, memory_order_relaxed) != 0, 0))
-		return run_unusual(hook, ctx, result, err);
+		return run_unusual(hook, ctx, frame, result, err);
 	atomic_store_explicit(&self->epoch, atomic_load_explicit(&hook_epoch, memory_order_acquire),
 	                      memory_order_relaxed);
 	/* the epoch store before the links load: a writer's membarrier(2)
@@ -639,11 +646,31 @@ int bpfvm_hook_run(bpfvm_hook *hook, void *ctx, uint64_t *result, bpfvm_error *e
 	else
 		atomic_signal_fence(memory_order_seq_cst);
 	const struct hook_links *links = atomic_load_explicit(&hook->links, memory_order_acquire);
+	if (frame)
+		self->direct.run.hook = frame;
 	int rc;
 	if (__builtin_expect(links->one_direct, 1))
 		rc = run_direct(hook, &links->link[0], &self->direct, ctx, result, err);
 	else
-		rc = run_links(hook, links, &self->direct, ctx, result, err);
+		rc = run_links(hook, links, &self->direct, ctx, frame, result, err);
+	if (frame)
+		self->direct.run.hook = NULL;   /* the next plain run has no frame */
 	atomic_store_explicit(&self->epoch, 0, memory_order_release);
 	return rc;
+}
+
+int bpfvm_hook_run(bpfvm_hook *hook, void *ctx, uint64_t *result, bpfvm_error *err)
+{
+	return hook_run(hook, ctx, NULL, result, err);
+}
+
+int bpfvm_hook_run_xdp(bpfvm_hook *hook, struct xdp_md *ctx, void *frame, size_t frame_size, uint64_t *result,
+                       bpfvm_error *err)
+{
+	if (__builtin_expect(!hook || hook->prog_type != BPF_PROG_TYPE_XDP || !ctx || !frame, 0))
+		return error_set(err, -EINVAL, -1, "bpfvm_hook_run_xdp: %s", !hook || !ctx || !frame ?
+		                 "null argument" : "the hook does not take XDP programs");
+	struct hook_state state = { .prog_type = BPF_PROG_TYPE_XDP, .frame = frame, .frame_len = frame_size,
+	                            .alloc_len = frame_size, .ctx = ctx, .ctx_len = sizeof *ctx };
+	return hook_run(hook, ctx, &state, result, err);
 }
