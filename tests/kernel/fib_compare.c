@@ -27,6 +27,7 @@
 
 #include "bpfvm/bpfvm.h"
 #include "support/check.h"
+#include "support/kbpf.h"
 
 struct code {
 	struct bpf_insn i[64];
@@ -85,12 +86,6 @@ struct result {
 	struct bpf_fib_lookup out;
 	char msg[256];
 };
-
-static int kbpf(int cmd, union bpf_attr *attr)
-{
-	long rc = syscall(__NR_bpf, cmd, attr, sizeof *attr);
-	return rc < 0 ? -errno : (int)rc;
-}
 
 static void krun(const struct code *c, const struct bpf_fib_lookup *in, struct result *r)
 {

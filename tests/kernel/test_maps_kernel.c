@@ -26,6 +26,7 @@
 #include <linux/btf.h>
 
 #include "support/maps_test.h"
+#include "support/kbpf.h"
 
 static unsigned ncpus;
 static uint64_t rng_state = 0x5eed;
@@ -44,12 +45,6 @@ static uint32_t rnd_below(uint32_t n)
 }
 
 /* ---- the kernel side -------------------------------------------------------- */
-
-static int kbpf(int cmd, union bpf_attr *attr)
-{
-	long rc = syscall(__NR_bpf, cmd, attr, sizeof *attr);
-	return rc < 0 ? -errno : (int)rc;
-}
 
 struct kdef {
 	uint32_t type, key_size, value_size, max_entries, flags;
@@ -76,27 +71,6 @@ static int kcreate(const struct kdef *d)
 		a.btf_value_type_id = d->btf_value;
 	}
 	return kbpf(BPF_MAP_CREATE, &a);
-}
-
-static int kop(int cmd, int fd, const void *key, void *value, uint64_t flags)
-{
-	union bpf_attr a;
-	memset(&a, 0, sizeof a);
-	a.map_fd = (uint32_t)fd;
-	a.key = (uint64_t)(uintptr_t)key;
-	a.value = (uint64_t)(uintptr_t)value;
-	a.flags = flags;
-	return kbpf(cmd, &a);
-}
-
-static int knext(int fd, const void *key, void *next)
-{
-	union bpf_attr a;
-	memset(&a, 0, sizeof a);
-	a.map_fd = (uint32_t)fd;
-	a.key = (uint64_t)(uintptr_t)key;
-	a.next_key = (uint64_t)(uintptr_t)next;
-	return kbpf(BPF_MAP_GET_NEXT_KEY, &a);
 }
 
 static uint32_t kmap_id(int fd)

@@ -24,6 +24,7 @@
 
 #include "bpfvm/bpfvm.h"
 #include "support/check.h"
+#include "support/kbpf.h"
 
 struct code {
 	struct bpf_insn i[64];
@@ -39,12 +40,6 @@ static void put_imm64(struct code *c, uint8_t reg, uint64_t v)
 {
 	put(c, BPF_LD | BPF_DW | BPF_IMM, reg, 0, 0, (int32_t)(uint32_t)v);
 	put(c, 0, 0, 0, 0, (int32_t)(uint32_t)(v >> 32));
-}
-
-static int kbpf(int cmd, union bpf_attr *attr)
-{
-	long rc = syscall(__NR_bpf, cmd, attr, sizeof *attr);
-	return rc < 0 ? -errno : (int)rc;
 }
 
 struct result {

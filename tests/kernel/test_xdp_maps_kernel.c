@@ -37,6 +37,7 @@
 #include "bpfvm/verifier.h"
 #include "support/check.h"
 #include "support/maps_test.h"
+#include "support/kbpf.h"
 
 #ifndef AF_XDP
 #define AF_XDP 44
@@ -56,12 +57,6 @@ static uint64_t rnd(void)
 
 /* ---- the kernel side -------------------------------------------------------- */
 
-static int kbpf(int cmd, union bpf_attr *attr)
-{
-	long rc = syscall(__NR_bpf, cmd, attr, sizeof *attr);
-	return rc < 0 ? -errno : (int)rc;
-}
-
 static int kcreate(uint32_t type, uint32_t key_size, uint32_t value_size, uint32_t max_entries, uint32_t flags)
 {
 	union bpf_attr a;
@@ -72,27 +67,6 @@ static int kcreate(uint32_t type, uint32_t key_size, uint32_t value_size, uint32
 	a.max_entries = max_entries;
 	a.map_flags = flags;
 	return kbpf(BPF_MAP_CREATE, &a);
-}
-
-static int kop(int cmd, int fd, const void *key, void *value, uint64_t flags)
-{
-	union bpf_attr a;
-	memset(&a, 0, sizeof a);
-	a.map_fd = (uint32_t)fd;
-	a.key = (uint64_t)(uintptr_t)key;
-	a.value = (uint64_t)(uintptr_t)value;
-	a.flags = flags;
-	return kbpf(cmd, &a);
-}
-
-static int knext(int fd, const void *key, void *next)
-{
-	union bpf_attr a;
-	memset(&a, 0, sizeof a);
-	a.map_fd = (uint32_t)fd;
-	a.key = (uint64_t)(uintptr_t)key;
-	a.next_key = (uint64_t)(uintptr_t)next;
-	return kbpf(BPF_MAP_GET_NEXT_KEY, &a);
 }
 
 /* ---- pairs ------------------------------------------------------------------- */
