@@ -29,55 +29,45 @@
 #include "support/check.h"
 #include "support/kbpf.h"
 
-struct code {
-	struct bpf_insn i[64];
-	size_t n;
-};
-
-static void put(struct code *c, uint8_t op, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
-{
-	c->i[c->n++] = (struct bpf_insn){ .code = op, .dst_reg = dst, .src_reg = src, .off = off, .imm = imm };
-}
-
 static uint32_t prog_type = BPF_PROG_TYPE_XDP;
 
 /* r2 = data, r3 = data_end (of struct xdp_md or struct __sk_buff); if
  * data + 64 > data_end: return 1000. */
-static void put_packet_check(struct code *c)
+static void put_packet_check(struct kcode *c)
 {
 	bool xdp = prog_type == BPF_PROG_TYPE_XDP;
-	put(c, BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_6, xdp ? 0 : 76, 0);
-	put(c, BPF_LDX | BPF_MEM | BPF_W, BPF_REG_3, BPF_REG_6, xdp ? 4 : 80, 0);
-	put(c, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_4, BPF_REG_2, 0, 0);
-	put(c, BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_4, 0, 0, 64);
-	put(c, BPF_JMP | BPF_JLE | BPF_X, BPF_REG_4, BPF_REG_3, 2, 0);
-	put(c, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1000);
-	put(c, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	kput(c, BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_6, xdp ? 0 : 76, 0);
+	kput(c, BPF_LDX | BPF_MEM | BPF_W, BPF_REG_3, BPF_REG_6, xdp ? 4 : 80, 0);
+	kput(c, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_4, BPF_REG_2, 0, 0);
+	kput(c, BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_4, 0, 0, 64);
+	kput(c, BPF_JMP | BPF_JLE | BPF_X, BPF_REG_4, BPF_REG_3, 2, 0);
+	kput(c, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1000);
+	kput(c, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 }
 
-static void build(struct code *c, int32_t plen, int32_t flags)
+static void build(struct kcode *c, int32_t plen, int32_t flags)
 {
 	c->n = 0;
-	put(c, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0);
+	kput(c, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0);
 	put_packet_check(c);
 	for (int16_t o = 0; o < 64; o += 8) {
-		put(c, BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_5, BPF_REG_2, o, 0);
-		put(c, BPF_STX | BPF_MEM | BPF_DW, BPF_REG_10, BPF_REG_5, (int16_t)(o - 64), 0);
+		kput(c, BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_5, BPF_REG_2, o, 0);
+		kput(c, BPF_STX | BPF_MEM | BPF_DW, BPF_REG_10, BPF_REG_5, (int16_t)(o - 64), 0);
 	}
-	put(c, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_6, 0, 0);
-	put(c, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0);
-	put(c, BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -64);
-	put(c, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_3, 0, 0, plen);
-	put(c, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_4, 0, 0, flags);
-	put(c, BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_fib_lookup);
-	put(c, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_7, BPF_REG_0, 0, 0);
+	kput(c, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_6, 0, 0);
+	kput(c, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0);
+	kput(c, BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -64);
+	kput(c, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_3, 0, 0, plen);
+	kput(c, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_4, 0, 0, flags);
+	kput(c, BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_fib_lookup);
+	kput(c, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_7, BPF_REG_0, 0, 0);
 	put_packet_check(c);
 	for (int16_t o = 0; o < 64; o += 8) {
-		put(c, BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_5, BPF_REG_10, (int16_t)(o - 64), 0);
-		put(c, BPF_STX | BPF_MEM | BPF_DW, BPF_REG_2, BPF_REG_5, o, 0);
+		kput(c, BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_5, BPF_REG_10, (int16_t)(o - 64), 0);
+		kput(c, BPF_STX | BPF_MEM | BPF_DW, BPF_REG_2, BPF_REG_5, o, 0);
 	}
-	put(c, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_0, BPF_REG_7, 0, 0);
-	put(c, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	kput(c, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_0, BPF_REG_7, 0, 0);
+	kput(c, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 }
 
 struct result {
@@ -87,37 +77,25 @@ struct result {
 	char msg[256];
 };
 
-static void krun(const struct code *c, const struct bpf_fib_lookup *in, struct result *r)
+static void krun(const struct kcode *c, const struct bpf_fib_lookup *in, struct result *r)
 {
 	memset(r, 0, sizeof *r);
-	union bpf_attr a;
-	memset(&a, 0, sizeof a);
-	a.prog_type = prog_type;
-	a.insns = (uint64_t)(uintptr_t)c->i;
-	a.insn_cnt = (uint32_t)c->n;
-	a.license = (uint64_t)(uintptr_t)"GPL";
-	int fd = kbpf(BPF_PROG_LOAD, &a);
+	int fd = kprog_load(prog_type, c->i, c->n);
 	if (fd < 0) {
 		r->rc = fd;
 		return;
 	}
 	uint8_t pkt[64];
 	memcpy(pkt, in, 64);
-	memset(&a, 0, sizeof a);
-	a.test.prog_fd = (uint32_t)fd;
-	a.test.data_in = (uint64_t)(uintptr_t)pkt;
-	a.test.data_size_in = sizeof pkt;
-	a.test.data_out = (uint64_t)(uintptr_t)&r->out;
-	a.test.data_size_out = sizeof r->out;
-	a.test.repeat = 1;
-	r->rc = kbpf(BPF_PROG_TEST_RUN, &a);
-	r->retval = (int32_t)a.test.retval;
+	uint32_t retval = 0;
+	r->rc = kprog_test_run(fd, pkt, sizeof pkt, &r->out, sizeof r->out, NULL, &retval);
+	r->retval = (int32_t)retval;
 	close(fd);
 }
 
 static bpfvm_helpers *helpers;
 
-static void brun(const struct code *c, const struct bpf_fib_lookup *in, struct result *r)
+static void brun(const struct kcode *c, const struct bpf_fib_lookup *in, struct result *r)
 {
 	memset(r, 0, sizeof *r);
 	BPFVM_OPTS(bpfvm_load_opts, lo, .helpers = helpers, .prog_type = prog_type);
@@ -176,7 +154,7 @@ static void params_of(const struct fib_case *fc, struct bpf_fib_lookup *p)
 
 static void compare(const struct fib_case *fc)
 {
-	struct code c;
+	struct kcode c;
 	build(&c, fc->plen ? fc->plen : 64, fc->flags);
 	struct bpf_fib_lookup in;
 	params_of(fc, &in);
@@ -193,7 +171,7 @@ static void compare(const struct fib_case *fc)
 
 static void refused(const struct fib_case *fc, const char *want)
 {
-	struct code c;
+	struct kcode c;
 	build(&c, 64, fc->flags);
 	struct bpf_fib_lookup in;
 	params_of(fc, &in);

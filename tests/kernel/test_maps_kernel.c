@@ -994,25 +994,13 @@ static void emit_stack_words(struct insn_buf *b, int16_t off, const uint32_t *wo
 /* Loads and runs; returns 0 and *ret, or a negative code (not loadable). */
 static int krun(struct insn_buf *b, uint32_t *ret)
 {
-	union bpf_attr a;
-	memset(&a, 0, sizeof a);
-	a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
-	a.insns = (uint64_t)(uintptr_t)b->insn;
-	a.insn_cnt = (uint32_t)b->n;
-	a.license = (uint64_t)(uintptr_t)"GPL";
-	int fd = kbpf(BPF_PROG_LOAD, &a);
+	int fd = kprog_load(BPF_PROG_TYPE_SOCKET_FILTER, b->insn, (size_t)b->n);
 	if (fd < 0)
 		return fd;
 	uint8_t pkt[64] = { 0 };
-	memset(&a, 0, sizeof a);
-	a.test.prog_fd = (uint32_t)fd;
-	a.test.data_in = (uint64_t)(uintptr_t)pkt;
-	a.test.data_size_in = sizeof pkt;
-	a.test.repeat = 1;
-	int rc = kbpf(BPF_PROG_TEST_RUN, &a);
+	int rc = kprog_test_run(fd, pkt, sizeof pkt, NULL, 0, NULL, ret);
 	close(fd);
-	*ret = a.test.retval;
-	return rc < 0 ? rc : 0;
+	return rc;
 }
 
 /* What one helper call is given: key at fp-8, value at fp-72 (64 bytes). */

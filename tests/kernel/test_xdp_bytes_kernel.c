@@ -26,20 +26,10 @@
 #include "support/check.h"
 #include "support/kbpf.h"
 
-struct code {
-	struct bpf_insn i[64];
-	size_t n;
-};
-
-static void put(struct code *c, uint8_t op, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
+static void put_imm64(struct kcode *c, uint8_t reg, uint64_t v)
 {
-	c->i[c->n++] = (struct bpf_insn){ .code = op, .dst_reg = dst, .src_reg = src, .off = off, .imm = imm };
-}
-
-static void put_imm64(struct code *c, uint8_t reg, uint64_t v)
-{
-	put(c, BPF_LD | BPF_DW | BPF_IMM, reg, 0, 0, (int32_t)(uint32_t)v);
-	put(c, 0, 0, 0, 0, (int32_t)(uint32_t)(v >> 32));
+	kput(c, BPF_LD | BPF_DW | BPF_IMM, reg, 0, 0, (int32_t)(uint32_t)v);
+	kput(c, 0, 0, 0, 0, (int32_t)(uint32_t)(v >> 32));
 }
 
 struct result {
@@ -55,38 +45,23 @@ static void packet(uint8_t *pkt, uint32_t size)
 		pkt[i] = (uint8_t)(i * 7 + 1);
 }
 
-static void krun(const struct code *c, uint32_t size, struct result *r)
+static void krun(const struct kcode *c, uint32_t size, struct result *r)
 {
 	memset(r, 0, sizeof *r);
-	union bpf_attr a;
-	memset(&a, 0, sizeof a);
-	a.prog_type = BPF_PROG_TYPE_XDP;
-	a.insns = (uint64_t)(uintptr_t)c->i;
-	a.insn_cnt = (uint32_t)c->n;
-	a.license = (uint64_t)(uintptr_t)"GPL";
-	int fd = kbpf(BPF_PROG_LOAD, &a);
+	int fd = kprog_load(BPF_PROG_TYPE_XDP, c->i, c->n);
 	if (fd < 0) {
 		r->rc = fd;
 		return;
 	}
 	uint8_t pkt[4096];
 	packet(pkt, size);
-	memset(&a, 0, sizeof a);
-	a.test.prog_fd = (uint32_t)fd;
-	a.test.data_in = (uint64_t)(uintptr_t)pkt;
-	a.test.data_size_in = size;
-	a.test.data_out = (uint64_t)(uintptr_t)r->out;
-	a.test.data_size_out = sizeof r->out;
-	a.test.repeat = 1;
-	r->rc = kbpf(BPF_PROG_TEST_RUN, &a);
-	r->retval = a.test.retval;
-	r->out_size = a.test.data_size_out;
+	r->rc = kprog_test_run(fd, pkt, size, r->out, sizeof r->out, &r->out_size, &r->retval);
 	close(fd);
 }
 
 static bpfvm_helpers *helpers;
 
-static void brun(const struct code *c, uint32_t size, struct result *r)
+static void brun(const struct kcode *c, uint32_t size, struct result *r)
 {
 	memset(r, 0, sizeof *r);
 	BPFVM_OPTS(bpfvm_load_opts, lo, .helpers = helpers, .prog_type = BPF_PROG_TYPE_XDP);
@@ -107,7 +82,7 @@ static void brun(const struct code *c, uint32_t size, struct result *r)
 	bpfvm_program_free(prog);
 }
 
-static void compare(const struct code *c, uint32_t size, const char *what)
+static void compare(const struct kcode *c, uint32_t size, const char *what)
 {
 	static struct result k, b;
 	krun(c, size, &k);
@@ -122,30 +97,30 @@ static void compare(const struct code *c, uint32_t size, const char *what)
 /* fp-64..fp-1 filled with 0x5a, then bpf_xdp_load_bytes(ctx, off, fp-64,
  * len) or bpf_xdp_store_bytes; r0 is the helper's result, or with fold the
  * xor of the buffer's words after it (what a load copied). */
-static void build_bytes(struct code *c, int helper, uint32_t off, uint32_t len, bool fold)
+static void build_bytes(struct kcode *c, int helper, uint32_t off, uint32_t len, bool fold)
 {
 	c->n = 0;
-	put(c, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0);
+	kput(c, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0);
 	put_imm64(c, BPF_REG_7, 0x5a5a5a5a5a5a5a5aull);
 	for (int16_t o = -64; o < 0; o += 8)
-		put(c, BPF_STX | BPF_MEM | BPF_DW, BPF_REG_10, BPF_REG_7, o, 0);
-	put(c, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_6, 0, 0);
+		kput(c, BPF_STX | BPF_MEM | BPF_DW, BPF_REG_10, BPF_REG_7, o, 0);
+	kput(c, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_6, 0, 0);
 	put_imm64(c, BPF_REG_2, off);
-	put(c, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_3, BPF_REG_10, 0, 0);
-	put(c, BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_3, 0, 0, -64);
-	put(c, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_4, 0, 0, (int32_t)len);
-	put(c, BPF_JMP | BPF_CALL, 0, 0, 0, helper);
+	kput(c, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_3, BPF_REG_10, 0, 0);
+	kput(c, BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_3, 0, 0, -64);
+	kput(c, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_4, 0, 0, (int32_t)len);
+	kput(c, BPF_JMP | BPF_CALL, 0, 0, 0, helper);
 	if (fold) {
-		put(c, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0);
+		kput(c, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0);
 		for (int16_t o = -64; o < 0; o += 8) {
-			put(c, BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_10, o, 0);
-			put(c, BPF_ALU64 | BPF_XOR | BPF_X, BPF_REG_0, BPF_REG_1, 0, 0);
+			kput(c, BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_10, o, 0);
+			kput(c, BPF_ALU64 | BPF_XOR | BPF_X, BPF_REG_0, BPF_REG_1, 0, 0);
 		}
-		put(c, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_0, 0, 0);
-		put(c, BPF_ALU64 | BPF_RSH | BPF_K, BPF_REG_1, 0, 0, 32);
-		put(c, BPF_ALU64 | BPF_XOR | BPF_X, BPF_REG_0, BPF_REG_1, 0, 0);
+		kput(c, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_0, 0, 0);
+		kput(c, BPF_ALU64 | BPF_RSH | BPF_K, BPF_REG_1, 0, 0, 32);
+		kput(c, BPF_ALU64 | BPF_XOR | BPF_X, BPF_REG_0, BPF_REG_1, 0, 0);
 	}
-	put(c, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	kput(c, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 }
 
 static void test_load_store(void)
@@ -158,7 +133,7 @@ static void test_load_store(void)
 		for (size_t o = 0; o < sizeof offs / sizeof offs[0]; o++)
 			for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
 				char what[96];
-				struct code c;
+				struct kcode c;
 				snprintf(what, sizeof what, "xdp_load_bytes(off %u, len %u)", offs[o], lens[l]);
 				build_bytes(&c, BPF_FUNC_xdp_load_bytes, offs[o], lens[l], false);
 				compare(&c, sizes[s], what);
@@ -172,14 +147,14 @@ static void test_load_store(void)
 }
 
 /* r0 = helper(ctx, delta), then 2 (XDP_PASS) if it succeeded. */
-static void build_adjust(struct code *c, int helper, int32_t delta)
+static void build_adjust(struct kcode *c, int helper, int32_t delta)
 {
 	c->n = 0;
-	put(c, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, delta);
-	put(c, BPF_JMP | BPF_CALL, 0, 0, 0, helper);
-	put(c, BPF_JMP | BPF_JNE | BPF_K, BPF_REG_0, 0, 1, 0);
-	put(c, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 2);
-	put(c, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	kput(c, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, delta);
+	kput(c, BPF_JMP | BPF_CALL, 0, 0, 0, helper);
+	kput(c, BPF_JMP | BPF_JNE | BPF_K, BPF_REG_0, 0, 1, 0);
+	kput(c, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 2);
+	kput(c, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 }
 
 static void test_adjust(void)
@@ -196,7 +171,7 @@ static void test_adjust(void)
 		for (size_t s = 0; s < 4; s++)
 			for (size_t d = 0; d < sizeof deltas / sizeof deltas[0]; d++) {
 				char what[64];
-				struct code c;
+				struct kcode c;
 				snprintf(what, sizeof what, "%s(%d)", helpers_[h].name, deltas[d]);
 				build_adjust(&c, helpers_[h].id, deltas[d]);
 				compare(&c, sizes[s], what);
@@ -208,7 +183,7 @@ static void test_adjust(void)
 static void test_ctx_meta(void)
 {
 	static const uint32_t metas[] = { 0, 4, 6, 32, 36, 64, 212, 216, 220, 252, 256 };
-	struct code c = { .n = 0 };
+	struct kcode c = { .n = 0 };
 	build_adjust(&c, BPF_FUNC_xdp_adjust_meta, 0);
 	union bpf_attr a;
 	memset(&a, 0, sizeof a);
@@ -251,9 +226,9 @@ static void test_ctx_meta(void)
 
 int main(void)
 {
-	struct code probe = { .n = 0 };
-	put(&probe, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 2);
-	put(&probe, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	struct kcode probe = { .n = 0 };
+	kput(&probe, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 2);
+	kput(&probe, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 	struct result r;
 	krun(&probe, 64, &r);
 	if (r.rc < 0) {

@@ -356,25 +356,13 @@ static void build_redirect(struct code *c, enum map_ref ref, const struct pair *
 
 static int krun(const struct code *c, uint32_t type, uint32_t *ret)
 {
-	union bpf_attr a;
-	memset(&a, 0, sizeof a);
-	a.prog_type = type;
-	a.insns = (uint64_t)(uintptr_t)c->i;
-	a.insn_cnt = (uint32_t)c->n;
-	a.license = (uint64_t)(uintptr_t)"GPL";
-	int fd = kbpf(BPF_PROG_LOAD, &a);
+	int fd = kprog_load(type, c->i, c->n);
 	if (fd < 0)
 		return fd;
 	uint8_t pkt[64] = { 0 };
-	memset(&a, 0, sizeof a);
-	a.test.prog_fd = (uint32_t)fd;
-	a.test.data_in = (uint64_t)(uintptr_t)pkt;
-	a.test.data_size_in = sizeof pkt;
-	a.test.repeat = 1;
-	int rc = kbpf(BPF_PROG_TEST_RUN, &a);
+	int rc = kprog_test_run(fd, pkt, sizeof pkt, NULL, 0, NULL, ret);
 	close(fd);
-	*ret = a.test.retval;
-	return rc < 0 ? rc : 0;
+	return rc;
 }
 
 static bpfvm_helpers *helpers;
