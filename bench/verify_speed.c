@@ -1,15 +1,24 @@
 /*
  * verify_speed.c - bpfvm-verify-bench: how fast the verifier proves
  * programs, over clang objects given on the command line (the examples,
- * the kernel's verifier selftests built by scripts/verifier-selftests.sh).
+ * the loop suite, the kernel's verifier selftests built by
+ * scripts/verifier-selftests.sh).
  *
- * Owns: the measurement.  Each program the verifier accepts is verified
- * again and again for at least --min-ms milliseconds (the maps are made
- * once per object, so only verification is timed: bpfvm_verify_stats'
- * own clock); the figure is instructions processed per second, per
- * program and over all of them (total instructions / total time), plus
- * the geometric mean of a program's time.  Programs rejected or not
- * supported are counted and left out.
+ * Owns: the measurement.  Each program the verifier accepts (with --all,
+ * rejects too: the loop suite's slow ones are walked to the 1M limit) is
+ * verified again and again for at least --min-ms milliseconds (the maps
+ * are made once per object, so only verification is timed:
+ * bpfvm_verify_stats' own clock); the figure is instructions processed
+ * per second, per program (with its mean and fastest run) and over all of
+ * them (total instructions / total time), plus the geometric mean of a
+ * program's time.  Programs not supported, or rejected without --all, are
+ * counted and left out.
+ *
+ * And --fingerprint: what the walk did on each program, for checking that
+ * a change made for speed leaves the walk as it was: the verdict and its
+ * message, processed instructions, states kept, peak states,
+ * max_states_per_insn, and a hash of the -vv log (every instruction with
+ * its state, every mark_precise step), one line each, to diff.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,49 +37,104 @@ struct totals {
 	unsigned accepted, rejected, unsupported;
 };
 
+/* What the command line asks for. */
+struct mode {
+	uint64_t min_ns;
+	bool verbose;
+	bool all;          /* time rejected programs too */
+	bool fingerprint;  /* print what the walk did instead of timing it */
+};
+
+/* One verification of program `name` of obj: its return code; *st its
+ * statistics. */
+static int verify_once(const bpfvm_object *obj, const char *name, int log_level, bpfvm_log_fn log, void *user,
+                       bpfvm_verify_stats *st, bpfvm_error *err)
+{
+	BPFVM_OPTS(bpfvm_instance_opts, io, .only_prog = name, .verify = true, .verify_stats = st, .no_pins = true,
+	           .verify_log_level = log_level, .verify_log = log, .verify_log_user = user);
+	bpfvm_instance *inst = NULL;
+	memset(st, 0, sizeof *st);
+	int rc = bpfvm_instance_new(obj, &io, &inst, err);
+	bpfvm_instance_free(inst);
+	return rc;
+}
+
 /* Verifies program i of obj until min_ns have passed. */
-static void time_program(const bpfvm_object *obj, size_t i, uint64_t min_ns, bool verbose, struct totals *t)
+static void time_program(const bpfvm_object *obj, size_t i, const struct mode *md, struct totals *t)
 {
 	const bpfvm_object_prog *p = bpfvm_object_prog_at(obj, i);
-	BPFVM_OPTS(bpfvm_instance_opts, io, .only_prog = p->name);
-	bpfvm_instance *inst = NULL;
+	bpfvm_verify_stats st;
 	bpfvm_error err = { 0 };
-	/* the maps, made once: bind nothing, verify by hand below */
-	io.verify = true;
-	bpfvm_verify_stats st = { 0 };
-	io.verify_stats = &st;
-	int rc = bpfvm_instance_new(obj, &io, &inst, &err);
-	bpfvm_instance_free(inst);
-	if (rc) {
-		if (rc == -ENOTSUP)
-			t->unsupported++;
-		else
-			t->rejected++;
+	int first = verify_once(obj, p->name, 0, NULL, NULL, &st, &err);
+	if (first == -ENOTSUP) {
+		t->unsupported++;
 		return;
 	}
-	uint64_t insns = 0, ns = 0;
+	if (first)
+		t->rejected++;
+	if (first && !md->all)
+		return;
+	uint64_t insns = 0, ns = 0, best = UINT64_MAX;
 	unsigned runs = 0;
-	while (ns < min_ns || runs < 3) {
-		io.verify_stats = &st;
-		if (bpfvm_instance_new(obj, &io, &inst, &err))
+	while (ns < md->min_ns || runs < 3) {
+		if (verify_once(obj, p->name, 0, NULL, NULL, &st, &err) != first)
 			break;
-		bpfvm_instance_free(inst);
 		insns += st.processed_insns;
 		ns += st.nanoseconds;
+		if (st.nanoseconds < best)
+			best = st.nanoseconds;
 		runs++;
 	}
 	if (!runs || !ns)
 		return;
-	t->accepted++;
+	if (!first)
+		t->accepted++;
 	t->insns += insns;
 	t->ns += ns;
 	t->log_ns_sum += log((double)ns / runs);
-	if (verbose)
-		printf("  %-40.40s %8" PRIu64 " insns %9.1f us  %7.2f M insns/s\n", p->name, insns / runs,
-		       (double)ns / runs / 1e3, (double)insns / (double)ns * 1e3);
+	if (md->verbose)
+		printf("  %-40.40s %-6s %8" PRIu64 " insns %9.1f us (best %9.1f) %7.2f M insns/s\n", p->name,
+		       first ? "reject" : "accept", insns / runs, (double)ns / runs / 1e3, (double)best / 1e3,
+		       (double)insns / (double)ns * 1e3);
 }
 
-static void time_object(const char *path, uint64_t min_ns, bool verbose, struct totals *t)
+/* FNV-1a over every line of the log, and how many lines. */
+struct log_hash {
+	uint64_t h;
+	uint64_t lines;
+};
+
+static void hash_line(void *user, const char *line)
+{
+	struct log_hash *lh = user;
+	for (const unsigned char *c = (const unsigned char *)line; *c; c++)
+		lh->h = (lh->h ^ *c) * 0x100000001b3ull;
+	lh->lines++;
+}
+
+/* Program i of obj, as the walk leaves it: one line of tab-separated
+ * fields (the -vv log's hash from a second walk with the log on, which
+ * takes the log's own paths through the verifier). */
+static void fingerprint_program(const bpfvm_object *obj, const char *file, size_t i)
+{
+	const bpfvm_object_prog *p = bpfvm_object_prog_at(obj, i);
+	bpfvm_verify_stats st, st_log;
+	bpfvm_error err = { 0 }, err_log = { 0 };
+	int rc = verify_once(obj, p->name, 0, NULL, NULL, &st, &err);
+	struct log_hash lh = { .h = 0xcbf29ce484222325ull };
+	int rc_log = verify_once(obj, p->name, 2, hash_line, &lh, &st_log, &err_log);
+	const char *base = strrchr(file, '/');
+	printf("%s\t%s\t%d\t%" PRIu64 "\t%u\t%u\t%u\t%016" PRIx64 "\t%" PRIu64 "\t%s\n", base ? base + 1 : file,
+	       p->name, rc, st.processed_insns, st.total_states, st.peak_states, st.max_states_per_insn, lh.h,
+	       lh.lines, rc ? err.msg : "-");
+	/* the log must not change the walk */
+	if (rc_log != rc || st_log.processed_insns != st.processed_insns || st_log.total_states != st.total_states ||
+	    st_log.max_states_per_insn != st.max_states_per_insn || strcmp(err_log.msg, err.msg))
+		printf("%s\t%s\tLOG-CHANGES-WALK\t%d\t%" PRIu64 "\t%u\t%u\t%s\n", base ? base + 1 : file, p->name, rc_log,
+		       st_log.processed_insns, st_log.total_states, st_log.max_states_per_insn, err_log.msg);
+}
+
+static void time_object(const char *path, const struct mode *md, struct totals *t)
 {
 	bpfvm_object *obj;
 	bpfvm_error err = { 0 };
@@ -78,57 +142,105 @@ static void time_object(const char *path, uint64_t min_ns, bool verbose, struct 
 		fprintf(stderr, "bpfvm-verify-bench: %s\n", err.msg);
 		return;
 	}
-	if (verbose)
+	if (md->verbose && !md->fingerprint)
 		printf("%s\n", path);
-	for (size_t i = 0; i < bpfvm_object_prog_count(obj); i++)
-		time_program(obj, i, min_ns, verbose, t);
+	for (size_t i = 0; i < bpfvm_object_prog_count(obj); i++) {
+		if (md->fingerprint)
+			fingerprint_program(obj, path, i);
+		else
+			time_program(obj, i, md, t);
+	}
+	fflush(stdout);
 	bpfvm_object_free(obj);
+}
+
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every *.o of dir, in name order (so that two fingerprints diff). */
+static int time_dir(DIR *d, const char *dir, const struct mode *md, struct totals *t)
+{
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		if (len < 3 || strcmp(e->d_name + len - 2, ".o"))
+			continue;
+		char **grown = realloc(names, (n + 1) * sizeof *names);
+		if (!grown)
+			break;
+		names = grown;
+		if (!(names[n] = strdup(e->d_name)))
+			break;
+		n++;
+	}
+	qsort(names, n, sizeof *names, compare_names);
+	for (size_t i = 0; i < n; i++) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		time_object(path, md, t);
+		free(names[i]);
+	}
+	free(names);
+	return (int)n;
+}
+
+static int usage(int rc)
+{
+	printf("usage: bpfvm-verify-bench [--min-ms N] [--all] [-v] OBJ|DIR...\n"
+	       "       bpfvm-verify-bench --fingerprint OBJ|DIR...\n"
+	       "Verifies every program of each clang object (every *.o of a DIR) for at\n"
+	       "least N ms (default 20) and prints instructions processed per second\n"
+	       "(--all: rejected programs too; -v: per program, its mean and fastest run).\n"
+	       "--fingerprint prints, per program, what the walk did: object, program,\n"
+	       "return code, processed insns, states kept, peak states, max_states_per_insn,\n"
+	       "the hash and line count of its -vv log, and the message.\n");
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
-	uint64_t min_ns = 20 * 1000000ull;
-	bool verbose = false;
+	struct mode md = { .min_ns = 20 * 1000000ull };
 	struct totals t = { 0 };
 	int objects = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--min-ms") && i + 1 < argc) {
-			min_ns = strtoull(argv[++i], NULL, 0) * 1000000ull;
+			md.min_ns = strtoull(argv[++i], NULL, 0) * 1000000ull;
 		} else if (!strcmp(argv[i], "-v")) {
-			verbose = true;
-		} else if (!strcmp(argv[i], "--help") || argv[i][0] == '-') {
-			printf("usage: bpfvm-verify-bench [--min-ms N] [-v] OBJ|DIR...\n"
-			       "Verifies every program of each clang object (every *.o of a DIR) for at\n"
-			       "least N ms (default 20) and prints instructions processed per second.\n");
-			return argv[i][1] == '-' && !strcmp(argv[i], "--help") ? 0 : 1;
+			md.verbose = true;
+		} else if (!strcmp(argv[i], "--all")) {
+			md.all = true;
+		} else if (!strcmp(argv[i], "--fingerprint")) {
+			md.fingerprint = true;
+		} else if (!strcmp(argv[i], "--help")) {
+			return usage(0);
+		} else if (argv[i][0] == '-') {
+			return usage(1);
 		} else {
 			DIR *d = opendir(argv[i]);
 			if (!d) {
-				time_object(argv[i], min_ns, verbose, &t);
+				time_object(argv[i], &md, &t);
 				objects++;
 				continue;
 			}
-			struct dirent *e;
-			while ((e = readdir(d))) {
-				size_t n = strlen(e->d_name);
-				if (n < 3 || strcmp(e->d_name + n - 2, ".o"))
-					continue;
-				char path[4096];
-				snprintf(path, sizeof path, "%s/%s", argv[i], e->d_name);
-				time_object(path, min_ns, verbose, &t);
-				objects++;
-			}
+			objects += time_dir(d, argv[i], &md, &t);
 			closedir(d);
 		}
 	}
-	if (!t.accepted) {
+	if (md.fingerprint)
+		return objects ? 0 : 1;
+	if (!t.accepted && !(md.all && t.rejected)) {
 		fprintf(stderr, "bpfvm-verify-bench: no program accepted (of %d objects)\n", objects);
 		return 1;
 	}
-	printf("objects %d, programs accepted %u (rejected %u, unsupported %u)\n", objects, t.accepted, t.rejected,
-	       t.unsupported);
+	unsigned timed = t.accepted + (md.all ? t.rejected : 0);
+	printf("objects %d, programs accepted %u (rejected %u%s, unsupported %u)\n", objects, t.accepted, t.rejected,
+	       md.all ? ", timed too" : "", t.unsupported);
 	printf("verifier speed: %.2f M insns/s over all (%" PRIu64 " insns in %.1f ms); "
 	       "geometric mean time per program %.1f us\n",
-	       (double)t.insns / (double)t.ns * 1e3, t.insns, (double)t.ns / 1e6, exp(t.log_ns_sum / t.accepted) / 1e3);
+	       (double)t.insns / (double)t.ns * 1e3, t.insns, (double)t.ns / 1e6, exp(t.log_ns_sum / timed) / 1e3);
 	return 0;
 }
