@@ -43,6 +43,7 @@ struct mode {
 	bool verbose;
 	bool all;          /* time rejected programs too */
 	bool fingerprint;  /* print what the walk did instead of timing it */
+	const char *only;  /* only the program of this name */
 };
 
 /* One verification of program `name` of obj: its return code; *st its
@@ -145,6 +146,8 @@ static void time_object(const char *path, const struct mode *md, struct totals *
 	if (md->verbose && !md->fingerprint)
 		printf("%s\n", path);
 	for (size_t i = 0; i < bpfvm_object_prog_count(obj); i++) {
+		if (md->only && strcmp(md->only, bpfvm_object_prog_at(obj, i)->name))
+			continue;
 		if (md->fingerprint)
 			fingerprint_program(obj, path, i);
 		else
@@ -190,8 +193,8 @@ static int time_dir(DIR *d, const char *dir, const struct mode *md, struct total
 
 static int usage(int rc)
 {
-	printf("usage: bpfvm-verify-bench [--min-ms N] [--all] [-v] OBJ|DIR...\n"
-	       "       bpfvm-verify-bench --fingerprint OBJ|DIR...\n"
+	printf("usage: bpfvm-verify-bench [--min-ms N] [--all] [-v] [--prog NAME] OBJ|DIR...\n"
+	       "       bpfvm-verify-bench --fingerprint [--prog NAME] OBJ|DIR...\n"
 	       "Verifies every program of each clang object (every *.o of a DIR) for at\n"
 	       "least N ms (default 20) and prints instructions processed per second\n"
 	       "(--all: rejected programs too; -v: per program, its mean and fastest run).\n"
@@ -209,6 +212,8 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--min-ms") && i + 1 < argc) {
 			md.min_ns = strtoull(argv[++i], NULL, 0) * 1000000ull;
+		} else if (!strcmp(argv[i], "--prog") && i + 1 < argc) {
+			md.only = argv[++i];
 		} else if (!strcmp(argv[i], "-v")) {
 			md.verbose = true;
 		} else if (!strcmp(argv[i], "--all")) {
