@@ -17,8 +17,9 @@
  * And --fingerprint: what the walk did on each program, for checking that
  * a change made for speed leaves the walk as it was: the verdict and its
  * message, processed instructions, states kept, peak states,
- * max_states_per_insn, and a hash of the -vv log (every instruction with
- * its state, every mark_precise step), one line each, to diff.
+ * max_states_per_insn, and hashes of the -v log (every instruction
+ * walked, every pruning, in order) and of the -vv log (with each state
+ * and mark_precise step), one line each, to diff.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -122,17 +123,23 @@ static void fingerprint_program(const bpfvm_object *obj, const char *file, size_
 	bpfvm_verify_stats st, st_log;
 	bpfvm_error err = { 0 }, err_log = { 0 };
 	int rc = verify_once(obj, p->name, 0, NULL, NULL, &st, &err);
-	struct log_hash lh = { .h = 0xcbf29ce484222325ull };
-	int rc_log = verify_once(obj, p->name, 2, hash_line, &lh, &st_log, &err_log);
 	const char *base = strrchr(file, '/');
-	printf("%s\t%s\t%d\t%" PRIu64 "\t%u\t%u\t%u\t%016" PRIx64 "\t%" PRIu64 "\t%s\n", base ? base + 1 : file,
-	       p->name, rc, st.processed_insns, st.total_states, st.peak_states, st.max_states_per_insn, lh.h,
-	       lh.lines, rc ? err.msg : "-");
-	/* the log must not change the walk */
-	if (rc_log != rc || st_log.processed_insns != st.processed_insns || st_log.total_states != st.total_states ||
-	    st_log.max_states_per_insn != st.max_states_per_insn || strcmp(err_log.msg, err.msg))
-		printf("%s\t%s\tLOG-CHANGES-WALK\t%d\t%" PRIu64 "\t%u\t%u\t%s\n", base ? base + 1 : file, p->name, rc_log,
-		       st_log.processed_insns, st_log.total_states, st_log.max_states_per_insn, err_log.msg);
+	printf("%s\t%s\t%d\t%" PRIu64 "\t%u\t%u\t%u", base ? base + 1 : file, p->name, rc, st.processed_insns,
+	       st.total_states, st.peak_states, st.max_states_per_insn);
+	/* -v: every instruction walked and every pruning, in order (the
+	 * walk's own fast paths); -vv: with each state and precision step */
+	for (int level = 1; level <= 2; level++) {
+		struct log_hash lh = { .h = 0xcbf29ce484222325ull };
+		int rc_log = verify_once(obj, p->name, level, hash_line, &lh, &st_log, &err_log);
+		printf("\t%016" PRIx64 "\t%" PRIu64, lh.h, lh.lines);
+		/* the log must not change the walk */
+		if (rc_log != rc || st_log.processed_insns != st.processed_insns ||
+		    st_log.total_states != st.total_states || st_log.max_states_per_insn != st.max_states_per_insn ||
+		    strcmp(err_log.msg, err.msg))
+			printf("\tLOG-CHANGES-WALK(-v%d: %d %" PRIu64 " %u %u)", level, rc_log, st_log.processed_insns,
+			       st_log.total_states, st_log.max_states_per_insn);
+	}
+	printf("\t%s\n", rc ? err.msg : "-");
 }
 
 static void time_object(const char *path, const struct mode *md, struct totals *t)
@@ -200,7 +207,7 @@ static int usage(int rc)
 	       "(--all: rejected programs too; -v: per program, its mean and fastest run).\n"
 	       "--fingerprint prints, per program, what the walk did: object, program,\n"
 	       "return code, processed insns, states kept, peak states, max_states_per_insn,\n"
-	       "the hash and line count of its -vv log, and the message.\n");
+	       "the hash and line count of its -v log and of its -vv log, and the message.\n");
 	return rc;
 }
 
