@@ -41,6 +41,11 @@ struct hist_entry {
 	/* a conditional jump: the registers and stack slots of the frame
 	 * sharing an id with its operands, which the jump narrowed too */
 	uint16_t linked_regs;
+	/* precision walks that passed here, just after this entry, in
+	 * frame done_frame with registers of that frame only: the union of
+	 * their registers (precision.c; 0: none) */
+	uint16_t done_regs;
+	uint8_t done_frame;
 	uint64_t linked_slots;
 };
 #define HIST_STACK 1          /* a fixed-offset stack access within one slot */

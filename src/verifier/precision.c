@@ -441,6 +441,34 @@ static bool walk_needless(const struct verifier_env *env, const struct backtrack
 	return true;
 }
 
+/* Whether a walk passed just after entry e with at least what bt holds
+ * (registers of its frame alone): it marked in the path's checkpoints
+ * all that bt would, and gave up (marking everything) wherever bt would.
+ * Marks are never taken back, and the states of checkpoints on a path
+ * still being walked are never freed, so the rest of bt's walk would
+ * change nothing.  A loop's counter, asked for at every decided branch,
+ * is then followed over the instructions since the last such walk only,
+ * not back to the checkpoint each time.  Not with -vv (each step is
+ * printed). */
+static bool walked_before(const struct verifier_env *env, const struct hist_entry *e, const struct backtrack *bt)
+{
+	uint32_t fr = bt->frame;
+	return (bt->regs[fr] & ~e->done_regs) == 0 && e->done_frame == fr && env->log_level < 2 && bt_regs_only(bt);
+}
+
+/* bt passes just after e: a later walk with no more than bt has nothing
+ * to do from here on (once this one ends: a walk goes back only). */
+static void note_walked(struct hist_entry *e, const struct backtrack *bt)
+{
+	uint32_t fr = bt->frame;
+	if (!bt_regs_only(bt))
+		return;
+	if (e->done_frame != fr)
+		e->done_regs = 0;
+	e->done_frame = (uint8_t)fr;
+	e->done_regs |= bt->regs[fr];
+}
+
 /* Follows bt back from the end of the current path's history, through
  * its checkpoints. */
 static int walk_back(struct verifier_env *env, struct backtrack *bt)
@@ -448,13 +476,16 @@ static int walk_back(struct verifier_env *env, struct backtrack *bt)
 	env->precise_walks++;
 	if (walk_needless(env, bt))
 		return 0;
-	const struct hist *h = &env->hist;
+	struct hist *h = &env->hist;
 	struct explored *seg_owner = NULL; /* NULL: the current path's own segment */
 	int subseq = (int)env->cur.pc;
 	for (;;) {
 		log_segment(env, bt, h, subseq);
 		for (uint32_t i = h->n; i-- > 0;) {
-			const struct hist_entry *e = &h->e[i];
+			struct hist_entry *e = &h->e[i];
+			if (walked_before(env, e, bt))
+				return 0;
+			note_walked(e, bt);
 			if (env->log_level >= 2)
 				log_step(env, bt, e->pc);
 			if (!backtrack_insn(env, e, bt)) {
