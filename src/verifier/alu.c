@@ -482,7 +482,7 @@ int check_cond_jmp(struct verifier_env *env, struct vstate *st, uint32_t pc, con
 		return mark_jump_operands(env, st, in, use_reg);
 	}
 	note_linked(env, st, a, use_reg ? b : NULL);
-	struct vstate *other = state_dup(st);
+	struct vstate *other = state_scratch(env, st);
 	if (!other)
 		return reject(env, -ENOMEM, "out of memory");
 	bool fall_ok, taken_ok;
@@ -497,7 +497,6 @@ int check_cond_jmp(struct verifier_env *env, struct vstate *st, uint32_t pc, con
 			vlog(env, "from %u to %u: %s\n", pc, target, buf);
 		}
 		rc = push_pending(env, other, target);
-		state_free(other);
 		*next = pc + 1;
 		return rc;
 	}
@@ -507,6 +506,5 @@ int check_cond_jmp(struct verifier_env *env, struct vstate *st, uint32_t pc, con
 	} else {
 		*next = pc + 1;
 	}
-	state_free(other);
 	return mark_jump_operands(env, st, in, use_reg);
 }

@@ -415,7 +415,7 @@ static int call_back(struct verifier_env *env, struct vstate *st, uint32_t pc, c
 			vlog(env, "frame%u bpf_loop iteration limit reached\n", st->curframe);
 	}
 	if (more) {
-		struct vstate *cb = state_dup(st);
+		struct vstate *cb = state_scratch(env, st);
 		if (!cb)
 			return reject(env, -ENOMEM, "out of memory");
 		struct vreg fn = *c->func, mp = c->map ? *c->map : (struct vreg){ 0 }, cx = f->regs[3];
@@ -424,7 +424,6 @@ static int call_back(struct verifier_env *env, struct vstate *st, uint32_t pc, c
 		cb->frames[cb->curframe - 1]->callbacks_queued++;
 		if (!rc)
 			rc = push_pending(env, cb, cfg_subprog_start(&env->cfg, fn.subprog));
-		state_free(cb);
 		if (rc)
 			return rc;
 	}

@@ -108,6 +108,10 @@ struct scc_visit {
 	struct scc_instance *inst; /* the walk through it going on, if any */
 };
 
+/* Size classes of packed states (states.c): 128-byte units up to a
+ * state of MAX_FRAMES frames with every stack slot. */
+#define PACK_CLASSES (((sizeof(struct vstate) + MAX_FRAMES * (sizeof(struct vframe) + 16) + 16) / 128) + 2)
+
 struct pending {
 	struct vstate *st;
 	struct explored *parent;
@@ -139,6 +143,11 @@ struct verifier_env {
 	struct loop_stats *loops; /* one per loop head, by head */
 	uint32_t loop_count;
 	uint32_t *loop_of;        /* per instruction: loop index + 1 if a head */
+	/* a copy of the walked state being made into a branch to queue
+	 * (state_scratch), and packed states' blocks free for reuse, by
+	 * size class (states.c) */
+	struct vstate *scratch;
+	struct vstate *packed_free[PACK_CLASSES];
 	uint64_t precise_walks;   /* backtracking walks, for the log */
 	uint64_t processed, prev_processed;
 	uint64_t jmps, prev_jmps;        /* jumps walked, for when to keep a state */
@@ -391,6 +400,12 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st);
 /* Back at the call of a helper calling back, from the callback at st:
  * the kernel's widening of numbers against the state kept at the call. */
 void widen_callback_return(struct verifier_env *env, struct vstate *st, uint32_t callsite);
+/* A copy of st in env's one scratch state (no allocation after the
+ * first), for a branch the caller queues or takes at once: not freed,
+ * overwritten by the next call. */
+struct vstate *state_scratch(struct verifier_env *env, const struct vstate *st);
+/* Frees st; a packed one (queued, kept) goes to env's free list. */
+void state_release(struct verifier_env *env, struct vstate *st);
 /* Frees every stored state and every pending branch. */
 void free_search_states(struct verifier_env *env);
 

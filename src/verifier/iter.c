@@ -137,7 +137,7 @@ int iter_next_fork(struct verifier_env *env, struct vstate *st, uint32_t pc, con
 	struct stack_slot *sl = slot_at(st, ic->frameno, ic->off);
 	if (sl->spilled.iter_state == ITER_ACTIVE) {
 		/* the body: an element, one level deeper */
-		struct vstate *body = state_dup(st);
+		struct vstate *body = state_scratch(env, st);
 		if (!body)
 			return reject(env, -ENOMEM, "out of memory");
 		struct stack_slot *bsl = slot_at(body, ic->frameno, ic->off);
@@ -145,7 +145,6 @@ int iter_next_fork(struct verifier_env *env, struct vstate *st, uint32_t pc, con
 		cur_frame(body)->regs[0].maybe_null = false;
 		cur_frame(body)->regs[0].id = 0;
 		int rc = push_pending(env, body, pc + 1);
-		state_free(body);
 		if (rc)
 			return rc;
 	}

@@ -6,7 +6,8 @@
  * a path reaching a state already covered is not walked again; plus the
  * stack of branches still to walk.
  *
- * Owns: state_dup(), state_copy(), state_free(), reg_type_name(),
+ * Owns: state_dup(), state_copy(), state_free(), state_scratch(),
+ * state_release(), reg_type_name(),
  * reg_format(), state_format(), push_pending(), path_done(), visit(),
  * free_search_states(), widen_callback_return().  Comparison follows the
  * kernel's regsafe(): imprecise scalars (precision.c) match any number
@@ -23,29 +24,29 @@
 
 /* ---- states as values ---------------------------------------------------- */
 
-/* A copy of f; a compact one has room for the slots in use only (it
- * must never grow: for stored and queued states, not walked ones). */
-static struct vframe *frame_dup(const struct vframe *f, bool compact)
+/* A copy of f with room for every slot (for walked states, whose stack
+ * may grow). */
+static struct vframe *frame_dup(const struct vframe *f)
 {
-	size_t used = f->slots * sizeof f->stack[0];
-	struct vframe *n = malloc(compact ? offsetof(struct vframe, stack) + used : sizeof *n);
+	struct vframe *n = malloc(sizeof *n);
 	if (!n)
 		return NULL;
 	/* only the slots in use are copied: most programs touch little stack */
 	memcpy(n, f, offsetof(struct vframe, stack));
-	memcpy(n->stack, f->stack, used);
+	memcpy(n->stack, f->stack, f->slots * sizeof f->stack[0]);
 	return n;
 }
 
-static struct vstate *dup_frames(const struct vstate *st, bool compact)
+struct vstate *state_dup(const struct vstate *st)
 {
 	struct vstate *n = malloc(sizeof *n);
 	if (!n)
 		return NULL;
 	memcpy(n, st, sizeof *n);
+	n->pack_class = 0;
 	memset(n->frames, 0, sizeof n->frames);
 	for (uint32_t i = 0; i <= st->curframe; i++) {
-		n->frames[i] = frame_dup(st->frames[i], compact);
+		n->frames[i] = frame_dup(st->frames[i]);
 		if (!n->frames[i]) {
 			state_free(n);
 			return NULL;
@@ -54,16 +55,82 @@ static struct vstate *dup_frames(const struct vstate *st, bool compact)
 	return n;
 }
 
-struct vstate *state_dup(const struct vstate *st)
+struct vstate *state_scratch(struct verifier_env *env, const struct vstate *st)
 {
-	return dup_frames(st, false);
+	if (!env->scratch && !(env->scratch = calloc(1, sizeof *env->scratch)))
+		return NULL;
+	return state_copy(env->scratch, st) ? NULL : env->scratch;
 }
 
-/* A state kept at a prune point or queued holds only the stack slots in
- * use: a walk of 1M instructions may keep tens of thousands of them. */
-static struct vstate *state_dup_compact(const struct vstate *st)
+/* ---- packed states: kept at prune points and queued ----------------------
+ *
+ * A state kept or queued never grows: it holds only the stack slots in
+ * use (a walk of 1M instructions may keep tens of thousands of states),
+ * its frames in the same block as itself (one allocation, and one run of
+ * memory for the comparisons at each prune point to read).  Blocks go
+ * back to a free list of their size in env, for the next state queued or
+ * kept: a branch is queued and taken again at every other jump. */
+
+#define PACK_UNIT 128
+#define PACK_HEAD ((sizeof(struct vstate) + 15) & ~(size_t)15)
+
+static size_t frame_bytes(const struct vframe *f)
 {
-	return dup_frames(st, true);
+	return (offsetof(struct vframe, stack) + f->slots * sizeof f->stack[0] + 15) & ~(size_t)15;
+}
+
+/* The size class of st packed: its size in PACK_UNITs. */
+static uint32_t pack_class_of(const struct vstate *st)
+{
+	size_t size = PACK_HEAD;
+	for (uint32_t i = 0; i <= st->curframe; i++)
+		size += frame_bytes(st->frames[i]);
+	return (uint32_t)((size + PACK_UNIT - 1) / PACK_UNIT);
+}
+
+static struct vstate *state_pack(struct verifier_env *env, const struct vstate *st)
+{
+	uint32_t cls = pack_class_of(st);
+	_Static_assert((PACK_HEAD + MAX_FRAMES * (sizeof(struct vframe) + 15) + PACK_UNIT - 1) / PACK_UNIT < PACK_CLASSES,
+	               "every packed state has a size class");
+	struct vstate *n = env->packed_free[cls];
+	if (n)
+		env->packed_free[cls] = (struct vstate *)(void *)n->frames[0];
+	else if (!(n = malloc((size_t)cls * PACK_UNIT)))
+		return NULL;
+	memcpy(n, st, sizeof *n);
+	n->pack_class = (uint16_t)cls;
+	memset(n->frames, 0, sizeof n->frames);
+	char *at = (char *)n + PACK_HEAD;
+	for (uint32_t i = 0; i <= st->curframe; i++) {
+		const struct vframe *f = st->frames[i];
+		struct vframe *c = (struct vframe *)(void *)at;
+		memcpy(c, f, offsetof(struct vframe, stack));
+		memcpy(c->stack, f->stack, f->slots * sizeof f->stack[0]);
+		n->frames[i] = c;
+		at += frame_bytes(f);
+	}
+	return n;
+}
+
+void state_release(struct verifier_env *env, struct vstate *st)
+{
+	if (!st || !st->pack_class) {
+		state_free(st);
+		return;
+	}
+	/* the list's link: the first frame pointer, of no use any more */
+	st->frames[0] = (struct vframe *)(void *)env->packed_free[st->pack_class];
+	env->packed_free[st->pack_class] = st;
+}
+
+static void free_packed_lists(struct verifier_env *env)
+{
+	for (uint32_t c = 0; c < PACK_CLASSES; c++)
+		for (struct vstate *st = env->packed_free[c], *next; st; st = next) {
+			next = (struct vstate *)(void *)st->frames[0];
+			free(st);
+		}
 }
 
 int state_copy(struct vstate *dst, const struct vstate *src)
@@ -86,6 +153,7 @@ int state_copy(struct vstate *dst, const struct vstate *src)
 	}
 	memcpy(dst, src, sizeof *dst);
 	memcpy(dst->frames, keep, sizeof keep);
+	dst->pack_class = 0;
 	return 0;
 }
 
@@ -93,8 +161,9 @@ void state_free(struct vstate *st)
 {
 	if (!st)
 		return;
-	for (uint32_t i = 0; i < MAX_FRAMES; i++)
-		free(st->frames[i]);
+	if (!st->pack_class)
+		for (uint32_t i = 0; i < MAX_FRAMES; i++)
+			free(st->frames[i]);
 	free(st);
 }
 
@@ -425,11 +494,11 @@ int push_pending(struct verifier_env *env, const struct vstate *st, uint32_t pc)
 	/* the kernel counts the branch being queued */
 	if (env->sp + 1 > 8192)
 		return reject(env, -E2BIG, "The sequence of %zu jumps is too complex.", env->sp + 1);
-	struct vstate *copy = state_dup_compact(st);
+	struct vstate *copy = state_pack(env, st);
 	struct pending p = { .st = copy, .parent = env->parent, .pc = pc };
 	/* the branch's history ends with the instruction queueing it */
 	if (!copy || hist_copy(env, &p.hist, &env->hist, &env->cur)) {
-		state_free(copy);
+		state_release(env, copy);
 		hist_free(&p.hist);
 		return reject(env, -ENOMEM, "out of memory");
 	}
@@ -451,7 +520,7 @@ void path_done(struct verifier_env *env)
 		 * in the search is kept, without its history */
 		hist_free(&e->hist);
 		if (e->dropped) {
-			state_free(e->st);
+			state_release(env, e->st);
 			e->st = NULL;
 		}
 	}
@@ -601,7 +670,7 @@ static int store_state(struct verifier_env *env, uint32_t pc, const struct vstat
 	struct explored *n = calloc(1, sizeof *n);
 	if (!n)
 		return reject(env, -ENOMEM, "out of memory");
-	n->st = state_dup_compact(st);
+	n->st = state_pack(env, st);
 	if (!n->st) {
 		free(n);
 		return reject(env, -ENOMEM, "out of memory");
@@ -707,7 +776,7 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			/* one still being walked stays for precision tracking's
 			 * walk back until its paths are done (path_done) */
 			if (!e->branches) {
-				state_free(e->st);
+				state_release(env, e->st);
 				e->st = NULL;
 				hist_free(&e->hist);
 			}
@@ -741,4 +810,6 @@ void free_search_states(struct verifier_env *env)
 	hist_free(&env->hist);
 	free(env->stack);
 	free(env->explored);
+	free_packed_lists(env);
+	state_free(env->scratch);
 }

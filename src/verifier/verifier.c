@@ -605,7 +605,7 @@ static int pop_pending(struct verifier_env *env, struct vstate **st, uint32_t *p
 	/* queued compact: copied into the walk's own frames, which have
 	 * room for the stack to grow (and need no allocating again) */
 	int rc = state_copy(*st, p.st);
-	state_free(p.st);
+	state_release(env, p.st);
 	*pc = p.pc;
 	env->parent = p.parent;
 	if (rc)

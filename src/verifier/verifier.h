@@ -119,6 +119,9 @@ struct vstate {
 	/* the last branch decisions on this path, for messages */
 	uint32_t path[PATH_LEN];  /* (from << 1 | taken), a ring */
 	uint32_t path_total;
+	/* nonzero: a packed state (kept or queued), its frames in its own
+	 * block of this many 128-byte units (states.c) */
+	uint16_t pack_class;
 };
 
 /* Context access of a program type: its descriptor's rules
