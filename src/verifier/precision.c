@@ -345,9 +345,10 @@ static bool mark_in_checkpoint(struct explored *e, struct backtrack *bt)
 			else
 				r->precise = true;
 		}
-		for (uint32_t s = 0; s < 64; s++) {
-			if (!(bt->slots[fi] & (1ull << s)))
-				continue;
+		/* the slots to follow only (this runs at every checkpoint a
+		 * walk reaches, mostly with none) */
+		for (uint64_t left = bt->slots[fi]; left; left &= left - 1) {
+			uint32_t s = (uint32_t)__builtin_ctzll(left);
 			if (!is_spilled_scalar(f, s) || f->stack[s].spilled.precise)
 				bt->slots[fi] &= ~(1ull << s);
 			else
