@@ -7,6 +7,9 @@
  *                              work_c(i) for i < C, work_tiny(i) for i < T
  *   multi_target serve         prints "ready PID", then reads "go A B C T"
  *                              (the same calls, then "done") and "quit"
+ *   multi_target nest N        N calls of nest_caller(), whose first
+ *                              instruction calls nest_leaf(): a probe's
+ *                              jump displaces that call
  *
  * Each mode first prints "addr NAME ADDRESS" (decimal) for every work_*
  * function, which bpf_get_func_ip must give.  work_a, work_b and work_c
@@ -57,6 +60,17 @@ WHOLE long work_tiny(long i)
 	return i;
 }
 
+WHOLE void nest_leaf(void)
+{
+	sink++;
+}
+
+WHOLE void nest_caller(void)
+{
+	nest_leaf();
+	sink += 2;   /* not a tail call */
+}
+
 static void print_addresses(void)
 {
 	printf("addr work_a %lu\naddr work_b %lu\naddr work_c %lu\naddr work_tiny %lu\n", (unsigned long)(uintptr_t)work_a,
@@ -101,8 +115,13 @@ int main(int argc, char **argv)
 		calls(atol(argv[2]), atol(argv[3]), atol(argv[4]), atol(argv[5]));
 		return 0;
 	}
+	if (argc == 3 && !strcmp(argv[1], "nest")) {
+		for (long i = atol(argv[2]); i > 0; i--)
+			nest_caller();
+		return 0;
+	}
 	if (argc == 2 && !strcmp(argv[1], "serve"))
 		return serve();
-	fprintf(stderr, "usage: multi_target run A B C T | serve\n");
+	fprintf(stderr, "usage: multi_target run A B C T | serve | nest N\n");
 	return 2;
 }
