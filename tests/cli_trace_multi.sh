@@ -6,7 +6,8 @@
 # attach cookies 0, a '?' pattern and a sleepable exact name; how many
 # functions matched (text and -j), --stats per function; a running process
 # through --pid; libc's str*len in a real command; a pattern that matches
-# nothing and bad patterns refused with the target running untouched.
+# nothing, bad patterns and one matching too many refused with the target
+# running untouched.
 # Usage: cli_trace_multi.sh BPFVM TRACE_DIR plain|sanitized
 set -u
 bpfvm=$1 dir=$2 build=$3
@@ -87,6 +88,9 @@ expect 1 "program bad_class not attached: bad pattern 'work_\[ab\]'" \
 	"$bpfvm" trace "$bad" --prog bad_class -- "$target" run 1 1 1 1
 expect 1 "program no_pattern not attached: 'multi_target' is not PATH:PATTERN" \
 	"$bpfvm" trace "$bad" --prog no_pattern -- "$target" run 1 1 1 1
+expect 1 "program too_many not attached: '\*' matches more than 256 functions of .*libc" \
+	"$bpfvm" trace "$bad" --prog too_many -- "$target" run 1 1 1 1
+check "the target ran" grep -q '^addr work_tiny' "$tmp/out"
 
 # a running process: attach, count, detach on SIGINT, the target runs on
 fifo=$tmp/in

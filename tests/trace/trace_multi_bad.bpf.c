@@ -1,6 +1,7 @@
 /* trace_multi_bad.bpf.c - uprobe.multi sections bpfvm trace refuses
  * (tests/cli_trace_multi.sh): a pattern nothing matches, a character
- * class (libbpf's glob has only '*' and '?'), no PATH:PATTERN. */
+ * class (libbpf's glob has only '*' and '?'), no PATH:PATTERN, more
+ * functions than the agent probes (every one of libc's). */
 #include <linux/bpf.h>
 #include <linux/ptrace.h>
 #include <bpf/bpf_helpers.h>
@@ -24,6 +25,13 @@ int bad_class(struct pt_regs *ctx)
 
 SEC("uretprobe.multi/multi_target")
 int no_pattern(struct pt_regs *ctx)
+{
+	__sync_fetch_and_add(&hits, 1);
+	return 0;
+}
+
+SEC("uprobe.multi/libc:*")
+int too_many(struct pt_regs *ctx)
 {
 	__sync_fetch_and_add(&hits, 1);
 	return 0;
