@@ -21,6 +21,8 @@
 #include "bpfvm/instance.h"
 #include "hooks/agent_proto.h"
 
+struct trace_ctx;
+
 /* Every hook point the agent can make: two per probed function, four
  * per system call, four for raw_syscalls and raw_tracepoint, one per
  * USDT probe. */
@@ -35,6 +37,10 @@ struct agent_thread_state {
 	/* Per hook, 1 while this thread runs it: the recursion guard
 	 * (agent_attach.c). */
 	uint8_t running[AGENT_MAX_HOOKS];
+	/* &trace_ctx_current of this thread (run/trace_ctx.h), set by
+	 * agent_thread(): an event sets the tracing context through it
+	 * without another thread-local lookup. */
+	struct trace_ctx **trace_slot;
 };
 
 /* The agent's only thread-local data, reached only through this call:
