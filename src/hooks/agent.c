@@ -285,6 +285,7 @@ static int start_control(int fd)
 static int session(bool forked)
 {
 	double t0 = now_ms();
+	agent_thread_prepare();   /* preloaded: the main thread, before main */
 	struct agent_thread_state *self = agent_thread();
 	bool was_quiet = self->quiet;
 	self->quiet = true;

@@ -53,7 +53,8 @@ struct agent_thread_state *agent_thread(void);
 /* The agent was injected (dlopen): threads' thread-local blocks are made
  * lazily, and function probes check first (agent_attach.c). */
 void agent_tls_is_lazy(void);
-/* Makes the calling thread's block now (not in a signal handler). */
+/* Makes the calling thread's block now (not in a signal handler), and its
+ * state for hook runs (bpfvm_hook_thread_prepare(), which allocates). */
 void agent_thread_prepare(void);
 
 /* Where `uprobe/PATH:FUNC[+OFF]` lands in this process: PATH an absolute

@@ -118,6 +118,7 @@ static __attribute__((noinline)) bool make_thread_block(void)
 	if (slot == n)
 		return false;
 	(void)*(volatile bool *)&agent_thread()->quiet;   /* glibc makes the block */
+	bpfvm_hook_thread_prepare(NULL);                  /* and the hook runs' state, allocated */
 	pthread_setspecific(tls_made_key, (void *)1);
 	atomic_store(&preparing[slot], 0);
 	return true;
@@ -127,6 +128,8 @@ void agent_thread_prepare(void)
 {
 	if (tls_lazy && !pthread_getspecific(tls_made_key))
 		make_thread_block();
+	else if (!tls_lazy)
+		bpfvm_hook_thread_prepare(NULL);   /* a thread's first hook run would allocate it */
 }
 
 static inline bool thread_ready(bool in_signal_handler)
@@ -303,9 +306,36 @@ static void ksyscall_regs(struct pt_regs *k, const struct pt_regs *r, const unsi
 	k->r9 = args[5];
 }
 
+/* A syscall event of a thread whose thread-local block is not made yet
+ * (the agent injected): made on the rewritten path (a plain call, as a
+ * trampoline's); from the SIGSYS handler, the event is a miss of every
+ * hook it would run, counted without touching thread-local data. */
+static bool sys_thread_ready(long nr, bool enter)
+{
+	if (thread_ready(syscall_trace_in_signal_handler()))
+		return true;
+	bool numbered = nr >= 0 && nr < SYS_NR_MAX;
+	struct agent_hook *hooks[4] = { enter ? sys->rawtp_enter : sys->rawtp_exit, enter ? sys->raw_enter : sys->raw_exit,
+		                        !numbered ? NULL : enter ? sys->tp_enter[nr] : sys->tp_exit[nr],
+		                        !numbered ? NULL : enter ? sys->ksys[nr] : sys->kretsys[nr] };
+	for (size_t i = 0; i < 4; i++)
+		if (hooks[i])
+			atomic_fetch_add_explicit(&hooks[i]->misses, 1, memory_order_relaxed);
+	return false;
+}
+
+/* A thread made while syscalls are traced, before anything of its own. */
+static void on_sys_thread_start(void *user)
+{
+	(void)user;
+	agent_thread_prepare();
+}
+
 static void on_sys_enter(void *user, long nr, const unsigned long args[6], const struct pt_regs *regs)
 {
 	(void)user;
+	if (__builtin_expect(tls_lazy, 0) && !sys_thread_ready(nr, true))
+		return;
 	struct agent_thread_state *self = agent_thread();
 	if (self->quiet)
 		return;
@@ -339,6 +369,8 @@ static void on_sys_enter(void *user, long nr, const unsigned long args[6], const
 static void on_sys_exit(void *user, long nr, const unsigned long args[6], const struct pt_regs *regs, long ret)
 {
 	(void)user;
+	if (__builtin_expect(tls_lazy, 0) && !sys_thread_ready(nr, false))
+		return;
 	struct agent_thread_state *self = agent_thread();
 	if (self->quiet)
 		return;
@@ -648,7 +680,7 @@ static int start_syscalls(char *err)
 {
 	if (sys->started)
 		return 0;
-	struct syscall_handlers h = { .enter = on_sys_enter, .exit = on_sys_exit };
+	struct syscall_handlers h = { .enter = on_sys_enter, .exit = on_sys_exit, .thread_start = on_sys_thread_start };
 	char buf[SYSCALL_TRACE_ERRLEN];
 	int rc = syscall_trace_start(&h, NULL, 0, buf);
 	if (rc)

@@ -86,7 +86,7 @@ static void on_exit_(void *user, long nr, const unsigned long a[6], const struct
 		seen.bad_ret++;
 }
 
-static const struct syscall_handlers handlers = {on_enter, on_exit_};
+static const struct syscall_handlers handlers = {.enter = on_enter, .exit = on_exit_};
 
 static bool start(unsigned flags)
 {
@@ -201,7 +201,7 @@ static long call_lean_regs(long unused) { (void)unused; return sc_lean_regs(); }
 
 static void test_entries(void)
 {
-	static const struct syscall_handlers clobbering = {clobbering_enter, NULL};
+	static const struct syscall_handlers clobbering = {.enter = clobbering_enter};
 	char err[SYSCALL_TRACE_ERRLEN] = "";
 	if (!CHECK(syscall_trace_start(&clobbering, NULL, 0, err) == 0, "start: %s", err))
 		return;
