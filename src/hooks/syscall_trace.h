@@ -17,7 +17,9 @@
  * are in syscall_trace.c.  The interceptor keeps no thread-local state
  * (a table keyed by the thread pointer): built into a library that is
  * dlopen()ed (an agent injected into a running process), nothing is
- * allocated on any thread's behalf inside the SIGSYS handler.
+ * allocated on any thread's behalf inside the SIGSYS handler.  Limit:
+ * 8192 threads traced at once; a thread beyond them is not switched on
+ * (its syscalls are not reported).
  *
  * Owns: struct syscall_handlers, syscall_trace_start/stop/stats.
  */

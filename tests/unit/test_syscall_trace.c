@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -264,6 +265,50 @@ static void test_threads(void)
 	pthread_barrier_destroy(&started);
 }
 
+/* ---- thread churn: more threads over time than the interceptor has
+ * slots (8192), each giving its slot back as it exits, each told of at
+ * its start.  Each runs on a stack of its own 64 bytes further on (the
+ * last one's is free again once joined), so that no two have the same
+ * thread pointer (glibc's stack cache would hand the same one out) ---- */
+
+#define CHURN_THREADS 9000
+static _Atomic long thread_starts;
+static void on_thread_start(void *user) { (void)user; thread_starts++; }
+static void *one_call(void *unused) { (void)unused; getppid(); return NULL; }
+
+static void test_thread_churn(void)
+{
+	static const struct syscall_handlers with_start = {.enter = on_enter, .exit = on_exit_,
+	                                                   .thread_start = on_thread_start};
+	char err[SYSCALL_TRACE_ERRLEN] = "";
+	reset_counts();
+	thread_starts = 0;
+	int rc = syscall_trace_start(&with_start, NULL, 0, err);
+	if (!CHECK(rc == 0, "syscall_trace_start: %d %s", rc, err))
+		return;
+	size_t stack_size = 256 * 1024, arena_size = stack_size + CHURN_THREADS * 64;
+	char *arena = mmap(NULL, arena_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!CHECK(arena != MAP_FAILED, "mmap of the threads' stacks"))
+		return;
+	marker();
+	for (int i = 0; i < CHURN_THREADS; i++) {
+		pthread_t t;
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setstack(&attr, arena + (size_t)i * 64, stack_size);
+		if (pthread_create(&t, &attr, one_call, NULL) == 0)
+			pthread_join(t, NULL);
+		pthread_attr_destroy(&attr);
+	}
+	marker();
+	munmap(arena, arena_size);
+	syscall_trace_stop();
+	check_count(SYS_getppid, CHURN_THREADS, "getppid in threads made one after another");
+	CHECK(thread_starts == CHURN_THREADS, "thread_start called %ld times, want %d", (long)thread_starts,
+	      CHURN_THREADS);
+	CHECK(seen.enter[SYS_exit] == CHURN_THREADS, "thread exits seen: %ld", (long)seen.enter[SYS_exit]);
+}
+
 /* ---- signal handlers ---- */
 
 static void usr1(int sig)
@@ -386,6 +431,7 @@ int main(void)
 	test_counts(0, "rewriting");
 	test_counts(SYSCALL_TRACE_NO_REWRITE, "SIGSYS only");
 	test_threads();
+	test_thread_churn();
 	test_signal_handlers();
 	test_fork();
 	test_own_sigsys();
