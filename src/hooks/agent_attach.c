@@ -312,7 +312,7 @@ static void ksyscall_regs(struct pt_regs *k, const struct pt_regs *r, const unsi
  * hook it would run, counted without touching thread-local data. */
 static bool sys_thread_ready(long nr, bool enter)
 {
-	if (thread_ready(syscall_trace_in_signal_handler()))
+	if (pthread_getspecific(tls_made_key) || (!syscall_trace_in_signal_handler() && make_thread_block()))
 		return true;
 	bool numbered = nr >= 0 && nr < SYS_NR_MAX;
 	struct agent_hook *hooks[4] = { enter ? sys->rawtp_enter : sys->rawtp_exit, enter ? sys->raw_enter : sys->raw_exit,
@@ -331,13 +331,26 @@ static void on_sys_thread_start(void *user)
 	agent_thread_prepare();
 }
 
+/* The thread's agent_thread(), kept in its interceptor word after the
+ * first event (no thread-local lookup per event); NULL: a miss. */
+static inline struct agent_thread_state *sys_thread(long nr, bool enter)
+{
+	void **word = syscall_trace_thread_word();
+	if (__builtin_expect(word && *word, 1))
+		return *word;
+	if (tls_lazy && !sys_thread_ready(nr, enter))
+		return NULL;
+	struct agent_thread_state *self = agent_thread();
+	if (word)
+		*word = self;
+	return self;
+}
+
 static void on_sys_enter(void *user, long nr, const unsigned long args[6], const struct pt_regs *regs)
 {
 	(void)user;
-	if (__builtin_expect(tls_lazy, 0) && !sys_thread_ready(nr, true))
-		return;
-	struct agent_thread_state *self = agent_thread();
-	if (self->quiet)
+	struct agent_thread_state *self = sys_thread(nr, true);
+	if (!self || self->quiet)
 		return;
 	/* the interceptor's registers as they are, not a copy: a syscall
 	 * hook's run cannot write them (kprobe and tracepoint contexts are
@@ -369,10 +382,8 @@ static void on_sys_enter(void *user, long nr, const unsigned long args[6], const
 static void on_sys_exit(void *user, long nr, const unsigned long args[6], const struct pt_regs *regs, long ret)
 {
 	(void)user;
-	if (__builtin_expect(tls_lazy, 0) && !sys_thread_ready(nr, false))
-		return;
-	struct agent_thread_state *self = agent_thread();
-	if (self->quiet)
+	struct agent_thread_state *self = sys_thread(nr, false);
+	if (!self || self->quiet)
 		return;
 	bool numbered = nr >= 0 && nr < SYS_NR_MAX;
 	if (!sys->rawtp_exit && !sys->raw_exit && !(numbered && (sys->tp_exit[nr] || sys->kretsys[nr])))

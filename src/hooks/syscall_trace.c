@@ -108,6 +108,7 @@ struct sud_thread {
 	bool in_handler;         /* reporting from the SIGSYS handler */
 	int depth;               /* > 0: inside a handler, start or stop */
 	pid_t tid;               /* the owner's, for the sweep at start */
+	void *user_word;         /* syscall_trace_thread_word(), NULL at each start */
 } __attribute__((aligned(64)));
 
 #define SUD_THREAD_SLOTS 8192    /* a power of two */
@@ -128,18 +129,24 @@ static void slot_reset(struct sud_thread *s)
 {
 	s->selector = 0, s->on = 0, s->sigsys_blocked = false, s->in_handler = false, s->depth = 0;
 	s->tid = (pid_t)raw0(SYS_gettid);
+	s->user_word = NULL;
 }
 
 /* At start: the slots of threads that ended while nothing was traced
  * (they gave nothing back) are freed; a slot is taken from a live thread
- * never (a reused thread id keeps a dead thread's slot: harmless). */
+ * never (a reused thread id keeps a dead thread's slot: harmless), but
+ * its user word is forgotten (it may be a dead thread's whose thread
+ * pointer a new one got). */
 static void sweep_dead_threads(void)
 {
 	long pid = raw0(SYS_getpid);
 	for (size_t i = 0; i < SUD_THREAD_SLOTS; i++) {
 		struct sud_thread *s = &sud_threads[i];
 		uintptr_t owner = atomic_load_explicit(&s->owner, memory_order_relaxed);
-		if (owner > SLOT_FREED && syscall(SYS_tgkill, pid, s->tid, 0) != 0 && errno == ESRCH)
+		if (owner <= SLOT_FREED)
+			continue;
+		s->user_word = NULL;
+		if (syscall(SYS_tgkill, pid, s->tid, 0) != 0 && errno == ESRCH)
 			atomic_compare_exchange_strong(&s->owner, &owner, SLOT_FREED);
 	}
 }
@@ -483,6 +490,29 @@ static bool needs_signal_frame(long nr)
 
 /* ---- the SIGSYS handler ---- */
 
+/* A syscall performed in the handler may block (a read of an idle
+ * pipe): with the handler's mask (every signal) nothing could interrupt
+ * it, not even the request that switches the thread off at stop.  So it
+ * runs with the thread's own mask and the selector at BLOCK: a signal
+ * meanwhile is handled as anywhere in the thread's code (its handler's
+ * syscalls trap into a nested SIGSYS and are reported). */
+static long perform_interruptible(struct sud_thread *self, long nr, const unsigned long a[6], const ucontext_t *uc)
+{
+	uint64_t user_mask, handler_mask;
+	memcpy(&user_mask, &uc->uc_sigmask, sizeof user_mask);
+	user_mask &= ~SIGSYS_BIT;
+	raw4(SYS_rt_sigprocmask, SIG_SETMASK, (unsigned long)&user_mask, (unsigned long)&handler_mask, sizeof user_mask);
+	bool was_in_handler = self->in_handler;
+	self->in_handler = false;
+	if (self->on)
+		self->selector = SUD_SELECTOR_BLOCK;
+	long ret = perform(self, nr, a);
+	self->selector = SUD_SELECTOR_ALLOW;
+	self->in_handler = was_in_handler;
+	raw4(SYS_rt_sigprocmask, SIG_SETMASK, (unsigned long)&handler_mask, 0, sizeof handler_mask);
+	return ret;
+}
+
 static long perform_trapped(struct sud_thread *self, long nr, const unsigned long a[6], ucontext_t *uc,
 			    const struct pt_regs *regs)
 {
@@ -492,7 +522,7 @@ static long perform_trapped(struct sud_thread *self, long nr, const unsigned lon
 		return perform_clone(self, nr, a, uc, regs);
 	if (nr == SYS_rt_sigprocmask)
 		return sigprocmask_in_frame(self, a, uc);
-	return perform(self, nr, a);
+	return perform_interruptible(self, nr, a, uc);
 }
 
 static void dispatch_trap(struct sud_thread *self, const siginfo_t *info, ucontext_t *uc)
@@ -547,6 +577,12 @@ static void on_sigsys(int sig, siginfo_t *info, void *uc)
 		if (self->on)
 			self->selector = SUD_SELECTOR_BLOCK;
 	}
+}
+
+void **syscall_trace_thread_word(void)
+{
+	struct sud_thread *self = thread_slot();
+	return self ? &self->user_word : NULL;
 }
 
 bool syscall_trace_in_signal_handler(void)

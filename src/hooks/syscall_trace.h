@@ -55,6 +55,13 @@ struct syscall_handlers {
  * a handler that would allocate a thread's state may do so only then. */
 bool syscall_trace_in_signal_handler(void);
 
+/* A word of the calling thread's for the handlers' own use (their
+ * per-thread state, found without thread-local storage, which costs a
+ * call in a shared library), NULL until they set it and again at each
+ * start; valid in enter, exit and thread_start (NULL elsewhere if the
+ * thread was never traced). */
+void **syscall_trace_thread_word(void);
+
 enum syscall_trace_flags {
 	SYSCALL_TRACE_NO_REWRITE = 1 << 0, /* every site stays on the SUD path */
 };

@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/mman.h>
@@ -337,6 +338,53 @@ static void test_signal_handlers(void)
 	      (long)seen.exit[SYS_rt_sigreturn]);
 }
 
+/* ---- a syscall blocking on the SIGSYS path stays interruptible: a
+ * signal ends a read of an idle pipe with EINTR (and the thread answers
+ * stop's request), where the handler's mask used to hold every signal
+ * until the read returned ---- */
+
+static void noop_handler(int sig) { (void)sig; }
+static int idle_pipe[2];
+static _Atomic long read_result, read_errno;
+
+static void *blocked_reader(void *unused)
+{
+	(void)unused;
+	char c;
+	long n = syscall(SYS_read, idle_pipe[0], &c, 1);   /* syscall(2): never rewritten */
+	read_errno = n < 0 ? errno : 0;
+	read_result = n;
+	return NULL;
+}
+
+static void test_blocking_syscall(void)
+{
+	struct sigaction sa = {.sa_handler = noop_handler}, old;   /* no SA_RESTART: EINTR */
+	sigaction(SIGUSR2, &sa, &old);
+	if (!CHECK(pipe(idle_pipe) == 0, "pipe"))
+		return;
+	read_result = -2;
+	reset_counts();
+	if (!start(0))
+		return;
+	pthread_t t;
+	pthread_create(&t, NULL, blocked_reader, NULL);
+	struct timespec ms50 = {0, 50000000};
+	nanosleep(&ms50, NULL);   /* the reader is blocked in read by now */
+	pthread_kill(t, SIGUSR2);
+	for (int i = 0; i < 20 && read_result == -2; i++)
+		nanosleep(&ms50, NULL);
+	if (read_result == -2 && write(idle_pipe[1], "x", 1) != 1)   /* not interrupted: end it anyway */
+		abort();
+	pthread_join(t, NULL);
+	syscall_trace_stop();
+	sigaction(SIGUSR2, &old, NULL);
+	CHECK(read_result == -1 && read_errno == EINTR, "read in the SIGSYS handler: %ld (errno %ld), want EINTR",
+	      (long)read_result, (long)read_errno);
+	close(idle_pipe[0]);
+	close(idle_pipe[1]);
+}
+
 /* ---- fork: the child is traced too ---- */
 
 static void test_fork(void)
@@ -433,6 +481,7 @@ int main(void)
 	test_threads();
 	test_thread_churn();
 	test_signal_handlers();
+	test_blocking_syscall();
 	test_fork();
 	test_own_sigsys();
 	test_stop_restores();
