@@ -2,10 +2,12 @@
  * syscall_trace.c - the interceptor's SIGSYS side and its lifecycle (see
  * syscall_trace.h for the picture).
  *
- * Per thread, in a slot of a table (below): a selector byte (BLOCK while traced; ALLOW inside
- * the SIGSYS handler, whose signals are all blocked, so nothing the
- * handler does traps) and a depth count: while a handler (or start/stop)
- * runs, the thread's own syscalls are performed without being reported.
+ * Per thread, in a slot of a table (below): a selector byte (BLOCK while
+ * traced; ALLOW inside the SIGSYS handler, whose signals are all blocked,
+ * so nothing the handler does traps; BLOCK again, with the thread's own
+ * mask, while the handler performs the syscall, which may block) and a
+ * depth count: while a handler (or start/stop) runs, the thread's own
+ * syscalls are performed without being reported.
  *
  * The syscalls the handler cannot simply perform in its own frame:
  * - rt_sigreturn (a signal handler's return through libc's restorer):
