@@ -268,9 +268,9 @@ static void test_threads(void)
 
 /* ---- thread churn: more threads over time than the interceptor has
  * slots (8192), each giving its slot back as it exits, each told of at
- * its start.  Each runs on a stack of its own 64 bytes further on (the
- * last one's is free again once joined), so that no two have the same
- * thread pointer (glibc's stack cache would hand the same one out) ---- */
+ * its start.  Each runs on a stack of its own, given back to the kernel
+ * once it is joined, so that no two have the same thread pointer (glibc's
+ * stack cache would hand the same one out) ---- */
 
 #define CHURN_THREADS 9000
 static _Atomic long thread_starts;
@@ -287,8 +287,8 @@ static void test_thread_churn(void)
 	int rc = syscall_trace_start(&with_start, NULL, 0, err);
 	if (!CHECK(rc == 0, "syscall_trace_start: %d %s", rc, err))
 		return;
-	size_t stack_size = 256 * 1024, arena_size = stack_size + CHURN_THREADS * 64;
-	char *arena = mmap(NULL, arena_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t stack_size = 128 * 1024, arena_size = stack_size * CHURN_THREADS;
+	char *arena = mmap(NULL, arena_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (!CHECK(arena != MAP_FAILED, "mmap of the threads' stacks"))
 		return;
 	marker();
@@ -296,10 +296,12 @@ static void test_thread_churn(void)
 		pthread_t t;
 		pthread_attr_t attr;
 		pthread_attr_init(&attr);
-		pthread_attr_setstack(&attr, arena + (size_t)i * 64, stack_size);
+		char *stack = arena + (size_t)i * stack_size;
+		pthread_attr_setstack(&attr, stack, stack_size);
 		if (pthread_create(&t, &attr, one_call, NULL) == 0)
 			pthread_join(t, NULL);
 		pthread_attr_destroy(&attr);
+		madvise(stack, stack_size, MADV_DONTNEED);
 	}
 	marker();
 	munmap(arena, arena_size);
