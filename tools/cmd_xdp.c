@@ -73,7 +73,7 @@ static void usage(FILE *f)
 	           "  --skb-mode     the generic XDP hook even where the driver has one\n"
 	           "  --tap NAME     the TAP device's name (default xdp-IFACE)\n"
 	           "  --coalesce-us N  while frames come closer together than N us, take them in one wake-up\n"
-	           "                 after sleeping N us (a frame waits at most N us more); default 50, at most\n"
+	           "                 after sleeping N us (a frame waits at most N us more); default 100, at most\n"
 	           "                 1000, 0: a wake-up for every frame\n"
 	           "  --dump-maps    print the object's maps at exit\n"
 	           "  --pin-maps     pin every map by its name in the pin directory while attached, for\n"

@@ -97,7 +97,7 @@
 /* Coalescing: the default sleep, its ceiling (the RX ring holds 2048
  * frames), and the timer slack the worker asks for, so that the sleep is
  * the latency bound it claims (a thread's default slack is 50 us). */
-#define COALESCE_DEFAULT_US 50u
+#define COALESCE_DEFAULT_US 100u
 #define COALESCE_MAX_US 1000u
 #define WORKER_TIMER_SLACK_NS 1000ul
 
