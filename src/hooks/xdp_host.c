@@ -525,7 +525,7 @@ static void *worker(void *arg)
 		pacing_update(&pacing, q->coalesce_ns, receive(q));
 		if (atomic_load_explicit(&q->inbox->count, memory_order_relaxed))
 			inbox_drain(q);
-		if (fds[2].fd >= 0)
+		if (rc > 0 && (fds[2].revents & POLLIN))   /* not a read() a wake-up for nothing */
 			stack_to_wire(q);
 		kick_tx(q);
 	}
