@@ -96,7 +96,7 @@ bpfvm_stop() {
 	ATTACH_PID=
 }
 
-bpfvm_case() {   # OBJ KIND -> "generator_ns process_ns received"
+bpfvm_case() {   # OBJ KIND -> "generator_ns process_ns received sent lost_at_the_socket"
 	bpfvm_start "$1"
 	local t0 t1 out rx
 	t0=$(task_ns $ATTACH_PID)
@@ -105,7 +105,8 @@ bpfvm_case() {   # OBJ KIND -> "generator_ns process_ns received"
 	t1=$(task_ns $ATTACH_PID)
 	bpfvm_stop
 	rx=$(jq -r 'select(.final) | .rx' "$TMP/out")
-	echo "$(field cpu_ns <<<"$out") $(awk -v t="$((t1 - t0))" -v n="$rx" 'BEGIN { printf "%.0f", n ? t / n : 0 }') $rx"
+	lost=$(jq -r 'select(.final) | .rx_dropped + .rx_ring_full' "$TMP/out")
+	echo "$(field cpu_ns <<<"$out") $(awk -v t="$((t1 - t0))" -v n="$rx" 'BEGIN { printf "%.0f", n ? t / n : 0 }') $rx $(field sent <<<"$out") $lost"
 }
 
 ceiling=$(ip -n "$NSB" link set dev xb0 xdp obj "$OBJS/xdp_drop.bpf.o" sec xdp && flood udp 0 2)
@@ -118,9 +119,9 @@ echo "|---|---|---|---|---|---|"
 for c in "drop:$OBJS/xdp_drop.bpf.o:udp" "per-CPU count:$OBJS/xdp_percpu_count.bpf.o:udp" "ICMP echo (TX):$ECHO:icmp"; do
 	IFS=: read -r name obj kind <<<"$c"
 	read -r kgen kprog <<<"$(kernel_case "$obj" "$kind")"
-	read -r bgen bproc brx <<<"$(bpfvm_case "$obj" "$kind")"
+	read -r bgen bproc brx bsent blost <<<"$(bpfvm_case "$obj" "$kind")"
 	ratio=$(awk -v b=$((bgen + bproc)) -v k="$kgen" 'BEGIN { printf "%.1f", k ? b / k : 0 }')
-	echo "| $name | $kgen | $kprog | $bgen | $bproc ($brx frames) | $ratio |"
+	echo "| $name | $kgen | $kprog | $bgen | $bproc ($brx of $bsent frames; the socket lost $blost) | $ratio |"
 done
 
 rtt() {   # INTERVAL -> "median p90 max" of 200 pings' round trips, us

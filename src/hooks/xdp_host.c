@@ -9,6 +9,7 @@
  * fill ring -> rx -> fill ring again, or -> tx ring -> completion ring ->
  * free list), verdicts, the TAP device, the counters, the process's
  * registry of hosts (by ifindex) and each queue's inbox.
+ * And the workers' wake-ups: receive coalescing ("waking up" below).
  *
  * Frames.  A UMEM is mapped below 4 GiB (MAP_32BIT), so a frame as the
  * kernel wrote it is the program's packet in place: xdp_md's packet
