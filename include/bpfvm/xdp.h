@@ -13,7 +13,9 @@
  * XDP_TX sends it back out of the interface, XDP_PASS hands it to the
  * host's stack through the TAP device, XDP_REDIRECT follows the program's
  * bpf_redirect / bpf_redirect_map (a device: out of it, through the
- * AF_XDP socket of the host serving it if one in this process does; an
+ * AF_XDP socket of the host serving it if one in this process does, else
+ * an AF_PACKET socket; a devmap broadcast: a copy out of each of its
+ * devices, as the kernel's rules choose them; an
  * xskmap entry: the host's xsk_consumer; a cpumap entry: another worker
  * thread, which passes it to the stack), XDP_ABORTED (and any other
  * value, and a failed run) drops it and is counted.
@@ -73,8 +75,8 @@ typedef struct bpfvm_xdp_stats {
 	uint64_t tx_ring_full;    /* XDP_TX or stack frames dropped: the TX ring was full */
 	uint64_t no_frame;        /* stack frames dropped: no free UMEM frame */
 	uint64_t tap_errors;      /* XDP_PASS frames the TAP refused */
-	/* XDP_REDIRECT frames dropped: no target (a failed or broadcast
-	 * redirect, no xsk_consumer, a full inbox, a device that refused) */
+	/* XDP_REDIRECT frames dropped: no target (a failed redirect call, no
+	 * xsk_consumer, a full inbox, a device that refused: down or gone) */
 	uint64_t redirect_errors;
 	uint64_t inbox_full;      /* of those: the target worker's inbox was full */
 	/* the kernel's count for the sockets (XDP_STATISTICS) */

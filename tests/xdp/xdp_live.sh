@@ -12,7 +12,7 @@
 # Skips (77) without root, network namespaces, veth or AF_XDP.
 set -u
 BPFVM=$1 TRAFFIC=$2 OBJS=$3 BAD_OBJ=$4
-NSA=bpfvm-xdpa-$$ NSB=bpfvm-xdpb-$$ NSR=bpfvm-xdpr-$$ NSC=bpfvm-xdpc-$$
+NSA=bpfvm-xdpa-$$ NSB=bpfvm-xdpb-$$ NSR=bpfvm-xdpr-$$ NSC=bpfvm-xdpc-$$ NSS=bpfvm-xdps-$$ NSP=bpfvm-xdpp-$$
 A=xa$$ B=xb$$
 IPA=10.77.0.1 IPB=10.77.0.2
 TMP=$(mktemp -d)
@@ -23,7 +23,7 @@ skip() { echo "SKIP: $*"; exit 77; }
 cleanup() {
 	[ -n "$ATTACH_PID" ] && kill -9 "$ATTACH_PID" 2>/dev/null
 	umount "$TMP/bpffs" 2>/dev/null
-	for ns in "$NSA" "$NSB" "$NSR" "$NSC"; do ip netns del "$ns" 2>/dev/null; done
+	for ns in "$NSA" "$NSB" "$NSR" "$NSC" "$NSS" "$NSP"; do ip netns del "$ns" 2>/dev/null; done
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -52,7 +52,7 @@ inr() { ip netns exec "$NSR" "$@"; }
 # ---- the namespaces ------------------------------------------------------
 [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, XDP)"
 # those of an earlier run that was killed (a ctest timeout) go first
-for ns in $(ip netns list 2>/dev/null | sed -n 's/^\(bpfvm-xdp[abrc]-\([0-9]*\)\).*/\1 \2/p' | \
+for ns in $(ip netns list 2>/dev/null | sed -n 's/^\(bpfvm-xdp[abrcsp]-\([0-9]*\)\).*/\1 \2/p' | \
             while read -r name pid; do kill -0 "$pid" 2>/dev/null || echo "$name"; done); do
 	ip netns del "$ns"
 done
@@ -253,6 +253,100 @@ if router_setup; then
 	umount "$TMP/bpffs"
 else
 	echo "FAIL: router: its namespaces could not be set up"
+	fails=$((fails + 1))
+fi
+
+# ---- a switch: broadcasts, and a device bpfvm is not attached to -------------------
+# Switch S's ports s0-s2 are veths to p0-p2 in P.  Frames sent on p0 go to
+# every port of a devmap but s0 (UDP: BPF_F_EXCLUDE_INGRESS) and of a
+# devmap_hash, s0 too (ICMP), and arrive on each peer as they were sent;
+# bpfvm serves s0 and s1 and reaches s2, which it is not attached to,
+# through AF_PACKET.  Then (bc_mode 1) all to s2 alone: it arrives; with s2
+# down it is a redirect error, as is (bc_mode 2) bpf_redirect to an
+# ifindex no device has.
+ins() { ip netns exec "$NSS" "$@"; }
+switch_setup() {
+	ip netns add "$NSS" && ip netns add "$NSP" || return 1
+	for i in 0 1 2; do
+		ip link add s$i netns "$NSS" type veth peer name p$i netns "$NSP" || return 1
+	done
+	for ns in "$NSS" "$NSP"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	done
+	for i in 0 1 2; do
+		ip -n "$NSS" link set s$i up && ip -n "$NSP" link set p$i up || return 1
+		# the kernel's devmap sends to a veth whose peer runs XDP
+		ip -n "$NSP" link set dev p$i xdp obj "$OBJS/xdp_pass.bpf.o" sec xdp || return 1
+	done
+}
+switch_maps() {   # MAP-UPDATE-COMMAND...: bc_ports and bc_ports_hash hold s0-s2, bc_mode 0
+	for i in 0 1 2; do
+		"$@" bc_ports key hex "0$i" 00 00 00 value hex $(index_bytes "$NSS" s$i) &&
+		"$@" bc_ports_hash key hex "0$i" 00 00 00 value hex $(index_bytes "$NSS" s$i) || return 1
+	done
+	"$@" bc_mode key hex 00 00 00 00 value hex 00 00 00 00
+}
+switch_mode() {   # MODE IFINDEX MAP-UPDATE-COMMAND...
+	local mode=$1 ifindex=$2
+	shift 2
+	"$@" bc_mode key hex 01 00 00 00 value hex $(printf '%02x %02x %02x %02x' $((ifindex & 255)) \
+		$((ifindex >> 8 & 255)) $((ifindex >> 16 & 255)) $((ifindex >> 24))) &&
+	"$@" bc_mode key hex 00 00 00 00 value hex "0$mode" 00 00 00
+}
+# What each of p0-p2 received of 20 frames of KIND sent on p0.
+switch_send() {   # KIND
+	local i receivers=
+	for i in 0 1 2; do
+		ip netns exec "$NSP" "$TRAFFIC" recv p$i 10.90.0.1 10.90.0.2 2500 >"$TMP/recv$i" &
+		receivers="$receivers $!"
+	done
+	for _ in $(seq 50); do [ "$(cat "$TMP"/recv[012] | grep -c listening)" = 3 ] && break; sleep 0.05; done
+	ip netns exec "$NSP" "$TRAFFIC" send p0 "$(mac_of "$NSS" s0)" 10.90.0.1 10.90.0.2 "$1" 20 >/dev/null
+	wait $receivers
+	for i in 0 1 2; do sed -n 's/ other=.*//; s/^udp/p'$i': udp/p' "$TMP/recv$i"; done | paste -sd' '
+}
+switch_cases() {   # WHO MAP-UPDATE-COMMAND...
+	local who=$1
+	shift
+	check "switch: $who: UDP to all ports but the ingress one" "$(switch_send udp)" \
+	      "p0: udp7000=0 echo_request=0 p1: udp7000=20 echo_request=0 p2: udp7000=20 echo_request=0"
+	check "switch: $who: ICMP to all ports" "$(switch_send icmp)" \
+	      "p0: udp7000=0 echo_request=20 p1: udp7000=0 echo_request=20 p2: udp7000=0 echo_request=20"
+	switch_mode 1 0 "$@"
+	check "switch: $who: to s2 alone" "$(switch_send udp)" \
+	      "p0: udp7000=0 echo_request=0 p1: udp7000=0 echo_request=0 p2: udp7000=20 echo_request=0"
+	ip -n "$NSS" link set s2 down
+	check "switch: $who: to s2, down" "$(switch_send udp)" \
+	      "p0: udp7000=0 echo_request=0 p1: udp7000=0 echo_request=0 p2: udp7000=0 echo_request=0"
+	ip -n "$NSS" link set s2 up
+	switch_mode 2 $((0x7ffffff0)) "$@"
+	check "switch: $who: to a missing ifindex" "$(switch_send udp)" \
+	      "p0: udp7000=0 echo_request=0 p1: udp7000=0 echo_request=0 p2: udp7000=0 echo_request=0"
+}
+kernel_map_update_s() { local name=$1; shift; ins bpftool map update name "$name" "$@"; }
+# (in S: a devmap's update checks the device in the caller's namespace)
+bpfvm_map_update_s() { local name=$1; shift; BPFVM_PIN_DIR=$TMP/pins ins "$BPFVM" map update pinned "$name" "$@"; }
+if switch_setup; then
+	mkdir -p -m 700 "$TMP/pins"
+	BPFVM_PIN_DIR=$TMP/pins ip netns exec "$NSS" "$BPFVM" xdp attach s0,s1 "$OBJS/xdp_broadcast.bpf.o" --pin-maps \
+		-j >"$TMP/out" 2>"$TMP/err" &
+	ATTACH_PID=$!
+	for _ in $(seq 100); do [ "$(grep -c "attached to" "$TMP/err")" = 2 ] && break; sleep 0.05; done
+	sleep 0.3
+	switch_maps bpfvm_map_update_s; check "switch: bpfvm: maps filled" "$?" 0
+	switch_cases bpfvm bpfvm_map_update_s
+	attach_stop
+	# s0's 100 frames: 60 redirected (UDP and ICMP broadcast, to s2),
+	# 40 redirect errors (s2 down, no device)
+	check "switch: bpfvm: s0's redirects and errors" \
+	      "$(jq -r 'select(.final and .ifname == "s0") | "\(.rx) \(.redirect) \(.redirect_errors)"' "$TMP/out")" \
+	      "100 60 40"
+	ip -n "$NSS" link set dev s0 xdp obj "$OBJS/xdp_broadcast.bpf.o" sec xdp
+	switch_maps kernel_map_update_s; check "switch: kernel: maps filled" "$?" 0
+	switch_cases kernel kernel_map_update_s
+	ip -n "$NSS" link set dev s0 xdp off
+else
+	echo "FAIL: switch: its namespaces could not be set up"
 	fails=$((fails + 1))
 fi
 
