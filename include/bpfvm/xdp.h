@@ -87,7 +87,10 @@ typedef struct bpfvm_xdp_stats {
  * interface (one that died without detaching), refuses an interface with
  * another XDP program (naming it) or one another live host serves, and
  * an MTU whose frames do not fit a UMEM frame (naming the limit).  Driver
- * mode where the interface has it, else skb mode (bpfvm_xdp_mode). */
+ * mode where the interface has it, else skb mode (bpfvm_xdp_mode).
+ * Returns once each queue's socket is in the steering program's map and
+ * its worker runs: every frame the interface receives from then on runs
+ * through the hook (tests/xdp send at once, and count every frame). */
 BPFVM_API int bpfvm_xdp_attach(const bpfvm_xdp_opts *opts, bpfvm_xdp_host **out, bpfvm_error *err);
 /* Stops the workers and removes everything attach installed. */
 BPFVM_API void bpfvm_xdp_detach(bpfvm_xdp_host *host);

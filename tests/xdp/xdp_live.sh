@@ -78,18 +78,20 @@ ina "$TRAFFIC" csum-off "$A" || exit 1
 BMAC=$(ip -n "$NSB" -j link show "$B" | jq -r '.[0].address')
 
 # ---- one run under bpfvm, one under the kernel ----------------------------------
-# Starts `bpfvm xdp attach` in the background; waits until it serves.
+# Starts `bpfvm xdp attach` in the background; waits until it serves,
+# which its "attached to" line says: from then on no frame is lost, and
+# traffic starts at once.  (The log goes first: a background job truncates
+# it only once it runs, and the last run's line, read before that, once
+# started traffic early, which looked like a veth losing its first frames.)
 attach_start() {   # PROG [OPTIONS]
+	rm -f "$TMP/err"
 	# not through inb: $! is then bpfvm itself (ip netns exec execs it),
 	# which takes the SIGINT a background job of a script would ignore
 	ip netns exec "$NSB" "$BPFVM" xdp attach "$B" "$OBJS/$1.bpf.o" --dump-maps -j "${@:2}" >"$TMP/out" \
 		2>"$TMP/err" &
 	ATTACH_PID=$!
 	for _ in $(seq 100); do
-		# (a veth drops some 20 ms of frames while its XDP is enabled
-		# again after `xdp off`, bpfvm's steering program's fallback:
-		# traffic starts once that is over)
-		grep -q "attached to" "$TMP/err" && sleep 0.3 && return 0
+		grep -qs "attached to" "$TMP/err" && return 0
 		kill -0 $ATTACH_PID 2>/dev/null || break
 		sleep 0.05
 	done
@@ -245,11 +247,11 @@ router_ping() {
 	ina "$TRAFFIC" send a1 "$(mac_of "$NSR" r0)" 10.80.1.1 10.80.2.1 icmp 20 | sed 's/ other=.*//'
 }
 if router_setup; then
-	rm -f "$TMP/pins/"*
+	rm -f "$TMP/pins/"* "$TMP/err"
 	BPFVM_PIN_DIR=$TMP/pins ip netns exec "$NSR" "$BPFVM" xdp attach r0,r1 "$OBJS/xdp_router.bpf.o" --pin-maps \
 		--dump-maps -j >"$TMP/out" 2>"$TMP/err" &
 	ATTACH_PID=$!
-	for _ in $(seq 100); do [ "$(grep -c "attached to" "$TMP/err")" = 2 ] && break; sleep 0.05; done
+	for _ in $(seq 100); do [ "$(grep -cs "attached to" "$TMP/err")" = 2 ] && break; sleep 0.05; done
 	router_maps bpfvm_map_update; check "router: bpfvm: maps filled" "$?" 0
 	got=$(router_ping)
 	attach_stop
@@ -343,11 +345,11 @@ kernel_map_update_s() { local name=$1; shift; ins bpftool map update name "$name
 bpfvm_map_update_s() { local name=$1; shift; BPFVM_PIN_DIR=$TMP/pins ins "$BPFVM" map update pinned "$name" "$@"; }
 if switch_setup; then
 	mkdir -p -m 700 "$TMP/pins"
+	rm -f "$TMP/err"
 	BPFVM_PIN_DIR=$TMP/pins ip netns exec "$NSS" "$BPFVM" xdp attach s0,s1 "$OBJS/xdp_broadcast.bpf.o" --pin-maps \
 		-j >"$TMP/out" 2>"$TMP/err" &
 	ATTACH_PID=$!
-	for _ in $(seq 100); do [ "$(grep -c "attached to" "$TMP/err")" = 2 ] && break; sleep 0.05; done
-	sleep 0.3
+	for _ in $(seq 100); do [ "$(grep -cs "attached to" "$TMP/err")" = 2 ] && break; sleep 0.05; done
 	switch_maps bpfvm_map_update_s; check "switch: bpfvm: maps filled" "$?" 0
 	switch_cases bpfvm bpfvm_map_update_s
 	attach_stop
