@@ -119,17 +119,21 @@ send() {   # KIND COUNT
 bpfvm_counts() {
 	jq -r 'select(.type == "map" and .map == "counts" and .key != 3) | .value' "$TMP/out" | paste -sd' '
 }
-# The `counts` map of the program the kernel runs on IFACE, dumped: by id,
-# since other processes' programs may have maps of that name too.
-kernel_counts_dump() {   # NS IFACE
-	local prog id
-	prog=$(ip -n "$1" -j link show "$2" | jq -r '.[0].xdp.prog.id')
-	for id in $(bpftool prog show id "$prog" -j | jq -r '.map_ids[]'); do
-		[ "$(bpftool map show id "$id" -j | jq -r .name)" = counts ] && bpftool map dump id "$id" -j
+# The kernel's map NAME of the XDP program on NS's DEV, as "id N": by name,
+# bpftool would take every map of that name on the machine (another test's
+# or bench's programs loaded meanwhile included).
+kernel_map() {   # NS DEV NAME
+	local prog m
+	prog=$(ip -n "$1" -j link show dev "$2" | jq -r '.[0].xdp.prog.id // empty')
+	for m in $([ -n "$prog" ] && bpftool prog show id "$prog" -j | jq -r '.map_ids[]?'); do
+		[ "$(bpftool map show id "$m" -j | jq -r .name)" = "$3" ] && { echo "id $m"; return; }
 	done
+	echo "no map '$3' in the XDP program of $1/$2" >&2
+	echo "id 0"
 }
-kernel_counts() {
-	kernel_counts_dump "$NSB" "$B" | jq -r '.[] | select(.formatted.key != 3) | .formatted.value' | paste -sd' '
+kernel_counts() {   # [NS DEV]
+	bpftool map dump $(kernel_map "${1:-$NSB}" "${2:-$B}" counts) -j |
+		jq -r '.[] | select(.formatted.key != 3) | .formatted.value' | paste -sd' '
 }
 
 # One case: the same object and traffic under bpfvm, then under the kernel.
@@ -170,7 +174,7 @@ tcp_hello() {
 	return $rc
 }
 bpfvm_map_update() { local name=$1; shift; BPFVM_PIN_DIR=$TMP/pins "$BPFVM" map update pinned "$name" "$@"; }
-kernel_map_update_b() { local name=$1; shift; inb bpftool map update name "$name" "$@"; }
+kernel_map_update_b() { local name=$1; shift; inb bpftool map update $(kernel_map "$NSB" "$B" "$name") "$@"; }
 # The same through a cpumap: frames handed to another worker, which passes them.
 pass_case() {   # PROG FILL-MAPS-COMMAND...
 	local prog=$1
@@ -196,7 +200,7 @@ pass_case() {   # PROG FILL-MAPS-COMMAND...
 	# A's TCP frames: SYN, the ACKs, FIN: 4 or 5 as delayed ACKs and the
 	# two closes fall (seen either way under each), so both at least 3
 	local kernel_tcp
-	kernel_tcp=$(kernel_counts_dump "$NSB" "$B" | jq -r '.[] | select(.formatted.key == 2) | .formatted.value')
+	kernel_tcp=$(bpftool map dump $(kernel_map "$NSB" "$B" counts) -j | jq -r '.[] | select(.formatted.key == 2) | .formatted.value')
 	check "$prog: TCP frames counted (bpfvm $bpfvm_tcp, kernel $kernel_tcp), each at least 3" \
 	      "$([ "$bpfvm_tcp" -ge 3 ] && [ "$kernel_tcp" -ge 3 ] && echo yes)" yes
 	ip -n "$NSB" link set dev "$B" xdp off
@@ -242,7 +246,8 @@ router_maps() {   # MAP-UPDATE-COMMAND...: fills ports and next_hop
 	"$@" next_hop key hex $r0 value hex $(mac_bytes "$NSC" c1) $(mac_bytes "$NSR" r1) &&
 	"$@" next_hop key hex $r1 value hex $(mac_bytes "$NSA" a1) $(mac_bytes "$NSR" r0)
 }
-kernel_map_update() { local name=$1; shift; inr bpftool map update name "$name" "$@"; }
+# in the router's namespace: a devmap takes its ifindexes from the caller's
+kernel_map_update() { local name=$1; shift; inr bpftool map update $(kernel_map "$NSR" r0 "$name") "$@"; }
 router_ping() {
 	ina "$TRAFFIC" send a1 "$(mac_of "$NSR" r0)" 10.80.1.1 10.80.2.1 icmp 20 | sed 's/ other=.*//'
 }
@@ -266,7 +271,7 @@ if router_setup; then
 	router_maps kernel_map_update; check "router: kernel: maps filled" "$?" 0
 	got=$(router_ping)
 	check "router: kernel: ping through it" "$got" "sent=20 udp7000=0 udp7001=0 echo_reply=20"
-	check "router: kernel: counts" "$(kernel_counts_dump "$NSR" r0 | jq -r '.[] | select(.formatted.key != 3) | .formatted.value' | paste -sd' ')" "0 40 0 40"
+	check "router: kernel: counts" "$(kernel_counts "$NSR" r0)" "0 40 0 40"
 	umount "$TMP/bpffs"
 else
 	echo "FAIL: router: its namespaces could not be set up"
@@ -313,11 +318,12 @@ switch_mode() {   # MODE IFINDEX MAP-UPDATE-COMMAND...
 # What each of p0-p2 received of 20 frames of KIND sent on p0.
 switch_send() {   # KIND
 	local i receivers=
+	rm -f "$TMP"/recv[012]   # (their last "listening" would not wait for these)
 	for i in 0 1 2; do
 		ip netns exec "$NSP" "$TRAFFIC" recv p$i 10.90.0.1 10.90.0.2 2500 >"$TMP/recv$i" &
 		receivers="$receivers $!"
 	done
-	for _ in $(seq 50); do [ "$(cat "$TMP"/recv[012] | grep -c listening)" = 3 ] && break; sleep 0.05; done
+	for _ in $(seq 50); do [ "$(cat "$TMP"/recv[012] 2>/dev/null | grep -c listening)" = 3 ] && break; sleep 0.05; done
 	ip netns exec "$NSP" "$TRAFFIC" send p0 "$(mac_of "$NSS" s0)" 10.90.0.1 10.90.0.2 "$1" 20 >/dev/null
 	wait $receivers
 	for i in 0 1 2; do sed -n 's/ other=.*//; s/^udp/p'$i': udp/p' "$TMP/recv$i"; done | paste -sd' '
@@ -340,7 +346,7 @@ switch_cases() {   # WHO MAP-UPDATE-COMMAND...
 	check "switch: $who: to a missing ifindex" "$(switch_send udp)" \
 	      "p0: udp7000=0 echo_request=0 p1: udp7000=0 echo_request=0 p2: udp7000=0 echo_request=0"
 }
-kernel_map_update_s() { local name=$1; shift; ins bpftool map update name "$name" "$@"; }
+kernel_map_update_s() { local name=$1; shift; ins bpftool map update $(kernel_map "$NSS" s0 "$name") "$@"; }
 # (in S: a devmap's update checks the device in the caller's namespace)
 bpfvm_map_update_s() { local name=$1; shift; BPFVM_PIN_DIR=$TMP/pins ins "$BPFVM" map update pinned "$name" "$@"; }
 if switch_setup; then
