@@ -39,6 +39,7 @@ struct xdp_args {
 	const char *obj_path, *prog, *tap;
 	uint32_t queues;
 	double duration, interval;
+	int32_t coalesce_us;             /* 0: the library's default; -1: none */
 	bool json, dump_maps, skb_mode, pin_maps;
 	struct object_args oa;
 };
@@ -53,7 +54,8 @@ static void on_stop(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: bpfvm xdp attach IFACE[,IFACE...] OBJ [--prog NAME] [--queues N] [--duration S]\n"
-	           "                        [--interval S] [--skb-mode] [--tap NAME] [--dump-maps] [--pin-maps] [-j]\n"
+	           "                        [--interval S] [--skb-mode] [--tap NAME] [--coalesce-us N] [--dump-maps]\n"
+	           "                        [--pin-maps] [-j]\n"
 	           "                        " OBJECT_ARGS_USAGE "\n"
 	           "       bpfvm xdp detach IFACE\n"
 	           "attach runs OBJ's XDP program (verified first) in user space on every frame IFACE receives,\n"
@@ -72,6 +74,9 @@ static void usage(FILE *f)
 	           "  --interval S   print the counters each S seconds\n"
 	           "  --skb-mode     the generic XDP hook even where the driver has one\n"
 	           "  --tap NAME     the TAP device's name (default xdp-IFACE)\n"
+	           "  --coalesce-us N  while frames come closer together than N us, take them in one wake-up\n"
+	           "                 after sleeping N us (a frame waits at most N us more); default 100, at most\n"
+	           "                 1000, 0: a wake-up for every frame\n"
 	           "  --dump-maps    print the object's maps at exit\n"
 	           "  --pin-maps     pin every map (but an xskmap) by its name in the pin directory while attached, for\n"
 	           "                 `bpfvm map ... pinned NAME` (a devmap's ports, counters); unpinned at exit\n"
@@ -101,7 +106,13 @@ static int value_option(struct xdp_args *a, const char *o, const char *v)
 		return parse_seconds(o, v, &a->duration) ? -1 : 1;
 	else if (!strcmp(o, "--interval"))
 		return parse_seconds(o, v, &a->interval) ? -1 : 1;
-	else if (!strcmp(o, "--queues")) {
+	else if (!strcmp(o, "--coalesce-us")) {
+		char *end;
+		unsigned long us = strtoul(v, &end, 10);
+		if (*end || !*v || us > 1000)
+			return fail("xdp: --coalesce-us: '%s' is not a number of microseconds (0 to 1000)", v), -1;
+		a->coalesce_us = us ? (int32_t)us : -1;
+	} else if (!strcmp(o, "--queues")) {
 		char *end;
 		unsigned long n = strtoul(v, &end, 10);
 		if (*end || n == 0 || n > 64)
@@ -317,7 +328,7 @@ static int attach_all(struct xdp_session *s)
 	for (size_t i = 0; i < a->iface_count; i++) {
 		bpfvm_error err = { 0 };
 		BPFVM_OPTS(bpfvm_xdp_opts, xo, .ifname = a->ifnames[i], .hook = s->hook, .queues = a->queues,
-		           .skb_mode = a->skb_mode, .tap_name = a->tap);
+		           .skb_mode = a->skb_mode, .tap_name = a->tap, .rx_coalesce_us = a->coalesce_us);
 		if (bpfvm_xdp_attach(&xo, &s->hosts[i], &err)) {
 			detach_all(s);
 			return fail("%s", err.msg);

@@ -64,6 +64,12 @@ typedef struct bpfvm_xdp_opts {
 	 * counted as redirect errors). */
 	bpfvm_xdp_xsk_consumer_fn xsk_consumer;
 	void *xsk_user;
+	/* Receive coalescing, as a NIC's interrupt moderation: while frames
+	 * arrive closer together than this, a worker sleeps this long and
+	 * takes them in one wake-up instead of one each (a frame waits at
+	 * most this much more).  0: the default, 100 us; at most 1000;
+	 * negative: none, a wake-up for every frame the socket signals. */
+	int32_t rx_coalesce_us;
 } bpfvm_xdp_opts;
 
 /* Per verdict, and what did not go through.  Counters only grow. */

@@ -9,6 +9,7 @@
  * fill ring -> rx -> fill ring again, or -> tx ring -> completion ring ->
  * free list), verdicts, the TAP device, the counters, the process's
  * registry of hosts (by ifindex) and each queue's inbox.
+ * And the workers' wake-ups: receive coalescing ("waking up" below).
  *
  * Frames.  A UMEM is mapped below 4 GiB (MAP_32BIT), so a frame as the
  * kernel wrote it is the program's packet in place: xdp_md's packet
@@ -70,7 +71,9 @@
 #include <linux/if_packet.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -95,6 +98,12 @@
 #define INBOX_SLOTS 256u
 #define MAX_HOSTS 32u
 #define MAX_UPPERS 8u   /* the kernel's MAX_NEST_DEV */
+/* Coalescing: the default sleep, its ceiling (the RX ring holds 2048
+ * frames), and the timer slack the worker asks for, so that the sleep is
+ * the latency bound it claims (a thread's default slack is 50 us). */
+#define COALESCE_DEFAULT_US 100u
+#define COALESCE_MAX_US 1000u
+#define WORKER_TIMER_SLACK_NS 1000ul
 
 /* One counter per field of bpfvm_xdp_stats that the worker counts. */
 enum counter { C_RX, C_PASS, C_DROP, C_TX, C_REDIRECT, C_ABORTED, C_RUN_ERRORS, C_STACK_TX, C_TX_RING_FULL,
@@ -128,6 +137,7 @@ struct xdp_queue {
 	uint64_t free_frames[FRAME_COUNT];   /* offsets of frames owned by nobody */
 	uint32_t free_count;
 	uint32_t tx_pending;          /* descriptors produced since the last kick */
+	uint64_t coalesce_ns;         /* 0: a wake-up for every frame the socket signals */
 	pthread_t thread;
 	bool thread_started;
 	_Atomic uint64_t counters[C_COUNT];
@@ -143,6 +153,7 @@ struct bpfvm_xdp_host {
 	int tap_fd;
 	bpfvm_hook *hook;
 	uint32_t queue_count;
+	uint64_t coalesce_ns;         /* each queue's (struct xdp_queue) */
 	struct xdp_steer steer;
 	atomic_bool stop;
 	bpfvm_xdp_xsk_consumer_fn xsk_consumer;
@@ -216,13 +227,21 @@ static void tx_frame(struct xdp_queue *q, uint64_t addr, uint32_t len)
 	q->tx_pending++;
 }
 
-/* Copy mode sends only when asked to. */
+/* Copy mode sends only when asked to, at most 32 frames a call (the
+ * socket's TX budget): EAGAIN says more wait (or that the completion
+ * ring is full, reaped in between).  A coalesced wake-up may have queued
+ * many more than 32. */
 static void kick_tx(struct xdp_queue *q)
 {
 	if (!q->tx_pending)
 		return;
 	q->tx_pending = 0;
-	sendto(xsk_socket__fd(q->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0);
+	for (uint32_t kick = 0; kick < RING_SIZE / 32; kick++) {
+		if (sendto(xsk_socket__fd(q->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0 || errno != EAGAIN)
+			return;
+		complete_tx(q);
+	}
+	q->tx_pending = 1;   /* still waiting: the next wake-up kicks again */
 }
 
 /* ---- verdicts ------------------------------------------------------------- */
@@ -451,15 +470,22 @@ static void handle_frame(struct xdp_queue *q, uint64_t addr, uint32_t len)
 	frame_free(q, base);
 }
 
-static void receive(struct xdp_queue *q)
+/* Every frame on the RX ring (a coalesced wake-up may find more than one
+ * batch); how many. */
+static uint32_t receive(struct xdp_queue *q)
 {
-	uint32_t idx, n = xsk_ring_cons__peek(&q->rx, BATCH, &idx);
-	for (uint32_t i = 0; i < n; i++) {
-		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx + i);
-		handle_frame(q, d->addr, d->len);
-	}
-	if (n)
-		xsk_ring_cons__release(&q->rx, n);
+	uint32_t total = 0, idx, n;
+	do {
+		n = xsk_ring_cons__peek(&q->rx, BATCH, &idx);
+		for (uint32_t i = 0; i < n; i++) {
+			const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx + i);
+			handle_frame(q, d->addr, d->len);
+		}
+		if (n)
+			xsk_ring_cons__release(&q->rx, n);
+		total += n;
+	} while (n == BATCH && total < RING_SIZE);
+	return total;
 }
 
 /* What the host's stack sent on the TAP goes out of the interface. */
@@ -483,26 +509,90 @@ static void stack_to_wire(struct xdp_queue *q)
 	}
 }
 
+/* ---- waking up ------------------------------------------------------------
+ *
+ * A veth (and any device whose NAPI runs a frame at a time) hands the
+ * socket its frames one by one, each with a wake-up of the worker: some
+ * 1.5 us of CPU a frame, most of it the wake-up.  So the worker coalesces,
+ * as a NIC's interrupt moderation does: while frames keep coming, it
+ * leaves the socket out of its poll set and sleeps coalesce_ns, then
+ * takes what arrived in one go; a sleep that brings nothing ends it, and
+ * the next frame wakes the worker as before.  Frames far apart would pay
+ * a wasted sleep each besides their own wake-up, so a frame that wakes
+ * the worker starts coalescing only if the last sleep so started found
+ * more frames (they come in bursts), or if it follows the previous ones
+ * by less than the sleep (they come fast).  A frame waits at most
+ * coalesce_ns more; the first of a burst, none.  Redirected frames (the
+ * inbox) and the stack's (the TAP) still wake the worker at once. */
+
+struct rx_pacing {
+	bool coalescing;
+	bool first_sleep;             /* the coming sleep is the first since a frame woke the worker */
+	bool bursty;                  /* the last such first sleep found frames */
+	uint64_t last_frames_ns;      /* when a wake-up last found frames */
+};
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Until there is work (or a timeout): poll's return. */
+static int wait_for_work(struct xdp_queue *q, struct pollfd fds[3], const struct rx_pacing *p)
+{
+	if (p->coalescing) {
+		struct timespec sleep = { .tv_nsec = (long)q->coalesce_ns };
+		int socket_fd = fds[0].fd;
+		fds[0].fd = -1;   /* left out: its frames wait for the sleep's end */
+		int rc = ppoll(fds, 3, &sleep, NULL);
+		fds[0].fd = socket_fd;
+		return rc;
+	}
+	/* the completion ring is only reaped when woken: keep polling
+	 * briefly while frames are out */
+	return poll(fds, 3, q->tx_pending || q->free_count < FRAME_COUNT / 2 ? 1 : 100);
+}
+
+/* After a wake-up that found `frames`: whether the next one coalesces. */
+static void pacing_update(struct rx_pacing *p, uint64_t coalesce_ns, uint32_t frames)
+{
+	if (p->first_sleep)
+		p->bursty = frames > 0;
+	p->first_sleep = false;
+	if (!frames) {
+		p->coalescing = false;
+		return;
+	}
+	uint64_t now = monotonic_ns();
+	if (!p->coalescing) {
+		p->coalescing = coalesce_ns && (p->bursty || now - p->last_frames_ns < coalesce_ns);
+		p->first_sleep = p->coalescing;
+	}
+	p->last_frames_ns = now;
+}
+
 static void *worker(void *arg)
 {
 	struct xdp_queue *q = arg;
 	struct bpfvm_xdp_host *h = q->host;
 	bpfvm_hook_thread_prepare(NULL);
+	prctl(PR_SET_TIMERSLACK, WORKER_TIMER_SLACK_NS);
 	struct pollfd fds[3] = { { .fd = xsk_socket__fd(q->xsk), .events = POLLIN },
 	                         { .fd = q->inbox->wake_fd, .events = POLLIN },
 	                         { .fd = q->index == 0 ? h->tap_fd : -1, .events = POLLIN } };
+	struct rx_pacing pacing = { .bursty = true };
 	while (!atomic_load_explicit(&h->stop, memory_order_relaxed)) {
 		complete_tx(q);
 		refill(q);
-		/* the completion ring is only reaped when woken: keep polling
-		 * briefly while frames are out */
-		int rc = poll(fds, 3, q->tx_pending || q->free_count < FRAME_COUNT / 2 ? 1 : 100);
+		int rc = wait_for_work(q, fds, &pacing);
 		if (rc < 0 && errno != EINTR)
 			break;
-		receive(q);
+		pacing_update(&pacing, q->coalesce_ns, receive(q));
 		if (atomic_load_explicit(&q->inbox->count, memory_order_relaxed))
 			inbox_drain(q);
-		if (fds[2].fd >= 0)
+		if (rc > 0 && (fds[2].revents & POLLIN))   /* not a read() a wake-up for nothing */
 			stack_to_wire(q);
 		kick_tx(q);
 	}
@@ -520,6 +610,7 @@ static int queue_new(struct bpfvm_xdp_host *h, uint32_t index, uint32_t xdp_flag
 	*out = q;
 	q->host = h;
 	q->index = index;
+	q->coalesce_ns = h->coalesce_ns;
 	q->inbox = calloc(1, sizeof *q->inbox);
 	if (!q->inbox)
 		return error_set(err, -ENOMEM, -1, "xdp: out of memory");
@@ -669,6 +760,11 @@ static int host_prepare(struct bpfvm_xdp_host *h, const bpfvm_xdp_opts *o, bpfvm
 		return error_set(err, -ENODEV, -1, "xdp: no interface '%s'", o->ifname);
 	read_upper_devices(h);
 	h->hook = o->hook;
+	if (o->rx_coalesce_us > (int32_t)COALESCE_MAX_US)
+		return error_set(err, -EINVAL, -1, "xdp: coalescing %d us: at most %u", o->rx_coalesce_us,
+		                 COALESCE_MAX_US);
+	uint64_t coalesce_us = o->rx_coalesce_us ? (uint64_t)o->rx_coalesce_us : COALESCE_DEFAULT_US;
+	h->coalesce_ns = o->rx_coalesce_us < 0 ? 0 : coalesce_us * 1000u;
 	h->xsk_consumer = o->xsk_consumer;
 	h->xsk_user = o->xsk_user;
 	/* every queue by default: a frame on a queue without a socket is

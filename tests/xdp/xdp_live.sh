@@ -6,8 +6,11 @@
 # compared with the same object attached by the kernel to the same veth.
 # An xskmap left empty (the command fills none) drops by the program's
 # fallback.  Then the PASS path carries a TCP handshake, a router between two veth
-# pairs forwards through a devmap (ping through it answered), and
-# attach's refusals and its recovery from a kill -9 are checked.
+# pairs forwards through a devmap (ping through it answered), receive
+# coalescing is checked off and at 1 ms (every TX reply of a flood sent), a
+# switch broadcasts through a devmap and a devmap_hash and redirects to a
+# device bpfvm is not attached to (up, down, missing), and attach's refusals
+# and its recovery from a kill -9 are checked.
 #
 # usage: xdp_live.sh BPFVM XDP_TRAFFIC OBJ_DIR BAD_OBJ
 # Skips (77) without root, network namespaces, veth or AF_XDP.
@@ -162,6 +165,28 @@ compare xdp_icmp_echo icmp 40 "sent=40 udp7000=0 udp7001=0 echo_reply=40" "0 40 
 compare xdp_to_xsk udp 20 "sent=20 udp7000=0 udp7001=0 echo_reply=0" "20 0 0 0" drop
 check_grep "xdp_to_xsk: bpfvm says what becomes of xskmap redirects" \
            "map 'xsks' is an xskmap.*returns the action in its flags" "$TMP/err"
+
+# ---- receive coalescing (--coalesce-us) -------------------------------------------
+# off: a wake-up for every frame, as before it existed
+if attach_start xdp_icmp_echo --coalesce-us 0; then
+	got=$(send icmp 40)
+	attach_stop
+	check "no coalescing: traffic" "$got" "sent=40 udp7000=0 udp7001=0 echo_reply=40"
+fi
+# 1 ms at 100,000 echo requests a second: some 100 frames a wake-up, more
+# replies than one kick of a copy-mode socket sends (32); every reply the
+# responder sent reaches A
+a_rx() { ip -n "$NSA" -j -s link show "$A" | jq -r '.[0].stats64.rx.packets'; }
+if attach_start xdp_icmp_echo --coalesce-us 1000; then
+	rx_before=$(a_rx)
+	ina "$TRAFFIC" flood "$A" "$BMAC" $IPA $IPB icmp 100000 1 >/dev/null
+	sleep 0.2
+	arrived=$(( $(a_rx) - rx_before ))
+	attach_stop
+	replies=$(jq -r 'select(.final) | .tx' "$TMP/out")
+	check "coalescing: the $replies replies sent (at least 50,000) reached $A ($arrived frames)" \
+		"$(( replies >= 50000 && arrived >= replies ))" 1
+fi
 
 # ---- PASS: a TCP handshake through the TAP standing in for the veth ----------
 tcp_hello() {
@@ -383,6 +408,8 @@ expect_refusal() {   # WHAT PATTERN ATTACH-ARGS...
 	check_grep "$what: message" "$pattern" "$TMP/err"
 }
 expect_refusal "verifier" "refused|verif|invalid" "$BAD_OBJ"
+expect_refusal "coalescing" "xdp: --coalesce-us: '1001' is not a number of microseconds \\(0 to 1000\\)" \
+	"$OBJS/xdp_count_drop.bpf.o" --coalesce-us 1001
 # (XDP on its peer caps a veth's MTU below the UMEM frame's limit: off a moment)
 ip -n "$NSA" link set dev "$A" xdp off
 ip -n "$NSB" link set dev "$B" mtu 4000
