@@ -28,6 +28,7 @@
 #include "trace.h"
 
 #define BPF_PROG_TYPE_XDP_ 6
+#define BPF_MAP_TYPE_XSKMAP_ 17
 
 #define MAX_IFACES 8
 
@@ -63,8 +64,9 @@ static void usage(FILE *f)
 	           "frees the frame, TX sends it back out of IFACE, PASS delivers it to the host's stack\n"
 	           "through a TAP device standing in for IFACE (same MAC; give it IFACE's addresses: what\n"
 	           "the stack sends on it goes out of IFACE), REDIRECT follows bpf_redirect(_map) (a device:\n"
-	           "out of it, through its AF_XDP socket if it is one of the IFACEs; a cpumap: another\n"
-	           "queue's thread, which passes it), ABORTED is counted.  Several IFACEs share the program\n"
+	           "out of it, through its AF_XDP socket if it is one of the IFACEs, else AF_PACKET; a devmap\n"
+	           "broadcast: a copy out of each of its devices; a cpumap: another queue's thread, which\n"
+	           "passes it; an xskmap: nothing here fills one, as attach notes), ABORTED is counted.  Several IFACEs share the program\n"
 	           "and its maps.\n"
 	           "  --prog NAME    the program (default: the object's first XDP program)\n"
 	           "  --queues N     receive queues 0..N-1, a socket and thread each (default: all)\n"
@@ -76,7 +78,7 @@ static void usage(FILE *f)
 	           "                 after sleeping N us (a frame waits at most N us more); default 100, at most\n"
 	           "                 1000, 0: a wake-up for every frame\n"
 	           "  --dump-maps    print the object's maps at exit\n"
-	           "  --pin-maps     pin every map by its name in the pin directory while attached, for\n"
+	           "  --pin-maps     pin every map (but an xskmap) by its name in the pin directory while attached, for\n"
 	           "                 `bpfvm map ... pinned NAME` (a devmap's ports, counters); unpinned at exit\n"
 	           "  -j             counters as JSON\n"
 	           "detach removes what attach installed on IFACE: it stops a running attach, or removes the\n"
@@ -218,13 +220,35 @@ static int load(struct xdp_session *s)
 	return 0;
 }
 
-/* Every map pinned by its name, so that `bpfvm map` reaches it live. */
+static bool is_xskmap(const struct xdp_session *s, size_t i)
+{
+	return bpfvm_object_map_at(s->obj, i)->attrs.type == BPF_MAP_TYPE_XSKMAP_;
+}
+
+/* What becomes of frames a program redirects into an xskmap here: the
+ * command has no AF_XDP consumer, and nothing fills the map from outside
+ * (its values are a process's own socket descriptors). */
+static void note_xskmaps(const struct xdp_session *s)
+{
+	for (size_t i = 0; i < bpfvm_object_map_count(s->obj); i++)
+		if (is_xskmap(s, i))
+			fprintf(stderr, "%s: xdp: map '%s' is an xskmap: `bpfvm xdp attach` has no AF_XDP consumer, and "
+			        "its entries are a process's own socket descriptors (it cannot be pinned), so it stays "
+			        "empty: bpf_redirect_map into it returns the action in its flags; a program embedding "
+			        "<bpfvm/xdp.h> takes such frames with an xsk_consumer\n",
+			        prog_name, bpfvm_object_map_at(s->obj, i)->name);
+}
+
+/* Every map pinned by its name, so that `bpfvm map` reaches it live (but
+ * an xskmap, which cannot be: note_xskmaps says why). */
 static int pin_maps(struct xdp_session *s)
 {
 	size_t n = bpfvm_object_map_count(s->obj);
 	for (size_t i = 0; i < n && i < sizeof s->pinned; i++) {
 		bpfvm_error err = { 0 };
 		const char *name = bpfvm_object_map_at(s->obj, i)->name;
+		if (is_xskmap(s, i))
+			continue;
 		if (bpfvm_map_pin(bpfvm_instance_map(s->inst, i), name, &err))
 			return fail("xdp: --pin-maps: %s: %s", name, err.msg);
 		s->pinned[i] = true;
@@ -361,6 +385,8 @@ static int cmd_attach(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	struct xdp_session s = { .a = &a };
 	rc = load(&s);
+	if (!rc)
+		note_xskmaps(&s);
 	if (!rc && a.pin_maps)
 		rc = pin_maps(&s);
 	if (!rc)

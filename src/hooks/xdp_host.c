@@ -43,8 +43,9 @@
  * ring (UMEMs are per queue: a frame cannot change hands without a copy);
  * back out of the receiving device goes straight to its TX ring, as
  * XDP_TX; any other device is sent to through an AF_PACKET socket, as the
- * kernel would transmit on it.  A devmap broadcast is not carried out
- * (counted as a redirect error).  To an xskmap entry: the host's
+ * kernel would transmit on it.  A devmap broadcast sends a copy out of each
+ * of the map's devices in that way (the kernel's rules: map_devmap_targets
+ * and redirect_broadcast).  To an xskmap entry: the host's
  * xsk_consumer, if it registered one.  To a cpumap entry: the inbox of
  * the worker of queue (cpu % queues), which hands the frame to the stack
  * (XDP_PASS there, as the kernel's cpumap builds an skb on that CPU).
@@ -81,6 +82,7 @@
 #include "base/error.h"
 #include "base/opts.h"
 #include "hooks/xdp_internal.h"
+#include "maps/xdp_maps.h"
 #include "run/redirect.h"
 
 #define FRAME_SIZE 4096u
@@ -95,6 +97,7 @@
 #define MAX_QUEUES 64u
 #define INBOX_SLOTS 256u
 #define MAX_HOSTS 32u
+#define MAX_UPPERS 8u   /* the kernel's MAX_NEST_DEV */
 /* Coalescing: the default sleep, its ceiling (the RX ring holds 2048
  * frames), and the timer slack the worker asks for, so that the sleep is
  * the latency bound it claims (a thread's default slack is 50 us). */
@@ -145,6 +148,8 @@ struct bpfvm_xdp_host {
 	char ifname[IF_NAMESIZE];
 	char tap_name[IF_NAMESIZE];
 	int ifindex;
+	uint32_t upper_ifindex[MAX_UPPERS];   /* bridges, bonds the interface is part of */
+	uint32_t upper_count;
 	int tap_fd;
 	bpfvm_hook *hook;
 	uint32_t queue_count;
@@ -249,6 +254,19 @@ static void pass_to_stack(struct xdp_queue *q, const uint8_t *data, uint32_t len
 
 /* ---- redirects ------------------------------------------------------------ */
 
+/* A copy of a packet out of q's device, in a free frame of q's UMEM. */
+static bool tx_copy(struct xdp_queue *q, const uint8_t *data, uint32_t len)
+{
+	if (!q->free_count) {
+		count(q, C_NO_FRAME);
+		return false;
+	}
+	uint64_t base = q->free_frames[--q->free_count];
+	memcpy(q->area + base + PACKET_HEADROOM, data, len);
+	tx_frame(q, base + PACKET_HEADROOM, len);
+	return true;
+}
+
 /* Hands a copy of the frame to q's worker; false if its inbox is full. */
 static bool inbox_put(struct xdp_queue *q, enum inbox_action action, const uint8_t *data, uint32_t len)
 {
@@ -285,13 +303,7 @@ static void inbox_drain(struct xdp_queue *q)
 			pass_to_stack(q, in->slot[i].data, in->slot[i].len);
 			continue;
 		}
-		if (!q->free_count) {
-			count(q, C_NO_FRAME);
-			continue;
-		}
-		uint64_t base = q->free_frames[--q->free_count];
-		memcpy(q->area + base + PACKET_HEADROOM, in->slot[i].data, in->slot[i].len);
-		tx_frame(q, base + PACKET_HEADROOM, in->slot[i].len);
+		tx_copy(q, in->slot[i].data, in->slot[i].len);
 	}
 	atomic_store_explicit(&in->count, 0, memory_order_relaxed);
 	pthread_mutex_unlock(&in->lock);
@@ -311,6 +323,26 @@ static bool send_raw(uint32_t ifindex, const uint8_t *data, uint32_t len)
 	return raw_fd >= 0 && sendto(raw_fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof to) == (ssize_t)len;
 }
 
+/* A copy out of a device other than q's: through the inbox of the host of
+ * this process that serves it, else an AF_PACKET send (which fails on a
+ * device that is down or gone).  true: sent or queued. */
+static bool send_to_other_device(struct xdp_queue *q, uint32_t ifindex, const uint8_t *data, uint32_t len)
+{
+	pthread_rwlock_rdlock(&hosts_lock);
+	struct bpfvm_xdp_host *target = NULL;
+	for (uint32_t i = 0; i < MAX_HOSTS && !target; i++)
+		if (hosts[i] && hosts[i]->ifindex == (int)ifindex)
+			target = hosts[i];
+	bool ok = false;
+	if (target) {
+		ok = inbox_put(target->queues[q->index % target->queue_count], INBOX_TX, data, len);
+		if (!ok)
+			count(q, C_INBOX_FULL);
+	}
+	pthread_rwlock_unlock(&hosts_lock);
+	return target ? ok : send_raw(ifindex, data, len);
+}
+
 /* Out of device ifindex.  true: the frame was taken (it is on a TX ring). */
 static bool redirect_to_device(struct xdp_queue *q, uint32_t ifindex, uint8_t *data, uint32_t len, bool *ok)
 {
@@ -319,20 +351,51 @@ static bool redirect_to_device(struct xdp_queue *q, uint32_t ifindex, uint8_t *d
 		*ok = true;
 		return true;
 	}
-	pthread_rwlock_rdlock(&hosts_lock);
-	struct bpfvm_xdp_host *target = NULL;
-	for (uint32_t i = 0; i < MAX_HOSTS && !target; i++)
-		if (hosts[i] && hosts[i]->ifindex == (int)ifindex)
-			target = hosts[i];
-	if (target) {
-		*ok = inbox_put(target->queues[q->index % target->queue_count], INBOX_TX, data, len);
-		if (!*ok)
-			count(q, C_INBOX_FULL);
-	}
-	pthread_rwlock_unlock(&hosts_lock);
-	if (!target)
-		*ok = send_raw(ifindex, data, len);
+	*ok = send_to_other_device(q, ifindex, data, len);
 	return false;
+}
+
+/* What BPF_F_EXCLUDE_INGRESS leaves out: the receiving device and the
+ * devices above it (a bridge or bond it is part of), as the kernel's
+ * get_upper_ifindexes() finds them. */
+static bool is_ingress(const struct bpfvm_xdp_host *h, uint32_t ifindex)
+{
+	if (ifindex == (uint32_t)h->ifindex)
+		return true;
+	for (uint32_t i = 0; i < h->upper_count; i++)
+		if (ifindex == h->upper_ifindex[i])
+			return true;
+	return false;
+}
+
+/* dev_map_enqueue_multi(): a copy out of every device of the devmap in
+ * its order, the ingress ones left out under BPF_F_EXCLUDE_INGRESS.  As in
+ * the kernel, a device that cannot take its copy (down, gone) is skipped
+ * and the redirect is done whatever the copies meet, an empty map
+ * included; the received frame itself goes back to the free list. */
+static bool redirect_broadcast(struct xdp_queue *q, const struct run_redirect *r, const uint8_t *data, uint32_t len)
+{
+	uint32_t local[64], *targets = local;
+	uint32_t n = map_devmap_targets(r->map, local, 64);
+	if (n > 64) {
+		targets = malloc((size_t)n * sizeof *targets);
+		if (!targets)
+			return false;
+		uint32_t now = map_devmap_targets(r->map, targets, n);
+		n = now < n ? now : n;
+	}
+	bool exclude = r->flags & BPF_F_EXCLUDE_INGRESS;
+	for (uint32_t i = 0; i < n; i++) {
+		if (exclude && is_ingress(q->host, targets[i]))
+			continue;
+		if (targets[i] == (uint32_t)q->host->ifindex)
+			tx_copy(q, data, len);
+		else
+			send_to_other_device(q, targets[i], data, len);
+	}
+	if (targets != local)
+		free(targets);
+	return true;
 }
 
 /* The run's redirect record carried out.  true: the frame was taken. */
@@ -346,6 +409,9 @@ static bool redirect(struct xdp_queue *q, uint8_t *data, uint32_t len)
 	case RUN_REDIRECT_DEVMAP:
 		taken = redirect_to_device(q, r.ifindex, data, len, &ok);
 		break;
+	case RUN_REDIRECT_DEVMAP_BROADCAST:
+		ok = redirect_broadcast(q, &r, data, len);
+		break;
 	case RUN_REDIRECT_XSK:
 		ok = q->host->xsk_consumer != NULL;
 		if (ok)
@@ -356,7 +422,7 @@ static bool redirect(struct xdp_queue *q, uint8_t *data, uint32_t len)
 		if (!ok)
 			count(q, C_INBOX_FULL);
 		break;
-	default:   /* none (a failed redirect call), or a broadcast */
+	default:   /* none: a failed redirect call */
 		break;
 	}
 	count(q, ok ? C_REDIRECT : C_REDIRECT_ERRORS);
@@ -611,6 +677,22 @@ static uint32_t rx_queue_count(const char *ifname)
 	return n ? n : 1;
 }
 
+/* The devices above the interface (/sys/class/net/IF/upper_NAME links),
+ * for BPF_F_EXCLUDE_INGRESS; read once, at attach. */
+static void read_upper_devices(struct bpfvm_xdp_host *h)
+{
+	char path[128];
+	snprintf(path, sizeof path, "/sys/class/net/%s", h->ifname);
+	DIR *d = opendir(path);
+	for (struct dirent *e; d && (e = readdir(d)) && h->upper_count < MAX_UPPERS;) {
+		unsigned ifindex = strncmp(e->d_name, "upper_", 6) ? 0 : if_nametoindex(e->d_name + 6);
+		if (ifindex)
+			h->upper_ifindex[h->upper_count++] = ifindex;
+	}
+	if (d)
+		closedir(d);
+}
+
 /* The interface's MAC and MTU (ioctl on any socket). */
 static int interface_info(const char *ifname, struct ifreq *mac, int *mtu, bpfvm_error *err)
 {
@@ -676,6 +758,7 @@ static int host_prepare(struct bpfvm_xdp_host *h, const bpfvm_xdp_opts *o, bpfvm
 	h->ifindex = (int)if_nametoindex(o->ifname);
 	if (!h->ifindex)
 		return error_set(err, -ENODEV, -1, "xdp: no interface '%s'", o->ifname);
+	read_upper_devices(h);
 	h->hook = o->hook;
 	if (o->rx_coalesce_us > (int32_t)COALESCE_MAX_US)
 		return error_set(err, -EINVAL, -1, "xdp: coalescing %d us: at most %u", o->rx_coalesce_us,
