@@ -139,6 +139,9 @@ struct verifier_env {
 	uint64_t jmps, prev_jmps;        /* jumps walked, for when to keep a state */
 	uint64_t limit;
 	uint32_t total_states, cur_states, peak_states, max_states_per_insn;
+	/* states kept per bucket of the kernel's table of them (its
+	 * max_states_per_insn counts a bucket: instruction ^ call site) */
+	uint32_t *bucket_states;
 	uint32_t next_id;
 	uint32_t cur_helper;      /* the helper whose arguments are being checked */
 	const struct helper_desc *cur_desc;   /* and its descriptor */

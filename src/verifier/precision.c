@@ -48,7 +48,7 @@ static int hist_reserve(struct hist *h, uint32_t n)
 /* Whether the kernel's jump history would hold an entry for e. */
 static bool hist_marked(const struct verifier_env *env, const struct hist_entry *e)
 {
-	return env->cfg.prune[e->pc] || (e->flags & (HIST_STACK | HIST_STACK_WIDE));
+	return (env->cfg.prune[e->pc] & CFG_JMP_POINT) || (e->flags & (HIST_STACK | HIST_STACK_WIDE));
 }
 
 /* Adds what entry e touches to h's summary (struct hist). */

@@ -593,6 +593,15 @@ static void note_pruned(struct verifier_env *env, uint32_t pc)
 		l->pruned++;
 }
 
+/* The kernel's bucket for states at pc whose innermost frame is st's
+ * (explored_state(): the instruction xor the frame's call site, -1 for
+ * the program's own frame, modulo the program's length). */
+static uint32_t bucket_of(const struct verifier_env *env, uint32_t pc, const struct vstate *st)
+{
+	uint32_t callsite = st->curframe ? st->frames[st->curframe]->callsite : UINT32_MAX;
+	return (pc ^ callsite) % (uint32_t)env->count;
+}
+
 /* Keeps a copy of st at pc, the current path's newest checkpoint. */
 static int store_state(struct verifier_env *env, uint32_t pc, const struct vstate *st)
 {
@@ -623,6 +632,7 @@ static int store_state(struct verifier_env *env, uint32_t pc, const struct vstat
 		l->kept++;
 	env->total_states++;
 	env->cur_states++;
+	env->bucket_states[bucket_of(env, pc, st)]++;
 	if (env->cur_states > env->peak_states)
 		env->peak_states = env->cur_states;
 	return 0;
@@ -657,17 +667,16 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 	/* a callback's numbers were widened at its return already */
 	if ((calls_back || may_goto) && covered_at_loop_head(env, pc, st, !helper_loop))
 		return 1;
-	/* keep a state at every prune point (as the running kernel appears
-	 * to: its processed counts match this, not the older heuristic of
-	 * two jumps and eight instructions between states) */
-	bool add = true;
 	/* a long history since the last checkpoint is walked back again by
-	 * each precision check: the kernel keeps a state then, loop or not */
-	bool force = env->hist.marks > HIST_FORCE_CHECKPOINT;
-	uint32_t seen = 0;
+	 * each precision check: the kernel keeps a state then, loop or not,
+	 * and at every loop head */
+	bool force = calls_back || may_goto || env->hist.marks > HIST_FORCE_CHECKPOINT;
+	/* otherwise, as the kernel, a state only two jumps and eight
+	 * instructions after the last one kept */
+	bool add = force || (env->jmps - env->prev_jmps >= 2 && env->processed - env->prev_processed >= 8);
+	uint32_t seen = env->bucket_states[bucket_of(env, pc, st)];
 	for (struct explored **pp = &env->explored[pc]; *pp;) {
 		struct explored *e = *pp;
-		seen++;
 		if (e->branches) {
 			/* a state whose paths are still being walked proves
 			 * nothing yet; meeting it again unchanged on its own
@@ -676,7 +685,7 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			if (!calls_back && states_covered(env, pc, e->st, st, EXACT) && is_ancestor(e, env->parent))
 				return reject(env, -EINVAL, "infinite loop detected at insn %u", pc);
 			/* in a loop, iterations differ: keep states rarely */
-			if (!calls_back && !may_goto && !force && env->jmps - env->prev_jmps < 20 &&
+			if (!force && env->jmps - env->prev_jmps < 20 &&
 			    env->processed - env->prev_processed < 100)
 				add = false;
 		} else if (scc_incomplete(env, e)) {
@@ -704,6 +713,7 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			/* a state that rarely helps is dropped from the search;
 			 * its record stays on env->all for the parent links */
 			*pp = e->next;
+			env->bucket_states[bucket_of(env, pc, e->st)]--;
 			/* one still being walked stays for precision tracking's
 			 * walk back until its paths are done (path_done) */
 			if (!e->branches) {
@@ -718,8 +728,8 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 		}
 		pp = &e->next;
 	}
-	/* the kernel's max_states_per_insn: the most states a visit that
-	 * found none covering had to compare with */
+	/* the kernel's max_states_per_insn: the most states in the bucket
+	 * of a visit that found none covering */
 	if (seen > env->max_states_per_insn)
 		env->max_states_per_insn = seen;
 	return add ? store_state(env, pc, st) : 0;
@@ -741,4 +751,5 @@ void free_search_states(struct verifier_env *env)
 	hist_free(&env->hist);
 	free(env->stack);
 	free(env->explored);
+	free(env->bucket_states);
 }

@@ -45,7 +45,6 @@ struct row {
 static const struct {
 	const char *prog, *why;
 } known_gaps[] = {
-	{ "insertion_sort", "bpfvm walks 1M insns: its pruning over stack arrays of u32 is weaker (kernel 568k)" },
 	/* not unsound: the program is safe (the callback only counts).  Why
 	 * the kernel (6.18) gives up, from its -vv log: its third walk of
 	 * the callback is pruned at the call against the state kept there
