@@ -392,6 +392,10 @@ static bool states_covered(const struct verifier_env *env, uint32_t pc, const st
 		const struct vframe *of = old->frames[fi], *cf = cur->frames[fi];
 		if (of->callsite != cf->callsite || of->callback_helper != cf->callback_helper)
 			return false;
+		/* as the kernel's func_states_equal: a state after more calls
+		 * back from this frame's call covers none after fewer */
+		if (of->callbacks_queued > cf->callbacks_queued)
+			return false;
 		uint16_t live = live_regs(env, pc, old, fi);
 		for (int i = 0; i < 10; i++) {
 			if (!(live & (1u << i)) && !exact)
@@ -447,9 +451,18 @@ void path_done(struct verifier_env *env)
 		if (--e->branches)
 			break;
 		scc_exit(env, e);
+		/* a path pruned in a loop's walk going on may be walked back
+		 * through it when the walk ends (scc.c): kept till then */
+		if (env->visits_with_backedges) {
+			e->hist_kept = true;
+			e->kept_next = env->kept;
+			env->kept = e;
+			continue;
+		}
 		/* no path walks back through it any more: only a state still
 		 * in the search is kept, without its history */
 		hist_free(&e->hist);
+		e->hist_freed = true;
 		if (e->dropped) {
 			state_free(e->st);
 			e->st = NULL;
@@ -509,8 +522,8 @@ static void widen(struct vstate *cur, const struct vstate *old)
 static bool fixed_point(struct verifier_env *env, uint32_t pc, struct vstate *st, struct explored *e)
 {
 	e->hits++;
-	if (e->branches || scc_incomplete(env, e))
-		scc_add_backedge(env, e);
+	if ((e->branches || scc_incomplete(env, e)) && scc_add_backedge(env, e, pc, st->curframe))
+		return false;
 	return propagate_precision(env, st, e->st, pc, false) == 0;
 }
 
@@ -664,8 +677,10 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 	bool helper_loop = isa_is_helper_call(&env->insns[pc]) &&
 	                   helper_calls_back(env->opts->helpers, (uint32_t)env->insns[pc].imm);
 	bool calls_back = helper_loop || (!may_goto && is_open_coded_loop_head(env, pc));
-	/* a callback's numbers were widened at its return already */
-	if ((calls_back || may_goto) && covered_at_loop_head(env, pc, st, !helper_loop))
+	/* an iterator's next call and may_goto: compared first, widened;
+	 * a helper's call back in the one pass below, as the kernel (its
+	 * numbers were widened at the callback's return already) */
+	if (((calls_back && !helper_loop) || may_goto) && covered_at_loop_head(env, pc, st, true))
 		return 1;
 	/* a long history since the last checkpoint is walked back again by
 	 * each precision check: the kernel keeps a state then, loop or not,
@@ -677,7 +692,15 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 	uint32_t seen = env->bucket_states[bucket_of(env, pc, st)];
 	for (struct explored **pp = &env->explored[pc]; *pp;) {
 		struct explored *e = *pp;
-		if (e->branches) {
+		if (e->branches && helper_loop) {
+			/* the call met again with a state still being walked
+			 * covering in full: the callback's loop is at its
+			 * fixed point */
+			if (states_covered(env, pc, e->st, st, RANGE_WITHIN)) {
+				note_pruned(env, pc);
+				return fixed_point(env, pc, st, e) ? 1 : -ENOMEM;
+			}
+		} else if (e->branches) {
 			/* a state whose paths are still being walked proves
 			 * nothing yet; meeting it again unchanged on its own
 			 * path is a loop that never ends (the ancestry walk
@@ -716,10 +739,11 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			env->bucket_states[bucket_of(env, pc, e->st)]--;
 			/* one still being walked stays for precision tracking's
 			 * walk back until its paths are done (path_done) */
-			if (!e->branches) {
+			if (!e->branches && !e->hist_kept) {
 				state_free(e->st);
 				e->st = NULL;
 				hist_free(&e->hist);
+				e->hist_freed = true;
 			}
 			e->dropped = true;
 			e->next = NULL;
