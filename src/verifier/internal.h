@@ -372,8 +372,6 @@ bool is_open_coded_loop_head(const struct verifier_env *env, uint32_t pc);
  * kernel's extra conditions: an ACTIVE iterator, another may_goto depth). */
 bool loop_head_may_prune(const struct verifier_env *env, uint32_t pc, const struct vstate *old,
                          const struct vstate *cur);
-/* Every scalar of the checkpoints before e becomes precise. */
-void mark_all_precise_before(struct explored *e);
 /* A loop's walk ended: the paths pruned at its fixed points take again
  * the precision marks of the states they met, walked back through their
  * checkpoints, until no mark is added (the kernel's propagate_backedges). */

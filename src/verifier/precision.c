@@ -386,14 +386,6 @@ static void mark_all_on_path(struct verifier_env *env)
 	}
 }
 
-void mark_all_precise_before(struct explored *e)
-{
-	for (struct explored *p = e->parent; p && !p->all_precise; p = p->parent) {
-		mark_all_in(p->st);
-		p->all_precise = true;
-	}
-}
-
 static void log_segment(struct verifier_env *env, const struct backtrack *bt, const struct hist *h, int subseq)
 {
 	if (env->log_level < 2 || !h->n)
