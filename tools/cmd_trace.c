@@ -113,7 +113,8 @@ static void usage(FILE *f)
 	           "       bpfvm trace OBJ --pid PID [--pid PID]... [the same options]\n"
 	           "\n"
 	           "Attaches the object's programs (every one, or those --prog names) by their\n"
-	           "section names (uprobe/PATH:FUNC[+OFF], uretprobe/..., usdt/PATH:PROVIDER:NAME,\n"
+	           "section names (uprobe/PATH:FUNC[+OFF], uretprobe/..., uprobe.multi/PATH:PATTERN,\n"
+	           "uretprobe.multi/..., usdt/PATH:PROVIDER:NAME,\n"
 	           "tracepoint/syscalls/..., tracepoint/raw_syscalls/..., raw_tracepoint/sys_enter|sys_exit,\n"
 	           "ksyscall/NAME, kretsyscall/NAME) in COMMAND and its children (--no-follow: not its children),\n"
 	           "or in the running processes PID, through an agent library loaded into each.\n"
@@ -362,6 +363,8 @@ static void report_result(struct tracer *t, const struct conn *c, const struct a
 		json_print_string(r->name);
 		printf(",\"error\":%d,\"path\":\"%s\",\"%s\":", (int)r->error, path_name(r->path), r->error ? "message" : "hook");
 		json_print_string(r->text);
+		if (r->functions)   /* a uprobe.multi's */
+			printf(",\"functions\":%u", r->functions);
 		printf("}\n");
 		fflush(stdout);
 	} else if (r->error) {

@@ -2,11 +2,13 @@
  * agent.h - the parts of the trace agent (libbpfvm-agent.so) that talk to
  * each other: the session (agent.c: the socket, the object, the maps),
  * attaching programs at their hooks (agent_attach.c) and finding a
- * probe's function in the process (agent_symbols.c).
+ * probe's function, or a uprobe.multi's functions, in the process
+ * (agent_symbols.c).
  *
  * Perf event arrays (agent_perf.c) are the agent's own, forwarded.
  *
- * Owns: struct agent_target, agent_resolve(), agent_attach_all(),
+ * Owns: struct agent_target, struct agent_func, agent_resolve(),
+ * agent_resolve_pattern(), agent_attach_all(),
  * agent_detach_all(), agent_send_stats(), agent_stats_rebase(),
  * agent_watch_exit(),
  * agent_thread().
@@ -61,6 +63,19 @@ struct agent_target {
 	char file[AGENT_TEXT_MAX];  /* the mapping's file */
 };
 int agent_resolve(const char *path, const char *func, uint64_t off, struct agent_target *out, char *err);
+/* uprobe.multi/PATH:PATTERN: every function of the file PATH names (as
+ * agent_resolve) whose name in .symtab or .dynsym matches the glob
+ * PATTERN ('*', '?': libbpf's glob_match), one per address, into
+ * out[0..cap) and *count; an indirect function (STT_GNU_IFUNC) is the
+ * code its resolver chose.  No match is -ENOENT, more than cap -E2BIG,
+ * with why in err; file is the mapping's file. */
+struct agent_func {
+	uint64_t addr;
+	uint64_t size;              /* st_size, 0 if unknown */
+	char name[AGENT_NAME_MAX];
+};
+int agent_resolve_pattern(const char *path, const char *pattern, struct agent_func *out, size_t cap, size_t *count,
+                          char file[AGENT_TEXT_MAX], char *err);
 /* The mapped file PATH names (as agent_resolve matches it) into file. */
 int agent_find_file(const char *path, char file[AGENT_TEXT_MAX], char *err);
 

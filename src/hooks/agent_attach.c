@@ -3,6 +3,11 @@
  * its libbpf section name says, and the events that run it.
  *
  *   uprobe/PATH:FUNC[+OFF], uretprobe/...     function probes (probe.h)
+ *   uprobe.multi/PATH:PATTERN, uretprobe.multi/..., their .s forms
+ *                                             the same program at every
+ *                                             function PATTERN matches, one
+ *                                             probe and link each; all or
+ *                                             none, as the kernel's link
  *   usdt/PATH:PROVIDER:NAME                   every site of a USDT probe
  *                                             (usdt.h), libbpf's spec maps
  *                                             filled for bpf_usdt_arg()
@@ -354,11 +359,17 @@ static void on_sys_exit(void *user, long nr, const unsigned long args[6], const 
 
 enum hook_kind { HOOK_UPROBE, HOOK_URETPROBE, HOOK_USDT, HOOK_SYSCALL };
 
-/* A program's place: a function site (HOOK_U*) or a syscall hook slot
+/* A program's place: a function site (HOOK_U*; a uprobe.multi's
+ * n_funcs sites, funcs[k] at sites[k], in file) or a syscall hook slot
  * (its layout, if a tracepoint, and the program type it takes). */
 struct placement {
 	enum hook_kind kind;
 	struct func_site *site;
+	bool multi;
+	struct agent_func *funcs;
+	struct func_site **sites;
+	size_t n_funcs;
+	char file[AGENT_TEXT_MAX];
 	struct usdt_group *usdt;
 	struct agent_hook **slot;
 	uint32_t prog_type;
@@ -420,6 +431,56 @@ static int place_uprobe(const char *spec, bool ret, struct placement *p, char *e
 	}
 	p->prog_type = BPF_PROG_TYPE_KPROBE;
 	snprintf(p->hook_name, sizeof p->hook_name, "%s %.200s:%.100s+%#" PRIx64, ret ? "uretprobe" : "uprobe", t.file, func, off);
+	return 0;
+}
+
+/* The sites a function probe's placement names: a uprobe.multi's, or
+ * its one. */
+static struct func_site **placed_sites(struct placement *p, size_t *n)
+{
+	*n = p->multi ? p->n_funcs : 1;
+	return p->multi ? p->sites : &p->site;
+}
+
+/* uprobe.multi/PATH:PATTERN: a site at every function PATTERN matches.
+ * PATTERN is libbpf's glob ('*', '?'); an offset or a character class
+ * would match nothing there, so it is refused here. */
+static int place_uprobe_multi(const char *spec, bool ret, struct placement *p, char *err)
+{
+	const char *colon = strrchr(spec, ':');
+	if (!colon || colon == spec || !colon[1] || (size_t)(colon - spec) >= AGENT_TEXT_MAX) {
+		snprintf(err, AGENT_TEXT_MAX, "'%.300s' is not PATH:PATTERN", spec);
+		return -EINVAL;
+	}
+	const char *pattern = colon + 1;
+	if (strpbrk(pattern, "[]+") || strlen(pattern) >= AGENT_NAME_MAX) {
+		snprintf(err, AGENT_TEXT_MAX, "bad pattern '%.150s': a glob of '*' and '?' over function names (no +OFF, "
+		         "no [...])", pattern);
+		return -EINVAL;
+	}
+	char path[AGENT_TEXT_MAX];
+	snprintf(path, sizeof path, "%.*s", (int)(colon - spec), spec);
+	p->funcs = calloc(MAX_SITES, sizeof *p->funcs);
+	p->sites = calloc(MAX_SITES, sizeof *p->sites);
+	if (!p->funcs || !p->sites) {
+		snprintf(err, AGENT_TEXT_MAX, "out of memory");
+		return -ENOMEM;
+	}
+	int rc = agent_resolve_pattern(path, pattern, p->funcs, MAX_SITES, &p->n_funcs, p->file, err);
+	for (size_t k = 0; !rc && k < p->n_funcs; k++) {
+		struct agent_target t = { .addr = p->funcs[k].addr, .size = p->funcs[k].size };
+		if (!(p->sites[k] = site_for(&t, 0))) {
+			snprintf(err, AGENT_TEXT_MAX, "more than %d probed functions", MAX_SITES);
+			rc = -E2BIG;
+		}
+	}
+	if (rc)
+		return rc;
+	p->kind = ret ? HOOK_URETPROBE : HOOK_UPROBE;
+	p->multi = true;
+	p->prog_type = BPF_PROG_TYPE_KPROBE;
+	snprintf(p->hook_name, sizeof p->hook_name, "%s %.250s:%.100s", ret ? "uretprobe.multi" : "uprobe.multi", p->file,
+	         pattern);
 	return 0;
 }
 
@@ -526,7 +587,8 @@ static int place_syscall(const char *sec, struct placement *p, char *err)
 		p->slot = ret ? &sys->kretsys[nr] : &sys->ksys[nr];
 		return 0;
 	}
-	snprintf(err, AGENT_TEXT_MAX, "section '%s' is no hook bpfvm trace attaches (uprobe/, uretprobe/, usdt/, "
+	snprintf(err, AGENT_TEXT_MAX, "section '%s' is no hook bpfvm trace attaches (uprobe/, uretprobe/, "
+	         "uprobe.multi/, uretprobe.multi/, usdt/, "
 	         "tracepoint/syscalls/, tracepoint/raw_syscalls/, raw_tracepoint/, ksyscall/, kretsyscall/)", sec);
 	return -EOPNOTSUPP;
 }
@@ -535,6 +597,13 @@ static int place(const char *sec, struct placement *p, char *err)
 {
 	const char *rest;
 	memset(p, 0, sizeof *p);
+	static const struct { const char *prefix; bool ret; } multi[] = {
+		{ "uprobe.multi/", false }, { "uretprobe.multi/", true },
+		{ "uprobe.multi.s/", false }, { "uretprobe.multi.s/", true },
+	};
+	for (size_t i = 0; i < sizeof multi / sizeof multi[0]; i++)
+		if ((rest = after(sec, multi[i].prefix)))
+			return place_uprobe_multi(rest, multi[i].ret, p, err);
 	if ((rest = after(sec, "uprobe/")))
 		return place_uprobe(rest, false, p, err);
 	if ((rest = after(sec, "uretprobe/")))
@@ -637,6 +706,62 @@ static int start_syscalls(char *err)
 	return rc;
 }
 
+/* The program on site f's entry (or return) hook, and the site probed;
+ * if that fails, the program is taken off the hook again. */
+static int attach_site(struct func_site *f, bool ret, const char *hook_name, uint32_t prog_type,
+                       const bpfvm_program *prog, char *err)
+{
+	int rc = hook_for(ret ? &f->ret : &f->entry, hook_name, prog_type, err);
+	if (!rc)
+		rc = attach_link(ret ? f->ret : f->entry, prog, err);
+	if (!rc && (rc = probe_site(f, err)))
+		unlink_last();
+	return rc;
+}
+
+/* A uprobe.multi: the program at every function it matched, each link
+ * named by its function (so --stats shows each), or, if one fails, at
+ * none: its links off and the probes it put in taken out again. */
+static void attach_multi(const bpfvm_program *prog, struct placement *p, struct agent_result *r)
+{
+	bool ret = p->kind == HOOK_URETPROBE, made[MAX_SITES] = { false };
+	size_t first = link_count, int3 = 0, k;
+	char err[AGENT_TEXT_MAX], where[AGENT_TEXT_MAX];
+	int rc = 0;
+	for (k = 0; k < p->n_funcs; k++) {
+		struct func_site *f = p->sites[k];
+		bool unprobed = !f->probe;
+		snprintf(where, sizeof where, "%s %.250s:%.120s", ret ? "uretprobe.multi" : "uprobe.multi", p->file,
+		         p->funcs[k].name);
+		if ((rc = attach_site(f, ret, where, p->prog_type, prog, err)))
+			break;
+		made[k] = unprobed;
+		bool by_int3 = probe_path(f->probe) == PROBE_PATH_INT3;
+		int3 += by_int3;
+		struct attached_link *l = &links[link_count - 1];
+		l->site = f;
+		l->path = by_int3 ? AGENT_PATH_INT3 : AGENT_PATH_TRAMPOLINE;
+		snprintf(l->prog, sizeof l->prog, "%s", r->name);
+		snprintf(l->where, sizeof l->where, "%s", where);
+	}
+	if (rc) {
+		while (link_count > first)
+			unlink_last();
+		for (size_t j = 0; j < k; j++)
+			if (made[j]) {
+				probe_detach(p->sites[j]->probe);
+				p->sites[j]->probe = NULL;
+			}
+		snprintf(where, sizeof where, "%.120s: %.270s", p->funcs[k].name, err);
+		report(r, rc, AGENT_PATH_NONE, "%s", where);
+		return;
+	}
+	snprintf(where, sizeof where, "%.330s: %zu function%s (%zu by int3)", p->hook_name, p->n_funcs,
+	         p->n_funcs == 1 ? "" : "s", int3);
+	report(r, 0, int3 ? AGENT_PATH_INT3 : AGENT_PATH_TRAMPOLINE, "%s", where);
+	r->functions = (uint32_t)p->n_funcs;
+}
+
 /* Function probes first: a program whose probe fails is taken off its
  * hook again, and so are the others of that function. */
 static void attach_probes(bpfvm_program **progs, struct placement *pl, size_t n, struct agent_result *res)
@@ -644,14 +769,14 @@ static void attach_probes(bpfvm_program **progs, struct placement *pl, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		if (res[i].error || (pl[i].kind != HOOK_UPROBE && pl[i].kind != HOOK_URETPROBE))
 			continue;
+		if (pl[i].multi) {
+			attach_multi(progs[i], &pl[i], &res[i]);
+			continue;
+		}
 		struct func_site *f = pl[i].site;
 		char err[AGENT_TEXT_MAX];
 		bool ret = pl[i].kind == HOOK_URETPROBE;
-		int rc = hook_for(ret ? &f->ret : &f->entry, pl[i].hook_name, pl[i].prog_type, err);
-		if (!rc)
-			rc = attach_link(ret ? f->ret : f->entry, progs[i], err);
-		if (!rc && (rc = probe_site(f, err)))
-			unlink_last();
+		int rc = attach_site(f, ret, pl[i].hook_name, pl[i].prog_type, progs[i], err);
 		if (rc) {
 			report(&res[i], rc, AGENT_PATH_NONE, "%s", err);
 			continue;
@@ -831,16 +956,24 @@ void agent_attach_all(bpfvm_instance *inst, const size_t *prog_index, size_t n, 
 		int rc = !progs[i] ? -ENOENT : place(op->section, &pl[i], err);
 		if (!progs[i])
 			snprintf(err, sizeof err, "program not loaded");
-		if (rc)
+		if (rc) {
 			report(&res[i], rc, AGENT_PATH_NONE, "%s", err);
-		else if (pl[i].kind == HOOK_URETPROBE)
-			pl[i].site->want_ret = true;
+		} else if (pl[i].kind == HOOK_URETPROBE) {
+			size_t count;
+			struct func_site **placed = placed_sites(&pl[i], &count);
+			for (size_t k = 0; k < count; k++)
+				placed[k]->want_ret = true;
+		}
 	}
 	attach_probes(progs, pl, n, res);
 	attach_usdts(progs, pl, n, res);
 	probe_exit();
 	attach_syscalls(progs, pl, n, res);
 out:
+	for (size_t i = 0; pl && i < n; i++) {
+		free(pl[i].funcs);
+		free(pl[i].sites);
+	}
 	free(pl);
 	free(progs);
 }

@@ -89,7 +89,8 @@ enum agent_path { AGENT_PATH_NONE, AGENT_PATH_TRAMPOLINE, AGENT_PATH_INT3, AGENT
 struct agent_result {
 	uint32_t type;
 	int32_t error;              /* 0 attached, else -errno */
-	uint32_t path;              /* enum agent_path */
+	uint32_t path;              /* enum agent_path: a uprobe.multi's is int3 if any of its functions' is */
+	uint32_t functions;         /* a uprobe.multi's: how many functions matched; else 0 */
 	char name[AGENT_NAME_MAX];
 	char text[AGENT_TEXT_MAX];  /* what was attached where, or why not */
 };

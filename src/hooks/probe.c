@@ -57,14 +57,17 @@ unsigned probe_shadow_depth(void)
 	return shadow.depth;
 }
 
+static uintptr_t displaced_origin(uintptr_t ip);
+
 uint64_t probe_real_return(uint64_t slot, uint64_t ret)
 {
-	if (ret != (uintptr_t)probe_return_trampoline)
-		return ret;
-	for (unsigned i = shadow.depth; i-- > 0;)
-		if (shadow.e[i].slot == slot)
-			return shadow.e[i].ret;
-	return ret;
+	if (ret == (uintptr_t)probe_return_trampoline)
+		for (unsigned i = shadow.depth; i-- > 0;)
+			if (shadow.e[i].slot == slot) {
+				ret = shadow.e[i].ret;
+				break;
+			}
+	return displaced_origin(ret);
 }
 
 /* Entries whose slot lies below sp (or at it, when at_or_below) belong
@@ -150,6 +153,39 @@ struct probe_site *probe_site_find(uintptr_t func)
 			return s;
 	}
 	return NULL;
+}
+
+/* The function's address of ip if ip ends one of the instructions r
+ * moved from s's function to copy (a call's return address), else 0. */
+static uintptr_t moved_origin(const struct probe_site *s, const struct x86_reloc *r, const uint8_t *copy, uintptr_t ip)
+{
+	if (ip <= (uintptr_t)copy || ip > (uintptr_t)copy + r->out_len)
+		return 0;
+	size_t off = ip - (uintptr_t)copy;
+	if (off == r->out_len)
+		return (uintptr_t)s->func + r->src_len;
+	for (unsigned k = 1; k < r->count; k++)
+		if (r->out_off[k] == off)
+			return (uintptr_t)s->func + r->src_off[k];
+	return 0;
+}
+
+/* A return address in a site's moved instructions (its trampoline's,
+ * or its out-of-line first one) as the function's own; any other ip as
+ * it is. */
+static uintptr_t displaced_origin(uintptr_t ip)
+{
+	for (unsigned i = atomic_load(&site_count); i-- > 0;) {
+		const struct probe_site *s = atomic_load(&sites[i]);
+		uintptr_t origin = 0;
+		if (s && s->trampoline_resume)
+			origin = moved_origin(s, &s->jump_reloc, s->trampoline_resume, ip);
+		if (s && !origin && s->out_of_line)
+			origin = moved_origin(s, &s->out_of_line_reloc, s->out_of_line, ip);
+		if (origin)
+			return origin;
+	}
+	return ip;
 }
 
 static size_t site_patch_len(const struct probe_site *s, int mode)

@@ -120,7 +120,11 @@ unsigned probe_shadow_depth(void);
 
 /* For a stack walk in the calling thread: the return address that lay at
  * slot before a return probe put its trampoline's there (ret, if ret is
- * not the trampoline's or no pending return probe has that slot). */
+ * not the trampoline's or no pending return probe has that slot); and
+ * where a call among a probe's displaced instructions would have
+ * returned in the function itself, rather than in their moved copy
+ * (the kernel's uprobes emulate such a call, pushing the original
+ * address). */
 uint64_t probe_real_return(uint64_t slot, uint64_t ret);
 
 #endif

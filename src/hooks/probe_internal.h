@@ -28,6 +28,7 @@ struct probe_site {
 	uint8_t *trampoline_resume;          /* where the moved instructions start in it */
 	struct x86_reloc jump_reloc;         /* the moved instructions */
 	uint8_t *out_of_line;                /* the first instruction and a jump back; NULL: none */
+	struct x86_reloc out_of_line_reloc;  /* that instruction, moved */
 	char no_trampoline[X86_RELOC_REASON_SIZE];
 	_Atomic int mode;
 	_Atomic(struct probe *) current;

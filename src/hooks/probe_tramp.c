@@ -162,11 +162,11 @@ static int build_trampoline(struct probe_site *site, uint8_t *page, size_t fn_si
 
 static int build_out_of_line(struct probe_site *site, uint8_t *ool, size_t fn_size, char *reason)
 {
-	struct x86_reloc r;
-	if (x86_relocate(site->func, 1, fn_size, ool, (uintptr_t)ool, PAGE_SIZE_GUESS - OUT_OF_LINE_AT - 5, &r,
+	struct x86_reloc *r = &site->out_of_line_reloc;
+	if (x86_relocate(site->func, 1, fn_size, ool, (uintptr_t)ool, PAGE_SIZE_GUESS - OUT_OF_LINE_AT - 5, r,
 			 reason) < 0)
 		return -1;
-	put_jump(ool + r.out_len, (uintptr_t)site->func + r.src_len);
+	put_jump(ool + r->out_len, (uintptr_t)site->func + r->src_len);
 	return 0;
 }
 

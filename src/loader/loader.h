@@ -256,6 +256,9 @@ int ldr_core_place(struct ldr *l);
 const char *ldr_core_kind_name(uint32_t kind);
 
 /* sec_defs.c */
+/* The kernel's BPF_TRACE_UPROBE_MULTI (Linux 6.6), which Debian 12's
+ * <linux/bpf.h> (6.1) lacks: an enum value, so no #ifndef can find it. */
+#define BPFVM_TRACE_UPROBE_MULTI 48u
 struct ldr_sec_def_result {
 	uint32_t prog_type;
 	uint32_t attach_type;

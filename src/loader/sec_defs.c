@@ -10,6 +10,10 @@
  *   "name/"  "name/anything" (unused in 1.1's table).
  * The first entry that matches wins.  An unknown section is not an error:
  * the program gets BPF_PROG_TYPE_UNSPEC, as libbpf leaves it.
+ *
+ * The uprobe.multi entries are libbpf 1.3's (after kretprobe.multi, in
+ * its order), so an object written for a newer libbpf loads with the
+ * attach type the kernel verifies it with.
  */
 #include <string.h>
 #include <linux/bpf.h>
@@ -21,6 +25,10 @@ struct sec_def {
 	uint32_t prog_type;
 	uint32_t attach_type;
 };
+
+/* after BPF_LSM_CGROUP, the last the 6.1 headers have: STRUCT_OPS,
+ * NETFILTER, TCX_INGRESS, TCX_EGRESS, then UPROBE_MULTI */
+_Static_assert(BPF_LSM_CGROUP + 5 == BPFVM_TRACE_UPROBE_MULTI, "the kernel's BPF_TRACE_UPROBE_MULTI");
 
 #define DEF(sec, type, attach) { sec, BPF_PROG_TYPE_##type, attach }
 
@@ -39,6 +47,10 @@ static const struct sec_def sec_defs[] = {
 	DEF("uretprobe.s+", KPROBE, 0),
 	DEF("kprobe.multi+", KPROBE, BPF_TRACE_KPROBE_MULTI),
 	DEF("kretprobe.multi+", KPROBE, BPF_TRACE_KPROBE_MULTI),
+	DEF("uprobe.multi+", KPROBE, BPFVM_TRACE_UPROBE_MULTI),
+	DEF("uretprobe.multi+", KPROBE, BPFVM_TRACE_UPROBE_MULTI),
+	DEF("uprobe.multi.s+", KPROBE, BPFVM_TRACE_UPROBE_MULTI),
+	DEF("uretprobe.multi.s+", KPROBE, BPFVM_TRACE_UPROBE_MULTI),
 	DEF("ksyscall+", KPROBE, 0),
 	DEF("kretsyscall+", KPROBE, 0),
 	DEF("usdt+", KPROBE, 0),

@@ -55,9 +55,10 @@ struct trace_ctx {
 	bool signal_thread;           /* to the thread, not the whole process */
 	/* A return probe engine swaps return addresses on the stack for its
 	 * return trampoline's: given where a return address lies (slot) and
-	 * what is there (ret), the real one (ret itself if not swapped), so
-	 * that the stack helpers show the caller, as the kernel's do.  NULL:
-	 * nothing is swapped. */
+	 * what is there (ret), the real one (ret itself if not swapped; a
+	 * return into a probe's moved copy of a function's first
+	 * instructions as the function's own), so that the stack helpers
+	 * show the caller, as the kernel's do.  NULL: nothing is swapped. */
 	uint64_t (*real_return)(uint64_t slot, uint64_t ret);
 	/* the run this one interrupted on the same thread (a hook run from a
 	 * helper of another, or from a signal handler), restored on leaving */

@@ -762,7 +762,20 @@ static void test_sec_defs(void)
 		      "section '%s': bpfvm %d %u/%u, libbpf %d %d/%d", names[i], ours.known,
 		      ours.prog_type, ours.attach_type, rc, type, attach);
 	}
+	/* libbpf 1.3's uprobe.multi entries, which 1.1 lacks: KPROBE with
+	 * the kernel's BPF_TRACE_UPROBE_MULTI; none shadows uprobe/ */
+	static const char *const multi[] = { "uprobe.multi/b:f*", "uretprobe.multi/b:f*", "uprobe.multi.s/b:f?",
+	                                     "uretprobe.multi.s/b:f", "uprobe.multi" };
 	struct ldr_sec_def_result r;
+	for (size_t i = 0; i < sizeof multi / sizeof multi[0]; i++) {
+		ldr_sec_def_lookup(multi[i], &r);
+		CHECK(r.known && r.prog_type == BPF_PROG_TYPE_KPROBE && r.attach_type == BPFVM_TRACE_UPROBE_MULTI,
+		      "section '%s': %u/%u", multi[i], r.prog_type, r.attach_type);
+	}
+	ldr_sec_def_lookup("uprobe.multi/b:f*", &r);
+	CHECK(r.target && strcmp(r.target, "b:f*") == 0, "uprobe.multi's target");
+	ldr_sec_def_lookup("uprobe.multix", &r);
+	CHECK(!r.known, "section 'uprobe.multix'");
 	ldr_sec_def_lookup("bpfvm", &r);
 	CHECK(r.known && r.prog_type == BPFVM_PROG_TYPE_RAW_MEMORY && !r.target, "section 'bpfvm'");
 	ldr_sec_def_lookup("bpfvm/checksum", &r);

@@ -7,7 +7,8 @@
  * semantics, longjmp out of a return-probed function, recursion, and
  * a thread blocked inside the bytes being replaced, the program's own
  * SIGTRAP handler still called for traps that are not probes, handlers
- * on an aligned stack when the caller's was not, and
+ * on an aligned stack when the caller's was not, a displaced call's
+ * return address mapped back to the function's own, and
  * attach/detach while 4 threads call the function (BPFVM_PROBE_CYCLES
  * cycles, default 1000, 200 when CI is set).
  */
@@ -389,6 +390,40 @@ static void test_misaligned_caller(void)
 	probe_detach(p);
 }
 
+/* ---- a call among the displaced instructions ------------------------ */
+
+/* probe_t_calls_first's first instruction is a call, which a probe moves
+ * (into the trampoline, or out of line on the int3 path): the callee
+ * returns the return address it was given, which is then the moved
+ * copy's; probe_real_return() gives the function's own (after the call),
+ * as a stack walk must show it. */
+__asm__(".pushsection .text\n"
+	".p2align 4\n.globl probe_t_calls_first\n.hidden probe_t_calls_first\n"
+	"probe_t_calls_first: call probe_t_own_return\n ret\n"
+	".p2align 4\n.globl probe_t_own_return\n.hidden probe_t_own_return\n"
+	"probe_t_own_return: mov (%rsp), %rax\n ret\n"
+	".popsection\n");
+
+uint64_t probe_t_calls_first(void);
+
+static void test_displaced_call(int force_int3)
+{
+	const char *what = force_int3 ? "displaced call (int3)" : "displaced call (trampoline)";
+	uint64_t after_call = (uintptr_t)probe_t_calls_first + 5;
+	CHECK(probe_t_calls_first() == after_call, "%s: unprobed, the call returns after itself", what);
+	struct probe *p = attach_or_fail(probe_t_calls_first, force_int3, &entry_only, what);
+	if (!p)
+		return;
+	check_path(p, force_int3 ? PROBE_PATH_INT3 : PROBE_PATH_TRAMPOLINE, what);
+	uint64_t moved = probe_t_calls_first();
+	CHECK(seen.entries == 1 && moved != after_call, "%s: entries %d, the call returned to %#lx (moved)", what,
+	      seen.entries, (unsigned long)moved);
+	CHECK(probe_real_return(0, moved) == after_call, "%s: real return %#lx, want %#lx", what,
+	      (unsigned long)probe_real_return(0, moved), (unsigned long)after_call);
+	CHECK(probe_real_return(0, after_call) == after_call, "%s: an address of the function's own stays", what);
+	probe_detach(p);
+}
+
 /* ---- attach/detach while 4 threads call the function ---------------- */
 
 #define STRESS_THREADS 4
@@ -541,6 +576,8 @@ int main(void)
 	test_refusals();
 	test_foreign_traps();
 	test_misaligned_caller();
+	test_displaced_call(0);
+	test_displaced_call(1);
 	test_stress();
 	return check_summary();
 }
