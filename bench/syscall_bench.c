@@ -182,7 +182,8 @@ int main(int argc, char **argv)
 {
 	bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
 	long calls = quick ? 100 : 200000, sud_calls = calls / (quick ? 1 : 10);
-	static const struct syscall_handlers empty = {enter_empty, exit_empty}, bpf = {enter_bpf, exit_bpf};
+	static const struct syscall_handlers empty = {.enter = enter_empty, .exit = exit_empty},
+	                                     bpf = {.enter = enter_bpf, .exit = exit_bpf};
 	bpfvm_program *enter_prog = NULL, *exit_prog = NULL;
 	enter_hook = bench_trivial_hook(BPF_PROG_TYPE_RAW_TRACEPOINT, "ldxdw %r0, [%r1+8]\nexit\n", &enter_prog);
 	exit_hook = bench_trivial_hook(BPF_PROG_TYPE_RAW_TRACEPOINT, "ldxdw %r0, [%r1+8]\nexit\n", &exit_prog);

@@ -88,6 +88,35 @@ exec 7>&-
 wait "$serve_pid"
 check "--pid usdt: the target exits 0" [ $? = 0 ]
 
+# syscalls of a thread that ran before the agent was injected: its
+# thread-local block is not made inside the SIGSYS handler (nor is
+# anything else allocated there), so its events on that path
+# (syscall(2), never rewritten) are misses; its first event on a
+# rewritten site (getppid()'s, a plain call) makes it, and from then on
+# every call runs
+mkfifo "$tmp/in3"
+"$target" serve <"$tmp/in3" >"$tmp/serve3.out" 2>&1 &
+serve_pid=$!
+exec 7>"$tmp/in3"
+check "serve: ready" wait_for "$tmp/serve3.out" '^ready'
+"$bpfvm" trace "$dir/trace_counts.bpf.o" --prog tp_enter -j --stats --pid "$serve_pid" >"$tmp/pid_sys.out" 2>&1 &
+trace_pid=$!
+check "--pid syscalls: attached" wait_for "$tmp/pid_sys.out" '"type":"ready"'
+echo "xgo 200" >&7
+check "--pid syscalls: the worker's calls done" wait_for "$tmp/serve3.out" '^xdone$'
+kill -INT "$trace_pid"
+wait "$trace_pid"
+check "--pid syscalls: trace exits 0" [ $? = 0 ]
+stats=$(grep '"type":"stats".*"prog":"tp_enter"' "$tmp/pid_sys.out")
+misses=$(sed -n 's/.*"recursion_misses":\([0-9]*\).*/\1/p' <<<"$stats")
+runs=$(sed -n 's/.*"runs":\([0-9]*\).*/\1/p' <<<"$stats")
+check "--pid syscalls: the SIGSYS path's 200 are misses ($misses)" [ "${misses:-0}" -ge 200 -a "${misses:-0}" -le 201 ]
+check "--pid syscalls: every call a run or a miss ($runs + $misses)" [ "$((${runs:-0} + ${misses:-0}))" = 400 ]
+echo quit >&7
+exec 7>&-
+wait "$serve_pid"
+check "--pid syscalls: the target exits 0" [ $? = 0 ]
+
 # text: the misses are reported without --stats, runs only with it
 expect 0 'malloc_enter: uprobe .*libc.so.6:malloc\+0 \(trampoline\): recursion_misses [1-9]' \
 	"$bpfvm" trace "$dir/trace_malloc.bpf.o" -- "$target" malloc 10

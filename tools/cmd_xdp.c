@@ -28,6 +28,7 @@
 #include "trace.h"
 
 #define BPF_PROG_TYPE_XDP_ 6
+#define BPF_MAP_TYPE_XSKMAP_ 17
 
 #define MAX_IFACES 8
 
@@ -38,6 +39,7 @@ struct xdp_args {
 	const char *obj_path, *prog, *tap;
 	uint32_t queues;
 	double duration, interval;
+	int32_t coalesce_us;             /* 0: the library's default; -1: none */
 	bool json, dump_maps, skb_mode, pin_maps;
 	struct object_args oa;
 };
@@ -52,7 +54,8 @@ static void on_stop(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: bpfvm xdp attach IFACE[,IFACE...] OBJ [--prog NAME] [--queues N] [--duration S]\n"
-	           "                        [--interval S] [--skb-mode] [--tap NAME] [--dump-maps] [--pin-maps] [-j]\n"
+	           "                        [--interval S] [--skb-mode] [--tap NAME] [--coalesce-us N] [--dump-maps]\n"
+	           "                        [--pin-maps] [-j]\n"
 	           "                        " OBJECT_ARGS_USAGE "\n"
 	           "       bpfvm xdp detach IFACE\n"
 	           "attach runs OBJ's XDP program (verified first) in user space on every frame IFACE receives,\n"
@@ -61,8 +64,9 @@ static void usage(FILE *f)
 	           "frees the frame, TX sends it back out of IFACE, PASS delivers it to the host's stack\n"
 	           "through a TAP device standing in for IFACE (same MAC; give it IFACE's addresses: what\n"
 	           "the stack sends on it goes out of IFACE), REDIRECT follows bpf_redirect(_map) (a device:\n"
-	           "out of it, through its AF_XDP socket if it is one of the IFACEs; a cpumap: another\n"
-	           "queue's thread, which passes it), ABORTED is counted.  Several IFACEs share the program\n"
+	           "out of it, through its AF_XDP socket if it is one of the IFACEs, else AF_PACKET; a devmap\n"
+	           "broadcast: a copy out of each of its devices; a cpumap: another queue's thread, which\n"
+	           "passes it; an xskmap: nothing here fills one, as attach notes), ABORTED is counted.  Several IFACEs share the program\n"
 	           "and its maps.\n"
 	           "  --prog NAME    the program (default: the object's first XDP program)\n"
 	           "  --queues N     receive queues 0..N-1, a socket and thread each (default: all)\n"
@@ -70,8 +74,11 @@ static void usage(FILE *f)
 	           "  --interval S   print the counters each S seconds\n"
 	           "  --skb-mode     the generic XDP hook even where the driver has one\n"
 	           "  --tap NAME     the TAP device's name (default xdp-IFACE)\n"
+	           "  --coalesce-us N  while frames come closer together than N us, take them in one wake-up\n"
+	           "                 after sleeping N us (a frame waits at most N us more); default 100, at most\n"
+	           "                 1000, 0: a wake-up for every frame\n"
 	           "  --dump-maps    print the object's maps at exit\n"
-	           "  --pin-maps     pin every map by its name in the pin directory while attached, for\n"
+	           "  --pin-maps     pin every map (but an xskmap) by its name in the pin directory while attached, for\n"
 	           "                 `bpfvm map ... pinned NAME` (a devmap's ports, counters); unpinned at exit\n"
 	           "  -j             counters as JSON\n"
 	           "detach removes what attach installed on IFACE: it stops a running attach, or removes the\n"
@@ -99,7 +106,13 @@ static int value_option(struct xdp_args *a, const char *o, const char *v)
 		return parse_seconds(o, v, &a->duration) ? -1 : 1;
 	else if (!strcmp(o, "--interval"))
 		return parse_seconds(o, v, &a->interval) ? -1 : 1;
-	else if (!strcmp(o, "--queues")) {
+	else if (!strcmp(o, "--coalesce-us")) {
+		char *end;
+		unsigned long us = strtoul(v, &end, 10);
+		if (*end || !*v || us > 1000)
+			return fail("xdp: --coalesce-us: '%s' is not a number of microseconds (0 to 1000)", v), -1;
+		a->coalesce_us = us ? (int32_t)us : -1;
+	} else if (!strcmp(o, "--queues")) {
 		char *end;
 		unsigned long n = strtoul(v, &end, 10);
 		if (*end || n == 0 || n > 64)
@@ -207,13 +220,35 @@ static int load(struct xdp_session *s)
 	return 0;
 }
 
-/* Every map pinned by its name, so that `bpfvm map` reaches it live. */
+static bool is_xskmap(const struct xdp_session *s, size_t i)
+{
+	return bpfvm_object_map_at(s->obj, i)->attrs.type == BPF_MAP_TYPE_XSKMAP_;
+}
+
+/* What becomes of frames a program redirects into an xskmap here: the
+ * command has no AF_XDP consumer, and nothing fills the map from outside
+ * (its values are a process's own socket descriptors). */
+static void note_xskmaps(const struct xdp_session *s)
+{
+	for (size_t i = 0; i < bpfvm_object_map_count(s->obj); i++)
+		if (is_xskmap(s, i))
+			fprintf(stderr, "%s: xdp: map '%s' is an xskmap: `bpfvm xdp attach` has no AF_XDP consumer, and "
+			        "its entries are a process's own socket descriptors (it cannot be pinned), so it stays "
+			        "empty: bpf_redirect_map into it returns the action in its flags; a program embedding "
+			        "<bpfvm/xdp.h> takes such frames with an xsk_consumer\n",
+			        prog_name, bpfvm_object_map_at(s->obj, i)->name);
+}
+
+/* Every map pinned by its name, so that `bpfvm map` reaches it live (but
+ * an xskmap, which cannot be: note_xskmaps says why). */
 static int pin_maps(struct xdp_session *s)
 {
 	size_t n = bpfvm_object_map_count(s->obj);
 	for (size_t i = 0; i < n && i < sizeof s->pinned; i++) {
 		bpfvm_error err = { 0 };
 		const char *name = bpfvm_object_map_at(s->obj, i)->name;
+		if (is_xskmap(s, i))
+			continue;
 		if (bpfvm_map_pin(bpfvm_instance_map(s->inst, i), name, &err))
 			return fail("xdp: --pin-maps: %s: %s", name, err.msg);
 		s->pinned[i] = true;
@@ -293,7 +328,7 @@ static int attach_all(struct xdp_session *s)
 	for (size_t i = 0; i < a->iface_count; i++) {
 		bpfvm_error err = { 0 };
 		BPFVM_OPTS(bpfvm_xdp_opts, xo, .ifname = a->ifnames[i], .hook = s->hook, .queues = a->queues,
-		           .skb_mode = a->skb_mode, .tap_name = a->tap);
+		           .skb_mode = a->skb_mode, .tap_name = a->tap, .rx_coalesce_us = a->coalesce_us);
 		if (bpfvm_xdp_attach(&xo, &s->hosts[i], &err)) {
 			detach_all(s);
 			return fail("%s", err.msg);
@@ -350,6 +385,8 @@ static int cmd_attach(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	struct xdp_session s = { .a = &a };
 	rc = load(&s);
+	if (!rc)
+		note_xskmaps(&s);
 	if (!rc && a.pin_maps)
 		rc = pin_maps(&s);
 	if (!rc)

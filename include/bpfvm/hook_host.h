@@ -21,6 +21,10 @@
  * target (btf_path of bpfvm_hook_host_add), so that `fmod_ret/HOOK`
  * resolves to the hook's function type.
  *
+ * Several clients may hold connections at once (up to 16; more wait to
+ * be accepted); their requests are served one at a time, each whole, so
+ * that an attach, replace or detach never interleaves with another.
+ *
  * The protocol (SOCK_SEQPACKET, one message per request and per answer)
  * is text: lines "key=value"; a request may end with an empty line and
  * the object's bytes inline, or carry them as a descriptor (SCM_RIGHTS,

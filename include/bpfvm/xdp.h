@@ -13,7 +13,9 @@
  * XDP_TX sends it back out of the interface, XDP_PASS hands it to the
  * host's stack through the TAP device, XDP_REDIRECT follows the program's
  * bpf_redirect / bpf_redirect_map (a device: out of it, through the
- * AF_XDP socket of the host serving it if one in this process does; an
+ * AF_XDP socket of the host serving it if one in this process does, else
+ * an AF_PACKET socket; a devmap broadcast: a copy out of each of its
+ * devices, as the kernel's rules choose them; an
  * xskmap entry: the host's xsk_consumer; a cpumap entry: another worker
  * thread, which passes it to the stack), XDP_ABORTED (and any other
  * value, and a failed run) drops it and is counted.
@@ -62,6 +64,12 @@ typedef struct bpfvm_xdp_opts {
 	 * counted as redirect errors). */
 	bpfvm_xdp_xsk_consumer_fn xsk_consumer;
 	void *xsk_user;
+	/* Receive coalescing, as a NIC's interrupt moderation: while frames
+	 * arrive closer together than this, a worker sleeps this long and
+	 * takes them in one wake-up instead of one each (a frame waits at
+	 * most this much more).  0: the default, 100 us; at most 1000;
+	 * negative: none, a wake-up for every frame the socket signals. */
+	int32_t rx_coalesce_us;
 } bpfvm_xdp_opts;
 
 /* Per verdict, and what did not go through.  Counters only grow. */
@@ -73,8 +81,8 @@ typedef struct bpfvm_xdp_stats {
 	uint64_t tx_ring_full;    /* XDP_TX or stack frames dropped: the TX ring was full */
 	uint64_t no_frame;        /* stack frames dropped: no free UMEM frame */
 	uint64_t tap_errors;      /* XDP_PASS frames the TAP refused */
-	/* XDP_REDIRECT frames dropped: no target (a failed or broadcast
-	 * redirect, no xsk_consumer, a full inbox, a device that refused) */
+	/* XDP_REDIRECT frames dropped: no target (a failed redirect call, no
+	 * xsk_consumer, a full inbox, a device that refused: down or gone) */
 	uint64_t redirect_errors;
 	uint64_t inbox_full;      /* of those: the target worker's inbox was full */
 	/* the kernel's count for the sockets (XDP_STATISTICS) */
@@ -85,7 +93,10 @@ typedef struct bpfvm_xdp_stats {
  * interface (one that died without detaching), refuses an interface with
  * another XDP program (naming it) or one another live host serves, and
  * an MTU whose frames do not fit a UMEM frame (naming the limit).  Driver
- * mode where the interface has it, else skb mode (bpfvm_xdp_mode). */
+ * mode where the interface has it, else skb mode (bpfvm_xdp_mode).
+ * Returns once each queue's socket is in the steering program's map and
+ * its worker runs: every frame the interface receives from then on runs
+ * through the hook (tests/xdp send at once, and count every frame). */
 BPFVM_API int bpfvm_xdp_attach(const bpfvm_xdp_opts *opts, bpfvm_xdp_host **out, bpfvm_error *err);
 /* Stops the workers and removes everything attach installed. */
 BPFVM_API void bpfvm_xdp_detach(bpfvm_xdp_host *host);

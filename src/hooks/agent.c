@@ -27,9 +27,9 @@
  * all (the tracer names it); injected by dlopen, the runtime's
  * thread-local state is allocated by glibc on a thread's first event:
  * function probes make it only outside signal handlers and count the
- * events they cannot serve meanwhile as misses (agent_attach.c), but a
- * syscall hook's first event makes it inside the SIGSYS handler
- * (syscall_trace.h's caveat); the
+ * events they cannot serve meanwhile as misses (agent_attach.c), and so
+ * do syscall hooks (made on a rewritten site's path or as a new thread
+ * starts; from the SIGSYS handler, a miss); the
  * socket is the tracer's, in a directory only its user may enter.
  *
  * Owns: the session, the control thread, bpfvm_agent_start().
@@ -285,6 +285,7 @@ static int start_control(int fd)
 static int session(bool forked)
 {
 	double t0 = now_ms();
+	agent_thread_prepare();   /* preloaded: the main thread, before main */
 	struct agent_thread_state *self = agent_thread();
 	bool was_quiet = self->quiet;
 	self->quiet = true;

@@ -23,6 +23,8 @@
 #include "bpfvm/instance.h"
 #include "hooks/agent_proto.h"
 
+struct trace_ctx;
+
 /* Every hook point the agent can make: two per probed function, four
  * per system call, four for raw_syscalls and raw_tracepoint, one per
  * USDT probe. */
@@ -37,6 +39,10 @@ struct agent_thread_state {
 	/* Per hook, 1 while this thread runs it: the recursion guard
 	 * (agent_attach.c). */
 	uint8_t running[AGENT_MAX_HOOKS];
+	/* &trace_ctx_current of this thread (run/trace_ctx.h), set by
+	 * agent_thread(): an event sets the tracing context through it
+	 * without another thread-local lookup. */
+	struct trace_ctx **trace_slot;
 };
 
 /* The agent's only thread-local data, reached only through this call:
@@ -49,7 +55,8 @@ struct agent_thread_state *agent_thread(void);
 /* The agent was injected (dlopen): threads' thread-local blocks are made
  * lazily, and function probes check first (agent_attach.c). */
 void agent_tls_is_lazy(void);
-/* Makes the calling thread's block now (not in a signal handler). */
+/* Makes the calling thread's block now (not in a signal handler), and its
+ * state for hook runs (bpfvm_hook_thread_prepare(), which allocates). */
 void agent_thread_prepare(void);
 
 /* Where `uprobe/PATH:FUNC[+OFF]` lands in this process: PATH an absolute

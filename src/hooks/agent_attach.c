@@ -77,6 +77,8 @@ static __thread struct agent_thread_state thread_state;
 
 __attribute__((noinline)) struct agent_thread_state *agent_thread(void)
 {
+	if (__builtin_expect(!thread_state.trace_slot, 0))
+		thread_state.trace_slot = &trace_ctx_current;
 	return &thread_state;
 }
 
@@ -121,6 +123,7 @@ static __attribute__((noinline)) bool make_thread_block(void)
 	if (slot == n)
 		return false;
 	(void)*(volatile bool *)&agent_thread()->quiet;   /* glibc makes the block */
+	bpfvm_hook_thread_prepare(NULL);                  /* and the hook runs' state, allocated */
 	pthread_setspecific(tls_made_key, (void *)1);
 	atomic_store(&preparing[slot], 0);
 	return true;
@@ -130,6 +133,8 @@ void agent_thread_prepare(void)
 {
 	if (tls_lazy && !pthread_getspecific(tls_made_key))
 		make_thread_block();
+	else if (!tls_lazy)
+		bpfvm_hook_thread_prepare(NULL);   /* a thread's first hook run would allocate it */
 }
 
 static inline bool thread_ready(bool in_signal_handler)
@@ -209,9 +214,13 @@ static bool stats_sent;
 
 /* ---- events ---------------------------------------------------------- */
 
-static void run_hook(struct agent_hook *h, void *ctx, struct trace_ctx *tc)
+/* self: the thread's agent_thread(), looked up once per event (each
+ * lookup of a thread-local variable is a call in a shared library).  The
+ * tracing context is set through its cached slot, as trace_ctx_enter()
+ * and trace_ctx_leave() would set it. */
+static void run_hook_as(struct agent_thread_state *self, struct agent_hook *h, void *ctx, struct trace_ctx *tc)
 {
-	uint8_t *running = &agent_thread()->running[h->guard];
+	uint8_t *running = &self->running[h->guard];
 	if (__builtin_expect(*running, 0)) {
 		atomic_fetch_add_explicit(&h->misses, 1, memory_order_relaxed);
 		return;
@@ -221,12 +230,19 @@ static void run_hook(struct agent_hook *h, void *ctx, struct trace_ctx *tc)
 	if (count_runs)
 		atomic_fetch_add_explicit(&h->runs, 1, memory_order_relaxed);
 	uint64_t result;
-	trace_ctx_enter(tc);
+	struct trace_ctx **current = self->trace_slot;
+	tc->outer = *current;
+	*current = tc;
 	bpfvm_hook_run(h->hook, ctx, &result, NULL);
-	trace_ctx_leave();
+	*current = tc->outer;
 	*running = 0;
 	if (tc->signal)
 		trace_ctx_send_signal(tc);
+}
+
+static void run_hook(struct agent_hook *h, void *ctx, struct trace_ctx *tc)
+{
+	run_hook_as(agent_thread(), h, ctx, tc);
 }
 
 /* An entry on the int3 path runs in the SIGTRAP handler; while the probe
@@ -295,43 +311,91 @@ static void ksyscall_regs(struct pt_regs *k, const struct pt_regs *r, const unsi
 	k->r9 = args[5];
 }
 
+/* A syscall event of a thread whose thread-local block is not made yet
+ * (the agent injected): made on the rewritten path (a plain call, as a
+ * trampoline's); from the SIGSYS handler, the event is a miss of every
+ * hook it would run, counted without touching thread-local data. */
+static bool sys_thread_ready(long nr, bool enter)
+{
+	if (pthread_getspecific(tls_made_key) || (!syscall_trace_in_signal_handler() && make_thread_block()))
+		return true;
+	bool numbered = nr >= 0 && nr < SYS_NR_MAX;
+	struct agent_hook *hooks[4] = { enter ? sys->rawtp_enter : sys->rawtp_exit, enter ? sys->raw_enter : sys->raw_exit,
+		                        !numbered ? NULL : enter ? sys->tp_enter[nr] : sys->tp_exit[nr],
+		                        !numbered ? NULL : enter ? sys->ksys[nr] : sys->kretsys[nr] };
+	for (size_t i = 0; i < 4; i++)
+		if (hooks[i])
+			atomic_fetch_add_explicit(&hooks[i]->misses, 1, memory_order_relaxed);
+	return false;
+}
+
+/* A thread made while syscalls are traced, before anything of its own. */
+static void on_sys_thread_start(void *user)
+{
+	(void)user;
+	agent_thread_prepare();
+}
+
+/* The thread's agent_thread(), kept in its interceptor word after the
+ * first event (no thread-local lookup per event); NULL: a miss. */
+static inline struct agent_thread_state *sys_thread(long nr, bool enter)
+{
+	void **word = syscall_trace_thread_word();
+	if (__builtin_expect(word && *word, 1))
+		return *word;
+	if (tls_lazy && !sys_thread_ready(nr, enter))
+		return NULL;
+	struct agent_thread_state *self = agent_thread();
+	if (word)
+		*word = self;
+	return self;
+}
+
 static void on_sys_enter(void *user, long nr, const unsigned long args[6], const struct pt_regs *regs)
 {
 	(void)user;
-	if (agent_thread()->quiet)
+	struct agent_thread_state *self = sys_thread(nr, true);
+	if (!self || self->quiet)
 		return;
-	struct pt_regs r = *regs;
-	struct trace_ctx tc = { .regs = &r };
+	/* the interceptor's registers as they are, not a copy: a syscall
+	 * hook's run cannot write them (kprobe and tracepoint contexts are
+	 * read-only, and bpf_override_return acts only at function entries) */
+	struct pt_regs *r = (struct pt_regs *)regs;
+	struct trace_ctx tc = { .regs = r };
 	uint8_t rec[TP_RECORD_BYTES];
 	if (sys->rawtp_enter) {
-		uint64_t a[2] = { (uint64_t)(uintptr_t)&r, (uint64_t)nr };
-		run_hook(sys->rawtp_enter, a, &tc);
+		uint64_t a[2] = { (uint64_t)(uintptr_t)r, (uint64_t)nr };
+		run_hook_as(self, sys->rawtp_enter, a, &tc);
 	}
 	if (sys->raw_enter) {
-		syscall_tp_fill_enter(&sys->raw_enter_layout, rec, &r, nr, args);
-		run_hook(sys->raw_enter, rec, &tc);
+		syscall_tp_fill_enter(&sys->raw_enter_layout, rec, r, nr, args);
+		run_hook_as(self, sys->raw_enter, rec, &tc);
 	}
 	if (nr < 0 || nr >= SYS_NR_MAX)
 		return;
 	if (sys->tp_enter[nr]) {
-		syscall_tp_fill_enter(&sys->enter_layout[nr], rec, &r, nr, args);
-		run_hook(sys->tp_enter[nr], rec, &tc);
+		syscall_tp_fill_enter(&sys->enter_layout[nr], rec, r, nr, args);
+		run_hook_as(self, sys->tp_enter[nr], rec, &tc);
 	}
 	if (sys->ksys[nr]) {
 		struct pt_regs k;
-		ksyscall_regs(&k, &r, args);
-		run_hook(sys->ksys[nr], &k, &tc);
+		ksyscall_regs(&k, r, args);
+		run_hook_as(self, sys->ksys[nr], &k, &tc);
 	}
 }
 
 static void on_sys_exit(void *user, long nr, const unsigned long args[6], const struct pt_regs *regs, long ret)
 {
 	(void)user;
-	if (agent_thread()->quiet)
+	struct agent_thread_state *self = sys_thread(nr, false);
+	if (!self || self->quiet)
 		return;
+	bool numbered = nr >= 0 && nr < SYS_NR_MAX;
+	if (!sys->rawtp_exit && !sys->raw_exit && !(numbered && (sys->tp_exit[nr] || sys->kretsys[nr])))
+		return;   /* nothing to run: no copy of the registers either */
 	/* the exit's registers (the result in ax), the arguments where
-	 * BPF_KSYSCALL reads them; a copy, as at enter, since
-	 * bpf_override_return writes the event's rax */
+	 * BPF_KSYSCALL reads them (rcx too, where the syscall left the
+	 * return address) */
 	struct pt_regs r;
 	ksyscall_regs(&r, regs, args);
 	r.rax = (unsigned long)ret;
@@ -339,20 +403,20 @@ static void on_sys_exit(void *user, long nr, const unsigned long args[6], const 
 	uint8_t rec[TP_RECORD_BYTES];
 	if (sys->rawtp_exit) {
 		uint64_t a[2] = { (uint64_t)(uintptr_t)&r, (uint64_t)ret };
-		run_hook(sys->rawtp_exit, a, &tc);
+		run_hook_as(self, sys->rawtp_exit, a, &tc);
 	}
 	if (sys->raw_exit) {
 		syscall_tp_fill_exit(&sys->raw_exit_layout, rec, &r, nr, ret);
-		run_hook(sys->raw_exit, rec, &tc);
+		run_hook_as(self, sys->raw_exit, rec, &tc);
 	}
-	if (nr < 0 || nr >= SYS_NR_MAX)
+	if (!numbered)
 		return;
 	if (sys->tp_exit[nr]) {
 		syscall_tp_fill_exit(&sys->exit_layout[nr], rec, &r, nr, ret);
-		run_hook(sys->tp_exit[nr], rec, &tc);
+		run_hook_as(self, sys->tp_exit[nr], rec, &tc);
 	}
 	if (sys->kretsys[nr])
-		run_hook(sys->kretsys[nr], &r, &tc);
+		run_hook_as(self, sys->kretsys[nr], &r, &tc);
 }
 
 /* ---- what a section names -------------------------------------------- */
@@ -696,7 +760,7 @@ static int start_syscalls(char *err)
 {
 	if (sys->started)
 		return 0;
-	struct syscall_handlers h = { .enter = on_sys_enter, .exit = on_sys_exit };
+	struct syscall_handlers h = { .enter = on_sys_enter, .exit = on_sys_exit, .thread_start = on_sys_thread_start };
 	char buf[SYSCALL_TRACE_ERRLEN];
 	int rc = syscall_trace_start(&h, NULL, 0, buf);
 	if (rc)

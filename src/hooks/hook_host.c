@@ -4,12 +4,16 @@
  * and the links attached through it with the object and instance behind
  * each.
  *
- * One thread serves one connection at a time, one request after another
- * (a peer that sends nothing for REQUEST_TIMEOUT_S is dropped): requests
- * are rare and each is short but for the verifier, and serving them in
- * turn means a link's object is never freed while another request reads
- * it.  host->lock keeps the hook and link tables for bpfvm_hook_host_add
- * and bpfvm_hook_host_free, which run on the host's own threads.
+ * One thread serves up to MAX_CONNECTIONS clients at once, polling the
+ * listening socket and the clients (a client that sends nothing for
+ * REQUEST_TIMEOUT_S is dropped; beyond MAX_CONNECTIONS, new clients wait
+ * in the listen backlog), and serves their requests one at a time, each
+ * whole before the next: a client holding a connection open keeps no
+ * other waiting, each request is atomic with respect to every other
+ * attach, replace and detach, and a link's object is never freed while
+ * another request reads it.  host->lock keeps the hook and link tables
+ * for bpfvm_hook_host_add and bpfvm_hook_host_free, which run on the
+ * host's own threads.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -44,6 +48,7 @@
 #define OBJECT_MAX ((off_t)64 << 20)   /* an object sent as a descriptor */
 #define REQUEST_TIMEOUT_S 10
 #define MAX_SENT_MAPS 64
+#define MAX_CONNECTIONS 16             /* clients connected at once; more wait to be accepted */
 
 struct host_hook {
 	bpfvm_hook *hook;
@@ -562,14 +567,6 @@ static bool peer_admitted(const bpfvm_hook_host *host, int conn, struct answer *
 	return false;
 }
 
-/* Waits for the connection's next message; false on stop, timeout or hang-up. */
-static bool wait_request(const bpfvm_hook_host *host, int conn)
-{
-	struct pollfd p[2] = { { .fd = conn, .events = POLLIN }, { .fd = host->stop_pipe[0], .events = POLLIN } };
-	int n = poll(p, 2, REQUEST_TIMEOUT_S * 1000);
-	return n > 0 && !p[1].revents && (p[0].revents & POLLIN);
-}
-
 /* One message: its bytes in buf (NUL after them), a descriptor if any. */
 static ssize_t receive_request(int conn, char *buf, int *fd)
 {
@@ -602,42 +599,87 @@ static ssize_t receive_request(int conn, char *buf, int *fd)
 	return n;
 }
 
-static void serve_connection(bpfvm_hook_host *host, int conn, char *buf, struct answer *a)
+/* A client's connection: admitted or refused at accept, dropped when it
+ * sends nothing for REQUEST_TIMEOUT_S. */
+struct connection {
+	int fd;                       /* -1: a free slot */
+	bool admitted;
+	char refusal[256];            /* a refused peer's answer, sent when it asks */
+	uint64_t deadline_ns;
+};
+
+static void connection_close(struct connection *c)
 {
-	a->len = 0;
-	if (!peer_admitted(host, conn, a)) {
-		/* read the request first: closing over unread data would reset
-		 * the connection before the peer reads why */
-		int fd = -1;
-		if (wait_request(host, conn) && receive_request(conn, buf, &fd) >= 0)
-			send(conn, a->text, a->len, MSG_NOSIGNAL);
-		if (fd >= 0)
-			close(fd);
+	close(c->fd);
+	c->fd = -1;
+}
+
+/* A new client into the free slot c, its peer checked at once. */
+static void connection_accept(bpfvm_hook_host *host, struct connection *c, struct answer *a)
+{
+	c->fd = accept4(host->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (c->fd < 0)
 		return;
-	}
-	while (wait_request(host, conn)) {
-		struct request rq = { .object_fd = -1 };
-		struct host_link *send_maps = NULL;
-		ssize_t n = receive_request(conn, buf, &rq.object_fd);
-		if (n == 0 || n == -1)
-			break;
-		if (n < 0)
-			answer_error(a, -EMSGSIZE, "request too large: send the object as a descriptor");
-		else {
-			parse_request(buf, (size_t)n, &rq);
-			serve_request(host, &rq, a, &send_maps);
-		}
+	a->len = 0;
+	c->admitted = peer_admitted(host, c->fd, a);
+	snprintf(c->refusal, sizeof c->refusal, "%.*s", (int)a->len, a->text);
+	c->deadline_ns = now_ns() + (uint64_t)REQUEST_TIMEOUT_S * 1000000000u;
+}
+
+/* The client's next request, which poll found waiting, served whole (under
+ * host->lock: atomic with respect to every other request) and answered;
+ * false when the connection is done (hang-up, refusal, a failed send). */
+static bool connection_serve(bpfvm_hook_host *host, struct connection *c, char *buf, struct answer *a)
+{
+	struct request rq = { .object_fd = -1 };
+	struct host_link *send_maps = NULL;
+	ssize_t n = receive_request(c->fd, buf, &rq.object_fd);
+	if (n == 0 || n == -1 || !c->admitted) {
+		/* a refused peer reads why (closing over its unread request
+		 * would reset the connection first) */
+		if (n > 0 && !c->admitted)
+			send(c->fd, c->refusal, strlen(c->refusal), MSG_NOSIGNAL);
 		if (rq.object_fd >= 0)
 			close(rq.object_fd);
-		if (send(conn, a->text, a->len, MSG_NOSIGNAL) < 0)
-			break;
-		/* only this thread detaches or replaces links: send_maps is alive */
-		bpfvm_map *maps[MAX_SENT_MAPS];
-		size_t map_count = send_maps ? sendable_maps(send_maps, maps, MAX_SENT_MAPS) : 0;
-		for (size_t i = 0; i < map_count; i++)
-			if (bpfvm_map_send(conn, maps[i], NULL))
-				return;
+		return false;
 	}
+	if (n < 0)
+		answer_error(a, -EMSGSIZE, "request too large: send the object as a descriptor");
+	else {
+		parse_request(buf, (size_t)n, &rq);
+		serve_request(host, &rq, a, &send_maps);
+	}
+	if (rq.object_fd >= 0)
+		close(rq.object_fd);
+	if (send(c->fd, a->text, a->len, MSG_NOSIGNAL) < 0)
+		return false;
+	/* only this thread detaches or replaces links: send_maps is alive */
+	bpfvm_map *maps[MAX_SENT_MAPS];
+	size_t map_count = send_maps ? sendable_maps(send_maps, maps, MAX_SENT_MAPS) : 0;
+	for (size_t i = 0; i < map_count; i++)
+		if (bpfvm_map_send(c->fd, maps[i], NULL))
+			return false;
+	c->deadline_ns = now_ns() + (uint64_t)REQUEST_TIMEOUT_S * 1000000000u;
+	return true;
+}
+
+/* poll's set: the listening socket while a slot is free, the stop pipe,
+ * the clients; returns the wait until the first client's deadline. */
+static int poll_set(const bpfvm_hook_host *host, const struct connection *conns, struct pollfd *p)
+{
+	bool room = false;
+	uint64_t now = now_ns(), first = UINT64_MAX;
+	for (size_t i = 0; i < MAX_CONNECTIONS; i++) {
+		p[2 + i] = (struct pollfd){ .fd = conns[i].fd, .events = POLLIN };
+		room |= conns[i].fd < 0;
+		if (conns[i].fd >= 0 && conns[i].deadline_ns < first)
+			first = conns[i].deadline_ns;
+	}
+	p[0] = (struct pollfd){ .fd = room ? host->listen_fd : -1, .events = POLLIN };
+	p[1] = (struct pollfd){ .fd = host->stop_pipe[0], .events = POLLIN };
+	if (first == UINT64_MAX)
+		return -1;
+	return first <= now ? 0 : (int)((first - now) / 1000000u + 1);
 }
 
 static void *server_main(void *arg)
@@ -645,21 +687,33 @@ static void *server_main(void *arg)
 	bpfvm_hook_host *host = arg;
 	char *buf = malloc(REQUEST_MAX + 1);
 	struct answer *a = malloc(sizeof *a);
+	struct connection conns[MAX_CONNECTIONS];
+	for (size_t i = 0; i < MAX_CONNECTIONS; i++)
+		conns[i].fd = -1;
 	while (buf && a) {
-		struct pollfd p[2] = { { .fd = host->listen_fd, .events = POLLIN },
-		                       { .fd = host->stop_pipe[0], .events = POLLIN } };
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		struct pollfd p[2 + MAX_CONNECTIONS];
+		int rc = poll(p, 2 + MAX_CONNECTIONS, poll_set(host, conns, p));
+		if (rc < 0 && errno != EINTR)
 			break;
-		if (p[1].revents)
+		if (rc > 0 && p[1].revents)
 			break;
-		if (!(p[0].revents & POLLIN))
-			continue;
-		int conn = accept4(host->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-		if (conn < 0)
-			continue;
-		serve_connection(host, conn, buf, a);
-		close(conn);
+		uint64_t now = now_ns();
+		for (size_t i = 0; i < MAX_CONNECTIONS; i++) {
+			if (conns[i].fd < 0)
+				continue;
+			bool asked = rc > 0 && p[2 + i].revents;
+			if (asked ? !connection_serve(host, &conns[i], buf, a) : now >= conns[i].deadline_ns)
+				connection_close(&conns[i]);
+		}
+		for (size_t i = 0; rc > 0 && (p[0].revents & POLLIN) && i < MAX_CONNECTIONS; i++)
+			if (conns[i].fd < 0) {
+				connection_accept(host, &conns[i], a);
+				break;
+			}
 	}
+	for (size_t i = 0; i < MAX_CONNECTIONS; i++)
+		if (conns[i].fd >= 0)
+			connection_close(&conns[i]);
 	free(a);
 	free(buf);
 	return NULL;

@@ -2,10 +2,12 @@
  * syscall_trace.c - the interceptor's SIGSYS side and its lifecycle (see
  * syscall_trace.h for the picture).
  *
- * Per thread: a selector byte in TLS (BLOCK while traced; ALLOW inside
- * the SIGSYS handler, whose signals are all blocked, so nothing the
- * handler does traps) and a depth count: while a handler (or start/stop)
- * runs, the thread's own syscalls are performed without being reported.
+ * Per thread, in a slot of a table (below): a selector byte (BLOCK while
+ * traced; ALLOW inside the SIGSYS handler, whose signals are all blocked,
+ * so nothing the handler does traps; BLOCK again, with the thread's own
+ * mask, while the handler performs the syscall, which may block) and a
+ * depth count: while a handler (or start/stop) runs, the thread's own
+ * syscalls are performed without being reported.
  *
  * The syscalls the handler cannot simply perform in its own frame:
  * - rt_sigreturn (a signal handler's return through libc's restorer):
@@ -44,7 +46,7 @@
  * a SIGSYS handler of the target's own runs with its syscalls unreported.
  *
  * Owns: syscall_trace_start/stop/get_stats, the SIGSYS handler, the
- * per-thread switch, sud_fast_enter/exit and sud_child_entry.
+ * threads' slots, the per-thread switch, sud_fast_enter/exit and sud_child_entry.
  */
 #define _GNU_SOURCE
 #include "hooks/syscall_trace.h"
@@ -90,25 +92,111 @@ struct kernel_sigaction {
 #define SA_RESTORER 0x04000000
 #endif
 
+/* The thread's state lives in a table keyed by the thread pointer
+ * (%fs:0, which the x86-64 TLS ABI makes point to itself), not in
+ * thread-local storage: built into a library that is dlopen()ed (the
+ * agent injected into a running process), a thread-local variable is made
+ * by glibc, with malloc, at a thread's first access, and that access would
+ * come inside the SIGSYS handler (a thread asked to switch on, or trapping
+ * at a syscall made inside malloc itself).  Taking a slot allocates
+ * nothing and takes no lock; a thread gives its slot back as it exits
+ * (SYS_exit), and every slot is given back at stop.  64 bytes a slot: the
+ * threads' hot fields in lines of their own. */
 struct sud_thread {
+	_Atomic uintptr_t owner; /* the thread pointer; SLOT_EMPTY or SLOT_FREED */
 	volatile char selector;  /* read by the kernel at each syscall */
 	char on;                 /* dispatch switched on for this thread */
-	int depth;               /* > 0: inside a handler, start or stop */
 	bool sigsys_blocked;     /* what the thread believes of SIGSYS's mask bit */
-};
-/* The thread's state.  libbpfvm keeps the default TLS model, so that it
- * can be dlopen()ed (initial-exec TLS would need room in every thread's
- * static TLS block).  A copy built into a library loaded at start-up
- * (LD_PRELOAD) may define SUD_TLS_INITIAL_EXEC: its first access in a
- * thread, often inside the SIGSYS handler, then never allocates.  In a
- * library loaded later by dlopen the first access in a thread may
- * allocate (glibc's __tls_get_addr), inside a signal handler: a known
- * limit for an agent injected into a running process (syscall_trace.h). */
-#ifdef SUD_TLS_INITIAL_EXEC
-static __thread struct sud_thread sud_self __attribute__((tls_model("initial-exec")));
-#else
-static __thread struct sud_thread sud_self;
-#endif
+	bool in_handler;         /* reporting from the SIGSYS handler */
+	int depth;               /* > 0: inside a handler, start or stop */
+	pid_t tid;               /* the owner's, for the sweep at start */
+	void *user_word;         /* syscall_trace_thread_word(), NULL at each start */
+} __attribute__((aligned(64)));
+
+#define SUD_THREAD_SLOTS 8192    /* a power of two */
+#define SLOT_EMPTY 0             /* never taken: a search ends here */
+#define SLOT_FREED 1             /* given back: a search goes on */
+static struct sud_thread sud_threads[SUD_THREAD_SLOTS];
+
+static inline uintptr_t thread_pointer(void)
+{
+	uintptr_t tp;
+	__asm__("mov %%fs:0, %0" : "=r"(tp));
+	return tp;
+}
+
+static long raw0(long nr);
+
+static void slot_reset(struct sud_thread *s)
+{
+	s->selector = 0, s->on = 0, s->sigsys_blocked = false, s->in_handler = false, s->depth = 0;
+	s->tid = (pid_t)raw0(SYS_gettid);
+	s->user_word = NULL;
+}
+
+/* At start: the slots of threads that ended while nothing was traced
+ * (they gave nothing back) are freed; a slot is taken from a live thread
+ * never (a reused thread id keeps a dead thread's slot: harmless), but
+ * its user word is forgotten (it may be a dead thread's whose thread
+ * pointer a new one got). */
+static void sweep_dead_threads(void)
+{
+	long pid = raw0(SYS_getpid);
+	for (size_t i = 0; i < SUD_THREAD_SLOTS; i++) {
+		struct sud_thread *s = &sud_threads[i];
+		uintptr_t owner = atomic_load_explicit(&s->owner, memory_order_relaxed);
+		if (owner <= SLOT_FREED)
+			continue;
+		s->user_word = NULL;
+		if (syscall(SYS_tgkill, pid, s->tid, 0) != 0 && errno == ESRCH)
+			atomic_compare_exchange_strong(&s->owner, &owner, SLOT_FREED);
+	}
+}
+
+/* The calling thread's slot, taken if it had none (a new slot starts with
+ * everything off); NULL only if every slot is taken.  Only the thread
+ * itself takes or gives back its slot; other threads take theirs
+ * meanwhile, hence the compare-and-swap, and a new search if it loses. */
+static inline size_t slot_index(uintptr_t tp)
+{
+	return (size_t)((tp * 0x9e3779b97f4a7c15ull) >> 51) & (SUD_THREAD_SLOTS - 1);
+}
+
+static __attribute__((noinline)) struct sud_thread *thread_slot_search(uintptr_t tp)
+{
+	size_t first = slot_index(tp);
+	for (int attempt = 0; attempt < 64; attempt++) {
+		struct sud_thread *free_slot = NULL;
+		for (size_t n = 0, i = first; n < SUD_THREAD_SLOTS; n++, i = (i + 1) & (SUD_THREAD_SLOTS - 1)) {
+			uintptr_t owner = atomic_load_explicit(&sud_threads[i].owner, memory_order_relaxed);
+			if (owner == tp)
+				return &sud_threads[i];
+			if ((owner == SLOT_FREED || owner == SLOT_EMPTY) && !free_slot)
+				free_slot = &sud_threads[i];
+			if (owner == SLOT_EMPTY)
+				break;
+		}
+		if (!free_slot)
+			return NULL;
+		uintptr_t was = atomic_load_explicit(&free_slot->owner, memory_order_relaxed);
+		if ((was == SLOT_EMPTY || was == SLOT_FREED) &&
+		    atomic_compare_exchange_strong_explicit(&free_slot->owner, &was, tp, memory_order_acquire,
+		                                            memory_order_relaxed)) {
+			slot_reset(free_slot);
+			return free_slot;
+		}
+	}
+	return NULL;
+}
+
+static inline struct sud_thread *thread_slot(void)
+{
+	uintptr_t tp = thread_pointer();
+	struct sud_thread *s = &sud_threads[slot_index(tp)];
+	if (__builtin_expect(atomic_load_explicit(&s->owner, memory_order_relaxed) == tp, 1))
+		return s;
+	return thread_slot_search(tp);
+}
 
 static struct {
 	pthread_mutex_t lock;               /* start and stop */
@@ -137,18 +225,32 @@ static long raw4(long nr, unsigned long a0, unsigned long a1, unsigned long a2, 
 
 /* ---- the per-thread switch ---- */
 
-static long thread_switch(bool on)
+static long thread_switch(struct sud_thread *self, bool on)
 {
 	unsigned long a[6] = {PR_SET_SYSCALL_USER_DISPATCH, on ? PR_SYS_DISPATCH_ON : PR_SYS_DISPATCH_OFF};
+	if (!self)
+		return on ? -ENOMEM : 0;   /* every slot taken: the thread is not switched on */
 	if (on) {
 		a[2] = (unsigned long)sud_code_start;
 		a[3] = (unsigned long)(sud_code_end - sud_code_start);
-		a[4] = (unsigned long)&sud_self.selector;
+		a[4] = (unsigned long)&self->selector;
 	}
-	sud_self.selector = SUD_SELECTOR_ALLOW;
+	self->selector = SUD_SELECTOR_ALLOW;
 	long rc = sud_raw_syscall(SYS_prctl, a);
-	sud_self.on = on && rc == 0;
+	self->on = on && rc == 0;
 	return rc;
+}
+
+/* A thread leaving by SYS_exit gives its slot back first: signals
+ * blocked (it runs nothing more of its own) and dispatch off, so that the
+ * kernel reads its selector no more, then the exit itself. */
+static void exit_thread(struct sud_thread *self, const unsigned long a[6])
+{
+	uint64_t all = ~0ull;
+	raw4(SYS_rt_sigprocmask, SIG_BLOCK, (unsigned long)&all, 0, sizeof all);
+	thread_switch(self, false);
+	atomic_store_explicit(&self->owner, SLOT_FREED, memory_order_release);
+	sud_raw_syscall(SYS_exit, a);
 }
 
 /* ---- reporting ---- */
@@ -166,7 +268,7 @@ static void regs_from_ucontext(struct pt_regs *r, const ucontext_t *uc, long nr)
 }
 
 /* The handlers run with the thread's depth raised: what they do is not
- * reported.  self is &sud_self, which the rewritten path reads once. */
+ * reported.  self is the thread's slot, which each path finds once. */
 static void report_enter_of(struct sud_thread *self, long nr, const unsigned long args[6], const struct pt_regs *regs)
 {
 	if (!sud.handlers.enter)
@@ -186,19 +288,9 @@ static void report_exit_of(struct sud_thread *self, long nr, const unsigned long
 	self->depth--;
 }
 
-static void report_enter(long nr, const unsigned long args[6], const struct pt_regs *regs)
+static bool reporting(const struct sud_thread *self)
 {
-	report_enter_of(&sud_self, nr, args, regs);
-}
-
-static void report_exit(long nr, const unsigned long args[6], const struct pt_regs *regs, long ret)
-{
-	report_exit_of(&sud_self, nr, args, regs, ret);
-}
-
-static bool reporting(void)
-{
-	return atomic_load_explicit(&sud.active, memory_order_acquire) && sud_self.depth == 0;
+	return atomic_load_explicit(&sud.active, memory_order_acquire) && self->depth == 0;
 }
 
 /* ---- the syscalls that need more than performing ---- */
@@ -241,27 +333,27 @@ static void chain_sigsys(int sig, siginfo_t *info, void *uc)
 #define SIGSYS_BIT (1ull << (SIGSYS - 1))
 
 /* rt_sigprocmask(how, set, oldset, sigsetsize), SIGSYS kept unblocked. */
-static long sigprocmask_keeping_sigsys(const unsigned long a[6])
+static long sigprocmask_keeping_sigsys(struct sud_thread *self, const unsigned long a[6])
 {
 	uint64_t set, old;
 	unsigned long b[6] = {a[0], 0, a[2] ? (unsigned long)&old : 0, a[3]};
-	bool was_blocked = sud_self.sigsys_blocked;
+	bool was_blocked = self->sigsys_blocked;
 	if (a[3] != sizeof set)
 		return sud_raw_syscall(SYS_rt_sigprocmask, a);
 	if (a[1]) {
 		memcpy(&set, (const void *)a[1], sizeof set);
 		if (a[0] == SIG_BLOCK && (set & SIGSYS_BIT))
-			sud_self.sigsys_blocked = true;
+			self->sigsys_blocked = true;
 		else if (a[0] == SIG_UNBLOCK && (set & SIGSYS_BIT))
-			sud_self.sigsys_blocked = false;
+			self->sigsys_blocked = false;
 		else if (a[0] == SIG_SETMASK)
-			sud_self.sigsys_blocked = set & SIGSYS_BIT;
+			self->sigsys_blocked = set & SIGSYS_BIT;
 		set &= ~SIGSYS_BIT;
 		b[1] = (unsigned long)&set;
 	}
 	long ret = sud_raw_syscall(SYS_rt_sigprocmask, b);
 	if (ret < 0)
-		sud_self.sigsys_blocked = was_blocked;
+		self->sigsys_blocked = was_blocked;
 	else if (a[2])
 		old |= was_blocked ? SIGSYS_BIT : 0, memcpy((void *)a[2], &old, sizeof old);
 	return ret;
@@ -270,18 +362,18 @@ static long sigprocmask_keeping_sigsys(const unsigned long a[6])
 /* rt_sigprocmask trapped into the SIGSYS handler: the mask to change is
  * the one the handler's return restores (changing the current one would
  * last only until then, and deliver signals inside the handler). */
-static long sigprocmask_in_frame(const unsigned long a[6], ucontext_t *uc)
+static long sigprocmask_in_frame(struct sud_thread *self, const unsigned long a[6], ucontext_t *uc)
 {
 	uint64_t mask, set;
 	if (a[3] != sizeof mask || (a[0] > SIG_SETMASK && a[1]))
 		return -EINVAL;
 	memcpy(&mask, &uc->uc_sigmask, sizeof mask);
-	uint64_t old = mask | (sud_self.sigsys_blocked ? SIGSYS_BIT : 0);
+	uint64_t old = mask | (self->sigsys_blocked ? SIGSYS_BIT : 0);
 	if (a[1]) {
 		memcpy(&set, (const void *)a[1], sizeof set);
 		uint64_t want = a[0] == SIG_BLOCK ? old | set : a[0] == SIG_UNBLOCK ? old & ~set : set;
 		want &= ~(1ull << (SIGKILL - 1) | 1ull << (SIGSTOP - 1));
-		sud_self.sigsys_blocked = want & SIGSYS_BIT;
+		self->sigsys_blocked = want & SIGSYS_BIT;
 		mask = want & ~SIGSYS_BIT;
 		memcpy(&uc->uc_sigmask, &mask, sizeof mask);
 	}
@@ -305,10 +397,12 @@ static long sigaction_keeping_sigsys(const unsigned long a[6])
 }
 
 /* Performs a syscall that needs no signal frame, on either path. */
-static long perform(long nr, const unsigned long a[6])
+static long perform(struct sud_thread *self, long nr, const unsigned long a[6])
 {
 	if (nr == SYS_rt_sigprocmask)
-		return sigprocmask_keeping_sigsys(a);
+		return sigprocmask_keeping_sigsys(self, a);
+	if (nr == SYS_exit)
+		exit_thread(self, a);
 	if (nr == SYS_rt_sigaction)
 		return sigaction_keeping_sigsys(a);
 	return sud_raw_syscall(nr, a);
@@ -334,7 +428,8 @@ static long clone_with_stack(long nr, const unsigned long a[6], unsigned long st
 }
 
 /* fork, vfork, clone, clone3. */
-static long perform_clone(long nr, const unsigned long args[6], const ucontext_t *uc, const struct pt_regs *regs)
+static long perform_clone(struct sud_thread *self, long nr, const unsigned long args[6], const ucontext_t *uc,
+			  const struct pt_regs *regs)
 {
 	unsigned long a[6], flags = 0, stack_top = 0;
 	struct clone_args ca = {0};
@@ -361,20 +456,27 @@ static long perform_clone(long nr, const unsigned long args[6], const ucontext_t
 		return clone_with_stack(nr, a, stack_top, uc, regs);
 	long ret = sud_raw_syscall(nr, a);
 	if (ret == 0)
-		thread_switch(true);
+		thread_switch(self, true);   /* the child: its one thread keeps the parent thread's slot */
 	return ret;
 }
 
 void sud_child_entry(struct sud_child_block *b)
 {
-	sud_self.depth = 0;
-	thread_switch(true);
-	if (reporting()) {
+	struct sud_thread *self = thread_slot();
+	if (self)
+		slot_reset(self);   /* a slot left by a thread of a fork()ed parent may carry its pointer */
+	thread_switch(self, true);
+	if (self && reporting(self)) {
+		self->depth++;
+		if (sud.handlers.thread_start)   /* no lock is held by a thread that has run nothing */
+			sud.handlers.thread_start(sud.user);
+		self->depth--;
 		b->regs.rax = 0;   /* the child's result */
-		report_exit(b->nr, b->args, &b->regs, 0);
+		report_exit_of(self, b->nr, b->args, &b->regs, 0);
 	}
 	raw4(SYS_rt_sigprocmask, SIG_SETMASK, (unsigned long)&b->sigmask, 0, sizeof b->sigmask);
-	sud_self.selector = SUD_SELECTOR_BLOCK;
+	if (self && self->on)
+		self->selector = SUD_SELECTOR_BLOCK;
 }
 
 static bool is_clone(long nr)
@@ -390,60 +492,105 @@ static bool needs_signal_frame(long nr)
 
 /* ---- the SIGSYS handler ---- */
 
-static long perform_trapped(long nr, const unsigned long a[6], ucontext_t *uc, const struct pt_regs *regs)
+/* A syscall performed in the handler may block (a read of an idle
+ * pipe): with the handler's mask (every signal) nothing could interrupt
+ * it, not even the request that switches the thread off at stop.  So it
+ * runs with the thread's own mask and the selector at BLOCK: a signal
+ * meanwhile is handled as anywhere in the thread's code (its handler's
+ * syscalls trap into a nested SIGSYS and are reported). */
+static long perform_interruptible(struct sud_thread *self, long nr, const unsigned long a[6], const ucontext_t *uc)
+{
+	uint64_t user_mask, handler_mask;
+	memcpy(&user_mask, &uc->uc_sigmask, sizeof user_mask);
+	user_mask &= ~SIGSYS_BIT;
+	raw4(SYS_rt_sigprocmask, SIG_SETMASK, (unsigned long)&user_mask, (unsigned long)&handler_mask, sizeof user_mask);
+	bool was_in_handler = self->in_handler;
+	self->in_handler = false;
+	if (self->on)
+		self->selector = SUD_SELECTOR_BLOCK;
+	long ret = perform(self, nr, a);
+	self->selector = SUD_SELECTOR_ALLOW;
+	self->in_handler = was_in_handler;
+	raw4(SYS_rt_sigprocmask, SIG_SETMASK, (unsigned long)&handler_mask, 0, sizeof handler_mask);
+	return ret;
+}
+
+static long perform_trapped(struct sud_thread *self, long nr, const unsigned long a[6], ucontext_t *uc,
+			    const struct pt_regs *regs)
 {
 	if (nr == SYS_rt_sigaction && a[0] == SIGSYS)
 		return virtual_sigsys_action(a);
 	if (is_clone(nr))
-		return perform_clone(nr, a, uc, regs);
+		return perform_clone(self, nr, a, uc, regs);
 	if (nr == SYS_rt_sigprocmask)
-		return sigprocmask_in_frame(a, uc);
-	return perform(nr, a);
+		return sigprocmask_in_frame(self, a, uc);
+	return perform_interruptible(self, nr, a, uc);
 }
 
-static void dispatch_trap(const siginfo_t *info, ucontext_t *uc)
+static void dispatch_trap(struct sud_thread *self, const siginfo_t *info, ucontext_t *uc)
 {
 	greg_t *g = uc->uc_mcontext.gregs;
 	long nr = info->si_syscall;
 	unsigned long a[6] = {g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9]};
-	bool report = reporting();
+	bool report = reporting(self);
 	struct pt_regs regs;
 	regs_from_ucontext(&regs, uc, nr);
 	if (report) {
 		atomic_fetch_add_explicit(&sud.sud_calls, 1, memory_order_relaxed);
-		report_enter(nr, a, &regs);
+		report_enter_of(self, nr, a, &regs);
 	}
 	if (nr == SYS_rt_sigreturn) {
 		g[REG_RIP] = (greg_t)sud_restore_rt;
 		return;
 	}
-	long ret = perform_trapped(nr, a, uc, &regs);
+	long ret = perform_trapped(self, nr, a, uc, &regs);
 	g[REG_RAX] = ret;
 	if (report) {
 		regs.rax = (unsigned long)ret;
-		report_exit(nr, a, &regs, ret);
+		report_exit_of(self, nr, a, &regs, ret);
 	}
 	if (report && sud.rewrite && !needs_signal_frame(nr))
 		sud_rewrite_site((uintptr_t)g[REG_RIP], nr);
 }
 
-static void answer_request(void)
+static void answer_request(struct sud_thread *self)
 {
-	thread_switch(atomic_load(&sud.request_on));
+	thread_switch(self, atomic_load(&sud.request_on));
 	atomic_fetch_add(&sud.acks, 1);
 }
 
+/* self is NULL only for a thread that could not take a slot (all taken):
+ * it has dispatch off, so only another origin's SIGSYS reaches it. */
 static void on_sigsys(int sig, siginfo_t *info, void *uc)
 {
-	sud_self.selector = SUD_SELECTOR_ALLOW;
-	if (info->si_code == SYS_USER_DISPATCH)
-		dispatch_trap(info, uc);
+	struct sud_thread *self = thread_slot();
+	if (self) {
+		self->selector = SUD_SELECTOR_ALLOW;
+		self->in_handler = true;
+	}
+	if (self && info->si_code == SYS_USER_DISPATCH)
+		dispatch_trap(self, info, uc);
 	else if (info->si_code == SI_QUEUE && info->si_value.sival_int == SUD_THREAD_REQUEST)
-		answer_request();
+		answer_request(self);
 	else
 		chain_sigsys(sig, info, uc);
-	if (sud_self.on)
-		sud_self.selector = SUD_SELECTOR_BLOCK;
+	if (self) {
+		self->in_handler = false;
+		if (self->on)
+			self->selector = SUD_SELECTOR_BLOCK;
+	}
+}
+
+void **syscall_trace_thread_word(void)
+{
+	struct sud_thread *self = thread_slot();
+	return self ? &self->user_word : NULL;
+}
+
+bool syscall_trace_in_signal_handler(void)
+{
+	struct sud_thread *self = thread_slot();
+	return self && self->in_handler;
 }
 
 /* ---- the rewritten path ---- */
@@ -452,15 +599,21 @@ static void on_sigsys(int sig, siginfo_t *info, void *uc)
 _Static_assert(offsetof(struct sud_fast_frame, args) == SUD_FRAME_ARGS, "sud_fast_frame: args");
 _Static_assert(sizeof(struct sud_fast_frame) == SUD_FRAME_SIZE, "sud_fast_frame: size");
 
-/* The thread's state is found once, here (a library's thread-local
- * variable may cost a __tls_get_addr call each time), and kept in the
- * frame for sud_fast_exit. */
+/* The thread's slot is found once, here, and kept in the frame for
+ * sud_fast_exit. */
 unsigned sud_fast_enter(struct sud_fast_frame *f)
 {
-	struct sud_thread *self = &sud_self;
+	struct sud_thread *self = thread_slot();
 	long nr = (long)f->regs.orig_rax;
 	unsigned how = 0;
 	f->self = self;
+	if (__builtin_expect(!self, 0)) {   /* every slot taken: performed unreported */
+		if (nr == SYS_rt_sigprocmask || nr == SYS_rt_sigaction) {
+			f->regs.rax = (unsigned long)sud_raw_syscall(nr, f->args);
+			return SUD_FAST_DONE;
+		}
+		return 0;
+	}
 	if (atomic_load_explicit(&sud.active, memory_order_acquire) && self->depth == 0) {
 		/* A plain increment, not a locked one (a locked add costs more
 		 * than the rest of this path): calls of several threads at once
@@ -471,8 +624,8 @@ unsigned sud_fast_enter(struct sud_fast_frame *f)
 		report_enter_of(self, nr, f->args, &f->regs);
 		how |= SUD_FAST_REPORTED;
 	}
-	if (nr == SYS_rt_sigprocmask || nr == SYS_rt_sigaction) {
-		f->regs.rax = (unsigned long)perform(nr, f->args);
+	if (nr == SYS_rt_sigprocmask || nr == SYS_rt_sigaction || nr == SYS_exit) {
+		f->regs.rax = (unsigned long)perform(self, nr, f->args);
 		how |= SUD_FAST_DONE;
 	}
 	return how;
@@ -600,10 +753,11 @@ static int start_locked(const struct syscall_handlers *h, void *user, unsigned f
 	sud.rewrite = !(flags & SYSCALL_TRACE_NO_REWRITE);
 	atomic_store(&sud.sud_calls, 0);
 	atomic_store(&sud.rewritten_calls, 0);
+	sweep_dead_threads();
 	int rc = install_handler(errbuf);
 	if (rc < 0)
 		return rc;
-	long on = thread_switch(true);
+	long on = thread_switch(thread_slot(), true);
 	if (on < 0) {
 		set_sigsys_action(&sud.previous, NULL);
 		snprintf(errbuf, SYSCALL_TRACE_ERRLEN, "Syscall User Dispatch unavailable: prctl(PR_SET_SYSCALL_USER_DISPATCH): %s",
@@ -621,11 +775,18 @@ static int start_locked(const struct syscall_handlers *h, void *user, unsigned f
 int syscall_trace_start(const struct syscall_handlers *h, void *user, unsigned flags, char *errbuf)
 {
 	pthread_mutex_lock(&sud.lock);
-	sud_self.depth++;
+	struct sud_thread *self = thread_slot();
+	if (!self) {
+		pthread_mutex_unlock(&sud.lock);
+		snprintf(errbuf, SYSCALL_TRACE_ERRLEN, "syscall tracing: every one of %d thread slots is taken",
+		         SUD_THREAD_SLOTS);
+		return -ENOMEM;
+	}
+	self->depth++;
 	int rc = start_locked(h, user, flags, errbuf);
-	if (sud_self.on)
-		sud_self.selector = SUD_SELECTOR_BLOCK;
-	sud_self.depth--;
+	if (self->on)
+		self->selector = SUD_SELECTOR_BLOCK;
+	self->depth--;
 	pthread_mutex_unlock(&sud.lock);
 	return rc;
 }
@@ -637,7 +798,7 @@ static void stop_locked(void)
 	atomic_store(&sud.active, false);
 	sud_rewrite_restore_all();
 	int rc = switch_other_threads(false, NULL);
-	thread_switch(false);
+	thread_switch(thread_slot(), false);
 	/* A thread that did not answer still traps: it keeps the (now inert)
 	 * handler.  Otherwise SIGSYS gets the action the target last set. */
 	if (rc == 0)
@@ -648,9 +809,12 @@ static void stop_locked(void)
 void syscall_trace_stop(void)
 {
 	pthread_mutex_lock(&sud.lock);
-	sud_self.depth++;
+	struct sud_thread *self = thread_slot();
+	if (self)
+		self->depth++;
 	stop_locked();
-	sud_self.depth--;
+	if (self)
+		self->depth--;
 	pthread_mutex_unlock(&sud.lock);
 }
 

@@ -14,11 +14,12 @@
  * Threads running at start are switched on by a queued SIGSYS each handles
  * itself; threads created later are switched on by the interceptor's own
  * handling of clone and clone3.  The details, and what is not preserved,
- * are in syscall_trace.c.  Known limit: built into a library that is
- * dlopen()ed (an agent injected into a running process), a thread's first
- * trap reaches its thread-local state through glibc's __tls_get_addr,
- * which may allocate inside the SIGSYS handler; a library loaded at
- * start-up may define SUD_TLS_INITIAL_EXEC to avoid it.
+ * are in syscall_trace.c.  The interceptor keeps no thread-local state
+ * (a table keyed by the thread pointer): built into a library that is
+ * dlopen()ed (an agent injected into a running process), nothing is
+ * allocated on any thread's behalf inside the SIGSYS handler.  Limit:
+ * 8192 threads traced at once; a thread beyond them is not switched on
+ * (its syscalls are not reported).
  *
  * Owns: struct syscall_handlers, syscall_trace_start/stop/stats.
  */
@@ -26,6 +27,7 @@
 #define BPFVM_HOOKS_SYSCALL_TRACE_H
 
 #include <asm/ptrace.h>  /* struct pt_regs, the kernel's x86-64 layout */
+#include <stdbool.h>
 #include <stdint.h>
 
 #define SYSCALL_TRACE_ERRLEN 256
@@ -42,7 +44,23 @@
 struct syscall_handlers {
 	void (*enter)(void *user, long nr, const unsigned long args[6], const struct pt_regs *regs);
 	void (*exit)(void *user, long nr, const unsigned long args[6], const struct pt_regs *regs, long ret);
+	/* Optional: called first in each thread created while traced, before
+	 * its clone's exit is reported, where the thread holds no lock (it
+	 * has run nothing): the place to make a thread's own state safely. */
+	void (*thread_start)(void *user);
 };
+
+/* Whether the calling thread, in enter or exit, was reported from the
+ * SIGSYS handler (true) or a rewritten site's stub (false, a plain call):
+ * a handler that would allocate a thread's state may do so only then. */
+bool syscall_trace_in_signal_handler(void);
+
+/* A word of the calling thread's for the handlers' own use (their
+ * per-thread state, found without thread-local storage, which costs a
+ * call in a shared library), NULL until they set it and again at each
+ * start; valid in enter, exit and thread_start (NULL elsewhere if the
+ * thread was never traced). */
+void **syscall_trace_thread_word(void);
 
 enum syscall_trace_flags {
 	SYSCALL_TRACE_NO_REWRITE = 1 << 0, /* every site stays on the SUD path */

@@ -9,6 +9,7 @@
  * fill ring -> rx -> fill ring again, or -> tx ring -> completion ring ->
  * free list), verdicts, the TAP device, the counters, the process's
  * registry of hosts (by ifindex) and each queue's inbox.
+ * And the workers' wake-ups: receive coalescing ("waking up" below).
  *
  * Frames.  A UMEM is mapped below 4 GiB (MAP_32BIT), so a frame as the
  * kernel wrote it is the program's packet in place: xdp_md's packet
@@ -42,8 +43,9 @@
  * ring (UMEMs are per queue: a frame cannot change hands without a copy);
  * back out of the receiving device goes straight to its TX ring, as
  * XDP_TX; any other device is sent to through an AF_PACKET socket, as the
- * kernel would transmit on it.  A devmap broadcast is not carried out
- * (counted as a redirect error).  To an xskmap entry: the host's
+ * kernel would transmit on it.  A devmap broadcast sends a copy out of each
+ * of the map's devices in that way (the kernel's rules: map_devmap_targets
+ * and redirect_broadcast).  To an xskmap entry: the host's
  * xsk_consumer, if it registered one.  To a cpumap entry: the inbox of
  * the worker of queue (cpu % queues), which hands the frame to the stack
  * (XDP_PASS there, as the kernel's cpumap builds an skb on that CPU).
@@ -69,7 +71,9 @@
 #include <linux/if_packet.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -78,6 +82,7 @@
 #include "base/error.h"
 #include "base/opts.h"
 #include "hooks/xdp_internal.h"
+#include "maps/xdp_maps.h"
 #include "run/redirect.h"
 
 #define FRAME_SIZE 4096u
@@ -92,6 +97,13 @@
 #define MAX_QUEUES 64u
 #define INBOX_SLOTS 256u
 #define MAX_HOSTS 32u
+#define MAX_UPPERS 8u   /* the kernel's MAX_NEST_DEV */
+/* Coalescing: the default sleep, its ceiling (the RX ring holds 2048
+ * frames), and the timer slack the worker asks for, so that the sleep is
+ * the latency bound it claims (a thread's default slack is 50 us). */
+#define COALESCE_DEFAULT_US 100u
+#define COALESCE_MAX_US 1000u
+#define WORKER_TIMER_SLACK_NS 1000ul
 
 /* One counter per field of bpfvm_xdp_stats that the worker counts. */
 enum counter { C_RX, C_PASS, C_DROP, C_TX, C_REDIRECT, C_ABORTED, C_RUN_ERRORS, C_STACK_TX, C_TX_RING_FULL,
@@ -125,6 +137,7 @@ struct xdp_queue {
 	uint64_t free_frames[FRAME_COUNT];   /* offsets of frames owned by nobody */
 	uint32_t free_count;
 	uint32_t tx_pending;          /* descriptors produced since the last kick */
+	uint64_t coalesce_ns;         /* 0: a wake-up for every frame the socket signals */
 	pthread_t thread;
 	bool thread_started;
 	_Atomic uint64_t counters[C_COUNT];
@@ -135,9 +148,12 @@ struct bpfvm_xdp_host {
 	char ifname[IF_NAMESIZE];
 	char tap_name[IF_NAMESIZE];
 	int ifindex;
+	uint32_t upper_ifindex[MAX_UPPERS];   /* bridges, bonds the interface is part of */
+	uint32_t upper_count;
 	int tap_fd;
 	bpfvm_hook *hook;
 	uint32_t queue_count;
+	uint64_t coalesce_ns;         /* each queue's (struct xdp_queue) */
 	struct xdp_steer steer;
 	atomic_bool stop;
 	bpfvm_xdp_xsk_consumer_fn xsk_consumer;
@@ -211,13 +227,21 @@ static void tx_frame(struct xdp_queue *q, uint64_t addr, uint32_t len)
 	q->tx_pending++;
 }
 
-/* Copy mode sends only when asked to. */
+/* Copy mode sends only when asked to, at most 32 frames a call (the
+ * socket's TX budget): EAGAIN says more wait (or that the completion
+ * ring is full, reaped in between).  A coalesced wake-up may have queued
+ * many more than 32. */
 static void kick_tx(struct xdp_queue *q)
 {
 	if (!q->tx_pending)
 		return;
 	q->tx_pending = 0;
-	sendto(xsk_socket__fd(q->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0);
+	for (uint32_t kick = 0; kick < RING_SIZE / 32; kick++) {
+		if (sendto(xsk_socket__fd(q->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0 || errno != EAGAIN)
+			return;
+		complete_tx(q);
+	}
+	q->tx_pending = 1;   /* still waiting: the next wake-up kicks again */
 }
 
 /* ---- verdicts ------------------------------------------------------------- */
@@ -229,6 +253,19 @@ static void pass_to_stack(struct xdp_queue *q, const uint8_t *data, uint32_t len
 }
 
 /* ---- redirects ------------------------------------------------------------ */
+
+/* A copy of a packet out of q's device, in a free frame of q's UMEM. */
+static bool tx_copy(struct xdp_queue *q, const uint8_t *data, uint32_t len)
+{
+	if (!q->free_count) {
+		count(q, C_NO_FRAME);
+		return false;
+	}
+	uint64_t base = q->free_frames[--q->free_count];
+	memcpy(q->area + base + PACKET_HEADROOM, data, len);
+	tx_frame(q, base + PACKET_HEADROOM, len);
+	return true;
+}
 
 /* Hands a copy of the frame to q's worker; false if its inbox is full. */
 static bool inbox_put(struct xdp_queue *q, enum inbox_action action, const uint8_t *data, uint32_t len)
@@ -266,13 +303,7 @@ static void inbox_drain(struct xdp_queue *q)
 			pass_to_stack(q, in->slot[i].data, in->slot[i].len);
 			continue;
 		}
-		if (!q->free_count) {
-			count(q, C_NO_FRAME);
-			continue;
-		}
-		uint64_t base = q->free_frames[--q->free_count];
-		memcpy(q->area + base + PACKET_HEADROOM, in->slot[i].data, in->slot[i].len);
-		tx_frame(q, base + PACKET_HEADROOM, in->slot[i].len);
+		tx_copy(q, in->slot[i].data, in->slot[i].len);
 	}
 	atomic_store_explicit(&in->count, 0, memory_order_relaxed);
 	pthread_mutex_unlock(&in->lock);
@@ -292,6 +323,26 @@ static bool send_raw(uint32_t ifindex, const uint8_t *data, uint32_t len)
 	return raw_fd >= 0 && sendto(raw_fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof to) == (ssize_t)len;
 }
 
+/* A copy out of a device other than q's: through the inbox of the host of
+ * this process that serves it, else an AF_PACKET send (which fails on a
+ * device that is down or gone).  true: sent or queued. */
+static bool send_to_other_device(struct xdp_queue *q, uint32_t ifindex, const uint8_t *data, uint32_t len)
+{
+	pthread_rwlock_rdlock(&hosts_lock);
+	struct bpfvm_xdp_host *target = NULL;
+	for (uint32_t i = 0; i < MAX_HOSTS && !target; i++)
+		if (hosts[i] && hosts[i]->ifindex == (int)ifindex)
+			target = hosts[i];
+	bool ok = false;
+	if (target) {
+		ok = inbox_put(target->queues[q->index % target->queue_count], INBOX_TX, data, len);
+		if (!ok)
+			count(q, C_INBOX_FULL);
+	}
+	pthread_rwlock_unlock(&hosts_lock);
+	return target ? ok : send_raw(ifindex, data, len);
+}
+
 /* Out of device ifindex.  true: the frame was taken (it is on a TX ring). */
 static bool redirect_to_device(struct xdp_queue *q, uint32_t ifindex, uint8_t *data, uint32_t len, bool *ok)
 {
@@ -300,20 +351,51 @@ static bool redirect_to_device(struct xdp_queue *q, uint32_t ifindex, uint8_t *d
 		*ok = true;
 		return true;
 	}
-	pthread_rwlock_rdlock(&hosts_lock);
-	struct bpfvm_xdp_host *target = NULL;
-	for (uint32_t i = 0; i < MAX_HOSTS && !target; i++)
-		if (hosts[i] && hosts[i]->ifindex == (int)ifindex)
-			target = hosts[i];
-	if (target) {
-		*ok = inbox_put(target->queues[q->index % target->queue_count], INBOX_TX, data, len);
-		if (!*ok)
-			count(q, C_INBOX_FULL);
-	}
-	pthread_rwlock_unlock(&hosts_lock);
-	if (!target)
-		*ok = send_raw(ifindex, data, len);
+	*ok = send_to_other_device(q, ifindex, data, len);
 	return false;
+}
+
+/* What BPF_F_EXCLUDE_INGRESS leaves out: the receiving device and the
+ * devices above it (a bridge or bond it is part of), as the kernel's
+ * get_upper_ifindexes() finds them. */
+static bool is_ingress(const struct bpfvm_xdp_host *h, uint32_t ifindex)
+{
+	if (ifindex == (uint32_t)h->ifindex)
+		return true;
+	for (uint32_t i = 0; i < h->upper_count; i++)
+		if (ifindex == h->upper_ifindex[i])
+			return true;
+	return false;
+}
+
+/* dev_map_enqueue_multi(): a copy out of every device of the devmap in
+ * its order, the ingress ones left out under BPF_F_EXCLUDE_INGRESS.  As in
+ * the kernel, a device that cannot take its copy (down, gone) is skipped
+ * and the redirect is done whatever the copies meet, an empty map
+ * included; the received frame itself goes back to the free list. */
+static bool redirect_broadcast(struct xdp_queue *q, const struct run_redirect *r, const uint8_t *data, uint32_t len)
+{
+	uint32_t local[64], *targets = local;
+	uint32_t n = map_devmap_targets(r->map, local, 64);
+	if (n > 64) {
+		targets = malloc((size_t)n * sizeof *targets);
+		if (!targets)
+			return false;
+		uint32_t now = map_devmap_targets(r->map, targets, n);
+		n = now < n ? now : n;
+	}
+	bool exclude = r->flags & BPF_F_EXCLUDE_INGRESS;
+	for (uint32_t i = 0; i < n; i++) {
+		if (exclude && is_ingress(q->host, targets[i]))
+			continue;
+		if (targets[i] == (uint32_t)q->host->ifindex)
+			tx_copy(q, data, len);
+		else
+			send_to_other_device(q, targets[i], data, len);
+	}
+	if (targets != local)
+		free(targets);
+	return true;
 }
 
 /* The run's redirect record carried out.  true: the frame was taken. */
@@ -327,6 +409,9 @@ static bool redirect(struct xdp_queue *q, uint8_t *data, uint32_t len)
 	case RUN_REDIRECT_DEVMAP:
 		taken = redirect_to_device(q, r.ifindex, data, len, &ok);
 		break;
+	case RUN_REDIRECT_DEVMAP_BROADCAST:
+		ok = redirect_broadcast(q, &r, data, len);
+		break;
 	case RUN_REDIRECT_XSK:
 		ok = q->host->xsk_consumer != NULL;
 		if (ok)
@@ -337,7 +422,7 @@ static bool redirect(struct xdp_queue *q, uint8_t *data, uint32_t len)
 		if (!ok)
 			count(q, C_INBOX_FULL);
 		break;
-	default:   /* none (a failed redirect call), or a broadcast */
+	default:   /* none: a failed redirect call */
 		break;
 	}
 	count(q, ok ? C_REDIRECT : C_REDIRECT_ERRORS);
@@ -385,15 +470,22 @@ static void handle_frame(struct xdp_queue *q, uint64_t addr, uint32_t len)
 	frame_free(q, base);
 }
 
-static void receive(struct xdp_queue *q)
+/* Every frame on the RX ring (a coalesced wake-up may find more than one
+ * batch); how many. */
+static uint32_t receive(struct xdp_queue *q)
 {
-	uint32_t idx, n = xsk_ring_cons__peek(&q->rx, BATCH, &idx);
-	for (uint32_t i = 0; i < n; i++) {
-		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx + i);
-		handle_frame(q, d->addr, d->len);
-	}
-	if (n)
-		xsk_ring_cons__release(&q->rx, n);
+	uint32_t total = 0, idx, n;
+	do {
+		n = xsk_ring_cons__peek(&q->rx, BATCH, &idx);
+		for (uint32_t i = 0; i < n; i++) {
+			const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx + i);
+			handle_frame(q, d->addr, d->len);
+		}
+		if (n)
+			xsk_ring_cons__release(&q->rx, n);
+		total += n;
+	} while (n == BATCH && total < RING_SIZE);
+	return total;
 }
 
 /* What the host's stack sent on the TAP goes out of the interface. */
@@ -417,26 +509,90 @@ static void stack_to_wire(struct xdp_queue *q)
 	}
 }
 
+/* ---- waking up ------------------------------------------------------------
+ *
+ * A veth (and any device whose NAPI runs a frame at a time) hands the
+ * socket its frames one by one, each with a wake-up of the worker: some
+ * 1.5 us of CPU a frame, most of it the wake-up.  So the worker coalesces,
+ * as a NIC's interrupt moderation does: while frames keep coming, it
+ * leaves the socket out of its poll set and sleeps coalesce_ns, then
+ * takes what arrived in one go; a sleep that brings nothing ends it, and
+ * the next frame wakes the worker as before.  Frames far apart would pay
+ * a wasted sleep each besides their own wake-up, so a frame that wakes
+ * the worker starts coalescing only if the last sleep so started found
+ * more frames (they come in bursts), or if it follows the previous ones
+ * by less than the sleep (they come fast).  A frame waits at most
+ * coalesce_ns more; the first of a burst, none.  Redirected frames (the
+ * inbox) and the stack's (the TAP) still wake the worker at once. */
+
+struct rx_pacing {
+	bool coalescing;
+	bool first_sleep;             /* the coming sleep is the first since a frame woke the worker */
+	bool bursty;                  /* the last such first sleep found frames */
+	uint64_t last_frames_ns;      /* when a wake-up last found frames */
+};
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Until there is work (or a timeout): poll's return. */
+static int wait_for_work(struct xdp_queue *q, struct pollfd fds[3], const struct rx_pacing *p)
+{
+	if (p->coalescing) {
+		struct timespec sleep = { .tv_nsec = (long)q->coalesce_ns };
+		int socket_fd = fds[0].fd;
+		fds[0].fd = -1;   /* left out: its frames wait for the sleep's end */
+		int rc = ppoll(fds, 3, &sleep, NULL);
+		fds[0].fd = socket_fd;
+		return rc;
+	}
+	/* the completion ring is only reaped when woken: keep polling
+	 * briefly while frames are out */
+	return poll(fds, 3, q->tx_pending || q->free_count < FRAME_COUNT / 2 ? 1 : 100);
+}
+
+/* After a wake-up that found `frames`: whether the next one coalesces. */
+static void pacing_update(struct rx_pacing *p, uint64_t coalesce_ns, uint32_t frames)
+{
+	if (p->first_sleep)
+		p->bursty = frames > 0;
+	p->first_sleep = false;
+	if (!frames) {
+		p->coalescing = false;
+		return;
+	}
+	uint64_t now = monotonic_ns();
+	if (!p->coalescing) {
+		p->coalescing = coalesce_ns && (p->bursty || now - p->last_frames_ns < coalesce_ns);
+		p->first_sleep = p->coalescing;
+	}
+	p->last_frames_ns = now;
+}
+
 static void *worker(void *arg)
 {
 	struct xdp_queue *q = arg;
 	struct bpfvm_xdp_host *h = q->host;
 	bpfvm_hook_thread_prepare(NULL);
+	prctl(PR_SET_TIMERSLACK, WORKER_TIMER_SLACK_NS);
 	struct pollfd fds[3] = { { .fd = xsk_socket__fd(q->xsk), .events = POLLIN },
 	                         { .fd = q->inbox->wake_fd, .events = POLLIN },
 	                         { .fd = q->index == 0 ? h->tap_fd : -1, .events = POLLIN } };
+	struct rx_pacing pacing = { .bursty = true };
 	while (!atomic_load_explicit(&h->stop, memory_order_relaxed)) {
 		complete_tx(q);
 		refill(q);
-		/* the completion ring is only reaped when woken: keep polling
-		 * briefly while frames are out */
-		int rc = poll(fds, 3, q->tx_pending || q->free_count < FRAME_COUNT / 2 ? 1 : 100);
+		int rc = wait_for_work(q, fds, &pacing);
 		if (rc < 0 && errno != EINTR)
 			break;
-		receive(q);
+		pacing_update(&pacing, q->coalesce_ns, receive(q));
 		if (atomic_load_explicit(&q->inbox->count, memory_order_relaxed))
 			inbox_drain(q);
-		if (fds[2].fd >= 0)
+		if (rc > 0 && (fds[2].revents & POLLIN))   /* not a read() a wake-up for nothing */
 			stack_to_wire(q);
 		kick_tx(q);
 	}
@@ -454,6 +610,7 @@ static int queue_new(struct bpfvm_xdp_host *h, uint32_t index, uint32_t xdp_flag
 	*out = q;
 	q->host = h;
 	q->index = index;
+	q->coalesce_ns = h->coalesce_ns;
 	q->inbox = calloc(1, sizeof *q->inbox);
 	if (!q->inbox)
 		return error_set(err, -ENOMEM, -1, "xdp: out of memory");
@@ -518,6 +675,22 @@ static uint32_t rx_queue_count(const char *ifname)
 	if (d)
 		closedir(d);
 	return n ? n : 1;
+}
+
+/* The devices above the interface (/sys/class/net/IF/upper_NAME links),
+ * for BPF_F_EXCLUDE_INGRESS; read once, at attach. */
+static void read_upper_devices(struct bpfvm_xdp_host *h)
+{
+	char path[128];
+	snprintf(path, sizeof path, "/sys/class/net/%s", h->ifname);
+	DIR *d = opendir(path);
+	for (struct dirent *e; d && (e = readdir(d)) && h->upper_count < MAX_UPPERS;) {
+		unsigned ifindex = strncmp(e->d_name, "upper_", 6) ? 0 : if_nametoindex(e->d_name + 6);
+		if (ifindex)
+			h->upper_ifindex[h->upper_count++] = ifindex;
+	}
+	if (d)
+		closedir(d);
 }
 
 /* The interface's MAC and MTU (ioctl on any socket). */
@@ -585,7 +758,13 @@ static int host_prepare(struct bpfvm_xdp_host *h, const bpfvm_xdp_opts *o, bpfvm
 	h->ifindex = (int)if_nametoindex(o->ifname);
 	if (!h->ifindex)
 		return error_set(err, -ENODEV, -1, "xdp: no interface '%s'", o->ifname);
+	read_upper_devices(h);
 	h->hook = o->hook;
+	if (o->rx_coalesce_us > (int32_t)COALESCE_MAX_US)
+		return error_set(err, -EINVAL, -1, "xdp: coalescing %d us: at most %u", o->rx_coalesce_us,
+		                 COALESCE_MAX_US);
+	uint64_t coalesce_us = o->rx_coalesce_us ? (uint64_t)o->rx_coalesce_us : COALESCE_DEFAULT_US;
+	h->coalesce_ns = o->rx_coalesce_us < 0 ? 0 : coalesce_us * 1000u;
 	h->xsk_consumer = o->xsk_consumer;
 	h->xsk_user = o->xsk_user;
 	/* every queue by default: a frame on a queue without a socket is

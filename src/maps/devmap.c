@@ -4,8 +4,8 @@
  *
  * Owns: the kernel's rules for these maps (dev_map_init_map,
  * dev_map_update_elem, dev_map_hash_update_elem, their delete, lookup and
- * get_next_key), their storage in the arena, and map_devmap_entry() for
- * bpf_redirect_map.
+ * get_next_key), their storage in the arena, and map_devmap_entry() and
+ * map_devmap_targets() for bpf_redirect_map (one entry, or a broadcast).
  *
  * A value is struct bpf_devmap_val: the ifindex (4-byte values), then the
  * devmap program's fd (8-byte values; a lookup gives back its id).  The
@@ -420,6 +420,34 @@ bool map_devmap_entry(bpfvm_map *m, uint32_t key, uint32_t *ifindex)
 		return false;
 	*ifindex = (uint32_t)__atomic_load_n(v, __ATOMIC_ACQUIRE);
 	return *ifindex != 0;
+}
+
+/* dev_map_enqueue_multi()'s walk: the array by index, the hash form bucket
+ * by bucket, each bucket from its head.  The hash form's devices are
+ * copied out under its lock, so that the caller sends without holding it. */
+uint32_t map_devmap_targets(bpfvm_map *m, uint32_t *ifindexes, uint32_t cap)
+{
+	uint32_t n = 0;
+	if (!is_hash(m)) {
+		for (uint32_t k = 0; k < m->max_entries; k++) {
+			uint32_t ifindex = (uint32_t)__atomic_load_n(array_slot(m, k), __ATOMIC_ACQUIRE);
+			if (ifindex && n++ < cap)
+				ifindexes[n - 1] = ifindex;
+		}
+		return n;
+	}
+	struct dev_hash_state *s = hash_state(m);
+	hash_lock(m);
+	for (uint32_t b = 0; b < m->n[0]; b++) {
+		uint32_t i = buckets(m)[b];
+		for (uint32_t steps = 0; index_ok(i, m->max_entries) && steps < m->max_entries; steps++) {
+			if (n++ < cap)
+				ifindexes[n - 1] = (uint32_t)elem(m, i)->value;
+			i = elem(m, i)->next;
+		}
+	}
+	spin_unlock(&s->lock);
+	return n;
 }
 
 #define DEVMAP_HELPERS (MAP_HELPER_BIT(MAP_HELPER_LOOKUP) | MAP_HELPER_BIT(MAP_HELPER_REDIRECT))

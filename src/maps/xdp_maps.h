@@ -13,6 +13,10 @@
 /* Each: true, with the entry's target, if key names an entry of m (a map
  * of the function's type); false if it names none. */
 bool map_devmap_entry(bpfvm_map *m, uint32_t key, uint32_t *ifindex);   /* devmap, devmap_hash */
+/* A broadcast's devices (devmap, devmap_hash): every entry's ifindex in the
+ * kernel's order, the first cap of them into ifindexes; returns how many
+ * there are (more than cap: call again with room for them all). */
+uint32_t map_devmap_targets(bpfvm_map *m, uint32_t *ifindexes, uint32_t cap);
 bool map_cpumap_entry(bpfvm_map *m, uint32_t key, uint32_t *qsize);
 /* The map's own descriptor of the AF_XDP socket (valid while the entry
  * is), and the queue id a host recorded for it (map_xskmap_set_queue_id). */

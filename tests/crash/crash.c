@@ -66,6 +66,7 @@ static struct crash_type crash_types[] = {
 };
 #define N_TYPES (sizeof crash_types / sizeof crash_types[0])
 
+#define MIN_LANDED_KILLS 50u  /* kills in a critical section that make a type's run count */
 #define REUSE_ROUNDS 20       /* a fresh map every this many rounds */
 #define STEP_SECONDS 20       /* a step taking longer has hung */
 #define MIN_DELAY_NS 20000
@@ -482,9 +483,12 @@ int main(void)
 	}
 	rmdir(pin_dir);
 	print_summary(ran, stats, n);
+	/* The evidence is the kills that landed inside a critical section: 10%
+	 * of them, or MIN_LANDED_KILLS whatever the share (a loaded machine
+	 * stretches the time between operations, where kills land harmlessly). */
 	for (unsigned i = 0; i < n; i++)
-		CHECK(stats[i].landed * 10 >= stats[i].kills,
-		      "%s: only %u of %u kills landed while a lock or an element was held (under 10%%): "
-		      "the kills prove nothing", ran[i]->name, stats[i].landed, stats[i].kills);
+		CHECK(stats[i].landed * 10 >= stats[i].kills || stats[i].landed >= MIN_LANDED_KILLS,
+		      "%s: only %u of %u kills landed while a lock or an element was held (under 10%% and under %u): "
+		      "the kills prove nothing", ran[i]->name, stats[i].landed, stats[i].kills, MIN_LANDED_KILLS);
 	return check_summary();
 }

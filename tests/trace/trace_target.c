@@ -25,6 +25,10 @@
  *                           stdin: "go N" (N calls of each, then "done"),
  *                           "tgo N" (the same in each of 4 new threads),
  *                           "mgo N" (as `malloc N`), "ugo N" (as `usdt N`),
+ *                           "xgo N" (a thread made at start, before any
+ *                           tracer came, makes N getppid through
+ *                           syscall(2), which no tracer can rewrite, then
+ *                           N through getppid(); then "xdone"),
  *                           "bytes" (trace_work's first 16 bytes in hex,
  *                           read through /proc/self/mem), "quit"
  */
@@ -36,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sdt.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -139,9 +144,33 @@ static void print_bytes(void)
 		close(fd);
 }
 
+/* serve's worker, made before anything attaches: waits for a count on
+ * its pipe, then makes that many getppid both ways. */
+static int worker_pipe[2];
+
+static void *worker(void *unused)
+{
+	(void)unused;
+	long n;
+	while (read(worker_pipe[0], &n, sizeof n) == sizeof n) {
+		for (long i = 0; i < n; i++)
+			if (syscall(SYS_getppid) < 0)
+				exit(2);
+		for (long i = 0; i < n; i++)
+			if (getppid() < 0)
+				exit(2);
+		printf("xdone\n");
+		fflush(stdout);
+	}
+	return NULL;
+}
+
 static int serve(void)
 {
 	char line[128];
+	pthread_t w;
+	if (pipe(worker_pipe) || pthread_create(&w, NULL, worker, NULL))
+		return 5;
 	printf("ready %d\n", (int)getpid());
 	fflush(stdout);
 	while (fgets(line, sizeof line, stdin)) {
@@ -153,6 +182,10 @@ static int serve(void)
 			printf("done\n");
 		} else if (!strncmp(line, "mgo ", 4)) {
 			mallocs(atol(line + 4));
+		} else if (!strncmp(line, "xgo ", 4)) {
+			long n = atol(line + 4);
+			if (write(worker_pipe[1], &n, sizeof n) != sizeof n)
+				return 5;
 		} else if (!strncmp(line, "ugo ", 4)) {
 			usdt_steps(atol(line + 4));
 		} else if (!strncmp(line, "bytes", 5)) {

@@ -4,12 +4,15 @@
  * whose type comes from a host's gcc -gbtf object; attaching objects sent
  * as a descriptor and inline; the verifier's refusal in the answer;
  * replace and detach; links only the socket made; the peer check (another
- * user refused, then admitted by the host's policy: as root only); a
- * stale socket replaced and a live one not taken over.
+ * user refused, then admitted by the host's policy: as root only); two
+ * clients holding connections whose requests interleave, and more
+ * clients than the host serves at once; a stale socket replaced and a
+ * live one not taken over.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -32,8 +35,7 @@ static const char *btf_filter_obj = BPFVM_HOOK_OBJECTS_DIR "/btf_filter.bpf.o";
 static const char *bad_filter_obj = BPFVM_HOOK_OBJECTS_DIR "/kv_bad_filter.bpf.o";
 static const char *host_types = BPFVM_HOOK_OBJECTS_DIR "/kv_types.o";
 
-/* One request (with the descriptor if fd >= 0) and its answer. */
-static int ask(const char *request, size_t len, int fd, char *answer, size_t cap)
+static int connect_host(void)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock_path);
@@ -44,6 +46,13 @@ static int ask(const char *request, size_t len, int fd, char *answer, size_t cap
 			close(sock);
 		return -e;
 	}
+	return sock;
+}
+
+/* One request on a connection (with the descriptor if fd >= 0) and its
+ * answer, which must come within 5 s (-ETIMEDOUT). */
+static int exchange(int sock, const char *request, size_t len, int fd, char *answer, size_t cap)
+{
 	union {
 		struct cmsghdr align;
 		char space[CMSG_SPACE(sizeof(int))];
@@ -58,15 +67,27 @@ static int ask(const char *request, size_t len, int fd, char *answer, size_t cap
 		                       .cmsg_type = SCM_RIGHTS };
 		memcpy(CMSG_DATA(c), &fd, sizeof fd);
 	}
-	ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-	if (n >= 0)
-		n = recv(sock, answer, cap - 1, 0);
-	int e = errno;
-	close(sock);
+	if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+		return -errno;
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	if (poll(&p, 1, 5000) != 1)
+		return -ETIMEDOUT;
+	ssize_t n = recv(sock, answer, cap - 1, 0);
 	if (n < 0)
-		return -e;
+		return -errno;
 	answer[n] = '\0';
 	return 0;
+}
+
+/* One request (with the descriptor if fd >= 0) on a connection of its own. */
+static int ask(const char *request, size_t len, int fd, char *answer, size_t cap)
+{
+	int sock = connect_host();
+	if (sock < 0)
+		return sock;
+	int rc = exchange(sock, request, len, fd, answer, cap);
+	close(sock);
+	return rc;
 }
 
 static int ask_text(const char *request, char *answer, size_t cap)
@@ -238,6 +259,51 @@ static void test_btf_hook(bpfvm_hook *hook)
 	CHECK(strstr(answer, "takes tracing programs"), "a raw program refused: %s", answer);
 }
 
+/* Two clients, each holding its connection, take turns: each is answered
+ * while the other waits on its own; one attaches, the other sees and
+ * detaches the link.  Then clients beyond the 16 served at once wait to
+ * be accepted until one of those leaves. */
+static void test_interleaved(bpfvm_hook *hook)
+{
+	int first = connect_host(), second = connect_host();
+	char answer[4096], text[64];
+	CHECK(first >= 0 && second >= 0, "two connections");
+	int rc = exchange(second, "op=list\n", 8, -1, answer, sizeof answer);
+	if (!CHECK(rc == 0, "the second client answered while the first holds its connection: %d", rc)) {
+		close(first);   /* (a host serving one at a time would block the connects below) */
+		close(second);
+		return;
+	}
+	int fd = open(kv_filter_obj, O_RDONLY | O_CLOEXEC);
+	const char *attach = "op=attach\nhook=kv_request\n";
+	CHECK_RC(exchange(first, attach, strlen(attach), fd, answer, sizeof answer), 0, "the first attaches");
+	close(fd);
+	unsigned long long link = field(answer, "link=");
+	CHECK(!strncmp(answer, "ok\nlink=", 8) && link, "attach: %s", answer);
+	CHECK_RC(exchange(second, "op=list\n", 8, -1, answer, sizeof answer), 0, "the second lists");
+	snprintf(text, sizeof text, "link id=%llu hook=kv_request prog=kv_filter", link);
+	CHECK(strstr(answer, text), "the second sees the first's link: %s", answer);
+	snprintf(text, sizeof text, "op=detach\nlink=%llu\n", link);
+	CHECK_RC(exchange(second, text, strlen(text), -1, answer, sizeof answer), 0, "the second detaches it");
+	CHECK(!strncmp(answer, "ok\nlink=", 8) && run_mem(hook, 5, "k") == KV_NO_FILTER, "detached: %s", answer);
+	CHECK_RC(exchange(first, "op=list\n", 8, -1, answer, sizeof answer), 0, "the first again");
+	CHECK(!strstr(answer, "prog=kv_filter"), "the first sees it gone: %s", answer);
+
+	int more[16];
+	for (int i = 0; i < 16; i++)
+		more[i] = connect_host();   /* 14 served (16 with the two), 2 in the backlog */
+	CHECK_RC(exchange(more[13], "op=list\n", 8, -1, answer, sizeof answer), 0, "the 16th client served");
+	struct pollfd p = { .fd = more[15], .events = POLLIN };
+	CHECK(send(more[15], "op=list\n", 8, MSG_NOSIGNAL) == 8 && poll(&p, 1, 300) == 0,
+	      "the 18th waits to be accepted");
+	close(first);    /* the 17th accepted */
+	close(second);   /* the 18th */
+	CHECK(poll(&p, 1, 5000) == 1 && recv(more[15], answer, sizeof answer - 1, 0) > 0 && !strncmp(answer, "ok\n", 3),
+	      "and is served when a client leaves");
+	for (int i = 0; i < 16; i++)
+		close(more[i]);
+}
+
 static bool admit_others;
 static int policy_calls;
 
@@ -334,6 +400,7 @@ int main(void)
 	test_mem_hook(mem_hook);
 	test_host_link(mem_hook);
 	test_btf_hook(btf_hook);
+	test_interleaved(mem_hook);
 	test_peer_check();
 	bpfvm_hook_host_free(host);
 	CHECK(run_btf(btf_hook, 7) == 0, "free detached the socket's links");

@@ -20,8 +20,10 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -86,7 +88,7 @@ static void on_exit_(void *user, long nr, const unsigned long a[6], const struct
 		seen.bad_ret++;
 }
 
-static const struct syscall_handlers handlers = {on_enter, on_exit_};
+static const struct syscall_handlers handlers = {.enter = on_enter, .exit = on_exit_};
 
 static bool start(unsigned flags)
 {
@@ -201,7 +203,7 @@ static long call_lean_regs(long unused) { (void)unused; return sc_lean_regs(); }
 
 static void test_entries(void)
 {
-	static const struct syscall_handlers clobbering = {clobbering_enter, NULL};
+	static const struct syscall_handlers clobbering = {.enter = clobbering_enter};
 	char err[SYSCALL_TRACE_ERRLEN] = "";
 	if (!CHECK(syscall_trace_start(&clobbering, NULL, 0, err) == 0, "start: %s", err))
 		return;
@@ -264,6 +266,52 @@ static void test_threads(void)
 	pthread_barrier_destroy(&started);
 }
 
+/* ---- thread churn: more threads over time than the interceptor has
+ * slots (8192), each giving its slot back as it exits, each told of at
+ * its start.  Each runs on a stack of its own, given back to the kernel
+ * once it is joined, so that no two have the same thread pointer (glibc's
+ * stack cache would hand the same one out) ---- */
+
+#define CHURN_THREADS 9000
+static _Atomic long thread_starts;
+static void on_thread_start(void *user) { (void)user; thread_starts++; }
+static void *one_call(void *unused) { (void)unused; getppid(); return NULL; }
+
+static void test_thread_churn(void)
+{
+	static const struct syscall_handlers with_start = {.enter = on_enter, .exit = on_exit_,
+	                                                   .thread_start = on_thread_start};
+	char err[SYSCALL_TRACE_ERRLEN] = "";
+	reset_counts();
+	thread_starts = 0;
+	int rc = syscall_trace_start(&with_start, NULL, 0, err);
+	if (!CHECK(rc == 0, "syscall_trace_start: %d %s", rc, err))
+		return;
+	size_t stack_size = 128 * 1024, arena_size = stack_size * CHURN_THREADS;
+	char *arena = mmap(NULL, arena_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (!CHECK(arena != MAP_FAILED, "mmap of the threads' stacks"))
+		return;
+	marker();
+	for (int i = 0; i < CHURN_THREADS; i++) {
+		pthread_t t;
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		char *stack = arena + (size_t)i * stack_size;
+		pthread_attr_setstack(&attr, stack, stack_size);
+		if (pthread_create(&t, &attr, one_call, NULL) == 0)
+			pthread_join(t, NULL);
+		pthread_attr_destroy(&attr);
+		madvise(stack, stack_size, MADV_DONTNEED);
+	}
+	marker();
+	munmap(arena, arena_size);
+	syscall_trace_stop();
+	check_count(SYS_getppid, CHURN_THREADS, "getppid in threads made one after another");
+	CHECK(thread_starts == CHURN_THREADS, "thread_start called %ld times, want %d", (long)thread_starts,
+	      CHURN_THREADS);
+	CHECK(seen.enter[SYS_exit] == CHURN_THREADS, "thread exits seen: %ld", (long)seen.enter[SYS_exit]);
+}
+
 /* ---- signal handlers ---- */
 
 static void usr1(int sig)
@@ -290,6 +338,53 @@ static void test_signal_handlers(void)
 	CHECK(seen.enter[SYS_rt_sigreturn] == 10 && seen.exit[SYS_rt_sigreturn] == 0,
 	      "rt_sigreturn: enter %ld exit %ld, want 10 and 0", (long)seen.enter[SYS_rt_sigreturn],
 	      (long)seen.exit[SYS_rt_sigreturn]);
+}
+
+/* ---- a syscall blocking on the SIGSYS path stays interruptible: a
+ * signal ends a read of an idle pipe with EINTR (and the thread answers
+ * stop's request), where the handler's mask used to hold every signal
+ * until the read returned ---- */
+
+static void noop_handler(int sig) { (void)sig; }
+static int idle_pipe[2];
+static _Atomic long read_result, read_errno;
+
+static void *blocked_reader(void *unused)
+{
+	(void)unused;
+	char c;
+	long n = syscall(SYS_read, idle_pipe[0], &c, 1);   /* syscall(2): never rewritten */
+	read_errno = n < 0 ? errno : 0;
+	read_result = n;
+	return NULL;
+}
+
+static void test_blocking_syscall(void)
+{
+	struct sigaction sa = {.sa_handler = noop_handler}, old;   /* no SA_RESTART: EINTR */
+	sigaction(SIGUSR2, &sa, &old);
+	if (!CHECK(pipe(idle_pipe) == 0, "pipe"))
+		return;
+	read_result = -2;
+	reset_counts();
+	if (!start(0))
+		return;
+	pthread_t t;
+	pthread_create(&t, NULL, blocked_reader, NULL);
+	struct timespec ms50 = {0, 50000000};
+	nanosleep(&ms50, NULL);   /* the reader is blocked in read by now */
+	pthread_kill(t, SIGUSR2);
+	for (int i = 0; i < 20 && read_result == -2; i++)
+		nanosleep(&ms50, NULL);
+	if (read_result == -2 && write(idle_pipe[1], "x", 1) != 1)   /* not interrupted: end it anyway */
+		abort();
+	pthread_join(t, NULL);
+	syscall_trace_stop();
+	sigaction(SIGUSR2, &old, NULL);
+	CHECK(read_result == -1 && read_errno == EINTR, "read in the SIGSYS handler: %ld (errno %ld), want EINTR",
+	      (long)read_result, (long)read_errno);
+	close(idle_pipe[0]);
+	close(idle_pipe[1]);
 }
 
 /* ---- fork: the child is traced too ---- */
@@ -386,7 +481,9 @@ int main(void)
 	test_counts(0, "rewriting");
 	test_counts(SYSCALL_TRACE_NO_REWRITE, "SIGSYS only");
 	test_threads();
+	test_thread_churn();
 	test_signal_handlers();
+	test_blocking_syscall();
 	test_fork();
 	test_own_sigsys();
 	test_stop_restores();

@@ -4,15 +4,19 @@
 # sends known frames from one end, bpfvm runs a program on the other, and
 # what the programs counted (their `counts` map) and what came back are
 # compared with the same object attached by the kernel to the same veth.
-# Then the PASS path carries a TCP handshake, a router between two veth
-# pairs forwards through a devmap (ping through it answered), and
-# attach's refusals and its recovery from a kill -9 are checked.
+# An xskmap left empty (the command fills none) drops by the program's
+# fallback.  Then the PASS path carries a TCP handshake, a router between two veth
+# pairs forwards through a devmap (ping through it answered), receive
+# coalescing is checked off and at 1 ms (every TX reply of a flood sent), a
+# switch broadcasts through a devmap and a devmap_hash and redirects to a
+# device bpfvm is not attached to (up, down, missing), and attach's refusals
+# and its recovery from a kill -9 are checked.
 #
 # usage: xdp_live.sh BPFVM XDP_TRAFFIC OBJ_DIR BAD_OBJ
 # Skips (77) without root, network namespaces, veth or AF_XDP.
 set -u
 BPFVM=$1 TRAFFIC=$2 OBJS=$3 BAD_OBJ=$4
-NSA=bpfvm-xdpa-$$ NSB=bpfvm-xdpb-$$ NSR=bpfvm-xdpr-$$ NSC=bpfvm-xdpc-$$
+NSA=bpfvm-xdpa-$$ NSB=bpfvm-xdpb-$$ NSR=bpfvm-xdpr-$$ NSC=bpfvm-xdpc-$$ NSS=bpfvm-xdps-$$ NSP=bpfvm-xdpp-$$
 A=xa$$ B=xb$$
 IPA=10.77.0.1 IPB=10.77.0.2
 TMP=$(mktemp -d)
@@ -23,7 +27,7 @@ skip() { echo "SKIP: $*"; exit 77; }
 cleanup() {
 	[ -n "$ATTACH_PID" ] && kill -9 "$ATTACH_PID" 2>/dev/null
 	umount "$TMP/bpffs" 2>/dev/null
-	for ns in "$NSA" "$NSB" "$NSR" "$NSC"; do ip netns del "$ns" 2>/dev/null; done
+	for ns in "$NSA" "$NSB" "$NSR" "$NSC" "$NSS" "$NSP"; do ip netns del "$ns" 2>/dev/null; done
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -52,7 +56,7 @@ inr() { ip netns exec "$NSR" "$@"; }
 # ---- the namespaces ------------------------------------------------------
 [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, XDP)"
 # those of an earlier run that was killed (a ctest timeout) go first
-for ns in $(ip netns list 2>/dev/null | sed -n 's/^\(bpfvm-xdp[abrc]-\([0-9]*\)\).*/\1 \2/p' | \
+for ns in $(ip netns list 2>/dev/null | sed -n 's/^\(bpfvm-xdp[abrcsp]-\([0-9]*\)\).*/\1 \2/p' | \
             while read -r name pid; do kill -0 "$pid" 2>/dev/null || echo "$name"; done); do
 	ip netns del "$ns"
 done
@@ -77,18 +81,20 @@ ina "$TRAFFIC" csum-off "$A" || exit 1
 BMAC=$(ip -n "$NSB" -j link show "$B" | jq -r '.[0].address')
 
 # ---- one run under bpfvm, one under the kernel ----------------------------------
-# Starts `bpfvm xdp attach` in the background; waits until it serves.
+# Starts `bpfvm xdp attach` in the background; waits until it serves,
+# which its "attached to" line says: from then on no frame is lost, and
+# traffic starts at once.  (The log goes first: a background job truncates
+# it only once it runs, and the last run's line, read before that, once
+# started traffic early, which looked like a veth losing its first frames.)
 attach_start() {   # PROG [OPTIONS]
+	rm -f "$TMP/err"
 	# not through inb: $! is then bpfvm itself (ip netns exec execs it),
 	# which takes the SIGINT a background job of a script would ignore
 	ip netns exec "$NSB" "$BPFVM" xdp attach "$B" "$OBJS/$1.bpf.o" --dump-maps -j "${@:2}" >"$TMP/out" \
 		2>"$TMP/err" &
 	ATTACH_PID=$!
 	for _ in $(seq 100); do
-		# (a veth drops some 20 ms of frames while its XDP is enabled
-		# again after `xdp off`, bpfvm's steering program's fallback:
-		# traffic starts once that is over)
-		grep -q "attached to" "$TMP/err" && sleep 0.3 && return 0
+		grep -qs "attached to" "$TMP/err" && return 0
 		kill -0 $ATTACH_PID 2>/dev/null || break
 		sleep 0.05
 	done
@@ -116,8 +122,21 @@ send() {   # KIND COUNT
 bpfvm_counts() {
 	jq -r 'select(.type == "map" and .map == "counts" and .key != 3) | .value' "$TMP/out" | paste -sd' '
 }
-kernel_counts() {
-	inb bpftool map dump name counts -j | jq -r '.[] | select(.formatted.key != 3) | .formatted.value' | paste -sd' '
+# The kernel's map NAME of the XDP program on NS's DEV, as "id N": by name,
+# bpftool would take every map of that name on the machine (another test's
+# or bench's programs loaded meanwhile included).
+kernel_map() {   # NS DEV NAME
+	local prog m
+	prog=$(ip -n "$1" -j link show dev "$2" | jq -r '.[0].xdp.prog.id // empty')
+	for m in $([ -n "$prog" ] && bpftool prog show id "$prog" -j | jq -r '.map_ids[]?'); do
+		[ "$(bpftool map show id "$m" -j | jq -r .name)" = "$3" ] && { echo "id $m"; return; }
+	done
+	echo "no map '$3' in the XDP program of $1/$2" >&2
+	echo "id 0"
+}
+kernel_counts() {   # [NS DEV]
+	bpftool map dump $(kernel_map "${1:-$NSB}" "${2:-$B}" counts) -j |
+		jq -r '.[] | select(.formatted.key != 3) | .formatted.value' | paste -sd' '
 }
 
 # One case: the same object and traffic under bpfvm, then under the kernel.
@@ -141,6 +160,33 @@ compare xdp_count_drop udp 30 "sent=30 udp7000=0 udp7001=0 echo_reply=0" "30 0 0
 compare xdp_count_drop icmp 20 "sent=20 udp7000=0 udp7001=0 echo_reply=0" "0 20 0 0" drop
 compare xdp_udp_rewrite udp 40 "sent=40 udp7000=0 udp7001=40 echo_reply=0" "40 0 0 40" tx
 compare xdp_icmp_echo icmp 40 "sent=40 udp7000=0 udp7001=0 echo_reply=40" "0 40 0 40" tx
+# into an xskmap nothing fills (the command has no AF_XDP consumer: it says
+# so): the program's fallback, XDP_DROP, as in the kernel with the map empty
+compare xdp_to_xsk udp 20 "sent=20 udp7000=0 udp7001=0 echo_reply=0" "20 0 0 0" drop
+check_grep "xdp_to_xsk: bpfvm says what becomes of xskmap redirects" \
+           "map 'xsks' is an xskmap.*returns the action in its flags" "$TMP/err"
+
+# ---- receive coalescing (--coalesce-us) -------------------------------------------
+# off: a wake-up for every frame, as before it existed
+if attach_start xdp_icmp_echo --coalesce-us 0; then
+	got=$(send icmp 40)
+	attach_stop
+	check "no coalescing: traffic" "$got" "sent=40 udp7000=0 udp7001=0 echo_reply=40"
+fi
+# 1 ms at 100,000 echo requests a second: some 100 frames a wake-up, more
+# replies than one kick of a copy-mode socket sends (32); every reply the
+# responder sent reaches A
+a_rx() { ip -n "$NSA" -j -s link show "$A" | jq -r '.[0].stats64.rx.packets'; }
+if attach_start xdp_icmp_echo --coalesce-us 1000; then
+	rx_before=$(a_rx)
+	ina "$TRAFFIC" flood "$A" "$BMAC" $IPA $IPB icmp 100000 1 >/dev/null
+	sleep 0.2
+	arrived=$(( $(a_rx) - rx_before ))
+	attach_stop
+	replies=$(jq -r 'select(.final) | .tx' "$TMP/out")
+	check "coalescing: the $replies replies sent (at least 50,000) reached $A ($arrived frames)" \
+		"$(( replies >= 50000 && arrived >= replies ))" 1
+fi
 
 # ---- PASS: a TCP handshake through the TAP standing in for the veth ----------
 tcp_hello() {
@@ -153,7 +199,7 @@ tcp_hello() {
 	return $rc
 }
 bpfvm_map_update() { local name=$1; shift; BPFVM_PIN_DIR=$TMP/pins "$BPFVM" map update pinned "$name" "$@"; }
-kernel_map_update_b() { local name=$1; shift; inb bpftool map update name "$name" "$@"; }
+kernel_map_update_b() { local name=$1; shift; inb bpftool map update $(kernel_map "$NSB" "$B" "$name") "$@"; }
 # The same through a cpumap: frames handed to another worker, which passes them.
 pass_case() {   # PROG FILL-MAPS-COMMAND...
 	local prog=$1
@@ -179,7 +225,7 @@ pass_case() {   # PROG FILL-MAPS-COMMAND...
 	# A's TCP frames: SYN, the ACKs, FIN: 4 or 5 as delayed ACKs and the
 	# two closes fall (seen either way under each), so both at least 3
 	local kernel_tcp
-	kernel_tcp=$(inb bpftool map dump name counts -j | jq -r '.[] | select(.formatted.key == 2) | .formatted.value')
+	kernel_tcp=$(bpftool map dump $(kernel_map "$NSB" "$B" counts) -j | jq -r '.[] | select(.formatted.key == 2) | .formatted.value')
 	check "$prog: TCP frames counted (bpfvm $bpfvm_tcp, kernel $kernel_tcp), each at least 3" \
 	      "$([ "$bpfvm_tcp" -ge 3 ] && [ "$kernel_tcp" -ge 3 ] && echo yes)" yes
 	ip -n "$NSB" link set dev "$B" xdp off
@@ -225,16 +271,17 @@ router_maps() {   # MAP-UPDATE-COMMAND...: fills ports and next_hop
 	"$@" next_hop key hex $r0 value hex $(mac_bytes "$NSC" c1) $(mac_bytes "$NSR" r1) &&
 	"$@" next_hop key hex $r1 value hex $(mac_bytes "$NSA" a1) $(mac_bytes "$NSR" r0)
 }
-kernel_map_update() { local name=$1; shift; inr bpftool map update name "$name" "$@"; }
+# in the router's namespace: a devmap takes its ifindexes from the caller's
+kernel_map_update() { local name=$1; shift; inr bpftool map update $(kernel_map "$NSR" r0 "$name") "$@"; }
 router_ping() {
 	ina "$TRAFFIC" send a1 "$(mac_of "$NSR" r0)" 10.80.1.1 10.80.2.1 icmp 20 | sed 's/ other=.*//'
 }
 if router_setup; then
-	rm -f "$TMP/pins/"*
+	rm -f "$TMP/pins/"* "$TMP/err"
 	BPFVM_PIN_DIR=$TMP/pins ip netns exec "$NSR" "$BPFVM" xdp attach r0,r1 "$OBJS/xdp_router.bpf.o" --pin-maps \
 		--dump-maps -j >"$TMP/out" 2>"$TMP/err" &
 	ATTACH_PID=$!
-	for _ in $(seq 100); do [ "$(grep -c "attached to" "$TMP/err")" = 2 ] && break; sleep 0.05; done
+	for _ in $(seq 100); do [ "$(grep -cs "attached to" "$TMP/err")" = 2 ] && break; sleep 0.05; done
 	router_maps bpfvm_map_update; check "router: bpfvm: maps filled" "$?" 0
 	got=$(router_ping)
 	attach_stop
@@ -249,10 +296,105 @@ if router_setup; then
 	router_maps kernel_map_update; check "router: kernel: maps filled" "$?" 0
 	got=$(router_ping)
 	check "router: kernel: ping through it" "$got" "sent=20 udp7000=0 udp7001=0 echo_reply=20"
-	check "router: kernel: counts" "$(inr bpftool map dump name counts -j | jq -r '.[] | select(.formatted.key != 3) | .formatted.value' | paste -sd' ')" "0 40 0 40"
+	check "router: kernel: counts" "$(kernel_counts "$NSR" r0)" "0 40 0 40"
 	umount "$TMP/bpffs"
 else
 	echo "FAIL: router: its namespaces could not be set up"
+	fails=$((fails + 1))
+fi
+
+# ---- a switch: broadcasts, and a device bpfvm is not attached to -------------------
+# Switch S's ports s0-s2 are veths to p0-p2 in P.  Frames sent on p0 go to
+# every port of a devmap but s0 (UDP: BPF_F_EXCLUDE_INGRESS) and of a
+# devmap_hash, s0 too (ICMP), and arrive on each peer as they were sent;
+# bpfvm serves s0 and s1 and reaches s2, which it is not attached to,
+# through AF_PACKET.  Then (bc_mode 1) all to s2 alone: it arrives; with s2
+# down it is a redirect error, as is (bc_mode 2) bpf_redirect to an
+# ifindex no device has.
+ins() { ip netns exec "$NSS" "$@"; }
+switch_setup() {
+	ip netns add "$NSS" && ip netns add "$NSP" || return 1
+	for i in 0 1 2; do
+		ip link add s$i netns "$NSS" type veth peer name p$i netns "$NSP" || return 1
+	done
+	for ns in "$NSS" "$NSP"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	done
+	for i in 0 1 2; do
+		ip -n "$NSS" link set s$i up && ip -n "$NSP" link set p$i up || return 1
+		# the kernel's devmap sends to a veth whose peer runs XDP
+		ip -n "$NSP" link set dev p$i xdp obj "$OBJS/xdp_pass.bpf.o" sec xdp || return 1
+	done
+}
+switch_maps() {   # MAP-UPDATE-COMMAND...: bc_ports and bc_ports_hash hold s0-s2, bc_mode 0
+	for i in 0 1 2; do
+		"$@" bc_ports key hex "0$i" 00 00 00 value hex $(index_bytes "$NSS" s$i) &&
+		"$@" bc_ports_hash key hex "0$i" 00 00 00 value hex $(index_bytes "$NSS" s$i) || return 1
+	done
+	"$@" bc_mode key hex 00 00 00 00 value hex 00 00 00 00
+}
+switch_mode() {   # MODE IFINDEX MAP-UPDATE-COMMAND...
+	local mode=$1 ifindex=$2
+	shift 2
+	"$@" bc_mode key hex 01 00 00 00 value hex $(printf '%02x %02x %02x %02x' $((ifindex & 255)) \
+		$((ifindex >> 8 & 255)) $((ifindex >> 16 & 255)) $((ifindex >> 24))) &&
+	"$@" bc_mode key hex 00 00 00 00 value hex "0$mode" 00 00 00
+}
+# What each of p0-p2 received of 20 frames of KIND sent on p0.
+switch_send() {   # KIND
+	local i receivers=
+	rm -f "$TMP"/recv[012]   # (their last "listening" would not wait for these)
+	for i in 0 1 2; do
+		ip netns exec "$NSP" "$TRAFFIC" recv p$i 10.90.0.1 10.90.0.2 2500 >"$TMP/recv$i" &
+		receivers="$receivers $!"
+	done
+	for _ in $(seq 50); do [ "$(cat "$TMP"/recv[012] 2>/dev/null | grep -c listening)" = 3 ] && break; sleep 0.05; done
+	ip netns exec "$NSP" "$TRAFFIC" send p0 "$(mac_of "$NSS" s0)" 10.90.0.1 10.90.0.2 "$1" 20 >/dev/null
+	wait $receivers
+	for i in 0 1 2; do sed -n 's/ other=.*//; s/^udp/p'$i': udp/p' "$TMP/recv$i"; done | paste -sd' '
+}
+switch_cases() {   # WHO MAP-UPDATE-COMMAND...
+	local who=$1
+	shift
+	check "switch: $who: UDP to all ports but the ingress one" "$(switch_send udp)" \
+	      "p0: udp7000=0 echo_request=0 p1: udp7000=20 echo_request=0 p2: udp7000=20 echo_request=0"
+	check "switch: $who: ICMP to all ports" "$(switch_send icmp)" \
+	      "p0: udp7000=0 echo_request=20 p1: udp7000=0 echo_request=20 p2: udp7000=0 echo_request=20"
+	switch_mode 1 0 "$@"
+	check "switch: $who: to s2 alone" "$(switch_send udp)" \
+	      "p0: udp7000=0 echo_request=0 p1: udp7000=0 echo_request=0 p2: udp7000=20 echo_request=0"
+	ip -n "$NSS" link set s2 down
+	check "switch: $who: to s2, down" "$(switch_send udp)" \
+	      "p0: udp7000=0 echo_request=0 p1: udp7000=0 echo_request=0 p2: udp7000=0 echo_request=0"
+	ip -n "$NSS" link set s2 up
+	switch_mode 2 $((0x7ffffff0)) "$@"
+	check "switch: $who: to a missing ifindex" "$(switch_send udp)" \
+	      "p0: udp7000=0 echo_request=0 p1: udp7000=0 echo_request=0 p2: udp7000=0 echo_request=0"
+}
+kernel_map_update_s() { local name=$1; shift; ins bpftool map update $(kernel_map "$NSS" s0 "$name") "$@"; }
+# (in S: a devmap's update checks the device in the caller's namespace)
+bpfvm_map_update_s() { local name=$1; shift; BPFVM_PIN_DIR=$TMP/pins ins "$BPFVM" map update pinned "$name" "$@"; }
+if switch_setup; then
+	mkdir -p -m 700 "$TMP/pins"
+	rm -f "$TMP/err"
+	BPFVM_PIN_DIR=$TMP/pins ip netns exec "$NSS" "$BPFVM" xdp attach s0,s1 "$OBJS/xdp_broadcast.bpf.o" --pin-maps \
+		-j >"$TMP/out" 2>"$TMP/err" &
+	ATTACH_PID=$!
+	for _ in $(seq 100); do [ "$(grep -cs "attached to" "$TMP/err")" = 2 ] && break; sleep 0.05; done
+	switch_maps bpfvm_map_update_s; check "switch: bpfvm: maps filled" "$?" 0
+	switch_cases bpfvm bpfvm_map_update_s
+	attach_stop
+	# s0's 100 frames: 60 redirected (UDP and ICMP broadcast, to s2),
+	# 40 redirect errors (s2 down, no device)
+	check "switch: bpfvm: s0's redirects and errors" \
+	      "$(jq -r 'select(.final and .ifname == "s0") | "\(.rx) \(.redirect) \(.redirect_errors)"' "$TMP/out")" \
+	      "100 60 40"
+	ip -n "$NSS" link set dev s0 xdp obj "$OBJS/xdp_broadcast.bpf.o" sec xdp
+	switch_maps kernel_map_update_s; check "switch: kernel: maps filled" "$?" 0
+	switch_cases kernel kernel_map_update_s
+	ip -n "$NSS" link set dev s0 xdp off
+else
+	echo "FAIL: switch: its namespaces could not be set up"
 	fails=$((fails + 1))
 fi
 
@@ -266,6 +408,8 @@ expect_refusal() {   # WHAT PATTERN ATTACH-ARGS...
 	check_grep "$what: message" "$pattern" "$TMP/err"
 }
 expect_refusal "verifier" "refused|verif|invalid" "$BAD_OBJ"
+expect_refusal "coalescing" "xdp: --coalesce-us: '1001' is not a number of microseconds \\(0 to 1000\\)" \
+	"$OBJS/xdp_count_drop.bpf.o" --coalesce-us 1001
 # (XDP on its peer caps a veth's MTU below the UMEM frame's limit: off a moment)
 ip -n "$NSA" link set dev "$A" xdp off
 ip -n "$NSB" link set dev "$B" mtu 4000

@@ -10,6 +10,11 @@
  *       echo_reply=C other=D"; a datagram or reply is counted only when
  *       its payload, checksums and addresses are the ones its request
  *       asks for.
+ *   xdp_traffic recv IFACE SRC_IP DST_IP MS
+ *       listens on IFACE for MS milliseconds (after printing "listening")
+ *       for the requests `send` makes from SRC_IP to DST_IP, arriving as
+ *       they were sent (a broadcast's copies, a redirect's): prints
+ *       "udp7000=A echo_request=B other=C"
  *   xdp_traffic flood IFACE DST_MAC SRC_IP DST_IP udp|icmp PPS SECONDS
  *       the same frames at PPS a second (0: as fast as it can) for SECONDS,
  *       in batches of 32 (sendmmsg); prints "sent=N seconds=S pps=R
@@ -130,7 +135,7 @@ static size_t build(uint8_t *f, const struct frame_spec *s, bool udp, uint32_t s
 }
 
 struct tally {
-	unsigned udp7000, udp7001, echo_reply, other;
+	unsigned udp7000, udp7001, echo_reply, echo_request, other;
 };
 
 /* Whether a frame is the answer to one of ours: addressed back to us, its
@@ -172,6 +177,39 @@ static void classify(const uint8_t *f, size_t len, const struct frame_spec *s, s
 	}
 }
 
+/* Whether a frame is one of our requests as sent: from s->src to s->dst,
+ * its payload the one its sequence number carries, checksums right. */
+static void classify_request(const uint8_t *f, size_t len, const struct frame_spec *s, struct tally *t)
+{
+	const struct ether_header *eth = (const void *)f;
+	const struct iphdr *ip = (const void *)(f + sizeof *eth);
+	uint8_t want[PAYLOAD];
+	if (len < sizeof *eth + sizeof *ip + 8 + PAYLOAD || eth->ether_type != htons(ETHERTYPE_IP) || ip->ihl != 5 ||
+	    ip->saddr != s->src.s_addr || ip->daddr != s->dst.s_addr || checksum(ip, sizeof *ip, 0) != 0) {
+		t->other++;
+		return;
+	}
+	const uint8_t *l4 = (const uint8_t *)(ip + 1);
+	size_t l4_len = ntohs(ip->tot_len) - sizeof *ip;
+	if (ip->protocol == IPPROTO_UDP && l4_len == sizeof(struct udphdr) + PAYLOAD) {
+		const struct udphdr *u = (const void *)l4;
+		payload_of(ntohs(u->source) - 40000u, want);
+		bool ok = u->dest == htons(7000) && !memcmp(l4 + sizeof *u, want, PAYLOAD) &&
+		          checksum(u, l4_len, pseudo_sum(ip, l4_len)) == 0;
+		t->udp7000 += ok;
+		t->other += !ok;
+	} else if (ip->protocol == IPPROTO_ICMP && l4_len == 8 + PAYLOAD) {
+		const struct icmphdr *ic = (const void *)l4;
+		payload_of(ntohs(ic->un.echo.sequence), want);
+		bool ok = ic->type == ICMP_ECHO && ic->un.echo.id == htons(0x4242) && !memcmp(l4 + 8, want, PAYLOAD) &&
+		          checksum(ic, l4_len, 0) == 0;
+		t->echo_request += ok;
+		t->other += !ok;
+	} else {
+		t->other++;
+	}
+}
+
 static int parse_mac(const char *text, uint8_t mac[6])
 {
 	return sscanf(text, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2], &mac[3], &mac[4], &mac[5]) != 6;
@@ -184,8 +222,9 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* Receives for `ms` more milliseconds. */
-static void listen_for(int fd, double ms, const struct frame_spec *s, struct tally *t)
+/* Receives for `ms` more milliseconds, each frame through `sort`. */
+static void listen_with(int fd, double ms, const struct frame_spec *s, struct tally *t,
+                        void (*sort)(const uint8_t *, size_t, const struct frame_spec *, struct tally *))
 {
 	double end = now_ms() + ms;
 	for (double left; (left = end - now_ms()) > 0;) {
@@ -197,8 +236,14 @@ static void listen_for(int fd, double ms, const struct frame_spec *s, struct tal
 		socklen_t fl = sizeof from;
 		ssize_t n = recvfrom(fd, f, sizeof buf - FRAME_ALIGN, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
 		if (n > 0 && from.sll_pkttype != PACKET_OUTGOING)
-			classify(f, (size_t)n, s, t);
+			sort(f, (size_t)n, s, t);
 	}
+}
+
+/* Receives for `ms` more milliseconds. */
+static void listen_for(int fd, double ms, const struct frame_spec *s, struct tally *t)
+{
+	listen_with(fd, ms, s, t, classify);
 }
 
 static int cmd_send(char **argv)
@@ -231,6 +276,25 @@ static int cmd_send(char **argv)
 	listen_for(fd, 1000, &s, &t);
 	printf("sent=%d udp7000=%u udp7001=%u echo_reply=%u other=%u\n", sent, t.udp7000, t.udp7001, t.echo_reply,
 	       t.other);
+	return 0;
+}
+
+static int cmd_recv(char **argv)
+{
+	struct frame_spec s = { 0 };
+	unsigned ifindex = if_nametoindex(argv[0]);
+	double ms = atof(argv[3]);
+	if (!ifindex || !inet_aton(argv[1], &s.src) || !inet_aton(argv[2], &s.dst) || !(ms > 0) || ms > 8000)
+		return fprintf(stderr, "xdp_traffic recv: bad arguments\n"), 2;
+	int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = (int)ifindex };
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sll, sizeof sll))
+		return perror("xdp_traffic: AF_PACKET socket"), 2;
+	printf("listening\n");
+	fflush(stdout);
+	struct tally t = { 0 };
+	listen_with(fd, ms, &s, &t, classify_request);
+	printf("udp7000=%u echo_request=%u other=%u\n", t.udp7000, t.echo_request, t.other);
 	return 0;
 }
 
@@ -340,6 +404,8 @@ int main(int argc, char **argv)
 	alarm(10);
 	if (argc == 8 && !strcmp(argv[1], "send"))
 		return cmd_send(argv + 2);
+	if (argc == 6 && !strcmp(argv[1], "recv"))
+		return cmd_recv(argv + 2);
 	if (argc == 9 && !strcmp(argv[1], "flood"))
 		return cmd_flood(argv + 2);
 	if (argc == 4 && !strcmp(argv[1], "tcp-server"))
@@ -349,6 +415,7 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "csum-off"))
 		return cmd_csum_off(argv[2]);
 	fprintf(stderr, "usage: xdp_traffic send IFACE DST_MAC SRC_IP DST_IP udp|icmp COUNT\n"
+	                "       xdp_traffic recv IFACE SRC_IP DST_IP MS\n"
 	                "       xdp_traffic flood IFACE DST_MAC SRC_IP DST_IP udp|icmp PPS SECONDS\n"
 	                "       xdp_traffic tcp-server IP PORT | tcp-client IP PORT | csum-off IFACE\n");
 	return 2;
