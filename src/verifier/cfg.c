@@ -112,16 +112,22 @@ void cfg_mark_prune_points(struct cfg *cfg, cfg_loop_head_fn loop_head, const vo
 	for (size_t pc = 0; pc < cfg->count; pc++) {
 		/* jumped to, called, a callback's entry or a subprogram's start */
 		if (a->jump_target[pc] || a->sub_start[pc])
-			cfg->prune[pc] = 1;
+			cfg->prune[pc] |= CFG_PRUNE_POINT | CFG_JMP_POINT;
 		const struct isa_op *op = cfg->ops[pc];
 		if (!op)
 			continue;
-		bool after = op->branch == BRANCH_COND || op->branch == BRANCH_CALL_LOCAL ||
-		             (op->branch == BRANCH_CALL_HELPER && pc + 1 < cfg->count);
-		if (after)
-			cfg->prune[pc + 1] = 1;
-		if (loop_head(user, &cfg->insns[pc]))
-			cfg->prune[pc] = 1;
+		const bpfvm_insn *in = &cfg->insns[pc];
+		/* as the kernel's visit_insn: a conditional jump is checked
+		 * before it branches (its fall-through is not a point); a call
+		 * or a callback's reference before and after it */
+		if (op->branch == BRANCH_COND || op->branch == BRANCH_CALL_LOCAL || isa_is_func_ref(in))
+			cfg->prune[pc] |= CFG_PRUNE_POINT;
+		size_t after = pc + (isa_is_lddw(in) ? 2 : 1);
+		bool call = op->branch == BRANCH_CALL_LOCAL || op->branch == BRANCH_CALL_HELPER || isa_is_func_ref(in);
+		if (call && after < cfg->count)
+			cfg->prune[after] |= CFG_PRUNE_POINT | CFG_JMP_POINT;
+		if (loop_head(user, in))
+			cfg->prune[pc] |= CFG_PRUNE_POINT | CFG_JMP_POINT;
 	}
 }
 

@@ -26,6 +26,12 @@
 #define PSEUDO_FUNC ISA_PSEUDO_FUNC
 
 #define CFG_MAX_SUBPROGS 256
+
+/* cfg.prune: where the walk may keep a state; where the kernel's jump
+ * history records the instruction (it is reached other than from the
+ * one before) */
+#define CFG_PRUNE_POINT 1
+#define CFG_JMP_POINT 2
 #define CFG_MAX_CALL_FRAMES 8     /* the kernel's MAX_CALL_FRAMES */
 
 struct cfg {
@@ -33,7 +39,7 @@ struct cfg {
 	size_t count;
 	struct analysis *a;       /* its structure: subprograms (callbacks among them), call sites */
 	const struct isa_op **ops; /* a->ops: each instruction decoded; NULL for lddw's second half */
-	uint8_t *prune;           /* prune point? */
+	uint8_t *prune;           /* CFG_PRUNE_POINT, CFG_JMP_POINT */
 };
 
 /* A callback reference outside the program, in the kernel's words
@@ -58,8 +64,10 @@ int cfg_check_structure(const struct cfg *cfg, bpfvm_error *err);
  * back, as bpf_loop, an iterator's next call, may_goto); `user` is what
  * cfg_mark_prune_points() was given. */
 typedef bool (*cfg_loop_head_fn)(const void *user, const bpfvm_insn *in);
-/* Marks where the walk keeps states: jump targets, after calls and
- * conditional jumps, loop heads, and the start of each subprogram. */
+/* Marks where the walk may keep states, as the kernel's visit_insn:
+ * jump targets, conditional jumps, calls and callback references and
+ * the instruction after them, loop heads, and the start of each
+ * subprogram; and which of them the kernel's jump history records. */
 void cfg_mark_prune_points(struct cfg *cfg, cfg_loop_head_fn loop_head, const void *user);
 /* The static call graph: no recursion, at most CFG_MAX_CALL_FRAMES
  * frames, and at most BPFVM_STACK_SIZE bytes of stack along any chain,

@@ -90,6 +90,23 @@ struct explored {
 	bool all_precise;         /* every scalar here and before is precise */
 	struct scc_instance *inst; /* the walk through a loop it was kept in */
 	bool dropped;             /* out of the search (rarely helped) */
+	/* its paths are done but its history is kept while a loop's walk
+	 * with paths pruned at its fixed points goes on (they are walked
+	 * back through it when the walk ends) */
+	bool hist_kept;
+	bool hist_freed;          /* its history is gone: no walk back through it */
+	struct explored *kept_next; /* env->kept: the list of those */
+};
+
+/* A path pruned at a loop's fixed point (the kernel's bpf_scc_backedge):
+ * where it was, its checkpoint and history then, and the state it met,
+ * whose precision marks it takes again when the loop's walk ends. */
+struct backedge {
+	struct backedge *next;
+	struct explored *equal;   /* the state that covered it */
+	struct explored *parent;  /* its newest checkpoint */
+	struct hist hist;         /* its path since that checkpoint */
+	uint32_t pc, curframe;
 };
 
 /* One walk through a loop (scc.c): from the first state kept in it to
@@ -97,6 +114,8 @@ struct explored {
 struct scc_instance {
 	struct scc_instance *next; /* every one, for freeing */
 	uint32_t backedges;       /* paths pruned at a fixed point in it */
+	struct backedge *pruned;  /* those paths */
+	bool done;                /* the walk ended */
 };
 
 /* A loop under a call chain (scc.c): the states kept in it share it. */
@@ -140,6 +159,7 @@ struct verifier_env {
 	uint32_t visit_count, visit_cap;
 	struct scc_instance *instances;
 	uint32_t visits_with_backedges;  /* walks going on with backedges */
+	struct explored *kept;    /* states done whose histories are kept for them */
 	struct loop_stats *loops; /* one per loop head, by head */
 	uint32_t loop_count;
 	uint32_t *loop_of;        /* per instruction: loop index + 1 if a head */
@@ -149,10 +169,14 @@ struct verifier_env {
 	struct vstate *scratch;
 	struct vstate *packed_free[PACK_CLASSES];
 	uint64_t precise_walks;   /* backtracking walks, for the log */
+	uint64_t precise_marks;   /* numbers marked precise in checkpoints */
 	uint64_t processed, prev_processed;
 	uint64_t jmps, prev_jmps;        /* jumps walked, for when to keep a state */
 	uint64_t limit;
 	uint32_t total_states, cur_states, peak_states, max_states_per_insn;
+	/* states kept per bucket of the kernel's table of them (its
+	 * max_states_per_insn counts a bucket: instruction ^ call site) */
+	uint32_t *bucket_states;
 	uint32_t next_id;
 	uint32_t cur_helper;      /* the helper whose arguments are being checked */
 	const struct helper_desc *cur_desc;   /* and its descriptor */
@@ -362,8 +386,10 @@ bool is_open_coded_loop_head(const struct verifier_env *env, uint32_t pc);
  * kernel's extra conditions: an ACTIVE iterator, another may_goto depth). */
 bool loop_head_may_prune(const struct verifier_env *env, uint32_t pc, const struct vstate *old,
                          const struct vstate *cur);
-/* Every scalar of the checkpoints before e becomes precise. */
-void mark_all_precise_before(struct explored *e);
+/* A loop's walk ended: the paths pruned at its fixed points take again
+ * the precision marks of the states they met, walked back through their
+ * checkpoints, until no mark is added (the kernel's propagate_backedges). */
+int propagate_backedges(struct verifier_env *env, struct scc_instance *inst);
 
 /* Whether iterator slot old covers cur (their spilled parts). */
 bool iter_slots_covered(const struct vreg *old, const struct vreg *cur, bool exact);
@@ -374,13 +400,13 @@ bool iter_slots_covered(const struct vreg *old, const struct vreg *cur, bool exa
 int scc_compute(struct verifier_env *env);
 /* A state was kept: the visit of its loop starts with it if none is on. */
 int scc_enter(struct verifier_env *env, struct explored *e);
-/* Every path from e is walked: the visit it started ends; if paths were
- * pruned at a fixed point in it, every number of the states before it
- * becomes precise (their futures passed through the loop, whose states'
- * precision marks are never final). */
+/* Every path from e is walked: the visit it started ends; the paths
+ * pruned at a fixed point in it take the final precision marks of the
+ * states they met (propagate_backedges). */
 void scc_exit(struct verifier_env *env, struct explored *e);
-/* A path was pruned against e at a fixed point of its loop. */
-void scc_add_backedge(struct verifier_env *env, const struct explored *e);
+/* The current path (at pc, frame curframe) was pruned against e at a
+ * fixed point of its loop: recorded for scc_exit(). */
+int scc_add_backedge(struct verifier_env *env, const struct explored *e, uint32_t pc, uint32_t curframe);
 /* Whether e's precision marks are not final, so that only a state all
  * of whose numbers cover another's may prune it: e was kept in a walk
  * through a loop that had paths pruned at a fixed point, or the walk

@@ -19,7 +19,8 @@
  * comparison is then the full one, as before precision tracking.
  *
  * Owns: hist_push(), hist_copy(), hist_free(), mark_precise(),
- * propagate_precision(), live_regs(); the -vv "mark_precise:" lines.
+ * propagate_precision(), propagate_backedges(), live_regs(); the -vv
+ * "mark_precise:" lines.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -48,7 +49,7 @@ static int hist_reserve(struct hist *h, uint32_t n)
 /* Whether the kernel's jump history would hold an entry for e. */
 static bool hist_marked(const struct verifier_env *env, const struct hist_entry *e)
 {
-	return env->cfg.prune[e->pc] || (e->flags & (HIST_STACK | HIST_STACK_WIDE));
+	return (env->cfg.prune[e->pc] & CFG_JMP_POINT) || (e->flags & (HIST_STACK | HIST_STACK_WIDE));
 }
 
 /* Adds what entry e touches to h's summary (struct hist). */
@@ -324,7 +325,7 @@ static bool backtrack_insn(const struct verifier_env *env, const struct hist_ent
 
 /* Marks what bt holds precise in the checkpoint e (the state at the
  * start of the segment walked); drops what needs no more following. */
-static bool mark_in_checkpoint(struct explored *e, struct backtrack *bt)
+static bool mark_in_checkpoint(struct verifier_env *env, struct explored *e, struct backtrack *bt)
 {
 	struct vstate *st = e->st;
 	if (!st)
@@ -340,19 +341,23 @@ static bool mark_in_checkpoint(struct explored *e, struct backtrack *bt)
 			if (!HAS(bt->regs[fi], i))
 				continue;
 			struct vreg *r = &f->regs[i];
-			if (r->type != REG_SCALAR || r->precise)
+			if (r->type != REG_SCALAR || r->precise) {
 				CLR(bt->regs[fi], i);
-			else
+			} else {
 				r->precise = true;
+				env->precise_marks++;
+			}
 		}
 		/* the slots to follow only (this runs at every checkpoint a
 		 * walk reaches, mostly with none) */
 		for (uint64_t left = bt->slots[fi]; left; left &= left - 1) {
 			uint32_t s = (uint32_t)__builtin_ctzll(left);
-			if (!is_spilled_scalar(f, s) || f->stack[s].spilled.precise)
+			if (!is_spilled_scalar(f, s) || f->stack[s].spilled.precise) {
 				bt->slots[fi] &= ~(1ull << s);
-			else
+			} else {
 				f->stack[s].spilled.precise = true;
+				env->precise_marks++;
+			}
 		}
 	}
 	return true;
@@ -378,14 +383,7 @@ static void mark_all_on_path(struct verifier_env *env)
 	for (struct explored *e = env->parent; e && !e->all_precise; e = e->parent) {
 		mark_all_in(e->st);
 		e->all_precise = true;
-	}
-}
-
-void mark_all_precise_before(struct explored *e)
-{
-	for (struct explored *p = e->parent; p && !p->all_precise; p = p->parent) {
-		mark_all_in(p->st);
-		p->all_precise = true;
+		env->precise_marks++;
 	}
 }
 
@@ -499,12 +497,19 @@ static int walk_back(struct verifier_env *env, struct backtrack *bt)
 		struct explored *cp = seg_owner ? seg_owner->parent : env->parent;
 		if (!cp)
 			return 0;
-		if (!mark_in_checkpoint(cp, bt)) {
+		if (!mark_in_checkpoint(env, cp, bt)) {
 			mark_all_on_path(env);
 			return 0;
 		}
 		if (bt_empty(bt))
 			return 0;
+		/* a pruned path walked back after its loop's walk
+		 * (propagate_backedges) through a checkpoint whose history
+		 * is gone: every number before is precise */
+		if (cp->hist_freed) {
+			mark_all_on_path(env);
+			return 0;
+		}
 		subseq = (int)cp->pc;
 		seg_owner = cp;
 		h = &cp->hist;
@@ -525,12 +530,11 @@ int mark_precise(struct verifier_env *env, struct vstate *st, int regno)
 	return walk_back(env, &bt);
 }
 
-int propagate_precision(struct verifier_env *env, struct vstate *st, const struct vstate *old, uint32_t pc,
-                        bool all_scalars)
+/* Puts in bt the scalars of old (at pc) that are precise, or all of
+ * them; whether there are any. */
+static bool bt_from_state(const struct verifier_env *env, struct backtrack *bt, const struct vstate *old, uint32_t pc,
+                          bool all_scalars)
 {
-	struct backtrack bt;
-	memset(&bt, 0, sizeof bt);
-	bt_enter(&bt, st->curframe);
 	for (uint32_t fi = 0; fi <= old->curframe; fi++) {
 		const struct vframe *f = old->frames[fi];
 		uint16_t live = live_regs(env, pc, old, fi);
@@ -539,17 +543,26 @@ int propagate_precision(struct verifier_env *env, struct vstate *st, const struc
 			if (r->type != REG_SCALAR || !HAS(live, i))
 				continue;
 			if (all_scalars || r->precise)
-				SET(bt.regs[fi], i);
+				SET(bt->regs[fi], i);
 		}
 		for (uint32_t s = 0; s < f->slots && s < 64; s++) {
 			if (!is_spilled_scalar(f, s))
 				continue;
 			const struct vreg *r = &f->stack[s].spilled;
 			if (all_scalars || r->precise)
-				bt.slots[fi] |= 1ull << s;
+				bt->slots[fi] |= 1ull << s;
 		}
 	}
-	if (bt_empty(&bt))
+	return !bt_empty(bt);
+}
+
+int propagate_precision(struct verifier_env *env, struct vstate *st, const struct vstate *old, uint32_t pc,
+                        bool all_scalars)
+{
+	struct backtrack bt;
+	memset(&bt, 0, sizeof bt);
+	bt_enter(&bt, st->curframe);
+	if (!bt_from_state(env, &bt, old, pc, all_scalars))
 		return 0;
 	if (env->log_level >= 2) {
 		char mask[256];
@@ -557,4 +570,49 @@ int propagate_precision(struct verifier_env *env, struct vstate *st, const struc
 		vlog(env, "propagating %s from the state that covers insn %u\n", mask, pc);
 	}
 	return walk_back(env, &bt);
+}
+
+/* The kernel's MAX_BACKEDGE_ITERS: rounds before giving up on a fixed
+ * point and making every number on the pruned paths precise. */
+#define MAX_BACKEDGE_ROUNDS 64
+
+/* One round over inst's pruned paths, each walked back as the path it
+ * was (its history and checkpoint stand in for the current path's). */
+static int backedges_round(struct verifier_env *env, struct scc_instance *inst, bool give_up)
+{
+	int rc = 0;
+	for (struct backedge *b = inst->pruned; b && !rc; b = b->next) {
+		env->hist = b->hist;
+		env->parent = b->parent;
+		env->cur = (struct hist_entry){ .pc = b->pc, .frame = (uint8_t)b->curframe };
+		const struct vstate *old = b->equal->st;
+		if (give_up || !old) {
+			mark_all_on_path(env);
+			continue;
+		}
+		struct backtrack bt;
+		memset(&bt, 0, sizeof bt);
+		bt_enter(&bt, b->curframe);
+		if (bt_from_state(env, &bt, old, b->pc, false))
+			rc = walk_back(env, &bt);
+	}
+	return rc;
+}
+
+int propagate_backedges(struct verifier_env *env, struct scc_instance *inst)
+{
+	struct hist hist = env->hist;
+	struct explored *parent = env->parent;
+	struct hist_entry cur = env->cur;
+	int rc = 0;
+	uint64_t before;
+	uint32_t rounds = 0;
+	do {
+		before = env->precise_marks;
+		rc = backedges_round(env, inst, ++rounds > MAX_BACKEDGE_ROUNDS);
+	} while (!rc && env->precise_marks != before && rounds <= MAX_BACKEDGE_ROUNDS);
+	env->hist = hist;
+	env->parent = parent;
+	env->cur = cur;
+	return rc;
 }

@@ -16,8 +16,8 @@
  * another only if every number of it covers the other's, precise or not.
  * A helper calling back (bpf_loop) is a loop of its own call.  Where the
  * kernel completes those marks when the visit ends (propagate_backedges),
- * bpfvm keeps comparing the states kept in such a walk in full, and
- * makes every number of the states before the walk precise.
+ * bpfvm does the same, and also keeps comparing the states kept in such
+ * a walk in full.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +195,35 @@ int scc_enter(struct verifier_env *env, struct explored *e)
 	return 0;
 }
 
+/* No walk with pruned paths goes on: the histories kept for them go. */
+static void release_kept(struct verifier_env *env)
+{
+	for (struct explored *e = env->kept; e;) {
+		struct explored *next = e->kept_next;
+		hist_free(&e->hist);
+		e->hist_kept = false;
+		e->hist_freed = true;
+		e->kept_next = NULL;
+		if (e->dropped) {
+			state_release(env, e->st);
+			e->st = NULL;
+		}
+		e = next;
+	}
+	env->kept = NULL;
+}
+
+static void free_backedges(struct scc_instance *inst)
+{
+	for (struct backedge *b = inst->pruned; b;) {
+		struct backedge *next = b->next;
+		hist_free(&b->hist);
+		free(b);
+		b = next;
+	}
+	inst->pruned = NULL;
+}
+
 void scc_exit(struct verifier_env *env, struct explored *e)
 {
 	struct scc_visit key;
@@ -205,31 +234,48 @@ void scc_exit(struct verifier_env *env, struct explored *e)
 		return;
 	if (env->log_level >= 2)
 		vlog(env, "SCC exit (%u)\n", v->scc);
-	/* the kernel propagates the precision marks of the states pruned
-	 * against to the paths pruned (propagate_backedges); bpfvm keeps
-	 * the loop's states compared in full instead (scc_incomplete), and
-	 * what came before the loop gets every number precise */
+	/* as the kernel (propagate_backedges): the paths pruned against
+	 * states of the walk take their final precision marks; bpfvm also
+	 * keeps comparing the walk's states in full (scc_incomplete) */
+	v->inst->done = true;
 	if (v->inst->backedges) {
-		mark_all_precise_before(e);
-		env->visits_with_backedges--;
+		propagate_backedges(env, v->inst);
+		free_backedges(v->inst);
+		if (!--env->visits_with_backedges)
+			release_kept(env);
 	}
 	v->entry = NULL;
 	v->inst = NULL;
 }
 
-void scc_add_backedge(struct verifier_env *env, const struct explored *e)
+int scc_add_backedge(struct verifier_env *env, const struct explored *e, uint32_t pc, uint32_t curframe)
 {
 	struct scc_visit key;
 	if (!callchain(env, e->st, e->pc, &key))
-		return;
+		return 0;
 	struct scc_visit *v = visit_lookup(env, &key);
 	struct scc_instance *inst = v && v->inst ? v->inst : e->inst;
 	if (!inst)
-		return;
+		return 0;
 	if (!inst->backedges++ && v && v->inst == inst)
 		env->visits_with_backedges++;
 	if (env->log_level >= 2)
 		vlog(env, "SCC backedge (%u)\n", v->scc);
+	/* a walk that ended took its marks already: nothing to redo */
+	if (inst->done)
+		return 0;
+	struct backedge *b = calloc(1, sizeof *b);
+	if (!b || hist_copy(env, &b->hist, &env->hist, NULL)) {
+		free(b);
+		return reject(env, -ENOMEM, "out of memory");
+	}
+	b->equal = (struct explored *)e;
+	b->parent = env->parent;
+	b->pc = pc;
+	b->curframe = curframe;
+	b->next = inst->pruned;
+	inst->pruned = b;
+	return 0;
 }
 
 bool scc_incomplete(const struct verifier_env *env, const struct explored *e)
@@ -249,6 +295,7 @@ void scc_free(struct verifier_env *env)
 {
 	for (struct scc_instance *i = env->instances; i;) {
 		struct scc_instance *next = i->next;
+		free_backedges(i);
 		free(i);
 		i = next;
 	}

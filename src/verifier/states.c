@@ -461,6 +461,10 @@ static bool states_covered(const struct verifier_env *env, uint32_t pc, const st
 		const struct vframe *of = old->frames[fi], *cf = cur->frames[fi];
 		if (of->callsite != cf->callsite || of->callback_helper != cf->callback_helper)
 			return false;
+		/* as the kernel's func_states_equal: a state after more calls
+		 * back from this frame's call covers none after fewer */
+		if (of->callbacks_queued > cf->callbacks_queued)
+			return false;
 		uint16_t live = live_regs(env, pc, old, fi);
 		for (int i = 0; i < 10; i++) {
 			if (!(live & (1u << i)) && !exact)
@@ -516,9 +520,18 @@ void path_done(struct verifier_env *env)
 		if (--e->branches)
 			break;
 		scc_exit(env, e);
+		/* a path pruned in a loop's walk going on may be walked back
+		 * through it when the walk ends (scc.c): kept till then */
+		if (env->visits_with_backedges) {
+			e->hist_kept = true;
+			e->kept_next = env->kept;
+			env->kept = e;
+			continue;
+		}
 		/* no path walks back through it any more: only a state still
 		 * in the search is kept, without its history */
 		hist_free(&e->hist);
+		e->hist_freed = true;
 		if (e->dropped) {
 			state_release(env, e->st);
 			e->st = NULL;
@@ -578,8 +591,8 @@ static void widen(struct vstate *cur, const struct vstate *old)
 static bool fixed_point(struct verifier_env *env, uint32_t pc, struct vstate *st, struct explored *e)
 {
 	e->hits++;
-	if (e->branches || scc_incomplete(env, e))
-		scc_add_backedge(env, e);
+	if ((e->branches || scc_incomplete(env, e)) && scc_add_backedge(env, e, pc, st->curframe))
+		return false;
 	return propagate_precision(env, st, e->st, pc, false) == 0;
 }
 
@@ -662,6 +675,15 @@ static void note_pruned(struct verifier_env *env, uint32_t pc)
 		l->pruned++;
 }
 
+/* The kernel's bucket for states at pc whose innermost frame is st's
+ * (explored_state(): the instruction xor the frame's call site, -1 for
+ * the program's own frame, modulo the program's length). */
+static uint32_t bucket_of(const struct verifier_env *env, uint32_t pc, const struct vstate *st)
+{
+	uint32_t callsite = st->curframe ? st->frames[st->curframe]->callsite : UINT32_MAX;
+	return (pc ^ callsite) % (uint32_t)env->count;
+}
+
 /* Keeps a copy of st at pc, the current path's newest checkpoint. */
 static int store_state(struct verifier_env *env, uint32_t pc, const struct vstate *st)
 {
@@ -692,6 +714,7 @@ static int store_state(struct verifier_env *env, uint32_t pc, const struct vstat
 		l->kept++;
 	env->total_states++;
 	env->cur_states++;
+	env->bucket_states[bucket_of(env, pc, st)]++;
 	if (env->cur_states > env->peak_states)
 		env->peak_states = env->cur_states;
 	return 0;
@@ -723,21 +746,30 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 	bool helper_loop = isa_is_helper_call(&env->insns[pc]) &&
 	                   helper_calls_back(env->opts->helpers, (uint32_t)env->insns[pc].imm);
 	bool calls_back = helper_loop || (!may_goto && is_open_coded_loop_head(env, pc));
-	/* a callback's numbers were widened at its return already */
-	if ((calls_back || may_goto) && covered_at_loop_head(env, pc, st, !helper_loop))
+	/* an iterator's next call and may_goto: compared first, widened;
+	 * a helper's call back in the one pass below, as the kernel (its
+	 * numbers were widened at the callback's return already) */
+	if (((calls_back && !helper_loop) || may_goto) && covered_at_loop_head(env, pc, st, true))
 		return 1;
-	/* keep a state at every prune point (as the running kernel appears
-	 * to: its processed counts match this, not the older heuristic of
-	 * two jumps and eight instructions between states) */
-	bool add = true;
 	/* a long history since the last checkpoint is walked back again by
-	 * each precision check: the kernel keeps a state then, loop or not */
-	bool force = env->hist.marks > HIST_FORCE_CHECKPOINT;
-	uint32_t seen = 0;
+	 * each precision check: the kernel keeps a state then, loop or not,
+	 * and at every loop head */
+	bool force = calls_back || may_goto || env->hist.marks > HIST_FORCE_CHECKPOINT;
+	/* otherwise, as the kernel, a state only two jumps and eight
+	 * instructions after the last one kept */
+	bool add = force || (env->jmps - env->prev_jmps >= 2 && env->processed - env->prev_processed >= 8);
+	uint32_t seen = env->bucket_states[bucket_of(env, pc, st)];
 	for (struct explored **pp = &env->explored[pc]; *pp;) {
 		struct explored *e = *pp;
-		seen++;
-		if (e->branches) {
+		if (e->branches && helper_loop) {
+			/* the call met again with a state still being walked
+			 * covering in full: the callback's loop is at its
+			 * fixed point */
+			if (states_covered(env, pc, e->st, st, RANGE_WITHIN)) {
+				note_pruned(env, pc);
+				return fixed_point(env, pc, st, e) ? 1 : -ENOMEM;
+			}
+		} else if (e->branches) {
 			/* a state whose paths are still being walked proves
 			 * nothing yet; meeting it again unchanged on its own
 			 * path is a loop that never ends (the ancestry walk
@@ -745,7 +777,7 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			if (!calls_back && states_covered(env, pc, e->st, st, EXACT) && is_ancestor(e, env->parent))
 				return reject(env, -EINVAL, "infinite loop detected at insn %u", pc);
 			/* in a loop, iterations differ: keep states rarely */
-			if (!calls_back && !may_goto && !force && env->jmps - env->prev_jmps < 20 &&
+			if (!force && env->jmps - env->prev_jmps < 20 &&
 			    env->processed - env->prev_processed < 100)
 				add = false;
 		} else if (scc_incomplete(env, e)) {
@@ -773,12 +805,14 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			/* a state that rarely helps is dropped from the search;
 			 * its record stays on env->all for the parent links */
 			*pp = e->next;
+			env->bucket_states[bucket_of(env, pc, e->st)]--;
 			/* one still being walked stays for precision tracking's
 			 * walk back until its paths are done (path_done) */
-			if (!e->branches) {
+			if (!e->branches && !e->hist_kept) {
 				state_release(env, e->st);
 				e->st = NULL;
 				hist_free(&e->hist);
+				e->hist_freed = true;
 			}
 			e->dropped = true;
 			e->next = NULL;
@@ -787,8 +821,8 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 		}
 		pp = &e->next;
 	}
-	/* the kernel's max_states_per_insn: the most states a visit that
-	 * found none covering had to compare with */
+	/* the kernel's max_states_per_insn: the most states in the bucket
+	 * of a visit that found none covering */
 	if (seen > env->max_states_per_insn)
 		env->max_states_per_insn = seen;
 	return add ? store_state(env, pc, st) : 0;
@@ -812,4 +846,5 @@ void free_search_states(struct verifier_env *env)
 	free(env->explored);
 	free_packed_lists(env);
 	state_free(env->scratch);
+	free(env->bucket_states);
 }

@@ -578,7 +578,8 @@ static int prepare(struct verifier_env *env)
 	if (rc)
 		return rc;
 	env->explored = calloc(count, sizeof *env->explored);
-	if (!env->explored)
+	env->bucket_states = calloc(count, sizeof *env->bucket_states);
+	if (!env->explored || !env->bucket_states)
 		return error_set(err, -ENOMEM, -1, "out of memory");
 	if ((rc = cfg_check_structure(&env->cfg, err))) {
 		if (err->insn >= 0)
@@ -642,7 +643,7 @@ static int step(struct verifier_env *env, struct vstate *st, uint32_t pc, uint32
 	env->cur = (struct hist_entry){ .pc = pc, .frame = (uint8_t)st->curframe };
 	if (env->cfg.ops[pc]->format == FMT_EXIT && cur_frame(st)->callback_helper >= 0)
 		env->cur.flags = HIST_CALLBACK;
-	if (env->cfg.prune[pc]) {
+	if (env->cfg.prune[pc] & CFG_PRUNE_POINT) {
 		rc = visit(env, pc, st);
 		if (rc < 0) {
 			report(env, st, pc);
