@@ -87,6 +87,9 @@ struct explored {
 	uint32_t branches;        /* paths from here still being explored */
 	uint32_t hits, misses;
 	uint32_t pc;
+	/* where comparing it with a state last failed, checked first next
+	 * time (states.c) */
+	uint16_t miss_at;
 	bool all_precise;         /* every scalar here and before is precise */
 	struct scc_instance *inst; /* the walk through a loop it was kept in */
 	bool dropped;             /* out of the search (rarely helped) */

@@ -399,19 +399,18 @@ static bool reg_covered(const struct vreg *old, const struct vreg *cur, struct i
 	return true;
 }
 
-static bool stack_covered(const struct vframe *old, const struct vframe *cur, struct idmap *m, enum cover mode)
+/* Whether old's slot os covers cur's cs (NULL: cur has none there). */
+static bool slot_covered(const struct stack_slot *os, const struct stack_slot *cs, struct idmap *m, enum cover mode)
 {
 	bool exact = mode == EXACT;
-	for (uint32_t s = 0; s < old->slots; s++) {
-		const struct stack_slot *os = &old->stack[s];
-		const struct stack_slot *cs = s < cur->slots ? &cur->stack[s] : NULL;
-		bool ospill = false, oiter = false;
-		if (cs && !memcmp(os->type, cs->type, sizeof os->type)) {
-			/* the same bytes: the byte walk below would find nothing */
-			ospill = memchr(os->type, SLOT_SPILL, sizeof os->type) != NULL;
-			oiter = memchr(os->type, SLOT_ITER, sizeof os->type) != NULL;
-			goto spilled;
+	bool ospill = false, oiter = false;
+	if (cs && !memcmp(os->type, cs->type, sizeof os->type)) {
+		/* the same bytes: only what they hold is left to compare */
+		for (int b = 0; b < 8; b++) {
+			ospill |= os->type[b] == SLOT_SPILL;
+			oiter |= os->type[b] == SLOT_ITER;
 		}
+	} else {
 		for (int b = 0; b < 8; b++) {
 			uint8_t ot = os->type[b];
 			uint8_t ct = cs ? cs->type[b] : SLOT_INVALID;
@@ -429,14 +428,26 @@ static bool stack_covered(const struct vframe *old, const struct vframe *cur, st
 				continue;
 			return false;
 		}
-spilled:
-		if (ospill && !reg_covered(&os->spilled, &cs->spilled, m, mode))
-			return false;
-		if (oiter && (!iter_slots_covered(&os->spilled, &cs->spilled, exact) ||
-		              !ids_match(m, os->spilled.ref_id, cs->spilled.ref_id)))
-			return false;
 	}
-	if (exact) {
+	if (ospill && !reg_covered(&os->spilled, &cs->spilled, m, mode))
+		return false;
+	if (oiter && (!iter_slots_covered(&os->spilled, &cs->spilled, exact) ||
+	              !ids_match(m, os->spilled.ref_id, cs->spilled.ref_id)))
+		return false;
+	return true;
+}
+
+/* Whether old's stack covers cur's; if not, *failed is the slot of old
+ * that did not (unchanged if it is a slot only cur uses). */
+static bool stack_covered(const struct vframe *old, const struct vframe *cur, struct idmap *m, enum cover mode,
+                          uint32_t *failed)
+{
+	for (uint32_t s = 0; s < old->slots; s++)
+		if (!slot_covered(&old->stack[s], s < cur->slots ? &cur->stack[s] : NULL, m, mode)) {
+			*failed = s;
+			return false;
+		}
+	if (mode == EXACT) {
 		for (uint32_t s = old->slots; s < cur->slots; s++)
 			for (int b = 0; b < 8; b++)
 				if (cur->stack[s].type[b] != SLOT_INVALID)
@@ -445,13 +456,49 @@ spilled:
 	return true;
 }
 
-static bool states_covered(const struct verifier_env *env, uint32_t pc, const struct vstate *old, const struct vstate *cur,
-                    enum cover mode)
+/* Where a comparison against a kept state failed last (struct explored's
+ * miss_at): a register or stack slot of a frame, 0 for none. */
+#define MISS_SLOT0 10
+#define MISS_PER_FRAME (MISS_SLOT0 + STACK_SLOTS)
+
+static uint16_t miss_at(uint32_t fi, uint32_t what)
 {
+	return (uint16_t)(1 + fi * MISS_PER_FRAME + what);
+}
+
+/* Whether the register or slot where old last failed to cover a state
+ * fails on cur too.  Only a quick no: each part of the comparison holds
+ * or fails alone (the renaming of ids too: a pair clashing here clashes
+ * among all of them), so a part failing makes the whole fail, and the
+ * next state at a loop's head usually fails where the last one did. */
+static bool fails_where_last(const struct verifier_env *env, uint32_t pc, const struct vstate *old,
+                             const struct vstate *cur, enum cover mode, uint16_t last)
+{
+	uint32_t fi = (last - 1u) / MISS_PER_FRAME, what = (last - 1u) % MISS_PER_FRAME;
+	if (fi > old->curframe)
+		return false;
+	const struct vframe *of = old->frames[fi], *cf = cur->frames[fi];
+	struct idmap m;
+	m.n = m.tmp = 0;
+	if (what < MISS_SLOT0) {
+		if (mode != EXACT && !(live_regs(env, pc, old, fi) & (1u << what)))
+			return false;
+		return !reg_covered(&of->regs[what], &cf->regs[what], &m, mode);
+	}
+	uint32_t s = what - MISS_SLOT0;
+	return s < of->slots && !slot_covered(&of->stack[s], s < cf->slots ? &cf->stack[s] : NULL, &m, mode);
+}
+
+static bool states_covered(const struct verifier_env *env, uint32_t pc, struct explored *e, const struct vstate *cur,
+                           enum cover mode)
+{
+	const struct vstate *old = e->st;
 	bool exact = mode == EXACT;
 	if (old->curframe != cur->curframe || old->ref_count != cur->ref_count || old->lock_map != cur->lock_map ||
 	    !old->lock_id != !cur->lock_id ||
 	    (exact && (old->may_goto_depth != cur->may_goto_depth || old->callback_depth != cur->callback_depth)))
+		return false;
+	if (e->miss_at && fails_where_last(env, pc, old, cur, mode, e->miss_at))
 		return false;
 	/* only the pairs in use are read: clearing the arrays costs more than
 	 * the comparison (this runs for every state kept at a prune point) */
@@ -469,11 +516,17 @@ static bool states_covered(const struct verifier_env *env, uint32_t pc, const st
 		for (int i = 0; i < 10; i++) {
 			if (!(live & (1u << i)) && !exact)
 				continue;
-			if (!reg_covered(&of->regs[i], &cf->regs[i], &m, mode))
+			if (!reg_covered(&of->regs[i], &cf->regs[i], &m, mode)) {
+				e->miss_at = miss_at(fi, (uint32_t)i);
 				return false;
+			}
 		}
-		if (!stack_covered(of, cf, &m, mode))
+		uint32_t slot = STACK_SLOTS;
+		if (!stack_covered(of, cf, &m, mode, &slot)) {
+			if (slot < STACK_SLOTS)
+				e->miss_at = miss_at(fi, MISS_SLOT0 + slot);
 			return false;
+		}
 	}
 	for (uint32_t i = 0; i < old->ref_count; i++)
 		if (!ids_match(&m, old->refs[i].id, cur->refs[i].id))
@@ -649,14 +702,14 @@ static bool covered_at_loop_head(struct verifier_env *env, uint32_t pc, struct v
 {
 	uint32_t seen = 0;
 	for (struct explored *e = env->explored[pc]; e; e = e->next) {
-		if (states_covered(env, pc, e->st, st, RANGE_WITHIN) && loop_head_may_prune(env, pc, e->st, st))
+		if (states_covered(env, pc, e, st, RANGE_WITHIN) && loop_head_may_prune(env, pc, e->st, st))
 			return fixed_point(env, pc, st, e);
 		seen++;
 	}
 	if (widens && seen >= 2 && env->explored[pc]->st) {
 		widen(st, env->explored[pc]->st);
 		for (struct explored *e = env->explored[pc]; e; e = e->next)
-			if (states_covered(env, pc, e->st, st, RANGE_WITHIN) && loop_head_may_prune(env, pc, e->st, st))
+			if (states_covered(env, pc, e, st, RANGE_WITHIN) && loop_head_may_prune(env, pc, e->st, st))
 				return fixed_point(env, pc, st, e);
 	}
 	return false;
@@ -765,7 +818,7 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			/* the call met again with a state still being walked
 			 * covering in full: the callback's loop is at its
 			 * fixed point */
-			if (states_covered(env, pc, e->st, st, RANGE_WITHIN)) {
+			if (states_covered(env, pc, e, st, RANGE_WITHIN)) {
 				note_pruned(env, pc);
 				return fixed_point(env, pc, st, e) ? 1 : -ENOMEM;
 			}
@@ -774,7 +827,7 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			 * nothing yet; meeting it again unchanged on its own
 			 * path is a loop that never ends (the ancestry walk
 			 * last: a path may have tens of thousands of states) */
-			if (!calls_back && states_covered(env, pc, e->st, st, EXACT) && is_ancestor(e, env->parent))
+			if (!calls_back && states_covered(env, pc, e, st, EXACT) && is_ancestor(e, env->parent))
 				return reject(env, -EINVAL, "infinite loop detected at insn %u", pc);
 			/* in a loop, iterations differ: keep states rarely */
 			if (!force && env->jmps - env->prev_jmps < 20 &&
@@ -783,11 +836,11 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 		} else if (scc_incomplete(env, e)) {
 			/* e's loop is still being walked: its marks are not
 			 * final, so every number of e must cover st's */
-			if (states_covered(env, pc, e->st, st, RANGE_WITHIN)) {
+			if (states_covered(env, pc, e, st, RANGE_WITHIN)) {
 				note_pruned(env, pc);
 				return fixed_point(env, pc, st, e) ? 1 : -ENOMEM;
 			}
-		} else if (states_covered(env, pc, e->st, st, NOT_EXACT)) {
+		} else if (states_covered(env, pc, e, st, NOT_EXACT)) {
 			e->hits++;
 			note_pruned(env, pc);
 			/* this path's future is e's: what e's relied on is
