@@ -4,6 +4,15 @@
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpfvm-cli-XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 fails=0 passes=0
+# skip_in_sanitized_build BUILD [WHICH]: a test of traced targets skips
+# (exit 77) in the sanitizer build, where the agent it loads into them is
+# not built; WHICH names the test that runs it in the plain build instead
+skip_in_sanitized_build() {
+	[ "$1" = sanitized ] || return 0
+	echo "skipped: the sanitizer build (the traced target and its agent are built without sanitizers;"
+	echo "the plain build runs this test${2:+, $2})"
+	exit 77
+}
 # expect STATUS PATTERN CMD...: the command exits STATUS within 20 seconds
 # (a timeout is status 124) and prints PATTERN
 expect() {

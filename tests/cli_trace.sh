@@ -11,12 +11,8 @@
 # Usage: cli_trace.sh BPFVM TRACE_DIR plain|sanitized
 set -u
 bpfvm=$1 dir=$2 build=$3
-if [ "$build" = sanitized ]; then
-	echo "skipped: the sanitizer build (the traced target and its agent are built without sanitizers;"
-	echo "the plain build runs this test)"
-	exit 77
-fi
 source "$(dirname "$0")/cli_lib.sh"
+skip_in_sanitized_build "$build"
 target=$dir/trace_target counts=$dir/trace_counts.bpf.o bad=$dir/trace_bad.bpf.o libc=$dir/trace_libc.bpf.o
 
 # slot N of map `counts` in the JSON lines of file F

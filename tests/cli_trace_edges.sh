@@ -13,12 +13,8 @@
 # Usage: cli_trace_edges.sh BPFVM TRACE_DIR plain|sanitized
 set -u
 bpfvm=$1 dir=$2 build=$3
-if [ "$build" = sanitized ]; then
-	echo "skipped: the sanitizer build (the traced target and its agent are built without sanitizers;"
-	echo "the plain build runs this test)"
-	exit 77
-fi
 source "$(dirname "$0")/cli_lib.sh"
+skip_in_sanitized_build "$build"
 target=$dir/trace_target
 
 # recursion: every malloc(16) of the target counted once; the runtime's

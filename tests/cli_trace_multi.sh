@@ -11,12 +11,8 @@
 # Usage: cli_trace_multi.sh BPFVM TRACE_DIR plain|sanitized
 set -u
 bpfvm=$1 dir=$2 build=$3
-if [ "$build" = sanitized ]; then
-	echo "skipped: the sanitizer build (the traced target and its agent are built without sanitizers;"
-	echo "the plain build runs this test)"
-	exit 77
-fi
 source "$(dirname "$0")/cli_lib.sh"
+skip_in_sanitized_build "$build"
 target=$dir/multi_target obj=$dir/trace_multi.bpf.o bad=$dir/trace_multi_bad.bpf.o
 
 # value of MAP at KEY in the JSON lines of file F: value F MAP KEY

@@ -16,12 +16,8 @@
 set -u
 bpfvm=$1 target=$2 obj=$3 build=$4
 cycles=${5:-${BPFVM_ATTACH_STRESS_AGENT_CYCLES:-$([ -n "${CI:-}" ] && echo 20 || echo 100)}}
-if [ "$build" = sanitized ]; then
-	echo "skipped: the sanitizer build (the traced target and its agent are built without sanitizers;"
-	echo "the plain build runs this test)"
-	exit 77
-fi
 source "$(dirname "$0")/../cli_lib.sh"
+skip_in_sanitized_build "$build"
 
 # wait_for FILE PATTERN [COUNT]: up to 10 s for COUNT lines matching
 wait_for() {
