@@ -7,12 +7,8 @@
 # Usage: cli_examples_trace.sh BPFVM EXAMPLES_TRACE_DIR TARGET plain|sanitized
 set -u
 bpfvm=$1 dir=$2 target=$3 build=$4
-if [ "$build" = sanitized ]; then
-	echo "skipped: the sanitizer build (the traced target and its agent are built without sanitizers;"
-	echo "the plain build runs this test, as cli_trace)"
-	exit 77
-fi
 source "$(dirname "$0")/cli_lib.sh"
+skip_in_sanitized_build "$build" "as cli_trace"
 
 # funclatency: 5 naps of 4.3 ms, 3 of 17 ms.  A nap is never shorter, so
 # the 4.3 ms ones are in slot 22 (2^22..2^23-1 ns) or above, the 17 ms

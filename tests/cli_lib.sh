@@ -4,6 +4,26 @@
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpfvm-cli-XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 fails=0 passes=0
+# wait_for FILE PATTERN [COUNT]: up to 10 s for COUNT lines of FILE
+# matching PATTERN (the file may not be made yet)
+wait_for() {
+	for _ in $(seq 100); do
+		local n
+		n=$(grep -cE -- "$2" "$1" 2>/dev/null)
+		[ "${n:-0}" -ge "${3:-1}" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# skip_in_sanitized_build BUILD [WHICH]: a test of traced targets skips
+# (exit 77) in the sanitizer build, where the agent it loads into them is
+# not built; WHICH names the test that runs it in the plain build instead
+skip_in_sanitized_build() {
+	[ "$1" = sanitized ] || return 0
+	echo "skipped: the sanitizer build (the traced target and its agent are built without sanitizers;"
+	echo "the plain build runs this test${2:+, $2})"
+	exit 77
+}
 # expect STATUS PATTERN CMD...: the command exits STATUS within 20 seconds
 # (a timeout is status 124) and prints PATTERN
 expect() {

@@ -10,12 +10,8 @@
 # Usage: cli_trace_displaced.sh BPFVM TRACE_DIR plain|sanitized
 set -u
 bpfvm=$1 dir=$2 build=$3
-if [ "$build" = sanitized ]; then
-	echo "skipped: the sanitizer build (the traced target and its agent are built without sanitizers;"
-	echo "the plain build runs this test)"
-	exit 77
-fi
 source "$(dirname "$0")/cli_lib.sh"
+skip_in_sanitized_build "$build"
 target=$dir/multi_target obj=$dir/trace_displaced_call.bpf.o
 
 # the file address after nest_caller's call of nest_leaf

@@ -13,12 +13,8 @@
 # Usage: cli_trace_edges.sh BPFVM TRACE_DIR plain|sanitized
 set -u
 bpfvm=$1 dir=$2 build=$3
-if [ "$build" = sanitized ]; then
-	echo "skipped: the sanitizer build (the traced target and its agent are built without sanitizers;"
-	echo "the plain build runs this test)"
-	exit 77
-fi
 source "$(dirname "$0")/cli_lib.sh"
+skip_in_sanitized_build "$build"
 target=$dir/trace_target
 
 # recursion: every malloc(16) of the target counted once; the runtime's
@@ -43,13 +39,6 @@ mkfifo "$tmp/in"
 "$target" serve <"$tmp/in" >"$tmp/serve.out" 2>&1 &
 serve_pid=$!
 exec 7>"$tmp/in"
-wait_for() {   # wait_for FILE PATTERN: up to 10 s for a line matching
-	for _ in $(seq 100); do
-		grep -qE -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 check "serve: ready" wait_for "$tmp/serve.out" '^ready'
 "$bpfvm" trace "$dir/trace_malloc.bpf.o" -j --dump-maps --stats --pid "$serve_pid" >"$tmp/pid.out" 2>&1 &
 trace_pid=$!

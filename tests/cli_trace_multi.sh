@@ -11,12 +11,8 @@
 # Usage: cli_trace_multi.sh BPFVM TRACE_DIR plain|sanitized
 set -u
 bpfvm=$1 dir=$2 build=$3
-if [ "$build" = sanitized ]; then
-	echo "skipped: the sanitizer build (the traced target and its agent are built without sanitizers;"
-	echo "the plain build runs this test)"
-	exit 77
-fi
 source "$(dirname "$0")/cli_lib.sh"
+skip_in_sanitized_build "$build"
 target=$dir/multi_target obj=$dir/trace_multi.bpf.o bad=$dir/trace_multi_bad.bpf.o
 
 # value of MAP at KEY in the JSON lines of file F: value F MAP KEY
@@ -98,15 +94,6 @@ mkfifo "$fifo"
 "$target" serve <"$fifo" >"$tmp/target.out" 2>&1 &
 target_pid=$!
 exec 7>"$fifo"
-wait_for() {   # wait_for FILE PATTERN [COUNT]: up to 10 s for COUNT lines matching
-	for _ in $(seq 100); do
-		local n
-		n=$(grep -cE -- "$2" "$1" 2>/dev/null)
-		[ "${n:-0}" -ge "${3:-1}" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 check "target ready" wait_for "$tmp/target.out" '^ready'
 "$bpfvm" trace "$obj" -j --dump-maps --prog count_entry --prog sum_return --pid "$target_pid" >"$tmp/pid.out" 2>&1 &
 trace_pid=$!

@@ -51,6 +51,16 @@
  * (XDP_PASS there, as the kernel's cpumap builds an skb on that CPU).
  * An inbox is a bounded array under a mutex that only redirects touch;
  * its owner is woken through an eventfd.
+ *
+ * Devices as redirects find them (the kernel's xdp_ok_fwd_dev and
+ * dev_map_notification): a frame longer than the target's MTU and
+ * Ethernet header is not sent (a unicast redirect is then an error; a
+ * broadcast skips that copy).  MTUs are cached by ifindex; each host
+ * listens for link changes (RTM_NEWLINK, RTM_DELLINK on a NETLINK_ROUTE
+ * socket in queue 0's poll set), which keep the cache current and, when a
+ * device is deleted, empty every devmap entry naming it
+ * (map_devmap_forget_device), so that a later bpf_redirect_map on that
+ * key gives the flags' fallback, as in the kernel.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -60,6 +70,8 @@
 #include <linux/if_link.h>
 #include <linux/if_tun.h>
 #include <linux/if_xdp.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
@@ -104,6 +116,11 @@
 #define COALESCE_DEFAULT_US 100u
 #define COALESCE_MAX_US 1000u
 #define WORKER_TIMER_SLACK_NS 1000ul
+/* A worker's poll set: its socket, its inbox, the TAP, link changes
+ * (the last two queue 0's only). */
+enum { POLL_SOCKET, POLL_INBOX, POLL_TAP, POLL_LINKS, POLL_FDS };
+#define MTU_SLOTS 64u
+#define MTU_UNKNOWN UINT32_MAX
 
 /* One counter per field of bpfvm_xdp_stats that the worker counts. */
 enum counter { C_RX, C_PASS, C_DROP, C_TX, C_REDIRECT, C_ABORTED, C_RUN_ERRORS, C_STACK_TX, C_TX_RING_FULL,
@@ -151,6 +168,7 @@ struct bpfvm_xdp_host {
 	uint32_t upper_ifindex[MAX_UPPERS];   /* bridges, bonds the interface is part of */
 	uint32_t upper_count;
 	int tap_fd;
+	int link_fd;                  /* NETLINK_ROUTE, RTMGRP_LINK: link changes */
 	bpfvm_hook *hook;
 	uint32_t queue_count;
 	uint64_t coalesce_ns;         /* each queue's (struct xdp_queue) */
@@ -168,6 +186,9 @@ static struct bpfvm_xdp_host *hosts[MAX_HOSTS];
 /* Sends to devices no host serves (created on first use). */
 static pthread_once_t raw_once = PTHREAD_ONCE_INIT;
 static int raw_fd = -1;
+/* The MTUs of the devices redirects reach: ifindex << 32 | mtu, in the
+ * slot of ifindex % MTU_SLOTS (another device there evicts it); 0: empty. */
+static _Atomic uint64_t mtu_cache[MTU_SLOTS];
 
 uint32_t bpfvm_xdp_max_mtu(void)
 {
@@ -250,6 +271,83 @@ static void pass_to_stack(struct xdp_queue *q, const uint8_t *data, uint32_t len
 {
 	if (write(q->host->tap_fd, data, len) != (ssize_t)len)
 		count(q, C_TAP_ERRORS);
+}
+
+/* ---- devices redirects reach ------------------------------------------------ */
+
+static void mtu_remember(uint32_t ifindex, uint32_t mtu)
+{
+	atomic_store_explicit(&mtu_cache[ifindex % MTU_SLOTS], (uint64_t)ifindex << 32 | mtu, memory_order_relaxed);
+}
+
+static void mtu_forget(uint32_t ifindex)
+{
+	_Atomic uint64_t *slot = &mtu_cache[ifindex % MTU_SLOTS];
+	uint64_t cached = atomic_load_explicit(slot, memory_order_relaxed);
+	if (cached >> 32 == ifindex)
+		atomic_compare_exchange_strong(slot, &cached, 0);
+}
+
+/* The device's MTU, read once (SIOCGIFMTU) then cached; MTU_UNKNOWN for
+ * a device that does not exist (its send fails anyway). */
+static uint32_t device_mtu(uint32_t ifindex)
+{
+	uint64_t cached = atomic_load_explicit(&mtu_cache[ifindex % MTU_SLOTS], memory_order_relaxed);
+	if (cached && cached >> 32 == ifindex)
+		return (uint32_t)cached;
+	struct ifreq r = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool known = s >= 0 && if_indextoname(ifindex, r.ifr_name) && ioctl(s, SIOCGIFMTU, &r) == 0 && r.ifr_mtu >= 0;
+	if (s >= 0)
+		close(s);
+	if (!known)
+		return MTU_UNKNOWN;
+	mtu_remember(ifindex, (uint32_t)r.ifr_mtu);
+	return (uint32_t)r.ifr_mtu;
+}
+
+/* xdp_ok_fwd_dev(): a frame longer than the device's MTU and Ethernet
+ * header does not go out of it (-EMSGSIZE). */
+static bool fits_device(uint32_t ifindex, uint32_t len)
+{
+	return (uint64_t)len <= (uint64_t)device_mtu(ifindex) + ETH_HLEN_;
+}
+
+/* One link message: a new MTU remembered; a deleted device forgotten,
+ * here and in every devmap of the process (dev_map_notification). */
+static void link_event(struct nlmsghdr *m)
+{
+	if ((m->nlmsg_type != RTM_NEWLINK && m->nlmsg_type != RTM_DELLINK) ||
+	    m->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
+		return;
+	struct ifinfomsg *info = NLMSG_DATA(m);
+	uint32_t ifindex = (uint32_t)info->ifi_index;
+	if (m->nlmsg_type == RTM_DELLINK) {
+		mtu_forget(ifindex);
+		map_devmap_forget_device(ifindex);
+		return;
+	}
+	int len = (int)IFLA_PAYLOAD(m);
+	for (struct rtattr *a = IFLA_RTA(info); RTA_OK(a, len); a = RTA_NEXT(a, len))
+		if (a->rta_type == IFLA_MTU && RTA_PAYLOAD(a) >= sizeof(uint32_t))
+			mtu_remember(ifindex, *(uint32_t *)RTA_DATA(a));
+}
+
+/* Every link message waiting (one lost to a full socket buffer, ENOBUFS,
+ * leaves its device's entries as they were). */
+static void link_events(struct bpfvm_xdp_host *h)
+{
+	_Alignas(struct nlmsghdr) char buf[8192];
+	for (;;) {
+		ssize_t got = recv(h->link_fd, buf, sizeof buf, MSG_DONTWAIT);
+		if (got < 0 && errno == ENOBUFS)
+			continue;
+		if (got <= 0)
+			return;
+		int len = (int)got;
+		for (struct nlmsghdr *m = (struct nlmsghdr *)buf; NLMSG_OK(m, len); m = NLMSG_NEXT(m, len))
+			link_event(m);
+	}
 }
 
 /* ---- redirects ------------------------------------------------------------ */
@@ -386,7 +484,7 @@ static bool redirect_broadcast(struct xdp_queue *q, const struct run_redirect *r
 	}
 	bool exclude = r->flags & BPF_F_EXCLUDE_INGRESS;
 	for (uint32_t i = 0; i < n; i++) {
-		if (exclude && is_ingress(q->host, targets[i]))
+		if ((exclude && is_ingress(q->host, targets[i])) || !fits_device(targets[i], len))
 			continue;
 		if (targets[i] == (uint32_t)q->host->ifindex)
 			tx_copy(q, data, len);
@@ -407,7 +505,8 @@ static bool redirect(struct xdp_queue *q, uint8_t *data, uint32_t len)
 	switch (r.kind) {
 	case RUN_REDIRECT_IFINDEX:
 	case RUN_REDIRECT_DEVMAP:
-		taken = redirect_to_device(q, r.ifindex, data, len, &ok);
+		if (fits_device(r.ifindex, len))
+			taken = redirect_to_device(q, r.ifindex, data, len, &ok);
 		break;
 	case RUN_REDIRECT_DEVMAP_BROADCAST:
 		ok = redirect_broadcast(q, &r, data, len);
@@ -540,19 +639,19 @@ static uint64_t monotonic_ns(void)
 }
 
 /* Until there is work (or a timeout): poll's return. */
-static int wait_for_work(struct xdp_queue *q, struct pollfd fds[3], const struct rx_pacing *p)
+static int wait_for_work(struct xdp_queue *q, struct pollfd fds[POLL_FDS], const struct rx_pacing *p)
 {
 	if (p->coalescing) {
 		struct timespec sleep = { .tv_nsec = (long)q->coalesce_ns };
-		int socket_fd = fds[0].fd;
-		fds[0].fd = -1;   /* left out: its frames wait for the sleep's end */
-		int rc = ppoll(fds, 3, &sleep, NULL);
-		fds[0].fd = socket_fd;
+		int socket_fd = fds[POLL_SOCKET].fd;
+		fds[POLL_SOCKET].fd = -1;   /* left out: its frames wait for the sleep's end */
+		int rc = ppoll(fds, POLL_FDS, &sleep, NULL);
+		fds[POLL_SOCKET].fd = socket_fd;
 		return rc;
 	}
 	/* the completion ring is only reaped when woken: keep polling
 	 * briefly while frames are out */
-	return poll(fds, 3, q->tx_pending || q->free_count < FRAME_COUNT / 2 ? 1 : 100);
+	return poll(fds, POLL_FDS, q->tx_pending || q->free_count < FRAME_COUNT / 2 ? 1 : 100);
 }
 
 /* After a wake-up that found `frames`: whether the next one coalesces. */
@@ -579,9 +678,12 @@ static void *worker(void *arg)
 	struct bpfvm_xdp_host *h = q->host;
 	bpfvm_hook_thread_prepare(NULL);
 	prctl(PR_SET_TIMERSLACK, WORKER_TIMER_SLACK_NS);
-	struct pollfd fds[3] = { { .fd = xsk_socket__fd(q->xsk), .events = POLLIN },
-	                         { .fd = q->inbox->wake_fd, .events = POLLIN },
-	                         { .fd = q->index == 0 ? h->tap_fd : -1, .events = POLLIN } };
+	struct pollfd fds[POLL_FDS] = {
+		[POLL_SOCKET] = { .fd = xsk_socket__fd(q->xsk), .events = POLLIN },
+		[POLL_INBOX] = { .fd = q->inbox->wake_fd, .events = POLLIN },
+		[POLL_TAP] = { .fd = q->index == 0 ? h->tap_fd : -1, .events = POLLIN },
+		[POLL_LINKS] = { .fd = q->index == 0 ? h->link_fd : -1, .events = POLLIN },
+	};
 	struct rx_pacing pacing = { .bursty = true };
 	while (!atomic_load_explicit(&h->stop, memory_order_relaxed)) {
 		complete_tx(q);
@@ -589,10 +691,12 @@ static void *worker(void *arg)
 		int rc = wait_for_work(q, fds, &pacing);
 		if (rc < 0 && errno != EINTR)
 			break;
+		if (rc > 0 && (fds[POLL_LINKS].revents & POLLIN))   /* before the frames that may follow them */
+			link_events(h);
 		pacing_update(&pacing, q->coalesce_ns, receive(q));
 		if (atomic_load_explicit(&q->inbox->count, memory_order_relaxed))
 			inbox_drain(q);
-		if (rc > 0 && (fds[2].revents & POLLIN))   /* not a read() a wake-up for nothing */
+		if (rc > 0 && (fds[POLL_TAP].revents & POLLIN))   /* not a read() a wake-up for nothing */
 			stack_to_wire(q);
 		kick_tx(q);
 	}
@@ -747,6 +851,16 @@ static int tap_create(struct bpfvm_xdp_host *h, const struct ifreq *mac, int mtu
 	return rc;
 }
 
+/* Link changes (MTUs, deleted devices) for the redirects' checks. */
+static int link_listen(struct bpfvm_xdp_host *h, bpfvm_error *err)
+{
+	h->link_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	struct sockaddr_nl groups = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	if (h->link_fd < 0 || bind(h->link_fd, (struct sockaddr *)&groups, sizeof groups))
+		return error_set(err, -errno, -1, "xdp: a netlink socket for link changes: %s", strerror(errno));
+	return 0;
+}
+
 /* The interface, its size limits, and the TAP. */
 static int host_prepare(struct bpfvm_xdp_host *h, const bpfvm_xdp_opts *o, bpfvm_error *err)
 {
@@ -784,6 +898,10 @@ static int host_prepare(struct bpfvm_xdp_host *h, const bpfvm_xdp_opts *o, bpfvm
 		                 "holds after XDP's %u bytes of headroom and %u of tailroom and the Ethernet header "
 		                 "(ip link set dev %s mtu %u)", o->ifname, mtu, bpfvm_xdp_max_mtu(), FRAME_SIZE,
 		                 PACKET_HEADROOM, PACKET_TAILROOM, o->ifname, bpfvm_xdp_max_mtu());
+	mtu_remember((uint32_t)h->ifindex, (uint32_t)mtu);
+	rc = link_listen(h, err);
+	if (rc)
+		return rc;
 	if (o->tap_name)
 		snprintf(h->tap_name, sizeof h->tap_name, "%s", o->tap_name);
 	else
@@ -827,6 +945,8 @@ static void host_free(struct bpfvm_xdp_host *h)
 		queue_free(h->queues[i]);
 	if (h->tap_fd >= 0)
 		close(h->tap_fd);
+	if (h->link_fd >= 0)
+		close(h->link_fd);
 	free(h);
 }
 
@@ -870,6 +990,7 @@ int bpfvm_xdp_attach(const bpfvm_xdp_opts *opts, bpfvm_xdp_host **out, bpfvm_err
 	if (!h)
 		return error_set(err, -ENOMEM, -1, "xdp: out of memory");
 	h->tap_fd = -1;
+	h->link_fd = -1;
 	h->steer = (struct xdp_steer){ .lock_fd = -1, .map_fd = -1, .prog_fd = -1 };
 	rc = host_prepare(h, &o, err);
 	if (!rc)

@@ -5,7 +5,9 @@
  * Owns: the kernel's rules for these maps (dev_map_init_map,
  * dev_map_update_elem, dev_map_hash_update_elem, their delete, lookup and
  * get_next_key), their storage in the arena, and map_devmap_entry() and
- * map_devmap_targets() for bpf_redirect_map (one entry, or a broadcast).
+ * map_devmap_targets() for bpf_redirect_map (one entry, or a broadcast),
+ * and the process's registry of its devmaps, which
+ * map_devmap_forget_device() empties of a device that is gone.
  *
  * A value is struct bpf_devmap_val: the ifindex (4-byte values), then the
  * devmap program's fd (8-byte values; a lookup gives back its id).  The
@@ -29,6 +31,8 @@
  * not done, never half done).
  */
 #include <net/if.h>
+#include <pthread.h>
+#include <stdlib.h>
 
 #include "maps/map_internal.h"
 #include "maps/xdp_maps.h"
@@ -124,12 +128,59 @@ static int devmap_init(bpfvm_map *m, bpfvm_error *err)
 	return 0;
 }
 
+/* ---- the process's devmaps ------------------------------------------------
+ *
+ * The kernel empties every devmap entry naming a device when the device
+ * unregisters (dev_map_notification, NETDEV_UNREGISTER).  Here the host
+ * that hears of it (RTM_DELLINK) empties the devmaps this process has
+ * open: a map is in the registry from its attach to its destroy, so the
+ * registry's lock keeps it mapped while a walk reads it. */
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static bpfvm_map **registry;
+static size_t registry_len, registry_cap;
+
+static int registry_add(bpfvm_map *m, bpfvm_error *err)
+{
+	pthread_mutex_lock(&registry_lock);
+	if (registry_len == registry_cap) {
+		size_t cap = registry_cap ? registry_cap * 2 : 8;
+		bpfvm_map **grown = realloc(registry, cap * sizeof *grown);
+		if (!grown) {
+			pthread_mutex_unlock(&registry_lock);
+			return map_error(err, -ENOMEM, "out of memory registering %s '%s'", map_type_label(m->type),
+			                 m->name);
+		}
+		registry = grown;
+		registry_cap = cap;
+	}
+	registry[registry_len++] = m;
+	pthread_mutex_unlock(&registry_lock);
+	return 0;
+}
+
+/* (Also for a map whose attach failed: then it is not there.) */
+static void registry_remove(bpfvm_map *m)
+{
+	pthread_mutex_lock(&registry_lock);
+	for (size_t i = 0; i < registry_len; i++)
+		if (registry[i] == m) {
+			registry[i] = registry[--registry_len];
+			break;
+		}
+	pthread_mutex_unlock(&registry_lock);
+}
+
 /* What the kernel sets on every devmap: programs only read the values. */
 static int devmap_attach(bpfvm_map *m, bpfvm_error *err)
 {
-	(void)err;
 	m->map_flags |= BPFVM_F_RDONLY_PROG;
-	return 0;
+	return registry_add(m, err);
+}
+
+static void devmap_destroy(bpfvm_map *m)
+{
+	registry_remove(m);
 }
 
 static uint32_t key_of(const void *key)
@@ -339,6 +390,17 @@ static int hash_sys_update(bpfvm_map *m, const void *key, const void *value, uin
 	return rc;
 }
 
+/* Element i (key k, after prev) out of the table, under the lock. */
+static void hash_remove(const bpfvm_map *m, uint32_t k, uint32_t i, uint32_t prev)
+{
+	struct dev_hash_state *s = hash_state(m);
+	elem(m, i)->live = 0;
+	hash_unlink(m, k, i, prev);
+	elem(m, i)->next = s->free_head;
+	s->free_head = i;
+	s->count--;
+}
+
 static int hash_sys_delete(bpfvm_map *m, const void *key, bpfvm_error *err)
 {
 	(void)err;
@@ -346,13 +408,8 @@ static int hash_sys_delete(bpfvm_map *m, const void *key, bpfvm_error *err)
 	uint32_t k = key_of(key), prev;
 	hash_lock(m);
 	uint32_t i = hash_find(m, k, &prev);
-	if (i != ARENA_NO_INDEX) {
-		elem(m, i)->live = 0;
-		hash_unlink(m, k, i, prev);
-		elem(m, i)->next = s->free_head;
-		s->free_head = i;
-		s->count--;
-	}
+	if (i != ARENA_NO_INDEX)
+		hash_remove(m, k, i, prev);
 	spin_unlock(&s->lock);
 	return i == ARENA_NO_INDEX ? -ENOENT : 0;
 }
@@ -450,6 +507,50 @@ uint32_t map_devmap_targets(bpfvm_map *m, uint32_t *ifindexes, uint32_t cap)
 	return n;
 }
 
+/* ---- devices that are gone -------------------------------------------------- */
+
+/* The array form: each slot naming it back to 0, unless an update
+ * replaced it meanwhile (a compare-exchange). */
+static void array_forget(bpfvm_map *m, uint32_t ifindex)
+{
+	for (uint32_t k = 0; k < m->max_entries; k++) {
+		uint64_t v = __atomic_load_n(array_slot(m, k), __ATOMIC_ACQUIRE);
+		if (v && (uint32_t)v == ifindex)
+			__atomic_compare_exchange_n(array_slot(m, k), &v, 0, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	}
+}
+
+/* The hash form: each element naming it deleted, bucket by bucket. */
+static void hash_forget(bpfvm_map *m, uint32_t ifindex)
+{
+	struct dev_hash_state *s = hash_state(m);
+	hash_lock(m);
+	for (uint32_t b = 0; b < m->n[0]; b++) {
+		uint32_t i = buckets(m)[b], prev = ARENA_NO_INDEX;
+		for (uint32_t steps = 0; index_ok(i, m->max_entries) && steps < m->max_entries; steps++) {
+			uint32_t next = elem(m, i)->next;
+			if ((uint32_t)elem(m, i)->value == ifindex)
+				hash_remove(m, elem(m, i)->key, i, prev);
+			else
+				prev = i;
+			i = next;
+		}
+	}
+	spin_unlock(&s->lock);
+}
+
+void map_devmap_forget_device(uint32_t ifindex)
+{
+	pthread_mutex_lock(&registry_lock);
+	for (size_t i = 0; i < registry_len; i++) {
+		if (is_hash(registry[i]))
+			hash_forget(registry[i], ifindex);
+		else
+			array_forget(registry[i], ifindex);
+	}
+	pthread_mutex_unlock(&registry_lock);
+}
+
 #define DEVMAP_HELPERS (MAP_HELPER_BIT(MAP_HELPER_LOOKUP) | MAP_HELPER_BIT(MAP_HELPER_REDIRECT))
 
 const struct map_ops map_devmap_ops = {
@@ -457,6 +558,7 @@ const struct map_ops map_devmap_ops = {
 	.layout = devmap_layout,
 	.init = devmap_init,
 	.attach = devmap_attach,
+	.destroy = devmap_destroy,
 	.pinnable = true,
 	.only_helpers = DEVMAP_HELPERS,
 	.sys_lookup = array_sys_lookup,
@@ -471,6 +573,7 @@ const struct map_ops map_devmap_hash_ops = {
 	.layout = devmap_layout,
 	.init = devmap_init,
 	.attach = devmap_attach,
+	.destroy = devmap_destroy,
 	.pinnable = true,
 	.only_helpers = DEVMAP_HELPERS,
 	.sys_lookup = hash_sys_lookup,

@@ -17,6 +17,10 @@ bool map_devmap_entry(bpfvm_map *m, uint32_t key, uint32_t *ifindex);   /* devma
  * kernel's order, the first cap of them into ifindexes; returns how many
  * there are (more than cap: call again with room for them all). */
 uint32_t map_devmap_targets(bpfvm_map *m, uint32_t *ifindexes, uint32_t cap);
+/* A device that is gone (unregistered): every entry naming it, in every
+ * devmap and devmap_hash this process has open, is emptied, as the
+ * kernel's dev_map_notification does. */
+void map_devmap_forget_device(uint32_t ifindex);
 bool map_cpumap_entry(bpfvm_map *m, uint32_t key, uint32_t *qsize);
 /* The map's own descriptor of the AF_XDP socket (valid while the entry
  * is), and the queue id a host recorded for it (map_xskmap_set_queue_id). */

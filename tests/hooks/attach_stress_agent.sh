@@ -16,23 +16,9 @@
 set -u
 bpfvm=$1 target=$2 obj=$3 build=$4
 cycles=${5:-${BPFVM_ATTACH_STRESS_AGENT_CYCLES:-$([ -n "${CI:-}" ] && echo 20 || echo 100)}}
-if [ "$build" = sanitized ]; then
-	echo "skipped: the sanitizer build (the traced target and its agent are built without sanitizers;"
-	echo "the plain build runs this test)"
-	exit 77
-fi
 source "$(dirname "$0")/../cli_lib.sh"
+skip_in_sanitized_build "$build"
 
-# wait_for FILE PATTERN [COUNT]: up to 10 s for COUNT lines matching
-wait_for() {
-	for _ in $(seq 100); do
-		local n
-		n=$(grep -cE -- "$2" "$1" 2>/dev/null)
-		[ "${n:-0}" -ge "${3:-1}" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # check_slots FILE: the seen map's slots (0-3 entries, 4-7 returns of
 # threads 0-3) as the header says; prints what is wrong, and the calls
 # counted at entry; one process, as the busy target leaves little CPU

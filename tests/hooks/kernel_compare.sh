@@ -9,12 +9,8 @@
 # Usage: kernel_compare.sh BPFVM LOADER TARGET OBJ plain|sanitized [N]
 set -u
 bpfvm=$1 loader=$2 target=$3 obj=$4 build=$5 n=${6:-10000}
-if [ "$build" = sanitized ]; then
-	echo "skipped: the sanitizer build (the traced target and its agent are built without sanitizers;"
-	echo "the plain build runs this test)"
-	exit 77
-fi
 source "$(dirname "$0")/../cli_lib.sh"
+skip_in_sanitized_build "$build"
 
 # run A: the kernel
 timeout 60 "$loader" "$obj" "$target" "$n" >"$tmp/kernel.out" 2>"$tmp/kernel.err"

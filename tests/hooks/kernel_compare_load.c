@@ -23,11 +23,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+
+#include "support/kbpf.h"
 
 #define SKIP 77
 #define MAX_LINKS 32
@@ -125,26 +126,6 @@ static int attach_all(struct bpf_object *obj, const char *target, struct bpf_lin
 	return 0;
 }
 
-static int run_target(char **argv)
-{
-	pid_t pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		execv(argv[0], argv);
-		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	int status;
-	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		fprintf(stderr, "%s ended with status %#x\n", argv[0], status);
-		return -ECHILD;
-	}
-	return 0;
-}
-
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -211,7 +192,7 @@ int main(int argc, char **argv)
 	if (!rc)
 		rc = attach_all(obj, argv[2], links, &nlinks);
 	if (!rc)
-		rc = run_target(argv + 2);
+		rc = kbpf_run_target(argv + 2);
 	for (int i = 0; i < nlinks; i++)
 		bpf_link__destroy(links[i]);
 	struct bpf_map *map;

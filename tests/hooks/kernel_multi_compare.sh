@@ -12,12 +12,8 @@
 # Usage: kernel_multi_compare.sh BPFVM LOADER TARGET OBJ plain|sanitized
 set -u
 bpfvm=$1 loader=$2 target=$3 obj=$4 build=$5
-if [ "$build" = sanitized ]; then
-	echo "skipped: the sanitizer build (the traced target and its agent are built without sanitizers;"
-	echo "the plain build runs this test)"
-	exit 77
-fi
 source "$(dirname "$0")/../cli_lib.sh"
+skip_in_sanitized_build "$build"
 calls=(1000 2000 3000 4000)
 
 # run A: the kernel

@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -117,22 +116,6 @@ static int attach_multi(struct bpf_program *prog, const char *target, const char
 	memset(&a, 0, sizeof a);
 	memcpy(&a, &lc, sizeof lc);
 	return kbpf(BPF_LINK_CREATE, &a);
-}
-
-static int run_target(char **argv)
-{
-	pid_t pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		execv(argv[0], argv);
-		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	int status;
-	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
-	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -ECHILD;
 }
 
 /* A hash of 8-byte keys and values, as bpfvm trace -j prints it. */
@@ -226,7 +209,7 @@ int main(int argc, char **argv)
 	}
 	if (!rc)
 		rc = attach_all(obj, argv[2], links, &n);
-	if (!rc && run_target(argv + 2)) {
+	if (!rc && kbpf_run_target(argv + 2)) {
 		fprintf(stderr, "%s did not exit 0\n", argv[2]);
 		rc = 1;
 	}

@@ -2,11 +2,14 @@
  * kbpf.h - the kernel's bpf() for tests that compare with it: the raw
  * system call returning -errno, the map operations built on it (update,
  * lookup, delete by command; next key), a bare instruction array
- * (struct kcode) loaded as a program, and one test run of it.
+ * (struct kcode) loaded as a program, and one test run of it; and, for
+ * the kernel's side of the hook comparisons, the traced target run to its
+ * end (kbpf_run_target).
  *
  * Shared by the kernel comparison tests of maps and XDP helpers
  * (tests/kernel/test_maps_kernel.c, test_xdp_maps_kernel.c,
- * test_xdp_bytes_kernel.c, fib_compare.c).
+ * test_xdp_bytes_kernel.c, fib_compare.c) and of hooks
+ * (tests/hooks/kernel_compare_load.c, kernel_multi_load.c).
  */
 #ifndef BPFVM_TESTS_KBPF_H
 #define BPFVM_TESTS_KBPF_H
@@ -15,7 +18,10 @@
 #include <linux/bpf.h>
 #include <stdint.h>
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static inline int kbpf(int cmd, union bpf_attr *attr)
@@ -88,6 +94,28 @@ static inline int kprog_test_run(int fd, const void *in, uint32_t in_size, void 
 	if (out_size)
 		*out_size = a.test.data_size_out;
 	return rc < 0 ? rc : 0;
+}
+
+/* argv[0] run with argv, waited for: 0 if it exited 0, else -ECHILD (its
+ * status printed) or -errno. */
+static inline int kbpf_run_target(char **argv)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		execv(argv[0], argv);
+		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	int status;
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		fprintf(stderr, "%s ended with status %#x\n", argv[0], status);
+		return -ECHILD;
+	}
+	return 0;
 }
 
 #endif

@@ -4,7 +4,8 @@
  * space (the kernel's errnos, as tests/kernel/test_xdp_maps_kernel.c
  * compares), and bpf_redirect / bpf_redirect_map in test runs of both
  * engines: their return values and the redirect record the host reads
- * afterwards (run/redirect.h).
+ * afterwards (run/redirect.h); a deleted device's entries emptied
+ * (map_devmap_forget_device, as the kernel's dev_map_notification).
  */
 #include <errno.h>
 #include <linux/bpf.h>
@@ -14,6 +15,7 @@
 
 #include "bpfvm/bpfvm.h"
 #include "bpfvm/maps.h"
+#include "maps/xdp_maps.h"
 #include "run/redirect.h"
 #include "support/check.h"
 #include "support/maps_test.h"
@@ -115,6 +117,34 @@ static void test_devmap(uint32_t type)
 	bpfvm_map_put(m);
 }
 
+/* Entries 1 and 2 name lo: forgetting another device leaves them, lo's
+ * empties both; a map destroyed meanwhile is out of the registry. */
+static void test_devmap_forget(uint32_t type)
+{
+	bpfvm_error err;
+	bpfvm_map *m = mt_named_map(type, 4, 4, 4, 0, "ports");
+	bpfvm_map *gone = mt_named_map(type, 4, 4, 4, 0, "gone");
+	if (!m || !gone)
+		return;
+	uint32_t lo = 1, targets[4];
+	for (uint32_t key = 1; key <= 2; key++) {
+		CHECK_RC(bpfvm_map_update(m, &key, &lo, 0, &err), 0, "devmap entry for lo");
+		CHECK_RC(bpfvm_map_update(gone, &key, &lo, 0, &err), 0, "another map's entry for lo");
+	}
+	bpfvm_map_put(gone);
+	map_devmap_forget_device(0x7ffffff0);
+	CHECK(map_devmap_targets(m, targets, 4) == 2, "another device's deletion leaves lo's entries");
+	map_devmap_forget_device(lo);
+	uint32_t key = 1, out;
+	CHECK(map_devmap_targets(m, targets, 4) == 0, "lo's deletion empties its entries");
+	CHECK_RC(bpfvm_map_lookup(m, &key, &out, 0, &err), -ENOENT, "lookup of a deleted device's entry");
+	struct run_redirect r;
+	expect(m, 1, XDP_DROP, XDP_DROP, RUN_REDIRECT_NONE, &r, "redirect_map to a deleted device: the fallback");
+	CHECK_RC(bpfvm_map_update(m, &key, &lo, 0, &err), 0, "the entry filled again");
+	expect(m, 1, XDP_DROP, XDP_REDIRECT, RUN_REDIRECT_DEVMAP, &r, "and redirected to");
+	bpfvm_map_put(m);
+}
+
 static void test_cpumap(void)
 {
 	bpfvm_error err;
@@ -173,6 +203,8 @@ int main(void)
 	test_bpf_redirect();
 	test_devmap(BPFVM_MAP_TYPE_DEVMAP);
 	test_devmap(BPFVM_MAP_TYPE_DEVMAP_HASH);
+	test_devmap_forget(BPFVM_MAP_TYPE_DEVMAP);
+	test_devmap_forget(BPFVM_MAP_TYPE_DEVMAP_HASH);
 	test_cpumap();
 	test_xskmap();
 	bpfvm_helpers_free(helpers);

@@ -4,10 +4,19 @@
 //      (BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS); ICMP to every device of
 //      `bc_ports_hash` (a devmap_hash), the ingress one too (BPF_F_BROADCAST);
 //   1: everything to entry 2 of `bc_ports` (one device, XDP_DROP if none);
-//   2: everything to ifindex bc_mode[1] (bpf_redirect).
+//   2: everything to ifindex bc_mode[1] (bpf_redirect);
+//   4 + one of these: the same, each frame first grown by 64 bytes past its
+//      IP datagram (the receivers still count it), for the targets' MTU
+//      check: grown at the head, where the kernel's veth always leaves
+//      XDP_PACKET_HEADROOM (not so its tailroom), and its first bytes
+//      moved there.
 // The test fills the maps (bpfvm: pinned, by `bpfvm map update`; the
 // kernel: bpftool).  COUNT_DONE counts frames redirected.
 #include "xdp_counts.h"
+
+/* xdp_traffic's UDP and ICMP frames (its PAYLOAD of 32 bytes) */
+#define SENT_FRAME (14 + 20 + 8 + 32)
+#define GROWN_BY 64
 
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP);
@@ -43,14 +52,22 @@ int broadcast(struct xdp_md *ctx)
 	count_packet(data, end);
 	struct iphdr *ip = ipv4(data, end);
 	__u32 how = setting(0);
+	__u8 proto = ip ? ip->protocol : 0;
 	long verdict;
+	if (how & 4) {
+		__u8 frame[SENT_FRAME];
+		if (bpf_xdp_adjust_head(ctx, -GROWN_BY) || bpf_xdp_load_bytes(ctx, GROWN_BY, frame, sizeof frame) ||
+		    bpf_xdp_store_bytes(ctx, 0, frame, sizeof frame))
+			return XDP_ABORTED;
+		how &= 3;
+	}
 	if (how == 1)
 		verdict = bpf_redirect_map(&bc_ports, 2, XDP_DROP);
 	else if (how == 2)
 		verdict = bpf_redirect(setting(1), 0);
-	else if (ip && ip->protocol == IPPROTO_UDP)
+	else if (proto == IPPROTO_UDP)
 		verdict = bpf_redirect_map(&bc_ports, 0, BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS);
-	else if (ip && ip->protocol == IPPROTO_ICMP)
+	else if (proto == IPPROTO_ICMP)
 		verdict = bpf_redirect_map(&bc_ports_hash, 0, BPF_F_BROADCAST);
 	else
 		return XDP_DROP;

@@ -310,20 +310,24 @@ fi
 # bpfvm serves s0 and s1 and reaches s2, which it is not attached to,
 # through AF_PACKET.  Then (bc_mode 1) all to s2 alone: it arrives; with s2
 # down it is a redirect error, as is (bc_mode 2) bpf_redirect to an
-# ifindex no device has.
+# ifindex no device has.  Frames grown past s1's MTU (bc_mode 4 and 6) do
+# not go out of s1: a broadcast skips it, a redirect to it is an error.
+# Last, s2 deleted: its devmap entry goes with it, and the program gets
+# its fallback (XDP_DROP); s2 and p2 are made again for the next run.
 ins() { ip netns exec "$NSS" "$@"; }
+switch_port() {   # I: s$I in S joined to p$I in P, both up
+	ip link add s$1 netns "$NSS" type veth peer name p$1 netns "$NSP" &&
+	ip -n "$NSS" link set s$1 up && ip -n "$NSP" link set p$1 up &&
+	# the kernel's devmap sends to a veth whose peer runs XDP
+	ip -n "$NSP" link set dev p$1 xdp obj "$OBJS/xdp_pass.bpf.o" sec xdp
+}
 switch_setup() {
 	ip netns add "$NSS" && ip netns add "$NSP" || return 1
-	for i in 0 1 2; do
-		ip link add s$i netns "$NSS" type veth peer name p$i netns "$NSP" || return 1
-	done
 	for ns in "$NSS" "$NSP"; do
 		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 	done
 	for i in 0 1 2; do
-		ip -n "$NSS" link set s$i up && ip -n "$NSP" link set p$i up || return 1
-		# the kernel's devmap sends to a veth whose peer runs XDP
-		ip -n "$NSP" link set dev p$i xdp obj "$OBJS/xdp_pass.bpf.o" sec xdp || return 1
+		switch_port $i || return 1
 	done
 }
 switch_maps() {   # MAP-UPDATE-COMMAND...: bc_ports and bc_ports_hash hold s0-s2, bc_mode 0
@@ -340,19 +344,23 @@ switch_mode() {   # MODE IFINDEX MAP-UPDATE-COMMAND...
 		$((ifindex >> 8 & 255)) $((ifindex >> 16 & 255)) $((ifindex >> 24))) &&
 	"$@" bc_mode key hex 00 00 00 00 value hex "0$mode" 00 00 00
 }
-# What each of p0-p2 received of 20 frames of KIND sent on p0.
-switch_send() {   # KIND
-	local i receivers=
+# What each of p0-p2 (or the ports given) received of 20 frames of KIND sent on p0.
+switch_send() {   # KIND [PORTS]
+	local i receivers= ports=${2:-0 1 2}
 	rm -f "$TMP"/recv[012]   # (their last "listening" would not wait for these)
-	for i in 0 1 2; do
+	for i in $ports; do
 		ip netns exec "$NSP" "$TRAFFIC" recv p$i 10.90.0.1 10.90.0.2 2500 >"$TMP/recv$i" &
 		receivers="$receivers $!"
 	done
-	for _ in $(seq 50); do [ "$(cat "$TMP"/recv[012] 2>/dev/null | grep -c listening)" = 3 ] && break; sleep 0.05; done
+	for _ in $(seq 50); do
+		[ "$(cat "$TMP"/recv[012] 2>/dev/null | grep -c listening)" = "$(echo $ports | wc -w)" ] && break
+		sleep 0.05
+	done
 	ip netns exec "$NSP" "$TRAFFIC" send p0 "$(mac_of "$NSS" s0)" 10.90.0.1 10.90.0.2 "$1" 20 >/dev/null
 	wait $receivers
-	for i in 0 1 2; do sed -n 's/ other=.*//; s/^udp/p'$i': udp/p' "$TMP/recv$i"; done | paste -sd' '
+	for i in $ports; do sed -n 's/ other=.*//; s/^udp/p'$i': udp/p' "$TMP/recv$i"; done | paste -sd' '
 }
+ifindex_of() { ip -n "$1" -j link show "$2" | jq -r '.[0].ifindex'; }
 switch_cases() {   # WHO MAP-UPDATE-COMMAND...
 	local who=$1
 	shift
@@ -370,6 +378,22 @@ switch_cases() {   # WHO MAP-UPDATE-COMMAND...
 	switch_mode 2 $((0x7ffffff0)) "$@"
 	check "switch: $who: to a missing ifindex" "$(switch_send udp)" \
 	      "p0: udp7000=0 echo_request=0 p1: udp7000=0 echo_request=0 p2: udp7000=0 echo_request=0"
+	# 74-byte frames grown to 138: more than s1's MTU 68 and Ethernet header
+	ip -n "$NSS" link set s1 mtu 68
+	switch_mode 4 0 "$@"
+	check "switch: $who: grown UDP to all ports but the ingress one, past s1's MTU" "$(switch_send udp)" \
+	      "p0: udp7000=0 echo_request=0 p1: udp7000=0 echo_request=0 p2: udp7000=20 echo_request=0"
+	switch_mode 6 "$(ifindex_of "$NSS" s1)" "$@"
+	check "switch: $who: grown, to s1, past its MTU" "$(switch_send udp)" \
+	      "p0: udp7000=0 echo_request=0 p1: udp7000=0 echo_request=0 p2: udp7000=0 echo_request=0"
+	ip -n "$NSS" link set s1 mtu 1500
+	check "switch: $who: grown, to s1, within its MTU" "$(switch_send udp)" \
+	      "p0: udp7000=0 echo_request=0 p1: udp7000=20 echo_request=0 p2: udp7000=0 echo_request=0"
+	switch_mode 1 0 "$@"
+	ip -n "$NSS" link del s2
+	check "switch: $who: to s2, deleted" "$(switch_send udp "0 1")" \
+	      "p0: udp7000=0 echo_request=0 p1: udp7000=0 echo_request=0"
+	switch_port 2
 }
 kernel_map_update_s() { local name=$1; shift; ins bpftool map update $(kernel_map "$NSS" s0 "$name") "$@"; }
 # (in S: a devmap's update checks the device in the caller's namespace)
@@ -378,20 +402,24 @@ if switch_setup; then
 	mkdir -p -m 700 "$TMP/pins"
 	rm -f "$TMP/err"
 	BPFVM_PIN_DIR=$TMP/pins ip netns exec "$NSS" "$BPFVM" xdp attach s0,s1 "$OBJS/xdp_broadcast.bpf.o" --pin-maps \
-		-j >"$TMP/out" 2>"$TMP/err" &
+		--dump-maps -j >"$TMP/out" 2>"$TMP/err" &
 	ATTACH_PID=$!
 	for _ in $(seq 100); do [ "$(grep -cs "attached to" "$TMP/err")" = 2 ] && break; sleep 0.05; done
 	switch_maps bpfvm_map_update_s; check "switch: bpfvm: maps filled" "$?" 0
 	switch_cases bpfvm bpfvm_map_update_s
 	attach_stop
-	# s0's 100 frames: 60 redirected (UDP and ICMP broadcast, to s2),
-	# 40 redirect errors (s2 down, no device)
-	check "switch: bpfvm: s0's redirects and errors" \
-	      "$(jq -r 'select(.final and .ifname == "s0") | "\(.rx) \(.redirect) \(.redirect_errors)"' "$TMP/out")" \
-	      "100 60 40"
+	# s0's 180 frames: 100 redirected (UDP and ICMP broadcast, to s2, grown
+	# broadcast, grown to s1 within its MTU), 60 redirect errors (s2 down,
+	# no device, past s1's MTU), 20 dropped (s2 deleted: the fallback)
+	check "switch: bpfvm: s0's redirects, errors and drops" \
+	      "$(jq -r 'select(.final and .ifname == "s0") | "\(.rx) \(.redirect) \(.redirect_errors) \(.drop)"' \
+	         "$TMP/out")" "180 100 60 20"
+	# udp icmp tcp redirected: the deleted s2's frames are not redirected
+	check "switch: bpfvm: counts" "$(bpfvm_counts)" "160 20 0 160"
 	ip -n "$NSS" link set dev s0 xdp obj "$OBJS/xdp_broadcast.bpf.o" sec xdp
 	switch_maps kernel_map_update_s; check "switch: kernel: maps filled" "$?" 0
 	switch_cases kernel kernel_map_update_s
+	check "switch: kernel: counts" "$(kernel_counts "$NSS" s0)" "160 20 0 160"
 	ip -n "$NSS" link set dev s0 xdp off
 else
 	echo "FAIL: switch: its namespaces could not be set up"
