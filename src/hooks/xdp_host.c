@@ -344,9 +344,17 @@ static void link_events(struct bpfvm_xdp_host *h)
 			continue;
 		if (got <= 0)
 			return;
-		int len = (int)got;
-		for (struct nlmsghdr *m = (struct nlmsghdr *)buf; NLMSG_OK(m, len); m = NLMSG_NEXT(m, len))
+		/* NLMSG_OK/NEXT by hand: their int length clashes with the
+		 * header's u32 under clang's -Wsign-compare, and a size_t one
+		 * would wrap past an unaligned last message */
+		size_t end = (size_t)got;
+		for (size_t off = 0; off + sizeof(struct nlmsghdr) <= end;) {
+			struct nlmsghdr *m = (struct nlmsghdr *)(void *)(buf + off);
+			if (m->nlmsg_len < sizeof *m || m->nlmsg_len > end - off)
+				break;
 			link_event(m);
+			off += NLMSG_ALIGN(m->nlmsg_len);
+		}
 	}
 }
 
