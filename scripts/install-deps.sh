@@ -21,6 +21,8 @@ PACKAGES=(
   bpftool            # the kernel oracle's view of programs (tests, benchmarks)
   clang-16           # CO-RE programs using bpf_core_type_matches (clang 14 crashes on it)
   libxdp-dev         # <xdp/xsk.h>: AF_XDP sockets and UMEM for `bpfvm xdp attach`
+  jq                 # reading JSON output (bpftool, ip -j, bpfvm -j) in tests/xdp, tests/hooks and bench/
+  iproute2           # ip: network namespaces and veth pairs for the live XDP tests and bench
   iputils-ping       # ping: the round trip through bench/xdp_live.sh's TX responder (coalescing latency)
 )
 
