@@ -349,6 +349,33 @@ static void path_note(struct vstate *st, uint32_t from, bool taken)
 	st->path_total++;
 }
 
+/* Whether the kernel knows the pointer is never NULL (reg_not_null): a
+ * map value, memory or a map, not maybe NULL, its offset too small to
+ * wrap it to 0.  The context and stack pointers are not among them. */
+static bool never_null(const struct vreg *p)
+{
+	return (p->type == REG_MAP_VALUE || p->type == REG_MEM || p->type == REG_MAP_PTR) && !p->maybe_null &&
+	       p->v.smin > -MAX_VAR_OFF && p->v.smax < MAX_VAR_OFF;
+}
+
+/* Two pointers compared for (in)equality, the kernel's check_cond_jmp_op:
+ * on the side where they are equal, a maybe-NULL one equal to one never
+ * NULL is not NULL; that register only, not its copies.  Typed kernel
+ * pointers (REG_BTF_ID) may be NULL unmarked: they tell nothing. */
+static void pointers_compared(struct vstate *equal_side, const bpfvm_insn *in, const struct vreg *a,
+                              const struct vreg *b)
+{
+	if (!is_ptr(a) || !is_ptr(b) || a->type == REG_BTF_ID || b->type == REG_BTF_ID)
+		return;
+	/* decided before either changes: a or b may be equal_side's */
+	bool src_not_null = never_null(a) && b->maybe_null, dst_not_null = never_null(b) && a->maybe_null;
+	struct vreg *regs = cur_frame(equal_side)->regs;
+	if (src_not_null)
+		regs[in->src].maybe_null = false;
+	if (dst_not_null)
+		regs[in->dst].maybe_null = false;
+}
+
 /* Whether a cond b is known: 1 always taken, 0 never, -1 either way. */
 static int branch_known(const struct vreg *a, const struct vreg *b, uint8_t cond, bool is32)
 {
@@ -360,9 +387,7 @@ static int branch_known(const struct vreg *a, const struct vreg *b, uint8_t cond
 		/* only the pointers the kernel knows are never NULL (a map
 		 * value, memory) decide it; the context or a stack pointer
 		 * do not */
-		bool not_null = (p->type == REG_MAP_VALUE || p->type == REG_MEM || p->type == REG_MAP_PTR) &&
-		                !p->maybe_null && p->v.smin > -MAX_VAR_OFF && p->v.smax < MAX_VAR_OFF;
-		if (not_null && z->type == REG_SCALAR && scalar_is_const(&z->v) && z->v.var.value == 0)
+		if (never_null(p) && z->type == REG_SCALAR && scalar_is_const(&z->v) && z->v.var.value == 0)
 			return cond == COND_NE;
 	}
 	return -1;
@@ -396,11 +421,14 @@ static void refine_sides(struct vstate *taken, struct vstate *fall, const bpfvm_
 				set_id_scalar(fall, b->id, &b->v);
 		}
 	} else if (!is32 && (cond == COND_EQ || cond == COND_NE)) {
-		const struct vreg *p = is_ptr(a) ? a : b, *z = is_ptr(a) ? b : a;
-		if (p->maybe_null && z->type == REG_SCALAR && scalar_is_const(&z->v) && z->v.var.value == 0 && p->id) {
-			uint32_t id = p->id;
+		/* only the immediate 0 checks for NULL, not a register
+		 * holding 0 */
+		if (!use_reg && a->maybe_null && in->imm == 0 && a->id) {
+			uint32_t id = a->id;
 			mark_null_checked(taken, id, cond == COND_EQ);
 			mark_null_checked(fall, id, cond != COND_EQ);
+		} else if (use_reg) {
+			pointers_compared(cond == COND_EQ ? taken : fall, in, a, b);
 		}
 	} else if (!is32) {
 		pkt_compare(taken, fall, a, b, cond);

@@ -1,14 +1,16 @@
 /*
- * test_verifier_gaps.c - the verifier's two former differences from the
- * kernel's (issue 13's follow-up): a lookup with a known key in an array
- * needs no null check (tests/verifier/negative/nullness.c), and numbers
+ * test_verifier_gaps.c - the verifier's former differences from the
+ * kernel's (issue 13's follow-ups): a lookup with a known key in an array
+ * needs no null check (tests/verifier/negative/nullness.c), numbers
  * stored narrower than a stack slot are spilled and filled as the kernel
- * does (narrow_spill.c).  The negative suite's tests check each program's
- * verdict and message (test_verifier_kernel_suite against the kernel,
- * test_verifier_suite against bpfvm); this one checks that the walks are
- * the same: for every program of the two objects, bpfvm's verdict and
- * processed instructions equal the running kernel's.  Prints one line per
- * program.  Skips (77) without bpf().
+ * does (narrow_spill.c), and a pointer compared with another is known not
+ * NULL where the kernel knows it (null_compare.c).  The negative suite's
+ * tests check each program's verdict and message
+ * (test_verifier_kernel_suite against the kernel, test_verifier_suite
+ * against bpfvm); this one checks that the walks are the same: for every
+ * program of these objects, bpfvm's verdict and processed instructions
+ * equal the running kernel's.  Prints one line per program.  Skips (77)
+ * without bpf().
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,7 +22,7 @@
 #include "support/check.h"
 #include "support/kload.h"
 
-static const char *const objects[] = { "nullness", "narrow_spill" };
+static const char *const objects[] = { "nullness", "narrow_spill", "null_compare" };
 
 /* bpfvm's verdict (0: accepted) and processed count on one program. */
 static int bpfvm_verdict(const char *path, const char *prog, uint64_t *processed, char *msg, size_t msg_size)
