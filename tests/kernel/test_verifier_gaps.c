@@ -3,8 +3,10 @@
  * kernel's (issue 13's follow-ups): a lookup with a known key in an array
  * needs no null check (tests/verifier/negative/nullness.c), numbers
  * stored narrower than a stack slot are spilled and filled as the kernel
- * does (narrow_spill.c), and a pointer compared with another is known not
- * NULL where the kernel knows it (null_compare.c).  The negative suite's
+ * does (narrow_spill.c), a pointer compared with another is known not
+ * NULL where the kernel knows it (null_compare.c), and stack bytes of a
+ * kept state cover the current state's as the kernel's do
+ * (stack_cover.c).  The negative suite's
  * tests check each program's verdict and message
  * (test_verifier_kernel_suite against the kernel, test_verifier_suite
  * against bpfvm); this one checks that the walks are the same: for every
@@ -22,7 +24,7 @@
 #include "support/check.h"
 #include "support/kload.h"
 
-static const char *const objects[] = { "nullness", "narrow_spill", "null_compare" };
+static const char *const objects[] = { "nullness", "narrow_spill", "null_compare", "stack_cover" };
 
 /* bpfvm's verdict (0: accepted) and processed count on one program. */
 static int bpfvm_verdict(const char *path, const char *prog, uint64_t *processed, char *msg, size_t msg_size)
