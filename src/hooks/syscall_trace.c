@@ -29,6 +29,11 @@
  *   does): a child sharing the parent's stack would overwrite the
  *   parent's signal frame.
  *
+ * The rewritten path learns the number only at run time: a syscall of
+ * those above that needs the signal frame (rt_sigreturn, rt_sigaction,
+ * the clones) is sent back from the stub to the site's own syscall
+ * instruction, which traps.
+ *
  * - SIGSYS must never be blocked: a dispatch trap while it is kills the
  *   process (the kernel resets a blocked forced signal to SIG_DFL).  So
  *   rt_sigprocmask never blocks it (the thread is shown the mask it
@@ -51,6 +56,7 @@
 #define _GNU_SOURCE
 #include "hooks/syscall_trace.h"
 #include "hooks/syscall_sud.h"
+#include "hooks/probe_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -550,7 +556,7 @@ static void dispatch_trap(struct sud_thread *self, const siginfo_t *info, uconte
 		report_exit_of(self, nr, a, &regs, ret);
 	}
 	if (report && sud.rewrite && !needs_signal_frame(nr))
-		sud_rewrite_site((uintptr_t)g[REG_RIP], nr);
+		sud_rewrite_site((uintptr_t)g[REG_RIP]);
 }
 
 static void answer_request(struct sud_thread *self)
@@ -607,6 +613,13 @@ unsigned sud_fast_enter(struct sud_fast_frame *f)
 	long nr = (long)f->regs.orig_rax;
 	unsigned how = 0;
 	f->self = self;
+	if (__builtin_expect(needs_signal_frame(nr), 0)) {
+		/* back to the site's own syscall instruction, with the number in
+		 * rax: it traps, and the SIGSYS path performs it */
+		f->regs.rax = (unsigned long)nr;
+		f->regs.rip -= 2;
+		return SUD_FAST_DONE;
+	}
 	if (__builtin_expect(!self, 0)) {   /* every slot taken: performed unreported */
 		if (nr == SYS_rt_sigprocmask || nr == SYS_rt_sigaction) {
 			f->regs.rax = (unsigned long)sud_raw_syscall(nr, f->args);
@@ -751,6 +764,10 @@ static int start_locked(const struct syscall_handlers *h, void *user, unsigned f
 	sud.handlers = *h;
 	sud.user = user;
 	sud.rewrite = !(flags & SYSCALL_TRACE_NO_REWRITE);
+	if (sud.rewrite) {
+		sud_rewrite_prepare();
+		probe_trap_install(NULL);   /* its SIGTRAP handler sends a thread meeting a patch's int3 on */
+	}
 	atomic_store(&sud.sud_calls, 0);
 	atomic_store(&sud.rewritten_calls, 0);
 	sweep_dead_threads();

@@ -7,10 +7,12 @@
  * How: Syscall User Dispatch (PR_SET_SYSCALL_USER_DISPATCH) with a selector
  * byte per thread sends each syscall made outside this module's own code
  * range (syscall_entry.S) to a SIGSYS handler, which reports it, performs
- * it from inside the range, and reports its result.  A site whose bytes are
- * glibc's `mov $NR, %eax; syscall` and that nothing jumps into is rewritten
- * the first time it traps into a jump to a stub that does the same without
- * a signal (syscall_rewrite.c); syscall_trace_stop() restores every byte.
+ * it from inside the range, and reports its result.  A site whose
+ * instructions before the `syscall` (in its basic block, from one of 5
+ * bytes or more) can be moved, and that nothing jumps into, is rewritten
+ * the first time it traps into a jump to a stub that runs them and does
+ * the same without a signal, the number taken from rax at run time
+ * (syscall_rewrite.c); syscall_trace_stop() restores every byte.
  * Threads running at start are switched on by a queued SIGSYS each handles
  * itself; threads created later are switched on by the interceptor's own
  * handling of clone and clone3.  The details, and what is not preserved,

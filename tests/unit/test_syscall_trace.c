@@ -9,7 +9,12 @@
  * so the rewriter finds their bounds) get the entry they need: xmm8 and
  * the carry flag kept where the code reads them after the syscall, and
  * at a lean site every register a syscall keeps, rcx the return address,
- * though the handler clobbers them all.  Skips (77) where Syscall User Dispatch is missing.
+ * though the handler clobbers them all; sites of other forms than glibc's
+ * `mov $NR, %eax; syscall` (syscall(2), a cancellable read, futex, a mov
+ * across an 8-byte word, the number in a register) are served by their
+ * stubs once rewritten, the syscalls a stub cannot make go back to
+ * SIGSYS, and a site with a jump into it stays there.  Skips (77) where
+ * Syscall User Dispatch is missing.
  */
 #define _GNU_SOURCE
 #include "hooks/syscall_trace.h"
@@ -229,6 +234,148 @@ static void test_entries(void)
 	CHECK(st.rewritten_calls >= 3, "the second calls went through the stubs: %lu", (unsigned long)st.rewritten_calls);
 }
 
+/* ---- site forms beyond glibc's `mov $NR, %eax; syscall` ---- */
+
+/* sc_cross_word: the mov crosses an aligned 8-byte word (the
+ * breakpoint-first patch); sc_number_in_reg: the number comes from rdi
+ * through a 7-byte lea (one site, any syscall); sc_jump_into: a branch
+ * lands between the mov and the syscall, so the site stays on SIGSYS
+ * (rdi 0: the straight way, else the jump). */
+__asm__(".pushsection .text\n"
+	".globl sc_cross_word\n.type sc_cross_word, @function\n.p2align 4\n"
+	"sc_cross_word: nop\n nop\n nop\n nop\n mov $39, %eax\n syscall\n ret\n"
+	".size sc_cross_word, . - sc_cross_word\n"
+	".globl sc_number_in_reg\n.type sc_number_in_reg, @function\n.p2align 4\n"
+	"sc_number_in_reg: .byte 0x48, 0x8d, 0x87, 0, 0, 0, 0\n syscall\n ret\n"
+	".size sc_number_in_reg, . - sc_number_in_reg\n"
+	".globl sc_jump_into\n.type sc_jump_into, @function\n.p2align 4\n"
+	"sc_jump_into: test %rdi, %rdi\n jnz 2f\n mov $39, %eax\n1: nop\n syscall\n ret\n"
+	"2: mov $39, %eax\n jmp 1b\n"
+	".size sc_jump_into, . - sc_jump_into\n"
+	".popsection\n");
+long sc_cross_word(void);
+long sc_number_in_reg(long nr);
+long sc_jump_into(long jump);
+
+static pid_t my_pid;
+
+struct served {
+	uint64_t sud, rewritten;
+};
+
+static struct served served_since(const struct syscall_trace_stats *before)
+{
+	struct syscall_trace_stats now;
+	syscall_trace_get_stats(&now);
+	return (struct served){now.sud_calls - before->sud_calls, now.rewritten_calls - before->rewritten_calls};
+}
+
+#define FORM_CALLS 100
+
+/* Calls f once (its site traps and is rewritten), then FORM_CALLS times:
+ * every one of those must be served by rewritten sites (f makes per_call
+ * syscalls nr, and syscalls in all). */
+static void check_rewritten_form(const char *what, void (*f)(void), long nr, long per_call, long syscalls)
+{
+	struct syscall_trace_stats before;
+	reset_counts();
+	marker();
+	f();
+	syscall_trace_get_stats(&before);
+	for (int i = 0; i < FORM_CALLS; i++)
+		f();
+	struct served s = served_since(&before);
+	marker();
+	CHECK(seen.enter[nr] == (FORM_CALLS + 1) * per_call && seen.exit[nr] == (FORM_CALLS + 1) * per_call,
+	      "%s: enter %ld exit %ld, want %ld", what, (long)seen.enter[nr], (long)seen.exit[nr],
+	      (FORM_CALLS + 1) * per_call);
+	CHECK(s.sud == 0 && s.rewritten == (uint64_t)(FORM_CALLS * syscalls),
+	      "%s: after the first call %lu on SIGSYS and %lu on rewritten sites, want 0 and %ld", what,
+	      (unsigned long)s.sud, (unsigned long)s.rewritten, FORM_CALLS * syscalls);
+	CHECK(!seen.bad_regs && !seen.bad_ret, "%s: %ld bad pt_regs, %ld bad results", what, (long)seen.bad_regs,
+	      (long)seen.bad_ret);
+}
+
+static int form_pipe[2];
+static void via_syscall_wrapper(void) { syscall(SYS_getppid); }
+static void via_cross_word(void) { CHECK(sc_cross_word() == my_pid, "sc_cross_word: not getpid's result"); }
+static void via_number_in_reg(void)
+{
+	CHECK(sc_number_in_reg(SYS_getppid) == seen.ppid, "sc_number_in_reg(getppid): wrong result");
+}
+static void via_cancellable_read(void)
+{
+	char c;
+	if (write(form_pipe[1], "x", 1) != 1 || read(form_pipe[0], &c, 1) != 1)
+		abort();
+}
+static void via_futex(void)
+{
+	static pthread_mutex_t held = PTHREAD_MUTEX_INITIALIZER;
+	static bool locked;
+	if (!locked)
+		locked = pthread_mutex_lock(&held) == 0;
+	struct timespec past = {0, 0};
+	CHECK(pthread_mutex_timedlock(&held, &past) == ETIMEDOUT, "timedlock of a held mutex did not time out");
+}
+static void *nothing(void *unused) { return unused; }
+
+static void test_site_forms(void)
+{
+	my_pid = getpid();
+	pthread_t t;   /* a thread made once: glibc's cancellable wrappers take their multi-threaded path */
+	pthread_create(&t, NULL, nothing, NULL);
+	pthread_join(t, NULL);
+	if (!CHECK(pipe(form_pipe) == 0, "pipe") || !start(0))
+		return;
+	check_rewritten_form("syscall(2)", via_syscall_wrapper, SYS_getppid, 1, 1);
+	check_rewritten_form("a mov across an 8-byte word", via_cross_word, SYS_getpid, 1, 1);
+	check_rewritten_form("the number in a register", via_number_in_reg, SYS_getppid, 1, 1);
+	check_rewritten_form("read(2), cancellable", via_cancellable_read, SYS_read, 1, 2);
+	check_rewritten_form("futex", via_futex, SYS_futex, 1, 1);
+	/* the number-in-register site, rewritten above, makes another syscall */
+	CHECK(sc_number_in_reg(SYS_getpid) == getpid(), "sc_number_in_reg(getpid): wrong result");
+	/* syscall()'s site, rewritten above, makes syscalls the stub sends
+	 * back to the SIGSYS path: rt_sigaction, and a fork */
+	struct syscall_trace_stats before;
+	reset_counts();
+	marker();
+	syscall_trace_get_stats(&before);
+	uint64_t old_action[4];
+	long rc = syscall(SYS_rt_sigaction, SIGUSR1, NULL, old_action, 8);
+	long child = syscall(SYS_fork);
+	if (child == 0)
+		_exit(0);
+	int status = -1;
+	waitpid((pid_t)child, &status, 0);
+	struct served s = served_since(&before);
+	marker();
+	CHECK(rc == 0 && child > 0 && WIFEXITED(status), "rt_sigaction %ld, fork %ld (status %#x) through syscall()", rc,
+	      child, status);
+	CHECK(seen.enter[SYS_rt_sigaction] == 1 && seen.exit[SYS_rt_sigaction] == 1 && seen.enter[SYS_fork] == 1 &&
+	      seen.exit[SYS_fork] == 1 && s.sud >= 2,
+	      "through the stub and back to SIGSYS: rt_sigaction %ld/%ld, fork %ld/%ld, %lu on SIGSYS",
+	      (long)seen.enter[SYS_rt_sigaction], (long)seen.exit[SYS_rt_sigaction], (long)seen.enter[SYS_fork],
+	      (long)seen.exit[SYS_fork], (unsigned long)s.sud);
+	/* a site with a jump into it stays on SIGSYS, both ways in */
+	reset_counts();
+	marker();
+	syscall_trace_get_stats(&before);
+	for (int i = 0; i < 10; i++)
+		CHECK(sc_jump_into(i & 1) == getpid(), "sc_jump_into: not getpid's result");
+	s = served_since(&before);
+	marker();
+	struct syscall_trace_stats st;
+	syscall_trace_get_stats(&st);
+	syscall_trace_stop();
+	CHECK(s.sud >= 10 && seen.enter[SYS_getpid] == 20, "a site with a jump into it: %lu on SIGSYS, getpid %ld (want 20)",
+	      (unsigned long)s.sud, (long)seen.enter[SYS_getpid]);
+	printf("site forms: %lu sites rewritten, %lu refused\n", (unsigned long)st.sites_rewritten,
+	       (unsigned long)st.sites_refused);
+	close(form_pipe[0]);
+	close(form_pipe[1]);
+}
+
 /* ---- threads: one running before start, four created after ---- */
 
 #define THREAD_CALLS 1000
@@ -353,7 +500,7 @@ static void *blocked_reader(void *unused)
 {
 	(void)unused;
 	char c;
-	long n = syscall(SYS_read, idle_pipe[0], &c, 1);   /* syscall(2): never rewritten */
+	long n = syscall(SYS_read, idle_pipe[0], &c, 1);   /* syscall(2)'s first call since start: on SIGSYS */
 	read_errno = n < 0 ? errno : 0;
 	read_result = n;
 	return NULL;
@@ -488,5 +635,6 @@ int main(void)
 	test_own_sigsys();
 	test_stop_restores();
 	test_entries();
+	test_site_forms();
 	return check_summary();
 }
