@@ -13,8 +13,8 @@
  * the first time it traps into a jump to a stub that runs them and does
  * the same without a signal, the number taken from rax at run time
  * (syscall_rewrite.c); syscall_trace_stop() restores every byte.
- * Threads running at start are switched on by a queued SIGSYS each handles
- * itself; threads created later are switched on by the interceptor's own
+ * Threads running at start are switched on by a queued real-time signal
+ * (SIGRTMAX - 3) each handles itself; threads created later are switched on by the interceptor's own
  * handling of clone and clone3.  The details, and what is not preserved,
  * are in syscall_trace.c.  The interceptor keeps no thread-local state
  * (a table keyed by the thread pointer): built into a library that is

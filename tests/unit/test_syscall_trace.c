@@ -13,7 +13,8 @@
  * `mov $NR, %eax; syscall` (syscall(2), a cancellable read, futex, a mov
  * across an 8-byte word, the number in a register) are served by their
  * stubs once rewritten, the syscalls a stub cannot make go back to
- * SIGSYS, and a site with a jump into it stays there.  Skips (77) where
+ * SIGSYS, and a site with a jump into it stays there; starts and stops
+ * while four threads run a site being patched.  Skips (77) where
  * Syscall User Dispatch is missing.
  */
 #define _GNU_SOURCE
@@ -376,6 +377,59 @@ static void test_site_forms(void)
 	close(form_pipe[1]);
 }
 
+/* ---- patching and restoring while threads run the site: four threads
+ * call sc_cross_word (whose jump is written breakpoint-first) in a loop
+ * while tracing starts and stops (every fourth start without rewriting),
+ * each start rewriting the site at its first trap; every start reaches
+ * every thread and every call returns its result (a thread's switch
+ * request, when it was a SIGSYS, could swallow a dispatch trap's: the
+ * syscall skipped, its number returned) ---- */
+
+#define PATCH_ROUNDS 40
+static _Atomic bool patch_stress_done;
+static _Atomic long patch_stress_bad, patch_stress_calls, patch_stress_last_bad;
+
+static void *cross_word_caller(void *unused)
+{
+	(void)unused;
+	while (!patch_stress_done) {
+		long r = sc_cross_word();
+		if (r != my_pid) {
+			patch_stress_bad++;
+			patch_stress_last_bad = r;
+		}
+		patch_stress_calls++;
+	}
+	return NULL;
+}
+
+static void test_patch_under_threads(void)
+{
+	static const struct syscall_handlers none = {0};
+	pthread_t t[4];
+	my_pid = getpid();
+	patch_stress_done = false;
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, cross_word_caller, NULL);
+	char err[SYSCALL_TRACE_ERRLEN] = "";
+	struct timespec ms2 = {0, 2000000};
+	int started = 0;
+	for (int round = 0; round < PATCH_ROUNDS; round++) {
+		if (syscall_trace_start(&none, NULL, round % 4 == 3 ? SYSCALL_TRACE_NO_REWRITE : 0, err) == 0)
+			started++;
+		else
+			printf("start: %s\n", err);
+		nanosleep(&ms2, NULL);
+		syscall_trace_stop();
+	}
+	patch_stress_done = true;
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	CHECK(started == PATCH_ROUNDS && patch_stress_bad == 0,
+	      "patching under 4 threads: %d of %d starts, %ld of %ld calls with a wrong result (%ld)", started,
+	      PATCH_ROUNDS, (long)patch_stress_bad, (long)patch_stress_calls, (long)patch_stress_last_bad);
+}
+
 /* ---- threads: one running before start, four created after ---- */
 
 #define THREAD_CALLS 1000
@@ -636,5 +690,6 @@ int main(void)
 	test_stop_restores();
 	test_entries();
 	test_site_forms();
+	test_patch_under_threads();
 	return check_summary();
 }
