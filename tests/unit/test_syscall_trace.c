@@ -14,13 +14,16 @@
  * across an 8-byte word, the number in a register) are served by their
  * stubs once rewritten, the syscalls a stub cannot make go back to
  * SIGSYS, and a site with a jump into it stays there; starts and stops
- * while four threads run a site being patched.  Skips (77) where
+ * while four threads run a site being patched; most of libc's and
+ * ld.so's syscall instructions would be rewritten.  Skips (77) where
  * Syscall User Dispatch is missing.
  */
 #define _GNU_SOURCE
 #include "hooks/syscall_trace.h"
+#include "hooks/syscall_sud.h"
 #include "support/check.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -377,6 +380,30 @@ static void test_site_forms(void)
 	close(form_pipe[1]);
 }
 
+/* ---- how many of libc's and ld.so's syscall instructions qualify:
+ * most (each object decoded FDE by FDE; nothing patched) ---- */
+
+static void check_survey(const char *what, uintptr_t pc)
+{
+	struct sud_rewrite_survey sv;
+	Dl_info info = {0};
+	bool ok = sud_rewrite_survey(pc, &sv);
+	if (sv.first_refused)
+		dladdr((void *)sv.first_refused, &info);
+	printf("%s: %lu syscall instructions, %lu rewritable (%lu lean); first refused at %s+%#lx\n", what,
+	       (unsigned long)sv.syscalls, (unsigned long)sv.rewritable, (unsigned long)sv.lean,
+	       info.dli_fname ? info.dli_fname : "-", (unsigned long)(sv.first_refused - (uintptr_t)info.dli_fbase));
+	CHECK(ok && sv.syscalls >= 10 && sv.rewritable * 5 >= sv.syscalls * 4,
+	      "%s: %lu of %lu syscall sites rewritable, want 80%%", what, (unsigned long)sv.rewritable,
+	      (unsigned long)sv.syscalls);
+}
+
+static void test_survey(void)
+{
+	check_survey("libc", (uintptr_t)getppid);
+	check_survey("ld.so", (uintptr_t)dlsym(RTLD_DEFAULT, "__tls_get_addr"));
+}
+
 /* ---- patching and restoring while threads run the site: four threads
  * call sc_cross_word (whose jump is written breakpoint-first) in a loop
  * while tracing starts and stops (every fourth start without rewriting),
@@ -691,5 +718,6 @@ int main(void)
 	test_entries();
 	test_site_forms();
 	test_patch_under_threads();
+	test_survey();
 	return check_summary();
 }
