@@ -34,8 +34,8 @@
  * reached, before any is read) gets the lean entry, which keeps neither
  * the vector registers nor the flags.
  *
- * Runs inside the SIGSYS handler: it never waits for a lock (a busy
- * rewriter leaves the site for its next trap) and never calls malloc
+ * Runs inside the SIGSYS handler: it waits for another thread's rewrite
+ * at most 250 ms (then leaves the site for its next trap) and never calls malloc
  * (capstone allocates, while the rewriter runs, from an arena of this
  * file's own).  Stubs are never unmapped: a thread may still be returning
  * through one after a restore.
@@ -61,6 +61,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SITE_SLOTS 4096            /* open addressing, power of two */
@@ -73,6 +74,7 @@
 #define SYSCALL_LEN 2              /* 0f 05 */
 #define WINDOW_MAX 32              /* I1 to the syscall: what x86_relocate decodes */
 #define RING 16                    /* instructions remembered before the syscall */
+#define REWRITER_WAIT_NS 250000000l
 
 enum site_state { SITE_EMPTY, SITE_REFUSED, SITE_PATCHED };
 
@@ -582,9 +584,26 @@ void sud_rewrite_prepare(void)
 		sync_core_ok = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) == 0;
 }
 
+/* Waits for another thread's rewrite, which may be decoding a whole object
+ * (libc: 60 ms), so that the waiting thread's site is rewritten too; but
+ * only so long: the holder may be this thread itself, interrupted by a
+ * signal whose handler's syscall trapped. */
+static bool rewriter_take_soon(void)
+{
+	struct timespec start, now;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (!rewriter_take(false)) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - start.tv_sec) * 1000000000l + (now.tv_nsec - start.tv_nsec) > REWRITER_WAIT_NS)
+			return false;
+		sched_yield();
+	}
+	return true;
+}
+
 bool sud_rewrite_site(uintptr_t after)
 {
-	if (!rewriter_take(false))
+	if (!rewriter_take_soon())
 		return false;
 	struct site *s = site_slot(after);
 	if (s && s->state == SITE_EMPTY) {

@@ -62,7 +62,8 @@ void sud_fast_exit(struct sud_fast_frame *frame);
 void sud_rewrite_prepare(void);
 /* Called from the SIGSYS handler after a trap at the syscall instruction
  * ending at `after`: rewrites the site if it can be proven safe (once per
- * site; never blocks).  Returns true if the site is now rewritten. */
+ * site; waits for another thread's rewrite at most 250 ms).  Returns
+ * true if the site is now rewritten. */
 bool sud_rewrite_site(uintptr_t after);
 /* Puts back every rewritten site's bytes. */
 void sud_rewrite_restore_all(void);
