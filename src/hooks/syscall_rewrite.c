@@ -620,6 +620,24 @@ bool sud_rewrite_site(uintptr_t after)
 	return patched;
 }
 
+void sud_rewrite_after_fork(void)
+{
+	if (atomic_load_explicit(&arena_owner, memory_order_relaxed) == thread_pointer())
+		return;   /* this thread's own rewrite, under way: it finishes it */
+	if (atomic_load_explicit(&arena_owner, memory_order_relaxed) != 0) {
+		arena_used = arena_mark;
+		sud_code_after_fork();
+		struct site *s = NULL;
+		for (size_t i = 0; i < SITE_SLOTS && !s; i++)
+			if (sites[i].state == SITE_EMPTY && sites[i].after)
+				s = &sites[i];   /* the site being analysed: claimed, not yet decided */
+		if (s)
+			*s = (struct site){0};
+	}
+	atomic_store_explicit(&arena_owner, 0, memory_order_relaxed);
+	atomic_flag_clear_explicit(&rewriter_busy, memory_order_release);
+}
+
 void sud_rewrite_restore_all(void)
 {
 	rewriter_take(true);

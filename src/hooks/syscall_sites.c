@@ -38,6 +38,7 @@ struct code_object {
 
 static struct code_object objects[OBJECT_SLOTS];
 static unsigned next_victim;
+static struct code_object *building;   /* the object whose bitmap is being made */
 
 /* ---- DWARF's encoded pointers ---- */
 
@@ -404,7 +405,9 @@ static struct code_object *object_of(csh cs, uintptr_t pc)
 		return NULL;
 	}
 	o->targets = bits;
+	building = o;
 	o->complete = mark_targets(cs, &t, o);
+	building = NULL;
 	return o;
 }
 
@@ -419,4 +422,13 @@ bool sud_code_branch_into(csh cs, uintptr_t lo, uintptr_t hi)
 			return true;
 	}
 	return false;
+}
+
+void sud_code_after_fork(void)
+{
+	if (building) {
+		munmap(building->targets, building->targets_size);
+		*building = (struct code_object){0};
+		building = NULL;
+	}
 }

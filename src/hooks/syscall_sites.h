@@ -37,6 +37,10 @@ bool sud_code_each_function(uintptr_t pc, void (*each)(uintptr_t begin, size_t s
  * while the object stays mapped as it was. */
 bool sud_code_branch_into(csh cs, uintptr_t lo, uintptr_t hi);
 
+/* In the child of a fork: forgets an object whose bitmap another thread
+ * of the parent was making (it exists no more to finish it). */
+void sud_code_after_fork(void);
+
 /* Decoding code as it was before this process's patches (a syscall
  * site's jump, a function probe's jump or int3): an instruction starting
  * with e9 or cc where sud_rewrite_original_at() (syscall_sud.h) knows a

@@ -65,6 +65,10 @@ void sud_rewrite_prepare(void);
  * site; waits for another thread's rewrite at most 250 ms).  Returns
  * true if the site is now rewritten. */
 bool sud_rewrite_site(uintptr_t after);
+/* In the child of a fork, its one thread: a rewrite another thread of
+ * the parent had under way is dropped, and the rewriter freed (the child
+ * would otherwise wait on it for ever). */
+void sud_rewrite_after_fork(void);
 /* Puts back every rewritten site's bytes. */
 void sud_rewrite_restore_all(void);
 /* Sites rewritten (of them, to the lean entry) and refused since the last restore. */

@@ -480,8 +480,10 @@ static long perform_clone(struct sud_thread *self, long nr, const unsigned long 
 	if (flags & CLONE_VM)
 		return clone_with_stack(nr, a, stack_top, uc, regs);
 	long ret = sud_raw_syscall(nr, a);
-	if (ret == 0)
+	if (ret == 0) {
 		thread_switch(self, true);   /* the child: its one thread keeps the parent thread's slot */
+		sud_rewrite_after_fork();
+	}
 	return ret;
 }
 
