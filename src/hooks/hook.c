@@ -613,30 +613,32 @@ static __attribute__((noinline)) int run_nested(bpfvm_hook *hook, void *ctx, str
 	return run_links(hook, links, NULL, ctx, frame, result, err);
 }
 
-static int hook_run(bpfvm_hook *hook, void *ctx, struct hook_state *frame, uint64_t *result, bpfvm_error *err);
+static int hook_run_as(struct hook_thread *self, bpfvm_hook *hook, void *ctx, struct hook_state *frame,
+                       uint64_t *result, bpfvm_error *err);
 
 /* A thread's first run, a null argument, or a nested run. */
-static __attribute__((noinline)) int run_unusual(bpfvm_hook *hook, void *ctx, struct hook_state *frame,
-                                                 uint64_t *result, bpfvm_error *err)
+static __attribute__((noinline)) int run_unusual(struct hook_thread *self, bpfvm_hook *hook, void *ctx,
+                                                 struct hook_state *frame, uint64_t *result, bpfvm_error *err)
 {
 	if (!hook || !result)
 		return error_set(err, -EINVAL, -1, "bpfvm_hook_run: null argument");
-	if (!hook_self) {
+	if (!self) {
 		int rc = bpfvm_hook_thread_prepare(err);
-		return rc ? rc : hook_run(hook, ctx, frame, result, err);
+		return rc ? rc : hook_run_as(hook_self, hook, ctx, frame, result, err);
 	}
 	return run_nested(hook, ctx, frame, result, err);
 }
 
-/* frame: the XDP frame the packet helpers work on (NULL: none); a
- * constant NULL in bpfvm_hook_run, so its path stays as it was. */
-static inline __attribute__((always_inline)) int hook_run(bpfvm_hook *hook, void *ctx, struct hook_state *frame,
-                                                         uint64_t *result, bpfvm_error *err)
+/* self: the calling thread's registration (NULL: none yet).  frame: the
+ * XDP frame the packet helpers work on (NULL: none); a constant NULL in
+ * bpfvm_hook_run, so its path stays as it was. */
+static inline __attribute__((always_inline)) int hook_run_as(struct hook_thread *self, bpfvm_hook *hook, void *ctx,
+                                                            struct hook_state *frame, uint64_t *result,
+                                                            bpfvm_error *err)
 {
-	struct hook_thread *self = hook_self;
 	if (__builtin_expect(!self || !hook || !result ||
 	                     atomic_load_explicit(&self->epoch, memory_order_relaxed) != 0, 0))
-		return run_unusual(hook, ctx, frame, result, err);
+		return run_unusual(self, hook, ctx, frame, result, err);
 	atomic_store_explicit(&self->epoch, atomic_load_explicit(&hook_epoch, memory_order_acquire),
 	                      memory_order_relaxed);
 	/* the epoch store before the links load: a writer's membarrier(2)
@@ -661,7 +663,17 @@ static inline __attribute__((always_inline)) int hook_run(bpfvm_hook *hook, void
 
 int bpfvm_hook_run(bpfvm_hook *hook, void *ctx, uint64_t *result, bpfvm_error *err)
 {
-	return hook_run(hook, ctx, NULL, result, err);
+	return hook_run_as(hook_self, hook, ctx, NULL, result, err);
+}
+
+struct hook_thread *hook_thread_self(void)
+{
+	return bpfvm_hook_thread_prepare(NULL) ? NULL : hook_self;
+}
+
+int hook_run_on(struct hook_thread *self, bpfvm_hook *hook, void *ctx, uint64_t *result)
+{
+	return hook_run_as(self, hook, ctx, NULL, result, NULL);
 }
 
 int bpfvm_hook_run_xdp(bpfvm_hook *hook, struct xdp_md *ctx, void *frame, size_t frame_size, uint64_t *result,
@@ -672,5 +684,5 @@ int bpfvm_hook_run_xdp(bpfvm_hook *hook, struct xdp_md *ctx, void *frame, size_t
 		                 "null argument" : "the hook does not take XDP programs");
 	struct hook_state state = { .prog_type = BPF_PROG_TYPE_XDP, .frame = frame, .frame_len = frame_size,
 	                            .alloc_len = frame_size, .ctx = ctx, .ctx_len = sizeof *ctx };
-	return hook_run(hook, ctx, &state, result, err);
+	return hook_run_as(hook_self, hook, ctx, &state, result, err);
 }

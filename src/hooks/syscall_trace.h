@@ -64,6 +64,10 @@ void **syscall_trace_thread_word(void);
 
 enum syscall_trace_flags {
 	SYSCALL_TRACE_NO_REWRITE = 1 << 0, /* every site stays on the SUD path */
+	/* the handlers' user argument is the calling thread's word
+	 * (syscall_trace_thread_word(), a void **), not start's user: the
+	 * interceptor found it already, so a handler needs no call for it */
+	SYSCALL_TRACE_USER_IS_THREAD_WORD = 1 << 1,
 };
 
 /* Starts intercepting every thread's syscalls.  Returns 0, or a negative
