@@ -184,8 +184,11 @@ struct sys_hooks {
 	bool started;
 	/* this session attached a program at a sys_enter (sys_exit) hook:
 	 * without, the interceptor is given no enter (exit) handler, and
-	 * skips the call */
+	 * skips the call; and at one other than raw_tracepoint's: without,
+	 * an event looks at no other (a hook of an earlier session has no
+	 * program left) */
 	bool session_enter, session_exit;
+	bool records_enter, records_exit;
 };
 
 /* A program on its hook, and what its stats count from (a forked child
@@ -332,47 +335,6 @@ static void ksyscall_regs(struct pt_regs *k, const struct pt_regs *r, const unsi
 	k->r9 = args[5];
 }
 
-/* The fields of the interceptor's registers an exit event changed for
- * its runs, with what they held. */
-struct regs_patch {
-	unsigned n;
-	unsigned long *field[8];
-	unsigned long was[8];
-};
-
-/* Stores are what costs here (the interceptor's entry has just stored
- * every field): a field that already holds its value is only read. */
-static inline void regs_patch_set(struct regs_patch *p, unsigned long *field, unsigned long value)
-{
-	unsigned long was = *field;
-	if (was != value) {
-		p->field[p->n] = field;
-		p->was[p->n++] = was;
-		*field = value;
-	}
-}
-
-/* r made as ksyscall_regs() makes the exit's (the arguments, rcx the
- * fourth too, the result in rax), in place. */
-static inline void regs_patch_exit(struct regs_patch *p, struct pt_regs *r, const unsigned long args[6], long ret)
-{
-	p->n = 0;
-	regs_patch_set(p, &r->rdi, args[0]);
-	regs_patch_set(p, &r->rsi, args[1]);
-	regs_patch_set(p, &r->rdx, args[2]);
-	regs_patch_set(p, &r->r10, args[3]);
-	regs_patch_set(p, &r->rcx, args[3]);
-	regs_patch_set(p, &r->r8, args[4]);
-	regs_patch_set(p, &r->r9, args[5]);
-	regs_patch_set(p, &r->rax, (unsigned long)ret);
-}
-
-static inline void regs_patch_undo(const struct regs_patch *p)
-{
-	for (unsigned i = 0; i < p->n; i++)
-		*p->field[i] = p->was[i];
-}
-
 /* A syscall event of a thread whose thread-local block is not made yet
  * (the agent injected): made on the rewritten path (a plain call, as a
  * trampoline's); from the SIGSYS handler, the event is a miss of every
@@ -454,7 +416,7 @@ static void on_sys_enter(void *word, long nr, const unsigned long args[6], const
 		uint64_t a[2] = { (uint64_t)(uintptr_t)r, (uint64_t)nr };
 		run_hook_as(self, sys->rawtp_enter, a, &tc);
 	}
-	if (sys->raw_enter || (numbered(nr) && (sys->tp_enter[nr] || sys->ksys[nr])))
+	if (sys->records_enter)
 		sys_enter_records(self, nr, args, r, &tc);
 }
 
@@ -481,17 +443,17 @@ static void on_sys_exit(void *word, long nr, const unsigned long args[6], const 
 	struct agent_thread_state *self = sys_thread(word, nr, false);
 	if (!self || self->quiet)
 		return;
-	bool records = sys->raw_exit || (numbered(nr) && (sys->tp_exit[nr] || sys->kretsys[nr]));
+	bool records = sys->records_exit && (sys->raw_exit || (numbered(nr) && (sys->tp_exit[nr] || sys->kretsys[nr])));
 	if (!sys->rawtp_exit && !records)
 		return;   /* nothing to run: the registers left alone too */
-	/* the exit's registers (the result in ax, as the interceptor gives
-	 * them), the arguments where BPF_KSYSCALL reads them (rcx too, where
-	 * the syscall left the return address): set in the interceptor's
-	 * own registers for the runs, which cannot write them, and put back
-	 * after (no copy) */
+	/* the exit's registers as ksyscall_regs() makes them: the
+	 * interceptor's hold the arguments and the result already
+	 * (syscall_trace.h), so only rcx, where the syscall left the return
+	 * address, becomes the fourth argument, in place for the runs (which
+	 * cannot write the registers) and put back after: no copy */
 	struct pt_regs *r = (struct pt_regs *)regs;
-	struct regs_patch patch;
-	regs_patch_exit(&patch, r, args, ret);
+	unsigned long rcx = r->rcx;
+	r->rcx = args[3];
 	struct trace_ctx tc = { .regs = r, .real_return = probe_real_return };
 	if (sys->rawtp_exit) {
 		uint64_t a[2] = { (uint64_t)(uintptr_t)r, (uint64_t)ret };
@@ -499,7 +461,7 @@ static void on_sys_exit(void *word, long nr, const unsigned long args[6], const 
 	}
 	if (records)
 		sys_exit_records(self, nr, ret, r, &tc);
-	regs_patch_undo(&patch);
+	r->rcx = rcx;
 }
 
 /* ---- what a section names -------------------------------------------- */
@@ -1016,7 +978,7 @@ static bool slot_at_exit(struct agent_hook **slot)
 static void attach_syscalls(bpfvm_program **progs, struct placement *pl, size_t n, struct agent_result *res)
 {
 	size_t first = link_count, wanted = 0;
-	sys->session_enter = sys->session_exit = false;
+	sys->session_enter = sys->session_exit = sys->records_enter = sys->records_exit = false;
 	for (size_t i = 0; i < n; i++) {
 		if (res[i].error || pl[i].kind != HOOK_SYSCALL)
 			continue;
@@ -1029,7 +991,10 @@ static void attach_syscalls(bpfvm_program **progs, struct placement *pl, size_t 
 			continue;
 		}
 		wanted++;
-		*(slot_at_exit(pl[i].slot) ? &sys->session_exit : &sys->session_enter) = true;
+		bool at_exit = slot_at_exit(pl[i].slot), raw_tp = pl[i].slot == &sys->rawtp_enter || pl[i].slot == &sys->rawtp_exit;
+		*(at_exit ? &sys->session_exit : &sys->session_enter) = true;
+		if (!raw_tp)
+			*(at_exit ? &sys->records_exit : &sys->records_enter) = true;
 	}
 	char err[AGENT_TEXT_MAX];
 	int rc = wanted ? start_syscalls(err) : 0;

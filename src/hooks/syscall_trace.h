@@ -38,7 +38,9 @@
  * registers as sys_enter's pt_regs shows them (rax -ENOSYS, orig_rax the
  * number, rip after the syscall instruction); it cannot change them, as a
  * BPF program cannot.  exit sees them as sys_exit's pt_regs shows them
- * (the user's registers after the syscall, rax the result).  exit is not
+ * (the user's registers after the syscall, rax the result: rdi, rsi, rdx,
+ * r10, r8 and r9 still hold args[0..5], which the syscall leaves alone;
+ * the agent relies on it).  exit is not
  * called for rt_sigreturn, nor for exit and exit_group (they do not
  * return), as in the kernel. */
 struct syscall_handlers {
