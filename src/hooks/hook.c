@@ -83,10 +83,14 @@ struct bpfvm_hook {
 };
 
 /* A thread that runs hooks.  Slots are never freed (a writer may be
- * reading one); a thread's slot is reused by a later thread once it ends. */
+ * reading one); a thread's slot is reused by a later thread once it ends:
+ * not when its key's destructor runs (the thread may still make system
+ * calls a syscall hook runs on, and a new thread taking the slot then
+ * would run on the same state), but once its id is gone. */
 struct hook_thread {
 	_Atomic uint64_t epoch;       /* 0: in no hook run; else the epoch its outermost run entered in */
-	atomic_bool in_use;
+	_Atomic pid_t owner;          /* the thread's id; 0: free */
+	atomic_bool exiting;          /* the owner's destructor ran: the slot is taken back once it is gone */
 	struct hook_thread *next;     /* in the registry */
 	struct run_direct direct;     /* the outermost run's programs run on it */
 };
@@ -109,7 +113,22 @@ static __thread struct hook_thread *hook_self;
 static void thread_exit(void *slot)
 {
 	struct hook_thread *t = slot;
-	atomic_store_explicit(&t->in_use, false, memory_order_release);
+	atomic_store_explicit(&t->exiting, true, memory_order_release);
+}
+
+/* Takes t for the calling thread (me) if it is free, or if its owner
+ * exited and is gone (one taker wins the compare-and-swap). */
+static bool slot_take(struct hook_thread *t, pid_t me)
+{
+	pid_t owner = 0;
+	if (atomic_compare_exchange_strong(&t->owner, &owner, me))
+		return true;
+	if (!atomic_load_explicit(&t->exiting, memory_order_acquire) ||
+	    syscall(SYS_tgkill, getpid(), owner, 0) == 0 || errno != ESRCH ||
+	    !atomic_compare_exchange_strong(&t->owner, &owner, me))
+		return false;
+	atomic_store_explicit(&t->exiting, false, memory_order_relaxed);
+	return true;
 }
 
 static void registry_init(void)
@@ -127,17 +146,17 @@ int bpfvm_hook_thread_prepare(bpfvm_error *err)
 		return 0;
 	pthread_once(&registry_once, registry_init);
 	struct hook_thread *t;
-	for (t = atomic_load_explicit(&hook_threads, memory_order_acquire); t; t = t->next) {
-		bool free_slot = false;
-		if (atomic_compare_exchange_strong(&t->in_use, &free_slot, true))
+	pid_t me = gettid();
+	for (t = atomic_load_explicit(&hook_threads, memory_order_acquire); t; t = t->next)
+		if (slot_take(t, me))
 			break;
-	}
 	if (!t) {
 		t = aligned_alloc(64, (sizeof *t + 63) & ~(size_t)63);
 		if (!t)
 			return error_set(err, -ENOMEM, -1, "hook run: out of memory registering a thread");
 		atomic_init(&t->epoch, 0);
-		atomic_init(&t->in_use, true);
+		atomic_init(&t->owner, me);
+		atomic_init(&t->exiting, false);
 		pthread_mutex_lock(&registry_lock);
 		t->next = atomic_load_explicit(&hook_threads, memory_order_relaxed);
 		atomic_store_explicit(&hook_threads, t, memory_order_release);

@@ -303,7 +303,8 @@ static void test_nested(void)
 
 /* hook_run_on: the same runs as bpfvm_hook_run on the registration
  * hook_thread_self() gives (one per thread, the same each time), a
- * nested run inside one, and the empty result of a hook with nothing. */
+ * nested run inside one, the empty result of a hook with nothing, and a
+ * registration taken again once its thread has ended. */
 static uint64_t on_result;
 static struct hook_thread *on_self;
 static bpfvm_hook *on_inner;
@@ -332,6 +333,9 @@ static void test_run_on(void)
 	void *other = NULL;
 	CHECK(pthread_create(&t, NULL, other_thread_self, NULL) == 0 && pthread_join(t, &other) == 0, "thread");
 	CHECK(other != NULL && other != on_self, "another thread's registration is its own");
+	void *later = NULL;
+	CHECK(pthread_create(&t, NULL, other_thread_self, NULL) == 0 && pthread_join(t, &later) == 0, "thread");
+	CHECK(later == other, "an ended thread's registration taken by the next");
 	bpfvm_program *p = load_return(5, true), *q = load_return(6, false), *n = load_return(8, true);
 	on_inner = hook_mem(0, BPFVM_HOOK_RUN_ALL, 0);
 	uint64_t r = 0, link;
