@@ -489,9 +489,93 @@ static bool fails_where_last(const struct verifier_env *env, uint32_t pc, const 
 	return s < of->slots && !slot_covered(&of->stack[s], s < cf->slots ? &cf->stack[s] : NULL, &m, mode);
 }
 
+/* Notes where old failed to cover a state, and what old holds there. */
+static void note_miss(struct explored *e, uint32_t fi, uint32_t what)
+{
+	const struct vframe *of = e->st->frames[fi];
+	struct miss_copy *c = &e->miss_copy;
+	const struct vreg *r = what < MISS_SLOT0 ? &of->regs[what] : &of->stack[what - MISS_SLOT0].spilled;
+	e->miss_at = miss_at(fi, what);
+	memset(c, 0, sizeof *c);
+	c->curframe = (uint8_t)e->st->curframe;
+	if (what >= MISS_SLOT0)
+		memcpy(c->slot_type, of->stack[what - MISS_SLOT0].type, sizeof c->slot_type);
+	/* a slot's spilled part is copied whatever its bytes: only read
+	 * where one of them says SLOT_SPILL */
+	c->reg_type = r->type;
+	c->precise = r->precise;
+	c->umin = r->v.umin;
+	c->umax = r->v.umax;
+	c->smin = r->v.smin;
+	c->smax = r->v.smax;
+}
+
+/* Whether reg_covered() fails for cur against the register copied in c
+ * (false: not sure). */
+static bool copied_reg_fails(const struct miss_copy *c, const struct vreg *cur, enum cover mode)
+{
+	if (c->reg_type == REG_NOT_INIT)
+		return mode == EXACT && cur->type != REG_NOT_INIT;
+	if (c->reg_type != cur->type)
+		return true;
+	if (c->reg_type != REG_SCALAR || (mode == NOT_EXACT && !c->precise))
+		return false;
+	if (mode == EXACT)
+		return cur->v.umin != c->umin || cur->v.umax != c->umax || cur->v.smin != c->smin ||
+		       cur->v.smax != c->smax;
+	return cur->v.umin < c->umin || cur->v.umax > c->umax || cur->v.smin < c->smin || cur->v.smax > c->smax;
+}
+
+/* Whether slot_covered() fails for cur's slot cs (NULL: none) against
+ * the slot copied in c (false: not sure). */
+static bool copied_slot_fails(const struct miss_copy *c, const struct stack_slot *cs, enum cover mode)
+{
+	bool exact = mode == EXACT;
+	bool ospill = false;
+	for (int b = 0; b < 8; b++) {
+		uint8_t ot = c->slot_type[b];
+		uint8_t ct = cs ? cs->type[b] : SLOT_INVALID;
+		if (ot == SLOT_INVALID && !exact)
+			continue;
+		if (ot == ct) {
+			ospill |= ot == SLOT_SPILL;
+			continue;
+		}
+		if (exact)
+			return true;
+		if (ot == SLOT_MISC && (ct == SLOT_ZERO || (ct == SLOT_SPILL && cs->spilled.type == REG_SCALAR)))
+			continue;
+		return true;
+	}
+	return ospill && copied_reg_fails(c, &cs->spilled, mode);
+}
+
+/* fails_where_last() on the copy of what old holds at miss_at: a quick
+ * no without reading old (false: not sure). */
+static bool copy_fails(const struct verifier_env *env, uint32_t pc, const struct explored *e,
+                       const struct vstate *cur, enum cover mode)
+{
+	const struct miss_copy *c = &e->miss_copy;
+	uint32_t fi = (e->miss_at - 1u) / MISS_PER_FRAME, what = (e->miss_at - 1u) % MISS_PER_FRAME;
+	if (c->curframe != cur->curframe)
+		return true;
+	const struct vframe *cf = cur->frames[fi];
+	if (what < MISS_SLOT0) {
+		/* cur's frames' call sites decide which registers are live:
+		 * if they are not old's, old covers cur in no case */
+		if (mode != EXACT && !(live_regs(env, pc, cur, fi) & (1u << what)))
+			return false;
+		return copied_reg_fails(c, &cf->regs[what], mode);
+	}
+	uint32_t s = what - MISS_SLOT0;
+	return copied_slot_fails(c, s < cf->slots ? &cf->stack[s] : NULL, mode);
+}
+
 static bool states_covered(const struct verifier_env *env, uint32_t pc, struct explored *e, const struct vstate *cur,
                            enum cover mode)
 {
+	if (e->miss_at && copy_fails(env, pc, e, cur, mode))
+		return false;
 	const struct vstate *old = e->st;
 	bool exact = mode == EXACT;
 	if (old->curframe != cur->curframe || old->ref_count != cur->ref_count || old->lock_map != cur->lock_map ||
@@ -517,14 +601,14 @@ static bool states_covered(const struct verifier_env *env, uint32_t pc, struct e
 			if (!(live & (1u << i)) && !exact)
 				continue;
 			if (!reg_covered(&of->regs[i], &cf->regs[i], &m, mode)) {
-				e->miss_at = miss_at(fi, (uint32_t)i);
+				note_miss(e, fi, (uint32_t)i);
 				return false;
 			}
 		}
 		uint32_t slot = STACK_SLOTS;
 		if (!stack_covered(of, cf, &m, mode, &slot)) {
 			if (slot < STACK_SLOTS)
-				e->miss_at = miss_at(fi, MISS_SLOT0 + slot);
+				note_miss(e, fi, MISS_SLOT0 + slot);
 			return false;
 		}
 	}
