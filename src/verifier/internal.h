@@ -100,8 +100,9 @@ struct explored {
 	uint32_t branches;        /* paths from here still being explored */
 	uint32_t hits, misses;
 	/* where comparing it with a state last failed, checked first next
-	 * time (states.c), and what the state holds there */
-	uint16_t miss_at;
+	 * time (states.c): a frame, and a register or stack slot of it
+	 * (MISS_NONE: none yet), and what the state holds there */
+	uint8_t miss_frame, miss_at;
 	struct miss_copy miss_copy;
 	struct explored *all_next; /* every record, for freeing */
 	struct explored *parent;  /* the checkpoint before it on its path */
