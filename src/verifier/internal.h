@@ -439,6 +439,12 @@ void scc_free(struct verifier_env *env);
 
 /* Queues st to be walked from pc later. */
 int push_pending(struct verifier_env *env, const struct vstate *st, uint32_t pc);
+/* A copy of st to make into a branch (packed: it cannot grow its
+ * stack), which push_branch() queues or state_release() frees; NULL when
+ * out of memory. */
+struct vstate *state_branch(struct verifier_env *env, const struct vstate *st);
+/* Queues a copy state_branch() made (taken over, freed on failure). */
+int push_branch(struct verifier_env *env, struct vstate *copy, uint32_t pc);
 /* A path ended: its checkpoints have one branch fewer in progress. */
 void path_done(struct verifier_env *env);
 /* At a prune point: 1 if a stored state covers st (prune), 0 to go on

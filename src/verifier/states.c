@@ -641,23 +641,42 @@ static bool states_covered_in_full(const struct verifier_env *env, uint32_t pc, 
 
 /* ---- explored states and pending branches -------------------------------- */
 
+struct vstate *state_branch(struct verifier_env *env, const struct vstate *st)
+{
+	return state_pack(env, st);
+}
+
 int push_pending(struct verifier_env *env, const struct vstate *st, uint32_t pc)
+{
+	/* (the limit checked before the copy is made) */
+	if (env->sp + 1 > 8192)
+		return reject(env, -E2BIG, "The sequence of %zu jumps is too complex.", env->sp + 1);
+	struct vstate *copy = state_pack(env, st);
+	if (!copy)
+		return reject(env, -ENOMEM, "out of memory");
+	return push_branch(env, copy, pc);
+}
+
+int push_branch(struct verifier_env *env, struct vstate *copy, uint32_t pc)
 {
 	if (env->sp == env->cap) {
 		size_t ncap = env->cap ? env->cap * 2 : 64;
 		struct pending *n = realloc(env->stack, ncap * sizeof *n);
-		if (!n)
+		if (!n) {
+			state_release(env, copy);
 			return reject(env, -ENOMEM, "out of memory");
+		}
 		env->stack = n;
 		env->cap = ncap;
 	}
 	/* the kernel counts the branch being queued */
-	if (env->sp + 1 > 8192)
+	if (env->sp + 1 > 8192) {
+		state_release(env, copy);
 		return reject(env, -E2BIG, "The sequence of %zu jumps is too complex.", env->sp + 1);
-	struct vstate *copy = state_pack(env, st);
+	}
 	struct pending p = { .st = copy, .parent = env->parent, .pc = pc };
 	/* the branch's history ends with the instruction queueing it */
-	if (!copy || hist_copy(env, &p.hist, &env->hist, &env->cur)) {
+	if (hist_copy(env, &p.hist, &env->hist, &env->cur)) {
 		state_release(env, copy);
 		hist_free(&p.hist);
 		return reject(env, -ENOMEM, "out of memory");
