@@ -514,7 +514,7 @@ static void note_miss(struct explored *e, uint32_t fi, uint32_t what)
 enum copy_result { COPY_NOT_SURE, COPY_OUT_OF_RANGE, COPY_FAILS };
 
 /* reg_covered() of cur against the register copied in c. */
-static enum copy_result copied_reg_fails(const struct miss_copy *c, const struct vreg *cur, enum cover mode)
+static inline enum copy_result copied_reg_fails(const struct miss_copy *c, const struct vreg *cur, enum cover mode)
 {
 	if (c->reg_type == REG_NOT_INIT)
 		return mode == EXACT && cur->type != REG_NOT_INIT ? COPY_FAILS : COPY_NOT_SURE;
@@ -556,7 +556,7 @@ static enum copy_result copied_slot_fails(const struct miss_copy *c, const struc
 
 /* fails_where_last() on the copy of what e's state holds at miss_at,
  * without reading the state: a quick no. */
-static enum copy_result copy_compare(const struct verifier_env *env, uint32_t pc, const struct explored *e,
+static inline enum copy_result copy_compare(const struct verifier_env *env, uint32_t pc, const struct explored *e,
                                      const struct vstate *cur, enum cover mode)
 {
 	const struct miss_copy *c = &e->miss_copy;
@@ -568,8 +568,10 @@ static enum copy_result copy_compare(const struct verifier_env *env, uint32_t pc
 	const struct vframe *cf = cur->frames[fi];
 	if (what < MISS_SLOT0) {
 		/* cur's frames' call sites decide which registers are live:
-		 * if they are not old's, old covers cur in no case */
-		if (mode != EXACT && !(live_regs(env, pc, cur, fi) & (1u << what)))
+		 * if they are not old's, old covers cur in no case (the
+		 * current frame's inline: this runs for most kept states) */
+		uint16_t live = fi == cur->curframe ? env->liveness.live_in[pc] : live_regs(env, pc, cur, fi);
+		if (mode != EXACT && !(live & (1u << what)))
 			return COPY_NOT_SURE;
 		return copied_reg_fails(c, &cf->regs[what], mode);
 	}
