@@ -176,6 +176,10 @@ struct verifier_env {
 	struct hist hist;         /* the current path since that checkpoint */
 	struct hist_entry cur;    /* the instruction being checked */
 	uint32_t *scc;            /* per instruction: its loop (scc.c), 0 if none */
+	/* per instruction: the registers of its frame a walk back through
+	 * it could change, beside a jump's linked ones (0xffff: it may do
+	 * more), for the walk's quick pass over the others (precision.c) */
+	uint16_t *walk_touch;
 	struct scc_visit *visits;
 	uint32_t visit_count, visit_cap;
 	struct scc_instance *instances;
@@ -369,6 +373,8 @@ int mark_precise(struct verifier_env *env, struct vstate *st, int regno);
  * precise on this path too. */
 int propagate_precision(struct verifier_env *env, struct vstate *st, const struct vstate *old, uint32_t pc,
                         bool all_scalars);
+/* Fills env->walk_touch. */
+int walk_touch_compute(struct verifier_env *env);
 /* Registers of frame fi of a state at pc whose values matter later. */
 uint16_t live_regs(const struct verifier_env *env, uint32_t pc, const struct vstate *st, uint32_t fi);
 /* Disassembles instruction pc as the log prints it. */

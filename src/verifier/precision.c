@@ -74,6 +74,51 @@ static void hist_note(const struct verifier_env *env, struct hist *h, const stru
 	h->frames |= e->frame != h->e[0].frame || (e->flags & (HIST_LINKED_OTHER | HIST_CALLBACK));
 }
 
+/* The registers of its frame backtrack_insn() could change at pc, for
+ * an entry with no flags and no linked registers or stack slots
+ * (0xffff: it may do more). */
+static uint16_t insn_touch(const struct verifier_env *env, uint32_t pc)
+{
+	const struct isa_op *op = env->cfg.ops[pc];
+	const bpfvm_insn *in = &env->insns[pc];
+	if (!op)
+		return 0xffff;
+	switch (op->format) {
+	case FMT_ALU_IMM:
+	case FMT_ALU_REG:
+	case FMT_NEG:
+	case FMT_END:
+	case FMT_LDDW:
+	case FMT_LDX:
+		return (uint16_t)(1u << in->dst);
+	case FMT_LDABS:
+	case FMT_LDIND:
+	case FMT_CALL:
+		return LIVENESS_ARGS | 1u;
+	case FMT_ST:
+	case FMT_STX:
+	case FMT_JA:
+	case FMT_JA32:
+		return 0;
+	case FMT_JMP_IMM:
+		return (uint16_t)(1u << in->dst);
+	case FMT_JMP_REG:
+		return (uint16_t)((1u << in->dst) | (1u << in->src));
+	default:
+		return 0xffff;
+	}
+}
+
+int walk_touch_compute(struct verifier_env *env)
+{
+	env->walk_touch = malloc(env->count * sizeof *env->walk_touch);
+	if (!env->walk_touch)
+		return -ENOMEM;
+	for (uint32_t pc = 0; pc < env->count; pc++)
+		env->walk_touch[pc] = insn_touch(env, pc);
+	return 0;
+}
+
 int hist_push(struct verifier_env *env)
 {
 	if (hist_reserve(&env->hist, env->hist.n + 1))
@@ -480,19 +525,38 @@ static int walk_back(struct verifier_env *env, struct backtrack *bt)
 	int subseq = (int)env->cur.pc;
 	for (;;) {
 		log_segment(env, bt, h, subseq);
+		/* registers of one frame alone (most walks): walked_before()
+		 * and note_walked() inline, and entries touching none of them
+		 * passed without backtrack_insn() */
+		bool quick = env->log_level < 2 && bt_regs_only(bt);
 		for (uint32_t i = h->n; i-- > 0;) {
 			struct hist_entry *e = &h->e[i];
-			if (walked_before(env, e, bt))
-				return 0;
-			note_walked(e, bt);
-			if (env->log_level >= 2)
-				log_step(env, bt, e->pc);
+			if (quick) {
+				uint32_t fr = bt->frame;
+				uint16_t m = bt->regs[fr];
+				if (e->done_frame == fr && !(m & ~e->done_regs))
+					return 0;
+				if (e->done_frame != fr)
+					e->done_regs = 0;
+				e->done_frame = (uint8_t)fr;
+				e->done_regs |= m;
+				if (e->frame == fr && !e->flags && !e->linked_slots &&
+				    !((env->walk_touch[e->pc] | e->linked_regs) & m))
+					continue;
+			} else {
+				if (walked_before(env, e, bt))
+					return 0;
+				note_walked(e, bt);
+				if (env->log_level >= 2)
+					log_step(env, bt, e->pc);
+			}
 			if (!backtrack_insn(env, e, bt)) {
 				mark_all_on_path(env);
 				return 0;
 			}
 			if (bt_empty(bt))
 				return 0;
+			quick = env->log_level < 2 && bt_regs_only(bt);
 		}
 		struct explored *cp = seg_owner ? seg_owner->parent : env->parent;
 		if (!cp)

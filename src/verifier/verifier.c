@@ -408,6 +408,7 @@ static void free_env(struct verifier_env *env)
 {
 	free_search_states(env);
 	scc_free(env);
+	free(env->walk_touch);
 	free(env->loops);
 	free(env->loop_of);
 	liveness_free(&env->liveness);
@@ -591,6 +592,8 @@ static int prepare(struct verifier_env *env)
 	cfg_mark_prune_points(&env->cfg, is_loop_head_insn, env->opts->helpers);
 	if ((rc = scc_compute(env)))
 		return rc;
+	if (walk_touch_compute(env))
+		return error_set(err, -ENOMEM, -1, "out of memory");
 	return find_loops(env);
 }
 
