@@ -69,6 +69,7 @@ struct hist {
 	bool frames;
 };
 #define HIST_FORCE_CHECKPOINT 40
+#define HIST_POOLS 16
 
 /* What a loop head (the target of a jump backwards) saw, for -v. */
 struct loop_stats {
@@ -193,6 +194,8 @@ struct verifier_env {
 	 * size class (states.c) */
 	struct vstate *scratch;
 	struct vstate *packed_free[PACK_CLASSES];
+	/* histories' arrays free for reuse, by size: 16 << k entries */
+	struct hist_entry *hist_pool[HIST_POOLS];
 	uint64_t precise_walks;   /* backtracking walks, for the log */
 	uint64_t precise_marks;   /* numbers marked precise in checkpoints */
 	uint64_t processed, prev_processed;
@@ -361,9 +364,11 @@ int enter_frame(struct verifier_env *env, struct vstate *st, uint32_t callsite, 
 
 /* Appends the instruction just checked (env->cur) to the path's history. */
 int hist_push(struct verifier_env *env);
-int hist_copy(const struct verifier_env *env, struct hist *dst, const struct hist *src,
-              const struct hist_entry *extra);
-void hist_free(struct hist *h);
+int hist_copy(struct verifier_env *env, struct hist *dst, const struct hist *src, const struct hist_entry *extra);
+/* Gives h's array back to env's pool (precision.c). */
+void hist_free(struct verifier_env *env, struct hist *h);
+/* Frees the pool, once every history is freed. */
+void hist_pool_free(struct verifier_env *env);
 /* A safety check at the current instruction depends on scalar register
  * regno of the current frame: marks the values it came from precise in
  * the checkpoints of the path (the kernel's mark_chain_precision). */

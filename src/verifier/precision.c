@@ -18,9 +18,9 @@
  * scalar of every checkpoint on the path becomes precise: the
  * comparison is then the full one, as before precision tracking.
  *
- * Owns: hist_push(), hist_copy(), hist_free(), mark_precise(),
- * propagate_precision(), propagate_backedges(), live_regs(); the -vv
- * "mark_precise:" lines.
+ * Owns: hist_push(), hist_copy(), hist_free(), hist_pool_free(),
+ * mark_precise(), propagate_precision(), propagate_backedges(),
+ * live_regs(), walk_touch_compute(); the -vv "mark_precise:" lines.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,16 +31,59 @@
 
 /* ---- history ------------------------------------------------------------- */
 
-static int hist_reserve(struct hist *h, uint32_t n)
+/* Histories' arrays hold 16 << k entries, and go back to env's pool of
+ * their size when freed (a branch's history is copied at every branch
+ * queued, and freed when it is taken). */
+static uint32_t hist_class(uint32_t cap)
+{
+	return (uint32_t)__builtin_ctz(cap / 16);
+}
+
+/* An array of pool k (not empty). */
+static struct hist_entry *hist_pool_take(struct verifier_env *env, uint32_t k)
+{
+	struct hist_entry *e = env->hist_pool[k];
+	/* the pool's link: the first entry's bytes */
+	memcpy(&env->hist_pool[k], e, sizeof env->hist_pool[k]);
+	return e;
+}
+
+static void hist_array_release(struct verifier_env *env, struct hist_entry *e, uint32_t cap)
+{
+	uint32_t k = cap ? hist_class(cap) : HIST_POOLS;
+	if (!e || k >= HIST_POOLS) {
+		free(e);
+		return;
+	}
+	memcpy(e, &env->hist_pool[k], sizeof env->hist_pool[k]);
+	env->hist_pool[k] = e;
+}
+
+void hist_pool_free(struct verifier_env *env)
+{
+	for (uint32_t k = 0; k < HIST_POOLS; k++)
+		while (env->hist_pool[k])
+			free(hist_pool_take(env, k));
+}
+
+static int hist_reserve(struct verifier_env *env, struct hist *h, uint32_t n)
 {
 	if (n <= h->cap)
 		return 0;
 	uint32_t ncap = h->cap ? h->cap : 16;
 	while (ncap < n)
 		ncap *= 2;
-	struct hist_entry *e = realloc(h->e, ncap * sizeof *e);
-	if (!e)
+	uint32_t k = hist_class(ncap);
+	struct hist_entry *e;
+	if (k < HIST_POOLS && env->hist_pool[k]) {
+		e = hist_pool_take(env, k);
+		if (h->n)
+			memcpy(e, h->e, h->n * sizeof *e);
+		hist_array_release(env, h->e, h->cap);
+	} else if (!(e = realloc(h->e, ncap * sizeof *e))) {
+		/* (grown in place, if malloc can) */
 		return -1;
+	}
 	h->e = e;
 	h->cap = ncap;
 	return 0;
@@ -121,7 +164,7 @@ int walk_touch_compute(struct verifier_env *env)
 
 int hist_push(struct verifier_env *env)
 {
-	if (hist_reserve(&env->hist, env->hist.n + 1))
+	if (hist_reserve(env, &env->hist, env->hist.n + 1))
 		return reject(env, -ENOMEM, "out of memory");
 	env->hist.e[env->hist.n++] = env->cur;
 	env->hist.marks += hist_marked(env, &env->cur);
@@ -129,12 +172,11 @@ int hist_push(struct verifier_env *env)
 	return 0;
 }
 
-int hist_copy(const struct verifier_env *env, struct hist *dst, const struct hist *src,
-              const struct hist_entry *extra)
+int hist_copy(struct verifier_env *env, struct hist *dst, const struct hist *src, const struct hist_entry *extra)
 {
 	memset(dst, 0, sizeof *dst);
 	uint32_t n = src->n + (extra ? 1 : 0);
-	if (hist_reserve(dst, n ? n : 1))
+	if (hist_reserve(env, dst, n ? n : 1))
 		return -1;
 	if (src->n)
 		memcpy(dst->e, src->e, src->n * sizeof *dst->e);
@@ -150,9 +192,9 @@ int hist_copy(const struct verifier_env *env, struct hist *dst, const struct his
 	return 0;
 }
 
-void hist_free(struct hist *h)
+void hist_free(struct verifier_env *env, struct hist *h)
 {
-	free(h->e);
+	hist_array_release(env, h->e, h->cap);
 	memset(h, 0, sizeof *h);
 }
 

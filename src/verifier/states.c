@@ -680,7 +680,7 @@ int push_branch(struct verifier_env *env, struct vstate *copy, uint32_t pc)
 	/* the branch's history ends with the instruction queueing it */
 	if (hist_copy(env, &p.hist, &env->hist, &env->cur)) {
 		state_release(env, copy);
-		hist_free(&p.hist);
+		hist_free(env, &p.hist);
 		return reject(env, -ENOMEM, "out of memory");
 	}
 	env->stack[env->sp++] = p;
@@ -707,7 +707,7 @@ void path_done(struct verifier_env *env)
 		}
 		/* no path walks back through it any more: only a state still
 		 * in the search is kept, without its history */
-		hist_free(&e->hist);
+		hist_free(env, &e->hist);
 		e->hist_freed = true;
 		if (e->dropped) {
 			state_release(env, e->st);
@@ -993,7 +993,7 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			if (!e->branches && !e->hist_kept) {
 				state_release(env, e->st);
 				e->st = NULL;
-				hist_free(&e->hist);
+				hist_free(env, &e->hist);
 				e->hist_freed = true;
 			}
 			e->dropped = true;
@@ -1015,15 +1015,15 @@ void free_search_states(struct verifier_env *env)
 	for (struct explored *e = env->all; e;) {
 		struct explored *nx = e->all_next;
 		state_free(e->st);
-		hist_free(&e->hist);
+		hist_free(env, &e->hist);
 		free(e);
 		e = nx;
 	}
 	for (size_t i = 0; i < env->sp; i++) {
 		state_free(env->stack[i].st);
-		hist_free(&env->stack[i].hist);
+		hist_free(env, &env->stack[i].hist);
 	}
-	hist_free(&env->hist);
+	hist_free(env, &env->hist);
 	free(env->stack);
 	free(env->explored);
 	free_packed_lists(env);

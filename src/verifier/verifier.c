@@ -408,6 +408,7 @@ static void free_env(struct verifier_env *env)
 {
 	free_search_states(env);
 	scc_free(env);
+	hist_pool_free(env);
 	free(env->walk_touch);
 	free(env->loops);
 	free(env->loop_of);
@@ -604,7 +605,7 @@ static int pop_pending(struct verifier_env *env, struct vstate **st, uint32_t *p
 	if (!env->sp)
 		return 0;
 	struct pending p = env->stack[--env->sp];
-	hist_free(&env->hist);
+	hist_free(env, &env->hist);
 	env->hist = p.hist;
 	/* queued compact: copied into the walk's own frames, which have
 	 * room for the stack to grow (and need no allocating again) */
