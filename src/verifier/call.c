@@ -188,6 +188,7 @@ struct call_args {
 	uint64_t alloc_size;      /* the ARG_ALLOC_SIZE argument */
 	uint64_t size_max;        /* the largest value a size argument may hold */
 	uint32_t release;         /* the reference an ARG_RINGBUF_MEM releases */
+	int64_t const_key;        /* the ARG_MAP_KEY's known value in an array (-1: none) */
 };
 
 /* Whether the program may call helper id at all; fills *desc. */
@@ -228,14 +229,63 @@ static int check_arg_map(struct verifier_env *env, struct call_args *c, const st
 	return 0;
 }
 
+/* Whether a lookup in map m with a key known in range cannot fail (the
+ * kernel's can_elide_value_nullness): an array's elements always exist.
+ * Not a template of inner maps (BPF_F_INNER_MAP), whose inner arrays may
+ * be smaller than it. */
+static bool lookup_never_fails(const struct bpfvm_map *m)
+{
+	return (m->type == BPF_MAP_TYPE_ARRAY || m->type == BPF_MAP_TYPE_PERCPU_ARRAY) &&
+	       !(m->map_flags & BPFVM_F_INNER_MAP);
+}
+
+/* The value of a key of key_size bytes at stack pointer key, if the
+ * stack holds a known one there (the kernel's get_constant_map_key):
+ * key_size zero bytes, or a number spilled in exactly key_size bytes
+ * from there to the end of its slot, made precise since the call relies
+ * on it.  -1 if not known. */
+static int constant_map_key(struct verifier_env *env, struct vstate *st, const struct vreg *key, uint32_t key_size,
+                            int64_t *value)
+{
+	*value = -1;
+	if (key->type != REG_STACK || !scalar_is_const(&key->v))
+		return 0;
+	int64_t at = (int64_t)key->off + (int64_t)key->v.var.value;
+	uint32_t s = (uint32_t)((-at - 1) / 8);
+	const struct vframe *f = st->frames[key->frameno];
+	if (s >= f->slots)
+		return 0;
+	const struct stack_slot *sl = &f->stack[s];
+	uint32_t first = (uint32_t)(at & 7), zeros = 0, spilled = 0;
+	for (uint32_t b = first; b < 8 && sl->type[b] == SLOT_ZERO; b++)
+		zeros++;
+	if (zeros >= key_size) {
+		*value = 0;
+		return 0;
+	}
+	if (sl->type[0] != SLOT_SPILL || sl->spilled.type != REG_SCALAR)
+		return 0;
+	for (uint32_t b = first; b < 8 && sl->type[b] == SLOT_SPILL; b++)
+		spilled++;
+	if (spilled != key_size || !scalar_is_const(&sl->spilled.v))
+		return 0;
+	int rc = mark_precise_slot(env, st, key->frameno, s);
+	if (!rc)
+		*value = (int64_t)sl->spilled.v.var.value;
+	return rc;
+}
+
 /* A key or value of the map passed before it. */
-static int check_arg_map_mem(struct verifier_env *env, struct vstate *st, const struct call_args *c, int regno,
+static int check_arg_map_mem(struct verifier_env *env, struct vstate *st, struct call_args *c, int regno,
                              uint8_t kind)
 {
 	if (kind == ARG_MAP_KEY) {
 		if (!c->map)
 			return reject(env, -EACCES, "invalid map_ptr to access map->key");
-		return check_helper_mem(env, st, regno, c->map->map->key_size, false, false, false);
+		int rc = check_helper_mem(env, st, regno, c->map->map->key_size, false, false, false);
+		if (rc || !lookup_never_fails(c->map->map))
+			return rc;
+		return constant_map_key(env, st, &cur_frame(st)->regs[regno], c->map->map->key_size, &c->const_key);
 	}
 	if (!c->map)
 		return reject(env, -EACCES, "invalid map_ptr to access map->value");
@@ -434,6 +484,14 @@ static int call_back(struct verifier_env *env, struct vstate *st, uint32_t pc, c
 	return 0;
 }
 
+/* Whether the call is a lookup of a key known to be in an array (the
+ * kernel's check_helper_call for bpf_map_lookup_elem): its value exists. */
+static bool lookup_cannot_fail(const struct call_args *c)
+{
+	return c->d->map_kind == MAP_HELPER_LOOKUP && lookup_never_fails(c->map->map) && c->const_key >= 0 &&
+	       c->const_key < (int64_t)c->map->map->max_entries;
+}
+
 /* What the helper returns in r0 (an acquired reference for a ringbuf
  * reservation); r1-r5 are clobbered. */
 static int set_return(struct verifier_env *env, struct vstate *st, uint32_t pc, const struct call_args *c)
@@ -455,6 +513,12 @@ static int set_return(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 		} else {
 			mark_ptr(&r0, REG_MAP_VALUE);
 			r0.map = map->map;
+			if (lookup_cannot_fail(c)) {
+				/* as if null-checked: an id only to tell its
+				 * spin lock from another value's */
+				r0.id = map->map->spin_lock_off >= 0 ? ++env->next_id : 0;
+				break;
+			}
 		}
 		r0.maybe_null = true;
 		r0.id = ++env->next_id;
@@ -488,7 +552,7 @@ static int set_return(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 
 int check_helper(struct verifier_env *env, struct vstate *st, uint32_t pc, const bpfvm_insn *in)
 {
-	struct call_args c = { .id = (uint32_t)in->imm };
+	struct call_args c = { .id = (uint32_t)in->imm, .const_key = -1 };
 	int rc;
 	if ((rc = check_helper_allowed(env, st, c.id, &c.d)))
 		return rc;

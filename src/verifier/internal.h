@@ -373,6 +373,9 @@ void hist_pool_free(struct verifier_env *env);
  * regno of the current frame: marks the values it came from precise in
  * the checkpoints of the path (the kernel's mark_chain_precision). */
 int mark_precise(struct verifier_env *env, struct vstate *st, int regno);
+/* The same for the number spilled in stack slot `slot` of frame frameno
+ * (the kernel's bt_set_frame_slot + mark_chain_precision_batch). */
+int mark_precise_slot(struct verifier_env *env, struct vstate *st, uint32_t frameno, uint32_t slot);
 /* The path in st was pruned at pc against old: what old's future relied
  * on (its precise scalars, or every scalar when all_scalars) becomes
  * precise on this path too. */

@@ -2,7 +2,9 @@
  * mem.c - the verifier's memory accesses: loads and stores through each
  * kind of pointer (stack, context, map value, packet, memory), their
  * bounds and alignment, and the stack byte by byte, with spilled
- * registers kept whole so that a fill gives back what was spilled.
+ * registers kept whole so that a fill gives back what was spilled (as
+ * the kernel's check_stack_write_fixed_off and check_stack_read_fixed_off
+ * do, narrow spills and fills included).
  *
  * Owns: check_mem_insn(), check_mem(), stack_range(), stack_write_var(),
  * map_rdonly_prog().
@@ -43,15 +45,54 @@ static void note_depth(struct verifier_env *env, struct vstate *st, uint32_t fra
 		env->subprog_depth[sp] = (uint32_t)-lowest;
 }
 
-/* A spilled register partly overwritten loses its identity: the bytes
- * still holding it become plain data. */
+/* A spilled register partly overwritten loses its identity: its bytes
+ * and the plain ones beside them become plain data (the kernel's
+ * scrub_special_slot; bytes never written stay so). */
 static void unspill(struct stack_slot *sl)
 {
 	for (int b = 0; b < 8; b++)
-		if (sl->type[b] == SLOT_SPILL)
+		if (sl->type[b] != SLOT_INVALID)
+			sl->type[b] = SLOT_MISC;
+	mark_not_init(&sl->spilled);
+}
+
+/* Which stack slot the instruction being checked spills to or fills
+ * from: the kernel's jump history records these accesses only, for
+ * precision tracking's walk back (precision.c). */
+static void note_stack_slot(struct verifier_env *env, uint32_t frameno, int lo, int size)
+{
+	int first = (-lo - 1) / 8, last = (-(lo + size - 1) - 1) / 8;
+	env->cur.slot_frame = (uint8_t)frameno;
+	env->cur.slot = (uint8_t)last;
+	env->cur.flags |= first == last ? HIST_STACK : HIST_STACK_WIDE;
+}
+
+/* Whether a spill of `size` bytes holds all of value: its bits above
+ * are zero (the kernel's get_reg_width). */
+static bool value_fits(const struct vreg *value, int size)
+{
+	return size == 8 || (value->v.umax >> (8 * size)) == 0;
+}
+
+/* A register spilled to the low `size` bytes of slot sl (the kernel's
+ * save_register_state): the whole register is kept, as it was; the
+ * bytes above become plain data but for zeros and bytes never written. */
+static void spill(struct stack_slot *sl, const struct vreg *value, int size)
+{
+	sl->spilled = *value;
+	memset(sl->type, SLOT_SPILL, (size_t)size);
+	for (int b = size; b < 8; b++)
+		if (sl->type[b] != SLOT_ZERO && sl->type[b] != SLOT_INVALID)
 			sl->type[b] = SLOT_MISC;
 }
 
+/* A store of `size` bytes at fixed offset off (aligned to its size, so
+ * within one slot) of frame frameno's stack, as the kernel's
+ * check_stack_write_fixed_off: a number stored at the start of a slot is
+ * a spill of any width, kept whole (its id dropped when it does not fit,
+ * as a later fill could not give back the same number); a pointer is
+ * spilled whole or not at all; anything else is plain data, zeros if a
+ * known zero.  value is what is stored, NULL if not known. */
 static int stack_write(struct verifier_env *env, struct vstate *st, uint32_t frameno, int off, int size,
                        const struct vreg *value)
 {
@@ -60,80 +101,142 @@ static int stack_write(struct verifier_env *env, struct vstate *st, uint32_t fra
 	note_depth(env, st, frameno, off);
 	int s = (-off - 1) / 8;
 	struct stack_slot *sl = &f->stack[s];
-	bool aligned_full = size == 8 && (off % 8) == 0;
-	if (value && aligned_full) {
-		sl->spilled = *value;
-		memset(sl->type, SLOT_SPILL, 8);
+	bool slot_start = off % 8 == 0;
+	if (value && value->type == REG_SCALAR && slot_start) {
+		spill(sl, value, size);
+		if (!value_fits(value, size))
+			sl->spilled.id = 0;
+		note_stack_slot(env, frameno, off, size);
 		return 0;
 	}
-	/* a narrower store of a scalar: remember it when it fills whole
-	 * naturally aligned bytes of one slot */
-	int first = off + 8 * (s + 1);
-	bool in_one_slot = first + size <= 8;
-	if (in_one_slot) {
-		bool touches_spill = false;
-		for (int b = 0; b < 8; b++)
-			touches_spill |= sl->type[b] == SLOT_SPILL;
-		if (touches_spill)
-			unspill(sl);
+	if (value && is_ptr(value)) {
+		if (size != 8)
+			return reject(env, -EACCES, "invalid size of register spill");
+		if (frameno != st->curframe && value->type == REG_STACK)
+			return reject(env, -EINVAL, "cannot spill pointers to stack into stack frame of the caller");
+		spill(sl, value, 8);
+		note_stack_slot(env, frameno, off, size);
+		return 0;
 	}
-	for (int i = 0; i < size; i++) {
-		int o = off + i;
-		int si = (-o - 1) / 8;
-		struct stack_slot *t = &f->stack[si];
-		uint8_t *bt = stack_byte(f, o);
-		if (*bt == SLOT_SPILL)
-			unspill(t);
-		*bt = SLOT_MISC;
-		if (value && value->type == REG_SCALAR && scalar_is_const(&value->v) && value->v.var.value == 0)
-			*bt = SLOT_ZERO;
-	}
-	if (value && value->type == REG_SCALAR && in_one_slot && first == 0 && (size == 4 || size == 2 || size == 1) &&
-	    !(scalar_is_const(&value->v) && value->v.var.value == 0)) {
-		/* a narrow spill at the slot's low bytes keeps the scalar */
-		bool low_free = true;
-		for (int b = size; b < 8; b++)
-			low_free &= sl->type[b] != SLOT_SPILL;
-		if (low_free) {
-			sl->spilled = *value;
-			if (size < 8) {
-				/* the low bytes only */
-				struct scalar mask;
-				scalar_known(&mask, size == 4 ? 0xffffffffu : size == 2 ? 0xffffu : 0xffu);
-				scalar_alu(&sl->spilled.v, &mask, ALU_AND, true, 0);
-			}
-			if ((value->v.umax >> (8 * size)) != 0)
-				sl->spilled.id = 0;
-			memset(sl->type, SLOT_SPILL, (size_t)size);
-		}
-	}
+	if (sl->type[0] == SLOT_SPILL)
+		unspill(sl);
+	bool zero = value && value->type == REG_SCALAR && var_is_zero(value);
+	for (int i = 0; i < size; i++)
+		*stack_byte(f, off + i) = zero ? SLOT_ZERO : SLOT_MISC;
 	return 0;
 }
 
-/* Variable-offset write: everything it may touch becomes plain data. */
-void stack_write_var(struct verifier_env *env, struct vstate *st, uint32_t frameno, int lo, int hi)
+/* A write of bytes in [lo, hi) of frame frameno's stack, which ones not
+ * known (a variable offset), as the kernel's check_stack_write_var_off:
+ * every byte it may touch becomes plain data, but zeros and spilled
+ * zeros stay so where a zero is written (zero). */
+static void write_var_bytes(struct verifier_env *env, struct vstate *st, uint32_t frameno, int lo, int hi,
+                            bool zero)
 {
 	struct vframe *f = st->frames[frameno];
 	grow_stack(f, (uint32_t)((-lo + 7) / 8));
 	note_depth(env, st, frameno, lo);
 	for (int o = lo; o < hi; o++) {
-		int si = (-o - 1) / 8;
+		struct stack_slot *sl = &f->stack[(-o - 1) / 8];
 		uint8_t *bt = stack_byte(f, o);
-		if (*bt == SLOT_SPILL)
-			unspill(&f->stack[si]);
-		if (*bt != SLOT_ZERO)
+		if (zero && *bt == SLOT_SPILL && sl->spilled.type == REG_SCALAR && var_is_zero(&sl->spilled))
+			continue;
+		if (sl->type[0] == SLOT_SPILL)
+			unspill(sl);
+		if (!zero || *bt != SLOT_ZERO)
 			*bt = SLOT_MISC;
 	}
 }
 
+/* A helper's write: what it writes is not known, zeros included. */
+void stack_write_var(struct verifier_env *env, struct vstate *st, uint32_t frameno, int lo, int hi)
+{
+	write_var_bytes(env, st, frameno, lo, hi, false);
+}
+
+/* A zero-extending fill of `size` bytes keeps the low bytes of the
+ * number spilled (the kernel's coerce_reg_to_size); a sign-extending one
+ * (sx) their sign-extension, no longer that number. */
+static void narrow_loaded(struct vreg *out, int size, bool sx)
+{
+	if (size == 8)
+		return;
+	struct scalar *s = &out->v;
+	if (sx) {
+		scalar_alu(s, s, ALU_MOVSX, true, (unsigned)(8 * size));
+		out->id = 0;
+		return;
+	}
+	uint64_t mask = (1ull << (8 * size)) - 1;
+	s->var = tnum_cast(s->var, (unsigned)size);
+	if ((s->umin & ~mask) == (s->umax & ~mask)) {
+		s->umin &= mask;
+		s->umax &= mask;
+	} else {
+		s->umin = 0;
+		s->umax = mask;
+	}
+	s->smin = (int64_t)s->umin;
+	s->smax = (int64_t)s->umax;
+	if (size < 4) {
+		s->s32_min = INT32_MIN;
+		s->s32_max = INT32_MAX;
+		s->u32_min = 0;
+		s->u32_max = UINT32_MAX;
+	}
+	scalar_sync(s);
+}
+
+/* A load from a slot holding a spilled register (the kernel's
+ * check_stack_read_fixed_off): the whole register back from a fill of
+ * its width; a number back from a narrower fill at its start (its id
+ * dropped when it does not fit the fill); else what the bytes read are,
+ * zero only if all are. */
+static int fill(struct verifier_env *env, uint32_t frameno, struct stack_slot *sl, int off, int size,
+                struct vreg *out, bool sx)
+{
+	int first = off & 7, spill_size = 0;
+	while (spill_size < 8 && sl->type[spill_size] == SLOT_SPILL)
+		spill_size++;
+	const struct vreg *sp = &sl->spilled;
+	if (size == 8 && spill_size == 8) {
+		*out = *sp;
+		note_stack_slot(env, frameno, off, size);
+		return 0;
+	}
+	if (sp->type != REG_SCALAR)
+		return reject(env, -EACCES, "invalid size of register fill");
+	if (size <= spill_size && first == 0) {
+		*out = *sp;
+		if (!value_fits(sp, size))
+			out->id = 0;
+		narrow_loaded(out, size, sx);
+		note_stack_slot(env, frameno, off, size);
+		return 0;
+	}
+	int spilled = 0, zeros = 0;
+	for (int b = first; b < first + size; b++) {
+		spilled += sl->type[b] == SLOT_SPILL;
+		zeros += sl->type[b] == SLOT_ZERO;
+	}
+	if (spilled == size && var_is_zero(sp)) {
+		mark_known(out, 0);
+		note_stack_slot(env, frameno, off, size);
+	} else if (zeros == size) {
+		mark_known(out, 0);
+	} else {
+		mark_loaded(out, size, sx);
+	}
+	return 0;
+}
+
 static int stack_read(struct verifier_env *env, struct vstate *st, uint32_t frameno, int off, int size,
-                      struct vreg *out, int regno, bool sx)
+                      struct vreg *out, bool sx)
 {
 	struct vframe *f = st->frames[frameno];
-	bool zero = true, spill = true;
+	bool zero = true;
 	/* a privileged loader may read stack never written (the kernel's
 	 * allow_uninit_stack): it reads as an unknown number */
-	(void)regno;
 	grow_stack(f, (uint32_t)((-off + 7) / 8));
 	for (int i = 0; i < size; i++) {
 		uint8_t t = *stack_byte(f, off + i);
@@ -141,48 +244,14 @@ static int stack_read(struct verifier_env *env, struct vstate *st, uint32_t fram
 		if (t == SLOT_ITER)
 			return reject(env, -EACCES, "invalid read from stack off %d+%d size %d", off, i, size);
 		zero &= t == SLOT_ZERO;
-		spill &= t == SLOT_SPILL;
 	}
-	if (!out)
-		return 0;
-	int s = (-off - 1) / 8;
-	int first = off + 8 * (s + 1);
-	struct stack_slot *sl = &f->stack[s];
-	if (spill && first == 0 && size == 8) {
-		*out = sl->spilled;
-		return 0;
-	}
-	if (spill && sl->spilled.type != REG_SCALAR)
-		return reject(env, -EACCES, "invalid size of register fill");
-	if (spill) {
-		/* bytes of a spilled number: its bits shifted down and cut to
-		 * the width read; still the same number (keeping its id) when
-		 * read from its first byte and it fits */
-		*out = sl->spilled;
-		bool same = first == 0 && (size == 8 || (out->v.umax >> (8 * size)) == 0);
-		if (first) {
-			struct scalar sh;
-			scalar_known(&sh, (uint64_t)(8 * first));
-			scalar_alu(&out->v, &sh, ALU_RSH, true, 0);
-		}
-		if (size < 8 && !same) {
-			struct scalar mask;
-			scalar_known(&mask, (1ull << (8 * size)) - 1);
-			scalar_alu(&out->v, &mask, ALU_AND, true, 0);
-		}
-		if (!same)
-			out->id = 0;
-		if (sx && size < 8) {
-			scalar_alu(&out->v, &out->v, ALU_MOVSX, true, (unsigned)(8 * size));
-			out->id = 0;
-		}
-		return 0;
-	}
-	if (zero) {
+	struct stack_slot *sl = &f->stack[(-off - 1) / 8];
+	if (sl->type[0] == SLOT_SPILL)
+		return fill(env, frameno, sl, off, size, out, sx);
+	if (zero)
 		mark_known(out, 0);
-		return 0;
-	}
-	mark_loaded(out, size, sx);
+	else
+		mark_loaded(out, size, sx);
 	return 0;
 }
 
@@ -205,16 +274,6 @@ bool map_rdonly_prog(const struct bpfvm_map *m)
 	return m && (m->map_flags & BPF_F_RDONLY_PROG);
 }
 
-/* Which stack slot the instruction being checked touches, for
- * precision tracking's walk back (precision.c). */
-static void note_stack_slot(struct verifier_env *env, uint32_t frameno, int lo, int size)
-{
-	int first = (-lo - 1) / 8, last = (-(lo + size - 1) - 1) / 8;
-	env->cur.slot_frame = (uint8_t)frameno;
-	env->cur.slot = (uint8_t)last;
-	env->cur.flags |= first == last ? HIST_STACK : HIST_STACK_WIDE;
-}
-
 /* Whether [off, off+size) of the stack (fixed or variable offset) may be
  * read; marks it written for writes.  off is from the frame pointer. */
 int stack_range(struct verifier_env *env, struct vstate *st, const struct vreg *r, int regno, int off,
@@ -234,12 +293,11 @@ int stack_range(struct verifier_env *env, struct vstate *st, const struct vreg *
 		return reject(env, -EACCES, "invalid variable-offset %s stack R%d var_off=%s off=%d size=%d",
 		              acc == ACC_WRITE || uninit_ok ? "write to" : "read from", regno, tn, off, size);
 	}
-	if (fixed && size <= 8)
-		note_stack_slot(env, r->frameno, (int)lo, size);
 	if (acc == ACC_WRITE) {
 		if (fixed && size <= 8)
 			return stack_write(env, st, r->frameno, (int)lo, size, value);
-		stack_write_var(env, st, r->frameno, (int)lo, (int)hi);
+		bool zero = value && value->type == REG_SCALAR && var_is_zero(value);
+		write_var_bytes(env, st, r->frameno, (int)lo, (int)hi, zero);
 		return 0;
 	}
 	note_depth(env, st, r->frameno, (int)lo);
@@ -248,7 +306,7 @@ int stack_range(struct verifier_env *env, struct vstate *st, const struct vreg *
 		return 0;
 	}
 	if (fixed && out && size <= 8)
-		return stack_read(env, st, r->frameno, (int)lo, size, out, regno, sx);
+		return stack_read(env, st, r->frameno, (int)lo, size, out, sx);
 	/* variable offset or a helper's buffer: bytes never written read as
 	 * unknown (allowed to a privileged loader); spilled pointers are read
 	 * as plain bytes */
@@ -473,10 +531,11 @@ static int check_st(struct verifier_env *env, struct vstate *st, const bpfvm_ins
 	int rc;
 	if ((rc = check_reg_read(env, st, in->dst)))
 		return rc;
+	/* the immediate as a number, sign-extended whatever the width (a
+	 * spill of it keeps it so, as the kernel's __mark_reg_known(imm)) */
 	struct vreg v;
-	unsigned size = isa_access_size(op);
-	mark_known(&v, size == 8 ? (uint64_t)(int64_t)in->imm : (uint64_t)(uint32_t)in->imm & (size == 4 ? 0xffffffffu : size == 2 ? 0xffffu : 0xffu));
-	return check_mem(env, st, in->dst, in->off, (int)size, ACC_WRITE, NULL, false, &v, true, false);
+	mark_known(&v, (uint64_t)(int64_t)in->imm);
+	return check_mem(env, st, in->dst, in->off, (int)isa_access_size(op), ACC_WRITE, NULL, false, &v, true, false);
 }
 
 static int check_stx(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in, const struct isa_op *op)
@@ -486,10 +545,17 @@ static int check_stx(struct verifier_env *env, struct vstate *st, const bpfvm_in
 	if ((rc = check_reg_read(env, st, in->dst)) || (rc = check_reg_read(env, st, in->src)))
 		return rc;
 	struct vreg *src = &f->regs[in->src];
-	unsigned size = isa_access_size(op);
-	if (f->regs[in->dst].type == REG_STACK && src->type == REG_SCALAR && !scalar_is_const(&src->v) && !src->id &&
-	    (size == 8 || (src->v.umax >> (8 * size)) == 0))
-		src->id = ++env->next_id; /* a bound learnt on either holds for the other */
+	const struct vreg *ptr = &f->regs[in->dst];
+	int size = (int)isa_access_size(op);
+	if (src->type == REG_SCALAR && ptr->type == REG_STACK && scalar_is_const(&ptr->v)) {
+		int64_t at = (int64_t)ptr->off + in->off + (int64_t)ptr->v.var.value;
+		if (at % 8 == 0 && !scalar_is_const(&src->v) && !src->id && value_fits(src, size))
+			src->id = ++env->next_id; /* a spill: a bound learnt on either holds for the other */
+		/* a zero stored off a slot's start makes zero bytes: states
+		 * pruned here later must store a zero too */
+		if (at % 8 != 0 && var_is_zero(src) && (rc = mark_precise(env, st, in->src)))
+			return rc;
+	}
 	struct vreg v = *src;
 	return check_mem(env, st, in->dst, in->off, (int)isa_access_size(op), ACC_WRITE, NULL, false, &v, false,
 	                 false);

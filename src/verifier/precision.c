@@ -19,8 +19,9 @@
  * comparison is then the full one, as before precision tracking.
  *
  * Owns: hist_push(), hist_copy(), hist_free(), hist_pool_free(),
- * mark_precise(), propagate_precision(), propagate_backedges(),
- * live_regs(), walk_touch_compute(); the -vv "mark_precise:" lines.
+ * mark_precise(), mark_precise_slot(), propagate_precision(),
+ * propagate_backedges(), live_regs(), walk_touch_compute(); the -vv
+ * "mark_precise:" lines.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -633,6 +634,18 @@ int mark_precise(struct verifier_env *env, struct vstate *st, int regno)
 	SET(bt.regs[bt.frame], regno);
 	if (env->log_level >= 2)
 		vlog(env, "mark_precise: frame%u: r%d is needed precise at insn %u\n", bt.frame, regno, env->cur.pc);
+	return walk_back(env, &bt);
+}
+
+int mark_precise_slot(struct verifier_env *env, struct vstate *st, uint32_t frameno, uint32_t slot)
+{
+	const struct vframe *f = st->frames[frameno];
+	if (!is_spilled_scalar(f, slot))
+		return 0;
+	struct backtrack bt;
+	memset(&bt, 0, sizeof bt);
+	bt_enter(&bt, st->curframe);
+	bt.slots[frameno] |= 1ull << slot;
 	return walk_back(env, &bt);
 }
 

@@ -288,10 +288,9 @@ int state_format(const struct vstate *st, char *buf, size_t size)
 	ADD("%sR10=fp0", n ? " " : "");
 	for (uint32_t s = 0; s < f->slots; s++) {
 		const struct stack_slot *sl = &f->stack[s];
-		bool any = false, spill = true, iter = true;
+		bool any = false, iter = true;
 		for (int b = 0; b < 8; b++) {
 			any |= sl->type[b] != SLOT_INVALID;
-			spill &= sl->type[b] == SLOT_SPILL;
 			iter &= sl->type[b] == SLOT_ITER;
 		}
 		if (!any)
@@ -301,10 +300,16 @@ int state_format(const struct vstate *st, char *buf, size_t size)
 			static const char *const states[] = { "invalid", "active", "drained" };
 			ADD(" fp%d=iter_%s(ref_id=%u,state=%s,depth=%u)", -8 * (int)(s + 1), sl->spilled.iter_type,
 			    sl->spilled.ref_id, states[sl->spilled.iter_state % 3], sl->spilled.iter_depth);
-		} else if (spill) {
-			char tmp[320];
+		} else if (sl->type[0] == SLOT_SPILL) {
+			/* a narrow spill: the bytes above it first, as the
+			 * kernel prints them */
+			char tmp[320], above[9];
+			int n_above = 0;
+			for (int b = 7; b >= 0 && sl->type[b] != SLOT_SPILL; b--)
+				above[n_above++] = slot_char(sl->type[b]);
+			above[n_above] = 0;
 			reg_format(&sl->spilled, tmp, sizeof tmp);
-			ADD(" fp%d=%s", -8 * (int)(s + 1), tmp);
+			ADD(" fp%d=%s%s", -8 * (int)(s + 1), above, tmp);
 		} else {
 			char t[9];
 			/* the kernel prints the highest address first */

@@ -230,8 +230,14 @@ struct map_case {
 static const struct map_case map_cases[] = {
 	{ "lookup, check, read", XDP,
 	  N(KEY_ON_STACK, LD_MAP(1, 0), CALL(1), JEQ_IMM(0, 0, 2), LDX_DW(0, 0, 8), EXIT, MOV_IMM(0, 0), EXIT), NULL, 0 },
-	{ "lookup without a null check", XDP, N(KEY_ON_STACK, LD_MAP(1, 0), CALL(1), LDX_DW(0, 0, 0), EXIT),
+	/* key 4 spilled at fp-8: past the array's end, the lookup may fail */
+	{ "lookup without a null check", XDP,
+	  N(ST_W(10, -8, 4), MOV_REG(2, 10), ADD_IMM(2, -8), LD_MAP(1, 0), CALL(1), LDX_DW(0, 0, 0), EXIT),
 	  "invalid mem access 'map_value_or_null'", 6 },
+	/* key 0 in an array: the lookup cannot fail (the kernel's
+	 * can_elide_value_nullness, Linux 6.14+) */
+	{ "lookup of a key known in range without a null check", XDP,
+	  N(KEY_ON_STACK, LD_MAP(1, 0), CALL(1), LDX_DW(0, 0, 0), EXIT), NULL, 0 },
 	{ "null check on a copy", XDP,
 	  N(KEY_ON_STACK, LD_MAP(1, 0), CALL(1), MOV_REG(6, 0), JEQ_IMM(6, 0, 2), LDX_DW(0, 0, 0), EXIT, MOV_IMM(0, 0),
 	    EXIT), NULL, 0 },
