@@ -541,6 +541,12 @@ static enum copy_result copied_slot_fails(const struct miss_copy *c, const struc
 {
 	bool exact = mode == EXACT;
 	bool ospill = false;
+	if (cs && !memcmp(c->slot_type, cs->type, sizeof c->slot_type)) {
+		/* the same bytes (most often): only a spill is left to compare */
+		for (int b = 0; b < 8; b++)
+			ospill |= c->slot_type[b] == SLOT_SPILL;
+		return ospill ? copied_reg_fails(c, &cs->spilled, mode) : COPY_NOT_SURE;
+	}
 	for (int b = 0; b < 8; b++) {
 		uint8_t ot = c->slot_type[b];
 		uint8_t ct = cs ? cs->type[b] : SLOT_INVALID;
