@@ -45,7 +45,7 @@ static struct hist_entry *hist_pool_take(struct verifier_env *env, uint32_t k)
 {
 	struct hist_entry *e = env->hist_pool[k];
 	/* the pool's link: the first entry's bytes */
-	memcpy(&env->hist_pool[k], e, sizeof env->hist_pool[k]);
+	env->hist_pool[k] = *(struct hist_entry **)(void *)e;
 	return e;
 }
 
@@ -56,7 +56,7 @@ static void hist_array_release(struct verifier_env *env, struct hist_entry *e, u
 		free(e);
 		return;
 	}
-	memcpy(e, &env->hist_pool[k], sizeof env->hist_pool[k]);
+	*(struct hist_entry **)(void *)e = env->hist_pool[k];
 	env->hist_pool[k] = e;
 }
 
