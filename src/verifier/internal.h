@@ -94,7 +94,7 @@ struct miss_copy {
 };
 
 /* A stored state at a prune point.  The fields a comparison at a prune
- * point reads come first (one cache line for most quick noes). */
+ * point reads come first, together (most end in a quick no on them). */
 struct explored {
 	struct explored *next;
 	struct vstate *st;
