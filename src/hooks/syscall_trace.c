@@ -202,6 +202,7 @@ static struct {
 	pthread_mutex_t lock;               /* start and stop */
 	_Atomic bool active;                /* report calls */
 	bool rewrite;
+	bool user_is_word;                  /* SYSCALL_TRACE_USER_IS_THREAD_WORD */
 	struct syscall_handlers handlers;
 	void *user;
 	struct kernel_sigaction previous;   /* SIGSYS's action before start */
@@ -267,6 +268,12 @@ static void regs_from_ucontext(struct pt_regs *r, const ucontext_t *uc, long nr)
 	};
 }
 
+/* The handlers' user argument for the thread of slot self. */
+static inline void *handler_user(struct sud_thread *self)
+{
+	return sud.user_is_word ? (void *)&self->user_word : sud.user;
+}
+
 /* The handlers run with the thread's depth raised: what they do is not
  * reported.  self is the thread's slot, which each path finds once. */
 static void report_enter_of(struct sud_thread *self, long nr, const unsigned long args[6], const struct pt_regs *regs)
@@ -274,7 +281,7 @@ static void report_enter_of(struct sud_thread *self, long nr, const unsigned lon
 	if (!sud.handlers.enter)
 		return;
 	self->depth++;
-	sud.handlers.enter(sud.user, nr, args, regs);
+	sud.handlers.enter(handler_user(self), nr, args, regs);
 	self->depth--;
 }
 
@@ -284,7 +291,7 @@ static void report_exit_of(struct sud_thread *self, long nr, const unsigned long
 	if (!sud.handlers.exit)
 		return;
 	self->depth++;
-	sud.handlers.exit(sud.user, nr, args, regs, ret);
+	sud.handlers.exit(handler_user(self), nr, args, regs, ret);
 	self->depth--;
 }
 
@@ -469,7 +476,7 @@ void sud_child_entry(struct sud_child_block *b)
 	if (self && reporting(self)) {
 		self->depth++;
 		if (sud.handlers.thread_start)   /* no lock is held by a thread that has run nothing */
-			sud.handlers.thread_start(sud.user);
+			sud.handlers.thread_start(handler_user(self));
 		self->depth--;
 		b->regs.rax = 0;   /* the child's result */
 		report_exit_of(self, b->nr, b->args, &b->regs, 0);
@@ -751,6 +758,7 @@ static int start_locked(const struct syscall_handlers *h, void *user, unsigned f
 	sud.handlers = *h;
 	sud.user = user;
 	sud.rewrite = !(flags & SYSCALL_TRACE_NO_REWRITE);
+	sud.user_is_word = flags & SYSCALL_TRACE_USER_IS_THREAD_WORD;
 	atomic_store(&sud.sud_calls, 0);
 	atomic_store(&sud.rewritten_calls, 0);
 	sweep_dead_threads();

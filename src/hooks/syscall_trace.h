@@ -38,7 +38,9 @@
  * registers as sys_enter's pt_regs shows them (rax -ENOSYS, orig_rax the
  * number, rip after the syscall instruction); it cannot change them, as a
  * BPF program cannot.  exit sees them as sys_exit's pt_regs shows them
- * (the user's registers after the syscall, rax the result).  exit is not
+ * (the user's registers after the syscall, rax the result: rdi, rsi, rdx,
+ * r10, r8 and r9 still hold args[0..5], which the syscall leaves alone;
+ * the agent relies on it).  exit is not
  * called for rt_sigreturn, nor for exit and exit_group (they do not
  * return), as in the kernel. */
 struct syscall_handlers {
@@ -64,6 +66,10 @@ void **syscall_trace_thread_word(void);
 
 enum syscall_trace_flags {
 	SYSCALL_TRACE_NO_REWRITE = 1 << 0, /* every site stays on the SUD path */
+	/* the handlers' user argument is the calling thread's word
+	 * (syscall_trace_thread_word(), a void **), not start's user: the
+	 * interceptor found it already, so a handler needs no call for it */
+	SYSCALL_TRACE_USER_IS_THREAD_WORD = 1 << 1,
 };
 
 /* Starts intercepting every thread's syscalls.  Returns 0, or a negative
