@@ -4,9 +4,11 @@
  * (bench/trace/syscall_progs.bpf.c), timed inside the traced process
  * (bench/trace/getppid_loop.c: the best of 15 batches), where
  * bpfvm-syscall-bench times the interceptor linked into itself.  The
- * difference is the agent: its handlers (pt_regs copy, tracing context)
- * and the runtime built as a shared library (thread-local state through
- * the dynamic TLS model).  Three ways, in turn, rounds times:
+ * difference is the agent: its handlers (the tracing context, which is
+ * also the recursion guard; sys_exit's registers made the kernel's) and
+ * the runtime built as a shared library (what thread-local state it
+ * still reads goes through the dynamic TLS model).  Three ways, in turn,
+ * rounds times:
  *
  *   untraced   the loop alone
  *   launched   bpfvm trace OBJ -- LOOP (the agent preloaded)

@@ -80,7 +80,7 @@ check "--pid usdt: the target exits 0" [ $? = 0 ]
 # syscalls of a thread that ran before the agent was injected: its
 # thread-local block is not made inside the SIGSYS handler (nor is
 # anything else allocated there), so its events on that path
-# (syscall(2), never rewritten) are misses; its first event on a
+# (a raw syscall no tracer can rewrite) are misses; its first event on a
 # rewritten site (getppid()'s, a plain call) makes it, and from then on
 # every call runs
 mkfifo "$tmp/in3"

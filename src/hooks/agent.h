@@ -25,24 +25,20 @@
 
 struct trace_ctx;
 
-/* Every hook point the agent can make: two per probed function, four
- * per system call, four for raw_syscalls and raw_tracepoint, one per
- * USDT probe. */
-#define AGENT_MAX_HOOKS (2 * 256 + 4 * 512 + 4 + 64)
-
 /* The calling thread's state in the agent. */
 struct agent_thread_state {
 	/* Set on the agent's own threads while they make system calls (its
 	 * socket, its set-up): syscall hooks do not report them, as the
 	 * kernel would not see an agent that is not there. */
 	bool quiet;
-	/* Per hook, 1 while this thread runs it: the recursion guard
-	 * (agent_attach.c). */
-	uint8_t running[AGENT_MAX_HOOKS];
 	/* &trace_ctx_current of this thread (run/trace_ctx.h), set by
-	 * agent_thread(): an event sets the tracing context through it
-	 * without another thread-local lookup. */
+	 * agent_thread(): an event sets the tracing context, and with it the
+	 * recursion guard (agent_attach.c), through it without another
+	 * thread-local lookup. */
 	struct trace_ctx **trace_slot;
+	/* The thread's registration for hook runs (hook_internal.h), made on
+	 * its first run: runs are made on it without a lookup. */
+	struct hook_thread *hook_thread;
 };
 
 /* The agent's only thread-local data, reached only through this call:

@@ -24,15 +24,19 @@
  * Recursion: a run that calls, directly or not, what it is attached to
  * (a malloc probe whose map update allocates; a syscall hook whose
  * helper makes that syscall) would recurse until the stack overflows.
- * As the kernel's prog->active, each hook has a byte per thread, set
- * while the thread runs it: an event that finds it set is skipped and
- * counted (recursion_misses, as bpftool shows them).  The bytes are
- * thread-local (agent_thread(); the agent is compiled with TLS
- * descriptors, -mtls-dialect=gnu2: preloaded, it sits in the static TLS
- * block and its descriptor returns a constant offset; dlopen()ed, glibc's
- * dynamic descriptor finds the block through the thread's vector, and
- * allocates it on the thread's first event), nothing is allocated and no
- * atomic is taken on a run that is not a miss.  Runs are counted only when the tracer asks
+ * As the kernel's prog->active, a thread inside a hook's run does not
+ * run that hook again: an event that finds it so is skipped and counted
+ * (recursion_misses, as bpftool shows them).  The hooks a thread is
+ * inside are those of its chain of tracing contexts (each run's names
+ * its hook, and the run it interrupted): an event whose thread is inside
+ * no run (the chain empty, the usual case) needs no check, and one store
+ * sets the guard and the tracing context together.  The chain's head is
+ * thread-local (agent_thread() keeps where: the agent is compiled with
+ * TLS descriptors, -mtls-dialect=gnu2: preloaded, it sits in the static
+ * TLS block and its descriptor returns a constant offset; dlopen()ed,
+ * glibc's dynamic descriptor finds the block through the thread's
+ * vector, and allocates it on the thread's first event), nothing is
+ * allocated and no atomic is taken on a run that is not a miss.  Runs are counted only when the tracer asks
  * (`bpfvm trace --stats`, AGENT_COUNT_RUNS), as the kernel counts
  * run_cnt only with bpf_stats_enabled.
  *
@@ -59,6 +63,7 @@
 
 #include "bpfvm/hook.h"
 #include "hooks/agent.h"
+#include "hooks/hook_internal.h"
 #include "hooks/probe.h"
 #include "hooks/syscall_trace.h"
 #include "hooks/usdt.h"
@@ -71,7 +76,6 @@
 #define MAX_LINKS 256
 #define MAX_USDT 64
 #define MAX_HOOKS (2 * MAX_SITES + 4 * SYS_NR_MAX + 4 + MAX_USDT)   /* every hook point the agent can make */
-_Static_assert(MAX_HOOKS <= AGENT_MAX_HOOKS, "agent.h's AGENT_MAX_HOOKS counts every hook");
 
 static __thread struct agent_thread_state thread_state;
 
@@ -122,8 +126,8 @@ static __attribute__((noinline)) bool make_thread_block(void)
 	}
 	if (slot == n)
 		return false;
-	(void)*(volatile bool *)&agent_thread()->quiet;   /* glibc makes the block */
-	bpfvm_hook_thread_prepare(NULL);                  /* and the hook runs' state, allocated */
+	struct agent_thread_state *state = agent_thread();   /* glibc makes the block */
+	state->hook_thread = hook_thread_self();             /* and the hook runs' state, allocated */
 	pthread_setspecific(tls_made_key, (void *)1);
 	atomic_store(&preparing[slot], 0);
 	return true;
@@ -134,7 +138,7 @@ void agent_thread_prepare(void)
 	if (tls_lazy && !pthread_getspecific(tls_made_key))
 		make_thread_block();
 	else if (!tls_lazy)
-		bpfvm_hook_thread_prepare(NULL);   /* a thread's first hook run would allocate it */
+		agent_thread()->hook_thread = hook_thread_self();   /* a thread's first hook run would allocate it */
 }
 
 static inline bool thread_ready(bool in_signal_handler)
@@ -144,10 +148,9 @@ static inline bool thread_ready(bool in_signal_handler)
 	return !in_signal_handler && make_thread_block();
 }
 
-/* A hook point with its recursion guard (see the header). */
+/* A hook point, with what its recursion guard counts (see the header). */
 struct agent_hook {
 	bpfvm_hook *hook;
-	unsigned guard;                 /* its byte in agent_thread()->running */
 	atomic_uint_fast64_t runs;      /* under AGENT_COUNT_RUNS only */
 	atomic_uint_fast64_t misses;    /* runs skipped: the thread was inside the hook already */
 };
@@ -179,6 +182,13 @@ struct sys_hooks {
 	struct syscall_tp_layout raw_enter_layout, raw_exit_layout;
 	struct agent_hook *rawtp_enter, *rawtp_exit; /* raw_tracepoint/ */
 	bool started;
+	/* this session attached a program at a sys_enter (sys_exit) hook:
+	 * without, the interceptor is given no enter (exit) handler, and
+	 * skips the call; and at one other than raw_tracepoint's: without,
+	 * an event looks at no other (a hook of an earlier session has no
+	 * program left) */
+	bool session_enter, session_exit;
+	bool records_enter, records_exit;
 };
 
 /* A program on its hook, and what its stats count from (a forked child
@@ -214,28 +224,40 @@ static bool stats_sent;
 
 /* ---- events ---------------------------------------------------------- */
 
+/* Whether a run of hook h is in the chain of tracing contexts from t. */
+static __attribute__((noinline)) bool inside_hook(const struct trace_ctx *t, const struct agent_hook *h)
+{
+	for (; t; t = t->outer)
+		if (t->hook == h)
+			return true;
+	return false;
+}
+
 /* self: the thread's agent_thread(), looked up once per event (each
  * lookup of a thread-local variable is a call in a shared library).  The
  * tracing context is set through its cached slot, as trace_ctx_enter()
- * and trace_ctx_leave() would set it. */
-static void run_hook_as(struct agent_thread_state *self, struct agent_hook *h, void *ctx, struct trace_ctx *tc)
+ * and trace_ctx_leave() would set it, and is the recursion guard too
+ * (see the header). */
+static inline __attribute__((always_inline)) void run_hook_as(struct agent_thread_state *self, struct agent_hook *h,
+                                                              void *ctx, struct trace_ctx *tc)
 {
-	uint8_t *running = &self->running[h->guard];
-	if (__builtin_expect(*running, 0)) {
+	struct trace_ctx **current = self->trace_slot;
+	struct trace_ctx *outer = *current;
+	if (__builtin_expect(outer != NULL, 0) && inside_hook(outer, h)) {
 		atomic_fetch_add_explicit(&h->misses, 1, memory_order_relaxed);
 		return;
 	}
-	*running = 1;
-	tc->real_return = probe_real_return;
 	if (count_runs)
 		atomic_fetch_add_explicit(&h->runs, 1, memory_order_relaxed);
-	uint64_t result;
-	struct trace_ctx **current = self->trace_slot;
-	tc->outer = *current;
+	tc->outer = outer;
+	tc->hook = h;
 	*current = tc;
-	bpfvm_hook_run(h->hook, ctx, &result, NULL);
-	*current = tc->outer;
-	*running = 0;
+	if (__builtin_expect(!self->hook_thread, 0))
+		self->hook_thread = hook_thread_self();   /* the thread's first run: allocates, as a hook run would */
+	uint64_t result;
+	if (__builtin_expect(self->hook_thread != NULL, 1))
+		hook_run_on(self->hook_thread, h->hook, ctx, &result);
+	*current = outer;
 	if (tc->signal)
 		trace_ctx_send_signal(tc);
 }
@@ -265,7 +287,8 @@ static int on_func_entry(struct pt_regs *regs, void *user, uint64_t *override_rc
 	}
 	if (!f->entry)
 		return 0;
-	struct trace_ctx tc = { .func_ip = f->addr, .regs = regs, .at_func_entry = !f->off, .may_override = !f->off };
+	struct trace_ctx tc = { .func_ip = f->addr, .regs = regs, .at_func_entry = !f->off, .may_override = !f->off,
+	                       .real_return = probe_real_return };
 	run_hook(f->entry, regs, &tc);
 	if (!tc.override)
 		return 0;
@@ -278,7 +301,7 @@ static void on_func_return(struct pt_regs *regs, void *user)
 	struct func_site *f = user;
 	if (!f->ret)   /* the entry's program is attached, the return's not yet */
 		return;
-	struct trace_ctx tc = { .func_ip = f->addr - f->off, .regs = regs };
+	struct trace_ctx tc = { .func_ip = f->addr - f->off, .regs = regs, .real_return = probe_real_return };
 	run_hook(f->ret, regs, &tc);
 }
 
@@ -294,7 +317,8 @@ static int on_usdt(struct pt_regs *regs, void *user, uint64_t *override_rc)
 		atomic_fetch_add_explicit(&g->hook->misses, 1, memory_order_relaxed);
 		return 0;
 	}
-	struct trace_ctx tc = { .func_ip = regs->rip, .cookie = usdt_link_cookie(g->link, regs->rip), .regs = regs };
+	struct trace_ctx tc = { .func_ip = regs->rip, .cookie = usdt_link_cookie(g->link, regs->rip), .regs = regs,
+	                       .real_return = probe_real_return };
 	run_hook(g->hook, regs, &tc);
 	return 0;
 }
@@ -330,93 +354,114 @@ static bool sys_thread_ready(long nr, bool enter)
 }
 
 /* A thread made while syscalls are traced, before anything of its own. */
-static void on_sys_thread_start(void *user)
+static void on_sys_thread_start(void *word)
 {
-	(void)user;
+	(void)word;
 	agent_thread_prepare();
 }
 
-/* The thread's agent_thread(), kept in its interceptor word after the
- * first event (no thread-local lookup per event); NULL: a miss. */
-static inline struct agent_thread_state *sys_thread(long nr, bool enter)
+/* The thread's agent_thread(), kept in its interceptor word (the
+ * handlers' user argument: SYSCALL_TRACE_USER_IS_THREAD_WORD) after the
+ * first event, so an event makes no lookup; NULL: a miss. */
+static inline struct agent_thread_state *sys_thread(void **word, long nr, bool enter)
 {
-	void **word = syscall_trace_thread_word();
-	if (__builtin_expect(word && *word, 1))
+	if (__builtin_expect(*word != NULL, 1))
 		return *word;
 	if (tls_lazy && !sys_thread_ready(nr, enter))
 		return NULL;
-	struct agent_thread_state *self = agent_thread();
-	if (word)
-		*word = self;
-	return self;
+	return *word = agent_thread();
 }
 
-static void on_sys_enter(void *user, long nr, const unsigned long args[6], const struct pt_regs *regs)
+/* sys_enter's hooks other than raw_tracepoint's: the record a tracepoint
+ * program reads, the registers BPF_KSYSCALL reads (out of line: the
+ * record is 2 KB of stack). */
+static __attribute__((noinline)) void sys_enter_records(struct agent_thread_state *self, long nr,
+                                                        const unsigned long args[6], struct pt_regs *r,
+                                                        struct trace_ctx *tc)
 {
-	(void)user;
-	struct agent_thread_state *self = sys_thread(nr, true);
+	uint8_t rec[TP_RECORD_BYTES];
+	if (sys->raw_enter) {
+		syscall_tp_fill_enter(&sys->raw_enter_layout, rec, r, nr, args);
+		run_hook_as(self, sys->raw_enter, rec, tc);
+	}
+	if (nr < 0 || nr >= SYS_NR_MAX)
+		return;
+	if (sys->tp_enter[nr]) {
+		syscall_tp_fill_enter(&sys->enter_layout[nr], rec, r, nr, args);
+		run_hook_as(self, sys->tp_enter[nr], rec, tc);
+	}
+	if (sys->ksys[nr]) {
+		struct pt_regs k;
+		ksyscall_regs(&k, r, args);
+		run_hook_as(self, sys->ksys[nr], &k, tc);
+	}
+}
+
+static inline bool numbered(long nr)
+{
+	return nr >= 0 && nr < SYS_NR_MAX;
+}
+
+static void on_sys_enter(void *word, long nr, const unsigned long args[6], const struct pt_regs *regs)
+{
+	struct agent_thread_state *self = sys_thread(word, nr, true);
 	if (!self || self->quiet)
 		return;
 	/* the interceptor's registers as they are, not a copy: a syscall
 	 * hook's run cannot write them (kprobe and tracepoint contexts are
 	 * read-only, and bpf_override_return acts only at function entries) */
 	struct pt_regs *r = (struct pt_regs *)regs;
-	struct trace_ctx tc = { .regs = r };
-	uint8_t rec[TP_RECORD_BYTES];
+	struct trace_ctx tc = { .regs = r, .real_return = probe_real_return };
 	if (sys->rawtp_enter) {
 		uint64_t a[2] = { (uint64_t)(uintptr_t)r, (uint64_t)nr };
 		run_hook_as(self, sys->rawtp_enter, a, &tc);
 	}
-	if (sys->raw_enter) {
-		syscall_tp_fill_enter(&sys->raw_enter_layout, rec, r, nr, args);
-		run_hook_as(self, sys->raw_enter, rec, &tc);
-	}
-	if (nr < 0 || nr >= SYS_NR_MAX)
-		return;
-	if (sys->tp_enter[nr]) {
-		syscall_tp_fill_enter(&sys->enter_layout[nr], rec, r, nr, args);
-		run_hook_as(self, sys->tp_enter[nr], rec, &tc);
-	}
-	if (sys->ksys[nr]) {
-		struct pt_regs k;
-		ksyscall_regs(&k, r, args);
-		run_hook_as(self, sys->ksys[nr], &k, &tc);
-	}
+	if (sys->records_enter)
+		sys_enter_records(self, nr, args, r, &tc);
 }
 
-static void on_sys_exit(void *user, long nr, const unsigned long args[6], const struct pt_regs *regs, long ret)
+/* sys_exit's hooks other than raw_tracepoint's (see sys_enter_records),
+ * on registers already made the exit's. */
+static __attribute__((noinline)) void sys_exit_records(struct agent_thread_state *self, long nr, long ret,
+                                                       struct pt_regs *r, struct trace_ctx *tc)
 {
-	(void)user;
-	struct agent_thread_state *self = sys_thread(nr, false);
+	uint8_t rec[TP_RECORD_BYTES];
+	if (sys->raw_exit) {
+		syscall_tp_fill_exit(&sys->raw_exit_layout, rec, r, nr, ret);
+		run_hook_as(self, sys->raw_exit, rec, tc);
+	}
+	if (numbered(nr) && sys->tp_exit[nr]) {
+		syscall_tp_fill_exit(&sys->exit_layout[nr], rec, r, nr, ret);
+		run_hook_as(self, sys->tp_exit[nr], rec, tc);
+	}
+	if (numbered(nr) && sys->kretsys[nr])
+		run_hook_as(self, sys->kretsys[nr], r, tc);
+}
+
+static void on_sys_exit(void *word, long nr, const unsigned long args[6], const struct pt_regs *regs, long ret)
+{
+	struct agent_thread_state *self = sys_thread(word, nr, false);
 	if (!self || self->quiet)
 		return;
-	bool numbered = nr >= 0 && nr < SYS_NR_MAX;
-	if (!sys->rawtp_exit && !sys->raw_exit && !(numbered && (sys->tp_exit[nr] || sys->kretsys[nr])))
-		return;   /* nothing to run: no copy of the registers either */
-	/* the exit's registers (the result in ax), the arguments where
-	 * BPF_KSYSCALL reads them (rcx too, where the syscall left the
-	 * return address) */
-	struct pt_regs r;
-	ksyscall_regs(&r, regs, args);
-	r.rax = (unsigned long)ret;
-	struct trace_ctx tc = { .regs = &r };
-	uint8_t rec[TP_RECORD_BYTES];
+	bool records = sys->records_exit && (sys->raw_exit || (numbered(nr) && (sys->tp_exit[nr] || sys->kretsys[nr])));
+	if (!sys->rawtp_exit && !records)
+		return;   /* nothing to run: the registers left alone too */
+	/* the exit's registers as ksyscall_regs() makes them: the
+	 * interceptor's hold the arguments and the result already
+	 * (syscall_trace.h), so only rcx, where the syscall left the return
+	 * address, becomes the fourth argument, in place for the runs (which
+	 * cannot write the registers) and put back after: no copy */
+	struct pt_regs *r = (struct pt_regs *)regs;
+	unsigned long rcx = r->rcx;
+	r->rcx = args[3];
+	struct trace_ctx tc = { .regs = r, .real_return = probe_real_return };
 	if (sys->rawtp_exit) {
-		uint64_t a[2] = { (uint64_t)(uintptr_t)&r, (uint64_t)ret };
+		uint64_t a[2] = { (uint64_t)(uintptr_t)r, (uint64_t)ret };
 		run_hook_as(self, sys->rawtp_exit, a, &tc);
 	}
-	if (sys->raw_exit) {
-		syscall_tp_fill_exit(&sys->raw_exit_layout, rec, &r, nr, ret);
-		run_hook_as(self, sys->raw_exit, rec, &tc);
-	}
-	if (!numbered)
-		return;
-	if (sys->tp_exit[nr]) {
-		syscall_tp_fill_exit(&sys->exit_layout[nr], rec, &r, nr, ret);
-		run_hook_as(self, sys->tp_exit[nr], rec, &tc);
-	}
-	if (sys->kretsys[nr])
-		run_hook_as(self, sys->kretsys[nr], &r, &tc);
+	if (records)
+		sys_exit_records(self, nr, ret, r, &tc);
+	r->rcx = rcx;
 }
 
 /* ---- what a section names -------------------------------------------- */
@@ -696,7 +741,7 @@ static int hook_for(struct agent_hook **slot, const char *name, uint32_t prog_ty
 		free(h);
 		return rc;
 	}
-	h->guard = hook_count++;
+	hook_count++;
 	*slot = h;
 	return 0;
 }
@@ -760,9 +805,11 @@ static int start_syscalls(char *err)
 {
 	if (sys->started)
 		return 0;
-	struct syscall_handlers h = { .enter = on_sys_enter, .exit = on_sys_exit, .thread_start = on_sys_thread_start };
+	struct syscall_handlers h = { .enter = sys->session_enter ? on_sys_enter : NULL,
+	                              .exit = sys->session_exit ? on_sys_exit : NULL,
+	                              .thread_start = on_sys_thread_start };
 	char buf[SYSCALL_TRACE_ERRLEN];
-	int rc = syscall_trace_start(&h, NULL, 0, buf);
+	int rc = syscall_trace_start(&h, NULL, SYSCALL_TRACE_USER_IS_THREAD_WORD, buf);
 	if (rc)
 		snprintf(err, AGENT_TEXT_MAX, "syscall tracing: %s", buf);
 	else
@@ -920,9 +967,18 @@ static void attach_usdts(bpfvm_program **progs, struct placement *pl, size_t n, 
 	}
 }
 
+/* Whether a syscall hook slot is one of sys_exit's. */
+static bool slot_at_exit(struct agent_hook **slot)
+{
+	return slot == &sys->raw_exit || slot == &sys->rawtp_exit ||
+	       (slot >= sys->tp_exit && slot < sys->tp_exit + SYS_NR_MAX) ||
+	       (slot >= sys->kretsys && slot < sys->kretsys + SYS_NR_MAX);
+}
+
 static void attach_syscalls(bpfvm_program **progs, struct placement *pl, size_t n, struct agent_result *res)
 {
 	size_t first = link_count, wanted = 0;
+	sys->session_enter = sys->session_exit = sys->records_enter = sys->records_exit = false;
 	for (size_t i = 0; i < n; i++) {
 		if (res[i].error || pl[i].kind != HOOK_SYSCALL)
 			continue;
@@ -930,10 +986,15 @@ static void attach_syscalls(bpfvm_program **progs, struct placement *pl, size_t 
 		int rc = hook_for(pl[i].slot, pl[i].hook_name, pl[i].prog_type, err);
 		if (!rc)
 			rc = attach_link(*pl[i].slot, progs[i], err);
-		if (rc)
+		if (rc) {
 			report(&res[i], rc, AGENT_PATH_NONE, "%s", err);
-		else
-			wanted++;
+			continue;
+		}
+		wanted++;
+		bool at_exit = slot_at_exit(pl[i].slot), raw_tp = pl[i].slot == &sys->rawtp_enter || pl[i].slot == &sys->rawtp_exit;
+		*(at_exit ? &sys->session_exit : &sys->session_enter) = true;
+		if (!raw_tp)
+			*(at_exit ? &sys->records_exit : &sys->records_enter) = true;
 	}
 	char err[AGENT_TEXT_MAX];
 	int rc = wanted ? start_syscalls(err) : 0;

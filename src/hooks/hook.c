@@ -83,10 +83,14 @@ struct bpfvm_hook {
 };
 
 /* A thread that runs hooks.  Slots are never freed (a writer may be
- * reading one); a thread's slot is reused by a later thread once it ends. */
+ * reading one); a thread's slot is reused by a later thread once it ends:
+ * not when its key's destructor runs (the thread may still make system
+ * calls a syscall hook runs on, and a new thread taking the slot then
+ * would run on the same state), but once its id is gone. */
 struct hook_thread {
 	_Atomic uint64_t epoch;       /* 0: in no hook run; else the epoch its outermost run entered in */
-	atomic_bool in_use;
+	_Atomic pid_t owner;          /* the thread's id; 0: free */
+	atomic_bool exiting;          /* the owner's destructor ran: the slot is taken back once it is gone */
 	struct hook_thread *next;     /* in the registry */
 	struct run_direct direct;     /* the outermost run's programs run on it */
 };
@@ -109,7 +113,22 @@ static __thread struct hook_thread *hook_self;
 static void thread_exit(void *slot)
 {
 	struct hook_thread *t = slot;
-	atomic_store_explicit(&t->in_use, false, memory_order_release);
+	atomic_store_explicit(&t->exiting, true, memory_order_release);
+}
+
+/* Takes t for the calling thread (me) if it is free, or if its owner
+ * exited and is gone (one taker wins the compare-and-swap). */
+static bool slot_take(struct hook_thread *t, pid_t me)
+{
+	pid_t owner = 0;
+	if (atomic_compare_exchange_strong(&t->owner, &owner, me))
+		return true;
+	if (!atomic_load_explicit(&t->exiting, memory_order_acquire) ||
+	    syscall(SYS_tgkill, getpid(), owner, 0) == 0 || errno != ESRCH ||
+	    !atomic_compare_exchange_strong(&t->owner, &owner, me))
+		return false;
+	atomic_store_explicit(&t->exiting, false, memory_order_relaxed);
+	return true;
 }
 
 static void registry_init(void)
@@ -127,17 +146,17 @@ int bpfvm_hook_thread_prepare(bpfvm_error *err)
 		return 0;
 	pthread_once(&registry_once, registry_init);
 	struct hook_thread *t;
-	for (t = atomic_load_explicit(&hook_threads, memory_order_acquire); t; t = t->next) {
-		bool free_slot = false;
-		if (atomic_compare_exchange_strong(&t->in_use, &free_slot, true))
+	pid_t me = gettid();
+	for (t = atomic_load_explicit(&hook_threads, memory_order_acquire); t; t = t->next)
+		if (slot_take(t, me))
 			break;
-	}
 	if (!t) {
 		t = aligned_alloc(64, (sizeof *t + 63) & ~(size_t)63);
 		if (!t)
 			return error_set(err, -ENOMEM, -1, "hook run: out of memory registering a thread");
 		atomic_init(&t->epoch, 0);
-		atomic_init(&t->in_use, true);
+		atomic_init(&t->owner, me);
+		atomic_init(&t->exiting, false);
 		pthread_mutex_lock(&registry_lock);
 		t->next = atomic_load_explicit(&hook_threads, memory_order_relaxed);
 		atomic_store_explicit(&hook_threads, t, memory_order_release);
@@ -613,30 +632,32 @@ static __attribute__((noinline)) int run_nested(bpfvm_hook *hook, void *ctx, str
 	return run_links(hook, links, NULL, ctx, frame, result, err);
 }
 
-static int hook_run(bpfvm_hook *hook, void *ctx, struct hook_state *frame, uint64_t *result, bpfvm_error *err);
+static int hook_run_as(struct hook_thread *self, bpfvm_hook *hook, void *ctx, struct hook_state *frame,
+                       uint64_t *result, bpfvm_error *err);
 
 /* A thread's first run, a null argument, or a nested run. */
-static __attribute__((noinline)) int run_unusual(bpfvm_hook *hook, void *ctx, struct hook_state *frame,
-                                                 uint64_t *result, bpfvm_error *err)
+static __attribute__((noinline)) int run_unusual(struct hook_thread *self, bpfvm_hook *hook, void *ctx,
+                                                 struct hook_state *frame, uint64_t *result, bpfvm_error *err)
 {
 	if (!hook || !result)
 		return error_set(err, -EINVAL, -1, "bpfvm_hook_run: null argument");
-	if (!hook_self) {
+	if (!self) {
 		int rc = bpfvm_hook_thread_prepare(err);
-		return rc ? rc : hook_run(hook, ctx, frame, result, err);
+		return rc ? rc : hook_run_as(hook_self, hook, ctx, frame, result, err);
 	}
 	return run_nested(hook, ctx, frame, result, err);
 }
 
-/* frame: the XDP frame the packet helpers work on (NULL: none); a
- * constant NULL in bpfvm_hook_run, so its path stays as it was. */
-static inline __attribute__((always_inline)) int hook_run(bpfvm_hook *hook, void *ctx, struct hook_state *frame,
-                                                         uint64_t *result, bpfvm_error *err)
+/* self: the calling thread's registration (NULL: none yet).  frame: the
+ * XDP frame the packet helpers work on (NULL: none); a constant NULL in
+ * bpfvm_hook_run, so its path stays as it was. */
+static inline __attribute__((always_inline)) int hook_run_as(struct hook_thread *self, bpfvm_hook *hook, void *ctx,
+                                                            struct hook_state *frame, uint64_t *result,
+                                                            bpfvm_error *err)
 {
-	struct hook_thread *self = hook_self;
 	if (__builtin_expect(!self || !hook || !result ||
 	                     atomic_load_explicit(&self->epoch, memory_order_relaxed) != 0, 0))
-		return run_unusual(hook, ctx, frame, result, err);
+		return run_unusual(self, hook, ctx, frame, result, err);
 	atomic_store_explicit(&self->epoch, atomic_load_explicit(&hook_epoch, memory_order_acquire),
 	                      memory_order_relaxed);
 	/* the epoch store before the links load: a writer's membarrier(2)
@@ -661,7 +682,17 @@ static inline __attribute__((always_inline)) int hook_run(bpfvm_hook *hook, void
 
 int bpfvm_hook_run(bpfvm_hook *hook, void *ctx, uint64_t *result, bpfvm_error *err)
 {
-	return hook_run(hook, ctx, NULL, result, err);
+	return hook_run_as(hook_self, hook, ctx, NULL, result, err);
+}
+
+struct hook_thread *hook_thread_self(void)
+{
+	return bpfvm_hook_thread_prepare(NULL) ? NULL : hook_self;
+}
+
+int hook_run_on(struct hook_thread *self, bpfvm_hook *hook, void *ctx, uint64_t *result)
+{
+	return hook_run_as(self, hook, ctx, NULL, result, NULL);
 }
 
 int bpfvm_hook_run_xdp(bpfvm_hook *hook, struct xdp_md *ctx, void *frame, size_t frame_size, uint64_t *result,
@@ -672,5 +703,5 @@ int bpfvm_hook_run_xdp(bpfvm_hook *hook, struct xdp_md *ctx, void *frame, size_t
 		                 "null argument" : "the hook does not take XDP programs");
 	struct hook_state state = { .prog_type = BPF_PROG_TYPE_XDP, .frame = frame, .frame_len = frame_size,
 	                            .alloc_len = frame_size, .ctx = ctx, .ctx_len = sizeof *ctx };
-	return hook_run(hook, ctx, &state, result, err);
+	return hook_run_as(hook_self, hook, ctx, &state, result, err);
 }

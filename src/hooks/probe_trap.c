@@ -9,6 +9,7 @@
  * answers).  The request is a real-time signal, not a SIGTRAP: a pending
  * SIGTRAP swallows another (standard signals do not queue), and a
  * breakpoint trap lost that way would run the byte after the int3.  A
+ * breakpoint of a syscall site being rewritten goes to the site's stub.  A
  * signal that is none of these goes to the handler that was there before.
  */
 #define _GNU_SOURCE   /* REG_RIP and the other ucontext register names */
@@ -27,6 +28,7 @@
 
 #include "base/error.h"
 #include "hooks/probe_internal.h"
+#include "hooks/syscall_sud.h"
 
 #define MOVE_MAX_THREADS 4096
 #define MOVE_TIMEOUT_NS 2000000000ll
@@ -121,8 +123,11 @@ static void on_trap(int sig, siginfo_t *si, void *ctx)
 	int saved_errno = errno;
 	greg_t *g = ((ucontext_t *)ctx)->uc_mcontext.gregs;
 	struct probe_site *s;
+	uintptr_t stub;
 	if (si->si_code == SI_KERNEL && (s = probe_site_find((uintptr_t)g[REG_RIP] - 1)))
 		on_breakpoint(s, g);
+	else if (si->si_code == SI_KERNEL && (stub = sud_rewrite_trap_target((uintptr_t)g[REG_RIP] - 1)))
+		g[REG_RIP] = (greg_t)stub;   /* a syscall site's jump being written (syscall_rewrite.c) */
 	else
 		chain(&previous_trap, sig, si, ctx);
 	errno = saved_errno;

@@ -3,55 +3,85 @@
  * trapped is rewritten, if it can be proven safe, into a jump to a stub
  * that reports and performs the syscall without a signal.
  *
- * A site qualifies when the 7 bytes before the return address are glibc's
- * `mov $NR, %eax` (b8 imm32, NR the syscall made) and `syscall` (0f 05);
- * the function enclosing them (its bounds from the dynamic symbol table,
- * dladdr1) decodes with capstone from start to end with instructions
- * starting at the mov and at the syscall, and no direct jump or call
- * targets a byte inside them and no indirect jump exists (a jump table
- * could); and the mov's 5 bytes lie in one aligned 8-byte word, so the
- * patch is one atomic store another thread sees whole or not at all.  The
- * mov becomes `jmp rel32` to the site's stub, allocated within +-2 GB;
- * the syscall's two bytes stay, skipped (the entry jumps back after them).
+ * A site is a `syscall` instruction (0f 05) and the instructions before
+ * it in its basic block: the jump (jmp rel32, 5 bytes) replaces one whole
+ * instruction I1 of 5 bytes or more, the nearest such before the syscall
+ * with only plain instructions (no branch, call, return, interrupt) from
+ * I1 to it.  The stub runs I1..Ik (the instructions up to the syscall)
+ * relocated (x86_relocate.c: RIP-relative operands), then enters the
+ * interceptor, which takes the syscall's number from rax at run time (so
+ * glibc's `mov $NR, %eax`, futex's `xor $N, %sil`, syscall()'s and the
+ * cancellable wrappers' number in a register are all one form), and comes
+ * back after the syscall.  The bytes after I1's first five stay as they
+ * were: a thread already past I1 runs the original syscall, which Syscall
+ * User Dispatch traps.  Proven before patching:
+ * - the enclosing function's bounds: its FDE in .eh_frame_hdr
+ *   (syscall_sites.c), else its dynamic symbol (dladdr1); it decodes with
+ *   capstone from start to end, instructions starting at I1 and at the
+ *   syscall, and holds no indirect jump (a jump table could land anywhere);
+ * - no direct branch anywhere in the object (every FDE decoded: .cold
+ *   parts branch back into their function) nor in the function lands on a
+ *   byte after I1's start up to the syscall's end.
+ * The patch: when the 5 bytes lie in one aligned 8-byte word, one atomic
+ * store; otherwise breakpoint-first (int3 at I1's first byte, every core
+ * serialised with membarrier's SYNC_CORE, the other 4 bytes, serialised,
+ * the first byte, serialised), a thread hitting the int3 meanwhile being
+ * sent to the stub by the SIGTRAP handler (probe_trap.c asks
+ * sud_rewrite_trap_target()).  Restoring is the same sequence with the
+ * original bytes.
  * A site whose function uses no vector register and no std, and whose
  * status flags are dead after the syscall (overwritten, or a call or ret
  * reached, before any is read) gets the lean entry, which keeps neither
  * the vector registers nor the flags.
  *
- * Runs inside the SIGSYS handler: it never waits for a lock (a busy
- * rewriter leaves the site for its next trap) and never calls malloc
- * (capstone allocates from an arena of this file's own).  Stubs are never
- * unmapped: a thread may still be returning through one after a restore.
+ * Runs inside the SIGSYS handler: it waits for another thread's rewrite
+ * at most 250 ms (then leaves the site for its next trap) and never calls malloc
+ * (capstone allocates, while the rewriter runs, from an arena of this
+ * file's own).  Stubs are never unmapped: a thread may still be returning
+ * through one after a restore.
  *
- * Owns: the site table, stub pools, capstone's arena, sud_rewrite_*.
+ * Owns: the site table, the patch record (breakpoint redirects, original
+ * bytes), stub pools, capstone's arena, sud_rewrite_*.
  */
 #define _GNU_SOURCE
 #include "hooks/syscall_sud.h"
+#include "hooks/probe_internal.h"
+#include "hooks/syscall_sites.h"
+#include "hooks/x86_relocate.h"
 
 #include <capstone/capstone.h>
 #include <dlfcn.h>
 #include <link.h>
+#include <linux/membarrier.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SITE_SLOTS 4096            /* open addressing, power of two */
 #define POOL_SIZE 65536
 #define POOL_MAX 32
-#define STUB_SIZE 48
+#define STUB_SIZE 128
+#define STUB_CODE_MAX 64           /* the relocated instructions */
 #define NEAR_LIMIT (1ul << 31)
-#define MOV_LEN 5                  /* b8 imm32 */
-#define SITE_LEN 7                 /* ... 0f 05 */
+#define JUMP_LEN 5                 /* e9 rel32 */
+#define SYSCALL_LEN 2              /* 0f 05 */
+#define WINDOW_MAX 32              /* I1 to the syscall: what x86_relocate decodes */
+#define RING 16                    /* instructions remembered before the syscall */
+#define REWRITER_WAIT_NS 250000000l
 
 enum site_state { SITE_EMPTY, SITE_REFUSED, SITE_PATCHED };
 
 struct site {
 	uintptr_t after;       /* address after the syscall instruction */
-	uint64_t original;     /* the aligned word holding the mov, as it was */
+	uintptr_t patch_at;    /* I1, where the jump is */
+	uint8_t original[JUMP_LEN];
 	enum site_state state;
 };
 
@@ -59,15 +89,46 @@ static struct site sites[SITE_SLOTS];
 static atomic_flag rewriter_busy = ATOMIC_FLAG_INIT;
 static uint64_t count_rewritten, count_lean, count_refused;
 static struct { uintptr_t base; size_t used; } pools[POOL_MAX];
+static bool sync_core_ok;
 
-/* ---- capstone's arena: a bump allocator reset after each analysis ---- */
+/* Every I1 ever patched, with its stub and original bytes: never
+ * cleared, since a thread that hit the breakpoint may take its SIGTRAP
+ * after the patch (or its undoing) is complete, and decoding reads the
+ * original bytes back from here.  Any stub of an address does the same. */
+static struct {
+	_Atomic uintptr_t at;
+	_Atomic uintptr_t stub;
+	uint8_t original[JUMP_LEN];
+} patches[SITE_SLOTS];
+
+static inline uintptr_t thread_pointer(void)
+{
+	uintptr_t tp;
+	__asm__("mov %%fs:0, %0" : "=r"(tp));
+	return tp;
+}
+
+/* ---- capstone's arena: a bump allocator reset after each analysis,
+ * used only by the thread holding the rewriter (the probe engine's
+ * capstone, in other threads, gets the C library's malloc) ---- */
 
 #define ARENA_SIZE (4u << 20)
 static _Alignas(16) unsigned char arena[ARENA_SIZE];
 static size_t arena_used, arena_mark;
+static _Atomic uintptr_t arena_owner;
 
+static bool in_arena(const void *p)
+{
+	return (const unsigned char *)p >= arena && (const unsigned char *)p < arena + ARENA_SIZE;
+}
+static bool arena_mine(void)
+{
+	return atomic_load_explicit(&arena_owner, memory_order_relaxed) == thread_pointer();
+}
 static void *arena_malloc(size_t n)
 {
+	if (!arena_mine())
+		return malloc(n);
 	size_t need = 16 + ((n + 15) & ~(size_t)15);
 	if (arena_used + need > ARENA_SIZE)
 		return NULL;
@@ -78,23 +139,32 @@ static void *arena_malloc(size_t n)
 }
 static void *arena_calloc(size_t count, size_t n)
 {
+	if (!arena_mine())
+		return calloc(count, n);
 	void *p = arena_malloc(count * n);
 	return p ? memset(p, 0, count * n) : NULL;
 }
 static void *arena_realloc(void *old, size_t n)
 {
+	if (!arena_mine() && !in_arena(old))
+		return realloc(old, n);
 	void *p = arena_malloc(n);
-	if (p && old) {
+	if (p && old && in_arena(old)) {
 		size_t had;
 		memcpy(&had, (unsigned char *)old - 16, sizeof had);
 		memcpy(p, old, had < n ? had : n);
 	}
 	return p;
 }
-static void arena_free(void *p) { (void)p; }
+static void arena_free(void *p)
+{
+	if (!in_arena(p))
+		free(p);
+}
 
-static csh capstone;
+static csh capstone, capstone_plain;   /* with details; without (the object-wide pass) */
 
+/* Called with the rewriter held and the arena owned. */
 static bool capstone_ready(void)
 {
 	static bool opened;
@@ -103,16 +173,106 @@ static bool capstone_ready(void)
 	opened = true;
 	cs_opt_mem mem = {arena_malloc, arena_calloc, arena_realloc, arena_free, vsnprintf};
 	if (cs_option(0, CS_OPT_MEM, (size_t)&mem) != CS_ERR_OK || cs_open(CS_ARCH_X86, CS_MODE_64, &capstone) != CS_ERR_OK ||
-	    cs_option(capstone, CS_OPT_DETAIL, CS_OPT_ON) != CS_ERR_OK)
+	    cs_option(capstone, CS_OPT_DETAIL, CS_OPT_ON) != CS_ERR_OK ||
+	    cs_open(CS_ARCH_X86, CS_MODE_64, &capstone_plain) != CS_ERR_OK)
 		capstone = 0;
+	/* capstone makes a handle's instruction-id cache at its first decode:
+	 * that must happen now, below the mark the arena is reset to */
+	static const uint8_t nop = 0x90;
+	cs_insn *insn;
+	if (capstone && cs_disasm(capstone, &nop, 1, 0, 1, &insn) == 1)
+		cs_free(insn, 1);
+	if (capstone && cs_disasm(capstone_plain, &nop, 1, 0, 1, &insn) == 1)
+		cs_free(insn, 1);
 	arena_mark = arena_used;
 	return capstone != 0;
 }
 
+static bool rewriter_take(bool wait)
+{
+	while (atomic_flag_test_and_set_explicit(&rewriter_busy, memory_order_acquire)) {
+		if (!wait)
+			return false;
+		sched_yield();
+	}
+	atomic_store_explicit(&arena_owner, thread_pointer(), memory_order_relaxed);
+	return true;
+}
+
+static void rewriter_give(void)
+{
+	atomic_store_explicit(&arena_owner, 0, memory_order_relaxed);
+	atomic_flag_clear_explicit(&rewriter_busy, memory_order_release);
+}
+
+/* ---- the patch record ---- */
+
+/* The patches slot of at, or the empty one where it would go (NULL: full). */
+static size_t patch_index(uintptr_t at, bool *found)
+{
+	size_t i = (at * 0x9e3779b97f4a7c15ull) >> 52;
+	for (size_t probes = 0; probes < SITE_SLOTS; probes++, i = (i + 1) & (SITE_SLOTS - 1)) {
+		uintptr_t was = atomic_load(&patches[i].at);
+		if (was == at || was == 0) {
+			*found = was == at;
+			return i;
+		}
+	}
+	*found = false;
+	return SITE_SLOTS;
+}
+
+/* Notes I1's stub and original bytes before the patch is written. */
+static bool patch_record(uintptr_t at, uintptr_t stub)
+{
+	bool found;
+	size_t i = patch_index(at, &found);
+	if (i == SITE_SLOTS)
+		return false;
+	atomic_store(&patches[i].stub, stub);
+	if (!found) {
+		memcpy(patches[i].original, (const void *)at, JUMP_LEN);
+		atomic_store(&patches[i].at, at);
+	}
+	return true;
+}
+
+uintptr_t sud_rewrite_trap_target(uintptr_t at)
+{
+	bool found;
+	size_t i = patch_index(at, &found);
+	return found ? atomic_load(&patches[i].stub) : 0;
+}
+
+bool sud_rewrite_original_at(uintptr_t at, uint8_t original[SUD_PATCH_LEN])
+{
+	_Static_assert(SUD_PATCH_LEN == JUMP_LEN && SUD_PATCH_LEN == PROBE_JUMP_LEN, "one patch length");
+	bool found;
+	size_t i = patch_index(at, &found);
+	const uint8_t *was = found ? patches[i].original : NULL;
+	struct probe_site *probe = was ? NULL : probe_site_find(at);
+	if (probe)
+		was = probe->orig;
+	if (!was || memcmp((const void *)at, was, SUD_PATCH_LEN) == 0)
+		return false;
+	memcpy(original, was, SUD_PATCH_LEN);
+	return true;
+}
+
+/* Whether a patch of this process's covers a byte of [lo, hi). */
+static bool window_patched(uintptr_t lo, uintptr_t hi)
+{
+	uint8_t ignored[SUD_PATCH_LEN];
+	for (uintptr_t at = lo - (SUD_PATCH_LEN - 1); at < hi; at++)
+		if (sud_rewrite_original_at(at, ignored))
+			return true;
+	return false;
+}
+
 /* ---- proving a site safe ---- */
 
-/* A branch instruction's verdict: false if it may land inside the site. */
-static bool branch_avoids(const cs_insn *insn, uintptr_t mov_at)
+/* A branch instruction's verdict: false if it may land in (lo, hi). */
+static bool branch_avoids(const cs_insn *insn, uintptr_t lo, uintptr_t hi)
 {
 	bool jump = cs_insn_group(capstone, insn, CS_GRP_JUMP), call = cs_insn_group(capstone, insn, CS_GRP_CALL);
 	if (!jump && !call)
@@ -120,7 +280,7 @@ static bool branch_avoids(const cs_insn *insn, uintptr_t mov_at)
 	const cs_x86 *x = &insn->detail->x86;
 	if (x->op_count == 1 && x->operands[0].type == X86_OP_IMM) {
 		uint64_t target = (uint64_t)x->operands[0].imm;
-		return target <= mov_at || target >= mov_at + SITE_LEN;
+		return target <= lo || target >= hi;
 	}
 	return call;  /* an indirect call lands on a function; an indirect jump may land anywhere */
 }
@@ -163,11 +323,10 @@ static unsigned status_flags_written(uint64_t ef)
  * false.  Then the site's flags need not be restored. */
 static bool status_flags_dead(uintptr_t after, uintptr_t end, cs_insn *insn)
 {
-	const uint8_t *code = (const uint8_t *)after;
-	size_t left = end - after;
-	uint64_t address = after;
+	struct sud_decoder d;
+	sud_decoder_init(&d, capstone, after, end - after);
 	unsigned pending = 0x3f;
-	while (cs_disasm_iter(capstone, &code, &left, &address, insn)) {
+	while (sud_decode(&d, insn)) {
 		uint64_t ef = insn->detail->x86.eflags;
 		if ((ef & FLAGS_READ) || insn->id == X86_INS_PUSHF || insn->id == X86_INS_PUSHFQ || insn->id == X86_INS_LAHF)
 			return false;
@@ -181,69 +340,159 @@ static bool status_flags_dead(uintptr_t after, uintptr_t end, cs_insn *insn)
 	return false;
 }
 
-/* Whether the site at mov_at in the function [start, start + size) may be
- * rewritten (*lean: whether it may use the lean entry as well). */
-static bool function_allows(uintptr_t start, size_t size, uintptr_t mov_at, bool *lean)
+/* An instruction that may run in the stub, relocated: it neither
+ * branches nor traps nor makes a system call. */
+static bool plain(const cs_insn *insn)
 {
-	if (!capstone_ready())
+	static const int groups[] = {CS_GRP_JUMP, CS_GRP_CALL, CS_GRP_RET, CS_GRP_INT, CS_GRP_IRET,
+				     CS_GRP_BRANCH_RELATIVE, CS_GRP_PRIVILEGE};
+	for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
+		if (cs_insn_group(capstone, insn, (uint8_t)groups[i]))
+			return false;
+	switch (insn->id) {
+	case X86_INS_SYSCALL: case X86_INS_SYSENTER: case X86_INS_UD2: case X86_INS_HLT: case X86_INS_INT3:
+	case X86_INS_INVALID:
 		return false;
-	cs_insn *insn = cs_malloc(capstone);
-	const uint8_t *code = (const uint8_t *)start;
-	size_t left = size;
-	uint64_t address = start;
-	bool mov_found = false, syscall_found = false, safe = insn != NULL, needs_full = false;
-	while (safe && cs_disasm_iter(capstone, &code, &left, &address, insn)) {
-		if (insn->address == mov_at)
-			mov_found = insn->id == X86_INS_MOV && insn->size == MOV_LEN;
-		else if (insn->address == mov_at + MOV_LEN)
-			syscall_found = insn->id == X86_INS_SYSCALL;
-		safe = branch_avoids(insn, mov_at);
+	default:
+		return true;
+	}
+}
+
+/* A site's plan: the function and the instruction the jump replaces. */
+struct site_plan {
+	uintptr_t start, end;       /* the enclosing function */
+	uintptr_t patch_at;         /* I1 */
+	bool lean;
+};
+
+/* First pass, up to the syscall: I1, the nearest instruction of at least
+ * JUMP_LEN bytes before it with only plain instructions between. */
+static bool find_patch_point(struct site_plan *p, uintptr_t syscall_at, cs_insn *insn)
+{
+	struct { uintptr_t at; uint16_t size; bool plain; } ring[RING];
+	unsigned n = 0;
+	struct sud_decoder d;
+	sud_decoder_init(&d, capstone, p->start, syscall_at + SYSCALL_LEN - p->start);
+	insn->address = 0;
+	while (sud_decode(&d, insn) && insn->address < syscall_at) {
+		ring[n % RING].at = insn->address, ring[n % RING].size = insn->size, ring[n % RING].plain = plain(insn);
+		n++;
+	}
+	if (insn->address != syscall_at || insn->id != X86_INS_SYSCALL)
+		return false;
+	for (unsigned back = 1; back <= n && back <= RING; back++) {
+		unsigned i = (n - back) % RING;
+		if (!ring[i].plain || syscall_at - ring[i].at > WINDOW_MAX)
+			return false;
+		if (ring[i].size >= JUMP_LEN) {
+			p->patch_at = ring[i].at;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Second pass, the whole function: it decodes to its end, no branch of
+ * its own lands in the window and it has no indirect jump; whether the
+ * site may use the lean entry. */
+static bool function_allows(struct site_plan *p, uintptr_t after, cs_insn *insn)
+{
+	struct sud_decoder d;
+	sud_decoder_init(&d, capstone, p->start, p->end - p->start);
+	bool safe = true, needs_full = false;
+	while (safe && sud_decode(&d, insn)) {
+		safe = branch_avoids(insn, p->patch_at, after);
 		/* std: the direction flag may be set at the syscall, and only
 		 * the full entry puts the flags back after its cld */
 		needs_full = needs_full || uses_vector_register(insn) || insn->id == X86_INS_STD;
 	}
-	safe = safe && left == 0 && mov_found && syscall_found;
-	*lean = safe && !needs_full && status_flags_dead(mov_at + SITE_LEN, start + size, insn);
-	if (insn)
-		cs_free(insn, 1);
-	arena_used = arena_mark;
+	safe = safe && d.size == 0;
+	p->lean = safe && !needs_full && status_flags_dead(after, p->end, insn);
 	return safe;
 }
 
-static bool site_qualifies(uintptr_t after, long nr, bool *lean)
+/* The function holding the syscall: its FDE, else its dynamic symbol. */
+static bool function_bounds(uintptr_t syscall_at, struct site_plan *p)
 {
-	uintptr_t mov_at = after - SITE_LEN;
-	if ((mov_at & 7) > 8 - MOV_LEN)
-		return false;  /* not one aligned word: no single-store patch */
+	size_t size;
+	if (sud_code_function(syscall_at, &p->start, &size)) {
+		p->end = p->start + size;
+		return true;
+	}
 	Dl_info info;
 	const ElfW(Sym) *sym = NULL;
-	if (!dladdr1((void *)(after - 2), &info, (void **)&sym, RTLD_DL_SYMENT) || !sym || !info.dli_saddr || !sym->st_size)
+	if (!dladdr1((void *)syscall_at, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym || !info.dli_saddr || !sym->st_size)
 		return false;
-	uintptr_t start = (uintptr_t)info.dli_saddr;
-	if (mov_at < start || after > start + sym->st_size)
+	p->start = (uintptr_t)info.dli_saddr;
+	p->end = p->start + sym->st_size;
+	return syscall_at >= p->start && syscall_at + SYSCALL_LEN <= p->end;
+}
+
+static bool plan_site(uintptr_t after, struct site_plan *p)
+{
+	uintptr_t syscall_at = after - SYSCALL_LEN;
+	const unsigned char *b = (const unsigned char *)syscall_at;
+	if (b[0] != 0x0f || b[1] != 0x05 || !capstone_ready() || !function_bounds(syscall_at, p))
 		return false;
-	const unsigned char *p = (const unsigned char *)mov_at;
-	int32_t imm;
-	memcpy(&imm, p + 1, sizeof imm);
-	if (p[0] != 0xb8 || imm != nr || p[5] != 0x0f || p[6] != 0x05)
-		return false;
-	return function_allows(start, sym->st_size, mov_at, lean);
+	cs_insn *insn = cs_malloc(capstone);
+	bool ok = insn && find_patch_point(p, syscall_at, insn) && p->patch_at >= p->start && !window_patched(p->patch_at, after) &&
+		  function_allows(p, after, insn) && !sud_code_branch_into(capstone_plain, p->patch_at, after);
+	if (insn)
+		cs_free(insn, 1);
+	return ok;
 }
 
 /* ---- code memory: written with the page RWX, so no thread running it
  * ever loses execute permission ---- */
 
-static bool write_code(uintptr_t at, const void *bytes, size_t n, bool atomic_word)
+static bool code_writable(uintptr_t at, size_t n, bool writable)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	uintptr_t first = at & ~(uintptr_t)(page - 1), end = (at + n + page - 1) & ~(uintptr_t)(page - 1);
-	if (mprotect((void *)first, end - first, PROT_READ | PROT_WRITE | PROT_EXEC) != 0)
+	return mprotect((void *)first, end - first, PROT_READ | PROT_EXEC | (writable ? PROT_WRITE : 0)) == 0;
+}
+
+static bool write_code(uintptr_t at, const void *bytes, size_t n)
+{
+	if (!code_writable(at, n, true))
 		return false;
-	if (atomic_word)
-		__atomic_store_n((uint64_t *)at, *(const uint64_t *)bytes, __ATOMIC_SEQ_CST);
-	else
-		memcpy((void *)at, bytes, n);
-	mprotect((void *)first, end - first, PROT_READ | PROT_EXEC);
+	memcpy((void *)at, bytes, n);
+	code_writable(at, n, false);
+	return true;
+}
+
+static void sync_cores(void)
+{
+	syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0);
+}
+
+/* Replaces the JUMP_LEN bytes at `at` with `bytes`, safely against threads
+ * running them: one atomic store when they lie in one aligned word, else
+ * breakpoint-first (a thread meeting the int3 is sent to the stub
+ * patch_record() noted). */
+static bool replace_bytes(uintptr_t at, const uint8_t bytes[JUMP_LEN])
+{
+	uintptr_t word_at = at & ~(uintptr_t)7;
+	if (at - word_at <= 8 - JUMP_LEN) {
+		if (!code_writable(word_at, 8, true))
+			return false;
+		uint64_t word = *(const volatile uint64_t *)word_at;
+		memcpy((unsigned char *)&word + (at - word_at), bytes, JUMP_LEN);
+		__atomic_store_n((uint64_t *)word_at, word, __ATOMIC_SEQ_CST);
+		code_writable(word_at, 8, false);
+		return true;
+	}
+	if (!sync_core_ok || !code_writable(at, JUMP_LEN, true))
+		return false;
+	volatile uint8_t *p = (volatile uint8_t *)at;
+	*p = 0xcc;
+	sync_cores();
+	for (int k = 1; k < JUMP_LEN; k++)
+		p[k] = bytes[k];
+	sync_cores();
+	*p = bytes[0];
+	sync_cores();
+	code_writable(at, JUMP_LEN, false);
 	return true;
 }
 
@@ -282,32 +531,40 @@ static uintptr_t stub_alloc_near(uintptr_t site)
 	return pools[i].base;
 }
 
-/* The stub: lea -128(%rsp),%rsp; pushq 13(%rip) (after); mov $nr,%eax;
- * jmp *10(%rip) (entry); two int3 of padding; .quad after, entry. */
-static bool write_stub(uintptr_t stub, uintptr_t after, long nr, bool lean)
+/* The stub: I1..Ik relocated; lea -128(%rsp),%rsp (past the red zone);
+ * pushq after(%rip); jmp *entry(%rip); int3 padding; .quad after, entry. */
+static bool write_stub(uintptr_t stub, const struct site_plan *p, uintptr_t after)
 {
-	unsigned char code[STUB_SIZE] = {0x48, 0x8d, 0x64, 0x24, 0x80, 0xff, 0x35, 13, 0, 0, 0, 0xb8, 0, 0, 0, 0,
-					 0xff, 0x25, 10,   0,    0,    0,    0xcc, 0xcc};
-	int32_t imm = (int32_t)nr;
-	memcpy(code + 12, &imm, sizeof imm);
-	uint64_t data[2] = {after, (uint64_t)(uintptr_t)(lean ? sud_fast_entry_lean : sud_fast_entry)};
-	memcpy(code + 24, data, sizeof data);
-	return write_code(stub, code, 24 + sizeof data, false);
+	static const uint8_t tail[] = {0x48, 0x8d, 0x64, 0x24, 0x80, 0xff, 0x35, 0, 0, 0, 0, 0xff, 0x25, 0, 0, 0, 0};
+	uint8_t code[STUB_SIZE];
+	memset(code, 0xcc, sizeof code);
+	struct x86_reloc r;
+	char reason[X86_RELOC_REASON_SIZE];
+	if (x86_relocate((const uint8_t *)p->patch_at, after - SYSCALL_LEN - p->patch_at, p->end - p->patch_at, code,
+			 stub, STUB_CODE_MAX, &r, reason) != 0 ||
+	    r.src_len != after - SYSCALL_LEN - p->patch_at)
+		return false;
+	size_t at = r.out_len, data = (at + sizeof tail + 7) & ~(size_t)7;
+	memcpy(code + at, tail, sizeof tail);
+	int32_t to_after = (int32_t)(data - (at + 11)), to_entry = (int32_t)(data + 8 - (at + 17));
+	memcpy(code + at + 7, &to_after, 4);
+	memcpy(code + at + 13, &to_entry, 4);
+	uint64_t words[2] = {after, (uint64_t)(uintptr_t)(p->lean ? sud_fast_entry_lean : sud_fast_entry)};
+	memcpy(code + data, words, sizeof words);
+	return write_code(stub, code, data + sizeof words);
 }
 
-static bool patch_site(struct site *s, long nr, bool lean)
+static bool patch_site(struct site *s, const struct site_plan *p)
 {
-	uintptr_t mov_at = s->after - SITE_LEN, word_at = mov_at & ~(uintptr_t)7;
-	uintptr_t stub = stub_alloc_near(mov_at);
-	if (!stub || !write_stub(stub, s->after, nr, lean))
+	uintptr_t stub = stub_alloc_near(p->patch_at);
+	if (!stub || !near(stub, p->patch_at) || !write_stub(stub, p, s->after))
 		return false;
-	int32_t rel = (int32_t)((intptr_t)stub - (intptr_t)(mov_at + MOV_LEN));
-	uint64_t word = *(const volatile uint64_t *)word_at;
-	unsigned char *bytes = (unsigned char *)&word + (mov_at - word_at);
-	s->original = word;
-	bytes[0] = 0xe9;
-	memcpy(bytes + 1, &rel, sizeof rel);
-	return write_code(word_at, &word, sizeof word, true);
+	uint8_t jump[JUMP_LEN] = {0xe9};
+	int32_t rel = (int32_t)((intptr_t)stub - (intptr_t)(p->patch_at + JUMP_LEN));
+	memcpy(jump + 1, &rel, sizeof rel);
+	s->patch_at = p->patch_at;
+	memcpy(s->original, (const void *)p->patch_at, JUMP_LEN);
+	return patch_record(p->patch_at, stub) && replace_bytes(p->patch_at, jump);
 }
 
 /* ---- the site table ---- */
@@ -321,36 +578,77 @@ static struct site *site_slot(uintptr_t after)
 	return NULL;
 }
 
-bool sud_rewrite_site(uintptr_t after, long nr)
+void sud_rewrite_prepare(void)
 {
-	if (atomic_flag_test_and_set_explicit(&rewriter_busy, memory_order_acquire))
+	if (!sync_core_ok)
+		sync_core_ok = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) == 0;
+}
+
+/* Waits for another thread's rewrite, which may be decoding a whole object
+ * (libc: 60 ms), so that the waiting thread's site is rewritten too; but
+ * only so long: the holder may be this thread itself, interrupted by a
+ * signal whose handler's syscall trapped. */
+static bool rewriter_take_soon(void)
+{
+	struct timespec start, now;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (!rewriter_take(false)) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - start.tv_sec) * 1000000000l + (now.tv_nsec - start.tv_nsec) > REWRITER_WAIT_NS)
+			return false;
+		sched_yield();
+	}
+	return true;
+}
+
+bool sud_rewrite_site(uintptr_t after)
+{
+	if (!rewriter_take_soon())
 		return false;
 	struct site *s = site_slot(after);
 	if (s && s->state == SITE_EMPTY) {
 		s->after = after;
-		bool lean = false;
-		bool ok = site_qualifies(after, nr, &lean) && patch_site(s, nr, lean);
+		struct site_plan plan = {0};
+		bool ok = plan_site(after, &plan) && patch_site(s, &plan);
+		arena_used = arena_mark;
 		s->state = ok ? SITE_PATCHED : SITE_REFUSED;
 		ok ? count_rewritten++ : count_refused++;
-		count_lean += ok && lean;
+		count_lean += ok && plan.lean;
 	}
 	bool patched = s && s->state == SITE_PATCHED;
-	atomic_flag_clear_explicit(&rewriter_busy, memory_order_release);
+	rewriter_give();
 	return patched;
+}
+
+void sud_rewrite_after_fork(void)
+{
+	if (atomic_load_explicit(&arena_owner, memory_order_relaxed) == thread_pointer())
+		return;   /* this thread's own rewrite, under way: it finishes it */
+	if (atomic_load_explicit(&arena_owner, memory_order_relaxed) != 0) {
+		arena_used = arena_mark;
+		sud_code_after_fork();
+		struct site *s = NULL;
+		for (size_t i = 0; i < SITE_SLOTS && !s; i++)
+			if (sites[i].state == SITE_EMPTY && sites[i].after)
+				s = &sites[i];   /* the site being analysed: claimed, not yet decided */
+		if (s)
+			*s = (struct site){0};
+	}
+	atomic_store_explicit(&arena_owner, 0, memory_order_relaxed);
+	atomic_flag_clear_explicit(&rewriter_busy, memory_order_release);
 }
 
 void sud_rewrite_restore_all(void)
 {
-	while (atomic_flag_test_and_set_explicit(&rewriter_busy, memory_order_acquire))
-		sched_yield();
+	rewriter_take(true);
 	for (size_t i = 0; i < SITE_SLOTS; i++) {
 		struct site *s = &sites[i];
 		if (s->state == SITE_PATCHED)
-			write_code((s->after - SITE_LEN) & ~(uintptr_t)7, &s->original, sizeof s->original, true);
+			replace_bytes(s->patch_at, s->original);
 		*s = (struct site){0};
 	}
 	count_rewritten = count_lean = count_refused = 0;
-	atomic_flag_clear_explicit(&rewriter_busy, memory_order_release);
+	rewriter_give();
 }
 
 void sud_rewrite_counts(uint64_t *rewritten, uint64_t *lean, uint64_t *refused)
@@ -358,4 +656,50 @@ void sud_rewrite_counts(uint64_t *rewritten, uint64_t *lean, uint64_t *refused)
 	*rewritten = count_rewritten;
 	*lean = count_lean;
 	*refused = count_refused;
+}
+
+/* ---- surveying an object: which of its syscall sites would qualify ---- */
+
+static void survey_function(uintptr_t begin, size_t size, struct sud_rewrite_survey *out, cs_insn *insn)
+{
+	struct sud_decoder d;
+	sud_decoder_init(&d, capstone_plain, begin, size);
+	while (sud_decode(&d, insn)) {
+		if (insn->id != X86_INS_SYSCALL)
+			continue;
+		struct site_plan plan = {0};
+		out->syscalls++;
+		size_t mark = arena_used;
+		if (plan_site(insn->address + SYSCALL_LEN, &plan)) {
+			out->rewritable++;
+			out->lean += plan.lean;
+		} else if (!out->first_refused) {
+			out->first_refused = insn->address;
+		}
+		arena_used = mark;
+	}
+}
+
+struct survey_walk {
+	struct sud_rewrite_survey *out;
+	cs_insn *insn;
+};
+
+static void survey_each(uintptr_t begin, size_t size, void *arg)
+{
+	struct survey_walk *w = arg;
+	survey_function(begin, size, w->out, w->insn);
+}
+
+bool sud_rewrite_survey(uintptr_t pc, struct sud_rewrite_survey *out)
+{
+	*out = (struct sud_rewrite_survey){0};
+	rewriter_take(true);
+	struct survey_walk w = {out, capstone_ready() ? cs_malloc(capstone_plain) : NULL};
+	bool ok = w.insn && sud_code_each_function(pc, survey_each, &w);
+	if (w.insn)
+		cs_free(w.insn, 1);
+	arena_used = arena_mark;
+	rewriter_give();
+	return ok;
 }

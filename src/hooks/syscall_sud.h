@@ -57,14 +57,40 @@ void sud_fast_entry_lean(void);
 unsigned sud_fast_enter(struct sud_fast_frame *frame);
 void sud_fast_exit(struct sud_fast_frame *frame);
 
-/* syscall_rewrite.c.  Called from the SIGSYS handler after a trap at the
- * syscall instruction ending at `after` for syscall nr: rewrites the site
- * if it can be proven safe (once per site; never blocks).  Returns true if
- * the site is now rewritten. */
-bool sud_rewrite_site(uintptr_t after, long nr);
+/* syscall_rewrite.c.  Called at start, before any site is rewritten:
+ * registers for membarrier's SYNC_CORE (the breakpoint-first patch). */
+void sud_rewrite_prepare(void);
+/* Called from the SIGSYS handler after a trap at the syscall instruction
+ * ending at `after`: rewrites the site if it can be proven safe (once per
+ * site; waits for another thread's rewrite at most 250 ms).  Returns
+ * true if the site is now rewritten. */
+bool sud_rewrite_site(uintptr_t after);
+/* In the child of a fork, its one thread: a rewrite another thread of
+ * the parent had under way is dropped, and the rewriter freed (the child
+ * would otherwise wait on it for ever). */
+void sud_rewrite_after_fork(void);
 /* Puts back every rewritten site's bytes. */
 void sud_rewrite_restore_all(void);
 /* Sites rewritten (of them, to the lean entry) and refused since the last restore. */
 void sud_rewrite_counts(uint64_t *rewritten, uint64_t *lean, uint64_t *refused);
+/* For the SIGTRAP handler: the stub a thread that met the breakpoint at
+ * `at` (a site's first byte, while its jump was being written or undone)
+ * continues in, or 0 when `at` is no site's. */
+uintptr_t sud_rewrite_trap_target(uintptr_t at);
+
+/* Whether the SUD_PATCH_LEN bytes at `at` are a patch of this process's
+ * (a syscall site's jump, a function probe's jump or int3) and not what
+ * they were; if so, what they were into original. */
+#define SUD_PATCH_LEN 5
+bool sud_rewrite_original_at(uintptr_t at, uint8_t original[SUD_PATCH_LEN]);
+
+/* Of the object holding pc, decoded FDE by FDE: its syscall instructions,
+ * how many would be rewritten if they trapped (of them, to the lean
+ * entry), and the first that would not.  Patches nothing. */
+struct sud_rewrite_survey {
+	uint64_t syscalls, rewritable, lean;
+	uintptr_t first_refused;
+};
+bool sud_rewrite_survey(uintptr_t pc, struct sud_rewrite_survey *out);
 
 #endif

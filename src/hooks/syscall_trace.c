@@ -29,14 +29,29 @@
  *   does): a child sharing the parent's stack would overwrite the
  *   parent's signal frame.
  *
+ * The rewritten path learns the number only at run time: a syscall of
+ * those above that needs the signal frame (rt_sigreturn, rt_sigaction,
+ * the clones) is sent back from the stub to the site's own syscall
+ * instruction, which traps.
+ *
  * - SIGSYS must never be blocked: a dispatch trap while it is kills the
  *   process (the kernel resets a blocked forced signal to SIG_DFL).  So
  *   rt_sigprocmask never blocks it (the thread is shown the mask it
- *   asked for), and rt_sigaction drops it from every handler's mask.
+ *   asked for), and rt_sigaction drops it from every handler's mask; the
+ *   same for the request signal below, so that stop reaches every thread
+ *   (one of that number from elsewhere is delivered even while the
+ *   thread believes it blocked).
  *
- * Threads that exist at start are asked with a queued SIGSYS (SI_QUEUE,
- * a magic value) to switch themselves on, and at stop off; start waits
- * for every one to answer.
+ * Threads that exist at start are asked with a queued real-time signal
+ * (SUD_REQUEST_SIGNAL, SI_QUEUE, a magic value) to switch themselves on,
+ * and at stop off; start waits for every one to answer.  Not SIGSYS: a
+ * standard signal does not queue, so a request pending when the thread
+ * trapped at a dispatched syscall swallowed the trap's SIGSYS (the
+ * syscall skipped, rax left holding its number) and a trap's SIGSYS
+ * pending swallowed the request (start or stop timing out).  Its handler
+ * stays installed once installed (a request may still be pending after
+ * stop gave up waiting), passing other signals of that number on to the
+ * action it found.
  *
  * Not preserved: the upper halves of ymm registers and the x87 stack on
  * the rewritten path (xmm0-15 and the flags are, except at sites whose
@@ -51,6 +66,7 @@
 #define _GNU_SOURCE
 #include "hooks/syscall_trace.h"
 #include "hooks/syscall_sud.h"
+#include "hooks/probe_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -78,7 +94,8 @@
 #ifndef SYS_USER_DISPATCH
 #define SYS_USER_DISPATCH 2
 #endif
-/* si_value of the queued SIGSYS that asks a thread to switch itself. */
+/* The queued signal that asks a thread to switch itself, and its si_value. */
+#define SUD_REQUEST_SIGNAL 61    /* SIGRTMAX - 3: the kernel's SIGRTMAX is 64 */
 #define SUD_THREAD_REQUEST 0x73756421
 
 /* The kernel's struct sigaction (rt_sigaction), with its restorer. */
@@ -106,7 +123,7 @@ struct sud_thread {
 	_Atomic uintptr_t owner; /* the thread pointer; SLOT_EMPTY or SLOT_FREED */
 	volatile char selector;  /* read by the kernel at each syscall */
 	char on;                 /* dispatch switched on for this thread */
-	bool sigsys_blocked;     /* what the thread believes of SIGSYS's mask bit */
+	uint64_t kept_blocked;   /* what the thread believes of KEPT_UNBLOCKED's mask bits */
 	bool in_handler;         /* reporting from the SIGSYS handler */
 	int depth;               /* > 0: inside a handler, start or stop */
 	pid_t tid;               /* the owner's, for the sweep at start */
@@ -129,7 +146,7 @@ static long raw0(long nr);
 
 static void slot_reset(struct sud_thread *s)
 {
-	s->selector = 0, s->on = 0, s->sigsys_blocked = false, s->in_handler = false, s->depth = 0;
+	s->selector = 0, s->on = 0, s->kept_blocked = 0, s->in_handler = false, s->depth = 0;
 	s->tid = (pid_t)raw0(SYS_gettid);
 	s->user_word = NULL;
 }
@@ -202,6 +219,7 @@ static struct {
 	pthread_mutex_t lock;               /* start and stop */
 	_Atomic bool active;                /* report calls */
 	bool rewrite;
+	bool user_is_word;                  /* SYSCALL_TRACE_USER_IS_THREAD_WORD */
 	struct syscall_handlers handlers;
 	void *user;
 	struct kernel_sigaction previous;   /* SIGSYS's action before start */
@@ -267,6 +285,12 @@ static void regs_from_ucontext(struct pt_regs *r, const ucontext_t *uc, long nr)
 	};
 }
 
+/* The handlers' user argument for the thread of slot self. */
+static inline void *handler_user(struct sud_thread *self)
+{
+	return sud.user_is_word ? (void *)&self->user_word : sud.user;
+}
+
 /* The handlers run with the thread's depth raised: what they do is not
  * reported.  self is the thread's slot, which each path finds once. */
 static void report_enter_of(struct sud_thread *self, long nr, const unsigned long args[6], const struct pt_regs *regs)
@@ -274,7 +298,7 @@ static void report_enter_of(struct sud_thread *self, long nr, const unsigned lon
 	if (!sud.handlers.enter)
 		return;
 	self->depth++;
-	sud.handlers.enter(sud.user, nr, args, regs);
+	sud.handlers.enter(handler_user(self), nr, args, regs);
 	self->depth--;
 }
 
@@ -284,7 +308,7 @@ static void report_exit_of(struct sud_thread *self, long nr, const unsigned long
 	if (!sud.handlers.exit)
 		return;
 	self->depth++;
-	sud.handlers.exit(sud.user, nr, args, regs, ret);
+	sud.handlers.exit(handler_user(self), nr, args, regs, ret);
 	self->depth--;
 }
 
@@ -295,15 +319,20 @@ static bool reporting(const struct sud_thread *self)
 
 /* ---- the syscalls that need more than performing ---- */
 
-/* rt_sigaction(SIGSYS, act, oldact, sigsetsize): the target's own handler
- * becomes the chained one; the interceptor's stays installed. */
-static long virtual_sigsys_action(const unsigned long a[6])
+/* SUD_REQUEST_SIGNAL's action before the first start, or as the target
+ * set it since (virtualised as SIGSYS's is). */
+static struct kernel_sigaction request_previous;
+
+/* rt_sigaction(sig, act, oldact, sigsetsize) of SIGSYS or of the request
+ * signal: the target's own handler becomes the kept one, which other
+ * origins' signals are passed on to; the interceptor's stays installed. */
+static long virtual_sigsys_action(const unsigned long a[6], struct kernel_sigaction *kept)
 {
 	if (a[3] != sizeof(uint64_t))
 		return -EINVAL;
-	struct kernel_sigaction old = sud.chained;
+	struct kernel_sigaction old = *kept;
 	if (a[1])
-		memcpy(&sud.chained, (const void *)a[1], sizeof sud.chained);
+		memcpy(kept, (const void *)a[1], sizeof *kept);
 	if (a[2])
 		memcpy((void *)a[2], &old, sizeof old);
 	return 0;
@@ -331,31 +360,34 @@ static void chain_sigsys(int sig, siginfo_t *info, void *uc)
 }
 
 #define SIGSYS_BIT (1ull << (SIGSYS - 1))
+/* Signals a traced thread never really blocks: SIGSYS (a dispatch trap
+ * while blocked kills), and the request (so that stop reaches it). */
+#define KEPT_UNBLOCKED (SIGSYS_BIT | 1ull << (SUD_REQUEST_SIGNAL - 1))
 
-/* rt_sigprocmask(how, set, oldset, sigsetsize), SIGSYS kept unblocked. */
+/* rt_sigprocmask(how, set, oldset, sigsetsize), KEPT_UNBLOCKED kept unblocked. */
 static long sigprocmask_keeping_sigsys(struct sud_thread *self, const unsigned long a[6])
 {
 	uint64_t set, old;
 	unsigned long b[6] = {a[0], 0, a[2] ? (unsigned long)&old : 0, a[3]};
-	bool was_blocked = self->sigsys_blocked;
+	uint64_t was_blocked = self->kept_blocked;
 	if (a[3] != sizeof set)
 		return sud_raw_syscall(SYS_rt_sigprocmask, a);
 	if (a[1]) {
 		memcpy(&set, (const void *)a[1], sizeof set);
-		if (a[0] == SIG_BLOCK && (set & SIGSYS_BIT))
-			self->sigsys_blocked = true;
-		else if (a[0] == SIG_UNBLOCK && (set & SIGSYS_BIT))
-			self->sigsys_blocked = false;
+		if (a[0] == SIG_BLOCK)
+			self->kept_blocked |= set & KEPT_UNBLOCKED;
+		else if (a[0] == SIG_UNBLOCK)
+			self->kept_blocked &= ~(set & KEPT_UNBLOCKED);
 		else if (a[0] == SIG_SETMASK)
-			self->sigsys_blocked = set & SIGSYS_BIT;
-		set &= ~SIGSYS_BIT;
+			self->kept_blocked = set & KEPT_UNBLOCKED;
+		set &= ~KEPT_UNBLOCKED;
 		b[1] = (unsigned long)&set;
 	}
 	long ret = sud_raw_syscall(SYS_rt_sigprocmask, b);
 	if (ret < 0)
-		self->sigsys_blocked = was_blocked;
+		self->kept_blocked = was_blocked;
 	else if (a[2])
-		old |= was_blocked ? SIGSYS_BIT : 0, memcpy((void *)a[2], &old, sizeof old);
+		old |= was_blocked, memcpy((void *)a[2], &old, sizeof old);
 	return ret;
 }
 
@@ -368,13 +400,13 @@ static long sigprocmask_in_frame(struct sud_thread *self, const unsigned long a[
 	if (a[3] != sizeof mask || (a[0] > SIG_SETMASK && a[1]))
 		return -EINVAL;
 	memcpy(&mask, &uc->uc_sigmask, sizeof mask);
-	uint64_t old = mask | (self->sigsys_blocked ? SIGSYS_BIT : 0);
+	uint64_t old = mask | self->kept_blocked;
 	if (a[1]) {
 		memcpy(&set, (const void *)a[1], sizeof set);
 		uint64_t want = a[0] == SIG_BLOCK ? old | set : a[0] == SIG_UNBLOCK ? old & ~set : set;
 		want &= ~(1ull << (SIGKILL - 1) | 1ull << (SIGSTOP - 1));
-		self->sigsys_blocked = want & SIGSYS_BIT;
-		mask = want & ~SIGSYS_BIT;
+		self->kept_blocked = want & KEPT_UNBLOCKED;
+		mask = want & ~KEPT_UNBLOCKED;
 		memcpy(&uc->uc_sigmask, &mask, sizeof mask);
 	}
 	if (a[2])
@@ -383,14 +415,14 @@ static long sigprocmask_in_frame(struct sud_thread *self, const unsigned long a[
 }
 
 /* rt_sigaction(sig, act, oldact, sigsetsize) of another signal than
- * SIGSYS: its handler will not block SIGSYS. */
+ * SIGSYS: its handler will not block KEPT_UNBLOCKED. */
 static long sigaction_keeping_sigsys(const unsigned long a[6])
 {
 	struct kernel_sigaction act;
 	unsigned long b[6] = {a[0], a[1], a[2], a[3]};
 	if (a[1] && a[3] == sizeof act.mask) {
 		memcpy(&act, (const void *)a[1], sizeof act);
-		act.mask &= ~SIGSYS_BIT;
+		act.mask &= ~KEPT_UNBLOCKED;
 		b[1] = (unsigned long)&act;
 	}
 	return sud_raw_syscall(SYS_rt_sigaction, b);
@@ -455,8 +487,10 @@ static long perform_clone(struct sud_thread *self, long nr, const unsigned long 
 	if (flags & CLONE_VM)
 		return clone_with_stack(nr, a, stack_top, uc, regs);
 	long ret = sud_raw_syscall(nr, a);
-	if (ret == 0)
+	if (ret == 0) {
 		thread_switch(self, true);   /* the child: its one thread keeps the parent thread's slot */
+		sud_rewrite_after_fork();
+	}
 	return ret;
 }
 
@@ -469,7 +503,7 @@ void sud_child_entry(struct sud_child_block *b)
 	if (self && reporting(self)) {
 		self->depth++;
 		if (sud.handlers.thread_start)   /* no lock is held by a thread that has run nothing */
-			sud.handlers.thread_start(sud.user);
+			sud.handlers.thread_start(handler_user(self));
 		self->depth--;
 		b->regs.rax = 0;   /* the child's result */
 		report_exit_of(self, b->nr, b->args, &b->regs, 0);
@@ -502,7 +536,7 @@ static long perform_interruptible(struct sud_thread *self, long nr, const unsign
 {
 	uint64_t user_mask, handler_mask;
 	memcpy(&user_mask, &uc->uc_sigmask, sizeof user_mask);
-	user_mask &= ~SIGSYS_BIT;
+	user_mask &= ~KEPT_UNBLOCKED;
 	raw4(SYS_rt_sigprocmask, SIG_SETMASK, (unsigned long)&user_mask, (unsigned long)&handler_mask, sizeof user_mask);
 	bool was_in_handler = self->in_handler;
 	self->in_handler = false;
@@ -519,7 +553,9 @@ static long perform_trapped(struct sud_thread *self, long nr, const unsigned lon
 			    const struct pt_regs *regs)
 {
 	if (nr == SYS_rt_sigaction && a[0] == SIGSYS)
-		return virtual_sigsys_action(a);
+		return virtual_sigsys_action(a, &sud.chained);
+	if (nr == SYS_rt_sigaction && a[0] == SUD_REQUEST_SIGNAL)
+		return virtual_sigsys_action(a, &request_previous);
 	if (is_clone(nr))
 		return perform_clone(self, nr, a, uc, regs);
 	if (nr == SYS_rt_sigprocmask)
@@ -550,12 +586,41 @@ static void dispatch_trap(struct sud_thread *self, const siginfo_t *info, uconte
 		report_exit_of(self, nr, a, &regs, ret);
 	}
 	if (report && sud.rewrite && !needs_signal_frame(nr))
-		sud_rewrite_site((uintptr_t)g[REG_RIP], nr);
+		sud_rewrite_site((uintptr_t)g[REG_RIP]);
 }
 
-static void answer_request(struct sud_thread *self)
+/* A signal of SUD_REQUEST_SIGNAL's number that is not a request: to the
+ * action there was (a real-time signal's default ends the process). */
+static void chain_request(int sig, siginfo_t *info, void *uc)
 {
+	struct kernel_sigaction a = request_previous;
+	if (a.handler == SIG_IGN)
+		return;
+	if (a.handler == SIG_DFL) {
+		struct kernel_sigaction dfl = {.handler = SIG_DFL};
+		raw4(SYS_rt_sigaction, sig, (unsigned long)&dfl, 0, sizeof dfl.mask);
+		raw2(SYS_tgkill, raw0(SYS_getpid), raw0(SYS_gettid));
+		return;
+	}
+	if (a.flags & SA_SIGINFO)
+		((void (*)(int, siginfo_t *, void *))a.handler)(sig, info, uc);
+	else
+		((void (*)(int))a.handler)(sig);
+}
+
+/* Its syscalls are all made from inside the range (thread_switch, the
+ * slot's making): the thread's selector may be BLOCK throughout. */
+static void on_request(int sig, siginfo_t *info, void *uc)
+{
+	if (info->si_code != SI_QUEUE || info->si_value.sival_int != SUD_THREAD_REQUEST ||
+	    info->si_pid != raw0(SYS_getpid)) {
+		chain_request(sig, info, uc);
+		return;
+	}
+	struct sud_thread *self = thread_slot();
 	thread_switch(self, atomic_load(&sud.request_on));
+	if (self && self->on)
+		self->selector = SUD_SELECTOR_BLOCK;
 	atomic_fetch_add(&sud.acks, 1);
 }
 
@@ -570,8 +635,6 @@ static void on_sigsys(int sig, siginfo_t *info, void *uc)
 	}
 	if (self && info->si_code == SYS_USER_DISPATCH)
 		dispatch_trap(self, info, uc);
-	else if (info->si_code == SI_QUEUE && info->si_value.sival_int == SUD_THREAD_REQUEST)
-		answer_request(self);
 	else
 		chain_sigsys(sig, info, uc);
 	if (self) {
@@ -607,6 +670,13 @@ unsigned sud_fast_enter(struct sud_fast_frame *f)
 	long nr = (long)f->regs.orig_rax;
 	unsigned how = 0;
 	f->self = self;
+	if (__builtin_expect(needs_signal_frame(nr), 0)) {
+		/* back to the site's own syscall instruction, with the number in
+		 * rax: it traps, and the SIGSYS path performs it */
+		f->regs.rax = (unsigned long)nr;
+		f->regs.rip -= 2;
+		return SUD_FAST_DONE;
+	}
 	if (__builtin_expect(!self, 0)) {   /* every slot taken: performed unreported */
 		if (nr == SYS_rt_sigprocmask || nr == SYS_rt_sigaction) {
 			f->regs.rax = (unsigned long)sud_raw_syscall(nr, f->args);
@@ -654,12 +724,12 @@ static bool wait_for_answers(int expected)
 static bool ask_thread(pid_t pid, pid_t tid)
 {
 	siginfo_t si = {0};
-	si.si_signo = SIGSYS;
+	si.si_signo = SUD_REQUEST_SIGNAL;
 	si.si_code = SI_QUEUE;
 	si.si_pid = pid;
 	si.si_uid = getuid();
 	si.si_value.sival_int = SUD_THREAD_REQUEST;
-	return syscall(SYS_rt_tgsigqueueinfo, pid, tid, SIGSYS, &si) == 0;
+	return syscall(SYS_rt_tgsigqueueinfo, pid, tid, SUD_REQUEST_SIGNAL, &si) == 0;
 }
 
 static bool already_asked(const pid_t *asked, int n, pid_t tid)
@@ -721,10 +791,36 @@ static long set_sigsys_action(const struct kernel_sigaction *act, struct kernel_
 	return raw4(SYS_rt_sigaction, SIGSYS, (unsigned long)act, (unsigned long)old, sizeof act->mask);
 }
 
+/* Once: the request's handler, with every signal but SIGSYS blocked
+ * while it runs. */
+static int install_request_handler(char *errbuf)
+{
+	static bool installed;
+	if (installed)
+		return 0;
+	struct kernel_sigaction act = {
+		.handler = (void *)on_request,
+		.flags = SA_SIGINFO | SA_RESTORER | SA_RESTART,
+		.restorer = sud_restore_rt,
+		.mask = ~SIGSYS_BIT,
+	};
+	long rc = raw4(SYS_rt_sigaction, SUD_REQUEST_SIGNAL, (unsigned long)&act, (unsigned long)&request_previous,
+		       sizeof act.mask);
+	if (rc < 0) {
+		snprintf(errbuf, SYSCALL_TRACE_ERRLEN, "rt_sigaction(SIGRTMAX-3): %s", strerror((int)-rc));
+		return (int)rc;
+	}
+	installed = true;
+	return 0;
+}
+
 static int install_handler(char *errbuf)
 {
-	/* SA_RESTART: the queued SIGSYS that switches a running thread on
+	/* SA_RESTART: the queued request that switches a running thread on
 	 * must not make a read(2) it is blocked in fail with EINTR */
+	int request_rc = install_request_handler(errbuf);
+	if (request_rc < 0)
+		return request_rc;
 	struct kernel_sigaction act = {
 		.handler = (void *)on_sigsys,
 		.flags = SA_SIGINFO | SA_RESTORER | SA_RESTART,
@@ -751,6 +847,11 @@ static int start_locked(const struct syscall_handlers *h, void *user, unsigned f
 	sud.handlers = *h;
 	sud.user = user;
 	sud.rewrite = !(flags & SYSCALL_TRACE_NO_REWRITE);
+	sud.user_is_word = flags & SYSCALL_TRACE_USER_IS_THREAD_WORD;
+	if (sud.rewrite) {
+		sud_rewrite_prepare();
+		probe_trap_install(NULL);   /* its SIGTRAP handler sends a thread meeting a patch's int3 on */
+	}
 	atomic_store(&sud.sud_calls, 0);
 	atomic_store(&sud.rewritten_calls, 0);
 	sweep_dead_threads();

@@ -7,12 +7,14 @@
  * How: Syscall User Dispatch (PR_SET_SYSCALL_USER_DISPATCH) with a selector
  * byte per thread sends each syscall made outside this module's own code
  * range (syscall_entry.S) to a SIGSYS handler, which reports it, performs
- * it from inside the range, and reports its result.  A site whose bytes are
- * glibc's `mov $NR, %eax; syscall` and that nothing jumps into is rewritten
- * the first time it traps into a jump to a stub that does the same without
- * a signal (syscall_rewrite.c); syscall_trace_stop() restores every byte.
- * Threads running at start are switched on by a queued SIGSYS each handles
- * itself; threads created later are switched on by the interceptor's own
+ * it from inside the range, and reports its result.  A site whose
+ * instructions before the `syscall` (in its basic block, from one of 5
+ * bytes or more) can be moved, and that nothing jumps into, is rewritten
+ * the first time it traps into a jump to a stub that runs them and does
+ * the same without a signal, the number taken from rax at run time
+ * (syscall_rewrite.c); syscall_trace_stop() restores every byte.
+ * Threads running at start are switched on by a queued real-time signal
+ * (SIGRTMAX - 3) each handles itself; threads created later are switched on by the interceptor's own
  * handling of clone and clone3.  The details, and what is not preserved,
  * are in syscall_trace.c.  The interceptor keeps no thread-local state
  * (a table keyed by the thread pointer): built into a library that is
@@ -38,7 +40,9 @@
  * registers as sys_enter's pt_regs shows them (rax -ENOSYS, orig_rax the
  * number, rip after the syscall instruction); it cannot change them, as a
  * BPF program cannot.  exit sees them as sys_exit's pt_regs shows them
- * (the user's registers after the syscall, rax the result).  exit is not
+ * (the user's registers after the syscall, rax the result: rdi, rsi, rdx,
+ * r10, r8 and r9 still hold args[0..5], which the syscall leaves alone;
+ * the agent relies on it).  exit is not
  * called for rt_sigreturn, nor for exit and exit_group (they do not
  * return), as in the kernel. */
 struct syscall_handlers {
@@ -64,6 +68,10 @@ void **syscall_trace_thread_word(void);
 
 enum syscall_trace_flags {
 	SYSCALL_TRACE_NO_REWRITE = 1 << 0, /* every site stays on the SUD path */
+	/* the handlers' user argument is the calling thread's word
+	 * (syscall_trace_thread_word(), a void **), not start's user: the
+	 * interceptor found it already, so a handler needs no call for it */
+	SYSCALL_TRACE_USER_IS_THREAD_WORD = 1 << 1,
 };
 
 /* Starts intercepting every thread's syscalls.  Returns 0, or a negative

@@ -63,6 +63,10 @@ struct trace_ctx {
 	/* the run this one interrupted on the same thread (a hook run from a
 	 * helper of another, or from a signal handler), restored on leaving */
 	struct trace_ctx *outer;
+	/* the hook runner's name for what runs (NULL if it keeps none): a
+	 * runner finds whether the thread is inside a hook already by the
+	 * chain of outer contexts (the agent's recursion guard) */
+	const void *hook;
 };
 
 /* The calling thread's context while a hook runs its programs, else NULL. */

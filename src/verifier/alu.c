@@ -510,7 +510,9 @@ int check_cond_jmp(struct verifier_env *env, struct vstate *st, uint32_t pc, con
 		return mark_jump_operands(env, st, in, use_reg);
 	}
 	note_linked(env, st, a, use_reg ? b : NULL);
-	struct vstate *other = state_scratch(env, st);
+	/* the taken side, made in the block it is queued in if both sides
+	 * may be taken (one copy less) */
+	struct vstate *other = state_branch(env, st);
 	if (!other)
 		return reject(env, -ENOMEM, "out of memory");
 	bool fall_ok, taken_ok;
@@ -524,15 +526,19 @@ int check_cond_jmp(struct verifier_env *env, struct vstate *st, uint32_t pc, con
 			state_format(other, buf, sizeof buf);
 			vlog(env, "from %u to %u: %s\n", pc, target, buf);
 		}
-		rc = push_pending(env, other, target);
+		rc = push_branch(env, other, target);
 		*next = pc + 1;
 		return rc;
 	}
+	rc = 0;
 	if (taken_ok) {
-		state_copy(st, other);
+		rc = state_copy(st, other);
 		*next = target;
 	} else {
 		*next = pc + 1;
 	}
+	state_release(env, other);
+	if (rc)
+		return reject(env, -ENOMEM, "out of memory");
 	return mark_jump_operands(env, st, in, use_reg);
 }

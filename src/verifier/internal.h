@@ -69,6 +69,7 @@ struct hist {
 	bool frames;
 };
 #define HIST_FORCE_CHECKPOINT 40
+#define HIST_POOLS 16
 
 /* What a loop head (the target of a jump backwards) saw, for -v. */
 struct loop_stats {
@@ -77,19 +78,37 @@ struct loop_stats {
 	uint32_t kept, pruned;     /* states stored there, paths ended there */
 };
 
-/* A stored state at a prune point. */
+/* What the kept state holds at the register or stack slot where a
+ * comparison against it last failed (struct explored's miss_at), copied
+ * beside the record so that the next comparison's quick no reads no
+ * more of the state (states.c).  A precision mark added to the state
+ * later is not copied: the copy then says "not precise", and the quick
+ * test leaves the answer to the full comparison. */
+struct miss_copy {
+	uint64_t umin, umax;      /* a scalar's (or a spilled scalar's) ranges */
+	int64_t smin, smax;
+	uint8_t slot_type[8];     /* a stack slot: the types of its bytes */
+	uint8_t reg_type;         /* the register's, or the spilled register's */
+	bool precise;
+	uint8_t curframe;         /* the state's */
+};
+
+/* A stored state at a prune point.  The fields a comparison at a prune
+ * point reads come first, together (most end in a quick no on them). */
 struct explored {
 	struct explored *next;
-	struct explored *all_next; /* every record, for freeing */
-	struct explored *parent;  /* the checkpoint before it on its path */
 	struct vstate *st;
-	struct hist hist;         /* the path from the parent checkpoint to here */
 	uint32_t branches;        /* paths from here still being explored */
 	uint32_t hits, misses;
-	uint32_t pc;
 	/* where comparing it with a state last failed, checked first next
-	 * time (states.c) */
-	uint16_t miss_at;
+	 * time (states.c): a frame, and a register or stack slot of it
+	 * (MISS_NONE: none yet), and what the state holds there */
+	uint8_t miss_frame, miss_at;
+	struct miss_copy miss_copy;
+	struct explored *all_next; /* every record, for freeing */
+	struct explored *parent;  /* the checkpoint before it on its path */
+	struct hist hist;         /* the path from the parent checkpoint to here */
+	uint32_t pc;
 	bool all_precise;         /* every scalar here and before is precise */
 	struct scc_instance *inst; /* the walk through a loop it was kept in */
 	bool dropped;             /* out of the search (rarely helped) */
@@ -158,6 +177,10 @@ struct verifier_env {
 	struct hist hist;         /* the current path since that checkpoint */
 	struct hist_entry cur;    /* the instruction being checked */
 	uint32_t *scc;            /* per instruction: its loop (scc.c), 0 if none */
+	/* per instruction: the registers of its frame a walk back through
+	 * it could change, beside a jump's linked ones (0xffff: it may do
+	 * more), for the walk's quick pass over the others (precision.c) */
+	uint16_t *walk_touch;
 	struct scc_visit *visits;
 	uint32_t visit_count, visit_cap;
 	struct scc_instance *instances;
@@ -171,6 +194,8 @@ struct verifier_env {
 	 * size class (states.c) */
 	struct vstate *scratch;
 	struct vstate *packed_free[PACK_CLASSES];
+	/* histories' arrays free for reuse, by size: 16 << k entries */
+	struct hist_entry *hist_pool[HIST_POOLS];
 	uint64_t precise_walks;   /* backtracking walks, for the log */
 	uint64_t precise_marks;   /* numbers marked precise in checkpoints */
 	uint64_t processed, prev_processed;
@@ -339,9 +364,11 @@ int enter_frame(struct verifier_env *env, struct vstate *st, uint32_t callsite, 
 
 /* Appends the instruction just checked (env->cur) to the path's history. */
 int hist_push(struct verifier_env *env);
-int hist_copy(const struct verifier_env *env, struct hist *dst, const struct hist *src,
-              const struct hist_entry *extra);
-void hist_free(struct hist *h);
+int hist_copy(struct verifier_env *env, struct hist *dst, const struct hist *src, const struct hist_entry *extra);
+/* Gives h's array back to env's pool (precision.c). */
+void hist_free(struct verifier_env *env, struct hist *h);
+/* Frees the pool, once every history is freed. */
+void hist_pool_free(struct verifier_env *env);
 /* A safety check at the current instruction depends on scalar register
  * regno of the current frame: marks the values it came from precise in
  * the checkpoints of the path (the kernel's mark_chain_precision). */
@@ -354,6 +381,8 @@ int mark_precise_slot(struct verifier_env *env, struct vstate *st, uint32_t fram
  * precise on this path too. */
 int propagate_precision(struct verifier_env *env, struct vstate *st, const struct vstate *old, uint32_t pc,
                         bool all_scalars);
+/* Fills env->walk_touch. */
+int walk_touch_compute(struct verifier_env *env);
 /* Registers of frame fi of a state at pc whose values matter later. */
 uint16_t live_regs(const struct verifier_env *env, uint32_t pc, const struct vstate *st, uint32_t fi);
 /* Disassembles instruction pc as the log prints it. */
@@ -424,6 +453,12 @@ void scc_free(struct verifier_env *env);
 
 /* Queues st to be walked from pc later. */
 int push_pending(struct verifier_env *env, const struct vstate *st, uint32_t pc);
+/* A copy of st to make into a branch (packed: it cannot grow its
+ * stack), which push_branch() queues or state_release() frees; NULL when
+ * out of memory. */
+struct vstate *state_branch(struct verifier_env *env, const struct vstate *st);
+/* Queues a copy state_branch() made (taken over, freed on failure). */
+int push_branch(struct verifier_env *env, struct vstate *copy, uint32_t pc);
 /* A path ended: its checkpoints have one branch fewer in progress. */
 void path_done(struct verifier_env *env);
 /* At a prune point: 1 if a stored state covers st (prune), 0 to go on

@@ -18,9 +18,10 @@
  * scalar of every checkpoint on the path becomes precise: the
  * comparison is then the full one, as before precision tracking.
  *
- * Owns: hist_push(), hist_copy(), hist_free(), mark_precise(),
- * mark_precise_slot(), propagate_precision(), propagate_backedges(),
- * live_regs(); the -vv "mark_precise:" lines.
+ * Owns: hist_push(), hist_copy(), hist_free(), hist_pool_free(),
+ * mark_precise(), mark_precise_slot(), propagate_precision(),
+ * propagate_backedges(), live_regs(), walk_touch_compute(); the -vv
+ * "mark_precise:" lines.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,16 +32,59 @@
 
 /* ---- history ------------------------------------------------------------- */
 
-static int hist_reserve(struct hist *h, uint32_t n)
+/* Histories' arrays hold 16 << k entries, and go back to env's pool of
+ * their size when freed (a branch's history is copied at every branch
+ * queued, and freed when it is taken). */
+static uint32_t hist_class(uint32_t cap)
+{
+	return (uint32_t)__builtin_ctz(cap / 16);
+}
+
+/* An array of pool k (not empty). */
+static struct hist_entry *hist_pool_take(struct verifier_env *env, uint32_t k)
+{
+	struct hist_entry *e = env->hist_pool[k];
+	/* the pool's link: the first entry's bytes */
+	env->hist_pool[k] = *(struct hist_entry **)(void *)e;
+	return e;
+}
+
+static void hist_array_release(struct verifier_env *env, struct hist_entry *e, uint32_t cap)
+{
+	uint32_t k = cap ? hist_class(cap) : HIST_POOLS;
+	if (!e || k >= HIST_POOLS) {
+		free(e);
+		return;
+	}
+	*(struct hist_entry **)(void *)e = env->hist_pool[k];
+	env->hist_pool[k] = e;
+}
+
+void hist_pool_free(struct verifier_env *env)
+{
+	for (uint32_t k = 0; k < HIST_POOLS; k++)
+		while (env->hist_pool[k])
+			free(hist_pool_take(env, k));
+}
+
+static int hist_reserve(struct verifier_env *env, struct hist *h, uint32_t n)
 {
 	if (n <= h->cap)
 		return 0;
 	uint32_t ncap = h->cap ? h->cap : 16;
 	while (ncap < n)
 		ncap *= 2;
-	struct hist_entry *e = realloc(h->e, ncap * sizeof *e);
-	if (!e)
+	uint32_t k = hist_class(ncap);
+	struct hist_entry *e;
+	if (k < HIST_POOLS && env->hist_pool[k]) {
+		e = hist_pool_take(env, k);
+		if (h->n)
+			memcpy(e, h->e, h->n * sizeof *e);
+		hist_array_release(env, h->e, h->cap);
+	} else if (!(e = realloc(h->e, ncap * sizeof *e))) {
+		/* (grown in place, if malloc can) */
 		return -1;
+	}
 	h->e = e;
 	h->cap = ncap;
 	return 0;
@@ -74,9 +118,54 @@ static void hist_note(const struct verifier_env *env, struct hist *h, const stru
 	h->frames |= e->frame != h->e[0].frame || (e->flags & (HIST_LINKED_OTHER | HIST_CALLBACK));
 }
 
+/* The registers of its frame backtrack_insn() could change at pc, for
+ * an entry with no flags and no linked registers or stack slots
+ * (0xffff: it may do more). */
+static uint16_t insn_touch(const struct verifier_env *env, uint32_t pc)
+{
+	const struct isa_op *op = env->cfg.ops[pc];
+	const bpfvm_insn *in = &env->insns[pc];
+	if (!op)
+		return 0xffff;
+	switch (op->format) {
+	case FMT_ALU_IMM:
+	case FMT_ALU_REG:
+	case FMT_NEG:
+	case FMT_END:
+	case FMT_LDDW:
+	case FMT_LDX:
+		return (uint16_t)(1u << in->dst);
+	case FMT_LDABS:
+	case FMT_LDIND:
+	case FMT_CALL:
+		return LIVENESS_ARGS | 1u;
+	case FMT_ST:
+	case FMT_STX:
+	case FMT_JA:
+	case FMT_JA32:
+		return 0;
+	case FMT_JMP_IMM:
+		return (uint16_t)(1u << in->dst);
+	case FMT_JMP_REG:
+		return (uint16_t)((1u << in->dst) | (1u << in->src));
+	default:
+		return 0xffff;
+	}
+}
+
+int walk_touch_compute(struct verifier_env *env)
+{
+	env->walk_touch = malloc(env->count * sizeof *env->walk_touch);
+	if (!env->walk_touch)
+		return -ENOMEM;
+	for (uint32_t pc = 0; pc < env->count; pc++)
+		env->walk_touch[pc] = insn_touch(env, pc);
+	return 0;
+}
+
 int hist_push(struct verifier_env *env)
 {
-	if (hist_reserve(&env->hist, env->hist.n + 1))
+	if (hist_reserve(env, &env->hist, env->hist.n + 1))
 		return reject(env, -ENOMEM, "out of memory");
 	env->hist.e[env->hist.n++] = env->cur;
 	env->hist.marks += hist_marked(env, &env->cur);
@@ -84,12 +173,11 @@ int hist_push(struct verifier_env *env)
 	return 0;
 }
 
-int hist_copy(const struct verifier_env *env, struct hist *dst, const struct hist *src,
-              const struct hist_entry *extra)
+int hist_copy(struct verifier_env *env, struct hist *dst, const struct hist *src, const struct hist_entry *extra)
 {
 	memset(dst, 0, sizeof *dst);
 	uint32_t n = src->n + (extra ? 1 : 0);
-	if (hist_reserve(dst, n ? n : 1))
+	if (hist_reserve(env, dst, n ? n : 1))
 		return -1;
 	if (src->n)
 		memcpy(dst->e, src->e, src->n * sizeof *dst->e);
@@ -105,9 +193,9 @@ int hist_copy(const struct verifier_env *env, struct hist *dst, const struct his
 	return 0;
 }
 
-void hist_free(struct hist *h)
+void hist_free(struct verifier_env *env, struct hist *h)
 {
-	free(h->e);
+	hist_array_release(env, h->e, h->cap);
 	memset(h, 0, sizeof *h);
 }
 
@@ -480,19 +568,38 @@ static int walk_back(struct verifier_env *env, struct backtrack *bt)
 	int subseq = (int)env->cur.pc;
 	for (;;) {
 		log_segment(env, bt, h, subseq);
+		/* registers of one frame alone (most walks): walked_before()
+		 * and note_walked() inline, and entries touching none of them
+		 * passed without backtrack_insn() */
+		bool quick = env->log_level < 2 && bt_regs_only(bt);
 		for (uint32_t i = h->n; i-- > 0;) {
 			struct hist_entry *e = &h->e[i];
-			if (walked_before(env, e, bt))
-				return 0;
-			note_walked(e, bt);
-			if (env->log_level >= 2)
-				log_step(env, bt, e->pc);
+			if (quick) {
+				uint32_t fr = bt->frame;
+				uint16_t m = bt->regs[fr];
+				if (e->done_frame == fr && !(m & ~e->done_regs))
+					return 0;
+				if (e->done_frame != fr)
+					e->done_regs = 0;
+				e->done_frame = (uint8_t)fr;
+				e->done_regs |= m;
+				if (e->frame == fr && !e->flags && !e->linked_slots &&
+				    !((env->walk_touch[e->pc] | e->linked_regs) & m))
+					continue;
+			} else {
+				if (walked_before(env, e, bt))
+					return 0;
+				note_walked(e, bt);
+				if (env->log_level >= 2)
+					log_step(env, bt, e->pc);
+			}
 			if (!backtrack_insn(env, e, bt)) {
 				mark_all_on_path(env);
 				return 0;
 			}
 			if (bt_empty(bt))
 				return 0;
+			quick = env->log_level < 2 && bt_regs_only(bt);
 		}
 		struct explored *cp = seg_owner ? seg_owner->parent : env->parent;
 		if (!cp)

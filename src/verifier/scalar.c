@@ -408,13 +408,11 @@ static bool sync_const(struct scalar *s)
 	return true;
 }
 
-bool scalar_sync(struct scalar *s)
+/* The rounds of scalar_sync() for a scalar that is not a known number. */
+static bool sync_rounds(struct scalar *s)
 {
 	bool conflict = false;
 
-	s->var.value &= ~s->var.mask;
-	if (!s->var.mask)
-		return sync_const(s);
 	/* The kernel runs one fixed round; repeating until nothing changes
 	 * (a few rounds at most in practice) is never less precise. */
 	for (int round = 0; round < 4; round++) {
@@ -442,6 +440,45 @@ bool scalar_sync(struct scalar *s)
 			break;
 	}
 	return well_formed(s);
+}
+
+/* scalar_sync() is a function of the scalar alone, and a loop's walk
+ * asks it the same question again and again (the same counter narrowed
+ * by the same jump on path after path): its latest answers are kept, per
+ * thread, in a table indexed by a hash of the question. */
+#define SYNC_MEMOS 256
+struct sync_memo {
+	struct scalar in, out;
+	bool ok, used;
+};
+static _Thread_local struct sync_memo sync_memos[SYNC_MEMOS];
+
+static uint32_t scalar_hash(const struct scalar *s)
+{
+	uint64_t h = s->var.value * 0x9e3779b97f4a7c15ull ^ s->var.mask;
+	h = (h ^ (uint64_t)s->smin) * 0x9e3779b97f4a7c15ull ^ (uint64_t)s->smax;
+	h = (h ^ s->umin) * 0x9e3779b97f4a7c15ull ^ s->umax;
+	h = (h ^ (uint32_t)s->s32_min) * 0x9e3779b97f4a7c15ull ^ (uint32_t)s->s32_max;
+	h = (h ^ s->u32_min) * 0x9e3779b97f4a7c15ull ^ s->u32_max;
+	h *= 0x9e3779b97f4a7c15ull;
+	return (uint32_t)(h >> 32) % SYNC_MEMOS;
+}
+
+bool scalar_sync(struct scalar *s)
+{
+	s->var.value &= ~s->var.mask;
+	if (!s->var.mask)
+		return sync_const(s);
+	struct sync_memo *m = &sync_memos[scalar_hash(s)];
+	if (m->used && same_scalar(&m->in, s)) {
+		*s = m->out;
+		return m->ok;
+	}
+	m->in = *s;
+	m->ok = sync_rounds(s);
+	m->out = *s;
+	m->used = true;
+	return m->ok;
 }
 
 void scalar_zext32(struct scalar *s)

@@ -200,7 +200,7 @@ static void release_kept(struct verifier_env *env)
 {
 	for (struct explored *e = env->kept; e;) {
 		struct explored *next = e->kept_next;
-		hist_free(&e->hist);
+		hist_free(env, &e->hist);
 		e->hist_kept = false;
 		e->hist_freed = true;
 		e->kept_next = NULL;
@@ -213,11 +213,11 @@ static void release_kept(struct verifier_env *env)
 	env->kept = NULL;
 }
 
-static void free_backedges(struct scc_instance *inst)
+static void free_backedges(struct verifier_env *env, struct scc_instance *inst)
 {
 	for (struct backedge *b = inst->pruned; b;) {
 		struct backedge *next = b->next;
-		hist_free(&b->hist);
+		hist_free(env, &b->hist);
 		free(b);
 		b = next;
 	}
@@ -240,7 +240,7 @@ void scc_exit(struct verifier_env *env, struct explored *e)
 	v->inst->done = true;
 	if (v->inst->backedges) {
 		propagate_backedges(env, v->inst);
-		free_backedges(v->inst);
+		free_backedges(env, v->inst);
 		if (!--env->visits_with_backedges)
 			release_kept(env);
 	}
@@ -295,7 +295,7 @@ void scc_free(struct verifier_env *env)
 {
 	for (struct scc_instance *i = env->instances; i;) {
 		struct scc_instance *next = i->next;
-		free_backedges(i);
+		free_backedges(env, i);
 		free(i);
 		i = next;
 	}

@@ -469,14 +469,10 @@ static bool stack_covered(const struct vframe *old, const struct vframe *cur, st
 }
 
 /* Where a comparison against a kept state failed last (struct explored's
- * miss_at): a register or stack slot of a frame, 0 for none. */
+ * miss_at): a register, or stack slot MISS_SLOT0 + s, of its miss_frame. */
 #define MISS_SLOT0 10
-#define MISS_PER_FRAME (MISS_SLOT0 + STACK_SLOTS)
-
-static uint16_t miss_at(uint32_t fi, uint32_t what)
-{
-	return (uint16_t)(1 + fi * MISS_PER_FRAME + what);
-}
+#define MISS_NONE 0xff
+_Static_assert(MISS_SLOT0 + STACK_SLOTS < MISS_NONE, "every slot has a miss_at");
 
 /* Whether the register or slot where old last failed to cover a state
  * fails on cur too.  Only a quick no: each part of the comparison holds
@@ -484,9 +480,8 @@ static uint16_t miss_at(uint32_t fi, uint32_t what)
  * among all of them), so a part failing makes the whole fail, and the
  * next state at a loop's head usually fails where the last one did. */
 static bool fails_where_last(const struct verifier_env *env, uint32_t pc, const struct vstate *old,
-                             const struct vstate *cur, enum cover mode, uint16_t last)
+                             const struct vstate *cur, enum cover mode, uint32_t fi, uint32_t what)
 {
-	uint32_t fi = (last - 1u) / MISS_PER_FRAME, what = (last - 1u) % MISS_PER_FRAME;
 	if (fi > old->curframe)
 		return false;
 	const struct vframe *of = old->frames[fi], *cf = cur->frames[fi];
@@ -501,8 +496,124 @@ static bool fails_where_last(const struct verifier_env *env, uint32_t pc, const 
 	return s < of->slots && !slot_covered(&of->stack[s], s < cf->slots ? &cf->stack[s] : NULL, &m, mode);
 }
 
+/* Notes where old failed to cover a state, and what old holds there. */
+static void note_miss(struct explored *e, uint32_t fi, uint32_t what)
+{
+	const struct vframe *of = e->st->frames[fi];
+	struct miss_copy *c = &e->miss_copy;
+	const struct vreg *r = what < MISS_SLOT0 ? &of->regs[what] : &of->stack[what - MISS_SLOT0].spilled;
+	e->miss_frame = (uint8_t)fi;
+	e->miss_at = (uint8_t)what;
+	memset(c, 0, sizeof *c);
+	c->curframe = (uint8_t)e->st->curframe;
+	if (what >= MISS_SLOT0)
+		memcpy(c->slot_type, of->stack[what - MISS_SLOT0].type, sizeof c->slot_type);
+	/* a slot's spilled part is copied whatever its bytes: only read
+	 * where one of them says SLOT_SPILL */
+	c->reg_type = r->type;
+	c->precise = r->precise;
+	c->umin = r->v.umin;
+	c->umax = r->v.umax;
+	c->smin = r->v.smin;
+	c->smax = r->v.smax;
+}
+
+/* What comparing a state with the copy of what a kept one holds at its
+ * miss_at shows: nothing sure, a number out of the copied one's range
+ * (a failure unless the copied number is imprecise and the mode
+ * NOT_EXACT: the copy's precise may be older than the state's), or a
+ * failure in any mode. */
+enum copy_result { COPY_NOT_SURE, COPY_OUT_OF_RANGE, COPY_FAILS };
+
+/* reg_covered() of cur against the register copied in c. */
+static inline enum copy_result copied_reg_fails(const struct miss_copy *c, const struct vreg *cur, enum cover mode)
+{
+	if (c->reg_type == REG_NOT_INIT)
+		return mode == EXACT && cur->type != REG_NOT_INIT ? COPY_FAILS : COPY_NOT_SURE;
+	if (c->reg_type != cur->type)
+		return COPY_FAILS;
+	if (c->reg_type != REG_SCALAR)
+		return COPY_NOT_SURE;
+	if (mode == EXACT)
+		return cur->v.umin != c->umin || cur->v.umax != c->umax || cur->v.smin != c->smin ||
+		       cur->v.smax != c->smax ? COPY_FAILS : COPY_NOT_SURE;
+	if (cur->v.umin < c->umin || cur->v.umax > c->umax || cur->v.smin < c->smin || cur->v.smax > c->smax)
+		return c->precise ? COPY_FAILS : COPY_OUT_OF_RANGE;
+	return COPY_NOT_SURE;
+}
+
+/* slot_covered() of cur's slot cs (NULL: none) against the slot copied
+ * in c. */
+static enum copy_result copied_slot_fails(const struct miss_copy *c, const struct stack_slot *cs, enum cover mode)
+{
+	bool exact = mode == EXACT;
+	bool ospill = false;
+	if (cs && !memcmp(c->slot_type, cs->type, sizeof c->slot_type)) {
+		/* the same bytes (most often): only a spill is left to compare */
+		for (int b = 0; b < 8; b++)
+			ospill |= c->slot_type[b] == SLOT_SPILL;
+		return ospill ? copied_reg_fails(c, &cs->spilled, mode) : COPY_NOT_SURE;
+	}
+	for (int b = 0; b < 8; b++) {
+		uint8_t ot = c->slot_type[b];
+		uint8_t ct = cs ? cs->type[b] : SLOT_INVALID;
+		if (ot == SLOT_INVALID && !exact)
+			continue;
+		if (ot == ct) {
+			ospill |= ot == SLOT_SPILL;
+			continue;
+		}
+		if (exact)
+			return COPY_FAILS;
+		if (ot == SLOT_MISC && (ct == SLOT_ZERO || (ct == SLOT_SPILL && cs->spilled.type == REG_SCALAR)))
+			continue;
+		return COPY_FAILS;
+	}
+	return ospill ? copied_reg_fails(c, &cs->spilled, mode) : COPY_NOT_SURE;
+}
+
+/* fails_where_last() on the copy of what e's state holds at miss_at,
+ * without reading the state: a quick no. */
+static inline enum copy_result copy_compare(const struct verifier_env *env, uint32_t pc, const struct explored *e,
+                                     const struct vstate *cur, enum cover mode)
+{
+	const struct miss_copy *c = &e->miss_copy;
+	uint32_t fi = e->miss_frame, what = e->miss_at;
+	if (what == MISS_NONE)
+		return COPY_NOT_SURE;
+	if (c->curframe != cur->curframe)
+		return COPY_FAILS;
+	const struct vframe *cf = cur->frames[fi];
+	if (what < MISS_SLOT0) {
+		/* cur's frames' call sites decide which registers are live:
+		 * if they are not old's, old covers cur in no case (the
+		 * current frame's inline: this runs for most kept states) */
+		uint16_t live = fi == cur->curframe ? env->liveness.live_in[pc] : live_regs(env, pc, cur, fi);
+		if (mode != EXACT && !(live & (1u << what)))
+			return COPY_NOT_SURE;
+		return copied_reg_fails(c, &cf->regs[what], mode);
+	}
+	uint32_t s = what - MISS_SLOT0;
+	return copied_slot_fails(c, s < cf->slots ? &cf->stack[s] : NULL, mode);
+}
+
+static bool copy_fails(enum copy_result r, enum cover mode)
+{
+	return r == COPY_FAILS || (r == COPY_OUT_OF_RANGE && mode != NOT_EXACT);
+}
+
+/* states_covered() once the quick test on the copy was not sure. */
+static bool states_covered_in_full(const struct verifier_env *env, uint32_t pc, struct explored *e,
+                                   const struct vstate *cur, enum cover mode);
+
 static bool states_covered(const struct verifier_env *env, uint32_t pc, struct explored *e, const struct vstate *cur,
                            enum cover mode)
+{
+	return !copy_fails(copy_compare(env, pc, e, cur, mode), mode) && states_covered_in_full(env, pc, e, cur, mode);
+}
+
+static bool states_covered_in_full(const struct verifier_env *env, uint32_t pc, struct explored *e,
+                                   const struct vstate *cur, enum cover mode)
 {
 	const struct vstate *old = e->st;
 	bool exact = mode == EXACT;
@@ -510,7 +621,7 @@ static bool states_covered(const struct verifier_env *env, uint32_t pc, struct e
 	    !old->lock_id != !cur->lock_id ||
 	    (exact && (old->may_goto_depth != cur->may_goto_depth || old->callback_depth != cur->callback_depth)))
 		return false;
-	if (e->miss_at && fails_where_last(env, pc, old, cur, mode, e->miss_at))
+	if (e->miss_at != MISS_NONE && fails_where_last(env, pc, old, cur, mode, e->miss_frame, e->miss_at))
 		return false;
 	/* only the pairs in use are read: clearing the arrays costs more than
 	 * the comparison (this runs for every state kept at a prune point) */
@@ -529,14 +640,14 @@ static bool states_covered(const struct verifier_env *env, uint32_t pc, struct e
 			if (!(live & (1u << i)) && !exact)
 				continue;
 			if (!reg_covered(&of->regs[i], &cf->regs[i], &m, mode)) {
-				e->miss_at = miss_at(fi, (uint32_t)i);
+				note_miss(e, fi, (uint32_t)i);
 				return false;
 			}
 		}
 		uint32_t slot = STACK_SLOTS;
 		if (!stack_covered(of, cf, &m, mode, &slot)) {
 			if (slot < STACK_SLOTS)
-				e->miss_at = miss_at(fi, MISS_SLOT0 + slot);
+				note_miss(e, fi, MISS_SLOT0 + slot);
 			return false;
 		}
 	}
@@ -550,25 +661,44 @@ static bool states_covered(const struct verifier_env *env, uint32_t pc, struct e
 
 /* ---- explored states and pending branches -------------------------------- */
 
+struct vstate *state_branch(struct verifier_env *env, const struct vstate *st)
+{
+	return state_pack(env, st);
+}
+
 int push_pending(struct verifier_env *env, const struct vstate *st, uint32_t pc)
+{
+	/* (the limit checked before the copy is made) */
+	if (env->sp + 1 > 8192)
+		return reject(env, -E2BIG, "The sequence of %zu jumps is too complex.", env->sp + 1);
+	struct vstate *copy = state_pack(env, st);
+	if (!copy)
+		return reject(env, -ENOMEM, "out of memory");
+	return push_branch(env, copy, pc);
+}
+
+int push_branch(struct verifier_env *env, struct vstate *copy, uint32_t pc)
 {
 	if (env->sp == env->cap) {
 		size_t ncap = env->cap ? env->cap * 2 : 64;
 		struct pending *n = realloc(env->stack, ncap * sizeof *n);
-		if (!n)
+		if (!n) {
+			state_release(env, copy);
 			return reject(env, -ENOMEM, "out of memory");
+		}
 		env->stack = n;
 		env->cap = ncap;
 	}
 	/* the kernel counts the branch being queued */
-	if (env->sp + 1 > 8192)
+	if (env->sp + 1 > 8192) {
+		state_release(env, copy);
 		return reject(env, -E2BIG, "The sequence of %zu jumps is too complex.", env->sp + 1);
-	struct vstate *copy = state_pack(env, st);
+	}
 	struct pending p = { .st = copy, .parent = env->parent, .pc = pc };
 	/* the branch's history ends with the instruction queueing it */
-	if (!copy || hist_copy(env, &p.hist, &env->hist, &env->cur)) {
+	if (hist_copy(env, &p.hist, &env->hist, &env->cur)) {
 		state_release(env, copy);
-		hist_free(&p.hist);
+		hist_free(env, &p.hist);
 		return reject(env, -ENOMEM, "out of memory");
 	}
 	env->stack[env->sp++] = p;
@@ -595,7 +725,7 @@ void path_done(struct verifier_env *env)
 		}
 		/* no path walks back through it any more: only a state still
 		 * in the search is kept, without its history */
-		hist_free(&e->hist);
+		hist_free(env, &e->hist);
 		e->hist_freed = true;
 		if (e->dropped) {
 			state_release(env, e->st);
@@ -763,6 +893,7 @@ static int store_state(struct verifier_env *env, uint32_t pc, const struct vstat
 		return reject(env, -ENOMEM, "out of memory");
 	}
 	n->pc = pc;
+	n->miss_at = MISS_NONE;
 	n->hist = env->hist;
 	memset(&env->hist, 0, sizeof env->hist);
 	n->parent = env->parent;
@@ -826,6 +957,7 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 	uint32_t seen = env->bucket_states[bucket_of(env, pc, st)];
 	for (struct explored **pp = &env->explored[pc]; *pp;) {
 		struct explored *e = *pp;
+		enum copy_result quick;
 		if (e->branches && helper_loop) {
 			/* the call met again with a state still being walked
 			 * covering in full: the callback's loop is at its
@@ -845,14 +977,17 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			if (!force && env->jmps - env->prev_jmps < 20 &&
 			    env->processed - env->prev_processed < 100)
 				add = false;
+		} else if ((quick = copy_compare(env, pc, e, st, RANGE_WITHIN)) == COPY_FAILS) {
+			/* e covers st in no mode: RANGE_WITHIN and NOT_EXACT
+			 * differ only for imprecise numbers */
 		} else if (scc_incomplete(env, e)) {
 			/* e's loop is still being walked: its marks are not
 			 * final, so every number of e must cover st's */
-			if (states_covered(env, pc, e, st, RANGE_WITHIN)) {
+			if (quick == COPY_NOT_SURE && states_covered_in_full(env, pc, e, st, RANGE_WITHIN)) {
 				note_pruned(env, pc);
 				return fixed_point(env, pc, st, e) ? 1 : -ENOMEM;
 			}
-		} else if (states_covered(env, pc, e, st, NOT_EXACT)) {
+		} else if (states_covered_in_full(env, pc, e, st, NOT_EXACT)) {
 			e->hits++;
 			note_pruned(env, pc);
 			/* this path's future is e's: what e's relied on is
@@ -876,7 +1011,7 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			if (!e->branches && !e->hist_kept) {
 				state_release(env, e->st);
 				e->st = NULL;
-				hist_free(&e->hist);
+				hist_free(env, &e->hist);
 				e->hist_freed = true;
 			}
 			e->dropped = true;
@@ -898,15 +1033,15 @@ void free_search_states(struct verifier_env *env)
 	for (struct explored *e = env->all; e;) {
 		struct explored *nx = e->all_next;
 		state_free(e->st);
-		hist_free(&e->hist);
+		hist_free(env, &e->hist);
 		free(e);
 		e = nx;
 	}
 	for (size_t i = 0; i < env->sp; i++) {
 		state_free(env->stack[i].st);
-		hist_free(&env->stack[i].hist);
+		hist_free(env, &env->stack[i].hist);
 	}
-	hist_free(&env->hist);
+	hist_free(env, &env->hist);
 	free(env->stack);
 	free(env->explored);
 	free_packed_lists(env);

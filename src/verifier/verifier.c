@@ -408,6 +408,8 @@ static void free_env(struct verifier_env *env)
 {
 	free_search_states(env);
 	scc_free(env);
+	hist_pool_free(env);
+	free(env->walk_touch);
 	free(env->loops);
 	free(env->loop_of);
 	liveness_free(&env->liveness);
@@ -591,6 +593,8 @@ static int prepare(struct verifier_env *env)
 	cfg_mark_prune_points(&env->cfg, is_loop_head_insn, env->opts->helpers);
 	if ((rc = scc_compute(env)))
 		return rc;
+	if (walk_touch_compute(env))
+		return error_set(err, -ENOMEM, -1, "out of memory");
 	return find_loops(env);
 }
 
@@ -601,7 +605,7 @@ static int pop_pending(struct verifier_env *env, struct vstate **st, uint32_t *p
 	if (!env->sp)
 		return 0;
 	struct pending p = env->stack[--env->sp];
-	hist_free(&env->hist);
+	hist_free(env, &env->hist);
 	env->hist = p.hist;
 	/* queued compact: copied into the walk's own frames, which have
 	 * room for the stack to grow (and need no allocating again) */

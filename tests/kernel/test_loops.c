@@ -8,7 +8,8 @@
  * and accepts the others, and that the kernel walks at least 1,000
  * instructions on at least 30 of them (the suite is about loops that
  * need pruning).  Prints the table (program, kernel verdict and
- * processed instructions, bpfvm's, the ratio, bpfvm's time and both
+ * processed instructions, bpfvm's, the ratio, the kernel's time (its
+ * log's "verification time", elapsed) beside bpfvm's and both
  * max_states_per_insn figures, which must agree where the two walks
  * processed the same instructions); the
  * processed-instruction goals (bpfvm <= the kernel on the geometric
@@ -33,6 +34,7 @@ struct row {
 	enum kload_verdict kernel;
 	long kernel_processed;
 	long kernel_states_per_insn;  /* its max_states_per_insn, -1 if not logged */
+	double kernel_ms;             /* its verification time, -1 if not logged */
 	int bpfvm_rc;
 	uint64_t bpfvm_processed;
 	uint32_t bpfvm_states_per_insn;
@@ -66,6 +68,14 @@ static long states_per_insn(const char *log)
 	const char *p = log ? strstr(log, "max_states_per_insn ") : NULL;
 	long n;
 	return p && sscanf(p, "max_states_per_insn %ld", &n) == 1 ? n : -1;
+}
+
+/* The kernel's "verification time N usec" in log, in ms, or -1. */
+static double verification_ms(const char *log)
+{
+	const char *p = log ? strstr(log, "verification time ") : NULL;
+	long us;
+	return p && sscanf(p, "verification time %ld usec", &us) == 1 ? (double)us / 1e3 : -1;
 }
 
 /* Whether prog has a jump to an earlier instruction. */
@@ -122,6 +132,7 @@ static void run_object(const char *path, struct row *rows, size_t *n, size_t cap
 		r->kernel = k.verdict;
 		r->kernel_processed = k.processed;
 		r->kernel_states_per_insn = states_per_insn(k.log);
+		r->kernel_ms = verification_ms(k.log);
 		CHECK(k.verdict != KLOAD_ERROR, "%s: %s: the kernel gave no verdict: %s", path, r->prog, k.msg);
 		bool bad = !strncmp(r->prog, "bad_", 4);
 		CHECK(k.verdict == (bad ? KLOAD_REJECT : KLOAD_ACCEPT), "%s: the kernel %s it: %s", r->prog,
@@ -173,8 +184,8 @@ int main(void)
 		run_object(path, rows, &n, 256);
 		free(names[i]);
 	}
-	printf("%-26s %-8s %9s %-8s %9s %6s %8s %11s\n", "program", "kernel", "processed", "bpfvm", "processed", "ratio",
-	       "bpfvm ms", "states/insn");
+	printf("%-26s %-8s %9s %-8s %9s %6s %9s %8s %11s\n", "program", "kernel", "processed", "bpfvm", "processed",
+	       "ratio", "kernel ms", "bpfvm ms", "states/insn");
 	size_t big = 0, both = 0, over2 = 0, slow = 0, same_walk = 0;
 	double log_sum = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -199,9 +210,10 @@ int main(void)
 			      "%s: max_states_per_insn: kernel %ld, bpfvm %u", r->prog, r->kernel_states_per_insn,
 			      r->bpfvm_states_per_insn);
 		}
-		printf("%-26s %-8s %9ld %-8s %9" PRIu64 " %6s %8.2f %5ld %5u\n", r->prog, kacc ? "accept" : "reject",
-		       r->kernel_processed, r->bpfvm_rc ? "reject" : "accept", r->bpfvm_processed, ratio, r->bpfvm_ms,
-		       r->kernel_states_per_insn, r->bpfvm_states_per_insn);
+		printf("%-26s %-8s %9ld %-8s %9" PRIu64 " %6s %9.2f %8.2f %5ld %5u\n", r->prog,
+		       kacc ? "accept" : "reject", r->kernel_processed, r->bpfvm_rc ? "reject" : "accept",
+		       r->bpfvm_processed, ratio, r->kernel_ms, r->bpfvm_ms, r->kernel_states_per_insn,
+		       r->bpfvm_states_per_insn);
 	}
 	double geo = both ? exp(log_sum / (double)both) : 0;
 	printf("programs: %zu; kernel processed >= 1000 on %zu; both accept %zu\n", n, big, both);

@@ -1,7 +1,9 @@
 /*
  * test_hook.c - the hook API (include/bpfvm/hook.h): each context kind,
- * each combine rule, the refusals and their messages, nested runs, and
- * attach, detach and replace while 4 threads run the hook, every run's
+ * each combine rule, the refusals and their messages, nested runs, runs
+ * on a thread registration the caller keeps (hook_internal.h, the trace
+ * agent's way), and attach, detach and replace while 4 threads run the
+ * hook, every run's
  * result checked against the programs attached while it ran (run under
  * ASan too: a run that read a freed program or list would be caught).
  */
@@ -17,6 +19,7 @@
 #include <bpf/btf.h>
 
 #include "bpfvm/hook.h"
+#include "hooks/hook_internal.h"
 
 static int failures;
 
@@ -298,6 +301,65 @@ static void test_nested(void)
 	bpfvm_program_free(q);
 }
 
+/* hook_run_on: the same runs as bpfvm_hook_run on the registration
+ * hook_thread_self() gives (one per thread, the same each time), a
+ * nested run inside one, the empty result of a hook with nothing, and a
+ * registration taken again once its thread has ended. */
+static uint64_t on_result;
+static struct hook_thread *on_self;
+static bpfvm_hook *on_inner;
+
+static bool nest_on(void *user, uint64_t link, uint64_t r0, uint64_t *result)
+{
+	(void)user, (void)link;
+	uint64_t r = 0;
+	CHECK(hook_run_on(on_self, on_inner, NULL, &r) == 0, "hook_run_on nested");
+	on_result = r;
+	*result = r0;
+	return false;
+}
+
+static void *other_thread_self(void *unused)
+{
+	(void)unused;
+	return hook_thread_self();
+}
+
+static void test_run_on(void)
+{
+	on_self = hook_thread_self();
+	CHECK(on_self != NULL && hook_thread_self() == on_self, "hook_thread_self: one registration per thread");
+	pthread_t t;
+	void *other = NULL;
+	CHECK(pthread_create(&t, NULL, other_thread_self, NULL) == 0 && pthread_join(t, &other) == 0, "thread");
+	CHECK(other != NULL && other != on_self, "another thread's registration is its own");
+	void *later = NULL;
+	CHECK(pthread_create(&t, NULL, other_thread_self, NULL) == 0 && pthread_join(t, &later) == 0, "thread");
+	CHECK(later == other, "an ended thread's registration taken by the next");
+	bpfvm_program *p = load_return(5, true), *q = load_return(6, false), *n = load_return(8, true);
+	on_inner = hook_mem(0, BPFVM_HOOK_RUN_ALL, 0);
+	uint64_t r = 0, link;
+	bpfvm_error err;
+	CHECK(hook_run_on(on_self, on_inner, NULL, &r) == 0 && r == 77, "no program: the empty result (%" PRIu64 ")", r);
+	CHECK(bpfvm_hook_attach(on_inner, p, &link, &err) == 0, "attach: %s", err.msg);
+	CHECK(hook_run_on(on_self, on_inner, NULL, &r) == 0 && r == 5, "JIT: %" PRIu64, r);
+	CHECK(bpfvm_hook_replace(on_inner, link, q, &err) == 0, "replace: %s", err.msg);
+	CHECK(hook_run_on(on_self, on_inner, NULL, &r) == 0 && r == 6, "interpreter: %" PRIu64, r);
+	CHECK(run(on_inner, NULL) == 6, "bpfvm_hook_run alike");
+	BPFVM_OPTS(bpfvm_hook_opts, ho, .combine = BPFVM_HOOK_CALLBACK, .combine_fn = nest_on);
+	bpfvm_hook *outer = NULL;
+	CHECK(bpfvm_hook_new(&ho, &outer, &err) == 0, "hook_new: %s", err.msg);
+	CHECK(bpfvm_hook_attach(outer, n, &link, &err) == 0, "attach: %s", err.msg);
+	CHECK(hook_run_on(on_self, outer, NULL, &r) == 0 && r == 8 && on_result == 6, "nested: %" PRIu64 " %" PRIu64, r,
+	      on_result);
+	CHECK(hook_run_on(on_self, NULL, NULL, &r) == -EINVAL, "a null hook refused");
+	bpfvm_hook_free(outer);
+	bpfvm_hook_free(on_inner);
+	bpfvm_program_free(p);
+	bpfvm_program_free(q);
+	bpfvm_program_free(n);
+}
+
 /* ---- changes while 4 threads run the hook ---------------------------------- */
 
 #define READERS 4
@@ -404,6 +466,7 @@ int main(void)
 	test_refusals();
 	test_failing_run();
 	test_nested();
+	test_run_on();
 	test_churn();
 	bpfvm_helpers_free(kernel_helpers);
 	if (failures) {

@@ -1,0 +1,434 @@
+/*
+ * syscall_sites.c - code objects as the syscall site rewriter sees them
+ * (see syscall_sites.h): function bounds from .eh_frame_hdr, and every
+ * direct branch target of an object, kept as a bitmap over the object's
+ * mapping.
+ *
+ * .eh_frame_hdr (the PT_GNU_EH_FRAME segment): version 1, the encodings
+ * of eh_frame_ptr, fde_count and the table, then a table of
+ * (initial location, FDE address) pairs sorted by location.  Only the
+ * table encoding every linker writes (DW_EH_PE_datarel | sdata4, relative
+ * to the header) is read; another leaves the object unprovable.  An FDE's
+ * pc_begin / pc_range use the encoding of its CIE's 'R' augmentation.
+ *
+ * Owns: the object cache and its bitmaps, the DWARF pointer decoding.
+ */
+#define _GNU_SOURCE
+#include "hooks/syscall_sites.h"
+#include "hooks/syscall_sud.h"
+
+#include <dlfcn.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define DW_EH_PE_omit 0xff
+#define DW_EH_PE_datarel_sdata4 0x3b
+#define DW_EH_PE_pcrel 0x10
+#define DW_EH_PE_datarel 0x30
+#define OBJECT_SLOTS 64
+
+struct code_object {
+	uintptr_t map_start, map_end;
+	const uint8_t *hdr;
+	uint64_t fingerprint;
+	uint8_t *targets;        /* one bit per byte of [map_start, map_end) */
+	size_t targets_size;
+	bool complete;           /* every FDE decoded to its end */
+};
+
+static struct code_object objects[OBJECT_SLOTS];
+static unsigned next_victim;
+static struct code_object *building;   /* the object whose bitmap is being made */
+
+/* ---- DWARF's encoded pointers ---- */
+
+static uint64_t read_uleb(const uint8_t **p)
+{
+	uint64_t v = 0;
+	unsigned shift = 0;
+	uint8_t b;
+	do {
+		b = *(*p)++;
+		if (shift < 64)
+			v |= (uint64_t)(b & 0x7f) << shift;
+		shift += 7;
+	} while (b & 0x80);
+	return v;
+}
+
+static int64_t read_sleb(const uint8_t **p)
+{
+	int64_t v = 0;
+	unsigned shift = 0;
+	uint8_t b;
+	do {
+		b = *(*p)++;
+		if (shift < 64)
+			v |= (int64_t)(b & 0x7f) << shift;
+		shift += 7;
+	} while (b & 0x80);
+	if (shift < 64 && (b & 0x40))
+		v |= -((int64_t)1 << shift);
+	return v;
+}
+
+/* One encoded value at *p (advanced past it); pcrel is relative to the
+ * field's own address, datarel to `datarel`.  False for an encoding this
+ * reader does not handle (indirect, textrel, funcrel, aligned). */
+static bool read_encoded(const uint8_t **p, uint8_t enc, uintptr_t datarel, uint64_t *out)
+{
+	const uint8_t *at = *p;
+	uint64_t v;
+	switch (enc & 0x0f) {
+	case 0x00: case 0x04: case 0x0c: memcpy(&v, at, 8), *p += 8; break;
+	case 0x01: v = read_uleb(p); break;
+	case 0x02: { uint16_t x; memcpy(&x, at, 2), *p += 2, v = x; break; }
+	case 0x03: { uint32_t x; memcpy(&x, at, 4), *p += 4, v = x; break; }
+	case 0x09: v = (uint64_t)read_sleb(p); break;
+	case 0x0a: { int16_t x; memcpy(&x, at, 2), *p += 2, v = (uint64_t)(int64_t)x; break; }
+	case 0x0b: { int32_t x; memcpy(&x, at, 4), *p += 4, v = (uint64_t)(int64_t)x; break; }
+	default: return false;
+	}
+	switch (enc & 0x70) {
+	case 0x00: break;
+	case DW_EH_PE_pcrel: v += (uintptr_t)at; break;
+	case DW_EH_PE_datarel: v += datarel; break;
+	default: return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* The FDE pointer encoding of the CIE at cie ('R' of a "z" augmentation;
+ * absptr without one).  False for a CIE this reader does not handle. */
+static bool cie_fde_encoding(const uint8_t *cie, uint8_t *enc)
+{
+	uint32_t len;
+	memcpy(&len, cie, 4);
+	if (len == 0xffffffffu)
+		return false;
+	const uint8_t *p = cie + 8;
+	uint8_t version = *p++;
+	const char *aug = (const char *)p;
+	p += strlen(aug) + 1;
+	if (strstr(aug, "eh"))
+		return false;
+	read_uleb(&p);                     /* code alignment */
+	read_sleb(&p);                     /* data alignment */
+	if (version == 1)
+		p++;
+	else
+		read_uleb(&p);             /* return address register */
+	*enc = 0;
+	if (aug[0] != 'z')
+		return aug[0] == 0;
+	read_uleb(&p);                     /* augmentation data length */
+	for (const char *a = aug + 1; *a; a++) {
+		uint64_t ignored;
+		if (*a == 'R')
+			*enc = *p++;
+		else if (*a == 'P') {
+			uint8_t penc = *p++;
+			if (!read_encoded(&p, penc & 0x7f, 0, &ignored))
+				return false;
+		} else if (*a == 'L')
+			p++;
+		else if (*a != 'S' && *a != 'B')
+			return false;
+	}
+	return true;
+}
+
+/* The code range an FDE covers. */
+static bool fde_range(const uint8_t *fde, uintptr_t *begin, size_t *size)
+{
+	uint32_t len, cie_off;
+	memcpy(&len, fde, 4);
+	memcpy(&cie_off, fde + 4, 4);
+	if (len == 0xffffffffu || len < 8 || cie_off == 0)
+		return false;
+	uint8_t enc;
+	if (!cie_fde_encoding(fde + 4 - cie_off, &enc))
+		return false;
+	const uint8_t *p = fde + 8;
+	uint64_t b, r;
+	if (!read_encoded(&p, enc, 0, &b) || !read_encoded(&p, enc & 0x0f, 0, &r))
+		return false;
+	*begin = (uintptr_t)b;
+	*size = (size_t)r;
+	return true;
+}
+
+/* ---- .eh_frame_hdr's table ---- */
+
+struct fde_table {
+	const uint8_t *hdr;
+	const int32_t *entries;   /* pairs: initial location, FDE, both relative to hdr */
+	size_t count;
+};
+
+static bool fde_table_of(const uint8_t *hdr, struct fde_table *t)
+{
+	if (!hdr || hdr[0] != 1 || hdr[3] != DW_EH_PE_datarel_sdata4 || hdr[2] == DW_EH_PE_omit)
+		return false;
+	const uint8_t *p = hdr + 4;
+	uint64_t ignored, count;
+	if (!read_encoded(&p, hdr[1], (uintptr_t)hdr, &ignored) || !read_encoded(&p, hdr[2], (uintptr_t)hdr, &count))
+		return false;
+	t->hdr = hdr;
+	t->entries = (const int32_t *)p;
+	t->count = (size_t)count;
+	return true;
+}
+
+static const uint8_t *table_fde(const struct fde_table *t, size_t i)
+{
+	return t->hdr + t->entries[2 * i + 1];
+}
+
+static uintptr_t table_location(const struct fde_table *t, size_t i)
+{
+	return (uintptr_t)(t->hdr + t->entries[2 * i]);
+}
+
+static bool table_of_pc(uintptr_t pc, struct fde_table *t, struct dl_find_object *found)
+{
+	return _dl_find_object((void *)pc, found) == 0 && fde_table_of(found->dlfo_eh_frame, t);
+}
+
+bool sud_code_function(uintptr_t pc, uintptr_t *start, size_t *size)
+{
+	struct dl_find_object found;
+	struct fde_table t;
+	if (!table_of_pc(pc, &t, &found) || t.count == 0 || pc < table_location(&t, 0))
+		return false;
+	size_t lo = 0, hi = t.count;   /* the last entry whose location <= pc */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (table_location(&t, mid) <= pc)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return fde_range(table_fde(&t, lo), start, size) && pc >= *start && pc < *start + *size;
+}
+
+bool sud_code_each_function(uintptr_t pc, void (*each)(uintptr_t begin, size_t size, void *arg), void *arg)
+{
+	struct dl_find_object found;
+	struct fde_table t;
+	if (!table_of_pc(pc, &t, &found))
+		return false;
+	for (size_t i = 0; i < t.count; i++) {
+		uintptr_t begin;
+		size_t size;
+		if (fde_range(table_fde(&t, i), &begin, &size))
+			each(begin, size, arg);
+	}
+	return true;
+}
+
+/* ---- direct branches ---- */
+
+uintptr_t sud_direct_branch_target(const uint8_t *b, size_t size, uintptr_t at)
+{
+	size_t i = 0;
+	while (i < size && (b[i] == 0x2e || b[i] == 0x3e || b[i] == 0xf2 || b[i] == 0xf3 || b[i] == 0x66 ||
+			    b[i] == 0x67 || (b[i] & 0xf0) == 0x40))
+		i++;
+	if (i >= size)
+		return 0;
+	uint8_t op = b[i];
+	int64_t disp;
+	if ((op == 0xeb || (op >= 0x70 && op <= 0x7f) || (op >= 0xe0 && op <= 0xe3)) && size == i + 2) {
+		disp = (int8_t)b[i + 1];
+	} else if ((op == 0xe8 || op == 0xe9) && size == i + 5) {
+		int32_t d;
+		memcpy(&d, b + i + 1, 4);
+		disp = d;
+	} else if (op == 0x0f && i + 1 < size && b[i + 1] >= 0x80 && b[i + 1] <= 0x8f && size == i + 6) {
+		int32_t d;
+		memcpy(&d, b + i + 2, 4);
+		disp = d;
+	} else {
+		return 0;
+	}
+	return at + size + (uintptr_t)disp;
+}
+
+/* The length of a VEX (c4, c5) or EVEX (62) encoded instruction at p,
+ * which capstone 4 may not know (AVX-512's mask and compare instructions
+ * in glibc's string functions), or of 0f 01 /reg (rdpkru); 0 when p holds none or it is cut short.
+ * Every such instruction has a ModRM byte, an immediate byte only in
+ * map 0F3A and at a few opcodes of map 0F. */
+static size_t vex_length(const uint8_t *p, size_t left)
+{
+	size_t i;
+	unsigned map;
+	if (left >= 3 && p[0] == 0x0f && p[1] == 0x01 && p[2] >= 0xc0)
+		return 3;   /* 0f 01 with a register ModRM: rdpkru, wrpkru and their kind, no operand bytes */
+	if (left >= 3 && p[0] == 0xc5)
+		i = 2, map = 1;
+	else if (left >= 4 && p[0] == 0xc4)
+		i = 3, map = p[1] & 0x1f;
+	else if (left >= 5 && p[0] == 0x62 && (p[2] & 0x04))
+		i = 4, map = p[1] & 0x07;
+	else
+		return 0;
+	if (map < 1 || map > 6 || map == 4)
+		return 0;
+	uint8_t opcode = p[i++];
+	if (i >= left)
+		return 0;
+	uint8_t modrm = p[i++], mod = modrm >> 6, rm = modrm & 7;
+	if (mod != 3 && rm == 4) {
+		if (i >= left)
+			return 0;
+		if (mod == 0 && (p[i] & 7) == 5)
+			i += 4;
+		i++;
+	}
+	if (mod == 1)
+		i += 1;
+	else if (mod == 2 || (mod == 0 && rm == 5))
+		i += 4;
+	bool imm8 = map == 3 || (map == 1 && ((opcode >= 0x70 && opcode <= 0x73) || opcode == 0xc2 || opcode == 0xc4 ||
+					      opcode == 0xc5 || opcode == 0xc6));
+	i += imm8;
+	return i <= left ? i : 0;
+}
+
+void sud_decoder_init(struct sud_decoder *d, csh cs, uintptr_t begin, size_t size)
+{
+	*d = (struct sud_decoder){.cs = cs, .code = (const uint8_t *)begin, .size = size, .address = begin};
+}
+
+bool sud_decode(struct sud_decoder *d, cs_insn *insn)
+{
+	if (!d->size)
+		return false;
+	uintptr_t a = (uintptr_t)d->address;
+	bool overlaid = a >= d->buf_at && a < d->buf_at + d->buf_patched;
+	uint8_t original[SUD_PATCH_LEN];
+	if (!overlaid && (d->code[0] == 0xe9 || d->code[0] == 0xcc) && sud_rewrite_original_at(a, original)) {
+		d->buf_len = d->size < sizeof d->buf ? d->size : sizeof d->buf;
+		memcpy(d->buf, d->code, d->buf_len);
+		memcpy(d->buf, original, d->buf_len < SUD_PATCH_LEN ? d->buf_len : SUD_PATCH_LEN);
+		d->buf_at = a;
+		d->buf_patched = SUD_PATCH_LEN;
+		overlaid = true;
+	}
+	if (!overlaid)
+		return cs_disasm_iter(d->cs, &d->code, &d->size, &d->address, insn);
+	const uint8_t *code = d->buf + (a - d->buf_at);
+	size_t left = d->buf_len - (a - d->buf_at);
+	uint64_t address = a;
+	if (!cs_disasm_iter(d->cs, &code, &left, &address, insn))
+		return false;
+	d->code += insn->size, d->size -= insn->size, d->address += insn->size;
+	return true;
+}
+
+/* Every FDE of the object decoded, each direct branch target inside the
+ * mapping marked.  False if some FDE did not decode to its end. */
+static bool mark_targets(csh cs, const struct fde_table *t, struct code_object *o)
+{
+	cs_insn *insn = cs_malloc(cs);
+	if (!insn)
+		return false;
+	bool complete = true;
+	for (size_t i = 0; i < t->count; i++) {
+		uintptr_t begin;
+		size_t size;
+		if (!fde_range(table_fde(t, i), &begin, &size) || begin < o->map_start || begin + size > o->map_end) {
+			complete = false;
+			continue;
+		}
+		struct sud_decoder d;
+		sud_decoder_init(&d, cs, begin, size);
+		while (d.size) {
+			size_t skip;
+			if (!sud_decode(&d, insn)) {
+				if (!(skip = vex_length(d.code, d.size)))
+					break;
+				d.code += skip, d.size -= skip, d.address += skip;   /* a vector instruction: no branch */
+				continue;
+			}
+			uintptr_t target = sud_direct_branch_target(insn->bytes, insn->size, insn->address);
+			if (target >= o->map_start && target < o->map_end) {
+				size_t off = target - o->map_start;
+				o->targets[off >> 3] |= (uint8_t)(1u << (off & 7));
+			}
+		}
+		complete = complete && d.size == 0;
+	}
+	cs_free(insn, 1);
+	return complete;
+}
+
+static uint64_t fingerprint_of(const struct fde_table *t, const struct dl_find_object *found)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ t->count ^ (uint64_t)(uintptr_t)found->dlfo_map_end;
+	size_t words = t->count * 2 < 64 ? t->count * 2 : 64;
+	for (size_t i = 0; i < words; i++)
+		h = (h ^ (uint32_t)t->entries[i]) * 0x100000001b3ull;
+	for (size_t i = 0; i < words && t->count; i++)   /* the last entries too: a longer table may share a start */
+		h = (h ^ (uint32_t)t->entries[t->count * 2 - 1 - i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* The cached object for the object of pc, built on first use; NULL when
+ * it cannot be (no table, no memory). */
+static struct code_object *object_of(csh cs, uintptr_t pc)
+{
+	struct dl_find_object found;
+	struct fde_table t;
+	if (!table_of_pc(pc, &t, &found))
+		return NULL;
+	uintptr_t start = (uintptr_t)found.dlfo_map_start, end = (uintptr_t)found.dlfo_map_end;
+	uint64_t print = fingerprint_of(&t, &found);
+	struct code_object *o = NULL;
+	for (unsigned i = 0; i < OBJECT_SLOTS && !o; i++)
+		if (objects[i].targets && objects[i].map_start == start && objects[i].hdr == t.hdr &&
+		    objects[i].fingerprint == print)
+			o = &objects[i];
+	if (o)
+		return o;
+	o = &objects[next_victim++ % OBJECT_SLOTS];
+	if (o->targets)
+		munmap(o->targets, o->targets_size);
+	*o = (struct code_object){.map_start = start, .map_end = end, .hdr = t.hdr, .fingerprint = print};
+	o->targets_size = ((end - start + 7) / 8 + 4095) & ~(size_t)4095;
+	void *bits = mmap(NULL, o->targets_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (bits == MAP_FAILED) {
+		*o = (struct code_object){0};
+		return NULL;
+	}
+	o->targets = bits;
+	building = o;
+	o->complete = mark_targets(cs, &t, o);
+	building = NULL;
+	return o;
+}
+
+bool sud_code_branch_into(csh cs, uintptr_t lo, uintptr_t hi)
+{
+	struct code_object *o = object_of(cs, lo);
+	if (!o || !o->complete || lo < o->map_start || hi > o->map_end)
+		return true;
+	for (uintptr_t a = lo + 1; a < hi; a++) {
+		size_t off = a - o->map_start;
+		if (o->targets[off >> 3] & (1u << (off & 7)))
+			return true;
+	}
+	return false;
+}
+
+void sud_code_after_fork(void)
+{
+	if (building) {
+		munmap(building->targets, building->targets_size);
+		*building = (struct code_object){0};
+		building = NULL;
+	}
+}

@@ -1,0 +1,66 @@
+/*
+ * syscall_sites.h - what the syscall site rewriter knows of the loaded
+ * code objects: a function's bounds from the object's unwind table
+ * (.eh_frame_hdr's binary search table and the FDEs it points to, read in
+ * memory) and, object-wide, every byte some direct branch of the object
+ * lands on (a .cold part is an FDE of its own and branches back into its
+ * function, so a function alone does not say what jumps into it).
+ *
+ * Safe in a signal handler: objects are found with _dl_find_object (no
+ * lock), memory comes from mmap, nothing calls malloc; the caller
+ * serialises every call (syscall_rewrite.c's rewriter flag).
+ *
+ * Owns: sud_code_function(), sud_code_each_function(), sud_code_branch_into(),
+ * the object cache, the decoder of original code.
+ */
+#ifndef BPFVM_HOOKS_SYSCALL_SITES_H
+#define BPFVM_HOOKS_SYSCALL_SITES_H
+
+#include <capstone/capstone.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The FDE covering pc: its code range [*start, *start + *size).  False
+ * when pc's object has no usable .eh_frame_hdr or no FDE covers pc. */
+bool sud_code_function(uintptr_t pc, uintptr_t *start, size_t *size);
+
+/* Calls each(begin, size, arg) for every FDE of the object holding pc, in
+ * the table's order.  False when pc's object has no usable table. */
+bool sud_code_each_function(uintptr_t pc, void (*each)(uintptr_t begin, size_t size, void *arg), void *arg);
+
+/* Whether some direct jump, jcc or call anywhere in the object holding
+ * [lo, hi) (decoded FDE by FDE with cs, a handle with detail off) lands on
+ * a byte in (lo, hi).  True, conservatively, when the object cannot be
+ * decoded whole or holds no unwind table.  The object's branch targets
+ * are computed once (the first ask costs a pass over its code) and kept
+ * while the object stays mapped as it was. */
+bool sud_code_branch_into(csh cs, uintptr_t lo, uintptr_t hi);
+
+/* In the child of a fork: forgets an object whose bitmap another thread
+ * of the parent was making (it exists no more to finish it). */
+void sud_code_after_fork(void);
+
+/* Decoding code as it was before this process's patches (a syscall
+ * site's jump, a function probe's jump or int3): an instruction starting
+ * with e9 or cc where sud_rewrite_original_at() (syscall_sud.h) knows a
+ * patch is decoded from the original bytes. */
+struct sud_decoder {
+	csh cs;
+	const uint8_t *code;
+	size_t size;
+	uint64_t address;
+	uint8_t buf[32];        /* the code at [buf_at, buf_at + buf_len), originals put back */
+	uintptr_t buf_at;
+	size_t buf_len, buf_patched;
+};
+void sud_decoder_init(struct sud_decoder *d, csh cs, uintptr_t begin, size_t size);
+/* The next instruction into insn; false at the end or where capstone
+ * cannot decode (d->size then says whether anything is left). */
+bool sud_decode(struct sud_decoder *d, cs_insn *insn);
+
+/* The direct-branch target of the instruction bytes[0..size) at address
+ * `at` (jmp, jcc, call, loop/jrcxz rel8 or rel32), or 0 when it is none. */
+uintptr_t sud_direct_branch_target(const uint8_t *bytes, size_t size, uintptr_t at);
+
+#endif
