@@ -338,21 +338,24 @@ static long virtual_sigsys_action(const unsigned long a[6], struct kernel_sigact
 	return 0;
 }
 
-static void chain_sigsys(int sig, siginfo_t *info, void *uc)
+/* Passes a signal the interceptor took but was not meant for on to the
+ * action kept for it (the target's own), as the kernel would have run it. */
+static void chain_to(struct kernel_sigaction *kept, int sig, siginfo_t *info, void *uc)
 {
-	struct kernel_sigaction a = sud.chained;
+	struct kernel_sigaction a = *kept;
 	if (a.handler == SIG_IGN)
 		return;
 	if (a.handler == SIG_DFL) {
-		/* SIGSYS's default kills with a core dump: let it, once this
-		 * handler returns and the signal is unblocked. */
+		/* the default (a core dump for SIGSYS, the end of the process
+		 * for a real-time signal): let it happen once this handler
+		 * returns and the signal is unblocked. */
 		struct kernel_sigaction dfl = {.handler = SIG_DFL};
-		raw4(SYS_rt_sigaction, SIGSYS, (unsigned long)&dfl, 0, sizeof dfl.mask);
+		raw4(SYS_rt_sigaction, sig, (unsigned long)&dfl, 0, sizeof dfl.mask);
 		raw2(SYS_tgkill, raw0(SYS_getpid), raw0(SYS_gettid));
 		return;
 	}
 	if (a.flags & SA_RESETHAND)
-		sud.chained.handler = SIG_DFL;
+		kept->handler = SIG_DFL;
 	if (a.flags & SA_SIGINFO)
 		((void (*)(int, siginfo_t *, void *))a.handler)(sig, info, uc);
 	else
@@ -589,32 +592,13 @@ static void dispatch_trap(struct sud_thread *self, const siginfo_t *info, uconte
 		sud_rewrite_site((uintptr_t)g[REG_RIP]);
 }
 
-/* A signal of SUD_REQUEST_SIGNAL's number that is not a request: to the
- * action there was (a real-time signal's default ends the process). */
-static void chain_request(int sig, siginfo_t *info, void *uc)
-{
-	struct kernel_sigaction a = request_previous;
-	if (a.handler == SIG_IGN)
-		return;
-	if (a.handler == SIG_DFL) {
-		struct kernel_sigaction dfl = {.handler = SIG_DFL};
-		raw4(SYS_rt_sigaction, sig, (unsigned long)&dfl, 0, sizeof dfl.mask);
-		raw2(SYS_tgkill, raw0(SYS_getpid), raw0(SYS_gettid));
-		return;
-	}
-	if (a.flags & SA_SIGINFO)
-		((void (*)(int, siginfo_t *, void *))a.handler)(sig, info, uc);
-	else
-		((void (*)(int))a.handler)(sig);
-}
-
 /* Its syscalls are all made from inside the range (thread_switch, the
  * slot's making): the thread's selector may be BLOCK throughout. */
 static void on_request(int sig, siginfo_t *info, void *uc)
 {
 	if (info->si_code != SI_QUEUE || info->si_value.sival_int != SUD_THREAD_REQUEST ||
 	    info->si_pid != raw0(SYS_getpid)) {
-		chain_request(sig, info, uc);
+		chain_to(&request_previous, sig, info, uc);  /* not a request */
 		return;
 	}
 	struct sud_thread *self = thread_slot();
@@ -636,7 +620,7 @@ static void on_sigsys(int sig, siginfo_t *info, void *uc)
 	if (self && info->si_code == SYS_USER_DISPATCH)
 		dispatch_trap(self, info, uc);
 	else
-		chain_sigsys(sig, info, uc);
+		chain_to(&sud.chained, sig, info, uc);
 	if (self) {
 		self->in_handler = false;
 		if (self->on)
