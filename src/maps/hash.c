@@ -1606,20 +1606,26 @@ static int htab_layout(bpfvm_map *m, struct arena_layout *lay, bpfvm_error *err)
 }
 
 /* An opened arena's counts and list heads must be in range before any
- * of them is used as an index (walks are bounded besides). */
+ * of them is used as an index (walks are bounded besides).  Other
+ * processes may be changing them meanwhile: each is read once, so a
+ * head emptied between a test and its use is not taken for damage. */
 static int htab_check_state(const bpfvm_map *m, bpfvm_error *err)
 {
 	const struct htab_state *st = state_of(m);
 	uint32_t count = __atomic_load_n(&st->count, __ATOMIC_RELAXED);
+	uint32_t bump = __atomic_load_n(&st->bump, __ATOMIC_RELAXED);
+	uint32_t free_head = __atomic_load_n(&st->free_head, __ATOMIC_RELAXED);
+	uint32_t lru_head = __atomic_load_n(&st->lru_head, __ATOMIC_RELAXED);
+	uint32_t lru_tail = __atomic_load_n(&st->lru_tail, __ATOMIC_RELAXED);
 	/* an insert counts itself before it knows there is room, under its
 	 * bucket's lock: others' passing increments are at most one per
 	 * bucket */
-	if (st->bump > m->N_ELEMS || count > m->N_ELEMS + m->N_BUCKETS ||
-	    (st->free_head && !link_ok(m, st->free_head)) ||
-	    (st->lru_head && !link_ok(m, st->lru_head)) || (st->lru_tail && !link_ok(m, st->lru_tail)))
+	if (bump > m->N_ELEMS || count > m->N_ELEMS + m->N_BUCKETS || (free_head && !link_ok(m, free_head)) ||
+	    (lru_head && !link_ok(m, lru_head)) || (lru_tail && !link_ok(m, lru_tail)))
 		return map_error(err, -EUCLEAN, "%s map '%s' is damaged: its counts or list heads are out of range "
-		                 "(count %u, used %u, free list %u, of %u elements)", map_type_label(m->type), m->name,
-		                 count, st->bump, st->free_head, m->N_ELEMS);
+		                 "(count %u, used %u, free list %u, LRU list %u..%u, of %u elements)",
+		                 map_type_label(m->type), m->name, count, bump, free_head, lru_head, lru_tail,
+		                 m->N_ELEMS);
 	return 0;
 }
 
