@@ -256,12 +256,9 @@ uintptr_t sud_direct_branch_target(const uint8_t *b, size_t size, uintptr_t at)
 	return at + size + (uintptr_t)disp;
 }
 
-/* The length of a VEX (c4, c5) or EVEX (62) encoded instruction at p,
- * which capstone 4 may not know (AVX-512's mask and compare instructions
- * in glibc's string functions), or of 0f 01 /reg (rdpkru); 0 when p holds none or it is cut short.
- * Every such instruction has a ModRM byte, an immediate byte only in
+/* Every such instruction has a ModRM byte, an immediate byte only in
  * map 0F3A and at a few opcodes of map 0F. */
-static size_t vex_length(const uint8_t *p, size_t left)
+size_t sud_vex_length(const uint8_t *p, size_t left)
 {
 	size_t i;
 	unsigned map;
@@ -310,12 +307,13 @@ bool sud_decode(struct sud_decoder *d, cs_insn *insn)
 	uintptr_t a = (uintptr_t)d->address;
 	bool overlaid = a >= d->buf_at && a < d->buf_at + d->buf_patched;
 	uint8_t original[SUD_PATCH_LEN];
-	if (!overlaid && (d->code[0] == 0xe9 || d->code[0] == 0xcc) && sud_rewrite_original_at(a, original)) {
+	size_t patch_len;
+	if (!overlaid && (d->code[0] == 0xe9 || d->code[0] == 0xcc) && (patch_len = sud_rewrite_original_at(a, original))) {
 		d->buf_len = d->size < sizeof d->buf ? d->size : sizeof d->buf;
 		memcpy(d->buf, d->code, d->buf_len);
-		memcpy(d->buf, original, d->buf_len < SUD_PATCH_LEN ? d->buf_len : SUD_PATCH_LEN);
+		memcpy(d->buf, original, d->buf_len < patch_len ? d->buf_len : patch_len);
 		d->buf_at = a;
-		d->buf_patched = SUD_PATCH_LEN;
+		d->buf_patched = patch_len;
 		overlaid = true;
 	}
 	if (!overlaid)
@@ -349,7 +347,7 @@ static bool mark_targets(csh cs, const struct fde_table *t, struct code_object *
 		while (d.size) {
 			size_t skip;
 			if (!sud_decode(&d, insn)) {
-				if (!(skip = vex_length(d.code, d.size)))
+				if (!(skip = sud_vex_length(d.code, d.size)))
 					break;
 				d.code += skip, d.size -= skip, d.address += skip;   /* a vector instruction: no branch */
 				continue;

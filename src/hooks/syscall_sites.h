@@ -11,7 +11,7 @@
  * serialises every call (syscall_rewrite.c's rewriter flag).
  *
  * Owns: sud_code_function(), sud_code_each_function(), sud_code_branch_into(),
- * the object cache, the decoder of original code.
+ * the object cache, the decoder of original code, sud_vex_length().
  */
 #ifndef BPFVM_HOOKS_SYSCALL_SITES_H
 #define BPFVM_HOOKS_SYSCALL_SITES_H
@@ -58,6 +58,12 @@ void sud_decoder_init(struct sud_decoder *d, csh cs, uintptr_t begin, size_t siz
 /* The next instruction into insn; false at the end or where capstone
  * cannot decode (d->size then says whether anything is left). */
 bool sud_decode(struct sud_decoder *d, cs_insn *insn);
+
+/* The length of a VEX (c4, c5) or EVEX (62) encoded instruction at p,
+ * which capstone 4 may not know (AVX-512's mask and compare instructions
+ * in glibc's string functions), or of 0f 01 /reg (rdpkru); 0 when p
+ * holds none or it is cut short. */
+size_t sud_vex_length(const uint8_t *p, size_t left);
 
 /* The direct-branch target of the instruction bytes[0..size) at address
  * `at` (jmp, jcc, call, loop/jrcxz rel8 or rel32), or 0 when it is none. */
