@@ -1028,7 +1028,7 @@ static int start_locked(const struct syscall_handlers *h, void *user, unsigned f
 	else if (flags & SYSCALL_TRACE_DISPATCH_OFF)
 		go_dispatch_off();
 	else
-		snprintf(sud.mode.why, sizeof sud.mode.why, "not asked (the sites are rewritten as they trap)");
+		snprintf(sud.mode.why, sizeof sud.mode.why, "kept on as asked: sites rewritten as they trap");
 	return rc;
 }
 
