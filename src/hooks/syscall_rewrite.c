@@ -858,16 +858,27 @@ void sud_rewrite_cover_begin(void)
 	rewriter_give();
 }
 
+/* The object's system call instructions come from the pass that found
+ * its branch targets (syscall_sites.c), made once per object. */
 bool sud_rewrite_cover_object(uintptr_t pc, struct sud_cover *out)
 {
 	rewriter_take(true);
-	struct cover_walk w = {out, capstone_ready() ? cs_malloc(capstone_plain) : NULL};
-	bool ok = w.insn && sud_code_each_function(pc, cover_function, &w);
-	if (w.insn)
-		cs_free(w.insn, 1);
+	struct sud_code_finds f = {0};
+	bool whole = capstone_ready() && sud_code_system_calls(capstone_plain, pc, &f);
+	for (size_t i = 0; whole && i < f.count && !out->bad; i++) {
+		uintptr_t at = SUD_FIND_ADDRESS(f.at[i]);
+		switch (SUD_FIND_KIND(f.at[i])) {
+		case SUD_FIND_SYSCALL: cover_syscall(at, out); break;
+		case SUD_FIND_SYSENTER: cover_bad(out, at, "a sysenter"); break;
+		default: cover_bad(out, at, "an int $0x80"); break;
+		}
+		arena_used = arena_mark;
+	}
+	if (!whole && f.undecodable)
+		cover_bad(out, f.undecodable, "an instruction capstone cannot decode");
 	arena_used = arena_mark;
 	rewriter_give();
-	return ok && !out->bad;
+	return whole && !out->bad;
 }
 
 bool sud_rewrite_cover_range(uintptr_t begin, size_t size, struct sud_cover *out)

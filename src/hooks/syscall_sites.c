@@ -34,7 +34,11 @@ struct code_object {
 	uint8_t *targets;        /* one bit per byte of [map_start, map_end) */
 	size_t targets_size;
 	bool complete;           /* every FDE decoded to its end */
+	uintptr_t *finds;        /* FINDS_MAX words, mapped with targets: its system call instructions */
+	size_t find_count;
+	uintptr_t undecodable;   /* the first byte an FDE did not decode past, or 0 */
 };
+#define FINDS_MAX 16384
 
 static struct code_object objects[OBJECT_SLOTS];
 static unsigned next_victim;
@@ -327,8 +331,32 @@ bool sud_decode(struct sud_decoder *d, cs_insn *insn)
 	return true;
 }
 
+/* A syscall, sysenter or int $0x80 instruction, noted with its kind in
+ * the top byte (a list too long leaves the object incomplete). */
+static void note_system_call(struct code_object *o, const cs_insn *insn)
+{
+	const uint8_t *b = insn->bytes;
+	uintptr_t kind;
+	if (insn->size != 2)
+		return;
+	if (b[0] == 0x0f && b[1] == 0x05)
+		kind = SUD_FIND_SYSCALL;
+	else if (b[0] == 0x0f && b[1] == 0x34)
+		kind = SUD_FIND_SYSENTER;
+	else if (b[0] == 0xcd && b[1] == 0x80)
+		kind = SUD_FIND_INT80;
+	else
+		return;
+	if (o->find_count == FINDS_MAX) {
+		o->complete = false;
+		return;
+	}
+	o->finds[o->find_count++] = (uintptr_t)insn->address | kind << 56;
+}
+
 /* Every FDE of the object decoded, each direct branch target inside the
- * mapping marked.  False if some FDE did not decode to its end. */
+ * mapping marked, each system call instruction noted.  False if some FDE
+ * did not decode to its end. */
 static bool mark_targets(csh cs, const struct fde_table *t, struct code_object *o)
 {
 	cs_insn *insn = cs_malloc(cs);
@@ -352,12 +380,15 @@ static bool mark_targets(csh cs, const struct fde_table *t, struct code_object *
 				d.code += skip, d.size -= skip, d.address += skip;   /* a vector instruction: no branch */
 				continue;
 			}
+			note_system_call(o, insn);
 			uintptr_t target = sud_direct_branch_target(insn->bytes, insn->size, insn->address);
 			if (target >= o->map_start && target < o->map_end) {
 				size_t off = target - o->map_start;
 				o->targets[off >> 3] |= (uint8_t)(1u << (off & 7));
 			}
 		}
+		if (d.size && !o->undecodable)
+			o->undecodable = (uintptr_t)d.address;
 		complete = complete && d.size == 0;
 	}
 	cs_free(insn, 1);
@@ -396,17 +427,32 @@ static struct code_object *object_of(csh cs, uintptr_t pc)
 	if (o->targets)
 		munmap(o->targets, o->targets_size);
 	*o = (struct code_object){.map_start = start, .map_end = end, .hdr = t.hdr, .fingerprint = print};
-	o->targets_size = ((end - start + 7) / 8 + 4095) & ~(size_t)4095;
+	o->targets_size = (((end - start + 7) / 8 + 4095) & ~(size_t)4095) + FINDS_MAX * sizeof(uintptr_t);
 	void *bits = mmap(NULL, o->targets_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (bits == MAP_FAILED) {
 		*o = (struct code_object){0};
 		return NULL;
 	}
 	o->targets = bits;
+	o->finds = (uintptr_t *)((uint8_t *)bits + o->targets_size - FINDS_MAX * sizeof(uintptr_t));
 	building = o;
-	o->complete = mark_targets(cs, &t, o);
+	o->complete = true;
+	bool decoded = mark_targets(cs, &t, o);
+	o->complete = o->complete && decoded;
 	building = NULL;
 	return o;
+}
+
+bool sud_code_system_calls(csh cs, uintptr_t pc, struct sud_code_finds *out)
+{
+	struct code_object *o = object_of(cs, pc);
+	*out = (struct sud_code_finds){0};
+	if (!o)
+		return false;
+	out->at = o->finds;
+	out->count = o->find_count;
+	out->undecodable = o->undecodable;
+	return o->complete;
 }
 
 bool sud_code_branch_into(csh cs, uintptr_t lo, uintptr_t hi)

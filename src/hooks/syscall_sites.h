@@ -37,6 +37,23 @@ bool sud_code_each_function(uintptr_t pc, void (*each)(uintptr_t begin, size_t s
  * while the object stays mapped as it was. */
 bool sud_code_branch_into(csh cs, uintptr_t lo, uintptr_t hi);
 
+/* The system call instructions of the object holding pc, found by the
+ * same pass as its branch targets (once): each address with its kind in
+ * the top byte.  False when the object has no usable table or did not
+ * decode whole (undecodable: the first byte an FDE stopped at, if that
+ * was why). */
+#define SUD_FIND_SYSCALL 0ul
+#define SUD_FIND_SYSENTER 1ul
+#define SUD_FIND_INT80 2ul
+#define SUD_FIND_ADDRESS(x) ((x) & ((1ul << 56) - 1))
+#define SUD_FIND_KIND(x) ((x) >> 56)
+struct sud_code_finds {
+	const uintptr_t *at;
+	size_t count;
+	uintptr_t undecodable;
+};
+bool sud_code_system_calls(csh cs, uintptr_t pc, struct sud_code_finds *out);
+
 /* In the child of a fork: forgets an object whose bitmap another thread
  * of the parent was making (it exists no more to finish it). */
 void sud_code_after_fork(void);
