@@ -703,8 +703,9 @@ static void on_sigsys(int sig, siginfo_t *info, void *uc)
 /* A syscall whose first byte the sweep covered with an int3, met (the
  * site had no jump, the thread was between its jump and the syscall, or
  * the stub sent a call needing the signal frame back to it): served as
- * the SIGSYS path serves a trap, with every signal blocked meanwhile
- * (SIGTRAP's handler runs with none blocked), rip past the syscall. */
+ * the SIGSYS path serves a trap, with every signal but SIGTRAP blocked
+ * meanwhile (SIGTRAP's handler runs with none blocked), rip past the
+ * syscall. */
 bool sud_serve_int3(void *ucontext)
 {
 	ucontext_t *uc = ucontext;
@@ -717,17 +718,20 @@ bool sud_serve_int3(void *ucontext)
 		g[REG_RIP] = (greg_t)at;   /* taken out meanwhile: the syscall runs as it is, dispatch on */
 		return true;
 	}
-	uint64_t all = ~0ull, was;
+	uint64_t all = ~SIGTRAP_BIT, was;   /* a handler meeting another int3 is served, unreported */
 	raw4(SYS_rt_sigprocmask, SIG_SETMASK, (unsigned long)&all, (unsigned long)&was, sizeof all);
 	g[REG_RIP] = (greg_t)(at + 2);
 	struct sud_thread *self = thread_slot();
 	if (self) {
-		bool was_in_handler = self->in_handler;
+		/* met inside a handler of the interceptor's (selector ALLOW with
+		 * dispatch on): back to it with ALLOW; else BLOCK if dispatch is
+		 * on now (it may have come back on during the call) */
+		bool was_in_handler = self->in_handler, nested = self->on && self->selector == SUD_SELECTOR_ALLOW;
 		self->selector = SUD_SELECTOR_ALLOW;
 		self->in_handler = true;
 		dispatch_trap(self, (long)g[REG_RAX], uc, false, &sud.int3_calls);
 		self->in_handler = was_in_handler;
-		if (self->on)
+		if (self->on && !nested)
 			self->selector = SUD_SELECTOR_BLOCK;
 	} else if (g[REG_RAX] == SYS_rt_sigreturn) {
 		g[REG_RIP] = (greg_t)sud_restore_rt;   /* every slot taken: performed unreported */
