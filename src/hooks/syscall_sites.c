@@ -262,10 +262,32 @@ uintptr_t sud_direct_branch_target(const uint8_t *b, size_t size, uintptr_t at)
 
 /* Every such instruction has a ModRM byte, an immediate byte only in
  * map 0F3A and at a few opcodes of map 0F. */
+/* CET's shadow-stack instructions, which capstone 4 does not know either
+ * (libgcc_s's unwinder): f3 [REX.W] 0f 1e /1 (rdssp) and f3 [REX.W] 0f ae
+ * /5 (incssp) with a register operand, f3 0f 01 ea / e8 (saveprevssp,
+ * setssbsy); 0 when p holds none. */
+static size_t shadow_stack_length(const uint8_t *p, size_t left)
+{
+	if (left < 4 || p[0] != 0xf3)
+		return 0;
+	size_t i = 1 + ((p[1] & 0xf0) == 0x40);
+	if (i + 3 > left || p[i] != 0x0f)
+		return 0;
+	uint8_t op = p[i + 1], modrm = p[i + 2];
+	if (op == 0x01 && i == 1 && (modrm == 0xea || modrm == 0xe8))
+		return 4;
+	if ((op == 0x1e && (modrm & 0xf8) == 0xc8) || (op == 0xae && (modrm & 0xf8) == 0xe8))
+		return i + 3;
+	return 0;
+}
+
 size_t sud_vex_length(const uint8_t *p, size_t left)
 {
 	size_t i;
 	unsigned map;
+	size_t cet = shadow_stack_length(p, left);
+	if (cet)
+		return cet;
 	if (left >= 3 && p[0] == 0x0f && p[1] == 0x01 && p[2] >= 0xc0)
 		return 3;   /* 0f 01 with a register ModRM: rdpkru, wrpkru and their kind, no operand bytes */
 	if (left >= 3 && p[0] == 0xc5)

@@ -78,8 +78,9 @@ bool sud_decode(struct sud_decoder *d, cs_insn *insn);
 
 /* The length of a VEX (c4, c5) or EVEX (62) encoded instruction at p,
  * which capstone 4 may not know (AVX-512's mask and compare instructions
- * in glibc's string functions), or of 0f 01 /reg (rdpkru); 0 when p
- * holds none or it is cut short. */
+ * in glibc's string functions), of 0f 01 /reg (rdpkru) or of a CET
+ * shadow-stack instruction (libgcc_s); 0 when p holds none or it is cut
+ * short.  None of them branches or makes a system call. */
 size_t sud_vex_length(const uint8_t *p, size_t left);
 
 /* The direct-branch target of the instruction bytes[0..size) at address
