@@ -442,14 +442,21 @@ static long sigaction_keeping_sigsys(const unsigned long a[6])
 	return sud_raw_syscall(SYS_rt_sigaction, b);
 }
 
-/* rt_sigaction on either path: SIGSYS's and the request's virtualised. */
-static long perform_sigaction(const unsigned long a[6])
+/* rt_sigaction on either path: SIGSYS's and the request's virtualised.
+ * A child sharing its parent's memory and slot (posix_spawn's, which sets
+ * every handled signal to SIG_DFL before its exec) has actions of its
+ * own: what it sets is not the parent's kept action. */
+static long perform_sigaction(struct sud_thread *self, const unsigned long a[6])
 {
-	if (a[0] == SIGSYS)
-		return virtual_sigsys_action(a, &sud.chained);
-	if (a[0] == SUD_REQUEST_SIGNAL)
-		return virtual_sigsys_action(a, &request_previous);
-	return sigaction_keeping_sigsys(a);
+	struct kernel_sigaction *kept = a[0] == SIGSYS ? &sud.chained
+				      : a[0] == SUD_REQUEST_SIGNAL ? &request_previous : NULL, own;
+	if (!kept)
+		return sigaction_keeping_sigsys(a);
+	if (self && self->tid != (pid_t)raw0(SYS_gettid)) {
+		own = *kept;
+		kept = &own;
+	}
+	return virtual_sigsys_action(a, kept);
 }
 
 /* The syscalls that wait with a signal mask of their own (rt_sigsuspend,
@@ -488,7 +495,7 @@ static long perform(struct sud_thread *self, long nr, const unsigned long a[6])
 		exit_thread(self, a);
 		break;
 	case SYS_rt_sigaction:
-		return perform_sigaction(a);
+		return perform_sigaction(self, a);
 	case SYS_rt_sigsuspend: case SYS_ppoll: case SYS_pselect6: case SYS_epoll_pwait: case SYS_epoll_pwait2:
 		return perform_waiting(nr, a);
 	}
@@ -666,7 +673,7 @@ static long perform_trapped(struct sud_thread *self, long nr, const unsigned lon
 			    const struct pt_regs *regs)
 {
 	if (nr == SYS_rt_sigaction)
-		return perform_sigaction(a);
+		return perform_sigaction(self, a);
 	if (is_clone(nr)) {
 		struct clone_origin o = {.regs = regs, .args = a, .uc = uc};
 		long ret = perform_clone(self, nr, &o);
@@ -686,15 +693,21 @@ static void dispatch_trap(struct sud_thread *self, const siginfo_t *info, uconte
 	bool report = reporting(self);
 	struct pt_regs regs;
 	regs_from_ucontext(&regs, uc, nr);
-	/* a site whose calls the rewritten path would send back here is left as it is */
-	bool rewrite = report && sud.rewrite && !(needs_signal_frame(nr) && atomic_load(&fast_fallback));
 	if (report) {
 		atomic_fetch_add_explicit(&sud.sud_calls, 1, memory_order_relaxed);
 		report_enter_of(self, nr, a, &regs);
 	}
+	/* The site is rewritten before the call is made: exit and a
+	 * successful execve do not come back, and a fork's child inherits it.
+	 * Not one whose calls the rewritten path's fallback would send back
+	 * here.  The rewriter's own syscalls (mprotect, membarrier, through
+	 * sites rewritten already) are not the target's: not reported. */
+	if (report && sud.rewrite && !(needs_signal_frame(nr) && atomic_load(&fast_fallback))) {
+		self->depth++;
+		sud_rewrite_site((uintptr_t)g[REG_RIP]);
+		self->depth--;
+	}
 	if (nr == SYS_rt_sigreturn) {
-		if (rewrite)
-			sud_rewrite_site((uintptr_t)g[REG_RIP]);
 		g[REG_RIP] = (greg_t)sud_restore_rt;
 		return;
 	}
@@ -704,8 +717,6 @@ static void dispatch_trap(struct sud_thread *self, const siginfo_t *info, uconte
 		regs.rax = (unsigned long)ret;
 		report_exit_of(self, nr, a, &regs, ret);
 	}
-	if (rewrite)
-		sud_rewrite_site((uintptr_t)g[REG_RIP]);
 }
 
 /* Its syscalls are all made from inside the range (thread_switch, the
@@ -793,7 +804,7 @@ static unsigned fast_perform(struct sud_thread *self, long nr, struct sud_fast_f
 	} else if (self) {
 		ret = perform(self, nr, f->args);
 	} else {
-		ret = nr == SYS_rt_sigaction ? perform_sigaction(f->args) : sud_raw_syscall(nr, f->args);
+		ret = nr == SYS_rt_sigaction ? perform_sigaction(NULL, f->args) : sud_raw_syscall(nr, f->args);
 	}
 	f->regs.rax = (unsigned long)ret;
 	return SUD_FAST_DONE;
