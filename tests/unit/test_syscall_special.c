@@ -233,6 +233,13 @@ static void raw_clone_scenario(void)
 
 static void test_raw_clone(void)
 {
+#if defined(__SANITIZE_ADDRESS__)
+	/* the child's thread pointer is a block of the test's, not glibc's:
+	 * the sanitizer's runtime, finding its thread-local state through
+	 * it, faults */
+	printf("raw clone: skipped in the sanitizer build\n");
+	return;
+#endif
 	raw_child_ran = 0;
 	if (!run_counted("raw clone", raw_clone_scenario, SPECIAL(SYS_clone, SYS_exit), true))
 		return;
