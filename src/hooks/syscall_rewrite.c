@@ -47,7 +47,8 @@
  * dispatch goes back on; the SIGTRAP handler serves a thread that meets
  * one (syscall_trace.c's sud_serve_int3).  A site with a jump keeps its
  * int3 too: a thread between I1 and the syscall, or sent back to the
- * syscall by the stub (a call that needs the signal frame), meets it.
+ * syscall by the stub (the fallback tests set, sud_fast_set_fallback),
+ * meets it.
  *
  * Owns: the site table, the patch record (breakpoint redirects, original
  * bytes), the int3 list, stub pools, capstone's arena, sud_rewrite_*.
