@@ -46,6 +46,11 @@ struct slot_masks {
 	uint64_t live_before;     /* read here or after before being written */
 };
 
+/* What is known of an instruction's writes: not yet committed, committed
+ * and none (the most common: a commit of none again changes nothing),
+ * committed and some. */
+enum { WRITES_UNSEEN, WRITES_NONE, WRITES_SOME };
+
 /* One subprogram under one call chain. */
 struct live_func {
 	uint32_t callsites[MAX_FRAMES]; /* callsites[i], i < depth: the call in frame i */
@@ -54,7 +59,7 @@ struct live_func {
 	uint32_t len;                   /* its instructions, from starts[depth] */
 	bool updated;                   /* marks changed since the last flow */
 	bool write_dropped;             /* a must_write shrank: must_write_acc from scratch */
-	bool *write_seen;               /* per instruction: its writes were committed once */
+	uint8_t *write_seen;            /* per instruction: WRITES_* */
 	struct slot_masks *frames[MAX_FRAMES]; /* per frame 0..depth, per instruction; NULL: nothing */
 };
 
@@ -65,6 +70,7 @@ struct stack_live {
 	/* the writes of the instruction being checked, per frame, committed
 	 * to cur when it is checked (not if it called or returned) */
 	uint64_t write_acc[MAX_FRAMES];
+	bool write_any;                 /* write_acc is not all zero */
 	uint32_t write_pc;
 };
 
@@ -222,6 +228,7 @@ uint64_t stack_live_range(int64_t lo, int64_t hi)
 void stack_live_write(struct verifier_env *env, uint32_t frameno, uint64_t mask)
 {
 	env->slive->write_acc[frameno] |= mask;
+	env->slive->write_any = true;
 }
 
 int stack_live_insn_start(struct verifier_env *env, const struct vstate *st, uint32_t pc)
@@ -231,15 +238,20 @@ int stack_live_insn_start(struct verifier_env *env, const struct vstate *st, uin
 	if (rc)
 		return rc;
 	sl->write_pc = pc;
-	memset(sl->write_acc, 0, sizeof sl->write_acc);
+	if (sl->write_any)
+		memset(sl->write_acc, 0, sizeof sl->write_acc);
+	sl->write_any = false;
 	return 0;
 }
 
 /* The writes `acc` (per frame 0..fn->depth) of the instruction at pc of
  * fn, taken on one more path: intersected with the others'. */
-static int commit_writes(struct live_func *fn, uint32_t pc, const uint64_t *acc)
+static int commit_writes(struct live_func *fn, uint32_t pc, const uint64_t *acc, bool any)
 {
 	uint32_t idx = pc - fn->starts[fn->depth];
+	if (!any && fn->write_seen[idx] == WRITES_NONE)
+		return 0;
+	bool some = false;
 	for (uint32_t f = 0; f <= fn->depth; f++) {
 		uint64_t mask = acc[f];
 		if (!mask && !fn->frames[f])
@@ -254,8 +266,9 @@ static int commit_writes(struct live_func *fn, uint32_t pc, const uint64_t *acc)
 		if (m->must_write & ~mask)
 			fn->write_dropped = true;
 		m->must_write = mask;
+		some |= mask != 0;
 	}
-	fn->write_seen[idx] = true;
+	fn->write_seen[idx] = some ? WRITES_SOME : WRITES_NONE;
 	return 0;
 }
 
@@ -266,7 +279,7 @@ int stack_live_insn_end(struct verifier_env *env)
 	 * writes, if any, stay unknown (the kernel's choice) */
 	if (!sl->cur)
 		return 0;
-	if (commit_writes(sl->cur, sl->write_pc, sl->write_acc))
+	if (commit_writes(sl->cur, sl->write_pc, sl->write_acc, sl->write_any))
 		return reject(env, -ENOMEM, "out of memory");
 	return 0;
 }
@@ -369,15 +382,17 @@ static int flow_to_caller(struct verifier_env *env, struct live_func *fn)
 		return -1;
 	uint32_t callsite = fn->callsites[fn->depth - 1], start = fn->starts[fn->depth];
 	uint64_t acc[MAX_FRAMES] = { 0 };
+	bool any = false;
 	for (uint32_t f = 0; f < fn->depth; f++) {
 		const struct slot_masks *entry = masks_at(fn, f, start);
 		if (!entry)
 			continue;
 		acc[f] = entry->must_write_acc;
+		any |= acc[f] != 0;
 		if (add_reads(outer, f, callsite, entry->live_before))
 			return -1;
 	}
-	return commit_writes(outer, callsite, acc);
+	return commit_writes(outer, callsite, acc, any);
 }
 
 /* The flow over fn until nothing changes, then into its caller's chain. */
