@@ -12,7 +12,8 @@
  * free_search_states(), widen_callback_return().  Comparison follows the
  * kernel's regsafe(): imprecise scalars (precision.c) match any number
  * once the stored state's paths are all walked, and its loop's walk has
- * no paths pruned at a fixed point (scc.c).
+ * no paths pruned at a fixed point (scc.c); such a state's dead stack
+ * slots (stack_live.c) are cleared once, before it is compared.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -425,10 +426,11 @@ static const struct vreg *slot_scalar(const struct stack_slot *sl, struct vreg *
  * compared as a number with what cur reads there (a number spilled whole
  * or plain bytes).  Bytes in the kernel's order, the slot's last byte
  * first.  EXACT wants the same kinds of bytes everywhere.  The kernel's
- * RANGE_WITHIN does too, but its states have their dead slots cleared by
- * its stack liveness, which bpfvm lacks: RANGE_WITHIN here is NOT_EXACT's
- * rule for bytes (the same kinds everywhere made for_each_bucket of the
- * loop suite walk 2 instructions more than the kernel). */
+ * RANGE_WITHIN does too; here it is NOT_EXACT's rule for bytes (the same
+ * kinds everywhere made for_each_bucket of the loop suite walk 2
+ * instructions more than the kernel, with the kernel's stack liveness,
+ * stack_live.c, as without).  Dead slots of a state whose paths are all
+ * walked were cleared before (clean_live_states). */
 static bool slot_covered(const struct stack_slot *os, const struct stack_slot *cs, struct idmap *m, enum cover mode)
 {
 	if (mode == EXACT && (!cs || memcmp(os->type, cs->type, sizeof os->type)))
