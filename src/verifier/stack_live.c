@@ -72,6 +72,9 @@ struct stack_live {
 	uint64_t write_acc[MAX_FRAMES];
 	bool write_any;                 /* write_acc is not all zero */
 	uint32_t write_pc;
+	/* each subprogram's instructions in the order the flow visits them
+	 * (postorder_compute): subprogram s's from po_start[s] on */
+	uint32_t *postorder, *po_start;
 };
 
 int stack_live_init(struct verifier_env *env)
@@ -93,6 +96,8 @@ void stack_live_free(struct verifier_env *env)
 		free(fn);
 	}
 	free(sl->funcs);
+	free(sl->postorder);
+	free(sl->po_start);
 	free(sl);
 	env->slive = NULL;
 }
@@ -395,10 +400,61 @@ static int flow_to_caller(struct verifier_env *env, struct live_func *fn)
 	return commit_writes(outer, callsite, acc, any);
 }
 
+/* Each subprogram's instructions reachable from its start in the order
+ * of the kernel's compute_postorder (a depth-first walk that pushes an
+ * instruction's successors not met yet, the fall-through first, and
+ * emits an instruction when the walk is back at it), so that the flow
+ * takes the kernel's rounds and logs the kernel's -vv lines. */
+static int postorder_compute(struct verifier_env *env)
+{
+	enum { MET = 1, DONE = 2 };
+	struct stack_live *sl = env->slive;
+	size_t count = env->count, nsub = env->cfg.a->subprog_count;
+	uint32_t *stack = malloc(count * sizeof *stack);
+	uint8_t *state = calloc(count, sizeof *state);
+	sl->postorder = malloc(count * sizeof *sl->postorder);
+	sl->po_start = malloc((nsub + 1) * sizeof *sl->po_start);
+	if (!stack || !state || !sl->postorder || !sl->po_start) {
+		free(stack);
+		free(state);
+		return -1;
+	}
+	uint32_t n = 0;
+	for (uint32_t sub = 0; sub < nsub; sub++) {
+		sl->po_start[sub] = n;
+		/* each instruction is pushed once, when first met */
+		uint32_t sp = 0, succ[2];
+		stack[sp++] = cfg_subprog_start(&env->cfg, sub);
+		state[stack[0]] |= MET;
+		while (sp) {
+			uint32_t top = stack[sp - 1];
+			if (state[top] & DONE) {
+				sl->postorder[n++] = top;
+				sp--;
+				continue;
+			}
+			uint32_t k = successors(env, top, succ);
+			for (uint32_t i = 0; i < k; i++)
+				if (succ[i] < count && !state[succ[i]]) {
+					stack[sp++] = succ[i];
+					state[succ[i]] |= MET;
+				}
+			state[top] |= DONE;
+		}
+	}
+	sl->po_start[nsub] = n;
+	free(stack);
+	free(state);
+	return 0;
+}
+
 /* The flow over fn until nothing changes, then into its caller's chain. */
 static int flow_func(struct verifier_env *env, struct live_func *fn)
 {
-	uint32_t start = fn->starts[fn->depth];
+	struct stack_live *sl = env->slive;
+	if (!sl->postorder && postorder_compute(env))
+		return -1;
+	uint32_t sub = analysis_subprog_of(env->cfg.a, fn->starts[fn->depth]);
 	if (fn->write_dropped)
 		for (uint32_t f = 0; f <= fn->depth; f++)
 			for (uint32_t i = 0; fn->frames[f] && i < fn->len; i++)
@@ -409,9 +465,8 @@ static int flow_func(struct verifier_env *env, struct live_func *fn)
 		rounds++;
 		changed = false;
 		for (uint32_t f = 0; f <= fn->depth; f++)
-			for (uint32_t i = fn->len; fn->frames[f] && i-- > 0;)
-				if (env->cfg.ops[start + i])
-					changed |= flow_insn(env, fn, f, start + i);
+			for (uint32_t i = sl->po_start[sub]; fn->frames[f] && i < sl->po_start[sub + 1]; i++)
+				changed |= flow_insn(env, fn, f, sl->postorder[i]);
 	} while (changed);
 	if (env->log_level >= 2) {
 		char chain[128];
