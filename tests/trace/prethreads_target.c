@@ -4,10 +4,11 @@
  * any tracer came, asleep in read(), whose events then come only from
  * signal handlers of the agent injected meanwhile.
  *
- *   prethreads_target serve   makes 8 workers and one more ("the leaver"),
- *                             each asleep in read() on its own pipe, prints
- *                             "ready PID", then reads commands from stdin:
- *     go N     each of the 8 workers makes N getppid through a syscall site
+ *   prethreads_target serve [W]  makes W workers (8 if not given, at most
+ *                             512) and one more ("the leaver"), each asleep
+ *                             in read() on its own pipe, prints "ready PID",
+ *                             then reads commands from stdin:
+ *     go N     each of the workers makes N getppid through a syscall site
  *              no tracer can rewrite (the SIGSYS path) and N calls of
  *              tiny_work(), too short for a trampoline (the int3 path);
  *              then "done"
@@ -26,7 +27,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define WORKERS 8
+#define MAX_WORKERS 512
 
 /* mov, ret: 4 bytes, where a jump needs 5, so its probe is an int3 */
 __asm__(".text\n"
@@ -104,13 +105,14 @@ static int tell(struct worker *w, long n)
 
 int main(int argc, char **argv)
 {
-	static struct worker workers[WORKERS], leaver, newcomer;
+	static struct worker workers[MAX_WORKERS], leaver, newcomer;
 	char line[128];
-	if (argc != 2 || strcmp(argv[1], "serve"))
-		return fprintf(stderr, "usage: prethreads_target serve\n"), 2;
+	int count = argc == 3 ? atoi(argv[2]) : 8;
+	if (argc < 2 || argc > 3 || strcmp(argv[1], "serve") || count < 1 || count > MAX_WORKERS)
+		return fprintf(stderr, "usage: prethreads_target serve [WORKERS]\n"), 2;
 	if (pipe(done_pipe) || start(&leaver, true))
 		return 5;
-	for (int i = 0; i < WORKERS; i++)
+	for (int i = 0; i < count; i++)
 		if (start(&workers[i], false))
 			return 5;
 	printf("ready %d\n", (int)getpid());
@@ -118,9 +120,9 @@ int main(int argc, char **argv)
 	while (fgets(line, sizeof line, stdin)) {
 		int rc = 0;
 		if (!strncmp(line, "go ", 3)) {
-			for (int i = 0; i < WORKERS; i++)
+			for (int i = 0; i < count; i++)
 				rc |= tell(&workers[i], atol(line + 3));
-			rc = rc ? 5 : wait_done(WORKERS);
+			rc = rc ? 5 : wait_done(count);
 		} else if (!strncmp(line, "new ", 4)) {
 			rc = start(&newcomer, true) || tell(&newcomer, atol(line + 4)) ? 5 : wait_done(1);
 			pthread_join(newcomer.thread, NULL);
