@@ -411,8 +411,12 @@ static void chain_to(struct kernel_sigaction *kept, int sig, siginfo_t *info, vo
 
 #define SIGSYS_BIT (1ull << (SIGSYS - 1))
 #define SIGTRAP_BIT (1ull << (SIGTRAP - 1))
-/* SIGTRAP_BIT while the sweep's int3s may be met (SIGTRAP is then kept
- * unblocked as SIGSYS is), else 0.  A word of its own: read as an atomic
+/* SIGTRAP_BIT while an int3 of the interceptor's may be met (SIGTRAP is
+ * then kept unblocked as SIGSYS is), else 0: the sweep's int3s while
+ * dispatch is off, and with rewriting on, in both modes, the int3 a
+ * breakpoint-first patch leaves for a moment at a site (a thread that
+ * blocked everything -- pthread_create's new thread before start_thread
+ * restores its mask -- meeting one was killed).  A word of its own: read as an atomic
  * field of sud, the ASan build reported a bad stack access in the SIGSYS
  * handler of a new thread (test_syscall_trace's threads; not understood). */
 static volatile uint64_t kept_trap_bit;
@@ -1200,6 +1204,8 @@ static int start_locked(const struct syscall_handlers *h, void *user, unsigned f
 	}
 	sud_started = true;
 	atomic_store(&sud.active, true);
+	if (sud.rewrite)
+		kept_trap_bit = SIGTRAP_BIT;   /* the request round below applies it */
 	rc = switch_other_threads(true, errbuf);
 	if (rc < 0)
 		stop_locked();
@@ -1271,7 +1277,8 @@ static void dispatch_back_on_locked(struct sud_thread *self, const char *why)
 	atomic_store(&sud.dispatch_off, false);
 	switch_other_threads(true, NULL);
 	thread_switch(self, true);
-	kept_trap_bit = 0;
+	if (!sud.rewrite)
+		kept_trap_bit = 0;
 	if (self && self->on)
 		self->selector = SUD_SELECTOR_BLOCK;
 }
