@@ -8,7 +8,8 @@
  * declarations between verifier.c (the walk, messages), mem.c (memory
  * accesses), alu.c (arithmetic and conditional jumps), call.c (helper
  * and subprogram calls), btf_ptr.c (BTF-typed contexts and pointers) and
- * states.c (states, comparison, pruning).
+ * states.c (states, comparison, pruning).  What the walk keeps and drops
+ * by the thousand is taken from env->arena (arena.h).
  */
 #ifndef BPFVM_VERIFIER_WALK_INTERNAL_H
 #define BPFVM_VERIFIER_WALK_INTERNAL_H
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include "analysis/liveness.h"
+#include "verifier/arena.h"
 #include "verifier/cfg.h"
 #include "verifier/verifier.h"
 
@@ -196,6 +198,15 @@ struct verifier_env {
 	struct vstate *packed_free[PACK_CLASSES];
 	/* histories' arrays free for reuse, by size: 16 << k entries */
 	struct hist_entry *hist_pool[HIST_POOLS];
+	/* histories' arrays too large for the pools, malloc()ed: while
+	 * there are none, nothing but the arena is left to free at the end */
+	uint32_t hist_large;
+	/* paths pruned at a fixed point (scc.c) whose loop's walk ended,
+	 * free for reuse */
+	struct backedge *backedge_free;
+	/* packed states, records of kept states, histories' arrays,
+	 * backedges: given back at once when the verification ends */
+	struct arena arena;
 	uint64_t precise_walks;   /* backtracking walks, for the log */
 	uint64_t precise_marks;   /* numbers marked precise in checkpoints */
 	uint64_t processed, prev_processed;
@@ -367,8 +378,6 @@ int hist_push(struct verifier_env *env);
 int hist_copy(struct verifier_env *env, struct hist *dst, const struct hist *src, const struct hist_entry *extra);
 /* Gives h's array back to env's pool (precision.c). */
 void hist_free(struct verifier_env *env, struct hist *h);
-/* Frees the pool, once every history is freed. */
-void hist_pool_free(struct verifier_env *env);
 /* A safety check at the current instruction depends on scalar register
  * regno of the current frame: marks the values it came from precise in
  * the checkpoints of the path (the kernel's mark_chain_precision). */
@@ -447,6 +456,7 @@ int scc_add_backedge(struct verifier_env *env, const struct explored *e, uint32_
  * through a loop that had paths pruned at a fixed point, or the walk
  * going on through e's loop has. */
 bool scc_incomplete(const struct verifier_env *env, const struct explored *e);
+/* Frees what the walks through loops hold outside the arena. */
 void scc_free(struct verifier_env *env);
 
 /* ---- explored states and pending branches (states.c) --------------------- */

@@ -18,7 +18,7 @@
  * scalar of every checkpoint on the path becomes precise: the
  * comparison is then the full one, as before precision tracking.
  *
- * Owns: hist_push(), hist_copy(), hist_free(), hist_pool_free(),
+ * Owns: hist_push(), hist_copy(), hist_free(),
  * mark_precise(), mark_precise_slot(), propagate_precision(),
  * propagate_backedges(), live_regs(), walk_touch_compute(); the -vv
  * "mark_precise:" lines.
@@ -34,7 +34,8 @@
 
 /* Histories' arrays hold 16 << k entries, and go back to env's pool of
  * their size when freed (a branch's history is copied at every branch
- * queued, and freed when it is taken). */
+ * queued, and freed when it is taken).  The pools' sizes are taken from
+ * the arena; larger arrays (rare) from malloc. */
 static uint32_t hist_class(uint32_t cap)
 {
 	return (uint32_t)__builtin_ctz(cap / 16);
@@ -51,20 +52,16 @@ static struct hist_entry *hist_pool_take(struct verifier_env *env, uint32_t k)
 
 static void hist_array_release(struct verifier_env *env, struct hist_entry *e, uint32_t cap)
 {
-	uint32_t k = cap ? hist_class(cap) : HIST_POOLS;
-	if (!e || k >= HIST_POOLS) {
+	if (!e)
+		return;
+	uint32_t k = hist_class(cap);
+	if (k >= HIST_POOLS) {
 		free(e);
+		env->hist_large--;
 		return;
 	}
 	*(struct hist_entry **)(void *)e = env->hist_pool[k];
 	env->hist_pool[k] = e;
-}
-
-void hist_pool_free(struct verifier_env *env)
-{
-	for (uint32_t k = 0; k < HIST_POOLS; k++)
-		while (env->hist_pool[k])
-			free(hist_pool_take(env, k));
 }
 
 static int hist_reserve(struct verifier_env *env, struct hist *h, uint32_t n)
@@ -76,14 +73,20 @@ static int hist_reserve(struct verifier_env *env, struct hist *h, uint32_t n)
 		ncap *= 2;
 	uint32_t k = hist_class(ncap);
 	struct hist_entry *e;
-	if (k < HIST_POOLS && env->hist_pool[k]) {
-		e = hist_pool_take(env, k);
+	if (h->cap && hist_class(h->cap) >= HIST_POOLS) {
+		/* malloc's already: grown in place, if malloc can */
+		if (!(e = realloc(h->e, ncap * sizeof *e)))
+			return -1;
+	} else {
+		if (k < HIST_POOLS)
+			e = env->hist_pool[k] ? hist_pool_take(env, k) : arena_alloc(&env->arena, ncap * sizeof *e);
+		else if ((e = malloc(ncap * sizeof *e)))
+			env->hist_large++;
+		if (!e)
+			return -1;
 		if (h->n)
 			memcpy(e, h->e, h->n * sizeof *e);
 		hist_array_release(env, h->e, h->cap);
-	} else if (!(e = realloc(h->e, ncap * sizeof *e))) {
-		/* (grown in place, if malloc can) */
-		return -1;
 	}
 	h->e = e;
 	h->cap = ncap;

@@ -408,7 +408,7 @@ static void free_env(struct verifier_env *env)
 {
 	free_search_states(env);
 	scc_free(env);
-	hist_pool_free(env);
+	arena_free_all(&env->arena);
 	free(env->walk_touch);
 	free(env->loops);
 	free(env->loop_of);

@@ -1,0 +1,86 @@
+/*
+ * arena.c - the verification's arena (arena.h): blocks from 64 KiB,
+ * doubling up to 4 MiB, so that a small program's verification takes
+ * one small block and a walk to the 1M-instruction limit a few dozen
+ * large ones.  Blocks of 2 MiB and more are mapped apart and asked for
+ * as huge pages: a long walk's hundred megabytes would otherwise fault
+ * in 4 KiB at a time.
+ *
+ * Owns: arena_alloc(), arena_free_all().
+ */
+#include "verifier/arena.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#define ARENA_FIRST (64u << 10)
+#define ARENA_LAST (4u << 20)
+#define ARENA_MAPPED (2u << 20)   /* blocks this large are mmap()ed */
+#define ARENA_ALIGN 16
+
+struct arena_block {
+	struct arena_block *next;
+	size_t size;                 /* the whole block, this header too */
+	bool mapped;
+	/* the block's memory follows, from the next 16-byte boundary */
+};
+
+#define BLOCK_HEAD ((sizeof(struct arena_block) + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1))
+
+static struct arena_block *block_new(size_t size)
+{
+	struct arena_block *b;
+	bool mapped = size >= ARENA_MAPPED;
+	if (mapped) {
+		void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			return NULL;
+#ifdef MADV_HUGEPAGE
+		/* (a hint: without huge pages the block works the same) */
+		madvise(m, size, MADV_HUGEPAGE);
+#endif
+		b = m;
+	} else if (!(b = malloc(size))) {
+		return NULL;
+	}
+	b->size = size;
+	b->mapped = mapped;
+	return b;
+}
+
+void *arena_alloc(struct arena *a, size_t size)
+{
+	size = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	if ((size_t)(a->end - a->at) < size) {
+		size_t want = a->next_size ? a->next_size : ARENA_FIRST;
+		while (want - BLOCK_HEAD < size)
+			want *= 2;
+		struct arena_block *b = block_new(want);
+		if (!b)
+			return NULL;
+		b->next = a->blocks;
+		a->blocks = b;
+		a->at = (char *)b + BLOCK_HEAD;
+		a->end = (char *)b + want;
+		a->next_size = want < ARENA_LAST ? want * 2 : want;
+	}
+	void *p = a->at;
+	a->at += size;
+	return p;
+}
+
+void arena_free_all(struct arena *a)
+{
+	for (struct arena_block *b = a->blocks, *next; b; b = next) {
+		next = b->next;
+		if (b->mapped)
+			munmap(b, b->size);
+		else
+			free(b);
+	}
+	a->blocks = NULL;
+	a->at = a->end = NULL;
+	a->next_size = 0;
+}
