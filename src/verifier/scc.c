@@ -273,7 +273,7 @@ int scc_add_backedge(struct verifier_env *env, const struct explored *e, uint32_
 	else if (!(b = arena_alloc(&env->arena, sizeof *b)))
 		return reject(env, -ENOMEM, "out of memory");
 	memset(b, 0, sizeof *b);
-	if (hist_copy(env, &b->hist, &env->hist, NULL)) {
+	if (hist_copy_exact(env, &b->hist, &env->hist)) {
 		hist_free(env, &b->hist);
 		return reject(env, -ENOMEM, "out of memory");
 	}
