@@ -2,9 +2,11 @@
  * arena.c - the verification's arena (arena.h): blocks from 64 KiB,
  * doubling up to 4 MiB, so that a small program's verification takes
  * one small block and a walk to the 1M-instruction limit a few dozen
- * large ones.  Blocks of 2 MiB and more are mapped apart and asked for
- * as huge pages: a long walk's hundred megabytes would otherwise fault
- * in 4 KiB at a time.
+ * large ones.  Blocks of 2 MiB and more are mapped apart with their
+ * pages made at once (MAP_POPULATE): a long walk's hundred megabytes
+ * would otherwise fault in 4 KiB at a time.  Not as huge pages: on a
+ * machine whose memory is fragmented, the kernel compacts memory to
+ * make them, which took longer than the faults it saved.
  *
  * Owns: arena_alloc(), arena_free_all().
  */
@@ -34,13 +36,9 @@ static struct arena_block *block_new(size_t size)
 	struct arena_block *b;
 	bool mapped = size >= ARENA_MAPPED;
 	if (mapped) {
-		void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 		if (m == MAP_FAILED)
 			return NULL;
-#ifdef MADV_HUGEPAGE
-		/* (a hint: without huge pages the block works the same) */
-		madvise(m, size, MADV_HUGEPAGE);
-#endif
 		b = m;
 	} else if (!(b = malloc(size))) {
 		return NULL;
