@@ -99,6 +99,7 @@ struct miss_copy {
 	uint8_t reg_type;         /* the register's, or the spilled register's */
 	bool precise;
 	uint8_t curframe;         /* the state's */
+	bool slot_spill;          /* a byte of slot_type is SLOT_SPILL */
 };
 
 /* A stored state at a prune point.  The fields a comparison at a prune

@@ -498,8 +498,11 @@ static void note_miss(struct explored *e, uint32_t fi, uint32_t what)
 	e->miss_at = (uint8_t)what;
 	memset(c, 0, sizeof *c);
 	c->curframe = (uint8_t)e->st->curframe;
-	if (what >= MISS_SLOT0)
+	if (what >= MISS_SLOT0) {
 		memcpy(c->slot_type, of->stack[what - MISS_SLOT0].type, sizeof c->slot_type);
+		for (int b = 0; b < 8; b++)
+			c->slot_spill |= c->slot_type[b] == SLOT_SPILL;
+	}
 	/* a slot's spilled part is copied whatever its bytes: only read
 	 * where one of them says SLOT_SPILL */
 	c->reg_type = r->type;
@@ -540,12 +543,9 @@ static enum copy_result copied_slot_fails(const struct miss_copy *c, const struc
 {
 	bool exact = mode == EXACT;
 	bool ospill = false;
-	if (cs && !memcmp(c->slot_type, cs->type, sizeof c->slot_type)) {
+	if (cs && !memcmp(c->slot_type, cs->type, sizeof c->slot_type))
 		/* the same bytes (most often): only a spill is left to compare */
-		for (int b = 0; b < 8; b++)
-			ospill |= c->slot_type[b] == SLOT_SPILL;
-		return ospill ? copied_reg_fails(c, &cs->spilled, mode) : COPY_NOT_SURE;
-	}
+		return c->slot_spill ? copied_reg_fails(c, &cs->spilled, mode) : COPY_NOT_SURE;
 	for (int b = 0; b < 8; b++) {
 		uint8_t ot = c->slot_type[b];
 		uint8_t ct = cs ? cs->type[b] : SLOT_INVALID;
