@@ -15,12 +15,15 @@
 #include "bpfvm/maps.h"
 #include "bpfvm/object.h"
 #include "base/opts.h"
+#include "base/thread_block.h"
 #include "api/api.h"
 #include "helpers/helper_desc.h"
 #include "helpers/kfunc_desc.h"
 #include "interp/interp.h"
 #include "jit/jit.h"
 #include "progtypes/progtypes.h"
+
+_Static_assert(THREAD_BLOCK_RUN_STACK_BYTES == RUN_STACK_BYTES, "a thread block holds one run stack");
 
 /* The engines, by enum engine_id. */
 static const struct engine_ops *const engines[ENGINE_COUNT] = {
@@ -447,16 +450,16 @@ int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, st
 	 * programs only, never host data; the kernel leaks its own stack the
 	 * same way).  The unchecked JIT may keep a slot in a register instead
 	 * (translate.c, find_register_slots): such a slot reads 0 until
-	 * written. */
-	static __thread uint8_t thread_stack[RUN_STACK_BYTES] __attribute__((aligned(16)));
-	static __thread bool thread_stack_busy;
-	uint8_t nested_stack[thread_stack_busy ? RUN_STACK_BYTES : 1] __attribute__((aligned(16)));
-	uint8_t *stack = thread_stack;
-	bool owner = !thread_stack_busy;
+	 * written.  The thread's stack is in its block (base/thread_block.h);
+	 * a thread without one (out of memory) runs on a fresh one. */
+	struct thread_block *block = thread_block_self();
+	bool owner = block && !block->run_stack_busy;
+	uint8_t nested_stack[owner ? 1 : RUN_STACK_BYTES] __attribute__((aligned(16)));
+	uint8_t *stack = owner ? block->run_stack : nested_stack;
 	if (owner) {
-		thread_stack_busy = true;
+		block->run_stack_busy = true;
 		if (opts->mode == BPFVM_CHECKED)
-			memset(thread_stack, 0, sizeof thread_stack);
+			memset(stack, 0, RUN_STACK_BYTES);
 	} else {
 		memset(nested_stack, 0, sizeof nested_stack);
 		stack = nested_stack;
@@ -466,7 +469,7 @@ int program_run_hooked(const bpfvm_program *prog, const bpfvm_run_opts *opts, st
 	bpfvm_run_opts tail_opts;
 	int rc = run_follow(prog, &run, &tail_opts, r0, err);
 	if (owner)
-		thread_stack_busy = false;
+		block->run_stack_busy = false;
 	if (run.held_lock || run.reserved_count)
 		rc = run_release_leftovers(&run, rc, err);
 	return rc;

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/thread_block.h"
 #include "helpers/helper_desc.h"
 #include "helpers/helpers.h"
 #include "progtypes/progtypes.h"
@@ -89,15 +90,18 @@ static uint64_t h_get_prandom_u32(uint64_t a, uint64_t b, uint64_t c, uint64_t d
 {
 	UNUSED5(a, b, c, d, e);
 	(void)run;
-	static __thread uint64_t state;
-	if (!state && getrandom(&state, sizeof state, 0) != sizeof state)
-		state = clock_ns(CLOCK_MONOTONIC) | 1;
-	if (!state)
-		state = 1;
-	state ^= state << 13;
-	state ^= state >> 7;
-	state ^= state << 17;
-	return (uint32_t)(state >> 16);
+	/* the state is the thread's (base/thread_block.h); a thread without
+	 * a block (out of memory) draws from a local one */
+	struct thread_block *block = thread_block_self();
+	uint64_t fallback = 0, *state = block ? &block->prandom_state : &fallback;
+	if (!*state && getrandom(state, sizeof *state, 0) != sizeof *state)
+		*state = clock_ns(CLOCK_MONOTONIC) | 1;
+	if (!*state)
+		*state = 1;
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return (uint32_t)(*state >> 16);
 }
 
 static uint64_t h_get_smp_processor_id(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)

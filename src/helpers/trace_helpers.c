@@ -47,7 +47,7 @@
 static uint64_t h_get_func_ip(uint64_t ctx, uint64_t b, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
 {
 	(void)ctx; (void)b; (void)c; (void)d; (void)e; (void)run;
-	const struct trace_ctx *t = trace_ctx_current;
+	const struct trace_ctx *t = trace_ctx_current();
 	return t ? t->func_ip : 0;
 }
 
@@ -55,7 +55,7 @@ static uint64_t h_get_attach_cookie(uint64_t ctx, uint64_t b, uint64_t c, uint64
                                     bpfvm_run *run)
 {
 	(void)ctx; (void)b; (void)c; (void)d; (void)e; (void)run;
-	const struct trace_ctx *t = trace_ctx_current;
+	const struct trace_ctx *t = trace_ctx_current();
 	return t ? t->cookie : 0;
 }
 
@@ -63,7 +63,7 @@ static uint64_t h_get_attach_cookie(uint64_t ctx, uint64_t b, uint64_t c, uint64
  * context; NULL when there are none (a tracepoint's test run). */
 static const struct pt_regs *event_regs(bpfvm_run *run, const char *helper, uint64_t ctx, bool *at_entry)
 {
-	const struct trace_ctx *t = trace_ctx_current;
+	const struct trace_ctx *t = trace_ctx_current();
 	*at_entry = t && t->at_func_entry;
 	if (t)
 		return t->regs;
@@ -79,7 +79,7 @@ static const struct pt_regs *event_regs(bpfvm_run *run, const char *helper, uint
  * swapped it (trace_ctx.h). */
 static uint64_t return_at(uint64_t slot, uint64_t ret)
 {
-	const struct trace_ctx *t = trace_ctx_current;
+	const struct trace_ctx *t = trace_ctx_current();
 	return t && t->real_return ? t->real_return(slot, ret) : ret;
 }
 
@@ -262,7 +262,7 @@ static uint64_t send_signal(uint64_t sig, bool thread)
 		return (uint64_t)-EPERM;   /* never init, as the kernel */
 	if (sig > 64)
 		return (uint64_t)-EINVAL;   /* the kernel's valid_signal(): up to its _NSIG, 64 */
-	struct trace_ctx *t = trace_ctx_current;
+	struct trace_ctx *t = trace_ctx_current();
 	if (!t) {
 		struct trace_ctx now = { .signal = (int)sig, .signal_thread = thread };
 		return (uint64_t)(int64_t)trace_ctx_send_signal(&now);
@@ -293,7 +293,7 @@ static uint64_t h_send_signal_thread(uint64_t sig, uint64_t b, uint64_t c, uint6
 static uint64_t h_override_return(uint64_t ctx, uint64_t rc, uint64_t c, uint64_t d, uint64_t e, bpfvm_run *run)
 {
 	(void)ctx; (void)c; (void)d; (void)e; (void)run;
-	struct trace_ctx *t = trace_ctx_current;
+	struct trace_ctx *t = trace_ctx_current();
 	if (!t || !t->may_override)
 		return (uint64_t)-EINVAL;
 	t->override = true;

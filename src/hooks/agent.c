@@ -24,13 +24,11 @@
  *
  * Known limits: the program names sent are loaded in one instance, so
  * with several a program of the object the verifier refuses fails them
- * all (the tracer names it); injected by dlopen, the runtime's
- * thread-local state is allocated by glibc on a thread's first event:
- * function probes make it only outside signal handlers and count the
- * events they cannot serve meanwhile as misses (agent_attach.c), and so
- * do syscall hooks (made on a rewritten site's path or as a new thread
- * starts; from the SIGSYS handler, a miss); the
- * socket is the tracer's, in a directory only its user may enter.
+ * all (the tracer names it); the socket is the tracer's, in a directory
+ * only its user may enter.  (Injected by dlopen, threads that ran before
+ * are served from their first event, in a signal handler too: the
+ * runtime's per-thread state is no thread-local data glibc would
+ * allocate, but a block of its own: base/thread_block.h.)
  *
  * Owns: the session, the control thread, bpfvm_agent_start().
  */
@@ -251,7 +249,9 @@ static bool tracer_spoke(int fd, int ms)
 static void *control(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
-	agent_thread()->quiet = true;
+	struct agent_thread_state *self = agent_thread();
+	if (self)
+		self->quiet = true;
 	struct agent_ack a;
 	for (;;) {
 		if (agent_perf_active() && !tracer_spoke(fd, AGENT_PERF_INTERVAL_MS)) {
@@ -285,8 +285,9 @@ static int start_control(int fd)
 static int session(bool forked)
 {
 	double t0 = now_ms();
-	agent_thread_prepare();   /* preloaded: the main thread, before main */
-	struct agent_thread_state *self = agent_thread();
+	struct agent_thread_state *self = agent_thread(), none = { 0 };
+	if (!self)
+		self = &none;   /* out of memory: the session fails on its own */
 	bool was_quiet = self->quiet;
 	self->quiet = true;
 	int fd = connect_tracer(socket_path);
@@ -311,7 +312,9 @@ static int session(bool forked)
 static void *forked_session(void *unused)
 {
 	(void)unused;
-	agent_thread()->quiet = true;
+	struct agent_thread_state *self = agent_thread();
+	if (self)
+		self->quiet = true;
 	agent_perf_forward(-1);   /* the parent's records, copied by fork: its to send */
 	session(true);
 	return NULL;
@@ -361,8 +364,10 @@ int bpfvm_agent_start(const char *path)
 		return -EALREADY;
 	snprintf(socket_path, sizeof socket_path, "%s", path);
 	pthread_once(&atfork_once, register_atfork);
-	agent_tls_is_lazy();
-	agent_thread_prepare();   /* the injector's thread, in a plain call */
+	/* the hook runs' set-up (membarrier(2)'s registration takes
+	 * milliseconds) made here, while the injector waits, not between the
+	 * session's start and its hello */
+	agent_thread();
 	pthread_t t;
 	int rc = pthread_create(&t, NULL, injected_session, NULL);
 	if (rc)
@@ -379,7 +384,9 @@ static void report_before_exit(bool wait)
 {
 	int fd = session_fd;
 	if (fd >= 0 && session_attached) {
-		struct agent_thread_state *self = agent_thread();
+		struct agent_thread_state *self = agent_thread(), none = { 0 };
+		if (!self)
+			self = &none;
 		bool was_quiet = self->quiet;
 		self->quiet = true;   /* these syscalls are the agent's, not the process's */
 		agent_perf_forward(fd);

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "bpfvm/instance.h"
+#include "base/thread_block.h"
 #include "hooks/agent_proto.h"
 
 struct trace_ctx;
@@ -31,29 +32,27 @@ struct agent_thread_state {
 	 * socket, its set-up): syscall hooks do not report them, as the
 	 * kernel would not see an agent that is not there. */
 	bool quiet;
-	/* &trace_ctx_current of this thread (run/trace_ctx.h), set by
+	/* Where this thread's tracing context is (run/trace_ctx.h), set by
 	 * agent_thread(): an event sets the tracing context, and with it the
 	 * recursion guard (agent_attach.c), through it without another
-	 * thread-local lookup. */
+	 * lookup. */
 	struct trace_ctx **trace_slot;
 	/* The thread's registration for hook runs (hook_internal.h), made on
 	 * its first run: runs are made on it without a lookup. */
 	struct hook_thread *hook_thread;
 };
 
-/* The agent's only thread-local data, reached only through this call:
- * the agent is compiled with TLS descriptors (-mtls-dialect=gnu2), and
- * glibc before 2.40 does not keep the vector registers across a
- * descriptor's slow path (glibc bug 31372), which gcc assumes it does;
- * inside a call of its own no vector register is live. */
-struct agent_thread_state *agent_thread(void);
-
-/* The agent was injected (dlopen): threads' thread-local blocks are made
- * lazily, and function probes check first (agent_attach.c). */
-void agent_tls_is_lazy(void);
-/* Makes the calling thread's block now (not in a signal handler), and its
- * state for hook runs (bpfvm_hook_thread_prepare(), which allocates). */
-void agent_thread_prepare(void);
+/* The calling thread's state, in its thread block (base/thread_block.h:
+ * taken without malloc, so also in a signal handler, and for threads that
+ * ran before the agent was dlopen()ed); NULL only if the process is out
+ * of memory (an event is then a miss). */
+struct agent_thread_state *agent_thread_make(void);
+static inline __attribute__((always_inline)) struct agent_thread_state *agent_thread(void)
+{
+	struct thread_block *b = thread_block_current;
+	struct agent_thread_state *state = b ? (struct agent_thread_state *)b->agent : NULL;
+	return __builtin_expect(state && state->trace_slot, 1) ? state : agent_thread_make();
+}
 
 /* Where `uprobe/PATH:FUNC[+OFF]` lands in this process: PATH an absolute
  * path or a library name ("libc", "libc.so.6") matched against the

@@ -31,14 +31,13 @@
  * its hook, and the run it interrupted): an event whose thread is inside
  * no run (the chain empty, the usual case) needs no check, and one store
  * sets the guard and the tracing context together.  The chain's head is
- * thread-local (agent_thread() keeps where: the agent is compiled with
- * TLS descriptors, -mtls-dialect=gnu2: preloaded, it sits in the static
- * TLS block and its descriptor returns a constant offset; dlopen()ed,
- * glibc's dynamic descriptor finds the block through the thread's
- * vector, and allocates it on the thread's first event), nothing is
- * allocated and no atomic is taken on a run that is not a miss.  Runs are counted only when the tracer asks
- * (`bpfvm trace --stats`, AGENT_COUNT_RUNS), as the kernel counts
- * run_cnt only with bpf_stats_enabled.
+ * in the thread's block (base/thread_block.h, reached through one
+ * initial-exec thread-local pointer: a constant offset from the thread
+ * pointer, preloaded or dlopen()ed; agent_thread() keeps where), nothing
+ * is allocated and no atomic is taken on a run that is not a miss.  Runs
+ * are counted only when the tracer asks (`bpfvm trace --stats`,
+ * AGENT_COUNT_RUNS), as the kernel counts run_cnt only with
+ * bpf_stats_enabled.
  *
  * ksyscall: bpfvm's LINUX_HAS_SYSCALL_WRAPPER is 0 (src/loader/externs.c),
  * so BPF_KSYSCALL reads the arguments straight from the context's pt_regs
@@ -62,6 +61,7 @@
 #include <unistd.h>
 
 #include "bpfvm/hook.h"
+#include "base/thread_block.h"
 #include "hooks/agent.h"
 #include "hooks/hook_internal.h"
 #include "hooks/probe.h"
@@ -77,75 +77,21 @@
 #define MAX_USDT 64
 #define MAX_HOOKS (2 * MAX_SITES + 4 * SYS_NR_MAX + 4 + MAX_USDT)   /* every hook point the agent can make */
 
-static __thread struct agent_thread_state thread_state;
+_Static_assert(sizeof(struct agent_thread_state) <= THREAD_BLOCK_AGENT_BYTES, "the agent's state fits its thread block part");
 
-__attribute__((noinline)) struct agent_thread_state *agent_thread(void)
+/* A thread's first look at its state: its block taken (base/thread_block.h:
+ * no malloc, safe in the SIGSYS and SIGTRAP handlers, so a thread that ran
+ * before the agent was dlopen()ed is served from its first event), the
+ * tracing context's slot and the hook runs' state in it found once. */
+struct agent_thread_state *agent_thread_make(void)
 {
-	if (__builtin_expect(!thread_state.trace_slot, 0))
-		thread_state.trace_slot = &trace_ctx_current;
-	return &thread_state;
-}
-
-/* Injected by dlopen, the agent's thread-local block (its own, the
- * runtime's, the probe engine's shadow stacks: one block) is allocated by
- * glibc, with malloc, at a thread's first access: for threads that ran
- * before the agent came and for those started since.  That must not
- * happen in a signal handler (the int3 path), nor recurse (a probed
- * malloc).  So a function probe's event first asks thread_ready(): a
- * thread whose block was made is marked by a pthread key (its value
- * lives in the thread's descriptor: reading it allocates nothing); an
- * unmarked thread makes it at once on the trampoline and return paths
- * (plain calls at a function's edge), marked meanwhile by its
- * pthread_self() in preparing[], where an event nested in the making (its
- * malloc) finds it; on the int3 path, or nested, the event is a miss, with
- * no return handler call.  The thread the injector calls the agent in
- * (stopped under ptrace, as for its dlopen) makes its block there
- * (agent_thread_prepare()), so a process's main thread is ready from the
- * start.  Loaded at start, the block is static: no check. */
-static bool tls_lazy;
-static pthread_key_t tls_made_key;
-static _Atomic uintptr_t preparing[64];
-
-void agent_tls_is_lazy(void)
-{
-	if (!tls_lazy && pthread_key_create(&tls_made_key, NULL) == 0)
-		tls_lazy = true;
-}
-
-static __attribute__((noinline)) bool make_thread_block(void)
-{
-	uintptr_t self = (uintptr_t)pthread_self();
-	size_t n = sizeof preparing / sizeof preparing[0], slot;
-	for (slot = 0; slot < n; slot++)
-		if (atomic_load(&preparing[slot]) == self)
-			return false;   /* nested in this thread's own making */
-	for (slot = 0; slot < n; slot++) {
-		uintptr_t none = 0;
-		if (atomic_compare_exchange_strong(&preparing[slot], &none, self))
-			break;
-	}
-	if (slot == n)
-		return false;
-	struct agent_thread_state *state = agent_thread();   /* glibc makes the block */
-	state->hook_thread = hook_thread_self();             /* and the hook runs' state, allocated */
-	pthread_setspecific(tls_made_key, (void *)1);
-	atomic_store(&preparing[slot], 0);
-	return true;
-}
-
-void agent_thread_prepare(void)
-{
-	if (tls_lazy && !pthread_getspecific(tls_made_key))
-		make_thread_block();
-	else if (!tls_lazy)
-		agent_thread()->hook_thread = hook_thread_self();   /* a thread's first hook run would allocate it */
-}
-
-static inline bool thread_ready(bool in_signal_handler)
-{
-	if (__builtin_expect(!tls_lazy, 1) || pthread_getspecific(tls_made_key))
-		return true;
-	return !in_signal_handler && make_thread_block();
+	struct thread_block *b = thread_block_self();
+	if (!b)
+		return NULL;   /* out of memory: the event is a miss */
+	struct agent_thread_state *state = (struct agent_thread_state *)b->agent;
+	state->hook_thread = hook_thread_self();
+	state->trace_slot = &b->trace_ctx;
+	return state;
 }
 
 /* A hook point, with what its recursion guard counts (see the header). */
@@ -262,23 +208,11 @@ static inline __attribute__((always_inline)) void run_hook_as(struct agent_threa
 		trace_ctx_send_signal(tc);
 }
 
-static void run_hook(struct agent_hook *h, void *ctx, struct trace_ctx *tc)
-{
-	run_hook_as(agent_thread(), h, ctx, tc);
-}
-
-/* An entry on the int3 path runs in the SIGTRAP handler; while the probe
- * is being attached (not known yet) it may too. */
-static bool func_thread_ready(const struct func_site *f)
-{
-	const struct probe *p = f->probe;
-	return thread_ready(!p || probe_path(p) == PROBE_PATH_INT3);
-}
-
 static int on_func_entry(struct pt_regs *regs, void *user, uint64_t *override_rc)
 {
 	struct func_site *f = user;
-	if (__builtin_expect(tls_lazy, 0) && !func_thread_ready(f)) {
+	struct agent_thread_state *self = agent_thread();
+	if (__builtin_expect(!self, 0)) {   /* out of memory for the thread's state */
 		if (f->entry)
 			atomic_fetch_add_explicit(&f->entry->misses, 1, memory_order_relaxed);
 		if (f->ret)
@@ -289,7 +223,7 @@ static int on_func_entry(struct pt_regs *regs, void *user, uint64_t *override_rc
 		return 0;
 	struct trace_ctx tc = { .func_ip = f->addr, .regs = regs, .at_func_entry = !f->off, .may_override = !f->off,
 	                       .real_return = probe_real_return };
-	run_hook(f->entry, regs, &tc);
+	run_hook_as(self, f->entry, regs, &tc);
 	if (!tc.override)
 		return 0;
 	*override_rc = tc.override_value;
@@ -301,8 +235,9 @@ static void on_func_return(struct pt_regs *regs, void *user)
 	struct func_site *f = user;
 	if (!f->ret)   /* the entry's program is attached, the return's not yet */
 		return;
+	struct agent_thread_state *self = agent_thread();   /* its entry found it */
 	struct trace_ctx tc = { .func_ip = f->addr - f->off, .regs = regs, .real_return = probe_real_return };
-	run_hook(f->ret, regs, &tc);
+	run_hook_as(self, f->ret, regs, &tc);
 }
 
 /* A USDT site: rip is the site, as in a kernel uprobe there; the attach
@@ -313,13 +248,14 @@ static int on_usdt(struct pt_regs *regs, void *user, uint64_t *override_rc)
 	(void)override_rc;
 	if (!g->hook)
 		return 0;
-	if (!thread_ready(true)) {   /* a USDT site is an int3 */
+	struct agent_thread_state *self = agent_thread();
+	if (!self) {   /* out of memory for the thread's state */
 		atomic_fetch_add_explicit(&g->hook->misses, 1, memory_order_relaxed);
 		return 0;
 	}
 	struct trace_ctx tc = { .func_ip = regs->rip, .cookie = usdt_link_cookie(g->link, regs->rip), .regs = regs,
 	                       .real_return = probe_real_return };
-	run_hook(g->hook, regs, &tc);
+	run_hook_as(self, g->hook, regs, &tc);
 	return 0;
 }
 
@@ -335,14 +271,10 @@ static void ksyscall_regs(struct pt_regs *k, const struct pt_regs *r, const unsi
 	k->r9 = args[5];
 }
 
-/* A syscall event of a thread whose thread-local block is not made yet
- * (the agent injected): made on the rewritten path (a plain call, as a
- * trampoline's); from the SIGSYS handler, the event is a miss of every
- * hook it would run, counted without touching thread-local data. */
-static bool sys_thread_ready(long nr, bool enter)
+/* A syscall event of a thread without state (out of memory): a miss of
+ * every hook it would run. */
+static void sys_miss(long nr, bool enter)
 {
-	if (pthread_getspecific(tls_made_key) || (!syscall_trace_in_signal_handler() && make_thread_block()))
-		return true;
 	bool numbered = nr >= 0 && nr < SYS_NR_MAX;
 	struct agent_hook *hooks[4] = { enter ? sys->rawtp_enter : sys->rawtp_exit, enter ? sys->raw_enter : sys->raw_exit,
 		                        !numbered ? NULL : enter ? sys->tp_enter[nr] : sys->tp_exit[nr],
@@ -350,14 +282,13 @@ static bool sys_thread_ready(long nr, bool enter)
 	for (size_t i = 0; i < 4; i++)
 		if (hooks[i])
 			atomic_fetch_add_explicit(&hooks[i]->misses, 1, memory_order_relaxed);
-	return false;
 }
 
 /* A thread made while syscalls are traced, before anything of its own. */
 static void on_sys_thread_start(void *word)
 {
 	(void)word;
-	agent_thread_prepare();
+	agent_thread();
 }
 
 /* The thread's agent_thread(), kept in its interceptor word (the
@@ -367,9 +298,10 @@ static inline struct agent_thread_state *sys_thread(void **word, long nr, bool e
 {
 	if (__builtin_expect(*word != NULL, 1))
 		return *word;
-	if (tls_lazy && !sys_thread_ready(nr, enter))
-		return NULL;
-	return *word = agent_thread();
+	struct agent_thread_state *self = agent_thread();
+	if (!self)
+		sys_miss(nr, enter);
+	return *word = self;
 }
 
 /* sys_enter's hooks other than raw_tracepoint's: the record a tracepoint

@@ -3,9 +3,9 @@
  * each, runs that combine their results, and attaching, detaching and
  * replacing programs while other threads run the hook.
  *
- * Owns: struct bpfvm_hook, its published list of links, the registry of
- * threads that run hooks, and the grace periods that free a list once no
- * thread can still be reading it.
+ * Owns: struct bpfvm_hook, its published list of links, each thread's
+ * state for hook runs (in its thread block), and the grace periods that
+ * free a list once no thread can still be reading it.
  *
  * The scheme (userspace RCU's "memb" flavour).  A hook's links are an
  * immutable array that writers replace with one atomic store.  Each
@@ -42,6 +42,7 @@
 #include "bpfvm/verifier.h"
 #include "api/api.h"
 #include "base/opts.h"
+#include "base/thread_block.h"
 #include "progtypes/progtypes.h"
 #include "hooks/hook_internal.h"
 
@@ -82,90 +83,59 @@ struct bpfvm_hook {
 	char name[64];
 };
 
-/* A thread that runs hooks.  Slots are never freed (a writer may be
- * reading one); a thread's slot is reused by a later thread once it ends:
- * not when its key's destructor runs (the thread may still make system
- * calls a syscall hook runs on, and a new thread taking the slot then
- * would run on the same state), but once its id is gone. */
+/* A thread that runs hooks: its part of the thread's block
+ * (base/thread_block.h), which is never unmapped (a writer may be reading
+ * it) and is taken by a later thread only once this one is gone (the
+ * thread may still make system calls a syscall hook runs on after its
+ * key's destructors).  Zero (epoch 0) until the thread's first run. */
 struct hook_thread {
 	_Atomic uint64_t epoch;       /* 0: in no hook run; else the epoch its outermost run entered in */
-	_Atomic pid_t owner;          /* the thread's id; 0: free */
-	atomic_bool exiting;          /* the owner's destructor ran: the slot is taken back once it is gone */
-	struct hook_thread *next;     /* in the registry */
 	struct run_direct direct;     /* the outermost run's programs run on it */
 };
+_Static_assert(sizeof(struct hook_thread) <= THREAD_BLOCK_HOOK_BYTES, "a hook thread fits its thread block part");
 
 static _Atomic uint64_t hook_epoch = 1;
-static _Atomic(struct hook_thread *) hook_threads;
 static _Atomic uint64_t next_link_id = 1;
 static _Atomic uint64_t next_link_stamp = 1;
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
-static pthread_key_t thread_exit_key;
-static bool thread_key_made;
 /* membarrier(2) could not be registered: runs fence themselves.  Set
  * before any run (pthread_once), then only read. */
 static atomic_bool runs_fence;
-static __thread struct hook_thread *hook_self;
 
 /* ---- threads and grace periods ----------------------------------------- */
 
-static void thread_exit(void *slot)
+static inline struct hook_thread *thread_of(struct thread_block *b)
 {
-	struct hook_thread *t = slot;
-	atomic_store_explicit(&t->exiting, true, memory_order_release);
+	return (struct hook_thread *)b->hook;
 }
 
-/* Takes t for the calling thread (me) if it is free, or if its owner
- * exited and is gone (one taker wins the compare-and-swap). */
-static bool slot_take(struct hook_thread *t, pid_t me)
+/* The calling thread's registration, NULL before its first run. */
+static inline struct hook_thread *hook_self(void)
 {
-	pid_t owner = 0;
-	if (atomic_compare_exchange_strong(&t->owner, &owner, me))
-		return true;
-	if (!atomic_load_explicit(&t->exiting, memory_order_acquire) ||
-	    syscall(SYS_tgkill, getpid(), owner, 0) == 0 || errno != ESRCH ||
-	    !atomic_compare_exchange_strong(&t->owner, &owner, me))
-		return false;
-	atomic_store_explicit(&t->exiting, false, memory_order_relaxed);
-	return true;
+	struct thread_block *b = thread_block_current;
+	return b && b->hook_ready ? thread_of(b) : NULL;
 }
 
 static void registry_init(void)
 {
-	/* without the key, slots of threads that end are just not reused */
-	thread_key_made = pthread_key_create(&thread_exit_key, thread_exit) == 0;
 	long rc = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);
 	if (rc != 0)
 		atomic_store_explicit(&runs_fence, true, memory_order_relaxed);
 }
 
+/* No malloc, no lock: the thread's block is a mapping of the pool's
+ * (base/thread_block.h), so in the trace agent a signal handler's first
+ * run on a thread may make it. */
 int bpfvm_hook_thread_prepare(bpfvm_error *err)
 {
-	if (hook_self)
+	struct thread_block *b = thread_block_self();
+	if (!b)
+		return error_set(err, -ENOMEM, -1, "hook run: out of memory registering a thread");
+	if (b->hook_ready)
 		return 0;
 	pthread_once(&registry_once, registry_init);
-	struct hook_thread *t;
-	pid_t me = gettid();
-	for (t = atomic_load_explicit(&hook_threads, memory_order_acquire); t; t = t->next)
-		if (slot_take(t, me))
-			break;
-	if (!t) {
-		t = aligned_alloc(64, (sizeof *t + 63) & ~(size_t)63);
-		if (!t)
-			return error_set(err, -ENOMEM, -1, "hook run: out of memory registering a thread");
-		atomic_init(&t->epoch, 0);
-		atomic_init(&t->owner, me);
-		atomic_init(&t->exiting, false);
-		pthread_mutex_lock(&registry_lock);
-		t->next = atomic_load_explicit(&hook_threads, memory_order_relaxed);
-		atomic_store_explicit(&hook_threads, t, memory_order_release);
-		pthread_mutex_unlock(&registry_lock);
-	}
-	run_direct_init(&t->direct);
-	if (thread_key_made)
-		pthread_setspecific(thread_exit_key, t);
-	hook_self = t;
+	run_direct_init(&thread_of(b)->direct);
+	b->hook_ready = true;
 	return 0;
 }
 
@@ -178,7 +148,8 @@ static void grace_period(void)
 	if (!atomic_load_explicit(&runs_fence, memory_order_relaxed) &&
 	    syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
 		atomic_store_explicit(&runs_fence, true, memory_order_relaxed);   /* cannot fail once registered */
-	for (struct hook_thread *t = atomic_load_explicit(&hook_threads, memory_order_acquire); t; t = t->next) {
+	for (struct thread_block *b = thread_block_first(); b; b = b->next) {
+		struct hook_thread *t = thread_of(b);   /* epoch 0 if the thread never ran a hook */
 		for (unsigned spins = 0;; spins++) {
 			uint64_t e = atomic_load_explicit(&t->epoch, memory_order_acquire);
 			if (e == 0 || e >= target)
@@ -458,7 +429,8 @@ static void publish(bpfvm_hook *h, struct hook_links *next)
 /* Waiting for runs from inside one on this thread would wait forever. */
 static int refuse_inside_run(const bpfvm_hook *h, const char *what, bpfvm_error *err)
 {
-	if (hook_self && atomic_load_explicit(&hook_self->epoch, memory_order_relaxed))
+	struct hook_thread *self = hook_self();
+	if (self && atomic_load_explicit(&self->epoch, memory_order_relaxed))
 		return error_set(err, -EDEADLK, -1, "%s on hook %s: called from inside a hook run on this thread, "
 		                 "which it would wait for", what, h->name);
 	return 0;
@@ -643,7 +615,7 @@ static __attribute__((noinline)) int run_unusual(struct hook_thread *self, bpfvm
 		return error_set(err, -EINVAL, -1, "bpfvm_hook_run: null argument");
 	if (!self) {
 		int rc = bpfvm_hook_thread_prepare(err);
-		return rc ? rc : hook_run_as(hook_self, hook, ctx, frame, result, err);
+		return rc ? rc : hook_run_as(hook_self(), hook, ctx, frame, result, err);
 	}
 	return run_nested(hook, ctx, frame, result, err);
 }
@@ -682,12 +654,12 @@ static inline __attribute__((always_inline)) int hook_run_as(struct hook_thread 
 
 int bpfvm_hook_run(bpfvm_hook *hook, void *ctx, uint64_t *result, bpfvm_error *err)
 {
-	return hook_run_as(hook_self, hook, ctx, NULL, result, err);
+	return hook_run_as(hook_self(), hook, ctx, NULL, result, err);
 }
 
 struct hook_thread *hook_thread_self(void)
 {
-	return bpfvm_hook_thread_prepare(NULL) ? NULL : hook_self;
+	return bpfvm_hook_thread_prepare(NULL) ? NULL : hook_self();
 }
 
 int hook_run_on(struct hook_thread *self, bpfvm_hook *hook, void *ctx, uint64_t *result)
@@ -703,5 +675,5 @@ int bpfvm_hook_run_xdp(bpfvm_hook *hook, struct xdp_md *ctx, void *frame, size_t
 		                 "null argument" : "the hook does not take XDP programs");
 	struct hook_state state = { .prog_type = BPF_PROG_TYPE_XDP, .frame = frame, .frame_len = frame_size,
 	                            .alloc_len = frame_size, .ctx = ctx, .ctx_len = sizeof *ctx };
-	return hook_run_as(hook_self, hook, ctx, &state, result, err);
+	return hook_run_as(hook_self(), hook, ctx, &state, result, err);
 }

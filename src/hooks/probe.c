@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/thread_block.h"
 #include "hooks/probe_internal.h"
 
 #define PROBE_MAX_SITES 4096
@@ -47,24 +48,36 @@ struct shadow_entry {
 	uint64_t probe_id;
 };
 
-static __thread struct {
+/* The thread's shadow stack, in its block (base/thread_block.h). */
+struct shadow_stack {
 	unsigned depth;
 	struct shadow_entry e[SHADOW_DEPTH];
-} shadow;
+};
+_Static_assert(sizeof(struct shadow_stack) <= THREAD_BLOCK_SHADOW_BYTES, "the shadow stack fits its thread block part");
+
+/* The calling thread's shadow stack, NULL if it has no block: made=true
+ * takes one (NULL only if out of memory). */
+static inline struct shadow_stack *shadow_of(bool made)
+{
+	struct thread_block *b = made ? thread_block_self() : thread_block_current;
+	return b ? (struct shadow_stack *)b->shadow : NULL;
+}
 
 unsigned probe_shadow_depth(void)
 {
-	return shadow.depth;
+	const struct shadow_stack *shadow = shadow_of(false);
+	return shadow ? shadow->depth : 0;
 }
 
 static uintptr_t displaced_origin(uintptr_t ip);
 
 uint64_t probe_real_return(uint64_t slot, uint64_t ret)
 {
-	if (ret == (uintptr_t)probe_return_trampoline)
-		for (unsigned i = shadow.depth; i-- > 0;)
-			if (shadow.e[i].slot == slot) {
-				ret = shadow.e[i].ret;
+	const struct shadow_stack *shadow = shadow_of(false);
+	if (ret == (uintptr_t)probe_return_trampoline && shadow)
+		for (unsigned i = shadow->depth; i-- > 0;)
+			if (shadow->e[i].slot == slot) {
+				ret = shadow->e[i].ret;
 				break;
 			}
 	return displaced_origin(ret);
@@ -72,26 +85,28 @@ uint64_t probe_real_return(uint64_t slot, uint64_t ret)
 
 /* Entries whose slot lies below sp (or at it, when at_or_below) belong
  * to frames that are gone (left by longjmp): the stack grows down. */
-static void shadow_drop_dead(uintptr_t sp, int at_or_below)
+static void shadow_drop_dead(struct shadow_stack *shadow, uintptr_t sp, int at_or_below)
 {
-	while (shadow.depth) {
-		uintptr_t slot = shadow.e[shadow.depth - 1].slot;
+	while (shadow->depth) {
+		uintptr_t slot = shadow->e[shadow->depth - 1].slot;
 		if (slot > sp || (slot == sp && !at_or_below))
 			break;
-		shadow.depth--;
+		shadow->depth--;
 	}
 }
 
 static void hook_return(struct probe_site *site, struct probe *p, struct pt_regs *regs)
 {
 	uintptr_t slot = regs->rsp;
-	shadow_drop_dead(slot, 1);
-	if (shadow.depth == SHADOW_DEPTH) {
+	struct shadow_stack *shadow = shadow_of(true);
+	if (shadow)
+		shadow_drop_dead(shadow, slot, 1);
+	if (!shadow || shadow->depth == SHADOW_DEPTH) {
 		atomic_fetch_add_explicit(&p->missed_returns, 1, memory_order_relaxed);
 		return;
 	}
-	shadow.e[shadow.depth] = (struct shadow_entry){ slot, *(uintptr_t *)slot, site, p->id };
-	shadow.depth++;
+	shadow->e[shadow->depth] = (struct shadow_entry){ slot, *(uintptr_t *)slot, site, p->id };
+	shadow->depth++;
 	*(uintptr_t *)slot = (uintptr_t)probe_return_trampoline;
 }
 
@@ -128,10 +143,12 @@ int probe_entry_dispatch(struct probe_site *site, struct pt_regs *regs, int path
 uintptr_t probe_return_dispatch(struct pt_regs *regs)
 {
 	uintptr_t slot = regs->rsp - 8;
-	shadow_drop_dead(slot, 0);
-	if (!shadow.depth || shadow.e[shadow.depth - 1].slot != slot)
+	struct shadow_stack *shadow = shadow_of(false);
+	if (shadow)
+		shadow_drop_dead(shadow, slot, 0);
+	if (!shadow || !shadow->depth || shadow->e[shadow->depth - 1].slot != slot)
 		fatal("bpfvm probe: a return through the return trampoline has no shadow stack entry\n");
-	struct shadow_entry e = shadow.e[--shadow.depth];
+	struct shadow_entry e = shadow->e[--shadow->depth];
 	regs->rip = e.ret;
 	atomic_fetch_add(&e.site->inside, 1);
 	struct probe *p = atomic_load(&e.site->current);

@@ -8,11 +8,13 @@
  * rbx 40, r11 48, r10 56, r9 64, r8 72, rax 80, rcx 88, rdx 96, rsi 104,
  * rdi 112, orig_rax 120, rip 128, cs 136, eflags 144, rsp 152, ss 160.
  *
- * Owns: sud_raw_syscall, sud_restore_rt, sud_raw_clone, sud_fast_entry(_lean).
+ * Owns: sud_raw_syscall, sud_restore_rt, sud_raw_clone, sud_fast_entry(_lean),
+ * sud_fast_sigreturn.
  */
 #define BLOCK_REGS 512
 #define PT_REGS_SIZE 168
 #define SUD_FRAME_ARGS 168           /* as syscall_sud.h */
+#define SUD_FRAME_XMM 224
 #define FAST_FRAME 232               /* SUD_FRAME_SIZE: struct sud_fast_frame (syscall_sud.h) */
 
 	.section .text.bpfvm_sud, "ax", @progbits
@@ -121,6 +123,7 @@ sud_raw_clone:
  * (popfq).  sud_fast_entry saves and restores both, for every other site. */
 #define SUD_FAST_REPORTED 1        /* sud_fast_enter's result bits, as syscall_sud.h */
 #define SUD_FAST_DONE 2
+#define SUD_FAST_SIGRETURN 4
 
 .macro FAST_SAVE_REGS
 	mov (%rsp), %rcx             /* rcx: return rip, as syscall sets it */
@@ -160,12 +163,15 @@ sud_raw_clone:
 .endm
 
 /* sud_fast_enter, the system call unless it was made already, then
- * sud_fast_exit if reported; r12 keeps sud_fast_enter's result. */
+ * sud_fast_exit if reported; r12 keeps sud_fast_enter's result.
+ * rt_sigreturn goes to sud_fast_sigreturn. */
 .macro FAST_CALL
 	cld
 	mov %rbx, %rdi
 	call sud_fast_enter
 	mov %eax, %r12d
+	test $SUD_FAST_SIGRETURN, %eax
+	jnz sud_fast_sigreturn
 	test $SUD_FAST_DONE, %eax
 	jnz 1f
 	mov 120(%rbx), %rax
@@ -209,6 +215,7 @@ sud_raw_clone:
 	.p2align 4
 sud_fast_entry_lean:
 	FAST_SAVE_REGS
+	movq $0, SUD_FRAME_XMM(%rbx)
 	FAST_CALL
 	FAST_RETURN
 	.size sud_fast_entry_lean, . - sud_fast_entry_lean
@@ -236,6 +243,7 @@ sud_fast_entry:
 	movaps %xmm13, 208(%rsp)
 	movaps %xmm14, 224(%rsp)
 	movaps %xmm15, 240(%rsp)
+	mov %rsp, SUD_FRAME_XMM(%rbx)
 	FAST_CALL
 	movaps 0(%rsp), %xmm0
 	movaps 16(%rsp), %xmm1
@@ -257,6 +265,17 @@ sud_fast_entry:
 	popfq
 	FAST_RETURN
 	.size sud_fast_entry, . - sud_fast_entry
+
+/* rt_sigreturn from a rewritten site (libc's restorer): the kernel takes
+ * the signal frame at the stack pointer, so it is made with the caller's
+ * own rsp (pt_regs' at rbx), from inside the range; it does not return. */
+	.type sud_fast_sigreturn, @function
+sud_fast_sigreturn:
+	mov 152(%rbx), %rsp
+	mov $15, %eax
+	syscall
+	hlt
+	.size sud_fast_sigreturn, . - sud_fast_sigreturn
 
 sud_code_end:
 	.section .note.GNU-stack, "", @progbits

@@ -100,8 +100,9 @@ static bool read_encoded(const uint8_t **p, uint8_t enc, uintptr_t datarel, uint
 }
 
 /* The FDE pointer encoding of the CIE at cie ('R' of a "z" augmentation;
- * absptr without one).  False for a CIE this reader does not handle. */
-static bool cie_fde_encoding(const uint8_t *cie, uint8_t *enc)
+ * absptr without one), and whether its FDEs are signal frames ('S').
+ * False for a CIE this reader does not handle. */
+static bool cie_fde_encoding(const uint8_t *cie, uint8_t *enc, bool *signal_frame)
 {
 	uint32_t len;
 	memcpy(&len, cie, 4);
@@ -120,6 +121,7 @@ static bool cie_fde_encoding(const uint8_t *cie, uint8_t *enc)
 	else
 		read_uleb(&p);             /* return address register */
 	*enc = 0;
+	*signal_frame = false;
 	if (aug[0] != 'z')
 		return aug[0] == 0;
 	read_uleb(&p);                     /* augmentation data length */
@@ -133,13 +135,17 @@ static bool cie_fde_encoding(const uint8_t *cie, uint8_t *enc)
 				return false;
 		} else if (*a == 'L')
 			p++;
-		else if (*a != 'S' && *a != 'B')
+		else if (*a == 'S')
+			*signal_frame = true;
+		else if (*a != 'B')
 			return false;
 	}
 	return true;
 }
 
-/* The code range an FDE covers. */
+/* The code range an FDE covers.  A signal frame's FDE (glibc's
+ * __restore_rt) starts one byte before its code, the last byte of the
+ * padding before it, so that an unwinder's lookup of pc - 1 finds it. */
 static bool fde_range(const uint8_t *fde, uintptr_t *begin, size_t *size)
 {
 	uint32_t len, cie_off;
@@ -148,14 +154,15 @@ static bool fde_range(const uint8_t *fde, uintptr_t *begin, size_t *size)
 	if (len == 0xffffffffu || len < 8 || cie_off == 0)
 		return false;
 	uint8_t enc;
-	if (!cie_fde_encoding(fde + 4 - cie_off, &enc))
+	bool signal_frame;
+	if (!cie_fde_encoding(fde + 4 - cie_off, &enc, &signal_frame))
 		return false;
 	const uint8_t *p = fde + 8;
 	uint64_t b, r;
-	if (!read_encoded(&p, enc, 0, &b) || !read_encoded(&p, enc & 0x0f, 0, &r))
+	if (!read_encoded(&p, enc, 0, &b) || !read_encoded(&p, enc & 0x0f, 0, &r) || (signal_frame && r < 1))
 		return false;
-	*begin = (uintptr_t)b;
-	*size = (size_t)r;
+	*begin = (uintptr_t)b + signal_frame;
+	*size = (size_t)r - signal_frame;
 	return true;
 }
 
@@ -210,7 +217,20 @@ bool sud_code_function(uintptr_t pc, uintptr_t *start, size_t *size)
 		else
 			hi = mid;
 	}
-	return fde_range(table_fde(&t, lo), start, size) && pc >= *start && pc < *start + *size;
+	if (!fde_range(table_fde(&t, lo), start, size) || pc < *start)
+		return false;
+	if (pc < *start + *size)
+		return true;
+	/* glibc's clone and clone3 end their unwind information just before
+	 * the syscall (the child has none): a syscall right at an FDE's end
+	 * belongs to it, up to the next FDE (so the code after it is
+	 * decoded with the function, its branches checked) */
+	const uint8_t *b = (const uint8_t *)pc;
+	uintptr_t next = lo + 1 < t.count ? table_location(&t, lo + 1) : pc + 2;
+	if (pc != *start + *size || b[0] != 0x0f || b[1] != 0x05 || next < pc + 2 || next > pc + 64)
+		return false;
+	*size = next - *start;
+	return true;
 }
 
 bool sud_code_each_function(uintptr_t pc, void (*each)(uintptr_t begin, size_t size, void *arg), void *arg)

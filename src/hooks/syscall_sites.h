@@ -22,7 +22,9 @@
 #include <stdint.h>
 
 /* The FDE covering pc: its code range [*start, *start + *size).  False
- * when pc's object has no usable .eh_frame_hdr or no FDE covers pc. */
+ * when pc's object has no usable .eh_frame_hdr or no FDE covers pc; a
+ * syscall instruction just past an FDE's end (glibc's clone, clone3) is
+ * that FDE's, extended to the next FDE (at most 64 bytes). */
 bool sud_code_function(uintptr_t pc, uintptr_t *start, size_t *size);
 
 /* Calls each(begin, size, arg) for every FDE of the object holding pc, in

@@ -29,7 +29,9 @@ struct sud_child_block {
 	struct pt_regs regs;        /* offset SUD_BLOCK_REGS */
 	uint64_t sigmask;           /* restored by sud_child_entry */
 	long nr;
-	unsigned long args[6];
+	unsigned long args[6];      /* as the caller passed them: reported as sys_exit's */
+	unsigned long flags;        /* the clone flags performed */
+	uintptr_t parent_tp;        /* the parent thread's pointer: a child without CLONE_SETTLS shares it */
 } __attribute__((aligned(64)));
 #define SUD_BLOCK_REGS 512
 long sud_raw_clone(long nr, const unsigned long args[6], struct sud_child_block *block);
@@ -41,21 +43,33 @@ void sud_child_entry(struct sud_child_block *block);
  * syscall's arguments as an array in a struct sud_fast_frame, calls
  * sud_fast_enter, makes the system call itself unless that made it
  * (SUD_FAST_DONE, result in regs.rax), puts the result in regs.rax and
- * calls sud_fast_exit if the call was reported (SUD_FAST_REPORTED). */
+ * calls sud_fast_exit if the call was reported (SUD_FAST_REPORTED).
+ * SUD_FAST_SIGRETURN: rt_sigreturn, made on the caller's own rsp (it
+ * takes the stack as a signal frame), never returning. */
 #define SUD_FAST_REPORTED 1
 #define SUD_FAST_DONE 2
+#define SUD_FAST_SIGRETURN 4
 struct sud_fast_frame {
 	struct pt_regs regs;         /* offset 0 */
 	unsigned long args[6];       /* offset SUD_FRAME_ARGS, in the syscall's order */
 	void *self;                  /* the thread's state, from sud_fast_enter to sud_fast_exit */
-	unsigned long pad;           /* the frame is a multiple of 16 bytes */
+	const unsigned char *xmm;    /* offset SUD_FRAME_XMM: xmm0-15 as the full entry saved them; NULL (lean) */
 };
 #define SUD_FRAME_ARGS 168
+#define SUD_FRAME_XMM 224
 #define SUD_FRAME_SIZE 232
 void sud_fast_entry(void);
 void sud_fast_entry_lean(void);
 unsigned sud_fast_enter(struct sud_fast_frame *frame);
 void sud_fast_exit(struct sud_fast_frame *frame);
+/* Whether the rewritten path serves every syscall itself, with no
+ * reliance on Syscall User Dispatch: false while it sends the ones that
+ * need a signal frame (rt_sigreturn, rt_sigaction, the clones) back to
+ * the site's own syscall instruction to trap.  Dispatch may go off only
+ * when true.  The fallback is off unless sud_fast_set_fallback(true)
+ * (tests comparing both paths). */
+bool sud_fast_fallback_free(void);
+void sud_fast_set_fallback(bool on);
 
 /* syscall_rewrite.c.  Called at start, before any site is rewritten:
  * registers for membarrier's SYNC_CORE (the breakpoint-first patch). */

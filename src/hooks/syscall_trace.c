@@ -29,15 +29,22 @@
  *   does): a child sharing the parent's stack would overwrite the
  *   parent's signal frame.
  *
- * The rewritten path learns the number only at run time: a syscall of
- * those above that needs the signal frame (rt_sigreturn, rt_sigaction,
- * the clones) is sent back from the stub to the site's own syscall
+ * The rewritten path learns the number only at run time, and serves
+ * these itself, with no reliance on dispatch (sud_fast_enter): its frame
+ * holds what the signal frame does (registers, xmm0-15 at a full entry's
+ * site; the FPU control words and the mask are the thread's own there),
+ * so a new thread's block is filled from it and the same rules apply;
+ * rt_sigreturn is made by the assembly on the caller's own rsp.  Its
+ * fallback (sud_fast_set_fallback, for tests) sends rt_sigreturn,
+ * rt_sigaction and the clones back to the site's own syscall
  * instruction, which traps.
  *
  * - SIGSYS must never be blocked: a dispatch trap while it is kills the
  *   process (the kernel resets a blocked forced signal to SIG_DFL).  So
  *   rt_sigprocmask never blocks it (the thread is shown the mask it
- *   asked for), and rt_sigaction drops it from every handler's mask; the
+ *   asked for), rt_sigaction drops it from every handler's mask, and
+ *   the calls that wait with a mask of their own (rt_sigsuspend, ppoll,
+ *   pselect6, epoll_pwait(2)) wait with it unblocked; the
  *   same for the request signal below, so that stop reaches every thread
  *   (one of that number from elsewhere is delivered even while the
  *   thread believes it blocked).
@@ -83,6 +90,9 @@
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
 
 #ifndef PR_SET_SYSCALL_USER_DISPATCH
 #define PR_SET_SYSCALL_USER_DISPATCH 59
@@ -261,13 +271,27 @@ static long thread_switch(struct sud_thread *self, bool on)
 
 /* A thread leaving by SYS_exit gives its slot back first: signals
  * blocked (it runs nothing more of its own) and dispatch off, so that the
- * kernel reads its selector no more, then the exit itself. */
+ * kernel reads its selector no more, then the exit itself.  Not a slot
+ * it only shares: a CLONE_VM child made without CLONE_SETTLS (posix_spawn's)
+ * has its parent's thread pointer, so its parent's slot. */
 static void exit_thread(struct sud_thread *self, const unsigned long a[6])
 {
-	uint64_t all = ~0ull;
+	static const uint64_t all = ~0ull;
+#if defined(__SANITIZE_ADDRESS__)
+	/* glibc gives a dead thread's stack to the next thread, whose first
+	 * syscalls, before the sanitizer knows it, would meet the marks of
+	 * the frames this one leaves: cleared first, while the slot is still
+	 * the thread's (the sanitizer's own syscalls, through rewritten sites,
+	 * would take another), unreported */
+	self->depth++;
+	__asan_handle_no_return();
+	self->depth--;
+#endif
 	raw4(SYS_rt_sigprocmask, SIG_BLOCK, (unsigned long)&all, 0, sizeof all);
-	thread_switch(self, false);
-	atomic_store_explicit(&self->owner, SLOT_FREED, memory_order_release);
+	if (self->tid == (pid_t)raw0(SYS_gettid)) {
+		thread_switch(self, false);
+		atomic_store_explicit(&self->owner, SLOT_FREED, memory_order_release);
+	}
 	sud_raw_syscall(SYS_exit, a);
 }
 
@@ -431,15 +455,63 @@ static long sigaction_keeping_sigsys(const unsigned long a[6])
 	return sud_raw_syscall(SYS_rt_sigaction, b);
 }
 
+/* rt_sigaction on either path: SIGSYS's and the request's virtualised.
+ * A child sharing its parent's memory and slot (posix_spawn's, which sets
+ * every handled signal to SIG_DFL before its exec) has actions of its
+ * own: what it sets is not the parent's kept action. */
+static long perform_sigaction(struct sud_thread *self, const unsigned long a[6])
+{
+	struct kernel_sigaction *kept = a[0] == SIGSYS ? &sud.chained
+				      : a[0] == SUD_REQUEST_SIGNAL ? &request_previous : NULL, own;
+	if (!kept)
+		return sigaction_keeping_sigsys(a);
+	if (self && self->tid != (pid_t)raw0(SYS_gettid)) {
+		own = *kept;
+		kept = &own;
+	}
+	return virtual_sigsys_action(a, kept);
+}
+
+/* The syscalls that wait with a signal mask of their own (rt_sigsuspend,
+ * ppoll, pselect6, epoll_pwait(2)): it does not block KEPT_UNBLOCKED
+ * either, or a dispatch trap in a signal handler run meanwhile would kill
+ * and a stop's request would wait for the end of the wait. */
+static long perform_waiting(long nr, const unsigned long a[6])
+{
+	unsigned long b[6], pselect_data[2], *set_arg;
+	uint64_t mask;
+	memcpy(b, a, sizeof b);
+	if (nr == SYS_pselect6) {
+		if (!a[5])
+			return sud_raw_syscall(nr, a);
+		memcpy(pselect_data, (const void *)a[5], sizeof pselect_data);   /* {sigset pointer, size} */
+		b[5] = (unsigned long)pselect_data;
+		set_arg = pselect_data;
+	} else {
+		set_arg = &b[nr == SYS_rt_sigsuspend ? 0 : nr == SYS_ppoll ? 3 : 4];
+	}
+	if (*set_arg && set_arg[1] == sizeof mask) {
+		memcpy(&mask, (const void *)*set_arg, sizeof mask);
+		mask &= ~KEPT_UNBLOCKED;
+		*set_arg = (unsigned long)&mask;
+	}
+	return sud_raw_syscall(nr, b);
+}
+
 /* Performs a syscall that needs no signal frame, on either path. */
 static long perform(struct sud_thread *self, long nr, const unsigned long a[6])
 {
-	if (nr == SYS_rt_sigprocmask)
+	switch (nr) {
+	case SYS_rt_sigprocmask:
 		return sigprocmask_keeping_sigsys(self, a);
-	if (nr == SYS_exit)
+	case SYS_exit:
 		exit_thread(self, a);
-	if (nr == SYS_rt_sigaction)
-		return sigaction_keeping_sigsys(a);
+		break;
+	case SYS_rt_sigaction:
+		return perform_sigaction(self, a);
+	case SYS_rt_sigsuspend: case SYS_ppoll: case SYS_pselect6: case SYS_epoll_pwait: case SYS_epoll_pwait2:
+		return perform_waiting(nr, a);
+	}
 	return sud_raw_syscall(nr, a);
 }
 
@@ -449,26 +521,66 @@ static struct sud_child_block *child_block_at(unsigned long stack_top)
 	return (struct sud_child_block *)((stack_top - sizeof(struct sud_child_block)) & ~63ul);
 }
 
-static long clone_with_stack(long nr, const unsigned long a[6], unsigned long stack_top, const ucontext_t *uc,
-			     const struct pt_regs *regs)
+/* Where a clone was made: its registers and arguments, and the SIGSYS
+ * frame (uc) or the rewritten path's (fast), for the FPU state and mask. */
+struct clone_origin {
+	const struct pt_regs *regs;
+	const unsigned long *args;   /* as the caller passed them */
+	const ucontext_t *uc;
+	const struct sud_fast_frame *fast;
+};
+
+static void child_state_from(struct sud_child_block *b, const struct clone_origin *o)
+{
+	if (o->uc) {
+		memcpy(b->fxsave, o->uc->uc_mcontext.fpregs, sizeof b->fxsave);
+		memcpy(&b->sigmask, &o->uc->uc_sigmask, sizeof b->sigmask);
+	} else {
+		/* the x87 and SSE control words as the caller left them (C
+		 * changes neither); xmm0-15 as the full entry saved them (a
+		 * lean site's function uses none, and they are the caller's
+		 * to save across a call) */
+		__asm__ volatile("fxsave64 %0" : "=m"(*(unsigned char(*)[sizeof b->fxsave])b->fxsave));
+		if (o->fast->xmm)
+			memcpy(b->fxsave + 160, o->fast->xmm, 256);
+		raw4(SYS_rt_sigprocmask, SIG_BLOCK, 0, (unsigned long)&b->sigmask, sizeof b->sigmask);
+	}
+	b->regs = *o->regs;
+}
+
+/* Any clone with a new stack (a thread, posix_spawn's child, even one
+ * without CLONE_VM): the child must not return through the parent's
+ * frames, so it starts in sud_raw_clone's child path. */
+static long clone_with_stack(long nr, const unsigned long a[6], unsigned long flags, unsigned long stack_top,
+			     const struct clone_origin *o)
 {
 	struct sud_child_block *b = child_block_at(stack_top);
-	memcpy(b->fxsave, uc->uc_mcontext.fpregs, sizeof b->fxsave);
-	b->regs = *regs;
+	child_state_from(b, o);
 	b->regs.rsp = stack_top;
-	memcpy(&b->sigmask, &uc->uc_sigmask, sizeof b->sigmask);
 	b->nr = nr;
-	memcpy(b->args, a, sizeof b->args);
+	memcpy(b->args, o->args, sizeof b->args);
+	b->flags = flags;
+	b->parent_tp = thread_pointer();
 	return sud_raw_clone(nr, a, b);
 }
 
-/* fork, vfork, clone, clone3. */
-static long perform_clone(struct sud_thread *self, long nr, const unsigned long args[6], const ucontext_t *uc,
-			  const struct pt_regs *regs)
+/* The child of a fork, its one thread, keeps the parent thread's slot
+ * (under its own thread id) and switches dispatch on for itself (the
+ * kernel does not carry it over fork). */
+static void fork_child_switch_on(struct sud_thread *self)
+{
+	if (self)
+		self->tid = (pid_t)raw0(SYS_gettid);
+	thread_switch(self, true);
+	sud_rewrite_after_fork();
+}
+
+/* fork, vfork, clone, clone3, on either path. */
+static long perform_clone(struct sud_thread *self, long nr, const struct clone_origin *o)
 {
 	unsigned long a[6], flags = 0, stack_top = 0;
 	struct clone_args ca = {0};
-	memcpy(a, args, sizeof a);
+	memcpy(a, o->args, sizeof a);
 	if (nr == SYS_vfork) {
 		nr = SYS_fork;
 	} else if (nr == SYS_clone) {
@@ -487,21 +599,26 @@ static long perform_clone(struct sud_thread *self, long nr, const unsigned long 
 		else
 			ca.flags = flags;
 	}
-	if (flags & CLONE_VM)
-		return clone_with_stack(nr, a, stack_top, uc, regs);
+	if (stack_top)
+		return clone_with_stack(nr, a, flags, stack_top, o);
 	long ret = sud_raw_syscall(nr, a);
-	if (ret == 0) {
-		thread_switch(self, true);   /* the child: its one thread keeps the parent thread's slot */
-		sud_rewrite_after_fork();
-	}
+	if (ret == 0)
+		fork_child_switch_on(self);
 	return ret;
 }
 
+/* A slot found by the new thread's pointer is reset: one left by a
+ * thread of a fork()ed parent may carry it.  Not its parent's, which a
+ * CLONE_VM child without CLONE_SETTLS shares (posix_spawn's, while the
+ * parent waits for its exec). */
 void sud_child_entry(struct sud_child_block *b)
 {
 	struct sud_thread *self = thread_slot();
-	if (self)
-		slot_reset(self);   /* a slot left by a thread of a fork()ed parent may carry its pointer */
+	bool shares_parent_slot = (b->flags & CLONE_VM) && thread_pointer() == b->parent_tp;
+	if (self && !shares_parent_slot)
+		slot_reset(self);
+	if (!(b->flags & CLONE_VM))
+		sud_rewrite_after_fork();
 	thread_switch(self, true);
 	if (self && reporting(self)) {
 		self->depth++;
@@ -521,10 +638,23 @@ static bool is_clone(long nr)
 	return nr == SYS_clone || nr == SYS_clone3 || nr == SYS_fork || nr == SYS_vfork;
 }
 
-/* Syscalls the rewritten path must not take: they need the SIGSYS frame. */
+/* Syscalls the SIGSYS path performs from its signal frame; the
+ * rewritten path's fallback (sud_fast_set_fallback) sends them there. */
 static bool needs_signal_frame(long nr)
 {
 	return is_clone(nr) || nr == SYS_rt_sigreturn || nr == SYS_rt_sigaction;
+}
+
+static _Atomic bool fast_fallback;
+
+bool sud_fast_fallback_free(void)
+{
+	return !atomic_load(&fast_fallback);
+}
+
+void sud_fast_set_fallback(bool on)
+{
+	atomic_store(&fast_fallback, on);
 }
 
 /* ---- the SIGSYS handler ---- */
@@ -555,12 +685,14 @@ static long perform_interruptible(struct sud_thread *self, long nr, const unsign
 static long perform_trapped(struct sud_thread *self, long nr, const unsigned long a[6], ucontext_t *uc,
 			    const struct pt_regs *regs)
 {
-	if (nr == SYS_rt_sigaction && a[0] == SIGSYS)
-		return virtual_sigsys_action(a, &sud.chained);
-	if (nr == SYS_rt_sigaction && a[0] == SUD_REQUEST_SIGNAL)
-		return virtual_sigsys_action(a, &request_previous);
-	if (is_clone(nr))
-		return perform_clone(self, nr, a, uc, regs);
+	if (nr == SYS_rt_sigaction)
+		return perform_sigaction(self, a);
+	if (is_clone(nr)) {
+		struct clone_origin o = {.regs = regs, .args = a, .uc = uc};
+		long ret = perform_clone(self, nr, &o);
+		self->selector = SUD_SELECTOR_ALLOW;   /* the handler's; a child sharing the slot left it BLOCK */
+		return ret;
+	}
 	if (nr == SYS_rt_sigprocmask)
 		return sigprocmask_in_frame(self, a, uc);
 	return perform_interruptible(self, nr, a, uc);
@@ -578,6 +710,16 @@ static void dispatch_trap(struct sud_thread *self, const siginfo_t *info, uconte
 		atomic_fetch_add_explicit(&sud.sud_calls, 1, memory_order_relaxed);
 		report_enter_of(self, nr, a, &regs);
 	}
+	/* The site is rewritten before the call is made: exit and a
+	 * successful execve do not come back, and a fork's child inherits it.
+	 * Not one whose calls the rewritten path's fallback would send back
+	 * here.  The rewriter's own syscalls (mprotect, membarrier, through
+	 * sites rewritten already) are not the target's: not reported. */
+	if (report && sud.rewrite && !(needs_signal_frame(nr) && atomic_load(&fast_fallback))) {
+		self->depth++;
+		sud_rewrite_site((uintptr_t)g[REG_RIP]);
+		self->depth--;
+	}
 	if (nr == SYS_rt_sigreturn) {
 		g[REG_RIP] = (greg_t)sud_restore_rt;
 		return;
@@ -588,8 +730,6 @@ static void dispatch_trap(struct sud_thread *self, const siginfo_t *info, uconte
 		regs.rax = (unsigned long)ret;
 		report_exit_of(self, nr, a, &regs, ret);
 	}
-	if (report && sud.rewrite && !needs_signal_frame(nr))
-		sud_rewrite_site((uintptr_t)g[REG_RIP]);
 }
 
 /* Its syscalls are all made from inside the range (thread_switch, the
@@ -645,6 +785,43 @@ bool syscall_trace_in_signal_handler(void)
 /* syscall_entry.S builds the frame with these offsets (FAST_FRAME). */
 _Static_assert(offsetof(struct sud_fast_frame, args) == SUD_FRAME_ARGS, "sud_fast_frame: args");
 _Static_assert(sizeof(struct sud_fast_frame) == SUD_FRAME_SIZE, "sud_fast_frame: size");
+_Static_assert(offsetof(struct sud_fast_frame, xmm) == SUD_FRAME_XMM, "sud_fast_frame: xmm");
+
+/* The syscalls the rewritten path performs in C (or, rt_sigreturn, in
+ * the assembly), not as a plain syscall: the SIGSYS path's special ones. */
+static bool fast_special(long nr)
+{
+	switch (nr) {
+	case SYS_rt_sigaction: case SYS_rt_sigprocmask: case SYS_rt_sigreturn: case SYS_exit:
+	case SYS_clone: case SYS_clone3: case SYS_fork: case SYS_vfork:
+	case SYS_rt_sigsuspend: case SYS_ppoll: case SYS_pselect6: case SYS_epoll_pwait: case SYS_epoll_pwait2:
+		return true;
+	}
+	return false;
+}
+
+/* A special syscall on the rewritten path, reported or not (self NULL:
+ * every slot taken): performed here, its result in regs.rax, as the
+ * SIGSYS path would (a new thread starts in sud_raw_clone's child path
+ * with the registers of the frame; a fork's child returns through here). */
+static unsigned fast_perform(struct sud_thread *self, long nr, struct sud_fast_frame *f)
+{
+	long ret;
+	if (nr == SYS_rt_sigreturn)
+		return SUD_FAST_SIGRETURN;
+	if (is_clone(nr)) {
+		struct clone_origin o = {.regs = &f->regs, .args = f->args, .fast = f};
+		ret = perform_clone(self, nr, &o);
+		if (ret == 0 && self && self->on)
+			self->selector = SUD_SELECTOR_BLOCK;   /* a fork's child, switched on */
+	} else if (self) {
+		ret = perform(self, nr, f->args);
+	} else {
+		ret = nr == SYS_rt_sigaction ? perform_sigaction(NULL, f->args) : sud_raw_syscall(nr, f->args);
+	}
+	f->regs.rax = (unsigned long)ret;
+	return SUD_FAST_DONE;
+}
 
 /* The thread's slot is found once, here, and kept in the frame for
  * sud_fast_exit. */
@@ -653,22 +830,18 @@ unsigned sud_fast_enter(struct sud_fast_frame *f)
 	struct sud_thread *self = thread_slot();
 	long nr = (long)f->regs.orig_rax;
 	unsigned how = 0;
+	bool special = fast_special(nr);
 	f->self = self;
-	if (__builtin_expect(needs_signal_frame(nr), 0)) {
+	if (__builtin_expect(special, 0) && atomic_load_explicit(&fast_fallback, memory_order_relaxed) &&
+	    needs_signal_frame(nr)) {
 		/* back to the site's own syscall instruction, with the number in
 		 * rax: it traps, and the SIGSYS path performs it */
 		f->regs.rax = (unsigned long)nr;
 		f->regs.rip -= 2;
 		return SUD_FAST_DONE;
 	}
-	if (__builtin_expect(!self, 0)) {   /* every slot taken: performed unreported */
-		if (nr == SYS_rt_sigprocmask || nr == SYS_rt_sigaction) {
-			f->regs.rax = (unsigned long)sud_raw_syscall(nr, f->args);
-			return SUD_FAST_DONE;
-		}
-		return 0;
-	}
-	if (atomic_load_explicit(&sud.active, memory_order_acquire) && self->depth == 0) {
+	if (__builtin_expect(self != NULL, 1) && atomic_load_explicit(&sud.active, memory_order_acquire) &&
+	    self->depth == 0) {
 		/* A plain increment, not a locked one (a locked add costs more
 		 * than the rest of this path): calls of several threads at once
 		 * may be counted as one. */
@@ -678,10 +851,8 @@ unsigned sud_fast_enter(struct sud_fast_frame *f)
 		report_enter_of(self, nr, f->args, &f->regs);
 		how |= SUD_FAST_REPORTED;
 	}
-	if (nr == SYS_rt_sigprocmask || nr == SYS_rt_sigaction || nr == SYS_exit) {
-		f->regs.rax = (unsigned long)perform(self, nr, f->args);
-		how |= SUD_FAST_DONE;
-	}
+	if (__builtin_expect(special, 0))
+		how |= fast_perform(self, nr, f);
 	return how;
 }
 

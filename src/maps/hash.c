@@ -73,6 +73,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "base/thread_block.h"
 #include "maps/map_internal.h"
 
 #define KMALLOC_MAX_SIZE (4u << 20)
@@ -543,12 +544,25 @@ static pthread_key_t spare_key;
 static bool spare_ready;    /* the key exists (set once, under spare_once) */
 static bool spare_closed;   /* atomic: the library is going away; no new spares */
 static pid_t spare_pid;     /* atomic: the process the registry belongs to; -1 while a fork child resets it */
-static __thread struct spare_table *tls_spares;
+
+/* The calling thread's table (kept in its block: base/thread_block.h), or NULL. */
+static inline struct spare_table *thread_spares(void)
+{
+	struct thread_block *b = thread_block_current;
+	return b ? b->hash_spares : NULL;
+}
+
+static void thread_spares_set(struct spare_table *t)
+{
+	struct thread_block *b = thread_block_self();
+	if (b)
+		b->hash_spares = t;
+}
 
 /* The calling thread's spare entry for m, or NULL. */
 static inline __attribute__((always_inline)) struct spare_entry *spare_entry_of(const bpfvm_map *m)
 {
-	struct spare_table *t = tls_spares;
+	struct spare_table *t = thread_spares();
 	if (!t)
 		return NULL;
 	struct spare_entry *en = &t->e[m->id & (SPARE_SLOTS - 1)];
@@ -624,8 +638,8 @@ static void spare_thread_exit(void *arg)
 	spare_return_table_locked(t);
 	spare_table_remove_locked(t);
 	pthread_mutex_unlock(&spare_mutex);
-	if (tls_spares == t)
-		tls_spares = NULL;
+	if (thread_spares() == t)
+		thread_spares_set(NULL);
 }
 
 /* exit(), or dlclose() of the library: the calling thread's spares go
@@ -641,9 +655,9 @@ __attribute__((destructor)) static void spare_unload(void)
 	spare_after_fork();
 	pthread_mutex_lock(&spare_mutex);
 	__atomic_store_n(&spare_closed, true, __ATOMIC_RELAXED);
-	struct spare_table *t = tls_spares;
+	struct spare_table *t = thread_spares();
 	if (t) {
-		tls_spares = NULL;
+		thread_spares_set(NULL);
 		spare_return_table_locked(t);
 		spare_table_remove_locked(t);
 	}
@@ -670,6 +684,8 @@ static void spare_setup(void)
  * registry (map destroy).  NULL if any of that is unavailable. */
 static struct spare_table *spare_table_new(void)
 {
+	if (!thread_block_self())
+		return NULL;
 	struct spare_table *t = mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (t == MAP_FAILED)
 		return NULL;
@@ -684,7 +700,7 @@ static struct spare_table *spare_table_new(void)
 	node->next = spare_nodes;
 	spare_nodes = node;
 	pthread_mutex_unlock(&spare_mutex);
-	tls_spares = t;
+	thread_spares_set(t);
 	return t;
 }
 
@@ -709,7 +725,7 @@ static uint32_t spare_take(bpfvm_map *m)
  * replacement needs no pool lock.  Called with no lock held. */
 static void spare_refill(bpfvm_map *m)
 {
-	struct spare_table *t = tls_spares;
+	struct spare_table *t = thread_spares();
 	unsigned slot = m->id & (SPARE_SLOTS - 1);
 	if (t && __atomic_load_n(&t->e[slot].map, __ATOMIC_RELAXED))
 		return;   /* this map's already, or another map's */

@@ -1,8 +1,9 @@
 /*
- * trace_ctx.c - the calling thread's tracing context (trace_ctx.h) and
- * the delivery of the signal a program asked for.
+ * trace_ctx.c - the delivery of the signal a program asked for at a live
+ * hook (trace_ctx.h).
  *
- * Owns: trace_ctx_current, trace_ctx_send_signal.
+ * Owns: trace_ctx_send_signal() (the context itself is in the thread's
+ * block: trace_ctx.h).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -11,8 +12,6 @@
 #include <unistd.h>
 
 #include "run/trace_ctx.h"
-
-__thread struct trace_ctx *trace_ctx_current;
 
 int trace_ctx_send_signal(struct trace_ctx *ctx)
 {

@@ -13,7 +13,8 @@
  * trace_ctx_leave() right after, then reads `override` and calls
  * trace_ctx_send_signal().  Runs nest (a hook run inside another's
  * helper): leaving gives the outer run its context back.  Nothing is
- * allocated: the thread-local pointer is the only state.  Outside a hook (test runs) it is NULL and
+ * allocated: a pointer in the thread's block (base/thread_block.h) is the
+ * only state.  Outside a hook (test runs) it is NULL and
  * the tracing helpers (src/helpers/trace_helpers.c) behave as the
  * kernel's do with no event behind them: bpf_get_func_ip and
  * bpf_get_attach_cookie give 0, bpf_override_return fails with -EINVAL,
@@ -26,6 +27,8 @@
 #include <linux/ptrace.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "base/thread_block.h"
 
 struct trace_ctx {
 	/* bpf_get_func_ip: the probed address (the function's, plus the
@@ -70,18 +73,33 @@ struct trace_ctx {
 };
 
 /* The calling thread's context while a hook runs its programs, else NULL. */
-extern __thread struct trace_ctx *trace_ctx_current;
+static inline struct trace_ctx *trace_ctx_current(void)
+{
+	struct thread_block *b = thread_block_current;
+	return b ? b->trace_ctx : NULL;
+}
+
+/* Where the calling thread's context is kept (NULL: the process is out
+ * of memory for a thread block, and the thread runs no hook). */
+static inline struct trace_ctx **trace_ctx_slot(void)
+{
+	struct thread_block *b = thread_block_self();
+	return b ? &b->trace_ctx : NULL;
+}
 
 static inline void trace_ctx_enter(struct trace_ctx *ctx)
 {
-	ctx->outer = trace_ctx_current;
-	trace_ctx_current = ctx;
+	struct trace_ctx **slot = trace_ctx_slot();
+	ctx->outer = slot ? *slot : NULL;
+	if (slot)
+		*slot = ctx;
 }
 
 static inline void trace_ctx_leave(void)
 {
-	struct trace_ctx *ctx = trace_ctx_current;
-	trace_ctx_current = ctx ? ctx->outer : NULL;
+	struct trace_ctx **slot = trace_ctx_slot();
+	if (slot && *slot)
+		*slot = (*slot)->outer;
 }
 
 /* Sends the signal a program asked for (to the calling thread or its

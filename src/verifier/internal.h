@@ -126,6 +126,7 @@ struct explored {
 	 * back through it when the walk ends) */
 	bool hist_kept;
 	bool hist_freed;          /* its history is gone: no walk back through it */
+	bool cleaned;             /* its dead stack slots were cleared (stack_live.c) */
 	struct explored *kept_next; /* env->kept: the list of those */
 };
 
@@ -177,6 +178,7 @@ struct verifier_env {
 	bool raw;                 /* BPFVM_PROG_TYPE_RAW */
 	struct cfg cfg;           /* subprograms, prune points, decoding */
 	struct liveness liveness;
+	struct stack_live *slive; /* stack slots' liveness (stack_live.c) */
 	uint32_t subprog_depth[CFG_MAX_SUBPROGS];  /* deepest stack byte used */
 	struct explored **explored;
 	struct explored *all;
@@ -462,6 +464,30 @@ int propagate_backedges(struct verifier_env *env, struct scc_instance *inst);
 /* Whether iterator slot old covers cur (their spilled parts). */
 bool iter_slots_covered(const struct vreg *old, const struct vreg *cur, bool exact);
 
+/* ---- stack slots' liveness (stack_live.c) -------------------------------- */
+
+struct stack_live;
+int stack_live_init(struct verifier_env *env);
+void stack_live_free(struct verifier_env *env);
+/* The walked state changed its call chain (a call, a return, a new path). */
+void stack_live_new_chain(struct verifier_env *env);
+/* Around each instruction checked: its whole-slot writes are collected
+ * between the two, and kept as what it writes on every path. */
+int stack_live_insn_start(struct verifier_env *env, const struct vstate *st, uint32_t pc);
+int stack_live_insn_end(struct verifier_env *env);
+/* The instruction at pc of st's chain may read slots `mask` of frame frameno. */
+int stack_live_read(struct verifier_env *env, const struct vstate *st, uint32_t frameno, uint32_t pc,
+                    uint64_t mask);
+/* The instruction being checked writes slots `mask` of frame frameno whole. */
+void stack_live_write(struct verifier_env *env, uint32_t frameno, uint64_t mask);
+/* The slots the stack bytes [lo, hi) (offsets from the frame pointer) touch. */
+uint64_t stack_live_range(int64_t lo, int64_t hi);
+/* A path ended or a subprogram returns: the flow of st's chains, deepest
+ * first, is brought up to date with what was recorded. */
+int stack_live_update(struct verifier_env *env, const struct vstate *st);
+/* The slots of frame frameno a state st at pc may still read. */
+uint64_t stack_live_slots(struct verifier_env *env, const struct vstate *st, uint32_t pc, uint32_t frameno);
+
 /* ---- loops as components of the control flow (scc.c) --------------------- */
 
 /* Numbers the loops of the program into env->scc. */
@@ -480,6 +506,9 @@ int scc_add_backedge(struct verifier_env *env, const struct explored *e, uint32_
  * through a loop that had paths pruned at a fixed point, or the walk
  * going on through e's loop has. */
 bool scc_incomplete(const struct verifier_env *env, const struct explored *e);
+/* Whether the walk going on through e's loop has paths pruned at a fixed
+ * point: e's future is not all walked (the kernel's incomplete_read_marks). */
+bool scc_walk_has_backedges(const struct verifier_env *env, const struct explored *e);
 /* Frees what the walks through loops hold outside the arena. */
 void scc_free(struct verifier_env *env);
 

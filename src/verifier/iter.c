@@ -93,6 +93,8 @@ static int iter_new(struct verifier_env *env, struct vstate *st, uint32_t pc, co
 	sl->spilled.iter_state = ITER_ACTIVE;
 	memset(sl->type, SLOT_ITER, 8);
 	st->refs[st->ref_count++] = (struct vref){ .id = sl->spilled.ref_id, .insn = pc };
+	/* the iterator's slots are made whole (stack_live.c) */
+	stack_live_write(env, r->frameno, stack_live_range(off, off + (int64_t)k->iter_size));
 	return 0;
 }
 
@@ -127,8 +129,14 @@ int iter_check_arg(struct verifier_env *env, struct vstate *st, uint32_t pc, con
 		return reject(env, -EINVAL, "expected an initialized iter_%s as arg #%d", k->iter_type, regno - 1);
 	ic->frameno = r->frameno;
 	ic->off = off;
-	if (k->flags & KF_ITER_DESTROY)
+	/* next and destroy read the iterator; destroy ends it (stack_live.c) */
+	uint64_t slots = stack_live_range(off, off + (int64_t)k->iter_size);
+	if ((rc = stack_live_read(env, st, r->frameno, pc, slots)))
+		return rc;
+	if (k->flags & KF_ITER_DESTROY) {
 		iter_destroy(st, sl);
+		stack_live_write(env, r->frameno, slots);
+	}
 	return 0;
 }
 

@@ -102,6 +102,10 @@ static int stack_write(struct verifier_env *env, struct vstate *st, uint32_t fra
 	int s = (-off - 1) / 8;
 	struct stack_slot *sl = &f->stack[s];
 	bool slot_start = off % 8 == 0;
+	/* only a whole slot written ends what was there before (the kernel's
+	 * rule: a narrower write leaves bytes a later read may see) */
+	if (slot_start && size == 8)
+		stack_live_write(env, frameno, 1ull << s);
 	if (value && value->type == REG_SCALAR && slot_start) {
 		spill(sl, value, size);
 		if (!value_fits(value, size))
@@ -305,6 +309,10 @@ int stack_range(struct verifier_env *env, struct vstate *st, const struct vreg *
 		stack_write_var(env, st, r->frameno, (int)lo, (int)hi);
 		return 0;
 	}
+	/* every slot the read may touch is live before it (stack_live.c) */
+	int rc = stack_live_read(env, st, r->frameno, env->cur.pc, stack_live_range(lo, hi));
+	if (rc)
+		return rc;
 	if (fixed && out && size <= 8)
 		return stack_read(env, st, r->frameno, (int)lo, size, out, sx);
 	/* variable offset or a helper's buffer: bytes never written read as

@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "base/thread_block.h"
 #include "verifier/scalar.h"
 
 #define LOW32 0xffffffffull
@@ -445,13 +446,14 @@ static bool sync_rounds(struct scalar *s)
 /* scalar_sync() is a function of the scalar alone, and a loop's walk
  * asks it the same question again and again (the same counter narrowed
  * by the same jump on path after path): its latest answers are kept, per
- * thread, in a table indexed by a hash of the question. */
+ * thread (in its block: base/thread_block.h), in a table indexed by a
+ * hash of the question. */
 #define SYNC_MEMOS 256
 struct sync_memo {
 	struct scalar in, out;
 	bool ok, used;
 };
-static _Thread_local struct sync_memo sync_memos[SYNC_MEMOS];
+_Static_assert(sizeof(struct sync_memo) * SYNC_MEMOS <= THREAD_BLOCK_MEMO_BYTES, "the memo fits its thread block part");
 
 static uint32_t scalar_hash(const struct scalar *s)
 {
@@ -469,7 +471,10 @@ bool scalar_sync(struct scalar *s)
 	s->var.value &= ~s->var.mask;
 	if (!s->var.mask)
 		return sync_const(s);
-	struct sync_memo *m = &sync_memos[scalar_hash(s)];
+	struct thread_block *b = thread_block_self();
+	if (!b)
+		return sync_rounds(s);
+	struct sync_memo *m = &((struct sync_memo *)b->memo)[scalar_hash(s)];
 	if (m->used && same_scalar(&m->in, s)) {
 		*s = m->out;
 		return m->ok;

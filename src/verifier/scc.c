@@ -4,8 +4,9 @@
  * graph, and the "visits" of those components during the walk.
  *
  * Owns: scc_compute(), scc_enter(), scc_exit(), scc_add_backedge(),
- * scc_incomplete(), scc_free().  The kernel's rule (compute_scc,
- * maybe_enter_scc, maybe_exit_scc, incomplete_read_marks): a state kept
+ * scc_incomplete(), scc_walk_has_backedges(), scc_free().  The kernel's
+ * rule (compute_scc, maybe_enter_scc, maybe_exit_scc,
+ * incomplete_read_marks): a state kept
  * inside a loop belongs to the visit of its call chain (the call sites
  * of its frames down to the outermost frame that is in a loop, and that
  * loop); the visit starts with the first state kept in it and ends when
@@ -290,6 +291,11 @@ bool scc_incomplete(const struct verifier_env *env, const struct explored *e)
 {
 	if (e->inst && e->inst->backedges)
 		return true;
+	return scc_walk_has_backedges(env, e);
+}
+
+bool scc_walk_has_backedges(const struct verifier_env *env, const struct explored *e)
+{
 	if (!env->visits_with_backedges)
 		return false;
 	struct scc_visit key;

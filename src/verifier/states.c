@@ -12,7 +12,8 @@
  * free_search_states(), widen_callback_return().  Comparison follows the
  * kernel's regsafe(): imprecise scalars (precision.c) match any number
  * once the stored state's paths are all walked, and its loop's walk has
- * no paths pruned at a fixed point (scc.c).
+ * no paths pruned at a fixed point (scc.c); such a state's dead stack
+ * slots (stack_live.c) are cleared once, before it is compared.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -417,10 +418,11 @@ static const struct vreg *slot_scalar(const struct stack_slot *sl, struct vreg *
  * compared as a number with what cur reads there (a number spilled whole
  * or plain bytes).  Bytes in the kernel's order, the slot's last byte
  * first.  EXACT wants the same kinds of bytes everywhere.  The kernel's
- * RANGE_WITHIN does too, but its states have their dead slots cleared by
- * its stack liveness, which bpfvm lacks: RANGE_WITHIN here is NOT_EXACT's
- * rule for bytes (the same kinds everywhere made for_each_bucket of the
- * loop suite walk 2 instructions more than the kernel). */
+ * RANGE_WITHIN does too; here it is NOT_EXACT's rule for bytes (the same
+ * kinds everywhere made for_each_bucket of the loop suite walk 2
+ * instructions more than the kernel, with the kernel's stack liveness,
+ * stack_live.c, as without).  Dead slots of a state whose paths are all
+ * walked were cleared before (clean_live_states). */
 static bool slot_covered(const struct stack_slot *os, const struct stack_slot *cs, struct idmap *m, enum cover mode)
 {
 	if (mode == EXACT && (!cs || memcmp(os->type, cs->type, sizeof os->type)))
@@ -916,6 +918,31 @@ static uint32_t miss_limit(bool loop_head, const struct explored *e)
 	return loop_head && e->branches ? 64 : 3;
 }
 
+/* The kernel's clean_live_states: the states kept at pc under st's calls
+ * whose every path is walked (and whose loop's walk has no path pruned
+ * against a state still being walked) have the stack slots no path from
+ * them reads cleared, once: never written, they cover anything. */
+static void clean_live_states(struct verifier_env *env, uint32_t pc, const struct vstate *st)
+{
+	for (struct explored *e = env->explored[pc]; e; e = e->next) {
+		if (e->branches || e->cleaned || !e->st || !same_callsites(e->st, st) ||
+		    scc_walk_has_backedges(env, e))
+			continue;
+		for (uint32_t fi = 0; fi <= e->st->curframe; fi++) {
+			struct vframe *f = e->st->frames[fi];
+			uint64_t live = stack_live_slots(env, e->st, pc, fi);
+			for (uint32_t s = 0; s < f->slots; s++)
+				if (!(live & (1ull << s))) {
+					memset(f->stack[s].type, SLOT_INVALID, sizeof f->stack[s].type);
+					mark_not_init(&f->stack[s].spilled);
+				}
+		}
+		e->cleaned = true;
+		/* the copy of where it last failed is of the state before */
+		e->miss_at = MISS_NONE;
+	}
+}
+
 /* 1: covered by a stored state (prune), 0: go on (stored), <0: error. */
 int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 {
@@ -927,6 +954,7 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 	struct loop_stats *l = loop_at(env, pc);
 	if (l)
 		l->visits++;
+	clean_live_states(env, pc, st);
 	const struct isa_op *op = env->cfg.ops[pc];
 	bool may_goto = op && op->format == FMT_MAY_GOTO;
 	bool helper_loop = isa_is_helper_call(&env->insns[pc]) &&

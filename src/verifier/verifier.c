@@ -156,6 +156,9 @@ static int check_exit(struct verifier_env *env, struct vstate *st, uint32_t *nex
 	}
 	uint32_t callsite = f->callsite;
 	int32_t cb = f->callback_helper;
+	/* what the callee read and wrote reaches its callers' chains */
+	if ((rc = stack_live_update(env, st)))
+		return rc;
 	free(st->frames[st->curframe]);
 	st->frames[st->curframe] = NULL;
 	st->curframe--;
@@ -292,6 +295,7 @@ static int check_insn(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 		/* the kernel allows calling subprograms with a lock held */
 		if ((rc = enter_frame(env, st, pc, target, -1)))
 			return rc;
+		stack_live_new_chain(env);
 		*next = target;
 		return 0;
 	}
@@ -414,6 +418,7 @@ static void free_env(struct verifier_env *env)
 	free(env->loops);
 	free(env->loop_of);
 	liveness_free(&env->liveness);
+	stack_live_free(env);
 	cfg_free(&env->cfg);
 }
 
@@ -591,6 +596,8 @@ static int prepare(struct verifier_env *env)
 	}
 	if ((rc = liveness_compute(&env->liveness, env->cfg.a, insns, verifier_insn_regs, env->opts->helpers, err)))
 		return rc;
+	if (stack_live_init(env))
+		return error_set(err, -ENOMEM, -1, "out of memory");
 	cfg_mark_prune_points(&env->cfg, is_loop_head_insn, env->opts->helpers);
 	if ((rc = scc_compute(env)))
 		return rc;
@@ -614,6 +621,7 @@ static int pop_pending(struct verifier_env *env, struct vstate **st, uint32_t *p
 	state_release(env, p.st);
 	*pc = p.pc;
 	env->parent = p.parent;
+	stack_live_new_chain(env);
 	if (rc)
 		return error_set(env->err, -ENOMEM, -1, "out of memory");
 	if (env->log_level >= 1)
@@ -666,7 +674,8 @@ static int step(struct verifier_env *env, struct vstate *st, uint32_t pc, uint32
 	bool path_end = false;
 	if (ISA_CLASS(env->insns[pc].opcode) == CLS_JMP || ISA_CLASS(env->insns[pc].opcode) == CLS_JMP32)
 		env->jmps++;
-	rc = check_insn(env, st, pc, next, &path_end);
+	if (!(rc = stack_live_insn_start(env, st, pc)) && !(rc = check_insn(env, st, pc, next, &path_end)))
+		rc = stack_live_insn_end(env);
 	if (rc) {
 		report(env, st, pc);
 		return rc;
@@ -696,6 +705,10 @@ static int walk(struct verifier_env *env)
 		if (rc == 0) {
 			pc = next;
 		} else if (rc == 1) {
+			/* what the path read and wrote reaches the flow before
+			 * the states it passed are compared again */
+			if ((rc = stack_live_update(env, st)))
+				break;
 			rc = pop_pending(env, &st, &pc);
 			if (rc <= 0)
 				break;

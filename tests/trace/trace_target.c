@@ -21,6 +21,14 @@
  *   trace_target usdt N     N hits of the USDT probe bpfvmtrace:step
  *                           (i, -3i, the short 7i), each printed
  *                           "step I A B"
+ *   trace_target special N  N rounds of the syscalls the interceptor
+ *                           treats specially: a thread (pthread_create),
+ *                           a fork(2), a vfork whose child's exec fails,
+ *                           sigaction of SIGSYS and a raise of it (its
+ *                           own handler runs), everything blocked
+ *                           around a getppid (SIGSYS still unblocked), a
+ *                           SIGUSR1 handler returning; then prints
+ *                           "special N" (exits 3 if a check failed)
  *   trace_target serve      prints "ready PID", then reads commands from
  *                           stdin: "go N" (N calls of each, then "done"),
  *                           "tgo N" (the same in each of 4 new threads),
@@ -176,6 +184,62 @@ static void *worker(void *unused)
 	return NULL;
 }
 
+/* ---- `special`: each round's syscalls (see the header) ---- */
+
+static volatile sig_atomic_t special_handled;
+static void special_handler(int sig) { (void)sig; special_handled++; }
+static void *special_thread(void *unused) { getppid(); return unused; }
+
+static int sigsys_really_blocked(void)
+{
+	char line[256];
+	unsigned long long blocked = 0;
+	FILE *f = fopen("/proc/thread-self/status", "r");
+	if (!f)
+		return 1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "SigBlk: %llx", &blocked) == 1)
+			break;
+	fclose(f);
+	return (blocked >> (SIGSYS - 1)) & 1;
+}
+
+static int special_round(void)
+{
+	int bad = 0, status;
+	pthread_t t;
+	bad |= pthread_create(&t, NULL, special_thread, NULL) || pthread_join(t, NULL);
+	/* fork(2) itself, not glibc's fork(): its atfork handlers would start
+	 * the agent's session thread in the child, whose clone3 counts too */
+	pid_t child = (pid_t)syscall(SYS_fork);
+	if (child == 0)
+		_exit(0);
+	bad |= waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status);
+	child = vfork();
+	if (child == 0) {
+		execl("/nonexistent/bpfvm-trace-target", "none", (char *)NULL);
+		_exit(0);
+	}
+	bad |= waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status);
+	struct sigaction own = {.sa_handler = special_handler}, old, now;
+	sigaction(SIGSYS, &own, &old);
+	sigaction(SIGSYS, NULL, &now);
+	int before = special_handled;
+	raise(SIGSYS);
+	bad |= now.sa_handler != special_handler || special_handled != before + 1;
+	sigaction(SIGSYS, &old, NULL);
+	sigset_t all, prev;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &prev);
+	getppid();
+	bad |= sigsys_really_blocked();
+	sigprocmask(SIG_SETMASK, &prev, NULL);
+	sigaction(SIGUSR1, &own, &old);
+	raise(SIGUSR1);
+	sigaction(SIGUSR1, &old, NULL);
+	return bad || special_handled != before + 2;
+}
+
 static int serve(void)
 {
 	char line[128];
@@ -214,7 +278,7 @@ int main(int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[1], "serve"))
 		return serve();
 	if (argc != 3)
-		return fprintf(stderr, "usage: trace_target run|threads|fork|exec|signals|sum|malloc|burst|stack|usdt N | serve\n"), 2;
+		return fprintf(stderr, "usage: trace_target run|threads|fork|exec|signals|special|sum|malloc|burst|stack|usdt N | serve\n"), 2;
 	long n = atol(argv[2]);
 	if (!strcmp(argv[1], "run")) {
 		calls(n);
@@ -252,6 +316,11 @@ int main(int argc, char **argv)
 			stack_outer();
 	} else if (!strcmp(argv[1], "usdt")) {
 		usdt_steps(n);
+	} else if (!strcmp(argv[1], "special")) {
+		for (long i = 0; i < n; i++)
+			if (special_round())
+				return 3;
+		printf("special %ld\n", n);
 	} else if (!strcmp(argv[1], "exec")) {
 		execl("/proc/self/exe", argv[0], "run", argv[2], (char *)NULL);
 		return 4;

@@ -12,8 +12,8 @@
  * though the handler clobbers them all; sites of other forms than glibc's
  * `mov $NR, %eax; syscall` (syscall(2), a cancellable read, futex, a mov
  * across an 8-byte word, the number in a register) are served by their
- * stubs once rewritten, the syscalls a stub cannot make go back to
- * SIGSYS, and a site with a jump into it stays there; starts and stops
+ * stubs once rewritten, with the stub's fallback on the syscalls that
+ * need a signal frame go back to SIGSYS, and a site with a jump into it stays there; starts and stops
  * while four threads run a site being patched; most of libc's and
  * ld.so's syscall instructions would be rewritten.  Skips (77) where
  * Syscall User Dispatch is missing.
@@ -339,17 +339,19 @@ static void test_site_forms(void)
 	check_rewritten_form("futex", via_futex, SYS_futex, 1, 1);
 	/* the number-in-register site, rewritten above, makes another syscall */
 	CHECK(sc_number_in_reg(SYS_getpid) == getpid(), "sc_number_in_reg(getpid): wrong result");
-	/* syscall()'s site, rewritten above, makes syscalls the stub sends
-	 * back to the SIGSYS path: rt_sigaction, and a fork */
+	/* syscall()'s site, rewritten above, makes syscalls the stub's
+	 * fallback sends back to the SIGSYS path: rt_sigaction, and a fork */
 	struct syscall_trace_stats before;
 	reset_counts();
 	marker();
 	syscall_trace_get_stats(&before);
+	sud_fast_set_fallback(true);
 	uint64_t old_action[4];
 	long rc = syscall(SYS_rt_sigaction, SIGUSR1, NULL, old_action, 8);
 	long child = syscall(SYS_fork);
 	if (child == 0)
 		_exit(0);
+	sud_fast_set_fallback(false);
 	int status = -1;
 	waitpid((pid_t)child, &status, 0);
 	struct served s = served_since(&before);
