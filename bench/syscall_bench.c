@@ -118,8 +118,8 @@ static int time_batch(struct path *p, double *floor_ns)
 	bool sud_only = p->flags & SYSCALL_TRACE_NO_REWRITE;
 	if (sud_only ? st.rewritten_calls != 0 || st.sud_calls < (uint64_t)p->calls
 	             : st.rewritten_calls < (uint64_t)p->calls) {
-		fprintf(stderr, "%s: the path did not serve its calls: SUD %lu, rewritten %lu\n", p->name,
-		        (unsigned long)st.sud_calls, (unsigned long)st.rewritten_calls);
+		fprintf(stderr, "%s: the path did not serve its calls: SUD %lu, rewritten %lu, int3 %lu\n", p->name,
+		        (unsigned long)st.sud_calls, (unsigned long)st.rewritten_calls, (unsigned long)st.int3_calls);
 		return -1;
 	}
 	return 0;

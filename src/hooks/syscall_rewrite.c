@@ -556,19 +556,20 @@ static uintptr_t stub_alloc_near(uintptr_t site)
 	return pools[i].base;
 }
 
-/* The stub: I1..Ik relocated; lea -128(%rsp),%rsp (past the red zone);
- * pushq after(%rip); jmp *entry(%rip); int3 padding; .quad after, entry. */
-static bool write_stub(uintptr_t stub, const struct site_plan *p, uintptr_t after)
+/* The stub at `stub`, made in code[STUB_SIZE]: I1..Ik relocated;
+ * lea -128(%rsp),%rsp (past the red zone); pushq after(%rip);
+ * jmp *entry(%rip); int3 padding; .quad after, entry.  Its length, 0 if
+ * the instructions cannot be relocated. */
+static size_t make_stub(uint8_t code[STUB_SIZE], uintptr_t stub, const struct site_plan *p, uintptr_t after)
 {
 	static const uint8_t tail[] = {0x48, 0x8d, 0x64, 0x24, 0x80, 0xff, 0x35, 0, 0, 0, 0, 0xff, 0x25, 0, 0, 0, 0};
-	uint8_t code[STUB_SIZE];
-	memset(code, 0xcc, sizeof code);
+	memset(code, 0xcc, STUB_SIZE);
 	struct x86_reloc r;
 	char reason[X86_RELOC_REASON_SIZE];
 	if (x86_relocate((const uint8_t *)p->patch_at, after - SYSCALL_LEN - p->patch_at, p->end - p->patch_at, code,
 			 stub, STUB_CODE_MAX, &r, reason) != 0 ||
 	    r.src_len != after - SYSCALL_LEN - p->patch_at)
-		return false;
+		return 0;
 	size_t at = r.out_len, data = (at + sizeof tail + 7) & ~(size_t)7;
 	memcpy(code + at, tail, sizeof tail);
 	int32_t to_after = (int32_t)(data - (at + 11)), to_entry = (int32_t)(data + 8 - (at + 17));
@@ -576,13 +577,31 @@ static bool write_stub(uintptr_t stub, const struct site_plan *p, uintptr_t afte
 	memcpy(code + at + 13, &to_entry, 4);
 	uint64_t words[2] = {after, (uint64_t)(uintptr_t)(p->lean ? sud_fast_entry_lean : sud_fast_entry)};
 	memcpy(code + data, words, sizeof words);
-	return write_code(stub, code, data + sizeof words);
+	return data + sizeof words;
+}
+
+/* A stub for the site: the one an earlier start made for the same I1 when
+ * it holds the same code (stubs are never freed, and every start
+ * rewrites every site again: a process attached and detached over and
+ * over would use up the pools), else a new one. */
+static uintptr_t stub_for(const struct site_plan *p, uintptr_t after)
+{
+	uint8_t code[STUB_SIZE];
+	bool found;
+	size_t i = patch_index(p->patch_at, &found);
+	uintptr_t old = found ? atomic_load(&patches[i].stub) : 0;
+	size_t old_len = old ? make_stub(code, old, p, after) : 0;
+	if (old_len && memcmp((const void *)old, code, old_len) == 0)
+		return old;
+	uintptr_t stub = stub_alloc_near(p->patch_at);
+	size_t len = stub && near(stub, p->patch_at) ? make_stub(code, stub, p, after) : 0;
+	return len && write_code(stub, code, len) ? stub : 0;
 }
 
 static bool patch_site(struct site *s, const struct site_plan *p)
 {
-	uintptr_t stub = stub_alloc_near(p->patch_at);
-	if (!stub || !near(stub, p->patch_at) || !write_stub(stub, p, s->after))
+	uintptr_t stub = stub_for(p, s->after);
+	if (!stub)
 		return false;
 	uint8_t jump[JUMP_LEN] = {0xe9};
 	int32_t rel = (int32_t)((intptr_t)stub - (intptr_t)(p->patch_at + JUMP_LEN));
