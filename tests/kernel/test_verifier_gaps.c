@@ -26,7 +26,8 @@
 #include "support/check.h"
 #include "support/kload.h"
 
-static const char *const objects[] = { "nullness", "narrow_spill", "null_compare", "stack_cover", "stack_live" };
+static const char *const objects[] = { "nullness", "narrow_spill", "null_compare", "stack_cover", "stack_live",
+                                       "tail_sub" };
 
 /* bpfvm's verdict (0: accepted) and processed count on one program. */
 static int bpfvm_verdict(const char *path, const char *prog, uint64_t *processed, char *msg, size_t msg_size)
