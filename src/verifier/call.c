@@ -4,7 +4,8 @@
  * what it returns, the callbacks it enters, and frames for subprogram
  * calls.
  *
- * Owns: check_helper(), helper_calls_back(), enter_frame().  Every fact
+ * Owns: check_helper(), helper_calls_back(), helper_is_tail_call(),
+ * invalidate_pkt(), enter_frame().  Every fact
  * about one helper (the maps it takes, its callback, its lock, a tail
  * call) comes from its descriptor, never from its ID.
  */
@@ -126,7 +127,7 @@ static void release_ref(struct vstate *st, uint32_t ref)
 	});
 }
 
-static void invalidate_pkt(struct vstate *st)
+void invalidate_pkt(struct vstate *st)
 {
 	FOR_EACH_REG(st, r, {
 		if (r->type == REG_PACKET || r->type == REG_PACKET_META || r->type == REG_PACKET_END)
@@ -584,6 +585,12 @@ bool helper_calls_back(const void *helpers, uint32_t id)
 {
 	const struct helper_desc *d = helpers_desc(helpers, id);
 	return d && d->callback != CALLBACK_NONE;
+}
+
+bool helper_is_tail_call(const void *helpers, uint32_t id)
+{
+	const struct helper_desc *d = helpers_desc(helpers, id);
+	return d && d->tail_call;
 }
 
 /* ---- frames -------------------------------------------------------------- */

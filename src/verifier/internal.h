@@ -379,6 +379,12 @@ int check_helper(struct verifier_env *env, struct vstate *st, uint32_t pc, const
 /* Whether helper id of table `helpers` calls back (its descriptor names a
  * kind of callback): the helper's call is a loop head. */
 bool helper_calls_back(const void *helpers, uint32_t id);
+/* Whether helper id of table `helpers` is a tail call (may jump to
+ * another program). */
+bool helper_is_tail_call(const void *helpers, uint32_t id);
+/* Packet pointers of every frame become unknown numbers (a helper may
+ * have changed the packet). */
+void invalidate_pkt(struct vstate *st);
 /* Pushes a frame for a call from callsite to target (a callback of
  * helper callback_helper, or -1 for a subprogram call). */
 int enter_frame(struct verifier_env *env, struct vstate *st, uint32_t callsite, uint32_t target,

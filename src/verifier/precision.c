@@ -342,6 +342,17 @@ static bool backtrack_insn(const struct verifier_env *env, const struct hist_ent
 			bt_enter(bt, fr + 1);
 			return true;
 		}
+		if (op->format == FMT_CALL && e->frame == fr + 1 &&
+		    helper_is_tail_call(env->opts->helpers, (uint32_t)in->imm)) {
+			/* back into a subprogram at the tail call it returned
+			 * from (the kernel's backtrack_insn): the caller's r0
+			 * is the called program's, from nothing followed */
+			if (*m & LIVENESS_ARGS)
+				return false;
+			CLR(*m, 0);
+			bt_enter(bt, fr + 1);
+			return true;
+		}
 		if (op->format == FMT_CALL && (uint32_t)e->frame + 1 == fr) {
 			/* back out of a callback at its start: the helper set
 			 * its r1-r5, from nothing the walk follows */

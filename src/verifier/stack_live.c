@@ -331,8 +331,22 @@ static void log_change(struct verifier_env *env, const struct live_func *fn, con
 	vlog(env, "%s\n", line);
 }
 
+/* The last exit of the subprogram holding pc (the kernel's exit_idx). */
+static uint32_t subprog_last_exit(const struct verifier_env *env, uint32_t pc)
+{
+	uint32_t start = cfg_subprog_start(&env->cfg, analysis_subprog_of(env->cfg.a, pc));
+	uint32_t exit = pc;
+	for (uint32_t i = start + subprog_len(env, start); i-- > start;)
+		if (env->cfg.ops[i] && env->cfg.ops[i]->branch == BRANCH_EXIT) {
+			exit = i;
+			break;
+		}
+	return exit;
+}
+
 /* The instructions control may reach right after pc within its
- * subprogram (a call returns to the next one). */
+ * subprogram (a call returns to the next one; a tail call taken leaves
+ * the subprogram as its exit does, the kernel 6.18's successors). */
 static uint32_t successors(const struct verifier_env *env, uint32_t pc, uint32_t succ[2])
 {
 	const struct isa_op *op = env->cfg.ops[pc];
@@ -343,6 +357,9 @@ static uint32_t successors(const struct verifier_env *env, uint32_t pc, uint32_t
 		succ[n++] = pc + (isa_is_lddw(&env->insns[pc]) ? 2 : 1);
 	if (op->branch == BRANCH_COND || op->branch == BRANCH_ALWAYS)
 		succ[n++] = (uint32_t)isa_branch_target(op, &env->insns[pc], pc);
+	else if (op->branch == BRANCH_CALL_HELPER &&
+	         helper_is_tail_call(env->opts->helpers, (uint32_t)env->insns[pc].imm))
+		succ[n++] = subprog_last_exit(env, pc);
 	return n;
 }
 

@@ -139,8 +139,9 @@ static int check_exit(struct verifier_env *env, struct vstate *st, uint32_t *nex
 			return reject(env, -EINVAL, "At callback return the register R0 is not a known value (%s)",
 			              reg_type_name(&r0));
 		if (r0.v.umax > 1 || r0.v.smin < 0) {
-			char tn[200];
-			scalar_format(&r0.v, tn, sizeof tn);
+			char tn[200] = "unknown scalar value";  /* the kernel's words for no bound at all */
+			if (r0.v.smin != INT64_MIN || r0.v.smax != INT64_MAX)
+				scalar_format(&r0.v, tn, sizeof tn);
 			return reject(env, -EINVAL, "At callback return the register R0 has %s should have been in [0, 1]",
 			              tn);
 		}
@@ -181,6 +182,41 @@ static int check_exit(struct verifier_env *env, struct vstate *st, uint32_t *nex
 	cf->regs[0] = r0;
 	*next = callsite + 1;
 	return 0;
+}
+
+/* Whether the path's history since its last checkpoint goes back to the
+ * start of the current frame (a callback's: its entry is the helper's
+ * call, in the frame below). */
+static bool tail_call_unbacktracked(const struct verifier_env *env, const struct vstate *st)
+{
+	for (uint32_t i = env->hist.n; i-- > 0;)
+		if (env->hist.e[i].frame < st->curframe)
+			return true;
+	return false;
+}
+
+/* A tail call in a subprogram, as the kernel 6.18 walks it (its
+ * check_helper_call): the call that fails goes on at pc + 1 (queued); the
+ * one taken returns the called program's r0, unknown, from the
+ * subprogram to its caller (the kernel's tail-called program returns into
+ * the caller's frame), with packet pointers gone.  bpfvm's engines end
+ * the whole program there instead, a path this one covers. */
+static int tail_call_exit(struct verifier_env *env, struct vstate *st, uint32_t pc, bool r0_unset, uint32_t *next,
+                          bool *path_end)
+{
+	struct vframe *f = cur_frame(st);
+	int rc = push_pending(env, st, pc + 1);
+	if (rc)
+		return rc;
+	if (f->callback_helper >= 0 && r0_unset && tail_call_unbacktracked(env, st))
+		/* the kernel marks r0 precise from before the call (unset:
+		 * nothing since the callback's start set it), and its
+		 * backtracking meets the callback's start with it: it gives
+		 * up with this message (and EFAULT) */
+		return reject(env, -EINVAL, "verifier bug: callback unexpected regs 1");
+	invalidate_pkt(st);
+	mark_unknown(&f->regs[0]);
+	return check_exit(env, st, next, path_end);
 }
 
 static int check_ld_abs(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in, const struct isa_op *op)
@@ -287,8 +323,13 @@ static int check_insn(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 	case FMT_CALL: {
 		if (isa_is_kfunc_call(in))
 			return check_kfunc(env, st, pc, in);
+		bool r0_unset = cur_frame(st)->regs[0].type == REG_NOT_INIT;
+		if ((rc = check_helper(env, st, pc, in)))
+			return rc;
 		/* a tail call that fails goes on with the next instruction */
-		return check_helper(env, st, pc, in);
+		if (st->curframe && helper_is_tail_call(env->opts->helpers, (uint32_t)in->imm))
+			return tail_call_exit(env, st, pc, r0_unset, next, path_end);
+		return 0;
 	}
 	case FMT_CALL_LOCAL: {
 		uint32_t target = (uint32_t)isa_branch_target(op, in, pc);
