@@ -205,6 +205,58 @@ static void set_head(struct htab_bucket *b, uint32_t v) { __atomic_store_n(&b->h
 #define seq_fence(order) __atomic_thread_fence(order)
 #endif
 
+/* ---- re-entrance on one thread ---------------------------------------------
+ *
+ * A program may run in a signal handler (the trace agent's SIGSYS and
+ * SIGTRAP hooks) that interrupted its own thread anywhere, also inside a
+ * hash map operation: waiting there for a lock the thread itself holds
+ * would never end.  As the kernel's htab_lock_bucket() counts map_locked
+ * per CPU and fails with -EBUSY, every lock of this file is counted in the
+ * thread's block before it is tried (a signal between the take and the
+ * count must not find it uncounted) and uncounted after it is released;
+ * an operation that finds the count non-zero on entry runs inside one of
+ * ours and fails with -EBUSY (a program lookup: not found) before it
+ * touches a lock.  Coarser than the kernel's (any hash map's lock, not the
+ * same bucket's), never a hang.  The count is only ever non-zero on entry
+ * in a signal handler: no operation calls another one with a lock held. */
+
+static inline __attribute__((always_inline)) void locks_hold(void)
+{
+	struct thread_block *tb = thread_block_self();
+	if (__builtin_expect(tb != NULL, 1))
+		__atomic_store_n(&tb->hash_locks, tb->hash_locks + 1, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline __attribute__((always_inline)) void locks_drop(void)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	struct thread_block *tb = thread_block_current;
+	if (__builtin_expect(tb != NULL && tb->hash_locks != 0, 1))
+		__atomic_store_n(&tb->hash_locks, tb->hash_locks - 1, __ATOMIC_RELAXED);
+}
+
+/* Whether the calling thread holds a lock of this file: only a signal
+ * handler that interrupted it does, and must not wait for that lock. */
+static inline __attribute__((always_inline)) bool locks_reentered(void)
+{
+	struct thread_block *tb = thread_block_current;
+	return __builtin_expect(tb != NULL && __atomic_load_n(&tb->hash_locks, __ATOMIC_RELAXED) != 0, 0);
+}
+
+/* spin_lock() and spin_unlock(), counted. */
+static inline __attribute__((always_inline)) bool hash_spin_lock(uint32_t *lock)
+{
+	locks_hold();
+	return spin_lock(lock);
+}
+
+static inline __attribute__((always_inline)) void hash_spin_unlock(uint32_t *lock)
+{
+	spin_unlock(lock);
+	locks_drop();
+}
+
 static uint32_t get_owner(const struct htab_elem *e) { return __atomic_load_n(&e->owner, __ATOMIC_RELAXED); }
 static void set_owner(struct htab_elem *e, uint32_t t) { __atomic_store_n(&e->owner, t, __ATOMIC_RELAXED); }
 
@@ -240,6 +292,7 @@ static bool bucket_lock_wait(const bpfvm_map *m, struct htab_bucket *b, uint32_t
 
 static inline __attribute__((always_inline)) bool bucket_lock_raw(const bpfvm_map *m, struct htab_bucket *b)
 {
+	locks_hold();
 	uint32_t self = owner_self();
 	uint64_t v = __atomic_load_n(&b->lock, __ATOMIC_RELAXED);
 	bool taken_over = false;
@@ -256,6 +309,7 @@ static void bucket_unlock_raw(struct htab_bucket *b)
 {
 	uint64_t v = __atomic_load_n(&b->lock, __ATOMIC_RELAXED);
 	__atomic_store_n(&b->lock, (uint64_t)(BUCKET_SEQ(v) + 1), __ATOMIC_RELEASE);
+	locks_drop();
 }
 
 /* After a takeover by a thread that held a bucket lock, the map is owed
@@ -458,7 +512,7 @@ static void put_free_locked(const bpfvm_map *m, struct htab_state *st, uint32_t 
  * (the caller holds a bucket lock, so it cannot reclaim now). */
 static void pool_lock(const bpfvm_map *m, struct htab_state *st)
 {
-	if (__builtin_expect(spin_lock(&st->pool_lock), 0))
+	if (__builtin_expect(hash_spin_lock(&st->pool_lock), 0))
 		__atomic_store_n(&((bpfvm_map *)m)->reclaim_due, 1, __ATOMIC_RELAXED);
 }
 
@@ -467,7 +521,7 @@ static uint32_t pool_alloc(const bpfvm_map *m)
 	struct htab_state *st = state_of(m);
 	pool_lock(m, st);
 	uint32_t link = take_free_locked(m, st, ELEM_PENDING);
-	spin_unlock(&st->pool_lock);
+	hash_spin_unlock(&st->pool_lock);
 	return link;
 }
 
@@ -476,7 +530,7 @@ static void pool_free(const bpfvm_map *m, uint32_t link)
 	struct htab_state *st = state_of(m);
 	pool_lock(m, st);
 	put_free_locked(m, st, link);
-	spin_unlock(&st->pool_lock);
+	hash_spin_unlock(&st->pool_lock);
 }
 
 /* ---- spare elements (plain hash maps) -------------------------------------
@@ -580,7 +634,7 @@ static void spare_return_locked(struct spare_entry *en)
 		put_free_locked(m, st, link);
 		if (__atomic_load_n(&st->spares, __ATOMIC_RELAXED))
 			__atomic_sub_fetch(&st->spares, 1, __ATOMIC_RELAXED);
-		spin_unlock(&st->pool_lock);
+		hash_spin_unlock(&st->pool_lock);
 	}
 	__atomic_store_n(&en->link, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&en->map, NULL, __ATOMIC_RELAXED);
@@ -714,7 +768,7 @@ static uint32_t spare_take(bpfvm_map *m)
 	if (__atomic_load_n(&st->spares, __ATOMIC_RELAXED) < spare_cap(m->ncpus) &&
 	    (link = take_free_locked(m, st, ELEM_SPARE)) != 0)
 		__atomic_add_fetch(&st->spares, 1, __ATOMIC_RELAXED);
-	spin_unlock(&st->pool_lock);
+	hash_spin_unlock(&st->pool_lock);
 	if (__builtin_expect(m->reclaim_due, 0))
 		reclaim_if_due(m);   /* no lock held here */
 	return link;
@@ -766,11 +820,11 @@ void map_hash_pool_stats(const bpfvm_map *m, struct map_hash_pool_stats *out)
 	struct htab_state *st = state_of(m);
 	uint32_t *lock = is_lru(m) ? &st->lru_lock : &st->pool_lock;
 	uint32_t n = 0;
-	spin_lock(lock);
+	hash_spin_lock(lock);
 	for (uint32_t link = st->free_head; link_ok(m, link) && n <= m->N_ELEMS; link = get_next(elem_at(m, link)))
 		n++;
 	out->free = n + (m->N_ELEMS - st->bump);
-	spin_unlock(lock);
+	hash_spin_unlock(lock);
 	out->elems = m->N_ELEMS;
 	out->count = __atomic_load_n(&st->count, __ATOMIC_RELAXED);
 	out->spares = __atomic_load_n(&st->spares, __ATOMIC_RELAXED);
@@ -886,15 +940,17 @@ static uint32_t reclaim_chains(const bpfvm_map *m, uint8_t *mark)
 static void reclaim_locked(const bpfvm_map *m)
 {
 	struct htab_state *st = state_of(m);
-	uint8_t *mark = calloc(m->N_ELEMS ? m->N_ELEMS : 1, 1);
-	if (!mark) {
+	/* mmap(), not calloc(): a reclaim may be paid in a signal handler */
+	size_t mark_bytes = m->N_ELEMS ? m->N_ELEMS : 1;
+	uint8_t *mark = mmap(NULL, mark_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mark == MAP_FAILED) {
 		__atomic_store_n(&((bpfvm_map *)m)->reclaim_due, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	for (uint32_t i = 0; i < m->N_BUCKETS; i++)
 		bucket_lock_raw(m, bucket_at(m, i));
 	if (!is_lru(m))
-		spin_lock(&st->pool_lock);
+		hash_spin_lock(&st->pool_lock);
 	uint32_t count = reclaim_chains(m, mark);
 	struct alive_memo memo = { .n = 0 };
 	uint32_t bump = st->bump < m->N_ELEMS ? st->bump : m->N_ELEMS;
@@ -927,20 +983,20 @@ static void reclaim_locked(const bpfvm_map *m)
 				lru_push_head(m, st, link);
 	}
 	if (!is_lru(m))
-		spin_unlock(&st->pool_lock);
+		hash_spin_unlock(&st->pool_lock);
 	for (uint32_t i = m->N_BUCKETS; i-- > 0;)
 		bucket_unlock_raw(bucket_at(m, i));
 	__atomic_add_fetch(&st->reclaims, 1, __ATOMIC_RELAXED);
-	free(mark);
+	munmap(mark, mark_bytes);
 }
 
 static void reclaim(bpfvm_map *m)
 {
 	struct htab_state *st = state_of(m);
 	uint32_t *outer = is_lru(m) ? &st->lru_lock : &st->reclaim_lock;
-	spin_lock(outer);
+	hash_spin_lock(outer);
 	reclaim_locked(m);
-	spin_unlock(outer);
+	hash_spin_unlock(outer);
 }
 
 /* The LRU lock: its list takes several stores to change, so a holder
@@ -948,7 +1004,7 @@ static void reclaim(bpfvm_map *m)
  * before going on.  Nothing else is held when it is taken. */
 static void lru_lock(const bpfvm_map *m, struct htab_state *st)
 {
-	if (__builtin_expect(spin_lock(&st->lru_lock), 0))
+	if (__builtin_expect(hash_spin_lock(&st->lru_lock), 0))
 		reclaim_locked(m);
 }
 
@@ -990,7 +1046,7 @@ static uint32_t lru_pop_free(const bpfvm_map *m)
 	if (link) {
 		__atomic_store_n(&elem_at(m, link)->ref, 0, __ATOMIC_RELAXED);
 		lru_push_head(m, st, link);
-		spin_unlock(&st->lru_lock);
+		hash_spin_unlock(&st->lru_lock);
 		return link;
 	}
 	/* CLOCK: walk from the cold end; referenced elements lose their bit and
@@ -1021,7 +1077,7 @@ static uint32_t lru_pop_free(const bpfvm_map *m)
 	}
 	if (link)
 		set_owner(elem_at(m, link), owner_self());
-	spin_unlock(&st->lru_lock);
+	hash_spin_unlock(&st->lru_lock);
 	if (__builtin_expect(m->reclaim_due, 0))
 		reclaim_if_due(m);   /* an eviction took a bucket over */
 	return link;
@@ -1034,7 +1090,7 @@ static void lru_release(const bpfvm_map *m, uint32_t link)
 	lru_lock(m, st);
 	lru_remove(m, st, link);
 	put_free_locked(m, st, link);
-	spin_unlock(&st->lru_lock);
+	hash_spin_unlock(&st->lru_lock);
 }
 
 /* ---- values ------------------------------------------------------------ */
@@ -1148,6 +1204,8 @@ static long htab_update(bpfvm_map *m, const void *key, const void *value, uint64
 			return -EINVAL;
 	}
 
+	if (locks_reentered())
+		return -EBUSY;
 	uint32_t hash = key_hash(m, key);
 	struct htab_bucket *b = bucket_of(m, hash);
 	/* LRU maps take their element before locking the bucket: taking one may
@@ -1341,6 +1399,8 @@ static long htab_plain_update(bpfvm_map *m, const void *key, const void *value, 
 {
 	if (m->spin_lock_off >= 0 || flags > BPFVM_EXIST)
 		return htab_update(m, key, value, flags, VALUE_PROG, NULL);
+	if (locks_reentered())
+		return -EBUSY;
 	switch (m->key_size) {
 	case 4: return plain_update(m, key, value, flags, 4);
 	case 8: return plain_update(m, key, value, flags, 8);
@@ -1350,6 +1410,8 @@ static long htab_plain_update(bpfvm_map *m, const void *key, const void *value, 
 
 static long htab_delete_common(bpfvm_map *m, const void *key, void *value, uint64_t flags)
 {
+	if (locks_reentered())
+		return -EBUSY;
 	uint32_t hash = key_hash(m, key);
 	struct htab_bucket *b = bucket_of(m, hash);
 	bucket_lock(m, b);
@@ -1373,6 +1435,8 @@ static long htab_delete_common(bpfvm_map *m, const void *key, void *value, uint6
 static int htab_sys_lookup(bpfvm_map *m, const void *key, void *value, uint64_t flags, bpfvm_error *err)
 {
 	(void)err;
+	if (locks_reentered())
+		return -EBUSY;
 	uint32_t hash = key_hash(m, key);
 	struct htab_bucket *b = bucket_of(m, hash);
 	bucket_lock(m, b);
@@ -1415,6 +1479,8 @@ static void *htab_lookup_cpu(bpfvm_map *m, const void *key, unsigned cpu)
 		if (find_unlocked(m, b, hash, key, &link))
 			break;
 		if (tries + 1 == UNLOCKED_TRIES) {
+			if (locks_reentered())
+				return NULL;   /* the bucket may be ours, held by the interrupted code */
 			bucket_lock(m, b);
 			link = find(m, b, hash, key, NULL);
 			locked = true;
@@ -1462,6 +1528,8 @@ static bool chain_has_cycle(const bpfvm_map *m, const struct htab_bucket *b)
 static int htab_get_next_key(bpfvm_map *m, const void *key, void *next_key, bpfvm_error *err)
 {
 	uint32_t i = 0;
+	if (locks_reentered())
+		return -EBUSY;
 	if (key) {
 		uint32_t hash = key_hash(m, key);
 		struct htab_bucket *b = bucket_of(m, hash);
@@ -1497,11 +1565,26 @@ static int htab_get_next_key(bpfvm_map *m, const void *key, void *next_key, bpfv
 	return -ENOENT;
 }
 
+/* A bucket snapshot too long for the stack: mmap(), not malloc(), for a
+ * program run in a signal handler (see "re-entrance" above). */
+static uint32_t *snap_alloc(uint32_t cap)
+{
+	void *p = mmap(NULL, cap * sizeof(uint32_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void snap_free(uint32_t *snap, uint32_t cap)
+{
+	munmap(snap, cap * sizeof *snap);
+}
+
 /* bpf_for_each_hash_elem(): bucket by bucket.  The callback runs without
  * the bucket lock (it may update or delete), on a snapshot of the bucket's
  * elements taken under the lock; elements deleted meanwhile are skipped. */
 static long htab_for_each(bpfvm_map *m, bpfvm_map_for_each_fn cb, void *ctx)
 {
+	if (locks_reentered())
+		return -EBUSY;
 	unsigned cpu = is_percpu(m) ? map_this_cpu(m) : 0;
 	long visited = 0;
 	uint32_t local[64];
@@ -1514,12 +1597,12 @@ static long htab_for_each(bpfvm_map *m, bpfvm_map_for_each_fn cb, void *ctx)
 		     link = get_next(elem_at(m, link))) {
 			if (count == cap) {
 				uint32_t ncap = cap * 2;
-				uint32_t *bigger = malloc(ncap * sizeof *bigger);
+				uint32_t *bigger = snap_alloc(ncap);
 				if (!bigger)
 					break;
 				memcpy(bigger, snap, count * sizeof *snap);
 				if (snap != local)
-					free(snap);
+					snap_free(snap, cap);
 				snap = bigger;
 				cap = ncap;
 			}
@@ -1533,13 +1616,13 @@ static long htab_for_each(bpfvm_map *m, bpfvm_map_for_each_fn cb, void *ctx)
 			visited++;
 			if (cb(m, elem_key(m, snap[k]), elem_value(m, snap[k], cpu), ctx)) {
 				if (snap != local)
-					free(snap);
+					snap_free(snap, cap);
 				return visited;
 			}
 		}
 	}
 	if (snap != local)
-		free(snap);
+		snap_free(snap, cap);
 	return visited;
 }
 
