@@ -545,30 +545,41 @@ static void pool_free(const bpfvm_map *m, uint32_t link)
  * The arena is shared by threads and processes, so a spare must be owned
  * by exactly one thread and given back when that thread can no longer
  * use it: at thread exit (a pthread key destructor), when the process's
- * map object is destroyed (every thread's spare for it, under
- * spare_mutex), at exit() or dlclose() for the calling thread (the
- * library's destructor), and never in a fork()ed child (tables are pages
- * marked MADV_WIPEONFORK: the child's copies read as empty, so it forgets
- * the parent's spares with no check on the hot path).  Spares of a process that dies without
- * exit() are held until a reclaim frees them (they name their holder),
- * and the arena counts spares and caps them at spare_cap(); the pool has
- * that many elements on top of max_entries and the in-flight extras, so
- * held spares never make a map look full.  A thread whose table slot is taken (by another map) or that
- * finds the cap reached replaces through the pool as before.
+ * map object is destroyed (every thread's spare for it), at exit() or
+ * dlclose() for the calling thread (the library's destructor), and never
+ * in a fork()ed child (tables are pages marked MADV_WIPEONFORK: the
+ * child's copies read as empty, so it forgets the parent's spares with no
+ * check on the hot path).  Spares of a process that dies without exit()
+ * are held until a reclaim frees them (they name their holder), and the
+ * arena counts spares and caps them at spare_cap(); the pool has that
+ * many elements on top of max_entries and the in-flight extras, so held
+ * spares never make a map look full.  A thread whose table slot is taken
+ * (by another map) or that finds the cap reached replaces through the
+ * pool as before.
  *
- * The table is a small direct-mapped one per thread (a map's slot is its
- * id modulo SPARE_SLOTS), reached through a TLS pointer of the default
- * model, so the library may be dlopen()ed (linked into a program, the
- * linker makes it as cheap as initial-exec).  No atexit() or
- * pthread_atfork() hooks: nothing may point into the library after a
- * dlclose(), so the destructor deletes the key, and forks are noticed by
- * a pid compare on the slow paths (spare_after_fork()).
- * Its fields are written by the owning thread, and by others only under
- * spare_mutex for maps the owner can no longer be using (destroyed), so
- * the owner reads them without the mutex; relaxed atomics make that
- * well-defined. */
+ * A program run in a signal handler (see "re-entrance" above) may get
+ * here too, having interrupted its thread anywhere, in malloc() or here:
+ * so nothing below allocates, locks or calls pthread_once().  Each table
+ * is a small direct-mapped one (a map's slot is its id modulo
+ * SPARE_SLOTS), in a mapping of two pages never unmapped: the first holds
+ * its node in the registry (a list that only grows, pushed with a
+ * compare-and-swap, walked without a lock), the second the table, wiped
+ * on fork.  A thread takes a free node (or maps a new one) at its first
+ * spare and frees it at exit; a fork()ed child sees every node its
+ * parent's threads held as taken, so it never hands out the table of its
+ * own forking thread.  The thread finds its table through its block
+ * (base/thread_block.h), and its exit through a pthread key made at load
+ * whose values glibc keeps without allocating (below 32; else no spares).
+ * A slot is claimed before its spare is taken (map = SPARE_FILLING), so a
+ * handler that interrupted the filling leaves it alone.  An entry's spare
+ * goes back to its map by whoever claims the entry's map first, with an
+ * atomic exchange: its owner at exit, or a destroy of that map; a destroy
+ * then waits for exits still returning what they claimed (spare_returning)
+ * before the map goes away. */
 
 #define SPARE_SLOTS 8u   /* a power of two */
+#define SPARE_PAGE 4096u
+#define SPARE_FILLING ((bpfvm_map *)1)   /* a slot being filled: no map's */
 
 static uint32_t spare_cap(unsigned ncpus)
 {
@@ -584,33 +595,29 @@ struct spare_table {
 	struct spare_entry e[SPARE_SLOTS];
 };
 
-/* The registry of tables lives apart from them: a fork()ed child's
- * copies of the tables are wiped, its copy of the registry is not. */
+/* The first page of a table's mapping (the table is the second). */
 struct spare_node {
+	struct spare_node *next;     /* written once, before the node is published */
 	struct spare_table *table;
-	struct spare_node *next;
+	uint32_t in_use;             /* atomic: a thread has the table */
 };
 
-static pthread_mutex_t spare_mutex = PTHREAD_MUTEX_INITIALIZER;
-static struct spare_node *spare_nodes;   /* every table of the process, under spare_mutex */
-static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static struct spare_node *spare_nodes;   /* atomic: every table of the process */
+static uint32_t spare_returning;         /* atomic: thread exits giving spares back */
 static pthread_key_t spare_key;
-static bool spare_ready;    /* the key exists (set once, under spare_once) */
+static bool spare_key_ok;   /* the key exists, and its values need no allocation */
 static bool spare_closed;   /* atomic: the library is going away; no new spares */
-static pid_t spare_pid;     /* atomic: the process the registry belongs to; -1 while a fork child resets it */
+
+static struct spare_node *spare_node_of(struct spare_table *t)
+{
+	return (struct spare_node *)(void *)((char *)t - SPARE_PAGE);
+}
 
 /* The calling thread's table (kept in its block: base/thread_block.h), or NULL. */
 static inline struct spare_table *thread_spares(void)
 {
 	struct thread_block *b = thread_block_current;
-	return b ? b->hash_spares : NULL;
-}
-
-static void thread_spares_set(struct spare_table *t)
-{
-	struct thread_block *b = thread_block_self();
-	if (b)
-		b->hash_spares = t;
+	return b ? __atomic_load_n(&b->hash_spares, __ATOMIC_RELAXED) : NULL;
 }
 
 /* The calling thread's spare entry for m, or NULL. */
@@ -623,139 +630,116 @@ static inline __attribute__((always_inline)) struct spare_entry *spare_entry_of(
 	return __atomic_load_n(&en->map, __ATOMIC_RELAXED) == m ? en : NULL;
 }
 
-/* Gives an entry's spare back to its map's pool.  Under spare_mutex. */
-static void spare_return_locked(struct spare_entry *en)
+/* Gives an entry's spare back to its map's pool if `m` is still the
+ * entry's map (claimed here: a destroy and an exit may race for it). */
+static void spare_return(struct spare_entry *en, bpfvm_map *m)
 {
-	bpfvm_map *m = __atomic_load_n(&en->map, __ATOMIC_RELAXED);
-	uint32_t link = __atomic_load_n(&en->link, __ATOMIC_RELAXED);
-	if (m && link_ok(m, link)) {
-		struct htab_state *st = state_of(m);
-		pool_lock(m, st);
-		put_free_locked(m, st, link);
-		if (__atomic_load_n(&st->spares, __ATOMIC_RELAXED))
-			__atomic_sub_fetch(&st->spares, 1, __ATOMIC_RELAXED);
-		hash_spin_unlock(&st->pool_lock);
-	}
+	uint32_t link = __atomic_load_n(&en->link, __ATOMIC_ACQUIRE);
+	if (m == NULL || m == SPARE_FILLING ||
+	    !__atomic_compare_exchange_n(&en->map, &m, NULL, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+		return;
 	__atomic_store_n(&en->link, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&en->map, NULL, __ATOMIC_RELAXED);
+	if (!link_ok(m, link))
+		return;
+	struct htab_state *st = state_of(m);
+	pool_lock(m, st);
+	put_free_locked(m, st, link);
+	if (__atomic_load_n(&st->spares, __ATOMIC_RELAXED))
+		__atomic_sub_fetch(&st->spares, 1, __ATOMIC_RELAXED);
+	hash_spin_unlock(&st->pool_lock);
 }
 
-static void spare_return_table_locked(struct spare_table *t)
+/* Every spare of t back, t free for another thread. */
+static void spare_table_release(struct spare_table *t)
 {
+	__atomic_add_fetch(&spare_returning, 1, __ATOMIC_SEQ_CST);
 	for (unsigned i = 0; i < SPARE_SLOTS; i++)
-		spare_return_locked(&t->e[i]);
-}
-
-/* A fork()ed child inherits the registry and spare_mutex as the parent's
- * threads left them (the mutex possibly held by a thread that does not
- * exist here).  Its copies of the tables already read as empty
- * (MADV_WIPEONFORK), so the parent's spares are forgotten; what is left
- * is to make the mutex usable again.  Called on every slow path before
- * spare_mutex; one getpid() each, never on the hot path.  The first
- * thread of the child to get here resets; others wait for it. */
-static void spare_after_fork(void)
-{
-	pid_t self = getpid();
-	pid_t seen = __atomic_load_n(&spare_pid, __ATOMIC_ACQUIRE);
-	if (seen == self)
-		return;
-	if (seen != -1 && __atomic_compare_exchange_n(&spare_pid, &seen, -1, false, __ATOMIC_ACQUIRE,
-	                                              __ATOMIC_RELAXED)) {
-		pthread_mutex_init(&spare_mutex, NULL);
-		__atomic_store_n(&spare_pid, self, __ATOMIC_RELEASE);
-		return;
-	}
-	while (__atomic_load_n(&spare_pid, __ATOMIC_ACQUIRE) != self)
-		sched_yield();
-}
-
-/* Drops t from the registry and unmaps it.  Under spare_mutex. */
-static void spare_table_remove_locked(struct spare_table *t)
-{
-	for (struct spare_node **pp = &spare_nodes; *pp; pp = &(*pp)->next) {
-		if ((*pp)->table == t) {
-			struct spare_node *gone = *pp;
-			*pp = gone->next;
-			free(gone);
-			break;
-		}
-	}
-	munmap(t, sizeof *t);
+		spare_return(&t->e[i], __atomic_load_n(&t->e[i].map, __ATOMIC_SEQ_CST));
+	__atomic_sub_fetch(&spare_returning, 1, __ATOMIC_SEQ_CST);
+	struct thread_block *b = thread_block_current;
+	if (b && __atomic_load_n(&b->hash_spares, __ATOMIC_RELAXED) == t)
+		__atomic_store_n(&b->hash_spares, NULL, __ATOMIC_RELAXED);
+	__atomic_store_n(&spare_node_of(t)->in_use, 0, __ATOMIC_RELEASE);
 }
 
 /* The pthread key's destructor: a thread exits, its spares go back. */
-static void spare_thread_exit(void *arg)
+static void spare_thread_exit(void *node)
 {
-	struct spare_table *t = arg;
-	spare_after_fork();
-	pthread_mutex_lock(&spare_mutex);
-	spare_return_table_locked(t);
-	spare_table_remove_locked(t);
-	pthread_mutex_unlock(&spare_mutex);
-	if (thread_spares() == t)
-		thread_spares_set(NULL);
+	spare_table_release(((struct spare_node *)node)->table);
+}
+
+/* At load: the key is made here, not at a thread's first spare, which
+ * may be taken in a signal handler. */
+__attribute__((constructor)) static void spare_init(void)
+{
+	if (pthread_key_create(&spare_key, spare_thread_exit) != 0)
+		return;
+	if (spare_key >= 32) {   /* glibc would allocate room for its values */
+		pthread_key_delete(spare_key);
+		return;
+	}
+	__atomic_store_n(&spare_key_ok, true, __ATOMIC_RELEASE);
 }
 
 /* exit(), or dlclose() of the library: the calling thread's spares go
  * back (the main thread gets no key destructor; threads still running
- * keep theirs, at most the cap), no new ones are handed out, the
- * registry is emptied, and the key is deleted so no thread exiting later
- * calls into unmapped code.  Other threads' tables stay mapped: at exit()
- * they may still be running and reading them. */
+ * keep theirs, at most the cap), no new ones are handed out, and the key
+ * is deleted so no thread exiting later calls into unmapped code.  The
+ * tables stay mapped: at exit() other threads may still be reading theirs. */
 __attribute__((destructor)) static void spare_unload(void)
 {
-	if (!__atomic_load_n(&spare_ready, __ATOMIC_ACQUIRE))
+	if (!__atomic_load_n(&spare_key_ok, __ATOMIC_ACQUIRE))
 		return;
-	spare_after_fork();
-	pthread_mutex_lock(&spare_mutex);
 	__atomic_store_n(&spare_closed, true, __ATOMIC_RELAXED);
 	struct spare_table *t = thread_spares();
-	if (t) {
-		thread_spares_set(NULL);
-		spare_return_table_locked(t);
-		spare_table_remove_locked(t);
-	}
-	while (spare_nodes) {
-		struct spare_node *gone = spare_nodes;
-		spare_nodes = gone->next;
-		free(gone);
-	}
-	pthread_mutex_unlock(&spare_mutex);
+	if (t)
+		spare_table_release(t);
 	pthread_setspecific(spare_key, NULL);
 	pthread_key_delete(spare_key);
+	__atomic_store_n(&spare_key_ok, false, __ATOMIC_RELEASE);
 }
 
-static void spare_setup(void)
+/* A free node of the registry, taken; else a new one, mapped and pushed. */
+static struct spare_node *spare_node_take(void)
 {
-	if (pthread_key_create(&spare_key, spare_thread_exit) != 0)
-		return;
-	__atomic_store_n(&spare_pid, getpid(), __ATOMIC_RELAXED);
-	__atomic_store_n(&spare_ready, true, __ATOMIC_RELEASE);
-}
-
-/* A table for the calling thread: a page of its own that a fork()ed
- * child sees zeroed, registered with the key (thread exit) and in the
- * registry (map destroy).  NULL if any of that is unavailable. */
-static struct spare_table *spare_table_new(void)
-{
-	if (!thread_block_self())
+	for (struct spare_node *n = __atomic_load_n(&spare_nodes, __ATOMIC_ACQUIRE); n; n = n->next) {
+		uint32_t free_word = 0;
+		if (__atomic_compare_exchange_n(&n->in_use, &free_word, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			return n;
+	}
+	char *p = mmap(NULL, 2 * SPARE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
 		return NULL;
-	struct spare_table *t = mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (t == MAP_FAILED)
-		return NULL;
-	struct spare_node *node = malloc(sizeof *node);
-	if (!node || madvise(t, sizeof *t, MADV_WIPEONFORK) != 0 || pthread_setspecific(spare_key, t) != 0) {
-		free(node);
-		munmap(t, sizeof *t);
+	if (madvise(p + SPARE_PAGE, SPARE_PAGE, MADV_WIPEONFORK) != 0) {
+		munmap(p, 2 * SPARE_PAGE);
 		return NULL;
 	}
-	node->table = t;
-	pthread_mutex_lock(&spare_mutex);
-	node->next = spare_nodes;
-	spare_nodes = node;
-	pthread_mutex_unlock(&spare_mutex);
-	thread_spares_set(t);
-	return t;
+	struct spare_node *n = (struct spare_node *)(void *)p;
+	n->table = (struct spare_table *)(void *)(p + SPARE_PAGE);
+	n->in_use = 1;
+	n->next = __atomic_load_n(&spare_nodes, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(&spare_nodes, &n->next, n, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		;
+	return n;
+}
+
+/* A table for the calling thread, registered with the key (thread exit);
+ * NULL if none can be had.  A handler that interrupted this and gave the
+ * thread a table first wins; ours goes back. */
+static struct spare_table *spare_table_new(void)
+{
+	struct thread_block *b = thread_block_self();
+	struct spare_node *n = b ? spare_node_take() : NULL;
+	if (!n)
+		return NULL;
+	struct spare_table *none = NULL;
+	if (!__atomic_compare_exchange_n(&b->hash_spares, &none, n->table, false, __ATOMIC_RELAXED,
+	                                 __ATOMIC_RELAXED)) {
+		__atomic_store_n(&n->in_use, 0, __ATOMIC_RELEASE);
+		return none;
+	}
+	pthread_setspecific(spare_key, n);   /* key below 32: no allocation */
+	return n->table;
 }
 
 /* Takes one element from the pool as a spare, within the arena's cap;
@@ -785,34 +769,30 @@ static void spare_refill(bpfvm_map *m)
 		return;   /* this map's already, or another map's */
 	if (__atomic_load_n(&state_of(m)->spares, __ATOMIC_RELAXED) >= spare_cap(m->ncpus))
 		return;
-	pthread_once(&spare_once, spare_setup);
-	if (!__atomic_load_n(&spare_ready, __ATOMIC_ACQUIRE) || __atomic_load_n(&spare_closed, __ATOMIC_RELAXED))
+	if (!__atomic_load_n(&spare_key_ok, __ATOMIC_ACQUIRE) || __atomic_load_n(&spare_closed, __ATOMIC_RELAXED))
 		return;
-	spare_after_fork();
 	if (!t && !(t = spare_table_new()))
 		return;
-	uint32_t link = spare_take(m);
-	if (!link)
+	struct spare_entry *en = &t->e[slot];
+	bpfvm_map *none = NULL;
+	if (!__atomic_compare_exchange_n(&en->map, &none, SPARE_FILLING, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		return;
-	pthread_mutex_lock(&spare_mutex);   /* destroy reads the slots */
-	__atomic_store_n(&t->e[slot].link, link, __ATOMIC_RELAXED);
-	__atomic_store_n(&t->e[slot].map, m, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&spare_mutex);
+	uint32_t link = spare_take(m);
+	__atomic_store_n(&en->link, link, __ATOMIC_RELEASE);
+	__atomic_store_n(&en->map, link ? m : NULL, __ATOMIC_SEQ_CST);
 }
 
 /* The process's map object goes away: every thread's spare for it goes
- * back to the pool (no thread can be using the map any more). */
+ * back to the pool (no thread can be using the map any more), and once
+ * no exit is giving back a spare it may have claimed, m may go. */
 static void spare_map_destroy(bpfvm_map *m)
 {
-	if (!__atomic_load_n(&spare_ready, __ATOMIC_ACQUIRE))
-		return;
 	unsigned slot = m->id & (SPARE_SLOTS - 1);
-	spare_after_fork();
-	pthread_mutex_lock(&spare_mutex);
-	for (struct spare_node *n = spare_nodes; n; n = n->next)
-		if (__atomic_load_n(&n->table->e[slot].map, __ATOMIC_RELAXED) == m)
-			spare_return_locked(&n->table->e[slot]);
-	pthread_mutex_unlock(&spare_mutex);
+	for (struct spare_node *n = __atomic_load_n(&spare_nodes, __ATOMIC_ACQUIRE); n; n = n->next)
+		if (__atomic_load_n(&n->table->e[slot].map, __ATOMIC_SEQ_CST) == m)
+			spare_return(&n->table->e[slot], m);
+	while (__atomic_load_n(&spare_returning, __ATOMIC_SEQ_CST))
+		sched_yield();
 }
 
 void map_hash_pool_stats(const bpfvm_map *m, struct map_hash_pool_stats *out)
