@@ -2,6 +2,8 @@
  * syscall_bench.c - bpfvm-syscall-bench: the cost of the syscall
  * interceptor (src/hooks/syscall_*) per getppid: untraced, through
  * Syscall User Dispatch's SIGSYS, and through a rewritten site's stub,
+ * with dispatch on and, every site swept at start, with dispatch off
+ * (SYSCALL_TRACE_DISPATCH_OFF: no slow kernel path for the thread),
  * with empty enter and exit handlers (the mechanism alone) and with
  * handlers that run a trivial raw_tracepoint program each (sys_enter and
  * sys_exit: the syscall number, the result) through bpfvm_hook_run.
@@ -98,6 +100,13 @@ static int time_batch(struct path *p, double *floor_ns)
 		fprintf(stderr, "syscall_trace_start: %s\n", err);
 		return rc;
 	}
+	struct syscall_trace_mode mode;
+	syscall_trace_get_mode(&mode);
+	if ((p->flags & SYSCALL_TRACE_DISPATCH_OFF) && !mode.dispatch_off) {
+		fprintf(stderr, "%s: dispatch stayed on: %s\n", p->name, mode.why);
+		syscall_trace_stop();
+		return -1;
+	}
 	getppid();   /* the site's first call traps, and is rewritten unless NO_REWRITE */
 	double ns = batch_ns(p->calls, false);
 	if (floor_ns)
@@ -189,13 +198,15 @@ int main(int argc, char **argv)
 	exit_hook = bench_trivial_hook(BPF_PROG_TYPE_RAW_TRACEPOINT, "ldxdw %r0, [%r1+8]\nexit\n", &exit_prog);
 	if (!enter_hook || !exit_hook)
 		return 1;
-	enum { UNTRACED, SUD_EMPTY, SUD_BPF, FAST_EMPTY, FAST_BPF, PATHS };
+	enum { UNTRACED, SUD_EMPTY, SUD_BPF, FAST_EMPTY, FAST_BPF, OFF_EMPTY, OFF_BPF, PATHS };
 	struct path paths[PATHS] = {
 		[UNTRACED] = {"untraced", NULL, 0, calls, 0},
 		[SUD_EMPTY] = {"SUD path (SIGSYS), empty", &empty, SYSCALL_TRACE_NO_REWRITE, sud_calls, 0},
 		[SUD_BPF] = {"SUD path (SIGSYS), BPF programs", &bpf, SYSCALL_TRACE_NO_REWRITE, sud_calls, 0},
 		[FAST_EMPTY] = {"rewritten site (stub), empty", &empty, 0, calls, 0},
 		[FAST_BPF] = {"rewritten site (stub), BPF programs", &bpf, 0, calls, 0},
+		[OFF_EMPTY] = {"dispatch off, stub, empty", &empty, SYSCALL_TRACE_DISPATCH_OFF, calls, 0},
+		[OFF_BPF] = {"dispatch off, stub, BPF programs", &bpf, SYSCALL_TRACE_DISPATCH_OFF, calls, 0},
 	};
 	char err[SYSCALL_TRACE_ERRLEN];
 	int rc = syscall_trace_start(&empty, NULL, 0, err);   /* can this kernel? */
@@ -208,7 +219,7 @@ int main(int argc, char **argv)
 	double floor_ns;
 	if (rc < 0 || time_paths(paths, PATHS, FAST_EMPTY, &floor_ns) < 0)
 		return 1;
-	double plain = paths[UNTRACED].best, fast_bpf_ns = paths[FAST_BPF].best;
+	double plain = paths[UNTRACED].best, fast_bpf_ns = paths[FAST_BPF].best, off_bpf_ns = paths[OFF_BPF].best;
 	printf("getppid, ns per call (best of %d batches, every path in turn)\n", BATCHES);
 	print_row("untraced", plain, plain);
 	print_row("dispatch on, not reported (kernel)", floor_ns, plain);
@@ -228,6 +239,8 @@ int main(int argc, char **argv)
 		printf("%-34s %8s %8s %13s\n", "sys_enter + sys_exit programs", "bpfvm", "kernel", "kernel/bpfvm");
 		printf("%-34s %8.1f %8.1f %12.2fx\n", "rewritten site / raw tracepoints", fast_bpf_ns - plain, kernel_added,
 		       kernel_added / (fast_bpf_ns - plain));
+		printf("%-34s %8.1f %8.1f %12.2fx\n", "the same, dispatch off", off_bpf_ns - plain, kernel_added,
+		       kernel_added / (off_bpf_ns - plain));
 	}
 	bpfvm_hook_free(enter_hook);
 	bpfvm_hook_free(exit_hook);

@@ -14,6 +14,10 @@
  *   launched   bpfvm trace OBJ -- LOOP (the agent preloaded)
  *   injected   bpfvm trace OBJ --pid PID (the agent dlopen()ed by ptrace)
  *
+ * each of the last two with dispatch off (every syscall site swept at
+ * attach, the default) and with --dispatch-on (sites rewritten as they
+ * trap, every syscall on the kernel's slow path for a dispatched thread).
+ *
  *     bpfvm-trace-bench [--quick] [BPFVM OBJ LOOP]
  *
  * Checks that both programs attached on the syscall path and that the
@@ -33,9 +37,10 @@
 
 #include "spawn.h"
 
-enum way { UNTRACED, LAUNCHED, INJECTED, WAYS };
+enum way { UNTRACED, LAUNCHED, INJECTED, LAUNCHED_ON, INJECTED_ON, WAYS };
 static const char *const way_names[WAYS] = { "untraced", "bpfvm trace -- CMD (preloaded agent)",
-	                                     "bpfvm trace --pid (injected agent)" };
+	                                     "bpfvm trace --pid (injected agent)", "  the same, --dispatch-on",
+	                                     "  the same, --dispatch-on" };
 
 struct setup {
 	const char *bpfvm, *obj, *loop;
@@ -98,9 +103,10 @@ static bool time_untraced(const struct setup *s, double *ns)
 	return bench_reap(&c) == 0 && ok;
 }
 
-static bool time_launched(const struct setup *s, double *ns)
+static bool time_launched_as(const struct setup *s, double *ns, bool dispatch_on)
 {
-	char *argv[] = { (char *)s->bpfvm, "trace", (char *)s->obj, "-j", "--", (char *)s->loop, (char *)s->calls, NULL };
+	char *argv[] = { (char *)s->bpfvm, "trace", (char *)s->obj, "-j", dispatch_on ? "--dispatch-on" : "-j", "--",
+	                 (char *)s->loop, (char *)s->calls, NULL };
 	struct bench_child c;
 	int attached = 0;
 	if (!bench_spawn(argv, true, &c))
@@ -117,7 +123,7 @@ static bool time_launched(const struct setup *s, double *ns)
 	return ok && rc == 0 && attached == 2;
 }
 
-static bool time_injected(const struct setup *s, double *ns)
+static bool time_injected_as(const struct setup *s, double *ns, bool dispatch_on)
 {
 	char *loop_argv[] = { (char *)s->loop, (char *)s->calls, NULL };
 	struct bench_child loop, tracer = { .pid = -1, .to = -1, .from = -1 };
@@ -127,7 +133,8 @@ static bool time_injected(const struct setup *s, double *ns)
 		return false;
 	bool ok = wait_ready(&loop, &attached);
 	snprintf(pidtext, sizeof pidtext, "%d", (int)loop.pid);
-	char *argv[] = { (char *)s->bpfvm, "trace", (char *)s->obj, "-j", "--pid", pidtext, NULL };
+	char *argv[] = { (char *)s->bpfvm, "trace", (char *)s->obj, "-j", dispatch_on ? "--dispatch-on" : "-j", "--pid",
+	                 pidtext, NULL };
 	ok = ok && bench_spawn(argv, false, &tracer);
 	bool traced = ok && wait_tracer_ready(&tracer, &attached);
 	ok = traced && attached == 2 && run_loop(&loop, &loop, ns, &attached);
@@ -141,6 +148,11 @@ static bool time_injected(const struct setup *s, double *ns)
 		        loop_rc);
 	return ok && loop_rc == 0;
 }
+
+static bool time_launched(const struct setup *s, double *ns) { return time_launched_as(s, ns, false); }
+static bool time_injected(const struct setup *s, double *ns) { return time_injected_as(s, ns, false); }
+static bool time_launched_on(const struct setup *s, double *ns) { return time_launched_as(s, ns, true); }
+static bool time_injected_on(const struct setup *s, double *ns) { return time_injected_as(s, ns, true); }
 
 static bool may_ptrace(const struct setup *s)
 {
@@ -170,8 +182,9 @@ int main(int argc, char **argv)
 	snprintf(s.calls, sizeof s.calls, "%d", quick ? 1000 : 200000);
 	if (!may_ptrace(&s))
 		return 77;
-	bool (*const time_way[WAYS])(const struct setup *, double *) = { time_untraced, time_launched, time_injected };
-	double best[WAYS] = { 1e30, 1e30, 1e30 };
+	bool (*const time_way[WAYS])(const struct setup *, double *) = { time_untraced, time_launched, time_injected,
+	                                                                  time_launched_on, time_injected_on };
+	double best[WAYS] = { 1e30, 1e30, 1e30, 1e30, 1e30 };
 	for (int r = 0; r < rounds; r++)
 		for (int w = 0; w < WAYS; w++) {
 			double ns;

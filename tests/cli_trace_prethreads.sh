@@ -5,7 +5,9 @@
 # syscall site no tracer can rewrite: SIGSYS; a function too short for a
 # trampoline: int3), and every one runs its program, none a miss; so do
 # those of a thread made while attached and of one that ends meanwhile,
-# and of 100 such threads.
+# and of 100 such threads.  The first process is traced with dispatch
+# kept on (--dispatch-on: the SIGSYS path is what it checks); the second
+# with dispatch off, its unrewritable site served by its int3.
 # Usage: cli_trace_prethreads.sh BPFVM TRACE_DIR plain|sanitized
 set -u
 bpfvm=$1 dir=$2 build=$3
@@ -29,7 +31,7 @@ serve_pid=$!
 exec 7>"$tmp/in"
 check "serve: ready" wait_for "$tmp/serve.out" '^ready' || { summary; exit 1; }
 check "serve: 10 threads before the tracer" [ "$(ls "/proc/$serve_pid/task" | wc -l)" = 10 ]
-"$bpfvm" trace "$dir/trace_prethreads.bpf.o" -j --stats --dump-maps --pid "$serve_pid" >"$out" 2>&1 &
+"$bpfvm" trace "$dir/trace_prethreads.bpf.o" -j --stats --dump-maps --dispatch-on --pid "$serve_pid" >"$out" 2>&1 &
 trace_pid=$!
 if ! wait_for "$out" '"type":"ready"'; then
 	check "attached" false

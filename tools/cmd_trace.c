@@ -48,7 +48,7 @@ struct trace_args {
 	size_t prog_count;
 	pid_t pids[MAX_PIDS];
 	size_t pid_count;
-	bool json, dump_maps, no_follow, stats;
+	bool json, dump_maps, no_follow, stats, dispatch_on;
 	double duration, interval;
 	const char *hist;
 	char **command;   /* after --, NULL-terminated */
@@ -109,7 +109,7 @@ static double now_ms(void)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: bpfvm trace OBJ [--prog NAME]... [-j] [--duration S] [--dump-maps] [--interval S]\n"
-	           "                   [--hist MAP] [--no-follow] [--stats] " OBJECT_ARGS_USAGE " -- COMMAND [ARGS]\n"
+	           "                   [--hist MAP] [--no-follow] [--stats] [--dispatch-on] " OBJECT_ARGS_USAGE " -- COMMAND [ARGS]\n"
 	           "       bpfvm trace OBJ --pid PID [--pid PID]... [the same options]\n"
 	           "\n"
 	           "Attaches the object's programs (every one, or those --prog names) by their\n"
@@ -130,6 +130,9 @@ static void usage(FILE *f)
 	           "                 serving its probe, per process (without it: recursion misses\n"
 	           "                 only, where there were some: events skipped because the thread\n"
 	           "                 was running that program already, as the kernel's)\n"
+	           "  --dispatch-on  syscall programs: keep Syscall User Dispatch on, each syscall site\n"
+	           "                 rewritten the first time it traps (without it: every site is\n"
+	           "                 rewritten at attach and dispatch goes off where that covers them all)\n"
 	           OBJECT_OPTIONS_HELP
 	           "The agent is libbpfvm-agent.so beside the bpfvm command, or $BPFVM_AGENT.\n");
 }
@@ -198,6 +201,8 @@ static int parse_args(int argc, char **argv, struct trace_args *a)
 			a->no_follow = true;
 		else if (!strcmp(o, "--stats"))
 			a->stats = true;
+		else if (!strcmp(o, "--dispatch-on"))
+			a->dispatch_on = true;
 		else if (!strcmp(o, "-v"))
 			a->oa.verbose = true;
 		else if (!strcmp(o, "--help") || !strcmp(o, "-h"))
@@ -310,7 +315,8 @@ static int send_setup(struct tracer *t, int fd)
 			names[nprogs++] = bpfvm_object_prog_at(t->obj, i)->name;
 	size_t nmaps = bpfvm_object_map_count(t->obj);
 	struct agent_setup s = { .type = AGENT_SETUP,
-	                         .flags = (a->no_follow ? AGENT_NO_FOLLOW : 0) | (a->stats ? AGENT_COUNT_RUNS : 0),
+	                         .flags = (a->no_follow ? AGENT_NO_FOLLOW : 0) | (a->stats ? AGENT_COUNT_RUNS : 0) |
+	                                  (a->dispatch_on ? AGENT_DISPATCH_ON : 0),
 	                         .prog_count = (uint32_t)nprogs, .map_count = (uint32_t)nmaps };
 	char control[CMSG_SPACE(sizeof(int))] = { 0 };
 	struct iovec iov = { &s, sizeof s };

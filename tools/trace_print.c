@@ -183,7 +183,7 @@ void trace_print_perf_lost(const char *map, int pid, int cpu, uint64_t lost, boo
 
 /* ---- stats -------------------------------------------------------------- */
 
-static const char *const served_names[AGENT_SERVED_COUNT] = { "trampoline", "int3", "sud", "rewritten" };
+static const char *const served_names[AGENT_SERVED_COUNT] = { "trampoline", "int3", "sud", "rewritten", "syscall_int3" };
 static const char *const path_names[] = { "none", "trampoline", "int3", "syscall" };
 
 /* The paths a program's events came by: a probe's, or the syscall
@@ -196,13 +196,18 @@ static void served_json(const struct agent_stats *st)
 	     k++, first = 0)
 		printf("%s\"%s\":%" PRIu64, first ? "" : ",", served_names[k], st->served[k]);
 	printf("}");
+	if (syscall) {
+		printf(",\"mode\":");
+		json_print_string(st->mode);
+	}
 }
 
 static void served_text(const struct agent_stats *st)
 {
 	if (st->path == AGENT_PATH_SYSCALL)
-		fprintf(stderr, "; the process's syscalls: %" PRIu64 " by SUD, %" PRIu64 " at rewritten sites",
-		        st->served[AGENT_SERVED_SUD], st->served[AGENT_SERVED_REWRITTEN]);
+		fprintf(stderr, "; the process's syscalls: %" PRIu64 " by SUD, %" PRIu64 " at rewritten sites, %" PRIu64
+		        " by int3; %s", st->served[AGENT_SERVED_SUD], st->served[AGENT_SERVED_REWRITTEN],
+		        st->served[AGENT_SERVED_SYSCALL_INT3], st->mode);
 	else
 		fprintf(stderr, "; entries: %" PRIu64 " by trampoline, %" PRIu64 " by int3",
 		        st->served[AGENT_SERVED_TRAMPOLINE], st->served[AGENT_SERVED_INT3]);

@@ -103,6 +103,7 @@ struct agent_hook {
 
 static unsigned hook_count;
 static bool count_runs;
+static bool dispatch_on;          /* AGENT_DISPATCH_ON */
 
 /* A probed function: one probe, an entry and a return hook. */
 struct func_site {
@@ -741,7 +742,8 @@ static int start_syscalls(char *err)
 	                              .exit = sys->session_exit ? on_sys_exit : NULL,
 	                              .thread_start = on_sys_thread_start };
 	char buf[SYSCALL_TRACE_ERRLEN];
-	int rc = syscall_trace_start(&h, NULL, SYSCALL_TRACE_USER_IS_THREAD_WORD, buf);
+	int rc = syscall_trace_start(&h, NULL, SYSCALL_TRACE_USER_IS_THREAD_WORD | (dispatch_on ? 0 : SYSCALL_TRACE_DISPATCH_OFF),
+	                             buf);
 	if (rc)
 		snprintf(err, AGENT_TEXT_MAX, "syscall tracing: %s", buf);
 	else
@@ -991,6 +993,7 @@ void agent_attach_all(bpfvm_instance *inst, const size_t *prog_index, size_t n, 
 {
 	const bpfvm_object *obj = bpfvm_instance_object(inst);
 	count_runs = setup_flags & AGENT_COUNT_RUNS;
+	dispatch_on = setup_flags & AGENT_DISPATCH_ON;
 	stats_sent = false;
 	for (size_t i = 0; i < n; i++) {
 		const bpfvm_object_prog *op = bpfvm_object_prog_at(obj, prog_index[i]);
@@ -1060,7 +1063,23 @@ static void link_served(const struct attached_link *l, uint64_t served[AGENT_SER
 		syscall_trace_get_stats(&ss);
 		served[AGENT_SERVED_SUD] = ss.sud_calls;
 		served[AGENT_SERVED_REWRITTEN] = ss.rewritten_calls;
+		served[AGENT_SERVED_SYSCALL_INT3] = ss.int3_calls;
 	}
+}
+
+/* How a syscall link's events are caught, for --stats. */
+static void link_mode(const struct attached_link *l, char mode[AGENT_TEXT_MAX])
+{
+	struct syscall_trace_mode m;
+	mode[0] = '\0';
+	if (l->usdt || l->site)
+		return;
+	syscall_trace_get_mode(&m);
+	if (m.dispatch_off)
+		snprintf(mode, AGENT_TEXT_MAX, "dispatch off (%" PRIu64 " sites in %" PRIu64 " objects rewritten, %" PRIu64
+		         " of them by int3 alone)", m.sites, m.objects, m.int3_only);
+	else
+		snprintf(mode, AGENT_TEXT_MAX, "dispatch on (%s)", m.why);
 }
 
 void agent_send_stats(int fd, bool wait)
@@ -1073,6 +1092,7 @@ void agent_send_stats(int fd, bool wait)
 		                          .runs = atomic_load(&l->hook->runs) - l->runs_before,
 		                          .recursion_misses = atomic_load(&l->hook->misses) - l->misses_before };
 		link_served(l, st.served);
+		link_mode(l, st.mode);
 		for (int k = 0; k < AGENT_SERVED_COUNT; k++)
 			st.served[k] -= l->served_before[k];
 		snprintf(st.name, sizeof st.name, "%s", l->prog);

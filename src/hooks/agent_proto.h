@@ -57,6 +57,7 @@ enum agent_msg_type {
 enum agent_setup_flags {
 	AGENT_NO_FOLLOW = 1 << 0,   /* children are not traced */
 	AGENT_COUNT_RUNS = 1 << 1,  /* count every run (`--stats`); misses are always counted */
+	AGENT_DISPATCH_ON = 1 << 2, /* `--dispatch-on`: syscall sites rewritten as they trap, dispatch kept on */
 };
 
 struct agent_hello {
@@ -103,6 +104,7 @@ enum agent_served {
 	AGENT_SERVED_INT3,
 	AGENT_SERVED_SUD,          /* Syscall User Dispatch's SIGSYS */
 	AGENT_SERVED_REWRITTEN,    /* a rewritten syscall site */
+	AGENT_SERVED_SYSCALL_INT3, /* an int3 over a syscall (dispatch off) */
 	AGENT_SERVED_COUNT
 };
 
@@ -114,6 +116,9 @@ struct agent_stats {
 	uint64_t served[AGENT_SERVED_COUNT];
 	char name[AGENT_NAME_MAX];
 	char hook[AGENT_TEXT_MAX];
+	/* a syscall hook's: how the process's syscalls are caught, "dispatch
+	 * off (...)" or "dispatch on (why)"; else "" */
+	char mode[AGENT_TEXT_MAX];
 };
 
 struct agent_perf_msg {

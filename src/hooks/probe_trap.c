@@ -9,7 +9,8 @@
  * answers).  The request is a real-time signal, not a SIGTRAP: a pending
  * SIGTRAP swallows another (standard signals do not queue), and a
  * breakpoint trap lost that way would run the byte after the int3.  A
- * breakpoint of a syscall site being rewritten goes to the site's stub.  A
+ * breakpoint of a syscall site being rewritten goes to the site's stub, an
+ * int3 over a syscall (the sweep's, dispatch off) to the interceptor.  A
  * signal that is none of these goes to the handler that was there before.
  */
 #define _GNU_SOURCE   /* REG_RIP and the other ucontext register names */
@@ -128,6 +129,8 @@ static void on_trap(int sig, siginfo_t *si, void *ctx)
 		on_breakpoint(s, g);
 	else if (si->si_code == SI_KERNEL && (stub = sud_rewrite_trap_target((uintptr_t)g[REG_RIP] - 1)))
 		g[REG_RIP] = (greg_t)stub;   /* a syscall site's jump being written (syscall_rewrite.c) */
+	else if (si->si_code == SI_KERNEL && sud_serve_int3(ctx))
+		;                            /* an int3 over a syscall (syscall_trace.c) */
 	else
 		chain(&previous_trap, sig, si, ctx);
 	errno = saved_errno;
@@ -143,12 +146,28 @@ static void on_move_request(int sig, siginfo_t *si, void *ctx)
 	errno = saved_errno;
 }
 
+/* SIGTRAP's handler returns through the interceptor's own restorer
+ * (sud_restore_rt), not the C library's: that one is a syscall site, and
+ * with dispatch off an int3 over it would trap back into this handler. */
+static void return_through_interceptor(void)
+{
+	struct { void *handler; unsigned long flags; void (*restorer)(void); uint64_t mask; } k;
+	unsigned long get[6] = {SIGTRAP, 0, (unsigned long)&k, sizeof k.mask};
+	if (sud_raw_syscall(SYS_rt_sigaction, get) != 0 || k.handler != (void *)on_trap)
+		return;
+	k.restorer = sud_restore_rt;
+	unsigned long set[6] = {SIGTRAP, (unsigned long)&k, 0, sizeof k.mask};
+	sud_raw_syscall(SYS_rt_sigaction, set);
+}
+
 static void install(void)
 {
 	struct sigaction sa = { .sa_sigaction = on_trap, .sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART | SA_ONSTACK };
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGTRAP, &sa, &previous_trap) < 0)
 		install_errno = errno;
+	else
+		return_through_interceptor();
 	sa.sa_sigaction = on_move_request;
 	if (!install_errno && sigaction(PROBE_MOVE_SIGNAL, &sa, &previous_move) < 0)
 		install_errno = errno;

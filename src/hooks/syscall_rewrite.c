@@ -40,8 +40,18 @@
  * file's own).  Stubs are never unmapped: a thread may still be returning
  * through one after a restore.
  *
+ * The sweep (syscall_sweep.c, SYSCALL_TRACE_DISPATCH_OFF) decides every
+ * site of an object at once, outside any signal handler, and notes each
+ * syscall for an int3 over its first byte (a one-byte write: atomic),
+ * written once the sweep proved every site covered and taken out before
+ * dispatch goes back on; the SIGTRAP handler serves a thread that meets
+ * one (syscall_trace.c's sud_serve_int3).  A site with a jump keeps its
+ * int3 too: a thread between I1 and the syscall, or sent back to the
+ * syscall by the stub (the fallback tests set, sud_fast_set_fallback),
+ * meets it.
+ *
  * Owns: the site table, the patch record (breakpoint redirects, original
- * bytes), stub pools, capstone's arena, sud_rewrite_*.
+ * bytes), the int3 list, stub pools, capstone's arena, sud_rewrite_*.
  */
 #define _GNU_SOURCE
 #include "hooks/syscall_sud.h"
@@ -51,6 +61,7 @@
 
 #include <capstone/capstone.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <link.h>
 #include <linux/membarrier.h>
 #include <sched.h>
@@ -97,8 +108,9 @@ static bool sync_core_ok;
  * original bytes back from here.  Any stub of an address does the same. */
 static struct {
 	_Atomic uintptr_t at;
-	_Atomic uintptr_t stub;
+	_Atomic uintptr_t stub;      /* 0 for an int3 over a syscall */
 	uint8_t original[JUMP_LEN];
+	uint8_t len;                 /* JUMP_LEN, or 1: an int3 over a syscall's first byte */
 } patches[SITE_SLOTS];
 
 static inline uintptr_t thread_pointer(void)
@@ -222,19 +234,36 @@ static size_t patch_index(uintptr_t at, bool *found)
 	return SITE_SLOTS;
 }
 
-/* Notes I1's stub and original bytes before the patch is written. */
-static bool patch_record(uintptr_t at, uintptr_t stub)
+/* Notes a patch's stub (0: an int3 over a syscall) and its len original
+ * bytes before it is written. */
+static bool patch_record(uintptr_t at, uintptr_t stub, uint8_t len)
 {
 	bool found;
 	size_t i = patch_index(at, &found);
 	if (i == SITE_SLOTS)
 		return false;
 	atomic_store(&patches[i].stub, stub);
-	if (!found) {
-		memcpy(patches[i].original, (const void *)at, JUMP_LEN);
+	if (!found || patches[i].len != len) {
+		memcpy(patches[i].original, (const void *)at, len);
+		patches[i].len = len;
 		atomic_store(&patches[i].at, at);
 	}
 	return true;
+}
+
+size_t sud_rewrite_original_at(uintptr_t at, uint8_t original[SUD_PATCH_LEN])
+{
+	_Static_assert(SUD_PATCH_LEN == JUMP_LEN && SUD_PATCH_LEN == PROBE_JUMP_LEN, "one patch length");
+	bool found;
+	size_t i = patch_index(at, &found), len = found ? patches[i].len : SUD_PATCH_LEN;
+	const uint8_t *was = found ? patches[i].original : NULL;
+	struct probe_site *probe = was ? NULL : probe_site_find(at);
+	if (probe)
+		was = probe->orig;
+	if (!was || memcmp((const void *)at, was, len) == 0)
+		return 0;
+	memcpy(original, was, len);
+	return len;
 }
 
 uintptr_t sud_rewrite_trap_target(uintptr_t at)
@@ -244,28 +273,24 @@ uintptr_t sud_rewrite_trap_target(uintptr_t at)
 	return found ? atomic_load(&patches[i].stub) : 0;
 }
 
-bool sud_rewrite_original_at(uintptr_t at, uint8_t original[SUD_PATCH_LEN])
+int sud_rewrite_int3_at(uintptr_t at)
 {
-	_Static_assert(SUD_PATCH_LEN == JUMP_LEN && SUD_PATCH_LEN == PROBE_JUMP_LEN, "one patch length");
 	bool found;
 	size_t i = patch_index(at, &found);
-	const uint8_t *was = found ? patches[i].original : NULL;
-	struct probe_site *probe = was ? NULL : probe_site_find(at);
-	if (probe)
-		was = probe->orig;
-	if (!was || memcmp((const void *)at, was, SUD_PATCH_LEN) == 0)
-		return false;
-	memcpy(original, was, SUD_PATCH_LEN);
-	return true;
+	if (!found || patches[i].len != 1)
+		return -1;
+	return *(const volatile uint8_t *)at == 0xcc;
 }
 
 /* Whether a patch of this process's covers a byte of [lo, hi). */
 static bool window_patched(uintptr_t lo, uintptr_t hi)
 {
 	uint8_t ignored[SUD_PATCH_LEN];
-	for (uintptr_t at = lo - (SUD_PATCH_LEN - 1); at < hi; at++)
-		if (sud_rewrite_original_at(at, ignored))
+	for (uintptr_t at = lo - (SUD_PATCH_LEN - 1); at < hi; at++) {
+		size_t len = sud_rewrite_original_at(at, ignored);
+		if (len && at + len > lo)
 			return true;
+	}
 	return false;
 }
 
@@ -564,7 +589,61 @@ static bool patch_site(struct site *s, const struct site_plan *p)
 	memcpy(jump + 1, &rel, sizeof rel);
 	s->patch_at = p->patch_at;
 	memcpy(s->original, (const void *)p->patch_at, JUMP_LEN);
-	return patch_record(p->patch_at, stub) && replace_bytes(p->patch_at, jump);
+	return patch_record(p->patch_at, stub, JUMP_LEN) && replace_bytes(p->patch_at, jump);
+}
+
+/* ---- int3s over syscalls: the sweep's cover for every site, also
+ * those with a jump (a thread between I1 and the syscall, or sent back to
+ * the syscall by the stub, meets it), while dispatch is off ---- */
+
+#define INT3_MAX 16384
+static uintptr_t int3_sites[INT3_MAX];   /* the last sweep's syscalls */
+static size_t int3_count;
+static bool int3_written;
+
+/* One byte: a single store, atomic for any thread running it.  Where
+ * the page cannot be made writable (the vDSO: mprotect refuses a special
+ * mapping), written through /proc/self/mem, as a debugger's breakpoint
+ * is (the kernel copies the page, the byte changed, and maps the copy). */
+static bool write_byte(uintptr_t at, uint8_t byte)
+{
+	if (!code_writable(at, 1, true)) {
+		int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+		bool ok = fd >= 0 && pwrite(fd, &byte, 1, (off_t)at) == 1;
+		if (fd >= 0)
+			close(fd);
+		return ok;
+	}
+	__atomic_store_n((uint8_t *)at, byte, __ATOMIC_SEQ_CST);
+	code_writable(at, 1, false);
+	return true;
+}
+
+/* Writes (or takes out) the int3 over every syscall the last sweep
+ * noted; false if a page could not be made writable (the int3s written
+ * so far stay: each is served). */
+static bool int3_write_all(bool on)
+{
+	bool ok = true;
+	if (!on && !int3_written)
+		return true;
+	for (size_t i = 0; i < int3_count; i++) {
+		uintptr_t at = int3_sites[i];
+		if (*(const uint8_t *)at == (on ? 0x0f : 0xcc))
+			ok = write_byte(at, on ? 0xcc : 0x0f) && ok;
+	}
+	int3_written = on;
+	if (sync_core_ok)
+		sync_cores();
+	return ok;
+}
+
+bool sud_rewrite_int3_write(bool on)
+{
+	rewriter_take(true);
+	bool ok = int3_write_all(on);
+	rewriter_give();
+	return ok;
 }
 
 /* ---- the site table ---- */
@@ -601,20 +680,29 @@ static bool rewriter_take_soon(void)
 	return true;
 }
 
-bool sud_rewrite_site(uintptr_t after)
+/* The site ending at `after`, decided (planned and patched, or refused)
+ * if it was not yet; the rewriter held.  Resets the arena to `mark`. */
+static struct site *decide_site(uintptr_t after, size_t mark)
 {
-	if (!rewriter_take_soon())
-		return false;
 	struct site *s = site_slot(after);
 	if (s && s->state == SITE_EMPTY) {
 		s->after = after;
 		struct site_plan plan = {0};
 		bool ok = plan_site(after, &plan) && patch_site(s, &plan);
-		arena_used = arena_mark;
+		arena_used = mark;
 		s->state = ok ? SITE_PATCHED : SITE_REFUSED;
 		ok ? count_rewritten++ : count_refused++;
 		count_lean += ok && plan.lean;
 	}
+	return s;
+}
+
+bool sud_rewrite_site(uintptr_t after)
+{
+	if (!rewriter_take_soon())
+		return false;
+	capstone_ready();   /* its handles below arena_mark before the mark is read */
+	struct site *s = decide_site(after, arena_mark);
 	bool patched = s && s->state == SITE_PATCHED;
 	rewriter_give();
 	return patched;
@@ -641,6 +729,8 @@ void sud_rewrite_after_fork(void)
 void sud_rewrite_restore_all(void)
 {
 	rewriter_take(true);
+	int3_write_all(false);
+	int3_count = 0;
 	for (size_t i = 0; i < SITE_SLOTS; i++) {
 		struct site *s = &sites[i];
 		if (s->state == SITE_PATCHED)
@@ -702,4 +792,113 @@ bool sud_rewrite_survey(uintptr_t pc, struct sud_rewrite_survey *out)
 	arena_used = arena_mark;
 	rewriter_give();
 	return ok;
+}
+
+/* ---- covering an object at once (the sweep, syscall_sweep.c): every
+ * syscall instruction decided now, off any signal handler, and noted for
+ * an int3 ---- */
+
+struct cover_walk {
+	struct sud_cover *out;
+	cs_insn *insn;
+};
+
+static void cover_bad(struct sud_cover *out, uintptr_t at, const char *why)
+{
+	if (!out->bad)
+		out->bad = at, out->why = why;
+}
+
+/* The syscall at syscall_at: its jump if it can have one, and a place in
+ * the int3 list. */
+static void cover_syscall(uintptr_t syscall_at, struct sud_cover *out)
+{
+	const volatile uint8_t *b = (const volatile uint8_t *)syscall_at;
+	bool ours = b[0] == 0xcc && sud_rewrite_int3_at(syscall_at) >= 0;
+	if (!ours && (b[0] != 0x0f || b[1] != 0x05))
+		return cover_bad(out, syscall_at, "a syscall under another patch (a function probe's)");
+	if (int3_count == INT3_MAX || !patch_record(syscall_at, 0, 1))
+		return cover_bad(out, syscall_at, "more syscall sites than the int3 table holds");
+	out->syscalls++;
+	struct site *s = ours ? site_slot(syscall_at + SYSCALL_LEN) : decide_site(syscall_at + SYSCALL_LEN, arena_used);
+	if (s && s->state == SITE_PATCHED)
+		out->jumps++;
+	else
+		out->int3_only++;
+	int3_sites[int3_count++] = syscall_at;
+}
+
+static void cover_function(uintptr_t begin, size_t size, void *arg)
+{
+	struct cover_walk *w = arg;
+	struct sud_decoder d;
+	sud_decoder_init(&d, capstone_plain, begin, size);
+	while (d.size && !w->out->bad) {
+		if (!sud_decode(&d, w->insn)) {
+			size_t skip = sud_vex_length(d.code, d.size);
+			if (!skip)
+				return cover_bad(w->out, (uintptr_t)d.address, "an instruction capstone cannot decode");
+			d.code += skip, d.size -= skip, d.address += skip;
+			continue;
+		}
+		const uint8_t *b = w->insn->bytes;
+		if (w->insn->id == X86_INS_SYSCALL)
+			cover_syscall((uintptr_t)w->insn->address, w->out);
+		else if (w->insn->id == X86_INS_SYSENTER)
+			cover_bad(w->out, (uintptr_t)w->insn->address, "a sysenter");
+		else if (w->insn->size == 2 && b[0] == 0xcd && b[1] == 0x80)
+			cover_bad(w->out, (uintptr_t)w->insn->address, "an int $0x80");
+	}
+}
+
+void sud_rewrite_cover_begin(void)
+{
+	rewriter_take(true);
+	int3_write_all(false);
+	int3_count = 0;
+	rewriter_give();
+}
+
+/* The object's system call instructions come from the pass that found
+ * its branch targets (syscall_sites.c), made once per object. */
+bool sud_rewrite_cover_object(uintptr_t pc, struct sud_cover *out)
+{
+	rewriter_take(true);
+	struct sud_code_finds f = {0};
+	bool whole = capstone_ready() && sud_code_system_calls(capstone_plain, pc, &f);
+	for (size_t i = 0; whole && i < f.count && !out->bad; i++) {
+		uintptr_t at = SUD_FIND_ADDRESS(f.at[i]);
+		switch (SUD_FIND_KIND(f.at[i])) {
+		case SUD_FIND_SYSCALL: cover_syscall(at, out); break;
+		case SUD_FIND_SYSENTER: cover_bad(out, at, "a sysenter"); break;
+		default: cover_bad(out, at, "an int $0x80"); break;
+		}
+		arena_used = arena_mark;
+	}
+	if (!whole && f.undecodable)
+		cover_bad(out, f.undecodable, "an instruction capstone cannot decode");
+	arena_used = arena_mark;
+	rewriter_give();
+	return whole && !out->bad;
+}
+
+bool sud_rewrite_cover_range(uintptr_t begin, size_t size, struct sud_cover *out)
+{
+	rewriter_take(true);
+	struct cover_walk w = {out, capstone_ready() ? cs_malloc(capstone_plain) : NULL};
+	if (w.insn) {
+		cover_function(begin, size, &w);
+		cs_free(w.insn, 1);
+	}
+	arena_used = arena_mark;
+	rewriter_give();
+	return w.insn && !out->bad;
+}
+
+bool sud_rewrite_owns(uintptr_t lo, uintptr_t hi)
+{
+	for (int i = 0; i < POOL_MAX && pools[i].base; i++)
+		if (lo >= pools[i].base && hi <= pools[i].base + POOL_SIZE)
+			return true;
+	return false;
 }

@@ -34,7 +34,11 @@ struct code_object {
 	uint8_t *targets;        /* one bit per byte of [map_start, map_end) */
 	size_t targets_size;
 	bool complete;           /* every FDE decoded to its end */
+	uintptr_t *finds;        /* FINDS_MAX words, mapped with targets: its system call instructions */
+	size_t find_count;
+	uintptr_t undecodable;   /* the first byte an FDE did not decode past, or 0 */
 };
+#define FINDS_MAX 16384
 
 static struct code_object objects[OBJECT_SLOTS];
 static unsigned next_victim;
@@ -276,15 +280,34 @@ uintptr_t sud_direct_branch_target(const uint8_t *b, size_t size, uintptr_t at)
 	return at + size + (uintptr_t)disp;
 }
 
-/* The length of a VEX (c4, c5) or EVEX (62) encoded instruction at p,
- * which capstone 4 may not know (AVX-512's mask and compare instructions
- * in glibc's string functions), or of 0f 01 /reg (rdpkru); 0 when p holds none or it is cut short.
- * Every such instruction has a ModRM byte, an immediate byte only in
+/* Every such instruction has a ModRM byte, an immediate byte only in
  * map 0F3A and at a few opcodes of map 0F. */
-static size_t vex_length(const uint8_t *p, size_t left)
+/* CET's shadow-stack instructions, which capstone 4 does not know either
+ * (libgcc_s's unwinder): f3 [REX.W] 0f 1e /1 (rdssp) and f3 [REX.W] 0f ae
+ * /5 (incssp) with a register operand, f3 0f 01 ea / e8 (saveprevssp,
+ * setssbsy); 0 when p holds none. */
+static size_t shadow_stack_length(const uint8_t *p, size_t left)
+{
+	if (left < 4 || p[0] != 0xf3)
+		return 0;
+	size_t i = 1 + ((p[1] & 0xf0) == 0x40);
+	if (i + 3 > left || p[i] != 0x0f)
+		return 0;
+	uint8_t op = p[i + 1], modrm = p[i + 2];
+	if (op == 0x01 && i == 1 && (modrm == 0xea || modrm == 0xe8))
+		return 4;
+	if ((op == 0x1e && (modrm & 0xf8) == 0xc8) || (op == 0xae && (modrm & 0xf8) == 0xe8))
+		return i + 3;
+	return 0;
+}
+
+size_t sud_vex_length(const uint8_t *p, size_t left)
 {
 	size_t i;
 	unsigned map;
+	size_t cet = shadow_stack_length(p, left);
+	if (cet)
+		return cet;
 	if (left >= 3 && p[0] == 0x0f && p[1] == 0x01 && p[2] >= 0xc0)
 		return 3;   /* 0f 01 with a register ModRM: rdpkru, wrpkru and their kind, no operand bytes */
 	if (left >= 3 && p[0] == 0xc5)
@@ -330,12 +353,13 @@ bool sud_decode(struct sud_decoder *d, cs_insn *insn)
 	uintptr_t a = (uintptr_t)d->address;
 	bool overlaid = a >= d->buf_at && a < d->buf_at + d->buf_patched;
 	uint8_t original[SUD_PATCH_LEN];
-	if (!overlaid && (d->code[0] == 0xe9 || d->code[0] == 0xcc) && sud_rewrite_original_at(a, original)) {
+	size_t patch_len;
+	if (!overlaid && (d->code[0] == 0xe9 || d->code[0] == 0xcc) && (patch_len = sud_rewrite_original_at(a, original))) {
 		d->buf_len = d->size < sizeof d->buf ? d->size : sizeof d->buf;
 		memcpy(d->buf, d->code, d->buf_len);
-		memcpy(d->buf, original, d->buf_len < SUD_PATCH_LEN ? d->buf_len : SUD_PATCH_LEN);
+		memcpy(d->buf, original, d->buf_len < patch_len ? d->buf_len : patch_len);
 		d->buf_at = a;
-		d->buf_patched = SUD_PATCH_LEN;
+		d->buf_patched = patch_len;
 		overlaid = true;
 	}
 	if (!overlaid)
@@ -349,8 +373,32 @@ bool sud_decode(struct sud_decoder *d, cs_insn *insn)
 	return true;
 }
 
+/* A syscall, sysenter or int $0x80 instruction, noted with its kind in
+ * the top byte (a list too long leaves the object incomplete). */
+static void note_system_call(struct code_object *o, const cs_insn *insn)
+{
+	const uint8_t *b = insn->bytes;
+	uintptr_t kind;
+	if (insn->size != 2)
+		return;
+	if (b[0] == 0x0f && b[1] == 0x05)
+		kind = SUD_FIND_SYSCALL;
+	else if (b[0] == 0x0f && b[1] == 0x34)
+		kind = SUD_FIND_SYSENTER;
+	else if (b[0] == 0xcd && b[1] == 0x80)
+		kind = SUD_FIND_INT80;
+	else
+		return;
+	if (o->find_count == FINDS_MAX) {
+		o->complete = false;
+		return;
+	}
+	o->finds[o->find_count++] = (uintptr_t)insn->address | kind << 56;
+}
+
 /* Every FDE of the object decoded, each direct branch target inside the
- * mapping marked.  False if some FDE did not decode to its end. */
+ * mapping marked, each system call instruction noted.  False if some FDE
+ * did not decode to its end. */
 static bool mark_targets(csh cs, const struct fde_table *t, struct code_object *o)
 {
 	cs_insn *insn = cs_malloc(cs);
@@ -369,17 +417,20 @@ static bool mark_targets(csh cs, const struct fde_table *t, struct code_object *
 		while (d.size) {
 			size_t skip;
 			if (!sud_decode(&d, insn)) {
-				if (!(skip = vex_length(d.code, d.size)))
+				if (!(skip = sud_vex_length(d.code, d.size)))
 					break;
 				d.code += skip, d.size -= skip, d.address += skip;   /* a vector instruction: no branch */
 				continue;
 			}
+			note_system_call(o, insn);
 			uintptr_t target = sud_direct_branch_target(insn->bytes, insn->size, insn->address);
 			if (target >= o->map_start && target < o->map_end) {
 				size_t off = target - o->map_start;
 				o->targets[off >> 3] |= (uint8_t)(1u << (off & 7));
 			}
 		}
+		if (d.size && !o->undecodable)
+			o->undecodable = (uintptr_t)d.address;
 		complete = complete && d.size == 0;
 	}
 	cs_free(insn, 1);
@@ -418,17 +469,32 @@ static struct code_object *object_of(csh cs, uintptr_t pc)
 	if (o->targets)
 		munmap(o->targets, o->targets_size);
 	*o = (struct code_object){.map_start = start, .map_end = end, .hdr = t.hdr, .fingerprint = print};
-	o->targets_size = ((end - start + 7) / 8 + 4095) & ~(size_t)4095;
+	o->targets_size = (((end - start + 7) / 8 + 4095) & ~(size_t)4095) + FINDS_MAX * sizeof(uintptr_t);
 	void *bits = mmap(NULL, o->targets_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (bits == MAP_FAILED) {
 		*o = (struct code_object){0};
 		return NULL;
 	}
 	o->targets = bits;
+	o->finds = (uintptr_t *)((uint8_t *)bits + o->targets_size - FINDS_MAX * sizeof(uintptr_t));
 	building = o;
-	o->complete = mark_targets(cs, &t, o);
+	o->complete = true;
+	bool decoded = mark_targets(cs, &t, o);
+	o->complete = o->complete && decoded;
 	building = NULL;
 	return o;
+}
+
+bool sud_code_system_calls(csh cs, uintptr_t pc, struct sud_code_finds *out)
+{
+	struct code_object *o = object_of(cs, pc);
+	*out = (struct sud_code_finds){0};
+	if (!o)
+		return false;
+	out->at = o->finds;
+	out->count = o->find_count;
+	out->undecodable = o->undecodable;
+	return o->complete;
 }
 
 bool sud_code_branch_into(csh cs, uintptr_t lo, uintptr_t hi)

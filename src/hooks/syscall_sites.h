@@ -11,7 +11,7 @@
  * serialises every call (syscall_rewrite.c's rewriter flag).
  *
  * Owns: sud_code_function(), sud_code_each_function(), sud_code_branch_into(),
- * the object cache, the decoder of original code.
+ * the object cache, the decoder of original code, sud_vex_length().
  */
 #ifndef BPFVM_HOOKS_SYSCALL_SITES_H
 #define BPFVM_HOOKS_SYSCALL_SITES_H
@@ -39,6 +39,23 @@ bool sud_code_each_function(uintptr_t pc, void (*each)(uintptr_t begin, size_t s
  * while the object stays mapped as it was. */
 bool sud_code_branch_into(csh cs, uintptr_t lo, uintptr_t hi);
 
+/* The system call instructions of the object holding pc, found by the
+ * same pass as its branch targets (once): each address with its kind in
+ * the top byte.  False when the object has no usable table or did not
+ * decode whole (undecodable: the first byte an FDE stopped at, if that
+ * was why). */
+#define SUD_FIND_SYSCALL 0ul
+#define SUD_FIND_SYSENTER 1ul
+#define SUD_FIND_INT80 2ul
+#define SUD_FIND_ADDRESS(x) ((x) & ((1ul << 56) - 1))
+#define SUD_FIND_KIND(x) ((x) >> 56)
+struct sud_code_finds {
+	const uintptr_t *at;
+	size_t count;
+	uintptr_t undecodable;
+};
+bool sud_code_system_calls(csh cs, uintptr_t pc, struct sud_code_finds *out);
+
 /* In the child of a fork: forgets an object whose bitmap another thread
  * of the parent was making (it exists no more to finish it). */
 void sud_code_after_fork(void);
@@ -60,6 +77,13 @@ void sud_decoder_init(struct sud_decoder *d, csh cs, uintptr_t begin, size_t siz
 /* The next instruction into insn; false at the end or where capstone
  * cannot decode (d->size then says whether anything is left). */
 bool sud_decode(struct sud_decoder *d, cs_insn *insn);
+
+/* The length of a VEX (c4, c5) or EVEX (62) encoded instruction at p,
+ * which capstone 4 may not know (AVX-512's mask and compare instructions
+ * in glibc's string functions), of 0f 01 /reg (rdpkru) or of a CET
+ * shadow-stack instruction (libgcc_s); 0 when p holds none or it is cut
+ * short.  None of them branches or makes a system call. */
+size_t sud_vex_length(const uint8_t *p, size_t left);
 
 /* The direct-branch target of the instruction bytes[0..size) at address
  * `at` (jmp, jcc, call, loop/jrcxz rel8 or rel32), or 0 when it is none. */

@@ -12,6 +12,7 @@
 
 #include <asm/ptrace.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* syscall_entry.S: everything between sud_code_start and sud_code_end is
@@ -71,6 +72,11 @@ void sud_fast_exit(struct sud_fast_frame *frame);
 bool sud_fast_fallback_free(void);
 void sud_fast_set_fallback(bool on);
 
+/* syscall_trace.c, for the SIGTRAP handler (probe_trap.c): serves a
+ * syscall whose int3 (the sweep's) the thread met, as the SIGSYS path
+ * does; false when the trap is no such int3's. */
+bool sud_serve_int3(void *ucontext);
+
 /* syscall_rewrite.c.  Called at start, before any site is rewritten:
  * registers for membarrier's SYNC_CORE (the breakpoint-first patch). */
 void sud_rewrite_prepare(void);
@@ -92,11 +98,40 @@ void sud_rewrite_counts(uint64_t *rewritten, uint64_t *lean, uint64_t *refused);
  * continues in, or 0 when `at` is no site's. */
 uintptr_t sud_rewrite_trap_target(uintptr_t at);
 
-/* Whether the SUD_PATCH_LEN bytes at `at` are a patch of this process's
- * (a syscall site's jump, a function probe's jump or int3) and not what
- * they were; if so, what they were into original. */
+/* Whether the bytes at `at` are a patch of this process's (a syscall
+ * site's jump, an int3 over a syscall, a function probe's jump or int3)
+ * and not what they were: if so, how many (SUD_PATCH_LEN, or 1 for an
+ * int3 over a syscall) with what they were in original; else 0. */
 #define SUD_PATCH_LEN 5
-bool sud_rewrite_original_at(uintptr_t at, uint8_t original[SUD_PATCH_LEN]);
+size_t sud_rewrite_original_at(uintptr_t at, uint8_t original[SUD_PATCH_LEN]);
+
+/* For the SIGTRAP handler: whether `at` is a syscall's first byte the
+ * sweep covered with an int3: 1 while the int3 is there, 0 once it was
+ * taken out again (the thread re-runs the syscall), -1 when no such site. */
+int sud_rewrite_int3_at(uintptr_t at);
+
+/* The sweep (syscall_sweep.c), with dispatch still on.  cover_begin
+ * forgets the last sweep's int3 list (taking its int3s out);
+ * cover_object decodes the object holding pc FDE by FDE, decides every
+ * syscall instruction's site now (its jump where it can be proven) and
+ * notes each for an int3 over its first byte; false, with bad and why
+ * set, at a sysenter, an int $0x80, a byte capstone cannot decode or a
+ * syscall under a probe's patch (or when pc's object has no unwind
+ * table).  int3_write writes (true) or takes out (false) every int3 so
+ * noted; a thread meeting one is served by the SIGTRAP handler. */
+struct sud_cover {
+	uint64_t syscalls, jumps, int3_only;
+	uintptr_t bad;
+	const char *why;
+};
+void sud_rewrite_cover_begin(void);
+bool sud_rewrite_cover_object(uintptr_t pc, struct sud_cover *out);
+/* The same over [begin, begin + size), code outside every FDE, decoded
+ * from its start as if it were one function. */
+bool sud_rewrite_cover_range(uintptr_t begin, size_t size, struct sud_cover *out);
+bool sud_rewrite_int3_write(bool on);
+/* Whether [lo, hi) lies in the rewriter's own stub pools. */
+bool sud_rewrite_owns(uintptr_t lo, uintptr_t hi);
 
 /* Of the object holding pc, decoded FDE by FDE: its syscall instructions,
  * how many would be rewritten if they trapped (of them, to the lean

@@ -72,6 +72,12 @@ enum syscall_trace_flags {
 	 * (syscall_trace_thread_word(), a void **), not start's user: the
 	 * interceptor found it already, so a handler needs no call for it */
 	SYSCALL_TRACE_USER_IS_THREAD_WORD = 1 << 1,
+	/* at start, every site of every object is rewritten at once (a jump,
+	 * else an int3 over the syscall), and if no syscall instruction is
+	 * left that could run unrewritten, dispatch is switched off in every
+	 * thread (a thread on it pays the kernel's slow syscall path on every
+	 * syscall); new code mapped while off switches it back on */
+	SYSCALL_TRACE_DISPATCH_OFF = 1 << 2,
 };
 
 /* Starts intercepting every thread's syscalls.  Returns 0, or a negative
@@ -93,7 +99,18 @@ struct syscall_trace_stats {
 	uint64_t sites_rewritten;  /* sites patched since start */
 	uint64_t sites_lean;       /* of them, served by the lean entry (no xmm or flags kept) */
 	uint64_t sites_refused;    /* sites examined and left on the SUD path */
+	uint64_t int3_calls;       /* reported through the SIGTRAP of an int3 over a syscall */
 };
 void syscall_trace_get_stats(struct syscall_trace_stats *out);
+
+/* How syscalls are caught since start: dispatch off (every one of `sites`
+ * syscall instructions in `objects` objects rewritten, `jumps` of them
+ * into a jump and `int3_only` served by an int3 alone), or on, `why`. */
+struct syscall_trace_mode {
+	bool dispatch_off;
+	uint64_t objects, sites, jumps, int3_only;
+	char why[200];
+};
+void syscall_trace_get_mode(struct syscall_trace_mode *out);
 
 #endif

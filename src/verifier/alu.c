@@ -446,11 +446,12 @@ static int mark_jump_operands(struct verifier_env *env, struct vstate *st, const
 
 /* Records what a jump narrows besides its operands: every number of the
  * frame sharing an id with one (precision.c follows them back). */
-static void note_linked(struct verifier_env *env, const struct vstate *st, const struct vreg *a, const struct vreg *b)
+static int note_linked(struct verifier_env *env, const struct vstate *st, const struct vreg *a, const struct vreg *b)
 {
 	uint32_t ida = a->type == REG_SCALAR ? a->id : 0, idb = b && b->type == REG_SCALAR ? b->id : 0;
+	uint64_t slots = 0;
 	if (!ida && !idb)
-		return;
+		return 0;
 	for (uint32_t fi = 0; fi <= st->curframe; fi++) {
 		const struct vframe *f = st->frames[fi];
 		for (int i = 0; i < 10; i++) {
@@ -469,11 +470,12 @@ static void note_linked(struct verifier_env *env, const struct vstate *st, const
 			if (r->type != REG_SCALAR || !r->id || (r->id != ida && r->id != idb))
 				continue;
 			if (fi == st->curframe && s < 64)
-				env->cur.linked_slots |= 1ull << s;
+				slots |= 1ull << s;
 			else
 				env->cur.flags |= HIST_LINKED_OTHER;
 		}
 	}
+	return slots ? hist_add_linked_slots(env, slots) : 0;
 }
 
 /* Conditional jump at pc; continues on one side, queues the other. */
@@ -509,7 +511,8 @@ int check_cond_jmp(struct verifier_env *env, struct vstate *st, uint32_t pc, con
 		 * walked, so they must match in any state pruned later */
 		return mark_jump_operands(env, st, in, use_reg);
 	}
-	note_linked(env, st, a, use_reg ? b : NULL);
+	if ((rc = note_linked(env, st, a, use_reg ? b : NULL)))
+		return rc;
 	/* the taken side, made in the block it is queued in if both sides
 	 * may be taken (one copy less) */
 	struct vstate *other = state_branch(env, st);

@@ -8,7 +8,8 @@
  * declarations between verifier.c (the walk, messages), mem.c (memory
  * accesses), alu.c (arithmetic and conditional jumps), call.c (helper
  * and subprogram calls), btf_ptr.c (BTF-typed contexts and pointers) and
- * states.c (states, comparison, pruning).
+ * states.c (states, comparison, pruning).  What the walk keeps and drops
+ * by the thousand is taken from env->arena (arena.h).
  */
 #ifndef BPFVM_VERIFIER_WALK_INTERNAL_H
 #define BPFVM_VERIFIER_WALK_INTERNAL_H
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include "analysis/liveness.h"
+#include "verifier/arena.h"
 #include "verifier/cfg.h"
 #include "verifier/verifier.h"
 
@@ -31,7 +33,9 @@ _Static_assert(MAX_FRAMES == CFG_MAX_CALL_FRAMES, "the walk and the call graph a
 
 /* One instruction walked on a path, for precision tracking's walk back
  * (precision.c): where it was, in which frame, and which stack slot a
- * load or store at a fixed offset touched. */
+ * load or store at a fixed offset touched.  16 bytes: histories are
+ * most of what a long walk keeps (the rare stack slots a jump narrowed
+ * are in a table beside them). */
 struct hist_entry {
 	uint32_t pc;
 	uint8_t frame;            /* the current frame when it ran */
@@ -39,19 +43,23 @@ struct hist_entry {
 	uint8_t slot_frame;       /* HIST_STACK: whose stack */
 	uint8_t slot;             /* HIST_STACK: which 8-byte slot */
 	/* a conditional jump: the registers and stack slots of the frame
-	 * sharing an id with its operands, which the jump narrowed too */
+	 * sharing an id with its operands, which the jump narrowed too (the
+	 * slots, under HIST_LINKED_SLOTS: env->linked_slots[linked_slots_at]) */
 	uint16_t linked_regs;
 	/* precision walks that passed here, just after this entry, in
 	 * frame done_frame with registers of that frame only: the union of
 	 * their registers (precision.c; 0: none) */
 	uint16_t done_regs;
-	uint8_t done_frame;
-	uint64_t linked_slots;
+	uint32_t done_frame : 8;
+	uint32_t linked_slots_at : 24;
 };
+_Static_assert(sizeof(struct hist_entry) == 16, "a history entry is 16 bytes");
+#define HIST_LINKED_SLOTS_MAX (1u << 24)
 #define HIST_STACK 1          /* a fixed-offset stack access within one slot */
 #define HIST_STACK_WIDE 2     /* a fixed-offset stack access over two slots */
 #define HIST_CALLBACK 4       /* an exit from a callback */
 #define HIST_LINKED_OTHER 8   /* the jump narrowed values of other frames too */
+#define HIST_LINKED_SLOTS 16  /* and stack slots of its own (linked_slots_at) */
 
 /* The instructions of a path since its last checkpoint, oldest first. */
 struct hist {
@@ -91,6 +99,7 @@ struct miss_copy {
 	uint8_t reg_type;         /* the register's, or the spilled register's */
 	bool precise;
 	uint8_t curframe;         /* the state's */
+	bool slot_spill;          /* a byte of slot_type is SLOT_SPILL */
 };
 
 /* A stored state at a prune point.  The fields a comparison at a prune
@@ -198,6 +207,19 @@ struct verifier_env {
 	struct vstate *packed_free[PACK_CLASSES];
 	/* histories' arrays free for reuse, by size: 16 << k entries */
 	struct hist_entry *hist_pool[HIST_POOLS];
+	/* the stack slots conditional jumps narrowed with their operands
+	 * (struct hist_entry's linked_slots_at; entry 0 unused) */
+	uint64_t *linked_slots;
+	uint32_t linked_slots_count, linked_slots_cap;
+	/* histories' arrays too large for the pools, malloc()ed: while
+	 * there are none, nothing but the arena is left to free at the end */
+	uint32_t hist_large;
+	/* paths pruned at a fixed point (scc.c) whose loop's walk ended,
+	 * free for reuse */
+	struct backedge *backedge_free;
+	/* packed states, records of kept states, histories' arrays,
+	 * backedges: given back at once when the verification ends */
+	struct arena arena;
 	uint64_t precise_walks;   /* backtracking walks, for the log */
 	uint64_t precise_marks;   /* numbers marked precise in checkpoints */
 	uint64_t processed, prev_processed;
@@ -366,11 +388,22 @@ int enter_frame(struct verifier_env *env, struct vstate *st, uint32_t callsite, 
 
 /* Appends the instruction just checked (env->cur) to the path's history. */
 int hist_push(struct verifier_env *env);
+/* The instruction being checked, a conditional jump, narrowed stack
+ * slots `slots` of the current frame with its operands. */
+int hist_add_linked_slots(struct verifier_env *env, uint64_t slots);
+static inline uint64_t hist_linked_slots(const struct verifier_env *env, const struct hist_entry *e)
+{
+	/* (the flag, not the index: the index shares a word with
+	 * done_frame, which a walk back has just written) */
+	return e->flags & HIST_LINKED_SLOTS ? env->linked_slots[e->linked_slots_at] : 0;
+}
 int hist_copy(struct verifier_env *env, struct hist *dst, const struct hist *src, const struct hist_entry *extra);
+/* A copy of src that is never appended to: no longer than it needs
+ * (a path pruned at a loop's fixed point keeps one till the loop's walk
+ * ends, and a long walk keeps tens of thousands). */
+int hist_copy_exact(struct verifier_env *env, struct hist *dst, const struct hist *src);
 /* Gives h's array back to env's pool (precision.c). */
 void hist_free(struct verifier_env *env, struct hist *h);
-/* Frees the pool, once every history is freed. */
-void hist_pool_free(struct verifier_env *env);
 /* A safety check at the current instruction depends on scalar register
  * regno of the current frame: marks the values it came from precise in
  * the checkpoints of the path (the kernel's mark_chain_precision). */
@@ -476,6 +509,7 @@ bool scc_incomplete(const struct verifier_env *env, const struct explored *e);
 /* Whether the walk going on through e's loop has paths pruned at a fixed
  * point: e's future is not all walked (the kernel's incomplete_read_marks). */
 bool scc_walk_has_backedges(const struct verifier_env *env, const struct explored *e);
+/* Frees what the walks through loops hold outside the arena. */
 void scc_free(struct verifier_env *env);
 
 /* ---- explored states and pending branches (states.c) --------------------- */

@@ -362,21 +362,22 @@ static int check_alignment(struct verifier_env *env, const struct vreg *r, int o
 {
 	if (!strict || size <= 1)
 		return 0;
+	/* the offset's text only for a message: most accesses are aligned */
 	char tn[64];
-	var_string(&r->v, tn, sizeof tn);
 	uint64_t mask = (uint64_t)size - 1;
 	if (is_pkt(r)) {
 		struct tnum t = tnum_add(r->v.var, tnum_const((uint64_t)(2 + r->off + off)));
-		if ((t.value | t.mask) & mask)
-			return reject(env, -EACCES, "misaligned packet access off %d+%s+%d+%d size %d", 2, tn, r->off, off,
-			              size);
-		return 0;
+		if (!((t.value | t.mask) & mask))
+			return 0;
+		var_string(&r->v, tn, sizeof tn);
+		return reject(env, -EACCES, "misaligned packet access off %d+%s+%d+%d size %d", 2, tn, r->off, off, size);
 	}
 	struct tnum t = tnum_add(r->v.var, tnum_const((uint64_t)(int64_t)(r->off + off)));
 	if (!((t.value | t.mask) & mask))
 		return 0;
 	const char *desc = r->type == REG_MAP_VALUE ? "value " : r->type == REG_CTX ? "context "
 	                 : r->type == REG_STACK ? "stack " : "";
+	var_string(&r->v, tn, sizeof tn);
 	return reject(env, -EACCES, "misaligned %saccess off %s+%d+%d size %d", desc, tn, r->off, off, size);
 }
 

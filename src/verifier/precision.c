@@ -18,7 +18,7 @@
  * scalar of every checkpoint on the path becomes precise: the
  * comparison is then the full one, as before precision tracking.
  *
- * Owns: hist_push(), hist_copy(), hist_free(), hist_pool_free(),
+ * Owns: hist_push(), hist_add_linked_slots(), hist_copy(), hist_free(),
  * mark_precise(), mark_precise_slot(), propagate_precision(),
  * propagate_backedges(), live_regs(), walk_touch_compute(); the -vv
  * "mark_precise:" lines.
@@ -34,10 +34,13 @@
 
 /* Histories' arrays hold 16 << k entries, and go back to env's pool of
  * their size when freed (a branch's history is copied at every branch
- * queued, and freed when it is taken). */
+ * queued, and freed when it is taken).  The pools' sizes are taken from
+ * the arena; larger arrays (rare) from malloc.  A copy never appended to
+ * (hist_copy_exact) is as long as it needs, and goes back to the pool of
+ * the largest size it holds. */
 static uint32_t hist_class(uint32_t cap)
 {
-	return (uint32_t)__builtin_ctz(cap / 16);
+	return 31u - (uint32_t)__builtin_clz(cap / 16);
 }
 
 /* An array of pool k (not empty). */
@@ -51,20 +54,16 @@ static struct hist_entry *hist_pool_take(struct verifier_env *env, uint32_t k)
 
 static void hist_array_release(struct verifier_env *env, struct hist_entry *e, uint32_t cap)
 {
-	uint32_t k = cap ? hist_class(cap) : HIST_POOLS;
-	if (!e || k >= HIST_POOLS) {
+	if (!e)
+		return;
+	uint32_t k = hist_class(cap);
+	if (k >= HIST_POOLS) {
 		free(e);
+		env->hist_large--;
 		return;
 	}
 	*(struct hist_entry **)(void *)e = env->hist_pool[k];
 	env->hist_pool[k] = e;
-}
-
-void hist_pool_free(struct verifier_env *env)
-{
-	for (uint32_t k = 0; k < HIST_POOLS; k++)
-		while (env->hist_pool[k])
-			free(hist_pool_take(env, k));
 }
 
 static int hist_reserve(struct verifier_env *env, struct hist *h, uint32_t n)
@@ -76,14 +75,20 @@ static int hist_reserve(struct verifier_env *env, struct hist *h, uint32_t n)
 		ncap *= 2;
 	uint32_t k = hist_class(ncap);
 	struct hist_entry *e;
-	if (k < HIST_POOLS && env->hist_pool[k]) {
-		e = hist_pool_take(env, k);
+	if (h->cap && hist_class(h->cap) >= HIST_POOLS) {
+		/* malloc's already: grown in place, if malloc can */
+		if (!(e = realloc(h->e, ncap * sizeof *e)))
+			return -1;
+	} else {
+		if (k < HIST_POOLS)
+			e = env->hist_pool[k] ? hist_pool_take(env, k) : arena_alloc(&env->arena, ncap * sizeof *e);
+		else if ((e = malloc(ncap * sizeof *e)))
+			env->hist_large++;
+		if (!e)
+			return -1;
 		if (h->n)
 			memcpy(e, h->e, h->n * sizeof *e);
 		hist_array_release(env, h->e, h->cap);
-	} else if (!(e = realloc(h->e, ncap * sizeof *e))) {
-		/* (grown in place, if malloc can) */
-		return -1;
 	}
 	h->e = e;
 	h->cap = ncap;
@@ -103,7 +108,7 @@ static void hist_note(const struct verifier_env *env, struct hist *h, const stru
 	const bpfvm_insn *in = &env->insns[e->pc];
 	uint16_t t = 0;
 	/* a jump narrowing copies too: what its operand depends on grows */
-	if (e->linked_regs || e->linked_slots)
+	if (e->linked_regs || (e->flags & HIST_LINKED_SLOTS))
 		t |= (uint16_t)(e->linked_regs | (1u << in->dst));
 	if (op->regs & ISA_REG_WRITES_DST)
 		t |= (uint16_t)(1u << in->dst);
@@ -173,6 +178,28 @@ int hist_push(struct verifier_env *env)
 	return 0;
 }
 
+int hist_add_linked_slots(struct verifier_env *env, uint64_t slots)
+{
+	if (env->cur.flags & HIST_LINKED_SLOTS) {
+		env->linked_slots[env->cur.linked_slots_at] |= slots;
+		return 0;
+	}
+	if (!env->linked_slots_count)
+		env->linked_slots_count = 1;
+	if (env->linked_slots_count >= env->linked_slots_cap) {
+		uint32_t ncap = env->linked_slots_cap ? env->linked_slots_cap * 2 : 64;
+		uint64_t *n = ncap <= HIST_LINKED_SLOTS_MAX ? realloc(env->linked_slots, ncap * sizeof *n) : NULL;
+		if (!n)
+			return reject(env, -ENOMEM, "out of memory");
+		env->linked_slots = n;
+		env->linked_slots_cap = ncap;
+	}
+	env->linked_slots[env->linked_slots_count] = slots;
+	env->cur.linked_slots_at = env->linked_slots_count++;
+	env->cur.flags |= HIST_LINKED_SLOTS;
+	return 0;
+}
+
 int hist_copy(struct verifier_env *env, struct hist *dst, const struct hist *src, const struct hist_entry *extra)
 {
 	memset(dst, 0, sizeof *dst);
@@ -190,6 +217,20 @@ int hist_copy(struct verifier_env *env, struct hist *dst, const struct hist *src
 		hist_note(env, dst, extra);
 	}
 	dst->n = n;
+	return 0;
+}
+
+int hist_copy_exact(struct verifier_env *env, struct hist *dst, const struct hist *src)
+{
+	if (src->n >= 16u << HIST_POOLS)
+		return hist_copy(env, dst, src, NULL);
+	*dst = *src;
+	dst->cap = src->n > 16 ? src->n : 16;
+	if (!(dst->e = arena_alloc(&env->arena, dst->cap * sizeof *dst->e))) {
+		memset(dst, 0, sizeof *dst);
+		return -1;
+	}
+	memcpy(dst->e, src->e, src->n * sizeof *dst->e);
 	return 0;
 }
 
@@ -381,7 +422,8 @@ static bool backtrack_insn(const struct verifier_env *env, const struct hist_ent
 		/* dst <cond> src narrowed dst, src and every copy of them:
 		 * what any of them became depends on all of them before */
 		uint16_t group = (uint16_t)(e->linked_regs | (1u << dst) | (op->format == FMT_JMP_REG ? 1u << src : 0));
-		bool touched = (*m & group) || (bt->slots[fr] & e->linked_slots);
+		uint64_t linked_slots = hist_linked_slots(env, e);
+		bool touched = (*m & group) || (bt->slots[fr] & linked_slots);
 		if (!touched && !(e->flags & HIST_LINKED_OTHER))
 			return true;
 		if (e->flags & HIST_LINKED_OTHER) {
@@ -393,7 +435,7 @@ static bool backtrack_insn(const struct verifier_env *env, const struct hist_ent
 			return true;
 		}
 		*m |= group;
-		bt->slots[fr] |= e->linked_slots;
+		bt->slots[fr] |= linked_slots;
 		return true;
 	}
 	case FMT_JA:
@@ -583,7 +625,7 @@ static int walk_back(struct verifier_env *env, struct backtrack *bt)
 					e->done_regs = 0;
 				e->done_frame = (uint8_t)fr;
 				e->done_regs |= m;
-				if (e->frame == fr && !e->flags && !e->linked_slots &&
+				if (e->frame == fr && !e->flags &&
 				    !((env->walk_touch[e->pc] | e->linked_regs) & m))
 					continue;
 			} else {

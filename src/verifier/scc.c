@@ -182,9 +182,10 @@ int scc_enter(struct verifier_env *env, struct explored *e)
 		*v = key;
 	}
 	if (!v->entry) {
-		struct scc_instance *inst = calloc(1, sizeof *inst);
+		struct scc_instance *inst = arena_alloc(&env->arena, sizeof *inst);
 		if (!inst)
 			return reject(env, -ENOMEM, "out of memory");
+		memset(inst, 0, sizeof *inst);
 		inst->next = env->instances;
 		env->instances = inst;
 		v->entry = e;
@@ -214,12 +215,14 @@ static void release_kept(struct verifier_env *env)
 	env->kept = NULL;
 }
 
+/* The records go to env's free list (they are the arena's). */
 static void free_backedges(struct verifier_env *env, struct scc_instance *inst)
 {
 	for (struct backedge *b = inst->pruned; b;) {
 		struct backedge *next = b->next;
 		hist_free(env, &b->hist);
-		free(b);
+		b->next = env->backedge_free;
+		env->backedge_free = b;
 		b = next;
 	}
 	inst->pruned = NULL;
@@ -265,9 +268,14 @@ int scc_add_backedge(struct verifier_env *env, const struct explored *e, uint32_
 	/* a walk that ended took its marks already: nothing to redo */
 	if (inst->done)
 		return 0;
-	struct backedge *b = calloc(1, sizeof *b);
-	if (!b || hist_copy(env, &b->hist, &env->hist, NULL)) {
-		free(b);
+	struct backedge *b = env->backedge_free;
+	if (b)
+		env->backedge_free = b->next;
+	else if (!(b = arena_alloc(&env->arena, sizeof *b)))
+		return reject(env, -ENOMEM, "out of memory");
+	memset(b, 0, sizeof *b);
+	if (hist_copy_exact(env, &b->hist, &env->hist)) {
+		hist_free(env, &b->hist);
 		return reject(env, -ENOMEM, "out of memory");
 	}
 	b->equal = (struct explored *)e;
@@ -299,12 +307,10 @@ bool scc_walk_has_backedges(const struct verifier_env *env, const struct explore
 
 void scc_free(struct verifier_env *env)
 {
-	for (struct scc_instance *i = env->instances; i;) {
-		struct scc_instance *next = i->next;
+	/* the walks and the paths pruned in them are the arena's, and so
+	 * are their histories unless grown past the pools' sizes */
+	for (struct scc_instance *i = env->instances; i && env->hist_large; i = i->next)
 		free_backedges(env, i);
-		free(i);
-		i = next;
-	}
 	free(env->scc);
 	free(env->visits);
 }

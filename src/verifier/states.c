@@ -70,7 +70,8 @@ struct vstate *state_scratch(struct verifier_env *env, const struct vstate *st)
  * its frames in the same block as itself (one allocation, and one run of
  * memory for the comparisons at each prune point to read).  Blocks go
  * back to a free list of their size in env, for the next state queued or
- * kept: a branch is queued and taken again at every other jump. */
+ * kept: a branch is queued and taken again at every other jump.  The
+ * blocks are the arena's (given back when the verification ends). */
 
 #define PACK_UNIT 128
 #define PACK_HEAD ((sizeof(struct vstate) + 15) & ~(size_t)15)
@@ -97,7 +98,7 @@ static struct vstate *state_pack(struct verifier_env *env, const struct vstate *
 	struct vstate *n = env->packed_free[cls];
 	if (n)
 		env->packed_free[cls] = (struct vstate *)(void *)n->frames[0];
-	else if (!(n = malloc((size_t)cls * PACK_UNIT)))
+	else if (!(n = arena_alloc(&env->arena, (size_t)cls * PACK_UNIT)))
 		return NULL;
 	memcpy(n, st, sizeof *n);
 	n->pack_class = (uint16_t)cls;
@@ -123,15 +124,6 @@ void state_release(struct verifier_env *env, struct vstate *st)
 	/* the list's link: the first frame pointer, of no use any more */
 	st->frames[0] = (struct vframe *)(void *)env->packed_free[st->pack_class];
 	env->packed_free[st->pack_class] = st;
-}
-
-static void free_packed_lists(struct verifier_env *env)
-{
-	for (uint32_t c = 0; c < PACK_CLASSES; c++)
-		for (struct vstate *st = env->packed_free[c], *next; st; st = next) {
-			next = (struct vstate *)(void *)st->frames[0];
-			free(st);
-		}
 }
 
 int state_copy(struct vstate *dst, const struct vstate *src)
@@ -160,11 +152,11 @@ int state_copy(struct vstate *dst, const struct vstate *src)
 
 void state_free(struct vstate *st)
 {
-	if (!st)
+	/* a packed state is the arena's */
+	if (!st || st->pack_class)
 		return;
-	if (!st->pack_class)
-		for (uint32_t i = 0; i < MAX_FRAMES; i++)
-			free(st->frames[i]);
+	for (uint32_t i = 0; i < MAX_FRAMES; i++)
+		free(st->frames[i]);
 	free(st);
 }
 
@@ -508,8 +500,11 @@ static void note_miss(struct explored *e, uint32_t fi, uint32_t what)
 	e->miss_at = (uint8_t)what;
 	memset(c, 0, sizeof *c);
 	c->curframe = (uint8_t)e->st->curframe;
-	if (what >= MISS_SLOT0)
+	if (what >= MISS_SLOT0) {
 		memcpy(c->slot_type, of->stack[what - MISS_SLOT0].type, sizeof c->slot_type);
+		for (int b = 0; b < 8; b++)
+			c->slot_spill |= c->slot_type[b] == SLOT_SPILL;
+	}
 	/* a slot's spilled part is copied whatever its bytes: only read
 	 * where one of them says SLOT_SPILL */
 	c->reg_type = r->type;
@@ -550,12 +545,9 @@ static enum copy_result copied_slot_fails(const struct miss_copy *c, const struc
 {
 	bool exact = mode == EXACT;
 	bool ospill = false;
-	if (cs && !memcmp(c->slot_type, cs->type, sizeof c->slot_type)) {
+	if (cs && !memcmp(c->slot_type, cs->type, sizeof c->slot_type))
 		/* the same bytes (most often): only a spill is left to compare */
-		for (int b = 0; b < 8; b++)
-			ospill |= c->slot_type[b] == SLOT_SPILL;
-		return ospill ? copied_reg_fails(c, &cs->spilled, mode) : COPY_NOT_SURE;
-	}
+		return c->slot_spill ? copied_reg_fails(c, &cs->spilled, mode) : COPY_NOT_SURE;
 	for (int b = 0; b < 8; b++) {
 		uint8_t ot = c->slot_type[b];
 		uint8_t ct = cs ? cs->type[b] : SLOT_INVALID;
@@ -886,14 +878,12 @@ static int store_state(struct verifier_env *env, uint32_t pc, const struct vstat
 {
 	env->prev_jmps = env->jmps;
 	env->prev_processed = env->processed;
-	struct explored *n = calloc(1, sizeof *n);
-	if (!n)
+	struct explored *n = arena_alloc(&env->arena, sizeof *n);
+	if (!n || !(n->st = state_pack(env, st)))
 		return reject(env, -ENOMEM, "out of memory");
-	n->st = state_pack(env, st);
-	if (!n->st) {
-		free(n);
-		return reject(env, -ENOMEM, "out of memory");
-	}
+	struct vstate *packed = n->st;
+	memset(n, 0, sizeof *n);
+	n->st = packed;
 	n->pc = pc;
 	n->miss_at = MISS_NONE;
 	n->hist = env->hist;
@@ -1058,21 +1048,15 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 
 void free_search_states(struct verifier_env *env)
 {
-	for (struct explored *e = env->all; e;) {
-		struct explored *nx = e->all_next;
-		state_free(e->st);
+	/* kept and queued states, the records and histories are the
+	 * arena's: only histories grown past the pools' sizes are not */
+	for (struct explored *e = env->all; e && env->hist_large; e = e->all_next)
 		hist_free(env, &e->hist);
-		free(e);
-		e = nx;
-	}
-	for (size_t i = 0; i < env->sp; i++) {
-		state_free(env->stack[i].st);
+	for (size_t i = 0; i < env->sp && env->hist_large; i++)
 		hist_free(env, &env->stack[i].hist);
-	}
 	hist_free(env, &env->hist);
 	free(env->stack);
 	free(env->explored);
-	free_packed_lists(env);
 	state_free(env->scratch);
 	free(env->bucket_states);
 }

@@ -412,7 +412,8 @@ static void free_env(struct verifier_env *env)
 {
 	free_search_states(env);
 	scc_free(env);
-	hist_pool_free(env);
+	arena_free_all(&env->arena);
+	free(env->linked_slots);
 	free(env->walk_touch);
 	free(env->loops);
 	free(env->loop_of);

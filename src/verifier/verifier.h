@@ -39,6 +39,10 @@ enum reg_type {
 	REG_TYPE_COUNT
 };
 
+/* 104 bytes, no padding: states kept at prune points are mostly
+ * registers (a long walk keeps tens of thousands of states).  The
+ * spilled part of an iterator's stack slot is a REG_NOT_INIT register:
+ * its fields share room with those of pointers it never has. */
 struct vreg {
 	uint8_t type;
 	bool maybe_null;          /* pointer that may be NULL (until checked) */
@@ -47,6 +51,12 @@ struct vreg {
 	/* a scalar of a stored state whose range a later check depends on
 	 * (precision.c); imprecise ones match any number in pruning */
 	bool precise;
+	/* the spilled part of an iterator's stack slot (SLOT_ITER): its
+	 * kind (a kfunc's iter_type), state (enum iter_state) and how many
+	 * next calls gave an element on this path (the kernel's iter.depth,
+	 * compared only to tell loops from repeated states); ref_id is the
+	 * reference bpf_iter_*_new acquired (src/verifier/iter.c) */
+	uint8_t iter_state;
 	int32_t off;
 	uint32_t id;              /* shared by copies: a null check or bound on one holds for all */
 	uint32_t ref_id;          /* acquired reference this pointer is (ringbuf record) */
@@ -55,18 +65,17 @@ struct vreg {
 		uint32_t mem_size;        /* REG_MEM */
 		uint32_t btf_id;          /* REG_BTF_ID: the struct or union it points to */
 	};
-	uint32_t subprog;         /* REG_FUNC */
-	struct bpfvm_map *map;    /* REG_MAP_PTR, REG_MAP_VALUE */
+	union {
+		uint32_t subprog;         /* REG_FUNC */
+		uint32_t iter_depth;      /* an iterator's */
+	};
+	union {
+		struct bpfvm_map *map;    /* REG_MAP_PTR, REG_MAP_VALUE */
+		const char *iter_type;    /* an iterator's */
+	};
 	struct scalar v;          /* scalar value, or a pointer's variable offset */
-	/* the spilled part of an iterator's stack slot (SLOT_ITER): its
-	 * kind (a kfunc's iter_type), state (enum iter_state) and how many
-	 * next calls gave an element on this path (the kernel's iter.depth,
-	 * compared only to tell loops from repeated states); ref_id is the
-	 * reference bpf_iter_*_new acquired (src/verifier/iter.c) */
-	const char *iter_type;
-	uint32_t iter_depth;
-	uint8_t iter_state;
 };
+_Static_assert(sizeof(struct vreg) == 104, "a register is 104 bytes");
 
 enum iter_state { ITER_INVALID = 0, ITER_ACTIVE, ITER_DRAINED };
 

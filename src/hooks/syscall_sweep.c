@@ -1,0 +1,318 @@
+/*
+ * syscall_sweep.c - the proof that no syscall instruction of the process
+ * can run unrewritten, on which Syscall User Dispatch may go off (see
+ * syscall_sweep.h).
+ *
+ * Every ELF object (dl_iterate_phdr: the program, its libraries, ld.so,
+ * the vDSO) is decoded FDE by FDE (syscall_rewrite.c's cover: each
+ * syscall instruction gets its jump where one can be proven, and an int3
+ * over its first byte in any case; a sysenter, an int $0x80 or a byte
+ * capstone cannot decode is unprovable).  Code outside every FDE cannot
+ * be decoded with certainty: where its bytes hold a syscall's, sysenter's
+ * or int $0x80's two bytes, the gap is decoded from its start and each
+ * such pair must be a syscall instruction of that decoding (covered as
+ * the others: a thread reaching the bytes another way meets the same
+ * int3 over their first byte); no pair may be in any other
+ * executable mapping (/proc/self/maps: anonymous code, a file mapped by
+ * hand); a writable and executable mapping is unprovable (code may be
+ * written into it at any time).  Exempt: the interceptor's own range
+ * (sud_code_start..end, which dispatch lets through anyway), the
+ * rewriter's stub pools (they hold no syscall; their data words are
+ * addresses), and the kernel's [vsyscall] page (its calls are emulated
+ * by the kernel without a syscall instruction, and it cannot be read).
+ *
+ * Runs with dispatch on, in start (not in a signal handler): it may
+ * allocate.  The first unprovable place is kept as the reason, named by
+ * object and offset.
+ *
+ * Owns: sud_sweep(), sud_sweep_is_code(), the object list, the gap and
+ * mapping scans.
+ */
+#define _GNU_SOURCE
+#include "hooks/syscall_sweep.h"
+#include "hooks/syscall_sites.h"
+#include "hooks/syscall_sud.h"
+
+#include <elf.h>
+#include <link.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEGS_MAX 1024
+
+struct exec_seg {
+	uintptr_t lo, hi;
+	size_t object;          /* index into the object list */
+};
+
+struct sweep_objects {
+	struct exec_seg segs[SEGS_MAX];
+	size_t nsegs;
+	char names[SEGS_MAX][96];
+	uintptr_t bases[SEGS_MAX];
+	size_t nobjects;
+	bool overflow;
+};
+
+static int collect_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	struct sweep_objects *o = arg;
+	if (o->nobjects == SEGS_MAX) {
+		o->overflow = true;
+		return 1;
+	}
+	size_t index = o->nobjects;
+	bool any = false;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X) || !ph->p_memsz)
+			continue;
+		if (o->nsegs == SEGS_MAX) {
+			o->overflow = true;
+			return 1;
+		}
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		o->segs[o->nsegs++] = (struct exec_seg){lo, lo + ph->p_memsz, index};
+		any = true;
+	}
+	if (any) {
+		const char *name = info->dlpi_name && *info->dlpi_name ? info->dlpi_name : "the program";
+		snprintf(o->names[index], sizeof o->names[index], "%s", name);
+		o->bases[index] = info->dlpi_addr;
+		o->nobjects++;
+	}
+	return 0;
+}
+
+static int by_start(const void *a, const void *b)
+{
+	const struct exec_seg *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static void set_why(struct sud_sweep *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_why(struct sud_sweep *out, const char *fmt, ...)
+{
+	if (out->why[0])
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(out->why, sizeof out->why, fmt, ap);
+	va_end(ap);
+}
+
+static bool exempt(uintptr_t at)
+{
+	return at >= (uintptr_t)sud_code_start && at < (uintptr_t)sud_code_end;
+}
+
+/* The first syscall (0f 05), sysenter (0f 34) or int $0x80 (cd 80) byte
+ * pair starting in [lo, hi) and lying in [lo, end), outside the exempt
+ * range; 0 when none. */
+static uintptr_t find_pair(uintptr_t lo, uintptr_t hi, uintptr_t end)
+{
+	const uint8_t *b = (const uint8_t *)lo;
+	for (uintptr_t at = lo; at < hi && at + 1 < end; at++, b++) {
+		if (((b[0] == 0x0f && (b[1] == 0x05 || b[1] == 0x34)) || (b[0] == 0xcd && b[1] == 0x80)) && !exempt(at))
+			return at;
+	}
+	return 0;
+}
+
+/* ---- an object's code outside its FDEs ---- */
+
+struct fde_ranges {
+	uintptr_t (*r)[2];
+	size_t n, cap;
+	bool failed;
+};
+
+static void add_range(uintptr_t begin, size_t size, void *arg)
+{
+	struct fde_ranges *f = arg;
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 4096;
+		void *grown = realloc(f->r, cap * sizeof *f->r);
+		if (!grown) {
+			f->failed = true;
+			return;
+		}
+		f->r = grown, f->cap = cap;
+	}
+	f->r[f->n][0] = begin, f->r[f->n][1] = begin + size;
+	f->n++;
+}
+
+static int by_range(const void *a, const void *b)
+{
+	const uintptr_t *x = a, *y = b;
+	return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/* A gap [lo, hi) of seg between FDEs: if its bytes (and one byte either
+ * side: a pair may straddle) hold a pair, the gap is decoded from its
+ * start and covered as a function would be (glibc's clone runs its child
+ * outside any FDE), and every pair must then be a syscall so covered.
+ * Returns the first pair that is not, or 0. */
+static uintptr_t cover_gap(const struct exec_seg *seg, uintptr_t lo, uintptr_t hi, struct sud_sweep *out)
+{
+	uintptr_t scan_lo = lo > seg->lo ? lo - 1 : lo, end = hi + 1 < seg->hi ? hi + 1 : seg->hi;
+	uintptr_t found = find_pair(scan_lo, hi, end);
+	if (!found)
+		return 0;
+	struct sud_cover c = {0};
+	bool decoded = sud_rewrite_cover_range(lo, hi - lo, &c);
+	out->syscalls += c.syscalls, out->jumps += c.jumps, out->int3_only += c.int3_only;
+	for (; found; found = find_pair(found + 1, hi, end))
+		if (!decoded || sud_rewrite_int3_at(found) < 0)
+			return found;
+	return 0;
+}
+
+/* Covers or scans seg's bytes outside every FDE.  Returns the first
+ * pair that could run unrewritten, or 0. */
+static uintptr_t scan_gaps(const struct exec_seg *seg, const struct fde_ranges *f, struct sud_sweep *out)
+{
+	uintptr_t at = seg->lo, found;
+	for (size_t i = 0; i < f->n && at < seg->hi; i++) {
+		uintptr_t begin = f->r[i][0], end = f->r[i][1];
+		if (end <= at || begin >= seg->hi)
+			continue;
+		if (begin > at && (found = cover_gap(seg, at, begin, out)))
+			return found;
+		if (end > at)
+			at = end;
+	}
+	return at < seg->hi ? cover_gap(seg, at, seg->hi, out) : 0;
+}
+
+/* One object: its FDEs covered, its other code scanned. */
+static void sweep_object(const struct sweep_objects *o, size_t index, struct sud_sweep *out)
+{
+	const struct exec_seg *first = NULL;
+	for (size_t i = 0; i < o->nsegs && !first; i++)
+		if (o->segs[i].object == index)
+			first = &o->segs[i];
+	struct fde_ranges f = {0};
+	bool has_table = sud_code_each_function(first->lo, add_range, &f);
+	if (f.failed) {
+		set_why(out, "%s: out of memory for its FDE list", o->names[index]);
+		free(f.r);
+		return;
+	}
+	qsort(f.r, f.n, sizeof *f.r, by_range);
+	if (has_table) {
+		struct sud_cover c = {0};
+		bool ok = sud_rewrite_cover_object(first->lo, &c);
+		out->syscalls += c.syscalls, out->jumps += c.jumps, out->int3_only += c.int3_only;
+		out->objects += c.syscalls > 0;
+		if (!ok && c.bad)
+			set_why(out, "%s+%#lx: %s", o->names[index], (unsigned long)(c.bad - o->bases[index]), c.why);
+		else if (!ok)
+			set_why(out, "%s: its unwind table could not be read", o->names[index]);
+	}
+	for (size_t i = 0; i < o->nsegs && !out->why[0]; i++) {
+		uintptr_t at;
+		if (o->segs[i].object == index && (at = scan_gaps(&o->segs[i], &f, out)))
+			set_why(out, "%s+%#lx: a syscall's bytes outside every FDE, not at an instruction%s", o->names[index],
+				(unsigned long)(at - o->bases[index]), has_table ? "" : " (no .eh_frame_hdr)");
+	}
+	free(f.r);
+}
+
+/* ---- every other executable mapping ---- */
+
+/* Every executable mapping the last sweep saw: an mremap of one of them
+ * while dispatch is off moves code the jumps were made for. */
+#define CODE_RANGES_MAX 4096
+static uintptr_t code_ranges[CODE_RANGES_MAX][2];
+static size_t code_range_count;
+
+bool sud_sweep_is_code(uintptr_t lo, uintptr_t hi)
+{
+	for (size_t i = 0; i < code_range_count; i++)
+		if (lo < code_ranges[i][1] && hi > code_ranges[i][0])
+			return true;
+	return false;
+}
+
+/* The part of [lo, hi) outside every object's executable segment,
+ * scanned for the byte pairs; the segments sorted by start. */
+static uintptr_t scan_outside_segments(const struct sweep_objects *o, uintptr_t lo, uintptr_t hi)
+{
+	uintptr_t at = lo, found;
+	for (size_t i = 0; i < o->nsegs && at < hi; i++) {
+		const struct exec_seg *s = &o->segs[i];
+		if (s->hi <= at || s->lo >= hi)
+			continue;
+		if (s->lo > at && (found = find_pair(at, s->lo, s->lo)))
+			return found;
+		if (s->hi > at)
+			at = s->hi;
+	}
+	return at < hi ? find_pair(at, hi, hi) : 0;
+}
+
+static void sweep_mappings(const struct sweep_objects *o, struct sud_sweep *out)
+{
+	FILE *maps = fopen("/proc/self/maps", "re");
+	if (!maps) {
+		set_why(out, "/proc/self/maps cannot be read");
+		return;
+	}
+	char line[512];
+	code_range_count = 0;
+	while (!out->why[0] && fgets(line, sizeof line, maps)) {
+		unsigned long lo, hi;
+		char perms[8] = "";
+		int path_at = 0;
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &lo, &hi, perms, &path_at) < 3 || perms[2] != 'x')
+			continue;
+		const char *path = path_at ? line + path_at : "";
+		line[strcspn(line, "\n")] = 0;
+		if (strncmp(path, "[vsyscall]", 10) == 0)
+			continue;
+		if (code_range_count == CODE_RANGES_MAX) {
+			set_why(out, "more than %d executable mappings", CODE_RANGES_MAX);
+			break;
+		}
+		code_ranges[code_range_count][0] = lo, code_ranges[code_range_count][1] = hi;
+		code_range_count++;
+		if (sud_rewrite_owns(lo, hi))
+			continue;
+		uintptr_t at;
+		if (perms[1] == 'w')
+			set_why(out, "%#lx-%#lx %s: writable and executable", lo, hi, *path ? path : "(anonymous)");
+		else if (perms[0] != 'r')
+			set_why(out, "%#lx-%#lx %s: executable but not readable", lo, hi, *path ? path : "(anonymous)");
+		else if ((at = scan_outside_segments(o, lo, hi)))
+			set_why(out, "%s+%#lx (mapping at %#lx): a syscall's bytes in code of no ELF object",
+				*path ? path : "(anonymous)", (unsigned long)(at - lo), lo);
+	}
+	fclose(maps);
+}
+
+bool sud_sweep(struct sud_sweep *out)
+{
+	*out = (struct sud_sweep){0};
+	struct sweep_objects *o = calloc(1, sizeof *o);
+	if (!o) {
+		set_why(out, "out of memory");
+		return false;
+	}
+	dl_iterate_phdr(collect_object, o);
+	if (o->overflow)
+		set_why(out, "more than %d objects or executable segments", SEGS_MAX);
+	qsort(o->segs, o->nsegs, sizeof o->segs[0], by_start);
+	sud_rewrite_cover_begin();
+	for (size_t i = 0; i < o->nobjects && !out->why[0]; i++)
+		sweep_object(o, i, out);
+	if (!out->why[0])
+		sweep_mappings(o, out);
+	free(o);
+	out->proven = !out->why[0];
+	return out->proven;
+}
