@@ -17,8 +17,9 @@ source "$(dirname "$0")/cli_lib.sh"
 skip_in_sanitized_build "$build"
 target=$dir/trace_target
 
-# recursion: every malloc(16) of the target counted once; the runtime's
-# own malloc inside the run (a thread's spare-element table) a miss
+# malloc probed by a program updating a hash map: every malloc(16) of the
+# target counted once; the runtime allocates nothing inside a run (a map
+# update in a signal handler must not either), so no entry is a miss
 timeout 30 "$bpfvm" trace "$dir/trace_malloc.bpf.o" -j --dump-maps --stats -- "$target" malloc 1000 \
 	>"$tmp/malloc.out" 2>&1
 check "malloc: trace exits 0" [ $? = 0 ]
@@ -28,7 +29,7 @@ stats=$(grep '"type":"stats"' "$tmp/malloc.out")
 misses=$(sed -n 's/.*"recursion_misses":\([0-9]*\).*/\1/p' <<<"$stats")
 runs=$(sed -n 's/.*"runs":\([0-9]*\).*/\1/p' <<<"$stats")
 tramp=$(sed -n 's/.*"trampoline":\([0-9]*\).*/\1/p' <<<"$stats")
-check "malloc: recursion misses counted ($misses)" [ "${misses:-0}" -ge 1 ]
+check "malloc: no recursion miss, the run allocates nothing ($misses)" [ "${misses:-x}" = 0 ]
 check "malloc: runs ($runs) at least the target's calls" [ "${runs:-0}" -ge 1000 ]
 check "malloc: every entry ($tramp) a run or a miss" [ "${tramp:-x}" = "$((${runs:-0} + ${misses:-0}))" ]
 check "malloc: served by the trampoline" grep -q '"path":"trampoline"' <<<"$stats"
@@ -102,10 +103,9 @@ exec 7>&-
 wait "$serve_pid"
 check "--pid syscalls: the target exits 0" [ $? = 0 ]
 
-# text: the misses are reported without --stats, runs only with it
-expect 0 'malloc_enter: uprobe .*libc.so.6:malloc\+0 \(trampoline\): recursion_misses [1-9]' \
-	"$bpfvm" trace "$dir/trace_malloc.bpf.o" -- "$target" malloc 10
-expect 0 'malloc_enter: .*: runs [0-9]+, recursion_misses [1-9][0-9]*; entries: [0-9]+ by trampoline, 0 by int3' \
+# text: runs and misses with --stats (a malloc probe's map update no
+# longer re-enters it, so there is no miss to report without --stats)
+expect 0 'malloc_enter: .*: runs [0-9]+, recursion_misses 0; entries: [0-9]+ by trampoline, 0 by int3' \
 	"$bpfvm" trace "$dir/trace_malloc.bpf.o" --stats -- "$target" malloc 10
 # --stats on a syscall hook: the interceptor's paths, no misses
 expect 0 'tp_enter: tracepoint/syscalls/sys_enter_getppid \(syscall\): runs 5, recursion_misses 0; the process.s syscalls' \

@@ -54,6 +54,7 @@ struct thread_block {
 	struct trace_ctx *trace_ctx;          /* run/trace_ctx.h: the tracing context */
 	struct spare_table *hash_spares;      /* maps/hash.c: the thread's spare entries */
 	uint64_t prandom_state;               /* helpers/kernel.c: bpf_get_prandom_u32 */
+	uint32_t hash_locks;                  /* maps/hash.c: hash map locks the thread holds */
 	bool run_stack_busy;                  /* api/program.c: run_stack is in use */
 	bool hook_ready;                      /* hooks/hook.c: hook is set up */
 	/* the large parts, from the second page on: zeroed by giving the

@@ -205,6 +205,58 @@ static void set_head(struct htab_bucket *b, uint32_t v) { __atomic_store_n(&b->h
 #define seq_fence(order) __atomic_thread_fence(order)
 #endif
 
+/* ---- re-entrance on one thread ---------------------------------------------
+ *
+ * A program may run in a signal handler (the trace agent's SIGSYS and
+ * SIGTRAP hooks) that interrupted its own thread anywhere, also inside a
+ * hash map operation: waiting there for a lock the thread itself holds
+ * would never end.  As the kernel's htab_lock_bucket() counts map_locked
+ * per CPU and fails with -EBUSY, every lock of this file is counted in the
+ * thread's block before it is tried (a signal between the take and the
+ * count must not find it uncounted) and uncounted after it is released;
+ * an operation that finds the count non-zero on entry runs inside one of
+ * ours and fails with -EBUSY (a program lookup: not found) before it
+ * touches a lock.  Coarser than the kernel's (any hash map's lock, not the
+ * same bucket's), never a hang.  The count is only ever non-zero on entry
+ * in a signal handler: no operation calls another one with a lock held. */
+
+static inline __attribute__((always_inline)) void locks_hold(void)
+{
+	struct thread_block *tb = thread_block_self();
+	if (__builtin_expect(tb != NULL, 1))
+		__atomic_store_n(&tb->hash_locks, tb->hash_locks + 1, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline __attribute__((always_inline)) void locks_drop(void)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	struct thread_block *tb = thread_block_current;
+	if (__builtin_expect(tb != NULL && tb->hash_locks != 0, 1))
+		__atomic_store_n(&tb->hash_locks, tb->hash_locks - 1, __ATOMIC_RELAXED);
+}
+
+/* Whether the calling thread holds a lock of this file: only a signal
+ * handler that interrupted it does, and must not wait for that lock. */
+static inline __attribute__((always_inline)) bool locks_reentered(void)
+{
+	struct thread_block *tb = thread_block_current;
+	return __builtin_expect(tb != NULL && __atomic_load_n(&tb->hash_locks, __ATOMIC_RELAXED) != 0, 0);
+}
+
+/* spin_lock() and spin_unlock(), counted. */
+static inline __attribute__((always_inline)) bool hash_spin_lock(uint32_t *lock)
+{
+	locks_hold();
+	return spin_lock(lock);
+}
+
+static inline __attribute__((always_inline)) void hash_spin_unlock(uint32_t *lock)
+{
+	spin_unlock(lock);
+	locks_drop();
+}
+
 static uint32_t get_owner(const struct htab_elem *e) { return __atomic_load_n(&e->owner, __ATOMIC_RELAXED); }
 static void set_owner(struct htab_elem *e, uint32_t t) { __atomic_store_n(&e->owner, t, __ATOMIC_RELAXED); }
 
@@ -240,6 +292,7 @@ static bool bucket_lock_wait(const bpfvm_map *m, struct htab_bucket *b, uint32_t
 
 static inline __attribute__((always_inline)) bool bucket_lock_raw(const bpfvm_map *m, struct htab_bucket *b)
 {
+	locks_hold();
 	uint32_t self = owner_self();
 	uint64_t v = __atomic_load_n(&b->lock, __ATOMIC_RELAXED);
 	bool taken_over = false;
@@ -256,6 +309,7 @@ static void bucket_unlock_raw(struct htab_bucket *b)
 {
 	uint64_t v = __atomic_load_n(&b->lock, __ATOMIC_RELAXED);
 	__atomic_store_n(&b->lock, (uint64_t)(BUCKET_SEQ(v) + 1), __ATOMIC_RELEASE);
+	locks_drop();
 }
 
 /* After a takeover by a thread that held a bucket lock, the map is owed
@@ -458,7 +512,7 @@ static void put_free_locked(const bpfvm_map *m, struct htab_state *st, uint32_t 
  * (the caller holds a bucket lock, so it cannot reclaim now). */
 static void pool_lock(const bpfvm_map *m, struct htab_state *st)
 {
-	if (__builtin_expect(spin_lock(&st->pool_lock), 0))
+	if (__builtin_expect(hash_spin_lock(&st->pool_lock), 0))
 		__atomic_store_n(&((bpfvm_map *)m)->reclaim_due, 1, __ATOMIC_RELAXED);
 }
 
@@ -467,7 +521,7 @@ static uint32_t pool_alloc(const bpfvm_map *m)
 	struct htab_state *st = state_of(m);
 	pool_lock(m, st);
 	uint32_t link = take_free_locked(m, st, ELEM_PENDING);
-	spin_unlock(&st->pool_lock);
+	hash_spin_unlock(&st->pool_lock);
 	return link;
 }
 
@@ -476,7 +530,7 @@ static void pool_free(const bpfvm_map *m, uint32_t link)
 	struct htab_state *st = state_of(m);
 	pool_lock(m, st);
 	put_free_locked(m, st, link);
-	spin_unlock(&st->pool_lock);
+	hash_spin_unlock(&st->pool_lock);
 }
 
 /* ---- spare elements (plain hash maps) -------------------------------------
@@ -491,30 +545,41 @@ static void pool_free(const bpfvm_map *m, uint32_t link)
  * The arena is shared by threads and processes, so a spare must be owned
  * by exactly one thread and given back when that thread can no longer
  * use it: at thread exit (a pthread key destructor), when the process's
- * map object is destroyed (every thread's spare for it, under
- * spare_mutex), at exit() or dlclose() for the calling thread (the
- * library's destructor), and never in a fork()ed child (tables are pages
- * marked MADV_WIPEONFORK: the child's copies read as empty, so it forgets
- * the parent's spares with no check on the hot path).  Spares of a process that dies without
- * exit() are held until a reclaim frees them (they name their holder),
- * and the arena counts spares and caps them at spare_cap(); the pool has
- * that many elements on top of max_entries and the in-flight extras, so
- * held spares never make a map look full.  A thread whose table slot is taken (by another map) or that
- * finds the cap reached replaces through the pool as before.
+ * map object is destroyed (every thread's spare for it), at exit() or
+ * dlclose() for the calling thread (the library's destructor), and never
+ * in a fork()ed child (tables are pages marked MADV_WIPEONFORK: the
+ * child's copies read as empty, so it forgets the parent's spares with no
+ * check on the hot path).  Spares of a process that dies without exit()
+ * are held until a reclaim frees them (they name their holder), and the
+ * arena counts spares and caps them at spare_cap(); the pool has that
+ * many elements on top of max_entries and the in-flight extras, so held
+ * spares never make a map look full.  A thread whose table slot is taken
+ * (by another map) or that finds the cap reached replaces through the
+ * pool as before.
  *
- * The table is a small direct-mapped one per thread (a map's slot is its
- * id modulo SPARE_SLOTS), reached through a TLS pointer of the default
- * model, so the library may be dlopen()ed (linked into a program, the
- * linker makes it as cheap as initial-exec).  No atexit() or
- * pthread_atfork() hooks: nothing may point into the library after a
- * dlclose(), so the destructor deletes the key, and forks are noticed by
- * a pid compare on the slow paths (spare_after_fork()).
- * Its fields are written by the owning thread, and by others only under
- * spare_mutex for maps the owner can no longer be using (destroyed), so
- * the owner reads them without the mutex; relaxed atomics make that
- * well-defined. */
+ * A program run in a signal handler (see "re-entrance" above) may get
+ * here too, having interrupted its thread anywhere, in malloc() or here:
+ * so nothing below allocates, locks or calls pthread_once().  Each table
+ * is a small direct-mapped one (a map's slot is its id modulo
+ * SPARE_SLOTS), in a mapping of two pages never unmapped: the first holds
+ * its node in the registry (a list that only grows, pushed with a
+ * compare-and-swap, walked without a lock), the second the table, wiped
+ * on fork.  A thread takes a free node (or maps a new one) at its first
+ * spare and frees it at exit; a fork()ed child sees every node its
+ * parent's threads held as taken, so it never hands out the table of its
+ * own forking thread.  The thread finds its table through its block
+ * (base/thread_block.h), and its exit through a pthread key made at load
+ * whose values glibc keeps without allocating (below 32; else no spares).
+ * A slot is claimed before its spare is taken (map = SPARE_FILLING), so a
+ * handler that interrupted the filling leaves it alone.  An entry's spare
+ * goes back to its map by whoever claims the entry's map first, with an
+ * atomic exchange: its owner at exit, or a destroy of that map; a destroy
+ * then waits for exits still returning what they claimed (spare_returning)
+ * before the map goes away. */
 
 #define SPARE_SLOTS 8u   /* a power of two */
+#define SPARE_PAGE 4096u
+#define SPARE_FILLING ((bpfvm_map *)1)   /* a slot being filled: no map's */
 
 static uint32_t spare_cap(unsigned ncpus)
 {
@@ -530,33 +595,29 @@ struct spare_table {
 	struct spare_entry e[SPARE_SLOTS];
 };
 
-/* The registry of tables lives apart from them: a fork()ed child's
- * copies of the tables are wiped, its copy of the registry is not. */
+/* The first page of a table's mapping (the table is the second). */
 struct spare_node {
+	struct spare_node *next;     /* written once, before the node is published */
 	struct spare_table *table;
-	struct spare_node *next;
+	uint32_t in_use;             /* atomic: a thread has the table */
 };
 
-static pthread_mutex_t spare_mutex = PTHREAD_MUTEX_INITIALIZER;
-static struct spare_node *spare_nodes;   /* every table of the process, under spare_mutex */
-static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static struct spare_node *spare_nodes;   /* atomic: every table of the process */
+static uint32_t spare_returning;         /* atomic: thread exits giving spares back */
 static pthread_key_t spare_key;
-static bool spare_ready;    /* the key exists (set once, under spare_once) */
+static bool spare_key_ok;   /* the key exists, and its values need no allocation */
 static bool spare_closed;   /* atomic: the library is going away; no new spares */
-static pid_t spare_pid;     /* atomic: the process the registry belongs to; -1 while a fork child resets it */
+
+static struct spare_node *spare_node_of(struct spare_table *t)
+{
+	return (struct spare_node *)(void *)((char *)t - SPARE_PAGE);
+}
 
 /* The calling thread's table (kept in its block: base/thread_block.h), or NULL. */
 static inline struct spare_table *thread_spares(void)
 {
 	struct thread_block *b = thread_block_current;
-	return b ? b->hash_spares : NULL;
-}
-
-static void thread_spares_set(struct spare_table *t)
-{
-	struct thread_block *b = thread_block_self();
-	if (b)
-		b->hash_spares = t;
+	return b ? __atomic_load_n(&b->hash_spares, __ATOMIC_RELAXED) : NULL;
 }
 
 /* The calling thread's spare entry for m, or NULL. */
@@ -569,139 +630,116 @@ static inline __attribute__((always_inline)) struct spare_entry *spare_entry_of(
 	return __atomic_load_n(&en->map, __ATOMIC_RELAXED) == m ? en : NULL;
 }
 
-/* Gives an entry's spare back to its map's pool.  Under spare_mutex. */
-static void spare_return_locked(struct spare_entry *en)
+/* Gives an entry's spare back to its map's pool if `m` is still the
+ * entry's map (claimed here: a destroy and an exit may race for it). */
+static void spare_return(struct spare_entry *en, bpfvm_map *m)
 {
-	bpfvm_map *m = __atomic_load_n(&en->map, __ATOMIC_RELAXED);
-	uint32_t link = __atomic_load_n(&en->link, __ATOMIC_RELAXED);
-	if (m && link_ok(m, link)) {
-		struct htab_state *st = state_of(m);
-		pool_lock(m, st);
-		put_free_locked(m, st, link);
-		if (__atomic_load_n(&st->spares, __ATOMIC_RELAXED))
-			__atomic_sub_fetch(&st->spares, 1, __ATOMIC_RELAXED);
-		spin_unlock(&st->pool_lock);
-	}
+	uint32_t link = __atomic_load_n(&en->link, __ATOMIC_ACQUIRE);
+	if (m == NULL || m == SPARE_FILLING ||
+	    !__atomic_compare_exchange_n(&en->map, &m, NULL, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+		return;
 	__atomic_store_n(&en->link, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&en->map, NULL, __ATOMIC_RELAXED);
+	if (!link_ok(m, link))
+		return;
+	struct htab_state *st = state_of(m);
+	pool_lock(m, st);
+	put_free_locked(m, st, link);
+	if (__atomic_load_n(&st->spares, __ATOMIC_RELAXED))
+		__atomic_sub_fetch(&st->spares, 1, __ATOMIC_RELAXED);
+	hash_spin_unlock(&st->pool_lock);
 }
 
-static void spare_return_table_locked(struct spare_table *t)
+/* Every spare of t back, t free for another thread. */
+static void spare_table_release(struct spare_table *t)
 {
+	__atomic_add_fetch(&spare_returning, 1, __ATOMIC_SEQ_CST);
 	for (unsigned i = 0; i < SPARE_SLOTS; i++)
-		spare_return_locked(&t->e[i]);
-}
-
-/* A fork()ed child inherits the registry and spare_mutex as the parent's
- * threads left them (the mutex possibly held by a thread that does not
- * exist here).  Its copies of the tables already read as empty
- * (MADV_WIPEONFORK), so the parent's spares are forgotten; what is left
- * is to make the mutex usable again.  Called on every slow path before
- * spare_mutex; one getpid() each, never on the hot path.  The first
- * thread of the child to get here resets; others wait for it. */
-static void spare_after_fork(void)
-{
-	pid_t self = getpid();
-	pid_t seen = __atomic_load_n(&spare_pid, __ATOMIC_ACQUIRE);
-	if (seen == self)
-		return;
-	if (seen != -1 && __atomic_compare_exchange_n(&spare_pid, &seen, -1, false, __ATOMIC_ACQUIRE,
-	                                              __ATOMIC_RELAXED)) {
-		pthread_mutex_init(&spare_mutex, NULL);
-		__atomic_store_n(&spare_pid, self, __ATOMIC_RELEASE);
-		return;
-	}
-	while (__atomic_load_n(&spare_pid, __ATOMIC_ACQUIRE) != self)
-		sched_yield();
-}
-
-/* Drops t from the registry and unmaps it.  Under spare_mutex. */
-static void spare_table_remove_locked(struct spare_table *t)
-{
-	for (struct spare_node **pp = &spare_nodes; *pp; pp = &(*pp)->next) {
-		if ((*pp)->table == t) {
-			struct spare_node *gone = *pp;
-			*pp = gone->next;
-			free(gone);
-			break;
-		}
-	}
-	munmap(t, sizeof *t);
+		spare_return(&t->e[i], __atomic_load_n(&t->e[i].map, __ATOMIC_SEQ_CST));
+	__atomic_sub_fetch(&spare_returning, 1, __ATOMIC_SEQ_CST);
+	struct thread_block *b = thread_block_current;
+	if (b && __atomic_load_n(&b->hash_spares, __ATOMIC_RELAXED) == t)
+		__atomic_store_n(&b->hash_spares, NULL, __ATOMIC_RELAXED);
+	__atomic_store_n(&spare_node_of(t)->in_use, 0, __ATOMIC_RELEASE);
 }
 
 /* The pthread key's destructor: a thread exits, its spares go back. */
-static void spare_thread_exit(void *arg)
+static void spare_thread_exit(void *node)
 {
-	struct spare_table *t = arg;
-	spare_after_fork();
-	pthread_mutex_lock(&spare_mutex);
-	spare_return_table_locked(t);
-	spare_table_remove_locked(t);
-	pthread_mutex_unlock(&spare_mutex);
-	if (thread_spares() == t)
-		thread_spares_set(NULL);
+	spare_table_release(((struct spare_node *)node)->table);
+}
+
+/* At load: the key is made here, not at a thread's first spare, which
+ * may be taken in a signal handler. */
+__attribute__((constructor)) static void spare_init(void)
+{
+	if (pthread_key_create(&spare_key, spare_thread_exit) != 0)
+		return;
+	if (spare_key >= 32) {   /* glibc would allocate room for its values */
+		pthread_key_delete(spare_key);
+		return;
+	}
+	__atomic_store_n(&spare_key_ok, true, __ATOMIC_RELEASE);
 }
 
 /* exit(), or dlclose() of the library: the calling thread's spares go
  * back (the main thread gets no key destructor; threads still running
- * keep theirs, at most the cap), no new ones are handed out, the
- * registry is emptied, and the key is deleted so no thread exiting later
- * calls into unmapped code.  Other threads' tables stay mapped: at exit()
- * they may still be running and reading them. */
+ * keep theirs, at most the cap), no new ones are handed out, and the key
+ * is deleted so no thread exiting later calls into unmapped code.  The
+ * tables stay mapped: at exit() other threads may still be reading theirs. */
 __attribute__((destructor)) static void spare_unload(void)
 {
-	if (!__atomic_load_n(&spare_ready, __ATOMIC_ACQUIRE))
+	if (!__atomic_load_n(&spare_key_ok, __ATOMIC_ACQUIRE))
 		return;
-	spare_after_fork();
-	pthread_mutex_lock(&spare_mutex);
 	__atomic_store_n(&spare_closed, true, __ATOMIC_RELAXED);
 	struct spare_table *t = thread_spares();
-	if (t) {
-		thread_spares_set(NULL);
-		spare_return_table_locked(t);
-		spare_table_remove_locked(t);
-	}
-	while (spare_nodes) {
-		struct spare_node *gone = spare_nodes;
-		spare_nodes = gone->next;
-		free(gone);
-	}
-	pthread_mutex_unlock(&spare_mutex);
+	if (t)
+		spare_table_release(t);
 	pthread_setspecific(spare_key, NULL);
 	pthread_key_delete(spare_key);
+	__atomic_store_n(&spare_key_ok, false, __ATOMIC_RELEASE);
 }
 
-static void spare_setup(void)
+/* A free node of the registry, taken; else a new one, mapped and pushed. */
+static struct spare_node *spare_node_take(void)
 {
-	if (pthread_key_create(&spare_key, spare_thread_exit) != 0)
-		return;
-	__atomic_store_n(&spare_pid, getpid(), __ATOMIC_RELAXED);
-	__atomic_store_n(&spare_ready, true, __ATOMIC_RELEASE);
-}
-
-/* A table for the calling thread: a page of its own that a fork()ed
- * child sees zeroed, registered with the key (thread exit) and in the
- * registry (map destroy).  NULL if any of that is unavailable. */
-static struct spare_table *spare_table_new(void)
-{
-	if (!thread_block_self())
+	for (struct spare_node *n = __atomic_load_n(&spare_nodes, __ATOMIC_ACQUIRE); n; n = n->next) {
+		uint32_t free_word = 0;
+		if (__atomic_compare_exchange_n(&n->in_use, &free_word, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			return n;
+	}
+	char *p = mmap(NULL, 2 * SPARE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
 		return NULL;
-	struct spare_table *t = mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (t == MAP_FAILED)
-		return NULL;
-	struct spare_node *node = malloc(sizeof *node);
-	if (!node || madvise(t, sizeof *t, MADV_WIPEONFORK) != 0 || pthread_setspecific(spare_key, t) != 0) {
-		free(node);
-		munmap(t, sizeof *t);
+	if (madvise(p + SPARE_PAGE, SPARE_PAGE, MADV_WIPEONFORK) != 0) {
+		munmap(p, 2 * SPARE_PAGE);
 		return NULL;
 	}
-	node->table = t;
-	pthread_mutex_lock(&spare_mutex);
-	node->next = spare_nodes;
-	spare_nodes = node;
-	pthread_mutex_unlock(&spare_mutex);
-	thread_spares_set(t);
-	return t;
+	struct spare_node *n = (struct spare_node *)(void *)p;
+	n->table = (struct spare_table *)(void *)(p + SPARE_PAGE);
+	n->in_use = 1;
+	n->next = __atomic_load_n(&spare_nodes, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(&spare_nodes, &n->next, n, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		;
+	return n;
+}
+
+/* A table for the calling thread, registered with the key (thread exit);
+ * NULL if none can be had.  A handler that interrupted this and gave the
+ * thread a table first wins; ours goes back. */
+static struct spare_table *spare_table_new(void)
+{
+	struct thread_block *b = thread_block_self();
+	struct spare_node *n = b ? spare_node_take() : NULL;
+	if (!n)
+		return NULL;
+	struct spare_table *none = NULL;
+	if (!__atomic_compare_exchange_n(&b->hash_spares, &none, n->table, false, __ATOMIC_RELAXED,
+	                                 __ATOMIC_RELAXED)) {
+		__atomic_store_n(&n->in_use, 0, __ATOMIC_RELEASE);
+		return none;
+	}
+	pthread_setspecific(spare_key, n);   /* key below 32: no allocation */
+	return n->table;
 }
 
 /* Takes one element from the pool as a spare, within the arena's cap;
@@ -714,7 +752,7 @@ static uint32_t spare_take(bpfvm_map *m)
 	if (__atomic_load_n(&st->spares, __ATOMIC_RELAXED) < spare_cap(m->ncpus) &&
 	    (link = take_free_locked(m, st, ELEM_SPARE)) != 0)
 		__atomic_add_fetch(&st->spares, 1, __ATOMIC_RELAXED);
-	spin_unlock(&st->pool_lock);
+	hash_spin_unlock(&st->pool_lock);
 	if (__builtin_expect(m->reclaim_due, 0))
 		reclaim_if_due(m);   /* no lock held here */
 	return link;
@@ -731,34 +769,30 @@ static void spare_refill(bpfvm_map *m)
 		return;   /* this map's already, or another map's */
 	if (__atomic_load_n(&state_of(m)->spares, __ATOMIC_RELAXED) >= spare_cap(m->ncpus))
 		return;
-	pthread_once(&spare_once, spare_setup);
-	if (!__atomic_load_n(&spare_ready, __ATOMIC_ACQUIRE) || __atomic_load_n(&spare_closed, __ATOMIC_RELAXED))
+	if (!__atomic_load_n(&spare_key_ok, __ATOMIC_ACQUIRE) || __atomic_load_n(&spare_closed, __ATOMIC_RELAXED))
 		return;
-	spare_after_fork();
 	if (!t && !(t = spare_table_new()))
 		return;
-	uint32_t link = spare_take(m);
-	if (!link)
+	struct spare_entry *en = &t->e[slot];
+	bpfvm_map *none = NULL;
+	if (!__atomic_compare_exchange_n(&en->map, &none, SPARE_FILLING, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		return;
-	pthread_mutex_lock(&spare_mutex);   /* destroy reads the slots */
-	__atomic_store_n(&t->e[slot].link, link, __ATOMIC_RELAXED);
-	__atomic_store_n(&t->e[slot].map, m, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&spare_mutex);
+	uint32_t link = spare_take(m);
+	__atomic_store_n(&en->link, link, __ATOMIC_RELEASE);
+	__atomic_store_n(&en->map, link ? m : NULL, __ATOMIC_SEQ_CST);
 }
 
 /* The process's map object goes away: every thread's spare for it goes
- * back to the pool (no thread can be using the map any more). */
+ * back to the pool (no thread can be using the map any more), and once
+ * no exit is giving back a spare it may have claimed, m may go. */
 static void spare_map_destroy(bpfvm_map *m)
 {
-	if (!__atomic_load_n(&spare_ready, __ATOMIC_ACQUIRE))
-		return;
 	unsigned slot = m->id & (SPARE_SLOTS - 1);
-	spare_after_fork();
-	pthread_mutex_lock(&spare_mutex);
-	for (struct spare_node *n = spare_nodes; n; n = n->next)
-		if (__atomic_load_n(&n->table->e[slot].map, __ATOMIC_RELAXED) == m)
-			spare_return_locked(&n->table->e[slot]);
-	pthread_mutex_unlock(&spare_mutex);
+	for (struct spare_node *n = __atomic_load_n(&spare_nodes, __ATOMIC_ACQUIRE); n; n = n->next)
+		if (__atomic_load_n(&n->table->e[slot].map, __ATOMIC_SEQ_CST) == m)
+			spare_return(&n->table->e[slot], m);
+	while (__atomic_load_n(&spare_returning, __ATOMIC_SEQ_CST))
+		sched_yield();
 }
 
 void map_hash_pool_stats(const bpfvm_map *m, struct map_hash_pool_stats *out)
@@ -766,11 +800,11 @@ void map_hash_pool_stats(const bpfvm_map *m, struct map_hash_pool_stats *out)
 	struct htab_state *st = state_of(m);
 	uint32_t *lock = is_lru(m) ? &st->lru_lock : &st->pool_lock;
 	uint32_t n = 0;
-	spin_lock(lock);
+	hash_spin_lock(lock);
 	for (uint32_t link = st->free_head; link_ok(m, link) && n <= m->N_ELEMS; link = get_next(elem_at(m, link)))
 		n++;
 	out->free = n + (m->N_ELEMS - st->bump);
-	spin_unlock(lock);
+	hash_spin_unlock(lock);
 	out->elems = m->N_ELEMS;
 	out->count = __atomic_load_n(&st->count, __ATOMIC_RELAXED);
 	out->spares = __atomic_load_n(&st->spares, __ATOMIC_RELAXED);
@@ -886,15 +920,17 @@ static uint32_t reclaim_chains(const bpfvm_map *m, uint8_t *mark)
 static void reclaim_locked(const bpfvm_map *m)
 {
 	struct htab_state *st = state_of(m);
-	uint8_t *mark = calloc(m->N_ELEMS ? m->N_ELEMS : 1, 1);
-	if (!mark) {
+	/* mmap(), not calloc(): a reclaim may be paid in a signal handler */
+	size_t mark_bytes = m->N_ELEMS ? m->N_ELEMS : 1;
+	uint8_t *mark = mmap(NULL, mark_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mark == MAP_FAILED) {
 		__atomic_store_n(&((bpfvm_map *)m)->reclaim_due, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	for (uint32_t i = 0; i < m->N_BUCKETS; i++)
 		bucket_lock_raw(m, bucket_at(m, i));
 	if (!is_lru(m))
-		spin_lock(&st->pool_lock);
+		hash_spin_lock(&st->pool_lock);
 	uint32_t count = reclaim_chains(m, mark);
 	struct alive_memo memo = { .n = 0 };
 	uint32_t bump = st->bump < m->N_ELEMS ? st->bump : m->N_ELEMS;
@@ -927,20 +963,20 @@ static void reclaim_locked(const bpfvm_map *m)
 				lru_push_head(m, st, link);
 	}
 	if (!is_lru(m))
-		spin_unlock(&st->pool_lock);
+		hash_spin_unlock(&st->pool_lock);
 	for (uint32_t i = m->N_BUCKETS; i-- > 0;)
 		bucket_unlock_raw(bucket_at(m, i));
 	__atomic_add_fetch(&st->reclaims, 1, __ATOMIC_RELAXED);
-	free(mark);
+	munmap(mark, mark_bytes);
 }
 
 static void reclaim(bpfvm_map *m)
 {
 	struct htab_state *st = state_of(m);
 	uint32_t *outer = is_lru(m) ? &st->lru_lock : &st->reclaim_lock;
-	spin_lock(outer);
+	hash_spin_lock(outer);
 	reclaim_locked(m);
-	spin_unlock(outer);
+	hash_spin_unlock(outer);
 }
 
 /* The LRU lock: its list takes several stores to change, so a holder
@@ -948,7 +984,7 @@ static void reclaim(bpfvm_map *m)
  * before going on.  Nothing else is held when it is taken. */
 static void lru_lock(const bpfvm_map *m, struct htab_state *st)
 {
-	if (__builtin_expect(spin_lock(&st->lru_lock), 0))
+	if (__builtin_expect(hash_spin_lock(&st->lru_lock), 0))
 		reclaim_locked(m);
 }
 
@@ -990,7 +1026,7 @@ static uint32_t lru_pop_free(const bpfvm_map *m)
 	if (link) {
 		__atomic_store_n(&elem_at(m, link)->ref, 0, __ATOMIC_RELAXED);
 		lru_push_head(m, st, link);
-		spin_unlock(&st->lru_lock);
+		hash_spin_unlock(&st->lru_lock);
 		return link;
 	}
 	/* CLOCK: walk from the cold end; referenced elements lose their bit and
@@ -1021,7 +1057,7 @@ static uint32_t lru_pop_free(const bpfvm_map *m)
 	}
 	if (link)
 		set_owner(elem_at(m, link), owner_self());
-	spin_unlock(&st->lru_lock);
+	hash_spin_unlock(&st->lru_lock);
 	if (__builtin_expect(m->reclaim_due, 0))
 		reclaim_if_due(m);   /* an eviction took a bucket over */
 	return link;
@@ -1034,7 +1070,7 @@ static void lru_release(const bpfvm_map *m, uint32_t link)
 	lru_lock(m, st);
 	lru_remove(m, st, link);
 	put_free_locked(m, st, link);
-	spin_unlock(&st->lru_lock);
+	hash_spin_unlock(&st->lru_lock);
 }
 
 /* ---- values ------------------------------------------------------------ */
@@ -1148,6 +1184,8 @@ static long htab_update(bpfvm_map *m, const void *key, const void *value, uint64
 			return -EINVAL;
 	}
 
+	if (locks_reentered())
+		return -EBUSY;
 	uint32_t hash = key_hash(m, key);
 	struct htab_bucket *b = bucket_of(m, hash);
 	/* LRU maps take their element before locking the bucket: taking one may
@@ -1341,6 +1379,8 @@ static long htab_plain_update(bpfvm_map *m, const void *key, const void *value, 
 {
 	if (m->spin_lock_off >= 0 || flags > BPFVM_EXIST)
 		return htab_update(m, key, value, flags, VALUE_PROG, NULL);
+	if (locks_reentered())
+		return -EBUSY;
 	switch (m->key_size) {
 	case 4: return plain_update(m, key, value, flags, 4);
 	case 8: return plain_update(m, key, value, flags, 8);
@@ -1350,6 +1390,8 @@ static long htab_plain_update(bpfvm_map *m, const void *key, const void *value, 
 
 static long htab_delete_common(bpfvm_map *m, const void *key, void *value, uint64_t flags)
 {
+	if (locks_reentered())
+		return -EBUSY;
 	uint32_t hash = key_hash(m, key);
 	struct htab_bucket *b = bucket_of(m, hash);
 	bucket_lock(m, b);
@@ -1373,6 +1415,8 @@ static long htab_delete_common(bpfvm_map *m, const void *key, void *value, uint6
 static int htab_sys_lookup(bpfvm_map *m, const void *key, void *value, uint64_t flags, bpfvm_error *err)
 {
 	(void)err;
+	if (locks_reentered())
+		return -EBUSY;
 	uint32_t hash = key_hash(m, key);
 	struct htab_bucket *b = bucket_of(m, hash);
 	bucket_lock(m, b);
@@ -1415,6 +1459,8 @@ static void *htab_lookup_cpu(bpfvm_map *m, const void *key, unsigned cpu)
 		if (find_unlocked(m, b, hash, key, &link))
 			break;
 		if (tries + 1 == UNLOCKED_TRIES) {
+			if (locks_reentered())
+				return NULL;   /* the bucket may be ours, held by the interrupted code */
 			bucket_lock(m, b);
 			link = find(m, b, hash, key, NULL);
 			locked = true;
@@ -1462,6 +1508,8 @@ static bool chain_has_cycle(const bpfvm_map *m, const struct htab_bucket *b)
 static int htab_get_next_key(bpfvm_map *m, const void *key, void *next_key, bpfvm_error *err)
 {
 	uint32_t i = 0;
+	if (locks_reentered())
+		return -EBUSY;
 	if (key) {
 		uint32_t hash = key_hash(m, key);
 		struct htab_bucket *b = bucket_of(m, hash);
@@ -1497,11 +1545,26 @@ static int htab_get_next_key(bpfvm_map *m, const void *key, void *next_key, bpfv
 	return -ENOENT;
 }
 
+/* A bucket snapshot too long for the stack: mmap(), not malloc(), for a
+ * program run in a signal handler (see "re-entrance" above). */
+static uint32_t *snap_alloc(uint32_t cap)
+{
+	void *p = mmap(NULL, cap * sizeof(uint32_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void snap_free(uint32_t *snap, uint32_t cap)
+{
+	munmap(snap, cap * sizeof *snap);
+}
+
 /* bpf_for_each_hash_elem(): bucket by bucket.  The callback runs without
  * the bucket lock (it may update or delete), on a snapshot of the bucket's
  * elements taken under the lock; elements deleted meanwhile are skipped. */
 static long htab_for_each(bpfvm_map *m, bpfvm_map_for_each_fn cb, void *ctx)
 {
+	if (locks_reentered())
+		return -EBUSY;
 	unsigned cpu = is_percpu(m) ? map_this_cpu(m) : 0;
 	long visited = 0;
 	uint32_t local[64];
@@ -1514,12 +1577,12 @@ static long htab_for_each(bpfvm_map *m, bpfvm_map_for_each_fn cb, void *ctx)
 		     link = get_next(elem_at(m, link))) {
 			if (count == cap) {
 				uint32_t ncap = cap * 2;
-				uint32_t *bigger = malloc(ncap * sizeof *bigger);
+				uint32_t *bigger = snap_alloc(ncap);
 				if (!bigger)
 					break;
 				memcpy(bigger, snap, count * sizeof *snap);
 				if (snap != local)
-					free(snap);
+					snap_free(snap, cap);
 				snap = bigger;
 				cap = ncap;
 			}
@@ -1533,13 +1596,13 @@ static long htab_for_each(bpfvm_map *m, bpfvm_map_for_each_fn cb, void *ctx)
 			visited++;
 			if (cb(m, elem_key(m, snap[k]), elem_value(m, snap[k], cpu), ctx)) {
 				if (snap != local)
-					free(snap);
+					snap_free(snap, cap);
 				return visited;
 			}
 		}
 	}
 	if (snap != local)
-		free(snap);
+		snap_free(snap, cap);
 	return visited;
 }
 

@@ -1,9 +1,9 @@
-/* trace_malloc.bpf.c - a program that re-enters its own probe: at the C
- * library's malloc it counts calls by size in a hash map, replacing the
- * entry each time; a replacement gives the thread a spare element, whose
- * bookkeeping the runtime mallocs once per thread, inside the run.  That
- * malloc must be skipped as a recursion miss, not run the program again
- * (which recursed until the stack overflowed). */
+/* trace_malloc.bpf.c - a program at the C library's malloc that counts
+ * calls by size in a hash map, replacing the entry each time; a
+ * replacement gives the thread a spare element, whose bookkeeping the
+ * runtime once malloc()ed inside the run (a re-entry of this probe, then
+ * a recursion miss); now taken from mmap()ed memory, so the program never
+ * re-enters its own probe. */
 #include <linux/bpf.h>
 #include <linux/ptrace.h>
 #include <bpf/bpf_helpers.h>
