@@ -470,10 +470,62 @@ static bool plan_site(uintptr_t after, struct site_plan *p)
 /* ---- code memory: written with the page RWX, so no thread running it
  * ever loses execute permission ---- */
 
+/* While the sweep covers an object or writes its int3s (the rewriter
+ * held, its writes one after another), pages made writable stay so until
+ * it ends: one mprotect per run of pages, not two per write. */
+#define OPEN_RUNS 16
+static struct { uintptr_t lo, hi; } open_runs[OPEN_RUNS];
+static size_t open_run_count;
+static bool batching;
+
+static void batch_close(void)
+{
+	for (size_t i = 0; i < open_run_count; i++)
+		mprotect((void *)open_runs[i].lo, open_runs[i].hi - open_runs[i].lo, PROT_READ | PROT_EXEC);
+	open_run_count = 0;
+}
+
+static void batch_begin(void)
+{
+	batching = true;
+}
+
+static void batch_end(void)
+{
+	batch_close();
+	batching = false;
+}
+
+/* [first, end) writable until the batch ends: inside an open run, or
+ * made so and kept as one (a run grown where it ends). */
+static bool batch_writable(uintptr_t first, uintptr_t end)
+{
+	for (size_t i = 0; i < open_run_count; i++)
+		if (first >= open_runs[i].lo && end <= open_runs[i].hi)
+			return true;
+	if (mprotect((void *)first, end - first, PROT_READ | PROT_WRITE | PROT_EXEC) != 0)
+		return false;
+	for (size_t i = 0; i < open_run_count; i++)
+		if (first <= open_runs[i].hi && end >= open_runs[i].lo) {
+			open_runs[i].lo = first < open_runs[i].lo ? first : open_runs[i].lo;
+			open_runs[i].hi = end > open_runs[i].hi ? end : open_runs[i].hi;
+			return true;
+		}
+	if (open_run_count == OPEN_RUNS) {
+		batch_close();   /* their writes are done */
+		mprotect((void *)first, end - first, PROT_READ | PROT_WRITE | PROT_EXEC);
+	}
+	open_runs[open_run_count].lo = first, open_runs[open_run_count].hi = end;
+	open_run_count++;
+	return true;
+}
+
 static bool code_writable(uintptr_t at, size_t n, bool writable)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	uintptr_t first = at & ~(uintptr_t)(page - 1), end = (at + n + page - 1) & ~(uintptr_t)(page - 1);
+	if (batching)
+		return writable ? batch_writable(first, end) : true;
 	return mprotect((void *)first, end - first, PROT_READ | PROT_EXEC | (writable ? PROT_WRITE : 0)) == 0;
 }
 
@@ -660,7 +712,9 @@ static bool int3_write_all(bool on)
 bool sud_rewrite_int3_write(bool on)
 {
 	rewriter_take(true);
+	batch_begin();
 	bool ok = int3_write_all(on);
+	batch_end();
 	rewriter_give();
 	return ok;
 }
@@ -682,8 +736,8 @@ void sud_rewrite_prepare(void)
 		sync_core_ok = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) == 0;
 }
 
-/* Waits for another thread's rewrite, which may be decoding a whole object
- * (libc: 60 ms), so that the waiting thread's site is rewritten too; but
+/* Waits for another thread's rewrite, which may be decoding part of an
+ * object, so that the waiting thread's site is rewritten too; but
  * only so long: the holder may be this thread itself, interrupted by a
  * signal whose handler's syscall trapped. */
 static bool rewriter_take_soon(void)
@@ -885,6 +939,7 @@ bool sud_rewrite_cover_object(uintptr_t pc, struct sud_cover *out)
 	rewriter_take(true);
 	struct sud_code_finds f = {0};
 	bool whole = capstone_ready() && sud_code_system_calls(capstone_plain, pc, &f);
+	batch_begin();
 	for (size_t i = 0; whole && i < f.count && !out->bad; i++) {
 		uintptr_t at = SUD_FIND_ADDRESS(f.at[i]);
 		switch (SUD_FIND_KIND(f.at[i])) {
@@ -894,6 +949,7 @@ bool sud_rewrite_cover_object(uintptr_t pc, struct sud_cover *out)
 		}
 		arena_used = arena_mark;
 	}
+	batch_end();
 	if (!whole && f.undecodable)
 		cover_bad(out, f.undecodable, "an instruction capstone cannot decode");
 	arena_used = arena_mark;
