@@ -110,7 +110,8 @@ static struct {
 	_Atomic uintptr_t at;
 	_Atomic uintptr_t stub;      /* 0 for an int3 over a syscall */
 	uint8_t original[JUMP_LEN];
-	uint8_t len;                 /* JUMP_LEN, or 1: an int3 over a syscall's first byte */
+	uint8_t len;                 /* JUMP_LEN, or 1: an int3 over a syscall's first byte; 0: forgotten */
+	bool listed;                 /* in the int3 list */
 } patches[SITE_SLOTS];
 
 static inline uintptr_t thread_pointer(void)
@@ -200,8 +201,18 @@ static bool capstone_ready(void)
 	return capstone != 0;
 }
 
+/* sud_rewrite_hold(): the holding thread's takes nest inside its hold,
+ * and its sites are planned without the dynamic symbol table (dladdr
+ * takes the loader's lock, which a thread trapping meanwhile may wait for
+ * while holding... the rewriter). */
+static int hold_depth;
+
 static bool rewriter_take(bool wait)
 {
+	if (hold_depth && atomic_load_explicit(&arena_owner, memory_order_relaxed) == thread_pointer()) {
+		hold_depth++;
+		return true;
+	}
 	while (atomic_flag_test_and_set_explicit(&rewriter_busy, memory_order_acquire)) {
 		if (!wait)
 			return false;
@@ -213,6 +224,10 @@ static bool rewriter_take(bool wait)
 
 static void rewriter_give(void)
 {
+	if (hold_depth > 1) {
+		hold_depth--;
+		return;
+	}
 	atomic_store_explicit(&arena_owner, 0, memory_order_relaxed);
 	atomic_flag_clear_explicit(&rewriter_busy, memory_order_release);
 }
@@ -255,7 +270,9 @@ size_t sud_rewrite_original_at(uintptr_t at, uint8_t original[SUD_PATCH_LEN])
 {
 	_Static_assert(SUD_PATCH_LEN == JUMP_LEN && SUD_PATCH_LEN == PROBE_JUMP_LEN, "one patch length");
 	bool found;
-	size_t i = patch_index(at, &found), len = found ? patches[i].len : SUD_PATCH_LEN;
+	size_t i = patch_index(at, &found);
+	found = found && patches[i].len;   /* a forgotten one is no patch */
+	size_t len = found ? patches[i].len : SUD_PATCH_LEN;
 	const uint8_t *was = found ? patches[i].original : NULL;
 	struct probe_site *probe = was ? NULL : probe_site_find(at);
 	if (probe)
@@ -446,7 +463,7 @@ static bool function_bounds(uintptr_t syscall_at, struct site_plan *p)
 	}
 	Dl_info info;
 	const ElfW(Sym) *sym = NULL;
-	if (!dladdr1((void *)syscall_at, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym || !info.dli_saddr || !sym->st_size)
+	if (hold_depth || !dladdr1((void *)syscall_at, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym || !info.dli_saddr || !sym->st_size)
 		return false;
 	p->start = (uintptr_t)info.dli_saddr;
 	p->end = p->start + sym->st_size;
@@ -709,6 +726,17 @@ static bool int3_write_all(bool on)
 	return ok;
 }
 
+static void int3_list_clear(void)
+{
+	for (size_t i = 0; i < int3_count; i++) {
+		bool found;
+		size_t slot = patch_index(int3_sites[i], &found);
+		if (found)
+			patches[slot].listed = false;
+	}
+	int3_count = 0;
+}
+
 bool sud_rewrite_int3_write(bool on)
 {
 	rewriter_take(true);
@@ -770,6 +798,20 @@ static struct site *decide_site(uintptr_t after, size_t mark)
 	return s;
 }
 
+bool sud_rewrite_hold(void)
+{
+	if (!rewriter_take_soon())
+		return false;
+	hold_depth = 1;
+	return true;
+}
+
+void sud_rewrite_unhold(void)
+{
+	hold_depth = 0;
+	rewriter_give();
+}
+
 bool sud_rewrite_site(uintptr_t after)
 {
 	if (!rewriter_take_soon())
@@ -803,7 +845,7 @@ void sud_rewrite_restore_all(void)
 {
 	rewriter_take(true);
 	int3_write_all(false);
-	int3_count = 0;
+	int3_list_clear();
 	for (size_t i = 0; i < SITE_SLOTS; i++) {
 		struct site *s = &sites[i];
 		if (s->state == SITE_PATCHED)
@@ -892,13 +934,16 @@ static void cover_syscall(uintptr_t syscall_at, struct sud_cover *out)
 		return cover_bad(out, syscall_at, "a syscall under another patch (a function probe's)");
 	if (int3_count == INT3_MAX || !patch_record(syscall_at, 0, 1))
 		return cover_bad(out, syscall_at, "more syscall sites than the int3 table holds");
+	bool found;
+	size_t slot = patch_index(syscall_at, &found);
 	out->syscalls++;
 	struct site *s = ours ? site_slot(syscall_at + SYSCALL_LEN) : decide_site(syscall_at + SYSCALL_LEN, arena_used);
 	if (s && s->state == SITE_PATCHED)
 		out->jumps++;
 	else
 		out->int3_only++;
-	int3_sites[int3_count++] = syscall_at;
+	if (!patches[slot].listed)   /* an object swept again (code made executable anew) */
+		int3_sites[int3_count++] = syscall_at, patches[slot].listed = true;
 }
 
 static void cover_function(uintptr_t begin, size_t size, void *arg)
@@ -928,7 +973,32 @@ void sud_rewrite_cover_begin(void)
 {
 	rewriter_take(true);
 	int3_write_all(false);
-	int3_count = 0;
+	int3_list_clear();
+	rewriter_give();
+}
+
+/* Code about to be unmapped or replaced: its int3s leave the list, its
+ * sites and patch records are forgotten (tombstones: the tables are open
+ * addressing), so that new code mapped there later is decoded and patched
+ * as what it is.  Its int3s are out already (dispatch went back on). */
+void sud_rewrite_forget(uintptr_t lo, uintptr_t hi)
+{
+	rewriter_take(true);
+	size_t kept = 0;
+	for (size_t i = 0; i < int3_count; i++)
+		if (int3_sites[i] < lo || int3_sites[i] >= hi)
+			int3_sites[kept++] = int3_sites[i];
+	int3_count = kept;
+	for (size_t i = 0; i < SITE_SLOTS; i++) {
+		if (sites[i].state != SITE_EMPTY && sites[i].after > lo && sites[i].after <= hi + SYSCALL_LEN)
+			sites[i] = (struct site){.after = 1, .state = SITE_REFUSED};
+		uintptr_t at = atomic_load(&patches[i].at);
+		if (at >= lo && at < hi) {
+			atomic_store(&patches[i].stub, 0);
+			patches[i].len = 0, patches[i].listed = false;
+		}
+	}
+	sud_code_forget(lo, hi);
 	rewriter_give();
 }
 

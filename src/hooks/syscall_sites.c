@@ -802,6 +802,15 @@ bool sud_code_branch_into(csh cs, uintptr_t lo, uintptr_t hi)
 	return false;
 }
 
+void sud_code_forget(uintptr_t lo, uintptr_t hi)
+{
+	for (unsigned i = 0; i < OBJECT_SLOTS; i++)
+		if (objects[i].targets && objects[i].map_start < hi && objects[i].map_end > lo) {
+			munmap(objects[i].targets, objects[i].mapped_size);
+			objects[i] = (struct code_object){0};
+		}
+}
+
 void sud_code_set_whole(bool whole)
 {
 	decode_whole = whole;

@@ -58,6 +58,10 @@ struct sud_code_finds {
 };
 bool sud_code_system_calls(csh cs, uintptr_t pc, struct sud_code_finds *out);
 
+/* Forgets what was found of the objects overlapping [lo, hi) (about to
+ * be unmapped, or made executable anew); the caller holds the rewriter. */
+void sud_code_forget(uintptr_t lo, uintptr_t hi);
+
 /* For tests: objects indexed from now on have every FDE decoded at the
  * first ask (whole true), as before the lazy index, or only the FDEs that
  * may matter (false, the default); the cache is emptied. */
