@@ -1529,9 +1529,13 @@ static void resweep_held(struct sud_thread *self)
 
 /* After a call of the target's, new code waiting: its sweep, unless
  * another thread holds the lock (it tries after its own next call) or a
- * call changing code is under way. */
+ * call changing code is under way.  Not in a child sharing its parent's
+ * slot and thread pointer (posix_spawn's, before its exec): the lock
+ * would be taken in the parent's name. */
 static void try_resweep(struct sud_thread *self)
 {
+	if (self->tid != (pid_t)raw0(SYS_gettid))
+		return;
 	self->depth++;
 	if (pthread_mutex_trylock(&sud.lock) == 0) {
 		if (sud_started && sud.changes_in_flight == 0 && atomic_load(&sud.resweep_pending))
