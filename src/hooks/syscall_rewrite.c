@@ -470,6 +470,69 @@ static bool function_bounds(uintptr_t syscall_at, struct site_plan *p)
 	return syscall_at >= p->start && syscall_at + SYSCALL_LEN <= p->end;
 }
 
+/* I1 chosen from the ring of instructions before the syscall (n of
+ * them), as find_patch_point() does. */
+static bool patch_point_of(struct site_plan *p, uintptr_t syscall_at, const uintptr_t *ring_at,
+			   const uint16_t *ring_size, const bool *ring_plain, unsigned n)
+{
+	for (unsigned back = 1; back <= n && back <= RING; back++) {
+		unsigned i = (n - back) % RING;
+		if (!ring_plain[i] || syscall_at - ring_at[i] > WINDOW_MAX)
+			return false;
+		if (ring_size[i] >= JUMP_LEN) {
+			p->patch_at = ring_at[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+#define EARLY_BRANCHES_MAX 512
+
+/* find_patch_point() and function_allows() in one pass over the function
+ * (the sweep plans every site: decoding it twice was most of the sweep's
+ * time): the direct targets of branches before the syscall are kept
+ * until I1 is known.  1: allowed, 0: refused, -1: too many branches
+ * before the syscall to keep (the two passes decide). */
+static int plan_one_pass(struct site_plan *p, uintptr_t syscall_at, uintptr_t after, cs_insn *insn)
+{
+	uintptr_t ring_at[RING], early[EARLY_BRANCHES_MAX];
+	uint16_t ring_size[RING];
+	bool ring_plain[RING], found = false, safe = true, needs_full = false;
+	unsigned n = 0, nearly = 0;
+	struct sud_decoder d;
+	sud_decoder_init(&d, capstone, p->start, p->end - p->start);
+	while (safe && sud_decode(&d, insn)) {
+		if (!found && insn->address < syscall_at) {
+			ring_at[n % RING] = insn->address, ring_size[n % RING] = insn->size, ring_plain[n % RING] = plain(insn);
+			n++;
+		} else if (!found) {
+			if (insn->address != syscall_at || insn->id != X86_INS_SYSCALL ||
+			    !patch_point_of(p, syscall_at, ring_at, ring_size, ring_plain, n) || p->patch_at < p->start ||
+			    window_patched(p->patch_at, after))
+				return 0;
+			found = true;
+			for (unsigned i = 0; i < nearly && safe; i++)
+				safe = early[i] <= p->patch_at || early[i] >= after;
+		}
+		bool jump = cs_insn_group(capstone, insn, CS_GRP_JUMP), call = cs_insn_group(capstone, insn, CS_GRP_CALL);
+		const cs_x86 *x = &insn->detail->x86;
+		if (found) {
+			safe = safe && branch_avoids(insn, p->patch_at, after);
+		} else if ((jump || call) && x->op_count == 1 && x->operands[0].type == X86_OP_IMM) {
+			if (nearly == EARLY_BRANCHES_MAX)
+				return -1;
+			early[nearly++] = (uintptr_t)x->operands[0].imm;
+		} else if (jump) {
+			return 0;   /* an indirect jump may land anywhere */
+		}
+		needs_full = needs_full || uses_vector_register(insn) || insn->id == X86_INS_STD;
+	}
+	safe = found && safe && d.size == 0;
+	p->lean = safe && !needs_full && status_flags_dead(after, p->end, insn);
+	return safe;
+}
+
 static bool plan_site(uintptr_t after, struct site_plan *p)
 {
 	uintptr_t syscall_at = after - SYSCALL_LEN;
@@ -477,8 +540,10 @@ static bool plan_site(uintptr_t after, struct site_plan *p)
 	if (b[0] != 0x0f || b[1] != 0x05 || !capstone_ready() || !function_bounds(syscall_at, p))
 		return false;
 	cs_insn *insn = cs_malloc(capstone);
-	bool ok = insn && find_patch_point(p, syscall_at, insn) && p->patch_at >= p->start && !window_patched(p->patch_at, after) &&
-		  function_allows(p, after, insn) && !sud_code_branch_into(capstone_plain, p->patch_at, after);
+	int one_pass = insn ? plan_one_pass(p, syscall_at, after, insn) : 0;
+	bool ok = one_pass > 0 || (one_pass < 0 && find_patch_point(p, syscall_at, insn) && p->patch_at >= p->start &&
+				   !window_patched(p->patch_at, after) && function_allows(p, after, insn));
+	ok = ok && !sud_code_branch_into(capstone_plain, p->patch_at, after);
 	if (insn)
 		cs_free(insn, 1);
 	return ok;
