@@ -257,6 +257,21 @@ static int assign_lines(struct linker *k, struct ldr_prog_extra *extra)
 	return 0;
 }
 
+/* The program's func info, as libbpf gives the kernel: each function
+ * copied in, by its first instruction, with its BTF FUNC. */
+static int func_info_make(struct linker *k, bpfvm_object_prog *p)
+{
+	bpfvm_func_info *fi = calloc(k->copy_count ? k->copy_count : 1, sizeof *fi);
+	if (!fi)
+		return link_fail_nomem(k);
+	for (size_t c = 0; c < k->copy_count; c++)
+		fi[c] = (bpfvm_func_info){ .insn_off = k->copies[c].start,
+		                           .type_id = k->l->funcs[k->copy_func[c]].btf_id };
+	p->func_info = fi;
+	p->func_info_count = k->copy_count;
+	return 0;
+}
+
 static int link_program(struct ldr *l, uint32_t main_func, size_t *total)
 {
 	struct linker k = { .l = l, .main = &l->funcs[main_func], .total = total };
@@ -286,6 +301,10 @@ static int link_program(struct ldr *l, uint32_t main_func, size_t *total)
 			const char *sec = l->secs[f->sec].name;
 			k.copies[c].section = sec[0] == '?' ? sec + 1 : sec;
 		}
+		if (l->has_func_info)
+			rc = func_info_make(&k, p);
+	}
+	if (!rc) {
 		p->insns = k.insns;
 		p->insn_count = k.count;
 		p->funcs = k.copies;
