@@ -161,9 +161,18 @@ static int link_insn(struct linker *k, uint32_t ci, uint32_t i)
 
 	if (!is_call && !is_func_addr) {
 		if (!rel) {
-			/* Map and data references come from relocations; a pseudo lddw
-			 * without one would carry a file descriptor or id from
-			 * nowhere. */
+			/* Map and data references come from relocations.  One
+			 * without (a literal fd in inline assembly) reaches the
+			 * kernel as libbpf leaves it, which refuses it at load:
+			 * its imm is kept past the object's maps, no map of
+			 * them (the verifier's check_map_refs names the fd);
+			 * any other pseudo lddw carries an id from nowhere. */
+			uint64_t past = (uint64_t)l->obj->map_count + (uint32_t)insn->imm;
+			if (isa_is_lddw(insn) && (insn->src == BPFVM_PSEUDO_MAP_FD || insn->src == BPFVM_PSEUDO_MAP_VALUE) &&
+			    insn->imm >= 0 && past <= INT32_MAX) {
+				insn->imm = (int32_t)past;
+				return 0;
+			}
 			if (isa_is_lddw(insn) && insn->src != 0) {
 				snprintf(why, sizeof why, "an lddw with src_reg %u but no relocation",
 				         insn->src);

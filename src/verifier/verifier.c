@@ -567,6 +567,27 @@ static int check_loadable(const struct verifier_env *env, const bpfvm_insn *plai
 	return rc;
 }
 
+/* Every lddw of a map or its value names one of opts->maps, checked for
+ * every instruction before the walk, as the kernel's load does
+ * (resolve_pseudo_ldimm64).  An index past map_count is the literal file
+ * descriptor (index - map_count) of an lddw that had no relocation, as
+ * the loader leaves it. */
+static int check_map_refs(const struct verifier_env *env)
+{
+	const bpfvm_verify_opts *o = env->opts;
+	for (size_t pc = 0; pc + 1 < env->count; pc++) {
+		const bpfvm_insn *in = &env->insns[pc];
+		if (!isa_is_lddw(in))
+			continue;
+		uint32_t idx = (uint32_t)in->imm;
+		if ((in->src == PSEUDO_MAP_FD || in->src == PSEUDO_MAP_VALUE) && (idx >= o->map_count || !o->maps[idx]))
+			return error_set(env->err, -EINVAL, (int)pc, "insn %zu: fd %d is not pointing to valid bpf_map", pc,
+			                 idx >= o->map_count ? (int)(idx - o->map_count) : in->imm);
+		pc++;
+	}
+	return 0;
+}
+
 /* A copy of insns whose map references (and, unless keep_callbacks,
  * callback references) are plain constants; NULL when out of memory. */
 static bpfvm_insn *plain_copy(const bpfvm_insn *insns, size_t count, bool keep_callbacks)
@@ -630,6 +651,8 @@ static int prepare(struct verifier_env *env)
 		return rc;
 	bpfvm_insn *plain = plain_copy(insns, count, false), *linked = plain_copy(insns, count, true);
 	rc = plain && linked ? check_loadable(env, plain) : error_set(err, -ENOMEM, -1, "out of memory");
+	if (!rc)
+		rc = check_map_refs(env);
 	if (!rc && (rc = cfg_check_callback_targets(linked, count, err)))
 		report(env, NULL, (uint32_t)err->insn);
 	if (!rc)
