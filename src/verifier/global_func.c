@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/btf.h>
+#include <linux/bpf.h>
 #include <linux/btf.h>
 
 #include "analysis/analysis.h"
@@ -109,6 +110,36 @@ static bool is_ctx_ptr(const struct verifier_env *env, const struct btf_type *pt
 	                (d->ctx_btf_kernel_name && !strcmp(name, d->ctx_btf_kernel_name)));
 }
 
+/* Whether an argument tagged arg:ctx may be the context (the kernel's
+ * btf_validate_prog_ctx_type): `void *`, the context's struct (a kprobe's
+ * bpf_user_pt_regs_t or struct pt_regs), a u64 * where the context is an
+ * array of u64 arguments, anything for a tracepoint. */
+static int tagged_ctx_ok(struct verifier_env *env, struct global_func *g, uint32_t i, const struct btf_type *ptr)
+{
+	const struct btf *btf = prog_btf(env);
+	const struct progtype_desc *d = progtype_desc(env->prog_type);
+	uint32_t type = env->prog_type;
+	if (type == BPF_PROG_TYPE_TRACEPOINT)
+		return 0;
+	const struct btf_type *t = btf__type_by_id(btf, skip_mods(btf, ptr->type, "bpf_user_pt_regs_t"));
+	if (type == BPF_PROG_TYPE_KPROBE && t && btf_is_typedef(t))
+		return 0;
+	t = btf__type_by_id(btf, skip_mods(btf, ptr->type, NULL));
+	if (!t || btf_is_void(t))
+		return 0;
+	const char *name = btf__name_by_offset(btf, t->name_off);
+	const char *want = type == BPF_PROG_TYPE_KPROBE ? "pt_regs" : d ? d->ctx_btf_name : NULL;
+	if (want && btf_is_struct(t) && name && !strcmp(name, want))
+		return 0;
+	bool u64_args = type == BPF_PROG_TYPE_RAW_TRACEPOINT || type == BPF_PROG_TYPE_TRACING ||
+	                type == BPF_PROG_TYPE_LSM;
+	if (u64_args && btf_is_int(t) && t->size == 8)
+		return 0;
+	if (want)
+		return proto_fail(g, -EINVAL, "arg#%u should be `struct %s *`", i, want);
+	return proto_fail(g, -EINVAL, "arg#%u should be void pointer", i);
+}
+
 /* The `arg:` tags of parameter i of FUNC fn (BTF_KIND_DECL_TAG). */
 static int arg_tags(struct global_func *g, const struct btf *btf, uint32_t fn, uint32_t i, uint32_t *tags)
 {
@@ -150,11 +181,18 @@ static int prepare_arg(struct verifier_env *env, struct global_func *g, uint32_t
 			if (env->raw)
 				return proto_fail(g, -ENOTSUP, "unsupported: a context argument of a raw program's global "
 				                  "function");
+			if ((tags & TAG_CTX) && (rc = tagged_ctx_ok(env, g, i, t)))
+				return rc;
 			a->kind = GARG_CTX;
 			return 0;
 		}
 		uint32_t pointee = skip_mods(btf, t->type, NULL);
 		const struct btf_type *p = btf__type_by_id(btf, pointee);
+		const char *pname = p ? btf__name_by_offset(btf, p->name_off) : NULL;
+		if (p && btf_is_struct(p) && pname && !strcmp(pname, "bpf_dynptr"))
+			/* the kernel's ARG_PTR_TO_DYNPTR: an initialised dynptr,
+			 * which bpfvm's verifier does not model */
+			return proto_fail(g, -ENOTSUP, "unsupported: arg#%u of %s() is a struct bpf_dynptr *", i, g->name);
 		long long size = btf__resolve_size(btf, pointee);
 		if (size < 0 || !p || btf_is_void(p) || btf_is_func_proto(p))
 			return proto_fail(g, -EINVAL, "arg#%u reference type('%s %s') size cannot be determined: %d", i,

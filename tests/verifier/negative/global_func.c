@@ -296,4 +296,31 @@ int hidden_is_static(struct __sk_buff *skb)
 	return hidden_read(&p) > 7;
 }
 
+__global int ctx_tag_pair(struct pair *ctx __ctx)
+{
+	return ctx ? 1 : 0;
+}
+
+// arg:ctx on a pointer to neither `void` nor the context's struct.
+// expect ctx_tag_wrong_type: reject "Caller passes invalid args into func#1 ('ctx_tag_pair')"
+SEC("socket")
+int ctx_tag_wrong_type(struct __sk_buff *skb)
+{
+	return ctx_tag_pair((struct pair *)skb);
+}
+
+__global int raw_tp_first_arg(__u64 *ctx __ctx)
+{
+	return ctx[0] > 100;
+}
+
+// A raw tracepoint's context is an array of u64 arguments: `u64 *` tagged
+// arg:ctx is the context.
+// expect ctx_tag_u64: accept
+SEC("raw_tp/sys_enter")
+int ctx_tag_u64(struct bpf_raw_tracepoint_args *args)
+{
+	return raw_tp_first_arg((__u64 *)args);
+}
+
 char _license[] SEC("license") = "GPL";
