@@ -191,6 +191,14 @@ struct global_func {
 	struct global_arg args[5];
 };
 
+/* A subprogram's bpf_fastcall spills and fills (fastcall.c). */
+struct fastcall_sub {
+	int16_t off;              /* the lowest slot above the pairs' (0: no pairs) */
+	bool removed;             /* pairs around a fastcall helper: their slots need not count */
+	bool keep;                /* pairs around another call: every slot counts */
+	bool disabled;            /* the pairs' slots accessed otherwise: every slot counts */
+};
+
 struct verifier_env {
 	const bpfvm_insn *insns;
 	size_t count;
@@ -260,6 +268,9 @@ struct verifier_env {
 	/* per subprogram, from the program's BTF func info; NULL without
 	 * one (every subprogram static) */
 	struct global_func *gfuncs;
+	/* per subprogram and per instruction (part of a pair), fastcall.c */
+	struct fastcall_sub *fastcall;
+	bool *fastcall_pattern;
 };
 
 /* ---- messages (verifier.c) ----------------------------------------------- */
@@ -434,6 +445,16 @@ int global_entry_state(struct verifier_env *env, struct vstate *st, uint32_t sub
 bool global_needs_walk(const struct verifier_env *env, uint32_t subprog);
 /* Its walk found it safe. */
 void global_walked(struct verifier_env *env, uint32_t subprog);
+
+/* ---- bpf_fastcall (fastcall.c) ------------------------------------------- */
+
+/* Before the walk: the spill and fill pairs around calls. */
+int fastcall_init(struct verifier_env *env);
+/* The instruction being checked touches subprogram subprog's stack down
+ * to offset lowest. */
+void fastcall_stack_access(struct verifier_env *env, uint32_t subprog, int lowest);
+/* After the walk: the stack depths the kernel counts. */
+void fastcall_depths(struct verifier_env *env);
 
 /* ---- precision (precision.c) --------------------------------------------- */
 

@@ -472,6 +472,8 @@ static void free_env(struct verifier_env *env)
 	liveness_free(&env->liveness);
 	stack_live_free(env);
 	free(env->gfuncs);
+	free(env->fastcall);
+	free(env->fastcall_pattern);
 	cfg_free(&env->cfg);
 }
 
@@ -676,6 +678,8 @@ static int prepare(struct verifier_env *env)
 		return error_set(err, -ENOMEM, -1, "out of memory");
 	if ((rc = global_funcs_init(env)))
 		return rc;
+	if (fastcall_init(env))
+		return error_set(err, -ENOMEM, -1, "out of memory");
 	cfg_mark_prune_points(&env->cfg, is_loop_head_insn, env->opts->helpers);
 	if ((rc = scc_compute(env)))
 		return rc;
@@ -871,8 +875,10 @@ int bpfvm_verify(const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts 
 	rc = prepare(&env);
 	if (!rc)
 		rc = walk(&env);
-	if (!rc)
+	if (!rc) {
+		fastcall_depths(&env);
 		rc = cfg_check_stack_depth(&env.cfg, env.subprog_depth, err);
+	}
 	if (env.log_level >= 1 && (!rc || env.processed))
 		log_summary(&env);
 	if (stats) {
