@@ -237,8 +237,10 @@ static int prepare_proto(struct verifier_env *env, struct global_func *g, uint32
 }
 
 /* Whether subprogram s calls a helper that changes the packet (a tail
- * call may too) or such a subprogram: the kernel's changes_pkt_data,
- * which makes a call to a global s forget the caller's packet pointers. */
+ * call may too) or such a subprogram, or names such a callback: the
+ * kernel's changes_pkt_data, which makes a call to a global s forget the
+ * caller's packet pointers.  (Chains deeper than the frame limit are
+ * refused after the walk.) */
 static bool subprog_changes_pkt(const struct verifier_env *env, uint32_t s, uint32_t depth)
 {
 	const struct analysis *a = env->cfg.a;
@@ -255,6 +257,9 @@ static bool subprog_changes_pkt(const struct verifier_env *env, uint32_t s, uint
 		}
 		if (op->branch == BRANCH_CALL_LOCAL &&
 		    subprog_changes_pkt(env, analysis_subprog_of(a, (size_t)isa_branch_target(op, in, pc)), depth + 1))
+			return true;
+		if (isa_is_func_ref(in) && subprog_changes_pkt(env, analysis_subprog_of(a, (size_t)(pc + 1 + in->imm)),
+		                                               depth + 1))
 			return true;
 	}
 	return false;

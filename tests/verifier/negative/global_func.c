@@ -323,4 +323,29 @@ int ctx_tag_u64(struct bpf_raw_tracepoint_args *args)
 	return raw_tp_first_arg((__u64 *)args);
 }
 
+static int adjust_head(__u32 i, void *ctx)
+{
+	bpf_xdp_adjust_head(ctx, 0);
+	return 1;
+}
+
+__global int pull_in_loop(struct xdp_md *xdp)
+{
+	bpf_loop(1, adjust_head, xdp, 0);
+	return 0;
+}
+
+// The helper that moves the packet is called by a callback of the global
+// function: the caller's packet pointers are gone all the same.
+// expect pkt_after_callback_pull: reject "invalid mem access 'scalar'"
+SEC("xdp")
+int pkt_after_callback_pull(struct xdp_md *xdp)
+{
+	void *data = (void *)(long)xdp->data, *end = (void *)(long)xdp->data_end;
+	if (data + 14 > end)
+		return XDP_DROP;
+	pull_in_loop(xdp);
+	return *(volatile char *)data ? XDP_PASS : XDP_DROP;
+}
+
 char _license[] SEC("license") = "GPL";
