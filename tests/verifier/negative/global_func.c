@@ -348,4 +348,27 @@ int pkt_after_callback_pull(struct xdp_md *xdp)
 	return *(volatile char *)data ? XDP_PASS : XDP_DROP;
 }
 
+// Packet bytes checked as long as the pointed type are memory a global
+// function may take.
+// expect pkt_as_mem: accept
+SEC("xdp")
+int pkt_as_mem(struct xdp_md *xdp)
+{
+	void *data = (void *)(long)xdp->data, *end = (void *)(long)xdp->data_end;
+	if (data + sizeof(struct pair) > end)
+		return XDP_DROP;
+	return read_checked(data) > 7 ? XDP_PASS : XDP_DROP;
+}
+
+// Only 8 of the 16 bytes checked.
+// expect pkt_as_mem_short: reject "Caller passes invalid args into func#1 ('read_checked')"
+SEC("xdp")
+int pkt_as_mem_short(struct xdp_md *xdp)
+{
+	void *data = (void *)(long)xdp->data, *end = (void *)(long)xdp->data_end;
+	if (data + 8 > end)
+		return XDP_DROP;
+	return read_checked(data) > 7 ? XDP_PASS : XDP_DROP;
+}
+
 char _license[] SEC("license") = "GPL";
