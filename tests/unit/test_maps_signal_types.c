@@ -1,0 +1,307 @@
+/*
+ * test_maps_signal_types.c - every map type but the hash family (which
+ * test_maps_signal.c covers) used by a program run in a signal handler
+ * that interrupts its own thread anywhere, as the trace agent's SIGSYS
+ * and SIGTRAP hooks do: the thread loops doing a type's operations (the
+ * program-side API and user space, by turns), while a timer aimed at it
+ * fires every few microseconds and its handler runs a program doing the
+ * same operations on the same map.  Nothing may hang (the handler may
+ * interrupt an operation holding the map's lock: its own then fails as
+ * the kernel's does on re-entrance, -EBUSY or no record), the looping
+ * thread never sees such a failure, and afterwards the counts add up:
+ * what went in came out or is still there, once.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bpfvm/bpfvm.h"
+#include "bpfvm/maps.h"
+#include "maps/map_internal.h"
+#include "support/check.h"
+#include "support/prog_build.h"
+
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
+
+#define RUN_NS 1000000000ull
+#define TIMER_NS 20000       /* 50,000 signals a second */
+#define HANG_NS 20000000000ull   /* a type still running this long after its start hangs */
+
+enum { HELPER_LOOKUP = 1, HELPER_UPDATE = 2, HELPER_DELETE = 3, HELPER_PERF_OUTPUT = 25, HELPER_PUSH = 87,
+       HELPER_POP = 88, HELPER_RINGBUF_OUTPUT = 130, HELPER_RINGBUF_RESERVE = 131, HELPER_RINGBUF_SUBMIT = 132 };
+
+/* The programs' context: an operation, its argument, and what it read. */
+struct op_ctx {
+	uint64_t op;
+	uint64_t value;
+	uint64_t out;
+};
+
+/* One map type under test: its map, the looping thread's step, the
+ * handler's step (running `prog`) and the check afterwards. */
+struct kind {
+	const char *name;
+	bpfvm_map *map;
+	bpfvm_program *prog;
+	void (*main_step)(struct kind *k, uint64_t i);
+	long (*handler_step)(struct kind *k, uint64_t n);   /* 0, or the failure */
+	void (*check)(struct kind *k);
+};
+
+static const bpfvm_helpers *helpers;
+static struct kind *current;
+static uint64_t handler_runs, handler_busy, handler_bad;
+static long handler_first_bad;
+static int main_failures;
+
+static long run_prog(const bpfvm_program *prog, struct op_ctx *c)
+{
+	bpfvm_region region = { c, sizeof *c, true };
+	BPFVM_OPTS(bpfvm_run_opts, o, .args = { (uint64_t)(uintptr_t)c, sizeof *c }, .mode = BPFVM_UNCHECKED,
+	           .engine = BPFVM_ENGINE_JIT, .regions = &region, .region_count = 1);
+	uint64_t r0 = 0;
+	int rc = bpfvm_program_run(prog, &o, &r0, NULL);
+	return rc ? rc : (long)r0;
+}
+
+static void on_timer(int sig)
+{
+	(void)sig;
+	int saved_errno = errno;
+	long rc = current->handler_step(current, ++handler_runs);
+	if (rc == -EBUSY)
+		handler_busy++;
+	else if (rc != 0 && !handler_bad++)
+		handler_first_bad = rc;
+	errno = saved_errno;
+}
+
+static void main_failed(const char *what, long rc)
+{
+	if (!main_failures++)
+		printf("looping thread: %s: %ld\n", what, rc);
+}
+
+static timer_t start_timer(void)
+{
+	struct sigevent sev;
+	memset(&sev, 0, sizeof sev);
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SIGALRM;
+	sev.sigev_notify_thread_id = (pid_t)syscall(SYS_gettid);
+	timer_t t;
+	CHECK(timer_create(CLOCK_MONOTONIC, &sev, &t) == 0, "timer_create: %s", strerror(errno));
+	struct itimerspec its = { .it_interval = { 0, TIMER_NS }, .it_value = { 0, TIMER_NS } };
+	CHECK(timer_settime(t, 0, &its, NULL) == 0, "timer_settime: %s", strerror(errno));
+	return t;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static bpfvm_map *make_map(uint32_t type, uint32_t key_size, uint32_t value_size, uint32_t max_entries,
+                           uint32_t flags)
+{
+	bpfvm_map_def def = BPFVM_MAP_DEF_INIT;
+	def.type = type;
+	def.key_size = key_size;
+	def.value_size = value_size;
+	def.max_entries = max_entries;
+	def.flags = flags;
+	bpfvm_map *m = NULL;
+	bpfvm_error err = { 0 };
+	CHECK(bpfvm_map_create(&def, &m, &err) == 0, "create %s: %s", map_type_label(type), err.msg);
+	return m;
+}
+
+static bpfvm_program *load(struct prog *p, bpfvm_map *m)
+{
+	bpfvm_program *prog = NULL;
+	bpfvm_error err = { 0 };
+	BPFVM_OPTS(bpfvm_load_opts, lo, .helpers = helpers, .jit = true, .prog_type = BPFVM_PROG_TYPE_RAW, .maps = &m,
+	           .map_count = 1);
+	CHECK(bpfvm_program_load(p->i, p->n, &lo, &prog, &err) == 0, "load: %s", err.msg);
+	return prog;
+}
+
+/* The test's own timeout: a hang (the thread waiting for a lock its
+ * interrupted code holds) ends the test with the type's name. */
+static const char *_Atomic running_name;
+static _Atomic uint64_t running_since;
+
+static void *watchdog(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		sleep(1);
+		const char *name = running_name;
+		if (name && now_ns() - running_since > HANG_NS) {
+			printf("FAIL: %s: no progress for %llu s: a hang\n", name, HANG_NS / 1000000000ull);
+			fflush(stdout);
+			_exit(1);
+		}
+	}
+	return NULL;
+}
+
+/* Runs k for RUN_NS with the timer on, then checks it. */
+static void run_kind(struct kind *k)
+{
+	if (!k->map || !k->prog)
+		return;
+	current = k;
+	running_since = now_ns();
+	running_name = k->name;
+	handler_runs = handler_busy = handler_bad = 0;
+	main_failures = 0;
+	uint64_t steps = 0;
+	timer_t t = start_timer();
+	for (uint64_t end = now_ns() + RUN_NS; now_ns() < end;)
+		for (int j = 0; j < 256; j++)
+			k->main_step(k, steps++);
+	timer_delete(t);
+	running_name = NULL;
+	printf("%s: %" PRIu64 " steps of the looping thread, %" PRIu64 " handler runs (%" PRIu64 " -EBUSY)\n",
+	       k->name, steps, handler_runs, handler_busy);
+	CHECK(main_failures == 0, "%s: the looping thread's operations failed %d times", k->name, main_failures);
+	CHECK(handler_bad == 0, "%s: the handler's program failed %" PRIu64 " times (first: %ld)", k->name,
+	      handler_bad, handler_first_bad);
+	CHECK(handler_runs > 1000, "%s: only %" PRIu64 " handler runs", k->name, handler_runs);
+	k->check(k);
+	bpfvm_program_free(k->prog);
+	bpfvm_map_put(k->map);
+}
+
+/* ---- queue and stack: pushed = popped + left -------------------------------- */
+
+#define QS_ENTRIES 64u
+
+/* What each side moved, values pushed and popped by count and sum: one
+ * tally per side, since the handler may interrupt an update of the
+ * looping thread's. */
+struct qs_tally {
+	uint64_t pushed, pushed_sum, popped, popped_sum;
+};
+static struct qs_tally qs_main, qs_handler;
+
+/* r0 = op ? bpf_map_pop_elem(map, &v) (then ctx->out = v) : bpf_map_push_elem(map, &ctx->value, 0) */
+static bpfvm_program *qs_prog(bpfvm_map *m)
+{
+	struct prog p = { .n = 0 };
+	emit(&p, insn(0xbf, 6, 1, 0, 0));          /* r6 = r1 */
+	emit(&p, insn(0x79, 7, 6, 0, 0));          /* r7 = ctx->op */
+	emit(&p, insn(0x79, 8, 6, 8, 0));          /* r8 = ctx->value */
+	emit(&p, insn(0x7b, 10, 8, -8, 0));        /* *(u64 *)(r10 - 8) = r8 */
+	emit_imm64(&p, 1, (uint64_t)(uintptr_t)m);
+	emit(&p, insn(0xbf, 2, 10, 0, 0));         /* r2 = r10 */
+	emit(&p, insn(0x07, 2, 0, 0, -8));         /* r2 += -8 */
+	emit(&p, insn(0x55, 7, 0, 3, 0));          /* if r7 != 0 goto pop */
+	emit(&p, insn(0xb7, 3, 0, 0, 0));          /* r3 = 0 */
+	emit(&p, insn(0x85, 0, 0, 0, HELPER_PUSH));
+	emit(&p, insn(0x95, 0, 0, 0, 0));
+	emit(&p, insn(0x85, 0, 0, 0, HELPER_POP)); /* pop: */
+	emit(&p, insn(0x79, 8, 10, -8, 0));        /* r8 = *(u64 *)(r10 - 8) */
+	emit(&p, insn(0x7b, 6, 8, 16, 0));         /* ctx->out = r8 */
+	emit(&p, insn(0x95, 0, 0, 0, 0));
+	return load(&p, m);
+}
+
+/* A push (-E2BIG when full) or a pop (-ENOENT when empty) of either side. */
+static long qs_op(struct qs_tally *t, bool pop, uint64_t v, long rc)
+{
+	if (rc == 0) {
+		if (pop) {
+			t->popped++;
+			t->popped_sum += v;
+		} else {
+			t->pushed++;
+			t->pushed_sum += v;
+		}
+		return 0;
+	}
+	return rc == (pop ? -ENOENT : -E2BIG) ? 0 : rc;
+}
+
+static void qs_main_step(struct kind *k, uint64_t i)
+{
+	/* by turns 4096 steps mostly pushing, 4096 mostly popping: full and empty both happen */
+	bool pop = ((i >> 12) & 1) ? i % 3 != 0 : i % 3 == 0;
+	uint64_t v = 2 * i + 2;   /* the looping thread's values are even */
+	long rc;
+	if (i & 2) {
+		rc = pop ? bpfvm_map_pop_elem(k->map, &v) : bpfvm_map_push_elem(k->map, &v, 0);
+	} else {
+		bpfvm_error err = { 0 };
+		rc = pop ? bpfvm_map_pop(k->map, &v, &err) : bpfvm_map_push(k->map, &v, 0, &err);
+	}
+	if ((rc = qs_op(&qs_main, pop, v, rc)) != 0)
+		main_failed(pop ? "pop" : "push", rc);
+}
+
+static long qs_handler_step(struct kind *k, uint64_t n)
+{
+	struct op_ctx c = { .op = n & 1, .value = 2 * n + 1 };   /* the handler's are odd */
+	long rc = run_prog(k->prog, &c);
+	return qs_op(&qs_handler, c.op, c.op ? c.out : c.value, rc);
+}
+
+static void qs_check(struct kind *k)
+{
+	uint64_t left = 0, left_sum = 0, v;
+	while (bpfvm_map_pop_elem(k->map, &v) == 0 && left <= QS_ENTRIES) {
+		left++;
+		left_sum += v;
+	}
+	uint64_t pushed = qs_main.pushed + qs_handler.pushed, popped = qs_main.popped + qs_handler.popped;
+	CHECK(pushed == popped + left, "%s: %" PRIu64 " pushed, %" PRIu64 " popped, %" PRIu64 " left", k->name, pushed,
+	      popped, left);
+	CHECK(qs_main.pushed_sum + qs_handler.pushed_sum == qs_main.popped_sum + qs_handler.popped_sum + left_sum,
+	      "%s: the values popped and left are not those pushed", k->name);
+	CHECK(qs_handler.pushed && qs_handler.popped, "%s: the handler pushed %" PRIu64 ", popped %" PRIu64, k->name,
+	      qs_handler.pushed, qs_handler.popped);
+}
+
+static void run_queue_stack(uint32_t type, const char *name)
+{
+	memset(&qs_main, 0, sizeof qs_main);
+	memset(&qs_handler, 0, sizeof qs_handler);
+	struct kind k = { .name = name, .main_step = qs_main_step, .handler_step = qs_handler_step, .check = qs_check };
+	k.map = make_map(type, 0, 8, QS_ENTRIES, 0);
+	k.prog = k.map ? qs_prog(k.map) : NULL;
+	run_kind(&k);
+}
+
+int main(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_timer;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGALRM, &sa, NULL);
+	bpfvm_error err = { 0 };
+	bpfvm_helpers *h = bpfvm_helpers_new_kernel(&err);
+	CHECK(h != NULL, "helpers: %s", err.msg);
+	if (!h)
+		return check_summary();
+	helpers = h;
+	pthread_t dog;
+	pthread_create(&dog, NULL, watchdog, NULL);
+	run_queue_stack(BPFVM_MAP_TYPE_QUEUE, "queue");
+	run_queue_stack(BPFVM_MAP_TYPE_STACK, "stack");
+	bpfvm_helpers_free(h);
+	return check_summary();
+}
