@@ -285,6 +285,216 @@ static void run_queue_stack(uint32_t type, const char *name)
 	run_kind(&k);
 }
 
+/* ---- ring buffer: produced = consumed, every record once ---------------------- */
+
+#define RB_SIZE (1u << 20)
+
+/* Records produced by each side (count, sum of values) and consumed. */
+struct rb_tally {
+	uint64_t n, sum;
+};
+static struct rb_tally rb_main, rb_handler, rb_consumed;
+
+static int rb_sample(void *ctx, void *data, size_t size)
+{
+	(void)ctx;
+	uint64_t v = 0;
+	if (size == sizeof v)
+		memcpy(&v, data, sizeof v);
+	rb_consumed.n++;
+	rb_consumed.sum += v;
+	return 0;
+}
+
+/* op 0: r0 = bpf_ringbuf_output(map, &value, 8, 0); else reserve 8 bytes,
+ * store value, submit: r0 = 0, or -EAGAIN without a record */
+static bpfvm_program *rb_prog(bpfvm_map *m)
+{
+	struct prog p = { .n = 0 };
+	emit(&p, insn(0xbf, 6, 1, 0, 0));          /* r6 = r1 */
+	emit(&p, insn(0x79, 7, 6, 0, 0));          /* r7 = ctx->op */
+	emit(&p, insn(0x79, 8, 6, 8, 0));          /* r8 = ctx->value */
+	emit(&p, insn(0x7b, 10, 8, -8, 0));        /* *(u64 *)(r10 - 8) = r8 */
+	emit_imm64(&p, 1, (uint64_t)(uintptr_t)m);
+	emit(&p, insn(0x55, 7, 0, 6, 0));          /* if r7 != 0 goto reserve */
+	emit(&p, insn(0xbf, 2, 10, 0, 0));         /* r2 = r10 */
+	emit(&p, insn(0x07, 2, 0, 0, -8));         /* r2 += -8 */
+	emit(&p, insn(0xb7, 3, 0, 0, 8));          /* r3 = 8 */
+	emit(&p, insn(0xb7, 4, 0, 0, 0));          /* r4 = 0 */
+	emit(&p, insn(0x85, 0, 0, 0, HELPER_RINGBUF_OUTPUT));
+	emit(&p, insn(0x95, 0, 0, 0, 0));
+	emit(&p, insn(0xb7, 2, 0, 0, 8));          /* reserve: r2 = 8 */
+	emit(&p, insn(0xb7, 3, 0, 0, 0));          /* r3 = 0 */
+	emit(&p, insn(0x85, 0, 0, 0, HELPER_RINGBUF_RESERVE));
+	emit(&p, insn(0x15, 0, 0, 6, 0));          /* if r0 == 0 goto none */
+	emit(&p, insn(0x7b, 0, 8, 0, 0));          /* *(u64 *)r0 = r8 */
+	emit(&p, insn(0xbf, 1, 0, 0, 0));          /* r1 = r0 */
+	emit(&p, insn(0xb7, 2, 0, 0, 0));          /* r2 = 0 */
+	emit(&p, insn(0x85, 0, 0, 0, HELPER_RINGBUF_SUBMIT));
+	emit(&p, insn(0xb7, 0, 0, 0, 0));          /* r0 = 0 */
+	emit(&p, insn(0x95, 0, 0, 0, 0));
+	emit(&p, insn(0xb7, 0, 0, 0, -EAGAIN));    /* none: r0 = -EAGAIN */
+	emit(&p, insn(0x95, 0, 0, 0, 0));
+	return load(&p, m);
+}
+
+static void rb_main_step(struct kind *k, uint64_t i)
+{
+	uint64_t v = 2 * i + 2;
+	if (i & 1) {
+		long rc = bpfvm_map_ringbuf_output(k->map, &v, sizeof v, 0);
+		if (rc != 0)
+			main_failed("ringbuf output", rc);
+		else
+			rb_main.n++, rb_main.sum += v;
+	} else {
+		uint64_t *rec = bpfvm_map_ringbuf_reserve(k->map, sizeof v, 0);
+		if (!rec) {
+			main_failed("ringbuf reserve", -EAGAIN);
+		} else if (i & 2) {
+			*rec = v;
+			bpfvm_map_ringbuf_submit(rec, 0);
+			rb_main.n++, rb_main.sum += v;
+		} else {
+			bpfvm_map_ringbuf_discard(rec, 0);
+		}
+	}
+	if ((i & 63) == 63) {
+		bpfvm_error err = { 0 };
+		int rc = bpfvm_map_ringbuf_consume(k->map, rb_sample, NULL, &err);
+		if (rc < 0)
+			main_failed("ringbuf consume", rc);
+	}
+}
+
+/* The ring never fills (the looping thread consumes often): a handler
+ * without a record was re-entered. */
+static long rb_handler_step(struct kind *k, uint64_t n)
+{
+	struct op_ctx c = { .op = n & 1, .value = 2 * n + 1 };
+	long rc = run_prog(k->prog, &c);
+	if (rc == 0)
+		rb_handler.n++, rb_handler.sum += c.value;
+	return rc == -EAGAIN ? -EBUSY : rc;
+}
+
+static void rb_check(struct kind *k)
+{
+	bpfvm_error err = { 0 };
+	CHECK(bpfvm_map_ringbuf_consume(k->map, rb_sample, NULL, &err) >= 0, "%s: consume: %s", k->name, err.msg);
+	CHECK(bpfvm_map_ringbuf_query(k->map, BPFVM_RB_AVAIL_DATA) == 0, "%s: data left after consuming", k->name);
+	CHECK(rb_consumed.n == rb_main.n + rb_handler.n,
+	      "%s: %" PRIu64 " records consumed, %" PRIu64 " + %" PRIu64 " produced", k->name, rb_consumed.n, rb_main.n,
+	      rb_handler.n);
+	CHECK(rb_consumed.sum == rb_main.sum + rb_handler.sum, "%s: the records consumed are not those produced",
+	      k->name);
+	CHECK(rb_handler.n > 0, "%s: the handler produced nothing", k->name);
+}
+
+static void run_ringbuf(void)
+{
+	memset(&rb_main, 0, sizeof rb_main);
+	memset(&rb_handler, 0, sizeof rb_handler);
+	memset(&rb_consumed, 0, sizeof rb_consumed);
+	struct kind k = { .name = "ringbuf", .main_step = rb_main_step, .handler_step = rb_handler_step,
+	                  .check = rb_check };
+	k.map = make_map(BPFVM_MAP_TYPE_RINGBUF, 0, 0, RB_SIZE, 0);
+	k.prog = k.map ? rb_prog(k.map) : NULL;
+	run_kind(&k);
+}
+
+/* ---- perf event array: output = read, nothing lost --------------------------- */
+
+static struct rb_tally pf_main, pf_handler, pf_read;
+static uint64_t pf_lost;
+
+static void pf_sample(void *ctx, int cpu, void *data, uint32_t size)
+{
+	(void)ctx;
+	(void)cpu;
+	uint64_t v = 0;
+	if (size >= sizeof v)
+		memcpy(&v, data, sizeof v);
+	pf_read.n++;
+	pf_read.sum += v;
+}
+
+static void pf_lost_fn(void *ctx, int cpu, uint64_t lost)
+{
+	(void)ctx;
+	(void)cpu;
+	pf_lost += lost;
+}
+
+/* r0 = bpf_perf_event_output(ctx, map, 0 (index 0), &value, 8) */
+static bpfvm_program *pf_prog(bpfvm_map *m)
+{
+	struct prog p = { .n = 0 };
+	emit(&p, insn(0x79, 8, 1, 8, 0));          /* r8 = ctx->value */
+	emit(&p, insn(0x7b, 10, 8, -8, 0));        /* *(u64 *)(r10 - 8) = r8 */
+	emit_imm64(&p, 2, (uint64_t)(uintptr_t)m);
+	emit(&p, insn(0xb7, 3, 0, 0, 0));          /* r3 = 0 */
+	emit(&p, insn(0xbf, 4, 10, 0, 0));         /* r4 = r10 */
+	emit(&p, insn(0x07, 4, 0, 0, -8));         /* r4 += -8 */
+	emit(&p, insn(0xb7, 5, 0, 0, 8));          /* r5 = 8 */
+	emit(&p, insn(0x85, 0, 0, 0, HELPER_PERF_OUTPUT));
+	emit(&p, insn(0x95, 0, 0, 0, 0));
+	return load(&p, m);
+}
+
+static void pf_main_step(struct kind *k, uint64_t i)
+{
+	uint64_t v = 2 * i + 2;
+	long rc = bpfvm_map_perf_event_output(k->map, 0, &v, sizeof v);
+	if (rc != 0)
+		main_failed("perf output", rc);
+	else
+		pf_main.n++, pf_main.sum += v;
+	if ((i & 63) == 63) {
+		bpfvm_error err = { 0 };
+		int n = bpfvm_map_perf_consume(k->map, pf_sample, pf_lost_fn, NULL, &err);
+		if (n < 0)
+			main_failed("perf consume", n);
+	}
+}
+
+static long pf_handler_step(struct kind *k, uint64_t n)
+{
+	struct op_ctx c = { .value = 2 * n + 1 };
+	long rc = run_prog(k->prog, &c);
+	if (rc == 0)
+		pf_handler.n++, pf_handler.sum += c.value;
+	return rc;
+}
+
+static void pf_check(struct kind *k)
+{
+	bpfvm_error err = { 0 };
+	CHECK(bpfvm_map_perf_consume(k->map, pf_sample, pf_lost_fn, NULL, &err) >= 0, "%s: consume: %s", k->name,
+	      err.msg);
+	CHECK(pf_lost == 0, "%s: %" PRIu64 " samples lost", k->name, pf_lost);
+	CHECK(pf_read.n == pf_main.n + pf_handler.n, "%s: %" PRIu64 " samples read, %" PRIu64 " + %" PRIu64 " output",
+	      k->name, pf_read.n, pf_main.n, pf_handler.n);
+	CHECK(pf_read.sum == pf_main.sum + pf_handler.sum, "%s: the samples read are not those output", k->name);
+	CHECK(pf_handler.n > 0, "%s: the handler output nothing", k->name);
+}
+
+static void run_perf(void)
+{
+	memset(&pf_main, 0, sizeof pf_main);
+	memset(&pf_handler, 0, sizeof pf_handler);
+	memset(&pf_read, 0, sizeof pf_read);
+	pf_lost = 0;
+	struct kind k = { .name = "perf_event_array", .main_step = pf_main_step, .handler_step = pf_handler_step,
+	                  .check = pf_check };
+	k.map = make_map(BPFVM_MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, 1, 0);
+	bpfvm_error err = { 0 };
+	if (k.map)
+		CHECK(bpfvm_map_perf_attach(k.map, 0, 1u << 20, &err) == 0, "perf attach: %s", err.msg);
+	k.prog = k.map ? pf_prog(k.map) : NULL;
+	run_kind(&k);
+}
+
 int main(void)
 {
 	struct sigaction sa;
@@ -302,6 +512,8 @@ int main(void)
 	pthread_create(&dog, NULL, watchdog, NULL);
 	run_queue_stack(BPFVM_MAP_TYPE_QUEUE, "queue");
 	run_queue_stack(BPFVM_MAP_TYPE_STACK, "stack");
+	run_ringbuf();
+	run_perf();
 	bpfvm_helpers_free(h);
 	return check_summary();
 }
