@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <linux/bpf.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,7 +53,7 @@ struct op_ctx {
 struct kind {
 	const char *name;
 	bpfvm_map *map;
-	bpfvm_program *prog;
+	bpfvm_program *prog;   /* the handler's (none for stack_trace) */
 	void (*main_step)(struct kind *k, uint64_t i);
 	long (*handler_step)(struct kind *k, uint64_t n);   /* 0, or the failure */
 	void (*check)(struct kind *k);
@@ -66,6 +67,8 @@ static int main_failures;
 
 static long run_prog(const bpfvm_program *prog, struct op_ctx *c)
 {
+	if (!prog)
+		return -ENOEXEC;   /* its load failed, and said so */
 	bpfvm_region region = { c, sizeof *c, true };
 	BPFVM_OPTS(bpfvm_run_opts, o, .args = { (uint64_t)(uintptr_t)c, sizeof *c }, .mode = BPFVM_UNCHECKED,
 	           .engine = BPFVM_ENGINE_JIT, .regions = &region, .region_count = 1);
@@ -158,10 +161,11 @@ static void *watchdog(void *arg)
 	return NULL;
 }
 
-/* Runs k for RUN_NS with the timer on, then checks it. */
+/* Runs k for RUN_NS with the timer on, then checks it.  A kind whose
+ * map could not be made has failed already. */
 static void run_kind(struct kind *k)
 {
-	if (!k->map || !k->prog)
+	if (!k->map)
 		return;
 	current = k;
 	running_since = now_ns();
@@ -495,6 +499,195 @@ static void run_perf(void)
 	run_kind(&k);
 }
 
+/* ---- LPM trie: each side's prefixes as its successful updates left them ------- */
+
+#define LPM_MAIN_KEYS 256u      /* prefixes [0, 256) are the looping thread's */
+#define LPM_HANDLER_KEYS 128u   /* [256, 384) the handler's */
+#define LPM_ALL_KEYS (LPM_MAIN_KEYS + LPM_HANDLER_KEYS)
+
+static uint64_t lpm_want[LPM_ALL_KEYS];
+
+/* Prefix k: a /32 in 10.x.y.1, so that prefixes share leading bits and
+ * the trie has intermediate nodes. */
+static uint64_t lpm_key(uint32_t k)
+{
+	uint8_t key[8] = { 32, 0, 0, 0, 10, (uint8_t)(k >> 8), (uint8_t)k, 1 };
+	uint64_t w;
+	memcpy(&w, key, sizeof w);
+	return w;
+}
+
+/* r0 = op ? bpf_map_delete_elem(map, &key) : bpf_map_update_elem(map, &key, &value, BPF_ANY),
+ * the key in ctx->out */
+static bpfvm_program *lpm_prog(bpfvm_map *m)
+{
+	struct prog p = { .n = 0 };
+	emit(&p, insn(0xbf, 6, 1, 0, 0));          /* r6 = r1 */
+	emit(&p, insn(0x79, 7, 6, 16, 0));         /* r7 = the key */
+	emit(&p, insn(0x7b, 10, 7, -8, 0));        /* *(u64 *)(r10 - 8) = r7 */
+	emit(&p, insn(0x79, 8, 6, 8, 0));          /* r8 = ctx->value */
+	emit(&p, insn(0x7b, 10, 8, -16, 0));       /* *(u64 *)(r10 - 16) = r8 */
+	emit(&p, insn(0x79, 7, 6, 0, 0));          /* r7 = ctx->op */
+	emit_imm64(&p, 1, (uint64_t)(uintptr_t)m);
+	emit(&p, insn(0xbf, 2, 10, 0, 0));         /* r2 = r10 */
+	emit(&p, insn(0x07, 2, 0, 0, -8));         /* r2 += -8 */
+	emit(&p, insn(0x55, 7, 0, 5, 0));          /* if r7 != 0 goto delete */
+	emit(&p, insn(0xbf, 3, 10, 0, 0));         /* r3 = r10 */
+	emit(&p, insn(0x07, 3, 0, 0, -16));        /* r3 += -16 */
+	emit(&p, insn(0xb7, 4, 0, 0, 0));          /* r4 = BPF_ANY */
+	emit(&p, insn(0x85, 0, 0, 0, HELPER_UPDATE));
+	emit(&p, insn(0x95, 0, 0, 0, 0));
+	emit(&p, insn(0x85, 0, 0, 0, HELPER_DELETE)); /* delete: */
+	emit(&p, insn(0x95, 0, 0, 0, 0));
+	return load(&p, m);
+}
+
+static void lpm_main_step(struct kind *k, uint64_t i)
+{
+	uint32_t n = (uint32_t)((i * 2654435761u) % LPM_MAIN_KEYS);
+	uint64_t key = lpm_key(n), value = i + 1;
+	bool del = lpm_want[n] != 0 && (i & 3) == 0;
+	long rc;
+	if (i & 1) {
+		rc = del ? bpfvm_map_delete_elem(k->map, &key) : bpfvm_map_update_elem(k->map, &key, &value, BPFVM_ANY);
+	} else {
+		rc = del ? bpfvm_map_delete(k->map, &key, NULL) : bpfvm_map_update(k->map, &key, &value, BPFVM_ANY, NULL);
+	}
+	if (rc == 0)
+		lpm_want[n] = del ? 0 : value;
+	else
+		main_failed(del ? "lpm delete" : "lpm update", rc);
+	uint64_t *hit = bpfvm_map_lookup_elem(k->map, &key);
+	if ((hit ? *hit : 0) != lpm_want[n])
+		main_failed("lpm lookup", (long)n);
+}
+
+static long lpm_handler_step(struct kind *k, uint64_t n)
+{
+	uint32_t key = LPM_MAIN_KEYS + (uint32_t)(n * 7 % LPM_HANDLER_KEYS);
+	struct op_ctx c = { .op = lpm_want[key] != 0, .value = n, .out = lpm_key(key) };
+	long rc = run_prog(k->prog, &c);
+	if (rc == 0)
+		lpm_want[key] = c.op ? 0 : n;
+	return rc;
+}
+
+static void lpm_check(struct kind *k)
+{
+	uint32_t present = 0, mismatches = 0;
+	for (uint32_t n = 0; n < LPM_ALL_KEYS; n++) {
+		uint64_t key = lpm_key(n), v = 0;
+		uint64_t got = bpfvm_map_lookup(k->map, &key, &v, 0, NULL) == 0 ? v : 0;
+		if (got != lpm_want[n] && mismatches++ < 5)
+			printf("%s: prefix %u holds %" PRIu64 ", want %" PRIu64 "\n", k->name, n, got, lpm_want[n]);
+		present += lpm_want[n] != 0;
+	}
+	CHECK(mismatches == 0, "%s: %u prefixes differ from what was written", k->name, mismatches);
+	uint32_t walked = 0;
+	uint64_t key, next;
+	for (int rc = bpfvm_map_get_next_key(k->map, NULL, &next, NULL); rc == 0 && walked <= LPM_ALL_KEYS;
+	     rc = bpfvm_map_get_next_key(k->map, &key, &next, NULL)) {
+		key = next;
+		walked++;
+	}
+	CHECK(walked == present, "%s: iteration finds %u prefixes, %u written", k->name, walked, present);
+}
+
+static void run_lpm(void)
+{
+	memset(lpm_want, 0, sizeof lpm_want);
+	struct kind k = { .name = "lpm_trie", .main_step = lpm_main_step, .handler_step = lpm_handler_step,
+	                  .check = lpm_check };
+	k.map = make_map(BPFVM_MAP_TYPE_LPM_TRIE, 8, 8, 2 * LPM_ALL_KEYS, BPFVM_F_NO_PREALLOC);
+	k.prog = k.map ? lpm_prog(k.map) : NULL;
+	run_kind(&k);
+}
+
+/* ---- stack trace: each side's stacks by id, and the count of buckets in use ----
+ * The handler calls what bpf_get_stackid ends in (map_stack_trace_get_id)
+ * with stacks of its own making: the helper's own stack comes from the
+ * hook's registers, which a raw program has none of. */
+
+#define ST_MAIN_IDS 128u     /* ids (the stacks' hashes) [0, 128) are the looping thread's */
+#define ST_IDS 256u          /* [128, 256) the handler's; 256 buckets */
+#define ST_MAX_ENTRIES 200u  /* in use at once: stores beyond fail -ENOMEM */
+
+static uint64_t st_want[ST_IDS];
+
+static long st_store(bpfvm_map *m, uint32_t id, uint64_t tag)
+{
+	uint64_t frames[2] = { tag, id };
+	return map_stack_trace_get_id(m, id, frames, 2, BPF_F_REUSE_STACKID);
+}
+
+static void st_main_step(struct kind *k, uint64_t i)
+{
+	uint32_t id = (uint32_t)((i * 2654435761u) % ST_MAIN_IDS);
+	if (st_want[id] && (i & 3) == 0) {
+		int rc = bpfvm_map_delete(k->map, &id, NULL);
+		if (rc == 0)
+			st_want[id] = 0;
+		else
+			main_failed("stack_trace delete", rc);
+		return;
+	}
+	long rc = st_store(k->map, id, i + 1);
+	if (rc == (long)id)
+		st_want[id] = i + 1;
+	else if (rc != -ENOMEM)
+		main_failed("stack_trace store", rc);
+}
+
+static long st_handler_step(struct kind *k, uint64_t n)
+{
+	uint32_t id = ST_MAIN_IDS + (uint32_t)(n * 7 % (ST_IDS - ST_MAIN_IDS));
+	long rc = st_store(k->map, id, n);
+	if (rc == (long)id) {
+		st_want[id] = n;
+		return 0;
+	}
+	return rc == -ENOMEM ? 0 : rc;
+}
+
+static void st_check(struct kind *k)
+{
+	uint32_t present = 0, mismatches = 0;
+	for (uint32_t id = 0; id < ST_IDS; id++) {
+		uint64_t frames[4] = { 0 };
+		int rc = bpfvm_map_lookup(k->map, &id, frames, 0, NULL);
+		uint64_t got = rc == 0 && frames[1] == id ? frames[0] : 0;
+		if (got != st_want[id] && mismatches++ < 5)
+			printf("%s: id %u holds %" PRIu64 ", want %" PRIu64 "\n", k->name, id, got, st_want[id]);
+		present += st_want[id] != 0;
+	}
+	CHECK(mismatches == 0, "%s: %u ids differ from what was stored", k->name, mismatches);
+	uint32_t walked = 0, id, next;
+	for (int rc = bpfvm_map_get_next_key(k->map, NULL, &next, NULL); rc == 0 && walked <= ST_IDS;
+	     rc = bpfvm_map_get_next_key(k->map, &id, &next, NULL)) {
+		id = next;
+		walked++;
+	}
+	CHECK(walked == present, "%s: iteration finds %u stacks, %u stored", k->name, walked, present);
+	/* The count of buckets in use is right if, emptied, the map takes
+	 * exactly max_entries stacks again. */
+	for (id = 0; id < ST_IDS; id++)
+		bpfvm_map_delete(k->map, &id, NULL);
+	uint32_t stored = 0;
+	for (id = 0; id < ST_IDS; id++)
+		stored += st_store(k->map, id, 1) == (long)id;
+	CHECK(stored == ST_MAX_ENTRIES, "%s: emptied, it took %u stacks, max_entries %u", k->name, stored,
+	      ST_MAX_ENTRIES);
+}
+
+static void run_stack_trace(void)
+{
+	memset(st_want, 0, sizeof st_want);
+	struct kind k = { .name = "stack_trace", .main_step = st_main_step, .handler_step = st_handler_step,
+	                  .check = st_check };
+	k.map = make_map(BPFVM_MAP_TYPE_STACK_TRACE, 4, 4 * 8, ST_MAX_ENTRIES, 0);
+	run_kind(&k);   /* no program: the handler's step is the direct call */
+}
+
 int main(void)
 {
 	struct sigaction sa;
@@ -514,6 +707,8 @@ int main(void)
 	run_queue_stack(BPFVM_MAP_TYPE_STACK, "stack");
 	run_ringbuf();
 	run_perf();
+	run_lpm();
+	run_stack_trace();
 	bpfvm_helpers_free(h);
 	return check_summary();
 }
