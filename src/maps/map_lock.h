@@ -30,10 +30,17 @@
 #include "base/thread_block.h"
 #include "maps/owner.h"
 
-static inline __attribute__((always_inline)) void map_locks_drop(struct thread_block *tb)
+/* The contended path of map_lock(): *lock was found held, and the
+ * thread's count includes this try.  Out of line, so that the fast path
+ * keeps nothing live across its compare-and-swap. */
+static __attribute__((unused, noinline, cold)) int map_lock_contended(uint32_t *lock, uint32_t self)
 {
-	if (__builtin_expect(tb != NULL && tb->map_locks != 0, 1))
+	struct thread_block *tb = thread_block_current;
+	if (tb != NULL && tb->map_locks > 1) {
 		__atomic_store_n(&tb->map_locks, tb->map_locks - 1, __ATOMIC_RELAXED);
+		return -EBUSY;
+	}
+	return spin_lock_wait(lock, self, 0) == 1;
 }
 
 /* Takes *lock: 0 if taken, 1 if taken over from a dead holder (what it
@@ -42,29 +49,23 @@ static inline __attribute__((always_inline)) void map_locks_drop(struct thread_b
 static inline __attribute__((always_inline)) int map_lock(uint32_t *lock)
 {
 	struct thread_block *tb = thread_block_self();
-	uint32_t held = 0;
-	if (__builtin_expect(tb != NULL, 1)) {
-		held = tb->map_locks;
-		__atomic_store_n(&tb->map_locks, held + 1, __ATOMIC_RELAXED);
-	}
+	if (__builtin_expect(tb != NULL, 1))
+		__atomic_store_n(&tb->map_locks, tb->map_locks + 1, __ATOMIC_RELAXED);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	uint32_t self = owner_self(), free_word = 0;
 	if (__builtin_expect(__atomic_compare_exchange_n(lock, &free_word, self, false, __ATOMIC_ACQUIRE,
 	                                                 __ATOMIC_RELAXED), 1))
 		return 0;
-	if (held) {
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		map_locks_drop(tb);
-		return -EBUSY;
-	}
-	return spin_lock_wait(lock, self, 0) == 1;
+	return map_lock_contended(lock, self);
 }
 
 static inline __attribute__((always_inline)) void map_unlock(uint32_t *lock)
 {
 	spin_unlock(lock);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	map_locks_drop(thread_block_current);
+	struct thread_block *tb = thread_block_current;
+	if (__builtin_expect(tb != NULL, 1))
+		__atomic_store_n(&tb->map_locks, tb->map_locks - 1, __ATOMIC_RELAXED);
 }
 
 #endif
