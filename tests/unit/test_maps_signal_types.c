@@ -38,7 +38,7 @@
 #define TIMER_NS 20000       /* 50,000 signals a second */
 #define HANG_NS 20000000000ull   /* a type still running this long after its start hangs */
 
-enum { HELPER_LOOKUP = 1, HELPER_UPDATE = 2, HELPER_DELETE = 3, HELPER_PERF_OUTPUT = 25, HELPER_PUSH = 87,
+enum { HELPER_UPDATE = 2, HELPER_DELETE = 3, HELPER_PERF_OUTPUT = 25, HELPER_PUSH = 87,
        HELPER_POP = 88, HELPER_RINGBUF_OUTPUT = 130, HELPER_RINGBUF_RESERVE = 131, HELPER_RINGBUF_SUBMIT = 132 };
 
 /* The programs' context: an operation, its argument, and what it read. */
@@ -185,6 +185,8 @@ static void run_kind(struct kind *k)
 	CHECK(handler_bad == 0, "%s: the handler's program failed %" PRIu64 " times (first: %ld)", k->name,
 	      handler_bad, handler_first_bad);
 	CHECK(handler_runs > 1000, "%s: only %" PRIu64 " handler runs", k->name, handler_runs);
+	/* the handler did find its thread inside the map's lock */
+	CHECK(handler_busy > 0, "%s: no handler run interrupted an operation holding the lock", k->name);
 	k->check(k);
 	bpfvm_program_free(k->prog);
 	bpfvm_map_put(k->map);
