@@ -19,9 +19,10 @@
  *   (syscall_sites.c), else its dynamic symbol (dladdr1); it decodes with
  *   capstone from start to end, instructions starting at I1 and at the
  *   syscall, and holds no indirect jump (a jump table could land anywhere);
- * - no direct branch anywhere in the object (every FDE decoded: .cold
- *   parts branch back into their function) nor in the function lands on a
- *   byte after I1's start up to the syscall's end.
+ * - no direct branch anywhere in the object (any FDE: .cold parts branch
+ *   back into their function; syscall_sites.c decodes those whose bytes
+ *   could) nor in the function lands on a byte after I1's start up to the
+ *   syscall's end.  Both in one pass over the function (plan_one_pass).
  * The patch: when the 5 bytes lie in one aligned 8-byte word, one atomic
  * store; otherwise breakpoint-first (int3 at I1's first byte, every core
  * serialised with membarrier's SYNC_CORE, the other 4 bytes, serialised,
