@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# cli_trace_edges.sh - `bpfvm trace` where it used to break: a program that
-# re-enters its own probe (a malloc probe whose map update allocates) is
-# skipped as a recursion miss, counted and reported, and the target runs
-# to its end; --stats reports each program's runs, misses and the path
-# serving its probe; a usdt/PATH:PROVIDER:NAME program reads the
+# cli_trace_edges.sh - `bpfvm trace` where it used to break: a malloc
+# probe's map update allocates nothing, so never re-enters it; a program
+# that does re-enter its own probe (a getpid probe asking for its pid) is
+# skipped there as a recursion miss, exactly once a run, counted and
+# reported, and the target runs to its end; --stats reports each
+# program's runs, misses and the path serving its probe; a usdt/PATH:PROVIDER:NAME program reads the
 # arguments the target passed at every hit (libbpf's bpf_usdt_arg);
 # perf event array samples, which each agent forwards from its own
 # rings, arrive once each (a forked child's too, ended by _exit) and the
@@ -110,6 +111,27 @@ expect 0 'malloc_enter: .*: runs [0-9]+, recursion_misses 0; entries: [0-9]+ by 
 # --stats on a syscall hook: the interceptor's paths, no misses
 expect 0 'tp_enter: tracepoint/syscalls/sys_enter_getppid \(syscall\): runs 5, recursion_misses 0; the process.s syscalls' \
 	"$bpfvm" trace "$dir/trace_counts.bpf.o" --prog tp_enter --stats -- "$target" run 5
+
+# recursion: the getpid probe's program calls bpf_get_current_pid_tgid,
+# which calls getpid() on the same thread: that event is skipped and
+# counted as a miss (the kernel's recursion_misses), so every run is one
+# miss, and the program's own count of its runs leaves the misses out.
+# In 4 new threads at once: a thread's first event takes its state
+# without calling getpid (which recursed until the stack ran out), and a
+# run on one thread is no miss on another.
+rec=$dir/trace_recursion.bpf.o
+timeout 30 "$bpfvm" trace "$rec" -j --dump-maps --stats -- "$target" pids 500 >"$tmp/rec.out" 2>&1
+check "recursion: trace exits 0" [ $? = 0 ]
+check "recursion: the target ran to its end" grep -q '^pids 2000$' "$tmp/rec.out"
+check "recursion: the program counted 2000 runs of its own" grep -q '"map":"runs","key":0,"value":2000}' "$tmp/rec.out"
+check "recursion: --stats -j: 2000 runs, 2000 misses, 4000 entries" \
+	grep -q '"type":"stats".*"prog":"getpid_enter".*"recursion_misses":2000,"runs":2000,"served":{"trampoline":4000,"int3":0}' \
+	"$tmp/rec.out"
+expect 0 'getpid_enter: uprobe .*:getpid\+0 \(trampoline\): runs 2000, recursion_misses 2000; entries: 4000 by trampoline, 0 by int3' \
+	"$bpfvm" trace "$rec" --stats -- "$target" pids 500
+# without --stats the misses alone, in text and in JSON
+expect 0 'getpid_enter: uprobe .*:getpid\+0 \(trampoline\): recursion_misses 2000$' "$bpfvm" trace "$rec" -- "$target" pids 500
+expect 0 '"type":"stats".*"prog":"getpid_enter".*"recursion_misses":2000}$' "$bpfvm" trace "$rec" -j -- "$target" pids 500
 
 # usdt: every hit's arguments as the target printed them, read by
 # bpf_usdt_arg through libbpf's spec maps the agent filled

@@ -82,14 +82,17 @@ _Static_assert(sizeof(struct agent_thread_state) <= THREAD_BLOCK_AGENT_BYTES, "t
 /* A thread's first look at its state: its block taken (base/thread_block.h:
  * no malloc, safe in the SIGSYS and SIGTRAP handlers, so a thread that ran
  * before the agent was dlopen()ed is served from its first event), the
- * tracing context's slot and the hook runs' state in it found once. */
+ * tracing context's slot in it found once.  Nothing here calls a function
+ * a probe may be on: the recursion guard lives in that slot, so an event
+ * met before it is set would take the block again, for ever (a getpid
+ * probe's first event on a new thread did).  The hook runs' state is made
+ * at the first run, inside the guard (run_hook_as). */
 struct agent_thread_state *agent_thread_make(void)
 {
 	struct thread_block *b = thread_block_self();
 	if (!b)
 		return NULL;   /* out of memory: the event is a miss */
 	struct agent_thread_state *state = (struct agent_thread_state *)b->agent;
-	state->hook_thread = hook_thread_self();
 	state->trace_slot = &b->trace_ctx;
 	return state;
 }
