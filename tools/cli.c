@@ -5,12 +5,14 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,6 +67,24 @@ int check_object_size(const char *path)
 	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > max_input)
 		return fail_input_cap(path);
 	return 0;
+}
+
+int file_memfd(const char *path, const char *name, unsigned seals, const char *cmd)
+{
+	char *data;
+	size_t len;
+	if (read_file(path, &data, &len))
+		return -1;
+	int fd = memfd_create(name, MFD_CLOEXEC | (seals ? MFD_ALLOW_SEALING : 0));
+	bool ok = fd >= 0 && write(fd, data, len) == (ssize_t)len && (!seals || fcntl(fd, F_ADD_SEALS, seals) == 0);
+	free(data);
+	if (!ok) {
+		fail("%s: cannot copy %s into a memfd: %s", cmd, path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 int output_open(const char *path, struct output_file *out)

@@ -30,6 +30,11 @@ int read_file(const char *path, char **data, size_t *len);
  * the library reads an ELF object from it.  The library itself refuses
  * anything but a regular file, and reads only st_size bytes of one. */
 int check_object_size(const char *path);
+/* A file's bytes (read_file) in a new memfd named name, to hand to
+ * another process as a descriptor; seals (F_SEAL_*, 0 for none) added
+ * after the write.  The descriptor, or -1 with the error printed as
+ * cmd's. */
+int file_memfd(const char *path, const char *name, unsigned seals, const char *cmd);
 
 /* An output written under a temporary name beside it and renamed into
  * place only when complete, so a failure leaves any earlier file at

@@ -15,14 +15,12 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -248,24 +246,6 @@ static const char *agent_path(void)
 #endif
 }
 
-static int object_memfd(const char *path)
-{
-	char *data;
-	size_t len;
-	if (read_file(path, &data, &len))
-		return -1;
-	int fd = memfd_create("bpfvm-trace-object", MFD_CLOEXEC);
-	bool ok = fd >= 0 && write(fd, data, len) == (ssize_t)len;
-	free(data);
-	if (!ok) {
-		fail("trace: cannot copy %s to memory: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static int listen_socket(struct tracer *t)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -297,7 +277,7 @@ static int prepare(struct tracer *t)
 		return fail("%s: %s", a->obj_path, err.msg);
 	if (a->hist && bpfvm_object_find_map(t->obj, a->hist) < 0)
 		return fail("--hist: %s has no map named '%s'", a->obj_path, a->hist);
-	t->object_fd = object_memfd(a->obj_path);
+	t->object_fd = file_memfd(a->obj_path, "bpfvm-trace-object", 0, "trace");
 	return t->object_fd < 0 || listen_socket(t);
 }
 
