@@ -197,6 +197,16 @@ int object_arg(struct object_args *a, int argc, char **argv, int *i, const char 
 	return 1;
 }
 
+bool flag_arg(const struct cli_flag *flags, const char *option)
+{
+	for (; flags->name; flags++)
+		if (!strcmp(flags->name, option)) {
+			*flags->set = true;
+			return true;
+		}
+	return false;
+}
+
 /* One --map NAME.FIELD=N, applied to the opened object. */
 static int apply_map_set(bpfvm_object *obj, const char *set)
 {

@@ -80,6 +80,14 @@ struct object_args {
 /* Takes argv[*i] (and its value, advancing *i) if it is one of them:
  * 1 taken, 0 not one, -1 an error (printed). */
 int object_arg(struct object_args *a, int argc, char **argv, int *i, const char *cmd);
+/* An option of a command's that takes no value: the bool it sets. */
+struct cli_flag {
+	const char *name;
+	bool *set;
+};
+/* Sets the flag named `option` in flags (a list ending in a NULL name):
+ * whether it was one. */
+bool flag_arg(const struct cli_flag *flags, const char *option);
 struct bpfvm_object;
 /* Opens `path` with the options (with verbose, logging the CO-RE
  * relocations); prints the error and returns 1. */

@@ -180,6 +180,10 @@ static int value_option(struct trace_args *a, const char *o, const char *v)
 
 static int parse_args(int argc, char **argv, struct trace_args *a)
 {
+	const struct cli_flag flags[] = {
+		{ "-j", &a->json }, { "--json", &a->json }, { "--dump-maps", &a->dump_maps }, { "--no-follow", &a->no_follow },
+		{ "--stats", &a->stats }, { "--dispatch-on", &a->dispatch_on }, { "-v", &a->oa.verbose }, { NULL, NULL },
+	};
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
 		if (!strcmp(o, "--")) {
@@ -189,21 +193,9 @@ static int parse_args(int argc, char **argv, struct trace_args *a)
 		int taken = object_arg(&a->oa, argc, argv, &i, "trace");
 		if (taken < 0)
 			return 1;
-		if (taken)
+		if (taken || flag_arg(flags, o))
 			continue;
-		if (!strcmp(o, "-j") || !strcmp(o, "--json"))
-			a->json = true;
-		else if (!strcmp(o, "--dump-maps"))
-			a->dump_maps = true;
-		else if (!strcmp(o, "--no-follow"))
-			a->no_follow = true;
-		else if (!strcmp(o, "--stats"))
-			a->stats = true;
-		else if (!strcmp(o, "--dispatch-on"))
-			a->dispatch_on = true;
-		else if (!strcmp(o, "-v"))
-			a->oa.verbose = true;
-		else if (!strcmp(o, "--help") || !strcmp(o, "-h"))
+		if (!strcmp(o, "--help") || !strcmp(o, "-h"))
 			return usage(stdout), -1;
 		else if (o[0] == '-' && i + 1 < argc && (taken = value_option(a, o, argv[i + 1])) != 0) {
 			if (taken < 0)
