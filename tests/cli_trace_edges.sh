@@ -35,74 +35,43 @@ check "malloc: runs ($runs) at least the target's calls" [ "${runs:-0}" -ge 1000
 check "malloc: every entry ($tramp) a run or a miss" [ "${tramp:-x}" = "$((${runs:-0} + ${misses:-0}))" ]
 check "malloc: served by the trampoline" grep -q '"path":"trampoline"' <<<"$stats"
 # the same in a running process the agent is injected into (dlopen)
-mkfifo "$tmp/in"
-"$target" serve <"$tmp/in" >"$tmp/serve.out" 2>&1 &
-serve_pid=$!
-exec 7>"$tmp/in"
-check "serve: ready" wait_for "$tmp/serve.out" '^ready'
-"$bpfvm" trace "$dir/trace_malloc.bpf.o" -j --dump-maps --stats --pid "$serve_pid" >"$tmp/pid.out" 2>&1 &
-trace_pid=$!
-check "--pid malloc: attached" wait_for "$tmp/pid.out" '"type":"ready"'
+check "serve: ready" serve "$tmp/serve.out" "$target" serve
+check "--pid malloc: attached" trace_attach "$tmp/pid.out" "$dir/trace_malloc.bpf.o" -j --dump-maps --stats --pid "$served_pid"
 echo "mgo 500" >&7
 check "--pid malloc: the target's mallocs done" wait_for "$tmp/serve.out" '^mallocs 500$'
-kill -INT "$trace_pid"
-wait "$trace_pid"
-check "--pid malloc: trace exits 0" [ $? = 0 ]
+check "--pid malloc: trace exits 0" trace_detach
 check "--pid malloc: 500 calls of 16 bytes" grep -q '"map":"sizes","key":16,"value":500}' "$tmp/pid.out"
 check "--pid malloc: stats" grep -q '"type":"stats".*"prog":"malloc_enter"' "$tmp/pid.out"
-echo quit >&7
-exec 7>&-
-wait "$serve_pid"
-check "--pid malloc: the target lives on and exits 0" [ $? = 0 ]
+check "--pid malloc: the target lives on and exits 0" serve_end
 
 # USDT sites (the int3 path, a signal handler) in a running process's
 # main thread: its block was made when the agent was injected, so no hit
 # is a miss
-mkfifo "$tmp/in2"
-"$target" serve <"$tmp/in2" >"$tmp/serve2.out" 2>&1 &
-serve_pid=$!
-exec 7>"$tmp/in2"
-check "serve: ready" wait_for "$tmp/serve2.out" '^ready'
-"$bpfvm" trace "$dir/trace_usdt.bpf.o" -j --dump-maps --stats --pid "$serve_pid" >"$tmp/pid_usdt.out" 2>&1 &
-trace_pid=$!
-check "--pid usdt: attached" wait_for "$tmp/pid_usdt.out" '"type":"ready"'
+check "serve: ready" serve "$tmp/serve2.out" "$target" serve
+check "--pid usdt: attached" trace_attach "$tmp/pid_usdt.out" "$dir/trace_usdt.bpf.o" -j --dump-maps --stats --pid "$served_pid"
 echo "ugo 6" >&7
 check "--pid usdt: the target's hits done" wait_for "$tmp/serve2.out" '^step 5 -15 35$'
-kill -INT "$trace_pid"
-wait "$trace_pid"
+trace_detach
 check "--pid usdt: 6 runs, no miss" grep -q '"type":"stats".*"prog":"step".*"recursion_misses":0,"runs":6,' "$tmp/pid_usdt.out"
 check "--pid usdt: the last hit's arguments" grep -q '"map":"steps","key":5,"value":{"a":-15,"b":35,' "$tmp/pid_usdt.out"
-echo quit >&7
-exec 7>&-
-wait "$serve_pid"
-check "--pid usdt: the target exits 0" [ $? = 0 ]
+check "--pid usdt: the target exits 0" serve_end
 
 # syscalls of a thread that ran before the agent was injected: its
 # state is a thread block taken without malloc, in the SIGSYS handler
 # too, so its events on that path (a raw syscall no tracer can rewrite)
 # run as those of a rewritten site (getppid()'s) do: no miss
-mkfifo "$tmp/in3"
-"$target" serve <"$tmp/in3" >"$tmp/serve3.out" 2>&1 &
-serve_pid=$!
-exec 7>"$tmp/in3"
-check "serve: ready" wait_for "$tmp/serve3.out" '^ready'
-"$bpfvm" trace "$dir/trace_counts.bpf.o" --prog tp_enter -j --stats --pid "$serve_pid" >"$tmp/pid_sys.out" 2>&1 &
-trace_pid=$!
-check "--pid syscalls: attached" wait_for "$tmp/pid_sys.out" '"type":"ready"'
+check "serve: ready" serve "$tmp/serve3.out" "$target" serve
+check "--pid syscalls: attached" \
+	trace_attach "$tmp/pid_sys.out" "$dir/trace_counts.bpf.o" --prog tp_enter -j --stats --pid "$served_pid"
 echo "xgo 200" >&7
 check "--pid syscalls: the worker's calls done" wait_for "$tmp/serve3.out" '^xdone$'
-kill -INT "$trace_pid"
-wait "$trace_pid"
-check "--pid syscalls: trace exits 0" [ $? = 0 ]
+check "--pid syscalls: trace exits 0" trace_detach
 stats=$(grep '"type":"stats".*"prog":"tp_enter"' "$tmp/pid_sys.out")
 misses=$(sed -n 's/.*"recursion_misses":\([0-9]*\).*/\1/p' <<<"$stats")
 runs=$(sed -n 's/.*"runs":\([0-9]*\).*/\1/p' <<<"$stats")
 check "--pid syscalls: the SIGSYS path's calls are no misses ($misses)" [ "${misses:-x}" = 0 ]
 check "--pid syscalls: every call a run ($runs)" [ "${runs:-0}" = 400 ]
-echo quit >&7
-exec 7>&-
-wait "$serve_pid"
-check "--pid syscalls: the target exits 0" [ $? = 0 ]
+check "--pid syscalls: the target exits 0" serve_end
 
 # text: runs and misses with --stats (a malloc probe's map update no
 # longer re-enters it, so there is no miss to report without --stats)
