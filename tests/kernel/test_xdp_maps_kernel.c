@@ -38,6 +38,7 @@
 #include "support/check.h"
 #include "support/maps_test.h"
 #include "support/kbpf.h"
+#include "support/xorshift.h"
 
 #ifndef AF_XDP
 #define AF_XDP 44
@@ -49,10 +50,7 @@ static uint64_t rng_state = 0x5eed;
 
 static uint64_t rnd(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return xorshift64(&rng_state);
 }
 
 /* ---- the kernel side -------------------------------------------------------- */

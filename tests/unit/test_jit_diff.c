@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "bpfvm/bpfvm.h"
+#include "support/xorshift.h"
 
 #define MEM_LEN 256
 #define STACK_USED 128      /* bytes below r10 the body touches */
@@ -31,10 +32,7 @@ struct rng { uint64_t s; };
 
 static uint64_t next(struct rng *r)
 {
-	r->s ^= r->s << 13;
-	r->s ^= r->s >> 7;
-	r->s ^= r->s << 17;
-	return r->s;
+	return xorshift64(&r->s);
 }
 
 static uint32_t below(struct rng *r, uint32_t n) { return (uint32_t)(next(r) % n); }
