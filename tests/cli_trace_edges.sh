@@ -3,7 +3,8 @@
 # probe's map update allocates nothing, so never re-enters it; a program
 # that does re-enter its own probe (a getpid probe asking for its pid) is
 # skipped there as a recursion miss, exactly once a run, counted and
-# reported, and the target runs to its end; --stats reports each
+# reported, and the target runs to its end (a syscall hook's own syscalls
+# are no events at all); --stats reports each
 # program's runs, misses and the path serving its probe; a usdt/PATH:PROVIDER:NAME program reads the
 # arguments the target passed at every hit (libbpf's bpf_usdt_arg);
 # perf event array samples, which each agent forwards from its own
@@ -89,7 +90,7 @@ expect 0 'tp_enter: tracepoint/syscalls/sys_enter_getppid \(syscall\): runs 5, r
 # without calling getpid (which recursed until the stack ran out), and a
 # run on one thread is no miss on another.
 rec=$dir/trace_recursion.bpf.o
-timeout 30 "$bpfvm" trace "$rec" -j --dump-maps --stats -- "$target" pids 500 >"$tmp/rec.out" 2>&1
+timeout 30 "$bpfvm" trace "$rec" --prog getpid_enter -j --dump-maps --stats -- "$target" pids 500 >"$tmp/rec.out" 2>&1
 check "recursion: trace exits 0" [ $? = 0 ]
 check "recursion: the target ran to its end" grep -q '^pids 2000$' "$tmp/rec.out"
 check "recursion: the program counted 2000 runs of its own" grep -q '"map":"runs","key":0,"value":2000}' "$tmp/rec.out"
@@ -97,10 +98,24 @@ check "recursion: --stats -j: 2000 runs, 2000 misses, 4000 entries" \
 	grep -q '"type":"stats".*"prog":"getpid_enter".*"recursion_misses":2000,"runs":2000,"served":{"trampoline":4000,"int3":0}' \
 	"$tmp/rec.out"
 expect 0 'getpid_enter: uprobe .*:getpid\+0 \(trampoline\): runs 2000, recursion_misses 2000; entries: 4000 by trampoline, 0 by int3' \
-	"$bpfvm" trace "$rec" --stats -- "$target" pids 500
+	"$bpfvm" trace "$rec" --prog getpid_enter --stats -- "$target" pids 500
 # without --stats the misses alone, in text and in JSON
-expect 0 'getpid_enter: uprobe .*:getpid\+0 \(trampoline\): recursion_misses 2000$' "$bpfvm" trace "$rec" -- "$target" pids 500
-expect 0 '"type":"stats".*"prog":"getpid_enter".*"recursion_misses":2000}$' "$bpfvm" trace "$rec" -j -- "$target" pids 500
+expect 0 'getpid_enter: uprobe .*:getpid\+0 \(trampoline\): recursion_misses 2000$' \
+	"$bpfvm" trace "$rec" --prog getpid_enter -- "$target" pids 500
+expect 0 '"type":"stats".*"prog":"getpid_enter".*"recursion_misses":2000}$' \
+	"$bpfvm" trace "$rec" --prog getpid_enter -j -- "$target" pids 500
+# a syscall hook's own syscalls (bpf_printk's write to stderr) are no
+# events: write_enter never runs, and nothing is a miss
+timeout 30 "$bpfvm" trace "$rec" --prog getppid_printk --prog write_enter -j --dump-maps --stats -- "$target" run 5 \
+	>"$tmp/rec_sys.out" 2>&1
+check "syscall hook: trace exits 0" [ $? = 0 ]
+check "syscall hook: 5 lines printed" [ "$(grep -c '^getppid seen$' "$tmp/rec_sys.out")" = 5 ]
+check "syscall hook: 5 getppid runs" grep -q '"map":"runs","key":1,"value":5}' "$tmp/rec_sys.out"
+check "syscall hook: no write run" grep -q '"map":"runs","key":2,"value":0}' "$tmp/rec_sys.out"
+check "syscall hook: getppid_printk: 5 runs, no miss" \
+	grep -q '"type":"stats".*"prog":"getppid_printk".*"recursion_misses":0,"runs":5,' "$tmp/rec_sys.out"
+check "syscall hook: write_enter: no run, no miss" \
+	grep -q '"type":"stats".*"prog":"write_enter".*"recursion_misses":0,"runs":0,' "$tmp/rec_sys.out"
 
 # usdt: every hit's arguments as the target printed them, read by
 # bpf_usdt_arg through libbpf's spec maps the agent filled

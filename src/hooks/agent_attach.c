@@ -22,8 +22,10 @@
  * then acts on what the helpers asked (an override, a signal).
  *
  * Recursion: a run that calls, directly or not, what it is attached to
- * (a malloc probe whose map update allocates; a syscall hook whose
- * helper makes that syscall) would recurse until the stack overflows.
+ * (a getpid probe whose program asks for its pid, which calls getpid())
+ * would recurse until the stack overflows (a syscall hook's helpers'
+ * syscalls are not reported: the interceptor runs its handlers
+ * unwatched).
  * As the kernel's prog->active, a thread inside a hook's run does not
  * run that hook again: an event that finds it so is skipped and counted
  * (recursion_misses, as bpftool shows them).  The hooks a thread is
