@@ -35,6 +35,9 @@ int check_object_size(const char *path);
  * after the write.  The descriptor, or -1 with the error printed as
  * cmd's. */
 int file_memfd(const char *path, const char *name, unsigned seals, const char *cmd);
+/* One message of len bytes on the socket sock, with the descriptor fd
+ * (SCM_RIGHTS) if fd >= 0: sendmsg's result (-1 and errno). */
+long send_with_fd(int sock, const void *data, size_t len, int fd);
 
 /* An output written under a temporary name beside it and renamed into
  * place only when complete, so a failure leaves any earlier file at

@@ -128,21 +128,7 @@ static int exchange(const char *socket_path, const char *request, int fd, char *
 			close(sock);
 		return fail("hook: cannot connect to %s: %s", socket_path, strerror(e));
 	}
-	union {
-		struct cmsghdr align;
-		char space[CMSG_SPACE(sizeof(int))];
-	} control;
-	struct iovec iov = { (void *)request, strlen(request) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (fd >= 0) {
-		msg.msg_control = control.space;
-		msg.msg_controllen = sizeof control.space;
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		*c = (struct cmsghdr){ .cmsg_len = CMSG_LEN(sizeof(int)), .cmsg_level = SOL_SOCKET,
-		                       .cmsg_type = SCM_RIGHTS };
-		memcpy(CMSG_DATA(c), &fd, sizeof fd);
-	}
-	ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	ssize_t n = send_with_fd(sock, request, strlen(request), fd);
 	if (n >= 0)
 		n = recv(sock, answer, ANSWER_MAX - 1, 0);
 	int e = errno;

@@ -290,15 +290,7 @@ static int send_setup(struct tracer *t, int fd)
 	                         .flags = (a->no_follow ? AGENT_NO_FOLLOW : 0) | (a->stats ? AGENT_COUNT_RUNS : 0) |
 	                                  (a->dispatch_on ? AGENT_DISPATCH_ON : 0),
 	                         .prog_count = (uint32_t)nprogs, .map_count = (uint32_t)nmaps };
-	char control[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { &s, sizeof s };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &t->object_fd, sizeof(int));
-	if (sendmsg(fd, &m, MSG_NOSIGNAL) != sizeof s)
+	if (send_with_fd(fd, &s, sizeof s, t->object_fd) != sizeof s)
 		return -errno;
 	for (size_t i = 0; i < nprogs; i++) {
 		struct agent_prog_msg p = { .type = AGENT_PROG };
