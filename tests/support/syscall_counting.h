@@ -39,6 +39,11 @@ bool syscall_counts_enter(struct syscall_counts *c, long nr, const unsigned long
 /* An exit event, counted while counting is on; whether it was. */
 bool syscall_counts_exit(struct syscall_counts *c, long nr);
 
+/* Round i of the C library calls the tests count: getppid, getpid, a
+ * write of the 5 bytes "hello" to fd, and in even rounds an open (openat)
+ * of /dev/null and its close.  false if the write failed. */
+bool syscall_counts_libc_round(int i, int fd);
+
 /* CHECKs nr's counts, `what` naming the case. */
 bool syscall_counts_check(const struct syscall_counts *c, const char *what, long nr, long enter, long exit);
 
