@@ -104,18 +104,18 @@ expect 0 'getpid_enter: uprobe .*:getpid\+0 \(trampoline\): recursion_misses 200
 	"$bpfvm" trace "$rec" --prog getpid_enter -- "$target" pids 500
 expect 0 '"type":"stats".*"prog":"getpid_enter".*"recursion_misses":2000}$' \
 	"$bpfvm" trace "$rec" --prog getpid_enter -j -- "$target" pids 500
-# a syscall hook's own syscalls (bpf_printk's write to stderr) are no
-# events: write_enter never runs, and nothing is a miss
-timeout 30 "$bpfvm" trace "$rec" --prog getppid_printk --prog write_enter -j --dump-maps --stats -- "$target" run 5 \
+# a syscall hook's own syscalls (bpf_printk's writev to stderr) are no
+# events: writev_enter never runs, and nothing is a miss
+timeout 30 "$bpfvm" trace "$rec" --prog getppid_printk --prog writev_enter -j --dump-maps --stats -- "$target" run 5 \
 	>"$tmp/rec_sys.out" 2>&1
 check "syscall hook: trace exits 0" [ $? = 0 ]
 check "syscall hook: 5 lines printed" [ "$(grep -c '^getppid seen$' "$tmp/rec_sys.out")" = 5 ]
 check "syscall hook: 5 getppid runs" grep -q '"map":"runs","key":1,"value":5}' "$tmp/rec_sys.out"
-check "syscall hook: no write run" grep -q '"map":"runs","key":2,"value":0}' "$tmp/rec_sys.out"
+check "syscall hook: no writev run" grep -q '"map":"runs","key":2,"value":0}' "$tmp/rec_sys.out"
 check "syscall hook: getppid_printk: 5 runs, no miss" \
 	grep -q '"type":"stats".*"prog":"getppid_printk".*"recursion_misses":0,"runs":5,' "$tmp/rec_sys.out"
-check "syscall hook: write_enter: no run, no miss" \
-	grep -q '"type":"stats".*"prog":"write_enter".*"recursion_misses":0,"runs":0,' "$tmp/rec_sys.out"
+check "syscall hook: writev_enter: no run, no miss" \
+	grep -q '"type":"stats".*"prog":"writev_enter".*"recursion_misses":0,"runs":0,' "$tmp/rec_sys.out"
 
 # usdt: every hit's arguments as the target printed them, read by
 # bpf_usdt_arg through libbpf's spec maps the agent filled

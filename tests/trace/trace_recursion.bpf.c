@@ -5,8 +5,8 @@
  * event is skipped and counted as a recursion miss, as the kernel's
  * prog->active does, and the program's count of its runs sees only the
  * runs that were not skipped.  getppid_printk prints a line at every
- * getppid, a write(2) to stderr made inside a syscall hook: the
- * interceptor reports no syscall of its handlers', so write_enter never
+ * getppid, a writev(2) to stderr made inside a syscall hook: the
+ * interceptor reports no syscall of its handlers', so writev_enter never
  * runs for it (as in the kernel, where bpf_trace_printk makes no
  * syscall), and that is no miss either. */
 #include <linux/bpf.h>
@@ -14,7 +14,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-enum { GETPID_RUNS, GETPPID_RUNS, WRITE_RUNS, SLOTS };
+enum { GETPID_RUNS, GETPPID_RUNS, WRITEV_RUNS, SLOTS };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -46,10 +46,10 @@ int getppid_printk(void *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_write")
-int write_enter(void *ctx)
+SEC("tracepoint/syscalls/sys_enter_writev")
+int writev_enter(void *ctx)
 {
-	bump(WRITE_RUNS);
+	bump(WRITEV_RUNS);
 	return 0;
 }
 
