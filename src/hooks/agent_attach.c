@@ -747,7 +747,8 @@ static int start_syscalls(char *err)
 	                              .exit = sys->session_exit ? on_sys_exit : NULL,
 	                              .thread_start = on_sys_thread_start };
 	char buf[SYSCALL_TRACE_ERRLEN];
-	int rc = syscall_trace_start(&h, NULL, SYSCALL_TRACE_USER_IS_THREAD_WORD | (dispatch_on ? 0 : SYSCALL_TRACE_DISPATCH_OFF),
+	int rc = syscall_trace_start(&h, NULL, SYSCALL_TRACE_USER_IS_THREAD_WORD |
+	                            (dispatch_on ? 0 : SYSCALL_TRACE_DISPATCH_OFF | SYSCALL_TRACE_SWEEP_NEW_CODE),
 	                             buf);
 	if (rc)
 		snprintf(err, AGENT_TEXT_MAX, "syscall tracing: %s", buf);
@@ -1080,7 +1081,11 @@ static void link_mode(const struct attached_link *l, char mode[AGENT_TEXT_MAX])
 	if (l->usdt || l->site)
 		return;
 	syscall_trace_get_mode(&m);
-	if (m.dispatch_off)
+	if (m.dispatch_off && m.swept_later)
+		snprintf(mode, AGENT_TEXT_MAX, "dispatch off (%" PRIu64 " sites in %" PRIu64 " objects rewritten, %" PRIu64
+		         " of them by int3 alone; %" PRIu64 " objects swept after attach)", m.sites, m.objects, m.int3_only,
+		         m.swept_later);
+	else if (m.dispatch_off)
 		snprintf(mode, AGENT_TEXT_MAX, "dispatch off (%" PRIu64 " sites in %" PRIu64 " objects rewritten, %" PRIu64
 		         " of them by int3 alone)", m.sites, m.objects, m.int3_only);
 	else
