@@ -534,12 +534,15 @@ static bool pending_overlaps(uintptr_t lo, uintptr_t hi)
 	return false;
 }
 
-/* With SYSCALL_TRACE_SWEEP_NEW_CODE: whether the call unmaps or maps
- * over code swept or waiting for its sweep (its int3s must leave the
- * list before the memory goes). */
+/* Whether the call unmaps or maps over code swept or waiting for its
+ * sweep: its int3s must leave the list before the memory goes, whether
+ * new code is swept or not (without SYSCALL_TRACE_SWEEP_NEW_CODE,
+ * dispatch goes back on for good first: a later switch would otherwise
+ * write the int3s' bytes back into memory unmapped, or into another
+ * object mapped there since). */
 static bool code_goes(long nr, const unsigned long a[6])
 {
-	if (!sud.sweep_new || (nr != SYS_munmap && !(nr == SYS_mmap && (a[3] & MAP_FIXED))))
+	if (nr != SYS_munmap && !(nr == SYS_mmap && (a[3] & MAP_FIXED)))
 		return false;
 	uintptr_t lo = a[0], hi = a[0] + a[1];
 	return sud_sweep_is_code(lo, hi) || pending_overlaps(lo, hi);

@@ -8,7 +8,8 @@
  * another address is swept there; 4 threads calling into one library
  * while another is dlopen()ed miss no call and count none twice;
  * anonymous executable memory keeps dispatch on for good, the mode says
- * why.  And the lazy decoding of objects proves the same sites, with the
+ * why; without that sweep, a dlclose() of a library swept at start
+ * puts dispatch back on for good before its code goes.  And the lazy decoding of objects proves the same sites, with the
  * same jumps, as decoding every FDE did.  Skips (77) where Syscall User
  * Dispatch is missing.
  */
@@ -256,6 +257,44 @@ static void test_dlopen_off_again(void)
 		munmap(hold, 4096);
 }
 
+/* ---- without the sweep of new code: a library swept at start dlclose()d ---- */
+
+/* Dispatch off alone (the library's default): the dlclose() of a library
+ * swept at start puts dispatch back on for good before its code goes
+ * (its int3s out while their memory is there), and every call is still
+ * counted, through SIGSYS; another library dlopen()ed after that runs
+ * unharmed. */
+static void test_dlclose_without_new_code_sweep(void)
+{
+	struct lib a, b;
+	struct syscall_trace_mode mode;
+	char err[SYSCALL_TRACE_ERRLEN] = "";
+	if (!lib_open(SUD_SWEEP_LIB_A, &a))
+		return;
+	int rc = syscall_trace_start(&counting, NULL, SYSCALL_TRACE_DISPATCH_OFF, err);
+	if (!CHECK(rc == 0, "syscall_trace_start: %d %s", rc, err))
+		return (void)dlclose(a.handle);
+	syscall_trace_get_mode(&mode);
+	CHECK(mode.dispatch_off, "off at start with the library loaded (%s)", mode.why);
+	check_lib_counts(&a, 20, "a library swept at start");
+	dlclose(a.handle);
+	syscall_trace_get_mode(&mode);
+	CHECK(!mode.dispatch_off && strstr(mode.why, "code unmapped"), "after dlclose: dispatch %s (%s)",
+	      mode.dispatch_off ? "off" : "on", mode.why);
+	if (lib_open(SUD_SWEEP_LIB_A, &b)) {
+		seen.enter = seen.exit = seen.bad_ret = 0;
+		marker(true);
+		lib_calls(&b, 10);
+		marker(false);
+		CHECK(seen.enter == 30 && seen.exit == 30 && !seen.bad_ret,
+		      "dlopen()ed again, dispatch on: getppid enter %ld exit %ld (want 30), %ld bad results",
+		      (long)seen.enter, (long)seen.exit, (long)seen.bad_ret);
+	}
+	syscall_trace_stop();
+	if (b.handle)
+		dlclose(b.handle);
+}
+
 /* ---- threads calling into one library while another is dlopen()ed ---- */
 
 static struct lib shared_lib;
@@ -330,5 +369,6 @@ int main(void)
 	test_lazy_same_as_whole();
 	test_dlopen_off_again();
 	test_threads_while_dlopen();
+	test_dlclose_without_new_code_sweep();
 	return check_summary();
 }
