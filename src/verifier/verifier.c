@@ -5,8 +5,9 @@
  *
  * Owns: bpfvm_verify(), the walk's loop, each instruction's dispatch,
  * exits, and the messages.  The steps: structural validation (src/isa)
- * and the control-flow checks (src/analysis, and cfg.c: reachability);
- * a backward liveness pass (src/analysis/liveness.c), so that pruning
+ * and the control-flow checks (src/analysis, and cfg.c: reachability),
+ * with the maps the program names checked against its type first, as
+ * the kernel's check_map_prog_compatibility() checks them; a backward liveness pass (src/analysis/liveness.c), so that pruning
  * compares only registers still to be read; then depth-first abstract execution with a
  * stack of pending branches, where a state reaching a prune point already
  * covered by a stored state is not explored again (states.c).  Memory
@@ -602,9 +603,56 @@ static int find_loops(struct verifier_env *env)
 	return 0;
 }
 
+/* The kernel's is_tracing_prog_type(): programs that may run wherever
+ * their probe fires -- for bpfvm's live hooks, in a signal handler that
+ * interrupted a thread perhaps holding the very lock they would take. */
+static bool is_tracing_prog_type(uint32_t type)
+{
+	return type == BPF_PROG_TYPE_KPROBE || type == BPF_PROG_TYPE_TRACEPOINT || type == BPF_PROG_TYPE_PERF_EVENT ||
+	       type == BPF_PROG_TYPE_RAW_TRACEPOINT || type == BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE;
+}
+
+/* The kernel's check_map_prog_compatibility() (6.18), for what bpfvm's
+ * maps can hold: a bpf_spin_lock in the value.  (Timers, workqueues,
+ * task works, graph roots, struct_ops, arena and cgroup storage maps and
+ * offloaded maps bpfvm does not make; its programs are never sleepable.) */
+static int check_map_prog_compat(struct verifier_env *env, const struct bpfvm_map *m)
+{
+	if (m->spin_lock_off < 0)
+		return 0;
+	if (env->prog_type == BPF_PROG_TYPE_SOCKET_FILTER)
+		return reject(env, -EINVAL, "socket filter progs cannot use bpf_spin_lock yet");
+	if (is_tracing_prog_type(env->prog_type))
+		return reject(env, -EINVAL, "tracing progs cannot use bpf_spin_lock yet");
+	return 0;
+}
+
+/* Each map an lddw names, in the instructions' order, as the kernel's
+ * resolve_pseudo_ldimm64() checks them before its walk (a refusal
+ * processed no instruction).  A reference to no map is left to the
+ * walk's check_lddw(). */
+static int check_used_maps(struct verifier_env *env)
+{
+	for (uint32_t pc = 0; pc + 1 < env->count; pc++) {
+		const bpfvm_insn *in = &env->insns[pc];
+		if (!isa_is_lddw(in))
+			continue;
+		if ((in->src == PSEUDO_MAP_FD || in->src == PSEUDO_MAP_VALUE) &&
+		    (uint32_t)in->imm < env->opts->map_count && env->opts->maps[in->imm]) {
+			int rc = check_map_prog_compat(env, env->opts->maps[in->imm]);
+			if (rc) {
+				report(env, NULL, pc);
+				return rc;
+			}
+		}
+		pc++;
+	}
+	return 0;
+}
+
 /* Everything before the walk: the program type, the loader's checks,
  * then the structure (src/analysis: subprograms with callbacks among
- * them; reachability), liveness and prune points. */
+ * them), the maps named, reachability, liveness and prune points. */
 static int prepare(struct verifier_env *env)
 {
 	const bpfvm_insn *insns = env->insns;
@@ -624,7 +672,7 @@ static int prepare(struct verifier_env *env)
 		rc = cfg_init(&env->cfg, insns, linked, count, err);
 	free(plain);
 	free(linked);
-	if (rc)
+	if (rc || (rc = check_used_maps(env)))
 		return rc;
 	env->explored = calloc(count, sizeof *env->explored);
 	env->bucket_states = calloc(count, sizeof *env->bucket_states);
