@@ -5,8 +5,10 @@
  *
  * Owns: bpfvm_verify(), the walk's loop, each instruction's dispatch,
  * exits, and the messages.  The steps: structural validation (src/isa)
- * and the control-flow checks (src/analysis, and cfg.c: reachability);
- * a backward liveness pass (src/analysis/liveness.c), so that pruning
+ * and the control-flow checks (src/analysis, and cfg.c: reachability),
+ * with the maps the program names checked against its type first, as
+ * the kernel's check_map_prog_compatibility() checks them; a backward
+ * liveness pass (src/analysis/liveness.c), so that pruning
  * compares only registers still to be read; then depth-first abstract execution with a
  * stack of pending branches, where a state reaching a prune point already
  * covered by a stored state is not explored again (states.c).  Memory
@@ -569,12 +571,37 @@ static int check_loadable(const struct verifier_env *env, const bpfvm_insn *plai
 	return rc;
 }
 
-/* Every lddw of a map or its value names one of opts->maps, checked for
- * every instruction before the walk, as the kernel's load does
- * (resolve_pseudo_ldimm64).  An index past map_count is the literal file
+/* The kernel's is_tracing_prog_type(): programs that may run wherever
+ * their probe fires -- for bpfvm's live hooks, in a signal handler that
+ * interrupted a thread perhaps holding the very lock they would take. */
+static bool is_tracing_prog_type(uint32_t type)
+{
+	return type == BPF_PROG_TYPE_KPROBE || type == BPF_PROG_TYPE_TRACEPOINT || type == BPF_PROG_TYPE_PERF_EVENT ||
+	       type == BPF_PROG_TYPE_RAW_TRACEPOINT || type == BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE;
+}
+
+/* The kernel's check_map_prog_compatibility() (6.18), for what bpfvm's
+ * maps can hold: a bpf_spin_lock in the value.  (Timers, workqueues,
+ * task works, graph roots, struct_ops, arena and cgroup storage maps and
+ * offloaded maps bpfvm does not make; its programs are never sleepable.) */
+static int check_map_prog_compat(struct verifier_env *env, const struct bpfvm_map *m)
+{
+	if (m->spin_lock_off < 0)
+		return 0;
+	if (env->prog_type == BPF_PROG_TYPE_SOCKET_FILTER)
+		return reject(env, -EINVAL, "socket filter progs cannot use bpf_spin_lock yet");
+	if (is_tracing_prog_type(env->prog_type))
+		return reject(env, -EINVAL, "tracing progs cannot use bpf_spin_lock yet");
+	return 0;
+}
+
+/* Every lddw of a map or its value names one of opts->maps, which suits
+ * the program's type, checked for every instruction before the walk, as
+ * the kernel's load does (resolve_pseudo_ldimm64: a refusal processed no
+ * instruction).  An index past map_count is the literal file
  * descriptor (index - map_count) of an lddw that had no relocation, as
  * the loader leaves it. */
-static int check_map_refs(const struct verifier_env *env)
+static int check_map_refs(struct verifier_env *env)
 {
 	const bpfvm_verify_opts *o = env->opts;
 	for (size_t pc = 0; pc + 1 < env->count; pc++) {
@@ -585,6 +612,10 @@ static int check_map_refs(const struct verifier_env *env)
 		if ((in->src == PSEUDO_MAP_FD || in->src == PSEUDO_MAP_VALUE) && (idx >= o->map_count || !o->maps[idx]))
 			return error_set(env->err, -EINVAL, (int)pc, "insn %zu: fd %d is not pointing to valid bpf_map", pc,
 			                 idx >= o->map_count ? (int)(idx - o->map_count) : in->imm);
+		if ((in->src == PSEUDO_MAP_FD || in->src == PSEUDO_MAP_VALUE) && check_map_prog_compat(env, o->maps[idx])) {
+			report(env, NULL, (uint32_t)pc);
+			return env->err->code;
+		}
 		pc++;
 	}
 	return 0;
