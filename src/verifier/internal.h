@@ -120,6 +120,10 @@ struct explored {
 	uint32_t pc;
 	bool all_precise;         /* every scalar here and before is precise */
 	struct scc_instance *inst; /* the walk through a loop it was kept in */
+	/* its call chain's visit (scc.c): 1 + its index in env->visits, 0
+	 * if it is in no loop; found once, when it is kept (its frames'
+	 * call sites and pc never change) */
+	uint32_t visit;
 	bool dropped;             /* out of the search (rarely helped) */
 	/* its paths are done but its history is kept while a loop's walk
 	 * with paths pruned at its fixed points goes on (they are walked

@@ -181,6 +181,7 @@ int scc_enter(struct verifier_env *env, struct explored *e)
 		v = &env->visits[env->visit_count++];
 		*v = key;
 	}
+	e->visit = (uint32_t)(v - env->visits) + 1;
 	if (!v->entry) {
 		struct scc_instance *inst = arena_alloc(&env->arena, sizeof *inst);
 		if (!inst)
@@ -230,11 +231,10 @@ static void free_backedges(struct verifier_env *env, struct scc_instance *inst)
 
 void scc_exit(struct verifier_env *env, struct explored *e)
 {
-	struct scc_visit key;
-	if (!e->st || !callchain(env, e->st, e->pc, &key))
+	if (!e->st || !e->visit)
 		return;
-	struct scc_visit *v = visit_lookup(env, &key);
-	if (!v || v->entry != e)
+	struct scc_visit *v = &env->visits[e->visit - 1];
+	if (v->entry != e)
 		return;
 	if (env->log_level >= 2)
 		vlog(env, "SCC exit (%u)\n", v->scc);
@@ -254,14 +254,13 @@ void scc_exit(struct verifier_env *env, struct explored *e)
 
 int scc_add_backedge(struct verifier_env *env, const struct explored *e, uint32_t pc, uint32_t curframe)
 {
-	struct scc_visit key;
-	if (!callchain(env, e->st, e->pc, &key))
+	if (!e->visit)
 		return 0;
-	struct scc_visit *v = visit_lookup(env, &key);
-	struct scc_instance *inst = v && v->inst ? v->inst : e->inst;
+	struct scc_visit *v = &env->visits[e->visit - 1];
+	struct scc_instance *inst = v->inst ? v->inst : e->inst;
 	if (!inst)
 		return 0;
-	if (!inst->backedges++ && v && v->inst == inst)
+	if (!inst->backedges++ && v->inst == inst)
 		env->visits_with_backedges++;
 	if (env->log_level >= 2)
 		vlog(env, "SCC backedge (%u)\n", v->scc);
@@ -296,13 +295,10 @@ bool scc_incomplete(const struct verifier_env *env, const struct explored *e)
 
 bool scc_walk_has_backedges(const struct verifier_env *env, const struct explored *e)
 {
-	if (!env->visits_with_backedges)
+	if (!env->visits_with_backedges || !e->visit)
 		return false;
-	struct scc_visit key;
-	if (!callchain(env, e->st, e->pc, &key))
-		return false;
-	const struct scc_visit *v = visit_lookup(env, &key);
-	return v && v->inst && v->inst->backedges;
+	const struct scc_visit *v = &env->visits[e->visit - 1];
+	return v->inst && v->inst->backedges;
 }
 
 void scc_free(struct verifier_env *env)
