@@ -113,6 +113,14 @@ struct explored {
 	 * time (states.c): a frame, and a register or stack slot of it
 	 * (MISS_NONE: none yet), and what the state holds there */
 	uint8_t miss_frame, miss_at;
+	bool cleaned;             /* its dead stack slots were cleared (stack_live.c) */
+	/* its state's call sites, hashed: the state is read to compare
+	 * them only where the hashes agree (states.c) */
+	uint32_t callsites_hash;
+	/* its call chain's visit (scc.c): 1 + its index in env->visits, 0
+	 * if it is in no loop; found once, when it is kept (its frames'
+	 * call sites and pc never change) */
+	uint32_t visit;
 	struct miss_copy miss_copy;
 	struct explored *all_next; /* every record, for freeing */
 	struct explored *parent;  /* the checkpoint before it on its path */
@@ -120,17 +128,12 @@ struct explored {
 	uint32_t pc;
 	bool all_precise;         /* every scalar here and before is precise */
 	struct scc_instance *inst; /* the walk through a loop it was kept in */
-	/* its call chain's visit (scc.c): 1 + its index in env->visits, 0
-	 * if it is in no loop; found once, when it is kept (its frames'
-	 * call sites and pc never change) */
-	uint32_t visit;
 	bool dropped;             /* out of the search (rarely helped) */
 	/* its paths are done but its history is kept while a loop's walk
 	 * with paths pruned at its fixed points goes on (they are walked
 	 * back through it when the walk ends) */
 	bool hist_kept;
 	bool hist_freed;          /* its history is gone: no walk back through it */
-	bool cleaned;             /* its dead stack slots were cleared (stack_live.c) */
 	struct explored *kept_next; /* env->kept: the list of those */
 };
 
@@ -233,6 +236,10 @@ struct verifier_env {
 	/* states kept per bucket of the kernel's table of them (its
 	 * max_states_per_insn counts a bucket: instruction ^ call site) */
 	uint32_t *bucket_states;
+	/* per instruction: its kept states in the search whose paths are
+	 * all walked and whose dead slots are not cleared yet (states.c's
+	 * clean_live_states looks at none where there are none) */
+	uint32_t *to_clean;
 	uint32_t next_id;
 	uint32_t cur_helper;      /* the helper whose arguments are being checked */
 	const struct helper_desc *cur_desc;   /* and its descriptor */

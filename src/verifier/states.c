@@ -708,6 +708,8 @@ void path_done(struct verifier_env *env)
 	for (struct explored *e = env->parent; e; e = e->parent) {
 		if (--e->branches)
 			break;
+		if (!e->dropped)
+			env->to_clean[e->pc]++;
 		scc_exit(env, e);
 		/* a path pruned in a loop's walk going on may be walked back
 		 * through it when the walk ends (scc.c): kept till then */
@@ -794,6 +796,16 @@ static void widen_imprecise(const struct vreg *old, struct vreg *cur, struct idm
 	if (!memcmp(&old->v, &cur->v, sizeof old->v) && !old->id == !cur->id && ids_match(m, old->id, cur->id))
 		return;
 	mark_unknown(cur);
+}
+
+/* A hash of st's frames' call sites, for a quick no before
+ * same_callsites() reads a kept state. */
+static uint32_t callsites_hash(const struct vstate *st)
+{
+	uint32_t h = (st->curframe + 1) * 0x9e3779b1u;
+	for (uint32_t fi = 1; fi <= st->curframe; fi++)
+		h = (h ^ st->frames[fi]->callsite) * 0x01000193u;
+	return h;
 }
 
 static bool same_callsites(const struct vstate *a, const struct vstate *b)
@@ -886,6 +898,7 @@ static int store_state(struct verifier_env *env, uint32_t pc, const struct vstat
 	n->st = packed;
 	n->pc = pc;
 	n->miss_at = MISS_NONE;
+	n->callsites_hash = callsites_hash(st);
 	n->hist = env->hist;
 	memset(&env->hist, 0, sizeof env->hist);
 	n->parent = env->parent;
@@ -924,9 +937,13 @@ static uint32_t miss_limit(bool loop_head, const struct explored *e)
  * them reads cleared, once: never written, they cover anything. */
 static void clean_live_states(struct verifier_env *env, uint32_t pc, const struct vstate *st)
 {
+	if (!env->to_clean[pc])
+		return;
+	uint32_t hash = callsites_hash(st);
+	/* the record's fields first: most states are passed over unread */
 	for (struct explored *e = env->explored[pc]; e; e = e->next) {
-		if (e->branches || e->cleaned || !e->st || !same_callsites(e->st, st) ||
-		    scc_walk_has_backedges(env, e))
+		if (e->branches || e->cleaned || !e->st || e->callsites_hash != hash ||
+		    scc_walk_has_backedges(env, e) || !same_callsites(e->st, st))
 			continue;
 		for (uint32_t fi = 0; fi <= e->st->curframe; fi++) {
 			struct vframe *f = e->st->frames[fi];
@@ -938,6 +955,7 @@ static void clean_live_states(struct verifier_env *env, uint32_t pc, const struc
 				}
 		}
 		e->cleaned = true;
+		env->to_clean[pc]--;
 		/* the copy of where it last failed is of the state before */
 		e->miss_at = MISS_NONE;
 	}
@@ -1024,6 +1042,8 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			 * its record stays on env->all for the parent links */
 			*pp = e->next;
 			env->bucket_states[bucket_of(env, pc, e->st)]--;
+			if (!e->branches && !e->cleaned)
+				env->to_clean[pc]--;
 			/* one still being walked stays for precision tracking's
 			 * walk back until its paths are done (path_done) */
 			if (!e->branches && !e->hist_kept) {
@@ -1059,4 +1079,5 @@ void free_search_states(struct verifier_env *env)
 	free(env->explored);
 	state_free(env->scratch);
 	free(env->bucket_states);
+	free(env->to_clean);
 }
