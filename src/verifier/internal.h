@@ -170,6 +170,18 @@ struct scc_visit {
  * state of MAX_FRAMES frames with every stack slot. */
 #define PACK_CLASSES (((sizeof(struct vstate) + MAX_FRAMES * (sizeof(struct vframe) + 16) + 16) / 128) + 2)
 
+/* The kept states of one instruction in the search whose paths are all
+ * walked and whose dead slots are not cleared yet: clean_live_states
+ * (states.c) looks at none where there are none, nor where the last look
+ * found each held back by its loop's walk having paths pruned at a fixed
+ * point, and since then no state was added and no loop's visit ended. */
+struct to_clean {
+	uint32_t left;
+	uint32_t added;           /* ever */
+	bool all_held;            /* the last look found each held back */
+	uint32_t held_added, held_exits;  /* added and env->scc_exits then */
+};
+
 struct pending {
 	struct vstate *st;
 	struct explored *parent;
@@ -236,10 +248,9 @@ struct verifier_env {
 	/* states kept per bucket of the kernel's table of them (its
 	 * max_states_per_insn counts a bucket: instruction ^ call site) */
 	uint32_t *bucket_states;
-	/* per instruction: its kept states in the search whose paths are
-	 * all walked and whose dead slots are not cleared yet (states.c's
-	 * clean_live_states looks at none where there are none) */
-	uint32_t *to_clean;
+	/* per instruction: its kept states left to clean (states.c) */
+	struct to_clean *to_clean;
+	uint32_t scc_exits;       /* visits of loops ended so far (scc.c) */
 	uint32_t next_id;
 	uint32_t cur_helper;      /* the helper whose arguments are being checked */
 	const struct helper_desc *cur_desc;   /* and its descriptor */
@@ -518,14 +529,24 @@ void scc_exit(struct verifier_env *env, struct explored *e);
 /* The current path (at pc, frame curframe) was pruned against e at a
  * fixed point of its loop: recorded for scc_exit(). */
 int scc_add_backedge(struct verifier_env *env, const struct explored *e, uint32_t pc, uint32_t curframe);
+/* Whether the walk going on through e's loop has paths pruned at a fixed
+ * point: e's future is not all walked (the kernel's incomplete_read_marks).
+ * Inline: asked for most kept states met at a prune point. */
+static inline bool scc_walk_has_backedges(const struct verifier_env *env, const struct explored *e)
+{
+	if (!env->visits_with_backedges || !e->visit)
+		return false;
+	const struct scc_visit *v = &env->visits[e->visit - 1];
+	return v->inst && v->inst->backedges;
+}
 /* Whether e's precision marks are not final, so that only a state all
  * of whose numbers cover another's may prune it: e was kept in a walk
  * through a loop that had paths pruned at a fixed point, or the walk
  * going on through e's loop has. */
-bool scc_incomplete(const struct verifier_env *env, const struct explored *e);
-/* Whether the walk going on through e's loop has paths pruned at a fixed
- * point: e's future is not all walked (the kernel's incomplete_read_marks). */
-bool scc_walk_has_backedges(const struct verifier_env *env, const struct explored *e);
+static inline bool scc_incomplete(const struct verifier_env *env, const struct explored *e)
+{
+	return (e->inst && e->inst->backedges) || scc_walk_has_backedges(env, e);
+}
 /* Frees what the walks through loops hold outside the arena. */
 void scc_free(struct verifier_env *env);
 

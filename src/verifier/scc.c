@@ -4,8 +4,9 @@
  * graph, and the "visits" of those components during the walk.
  *
  * Owns: scc_compute(), scc_enter(), scc_exit(), scc_add_backedge(),
- * scc_incomplete(), scc_walk_has_backedges(), scc_free().  The kernel's
- * rule (compute_scc, maybe_enter_scc, maybe_exit_scc,
+ * scc_free(), and internal.h's scc_incomplete() and
+ * scc_walk_has_backedges() (inline there).  The kernel's rule
+ * (compute_scc, maybe_enter_scc, maybe_exit_scc,
  * incomplete_read_marks): a state kept
  * inside a loop belongs to the visit of its call chain (the call sites
  * of its frames down to the outermost frame that is in a loop, and that
@@ -250,6 +251,8 @@ void scc_exit(struct verifier_env *env, struct explored *e)
 	}
 	v->entry = NULL;
 	v->inst = NULL;
+	/* the states of the visit no longer wait for its walk (states.c) */
+	env->scc_exits++;
 }
 
 int scc_add_backedge(struct verifier_env *env, const struct explored *e, uint32_t pc, uint32_t curframe)
@@ -284,21 +287,6 @@ int scc_add_backedge(struct verifier_env *env, const struct explored *e, uint32_
 	b->next = inst->pruned;
 	inst->pruned = b;
 	return 0;
-}
-
-bool scc_incomplete(const struct verifier_env *env, const struct explored *e)
-{
-	if (e->inst && e->inst->backedges)
-		return true;
-	return scc_walk_has_backedges(env, e);
-}
-
-bool scc_walk_has_backedges(const struct verifier_env *env, const struct explored *e)
-{
-	if (!env->visits_with_backedges || !e->visit)
-		return false;
-	const struct scc_visit *v = &env->visits[e->visit - 1];
-	return v->inst && v->inst->backedges;
 }
 
 void scc_free(struct verifier_env *env)

@@ -708,8 +708,10 @@ void path_done(struct verifier_env *env)
 	for (struct explored *e = env->parent; e; e = e->parent) {
 		if (--e->branches)
 			break;
-		if (!e->dropped)
-			env->to_clean[e->pc]++;
+		if (!e->dropped) {
+			env->to_clean[e->pc].left++;
+			env->to_clean[e->pc].added++;
+		}
 		scc_exit(env, e);
 		/* a path pruned in a loop's walk going on may be walked back
 		 * through it when the walk ends (scc.c): kept till then */
@@ -937,13 +939,20 @@ static uint32_t miss_limit(bool loop_head, const struct explored *e)
  * them reads cleared, once: never written, they cover anything. */
 static void clean_live_states(struct verifier_env *env, uint32_t pc, const struct vstate *st)
 {
-	if (!env->to_clean[pc])
+	struct to_clean *tc = &env->to_clean[pc];
+	/* a state held back stays so until a loop's visit ends */
+	if (!tc->left || (tc->all_held && tc->held_added == tc->added && tc->held_exits == env->scc_exits))
 		return;
-	uint32_t hash = callsites_hash(st);
+	uint32_t hash = callsites_hash(st), held = 0;
 	/* the record's fields first: most states are passed over unread */
 	for (struct explored *e = env->explored[pc]; e; e = e->next) {
-		if (e->branches || e->cleaned || !e->st || e->callsites_hash != hash ||
-		    scc_walk_has_backedges(env, e) || !same_callsites(e->st, st))
+		if (e->branches || e->cleaned || !e->st)
+			continue;
+		if (scc_walk_has_backedges(env, e)) {
+			held++;
+			continue;
+		}
+		if (e->callsites_hash != hash || !same_callsites(e->st, st))
 			continue;
 		for (uint32_t fi = 0; fi <= e->st->curframe; fi++) {
 			struct vframe *f = e->st->frames[fi];
@@ -955,10 +964,13 @@ static void clean_live_states(struct verifier_env *env, uint32_t pc, const struc
 				}
 		}
 		e->cleaned = true;
-		env->to_clean[pc]--;
+		tc->left--;
 		/* the copy of where it last failed is of the state before */
 		e->miss_at = MISS_NONE;
 	}
+	tc->all_held = held == tc->left;
+	tc->held_added = tc->added;
+	tc->held_exits = env->scc_exits;
 }
 
 /* 1: covered by a stored state (prune), 0: go on (stored), <0: error. */
@@ -1043,7 +1055,7 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			*pp = e->next;
 			env->bucket_states[bucket_of(env, pc, e->st)]--;
 			if (!e->branches && !e->cleaned)
-				env->to_clean[pc]--;
+				env->to_clean[pc].left--;
 			/* one still being walked stays for precision tracking's
 			 * walk back until its paths are done (path_done) */
 			if (!e->branches && !e->hist_kept) {
