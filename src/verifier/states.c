@@ -25,6 +25,21 @@
 
 /* ---- states as values ---------------------------------------------------- */
 
+/* The bytes of f in use: its registers and fields, then the slots in use
+ * (most programs touch little stack).  Copied in one memcpy() of a size
+ * known only at run time, for which the library's is faster than the
+ * string instructions the compiler makes for a copy of known size. */
+static size_t frame_used(const struct vframe *f)
+{
+	return offsetof(struct vframe, stack) + f->slots * sizeof f->stack[0];
+}
+
+/* The bytes of st in use, but its frames: up to the references held. */
+static size_t state_used(const struct vstate *st)
+{
+	return offsetof(struct vstate, refs) + st->ref_count * sizeof st->refs[0];
+}
+
 /* A copy of f with room for every slot (for walked states, whose stack
  * may grow). */
 static struct vframe *frame_dup(const struct vframe *f)
@@ -32,9 +47,7 @@ static struct vframe *frame_dup(const struct vframe *f)
 	struct vframe *n = malloc(sizeof *n);
 	if (!n)
 		return NULL;
-	/* only the slots in use are copied: most programs touch little stack */
-	memcpy(n, f, offsetof(struct vframe, stack));
-	memcpy(n->stack, f->stack, f->slots * sizeof f->stack[0]);
+	memcpy(n, f, frame_used(f));
 	return n;
 }
 
@@ -78,7 +91,7 @@ struct vstate *state_scratch(struct verifier_env *env, const struct vstate *st)
 
 static size_t frame_bytes(const struct vframe *f)
 {
-	return (offsetof(struct vframe, stack) + f->slots * sizeof f->stack[0] + 15) & ~(size_t)15;
+	return (frame_used(f) + 15) & ~(size_t)15;
 }
 
 /* The size class of st packed: its size in PACK_UNITs. */
@@ -100,15 +113,14 @@ static struct vstate *state_pack(struct verifier_env *env, const struct vstate *
 		env->packed_free[cls] = (struct vstate *)(void *)n->frames[0];
 	else if (!(n = arena_alloc(&env->arena, (size_t)cls * PACK_UNIT)))
 		return NULL;
-	memcpy(n, st, sizeof *n);
+	memcpy(n, st, state_used(st));
 	n->pack_class = (uint16_t)cls;
 	memset(n->frames, 0, sizeof n->frames);
 	char *at = (char *)n + PACK_HEAD;
 	for (uint32_t i = 0; i <= st->curframe; i++) {
 		const struct vframe *f = st->frames[i];
 		struct vframe *c = (struct vframe *)(void *)at;
-		memcpy(c, f, offsetof(struct vframe, stack));
-		memcpy(c->stack, f->stack, f->slots * sizeof f->stack[0]);
+		memcpy(c, f, frame_used(f));
 		n->frames[i] = c;
 		at += frame_bytes(f);
 	}
@@ -137,14 +149,13 @@ int state_copy(struct vstate *dst, const struct vstate *src)
 				if (!keep[i])
 					return -1;
 			}
-			memcpy(keep[i], src->frames[i], offsetof(struct vframe, stack));
-			memcpy(keep[i]->stack, src->frames[i]->stack, src->frames[i]->slots * sizeof keep[i]->stack[0]);
+			memcpy(keep[i], src->frames[i], frame_used(src->frames[i]));
 		} else if (keep[i]) {
 			free(keep[i]);
 			keep[i] = NULL;
 		}
 	}
-	memcpy(dst, src, sizeof *dst);
+	memcpy(dst, src, state_used(src));
 	memcpy(dst->frames, keep, sizeof keep);
 	dst->pack_class = 0;
 	return 0;
