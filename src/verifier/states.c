@@ -542,10 +542,12 @@ static inline enum copy_result copied_reg_fails(const struct miss_copy *c, const
 		return COPY_FAILS;
 	if (c->reg_type != REG_SCALAR)
 		return COPY_NOT_SURE;
+	/* the four tests at once, not one branch each: which one fails
+	 * differs from state to state */
 	if (mode == EXACT)
-		return cur->v.umin != c->umin || cur->v.umax != c->umax || cur->v.smin != c->smin ||
-		       cur->v.smax != c->smax ? COPY_FAILS : COPY_NOT_SURE;
-	if (cur->v.umin < c->umin || cur->v.umax > c->umax || cur->v.smin < c->smin || cur->v.smax > c->smax)
+		return (cur->v.umin != c->umin) | (cur->v.umax != c->umax) | (cur->v.smin != c->smin) |
+		       (cur->v.smax != c->smax) ? COPY_FAILS : COPY_NOT_SURE;
+	if ((cur->v.umin < c->umin) | (cur->v.umax > c->umax) | (cur->v.smin < c->smin) | (cur->v.smax > c->smax))
 		return c->precise ? COPY_FAILS : COPY_OUT_OF_RANGE;
 	return COPY_NOT_SURE;
 }
