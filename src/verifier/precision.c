@@ -658,12 +658,14 @@ static int walk_back(struct verifier_env *env, struct backtrack *bt)
 				i = at - 1;
 			}
 			struct hist_entry *e = &h->e[i];
-			if (!quick) {
+			/* not quick and no -vv: bt holds more than registers of
+			 * one frame, for which walked_before() and note_walked()
+			 * do nothing */
+			if (!quick && env->log_level >= 2) {
 				if (walked_before(env, e, bt))
 					return 0;
 				note_walked(e, bt);
-				if (env->log_level >= 2)
-					log_step(env, bt, e->pc);
+				log_step(env, bt, e->pc);
 			}
 			if (!backtrack_insn(env, e, bt)) {
 				mark_all_on_path(env);
