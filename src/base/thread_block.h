@@ -55,6 +55,7 @@ struct thread_block {
 	struct spare_table *hash_spares;      /* maps/hash.c: the thread's spare entries */
 	uint64_t prandom_state;               /* helpers/kernel.c: bpf_get_prandom_u32 */
 	uint32_t hash_locks;                  /* maps/hash.c: hash map locks the thread holds */
+	uint32_t map_locks;                   /* maps/map_lock.h: other maps' locks the thread holds */
 	bool run_stack_busy;                  /* api/program.c: run_stack is in use */
 	bool hook_ready;                      /* hooks/hook.c: hook is set up */
 	/* the large parts, from the second page on: zeroed by giving the

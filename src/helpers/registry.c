@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "base/opts.h"
 #include "helpers/helper_desc.h"
@@ -321,7 +322,11 @@ void helpers_trace(bpfvm_run *run, const char *line)
 		h->trace(h->trace_user, line);
 		return;
 	}
-	/* the default sink, like the kernel's trace pipe: stderr */
+	/* the default sink, like the kernel's trace pipe: stderr, with one
+	 * writev() rather than stdio, whose lock and buffer a program run in
+	 * a signal handler (the agent's hooks) may find mid-use by its thread */
 	size_t n = strlen(line);
-	fprintf(stderr, "%s%s", line, n && line[n - 1] == '\n' ? "" : "\n");
+	struct iovec parts[2] = { { (void *)line, n }, { "\n", n && line[n - 1] == '\n' ? 0 : 1 } };
+	ssize_t written = writev(2, parts, 2);
+	(void)written;   /* nowhere to report it, as fprintf() before */
 }

@@ -24,7 +24,9 @@
  * two) with new elements at the head of their bucket, so get_next_key
  * walks in the kernel's order; elements come from a pool of max_entries
  * under one spin lock.  Programs' lookups in the hash form take the lock
- * to walk a bucket (the kernel walks it under RCU).  Each element says
+ * to walk a bucket (the kernel walks it under RCU); one in a signal
+ * handler that interrupted its own thread holding it finds nothing
+ * (maps/map_lock.h), and user space's operations there get -EBUSY.  Each element says
  * whether it is in the table, so that a process taking the lock over from
  * one that died holding it rebuilds the buckets, the free list and the
  * count from the elements (the dead process's operation is then done or
@@ -35,6 +37,7 @@
 #include <stdlib.h>
 
 #include "maps/map_internal.h"
+#include "maps/map_lock.h"
 #include "maps/xdp_maps.h"
 
 #define DEV_CREATE_FLAGS (BPFVM_F_NUMA_NODE | BPFVM_F_RDONLY | BPFVM_F_WRONLY)
@@ -323,10 +326,13 @@ static void hash_rebuild(const bpfvm_map *m)
 	}
 }
 
-static void hash_lock(const bpfvm_map *m)
+/* False if the thread's own interrupted code holds the lock. */
+static bool hash_lock(const bpfvm_map *m)
 {
-	if (spin_lock(&hash_state(m)->lock))
+	int rc = map_lock(&hash_state(m)->lock);
+	if (rc > 0)
 		hash_rebuild(m);
+	return rc >= 0;
 }
 
 static int hash_sys_lookup(bpfvm_map *m, const void *key, void *value, uint64_t flags, bpfvm_error *err)
@@ -334,10 +340,11 @@ static int hash_sys_lookup(bpfvm_map *m, const void *key, void *value, uint64_t 
 	(void)flags;
 	(void)err;
 	struct dev_hash_state *s = hash_state(m);
-	hash_lock(m);
+	if (!hash_lock(m))
+		return -EBUSY;
 	uint32_t i = hash_find(m, key_of(key), NULL);
 	uint64_t v = i == ARENA_NO_INDEX ? 0 : elem(m, i)->value;
-	spin_unlock(&s->lock);
+	map_unlock(&s->lock);
 	if (i == ARENA_NO_INDEX)
 		return -ENOENT;
 	devval_out(m, value, v);
@@ -367,7 +374,8 @@ static int hash_sys_update(bpfvm_map *m, const void *key, const void *value, uin
 	bpfvm_error why;
 	int bad_value = value_to_store(m, value, &v, &why), rc = 0;
 	struct dev_hash_state *s = hash_state(m);
-	hash_lock(m);
+	if (!hash_lock(m))
+		return -EBUSY;
 	uint32_t prev, i = hash_find(m, k, &prev);
 	if (i != ARENA_NO_INDEX && flags == BPFVM_NOEXIST)
 		rc = -EEXIST;
@@ -384,7 +392,7 @@ static int hash_sys_update(bpfvm_map *m, const void *key, const void *value, uin
 		*elem(m, i) = (struct dev_elem){ .value = v, .key = k, .next = *head, .live = 1 };
 		__atomic_store_n(head, i, __ATOMIC_RELEASE);
 	}
-	spin_unlock(&s->lock);
+	map_unlock(&s->lock);
 	if (rc == bad_value && rc < 0 && err)
 		*err = why;
 	return rc;
@@ -406,11 +414,12 @@ static int hash_sys_delete(bpfvm_map *m, const void *key, bpfvm_error *err)
 	(void)err;
 	struct dev_hash_state *s = hash_state(m);
 	uint32_t k = key_of(key), prev;
-	hash_lock(m);
+	if (!hash_lock(m))
+		return -EBUSY;
 	uint32_t i = hash_find(m, k, &prev);
 	if (i != ARENA_NO_INDEX)
 		hash_remove(m, k, i, prev);
-	spin_unlock(&s->lock);
+	map_unlock(&s->lock);
 	return i == ARENA_NO_INDEX ? -ENOENT : 0;
 }
 
@@ -429,7 +438,8 @@ static int hash_sys_get_next_key(bpfvm_map *m, const void *key, void *next_key, 
 {
 	(void)err;
 	struct dev_hash_state *s = hash_state(m);
-	hash_lock(m);
+	if (!hash_lock(m))
+		return -EBUSY;
 	uint32_t i = key ? hash_find(m, key_of(key), NULL) : ARENA_NO_INDEX, next;
 	if (i == ARENA_NO_INDEX)
 		next = hash_first_from(m, 0);
@@ -438,7 +448,7 @@ static int hash_sys_get_next_key(bpfvm_map *m, const void *key, void *next_key, 
 	else
 		next = hash_first_from(m, (key_of(key) & (m->n[0] - 1)) + 1);
 	uint32_t next_k = next == ARENA_NO_INDEX ? 0 : elem(m, next)->key;
-	spin_unlock(&s->lock);
+	map_unlock(&s->lock);
 	if (next == ARENA_NO_INDEX)
 		return -ENOENT;
 	memcpy(next_key, &next_k, 4);
@@ -448,9 +458,10 @@ static int hash_sys_get_next_key(bpfvm_map *m, const void *key, void *next_key, 
 static void *hash_lookup(bpfvm_map *m, const void *key)
 {
 	struct dev_hash_state *s = hash_state(m);
-	hash_lock(m);
+	if (!hash_lock(m))
+		return NULL;
 	uint32_t i = hash_find(m, key_of(key), NULL);
-	spin_unlock(&s->lock);
+	map_unlock(&s->lock);
 	return i == ARENA_NO_INDEX ? NULL : &elem(m, i)->value;
 }
 
@@ -494,7 +505,8 @@ uint32_t map_devmap_targets(bpfvm_map *m, uint32_t *ifindexes, uint32_t cap)
 		return n;
 	}
 	struct dev_hash_state *s = hash_state(m);
-	hash_lock(m);
+	if (!hash_lock(m))
+		return 0;
 	for (uint32_t b = 0; b < m->n[0]; b++) {
 		uint32_t i = buckets(m)[b];
 		for (uint32_t steps = 0; index_ok(i, m->max_entries) && steps < m->max_entries; steps++) {
@@ -503,7 +515,7 @@ uint32_t map_devmap_targets(bpfvm_map *m, uint32_t *ifindexes, uint32_t cap)
 			i = elem(m, i)->next;
 		}
 	}
-	spin_unlock(&s->lock);
+	map_unlock(&s->lock);
 	return n;
 }
 
@@ -524,7 +536,8 @@ static void array_forget(bpfvm_map *m, uint32_t ifindex)
 static void hash_forget(bpfvm_map *m, uint32_t ifindex)
 {
 	struct dev_hash_state *s = hash_state(m);
-	hash_lock(m);
+	if (!hash_lock(m))
+		return;
 	for (uint32_t b = 0; b < m->n[0]; b++) {
 		uint32_t i = buckets(m)[b], prev = ARENA_NO_INDEX;
 		for (uint32_t steps = 0; index_ok(i, m->max_entries) && steps < m->max_entries; steps++) {
@@ -536,7 +549,7 @@ static void hash_forget(bpfvm_map *m, uint32_t ifindex)
 			i = next;
 		}
 	}
-	spin_unlock(&s->lock);
+	map_unlock(&s->lock);
 }
 
 void map_devmap_forget_device(uint32_t ifindex)

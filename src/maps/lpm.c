@@ -26,12 +26,18 @@
  * walk from the root does not reach.  Every walk is bounded (depth by the
  * prefix length, the reclaim by the node count): a damaged arena (a link
  * out of range, a cycle) is an error naming the map, never a hang.
+ *
+ * Re-entrance: an operation of a program in a signal handler that
+ * interrupted its own thread inside one of the trie's finds the lock held
+ * by that thread (maps/map_lock.h) and fails with -EBUSY (a lookup: not
+ * found), as the kernel's do on its resilient lock; nothing on an
+ * operation's path calls malloc (a reclaim's marks are mmap()ed).
  */
-#include <stdlib.h>
-
 #include <sched.h>
+#include <sys/mman.h>
 
 #include "maps/map_internal.h"
+#include "maps/map_lock.h"
 
 #define LPM_DATA_SIZE_MAX 256u
 #define LPM_DATA_SIZE_MIN 1u
@@ -220,9 +226,12 @@ static uint32_t mark_trie(const bpfvm_map *m, uint8_t *mark, uint32_t *stack)
 static void reclaim_locked(const bpfvm_map *m)
 {
 	struct lpm_state *st = lpm_of(m);
-	uint8_t *mark = calloc(m->N_NODES, 1);
-	uint32_t *stack = calloc(m->N_NODES, sizeof *stack);
-	if (mark && stack) {
+	/* mmap(), not malloc: a program in a signal handler may get here */
+	size_t len = (size_t)m->N_NODES * (1 + sizeof(uint32_t));
+	uint8_t *scratch = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (scratch != MAP_FAILED) {
+		uint32_t *stack = (uint32_t *)(void *)scratch;
+		uint8_t *mark = scratch + (size_t)m->N_NODES * sizeof(uint32_t);
 		uint32_t real = mark_trie(m, mark, stack);
 		uint32_t bump = st->bump < m->N_NODES ? st->bump : m->N_NODES;
 		uint32_t free_head = 0;
@@ -237,16 +246,18 @@ static void reclaim_locked(const bpfvm_map *m)
 		st->bump = bump;
 		st->free_head = free_head;
 		st->n_entries = real < m->max_entries ? real : m->max_entries;
+		munmap(scratch, len);
 	}
-	free(stack);
-	free(mark);
 }
 
-/* Takes the trie lock; one taken over from a dead holder is repaired. */
-static void lpm_lock(const bpfvm_map *m)
+/* Takes the trie lock; one taken over from a dead holder is repaired.
+ * False if the thread's own interrupted code holds it (-EBUSY). */
+static bool lpm_lock(const bpfvm_map *m)
 {
-	if (__builtin_expect(spin_lock(&lpm_of(m)->lock), 0))
+	int rc = map_lock(&lpm_of(m)->lock);
+	if (__builtin_expect(rc > 0, 0))
 		reclaim_locked(m);
+	return rc >= 0;
 }
 
 /* ---- operations ------------------------------------------------------------- */
@@ -307,7 +318,8 @@ static long lpm_update(bpfvm_map *m, const void *key, const void *value, uint64_
 	struct lpm_state *st = lpm_of(m);
 	long rc = 0;
 	uint32_t free_link = 0, im_link = 0;
-	lpm_lock(m);
+	if (!lpm_lock(m))
+		return -EBUSY;
 	uint32_t new_link = node_alloc(m);
 	if (!new_link) {
 		rc = -ENOMEM;
@@ -401,7 +413,7 @@ out:
 	}
 	if (free_link)
 		node_free(m, free_link);
-	spin_unlock(&st->lock);
+	map_unlock(&st->lock);
 	return rc;
 }
 
@@ -415,7 +427,8 @@ static long lpm_delete(bpfvm_map *m, const void *key)
 		return -EINVAL;
 	struct lpm_state *st = lpm_of(m);
 	long rc = 0;
-	lpm_lock(m);
+	if (!lpm_lock(m))
+		return -EBUSY;
 	uint32_t *trim = &st->root, *trim2 = trim;
 	uint32_t parent = 0, link = 0, matchlen = 0, depth = 0;
 	for (; depth < depth_limit(m); depth++) {
@@ -459,7 +472,7 @@ static long lpm_delete(bpfvm_map *m, const void *key)
 	*trim = c0 ? c0 : c1;
 	node_free(m, link);
 out:
-	spin_unlock(&st->lock);
+	map_unlock(&st->lock);
 	return rc;
 }
 
@@ -470,7 +483,8 @@ static int lpm_get_next_key(bpfvm_map *m, const void *key, void *next_key, bpfvm
 	struct lpm_state *st = lpm_of(m);
 	uint32_t stack[LPM_DATA_SIZE_MAX * 8 + 1];
 	int rc = 0;
-	lpm_lock(m);
+	if (!lpm_lock(m))
+		return -EBUSY;
 	uint32_t search_root = link_ok(m, st->root) ? st->root : 0;
 	uint32_t next = 0;
 	if (!search_root) {
@@ -547,7 +561,7 @@ static int lpm_get_next_key(bpfvm_map *m, const void *key, void *next_key, bpfvm
 	memcpy(next_key, &out_plen, 4);
 	memcpy((uint8_t *)next_key + 4, node_at(m, next)->data, m->DATA_SIZE);
 out:
-	spin_unlock(&st->lock);
+	map_unlock(&st->lock);
 	return rc;
 }
 
@@ -556,11 +570,12 @@ static int lpm_sys_lookup(bpfvm_map *m, const void *key, void *value, uint64_t f
 	(void)flags;
 	struct lpm_state *st = lpm_of(m);
 	bool damaged;
-	lpm_lock(m);
+	if (!lpm_lock(m))
+		return -EBUSY;
 	uint32_t link = lpm_find(m, key, &damaged);
 	if (link)
 		arena_load(value, node_value(m, link), m->value_size);
-	spin_unlock(&st->lock);
+	map_unlock(&st->lock);
 	if (damaged)
 		return lpm_damaged(m, err);
 	return link ? 0 : -ENOENT;
@@ -570,9 +585,10 @@ static void *lpm_lookup(bpfvm_map *m, const void *key)
 {
 	struct lpm_state *st = lpm_of(m);
 	bool damaged;
-	lpm_lock(m);
+	if (!lpm_lock(m))
+		return NULL;
 	uint32_t link = lpm_find(m, key, &damaged);
-	spin_unlock(&st->lock);
+	map_unlock(&st->lock);
 	return link ? node_value(m, link) : NULL;
 }
 
@@ -607,9 +623,10 @@ static void lpm_holders(const bpfvm_map *m, map_holder_fn report, void *ctx)
 /* bpfvm_map_reclaim(), and an open that finds a user dead. */
 static void lpm_reclaim(bpfvm_map *m)
 {
-	lpm_lock(m);
+	if (!lpm_lock(m))
+		return;
 	reclaim_locked(m);
-	spin_unlock(&lpm_of(m)->lock);
+	map_unlock(&lpm_of(m)->lock);
 }
 
 /* ---- creation ------------------------------------------------------------- */

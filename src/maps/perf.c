@@ -10,18 +10,26 @@
  * that does, as perf does), and a reader like libbpf's perf_buffer.
  *
  * The rings are process-local memory (a perf event is a process-local
- * fd in the kernel too), so these maps cannot be pinned.  A read/write
- * lock per map keeps attach/detach from freeing a ring a producer is
- * writing; each ring's spin lock serialises its producers and reader.
- * Both locks are in process-local memory, so a process killed holding
- * one takes it with it: there is nothing for another process to take
- * over or report (the map has no holders or reclaim operation).
+ * fd in the kernel too), so these maps cannot be pinned.  Attach and
+ * detach never free a ring a producer or the reader may be using: each
+ * of those counts itself in while it looks a ring up and uses it (in
+ * one of two counters, by phase), and a swap that took a ring out flips
+ * the phase and waits for the old phase's count to drain, as SRCU does
+ * (no lock a producer waits on: a program in a signal handler may
+ * produce).  Each ring's spin lock serialises its producers and reader;
+ * a program in a signal handler that interrupted its own thread holding
+ * it (maps/map_lock.h) gets -EBUSY, as the kernel's output nested too
+ * deep.  The locks are in process-local memory, so a process killed
+ * holding one takes it with it: there is nothing for another process to
+ * take over or report (the map has no holders or reclaim operation).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 
 #include "maps/map_internal.h"
+#include "maps/map_lock.h"
 
 #define PERF_RECORD_LOST 2u
 #define PERF_RECORD_SAMPLE 9u
@@ -42,13 +50,40 @@ struct perf_ring {
 };
 
 struct perf_local {
-	pthread_rwlock_t rings_lock;
-	struct perf_ring **rings;
+	pthread_mutex_t swap_lock;    /* one attach or detach at a time */
+	uint32_t phase;               /* atomic: which of users[] new users count in */
+	uint32_t users[2];            /* atomic: producers and readers inside, by phase */
+	struct perf_ring **rings;     /* atomic entries */
 };
 
 static struct perf_local *local_of(const bpfvm_map *m)
 {
 	return m->local;
+}
+
+/* A producer's or the reader's section, in which the rings it loads stay
+ * allocated; returns what rings_leave() takes. */
+static unsigned rings_enter(struct perf_local *loc)
+{
+	unsigned phase = __atomic_load_n(&loc->phase, __ATOMIC_SEQ_CST) & 1;
+	__atomic_fetch_add(&loc->users[phase], 1, __ATOMIC_SEQ_CST);
+	return phase;
+}
+
+static void rings_leave(struct perf_local *loc, unsigned phase)
+{
+	__atomic_fetch_sub(&loc->users[phase], 1, __ATOMIC_RELEASE);
+}
+
+/* After a ring was swapped out (under swap_lock): returns once no section
+ * that may have loaded it is left.  One that counts itself into the old
+ * phase after the wait saw it empty loads the rings after the swap. */
+static void rings_wait_users(struct perf_local *loc)
+{
+	unsigned old = __atomic_load_n(&loc->phase, __ATOMIC_RELAXED) & 1;
+	__atomic_store_n(&loc->phase, old ^ 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&loc->users[old], __ATOMIC_SEQ_CST))
+		sched_yield();
 }
 
 static void ring_write(struct perf_ring *r, uint64_t pos, const void *src, size_t len)
@@ -88,18 +123,21 @@ long bpfvm_map_perf_event_output(bpfvm_map *map, uint64_t flags, const void *dat
 
 	struct perf_local *loc = local_of(map);
 	long rc = 0;
-	pthread_rwlock_rdlock(&loc->rings_lock);
-	struct perf_ring *r = loc->rings[index];
+	unsigned phase = rings_enter(loc);
+	struct perf_ring *r = __atomic_load_n(&loc->rings[index], __ATOMIC_SEQ_CST);
 	if (!r) {
 		rc = -ENOENT;
 		goto out;
 	}
-	spin_lock(&r->lock);
+	if (map_lock(&r->lock) < 0) {
+		rc = -EBUSY;
+		goto out;
+	}
 	uint64_t space = r->size - (r->head - r->tail);
 	uint64_t lost_size = r->lost ? sizeof(struct perf_event_header) + 16 : 0;
 	if (rec_size + lost_size > space) {
 		r->lost++;
-		spin_unlock(&r->lock);
+		map_unlock(&r->lock);
 		rc = -ENOSPC;
 		goto out;
 	}
@@ -120,9 +158,9 @@ long bpfvm_map_perf_event_output(bpfvm_map *map, uint64_t flags, const void *dat
 	ring_write(r, pos + sizeof h + 4, data, (size_t)size);
 	ring_write(r, pos + sizeof h + 4 + size, zeros, (size_t)(raw_size - size));
 	r->head += rec_size;
-	spin_unlock(&r->lock);
+	map_unlock(&r->lock);
 out:
-	pthread_rwlock_unlock(&loc->rings_lock);
+	rings_leave(loc, phase);
 	return rc;
 }
 
@@ -131,10 +169,11 @@ out:
 static int set_ring(bpfvm_map *map, uint32_t index, struct perf_ring *ring, bool *had)
 {
 	struct perf_local *loc = local_of(map);
-	pthread_rwlock_wrlock(&loc->rings_lock);
-	struct perf_ring *old = loc->rings[index];
-	loc->rings[index] = ring;
-	pthread_rwlock_unlock(&loc->rings_lock);
+	pthread_mutex_lock(&loc->swap_lock);
+	struct perf_ring *old = __atomic_exchange_n(&loc->rings[index], ring, __ATOMIC_SEQ_CST);
+	if (old)
+		rings_wait_users(loc);
+	pthread_mutex_unlock(&loc->swap_lock);
 	if (had)
 		*had = old != NULL;
 	if (old) {
@@ -178,7 +217,8 @@ int bpfvm_map_perf_detach(bpfvm_map *map, uint32_t index, bpfvm_error *err)
 static size_t take_record(struct perf_ring *r, uint8_t **buf, size_t *cap)
 {
 	size_t len = 0;
-	spin_lock(&r->lock);
+	if (map_lock(&r->lock) < 0)
+		return 0;   /* a signal handler consuming inside a producer of its thread */
 	if (r->head - r->tail >= sizeof(struct perf_event_header)) {
 		struct perf_event_header h;
 		ring_read(r, r->tail, &h, sizeof h);
@@ -190,7 +230,7 @@ static size_t take_record(struct perf_ring *r, uint8_t **buf, size_t *cap)
 			if (len > *cap) {
 				uint8_t *bigger = realloc(*buf, len);
 				if (!bigger) {
-					spin_unlock(&r->lock);
+					map_unlock(&r->lock);
 					return 0;
 				}
 				*buf = bigger;
@@ -200,7 +240,18 @@ static size_t take_record(struct perf_ring *r, uint8_t **buf, size_t *cap)
 			r->tail += len;
 		}
 	}
-	spin_unlock(&r->lock);
+	map_unlock(&r->lock);
+	return len;
+}
+
+/* The next record of ring i into buf, in a section of its own so that
+ * the callbacks run outside any (they may attach or detach). */
+static size_t take_record_at(struct perf_local *loc, uint32_t i, uint8_t **buf, size_t *cap)
+{
+	unsigned phase = rings_enter(loc);
+	struct perf_ring *r = __atomic_load_n(&loc->rings[i], __ATOMIC_SEQ_CST);
+	size_t len = r ? take_record(r, buf, cap) : 0;
+	rings_leave(loc, phase);
 	return len;
 }
 
@@ -213,13 +264,9 @@ int bpfvm_map_perf_consume(bpfvm_map *map, bpfvm_perf_sample_fn sample_cb, bpfvm
 	uint8_t *buf = NULL;
 	size_t cap = 0;
 	int count = 0;
-	pthread_rwlock_rdlock(&loc->rings_lock);
 	for (uint32_t i = 0; i < map->max_entries; i++) {
-		struct perf_ring *r = loc->rings[i];
-		if (!r)
-			continue;
 		size_t len;
-		while ((len = take_record(r, &buf, &cap)) > 0) {
+		while ((len = take_record_at(loc, i, &buf, &cap)) > 0) {
 			struct perf_event_header h;
 			memcpy(&h, buf, sizeof h);
 			if (h.type == PERF_RECORD_SAMPLE && len >= sizeof h + 4) {
@@ -236,7 +283,6 @@ int bpfvm_map_perf_consume(bpfvm_map *map, bpfvm_perf_sample_fn sample_cb, bpfvm
 			count++;
 		}
 	}
-	pthread_rwlock_unlock(&loc->rings_lock);
 	free(buf);
 	return count;
 }
@@ -294,7 +340,7 @@ static int perf_attach_local(bpfvm_map *m, bpfvm_error *err)
 		free(loc);
 		return map_error(err, -ENOMEM, "out of memory for %u perf rings", m->max_entries);
 	}
-	pthread_rwlock_init(&loc->rings_lock, NULL);
+	pthread_mutex_init(&loc->swap_lock, NULL);
 	m->local = loc;
 	return 0;
 }
@@ -310,7 +356,7 @@ static void perf_destroy(bpfvm_map *m)
 			free(loc->rings[i]);
 		}
 	}
-	pthread_rwlock_destroy(&loc->rings_lock);
+	pthread_mutex_destroy(&loc->swap_lock);
 	free(loc->rings);
 	free(loc);
 	m->local = NULL;

@@ -12,11 +12,15 @@
  * pop (an overwriting push moves both) is published by one store; the
  * value is written beforehand into the slot the ring keeps empty.  A
  * process killed at any instruction leaves the old state or the new, and
- * the lock it held is simply taken over: there is nothing to repair.  A
+ * the lock it held is simply taken over: there is nothing to repair.
+ * Re-entered on one thread (a program in a signal handler that
+ * interrupted a push or pop of the thread's own: maps/map_lock.h), push,
+ * pop and peek fail with -EBUSY as the kernel's do in NMI context.  A
  * damaged arena (an index out of range) is refused with an error naming
  * the map, never followed out of bounds.
  */
 #include "maps/map_internal.h"
+#include "maps/map_lock.h"
 
 #define KMALLOC_MAX_SIZE (4u << 20)
 
@@ -123,7 +127,8 @@ static long qs_push(bpfvm_map *m, const void *value, uint64_t flags)
 		return -EINVAL;
 	struct qs_state *qs = qs_of(m);
 	long rc = 0;
-	spin_lock(&qs->lock);
+	if (map_lock(&qs->lock) < 0)
+		return -EBUSY;
 	uint32_t size = qs->size;
 	struct qs_ends e = qs_load(qs);
 	if (!qs_sane(m, qs, e)) {
@@ -144,7 +149,7 @@ static long qs_push(bpfvm_map *m, const void *value, uint64_t flags)
 	e.head = qs_next(e.head, size);
 	qs_publish(qs, e);
 out:
-	spin_unlock(&qs->lock);
+	map_unlock(&qs->lock);
 	return rc;
 }
 
@@ -154,7 +159,8 @@ static long qs_get(bpfvm_map *m, void *value, bool delete)
 {
 	struct qs_state *qs = qs_of(m);
 	long rc = 0;
-	spin_lock(&qs->lock);
+	if (map_lock(&qs->lock) < 0)
+		return -EBUSY;
 	uint32_t size = qs->size;
 	struct qs_ends e = qs_load(qs);
 	if (!qs_sane(m, qs, e)) {
@@ -174,7 +180,7 @@ static long qs_get(bpfvm_map *m, void *value, bool delete)
 	}
 	if (rc == 0 && delete)
 		qs_publish(qs, e);
-	spin_unlock(&qs->lock);
+	map_unlock(&qs->lock);
 	return rc;
 }
 

@@ -33,6 +33,12 @@
  * on (a poll looks again every 2 ms while the head record is busy);
  * pending_pos then moves past it and reserves succeed again.  Positions out of order (a damaged
  * arena) are an error naming the map, never a long walk.
+ *
+ * Re-entrance: a program in a signal handler that interrupted its own
+ * thread inside a reserve finds the producer lock held by that thread
+ * (maps/map_lock.h) and gets no record (reserve NULL, output -EAGAIN), as
+ * the kernel's in_nmi() trylock; commits take no lock, and the ring of a
+ * record is looked up without one (below).  Only user space consumes.
  */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -44,6 +50,7 @@
 #include <unistd.h>
 
 #include "maps/map_internal.h"
+#include "maps/map_lock.h"
 
 #define RINGBUF_MAX_RECORD_SZ (UINT_MAX / 4)
 
@@ -102,66 +109,149 @@ static uint64_t rb_mask(const bpfvm_map *m)
 	return (uint64_t)m->max_entries - 1;
 }
 
-/* ---- this process's ring buffers, to find one from a record pointer ----- */
+/* ---- this process's ring buffers, to find one from a record pointer ----- *
+ *
+ * Submit and discard look a record's ring up here, also from a program in
+ * a signal handler that interrupted its thread anywhere, even inside the
+ * creation or freeing of a ring: so lookups take no lock.  Each slot has
+ * a sequence word, odd while a writer fills or clears it; a lookup skips
+ * a slot it finds odd (a ring being added or removed holds no record of
+ * the program's) and reads a slot again if its word moved meanwhile.
+ * Slots never move, so no lookup misses a ring that exists throughout
+ * it.  Writers (map creation and freeing) serialise on a mutex.  A full
+ * table is copied into one twice its size; the older ones stay (a lookup
+ * may be reading one: a removal clears its slot in each) until the last
+ * ring goes, when nothing may stay allocated behind a dlclose(). */
 
-static pthread_rwlock_t rings_lock = PTHREAD_RWLOCK_INITIALIZER;
-static bpfvm_map **rings;
-static size_t rings_len, rings_cap;
+struct ring_slot {
+	uint32_t seq;
+	bpfvm_map *map;
+	const uint8_t *data;
+	uint64_t size;
+};
+
+struct ring_table {
+	struct ring_table *older;
+	size_t cap;
+	size_t used;               /* atomic: slots [0, used) have been handed out */
+	struct ring_slot slot[];
+};
+
+static pthread_mutex_t rings_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct ring_table *rings;   /* atomic: the newest table */
+static size_t rings_live;
+
+/* Writes slot i of t (under rings_mutex): map (NULL: clear it). */
+static void ring_slot_set(struct ring_table *t, size_t i, bpfvm_map *m)
+{
+	struct ring_slot *sl = &t->slot[i];
+	uint32_t seq = __atomic_load_n(&sl->seq, __ATOMIC_RELAXED);
+	__atomic_store_n(&sl->seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	__atomic_store_n(&sl->map, m, __ATOMIC_RELAXED);
+	__atomic_store_n(&sl->data, m ? rb_data(m) : NULL, __ATOMIC_RELAXED);
+	__atomic_store_n(&sl->size, m ? (uint64_t)m->max_entries : 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&sl->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+/* A table with room for one more slot (under rings_mutex), or NULL. */
+static struct ring_table *rings_room(void)
+{
+	struct ring_table *t = rings;
+	if (t && t->used < t->cap)
+		return t;
+	size_t cap = t ? 2 * t->cap : 8;
+	struct ring_table *bigger = calloc(1, sizeof *bigger + cap * sizeof bigger->slot[0]);
+	if (!bigger)
+		return NULL;
+	bigger->cap = cap;
+	bigger->older = t;
+	for (size_t i = 0; t && i < t->used; i++)
+		bigger->slot[i] = (struct ring_slot){ .map = t->slot[i].map, .data = t->slot[i].data,
+		                                      .size = t->slot[i].size };
+	bigger->used = t ? t->used : 0;
+	__atomic_store_n(&rings, bigger, __ATOMIC_RELEASE);
+	return bigger;
+}
 
 static int rings_add(bpfvm_map *m)
 {
 	int rc = 0;
-	pthread_rwlock_wrlock(&rings_lock);
-	if (rings_len == rings_cap) {
-		size_t ncap = rings_cap ? rings_cap * 2 : 8;
-		bpfvm_map **bigger = realloc(rings, ncap * sizeof *bigger);
-		if (bigger) {
-			rings = bigger;
-			rings_cap = ncap;
-		} else {
-			rc = -ENOMEM;
-		}
+	pthread_mutex_lock(&rings_mutex);
+	struct ring_table *t = rings;
+	size_t i = 0;
+	while (t && i < t->used && t->slot[i].map)
+		i++;
+	if (!t || i == t->used)
+		t = rings_room();
+	if (t) {
+		ring_slot_set(t, i, m);
+		if (i == t->used)
+			__atomic_store_n(&t->used, i + 1, __ATOMIC_RELEASE);
+		rings_live++;
+	} else {
+		rc = -ENOMEM;
 	}
-	if (rc == 0)
-		rings[rings_len++] = m;
-	pthread_rwlock_unlock(&rings_lock);
+	pthread_mutex_unlock(&rings_mutex);
 	return rc;
 }
 
 static void rings_remove(bpfvm_map *m)
 {
-	pthread_rwlock_wrlock(&rings_lock);
-	for (size_t i = 0; i < rings_len; i++) {
-		if (rings[i] == m) {
-			rings[i] = rings[--rings_len];
-			break;
+	pthread_mutex_lock(&rings_mutex);
+	bool found = false;
+	for (struct ring_table *t = rings; t; t = t->older)
+		for (size_t i = 0; i < t->used; i++)
+			if (t->slot[i].map == m) {
+				ring_slot_set(t, i, NULL);
+				found = true;
+			}
+	if (found && --rings_live == 0) {
+		struct ring_table *t = rings;
+		__atomic_store_n(&rings, NULL, __ATOMIC_RELEASE);
+		while (t) {
+			struct ring_table *older = t->older;
+			free(t);
+			t = older;
 		}
 	}
-	if (rings_len == 0) {
-		/* nothing may stay allocated behind a dlclose() of the library */
-		free(rings);
-		rings = NULL;
-		rings_cap = 0;
+	pthread_mutex_unlock(&rings_mutex);
+}
+
+/* Whether slot sl holds a ring whose data (either view) holds hdr: that
+ * ring, else NULL. */
+static bpfvm_map *ring_slot_match(struct ring_slot *sl, const uint8_t *hdr)
+{
+	for (;;) {
+		uint32_t seq = __atomic_load_n(&sl->seq, __ATOMIC_ACQUIRE);
+		if (seq & 1)
+			return NULL;
+		bpfvm_map *m = __atomic_load_n(&sl->map, __ATOMIC_RELAXED);
+		const uint8_t *data = __atomic_load_n(&sl->data, __ATOMIC_RELAXED);
+		uint64_t size = __atomic_load_n(&sl->size, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&sl->seq, __ATOMIC_RELAXED) != seq)
+			continue;
+		return m && hdr >= data && hdr < data + 2 * size ? m : NULL;
 	}
-	pthread_rwlock_unlock(&rings_lock);
 }
 
 /* The ring whose data (either view) holds `hdr`, with its header's
  * offset from the data start; NULL if none does. */
 static bpfvm_map *ring_of(const uint8_t *hdr, uint64_t *rec_pos)
 {
-	bpfvm_map *found = NULL;
-	pthread_rwlock_rdlock(&rings_lock);
-	for (size_t i = 0; i < rings_len && !found; i++) {
-		const uint8_t *data = rb_data(rings[i]);
-		uint64_t size = rings[i]->max_entries;
-		if (hdr >= data && hdr < data + 2 * size && ((uintptr_t)hdr & 7) == 0) {
-			found = rings[i];
-			*rec_pos = (uint64_t)(hdr - data) & rb_mask(found);
+	if ((uintptr_t)hdr & 7)
+		return NULL;
+	struct ring_table *t = __atomic_load_n(&rings, __ATOMIC_ACQUIRE);
+	size_t used = t ? __atomic_load_n(&t->used, __ATOMIC_ACQUIRE) : 0;
+	for (size_t i = 0; i < used; i++) {
+		bpfvm_map *m = ring_slot_match(&t->slot[i], hdr);
+		if (m) {
+			*rec_pos = (uint64_t)(hdr - rb_data(m)) & rb_mask(m);
+			return m;
 		}
 	}
-	pthread_rwlock_unlock(&rings_lock);
-	return found;
+	return NULL;
 }
 
 /* ---- wakeups ---------------------------------------------------------------- */
@@ -189,13 +279,14 @@ static inline __attribute__((always_inline)) void *rb_reserve(bpfvm_map *m, uint
 	struct rb_producer_page *pp = producer(m);
 	uint64_t cons_pos = __atomic_load_n(consumer_pos(m), __ATOMIC_ACQUIRE);
 	struct rb_state *st = rb_state(m);
-	spin_lock(&st->producer_lock);
+	if (map_lock(&st->producer_lock) < 0)
+		return NULL;   /* re-entered: the kernel's in_nmi() trylock fails too */
 	uint64_t pend_pos = pp->pending_pos;
 	uint64_t prod_pos = pp->producer_pos;
 	uint64_t new_prod_pos = prod_pos + len;
 	if (__builtin_expect(prod_pos - pend_pos > mask + 1 || ((pend_pos | prod_pos) & 7), 0)) {
 		/* A damaged arena: the walk below would have no bound. */
-		spin_unlock(&st->producer_lock);
+		map_unlock(&st->producer_lock);
 		return NULL;
 	}
 	/* Move pending_pos past records committed since. */
@@ -212,14 +303,14 @@ static inline __attribute__((always_inline)) void *rb_reserve(bpfvm_map *m, uint
 	/* Neither the consumer's nor the oldest uncommitted record's position
 	 * may be lapped. */
 	if (new_prod_pos - cons_pos > mask || new_prod_pos - pend_pos > mask) {
-		spin_unlock(&st->producer_lock);
+		map_unlock(&st->producer_lock);
 		return NULL;
 	}
 	struct rb_hdr *h = (struct rb_hdr *)(void *)(rb_data(m) + (prod_pos & mask));
 	__atomic_store_n(&h->len, (uint32_t)size | BPFVM_RINGBUF_BUSY_BIT, __ATOMIC_RELAXED);
 	__atomic_store_n(&h->owner, owner_self(), __ATOMIC_RELAXED);
 	__atomic_store_n(&pp->producer_pos, new_prod_pos, __ATOMIC_RELEASE);
-	spin_unlock(&st->producer_lock);
+	map_unlock(&st->producer_lock);
 	return (uint8_t *)h + BPFVM_RINGBUF_HDR_SZ;
 }
 

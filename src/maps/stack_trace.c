@@ -19,10 +19,17 @@
  * hash; a bucket written in place (a replacement) is named in `writing`
  * first, so a process killed mid-write leaves a marked bucket, which the
  * process taking the lock over clears, recounting the buckets in use.
+ *
+ * Re-entrance: bpf_get_stackid of a program in a signal handler that
+ * interrupted its own thread inside an operation of this map finds the
+ * lock held by that thread (maps/map_lock.h) and fails with -EBUSY (the
+ * kernel's needs no lock there: its buckets are swapped in with xchg);
+ * it never waits on its own thread.
  */
 #include <linux/bpf.h>
 
 #include "maps/map_internal.h"
+#include "maps/map_lock.h"
 
 #define STACK_MAX_DEPTH 127u            /* the kernel's sysctl_perf_event_max_stack default */
 #define BUILD_ID_RECORD 32u             /* struct bpf_stack_build_id */
@@ -145,15 +152,19 @@ static void st_repair(bpfvm_map *m)
 	__atomic_store_n(&st->count, count, __ATOMIC_RELAXED);
 }
 
-static void st_lock(bpfvm_map *m)
+/* Takes the lock, repairing what a dead holder left; false if the
+ * thread's own interrupted code holds it (-EBUSY). */
+static bool st_lock(bpfvm_map *m)
 {
-	if (spin_lock(&st_of(m)->lock))
+	int rc = map_lock(&st_of(m)->lock);
+	if (rc > 0)
 		st_repair(m);
+	return rc >= 0;
 }
 
 static void st_unlock(bpfvm_map *m)
 {
-	spin_unlock(&st_of(m)->lock);
+	map_unlock(&st_of(m)->lock);
 }
 
 /* Writes nr frames and their hash into bucket id, under the lock; the
@@ -188,7 +199,8 @@ long map_stack_trace_get_id(bpfvm_map *m, uint32_t hash, const void *frames, uin
 	struct st_bucket *b = st_bucket(m, id);
 	size_t len = (size_t)nr * map_stack_trace_elem_size(m);
 	long rc = id;
-	st_lock(m);
+	if (!st_lock(m))
+		return -EBUSY;
 	uint32_t old_nr = st_nr(b);
 	bool hash_matches = old_nr && __atomic_load_n(&b->hash, __ATOMIC_RELAXED) == hash;
 	bool full = __atomic_load_n(&st->count, __ATOMIC_RELAXED) >= m->max_entries;
@@ -224,7 +236,8 @@ static int st_extract(bpfvm_map *m, const void *key, void *value, bool delete, b
 	struct st_state *st = st_of(m);
 	struct st_bucket *b = st_bucket(m, id);
 	int rc = 0;
-	st_lock(m);
+	if (!st_lock(m))
+		return -EBUSY;
 	uint32_t nr = st_nr(b);
 	if (nr > st_max_depth(m)) {
 		rc = map_error(err, -EINVAL, "stack_trace map '%s': damaged bucket %u (%u frames)", m->name, id, nr);
@@ -271,7 +284,8 @@ static int st_sys_delete(bpfvm_map *m, const void *key, bpfvm_error *err)
 	struct st_state *st = st_of(m);
 	struct st_bucket *b = st_bucket(m, id);
 	int rc = -ENOENT;
-	st_lock(m);
+	if (!st_lock(m))
+		return -EBUSY;
 	if (st_nr(b)) {
 		__atomic_store_n(&b->nr, 0u, __ATOMIC_RELEASE);
 		__atomic_store_n(&st->count, st->count - 1, __ATOMIC_RELAXED);
@@ -310,10 +324,8 @@ static void st_holders(const bpfvm_map *m, map_holder_fn report, void *ctx)
 static void st_reclaim(bpfvm_map *m)
 {
 	uint32_t t = spin_holder(&st_of(m)->lock);
-	if (t && !owner_alive(t)) {
-		st_lock(m);
+	if (t && !owner_alive(t) && st_lock(m))
 		st_unlock(m);
-	}
 }
 
 const struct map_ops map_stack_trace_ops = {
