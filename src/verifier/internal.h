@@ -122,6 +122,11 @@ struct explored {
 	 * call sites and pc never change) */
 	uint32_t visit;
 	struct miss_copy miss_copy;
+	/* where it failed the time before (states.c), and what it holds
+	 * there: the states met at a loop's head often fail at one of two
+	 * places in turn */
+	uint8_t miss2_frame, miss2_at;
+	struct miss_copy miss2_copy;
 	struct explored *all_next; /* every record, for freeing */
 	struct explored *parent;  /* the checkpoint before it on its path */
 	struct hist hist;         /* the path from the parent checkpoint to here */

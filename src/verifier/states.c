@@ -501,12 +501,18 @@ static bool fails_where_last(const struct verifier_env *env, uint32_t pc, const 
 	return s < of->slots && !slot_covered(&of->stack[s], s < cf->slots ? &cf->stack[s] : NULL, &m, mode);
 }
 
-/* Notes where old failed to cover a state, and what old holds there. */
+/* Notes where old failed to cover a state, and what old holds there;
+ * where it failed before becomes the second place checked. */
 static void note_miss(struct explored *e, uint32_t fi, uint32_t what)
 {
 	const struct vframe *of = e->st->frames[fi];
 	struct miss_copy *c = &e->miss_copy;
 	const struct vreg *r = what < MISS_SLOT0 ? &of->regs[what] : &of->stack[what - MISS_SLOT0].spilled;
+	if (e->miss_at != MISS_NONE) {
+		e->miss2_frame = e->miss_frame;
+		e->miss2_at = e->miss_at;
+		e->miss2_copy = *c;
+	}
 	e->miss_frame = (uint8_t)fi;
 	e->miss_at = (uint8_t)what;
 	memset(c, 0, sizeof *c);
@@ -579,13 +585,12 @@ static enum copy_result copied_slot_fails(const struct miss_copy *c, const struc
 	return ospill ? copied_reg_fails(c, &cs->spilled, mode) : COPY_NOT_SURE;
 }
 
-/* fails_where_last() on the copy of what e's state holds at miss_at,
- * without reading the state: a quick no. */
-static inline enum copy_result copy_compare(const struct verifier_env *env, uint32_t pc, const struct explored *e,
-                                     const struct vstate *cur, enum cover mode)
+/* fails_where_last() on c, the copy of what a kept state holds at
+ * register or slot `what` of frame fi, without reading the state. */
+static inline enum copy_result copy_compare_at(const struct verifier_env *env, uint32_t pc, uint32_t fi,
+                                               uint32_t what, const struct miss_copy *c, const struct vstate *cur,
+                                               enum cover mode)
 {
-	const struct miss_copy *c = &e->miss_copy;
-	uint32_t fi = e->miss_frame, what = e->miss_at;
 	if (what == MISS_NONE)
 		return COPY_NOT_SURE;
 	if (c->curframe != cur->curframe)
@@ -602,6 +607,20 @@ static inline enum copy_result copy_compare(const struct verifier_env *env, uint
 	}
 	uint32_t s = what - MISS_SLOT0;
 	return copied_slot_fails(c, s < cf->slots ? &cf->stack[s] : NULL, mode);
+}
+
+/* The quick no on the copies of what e's state holds where it failed
+ * last and the time before (each a sure failure or not alone: the
+ * surer answer of the two). */
+static inline enum copy_result copy_compare(const struct verifier_env *env, uint32_t pc, const struct explored *e,
+                                            const struct vstate *cur, enum cover mode)
+{
+	_Static_assert(COPY_NOT_SURE < COPY_OUT_OF_RANGE && COPY_OUT_OF_RANGE < COPY_FAILS, "surer is greater");
+	enum copy_result r = copy_compare_at(env, pc, e->miss_frame, e->miss_at, &e->miss_copy, cur, mode);
+	if (r == COPY_FAILS)
+		return r;
+	enum copy_result r2 = copy_compare_at(env, pc, e->miss2_frame, e->miss2_at, &e->miss2_copy, cur, mode);
+	return r2 > r ? r2 : r;
 }
 
 static bool copy_fails(enum copy_result r, enum cover mode)
@@ -913,6 +932,7 @@ static int store_state(struct verifier_env *env, uint32_t pc, const struct vstat
 	n->st = packed;
 	n->pc = pc;
 	n->miss_at = MISS_NONE;
+	n->miss2_at = MISS_NONE;
 	n->callsites_hash = callsites_hash(st);
 	n->hist = env->hist;
 	memset(&env->hist, 0, sizeof env->hist);
@@ -978,8 +998,9 @@ static void clean_live_states(struct verifier_env *env, uint32_t pc, const struc
 		}
 		e->cleaned = true;
 		tc->left--;
-		/* the copy of where it last failed is of the state before */
+		/* the copies of where it failed are of the state before */
 		e->miss_at = MISS_NONE;
+		e->miss2_at = MISS_NONE;
 	}
 	tc->all_held = held == tc->left;
 	tc->held_added = tc->added;
