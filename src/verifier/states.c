@@ -551,8 +551,8 @@ static inline enum copy_result copied_reg_fails(const struct miss_copy *c, const
 	/* the four tests at once, not one branch each: which one fails
 	 * differs from state to state */
 	if (mode == EXACT)
-		return (cur->v.umin != c->umin) | (cur->v.umax != c->umax) | (cur->v.smin != c->smin) |
-		       (cur->v.smax != c->smax) ? COPY_FAILS : COPY_NOT_SURE;
+		return ((cur->v.umin != c->umin) | (cur->v.umax != c->umax) | (cur->v.smin != c->smin) |
+		        (cur->v.smax != c->smax)) ? COPY_FAILS : COPY_NOT_SURE;
 	if ((cur->v.umin < c->umin) | (cur->v.umax > c->umax) | (cur->v.smin < c->smin) | (cur->v.smax > c->smax))
 		return c->precise ? COPY_FAILS : COPY_OUT_OF_RANGE;
 	return COPY_NOT_SURE;
