@@ -13,7 +13,12 @@
  *   whole command    from starting bpfvm trace to its "ready" line
  *   agent loaded     attach_ms of the second attach (no dlopen)
  *
- *     bpfvm-attach-bench [--quick] [BPFVM TRACE_OBJ TARGET]
+ * Then a syscall program: `bpfvm trace syscount.bpf.o -j --stats --
+ * examples_target getppid 10` (the agent preloaded), whose attach_ms is
+ * mostly the sweep of every syscall site before dispatch goes off (the
+ * mode line must say "dispatch off"), and the same with --dispatch-on.
+ *
+ *     bpfvm-attach-bench [--quick] [BPFVM TRACE_OBJ TARGET [SYSCALL_OBJ SYSCALL_TARGET]]
  *
  * The paths default to the build's (compiled in).  Exits 77 where this
  * process may not ptrace its children.
@@ -103,6 +108,37 @@ static bool round_once(const char *const paths[3], double ms[3])
 	return ok && rc == 0;
 }
 
+/* One `bpfvm trace SYSCALL_OBJ -- SYSCALL_TARGET getppid 10`: its
+ * attach_ms; false unless it ends in the mode asked for. */
+static bool syscall_once(const char *bpfvm, const char *obj, const char *target, bool dispatch_on, double *attach_ms)
+{
+	char line[2048];
+	char *argv[] = { (char *)bpfvm, "trace", (char *)obj, "-j", "--stats", "--", (char *)target, "getppid", "10",
+		         NULL, NULL };
+	if (dispatch_on) {   /* before the "--" */
+		memmove(argv + 6, argv + 5, 5 * sizeof argv[0]);
+		argv[5] = "--dispatch-on";
+	}
+	struct bench_child t;
+	if (!bench_spawn(argv, false, &t))
+		return false;
+	bool ready = false, mode_ok = false;
+	while (bench_read_line(&t, line, sizeof line)) {
+		const char *ms = strstr(line, "\"attach_ms\":");
+		if (strstr(line, "\"type\":\"ready\"") && ms) {
+			*attach_ms = atof(ms + strlen("\"attach_ms\":"));
+			ready = true;
+		}
+		if (strstr(line, "\"type\":\"stats\""))
+			mode_ok = strstr(line, dispatch_on ? "\"mode\":\"dispatch on" : "\"mode\":\"dispatch off") != NULL;
+	}
+	int rc = bench_reap(&t);
+	if (!ready || !mode_ok || rc != 0)
+		fprintf(stderr, "bpfvm trace %s -- %s: %s (exit %d)\n", obj, target,
+		        !ready ? "no ready line" : !mode_ok ? "not in the mode asked for" : "failed", rc);
+	return ready && mode_ok && rc == 0;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -123,10 +159,13 @@ int main(int argc, char **argv)
 	bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
 	int first = 1 + quick, rounds = quick ? 2 : 10;
 	const char *paths[3] = { BENCH_BPFVM, BENCH_TRACE_OBJ, BENCH_TRACE_TARGET };
-	if (argc - first == 3)
+	const char *syscall_paths[2] = { BENCH_SYSCALL_OBJ, BENCH_SYSCALL_TARGET };
+	if (argc - first == 3 || argc - first == 5)
 		paths[0] = argv[first], paths[1] = argv[first + 1], paths[2] = argv[first + 2];
-	else if (argc != first) {
-		fprintf(stderr, "usage: bpfvm-attach-bench [--quick] [BPFVM TRACE_OBJ TARGET]\n");
+	if (argc - first == 5)
+		syscall_paths[0] = argv[first + 3], syscall_paths[1] = argv[first + 4];
+	else if (argc != first && argc - first != 3) {
+		fprintf(stderr, "usage: bpfvm-attach-bench [--quick] [BPFVM TRACE_OBJ TARGET [SYSCALL_OBJ SYSCALL_TARGET]]\n");
 		return 2;
 	}
 	struct bench_child probe;
@@ -150,5 +189,13 @@ int main(int argc, char **argv)
 	print_figure("from injection (bpfvm trace's attach_ms)", fig[0], rounds);
 	print_figure("whole command, start to ready", fig[1], rounds);
 	print_figure("again, agent already loaded (attach_ms)", fig[2], rounds);
+	double sys[2][MAX_ROUNDS];
+	for (int r = 0; r < rounds; r++)
+		for (int on = 0; on < 2; on++)
+			if (!syscall_once(paths[0], syscall_paths[0], syscall_paths[1], on, &sys[on][r]))
+				return 1;
+	printf("bpfvm trace syscount.bpf.o -- examples_target (agent preloaded), %d rounds:\n", rounds);
+	print_figure("a syscall program, dispatch off (attach_ms)", sys[0], rounds);
+	print_figure("the same, --dispatch-on (attach_ms)", sys[1], rounds);
 	return 0;
 }

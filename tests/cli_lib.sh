@@ -1,6 +1,7 @@
 # cli_lib.sh - what the command-line tests (tests/cli_*.sh) share, sourced
 # by each: a scratch directory ($tmp, removed at exit), pass/fail counts,
-# expect and check, and the closing summary.
+# expect and check, a target served commands and traced by --pid, and the
+# closing summary.
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpfvm-cli-XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 fails=0 passes=0
@@ -14,6 +15,39 @@ wait_for() {
 		sleep 0.1
 	done
 	return 1
+}
+# serve OUT CMD...: CMD, a target reading commands from its stdin, run in
+# the background on a fifo this shell holds as descriptor 7 (`echo go 5
+# >&7` sends one), its output in OUT, its pid in $served_pid; true once it
+# printed "ready".  serve_end: "quit" sent, 7 closed; the target's status
+serve() {
+	local out=$1 fifo
+	shift
+	fifo=$(mktemp -u "$tmp/fifo-XXXXXX")
+	mkfifo "$fifo" || return 1
+	"$@" <"$fifo" >"$out" 2>&1 &
+	served_pid=$!
+	exec 7>"$fifo"
+	wait_for "$out" '^ready'
+}
+serve_end() {
+	echo quit >&7
+	exec 7>&-
+	wait "$served_pid"
+}
+# trace_attach OUT ARGS...: `$bpfvm trace ARGS` (with -j and --pid) in the
+# background, its output in OUT, its pid in $tracer_pid; true once it is
+# attached.  trace_detach: SIGINT to it; its status
+trace_attach() {
+	local out=$1
+	shift
+	"$bpfvm" trace "$@" >"$out" 2>&1 &
+	tracer_pid=$!
+	wait_for "$out" '"type":"ready"'
+}
+trace_detach() {
+	kill -INT "$tracer_pid"
+	wait "$tracer_pid"
 }
 # skip_in_sanitized_build BUILD [WHICH]: a test of traced targets skips
 # (exit 77) in the sanitizer build, where the agent it loads into them is

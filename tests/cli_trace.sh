@@ -89,25 +89,17 @@ expect 1 'cannot load the agent' "$bpfvm" trace "$counts" --pid 999999999
 expect 0 '^perf samples pid [0-9]+ cpu [0-9]+: 12 bytes: 00 00' "$bpfvm" trace "$dir/trace_perf.bpf.o" -- "$target" run 1
 
 # a running process: attach, count, detach on SIGINT, bytes restored
-fifo=$tmp/in
-mkfifo "$fifo"
-"$target" serve <"$fifo" >"$tmp/target.out" 2>&1 &
-target_pid=$!
-exec 7>"$fifo"
-check "target ready" wait_for "$tmp/target.out" '^ready'
+check "target ready" serve "$tmp/target.out" "$target" serve
+target_pid=$served_pid
 echo bytes >&7
 check "bytes before" wait_for "$tmp/target.out" '^bytes'
-"$bpfvm" trace "$counts" -j --dump-maps --pid "$target_pid" >"$tmp/pid.out" 2>&1 &
-trace_pid=$!
-check "attached to the running target" wait_for "$tmp/pid.out" '"type":"ready"'
+check "attached to the running target" trace_attach "$tmp/pid.out" "$counts" -j --dump-maps --pid "$target_pid"
 echo bytes >&7
 echo "go 500" >&7
 check "calls done" wait_for "$tmp/target.out" '^done'
 echo "tgo 100" >&7
 check "threaded calls done" wait_for "$tmp/target.out" '^done' 2
-kill -INT "$trace_pid"
-wait "$trace_pid"
-check "trace --pid exits 0 on SIGINT" [ $? = 0 ]
+check "trace --pid exits 0 on SIGINT" trace_detach
 # 500 calls, then 4 threads x 100: sum(i<500) + 4 sum(i<100) = 124750 + 19800
 expect_slots "$tmp/pid.out" 900 900 144550 722750 900 900 900 900 900 900
 echo bytes >&7
@@ -138,10 +130,7 @@ check "bytes read after the tracer died" wait_for "$tmp/target.out" '^bytes' 5
 mapfile -t bytes < <(grep '^bytes' "$tmp/target.out")
 check "patched while the tracer lived" [ "${bytes[0]}" != "${bytes[3]}" ]
 check "restored once the tracer was killed" [ "${bytes[0]}" = "${bytes[4]}" ]
-echo quit >&7
-exec 7>&-
-wait "$target_pid"
-check "the target exits cleanly" [ $? = 0 ]
+check "the target exits cleanly" serve_end
 
 # two running processes at once: one set of maps counts both
 for k in 1 2; do

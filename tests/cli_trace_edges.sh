@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# cli_trace_edges.sh - `bpfvm trace` where it used to break: a program that
-# re-enters its own probe (a malloc probe whose map update allocates) is
-# skipped as a recursion miss, counted and reported, and the target runs
-# to its end; --stats reports each program's runs, misses and the path
-# serving its probe; a usdt/PATH:PROVIDER:NAME program reads the
+# cli_trace_edges.sh - `bpfvm trace` where it used to break: a malloc
+# probe's map update allocates nothing, so never re-enters it; a program
+# that does re-enter its own probe (a getpid probe asking for its pid) is
+# skipped there as a recursion miss, exactly once a run, counted and
+# reported, and the target runs to its end (a syscall hook's own syscalls
+# are no events at all); --stats reports each
+# program's runs, misses and the path serving its probe; a usdt/PATH:PROVIDER:NAME program reads the
 # arguments the target passed at every hit (libbpf's bpf_usdt_arg);
 # perf event array samples, which each agent forwards from its own
 # rings, arrive once each (a forked child's too, ended by _exit) and the
@@ -34,74 +36,43 @@ check "malloc: runs ($runs) at least the target's calls" [ "${runs:-0}" -ge 1000
 check "malloc: every entry ($tramp) a run or a miss" [ "${tramp:-x}" = "$((${runs:-0} + ${misses:-0}))" ]
 check "malloc: served by the trampoline" grep -q '"path":"trampoline"' <<<"$stats"
 # the same in a running process the agent is injected into (dlopen)
-mkfifo "$tmp/in"
-"$target" serve <"$tmp/in" >"$tmp/serve.out" 2>&1 &
-serve_pid=$!
-exec 7>"$tmp/in"
-check "serve: ready" wait_for "$tmp/serve.out" '^ready'
-"$bpfvm" trace "$dir/trace_malloc.bpf.o" -j --dump-maps --stats --pid "$serve_pid" >"$tmp/pid.out" 2>&1 &
-trace_pid=$!
-check "--pid malloc: attached" wait_for "$tmp/pid.out" '"type":"ready"'
+check "serve: ready" serve "$tmp/serve.out" "$target" serve
+check "--pid malloc: attached" trace_attach "$tmp/pid.out" "$dir/trace_malloc.bpf.o" -j --dump-maps --stats --pid "$served_pid"
 echo "mgo 500" >&7
 check "--pid malloc: the target's mallocs done" wait_for "$tmp/serve.out" '^mallocs 500$'
-kill -INT "$trace_pid"
-wait "$trace_pid"
-check "--pid malloc: trace exits 0" [ $? = 0 ]
+check "--pid malloc: trace exits 0" trace_detach
 check "--pid malloc: 500 calls of 16 bytes" grep -q '"map":"sizes","key":16,"value":500}' "$tmp/pid.out"
 check "--pid malloc: stats" grep -q '"type":"stats".*"prog":"malloc_enter"' "$tmp/pid.out"
-echo quit >&7
-exec 7>&-
-wait "$serve_pid"
-check "--pid malloc: the target lives on and exits 0" [ $? = 0 ]
+check "--pid malloc: the target lives on and exits 0" serve_end
 
 # USDT sites (the int3 path, a signal handler) in a running process's
 # main thread: its block was made when the agent was injected, so no hit
 # is a miss
-mkfifo "$tmp/in2"
-"$target" serve <"$tmp/in2" >"$tmp/serve2.out" 2>&1 &
-serve_pid=$!
-exec 7>"$tmp/in2"
-check "serve: ready" wait_for "$tmp/serve2.out" '^ready'
-"$bpfvm" trace "$dir/trace_usdt.bpf.o" -j --dump-maps --stats --pid "$serve_pid" >"$tmp/pid_usdt.out" 2>&1 &
-trace_pid=$!
-check "--pid usdt: attached" wait_for "$tmp/pid_usdt.out" '"type":"ready"'
+check "serve: ready" serve "$tmp/serve2.out" "$target" serve
+check "--pid usdt: attached" trace_attach "$tmp/pid_usdt.out" "$dir/trace_usdt.bpf.o" -j --dump-maps --stats --pid "$served_pid"
 echo "ugo 6" >&7
 check "--pid usdt: the target's hits done" wait_for "$tmp/serve2.out" '^step 5 -15 35$'
-kill -INT "$trace_pid"
-wait "$trace_pid"
+trace_detach
 check "--pid usdt: 6 runs, no miss" grep -q '"type":"stats".*"prog":"step".*"recursion_misses":0,"runs":6,' "$tmp/pid_usdt.out"
 check "--pid usdt: the last hit's arguments" grep -q '"map":"steps","key":5,"value":{"a":-15,"b":35,' "$tmp/pid_usdt.out"
-echo quit >&7
-exec 7>&-
-wait "$serve_pid"
-check "--pid usdt: the target exits 0" [ $? = 0 ]
+check "--pid usdt: the target exits 0" serve_end
 
 # syscalls of a thread that ran before the agent was injected: its
 # state is a thread block taken without malloc, in the SIGSYS handler
 # too, so its events on that path (a raw syscall no tracer can rewrite)
 # run as those of a rewritten site (getppid()'s) do: no miss
-mkfifo "$tmp/in3"
-"$target" serve <"$tmp/in3" >"$tmp/serve3.out" 2>&1 &
-serve_pid=$!
-exec 7>"$tmp/in3"
-check "serve: ready" wait_for "$tmp/serve3.out" '^ready'
-"$bpfvm" trace "$dir/trace_counts.bpf.o" --prog tp_enter -j --stats --pid "$serve_pid" >"$tmp/pid_sys.out" 2>&1 &
-trace_pid=$!
-check "--pid syscalls: attached" wait_for "$tmp/pid_sys.out" '"type":"ready"'
+check "serve: ready" serve "$tmp/serve3.out" "$target" serve
+check "--pid syscalls: attached" \
+	trace_attach "$tmp/pid_sys.out" "$dir/trace_counts.bpf.o" --prog tp_enter -j --stats --pid "$served_pid"
 echo "xgo 200" >&7
 check "--pid syscalls: the worker's calls done" wait_for "$tmp/serve3.out" '^xdone$'
-kill -INT "$trace_pid"
-wait "$trace_pid"
-check "--pid syscalls: trace exits 0" [ $? = 0 ]
+check "--pid syscalls: trace exits 0" trace_detach
 stats=$(grep '"type":"stats".*"prog":"tp_enter"' "$tmp/pid_sys.out")
 misses=$(sed -n 's/.*"recursion_misses":\([0-9]*\).*/\1/p' <<<"$stats")
 runs=$(sed -n 's/.*"runs":\([0-9]*\).*/\1/p' <<<"$stats")
 check "--pid syscalls: the SIGSYS path's calls are no misses ($misses)" [ "${misses:-x}" = 0 ]
 check "--pid syscalls: every call a run ($runs)" [ "${runs:-0}" = 400 ]
-echo quit >&7
-exec 7>&-
-wait "$serve_pid"
-check "--pid syscalls: the target exits 0" [ $? = 0 ]
+check "--pid syscalls: the target exits 0" serve_end
 
 # text: runs and misses with --stats (a malloc probe's map update no
 # longer re-enters it, so there is no miss to report without --stats)
@@ -110,6 +81,41 @@ expect 0 'malloc_enter: .*: runs [0-9]+, recursion_misses 0; entries: [0-9]+ by 
 # --stats on a syscall hook: the interceptor's paths, no misses
 expect 0 'tp_enter: tracepoint/syscalls/sys_enter_getppid \(syscall\): runs 5, recursion_misses 0; the process.s syscalls' \
 	"$bpfvm" trace "$dir/trace_counts.bpf.o" --prog tp_enter --stats -- "$target" run 5
+
+# recursion: the getpid probe's program calls bpf_get_current_pid_tgid,
+# which calls getpid() on the same thread: that event is skipped and
+# counted as a miss (the kernel's recursion_misses), so every run is one
+# miss, and the program's own count of its runs leaves the misses out.
+# In 4 new threads at once: a thread's first event takes its state
+# without calling getpid (which recursed until the stack ran out), and a
+# run on one thread is no miss on another.
+rec=$dir/trace_recursion.bpf.o
+timeout 30 "$bpfvm" trace "$rec" --prog getpid_enter -j --dump-maps --stats -- "$target" pids 500 >"$tmp/rec.out" 2>&1
+check "recursion: trace exits 0" [ $? = 0 ]
+check "recursion: the target ran to its end" grep -q '^pids 2000$' "$tmp/rec.out"
+check "recursion: the program counted 2000 runs of its own" grep -q '"map":"runs","key":0,"value":2000}' "$tmp/rec.out"
+check "recursion: --stats -j: 2000 runs, 2000 misses, 4000 entries" \
+	grep -q '"type":"stats".*"prog":"getpid_enter".*"recursion_misses":2000,"runs":2000,"served":{"trampoline":4000,"int3":0}' \
+	"$tmp/rec.out"
+expect 0 'getpid_enter: uprobe .*:getpid\+0 \(trampoline\): runs 2000, recursion_misses 2000; entries: 4000 by trampoline, 0 by int3' \
+	"$bpfvm" trace "$rec" --prog getpid_enter --stats -- "$target" pids 500
+# without --stats the misses alone, in text and in JSON
+expect 0 'getpid_enter: uprobe .*:getpid\+0 \(trampoline\): recursion_misses 2000$' \
+	"$bpfvm" trace "$rec" --prog getpid_enter -- "$target" pids 500
+expect 0 '"type":"stats".*"prog":"getpid_enter".*"recursion_misses":2000}$' \
+	"$bpfvm" trace "$rec" --prog getpid_enter -j -- "$target" pids 500
+# a syscall hook's own syscalls (bpf_printk's writev to stderr) are no
+# events: writev_enter never runs, and nothing is a miss
+timeout 30 "$bpfvm" trace "$rec" --prog getppid_printk --prog writev_enter -j --dump-maps --stats -- "$target" run 5 \
+	>"$tmp/rec_sys.out" 2>&1
+check "syscall hook: trace exits 0" [ $? = 0 ]
+check "syscall hook: 5 lines printed" [ "$(grep -c '^getppid seen$' "$tmp/rec_sys.out")" = 5 ]
+check "syscall hook: 5 getppid runs" grep -q '"map":"runs","key":1,"value":5}' "$tmp/rec_sys.out"
+check "syscall hook: no writev run" grep -q '"map":"runs","key":2,"value":0}' "$tmp/rec_sys.out"
+check "syscall hook: getppid_printk: 5 runs, no miss" \
+	grep -q '"type":"stats".*"prog":"getppid_printk".*"recursion_misses":0,"runs":5,' "$tmp/rec_sys.out"
+check "syscall hook: writev_enter: no run, no miss" \
+	grep -q '"type":"stats".*"prog":"writev_enter".*"recursion_misses":0,"runs":0,' "$tmp/rec_sys.out"
 
 # usdt: every hit's arguments as the target printed them, read by
 # bpf_usdt_arg through libbpf's spec maps the agent filled

@@ -89,27 +89,16 @@ expect 1 "program too_many not attached: '\*' matches more than 256 functions of
 check "the target ran" grep -q '^addr work_tiny' "$tmp/out"
 
 # a running process: attach, count, detach on SIGINT, the target runs on
-fifo=$tmp/in
-mkfifo "$fifo"
-"$target" serve <"$fifo" >"$tmp/target.out" 2>&1 &
-target_pid=$!
-exec 7>"$fifo"
-check "target ready" wait_for "$tmp/target.out" '^ready'
-"$bpfvm" trace "$obj" -j --dump-maps --prog count_entry --prog sum_return --pid "$target_pid" >"$tmp/pid.out" 2>&1 &
-trace_pid=$!
-check "attached to the running target" wait_for "$tmp/pid.out" '"type":"ready"'
+check "target ready" serve "$tmp/target.out" "$target" serve
+check "attached to the running target" \
+	trace_attach "$tmp/pid.out" "$obj" -j --dump-maps --prog count_entry --prog sum_return --pid "$served_pid"
 echo "go 5 6 7 8" >&7
 check "calls done" wait_for "$tmp/target.out" '^done'
-kill -INT "$trace_pid"
-wait "$trace_pid"
-check "trace --pid exits 0 on SIGINT" [ $? = 0 ]
+check "trace --pid exits 0 on SIGINT" trace_detach
 cat "$tmp/target.out" "$tmp/pid.out" >"$tmp/pid.all"
 expect_by_func "$tmp/pid.all" calls 5 6 7 8
 expect_by_func "$tmp/pid.all" rets 15 30 70 28
 echo "go 1 1 1 1" >&7
 check "the target runs on after detach" wait_for "$tmp/target.out" '^done' 2
-echo quit >&7
-exec 7>&-
-wait "$target_pid"
-check "the target exits 0" [ $? = 0 ]
+check "the target exits 0" serve_end
 summary

@@ -25,11 +25,8 @@ count() {
 
 n=300
 out=$tmp/trace.out
-mkfifo "$tmp/in"
-"$dir/prethreads_target" serve <"$tmp/in" >"$tmp/serve.out" 2>&1 &
-serve_pid=$!
-exec 7>"$tmp/in"
-check "serve: ready" wait_for "$tmp/serve.out" '^ready' || { summary; exit 1; }
+check "serve: ready" serve "$tmp/serve.out" "$dir/prethreads_target" serve || { summary; exit 1; }
+serve_pid=$served_pid
 check "serve: 10 threads before the tracer" [ "$(ls "/proc/$serve_pid/task" | wc -l)" = 10 ]
 "$bpfvm" trace "$dir/trace_prethreads.bpf.o" -j --stats --dump-maps --dispatch-on --pid "$serve_pid" >"$out" 2>&1 &
 trace_pid=$!
@@ -72,36 +69,23 @@ check "tiny_work counted $events times ($(count 0))" [ "$(count 0)" = "$events" 
 check "bpf_get_func_ip at each ($(count 1))" [ "$(count 1)" = "$events" ]
 check "getppid entries counted ($(count 2))" [ "$(count 2)" = "$events" ]
 check "getppid exits counted ($(count 3))" [ "$(count 3)" = "$events" ]
-echo quit >&7
-exec 7>&-
-wait "$serve_pid"
-check "the target exits 0" [ $? = 0 ]
+check "the target exits 0" serve_end
 if [ "$fails" != 0 ]; then
 	sed 's/^/    /' "$out" | grep -v '"type":"map"' | head -30
 fi
 
 # the same into a process of 100 threads: the agent's one initial-exec
 # pointer is set up in each of them at dlopen
-mkfifo "$tmp/in2"
-"$dir/prethreads_target" serve 100 <"$tmp/in2" >"$tmp/serve2.out" 2>&1 &
-serve_pid=$!
-exec 7>"$tmp/in2"
-check "100 workers: ready" wait_for "$tmp/serve2.out" '^ready' || { summary; exit 1; }
+check "100 workers: ready" serve "$tmp/serve2.out" "$dir/prethreads_target" serve 100 || { summary; exit 1; }
 out=$tmp/trace2.out
-"$bpfvm" trace "$dir/trace_prethreads.bpf.o" -j --stats --dump-maps --pid "$serve_pid" >"$out" 2>&1 &
-trace_pid=$!
-check "100 workers: attached" wait_for "$out" '"type":"ready"'
+check "100 workers: attached" trace_attach "$out" "$dir/trace_prethreads.bpf.o" -j --stats --dump-maps --pid "$served_pid"
 echo "go 20" >&7
 check "100 workers: done" wait_for "$tmp/serve2.out" '^done$'
-kill -INT "$trace_pid"
-wait "$trace_pid"
+trace_detach
 for prog in tiny_enter getppid_enter getppid_exit; do
 	check "100 workers: $prog: 2000 runs, no miss ($(stat $prog runs), $(stat $prog recursion_misses))" \
 		[ "$(stat $prog runs)" = 2000 -a "$(stat $prog recursion_misses)" = 0 ]
 done
 check "100 workers: every event counted ($(count 0) $(count 2) $(count 3))" [ "$(count 0)$(count 2)$(count 3)" = 200020002000 ]
-echo quit >&7
-exec 7>&-
-wait "$serve_pid"
-check "100 workers: the target exits 0" [ $? = 0 ]
+check "100 workers: the target exits 0" serve_end
 summary

@@ -5,12 +5,15 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,6 +68,43 @@ int check_object_size(const char *path)
 	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > max_input)
 		return fail_input_cap(path);
 	return 0;
+}
+
+int file_memfd(const char *path, const char *name, unsigned seals, const char *cmd)
+{
+	char *data;
+	size_t len;
+	if (read_file(path, &data, &len))
+		return -1;
+	int fd = memfd_create(name, MFD_CLOEXEC | (seals ? MFD_ALLOW_SEALING : 0));
+	bool ok = fd >= 0 && write(fd, data, len) == (ssize_t)len && (!seals || fcntl(fd, F_ADD_SEALS, seals) == 0);
+	free(data);
+	if (!ok) {
+		fail("%s: cannot copy %s into a memfd: %s", cmd, path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+long send_with_fd(int sock, const void *data, size_t len, int fd)
+{
+	union {
+		struct cmsghdr align;
+		char space[CMSG_SPACE(sizeof(int))];
+	} control = { 0 };
+	struct iovec iov = { (void *)data, len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (fd >= 0) {
+		msg.msg_control = control.space;
+		msg.msg_controllen = sizeof control.space;
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		*c = (struct cmsghdr){ .cmsg_len = CMSG_LEN(sizeof(int)), .cmsg_level = SOL_SOCKET,
+		                       .cmsg_type = SCM_RIGHTS };
+		memcpy(CMSG_DATA(c), &fd, sizeof fd);
+	}
+	return sendmsg(sock, &msg, MSG_NOSIGNAL);
 }
 
 int output_open(const char *path, struct output_file *out)
@@ -175,6 +215,16 @@ int object_arg(struct object_args *a, int argc, char **argv, int *i, const char 
 	}
 	a->map_sets[a->map_set_count++] = v;
 	return 1;
+}
+
+bool flag_arg(const struct cli_flag *flags, const char *option)
+{
+	for (; flags->name; flags++)
+		if (!strcmp(flags->name, option)) {
+			*flags->set = true;
+			return true;
+		}
+	return false;
 }
 
 /* One --map NAME.FIELD=N, applied to the opened object. */

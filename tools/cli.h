@@ -30,6 +30,14 @@ int read_file(const char *path, char **data, size_t *len);
  * the library reads an ELF object from it.  The library itself refuses
  * anything but a regular file, and reads only st_size bytes of one. */
 int check_object_size(const char *path);
+/* A file's bytes (read_file) in a new memfd named name, to hand to
+ * another process as a descriptor; seals (F_SEAL_*, 0 for none) added
+ * after the write.  The descriptor, or -1 with the error printed as
+ * cmd's. */
+int file_memfd(const char *path, const char *name, unsigned seals, const char *cmd);
+/* One message of len bytes on the socket sock, with the descriptor fd
+ * (SCM_RIGHTS) if fd >= 0: sendmsg's result (-1 and errno). */
+long send_with_fd(int sock, const void *data, size_t len, int fd);
 
 /* An output written under a temporary name beside it and renamed into
  * place only when complete, so a failure leaves any earlier file at
@@ -75,6 +83,14 @@ struct object_args {
 /* Takes argv[*i] (and its value, advancing *i) if it is one of them:
  * 1 taken, 0 not one, -1 an error (printed). */
 int object_arg(struct object_args *a, int argc, char **argv, int *i, const char *cmd);
+/* An option of a command's that takes no value: the bool it sets. */
+struct cli_flag {
+	const char *name;
+	bool *set;
+};
+/* Sets the flag named `option` in flags (a list ending in a NULL name):
+ * whether it was one. */
+bool flag_arg(const struct cli_flag *flags, const char *option);
 struct bpfvm_object;
 /* Opens `path` with the options (with verbose, logging the CO-RE
  * relocations); prints the error and returns 1. */

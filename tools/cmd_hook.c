@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -113,26 +112,6 @@ static int parse_args(int argc, char **argv, struct hook_args *a)
 
 /* ---- talking to the host ----------------------------------------------- */
 
-/* OBJ's bytes in a sealed memfd, to hand over as a descriptor. */
-static int object_memfd(const char *path)
-{
-	char *data;
-	size_t len;
-	if (read_file(path, &data, &len))
-		return -1;
-	int fd = memfd_create("bpfvm-hook-object", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	bool ok = fd >= 0 && write(fd, data, len) == (ssize_t)len &&
-	          fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) == 0;
-	free(data);
-	if (!ok) {
-		fail("hook: cannot copy %s into a memfd: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* Sends the request (with the descriptor if fd >= 0), reads the answer
  * (NUL-terminated) into answer; *keep (if not NULL) gets the connection
  * for what follows the answer. */
@@ -149,21 +128,7 @@ static int exchange(const char *socket_path, const char *request, int fd, char *
 			close(sock);
 		return fail("hook: cannot connect to %s: %s", socket_path, strerror(e));
 	}
-	union {
-		struct cmsghdr align;
-		char space[CMSG_SPACE(sizeof(int))];
-	} control;
-	struct iovec iov = { (void *)request, strlen(request) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (fd >= 0) {
-		msg.msg_control = control.space;
-		msg.msg_controllen = sizeof control.space;
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		*c = (struct cmsghdr){ .cmsg_len = CMSG_LEN(sizeof(int)), .cmsg_level = SOL_SOCKET,
-		                       .cmsg_type = SCM_RIGHTS };
-		memcpy(CMSG_DATA(c), &fd, sizeof fd);
-	}
-	ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	ssize_t n = send_with_fd(sock, request, strlen(request), fd);
 	if (n >= 0)
 		n = recv(sock, answer, ANSWER_MAX - 1, 0);
 	int e = errno;
@@ -377,7 +342,7 @@ static int program_request(const struct hook_args *a, const char *op, const char
 		snprintf(request + n, cap - (size_t)n, "pin_dir=%s\n", a->pin_dir);
 	if (check_object_size(obj))
 		return 1;
-	*fd = object_memfd(obj);
+	*fd = file_memfd(obj, "bpfvm-hook-object", F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL, "hook");
 	return *fd < 0;
 }
 

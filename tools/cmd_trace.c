@@ -15,14 +15,12 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -182,6 +180,10 @@ static int value_option(struct trace_args *a, const char *o, const char *v)
 
 static int parse_args(int argc, char **argv, struct trace_args *a)
 {
+	const struct cli_flag flags[] = {
+		{ "-j", &a->json }, { "--json", &a->json }, { "--dump-maps", &a->dump_maps }, { "--no-follow", &a->no_follow },
+		{ "--stats", &a->stats }, { "--dispatch-on", &a->dispatch_on }, { "-v", &a->oa.verbose }, { NULL, NULL },
+	};
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
 		if (!strcmp(o, "--")) {
@@ -191,21 +193,9 @@ static int parse_args(int argc, char **argv, struct trace_args *a)
 		int taken = object_arg(&a->oa, argc, argv, &i, "trace");
 		if (taken < 0)
 			return 1;
-		if (taken)
+		if (taken || flag_arg(flags, o))
 			continue;
-		if (!strcmp(o, "-j") || !strcmp(o, "--json"))
-			a->json = true;
-		else if (!strcmp(o, "--dump-maps"))
-			a->dump_maps = true;
-		else if (!strcmp(o, "--no-follow"))
-			a->no_follow = true;
-		else if (!strcmp(o, "--stats"))
-			a->stats = true;
-		else if (!strcmp(o, "--dispatch-on"))
-			a->dispatch_on = true;
-		else if (!strcmp(o, "-v"))
-			a->oa.verbose = true;
-		else if (!strcmp(o, "--help") || !strcmp(o, "-h"))
+		if (!strcmp(o, "--help") || !strcmp(o, "-h"))
 			return usage(stdout), -1;
 		else if (o[0] == '-' && i + 1 < argc && (taken = value_option(a, o, argv[i + 1])) != 0) {
 			if (taken < 0)
@@ -248,24 +238,6 @@ static const char *agent_path(void)
 #endif
 }
 
-static int object_memfd(const char *path)
-{
-	char *data;
-	size_t len;
-	if (read_file(path, &data, &len))
-		return -1;
-	int fd = memfd_create("bpfvm-trace-object", MFD_CLOEXEC);
-	bool ok = fd >= 0 && write(fd, data, len) == (ssize_t)len;
-	free(data);
-	if (!ok) {
-		fail("trace: cannot copy %s to memory: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static int listen_socket(struct tracer *t)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -297,7 +269,7 @@ static int prepare(struct tracer *t)
 		return fail("%s: %s", a->obj_path, err.msg);
 	if (a->hist && bpfvm_object_find_map(t->obj, a->hist) < 0)
 		return fail("--hist: %s has no map named '%s'", a->obj_path, a->hist);
-	t->object_fd = object_memfd(a->obj_path);
+	t->object_fd = file_memfd(a->obj_path, "bpfvm-trace-object", 0, "trace");
 	return t->object_fd < 0 || listen_socket(t);
 }
 
@@ -318,15 +290,7 @@ static int send_setup(struct tracer *t, int fd)
 	                         .flags = (a->no_follow ? AGENT_NO_FOLLOW : 0) | (a->stats ? AGENT_COUNT_RUNS : 0) |
 	                                  (a->dispatch_on ? AGENT_DISPATCH_ON : 0),
 	                         .prog_count = (uint32_t)nprogs, .map_count = (uint32_t)nmaps };
-	char control[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { &s, sizeof s };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &t->object_fd, sizeof(int));
-	if (sendmsg(fd, &m, MSG_NOSIGNAL) != sizeof s)
+	if (send_with_fd(fd, &s, sizeof s, t->object_fd) != sizeof s)
 		return -errno;
 	for (size_t i = 0; i < nprogs; i++) {
 		struct agent_prog_msg p = { .type = AGENT_PROG };

@@ -125,24 +125,18 @@ static int value_option(struct xdp_args *a, const char *o, const char *v)
 
 static int parse_attach(int argc, char **argv, struct xdp_args *a)
 {
+	const struct cli_flag flags[] = {
+		{ "-j", &a->json }, { "--json", &a->json }, { "--dump-maps", &a->dump_maps }, { "--skb-mode", &a->skb_mode },
+		{ "--pin-maps", &a->pin_maps }, { "-v", &a->oa.verbose }, { NULL, NULL },
+	};
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
 		int taken = object_arg(&a->oa, argc, argv, &i, "xdp");
 		if (taken < 0)
 			return 1;
-		if (taken)
+		if (taken || flag_arg(flags, o))
 			continue;
-		if (!strcmp(o, "-j") || !strcmp(o, "--json"))
-			a->json = true;
-		else if (!strcmp(o, "--dump-maps"))
-			a->dump_maps = true;
-		else if (!strcmp(o, "--skb-mode"))
-			a->skb_mode = true;
-		else if (!strcmp(o, "--pin-maps"))
-			a->pin_maps = true;
-		else if (!strcmp(o, "-v"))
-			a->oa.verbose = true;
-		else if (!strcmp(o, "--help") || !strcmp(o, "-h"))
+		if (!strcmp(o, "--help") || !strcmp(o, "-h"))
 			return usage(stdout), -1;
 		else if (o[0] == '-' && i + 1 < argc && (taken = value_option(a, o, argv[i + 1])) != 0) {
 			if (taken < 0)

@@ -33,6 +33,14 @@ typedef struct bpfvm_insn {
 	int32_t imm;
 } bpfvm_insn;
 
+/* One function of a program and its BTF FUNC, as the kernel's struct
+ * bpf_func_info (BPF_PROG_LOAD's func_info), but insn_off counts
+ * instructions, not bytes: the function's first. */
+typedef struct bpfvm_func_info {
+	uint32_t insn_off;
+	uint32_t type_id;
+} bpfvm_func_info;
+
 #define BPFVM_STACK_SIZE 512u          /* bytes per call frame */
 #define BPFVM_MAX_CALL_DEPTH 8u        /* frames, the entry function included */
 #define BPFVM_MAX_INSNS (1u << 20)     /* default cap on program length */

@@ -145,6 +145,12 @@ typedef struct bpfvm_object_prog {
 	uint32_t attach_func_proto;
 	const char *attach_name;
 	const char *attach_error;
+	/* One record per function of funcs, by its first instruction, with
+	 * its BTF FUNC from .BTF.ext (type_id 0: none), as libbpf passes the
+	 * kernel's func_info; for bpfvm_verify_opts.func_info.  NULL when
+	 * the object has no .BTF.ext func info. */
+	const bpfvm_func_info *func_info;
+	size_t func_info_count;
 } bpfvm_object_prog;
 
 /* How to open an object (bpfvm_object_open_file); declare with

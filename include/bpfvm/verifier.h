@@ -87,6 +87,18 @@ typedef struct bpfvm_verify_opts {
 	uint32_t expected_attach_type;
 	bool attach_btf_trace;
 	const char *attach_name;
+	/* The program's BTF and func info (an object's: bpfvm_object_btf()
+	 * and bpfvm_object_prog's func_info), as the kernel's BPF_PROG_LOAD
+	 * takes them.  A subprogram whose BTF FUNC is global (not static)
+	 * is verified as the kernel 6.18 verifies it: once, on its own, its
+	 * arguments typed by its FUNC_PROTO (a number; the context; a
+	 * pointer to memory of the pointed type's size, maybe NULL); a call
+	 * to it checks the caller's arguments against those types and
+	 * returns an unknown number.  NULL: every subprogram is static,
+	 * walked with its caller's state at each call. */
+	const struct btf *prog_btf;
+	const bpfvm_func_info *func_info;
+	size_t func_info_count;
 } bpfvm_verify_opts;
 
 typedef struct bpfvm_verify_stats {

@@ -325,6 +325,9 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
 			.attach_btf_trace = op->type == BPF_PROG_TYPE_TRACING &&
 			                    op->expected_attach_type == BPF_TRACE_RAW_TP,
 			.attach_name = op->attach_name,
+			.prog_btf = bpfvm_object_btf(inst->obj),
+			.func_info = op->func_info,
+			.func_info_count = op->func_info_count,
 		);
 		rc = bpfvm_verify(insns, op->insn_count, &vo, opts->verify_stats, err);
 		if (rc) {

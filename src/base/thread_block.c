@@ -16,6 +16,13 @@
  * allocate room for (not in a signal handler): then blocks are not
  * marked, nor taken back.
  *
+ * Taking a block calls no function of the C library before the block is
+ * the thread's (its system calls are made here, its zeroing a loop): the
+ * trace agent takes one at a thread's first event, before that thread
+ * has a recursion guard, so a probe on getpid, mmap or madvise would
+ * otherwise meet its own event inside it and take a block again, until
+ * the stack ran out.
+ *
  * Owns: thread_block_current, the list of blocks, the exit key.
  */
 #define _GNU_SOURCE
@@ -61,6 +68,18 @@ __attribute__((destructor)) static void thread_block_fini(void)
 	}
 }
 
+/* A system call made here, not through the C library (see the header). */
+static long block_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	register long r10 __asm__("r10") = a3, r8 __asm__("r8") = a4, r9 __asm__("r9") = a5;
+	long ret;
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
 struct thread_block *thread_block_first(void)
 {
 	return atomic_load_explicit(&blocks, memory_order_acquire);
@@ -71,7 +90,7 @@ struct thread_block *thread_block_first(void)
 static bool owner_gone(struct thread_block *b, pid_t owner)
 {
 	return atomic_load_explicit(&b->exiting, memory_order_acquire) &&
-	       syscall(SYS_tgkill, getpid(), owner, 0) != 0 && errno == ESRCH;
+	       block_syscall(SYS_tgkill, block_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0), owner, 0, 0, 0, 0) == -ESRCH;
 }
 
 /* Takes b for me if it is free; its parts zeroed. */
@@ -82,18 +101,21 @@ static bool block_take(struct thread_block *b, pid_t me)
 	    !atomic_compare_exchange_strong(&b->owner, &owner, me))
 		return false;
 	atomic_store_explicit(&b->exiting, false, memory_order_relaxed);
-	size_t small = offsetof(struct thread_block, trace_ctx);
-	memset((char *)b + small, 0, offsetof(struct thread_block, hook) - small);
-	madvise(b->hook, sizeof *b - offsetof(struct thread_block, hook), MADV_DONTNEED);
+	volatile unsigned char *small = (unsigned char *)&b->trace_ctx;   /* volatile: no call of memset */
+	for (size_t i = 0; i < offsetof(struct thread_block, hook) - offsetof(struct thread_block, trace_ctx); i++)
+		small[i] = 0;
+	block_syscall(SYS_madvise, (long)b->hook, (long)(sizeof *b - offsetof(struct thread_block, hook)), MADV_DONTNEED,
+		      0, 0, 0);
 	return true;
 }
 
 static struct thread_block *block_new(pid_t me)
 {
-	void *p = mmap(NULL, sizeof(struct thread_block), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
+	long addr = block_syscall(SYS_mmap, 0, sizeof(struct thread_block), PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (addr < 0 && addr > -4096)
 		return NULL;
-	struct thread_block *b = p;
+	struct thread_block *b = (struct thread_block *)addr;
 	atomic_init(&b->owner, me);
 	atomic_init(&b->exiting, false);
 	struct thread_block *head = atomic_load_explicit(&blocks, memory_order_relaxed);
@@ -106,7 +128,7 @@ static struct thread_block *block_new(pid_t me)
 struct thread_block *thread_block_take(void)
 {
 	int saved_errno = errno;   /* a signal handler's caller keeps its errno */
-	pid_t me = (pid_t)syscall(SYS_gettid);
+	pid_t me = (pid_t)block_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0);
 	struct thread_block *b;
 	for (b = thread_block_first(); b; b = b->next)
 		if (block_take(b, me))
@@ -114,9 +136,9 @@ struct thread_block *thread_block_take(void)
 	if (!b)
 		b = block_new(me);
 	if (b) {
+		thread_block_current = b;   /* before the C library's pthread_setspecific: the block is the thread's */
 		if (exit_key_marks)
 			pthread_setspecific(exit_key, b);
-		thread_block_current = b;
 	}
 	errno = saved_errno;
 	return b;

@@ -130,6 +130,10 @@ struct helper_desc {
 	uint8_t callback;             /* enum helper_callback, with an ARG_FUNC */
 	uint8_t lock;                 /* enum helper_lock, with an ARG_SPIN_LOCK */
 	bool tail_call;               /* may jump to another program: no reference may be held */
+	/* the kernel's allow_fastcall, for a helper its x86-64 JIT inlines:
+	 * spills and fills of registers around a call to it take no stack
+	 * (src/verifier/fastcall.c) */
+	bool fastcall;
 };
 
 /* Adds the kernel's descriptors of one module to a table. */

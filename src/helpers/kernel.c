@@ -538,7 +538,7 @@ const struct helper_desc helper_descs_kernel[] = {
 	/* the format's arguments (r3..r5) are not checked, as in the kernel */
 	DESC(trace_printk, h_trace_printk, RET_INTEGER, A(ARG_MEM, ARG_SIZE), PROGS_ALL, true),
 	DESC(get_prandom_u32, h_get_prandom_u32, RET_INTEGER, NONE, PROGS_ALL, false),
-	DESC(get_smp_processor_id, h_get_smp_processor_id, RET_INTEGER, NONE, PROGS_ALL, false),
+	DESC(get_smp_processor_id, h_get_smp_processor_id, RET_INTEGER, NONE, PROGS_ALL, false, .fastcall = true),
 	DESC(get_current_pid_tgid, h_get_current_pid_tgid, RET_INTEGER, NONE, PROGS_ALL, false),
 	DESC(get_current_uid_gid, h_get_current_uid_gid, RET_INTEGER, NONE, PROGS_ALL, false),
 	DESC(get_current_comm, h_get_current_comm, RET_INTEGER, A(ARG_MEM_UNINIT, ARG_SIZE), PROGS_ALL, false),

@@ -48,6 +48,7 @@
 #include "bpfvm/maps.h"
 #include "bpfvm/object.h"
 #include "hooks/agent.h"
+#include "hooks/hook_internal.h"
 
 static char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static int session_fd = -1;
@@ -367,7 +368,9 @@ int bpfvm_agent_start(const char *path)
 	/* the hook runs' set-up (membarrier(2)'s registration takes
 	 * milliseconds) made here, while the injector waits, not between the
 	 * session's start and its hello */
-	agent_thread();
+	struct agent_thread_state *self = agent_thread();
+	if (self && !self->hook_thread)
+		self->hook_thread = hook_thread_self();
 	pthread_t t;
 	int rc = pthread_create(&t, NULL, injected_session, NULL);
 	if (rc)

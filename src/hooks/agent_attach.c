@@ -22,8 +22,10 @@
  * then acts on what the helpers asked (an override, a signal).
  *
  * Recursion: a run that calls, directly or not, what it is attached to
- * (a malloc probe whose map update allocates; a syscall hook whose
- * helper makes that syscall) would recurse until the stack overflows.
+ * (a getpid probe whose program asks for its pid, which calls getpid())
+ * would recurse until the stack overflows (a syscall hook's helpers'
+ * syscalls are not reported: the interceptor runs its handlers
+ * unwatched).
  * As the kernel's prog->active, a thread inside a hook's run does not
  * run that hook again: an event that finds it so is skipped and counted
  * (recursion_misses, as bpftool shows them).  The hooks a thread is
@@ -82,14 +84,17 @@ _Static_assert(sizeof(struct agent_thread_state) <= THREAD_BLOCK_AGENT_BYTES, "t
 /* A thread's first look at its state: its block taken (base/thread_block.h:
  * no malloc, safe in the SIGSYS and SIGTRAP handlers, so a thread that ran
  * before the agent was dlopen()ed is served from its first event), the
- * tracing context's slot and the hook runs' state in it found once. */
+ * tracing context's slot in it found once.  Nothing here calls a function
+ * a probe may be on: the recursion guard lives in that slot, so an event
+ * met before it is set would take the block again, for ever (a getpid
+ * probe's first event on a new thread did).  The hook runs' state is made
+ * at the first run, inside the guard (run_hook_as). */
 struct agent_thread_state *agent_thread_make(void)
 {
 	struct thread_block *b = thread_block_self();
 	if (!b)
 		return NULL;   /* out of memory: the event is a miss */
 	struct agent_thread_state *state = (struct agent_thread_state *)b->agent;
-	state->hook_thread = hook_thread_self();
 	state->trace_slot = &b->trace_ctx;
 	return state;
 }
@@ -742,7 +747,8 @@ static int start_syscalls(char *err)
 	                              .exit = sys->session_exit ? on_sys_exit : NULL,
 	                              .thread_start = on_sys_thread_start };
 	char buf[SYSCALL_TRACE_ERRLEN];
-	int rc = syscall_trace_start(&h, NULL, SYSCALL_TRACE_USER_IS_THREAD_WORD | (dispatch_on ? 0 : SYSCALL_TRACE_DISPATCH_OFF),
+	int rc = syscall_trace_start(&h, NULL, SYSCALL_TRACE_USER_IS_THREAD_WORD |
+	                            (dispatch_on ? 0 : SYSCALL_TRACE_DISPATCH_OFF | SYSCALL_TRACE_SWEEP_NEW_CODE),
 	                             buf);
 	if (rc)
 		snprintf(err, AGENT_TEXT_MAX, "syscall tracing: %s", buf);
@@ -1075,7 +1081,11 @@ static void link_mode(const struct attached_link *l, char mode[AGENT_TEXT_MAX])
 	if (l->usdt || l->site)
 		return;
 	syscall_trace_get_mode(&m);
-	if (m.dispatch_off)
+	if (m.dispatch_off && m.swept_later)
+		snprintf(mode, AGENT_TEXT_MAX, "dispatch off (%" PRIu64 " sites in %" PRIu64 " objects rewritten, %" PRIu64
+		         " of them by int3 alone; %" PRIu64 " objects swept after attach)", m.sites, m.objects, m.int3_only,
+		         m.swept_later);
+	else if (m.dispatch_off)
 		snprintf(mode, AGENT_TEXT_MAX, "dispatch off (%" PRIu64 " sites in %" PRIu64 " objects rewritten, %" PRIu64
 		         " of them by int3 alone)", m.sites, m.objects, m.int3_only);
 	else

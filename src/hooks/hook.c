@@ -377,6 +377,9 @@ int bpfvm_hook_verify_prog(bpfvm_hook *hook, const bpfvm_instance *inst, size_t 
 		vo.line_info = prog_line;
 		vo.line_user = &lines;
 		vo.license = bpfvm_object_license(obj);
+		vo.prog_btf = bpfvm_object_btf(obj);
+		vo.func_info = op->func_info;
+		vo.func_info_count = op->func_info_count;
 		rc = verify_named(hook, insns, op->insn_count, &vo, err);
 	}
 	if (!rc)

@@ -19,9 +19,10 @@
  *   (syscall_sites.c), else its dynamic symbol (dladdr1); it decodes with
  *   capstone from start to end, instructions starting at I1 and at the
  *   syscall, and holds no indirect jump (a jump table could land anywhere);
- * - no direct branch anywhere in the object (every FDE decoded: .cold
- *   parts branch back into their function) nor in the function lands on a
- *   byte after I1's start up to the syscall's end.
+ * - no direct branch anywhere in the object (any FDE: .cold parts branch
+ *   back into their function; syscall_sites.c decodes those whose bytes
+ *   could) nor in the function lands on a byte after I1's start up to the
+ *   syscall's end.  Both in one pass over the function (plan_one_pass).
  * The patch: when the 5 bytes lie in one aligned 8-byte word, one atomic
  * store; otherwise breakpoint-first (int3 at I1's first byte, every core
  * serialised with membarrier's SYNC_CORE, the other 4 bytes, serialised,
@@ -110,7 +111,8 @@ static struct {
 	_Atomic uintptr_t at;
 	_Atomic uintptr_t stub;      /* 0 for an int3 over a syscall */
 	uint8_t original[JUMP_LEN];
-	uint8_t len;                 /* JUMP_LEN, or 1: an int3 over a syscall's first byte */
+	uint8_t len;                 /* JUMP_LEN, or 1: an int3 over a syscall's first byte; 0: forgotten */
+	bool listed;                 /* in the int3 list */
 } patches[SITE_SLOTS];
 
 static inline uintptr_t thread_pointer(void)
@@ -200,8 +202,18 @@ static bool capstone_ready(void)
 	return capstone != 0;
 }
 
+/* sud_rewrite_hold(): the holding thread's takes nest inside its hold,
+ * and its sites are planned without the dynamic symbol table (dladdr
+ * takes the loader's lock, which a thread trapping meanwhile may wait for
+ * while holding... the rewriter). */
+static int hold_depth;
+
 static bool rewriter_take(bool wait)
 {
+	if (hold_depth && atomic_load_explicit(&arena_owner, memory_order_relaxed) == thread_pointer()) {
+		hold_depth++;
+		return true;
+	}
 	while (atomic_flag_test_and_set_explicit(&rewriter_busy, memory_order_acquire)) {
 		if (!wait)
 			return false;
@@ -213,6 +225,10 @@ static bool rewriter_take(bool wait)
 
 static void rewriter_give(void)
 {
+	if (hold_depth > 1) {
+		hold_depth--;
+		return;
+	}
 	atomic_store_explicit(&arena_owner, 0, memory_order_relaxed);
 	atomic_flag_clear_explicit(&rewriter_busy, memory_order_release);
 }
@@ -255,7 +271,9 @@ size_t sud_rewrite_original_at(uintptr_t at, uint8_t original[SUD_PATCH_LEN])
 {
 	_Static_assert(SUD_PATCH_LEN == JUMP_LEN && SUD_PATCH_LEN == PROBE_JUMP_LEN, "one patch length");
 	bool found;
-	size_t i = patch_index(at, &found), len = found ? patches[i].len : SUD_PATCH_LEN;
+	size_t i = patch_index(at, &found);
+	found = found && patches[i].len;   /* a forgotten one is no patch */
+	size_t len = found ? patches[i].len : SUD_PATCH_LEN;
 	const uint8_t *was = found ? patches[i].original : NULL;
 	struct probe_site *probe = was ? NULL : probe_site_find(at);
 	if (probe)
@@ -446,11 +464,74 @@ static bool function_bounds(uintptr_t syscall_at, struct site_plan *p)
 	}
 	Dl_info info;
 	const ElfW(Sym) *sym = NULL;
-	if (!dladdr1((void *)syscall_at, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym || !info.dli_saddr || !sym->st_size)
+	if (hold_depth || !dladdr1((void *)syscall_at, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym || !info.dli_saddr || !sym->st_size)
 		return false;
 	p->start = (uintptr_t)info.dli_saddr;
 	p->end = p->start + sym->st_size;
 	return syscall_at >= p->start && syscall_at + SYSCALL_LEN <= p->end;
+}
+
+/* I1 chosen from the ring of instructions before the syscall (n of
+ * them), as find_patch_point() does. */
+static bool patch_point_of(struct site_plan *p, uintptr_t syscall_at, const uintptr_t *ring_at,
+			   const uint16_t *ring_size, const bool *ring_plain, unsigned n)
+{
+	for (unsigned back = 1; back <= n && back <= RING; back++) {
+		unsigned i = (n - back) % RING;
+		if (!ring_plain[i] || syscall_at - ring_at[i] > WINDOW_MAX)
+			return false;
+		if (ring_size[i] >= JUMP_LEN) {
+			p->patch_at = ring_at[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+#define EARLY_BRANCHES_MAX 512
+
+/* find_patch_point() and function_allows() in one pass over the function
+ * (the sweep plans every site: decoding it twice was most of the sweep's
+ * time): the direct targets of branches before the syscall are kept
+ * until I1 is known.  1: allowed, 0: refused, -1: too many branches
+ * before the syscall to keep (the two passes decide). */
+static int plan_one_pass(struct site_plan *p, uintptr_t syscall_at, uintptr_t after, cs_insn *insn)
+{
+	uintptr_t ring_at[RING], early[EARLY_BRANCHES_MAX];
+	uint16_t ring_size[RING];
+	bool ring_plain[RING], found = false, safe = true, needs_full = false;
+	unsigned n = 0, nearly = 0;
+	struct sud_decoder d;
+	sud_decoder_init(&d, capstone, p->start, p->end - p->start);
+	while (safe && sud_decode(&d, insn)) {
+		if (!found && insn->address < syscall_at) {
+			ring_at[n % RING] = insn->address, ring_size[n % RING] = insn->size, ring_plain[n % RING] = plain(insn);
+			n++;
+		} else if (!found) {
+			if (insn->address != syscall_at || insn->id != X86_INS_SYSCALL ||
+			    !patch_point_of(p, syscall_at, ring_at, ring_size, ring_plain, n) || p->patch_at < p->start ||
+			    window_patched(p->patch_at, after))
+				return 0;
+			found = true;
+			for (unsigned i = 0; i < nearly && safe; i++)
+				safe = early[i] <= p->patch_at || early[i] >= after;
+		}
+		bool jump = cs_insn_group(capstone, insn, CS_GRP_JUMP), call = cs_insn_group(capstone, insn, CS_GRP_CALL);
+		const cs_x86 *x = &insn->detail->x86;
+		if (found) {
+			safe = safe && branch_avoids(insn, p->patch_at, after);
+		} else if ((jump || call) && x->op_count == 1 && x->operands[0].type == X86_OP_IMM) {
+			if (nearly == EARLY_BRANCHES_MAX)
+				return -1;
+			early[nearly++] = (uintptr_t)x->operands[0].imm;
+		} else if (jump) {
+			return 0;   /* an indirect jump may land anywhere */
+		}
+		needs_full = needs_full || uses_vector_register(insn) || insn->id == X86_INS_STD;
+	}
+	safe = found && safe && d.size == 0;
+	p->lean = safe && !needs_full && status_flags_dead(after, p->end, insn);
+	return safe;
 }
 
 static bool plan_site(uintptr_t after, struct site_plan *p)
@@ -460,8 +541,10 @@ static bool plan_site(uintptr_t after, struct site_plan *p)
 	if (b[0] != 0x0f || b[1] != 0x05 || !capstone_ready() || !function_bounds(syscall_at, p))
 		return false;
 	cs_insn *insn = cs_malloc(capstone);
-	bool ok = insn && find_patch_point(p, syscall_at, insn) && p->patch_at >= p->start && !window_patched(p->patch_at, after) &&
-		  function_allows(p, after, insn) && !sud_code_branch_into(capstone_plain, p->patch_at, after);
+	int one_pass = insn ? plan_one_pass(p, syscall_at, after, insn) : 0;
+	bool ok = one_pass > 0 || (one_pass < 0 && find_patch_point(p, syscall_at, insn) && p->patch_at >= p->start &&
+				   !window_patched(p->patch_at, after) && function_allows(p, after, insn));
+	ok = ok && !sud_code_branch_into(capstone_plain, p->patch_at, after);
 	if (insn)
 		cs_free(insn, 1);
 	return ok;
@@ -470,10 +553,62 @@ static bool plan_site(uintptr_t after, struct site_plan *p)
 /* ---- code memory: written with the page RWX, so no thread running it
  * ever loses execute permission ---- */
 
+/* While the sweep covers an object or writes its int3s (the rewriter
+ * held, its writes one after another), pages made writable stay so until
+ * it ends: one mprotect per run of pages, not two per write. */
+#define OPEN_RUNS 16
+static struct { uintptr_t lo, hi; } open_runs[OPEN_RUNS];
+static size_t open_run_count;
+static bool batching;
+
+static void batch_close(void)
+{
+	for (size_t i = 0; i < open_run_count; i++)
+		mprotect((void *)open_runs[i].lo, open_runs[i].hi - open_runs[i].lo, PROT_READ | PROT_EXEC);
+	open_run_count = 0;
+}
+
+static void batch_begin(void)
+{
+	batching = true;
+}
+
+static void batch_end(void)
+{
+	batch_close();
+	batching = false;
+}
+
+/* [first, end) writable until the batch ends: inside an open run, or
+ * made so and kept as one (a run grown where it ends). */
+static bool batch_writable(uintptr_t first, uintptr_t end)
+{
+	for (size_t i = 0; i < open_run_count; i++)
+		if (first >= open_runs[i].lo && end <= open_runs[i].hi)
+			return true;
+	if (mprotect((void *)first, end - first, PROT_READ | PROT_WRITE | PROT_EXEC) != 0)
+		return false;
+	for (size_t i = 0; i < open_run_count; i++)
+		if (first <= open_runs[i].hi && end >= open_runs[i].lo) {
+			open_runs[i].lo = first < open_runs[i].lo ? first : open_runs[i].lo;
+			open_runs[i].hi = end > open_runs[i].hi ? end : open_runs[i].hi;
+			return true;
+		}
+	if (open_run_count == OPEN_RUNS) {
+		batch_close();   /* their writes are done */
+		mprotect((void *)first, end - first, PROT_READ | PROT_WRITE | PROT_EXEC);
+	}
+	open_runs[open_run_count].lo = first, open_runs[open_run_count].hi = end;
+	open_run_count++;
+	return true;
+}
+
 static bool code_writable(uintptr_t at, size_t n, bool writable)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	uintptr_t first = at & ~(uintptr_t)(page - 1), end = (at + n + page - 1) & ~(uintptr_t)(page - 1);
+	if (batching)
+		return writable ? batch_writable(first, end) : true;
 	return mprotect((void *)first, end - first, PROT_READ | PROT_EXEC | (writable ? PROT_WRITE : 0)) == 0;
 }
 
@@ -657,10 +792,23 @@ static bool int3_write_all(bool on)
 	return ok;
 }
 
+static void int3_list_clear(void)
+{
+	for (size_t i = 0; i < int3_count; i++) {
+		bool found;
+		size_t slot = patch_index(int3_sites[i], &found);
+		if (found)
+			patches[slot].listed = false;
+	}
+	int3_count = 0;
+}
+
 bool sud_rewrite_int3_write(bool on)
 {
 	rewriter_take(true);
+	batch_begin();
 	bool ok = int3_write_all(on);
+	batch_end();
 	rewriter_give();
 	return ok;
 }
@@ -682,8 +830,8 @@ void sud_rewrite_prepare(void)
 		sync_core_ok = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) == 0;
 }
 
-/* Waits for another thread's rewrite, which may be decoding a whole object
- * (libc: 60 ms), so that the waiting thread's site is rewritten too; but
+/* Waits for another thread's rewrite, which may be decoding part of an
+ * object, so that the waiting thread's site is rewritten too; but
  * only so long: the holder may be this thread itself, interrupted by a
  * signal whose handler's syscall trapped. */
 static bool rewriter_take_soon(void)
@@ -714,6 +862,20 @@ static struct site *decide_site(uintptr_t after, size_t mark)
 		count_lean += ok && plan.lean;
 	}
 	return s;
+}
+
+bool sud_rewrite_hold(void)
+{
+	if (!rewriter_take_soon())
+		return false;
+	hold_depth = 1;
+	return true;
+}
+
+void sud_rewrite_unhold(void)
+{
+	hold_depth = 0;
+	rewriter_give();
 }
 
 bool sud_rewrite_site(uintptr_t after)
@@ -749,7 +911,7 @@ void sud_rewrite_restore_all(void)
 {
 	rewriter_take(true);
 	int3_write_all(false);
-	int3_count = 0;
+	int3_list_clear();
 	for (size_t i = 0; i < SITE_SLOTS; i++) {
 		struct site *s = &sites[i];
 		if (s->state == SITE_PATCHED)
@@ -838,13 +1000,16 @@ static void cover_syscall(uintptr_t syscall_at, struct sud_cover *out)
 		return cover_bad(out, syscall_at, "a syscall under another patch (a function probe's)");
 	if (int3_count == INT3_MAX || !patch_record(syscall_at, 0, 1))
 		return cover_bad(out, syscall_at, "more syscall sites than the int3 table holds");
+	bool found;
+	size_t slot = patch_index(syscall_at, &found);
 	out->syscalls++;
 	struct site *s = ours ? site_slot(syscall_at + SYSCALL_LEN) : decide_site(syscall_at + SYSCALL_LEN, arena_used);
 	if (s && s->state == SITE_PATCHED)
 		out->jumps++;
 	else
 		out->int3_only++;
-	int3_sites[int3_count++] = syscall_at;
+	if (!patches[slot].listed)   /* an object swept again (code made executable anew) */
+		int3_sites[int3_count++] = syscall_at, patches[slot].listed = true;
 }
 
 static void cover_function(uintptr_t begin, size_t size, void *arg)
@@ -874,7 +1039,32 @@ void sud_rewrite_cover_begin(void)
 {
 	rewriter_take(true);
 	int3_write_all(false);
-	int3_count = 0;
+	int3_list_clear();
+	rewriter_give();
+}
+
+/* Code about to be unmapped or replaced: its int3s leave the list, its
+ * sites and patch records are forgotten (tombstones: the tables are open
+ * addressing), so that new code mapped there later is decoded and patched
+ * as what it is.  Its int3s are out already (dispatch went back on). */
+void sud_rewrite_forget(uintptr_t lo, uintptr_t hi)
+{
+	rewriter_take(true);
+	size_t kept = 0;
+	for (size_t i = 0; i < int3_count; i++)
+		if (int3_sites[i] < lo || int3_sites[i] >= hi)
+			int3_sites[kept++] = int3_sites[i];
+	int3_count = kept;
+	for (size_t i = 0; i < SITE_SLOTS; i++) {
+		if (sites[i].state != SITE_EMPTY && sites[i].after > lo && sites[i].after <= hi + SYSCALL_LEN)
+			sites[i] = (struct site){.after = 1, .state = SITE_REFUSED};
+		uintptr_t at = atomic_load(&patches[i].at);
+		if (at >= lo && at < hi) {
+			atomic_store(&patches[i].stub, 0);
+			patches[i].len = 0, patches[i].listed = false;
+		}
+	}
+	sud_code_forget(lo, hi);
 	rewriter_give();
 }
 
@@ -885,6 +1075,7 @@ bool sud_rewrite_cover_object(uintptr_t pc, struct sud_cover *out)
 	rewriter_take(true);
 	struct sud_code_finds f = {0};
 	bool whole = capstone_ready() && sud_code_system_calls(capstone_plain, pc, &f);
+	batch_begin();
 	for (size_t i = 0; whole && i < f.count && !out->bad; i++) {
 		uintptr_t at = SUD_FIND_ADDRESS(f.at[i]);
 		switch (SUD_FIND_KIND(f.at[i])) {
@@ -894,6 +1085,7 @@ bool sud_rewrite_cover_object(uintptr_t pc, struct sud_cover *out)
 		}
 		arena_used = arena_mark;
 	}
+	batch_end();
 	if (!whole && f.undecodable)
 		cover_bad(out, f.undecodable, "an instruction capstone cannot decode");
 	arena_used = arena_mark;

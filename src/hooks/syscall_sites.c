@@ -11,7 +11,22 @@
  * to the header) is read; another leaves the object unprovable.  An FDE's
  * pc_begin / pc_range use the encoding of its CIE's 'R' augmentation.
  *
- * Owns: the object cache and its bitmaps, the DWARF pointer decoding.
+ * An object is decoded lazily (the first ask used to decode every FDE:
+ * 60-80 ms of capstone for libc).  Its index, made by looking at bytes
+ * only: the FDEs holding a system call's byte pair (0f 05, 0f 34, cd 80),
+ * the zone of 34 bytes ending with each pair (every syscall site's window
+ * lies in it), and every byte sequence of any FDE that would be a direct
+ * jmp, jcc, call, loop or jrcxz landing in the zone, were it decoded as
+ * one.  Then an FDE is decoded when it holds a pair (its system calls
+ * asked) or such a sequence landing in the window asked about: every
+ * decoded direct branch is such a sequence, so an FDE holding none cannot
+ * branch there, nor make a system call.  A window outside the zone, an
+ * FDE that cannot be read or a list too long: every FDE is decoded, as
+ * before.  Patched bytes are read as they were (the rewriter's and the
+ * probes' records).
+ *
+ * Owns: the object cache, its index and bitmaps, the DWARF pointer
+ * decoding.
  */
 #define _GNU_SOURCE
 #include "hooks/syscall_sites.h"
@@ -26,23 +41,6 @@
 #define DW_EH_PE_pcrel 0x10
 #define DW_EH_PE_datarel 0x30
 #define OBJECT_SLOTS 64
-
-struct code_object {
-	uintptr_t map_start, map_end;
-	const uint8_t *hdr;
-	uint64_t fingerprint;
-	uint8_t *targets;        /* one bit per byte of [map_start, map_end) */
-	size_t targets_size;
-	bool complete;           /* every FDE decoded to its end */
-	uintptr_t *finds;        /* FINDS_MAX words, mapped with targets: its system call instructions */
-	size_t find_count;
-	uintptr_t undecodable;   /* the first byte an FDE did not decode past, or 0 */
-};
-#define FINDS_MAX 16384
-
-static struct code_object objects[OBJECT_SLOTS];
-static unsigned next_victim;
-static struct code_object *building;   /* the object whose bitmap is being made */
 
 /* ---- DWARF's encoded pointers ---- */
 
@@ -373,6 +371,50 @@ bool sud_decode(struct sud_decoder *d, cs_insn *insn)
 	return true;
 }
 
+/* ---- the object cache: decoded lazily ---- */
+
+struct code_object {
+	uintptr_t map_start, map_end;
+	const uint8_t *hdr;
+	uint64_t fingerprint;
+	struct fde_table table;
+	size_t fde_size_max;     /* the longest FDE's code: how far back one may start and still hold a byte */
+	uint8_t *targets;        /* one bit per byte of [map_start, map_end): the decoded FDEs' branch targets */
+	uint8_t *zone;           /* one bit per byte: within WINDOW_ZONE before a system call pair's end */
+	uint8_t *fde_state;      /* one byte per FDE (the table's index): FDE_DECODED, FDE_FAILED, FDE_HOLDS_PAIR */
+	uint32_t (*branches)[2]; /* byte sequences that would be a direct branch into the zone: source, target offsets */
+	size_t branch_count;
+	size_t mapped_size;      /* everything above, in one mapping */
+	bool lazy;               /* the zone and branch list hold (else every FDE is decoded at once) */
+	bool complete;           /* every FDE decoded so far decoded to its end */
+	bool pairs_complete;     /* every FDE holding a system call pair decoded to its end */
+	uintptr_t *finds;        /* FINDS_MAX words: the decoded FDEs' system call instructions */
+	size_t find_count;
+	uintptr_t undecodable;   /* the first byte an FDE did not decode past, or 0 */
+};
+#define FINDS_MAX 16384
+#define BRANCHES_MAX 65536
+/* A syscall site's window (syscall_rewrite.c: I1 at most 32 bytes before
+ * the syscall) lies in the 34 bytes ending with its pair. */
+#define WINDOW_ZONE 34
+
+static struct code_object objects[OBJECT_SLOTS];
+static unsigned next_victim;
+static struct code_object *building;   /* the object being decoded, whose bits may be half made */
+static bool decode_whole;              /* sud_code_set_whole() */
+
+enum { FDE_DECODED = 1, FDE_FAILED = 2, FDE_HOLDS_PAIR = 4 };
+
+static bool bit_test(const uint8_t *bits, size_t i)
+{
+	return bits[i >> 3] & (1u << (i & 7));
+}
+
+static void bit_set(uint8_t *bits, size_t i)
+{
+	bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+}
+
 /* A syscall, sysenter or int $0x80 instruction, noted with its kind in
  * the top byte (a list too long leaves the object incomplete). */
 static void note_system_call(struct code_object *o, const cs_insn *insn)
@@ -390,51 +432,265 @@ static void note_system_call(struct code_object *o, const cs_insn *insn)
 	else
 		return;
 	if (o->find_count == FINDS_MAX) {
-		o->complete = false;
+		o->complete = o->pairs_complete = false;
 		return;
 	}
 	o->finds[o->find_count++] = (uintptr_t)insn->address | kind << 56;
 }
 
-/* Every FDE of the object decoded, each direct branch target inside the
- * mapping marked, each system call instruction noted.  False if some FDE
- * did not decode to its end. */
-static bool mark_targets(csh cs, const struct fde_table *t, struct code_object *o)
+/* FDE i decoded (once): each direct branch target inside the mapping
+ * marked, each system call instruction noted.  False if it did not
+ * decode to its end. */
+static bool decode_fde(csh cs, struct code_object *o, size_t i, cs_insn *insn)
+{
+	if (o->fde_state[i] & (FDE_DECODED | FDE_FAILED))
+		return o->fde_state[i] & FDE_DECODED;
+	uintptr_t begin;
+	size_t size;
+	bool ok = fde_range(table_fde(&o->table, i), &begin, &size) && begin >= o->map_start && begin + size <= o->map_end;
+	struct sud_decoder d;
+	sud_decoder_init(&d, cs, begin, ok ? size : 0);
+	while (d.size) {
+		size_t skip;
+		if (!sud_decode(&d, insn)) {
+			if (!(skip = sud_vex_length(d.code, d.size)))
+				break;
+			d.code += skip, d.size -= skip, d.address += skip;   /* a vector instruction: no branch */
+			continue;
+		}
+		note_system_call(o, insn);
+		uintptr_t target = sud_direct_branch_target(insn->bytes, insn->size, insn->address);
+		if (target >= o->map_start && target < o->map_end)
+			bit_set(o->targets, target - o->map_start);
+	}
+	if (d.size && !o->undecodable)
+		o->undecodable = (uintptr_t)d.address;
+	ok = ok && d.size == 0;
+	o->complete = o->complete && ok;
+	if (o->fde_state[i] & FDE_HOLDS_PAIR)
+		o->pairs_complete = o->pairs_complete && ok;
+	o->fde_state[i] |= ok ? FDE_DECODED : FDE_FAILED;
+	return ok;
+}
+
+/* The FDEs whose state has all of `want` decoded (want 0: every FDE);
+ * false if one did not decode to its end. */
+static bool decode_fdes(csh cs, struct code_object *o, unsigned want)
 {
 	cs_insn *insn = cs_malloc(cs);
 	if (!insn)
 		return false;
-	bool complete = true;
-	for (size_t i = 0; i < t->count; i++) {
+	bool ok = true;
+	building = o;
+	for (size_t i = 0; i < o->table.count; i++)
+		if ((o->fde_state[i] & want) == want)
+			ok = decode_fde(cs, o, i, insn) && ok;
+	building = NULL;
+	cs_free(insn, 1);
+	return ok;
+}
+
+/* Every FDE holding the byte at `at` decoded; false if one did not
+ * decode to its end. */
+static bool decode_fdes_holding(csh cs, struct code_object *o, uintptr_t at, cs_insn *insn)
+{
+	const struct fde_table *t = &o->table;
+	if (!t->count || table_location(t, 0) > at)
+		return true;
+	size_t lo = 0, hi = t->count;   /* the last entry whose location <= at */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (table_location(t, mid) <= at)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	bool ok = true;
+	for (size_t i = lo + 1; i-- > 0 && table_location(t, i) + o->fde_size_max >= at;) {
 		uintptr_t begin;
 		size_t size;
-		if (!fde_range(table_fde(t, i), &begin, &size) || begin < o->map_start || begin + size > o->map_end) {
-			complete = false;
-			continue;
-		}
-		struct sud_decoder d;
-		sud_decoder_init(&d, cs, begin, size);
-		while (d.size) {
-			size_t skip;
-			if (!sud_decode(&d, insn)) {
-				if (!(skip = sud_vex_length(d.code, d.size)))
-					break;
-				d.code += skip, d.size -= skip, d.address += skip;   /* a vector instruction: no branch */
-				continue;
-			}
-			note_system_call(o, insn);
-			uintptr_t target = sud_direct_branch_target(insn->bytes, insn->size, insn->address);
-			if (target >= o->map_start && target < o->map_end) {
-				size_t off = target - o->map_start;
-				o->targets[off >> 3] |= (uint8_t)(1u << (off & 7));
-			}
-		}
-		if (d.size && !o->undecodable)
-			o->undecodable = (uintptr_t)d.address;
-		complete = complete && d.size == 0;
+		if (fde_range(table_fde(t, i), &begin, &size) && at >= begin && at < begin + size)
+			ok = decode_fde(cs, o, i, insn) && ok;
 	}
-	cs_free(insn, 1);
-	return complete;
+	return ok;
+}
+
+/* ---- the lazy index: where a system call's bytes are, and what could
+ * branch near them, found by looking at bytes, not decoding ---- */
+
+/* The kind of system call pair starting at b (n bytes readable), + 1; 0 for none. */
+static unsigned pair_at(const uint8_t *b, size_t n)
+{
+	if (n < 2)
+		return 0;
+	if (b[0] == 0x0f && b[1] == 0x05)
+		return 1 + SUD_FIND_SYSCALL;
+	if (b[0] == 0x0f && b[1] == 0x34)
+		return 1 + SUD_FIND_SYSENTER;
+	return b[0] == 0xcd && b[1] == 0x80 ? 1 + SUD_FIND_INT80 : 0;
+}
+
+/* Where the bytes at b (n readable, at address at) would branch if they
+ * were a direct jmp, jcc, call, loop or jrcxz's opcode (its prefixes
+ * before at), or 0: every instruction sud_direct_branch_target() gives a
+ * target for is such bytes, with the same target. */
+static uintptr_t branch_at(const uint8_t *b, size_t n, uintptr_t at)
+{
+	uint8_t op = b[0];
+	int32_t d;
+	if ((op == 0xeb || (op >= 0x70 && op <= 0x7f) || (op >= 0xe0 && op <= 0xe3)) && n >= 2)
+		return at + 2 + (uintptr_t)(intptr_t)(int8_t)b[1];
+	if ((op == 0xe8 || op == 0xe9) && n >= 5) {
+		memcpy(&d, b + 1, 4);
+		return at + 5 + (uintptr_t)(intptr_t)d;
+	}
+	if (op == 0x0f && n >= 6 && b[1] >= 0x80 && b[1] <= 0x8f) {
+		memcpy(&d, b + 2, 4);
+		return at + 6 + (uintptr_t)(intptr_t)d;
+	}
+	return 0;
+}
+
+/* The bytes from `at` (up to `end`) as they were before this process's
+ * patches where a patch starts there: its original bytes and the 8
+ * after it into buf (*n of them), *step the patch's length; NULL where no
+ * patch starts at `at`. */
+static const uint8_t *patched_view(uintptr_t at, uintptr_t end, uint8_t buf[SUD_PATCH_LEN + 8], size_t *n, size_t *step)
+{
+	uint8_t original[SUD_PATCH_LEN];
+	size_t len = sud_rewrite_original_at(at, original);
+	if (!len)
+		return NULL;
+	size_t tail = end - at > len ? end - at - len : 0;
+	tail = tail < 8 ? tail : 8;
+	memcpy(buf, original, len);
+	memcpy(buf + len, (const uint8_t *)at + len, tail);
+	*n = len + tail;
+	*step = len;
+	return buf;
+}
+
+/* Marks the zone before a system call pair ending at pair_end. */
+static void mark_zone(struct code_object *o, uintptr_t pair_end)
+{
+	uintptr_t z = pair_end > o->map_start + WINDOW_ZONE ? pair_end - WINDOW_ZONE : o->map_start;
+	for (; z < pair_end && z < o->map_end; z++)
+		bit_set(o->zone, z - o->map_start);
+}
+
+/* The byte values that may start what these scans look for: a system
+ * call pair (1), a branch-like opcode (2), a patch of this process's (4). */
+static uint8_t byte_class[256];
+
+static void byte_classes(void)
+{
+	static const uint8_t branch_ops[] = {0xeb, 0xe0, 0xe1, 0xe2, 0xe3, 0xe8, 0xe9, 0x0f};
+	if (byte_class[0x0f])
+		return;
+	for (unsigned op = 0x70; op <= 0x7f; op++)
+		byte_class[op] = 2;
+	for (size_t i = 0; i < sizeof branch_ops; i++)
+		byte_class[branch_ops[i]] = 2;
+	byte_class[0x0f] |= 1, byte_class[0xcd] |= 1, byte_class[0xcc] |= 4, byte_class[0xe9] |= 4;
+}
+
+/* Each system call pair starting in FDE i's code marks its FDE and the
+ * zone before it; a syscall just past the FDE's end (glibc's clone) too,
+ * where its bytes lie on the same page.  False if the FDE cannot be read. */
+static bool index_pairs(struct code_object *o, size_t i)
+{
+	uintptr_t begin, end;
+	size_t size;
+	if (!fde_range(table_fde(&o->table, i), &begin, &size) || begin < o->map_start || begin + size > o->map_end)
+		return false;
+	end = begin + size;
+	uint8_t buf[SUD_PATCH_LEN + 8];
+	size_t n, step;
+	for (uintptr_t at = begin; at < end; at++) {
+		const uint8_t *b = (const uint8_t *)at;
+		if (!(byte_class[*b] & 5))
+			continue;
+		if ((byte_class[*b] & 4) && (b = patched_view(at, end, buf, &n, &step))) {
+			for (size_t k = 0; k < step; k++)
+				if (pair_at(b + k, n - k))
+					o->fde_state[i] |= FDE_HOLDS_PAIR, mark_zone(o, at + k + 2);
+			at += step - 1;
+		} else if (pair_at((const uint8_t *)at, end - at)) {
+			o->fde_state[i] |= FDE_HOLDS_PAIR, mark_zone(o, at + 2);
+		}
+	}
+	bool same_page = ((end - 1) >> 12) == ((end + 1) >> 12);
+	if (same_page && end + 2 <= o->map_end && pair_at((const uint8_t *)end, 2))
+		mark_zone(o, end + 2);
+	return true;
+}
+
+/* Lists bytes at `at` that would branch into the zone; false when the
+ * list is full. */
+static bool note_branch(struct code_object *o, const uint8_t *b, size_t n, uintptr_t at)
+{
+	uintptr_t target = branch_at(b, n, at);
+	if (target <= o->map_start || target >= o->map_end || !bit_test(o->zone, target - o->map_start))
+		return true;
+	if (o->branch_count == BRANCHES_MAX)
+		return false;
+	o->branches[o->branch_count][0] = (uint32_t)(at - o->map_start);
+	o->branches[o->branch_count][1] = (uint32_t)(target - o->map_start);
+	o->branch_count++;
+	return true;
+}
+
+/* Every byte sequence of FDE i's code that would branch into the zone,
+ * listed; false when the list is full. */
+static bool index_branches(struct code_object *o, size_t i)
+{
+	uintptr_t begin, end;
+	size_t size;
+	if (!fde_range(table_fde(&o->table, i), &begin, &size))
+		return false;
+	end = begin + size;
+	uint8_t buf[SUD_PATCH_LEN + 8];
+	size_t n, step;
+	for (uintptr_t at = begin; at < end; at++) {
+		const uint8_t *b = (const uint8_t *)at;
+		if (!(byte_class[*b] & 6))
+			continue;
+		if ((byte_class[*b] & 4) && (b = patched_view(at, end, buf, &n, &step))) {
+			for (size_t k = 0; k < step; k++)
+				if (!note_branch(o, b + k, n - k, at + k))
+					return false;
+			at += step - 1;
+		} else if (!note_branch(o, (const uint8_t *)at, end - at, at)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The lazy index of o; false (every FDE then decoded when asked) when an
+ * FDE cannot be read or the branch list overflows. */
+static bool index_object(struct code_object *o)
+{
+	if (o->map_end - o->map_start >= (1ull << 32))
+		return false;
+	byte_classes();
+	for (size_t i = 0; i < o->table.count; i++) {
+		uintptr_t begin;
+		size_t size;
+		if (!fde_range(table_fde(&o->table, i), &begin, &size))
+			return false;
+		if (size > o->fde_size_max)
+			o->fde_size_max = size;
+		if (!index_pairs(o, i))
+			return false;
+	}
+	bool pairs = false;
+	for (size_t i = 0; i < o->table.count && !pairs; i++)
+		pairs = o->fde_state[i] & FDE_HOLDS_PAIR;
+	for (size_t i = 0; i < o->table.count && pairs; i++)   /* no pair, no window to branch into */
+		if (!index_branches(o, i))
+			return false;
+	return true;
 }
 
 static uint64_t fingerprint_of(const struct fde_table *t, const struct dl_find_object *found)
@@ -448,9 +704,29 @@ static uint64_t fingerprint_of(const struct fde_table *t, const struct dl_find_o
 	return h;
 }
 
-/* The cached object for the object of pc, built on first use; NULL when
- * it cannot be (no table, no memory). */
-static struct code_object *object_of(csh cs, uintptr_t pc)
+static size_t page_round(size_t n)
+{
+	return (n + 4095) & ~(size_t)4095;
+}
+
+/* The memory of o (one mapping: the bitmaps, the FDE states, the lists). */
+static bool object_memory(struct code_object *o)
+{
+	size_t bits = page_round((o->map_end - o->map_start + 7) / 8), states = page_round(o->table.count);
+	size_t lists = BRANCHES_MAX * sizeof *o->branches + FINDS_MAX * sizeof(uintptr_t);
+	o->mapped_size = 2 * bits + states + lists;
+	uint8_t *m = mmap(NULL, o->mapped_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return false;
+	o->targets = m, o->zone = m + bits, o->fde_state = m + 2 * bits;
+	o->branches = (uint32_t(*)[2])(m + 2 * bits + states);
+	o->finds = (uintptr_t *)(m + 2 * bits + states + BRANCHES_MAX * sizeof *o->branches);
+	return true;
+}
+
+/* The cached object for the object of pc, indexed on first use; NULL
+ * when it cannot be (no table, no memory). */
+static struct code_object *object_of(uintptr_t pc)
 {
 	struct dl_find_object found;
 	struct fde_table t;
@@ -458,62 +734,97 @@ static struct code_object *object_of(csh cs, uintptr_t pc)
 		return NULL;
 	uintptr_t start = (uintptr_t)found.dlfo_map_start, end = (uintptr_t)found.dlfo_map_end;
 	uint64_t print = fingerprint_of(&t, &found);
-	struct code_object *o = NULL;
-	for (unsigned i = 0; i < OBJECT_SLOTS && !o; i++)
+	for (unsigned i = 0; i < OBJECT_SLOTS; i++)
 		if (objects[i].targets && objects[i].map_start == start && objects[i].hdr == t.hdr &&
 		    objects[i].fingerprint == print)
-			o = &objects[i];
-	if (o)
-		return o;
-	o = &objects[next_victim++ % OBJECT_SLOTS];
+			return &objects[i];
+	struct code_object *o = &objects[next_victim++ % OBJECT_SLOTS];
 	if (o->targets)
-		munmap(o->targets, o->targets_size);
-	*o = (struct code_object){.map_start = start, .map_end = end, .hdr = t.hdr, .fingerprint = print};
-	o->targets_size = (((end - start + 7) / 8 + 4095) & ~(size_t)4095) + FINDS_MAX * sizeof(uintptr_t);
-	void *bits = mmap(NULL, o->targets_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (bits == MAP_FAILED) {
+		munmap(o->targets, o->mapped_size);
+	*o = (struct code_object){.map_start = start, .map_end = end, .hdr = t.hdr, .fingerprint = print, .table = t,
+				  .complete = true, .pairs_complete = true};
+	if (!object_memory(o)) {
 		*o = (struct code_object){0};
 		return NULL;
 	}
-	o->targets = bits;
-	o->finds = (uintptr_t *)((uint8_t *)bits + o->targets_size - FINDS_MAX * sizeof(uintptr_t));
 	building = o;
-	o->complete = true;
-	bool decoded = mark_targets(cs, &t, o);
-	o->complete = o->complete && decoded;
+	o->lazy = !decode_whole && index_object(o);
 	building = NULL;
 	return o;
 }
 
 bool sud_code_system_calls(csh cs, uintptr_t pc, struct sud_code_finds *out)
 {
-	struct code_object *o = object_of(cs, pc);
+	struct code_object *o = object_of(pc);
 	*out = (struct sud_code_finds){0};
 	if (!o)
 		return false;
+	bool whole = o->lazy ? decode_fdes(cs, o, FDE_HOLDS_PAIR) && o->pairs_complete : decode_fdes(cs, o, 0) && o->complete;
 	out->at = o->finds;
 	out->count = o->find_count;
 	out->undecodable = o->undecodable;
-	return o->complete;
+	return whole;
+}
+
+/* Whether every FDE that may hold a direct branch into (lo, hi) is
+ * decoded (and decoded to its end): those holding the listed branch-like
+ * bytes into it where the zone holds it, else every FDE. */
+static bool branches_into_known(csh cs, struct code_object *o, uintptr_t lo, uintptr_t hi)
+{
+	bool zoned = o->lazy;
+	for (uintptr_t a = lo + 1; a < hi && zoned; a++)
+		zoned = bit_test(o->zone, a - o->map_start);
+	if (!zoned)
+		return decode_fdes(cs, o, 0) && o->complete;
+	cs_insn *insn = cs_malloc(cs);
+	if (!insn)
+		return false;
+	bool ok = true;
+	building = o;
+	for (size_t k = 0; k < o->branch_count; k++) {
+		uintptr_t target = o->map_start + o->branches[k][1];
+		if (target > lo && target < hi)
+			ok = decode_fdes_holding(cs, o, o->map_start + o->branches[k][0], insn) && ok;
+	}
+	building = NULL;
+	cs_free(insn, 1);
+	return ok;
 }
 
 bool sud_code_branch_into(csh cs, uintptr_t lo, uintptr_t hi)
 {
-	struct code_object *o = object_of(cs, lo);
-	if (!o || !o->complete || lo < o->map_start || hi > o->map_end)
+	struct code_object *o = object_of(lo);
+	if (!o || lo < o->map_start || hi > o->map_end || !branches_into_known(cs, o, lo, hi))
 		return true;
-	for (uintptr_t a = lo + 1; a < hi; a++) {
-		size_t off = a - o->map_start;
-		if (o->targets[off >> 3] & (1u << (off & 7)))
+	for (uintptr_t a = lo + 1; a < hi; a++)
+		if (bit_test(o->targets, a - o->map_start))
 			return true;
-	}
 	return false;
+}
+
+void sud_code_forget(uintptr_t lo, uintptr_t hi)
+{
+	for (unsigned i = 0; i < OBJECT_SLOTS; i++)
+		if (objects[i].targets && objects[i].map_start < hi && objects[i].map_end > lo) {
+			munmap(objects[i].targets, objects[i].mapped_size);
+			objects[i] = (struct code_object){0};
+		}
+}
+
+void sud_code_set_whole(bool whole)
+{
+	decode_whole = whole;
+	for (unsigned i = 0; i < OBJECT_SLOTS; i++) {
+		if (objects[i].targets)
+			munmap(objects[i].targets, objects[i].mapped_size);
+		objects[i] = (struct code_object){0};
+	}
 }
 
 void sud_code_after_fork(void)
 {
 	if (building) {
-		munmap(building->targets, building->targets_size);
+		munmap(building->targets, building->mapped_size);
 		*building = (struct code_object){0};
 		building = NULL;
 	}

@@ -33,17 +33,19 @@ bool sud_code_each_function(uintptr_t pc, void (*each)(uintptr_t begin, size_t s
 
 /* Whether some direct jump, jcc or call anywhere in the object holding
  * [lo, hi) (decoded FDE by FDE with cs, a handle with detail off) lands on
- * a byte in (lo, hi).  True, conservatively, when the object cannot be
- * decoded whole or holds no unwind table.  The object's branch targets
- * are computed once (the first ask costs a pass over its code) and kept
- * while the object stays mapped as it was. */
+ * a byte in (lo, hi).  True, conservatively, when an FDE that may hold
+ * one cannot be decoded to its end or the object holds no unwind table.
+ * Only the FDEs whose bytes could branch there are decoded (once; the
+ * first ask in an object costs a look at its bytes), and what was found
+ * is kept while the object stays mapped as it was. */
 bool sud_code_branch_into(csh cs, uintptr_t lo, uintptr_t hi);
 
-/* The system call instructions of the object holding pc, found by the
- * same pass as its branch targets (once): each address with its kind in
- * the top byte.  False when the object has no usable table or did not
- * decode whole (undecodable: the first byte an FDE stopped at, if that
- * was why). */
+/* The system call instructions of the object holding pc, found by
+ * decoding (once) every FDE holding a system call's byte pair: each
+ * address with its kind in the top byte.  False when the object has no
+ * usable table or such an FDE did not decode to its end (undecodable: the
+ * first byte an FDE stopped at, if that was why).  An FDE without a pair
+ * cannot make a system call, and needs no decoding. */
 #define SUD_FIND_SYSCALL 0ul
 #define SUD_FIND_SYSENTER 1ul
 #define SUD_FIND_INT80 2ul
@@ -55,6 +57,15 @@ struct sud_code_finds {
 	uintptr_t undecodable;
 };
 bool sud_code_system_calls(csh cs, uintptr_t pc, struct sud_code_finds *out);
+
+/* Forgets what was found of the objects overlapping [lo, hi) (about to
+ * be unmapped, or made executable anew); the caller holds the rewriter. */
+void sud_code_forget(uintptr_t lo, uintptr_t hi);
+
+/* For tests: objects indexed from now on have every FDE decoded at the
+ * first ask (whole true), as before the lazy index, or only the FDEs that
+ * may matter (false, the default); the cache is emptied. */
+void sud_code_set_whole(bool whole);
 
 /* In the child of a fork: forgets an object whose bitmap another thread
  * of the parent was making (it exists no more to finish it). */

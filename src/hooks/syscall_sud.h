@@ -130,6 +130,17 @@ bool sud_rewrite_cover_object(uintptr_t pc, struct sud_cover *out);
  * from its start as if it were one function. */
 bool sud_rewrite_cover_range(uintptr_t begin, size_t size, struct sud_cover *out);
 bool sud_rewrite_int3_write(bool on);
+/* The rewriter held across a sweep of new code (taken within 250 ms, or
+ * false: another thread's rewrite may wait for a lock this thread holds),
+ * the sweep's own takes nesting inside; sites without an FDE then get no
+ * jump (their bounds would come from dladdr, which takes the loader's
+ * lock). */
+bool sud_rewrite_hold(void);
+void sud_rewrite_unhold(void);
+/* Code about to go (unmapped, or mapped over): its int3s leave the list
+ * (taken out already), its sites and patch records and what was decoded
+ * of its object are forgotten. */
+void sud_rewrite_forget(uintptr_t lo, uintptr_t hi);
 /* Whether [lo, hi) lies in the rewriter's own stub pools. */
 bool sud_rewrite_owns(uintptr_t lo, uintptr_t hi);
 

@@ -25,20 +25,32 @@
  * allocate.  The first unprovable place is kept as the reason, named by
  * object and offset.
  *
- * Owns: sud_sweep(), sud_sweep_is_code(), the object list, the gap and
- * mapping scans.
+ * New code after start (sud_sweep_new_code, syscall_trace.c's
+ * SYSCALL_TRACE_SWEEP_NEW_CODE): the one object holding a new executable
+ * range, found by _dl_find_object and its ELF header (not
+ * dl_iterate_phdr, which takes the loader's lock), swept the same way,
+ * and the executable mappings overlapping the range checked as at start
+ * (/proc/self/maps read with read(2)); nothing allocates with malloc: the
+ * caller may be inside malloc or dlopen, in a signal handler's frame.
+ *
+ * Owns: sud_sweep(), sud_sweep_new_code(), sud_sweep_is_code(),
+ * sud_sweep_forget(), the object list, the gap and mapping scans.
  */
 #define _GNU_SOURCE
 #include "hooks/syscall_sweep.h"
 #include "hooks/syscall_sites.h"
 #include "hooks/syscall_sud.h"
 
+#include <dlfcn.h>
 #include <elf.h>
+#include <fcntl.h>
 #include <link.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define SEGS_MAX 1024
 
@@ -130,13 +142,16 @@ struct fde_ranges {
 	bool failed;
 };
 
+/* The list grows by mmap (no malloc: a sweep of new code may run where
+ * the thread holds malloc's lock). */
 static void add_range(uintptr_t begin, size_t size, void *arg)
 {
 	struct fde_ranges *f = arg;
 	if (f->n == f->cap) {
 		size_t cap = f->cap ? f->cap * 2 : 4096;
-		void *grown = realloc(f->r, cap * sizeof *f->r);
-		if (!grown) {
+		void *grown = f->r ? mremap(f->r, f->cap * sizeof *f->r, cap * sizeof *f->r, MREMAP_MAYMOVE)
+				   : mmap(NULL, cap * sizeof *f->r, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (grown == MAP_FAILED) {
 			f->failed = true;
 			return;
 		}
@@ -146,10 +161,23 @@ static void add_range(uintptr_t begin, size_t size, void *arg)
 	f->n++;
 }
 
-static int by_range(const void *a, const void *b)
+static void free_ranges(struct fde_ranges *f)
 {
-	const uintptr_t *x = a, *y = b;
-	return x[0] < y[0] ? -1 : x[0] > y[0];
+	if (f->r)
+		munmap(f->r, f->cap * sizeof *f->r);
+}
+
+/* By start: an insertion sort, as qsort may allocate; the table lists
+ * FDEs nearly in order already. */
+static void sort_ranges(struct fde_ranges *f)
+{
+	for (size_t i = 1; i < f->n; i++) {
+		uintptr_t r0 = f->r[i][0], r1 = f->r[i][1];
+		size_t j = i;
+		for (; j > 0 && f->r[j - 1][0] > r0; j--)
+			f->r[j][0] = f->r[j - 1][0], f->r[j][1] = f->r[j - 1][1];
+		f->r[j][0] = r0, f->r[j][1] = r1;
+	}
 }
 
 /* A gap [lo, hi) of seg between FDEs: if its bytes (and one byte either
@@ -200,10 +228,10 @@ static void sweep_object(const struct sweep_objects *o, size_t index, struct sud
 	bool has_table = sud_code_each_function(first->lo, add_range, &f);
 	if (f.failed) {
 		set_why(out, "%s: out of memory for its FDE list", o->names[index]);
-		free(f.r);
+		free_ranges(&f);
 		return;
 	}
-	qsort(f.r, f.n, sizeof *f.r, by_range);
+	sort_ranges(&f);
 	if (has_table) {
 		struct sud_cover c = {0};
 		bool ok = sud_rewrite_cover_object(first->lo, &c);
@@ -220,7 +248,7 @@ static void sweep_object(const struct sweep_objects *o, size_t index, struct sud
 			set_why(out, "%s+%#lx: a syscall's bytes outside every FDE, not at an instruction%s", o->names[index],
 				(unsigned long)(at - o->bases[index]), has_table ? "" : " (no .eh_frame_hdr)");
 	}
-	free(f.r);
+	free_ranges(&f);
 }
 
 /* ---- every other executable mapping ---- */
@@ -315,4 +343,169 @@ bool sud_sweep(struct sud_sweep *out)
 	free(o);
 	out->proven = !out->why[0];
 	return out->proven;
+}
+
+/* ---- new code after start: one object, swept where the thread that
+ * made its mapping (or a later one) found it loaded: without malloc,
+ * stdio or the loader's lock (the thread may hold malloc's, or be inside
+ * dlopen) ---- */
+
+static bool code_range_add(uintptr_t lo, uintptr_t hi)
+{
+	for (size_t i = 0; i < code_range_count; i++)
+		if (code_ranges[i][0] == lo && code_ranges[i][1] == hi)
+			return true;
+	if (code_range_count == CODE_RANGES_MAX)
+		return false;
+	code_ranges[code_range_count][0] = lo, code_ranges[code_range_count][1] = hi;
+	code_range_count++;
+	return true;
+}
+
+void sud_sweep_forget(uintptr_t lo, uintptr_t hi)
+{
+	size_t n = code_range_count;
+	for (size_t i = 0; i < n; i++) {
+		uintptr_t a = code_ranges[i][0], b = code_ranges[i][1];
+		if (b <= lo || a >= hi)
+			continue;
+		code_ranges[i][0] = code_ranges[i][1] = 0;   /* an empty range overlaps nothing */
+		if (a < lo)
+			code_ranges[i][0] = a, code_ranges[i][1] = lo;
+		if (b > hi && (a >= lo || !code_range_add(hi, b)))
+			code_ranges[i][0] = hi, code_ranges[i][1] = b;
+	}
+}
+
+/* The executable segments of the object found, from its ELF header (at
+ * its mapping's start, where its first PT_LOAD maps the file's start). */
+static bool object_segments(const struct dl_find_object *found, struct sweep_objects *o)
+{
+	const ElfW(Ehdr) *eh = found->dlfo_map_start;
+	const struct link_map *lm = found->dlfo_link_map;
+	if (!lm || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_phentsize != sizeof(ElfW(Phdr)) ||
+	    eh->e_phoff + (size_t)eh->e_phnum * sizeof(ElfW(Phdr)) > 4096)
+		return false;
+	const ElfW(Phdr) *ph = (const void *)((const char *)eh + eh->e_phoff);
+	for (int i = 0; i < eh->e_phnum && o->nsegs < SEGS_MAX; i++) {
+		if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_X) || !ph[i].p_memsz)
+			continue;
+		uintptr_t lo = lm->l_addr + ph[i].p_vaddr;
+		o->segs[o->nsegs++] = (struct exec_seg){lo, lo + ph[i].p_memsz, 0};
+	}
+	snprintf(o->names[0], sizeof o->names[0], "%s", lm->l_name && *lm->l_name ? lm->l_name : "the program");
+	o->bases[0] = lm->l_addr;
+	o->nobjects = 1;
+	for (size_t i = 1; i < o->nsegs; i++)   /* by start, for scan_outside_segments */
+		for (size_t j = i; j > 0 && o->segs[j - 1].lo > o->segs[j].lo; j--) {
+			struct exec_seg t = o->segs[j];
+			o->segs[j] = o->segs[j - 1], o->segs[j - 1] = t;
+		}
+	return o->nsegs > 0;
+}
+
+/* /proc/self/maps, a line at a time, read with read(2). */
+struct maps_reader {
+	int fd;
+	char buf[4096];
+	size_t len, pos;
+};
+
+static bool maps_line(struct maps_reader *r, char *line, size_t size)
+{
+	size_t n = 0;
+	for (;;) {
+		if (r->pos == r->len) {
+			ssize_t got = read(r->fd, r->buf, sizeof r->buf);
+			if (got <= 0)
+				break;
+			r->len = (size_t)got, r->pos = 0;
+		}
+		char c = r->buf[r->pos++];
+		if (c == '\n')
+			break;
+		if (n + 1 < size)
+			line[n++] = c;
+	}
+	line[n] = 0;
+	return n > 0;
+}
+
+/* One line's range, permissions and path (after five fields). */
+static bool parse_maps_line(char *line, uintptr_t *lo, uintptr_t *hi, const char **perms, const char **path)
+{
+	char *p;
+	*lo = strtoul(line, &p, 16);
+	if (*p != '-')
+		return false;
+	*hi = strtoul(p + 1, &p, 16);
+	if (*p != ' ' || strlen(p + 1) < 4)
+		return false;
+	*perms = p + 1;
+	p += 5;
+	for (int field = 0; field < 4 && *p; field++) {
+		while (*p == ' ')
+			p++;
+		while (*p && *p != ' ')
+			p++;
+	}
+	while (*p == ' ')
+		p++;
+	*path = p;
+	return true;
+}
+
+/* The executable mappings overlapping [lo, hi): noted as swept code,
+ * and, outside the object's segments, checked as at start. */
+static void check_new_mappings(const struct sweep_objects *o, uintptr_t lo, uintptr_t hi, struct sud_sweep *out)
+{
+	static struct maps_reader r;   /* callers serialise (syscall_trace.c's lock) */
+	char line[512];
+	r.fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	r.len = r.pos = 0;
+	if (r.fd < 0) {
+		set_why(out, "/proc/self/maps cannot be read");
+		return;
+	}
+	while (!out->why[0] && maps_line(&r, line, sizeof line)) {
+		uintptr_t a, b, at;
+		const char *perms, *path;
+		if (!parse_maps_line(line, &a, &b, &perms, &path) || perms[2] != 'x' || b <= lo || a >= hi ||
+		    strncmp(path, "[vsyscall]", 10) == 0 || sud_rewrite_owns(a, b))
+			continue;
+		if (!code_range_add(a, b))
+			set_why(out, "more than %d executable mappings", CODE_RANGES_MAX);
+		else if (perms[1] == 'w')
+			set_why(out, "%#lx-%#lx %s: writable and executable", (unsigned long)a, (unsigned long)b,
+				*path ? path : "(anonymous)");
+		else if (perms[0] != 'r')
+			set_why(out, "%#lx-%#lx %s: executable but not readable", (unsigned long)a, (unsigned long)b,
+				*path ? path : "(anonymous)");
+		else if ((at = scan_outside_segments(o, a > lo ? a : lo, b < hi ? b : hi)))
+			set_why(out, "%s+%#lx (mapping at %#lx): a syscall's bytes in code of no ELF object",
+				*path ? path : "(anonymous)", (unsigned long)(at - a), (unsigned long)a);
+	}
+	close(r.fd);
+}
+
+enum sud_new_code sud_sweep_new_code(uintptr_t lo, uintptr_t hi, struct sud_sweep *out)
+{
+	*out = (struct sud_sweep){0};
+	struct dl_find_object found;
+	if (_dl_find_object((void *)lo, &found) != 0)
+		return SUD_NEW_CODE_WAIT;
+	struct sweep_objects *o = mmap(NULL, sizeof *o, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (o == MAP_FAILED) {
+		set_why(out, "out of memory");
+		return SUD_NEW_CODE_UNPROVABLE;
+	}
+	if (!object_segments(&found, o))
+		set_why(out, "%#lx: an object whose ELF header is not at its mapping's start", (unsigned long)lo);
+	else
+		sweep_object(o, 0, out);
+	if (!out->why[0])
+		check_new_mappings(o, lo, hi, out);
+	munmap(o, sizeof *o);
+	out->proven = !out->why[0];
+	return out->proven ? SUD_NEW_CODE_PROVEN : SUD_NEW_CODE_UNPROVABLE;
 }

@@ -5,7 +5,8 @@
  * can make a system call, on which Syscall User Dispatch may be switched
  * off (syscall_trace.c).  The details are in syscall_sweep.c.
  *
- * Owns: struct sud_sweep, sud_sweep(), sud_sweep_is_code().
+ * Owns: struct sud_sweep, sud_sweep(), sud_sweep_new_code(),
+ * sud_sweep_is_code(), sud_sweep_forget().
  */
 #ifndef BPFVM_HOOKS_SYSCALL_SWEEP_H
 #define BPFVM_HOOKS_SYSCALL_SWEEP_H
@@ -27,7 +28,20 @@ struct sud_sweep {
  * written: sud_rewrite_int3_write() writes them. */
 bool sud_sweep(struct sud_sweep *out);
 
-/* Whether [lo, hi) overlaps an executable mapping the last sweep saw. */
+/* Whether [lo, hi) overlaps an executable mapping a sweep saw. */
 bool sud_sweep_is_code(uintptr_t lo, uintptr_t hi);
+
+/* [lo, hi) about to be unmapped or mapped over: no more code. */
+void sud_sweep_forget(uintptr_t lo, uintptr_t hi);
+
+/* New code after start: [lo, hi), made executable (a dlopen()'s mmap),
+ * swept as the objects were at start if an object loaded now holds it:
+ * that object (its sites rewritten, int3s noted), and the executable
+ * mappings overlapping the range checked as at start.  WAIT while no
+ * loaded object holds lo (ld.so registers an object after mapping it);
+ * out says what was found, or why it is not proven.  No malloc, no stdio,
+ * no loader lock; callers serialise. */
+enum sud_new_code { SUD_NEW_CODE_WAIT, SUD_NEW_CODE_PROVEN, SUD_NEW_CODE_UNPROVABLE };
+enum sud_new_code sud_sweep_new_code(uintptr_t lo, uintptr_t hi, struct sud_sweep *out);
 
 #endif

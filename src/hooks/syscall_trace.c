@@ -71,6 +71,21 @@
  * PROT_EXEC, shmat with SHM_EXEC, mremap of swept code) or that sets
  * SIGTRAP's action switches dispatch back on in every thread, the int3s
  * out, before it is made.  The handlers' own calls are not watched.
+ * With SYSCALL_TRACE_SWEEP_NEW_CODE, only until the new code is swept: a
+ * file mapping made executable (a dlopen()'s) waits, noted by the thread
+ * that made it after its call returned, until ld.so has registered its
+ * object (_dl_find_object); after any later call of the target's (its
+ * way out of perform(): on the rewritten path too, while something
+ * waits) the thread that gets the lock sweeps that object alone
+ * (syscall_sweep.c's sud_sweep_new_code: no malloc, no loader lock, so
+ * also inside malloc, dlopen or the SIGSYS handler's frame) and, once
+ * nothing waits and no watched call is in flight, switches dispatch off
+ * again as start did.  Threads running the new code meanwhile trap (SUD).
+ * An munmap (or a MAP_FIXED mmap) of swept code puts dispatch back on
+ * too, and after it the code's sites, patches and int3s are forgotten.
+ * Anonymous executable memory (JIT-style), a writable and executable
+ * mapping, executable shared memory, code moved or SIGTRAP's action set
+ * keep dispatch on for good ("kept on: ...").
  *
  * Not preserved: the upper halves of ymm registers and the x87 stack on
  * the rewritten path (xmm0-15 and the flags are, except at sites whose
@@ -80,8 +95,9 @@
  * a SIGSYS handler of the target's own runs with its syscalls unreported.
  *
  * Owns: syscall_trace_start/stop/get_stats/get_mode, the SIGSYS handler,
- * the threads' slots, the per-thread switch, the mode (dispatch off and
- * back on), sud_serve_int3, sud_fast_enter/exit and sud_child_entry.
+ * the threads' slots, the per-thread switch, the mode (dispatch off, back
+ * on, the new code waiting for its sweep and off again), sud_serve_int3,
+ * sud_fast_enter/exit and sud_child_entry.
  */
 #define _GNU_SOURCE
 #include "hooks/syscall_trace.h"
@@ -89,8 +105,11 @@
 #include "hooks/syscall_sweep.h"
 #include "hooks/probe_internal.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <errno.h>
+#include <link.h>
+#include <stdarg.h>
 #include <linux/sched.h>
 #include <pthread.h>
 #include <signal.h>
@@ -256,6 +275,15 @@ static struct {
 	/* Dispatch off (SYSCALL_TRACE_DISPATCH_OFF, once the sweep proved
 	 * every site covered): a thread switching itself on stays off. */
 	_Atomic bool dispatch_off;
+	/* Calls that change code are watched (dispatch off, or, with
+	 * SYSCALL_TRACE_SWEEP_NEW_CODE, back on until new code is swept), and
+	 * new code waits for its sweep (read on the rewritten path: next to
+	 * dispatch_off). */
+	_Atomic bool watching, resweep_pending;
+	bool sweep_new;                     /* SYSCALL_TRACE_SWEEP_NEW_CODE */
+	int changes_in_flight;              /* watched calls made but not yet noted (sud.lock) */
+	uintptr_t pending[16][2];           /* new executable ranges waiting for their object's sweep */
+	int pending_count;
 	struct syscall_trace_mode mode;
 } sud = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -491,16 +519,46 @@ static long sigaction_keeping_sigsys(const unsigned long a[6])
 }
 
 static void dispatch_back_on(struct sud_thread *self, long nr, const unsigned long a[6]);
+static long perform_call(struct sud_thread *self, long nr, const unsigned long a[6]);
+static void code_changed(struct sud_thread *self, long nr, const unsigned long a[6], long ret);
+static void try_resweep(struct sud_thread *self);
 
-/* With dispatch off: whether the call may make code the sweep never saw
- * run (a mapping made or made executable, code moved), or take SIGTRAP
- * from the int3s' handler. */
+/* Whether [lo, hi) overlaps a range waiting for its sweep (read without
+ * the lock: a stale answer leaves a range waiting for an object that
+ * never comes, dispatch on). */
+static bool pending_overlaps(uintptr_t lo, uintptr_t hi)
+{
+	for (int i = 0; i < sud.pending_count && i < 16; i++)
+		if (lo < sud.pending[i][1] && hi > sud.pending[i][0])
+			return true;
+	return false;
+}
+
+/* With SYSCALL_TRACE_SWEEP_NEW_CODE: whether the call unmaps or maps
+ * over code swept or waiting for its sweep (its int3s must leave the
+ * list before the memory goes). */
+static bool code_goes(long nr, const unsigned long a[6])
+{
+	if (!sud.sweep_new || (nr != SYS_munmap && !(nr == SYS_mmap && (a[3] & MAP_FIXED))))
+		return false;
+	uintptr_t lo = a[0], hi = a[0] + a[1];
+	return sud_sweep_is_code(lo, hi) || pending_overlaps(lo, hi);
+}
+
+/* With dispatch off (or back on, new code waiting for its sweep): whether
+ * the call may make code the sweep never saw run (a mapping made or made
+ * executable, code moved or unmapped), or take SIGTRAP from the int3s'
+ * handler. */
 static bool unswept_code(long nr, const unsigned long a[6])
 {
-	if (!atomic_load_explicit(&sud.dispatch_off, memory_order_relaxed))
+	if (!atomic_load_explicit(&sud.watching, memory_order_relaxed))
 		return false;
 	switch (nr) {
-	case SYS_mmap: case SYS_mprotect: case SYS_pkey_mprotect:
+	case SYS_mmap:
+		return (a[2] & PROT_EXEC) || code_goes(nr, a);
+	case SYS_munmap:
+		return code_goes(nr, a);
+	case SYS_mprotect: case SYS_pkey_mprotect:
 		return a[2] & PROT_EXEC;
 	case SYS_mremap:
 		return sud_sweep_is_code(a[0], a[0] + a[1]);
@@ -556,11 +614,25 @@ static long perform_waiting(long nr, const unsigned long a[6])
 	return sud_raw_syscall(nr, b);
 }
 
-/* Performs a syscall that needs no signal frame, on either path. */
+/* Performs a syscall that needs no signal frame, on either path: one
+ * that may change code with dispatch back on first (another thread may
+ * run the code at once) and, sweeping new code, noted after; new code
+ * waiting for its sweep is tried after any call of the target's. */
 static long perform(struct sud_thread *self, long nr, const unsigned long a[6])
 {
-	if (self->depth == 0 && unswept_code(nr, a))
-		dispatch_back_on(self, nr, a);   /* before the call: another thread may run the code at once */
+	bool watched = self->depth == 0 && unswept_code(nr, a);
+	if (watched)
+		dispatch_back_on(self, nr, a);
+	long ret = perform_call(self, nr, a);
+	if (watched && sud.sweep_new)
+		code_changed(self, nr, a, ret);
+	if (atomic_load_explicit(&sud.resweep_pending, memory_order_relaxed) && self->depth == 0)
+		try_resweep(self);
+	return ret;
+}
+
+static long perform_call(struct sud_thread *self, long nr, const unsigned long a[6])
+{
 	switch (nr) {
 	case SYS_rt_sigprocmask:
 		return sigprocmask_keeping_sigsys(self, a);
@@ -973,8 +1045,9 @@ unsigned sud_fast_enter(struct sud_fast_frame *f)
 		report_enter_of(self, nr, f->args, &f->regs);
 		how |= SUD_FAST_REPORTED;
 	}
-	if (__builtin_expect(special, 0) || unswept_code(nr, f->args))
-		how |= fast_perform(self, nr, f);
+	if (__builtin_expect(special, 0) || unswept_code(nr, f->args) ||
+	    atomic_load_explicit(&sud.resweep_pending, memory_order_relaxed))
+		how |= fast_perform(self, nr, f);   /* new code waiting: perform() tries its sweep after the call */
 	return how;
 }
 
@@ -1146,6 +1219,8 @@ static void dispatch_back_on_locked(struct sud_thread *self, const char *why);
  * unrewritten, dispatch off in every thread: first every thread keeps
  * SIGTRAP unblocked (a request round), then the int3s go in, then the
  * threads switch off.  Otherwise dispatch stays on, the reason kept. */
+static void switch_off_locked(struct sud_thread *self);
+
 static void go_dispatch_off(void)
 {
 	struct sud_sweep sw;
@@ -1157,20 +1232,32 @@ static void go_dispatch_off(void)
 		snprintf(m->why, sizeof m->why, "%s", sw.why);
 		return;
 	}
+	switch_off_locked(thread_slot());
+}
+
+/* Every site covered (the sweep's word): each thread keeps SIGTRAP
+ * unblocked (a request round), the int3s go in, every thread switches
+ * dispatch off; calls changing code are watched from then on. */
+static void switch_off_locked(struct sud_thread *self)
+{
+	struct syscall_trace_mode *m = &sud.mode;
 	kept_trap_bit = SIGTRAP_BIT;
 	if (switch_other_threads(true, NULL) < 0 || !sud_rewrite_int3_write(true)) {
 		sud_rewrite_int3_write(false);
 		snprintf(m->why, sizeof m->why, "a thread did not answer, or an int3 could not be written");
+		atomic_store(&sud.watching, false);
 		return;
 	}
 	atomic_store(&sud.dispatch_off, true);
-	struct sud_thread *self = thread_slot();
+	atomic_store(&sud.watching, true);
 	if (switch_other_threads(false, NULL) < 0) {
 		dispatch_back_on_locked(self, "a thread did not switch dispatch off in time");
+		atomic_store(&sud.watching, false);
 		return;
 	}
 	thread_switch(self, false);
 	m->dispatch_off = true;
+	m->why[0] = 0;
 }
 
 static int start_locked(const struct syscall_handlers *h, void *user, unsigned flags, char *errbuf)
@@ -1182,6 +1269,9 @@ static int start_locked(const struct syscall_handlers *h, void *user, unsigned f
 	sud.handlers = *h;
 	sud.user = user;
 	sud.rewrite = !(flags & SYSCALL_TRACE_NO_REWRITE);
+	sud.sweep_new = (flags & SYSCALL_TRACE_SWEEP_NEW_CODE) && sud.rewrite;
+	sud.pending_count = sud.changes_in_flight = 0;
+	atomic_store(&sud.resweep_pending, false);
 	sud.user_is_word = flags & SYSCALL_TRACE_USER_IS_THREAD_WORD;
 	if (sud.rewrite) {
 		sud_rewrite_prepare();
@@ -1240,6 +1330,8 @@ static void stop_locked(void)
 	if (!sud_started)
 		return;
 	atomic_store(&sud.active, false);
+	atomic_store(&sud.watching, false);
+	atomic_store(&sud.resweep_pending, false);
 	sud_rewrite_restore_all();
 	atomic_store(&sud.dispatch_off, false);
 	kept_trap_bit = 0;   /* the off round gives each thread its SIGTRAP block back */
@@ -1283,12 +1375,18 @@ static void dispatch_back_on_locked(struct sud_thread *self, const char *why)
 		self->selector = SUD_SELECTOR_BLOCK;
 }
 
-/* Called before a call that may make code the sweep never saw run. */
+/* Called before a call that may make code the sweep never saw run (or,
+ * sweeping new code, unmap code): dispatch back on, and the call counted
+ * in flight until code_changed() notes what it did (no sweep of new code
+ * goes off meanwhile). */
 static void dispatch_back_on(struct sud_thread *self, long nr, const unsigned long a[6])
 {
 	char why[128];
 	if (nr == SYS_rt_sigaction)
 		snprintf(why, sizeof why, "back on: the target set SIGTRAP's action");
+	else if (!(a[2] & PROT_EXEC) && (nr == SYS_munmap || nr == SYS_mmap))
+		snprintf(why, sizeof why, "back on: %s of %#lx (%lu bytes), code unmapped", nr == SYS_mmap ? "mmap" : "munmap",
+			 a[0], a[1]);
 	else
 		snprintf(why, sizeof why, "back on: %s of %#lx (%lu bytes)%s",
 			 nr == SYS_mmap ? "mmap" : nr == SYS_mremap ? "mremap" : nr == SYS_shmat ? "shmat" : "mprotect",
@@ -1297,7 +1395,153 @@ static void dispatch_back_on(struct sud_thread *self, long nr, const unsigned lo
 	pthread_mutex_lock(&sud.lock);
 	if (sud_started && atomic_load(&sud.dispatch_off))
 		dispatch_back_on_locked(self, why);
+	if (sud_started && sud.sweep_new)
+		sud.changes_in_flight++;
+	else
+		atomic_store(&sud.watching, false);   /* back on for good */
 	pthread_mutex_unlock(&sud.lock);
+	self->depth--;
+}
+
+/* Sweeping new code: dispatch stays on for good, and why. */
+static void keep_on_locked(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void keep_on_locked(const char *fmt, ...)
+{
+	char why[sizeof sud.mode.why - 16];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	snprintf(sud.mode.why, sizeof sud.mode.why, "kept on: %s", why);
+	atomic_store(&sud.watching, false);
+	atomic_store(&sud.resweep_pending, false);
+	sud.pending_count = 0;
+}
+
+/* Drops [lo, hi) from the ranges waiting for their sweep. */
+static void pending_forget(uintptr_t lo, uintptr_t hi)
+{
+	for (int i = 0; i < sud.pending_count; i++) {
+		uintptr_t a = sud.pending[i][0], b = sud.pending[i][1];
+		if (b <= lo || a >= hi)
+			continue;
+		sud.pending[i][0] = a < lo ? a : hi, sud.pending[i][1] = a < lo ? lo : b;
+		if (a < lo && b > hi && sud.pending_count < 16)
+			sud.pending[sud.pending_count][0] = hi, sud.pending[sud.pending_count++][1] = b;
+		if (sud.pending[i][0] >= sud.pending[i][1])
+			sud.pending[i][0] = sud.pending[i][1] = 0;   /* empty: overlaps nothing, swept as nothing */
+	}
+}
+
+static void pending_add(uintptr_t lo, uintptr_t hi)
+{
+	if (sud.pending_count == 16)
+		return keep_on_locked("more than 16 new executable ranges waiting for their objects");
+	sud.pending[sud.pending_count][0] = lo, sud.pending[sud.pending_count++][1] = hi;
+}
+
+/* What a watched call did (sud.lock held): new code waits for its sweep,
+ * unmapped code is forgotten; memory of no object (JIT-style), writable
+ * and executable, shared or moved keeps dispatch on. */
+static void note_change_locked(long nr, const unsigned long a[6], long ret)
+{
+	bool failed = ret < 0 && ret > -4096;
+	uintptr_t lo = a[0], hi = a[0] + a[1];
+	struct dl_find_object found;
+	if ((nr == SYS_munmap || (nr == SYS_mmap && (a[3] & MAP_FIXED))) && !failed) {
+		sud_rewrite_forget(lo, hi);   /* its int3s are out: dispatch went back on */
+		sud_sweep_forget(lo, hi);
+		pending_forget(lo, hi);
+	}
+	if (nr == SYS_munmap || (nr == SYS_mmap && (failed || !(a[2] & PROT_EXEC))))
+		return;
+	if (nr == SYS_mmap)
+		lo = (uintptr_t)ret, hi = lo + a[1];
+	if (nr == SYS_rt_sigaction)
+		keep_on_locked("the target set SIGTRAP's action");
+	else if (nr == SYS_mremap || nr == SYS_shmat)
+		keep_on_locked("%s", nr == SYS_mremap ? "code moved by mremap" : "shared memory attached executable");
+	else if (a[2] & PROT_WRITE)
+		keep_on_locked("%#lx-%#lx made writable and executable", (unsigned long)lo, (unsigned long)hi);
+	else if (nr == SYS_mmap && (a[3] & MAP_ANONYMOUS))
+		keep_on_locked("%#lx-%#lx: anonymous executable memory (JIT-style: code of no object)", (unsigned long)lo,
+			       (unsigned long)hi);
+	else if (nr != SYS_mmap && _dl_find_object((void *)lo, &found) != 0)
+		keep_on_locked("%#lx-%#lx made executable: memory of no loaded object (JIT-style)", (unsigned long)lo,
+			       (unsigned long)hi);
+	else
+		pending_add(lo, hi);
+}
+
+static void code_changed(struct sud_thread *self, long nr, const unsigned long a[6], long ret)
+{
+	self->depth++;
+	pthread_mutex_lock(&sud.lock);
+	if (sud_started && sud.changes_in_flight > 0) {
+		sud.changes_in_flight--;
+		if (atomic_load(&sud.watching)) {
+			note_change_locked(nr, a, ret);
+			atomic_store(&sud.resweep_pending, atomic_load(&sud.watching));
+		}
+	}
+	pthread_mutex_unlock(&sud.lock);
+	self->depth--;
+}
+
+/* The ranges waiting whose objects are loaded now swept; once none
+ * waits, dispatch off again (as at start).  An object still being loaded
+ * (ld.so registers it after mapping it) waits for a later call.  The
+ * rewriter is held throughout, taken with a timeout: a thread trapping
+ * meanwhile may hold it while it waits for the loader's lock, which this
+ * thread may hold (inside dlopen). */
+static void resweep_held(struct sud_thread *self);
+
+static void resweep_locked(struct sud_thread *self)
+{
+	if (!sud_rewrite_hold())
+		return;   /* another thread's rewrite: tried again after a later call */
+	resweep_held(self);
+	sud_rewrite_unhold();
+}
+
+static void resweep_held(struct sud_thread *self)
+{
+	struct syscall_trace_mode *m = &sud.mode;
+	for (int i = 0; i < sud.pending_count;) {
+		struct sud_sweep sw;
+		enum sud_new_code r = sud_sweep_new_code(sud.pending[i][0], sud.pending[i][1], &sw);
+		if (r == SUD_NEW_CODE_WAIT && sud.pending[i][0] < sud.pending[i][1]) {
+			i++;
+			continue;
+		}
+		if (r == SUD_NEW_CODE_UNPROVABLE)
+			return keep_on_locked("%s", sw.why);
+		m->objects += sw.objects, m->sites += sw.syscalls, m->jumps += sw.jumps, m->int3_only += sw.int3_only;
+		m->swept_later += r == SUD_NEW_CODE_PROVEN;
+		sud.pending[i][0] = sud.pending[--sud.pending_count][0];
+		sud.pending[i][1] = sud.pending[sud.pending_count][1];
+	}
+	if (sud.pending_count)
+		return;
+	atomic_store(&sud.resweep_pending, false);
+	switch_off_locked(self);
+}
+
+/* After a call of the target's, new code waiting: its sweep, unless
+ * another thread holds the lock (it tries after its own next call) or a
+ * call changing code is under way.  Not in a child sharing its parent's
+ * slot and thread pointer (posix_spawn's, before its exec): the lock
+ * would be taken in the parent's name. */
+static void try_resweep(struct sud_thread *self)
+{
+	if (self->tid != (pid_t)raw0(SYS_gettid))
+		return;
+	self->depth++;
+	if (pthread_mutex_trylock(&sud.lock) == 0) {
+		if (sud_started && sud.changes_in_flight == 0 && atomic_load(&sud.resweep_pending))
+			resweep_locked(self);
+		pthread_mutex_unlock(&sud.lock);
+	}
 	self->depth--;
 }
 

@@ -78,6 +78,14 @@ enum syscall_trace_flags {
 	 * thread (a thread on it pays the kernel's slow syscall path on every
 	 * syscall); new code mapped while off switches it back on */
 	SYSCALL_TRACE_DISPATCH_OFF = 1 << 2,
+	/* with SYSCALL_TRACE_DISPATCH_OFF: new code mapped after start (a
+	 * dlopen()) switches dispatch back on only until its object is
+	 * swept (once ld.so has loaded it, after a later call of any thread),
+	 * then off again; unmapped code is forgotten.  Anonymous executable
+	 * memory (JIT-style), a writable and executable mapping, executable
+	 * shared memory, code moved, or the target setting SIGTRAP's action
+	 * keep it on for good, the mode says why */
+	SYSCALL_TRACE_SWEEP_NEW_CODE = 1 << 3,
 };
 
 /* Starts intercepting every thread's syscalls.  Returns 0, or a negative
@@ -109,6 +117,7 @@ void syscall_trace_get_stats(struct syscall_trace_stats *out);
 struct syscall_trace_mode {
 	bool dispatch_off;
 	uint64_t objects, sites, jumps, int3_only;
+	uint64_t swept_later;   /* objects swept after start (SYSCALL_TRACE_SWEEP_NEW_CODE), in the counts above */
 	char why[200];
 };
 void syscall_trace_get_mode(struct syscall_trace_mode *out);

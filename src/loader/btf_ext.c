@@ -1,6 +1,6 @@
 /*
- * btf_ext.c - the object's .BTF.ext: line info and CO-RE relocation
- * records, read by hand because
+ * btf_ext.c - the object's .BTF.ext: func info, line info and CO-RE
+ * relocation records, read by hand because
  * libbpf 1.1 keeps its btf_ext parser's results private.
  *
  * Layout (all little-endian, offsets relative to the end of the header):
@@ -9,6 +9,9 @@
  *            [u32 core_relo_off, core_relo_len] }
  *   each info block: u32 record_size, then per ELF section
  *            { u32 sec_name_off; u32 num_info; record[num_info] }
+ *   func record: { u32 insn_off (bytes); u32 type_id (its BTF FUNC) },
+ *                  kept on the function starting there (the verifier
+ *                  tells global functions from static ones by it)
  *   line record: { u32 insn_off (bytes); u32 file_name_off; u32 line_off;
  *                  u32 line << 10 | column }
  * The block checks are libbpf's (btf_ext_setup_info()).  Records of
@@ -224,6 +227,30 @@ static int read_lines(struct ldr *l, const struct ext_block *blk)
 	return 0;
 }
 
+/* Each function's BTF FUNC, from the func records of its section. */
+static int read_funcs(struct ldr *l, const struct ext_block *blk)
+{
+	uint32_t pos = 0, name_off, num;
+	const char *name;
+	const uint8_t *recs;
+	while ((recs = next_group(blk, &pos, &name_off, &num)) != NULL) {
+		uint32_t sec = group_section(l, name_off, &name);
+		for (uint32_t i = 0; sec && i < num; i++) {
+			const uint8_t *r = recs + (size_t)i * blk->rec_size;
+			uint32_t insn_off = get_u32(r), type_id = get_u32(r + 4);
+			if (insn_off % LDR_INSN_SIZE || insn_off >= l->secs[sec].size)
+				return ldr_fail(l, -EINVAL, "section '.BTF.ext': func record #%u of section "
+				                "'%.64s': instruction offset %u is not an instruction of the "
+				                "section (%zu bytes)", i, name, insn_off, l->secs[sec].size);
+			struct ldr_func *f = ldr_func_at(l, sec, insn_off / LDR_INSN_SIZE);
+			if (f && f->off == insn_off / LDR_INSN_SIZE)
+				f->btf_id = type_id;
+			l->has_func_info = true;
+		}
+	}
+	return 0;
+}
+
 static int core_record(struct ldr *l, uint32_t sec, const char *name, uint32_t i,
                        const uint8_t *rec, struct ldr_core_relo *out)
 {
@@ -308,6 +335,8 @@ int ldr_btf_ext_load(struct ldr *l)
 	if (!rc)
 		rc = setup_block(l, base, size, h.hdr_len, h.core_relo_off, h.core_relo_len, 16,
 		                 "CO-RE relocations", &core);
+	if (!rc)
+		rc = read_funcs(l, &funcs);
 	if (!rc)
 		rc = read_core_relos(l, &core);
 	if (!rc)

@@ -11,7 +11,8 @@
  * Why fix up: clang leaves DATASEC sizes and global variables' offsets at
  * zero (they are link-time values); libbpf's btf_fixup_datasec() fills
  * them from the ELF section sizes and symbol values, marks hidden globals
- * static and sorts each DATASEC's variables by offset.  .maps definitions
+ * static and sorts each DATASEC's variables by offset; a hidden global
+ * function's FUNC becomes static too (libbpf's mark_btf_static).  .maps definitions
  * are found through those offsets, so this must happen before maps.
  */
 #include <errno.h>
@@ -377,6 +378,25 @@ static int fixup_datasec(struct ldr *l, struct raw_btf *b, uint32_t id,
 	return 0;
 }
 
+/* libbpf's mark_btf_static: a global subprogram hidden from other
+ * objects (STV_HIDDEN, __hidden) is a static FUNC to the kernel. */
+static void hidden_func_static(struct ldr *l, struct raw_btf *b, uint32_t id)
+{
+	struct btf_type *t = type_at(b, id);
+	if (BTF_INFO_VLEN(t->info) != BTF_FUNC_GLOBAL)
+		return;
+	const char *name = b->strs + t->name_off;
+	for (size_t i = 0; i < l->func_count; i++) {
+		const struct ldr_func *f = &l->funcs[i];
+		if (f->entry || strcmp(f->name, name) != 0)
+			continue;
+		int vis = ELF64_ST_VISIBILITY(l->syms[f->sym].st_other);
+		if (vis == STV_HIDDEN || vis == STV_INTERNAL)
+			t->info = (uint32_t)BTF_KIND_FUNC << 24 | BTF_FUNC_STATIC;
+		return;
+	}
+}
+
 int ldr_btf_load(struct ldr *l)
 {
 	if (!l->btf_sec)
@@ -401,6 +421,8 @@ int ldr_btf_load(struct ldr *l)
 	for (uint32_t id = 1; !rc && id <= b.type_count; id++)
 		if (BTF_INFO_KIND(type_at(&b, id)->info) == BTF_KIND_DATASEC)
 			rc = fixup_datasec(l, &b, id, &index, &index_len);
+		else if (BTF_INFO_KIND(type_at(&b, id)->info) == BTF_KIND_FUNC)
+			hidden_func_static(l, &b, id);
 	free(index);
 	if (!rc) {
 		errno = 0;

@@ -161,9 +161,18 @@ static int link_insn(struct linker *k, uint32_t ci, uint32_t i)
 
 	if (!is_call && !is_func_addr) {
 		if (!rel) {
-			/* Map and data references come from relocations; a pseudo lddw
-			 * without one would carry a file descriptor or id from
-			 * nowhere. */
+			/* Map and data references come from relocations.  One
+			 * without (a literal fd in inline assembly) reaches the
+			 * kernel as libbpf leaves it, which refuses it at load:
+			 * its imm is kept past the object's maps, no map of
+			 * them (the verifier's check_map_refs names the fd);
+			 * any other pseudo lddw carries an id from nowhere. */
+			uint64_t past = (uint64_t)l->obj->map_count + (uint32_t)insn->imm;
+			if (isa_is_lddw(insn) && (insn->src == BPFVM_PSEUDO_MAP_FD || insn->src == BPFVM_PSEUDO_MAP_VALUE) &&
+			    insn->imm >= 0 && past <= INT32_MAX) {
+				insn->imm = (int32_t)past;
+				return 0;
+			}
 			if (isa_is_lddw(insn) && insn->src != 0) {
 				snprintf(why, sizeof why, "an lddw with src_reg %u but no relocation",
 				         insn->src);
@@ -257,6 +266,21 @@ static int assign_lines(struct linker *k, struct ldr_prog_extra *extra)
 	return 0;
 }
 
+/* The program's func info, as libbpf gives the kernel: each function
+ * copied in, by its first instruction, with its BTF FUNC. */
+static int func_info_make(struct linker *k, bpfvm_object_prog *p)
+{
+	bpfvm_func_info *fi = calloc(k->copy_count ? k->copy_count : 1, sizeof *fi);
+	if (!fi)
+		return link_fail_nomem(k);
+	for (size_t c = 0; c < k->copy_count; c++)
+		fi[c] = (bpfvm_func_info){ .insn_off = k->copies[c].start,
+		                           .type_id = k->l->funcs[k->copy_func[c]].btf_id };
+	p->func_info = fi;
+	p->func_info_count = k->copy_count;
+	return 0;
+}
+
 static int link_program(struct ldr *l, uint32_t main_func, size_t *total)
 {
 	struct linker k = { .l = l, .main = &l->funcs[main_func], .total = total };
@@ -286,6 +310,10 @@ static int link_program(struct ldr *l, uint32_t main_func, size_t *total)
 			const char *sec = l->secs[f->sec].name;
 			k.copies[c].section = sec[0] == '?' ? sec + 1 : sec;
 		}
+		if (l->has_func_info)
+			rc = func_info_make(&k, p);
+	}
+	if (!rc) {
 		p->insns = k.insns;
 		p->insn_count = k.count;
 		p->funcs = k.copies;

@@ -8,7 +8,7 @@
  *   elf.c      ELF header, sections, symbols, programs' functions,
  *              license and version
  *   btf_raw.c  checks raw .BTF, applies libbpf's DATASEC fix-ups, btf__new
- *   btf_ext.c  .BTF.ext line info and CO-RE relocation records
+ *   btf_ext.c  .BTF.ext func info, line info and CO-RE relocation records
  *   core.c     CO-RE relocations resolved against a target BTF and applied
  *   sec_defs.c section name -> program type (libbpf's SEC() conventions)
  *   attach.c   BTF-typed program types' attach targets in the target BTF
@@ -145,6 +145,7 @@ struct ldr_func {
 	uint32_t sym;
 	bool entry;           /* an entry program, not a subprogram */
 	uint32_t prog;        /* program index if entry */
+	uint32_t btf_id;      /* its BTF FUNC (.BTF.ext func info), 0: none */
 };
 
 /* Where the running kernel's BTF is read from for CO-RE: vmlinux and one
@@ -174,6 +175,7 @@ struct ldr {
 
 	struct ldr_func *funcs;  /* sorted by (sec, off) */
 	size_t func_count;
+	bool has_func_info;      /* .BTF.ext has func info records */
 
 	/* For each map of the object: where its definition lives, to match
 	 * relocations (libbpf matches section and offset). */

@@ -289,6 +289,7 @@ void bpfvm_object_free(bpfvm_object *obj)
 	for (size_t i = 0; i < obj->prog_count; i++) {
 		free((void *)obj->progs[i].insns);
 		free((void *)obj->progs[i].funcs);
+		free((void *)obj->progs[i].func_info);
 		if (obj->prog_extra)
 			free(obj->prog_extra[i].line_of_insn);
 	}

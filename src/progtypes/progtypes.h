@@ -68,6 +68,11 @@ struct progtype_desc {
 	 * fault-safe as the kernel's do; a checked run fails on a pointer
 	 * outside the test's memory instead of crashing. */
 	bool checked_runs;
+	/* The context's struct as a program's BTF names it (the kernel's
+	 * bpf_types.h: "__sk_buff"), and the kernel's struct it projects
+	 * ("sk_buff"), or NULL: a global function's argument pointing to
+	 * either is the context (the kernel's btf_is_prog_ctx_type). */
+	const char *ctx_btf_name, *ctx_btf_kernel_name;
 };
 
 /* The descriptor of a program type (0 is raw memory), or NULL. */

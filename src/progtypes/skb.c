@@ -211,16 +211,19 @@ static void skb_finish(struct hook_state *h, bpfvm_test_run *t)
 
 const struct progtype_desc progtype_socket_filter = {
 	.type = BPF_PROG_TYPE_SOCKET_FILTER, .name = "socket_filter",
+	.ctx_btf_name = "__sk_buff", .ctx_btf_kernel_name = "sk_buff",
 	.ctx_size = SKB_SIZE, .ctx_access = socket_filter_ctx_access, .pkt_read = true,
 	.prepare = skb_prepare, .finish = skb_finish,
 };
 const struct progtype_desc progtype_sched_cls = {
 	.type = BPF_PROG_TYPE_SCHED_CLS, .name = "sched_cls",
+	.ctx_btf_name = "__sk_buff", .ctx_btf_kernel_name = "sk_buff",
 	.ctx_size = SKB_SIZE, .ctx_access = tc_ctx_access, .pkt_read = true, .pkt_write = true,
 	.prepare = skb_prepare, .finish = skb_finish,
 };
 const struct progtype_desc progtype_sched_act = {
 	.type = BPF_PROG_TYPE_SCHED_ACT, .name = "sched_act",
+	.ctx_btf_name = "__sk_buff", .ctx_btf_kernel_name = "sk_buff",
 	.ctx_size = SKB_SIZE, .ctx_access = tc_ctx_access, .pkt_read = true, .pkt_write = true,
 	.prepare = skb_prepare, .finish = skb_finish,
 };

@@ -77,6 +77,7 @@ static int tracepoint_prepare(struct hook_state *h, const bpfvm_test_run *t, bpf
 
 const struct progtype_desc progtype_kprobe = {
 	.type = BPF_PROG_TYPE_KPROBE, .name = "kprobe",
+	.ctx_btf_name = "bpf_user_pt_regs_t", .ctx_btf_kernel_name = "pt_regs",
 	.ctx_size = PT_REGS_SIZE, .ctx_access = kprobe_ctx_access,
 	.prepare = kprobe_prepare, .finish = ctx_bytes_finish,
 };
@@ -87,6 +88,7 @@ const struct progtype_desc progtype_tracepoint = {
 };
 const struct progtype_desc progtype_raw_tracepoint = {
 	.type = BPF_PROG_TYPE_RAW_TRACEPOINT, .name = "raw_tracepoint",
+	.ctx_btf_name = "bpf_raw_tracepoint_args",
 	.ctx_size = RAW_TP_ARGS_SIZE, .ctx_access = raw_tracepoint_ctx_access,
 	.prepare = tracepoint_prepare, .finish = ctx_bytes_finish,
 };

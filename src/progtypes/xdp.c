@@ -119,6 +119,7 @@ static void xdp_finish(struct hook_state *h, bpfvm_test_run *t)
 
 const struct progtype_desc progtype_xdp = {
 	.type = BPF_PROG_TYPE_XDP, .name = "xdp",
+	.ctx_btf_name = "xdp_md", .ctx_btf_kernel_name = "xdp_buff",
 	.ctx_size = sizeof(struct xdp_md), .ctx_access = xdp_ctx_access, .pkt_read = true, .pkt_write = true,
 	.prepare = xdp_prepare, .finish = xdp_finish,
 };

@@ -26,13 +26,14 @@
 
 /* Memory a helper reads or writes: [r, r + size) where size may be a
  * range; every kind of memory pointer is accepted except the context. */
-static int check_helper_mem(struct verifier_env *env, struct vstate *st, int regno, uint64_t size, bool write,
-                            bool uninit_ok, bool null_ok)
+int check_helper_mem(struct verifier_env *env, struct vstate *st, int regno, uint64_t size, bool write,
+                     bool uninit_ok, bool null_ok)
 {
 	struct vreg *r = &cur_frame(st)->regs[regno];
 	if (null_ok && r->type == REG_SCALAR && scalar_is_const(&r->v) && r->v.var.value == 0)
 		return 0;
-	if (is_pkt(r) && !env->cur_desc->pkt_access)
+	/* (no helper: a global function's argument) */
+	if (is_pkt(r) && env->cur_desc && !env->cur_desc->pkt_access)
 		return reject(env, -EACCES, "helper access to the packet is not allowed");
 	if (size == 0) {
 		if (r->type == REG_SCALAR && !null_ok)

@@ -145,9 +145,9 @@ static uint32_t chain_depth(const struct cfg *cfg, const uint32_t *subprog_depth
 	if (memo[s])
 		return memo[s];
 	memo[s] = UINT32_MAX;
-	uint32_t own = (subprog_depth[s] + 31) & ~31u;
-	if (!own)
-		own = 32;
+	/* each frame's stack rounded up to 16 bytes, as the kernel's
+	 * round_up_stack_depth() does for a JIT-compiled program */
+	uint32_t own = (subprog_depth[s] + 15) & ~15u;
 	uint32_t deepest = 0;
 	const struct analysis *a = cfg->a;
 	uint32_t end = s + 1 < a->subprog_count ? a->subprogs[s + 1] : (uint32_t)cfg->count;

@@ -194,6 +194,35 @@ struct pending {
 	uint32_t pc;
 };
 
+/* A global function's argument, typed by its BTF (global_func.c). */
+enum global_arg_kind { GARG_SCALAR = 1, GARG_CTX, GARG_MEM };
+struct global_arg {
+	uint8_t kind;             /* enum global_arg_kind */
+	bool maybe_null;          /* GARG_MEM: NULL allowed (not arg:nonnull) */
+	uint32_t mem_size;        /* GARG_MEM: the pointed type's size */
+};
+
+/* What the verifier knows of one subprogram from the program's BTF. */
+struct global_func {
+	bool global;              /* its BTF FUNC is BTF_FUNC_GLOBAL */
+	bool called;              /* a walk passed a call to it */
+	bool verified;            /* its own walk is done */
+	bool changes_pkt;         /* it (or what it calls) may change the packet */
+	const char *name;
+	int proto_rc;             /* 0, or why its prototype cannot be used */
+	char proto_msg[160];
+	uint32_t nargs;
+	struct global_arg args[5];
+};
+
+/* A subprogram's bpf_fastcall spills and fills (fastcall.c). */
+struct fastcall_sub {
+	int16_t off;              /* the lowest slot above the pairs' (0: no pairs) */
+	bool removed;             /* pairs around a fastcall helper: their slots need not count */
+	bool keep;                /* pairs around another call: every slot counts */
+	bool disabled;            /* the pairs' slots accessed otherwise: every slot counts */
+};
+
 struct verifier_env {
 	const bpfvm_insn *insns;
 	size_t count;
@@ -263,6 +292,12 @@ struct verifier_env {
 	bpfvm_error *err;
 	int log_level;
 	char linebuf[1024];
+	/* per subprogram, from the program's BTF func info; NULL without
+	 * one (every subprogram static) */
+	struct global_func *gfuncs;
+	/* per subprogram and per instruction (part of a pair), fastcall.c */
+	struct fastcall_sub *fastcall;
+	bool *fastcall_pattern;
 };
 
 /* ---- messages (verifier.c) ----------------------------------------------- */
@@ -416,6 +451,37 @@ void invalidate_pkt(struct vstate *st);
  * helper callback_helper, or -1 for a subprogram call). */
 int enter_frame(struct verifier_env *env, struct vstate *st, uint32_t callsite, uint32_t target,
                 int32_t callback_helper);
+
+/* Memory a helper (or a global function) reads, or writes when write,
+ * through register regno: [r, r + size); uninit_ok: stack bytes never
+ * written may be passed; null_ok: a NULL constant may. */
+int check_helper_mem(struct verifier_env *env, struct vstate *st, int regno, uint64_t size, bool write,
+                     bool uninit_ok, bool null_ok);
+
+/* ---- global functions (global_func.c) ------------------------------------ */
+
+/* Before the walk: which subprograms are global, their arguments' types. */
+int global_funcs_init(struct verifier_env *env);
+bool is_global_func(const struct verifier_env *env, uint32_t subprog);
+/* A call to global function subprog from st: arguments checked, r0 an
+ * unknown number, r1-r5 clobbered; the function is to be walked. */
+int check_global_call(struct verifier_env *env, struct vstate *st, uint32_t subprog);
+/* The state a global function's own walk starts from. */
+int global_entry_state(struct verifier_env *env, struct vstate *st, uint32_t subprog);
+/* Whether subprog is global, called, and not walked yet. */
+bool global_needs_walk(const struct verifier_env *env, uint32_t subprog);
+/* Its walk found it safe. */
+void global_walked(struct verifier_env *env, uint32_t subprog);
+
+/* ---- bpf_fastcall (fastcall.c) ------------------------------------------- */
+
+/* Before the walk: the spill and fill pairs around calls. */
+int fastcall_init(struct verifier_env *env);
+/* The instruction being checked touches subprogram subprog's stack down
+ * to offset lowest. */
+void fastcall_stack_access(struct verifier_env *env, uint32_t subprog, int lowest);
+/* After the walk: the stack depths the kernel counts. */
+void fastcall_depths(struct verifier_env *env);
 
 /* ---- precision (precision.c) --------------------------------------------- */
 

@@ -41,6 +41,7 @@ static uint8_t *stack_byte(struct vframe *f, int off)
 static void note_depth(struct verifier_env *env, struct vstate *st, uint32_t frameno, int lowest)
 {
 	uint32_t sp = st->frames[frameno]->subprog;
+	fastcall_stack_access(env, sp, lowest);
 	if ((uint32_t)-lowest > env->subprog_depth[sp])
 		env->subprog_depth[sp] = (uint32_t)-lowest;
 }

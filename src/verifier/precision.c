@@ -453,8 +453,10 @@ static bool backtrack_insn(const struct verifier_env *env, const struct hist_ent
 	case FMT_JA32:
 		return true;
 	case FMT_CALL:
+	case FMT_CALL_LOCAL:
 		/* a helper's result depends on nothing the walk follows; its
-		 * arguments were clobbered */
+		 * arguments were clobbered (so are a global function's, whose
+		 * call the history follows in the caller's frame) */
 		if (*m & LIVENESS_ARGS)
 			return false;
 		CLR(*m, 0);

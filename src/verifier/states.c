@@ -188,7 +188,8 @@ const char *reg_type_name(const struct vreg *r)
 	if (r->type >= REG_TYPE_COUNT)
 		return "invalid";
 	if (r->maybe_null && or_null[r->type])
-		return or_null[r->type];
+		/* (a global function's memory argument is no ringbuf record) */
+		return r->type == REG_MEM && !r->ref_id ? "mem_or_null" : or_null[r->type];
 	if (r->type == REG_MEM && r->ref_id)
 		return "ringbuf_mem";
 	return plain[r->type];

@@ -126,8 +126,16 @@ static int check_exit(struct verifier_env *env, struct vstate *st, uint32_t *nex
 		if (st->lock_id)
 			return reject(env, -EINVAL,
 			              "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region");
-		if ((rc = btf_check_return(env, st)))
+		if (f->subprog) {
+			/* a global function's own walk (global_func.c): it
+			 * returns a number, whatever the program type */
+			if (f->regs[0].type != REG_SCALAR)
+				return reject(env, -EINVAL,
+				              "At subprogram exit the register R0 is not a scalar value (%s)",
+				              reg_type_name(&f->regs[0]));
+		} else if ((rc = btf_check_return(env, st))) {
 			return rc;
+		}
 		*path_end = true;
 		return 0;
 	}
@@ -232,7 +240,7 @@ static int check_ld_abs(struct verifier_env *env, struct vstate *st, const bpfvm
 		return reject(env, -EINVAL, "BPF_LD_[ABS|IND] cannot be used inside bpf_spin_lock-ed region");
 	/* the kernel lets a subprogram's failed load return 0 from the
 	 * subprogram; bpfvm's engines end the program, so the two differ */
-	if (st->curframe)
+	if (st->curframe || cur_frame(st)->subprog)
 		return reject(env, -ENOTSUP, "unsupported: BPF_LD_[ABS|IND] in a subprogram");
 	if ((rc = check_reg_read(env, st, 6)))
 		return rc;
@@ -333,6 +341,9 @@ static int check_insn(struct verifier_env *env, struct vstate *st, uint32_t pc, 
 	}
 	case FMT_CALL_LOCAL: {
 		uint32_t target = (uint32_t)isa_branch_target(op, in, pc);
+		uint32_t sub = analysis_subprog_of(env->cfg.a, target);
+		if (is_global_func(env, sub))
+			return check_global_call(env, st, sub);
 		/* the kernel allows calling subprograms with a lock held */
 		if ((rc = enter_frame(env, st, pc, target, -1)))
 			return rc;
@@ -460,6 +471,9 @@ static void free_env(struct verifier_env *env)
 	free(env->loop_of);
 	liveness_free(&env->liveness);
 	stack_live_free(env);
+	free(env->gfuncs);
+	free(env->fastcall);
+	free(env->fastcall_pattern);
 	cfg_free(&env->cfg);
 }
 
@@ -555,6 +569,27 @@ static int check_loadable(const struct verifier_env *env, const bpfvm_insn *plai
 	return rc;
 }
 
+/* Every lddw of a map or its value names one of opts->maps, checked for
+ * every instruction before the walk, as the kernel's load does
+ * (resolve_pseudo_ldimm64).  An index past map_count is the literal file
+ * descriptor (index - map_count) of an lddw that had no relocation, as
+ * the loader leaves it. */
+static int check_map_refs(const struct verifier_env *env)
+{
+	const bpfvm_verify_opts *o = env->opts;
+	for (size_t pc = 0; pc + 1 < env->count; pc++) {
+		const bpfvm_insn *in = &env->insns[pc];
+		if (!isa_is_lddw(in))
+			continue;
+		uint32_t idx = (uint32_t)in->imm;
+		if ((in->src == PSEUDO_MAP_FD || in->src == PSEUDO_MAP_VALUE) && (idx >= o->map_count || !o->maps[idx]))
+			return error_set(env->err, -EINVAL, (int)pc, "insn %zu: fd %d is not pointing to valid bpf_map", pc,
+			                 idx >= o->map_count ? (int)(idx - o->map_count) : in->imm);
+		pc++;
+	}
+	return 0;
+}
+
 /* A copy of insns whose map references (and, unless keep_callbacks,
  * callback references) are plain constants; NULL when out of memory. */
 static bpfvm_insn *plain_copy(const bpfvm_insn *insns, size_t count, bool keep_callbacks)
@@ -618,6 +653,8 @@ static int prepare(struct verifier_env *env)
 		return rc;
 	bpfvm_insn *plain = plain_copy(insns, count, false), *linked = plain_copy(insns, count, true);
 	rc = plain && linked ? check_loadable(env, plain) : error_set(err, -ENOMEM, -1, "out of memory");
+	if (!rc)
+		rc = check_map_refs(env);
 	if (!rc && (rc = cfg_check_callback_targets(linked, count, err)))
 		report(env, NULL, (uint32_t)err->insn);
 	if (!rc)
@@ -639,6 +676,10 @@ static int prepare(struct verifier_env *env)
 	if ((rc = liveness_compute(&env->liveness, env->cfg.a, insns, verifier_insn_regs, env->opts->helpers, err)))
 		return rc;
 	if (stack_live_init(env))
+		return error_set(err, -ENOMEM, -1, "out of memory");
+	if ((rc = global_funcs_init(env)))
+		return rc;
+	if (fastcall_init(env))
 		return error_set(err, -ENOMEM, -1, "out of memory");
 	cfg_mark_prune_points(&env->cfg, is_loop_head_insn, env->opts->helpers);
 	if ((rc = scc_compute(env)))
@@ -733,14 +774,10 @@ static int step(struct verifier_env *env, struct vstate *st, uint32_t pc, uint32
 	return 0;
 }
 
-/* Walks every path from the first instruction, depth first. */
-static int walk(struct verifier_env *env)
+/* Walks every path from pc in st (taken over), depth first. */
+static int walk_from(struct verifier_env *env, struct vstate *st, uint32_t pc)
 {
-	struct vstate *st = calloc(1, sizeof *st);
-	if (!st)
-		return error_set(env->err, -ENOMEM, -1, "out of memory");
-	int rc = init_state(env, st);
-	uint32_t pc = 0;
+	int rc = 0;
 	while (!rc) {
 		uint32_t next = pc + 1;
 		rc = step(env, st, pc, &next);
@@ -758,6 +795,44 @@ static int walk(struct verifier_env *env)
 		}
 	}
 	state_free(st);
+	return rc;
+}
+
+/* Walks every path from the first instruction, then the global
+ * functions those paths called, each on its own (the kernel's
+ * do_check_main and do_check_subprogs: by index, again until none is
+ * left).  Each walk starts a new path: no history, no checkpoint. */
+static int walk(struct verifier_env *env)
+{
+	struct vstate *st = calloc(1, sizeof *st);
+	if (!st)
+		return error_set(env->err, -ENOMEM, -1, "out of memory");
+	int rc = init_state(env, st);
+	if (rc) {
+		state_free(st);
+		return rc;
+	}
+	rc = walk_from(env, st, 0);
+	for (bool again = true; !rc && again;) {
+		again = false;
+		for (uint32_t s = 1; !rc && s < env->cfg.a->subprog_count; s++) {
+			if (!global_needs_walk(env, s))
+				continue;
+			hist_free(env, &env->hist);
+			env->parent = NULL;
+			stack_live_new_chain(env);
+			if (!(st = calloc(1, sizeof *st)))
+				return error_set(env->err, -ENOMEM, -1, "out of memory");
+			if ((rc = global_entry_state(env, st, s))) {
+				state_free(st);
+				break;
+			}
+			if (!(rc = walk_from(env, st, cfg_subprog_start(&env->cfg, s)))) {
+				global_walked(env, s);
+				again = true;
+			}
+		}
+	}
 	return rc;
 }
 
@@ -801,8 +876,10 @@ int bpfvm_verify(const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts 
 	rc = prepare(&env);
 	if (!rc)
 		rc = walk(&env);
-	if (!rc)
+	if (!rc) {
+		fastcall_depths(&env);
 		rc = cfg_check_stack_depth(&env.cfg, env.subprog_depth, err);
+	}
 	if (env.log_level >= 1 && (!rc || env.processed))
 		log_summary(&env);
 	if (stats) {

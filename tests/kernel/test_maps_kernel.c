@@ -27,16 +27,14 @@
 
 #include "support/maps_test.h"
 #include "support/kbpf.h"
+#include "support/xorshift.h"
 
 static unsigned ncpus;
 static uint64_t rng_state = 0x5eed;
 
 static uint64_t rnd(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return xorshift64(&rng_state);
 }
 
 static uint32_t rnd_below(uint32_t n)

@@ -8,7 +8,11 @@
  * kept state cover the current state's as the kernel's do
  * (stack_cover.c), and a kept state's dead stack slots are cleared as
  * the kernel's stack liveness clears them (stack_live.c), and a tail call
- * in a subprogram may return straight to its caller (tail_sub.c).  The
+ * in a subprogram may return straight to its caller (tail_sub.c), and
+ * global functions are verified on their own (global_func.c), and an
+ * lddw of a map without a relocation is refused at load (map_fd_literal.c),
+ * and the combined stack is counted as the kernel's JIT counts it
+ * (stack_depth.c).  The
  * negative suite's tests check each program's verdict and message
  * (test_verifier_kernel_suite against the kernel, test_verifier_suite
  * against bpfvm); this one checks that the walks are the same: for every
@@ -27,7 +31,7 @@
 #include "support/kload.h"
 
 static const char *const objects[] = { "nullness", "narrow_spill", "null_compare", "stack_cover", "stack_live",
-                                       "tail_sub" };
+                                       "tail_sub", "global_func", "map_fd_literal", "stack_depth" };
 
 /* bpfvm's verdict (0: accepted) and processed count on one program. */
 static int bpfvm_verdict(const char *path, const char *prog, uint64_t *processed, char *msg, size_t msg_size)

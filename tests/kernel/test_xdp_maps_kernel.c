@@ -38,6 +38,7 @@
 #include "support/check.h"
 #include "support/maps_test.h"
 #include "support/kbpf.h"
+#include "support/xorshift.h"
 
 #ifndef AF_XDP
 #define AF_XDP 44
@@ -49,10 +50,7 @@ static uint64_t rng_state = 0x5eed;
 
 static uint64_t rnd(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return xorshift64(&rng_state);
 }
 
 /* ---- the kernel side -------------------------------------------------------- */
@@ -147,15 +145,9 @@ static void cmp_create(uint32_t type, uint32_t key_size, uint32_t value_size, ui
 	int k = kcreate(type, key_size, value_size, max_entries, flags);
 	if (k >= 0)
 		close(k);
-	bpfvm_map_def def = BPFVM_MAP_DEF_INIT;
-	def.type = type;
-	def.key_size = key_size;
-	def.value_size = value_size;
-	def.max_entries = max_entries;
-	def.flags = flags;
-	bpfvm_map *m = NULL;
+	bpfvm_map *m;
 	bpfvm_error err;
-	int b = bpfvm_map_create(&def, &m, &err);
+	int b = mt_try_map(type, key_size, value_size, max_entries, flags, NULL, &m, &err);
 	bpfvm_map_put(m);
 	CHECK((k >= 0 && b == 0) || k == b, "create %s key %u value %u max %u flags 0x%x: kernel %d, bpfvm %d (%s)",
 	      bpfvm_map_type_name(type), key_size, value_size, max_entries, flags, k < 0 ? k : 0, b, b ? err.msg : "");

@@ -14,6 +14,8 @@
  *                           of trace_work(i, 2i), ADDR trace_work's address
  *   trace_target malloc N   N malloc(16)s, each freed, then prints
  *                           "mallocs N"
+ *   trace_target pids N     4 threads make N getpid()s each, all at
+ *                           once, then prints "pids 4N"
  *   trace_target burst N    N calls, a 0.2 s pause, one more call
  *   trace_target stack N    prints "stack main ADDR" (main's address), then
  *                           calls stack_outer() N times, which calls
@@ -108,6 +110,28 @@ static void mallocs(long n)
 		free(p);
 	}
 	printf("mallocs %ld\n", got);
+}
+
+static pthread_barrier_t pids_start;
+
+static void *thread_pids(void *arg)
+{
+	pthread_barrier_wait(&pids_start);   /* all at once: each one's runs overlap the others' */
+	for (long i = 0, n = (long)arg; i < n; i++)
+		sink += getpid();
+	return NULL;
+}
+
+static void pids(long n)
+{
+	pthread_t t[THREADS];
+	pthread_barrier_init(&pids_start, NULL, THREADS);
+	for (int i = 0; i < THREADS; i++)
+		if (pthread_create(&t[i], NULL, thread_pids, (void *)n))
+			exit(5);
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	printf("pids %ld\n", THREADS * n);
 }
 
 /* A caller whose return a uretprobe swaps, and its callee, whose probe
@@ -278,7 +302,7 @@ int main(int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[1], "serve"))
 		return serve();
 	if (argc != 3)
-		return fprintf(stderr, "usage: trace_target run|threads|fork|exec|signals|special|sum|malloc|burst|stack|usdt N | serve\n"), 2;
+		return fprintf(stderr, "usage: trace_target run|threads|fork|exec|signals|special|sum|malloc|pids|burst|stack|usdt N | serve\n"), 2;
 	long n = atol(argv[2]);
 	if (!strcmp(argv[1], "run")) {
 		calls(n);
@@ -306,6 +330,8 @@ int main(int argc, char **argv)
 		printf("sum %ld at %p\n", sum, (void *)trace_work);
 	} else if (!strcmp(argv[1], "malloc")) {
 		mallocs(n);
+	} else if (!strcmp(argv[1], "pids")) {
+		pids(n);
 	} else if (!strcmp(argv[1], "burst")) {
 		calls(n);
 		usleep(200000);

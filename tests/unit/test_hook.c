@@ -20,38 +20,15 @@
 
 #include "bpfvm/hook.h"
 #include "hooks/hook_internal.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                  \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__);     \
-			printf(__VA_ARGS__);                              \
-			printf("\n");                                     \
-			failures++;                                       \
-		}                                                         \
-	} while (0)
+#include "support/asm_prog.h"
+#include "support/check.h"
 
 static bpfvm_helpers *kernel_helpers;
 
 static bpfvm_program *load(const char *text, uint32_t prog_type, bool jit)
 {
-	bpfvm_insn *insns = NULL;
-	size_t count = 0;
-	bpfvm_error err;
-	if (bpfvm_asm(text, &insns, &count, &err)) {
-		printf("asm: %s\n", err.msg);
-		exit(1);
-	}
 	BPFVM_OPTS(bpfvm_load_opts, lo, .jit = jit, .prog_type = prog_type, .helpers = kernel_helpers);
-	bpfvm_program *p = NULL;
-	if (bpfvm_program_load(insns, count, &lo, &p, &err)) {
-		printf("load: %s\n", err.msg);
-		exit(1);
-	}
-	free(insns);
-	return p;
+	return asm_prog_load(text, &lo);
 }
 
 static bpfvm_program *load_return(uint64_t value, bool jit)
@@ -469,10 +446,5 @@ int main(void)
 	test_run_on();
 	test_churn();
 	bpfvm_helpers_free(kernel_helpers);
-	if (failures) {
-		printf("%d failures\n", failures);
-		return 1;
-	}
-	printf("test_hook: all passed\n");
-	return 0;
+	return check_summary();
 }

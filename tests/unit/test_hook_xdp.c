@@ -15,18 +15,8 @@
 #include <sys/mman.h>
 
 #include "bpfvm/hook.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                  \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__);     \
-			printf(__VA_ARGS__);                              \
-			printf("\n");                                     \
-			failures++;                                       \
-		}                                                         \
-	} while (0)
+#include "support/asm_prog.h"
+#include "support/check.h"
 
 #define FRAME 4096u
 #define HEADROOM 256u
@@ -35,21 +25,8 @@ static bpfvm_helpers *kernel_helpers;
 
 static bpfvm_program *load(const char *text, bool jit)
 {
-	bpfvm_insn *insns = NULL;
-	size_t count = 0;
-	bpfvm_error err;
-	if (bpfvm_asm(text, &insns, &count, &err)) {
-		printf("asm: %s\n", err.msg);
-		exit(1);
-	}
 	BPFVM_OPTS(bpfvm_load_opts, lo, .jit = jit, .prog_type = BPF_PROG_TYPE_XDP, .helpers = kernel_helpers);
-	bpfvm_program *p = NULL;
-	if (bpfvm_program_load(insns, count, &lo, &p, &err)) {
-		printf("load: %s\n", err.msg);
-		exit(1);
-	}
-	free(insns);
-	return p;
+	return asm_prog_load(text, &lo);
 }
 
 /* Pushes 4 bytes in front (written 0xaa..), takes 2 off the end, and
@@ -199,6 +176,5 @@ int main(void)
 	test_limits();
 	test_wrong_hook();
 	bpfvm_helpers_free(kernel_helpers);
-	printf("test_hook_xdp: %d failed\n", failures);
-	return failures != 0;
+	return check_summary();
 }

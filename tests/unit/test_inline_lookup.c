@@ -24,6 +24,7 @@
 #include "run/run.h"
 #include "maps/map_internal.h"
 #include "support/check.h"
+#include "support/maps_test.h"
 #include "support/prog_build.h"
 
 #define LOOKUP 1   /* BPF_FUNC_map_lookup_elem */
@@ -119,16 +120,8 @@ static void check_keys(const bpfvm_program *prog, bpfvm_map *map, const char *wh
 
 static bpfvm_map *make(uint32_t type, uint32_t value_size, uint32_t max_entries)
 {
-	bpfvm_map_def def = BPFVM_MAP_DEF_INIT;
-	def.type = type;
-	def.key_size = 4;
-	def.value_size = value_size;
-	def.max_entries = max_entries;
-	bpfvm_map *m = NULL;
-	bpfvm_error err = { 0 };
-	int rc = bpfvm_map_create(&def, &m, &err);
-	CHECK(rc == 0, "create: %s", err.msg);
-	if (rc == 0 && type == BPFVM_MAP_TYPE_HASH) {
+	bpfvm_map *m = mt_map(type, 4, value_size, max_entries, 0);
+	if (m && type == BPFVM_MAP_TYPE_HASH) {
 		uint8_t value[64] = { 0 };
 		for (uint32_t k = 0; k < max_entries; k += 2)   /* every other key, so misses happen inside */
 			bpfvm_map_update(m, &k, value, 0, NULL);

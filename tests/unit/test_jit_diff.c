@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "bpfvm/bpfvm.h"
+#include "support/xorshift.h"
 
 #define MEM_LEN 256
 #define STACK_USED 128      /* bytes below r10 the body touches */
@@ -31,10 +32,7 @@ struct rng { uint64_t s; };
 
 static uint64_t next(struct rng *r)
 {
-	r->s ^= r->s << 13;
-	r->s ^= r->s >> 7;
-	r->s ^= r->s << 17;
-	return r->s;
+	return xorshift64(&r->s);
 }
 
 static uint32_t below(struct rng *r, uint32_t n) { return (uint32_t)(next(r) % n); }
@@ -289,12 +287,7 @@ static void gen_idiom(struct gen *g)
 /* if (cond) skip a short random block */
 static void gen_branch(struct gen *g, int depth)
 {
-	static const uint8_t conds[] = { 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0xa0, 0xb0, 0xc0, 0xd0 };
-	uint8_t cls = below(g->r, 2) ? 0x05 : 0x06;
-	bool reg = below(g->r, 2);
-	size_t at = g->n;
-	put(g, (uint8_t)(conds[below(g->r, sizeof conds)] | cls | (reg ? 0x08 : 0)),
-	    (uint8_t)below(g->r, 11), reg ? (uint8_t)below(g->r, 11) : 0, 0, reg ? 0 : imm32(g));
+	size_t at = put_cond(g);
 	gen_body(g, 1 + below(g->r, 4), depth + 1);
 	if (g->n < MAX_INSNS)
 		g->insns[at].off = (int16_t)(g->n - at - 1);

@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include "hooks/syscall_trace.h"
 #include "support/check.h"
+#include "support/syscall_counting.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -31,12 +32,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MARKER_FD (-4242)   /* close(MARKER_FD) starts and ends counting */
-#define NR_MAX 512
+static struct syscall_counts calls;   /* the test's own: a fork()ed child counts into its copy */
 
 static struct {
-	_Atomic bool counting;
-	_Atomic long enter[NR_MAX], exit[NR_MAX];
 	_Atomic long bad_ret;
 	int devnull;
 	pid_t pid, ppid;
@@ -45,12 +43,9 @@ static struct {
 /* Each thread's own count of its getppid enters, whatever the marker. */
 static __thread volatile long my_getppid_enters;
 
-static void marker(void) { close(MARKER_FD); }
-
 static void reset_counts(void)
 {
-	for (int i = 0; i < NR_MAX; i++)
-		seen.enter[i] = seen.exit[i] = 0;
+	syscall_counts_reset(&calls);
 	seen.bad_ret = 0;
 }
 
@@ -59,18 +54,14 @@ static void on_enter(void *user, long nr, const unsigned long a[6], const struct
 	(void)user, (void)regs;
 	if (nr == SYS_getppid)
 		my_getppid_enters++;
-	if (nr == SYS_close && (int)a[0] == MARKER_FD)
-		seen.counting = !seen.counting;
-	if (seen.counting && nr >= 0 && nr < NR_MAX)
-		seen.enter[nr]++;
+	syscall_counts_enter(&calls, nr, a);
 }
 
 static void on_exit_(void *user, long nr, const unsigned long a[6], const struct pt_regs *regs, long ret)
 {
 	(void)user, (void)a, (void)regs;
-	if (!seen.counting || nr < 0 || nr >= NR_MAX)
+	if (!syscall_counts_exit(&calls, nr))
 		return;
-	seen.exit[nr]++;
 	if ((nr == SYS_getppid && ret != seen.ppid) || (nr == SYS_getpid && ret != seen.pid))
 		seen.bad_ret++;
 }
@@ -95,19 +86,13 @@ long raw_getpid_branch_in(long jump);
 
 static bool start(unsigned flags, struct syscall_trace_mode *mode)
 {
-	char err[SYSCALL_TRACE_ERRLEN] = "";
-	int rc = syscall_trace_start(&handlers, NULL, flags, err);
-	if (!CHECK(rc == 0, "syscall_trace_start: %d %s", rc, err))
+	if (!syscall_counts_start(&handlers, flags))
 		return false;
 	syscall_trace_get_mode(mode);
 	return true;
 }
 
-static void check_count(long nr, long want, const char *what, const char *name)
-{
-	CHECK(seen.enter[nr] == want && seen.exit[nr] == want, "%s: %s enter %ld exit %ld, want %ld", what, name,
-	      (long)seen.enter[nr], (long)seen.exit[nr], want);
-}
+static void check_count(long nr, long want, const char *what) { syscall_counts_check(&calls, what, nr, want, want); }
 
 static void usr1(int sig)
 {
@@ -141,14 +126,8 @@ static void test_counts(unsigned flags, const char *what)
 		CHECK(mode.dispatch_off && mode.sites > 500 && mode.jumps * 10 > mode.sites * 8,
 		      "%s: dispatch off with most sites jumps (%s)", what, mode.why);
 	}
-	marker();
-	for (int i = 0; i < 200; i++) {
-		getppid();
-		getpid();
-		if (write(seen.devnull, "hello", 5) != 5)
-			break;
-		if (i % 2 == 0)
-			close(open("/dev/null", O_RDONLY));
+	syscall_counts_marker();
+	for (int i = 0; i < 200 && syscall_counts_libc_round(i, seen.devnull); i++) {
 		raw_getppid();
 		raw_getpid_branch_in(i & 1);
 	}
@@ -161,10 +140,10 @@ static void test_counts(unsigned flags, const char *what)
 		pthread_join(t[i], NULL);
 	pid_t child = fork();
 	if (child == 0)
-		_exit(seen.enter[SYS_getppid] == 200 * 2 + 30 + 4000 ? 0 : 1);  /* its own copy of the counts */
+		_exit(calls.enter[SYS_getppid] == 200 * 2 + 30 + 4000 ? 0 : 1);  /* its own copy of the counts */
 	int status = -1;
 	waitpid(child, &status, 0);
-	marker();
+	syscall_counts_marker();
 	struct syscall_trace_stats st;
 	syscall_trace_get_stats(&st);
 	syscall_trace_stop();
@@ -172,15 +151,15 @@ static void test_counts(unsigned flags, const char *what)
 	memcpy(after, (const void *)raw_getppid, sizeof after);
 	printf("%s: %lu via SIGSYS, %lu via rewritten sites, %lu via int3s\n", what, (unsigned long)st.sud_calls,
 	       (unsigned long)st.rewritten_calls, (unsigned long)st.int3_calls);
-	check_count(SYS_getppid, 200 * 2 + 30 + 4000, what, "getppid");
-	check_count(SYS_getpid, 200 * 2 + 10, what, "getpid");   /* raise() makes one */
-	check_count(SYS_write, 200, what, "write");
-	check_count(SYS_openat, 100, what, "openat");
-	check_count(SYS_wait4, 1, what, "wait4");
-	CHECK(seen.enter[SYS_rt_sigreturn] == 10 && seen.exit[SYS_rt_sigreturn] == 0, "%s: rt_sigreturn %ld/%ld", what,
-	      (long)seen.enter[SYS_rt_sigreturn], (long)seen.exit[SYS_rt_sigreturn]);
-	CHECK(seen.enter[SYS_clone3] + seen.enter[SYS_clone] == 5, "%s: clones %ld, want 5", what,
-	      (long)(seen.enter[SYS_clone3] + seen.enter[SYS_clone]));
+	check_count(SYS_getppid, 200 * 2 + 30 + 4000, what);
+	check_count(SYS_getpid, 200 * 2 + 10, what);   /* raise() makes one */
+	check_count(SYS_write, 200, what);
+	check_count(SYS_openat, 100, what);
+	check_count(SYS_wait4, 1, what);
+	CHECK(calls.enter[SYS_rt_sigreturn] == 10 && calls.exit[SYS_rt_sigreturn] == 0, "%s: rt_sigreturn %ld/%ld", what,
+	      (long)calls.enter[SYS_rt_sigreturn], (long)calls.exit[SYS_rt_sigreturn]);
+	CHECK(calls.enter[SYS_clone3] + calls.enter[SYS_clone] == 5, "%s: clones %ld, want 5", what,
+	      (long)(calls.enter[SYS_clone3] + calls.enter[SYS_clone]));
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: the forked child's counts (status %#x)", what, status);
 	CHECK(!seen.bad_ret, "%s: %ld bad results", what, (long)seen.bad_ret);
 	CHECK(memcmp(before, after, sizeof before) == 0, "%s: raw_getppid's bytes differ after stop", what);
@@ -210,13 +189,13 @@ static void test_dlopen(void)
 	if (!CHECK(lib_getppid, "dlopen %s: %s", SUD_DLOPEN_LIB, dlerror()))
 		return syscall_trace_stop();
 	check_back_on("dlopen", "mmap");
-	marker();
+	syscall_counts_marker();
 	for (int i = 0; i < 10; i++)
 		CHECK(lib_getppid() == seen.ppid, "the library's raw getppid: wrong result");
-	marker();
+	syscall_counts_marker();
 	syscall_trace_stop();
 	dlclose(lib);
-	check_count(SYS_getppid, 10, "dlopen", "the library's raw getppid");
+	check_count(SYS_getppid, 10, "dlopen: the library's raw getppid");
 }
 
 static void test_jit_page(void)
@@ -232,13 +211,13 @@ static void test_jit_page(void)
 	check_back_on("a writable and executable page", "mmap");
 	memcpy(page, code, sizeof code);   /* written after the switch back */
 	long (*jitted)(void) = (long (*)(void))page;
-	marker();
+	syscall_counts_marker();
 	for (int i = 0; i < 10; i++)
 		CHECK(jitted() == seen.ppid, "the page's raw getppid: wrong result");
-	marker();
+	syscall_counts_marker();
 	syscall_trace_stop();
 	munmap(page, 4096);
-	check_count(SYS_getppid, 10, "JIT page", "the page's raw getppid");
+	check_count(SYS_getppid, 10, "JIT page: the page's raw getppid");
 }
 
 /* ---- threads calling while the mode switches ---- */
@@ -342,13 +321,8 @@ int main(void)
 	seen.devnull = open("/dev/null", O_WRONLY);
 	seen.pid = getpid();
 	seen.ppid = getppid();
-	char err[SYSCALL_TRACE_ERRLEN] = "";
-	int rc = syscall_trace_start(&handlers, NULL, 0, err);
-	if (rc == -EINVAL || rc == -ENOSYS || rc == -EPERM) {
-		printf("SKIP: %s\n", err);
+	if (syscall_counts_tracing_missing(&handlers))
 		return 77;
-	}
-	syscall_trace_stop();
 	test_counts(0, "dispatch on");
 	test_counts(SYSCALL_TRACE_DISPATCH_OFF, "dispatch off");
 	test_dlopen();

@@ -27,6 +27,7 @@
 #include "maps/map_internal.h"
 #include "run/trace_ctx.h"
 #include "support/check.h"
+#include "support/maps_test.h"
 #include "support/prog_build.h"
 
 #define MAX_FRAMES 16
@@ -289,16 +290,7 @@ static int64_t get_stackid(bpfvm_map *m, const struct pt_regs *regs, uint64_t fl
 
 static bpfvm_map *stack_map(uint32_t value_size, uint32_t max_entries, uint32_t flags)
 {
-	bpfvm_map_def def = BPFVM_MAP_DEF_INIT;
-	def.type = BPF_MAP_TYPE_STACK_TRACE;
-	def.key_size = 4;
-	def.value_size = value_size;
-	def.max_entries = max_entries;
-	def.flags = flags;
-	bpfvm_map *m = NULL;
-	bpfvm_error err = { 0 };
-	CHECK(bpfvm_map_create(&def, &m, &err) == 0, "stack map: %s", err.msg);
-	return m;
+	return mt_map(BPF_MAP_TYPE_STACK_TRACE, 4, value_size, max_entries, flags);
 }
 
 /* The chain's stack with frame 0 replaced: a different stack (hash). */

@@ -159,7 +159,10 @@ static void run_object(const struct suite_case *c)
 			.log_level = 1,
 			.log = log_append,
 			.log_user = &log,
-			.license = bpfvm_object_license(obj)
+			.license = bpfvm_object_license(obj),
+			.prog_btf = bpfvm_object_btf(obj),
+			.func_info = p->func_info,
+			.func_info_count = p->func_info_count
 		);
 		memset(&err, 0, sizeof err);
 		/* kfunc calls bound by name, as loading an instance does */
