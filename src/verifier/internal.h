@@ -113,7 +113,20 @@ struct explored {
 	 * time (states.c): a frame, and a register or stack slot of it
 	 * (MISS_NONE: none yet), and what the state holds there */
 	uint8_t miss_frame, miss_at;
+	bool cleaned;             /* its dead stack slots were cleared (stack_live.c) */
+	/* its state's call sites, hashed: the state is read to compare
+	 * them only where the hashes agree (states.c) */
+	uint32_t callsites_hash;
+	/* its call chain's visit (scc.c): 1 + its index in env->visits, 0
+	 * if it is in no loop; found once, when it is kept (its frames'
+	 * call sites and pc never change) */
+	uint32_t visit;
 	struct miss_copy miss_copy;
+	/* where it failed the time before (states.c), and what it holds
+	 * there: the states met at a loop's head often fail at one of two
+	 * places in turn */
+	uint8_t miss2_frame, miss2_at;
+	struct miss_copy miss2_copy;
 	struct explored *all_next; /* every record, for freeing */
 	struct explored *parent;  /* the checkpoint before it on its path */
 	struct hist hist;         /* the path from the parent checkpoint to here */
@@ -126,7 +139,6 @@ struct explored {
 	 * back through it when the walk ends) */
 	bool hist_kept;
 	bool hist_freed;          /* its history is gone: no walk back through it */
-	bool cleaned;             /* its dead stack slots were cleared (stack_live.c) */
 	struct explored *kept_next; /* env->kept: the list of those */
 };
 
@@ -162,6 +174,18 @@ struct scc_visit {
 /* Size classes of packed states (states.c): 128-byte units up to a
  * state of MAX_FRAMES frames with every stack slot. */
 #define PACK_CLASSES (((sizeof(struct vstate) + MAX_FRAMES * (sizeof(struct vframe) + 16) + 16) / 128) + 2)
+
+/* The kept states of one instruction in the search whose paths are all
+ * walked and whose dead slots are not cleared yet: clean_live_states
+ * (states.c) looks at none where there are none, nor where the last look
+ * found each held back by its loop's walk having paths pruned at a fixed
+ * point, and since then no state was added and no loop's visit ended. */
+struct to_clean {
+	uint32_t left;
+	uint32_t added;           /* ever */
+	bool all_held;            /* the last look found each held back */
+	uint32_t held_added, held_exits;  /* added and env->scc_exits then */
+};
 
 struct pending {
 	struct vstate *st;
@@ -258,6 +282,9 @@ struct verifier_env {
 	/* states kept per bucket of the kernel's table of them (its
 	 * max_states_per_insn counts a bucket: instruction ^ call site) */
 	uint32_t *bucket_states;
+	/* per instruction: its kept states left to clean (states.c) */
+	struct to_clean *to_clean;
+	uint32_t scc_exits;       /* visits of loops ended so far (scc.c) */
 	uint32_t next_id;
 	uint32_t cur_helper;      /* the helper whose arguments are being checked */
 	const struct helper_desc *cur_desc;   /* and its descriptor */
@@ -573,14 +600,24 @@ void scc_exit(struct verifier_env *env, struct explored *e);
 /* The current path (at pc, frame curframe) was pruned against e at a
  * fixed point of its loop: recorded for scc_exit(). */
 int scc_add_backedge(struct verifier_env *env, const struct explored *e, uint32_t pc, uint32_t curframe);
+/* Whether the walk going on through e's loop has paths pruned at a fixed
+ * point: e's future is not all walked (the kernel's incomplete_read_marks).
+ * Inline: asked for most kept states met at a prune point. */
+static inline bool scc_walk_has_backedges(const struct verifier_env *env, const struct explored *e)
+{
+	if (!env->visits_with_backedges || !e->visit)
+		return false;
+	const struct scc_visit *v = &env->visits[e->visit - 1];
+	return v->inst && v->inst->backedges;
+}
 /* Whether e's precision marks are not final, so that only a state all
  * of whose numbers cover another's may prune it: e was kept in a walk
  * through a loop that had paths pruned at a fixed point, or the walk
  * going on through e's loop has. */
-bool scc_incomplete(const struct verifier_env *env, const struct explored *e);
-/* Whether the walk going on through e's loop has paths pruned at a fixed
- * point: e's future is not all walked (the kernel's incomplete_read_marks). */
-bool scc_walk_has_backedges(const struct verifier_env *env, const struct explored *e);
+static inline bool scc_incomplete(const struct verifier_env *env, const struct explored *e)
+{
+	return (e->inst && e->inst->backedges) || scc_walk_has_backedges(env, e);
+}
 /* Frees what the walks through loops hold outside the arena. */
 void scc_free(struct verifier_env *env);
 

@@ -611,6 +611,31 @@ static void note_walked(struct hist_entry *e, const struct backtrack *bt)
 	e->done_regs |= bt->regs[fr];
 }
 
+/* walk_back's pass, for registers m of frame fr alone (most walks), back
+ * over entries [0, n) of a history from its end: walked_before() and
+ * note_walked() at each entry, and the entries touching none of m passed.
+ * Returns 1 + the index of the first entry met that needs
+ * backtrack_insn(), 0 when none does, or QUICK_WALKED_BEFORE where an
+ * earlier walk passed with at least m. */
+#define QUICK_WALKED_BEFORE UINT32_MAX
+static uint32_t quick_pass(const uint16_t *walk_touch, struct hist_entry *ents, uint32_t n, uint32_t fr, uint16_t m)
+{
+	for (uint32_t i = n; i-- > 0;) {
+		struct hist_entry *e = &ents[i];
+		if (e->done_frame != fr) {
+			e->done_frame = (uint8_t)fr;
+			e->done_regs = m;
+		} else if (!(m & ~e->done_regs)) {
+			return QUICK_WALKED_BEFORE;
+		} else {
+			e->done_regs |= m;
+		}
+		if (e->frame != fr || e->flags || ((walk_touch[e->pc] | e->linked_regs) & m))
+			return i + 1;
+	}
+	return 0;
+}
+
 /* Follows bt back from the end of the current path's history, through
  * its checkpoints. */
 static int walk_back(struct verifier_env *env, struct backtrack *bt)
@@ -623,30 +648,26 @@ static int walk_back(struct verifier_env *env, struct backtrack *bt)
 	int subseq = (int)env->cur.pc;
 	for (;;) {
 		log_segment(env, bt, h, subseq);
-		/* registers of one frame alone (most walks): walked_before()
-		 * and note_walked() inline, and entries touching none of them
-		 * passed without backtrack_insn() */
+		/* registers of one frame alone (most walks): quick_pass() */
 		bool quick = env->log_level < 2 && bt_regs_only(bt);
 		for (uint32_t i = h->n; i-- > 0;) {
-			struct hist_entry *e = &h->e[i];
 			if (quick) {
-				uint32_t fr = bt->frame;
-				uint16_t m = bt->regs[fr];
-				if (e->done_frame == fr && !(m & ~e->done_regs))
+				uint32_t at = quick_pass(env->walk_touch, h->e, i + 1, bt->frame, bt->regs[bt->frame]);
+				if (at == QUICK_WALKED_BEFORE)
 					return 0;
-				if (e->done_frame != fr)
-					e->done_regs = 0;
-				e->done_frame = (uint8_t)fr;
-				e->done_regs |= m;
-				if (e->frame == fr && !e->flags &&
-				    !((env->walk_touch[e->pc] | e->linked_regs) & m))
-					continue;
-			} else {
+				if (!at)
+					break;
+				i = at - 1;
+			}
+			struct hist_entry *e = &h->e[i];
+			/* not quick and no -vv: bt holds more than registers of
+			 * one frame, for which walked_before() and note_walked()
+			 * do nothing */
+			if (!quick && env->log_level >= 2) {
 				if (walked_before(env, e, bt))
 					return 0;
 				note_walked(e, bt);
-				if (env->log_level >= 2)
-					log_step(env, bt, e->pc);
+				log_step(env, bt, e->pc);
 			}
 			if (!backtrack_insn(env, e, bt)) {
 				mark_all_on_path(env);

@@ -4,8 +4,9 @@
  * graph, and the "visits" of those components during the walk.
  *
  * Owns: scc_compute(), scc_enter(), scc_exit(), scc_add_backedge(),
- * scc_incomplete(), scc_walk_has_backedges(), scc_free().  The kernel's
- * rule (compute_scc, maybe_enter_scc, maybe_exit_scc,
+ * scc_free(), and internal.h's scc_incomplete() and
+ * scc_walk_has_backedges() (inline there).  The kernel's rule
+ * (compute_scc, maybe_enter_scc, maybe_exit_scc,
  * incomplete_read_marks): a state kept
  * inside a loop belongs to the visit of its call chain (the call sites
  * of its frames down to the outermost frame that is in a loop, and that
@@ -181,6 +182,7 @@ int scc_enter(struct verifier_env *env, struct explored *e)
 		v = &env->visits[env->visit_count++];
 		*v = key;
 	}
+	e->visit = (uint32_t)(v - env->visits) + 1;
 	if (!v->entry) {
 		struct scc_instance *inst = arena_alloc(&env->arena, sizeof *inst);
 		if (!inst)
@@ -230,11 +232,10 @@ static void free_backedges(struct verifier_env *env, struct scc_instance *inst)
 
 void scc_exit(struct verifier_env *env, struct explored *e)
 {
-	struct scc_visit key;
-	if (!e->st || !callchain(env, e->st, e->pc, &key))
+	if (!e->st || !e->visit)
 		return;
-	struct scc_visit *v = visit_lookup(env, &key);
-	if (!v || v->entry != e)
+	struct scc_visit *v = &env->visits[e->visit - 1];
+	if (v->entry != e)
 		return;
 	if (env->log_level >= 2)
 		vlog(env, "SCC exit (%u)\n", v->scc);
@@ -250,18 +251,19 @@ void scc_exit(struct verifier_env *env, struct explored *e)
 	}
 	v->entry = NULL;
 	v->inst = NULL;
+	/* the states of the visit no longer wait for its walk (states.c) */
+	env->scc_exits++;
 }
 
 int scc_add_backedge(struct verifier_env *env, const struct explored *e, uint32_t pc, uint32_t curframe)
 {
-	struct scc_visit key;
-	if (!callchain(env, e->st, e->pc, &key))
+	if (!e->visit)
 		return 0;
-	struct scc_visit *v = visit_lookup(env, &key);
-	struct scc_instance *inst = v && v->inst ? v->inst : e->inst;
+	struct scc_visit *v = &env->visits[e->visit - 1];
+	struct scc_instance *inst = v->inst ? v->inst : e->inst;
 	if (!inst)
 		return 0;
-	if (!inst->backedges++ && v && v->inst == inst)
+	if (!inst->backedges++ && v->inst == inst)
 		env->visits_with_backedges++;
 	if (env->log_level >= 2)
 		vlog(env, "SCC backedge (%u)\n", v->scc);
@@ -285,24 +287,6 @@ int scc_add_backedge(struct verifier_env *env, const struct explored *e, uint32_
 	b->next = inst->pruned;
 	inst->pruned = b;
 	return 0;
-}
-
-bool scc_incomplete(const struct verifier_env *env, const struct explored *e)
-{
-	if (e->inst && e->inst->backedges)
-		return true;
-	return scc_walk_has_backedges(env, e);
-}
-
-bool scc_walk_has_backedges(const struct verifier_env *env, const struct explored *e)
-{
-	if (!env->visits_with_backedges)
-		return false;
-	struct scc_visit key;
-	if (!callchain(env, e->st, e->pc, &key))
-		return false;
-	const struct scc_visit *v = visit_lookup(env, &key);
-	return v && v->inst && v->inst->backedges;
 }
 
 void scc_free(struct verifier_env *env)

@@ -25,6 +25,21 @@
 
 /* ---- states as values ---------------------------------------------------- */
 
+/* The bytes of f in use: its registers and fields, then the slots in use
+ * (most programs touch little stack).  Copied in one memcpy() of a size
+ * known only at run time, for which the library's is faster than the
+ * string instructions the compiler makes for a copy of known size. */
+static size_t frame_used(const struct vframe *f)
+{
+	return offsetof(struct vframe, stack) + f->slots * sizeof f->stack[0];
+}
+
+/* The bytes of st in use, but its frames: up to the references held. */
+static size_t state_used(const struct vstate *st)
+{
+	return offsetof(struct vstate, refs) + st->ref_count * sizeof st->refs[0];
+}
+
 /* A copy of f with room for every slot (for walked states, whose stack
  * may grow). */
 static struct vframe *frame_dup(const struct vframe *f)
@@ -32,9 +47,7 @@ static struct vframe *frame_dup(const struct vframe *f)
 	struct vframe *n = malloc(sizeof *n);
 	if (!n)
 		return NULL;
-	/* only the slots in use are copied: most programs touch little stack */
-	memcpy(n, f, offsetof(struct vframe, stack));
-	memcpy(n->stack, f->stack, f->slots * sizeof f->stack[0]);
+	memcpy(n, f, frame_used(f));
 	return n;
 }
 
@@ -78,7 +91,7 @@ struct vstate *state_scratch(struct verifier_env *env, const struct vstate *st)
 
 static size_t frame_bytes(const struct vframe *f)
 {
-	return (offsetof(struct vframe, stack) + f->slots * sizeof f->stack[0] + 15) & ~(size_t)15;
+	return (frame_used(f) + 15) & ~(size_t)15;
 }
 
 /* The size class of st packed: its size in PACK_UNITs. */
@@ -100,15 +113,14 @@ static struct vstate *state_pack(struct verifier_env *env, const struct vstate *
 		env->packed_free[cls] = (struct vstate *)(void *)n->frames[0];
 	else if (!(n = arena_alloc(&env->arena, (size_t)cls * PACK_UNIT)))
 		return NULL;
-	memcpy(n, st, sizeof *n);
+	memcpy(n, st, state_used(st));
 	n->pack_class = (uint16_t)cls;
 	memset(n->frames, 0, sizeof n->frames);
 	char *at = (char *)n + PACK_HEAD;
 	for (uint32_t i = 0; i <= st->curframe; i++) {
 		const struct vframe *f = st->frames[i];
 		struct vframe *c = (struct vframe *)(void *)at;
-		memcpy(c, f, offsetof(struct vframe, stack));
-		memcpy(c->stack, f->stack, f->slots * sizeof f->stack[0]);
+		memcpy(c, f, frame_used(f));
 		n->frames[i] = c;
 		at += frame_bytes(f);
 	}
@@ -137,14 +149,13 @@ int state_copy(struct vstate *dst, const struct vstate *src)
 				if (!keep[i])
 					return -1;
 			}
-			memcpy(keep[i], src->frames[i], offsetof(struct vframe, stack));
-			memcpy(keep[i]->stack, src->frames[i]->stack, src->frames[i]->slots * sizeof keep[i]->stack[0]);
+			memcpy(keep[i], src->frames[i], frame_used(src->frames[i]));
 		} else if (keep[i]) {
 			free(keep[i]);
 			keep[i] = NULL;
 		}
 	}
-	memcpy(dst, src, sizeof *dst);
+	memcpy(dst, src, state_used(src));
 	memcpy(dst->frames, keep, sizeof keep);
 	dst->pack_class = 0;
 	return 0;
@@ -491,12 +502,18 @@ static bool fails_where_last(const struct verifier_env *env, uint32_t pc, const 
 	return s < of->slots && !slot_covered(&of->stack[s], s < cf->slots ? &cf->stack[s] : NULL, &m, mode);
 }
 
-/* Notes where old failed to cover a state, and what old holds there. */
+/* Notes where old failed to cover a state, and what old holds there;
+ * where it failed before becomes the second place checked. */
 static void note_miss(struct explored *e, uint32_t fi, uint32_t what)
 {
 	const struct vframe *of = e->st->frames[fi];
 	struct miss_copy *c = &e->miss_copy;
 	const struct vreg *r = what < MISS_SLOT0 ? &of->regs[what] : &of->stack[what - MISS_SLOT0].spilled;
+	if (e->miss_at != MISS_NONE) {
+		e->miss2_frame = e->miss_frame;
+		e->miss2_at = e->miss_at;
+		e->miss2_copy = *c;
+	}
 	e->miss_frame = (uint8_t)fi;
 	e->miss_at = (uint8_t)what;
 	memset(c, 0, sizeof *c);
@@ -532,10 +549,12 @@ static inline enum copy_result copied_reg_fails(const struct miss_copy *c, const
 		return COPY_FAILS;
 	if (c->reg_type != REG_SCALAR)
 		return COPY_NOT_SURE;
+	/* the four tests at once, not one branch each: which one fails
+	 * differs from state to state */
 	if (mode == EXACT)
-		return cur->v.umin != c->umin || cur->v.umax != c->umax || cur->v.smin != c->smin ||
-		       cur->v.smax != c->smax ? COPY_FAILS : COPY_NOT_SURE;
-	if (cur->v.umin < c->umin || cur->v.umax > c->umax || cur->v.smin < c->smin || cur->v.smax > c->smax)
+		return ((cur->v.umin != c->umin) | (cur->v.umax != c->umax) | (cur->v.smin != c->smin) |
+		        (cur->v.smax != c->smax)) ? COPY_FAILS : COPY_NOT_SURE;
+	if ((cur->v.umin < c->umin) | (cur->v.umax > c->umax) | (cur->v.smin < c->smin) | (cur->v.smax > c->smax))
 		return c->precise ? COPY_FAILS : COPY_OUT_OF_RANGE;
 	return COPY_NOT_SURE;
 }
@@ -567,13 +586,12 @@ static enum copy_result copied_slot_fails(const struct miss_copy *c, const struc
 	return ospill ? copied_reg_fails(c, &cs->spilled, mode) : COPY_NOT_SURE;
 }
 
-/* fails_where_last() on the copy of what e's state holds at miss_at,
- * without reading the state: a quick no. */
-static inline enum copy_result copy_compare(const struct verifier_env *env, uint32_t pc, const struct explored *e,
-                                     const struct vstate *cur, enum cover mode)
+/* fails_where_last() on c, the copy of what a kept state holds at
+ * register or slot `what` of frame fi, without reading the state. */
+static inline enum copy_result copy_compare_at(const struct verifier_env *env, uint32_t pc, uint32_t fi,
+                                               uint32_t what, const struct miss_copy *c, const struct vstate *cur,
+                                               enum cover mode)
 {
-	const struct miss_copy *c = &e->miss_copy;
-	uint32_t fi = e->miss_frame, what = e->miss_at;
 	if (what == MISS_NONE)
 		return COPY_NOT_SURE;
 	if (c->curframe != cur->curframe)
@@ -590,6 +608,20 @@ static inline enum copy_result copy_compare(const struct verifier_env *env, uint
 	}
 	uint32_t s = what - MISS_SLOT0;
 	return copied_slot_fails(c, s < cf->slots ? &cf->stack[s] : NULL, mode);
+}
+
+/* The quick no on the copies of what e's state holds where it failed
+ * last and the time before (each a sure failure or not alone: the
+ * surer answer of the two). */
+static inline enum copy_result copy_compare(const struct verifier_env *env, uint32_t pc, const struct explored *e,
+                                            const struct vstate *cur, enum cover mode)
+{
+	_Static_assert(COPY_NOT_SURE < COPY_OUT_OF_RANGE && COPY_OUT_OF_RANGE < COPY_FAILS, "surer is greater");
+	enum copy_result r = copy_compare_at(env, pc, e->miss_frame, e->miss_at, &e->miss_copy, cur, mode);
+	if (r == COPY_FAILS)
+		return r;
+	enum copy_result r2 = copy_compare_at(env, pc, e->miss2_frame, e->miss2_at, &e->miss2_copy, cur, mode);
+	return r2 > r ? r2 : r;
 }
 
 static bool copy_fails(enum copy_result r, enum cover mode)
@@ -709,6 +741,10 @@ void path_done(struct verifier_env *env)
 	for (struct explored *e = env->parent; e; e = e->parent) {
 		if (--e->branches)
 			break;
+		if (!e->dropped) {
+			env->to_clean[e->pc].left++;
+			env->to_clean[e->pc].added++;
+		}
 		scc_exit(env, e);
 		/* a path pruned in a loop's walk going on may be walked back
 		 * through it when the walk ends (scc.c): kept till then */
@@ -795,6 +831,16 @@ static void widen_imprecise(const struct vreg *old, struct vreg *cur, struct idm
 	if (!memcmp(&old->v, &cur->v, sizeof old->v) && !old->id == !cur->id && ids_match(m, old->id, cur->id))
 		return;
 	mark_unknown(cur);
+}
+
+/* A hash of st's frames' call sites, for a quick no before
+ * same_callsites() reads a kept state. */
+static uint32_t callsites_hash(const struct vstate *st)
+{
+	uint32_t h = (st->curframe + 1) * 0x9e3779b1u;
+	for (uint32_t fi = 1; fi <= st->curframe; fi++)
+		h = (h ^ st->frames[fi]->callsite) * 0x01000193u;
+	return h;
 }
 
 static bool same_callsites(const struct vstate *a, const struct vstate *b)
@@ -887,6 +933,8 @@ static int store_state(struct verifier_env *env, uint32_t pc, const struct vstat
 	n->st = packed;
 	n->pc = pc;
 	n->miss_at = MISS_NONE;
+	n->miss2_at = MISS_NONE;
+	n->callsites_hash = callsites_hash(st);
 	n->hist = env->hist;
 	memset(&env->hist, 0, sizeof env->hist);
 	n->parent = env->parent;
@@ -925,9 +973,20 @@ static uint32_t miss_limit(bool loop_head, const struct explored *e)
  * them reads cleared, once: never written, they cover anything. */
 static void clean_live_states(struct verifier_env *env, uint32_t pc, const struct vstate *st)
 {
+	struct to_clean *tc = &env->to_clean[pc];
+	/* a state held back stays so until a loop's visit ends */
+	if (!tc->left || (tc->all_held && tc->held_added == tc->added && tc->held_exits == env->scc_exits))
+		return;
+	uint32_t hash = callsites_hash(st), held = 0;
+	/* the record's fields first: most states are passed over unread */
 	for (struct explored *e = env->explored[pc]; e; e = e->next) {
-		if (e->branches || e->cleaned || !e->st || !same_callsites(e->st, st) ||
-		    scc_walk_has_backedges(env, e))
+		if (e->branches || e->cleaned || !e->st)
+			continue;
+		if (scc_walk_has_backedges(env, e)) {
+			held++;
+			continue;
+		}
+		if (e->callsites_hash != hash || !same_callsites(e->st, st))
 			continue;
 		for (uint32_t fi = 0; fi <= e->st->curframe; fi++) {
 			struct vframe *f = e->st->frames[fi];
@@ -939,9 +998,14 @@ static void clean_live_states(struct verifier_env *env, uint32_t pc, const struc
 				}
 		}
 		e->cleaned = true;
-		/* the copy of where it last failed is of the state before */
+		tc->left--;
+		/* the copies of where it failed are of the state before */
 		e->miss_at = MISS_NONE;
+		e->miss2_at = MISS_NONE;
 	}
+	tc->all_held = held == tc->left;
+	tc->held_added = tc->added;
+	tc->held_exits = env->scc_exits;
 }
 
 /* 1: covered by a stored state (prune), 0: go on (stored), <0: error. */
@@ -1025,6 +1089,8 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			 * its record stays on env->all for the parent links */
 			*pp = e->next;
 			env->bucket_states[bucket_of(env, pc, e->st)]--;
+			if (!e->branches && !e->cleaned)
+				env->to_clean[pc].left--;
 			/* one still being walked stays for precision tracking's
 			 * walk back until its paths are done (path_done) */
 			if (!e->branches && !e->hist_kept) {
@@ -1060,4 +1126,5 @@ void free_search_states(struct verifier_env *env)
 	free(env->explored);
 	state_free(env->scratch);
 	free(env->bucket_states);
+	free(env->to_clean);
 }

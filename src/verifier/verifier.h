@@ -116,8 +116,6 @@ struct vref {
 struct vstate {
 	uint32_t curframe;
 	struct vframe *frames[MAX_FRAMES];
-	uint32_t ref_count;
-	struct vref refs[MAX_REFS];
 	uint32_t may_goto_depth;  /* may_goto fall-throughs taken on this path */
 	/* callbacks called again on this path (the kernel's
 	 * callback_unroll_depth): a callback's iterations, nested bpf_loop
@@ -131,6 +129,9 @@ struct vstate {
 	/* nonzero: a packed state (kept or queued), its frames in its own
 	 * block of this many 128-byte units (states.c) */
 	uint16_t pack_class;
+	/* last, so that copies can stop after the references held */
+	uint32_t ref_count;
+	struct vref refs[MAX_REFS];
 };
 
 /* Context access of a program type: its descriptor's rules
