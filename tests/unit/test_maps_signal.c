@@ -29,10 +29,7 @@
 #include "maps/map_internal.h"
 #include "support/check.h"
 #include "support/prog_build.h"
-
-#ifndef sigev_notify_thread_id
-#define sigev_notify_thread_id _sigev_un._tid
-#endif
+#include "support/signal_timer.h"
 
 #define MAIN_KEYS 256u      /* keys [0, 256) belong to the looping thread */
 #define HANDLER_KEYS 128u   /* keys [256, 384) to the signal handler */
@@ -112,27 +109,6 @@ static void on_timer(int sig)
 	errno = saved_errno;
 }
 
-static timer_t start_timer(void)
-{
-	struct sigevent sev;
-	memset(&sev, 0, sizeof sev);
-	sev.sigev_notify = SIGEV_THREAD_ID;
-	sev.sigev_signo = SIGALRM;
-	sev.sigev_notify_thread_id = (pid_t)syscall(SYS_gettid);
-	timer_t t;
-	CHECK(timer_create(CLOCK_MONOTONIC, &sev, &t) == 0, "timer_create: %s", strerror(errno));
-	struct itimerspec its = { .it_interval = { 0, TIMER_NS }, .it_value = { 0, TIMER_NS } };
-	CHECK(timer_settime(t, 0, &its, NULL) == 0, "timer_settime: %s", strerror(errno));
-	return t;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* One step of the looping thread on its own keys: a map operation (the
  * program side or user space, by turns) and a malloc() it frees later. */
 static void main_step(bpfvm_map *m, uint64_t i, void **blocks, int *failures)
@@ -209,8 +185,8 @@ static void run_type(uint32_t type, const char *what, const bpfvm_helpers *helpe
 	void *blocks[64] = { 0 };
 	int failures = 0;
 	uint64_t steps = 0;
-	timer_t t = start_timer();
-	for (uint64_t end = now_ns() + RUN_NS; now_ns() < end;)
+	timer_t t = signal_timer_start(TIMER_NS);
+	for (uint64_t end = monotonic_ns() + RUN_NS; monotonic_ns() < end;)
 		for (int k = 0; k < 256; k++)
 			main_step(m, steps++, blocks, &failures);
 	timer_delete(t);

@@ -28,11 +28,9 @@
 #include "bpfvm/maps.h"
 #include "maps/map_internal.h"
 #include "support/check.h"
+#include "support/maps_test.h"
 #include "support/prog_build.h"
-
-#ifndef sigev_notify_thread_id
-#define sigev_notify_thread_id _sigev_un._tid
-#endif
+#include "support/signal_timer.h"
 
 #define RUN_NS 1000000000ull
 #define TIMER_NS 20000       /* 50,000 signals a second */
@@ -95,39 +93,13 @@ static void main_failed(const char *what, long rc)
 		printf("looping thread: %s: %ld\n", what, rc);
 }
 
-static timer_t start_timer(void)
-{
-	struct sigevent sev;
-	memset(&sev, 0, sizeof sev);
-	sev.sigev_notify = SIGEV_THREAD_ID;
-	sev.sigev_signo = SIGALRM;
-	sev.sigev_notify_thread_id = (pid_t)syscall(SYS_gettid);
-	timer_t t;
-	CHECK(timer_create(CLOCK_MONOTONIC, &sev, &t) == 0, "timer_create: %s", strerror(errno));
-	struct itimerspec its = { .it_interval = { 0, TIMER_NS }, .it_value = { 0, TIMER_NS } };
-	CHECK(timer_settime(t, 0, &its, NULL) == 0, "timer_settime: %s", strerror(errno));
-	return t;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static bpfvm_map *make_map(uint32_t type, uint32_t key_size, uint32_t value_size, uint32_t max_entries,
                            uint32_t flags)
 {
-	bpfvm_map_def def = BPFVM_MAP_DEF_INIT;
-	def.type = type;
-	def.key_size = key_size;
-	def.value_size = value_size;
-	def.max_entries = max_entries;
-	def.flags = flags;
 	bpfvm_map *m = NULL;
 	bpfvm_error err = { 0 };
-	CHECK(bpfvm_map_create(&def, &m, &err) == 0, "create %s: %s", map_type_label(type), err.msg);
+	CHECK(mt_try_map(type, key_size, value_size, max_entries, flags, NULL, &m, &err) == 0, "create %s: %s",
+	      map_type_label(type), err.msg);
 	return m;
 }
 
@@ -152,7 +124,7 @@ static void *watchdog(void *arg)
 	for (;;) {
 		sleep(1);
 		const char *name = running_name;
-		if (name && now_ns() - running_since > HANG_NS) {
+		if (name && monotonic_ns() - running_since > HANG_NS) {
 			printf("FAIL: %s: no progress for %llu s: a hang\n", name, HANG_NS / 1000000000ull);
 			fflush(stdout);
 			_exit(1);
@@ -168,13 +140,13 @@ static void run_kind(struct kind *k)
 	if (!k->map)
 		return;
 	current = k;
-	running_since = now_ns();
+	running_since = monotonic_ns();
 	running_name = k->name;
 	handler_runs = handler_busy = handler_bad = 0;
 	main_failures = 0;
 	uint64_t steps = 0;
-	timer_t t = start_timer();
-	for (uint64_t end = now_ns() + RUN_NS; now_ns() < end;)
+	timer_t t = signal_timer_start(TIMER_NS);
+	for (uint64_t end = monotonic_ns() + RUN_NS; monotonic_ns() < end;)
 		for (int j = 0; j < 256; j++)
 			k->main_step(k, steps++);
 	timer_delete(t);
