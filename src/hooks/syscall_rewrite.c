@@ -41,6 +41,32 @@
  * file's own).  Stubs are never unmapped: a thread may still be returning
  * through one after a restore.
  *
+ * Forgetting code (sud_rewrite_forget: an munmap of swept code, a dlclose)
+ * gives its table slots and stubs back, so that a process loading and
+ * unloading libraries for ever keeps finding room.  The site table, read
+ * only by the rewriter's holder, deletes by shifting the rest of a probe
+ * run back (no tombstones, which would lengthen every search for ever);
+ * the patch record too, read without a lock from the SIGTRAP handler,
+ * which looks again when records moved meanwhile (a sequence count, odd
+ * while they move).  A forgotten stub is quarantined
+ * and reused only after a grace: a request round (syscall_trace.c's
+ * switch_off_locked) begun after it was forgotten, in which every thread
+ * answered, none from a context inside a stub forgotten before the
+ * round (the request handler notes an interrupted rip in the pools).
+ * That is enough because
+ * (1) once its object is forgotten no thread can enter the stub again
+ * (its jump was in the unmapped code, and its patch record, which sends
+ * a thread meeting the breakpoint-first int3 there, is gone); (2) a stub
+ * holds no call and no syscall: its address is never a return address,
+ * and a thread blocked in a syscall made through it returns to the site
+ * (`after`, in the object), not to the stub; so (3) the only thread that
+ * could still run it is one whose context is in it, the innermost one
+ * (which the round sees: the request handler's interrupted rip) or one
+ * under a signal handler that interrupted it: a thread half way through
+ * the unmapped object's own instructions (I1..Ik, relocated), which will
+ * go on into the object's code at `after` and has nowhere to go, traced
+ * or not: a program unmapping code a thread is running.
+ *
  * The sweep (syscall_sweep.c, SYSCALL_TRACE_DISPATCH_OFF) decides every
  * site of an object at once, outside any signal handler, and notes each
  * syscall for an int3 over its first byte (a one-byte write: atomic),
@@ -97,23 +123,33 @@ struct site {
 	enum site_state state;
 };
 
+#define SLOT_MASK (SITE_SLOTS - 1)
+#define SLOT_SHIFT 52              /* 64 - log2(SITE_SLOTS) */
+
 static struct site sites[SITE_SLOTS];
 static atomic_flag rewriter_busy = ATOMIC_FLAG_INIT;
 static uint64_t count_rewritten, count_lean, count_refused;
 static struct { uintptr_t base; size_t used; } pools[POOL_MAX];
 static bool sync_core_ok;
 
-/* Every I1 ever patched, with its stub and original bytes: never
- * cleared, since a thread that hit the breakpoint may take its SIGTRAP
- * after the patch (or its undoing) is complete, and decoding reads the
- * original bytes back from here.  Any stub of an address does the same. */
+/* Every I1 patched, with its stub and original bytes, kept until its
+ * code is forgotten (unmapped): not at a restore, since a thread that hit
+ * the breakpoint may take its SIGTRAP after the patch (or its undoing) is
+ * complete, and decoding reads the original bytes back from here.  Any
+ * stub of an address does the same.  Read without a lock by the SIGTRAP
+ * handler (patch_read). */
 static struct {
-	_Atomic uintptr_t at;
+	_Atomic uintptr_t at;        /* 0: empty */
 	_Atomic uintptr_t stub;      /* 0 for an int3 over a syscall */
 	uint8_t original[JUMP_LEN];
-	uint8_t len;                 /* JUMP_LEN, or 1: an int3 over a syscall's first byte; 0: forgotten */
+	uint8_t len;                 /* JUMP_LEN, or 1: an int3 over a syscall's first byte */
 	bool listed;                 /* in the int3 list */
 } patches[SITE_SLOTS];
+
+static size_t slot_home(uintptr_t key)
+{
+	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> SLOT_SHIFT);
+}
 
 static inline uintptr_t thread_pointer(void)
 {
@@ -235,11 +271,13 @@ static void rewriter_give(void)
 
 /* ---- the patch record ---- */
 
-/* The patches slot of at, or the empty one where it would go (NULL: full). */
+/* The patches slot of at, or the empty one where it would go
+ * (SITE_SLOTS: full).  Its caller holds the rewriter, or reads through
+ * patch_read(). */
 static size_t patch_index(uintptr_t at, bool *found)
 {
-	size_t i = (at * 0x9e3779b97f4a7c15ull) >> 52;
-	for (size_t probes = 0; probes < SITE_SLOTS; probes++, i = (i + 1) & (SITE_SLOTS - 1)) {
+	size_t i = slot_home(at);
+	for (size_t probes = 0; probes < SITE_SLOTS; probes++, i = (i + 1) & SLOT_MASK) {
 		uintptr_t was = atomic_load(&patches[i].at);
 		if (was == at || was == 0) {
 			*found = was == at;
@@ -248,6 +286,66 @@ static size_t patch_index(uintptr_t at, bool *found)
 	}
 	*found = false;
 	return SITE_SLOTS;
+}
+
+/* Odd while a forget moves records (backward-shift deletion): a reader
+ * without the rewriter (the SIGTRAP handler) may then miss one, and looks
+ * again once it is even. */
+static _Atomic unsigned patches_moving;
+
+struct patch_copy {
+	uintptr_t stub;
+	uint8_t original[JUMP_LEN];
+	uint8_t len;
+};
+
+/* A copy of at's record, read with or without the rewriter; false when
+ * there is none (or this thread, interrupted while it moves records,
+ * cannot know: no patch of its own can be met there, the int3s being out). */
+static bool patch_read(uintptr_t at, struct patch_copy *out)
+{
+	for (;;) {
+		unsigned moving = atomic_load(&patches_moving);
+		if (moving & 1) {
+			if (arena_mine())
+				return false;
+			__builtin_ia32_pause();
+			continue;
+		}
+		bool found;
+		size_t i = patch_index(at, &found);
+		if (found) {
+			out->stub = atomic_load(&patches[i].stub);
+			memcpy(out->original, patches[i].original, JUMP_LEN);
+			out->len = patches[i].len;
+		}
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load(&patches_moving) == moving)
+			return found;
+	}
+}
+
+/* Empties record i (the rewriter held, patches_moving odd), moving each
+ * later record of the probe run back into the hole when the hole lies on
+ * its way from its home: no record is cut off from its home by an empty
+ * slot, and no tombstone is left to lengthen searches. */
+static void patch_delete(size_t i)
+{
+	size_t hole = i;
+	for (size_t j = (i + 1) & SLOT_MASK, n = 1; n < SITE_SLOTS && atomic_load(&patches[j].at);
+	     j = (j + 1) & SLOT_MASK, n++) {
+		size_t home = slot_home(atomic_load(&patches[j].at));
+		if (((j - home) & SLOT_MASK) >= ((j - hole) & SLOT_MASK)) {
+			atomic_store(&patches[hole].stub, atomic_load(&patches[j].stub));
+			memcpy(patches[hole].original, patches[j].original, JUMP_LEN);
+			patches[hole].len = patches[j].len, patches[hole].listed = patches[j].listed;
+			atomic_store(&patches[hole].at, atomic_load(&patches[j].at));
+			hole = j;
+		}
+	}
+	atomic_store(&patches[hole].at, 0);
+	atomic_store(&patches[hole].stub, 0);
+	patches[hole].len = 0, patches[hole].listed = false;
 }
 
 /* Notes a patch's stub (0: an int3 over a syscall) and its len original
@@ -270,11 +368,10 @@ static bool patch_record(uintptr_t at, uintptr_t stub, uint8_t len)
 size_t sud_rewrite_original_at(uintptr_t at, uint8_t original[SUD_PATCH_LEN])
 {
 	_Static_assert(SUD_PATCH_LEN == JUMP_LEN && SUD_PATCH_LEN == PROBE_JUMP_LEN, "one patch length");
-	bool found;
-	size_t i = patch_index(at, &found);
-	found = found && patches[i].len;   /* a forgotten one is no patch */
-	size_t len = found ? patches[i].len : SUD_PATCH_LEN;
-	const uint8_t *was = found ? patches[i].original : NULL;
+	struct patch_copy rec;
+	bool found = patch_read(at, &rec);
+	size_t len = found ? rec.len : SUD_PATCH_LEN;
+	const uint8_t *was = found ? rec.original : NULL;
 	struct probe_site *probe = was ? NULL : probe_site_find(at);
 	if (probe)
 		was = probe->orig;
@@ -286,16 +383,14 @@ size_t sud_rewrite_original_at(uintptr_t at, uint8_t original[SUD_PATCH_LEN])
 
 uintptr_t sud_rewrite_trap_target(uintptr_t at)
 {
-	bool found;
-	size_t i = patch_index(at, &found);
-	return found ? atomic_load(&patches[i].stub) : 0;
+	struct patch_copy rec;
+	return patch_read(at, &rec) ? rec.stub : 0;
 }
 
 int sud_rewrite_int3_at(uintptr_t at)
 {
-	bool found;
-	size_t i = patch_index(at, &found);
-	if (!found || patches[i].len != 1)
+	struct patch_copy rec;
+	if (!patch_read(at, &rec) || rec.len != 1)
 		return -1;
 	return *(const volatile uint8_t *)at == 0xcc;
 }
@@ -677,17 +772,70 @@ static uintptr_t map_pool_near(uintptr_t site)
 	return 0;
 }
 
+/* Stubs given back by forgotten code, each with the epoch it was given
+ * back in: reusable once a grace round begun after it (stub_epoch at the
+ * round's start) ended with every thread out of every stub, i.e. when its
+ * epoch is below released_epoch.  Every stub ever made fits. */
+#define STUBS_MAX (POOL_MAX * (POOL_SIZE / STUB_SIZE))
+static struct { uintptr_t at; uint64_t epoch; } spare_stubs[STUBS_MAX];
+static size_t spare_count;
+static uint64_t stub_epoch = 1, released_epoch = 1;   /* epoch 0: never jumped to, reusable at once */
+static uint64_t count_stubs_made;
+
+static void stub_give_back(uintptr_t stub, uint64_t epoch)
+{
+	if (spare_count < STUBS_MAX)
+		spare_stubs[spare_count].at = stub, spare_stubs[spare_count++].epoch = epoch;
+}
+
+/* A spare stub past its grace within reach of site, taken; else 0. */
+static uintptr_t stub_reuse_near(uintptr_t site)
+{
+	for (size_t i = spare_count; i-- > 0;)
+		if (spare_stubs[i].epoch < released_epoch && near(spare_stubs[i].at, site)) {
+			uintptr_t stub = spare_stubs[i].at;
+			spare_stubs[i] = spare_stubs[--spare_count];
+			return stub;
+		}
+	return 0;
+}
+
+uint64_t sud_rewrite_grace_begin(void)
+{
+	rewriter_take(true);
+	uint64_t round = stub_epoch++;
+	rewriter_give();
+	return round;
+}
+
+void sud_rewrite_grace_end(uint64_t round, const uintptr_t *in_pools, size_t n)
+{
+	rewriter_take(true);
+	bool inside = false;
+	for (size_t i = 0; i < spare_count && !inside; i++)
+		for (size_t k = 0; k < n && !inside; k++)
+			inside = spare_stubs[i].epoch <= round && in_pools[k] - spare_stubs[i].at < STUB_SIZE;
+	if (!inside && round + 1 > released_epoch)
+		released_epoch = round + 1;
+	rewriter_give();
+}
+
 static uintptr_t stub_alloc_near(uintptr_t site)
 {
+	uintptr_t spare = stub_reuse_near(site);
+	if (spare)
+		return spare;
 	int i;
 	for (i = 0; i < POOL_MAX && pools[i].base; i++)
 		if (pools[i].used + STUB_SIZE <= POOL_SIZE && near(pools[i].base, site)) {
 			pools[i].used += STUB_SIZE;
+			count_stubs_made++;
 			return pools[i].base + pools[i].used - STUB_SIZE;
 		}
 	if (i == POOL_MAX || !(pools[i].base = map_pool_near(site)))
 		return 0;
 	pools[i].used = STUB_SIZE;
+	count_stubs_made++;
 	return pools[i].base;
 }
 
@@ -730,7 +878,11 @@ static uintptr_t stub_for(const struct site_plan *p, uintptr_t after)
 		return old;
 	uintptr_t stub = stub_alloc_near(p->patch_at);
 	size_t len = stub && near(stub, p->patch_at) ? make_stub(code, stub, p, after) : 0;
-	return len && write_code(stub, code, len) ? stub : 0;
+	if (len && write_code(stub, code, len))
+		return stub;
+	if (stub)
+		stub_give_back(stub, 0);   /* never jumped to: no grace */
+	return 0;
 }
 
 static bool patch_site(struct site *s, const struct site_plan *p)
@@ -817,11 +969,29 @@ bool sud_rewrite_int3_write(bool on)
 
 static struct site *site_slot(uintptr_t after)
 {
-	size_t i = (after * 0x9e3779b97f4a7c15ull) >> 52;
-	for (size_t probes = 0; probes < SITE_SLOTS; probes++, i = (i + 1) & (SITE_SLOTS - 1))
+	size_t i = slot_home(after);
+	for (size_t probes = 0; probes < SITE_SLOTS; probes++, i = (i + 1) & SLOT_MASK)
 		if (sites[i].state == SITE_EMPTY || sites[i].after == after)
 			return &sites[i];
 	return NULL;
+}
+
+/* Empties slot i (the rewriter held: only its holder reads this table),
+ * moving each later site of the probe run back into the hole when the
+ * hole lies on its way from its home, so that none is cut off from its
+ * home by an empty slot. */
+static void site_delete(size_t i)
+{
+	size_t hole = i;
+	for (size_t j = (i + 1) & SLOT_MASK, n = 1; n < SITE_SLOTS && sites[j].state != SITE_EMPTY;
+	     j = (j + 1) & SLOT_MASK, n++) {
+		size_t home = slot_home(sites[j].after);
+		if (((j - home) & SLOT_MASK) >= ((j - hole) & SLOT_MASK)) {
+			sites[hole] = sites[j];
+			hole = j;
+		}
+	}
+	sites[hole] = (struct site){0};
 }
 
 void sud_rewrite_prepare(void)
@@ -896,6 +1066,10 @@ void sud_rewrite_after_fork(void)
 	if (atomic_load_explicit(&arena_owner, memory_order_relaxed) != 0) {
 		arena_used = arena_mark;
 		sud_code_after_fork();
+		/* a forget moving records stopped half way: each record is still
+		 * found (a move copies before it clears), one maybe twice */
+		if (atomic_load(&patches_moving) & 1)
+			atomic_fetch_add(&patches_moving, 1);
 		struct site *s = NULL;
 		for (size_t i = 0; i < SITE_SLOTS && !s; i++)
 			if (sites[i].state == SITE_EMPTY && sites[i].after)
@@ -1044,9 +1218,10 @@ void sud_rewrite_cover_begin(void)
 }
 
 /* Code about to be unmapped or replaced: its int3s leave the list, its
- * sites and patch records are forgotten (tombstones: the tables are open
- * addressing), so that new code mapped there later is decoded and patched
- * as what it is.  Its int3s are out already (dispatch went back on). */
+ * sites and patch records are forgotten (their slots free again), its
+ * stubs given back to wait for their grace, so that new code mapped
+ * there later is decoded and patched as what it is.  Its int3s are out
+ * already (dispatch went back on). */
 void sud_rewrite_forget(uintptr_t lo, uintptr_t hi)
 {
 	rewriter_take(true);
@@ -1055,16 +1230,43 @@ void sud_rewrite_forget(uintptr_t lo, uintptr_t hi)
 		if (int3_sites[i] < lo || int3_sites[i] >= hi)
 			int3_sites[kept++] = int3_sites[i];
 	int3_count = kept;
-	for (size_t i = 0; i < SITE_SLOTS; i++) {
+	for (size_t i = 0; i < SITE_SLOTS;) {
 		if (sites[i].state != SITE_EMPTY && sites[i].after > lo && sites[i].after <= hi + SYSCALL_LEN)
-			sites[i] = (struct site){.after = 1, .state = SITE_REFUSED};
-		uintptr_t at = atomic_load(&patches[i].at);
-		if (at >= lo && at < hi) {
-			atomic_store(&patches[i].stub, 0);
-			patches[i].len = 0, patches[i].listed = false;
-		}
+			site_delete(i);   /* slot i may hold a later site now: looked at again */
+		else
+			i++;
 	}
+	atomic_fetch_add(&patches_moving, 1);
+	for (size_t i = 0; i < SITE_SLOTS;) {
+		uintptr_t at = atomic_load(&patches[i].at);
+		if (!at || at < lo || at >= hi) {
+			i++;
+			continue;
+		}
+		uintptr_t stub = atomic_load(&patches[i].stub);
+		if (stub)
+			stub_give_back(stub, stub_epoch);
+		patch_delete(i);   /* slot i may hold a later record now: looked at again */
+	}
+	atomic_fetch_add(&patches_moving, 1);
 	sud_code_forget(lo, hi);
+	rewriter_give();
+}
+
+void sud_rewrite_use(struct sud_rewrite_use *out)
+{
+	rewriter_take(true);
+	*out = (struct sud_rewrite_use){.stubs_made = count_stubs_made};
+	for (size_t i = 0; i < SITE_SLOTS; i++) {
+		uintptr_t at = atomic_load(&patches[i].at);
+		bool found = false;
+		out->sites += sites[i].state != SITE_EMPTY;
+		out->patches += at != 0;
+		out->misplaced += (sites[i].state != SITE_EMPTY && site_slot(sites[i].after) != &sites[i]) ||
+				  (at && (patch_index(at, &found) != i || !found));
+	}
+	for (size_t i = 0; i < spare_count; i++)
+		spare_stubs[i].epoch < released_epoch ? out->stubs_spare++ : out->stubs_waiting++;
 	rewriter_give();
 }
 

@@ -594,6 +594,44 @@ static void byte_classes(void)
 	byte_class[0x0f] |= 1, byte_class[0xcd] |= 1, byte_class[0xcc] |= 4, byte_class[0xe9] |= 4;
 }
 
+/* What scan_fde_bytes() calls at a byte of FDE i: b (n bytes readable)
+ * at address at, as it was before this process's patches; false stops
+ * the scan. */
+typedef bool (*fde_byte_fn)(struct code_object *o, size_t i, const uint8_t *b, size_t n, uintptr_t at);
+
+/* Calls each() at every byte of [begin, end) whose byte_class has a bit
+ * of `class`, and at every byte of a patch of this process's (its
+ * original bytes and what follows given: the class of what it was is not
+ * known until then); false when each() stopped it. */
+static bool scan_fde_bytes(struct code_object *o, size_t i, uintptr_t begin, uintptr_t end, uint8_t class, fde_byte_fn each)
+{
+	uint8_t buf[SUD_PATCH_LEN + 8];
+	size_t n, step;
+	class |= 4;
+	for (uintptr_t at = begin; at < end; at++) {
+		const uint8_t *b = (const uint8_t *)at;
+		if (!(byte_class[*b] & class))
+			continue;
+		if ((byte_class[*b] & 4) && (b = patched_view(at, end, buf, &n, &step))) {
+			for (size_t k = 0; k < step; k++)
+				if (!each(o, i, b + k, n - k, at + k))
+					return false;
+			at += step - 1;
+		} else if (!each(o, i, (const uint8_t *)at, end - at, at)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* A system call pair at b marks FDE i and the zone before it. */
+static bool note_pair(struct code_object *o, size_t i, const uint8_t *b, size_t n, uintptr_t at)
+{
+	if (pair_at(b, n))
+		o->fde_state[i] |= FDE_HOLDS_PAIR, mark_zone(o, at + 2);
+	return true;
+}
+
 /* Each system call pair starting in FDE i's code marks its FDE and the
  * zone before it; a syscall just past the FDE's end (glibc's clone) too,
  * where its bytes lie on the same page.  False if the FDE cannot be read. */
@@ -604,21 +642,7 @@ static bool index_pairs(struct code_object *o, size_t i)
 	if (!fde_range(table_fde(&o->table, i), &begin, &size) || begin < o->map_start || begin + size > o->map_end)
 		return false;
 	end = begin + size;
-	uint8_t buf[SUD_PATCH_LEN + 8];
-	size_t n, step;
-	for (uintptr_t at = begin; at < end; at++) {
-		const uint8_t *b = (const uint8_t *)at;
-		if (!(byte_class[*b] & 5))
-			continue;
-		if ((byte_class[*b] & 4) && (b = patched_view(at, end, buf, &n, &step))) {
-			for (size_t k = 0; k < step; k++)
-				if (pair_at(b + k, n - k))
-					o->fde_state[i] |= FDE_HOLDS_PAIR, mark_zone(o, at + k + 2);
-			at += step - 1;
-		} else if (pair_at((const uint8_t *)at, end - at)) {
-			o->fde_state[i] |= FDE_HOLDS_PAIR, mark_zone(o, at + 2);
-		}
-	}
+	scan_fde_bytes(o, i, begin, end, 1, note_pair);
 	bool same_page = ((end - 1) >> 12) == ((end + 1) >> 12);
 	if (same_page && end + 2 <= o->map_end && pair_at((const uint8_t *)end, 2))
 		mark_zone(o, end + 2);
@@ -627,8 +651,9 @@ static bool index_pairs(struct code_object *o, size_t i)
 
 /* Lists bytes at `at` that would branch into the zone; false when the
  * list is full. */
-static bool note_branch(struct code_object *o, const uint8_t *b, size_t n, uintptr_t at)
+static bool note_branch(struct code_object *o, size_t fde, const uint8_t *b, size_t n, uintptr_t at)
 {
+	(void)fde;
 	uintptr_t target = branch_at(b, n, at);
 	if (target <= o->map_start || target >= o->map_end || !bit_test(o->zone, target - o->map_start))
 		return true;
@@ -644,27 +669,9 @@ static bool note_branch(struct code_object *o, const uint8_t *b, size_t n, uintp
  * listed; false when the list is full. */
 static bool index_branches(struct code_object *o, size_t i)
 {
-	uintptr_t begin, end;
+	uintptr_t begin;
 	size_t size;
-	if (!fde_range(table_fde(&o->table, i), &begin, &size))
-		return false;
-	end = begin + size;
-	uint8_t buf[SUD_PATCH_LEN + 8];
-	size_t n, step;
-	for (uintptr_t at = begin; at < end; at++) {
-		const uint8_t *b = (const uint8_t *)at;
-		if (!(byte_class[*b] & 6))
-			continue;
-		if ((byte_class[*b] & 4) && (b = patched_view(at, end, buf, &n, &step))) {
-			for (size_t k = 0; k < step; k++)
-				if (!note_branch(o, b + k, n - k, at + k))
-					return false;
-			at += step - 1;
-		} else if (!note_branch(o, (const uint8_t *)at, end - at, at)) {
-			return false;
-		}
-	}
-	return true;
+	return fde_range(table_fde(&o->table, i), &begin, &size) && scan_fde_bytes(o, i, begin, begin + size, 2, note_branch);
 }
 
 /* The lazy index of o; false (every FDE then decoded when asked) when an

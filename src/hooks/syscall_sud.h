@@ -143,6 +143,21 @@ void sud_rewrite_unhold(void);
 void sud_rewrite_forget(uintptr_t lo, uintptr_t hi);
 /* Whether [lo, hi) lies in the rewriter's own stub pools. */
 bool sud_rewrite_owns(uintptr_t lo, uintptr_t hi);
+/* The grace of forgotten stubs (syscall_rewrite.c's header says why it
+ * is enough): grace_begin before a request round that asks every thread,
+ * grace_end after every thread answered, with the n interrupted rips
+ * found inside the stub pools; the stubs forgotten before the round are
+ * then reusable, unless one of those rips lies in one of them. */
+uint64_t sud_rewrite_grace_begin(void);
+void sud_rewrite_grace_end(uint64_t round, const uintptr_t *in_pools, size_t n);
+/* How much of the rewriter's tables is in use (for tests): sites and
+ * patch records held, those a search from their home would not find (0
+ * unless a deletion broke a probe run), stubs ever made, stubs given back
+ * and reusable, stubs given back and waiting for their grace. */
+struct sud_rewrite_use {
+	uint64_t sites, patches, misplaced, stubs_made, stubs_spare, stubs_waiting;
+};
+void sud_rewrite_use(struct sud_rewrite_use *out);
 
 /* Of the object holding pc, decoded FDE by FDE: its syscall instructions,
  * how many would be rewritten if they trapped (of them, to the lean

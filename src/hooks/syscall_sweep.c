@@ -350,15 +350,22 @@ bool sud_sweep(struct sud_sweep *out)
  * stdio or the loader's lock (the thread may hold malloc's, or be inside
  * dlopen) ---- */
 
+/* Notes [lo, hi) as code, in the place of a range forgotten (emptied)
+ * if there is one: a process mapping and unmapping objects for ever
+ * keeps finding room. */
 static bool code_range_add(uintptr_t lo, uintptr_t hi)
 {
-	for (size_t i = 0; i < code_range_count; i++)
+	size_t empty = code_range_count;
+	for (size_t i = 0; i < code_range_count; i++) {
 		if (code_ranges[i][0] == lo && code_ranges[i][1] == hi)
 			return true;
-	if (code_range_count == CODE_RANGES_MAX)
+		if (code_ranges[i][0] >= code_ranges[i][1] && empty == code_range_count)
+			empty = i;
+	}
+	if (empty == CODE_RANGES_MAX)
 		return false;
-	code_ranges[code_range_count][0] = lo, code_ranges[code_range_count][1] = hi;
-	code_range_count++;
+	code_ranges[empty][0] = lo, code_ranges[empty][1] = hi;
+	code_range_count += empty == code_range_count;
 	return true;
 }
 

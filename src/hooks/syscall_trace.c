@@ -271,6 +271,10 @@ static struct {
 	struct kernel_sigaction chained;    /* the target's own, virtualised */
 	_Atomic int request_on;             /* what a queued request asks */
 	_Atomic int acks;
+	/* A round's answers from threads interrupted inside the stub pools:
+	 * where (a forgotten stub's grace waits for a round none is in) */
+	_Atomic int acks_in_stub;
+	uintptr_t rips_in_stub[64];
 	_Atomic uint64_t sud_calls, rewritten_calls, int3_calls;
 	/* Dispatch off (SYSCALL_TRACE_DISPATCH_OFF, once the sweep proved
 	 * every site covered): a thread switching itself on stays off. */
@@ -895,6 +899,12 @@ static void on_request(int sig, siginfo_t *info, void *uc)
 	}
 	struct sud_thread *self = thread_slot();
 	thread_switch(self, atomic_load(&sud.request_on));
+	uintptr_t rip = (uintptr_t)((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
+	if (sud_rewrite_owns(rip, rip + 1)) {
+		int k = atomic_fetch_add(&sud.acks_in_stub, 1);
+		if (k < (int)(sizeof sud.rips_in_stub / sizeof sud.rips_in_stub[0]))
+			sud.rips_in_stub[k] = rip;   /* read once acks (below) counts this answer */
+	}
 	if (self)
 		keep_trap_unblocked(self, uc);
 	if (self && self->on)
@@ -1245,7 +1255,14 @@ static void switch_off_locked(struct sud_thread *self)
 {
 	struct syscall_trace_mode *m = &sud.mode;
 	kept_trap_bit = SIGTRAP_BIT;
-	if (switch_other_threads(true, NULL) < 0 || !sud_rewrite_int3_write(true)) {
+	/* the round is also the grace of the stubs forgotten before it */
+	uint64_t round = sud_rewrite_grace_begin();
+	atomic_store(&sud.acks_in_stub, 0);
+	bool answered = switch_other_threads(true, NULL) == 0;
+	size_t in_stub = (size_t)atomic_load(&sud.acks_in_stub), listed = sizeof sud.rips_in_stub / sizeof sud.rips_in_stub[0];
+	if (answered && in_stub <= listed)   /* more than listed: nothing known, the grace waits */
+		sud_rewrite_grace_end(round, sud.rips_in_stub, in_stub);
+	if (!answered || !sud_rewrite_int3_write(true)) {
 		sud_rewrite_int3_write(false);
 		snprintf(m->why, sizeof m->why, "a thread did not answer, or an int3 could not be written");
 		atomic_store(&sud.watching, false);

@@ -10,8 +10,13 @@
  * anonymous executable memory keeps dispatch on for good, the mode says
  * why; without that sweep, a dlclose() of a library swept at start
  * puts dispatch back on for good before its code goes.  And the lazy decoding of objects proves the same sites, with the
- * same jumps, as decoding every FDE did.  Skips (77) where Syscall User
- * Dispatch is missing.
+ * same jumps, as decoding every FDE did.  A library of 128 sites
+ * dlopen()ed, called and dlclose()d 160 times, each at a new place (more sites than the
+ * rewriter's tables and stub pools hold, were nothing given back): every
+ * cycle's sites get their jumps, every call is counted once, dispatch
+ * ends off, the tables stay as two cycles left them, while threads block
+ * in read() and call into another library meanwhile.  Skips (77) where
+ * Syscall User Dispatch is missing.
  */
 #define _GNU_SOURCE
 #include "hooks/syscall_trace.h"
@@ -355,6 +360,135 @@ static void test_threads_while_dlopen(void)
 	dlclose(shared_lib.handle);
 }
 
+/* ---- dlopen/dlclose over and over: slots and stubs given back ---- */
+
+/* More sites in all than the rewriter's tables hold (4096 slots) and
+ * than its pools make stubs (32 pools of 512), were nothing given back. */
+#define MANY_CYCLES 160
+
+static int reader_pipes[2][2];
+static _Atomic long reader_bad;
+
+/* Blocked in read() (libc's site, through its stub) while the loop below
+ * dlopen()s and dlclose()s: comes back with the byte written at the end,
+ * and its next call is counted once. */
+static void *reader(void *arg)
+{
+	int *fds = arg;
+	char byte = 0;
+	ssize_t n = read(fds[0], &byte, 1);
+	long before = my_enters;
+	long ppid = shared_lib.raw_getppid();
+	reader_bad += n != 1 || byte != 'x' || ppid != seen.ppid || my_enters - before != 1;
+	return NULL;
+}
+
+static void test_many_dlopen_cycles(void)
+{
+	struct syscall_trace_mode mode, opened;
+	double ms;
+	if (!start_off(&counting, &mode, &ms))
+		return;
+	if (!lib_open(SUD_SWEEP_LIB_A, &shared_lib))
+		return syscall_trace_stop();
+	pthread_t callers[2], readers[2];
+	callers_done = false;
+	caller_calls = caller_missed = caller_twice = reader_bad = 0;
+	for (int i = 0; i < 2; i++) {
+		CHECK(pipe(reader_pipes[i]) == 0, "pipe");
+		pthread_create(&readers[i], NULL, reader, reader_pipes[i]);
+		pthread_create(&callers[i], NULL, caller, NULL);
+	}
+	long bad_cycles = 0, first_bad = -1, calls = 0, distinct = 0;
+	uintptr_t last_base = 0;
+	void *holds[MANY_CYCLES];
+	struct sud_rewrite_use first_use = {0}, use;
+	char why[sizeof mode.why + 200] = "";
+	for (int cycle = 0; cycle < MANY_CYCLES; cycle++) {
+		mode_now(&mode);
+		void *h = dlopen(SUD_MANY_SITES_LIB, RTLD_NOW);
+		int count = 0;
+		long (*const *site)(void) = NULL;
+		long (*const *(*table)(int *))(void) = h ? (long (*const *(*)(int *))(void))dlsym(h, "sweep_many_sites") : NULL;
+		if (!CHECK(table, "dlopen %s: %s", SUD_MANY_SITES_LIB, dlerror()))
+			break;
+		site = table(&count);
+		mode_now(&opened);
+		seen.enter = seen.exit = seen.bad_ret = 0;
+		marker(true);
+		for (int i = 0; i < count; i++)
+			if (site[i]() != seen.ppid)
+				seen.bad_ret++;
+		marker(false);
+		calls += seen.enter;
+		/* every site of the library got its jump (a stub), and none went
+		 * through SIGSYS: dispatch stayed off */
+		bool good = seen.enter == count && seen.exit == count && !seen.bad_ret && opened.dispatch_off &&
+			    opened.jumps - mode.jumps == (uint64_t)count && opened.int3_only == mode.int3_only;
+		if (!good && bad_cycles++ == 0) {
+			first_bad = cycle;
+			snprintf(why, sizeof why, "enter %ld exit %ld of %d, %ld bad, dispatch %s (%s), %lu jumps and %lu int3 alone added",
+				 (long)seen.enter, (long)seen.exit, count, (long)seen.bad_ret, opened.dispatch_off ? "off" : "on",
+				 opened.why, (unsigned long)(opened.jumps - mode.jumps),
+				 (unsigned long)(opened.int3_only - mode.int3_only));
+		}
+		/* its place held by a mapping of no code, the next one is loaded
+		 * elsewhere: new addresses every time, not the old ones again */
+		struct link_map *lm = NULL;
+		dlinfo(h, RTLD_DI_LINKMAP, &lm);
+		uintptr_t base = lm ? lm->l_addr : 0;
+		dlclose(h);
+		holds[cycle] = base ? mmap((void *)base, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0)
+				    : MAP_FAILED;
+		if (holds[cycle] != MAP_FAILED && (uintptr_t)holds[cycle] != base)
+			munmap(holds[cycle], 4096), holds[cycle] = MAP_FAILED;
+		distinct += base != last_base;
+		last_base = base;
+		if (cycle == 1) {
+			mode_now(&mode);
+			sud_rewrite_use(&first_use);
+		}
+	}
+	mode_now(&mode);
+	sud_rewrite_use(&use);
+	for (int cycle = 0; cycle < MANY_CYCLES; cycle++)
+		if (holds[cycle] != MAP_FAILED)
+			munmap(holds[cycle], 4096);
+	for (int i = 0; i < 2; i++)
+		CHECK(write(reader_pipes[i][1], "x", 1) == 1, "write");
+	for (int i = 0; i < 2; i++)
+		pthread_join(readers[i], NULL);
+	callers_done = true;
+	for (int i = 0; i < 2; i++) {
+		pthread_join(callers[i], NULL);
+		close(reader_pipes[i][0]), close(reader_pipes[i][1]);
+	}
+	printf("%d dlopen/dlclose cycles of a library of 128 sites (%ld places): %ld calls counted, %ld bad cycles; dispatch %s (%s); "
+	       "after the 2nd cycle %lu sites, %lu patch records, %lu stubs made; at the end %lu, %lu, %lu "
+	       "(%lu spare, %lu waiting); 2 threads calling: %ld calls, %ld missed, %ld twice\n",
+	       MANY_CYCLES, distinct, calls, bad_cycles, mode.dispatch_off ? "off" : "on", mode.why, (unsigned long)first_use.sites,
+	       (unsigned long)first_use.patches, (unsigned long)first_use.stubs_made,
+	       (unsigned long)use.sites, (unsigned long)use.patches,
+	       (unsigned long)use.stubs_made, (unsigned long)use.stubs_spare, (unsigned long)use.stubs_waiting,
+	       (long)caller_calls, (long)caller_missed, (long)caller_twice);
+	CHECK(bad_cycles == 0 && calls == 128l * MANY_CYCLES, "%ld of %d cycles bad, the first (%ld): %s", bad_cycles,
+	      MANY_CYCLES, first_bad, why);
+	CHECK(distinct == MANY_CYCLES, "the library loaded at %ld places in %d cycles (want one each)", distinct, MANY_CYCLES);
+	CHECK(mode.dispatch_off, "after %d cycles: dispatch %s (%s)", MANY_CYCLES, mode.dispatch_off ? "off" : "on", mode.why);
+	/* what the library held was given back each time: the tables and the
+	 * stubs made stay where two cycles left them */
+	CHECK(use.misplaced == 0, "%lu table entries a search from their home misses", (unsigned long)use.misplaced);
+	CHECK(use.sites == first_use.sites && use.patches == first_use.patches && use.stubs_made <= first_use.stubs_made + 128,
+	      "tables after %d cycles: %lu sites, %lu patch records, %lu stubs made (after 2: %lu, %lu, %lu)", MANY_CYCLES,
+	      (unsigned long)use.sites, (unsigned long)use.patches, (unsigned long)use.stubs_made,
+	      (unsigned long)first_use.sites, (unsigned long)first_use.patches, (unsigned long)first_use.stubs_made);
+	CHECK(reader_bad == 0, "threads blocked in read() meanwhile: %ld came back wrong or miscounted", (long)reader_bad);
+	CHECK(caller_calls > 0 && caller_missed == 0 && caller_twice == 0, "callers meanwhile: %ld calls, %ld missed, %ld twice",
+	      (long)caller_calls, (long)caller_missed, (long)caller_twice);
+	syscall_trace_stop();
+	dlclose(shared_lib.handle);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -370,5 +504,6 @@ int main(void)
 	test_dlopen_off_again();
 	test_threads_while_dlopen();
 	test_dlclose_without_new_code_sweep();
+	test_many_dlopen_cycles();
 	return check_summary();
 }
