@@ -82,7 +82,12 @@
  * nothing waits and no watched call is in flight, switches dispatch off
  * again as start did.  Threads running the new code meanwhile trap (SUD).
  * An munmap (or a MAP_FIXED mmap) of swept code puts dispatch back on
- * too, and after it the code's sites, patches and int3s are forgotten.
+ * too, and after it the code's sites, patches and int3s are forgotten,
+ * their table slots and stubs given back (syscall_rewrite.c); the request
+ * round of the next switch off is the stubs' grace: a thread answering
+ * from inside a stub given back before it keeps that stub out of use.
+ * So a process that dlopen()s and dlclose()s for ever finds room every
+ * time.
  * Anonymous executable memory (JIT-style), a writable and executable
  * mapping, executable shared memory, code moved or SIGTRAP's action set
  * keep dispatch on for good ("kept on: ...").
@@ -1541,8 +1546,13 @@ static void resweep_held(struct sud_thread *self)
 		sud.pending[i][0] = sud.pending[--sud.pending_count][0];
 		sud.pending[i][1] = sud.pending[sud.pending_count][1];
 	}
-	if (sud.pending_count)
+	if (sud.pending_count) {
+		/* said, since a file mapped executable by hand waits so for good */
+		snprintf(m->why, sizeof m->why, "back on: %#lx-%#lx executable in no object ld.so loaded (yet; a file "
+			 "mapped by hand never is: new code is swept only in ld.so's objects)",
+			 (unsigned long)sud.pending[0][0], (unsigned long)sud.pending[0][1]);
 		return;
+	}
 	atomic_store(&sud.resweep_pending, false);
 	switch_off_locked(self);
 }

@@ -16,7 +16,9 @@
  * rewriter's tables and stub pools hold, were nothing given back): every
  * cycle's sites get their jumps, every call is counted once, dispatch
  * ends off, the tables end as they began, while threads block
- * in read() and call into another library meanwhile.  Skips (77) where
+ * in read() and call into another library meanwhile.  A file mapped
+ * executable by hand keeps dispatch on, the mode saying why, until it is
+ * unmapped.  Skips (77) where
  * Syscall User Dispatch is missing.
  */
 #define _GNU_SOURCE
@@ -27,6 +29,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -361,6 +364,39 @@ static void test_threads_while_dlopen(void)
 	dlclose(shared_lib.handle);
 }
 
+/* ---- a file mapped executable by hand ---- */
+
+/* An ELF object mapped with mmap(PROT_EXEC), not through ld.so: never
+ * swept (only ld.so's objects are), so dispatch stays on and the mode
+ * says why, every call still counted; unmapped, dispatch goes off again. */
+static void test_mapped_by_hand(void)
+{
+	struct syscall_trace_mode start_mode, mode;
+	double ms;
+	if (!start_off(&counting, &start_mode, &ms))
+		return;
+	int fd = open(SUD_SWEEP_LIB_A, O_RDONLY | O_CLOEXEC);
+	void *code = fd >= 0 ? mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+	if (fd >= 0)
+		close(fd);
+	if (!CHECK(code != MAP_FAILED, "mmap of %s: %s", SUD_SWEEP_LIB_A, strerror(errno)))
+		return syscall_trace_stop();
+	mode_now(&mode);
+	CHECK(!mode.dispatch_off && strstr(mode.why, "mapped by hand"), "a file mapped by hand: dispatch %s (%s)",
+	      mode.dispatch_off ? "off" : "on", mode.why);
+	seen.enter = seen.exit = seen.bad_ret = 0;
+	marker(true);
+	for (int i = 0; i < 10; i++)
+		seen.bad_ret += getppid() != seen.ppid;
+	marker(false);
+	CHECK(seen.enter == 10 && seen.exit == 10 && !seen.bad_ret, "dispatch on meanwhile: getppid enter %ld exit %ld (want 10)",
+	      (long)seen.enter, (long)seen.exit);
+	munmap(code, 4096);
+	mode_now(&mode);
+	CHECK(mode.dispatch_off, "the file unmapped: dispatch %s (%s)", mode.dispatch_off ? "off" : "on", mode.why);
+	syscall_trace_stop();
+}
+
 /* ---- dlopen/dlclose over and over: slots and stubs given back ---- */
 
 /* More sites in all than the rewriter's tables hold (4096 slots) and
@@ -521,6 +557,7 @@ int main(void)
 	test_dlopen_off_again();
 	test_threads_while_dlopen();
 	test_dlclose_without_new_code_sweep();
+	test_mapped_by_hand();
 	test_many_dlopen_cycles();
 	return check_summary();
 }
