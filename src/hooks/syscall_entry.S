@@ -93,8 +93,12 @@ sud_raw_clone:
 	mov BLOCK_REGS+112(%rbx), %rdi
 	mov BLOCK_REGS+144(%rbx), %r11
 	mov BLOCK_REGS+128(%rbx), %rcx
-	mov BLOCK_REGS+152(%rbx), %rsp
+	/* rbx read before rsp moves up past the block: a signal delivered
+	 * there would write its frame over the block (mov keeps the flags) */
+	mov BLOCK_REGS+152(%rbx), %rax
 	mov BLOCK_REGS+40(%rbx), %rbx
+	mov %rax, %rsp
+	mov $0, %eax
 	jmp *%rcx
 	.size sud_raw_clone, . - sud_raw_clone
 

@@ -705,7 +705,17 @@ static long clone_with_stack(long nr, const unsigned long a[6], unsigned long fl
 	memcpy(b->args, o->args, sizeof b->args);
 	b->flags = flags;
 	b->parent_tp = thread_pointer();
-	return sud_raw_clone(nr, a, b);
+	/* The child starts on its new stack right under the block, until it
+	 * moves below it: a signal (a request round's, which finds a new
+	 * thread at once) delivered there would write its frame over the
+	 * block.  So it starts with every signal but SIGTRAP blocked (as in
+	 * the SIGSYS handler), and sud_child_entry gives it its mask once it
+	 * runs below the block. */
+	uint64_t quiet = ~SIGTRAP_BIT, was;
+	raw4(SYS_rt_sigprocmask, SIG_SETMASK, (unsigned long)&quiet, (unsigned long)&was, sizeof quiet);
+	long ret = sud_raw_clone(nr, a, b);
+	raw4(SYS_rt_sigprocmask, SIG_SETMASK, (unsigned long)&was, 0, sizeof was);
+	return ret;
 }
 
 /* The child of a fork, its one thread, keeps the parent thread's slot

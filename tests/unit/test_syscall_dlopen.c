@@ -444,6 +444,8 @@ static void test_many_dlopen_cycles(void)
 		return;
 	if (!lib_open(SUD_SWEEP_LIB_A, &shared_lib))
 		return syscall_trace_stop();
+	/* made while the library waits for its sweep: a request round may
+	 * find each new thread the moment it starts */
 	pthread_t callers[2], readers[2];
 	callers_done = false;
 	caller_calls = caller_missed = caller_twice = reader_bad = 0;
