@@ -34,7 +34,7 @@
 
 static const char *const objects[] = { "nullness", "narrow_spill", "null_compare", "stack_cover", "stack_live",
                                        "tail_sub", "global_func", "map_fd_literal", "stack_depth",
-                                       "map_compat" };
+                                       "map_compat", "sleepable", "timer_fields" };
 
 /* bpfvm's verdict (0: accepted) and processed count on one program. */
 static int bpfvm_verdict(const char *path, const char *prog, uint64_t *processed, char *msg, size_t msg_size)
