@@ -568,7 +568,7 @@ const struct helper_desc helper_descs_kernel[] = {
 	DESC(probe_read_kernel, h_probe_read_kernel, RET_INTEGER, PROBE_READ, PROGS_ALL, true),
 	DESC(probe_read_user_str, h_probe_read_user_str, RET_INTEGER_UPTO_SIZE, PROBE_READ, PROGS_ALL, true),
 	DESC(probe_read_kernel_str, h_probe_read_kernel_str, RET_INTEGER_UPTO_SIZE, PROBE_READ, PROGS_ALL, true),
-	DESC(copy_from_user, h_copy_from_user, RET_INTEGER, PROBE_READ, PROGS_TRACING, false, .might_sleep = true),
+	DESC(copy_from_user, h_copy_from_user, RET_INTEGER, PROBE_READ, PROGS_ALL, false, .might_sleep = true),
 	DESC(jiffies64, h_jiffies64, RET_INTEGER, NONE, PROGS_ALL, false),
 	DESC(ktime_get_boot_ns, h_ktime_get_boot_ns, RET_INTEGER, NONE, PROGS_ALL, false),
 	/* not in tracing programs: the kernel keeps coarse time out of NMI context */
