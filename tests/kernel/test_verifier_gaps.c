@@ -14,7 +14,8 @@
  * and the combined stack is counted as the kernel's JIT counts it
  * (stack_depth.c), and a map with a bpf_spin_lock is refused to tracing
  * programs and socket filters where an lddw names it, before the walk
- * (map_compat.c).  The
+ * (map_compat.c), and sleepable programs' rules (sleepable.c), and maps
+ * whose values hold a bpf_timer or bpf_wq (timer_fields.c).  The
  * negative suite's tests check each program's verdict and message
  * (test_verifier_kernel_suite against the kernel, test_verifier_suite
  * against bpfvm); this one checks that the walks are the same: for every
