@@ -822,9 +822,6 @@ void sud_rewrite_grace_end(uint64_t round, const uintptr_t *in_pools, size_t n)
 
 static uintptr_t stub_alloc_near(uintptr_t site)
 {
-	uintptr_t spare = stub_reuse_near(site);
-	if (spare)
-		return spare;
 	int i;
 	for (i = 0; i < POOL_MAX && pools[i].base; i++)
 		if (pools[i].used + STUB_SIZE <= POOL_SIZE && near(pools[i].base, site)) {
@@ -864,9 +861,10 @@ static size_t make_stub(uint8_t code[STUB_SIZE], uintptr_t stub, const struct si
 }
 
 /* A stub for the site: the one an earlier start made for the same I1 when
- * it holds the same code (stubs are never freed, and every start
+ * it holds the same code (a stop keeps its stubs, and every start
  * rewrites every site again: a process attached and detached over and
- * over would use up the pools), else a new one. */
+ * over would use up the pools), else one given back by forgotten code
+ * and past its grace, else a new one. */
 static uintptr_t stub_for(const struct site_plan *p, uintptr_t after)
 {
 	uint8_t code[STUB_SIZE];
@@ -876,10 +874,17 @@ static uintptr_t stub_for(const struct site_plan *p, uintptr_t after)
 	size_t old_len = old ? make_stub(code, old, p, after) : 0;
 	if (old_len && memcmp((const void *)old, code, old_len) == 0)
 		return old;
-	uintptr_t stub = stub_alloc_near(p->patch_at);
+	uintptr_t stub = stub_reuse_near(p->patch_at);
+	bool reused = stub != 0;
+	stub = reused ? stub : stub_alloc_near(p->patch_at);
 	size_t len = stub && near(stub, p->patch_at) ? make_stub(code, stub, p, after) : 0;
-	if (len && write_code(stub, code, len))
+	if (len && write_code(stub, code, len)) {
+		/* a core may still hold the stub's old instructions, decoded:
+		 * every core serialised before a jump leads there */
+		if (reused && sync_core_ok)
+			sync_cores();
 		return stub;
+	}
 	if (stub)
 		stub_give_back(stub, 0);   /* never jumped to: no grace */
 	return 0;
