@@ -78,7 +78,8 @@
  * meets it.
  *
  * Owns: the site table, the patch record (breakpoint redirects, original
- * bytes), the int3 list, stub pools, capstone's arena, sud_rewrite_*.
+ * bytes), the int3 list, stub pools and the stubs given back (their
+ * grace), capstone's arena, sud_rewrite_*.
  */
 #define _GNU_SOURCE
 #include "hooks/syscall_sud.h"
@@ -774,7 +775,7 @@ static uintptr_t map_pool_near(uintptr_t site)
 
 /* Stubs given back by forgotten code, each with the epoch it was given
  * back in: reusable once a grace round begun after it (stub_epoch at the
- * round's start) ended with every thread out of every stub, i.e. when its
+ * round's start) ended with no thread inside one of them, i.e. when its
  * epoch is below released_epoch.  Every stub ever made fits. */
 #define STUBS_MAX (POOL_MAX * (POOL_SIZE / STUB_SIZE))
 static struct { uintptr_t at; uint64_t epoch; } spare_stubs[STUBS_MAX];

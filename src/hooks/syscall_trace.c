@@ -90,7 +90,11 @@
  * time.
  * Anonymous executable memory (JIT-style), a writable and executable
  * mapping, executable shared memory, code moved or SIGTRAP's action set
- * keep dispatch on for good ("kept on: ...").
+ * keep dispatch on for good ("kept on: ...").  A file mapped executable
+ * by hand (not by ld.so) waits for an object that never comes: dispatch
+ * stays on, the mode saying so, until it is unmapped (its FDEs would have
+ * to be found without _dl_find_object, and its code may need relocations
+ * nobody applies: not swept).
  *
  * Not preserved: the upper halves of ymm registers and the x87 stack on
  * the rewritten path (xmm0-15 and the flags are, except at sites whose
