@@ -636,6 +636,55 @@ static uint32_t quick_pass(const uint16_t *walk_touch, struct hist_entry *ents, 
 	return 0;
 }
 
+/* walk_back's pass for any other bt (registers of more than one frame,
+ * or stack slots), without -vv: back over entries [0, n) from its end,
+ * passing those backtrack_insn() would change nothing of bt at: of its
+ * frame, touching none of its registers there, and no stack slot it
+ * holds (HIST_STACK's slot and the next, for either width).  Two-frame
+ * walks (a callback's loop, with its caller's registers) are most of
+ * those.  Returns 1 + the index of the first entry met that needs
+ * backtrack_insn(), 0 when none does. */
+static uint32_t wide_pass(const uint16_t *walk_touch, const struct hist_entry *ents, uint32_t n,
+                          const struct backtrack *bt)
+{
+	uint32_t fr = bt->frame;
+	uint16_t m = bt->regs[fr];
+	for (uint32_t i = n; i-- > 0;) {
+		const struct hist_entry *e = &ents[i];
+		if (e->frame != fr || (e->flags & ~(HIST_STACK | HIST_STACK_WIDE)) ||
+		    ((walk_touch[e->pc] | e->linked_regs) & m) ||
+		    (e->flags && (bt->slots[e->slot_frame] & (3ull << e->slot))))
+			return i + 1;
+	}
+	return 0;
+}
+
+/* Before walking back over segment h, whose checkpoint is cp, without
+ * -vv: drops from bt the registers of frames outside bt's that cp has
+ * precise (or not numbers) where no entry of h is outside bt's frame.
+ * Nothing in h can change them, so they would reach cp as they are and
+ * be dropped there with no mark: dropping them first changes nothing but
+ * that the walk may end sooner, and that a callback's loop walked with
+ * its caller's registers (precise since its first pass) passes the
+ * entries of the callback's own frame in quick_pass(). */
+static void drop_outer_precise(const struct hist *h, const struct explored *cp, struct backtrack *bt)
+{
+	uint32_t fr = bt->frame;
+	if (!h->n || h->frames || h->e[0].frame != fr || !cp || !cp->st || cp->st->curframe != fr)
+		return;
+	for (uint32_t fi = fr + 1; fi <= bt->deepest; fi++)
+		if (bt->regs[fi] || bt->slots[fi])
+			return;
+	for (uint32_t fi = 0; fi < fr; fi++) {
+		const struct vframe *f = cp->st->frames[fi];
+		for (uint16_t left = bt->regs[fi]; left; left &= (uint16_t)(left - 1)) {
+			int i = __builtin_ctz(left);
+			if (f->regs[i].type != REG_SCALAR || f->regs[i].precise)
+				CLR(bt->regs[fi], i);
+		}
+	}
+}
+
 /* Follows bt back from the end of the current path's history, through
  * its checkpoints. */
 static int walk_back(struct verifier_env *env, struct backtrack *bt)
@@ -648,6 +697,12 @@ static int walk_back(struct verifier_env *env, struct backtrack *bt)
 	int subseq = (int)env->cur.pc;
 	for (;;) {
 		log_segment(env, bt, h, subseq);
+		struct explored *cp = seg_owner ? seg_owner->parent : env->parent;
+		if (env->log_level < 2 && bt->frame) {
+			drop_outer_precise(h, cp, bt);
+			if (bt_empty(bt))
+				return 0;
+		}
 		/* registers of one frame alone (most walks): quick_pass() */
 		bool quick = env->log_level < 2 && bt_regs_only(bt);
 		for (uint32_t i = h->n; i-- > 0;) {
@@ -655,6 +710,11 @@ static int walk_back(struct verifier_env *env, struct backtrack *bt)
 				uint32_t at = quick_pass(env->walk_touch, h->e, i + 1, bt->frame, bt->regs[bt->frame]);
 				if (at == QUICK_WALKED_BEFORE)
 					return 0;
+				if (!at)
+					break;
+				i = at - 1;
+			} else if (env->log_level < 2) {
+				uint32_t at = wide_pass(env->walk_touch, h->e, i + 1, bt);
 				if (!at)
 					break;
 				i = at - 1;
@@ -677,7 +737,6 @@ static int walk_back(struct verifier_env *env, struct backtrack *bt)
 				return 0;
 			quick = env->log_level < 2 && bt_regs_only(bt);
 		}
-		struct explored *cp = seg_owner ? seg_owner->parent : env->parent;
 		if (!cp)
 			return 0;
 		if (!mark_in_checkpoint(env, cp, bt)) {
