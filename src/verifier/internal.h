@@ -245,6 +245,9 @@ struct verifier_env {
 	 * it could change, beside a jump's linked ones (0xffff: it may do
 	 * more), for the walk's quick pass over the others (precision.c) */
 	uint16_t *walk_touch;
+	/* per instruction: its history entries are left out when they have
+	 * no flags and no linked registers (precision.c) */
+	bool *never_walked;
 	struct scc_visit *visits;
 	uint32_t visit_count, visit_cap;
 	struct scc_instance *instances;

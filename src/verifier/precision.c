@@ -158,18 +158,47 @@ static uint16_t insn_touch(const struct verifier_env *env, uint32_t pc)
 	}
 }
 
+/* Whether backtrack_insn() passes an entry at pc with no flags and no
+ * linked registers whatever the walk holds: a jump, or a conditional
+ * jump against a number (it narrowed its operand, which the walk holds
+ * or not the same before as after).  Loop heads are kept: the rejection
+ * message counts a path's passes there in its history. */
+static bool insn_never_walked(const struct verifier_env *env, uint32_t pc)
+{
+	const struct isa_op *op = env->cfg.ops[pc];
+	if (!op || (env->loop_of && env->loop_of[pc]))
+		return false;
+	return op->format == FMT_JA || op->format == FMT_JA32 || op->format == FMT_JMP_IMM;
+}
+
 int walk_touch_compute(struct verifier_env *env)
 {
 	env->walk_touch = malloc(env->count * sizeof *env->walk_touch);
-	if (!env->walk_touch)
+	env->never_walked = malloc(env->count * sizeof *env->never_walked);
+	if (!env->walk_touch || !env->never_walked)
 		return -ENOMEM;
-	for (uint32_t pc = 0; pc < env->count; pc++)
+	for (uint32_t pc = 0; pc < env->count; pc++) {
 		env->walk_touch[pc] = insn_touch(env, pc);
+		env->never_walked[pc] = insn_never_walked(env, pc);
+	}
 	return 0;
+}
+
+/* Whether history entry e is left out of the history: no walk back
+ * changes anything at it (so a walk passes it the same as where it is
+ * not).  Its mark is counted all the same.  With -vv every entry is
+ * kept: the log prints each one a walk passes. */
+static bool hist_leaves_out(const struct verifier_env *env, const struct hist_entry *e)
+{
+	return env->log_level < 2 && env->never_walked[e->pc] && !e->flags && !e->linked_regs;
 }
 
 int hist_push(struct verifier_env *env)
 {
+	if (hist_leaves_out(env, &env->cur)) {
+		env->hist.marks += hist_marked(env, &env->cur);
+		return 0;
+	}
 	if (hist_reserve(env, &env->hist, env->hist.n + 1))
 		return reject(env, -ENOMEM, "out of memory");
 	env->hist.e[env->hist.n++] = env->cur;
@@ -203,12 +232,16 @@ int hist_add_linked_slots(struct verifier_env *env, uint64_t slots)
 int hist_copy(struct verifier_env *env, struct hist *dst, const struct hist *src, const struct hist_entry *extra)
 {
 	memset(dst, 0, sizeof *dst);
+	if (extra && hist_leaves_out(env, extra)) {
+		dst->marks = hist_marked(env, extra);
+		extra = NULL;
+	}
 	uint32_t n = src->n + (extra ? 1 : 0);
 	if (hist_reserve(env, dst, n ? n : 1))
 		return -1;
 	if (src->n)
 		memcpy(dst->e, src->e, src->n * sizeof *dst->e);
-	dst->marks = src->marks;
+	dst->marks += src->marks;
 	dst->touched = src->touched;
 	dst->frames = src->frames;
 	if (extra) {
