@@ -258,6 +258,12 @@ int hist_copy_exact(struct verifier_env *env, struct hist *dst, const struct his
 	if (src->n >= 16u << HIST_POOLS)
 		return hist_copy(env, dst, src, NULL);
 	*dst = *src;
+	if (!src->n) {
+		/* every entry left out (hist_leaves_out): no array */
+		dst->e = NULL;
+		dst->cap = 0;
+		return 0;
+	}
 	dst->cap = src->n > 16 ? src->n : 16;
 	if (!(dst->e = arena_alloc(&env->arena, dst->cap * sizeof *dst->e))) {
 		memset(dst, 0, sizeof *dst);
