@@ -518,7 +518,7 @@ int mark_precise_slot(struct verifier_env *env, struct vstate *st, uint32_t fram
  * precise on this path too. */
 int propagate_precision(struct verifier_env *env, struct vstate *st, const struct vstate *old, uint32_t pc,
                         bool all_scalars);
-/* Fills env->walk_touch. */
+/* Fills env->walk_touch and env->never_walked (after the loop heads). */
 int walk_touch_compute(struct verifier_env *env);
 /* Registers of frame fi of a state at pc whose values matter later. */
 uint16_t live_regs(const struct verifier_env *env, uint32_t pc, const struct vstate *st, uint32_t fi);

@@ -8,7 +8,8 @@
  * differ only in numbers nothing checks converge.
  *
  * Each path keeps the instructions it walked since its last checkpoint
- * (struct hist, with the stack slot a load or store touched); a check
+ * (struct hist, with the stack slot a load or store touched; without -vv,
+ * not the jumps no walk back changes anything at); a check
  * walks that history backwards from the instruction that needs the
  * value, following which registers and stack slots the value came from,
  * and marks them precise in each checkpoint on the way, until nothing
