@@ -142,30 +142,39 @@ const struct vreg vreg_not_init;
 
 #define KEEP_HEAD(st) ((state_used(st) + 15) & ~(size_t)15)
 
+/* Whether a byte of the slot's is SLOT_SPILL or SLOT_ITER: the only
+ * types of 3 or more, found in the 8 at once (each byte plus 0x7d has its
+ * top bit set if it is 3 or more, with no carry out of it). */
 static bool slot_holds_reg(const uint8_t *type)
 {
-	for (int b = 0; b < 8; b++)
-		if (type[b] == SLOT_SPILL || type[b] == SLOT_ITER)
-			return true;
-	return false;
+	_Static_assert(SLOT_SPILL == 3 && SLOT_ITER == 4 && SLOT_ZERO < 3 && SLOT_MISC < 3, "the two types held");
+	uint64_t w;
+	memcpy(&w, type, sizeof w);
+	return ((w + 0x7d7d7d7d7d7d7d7dull) & 0x8080808080808080ull) != 0;
 }
 
-/* The bytes of f kept, and how many registers and spills it holds. */
-static size_t kept_frame_bytes(const struct vframe *f, uint32_t *nregs, uint32_t *nspills)
+/* The bytes of f kept, how many registers it holds, and which slots
+ * hold a register (*spills). */
+static size_t kept_frame_bytes(const struct vframe *f, uint32_t *nregs, uint64_t *spills)
 {
 	uint32_t r = 0, sp = 0;
+	uint64_t mask = 0;
 	for (int i = 0; i < 11; i++)
 		r += f->regs[i].type != REG_NOT_INIT;
 	for (uint32_t s = 0; s < f->slots; s++)
-		sp += slot_holds_reg(f->stack[s].type);
+		if (slot_holds_reg(f->stack[s].type)) {
+			mask |= 1ull << s;
+			sp++;
+		}
 	*nregs = r;
-	*nspills = sp;
+	*spills = mask;
 	return (offsetof(struct vframe, regs) + (r + sp) * sizeof(struct vreg) + f->slots * 9 + 15) & ~(size_t)15;
 }
 
 /* f kept at `at`, of size kept_frame_bytes(). */
-static struct vframe *frame_keep(const struct vframe *f, char *at, uint32_t nregs)
+static struct vframe *frame_keep(const struct vframe *f, char *at, uint32_t nregs, uint64_t spill_slots)
 {
+	_Static_assert(STACK_SLOTS <= 64, "a slot mask is 64 bits");
 	struct vframe *k = (struct vframe *)(void *)at;
 	memcpy(k, f, offsetof(struct vframe, regs));
 	k->kept = true;
@@ -181,25 +190,27 @@ static struct vframe *frame_keep(const struct vframe *f, char *at, uint32_t nreg
 	k->kept_spills_at = (uint16_t)(offsetof(struct vframe, regs) + nregs * sizeof(struct vreg));
 	struct vreg *spills = (struct vreg *)(void *)(at + k->kept_spills_at);
 	uint8_t sp = 0;
-	for (uint32_t s = 0; s < f->slots; s++)
-		if (slot_holds_reg(f->stack[s].type))
-			memcpy(&spills[sp++], &f->stack[s].spilled, sizeof f->stack[s].spilled);
+	for (uint64_t left = spill_slots; left; left &= left - 1) {
+		uint32_t s = (uint32_t)__builtin_ctzll(left);
+		memcpy(&spills[sp++], &f->stack[s].spilled, sizeof f->stack[s].spilled);
+	}
 	k->kept_slots_at = (uint16_t)(k->kept_spills_at + sp * sizeof(struct vreg));
 	uint8_t *types = (uint8_t *)at + k->kept_slots_at, *spill_at = types + 8 * f->slots;
 	sp = 0;
 	for (uint32_t s = 0; s < f->slots; s++) {
 		memcpy(types + 8 * s, f->stack[s].type, 8);
-		spill_at[s] = slot_holds_reg(f->stack[s].type) ? sp++ : KEPT_NONE;
+		spill_at[s] = spill_slots & (1ull << s) ? sp++ : KEPT_NONE;
 	}
 	return k;
 }
 
 static struct vstate *state_keep(struct verifier_env *env, const struct vstate *st)
 {
-	uint32_t nregs[MAX_FRAMES], nspills[MAX_FRAMES];
+	uint32_t nregs[MAX_FRAMES];
+	uint64_t spills[MAX_FRAMES];
 	size_t fbytes[MAX_FRAMES], size = KEEP_HEAD(st);
 	for (uint32_t i = 0; i <= st->curframe; i++)
-		size += fbytes[i] = kept_frame_bytes(st->frames[i], &nregs[i], &nspills[i]);
+		size += fbytes[i] = kept_frame_bytes(st->frames[i], &nregs[i], &spills[i]);
 	uint32_t cls = (uint32_t)((size + PACK_UNIT - 1) / PACK_UNIT);
 	struct vstate *n = env->packed_free[cls];
 	if (n)
@@ -211,7 +222,7 @@ static struct vstate *state_keep(struct verifier_env *env, const struct vstate *
 	memset(n->frames, 0, sizeof n->frames);
 	char *at = (char *)n + KEEP_HEAD(st);
 	for (uint32_t i = 0; i <= st->curframe; i++) {
-		n->frames[i] = frame_keep(st->frames[i], at, nregs[i]);
+		n->frames[i] = frame_keep(st->frames[i], at, nregs[i], spills[i]);
 		at += fbytes[i];
 	}
 	return n;
@@ -513,7 +524,7 @@ static const struct vreg *slot_scalar(const uint8_t *type, const struct vreg *sp
 	return unknown;
 }
 
-/* Whether slot s of old's frame of covers cur's cs (NULL: cur has none there), as
+/* Whether old's slot (its types and spilled part) covers cur's cs (NULL: cur has none there), as
  * the kernel's stacksafe for a privileged loader (allow_uninit_stack):
  * bytes never written or plain data in old cover anything; the others
  * must be of the same kind in cur, but a number spilled whole in old is
@@ -525,10 +536,9 @@ static const struct vreg *slot_scalar(const uint8_t *type, const struct vreg *sp
  * instructions more than the kernel, with the kernel's stack liveness,
  * stack_live.c, as without).  Dead slots of a state whose paths are all
  * walked were cleared before (clean_live_states). */
-static bool slot_covered(const struct vframe *of, uint32_t s, const struct stack_slot *cs, struct idmap *m,
-                         enum cover mode)
+static bool slot_covered(const uint8_t *otype, const struct vreg *ospill, const struct stack_slot *cs,
+                         struct idmap *m, enum cover mode)
 {
-	const uint8_t *otype = frame_slot_types(of, s);
 	if (mode == EXACT && (!cs || memcmp(otype, cs->type, sizeof cs->type)))
 		return false;
 	for (int b = 7; b >= 0; b--) {
@@ -538,7 +548,7 @@ static bool slot_covered(const struct vframe *of, uint32_t s, const struct stack
 		if (!cs)
 			return false;
 		struct vreg unknown;
-		const struct vreg *oreg = slot_scalar(otype, frame_spill(of, s), &unknown);
+		const struct vreg *oreg = slot_scalar(otype, ospill, &unknown);
 		const struct vreg *creg = oreg ? slot_scalar(cs->type, &cs->spilled, &unknown) : NULL;
 		if (oreg && creg)
 			return reg_covered(oreg, creg, m, mode);
@@ -547,12 +557,10 @@ static bool slot_covered(const struct vframe *of, uint32_t s, const struct stack
 	}
 	/* every byte of the same kind: the slot's first says what it holds */
 	if (otype[0] == SLOT_SPILL)
-		return reg_covered(frame_spill(of, s), &cs->spilled, m, mode);
-	if (otype[0] == SLOT_ITER) {
-		const struct vreg *ospill = frame_spill(of, s);
+		return reg_covered(ospill, &cs->spilled, m, mode);
+	if (otype[0] == SLOT_ITER)
 		return iter_slots_covered(ospill, &cs->spilled, mode == EXACT) &&
 		       ids_match(m, ospill->ref_id, cs->spilled.ref_id);
-	}
 	return true;
 }
 
@@ -562,7 +570,8 @@ static bool stack_covered(const struct vframe *old, const struct vframe *cur, st
                           uint32_t *failed)
 {
 	for (uint32_t s = 0; s < old->slots; s++)
-		if (!slot_covered(old, s, s < cur->slots ? &cur->stack[s] : NULL, m, mode)) {
+		if (!slot_covered(frame_slot_types(old, s), frame_spill(old, s), s < cur->slots ? &cur->stack[s] : NULL, m,
+		                  mode)) {
 			*failed = s;
 			return false;
 		}
@@ -594,7 +603,8 @@ static bool fails_where_last(const struct verifier_env *env, uint32_t pc, const 
 		return !reg_covered(frame_reg(of, what), &cf->regs[what], &m, mode);
 	}
 	uint32_t s = what - MISS_SLOT0;
-	return s < of->slots && !slot_covered(of, s, s < cf->slots ? &cf->stack[s] : NULL, &m, mode);
+	return s < of->slots && !slot_covered(frame_slot_types(of, s), frame_spill(of, s),
+	                                      s < cf->slots ? &cf->stack[s] : NULL, &m, mode);
 }
 
 /* Notes where old failed to cover a state, and what old holds there;
