@@ -385,28 +385,6 @@ static inline bool var_is_zero(const struct vreg *r)
 		}                                                                  \
 	} while (0)
 
-/* FOR_EACH_REG over a kept state (struct vframe: it holds only the
- * registers not REG_NOT_INIT, and spilled ones where a slot has one). */
-#define FOR_EACH_KEPT_REG(st, r, body)                                             \
-	do {                                                                       \
-		for (uint32_t fi_ = 0; fi_ <= (st)->curframe; fi_++) {             \
-			struct vframe *f_ = (st)->frames[fi_];                     \
-			for (uint32_t ri_ = 0; ri_ < 11; ri_++) {                  \
-				if (f_->kept_reg_at[ri_] == KEPT_NONE)             \
-					continue;                                  \
-				struct vreg *r = frame_reg_mut(f_, ri_);           \
-				body;                                              \
-			}                                                          \
-			for (uint32_t si_ = 0; si_ < f_->slots; si_++) {           \
-				const uint8_t *t_ = frame_slot_types(f_, si_);     \
-				if (t_[0] != SLOT_SPILL && t_[7] != SLOT_SPILL)    \
-					continue;                                  \
-				struct vreg *r = frame_spill_mut(f_, si_);         \
-				body;                                              \
-			}                                                          \
-		}                                                                  \
-	} while (0)
-
 /* Whether regno may be read (is initialised) or written (is not r10). */
 int check_reg_read(struct verifier_env *env, struct vstate *st, int regno);
 int check_reg_write(struct verifier_env *env, int regno);

@@ -286,7 +286,7 @@ static bool bt_empty(const struct backtrack *bt)
 
 static bool is_spilled_scalar(const struct vframe *f, uint32_t s)
 {
-	return s < f->slots && frame_slot_types(f, s)[0] == SLOT_SPILL && frame_spill(f, s)->type == REG_SCALAR;
+	return s < f->slots && f->stack[s].type[0] == SLOT_SPILL && f->stack[s].spilled.type == REG_SCALAR;
 }
 
 static void mask_text(const struct backtrack *bt, uint32_t fi, char *buf, size_t size)
@@ -483,11 +483,11 @@ static bool mark_in_checkpoint(struct verifier_env *env, struct explored *e, str
 		for (int i = 0; i < 11; i++) {
 			if (!HAS(bt->regs[fi], i))
 				continue;
-			const struct vreg *r = frame_reg(f, (uint32_t)i);
+			struct vreg *r = &f->regs[i];
 			if (r->type != REG_SCALAR || r->precise) {
 				CLR(bt->regs[fi], i);
 			} else {
-				frame_reg_mut(f, (uint32_t)i)->precise = true;
+				r->precise = true;
 				env->precise_marks++;
 			}
 		}
@@ -495,10 +495,10 @@ static bool mark_in_checkpoint(struct verifier_env *env, struct explored *e, str
 		 * walk reaches, mostly with none) */
 		for (uint64_t left = bt->slots[fi]; left; left &= left - 1) {
 			uint32_t s = (uint32_t)__builtin_ctzll(left);
-			if (!is_spilled_scalar(f, s) || frame_spill(f, s)->precise) {
+			if (!is_spilled_scalar(f, s) || f->stack[s].spilled.precise) {
 				bt->slots[fi] &= ~(1ull << s);
 			} else {
-				frame_spill_mut(f, s)->precise = true;
+				f->stack[s].spilled.precise = true;
 				env->precise_marks++;
 			}
 		}
@@ -510,7 +510,7 @@ static void mark_all_in(struct vstate *st)
 {
 	if (!st)
 		return;
-	FOR_EACH_KEPT_REG(st, r, {
+	FOR_EACH_REG(st, r, {
 		if (r->type == REG_SCALAR)
 			r->precise = true;
 	});
@@ -578,7 +578,7 @@ static bool walk_needless(const struct verifier_env *env, const struct backtrack
 		return false;
 	const struct vframe *f = cp->st->frames[fr];
 	for (int i = 0; i < 11; i++)
-		if (HAS(bt->regs[fr], i) && frame_reg(f, (uint32_t)i)->type == REG_SCALAR && !frame_reg(f, (uint32_t)i)->precise)
+		if (HAS(bt->regs[fr], i) && f->regs[i].type == REG_SCALAR && !f->regs[i].precise)
 			return false;
 	return true;
 }
@@ -734,7 +734,7 @@ static bool bt_from_state(const struct verifier_env *env, struct backtrack *bt, 
 		const struct vframe *f = old->frames[fi];
 		uint16_t live = live_regs(env, pc, old, fi);
 		for (int i = 0; i < 10; i++) {
-			const struct vreg *r = frame_reg(f, (uint32_t)i);
+			const struct vreg *r = &f->regs[i];
 			if (r->type != REG_SCALAR || !HAS(live, i))
 				continue;
 			if (all_scalars || r->precise)
@@ -743,7 +743,7 @@ static bool bt_from_state(const struct verifier_env *env, struct backtrack *bt, 
 		for (uint32_t s = 0; s < f->slots && s < 64; s++) {
 			if (!is_spilled_scalar(f, s))
 				continue;
-			const struct vreg *r = frame_spill(f, s);
+			const struct vreg *r = &f->stack[s].spilled;
 			if (all_scalars || r->precise)
 				bt->slots[fi] |= 1ull << s;
 		}

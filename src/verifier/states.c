@@ -127,107 +127,6 @@ static struct vstate *state_pack(struct verifier_env *env, const struct vstate *
 	return n;
 }
 
-/* ---- kept states: registers and spills held only where there are some
- *
- * A state kept at a prune point is only compared with the states met
- * there and marked precise, never walked again: its frames are packed
- * as struct vframe says of a kept one (its header then only the
- * references held, not the whole struct), in a block of the size classes
- * above.  Most of a walked frame's registers are often not initialised
- * (a callback's frame and its caller's, after the call) and most stack
- * slots hold no spilled register: kept this way, a state at the loop
- * suite's callback loop is 1.7 KB, not 2.9 KB. */
-
-const struct vreg vreg_not_init;
-
-#define KEEP_HEAD(st) ((state_used(st) + 15) & ~(size_t)15)
-
-/* Whether a byte of the slot's is SLOT_SPILL or SLOT_ITER: the only
- * types of 3 or more, found in the 8 at once (each byte plus 0x7d has its
- * top bit set if it is 3 or more, with no carry out of it). */
-static bool slot_holds_reg(const uint8_t *type)
-{
-	_Static_assert(SLOT_SPILL == 3 && SLOT_ITER == 4 && SLOT_ZERO < 3 && SLOT_MISC < 3, "the two types held");
-	uint64_t w;
-	memcpy(&w, type, sizeof w);
-	return ((w + 0x7d7d7d7d7d7d7d7dull) & 0x8080808080808080ull) != 0;
-}
-
-/* The bytes of f kept, how many registers it holds, and which slots
- * hold a register (*spills). */
-static size_t kept_frame_bytes(const struct vframe *f, uint32_t *nregs, uint64_t *spills)
-{
-	uint32_t r = 0, sp = 0;
-	uint64_t mask = 0;
-	for (int i = 0; i < 11; i++)
-		r += f->regs[i].type != REG_NOT_INIT;
-	for (uint32_t s = 0; s < f->slots; s++)
-		if (slot_holds_reg(f->stack[s].type)) {
-			mask |= 1ull << s;
-			sp++;
-		}
-	*nregs = r;
-	*spills = mask;
-	return (offsetof(struct vframe, regs) + (r + sp) * sizeof(struct vreg) + f->slots * 9 + 15) & ~(size_t)15;
-}
-
-/* f kept at `at`, of size kept_frame_bytes(). */
-static struct vframe *frame_keep(const struct vframe *f, char *at, uint32_t nregs, uint64_t spill_slots)
-{
-	_Static_assert(STACK_SLOTS <= 64, "a slot mask is 64 bits");
-	struct vframe *k = (struct vframe *)(void *)at;
-	memcpy(k, f, offsetof(struct vframe, regs));
-	k->kept = true;
-	uint8_t n = 0;
-	for (int i = 0; i < 11; i++) {
-		if (f->regs[i].type == REG_NOT_INIT) {
-			k->kept_reg_at[i] = KEPT_NONE;
-			continue;
-		}
-		k->kept_reg_at[i] = n;
-		memcpy(&k->regs[n++], &f->regs[i], sizeof f->regs[i]);
-	}
-	k->kept_spills_at = (uint16_t)(offsetof(struct vframe, regs) + nregs * sizeof(struct vreg));
-	struct vreg *spills = (struct vreg *)(void *)(at + k->kept_spills_at);
-	uint8_t sp = 0;
-	for (uint64_t left = spill_slots; left; left &= left - 1) {
-		uint32_t s = (uint32_t)__builtin_ctzll(left);
-		memcpy(&spills[sp++], &f->stack[s].spilled, sizeof f->stack[s].spilled);
-	}
-	k->kept_slots_at = (uint16_t)(k->kept_spills_at + sp * sizeof(struct vreg));
-	uint8_t *types = (uint8_t *)at + k->kept_slots_at, *spill_at = types + 8 * f->slots;
-	sp = 0;
-	for (uint32_t s = 0; s < f->slots; s++) {
-		memcpy(types + 8 * s, f->stack[s].type, 8);
-		spill_at[s] = spill_slots & (1ull << s) ? sp++ : KEPT_NONE;
-	}
-	return k;
-}
-
-static struct vstate *state_keep(struct verifier_env *env, const struct vstate *st)
-{
-	uint32_t nregs[MAX_FRAMES];
-	uint64_t spills[MAX_FRAMES];
-	size_t fbytes[MAX_FRAMES], size = KEEP_HEAD(st);
-	for (uint32_t i = 0; i <= st->curframe; i++)
-		size += fbytes[i] = kept_frame_bytes(st->frames[i], &nregs[i], &spills[i]);
-	uint32_t cls = (uint32_t)((size + PACK_UNIT - 1) / PACK_UNIT);
-	struct vstate *n = env->packed_free[cls];
-	if (n)
-		env->packed_free[cls] = (struct vstate *)(void *)n->frames[0];
-	else if (!(n = arena_alloc(&env->arena, (size_t)cls * PACK_UNIT)))
-		return NULL;
-	memcpy(n, st, state_used(st));
-	n->pack_class = (uint16_t)cls;
-	memset(n->frames, 0, sizeof n->frames);
-	char *at = (char *)n + KEEP_HEAD(st);
-	for (uint32_t i = 0; i <= st->curframe; i++) {
-		n->frames[i] = frame_keep(st->frames[i], at, nregs[i], spills[i]);
-		at += fbytes[i];
-	}
-	return n;
-}
-
 void state_release(struct verifier_env *env, struct vstate *st)
 {
 	if (!st || !st->pack_class) {
@@ -513,18 +412,18 @@ static bool reg_covered(const struct vreg *old, const struct vreg *cur, struct i
 /* What a slot reads as in the kernel's scalar_reg_for_stack: the number
  * spilled in all 8 bytes, an unknown number if every byte is plain data
  * or never written (a privileged loader's), else NULL. */
-static const struct vreg *slot_scalar(const uint8_t *type, const struct vreg *spilled, struct vreg *unknown)
+static const struct vreg *slot_scalar(const struct stack_slot *sl, struct vreg *unknown)
 {
-	if (type[7] == SLOT_SPILL && spilled->type == REG_SCALAR)
-		return spilled;
+	if (sl->type[7] == SLOT_SPILL && sl->spilled.type == REG_SCALAR)
+		return &sl->spilled;
 	for (int b = 0; b < 8; b++)
-		if (type[b] != SLOT_MISC && type[b] != SLOT_INVALID)
+		if (sl->type[b] != SLOT_MISC && sl->type[b] != SLOT_INVALID)
 			return NULL;
 	mark_unknown(unknown);
 	return unknown;
 }
 
-/* Whether old's slot (its types and spilled part) covers cur's cs (NULL: cur has none there), as
+/* Whether old's slot os covers cur's cs (NULL: cur has none there), as
  * the kernel's stacksafe for a privileged loader (allow_uninit_stack):
  * bytes never written or plain data in old cover anything; the others
  * must be of the same kind in cur, but a number spilled whole in old is
@@ -536,31 +435,29 @@ static const struct vreg *slot_scalar(const uint8_t *type, const struct vreg *sp
  * instructions more than the kernel, with the kernel's stack liveness,
  * stack_live.c, as without).  Dead slots of a state whose paths are all
  * walked were cleared before (clean_live_states). */
-static bool slot_covered(const uint8_t *otype, const struct vreg *ospill, const struct stack_slot *cs,
-                         struct idmap *m, enum cover mode)
+static bool slot_covered(const struct stack_slot *os, const struct stack_slot *cs, struct idmap *m, enum cover mode)
 {
-	if (mode == EXACT && (!cs || memcmp(otype, cs->type, sizeof cs->type)))
+	if (mode == EXACT && (!cs || memcmp(os->type, cs->type, sizeof os->type)))
 		return false;
 	for (int b = 7; b >= 0; b--) {
-		uint8_t ot = otype[b];
+		uint8_t ot = os->type[b];
 		if (ot == SLOT_INVALID || ot == SLOT_MISC)
 			continue;
 		if (!cs)
 			return false;
 		struct vreg unknown;
-		const struct vreg *oreg = slot_scalar(otype, ospill, &unknown);
-		const struct vreg *creg = oreg ? slot_scalar(cs->type, &cs->spilled, &unknown) : NULL;
+		const struct vreg *oreg = slot_scalar(os, &unknown), *creg = oreg ? slot_scalar(cs, &unknown) : NULL;
 		if (oreg && creg)
 			return reg_covered(oreg, creg, m, mode);
 		if (ot != cs->type[b])
 			return false;
 	}
 	/* every byte of the same kind: the slot's first says what it holds */
-	if (otype[0] == SLOT_SPILL)
-		return reg_covered(ospill, &cs->spilled, m, mode);
-	if (otype[0] == SLOT_ITER)
-		return iter_slots_covered(ospill, &cs->spilled, mode == EXACT) &&
-		       ids_match(m, ospill->ref_id, cs->spilled.ref_id);
+	if (os->type[0] == SLOT_SPILL)
+		return reg_covered(&os->spilled, &cs->spilled, m, mode);
+	if (os->type[0] == SLOT_ITER)
+		return iter_slots_covered(&os->spilled, &cs->spilled, mode == EXACT) &&
+		       ids_match(m, os->spilled.ref_id, cs->spilled.ref_id);
 	return true;
 }
 
@@ -570,8 +467,7 @@ static bool stack_covered(const struct vframe *old, const struct vframe *cur, st
                           uint32_t *failed)
 {
 	for (uint32_t s = 0; s < old->slots; s++)
-		if (!slot_covered(frame_slot_types(old, s), frame_spill(old, s), s < cur->slots ? &cur->stack[s] : NULL, m,
-		                  mode)) {
+		if (!slot_covered(&old->stack[s], s < cur->slots ? &cur->stack[s] : NULL, m, mode)) {
 			*failed = s;
 			return false;
 		}
@@ -600,11 +496,10 @@ static bool fails_where_last(const struct verifier_env *env, uint32_t pc, const 
 	if (what < MISS_SLOT0) {
 		if (mode != EXACT && !(live_regs(env, pc, old, fi) & (1u << what)))
 			return false;
-		return !reg_covered(frame_reg(of, what), &cf->regs[what], &m, mode);
+		return !reg_covered(&of->regs[what], &cf->regs[what], &m, mode);
 	}
 	uint32_t s = what - MISS_SLOT0;
-	return s < of->slots && !slot_covered(frame_slot_types(of, s), frame_spill(of, s),
-	                                      s < cf->slots ? &cf->stack[s] : NULL, &m, mode);
+	return s < of->slots && !slot_covered(&of->stack[s], s < cf->slots ? &cf->stack[s] : NULL, &m, mode);
 }
 
 /* Notes where old failed to cover a state, and what old holds there;
@@ -613,7 +508,7 @@ static void note_miss(struct explored *e, uint32_t fi, uint32_t what)
 {
 	const struct vframe *of = e->st->frames[fi];
 	struct miss_copy *c = &e->miss_copy;
-	const struct vreg *r = what < MISS_SLOT0 ? frame_reg(of, what) : frame_spill(of, what - MISS_SLOT0);
+	const struct vreg *r = what < MISS_SLOT0 ? &of->regs[what] : &of->stack[what - MISS_SLOT0].spilled;
 	if (e->miss_at != MISS_NONE) {
 		e->miss2_frame = e->miss_frame;
 		e->miss2_at = e->miss_at;
@@ -624,7 +519,7 @@ static void note_miss(struct explored *e, uint32_t fi, uint32_t what)
 	memset(c, 0, sizeof *c);
 	c->curframe = (uint8_t)e->st->curframe;
 	if (what >= MISS_SLOT0) {
-		memcpy(c->slot_type, frame_slot_types(of, what - MISS_SLOT0), sizeof c->slot_type);
+		memcpy(c->slot_type, of->stack[what - MISS_SLOT0].type, sizeof c->slot_type);
 		for (int b = 0; b < 8; b++)
 			c->slot_spill |= c->slot_type[b] == SLOT_SPILL;
 	}
@@ -771,7 +666,7 @@ static bool states_covered_in_full(const struct verifier_env *env, uint32_t pc, 
 		for (int i = 0; i < 10; i++) {
 			if (!(live & (1u << i)) && !exact)
 				continue;
-			if (!reg_covered(frame_reg(of, i), &cf->regs[i], &m, mode)) {
+			if (!reg_covered(&of->regs[i], &cf->regs[i], &m, mode)) {
 				note_miss(e, fi, (uint32_t)i);
 				return false;
 			}
@@ -892,7 +787,7 @@ static void widen(struct vstate *cur, const struct vstate *old)
 		const struct vframe *of = old->frames[fi];
 		for (int i = 0; i < 10; i++) {
 			struct vreg *c = &cf->regs[i];
-			const struct vreg *o = frame_reg(of, (uint32_t)i);
+			const struct vreg *o = &of->regs[i];
 			if (c->type == REG_SCALAR && o->type == REG_SCALAR && !scalar_within(&o->v, &c->v)) {
 				scalar_unknown(&c->v);
 				c->id = 0;
@@ -900,13 +795,12 @@ static void widen(struct vstate *cur, const struct vstate *old)
 		}
 		for (uint32_t sl = 0; sl < cf->slots && sl < of->slots; sl++) {
 			struct stack_slot *c = &cf->stack[sl];
-			const uint8_t *otype = frame_slot_types(of, sl);
+			const struct stack_slot *o = &of->stack[sl];
 			for (int b = 0; b < 8; b++)
-				if (c->type[b] == SLOT_ZERO && otype[b] == SLOT_MISC)
+				if (c->type[b] == SLOT_ZERO && o->type[b] == SLOT_MISC)
 					c->type[b] = SLOT_MISC;
-			const struct vreg *ospill = frame_spill(of, sl);
-			if (c->type[0] == SLOT_SPILL && otype[0] == SLOT_SPILL && c->spilled.type == REG_SCALAR &&
-			    ospill->type == REG_SCALAR && !scalar_within(&ospill->v, &c->spilled.v)) {
+			if (c->type[0] == SLOT_SPILL && o->type[0] == SLOT_SPILL && c->spilled.type == REG_SCALAR &&
+			    o->spilled.type == REG_SCALAR && !scalar_within(&o->spilled.v, &c->spilled.v)) {
 				scalar_unknown(&c->spilled.v);
 				c->spilled.id = 0;
 			}
@@ -974,13 +868,13 @@ void widen_callback_return(struct verifier_env *env, struct vstate *st, uint32_t
 	for (uint32_t fi = st->curframe + 1; fi-- > 0;) {
 		const struct vframe *of = old->frames[fi];
 		struct vframe *cf = st->frames[fi];
-		for (uint32_t i = 0; i < 11; i++)
-			widen_imprecise(frame_reg(of, i), &cf->regs[i], &m);
+		for (int i = 0; i < 11; i++)
+			widen_imprecise(&of->regs[i], &cf->regs[i], &m);
 		/* spilled registers only where the slot's lowest byte holds
 		 * one (the kernel's is_spilled_reg) */
 		for (uint32_t sl = 0; sl < of->slots && sl < cf->slots; sl++)
-			if (frame_slot_types(of, sl)[0] == SLOT_SPILL && cf->stack[sl].type[0] == SLOT_SPILL)
-				widen_imprecise(frame_spill(of, sl), &cf->stack[sl].spilled, &m);
+			if (of->stack[sl].type[0] == SLOT_SPILL && cf->stack[sl].type[0] == SLOT_SPILL)
+				widen_imprecise(&of->stack[sl].spilled, &cf->stack[sl].spilled, &m);
 	}
 }
 
@@ -1032,7 +926,7 @@ static int store_state(struct verifier_env *env, uint32_t pc, const struct vstat
 	env->prev_jmps = env->jmps;
 	env->prev_processed = env->processed;
 	struct explored *n = arena_alloc(&env->arena, sizeof *n);
-	if (!n || !(n->st = state_keep(env, st)))
+	if (!n || !(n->st = state_pack(env, st)))
 		return reject(env, -ENOMEM, "out of memory");
 	struct vstate *packed = n->st;
 	memset(n, 0, sizeof *n);
@@ -1099,13 +993,8 @@ static void clean_live_states(struct verifier_env *env, uint32_t pc, const struc
 			uint64_t live = stack_live_slots(env, e->st, pc, fi);
 			for (uint32_t s = 0; s < f->slots; s++)
 				if (!(live & (1ull << s))) {
-					/* (a kept frame's: the slot keeps its
-					 * place for a spilled register, if it has
-					 * one, not initialised) */
-					bool spill = frame_spill(f, s) != &vreg_not_init;
-					memset((uint8_t *)frame_slot_types(f, s), SLOT_INVALID, 8);
-					if (spill)
-						mark_not_init(frame_spill_mut(f, s));
+					memset(f->stack[s].type, SLOT_INVALID, sizeof f->stack[s].type);
+					mark_not_init(&f->stack[s].spilled);
 				}
 		}
 		e->cleaned = true;

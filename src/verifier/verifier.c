@@ -411,11 +411,11 @@ static void log_iteration(struct verifier_env *env, uint32_t pc)
 			continue;
 		const struct vframe *f = e->st->frames[e->st->curframe];
 		for (int i = 0; i < 10 && n < sizeof regs - 40; i++)
-			if (frame_reg(f, (uint32_t)i)->type == REG_SCALAR && frame_reg(f, (uint32_t)i)->precise)
+			if (f->regs[i].type == REG_SCALAR && f->regs[i].precise)
 				n += (size_t)snprintf(regs + n, sizeof regs - n, "%sr%d", n ? "," : "", i);
 		for (uint32_t s = 0; s < f->slots && n < sizeof regs - 40; s++)
-			if (frame_slot_types(f, s)[0] == SLOT_SPILL && frame_spill(f, s)->type == REG_SCALAR &&
-			    frame_spill(f, s)->precise)
+			if (f->stack[s].type[0] == SLOT_SPILL && f->stack[s].spilled.type == REG_SCALAR &&
+			    f->stack[s].spilled.precise)
 				n += (size_t)snprintf(regs + n, sizeof regs - n, "%sfp-%u", n ? "," : "", 8 * (s + 1));
 		break;
 	}

@@ -92,6 +92,7 @@ struct stack_slot {
 #define STACK_SLOTS (BPFVM_STACK_SIZE / 8)
 
 struct vframe {
+	struct vreg regs[11];
 	uint32_t callsite;        /* instruction that called this frame (frame > 0) */
 	uint32_t subprog;
 	uint32_t slots;           /* stack slots allocated (deepest touched) */
@@ -100,69 +101,9 @@ struct vframe {
 	/* callbacks the call this frame is at queued on this path (the
 	 * kernel's callback_depth: bpf_loop queues at most its count) */
 	uint32_t callbacks_queued;
-	/* A frame of a state kept at a prune point (states.c) holds only
-	 * what its readers may find there: the registers not REG_NOT_INIT,
-	 * in regs[0..] in order (kept_reg_at[i]: register i's place, or
-	 * KEPT_NONE), then the spilled registers of the slots one of whose
-	 * bytes says SLOT_SPILL or SLOT_ITER (at byte kept_spills_at), then
-	 * each slot's 8 types (at byte kept_slots_at) and each slot's place
-	 * among the spilled ones (KEPT_NONE: none).  A register is 104 bytes
-	 * and most are not initialised, most slots hold no register: a kept
-	 * state is a fraction of a walked one's bytes.  Read it through
-	 * frame_reg(), frame_slot_types() and frame_spill() (any frame);
-	 * its regs[] and stack[] only are not what they say. */
-	bool kept;
-	uint8_t kept_reg_at[11];
-	uint16_t kept_spills_at, kept_slots_at;
-	struct vreg regs[11];
 	/* last, so that copies can stop after the slots in use */
 	struct stack_slot stack[STACK_SLOTS]; /* slot i covers fp-8*(i+1) .. fp-8*i-1 */
 };
-
-#define KEPT_NONE 0xff
-
-/* What a kept frame gives for a register or slot it does not hold. */
-extern const struct vreg vreg_not_init;
-
-/* Register i of f (kept or walked). */
-static inline const struct vreg *frame_reg(const struct vframe *f, uint32_t i)
-{
-	if (!f->kept)
-		return &f->regs[i];
-	uint8_t at = f->kept_reg_at[i];
-	return at == KEPT_NONE ? &vreg_not_init : &f->regs[at];
-}
-
-/* The same, to change: only a register not REG_NOT_INIT (a kept frame
- * holds no other). */
-static inline struct vreg *frame_reg_mut(struct vframe *f, uint32_t i)
-{
-	return f->kept ? &f->regs[f->kept_reg_at[i]] : &f->regs[i];
-}
-
-/* The 8 byte types of slot s of f (s < f->slots). */
-static inline const uint8_t *frame_slot_types(const struct vframe *f, uint32_t s)
-{
-	return f->kept ? (const uint8_t *)f + f->kept_slots_at + 8 * s : f->stack[s].type;
-}
-
-/* The spilled part of slot s of f (s < f->slots): a REG_NOT_INIT one
- * where a kept frame's slot holds none (none of its bytes a spill or an
- * iterator). */
-static inline const struct vreg *frame_spill(const struct vframe *f, uint32_t s)
-{
-	if (!f->kept)
-		return &f->stack[s].spilled;
-	uint8_t at = ((const uint8_t *)f + f->kept_slots_at + 8 * f->slots)[s];
-	return at == KEPT_NONE ? &vreg_not_init
-	                       : (const struct vreg *)(const void *)((const char *)f + f->kept_spills_at) + at;
-}
-
-/* The same, to change: only a slot holding a spill or an iterator. */
-static inline struct vreg *frame_spill_mut(struct vframe *f, uint32_t s)
-{
-	return (struct vreg *)frame_spill(f, s);
-}
 
 struct vref {
 	uint32_t id;
