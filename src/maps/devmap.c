@@ -389,7 +389,16 @@ static int hash_sys_update(bpfvm_map *m, const void *key, const void *value, uin
 		rc = -E2BIG;
 	if (rc == 0) {
 		uint32_t *head = &buckets(m)[k & (m->n[0] - 1)];
-		*elem(m, i) = (struct dev_elem){ .value = v, .key = k, .next = *head, .live = 1 };
+		struct dev_elem *e = elem(m, i);
+		/* Field by field, live last, for a process killed here: the
+		 * element is then whole or out of the table (hash_rebuild).  A
+		 * struct assignment may clear live first (gcc 12 zeroes the
+		 * last 8 bytes, then sets live, then writes the key): a replaced
+		 * element dropped, a new one counted with its old key. */
+		e->value = v;
+		e->key = k;
+		e->next = *head;
+		__atomic_store_n(&e->live, 1, __ATOMIC_RELEASE);
 		__atomic_store_n(head, i, __ATOMIC_RELEASE);
 	}
 	map_unlock(&s->lock);
