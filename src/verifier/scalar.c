@@ -188,7 +188,7 @@ bool scalar_contains(const struct scalar *s, uint64_t v)
 /* Bounds implied by the known bits: the unsigned extremes set every
  * unknown bit to 0 or to 1; the signed ones do the opposite for the sign
  * bit. */
-static void bounds_from_bits(struct scalar *s)
+static inline __attribute__((always_inline)) void bounds_from_bits(struct scalar *s)
 {
 	struct tnum t = s->var;
 	s->umin = u64_max(s->umin, t.value);
@@ -249,7 +249,7 @@ static void narrow_u32(struct scalar *s, uint32_t lo, uint32_t hi)
 }
 
 /* What the 64-bit ranges say about the low half. */
-static void low_from_full(struct scalar *s)
+static inline __attribute__((always_inline)) void low_from_full(struct scalar *s)
 {
 	/* A 64-bit range whose members share their high half has a
 	 * contiguous low half, valid as u32 range and, unless its sign bit
@@ -279,7 +279,7 @@ static void low_from_full(struct scalar *s)
 /* What the low half's ranges say about the 64-bit ranges: replacing the
  * low half of each 64-bit bound with the matching 32-bit bound keeps it a
  * bound, and only tightens it. */
-static void full_from_low(struct scalar *s)
+static inline __attribute__((always_inline)) void full_from_low(struct scalar *s)
 {
 	uint64_t lo, hi;
 
@@ -326,7 +326,7 @@ static void full_from_low(struct scalar *s)
 /* A 64-bit bound whose low half lies outside the u32 range is not a
  * member; the nearest member candidate is in the neighbouring block of
  * 2^32 values.  *empty is set when there is no such block. */
-static void step_blocks(struct scalar *s, bool *empty)
+static inline __attribute__((always_inline)) void step_blocks(struct scalar *s, bool *empty)
 {
 	if ((uint32_t)s->umin > s->u32_max) {
 		if ((s->umin >> 32) == 0xffffffffull)
@@ -355,7 +355,7 @@ static void step_blocks(struct scalar *s, bool *empty)
 	}
 }
 
-static void deduce(struct scalar *s)
+static inline __attribute__((always_inline)) void deduce(struct scalar *s)
 {
 	low_from_full(s);
 	CROSS_NARROW(int32_t, uint32_t, s->s32_min, s->s32_max, s->u32_min, s->u32_max);
@@ -365,7 +365,7 @@ static void deduce(struct scalar *s)
 
 /* Known bits implied by the unsigned ranges; *conflict is set if they
  * contradict the bits already known. */
-static void bits_from_bounds(struct scalar *s, bool *conflict)
+static inline __attribute__((always_inline)) void bits_from_bounds(struct scalar *s, bool *conflict)
 {
 	if (s->umin > s->umax || s->u32_min > s->u32_max) {
 		*conflict = true;
@@ -460,8 +460,6 @@ static inline __attribute__((always_inline)) bool sync_rounds_of(struct scalar *
 {
 	bool conflict = false;
 
-	if (shortcuts && sync_fixed(s))
-		return true;
 	/* The kernel runs one fixed round; repeating until nothing changes
 	 * (a few rounds at most in practice) is never less precise. */
 	for (int round = 0; round < 4; round++) {
@@ -534,6 +532,8 @@ bool scalar_sync(struct scalar *s)
 	s->var.value &= ~s->var.mask;
 	if (!s->var.mask)
 		return sync_const(s);
+	if (sync_fixed(s))
+		return true;
 	struct thread_block *b = thread_block_self();
 	if (!b)
 		return sync_rounds(s);
