@@ -470,7 +470,12 @@ static inline __attribute__((always_inline)) bool sync_rounds_of(struct scalar *
 		for (int i = 0; i < 3; i++) {
 			if (!well_formed(s))
 				return false;
+			struct scalar prev = *s;
 			deduce(s);
+			/* deduce is a function of s: once it changes
+			 * nothing, its repeats change nothing either */
+			if (shortcuts && same_scalar(&prev, s))
+				break;
 		}
 		if (!well_formed(s))
 			return false;
