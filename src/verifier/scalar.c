@@ -906,60 +906,63 @@ static void alu_divmod(struct scalar *r, const struct scalar *a, const struct sc
 
 void scalar_alu(struct scalar *dst, const struct scalar *src, enum isa_alu op, bool alu64, unsigned sext_bits)
 {
-	struct scalar a = *dst, b = *src, r;
+	/* the operands are read, and the result made in r, before dst is
+	 * written: dst and src may be one */
+	const struct scalar *a = dst, *b = src;
+	struct scalar r;
 
 	switch (op) {
 	case ALU_ADD:
 	case ALU_SUB:
 	case ALU_MUL:
-		r.var = op == ALU_ADD ? tnum_add(a.var, b.var)
-		      : op == ALU_SUB ? tnum_sub(a.var, b.var)
-				     : tnum_mul(a.var, b.var);
+		r.var = op == ALU_ADD ? tnum_add(a->var, b->var)
+		      : op == ALU_SUB ? tnum_sub(a->var, b->var)
+				     : tnum_mul(a->var, b->var);
 		if (op == ALU_ADD)
-			range_add(&r, &a, &b);
+			range_add(&r, a, b);
 		else if (op == ALU_SUB)
-			range_sub(&r, &a, &b);
+			range_sub(&r, a, b);
 		else
-			range_mul(&r, &a, &b);
+			range_mul(&r, a, b);
 		break;
 	case ALU_AND:
 	case ALU_OR:
 	case ALU_XOR:
-		r.var = op == ALU_AND ? tnum_and(a.var, b.var)
-		      : op == ALU_OR	 ? tnum_or(a.var, b.var)
-				     : tnum_xor(a.var, b.var);
-		range_bitwise(&r, &a, &b, op, r.var);
+		r.var = op == ALU_AND ? tnum_and(a->var, b->var)
+		      : op == ALU_OR	 ? tnum_or(a->var, b->var)
+				     : tnum_xor(a->var, b->var);
+		range_bitwise(&r, a, b, op, r.var);
 		break;
 	case ALU_LSH:
 	case ALU_RSH:
 	case ALU_ARSH:
-		alu_shift(&r, &a, &b, op, alu64);
+		alu_shift(&r, a, b, op, alu64);
 		break;
 	case ALU_DIV:
 	case ALU_SDIV:
 	case ALU_MOD:
 	case ALU_SMOD:
-		alu_divmod(&r, &a, &b, op == ALU_DIV || op == ALU_SDIV, alu64, op == ALU_SDIV || op == ALU_SMOD);
+		alu_divmod(&r, a, b, op == ALU_DIV || op == ALU_SDIV, alu64, op == ALU_SDIV || op == ALU_SMOD);
 		*dst = r;
 		return;
 	case ALU_NEG: {
 		struct scalar zero;
 		scalar_known(&zero, 0);
-		scalar_alu(&zero, &a, ALU_SUB, alu64, 0);
+		scalar_alu(&zero, a, ALU_SUB, alu64, 0);
 		*dst = zero;
 		return;
 	}
 	case ALU_MOV:
 	case ALU_MOVSX:
 		if (op == ALU_MOVSX && (sext_bits == 8 || sext_bits == 16 || (sext_bits == 32 && alu64))) {
-			sign_extend(&r, &b, sext_bits);
+			sign_extend(&r, b, sext_bits);
 			if (!alu64) {
 				/* the 32-bit move keeps the low half of it */
 				r.s32_min = (int32_t)r.smin;
 				r.s32_max = (int32_t)r.smax;
 			}
 		} else {
-			r = b;
+			r = *b;
 		}
 		break;
 	default:
