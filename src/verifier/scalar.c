@@ -419,7 +419,9 @@ static bool sync_const(struct scalar *s)
  * step of the round finds nothing to narrow (the case analysis is in
  * the comments below; test_scalar checks scalar_sync against
  * scalar_sync_rounds on random scalars of both shapes and near them).
- * false says only "not proved". */
+ * false says only "not proved".  Asked before the rounds and after each
+ * (a walk's counters come out of a jump's narrowing a field or two off
+ * the shape, which one round restores). */
 static bool sync_fixed(const struct scalar *s)
 {
 	uint64_t v = s->var.value, m = s->var.mask;
@@ -429,6 +431,10 @@ static bool sync_fixed(const struct scalar *s)
 		return s->umin == v && s->umax == v && s->smin == (int64_t)v && s->smax == (int64_t)v &&
 		       s->u32_min == (uint32_t)v && s->u32_max == (uint32_t)v &&
 		       s->s32_min == (int32_t)(uint32_t)v && s->s32_max == (int32_t)(uint32_t)v;
+	/* the high half zero and every 64-bit bound its own low half: what
+	 * deduce's low_from_full, CROSS_NARROW and full_from_low carry from
+	 * one range to another is the range itself, and step_blocks finds
+	 * each bound's low half inside the u32 range */
 	uint64_t lo = s->umin, hi = s->umax;
 	if (hi > LOW32 || lo > hi || s->smin != (int64_t)lo || s->smax != (int64_t)hi ||
 	    s->u32_min != lo || s->u32_max != hi)
@@ -537,6 +543,8 @@ bool scalar_sync(struct scalar *s)
 	s->var.value &= ~s->var.mask;
 	if (!s->var.mask)
 		return sync_const(s);
+	/* a scalar already in one of the shapes a round leaves alone needs
+	 * neither the rounds nor the memo */
 	if (sync_fixed(s))
 		return true;
 	struct thread_block *b = thread_block_self();
