@@ -188,7 +188,7 @@ bool scalar_contains(const struct scalar *s, uint64_t v)
 /* Bounds implied by the known bits: the unsigned extremes set every
  * unknown bit to 0 or to 1; the signed ones do the opposite for the sign
  * bit. */
-static void bounds_from_bits(struct scalar *s)
+static inline __attribute__((always_inline)) void bounds_from_bits(struct scalar *s)
 {
 	struct tnum t = s->var;
 	s->umin = u64_max(s->umin, t.value);
@@ -249,7 +249,7 @@ static void narrow_u32(struct scalar *s, uint32_t lo, uint32_t hi)
 }
 
 /* What the 64-bit ranges say about the low half. */
-static void low_from_full(struct scalar *s)
+static inline __attribute__((always_inline)) void low_from_full(struct scalar *s)
 {
 	/* A 64-bit range whose members share their high half has a
 	 * contiguous low half, valid as u32 range and, unless its sign bit
@@ -279,7 +279,7 @@ static void low_from_full(struct scalar *s)
 /* What the low half's ranges say about the 64-bit ranges: replacing the
  * low half of each 64-bit bound with the matching 32-bit bound keeps it a
  * bound, and only tightens it. */
-static void full_from_low(struct scalar *s)
+static inline __attribute__((always_inline)) void full_from_low(struct scalar *s)
 {
 	uint64_t lo, hi;
 
@@ -326,7 +326,7 @@ static void full_from_low(struct scalar *s)
 /* A 64-bit bound whose low half lies outside the u32 range is not a
  * member; the nearest member candidate is in the neighbouring block of
  * 2^32 values.  *empty is set when there is no such block. */
-static void step_blocks(struct scalar *s, bool *empty)
+static inline __attribute__((always_inline)) void step_blocks(struct scalar *s, bool *empty)
 {
 	if ((uint32_t)s->umin > s->u32_max) {
 		if ((s->umin >> 32) == 0xffffffffull)
@@ -355,7 +355,7 @@ static void step_blocks(struct scalar *s, bool *empty)
 	}
 }
 
-static void deduce(struct scalar *s)
+static inline __attribute__((always_inline)) void deduce(struct scalar *s)
 {
 	low_from_full(s);
 	CROSS_NARROW(int32_t, uint32_t, s->s32_min, s->s32_max, s->u32_min, s->u32_max);
@@ -365,7 +365,7 @@ static void deduce(struct scalar *s)
 
 /* Known bits implied by the unsigned ranges; *conflict is set if they
  * contradict the bits already known. */
-static void bits_from_bounds(struct scalar *s, bool *conflict)
+static inline __attribute__((always_inline)) void bits_from_bounds(struct scalar *s, bool *conflict)
 {
 	if (s->umin > s->umax || s->u32_min > s->u32_max) {
 		*conflict = true;
@@ -409,8 +409,60 @@ static bool sync_const(struct scalar *s)
 	return true;
 }
 
-/* The rounds of scalar_sync() for a scalar that is not a known number. */
-static bool sync_rounds(struct scalar *s)
+/* Whether a round of sync_rounds() provably leaves s as it is, told
+ * from two shapes most scalars of a walk have, without running the
+ * round: a known number whose every range is that number, and a number
+ * below 2^32 whose 64-bit ranges, signed and unsigned, and u32 range are
+ * one interval [lo, hi], whose s32 range is that interval read as s32
+ * (the whole s32 range if it crosses 2^31), and whose known bits are
+ * inside tnum_range(lo, hi) and reach lo and hi.  For either shape each
+ * step of the round finds nothing to narrow (the case analysis is in
+ * the comments below; test_scalar checks scalar_sync against
+ * scalar_sync_rounds on random scalars of both shapes and near them).
+ * false says only "not proved".  Asked before the rounds and after each
+ * (a walk's counters come out of a jump's narrowing a field or two off
+ * the shape, which one round restores). */
+static bool sync_fixed(const struct scalar *s)
+{
+	uint64_t v = s->var.value, m = s->var.mask;
+	if (!m)
+		/* every range the single value: each step narrows a range
+		 * to the value itself or the bits to the value */
+		return s->umin == v && s->umax == v && s->smin == (int64_t)v && s->smax == (int64_t)v &&
+		       s->u32_min == (uint32_t)v && s->u32_max == (uint32_t)v &&
+		       s->s32_min == (int32_t)(uint32_t)v && s->s32_max == (int32_t)(uint32_t)v;
+	/* the high half zero and every 64-bit bound its own low half: what
+	 * deduce's low_from_full, CROSS_NARROW and full_from_low carry from
+	 * one range to another is the range itself, and step_blocks finds
+	 * each bound's low half inside the u32 range */
+	uint64_t lo = s->umin, hi = s->umax;
+	if (hi > LOW32 || lo > hi || s->smin != (int64_t)lo || s->smax != (int64_t)hi ||
+	    s->u32_min != lo || s->u32_max != hi)
+		return false;
+	/* the s32 range: the interval itself unless it crosses 2^31, where
+	 * low_from_full, CROSS_NARROW and full_from_low all pass over it */
+	bool crosses = lo <= INT32_MAX && hi > INT32_MAX;
+	if (crosses ? s->s32_min != INT32_MIN || s->s32_max != INT32_MAX
+		    : s->s32_min != (int32_t)(uint32_t)lo || s->s32_max != (int32_t)(uint32_t)hi)
+		return false;
+	/* bounds_from_bits: the bits' extremes reach the bounds */
+	if (v > lo || (v | m) < hi)
+		return false;
+	/* bits_from_bounds, and full_from_low below 2^31: intersecting the
+	 * bits with tnum_range(lo, hi) (the same for the u32 range) changes
+	 * nothing if no bit the range knows is unknown.  Above the range's
+	 * unknown bits, where lo and hi agree, v then agrees with them too
+	 * (v <= lo and v | m >= hi), so they meet and v keeps its bits. */
+	if (m & ~tnum_range(lo, hi).mask)
+		return false;
+	uint32_t v32 = (uint32_t)v, m32 = (uint32_t)m;
+	return s->s32_min >= (int32_t)(v32 | (m32 & 0x80000000u)) &&
+	       s->s32_max <= (int32_t)(v32 | (m32 & 0x7fffffffu));
+}
+
+/* The rounds of scalar_sync() for a scalar that is not a known number;
+ * `shortcuts` false runs every round (the reference for the tests). */
+static inline __attribute__((always_inline)) bool sync_rounds_of(struct scalar *s, bool shortcuts)
 {
 	bool conflict = false;
 
@@ -424,7 +476,12 @@ static bool sync_rounds(struct scalar *s)
 		for (int i = 0; i < 3; i++) {
 			if (!well_formed(s))
 				return false;
+			struct scalar prev = *s;
 			deduce(s);
+			/* deduce is a function of s: once it changes
+			 * nothing, its repeats change nothing either */
+			if (shortcuts && same_scalar(&prev, s))
+				break;
 		}
 		if (!well_formed(s))
 			return false;
@@ -437,10 +494,25 @@ static bool sync_rounds(struct scalar *s)
 		bounds_from_bits(s);
 		if (!well_formed(s))
 			return false;
-		if (same_scalar(&before, s))
+		/* a round that changes nothing ends the rounds, and so does
+		 * one whose result the next round provably leaves alone */
+		if (same_scalar(&before, s) || (shortcuts && sync_fixed(s)))
 			break;
 	}
 	return well_formed(s);
+}
+
+static bool sync_rounds(struct scalar *s)
+{
+	return sync_rounds_of(s, true);
+}
+
+bool scalar_sync_rounds(struct scalar *s)
+{
+	s->var.value &= ~s->var.mask;
+	if (!s->var.mask)
+		return sync_const(s);
+	return sync_rounds_of(s, false);
 }
 
 /* scalar_sync() is a function of the scalar alone, and a loop's walk
@@ -471,6 +543,10 @@ bool scalar_sync(struct scalar *s)
 	s->var.value &= ~s->var.mask;
 	if (!s->var.mask)
 		return sync_const(s);
+	/* a scalar already in one of the shapes a round leaves alone needs
+	 * neither the rounds nor the memo */
+	if (sync_fixed(s))
+		return true;
 	struct thread_block *b = thread_block_self();
 	if (!b)
 		return sync_rounds(s);
@@ -838,60 +914,63 @@ static void alu_divmod(struct scalar *r, const struct scalar *a, const struct sc
 
 void scalar_alu(struct scalar *dst, const struct scalar *src, enum isa_alu op, bool alu64, unsigned sext_bits)
 {
-	struct scalar a = *dst, b = *src, r;
+	/* the operands are read, and the result made in r, before dst is
+	 * written: dst and src may be one */
+	const struct scalar *a = dst, *b = src;
+	struct scalar r;
 
 	switch (op) {
 	case ALU_ADD:
 	case ALU_SUB:
 	case ALU_MUL:
-		r.var = op == ALU_ADD ? tnum_add(a.var, b.var)
-		      : op == ALU_SUB ? tnum_sub(a.var, b.var)
-				     : tnum_mul(a.var, b.var);
+		r.var = op == ALU_ADD ? tnum_add(a->var, b->var)
+		      : op == ALU_SUB ? tnum_sub(a->var, b->var)
+				     : tnum_mul(a->var, b->var);
 		if (op == ALU_ADD)
-			range_add(&r, &a, &b);
+			range_add(&r, a, b);
 		else if (op == ALU_SUB)
-			range_sub(&r, &a, &b);
+			range_sub(&r, a, b);
 		else
-			range_mul(&r, &a, &b);
+			range_mul(&r, a, b);
 		break;
 	case ALU_AND:
 	case ALU_OR:
 	case ALU_XOR:
-		r.var = op == ALU_AND ? tnum_and(a.var, b.var)
-		      : op == ALU_OR	 ? tnum_or(a.var, b.var)
-				     : tnum_xor(a.var, b.var);
-		range_bitwise(&r, &a, &b, op, r.var);
+		r.var = op == ALU_AND ? tnum_and(a->var, b->var)
+		      : op == ALU_OR	 ? tnum_or(a->var, b->var)
+				     : tnum_xor(a->var, b->var);
+		range_bitwise(&r, a, b, op, r.var);
 		break;
 	case ALU_LSH:
 	case ALU_RSH:
 	case ALU_ARSH:
-		alu_shift(&r, &a, &b, op, alu64);
+		alu_shift(&r, a, b, op, alu64);
 		break;
 	case ALU_DIV:
 	case ALU_SDIV:
 	case ALU_MOD:
 	case ALU_SMOD:
-		alu_divmod(&r, &a, &b, op == ALU_DIV || op == ALU_SDIV, alu64, op == ALU_SDIV || op == ALU_SMOD);
+		alu_divmod(&r, a, b, op == ALU_DIV || op == ALU_SDIV, alu64, op == ALU_SDIV || op == ALU_SMOD);
 		*dst = r;
 		return;
 	case ALU_NEG: {
 		struct scalar zero;
 		scalar_known(&zero, 0);
-		scalar_alu(&zero, &a, ALU_SUB, alu64, 0);
+		scalar_alu(&zero, a, ALU_SUB, alu64, 0);
 		*dst = zero;
 		return;
 	}
 	case ALU_MOV:
 	case ALU_MOVSX:
 		if (op == ALU_MOVSX && (sext_bits == 8 || sext_bits == 16 || (sext_bits == 32 && alu64))) {
-			sign_extend(&r, &b, sext_bits);
+			sign_extend(&r, b, sext_bits);
 			if (!alu64) {
 				/* the 32-bit move keeps the low half of it */
 				r.s32_min = (int32_t)r.smin;
 				r.s32_max = (int32_t)r.smax;
 			}
 		} else {
-			r = b;
+			r = *b;
 		}
 		break;
 	default:

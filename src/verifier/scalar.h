@@ -4,7 +4,8 @@
  * whole register and for its low 32 bits, as the kernel's verifier keeps
  * them.
  *
- * Owns: struct tnum and its arithmetic, struct scalar with the transfer
+ * Owns: struct tnum and its one-line operations (inline; the longer ones
+ * are in tnum.c), struct scalar with the transfer
  * function of every ALU instruction, the test of whether a conditional
  * jump is decided, the narrowing of both operands when it is taken or not,
  * and the inclusion test state pruning uses.  Soundness rule for every
@@ -27,29 +28,134 @@ struct tnum {
 	uint64_t mask;
 };
 
-struct tnum tnum_const(uint64_t v);
-struct tnum tnum_unknown(void);
+/* The operations, inline where they are one line: the transfer
+ * function of every instruction and scalar_sync() call them.  Every
+ * operation over-approximates: for any members x of a and y of b, x OP y
+ * is a member of the result. */
+static inline struct tnum tnum_const(uint64_t v)
+{
+	return (struct tnum){ .value = v, .mask = 0 };
+}
+
+static inline struct tnum tnum_unknown(void)
+{
+	return (struct tnum){ .value = 0, .mask = ~(uint64_t)0 };
+}
+
 /* The smallest tnum holding every value of [min, max]. */
-struct tnum tnum_range(uint64_t min, uint64_t max);
-struct tnum tnum_add(struct tnum a, struct tnum b);
-struct tnum tnum_sub(struct tnum a, struct tnum b);
-struct tnum tnum_and(struct tnum a, struct tnum b);
-struct tnum tnum_or(struct tnum a, struct tnum b);
-struct tnum tnum_xor(struct tnum a, struct tnum b);
+static inline struct tnum tnum_range(uint64_t min, uint64_t max)
+{
+	/* Above the highest bit where min and max differ, every member of
+	 * [min, max] shares their bits; from that bit down anything goes. */
+	uint64_t differ = min ^ max;
+	if (differ == 0)
+		return tnum_const(min);
+	unsigned top = 63 - (unsigned)__builtin_clzll(differ);
+	if (top == 63)
+		return tnum_unknown();
+	uint64_t low = ((uint64_t)1 << (top + 1)) - 1;
+	return (struct tnum){ .value = min & ~low, .mask = low };
+}
+
+static inline struct tnum tnum_add(struct tnum a, struct tnum b)
+{
+	/* The sum of the minima and the sum of the maxima differ exactly at
+	 * the bits some carry chain can reach; those and the operands'
+	 * unknown bits are unknown. */
+	uint64_t lo = a.value + b.value;
+	uint64_t hi = lo + a.mask + b.mask;
+	uint64_t unk = (lo ^ hi) | a.mask | b.mask;
+	return (struct tnum){ .value = lo & ~unk, .mask = unk };
+}
+
+static inline struct tnum tnum_sub(struct tnum a, struct tnum b)
+{
+	/* Largest minus smallest against smallest minus largest: the bits a
+	 * borrow chain can reach differ between them. */
+	uint64_t base = a.value - b.value;
+	uint64_t hi = base + a.mask;
+	uint64_t lo = base - b.mask;
+	uint64_t unk = (hi ^ lo) | a.mask | b.mask;
+	return (struct tnum){ .value = base & ~unk, .mask = unk };
+}
+
+static inline struct tnum tnum_and(struct tnum a, struct tnum b)
+{
+	/* A result bit may be 1 where both may be 1, and is known 1 where
+	 * both are known 1. */
+	uint64_t may_a = a.value | a.mask, may_b = b.value | b.mask;
+	uint64_t ones = a.value & b.value;
+	return (struct tnum){ .value = ones, .mask = (may_a & may_b) & ~ones };
+}
+
+static inline struct tnum tnum_or(struct tnum a, struct tnum b)
+{
+	uint64_t ones = a.value | b.value;
+	uint64_t unk = (a.mask | b.mask) & ~ones;
+	return (struct tnum){ .value = ones, .mask = unk };
+}
+
+static inline struct tnum tnum_xor(struct tnum a, struct tnum b)
+{
+	uint64_t unk = a.mask | b.mask;
+	return (struct tnum){ .value = (a.value ^ b.value) & ~unk, .mask = unk };
+}
+
 struct tnum tnum_mul(struct tnum a, struct tnum b);
-struct tnum tnum_lshift(struct tnum a, unsigned shift);
-struct tnum tnum_rshift(struct tnum a, unsigned shift);
+
+static inline struct tnum tnum_lshift(struct tnum a, unsigned shift)
+{
+	if (shift >= 64)
+		return tnum_const(0);
+	return (struct tnum){ .value = a.value << shift, .mask = a.mask << shift };
+}
+
+static inline struct tnum tnum_rshift(struct tnum a, unsigned shift)
+{
+	if (shift >= 64)
+		return tnum_const(0);
+	return (struct tnum){ .value = a.value >> shift, .mask = a.mask >> shift };
+}
+
 /* Arithmetic shift of the low `bits` (32 or 64) bits. */
 struct tnum tnum_arshift(struct tnum a, unsigned shift, unsigned bits);
+
 /* Bits known in either (both must describe one value). */
-struct tnum tnum_intersect(struct tnum a, struct tnum b);
+static inline struct tnum tnum_intersect(struct tnum a, struct tnum b)
+{
+	uint64_t unk = a.mask & b.mask;
+	return (struct tnum){ .value = (a.value | b.value) & ~unk, .mask = unk };
+}
+
 /* The low `bytes` bytes, upper bits known zero. */
-struct tnum tnum_cast(struct tnum a, unsigned bytes);
-bool tnum_is_const(struct tnum a);
+static inline struct tnum tnum_cast(struct tnum a, unsigned bytes)
+{
+	if (bytes >= 8)
+		return a;
+	uint64_t keep = ((uint64_t)1 << (bytes * 8)) - 1;
+	return (struct tnum){ .value = a.value & keep, .mask = a.mask & keep };
+}
+
+static inline bool tnum_is_const(struct tnum a)
+{
+	return a.mask == 0;
+}
+
 /* Every value b describes is one a describes. */
-bool tnum_in(struct tnum a, struct tnum b);
+static inline bool tnum_in(struct tnum a, struct tnum b)
+{
+	/* b may not leave unknown a bit a knows, and must agree with a on
+	 * every bit a knows. */
+	if (b.mask & ~a.mask)
+		return false;
+	return ((a.value ^ b.value) & ~a.mask) == 0;
+}
+
 /* Whether the concrete value v is one a describes. */
-bool tnum_contains(struct tnum a, uint64_t v);
+static inline bool tnum_contains(struct tnum a, uint64_t v)
+{
+	return ((v ^ a.value) & ~a.mask) == 0;
+}
 
 /* A 64-bit scalar.  Invariant after scalar_sync(): every field is as
  * tight as the others allow and the 32-bit bounds describe the low half. */
@@ -71,6 +177,10 @@ bool scalar_is_const(const struct scalar *s);
 /* Tightens every field from the others (the kernel's reg_bounds_sync);
  * returns false if no value satisfies them all (an impossible state). */
 bool scalar_sync(struct scalar *s);
+/* scalar_sync() without its shortcuts (its memo, and the shapes it
+ * knows a round leaves alone): every round run, for the tests to compare
+ * the shortcuts with. */
+bool scalar_sync_rounds(struct scalar *s);
 /* Whether the concrete v is described by s (for tests and fuzzing). */
 bool scalar_contains(const struct scalar *s, uint64_t v);
 

@@ -9,7 +9,10 @@
  *      members of the abstract ones.  Seed and size come from
  *      BPFVM_SCALAR_SEED and BPFVM_SCALAR_COUNT;
  *   2. known cases come out exactly as precise as the kernel's verifier
- *      makes them (bounds, known bits, log text).
+ *      makes them (bounds, known bits, log text);
+ *   3. scalar_sync()'s shortcuts (its memo, the shapes it knows a round
+ *      leaves alone) give bit for bit what running every round gives,
+ *      on random scalars of those shapes, near them, and others.
  *
  * A plain program: one line per failure, then "N passed, M failed".
  * Exits 0 iff nothing failed.
@@ -533,6 +536,125 @@ static void soundness(uint64_t seed, long count)
 	}
 }
 
+/* ---- scalar_sync's shortcuts ---------------------------------------------- */
+
+/* A scalar of the shapes scalar_sync() knows a round leaves alone: a
+ * number below 2^32 whose ranges are one interval [lo, hi] and whose
+ * known bits are a random narrowing of tnum_range(lo, hi), or a known
+ * number; often a fixed point, often a near one. */
+static void shortcut_shape(struct scalar *s)
+{
+	uint64_t lo = interesting() & 0xffffffffull, hi = interesting() & 0xffffffffull;
+	if (below(3) == 0)
+		hi = lo + below(300);
+	if (hi > 0xffffffffull)
+		hi = 0xffffffffull;
+	if (lo > hi) {
+		uint64_t t = lo;
+		lo = hi;
+		hi = t;
+	}
+	if (below(8) == 0) {
+		scalar_known(s, interesting());
+		return;
+	}
+	struct tnum r = tnum_range(lo, hi);
+	uint64_t fix = below(2) ? 0 : rnd() & r.mask;
+	if (below(2))
+		fix &= ~(r.mask >> 1); /* only the top unknown bits known */
+	s->var = (struct tnum){ (r.value | (lo & fix)) & ~(r.mask & ~fix), r.mask & ~fix };
+	s->umin = lo;
+	s->umax = hi;
+	s->smin = (int64_t)lo;
+	s->smax = (int64_t)hi;
+	s->u32_min = (uint32_t)lo;
+	s->u32_max = (uint32_t)hi;
+	if (lo <= INT32_MAX && hi > INT32_MAX) {
+		s->s32_min = INT32_MIN;
+		s->s32_max = INT32_MAX;
+	} else {
+		s->s32_min = (int32_t)(uint32_t)lo;
+		s->s32_max = (int32_t)(uint32_t)hi;
+	}
+}
+
+/* One field of s moved by a little or a lot, as a jump's narrowing or an
+ * operation's result leaves a scalar before its sync. */
+static void nudge(struct scalar *s)
+{
+	uint64_t d = below(2) ? 1 + below(3) : rnd();
+	switch (below(13)) {
+	case 10: s->var.value ^= (1ull << below(64)) & ~s->var.mask; break;
+	case 11: s->s32_min = INT32_MIN; s->s32_max = INT32_MAX; s->u32_min = 0; s->u32_max = UINT32_MAX; break;
+	case 12: s->smin = INT64_MIN; s->smax = INT64_MAX; s->umin = 0; s->umax = UINT64_MAX; break;
+	case 0: s->umin += d; break;
+	case 1: s->umax -= d; break;
+	case 2: s->smin = (int64_t)((uint64_t)s->smin + d); break;
+	case 3: s->smax = (int64_t)((uint64_t)s->smax - d); break;
+	case 4: s->u32_min += (uint32_t)d; break;
+	case 5: s->u32_max -= (uint32_t)d; break;
+	case 6: s->s32_min = (int32_t)((uint32_t)s->s32_min + (uint32_t)d); break;
+	case 7: s->s32_max = (int32_t)((uint32_t)s->s32_max - (uint32_t)d); break;
+	case 8: s->var.mask &= ~(1ull << below(64)); s->var.value &= ~s->var.mask; break;
+	default: s->var.mask |= 1ull << below(64); s->var.value &= ~s->var.mask; break;
+	}
+}
+
+/* scalar_sync(), memo and shortcuts included, gives exactly what every
+ * round of scalar_sync_rounds() gives, on scalars of the shortcuts'
+ * shapes, near them, and from the soundness samples; enough of them
+ * fixed points that the shortcut taken at once is exercised. */
+static void sync_shortcuts(uint64_t seed, long count)
+{
+	long fixed = 0, differ = 0;
+	rng_state = seed ^ 0x5e1f;
+	pool_n = 0;
+	for (long it = 0; it < count; it++) {
+		struct scalar s;
+		switch (below(4)) {
+		case 0:
+			shortcut_shape(&s);
+			break;
+		case 1:
+			shortcut_shape(&s);
+			nudge(&s);
+			break;
+		case 2: {
+			struct sample x;
+			make_sample(&x);
+			pool_put(&x);
+			s = x.s;
+			break;
+		}
+		default: {
+			struct sample x;
+			make_sample(&x);
+			pool_put(&x);
+			s = x.s;
+			nudge(&s);
+			break;
+		}
+		}
+		struct scalar fast = s, slow = s;
+		bool fast_ok = scalar_sync(&fast), slow_ok = scalar_sync_rounds(&slow);
+		/* a second call may be answered from the memo */
+		struct scalar again = s;
+		bool again_ok = scalar_sync(&again);
+		if (slow_ok && !memcmp(&slow, &s, sizeof s))
+			fixed++;
+		if (fast_ok != slow_ok || again_ok != slow_ok || memcmp(&fast, &slow, sizeof s) ||
+		    memcmp(&again, &slow, sizeof s)) {
+			differ++;
+			CHECK(false, "sync of %s: %d %s, every round %d %s", fmt(&s), fast_ok, fmt(&fast), slow_ok,
+			      fmt(&slow));
+			if (differ > 20)
+				return;
+		}
+	}
+	CHECK(fixed > count / 10, "only %ld of %ld scalars were fixed points", fixed, count);
+	printf("sync shortcuts: %ld scalars, %ld fixed points, %ld differ\n", count, fixed, differ);
+}
+
 /* ---- precision ------------------------------------------------------------ */
 
 static void unknown(struct scalar *s)
@@ -864,6 +986,7 @@ int main(void)
 	precision();
 	int precision_failed = failed;
 	soundness(seed, count);
+	sync_shortcuts(seed, count * 10);
 	printf("precision: %d failed; soundness: seed %#" PRIx64 ", %ld iterations, %ld membership checks\n",
 	       precision_failed, seed, count, soundness_checks);
 	printf("%d passed, %d failed\n", passed, failed);
