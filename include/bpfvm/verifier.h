@@ -99,6 +99,11 @@ typedef struct bpfvm_verify_opts {
 	const struct btf *prog_btf;
 	const bpfvm_func_info *func_info;
 	size_t func_info_count;
+	/* Optional, out: `count` bytes, set to 1 for each instruction some
+	 * path of the walk reached and to 0 for the others: code the kernel
+	 * removes once a program is verified (a write to r10 there is no
+	 * error; the object loader makes it a no-op before loading). */
+	uint8_t *walked;
 } bpfvm_verify_opts;
 
 typedef struct bpfvm_verify_stats {

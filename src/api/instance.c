@@ -289,6 +289,23 @@ int bpfvm_object_bind_kfuncs(const bpfvm_object *obj, size_t prog, bpfvm_insn *i
 	return bind_kfuncs(obj, op, insns, err);
 }
 
+/* A write to r10 that no path of the verified program reaches is dead
+ * code, which the kernel removes once it has verified a program
+ * (opt_remove_dead_code).  bpfvm keeps the instructions where they are
+ * and makes such a write (both slots of an lddw) a jump to the next
+ * instruction, which the loader's encoding checks accept. */
+static void neutralize_dead_fp_writes(bpfvm_insn *insns, size_t count, const uint8_t *walked)
+{
+	for (size_t pc = 0; pc < count; pc++) {
+		const struct isa_op *op = isa_decode(&insns[pc]);
+		size_t width = op && op->format == FMT_LDDW ? 2 : 1;
+		if (op && !walked[pc] && isa_writes_fp(op, &insns[pc]))
+			for (size_t k = 0; k < width && pc + k < count; k++)
+				insns[pc + k] = (bpfvm_insn){ .opcode = isa_ops[ISA_JA].opcode };
+		pc += width - 1;
+	}
+}
+
 static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *opts, const bpfvm_helpers *helpers,
                      bpfvm_error *err)
 {
@@ -305,6 +322,9 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
 		return error_set(err, -ENOMEM, -1, "program %s: out of memory", op->name);
 	memcpy(insns, op->insns, op->insn_count * sizeof *insns);
 	int rc = bind_kfuncs(inst->obj, op, insns, err);
+	uint8_t *walked = NULL;
+	if (!rc && opts->verify && !(walked = malloc(op->insn_count)))
+		rc = error_set(err, -ENOMEM, -1, "program %s: out of memory", op->name);
 	if (!rc && opts->verify) {
 		struct line_source src = { inst->obj, i };
 		BPFVM_OPTS(bpfvm_verify_opts, vo,
@@ -328,14 +348,18 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
 			.prog_btf = bpfvm_object_btf(inst->obj),
 			.func_info = op->func_info,
 			.func_info_count = op->func_info_count,
+			.walked = walked,
 		);
 		rc = bpfvm_verify(insns, op->insn_count, &vo, opts->verify_stats, err);
 		if (rc) {
 			char msg[sizeof err->msg];
 			snprintf(msg, sizeof msg, "program %.40s rejected by the verifier: %.180s", op->name, err->msg);
 			memcpy(err->msg, msg, sizeof msg);
+		} else {
+			neutralize_dead_fp_writes(insns, op->insn_count, walked);
 		}
 	}
+	free(walked);
 	if (!rc)
 		rc = bind_insns(inst, op, insns, err);
 	if (!rc) {
