@@ -253,12 +253,24 @@ static int line_of(void *user, size_t insn, const char **file, uint32_t *line, c
 	return bpfvm_object_line_info(src->obj, src->prog, insn, file, line, &col, text);
 }
 
+/* The verifier's names of kfuncs left unresolved: the extern the
+ * object's call names. */
+static const char *kfunc_name_of(void *user, size_t insn)
+{
+	const struct line_source *src = user;
+	const bpfvm_object_prog *op = bpfvm_object_prog_at(src->obj, src->prog);
+	if (!op || insn >= op->insn_count || !isa_is_kfunc_call(&op->insns[insn]))
+		return NULL;
+	bool weak;
+	return bpfvm_object_kfunc_name(src->obj, (uint32_t)op->insns[insn].imm, &weak);
+}
+
 /* Kfunc calls (BPFVM_PSEUDO_KFUNC_CALL) name an extern function of the
  * object: each becomes a call of the kfunc bpfvm provides by that name
  * (imm = its ID, src/helpers/kfuncs.c).  One bpfvm does not provide is
- * refused by name; a weak one gets ID 0, as libbpf leaves it, and the
- * verifier then refuses only a call it can reach (the kernel's "invalid
- * kernel function call not eliminated in verifier pass"). */
+ * refused by name; a weak one gets ID 0, as libbpf leaves one the kernel
+ * lacks, and the verifier then refuses only a call it can reach, as
+ * unsupported, by the name kfunc_name_of() gives it. */
 static int bind_kfuncs(const bpfvm_object *obj, const bpfvm_object_prog *op, bpfvm_insn *insns, bpfvm_error *err)
 {
 	for (size_t pc = 0; pc < op->insn_count; pc++) {
@@ -349,6 +361,8 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
 			.func_info = op->func_info,
 			.func_info_count = op->func_info_count,
 			.walked = walked,
+			.kfunc_name = kfunc_name_of,
+			.kfunc_user = &src,
 		);
 		rc = bpfvm_verify(insns, op->insn_count, &vo, opts->verify_stats, err);
 		if (rc) {

@@ -23,11 +23,17 @@ unsigned kfunc_arg_count(uint32_t id)
 	return n;
 }
 
-/* The kfunc a call names; rejects it in the kernel's words when there is
- * none (ID 0 is a weak kfunc libbpf left unresolved: a reachable call is
- * refused, an unreachable one is never walked). */
-static int kfunc_of(struct verifier_env *env, const bpfvm_insn *in, const struct kfunc_desc **out)
+/* The kfunc a call names.  ID 0 is a weak kfunc left unresolved: a
+ * reachable call is refused (an unreachable one is never walked), as
+ * unsupported when the caller names the kfunc bpfvm lacks, else in the
+ * kernel's words. */
+static int kfunc_of(struct verifier_env *env, uint32_t pc, const bpfvm_insn *in, const struct kfunc_desc **out)
 {
+	const bpfvm_verify_opts *o = env->opts;
+	const char *name = in->imm == 0 && o->kfunc_name ? o->kfunc_name(o->kfunc_user, pc) : NULL;
+	if (name)
+		return reject(env, -ENOTSUP, "unsupported: kfunc %s is not provided by bpfvm (a weak extern, left "
+		              "unresolved)", name);
 	if (in->imm == 0)
 		return reject(env, -EINVAL, "invalid kernel function call not eliminated in verifier pass");
 	*out = kfunc_desc_by_id((uint32_t)in->imm);
@@ -67,7 +73,7 @@ int check_kfunc(struct verifier_env *env, struct vstate *st, uint32_t pc, const 
 	const struct kfunc_desc *k;
 	struct iter_call ic = { 0 };
 	int rc;
-	if ((rc = kfunc_of(env, in, &k)))
+	if ((rc = kfunc_of(env, pc, in, &k)))
 		return rc;
 	if (st->lock_id)
 		return reject(env, -EINVAL, "function calls are not allowed while holding a lock");

@@ -187,6 +187,18 @@ static void test_ksyms(void)
 	CHECK(r == 7, "kfunc_weak: %lld (%s)", (long long)r, err.msg);
 	bpfvm_instance_free(inst);
 	bpfvm_object_free(obj);
+
+	/* a call of it that a path reaches: unsupported, by the kfunc's name */
+	obj = NULL;
+	inst = NULL;
+	if (!CHECK(open_obj("kfunc_weak_reached", NULL, &obj, &err) == 0, "open kfunc_weak_reached: %s", err.msg))
+		return;
+	rc = bpfvm_instance_new(obj, &io, &inst, &err);
+	CHECK(rc == -ENOTSUP && strstr(err.msg, "insn 1: ") &&
+	      strstr(err.msg, "unsupported: kfunc bpf_weak_kfunc_bpfvm_lacks is not provided by bpfvm"),
+	      "weak kfunc reached: %d '%s'", rc, err.msg);
+	bpfvm_instance_free(inst);
+	bpfvm_object_free(obj);
 }
 
 static void test_map_sizes(void)
