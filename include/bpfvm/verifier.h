@@ -115,6 +115,11 @@ typedef struct bpfvm_verify_opts {
 	 * kernel function call not eliminated in verifier pass"). */
 	bpfvm_kfunc_name_fn kfunc_name;
 	void *kfunc_user;
+	/* The kernel's BTF, whose type IDs kfunc arguments name (the type
+	 * bpf_rdonly_cast casts to, as bpf_core_type_id_kernel() relocated
+	 * it against the object's kernel BTF: bpfvm_object_kernel_btf()).
+	 * NULL: attach_btf; neither: such a call is unsupported. */
+	const struct btf *kernel_btf;
 } bpfvm_verify_opts;
 
 typedef struct bpfvm_verify_stats {

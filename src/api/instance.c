@@ -363,6 +363,7 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
 			.walked = walked,
 			.kfunc_name = kfunc_name_of,
 			.kfunc_user = &src,
+			.kernel_btf = bpfvm_object_kernel_btf(inst->obj),
 		);
 		rc = bpfvm_verify(insns, op->insn_count, &vo, opts->verify_stats, err);
 		if (rc) {

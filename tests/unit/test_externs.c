@@ -188,6 +188,40 @@ static void test_ksyms(void)
 	bpfvm_instance_free(inst);
 	bpfvm_object_free(obj);
 
+	/* bpf_rdonly_cast: runs as a move; an access through its result and a
+	 * cast to void are unsupported */
+	obj = NULL;
+	inst = NULL;
+	if (!CHECK(open_obj("kfunc_rdonly_cast", NULL, &obj, &err) == 0, "open kfunc_rdonly_cast: %s", err.msg))
+		return;
+	BPFVM_OPTS(bpfvm_instance_opts, only_cast, .verify = true, .no_pins = true, .only_prog = "cast_len",
+	           .jit = true);
+	r = -1;
+	if (CHECK(bpfvm_instance_new(obj, &only_cast, &inst, &err) == 0, "cast_len: %s", err.msg)) {
+		for (int jit = 0; jit < 2; jit++) {
+			uint8_t mem[8];
+			BPFVM_OPTS(bpfvm_run_opts, ro, .args = { (uint64_t)(uintptr_t)mem, 12345 },
+			           .mode = BPFVM_UNCHECKED, .engine = jit ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP);
+			uint64_t r0 = 0;
+			int run_rc = bpfvm_program_run(bpfvm_instance_prog(inst, 0), &ro, &r0, &err);
+			CHECK(run_rc == 0 && r0 == 12345, "cast_len (%s): rc %d, r0 %llu: %s", jit ? "jit" : "interp",
+			      run_rc, (unsigned long long)r0, err.msg);
+		}
+	}
+	bpfvm_instance_free(inst);
+	static const char *const refused[][2] = {
+		{ "read_through_cast", "unsupported: R0 is an untrusted pointer (bpf_rdonly_cast's)" },
+		{ "cast_to_void", "unsupported: bpf_rdonly_cast to void" },
+	};
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		inst = NULL;
+		BPFVM_OPTS(bpfvm_instance_opts, only, .verify = true, .no_pins = true, .only_prog = refused[i][0]);
+		rc = bpfvm_instance_new(obj, &only, &inst, &err);
+		CHECK(rc == -ENOTSUP && strstr(err.msg, refused[i][1]), "%s: %d '%s'", refused[i][0], rc, err.msg);
+		bpfvm_instance_free(inst);
+	}
+	bpfvm_object_free(obj);
+
 	/* a call of it that a path reaches: unsupported, by the kfunc's name */
 	obj = NULL;
 	inst = NULL;

@@ -162,7 +162,8 @@ static void run_object(const struct suite_case *c)
 			.license = bpfvm_object_license(obj),
 			.prog_btf = bpfvm_object_btf(obj),
 			.func_info = p->func_info,
-			.func_info_count = p->func_info_count
+			.func_info_count = p->func_info_count,
+			.kernel_btf = bpfvm_object_kernel_btf(obj)
 		);
 		memset(&err, 0, sizeof err);
 		/* kfunc calls bound by name, as loading an instance does */
