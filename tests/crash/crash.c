@@ -204,24 +204,29 @@ static void writer_main(const struct crash_type *t, unsigned index, uint64_t see
 }
 
 /* Forks the writers and waits until every thread of each is running
- * operations. */
-static void start_writers(const struct crash_type *t, unsigned nwriters, uint64_t seed)
+ * operations: how many were forked (all of them, or fewer after a
+ * failed fork, CHECK()ed).  A failed fork's -1 is never kept in
+ * children[]: kill(-1, ...) would signal every process of the machine. */
+static unsigned start_writers(const struct crash_type *t, unsigned nwriters, uint64_t seed)
 {
 	memset(shared, 0, sizeof *shared);
 	for (unsigned i = 0; i < nwriters; i++) {
 		pid_t pid = fork();
 		if (pid == 0)
 			writer_main(t, i, seed + i);
+		if (!CHECK(pid > 0, "fork: %s", strerror(errno))) {
+			nwriters = i;
+			break;
+		}
 		children[i] = pid;
 		n_children = (sig_atomic_t)(i + 1);
-		if (!CHECK(pid > 0, "fork: %s", strerror(errno)))
-			return;
 	}
 	for (unsigned i = 0; i < nwriters; i++)
 		for (unsigned k = 0; k < CRASH_THREADS; k++)
 			while (__atomic_load_n(&shared->w[i].ops[k].n, __ATOMIC_RELAXED) == 0 &&
 			       !__atomic_load_n(&shared->w[i].failed, __ATOMIC_RELAXED))
 				usleep(20);
+	return nwriters;
 }
 
 /* ---- one round ------------------------------------------------------------------ */
@@ -371,7 +376,17 @@ static void run_round(const struct crash_type *t, unsigned round, bpfvm_map *map
 	struct landed_ctx c = { .nvictims = 0 };
 	bool victim[CRASH_MAX_WRITERS] = { false };
 	step(t, round, "starting writers");
-	start_writers(t, nwriters, crash_rand(rng));
+	nwriters = start_writers(t, nwriters, crash_rand(rng));
+	if (nwriters < 2) {   /* a failed fork, CHECK()ed: no round without a survivor to kill around */
+		for (unsigned i = 0; i < nwriters; i++) {
+			kill(children[i], SIGKILL);
+			waitpid(children[i], NULL, 0);
+			children[i] = 0;
+		}
+		n_children = 0;
+		alarm(0);
+		return;
+	}
 	delay_ns(MIN_DELAY_NS + crash_rand(rng) % (MAX_DELAY_NS - MIN_DELAY_NS));
 	step(t, round, "killing");
 	s->kills += kill_some(&c, nwriters, rng, victim);
@@ -460,6 +475,9 @@ int main(void)
 	unsigned rounds = env_unsigned("BPFVM_CRASH_ROUNDS", 150);
 	const char *seed_env = getenv("BPFVM_CRASH_SEED");
 	uint64_t seed = seed_env && *seed_env ? strtoull(seed_env, NULL, 0) : now_ns();
+	/* a test killed by its watchdog (_exit) or by ctest's timeout still
+	 * shows what it printed and every CHECK() failure before */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("crash test: %u rounds per map type, seed %" PRIu64 " (BPFVM_CRASH_ROUNDS, BPFVM_CRASH_SEED)\n", rounds,
 	       seed);
 	snprintf(pin_dir, sizeof pin_dir, "/dev/shm/bpfvm-crash-XXXXXX");

@@ -1,10 +1,11 @@
 /*
- * signal_timer.c - the signal tests' interrupting timer (signal_timer.h).
+ * signal_timer.c - what the map signal tests share (signal_timer.h).
  */
 #define _GNU_SOURCE
 #include "signal_timer.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -36,4 +37,31 @@ uint64_t monotonic_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+long signal_run_program(const bpfvm_program *prog, void *ctx, size_t size, bool writable)
+{
+	if (!prog)
+		return -ENOEXEC;
+	bpfvm_region region = { ctx, size, writable };
+	BPFVM_OPTS(bpfvm_run_opts, o, .args = { (uint64_t)(uintptr_t)ctx, size }, .mode = BPFVM_UNCHECKED,
+	           .engine = BPFVM_ENGINE_JIT, .regions = &region, .region_count = 1);
+	uint64_t r0 = 0;
+	int rc = bpfvm_program_run(prog, &o, &r0, NULL);
+	return rc ? rc : (long)r0;
+}
+
+void handler_tally_note(struct handler_tally *t, long rc)
+{
+	if (rc == -EBUSY)
+		t->busy++;
+	else if (rc != 0 && !t->bad++)
+		t->first_bad = rc;
+}
+
+void handler_tally_check(const struct handler_tally *t, const char *what)
+{
+	CHECK(t->bad == 0, "%s: the handler's program failed %" PRIu64 " times (first: %ld)", what, t->bad,
+	      t->first_bad);
+	CHECK(t->runs > 1000, "%s: only %" PRIu64 " handler runs", what, t->runs);
 }

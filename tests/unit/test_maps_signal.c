@@ -76,36 +76,25 @@ static uint64_t want[ALL_KEYS];
 
 /* The handler's side (touched only in the handler while the timer runs). */
 static bpfvm_program *handler_prog;
-static uint64_t handler_runs, handler_busy, handler_bad;
-static long handler_first_bad;
+static struct handler_tally handler;
 
 static long run_op(const bpfvm_program *prog, uint32_t key, bool del, uint64_t value)
 {
 	struct op_ctx c = { .key = key, .del = del, .value = value };
-	bpfvm_region region = { &c, sizeof c, false };
-	BPFVM_OPTS(bpfvm_run_opts, o, .args = { (uint64_t)(uintptr_t)&c, sizeof c }, .mode = BPFVM_UNCHECKED,
-	           .engine = BPFVM_ENGINE_JIT, .regions = &region, .region_count = 1);
-	uint64_t r0 = 0;
-	int rc = bpfvm_program_run(prog, &o, &r0, NULL);
-	return rc ? rc : (long)r0;
+	return signal_run_program(prog, &c, sizeof c, false);
 }
 
 static void on_timer(int sig)
 {
 	(void)sig;
 	int saved_errno = errno;
-	uint64_t n = ++handler_runs;
+	uint64_t n = ++handler.runs;
 	uint32_t key = MAIN_KEYS + (uint32_t)(n * 7 % HANDLER_KEYS);
 	bool del = want[key] != 0;
 	long rc = run_op(handler_prog, key, del, n);
-	if (rc == 0) {
+	if (rc == 0)
 		want[key] = del ? 0 : n;
-	} else if (rc == -EBUSY) {
-		handler_busy++;
-	} else {
-		if (!handler_bad++)
-			handler_first_bad = rc;
-	}
+	handler_tally_note(&handler, rc);
 	errno = saved_errno;
 }
 
@@ -180,7 +169,7 @@ static void run_type(uint32_t type, const char *what, const bpfvm_helpers *helpe
 	if (!handler_prog)
 		return;
 	memset(want, 0, sizeof want);
-	handler_runs = handler_busy = handler_bad = 0;
+	handler = (struct handler_tally){ 0 };
 
 	void *blocks[64] = { 0 };
 	int failures = 0;
@@ -194,11 +183,9 @@ static void run_type(uint32_t type, const char *what, const bpfvm_helpers *helpe
 		free(blocks[i]);
 
 	printf("%s: %" PRIu64 " steps of the looping thread, %" PRIu64 " handler runs (%" PRIu64 " -EBUSY)\n",
-	       what, steps, handler_runs, handler_busy);
+	       what, steps, handler.runs, handler.busy);
 	CHECK(failures == 0, "%s: the looping thread's operations failed %d times", what, failures);
-	CHECK(handler_bad == 0, "%s: the handler's program failed %" PRIu64 " times (first: %ld)", what,
-	      handler_bad, handler_first_bad);
-	CHECK(handler_runs > 1000, "%s: only %" PRIu64 " handler runs", what, handler_runs);
+	handler_tally_check(&handler, what);
 	check_contents(m, what);
 	bpfvm_program_free(handler_prog);
 	handler_prog = NULL;

@@ -59,31 +59,19 @@ struct kind {
 
 static const bpfvm_helpers *helpers;
 static struct kind *current;
-static uint64_t handler_runs, handler_busy, handler_bad;
-static long handler_first_bad;
+static struct handler_tally handler;
 static int main_failures;
 
 static long run_prog(const bpfvm_program *prog, struct op_ctx *c)
 {
-	if (!prog)
-		return -ENOEXEC;   /* its load failed, and said so */
-	bpfvm_region region = { c, sizeof *c, true };
-	BPFVM_OPTS(bpfvm_run_opts, o, .args = { (uint64_t)(uintptr_t)c, sizeof *c }, .mode = BPFVM_UNCHECKED,
-	           .engine = BPFVM_ENGINE_JIT, .regions = &region, .region_count = 1);
-	uint64_t r0 = 0;
-	int rc = bpfvm_program_run(prog, &o, &r0, NULL);
-	return rc ? rc : (long)r0;
+	return signal_run_program(prog, c, sizeof *c, true);
 }
 
 static void on_timer(int sig)
 {
 	(void)sig;
 	int saved_errno = errno;
-	long rc = current->handler_step(current, ++handler_runs);
-	if (rc == -EBUSY)
-		handler_busy++;
-	else if (rc != 0 && !handler_bad++)
-		handler_first_bad = rc;
+	handler_tally_note(&handler, current->handler_step(current, ++handler.runs));
 	errno = saved_errno;
 }
 
@@ -142,7 +130,7 @@ static void run_kind(struct kind *k)
 	current = k;
 	running_since = monotonic_ns();
 	running_name = k->name;
-	handler_runs = handler_busy = handler_bad = 0;
+	handler = (struct handler_tally){ 0 };
 	main_failures = 0;
 	uint64_t steps = 0;
 	timer_t t = signal_timer_start(TIMER_NS);
@@ -152,13 +140,11 @@ static void run_kind(struct kind *k)
 	timer_delete(t);
 	running_name = NULL;
 	printf("%s: %" PRIu64 " steps of the looping thread, %" PRIu64 " handler runs (%" PRIu64 " -EBUSY)\n",
-	       k->name, steps, handler_runs, handler_busy);
+	       k->name, steps, handler.runs, handler.busy);
 	CHECK(main_failures == 0, "%s: the looping thread's operations failed %d times", k->name, main_failures);
-	CHECK(handler_bad == 0, "%s: the handler's program failed %" PRIu64 " times (first: %ld)", k->name,
-	      handler_bad, handler_first_bad);
-	CHECK(handler_runs > 1000, "%s: only %" PRIu64 " handler runs", k->name, handler_runs);
+	handler_tally_check(&handler, k->name);
 	/* the handler did find its thread inside the map's lock */
-	CHECK(handler_busy > 0, "%s: no handler run interrupted an operation holding the lock", k->name);
+	CHECK(handler.busy > 0, "%s: no handler run interrupted an operation holding the lock", k->name);
 	k->check(k);
 	bpfvm_program_free(k->prog);
 	bpfvm_map_put(k->map);
