@@ -25,6 +25,13 @@ printf 'mov %%r0, 0\nexit\n' >"$tmp/ok.s"
 expect 0 'accepted' "$bpfvm" verify "$tmp/ok.s"
 expect 2 "not a size" "$bpfvm" verify "$tmp/ok.s" --mem-size 12x
 expect 2 "unknown program type" "$bpfvm" verify "$tmp/ok.s" --type nosuch
+# --sleepable: BPF_F_SLEEPABLE for a raw program (a kprobe may be, an xdp not)
+printf 'mov %%r1, %%r10\nadd %%r1, -8\nmov %%r2, 8\nmov %%r3, 0\ncall 148\nmov %%r0, 0\nexit\n' >"$tmp/copy.s"
+expect 1 'helper call might sleep in a non-sleepable prog' "$bpfvm" verify "$tmp/copy.s" --type kprobe
+expect 0 'accepted' "$bpfvm" verify "$tmp/copy.s" --type kprobe --sleepable
+expect 1 'Only fentry/fexit/fmod_ret, lsm, iter, uprobe, and struct_ops programs can be sleepable' \
+	"$bpfvm" verify "$tmp/copy.s" --type xdp --sleepable
+expect 2 'sleepable is for assembly files' "$bpfvm" verify "$build/tests/verifier/negative/sleepable.bpf.o" --sleepable
 printf 'ldxdw %%r0, [%%r1+4]\nexit\n' >"$tmp/oob.s"
 expect 1 'invalid access to memory, mem_size=8 off=4 size=8' "$bpfvm" verify "$tmp/oob.s" --mem-size 8
 printf 'mov %%r0,\nexit\n' >"$tmp/bad.s"

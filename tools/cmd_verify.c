@@ -28,7 +28,7 @@ static void print_log(void *user, const char *text)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: bpfvm verify OBJ [--prog NAME] [--strict-alignment] [-v|-vv] " OBJECT_ARGS_USAGE "\n"
-	           "       bpfvm verify FILE.s [--type TYPE] [--mem-size N] [--strict-alignment] [-v|-vv]\n"
+	           "       bpfvm verify FILE.s [--type TYPE] [--mem-size N] [--sleepable] [--strict-alignment] [-v|-vv]\n"
 	           "Verifies each program of a clang-built object (or only NAME) as the kernel's\n"
 	           "verifier would, and prints the verdict.  A rejection names the instruction,\n"
 	           "its source line, the register state and the branches taken to get there.\n"
@@ -36,6 +36,8 @@ static void usage(FILE *f)
 	           "the register state after every instruction.  Exit status: 0 all accepted,\n"
 	           "1 some program rejected, 2 usage error or unsupported.  --strict-alignment\n"
 	           "checks every access's alignment, as the kernel's BPF_F_STRICT_ALIGNMENT.\n"
+	           "--sleepable verifies FILE.s as loaded with BPF_F_SLEEPABLE (an object's\n"
+	           "sections say it: uprobe.s, iter.s, ...).\n"
 	           OBJECT_OPTIONS_HELP
 	           "-v also logs each CO-RE relocation applied.\n");
 }
@@ -61,7 +63,14 @@ static void print_verdict(const char *name, int rc, const bpfvm_verify_stats *st
 		printf("%s: rejected: %s\n", name, err->msg);
 }
 
-static int verify_asm(const char *path, uint32_t type, uint32_t mem_size, int level, bool strict)
+/* What `bpfvm verify FILE.s` takes besides the file. */
+struct asm_args {
+	uint32_t type, mem_size;
+	int level;
+	bool strict, sleepable;
+};
+
+static int verify_asm(const char *path, const struct asm_args *a)
 {
 	char *text;
 	size_t len;
@@ -79,7 +88,8 @@ static int verify_asm(const char *path, uint32_t type, uint32_t mem_size, int le
 		return 2;
 	}
 	BPFVM_OPTS(bpfvm_verify_opts, vo,
-		.prog_type = type, .mem_size = mem_size, .log_level = level, .log = print_log, .strict_alignment = strict
+		.prog_type = a->type, .mem_size = a->mem_size, .log_level = a->level, .log = print_log,
+		.strict_alignment = a->strict, .sleepable = a->sleepable
 	);
 	bpfvm_verify_stats st;
 	rc = bpfvm_verify(insns, count, &vo, &st, &err);
@@ -105,7 +115,7 @@ int cmd_verify(int argc, char **argv)
 	const char *path = NULL, *prog = NULL, *type_name = NULL;
 	int level = 0;
 	uint32_t mem_size = 0;
-	bool strict = false;
+	bool strict = false, sleepable = false;
 	struct object_args oa = { 0 };
 	for (int i = 1; i < argc; i++) {
 		int taken = object_arg(&oa, argc, argv, &i, "verify");
@@ -123,6 +133,8 @@ int cmd_verify(int argc, char **argv)
 			level = 2;
 		} else if (!strcmp(o, "--strict-alignment")) {
 			strict = true;
+		} else if (!strcmp(o, "--sleepable")) {
+			sleepable = true;
 		} else if (!strcmp(o, "--prog") || !strcmp(o, "--type") || !strcmp(o, "--mem-size")) {
 			if (i + 1 == argc) {
 				fail("verify: %s needs a value", o);
@@ -160,7 +172,14 @@ int cmd_verify(int argc, char **argv)
 			fail("verify: unknown program type '%s'", type_name);
 			return 2;
 		}
-		return verify_asm(path, type, mem_size, level, strict);
+		struct asm_args a = { .type = type, .mem_size = mem_size, .level = level, .strict = strict,
+		                      .sleepable = sleepable };
+		return verify_asm(path, &a);
+	}
+	if (sleepable) {
+		fail("verify: --sleepable is for assembly files; an object's sections say which programs are "
+		     "sleepable (uprobe.s, iter.s, ...)");
+		return 2;
 	}
 	bpfvm_object *obj;
 	bpfvm_error err = { 0 };

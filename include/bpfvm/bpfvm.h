@@ -131,6 +131,11 @@ typedef struct bpfvm_load_opts {
 	 * they hold), and checked runs may touch their storage. */
 	struct bpfvm_map *const *maps;
 	size_t map_count;
+	/* The kernel's BPF_F_SLEEPABLE: the program may call helpers that may
+	 * sleep (bpf_copy_from_user); a call to one is refused at load
+	 * without it, as the kernel refuses it (bpfvm_verify_opts.sleepable
+	 * has the verifier's other rules). */
+	bool sleepable;
 } bpfvm_load_opts;
 
 /* Raw memory: r1 = memory, r2 = its length (the conformance suite's and

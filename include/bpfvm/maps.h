@@ -132,7 +132,23 @@ typedef struct bpfvm_map_def {
 	const char *name;       /* up to 15 of [A-Za-z0-9_.], copied; NULL: "" */
 	bpfvm_map *inner;       /* map-in-map: the inner map template (not kept) */
 	int32_t spin_lock_off;  /* offset of a struct bpf_spin_lock in the value, -1: none */
+	/* The value's other fields the kernel finds through BTF and treats
+	 * specially; NULL: none (so a definition written before they were
+	 * added means none). */
+	const struct bpfvm_map_fields *fields;
 } bpfvm_map_def;
+
+/* Offsets in a map's value of a struct bpf_timer and a struct bpf_wq
+ * (16 bytes each, 8-aligned), -1: none.  Only hash, LRU hash and array
+ * values may hold them, as in the kernel.  bpfvm implements neither the
+ * bpf_timer_* helpers nor the bpf_wq_* kfuncs (a program calling them is
+ * refused as unsupported); the offsets give the kernel's verifier rules
+ * for such a map: tracing programs may not use it, and programs may not
+ * load or store those bytes. */
+typedef struct bpfvm_map_fields {
+	int32_t timer_off;
+	int32_t wq_off;
+} bpfvm_map_fields;
 
 #define BPFVM_MAP_DEF_INIT { .spin_lock_off = -1 }
 
@@ -155,6 +171,8 @@ typedef struct bpfvm_map_info {
 	uint32_t flags;
 	uint64_t map_extra;
 	int32_t spin_lock_off;
+	int32_t timer_off;       /* bpfvm_map_fields, -1: none */
+	int32_t wq_off;
 	uint32_t possible_cpus;  /* per-CPU value slots */
 	/* Bytes of the value buffer the user-space calls read and write:
 	 * value_size, or possible_cpus * round_up(value_size, 8) for per-CPU

@@ -86,6 +86,8 @@ typedef struct bpfvm_map_attrs {
 	uint32_t btf_value_type_id; /* 0: none; the DATASEC for internal maps */
 	int32_t spin_lock_off;    /* offset of a struct bpf_spin_lock in the
 	                             value, -1 if it has none */
+	bpfvm_map_fields fields;  /* offsets of a struct bpf_timer and a struct
+	                             bpf_wq in the value, -1 if none */
 } bpfvm_map_attrs;
 
 /* One initial entry of a prog_array or map-in-map (__array(values, ...)). */
@@ -151,6 +153,10 @@ typedef struct bpfvm_object_prog {
 	 * the object has no .BTF.ext func info. */
 	const bpfvm_func_info *func_info;
 	size_t func_info_count;
+	/* The section loads the program with BPF_F_SLEEPABLE, as libbpf
+	 * does for "uprobe.s", "fentry.s", "lsm.s", "iter.s", "syscall"...
+	 * (bpfvm_verify_opts.sleepable). */
+	bool sleepable;
 } bpfvm_object_prog;
 
 /* How to open an object (bpfvm_object_open_file); declare with

@@ -102,6 +102,15 @@ typedef struct bpfvm_verify_opts {
 	const struct btf *prog_btf;
 	const bpfvm_func_info *func_info;
 	size_t func_info_count;
+	/* The kernel's BPF_F_SLEEPABLE (an object's bpfvm_object_prog.sleepable;
+	 * `bpfvm verify --sleepable`): the program may call helpers that may
+	 * sleep (bpf_copy_from_user), may use only array, hash, ringbuf,
+	 * queue/stack and local storage maps (also as inner maps), and its
+	 * type must be one that can sleep: a kprobe (for uprobes), or fentry,
+	 * fexit, fmod_ret, iter and lsm, whose targets' sleepability bpfvm
+	 * cannot check (fentry, fexit, fmod_ret and lsm are refused as
+	 * unsupported). */
+	bool sleepable;
 	/* Optional, out: `count` bytes, set to 1 for each instruction some
 	 * path of the walk reached and to 0 for the others: code the kernel
 	 * removes once a program is verified (a write to r10 there is no

@@ -360,6 +360,7 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
 			.prog_btf = bpfvm_object_btf(inst->obj),
 			.func_info = op->func_info,
 			.func_info_count = op->func_info_count,
+			.sleepable = op->sleepable,
 			.walked = walked,
 			.kfunc_name = kfunc_name_of,
 			.kfunc_user = &src,
@@ -386,6 +387,7 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
 			.prog_type = op->type,
 			.maps = inst->maps,
 			.map_count = inst->map_count,
+			.sleepable = op->sleepable,
 		);
 		rc = bpfvm_program_load(insns, op->insn_count, &lo, &inst->progs[i], err);
 		if (rc) {

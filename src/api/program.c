@@ -199,6 +199,13 @@ static int check_helpers_allowed(const bpfvm_insn *insns, size_t count, const bp
 			return error_set(err, -EINVAL, (int)pc, "a %s program may not call %s (helper %u)",
 			                 type ? type : "?", name ? name : "this helper", id);
 		}
+		const struct helper_desc *d = helpers_desc(opts->helpers, id);
+		if (d && d->might_sleep && !opts->sleepable) {
+			const char *type = bpfvm_prog_type_name(opts->prog_type);
+			return error_set(err, -EINVAL, (int)pc, "a %s program may not call %s (helper %u): it might sleep, "
+			                 "and the program is not sleepable (bpfvm_load_opts.sleepable)",
+			                 type ? type : "raw", d->proto.name, id);
+		}
 	}
 	return 0;
 }
@@ -250,6 +257,7 @@ int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_o
 		rc = take_maps(p, opts, err);
 	p->jit_harden = opts->jit_harden;
 	p->prog_type = opts->prog_type;
+	p->sleepable = opts->sleepable;
 	const char *env = getenv("BPFVM_PERF_MAP");
 	if (opts->jit && (opts->perf_map || (env && !strcmp(env, "1"))))
 		snprintf(p->perf_name, sizeof p->perf_name, "%s", opts->name ? opts->name : "prog");

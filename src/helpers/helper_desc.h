@@ -6,7 +6,7 @@
  * which program types may call it, whether it changes packet data or may
  * take packet pointers, how an engine may inline it, the map types its map
  * argument takes, the callback it makes, the lock it takes or releases,
- * whether it is a tail call), the argument and result kinds of
+ * whether it is a tail call, whether it may sleep), the argument and result kinds of
  * prototypes, and the lookups by ID.  The kernel's
  * helpers are static descriptors beside their functions (kernel.c,
  * map_helpers.c, callback_helpers.c, trace_helpers.c, xdp_helpers.c,
@@ -139,6 +139,9 @@ struct helper_desc {
 	 * spills and fills of registers around a call to it take no stack
 	 * (src/verifier/fastcall.c) */
 	bool fastcall;
+	/* the kernel's might_sleep: only a sleepable program (BPF_F_SLEEPABLE)
+	 * may call it */
+	bool might_sleep;
 };
 
 /* Adds the kernel's descriptors of one module to a table. */

@@ -1,7 +1,8 @@
 /*
  * kernel.c - the kernel's helper functions that need no map, by the
  * kernel's IDs and with its semantics and return values: time, identity,
- * random numbers, printing, strings, checksums, fault-safe reads, and the
+ * random numbers, printing, strings, checksums, fault-safe reads (and
+ * bpf_copy_from_user, which only sleepable programs may call), and the
  * packet helpers of XDP and skb programs.
  *
  * Owns: these helpers' descriptors (helper_descs_kernel) and helper_check(),
@@ -186,6 +187,15 @@ static uint64_t h_probe_read_kernel(uint64_t dst, uint64_t size, uint64_t src, u
 {
 	(void)d; (void)e;
 	return probe_read("bpf_probe_read_kernel", dst, size, src, run);
+}
+
+/* The kernel's copy_from_user may take a page fault (so only sleepable
+ * programs may call it); a process's own memory needs none here.  As the
+ * kernel's: all of size bytes or -EFAULT with dst zeroed. */
+static uint64_t h_copy_from_user(uint64_t dst, uint64_t size, uint64_t src, uint64_t d, uint64_t e, bpfvm_run *run)
+{
+	(void)d; (void)e;
+	return probe_read("bpf_copy_from_user", dst, size, src, run);
 }
 
 /* The _str variants: up to size-1 bytes and a NUL; the length with the
@@ -558,6 +568,7 @@ const struct helper_desc helper_descs_kernel[] = {
 	DESC(probe_read_kernel, h_probe_read_kernel, RET_INTEGER, PROBE_READ, PROGS_ALL, true),
 	DESC(probe_read_user_str, h_probe_read_user_str, RET_INTEGER_UPTO_SIZE, PROBE_READ, PROGS_ALL, true),
 	DESC(probe_read_kernel_str, h_probe_read_kernel_str, RET_INTEGER_UPTO_SIZE, PROBE_READ, PROGS_ALL, true),
+	DESC(copy_from_user, h_copy_from_user, RET_INTEGER, PROBE_READ, PROGS_ALL, false, .might_sleep = true),
 	DESC(jiffies64, h_jiffies64, RET_INTEGER, NONE, PROGS_ALL, false),
 	DESC(ktime_get_boot_ns, h_ktime_get_boot_ns, RET_INTEGER, NONE, PROGS_ALL, false),
 	/* not in tracing programs: the kernel keeps coarse time out of NMI context */

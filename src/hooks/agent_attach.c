@@ -2,7 +2,8 @@
  * agent_attach.c - the trace agent's hooks: each program attached where
  * its libbpf section name says, and the events that run it.
  *
- *   uprobe/PATH:FUNC[+OFF], uretprobe/...     function probes (probe.h)
+ *   uprobe/PATH:FUNC[+OFF], uretprobe/..., their sleepable .s forms
+ *                                             function probes (probe.h)
  *   uprobe.multi/PATH:PATTERN, uretprobe.multi/..., their .s forms
  *                                             the same program at every
  *                                             function PATTERN matches, one
@@ -634,7 +635,7 @@ static int place_syscall(const char *sec, struct placement *p, char *err)
 		p->slot = ret ? &sys->kretsys[nr] : &sys->ksys[nr];
 		return 0;
 	}
-	snprintf(err, AGENT_TEXT_MAX, "section '%s' is no hook bpfvm trace attaches (uprobe/, uretprobe/, "
+	snprintf(err, AGENT_TEXT_MAX, "section '%s' is no hook bpfvm trace attaches (uprobe/, uretprobe/, uprobe.s/, uretprobe.s/, "
 	         "uprobe.multi/, uretprobe.multi/, usdt/, "
 	         "tracepoint/syscalls/, tracepoint/raw_syscalls/, raw_tracepoint/, ksyscall/, kretsyscall/)", sec);
 	return -EOPNOTSUPP;
@@ -651,9 +652,11 @@ static int place(const char *sec, struct placement *p, char *err)
 	for (size_t i = 0; i < sizeof multi / sizeof multi[0]; i++)
 		if ((rest = after(sec, multi[i].prefix)))
 			return place_uprobe_multi(rest, multi[i].ret, p, err);
-	if ((rest = after(sec, "uprobe/")))
+	/* a sleepable program (uprobe.s) runs where a plain one would: in the
+	 * probed thread, whose memory bpf_copy_from_user reads */
+	if ((rest = after(sec, "uprobe/")) || (rest = after(sec, "uprobe.s/")))
 		return place_uprobe(rest, false, p, err);
-	if ((rest = after(sec, "uretprobe/")))
+	if ((rest = after(sec, "uretprobe/")) || (rest = after(sec, "uretprobe.s/")))
 		return place_uprobe(rest, true, p, err);
 	if ((rest = after(sec, "usdt/")))
 		return place_usdt(rest, p, err);

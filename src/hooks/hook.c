@@ -298,6 +298,7 @@ static bpfvm_verify_opts hook_verify_opts(const bpfvm_hook *h, const bpfvm_progr
 		.attach_func_proto = h->func_proto,
 		.expected_attach_type = h->btf ? BPF_MODIFY_RETURN : 0,   /* its result unrestricted */
 		.attach_name = h->btf ? h->name : NULL,
+		.sleepable = prog->sleepable,
 	);
 	return vo;
 }

@@ -372,6 +372,7 @@ int ldr_programs_init(struct ldr *l)
 		prog->type = def.prog_type;
 		prog->expected_attach_type = def.attach_type;
 		prog->attach_target = def.target;
+		prog->sleepable = def.sleepable;
 	}
 	return 0;
 }

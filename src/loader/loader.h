@@ -268,6 +268,7 @@ struct ldr_sec_def_result {
 	uint32_t attach_type;
 	const char *target;     /* inside the section name, or NULL */
 	bool known;
+	bool sleepable;         /* loaded with BPF_F_SLEEPABLE */
 };
 void ldr_sec_def_lookup(const char *sec_name, struct ldr_sec_def_result *res);
 

@@ -84,14 +84,16 @@ static uint32_t add_map(struct ldr *l, int *rc)
 	memset(&places[n], 0, sizeof places[n]);
 	maps[n].attrs.spin_lock_off = -1;
 	maps[n].inner.spin_lock_off = -1;
+	maps[n].attrs.fields = maps[n].inner.fields = (bpfvm_map_fields){ .timer_off = -1, .wq_off = -1 };
 	o->map_count = n + 1;
 	*rc = 0;
 	return (uint32_t)n;
 }
 
-/* Offset of a struct bpf_spin_lock among the value struct's own members
- * (where the kernel looks), -1 if none, -2 if more than one. */
-static int32_t find_spin_lock(const struct btf *btf, uint32_t value_type_id)
+/* Offset of a struct `kind` (bpf_spin_lock, bpf_timer, bpf_wq) among the
+ * value struct's own members (where the kernel looks), -1 if none, -2 if
+ * more than one. */
+static int32_t find_field(const struct btf *btf, uint32_t value_type_id, const char *kind)
 {
 	if (!btf || !value_type_id)
 		return -1;
@@ -105,7 +107,7 @@ static int32_t find_spin_lock(const struct btf *btf, uint32_t value_type_id)
 		if (!mt || !btf_is_struct(mt))
 			continue;
 		const char *name = btf__name_by_offset(btf, mt->name_off);
-		if (!name || strcmp(name, "bpf_spin_lock") != 0)
+		if (!name || strcmp(name, kind) != 0)
 			continue;
 		if (found >= 0)
 			return -2;
@@ -114,12 +116,18 @@ static int32_t find_spin_lock(const struct btf *btf, uint32_t value_type_id)
 	return found;
 }
 
-static int set_spin_lock(struct ldr *l, const char *map_name, bpfvm_map_attrs *a)
+/* The fields of the value the kernel treats specially (btf_parse_fields),
+ * each at most once. */
+static int set_value_fields(struct ldr *l, const char *map_name, bpfvm_map_attrs *a)
 {
-	a->spin_lock_off = find_spin_lock(l->obj->btf, a->btf_value_type_id);
-	if (a->spin_lock_off == -2)
-		return ldr_fail(l, -EINVAL, "map '%.64s': its value type [%u] holds more than one "
-		                "struct bpf_spin_lock", map_name, a->btf_value_type_id);
+	static const char *const kinds[] = { "bpf_spin_lock", "bpf_timer", "bpf_wq" };
+	int32_t *offs[] = { &a->spin_lock_off, &a->fields.timer_off, &a->fields.wq_off };
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		*offs[i] = find_field(l->obj->btf, a->btf_value_type_id, kinds[i]);
+		if (*offs[i] == -2)
+			return ldr_fail(l, -EINVAL, "map '%.64s': its value type [%u] holds more than one "
+			                "struct %s", map_name, a->btf_value_type_id, kinds[i]);
+	}
 	return 0;
 }
 
@@ -201,7 +209,7 @@ static int collect_legacy_maps(struct ldr *l)
 		m->attrs.max_entries = fields[3];
 		m->attrs.flags = fields[4];
 		legacy_btf_ids(l, name, &m->attrs);
-		if ((rc = set_spin_lock(l, name, &m->attrs)) != 0)
+		if ((rc = set_value_fields(l, name, &m->attrs)) != 0)
 			return rc;
 		l->places[idx] = (struct ldr_map_place){ .sec = sec, .off = sym->st_value,
 		                                         .size = (uint32_t)def_size, .var = LDR_NONE };
@@ -435,7 +443,7 @@ static int collect_btf_map(struct ldr *l, const struct btf_type *sec_t, uint16_t
 		return rc;
 	fill_attrs(&m->attrs, &def);
 	m->pinning = def.pinning;
-	if ((rc = set_spin_lock(l, m->name, &m->attrs)) != 0)
+	if ((rc = set_value_fields(l, m->name, &m->attrs)) != 0)
 		return rc;
 	if (def.has_inner) {
 		char inner_name[128];
@@ -444,7 +452,7 @@ static int collect_btf_map(struct ldr *l, const struct btf_type *sec_t, uint16_t
 		if (!(m->inner_name = ldr_strdup(l, inner_name)))
 			return ldr_nomem(l, "map name");
 		fill_attrs(&m->inner, &inner);
-		if ((rc = set_spin_lock(l, m->inner_name, &m->inner)) != 0)
+		if ((rc = set_value_fields(l, m->inner_name, &m->inner)) != 0)
 			return rc;
 	}
 	return 0;
@@ -787,6 +795,7 @@ static int set_map_size(bpfvm_object *obj, const char *name, enum map_size_field
 	if (field == SIZE_VALUE) {
 		a->btf_value_type_id = 0;
 		a->spin_lock_off = -1;
+		a->fields = (bpfvm_map_fields){ .timer_off = -1, .wq_off = -1 };
 	}
 	return 0;
 }

@@ -328,6 +328,7 @@ bpfvm_map_def bpfvm_object_map_def(const bpfvm_map_attrs *a)
 	d.flags = a->flags;
 	d.map_extra = a->map_extra;
 	d.spin_lock_off = a->spin_lock_off;
+	d.fields = &a->fields;
 	return d;
 }
 

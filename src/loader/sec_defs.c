@@ -14,6 +14,10 @@
  * The uprobe.multi entries are libbpf 1.3's (after kretprobe.multi, in
  * its order), so an object written for a newer libbpf loads with the
  * attach type the kernel verifies it with.
+ *
+ * The sections libbpf marks SEC_SLEEPABLE (the ".s" ones and "syscall")
+ * load their programs with BPF_F_SLEEPABLE, which the verifier's rules
+ * depend on: the entry says so.
  */
 #include <string.h>
 #include <linux/bpf.h>
@@ -24,33 +28,35 @@ struct sec_def {
 	const char *sec;
 	uint32_t prog_type;
 	uint32_t attach_type;
+	bool sleepable;     /* libbpf's SEC_SLEEPABLE */
 };
 
 /* after BPF_LSM_CGROUP, the last the 6.1 headers have: STRUCT_OPS,
  * NETFILTER, TCX_INGRESS, TCX_EGRESS, then UPROBE_MULTI */
 _Static_assert(BPF_LSM_CGROUP + 5 == BPFVM_TRACE_UPROBE_MULTI, "the kernel's BPF_TRACE_UPROBE_MULTI");
 
-#define DEF(sec, type, attach) { sec, BPF_PROG_TYPE_##type, attach }
+#define DEF(sec, type, attach) { sec, BPF_PROG_TYPE_##type, attach, false }
+#define DEF_SLEEPABLE(sec, type, attach) { sec, BPF_PROG_TYPE_##type, attach, true }
 
 static const struct sec_def sec_defs[] = {
 	/* bpfvm's own, first so no libbpf entry can shadow it. */
-	{ "bpfvm+", BPFVM_PROG_TYPE_RAW_MEMORY, 0 },
+	{ "bpfvm+", BPFVM_PROG_TYPE_RAW_MEMORY, 0, false },
 
 	DEF("socket", SOCKET_FILTER, 0),
 	DEF("sk_reuseport/migrate", SK_REUSEPORT, BPF_SK_REUSEPORT_SELECT_OR_MIGRATE),
 	DEF("sk_reuseport", SK_REUSEPORT, BPF_SK_REUSEPORT_SELECT),
 	DEF("kprobe+", KPROBE, 0),
 	DEF("uprobe+", KPROBE, 0),
-	DEF("uprobe.s+", KPROBE, 0),
+	DEF_SLEEPABLE("uprobe.s+", KPROBE, 0),
 	DEF("kretprobe+", KPROBE, 0),
 	DEF("uretprobe+", KPROBE, 0),
-	DEF("uretprobe.s+", KPROBE, 0),
+	DEF_SLEEPABLE("uretprobe.s+", KPROBE, 0),
 	DEF("kprobe.multi+", KPROBE, BPF_TRACE_KPROBE_MULTI),
 	DEF("kretprobe.multi+", KPROBE, BPF_TRACE_KPROBE_MULTI),
 	DEF("uprobe.multi+", KPROBE, BPFVM_TRACE_UPROBE_MULTI),
 	DEF("uretprobe.multi+", KPROBE, BPFVM_TRACE_UPROBE_MULTI),
-	DEF("uprobe.multi.s+", KPROBE, BPFVM_TRACE_UPROBE_MULTI),
-	DEF("uretprobe.multi.s+", KPROBE, BPFVM_TRACE_UPROBE_MULTI),
+	DEF_SLEEPABLE("uprobe.multi.s+", KPROBE, BPFVM_TRACE_UPROBE_MULTI),
+	DEF_SLEEPABLE("uretprobe.multi.s+", KPROBE, BPFVM_TRACE_UPROBE_MULTI),
 	DEF("ksyscall+", KPROBE, 0),
 	DEF("kretsyscall+", KPROBE, 0),
 	DEF("usdt+", KPROBE, 0),
@@ -67,16 +73,16 @@ static const struct sec_def sec_defs[] = {
 	DEF("fentry+", TRACING, BPF_TRACE_FENTRY),
 	DEF("fmod_ret+", TRACING, BPF_MODIFY_RETURN),
 	DEF("fexit+", TRACING, BPF_TRACE_FEXIT),
-	DEF("fentry.s+", TRACING, BPF_TRACE_FENTRY),
-	DEF("fmod_ret.s+", TRACING, BPF_MODIFY_RETURN),
-	DEF("fexit.s+", TRACING, BPF_TRACE_FEXIT),
+	DEF_SLEEPABLE("fentry.s+", TRACING, BPF_TRACE_FENTRY),
+	DEF_SLEEPABLE("fmod_ret.s+", TRACING, BPF_MODIFY_RETURN),
+	DEF_SLEEPABLE("fexit.s+", TRACING, BPF_TRACE_FEXIT),
 	DEF("freplace+", EXT, 0),
 	DEF("lsm+", LSM, BPF_LSM_MAC),
-	DEF("lsm.s+", LSM, BPF_LSM_MAC),
+	DEF_SLEEPABLE("lsm.s+", LSM, BPF_LSM_MAC),
 	DEF("lsm_cgroup+", LSM, BPF_LSM_CGROUP),
 	DEF("iter+", TRACING, BPF_TRACE_ITER),
-	DEF("iter.s+", TRACING, BPF_TRACE_ITER),
-	DEF("syscall", SYSCALL, 0),
+	DEF_SLEEPABLE("iter.s+", TRACING, BPF_TRACE_ITER),
+	DEF_SLEEPABLE("syscall", SYSCALL, 0),
 	DEF("xdp.frags/devmap", XDP, BPF_XDP_DEVMAP),
 	DEF("xdp/devmap", XDP, BPF_XDP_DEVMAP),
 	DEF("xdp.frags/cpumap", XDP, BPF_XDP_CPUMAP),
@@ -150,6 +156,7 @@ void ldr_sec_def_lookup(const char *sec_name, struct ldr_sec_def_result *res)
 			continue;
 		res->prog_type = sec_defs[i].prog_type;
 		res->attach_type = sec_defs[i].attach_type;
+		res->sleepable = sec_defs[i].sleepable;
 		res->target = target;
 		res->known = true;
 		return;

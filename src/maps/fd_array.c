@@ -118,6 +118,10 @@ int map_inner_compatible(const bpfvm_map *outer, const bpfvm_map *inner, bpfvm_e
 		what = "map flags";
 	else if (inner->spin_lock_off != t->spin_lock_off)
 		what = "spin lock";
+	else if (inner->timer_off != t->timer_off)
+		what = "bpf_timer";
+	else if (inner->wq_off != t->wq_off)
+		what = "bpf_wq";
 	else if (t->type == BPFVM_MAP_TYPE_ARRAY && !(t->map_flags & BPFVM_F_INNER_MAP) &&
 	         inner->max_entries != t->max_entries)
 		what = "max_entries (the template has no BPF_F_INNER_MAP)";

@@ -195,6 +195,41 @@ static int check_spin_lock(const bpfvm_map_def *def, bpfvm_error *err)
 	return 0;
 }
 
+/* A struct bpf_timer or bpf_wq (map_check_btf()): only hash, LRU hash and
+ * array values may hold one, 16 bytes 8-aligned inside the value, not
+ * overlapping the lock or each other, and not with programs' access
+ * restrictions. */
+static int check_field16(const bpfvm_map_def *def, const char *what, int32_t off, bpfvm_error *err)
+{
+	if (off < 0)
+		return 0;
+	if (def->type != BPFVM_MAP_TYPE_HASH && def->type != BPFVM_MAP_TYPE_LRU_HASH &&
+	    def->type != BPFVM_MAP_TYPE_ARRAY)
+		return map_error(err, -EOPNOTSUPP, "a %s is only allowed in hash, lru_hash and array values, not %s", what,
+		                 map_type_label(def->type));
+	if (def->flags & (BPFVM_F_RDONLY_PROG | BPFVM_F_WRONLY_PROG))
+		return map_error(err, -EACCES, "a map with a %s cannot be BPF_F_RDONLY_PROG/WRONLY_PROG", what);
+	if (off % 8 != 0 || (uint64_t)off + 16 > def->value_size)
+		return map_error(err, -EINVAL, "%s at %d: need an 8-aligned offset with 16 bytes inside the %u-byte value",
+		                 what, off, def->value_size);
+	if (def->spin_lock_off >= 0 && def->spin_lock_off + 4 > off && def->spin_lock_off < off + 16)
+		return map_error(err, -EINVAL, "%s at %d overlaps the bpf_spin_lock at %d", what, off, def->spin_lock_off);
+	return 0;
+}
+
+static int check_fields(const bpfvm_map_def *def, bpfvm_error *err)
+{
+	const bpfvm_map_fields *f = def->fields;
+	if (!f)
+		return 0;
+	int rc = check_field16(def, "bpf_timer", f->timer_off, err);
+	if (!rc)
+		rc = check_field16(def, "bpf_wq", f->wq_off, err);
+	if (!rc && f->timer_off >= 0 && f->wq_off >= 0 && f->timer_off + 16 > f->wq_off && f->timer_off < f->wq_off + 16)
+		rc = map_error(err, -EINVAL, "bpf_timer at %d overlaps the bpf_wq at %d", f->timer_off, f->wq_off);
+	return rc;
+}
+
 static void fill_header(bpfvm_map *map, const struct arena_layout *lay)
 {
 	struct arena_header *h = map->hdr;
@@ -213,6 +248,8 @@ static void fill_header(bpfvm_map *map, const struct arena_layout *lay)
 	h->map_flags = map->map_flags;
 	h->map_extra = map->map_extra;
 	h->spin_lock_off = map->spin_lock_off;
+	h->timer_off = map->timer_off;
+	h->wq_off = map->wq_off;
 	h->hash_seed = (map->map_flags & BPFVM_F_ZERO_SEED) ? 0 : map_random_u32();
 	memcpy(h->name, map->name, sizeof h->name);
 }
@@ -294,6 +331,8 @@ static int map_create(const bpfvm_map_def *def, bool anonymous, bpfvm_map **out,
 	if (rc < 0)
 		return rc;
 	rc = check_spin_lock(def, err);
+	if (rc == 0)
+		rc = check_fields(def, err);
 	if (rc < 0)
 		return rc;
 
@@ -310,6 +349,8 @@ static int map_create(const bpfvm_map_def *def, bool anonymous, bpfvm_map **out,
 	map->map_flags = def->flags;
 	map->map_extra = def->map_extra;
 	map->spin_lock_off = def->spin_lock_off < 0 ? -1 : def->spin_lock_off;
+	map->timer_off = def->fields && def->fields->timer_off >= 0 ? def->fields->timer_off : -1;
+	map->wq_off = def->fields && def->fields->wq_off >= 0 ? def->fields->wq_off : -1;
 	if (def->name)
 		snprintf(map->name, sizeof map->name, "%s", def->name);
 	map->ncpus = ncpus;
@@ -346,6 +387,7 @@ int map_create_anonymous(const bpfvm_map_def *def, bpfvm_map **out, bpfvm_error 
 static int check_pinned_def(const char *path, bpfvm_map *map, bpfvm_error *err)
 {
 	map->name[sizeof map->name - 1] = '\0';
+	bpfvm_map_fields fields = { .timer_off = map->timer_off, .wq_off = map->wq_off };
 	bpfvm_map_def def = {
 		.type = map->type,
 		.key_size = map->key_size,
@@ -355,10 +397,13 @@ static int check_pinned_def(const char *path, bpfvm_map *map, bpfvm_error *err)
 		.map_extra = map->map_extra,
 		.spin_lock_off = map->spin_lock_off,
 		.name = map->name,
+		.fields = &fields,
 	};
 	int rc = map->ops->check(&def, map->ncpus, err);
 	if (rc == 0)
 		rc = check_spin_lock(&def, err);
+	if (rc == 0)
+		rc = check_fields(&def, err);
 	if (rc < 0 && err) {
 		char why[sizeof err->msg];
 		snprintf(why, sizeof why, "%s", err->msg);
@@ -489,6 +534,8 @@ void bpfvm_map_info_get(const bpfvm_map *map, bpfvm_map_info *info)
 	info->flags = map->map_flags;
 	info->map_extra = map->map_extra;
 	info->spin_lock_off = map->spin_lock_off;
+	info->timer_off = map->timer_off;
+	info->wq_off = map->wq_off;
 	info->possible_cpus = map->ncpus;
 	switch (map->type) {
 	case BPFVM_MAP_TYPE_PERCPU_HASH:

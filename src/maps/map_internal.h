@@ -31,9 +31,10 @@
 /* ---- arena ----------------------------------------------------------- */
 
 #define ARENA_MAGIC 0x50414d4d56465042ULL  /* "BPFVMMAP" little-endian */
-#define ARENA_VERSION 5u   /* 2: hash bucket locks are sequence locks; 3: hash spares;
+#define ARENA_VERSION 6u   /* 2: hash bucket locks are sequence locks; 3: hash spares;
                             * 4: lock words hold owner tokens, the users table;
-                            * 5: queue/stack ends in one word, LPM node owners */
+                            * 5: queue/stack ends in one word, LPM node owners;
+                            * 6: timer_off, wq_off */
 #define ARENA_NO_INDEX UINT32_MAX          /* the null link */
 
 /* At offset 0 of every arena.  Written once at creation (before the arena
@@ -55,6 +56,7 @@ struct arena_header {
 	uint64_t map_extra;
 	int32_t spin_lock_off;
 	uint32_t hash_seed;
+	int32_t timer_off, wq_off;   /* bpfvm_map_fields, -1: none */
 	char name[16];
 };
 
@@ -100,6 +102,7 @@ struct bpfvm_map {
 	uint32_t type, key_size, value_size, max_entries, map_flags;
 	uint64_t map_extra;
 	int32_t spin_lock_off;
+	int32_t timer_off, wq_off;    /* bpfvm_map_fields, -1: none */
 	char name[16];
 	unsigned ncpus;               /* possible CPUs = per-CPU slots */
 	uint32_t value_stride;        /* round_up(value_size, 8) */

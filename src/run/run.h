@@ -45,6 +45,7 @@ struct bpfvm_program {
 	struct run_map_region *map_regions;     /* their storage, for checked runs */
 	size_t map_region_count;
 	uint32_t prog_type;
+	bool sleepable;                         /* loaded with BPF_F_SLEEPABLE */
 	bool jit_harden;                        /* constant blinding */
 	struct analysis *analysis;              /* control flow and idioms, made at load */
 	/* Subprograms an lddw of BPF_PSEUDO_FUNC names: their first

@@ -217,6 +217,8 @@ static int check_helper_allowed(struct verifier_env *env, const struct vstate *s
 		return reject(env, -EINVAL, "cannot call GPL-restricted function from non-GPL compatible program");
 	if (st->lock_id && d->lock != LOCK_RELEASE)
 		return reject(env, -EINVAL, "function calls are not allowed while holding a lock");
+	if (d->might_sleep && !env->opts->sleepable)
+		return reject(env, -EINVAL, "helper call might sleep in a non-sleepable prog");
 	*desc = d;
 	return 0;
 }

@@ -436,6 +436,10 @@ static int check_map_value_access(struct verifier_env *env, const struct vreg *r
 		              size);
 	if (r->map->spin_lock_off >= 0 && lo < r->map->spin_lock_off + 4 && hi > r->map->spin_lock_off)
 		return reject(env, -EACCES, "bpf_spin_lock cannot be accessed directly by load/store");
+	if (r->map->timer_off >= 0 && lo < r->map->timer_off + 16 && hi > r->map->timer_off)
+		return reject(env, -EACCES, "bpf_timer cannot be accessed directly by load/store");
+	if (r->map->wq_off >= 0 && lo < r->map->wq_off + 16 && hi > r->map->wq_off)
+		return reject(env, -EACCES, "bpf_wq cannot be accessed directly by load/store");
 	if (out && !rdonly_map_read(r, off, size, out, sx)) {
 		mark_loaded(out, size, sx);
 	}

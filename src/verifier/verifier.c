@@ -580,18 +580,75 @@ static bool is_tracing_prog_type(uint32_t type)
 	       type == BPF_PROG_TYPE_RAW_TRACEPOINT || type == BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE;
 }
 
+/* The map types a sleepable program may use (the kernel's list, of the
+ * types bpfvm makes): those whose programs' side does not need the
+ * non-sleepable RCU section. */
+static bool sleepable_map_type(uint32_t type)
+{
+	switch (type) {
+	case BPF_MAP_TYPE_HASH:
+	case BPF_MAP_TYPE_LRU_HASH:
+	case BPF_MAP_TYPE_ARRAY:
+	case BPF_MAP_TYPE_PERCPU_HASH:
+	case BPF_MAP_TYPE_PERCPU_ARRAY:
+	case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+	case BPF_MAP_TYPE_ARRAY_OF_MAPS:
+	case BPF_MAP_TYPE_HASH_OF_MAPS:
+	case BPF_MAP_TYPE_RINGBUF:
+	case BPF_MAP_TYPE_QUEUE:
+	case BPF_MAP_TYPE_STACK:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* The kernel's check_map_prog_compatibility() (6.18), for what bpfvm's
- * maps can hold: a bpf_spin_lock in the value.  (Timers, workqueues,
- * task works, graph roots, struct_ops, arena and cgroup storage maps and
- * offloaded maps bpfvm does not make; its programs are never sleepable.) */
+ * maps can hold: a bpf_spin_lock, a bpf_timer or a bpf_wq in the value
+ * (tracing programs may run where the lock is held or a timer's callback
+ * cannot be run), and a sleepable program's map types, its inner maps'
+ * included.  (Task works, graph roots, struct_ops, arena and cgroup
+ * storage maps and offloaded maps bpfvm does not make.) */
 static int check_map_prog_compat(struct verifier_env *env, const struct bpfvm_map *m)
 {
-	if (m->spin_lock_off < 0)
-		return 0;
-	if (env->prog_type == BPF_PROG_TYPE_SOCKET_FILTER)
+	bool tracing = is_tracing_prog_type(env->prog_type);
+	if (m->spin_lock_off >= 0 && env->prog_type == BPF_PROG_TYPE_SOCKET_FILTER)
 		return reject(env, -EINVAL, "socket filter progs cannot use bpf_spin_lock yet");
-	if (is_tracing_prog_type(env->prog_type))
+	if (m->spin_lock_off >= 0 && tracing)
 		return reject(env, -EINVAL, "tracing progs cannot use bpf_spin_lock yet");
+	if (m->timer_off >= 0 && tracing)
+		return reject(env, -EINVAL, "tracing progs cannot use bpf_timer yet");
+	if (m->wq_off >= 0 && tracing)
+		return reject(env, -EINVAL, "tracing progs cannot use bpf_wq yet");
+	if (env->opts->sleepable && (!sleepable_map_type(m->type) ||
+	                             (m->inner_template && !sleepable_map_type(m->inner_template->type))))
+		return reject(env, -EINVAL, "Sleepable programs can only use array, hash, ringbuf and local storage maps, "
+		              "also as inner maps");
+	return 0;
+}
+
+/* The kernel's can_be_sleepable() (check_attach_btf_id, after the control
+ * flow checks): BPF_F_SLEEPABLE only for the types whose hooks may sleep.
+ * A sleepable fentry, fexit, fmod_ret or lsm program is the kernel's only
+ * where its target may sleep (a function on the error-injection list, a
+ * sleepable LSM hook), which bpfvm cannot tell: refused as unsupported. */
+static int check_sleepable(struct verifier_env *env)
+{
+	const bpfvm_verify_opts *o = env->opts;
+	if (!o->sleepable || env->raw)
+		return 0;
+	uint32_t at = o->expected_attach_type;
+	bool tracing_ok = env->prog_type == BPF_PROG_TYPE_TRACING &&
+	                  (at == BPF_TRACE_FENTRY || at == BPF_TRACE_FEXIT || at == BPF_MODIFY_RETURN || at == BPF_TRACE_ITER);
+	bool lsm_ok = env->prog_type == BPF_PROG_TYPE_LSM && at != BPF_LSM_CGROUP;
+	if (!tracing_ok && !lsm_ok && env->prog_type != BPF_PROG_TYPE_KPROBE)
+		return error_set(env->err, -EINVAL, -1,
+		                 "Only fentry/fexit/fmod_ret, lsm, iter, uprobe, and struct_ops programs can be sleepable");
+	if (lsm_ok || (tracing_ok && at != BPF_TRACE_ITER))
+		return error_set(env->err, -ENOTSUP, -1,
+		                 "unsupported: a sleepable %s program: bpfvm cannot tell whether its target %s may sleep "
+		                 "(the kernel's error-injection list and sleepable LSM hooks)",
+		                 lsm_ok ? "lsm" : "fentry/fexit/fmod_ret", o->attach_name ? o->attach_name : "(none)");
 	return 0;
 }
 
@@ -692,6 +749,8 @@ static int prepare(struct verifier_env *env)
 		rc = cfg_init(&env->cfg, insns, linked, count, err);
 	free(plain);
 	free(linked);
+	if (!rc)
+		rc = check_sleepable(env);
 	if (rc)
 		return rc;
 	env->explored = calloc(count, sizeof *env->explored);

@@ -4,7 +4,11 @@
  * running kernel's verifier for every helper bpfvm implements and every
  * program type it models.  Skips the kernel side, saying so, where bpf()
  * is unavailable; bpfvm's own refusal of a forbidden helper is still
- * checked.
+ * checked.  Loads are sleepable (BPF_F_SLEEPABLE) on bpfvm's side: a
+ * helper that may sleep, bpf_copy_from_user, is in the kernel's table of
+ * every type, which refuses it to a non-sleepable program only after
+ * finding it there ("helper call might sleep in a non-sleepable prog",
+ * checked apart).
  */
 #include <errno.h>
 #include <linux/bpf.h>
@@ -73,7 +77,7 @@ int main(void)
 				continue;
 			bpfvm_insn prog[] = { { .opcode = 0x85, .imm = (int32_t)id }, { .opcode = 0xb7 }, { .opcode = 0x95 } };
 			bpfvm_program *p = NULL;
-			BPFVM_OPTS(bpfvm_load_opts, lo, .helpers = h, .prog_type = types[t]);
+			BPFVM_OPTS(bpfvm_load_opts, lo, .helpers = h, .prog_type = types[t], .sleepable = true);
 			int mine = bpfvm_program_load(prog, 3, &lo, &p, &err) == 0;
 			bpfvm_program_free(p);
 			if (!mine && !strstr(err.msg, "may not call")) {
@@ -119,6 +123,39 @@ int main(void)
 	} else {
 		failed++;
 		printf("FAIL xdp may call bpf_get_current_comm: %s\n", err.msg);
+	}
+	bpfvm_program_free(p);
+	p = NULL;
+	/* a helper that may sleep, in a program that may not: refused by both */
+	bpfvm_insn copy[] = { { .opcode = 0xbf, .dst = 1, .src = 10 }, { .opcode = 0x07, .dst = 1, .imm = -8 },
+	                      { .opcode = 0xb7, .dst = 2, .imm = 8 }, { .opcode = 0xb7, .dst = 3 },
+	                      { .opcode = 0x85, .imm = BPF_FUNC_copy_from_user }, { .opcode = 0xb7 }, { .opcode = 0x95 } };
+	lo.prog_type = BPF_PROG_TYPE_KPROBE;
+	rc = bpfvm_program_load(copy, 7, &lo, &p, &err);
+	if (rc && err.insn == 4 && strstr(err.msg, "a kprobe program may not call bpf_copy_from_user") &&
+	    strstr(err.msg, "might sleep")) {
+		passed++;
+	} else {
+		failed++;
+		printf("FAIL non-sleepable bpf_copy_from_user: '%s' (insn %d)\n", rc ? err.msg : "(accepted)", err.insn);
+	}
+	bpfvm_program_free(p);
+	p = NULL;
+	if (kernel) {
+		int theirs = kernel_allows(BPF_PROG_TYPE_KPROBE, BPF_FUNC_copy_from_user);
+		if (theirs == 1 && strstr(log_buf, "helper call might sleep in a non-sleepable prog")) {
+			passed++;
+		} else {
+			failed++;
+			printf("FAIL the kernel on a non-sleepable bpf_copy_from_user: %d '%.200s'\n", theirs, log_buf);
+		}
+	}
+	lo.sleepable = true;
+	if (bpfvm_program_load(copy, 7, &lo, &p, &err) == 0) {
+		passed++;
+	} else {
+		failed++;
+		printf("FAIL a sleepable kprobe may call bpf_copy_from_user: %s\n", err.msg);
 	}
 	bpfvm_program_free(p);
 	bpfvm_helpers_free(h);

@@ -12,6 +12,7 @@ SEC("kprobe/do_sys_openat2") int p_kprobe(void *ctx) { return 0; }
 SEC("kretprobe/do_sys_openat2") int p_kretprobe(void *ctx) { return 0; }
 SEC("uprobe/libc.so.6:malloc") int p_uprobe(void *ctx) { return 0; }
 SEC("uretprobe/libc.so.6:malloc") int p_uretprobe(void *ctx) { return 0; }
+SEC("uprobe.s/libc.so.6:malloc") int p_uprobe_s(void *ctx) { return 0; }
 SEC("tracepoint/syscalls/sys_enter_openat") int p_tracepoint(void *ctx) { return 0; }
 SEC("tp/sched/sched_switch") int p_tp(void *ctx) { return 0; }
 SEC("raw_tracepoint/sys_enter") int p_raw_tracepoint(void *ctx) { return 0; }

@@ -234,10 +234,17 @@ void kload_object_prog(const char *path, const char *prog_name, uint32_t extra_f
 
 void kload_insns(uint32_t type, const struct bpf_insn *insns, size_t count, struct kload_result *r)
 {
+	kload_insns_flags(type, 0, insns, count, r);
+}
+
+void kload_insns_flags(uint32_t type, uint32_t prog_flags, const struct bpf_insn *insns, size_t count,
+                       struct kload_result *r)
+{
 	memset(r, 0, sizeof *r);
 	r->processed = -1;
 	kload_log[0] = 0;
-	LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_buf = kload_log, .log_size = sizeof kload_log, .log_level = 4);
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_buf = kload_log, .log_size = sizeof kload_log, .log_level = 4,
+	            .prog_flags = prog_flags);
 	if (type == BPF_PROG_TYPE_XDP)
 		opts.expected_attach_type = BPF_XDP;
 	int fd = bpf_prog_load((enum bpf_prog_type)type, "kload", "GPL", insns, count, &opts);

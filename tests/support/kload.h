@@ -79,5 +79,8 @@ void kload_object_prog(const char *path, const char *prog_name, uint32_t extra_f
 
 /* Loads a bare instruction array as `type` (license GPL). */
 void kload_insns(uint32_t type, const struct bpf_insn *insns, size_t count, struct kload_result *r);
+/* The same with prog_flags (BPF_F_SLEEPABLE, ...). */
+void kload_insns_flags(uint32_t type, uint32_t prog_flags, const struct bpf_insn *insns, size_t count,
+                       struct kload_result *r);
 
 #endif

@@ -31,6 +31,10 @@
  *                           around a getppid (SIGSYS still unblocked), a
  *                           SIGUSR1 handler returning; then prints
  *                           "special N" (exits 3 if a check failed)
+ *   trace_target greet N    N calls of trace_greet("hello from greet"),
+ *                           then one with an unmapped address (trace_greet
+ *                           never reads it): a sleepable probe copies
+ *                           the string out of this process's memory
  *   trace_target serve      prints "ready PID", then reads commands from
  *                           stdin: "go N" (N calls of each, then "done"),
  *                           "tgo N" (the same in each of 4 new threads),
@@ -64,6 +68,14 @@ __attribute__((noinline)) long trace_work(long a, long b)
 	if (sink == 0x7fffffff)
 		sink = 0;
 	return r;
+}
+
+/* Takes a string it does not read: what a probe reads at its entry is
+ * the caller's memory, whatever the address. */
+__attribute__((noinline)) long trace_greet(const char *text)
+{
+	sink += (long)(uintptr_t)text & 1;
+	return 0;
 }
 
 static void calls(long n)
@@ -302,7 +314,7 @@ int main(int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[1], "serve"))
 		return serve();
 	if (argc != 3)
-		return fprintf(stderr, "usage: trace_target run|threads|fork|exec|signals|special|sum|malloc|pids|burst|stack|usdt N | serve\n"), 2;
+		return fprintf(stderr, "usage: trace_target run|threads|fork|exec|signals|special|sum|malloc|pids|burst|stack|usdt|greet N | serve\n"), 2;
 	long n = atol(argv[2]);
 	if (!strcmp(argv[1], "run")) {
 		calls(n);
@@ -342,6 +354,12 @@ int main(int argc, char **argv)
 			stack_outer();
 	} else if (!strcmp(argv[1], "usdt")) {
 		usdt_steps(n);
+	} else if (!strcmp(argv[1], "greet")) {
+		static const char hello[] = "hello from greet";
+		for (long i = 0; i < n; i++)
+			trace_greet(hello);
+		trace_greet((const char *)(uintptr_t)8);   /* never mapped */
+		printf("greet %ld\n", n);
 	} else if (!strcmp(argv[1], "special")) {
 		for (long i = 0; i < n; i++)
 			if (special_round())

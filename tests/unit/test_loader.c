@@ -630,6 +630,9 @@ static void test_sections(void)
 		      p->attach_target ? p->attach_target : "(none)",
 		      want[i].target ? want[i].target : "(none)");
 	}
+	const bpfvm_object_prog *us = prog_named(obj, "p_uprobe_s"), *u = prog_named(obj, "p_uprobe");
+	CHECK(us && us->sleepable && us->type == BPF_PROG_TYPE_KPROBE && u && !u->sleepable,
+	      "sections: uprobe.s is a sleepable kprobe program, uprobe is not");
 	const bpfvm_object_prog *q = prog_named(obj, "p_xdp_noautoload");
 	CHECK(q && !q->autoload && strcmp(q->section, "xdp") == 0,
 	      "sections: SEC(\"?xdp\") is section xdp, not autoloaded");
@@ -728,6 +731,20 @@ struct image {
 };
 static struct image load_image(const char *name);
 
+/* Whether libbpf 1.1 loads a section's programs with BPF_F_SLEEPABLE (its
+ * SEC_SLEEPABLE entries; libbpf sets the flag only at load, so an opened
+ * object cannot be asked). */
+static bool sec_sleepable(const char *sec)
+{
+	static const char *const sleepable[] = { "uprobe.s", "uretprobe.s", "fentry.s", "fmod_ret.s", "fexit.s",
+	                                         "lsm.s", "iter.s", "syscall" };
+	size_t len = strcspn(sec, "/");
+	for (size_t i = 0; i < sizeof sleepable / sizeof sleepable[0]; i++)
+		if (strlen(sleepable[i]) == len && !strncmp(sec, sleepable[i], len))
+			return true;
+	return false;
+}
+
 /* Section name conventions against libbpf_prog_type_by_name(). */
 static void test_sec_defs(void)
 {
@@ -761,6 +778,8 @@ static void test_sec_defs(void)
 		      ours.attach_type == (rc ? 0u : (uint32_t)attach),
 		      "section '%s': bpfvm %d %u/%u, libbpf %d %d/%d", names[i], ours.known,
 		      ours.prog_type, ours.attach_type, rc, type, attach);
+		CHECK(ours.sleepable == sec_sleepable(names[i]), "section '%s': sleepable %d, libbpf 1.1 %d", names[i],
+		      ours.sleepable, sec_sleepable(names[i]));
 	}
 	/* libbpf 1.3's uprobe.multi entries, which 1.1 lacks: KPROBE with
 	 * the kernel's BPF_TRACE_UPROBE_MULTI; none shadows uprobe/ */
@@ -771,6 +790,8 @@ static void test_sec_defs(void)
 		ldr_sec_def_lookup(multi[i], &r);
 		CHECK(r.known && r.prog_type == BPF_PROG_TYPE_KPROBE && r.attach_type == BPFVM_TRACE_UPROBE_MULTI,
 		      "section '%s': %u/%u", multi[i], r.prog_type, r.attach_type);
+		CHECK(r.sleepable == (strstr(multi[i], ".s/") != NULL), "section '%s': sleepable %d", multi[i],
+		      r.sleepable);
 	}
 	ldr_sec_def_lookup("uprobe.multi/b:f*", &r);
 	CHECK(r.target && strcmp(r.target, "b:f*") == 0, "uprobe.multi's target");
