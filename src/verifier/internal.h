@@ -245,6 +245,9 @@ struct verifier_env {
 	 * it could change, beside a jump's linked ones (0xffff: it may do
 	 * more), for the walk's quick pass over the others (precision.c) */
 	uint16_t *walk_touch;
+	/* per instruction: its history entries are left out when they have
+	 * no flags and no linked registers (precision.c) */
+	bool *never_walked;
 	struct scc_visit *visits;
 	uint32_t visit_count, visit_cap;
 	struct scc_instance *instances;
@@ -515,7 +518,7 @@ int mark_precise_slot(struct verifier_env *env, struct vstate *st, uint32_t fram
  * precise on this path too. */
 int propagate_precision(struct verifier_env *env, struct vstate *st, const struct vstate *old, uint32_t pc,
                         bool all_scalars);
-/* Fills env->walk_touch. */
+/* Fills env->walk_touch and env->never_walked (after the loop heads). */
 int walk_touch_compute(struct verifier_env *env);
 /* Registers of frame fi of a state at pc whose values matter later. */
 uint16_t live_regs(const struct verifier_env *env, uint32_t pc, const struct vstate *st, uint32_t fi);

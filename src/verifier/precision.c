@@ -8,7 +8,8 @@
  * differ only in numbers nothing checks converge.
  *
  * Each path keeps the instructions it walked since its last checkpoint
- * (struct hist, with the stack slot a load or store touched); a check
+ * (struct hist, with the stack slot a load or store touched; without -vv,
+ * not the jumps no walk back changes anything at); a check
  * walks that history backwards from the instruction that needs the
  * value, following which registers and stack slots the value came from,
  * and marks them precise in each checkpoint on the way, until nothing
@@ -158,18 +159,47 @@ static uint16_t insn_touch(const struct verifier_env *env, uint32_t pc)
 	}
 }
 
+/* Whether backtrack_insn() passes an entry at pc with no flags and no
+ * linked registers whatever the walk holds: a jump, or a conditional
+ * jump against a number (it narrowed its operand, which the walk holds
+ * or not the same before as after).  Loop heads are kept: the rejection
+ * message counts a path's passes there in its history. */
+static bool insn_never_walked(const struct verifier_env *env, uint32_t pc)
+{
+	const struct isa_op *op = env->cfg.ops[pc];
+	if (!op || (env->loop_of && env->loop_of[pc]))
+		return false;
+	return op->format == FMT_JA || op->format == FMT_JA32 || op->format == FMT_JMP_IMM;
+}
+
 int walk_touch_compute(struct verifier_env *env)
 {
 	env->walk_touch = malloc(env->count * sizeof *env->walk_touch);
-	if (!env->walk_touch)
+	env->never_walked = malloc(env->count * sizeof *env->never_walked);
+	if (!env->walk_touch || !env->never_walked)
 		return -ENOMEM;
-	for (uint32_t pc = 0; pc < env->count; pc++)
+	for (uint32_t pc = 0; pc < env->count; pc++) {
 		env->walk_touch[pc] = insn_touch(env, pc);
+		env->never_walked[pc] = insn_never_walked(env, pc);
+	}
 	return 0;
+}
+
+/* Whether history entry e is left out of the history: no walk back
+ * changes anything at it (so a walk passes it the same as where it is
+ * not).  Its mark is counted all the same.  With -vv every entry is
+ * kept: the log prints each one a walk passes. */
+static bool hist_leaves_out(const struct verifier_env *env, const struct hist_entry *e)
+{
+	return env->log_level < 2 && env->never_walked[e->pc] && !e->flags && !e->linked_regs;
 }
 
 int hist_push(struct verifier_env *env)
 {
+	if (hist_leaves_out(env, &env->cur)) {
+		env->hist.marks += hist_marked(env, &env->cur);
+		return 0;
+	}
 	if (hist_reserve(env, &env->hist, env->hist.n + 1))
 		return reject(env, -ENOMEM, "out of memory");
 	env->hist.e[env->hist.n++] = env->cur;
@@ -203,12 +233,16 @@ int hist_add_linked_slots(struct verifier_env *env, uint64_t slots)
 int hist_copy(struct verifier_env *env, struct hist *dst, const struct hist *src, const struct hist_entry *extra)
 {
 	memset(dst, 0, sizeof *dst);
+	if (extra && hist_leaves_out(env, extra)) {
+		dst->marks = hist_marked(env, extra);
+		extra = NULL;
+	}
 	uint32_t n = src->n + (extra ? 1 : 0);
 	if (hist_reserve(env, dst, n ? n : 1))
 		return -1;
 	if (src->n)
 		memcpy(dst->e, src->e, src->n * sizeof *dst->e);
-	dst->marks = src->marks;
+	dst->marks += src->marks;
 	dst->touched = src->touched;
 	dst->frames = src->frames;
 	if (extra) {
@@ -225,6 +259,12 @@ int hist_copy_exact(struct verifier_env *env, struct hist *dst, const struct his
 	if (src->n >= 16u << HIST_POOLS)
 		return hist_copy(env, dst, src, NULL);
 	*dst = *src;
+	if (!src->n) {
+		/* every entry left out (hist_leaves_out): no array */
+		dst->e = NULL;
+		dst->cap = 0;
+		return 0;
+	}
 	dst->cap = src->n > 16 ? src->n : 16;
 	if (!(dst->e = arena_alloc(&env->arena, dst->cap * sizeof *dst->e))) {
 		memset(dst, 0, sizeof *dst);
@@ -636,6 +676,55 @@ static uint32_t quick_pass(const uint16_t *walk_touch, struct hist_entry *ents, 
 	return 0;
 }
 
+/* walk_back's pass for any other bt (registers of more than one frame,
+ * or stack slots), without -vv: back over entries [0, n) from its end,
+ * passing those backtrack_insn() would change nothing of bt at: of its
+ * frame, touching none of its registers there, and no stack slot it
+ * holds (HIST_STACK's slot and the next, for either width).  Two-frame
+ * walks (a callback's loop, with its caller's registers) are most of
+ * those.  Returns 1 + the index of the first entry met that needs
+ * backtrack_insn(), 0 when none does. */
+static uint32_t wide_pass(const uint16_t *walk_touch, const struct hist_entry *ents, uint32_t n,
+                          const struct backtrack *bt)
+{
+	uint32_t fr = bt->frame;
+	uint16_t m = bt->regs[fr];
+	for (uint32_t i = n; i-- > 0;) {
+		const struct hist_entry *e = &ents[i];
+		if (e->frame != fr || (e->flags & ~(HIST_STACK | HIST_STACK_WIDE)) ||
+		    ((walk_touch[e->pc] | e->linked_regs) & m) ||
+		    (e->flags && (bt->slots[e->slot_frame] & (3ull << e->slot))))
+			return i + 1;
+	}
+	return 0;
+}
+
+/* Before walking back over segment h, whose checkpoint is cp, without
+ * -vv: drops from bt the registers of frames outside bt's that cp has
+ * precise (or not numbers) where no entry of h is outside bt's frame.
+ * Nothing in h can change them, so they would reach cp as they are and
+ * be dropped there with no mark: dropping them first changes nothing but
+ * that the walk may end sooner, and that a callback's loop walked with
+ * its caller's registers (precise since its first pass) passes the
+ * entries of the callback's own frame in quick_pass(). */
+static void drop_outer_precise(const struct hist *h, const struct explored *cp, struct backtrack *bt)
+{
+	uint32_t fr = bt->frame;
+	if (!h->n || h->frames || h->e[0].frame != fr || !cp || !cp->st || cp->st->curframe != fr)
+		return;
+	for (uint32_t fi = fr + 1; fi <= bt->deepest; fi++)
+		if (bt->regs[fi] || bt->slots[fi])
+			return;
+	for (uint32_t fi = 0; fi < fr; fi++) {
+		const struct vframe *f = cp->st->frames[fi];
+		for (uint16_t left = bt->regs[fi]; left; left &= (uint16_t)(left - 1)) {
+			int i = __builtin_ctz(left);
+			if (f->regs[i].type != REG_SCALAR || f->regs[i].precise)
+				CLR(bt->regs[fi], i);
+		}
+	}
+}
+
 /* Follows bt back from the end of the current path's history, through
  * its checkpoints. */
 static int walk_back(struct verifier_env *env, struct backtrack *bt)
@@ -648,6 +737,12 @@ static int walk_back(struct verifier_env *env, struct backtrack *bt)
 	int subseq = (int)env->cur.pc;
 	for (;;) {
 		log_segment(env, bt, h, subseq);
+		struct explored *cp = seg_owner ? seg_owner->parent : env->parent;
+		if (env->log_level < 2 && bt->frame) {
+			drop_outer_precise(h, cp, bt);
+			if (bt_empty(bt))
+				return 0;
+		}
 		/* registers of one frame alone (most walks): quick_pass() */
 		bool quick = env->log_level < 2 && bt_regs_only(bt);
 		for (uint32_t i = h->n; i-- > 0;) {
@@ -655,6 +750,11 @@ static int walk_back(struct verifier_env *env, struct backtrack *bt)
 				uint32_t at = quick_pass(env->walk_touch, h->e, i + 1, bt->frame, bt->regs[bt->frame]);
 				if (at == QUICK_WALKED_BEFORE)
 					return 0;
+				if (!at)
+					break;
+				i = at - 1;
+			} else if (env->log_level < 2) {
+				uint32_t at = wide_pass(env->walk_touch, h->e, i + 1, bt);
 				if (!at)
 					break;
 				i = at - 1;
@@ -677,7 +777,6 @@ static int walk_back(struct verifier_env *env, struct backtrack *bt)
 				return 0;
 			quick = env->log_level < 2 && bt_regs_only(bt);
 		}
-		struct explored *cp = seg_owner ? seg_owner->parent : env->parent;
 		if (!cp)
 			return 0;
 		if (!mark_in_checkpoint(env, cp, bt)) {

@@ -469,6 +469,7 @@ static void free_env(struct verifier_env *env)
 	arena_free_all(&env->arena);
 	free(env->linked_slots);
 	free(env->walk_touch);
+	free(env->never_walked);
 	free(env->loops);
 	free(env->loop_of);
 	liveness_free(&env->liveness);
@@ -774,9 +775,12 @@ static int prepare(struct verifier_env *env)
 	cfg_mark_prune_points(&env->cfg, is_loop_head_insn, env->opts->helpers);
 	if ((rc = scc_compute(env)))
 		return rc;
+	/* after the loop heads, whose history entries are all kept */
+	if ((rc = find_loops(env)))
+		return rc;
 	if (walk_touch_compute(env))
 		return error_set(err, -ENOMEM, -1, "out of memory");
-	return find_loops(env);
+	return 0;
 }
 
 /* Takes the next pending branch into *st: 1, or 0 when none is left,
