@@ -240,6 +240,12 @@ BPFVM_API int bpfvm_object_find_map(const bpfvm_object *obj, const char *name);
  * offsets filled in), owned by the object; NULL if it has no .BTF. */
 BPFVM_API struct btf *bpfvm_object_btf(const bpfvm_object *obj);
 
+/* The kernel's BTF the object was read against (the target of its CO-RE
+ * relocations, or its BTF-typed programs' attach targets: the running
+ * kernel's, or btf_custom_path), owned by the object; NULL if nothing
+ * needed it.  The type IDs bpf_core_type_id_kernel() gives name its types. */
+BPFVM_API const struct btf *bpfvm_object_kernel_btf(const bpfvm_object *obj);
+
 /* Source position of instruction `insn` of program `prog` (an index into
  * its linked array; the second slot of an lddw answers for the lddw): the
  * nearest line-info record at or before it within its function.  Any of

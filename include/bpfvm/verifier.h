@@ -31,6 +31,9 @@ typedef void (*bpfvm_log_fn)(void *user, const char *text);
  * line's text, or NULL) if known, else non-zero. */
 typedef int (*bpfvm_line_fn)(void *user, size_t insn, const char **file, uint32_t *line, const char **text);
 
+/* The name of the kfunc the call at instruction `insn` names, or NULL. */
+typedef const char *(*bpfvm_kfunc_name_fn)(void *user, size_t insn);
+
 typedef struct bpfvm_verify_opts {
 	/* sizeof this struct as the caller was built: set by BPFVM_OPTS. */
 	size_t sz;
@@ -108,6 +111,24 @@ typedef struct bpfvm_verify_opts {
 	 * cannot check (fentry, fexit, fmod_ret and lsm are refused as
 	 * unsupported). */
 	bool sleepable;
+	/* Optional, out: `count` bytes, set to 1 for each instruction some
+	 * path of the walk reached and to 0 for the others: code the kernel
+	 * removes once a program is verified (a write to r10 there is no
+	 * error; the object loader makes it a no-op before loading). */
+	uint8_t *walked;
+	/* Optional: names the kfunc of a call with ID 0, one bpfvm does not
+	 * provide (a weak extern, which the loader leaves as libbpf leaves
+	 * one the kernel lacks).  A path reaching such a call is refused as
+	 * unsupported, by the kfunc's name: the kernel may well have it.
+	 * NULL: refused in the kernel's words for a kfunc it lacks ("invalid
+	 * kernel function call not eliminated in verifier pass"). */
+	bpfvm_kfunc_name_fn kfunc_name;
+	void *kfunc_user;
+	/* The kernel's BTF, whose type IDs kfunc arguments name (the type
+	 * bpf_rdonly_cast casts to, as bpf_core_type_id_kernel() relocated
+	 * it against the object's kernel BTF: bpfvm_object_kernel_btf()).
+	 * NULL: attach_btf; neither: such a call is unsupported. */
+	const struct btf *kernel_btf;
 } bpfvm_verify_opts;
 
 typedef struct bpfvm_verify_stats {

@@ -218,6 +218,6 @@ uint32_t analysis_subprog_of(const struct analysis *a, size_t pc)
 
 int analysis_validate(const bpfvm_insn *insns, size_t count, uint32_t max_insns, bpfvm_error *err)
 {
-	int rc = isa_check_encoding(insns, count, max_insns, err);
+	int rc = isa_check_encoding(insns, count, max_insns, ISA_RULES_ALL, err);
 	return rc ? rc : analysis_build(insns, count, NULL, err);
 }

@@ -253,12 +253,24 @@ static int line_of(void *user, size_t insn, const char **file, uint32_t *line, c
 	return bpfvm_object_line_info(src->obj, src->prog, insn, file, line, &col, text);
 }
 
+/* The verifier's names of kfuncs left unresolved: the extern the
+ * object's call names. */
+static const char *kfunc_name_of(void *user, size_t insn)
+{
+	const struct line_source *src = user;
+	const bpfvm_object_prog *op = bpfvm_object_prog_at(src->obj, src->prog);
+	if (!op || insn >= op->insn_count || !isa_is_kfunc_call(&op->insns[insn]))
+		return NULL;
+	bool weak;
+	return bpfvm_object_kfunc_name(src->obj, (uint32_t)op->insns[insn].imm, &weak);
+}
+
 /* Kfunc calls (BPFVM_PSEUDO_KFUNC_CALL) name an extern function of the
  * object: each becomes a call of the kfunc bpfvm provides by that name
  * (imm = its ID, src/helpers/kfuncs.c).  One bpfvm does not provide is
- * refused by name; a weak one gets ID 0, as libbpf leaves it, and the
- * verifier then refuses only a call it can reach (the kernel's "invalid
- * kernel function call not eliminated in verifier pass"). */
+ * refused by name; a weak one gets ID 0, as libbpf leaves one the kernel
+ * lacks, and the verifier then refuses only a call it can reach, as
+ * unsupported, by the name kfunc_name_of() gives it. */
 static int bind_kfuncs(const bpfvm_object *obj, const bpfvm_object_prog *op, bpfvm_insn *insns, bpfvm_error *err)
 {
 	for (size_t pc = 0; pc < op->insn_count; pc++) {
@@ -289,6 +301,23 @@ int bpfvm_object_bind_kfuncs(const bpfvm_object *obj, size_t prog, bpfvm_insn *i
 	return bind_kfuncs(obj, op, insns, err);
 }
 
+/* A write to r10 that no path of the verified program reaches is dead
+ * code, which the kernel removes once it has verified a program
+ * (opt_remove_dead_code).  bpfvm keeps the instructions where they are
+ * and makes such a write (both slots of an lddw) a jump to the next
+ * instruction, which the loader's encoding checks accept. */
+static void neutralize_dead_fp_writes(bpfvm_insn *insns, size_t count, const uint8_t *walked)
+{
+	for (size_t pc = 0; pc < count; pc++) {
+		const struct isa_op *op = isa_decode(&insns[pc]);
+		size_t width = op && op->format == FMT_LDDW ? 2 : 1;
+		if (op && !walked[pc] && isa_writes_fp(op, &insns[pc]))
+			for (size_t k = 0; k < width && pc + k < count; k++)
+				insns[pc + k] = (bpfvm_insn){ .opcode = isa_ops[ISA_JA].opcode };
+		pc += width - 1;
+	}
+}
+
 static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *opts, const bpfvm_helpers *helpers,
                      bpfvm_error *err)
 {
@@ -305,6 +334,9 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
 		return error_set(err, -ENOMEM, -1, "program %s: out of memory", op->name);
 	memcpy(insns, op->insns, op->insn_count * sizeof *insns);
 	int rc = bind_kfuncs(inst->obj, op, insns, err);
+	uint8_t *walked = NULL;
+	if (!rc && opts->verify && !(walked = malloc(op->insn_count)))
+		rc = error_set(err, -ENOMEM, -1, "program %s: out of memory", op->name);
 	if (!rc && opts->verify) {
 		struct line_source src = { inst->obj, i };
 		BPFVM_OPTS(bpfvm_verify_opts, vo,
@@ -329,14 +361,21 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
 			.func_info = op->func_info,
 			.func_info_count = op->func_info_count,
 			.sleepable = op->sleepable,
+			.walked = walked,
+			.kfunc_name = kfunc_name_of,
+			.kfunc_user = &src,
+			.kernel_btf = bpfvm_object_kernel_btf(inst->obj),
 		);
 		rc = bpfvm_verify(insns, op->insn_count, &vo, opts->verify_stats, err);
 		if (rc) {
 			char msg[sizeof err->msg];
 			snprintf(msg, sizeof msg, "program %.40s rejected by the verifier: %.180s", op->name, err->msg);
 			memcpy(err->msg, msg, sizeof msg);
+		} else {
+			neutralize_dead_fp_writes(insns, op->insn_count, walked);
 		}
 	}
+	free(walked);
 	if (!rc)
 		rc = bind_insns(inst, op, insns, err);
 	if (!rc) {

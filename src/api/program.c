@@ -221,7 +221,7 @@ int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_o
 	if (!out || (!insns && count))
 		return error_set(err, -EINVAL, -1, "bpfvm_program_load: null argument");
 	*out = NULL;
-	rc = isa_check_encoding(insns, count, opts->max_insns, err);
+	rc = isa_check_encoding(insns, count, opts->max_insns, ISA_RULES_ALL, err);
 	if (!rc)
 		rc = check_helpers_exist(insns, count, opts->helpers, err);
 	if (!rc)

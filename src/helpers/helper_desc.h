@@ -49,6 +49,8 @@ enum arg_kind {
 	ARG_STACK_OR_NULL,   /* callback context: stack pointer or NULL */
 	ARG_MEM_MAYBE_NULL_OUT, /* initialised memory (or NULL) the helper overwrites */
 	ARG_ITER,            /* kfuncs: an iterator on the stack (struct kfunc_desc's KF_ITER_* say how) */
+	ARG_KFUNC_IGNORED,   /* kfuncs: anything, not even read (the kernel's __ign suffix) */
+	ARG_KFUNC_BTF_ID,    /* kfuncs: a known constant, a type ID of the kernel's BTF (__k) */
 };
 
 enum ret_kind {
@@ -61,6 +63,9 @@ enum ret_kind {
 	 * argument may hold (the bytes written): the kernel's
 	 * do_refine_retval_range for bpf_get_stack and the probe_read_*_str. */
 	RET_INTEGER_UPTO_SIZE,
+	/* kfuncs: bpf_rdonly_cast's untrusted pointer, of the struct or union
+	 * its ARG_KFUNC_BTF_ID argument names */
+	RET_KFUNC_UNTRUSTED_BTF_ID,
 };
 
 /* A helper's prototype as the verifier checks calls against it. */

@@ -1,7 +1,8 @@
 /*
  * kfuncs.c - the kernel functions (kfuncs) bpfvm provides, with the
- * kernel's semantics and results: today the open-coded number iterator
- * (kernel/bpf/bpf_iter.c: bpf_iter_num_new/next/destroy).
+ * kernel's semantics and results: the open-coded number iterator
+ * (kernel/bpf/bpf_iter.c: bpf_iter_num_new/next/destroy) and
+ * bpf_rdonly_cast (its first argument, which the verifier types).
  *
  * Owns: the kfunc descriptors (struct kfunc_desc, kfunc_desc.h) and their
  * lookups by bpfvm's ID and by the kernel's name.
@@ -98,21 +99,32 @@ static uint64_t k_iter_num_destroy(uint64_t it, uint64_t r2, uint64_t r3, uint64
 	return 0;
 }
 
+/* The kernel makes the call a move of r1 into r0 (fixup_kfunc_call); the
+ * verifier gives r0 the type the constant BTF ID names. */
+static uint64_t k_rdonly_cast(uint64_t obj, uint64_t btf_id, uint64_t r3, uint64_t r4, uint64_t r5, bpfvm_run *run)
+{
+	(void)btf_id, (void)r3, (void)r4, (void)r5, (void)run;
+	return obj;
+}
+
 #define A(...) { __VA_ARGS__ }
 /* Every program type may call them, as the kernel registers the number
- * iterator's kfuncs for BPF_PROG_TYPE_UNSPEC. */
-#define KFUNC(ID, NAME, FN, RET, ARGS, FLAGS, ...) \
+ * iterator's kfuncs and bpf_rdonly_cast for BPF_PROG_TYPE_UNSPEC.  FASTCALL:
+ * bpf_fastcall, as the kernel's is_fastcall_kfunc_call. */
+#define KFUNC(ID, NAME, FN, RET, ARGS, FLAGS, FASTCALL, ...) \
 	[ID] = { .call = { .proto = { .id = ID, .name = NAME, .ret = RET, .args = ARGS }, \
-	                   .fn = FN, .has_proto = true, .prog_types = PROGS_ALL }, \
+	                   .fn = FN, .has_proto = true, .prog_types = PROGS_ALL, .fastcall = FASTCALL }, \
 	         .flags = FLAGS, __VA_ARGS__ }
 
 static const struct kfunc_desc kfunc_descs[KFUNC_ID_END] = {
 	KFUNC(KFUNC_ITER_NUM_NEW, "bpf_iter_num_new", k_iter_num_new, RET_INTEGER,
-	      A(ARG_ITER, ARG_SCALAR, ARG_SCALAR), KF_ITER_NEW, .iter_size = 8, .iter_type = "num"),
+	      A(ARG_ITER, ARG_SCALAR, ARG_SCALAR), KF_ITER_NEW, false, .iter_size = 8, .iter_type = "num"),
 	KFUNC(KFUNC_ITER_NUM_NEXT, "bpf_iter_num_next", k_iter_num_next, RET_KFUNC_MEM, A(ARG_ITER),
-	      KF_ITER_NEXT | KF_RET_NULL, .ret_size = sizeof(int32_t), .iter_size = 8, .iter_type = "num"),
+	      KF_ITER_NEXT | KF_RET_NULL, false, .ret_size = sizeof(int32_t), .iter_size = 8, .iter_type = "num"),
 	KFUNC(KFUNC_ITER_NUM_DESTROY, "bpf_iter_num_destroy", k_iter_num_destroy, RET_VOID, A(ARG_ITER),
-	      KF_ITER_DESTROY, .iter_size = 8, .iter_type = "num"),
+	      KF_ITER_DESTROY, false, .iter_size = 8, .iter_type = "num"),
+	KFUNC(KFUNC_RDONLY_CAST, "bpf_rdonly_cast", k_rdonly_cast, RET_KFUNC_UNTRUSTED_BTF_ID,
+	      A(ARG_KFUNC_IGNORED, ARG_KFUNC_BTF_ID), 0, true),
 };
 
 const struct kfunc_desc *kfunc_desc_by_id(uint32_t id)

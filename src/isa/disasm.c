@@ -269,7 +269,7 @@ int bpfvm_disasm_insn(const bpfvm_insn *insns, size_t count, size_t pc, bpfvm_sy
 	const struct isa_op *op = isa_decode(in);
 	if (!op)
 		return describe_unknown(in, buf, buflen);
-	const char *why = isa_check_fields(op, in);
+	const char *why = isa_check_fields(op, in, ISA_RULES_ALL);
 	if (why)
 		return invalid(buf, buflen, "%s (opcode 0x%02x)", why, in->opcode);
 	int slots = 1;

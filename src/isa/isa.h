@@ -160,9 +160,6 @@ const struct isa_op *isa_decode(const bpfvm_insn *insn);
  * name ("offset", "imm", "src"); NULL for unknown or plain opcodes. */
 const char *isa_selector_name(uint8_t opcode);
 
-/* Checks the reserved fields and registers of one decoded instruction.
- * Returns NULL if fine, else a static description of the problem. */
-const char *isa_check_fields(const struct isa_op *op, const bpfvm_insn *insn);
 
 /* Size in bytes accessed by a load/store/atomic operation. */
 unsigned isa_access_size(const struct isa_op *op);
@@ -171,11 +168,30 @@ unsigned isa_access_size(const struct isa_op *op);
  * local call (FMT_CALL_LOCAL). */
 int64_t isa_branch_target(const struct isa_op *op, const bpfvm_insn *insn, size_t pc);
 
+/* Whether insn writes r10, the frame pointer, which is read-only: as its
+ * destination, or as the source register a fetching atomic loads into. */
+bool isa_writes_fp(const struct isa_op *op, const bpfvm_insn *insn);
+
+/* The rules isa_check_encoding() may leave to a later pass. */
+enum isa_encoding_rules {
+	ISA_RULES_ALL = 0,
+	/* a write to r10 is let through: the verifier refuses it where a path
+	 * reaches it, as the kernel's walk does (a write no path reaches is
+	 * dead code, made a no-op before the program is loaded) */
+	ISA_RULES_FP_WRITES_WALKED = 1,
+};
+
+/* Checks the reserved fields and registers of one decoded instruction
+ * (all but those `rules` leaves to a later pass).  Returns NULL if fine,
+ * else a static description of the problem. */
+const char *isa_check_fields(const struct isa_op *op, const bpfvm_insn *insn, enum isa_encoding_rules rules);
+
 /* Checks the encoding of a whole program, instruction by instruction:
  * its size, known opcodes with clean reserved fields and valid registers,
  * complete lddw pairs, local calls and callback references inside the
  * program.  The control flow is src/analysis's to check. */
-int isa_check_encoding(const bpfvm_insn *insns, size_t count, uint32_t max_insns, bpfvm_error *err);
+int isa_check_encoding(const bpfvm_insn *insns, size_t count, uint32_t max_insns, enum isa_encoding_rules rules,
+                       bpfvm_error *err);
 
 
 #endif

@@ -125,13 +125,21 @@ const char *isa_selector_name(uint8_t opcode)
 	return names[isa_ops[row].select];
 }
 
-const char *isa_check_fields(const struct isa_op *op, const bpfvm_insn *insn)
+bool isa_writes_fp(const struct isa_op *op, const bpfvm_insn *insn)
+{
+	if (insn->dst == 10 && (op->regs & ISA_REG_WRITES_DST))
+		return true;
+	/* a fetching atomic loads into src (cmpxchg into r0) */
+	return insn->src == 10 && (op->regs & ISA_REG_WRITES_SRC);
+}
+
+const char *isa_check_fields(const struct isa_op *op, const bpfvm_insn *insn, enum isa_encoding_rules rules)
 {
 	if (insn->dst > 10)
 		return "destination register above r10";
 	if (insn->src > 10)
 		return "source register above r10";
-	if (insn->dst == 10 && (op->regs & ISA_REG_WRITES_DST))
+	if (!(rules & ISA_RULES_FP_WRITES_WALKED) && isa_writes_fp(op, insn))
 		return "r10 (the frame pointer) is read-only";
 	bool off_free = op->select == SEL_OFF;
 	switch (op->format) {
@@ -166,9 +174,6 @@ const char *isa_check_fields(const struct isa_op *op, const bpfvm_insn *insn)
 		if (insn->src) return "reserved source register field is not zero";
 		break;
 	case FMT_ATOMIC:
-		/* fetch forms write src (cmpxchg writes r0) */
-		if ((insn->imm & 0x01) && insn->src == 10)
-			return "r10 (the frame pointer) is read-only";
 		break;
 	case FMT_JA:
 		if (insn->dst || insn->src || insn->imm) return "reserved fields of ja are not zero";

@@ -55,7 +55,8 @@ static int check_lddw(const bpfvm_insn *insns, size_t count, size_t pc, bpfvm_er
 	return 0;
 }
 
-int isa_check_encoding(const bpfvm_insn *insns, size_t count, uint32_t max_insns, bpfvm_error *err)
+int isa_check_encoding(const bpfvm_insn *insns, size_t count, uint32_t max_insns, enum isa_encoding_rules rules,
+                       bpfvm_error *err)
 {
 	if (max_insns == 0)
 		max_insns = BPFVM_MAX_INSNS;
@@ -69,7 +70,7 @@ int isa_check_encoding(const bpfvm_insn *insns, size_t count, uint32_t max_insns
 		const struct isa_op *op = decode(in);
 		if (!op)
 			return undefined_opcode(in, pc, err);
-		const char *why = isa_check_fields(op, in);
+		const char *why = isa_check_fields(op, in, rules);
 		if (why)
 			return error_set(err, -EINVAL, (int)pc, "%s (opcode 0x%02x)", why, in->opcode);
 		if (op->format == FMT_LDDW) {

@@ -1099,7 +1099,12 @@ static void free_ctx(struct core_ctx *c)
 	for (size_t i = 0; i < c->module_count; i++)
 		btf__free(c->modules[i]);
 	free(c->modules);
-	btf__free(c->vmlinux);
+	/* the object keeps the kernel's BTF: attach targets and kfunc type
+	 * IDs (bpf_core_type_id_kernel) name its types */
+	if (!c->l->obj->attach_btf)
+		c->l->obj->attach_btf = c->vmlinux;
+	else
+		btf__free(c->vmlinux);
 }
 
 int ldr_core_apply(struct ldr *l)

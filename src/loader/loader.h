@@ -208,7 +208,9 @@ struct bpfvm_object {
 	char license[64];
 	uint32_t kern_version;
 	struct btf *btf;
-	struct btf *attach_btf;  /* attach targets' BTF (attach.c), or NULL */
+	/* the kernel's BTF: CO-RE's target (core.c, which reads it first) and
+	 * the attach targets' (attach.c), or NULL */
+	struct btf *attach_btf;
 
 	bpfvm_object_prog *progs;
 	struct ldr_prog_extra *prog_extra;

@@ -393,6 +393,11 @@ struct btf *bpfvm_object_btf(const bpfvm_object *obj)
 	return obj ? obj->btf : NULL;
 }
 
+const struct btf *bpfvm_object_kernel_btf(const bpfvm_object *obj)
+{
+	return obj ? obj->attach_btf : NULL;
+}
+
 int bpfvm_object_line_info(const bpfvm_object *obj, size_t prog, size_t insn,
                            const char **file, uint32_t *line, uint32_t *col,
                            const char **text)

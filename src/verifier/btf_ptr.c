@@ -11,7 +11,8 @@
  * kernel's PTR_TO_BTF_ID) whose fields may be read with direct loads,
  * checked against the member layout (nested structs and arrays walked;
  * a pointer member to a struct gives another REG_BTF_ID, any other
- * member a number).  No writes.  fexit and lsm see the return value
+ * member a number).  No writes; no access at all through an untrusted
+ * pointer (bpf_rdonly_cast's), which may point anywhere.  fexit and lsm see the return value
  * after the arguments; fmod_ret only when the function returns an int.
  *
  * Owns: the rules above.  mem.c calls them for REG_CTX and REG_BTF_ID
@@ -334,6 +335,10 @@ static int struct_walk(struct verifier_env *env, uint32_t *id, int off, int size
 int check_btf_ptr_access(struct verifier_env *env, const struct vreg *r, int regno, int off, int size,
                          enum access acc, struct vreg *out, bool sx)
 {
+	if (r->untrusted)
+		/* the kernel reads through it with loads that cannot fault */
+		return reject(env, -ENOTSUP, "unsupported: R%d is an untrusted pointer (bpf_rdonly_cast's): an access "
+		              "through it needs a load that cannot fault, which bpfvm's engines do not make", regno);
 	const struct btf *btf = env->opts->attach_btf;
 	const char *tname = type_name(btf, r->btf_id);
 	int total = r->off + off;

@@ -190,8 +190,6 @@ int cfg_kernel_structure_words(const bpfvm_insn *insns, size_t count, bpfvm_erro
 				return error_set(err, -EINVAL, (int)pc, "insn %zu: jump out of range from insn %zu to %" PRId64, pc,
 				                 pc, t);
 		}
-		if ((op->regs & ISA_REG_WRITES_DST) && insns[pc].dst == 10)
-			return error_set(err, -EACCES, (int)pc, "insn %zu: frame pointer is read only", pc);
 		if (op->format == FMT_LDDW)
 			pc++;
 	}

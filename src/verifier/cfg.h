@@ -73,8 +73,9 @@ void cfg_mark_prune_points(struct cfg *cfg, cfg_loop_head_fn loop_head, const vo
  * frames, and at most BPFVM_STACK_SIZE bytes of stack along any chain,
  * given each subprogram's deepest stack byte. */
 int cfg_check_stack_depth(const struct cfg *cfg, const uint32_t *subprog_depth, bpfvm_error *err);
-/* The two structural errors the kernel words differently from the
- * loader's validator: a jump out of the program, a write to r10. */
+/* The structural error the kernel words differently from the loader's
+ * validator: a jump out of the program.  (A write to r10 is the walk's to
+ * refuse, where a path reaches it, as the kernel's check_reg_arg.) */
 int cfg_kernel_structure_words(const bpfvm_insn *insns, size_t count, bpfvm_error *err);
 
 #pragma GCC visibility pop

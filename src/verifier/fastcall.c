@@ -1,6 +1,7 @@
 /*
  * fastcall.c - the kernel's bpf_fastcall stack accounting: around a call
- * to a helper the kernel's JIT inlines (bpf_get_smp_processor_id), clang
+ * to a helper the kernel's JIT inlines (bpf_get_smp_processor_id) or a
+ * kfunc the kernel makes a move (bpf_rdonly_cast), clang
  * and hand-written code spill the registers the call leaves alone to the
  * lowest stack slots and fill them back right after; the kernel removes
  * those pairs and does not count their slots in the subprogram's stack
@@ -17,6 +18,7 @@
 #include "analysis/analysis.h"
 #include "helpers/helper_desc.h"
 #include "helpers/helpers.h"
+#include "helpers/kfunc_desc.h"
 #include "verifier/internal.h"
 
 #define STX_DW_R10(in) ((in)->opcode == 0x7b && (in)->dst == 10)  /* *(u64 *)(r10 + off) = rX */
@@ -40,7 +42,16 @@ static uint32_t match_pairs(struct verifier_env *env, uint32_t pc, uint32_t star
 	return i - 1;
 }
 
-/* One subprogram's calls: a fastcall helper's pairs may go; any other
+/* The descriptor of the helper or kfunc a call names, or NULL. */
+static const struct helper_desc *kfunc_or_helper_desc(const struct verifier_env *env, const bpfvm_insn *in)
+{
+	if (!isa_is_kfunc_call(in))
+		return helpers_desc(env->opts->helpers, (uint32_t)in->imm);
+	const struct kfunc_desc *k = kfunc_desc_by_id((uint32_t)in->imm);
+	return k ? &k->call : NULL;
+}
+
+/* One subprogram's calls: a fastcall helper's or kfunc's pairs may go; any other
  * call's pairs keep the subprogram's whole stack (the kernel's
  * keep_fastcall_stack; a call whose arguments are not known here counts
  * all five registers as arguments, so keeps in more cases, never fewer). */
@@ -57,8 +68,7 @@ static void mark_subprog(struct verifier_env *env, uint32_t s)
 		const struct isa_op *op = env->cfg.ops[pc];
 		if (!op || (op->branch != BRANCH_CALL_HELPER))
 			continue;
-		const struct helper_desc *d = isa_is_kfunc_call(&env->insns[pc])
-		                              ? NULL : helpers_desc(env->opts->helpers, (uint32_t)env->insns[pc].imm);
+		const struct helper_desc *d = kfunc_or_helper_desc(env, &env->insns[pc]);
 		uint32_t nargs = 0;
 		while (d && nargs < 5 && d->proto.args[nargs])
 			nargs++;

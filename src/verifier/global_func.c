@@ -3,7 +3,9 @@
  * verifies them: a global function is walked once, on its own, from an
  * entry state its BTF FUNC_PROTO types (btf_prepare_func_args: a number,
  * the context, or a pointer to memory of the pointed type's size, NULL
- * unless tagged `arg:nonnull`), and a call to it only checks the caller's
+ * unless tagged `arg:nonnull`; the other `arg:` tags' combinations checked
+ * as the kernel checks them, `arg:trusted`, `arg:untrusted` and
+ * `arg:arena` arguments unsupported), and a call to it only checks the caller's
  * arguments against those types (btf_check_func_arg_match) and returns
  * an unknown number.  Static subprograms are walked at each call with
  * the caller's state (verifier.c), as before.
@@ -28,9 +30,13 @@
 #include "helpers/helpers.h"
 #include "verifier/internal.h"
 
-/* The tags `arg:ctx` and `arg:nonnull` (btf_decl_tag on a parameter). */
+/* The `arg:` tags the kernel 6.18 knows (btf_decl_tag on a parameter). */
 #define TAG_CTX 1u
 #define TAG_NONNULL 2u
+#define TAG_TRUSTED 4u
+#define TAG_NULLABLE 8u
+#define TAG_ARENA 16u
+#define TAG_UNTRUSTED 32u
 
 static const struct btf *prog_btf(const struct verifier_env *env)
 {
@@ -140,9 +146,17 @@ static int tagged_ctx_ok(struct verifier_env *env, struct global_func *g, uint32
 	return proto_fail(g, -EINVAL, "arg#%u should be void pointer", i);
 }
 
-/* The `arg:` tags of parameter i of FUNC fn (BTF_KIND_DECL_TAG). */
+/* The `arg:` tags of parameter i of FUNC fn (BTF_KIND_DECL_TAG); one the
+ * kernel does not know makes the prototype unusable. */
 static int arg_tags(struct global_func *g, const struct btf *btf, uint32_t fn, uint32_t i, uint32_t *tags)
 {
+	static const struct {
+		const char *name;
+		uint32_t bit;
+	} known[] = {
+		{ "ctx", TAG_CTX }, { "nonnull", TAG_NONNULL }, { "trusted", TAG_TRUSTED },
+		{ "nullable", TAG_NULLABLE }, { "arena", TAG_ARENA }, { "untrusted", TAG_UNTRUSTED },
+	};
 	*tags = 0;
 	uint32_t n = btf__type_cnt(btf);
 	for (uint32_t id = 1; id < n; id++) {
@@ -152,14 +166,43 @@ static int arg_tags(struct global_func *g, const struct btf *btf, uint32_t fn, u
 		const char *tag = btf__name_by_offset(btf, t->name_off);
 		if (!tag || strncmp(tag, "arg:", 4))
 			continue;
-		if (!strcmp(tag + 4, "ctx"))
-			*tags |= TAG_CTX;
-		else if (!strcmp(tag + 4, "nonnull"))
-			*tags |= TAG_NONNULL;
-		else
-			return proto_fail(g, -ENOTSUP, "unsupported: arg#%u of %s() is tagged '%s' (bpfvm knows arg:ctx "
-			                  "and arg:nonnull)", i, g->name, tag);
+		size_t k = 0;
+		while (k < sizeof known / sizeof known[0] && strcmp(tag + 4, known[k].name))
+			k++;
+		if (k == sizeof known / sizeof known[0])
+			return proto_fail(g, -EINVAL, "arg#%u has unsupported set of tags", i);
+		*tags |= known[k].bit;
 	}
+	return 0;
+}
+
+/* The tags of a pointer argument that is neither the context nor a
+ * dynptr, in the kernel's order: arg:trusted (maybe arg:nullable, never
+ * arg:nonnull), arg:arena alone, arg:untrusted alone, else memory
+ * (arg:nonnull, never arg:nullable).  0: memory; the kinds bpfvm does
+ * not model are unsupported. */
+static int check_ptr_tags(struct global_func *g, uint32_t i, uint32_t tags)
+{
+	if (tags & TAG_TRUSTED) {
+		if (tags & TAG_NONNULL)
+			return proto_fail(g, -EINVAL, "arg#%u has invalid combination of tags", i);
+		return proto_fail(g, -ENOTSUP, "unsupported: arg#%u of %s() is tagged arg:trusted (a trusted kernel "
+		                  "object, which bpfvm's global functions do not take)", i, g->name);
+	}
+	if (tags & TAG_ARENA) {
+		if (tags & ~TAG_ARENA)
+			return proto_fail(g, -EINVAL, "arg#%u arena cannot be combined with any other tags", i);
+		return proto_fail(g, -ENOTSUP, "unsupported: arg#%u of %s() is tagged arg:arena", i, g->name);
+	}
+	if (tags & TAG_UNTRUSTED) {
+		if (tags & ~TAG_UNTRUSTED)
+			return proto_fail(g, -EINVAL, "arg#%u untrusted cannot be combined with any other tags", i);
+		/* reading through it needs fault-safe loads */
+		return proto_fail(g, -ENOTSUP, "unsupported: arg#%u of %s() is tagged arg:untrusted (reads through "
+		                  "it need fault-safe loads, which bpfvm's engines do not make)", i, g->name);
+	}
+	if (tags & TAG_NULLABLE)
+		return proto_fail(g, -EINVAL, "arg#%u has invalid combination of tags", i);
 	return 0;
 }
 
@@ -189,10 +232,15 @@ static int prepare_arg(struct verifier_env *env, struct global_func *g, uint32_t
 		uint32_t pointee = skip_mods(btf, t->type, NULL);
 		const struct btf_type *p = btf__type_by_id(btf, pointee);
 		const char *pname = p ? btf__name_by_offset(btf, p->name_off) : NULL;
-		if (p && btf_is_struct(p) && pname && !strcmp(pname, "bpf_dynptr"))
+		if (p && btf_is_struct(p) && pname && !strcmp(pname, "bpf_dynptr")) {
+			if (tags)
+				return proto_fail(g, -EINVAL, "arg#%u has invalid combination of tags", i);
 			/* the kernel's ARG_PTR_TO_DYNPTR: an initialised dynptr,
 			 * which bpfvm's verifier does not model */
 			return proto_fail(g, -ENOTSUP, "unsupported: arg#%u of %s() is a struct bpf_dynptr *", i, g->name);
+		}
+		if ((rc = check_ptr_tags(g, i, tags)))
+			return rc;
 		long long size = btf__resolve_size(btf, pointee);
 		if (size < 0 || !p || btf_is_void(p) || btf_is_func_proto(p))
 			return proto_fail(g, -EINVAL, "arg#%u reference type('%s %s') size cannot be determined: %d", i,

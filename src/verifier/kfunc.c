@@ -2,12 +2,15 @@
  * kfunc.c - the verifier's checks of kfunc calls (call with src
  * BPF_PSEUDO_KFUNC_CALL, imm = bpfvm's kfunc ID), as the kernel's
  * check_kfunc_call: the kfunc exists, its arguments match its prototype,
- * r1-r5 are clobbered and r0 is what it returns.
+ * r1-r5 are clobbered and r0 is what it returns (for bpf_rdonly_cast, a
+ * pointer of the type its constant argument names).
  *
  * Owns: check_kfunc(), kfunc_arg_count().  Iterator arguments and the
  * fork at an iterator's next call are iter.c's.
  */
 #include <errno.h>
+#include <stdint.h>
+#include <bpf/btf.h>
 
 #include "helpers/kfunc_desc.h"
 #include "verifier/internal.h"
@@ -23,11 +26,17 @@ unsigned kfunc_arg_count(uint32_t id)
 	return n;
 }
 
-/* The kfunc a call names; rejects it in the kernel's words when there is
- * none (ID 0 is a weak kfunc libbpf left unresolved: a reachable call is
- * refused, an unreachable one is never walked). */
-static int kfunc_of(struct verifier_env *env, const bpfvm_insn *in, const struct kfunc_desc **out)
+/* The kfunc a call names.  ID 0 is a weak kfunc left unresolved: a
+ * reachable call is refused (an unreachable one is never walked), as
+ * unsupported when the caller names the kfunc bpfvm lacks, else in the
+ * kernel's words. */
+static int kfunc_of(struct verifier_env *env, uint32_t pc, const bpfvm_insn *in, const struct kfunc_desc **out)
 {
+	const bpfvm_verify_opts *o = env->opts;
+	const char *name = in->imm == 0 && o->kfunc_name ? o->kfunc_name(o->kfunc_user, pc) : NULL;
+	if (name)
+		return reject(env, -ENOTSUP, "unsupported: kfunc %s is not provided by bpfvm (a weak extern, left "
+		              "unresolved)", name);
 	if (in->imm == 0)
 		return reject(env, -EINVAL, "invalid kernel function call not eliminated in verifier pass");
 	*out = kfunc_desc_by_id((uint32_t)in->imm);
@@ -36,14 +45,29 @@ static int kfunc_of(struct verifier_env *env, const bpfvm_insn *in, const struct
 	return 0;
 }
 
+/* The one constant argument (ARG_KFUNC_BTF_ID) at regno: a number known
+ * exactly, which the call depends on (marked precise). */
+static int const_arg(struct verifier_env *env, struct vstate *st, int regno, uint64_t *value)
+{
+	const struct vreg *r = &cur_frame(st)->regs[regno];
+	if (r->type != REG_SCALAR)
+		return reject(env, -EINVAL, "R%d is not a scalar", regno);
+	if (!scalar_is_const(&r->v))
+		return reject(env, -EINVAL, "R%d must be a known constant", regno);
+	*value = r->v.var.value;
+	return mark_precise(env, st, regno);
+}
+
 static int check_kfunc_args(struct verifier_env *env, struct vstate *st, uint32_t pc, const struct kfunc_desc *k,
-                            struct iter_call *ic)
+                            struct iter_call *ic, uint64_t *constant)
 {
 	const struct helper_proto *p = &k->call.proto;
 	for (int a = 0; a < 5 && p->args[a]; a++) {
 		int regno = a + 1;
 		const struct vreg *r = &cur_frame(st)->regs[regno];
 		int rc;
+		if (p->args[a] == ARG_KFUNC_IGNORED)
+			continue;
 		if (r->type == REG_NOT_INIT)
 			return reject(env, -EACCES, "R%d !read_ok", regno);
 		switch (p->args[a]) {
@@ -55,10 +79,34 @@ static int check_kfunc_args(struct verifier_env *env, struct vstate *st, uint32_
 			if ((rc = iter_check_arg(env, st, pc, k, regno, ic)))
 				return rc;
 			break;
+		case ARG_KFUNC_BTF_ID:
+			if ((rc = const_arg(env, st, regno, constant)))
+				return rc;
+			break;
 		default:
 			return reject(env, -ENOTSUP, "unsupported: argument kind %u of kfunc %s", p->args[a], p->name);
 		}
 	}
+	return 0;
+}
+
+/* bpf_rdonly_cast's result (the kernel's check_kfunc_call): an untrusted
+ * pointer to the struct or union type id of the kernel's BTF names.  A
+ * cast to void (untrusted read-only memory, 6.18) bpfvm does not model. */
+static int type_untrusted(struct verifier_env *env, const struct kfunc_desc *k, uint64_t id, struct vreg *r0)
+{
+	const struct btf *btf = env->opts->kernel_btf ? env->opts->kernel_btf : env->opts->attach_btf;
+	if (!btf)
+		return reject(env, -ENOTSUP, "unsupported: %s needs the kernel's BTF, which the loader did not give",
+		              k->call.proto.name);
+	const struct btf_type *t = id <= UINT32_MAX ? btf__type_by_id(btf, (uint32_t)id) : NULL;
+	if (t && btf_is_void(t))
+		return reject(env, -ENOTSUP, "unsupported: %s to void (untrusted read-only memory)", k->call.proto.name);
+	if (!t || !(btf_is_struct(t) || btf_is_union(t)))
+		return reject(env, -EINVAL, "kfunc %s type ID argument must be of a struct or void", k->call.proto.name);
+	mark_ptr(r0, REG_BTF_ID);
+	r0->btf_id = (uint32_t)id;
+	r0->untrusted = true;
 	return 0;
 }
 
@@ -67,11 +115,12 @@ int check_kfunc(struct verifier_env *env, struct vstate *st, uint32_t pc, const 
 	const struct kfunc_desc *k;
 	struct iter_call ic = { 0 };
 	int rc;
-	if ((rc = kfunc_of(env, in, &k)))
+	if ((rc = kfunc_of(env, pc, in, &k)))
 		return rc;
 	if (st->lock_id)
 		return reject(env, -EINVAL, "function calls are not allowed while holding a lock");
-	if ((rc = check_kfunc_args(env, st, pc, k, &ic)))
+	uint64_t constant = 0;
+	if ((rc = check_kfunc_args(env, st, pc, k, &ic, &constant)))
 		return rc;
 	struct vframe *f = cur_frame(st);
 	for (int i = 1; i <= 5; i++)
@@ -79,6 +128,10 @@ int check_kfunc(struct verifier_env *env, struct vstate *st, uint32_t pc, const 
 	switch (k->call.proto.ret) {
 	case RET_VOID:
 		mark_not_init(&f->regs[0]);
+		break;
+	case RET_KFUNC_UNTRUSTED_BTF_ID:
+		if ((rc = type_untrusted(env, k, constant, &f->regs[0])))
+			return rc;
 		break;
 	case RET_KFUNC_MEM:
 		mark_ptr(&f->regs[0], REG_MEM);

@@ -398,7 +398,7 @@ static bool reg_covered(const struct vreg *old, const struct vreg *cur, struct i
 	}
 	if (old->maybe_null != cur->maybe_null || old->off != cur->off || old->map != cur->map ||
 	    old->frameno != cur->frameno || old->mem_size != cur->mem_size || old->subprog != cur->subprog ||
-	    old->rdonly != cur->rdonly)
+	    old->rdonly != cur->rdonly || old->untrusted != cur->untrusted)
 		return false;
 	if (exact ? memcmp(&old->v, &cur->v, sizeof old->v) != 0 : !scalar_within(&old->v, &cur->v))
 		return false;

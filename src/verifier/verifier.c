@@ -568,7 +568,7 @@ static int check_loadable(const struct verifier_env *env, const bpfvm_insn *plai
 			rc = error_set(err, -ENOTSUP, (int)pc, "insn %zu: unsupported: helper #%d is not implemented by bpfvm",
 			               pc, plain[pc].imm);
 	if (!rc)
-		rc = isa_check_encoding(plain, count, 0, err);
+		rc = isa_check_encoding(plain, count, 0, ISA_RULES_FP_WRITES_WALKED, err);
 	return rc;
 }
 
@@ -829,6 +829,8 @@ static int step(struct verifier_env *env, struct vstate *st, uint32_t pc, uint32
 		report(env, st, pc);
 		return rc;
 	}
+	if (env->opts->walked)
+		env->opts->walked[pc] = 1;
 	/* the instruction's history entry, completed while it is checked */
 	env->cur = (struct hist_entry){ .pc = pc, .frame = (uint8_t)st->curframe };
 	if (env->cfg.ops[pc]->format == FMT_EXIT && cur_frame(st)->callback_helper >= 0)
@@ -960,6 +962,8 @@ int bpfvm_verify(const bpfvm_insn *insns, size_t count, const bpfvm_verify_opts 
 	if (!insns || !count)
 		return error_set(err, -EINVAL, -1, "empty program");
 	uint64_t t0 = now_ns();
+	if (opts->walked)
+		memset(opts->walked, 0, count);
 
 	struct verifier_env env = { 0 };
 	bpfvm_verify_opts local;

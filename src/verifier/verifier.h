@@ -57,6 +57,9 @@ struct vreg {
 	 * compared only to tell loops from repeated states); ref_id is the
 	 * reference bpf_iter_*_new acquired (src/verifier/iter.c) */
 	uint8_t iter_state;
+	/* REG_BTF_ID: bpf_rdonly_cast's (the kernel's PTR_UNTRUSTED), which
+	 * may point anywhere: bpfvm's engines cannot read through it safely */
+	bool untrusted;
 	int32_t off;
 	uint32_t id;              /* shared by copies: a null check or bound on one holds for all */
 	uint32_t ref_id;          /* acquired reference this pointer is (ringbuf record) */

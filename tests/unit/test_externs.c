@@ -126,6 +126,22 @@ static void test_kconfig_errors(void)
 	}
 }
 
+/* Loading program prog of object name (NULL: all) with verification is
+ * refused as unsupported, with a message holding want. */
+static void expect_unsupported(const char *name, const char *prog, const char *want)
+{
+	bpfvm_object *obj = NULL;
+	bpfvm_instance *inst = NULL;
+	bpfvm_error err;
+	if (!CHECK(open_obj(name, NULL, &obj, &err) == 0, "open %s: %s", name, err.msg))
+		return;
+	BPFVM_OPTS(bpfvm_instance_opts, io, .verify = true, .no_pins = true, .only_prog = prog);
+	int rc = bpfvm_instance_new(obj, &io, &inst, &err);
+	CHECK(rc == -ENOTSUP && strstr(err.msg, want), "%s %s: %d '%s'", name, prog ? prog : "", rc, err.msg);
+	bpfvm_instance_free(inst);
+	bpfvm_object_free(obj);
+}
+
 static void test_ksyms(void)
 {
 	bpfvm_object *obj = NULL;
@@ -166,16 +182,7 @@ static void test_ksyms(void)
 	bpfvm_object_free(obj);
 
 	/* a kfunc bpfvm does not provide is refused by name at load */
-	obj = NULL;
-	inst = NULL;
-	if (!CHECK(open_obj("kfunc_unknown", NULL, &obj, &err) == 0, "open kfunc_unknown: %s", err.msg))
-		return;
-	BPFVM_OPTS(bpfvm_instance_opts, io, .verify = true, .no_pins = true);
-	rc = bpfvm_instance_new(obj, &io, &inst, &err);
-	CHECK(rc == -ENOTSUP && strstr(err.msg, "calls kfunc 'bpf_kfunc_bpfvm_lacks', which bpfvm does not provide"),
-	      "unknown kfunc load: %d '%s'", rc, err.msg);
-	bpfvm_instance_free(inst);
-	bpfvm_object_free(obj);
+	expect_unsupported("kfunc_unknown", NULL, "calls kfunc 'bpf_kfunc_bpfvm_lacks', which bpfvm does not provide");
 
 	/* a weak one is left unresolved (ID 0), as libbpf leaves it: a call
 	 * a read-only setting turns off is never walked nor run */
@@ -187,6 +194,38 @@ static void test_ksyms(void)
 	CHECK(r == 7, "kfunc_weak: %lld (%s)", (long long)r, err.msg);
 	bpfvm_instance_free(inst);
 	bpfvm_object_free(obj);
+
+	/* bpf_rdonly_cast: runs as a move; an access through its result and a
+	 * cast to void are unsupported */
+	obj = NULL;
+	inst = NULL;
+	if (!CHECK(open_obj("kfunc_rdonly_cast", NULL, &obj, &err) == 0, "open kfunc_rdonly_cast: %s", err.msg))
+		return;
+	BPFVM_OPTS(bpfvm_instance_opts, only_cast, .verify = true, .no_pins = true, .only_prog = "cast_len",
+	           .jit = true);
+	if (CHECK(bpfvm_instance_new(obj, &only_cast, &inst, &err) == 0, "cast_len: %s", err.msg)) {
+		for (int jit = 0; jit < 2; jit++) {
+			uint8_t mem[8];
+			BPFVM_OPTS(bpfvm_run_opts, ro, .args = { (uint64_t)(uintptr_t)mem, 12345 },
+			           .mode = BPFVM_UNCHECKED, .engine = jit ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP);
+			uint64_t r0 = 0;
+			int run_rc = bpfvm_program_run(bpfvm_instance_prog(inst, 0), &ro, &r0, &err);
+			CHECK(run_rc == 0 && r0 == 12345, "cast_len (%s): rc %d, r0 %llu: %s", jit ? "jit" : "interp",
+			      run_rc, (unsigned long long)r0, err.msg);
+		}
+	}
+	bpfvm_instance_free(inst);
+	bpfvm_object_free(obj);
+	expect_unsupported("kfunc_rdonly_cast", "read_through_cast",
+	                   "insn 3: r0 = *(u32 *)(r0 + 0) (kfunc_rdonly_cast.c:21): unsupported: R0 is an untrusted "
+	                   "pointer (bpf_rdonly_cast's)");
+	expect_unsupported("kfunc_rdonly_cast", "cast_to_void", "unsupported: bpf_rdonly_cast to void");
+
+	/* a weak kfunc bpfvm does not provide, called where a path reaches:
+	 * unsupported, by the kfunc's name */
+	expect_unsupported("kfunc_weak_reached", NULL,
+	                   "insn 1: call kernel-function#0 (kfunc_weak_reached.c:12): unsupported: kfunc "
+	                   "bpf_weak_kfunc_bpfvm_lacks is not provided by bpfvm");
 }
 
 static void test_map_sizes(void)

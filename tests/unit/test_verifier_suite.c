@@ -163,7 +163,8 @@ static void run_object(const struct suite_case *c)
 			.prog_btf = bpfvm_object_btf(obj),
 			.func_info = p->func_info,
 			.func_info_count = p->func_info_count,
-			.sleepable = p->sleepable
+			.sleepable = p->sleepable,
+			.kernel_btf = bpfvm_object_kernel_btf(obj)
 		);
 		memset(&err, 0, sizeof err);
 		/* kfunc calls bound by name, as loading an instance does */
