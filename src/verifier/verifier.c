@@ -469,7 +469,6 @@ static void free_env(struct verifier_env *env)
 	arena_free_all(&env->arena);
 	free(env->linked_slots);
 	free(env->walk_touch);
-	free(env->never_walked);
 	free(env->loops);
 	free(env->loop_of);
 	liveness_free(&env->liveness);
