@@ -65,8 +65,8 @@ _Static_assert(sizeof(struct hist_entry) == 16, "a history entry is 16 bytes");
  * instruction's frame alone (precision.c; kind: enum walk_step_kind). */
 struct walk_step {
 	uint8_t kind;
-	uint8_t dst;
-	uint16_t regs;            /* the registers it reads from or clears */
+	uint8_t dst, src;
+	bool fetch_r0;            /* an atomic writing r0 */
 };
 
 /* The instructions of a path since its last checkpoint, oldest first. */
@@ -78,12 +78,12 @@ struct hist {
 	 * next prune point keeps a state, as the kernel's does */
 	uint32_t marks;
 	/* A walk back over every entry at once, for registers of the
-	 * entries' frame alone (precision.c): a register at the end comes
-	 * from the registers from[r] at the start where r is in moved, from
-	 * itself where not; registers in unsure need more (a stack slot, a
-	 * give-up), and so does every register once frames is set. */
+	 * entries' frame alone (precision.c): register r at the end comes
+	 * from the registers from[r] ^ (1 << r) at the start; registers in
+	 * unsure need more (a stack slot, a give-up), and so does every
+	 * register once frames is set. */
 	uint16_t from[11];
-	uint16_t moved, unsure;
+	uint16_t unsure;
 	uint8_t frame;            /* the frame of its first entry */
 	/* an entry is of another frame, or narrowed values of another */
 	bool frames;

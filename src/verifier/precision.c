@@ -101,12 +101,12 @@ static int hist_reserve(struct verifier_env *env, struct hist *h, uint32_t n)
 enum walk_step_kind {
 	STEP_SAME,       /* nothing */
 	STEP_CLEAR,      /* dst comes from nothing (a constant, memory) */
-	STEP_COPY,       /* dst comes from regs (one register) */
-	STEP_OR,         /* dst comes from itself and regs */
+	STEP_COPY,       /* dst comes from src */
+	STEP_OR,         /* dst comes from itself and src */
 	STEP_CALL,       /* r1-r5 give up, r0 comes from nothing */
 	STEP_LDX,        /* dst comes from nothing, or from a stack slot */
-	STEP_ATOMIC,     /* regs come from nothing, or give up on the stack */
-	STEP_JMP,        /* regs (and the linked ones) come from all of them */
+	STEP_ATOMIC,     /* src comes from nothing, or gives up on the stack */
+	STEP_JMP,        /* dst, src and the linked ones come from all of them */
 	STEP_UNSURE,     /* every register needs backtrack_insn() */
 	STEP_KIND = 0x0f,
 	/* beside the kind: a jump point (CFG_JMP_POINT), and an instruction
@@ -126,7 +126,7 @@ static struct walk_step walk_step_of(const struct verifier_env *env, uint32_t pc
 {
 	const struct isa_op *op = env->cfg.ops[pc];
 	const bpfvm_insn *in = &env->insns[pc];
-	struct walk_step s = { .kind = STEP_UNSURE, .dst = in->dst };
+	struct walk_step s = { .kind = STEP_UNSURE, .dst = in->dst, .src = in->src };
 	if (!op)
 		return s;
 	switch (op->format) {
@@ -134,15 +134,10 @@ static struct walk_step walk_step_of(const struct verifier_env *env, uint32_t pc
 	case FMT_ALU_REG:
 	case FMT_NEG:
 	case FMT_END:
-		if (op->alu == ALU_MOV || op->alu == ALU_MOVSX) {
+		if (op->alu == ALU_MOV || op->alu == ALU_MOVSX)
 			s.kind = op->src_kind == SRC_REG ? STEP_COPY : STEP_CLEAR;
-			s.regs = op->src_kind == SRC_REG ? (uint16_t)(1u << in->src) : 0;
-		} else if (op->format == FMT_ALU_REG) {
-			s.kind = STEP_OR;
-			s.regs = (uint16_t)(1u << in->src);
-		} else {
-			s.kind = STEP_SAME;
-		}
+		else
+			s.kind = op->format == FMT_ALU_REG ? STEP_OR : STEP_SAME;
 		break;
 	case FMT_LDDW:
 		s.kind = STEP_CLEAR;
@@ -165,13 +160,14 @@ static struct walk_step walk_step_of(const struct verifier_env *env, uint32_t pc
 		break;
 	case FMT_ATOMIC:
 		s.kind = STEP_ATOMIC;
-		s.dst = in->src;
-		s.regs = (uint16_t)((1u << in->src) | (op->regs & ISA_REG_WRITES_R0 ? 1u : 0));
+		s.fetch_r0 = (op->regs & ISA_REG_WRITES_R0) != 0;
 		break;
 	case FMT_JMP_IMM:
+		s.kind = STEP_JMP;
+		s.src = in->dst; /* no second operand */
+		break;
 	case FMT_JMP_REG:
 		s.kind = STEP_JMP;
-		s.regs = (uint16_t)((1u << in->dst) | (op->format == FMT_JMP_REG ? 1u << in->src : 0));
 		break;
 	default:
 		break;
@@ -181,30 +177,21 @@ static struct walk_step walk_step_of(const struct verifier_env *env, uint32_t pc
 
 #define ALL_REGS ((uint16_t)0x7ff)
 
-/* Where register r at the end of h comes from at its start. */
+/* Where register r at the end of h comes from at its start (struct
+ * hist's from[] holds it xor r's own bit: all zero, each register comes
+ * from itself). */
 static inline uint16_t hist_from(const struct hist *h, uint32_t r)
 {
-	return (h->moved >> r) & 1u ? h->from[r] : (uint16_t)(1u << r);
+	return (uint16_t)(h->from[r] ^ (1u << r));
 }
 
-/* Registers regs at the end of h (entry e just added) come from the
- * registers before e in from, unsure where any of those is. */
-static inline void hist_set_from(struct hist *h, uint16_t regs, uint16_t from, bool unsure)
+/* Register r at the end of h (entry e just added) comes from the
+ * registers from before e, unsure where any of those is. */
+static inline void hist_set_from(struct hist *h, uint32_t r, uint16_t from, bool unsure)
 {
-	for (uint16_t left = regs; left; left &= (uint16_t)(left - 1))
-		h->from[__builtin_ctz(left)] = from;
-	h->moved |= regs;
-	h->unsure = unsure ? h->unsure | regs : h->unsure & (uint16_t)~regs;
-}
-
-/* Registers regs at the end of h (entry e just added) come from all of
- * before e's registers srcs (none: from nothing). */
-static inline void hist_set_from_all(struct hist *h, uint16_t regs, uint16_t srcs)
-{
-	uint16_t from = 0;
-	for (uint16_t left = srcs; left; left &= (uint16_t)(left - 1))
-		from |= hist_from(h, (uint32_t)__builtin_ctz(left));
-	hist_set_from(h, regs, from, (h->unsure & srcs) != 0);
+	uint16_t bit = (uint16_t)(1u << r);
+	h->from[r] = from ^ bit;
+	h->unsure = unsure ? h->unsure | bit : h->unsure & (uint16_t)~bit;
 }
 
 /* Adds entry e, just appended to h, to h's summary (struct hist): the
@@ -219,7 +206,7 @@ static void hist_note(const struct verifier_env *env, struct hist *h, const stru
 	if (h->frames)
 		return;
 	struct walk_step s = env->walk_steps[e->pc];
-	uint16_t dst = (uint16_t)(1u << s.dst);
+	uint32_t dst = s.dst, src = s.src;
 	switch (s.kind & STEP_KIND) {
 	case STEP_SAME:
 		break;
@@ -227,34 +214,45 @@ static void hist_note(const struct verifier_env *env, struct hist *h, const stru
 		hist_set_from(h, dst, 0, false);
 		break;
 	case STEP_COPY:
-		hist_set_from_all(h, dst, s.regs);
+		hist_set_from(h, dst, hist_from(h, src), (h->unsure >> src) & 1u);
 		break;
 	case STEP_OR:
-		hist_set_from_all(h, dst, s.regs | dst);
+		hist_set_from(h, dst, hist_from(h, dst) | hist_from(h, src), ((h->unsure >> dst) | (h->unsure >> src)) & 1u);
 		break;
 	case STEP_CALL:
 		h->unsure |= LIVENESS_ARGS;
-		hist_set_from(h, 1u, 0, false);
+		hist_set_from(h, 0, 0, false);
 		break;
 	case STEP_LDX:
 		if (e->flags & (HIST_STACK | HIST_STACK_WIDE))
-			h->unsure |= dst;
+			h->unsure |= (uint16_t)(1u << dst);
 		else
 			hist_set_from(h, dst, 0, false);
 		break;
 	case STEP_ATOMIC:
-		if (e->flags & (HIST_STACK | HIST_STACK_WIDE))
-			h->unsure |= (uint16_t)(dst | 1u);
-		else
-			hist_set_from(h, s.regs, 0, false);
+		/* src (and r0 for a fetch) from nothing; on the stack, src and
+		 * r0 give up */
+		if (e->flags & (HIST_STACK | HIST_STACK_WIDE)) {
+			h->unsure |= (uint16_t)((1u << src) | 1u);
+		} else {
+			hist_set_from(h, src, 0, false);
+			if (s.fetch_r0)
+				hist_set_from(h, 0, 0, false);
+		}
 		break;
 	case STEP_JMP: {
 		/* the jump narrowed them all: each comes from all of them */
-		uint16_t group = (uint16_t)(s.regs | e->linked_regs);
-		if (e->flags & HIST_LINKED_SLOTS)
+		uint16_t group = (uint16_t)((1u << dst) | (1u << src) | e->linked_regs);
+		if (e->flags & HIST_LINKED_SLOTS) {
 			h->unsure |= group;
-		else if (group & (group - 1))
-			hist_set_from_all(h, group, group);
+		} else if (group & (group - 1)) {
+			uint16_t from = 0;
+			for (uint16_t left = group; left; left &= (uint16_t)(left - 1))
+				from |= hist_from(h, (uint32_t)__builtin_ctz(left));
+			bool unsure = (h->unsure & group) != 0;
+			for (uint16_t left = group; left; left &= (uint16_t)(left - 1))
+				hist_set_from(h, (uint32_t)__builtin_ctz(left), from, unsure);
+		}
 		break;
 	}
 	default:
@@ -299,16 +297,31 @@ static uint16_t insn_touch(const struct verifier_env *env, uint32_t pc)
 }
 
 /* Whether backtrack_insn() passes an entry at pc with no flags and no
- * linked registers whatever the walk holds: a jump, or a conditional
- * jump against a number (it narrowed its operand, which the walk holds
- * or not the same before as after).  Loop heads are kept: the rejection
+ * linked registers whatever the walk holds: a jump, a conditional jump
+ * against a number (it narrowed its operand, which the walk holds or not
+ * the same before as after), arithmetic on a register with a number (the
+ * register depends on what it did before), a store off the stack (no
+ * flags: nothing the walk follows).  Loop heads are kept: the rejection
  * message counts a path's passes there in its history. */
 static bool insn_never_walked(const struct verifier_env *env, uint32_t pc)
 {
 	const struct isa_op *op = env->cfg.ops[pc];
 	if (!op || (env->loop_of && env->loop_of[pc]))
 		return false;
-	return op->format == FMT_JA || op->format == FMT_JA32 || op->format == FMT_JMP_IMM;
+	switch (op->format) {
+	case FMT_JA:
+	case FMT_JA32:
+	case FMT_JMP_IMM:
+	case FMT_NEG:
+	case FMT_END:
+	case FMT_ST:
+	case FMT_STX:
+		return true;
+	case FMT_ALU_IMM:
+		return op->alu != ALU_MOV && op->alu != ALU_MOVSX;
+	default:
+		return false;
+	}
 }
 
 int walk_touch_compute(struct verifier_env *env)
@@ -388,7 +401,6 @@ int hist_copy(struct verifier_env *env, struct hist *dst, const struct hist *src
 		memcpy(dst->e, src->e, src->n * sizeof *dst->e);
 	dst->marks += src->marks;
 	memcpy(dst->from, src->from, sizeof dst->from);
-	dst->moved = src->moved;
 	dst->unsure = src->unsure;
 	dst->frame = src->frame;
 	dst->frames = src->frames;
@@ -748,19 +760,24 @@ static bool bt_regs_only(const struct backtrack *bt)
 }
 
 /* Walks bt back over all of h at once, from its summary (struct hist),
- * where bt holds registers of h's frame alone that the summary is sure
- * of: what backtrack_insn() entry by entry would leave.  Whether it did.
- * A loop's counter, asked for at every decided branch, then costs a few
- * steps per checkpoint, not one per instruction since. */
+ * where h's entries are all of bt's frame and bt holds no stack slot
+ * and none of the registers the summary is unsure of: what
+ * backtrack_insn() entry by entry would leave (it changes nothing of
+ * other frames' registers at those entries).  Whether it did.  A loop's
+ * counter, asked for at every decided branch, then costs a few steps
+ * per checkpoint, not one per instruction since. */
 static bool walk_summary(const struct hist *h, struct backtrack *bt)
 {
 	uint32_t fr = bt->frame;
 	uint16_t m = bt->regs[fr];
-	if (h->frames || (h->n && h->frame != fr) || (m & h->unsure) || !bt_regs_only(bt))
+	if (h->frames || (h->n && h->frame != fr) || (m & h->unsure))
 		return false;
-	uint16_t from = m & (uint16_t)~h->moved;
-	for (uint16_t left = m & h->moved; left; left &= (uint16_t)(left - 1))
-		from |= h->from[__builtin_ctz(left)];
+	for (uint32_t fi = 0; fi <= bt->deepest; fi++)
+		if (bt->slots[fi])
+			return false;
+	uint16_t from = 0;
+	for (uint16_t left = m; left; left &= (uint16_t)(left - 1))
+		from |= hist_from(h, (uint32_t)__builtin_ctz(left));
 	bt->regs[fr] = from;
 	return true;
 }
