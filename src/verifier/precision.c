@@ -884,14 +884,12 @@ static void drop_outer_precise(const struct hist *h, const struct explored *cp, 
 	}
 }
 
-/* Follows bt back from the end of the current path's history, through
- * its checkpoints. */
-static int walk_back(struct verifier_env *env, struct backtrack *bt)
+/* Follows bt back from the end of history h (seg_owner's, or the
+ * current path's where NULL; subseq: the instruction after it) through
+ * the checkpoints before. */
+static int walk_back_from(struct verifier_env *env, struct backtrack *bt, struct hist *h, struct explored *seg_owner,
+                          int subseq)
 {
-	env->precise_walks++;
-	struct hist *h = &env->hist;
-	struct explored *seg_owner = NULL; /* NULL: the current path's own segment */
-	int subseq = (int)env->cur.pc;
 	for (;;) {
 		log_segment(env, bt, h, subseq);
 		struct explored *cp = seg_owner ? seg_owner->parent : env->parent;
@@ -962,11 +960,73 @@ static int walk_back(struct verifier_env *env, struct backtrack *bt)
 	}
 }
 
+/* Follows bt back from the end of the current path's history. */
+static int walk_back(struct verifier_env *env, struct backtrack *bt)
+{
+	env->precise_walks++;
+	return walk_back_from(env, bt, &env->hist, NULL, (int)env->cur.pc);
+}
+
+/* walk_back() for registers m of the current frame fr alone, without
+ * -vv (most walks: a loop's counter at a decided branch, the precise
+ * registers of a state that covered the path): from segment to segment
+ * by their summaries, marking in each checkpoint as mark_in_checkpoint()
+ * does, while the summaries serve; walk_back_from() from where they do
+ * not. */
+static int walk_regs(struct verifier_env *env, uint32_t fr, uint16_t m)
+{
+	env->precise_walks++;
+	struct hist *h = &env->hist;
+	struct explored *seg_owner = NULL;
+	for (;;) {
+		if (h->frames || (h->n && h->frame != fr) || (m & h->unsure))
+			break;
+		uint16_t from = 0;
+		for (uint16_t left = m; left; left &= (uint16_t)(left - 1))
+			from |= hist_from(h, (uint32_t)__builtin_ctz(left));
+		m = from;
+		struct explored *cp = seg_owner ? seg_owner->parent : env->parent;
+		if (!m || !cp)
+			return 0;
+		if (cp->st) {
+			if (cp->st->curframe != fr) {
+				mark_all_on_path(env);
+				return 0;
+			}
+			struct vreg *regs = cp->st->frames[fr]->regs;
+			for (uint16_t left = m; left; left &= (uint16_t)(left - 1)) {
+				int i = __builtin_ctz(left);
+				if (regs[i].type != REG_SCALAR || regs[i].precise) {
+					CLR(m, i);
+				} else {
+					regs[i].precise = true;
+					env->precise_marks++;
+				}
+			}
+			if (!m)
+				return 0;
+		}
+		if (cp->hist_freed) {
+			mark_all_on_path(env);
+			return 0;
+		}
+		seg_owner = cp;
+		h = &cp->hist;
+	}
+	struct backtrack bt;
+	memset(&bt, 0, sizeof bt);
+	bt_enter(&bt, fr);
+	bt.regs[fr] = m;
+	return walk_back_from(env, &bt, h, seg_owner, seg_owner ? (int)seg_owner->pc : (int)env->cur.pc);
+}
+
 int mark_precise(struct verifier_env *env, struct vstate *st, int regno)
 {
 	const struct vreg *r = &cur_frame(st)->regs[regno];
 	if (r->type != REG_SCALAR || regno < 0 || regno > 9)
 		return 0;
+	if (env->log_level < 2)
+		return walk_regs(env, st->curframe, (uint16_t)(1u << regno));
 	struct backtrack bt;
 	memset(&bt, 0, sizeof bt);
 	bt_enter(&bt, st->curframe);
@@ -1026,6 +1086,8 @@ int propagate_precision(struct verifier_env *env, struct vstate *st, const struc
 		char mask[256];
 		mask_text(&bt, bt.frame, mask, sizeof mask);
 		vlog(env, "propagating %s from the state that covers insn %u\n", mask, pc);
+	} else if (bt_regs_only(&bt)) {
+		return walk_regs(env, bt.frame, bt.regs[bt.frame]);
 	}
 	return walk_back(env, &bt);
 }
