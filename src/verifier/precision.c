@@ -9,7 +9,8 @@
  *
  * Each path keeps the instructions it walked since its last checkpoint
  * (struct hist, with the stack slot a load or store touched; without -vv,
- * not the jumps no walk back changes anything at); a check
+ * not the instructions no walk back changes anything at: jumps,
+ * arithmetic with a number, stores off the stack); a check
  * walks that history backwards from the instruction that needs the
  * value, following which registers and stack slots the value came from,
  * and marks them precise in each checkpoint on the way, until nothing
@@ -18,6 +19,14 @@
  * follow (a callback's own stack at its start, an atomic on the stack), every
  * scalar of every checkpoint on the path becomes precise: the
  * comparison is then the full one, as before precision tracking.
+ *
+ * Beside its entries a history keeps a summary of that walk over all of
+ * them (hist_note()), for registers of one frame: per register at the
+ * end, the registers it comes from at the start, or that it needs more
+ * (a stack slot, a give-up, another frame).  Without -vv a walk of
+ * registers alone steps over a whole segment with it (walk_regs(),
+ * walk_summary()), entry by entry only where it does not serve; the
+ * marks are the same, as the -vv log (always entry by entry) shows.
  *
  * Owns: hist_push(), hist_add_linked_slots(), hist_copy(), hist_free(),
  * mark_precise(), mark_precise_slot(), propagate_precision(),
@@ -197,7 +206,8 @@ static inline void hist_set_from(struct hist *h, uint32_t r, uint16_t from, bool
 /* Adds entry e, just appended to h, to h's summary (struct hist): the
  * walk back over it for each register, as backtrack_insn() steps with
  * registers of e's frame alone. */
-static void hist_note(const struct verifier_env *env, struct hist *h, const struct hist_entry *e)
+static inline __attribute__((always_inline)) void hist_note(const struct verifier_env *env, struct hist *h,
+                                                             const struct hist_entry *e)
 {
 	if (h->n == 1)
 		h->frame = e->frame;
@@ -1055,12 +1065,11 @@ static bool bt_from_state(const struct verifier_env *env, struct backtrack *bt, 
 {
 	for (uint32_t fi = 0; fi <= old->curframe; fi++) {
 		const struct vframe *f = old->frames[fi];
-		uint16_t live = live_regs(env, pc, old, fi);
-		for (int i = 0; i < 10; i++) {
+		uint16_t live = live_regs(env, pc, old, fi) & 0x3ff;
+		for (; live; live &= (uint16_t)(live - 1)) {
+			int i = __builtin_ctz(live);
 			const struct vreg *r = &f->regs[i];
-			if (r->type != REG_SCALAR || !HAS(live, i))
-				continue;
-			if (all_scalars || r->precise)
+			if (r->type == REG_SCALAR && (all_scalars || r->precise))
 				SET(bt->regs[fi], i);
 		}
 		for (uint32_t s = 0; s < f->slots && s < 64; s++) {
