@@ -245,6 +245,9 @@ struct verifier_env {
 	 * it could change, beside a jump's linked ones (0xffff: it may do
 	 * more), for the walk's quick pass over the others (precision.c) */
 	uint16_t *walk_touch;
+	/* per instruction: WALK_* (verifier.c), what step() asks of it at
+	 * every visit, found once before the walk */
+	uint8_t *walk_flags;
 	/* per instruction: its history entries are left out when they have
 	 * no flags and no linked registers (precision.c) */
 	bool *never_walked;
@@ -573,10 +576,15 @@ int stack_live_init(struct verifier_env *env);
 void stack_live_free(struct verifier_env *env);
 /* The walked state changed its call chain (a call, a return, a new path). */
 void stack_live_new_chain(struct verifier_env *env);
-/* Around each instruction checked: its whole-slot writes are collected
- * between the two, and kept as what it writes on every path. */
+/* Around each instruction checked that may write stack slots: its
+ * whole-slot writes are collected between the two, and kept as what it
+ * writes on every path. */
 int stack_live_insn_start(struct verifier_env *env, const struct vstate *st, uint32_t pc);
 int stack_live_insn_end(struct verifier_env *env);
+/* Before any other instruction checked: the walked state's chain looked
+ * up if a call, a return or a new path changed it (the start above does
+ * it too). */
+int stack_live_chain(struct verifier_env *env, const struct vstate *st);
 /* The instruction at pc of st's chain may read slots `mask` of frame frameno. */
 int stack_live_read(struct verifier_env *env, const struct vstate *st, uint32_t frameno, uint32_t pc,
                     uint64_t mask);
