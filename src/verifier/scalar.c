@@ -460,6 +460,75 @@ static bool sync_fixed(const struct scalar *s)
 	       s->s32_max <= (int32_t)(v32 | (m32 & 0x7fffffffu));
 }
 
+/* What the rounds of sync_rounds() make of two shapes a jump's narrowing
+ * or an addition leaves a loop's counter in, found without them; false
+ * when s is in neither (or the result is not proved), s then untouched.
+ *
+ * A single number: the 64-bit unsigned or signed range one value k that
+ * every other range and the known bits hold.  A round's steps carry k
+ * to every range (deduce: the 64-bit ranges to each other and to the low
+ * half's) and to the bits (bits_from_bounds), and keep it in each (they
+ * are sound, and k is a member): the result is the known number k.
+ *
+ * A number below 2^32 (umax <= 2^32 - 1, smin >= 0) whose ranges u64,
+ * s64 and u32 meet in [lo, hi], whose s32 range holds that interval's
+ * (the whole s32 range, exactly, where it crosses 2^31) and whose known
+ * bits meet tnum_range(lo, hi): the rounds make it c, the interval with
+ * the bits intersected with tnum_range(lo, hi), if c is the shape
+ * sync_fixed() proves a round leaves alone.  Why: no step makes a field
+ * narrower than c's.  The bits' extremes are at or beyond [lo, hi] (what
+ * sync_fixed checks of c; s's bits know no more than c's); deduce's
+ * interval steps and step_blocks narrow ranges by ranges that all hold
+ * [lo, hi] (below 2^32 step_blocks moves only smax, to u32_max or below,
+ * never empty); bits_from_bounds and full_from_low intersect the bits
+ * with tnum_range of ranges holding [lo, hi], which meet them since
+ * tnum_range(lo, hi) does.  And the rounds end at c: every step only
+ * narrows, so each range stays inside the original ones' meet [lo, hi]
+ * and is [lo, hi] once deduce has carried the bounds across (its first
+ * passes); bits_from_bounds intersects the bits with tnum_range(lo, hi);
+ * then sync_fixed() ends the rounds (a shape whose bits know no less
+ * than that intersection, and no more: every step only intersects).
+ * test_scalar compares this with scalar_sync_rounds bit for bit on
+ * scalars of and near these shapes. */
+static bool sync_shape(struct scalar *s)
+{
+	if (s->umin == s->umax || s->smin == s->smax) {
+		uint64_t k = s->umin == s->umax ? s->umin : (uint64_t)s->smin;
+		if (!tnum_contains(s->var, k) || k < s->umin || k > s->umax || (int64_t)k < s->smin ||
+		    (int64_t)k > s->smax || (uint32_t)k < s->u32_min || (uint32_t)k > s->u32_max ||
+		    (int32_t)(uint32_t)k < s->s32_min || (int32_t)(uint32_t)k > s->s32_max)
+			return false;
+		scalar_known(s, k);
+		return true;
+	}
+	/* (an empty range, one whose bounds cross, lies outside: lo > hi) */
+	if (s->umax > LOW32 || s->smin < 0 || s->smax < s->smin)
+		return false;
+	uint64_t lo = u64_max(u64_max(s->umin, (uint64_t)s->smin), s->u32_min);
+	uint64_t hi = u64_min(u64_min(s->umax, (uint64_t)s->smax), s->u32_max);
+	if (lo > hi)
+		return false;
+	bool crosses = lo <= INT32_MAX && hi > INT32_MAX;
+	if (crosses ? s->s32_min != INT32_MIN || s->s32_max != INT32_MAX
+		    : s->s32_min > (int32_t)(uint32_t)lo || s->s32_max < (int32_t)(uint32_t)hi)
+		return false;
+	struct tnum r = tnum_range(lo, hi);
+	if (!tnum_meets(s->var, r))
+		return false;
+	struct scalar c = {
+		.var = tnum_intersect(s->var, r),
+		.smin = (int64_t)lo, .smax = (int64_t)hi,
+		.umin = lo, .umax = hi,
+		.s32_min = crosses ? INT32_MIN : (int32_t)(uint32_t)lo,
+		.s32_max = crosses ? INT32_MAX : (int32_t)(uint32_t)hi,
+		.u32_min = (uint32_t)lo, .u32_max = (uint32_t)hi,
+	};
+	if (!sync_fixed(&c))
+		return false;
+	*s = c;
+	return true;
+}
+
 /* The rounds of scalar_sync() for a scalar that is not a known number;
  * `shortcuts` false runs every round (the reference for the tests). */
 static inline __attribute__((always_inline)) bool sync_rounds_of(struct scalar *s, bool shortcuts)
@@ -545,7 +614,7 @@ bool scalar_sync(struct scalar *s)
 		return sync_const(s);
 	/* a scalar already in one of the shapes a round leaves alone needs
 	 * neither the rounds nor the memo */
-	if (sync_fixed(s))
+	if (sync_fixed(s) || sync_shape(s))
 		return true;
 	struct thread_block *b = thread_block_self();
 	if (!b)

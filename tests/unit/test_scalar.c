@@ -600,9 +600,45 @@ static void nudge(struct scalar *s)
 	}
 }
 
+/* A loop counter as a jump's narrowing or an addition leaves it before
+ * its sync (scalar_sync's sync_shape): a shortcut shape with some of its
+ * ranges narrowed each by its own amount (the others lagging), unknown
+ * bits added above the low half (a carry) or in it, or one of its 64-bit ranges
+ * made a single number, in the others or not. */
+static void counter_shape(struct scalar *s)
+{
+	shortcut_shape(s);
+	uint64_t span = s->umax - s->umin;
+	for (int n = (int)below(4); n >= 0; n--) {
+		uint64_t d = below(2) ? below(3) : below(span + 1);
+		switch (below(9)) {
+		case 0: s->umin += d; break;
+		case 1: s->umax -= d; break;
+		case 2: s->smin = (int64_t)((uint64_t)s->smin + d); break;
+		case 3: s->smax = (int64_t)((uint64_t)s->smax - d); break;
+		case 4: s->u32_min += (uint32_t)d; break;
+		case 5: s->u32_max -= (uint32_t)d; break;
+		case 6:
+			s->var.mask |= rnd() & (below(2) ? ~0xffffffffull : 0xffffffffull);
+			s->var.value &= ~s->var.mask;
+			break;
+		case 7: s->smax = INT64_MAX; break;
+		default:
+			if (below(2))
+				s->umin = s->umax = s->umin + d;
+			else
+				s->smin = s->smax = (int64_t)((uint64_t)s->smin + d);
+			break;
+		}
+	}
+	if (below(4) == 0)
+		nudge(s);
+}
+
 /* scalar_sync(), memo and shortcuts included, gives exactly what every
  * round of scalar_sync_rounds() gives, on scalars of the shortcuts'
- * shapes, near them, and from the soundness samples; enough of them
+ * shapes, near them, loop counters before their sync, and from the
+ * soundness samples; enough of them
  * fixed points that the shortcut taken at once is exercised. */
 static void sync_shortcuts(uint64_t seed, long count)
 {
@@ -611,7 +647,10 @@ static void sync_shortcuts(uint64_t seed, long count)
 	pool_n = 0;
 	for (long it = 0; it < count; it++) {
 		struct scalar s;
-		switch (below(4)) {
+		switch (below(5)) {
+		case 4:
+			counter_shape(&s);
+			break;
 		case 0:
 			shortcut_shape(&s);
 			break;
