@@ -981,7 +981,62 @@ static void alu_divmod(struct scalar *r, const struct scalar *a, const struct sc
 	scalar_sync(r);
 }
 
+/* Whether s is the known number *v in the form scalar_known() gives
+ * (every range that number). */
+static inline bool known_value(const struct scalar *s, uint64_t *v)
+{
+	*v = s->var.value;
+	return !s->var.mask && sync_fixed(s);
+}
+
+/* a OP b for two known numbers, for the operations whose transfer
+ * function gives a known number there (their bits are exact and
+ * scalar_sync makes every range that number): *out, or false for the
+ * others.  The 32-bit class works on the low halves, zero-extended;
+ * shift amounts are masked as the ISA masks them. */
+static bool alu_known(uint64_t a, uint64_t b, enum isa_alu op, bool alu64, uint64_t *out)
+{
+	if (alu64) {
+		switch (op) {
+		case ALU_ADD: *out = a + b; return true;
+		case ALU_SUB: *out = a - b; return true;
+		case ALU_AND: *out = a & b; return true;
+		case ALU_OR: *out = a | b; return true;
+		case ALU_XOR: *out = a ^ b; return true;
+		case ALU_LSH: *out = a << (b & 63); return true;
+		case ALU_RSH: *out = a >> (b & 63); return true;
+		case ALU_ARSH: *out = (uint64_t)((int64_t)a >> (b & 63)); return true;
+		default: return false;
+		}
+	}
+	uint32_t x = (uint32_t)a, y = (uint32_t)b;
+	switch (op) {
+	case ALU_ADD: *out = (uint32_t)(x + y); return true;
+	case ALU_SUB: *out = (uint32_t)(x - y); return true;
+	case ALU_AND: *out = x & y; return true;
+	case ALU_OR: *out = x | y; return true;
+	case ALU_XOR: *out = x ^ y; return true;
+	case ALU_LSH: *out = (uint32_t)(x << (y & 31)); return true;
+	case ALU_RSH: *out = x >> (y & 31); return true;
+	case ALU_ARSH: *out = (uint32_t)((int32_t)x >> (y & 31)); return true;
+	default: return false;
+	}
+}
+
 void scalar_alu(struct scalar *dst, const struct scalar *src, enum isa_alu op, bool alu64, unsigned sext_bits)
+{
+	/* a loop's counters and the constants they are moved by: the
+	 * number itself, without the ranges and their sync */
+	uint64_t a, b, r;
+	if (known_value(dst, &a) && known_value(src, &b) && alu_known(a, b, op, alu64, &r)) {
+		scalar_known(dst, r);
+		return;
+	}
+	scalar_alu_general(dst, src, op, alu64, sext_bits);
+}
+
+void scalar_alu_general(struct scalar *dst, const struct scalar *src, enum isa_alu op, bool alu64,
+                        unsigned sext_bits)
 {
 	/* the operands are read, and the result made in r, before dst is
 	 * written: dst and src may be one */

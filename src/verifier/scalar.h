@@ -191,6 +191,10 @@ bool scalar_contains(const struct scalar *s, uint64_t v);
  * unchanged); other operations ignore it.  Division by zero follows the
  * ISA (x/0 = 0, x%0 = x).  Shift amounts are masked as the ISA masks them. */
 void scalar_alu(struct scalar *dst, const struct scalar *src, enum isa_alu op, bool alu64, unsigned sext_bits);
+/* scalar_alu() without its shortcut for two known numbers: the transfer
+ * functions and the sync every time, for the tests to compare with. */
+void scalar_alu_general(struct scalar *dst, const struct scalar *src, enum isa_alu op, bool alu64,
+                        unsigned sext_bits);
 /* Byte swap: ALU_END_LE (a truncation on this little-endian host),
  * ALU_END_BE or ALU_BSWAP, of `bits` 16/32/64. */
 void scalar_endian(struct scalar *dst, enum isa_alu op, unsigned bits);

@@ -694,6 +694,56 @@ static void sync_shortcuts(uint64_t seed, long count)
 	printf("sync shortcuts: %ld scalars, %ld fixed points, %ld differ\n", count, fixed, differ);
 }
 
+/* scalar_alu() gives exactly what scalar_alu_general() gives: on two
+ * known numbers (its shortcut: interesting ones, small ones, shift
+ * amounts past the width), on a known number and a near one, and on
+ * samples; every operation, both classes. */
+static void alu_shortcut(uint64_t seed, long count)
+{
+	long differ = 0;
+	rng_state = seed ^ 0xa1c0;
+	for (long it = 0; it < count; it++) {
+		struct scalar a, b;
+		scalar_known(&a, below(2) ? interesting() : below(70));
+		scalar_known(&b, below(2) ? interesting() : below(70));
+		switch (below(6)) {
+		case 0: {
+			struct sample x;
+			make_sample(&x);
+			a = x.s;
+			break;
+		}
+		case 1:
+			nudge(below(2) ? &a : &b);
+			break;
+		default:
+			break;
+		}
+		for (int alu64 = 0; alu64 < 2; alu64++)
+			for (size_t i = 0; i < NALU; i++) {
+				enum isa_alu kind = alu_kinds[i];
+				int16_t off = 0;
+				if ((kind == ALU_DIV || kind == ALU_MOD) && below(2))
+					off = 1;
+				if (kind == ALU_MOV && below(2))
+					off = (int16_t)(8 << below(alu64 ? 3 : 2));
+				enum isa_alu op = alu_variant(kind, off);
+				unsigned sext_bits = op == ALU_MOVSX ? (unsigned)off : 0;
+				struct scalar fast = a, slow = a;
+				scalar_alu(&fast, &b, op, alu64, sext_bits);
+				scalar_alu_general(&slow, &b, op, alu64, sext_bits);
+				if (memcmp(&fast, &slow, sizeof fast)) {
+					differ++;
+					CHECK(false, "alu op %d alu64 %d of %s, %s: %s, general %s", op, alu64, fmt(&a), fmt(&b),
+					      fmt(&fast), fmt(&slow));
+					if (differ > 20)
+						return;
+				}
+			}
+	}
+	printf("alu shortcut: %ld operand pairs, %ld differ\n", count, differ);
+}
+
 /* ---- precision ------------------------------------------------------------ */
 
 static void unknown(struct scalar *s)
@@ -1026,6 +1076,7 @@ int main(void)
 	int precision_failed = failed;
 	soundness(seed, count);
 	sync_shortcuts(seed, count * 10);
+	alu_shortcut(seed, count * 5);
 	printf("precision: %d failed; soundness: seed %#" PRIx64 ", %ld iterations, %ld membership checks\n",
 	       precision_failed, seed, count, soundness_checks);
 	printf("%d passed, %d failed\n", passed, failed);
