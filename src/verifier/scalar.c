@@ -132,15 +132,6 @@ static void wrap_u32(int64_t lo, int64_t hi, uint32_t *min, uint32_t *max)
 
 /* ---- construction ------------------------------------------------------ */
 
-void scalar_known(struct scalar *s, uint64_t v)
-{
-	s->var = tnum_const(v);
-	s->smin = s->smax = (int64_t)v;
-	s->umin = s->umax = v;
-	s->s32_min = s->s32_max = (int32_t)(uint32_t)v;
-	s->u32_min = s->u32_max = (uint32_t)v;
-}
-
 void scalar_unknown(struct scalar *s)
 {
 	s->var = tnum_unknown();
@@ -409,6 +400,16 @@ static bool sync_const(struct scalar *s)
 	return true;
 }
 
+/* A known number in the form scalar_known() gives: every range the
+ * number (sync_fixed's first shape). */
+static inline __attribute__((always_inline)) bool known_form(const struct scalar *s)
+{
+	uint64_t v = s->var.value;
+	return !s->var.mask && s->umin == v && s->umax == v && s->smin == (int64_t)v && s->smax == (int64_t)v &&
+	       s->u32_min == (uint32_t)v && s->u32_max == (uint32_t)v &&
+	       s->s32_min == (int32_t)(uint32_t)v && s->s32_max == (int32_t)(uint32_t)v;
+}
+
 /* Whether a round of sync_rounds() provably leaves s as it is, told
  * from two shapes most scalars of a walk have, without running the
  * round: a known number whose every range is that number, and a number
@@ -428,9 +429,7 @@ static bool sync_fixed(const struct scalar *s)
 	if (!m)
 		/* every range the single value: each step narrows a range
 		 * to the value itself or the bits to the value */
-		return s->umin == v && s->umax == v && s->smin == (int64_t)v && s->smax == (int64_t)v &&
-		       s->u32_min == (uint32_t)v && s->u32_max == (uint32_t)v &&
-		       s->s32_min == (int32_t)(uint32_t)v && s->s32_max == (int32_t)(uint32_t)v;
+		return known_form(s);
 	/* the high half zero and every 64-bit bound its own low half: what
 	 * deduce's low_from_full, CROSS_NARROW and full_from_low carry from
 	 * one range to another is the range itself, and step_blocks finds
@@ -611,7 +610,8 @@ bool scalar_sync(struct scalar *s)
 {
 	s->var.value &= ~s->var.mask;
 	if (!s->var.mask)
-		return sync_const(s);
+		/* already in the form sync_const makes it, or made so */
+		return known_form(s) || sync_const(s);
 	/* a scalar already in one of the shapes a round leaves alone needs
 	 * neither the rounds nor the memo */
 	if (sync_fixed(s) || sync_shape(s))
@@ -986,7 +986,7 @@ static void alu_divmod(struct scalar *r, const struct scalar *a, const struct sc
 static inline bool known_value(const struct scalar *s, uint64_t *v)
 {
 	*v = s->var.value;
-	return !s->var.mask && sync_fixed(s);
+	return known_form(s);
 }
 
 /* a OP b for two known numbers, for the operations whose transfer

@@ -167,7 +167,16 @@ struct scalar {
 	uint32_t u32_min, u32_max;
 };
 
-void scalar_known(struct scalar *s, uint64_t v);
+/* The number v: every range v itself (inline: every constant of a walk
+ * is made by it). */
+static inline void scalar_known(struct scalar *s, uint64_t v)
+{
+	s->var = tnum_const(v);
+	s->smin = s->smax = (int64_t)v;
+	s->umin = s->umax = v;
+	s->s32_min = s->s32_max = (int32_t)(uint32_t)v;
+	s->u32_min = s->u32_max = (uint32_t)v;
+}
 void scalar_unknown(struct scalar *s);
 /* Unknown value of `bytes` bytes (1, 2, 4, 8) zero-extended: a load. */
 void scalar_unknown_size(struct scalar *s, unsigned bytes);

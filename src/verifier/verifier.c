@@ -902,12 +902,12 @@ static int step(struct verifier_env *env, struct vstate *st, uint32_t pc, uint32
 	bool path_end = false;
 	if (flags & WALK_JMP)
 		env->jmps++;
-	if (flags & WALK_STACK_WRITES) {
-		if (!(rc = stack_live_insn_start(env, st, pc)) && !(rc = check_insn(env, st, pc, next, &path_end)))
-			rc = stack_live_insn_end(env);
-	} else if (!(rc = stack_live_chain(env, st))) {
+	bool writes = flags & WALK_STACK_WRITES;
+	rc = writes ? stack_live_insn_start(env, st, pc) : stack_live_chain(env, st);
+	if (!rc)
 		rc = check_insn(env, st, pc, next, &path_end);
-	}
+	if (!rc && writes)
+		rc = stack_live_insn_end(env);
 	if (rc) {
 		report(env, st, pc);
 		return rc;
