@@ -391,9 +391,24 @@ static inline bool var_is_zero(const struct vreg *r)
 		}                                                                  \
 	} while (0)
 
-/* Whether regno may be read (is initialised) or written (is not r10). */
-int check_reg_read(struct verifier_env *env, struct vstate *st, int regno);
-int check_reg_write(struct verifier_env *env, int regno);
+/* Whether regno may be read (is initialised) or written (is not r10):
+ * 0, or the rejection.  Inline, asked for every operand of every
+ * instruction walked; the rejections are reg_read_refused() and
+ * reg_write_refused() (verifier.c). */
+int reg_read_refused(struct verifier_env *env, struct vstate *st, int regno);
+int reg_write_refused(struct verifier_env *env);
+
+static inline int check_reg_read(struct verifier_env *env, struct vstate *st, int regno)
+{
+	if (regno < 0 || regno > 10 || cur_frame(st)->regs[regno].type == REG_NOT_INIT)
+		return reg_read_refused(env, st, regno);
+	return 0;
+}
+
+static inline int check_reg_write(struct verifier_env *env, int regno)
+{
+	return regno == 10 ? reg_write_refused(env) : 0;
+}
 
 /* ---- memory (mem.c) ------------------------------------------------------ */
 

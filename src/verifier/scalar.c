@@ -423,7 +423,7 @@ static inline __attribute__((always_inline)) bool known_form(const struct scalar
  * false says only "not proved".  Asked before the rounds and after each
  * (a walk's counters come out of a jump's narrowing a field or two off
  * the shape, which one round restores). */
-static bool sync_fixed(const struct scalar *s)
+static inline __attribute__((always_inline)) bool sync_fixed(const struct scalar *s)
 {
 	uint64_t v = s->var.value, m = s->var.mask;
 	if (!m)

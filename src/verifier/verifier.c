@@ -93,7 +93,7 @@ void insn_text(const struct verifier_env *env, uint32_t pc, char *buf, size_t si
 
 /* ---- registers ----------------------------------------------------------- */
 
-int check_reg_read(struct verifier_env *env, struct vstate *st, int regno)
+int reg_read_refused(struct verifier_env *env, struct vstate *st, int regno)
 {
 	if (regno < 0 || regno > 10)
 		return reject(env, -EINVAL, "R%d is invalid", regno);
@@ -102,11 +102,9 @@ int check_reg_read(struct verifier_env *env, struct vstate *st, int regno)
 	return 0;
 }
 
-int check_reg_write(struct verifier_env *env, int regno)
+int reg_write_refused(struct verifier_env *env)
 {
-	if (regno == 10)
-		return reject(env, -EACCES, "frame pointer is read only");
-	return 0;
+	return reject(env, -EACCES, "frame pointer is read only");
 }
 
 /* ---- instructions -------------------------------------------------------- */
