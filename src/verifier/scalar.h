@@ -186,9 +186,10 @@ bool scalar_is_const(const struct scalar *s);
 /* Tightens every field from the others (the kernel's reg_bounds_sync);
  * returns false if no value satisfies them all (an impossible state). */
 bool scalar_sync(struct scalar *s);
-/* scalar_sync() without its shortcuts (its memo, and the shapes it
- * knows a round leaves alone): every round run, for the tests to compare
- * the shortcuts with. */
+/* scalar_sync() without its shortcuts (its memo, the shapes it knows a
+ * round leaves alone, and the loop counters' shapes whose rounds' result
+ * it knows): every round run, for the tests to compare the shortcuts
+ * with. */
 bool scalar_sync_rounds(struct scalar *s);
 /* Whether the concrete v is described by s (for tests and fuzzing). */
 bool scalar_contains(const struct scalar *s, uint64_t v);
