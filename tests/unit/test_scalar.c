@@ -580,13 +580,11 @@ static void shortcut_shape(struct scalar *s)
 
 /* One field of s moved by a little or a lot, as a jump's narrowing or an
  * operation's result leaves a scalar before its sync. */
-static void nudge(struct scalar *s)
+/* One bound of s moved inwards by d (wrapping): `which` 0-7 is umin,
+ * umax, smin, smax, u32_min, u32_max, s32_min, s32_max. */
+static void move_bound(struct scalar *s, unsigned which, uint64_t d)
 {
-	uint64_t d = below(2) ? 1 + below(3) : rnd();
-	switch (below(13)) {
-	case 10: s->var.value ^= (1ull << below(64)) & ~s->var.mask; break;
-	case 11: s->s32_min = INT32_MIN; s->s32_max = INT32_MAX; s->u32_min = 0; s->u32_max = UINT32_MAX; break;
-	case 12: s->smin = INT64_MIN; s->smax = INT64_MAX; s->umin = 0; s->umax = UINT64_MAX; break;
+	switch (which) {
 	case 0: s->umin += d; break;
 	case 1: s->umax -= d; break;
 	case 2: s->smin = (int64_t)((uint64_t)s->smin + d); break;
@@ -594,30 +592,38 @@ static void nudge(struct scalar *s)
 	case 4: s->u32_min += (uint32_t)d; break;
 	case 5: s->u32_max -= (uint32_t)d; break;
 	case 6: s->s32_min = (int32_t)((uint32_t)s->s32_min + (uint32_t)d); break;
-	case 7: s->s32_max = (int32_t)((uint32_t)s->s32_max - (uint32_t)d); break;
+	default: s->s32_max = (int32_t)((uint32_t)s->s32_max - (uint32_t)d); break;
+	}
+}
+
+static void nudge(struct scalar *s)
+{
+	uint64_t d = below(2) ? 1 + below(3) : rnd();
+	unsigned which = (unsigned)below(13);
+	switch (which) {
+	case 10: s->var.value ^= (1ull << below(64)) & ~s->var.mask; break;
+	case 11: s->s32_min = INT32_MIN; s->s32_max = INT32_MAX; s->u32_min = 0; s->u32_max = UINT32_MAX; break;
+	case 12: s->smin = INT64_MIN; s->smax = INT64_MAX; s->umin = 0; s->umax = UINT64_MAX; break;
 	case 8: s->var.mask &= ~(1ull << below(64)); s->var.value &= ~s->var.mask; break;
-	default: s->var.mask |= 1ull << below(64); s->var.value &= ~s->var.mask; break;
+	case 9: s->var.mask |= 1ull << below(64); s->var.value &= ~s->var.mask; break;
+	default: move_bound(s, which, d); break;
 	}
 }
 
 /* A loop counter as a jump's narrowing or an addition leaves it before
  * its sync (scalar_sync's sync_shape): a shortcut shape with some of its
  * ranges narrowed each by its own amount (the others lagging), unknown
- * bits added above the low half (a carry) or in it, or one of its 64-bit ranges
- * made a single number, in the others or not. */
+ * bits added above the low half (a carry) or in it, or one of its
+ * 64-bit ranges made a single number, in the others or not. */
 static void counter_shape(struct scalar *s)
 {
 	shortcut_shape(s);
 	uint64_t span = s->umax - s->umin;
 	for (int n = (int)below(4); n >= 0; n--) {
 		uint64_t d = below(2) ? below(3) : below(span + 1);
-		switch (below(9)) {
-		case 0: s->umin += d; break;
-		case 1: s->umax -= d; break;
-		case 2: s->smin = (int64_t)((uint64_t)s->smin + d); break;
-		case 3: s->smax = (int64_t)((uint64_t)s->smax - d); break;
-		case 4: s->u32_min += (uint32_t)d; break;
-		case 5: s->u32_max -= (uint32_t)d; break;
+		unsigned which = (unsigned)below(9);
+		switch (which) {
+		case 0: case 1: case 2: case 3: case 4: case 5: move_bound(s, which, d); break;
 		case 6:
 			s->var.mask |= rnd() & (below(2) ? ~0xffffffffull : 0xffffffffull);
 			s->var.value &= ~s->var.mask;
