@@ -257,6 +257,9 @@ struct verifier_env {
 	 * it could change, beside a jump's linked ones (0xffff: it may do
 	 * more), for the walk's quick pass over the others (precision.c) */
 	uint16_t *walk_touch;
+	/* per instruction: WALK_* (verifier.c), what step() asks of it at
+	 * every visit, found once before the walk */
+	uint8_t *walk_flags;
 	/* per instruction: what a walk back through it does to its frame's
 	 * registers, for the histories' summaries, and whether its history
 	 * entries count for the checkpoints' spacing or are left out
@@ -402,9 +405,24 @@ static inline bool var_is_zero(const struct vreg *r)
 		}                                                                  \
 	} while (0)
 
-/* Whether regno may be read (is initialised) or written (is not r10). */
-int check_reg_read(struct verifier_env *env, struct vstate *st, int regno);
-int check_reg_write(struct verifier_env *env, int regno);
+/* Whether regno may be read (is initialised) or written (is not r10):
+ * 0, or the rejection.  Inline, asked for every operand of every
+ * instruction walked; the rejections are reg_read_refused() and
+ * reg_write_refused() (verifier.c). */
+int reg_read_refused(struct verifier_env *env, struct vstate *st, int regno);
+int reg_write_refused(struct verifier_env *env);
+
+static inline int check_reg_read(struct verifier_env *env, struct vstate *st, int regno)
+{
+	if (regno < 0 || regno > 10 || cur_frame(st)->regs[regno].type == REG_NOT_INIT)
+		return reg_read_refused(env, st, regno);
+	return 0;
+}
+
+static inline int check_reg_write(struct verifier_env *env, int regno)
+{
+	return regno == 10 ? reg_write_refused(env) : 0;
+}
 
 /* ---- memory (mem.c) ------------------------------------------------------ */
 
@@ -591,10 +609,15 @@ int stack_live_init(struct verifier_env *env);
 void stack_live_free(struct verifier_env *env);
 /* The walked state changed its call chain (a call, a return, a new path). */
 void stack_live_new_chain(struct verifier_env *env);
-/* Around each instruction checked: its whole-slot writes are collected
- * between the two, and kept as what it writes on every path. */
+/* Around each instruction checked that may write stack slots: its
+ * whole-slot writes are collected between the two, and kept as what it
+ * writes on every path. */
 int stack_live_insn_start(struct verifier_env *env, const struct vstate *st, uint32_t pc);
 int stack_live_insn_end(struct verifier_env *env);
+/* Before any other instruction checked: the walked state's chain looked
+ * up if a call, a return or a new path changed it (the start above does
+ * it too). */
+int stack_live_chain(struct verifier_env *env, const struct vstate *st);
 /* The instruction at pc of st's chain may read slots `mask` of frame frameno. */
 int stack_live_read(struct verifier_env *env, const struct vstate *st, uint32_t frameno, uint32_t pc,
                     uint64_t mask);
