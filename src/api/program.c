@@ -116,14 +116,21 @@ static const struct helper_desc *call_desc(const bpfvm_program *p, const bpfvm_i
 
 /* Every kfunc a program calls is one bpfvm provides (or ID 0, a weak
  * one left unresolved). */
-static int check_kfuncs_exist(const bpfvm_insn *insns, size_t count, bpfvm_error *err)
+static int check_kfuncs_exist(const bpfvm_insn *insns, size_t count, const bpfvm_load_opts *opts, bpfvm_error *err)
 {
 	for (size_t pc = 0; pc < count; pc++) {
-		if (isa_is_lddw(&insns[pc]))
+		if (isa_is_lddw(&insns[pc])) {
 			pc++;
-		else if (isa_is_kfunc_call(&insns[pc]) && insns[pc].imm != 0 &&
-		         !kfunc_desc_by_id((uint32_t)insns[pc].imm))
+			continue;
+		}
+		if (!isa_is_kfunc_call(&insns[pc]) || insns[pc].imm == 0)
+			continue;
+		const struct kfunc_desc *k = kfunc_desc_by_id((uint32_t)insns[pc].imm);
+		if (!k)
 			return error_set(err, -EINVAL, (int)pc, "call to unknown kfunc %u", (uint32_t)insns[pc].imm);
+		if ((k->flags & KF_SLEEPABLE) && !opts->sleepable)
+			return error_set(err, -EINVAL, (int)pc, "a program that is not sleepable (bpfvm_load_opts.sleepable) "
+			                 "may not call %s: it might sleep", k->call.proto.name);
 	}
 	return 0;
 }
@@ -262,7 +269,7 @@ static int load_insns(const bpfvm_insn *insns, size_t count, const bpfvm_load_op
 	if (!rc)
 		rc = check_helpers_exist(insns, count, opts->helpers, err);
 	if (!rc)
-		rc = check_kfuncs_exist(insns, count, err);
+		rc = check_kfuncs_exist(insns, count, opts, err);
 	struct analysis *analysis = NULL;
 	if (!rc)
 		rc = analysis_build(insns, count, &analysis, err);

@@ -7,6 +7,11 @@
  *   - bpf_copy_from_user in both engines: the bytes, 0; an unmapped
  *     source: -EFAULT and the destination zeroed; size 0: nothing written;
  *     a load that is not sleepable refuses it;
+ *   - the kfunc bpf_copy_from_user_str in both engines: the string's
+ *     length with its NUL, cut to the buffer, padded with BPF_F_PAD_ZEROS;
+ *     -EFAULT (the bytes before the fault kept, or all zeroed with the
+ *     flag); -EINVAL for another flag; size 0; refused at load and by the
+ *     verifier when the program is not sleepable;
  *   - sleepable fentry, fexit, fmod_ret and lsm programs refused as
  *     unsupported (bpfvm cannot tell whether their targets may sleep);
  *     a sleepable iter program accepted (vmlinux BTF needed, else skipped);
@@ -27,6 +32,7 @@
 #include "bpfvm/helpers.h"
 #include "bpfvm/maps.h"
 #include "bpfvm/verifier.h"
+#include "helpers/kfunc_desc.h"
 #include "support/check.h"
 #include "support/prog_build.h"
 
@@ -100,6 +106,85 @@ static void test_copy_from_user(void)
 		CHECK(run_copy(&good, false, engines[e], &err) == 0xdead && strstr(err.msg, "might sleep") &&
 		      strstr(err.msg, "bpf_copy_from_user"), "%s: not sleepable: refused at load ('%s')", name, err.msg);
 	}
+}
+
+/* r0 = bpf_copy_from_user_str(dst, size, src, flags); exit. */
+static struct prog copy_str_prog(void *dst, uint32_t size, uint64_t src, int32_t flags)
+{
+	struct prog p = { .n = 0 };
+	emit_imm64(&p, 1, (uint64_t)(uintptr_t)dst);
+	emit(&p, insn(0xb7, 2, 0, 0, (int32_t)size));
+	emit_imm64(&p, 3, src);
+	emit(&p, insn(0xb7, 4, 0, 0, flags));
+	emit(&p, insn(0x85, 0, BPF_PSEUDO_KFUNC_CALL, 0, KFUNC_COPY_FROM_USER_STR));
+	emit(&p, insn(0x95, 0, 0, 0, 0));
+	return p;
+}
+
+static void test_copy_from_user_str(void)
+{
+	static const char text[] = "sleepable";   /* 9 bytes and a NUL */
+	const bpfvm_engine engines[2] = { BPFVM_ENGINE_INTERP, BPFVM_ENGINE_JIT };
+	long page = sysconf(_SC_PAGESIZE);
+	char *two = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!CHECK(two != MAP_FAILED, "mmap") || !CHECK(mprotect(two + page, (size_t)page, PROT_NONE) == 0, "mprotect"))
+		return;
+	/* "abc" and no NUL before the page that cannot be read */
+	memcpy(two + page - 3, "abc", 3);
+	uint64_t at_end = (uint64_t)(uintptr_t)(two + page - 3), src = (uint64_t)(uintptr_t)text;
+	for (int e = 0; e < 2; e++) {
+		const char *name = e ? "jit" : "interp";
+		bpfvm_error err = { 0 };
+		char buf[16];
+		struct prog p;
+		memset(buf, 0x55, sizeof buf);
+		p = copy_str_prog(buf, sizeof buf, src, 0);
+		CHECK(run_copy(&p, true, engines[e], &err) == 10 && !memcmp(buf, text, 10) && (uint8_t)buf[10] == 0x55,
+		      "%s: the string and its NUL, 10, nothing after (%s)", name, err.msg);
+		memset(buf, 0x55, sizeof buf);
+		p = copy_str_prog(buf, 5, src, 0);
+		CHECK(run_copy(&p, true, engines[e], &err) == 5 && !memcmp(buf, "slee", 5) && (uint8_t)buf[5] == 0x55,
+		      "%s: cut to 4 bytes and a NUL, 5 (%s)", name, err.msg);
+		memset(buf, 0x55, sizeof buf);
+		p = copy_str_prog(buf, sizeof buf, src, 1);   /* BPF_F_PAD_ZEROS */
+		static const char padded[16] = "sleepable";
+		CHECK(run_copy(&p, true, engines[e], &err) == 10 && !memcmp(buf, padded, sizeof buf),
+		      "%s: BPF_F_PAD_ZEROS: the rest zeroed (%s)", name, err.msg);
+		memset(buf, 0x55, sizeof buf);
+		p = copy_str_prog(buf, sizeof buf, at_end, 0);
+		CHECK((int64_t)run_copy(&p, true, engines[e], &err) == -EFAULT && !memcmp(buf, "abc", 3) &&
+		      (uint8_t)buf[3] == 0x55, "%s: a fault after 3 bytes: -EFAULT, the 3 bytes kept (%s)", name, err.msg);
+		memset(buf, 0x55, sizeof buf);
+		p = copy_str_prog(buf, sizeof buf, at_end, 1);
+		static const char zeros[16];
+		CHECK((int64_t)run_copy(&p, true, engines[e], &err) == -EFAULT && !memcmp(buf, zeros, sizeof buf),
+		      "%s: a fault with BPF_F_PAD_ZEROS: -EFAULT, all zeroed (%s)", name, err.msg);
+		memset(buf, 0x55, sizeof buf);
+		p = copy_str_prog(buf, sizeof buf, src, 2);
+		CHECK((int64_t)run_copy(&p, true, engines[e], &err) == -EINVAL && (uint8_t)buf[0] == 0x55,
+		      "%s: an unknown flag: -EINVAL, nothing written (%s)", name, err.msg);
+		p = copy_str_prog(buf, 0, src, 0);
+		CHECK(run_copy(&p, true, engines[e], &err) == 0 && (uint8_t)buf[0] == 0x55,
+		      "%s: size 0: result 0, nothing written (%s)", name, err.msg);
+		p = copy_str_prog(buf, sizeof buf, src, 0);
+		CHECK(run_copy(&p, false, engines[e], &err) == 0xdead && strstr(err.msg, "bpf_copy_from_user_str") &&
+		      strstr(err.msg, "might sleep"), "%s: not sleepable: refused at load ('%s')", name, err.msg);
+	}
+	/* the verifier: on a stack buffer, sleepable or not */
+	const bpfvm_insn on_stack[] = {
+		insn(0xbf, 1, 10, 0, 0), insn(0x07, 1, 0, 0, -16), insn(0xb7, 2, 0, 0, 16), insn(0xb7, 3, 0, 0, 0),
+		insn(0xb7, 4, 0, 0, 0), insn(0x85, 0, BPF_PSEUDO_KFUNC_CALL, 0, KFUNC_COPY_FROM_USER_STR),
+		insn(0x95, 0, 0, 0, 0),
+	};
+	bpfvm_error err = { 0 };
+	BPFVM_OPTS(bpfvm_verify_opts, vo, .prog_type = BPF_PROG_TYPE_KPROBE, .helpers = helpers, .sleepable = true,
+	           .license = "GPL");
+	CHECK(bpfvm_verify(on_stack, 7, &vo, NULL, &err) == 0, "verify, sleepable: %s", err.msg);
+	vo.sleepable = false;
+	CHECK(bpfvm_verify(on_stack, 7, &vo, NULL, &err) != 0 &&
+	      strstr(err.msg, "program must be sleepable to call sleepable kfunc bpf_copy_from_user_str"),
+	      "verify, not sleepable: '%s'", err.msg);
+	munmap(two, 2 * (size_t)page);
 }
 
 #define NO_TARGET 1   /* not an errno: the target is not in this BTF */
@@ -260,6 +345,7 @@ int main(void)
 	if (!CHECK(helpers != NULL, "helpers: %s", err.msg))
 		return check_summary();
 	test_copy_from_user();
+	test_copy_from_user_str();
 	test_btf_types();
 	test_timer_helpers_unsupported();
 	test_map_fields();
