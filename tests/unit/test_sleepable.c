@@ -18,7 +18,8 @@
  *   - a call of a bpf_timer_* helper refused as unsupported;
  *   - bpfvm_map_fields: where a struct bpf_timer or bpf_wq may be, kept in
  *     the map (bpfvm_map_info) and in a pin's header, compared between an
- *     inner map and its template.
+ *     inner map and its template; user space's updates skip their bytes
+ *     and its lookups read them as zeros, as the kernel's.
  */
 #include <errno.h>
 #include <linux/bpf.h>
@@ -270,6 +271,37 @@ static int make_map(uint32_t type, uint32_t value_size, int32_t lock, int32_t ti
 	return bpfvm_map_create(&d, out, err);
 }
 
+/* An update from user space writes none of the special fields' bytes,
+ * and a lookup reads them as zeros, as the kernel's copy_map_value() and
+ * check_and_init_map_value(); every other byte goes and comes back. */
+static void check_fields_not_copied(bpfvm_map *m, uint32_t value_size, int32_t lock, int32_t timer, int32_t wq,
+                                    const char *what)
+{
+	uint8_t in[64], out[64], want[64];
+	bpfvm_error err = { 0 };
+	uint32_t key = 1;
+	for (uint32_t b = 0; b < value_size; b++)
+		in[b] = want[b] = (uint8_t)(0xa0 + b);
+	const int32_t offs[3] = { lock, timer, wq }, sizes[3] = { 4, 16, 16 };
+	for (int f = 0; f < 3; f++)
+		if (offs[f] >= 0)
+			memset(want + offs[f], 0, (size_t)sizes[f]);
+	if (!CHECK(bpfvm_map_update(m, &key, in, BPFVM_ANY, &err) == 0, "%s: update: %s", what, err.msg))
+		return;
+	memset(out, 0x55, sizeof out);
+	CHECK(bpfvm_map_lookup(m, &key, out, 0, &err) == 0 && !memcmp(out, want, value_size),
+	      "%s: the fields' bytes are zeros in a lookup, the others the update's", what);
+	/* the fields' bytes in the map itself were not written either */
+	const uint8_t *value = bpfvm_map_lookup_elem(m, &key);
+	if (CHECK(value != NULL, "%s: no element", what)) {
+		bool untouched = true;
+		for (int f = 1; f < 3; f++)
+			for (int32_t b = 0; offs[f] >= 0 && b < sizes[f]; b++)
+				untouched &= value[offs[f] + b] == 0;
+		CHECK(untouched, "%s: the map's own timer/wq bytes were written", what);
+	}
+}
+
 static void test_map_fields(void)
 {
 	bpfvm_error err = { 0 };
@@ -297,6 +329,8 @@ static void test_map_fields(void)
 			bpfvm_map_info_get(m, &info);
 			CHECK(info.timer_off == cases[i].timer && info.wq_off == cases[i].wq, "%s: info %d/%d", cases[i].what,
 			      info.timer_off, info.wq_off);
+			check_fields_not_copied(m, cases[i].value_size, cases[i].lock, cases[i].timer, cases[i].wq,
+			                        cases[i].what);
 		}
 		bpfvm_map_put(m);
 	}
