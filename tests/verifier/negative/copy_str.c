@@ -24,6 +24,17 @@ struct {
 	__type(value, char[32]);
 } hash_names SEC(".maps");
 
+// The end of the naked programs below: a source address, flags 0, the
+// call, r0 = 0.
+#define COPY_STR_CALL                                                          \
+	"r3 = 4096;"                                                           \
+	"r4 = 0;"                                                              \
+	"call %[bpf_copy_from_user_str];"                                      \
+	"r0 = 0;"                                                              \
+	"exit;"                                                                \
+	: : [bpf_copy_from_user_str] "i"(bpf_copy_from_user_str)              \
+	: "r0", "r1", "r2", "r3", "r4", "r5", "memory"
+
 // A stack buffer, whole.
 // expect to_stack: accept
 SEC("uprobe.s")
@@ -52,14 +63,7 @@ __attribute__((naked)) int past_stack(void)
 	asm volatile("r1 = r10;"
 	             "r1 += -16;"
 	             "r2 = 24;"
-	             "r3 = 4096;"
-	             "r4 = 0;"
-	             "call %[bpf_copy_from_user_str];"
-	             "r0 = 0;"
-	             "exit;"
-	             :
-	             : [bpf_copy_from_user_str] "i"(bpf_copy_from_user_str)
-	             : "r0", "r1", "r2", "r3", "r4", "r5", "memory");
+	             COPY_STR_CALL);
 }
 
 // Into a map value, with BPF_F_PAD_ZEROS.
@@ -117,14 +121,7 @@ __attribute__((naked)) int negative_size(void)
 	asm volatile("r2 = *(u64 *)(r1 + 112);"
 	             "r1 = r10;"
 	             "r1 += -16;"
-	             "r3 = 4096;"
-	             "r4 = 0;"
-	             "call %[bpf_copy_from_user_str];"
-	             "r0 = 0;"
-	             "exit;"
-	             :
-	             : [bpf_copy_from_user_str] "i"(bpf_copy_from_user_str)
-	             : "r0", "r1", "r2", "r3", "r4", "r5", "memory");
+	             COPY_STR_CALL);
 }
 
 // A size from the context, any 32-bit number.
@@ -136,14 +133,7 @@ __attribute__((naked)) int unbounded_size(void)
 	             "w2 = w2;"
 	             "r1 = r10;"
 	             "r1 += -16;"
-	             "r3 = 4096;"
-	             "r4 = 0;"
-	             "call %[bpf_copy_from_user_str];"
-	             "r0 = 0;"
-	             "exit;"
-	             :
-	             : [bpf_copy_from_user_str] "i"(bpf_copy_from_user_str)
-	             : "r0", "r1", "r2", "r3", "r4", "r5", "memory");
+	             COPY_STR_CALL);
 }
 
 // A number as the buffer.
@@ -153,14 +143,7 @@ __attribute__((naked)) int number_as_dst(void)
 {
 	asm volatile("r1 = 4096;"
 	             "r2 = 8;"
-	             "r3 = 4096;"
-	             "r4 = 0;"
-	             "call %[bpf_copy_from_user_str];"
-	             "r0 = 0;"
-	             "exit;"
-	             :
-	             : [bpf_copy_from_user_str] "i"(bpf_copy_from_user_str)
-	             : "r0", "r1", "r2", "r3", "r4", "r5", "memory");
+	             COPY_STR_CALL);
 }
 
 // A pointer as the flags.
