@@ -34,6 +34,19 @@ expect 1 'Only fentry/fexit/fmod_ret, lsm, iter, uprobe, and struct_ops programs
 expect 2 'sleepable is for assembly files' "$bpfvm" verify "$build/tests/verifier/negative/sleepable.bpf.o" --sleepable
 printf 'ldxdw %%r0, [%%r1+4]\nexit\n' >"$tmp/oob.s"
 expect 1 'invalid access to memory, mem_size=8 off=4 size=8' "$bpfvm" verify "$tmp/oob.s" --mem-size 8
+# a write to r10 is shown as written, and the rejected instruction's line
+# is in the -v log once, as in the kernel's
+printf 'mov %%r0, 0\nmov %%r10, 5\nexit\n' >"$tmp/fp.s"
+expect 1 'rejected: insn 1: r10 = 5: frame pointer is read only' "$bpfvm" verify "$tmp/fp.s"
+expect 1 '^1: \(b7\) r10 = 5$' "$bpfvm" verify "$tmp/fp.s" -v
+check "the rejected instruction is logged once" test "$(grep -c '^1: (b7) r10 = 5$' "$tmp/out")" = 1
+# a write to r10 no path reaches: accepted, and run (a no-op once loaded);
+# without the verification, refused at load
+printf 'mov %%r0, 0\njeq %%r0, 1, +1\nexit\nmov %%r10, 5\nexit\n' >"$tmp/deadfp.s"
+expect 0 'accepted' "$bpfvm" verify "$tmp/deadfp.s"
+expect 0 'Return value: 0' "$bpfvm" run "$tmp/deadfp.s"
+expect 0 'Return value: 0' "$bpfvm" run "$tmp/deadfp.s" --jit
+expect 1 'instruction 3: r10 \(the frame pointer\) is read-only' "$bpfvm" run "$tmp/deadfp.s" --no-verify
 printf 'mov %%r0,\nexit\n' >"$tmp/bad.s"
 expect 2 'bad\.s: line 1: missing operand' "$bpfvm" verify "$tmp/bad.s"
 # run: verified first; an unsafe program is refused unless --no-verify

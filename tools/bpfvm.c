@@ -398,18 +398,25 @@ static int cmd_run(int argc, char **argv)
 	}
 	bpfvm_program *prog = NULL;
 	bpfvm_error err = { 0 };
+	/* the instructions the verification walked: a write to r10 elsewhere
+	 * is dead code, a no-op once loaded */
+	uint8_t *walked = NULL;
+	if (!rc && !no_verify && !(walked = calloc(in.count ? in.count : 1, 1)))
+		rc = fail("run: out of memory");
 	if (!rc && !no_verify) {
 		/* proved safe for this memory: no run-time checks needed */
-		BPFVM_OPTS(bpfvm_verify_opts, vo, .prog_type = BPFVM_PROG_TYPE_RAW, .mem_size = (uint32_t)in.mem_len);
+		BPFVM_OPTS(bpfvm_verify_opts, vo, .prog_type = BPFVM_PROG_TYPE_RAW, .mem_size = (uint32_t)in.mem_len,
+		           .walked = walked);
 		if (bpfvm_verify(in.insns, in.count, &vo, NULL, &err))
 			rc = fail("%s: rejected by the verifier: %s (--no-verify runs it with checks)", path, err.msg);
 		unchecked = true;
 	}
 	if (unchecked)
 		mode = BPFVM_UNCHECKED;
-	BPFVM_OPTS(bpfvm_load_opts, lo, .jit = jit, .name = path);
+	BPFVM_OPTS(bpfvm_load_opts, lo, .jit = jit, .name = path, .walked = walked);
 	if (!rc && bpfvm_program_load(in.insns, in.count, &lo, &prog, &err))
 		rc = fail("%s: %s%s", path, at_insn(err.insn), err.msg);
+	free(walked);
 	if (!rc) {
 		bpfvm_region region = { .base = in.mem, .len = in.mem_len, .writable = true };
 		BPFVM_OPTS(bpfvm_run_opts, opts,

@@ -136,6 +136,13 @@ typedef struct bpfvm_load_opts {
 	 * without it, as the kernel refuses it (bpfvm_verify_opts.sleepable
 	 * has the verifier's other rules). */
 	bool sleepable;
+	/* Optional: `count` bytes from a verification of these instructions
+	 * (bpfvm_verify_opts.walked), nonzero where a path of the walk
+	 * reached.  A write to r10 outside them is dead code, which the
+	 * kernel removes once a program is verified: the loaded program has
+	 * a jump to the next instruction there instead.  Without it (or where
+	 * the walk reached) a write to r10 is refused at load. */
+	const uint8_t *walked;
 } bpfvm_load_opts;
 
 /* Raw memory: r1 = memory, r2 = its length (the conformance suite's and

@@ -114,7 +114,7 @@ typedef struct bpfvm_verify_opts {
 	/* Optional, out: `count` bytes, set to 1 for each instruction some
 	 * path of the walk reached and to 0 for the others: code the kernel
 	 * removes once a program is verified (a write to r10 there is no
-	 * error; the object loader makes it a no-op before loading). */
+	 * error; bpfvm_load_opts.walked makes it a no-op at load). */
 	uint8_t *walked;
 	/* Optional: names the kfunc of a call with ID 0, one bpfvm does not
 	 * provide (a weak extern, which the loader leaves as libbpf leaves

@@ -301,23 +301,6 @@ int bpfvm_object_bind_kfuncs(const bpfvm_object *obj, size_t prog, bpfvm_insn *i
 	return bind_kfuncs(obj, op, insns, err);
 }
 
-/* A write to r10 that no path of the verified program reaches is dead
- * code, which the kernel removes once it has verified a program
- * (opt_remove_dead_code).  bpfvm keeps the instructions where they are
- * and makes such a write (both slots of an lddw) a jump to the next
- * instruction, which the loader's encoding checks accept. */
-static void neutralize_dead_fp_writes(bpfvm_insn *insns, size_t count, const uint8_t *walked)
-{
-	for (size_t pc = 0; pc < count; pc++) {
-		const struct isa_op *op = isa_decode(&insns[pc]);
-		size_t width = op && op->format == FMT_LDDW ? 2 : 1;
-		if (op && !walked[pc] && isa_writes_fp(op, &insns[pc]))
-			for (size_t k = 0; k < width && pc + k < count; k++)
-				insns[pc + k] = (bpfvm_insn){ .opcode = isa_ops[ISA_JA].opcode };
-		pc += width - 1;
-	}
-}
-
 static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *opts, const bpfvm_helpers *helpers,
                      bpfvm_error *err)
 {
@@ -371,11 +354,8 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
 			char msg[sizeof err->msg];
 			snprintf(msg, sizeof msg, "program %.40s rejected by the verifier: %.180s", op->name, err->msg);
 			memcpy(err->msg, msg, sizeof msg);
-		} else {
-			neutralize_dead_fp_writes(insns, op->insn_count, walked);
 		}
 	}
-	free(walked);
 	if (!rc)
 		rc = bind_insns(inst, op, insns, err);
 	if (!rc) {
@@ -388,6 +368,7 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
 			.maps = inst->maps,
 			.map_count = inst->map_count,
 			.sleepable = op->sleepable,
+			.walked = walked,
 		);
 		rc = bpfvm_program_load(insns, op->insn_count, &lo, &inst->progs[i], err);
 		if (rc) {
@@ -406,6 +387,7 @@ static int load_prog(bpfvm_instance *inst, size_t i, const bpfvm_instance_opts *
 				.attach_btf = op->attach_btf, .attach_func_proto = op->attach_func_proto };
 		}
 	}
+	free(walked);
 	free(insns);
 	return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * program.c - loading programs and running them: the public API's core.
  *
- * Owns: bpfvm_program_load/free (check the encoding, the helpers called
+ * Owns: bpfvm_program_load/free (make the dead writes to r10 of a
+ * verified program no-ops, check the encoding, the helpers called
  * and, through src/analysis, the control flow; copy, bind callbacks and
  * helper call sites, have each engine prepare each mode), and
  * bpfvm_program_run (set up the stack and run state, pick the engine,
@@ -115,14 +116,21 @@ static const struct helper_desc *call_desc(const bpfvm_program *p, const bpfvm_i
 
 /* Every kfunc a program calls is one bpfvm provides (or ID 0, a weak
  * one left unresolved). */
-static int check_kfuncs_exist(const bpfvm_insn *insns, size_t count, bpfvm_error *err)
+static int check_kfuncs_exist(const bpfvm_insn *insns, size_t count, const bpfvm_load_opts *opts, bpfvm_error *err)
 {
 	for (size_t pc = 0; pc < count; pc++) {
-		if (isa_is_lddw(&insns[pc]))
+		if (isa_is_lddw(&insns[pc])) {
 			pc++;
-		else if (isa_is_kfunc_call(&insns[pc]) && insns[pc].imm != 0 &&
-		         !kfunc_desc_by_id((uint32_t)insns[pc].imm))
+			continue;
+		}
+		if (!isa_is_kfunc_call(&insns[pc]) || insns[pc].imm == 0)
+			continue;
+		const struct kfunc_desc *k = kfunc_desc_by_id((uint32_t)insns[pc].imm);
+		if (!k)
 			return error_set(err, -EINVAL, (int)pc, "call to unknown kfunc %u", (uint32_t)insns[pc].imm);
+		if ((k->flags & KF_SLEEPABLE) && !opts->sleepable)
+			return error_set(err, -EINVAL, (int)pc, "a program that is not sleepable (bpfvm_load_opts.sleepable) "
+			                 "may not call %s: it might sleep", k->call.proto.name);
 	}
 	return 0;
 }
@@ -210,6 +218,26 @@ static int check_helpers_allowed(const bpfvm_insn *insns, size_t count, const bp
 	return 0;
 }
 
+/* A write to r10 that no path of the verified program reaches is dead
+ * code, which the kernel removes once it has verified a program
+ * (opt_remove_dead_code).  bpfvm keeps the instructions where they are
+ * and makes such a write (both slots of an lddw) a jump to the next
+ * instruction, which the encoding checks accept. */
+static void clear_dead_fp_writes(bpfvm_insn *insns, size_t count, const uint8_t *walked)
+{
+	for (size_t pc = 0; pc < count; pc++) {
+		const struct isa_op *op = isa_decode(&insns[pc]);
+		size_t width = op && op->format == FMT_LDDW ? 2 : 1;
+		if (op && !walked[pc] && isa_writes_fp(op, &insns[pc]))
+			for (size_t k = 0; k < width && pc + k < count; k++)
+				insns[pc + k] = (bpfvm_insn){ .opcode = isa_ops[ISA_JA].opcode };
+		pc += width - 1;
+	}
+}
+
+static int load_insns(const bpfvm_insn *insns, size_t count, const bpfvm_load_opts *opts, bpfvm_program **out,
+                      bpfvm_error *err);
+
 int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_opts *opts,
                        bpfvm_program **out, bpfvm_error *err)
 {
@@ -221,11 +249,27 @@ int bpfvm_program_load(const bpfvm_insn *insns, size_t count, const bpfvm_load_o
 	if (!out || (!insns && count))
 		return error_set(err, -EINVAL, -1, "bpfvm_program_load: null argument");
 	*out = NULL;
-	rc = isa_check_encoding(insns, count, opts->max_insns, ISA_RULES_ALL, err);
+	if (!opts->walked || !count)
+		return load_insns(insns, count, opts, out, err);
+	bpfvm_insn *cleared = malloc(count * sizeof *cleared);
+	if (!cleared)
+		return error_set(err, -ENOMEM, -1, "out of memory loading %zu instructions", count);
+	memcpy(cleared, insns, count * sizeof *cleared);
+	clear_dead_fp_writes(cleared, count, opts->walked);
+	rc = load_insns(cleared, count, opts, out, err);
+	free(cleared);
+	return rc;
+}
+
+/* bpfvm_program_load() of insns as they are, opts known. */
+static int load_insns(const bpfvm_insn *insns, size_t count, const bpfvm_load_opts *opts, bpfvm_program **out,
+                      bpfvm_error *err)
+{
+	int rc = isa_check_encoding(insns, count, opts->max_insns, ISA_RULES_ALL, err);
 	if (!rc)
 		rc = check_helpers_exist(insns, count, opts->helpers, err);
 	if (!rc)
-		rc = check_kfuncs_exist(insns, count, err);
+		rc = check_kfuncs_exist(insns, count, opts, err);
 	struct analysis *analysis = NULL;
 	if (!rc)
 		rc = analysis_build(insns, count, &analysis, err);

@@ -23,6 +23,7 @@
 /* The kernel's KF_* flags (include/linux/btf.h) that bpfvm's kfuncs use,
  * with the kernel's values. */
 #define KF_RET_NULL     (1u << 2)   /* the result may be NULL and must be checked */
+#define KF_SLEEPABLE    (1u << 5)   /* may sleep: only sleepable programs may call it */
 #define KF_ITER_NEW     (1u << 8)   /* initialises the iterator its first argument points to */
 #define KF_ITER_NEXT    (1u << 9)   /* the iterator's next element, NULL once it is drained */
 #define KF_ITER_DESTROY (1u << 10)  /* ends the iterator's life */
@@ -33,6 +34,7 @@ enum kfunc_id {
 	KFUNC_ITER_NUM_NEXT,
 	KFUNC_ITER_NUM_DESTROY,
 	KFUNC_RDONLY_CAST,
+	KFUNC_COPY_FROM_USER_STR,
 	KFUNC_ID_END
 };
 

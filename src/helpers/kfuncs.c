@@ -1,8 +1,9 @@
 /*
  * kfuncs.c - the kernel functions (kfuncs) bpfvm provides, with the
  * kernel's semantics and results: the open-coded number iterator
- * (kernel/bpf/bpf_iter.c: bpf_iter_num_new/next/destroy) and
- * bpf_rdonly_cast (its first argument, which the verifier types).
+ * (kernel/bpf/bpf_iter.c: bpf_iter_num_new/next/destroy),
+ * bpf_rdonly_cast (its first argument, which the verifier types) and
+ * bpf_copy_from_user_str (sleepable programs only).
  *
  * Owns: the kfunc descriptors (struct kfunc_desc, kfunc_desc.h) and their
  * lookups by bpfvm's ID and by the kernel's name.
@@ -107,6 +108,45 @@ static uint64_t k_rdonly_cast(uint64_t obj, uint64_t btf_id, uint64_t r3, uint64
 	return obj;
 }
 
+/* The kernel's BPF_F_PAD_ZEROS, bpf_copy_from_user_str's only flag. */
+#define COPY_STR_PAD_ZEROS 1u
+
+/* The kernel's: at most dst_size - 1 bytes of the string at src and a
+ * NUL; the string's length with its NUL, or -EFAULT where src cannot be
+ * read before a NUL (the bytes read stay in dst), -EINVAL for an unknown
+ * flag.  BPF_F_PAD_ZEROS fills the rest of dst with zeros, all of it on
+ * failure. */
+static uint64_t k_copy_from_user_str(uint64_t dst, uint64_t dst_size, uint64_t src, uint64_t flags, uint64_t r5,
+                                     bpfvm_run *run)
+{
+	(void)r5;
+	uint32_t size = (uint32_t)dst_size;
+	if (flags & ~(uint64_t)COPY_STR_PAD_ZEROS)
+		return (uint64_t)(int64_t)-EINVAL;
+	if (!size)
+		return 0;
+	if (!helper_check(run, "bpf_copy_from_user_str", dst, size, true))
+		return 0;
+	char *out = (char *)(uintptr_t)dst;
+	uint32_t len = 0;
+	for (; len < size - 1; len++) {
+		char ch;
+		if (!helper_read_nofault(&ch, src + len, 1)) {
+			if (flags & COPY_STR_PAD_ZEROS)
+				memset(out, 0, size);
+			return (uint64_t)(int64_t)-EFAULT;
+		}
+		out[len] = ch;
+		if (!ch)
+			break;
+	}
+	if (flags & COPY_STR_PAD_ZEROS)
+		memset(out + len, 0, size - len);
+	else
+		out[len] = 0;
+	return len + 1;
+}
+
 #define A(...) { __VA_ARGS__ }
 /* Every program type may call them, as the kernel registers the number
  * iterator's kfuncs and bpf_rdonly_cast for BPF_PROG_TYPE_UNSPEC.  FASTCALL:
@@ -125,6 +165,9 @@ static const struct kfunc_desc kfunc_descs[KFUNC_ID_END] = {
 	      KF_ITER_DESTROY, false, .iter_size = 8, .iter_type = "num"),
 	KFUNC(KFUNC_RDONLY_CAST, "bpf_rdonly_cast", k_rdonly_cast, RET_KFUNC_UNTRUSTED_BTF_ID,
 	      A(ARG_KFUNC_IGNORED, ARG_KFUNC_BTF_ID), 0, true),
+	/* (void *dst, u32 dst__sz, const void __user *unsafe_ptr__ign, u64 flags) */
+	KFUNC(KFUNC_COPY_FROM_USER_STR, "bpf_copy_from_user_str", k_copy_from_user_str, RET_INTEGER,
+	      A(ARG_MEM, ARG_SIZE_OR_ZERO, ARG_KFUNC_IGNORED, ARG_SCALAR), KF_SLEEPABLE, false),
 };
 
 const struct kfunc_desc *kfunc_desc_by_id(uint32_t id)

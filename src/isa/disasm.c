@@ -1,7 +1,7 @@
 /*
  * disasm.c - the disassembler: one instruction to text.
  *
- * Owns: bpfvm_disasm_insn().  Names and operators come from isa_ops[]
+ * Owns: bpfvm_disasm_insn(), isa_disasm_insn().  Names and operators come from isa_ops[]
  * (asm_name, llvm_sym); this file only knows how each operand format is
  * written in the two syntaxes:
  *
@@ -255,8 +255,8 @@ static void print_llvm(const struct isa_op *op, const bpfvm_insn *in, char *buf,
 	}
 }
 
-int bpfvm_disasm_insn(const bpfvm_insn *insns, size_t count, size_t pc, bpfvm_syntax syntax,
-                      char *buf, size_t buflen)
+int isa_disasm_insn(const bpfvm_insn *insns, size_t count, size_t pc, bpfvm_syntax syntax,
+                    enum isa_encoding_rules rules, char *buf, size_t buflen)
 {
 	if (!buf)
 		buflen = 0;   /* snprintf(NULL, 0, ...) only measures */
@@ -269,7 +269,7 @@ int bpfvm_disasm_insn(const bpfvm_insn *insns, size_t count, size_t pc, bpfvm_sy
 	const struct isa_op *op = isa_decode(in);
 	if (!op)
 		return describe_unknown(in, buf, buflen);
-	const char *why = isa_check_fields(op, in, ISA_RULES_ALL);
+	const char *why = isa_check_fields(op, in, rules);
 	if (why)
 		return invalid(buf, buflen, "%s (opcode 0x%02x)", why, in->opcode);
 	int slots = 1;
@@ -286,4 +286,10 @@ int bpfvm_disasm_insn(const bpfvm_insn *insns, size_t count, size_t pc, bpfvm_sy
 	else
 		print_asm(op, in, buf, buflen);
 	return slots;
+}
+
+int bpfvm_disasm_insn(const bpfvm_insn *insns, size_t count, size_t pc, bpfvm_syntax syntax,
+                      char *buf, size_t buflen)
+{
+	return isa_disasm_insn(insns, count, pc, syntax, ISA_RULES_ALL, buf, buflen);
 }

@@ -181,6 +181,12 @@ enum isa_encoding_rules {
 	ISA_RULES_FP_WRITES_WALKED = 1,
 };
 
+/* bpfvm_disasm_insn() under the given rules: with
+ * ISA_RULES_FP_WRITES_WALKED a write to r10 is printed as written (the
+ * verifier's log shows it before refusing it, as the kernel's does). */
+int isa_disasm_insn(const bpfvm_insn *insns, size_t count, size_t pc, bpfvm_syntax syntax,
+                    enum isa_encoding_rules rules, char *buf, size_t buflen);
+
 /* Checks the reserved fields and registers of one decoded instruction
  * (all but those `rules` leaves to a later pass).  Returns NULL if fine,
  * else a static description of the problem. */

@@ -550,6 +550,7 @@ int arena_open_fd(int fd, const char *what, bpfvm_map *map, struct arena_header 
 	map->spin_lock_off = h.spin_lock_off;
 	map->timer_off = h.timer_off;
 	map->wq_off = h.wq_off;
+	map_note_special_fields(map);
 	memcpy(map->name, h.name, sizeof map->name);
 	map->name[sizeof map->name - 1] = '\0';
 	map->ncpus = h.possible_cpus;

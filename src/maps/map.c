@@ -351,6 +351,7 @@ static int map_create(const bpfvm_map_def *def, bool anonymous, bpfvm_map **out,
 	map->spin_lock_off = def->spin_lock_off < 0 ? -1 : def->spin_lock_off;
 	map->timer_off = def->fields && def->fields->timer_off >= 0 ? def->fields->timer_off : -1;
 	map->wq_off = def->fields && def->fields->wq_off >= 0 ? def->fields->wq_off : -1;
+	map_note_special_fields(map);
 	if (def->name)
 		snprintf(map->name, sizeof map->name, "%s", def->name);
 	map->ncpus = ncpus;

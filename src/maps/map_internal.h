@@ -103,6 +103,11 @@ struct bpfvm_map {
 	uint64_t map_extra;
 	int32_t spin_lock_off;
 	int32_t timer_off, wq_off;    /* bpfvm_map_fields, -1: none */
+	/* The value's special fields (the lock, the timer, the workqueue), by
+	 * offset: bytes no copy from or to a value's user writes or reads
+	 * (map_note_special_fields) */
+	uint8_t special_count;
+	struct map_special { uint32_t off, size; } special[3];
 	char name[16];
 	unsigned ncpus;               /* possible CPUs = per-CPU slots */
 	uint32_t value_stride;        /* round_up(value_size, 8) */
@@ -392,32 +397,54 @@ static inline void arena_copy(void *arena_dst, const void *arena_src, size_t n)
 	}
 }
 
-/* Value copies that honour a struct bpf_spin_lock in the value, as the
- * kernel's copy_map_value() does: the lock word is never copied, so an
- * update cannot unlock or corrupt a held lock.  value_in writes an
- * arena value from a user/program buffer; value_out reads one and zeroes
- * the lock word in the copy (check_and_init_map_value()). */
+/* Fills map->special from its spin_lock_off, timer_off and wq_off. */
+static inline void map_note_special_fields(bpfvm_map *map)
+{
+	const struct map_special all[3] = {
+		{ (uint32_t)map->spin_lock_off, 4 }, { (uint32_t)map->timer_off, 16 }, { (uint32_t)map->wq_off, 16 },
+	};
+	const bool present[3] = { map->spin_lock_off >= 0, map->timer_off >= 0, map->wq_off >= 0 };
+	map->special_count = 0;
+	for (int i = 0; i < 3; i++) {
+		if (!present[i])
+			continue;
+		/* insertion by offset (the three never overlap: map.c checks) */
+		uint8_t at = map->special_count++;
+		while (at && map->special[at - 1].off > all[i].off) {
+			map->special[at] = map->special[at - 1];
+			at--;
+		}
+		map->special[at] = all[i];
+	}
+}
+
+/* Value copies that honour the special fields of the value, as the
+ * kernel's copy_map_value() does: a struct bpf_spin_lock, bpf_timer or
+ * bpf_wq is never copied, so an update cannot unlock or corrupt a held
+ * lock (nor touch a timer).  value_in writes an arena value from a
+ * user/program buffer; value_out reads one and zeroes the fields in the
+ * copy (check_and_init_map_value()). */
 static inline void value_in(const bpfvm_map *map, void *arena_dst, const void *src, size_t n)
 {
-	if (map->spin_lock_off < 0) {
-		arena_store(arena_dst, src, n);
-		return;
+	size_t at = 0;
+	for (uint8_t i = 0; i < map->special_count; i++) {
+		size_t lo = map->special[i].off;
+		arena_store((uint8_t *)arena_dst + at, (const uint8_t *)src + at, lo - at);
+		at = lo + map->special[i].size;
 	}
-	size_t lo = (size_t)map->spin_lock_off;
-	arena_store(arena_dst, src, lo);
-	arena_store((uint8_t *)arena_dst + lo + 4, (const uint8_t *)src + lo + 4, n - lo - 4);
+	arena_store((uint8_t *)arena_dst + at, (const uint8_t *)src + at, n - at);
 }
 
 static inline void value_out(const bpfvm_map *map, void *dst, const void *arena_src, size_t n)
 {
-	if (map->spin_lock_off < 0) {
-		arena_load(dst, arena_src, n);
-		return;
+	size_t at = 0;
+	for (uint8_t i = 0; i < map->special_count; i++) {
+		size_t lo = map->special[i].off;
+		arena_load((uint8_t *)dst + at, (const uint8_t *)arena_src + at, lo - at);
+		memset((uint8_t *)dst + lo, 0, map->special[i].size);
+		at = lo + map->special[i].size;
 	}
-	size_t lo = (size_t)map->spin_lock_off;
-	arena_load(dst, arena_src, lo);
-	memset((uint8_t *)dst + lo, 0, 4);
-	arena_load((uint8_t *)dst + lo + 4, (const uint8_t *)arena_src + lo + 4, n - lo - 4);
+	arena_load((uint8_t *)dst + at, (const uint8_t *)arena_src + at, n - at);
 }
 
 /* The same under the value's own spin lock (BPF_F_LOCK). */

@@ -99,7 +99,7 @@ int check_helper_mem(struct verifier_env *env, struct vstate *st, int regno, uin
 	}
 }
 
-static int check_size_arg(struct verifier_env *env, struct vstate *st, int regno, bool zero_ok, uint64_t *max)
+int check_size_arg(struct verifier_env *env, struct vstate *st, int regno, bool zero_ok, uint64_t *max)
 {
 	struct vreg *r = &cur_frame(st)->regs[regno];
 	if (r->type != REG_SCALAR)

@@ -496,6 +496,9 @@ int enter_frame(struct verifier_env *env, struct vstate *st, uint32_t callsite, 
  * written may be passed; null_ok: a NULL constant may. */
 int check_helper_mem(struct verifier_env *env, struct vstate *st, int regno, uint64_t size, bool write,
                      bool uninit_ok, bool null_ok);
+/* The size of a memory argument in register regno: a number, not
+ * negative, bounded, and above zero unless zero_ok; *max its largest. */
+int check_size_arg(struct verifier_env *env, struct vstate *st, int regno, bool zero_ok, uint64_t *max);
 
 /* ---- global functions (global_func.c) ------------------------------------ */
 

@@ -1,9 +1,11 @@
 /*
  * kfunc.c - the verifier's checks of kfunc calls (call with src
  * BPF_PSEUDO_KFUNC_CALL, imm = bpfvm's kfunc ID), as the kernel's
- * check_kfunc_call: the kfunc exists, its arguments match its prototype,
- * r1-r5 are clobbered and r0 is what it returns (for bpf_rdonly_cast, a
- * pointer of the type its constant argument names).
+ * check_kfunc_call: the kfunc exists, a sleepable one is called only by
+ * a sleepable program, its arguments match its prototype (memory and its
+ * size as a pair, the kernel's __sz suffix), r1-r5 are clobbered and r0
+ * is what it returns (for bpf_rdonly_cast, a pointer of the type its
+ * constant argument names).
  *
  * Owns: check_kfunc(), kfunc_arg_count().  Iterator arguments and the
  * fork at an iterator's next call are iter.c's.
@@ -58,6 +60,23 @@ static int const_arg(struct verifier_env *env, struct vstate *st, int regno, uin
 	return mark_precise(env, st, regno);
 }
 
+/* Memory at regno and its size in the next register (the kernel's
+ * KF_ARG_PTR_TO_MEM_SIZE): the kfunc may read and write all of it; a
+ * failure says so after the reason, as the kernel's log does. */
+static int mem_size_pair(struct verifier_env *env, struct vstate *st, int arg, bool zero_ok)
+{
+	int regno = arg + 1;
+	uint64_t size;
+	int rc = check_size_arg(env, st, regno + 1, zero_ok, &size);
+	if (!rc)
+		rc = check_helper_mem(env, st, regno, size, true, false, false);
+	if (!rc)
+		rc = mark_precise(env, st, regno + 1);
+	if (rc && rc != -ENOMEM)
+		vlog(env, "arg#%d arg#%d memory, len pair leads to invalid memory access\n", arg, arg + 1);
+	return rc;
+}
+
 static int check_kfunc_args(struct verifier_env *env, struct vstate *st, uint32_t pc, const struct kfunc_desc *k,
                             struct iter_call *ic, uint64_t *constant)
 {
@@ -82,6 +101,16 @@ static int check_kfunc_args(struct verifier_env *env, struct vstate *st, uint32_
 		case ARG_KFUNC_BTF_ID:
 			if ((rc = const_arg(env, st, regno, constant)))
 				return rc;
+			break;
+		case ARG_MEM:
+			if (a + 1 >= 5 || (p->args[a + 1] != ARG_SIZE && p->args[a + 1] != ARG_SIZE_OR_ZERO))
+				return reject(env, -EFAULT, "kfunc %s: memory argument %d has no size after it", p->name, a);
+			/* a kfunc's pointer arguments are trusted: not NULL */
+			if (r->maybe_null)
+				return reject(env, -EACCES, "Possibly NULL pointer passed to trusted arg%d", a);
+			if ((rc = mem_size_pair(env, st, a, p->args[a + 1] == ARG_SIZE_OR_ZERO)))
+				return rc;
+			a++;   /* the size, checked with it */
 			break;
 		default:
 			return reject(env, -ENOTSUP, "unsupported: argument kind %u of kfunc %s", p->args[a], p->name);
@@ -119,6 +148,8 @@ int check_kfunc(struct verifier_env *env, struct vstate *st, uint32_t pc, const 
 		return rc;
 	if (st->lock_id)
 		return reject(env, -EINVAL, "function calls are not allowed while holding a lock");
+	if ((k->flags & KF_SLEEPABLE) && !env->opts->sleepable)
+		return reject(env, -EACCES, "program must be sleepable to call sleepable kfunc %s", k->call.proto.name);
 	uint64_t constant = 0;
 	if ((rc = check_kfunc_args(env, st, pc, k, &ic, &constant)))
 		return rc;

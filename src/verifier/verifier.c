@@ -82,7 +82,7 @@ static void disasm(const struct verifier_env *env, uint32_t pc, char *buf, size_
 		snprintf(buf, size, "call %s#%d", k ? k->call.proto.name : "kernel-function", in->imm);
 		return;
 	}
-	if (bpfvm_disasm_insn(env->insns, env->count, pc, BPFVM_SYNTAX_LLVM, buf, size) < 0)
+	if (isa_disasm_insn(env->insns, env->count, pc, BPFVM_SYNTAX_LLVM, ISA_RULES_FP_WRITES_WALKED, buf, size) < 0)
 		snprintf(buf, size, "(%02x)", in->opcode);
 }
 
@@ -420,7 +420,10 @@ static void log_iteration(struct verifier_env *env, uint32_t pc)
 	vlog(env, "precise at the loop head: %s\n", n ? regs : "(none)");
 }
 
-static void report(struct verifier_env *env, const struct vstate *st, uint32_t pc)
+/* Completes env->err's message for a rejection at pc and logs it; the
+ * instruction's line is logged unless the walk logged it just before
+ * (insn_logged), as the kernel's log has it once. */
+static void report(struct verifier_env *env, const struct vstate *st, uint32_t pc, bool insn_logged)
 {
 	bpfvm_error *err = env->err;
 	char dis[128], where[200] = "", reason[sizeof err->msg];
@@ -436,7 +439,8 @@ static void report(struct verifier_env *env, const struct vstate *st, uint32_t p
 	snprintf(err->msg, sizeof err->msg, "insn %u: %.50s%.60s: %.120s", pc, dis, where, reason);
 	if (!env->opts->log)
 		return;
-	vlog(env, "%u: (%02x) %s\n", pc, env->insns[pc].opcode, dis);
+	if (!insn_logged)
+		vlog(env, "%u: (%02x) %s\n", pc, env->insns[pc].opcode, dis);
 	vlog(env, "%s\n", reason);
 	log_iteration(env, pc);
 	if (file)
@@ -669,7 +673,7 @@ static int check_map_refs(struct verifier_env *env)
 			return error_set(env->err, -EINVAL, (int)pc, "insn %zu: fd %d is not pointing to valid bpf_map", pc,
 			                 idx >= o->map_count ? (int)(idx - o->map_count) : in->imm);
 		if ((in->src == PSEUDO_MAP_FD || in->src == PSEUDO_MAP_VALUE) && check_map_prog_compat(env, o->maps[idx])) {
-			report(env, NULL, (uint32_t)pc);
+			report(env, NULL, (uint32_t)pc, false);
 			return env->err->code;
 		}
 		pc++;
@@ -790,7 +794,7 @@ static int prepare(struct verifier_env *env)
 	if (!rc)
 		rc = check_map_refs(env);
 	if (!rc && (rc = cfg_check_callback_targets(linked, count, err)))
-		report(env, NULL, (uint32_t)err->insn);
+		report(env, NULL, (uint32_t)err->insn, false);
 	if (!rc)
 		rc = cfg_init(&env->cfg, insns, linked, count, err);
 	free(plain);
@@ -806,7 +810,7 @@ static int prepare(struct verifier_env *env)
 		return error_set(err, -ENOMEM, -1, "out of memory");
 	if ((rc = cfg_check_structure(&env->cfg, err))) {
 		if (err->insn >= 0)
-			report(env, NULL, (uint32_t)err->insn);
+			report(env, NULL, (uint32_t)err->insn, false);
 		return rc;
 	}
 	if ((rc = liveness_compute(&env->liveness, env->cfg.a, insns, verifier_insn_regs, env->opts->helpers, err)))
@@ -871,7 +875,7 @@ static int step(struct verifier_env *env, struct vstate *st, uint32_t pc, uint32
 	int rc;
 	if (++env->processed > env->limit) {
 		rc = reject(env, -E2BIG, "BPF program is too large. Processed %" PRIu64 " insn", env->processed);
-		report(env, st, pc);
+		report(env, st, pc, false);
 		return rc;
 	}
 	if (env->opts->walked)
@@ -884,7 +888,7 @@ static int step(struct verifier_env *env, struct vstate *st, uint32_t pc, uint32
 	if (flags & WALK_PRUNE_POINT) {
 		rc = visit(env, pc, st);
 		if (rc < 0) {
-			report(env, st, pc);
+			report(env, st, pc, false);
 			return rc;
 		}
 		if (rc == 1) {
@@ -906,7 +910,7 @@ static int step(struct verifier_env *env, struct vstate *st, uint32_t pc, uint32
 	if (!rc && writes)
 		rc = stack_live_insn_end(env);
 	if (rc) {
-		report(env, st, pc);
+		report(env, st, pc, env->log_level >= 1);
 		return rc;
 	}
 	if (path_end) {
@@ -914,7 +918,7 @@ static int step(struct verifier_env *env, struct vstate *st, uint32_t pc, uint32
 		return 1;
 	}
 	if ((rc = hist_push(env))) {
-		report(env, st, pc);
+		report(env, st, pc, env->log_level >= 1);
 		return rc;
 	}
 	return 0;

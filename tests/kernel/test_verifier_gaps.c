@@ -19,7 +19,8 @@
  * to r10 is refused only where a path reaches it, one no path reaches
  * made a no-op before loading (dead_code.c), and global functions' `arg:` tags are combined as the
  * kernel allows (global_tags.c), and bpf_rdonly_cast's result is typed
- * as the kernel types it (rdonly_cast.c).  The
+ * as the kernel types it (rdonly_cast.c), and bpf_copy_from_user_str's
+ * arguments are checked as the kernel checks them (copy_str.c).  The
  * negative suite's tests check each program's verdict and message
  * (test_verifier_kernel_suite against the kernel, test_verifier_suite
  * against bpfvm); this one checks that the walks are the same: for every
@@ -40,7 +41,7 @@
 static const char *const objects[] = { "nullness", "narrow_spill", "null_compare", "stack_cover", "stack_live",
                                        "tail_sub", "global_func", "map_fd_literal", "stack_depth",
                                        "map_compat", "sleepable", "timer_fields", "dead_code", "global_tags",
-                                       "rdonly_cast" };
+                                       "rdonly_cast", "copy_str" };
 
 /* bpfvm's verdict (0: accepted) and processed count on one program. */
 static int bpfvm_verdict(const char *path, const char *prog, uint64_t *processed, char *msg, size_t msg_size)

@@ -7,13 +7,19 @@
  *   - bpf_copy_from_user in both engines: the bytes, 0; an unmapped
  *     source: -EFAULT and the destination zeroed; size 0: nothing written;
  *     a load that is not sleepable refuses it;
+ *   - the kfunc bpf_copy_from_user_str in both engines: the string's
+ *     length with its NUL, cut to the buffer, padded with BPF_F_PAD_ZEROS;
+ *     -EFAULT (the bytes before the fault kept, or all zeroed with the
+ *     flag); -EINVAL for another flag; size 0; refused at load and by the
+ *     verifier when the program is not sleepable;
  *   - sleepable fentry, fexit, fmod_ret and lsm programs refused as
  *     unsupported (bpfvm cannot tell whether their targets may sleep);
  *     a sleepable iter program accepted (vmlinux BTF needed, else skipped);
  *   - a call of a bpf_timer_* helper refused as unsupported;
  *   - bpfvm_map_fields: where a struct bpf_timer or bpf_wq may be, kept in
  *     the map (bpfvm_map_info) and in a pin's header, compared between an
- *     inner map and its template.
+ *     inner map and its template; user space's updates skip their bytes
+ *     and its lookups read them as zeros, as the kernel's.
  */
 #include <errno.h>
 #include <linux/bpf.h>
@@ -27,6 +33,7 @@
 #include "bpfvm/helpers.h"
 #include "bpfvm/maps.h"
 #include "bpfvm/verifier.h"
+#include "helpers/kfunc_desc.h"
 #include "support/check.h"
 #include "support/prog_build.h"
 
@@ -100,6 +107,85 @@ static void test_copy_from_user(void)
 		CHECK(run_copy(&good, false, engines[e], &err) == 0xdead && strstr(err.msg, "might sleep") &&
 		      strstr(err.msg, "bpf_copy_from_user"), "%s: not sleepable: refused at load ('%s')", name, err.msg);
 	}
+}
+
+/* r0 = bpf_copy_from_user_str(dst, size, src, flags); exit. */
+static struct prog copy_str_prog(void *dst, uint32_t size, uint64_t src, int32_t flags)
+{
+	struct prog p = { .n = 0 };
+	emit_imm64(&p, 1, (uint64_t)(uintptr_t)dst);
+	emit(&p, insn(0xb7, 2, 0, 0, (int32_t)size));
+	emit_imm64(&p, 3, src);
+	emit(&p, insn(0xb7, 4, 0, 0, flags));
+	emit(&p, insn(0x85, 0, BPF_PSEUDO_KFUNC_CALL, 0, KFUNC_COPY_FROM_USER_STR));
+	emit(&p, insn(0x95, 0, 0, 0, 0));
+	return p;
+}
+
+static void test_copy_from_user_str(void)
+{
+	static const char text[] = "sleepable";   /* 9 bytes and a NUL */
+	const bpfvm_engine engines[2] = { BPFVM_ENGINE_INTERP, BPFVM_ENGINE_JIT };
+	long page = sysconf(_SC_PAGESIZE);
+	char *two = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!CHECK(two != MAP_FAILED, "mmap") || !CHECK(mprotect(two + page, (size_t)page, PROT_NONE) == 0, "mprotect"))
+		return;
+	/* "abc" and no NUL before the page that cannot be read */
+	memcpy(two + page - 3, "abc", 3);
+	uint64_t at_end = (uint64_t)(uintptr_t)(two + page - 3), src = (uint64_t)(uintptr_t)text;
+	for (int e = 0; e < 2; e++) {
+		const char *name = e ? "jit" : "interp";
+		bpfvm_error err = { 0 };
+		char buf[16];
+		struct prog p;
+		memset(buf, 0x55, sizeof buf);
+		p = copy_str_prog(buf, sizeof buf, src, 0);
+		CHECK(run_copy(&p, true, engines[e], &err) == 10 && !memcmp(buf, text, 10) && (uint8_t)buf[10] == 0x55,
+		      "%s: the string and its NUL, 10, nothing after (%s)", name, err.msg);
+		memset(buf, 0x55, sizeof buf);
+		p = copy_str_prog(buf, 5, src, 0);
+		CHECK(run_copy(&p, true, engines[e], &err) == 5 && !memcmp(buf, "slee", 5) && (uint8_t)buf[5] == 0x55,
+		      "%s: cut to 4 bytes and a NUL, 5 (%s)", name, err.msg);
+		memset(buf, 0x55, sizeof buf);
+		p = copy_str_prog(buf, sizeof buf, src, 1);   /* BPF_F_PAD_ZEROS */
+		static const char padded[16] = "sleepable";
+		CHECK(run_copy(&p, true, engines[e], &err) == 10 && !memcmp(buf, padded, sizeof buf),
+		      "%s: BPF_F_PAD_ZEROS: the rest zeroed (%s)", name, err.msg);
+		memset(buf, 0x55, sizeof buf);
+		p = copy_str_prog(buf, sizeof buf, at_end, 0);
+		CHECK((int64_t)run_copy(&p, true, engines[e], &err) == -EFAULT && !memcmp(buf, "abc", 3) &&
+		      (uint8_t)buf[3] == 0x55, "%s: a fault after 3 bytes: -EFAULT, the 3 bytes kept (%s)", name, err.msg);
+		memset(buf, 0x55, sizeof buf);
+		p = copy_str_prog(buf, sizeof buf, at_end, 1);
+		static const char zeros[16];
+		CHECK((int64_t)run_copy(&p, true, engines[e], &err) == -EFAULT && !memcmp(buf, zeros, sizeof buf),
+		      "%s: a fault with BPF_F_PAD_ZEROS: -EFAULT, all zeroed (%s)", name, err.msg);
+		memset(buf, 0x55, sizeof buf);
+		p = copy_str_prog(buf, sizeof buf, src, 2);
+		CHECK((int64_t)run_copy(&p, true, engines[e], &err) == -EINVAL && (uint8_t)buf[0] == 0x55,
+		      "%s: an unknown flag: -EINVAL, nothing written (%s)", name, err.msg);
+		p = copy_str_prog(buf, 0, src, 0);
+		CHECK(run_copy(&p, true, engines[e], &err) == 0 && (uint8_t)buf[0] == 0x55,
+		      "%s: size 0: result 0, nothing written (%s)", name, err.msg);
+		p = copy_str_prog(buf, sizeof buf, src, 0);
+		CHECK(run_copy(&p, false, engines[e], &err) == 0xdead && strstr(err.msg, "bpf_copy_from_user_str") &&
+		      strstr(err.msg, "might sleep"), "%s: not sleepable: refused at load ('%s')", name, err.msg);
+	}
+	/* the verifier: on a stack buffer, sleepable or not */
+	const bpfvm_insn on_stack[] = {
+		insn(0xbf, 1, 10, 0, 0), insn(0x07, 1, 0, 0, -16), insn(0xb7, 2, 0, 0, 16), insn(0xb7, 3, 0, 0, 0),
+		insn(0xb7, 4, 0, 0, 0), insn(0x85, 0, BPF_PSEUDO_KFUNC_CALL, 0, KFUNC_COPY_FROM_USER_STR),
+		insn(0x95, 0, 0, 0, 0),
+	};
+	bpfvm_error err = { 0 };
+	BPFVM_OPTS(bpfvm_verify_opts, vo, .prog_type = BPF_PROG_TYPE_KPROBE, .helpers = helpers, .sleepable = true,
+	           .license = "GPL");
+	CHECK(bpfvm_verify(on_stack, 7, &vo, NULL, &err) == 0, "verify, sleepable: %s", err.msg);
+	vo.sleepable = false;
+	CHECK(bpfvm_verify(on_stack, 7, &vo, NULL, &err) != 0 &&
+	      strstr(err.msg, "program must be sleepable to call sleepable kfunc bpf_copy_from_user_str"),
+	      "verify, not sleepable: '%s'", err.msg);
+	munmap(two, 2 * (size_t)page);
 }
 
 #define NO_TARGET 1   /* not an errno: the target is not in this BTF */
@@ -185,6 +271,37 @@ static int make_map(uint32_t type, uint32_t value_size, int32_t lock, int32_t ti
 	return bpfvm_map_create(&d, out, err);
 }
 
+/* An update from user space writes none of the special fields' bytes,
+ * and a lookup reads them as zeros, as the kernel's copy_map_value() and
+ * check_and_init_map_value(); every other byte goes and comes back. */
+static void check_fields_not_copied(bpfvm_map *m, uint32_t value_size, int32_t lock, int32_t timer, int32_t wq,
+                                    const char *what)
+{
+	uint8_t in[64], out[64], want[64];
+	bpfvm_error err = { 0 };
+	uint32_t key = 1;
+	for (uint32_t b = 0; b < value_size; b++)
+		in[b] = want[b] = (uint8_t)(0xa0 + b);
+	const int32_t offs[3] = { lock, timer, wq }, sizes[3] = { 4, 16, 16 };
+	for (int f = 0; f < 3; f++)
+		if (offs[f] >= 0)
+			memset(want + offs[f], 0, (size_t)sizes[f]);
+	if (!CHECK(bpfvm_map_update(m, &key, in, BPFVM_ANY, &err) == 0, "%s: update: %s", what, err.msg))
+		return;
+	memset(out, 0x55, sizeof out);
+	CHECK(bpfvm_map_lookup(m, &key, out, 0, &err) == 0 && !memcmp(out, want, value_size),
+	      "%s: the fields' bytes are zeros in a lookup, the others the update's", what);
+	/* the fields' bytes in the map itself were not written either */
+	const uint8_t *value = bpfvm_map_lookup_elem(m, &key);
+	if (CHECK(value != NULL, "%s: no element", what)) {
+		bool untouched = true;
+		for (int f = 1; f < 3; f++)
+			for (int32_t b = 0; offs[f] >= 0 && b < sizes[f]; b++)
+				untouched &= value[offs[f] + b] == 0;
+		CHECK(untouched, "%s: the map's own timer/wq bytes were written", what);
+	}
+}
+
 static void test_map_fields(void)
 {
 	bpfvm_error err = { 0 };
@@ -212,6 +329,8 @@ static void test_map_fields(void)
 			bpfvm_map_info_get(m, &info);
 			CHECK(info.timer_off == cases[i].timer && info.wq_off == cases[i].wq, "%s: info %d/%d", cases[i].what,
 			      info.timer_off, info.wq_off);
+			check_fields_not_copied(m, cases[i].value_size, cases[i].lock, cases[i].timer, cases[i].wq,
+			                        cases[i].what);
 		}
 		bpfvm_map_put(m);
 	}
@@ -260,6 +379,7 @@ int main(void)
 	if (!CHECK(helpers != NULL, "helpers: %s", err.msg))
 		return check_summary();
 	test_copy_from_user();
+	test_copy_from_user_str();
 	test_btf_types();
 	test_timer_helpers_unsupported();
 	test_map_fields();

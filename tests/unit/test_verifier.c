@@ -14,7 +14,9 @@
  *   5. the log has the kernel's summary line, and rejections carry the
  *      register state and the path;
  *   6. a program walked to the 1M-instruction limit keeps the verifier's
- *      memory bounded (a fuzz input once took it past 2 GB).
+ *      memory bounded (a fuzz input once took it past 2 GB);
+ *   7. a write to r10 no path reaches loads as a no-op given the walk
+ *      (bpfvm_load_opts.walked), and is refused at load without it.
  *
  * A plain program: one line per failure, then "N passed, M failed".
  */
@@ -645,9 +647,66 @@ static void check_complexity_memory(void)
 	free(insns);
 }
 
+/* A write to r10 behind a jump the walk never takes (r0 is known 0): the
+ * verifier accepts it, as the kernel does (it removes the dead code);
+ * loaded with the walk, both the plain write and an lddw into r10 become
+ * jumps to the next instruction and the program runs; loaded without
+ * it, the write is refused. */
+static void check_dead_fp_writes(void)
+{
+	const char *text = "mov %r0, 0\njeq %r0, 1, +1\nexit\nmov %r10, 5\nlddw %r10, 0x1122334455667788\nexit";
+	bpfvm_insn *insns;
+	size_t count;
+	bpfvm_error err;
+	if (bpfvm_asm(text, &insns, &count, &err)) {
+		CHECK(0, "dead r10 writes: does not assemble: %s", err.msg);
+		return;
+	}
+	uint8_t walked[8];
+	memset(walked, 0xee, sizeof walked);
+	BPFVM_OPTS(bpfvm_verify_opts, vo, .prog_type = RAW, .mem_size = 0, .walked = walked);
+	int rc = bpfvm_verify(insns, count, &vo, NULL, &err);
+	CHECK(rc == 0, "dead r10 writes: rejected: %s", err.msg);
+	CHECK(count == 7 && walked[0] == 1 && walked[1] == 1 && walked[2] == 1 && !walked[3] && !walked[4] && !walked[5] &&
+	      !walked[6], "dead r10 writes: walked map %u%u%u%u%u%u%u", walked[0], walked[1], walked[2], walked[3],
+	      walked[4], walked[5], walked[6]);
+	bpfvm_program *prog = NULL;
+	BPFVM_OPTS(bpfvm_load_opts, plain);
+	rc = bpfvm_program_load(insns, count, &plain, &prog, &err);
+	CHECK(rc != 0 && err.insn == 3 && strstr(err.msg, "r10 (the frame pointer) is read-only"),
+	      "dead r10 writes without the walk: rc %d at %d: %s", rc, err.insn, err.msg);
+	bpfvm_program_free(prog);
+	prog = NULL;
+	BPFVM_OPTS(bpfvm_load_opts, lo, .walked = walked);
+	rc = bpfvm_program_load(insns, count, &lo, &prog, &err);
+	CHECK(rc == 0, "dead r10 writes with the walk: %s", err.msg);
+	if (!rc) {
+		const bpfvm_insn *loaded = bpfvm_program_insns(prog);
+		bool jumps = true;
+		for (size_t pc = 3; pc < 6; pc++)
+			jumps &= loaded[pc].opcode == (BPF_JMP | BPF_JA) && !loaded[pc].off && !loaded[pc].imm &&
+			         !loaded[pc].dst && !loaded[pc].src;
+		CHECK(jumps, "dead r10 writes: instructions 3..5 are not jumps to the next once loaded");
+		CHECK(insns[3].dst == 10, "dead r10 writes: the caller's instructions were changed");
+		uint64_t r0 = 1;
+		BPFVM_OPTS(bpfvm_run_opts, ro, .mode = BPFVM_UNCHECKED);
+		rc = bpfvm_program_run(prog, &ro, &r0, &err);
+		CHECK(rc == 0 && r0 == 0, "dead r10 writes: run rc %d r0 %" PRIu64 ": %s", rc, r0, err.msg);
+	}
+	bpfvm_program_free(prog);
+	/* a write the walk reaches stays refused */
+	walked[3] = 1;
+	prog = NULL;
+	rc = bpfvm_program_load(insns, count, &lo, &prog, &err);
+	CHECK(rc != 0 && err.insn == 3, "a walked r10 write loads: rc %d at %d", rc, err.insn);
+	bpfvm_program_free(prog);
+	free(insns);
+}
+
 int main(void)
 {
 	check_complexity_memory();
+	check_dead_fp_writes();
 	check_asm_cases();
 	check_map_cases();
 	check_map_helper_pairs();
