@@ -17,7 +17,8 @@
  *
  * Owns: the rules above.  mem.c calls them for REG_CTX and REG_BTF_ID
  * accesses, verifier.c at the start (attach checks) and at the main
- * program's exit (return ranges).
+ * program's exit (return ranges); global_func.c names BTF kinds in its
+ * messages with btf_kind_str().
  */
 #include <errno.h>
 #include <stdio.h>
@@ -61,8 +62,7 @@ static bool is_struct(const struct btf_type *t)
 	return t && (btf_is_struct(t) || btf_is_union(t));
 }
 
-/* The kernel's btf_type_str(). */
-static const char *kind_str(const struct btf_type *t)
+const char *btf_kind_str(const struct btf_type *t)
 {
 	static const char *const names[] = {
 		[BTF_KIND_UNKN] = "UNKNOWN", [BTF_KIND_INT] = "INT", [BTF_KIND_PTR] = "PTR",
@@ -115,7 +115,7 @@ static int ctx_arg_type(struct verifier_env *env, int arg, const struct btf_type
 	case BPF_MODIFY_RETURN:
 		*t = skip_mods(btf, proto->type, NULL);
 		if (!is_small_int(*t))
-			return reject(env, -EACCES, "ret type %s not allowed for fmod_ret", kind_str(*t));
+			return reject(env, -EACCES, "ret type %s not allowed for fmod_ret", btf_kind_str(*t));
 		return 0;
 	default:
 		return reject(env, -EACCES, "func '%s' doesn't have %d-th argument", tname, arg + 1);
@@ -153,7 +153,7 @@ int btf_ctx_load(struct verifier_env *env, int off, int size, struct vreg *out, 
 	}
 	if (!t || !btf_is_ptr(t))
 		return reject(env, -EACCES, "func '%s' arg%d '%s' has type %s. Only pointer access is allowed", tname,
-		              arg, t ? btf__name_by_offset(btf, t->name_off) : "", kind_str(t));
+		              arg, t ? btf__name_by_offset(btf, t->name_off) : "", btf_kind_str(t));
 	if (size != 8)
 		return reject(env, -EACCES, "func '%s' size %d must be 8", tname, size);
 	uint32_t id;
@@ -165,7 +165,7 @@ int btf_ctx_load(struct verifier_env *env, int off, int size, struct vreg *out, 
 		return 0;
 	}
 	if (!is_struct(target))
-		return reject(env, -EACCES, "func '%s' arg%d type %s is not a struct", tname, arg, kind_str(target));
+		return reject(env, -EACCES, "func '%s' arg%d type %s is not a struct", tname, arg, btf_kind_str(target));
 	if (out) {
 		mark_ptr(out, REG_BTF_ID);
 		out->btf_id = id;

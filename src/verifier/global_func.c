@@ -64,26 +64,10 @@ static int proto_fail(struct global_func *g, int code, const char *fmt, ...)
 	return code;
 }
 
-/* The kind and name of a type, as the kernel's btf_type_str() and
- * btf_name_by_offset() print them. */
-static const char *kind_str(const struct btf_type *t)
-{
-	static const char *const kinds[] = {
-		[BTF_KIND_UNKN] = "UNKNOWN", [BTF_KIND_INT] = "INT", [BTF_KIND_PTR] = "PTR",
-		[BTF_KIND_ARRAY] = "ARRAY", [BTF_KIND_STRUCT] = "STRUCT", [BTF_KIND_UNION] = "UNION",
-		[BTF_KIND_ENUM] = "ENUM", [BTF_KIND_FWD] = "FWD", [BTF_KIND_TYPEDEF] = "TYPEDEF",
-		[BTF_KIND_VOLATILE] = "VOLATILE", [BTF_KIND_CONST] = "CONST", [BTF_KIND_RESTRICT] = "RESTRICT",
-		[BTF_KIND_FUNC] = "FUNC", [BTF_KIND_FUNC_PROTO] = "FUNC_PROTO", [BTF_KIND_VAR] = "VAR",
-		[BTF_KIND_DATASEC] = "DATASEC", [BTF_KIND_FLOAT] = "FLOAT",
-	};
-	uint32_t k = t ? btf_kind(t) : 0;
-	return k < sizeof kinds / sizeof kinds[0] && kinds[k] ? kinds[k] : "UNKNOWN";
-}
-
 /* Type id past const, volatile, restrict, typedef and type tags; with
  * typedef_name, stops at a typedef of that name instead (the kernel
  * checks kprobes' bpf_user_pt_regs_t before skipping typedefs). */
-static uint32_t skip_mods(const struct btf *btf, uint32_t id, const char *typedef_name)
+static uint32_t type_id_past_mods(const struct btf *btf, uint32_t id, const char *typedef_name)
 {
 	for (int n = 0; n < 32; n++) {
 		const struct btf_type *t = btf__type_by_id(btf, id);
@@ -105,10 +89,10 @@ static bool is_ctx_ptr(const struct verifier_env *env, const struct btf_type *pt
 	const struct progtype_desc *d = progtype_desc(env->prog_type);
 	if (env->raw || !d || !d->ctx_btf_name)
 		return false;
-	const struct btf_type *t = btf__type_by_id(btf, skip_mods(btf, ptr->type, d->ctx_btf_name));
+	const struct btf_type *t = btf__type_by_id(btf, type_id_past_mods(btf, ptr->type, d->ctx_btf_name));
 	if (t && btf_is_typedef(t))
 		return true;
-	t = btf__type_by_id(btf, skip_mods(btf, ptr->type, NULL));
+	t = btf__type_by_id(btf, type_id_past_mods(btf, ptr->type, NULL));
 	if (!t || !(btf_is_struct(t) || btf_is_union(t)))
 		return false;
 	const char *name = btf__name_by_offset(btf, t->name_off);
@@ -127,10 +111,10 @@ static int tagged_ctx_ok(struct verifier_env *env, struct global_func *g, uint32
 	uint32_t type = env->prog_type;
 	if (type == BPF_PROG_TYPE_TRACEPOINT)
 		return 0;
-	const struct btf_type *t = btf__type_by_id(btf, skip_mods(btf, ptr->type, "bpf_user_pt_regs_t"));
+	const struct btf_type *t = btf__type_by_id(btf, type_id_past_mods(btf, ptr->type, "bpf_user_pt_regs_t"));
 	if (type == BPF_PROG_TYPE_KPROBE && t && btf_is_typedef(t))
 		return 0;
-	t = btf__type_by_id(btf, skip_mods(btf, ptr->type, NULL));
+	t = btf__type_by_id(btf, type_id_past_mods(btf, ptr->type, NULL));
 	if (!t || btf_is_void(t))
 		return 0;
 	const char *name = btf__name_by_offset(btf, t->name_off);
@@ -216,7 +200,7 @@ static int prepare_arg(struct verifier_env *env, struct global_func *g, uint32_t
 	int rc = arg_tags(g, btf, fn, i, &tags);
 	if (rc)
 		return rc;
-	const struct btf_type *t = btf__type_by_id(btf, skip_mods(btf, id, NULL));
+	const struct btf_type *t = btf__type_by_id(btf, type_id_past_mods(btf, id, NULL));
 	if (t && btf_is_ptr(t)) {
 		if ((tags & TAG_CTX) || is_ctx_ptr(env, t)) {
 			if (tags & ~TAG_CTX)
@@ -229,7 +213,7 @@ static int prepare_arg(struct verifier_env *env, struct global_func *g, uint32_t
 			a->kind = GARG_CTX;
 			return 0;
 		}
-		uint32_t pointee = skip_mods(btf, t->type, NULL);
+		uint32_t pointee = type_id_past_mods(btf, t->type, NULL);
 		const struct btf_type *p = btf__type_by_id(btf, pointee);
 		const char *pname = p ? btf__name_by_offset(btf, p->name_off) : NULL;
 		if (p && btf_is_struct(p) && pname && !strcmp(pname, "bpf_dynptr")) {
@@ -244,7 +228,7 @@ static int prepare_arg(struct verifier_env *env, struct global_func *g, uint32_t
 		long long size = btf__resolve_size(btf, pointee);
 		if (size < 0 || !p || btf_is_void(p) || btf_is_func_proto(p))
 			return proto_fail(g, -EINVAL, "arg#%u reference type('%s %s') size cannot be determined: %d", i,
-			                  kind_str(p), p ? btf__name_by_offset(btf, p->name_off) : "", -EINVAL);
+			                  btf_kind_str(p), p ? btf__name_by_offset(btf, p->name_off) : "", -EINVAL);
 		a->kind = GARG_MEM;
 		a->maybe_null = !(tags & TAG_NONNULL);
 		a->mem_size = (uint32_t)size;
@@ -256,7 +240,7 @@ static int prepare_arg(struct verifier_env *env, struct global_func *g, uint32_t
 		a->kind = GARG_SCALAR;
 		return 0;
 	}
-	return proto_fail(g, -EINVAL, "Arg#%u type %s in %s() is not supported yet.", i, kind_str(t), g->name);
+	return proto_fail(g, -EINVAL, "Arg#%u type %s in %s() is not supported yet.", i, btf_kind_str(t), g->name);
 }
 
 /* The FUNC_PROTO of global function g (FUNC fn) into g->args. */
@@ -270,7 +254,7 @@ static int prepare_proto(struct verifier_env *env, struct global_func *g, uint32
 	uint32_t nargs = btf_vlen(proto);
 	if (nargs > 5)
 		return proto_fail(g, -EINVAL, "Global function %s() with %u > 5 args. Buggy compiler.", g->name, nargs);
-	const struct btf_type *ret = btf__type_by_id(btf, skip_mods(btf, proto->type, NULL));
+	const struct btf_type *ret = btf__type_by_id(btf, type_id_past_mods(btf, proto->type, NULL));
 	if (!ret || !(btf_is_int(ret) || btf_is_any_enum(ret)))
 		return proto_fail(g, -EINVAL, "Global function %s() doesn't return scalar. Only those are supported.",
 		                  g->name);

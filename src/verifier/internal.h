@@ -437,6 +437,10 @@ int check_btf_ptr_access(struct verifier_env *env, const struct vreg *r, int reg
                          enum access acc, struct vreg *out, bool sx);
 /* At the main program's exit: r0 in the range the attach type allows. */
 int btf_check_return(struct verifier_env *env, struct vstate *st);
+/* A BTF type's kind as the kernel's btf_type_str() prints it ("STRUCT",
+ * "PTR", ...; "UNKNOWN" for NULL). */
+struct btf_type;
+const char *btf_kind_str(const struct btf_type *t);
 
 /* The kernel's license_is_gpl_compatible() (call.c). */
 bool license_is_gpl_compatible(const char *license);

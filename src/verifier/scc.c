@@ -30,7 +30,7 @@
 
 /* The instructions pc may go to next within its subprogram; calls
  * return to the next instruction. */
-static uint32_t successors(const struct verifier_env *env, uint32_t pc, uint32_t succ[2])
+static uint32_t loop_successors(const struct verifier_env *env, uint32_t pc, uint32_t succ[2])
 {
 	const struct isa_op *op = env->cfg.ops[pc];
 	uint32_t n = 0;
@@ -59,7 +59,7 @@ struct tarjan {
  * one instruction, one that jumps to itself, or a helper calling back). */
 static void close_component(struct verifier_env *env, struct tarjan *t, uint32_t pc)
 {
-	uint32_t succ[2], n = successors(env, pc, succ);
+	uint32_t succ[2], n = loop_successors(env, pc, succ);
 	bool loop = t->stack[t->sp - 1] != pc || (n > 0 && succ[0] == pc) || (n > 1 && succ[1] == pc) ||
 	            (isa_is_helper_call(&env->insns[pc]) &&
 	             helper_calls_back(env->opts->helpers, (uint32_t)env->insns[pc].imm));
@@ -82,7 +82,7 @@ static void tarjan_from(struct verifier_env *env, struct tarjan *t, uint32_t roo
 	t->on_stack[root] = true;
 	while (t->wp) {
 		uint32_t v = t->walk[t->wp - 1], succ[2];
-		uint32_t n = successors(env, v, succ);
+		uint32_t n = loop_successors(env, v, succ);
 		if (t->next_succ[t->wp - 1] < n) {
 			uint32_t w = succ[t->next_succ[t->wp - 1]++];
 			if (!t->index[w]) {

@@ -347,7 +347,7 @@ static uint32_t subprog_last_exit(const struct verifier_env *env, uint32_t pc)
 /* The instructions control may reach right after pc within its
  * subprogram (a call returns to the next one; a tail call taken leaves
  * the subprogram as its exit does, the kernel 6.18's successors). */
-static uint32_t successors(const struct verifier_env *env, uint32_t pc, uint32_t succ[2])
+static uint32_t flow_successors(const struct verifier_env *env, uint32_t pc, uint32_t succ[2])
 {
 	const struct isa_op *op = env->cfg.ops[pc];
 	uint32_t n = 0;
@@ -367,7 +367,7 @@ static uint32_t successors(const struct verifier_env *env, uint32_t pc, uint32_t
 static bool flow_insn(struct verifier_env *env, struct live_func *fn, uint32_t f, uint32_t pc)
 {
 	uint32_t succ[2];
-	uint32_t n = successors(env, pc, succ);
+	uint32_t n = flow_successors(env, pc, succ);
 	if (!n)
 		return false;
 	struct slot_masks *m = masks_at(fn, f, pc);
@@ -450,7 +450,7 @@ static int postorder_compute(struct verifier_env *env)
 				sp--;
 				continue;
 			}
-			uint32_t k = successors(env, top, succ);
+			uint32_t k = flow_successors(env, top, succ);
 			for (uint32_t i = 0; i < k; i++)
 				if (succ[i] < count && !state[succ[i]]) {
 					stack[sp++] = succ[i];
