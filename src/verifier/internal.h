@@ -96,25 +96,14 @@ struct miss_copy {
 	uint64_t umin, umax;      /* a scalar's (or a spilled scalar's) ranges */
 	int64_t smin, smax;
 	uint8_t slot_type[8];     /* a stack slot: the types of its bytes */
-	/* a register and a slot are tested alike (states.c): the 8 bytes
-	 * at types_off of the state met's frame, under types_mask (none
-	 * for a register), must be slot_type, in a slot it has
-	 * (slots_needed: the slot's index + 1, 0 for a register); then the
-	 * register at reg_off (regs[i], or the slot's spilled one) is
-	 * compared if live_mask is among the live registers or slot_spill
-	 * says the slot holds one */
-	uint64_t types_mask;
-	uint16_t types_off, reg_off;
-	uint16_t live_mask;
-	uint8_t slots_needed;
 	uint8_t reg_type;         /* the register's, or the spilled register's */
 	bool precise;
+	uint8_t curframe;         /* the state's */
 	bool slot_spill;          /* a byte of slot_type is SLOT_SPILL */
 };
 
-/* A stored state at a prune point.  The fields the scan of a prune
- * point's records reads come first, together (most records end in a
- * quick no on them and the miss counts). */
+/* A stored state at a prune point.  The fields a comparison at a prune
+ * point reads come first, together (most end in a quick no on them). */
 struct explored {
 	struct explored *next;
 	struct vstate *st;
@@ -122,15 +111,9 @@ struct explored {
 	uint32_t hits, misses;
 	/* where comparing it with a state last failed, checked first next
 	 * time (states.c): a frame, and a register or stack slot of it
-	 * (MISS_NONE: none yet), and what the state holds there; then where
-	 * it failed the time before, and what it holds there (the states met
-	 * at a loop's head often fail at one of two places in turn) */
+	 * (MISS_NONE: none yet), and what the state holds there */
 	uint8_t miss_frame, miss_at;
-	uint8_t miss2_frame, miss2_at;
-	uint8_t curframe;         /* st's, for the quick no without reading st */
 	bool cleaned;             /* its dead stack slots were cleared (stack_live.c) */
-	struct miss_copy miss_copy;
-	struct miss_copy miss2_copy;
 	/* its state's call sites, hashed: the state is read to compare
 	 * them only where the hashes agree (states.c) */
 	uint32_t callsites_hash;
@@ -138,12 +121,18 @@ struct explored {
 	 * if it is in no loop; found once, when it is kept (its frames'
 	 * call sites and pc never change) */
 	uint32_t visit;
-	struct scc_instance *inst; /* the walk through a loop it was kept in */
+	struct miss_copy miss_copy;
+	/* where it failed the time before (states.c), and what it holds
+	 * there: the states met at a loop's head often fail at one of two
+	 * places in turn */
+	uint8_t miss2_frame, miss2_at;
+	struct miss_copy miss2_copy;
 	struct explored *all_next; /* every record, for freeing */
 	struct explored *parent;  /* the checkpoint before it on its path */
 	struct hist hist;         /* the path from the parent checkpoint to here */
 	uint32_t pc;
 	bool all_precise;         /* every scalar here and before is precise */
+	struct scc_instance *inst; /* the walk through a loop it was kept in */
 	bool dropped;             /* out of the search (rarely helped) */
 	/* its paths are done but its history is kept while a loop's walk
 	 * with paths pruned at its fixed points goes on (they are walked

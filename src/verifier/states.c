@@ -409,10 +409,6 @@ static bool reg_covered(const struct vreg *old, const struct vreg *cur, struct i
 	return true;
 }
 
-/* Each of a slot's 8 type bytes v, as one word. */
-#define SLOT_BYTES(v) ((uint64_t)(v) * 0x0101010101010101ull)
-_Static_assert(SLOT_ITER < 8 && SLOT_SPILL + 5 == 8 && SLOT_ZERO + 5 < 8, "slot bytes tested 8 at once");
-
 /* What a slot reads as in the kernel's scalar_reg_for_stack: the number
  * spilled in all 8 bytes, an unknown number if every byte is plain data
  * or never written (a privileged loader's), else NULL. */
@@ -441,21 +437,6 @@ static const struct vreg *slot_scalar(const struct stack_slot *sl, struct vreg *
  * walked were cleared before (clean_live_states). */
 static bool slot_covered(const struct stack_slot *os, const struct stack_slot *cs, struct idmap *m, enum cover mode)
 {
-	/* the same bytes (most often), read 8 at once: a register spilled
-	 * whole is compared as one, bytes holding none cover cur's */
-	if (cs) {
-		uint64_t ot, ct;
-		memcpy(&ot, os->type, sizeof ot);
-		memcpy(&ct, cs->type, sizeof ct);
-		if (ot == ct) {
-			if (ot == SLOT_BYTES(SLOT_SPILL))
-				return reg_covered(&os->spilled, &cs->spilled, m, mode);
-			/* (bytes are at most SLOT_ITER: + 5 reaches 8 for
-			 * SLOT_SPILL and SLOT_ITER only, without a carry) */
-			if (!((ot + SLOT_BYTES(5)) & SLOT_BYTES(8)))
-				return true;
-		}
-	}
 	if (mode == EXACT && (!cs || memcmp(os->type, cs->type, sizeof os->type)))
 		return false;
 	for (int b = 7; b >= 0; b--) {
@@ -536,19 +517,11 @@ static void note_miss(struct explored *e, uint32_t fi, uint32_t what)
 	e->miss_frame = (uint8_t)fi;
 	e->miss_at = (uint8_t)what;
 	memset(c, 0, sizeof *c);
-	c->reg_off = (uint16_t)((const char *)r - (const char *)of);
+	c->curframe = (uint8_t)e->st->curframe;
 	if (what >= MISS_SLOT0) {
-		uint32_t s = what - MISS_SLOT0;
-		memcpy(c->slot_type, of->stack[s].type, sizeof c->slot_type);
-		c->types_off = (uint16_t)offsetof(struct vframe, stack[s].type);
-		c->types_mask = UINT64_MAX;
-		c->slots_needed = (uint8_t)(s + 1);
+		memcpy(c->slot_type, of->stack[what - MISS_SLOT0].type, sizeof c->slot_type);
 		for (int b = 0; b < 8; b++)
 			c->slot_spill |= c->slot_type[b] == SLOT_SPILL;
-	} else {
-		/* any 8 bytes of the frame: the mask takes none of them */
-		c->types_off = (uint16_t)offsetof(struct vframe, regs);
-		c->live_mask = (uint16_t)(1u << what);
 	}
 	/* a slot's spilled part is copied whatever its bytes: only read
 	 * where one of them says SLOT_SPILL */
@@ -568,8 +541,7 @@ static void note_miss(struct explored *e, uint32_t fi, uint32_t what)
 enum copy_result { COPY_NOT_SURE, COPY_OUT_OF_RANGE, COPY_FAILS };
 
 /* reg_covered() of cur against the register copied in c. */
-static inline __attribute__((always_inline)) enum copy_result copied_reg_fails(const struct miss_copy *c,
-                                                                               const struct vreg *cur, enum cover mode)
+static inline enum copy_result copied_reg_fails(const struct miss_copy *c, const struct vreg *cur, enum cover mode)
 {
 	if (c->reg_type == REG_NOT_INIT)
 		return mode == EXACT && cur->type != REG_NOT_INIT ? COPY_FAILS : COPY_NOT_SURE;
@@ -583,17 +555,19 @@ static inline __attribute__((always_inline)) enum copy_result copied_reg_fails(c
 		return ((cur->v.umin != c->umin) | (cur->v.umax != c->umax) | (cur->v.smin != c->smin) |
 		        (cur->v.smax != c->smax)) ? COPY_FAILS : COPY_NOT_SURE;
 	if ((cur->v.umin < c->umin) | (cur->v.umax > c->umax) | (cur->v.smin < c->smin) | (cur->v.smax > c->smax))
-		return (enum copy_result)(COPY_OUT_OF_RANGE + c->precise);
+		return c->precise ? COPY_FAILS : COPY_OUT_OF_RANGE;
 	return COPY_NOT_SURE;
 }
 
 /* slot_covered() of cur's slot cs (NULL: none) against the slot copied
- * in c, whose bytes are not all the same as cs's (copy_compare_at()
- * takes the common case, the same bytes). */
-static enum copy_result copied_slot_differs(const struct miss_copy *c, const struct stack_slot *cs, enum cover mode)
+ * in c. */
+static enum copy_result copied_slot_fails(const struct miss_copy *c, const struct stack_slot *cs, enum cover mode)
 {
 	bool exact = mode == EXACT;
 	bool ospill = false;
+	if (cs && !memcmp(c->slot_type, cs->type, sizeof c->slot_type))
+		/* the same bytes (most often): only a spill is left to compare */
+		return c->slot_spill ? copied_reg_fails(c, &cs->spilled, mode) : COPY_NOT_SURE;
 	for (int b = 0; b < 8; b++) {
 		uint8_t ot = c->slot_type[b];
 		uint8_t ct = cs ? cs->type[b] : SLOT_INVALID;
@@ -612,96 +586,42 @@ static enum copy_result copied_slot_differs(const struct miss_copy *c, const str
 	return ospill ? copied_reg_fails(c, &cs->spilled, mode) : COPY_NOT_SURE;
 }
 
-/* What the scan of a prune point's kept states reads of the state met
- * there, found once: the state, and the registers live at pc in each of
- * its frames (cur's frames' call sites decide which registers are live:
- * if they are not a kept state's, it covers cur in no case). */
-struct met_state {
-	const struct vstate *st;
-	const struct vframe *frames[MAX_FRAMES];
-	uint16_t live[MAX_FRAMES];
-};
-
-static inline void met_init(const struct verifier_env *env, uint32_t pc, const struct vstate *st,
-                            struct met_state *met)
+/* fails_where_last() on c, the copy of what a kept state holds at
+ * register or slot `what` of frame fi, without reading the state. */
+static inline enum copy_result copy_compare_at(const struct verifier_env *env, uint32_t pc, uint32_t fi,
+                                               uint32_t what, const struct miss_copy *c, const struct vstate *cur,
+                                               enum cover mode)
 {
-	met->st = st;
-	for (uint32_t fi = 0; fi < st->curframe; fi++) {
-		met->frames[fi] = st->frames[fi];
-		met->live[fi] = live_regs(env, pc, st, fi);
-	}
-	/* (live_regs()'s answer for the current frame, without the call) */
-	met->frames[st->curframe] = st->frames[st->curframe];
-	met->live[st->curframe] = env->liveness.live_in[pc];
-}
-
-/* fails_where_last() on c, the copy of what a kept state holds at a
- * register or slot of frame fi, without reading the kept state; the
- * met state's curframe is the kept state's.  A register and a slot are
- * tested the same way, without a branch on which it is (the kept states
- * met in turn differ: such a branch was mispredicted for a fifth of
- * them at bad_for_each_elem's loop): the slot must be one cur has and
- * its bytes cur's (for a register, none is needed and the mask takes
- * no byte), then a register is compared if live, a slot's spilled one
- * if its bytes say it holds one. */
-static inline __attribute__((always_inline)) enum copy_result copy_compare_at(uint32_t fi, const struct miss_copy *c,
-                                                                              const struct met_state *met,
-                                                                              enum cover mode)
-{
-	const struct vframe *cf = met->frames[fi];
-	const char *base = (const char *)cf;
-	if (__builtin_expect(cf->slots < c->slots_needed, 0))
-		return copied_slot_differs(c, NULL, mode);
-	uint64_t types, old_types;
-	memcpy(&types, base + c->types_off, sizeof types);
-	memcpy(&old_types, c->slot_type, sizeof old_types);
-	if (__builtin_expect(((types ^ old_types) & c->types_mask) != 0, 0))
-		return copied_slot_differs(c, &cf->stack[c->slots_needed - 1u], mode);
-	uint16_t live = mode == EXACT ? UINT16_MAX : met->live[fi];
-	/* 0 or 1, computed (not branched on: a register and a slot differ) */
-	uint32_t compare = (uint32_t)((live & c->live_mask) != 0) | (uint32_t)c->slot_spill;
-	/* a register, or a slot's spilled one: cur's at the same place */
-	const struct vreg *r = (const struct vreg *)(const void *)(base + c->reg_off);
-	return (enum copy_result)((uint32_t)copied_reg_fails(c, r, mode) * compare);
-}
-
-/* The quick no on the copy of what e's state holds where it failed
- * last (the first half of copy_compare()). */
-static inline __attribute__((always_inline)) enum copy_result copy_compare_last(const struct explored *e,
-                                                                                const struct met_state *met,
-                                                                                enum cover mode)
-{
-	if (e->miss_at == MISS_NONE)
+	if (what == MISS_NONE)
 		return COPY_NOT_SURE;
-	if (e->curframe != met->st->curframe)
+	if (c->curframe != cur->curframe)
 		return COPY_FAILS;
-	return copy_compare_at(e->miss_frame, &e->miss_copy, met, mode);
-}
-
-/* The second half: r (copy_compare_last()'s answer, not COPY_FAILS) and
- * the copy of where it failed the time before (set only after where it
- * failed last), the surer answer of the two. */
-static inline __attribute__((always_inline)) enum copy_result copy_compare_before(const struct explored *e,
-                                                                                  const struct met_state *met,
-                                                                                  enum copy_result r,
-                                                                                  enum cover mode)
-{
-	_Static_assert(COPY_NOT_SURE == 0 && COPY_OUT_OF_RANGE == 1 && COPY_FAILS == 2, "surer is greater, computed");
-	if (e->miss2_at == MISS_NONE)
-		return r;
-	enum copy_result r2 = copy_compare_at(e->miss2_frame, &e->miss2_copy, met, mode);
-	return r2 > r ? r2 : r;
+	const struct vframe *cf = cur->frames[fi];
+	if (what < MISS_SLOT0) {
+		/* cur's frames' call sites decide which registers are live:
+		 * if they are not old's, old covers cur in no case (the
+		 * current frame's inline: this runs for most kept states) */
+		uint16_t live = fi == cur->curframe ? env->liveness.live_in[pc] : live_regs(env, pc, cur, fi);
+		if (mode != EXACT && !(live & (1u << what)))
+			return COPY_NOT_SURE;
+		return copied_reg_fails(c, &cf->regs[what], mode);
+	}
+	uint32_t s = what - MISS_SLOT0;
+	return copied_slot_fails(c, s < cf->slots ? &cf->stack[s] : NULL, mode);
 }
 
 /* The quick no on the copies of what e's state holds where it failed
  * last and the time before (each a sure failure or not alone: the
  * surer answer of the two). */
-static inline __attribute__((always_inline)) enum copy_result copy_compare(const struct explored *e,
-                                                                           const struct met_state *met,
-                                                                           enum cover mode)
+static inline enum copy_result copy_compare(const struct verifier_env *env, uint32_t pc, const struct explored *e,
+                                            const struct vstate *cur, enum cover mode)
 {
-	enum copy_result r = copy_compare_last(e, met, mode);
-	return r == COPY_FAILS ? r : copy_compare_before(e, met, r, mode);
+	_Static_assert(COPY_NOT_SURE < COPY_OUT_OF_RANGE && COPY_OUT_OF_RANGE < COPY_FAILS, "surer is greater");
+	enum copy_result r = copy_compare_at(env, pc, e->miss_frame, e->miss_at, &e->miss_copy, cur, mode);
+	if (r == COPY_FAILS)
+		return r;
+	enum copy_result r2 = copy_compare_at(env, pc, e->miss2_frame, e->miss2_at, &e->miss2_copy, cur, mode);
+	return r2 > r ? r2 : r;
 }
 
 static bool copy_fails(enum copy_result r, enum cover mode)
@@ -713,10 +633,10 @@ static bool copy_fails(enum copy_result r, enum cover mode)
 static bool states_covered_in_full(const struct verifier_env *env, uint32_t pc, struct explored *e,
                                    const struct vstate *cur, enum cover mode);
 
-static bool states_covered(const struct verifier_env *env, uint32_t pc, struct explored *e,
-                           const struct met_state *met, enum cover mode)
+static bool states_covered(const struct verifier_env *env, uint32_t pc, struct explored *e, const struct vstate *cur,
+                           enum cover mode)
 {
-	return !copy_fails(copy_compare(e, met, mode), mode) && states_covered_in_full(env, pc, e, met->st, mode);
+	return !copy_fails(copy_compare(env, pc, e, cur, mode), mode) && states_covered_in_full(env, pc, e, cur, mode);
 }
 
 static bool states_covered_in_full(const struct verifier_env *env, uint32_t pc, struct explored *e,
@@ -742,10 +662,10 @@ static bool states_covered_in_full(const struct verifier_env *env, uint32_t pc, 
 		 * back from this frame's call covers none after fewer */
 		if (of->callbacks_queued > cf->callbacks_queued)
 			return false;
-		/* the registers compared, lowest first */
-		uint32_t regs = exact ? 0x3ffu : live_regs(env, pc, old, fi) & 0x3ffu;
-		for (; regs; regs &= regs - 1) {
-			int i = __builtin_ctz(regs);
+		uint16_t live = live_regs(env, pc, old, fi);
+		for (int i = 0; i < 10; i++) {
+			if (!(live & (1u << i)) && !exact)
+				continue;
 			if (!reg_covered(&of->regs[i], &cf->regs[i], &m, mode)) {
 				note_miss(e, fi, (uint32_t)i);
 				return false;
@@ -961,19 +881,18 @@ void widen_callback_return(struct verifier_env *env, struct vstate *st, uint32_t
 /* At a loop head (a helper calling back, an iterator's next call,
  * may_goto): whether a stored state covers st, after widening st once
  * the head has been met with two states kept. */
-static bool covered_at_loop_head(struct verifier_env *env, uint32_t pc, struct vstate *st,
-                                 const struct met_state *met, bool widens)
+static bool covered_at_loop_head(struct verifier_env *env, uint32_t pc, struct vstate *st, bool widens)
 {
 	uint32_t seen = 0;
 	for (struct explored *e = env->explored[pc]; e; e = e->next) {
-		if (states_covered(env, pc, e, met, RANGE_WITHIN) && loop_head_may_prune(env, pc, e->st, st))
+		if (states_covered(env, pc, e, st, RANGE_WITHIN) && loop_head_may_prune(env, pc, e->st, st))
 			return fixed_point(env, pc, st, e);
 		seen++;
 	}
 	if (widens && seen >= 2 && env->explored[pc]->st) {
 		widen(st, env->explored[pc]->st);
 		for (struct explored *e = env->explored[pc]; e; e = e->next)
-			if (states_covered(env, pc, e, met, RANGE_WITHIN) && loop_head_may_prune(env, pc, e->st, st))
+			if (states_covered(env, pc, e, st, RANGE_WITHIN) && loop_head_may_prune(env, pc, e->st, st))
 				return fixed_point(env, pc, st, e);
 	}
 	return false;
@@ -1015,7 +934,6 @@ static int store_state(struct verifier_env *env, uint32_t pc, const struct vstat
 	n->pc = pc;
 	n->miss_at = MISS_NONE;
 	n->miss2_at = MISS_NONE;
-	n->curframe = (uint8_t)st->curframe;
 	n->callsites_hash = callsites_hash(st);
 	n->hist = env->hist;
 	memset(&env->hist, 0, sizeof env->hist);
@@ -1039,14 +957,14 @@ static int store_state(struct verifier_env *env, uint32_t pc, const struct vstat
 	return 0;
 }
 
-/* How many times (per hit, and once more) a kept state may fail to
- * cover the states met at its instruction before it leaves the search:
- * the kernel's 3, or 64 at a loop head (its forced checkpoints: a helper
+/* How many times (per hit, and once more) state e may fail to cover
+ * the states met at its instruction before it leaves the search: the
+ * kernel's 3, or 64 at a loop head (its forced checkpoints: a helper
  * calling back, an iterator's next call, may_goto) for a state still
- * being walked (in_walk), which the loop needs to converge against. */
-static uint32_t miss_limit(bool loop_head, bool in_walk)
+ * being walked, which the loop needs to converge against. */
+static uint32_t miss_limit(bool loop_head, const struct explored *e)
 {
-	return loop_head && in_walk ? 64 : 3;
+	return loop_head && e->branches ? 64 : 3;
 }
 
 /* The kernel's clean_live_states: the states kept at pc under st's calls
@@ -1110,9 +1028,7 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 	/* an iterator's next call and may_goto: compared first, widened;
 	 * a helper's call back in the one pass below, as the kernel (its
 	 * numbers were widened at the callback's return already) */
-	struct met_state met;
-	met_init(env, pc, st, &met);
-	if (((calls_back && !helper_loop) || may_goto) && covered_at_loop_head(env, pc, st, &met, true))
+	if (((calls_back && !helper_loop) || may_goto) && covered_at_loop_head(env, pc, st, true))
 		return 1;
 	/* a long history since the last checkpoint is walked back again by
 	 * each precision check: the kernel keeps a state then, loop or not,
@@ -1122,11 +1038,9 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 	 * instructions after the last one kept */
 	bool add = force || (env->jmps - env->prev_jmps >= 2 && env->processed - env->prev_processed >= 8);
 	uint32_t seen = env->bucket_states[bucket_of(env, pc, st)];
-	uint32_t walked_limit = miss_limit(calls_back || may_goto, true);
 	for (struct explored **pp = &env->explored[pc]; *pp;) {
 		struct explored *e = *pp;
 		enum copy_result quick;
-		bool incomplete;
 		/* the next record's address is known now: its lines are
 		 * fetched while this one is tested (a mispredicted branch
 		 * below would otherwise restart the fetch after it) */
@@ -1139,7 +1053,7 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			/* the call met again with a state still being walked
 			 * covering in full: the callback's loop is at its
 			 * fixed point */
-			if (states_covered(env, pc, e, &met, RANGE_WITHIN)) {
+			if (states_covered(env, pc, e, st, RANGE_WITHIN)) {
 				note_pruned(env, pc);
 				return fixed_point(env, pc, st, e) ? 1 : -ENOMEM;
 			}
@@ -1148,19 +1062,16 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			 * nothing yet; meeting it again unchanged on its own
 			 * path is a loop that never ends (the ancestry walk
 			 * last: a path may have tens of thousands of states) */
-			if (!calls_back && states_covered(env, pc, e, &met, EXACT) && is_ancestor(e, env->parent))
+			if (!calls_back && states_covered(env, pc, e, st, EXACT) && is_ancestor(e, env->parent))
 				return reject(env, -EINVAL, "infinite loop detected at insn %u", pc);
 			/* in a loop, iterations differ: keep states rarely */
 			if (!force && env->jmps - env->prev_jmps < 20 &&
 			    env->processed - env->prev_processed < 100)
 				add = false;
-		} else if ((quick = copy_compare_last(e, &met, RANGE_WITHIN)) == COPY_FAILS ||
-		           ((incomplete = scc_incomplete(env, e)) && quick == COPY_OUT_OF_RANGE) ||
-		           (quick = copy_compare_before(e, &met, quick, RANGE_WITHIN)) == COPY_FAILS) {
-			/* e covers st in no mode (RANGE_WITHIN and NOT_EXACT
-			 * differ only for imprecise numbers), or not in the
-			 * mode its marks allow (below) */
-		} else if (incomplete) {
+		} else if ((quick = copy_compare(env, pc, e, st, RANGE_WITHIN)) == COPY_FAILS) {
+			/* e covers st in no mode: RANGE_WITHIN and NOT_EXACT
+			 * differ only for imprecise numbers */
+		} else if (scc_incomplete(env, e)) {
 			/* e's loop is still being walked: its marks are not
 			 * final, so every number of e must cover st's */
 			if (quick == COPY_NOT_SURE && states_covered_in_full(env, pc, e, st, RANGE_WITHIN)) {
@@ -1178,8 +1089,9 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 		/* as the kernel: a miss counts only when a state is kept
 		 * instead, so that a loop's iterations walked between two
 		 * kept states do not drop the states of earlier ones */
-		e->misses += add;
-		uint32_t limit = e->branches ? walked_limit : miss_limit(false, false);
+		if (add)
+			e->misses++;
+		uint32_t limit = miss_limit(calls_back || may_goto, e);
 		if (e->misses > e->hits * limit + limit) {
 			/* a state that rarely helps is dropped from the search;
 			 * its record stays on env->all for the parent links */
