@@ -206,6 +206,28 @@ int check_alu(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in,
 
 	if (op->format == FMT_NEG || op->format == FMT_END)
 		return check_alu_unary(env, st, in, op);
+	uint64_t imm_value = alu64 ? (uint64_t)(int64_t)in->imm : (uint32_t)in->imm;
+	bool mov = op->alu == ALU_MOV || op->alu == ALU_MOVSX;
+	if (!use_reg && !mov) {
+		/* a number moved by a constant, the most common ALU
+		 * instruction: the constant as a scalar alone, not a whole
+		 * register (the checks in the order of the general path) */
+		if ((rc = check_reg_write(env, in->dst)))
+			return rc;
+		if (is_div_or_mod(op->alu) && in->imm == 0)
+			return reject(env, -EINVAL, "div by zero");
+		if (is_shift(op->alu) && (uint32_t)in->imm >= op->bits)
+			return reject(env, -EINVAL, "invalid shift %d", in->imm);
+		if ((rc = check_reg_read(env, st, in->dst)))
+			return rc;
+		if (dst->type == REG_SCALAR) {
+			struct scalar k;
+			scalar_known(&k, imm_value);
+			scalar_alu(&dst->v, &k, op->alu, alu64, 0);
+			dst->id = 0;
+			return 0;
+		}
+	}
 	struct vreg imm;
 	const struct vreg *src;
 	if (use_reg) {
@@ -213,12 +235,12 @@ int check_alu(struct verifier_env *env, struct vstate *st, const bpfvm_insn *in,
 			return rc;
 		src = &f->regs[in->src];
 	} else {
-		mark_known(&imm, alu64 ? (uint64_t)(int64_t)in->imm : (uint32_t)in->imm);
+		mark_known(&imm, imm_value);
 		src = &imm;
 	}
 	if ((rc = check_reg_write(env, in->dst)))
 		return rc;
-	if (op->alu == ALU_MOV || op->alu == ALU_MOVSX) {
+	if (mov) {
 		check_mov(env, f, in, op, src);
 		return 0;
 	}

@@ -61,6 +61,14 @@ _Static_assert(sizeof(struct hist_entry) == 16, "a history entry is 16 bytes");
 #define HIST_LINKED_OTHER 8   /* the jump narrowed values of other frames too */
 #define HIST_LINKED_SLOTS 16  /* and stack slots of its own (linked_slots_at) */
 
+/* What backtrack_insn() does at an instruction to registers of the
+ * instruction's frame alone (precision.c; kind: enum walk_step_kind). */
+struct walk_step {
+	uint8_t kind;
+	uint8_t dst, src;
+	bool fetch_r0;            /* an atomic writing r0 */
+};
+
 /* The instructions of a path since its last checkpoint, oldest first. */
 struct hist {
 	struct hist_entry *e;
@@ -69,11 +77,15 @@ struct hist {
 	 * points, stack accesses): past HIST_FORCE_CHECKPOINT of them the
 	 * next prune point keeps a state, as the kernel's does */
 	uint32_t marks;
-	/* registers a walk back through these entries could change or
-	 * widen (written, or compared with others), and whether any entry
-	 * is of another frame: a walk for registers untouched here goes
-	 * straight to the checkpoint (precision.c) */
-	uint16_t touched;
+	/* A walk back over every entry at once, for registers of the
+	 * entries' frame alone (precision.c): register r at the end comes
+	 * from the registers from[r] ^ (1 << r) at the start; registers in
+	 * unsure need more (a stack slot, a give-up), and so does every
+	 * register once frames is set. */
+	uint16_t from[11];
+	uint16_t unsure;
+	uint8_t frame;            /* the frame of its first entry */
+	/* an entry is of another frame, or narrowed values of another */
 	bool frames;
 };
 #define HIST_FORCE_CHECKPOINT 40
@@ -245,9 +257,14 @@ struct verifier_env {
 	 * it could change, beside a jump's linked ones (0xffff: it may do
 	 * more), for the walk's quick pass over the others (precision.c) */
 	uint16_t *walk_touch;
-	/* per instruction: its history entries are left out when they have
-	 * no flags and no linked registers (precision.c) */
-	bool *never_walked;
+	/* per instruction: WALK_* (verifier.c), what step() asks of it at
+	 * every visit, found once before the walk */
+	uint8_t *walk_flags;
+	/* per instruction: what a walk back through it does to its frame's
+	 * registers, for the histories' summaries, and whether its history
+	 * entries count for the checkpoints' spacing or are left out
+	 * (precision.c) */
+	struct walk_step *walk_steps;
 	struct scc_visit *visits;
 	uint32_t visit_count, visit_cap;
 	struct scc_instance *instances;
@@ -388,9 +405,24 @@ static inline bool var_is_zero(const struct vreg *r)
 		}                                                                  \
 	} while (0)
 
-/* Whether regno may be read (is initialised) or written (is not r10). */
-int check_reg_read(struct verifier_env *env, struct vstate *st, int regno);
-int check_reg_write(struct verifier_env *env, int regno);
+/* Whether regno may be read (is initialised) or written (is not r10):
+ * 0, or the rejection.  Inline, asked for every operand of every
+ * instruction walked; the rejections are reg_read_refused() and
+ * reg_write_refused() (verifier.c). */
+int reg_read_refused(struct verifier_env *env, struct vstate *st, int regno);
+int reg_write_refused(struct verifier_env *env);
+
+static inline int check_reg_read(struct verifier_env *env, struct vstate *st, int regno)
+{
+	if (regno < 0 || regno > 10 || cur_frame(st)->regs[regno].type == REG_NOT_INIT)
+		return reg_read_refused(env, st, regno);
+	return 0;
+}
+
+static inline int check_reg_write(struct verifier_env *env, int regno)
+{
+	return regno == 10 ? reg_write_refused(env) : 0;
+}
 
 /* ---- memory (mem.c) ------------------------------------------------------ */
 
@@ -522,7 +554,7 @@ int mark_precise_slot(struct verifier_env *env, struct vstate *st, uint32_t fram
  * precise on this path too. */
 int propagate_precision(struct verifier_env *env, struct vstate *st, const struct vstate *old, uint32_t pc,
                         bool all_scalars);
-/* Fills env->walk_touch and env->never_walked (after the loop heads). */
+/* Fills env->walk_touch and env->walk_steps (after the loop heads). */
 int walk_touch_compute(struct verifier_env *env);
 /* Registers of frame fi of a state at pc whose values matter later. */
 uint16_t live_regs(const struct verifier_env *env, uint32_t pc, const struct vstate *st, uint32_t fi);
@@ -577,10 +609,15 @@ int stack_live_init(struct verifier_env *env);
 void stack_live_free(struct verifier_env *env);
 /* The walked state changed its call chain (a call, a return, a new path). */
 void stack_live_new_chain(struct verifier_env *env);
-/* Around each instruction checked: its whole-slot writes are collected
- * between the two, and kept as what it writes on every path. */
+/* Around each instruction checked that may write stack slots: its
+ * whole-slot writes are collected between the two, and kept as what it
+ * writes on every path. */
 int stack_live_insn_start(struct verifier_env *env, const struct vstate *st, uint32_t pc);
 int stack_live_insn_end(struct verifier_env *env);
+/* Before any other instruction checked: the walked state's chain looked
+ * up if a call, a return or a new path changed it (the start above does
+ * it too). */
+int stack_live_chain(struct verifier_env *env, const struct vstate *st);
 /* The instruction at pc of st's chain may read slots `mask` of frame frameno. */
 int stack_live_read(struct verifier_env *env, const struct vstate *st, uint32_t frameno, uint32_t pc,
                     uint64_t mask);

@@ -195,7 +195,12 @@ bool is_loop_head_insn(const void *helpers, const bpfvm_insn *in)
 
 bool is_open_coded_loop_head(const struct verifier_env *env, uint32_t pc)
 {
-	return is_iter_next_call(&env->insns[pc]) || is_may_goto(&env->insns[pc]);
+	/* asked at every visit: the instruction decoded once (cfg.ops),
+	 * and the kfunc table searched only for a kfunc call */
+	const struct isa_op *op = env->cfg.ops[pc];
+	if (op && op->format == FMT_MAY_GOTO)
+		return true;
+	return isa_is_kfunc_call(&env->insns[pc]) && is_iter_next_call(&env->insns[pc]);
 }
 
 bool loop_head_may_prune(const struct verifier_env *env, uint32_t pc, const struct vstate *old,

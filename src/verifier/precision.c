@@ -9,7 +9,8 @@
  *
  * Each path keeps the instructions it walked since its last checkpoint
  * (struct hist, with the stack slot a load or store touched; without -vv,
- * not the jumps no walk back changes anything at); a check
+ * not the instructions no walk back changes anything at: jumps,
+ * arithmetic with a number, stores off the stack); a check
  * walks that history backwards from the instruction that needs the
  * value, following which registers and stack slots the value came from,
  * and marks them precise in each checkpoint on the way, until nothing
@@ -18,6 +19,14 @@
  * follow (a callback's own stack at its start, an atomic on the stack), every
  * scalar of every checkpoint on the path becomes precise: the
  * comparison is then the full one, as before precision tracking.
+ *
+ * Beside its entries a history keeps a summary of that walk over all of
+ * them (hist_note()), for registers of one frame: per register at the
+ * end, the registers it comes from at the start, or that it needs more
+ * (a stack slot, a give-up, another frame).  Without -vv a walk of
+ * registers alone steps over a whole segment with it (walk_regs(),
+ * walk_summary()), entry by entry only where it does not serve; the
+ * marks are the same, as the -vv log (always entry by entry) shows.
  *
  * Owns: hist_push(), hist_add_linked_slots(), hist_copy(), hist_free(),
  * mark_precise(), mark_precise_slot(), propagate_precision(),
@@ -96,32 +105,170 @@ static int hist_reserve(struct verifier_env *env, struct hist *h, uint32_t n)
 	return 0;
 }
 
+/* What backtrack_insn() does at an instruction, for registers of its
+ * frame alone (struct walk_step's kind). */
+enum walk_step_kind {
+	STEP_SAME,       /* nothing */
+	STEP_CLEAR,      /* dst comes from nothing (a constant, memory) */
+	STEP_COPY,       /* dst comes from src */
+	STEP_OR,         /* dst comes from itself and src */
+	STEP_CALL,       /* r1-r5 give up, r0 comes from nothing */
+	STEP_LDX,        /* dst comes from nothing, or from a stack slot */
+	STEP_ATOMIC,     /* src comes from nothing, or gives up on the stack */
+	STEP_JMP,        /* dst, src and the linked ones come from all of them */
+	STEP_UNSURE,     /* every register needs backtrack_insn() */
+	STEP_KIND = 0x0f,
+	/* beside the kind: a jump point (CFG_JMP_POINT), and an instruction
+	 * whose entry is left out where it has no flags and no linked
+	 * registers (insn_never_walked) */
+	STEP_JMP_POINT = 0x40,
+	STEP_NEVER_WALKED = 0x80,
+};
+
 /* Whether the kernel's jump history would hold an entry for e. */
-static bool hist_marked(const struct verifier_env *env, const struct hist_entry *e)
+static inline bool hist_marked(const struct verifier_env *env, const struct hist_entry *e)
 {
-	return (env->cfg.prune[e->pc] & CFG_JMP_POINT) || (e->flags & (HIST_STACK | HIST_STACK_WIDE));
+	return (env->walk_steps[e->pc].kind & STEP_JMP_POINT) || (e->flags & (HIST_STACK | HIST_STACK_WIDE));
 }
 
-/* Adds what entry e touches to h's summary (struct hist). */
-static void hist_note(const struct verifier_env *env, struct hist *h, const struct hist_entry *e)
+static struct walk_step walk_step_of(const struct verifier_env *env, uint32_t pc)
 {
-	const struct isa_op *op = env->cfg.ops[e->pc];
-	const bpfvm_insn *in = &env->insns[e->pc];
-	uint16_t t = 0;
-	/* a jump narrowing copies too: what its operand depends on grows */
-	if (e->linked_regs || (e->flags & HIST_LINKED_SLOTS))
-		t |= (uint16_t)(e->linked_regs | (1u << in->dst));
-	if (op->regs & ISA_REG_WRITES_DST)
-		t |= (uint16_t)(1u << in->dst);
-	if (op->regs & ISA_REG_WRITES_SRC)
-		t |= (uint16_t)(1u << in->src);
-	if (op->regs & (ISA_REG_WRITES_R0 | ISA_REG_CLOBBERS_ARGS) || op->branch == BRANCH_CALL_HELPER ||
-	    op->format == FMT_LDABS || op->format == FMT_LDIND)
-		t |= 0x3f;
-	if (op->format == FMT_JMP_REG)
-		t |= (uint16_t)((1u << in->dst) | (1u << in->src));
-	h->touched |= t;
-	h->frames |= e->frame != h->e[0].frame || (e->flags & (HIST_LINKED_OTHER | HIST_CALLBACK));
+	const struct isa_op *op = env->cfg.ops[pc];
+	const bpfvm_insn *in = &env->insns[pc];
+	struct walk_step s = { .kind = STEP_UNSURE, .dst = in->dst, .src = in->src };
+	if (!op)
+		return s;
+	switch (op->format) {
+	case FMT_ALU_IMM:
+	case FMT_ALU_REG:
+	case FMT_NEG:
+	case FMT_END:
+		if (op->alu == ALU_MOV || op->alu == ALU_MOVSX)
+			s.kind = op->src_kind == SRC_REG ? STEP_COPY : STEP_CLEAR;
+		else
+			s.kind = op->format == FMT_ALU_REG ? STEP_OR : STEP_SAME;
+		break;
+	case FMT_LDDW:
+		s.kind = STEP_CLEAR;
+		break;
+	case FMT_LDABS:
+	case FMT_LDIND:
+	case FMT_CALL:
+	case FMT_CALL_LOCAL:
+		s.kind = STEP_CALL;
+		break;
+	case FMT_LDX:
+		s.kind = STEP_LDX;
+		break;
+	case FMT_ST:
+	case FMT_STX:
+	case FMT_JA:
+	case FMT_JA32:
+		/* a store changes only what a stack slot comes from */
+		s.kind = STEP_SAME;
+		break;
+	case FMT_ATOMIC:
+		s.kind = STEP_ATOMIC;
+		s.fetch_r0 = (op->regs & ISA_REG_WRITES_R0) != 0;
+		break;
+	case FMT_JMP_IMM:
+		s.kind = STEP_JMP;
+		s.src = in->dst; /* no second operand */
+		break;
+	case FMT_JMP_REG:
+		s.kind = STEP_JMP;
+		break;
+	default:
+		break;
+	}
+	return s;
+}
+
+#define ALL_REGS ((uint16_t)0x7ff)
+
+/* Where register r at the end of h comes from at its start (struct
+ * hist's from[] holds it xor r's own bit: all zero, each register comes
+ * from itself). */
+static inline uint16_t hist_from(const struct hist *h, uint32_t r)
+{
+	return (uint16_t)(h->from[r] ^ (1u << r));
+}
+
+/* Register r at the end of h (entry e just added) comes from the
+ * registers from before e, unsure where any of those is. */
+static inline void hist_set_from(struct hist *h, uint32_t r, uint16_t from, bool unsure)
+{
+	uint16_t bit = (uint16_t)(1u << r);
+	h->from[r] = from ^ bit;
+	h->unsure = unsure ? h->unsure | bit : h->unsure & (uint16_t)~bit;
+}
+
+/* Adds entry e, just appended to h, to h's summary (struct hist): the
+ * walk back over it for each register, as backtrack_insn() steps with
+ * registers of e's frame alone. */
+static inline __attribute__((always_inline)) void hist_note(const struct verifier_env *env, struct hist *h,
+                                                             const struct hist_entry *e)
+{
+	if (h->n == 1)
+		h->frame = e->frame;
+	if (e->frame != h->frame || (e->flags & (HIST_LINKED_OTHER | HIST_CALLBACK)))
+		h->frames = true;
+	if (h->frames)
+		return;
+	struct walk_step s = env->walk_steps[e->pc];
+	uint32_t dst = s.dst, src = s.src;
+	switch (s.kind & STEP_KIND) {
+	case STEP_SAME:
+		break;
+	case STEP_CLEAR:
+		hist_set_from(h, dst, 0, false);
+		break;
+	case STEP_COPY:
+		hist_set_from(h, dst, hist_from(h, src), (h->unsure >> src) & 1u);
+		break;
+	case STEP_OR:
+		hist_set_from(h, dst, hist_from(h, dst) | hist_from(h, src), ((h->unsure >> dst) | (h->unsure >> src)) & 1u);
+		break;
+	case STEP_CALL:
+		h->unsure |= LIVENESS_ARGS;
+		hist_set_from(h, 0, 0, false);
+		break;
+	case STEP_LDX:
+		if (e->flags & (HIST_STACK | HIST_STACK_WIDE))
+			h->unsure |= (uint16_t)(1u << dst);
+		else
+			hist_set_from(h, dst, 0, false);
+		break;
+	case STEP_ATOMIC:
+		/* src (and r0 for a fetch) from nothing; on the stack, src and
+		 * r0 give up */
+		if (e->flags & (HIST_STACK | HIST_STACK_WIDE)) {
+			h->unsure |= (uint16_t)((1u << src) | 1u);
+		} else {
+			hist_set_from(h, src, 0, false);
+			if (s.fetch_r0)
+				hist_set_from(h, 0, 0, false);
+		}
+		break;
+	case STEP_JMP: {
+		/* the jump narrowed them all: each comes from all of them */
+		uint16_t group = (uint16_t)((1u << dst) | (1u << src) | e->linked_regs);
+		if (e->flags & HIST_LINKED_SLOTS) {
+			h->unsure |= group;
+		} else if (group & (group - 1)) {
+			uint16_t from = 0;
+			for (uint16_t left = group; left; left &= (uint16_t)(left - 1))
+				from |= hist_from(h, (uint32_t)__builtin_ctz(left));
+			bool unsure = (h->unsure & group) != 0;
+			for (uint16_t left = group; left; left &= (uint16_t)(left - 1))
+				hist_set_from(h, (uint32_t)__builtin_ctz(left), from, unsure);
+		}
+		break;
+	}
+	default:
+		h->unsure = ALL_REGS;
+		break;
+	}
 }
 
 /* The registers of its frame backtrack_insn() could change at pc, for
@@ -160,27 +307,47 @@ static uint16_t insn_touch(const struct verifier_env *env, uint32_t pc)
 }
 
 /* Whether backtrack_insn() passes an entry at pc with no flags and no
- * linked registers whatever the walk holds: a jump, or a conditional
- * jump against a number (it narrowed its operand, which the walk holds
- * or not the same before as after).  Loop heads are kept: the rejection
+ * linked registers whatever the walk holds: a jump, a conditional jump
+ * against a number (it narrowed its operand, which the walk holds or not
+ * the same before as after), arithmetic on a register with a number (the
+ * register depends on what it did before), a store off the stack (no
+ * flags: nothing the walk follows).  Loop heads are kept: the rejection
  * message counts a path's passes there in its history. */
 static bool insn_never_walked(const struct verifier_env *env, uint32_t pc)
 {
 	const struct isa_op *op = env->cfg.ops[pc];
 	if (!op || (env->loop_of && env->loop_of[pc]))
 		return false;
-	return op->format == FMT_JA || op->format == FMT_JA32 || op->format == FMT_JMP_IMM;
+	switch (op->format) {
+	case FMT_JA:
+	case FMT_JA32:
+	case FMT_JMP_IMM:
+	case FMT_NEG:
+	case FMT_END:
+	case FMT_ST:
+	case FMT_STX:
+		return true;
+	case FMT_ALU_IMM:
+		return op->alu != ALU_MOV && op->alu != ALU_MOVSX;
+	default:
+		return false;
+	}
 }
 
 int walk_touch_compute(struct verifier_env *env)
 {
 	env->walk_touch = malloc(env->count * sizeof *env->walk_touch);
-	env->never_walked = malloc(env->count * sizeof *env->never_walked);
-	if (!env->walk_touch || !env->never_walked)
+	env->walk_steps = arena_alloc(&env->arena, env->count * sizeof *env->walk_steps);
+	if (!env->walk_touch || !env->walk_steps)
 		return -ENOMEM;
 	for (uint32_t pc = 0; pc < env->count; pc++) {
+		struct walk_step *s = &env->walk_steps[pc];
+		*s = walk_step_of(env, pc);
+		if (env->cfg.prune[pc] & CFG_JMP_POINT)
+			s->kind |= STEP_JMP_POINT;
+		if (insn_never_walked(env, pc))
+			s->kind |= STEP_NEVER_WALKED;
 		env->walk_touch[pc] = insn_touch(env, pc);
-		env->never_walked[pc] = insn_never_walked(env, pc);
 	}
 	return 0;
 }
@@ -191,20 +358,20 @@ int walk_touch_compute(struct verifier_env *env)
  * kept: the log prints each one a walk passes. */
 static bool hist_leaves_out(const struct verifier_env *env, const struct hist_entry *e)
 {
-	return env->log_level < 2 && env->never_walked[e->pc] && !e->flags && !e->linked_regs;
+	return env->log_level < 2 && (env->walk_steps[e->pc].kind & STEP_NEVER_WALKED) && !e->flags && !e->linked_regs;
 }
 
 int hist_push(struct verifier_env *env)
 {
-	if (hist_leaves_out(env, &env->cur)) {
-		env->hist.marks += hist_marked(env, &env->cur);
+	struct hist *h = &env->hist;
+	const struct hist_entry *e = &env->cur;
+	h->marks += hist_marked(env, e);
+	if (hist_leaves_out(env, e))
 		return 0;
-	}
-	if (hist_reserve(env, &env->hist, env->hist.n + 1))
+	if (h->n >= h->cap && hist_reserve(env, h, h->n + 1))
 		return reject(env, -ENOMEM, "out of memory");
-	env->hist.e[env->hist.n++] = env->cur;
-	env->hist.marks += hist_marked(env, &env->cur);
-	hist_note(env, &env->hist, &env->cur);
+	h->e[h->n++] = *e;
+	hist_note(env, h, e);
 	return 0;
 }
 
@@ -243,14 +410,16 @@ int hist_copy(struct verifier_env *env, struct hist *dst, const struct hist *src
 	if (src->n)
 		memcpy(dst->e, src->e, src->n * sizeof *dst->e);
 	dst->marks += src->marks;
-	dst->touched = src->touched;
+	memcpy(dst->from, src->from, sizeof dst->from);
+	dst->unsure = src->unsure;
+	dst->frame = src->frame;
 	dst->frames = src->frames;
+	dst->n = n;
 	if (extra) {
 		dst->e[src->n] = *extra;
 		dst->marks += hist_marked(env, extra);
 		hist_note(env, dst, extra);
 	}
-	dst->n = n;
 	return 0;
 }
 
@@ -515,14 +684,14 @@ static bool mark_in_checkpoint(struct verifier_env *env, struct explored *e, str
 		return true; /* dropped from the search: nothing to mark, go on */
 	if (st->curframe != bt->frame)
 		return false;
-	for (uint32_t fi = st->curframe + 1; fi < MAX_FRAMES; fi++)
+	/* no frame deeper than bt->deepest has anything (bt_enter) */
+	for (uint32_t fi = st->curframe + 1; fi <= bt->deepest; fi++)
 		if (bt->regs[fi] || bt->slots[fi])
 			return false;
 	for (uint32_t fi = 0; fi <= st->curframe; fi++) {
 		struct vframe *f = st->frames[fi];
-		for (int i = 0; i < 11; i++) {
-			if (!HAS(bt->regs[fi], i))
-				continue;
+		for (uint16_t left = bt->regs[fi]; left; left &= (uint16_t)(left - 1)) {
+			int i = __builtin_ctz(left);
 			struct vreg *r = &f->regs[i];
 			if (r->type != REG_SCALAR || r->precise) {
 				CLR(bt->regs[fi], i);
@@ -588,11 +757,6 @@ static void log_step(struct verifier_env *env, const struct backtrack *bt, uint3
 	vlog(env, "mark_precise: frame%u: %s before %u: (%02x) %s\n", bt->frame, mask, pc, env->insns[pc].opcode, dis);
 }
 
-/* Whether walking bt back would only find its registers precise in the
- * current path's checkpoint: registers of the current frame alone, which
- * nothing since the checkpoint touched, already precise there (or not
- * numbers).  A loop's counter is asked for at every decided branch; the
- * walk over the instructions since the checkpoint is then skipped. */
 /* Whether bt holds registers of its current frame alone. */
 static bool bt_regs_only(const struct backtrack *bt)
 {
@@ -605,21 +769,26 @@ static bool bt_regs_only(const struct backtrack *bt)
 	return true;
 }
 
-static bool walk_needless(const struct verifier_env *env, const struct backtrack *bt)
+/* Walks bt back over all of h at once, from its summary (struct hist),
+ * where h's entries are all of bt's frame and bt holds no stack slot
+ * and none of the registers the summary is unsure of: what
+ * backtrack_insn() entry by entry would leave (it changes nothing of
+ * other frames' registers at those entries).  Whether it did.  A loop's
+ * counter, asked for at every decided branch, then costs a few steps
+ * per checkpoint, not one per instruction since. */
+static bool walk_summary(const struct hist *h, struct backtrack *bt)
 {
 	uint32_t fr = bt->frame;
-	if (env->log_level >= 2 || env->hist.frames || (bt->regs[fr] & env->hist.touched) || !bt_regs_only(bt) ||
-	    (env->hist.n && env->hist.e[0].frame != fr))
+	uint16_t m = bt->regs[fr];
+	if (h->frames || (h->n && h->frame != fr) || (m & h->unsure))
 		return false;
-	const struct explored *cp = env->parent;
-	if (!cp)
-		return true;
-	if (!cp->st || cp->st->curframe != fr)
-		return false;
-	const struct vframe *f = cp->st->frames[fr];
-	for (int i = 0; i < 11; i++)
-		if (HAS(bt->regs[fr], i) && f->regs[i].type == REG_SCALAR && !f->regs[i].precise)
+	for (uint32_t fi = 0; fi <= bt->deepest; fi++)
+		if (bt->slots[fi])
 			return false;
+	uint16_t from = 0;
+	for (uint16_t left = m; left; left &= (uint16_t)(left - 1))
+		from |= hist_from(h, (uint32_t)__builtin_ctz(left));
+	bt->regs[fr] = from;
 	return true;
 }
 
@@ -725,16 +894,12 @@ static void drop_outer_precise(const struct hist *h, const struct explored *cp, 
 	}
 }
 
-/* Follows bt back from the end of the current path's history, through
- * its checkpoints. */
-static int walk_back(struct verifier_env *env, struct backtrack *bt)
+/* Follows bt back from the end of history h (seg_owner's, or the
+ * current path's where NULL; subseq: the instruction after it) through
+ * the checkpoints before. */
+static int walk_back_from(struct verifier_env *env, struct backtrack *bt, struct hist *h, struct explored *seg_owner,
+                          int subseq)
 {
-	env->precise_walks++;
-	if (walk_needless(env, bt))
-		return 0;
-	struct hist *h = &env->hist;
-	struct explored *seg_owner = NULL; /* NULL: the current path's own segment */
-	int subseq = (int)env->cur.pc;
 	for (;;) {
 		log_segment(env, bt, h, subseq);
 		struct explored *cp = seg_owner ? seg_owner->parent : env->parent;
@@ -743,9 +908,16 @@ static int walk_back(struct verifier_env *env, struct backtrack *bt)
 			if (bt_empty(bt))
 				return 0;
 		}
-		/* registers of one frame alone (most walks): quick_pass() */
+		/* registers of one frame alone (most walks): the summary, or
+		 * quick_pass() */
+		uint32_t i = h->n;
+		if (env->log_level < 2 && walk_summary(h, bt)) {
+			if (bt_empty(bt))
+				return 0;
+			i = 0;
+		}
 		bool quick = env->log_level < 2 && bt_regs_only(bt);
-		for (uint32_t i = h->n; i-- > 0;) {
+		while (i-- > 0) {
 			if (quick) {
 				uint32_t at = quick_pass(env->walk_touch, h->e, i + 1, bt->frame, bt->regs[bt->frame]);
 				if (at == QUICK_WALKED_BEFORE)
@@ -798,11 +970,73 @@ static int walk_back(struct verifier_env *env, struct backtrack *bt)
 	}
 }
 
+/* Follows bt back from the end of the current path's history. */
+static int walk_back(struct verifier_env *env, struct backtrack *bt)
+{
+	env->precise_walks++;
+	return walk_back_from(env, bt, &env->hist, NULL, (int)env->cur.pc);
+}
+
+/* walk_back() for registers m of the current frame fr alone, without
+ * -vv (most walks: a loop's counter at a decided branch, the precise
+ * registers of a state that covered the path): from segment to segment
+ * by their summaries, marking in each checkpoint as mark_in_checkpoint()
+ * does, while the summaries serve; walk_back_from() from where they do
+ * not. */
+static int walk_regs(struct verifier_env *env, uint32_t fr, uint16_t m)
+{
+	env->precise_walks++;
+	struct hist *h = &env->hist;
+	struct explored *seg_owner = NULL;
+	for (;;) {
+		if (h->frames || (h->n && h->frame != fr) || (m & h->unsure))
+			break;
+		uint16_t from = 0;
+		for (uint16_t left = m; left; left &= (uint16_t)(left - 1))
+			from |= hist_from(h, (uint32_t)__builtin_ctz(left));
+		m = from;
+		struct explored *cp = seg_owner ? seg_owner->parent : env->parent;
+		if (!m || !cp)
+			return 0;
+		if (cp->st) {
+			if (cp->st->curframe != fr) {
+				mark_all_on_path(env);
+				return 0;
+			}
+			struct vreg *regs = cp->st->frames[fr]->regs;
+			for (uint16_t left = m; left; left &= (uint16_t)(left - 1)) {
+				int i = __builtin_ctz(left);
+				if (regs[i].type != REG_SCALAR || regs[i].precise) {
+					CLR(m, i);
+				} else {
+					regs[i].precise = true;
+					env->precise_marks++;
+				}
+			}
+			if (!m)
+				return 0;
+		}
+		if (cp->hist_freed) {
+			mark_all_on_path(env);
+			return 0;
+		}
+		seg_owner = cp;
+		h = &cp->hist;
+	}
+	struct backtrack bt;
+	memset(&bt, 0, sizeof bt);
+	bt_enter(&bt, fr);
+	bt.regs[fr] = m;
+	return walk_back_from(env, &bt, h, seg_owner, seg_owner ? (int)seg_owner->pc : (int)env->cur.pc);
+}
+
 int mark_precise(struct verifier_env *env, struct vstate *st, int regno)
 {
 	const struct vreg *r = &cur_frame(st)->regs[regno];
 	if (r->type != REG_SCALAR || regno < 0 || regno > 9)
 		return 0;
+	if (env->log_level < 2)
+		return walk_regs(env, st->curframe, (uint16_t)(1u << regno));
 	struct backtrack bt;
 	memset(&bt, 0, sizeof bt);
 	bt_enter(&bt, st->curframe);
@@ -831,12 +1065,11 @@ static bool bt_from_state(const struct verifier_env *env, struct backtrack *bt, 
 {
 	for (uint32_t fi = 0; fi <= old->curframe; fi++) {
 		const struct vframe *f = old->frames[fi];
-		uint16_t live = live_regs(env, pc, old, fi);
-		for (int i = 0; i < 10; i++) {
+		uint16_t live = live_regs(env, pc, old, fi) & 0x3ff;
+		for (; live; live &= (uint16_t)(live - 1)) {
+			int i = __builtin_ctz(live);
 			const struct vreg *r = &f->regs[i];
-			if (r->type != REG_SCALAR || !HAS(live, i))
-				continue;
-			if (all_scalars || r->precise)
+			if (r->type == REG_SCALAR && (all_scalars || r->precise))
 				SET(bt->regs[fi], i);
 		}
 		for (uint32_t s = 0; s < f->slots && s < 64; s++) {
@@ -862,6 +1095,8 @@ int propagate_precision(struct verifier_env *env, struct vstate *st, const struc
 		char mask[256];
 		mask_text(&bt, bt.frame, mask, sizeof mask);
 		vlog(env, "propagating %s from the state that covers insn %u\n", mask, pc);
+	} else if (bt_regs_only(&bt)) {
+		return walk_regs(env, bt.frame, bt.regs[bt.frame]);
 	}
 	return walk_back(env, &bt);
 }

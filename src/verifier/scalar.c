@@ -132,15 +132,6 @@ static void wrap_u32(int64_t lo, int64_t hi, uint32_t *min, uint32_t *max)
 
 /* ---- construction ------------------------------------------------------ */
 
-void scalar_known(struct scalar *s, uint64_t v)
-{
-	s->var = tnum_const(v);
-	s->smin = s->smax = (int64_t)v;
-	s->umin = s->umax = v;
-	s->s32_min = s->s32_max = (int32_t)(uint32_t)v;
-	s->u32_min = s->u32_max = (uint32_t)v;
-}
-
 void scalar_unknown(struct scalar *s)
 {
 	s->var = tnum_unknown();
@@ -409,6 +400,16 @@ static bool sync_const(struct scalar *s)
 	return true;
 }
 
+/* A known number in the form scalar_known() gives: every range the
+ * number (sync_fixed's first shape). */
+static inline __attribute__((always_inline)) bool known_form(const struct scalar *s)
+{
+	uint64_t v = s->var.value;
+	return !s->var.mask && s->umin == v && s->umax == v && s->smin == (int64_t)v && s->smax == (int64_t)v &&
+	       s->u32_min == (uint32_t)v && s->u32_max == (uint32_t)v &&
+	       s->s32_min == (int32_t)(uint32_t)v && s->s32_max == (int32_t)(uint32_t)v;
+}
+
 /* Whether a round of sync_rounds() provably leaves s as it is, told
  * from two shapes most scalars of a walk have, without running the
  * round: a known number whose every range is that number, and a number
@@ -422,15 +423,13 @@ static bool sync_const(struct scalar *s)
  * false says only "not proved".  Asked before the rounds and after each
  * (a walk's counters come out of a jump's narrowing a field or two off
  * the shape, which one round restores). */
-static bool sync_fixed(const struct scalar *s)
+static inline __attribute__((always_inline)) bool sync_fixed(const struct scalar *s)
 {
 	uint64_t v = s->var.value, m = s->var.mask;
 	if (!m)
 		/* every range the single value: each step narrows a range
 		 * to the value itself or the bits to the value */
-		return s->umin == v && s->umax == v && s->smin == (int64_t)v && s->smax == (int64_t)v &&
-		       s->u32_min == (uint32_t)v && s->u32_max == (uint32_t)v &&
-		       s->s32_min == (int32_t)(uint32_t)v && s->s32_max == (int32_t)(uint32_t)v;
+		return known_form(s);
 	/* the high half zero and every 64-bit bound its own low half: what
 	 * deduce's low_from_full, CROSS_NARROW and full_from_low carry from
 	 * one range to another is the range itself, and step_blocks finds
@@ -458,6 +457,75 @@ static bool sync_fixed(const struct scalar *s)
 	uint32_t v32 = (uint32_t)v, m32 = (uint32_t)m;
 	return s->s32_min >= (int32_t)(v32 | (m32 & 0x80000000u)) &&
 	       s->s32_max <= (int32_t)(v32 | (m32 & 0x7fffffffu));
+}
+
+/* What the rounds of sync_rounds() make of two shapes a jump's narrowing
+ * or an addition leaves a loop's counter in, found without them; false
+ * when s is in neither (or the result is not proved), s then untouched.
+ *
+ * A single number: the 64-bit unsigned or signed range one value k that
+ * every other range and the known bits hold.  A round's steps carry k
+ * to every range (deduce: the 64-bit ranges to each other and to the low
+ * half's) and to the bits (bits_from_bounds), and keep it in each (they
+ * are sound, and k is a member): the result is the known number k.
+ *
+ * A number below 2^32 (umax <= 2^32 - 1, smin >= 0) whose ranges u64,
+ * s64 and u32 meet in [lo, hi], whose s32 range holds that interval's
+ * (the whole s32 range, exactly, where it crosses 2^31) and whose known
+ * bits meet tnum_range(lo, hi): the rounds make it c, the interval with
+ * the bits intersected with tnum_range(lo, hi), if c is the shape
+ * sync_fixed() proves a round leaves alone.  Why: no step makes a field
+ * narrower than c's.  The bits' extremes are at or beyond [lo, hi] (what
+ * sync_fixed checks of c; s's bits know no more than c's); deduce's
+ * interval steps and step_blocks narrow ranges by ranges that all hold
+ * [lo, hi] (below 2^32 step_blocks moves only smax, to u32_max or below,
+ * never empty); bits_from_bounds and full_from_low intersect the bits
+ * with tnum_range of ranges holding [lo, hi], which meet them since
+ * tnum_range(lo, hi) does.  And the rounds end at c: every step only
+ * narrows, so each range stays inside the original ones' meet [lo, hi]
+ * and is [lo, hi] once deduce has carried the bounds across (its first
+ * passes); bits_from_bounds intersects the bits with tnum_range(lo, hi);
+ * then sync_fixed() ends the rounds (a shape whose bits know no less
+ * than that intersection, and no more: every step only intersects).
+ * test_scalar compares this with scalar_sync_rounds bit for bit on
+ * scalars of and near these shapes. */
+static bool sync_shape(struct scalar *s)
+{
+	if (s->umin == s->umax || s->smin == s->smax) {
+		uint64_t k = s->umin == s->umax ? s->umin : (uint64_t)s->smin;
+		if (!tnum_contains(s->var, k) || k < s->umin || k > s->umax || (int64_t)k < s->smin ||
+		    (int64_t)k > s->smax || (uint32_t)k < s->u32_min || (uint32_t)k > s->u32_max ||
+		    (int32_t)(uint32_t)k < s->s32_min || (int32_t)(uint32_t)k > s->s32_max)
+			return false;
+		scalar_known(s, k);
+		return true;
+	}
+	/* (an empty range, one whose bounds cross, lies outside: lo > hi) */
+	if (s->umax > LOW32 || s->smin < 0 || s->smax < s->smin)
+		return false;
+	uint64_t lo = u64_max(u64_max(s->umin, (uint64_t)s->smin), s->u32_min);
+	uint64_t hi = u64_min(u64_min(s->umax, (uint64_t)s->smax), s->u32_max);
+	if (lo > hi)
+		return false;
+	bool crosses = lo <= INT32_MAX && hi > INT32_MAX;
+	if (crosses ? s->s32_min != INT32_MIN || s->s32_max != INT32_MAX
+		    : s->s32_min > (int32_t)(uint32_t)lo || s->s32_max < (int32_t)(uint32_t)hi)
+		return false;
+	struct tnum r = tnum_range(lo, hi);
+	if (!tnum_meets(s->var, r))
+		return false;
+	struct scalar c = {
+		.var = tnum_intersect(s->var, r),
+		.smin = (int64_t)lo, .smax = (int64_t)hi,
+		.umin = lo, .umax = hi,
+		.s32_min = crosses ? INT32_MIN : (int32_t)(uint32_t)lo,
+		.s32_max = crosses ? INT32_MAX : (int32_t)(uint32_t)hi,
+		.u32_min = (uint32_t)lo, .u32_max = (uint32_t)hi,
+	};
+	if (!sync_fixed(&c))
+		return false;
+	*s = c;
+	return true;
 }
 
 /* The rounds of scalar_sync() for a scalar that is not a known number;
@@ -542,10 +610,11 @@ bool scalar_sync(struct scalar *s)
 {
 	s->var.value &= ~s->var.mask;
 	if (!s->var.mask)
-		return sync_const(s);
+		/* already in the form sync_const makes it, or made so */
+		return known_form(s) || sync_const(s);
 	/* a scalar already in one of the shapes a round leaves alone needs
 	 * neither the rounds nor the memo */
-	if (sync_fixed(s))
+	if (sync_fixed(s) || sync_shape(s))
 		return true;
 	struct thread_block *b = thread_block_self();
 	if (!b)
@@ -912,7 +981,62 @@ static void alu_divmod(struct scalar *r, const struct scalar *a, const struct sc
 	scalar_sync(r);
 }
 
+/* Whether s is the known number *v in the form scalar_known() gives
+ * (every range that number). */
+static inline bool known_value(const struct scalar *s, uint64_t *v)
+{
+	*v = s->var.value;
+	return known_form(s);
+}
+
+/* a OP b for two known numbers, for the operations whose transfer
+ * function gives a known number there (their bits are exact and
+ * scalar_sync makes every range that number): *out, or false for the
+ * others.  The 32-bit class works on the low halves, zero-extended;
+ * shift amounts are masked as the ISA masks them. */
+static bool alu_known(uint64_t a, uint64_t b, enum isa_alu op, bool alu64, uint64_t *out)
+{
+	if (alu64) {
+		switch (op) {
+		case ALU_ADD: *out = a + b; return true;
+		case ALU_SUB: *out = a - b; return true;
+		case ALU_AND: *out = a & b; return true;
+		case ALU_OR: *out = a | b; return true;
+		case ALU_XOR: *out = a ^ b; return true;
+		case ALU_LSH: *out = a << (b & 63); return true;
+		case ALU_RSH: *out = a >> (b & 63); return true;
+		case ALU_ARSH: *out = (uint64_t)((int64_t)a >> (b & 63)); return true;
+		default: return false;
+		}
+	}
+	uint32_t x = (uint32_t)a, y = (uint32_t)b;
+	switch (op) {
+	case ALU_ADD: *out = (uint32_t)(x + y); return true;
+	case ALU_SUB: *out = (uint32_t)(x - y); return true;
+	case ALU_AND: *out = x & y; return true;
+	case ALU_OR: *out = x | y; return true;
+	case ALU_XOR: *out = x ^ y; return true;
+	case ALU_LSH: *out = (uint32_t)(x << (y & 31)); return true;
+	case ALU_RSH: *out = x >> (y & 31); return true;
+	case ALU_ARSH: *out = (uint32_t)((int32_t)x >> (y & 31)); return true;
+	default: return false;
+	}
+}
+
 void scalar_alu(struct scalar *dst, const struct scalar *src, enum isa_alu op, bool alu64, unsigned sext_bits)
+{
+	/* a loop's counters and the constants they are moved by: the
+	 * number itself, without the ranges and their sync */
+	uint64_t a, b, r;
+	if (known_value(dst, &a) && known_value(src, &b) && alu_known(a, b, op, alu64, &r)) {
+		scalar_known(dst, r);
+		return;
+	}
+	scalar_alu_general(dst, src, op, alu64, sext_bits);
+}
+
+void scalar_alu_general(struct scalar *dst, const struct scalar *src, enum isa_alu op, bool alu64,
+                        unsigned sext_bits)
 {
 	/* the operands are read, and the result made in r, before dst is
 	 * written: dst and src may be one */

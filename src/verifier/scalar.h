@@ -167,7 +167,16 @@ struct scalar {
 	uint32_t u32_min, u32_max;
 };
 
-void scalar_known(struct scalar *s, uint64_t v);
+/* The number v: every range v itself (inline: every constant of a walk
+ * is made by it). */
+static inline void scalar_known(struct scalar *s, uint64_t v)
+{
+	s->var = tnum_const(v);
+	s->smin = s->smax = (int64_t)v;
+	s->umin = s->umax = v;
+	s->s32_min = s->s32_max = (int32_t)(uint32_t)v;
+	s->u32_min = s->u32_max = (uint32_t)v;
+}
 void scalar_unknown(struct scalar *s);
 /* Unknown value of `bytes` bytes (1, 2, 4, 8) zero-extended: a load. */
 void scalar_unknown_size(struct scalar *s, unsigned bytes);
@@ -177,9 +186,10 @@ bool scalar_is_const(const struct scalar *s);
 /* Tightens every field from the others (the kernel's reg_bounds_sync);
  * returns false if no value satisfies them all (an impossible state). */
 bool scalar_sync(struct scalar *s);
-/* scalar_sync() without its shortcuts (its memo, and the shapes it
- * knows a round leaves alone): every round run, for the tests to compare
- * the shortcuts with. */
+/* scalar_sync() without its shortcuts (its memo, the shapes it knows a
+ * round leaves alone, and the loop counters' shapes whose rounds' result
+ * it knows): every round run, for the tests to compare the shortcuts
+ * with. */
 bool scalar_sync_rounds(struct scalar *s);
 /* Whether the concrete v is described by s (for tests and fuzzing). */
 bool scalar_contains(const struct scalar *s, uint64_t v);
@@ -191,6 +201,10 @@ bool scalar_contains(const struct scalar *s, uint64_t v);
  * unchanged); other operations ignore it.  Division by zero follows the
  * ISA (x/0 = 0, x%0 = x).  Shift amounts are masked as the ISA masks them. */
 void scalar_alu(struct scalar *dst, const struct scalar *src, enum isa_alu op, bool alu64, unsigned sext_bits);
+/* scalar_alu() without its shortcut for two known numbers: the transfer
+ * functions and the sync every time, for the tests to compare with. */
+void scalar_alu_general(struct scalar *dst, const struct scalar *src, enum isa_alu op, bool alu64,
+                        unsigned sext_bits);
 /* Byte swap: ALU_END_LE (a truncation on this little-endian host),
  * ALU_END_BE or ALU_BSWAP, of `bits` 16/32/64. */
 void scalar_endian(struct scalar *dst, enum isa_alu op, unsigned bits);

@@ -236,6 +236,11 @@ void stack_live_write(struct verifier_env *env, uint32_t frameno, uint64_t mask)
 	env->slive->write_any = true;
 }
 
+int stack_live_chain(struct verifier_env *env, const struct vstate *st)
+{
+	return ensure_cur(env, st);
+}
+
 int stack_live_insn_start(struct verifier_env *env, const struct vstate *st, uint32_t pc)
 {
 	struct stack_live *sl = env->slive;

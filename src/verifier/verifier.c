@@ -93,7 +93,7 @@ void insn_text(const struct verifier_env *env, uint32_t pc, char *buf, size_t si
 
 /* ---- registers ----------------------------------------------------------- */
 
-int check_reg_read(struct verifier_env *env, struct vstate *st, int regno)
+int reg_read_refused(struct verifier_env *env, struct vstate *st, int regno)
 {
 	if (regno < 0 || regno > 10)
 		return reject(env, -EINVAL, "R%d is invalid", regno);
@@ -102,11 +102,9 @@ int check_reg_read(struct verifier_env *env, struct vstate *st, int regno)
 	return 0;
 }
 
-int check_reg_write(struct verifier_env *env, int regno)
+int reg_write_refused(struct verifier_env *env)
 {
-	if (regno == 10)
-		return reject(env, -EACCES, "frame pointer is read only");
-	return 0;
+	return reject(env, -EACCES, "frame pointer is read only");
 }
 
 /* ---- instructions -------------------------------------------------------- */
@@ -469,7 +467,7 @@ static void free_env(struct verifier_env *env)
 	arena_free_all(&env->arena);
 	free(env->linked_slots);
 	free(env->walk_touch);
-	free(env->never_walked);
+	free(env->walk_flags);
 	free(env->loops);
 	free(env->loop_of);
 	liveness_free(&env->liveness);
@@ -726,6 +724,53 @@ static int find_loops(struct verifier_env *env)
 	return 0;
 }
 
+/* What step() asks of an instruction at each visit, found once (bits of
+ * env->walk_flags). */
+enum {
+	WALK_PRUNE_POINT = 1,   /* the walk may keep a state here (cfg.prune) */
+	WALK_EXIT = 2,          /* an exit: its history entry may be a callback's return */
+	WALK_JMP = 4,           /* of the jump classes: counted for when to keep a state */
+	/* may write stack slots whole (a store, an atomic, a call): the
+	 * others' writes to commit to stack liveness are none, every time,
+	 * and committing none to an instruction that never wrote changes
+	 * nothing (stack_live.c), so they skip the bookkeeping */
+	WALK_STACK_WRITES = 8,
+};
+
+static int walk_flags_compute(struct verifier_env *env)
+{
+	env->walk_flags = calloc(env->count, sizeof *env->walk_flags);
+	if (!env->walk_flags)
+		return -1;
+	for (uint32_t pc = 0; pc < env->count; pc++) {
+		const struct isa_op *op = env->cfg.ops[pc];
+		uint8_t fl = 0;
+		if (env->cfg.prune[pc] & CFG_PRUNE_POINT)
+			fl |= WALK_PRUNE_POINT;
+		if (ISA_CLASS(env->insns[pc].opcode) == CLS_JMP || ISA_CLASS(env->insns[pc].opcode) == CLS_JMP32)
+			fl |= WALK_JMP;
+		if (op) {
+			switch (op->format) {
+			case FMT_EXIT:
+				fl |= WALK_EXIT;
+				break;
+			case FMT_ST:
+			case FMT_STX:
+			case FMT_ATOMIC:
+			case FMT_CALL:
+			case FMT_CALL_LOCAL:
+			case FMT_CALLX:
+				fl |= WALK_STACK_WRITES;
+				break;
+			default:
+				break;
+			}
+		}
+		env->walk_flags[pc] = fl;
+	}
+	return 0;
+}
+
 /* Everything before the walk: the program type, the loader's checks,
  * then the structure (src/analysis: subprograms with callbacks among
  * them; reachability), liveness and prune points. */
@@ -778,7 +823,7 @@ static int prepare(struct verifier_env *env)
 	/* after the loop heads, whose history entries are all kept */
 	if ((rc = find_loops(env)))
 		return rc;
-	if (walk_touch_compute(env))
+	if (walk_touch_compute(env) || walk_flags_compute(env))
 		return error_set(err, -ENOMEM, -1, "out of memory");
 	return 0;
 }
@@ -833,9 +878,10 @@ static int step(struct verifier_env *env, struct vstate *st, uint32_t pc, uint32
 		env->opts->walked[pc] = 1;
 	/* the instruction's history entry, completed while it is checked */
 	env->cur = (struct hist_entry){ .pc = pc, .frame = (uint8_t)st->curframe };
-	if (env->cfg.ops[pc]->format == FMT_EXIT && cur_frame(st)->callback_helper >= 0)
+	uint8_t flags = env->walk_flags[pc];
+	if ((flags & WALK_EXIT) && cur_frame(st)->callback_helper >= 0)
 		env->cur.flags = HIST_CALLBACK;
-	if (env->cfg.prune[pc] & CFG_PRUNE_POINT) {
+	if (flags & WALK_PRUNE_POINT) {
 		rc = visit(env, pc, st);
 		if (rc < 0) {
 			report(env, st, pc);
@@ -851,9 +897,13 @@ static int step(struct verifier_env *env, struct vstate *st, uint32_t pc, uint32
 	if (env->log_level >= 1)
 		log_insn(env, st, pc);
 	bool path_end = false;
-	if (ISA_CLASS(env->insns[pc].opcode) == CLS_JMP || ISA_CLASS(env->insns[pc].opcode) == CLS_JMP32)
+	if (flags & WALK_JMP)
 		env->jmps++;
-	if (!(rc = stack_live_insn_start(env, st, pc)) && !(rc = check_insn(env, st, pc, next, &path_end)))
+	bool writes = flags & WALK_STACK_WRITES;
+	rc = writes ? stack_live_insn_start(env, st, pc) : stack_live_chain(env, st);
+	if (!rc)
+		rc = check_insn(env, st, pc, next, &path_end);
+	if (!rc && writes)
 		rc = stack_live_insn_end(env);
 	if (rc) {
 		report(env, st, pc);

@@ -580,13 +580,11 @@ static void shortcut_shape(struct scalar *s)
 
 /* One field of s moved by a little or a lot, as a jump's narrowing or an
  * operation's result leaves a scalar before its sync. */
-static void nudge(struct scalar *s)
+/* One bound of s moved inwards by d (wrapping): `which` 0-7 is umin,
+ * umax, smin, smax, u32_min, u32_max, s32_min, s32_max. */
+static void move_bound(struct scalar *s, unsigned which, uint64_t d)
 {
-	uint64_t d = below(2) ? 1 + below(3) : rnd();
-	switch (below(13)) {
-	case 10: s->var.value ^= (1ull << below(64)) & ~s->var.mask; break;
-	case 11: s->s32_min = INT32_MIN; s->s32_max = INT32_MAX; s->u32_min = 0; s->u32_max = UINT32_MAX; break;
-	case 12: s->smin = INT64_MIN; s->smax = INT64_MAX; s->umin = 0; s->umax = UINT64_MAX; break;
+	switch (which) {
 	case 0: s->umin += d; break;
 	case 1: s->umax -= d; break;
 	case 2: s->smin = (int64_t)((uint64_t)s->smin + d); break;
@@ -594,15 +592,59 @@ static void nudge(struct scalar *s)
 	case 4: s->u32_min += (uint32_t)d; break;
 	case 5: s->u32_max -= (uint32_t)d; break;
 	case 6: s->s32_min = (int32_t)((uint32_t)s->s32_min + (uint32_t)d); break;
-	case 7: s->s32_max = (int32_t)((uint32_t)s->s32_max - (uint32_t)d); break;
-	case 8: s->var.mask &= ~(1ull << below(64)); s->var.value &= ~s->var.mask; break;
-	default: s->var.mask |= 1ull << below(64); s->var.value &= ~s->var.mask; break;
+	default: s->s32_max = (int32_t)((uint32_t)s->s32_max - (uint32_t)d); break;
 	}
+}
+
+static void nudge(struct scalar *s)
+{
+	uint64_t d = below(2) ? 1 + below(3) : rnd();
+	unsigned which = (unsigned)below(13);
+	switch (which) {
+	case 10: s->var.value ^= (1ull << below(64)) & ~s->var.mask; break;
+	case 11: s->s32_min = INT32_MIN; s->s32_max = INT32_MAX; s->u32_min = 0; s->u32_max = UINT32_MAX; break;
+	case 12: s->smin = INT64_MIN; s->smax = INT64_MAX; s->umin = 0; s->umax = UINT64_MAX; break;
+	case 8: s->var.mask &= ~(1ull << below(64)); s->var.value &= ~s->var.mask; break;
+	case 9: s->var.mask |= 1ull << below(64); s->var.value &= ~s->var.mask; break;
+	default: move_bound(s, which, d); break;
+	}
+}
+
+/* A loop counter as a jump's narrowing or an addition leaves it before
+ * its sync (scalar_sync's sync_shape): a shortcut shape with some of its
+ * ranges narrowed each by its own amount (the others lagging), unknown
+ * bits added above the low half (a carry) or in it, or one of its
+ * 64-bit ranges made a single number, in the others or not. */
+static void counter_shape(struct scalar *s)
+{
+	shortcut_shape(s);
+	uint64_t span = s->umax - s->umin;
+	for (int n = (int)below(4); n >= 0; n--) {
+		uint64_t d = below(2) ? below(3) : below(span + 1);
+		unsigned which = (unsigned)below(9);
+		switch (which) {
+		case 0: case 1: case 2: case 3: case 4: case 5: move_bound(s, which, d); break;
+		case 6:
+			s->var.mask |= rnd() & (below(2) ? ~0xffffffffull : 0xffffffffull);
+			s->var.value &= ~s->var.mask;
+			break;
+		case 7: s->smax = INT64_MAX; break;
+		default:
+			if (below(2))
+				s->umin = s->umax = s->umin + d;
+			else
+				s->smin = s->smax = (int64_t)((uint64_t)s->smin + d);
+			break;
+		}
+	}
+	if (below(4) == 0)
+		nudge(s);
 }
 
 /* scalar_sync(), memo and shortcuts included, gives exactly what every
  * round of scalar_sync_rounds() gives, on scalars of the shortcuts'
- * shapes, near them, and from the soundness samples; enough of them
+ * shapes, near them, loop counters before their sync, and from the
+ * soundness samples; enough of them
  * fixed points that the shortcut taken at once is exercised. */
 static void sync_shortcuts(uint64_t seed, long count)
 {
@@ -611,7 +653,10 @@ static void sync_shortcuts(uint64_t seed, long count)
 	pool_n = 0;
 	for (long it = 0; it < count; it++) {
 		struct scalar s;
-		switch (below(4)) {
+		switch (below(5)) {
+		case 4:
+			counter_shape(&s);
+			break;
 		case 0:
 			shortcut_shape(&s);
 			break;
@@ -653,6 +698,56 @@ static void sync_shortcuts(uint64_t seed, long count)
 	}
 	CHECK(fixed > count / 10, "only %ld of %ld scalars were fixed points", fixed, count);
 	printf("sync shortcuts: %ld scalars, %ld fixed points, %ld differ\n", count, fixed, differ);
+}
+
+/* scalar_alu() gives exactly what scalar_alu_general() gives: on two
+ * known numbers (its shortcut: interesting ones, small ones, shift
+ * amounts past the width), on a known number and a near one, and on
+ * samples; every operation, both classes. */
+static void alu_shortcut(uint64_t seed, long count)
+{
+	long differ = 0;
+	rng_state = seed ^ 0xa1c0;
+	for (long it = 0; it < count; it++) {
+		struct scalar a, b;
+		scalar_known(&a, below(2) ? interesting() : below(70));
+		scalar_known(&b, below(2) ? interesting() : below(70));
+		switch (below(6)) {
+		case 0: {
+			struct sample x;
+			make_sample(&x);
+			a = x.s;
+			break;
+		}
+		case 1:
+			nudge(below(2) ? &a : &b);
+			break;
+		default:
+			break;
+		}
+		for (int alu64 = 0; alu64 < 2; alu64++)
+			for (size_t i = 0; i < NALU; i++) {
+				enum isa_alu kind = alu_kinds[i];
+				int16_t off = 0;
+				if ((kind == ALU_DIV || kind == ALU_MOD) && below(2))
+					off = 1;
+				if (kind == ALU_MOV && below(2))
+					off = (int16_t)(8 << below(alu64 ? 3 : 2));
+				enum isa_alu op = alu_variant(kind, off);
+				unsigned sext_bits = op == ALU_MOVSX ? (unsigned)off : 0;
+				struct scalar fast = a, slow = a;
+				scalar_alu(&fast, &b, op, alu64, sext_bits);
+				scalar_alu_general(&slow, &b, op, alu64, sext_bits);
+				if (memcmp(&fast, &slow, sizeof fast)) {
+					differ++;
+					CHECK(false, "alu op %d alu64 %d of %s, %s: %s, general %s", op, alu64, fmt(&a), fmt(&b),
+					      fmt(&fast), fmt(&slow));
+					if (differ > 20)
+						return;
+				}
+			}
+	}
+	printf("alu shortcut: %ld operand pairs, %ld differ\n", count, differ);
 }
 
 /* ---- precision ------------------------------------------------------------ */
@@ -987,6 +1082,7 @@ int main(void)
 	int precision_failed = failed;
 	soundness(seed, count);
 	sync_shortcuts(seed, count * 10);
+	alu_shortcut(seed, count * 5);
 	printf("precision: %d failed; soundness: seed %#" PRIx64 ", %ld iterations, %ld membership checks\n",
 	       precision_failed, seed, count, soundness_checks);
 	printf("%d passed, %d failed\n", passed, failed);
