@@ -115,8 +115,9 @@ static const struct helper_desc *call_desc(const bpfvm_program *p, const bpfvm_i
 }
 
 /* Every kfunc a program calls is one bpfvm provides (or ID 0, a weak
- * one left unresolved). */
-static int check_kfuncs_exist(const bpfvm_insn *insns, size_t count, const bpfvm_load_opts *opts, bpfvm_error *err)
+ * one left unresolved), and a sleepable one is called only by a
+ * sleepable program. */
+static int check_kfuncs_allowed(const bpfvm_insn *insns, size_t count, const bpfvm_load_opts *opts, bpfvm_error *err)
 {
 	for (size_t pc = 0; pc < count; pc++) {
 		if (isa_is_lddw(&insns[pc])) {
@@ -269,7 +270,7 @@ static int load_insns(const bpfvm_insn *insns, size_t count, const bpfvm_load_op
 	if (!rc)
 		rc = check_helpers_exist(insns, count, opts->helpers, err);
 	if (!rc)
-		rc = check_kfuncs_exist(insns, count, opts, err);
+		rc = check_kfuncs_allowed(insns, count, opts, err);
 	struct analysis *analysis = NULL;
 	if (!rc)
 		rc = analysis_build(insns, count, &analysis, err);

@@ -24,6 +24,10 @@ struct xdp_md *helper_xdp_ctx(bpfvm_run *run, const char *helper, uint64_t ctx);
 /* Copies len bytes from any address without faulting (the kernel's
  * copy_from_user_nofault); false if some byte cannot be read. */
 bool helper_read_nofault(void *dst, uint64_t src, size_t len);
+/* Copies the string at src into out, at most max bytes, up to and with
+ * its NUL: the string's length (max if no NUL came), or -1 where src
+ * could not be read (the bytes read before stay in out). */
+long helper_read_str_nofault(char *out, uint64_t src, size_t max);
 
 /* Sends one line of bpf_trace_printk output to the table's sink. */
 void helpers_trace(bpfvm_run *run, const char *line);

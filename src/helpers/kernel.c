@@ -198,6 +198,19 @@ static uint64_t h_copy_from_user(uint64_t dst, uint64_t size, uint64_t src, uint
 	return probe_read("bpf_copy_from_user", dst, size, src, run);
 }
 
+long helper_read_str_nofault(char *out, uint64_t src, size_t max)
+{
+	for (size_t i = 0; i < max; i++) {
+		char ch;
+		if (!read_nofault(&ch, src + i, 1))
+			return -1;
+		out[i] = ch;
+		if (ch == 0)
+			return (long)i;
+	}
+	return (long)max;
+}
+
 /* The _str variants: up to size-1 bytes and a NUL; the length with the
  * NUL, or -EFAULT with dst[0] = 0. */
 static uint64_t probe_read_str(const char *name, uint64_t dst, uint64_t size, uint64_t src, bpfvm_run *run)
@@ -207,18 +220,13 @@ static uint64_t probe_read_str(const char *name, uint64_t dst, uint64_t size, ui
 	if (!helper_check(run, name, dst, size, true))
 		return 0;
 	char *out = (char *)(uintptr_t)dst;
-	for (uint64_t i = 0; i + 1 < size; i++) {
-		char ch;
-		if (!read_nofault(&ch, src + i, 1)) {
-			out[0] = 0;
-			return (uint64_t)-EFAULT;
-		}
-		out[i] = ch;
-		if (ch == 0)
-			return i + 1;
+	long len = helper_read_str_nofault(out, src, size - 1);
+	if (len < 0) {
+		out[0] = 0;
+		return (uint64_t)-EFAULT;
 	}
-	out[size - 1] = 0;
-	return size;
+	out[len] = 0;
+	return (uint64_t)len + 1;
 }
 
 static uint64_t h_probe_read_str(uint64_t dst, uint64_t size, uint64_t src, uint64_t d, uint64_t e, bpfvm_run *run)

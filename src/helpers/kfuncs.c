@@ -128,23 +128,17 @@ static uint64_t k_copy_from_user_str(uint64_t dst, uint64_t dst_size, uint64_t s
 	if (!helper_check(run, "bpf_copy_from_user_str", dst, size, true))
 		return 0;
 	char *out = (char *)(uintptr_t)dst;
-	uint32_t len = 0;
-	for (; len < size - 1; len++) {
-		char ch;
-		if (!helper_read_nofault(&ch, src + len, 1)) {
-			if (flags & COPY_STR_PAD_ZEROS)
-				memset(out, 0, size);
-			return (uint64_t)(int64_t)-EFAULT;
-		}
-		out[len] = ch;
-		if (!ch)
-			break;
+	long len = helper_read_str_nofault(out, src, size - 1);
+	if (len < 0) {
+		if (flags & COPY_STR_PAD_ZEROS)
+			memset(out, 0, size);
+		return (uint64_t)(int64_t)-EFAULT;
 	}
 	if (flags & COPY_STR_PAD_ZEROS)
-		memset(out + len, 0, size - len);
+		memset(out + len, 0, size - (size_t)len);
 	else
 		out[len] = 0;
-	return len + 1;
+	return (uint64_t)len + 1;
 }
 
 #define A(...) { __VA_ARGS__ }
