@@ -39,16 +39,22 @@
 
 static bpfvm_helpers *helpers;
 
-/* r0 = bpf_copy_from_user(dst, size, src); exit. */
-static struct prog copy_prog(void *dst, uint32_t size, uint64_t src)
+/* r0 = helper(dst, size, src); exit. */
+static struct prog read_prog(int32_t helper, void *dst, uint32_t size, uint64_t src)
 {
 	struct prog p = { .n = 0 };
 	emit_imm64(&p, 1, (uint64_t)(uintptr_t)dst);
 	emit(&p, insn(0xb7, 2, 0, 0, (int32_t)size));
 	emit_imm64(&p, 3, src);
-	emit(&p, insn(0x85, 0, 0, 0, BPF_FUNC_copy_from_user));
+	emit(&p, insn(0x85, 0, 0, 0, helper));
 	emit(&p, insn(0x95, 0, 0, 0, 0));
 	return p;
+}
+
+/* r0 = bpf_copy_from_user(dst, size, src); exit. */
+static struct prog copy_prog(void *dst, uint32_t size, uint64_t src)
+{
+	return read_prog(BPF_FUNC_copy_from_user, dst, size, src);
 }
 
 /* Loads p as a sleepable (or not) kprobe program; runs it unchecked (the
@@ -170,6 +176,22 @@ static void test_copy_from_user_str(void)
 		p = copy_str_prog(buf, sizeof buf, src, 0);
 		CHECK(run_copy(&p, false, engines[e], &err) == 0xdead && strstr(err.msg, "bpf_copy_from_user_str") &&
 		      strstr(err.msg, "might sleep"), "%s: not sleepable: refused at load ('%s')", name, err.msg);
+	}
+	/* bpf_probe_read_user_str reads the string the same way: the
+	 * length with the NUL, cut to the buffer; a fault: -EFAULT, dst[0]
+	 * zeroed */
+	for (int e = 0; e < 2; e++) {
+		bpfvm_error err = { 0 };
+		char buf[16];
+		struct prog p;
+		memset(buf, 0x55, sizeof buf);
+		p = read_prog(BPF_FUNC_probe_read_user_str, buf, 5, src);
+		CHECK(run_copy(&p, false, engines[e], &err) == 5 && !memcmp(buf, "slee", 5) && (uint8_t)buf[5] == 0x55,
+		      "probe_read_user_str %d: cut to 4 bytes and a NUL (%s)", e, err.msg);
+		memset(buf, 0x55, sizeof buf);
+		p = read_prog(BPF_FUNC_probe_read_user_str, buf, sizeof buf, at_end);
+		CHECK((int64_t)run_copy(&p, false, engines[e], &err) == -EFAULT && buf[0] == 0 && buf[1] == 'b',
+		      "probe_read_user_str %d: a fault: -EFAULT, dst[0] zeroed (%s)", e, err.msg);
 	}
 	/* the verifier: on a stack buffer, sleepable or not */
 	const bpfvm_insn on_stack[] = {
