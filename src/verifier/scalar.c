@@ -588,22 +588,31 @@ bool scalar_sync_rounds(struct scalar *s)
  * by the same jump on path after path): its latest answers are kept, per
  * thread (in its block: base/thread_block.h), in a table indexed by a
  * hash of the question. */
-#define SYNC_MEMOS 256
+#define SYNC_MEMO_BITS 8
+#define SYNC_MEMOS (1u << SYNC_MEMO_BITS)
 struct sync_memo {
 	struct scalar in, out;
 	bool ok, used;
 };
 _Static_assert(sizeof(struct sync_memo) * SYNC_MEMOS <= THREAD_BLOCK_MEMO_BYTES, "the memo fits its thread block part");
 
-static uint32_t scalar_hash(const struct scalar *s)
+unsigned scalar_memo_slot(const struct scalar *s)
 {
 	uint64_t h = s->var.value * 0x9e3779b97f4a7c15ull ^ s->var.mask;
 	h = (h ^ (uint64_t)s->smin) * 0x9e3779b97f4a7c15ull ^ (uint64_t)s->smax;
 	h = (h ^ s->umin) * 0x9e3779b97f4a7c15ull ^ s->umax;
 	h = (h ^ (uint32_t)s->s32_min) * 0x9e3779b97f4a7c15ull ^ (uint32_t)s->s32_max;
 	h = (h ^ s->u32_min) * 0x9e3779b97f4a7c15ull ^ s->u32_max;
+	/* a product's bits depend on the multiplier's bits below them
+	 * only: the high half is folded onto the low one before the last
+	 * product, whose top bits (which all its bits reach) are the slot.
+	 * Without the fold, scalars differing above bit 40 alone (an
+	 * unknown number of 41 to 64 bits, as a loop's shifts and masks
+	 * make) all fell in one slot, and evicted one another at every
+	 * question. */
+	h ^= h >> 32;
 	h *= 0x9e3779b97f4a7c15ull;
-	return (uint32_t)(h >> 32) % SYNC_MEMOS;
+	return (unsigned)(h >> (64 - SYNC_MEMO_BITS));
 }
 
 bool scalar_sync(struct scalar *s)
@@ -619,7 +628,7 @@ bool scalar_sync(struct scalar *s)
 	struct thread_block *b = thread_block_self();
 	if (!b)
 		return sync_rounds(s);
-	struct sync_memo *m = &((struct sync_memo *)b->memo)[scalar_hash(s)];
+	struct sync_memo *m = &((struct sync_memo *)b->memo)[scalar_memo_slot(s)];
 	if (m->used && same_scalar(&m->in, s)) {
 		*s = m->out;
 		return m->ok;

@@ -191,6 +191,9 @@ bool scalar_sync(struct scalar *s);
  * it knows): every round run, for the tests to compare the shortcuts
  * with. */
 bool scalar_sync_rounds(struct scalar *s);
+/* The slot of scalar_sync()'s memo that keeps its answer for s (for the
+ * tests of how the memo spreads the scalars of a walk). */
+unsigned scalar_memo_slot(const struct scalar *s);
 /* Whether the concrete v is described by s (for tests and fuzzing). */
 bool scalar_contains(const struct scalar *s, uint64_t v);
 

@@ -12,7 +12,8 @@
  *      makes them (bounds, known bits, log text);
  *   3. scalar_sync()'s shortcuts (its memo, the shapes it knows a round
  *      leaves alone) give bit for bit what running every round gives,
- *      on random scalars of those shapes, near them, and others.
+ *      on random scalars of those shapes, near them, and others; and
+ *      its memo spreads the scalars of a walk over its slots.
  *
  * A plain program: one line per failure, then "N passed, M failed".
  * Exits 0 iff nothing failed.
@@ -700,6 +701,46 @@ static void sync_shortcuts(uint64_t seed, long count)
 	printf("sync shortcuts: %ld scalars, %ld fixed points, %ld differ\n", count, fixed, differ);
 }
 
+/* scalar_sync()'s memo spreads the scalars a walk asks about over its
+ * slots: the unknown numbers of 1 to 64 bits (what a loop's shifts and
+ * masks make), which differ only in their high bits from 41 bits on, and
+ * the counters [0, n] for n below 64, which differ only in their low
+ * bits.  Slots drawn at random would give ~57 of 64 distinct: fewer than
+ * 48 says the slot ignores part of the scalar, and the memo's answers
+ * evict one another on every question. */
+static void memo_spread(void)
+{
+	bool used[2][1024] = { { false } };
+	int distinct[2] = { 0, 0 };
+	for (unsigned bits = 1; bits <= 64; bits++) {
+		struct scalar s;
+		scalar_unknown(&s);
+		uint64_t top = bits == 64 ? UINT64_MAX : (1ull << bits) - 1;
+		s.var.mask = top;
+		s.umax = top;
+		if (bits < 64)
+			s.smin = 0, s.smax = (int64_t)top;
+		CHECK(scalar_sync(&s), "unknown number of %u bits is satisfiable", bits);
+		struct scalar c;
+		scalar_known(&c, 0);
+		c.var = tnum_range(0, bits - 1);
+		c.umax = c.u32_max = bits - 1;
+		c.smax = c.s32_max = (int32_t)(bits - 1);
+		const struct scalar *each[2] = { &s, &c };
+		for (int k = 0; k < 2; k++) {
+			unsigned slot = scalar_memo_slot(each[k]);
+			CHECK(slot < 1024, "slot %u within the memo", slot);
+			if (slot < 1024 && !used[k][slot]) {
+				used[k][slot] = true;
+				distinct[k]++;
+			}
+		}
+	}
+	CHECK(distinct[0] >= 48, "unknown numbers of 1..64 bits take %d distinct memo slots of 64", distinct[0]);
+	CHECK(distinct[1] >= 48, "counters [0, n], n < 64, take %d distinct memo slots of 64", distinct[1]);
+	printf("memo spread: %d and %d distinct slots of 64\n", distinct[0], distinct[1]);
+}
+
 /* scalar_alu() gives exactly what scalar_alu_general() gives: on two
  * known numbers (its shortcut: interesting ones, small ones, shift
  * amounts past the width), on a known number and a near one, and on
@@ -1082,6 +1123,7 @@ int main(void)
 	int precision_failed = failed;
 	soundness(seed, count);
 	sync_shortcuts(seed, count * 10);
+	memo_spread();
 	alu_shortcut(seed, count * 5);
 	printf("precision: %d failed; soundness: seed %#" PRIx64 ", %ld iterations, %ld membership checks\n",
 	       precision_failed, seed, count, soundness_checks);
