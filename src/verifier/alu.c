@@ -430,8 +430,9 @@ static void refine_sides(struct vstate *taken, struct vstate *fall, const bpfvm_
 	struct vreg *ob = use_reg && in->src != in->dst ? &of->regs[in->src] : &same2;
 	*taken_ok = *fall_ok = true;
 	if (a->type == REG_SCALAR && b->type == REG_SCALAR) {
-		*taken_ok = scalar_refine(&oa->v, &ob->v, cond, is32);
-		*fall_ok = scalar_refine(&a->v, &b->v, cond_negate(cond), is32);
+		/* (branch_known() found the jump undecided) */
+		*taken_ok = scalar_refine_undecided(&oa->v, &ob->v, cond, is32);
+		*fall_ok = scalar_refine_undecided(&a->v, &b->v, cond_negate(cond), is32);
 		if (*taken_ok) {
 			set_id_scalar(taken, oa->id, &oa->v);
 			if (use_reg)

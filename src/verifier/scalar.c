@@ -1415,7 +1415,11 @@ bool scalar_refine(struct scalar *a, struct scalar *b, uint8_t cond, bool is32)
 {
 	if (scalar_branch_taken(a, b, cond, is32) == 0)
 		return false;
+	return scalar_refine_undecided(a, b, cond, is32);
+}
 
+bool scalar_refine_undecided(struct scalar *a, struct scalar *b, uint8_t cond, bool is32)
+{
 	struct scalar x = *a, y = *b;
 	switch (cond) {
 	case COND_GT:

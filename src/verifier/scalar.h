@@ -223,6 +223,10 @@ int scalar_branch_taken(const struct scalar *a, const struct scalar *b, uint8_t 
  * branch not taken, pass cond_negate(cond)).  Returns false if no pair
  * satisfies it.  JSET narrows known bits only where sound. */
 bool scalar_refine(struct scalar *a, struct scalar *b, uint8_t cond, bool is32);
+/* scalar_refine() of a jump scalar_branch_taken() left undecided (-1),
+ * for cond or its negation (the one is undecided iff the other is):
+ * the same without asking again. */
+bool scalar_refine_undecided(struct scalar *a, struct scalar *b, uint8_t cond, bool is32);
 /* jset's opposite, "(a & b) == 0", which no jump encodes: outside enum
  * isa_cond (no row of the opcode table carries it), accepted by the
  * functions above like any other condition. */
