@@ -617,9 +617,9 @@ void stack_live_new_chain(struct verifier_env *env);
  * writes on every path. */
 int stack_live_insn_start(struct verifier_env *env, const struct vstate *st, uint32_t pc);
 int stack_live_insn_end(struct verifier_env *env);
-/* Before any other instruction checked: the walked state's chain looked
- * up if a call, a return or a new path changed it (the start above does
- * it too). */
+/* Before any other instruction checked but those on registers alone:
+ * the walked state's chain looked up if a call, a return or a new path
+ * changed it (the start above does it too). */
 int stack_live_chain(struct verifier_env *env, const struct vstate *st);
 /* The instruction at pc of st's chain may read slots `mask` of frame frameno. */
 int stack_live_read(struct verifier_env *env, const struct vstate *st, uint32_t frameno, uint32_t pc,

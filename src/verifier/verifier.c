@@ -739,6 +739,10 @@ enum {
 	 * and committing none to an instruction that never wrote changes
 	 * nothing (stack_live.c), so they skip the bookkeeping */
 	WALK_STACK_WRITES = 8,
+	/* registers alone (arithmetic, lddw, jumps): no stack liveness
+	 * either, not even the chain looked up (what reads the stack looks
+	 * it up itself, and these change no frame first) */
+	WALK_REGS_ONLY = 16,
 };
 
 static int walk_flags_compute(struct verifier_env *env)
@@ -765,6 +769,17 @@ static int walk_flags_compute(struct verifier_env *env)
 			case FMT_CALL_LOCAL:
 			case FMT_CALLX:
 				fl |= WALK_STACK_WRITES;
+				break;
+			case FMT_ALU_IMM:
+			case FMT_ALU_REG:
+			case FMT_NEG:
+			case FMT_END:
+			case FMT_LDDW:
+			case FMT_JA:
+			case FMT_JA32:
+			case FMT_JMP_IMM:
+			case FMT_JMP_REG:
+				fl |= WALK_REGS_ONLY;
 				break;
 			default:
 				break;
@@ -904,7 +919,7 @@ static int step(struct verifier_env *env, struct vstate *st, uint32_t pc, uint32
 	if (flags & WALK_JMP)
 		env->jmps++;
 	bool writes = flags & WALK_STACK_WRITES;
-	rc = writes ? stack_live_insn_start(env, st, pc) : stack_live_chain(env, st);
+	rc = writes ? stack_live_insn_start(env, st, pc) : (flags & WALK_REGS_ONLY) ? 0 : stack_live_chain(env, st);
 	if (!rc)
 		rc = check_insn(env, st, pc, next, &path_end);
 	if (!rc && writes)
