@@ -117,8 +117,13 @@ static void chain_of(const struct verifier_env *env, const struct vstate *st, ui
 
 static bool same_chain(const struct live_func *a, const struct live_func *b)
 {
-	return a->depth == b->depth && a->starts[a->depth] == b->starts[b->depth] &&
-	       !memcmp(a->callsites, b->callsites, a->depth * sizeof a->callsites[0]);
+	if (a->depth != b->depth || a->starts[a->depth] != b->starts[b->depth])
+		return false;
+	/* (a loop, not memcmp: a chain is a call or two deep) */
+	for (uint32_t i = 0; i < a->depth; i++)
+		if (a->callsites[i] != b->callsites[i])
+			return false;
+	return true;
 }
 
 static uint32_t subprog_len(const struct verifier_env *env, uint32_t start)
@@ -502,9 +507,11 @@ static int flow_func(struct verifier_env *env, struct live_func *fn)
 
 int stack_live_update(struct verifier_env *env, const struct vstate *st)
 {
+	/* the current frame's chain, if looked up since it last changed */
+	struct live_func *cur = env->slive->cur;
 	env->slive->cur = NULL;
 	for (uint32_t d = st->curframe + 1; d-- > 0;) {
-		struct live_func *fn = func_of(env, st, d, true);
+		struct live_func *fn = d == st->curframe && cur ? cur : func_of(env, st, d, true);
 		if (!fn || (fn->updated && flow_func(env, fn)))
 			return reject(env, -ENOMEM, "out of memory");
 	}
