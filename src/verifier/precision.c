@@ -361,6 +361,18 @@ static bool hist_leaves_out(const struct verifier_env *env, const struct hist_en
 	return env->log_level < 2 && (env->walk_steps[e->pc].kind & STEP_NEVER_WALKED) && !e->flags && !e->linked_regs;
 }
 
+/* hist_push() of an entry kept: out of line, so that the test of
+ * whether it is (most are left out) inlines where step() asks it. */
+static __attribute__((noinline)) int hist_append(struct verifier_env *env, struct hist *h,
+                                                 const struct hist_entry *e)
+{
+	if (h->n >= h->cap && hist_reserve(env, h, h->n + 1))
+		return reject(env, -ENOMEM, "out of memory");
+	h->e[h->n++] = *e;
+	hist_note(env, h, e);
+	return 0;
+}
+
 int hist_push(struct verifier_env *env)
 {
 	struct hist *h = &env->hist;
@@ -368,11 +380,7 @@ int hist_push(struct verifier_env *env)
 	h->marks += hist_marked(env, e);
 	if (hist_leaves_out(env, e))
 		return 0;
-	if (h->n >= h->cap && hist_reserve(env, h, h->n + 1))
-		return reject(env, -ENOMEM, "out of memory");
-	h->e[h->n++] = *e;
-	hist_note(env, h, e);
-	return 0;
+	return hist_append(env, h, e);
 }
 
 int hist_add_linked_slots(struct verifier_env *env, uint64_t slots)
