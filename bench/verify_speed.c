@@ -41,6 +41,7 @@ struct totals {
 /* What the command line asks for. */
 struct mode {
 	uint64_t min_ns;
+	unsigned runs;     /* exactly this many timed runs (0: until min_ns) */
 	bool verbose;
 	bool all;          /* time rejected programs too */
 	bool fingerprint;  /* print what the walk did instead of timing it */
@@ -61,7 +62,9 @@ static int verify_once(const bpfvm_object *obj, const char *name, int log_level,
 	return rc;
 }
 
-/* Verifies program i of obj until min_ns have passed. */
+/* Verifies program i of obj until min_ns have passed (or md->runs
+ * times: the same work whatever the clock, for cmake/pgo.cmake's
+ * training). */
 static void time_program(const bpfvm_object *obj, size_t i, const struct mode *md, struct totals *t)
 {
 	const bpfvm_object_prog *p = bpfvm_object_prog_at(obj, i);
@@ -78,7 +81,7 @@ static void time_program(const bpfvm_object *obj, size_t i, const struct mode *m
 		return;
 	uint64_t insns = 0, ns = 0, best = UINT64_MAX;
 	unsigned runs = 0;
-	while (ns < md->min_ns || runs < 3) {
+	while (md->runs ? runs < md->runs : ns < md->min_ns || runs < 3) {
 		if (verify_once(obj, p->name, 0, NULL, NULL, &st, &err) != first)
 			break;
 		insns += st.processed_insns;
@@ -200,11 +203,12 @@ static int time_dir(DIR *d, const char *dir, const struct mode *md, struct total
 
 static int usage(int rc)
 {
-	printf("usage: bpfvm-verify-bench [--min-ms N] [--all] [-v] [--prog NAME] OBJ|DIR...\n"
+	printf("usage: bpfvm-verify-bench [--min-ms N | --runs N] [--all] [-v] [--prog NAME] OBJ|DIR...\n"
 	       "       bpfvm-verify-bench --fingerprint [--prog NAME] OBJ|DIR...\n"
 	       "Verifies every program of each clang object (every *.o of a DIR) for at\n"
 	       "least N ms (default 20) and prints instructions processed per second\n"
-	       "(--all: rejected programs too; -v: per program, its mean and fastest run).\n"
+	       "(--all: rejected programs too; -v: per program, its mean and fastest run;\n"
+	       "--runs N: exactly N times after a first, untimed run).\n"
 	       "--fingerprint prints, per program, what the walk did: object, program,\n"
 	       "return code, processed insns, states kept, peak states, max_states_per_insn,\n"
 	       "the hash and line count of its -v log and of its -vv log, and the message.\n");
@@ -219,6 +223,8 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--min-ms") && i + 1 < argc) {
 			md.min_ns = strtoull(argv[++i], NULL, 0) * 1000000ull;
+		} else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
+			md.runs = (unsigned)strtoul(argv[++i], NULL, 0);
 		} else if (!strcmp(argv[i], "--prog") && i + 1 < argc) {
 			md.only = argv[++i];
 		} else if (!strcmp(argv[i], "-v")) {

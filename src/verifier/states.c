@@ -662,12 +662,14 @@ static bool states_covered_in_full(const struct verifier_env *env, uint32_t pc, 
 		 * back from this frame's call covers none after fewer */
 		if (of->callbacks_queued > cf->callbacks_queued)
 			return false;
-		uint16_t live = live_regs(env, pc, old, fi);
-		for (int i = 0; i < 10; i++) {
-			if (!(live & (1u << i)) && !exact)
-				continue;
+		/* the live registers in turn, lowest first (a loop over all
+		 * ten would branch on each one's liveness, which differs from
+		 * one instruction to the next) */
+		uint32_t regs = exact ? 0x3ffu : live_regs(env, pc, old, fi) & 0x3ffu;
+		for (; regs; regs &= regs - 1) {
+			uint32_t i = (uint32_t)__builtin_ctz(regs);
 			if (!reg_covered(&of->regs[i], &cf->regs[i], &m, mode)) {
-				note_miss(e, fi, (uint32_t)i);
+				note_miss(e, fi, i);
 				return false;
 			}
 		}
