@@ -69,7 +69,9 @@ foreach(line ${layer_lines})
     # Without vectorisation: the loops GCC vectorises here are over a
     # handful of registers or stack slots, where the vector code's set-up
     # cost more than it saved (the loop suite's slowest walks ~3% faster).
-    # cmake/pgo.cmake builds its profiling copy with the same flags.
+    # Profile counts found by each function's own id, not its object's
+    # name: cmake/pgo.cmake's profiling copy (built with the same flags)
+    # is another object.
     set(BPFVM_VERIFIER_FLAGS -fno-tree-vectorize --param=profile-func-internal-id=1)
     target_compile_options(bpfvm_layer_${layer} PRIVATE $<$<NOT:$<CONFIG:Debug>>:-O3>
                            $<$<NOT:$<CONFIG:Debug>>:${BPFVM_VERIFIER_FLAGS}>)
