@@ -72,7 +72,10 @@ foreach(line ${layer_lines})
     # Profile counts found by each function's own id, not its object's
     # name: cmake/pgo.cmake's profiling copy (built with the same flags)
     # is another object.
-    set(BPFVM_VERIFIER_FLAGS -fno-tree-vectorize --param=profile-func-internal-id=1)
+    set(BPFVM_VERIFIER_FLAGS -fno-tree-vectorize)
+    if(CMAKE_C_COMPILER_ID STREQUAL "GNU")
+      list(APPEND BPFVM_VERIFIER_FLAGS --param=profile-func-internal-id=1)
+    endif()
     target_compile_options(bpfvm_layer_${layer} PRIVATE $<$<NOT:$<CONFIG:Debug>>:-O3>
                            $<$<NOT:$<CONFIG:Debug>>:${BPFVM_VERIFIER_FLAGS}>)
   endif()
