@@ -201,6 +201,21 @@ static int time_dir(DIR *d, const char *dir, const struct mode *md, struct total
 	return (int)n;
 }
 
+/* A whole number of the command line, all of s. */
+static bool parse_count(const char *s, unsigned long *out)
+{
+	char *end;
+	errno = 0;
+	*out = strtoul(s, &end, 0);
+	return *s >= '0' && *s <= '9' && !*end && !errno && *out <= 24ul * 3600 * 1000;
+}
+
+static int bad_count(const char *opt, const char *arg)
+{
+	fprintf(stderr, "bpfvm-verify-bench: %s wants a whole number, not '%s'\n", opt, arg);
+	return 1;
+}
+
 static int usage(int rc)
 {
 	printf("usage: bpfvm-verify-bench [--min-ms N | --runs N] [--all] [-v] [--prog NAME] OBJ|DIR...\n"
@@ -222,9 +237,15 @@ int main(int argc, char **argv)
 	int objects = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--min-ms") && i + 1 < argc) {
-			md.min_ns = strtoull(argv[++i], NULL, 0) * 1000000ull;
+			unsigned long ms;
+			if (!parse_count(argv[++i], &ms))
+				return bad_count("--min-ms", argv[i]);
+			md.min_ns = (uint64_t)ms * 1000000ull;
 		} else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
-			md.runs = (unsigned)strtoul(argv[++i], NULL, 0);
+			unsigned long runs;
+			if (!parse_count(argv[++i], &runs) || !runs || runs > UINT32_MAX)
+				return bad_count("--runs", argv[i]);
+			md.runs = (unsigned)runs;
 		} else if (!strcmp(argv[i], "--prog") && i + 1 < argc) {
 			md.only = argv[++i];
 		} else if (!strcmp(argv[i], "-v")) {

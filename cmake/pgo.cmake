@@ -5,17 +5,20 @@
 # branches whose direction depends on the program walked (which kept
 # state fails where, which register a jump narrows); a profile of real
 # walks lets the compiler lay out and inline for the common directions:
-# 2-10% faster on the loop suite's slowest programs (BENCHMARKS.md,
+# 4-12% faster on the loop suite's slowest programs (BENCHMARKS.md,
 # "Profile").  The steps, each a build rule:
 #   1. bpfvm_verifier_profiling: the verifier layer's sources compiled as
 #      the real layer is, plus -fprofile-generate;
 #   2. bpfvm-pgo-train: bench/verify_speed.c linked with those objects and
 #      every other layer's (the real ones), run once over the loop suite
-#      (tests/loops): each program verified a few times, its counts
-#      written next to the profiling objects;
+#      (tests/loops): each program verified twice, its counts written
+#      beside the profiling object;
 #   3. the counts copied to where the real layer's compile looks for them
-#      (the same unit, so the same name beside its own object), which
-#      then builds with -fprofile-use.
+#      (beside its own object), which then builds with -fprofile-use.
+# The two objects differ in name, which GCC mixes into a static
+# function's profile id: both are built with
+# --param=profile-func-internal-id=1 (BPFVM_VERIFIER_FLAGS, layers.cmake)
+# so that counts are found by the function's own id.
 # A training that fails or writes nothing leaves the layer built without
 # a profile (-Wno-missing-profile), never a broken build.  Off for Debug,
 # for the sanitizer build, for other compilers, and with -DBPFVM_PGO=OFF.
@@ -26,9 +29,8 @@ if(NOT BPFVM_PGO OR BPFVM_SANITIZE OR NOT CMAKE_C_COMPILER_ID STREQUAL "GNU" OR 
   return()
 endif()
 
-# The layer's own unit file (made by CMake for its unity build): GCC
-# names a static function's counts after the file compiled, so both
-# copies must compile the same file.
+# The layer's own unit file (made by CMake for its unity build), so that
+# both copies compile the same text.
 set(pgo_unit ${PROJECT_BINARY_DIR}/CMakeFiles/bpfvm_layer_verifier.dir/Unity/unity_0_c.c)
 add_library(bpfvm_verifier_profiling OBJECT ${pgo_unit})
 set_target_properties(bpfvm_verifier_profiling PROPERTIES C_VISIBILITY_PRESET hidden)
@@ -57,12 +59,21 @@ target_link_libraries(bpfvm-pgo-train PRIVATE Threads::Threads PkgConfig::LIBELF
 set(pgo_counts_from ${PROJECT_BINARY_DIR}/CMakeFiles/bpfvm_verifier_profiling.dir/Unity/unity_0_c.c.gcda)
 set(pgo_counts_to ${pgo_unit}.gcda)
 set(pgo_stamp ${PROJECT_BINARY_DIR}/pgo-trained.stamp)
+# the loop suite's objects (tests/CMakeLists.txt builds each
+# tests/loops/NAME.c into build/tests/loops/NAME.bpf.o): a program
+# changed is a training again
+file(GLOB pgo_loop_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/loops/*.c)
+set(pgo_loop_objects)
+foreach(src ${pgo_loop_sources})
+  get_filename_component(name ${src} NAME_WE)
+  list(APPEND pgo_loop_objects ${PROJECT_BINARY_DIR}/tests/loops/${name}.bpf.o)
+endforeach()
 add_custom_command(OUTPUT ${pgo_stamp}
   COMMAND ${CMAKE_COMMAND} -E rm -f ${pgo_counts_from} ${pgo_counts_to}
   COMMAND ${CMAKE_COMMAND} -DTRAIN=$<TARGET_FILE:bpfvm-pgo-train> -DLOOPS=${PROJECT_BINARY_DIR}/tests/loops
           -DFROM=${pgo_counts_from} -DTO=${pgo_counts_to} -P ${PROJECT_SOURCE_DIR}/cmake/pgo_train.cmake
   COMMAND ${CMAKE_COMMAND} -E touch ${pgo_stamp}
-  DEPENDS bpfvm-pgo-train loop_objects ${PROJECT_SOURCE_DIR}/cmake/pgo_train.cmake
+  DEPENDS bpfvm-pgo-train loop_objects ${pgo_loop_objects} ${PROJECT_SOURCE_DIR}/cmake/pgo_train.cmake
   COMMENT "Training the verifier's profile on the loop suite (cmake/pgo.cmake)"
   VERBATIM)
 add_custom_target(bpfvm_verifier_profile DEPENDS ${pgo_stamp})
