@@ -114,6 +114,25 @@ struct miss_copy {
 	bool slot_spill;          /* a byte of slot_type is SLOT_SPILL */
 };
 
+/* What precision tracking reads and marks in a kept state once the
+ * state has left the search but a walk back may still pass it (its paths
+ * still being walked, or a loop's walk with pruned paths going on): per
+ * frame, which registers and spilled slots hold numbers and which of
+ * those are precise, and what live_regs() reads.  A few dozen bytes
+ * where the state took kilobytes (states.c makes it, precision.c reads
+ * and marks it). */
+struct skel_frame {
+	uint16_t scalars, precise;        /* registers holding a number; those precise */
+	uint64_t spilled, spilled_precise; /* slots holding a spilled number; those precise */
+	uint32_t callsite;
+	int32_t callback_helper;
+};
+
+struct skel {
+	uint32_t curframe;
+	struct skel_frame frames[];       /* curframe + 1 */
+};
+
 /* A stored state at a prune point.  The fields a comparison at a prune
  * point reads come first, together (most end in a quick no on them). */
 struct explored {
@@ -152,6 +171,9 @@ struct explored {
 	bool hist_kept;
 	bool hist_freed;          /* its history is gone: no walk back through it */
 	struct explored *kept_next; /* env->kept: the list of those */
+	/* out of the search with st gone: what precision tracking needs of
+	 * it (NULL while st is kept, and once no walk back needs it) */
+	struct skel *skel;
 };
 
 /* A path pruned at a loop's fixed point (the kernel's bpf_scc_backedge):
@@ -561,6 +583,9 @@ int propagate_precision(struct verifier_env *env, struct vstate *st, const struc
 int walk_touch_compute(struct verifier_env *env);
 /* Registers of frame fi of a state at pc whose values matter later. */
 uint16_t live_regs(const struct verifier_env *env, uint32_t pc, const struct vstate *st, uint32_t fi);
+/* e's skeleton (struct skel) made from its state, which goes (e left the
+ * search); -1 when out of memory. */
+int skel_make(struct verifier_env *env, struct explored *e);
 /* Disassembles instruction pc as the log prints it. */
 void insn_text(const struct verifier_env *env, uint32_t pc, char *buf, size_t size);
 

@@ -473,6 +473,56 @@ uint16_t live_regs(const struct verifier_env *env, uint32_t pc, const struct vst
 	return env->liveness.live_in[callee->callsite + 1] & LIVENESS_CALLEE_SAVED;
 }
 
+/* ---- skeletons of states out of the search -------------------------------- */
+
+static bool is_spilled_scalar(const struct vframe *f, uint32_t s);
+
+int skel_make(struct verifier_env *env, struct explored *e)
+{
+	const struct vstate *st = e->st;
+	struct skel *sk = arena_alloc(&env->arena, sizeof *sk + (st->curframe + 1) * sizeof sk->frames[0]);
+	if (!sk)
+		return -1;
+	sk->curframe = st->curframe;
+	for (uint32_t fi = 0; fi <= st->curframe; fi++) {
+		const struct vframe *f = st->frames[fi];
+		struct skel_frame *k = &sk->frames[fi];
+		memset(k, 0, sizeof *k);
+		for (uint32_t i = 0; i < 11; i++) {
+			if (f->regs[i].type != REG_SCALAR)
+				continue;
+			k->scalars |= (uint16_t)(1u << i);
+			if (f->regs[i].precise)
+				k->precise |= (uint16_t)(1u << i);
+		}
+		for (uint32_t s = 0; s < f->slots && s < 64; s++) {
+			if (!is_spilled_scalar(f, s))
+				continue;
+			k->spilled |= 1ull << s;
+			if (f->stack[s].spilled.precise)
+				k->spilled_precise |= 1ull << s;
+		}
+		k->callsite = f->callsite;
+		k->callback_helper = f->callback_helper;
+	}
+	state_release(env, e->st);
+	e->st = NULL;
+	e->skel = sk;
+	return 0;
+}
+
+/* live_regs() of a skeleton. */
+static uint16_t skel_live_regs(const struct verifier_env *env, uint32_t pc, const struct skel *sk, uint32_t fi)
+{
+	if (fi == sk->curframe)
+		return env->liveness.live_in[pc];
+	const struct skel_frame *callee = &sk->frames[fi + 1];
+	if (callee->callback_helper >= 0)
+		return (env->liveness.live_in[callee->callsite] & LIVENESS_ARGS) |
+		       (env->liveness.live_in[callee->callsite + 1] & LIVENESS_CALLEE_SAVED);
+	return env->liveness.live_in[callee->callsite + 1] & LIVENESS_CALLEE_SAVED;
+}
+
 /* ---- the walk back ------------------------------------------------------- */
 
 /* What is still to be followed: registers and stack slots per frame. */
@@ -685,9 +735,34 @@ static bool backtrack_insn(const struct verifier_env *env, const struct hist_ent
 
 /* Marks what bt holds precise in the checkpoint e (the state at the
  * start of the segment walked); drops what needs no more following. */
+static bool mark_in_skel(struct verifier_env *env, struct skel *sk, struct backtrack *bt)
+{
+	if (sk->curframe != bt->frame)
+		return false;
+	for (uint32_t fi = sk->curframe + 1; fi <= bt->deepest; fi++)
+		if (bt->regs[fi] || bt->slots[fi])
+			return false;
+	for (uint32_t fi = 0; fi <= sk->curframe; fi++) {
+		struct skel_frame *k = &sk->frames[fi];
+		uint16_t done = (uint16_t)(bt->regs[fi] & (~k->scalars | k->precise));
+		uint16_t mark = bt->regs[fi] & (uint16_t)~done;
+		k->precise |= mark;
+		env->precise_marks += (uint64_t)__builtin_popcount(mark);
+		bt->regs[fi] &= (uint16_t)~done;
+		uint64_t sdone = bt->slots[fi] & (~k->spilled | k->spilled_precise);
+		uint64_t smark = bt->slots[fi] & ~sdone;
+		k->spilled_precise |= smark;
+		env->precise_marks += (uint64_t)__builtin_popcountll(smark);
+		bt->slots[fi] &= ~sdone;
+	}
+	return true;
+}
+
 static bool mark_in_checkpoint(struct verifier_env *env, struct explored *e, struct backtrack *bt)
 {
 	struct vstate *st = e->st;
+	if (!st && e->skel)
+		return mark_in_skel(env, e->skel, bt);
 	if (!st)
 		return true; /* dropped from the search: nothing to mark, go on */
 	if (st->curframe != bt->frame)
@@ -723,11 +798,14 @@ static bool mark_in_checkpoint(struct verifier_env *env, struct explored *e, str
 	return true;
 }
 
-static void mark_all_in(struct vstate *st)
+static void mark_all_in(struct explored *e)
 {
-	if (!st)
+	if (e->skel)
+		for (uint32_t fi = 0; fi <= e->skel->curframe; fi++)
+			e->skel->frames[fi].precise |= e->skel->frames[fi].scalars;
+	if (!e->st)
 		return;
-	FOR_EACH_REG(st, r, {
+	FOR_EACH_REG(e->st, r, {
 		if (r->type == REG_SCALAR)
 			r->precise = true;
 	});
@@ -741,7 +819,7 @@ static void mark_all_on_path(struct verifier_env *env)
 		vlog(env, "mark_precise: frame%u: falling back to forcing all scalars precise\n", env->cur.frame);
 	/* a checkpoint marked so already had its own checkpoints marked */
 	for (struct explored *e = env->parent; e && !e->all_precise; e = e->parent) {
-		mark_all_in(e->st);
+		mark_all_in(e);
 		e->all_precise = true;
 		env->precise_marks++;
 	}
@@ -887,11 +965,19 @@ static uint32_t wide_pass(const uint16_t *walk_touch, const struct hist_entry *e
 static void drop_outer_precise(const struct hist *h, const struct explored *cp, struct backtrack *bt)
 {
 	uint32_t fr = bt->frame;
-	if (!h->n || h->frames || h->e[0].frame != fr || !cp || !cp->st || cp->st->curframe != fr)
+	if (!h->n || h->frames || h->e[0].frame != fr || !cp || (!cp->st && !cp->skel) ||
+	    (cp->st ? cp->st->curframe : cp->skel->curframe) != fr)
 		return;
 	for (uint32_t fi = fr + 1; fi <= bt->deepest; fi++)
 		if (bt->regs[fi] || bt->slots[fi])
 			return;
+	if (!cp->st) {
+		for (uint32_t fi = 0; fi < fr; fi++) {
+			const struct skel_frame *k = &cp->skel->frames[fi];
+			bt->regs[fi] &= (uint16_t)~(~k->scalars | k->precise);
+		}
+		return;
+	}
 	for (uint32_t fi = 0; fi < fr; fi++) {
 		const struct vframe *f = cp->st->frames[fi];
 		for (uint16_t left = bt->regs[fi]; left; left &= (uint16_t)(left - 1)) {
@@ -1006,6 +1092,20 @@ static int walk_regs(struct verifier_env *env, uint32_t fr, uint16_t m)
 		struct explored *cp = seg_owner ? seg_owner->parent : env->parent;
 		if (!m || !cp)
 			return 0;
+		if (!cp->st && cp->skel) {
+			if (cp->skel->curframe != fr) {
+				mark_all_on_path(env);
+				return 0;
+			}
+			struct skel_frame *k = &cp->skel->frames[fr];
+			uint16_t done = (uint16_t)(m & (~k->scalars | k->precise));
+			uint16_t mark = m & (uint16_t)~done;
+			k->precise |= mark;
+			env->precise_marks += (uint64_t)__builtin_popcount(mark);
+			m = mark;
+			if (!m)
+				return 0;
+		}
 		if (cp->st) {
 			if (cp->st->curframe != fr) {
 				mark_all_on_path(env);
@@ -1091,6 +1191,17 @@ static bool bt_from_state(const struct verifier_env *env, struct backtrack *bt, 
 	return !bt_empty(bt);
 }
 
+/* bt_from_state() of a skeleton. */
+static bool bt_from_skel(const struct verifier_env *env, struct backtrack *bt, const struct skel *sk, uint32_t pc)
+{
+	for (uint32_t fi = 0; fi <= sk->curframe; fi++) {
+		const struct skel_frame *k = &sk->frames[fi];
+		bt->regs[fi] |= (uint16_t)(skel_live_regs(env, pc, sk, fi) & 0x3ff & k->scalars & k->precise);
+		bt->slots[fi] |= k->spilled & k->spilled_precise;
+	}
+	return !bt_empty(bt);
+}
+
 int propagate_precision(struct verifier_env *env, struct vstate *st, const struct vstate *old, uint32_t pc,
                         bool all_scalars)
 {
@@ -1123,14 +1234,15 @@ static int backedges_round(struct verifier_env *env, struct scc_instance *inst, 
 		env->parent = b->parent;
 		env->cur = (struct hist_entry){ .pc = b->pc, .frame = (uint8_t)b->curframe };
 		const struct vstate *old = b->equal->st;
-		if (give_up || !old) {
+		const struct skel *old_skel = b->equal->skel;
+		if (give_up || (!old && !old_skel)) {
 			mark_all_on_path(env);
 			continue;
 		}
 		struct backtrack bt;
 		memset(&bt, 0, sizeof bt);
 		bt_enter(&bt, b->curframe);
-		if (bt_from_state(env, &bt, old, b->pc, false))
+		if (old ? bt_from_state(env, &bt, old, b->pc, false) : bt_from_skel(env, &bt, old_skel, b->pc))
 			rc = walk_back(env, &bt);
 	}
 	return rc;

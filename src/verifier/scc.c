@@ -211,6 +211,7 @@ static void release_kept(struct verifier_env *env)
 		if (e->dropped) {
 			state_release(env, e->st);
 			e->st = NULL;
+			e->skel = NULL;
 		}
 		e = next;
 	}
@@ -232,7 +233,7 @@ static void free_backedges(struct verifier_env *env, struct scc_instance *inst)
 
 void scc_exit(struct verifier_env *env, struct explored *e)
 {
-	if (!e->st || !e->visit)
+	if ((!e->st && !e->skel) || !e->visit)
 		return;
 	struct scc_visit *v = &env->visits[e->visit - 1];
 	if (v->entry != e)

@@ -763,6 +763,7 @@ void path_done(struct verifier_env *env)
 		if (e->dropped) {
 			state_release(env, e->st);
 			e->st = NULL;
+			e->skel = NULL;
 		}
 	}
 	env->parent = NULL;
@@ -1108,6 +1109,10 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 				e->st = NULL;
 				hist_free(env, &e->hist);
 				e->hist_freed = true;
+			} else if (skel_make(env, e)) {
+				/* what a walk back reads of it, in a few
+				 * bytes: its block goes to the next kept */
+				return reject(env, -ENOMEM, "out of memory");
 			}
 			e->dropped = true;
 			e->next = NULL;
