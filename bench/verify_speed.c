@@ -19,7 +19,9 @@
  * message, processed instructions, states kept, peak states,
  * max_states_per_insn, and hashes of the -v log (every instruction
  * walked, every pruning, in order) and of the -vv log (with each state
- * and mark_precise step), one line each, to diff.
+ * and mark_precise step; log_hash.h), one line each, to diff.
+ * tests/loops/walks.fingerprint holds the loop suite's, which
+ * test_walk_modes compares with.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,6 +33,7 @@
 
 #include "bpfvm/instance.h"
 #include "bpfvm/verifier.h"
+#include "log_hash.h"
 
 struct totals {
 	uint64_t insns, ns;
@@ -104,19 +107,6 @@ static void time_program(const bpfvm_object *obj, size_t i, const struct mode *m
 }
 
 /* FNV-1a over every line of the log, and how many lines. */
-struct log_hash {
-	uint64_t h;
-	uint64_t lines;
-};
-
-static void hash_line(void *user, const char *line)
-{
-	struct log_hash *lh = user;
-	for (const unsigned char *c = (const unsigned char *)line; *c; c++)
-		lh->h = (lh->h ^ *c) * 0x100000001b3ull;
-	lh->lines++;
-}
-
 /* Program i of obj, as the walk leaves it: one line of tab-separated
  * fields (the -vv log's hash from a second walk with the log on, which
  * takes the log's own paths through the verifier). */
@@ -132,8 +122,9 @@ static void fingerprint_program(const bpfvm_object *obj, const char *file, size_
 	/* -v: every instruction walked and every pruning, in order (the
 	 * walk's own fast paths); -vv: with each state and precision step */
 	for (int level = 1; level <= 2; level++) {
-		struct log_hash lh = { .h = 0xcbf29ce484222325ull };
-		int rc_log = verify_once(obj, p->name, level, hash_line, &lh, &st_log, &err_log);
+		struct log_hash lh;
+		log_hash_init(&lh);
+		int rc_log = verify_once(obj, p->name, level, log_hash_line, &lh, &st_log, &err_log);
 		printf("\t%016" PRIx64 "\t%" PRIu64, lh.h, lh.lines);
 		/* the log must not change the walk */
 		if (rc_log != rc || st_log.processed_insns != st.processed_insns ||

@@ -31,6 +31,7 @@
 #include "bpfvm/instance.h"
 #include "bpfvm/object.h"
 #include "bpfvm/verifier.h"
+#include "log_hash.h"
 #include "support/check.h"
 
 #define WALK_CAP 200000
@@ -39,17 +40,14 @@ struct walk {
 	int rc;
 	bpfvm_verify_stats st;
 	size_t log_bytes;
-	uint64_t log_hash;        /* FNV-1a over every line, as --fingerprint's */
-	uint64_t log_lines;
+	struct log_hash log;      /* as --fingerprint's */
 };
 
 static void count_log(void *user, const char *text)
 {
 	struct walk *w = user;
 	w->log_bytes += strlen(text);
-	for (const unsigned char *c = (const unsigned char *)text; *c; c++)
-		w->log_hash = (w->log_hash ^ *c) * 0x100000001b3ull;
-	w->log_lines++;
+	log_hash_line(&w->log, text);
 }
 
 /* A line of walks.fingerprint: what a walk did when it was recorded. */
@@ -105,14 +103,15 @@ static void compare_recorded(const char *object, const char *prog, const struct 
 	      plain->st.total_states, r->total_states, plain->st.peak_states, r->peak_states,
 	      plain->st.max_states_per_insn, r->per_insn);
 	unsigned long long hash = level == 2 ? r->vv_hash : r->v_hash, lines = level == 2 ? r->vv_lines : r->v_lines;
-	CHECK(logged->log_hash == hash && logged->log_lines == lines,
+	CHECK(logged->log.h == hash && logged->log.lines == lines,
 	      "%s: the -v%s log differs from the recorded one (%llu lines, recorded %llu)", prog, level == 2 ? "v" : "",
-	      (unsigned long long)logged->log_lines, lines);
+	      (unsigned long long)logged->log.lines, lines);
 }
 
 static struct walk verify_at(const char *path, const char *prog, int level)
 {
-	struct walk w = { .log_hash = 0xcbf29ce484222325ull };
+	struct walk w = { 0 };
+	log_hash_init(&w.log);
 	bpfvm_object *obj = NULL;
 	bpfvm_error err = { 0 };
 	if (bpfvm_object_open(path, &obj, &err)) {
