@@ -733,31 +733,47 @@ static bool backtrack_insn(const struct verifier_env *env, const struct hist_ent
 	}
 }
 
-/* Marks what bt holds precise in the checkpoint e (the state at the
- * start of the segment walked); drops what needs no more following. */
-static bool mark_in_skel(struct verifier_env *env, struct skel *sk, struct backtrack *bt)
+/* Whether a checkpoint whose innermost frame is curframe can take bt's
+ * marks: bt is in that frame, and has nothing in a deeper one (bt_enter). */
+static bool checkpoint_takes(uint32_t curframe, const struct backtrack *bt)
 {
-	if (sk->curframe != bt->frame)
+	if (curframe != bt->frame)
 		return false;
-	for (uint32_t fi = sk->curframe + 1; fi <= bt->deepest; fi++)
+	for (uint32_t fi = curframe + 1; fi <= bt->deepest; fi++)
 		if (bt->regs[fi] || bt->slots[fi])
 			return false;
+	return true;
+}
+
+/* Marks precise the registers of *regs that hold numbers not precise yet
+ * in skeleton frame k, and leaves in *regs only those: the others need no
+ * more following (as mark_in_checkpoint() on a whole state). */
+static void skel_mark_regs(struct verifier_env *env, struct skel_frame *k, uint16_t *regs)
+{
+	uint16_t mark = *regs & k->scalars & (uint16_t)~k->precise;
+	k->precise |= mark;
+	env->precise_marks += (uint64_t)__builtin_popcount(mark);
+	*regs = mark;
+}
+
+/* mark_in_checkpoint() on a skeleton. */
+static bool mark_in_skel(struct verifier_env *env, struct skel *sk, struct backtrack *bt)
+{
+	if (!checkpoint_takes(sk->curframe, bt))
+		return false;
 	for (uint32_t fi = 0; fi <= sk->curframe; fi++) {
 		struct skel_frame *k = &sk->frames[fi];
-		uint16_t done = (uint16_t)(bt->regs[fi] & (~k->scalars | k->precise));
-		uint16_t mark = bt->regs[fi] & (uint16_t)~done;
-		k->precise |= mark;
-		env->precise_marks += (uint64_t)__builtin_popcount(mark);
-		bt->regs[fi] &= (uint16_t)~done;
-		uint64_t sdone = bt->slots[fi] & (~k->spilled | k->spilled_precise);
-		uint64_t smark = bt->slots[fi] & ~sdone;
-		k->spilled_precise |= smark;
-		env->precise_marks += (uint64_t)__builtin_popcountll(smark);
-		bt->slots[fi] &= ~sdone;
+		skel_mark_regs(env, k, &bt->regs[fi]);
+		uint64_t mark = bt->slots[fi] & k->spilled & ~k->spilled_precise;
+		k->spilled_precise |= mark;
+		env->precise_marks += (uint64_t)__builtin_popcountll(mark);
+		bt->slots[fi] = mark;
 	}
 	return true;
 }
 
+/* Marks what bt holds precise in the checkpoint e (the state at the
+ * start of the segment walked); drops what needs no more following. */
 static bool mark_in_checkpoint(struct verifier_env *env, struct explored *e, struct backtrack *bt)
 {
 	struct vstate *st = e->st;
@@ -765,12 +781,8 @@ static bool mark_in_checkpoint(struct verifier_env *env, struct explored *e, str
 		return mark_in_skel(env, e->skel, bt);
 	if (!st)
 		return true; /* dropped from the search: nothing to mark, go on */
-	if (st->curframe != bt->frame)
+	if (!checkpoint_takes(st->curframe, bt))
 		return false;
-	/* no frame deeper than bt->deepest has anything (bt_enter) */
-	for (uint32_t fi = st->curframe + 1; fi <= bt->deepest; fi++)
-		if (bt->regs[fi] || bt->slots[fi])
-			return false;
 	for (uint32_t fi = 0; fi <= st->curframe; fi++) {
 		struct vframe *f = st->frames[fi];
 		for (uint16_t left = bt->regs[fi]; left; left &= (uint16_t)(left - 1)) {
@@ -1097,12 +1109,7 @@ static int walk_regs(struct verifier_env *env, uint32_t fr, uint16_t m)
 				mark_all_on_path(env);
 				return 0;
 			}
-			struct skel_frame *k = &cp->skel->frames[fr];
-			uint16_t done = (uint16_t)(m & (~k->scalars | k->precise));
-			uint16_t mark = m & (uint16_t)~done;
-			k->precise |= mark;
-			env->precise_marks += (uint64_t)__builtin_popcount(mark);
-			m = mark;
+			skel_mark_regs(env, &cp->skel->frames[fr], &m);
 			if (!m)
 				return 0;
 		}
