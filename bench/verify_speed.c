@@ -106,7 +106,6 @@ static void time_program(const bpfvm_object *obj, size_t i, const struct mode *m
 		       (double)insns / (double)ns * 1e3);
 }
 
-/* FNV-1a over every line of the log, and how many lines. */
 /* Program i of obj, as the walk leaves it: one line of tab-separated
  * fields (the -vv log's hash from a second walk with the log on, which
  * takes the log's own paths through the verifier). */

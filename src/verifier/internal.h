@@ -119,8 +119,8 @@ struct miss_copy {
  * still being walked, or a loop's walk with pruned paths going on): per
  * frame, which registers and spilled slots hold numbers and which of
  * those are precise, and what live_regs() reads.  A few dozen bytes
- * where the state took kilobytes (states.c makes it, precision.c reads
- * and marks it). */
+ * where the state took kilobytes (visit() has one made when the state
+ * leaves the search; precision.c makes, reads and marks it). */
 struct skel_frame {
 	uint16_t scalars, precise;        /* registers holding a number; those precise */
 	uint64_t spilled, spilled_precise; /* slots holding a spilled number; those precise */
@@ -586,6 +586,8 @@ uint16_t live_regs(const struct verifier_env *env, uint32_t pc, const struct vst
 /* e's skeleton (struct skel) made from its state, which goes (e left the
  * search); -1 when out of memory. */
 int skel_make(struct verifier_env *env, struct explored *e);
+/* What a skeleton holds of frame f. */
+void skel_frame_of(const struct vframe *f, struct skel_frame *k);
 /* Disassembles instruction pc as the log prints it. */
 void insn_text(const struct verifier_env *env, uint32_t pc, char *buf, size_t size);
 

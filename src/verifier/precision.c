@@ -477,6 +477,27 @@ uint16_t live_regs(const struct verifier_env *env, uint32_t pc, const struct vst
 
 static bool is_spilled_scalar(const struct vframe *f, uint32_t s);
 
+void skel_frame_of(const struct vframe *f, struct skel_frame *k)
+{
+	memset(k, 0, sizeof *k);
+	for (uint32_t i = 0; i < 11; i++) {
+		if (f->regs[i].type != REG_SCALAR)
+			continue;
+		k->scalars |= (uint16_t)(1u << i);
+		if (f->regs[i].precise)
+			k->precise |= (uint16_t)(1u << i);
+	}
+	for (uint32_t s = 0; s < f->slots && s < 64; s++) {
+		if (!is_spilled_scalar(f, s))
+			continue;
+		k->spilled |= 1ull << s;
+		if (f->stack[s].spilled.precise)
+			k->spilled_precise |= 1ull << s;
+	}
+	k->callsite = f->callsite;
+	k->callback_helper = f->callback_helper;
+}
+
 int skel_make(struct verifier_env *env, struct explored *e)
 {
 	const struct vstate *st = e->st;
@@ -484,27 +505,8 @@ int skel_make(struct verifier_env *env, struct explored *e)
 	if (!sk)
 		return -1;
 	sk->curframe = st->curframe;
-	for (uint32_t fi = 0; fi <= st->curframe; fi++) {
-		const struct vframe *f = st->frames[fi];
-		struct skel_frame *k = &sk->frames[fi];
-		memset(k, 0, sizeof *k);
-		for (uint32_t i = 0; i < 11; i++) {
-			if (f->regs[i].type != REG_SCALAR)
-				continue;
-			k->scalars |= (uint16_t)(1u << i);
-			if (f->regs[i].precise)
-				k->precise |= (uint16_t)(1u << i);
-		}
-		for (uint32_t s = 0; s < f->slots && s < 64; s++) {
-			if (!is_spilled_scalar(f, s))
-				continue;
-			k->spilled |= 1ull << s;
-			if (f->stack[s].spilled.precise)
-				k->spilled_precise |= 1ull << s;
-		}
-		k->callsite = f->callsite;
-		k->callback_helper = f->callback_helper;
-	}
+	for (uint32_t fi = 0; fi <= st->curframe; fi++)
+		skel_frame_of(st->frames[fi], &sk->frames[fi]);
 	state_release(env, e->st);
 	e->st = NULL;
 	e->skel = sk;
@@ -978,25 +980,17 @@ static void drop_outer_precise(const struct hist *h, const struct explored *cp, 
 {
 	uint32_t fr = bt->frame;
 	if (!h->n || h->frames || h->e[0].frame != fr || !cp || (!cp->st && !cp->skel) ||
-	    (cp->st ? cp->st->curframe : cp->skel->curframe) != fr)
+	    !checkpoint_takes(cp->st ? cp->st->curframe : cp->skel->curframe, bt))
 		return;
-	for (uint32_t fi = fr + 1; fi <= bt->deepest; fi++)
-		if (bt->regs[fi] || bt->slots[fi])
-			return;
-	if (!cp->st) {
-		for (uint32_t fi = 0; fi < fr; fi++) {
-			const struct skel_frame *k = &cp->skel->frames[fi];
-			bt->regs[fi] &= (uint16_t)~(~k->scalars | k->precise);
-		}
-		return;
-	}
 	for (uint32_t fi = 0; fi < fr; fi++) {
-		const struct vframe *f = cp->st->frames[fi];
-		for (uint16_t left = bt->regs[fi]; left; left &= (uint16_t)(left - 1)) {
-			int i = __builtin_ctz(left);
-			if (f->regs[i].type != REG_SCALAR || f->regs[i].precise)
-				CLR(bt->regs[fi], i);
-		}
+		struct skel_frame whole;
+		const struct skel_frame *k = &whole;
+		if (cp->st)
+			skel_frame_of(cp->st->frames[fi], &whole);
+		else
+			k = &cp->skel->frames[fi];
+		/* only numbers not precise yet are followed on */
+		bt->regs[fi] &= k->scalars & (uint16_t)~k->precise;
 	}
 }
 
@@ -1175,37 +1169,31 @@ int mark_precise_slot(struct verifier_env *env, struct vstate *st, uint32_t fram
 
 /* Puts in bt the scalars of old (at pc) that are precise, or all of
  * them; whether there are any. */
+/* Puts in bt frame fi's numbers of k that are precise, or all of them,
+ * among the registers live. */
+static void bt_take_frame(struct backtrack *bt, uint32_t fi, uint16_t live, const struct skel_frame *k,
+                          bool all_scalars)
+{
+	bt->regs[fi] |= (uint16_t)(live & 0x3ff & k->scalars & (all_scalars ? 0xffffu : k->precise));
+	bt->slots[fi] |= k->spilled & (all_scalars ? ~0ull : k->spilled_precise);
+}
+
 static bool bt_from_state(const struct verifier_env *env, struct backtrack *bt, const struct vstate *old, uint32_t pc,
                           bool all_scalars)
 {
 	for (uint32_t fi = 0; fi <= old->curframe; fi++) {
-		const struct vframe *f = old->frames[fi];
-		uint16_t live = live_regs(env, pc, old, fi) & 0x3ff;
-		for (; live; live &= (uint16_t)(live - 1)) {
-			int i = __builtin_ctz(live);
-			const struct vreg *r = &f->regs[i];
-			if (r->type == REG_SCALAR && (all_scalars || r->precise))
-				SET(bt->regs[fi], i);
-		}
-		for (uint32_t s = 0; s < f->slots && s < 64; s++) {
-			if (!is_spilled_scalar(f, s))
-				continue;
-			const struct vreg *r = &f->stack[s].spilled;
-			if (all_scalars || r->precise)
-				bt->slots[fi] |= 1ull << s;
-		}
+		struct skel_frame k;
+		skel_frame_of(old->frames[fi], &k);
+		bt_take_frame(bt, fi, live_regs(env, pc, old, fi), &k, all_scalars);
 	}
 	return !bt_empty(bt);
 }
 
-/* bt_from_state() of a skeleton. */
+/* bt_from_state() of a skeleton (its precise numbers). */
 static bool bt_from_skel(const struct verifier_env *env, struct backtrack *bt, const struct skel *sk, uint32_t pc)
 {
-	for (uint32_t fi = 0; fi <= sk->curframe; fi++) {
-		const struct skel_frame *k = &sk->frames[fi];
-		bt->regs[fi] |= (uint16_t)(skel_live_regs(env, pc, sk, fi) & 0x3ff & k->scalars & k->precise);
-		bt->slots[fi] |= k->spilled & k->spilled_precise;
-	}
+	for (uint32_t fi = 0; fi <= sk->curframe; fi++)
+		bt_take_frame(bt, fi, skel_live_regs(env, pc, sk, fi), &sk->frames[fi], false);
 	return !bt_empty(bt);
 }
 

@@ -1110,8 +1110,9 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 				hist_free(env, &e->hist);
 				e->hist_freed = true;
 			} else if (skel_make(env, e)) {
-				/* what a walk back reads of it, in a few
-				 * bytes: its block goes to the next kept */
+				/* (a walk back may still pass it: it keeps what
+				 * that reads, and its block goes to the next
+				 * state kept) */
 				return reject(env, -ENOMEM, "out of memory");
 			}
 			e->dropped = true;

@@ -407,24 +407,18 @@ static void log_iteration(struct verifier_env *env, uint32_t pc)
 	for (const struct explored *e = env->parent; e && n < sizeof regs - 40; e = e->parent) {
 		if ((!e->st && !e->skel) || e->pc != l->head)
 			continue;
-		if (!e->st) {
-			/* out of the search: its skeleton has the same */
-			const struct skel_frame *k = &e->skel->frames[e->skel->curframe];
-			for (uint16_t m = k->scalars & k->precise & 0x3ff; m && n < sizeof regs - 40; m &= (uint16_t)(m - 1))
-				n += (size_t)snprintf(regs + n, sizeof regs - n, "%sr%d", n ? "," : "", __builtin_ctz(m));
-			for (uint64_t m = k->spilled & k->spilled_precise; m && n < sizeof regs - 40; m &= m - 1)
-				n += (size_t)snprintf(regs + n, sizeof regs - n, "%sfp-%u", n ? "," : "",
-				                      8 * ((uint32_t)__builtin_ctzll(m) + 1));
-			break;
-		}
-		const struct vframe *f = e->st->frames[e->st->curframe];
-		for (int i = 0; i < 10 && n < sizeof regs - 40; i++)
-			if (f->regs[i].type == REG_SCALAR && f->regs[i].precise)
-				n += (size_t)snprintf(regs + n, sizeof regs - n, "%sr%d", n ? "," : "", i);
-		for (uint32_t s = 0; s < f->slots && n < sizeof regs - 40; s++)
-			if (f->stack[s].type[0] == SLOT_SPILL && f->stack[s].spilled.type == REG_SCALAR &&
-			    f->stack[s].spilled.precise)
-				n += (size_t)snprintf(regs + n, sizeof regs - n, "%sfp-%u", n ? "," : "", 8 * (s + 1));
+		/* a state out of the search has only its skeleton */
+		struct skel_frame whole;
+		const struct skel_frame *k = &whole;
+		if (e->st)
+			skel_frame_of(e->st->frames[e->st->curframe], &whole);
+		else
+			k = &e->skel->frames[e->skel->curframe];
+		for (uint16_t m = k->scalars & k->precise & 0x3ff; m && n < sizeof regs - 40; m &= (uint16_t)(m - 1))
+			n += (size_t)snprintf(regs + n, sizeof regs - n, "%sr%d", n ? "," : "", __builtin_ctz(m));
+		for (uint64_t m = k->spilled & k->spilled_precise; m && n < sizeof regs - 40; m &= m - 1)
+			n += (size_t)snprintf(regs + n, sizeof regs - n, "%sfp-%u", n ? "," : "",
+			                      8 * ((uint32_t)__builtin_ctzll(m) + 1));
 		break;
 	}
 	vlog(env, "precise at the loop head: %s\n", n ? regs : "(none)");
