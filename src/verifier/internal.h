@@ -108,10 +108,16 @@ struct miss_copy {
 	uint64_t umin, umax;      /* a scalar's (or a spilled scalar's) ranges */
 	int64_t smin, smax;
 	uint8_t slot_type[8];     /* a stack slot: the types of its bytes */
+	/* how the quick test reads the state met (states.c's enum
+	 * quick_kind: none, a register whose liveness is known already, one
+	 * of an outer frame, a stack slot), found once when copied */
+	uint8_t kind;
+	uint8_t frame, at;        /* where: a frame, and a register or MISS_SLOT0 + slot */
 	uint8_t reg_type;         /* the register's, or the spilled register's */
 	bool precise;
 	uint8_t curframe;         /* the state's */
 	bool slot_spill;          /* a byte of slot_type is SLOT_SPILL */
+	uint16_t reg_off;         /* the register's bytes from the start of its frame */
 };
 
 /* What precision tracking reads and marks in a kept state once the
@@ -140,10 +146,6 @@ struct explored {
 	struct vstate *st;
 	uint32_t branches;        /* paths from here still being explored */
 	uint32_t hits, misses;
-	/* where comparing it with a state last failed, checked first next
-	 * time (states.c): a frame, and a register or stack slot of it
-	 * (MISS_NONE: none yet), and what the state holds there */
-	uint8_t miss_frame, miss_at;
 	bool cleaned;             /* its dead stack slots were cleared (stack_live.c) */
 	/* its state's call sites, hashed: the state is read to compare
 	 * them only where the hashes agree (states.c) */
@@ -152,11 +154,12 @@ struct explored {
 	 * if it is in no loop; found once, when it is kept (its frames'
 	 * call sites and pc never change) */
 	uint32_t visit;
+	/* where comparing it with a state last failed, checked first next
+	 * time (states.c), and what the state holds there */
 	struct miss_copy miss_copy;
-	/* where it failed the time before (states.c), and what it holds
-	 * there: the states met at a loop's head often fail at one of two
-	 * places in turn */
-	uint8_t miss2_frame, miss2_at;
+	/* where it failed the time before, and what it holds there: the
+	 * states met at a loop's head often fail at one of two places in
+	 * turn */
 	struct miss_copy miss2_copy;
 	struct explored *all_next; /* every record, for freeing */
 	struct explored *parent;  /* the checkpoint before it on its path */
@@ -324,6 +327,9 @@ struct verifier_env {
 	/* states kept per bucket of the kernel's table of them (its
 	 * max_states_per_insn counts a bucket: instruction ^ call site) */
 	uint32_t *bucket_states;
+	/* the reciprocal of the program's length, for the bucket's modulo
+	 * without a division at every prune point (states.c's bucket_of) */
+	uint64_t bucket_magic;
 	/* per instruction: its kept states left to clean (states.c) */
 	struct to_clean *to_clean;
 	uint32_t scc_exits;       /* visits of loops ended so far (scc.c) */

@@ -474,11 +474,10 @@ static bool stack_covered(const struct vframe *old, const struct vframe *cur, st
 	return true;
 }
 
-/* Where a comparison against a kept state failed last (struct explored's
- * miss_at): a register, or stack slot MISS_SLOT0 + s, of its miss_frame. */
+/* Where a comparison against a kept state failed (struct miss_copy's
+ * at): a register, or stack slot MISS_SLOT0 + s, of its frame. */
 #define MISS_SLOT0 10
-#define MISS_NONE 0xff
-_Static_assert(MISS_SLOT0 + STACK_SLOTS < MISS_NONE, "every slot has a miss_at");
+_Static_assert(MISS_SLOT0 + STACK_SLOTS <= UINT8_MAX, "every slot has a miss_copy.at");
 
 /* Whether the register or slot where old last failed to cover a state
  * fails on cur too.  Only a quick no: each part of the comparison holds
@@ -502,22 +501,37 @@ static bool fails_where_last(const struct verifier_env *env, uint32_t pc, const 
 	return s < of->slots && !slot_covered(&of->stack[s], s < cf->slots ? &cf->stack[s] : NULL, &m, mode);
 }
 
+/* How the quick test reads the state met where a miss copy was taken
+ * (struct miss_copy's kind).  Which registers the comparisons read at
+ * the kept state's instruction is known once, when the copy is taken,
+ * for its innermost frame (an outer frame's depends on the call sites of
+ * the state met: read then). */
+enum quick_kind {
+	QUICK_NONE,               /* no copy yet (or one of a state changed since) */
+	QUICK_LIVE_REG,           /* a register of the innermost frame, live there */
+	QUICK_DEAD_REG,           /* one dead there: read by EXACT alone */
+	QUICK_OUTER_REG,          /* a register of an outer frame */
+	QUICK_SLOT,               /* a stack slot */
+};
+
 /* Notes where old failed to cover a state, and what old holds there;
  * where it failed before becomes the second place checked. */
-static void note_miss(struct explored *e, uint32_t fi, uint32_t what)
+static void note_miss(const struct verifier_env *env, struct explored *e, uint32_t fi, uint32_t what)
 {
 	const struct vframe *of = e->st->frames[fi];
 	struct miss_copy *c = &e->miss_copy;
 	const struct vreg *r = what < MISS_SLOT0 ? &of->regs[what] : &of->stack[what - MISS_SLOT0].spilled;
-	if (e->miss_at != MISS_NONE) {
-		e->miss2_frame = e->miss_frame;
-		e->miss2_at = e->miss_at;
+	if (c->kind != QUICK_NONE)
 		e->miss2_copy = *c;
-	}
-	e->miss_frame = (uint8_t)fi;
-	e->miss_at = (uint8_t)what;
 	memset(c, 0, sizeof *c);
+	c->frame = (uint8_t)fi;
+	c->at = (uint8_t)what;
 	c->curframe = (uint8_t)e->st->curframe;
+	if (what < MISS_SLOT0 && fi == e->st->curframe)
+		c->kind = env->liveness.live_in[e->pc] & (1u << what) ? QUICK_LIVE_REG : QUICK_DEAD_REG;
+	else
+		c->kind = what < MISS_SLOT0 ? QUICK_OUTER_REG : QUICK_SLOT;
+	c->reg_off = (uint16_t)((const char *)r - (const char *)of);
 	if (what >= MISS_SLOT0) {
 		memcpy(c->slot_type, of->stack[what - MISS_SLOT0].type, sizeof c->slot_type);
 		for (int b = 0; b < 8; b++)
@@ -543,12 +557,14 @@ enum copy_result { COPY_NOT_SURE, COPY_OUT_OF_RANGE, COPY_FAILS };
 /* reg_covered() of cur against the register copied in c. */
 static inline enum copy_result copied_reg_fails(const struct miss_copy *c, const struct vreg *cur, enum cover mode)
 {
-	if (c->reg_type == REG_NOT_INIT)
-		return mode == EXACT && cur->type != REG_NOT_INIT ? COPY_FAILS : COPY_NOT_SURE;
-	if (c->reg_type != cur->type)
+	/* a number first: most copies are of one */
+	if (c->reg_type != REG_SCALAR) {
+		if (c->reg_type == REG_NOT_INIT)
+			return mode == EXACT && cur->type != REG_NOT_INIT ? COPY_FAILS : COPY_NOT_SURE;
+		return c->reg_type != cur->type ? COPY_FAILS : COPY_NOT_SURE;
+	}
+	if (cur->type != REG_SCALAR)
 		return COPY_FAILS;
-	if (c->reg_type != REG_SCALAR)
-		return COPY_NOT_SURE;
 	/* the four tests at once, not one branch each: which one fails
 	 * differs from state to state */
 	if (mode == EXACT)
@@ -586,28 +602,33 @@ static enum copy_result copied_slot_fails(const struct miss_copy *c, const struc
 	return ospill ? copied_reg_fails(c, &cs->spilled, mode) : COPY_NOT_SURE;
 }
 
-/* fails_where_last() on c, the copy of what a kept state holds at
- * register or slot `what` of frame fi, without reading the state. */
-static inline enum copy_result copy_compare_at(const struct verifier_env *env, uint32_t pc, uint32_t fi,
-                                               uint32_t what, const struct miss_copy *c, const struct vstate *cur,
-                                               enum cover mode)
+/* fails_where_last() on c, the copy of what a kept state holds at a
+ * register or slot, without reading the state. */
+static inline enum copy_result copy_compare_at(const struct verifier_env *env, uint32_t pc,
+                                               const struct miss_copy *c, const struct vstate *cur, enum cover mode)
 {
-	if (what == MISS_NONE)
+	if (c->kind == QUICK_NONE)
 		return COPY_NOT_SURE;
 	if (c->curframe != cur->curframe)
 		return COPY_FAILS;
-	const struct vframe *cf = cur->frames[fi];
-	if (what < MISS_SLOT0) {
+	const struct vframe *cf = cur->frames[c->frame];
+	const struct vreg *r = (const struct vreg *)(const void *)((const char *)cf + c->reg_off);
+	switch (c->kind) {
+	case QUICK_LIVE_REG:
+		return copied_reg_fails(c, r, mode);
+	case QUICK_DEAD_REG:
+		return mode == EXACT ? copied_reg_fails(c, r, mode) : COPY_NOT_SURE;
+	case QUICK_OUTER_REG:
 		/* cur's frames' call sites decide which registers are live:
-		 * if they are not old's, old covers cur in no case (the
-		 * current frame's inline: this runs for most kept states) */
-		uint16_t live = fi == cur->curframe ? env->liveness.live_in[pc] : live_regs(env, pc, cur, fi);
-		if (mode != EXACT && !(live & (1u << what)))
+		 * if they are not old's, old covers cur in no case */
+		if (mode != EXACT && !(live_regs(env, pc, cur, c->frame) & (1u << c->at)))
 			return COPY_NOT_SURE;
-		return copied_reg_fails(c, &cf->regs[what], mode);
+		return copied_reg_fails(c, r, mode);
+	default: {
+		uint32_t s = c->at - MISS_SLOT0;
+		return copied_slot_fails(c, s < cf->slots ? &cf->stack[s] : NULL, mode);
 	}
-	uint32_t s = what - MISS_SLOT0;
-	return copied_slot_fails(c, s < cf->slots ? &cf->stack[s] : NULL, mode);
+	}
 }
 
 /* The quick no on the copies of what e's state holds where it failed
@@ -617,10 +638,10 @@ static inline enum copy_result copy_compare(const struct verifier_env *env, uint
                                             const struct vstate *cur, enum cover mode)
 {
 	_Static_assert(COPY_NOT_SURE < COPY_OUT_OF_RANGE && COPY_OUT_OF_RANGE < COPY_FAILS, "surer is greater");
-	enum copy_result r = copy_compare_at(env, pc, e->miss_frame, e->miss_at, &e->miss_copy, cur, mode);
+	enum copy_result r = copy_compare_at(env, pc, &e->miss_copy, cur, mode);
 	if (r == COPY_FAILS)
 		return r;
-	enum copy_result r2 = copy_compare_at(env, pc, e->miss2_frame, e->miss2_at, &e->miss2_copy, cur, mode);
+	enum copy_result r2 = copy_compare_at(env, pc, &e->miss2_copy, cur, mode);
 	return r2 > r ? r2 : r;
 }
 
@@ -648,7 +669,8 @@ static bool states_covered_in_full(const struct verifier_env *env, uint32_t pc, 
 	    !old->lock_id != !cur->lock_id ||
 	    (exact && (old->may_goto_depth != cur->may_goto_depth || old->callback_depth != cur->callback_depth)))
 		return false;
-	if (e->miss_at != MISS_NONE && fails_where_last(env, pc, old, cur, mode, e->miss_frame, e->miss_at))
+	if (e->miss_copy.kind != QUICK_NONE &&
+	    fails_where_last(env, pc, old, cur, mode, e->miss_copy.frame, e->miss_copy.at))
 		return false;
 	/* only the pairs in use are read: clearing the arrays costs more than
 	 * the comparison (this runs for every state kept at a prune point) */
@@ -669,14 +691,14 @@ static bool states_covered_in_full(const struct verifier_env *env, uint32_t pc, 
 		for (; regs; regs &= regs - 1) {
 			uint32_t i = (uint32_t)__builtin_ctz(regs);
 			if (!reg_covered(&of->regs[i], &cf->regs[i], &m, mode)) {
-				note_miss(e, fi, i);
+				note_miss(env, e, fi, i);
 				return false;
 			}
 		}
 		uint32_t slot = STACK_SLOTS;
 		if (!stack_covered(of, cf, &m, mode, &slot)) {
 			if (slot < STACK_SLOTS)
-				note_miss(e, fi, MISS_SLOT0 + slot);
+				note_miss(env, e, fi, MISS_SLOT0 + slot);
 			return false;
 		}
 	}
@@ -920,7 +942,11 @@ static void note_pruned(struct verifier_env *env, uint32_t pc)
 static uint32_t bucket_of(const struct verifier_env *env, uint32_t pc, const struct vstate *st)
 {
 	uint32_t callsite = st->curframe ? st->frames[st->curframe]->callsite : UINT32_MAX;
-	return (pc ^ callsite) % (uint32_t)env->count;
+	/* (pc ^ callsite) % count, exact for every 32-bit dividend: the
+	 * fraction's bits times the divisor (Lemire's "faster remainder by
+	 * direct computation") */
+	uint64_t fraction = env->bucket_magic * (pc ^ callsite);
+	return (uint32_t)(((unsigned __int128)fraction * (uint32_t)env->count) >> 64);
 }
 
 /* Keeps a copy of st at pc, the current path's newest checkpoint. */
@@ -935,8 +961,6 @@ static int store_state(struct verifier_env *env, uint32_t pc, const struct vstat
 	memset(n, 0, sizeof *n);
 	n->st = packed;
 	n->pc = pc;
-	n->miss_at = MISS_NONE;
-	n->miss2_at = MISS_NONE;
 	n->callsites_hash = callsites_hash(st);
 	n->hist = env->hist;
 	memset(&env->hist, 0, sizeof env->hist);
@@ -1003,8 +1027,8 @@ static void clean_live_states(struct verifier_env *env, uint32_t pc, const struc
 		e->cleaned = true;
 		tc->left--;
 		/* the copies of where it failed are of the state before */
-		e->miss_at = MISS_NONE;
-		e->miss2_at = MISS_NONE;
+		e->miss_copy.kind = QUICK_NONE;
+		e->miss2_copy.kind = QUICK_NONE;
 	}
 	tc->all_held = held == tc->left;
 	tc->held_added = tc->added;
@@ -1041,6 +1065,7 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 	 * instructions after the last one kept */
 	bool add = force || (env->jmps - env->prev_jmps >= 2 && env->processed - env->prev_processed >= 8);
 	uint32_t seen = env->bucket_states[bucket_of(env, pc, st)];
+	bool loop_head = calls_back || may_goto;
 	for (struct explored **pp = &env->explored[pc]; *pp;) {
 		struct explored *e = *pp;
 		enum copy_result quick;
@@ -1091,10 +1116,16 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 		}
 		/* as the kernel: a miss counts only when a state is kept
 		 * instead, so that a loop's iterations walked between two
-		 * kept states do not drop the states of earlier ones */
+		 * kept states do not drop the states of earlier ones.  The
+		 * limit is tested after each miss counted; at a loop head it
+		 * changes too, when e's paths are done (miss_limit). */
+		if (!add && !loop_head) {
+			pp = &e->next;
+			continue;
+		}
 		if (add)
 			e->misses++;
-		uint32_t limit = miss_limit(calls_back || may_goto, e);
+		uint32_t limit = miss_limit(loop_head, e);
 		if (e->misses > e->hits * limit + limit) {
 			/* a state that rarely helps is dropped from the search;
 			 * its record stays on env->all for the parent links */

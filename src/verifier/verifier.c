@@ -824,6 +824,7 @@ static int prepare(struct verifier_env *env)
 		return rc;
 	env->explored = calloc(count, sizeof *env->explored);
 	env->bucket_states = calloc(count, sizeof *env->bucket_states);
+	env->bucket_magic = UINT64_MAX / (uint32_t)count + 1;
 	env->to_clean = calloc(count, sizeof *env->to_clean);
 	if (!env->explored || !env->bucket_states || !env->to_clean)
 		return error_set(err, -ENOMEM, -1, "out of memory");
