@@ -186,8 +186,11 @@ struct backedge {
 	struct backedge *next;
 	struct explored *equal;   /* the state that covered it */
 	struct explored *parent;  /* its newest checkpoint */
-	struct hist hist;         /* its path since that checkpoint */
+	/* its path since that checkpoint (the entries are the ones below,
+	 * never appended to) */
+	struct hist hist;
 	uint32_t pc, curframe;
+	struct hist_entry entries[];
 };
 
 /* One walk through a loop (scc.c): from the first state kept in it to
@@ -196,6 +199,9 @@ struct scc_instance {
 	struct scc_instance *next; /* every one, for freeing */
 	uint32_t backedges;       /* paths pruned at a fixed point in it */
 	struct backedge *pruned;  /* those paths */
+	/* their records and packed histories (scc.c), given back together
+	 * when the walk ends */
+	struct backedge_chunk *chunks;
 	bool done;                /* the walk ended */
 };
 
@@ -312,9 +318,9 @@ struct verifier_env {
 	/* histories' arrays too large for the pools, malloc()ed: while
 	 * there are none, nothing but the arena is left to free at the end */
 	uint32_t hist_large;
-	/* paths pruned at a fixed point (scc.c) whose loop's walk ended,
-	 * free for reuse */
-	struct backedge *backedge_free;
+	/* the memory of paths pruned at a fixed point (scc.c) whose loop's
+	 * walk ended, free for reuse */
+	struct backedge_chunk *backedge_chunks_free;
 	/* packed states, records of kept states, histories' arrays,
 	 * backedges: given back at once when the verification ends */
 	struct arena arena;
@@ -567,10 +573,6 @@ static inline uint64_t hist_linked_slots(const struct verifier_env *env, const s
 	return e->flags & HIST_LINKED_SLOTS ? env->linked_slots[e->linked_slots_at] : 0;
 }
 int hist_copy(struct verifier_env *env, struct hist *dst, const struct hist *src, const struct hist_entry *extra);
-/* A copy of src that is never appended to: no longer than it needs
- * (a path pruned at a loop's fixed point keeps one till the loop's walk
- * ends, and a long walk keeps tens of thousands). */
-int hist_copy_exact(struct verifier_env *env, struct hist *dst, const struct hist *src);
 /* Gives h's array back to env's pool (precision.c). */
 void hist_free(struct verifier_env *env, struct hist *h);
 /* A safety check at the current instruction depends on scalar register

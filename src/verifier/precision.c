@@ -45,9 +45,8 @@
 /* Histories' arrays hold 16 << k entries, and go back to env's pool of
  * their size when freed (a branch's history is copied at every branch
  * queued, and freed when it is taken).  The pools' sizes are taken from
- * the arena; larger arrays (rare) from malloc.  A copy never appended to
- * (hist_copy_exact) is as long as it needs, and goes back to the pool of
- * the largest size it holds. */
+ * the arena; larger arrays (rare) from malloc.  (The paths pruned at a
+ * loop's fixed point keep theirs in scc.c's chunks.) */
 static uint32_t hist_class(uint32_t cap)
 {
 	return 31u - (uint32_t)__builtin_clz(cap / 16);
@@ -428,26 +427,6 @@ int hist_copy(struct verifier_env *env, struct hist *dst, const struct hist *src
 		dst->marks += hist_marked(env, extra);
 		hist_note(env, dst, extra);
 	}
-	return 0;
-}
-
-int hist_copy_exact(struct verifier_env *env, struct hist *dst, const struct hist *src)
-{
-	if (src->n >= 16u << HIST_POOLS)
-		return hist_copy(env, dst, src, NULL);
-	*dst = *src;
-	if (!src->n) {
-		/* every entry left out (hist_leaves_out): no array */
-		dst->e = NULL;
-		dst->cap = 0;
-		return 0;
-	}
-	dst->cap = src->n > 16 ? src->n : 16;
-	if (!(dst->e = arena_alloc(&env->arena, dst->cap * sizeof *dst->e))) {
-		memset(dst, 0, sizeof *dst);
-		return -1;
-	}
-	memcpy(dst->e, src->e, src->n * sizeof *dst->e);
 	return 0;
 }
 

@@ -218,17 +218,56 @@ static void release_kept(struct verifier_env *env)
 	env->kept = NULL;
 }
 
-/* The records go to env's free list (they are the arena's). */
+/* The records of one walk's pruned paths, each with its history's
+ * entries just after it (as many as it has: a long walk keeps tens of
+ * thousands), are in chunks of the arena of their own.  A walk's chunks
+ * go to env's free list together when it ends (but a chunk made for one
+ * large history). */
+#define BACKEDGE_CHUNK (16u << 10)
+
+struct backedge_chunk {
+	struct backedge_chunk *next;
+	uint32_t size, used;      /* bytes in all, and from the start in use */
+};
+
+#define CHUNK_HEAD ((sizeof(struct backedge_chunk) + 15) & ~(size_t)15)
+
+static void *backedge_alloc(struct verifier_env *env, struct scc_instance *inst, size_t bytes)
+{
+	bytes = (bytes + 15) & ~(size_t)15;
+	struct backedge_chunk *c = inst->chunks;
+	if (!c || c->size - c->used < bytes) {
+		size_t size = CHUNK_HEAD + bytes > BACKEDGE_CHUNK ? CHUNK_HEAD + bytes : BACKEDGE_CHUNK;
+		if (size > UINT32_MAX)
+			return NULL;
+		if (size == BACKEDGE_CHUNK && env->backedge_chunks_free) {
+			c = env->backedge_chunks_free;
+			env->backedge_chunks_free = c->next;
+		} else if (!(c = arena_alloc(&env->arena, size))) {
+			return NULL;
+		}
+		c->size = (uint32_t)size;
+		c->used = CHUNK_HEAD;
+		c->next = inst->chunks;
+		inst->chunks = c;
+	}
+	void *p = (char *)c + c->used;
+	c->used += (uint32_t)bytes;
+	return p;
+}
+
+/* The chunks go to env's free list (they are the arena's). */
 static void free_backedges(struct verifier_env *env, struct scc_instance *inst)
 {
-	for (struct backedge *b = inst->pruned; b;) {
-		struct backedge *next = b->next;
-		hist_free(env, &b->hist);
-		b->next = env->backedge_free;
-		env->backedge_free = b;
-		b = next;
-	}
 	inst->pruned = NULL;
+	for (struct backedge_chunk *c = inst->chunks, *next; c; c = next) {
+		next = c->next;
+		if (c->size == BACKEDGE_CHUNK) {
+			c->next = env->backedge_chunks_free;
+			env->backedge_chunks_free = c;
+		}
+	}
+	inst->chunks = NULL;
 }
 
 void scc_exit(struct verifier_env *env, struct explored *e)
@@ -271,16 +310,16 @@ int scc_add_backedge(struct verifier_env *env, const struct explored *e, uint32_
 	/* a walk that ended took its marks already: nothing to redo */
 	if (inst->done)
 		return 0;
-	struct backedge *b = env->backedge_free;
-	if (b)
-		env->backedge_free = b->next;
-	else if (!(b = arena_alloc(&env->arena, sizeof *b)))
+	const struct hist *h = &env->hist;
+	struct backedge *b = backedge_alloc(env, inst, sizeof *b + h->n * sizeof b->entries[0]);
+	if (!b)
 		return reject(env, -ENOMEM, "out of memory");
 	memset(b, 0, sizeof *b);
-	if (hist_copy_exact(env, &b->hist, &env->hist)) {
-		hist_free(env, &b->hist);
-		return reject(env, -ENOMEM, "out of memory");
-	}
+	b->hist = *h;
+	b->hist.e = h->n ? b->entries : NULL;
+	b->hist.cap = h->n;
+	if (h->n)
+		memcpy(b->entries, h->e, h->n * sizeof b->entries[0]);
 	b->equal = (struct explored *)e;
 	b->parent = env->parent;
 	b->pc = pc;
@@ -292,10 +331,8 @@ int scc_add_backedge(struct verifier_env *env, const struct explored *e, uint32_
 
 void scc_free(struct verifier_env *env)
 {
-	/* the walks and the paths pruned in them are the arena's, and so
-	 * are their histories unless grown past the pools' sizes */
-	for (struct scc_instance *i = env->instances; i && env->hist_large; i = i->next)
-		free_backedges(env, i);
+	/* the walks, the paths pruned in them and their histories are the
+	 * arena's */
 	free(env->scc);
 	free(env->visits);
 }
