@@ -90,6 +90,10 @@ struct hist {
 };
 #define HIST_FORCE_CHECKPOINT 40
 #define HIST_POOLS 16
+/* arrays of up to this many entries also come in sizes of every
+ * multiple of 4 (a kept state's history is copied to one as long as it
+ * needs: precision.c) */
+#define HIST_FINE_MAX 256
 
 /* What a loop head (the target of a jump backwards) saw, for -v. */
 struct loop_stats {
@@ -311,6 +315,7 @@ struct verifier_env {
 	struct vstate *packed_free[PACK_CLASSES];
 	/* histories' arrays free for reuse, by size: 16 << k entries */
 	struct hist_entry *hist_pool[HIST_POOLS];
+	struct hist_entry *hist_fine_pool[HIST_FINE_MAX / 4];
 	/* the stack slots conditional jumps narrowed with their operands
 	 * (struct hist_entry's linked_slots_at; entry 0 unused) */
 	uint64_t *linked_slots;
@@ -573,6 +578,10 @@ static inline uint64_t hist_linked_slots(const struct verifier_env *env, const s
 	return e->flags & HIST_LINKED_SLOTS ? env->linked_slots[e->linked_slots_at] : 0;
 }
 int hist_copy(struct verifier_env *env, struct hist *dst, const struct hist *src, const struct hist_entry *extra);
+/* Moves src's entries and summary to dst in an array no longer than
+ * they need (a state kept takes the path's history: a long walk keeps
+ * tens of thousands); src keeps its array, emptied.  -1: out of memory. */
+int hist_move_exact(struct verifier_env *env, struct hist *dst, struct hist *src);
 /* Gives h's array back to env's pool (precision.c). */
 void hist_free(struct verifier_env *env, struct hist *h);
 /* A safety check at the current instruction depends on scalar register

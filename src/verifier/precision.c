@@ -42,22 +42,40 @@
 
 /* ---- history ------------------------------------------------------------- */
 
-/* Histories' arrays hold 16 << k entries, and go back to env's pool of
- * their size when freed (a branch's history is copied at every branch
- * queued, and freed when it is taken).  The pools' sizes are taken from
- * the arena; larger arrays (rare) from malloc.  (The paths pruned at a
- * loop's fixed point keep theirs in scc.c's chunks.) */
+/* Histories' arrays that grow hold 16 << k entries, and go back to env's
+ * pool of their size when freed (a branch's history is copied at every
+ * branch queued, and freed when it is taken).  A kept state's is copied
+ * to one of a size just large enough, a multiple of 4 entries up to
+ * HIST_FINE_MAX (hist_move_exact), with pools of its own.  The pools'
+ * arrays are taken from the arena; those larger than the largest pool's
+ * (rare) from malloc.  (The paths pruned at a loop's fixed point keep
+ * theirs in scc.c's chunks.) */
 static uint32_t hist_class(uint32_t cap)
 {
 	return 31u - (uint32_t)__builtin_clz(cap / 16);
 }
 
-/* An array of pool k (not empty). */
-static struct hist_entry *hist_pool_take(struct verifier_env *env, uint32_t k)
+/* Whether an array of cap entries is malloc's (past the pools). */
+static bool hist_mallocd(uint32_t cap)
 {
-	struct hist_entry *e = env->hist_pool[k];
+	return cap > HIST_FINE_MAX && hist_class(cap) >= HIST_POOLS;
+}
+
+/* The pool of arrays of cap entries (not malloc's). */
+static struct hist_entry **hist_pool_of(struct verifier_env *env, uint32_t cap)
+{
+	return cap <= HIST_FINE_MAX ? &env->hist_fine_pool[cap / 4 - 1] : &env->hist_pool[hist_class(cap)];
+}
+
+/* An array of cap entries from its pool, or the arena (not malloc's). */
+static struct hist_entry *hist_pool_take(struct verifier_env *env, uint32_t cap)
+{
+	struct hist_entry **pool = hist_pool_of(env, cap);
+	struct hist_entry *e = *pool;
+	if (!e)
+		return arena_alloc(&env->arena, cap * sizeof *e);
 	/* the pool's link: the first entry's bytes */
-	env->hist_pool[k] = *(struct hist_entry **)(void *)e;
+	*pool = *(struct hist_entry **)(void *)e;
 	return e;
 }
 
@@ -65,32 +83,33 @@ static void hist_array_release(struct verifier_env *env, struct hist_entry *e, u
 {
 	if (!e)
 		return;
-	uint32_t k = hist_class(cap);
-	if (k >= HIST_POOLS) {
+	if (hist_mallocd(cap)) {
 		free(e);
 		env->hist_large--;
 		return;
 	}
-	*(struct hist_entry **)(void *)e = env->hist_pool[k];
-	env->hist_pool[k] = e;
+	struct hist_entry **pool = hist_pool_of(env, cap);
+	*(struct hist_entry **)(void *)e = *pool;
+	*pool = e;
 }
 
 static int hist_reserve(struct verifier_env *env, struct hist *h, uint32_t n)
 {
 	if (n <= h->cap)
 		return 0;
-	uint32_t ncap = h->cap ? h->cap : 16;
+	/* (from 16 up, whatever h's: a copy made exact grows into the
+	 * growing arrays' sizes) */
+	uint32_t ncap = 16;
 	while (ncap < n)
 		ncap *= 2;
-	uint32_t k = hist_class(ncap);
 	struct hist_entry *e;
-	if (h->cap && hist_class(h->cap) >= HIST_POOLS) {
+	if (h->cap && hist_mallocd(h->cap)) {
 		/* malloc's already: grown in place, if malloc can */
 		if (!(e = realloc(h->e, ncap * sizeof *e)))
 			return -1;
 	} else {
-		if (k < HIST_POOLS)
-			e = env->hist_pool[k] ? hist_pool_take(env, k) : arena_alloc(&env->arena, ncap * sizeof *e);
+		if (!hist_mallocd(ncap))
+			e = hist_pool_take(env, ncap);
 		else if ((e = malloc(ncap * sizeof *e)))
 			env->hist_large++;
 		if (!e)
@@ -427,6 +446,33 @@ int hist_copy(struct verifier_env *env, struct hist *dst, const struct hist *src
 		dst->marks += hist_marked(env, extra);
 		hist_note(env, dst, extra);
 	}
+	return 0;
+}
+
+int hist_move_exact(struct verifier_env *env, struct hist *dst, struct hist *src)
+{
+	*dst = *src;
+	dst->e = NULL;
+	dst->cap = 0;
+	if (src->n > HIST_FINE_MAX) {
+		dst->n = 0;
+		if (hist_reserve(env, dst, src->n))
+			return -1;
+		dst->n = src->n;
+	} else if (src->n) {
+		dst->cap = (src->n + 3) & ~3u;
+		if (!(dst->e = hist_pool_take(env, dst->cap))) {
+			dst->cap = 0;
+			return -1;
+		}
+	}
+	if (src->n)
+		memcpy(dst->e, src->e, src->n * sizeof *dst->e);
+	struct hist_entry *keep = src->e;
+	uint32_t keep_cap = src->cap;
+	memset(src, 0, sizeof *src);
+	src->e = keep;
+	src->cap = keep_cap;
 	return 0;
 }
 

@@ -962,8 +962,8 @@ static int store_state(struct verifier_env *env, uint32_t pc, const struct vstat
 	n->st = packed;
 	n->pc = pc;
 	n->callsites_hash = callsites_hash(st);
-	n->hist = env->hist;
-	memset(&env->hist, 0, sizeof env->hist);
+	if (hist_move_exact(env, &n->hist, &env->hist))
+		return reject(env, -ENOMEM, "out of memory");
 	n->parent = env->parent;
 	n->branches = 1;
 	n->next = env->explored[pc];
