@@ -190,10 +190,14 @@ struct backedge {
 	struct backedge *next;
 	struct explored *equal;   /* the state that covered it */
 	struct explored *parent;  /* its newest checkpoint */
-	/* its path since that checkpoint (the entries are the ones below,
-	 * never appended to) */
+	/* its path since that checkpoint: the summary, and the entries
+	 * (hist.e: only while the loop's walk ends, scc.c) */
 	struct hist hist;
 	uint32_t pc, curframe;
+	/* the first `shared` entries are those of the path pruned before it
+	 * in the same walk (next), bit for bit: most paths pruned in turn
+	 * come from the same branches; the others follow */
+	uint32_t shared;
 	struct hist_entry entries[];
 };
 
@@ -326,6 +330,13 @@ struct verifier_env {
 	/* the memory of paths pruned at a fixed point (scc.c) whose loop's
 	 * walk ended, free for reuse */
 	struct backedge_chunk *backedge_chunks_free;
+	/* the entries of the last path pruned at a fixed point, whole, and
+	 * its walk's; and the arrays the entries of a walk's pruned paths
+	 * are made whole in when the walk ends (scc.c) */
+	struct hist backedge_last;
+	const struct scc_instance *backedge_last_inst;
+	struct hist_entry *backedge_whole;
+	size_t backedge_whole_cap;
 	/* packed states, records of kept states, histories' arrays,
 	 * backedges: given back at once when the verification ends */
 	struct arena arena;
@@ -578,6 +589,9 @@ static inline uint64_t hist_linked_slots(const struct verifier_env *env, const s
 	return e->flags & HIST_LINKED_SLOTS ? env->linked_slots[e->linked_slots_at] : 0;
 }
 int hist_copy(struct verifier_env *env, struct hist *dst, const struct hist *src, const struct hist_entry *extra);
+/* Appends e[0, n) to h's entries as they are (no summary: an array of
+ * entries only).  -1: out of memory. */
+int hist_append_all(struct verifier_env *env, struct hist *h, const struct hist_entry *e, uint32_t n);
 /* Moves src's entries and summary to dst in an array no longer than
  * they need (a state kept takes the path's history: a long walk keeps
  * tens of thousands); src keeps its array, emptied.  -1: out of memory. */

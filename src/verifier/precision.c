@@ -449,6 +449,16 @@ int hist_copy(struct verifier_env *env, struct hist *dst, const struct hist *src
 	return 0;
 }
 
+int hist_append_all(struct verifier_env *env, struct hist *h, const struct hist_entry *e, uint32_t n)
+{
+	if (hist_reserve(env, h, h->n + n))
+		return -1;
+	if (n)
+		memcpy(h->e + h->n, e, n * sizeof *e);
+	h->n += n;
+	return 0;
+}
+
 int hist_move_exact(struct verifier_env *env, struct hist *dst, struct hist *src)
 {
 	*dst = *src;

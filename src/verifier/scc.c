@@ -270,6 +270,48 @@ static void free_backedges(struct verifier_env *env, struct scc_instance *inst)
 	inst->chunks = NULL;
 }
 
+/* Makes whole the entries of inst's pruned paths (each the entries it
+ * shares with the one before it and its own), in env's array, oldest
+ * first: their walks back read and mark them there (propagate_backedges).
+ * -1: out of memory. */
+static int backedges_whole(struct verifier_env *env, struct scc_instance *inst)
+{
+	size_t total = 0, count = 0;
+	for (struct backedge *b = inst->pruned; b; b = b->next) {
+		total += b->hist.n;
+		count++;
+	}
+	if (total > env->backedge_whole_cap) {
+		struct hist_entry *n = realloc(env->backedge_whole, total * sizeof *n);
+		if (!n)
+			return -1;
+		env->backedge_whole = n;
+		env->backedge_whole_cap = total;
+	}
+	/* the list is newest first: the oldest is made whole first, and
+	 * each after it from the one before */
+	struct backedge **order = malloc((count ? count : 1) * sizeof *order);
+	if (!order)
+		return -1;
+	size_t i = count;
+	for (struct backedge *b = inst->pruned; b; b = b->next)
+		order[--i] = b;
+	struct hist_entry *at = env->backedge_whole;
+	const struct backedge *prev = NULL;
+	for (i = 0; i < count; i++) {
+		struct backedge *b = order[i];
+		if (b->shared)
+			memcpy(at, prev->hist.e, b->shared * sizeof *at);
+		memcpy(at + b->shared, b->entries, (b->hist.n - b->shared) * sizeof *at);
+		b->hist.e = b->hist.n ? at : NULL;
+		b->hist.cap = b->hist.n;
+		at += b->hist.n;
+		prev = b;
+	}
+	free(order);
+	return 0;
+}
+
 void scc_exit(struct verifier_env *env, struct explored *e)
 {
 	if ((!e->st && !e->skel) || !e->visit)
@@ -284,7 +326,10 @@ void scc_exit(struct verifier_env *env, struct explored *e)
 	 * keeps comparing the walk's states in full (scc_incomplete) */
 	v->inst->done = true;
 	if (v->inst->backedges) {
-		propagate_backedges(env, v->inst);
+		if (backedges_whole(env, v->inst))
+			reject(env, -ENOMEM, "out of memory");
+		else
+			propagate_backedges(env, v->inst);
 		free_backedges(env, v->inst);
 		if (!--env->visits_with_backedges)
 			release_kept(env);
@@ -293,6 +338,16 @@ void scc_exit(struct verifier_env *env, struct explored *e)
 	v->inst = NULL;
 	/* the states of the visit no longer wait for its walk (states.c) */
 	env->scc_exits++;
+}
+
+/* Whether two entries are the same, bit for bit (two words: the build
+ * makes a call of every memcmp()). */
+static bool entries_equal(const struct hist_entry *a, const struct hist_entry *b)
+{
+	typedef uint64_t __attribute__((may_alias)) word;
+	_Static_assert(sizeof *a == 2 * sizeof(word), "an entry is two words");
+	const word *x = (const word *)(const void *)a, *y = (const word *)(const void *)b;
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
 }
 
 int scc_add_backedge(struct verifier_env *env, const struct explored *e, uint32_t pc, uint32_t curframe)
@@ -311,15 +366,27 @@ int scc_add_backedge(struct verifier_env *env, const struct explored *e, uint32_
 	if (inst->done)
 		return 0;
 	const struct hist *h = &env->hist;
-	struct backedge *b = backedge_alloc(env, inst, sizeof *b + h->n * sizeof b->entries[0]);
+	/* the entries the last one pruned in this walk has too, bit for bit */
+	struct hist *last = &env->backedge_last;
+	uint32_t shared = 0;
+	if (env->backedge_last_inst == inst && inst->pruned)
+		while (shared < h->n && shared < last->n && entries_equal(&h->e[shared], &last->e[shared]))
+			shared++;
+	struct backedge *b = backedge_alloc(env, inst, sizeof *b + (h->n - shared) * sizeof b->entries[0]);
 	if (!b)
 		return reject(env, -ENOMEM, "out of memory");
 	memset(b, 0, sizeof *b);
 	b->hist = *h;
-	b->hist.e = h->n ? b->entries : NULL;
-	b->hist.cap = h->n;
-	if (h->n)
-		memcpy(b->entries, h->e, h->n * sizeof b->entries[0]);
+	b->hist.e = NULL;
+	b->hist.cap = 0;
+	b->shared = shared;
+	if (h->n > shared)
+		memcpy(b->entries, h->e + shared, (h->n - shared) * sizeof b->entries[0]);
+	/* this one's entries are the next one's to share */
+	last->n = shared;
+	if (hist_append_all(env, last, h->e + shared, h->n - shared))
+		return reject(env, -ENOMEM, "out of memory");
+	env->backedge_last_inst = inst;
 	b->equal = (struct explored *)e;
 	b->parent = env->parent;
 	b->pc = pc;
@@ -333,6 +400,8 @@ void scc_free(struct verifier_env *env)
 {
 	/* the walks, the paths pruned in them and their histories are the
 	 * arena's */
+	hist_free(env, &env->backedge_last);
+	free(env->backedge_whole);
 	free(env->scc);
 	free(env->visits);
 }
