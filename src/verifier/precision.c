@@ -28,8 +28,8 @@
  * walk_summary()), entry by entry only where it does not serve; the
  * marks are the same, as the -vv log (always entry by entry) shows.
  *
- * Owns: hist_push(), hist_add_linked_slots(), hist_copy(), hist_free(),
- * mark_precise(), mark_precise_slot(), propagate_precision(),
+ * Owns: hist_push(), hist_add_linked_slots(), hist_copy(),
+ * hist_move_exact(), hist_append_all(), hist_free(), mark_precise(), mark_precise_slot(), propagate_precision(),
  * propagate_backedges(), live_regs(), walk_touch_compute(); the -vv
  * "mark_precise:" lines.
  */

@@ -3,7 +3,8 @@
  * them: strongly connected components of each subprogram's control-flow
  * graph, and the "visits" of those components during the walk.
  *
- * Owns: scc_compute(), scc_enter(), scc_exit(), scc_add_backedge(),
+ * Owns: scc_compute(), scc_enter(), scc_exit(), scc_add_backedge() (and
+ * where the paths pruned at a fixed point keep their histories),
  * scc_free(), and internal.h's scc_incomplete() and
  * scc_walk_has_backedges() (inline there).  The kernel's rule
  * (compute_scc, maybe_enter_scc, maybe_exit_scc,
