@@ -207,8 +207,8 @@ struct scc_instance {
 	struct scc_instance *next; /* every one, for freeing */
 	uint32_t backedges;       /* paths pruned at a fixed point in it */
 	struct backedge *pruned;  /* those paths */
-	/* their records and packed histories (scc.c), given back together
-	 * when the walk ends */
+	/* their records and histories' entries (scc.c), given back
+	 * together when the walk ends */
 	struct backedge_chunk *chunks;
 	bool done;                /* the walk ended */
 };

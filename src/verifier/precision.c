@@ -29,8 +29,8 @@
  * marks are the same, as the -vv log (always entry by entry) shows.
  *
  * Owns: hist_push(), hist_add_linked_slots(), hist_copy(),
- * hist_move_exact(), hist_append_all(), hist_free(), mark_precise(), mark_precise_slot(), propagate_precision(),
- * propagate_backedges(), live_regs(), walk_touch_compute(); the -vv
+ * hist_move_exact(), hist_append_all(), hist_free(), mark_precise(),
+ * mark_precise_slot(), propagate_precision(), propagate_backedges(), live_regs(), walk_touch_compute(); the -vv
  * "mark_precise:" lines.
  */
 #include <inttypes.h>

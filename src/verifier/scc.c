@@ -271,17 +271,27 @@ static void free_backedges(struct verifier_env *env, struct scc_instance *inst)
 	inst->chunks = NULL;
 }
 
+static struct backedge *backedges_reversed(struct backedge *b)
+{
+	struct backedge *r = NULL;
+	while (b) {
+		struct backedge *next = b->next;
+		b->next = r;
+		r = b;
+		b = next;
+	}
+	return r;
+}
+
 /* Makes whole the entries of inst's pruned paths (each the entries it
  * shares with the one before it and its own), in env's array, oldest
  * first: their walks back read and mark them there (propagate_backedges).
  * -1: out of memory. */
 static int backedges_whole(struct verifier_env *env, struct scc_instance *inst)
 {
-	size_t total = 0, count = 0;
-	for (struct backedge *b = inst->pruned; b; b = b->next) {
+	size_t total = 0;
+	for (struct backedge *b = inst->pruned; b; b = b->next)
 		total += b->hist.n;
-		count++;
-	}
 	if (total > env->backedge_whole_cap) {
 		struct hist_entry *n = realloc(env->backedge_whole, total * sizeof *n);
 		if (!n)
@@ -289,27 +299,20 @@ static int backedges_whole(struct verifier_env *env, struct scc_instance *inst)
 		env->backedge_whole = n;
 		env->backedge_whole_cap = total;
 	}
-	/* the list is newest first: the oldest is made whole first, and
-	 * each after it from the one before */
-	struct backedge **order = malloc((count ? count : 1) * sizeof *order);
-	if (!order)
-		return -1;
-	size_t i = count;
-	for (struct backedge *b = inst->pruned; b; b = b->next)
-		order[--i] = b;
+	/* the list is newest first: turned oldest first for the while, so
+	 * that each is made whole after the one before it */
 	struct hist_entry *at = env->backedge_whole;
 	const struct backedge *prev = NULL;
-	for (i = 0; i < count; i++) {
-		struct backedge *b = order[i];
+	inst->pruned = backedges_reversed(inst->pruned);
+	for (struct backedge *b = inst->pruned; b; prev = b, b = b->next) {
 		if (b->shared)
 			memcpy(at, prev->hist.e, b->shared * sizeof *at);
 		memcpy(at + b->shared, b->entries, (b->hist.n - b->shared) * sizeof *at);
 		b->hist.e = b->hist.n ? at : NULL;
 		b->hist.cap = b->hist.n;
 		at += b->hist.n;
-		prev = b;
 	}
-	free(order);
+	inst->pruned = backedges_reversed(inst->pruned);
 	return 0;
 }
 
