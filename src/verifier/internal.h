@@ -185,14 +185,15 @@ struct explored {
 
 /* A path pruned at a loop's fixed point (the kernel's bpf_scc_backedge):
  * where it was, its checkpoint and history then, and the state it met,
- * whose precision marks it takes again when the loop's walk ends. */
+ * whose precision marks it takes again when the loop's walk ends.  40
+ * bytes and the entries of its own: a long walk prunes paths by the ten
+ * thousand and keeps each until its loop's walk ends; the history's
+ * summary (struct hist) is made again from the entries then (scc.c). */
 struct backedge {
 	struct backedge *next;
 	struct explored *equal;   /* the state that covered it */
 	struct explored *parent;  /* its newest checkpoint */
-	/* its path since that checkpoint: the summary, and the entries
-	 * (hist.e: only while the loop's walk ends, scc.c) */
-	struct hist hist;
+	uint32_t n;               /* entries on its path since that checkpoint */
 	uint32_t pc, curframe;
 	/* the first `shared` entries are those of the path pruned before it
 	 * in the same walk (next), bit for bit: most paths pruned in turn
@@ -337,6 +338,9 @@ struct verifier_env {
 	const struct scc_instance *backedge_last_inst;
 	struct hist_entry *backedge_whole;
 	size_t backedge_whole_cap;
+	/* and their histories, newest first, made whole (scc.c) */
+	struct hist *backedge_hists;
+	size_t backedge_hists_cap;
 	/* packed states, records of kept states, histories' arrays,
 	 * backedges: given back at once when the verification ends */
 	struct arena arena;
@@ -592,6 +596,10 @@ int hist_copy(struct verifier_env *env, struct hist *dst, const struct hist *src
 /* Appends e[0, n) to h's entries as they are (no summary: an array of
  * entries only).  -1: out of memory. */
 int hist_append_all(struct verifier_env *env, struct hist *h, const struct hist_entry *e, uint32_t n);
+/* Makes h the history of the n entries at e (not h's to free), its
+ * summary made from them as hist_push() made it entry by entry (but the
+ * count of marks, read only on the current path). */
+void hist_summarize(const struct verifier_env *env, struct hist *h, struct hist_entry *e, uint32_t n);
 /* Moves src's entries and summary to dst in an array no longer than
  * they need (a state kept takes the path's history: a long walk keeps
  * tens of thousands); src keeps its array, emptied.  -1: out of memory. */

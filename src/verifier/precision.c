@@ -459,6 +459,17 @@ int hist_append_all(struct verifier_env *env, struct hist *h, const struct hist_
 	return 0;
 }
 
+void hist_summarize(const struct verifier_env *env, struct hist *h, struct hist_entry *e, uint32_t n)
+{
+	memset(h, 0, sizeof *h);
+	h->e = e;
+	h->cap = n;
+	while (h->n < n) {
+		h->n++;
+		hist_note(env, h, &e[h->n - 1]);
+	}
+}
+
 int hist_move_exact(struct verifier_env *env, struct hist *dst, struct hist *src)
 {
 	*dst = *src;
@@ -1259,8 +1270,9 @@ int propagate_precision(struct verifier_env *env, struct vstate *st, const struc
 static int backedges_round(struct verifier_env *env, struct scc_instance *inst, bool give_up)
 {
 	int rc = 0;
-	for (struct backedge *b = inst->pruned; b && !rc; b = b->next) {
-		env->hist = b->hist;
+	size_t i = 0;
+	for (struct backedge *b = inst->pruned; b && !rc; b = b->next, i++) {
+		env->hist = env->backedge_hists[i];
 		env->parent = b->parent;
 		env->cur = (struct hist_entry){ .pc = b->pc, .frame = (uint8_t)b->curframe };
 		const struct vstate *old = b->equal->st;

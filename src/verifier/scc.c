@@ -285,13 +285,21 @@ static struct backedge *backedges_reversed(struct backedge *b)
 
 /* Makes whole the entries of inst's pruned paths (each the entries it
  * shares with the one before it and its own), in env's array, oldest
- * first: their walks back read and mark them there (propagate_backedges).
+ * first, and their histories (env->backedge_hists, in the list's order):
+ * their walks back read and mark them there (propagate_backedges).
  * -1: out of memory. */
 static int backedges_whole(struct verifier_env *env, struct scc_instance *inst)
 {
-	size_t total = 0;
-	for (struct backedge *b = inst->pruned; b; b = b->next)
-		total += b->hist.n;
+	size_t total = 0, count = 0;
+	for (struct backedge *b = inst->pruned; b; b = b->next, count++)
+		total += b->n;
+	if (count > env->backedge_hists_cap) {
+		struct hist *n = realloc(env->backedge_hists, count * sizeof *n);
+		if (!n)
+			return -1;
+		env->backedge_hists = n;
+		env->backedge_hists_cap = count;
+	}
 	if (total > env->backedge_whole_cap) {
 		struct hist_entry *n = realloc(env->backedge_whole, total * sizeof *n);
 		if (!n)
@@ -302,15 +310,16 @@ static int backedges_whole(struct verifier_env *env, struct scc_instance *inst)
 	/* the list is newest first: turned oldest first for the while, so
 	 * that each is made whole after the one before it */
 	struct hist_entry *at = env->backedge_whole;
-	const struct backedge *prev = NULL;
+	const struct hist_entry *prev = NULL;
+	size_t i = count;
 	inst->pruned = backedges_reversed(inst->pruned);
-	for (struct backedge *b = inst->pruned; b; prev = b, b = b->next) {
+	for (struct backedge *b = inst->pruned; b; b = b->next) {
 		if (b->shared)
-			memcpy(at, prev->hist.e, b->shared * sizeof *at);
-		memcpy(at + b->shared, b->entries, (b->hist.n - b->shared) * sizeof *at);
-		b->hist.e = b->hist.n ? at : NULL;
-		b->hist.cap = b->hist.n;
-		at += b->hist.n;
+			memcpy(at, prev, b->shared * sizeof *at);
+		memcpy(at + b->shared, b->entries, (b->n - b->shared) * sizeof *at);
+		hist_summarize(env, &env->backedge_hists[--i], b->n ? at : NULL, b->n);
+		prev = at;
+		at += b->n;
 	}
 	inst->pruned = backedges_reversed(inst->pruned);
 	return 0;
@@ -380,9 +389,7 @@ int scc_add_backedge(struct verifier_env *env, const struct explored *e, uint32_
 	if (!b)
 		return reject(env, -ENOMEM, "out of memory");
 	memset(b, 0, sizeof *b);
-	b->hist = *h;
-	b->hist.e = NULL;
-	b->hist.cap = 0;
+	b->n = h->n;
 	b->shared = shared;
 	if (h->n > shared)
 		memcpy(b->entries, h->e + shared, (h->n - shared) * sizeof b->entries[0]);
@@ -406,6 +413,7 @@ void scc_free(struct verifier_env *env)
 	 * arena's */
 	hist_free(env, &env->backedge_last);
 	free(env->backedge_whole);
+	free(env->backedge_hists);
 	free(env->scc);
 	free(env->visits);
 }
