@@ -181,6 +181,10 @@ struct explored {
 	/* out of the search with st gone: what precision tracking needs of
 	 * it (NULL while st is kept, and once no walk back needs it) */
 	struct skel *skel;
+	/* while st is kept: the same of st, made when it is kept and marked
+	 * with it (precision.c), so that a walk back reads a few words where
+	 * st's registers are a cache line each; it becomes skel */
+	struct skel *summary;
 };
 
 /* A path pruned at a loop's fixed point (the kernel's bpf_scc_backedge):
@@ -616,15 +620,17 @@ int mark_precise_slot(struct verifier_env *env, struct vstate *st, uint32_t fram
 /* The path in st was pruned at pc against old: what old's future relied
  * on (its precise scalars, or every scalar when all_scalars) becomes
  * precise on this path too. */
-int propagate_precision(struct verifier_env *env, struct vstate *st, const struct vstate *old, uint32_t pc,
+int propagate_precision(struct verifier_env *env, struct vstate *st, const struct explored *old, uint32_t pc,
                         bool all_scalars);
 /* Fills env->walk_touch and env->walk_steps (after the loop heads). */
 int walk_touch_compute(struct verifier_env *env);
 /* Registers of frame fi of a state at pc whose values matter later. */
 uint16_t live_regs(const struct verifier_env *env, uint32_t pc, const struct vstate *st, uint32_t fi);
-/* e's skeleton (struct skel) made from its state, which goes (e left the
- * search); -1 when out of memory. */
-int skel_make(struct verifier_env *env, struct explored *e);
+/* e's summary (struct explored), made from its state just kept; -1 when
+ * out of memory. */
+int skel_summarize(struct verifier_env *env, struct explored *e);
+/* e's state goes (e left the search): its summary stands in for it. */
+void skel_make(struct verifier_env *env, struct explored *e);
 /* What a skeleton holds of frame f. */
 void skel_frame_of(const struct vframe *f, struct skel_frame *k);
 /* Disassembles instruction pc as the log prints it. */

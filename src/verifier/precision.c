@@ -544,7 +544,7 @@ void skel_frame_of(const struct vframe *f, struct skel_frame *k)
 	k->callback_helper = f->callback_helper;
 }
 
-int skel_make(struct verifier_env *env, struct explored *e)
+int skel_summarize(struct verifier_env *env, struct explored *e)
 {
 	const struct vstate *st = e->st;
 	struct skel *sk = arena_alloc(&env->arena, sizeof *sk + (st->curframe + 1) * sizeof sk->frames[0]);
@@ -553,10 +553,16 @@ int skel_make(struct verifier_env *env, struct explored *e)
 	sk->curframe = st->curframe;
 	for (uint32_t fi = 0; fi <= st->curframe; fi++)
 		skel_frame_of(st->frames[fi], &sk->frames[fi]);
+	e->summary = sk;
+	return 0;
+}
+
+void skel_make(struct verifier_env *env, struct explored *e)
+{
 	state_release(env, e->st);
 	e->st = NULL;
-	e->skel = sk;
-	return 0;
+	e->skel = e->summary;
+	e->summary = NULL;
 }
 
 /* live_regs() of a skeleton. */
@@ -840,6 +846,7 @@ static bool mark_in_checkpoint(struct verifier_env *env, struct explored *e, str
 				CLR(bt->regs[fi], i);
 			} else {
 				r->precise = true;
+				e->summary->frames[fi].precise |= (uint16_t)(1u << i);
 				env->precise_marks++;
 			}
 		}
@@ -851,6 +858,7 @@ static bool mark_in_checkpoint(struct verifier_env *env, struct explored *e, str
 				bt->slots[fi] &= ~(1ull << s);
 			} else {
 				f->stack[s].spilled.precise = true;
+				e->summary->frames[fi].spilled_precise |= 1ull << s;
 				env->precise_marks++;
 			}
 		}
@@ -869,6 +877,11 @@ static void mark_all_in(struct explored *e)
 		if (r->type == REG_SCALAR)
 			r->precise = true;
 	});
+	for (uint32_t fi = 0; fi <= e->summary->curframe; fi++) {
+		struct skel_frame *k = &e->summary->frames[fi];
+		k->precise |= k->scalars;
+		k->spilled_precise |= k->spilled;
+	}
 }
 
 /* Where the walk cannot follow: every scalar of every checkpoint on the
@@ -1029,12 +1042,7 @@ static void drop_outer_precise(const struct hist *h, const struct explored *cp, 
 	    !checkpoint_takes(cp->st ? cp->st->curframe : cp->skel->curframe, bt))
 		return;
 	for (uint32_t fi = 0; fi < fr; fi++) {
-		struct skel_frame whole;
-		const struct skel_frame *k = &whole;
-		if (cp->st)
-			skel_frame_of(cp->st->frames[fi], &whole);
-		else
-			k = &cp->skel->frames[fi];
+		const struct skel_frame *k = cp->st ? &cp->summary->frames[fi] : &cp->skel->frames[fi];
 		/* only numbers not precise yet are followed on */
 		bt->regs[fi] &= k->scalars & (uint16_t)~k->precise;
 	}
@@ -1168,6 +1176,7 @@ static int walk_regs(struct verifier_env *env, uint32_t fr, uint16_t m)
 					env->precise_marks++;
 				}
 			}
+			cp->summary->frames[fr].precise |= m;
 			if (!m)
 				return 0;
 		}
@@ -1224,14 +1233,11 @@ static void bt_take_frame(struct backtrack *bt, uint32_t fi, uint16_t live, cons
 	bt->slots[fi] |= k->spilled & (all_scalars ? ~0ull : k->spilled_precise);
 }
 
-static bool bt_from_state(const struct verifier_env *env, struct backtrack *bt, const struct vstate *old, uint32_t pc,
-                          bool all_scalars)
+static bool bt_from_state(const struct verifier_env *env, struct backtrack *bt, const struct explored *old,
+                          uint32_t pc, bool all_scalars)
 {
-	for (uint32_t fi = 0; fi <= old->curframe; fi++) {
-		struct skel_frame k;
-		skel_frame_of(old->frames[fi], &k);
-		bt_take_frame(bt, fi, live_regs(env, pc, old, fi), &k, all_scalars);
-	}
+	for (uint32_t fi = 0; fi <= old->st->curframe; fi++)
+		bt_take_frame(bt, fi, live_regs(env, pc, old->st, fi), &old->summary->frames[fi], all_scalars);
 	return !bt_empty(bt);
 }
 
@@ -1243,7 +1249,7 @@ static bool bt_from_skel(const struct verifier_env *env, struct backtrack *bt, c
 	return !bt_empty(bt);
 }
 
-int propagate_precision(struct verifier_env *env, struct vstate *st, const struct vstate *old, uint32_t pc,
+int propagate_precision(struct verifier_env *env, struct vstate *st, const struct explored *old, uint32_t pc,
                         bool all_scalars)
 {
 	struct backtrack bt;
@@ -1284,7 +1290,7 @@ static int backedges_round(struct verifier_env *env, struct scc_instance *inst, 
 		struct backtrack bt;
 		memset(&bt, 0, sizeof bt);
 		bt_enter(&bt, b->curframe);
-		if (old ? bt_from_state(env, &bt, old, b->pc, false) : bt_from_skel(env, &bt, old_skel, b->pc))
+		if (old ? bt_from_state(env, &bt, b->equal, b->pc, false) : bt_from_skel(env, &bt, old_skel, b->pc))
 			rc = walk_back(env, &bt);
 	}
 	return rc;

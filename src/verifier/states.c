@@ -844,7 +844,7 @@ static bool fixed_point(struct verifier_env *env, uint32_t pc, struct vstate *st
 	e->hits++;
 	if ((e->branches || scc_incomplete(env, e)) && scc_add_backedge(env, e, pc, st->curframe))
 		return false;
-	return propagate_precision(env, st, e->st, pc, false) == 0;
+	return propagate_precision(env, st, e, pc, false) == 0;
 }
 
 /* The kernel's maybe_widen_reg: a number neither precise in old or cur
@@ -962,6 +962,8 @@ static int store_state(struct verifier_env *env, uint32_t pc, const struct vstat
 	n->st = packed;
 	n->pc = pc;
 	n->callsites_hash = callsites_hash(st);
+	if (skel_summarize(env, n))
+		return reject(env, -ENOMEM, "out of memory");
 	if (hist_move_exact(env, &n->hist, &env->hist))
 		return reject(env, -ENOMEM, "out of memory");
 	n->parent = env->parent;
@@ -1018,10 +1020,15 @@ static void clean_live_states(struct verifier_env *env, uint32_t pc, const struc
 		for (uint32_t fi = 0; fi <= e->st->curframe; fi++) {
 			struct vframe *f = e->st->frames[fi];
 			uint64_t live = stack_live_slots(env, e->st, pc, fi);
+			struct skel_frame *k = &e->summary->frames[fi];
 			for (uint32_t s = 0; s < f->slots; s++)
 				if (!(live & (1ull << s))) {
 					memset(f->stack[s].type, SLOT_INVALID, sizeof f->stack[s].type);
 					mark_not_init(&f->stack[s].spilled);
+					if (s < 64) {
+						k->spilled &= ~(1ull << s);
+						k->spilled_precise &= ~(1ull << s);
+					}
 				}
 		}
 		e->cleaned = true;
@@ -1111,7 +1118,7 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			note_pruned(env, pc);
 			/* this path's future is e's: what e's relied on is
 			 * needed on this path too */
-			int rc = propagate_precision(env, st, e->st, pc, false);
+			int rc = propagate_precision(env, st, e, pc, false);
 			return rc < 0 ? rc : 1;
 		}
 		/* as the kernel: a miss counts only when a state is kept
@@ -1138,13 +1145,14 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			if (!e->branches && !e->hist_kept) {
 				state_release(env, e->st);
 				e->st = NULL;
+				e->summary = NULL;
 				hist_free(env, &e->hist);
 				e->hist_freed = true;
-			} else if (skel_make(env, e)) {
+			} else {
 				/* (a walk back may still pass it: it keeps what
 				 * that reads, and its block goes to the next
 				 * state kept) */
-				return reject(env, -ENOMEM, "out of memory");
+				skel_make(env, e);
 			}
 			e->dropped = true;
 			e->next = NULL;
