@@ -1222,8 +1222,6 @@ int mark_precise_slot(struct verifier_env *env, struct vstate *st, uint32_t fram
 	return walk_back(env, &bt);
 }
 
-/* Puts in bt the scalars of old (at pc) that are precise, or all of
- * them; whether there are any. */
 /* Puts in bt frame fi's numbers of k that are precise, or all of them,
  * among the registers live. */
 static void bt_take_frame(struct backtrack *bt, uint32_t fi, uint16_t live, const struct skel_frame *k,
@@ -1233,19 +1231,13 @@ static void bt_take_frame(struct backtrack *bt, uint32_t fi, uint16_t live, cons
 	bt->slots[fi] |= k->spilled & (all_scalars ? ~0ull : k->spilled_precise);
 }
 
-static bool bt_from_state(const struct verifier_env *env, struct backtrack *bt, const struct explored *old,
-                          uint32_t pc, bool all_scalars)
+/* Puts in bt the numbers of a state at pc (its skeleton or summary) that
+ * are precise, or all of them; whether there are any. */
+static bool bt_from_skel(const struct verifier_env *env, struct backtrack *bt, const struct skel *sk, uint32_t pc,
+                         bool all_scalars)
 {
-	for (uint32_t fi = 0; fi <= old->st->curframe; fi++)
-		bt_take_frame(bt, fi, live_regs(env, pc, old->st, fi), &old->summary->frames[fi], all_scalars);
-	return !bt_empty(bt);
-}
-
-/* bt_from_state() of a skeleton (its precise numbers). */
-static bool bt_from_skel(const struct verifier_env *env, struct backtrack *bt, const struct skel *sk, uint32_t pc)
-{
-	for (uint32_t fi = 0; fi <= sk->curframe; fi++)
-		bt_take_frame(bt, fi, skel_live_regs(env, pc, sk, fi), &sk->frames[fi], false);
+	for (uint32_t fi = 0; fi <= sk->curframe && fi < MAX_FRAMES; fi++)
+		bt_take_frame(bt, fi, skel_live_regs(env, pc, sk, fi), &sk->frames[fi], all_scalars);
 	return !bt_empty(bt);
 }
 
@@ -1255,7 +1247,7 @@ int propagate_precision(struct verifier_env *env, struct vstate *st, const struc
 	struct backtrack bt;
 	memset(&bt, 0, sizeof bt);
 	bt_enter(&bt, st->curframe);
-	if (!bt_from_state(env, &bt, old, pc, all_scalars))
+	if (!bt_from_skel(env, &bt, old->summary, pc, all_scalars))
 		return 0;
 	if (env->log_level >= 2) {
 		char mask[256];
@@ -1281,16 +1273,17 @@ static int backedges_round(struct verifier_env *env, struct scc_instance *inst, 
 		env->hist = env->backedge_hists[i];
 		env->parent = b->parent;
 		env->cur = (struct hist_entry){ .pc = b->pc, .frame = (uint8_t)b->curframe };
-		const struct vstate *old = b->equal->st;
-		const struct skel *old_skel = b->equal->skel;
-		if (give_up || (!old && !old_skel)) {
+		/* what precision tracking reads of the state met, whether
+		 * that state is still kept or not */
+		const struct skel *old = b->equal->st ? b->equal->summary : b->equal->skel;
+		if (give_up || !old) {
 			mark_all_on_path(env);
 			continue;
 		}
 		struct backtrack bt;
 		memset(&bt, 0, sizeof bt);
 		bt_enter(&bt, b->curframe);
-		if (old ? bt_from_state(env, &bt, b->equal, b->pc, false) : bt_from_skel(env, &bt, old_skel, b->pc))
+		if (bt_from_skel(env, &bt, old, b->pc, false))
 			rc = walk_back(env, &bt);
 	}
 	return rc;
