@@ -124,13 +124,14 @@ struct miss_copy {
 	uint16_t reg_off;         /* the register's bytes from the start of its frame */
 };
 
-/* What precision tracking reads and marks in a kept state once the
- * state has left the search but a walk back may still pass it (its paths
- * still being walked, or a loop's walk with pruned paths going on): per
- * frame, which registers and spilled slots hold numbers and which of
- * those are precise, and what live_regs() reads.  A few dozen bytes
- * where the state took kilobytes (visit() has one made when the state
- * leaves the search; precision.c makes, reads and marks it). */
+/* What precision tracking reads and marks in a kept state: per frame,
+ * which registers and spilled slots hold numbers and which of those are
+ * precise, and what live_regs() reads.  A few dozen bytes where the
+ * state takes kilobytes, made when the state is kept and marked with it
+ * (its summary), and all that is left of it once it has left the search
+ * while a walk back may still pass it (its paths still being walked, or
+ * a loop's walk with pruned paths going on: its skeleton).  precision.c
+ * makes, reads and marks it. */
 struct skel_frame {
 	uint16_t scalars, precise;        /* registers holding a number; those precise */
 	uint64_t spilled, spilled_precise; /* slots holding a spilled number; those precise */
@@ -631,8 +632,6 @@ uint16_t live_regs(const struct verifier_env *env, uint32_t pc, const struct vst
 int skel_summarize(struct verifier_env *env, struct explored *e);
 /* e's state goes (e left the search): its summary stands in for it. */
 void skel_make(struct verifier_env *env, struct explored *e);
-/* What a skeleton holds of frame f. */
-void skel_frame_of(const struct vframe *f, struct skel_frame *k);
 /* Disassembles instruction pc as the log prints it. */
 void insn_text(const struct verifier_env *env, uint32_t pc, char *buf, size_t size);
 

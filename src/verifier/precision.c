@@ -28,10 +28,17 @@
  * walk_summary()), entry by entry only where it does not serve; the
  * marks are the same, as the -vv log (always entry by entry) shows.
  *
+ * A kept state's summary (struct skel: which registers and spilled slots
+ * hold numbers, which of those are precise) is made when it is kept and
+ * marked with it, and stands in for it once it leaves the search: a walk
+ * back reads a few words where the state's registers are a cache line
+ * each.
+ *
  * Owns: hist_push(), hist_add_linked_slots(), hist_copy(),
- * hist_move_exact(), hist_append_all(), hist_free(), mark_precise(),
- * mark_precise_slot(), propagate_precision(), propagate_backedges(), live_regs(), walk_touch_compute(); the -vv
- * "mark_precise:" lines.
+ * hist_move_exact(), hist_append_all(), hist_summarize(), hist_free(),
+ * skel_summarize(), skel_make(), mark_precise(), mark_precise_slot(),
+ * propagate_precision(), propagate_backedges(), live_regs(),
+ * walk_touch_compute(); the -vv "mark_precise:" lines.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -523,7 +530,7 @@ uint16_t live_regs(const struct verifier_env *env, uint32_t pc, const struct vst
 
 static bool is_spilled_scalar(const struct vframe *f, uint32_t s);
 
-void skel_frame_of(const struct vframe *f, struct skel_frame *k)
+static void skel_frame_of(const struct vframe *f, struct skel_frame *k)
 {
 	memset(k, 0, sizeof *k);
 	for (uint32_t i = 0; i < 11; i++) {

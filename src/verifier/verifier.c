@@ -407,13 +407,10 @@ static void log_iteration(struct verifier_env *env, uint32_t pc)
 	for (const struct explored *e = env->parent; e && n < sizeof regs - 40; e = e->parent) {
 		if ((!e->st && !e->skel) || e->pc != l->head)
 			continue;
-		/* a state out of the search has only its skeleton */
-		struct skel_frame whole;
-		const struct skel_frame *k = &whole;
-		if (e->st)
-			skel_frame_of(e->st->frames[e->st->curframe], &whole);
-		else
-			k = &e->skel->frames[e->skel->curframe];
+		/* a state kept has its summary; one out of the search, only its
+		 * skeleton */
+		const struct skel *sk = e->st ? e->summary : e->skel;
+		const struct skel_frame *k = &sk->frames[sk->curframe];
 		for (uint16_t m = k->scalars & k->precise & 0x3ff; m && n < sizeof regs - 40; m &= (uint16_t)(m - 1))
 			n += (size_t)snprintf(regs + n, sizeof regs - n, "%sr%d", n ? "," : "", __builtin_ctz(m));
 		for (uint64_t m = k->spilled & k->spilled_precise; m && n < sizeof regs - 40; m &= m - 1)
