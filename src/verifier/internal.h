@@ -627,8 +627,8 @@ int propagate_precision(struct verifier_env *env, struct vstate *st, const struc
 int walk_touch_compute(struct verifier_env *env);
 /* Registers of frame fi of a state at pc whose values matter later. */
 uint16_t live_regs(const struct verifier_env *env, uint32_t pc, const struct vstate *st, uint32_t fi);
-/* e's summary (struct explored), made from its state just kept; -1 when
- * out of memory. */
+/* e's summary (struct explored's), made from its state just kept; -1
+ * when out of memory. */
 int skel_summarize(struct verifier_env *env, struct explored *e);
 /* e's state goes (e left the search): its summary stands in for it. */
 void skel_make(struct verifier_env *env, struct explored *e);
