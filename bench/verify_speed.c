@@ -14,6 +14,12 @@
  * program's time.  Programs not supported, or rejected without --all, are
  * counted and left out.
  *
+ * And --first N: each program verified once in each of N processes of
+ * its own, forked before any verification, as test_loops' "bpfvm ms" is
+ * the first verification of a program in its process (fresh memory for
+ * the arena, nothing of the program's walk in the caches): the median
+ * and the best of the N.
+ *
  * And --fingerprint: what the walk did on each program, for checking that
  * a change made for speed leaves the walk as it was: the verdict and its
  * message, processed instructions, states kept, peak states,
@@ -30,6 +36,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "bpfvm/instance.h"
 #include "bpfvm/verifier.h"
@@ -48,6 +56,7 @@ struct mode {
 	bool verbose;
 	bool all;          /* time rejected programs too */
 	bool fingerprint;  /* print what the walk did instead of timing it */
+	unsigned first;    /* time first verifications in this many processes */
 	const char *only;  /* only the program of this name */
 };
 
@@ -63,6 +72,94 @@ static int verify_once(const bpfvm_object *obj, const char *name, int log_level,
 	int rc = bpfvm_instance_new(obj, &io, &inst, err);
 	bpfvm_instance_free(inst);
 	return rc;
+}
+
+/* What a process of --first sends back. */
+struct first_run {
+	int rc;
+	uint64_t insns, ns;
+};
+
+/* Program `name` of obj verified once in a process forked for it: -1 if
+ * the process could not be made or said nothing. */
+static int first_run(const bpfvm_object *obj, const char *name, struct first_run *out)
+{
+	int fd[2];
+	if (pipe(fd))
+		return -1;
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fd[0]);
+		close(fd[1]);
+		return -1;
+	}
+	if (!pid) {
+		close(fd[0]);
+		bpfvm_verify_stats st;
+		bpfvm_error err = { 0 };
+		struct first_run r = { .rc = verify_once(obj, name, 0, NULL, NULL, &st, &err) };
+		r.insns = st.processed_insns;
+		r.ns = st.nanoseconds;
+		_exit(write(fd[1], &r, sizeof r) == (ssize_t)sizeof r ? 0 : 1);
+	}
+	close(fd[1]);
+	ssize_t got = read(fd[0], out, sizeof *out);
+	close(fd[0]);
+	int status;
+	waitpid(pid, &status, 0);
+	return got == (ssize_t)sizeof *out && WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -1;
+}
+
+static int compare_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* --first: program i of obj verified once in each of md->first
+ * processes; the median counts in the totals. */
+static void time_first(const bpfvm_object *obj, size_t i, const struct mode *md, struct totals *t)
+{
+	const bpfvm_object_prog *p = bpfvm_object_prog_at(obj, i);
+	uint64_t *ns = calloc(md->first, sizeof *ns);
+	struct first_run r = { 0 };
+	int rc = 0;
+	unsigned runs = 0;
+	for (; ns && runs < md->first; runs++) {
+		if (first_run(obj, p->name, &r) || (runs && r.rc != rc)) {
+			fprintf(stderr, "bpfvm-verify-bench: %s: a process verifying it failed or answered otherwise\n",
+			        p->name);
+			break;
+		}
+		rc = r.rc;
+		ns[runs] = r.ns;
+	}
+	if (!ns)
+		fprintf(stderr, "bpfvm-verify-bench: %s: out of memory\n", p->name);
+	if (!ns || runs < md->first || rc == -ENOTSUP) {
+		if (rc == -ENOTSUP)
+			t->unsupported++;
+		free(ns);
+		return;
+	}
+	if (rc)
+		t->rejected++;
+	if (rc && !md->all) {
+		free(ns);
+		return;
+	}
+	if (!rc)
+		t->accepted++;
+	qsort(ns, runs, sizeof *ns, compare_u64);
+	uint64_t median = ns[runs / 2];
+	t->insns += r.insns;
+	t->ns += median;
+	t->log_ns_sum += log((double)median);
+	if (md->verbose)
+		printf("  %-40.40s %-6s %8" PRIu64 " insns, first in its process: %9.1f us (best %9.1f of %u)\n",
+		       p->name, rc ? "reject" : "accept", r.insns, (double)median / 1e3, (double)ns[0] / 1e3, runs);
+	free(ns);
 }
 
 /* Verifies program i of obj until min_ns have passed (or md->runs
@@ -150,6 +247,8 @@ static void time_object(const char *path, const struct mode *md, struct totals *
 			continue;
 		if (md->fingerprint)
 			fingerprint_program(obj, path, i);
+		else if (md->first)
+			time_first(obj, i, md, t);
 		else
 			time_program(obj, i, md, t);
 	}
@@ -208,12 +307,14 @@ static int bad_count(const char *opt, const char *arg)
 
 static int usage(int rc)
 {
-	printf("usage: bpfvm-verify-bench [--min-ms N | --runs N] [--all] [-v] [--prog NAME] OBJ|DIR...\n"
+	printf("usage: bpfvm-verify-bench [--min-ms N | --runs N | --first N] [--all] [-v] [--prog NAME] OBJ|DIR...\n"
 	       "       bpfvm-verify-bench --fingerprint [--prog NAME] OBJ|DIR...\n"
 	       "Verifies every program of each clang object (every *.o of a DIR) for at\n"
 	       "least N ms (default 20) and prints instructions processed per second\n"
 	       "(--all: rejected programs too; -v: per program, its mean and fastest run;\n"
-	       "--runs N: exactly N times after a first, untimed run).\n"
+	       "--runs N: exactly N times after a first, untimed run; --first N: once in\n"
+	       "each of N processes of its own, the first verification in each, as\n"
+	       "test_loops times it: the median, and with -v the best).\n"
 	       "--fingerprint prints, per program, what the walk did: object, program,\n"
 	       "return code, processed insns, states kept, peak states, max_states_per_insn,\n"
 	       "the hash and line count of its -v log and of its -vv log, and the message.\n");
@@ -236,6 +337,11 @@ int main(int argc, char **argv)
 			if (!parse_count(argv[++i], &runs) || !runs || runs > UINT32_MAX)
 				return bad_count("--runs", argv[i]);
 			md.runs = (unsigned)runs;
+		} else if (!strcmp(argv[i], "--first") && i + 1 < argc) {
+			unsigned long first;
+			if (!parse_count(argv[++i], &first) || !first || first > 10000)
+				return bad_count("--first", argv[i]);
+			md.first = (unsigned)first;
 		} else if (!strcmp(argv[i], "--prog") && i + 1 < argc) {
 			md.only = argv[++i];
 		} else if (!strcmp(argv[i], "-v")) {
