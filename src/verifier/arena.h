@@ -14,11 +14,16 @@
 #include <stddef.h>
 
 struct arena_block;
+struct arena_filler;
 
 struct arena {
 	struct arena_block *blocks;  /* newest first */
 	char *at, *end;              /* the newest block's free part */
 	size_t next_size;            /* the next block's size */
+	/* the next large block, made on a thread of its own while the walk
+	 * fills this one (arena.c); NULL if none is being made */
+	struct arena_filler *filler;
+	unsigned made_ahead;         /* blocks taken from it (tests read it) */
 };
 
 /* size bytes aligned to 16, uninitialised; NULL when out of memory. */
