@@ -645,6 +645,15 @@ static inline enum copy_result copy_compare(const struct verifier_env *env, uint
 	return r2 > r ? r2 : r;
 }
 
+/* copy_compare() once the first copy said r (not a sure failure). */
+static inline enum copy_result copy_compare_second(const struct verifier_env *env, uint32_t pc,
+                                                   const struct explored *e, const struct vstate *cur,
+                                                   enum copy_result r)
+{
+	enum copy_result r2 = copy_compare_at(env, pc, &e->miss2_copy, cur, RANGE_WITHIN);
+	return r2 > r ? r2 : r;
+}
+
 static bool copy_fails(enum copy_result r, enum cover mode)
 {
 	return r == COPY_FAILS || (r == COPY_OUT_OF_RANGE && mode != NOT_EXACT);
@@ -1103,7 +1112,9 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 			if (!force && env->jmps - env->prev_jmps < 20 &&
 			    env->processed - env->prev_processed < 100)
 				add = false;
-		} else if ((quick = copy_compare(env, pc, e, st, RANGE_WITHIN)) == COPY_FAILS) {
+		} else if ((quick = copy_compare_at(env, pc, &e->miss_copy, st, RANGE_WITHIN)) == COPY_FAILS ||
+		           (quick == COPY_OUT_OF_RANGE && scc_incomplete(env, e)) ||
+		           (quick = copy_compare_second(env, pc, e, st, quick)) == COPY_FAILS) {
 			/* e covers st in no mode: RANGE_WITHIN and NOT_EXACT
 			 * differ only for imprecise numbers */
 		} else if (scc_incomplete(env, e)) {
