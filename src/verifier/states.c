@@ -379,6 +379,23 @@ static bool scalar_ids_match(struct idmap *m, uint32_t old, uint32_t cur)
 	return ids_match(m, old, cur);
 }
 
+/* reg_covered() of two numbers in a mode other than EXACT, inline where
+ * a state's registers and slots are compared in turn: most hold
+ * numbers, and a call each cost more than the comparison. */
+static inline __attribute__((always_inline)) bool number_covered(const struct vreg *old, const struct vreg *cur,
+                                                                 struct idmap *m, enum cover mode)
+{
+	if (mode == NOT_EXACT && !old->precise)
+		return true;
+	const struct scalar *o = &old->v, *c = &cur->v;
+	if (!(o->umin <= c->umin && o->umax >= c->umax && o->smin <= c->smin && o->smax >= c->smax &&
+	      o->u32_min <= c->u32_min && o->u32_max >= c->u32_max && o->s32_min <= c->s32_min &&
+	      o->s32_max >= c->s32_max && tnum_in(o->var, c->var)))
+		return false;
+	/* equal copies in old may have narrowed each other */
+	return scalar_ids_match(m, old->id, cur->id);
+}
+
 static bool reg_covered(const struct vreg *old, const struct vreg *cur, struct idmap *m, enum cover mode)
 {
 	bool exact = mode == EXACT;
@@ -448,7 +465,7 @@ static bool slot_covered(const struct stack_slot *os, const struct stack_slot *c
 		struct vreg unknown;
 		const struct vreg *oreg = slot_scalar(os, &unknown), *creg = oreg ? slot_scalar(cs, &unknown) : NULL;
 		if (oreg && creg)
-			return reg_covered(oreg, creg, m, mode);
+			return mode == EXACT ? reg_covered(oreg, creg, m, mode) : number_covered(oreg, creg, m, mode);
 		if (ot != cs->type[b])
 			return false;
 	}
@@ -577,7 +594,9 @@ static inline enum copy_result copied_reg_fails(const struct miss_copy *c, const
 
 /* slot_covered() of cur's slot cs (NULL: none) against the slot copied
  * in c. */
-static enum copy_result copied_slot_fails(const struct miss_copy *c, const struct stack_slot *cs, enum cover mode)
+static inline __attribute__((always_inline)) enum copy_result copied_slot_fails(const struct miss_copy *c,
+                                                                             const struct stack_slot *cs,
+                                                                             enum cover mode)
 {
 	bool exact = mode == EXACT;
 	bool ospill = false;
@@ -659,18 +678,21 @@ static bool copy_fails(enum copy_result r, enum cover mode)
 	return r == COPY_FAILS || (r == COPY_OUT_OF_RANGE && mode != NOT_EXACT);
 }
 
-/* states_covered() once the quick test on the copy was not sure. */
+/* states_covered() once the quick test on the copy was not sure;
+ * recheck: read in full first where e failed last (the copy holds
+ * only part of what is compared there). */
 static bool states_covered_in_full(const struct verifier_env *env, uint32_t pc, struct explored *e,
-                                   const struct vstate *cur, enum cover mode);
+                                   const struct vstate *cur, enum cover mode, bool recheck);
 
 static bool states_covered(const struct verifier_env *env, uint32_t pc, struct explored *e, const struct vstate *cur,
                            enum cover mode)
 {
-	return !copy_fails(copy_compare(env, pc, e, cur, mode), mode) && states_covered_in_full(env, pc, e, cur, mode);
+	return !copy_fails(copy_compare(env, pc, e, cur, mode), mode) &&
+	       states_covered_in_full(env, pc, e, cur, mode, true);
 }
 
 static bool states_covered_in_full(const struct verifier_env *env, uint32_t pc, struct explored *e,
-                                   const struct vstate *cur, enum cover mode)
+                                   const struct vstate *cur, enum cover mode, bool recheck)
 {
 	const struct vstate *old = e->st;
 	bool exact = mode == EXACT;
@@ -678,7 +700,7 @@ static bool states_covered_in_full(const struct verifier_env *env, uint32_t pc, 
 	    !old->lock_id != !cur->lock_id ||
 	    (exact && (old->may_goto_depth != cur->may_goto_depth || old->callback_depth != cur->callback_depth)))
 		return false;
-	if (e->miss_copy.kind != QUICK_NONE &&
+	if (recheck && e->miss_copy.kind != QUICK_NONE &&
 	    fails_where_last(env, pc, old, cur, mode, e->miss_copy.frame, e->miss_copy.at))
 		return false;
 	/* only the pairs in use are read: clearing the arrays costs more than
@@ -699,7 +721,9 @@ static bool states_covered_in_full(const struct verifier_env *env, uint32_t pc, 
 		uint32_t regs = exact ? 0x3ffu : live_regs(env, pc, old, fi) & 0x3ffu;
 		for (; regs; regs &= regs - 1) {
 			uint32_t i = (uint32_t)__builtin_ctz(regs);
-			if (!reg_covered(&of->regs[i], &cf->regs[i], &m, mode)) {
+			const struct vreg *o = &of->regs[i], *c = &cf->regs[i];
+			if (!(!exact && o->type == REG_SCALAR && c->type == REG_SCALAR ? number_covered(o, c, &m, mode)
+			                                                              : reg_covered(o, c, &m, mode))) {
 				note_miss(env, e, fi, i);
 				return false;
 			}
@@ -1120,11 +1144,11 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 		} else if (scc_incomplete(env, e)) {
 			/* e's loop is still being walked: its marks are not
 			 * final, so every number of e must cover st's */
-			if (quick == COPY_NOT_SURE && states_covered_in_full(env, pc, e, st, RANGE_WITHIN)) {
+			if (quick == COPY_NOT_SURE && states_covered_in_full(env, pc, e, st, RANGE_WITHIN, false)) {
 				note_pruned(env, pc);
 				return fixed_point(env, pc, st, e) ? 1 : -ENOMEM;
 			}
-		} else if (states_covered_in_full(env, pc, e, st, NOT_EXACT)) {
+		} else if (states_covered_in_full(env, pc, e, st, NOT_EXACT, true)) {
 			e->hits++;
 			note_pruned(env, pc);
 			/* this path's future is e's: what e's relied on is
