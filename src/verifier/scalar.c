@@ -4,8 +4,9 @@
  *
  * Owns: normalising a scalar (scalar_sync), the transfer function of every
  * ALU operation, the decision and narrowing of conditional jumps, the
- * inclusion test used for pruning, and the log form.  The meaning follows
- * the Linux verifier's scalar tracking; the code is this project's own.
+ * inclusion test used for pruning (scalar_within, inline in scalar.h),
+ * and the log form.  The meaning follows the Linux verifier's scalar
+ * tracking; the code is this project's own.
  *
  * Every transfer function works in three steps: derive whatever each
  * component (bits, signed range, unsigned range, for 64 and for 32 bits)
@@ -1445,15 +1446,6 @@ bool scalar_refine_undecided(struct scalar *a, struct scalar *b, uint8_t cond, b
 }
 
 /* ---- pruning and printing ---------------------------------------------- */
-
-bool scalar_within(const struct scalar *old, const struct scalar *cur)
-{
-	return old->umin <= cur->umin && old->umax >= cur->umax &&
-	       old->smin <= cur->smin && old->smax >= cur->smax &&
-	       old->u32_min <= cur->u32_min && old->u32_max >= cur->u32_max &&
-	       old->s32_min <= cur->s32_min && old->s32_max >= cur->s32_max &&
-	       tnum_in(old->var, cur->var);
-}
 
 /* Numbers print in decimal while small, in hex beyond 16 bits. */
 static int put_snum(char *buf, size_t size, int64_t v)

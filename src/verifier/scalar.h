@@ -237,8 +237,16 @@ uint8_t cond_negate(uint8_t cond);
 /* The condition that holds for (b, a) when cond holds for (a, b). */
 uint8_t cond_swap(uint8_t cond);
 
-/* Pruning: every value cur describes is one old describes. */
-bool scalar_within(const struct scalar *old, const struct scalar *cur);
+/* Pruning: every value cur describes is one old describes.  Inline: a
+ * prune point's comparisons ask it for each number and pointer. */
+static inline bool scalar_within(const struct scalar *old, const struct scalar *cur)
+{
+	return old->umin <= cur->umin && old->umax >= cur->umax &&
+	       old->smin <= cur->smin && old->smax >= cur->smax &&
+	       old->u32_min <= cur->u32_min && old->u32_max >= cur->u32_max &&
+	       old->s32_min <= cur->s32_min && old->s32_max >= cur->s32_max &&
+	       tnum_in(old->var, cur->var);
+}
 /* The kernel's log form, e.g. "42", "scalar(umax=255,var_off=(0x0; 0xff))";
  * returns the number of characters written (snprintf-like). */
 int scalar_format(const struct scalar *s, char *buf, size_t size);

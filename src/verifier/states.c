@@ -387,10 +387,7 @@ static inline __attribute__((always_inline)) bool number_covered(const struct vr
 {
 	if (mode == NOT_EXACT && !old->precise)
 		return true;
-	const struct scalar *o = &old->v, *c = &cur->v;
-	if (!(o->umin <= c->umin && o->umax >= c->umax && o->smin <= c->smin && o->smax >= c->smax &&
-	      o->u32_min <= c->u32_min && o->u32_max >= c->u32_max && o->s32_min <= c->s32_min &&
-	      o->s32_max >= c->s32_max && tnum_in(o->var, c->var)))
+	if (!scalar_within(&old->v, &cur->v))
 		return false;
 	/* equal copies in old may have narrowed each other */
 	return scalar_ids_match(m, old->id, cur->id);
@@ -572,7 +569,8 @@ static void note_miss(const struct verifier_env *env, struct explored *e, uint32
 enum copy_result { COPY_NOT_SURE, COPY_OUT_OF_RANGE, COPY_FAILS };
 
 /* reg_covered() of cur against the register copied in c. */
-static inline enum copy_result copied_reg_fails(const struct miss_copy *c, const struct vreg *cur, enum cover mode)
+static inline __attribute__((always_inline)) enum copy_result copied_reg_fails(const struct miss_copy *c,
+                                                                            const struct vreg *cur, enum cover mode)
 {
 	/* a number first: most copies are of one */
 	if (c->reg_type != REG_SCALAR) {
