@@ -159,6 +159,10 @@ struct explored {
 	 * if it is in no loop; found once, when it is kept (its frames'
 	 * call sites and pc never change) */
 	uint32_t visit;
+	/* the walk through a loop it was kept in (beside visit: the scan of
+	 * the states kept at an instruction reads both, scc_incomplete(),
+	 * in the record's first cache line) */
+	struct scc_instance *inst;
 	/* where comparing it with a state last failed, checked first next
 	 * time (states.c), and what the state holds there */
 	struct miss_copy miss_copy;
@@ -171,7 +175,6 @@ struct explored {
 	struct hist hist;         /* the path from the parent checkpoint to here */
 	uint32_t pc;
 	bool all_precise;         /* every scalar here and before is precise */
-	struct scc_instance *inst; /* the walk through a loop it was kept in */
 	bool dropped;             /* out of the search (rarely helped) */
 	/* its paths are done but its history is kept while a loop's walk
 	 * with paths pruned at its fixed points goes on (they are walked
