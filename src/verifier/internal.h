@@ -121,6 +121,9 @@ struct miss_copy {
 	bool precise;
 	uint8_t curframe;         /* the state's */
 	bool slot_spill;          /* a byte of slot_type is SLOT_SPILL */
+	/* a live register of the innermost frame (the commonest kind): the
+	 * state's frames + 1, the quick test's first question; else 0 */
+	uint8_t live_frames;
 	uint16_t reg_off;         /* the register's bytes from the start of its frame */
 };
 
