@@ -121,9 +121,10 @@ struct miss_copy {
 	bool precise;
 	uint8_t curframe;         /* the state's */
 	bool slot_spill;          /* a byte of slot_type is SLOT_SPILL */
-	/* a live register of the innermost frame (the commonest kind): the
-	 * state's frames + 1, the quick test's first question; else 0 */
-	uint8_t live_frames;
+	/* the state's frames + 1 for a live register of the innermost frame
+	 * (the commonest kind) and for a stack slot, the quick test's first
+	 * questions; else 0 */
+	uint8_t live_frames, slot_frames;
 	uint16_t reg_off;         /* the register's bytes from the start of its frame */
 };
 

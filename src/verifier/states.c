@@ -546,6 +546,7 @@ static void note_miss(const struct verifier_env *env, struct explored *e, uint32
 	else
 		c->kind = what < MISS_SLOT0 ? QUICK_OUTER_REG : QUICK_SLOT;
 	c->live_frames = c->kind == QUICK_LIVE_REG ? (uint8_t)(c->curframe + 1) : 0;
+	c->slot_frames = c->kind == QUICK_SLOT ? (uint8_t)(c->curframe + 1) : 0;
 	c->reg_off = (uint16_t)((const char *)r - (const char *)of);
 	if (what >= MISS_SLOT0) {
 		memcpy(c->slot_type, of->stack[what - MISS_SLOT0].type, sizeof c->slot_type);
@@ -625,11 +626,16 @@ static inline __attribute__((always_inline)) enum copy_result copied_slot_fails(
 static inline enum copy_result copy_compare_at(const struct verifier_env *env, uint32_t pc,
                                                const struct miss_copy *c, const struct vstate *cur, enum cover mode)
 {
-	/* the commonest copy first: a live register of the innermost frame,
-	 * the state met having as many frames */
+	/* the commonest copies first: a live register of the innermost
+	 * frame, and a stack slot, the state met having as many frames */
 	if (c->live_frames == cur->curframe + 1u)
 		return copied_reg_fails(c, (const struct vreg *)(const void *)((const char *)cur->frames[cur->curframe] +
 		                                                               c->reg_off), mode);
+	if (c->slot_frames == cur->curframe + 1u) {
+		const struct vframe *f = cur->frames[c->frame];
+		uint32_t s = c->at - MISS_SLOT0;
+		return copied_slot_fails(c, s < f->slots ? &f->stack[s] : NULL, mode);
+	}
 	if (c->kind == QUICK_NONE)
 		return COPY_NOT_SURE;
 	if (c->curframe != cur->curframe)
@@ -1073,6 +1079,7 @@ static void clean_live_states(struct verifier_env *env, uint32_t pc, const struc
 		/* the copies of where it failed are of the state before */
 		e->miss_copy.kind = e->miss2_copy.kind = QUICK_NONE;
 		e->miss_copy.live_frames = e->miss2_copy.live_frames = 0;
+		e->miss_copy.slot_frames = e->miss2_copy.slot_frames = 0;
 	}
 	tc->all_held = held == tc->left;
 	tc->held_added = tc->added;
