@@ -156,10 +156,14 @@ static bool callchain(const struct verifier_env *env, const struct vstate *st, u
 
 static struct scc_visit *visit_lookup(const struct verifier_env *env, const struct scc_visit *key)
 {
+	/* the key's numbers read once, as such: compared as one word with
+	 * the visits', they were read back from the two stores that made
+	 * them, a stall at every state kept */
+	uint32_t scc = key->scc, depth = key->depth;
 	for (uint32_t i = 0; i < env->visit_count; i++) {
 		struct scc_visit *v = &env->visits[i];
-		if (v->scc == key->scc && v->depth == key->depth &&
-		    !memcmp(v->callsites, key->callsites, key->depth * sizeof key->callsites[0]))
+		if (v->scc == scc && v->depth == depth &&
+		    !memcmp(v->callsites, key->callsites, depth * sizeof key->callsites[0]))
 			return v;
 	}
 	return NULL;
