@@ -431,7 +431,8 @@ static void refine_sides(struct vstate *taken, struct vstate *fall, const bpfvm_
 	*taken_ok = *fall_ok = true;
 	if (a->type == REG_SCALAR && b->type == REG_SCALAR) {
 		/* (branch_known() found the jump undecided) */
-		*taken_ok = scalar_refine_undecided(&oa->v, &ob->v, cond, is32);
+		/* (oa and ob hold a's and b's numbers: read those) */
+		*taken_ok = scalar_refine_undecided_from(&a->v, &b->v, &oa->v, &ob->v, cond, is32);
 		*fall_ok = scalar_refine_undecided(&a->v, &b->v, cond_negate(cond), is32);
 		if (*taken_ok) {
 			set_id_scalar(taken, oa->id, &oa->v);
