@@ -156,14 +156,19 @@ static bool callchain(const struct verifier_env *env, const struct vstate *st, u
 
 static struct scc_visit *visit_lookup(const struct verifier_env *env, const struct scc_visit *key)
 {
-	/* the key's numbers read once, as such: compared as one word with
-	 * the visits', they were read back from the two stores that made
-	 * them, a stall at every state kept */
+	/* the key's parts read as they were written, a word each: read
+	 * back wider (its numbers compared as one word, its call sites by
+	 * memcmp()), they waited at every state kept for the stores that
+	 * made them to reach the cache */
 	uint32_t scc = key->scc, depth = key->depth;
 	for (uint32_t i = 0; i < env->visit_count; i++) {
 		struct scc_visit *v = &env->visits[i];
-		if (v->scc == scc && v->depth == depth &&
-		    !memcmp(v->callsites, key->callsites, depth * sizeof key->callsites[0]))
+		if (v->scc != scc || v->depth != depth)
+			continue;
+		uint32_t d = 0;
+		while (d < depth && v->callsites[d] == key->callsites[d])
+			d++;
+		if (d == depth)
 			return v;
 	}
 	return NULL;
