@@ -788,14 +788,20 @@ int push_branch(struct verifier_env *env, struct vstate *copy, uint32_t pc)
 		state_release(env, copy);
 		return reject(env, -E2BIG, "The sequence of %zu jumps is too complex.", env->sp + 1);
 	}
-	struct pending p = { .st = copy, .parent = env->parent, .pc = pc };
+	/* made in its place on the stack: made aside and copied there, it
+	 * was read back 16 bytes at a time just after hist_copy() wrote it
+	 * a field at a time, and waited for those stores to reach the cache */
+	struct pending *p = &env->stack[env->sp];
+	p->st = copy;
+	p->parent = env->parent;
+	p->pc = pc;
 	/* the branch's history ends with the instruction queueing it */
-	if (hist_copy(env, &p.hist, &env->hist, &env->cur)) {
+	if (hist_copy(env, &p->hist, &env->hist, &env->cur)) {
 		state_release(env, copy);
-		hist_free(env, &p.hist);
+		hist_free(env, &p->hist);
 		return reject(env, -ENOMEM, "out of memory");
 	}
-	env->stack[env->sp++] = p;
+	env->sp++;
 	if (env->parent)
 		env->parent->branches++;
 	return 0;
