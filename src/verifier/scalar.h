@@ -228,11 +228,10 @@ bool scalar_refine(struct scalar *a, struct scalar *b, uint8_t cond, bool is32);
  * the same without asking again. */
 bool scalar_refine_undecided(struct scalar *a, struct scalar *b, uint8_t cond, bool is32);
 /* scalar_refine_undecided() of the numbers a and b, written to a_out
- * and b_out (the same object: one register compared with itself).  The
- * taken side of a jump reads its operands from the state walked, not
- * from the copy just made of it: a load just after a copy made with the
- * string instructions (the C library's memcpy of a state's kilobytes)
- * waits for the whole copy. */
+ * and b_out (the same object: one register compared with itself; each
+ * either its own input or apart from both inputs).  The taken side of a
+ * jump reads its operands from the state walked and narrows them in
+ * place in its copy (scalar.c says why not through temporaries). */
 bool scalar_refine_undecided_from(const struct scalar *a, const struct scalar *b, struct scalar *a_out,
                                   struct scalar *b_out, uint8_t cond, bool is32);
 /* jset's opposite, "(a & b) == 0", which no jump encodes: outside enum
