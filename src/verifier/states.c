@@ -528,6 +528,21 @@ enum quick_kind {
 	QUICK_SLOT,               /* a stack slot */
 };
 
+/* The quick test's first questions (struct miss_copy's live_frames and
+ * slot_frames), kept in step with the copy's kind. */
+static void copy_note_kind(struct miss_copy *c)
+{
+	c->live_frames = c->kind == QUICK_LIVE_REG ? (uint8_t)(c->curframe + 1) : 0;
+	c->slot_frames = c->kind == QUICK_SLOT ? (uint8_t)(c->curframe + 1) : 0;
+}
+
+/* A copy no test reads any more (of a state changed since). */
+static void copy_forget(struct miss_copy *c)
+{
+	c->kind = QUICK_NONE;
+	copy_note_kind(c);
+}
+
 /* Notes where old failed to cover a state, and what old holds there;
  * where it failed before becomes the second place checked. */
 static void note_miss(const struct verifier_env *env, struct explored *e, uint32_t fi, uint32_t what)
@@ -545,8 +560,7 @@ static void note_miss(const struct verifier_env *env, struct explored *e, uint32
 		c->kind = env->liveness.live_in[e->pc] & (1u << what) ? QUICK_LIVE_REG : QUICK_DEAD_REG;
 	else
 		c->kind = what < MISS_SLOT0 ? QUICK_OUTER_REG : QUICK_SLOT;
-	c->live_frames = c->kind == QUICK_LIVE_REG ? (uint8_t)(c->curframe + 1) : 0;
-	c->slot_frames = c->kind == QUICK_SLOT ? (uint8_t)(c->curframe + 1) : 0;
+	copy_note_kind(c);
 	c->reg_off = (uint16_t)((const char *)r - (const char *)of);
 	if (what >= MISS_SLOT0) {
 		memcpy(c->slot_type, of->stack[what - MISS_SLOT0].type, sizeof c->slot_type);
@@ -663,24 +677,21 @@ static inline enum copy_result copy_compare_at(const struct verifier_env *env, u
 /* The quick no on the copies of what e's state holds where it failed
  * last and the time before (each a sure failure or not alone: the
  * surer answer of the two). */
-static inline enum copy_result copy_compare(const struct verifier_env *env, uint32_t pc, const struct explored *e,
-                                            const struct vstate *cur, enum cover mode)
+/* copy_compare() once the first copy said r (not a sure failure). */
+static inline enum copy_result copy_compare_second(const struct verifier_env *env, uint32_t pc,
+                                                   const struct explored *e, const struct vstate *cur,
+                                                   enum cover mode, enum copy_result r)
 {
 	_Static_assert(COPY_NOT_SURE < COPY_OUT_OF_RANGE && COPY_OUT_OF_RANGE < COPY_FAILS, "surer is greater");
-	enum copy_result r = copy_compare_at(env, pc, &e->miss_copy, cur, mode);
-	if (r == COPY_FAILS)
-		return r;
 	enum copy_result r2 = copy_compare_at(env, pc, &e->miss2_copy, cur, mode);
 	return r2 > r ? r2 : r;
 }
 
-/* copy_compare() once the first copy said r (not a sure failure). */
-static inline enum copy_result copy_compare_second(const struct verifier_env *env, uint32_t pc,
-                                                   const struct explored *e, const struct vstate *cur,
-                                                   enum copy_result r)
+static inline enum copy_result copy_compare(const struct verifier_env *env, uint32_t pc, const struct explored *e,
+                                            const struct vstate *cur, enum cover mode)
 {
-	enum copy_result r2 = copy_compare_at(env, pc, &e->miss2_copy, cur, RANGE_WITHIN);
-	return r2 > r ? r2 : r;
+	enum copy_result r = copy_compare_at(env, pc, &e->miss_copy, cur, mode);
+	return r == COPY_FAILS ? r : copy_compare_second(env, pc, e, cur, mode, r);
 }
 
 static bool copy_fails(enum copy_result r, enum cover mode)
@@ -1083,9 +1094,8 @@ static void clean_live_states(struct verifier_env *env, uint32_t pc, const struc
 		e->cleaned = true;
 		tc->left--;
 		/* the copies of where it failed are of the state before */
-		e->miss_copy.kind = e->miss2_copy.kind = QUICK_NONE;
-		e->miss_copy.live_frames = e->miss2_copy.live_frames = 0;
-		e->miss_copy.slot_frames = e->miss2_copy.slot_frames = 0;
+		copy_forget(&e->miss_copy);
+		copy_forget(&e->miss2_copy);
 	}
 	tc->all_held = held == tc->left;
 	tc->held_added = tc->added;
@@ -1155,7 +1165,7 @@ int visit(struct verifier_env *env, uint32_t pc, struct vstate *st)
 				add = false;
 		} else if ((quick = copy_compare_at(env, pc, &e->miss_copy, st, RANGE_WITHIN)) == COPY_FAILS ||
 		           (quick == COPY_OUT_OF_RANGE && scc_incomplete(env, e)) ||
-		           (quick = copy_compare_second(env, pc, e, st, quick)) == COPY_FAILS) {
+		           (quick = copy_compare_second(env, pc, e, st, RANGE_WITHIN, quick)) == COPY_FAILS) {
 			/* e covers st in no mode: RANGE_WITHIN and NOT_EXACT
 			 * differ only for imprecise numbers */
 		} else if (scc_incomplete(env, e)) {
